@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` runs a demo van, `make test` runs the whole suite.
+# Both install what they need first (Debian packages as root, a virtualenv, the project).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test system venv lint bench clean
+
+demo: system $(BIN)/.installed-dev
+	EDGE_DATA_DIR=$${EDGE_DATA_DIR:-$(CURDIR)/var/demo} $(BIN)/edge run
+
+test: system $(BIN)/.installed-dev
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+system:
+	scripts/install-system-packages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall when the dependency list changes.
+$(BIN)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+
+bench: system $(BIN)/.installed-dev
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,177 @@
+"""The ``edge`` command: run the van, manage its database, check catalogues and the audit chain."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from edge import config as config_mod
+from edge.core.errors import EdgeError
+
+
+class _Context:
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._settings = None
+
+    @property
+    def settings(self) -> config_mod.Settings:
+        if self._settings is None:
+            self._settings = config_mod.load(self.config_path)
+        return self._settings
+
+    def open_db(self):
+        from edge.store.db import open_db
+        from edge.store.migrations import migrate
+
+        db = open_db(self.settings.db_path)
+        migrate(db)
+        return db
+
+
+def _fail(exc: EdgeError) -> None:
+    click.echo(exc.message_en, err=True)
+    click.echo(exc.message_ar, err=True)
+    sys.exit(1)
+
+
+class _Group(click.Group):
+    """Turns our user-facing errors into a two-language message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgeError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+    help="Van settings file (default: $EDGE_CONFIG, else /etc/edge/van.toml, else demo defaults).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.version_option(package_name="mtc-edge")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Software for a mobile technological-centre van."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = _Context(config_path)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address for the local web UI (default from settings).")
+@click.option("--port", type=int, default=None, help="Port for the local web UI (default from settings).")
+@click.pass_obj
+def run(obj: _Context, host: str | None, port: int | None) -> None:
+    """Run every van process in one (for development and the demo van)."""
+    from edge import runner
+
+    runner.run_all(obj.settings, host=host, port=port)
+
+
+@main.group()
+def db() -> None:
+    """The van's SQLite database."""
+
+
+@db.command("migrate")
+@click.pass_obj
+def db_migrate(obj: _Context) -> None:
+    """Create the database or bring its schema up to date (safe to run again)."""
+    from edge.store.db import open_db
+    from edge.store.migrations import migrate
+
+    database = open_db(obj.settings.db_path)
+    applied = migrate(database)
+    if applied:
+        click.echo(f"{obj.settings.db_path}: applied {', '.join(applied)}")
+    else:
+        click.echo(f"{obj.settings.db_path}: schema is up to date")
+
+
+@main.command()
+@click.pass_obj
+def status(obj: _Context) -> None:
+    """Print the van's state as JSON: identity, outbox backlog, devices."""
+    from edge.store import device_status, outbox
+
+    database = obj.open_db()
+    backlog = outbox.backlog(database)
+    click.echo(json.dumps({
+        "van": obj.settings.van.id,
+        "governorate": obj.settings.van.governorate,
+        "database": str(obj.settings.db_path),
+        "outbox": {"pending": backlog.pending, "oldest": backlog.oldest_created_at, "by_stream": backlog.by_stream},
+        "devices": [asdict(d) for d in device_status.current(database)],
+    }, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def catalog() -> None:
+    """The service catalogue."""
+
+
+@catalog.command("check")
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+def catalog_check(file: str | None) -> None:
+    """Validate a catalogue file (default: the shipped one); report the line at fault."""
+    from edge.core import catalogue
+
+    path = Path(file) if file else catalogue.default_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    cat = catalogue.loads(text, source=str(path))
+    click.echo(
+        f"{path}: OK — catalogue version {cat.version} ({cat.published}), "
+        f"{len(cat.services)} services in {len(cat.categories)} categories"
+    )
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(obj: _Context) -> None:
+    """Check the audit log's hash chain; name the first tampered entry if any."""
+    from edge.store import audit_log
+
+    database = obj.open_db()
+    broken = audit_log.verify(database)
+    count = database.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    if broken is None:
+        click.echo(f"audit log OK: {count} entries, chain intact")
+        return
+    click.echo(f"audit log TAMPERED: first bad entry is #{broken.seq} ({broken.reason})", err=True)
+    sys.exit(1)
+
+
+@main.group("config")
+def config_group() -> None:
+    """The van's settings file."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.pass_obj
+def config_check(obj: _Context, file: str | None) -> None:
+    """Validate a settings file and print the effective settings as JSON."""
+    settings = config_mod.load(file or obj.config_path)
+    click.echo(json.dumps(asdict(settings), default=str, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

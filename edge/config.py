@@ -1,0 +1,260 @@
+"""The van's settings: one TOML file read into a typed, validated object, with defaults for a demo van."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from edge.core import governorates
+from edge.core.errors import EdgeError
+
+DEFAULT_PATH = Path("/etc/edge/van.toml")
+ENV_VAR = "EDGE_CONFIG"
+
+VAN_ID = re.compile(r"^V\d{3}$")
+DEVICE_SCHEMES = {
+    "printer": {"sim", "serial", "usb", "tcp", "file"},
+    "scanner": {"sim", "sane", "camera"},
+    "qr": {"sim", "serial", "camera", "hid"},
+    "gps": {"sim", "serial", "gpsd"},
+    "modem": {"sim", "mmcli", "serial"},
+    "camera": {"sim", "rtsp", "http", "https", "file"},
+}
+BROKER_SCHEMES = {"mqtt", "mqtts"}
+
+
+class ConfigError(EdgeError):
+    code = "config-invalid"
+
+    def __init__(self, source: str, key: str, problem: str):
+        self.source = source
+        self.key = key
+        self.problem = problem
+        super().__init__(
+            f"خطأ في ملف الإعدادات {source}: المفتاح «{key}» — {problem}. صحّح الملف ثم أعد التشغيل.",
+            f"Configuration error in {source}: key '{key}': {problem}. Fix the file and start again.",
+            detail=f"{source}:{key}: {problem}",
+        )
+
+
+@dataclass(frozen=True)
+class VanSettings:
+    id: str = "V001"
+    governorate: str = "01"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    printer: str = "sim://"
+    scanner: str = "sim://"
+    qr: str = "sim://"
+    gps: str = "sim://"
+    modem: str = "sim://"
+    # name -> URL; the demo van has two simulated cameras.
+    cameras: dict[str, str] = field(default_factory=lambda: {"front": "sim://front", "rear": "sim://rear"})
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    url: str = "mqtt://127.0.0.1:1883"
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    keepalive: int = 60
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    # Delivered outbox rows are only kept for diagnosis; undelivered ones are never purged.
+    delivered_outbox_days: int = 30
+    documents_days: int = 90
+    device_status_days: int = 14
+    inbox_days: int = 90
+
+
+@dataclass(frozen=True)
+class CatalogueSettings:
+    path: str = ""  # empty: the catalogue shipped with the software
+    fee_overrides_egp: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    van: VanSettings = field(default_factory=VanSettings)
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    devices: DeviceSettings = field(default_factory=DeviceSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
+    source: str = "<defaults>"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "van.db"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get("EDGE_DATA_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "mtc-edge"
+
+
+_SECTIONS: dict[str, type] = {
+    "van": VanSettings,
+    "devices": DeviceSettings,
+    "broker": BrokerSettings,
+    "web": WebSettings,
+    "retention": RetentionSettings,
+    "catalogue": CatalogueSettings,
+}
+_TOP_LEVEL = set(_SECTIONS) | {"data_dir"}
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Settings from ``path``, else ``$EDGE_CONFIG``, else /etc/edge/van.toml, else the demo defaults.
+
+    A file that was asked for by name (argument or $EDGE_CONFIG) must exist; the default path may be
+    absent, in which case the defaults run a demo van.
+    """
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is None:
+        if not DEFAULT_PATH.exists():
+            return Settings()
+        path = DEFAULT_PATH
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, "(file)", "the file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "(file)", f"cannot be read: {exc}") from None
+    return loads(text, source=source)
+
+
+def loads(text: str, source: str = "<string>") -> Settings:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "(syntax)", f"not valid TOML: {exc}") from None
+    _refuse_unknown(raw, _TOP_LEVEL, "", source)
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        value = raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(source, name, "must be a table, e.g. [" + name + "]")
+        sections[name] = _build(cls, value, name, source)
+    data_dir = raw.get("data_dir")
+    if data_dir is not None and (not isinstance(data_dir, str) or not data_dir.strip()):
+        raise ConfigError(source, "data_dir", "must be a non-empty path string")
+    settings = Settings(
+        data_dir=Path(data_dir) if data_dir else default_data_dir(), source=source, **sections
+    )
+    _validate(settings, source)
+    return settings
+
+
+def _refuse_unknown(raw: dict, allowed: set[str], prefix: str, source: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, sorted(allowed), n=1)
+            problem = "is not a known setting" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            raise ConfigError(source, prefix + key, problem)
+
+
+def _build(cls: type, raw: dict, section: str, source: str) -> Any:
+    defaults = cls()
+    known = {f.name: f for f in fields(cls)}
+    _refuse_unknown(raw, set(known), section + ".", source)
+    values = {}
+    for name, value in raw.items():
+        expected = type(getattr(defaults, name))
+        key = f"{section}.{name}"
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(source, key, f"must be a whole number, not {value!r}")
+        if expected is str and not isinstance(value, str):
+            raise ConfigError(source, key, f"must be a text string in quotes, not {value!r}")
+        if expected is dict:
+            if not isinstance(value, dict):
+                raise ConfigError(source, key, "must be a table of name = value pairs")
+            value = dict(value)
+        values[name] = value
+    return cls(**{**{f: getattr(defaults, f) for f in known}, **values})
+
+
+def _validate(s: Settings, source: str) -> None:
+    if not VAN_ID.match(s.van.id):
+        raise ConfigError(source, "van.id", f"'{s.van.id}' is not a van id: use V followed by 3 digits, e.g. V007")
+    if s.van.governorate not in governorates.ASSIGNABLE:
+        raise ConfigError(
+            source, "van.governorate",
+            f"'{s.van.governorate}' is not a governorate code (two digits such as 01 Cairo, 21 Giza)",
+        )
+    for kind in ("printer", "scanner", "qr", "gps", "modem"):
+        _check_url(getattr(s.devices, kind), DEVICE_SCHEMES[kind], f"devices.{kind}", source)
+    for name, url in s.devices.cameras.items():
+        if not isinstance(url, str):
+            raise ConfigError(source, f"devices.cameras.{name}", "must be a URL string")
+        _check_url(url, DEVICE_SCHEMES["camera"], f"devices.cameras.{name}", source)
+    _check_url(s.broker.url, BROKER_SCHEMES, "broker.url", source)
+    if s.broker.tls and not s.broker.ca_file:
+        raise ConfigError(source, "broker.ca_file", "is required when broker.url uses mqtts://")
+    if bool(s.broker.cert_file) != bool(s.broker.key_file):
+        raise ConfigError(source, "broker.key_file", "cert_file and key_file must be given together")
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(s.broker, key)
+        if value and not Path(value).is_file():
+            raise ConfigError(source, f"broker.{key}", f"file '{value}' does not exist")
+    if not 10 <= s.broker.keepalive <= 1200:
+        raise ConfigError(source, "broker.keepalive", "must be between 10 and 1200 seconds")
+    if not 1 <= s.web.port <= 65535:
+        raise ConfigError(source, "web.port", "must be a TCP port between 1 and 65535")
+    for f in fields(RetentionSettings):
+        if getattr(s.retention, f.name) < 1:
+            raise ConfigError(source, f"retention.{f.name}", "must be at least 1 day")
+    for code, fee in s.catalogue.fee_overrides_egp.items():
+        if isinstance(fee, bool) or not isinstance(fee, (int, float)) or fee < 0:
+            raise ConfigError(source, f"catalogue.fee_overrides_egp.{code}", "must be a fee in EGP, 0 or more")
+    if s.catalogue.path and not Path(s.catalogue.path).is_file():
+        raise ConfigError(source, "catalogue.path", f"file '{s.catalogue.path}' does not exist")
+
+
+def _check_url(url: str, schemes: set[str], key: str, source: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        raise ConfigError(
+            source, key, f"'{url}' must start with one of {', '.join(s + '://' for s in sorted(schemes))}"
+        )

@@ -1,0 +1,95 @@
+"""``edge run``: every van process in one, as threads, restarted with back-off if one crashes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.config import Settings
+
+log = logging.getLogger("edge.run")
+
+HOUSEKEEPING_INTERVAL_S = 3600
+
+
+@dataclass
+class Service:
+    name: str
+    # Runs until ``stop`` is set; returning early or raising counts as a crash.
+    target: Callable[[threading.Event], None]
+
+
+def services(settings: Settings, host: str, port: int) -> list[Service]:
+    return [
+        Service("housekeeping", lambda stop: _housekeeping(settings, stop)),
+        Service("web", lambda stop: _web(settings, host, port, stop)),
+    ]
+
+
+def run_all(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    from edge.core import catalogue
+    from edge.store.db import open_db
+    from edge.store.migrations import migrate
+
+    migrate(open_db(settings.db_path))
+    # Refuse to start on a broken catalogue rather than fail later in front of a citizen.
+    cat = catalogue.load(settings.catalogue.path) if settings.catalogue.path else catalogue.load_default()
+    log.info("van %s (governorate %s), catalogue v%s with %d services, data in %s",
+             settings.van.id, settings.van.governorate, cat.version, len(cat.services), settings.data_dir)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=_supervise, args=(svc, stop), name=svc.name, daemon=True)
+        for svc in services(settings, host or settings.web.host, port or settings.web.port)
+    ]
+    for t in threads:
+        t.start()
+    stop.wait()
+    log.info("stopping")
+    for t in threads:
+        t.join(timeout=10)
+
+
+def _supervise(svc: Service, stop: threading.Event) -> None:
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            svc.target(stop)
+            if stop.is_set():
+                return
+            log.error("%s stopped by itself; restarting in %.0f s", svc.name, delay)
+        except Exception:
+            log.exception("%s crashed; restarting in %.0f s", svc.name, delay)
+        stop.wait(delay)
+        delay = min(delay * 2, 60.0)
+
+
+def _housekeeping(settings: Settings, stop: threading.Event) -> None:
+    from edge.store import clock, retention
+    from edge.store.db import open_db
+
+    db = open_db(settings.db_path)
+    while not stop.is_set():
+        removed = retention.purge(db, settings.retention, clock.now())
+        if any(removed.values()):
+            log.info("retention purge: %s", removed)
+        stop.wait(HOUSEKEEPING_INTERVAL_S)
+
+
+def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> None:
+    from waitress.server import create_server
+
+    from edge.web.app import create_app
+
+    server = create_server(create_app(settings), host=host, port=port, threads=8)
+    log.info("web UI on http://%s:%d/", host, port)
+    threading.Thread(target=lambda: (stop.wait(), server.close()), daemon=True).start()
+    try:
+        server.run()
+    except OSError:
+        if not stop.is_set():
+            raise

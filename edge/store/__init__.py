@@ -1,0 +1,1 @@
+"""SQLite access for the van: connections, migrations, repositories, outbox and inbox."""

@@ -1,0 +1,55 @@
+"""Opening the van's SQLite database: WAL, durable commits, and write transactions that do not deadlock."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+# Several processes (web, sync, watch) share one file. A writer waits this long for another's lock
+# before giving up; business transactions are short, so seconds are plenty.
+BUSY_TIMEOUT_MS = 10_000
+
+
+def open_db(path: str | Path, *, durable: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path``.
+
+    ``durable=True`` sets ``synchronous=FULL``: a committed business row survives a power cut.
+    ``durable=False`` (NORMAL) is for connections that only write data which can be rebuilt, such
+    as device status; in WAL mode NORMAL may lose the last commits on power loss but never corrupts.
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.enable_wal()
+    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return db
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction: everything inside commits together or not at all.
+
+    BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that later upgrades to a writer
+    can fail with SQLITE_BUSY without waiting when another process committed in between, which
+    would surface as a random error to a citizen. Nested calls become savepoints.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")

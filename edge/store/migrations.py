@@ -1,0 +1,178 @@
+"""The van database's schema, created and evolved only through ordered sqlite-utils migrations."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from edge.store.db import transaction
+
+migrations = Migrations("edge")
+
+
+def _run(db: sqlite_utils.Database, *statements: str) -> None:
+    # db.executescript() would COMMIT the migration's transaction half-way; one execute per statement
+    # keeps a migration all-or-nothing.
+    for sql in statements:
+        db.execute(sql)
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Minimal PII: what the governorate needs to process a request, nothing more.
+        """CREATE TABLE citizens (
+            id INTEGER PRIMARY KEY,
+            national_id TEXT NOT NULL UNIQUE CHECK (length(national_id) = 14),
+            name TEXT NOT NULL,
+            mobile TEXT,
+            birth_date TEXT NOT NULL,
+            gender TEXT NOT NULL CHECK (gender IN ('male', 'female')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Per-van, per-day sequence behind request numbers (the van number is fixed per database).
+        """CREATE TABLE request_counters (
+            day TEXT PRIMARY KEY,
+            last_seq INTEGER NOT NULL
+        )""",
+        """CREATE TABLE requests (
+            number TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            service_code TEXT NOT NULL,
+            catalogue_version INTEGER NOT NULL,
+            citizen_id INTEGER NOT NULL REFERENCES citizens(id),
+            state TEXT NOT NULL,
+            fee_piastres INTEGER NOT NULL CHECK (fee_piastres >= 0),
+            payment_method TEXT NOT NULL CHECK (payment_method IN ('cash', 'card', 'reference')),
+            payment_reference TEXT,
+            paid_piastres INTEGER NOT NULL CHECK (paid_piastres >= 0),
+            operator TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            expected_ready_on TEXT NOT NULL,
+            state_reason TEXT,
+            UNIQUE (day, seq)
+        )""",
+        "CREATE INDEX requests_by_citizen ON requests(citizen_id)",
+        "CREATE INDEX requests_by_state ON requests(state)",
+        """CREATE TABLE request_history (
+            id INTEGER PRIMARY KEY,
+            request_number TEXT NOT NULL REFERENCES requests(number),
+            state TEXT NOT NULL,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT
+        )""",
+        "CREATE INDEX request_history_by_request ON request_history(request_number)",
+        # Scanned pages live as files under data_dir/documents; the row holds where and the hash.
+        """CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            request_number TEXT NOT NULL REFERENCES requests(number),
+            doc_code TEXT NOT NULL,
+            page INTEGER NOT NULL CHECK (page >= 1),
+            content_type TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (request_number, doc_code, page)
+        )""",
+        """CREATE TABLE ticket_counters (
+            day TEXT NOT NULL,
+            series TEXT NOT NULL,
+            last_seq INTEGER NOT NULL,
+            PRIMARY KEY (day, series)
+        )""",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            number TEXT NOT NULL,
+            series TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            category TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            state TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            called_at TEXT,
+            counter INTEGER,
+            recalls INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT,
+            finished_at TEXT,
+            transferred_to TEXT,
+            transferred_from TEXT
+        )""",
+        # Not unique: a series wraps after 999, so a number can come back on a very busy day.
+        "CREATE INDEX tickets_by_number ON tickets(day, number)",
+        "CREATE INDEX tickets_waiting ON tickets(day, state, category)",
+        # The transactional outbox: written in the same transaction as the business row it reports.
+        """CREATE TABLE stream_counters (
+            stream TEXT PRIMARY KEY,
+            last_seq INTEGER NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            msg_id TEXT NOT NULL UNIQUE,
+            stream TEXT NOT NULL CHECK (stream IN ('tx', 'audit', 'doc', 'tel', 'status')),
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            delivered_at TEXT,
+            UNIQUE (stream, seq)
+        )""",
+        "CREATE INDEX outbox_pending ON outbox(stream, seq) WHERE delivered_at IS NULL",
+        # Ids of downlink messages already applied, so a redelivered message changes nothing.
+        """CREATE TABLE inbox (
+            msg_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'rejected')),
+            error TEXT
+        )""",
+        """CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TABLE device_status (
+            device TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('ok', 'warning', 'error', 'unknown')),
+            message_ar TEXT NOT NULL DEFAULT '',
+            message_en TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}',
+            since TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Changes of state only (not every heartbeat), for alert history and camera uptime.
+        """CREATE TABLE device_events (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            state TEXT NOT NULL,
+            message_en TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX device_events_by_device ON device_events(device, at)",
+    )
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty when the schema is current).
+
+    The write lock is taken first, so processes starting together (web, sync, watch) migrate
+    one after the other and the second finds nothing pending.
+    """
+    with transaction(db):
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return pending

@@ -1,0 +1,201 @@
+"""Service requests in the van database: submission (with citizen, outbox and audit rows) and status changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from edge.core import requests as rq
+from edge.core.catalogue import Catalogue
+from edge.core.errors import EdgeError
+from edge.core.citizens import Citizen
+from edge.store import audit_log, clock, outbox
+from edge.store.db import transaction
+
+
+class UnknownRequest(EdgeError):
+    code = "request-unknown"
+
+    def __init__(self, number: str):
+        super().__init__(
+            f"لا يوجد طلب بالرقم {number} في هذه العربة. راجع الرقم المطبوع على الإيصال.",
+            f"There is no request number {number} in this van. Check the number printed on the receipt.",
+            detail=f"no row for {number}",
+        )
+
+
+class DailyLimitReached(EdgeError):
+    code = "request-daily-limit"
+
+    def __init__(self, day):
+        super().__init__(
+            "بلغت العربة الحد الأقصى لعدد الطلبات اليوم. سجّل الطلب غدًا أو في مركز ثابت.",
+            "This van has reached its maximum number of requests for today. Register the request "
+            "tomorrow or at a fixed centre.",
+            detail=f"request sequence for {day} exhausted ({rq.MAX_SEQ})",
+        )
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    number: str
+    service_code: str
+    catalogue_version: int
+    state: rq.RequestState
+    fee_piastres: int
+    payment_method: str
+    payment_reference: str | None
+    operator: str
+    created_at: str
+    updated_at: str
+    expected_ready_on: str
+    state_reason: str | None
+    citizen_name: str
+    citizen_national_id: str
+    citizen_mobile: str | None
+    history: tuple[dict, ...]
+
+
+def submit(
+    db: sqlite_utils.Database,
+    *,
+    van_id: str,
+    catalogue: Catalogue,
+    service_code: str,
+    citizen: Citizen,
+    payment: rq.Payment,
+    operator: str,
+    now: datetime | None = None,
+) -> rq.RequestNumber:
+    """Register a paid request: citizen, request, history, outbox and audit rows in one transaction."""
+    now = now or clock.now()
+    service = catalogue.service(service_code)
+    rq.check_payment(payment, service.fee_piastres)
+    state = rq.transition(rq.RequestState.DRAFT, rq.RequestState.SUBMITTED)
+    day = clock.local_day(now)
+    at = clock.iso(now)
+    expected = day + timedelta(days=service.duration_days)
+    with transaction(db):
+        number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day))
+        citizen_id = _upsert_citizen(db, citizen, at)
+        db.execute(
+            "INSERT INTO requests (number, day, seq, service_code, catalogue_version, citizen_id, state, "
+            "fee_piastres, payment_method, payment_reference, paid_piastres, operator, created_at, "
+            "updated_at, expected_ready_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [str(number), day.isoformat(), number.seq, service.code, catalogue.version, citizen_id,
+             state.value, service.fee_piastres, payment.method.value, payment.reference,
+             payment.amount_piastres, operator, at, at, expected.isoformat()],
+        )
+        _history(db, str(number), state, at, "van", None)
+        outbox.enqueue(db, "tx", "request.submitted", {
+            "number": str(number),
+            "van": van_id,
+            "service_code": service.code,
+            "catalogue_version": catalogue.version,
+            "citizen": {
+                "national_id": citizen.national_id.number,
+                "name": citizen.name,
+                "mobile": citizen.mobile,
+                "birth_date": citizen.national_id.birth_date.isoformat(),
+                "gender": citizen.national_id.gender.value,
+            },
+            "fee_piastres": service.fee_piastres,
+            "payment": {"method": payment.method.value, "amount_piastres": payment.amount_piastres,
+                        "reference": payment.reference},
+            "operator": operator,
+            "submitted_at": at,
+            "expected_ready_on": expected.isoformat(),
+        }, now=now)
+        audit_log.record(db, actor=operator, action="request.submit", subject=str(number),
+                         details={"service": service.code, "fee_piastres": service.fee_piastres,
+                                  "payment": payment.method.value}, now=now)
+    return number
+
+
+def change_state(
+    db: sqlite_utils.Database,
+    number: str,
+    target: rq.RequestState | str,
+    *,
+    source: str,
+    reason: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Move a request to ``target``; returns False when it is already there (a repeated message).
+
+    ``source`` is "hub" for decisions arriving on the downlink (already known to the governorate,
+    so nothing is queued up) or "van" for changes made here, such as handing the document over,
+    which are audited and reported up the ``tx`` stream.
+    """
+    now = now or clock.now()
+    at = clock.iso(now)
+    target = rq.RequestState(target)
+    with transaction(db):
+        row = db.execute("SELECT state FROM requests WHERE number = ?", [number]).fetchone()
+        if row is None:
+            raise UnknownRequest(number)
+        if row[0] == target.value:
+            return False
+        rq.transition(rq.RequestState(row[0]), target)
+        db.execute(
+            "UPDATE requests SET state = ?, state_reason = ?, updated_at = ? WHERE number = ?",
+            [target.value, reason, at, number],
+        )
+        _history(db, number, target, at, source, reason)
+        if source == "van":
+            outbox.enqueue(db, "tx", "request.state", {"number": number, "state": target.value,
+                                                        "reason": reason, "at": at}, now=now)
+            audit_log.record(db, actor=actor or "system", action=f"request.{target.value}",
+                             subject=number, details={"reason": reason} if reason else {}, now=now)
+    return True
+
+
+def get(db: sqlite_utils.Database, number: str) -> StoredRequest:
+    row = db.execute(
+        "SELECT r.number, r.service_code, r.catalogue_version, r.state, r.fee_piastres, r.payment_method, "
+        "r.payment_reference, r.operator, r.created_at, r.updated_at, r.expected_ready_on, r.state_reason, "
+        "c.name, c.national_id, c.mobile FROM requests r JOIN citizens c ON c.id = r.citizen_id "
+        "WHERE r.number = ?",
+        [number],
+    ).fetchone()
+    if row is None:
+        raise UnknownRequest(number)
+    history = tuple(
+        {"state": s, "at": a, "source": src, "reason": why}
+        for s, a, src, why in db.execute(
+            "SELECT state, at, source, reason FROM request_history WHERE request_number = ? ORDER BY id",
+            [number],
+        ).fetchall()
+    )
+    return StoredRequest(*row[:3], rq.RequestState(row[3]), *row[4:], history=history)
+
+
+def _next_seq(db: sqlite_utils.Database, day) -> int:
+    seq = db.execute(
+        "INSERT INTO request_counters (day, last_seq) VALUES (?, 1) "
+        "ON CONFLICT(day) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+        [day.isoformat()],
+    ).fetchone()[0]
+    if seq > rq.MAX_SEQ:
+        raise DailyLimitReached(day)
+    return seq
+
+
+def _upsert_citizen(db: sqlite_utils.Database, citizen: Citizen, at: str) -> int:
+    nid = citizen.national_id
+    return db.execute(
+        "INSERT INTO citizens (national_id, name, mobile, birth_date, gender, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(national_id) DO UPDATE SET name = excluded.name, "
+        "mobile = coalesce(excluded.mobile, mobile), updated_at = excluded.updated_at RETURNING id",
+        [nid.number, citizen.name, citizen.mobile, nid.birth_date.isoformat(), nid.gender.value, at, at],
+    ).fetchone()[0]
+
+
+def _history(db, number: str, state: rq.RequestState, at: str, source: str, reason: str | None) -> None:
+    db.execute(
+        "INSERT INTO request_history (request_number, state, at, source, reason) VALUES (?, ?, ?, ?, ?)",
+        [number, state.value, at, source, reason],
+    )

@@ -1,0 +1,1 @@
+"""The MQTT link between the van and its governorate: protocol, outbox drain, downlink."""

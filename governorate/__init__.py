@@ -1,0 +1,1 @@
+"""The governorate hub: ingest and acknowledge van messages, monitor vans, back office."""

@@ -1,0 +1,1 @@
+"""Provisioning: CA, van enrolment bundles, broker configuration, install on the mini-PC."""

@@ -1,0 +1,36 @@
+"""Shared fixtures: a migrated van database in a temporary folder, the shipped catalogue, fixed times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from edge.store.db import open_db
+from edge.store.migrations import migrate
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "van.db"
+
+
+@pytest.fixture
+def db(db_path):
+    database = open_db(db_path)
+    migrate(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    from edge.core import catalogue as catalogue_mod
+
+    return catalogue_mod.load_default()
+
+
+@pytest.fixture
+def now():
+    # 10:00 in Cairo: the local day is 2026-11-21 whatever the machine's timezone.
+    return datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
