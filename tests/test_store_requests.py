@@ -1,0 +1,143 @@
+"""Requests in the van database: submission, decisions from the governorate applied once, history kept."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from edge.core import requests as rq
+from edge.core.citizens import Citizen
+from edge.core.errors import EdgeError
+from edge.core.national_id import parse
+from edge.store import inbox, outbox
+from edge.store import requests as store_requests
+
+CITIZEN = Citizen(parse("29001010112355"), "  منى   أحمد  حسن ", "+20 101 234 5678")
+
+
+def _submit(db, catalogue, now, **kw):
+    service = catalogue.services[0]
+    return store_requests.submit(
+        db, van_id="V007", catalogue=catalogue, service_code=service.code, citizen=kw.get("citizen", CITIZEN),
+        payment=kw.get("payment", rq.Payment("cash", service.fee_piastres)), operator="operator:3", now=now,
+    )
+
+
+def test_submission_numbers_requests_per_van_and_local_day(db, catalogue, now):
+    first, second = _submit(db, catalogue, now), _submit(db, catalogue, now)
+    assert (first.van, first.day, first.seq) == (7, date(2026, 11, 21), 1)
+    assert second.seq == 2
+    # 23:30 UTC is already the next day in Cairo: a new series starts.
+    late = _submit(db, catalogue, now.replace(hour=23, minute=30))
+    assert (late.day, late.seq) == (date(2026, 11, 22), 1)
+    assert rq.parse_request_number(str(late)) == late
+
+
+def test_submitted_request_keeps_citizen_fee_and_expected_date(db, catalogue, now):
+    number = _submit(db, catalogue, now)
+    stored = store_requests.get(db, str(number))
+    service = catalogue.services[0]
+    assert stored.state is rq.RequestState.SUBMITTED
+    assert stored.citizen_name == "منى أحمد حسن" and stored.citizen_mobile == "01012345678"
+    assert stored.fee_piastres == service.fee_piastres
+    assert stored.expected_ready_on == (date(2026, 11, 21) + timedelta(days=service.duration_days)).isoformat()
+    assert [h["state"] for h in stored.history] == ["submitted"]
+
+
+def test_wrong_payment_is_refused_and_nothing_is_written(db, catalogue, now):
+    fee = catalogue.services[0].fee_piastres
+    with pytest.raises(rq.InvalidPayment):
+        _submit(db, catalogue, now, payment=rq.Payment("cash", fee + 100))
+    assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 0
+    assert outbox.backlog(db).pending == 0
+
+
+def test_same_citizen_twice_is_one_citizen_row(db, catalogue, now):
+    _submit(db, catalogue, now)
+    _submit(db, catalogue, now, citizen=Citizen(CITIZEN.national_id, "منى أحمد حسن علي"))
+    rows = db.execute("SELECT name, mobile FROM citizens").fetchall()
+    assert rows == [("منى أحمد حسن علي", "01012345678")]
+
+
+def test_governorate_decision_moves_request_forward_with_history(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    assert store_requests.change_state(db, number, "under_review", source="hub", now=now)
+    assert store_requests.change_state(db, number, "rejected", source="hub", reason="missing deed", now=now)
+    stored = store_requests.get(db, number)
+    assert stored.state is rq.RequestState.REJECTED and stored.state_reason == "missing deed"
+    assert [h["state"] for h in stored.history] == ["submitted", "under_review", "rejected"]
+    # Decisions from the hub are not sent back up.
+    assert [r.kind for r in outbox.pending(db, "tx")] == ["request.submitted"]
+
+
+def test_repeated_status_is_not_a_change(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    assert store_requests.change_state(db, number, "ready", source="hub", now=now)
+    assert not store_requests.change_state(db, number, "ready", source="hub", now=now)
+    assert len(store_requests.get(db, number).history) == 2
+
+
+def test_backward_status_is_refused(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    store_requests.change_state(db, number, "ready", source="hub", now=now)
+    with pytest.raises(rq.InvalidTransition):
+        store_requests.change_state(db, number, "under_review", source="hub", now=now)
+    assert store_requests.get(db, number).state is rq.RequestState.READY
+
+
+def test_handing_over_at_the_van_is_audited_and_reported(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    store_requests.change_state(db, number, "ready", source="hub", now=now)
+    store_requests.change_state(db, number, "delivered", source="van", actor="operator:3", now=now)
+    kinds = [r.kind for r in outbox.pending(db, "tx")]
+    assert kinds == ["request.submitted", "request.state"]
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert actions == ["request.submit", "request.delivered"]
+
+
+def test_unknown_request_says_so_in_both_languages(db):
+    with pytest.raises(store_requests.UnknownRequest) as err:
+        store_requests.get(db, "007-261121-0001-5")
+    assert "007-261121-0001-5" in err.value.message_en and "007-261121-0001-5" in err.value.message_ar
+
+
+def test_downlink_message_is_applied_exactly_once(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+
+    def effect(d):
+        store_requests.change_state(d, number, "ready", source="hub", now=now)
+
+    assert inbox.apply_once(db, "01HUBMSG1", "request-status", effect, now=now) == "applied"
+    assert inbox.apply_once(db, "01HUBMSG1", "request-status", effect, now=now) == "duplicate"
+    assert len(store_requests.get(db, number).history) == 2
+
+
+def test_bad_downlink_message_is_rejected_with_reason_and_changes_nothing(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    store_requests.change_state(db, number, "ready", source="hub", now=now)
+
+    def backwards(d):
+        d.execute("UPDATE requests SET operator = 'tampered' WHERE number = ?", [number])
+        store_requests.change_state(d, number, "received", source="hub", now=now)
+
+    assert inbox.apply_once(db, "01HUBMSG2", "request-status", backwards, now=now) == "rejected"
+    assert store_requests.get(db, number).operator == "operator:3"
+    outcome, error = db.execute("SELECT outcome, error FROM inbox WHERE msg_id = '01HUBMSG2'").fetchone()
+    assert outcome == "rejected" and "received" in error
+    assert inbox.apply_once(db, "01HUBMSG2", "request-status", backwards, now=now) == "duplicate"
+
+
+def test_crash_while_applying_downlink_leaves_it_unhandled_for_redelivery(db, catalogue, now):
+    def crash(d):
+        d.execute("UPDATE requests SET operator = 'half'")
+        raise OSError("disk")
+
+    with pytest.raises(OSError):
+        inbox.apply_once(db, "01HUBMSG3", "request-status", crash, now=now)
+    assert not inbox.seen(db, "01HUBMSG3")
+
+
+def test_every_store_error_is_a_user_facing_error():
+    for cls in (store_requests.UnknownRequest, store_requests.DailyLimitReached):
+        assert issubclass(cls, EdgeError)
