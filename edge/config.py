@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from edge.core import governorates
+from edge.core import catalogue as catalogue_mod
+from edge.core import governorates, money
 from edge.core.errors import EdgeError
 
 DEFAULT_PATH = Path("/etc/edge/van.toml")
@@ -246,8 +247,13 @@ def _validate(s: Settings, source: str) -> None:
         if getattr(s.retention, f.name) < 1:
             raise ConfigError(source, f"retention.{f.name}", "must be at least 1 day")
     for code, fee in s.catalogue.fee_overrides_egp.items():
+        key = f"catalogue.fee_overrides_egp.{code}"
         if isinstance(fee, bool) or not isinstance(fee, (int, float)) or fee < 0:
-            raise ConfigError(source, f"catalogue.fee_overrides_egp.{code}", "must be a fee in EGP, 0 or more")
+            raise ConfigError(source, key, "must be a fee in EGP, 0 or more")
+        try:
+            money.parse_egp(str(fee))
+        except money.InvalidAmount as exc:
+            raise ConfigError(source, key, exc.message_en.rstrip(".")) from None
     if s.catalogue.path and not Path(s.catalogue.path).is_file():
         raise ConfigError(source, "catalogue.path", f"file '{s.catalogue.path}' does not exist")
 
@@ -258,3 +264,11 @@ def _check_url(url: str, schemes: set[str], key: str, source: str) -> None:
         raise ConfigError(
             source, key, f"'{url}' must start with one of {', '.join(s + '://' for s in sorted(schemes))}"
         )
+
+
+def load_catalogue(settings: Settings) -> catalogue_mod.Catalogue:
+    """The van's service catalogue: the configured (or shipped) file with local fee overrides applied."""
+    path = settings.catalogue.path or catalogue_mod.default_path()
+    cat = catalogue_mod.load(path)
+    overrides = {code: money.parse_egp(str(fee)) for code, fee in settings.catalogue.fee_overrides_egp.items()}
+    return cat.with_fees(overrides) if overrides else cat

@@ -30,13 +30,13 @@ def services(settings: Settings, host: str, port: int) -> list[Service]:
 
 
 def run_all(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    from edge.core import catalogue
+    from edge.config import load_catalogue
     from edge.store.db import open_db
     from edge.store.migrations import migrate
 
     migrate(open_db(settings.db_path))
     # Refuse to start on a broken catalogue rather than fail later in front of a citizen.
-    cat = catalogue.load(settings.catalogue.path) if settings.catalogue.path else catalogue.load_default()
+    cat = load_catalogue(settings)
     log.info("van %s (governorate %s), catalogue v%s with %d services, data in %s",
              settings.van.id, settings.van.governorate, cat.version, len(cat.services), settings.data_dir)
     stop = threading.Event()

@@ -71,6 +71,7 @@ def test_named_file_that_does_not_exist_stops_start_up(monkeypatch, tmp_path):
         ('[web]\nport = 70000\n', "web.port", "TCP port"),
         ('[retention]\ndelivered_outbox_days = 0\n', "retention.delivered_outbox_days", "at least 1"),
         ('[catalogue.fee_overrides_egp]\nBLD-NEW = -5\n', "catalogue.fee_overrides_egp.BLD-NEW", "0 or more"),
+        ('[catalogue.fee_overrides_egp]\nBLD-NEW = 10.555\n', "catalogue.fee_overrides_egp.BLD-NEW", "two digits"),
         ("van = 3\n", "van", "must be a table"),
         ("[van\n", "(syntax)", "not valid TOML"),
     ],
@@ -93,3 +94,12 @@ def test_tls_settings_need_existing_files(tmp_path):
     path.write_text(f'[broker]\nurl = "mqtts://hub:8883"\nca_file = "{ca}"\n')
     s = config.load(path)
     assert s.broker.tls and s.broker.port == 8883
+
+
+def test_fee_override_applies_to_the_loaded_catalogue(tmp_path, catalogue):
+    service = catalogue.services[0]
+    path = tmp_path / "van.toml"
+    path.write_text(f'[catalogue.fee_overrides_egp]\n"{service.code}" = 1234.5\n')
+    cat = config.load_catalogue(config.load(path))
+    assert cat.service(service.code).fee_piastres == 123450
+    assert cat.services[1].fee_piastres == catalogue.services[1].fee_piastres

@@ -159,7 +159,8 @@ ACTIONS = {
 FORBIDDEN = [
     (action, state) for action, (_, ok) in ACTIONS.items() for state in TicketState if state not in ok
 ]
-ALLOWED = [(action, state) for action, (_, ok) in ACTIONS.items() for state in ok]
+# Sorted: set order changes between processes, and pytest-xdist needs every worker to collect the same list.
+ALLOWED = [(action, state) for action, (_, ok) in ACTIONS.items() for state in sorted(ok)]
 
 
 @pytest.mark.parametrize(("action", "state"), FORBIDDEN, ids=[f"{a}-from-{s}" for a, s in FORBIDDEN])

@@ -9,8 +9,8 @@ import sqlite_utils
 
 from edge.core import requests as rq
 from edge.core.catalogue import Catalogue
-from edge.core.errors import EdgeError
 from edge.core.citizens import Citizen
+from edge.core.errors import EdgeError
 from edge.store import audit_log, clock, outbox
 from edge.store.db import transaction
 
