@@ -94,7 +94,6 @@ class WebSettings:
 class RetentionSettings:
     # Delivered outbox rows are only kept for diagnosis; undelivered ones are never purged.
     delivered_outbox_days: int = 30
-    documents_days: int = 90
     device_status_days: int = 14
     inbox_days: int = 90
 
