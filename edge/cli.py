@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -48,6 +49,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except EdgeError as exc:
             _fail(exc)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            _fail(EdgeError(
+                "قاعدة بيانات العربة مشغولة بعملية أخرى. انتظر قليلًا ثم أعد المحاولة.",
+                "The van database is busy with another process. Wait a moment and try again.",
+                detail=str(exc), code="store-busy",
+            ))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,15 +156,20 @@ def audit() -> None:
 @click.pass_obj
 def audit_verify(obj: _Context) -> None:
     """Check the audit log's hash chain; name the first tampered entry if any."""
+    from edge.core.digits import to_eastern
     from edge.store import audit_log
+    from edge.store.db import open_db
 
-    database = obj.open_db()
+    # Never create or migrate here: verifying the wrong (empty) file must not report "intact".
+    database = open_db(obj.settings.db_path, must_exist=True)
     broken = audit_log.verify(database)
     count = database.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     if broken is None:
         click.echo(f"audit log OK: {count} entries, chain intact")
+        click.echo(f"سجل التدقيق سليم: {to_eastern(count)} قيد، السلسلة غير منقطعة")
         return
     click.echo(f"audit log TAMPERED: first bad entry is #{broken.seq} ({broken.reason})", err=True)
+    click.echo(f"تم العبث بسجل التدقيق: أول قيد غير سليم رقم {to_eastern(broken.seq)} ({broken.reason})", err=True)
     sys.exit(1)
 
 
@@ -170,6 +184,7 @@ def config_group() -> None:
 def config_check(obj: _Context, file: str | None) -> None:
     """Validate a settings file and print the effective settings as JSON."""
     settings = config_mod.load(file or obj.config_path)
+    config_mod.load_catalogue(settings)  # fee overrides must name real services
     click.echo(json.dumps(asdict(settings), default=str, ensure_ascii=False, indent=2))
 
 

@@ -94,8 +94,7 @@ class WebSettings:
 class RetentionSettings:
     # Delivered outbox rows are only kept for diagnosis; undelivered ones are never purged.
     delivered_outbox_days: int = 30
-    device_status_days: int = 14
-    inbox_days: int = 90
+    device_events_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -127,6 +126,9 @@ class Settings:
 def default_data_dir() -> Path:
     if env := os.environ.get("EDGE_DATA_DIR"):
         return Path(env)
+    # Set by systemd for a unit with StateDirectory= (the only writable place under ProtectSystem=strict).
+    if env := os.environ.get("STATE_DIRECTORY"):
+        return Path(env.split(":")[0])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "mtc-edge"
 
@@ -180,9 +182,13 @@ def loads(text: str, source: str = "<string>") -> Settings:
     data_dir = raw.get("data_dir")
     if data_dir is not None and (not isinstance(data_dir, str) or not data_dir.strip()):
         raise ConfigError(source, "data_dir", "must be a non-empty path string")
-    settings = Settings(
-        data_dir=Path(data_dir) if data_dir else default_data_dir(), source=source, **sections
-    )
+    data_path = default_data_dir()
+    if data_dir:
+        data_path = Path(data_dir)
+        if not data_path.is_absolute() and source.endswith(".toml"):
+            # Relative to the settings file, not to wherever the command happened to be started.
+            data_path = Path(source).parent / data_path
+    settings = Settings(data_dir=data_path, source=source, **sections)
     _validate(settings, source)
     return settings
 
@@ -269,5 +275,10 @@ def load_catalogue(settings: Settings) -> catalogue_mod.Catalogue:
     """The van's service catalogue: the configured (or shipped) file with local fee overrides applied."""
     path = settings.catalogue.path or catalogue_mod.default_path()
     cat = catalogue_mod.load(path)
+    known = {s.code for s in cat.services}
+    for code in settings.catalogue.fee_overrides_egp:
+        if code not in known:
+            raise ConfigError(settings.source, f"catalogue.fee_overrides_egp.{code}",
+                              f"there is no service {code} in the catalogue {path}")
     overrides = {code: money.parse_egp(str(fee)) for code, fee in settings.catalogue.fee_overrides_egp.items()}
     return cat.with_fees(overrides) if overrides else cat

@@ -34,7 +34,8 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
     from edge.store.db import open_db
     from edge.store.migrations import migrate
 
-    migrate(open_db(settings.db_path))
+    with open_db(settings.db_path) as db:
+        migrate(db)
     # Refuse to start on a broken catalogue rather than fail later in front of a citizen.
     cat = load_catalogue(settings)
     log.info("van %s (governorate %s), catalogue v%s with %d services, data in %s",
@@ -69,12 +70,21 @@ def _supervise(svc: Service, stop: threading.Event) -> None:
 
 
 def _housekeeping(settings: Settings, stop: threading.Event) -> None:
-    from edge.store import clock, retention
     from edge.store.db import open_db
 
-    db = open_db(settings.db_path)
+    with open_db(settings.db_path) as db:
+        _purge_until_stopped(settings, db, stop)
+
+
+def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
+    from edge.store import clock, retention
+
     while not stop.is_set():
-        removed = retention.purge(db, settings.retention, clock.now())
+        removed = retention.purge(
+            db, clock.now(),
+            delivered_outbox_days=settings.retention.delivered_outbox_days,
+            device_events_days=settings.retention.device_events_days,
+        )
         if any(removed.values()):
             log.info("retention purge: %s", removed)
         stop.wait(HOUSEKEEPING_INTERVAL_S)

@@ -74,7 +74,13 @@ def test_audit_verify_reports_intact_then_tampered_entry(env):
     assert ok.exit_code == 0 and "5 entries" in ok.output
     db.execute("UPDATE audit_log SET actor = 'operator:9' WHERE seq = 3")
     bad = runner.invoke(main, ["audit", "verify"])
-    assert bad.exit_code == 1 and "#3" in bad.output
+    assert bad.exit_code == 1 and "#3" in bad.output and "٣" in bad.output
+
+
+def test_audit_verify_refuses_a_database_that_does_not_exist(env):
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert not (env / "data" / "van.db").exists()
 
 
 def test_bad_config_stops_with_key_and_file_not_a_traceback(tmp_path):
@@ -83,7 +89,32 @@ def test_bad_config_stops_with_key_and_file_not_a_traceback(tmp_path):
     result = CliRunner().invoke(main, ["--config", str(path), "db", "migrate"])
     assert result.exit_code == 1
     assert "van.id" in result.output and str(path) in result.output
-    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an uncaught exception
+
+
+def test_config_check_refuses_fee_override_for_unknown_service(tmp_path):
+    path = tmp_path / "van.toml"
+    path.write_text('[catalogue.fee_overrides_egp]\nNO-SUCH = 10\n')
+    result = CliRunner().invoke(main, ["config", "check", str(path)])
+    assert result.exit_code == 1
+    assert "catalogue.fee_overrides_egp.NO-SUCH" in result.output and str(path) in result.output
+
+
+def test_busy_database_is_a_clear_message(env):
+    from edge.store.db import open_db
+
+    holder = open_db(env / "data" / "van.db")  # not migrated yet: `db migrate` needs the write lock
+    holder.conn.execute("BEGIN EXCLUSIVE")
+    try:
+        import edge.store.db as store_db
+
+        store_db.BUSY_TIMEOUT_MS = 200
+        result = CliRunner().invoke(main, ["db", "migrate"])
+    finally:
+        store_db.BUSY_TIMEOUT_MS = 10_000
+        holder.conn.execute("ROLLBACK")
+    assert result.exit_code == 1, result.output
+    assert "busy" in result.output and isinstance(result.exception, SystemExit)
 
 
 def test_status_prints_backlog_as_json(env):

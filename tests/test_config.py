@@ -36,7 +36,7 @@ def test_full_file_is_read_into_typed_settings(tmp_path):
     assert s.data_dir == Path("/var/lib/edge") and s.db_path == Path("/var/lib/edge/van.db")
     assert s.devices.cameras == {"front": "rtsp://10.0.0.5/stream"}
     assert (s.broker.host, s.broker.port, s.broker.keepalive, s.broker.tls) == ("hub.example", 1883, 30, False)
-    assert s.retention.delivered_outbox_days == 7 and s.retention.inbox_days == 90
+    assert s.retention.delivered_outbox_days == 7 and s.retention.device_events_days == 14
     assert s.catalogue.fee_overrides_egp == {"BLD-NEW": 1500.5}
 
 
@@ -85,6 +85,27 @@ def test_wrong_setting_is_refused_naming_key_and_file(tmp_path, text, key, words
     assert str(path) in err.value.message_en and key in err.value.message_en
     assert words in err.value.message_en
     assert str(path) in err.value.message_ar and key in err.value.message_ar
+
+
+def test_tls_ca_file_that_does_not_exist_is_refused(tmp_path):
+    path = tmp_path / "van.toml"
+    path.write_text(f'[broker]\nurl = "mqtts://hub:8883"\nca_file = "{tmp_path / "absent.pem"}"\n')
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    assert err.value.key == "broker.ca_file" and "does not exist" in err.value.message_en
+
+
+def test_relative_data_dir_is_relative_to_the_settings_file(tmp_path):
+    path = tmp_path / "etc" / "van.toml"
+    path.parent.mkdir()
+    path.write_text('data_dir = "state"\n')
+    assert config.load(path).data_dir == tmp_path / "etc" / "state"
+
+
+def test_systemd_state_directory_is_the_default_data_dir(monkeypatch):
+    monkeypatch.delenv("EDGE_DATA_DIR", raising=False)
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/edge")
+    assert config.default_data_dir() == Path("/var/lib/edge")
 
 
 def test_tls_settings_need_existing_files(tmp_path):

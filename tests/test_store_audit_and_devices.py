@@ -44,3 +44,17 @@ def test_device_state_changes_are_logged_heartbeats_are_not(db, now):
     assert (status.state, status.message_en, status.detail) == ("error", "Paper out", {"paper": "out"})
     assert status.since == (now + timedelta(minutes=1)).isoformat()
     assert db.execute("SELECT count(*) FROM device_events").fetchone()[0] == 2
+
+
+def test_deleting_the_newest_entries_is_found(db, now):
+    _log(db, now)
+    db.execute("DELETE FROM audit_log WHERE seq >= 9")
+    broken = audit_log.verify(db)
+    assert (broken.seq, broken.reason) == (9, audit_log.TRUNCATED)
+
+
+def test_details_edited_into_non_json_is_reported_not_a_crash(db, now):
+    _log(db, now)
+    db.execute("UPDATE audit_log SET details = 'not json' WHERE seq = 2")
+    broken = audit_log.verify(db)
+    assert (broken.seq, broken.reason) == (2, "hash-mismatch")

@@ -22,9 +22,11 @@ def parse(text: str) -> str:
     if raw.startswith("+"):
         raw = raw[1:]
     if raw.startswith("0020"):
-        raw = "0" + raw[4:]
-    elif raw.startswith("20") and len(raw) == 12:
-        raw = "0" + raw[2:]
+        raw = raw[4:]
+    elif raw.startswith("20") and len(raw) in (12, 13):
+        raw = raw[2:]
+    if not raw.startswith("0"):
+        raw = "0" + raw  # people write +20 10…, and also +20 010…
     if not raw.isdigit() or len(raw) != 11:
         raise InvalidMobile(
             "رقم المحمول يجب أن يكون ١١ رقمًا ويبدأ بـ ٠١، مثل ٠١٠١٢٣٤٥٦٧٨.",

@@ -56,8 +56,24 @@ def entries(db: sqlite_utils.Database, batch: int = 1000) -> Iterator[audit.Audi
         after = rows[-1][0]
 
 
+TRUNCATED = "truncated"
+
+
 def verify(db: sqlite_utils.Database) -> audit.ChainBreak | None:
-    return audit.verify(entries(db))
+    """The first tampered entry, or None when the log is intact.
+
+    Besides the chain itself, the log's length is checked against the ``audit`` stream's counter,
+    which every recorded entry advanced: deleting the newest entries leaves a valid but short chain.
+    """
+    broken = audit.verify(entries(db))
+    if broken is not None:
+        return broken
+    last_entry = last(db)
+    recorded = db.execute("SELECT last_seq FROM stream_counters WHERE stream = 'audit'").fetchone()
+    have = last_entry.seq if last_entry else 0
+    if recorded and recorded[0] > have:
+        return audit.ChainBreak(have + 1, TRUNCATED)
+    return None
 
 
 _COLUMNS = "seq, at, actor, action, subject, details, prev_hash, hash"
@@ -65,7 +81,13 @@ _COLUMNS = "seq, at, actor, action, subject, details, prev_hash, hash"
 
 def _entry(row: tuple) -> audit.AuditEntry:
     seq, at, actor, action, subject, details, prev_hash, hash_ = row
-    return audit.AuditEntry(seq, at, actor, action, subject, json.loads(details), prev_hash, hash_)
+    try:
+        parsed = json.loads(details)
+    except (TypeError, ValueError):
+        # Details edited into something that is not JSON: keep the raw text so the hash check
+        # reports this entry as tampered instead of crashing the verifier.
+        parsed = {"unparseable": str(details)}
+    return audit.AuditEntry(seq, at, actor, action, subject, parsed, prev_hash, hash_)
 
 
 def _as_body(entry: audit.AuditEntry) -> dict:

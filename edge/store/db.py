@@ -9,26 +9,45 @@ from pathlib import Path
 
 import sqlite_utils
 
+from edge.core.errors import EdgeError
+
 # Several processes (web, sync, watch) share one file. A writer waits this long for another's lock
 # before giving up; business transactions are short, so seconds are plenty.
 BUSY_TIMEOUT_MS = 10_000
 
 
-def open_db(path: str | Path, *, durable: bool = True) -> sqlite_utils.Database:
+class StoreUnavailable(EdgeError):
+    code = "store-unavailable"
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(
+            f"تعذّر فتح قاعدة بيانات العربة ({path}). أعد تشغيل الجهاز؛ وإذا تكرر الخطأ فاتصل بالدعم الفني.",
+            f"The van database ({path}) cannot be opened: {problem}. Restart the van computer; "
+            "if this happens again, call technical support.",
+            detail=f"{path}: {problem}",
+        )
+
+
+def open_db(path: str | Path, *, durable: bool = True, must_exist: bool = False) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``.
 
     ``durable=True`` sets ``synchronous=FULL``: a committed business row survives a power cut.
     ``durable=False`` (NORMAL) is for connections that only write data which can be rebuilt, such
     as device status; in WAL mode NORMAL may lose the last commits on power loss but never corrupts.
     """
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
-    db.enable_wal()
-    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        if must_exist and not Path(path).is_file():
+            raise StoreUnavailable(path, "the file does not exist (check data_dir in the settings)")
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        db.enable_wal()
+        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreUnavailable(path, str(exc)) from exc
     return db
 
 
@@ -52,4 +71,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.conn.execute("ROLLBACK")
         raise
     else:
-        db.conn.execute("COMMIT")
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that fails (disk full, I/O error, deferred constraint) leaves the transaction
+            # open and the write lock held: every later write on this connection would silently
+            # become a savepoint that never commits, and other processes would wait forever.
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise

@@ -51,8 +51,3 @@ def _record(db, msg_id, kind, received_at, outcome, error) -> None:
         "INSERT INTO inbox (msg_id, kind, received_at, outcome, error) VALUES (?, ?, ?, ?, ?)",
         [msg_id, kind, received_at, outcome, error],
     )
-
-
-def purge(db: sqlite_utils.Database, older_than: datetime) -> int:
-    with transaction(db):
-        return db.execute("DELETE FROM inbox WHERE received_at < ?", [clock.iso(older_than)]).rowcount

@@ -11,8 +11,7 @@ migrations = Migrations("edge")
 
 
 def _run(db: sqlite_utils.Database, *statements: str) -> None:
-    # db.executescript() would COMMIT the migration's transaction half-way; one execute per statement
-    # keeps a migration all-or-nothing.
+    # One execute per statement: a failing statement then names itself in the traceback.
     for sql in statements:
         db.execute(sql)
 
@@ -21,14 +20,13 @@ def _run(db: sqlite_utils.Database, *statements: str) -> None:
 def m001_initial(db: sqlite_utils.Database) -> None:
     _run(
         db,
-        # Minimal PII: what the governorate needs to process a request, nothing more.
+        # Minimal PII: what the governorate needs to process a request, nothing more (birth date,
+        # gender and birth governorate are read from the national ID when needed, not stored twice).
         """CREATE TABLE citizens (
             id INTEGER PRIMARY KEY,
             national_id TEXT NOT NULL UNIQUE CHECK (length(national_id) = 14),
             name TEXT NOT NULL,
             mobile TEXT,
-            birth_date TEXT NOT NULL,
-            gender TEXT NOT NULL CHECK (gender IN ('male', 'female')),
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""",
@@ -44,6 +42,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             service_code TEXT NOT NULL,
             catalogue_version INTEGER NOT NULL,
             citizen_id INTEGER NOT NULL REFERENCES citizens(id),
+            citizen_name TEXT NOT NULL,  -- as registered on this request; a later request may correct it
             state TEXT NOT NULL,
             fee_piastres INTEGER NOT NULL CHECK (fee_piastres >= 0),
             payment_method TEXT NOT NULL CHECK (payment_method IN ('cash', 'card', 'reference')),
@@ -172,6 +171,8 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     The write lock is taken first, so processes starting together (web, sync, watch) migrate
     one after the other and the second finds nothing pending.
     """
+    if not migrations.pending(db):
+        return []  # the common case at every start: no write lock needed
     with transaction(db):
         pending = [m.name for m in migrations.pending(db)]
         migrations.apply(db)

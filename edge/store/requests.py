@@ -38,6 +38,21 @@ class DailyLimitReached(EdgeError):
         )
 
 
+class UnknownState(EdgeError):
+    code = "request-unknown-state"
+
+    def __init__(self, state: str):
+        super().__init__(
+            "وصلت حالة طلب غير معروفة من المحافظة، ولم تُسجَّل.",
+            "An unknown request state arrived from the governorate; it was not recorded.",
+            detail=f"unknown state {state!r}",
+        )
+
+
+# Who changed a request: the governorate (downlink decisions) or the van itself (hand-over).
+SOURCES = ("hub", "van")
+
+
 @dataclass(frozen=True)
 class StoredRequest:
     number: str
@@ -81,11 +96,11 @@ def submit(
         number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day))
         citizen_id = _upsert_citizen(db, citizen, at)
         db.execute(
-            "INSERT INTO requests (number, day, seq, service_code, catalogue_version, citizen_id, state, "
-            "fee_piastres, payment_method, payment_reference, paid_piastres, operator, created_at, "
-            "updated_at, expected_ready_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO requests (number, day, seq, service_code, catalogue_version, citizen_id, citizen_name, "
+            "state, fee_piastres, payment_method, payment_reference, paid_piastres, operator, created_at, "
+            "updated_at, expected_ready_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [str(number), day.isoformat(), number.seq, service.code, catalogue.version, citizen_id,
-             state.value, service.fee_piastres, payment.method.value, payment.reference,
+             citizen.name, state.value, service.fee_piastres, payment.method.value, payment.reference,
              payment.amount_piastres, operator, at, at, expected.isoformat()],
         )
         _history(db, str(number), state, at, "van", None)
@@ -132,7 +147,12 @@ def change_state(
     """
     now = now or clock.now()
     at = clock.iso(now)
-    target = rq.RequestState(target)
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    try:
+        target = rq.RequestState(target)
+    except ValueError:
+        raise UnknownState(str(target)) from None
     with transaction(db):
         row = db.execute("SELECT state FROM requests WHERE number = ?", [number]).fetchone()
         if row is None:
@@ -157,7 +177,7 @@ def get(db: sqlite_utils.Database, number: str) -> StoredRequest:
     row = db.execute(
         "SELECT r.number, r.service_code, r.catalogue_version, r.state, r.fee_piastres, r.payment_method, "
         "r.payment_reference, r.operator, r.created_at, r.updated_at, r.expected_ready_on, r.state_reason, "
-        "c.name, c.national_id, c.mobile FROM requests r JOIN citizens c ON c.id = r.citizen_id "
+        "r.citizen_name, c.national_id, c.mobile FROM requests r JOIN citizens c ON c.id = r.citizen_id "
         "WHERE r.number = ?",
         [number],
     ).fetchone()
@@ -187,10 +207,10 @@ def _next_seq(db: sqlite_utils.Database, day) -> int:
 def _upsert_citizen(db: sqlite_utils.Database, citizen: Citizen, at: str) -> int:
     nid = citizen.national_id
     return db.execute(
-        "INSERT INTO citizens (national_id, name, mobile, birth_date, gender, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(national_id) DO UPDATE SET name = excluded.name, "
+        "INSERT INTO citizens (national_id, name, mobile, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(national_id) DO UPDATE SET name = excluded.name, "
         "mobile = coalesce(excluded.mobile, mobile), updated_at = excluded.updated_at RETURNING id",
-        [nid.number, citizen.name, citizen.mobile, nid.birth_date.isoformat(), nid.gender.value, at, at],
+        [nid.number, citizen.name, citizen.mobile, at, at],
     ).fetchone()[0]
 
 

@@ -6,13 +6,18 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from edge.config import RetentionSettings
-from edge.store import device_status, inbox, outbox
+from edge.store import device_status, outbox
 
 
-def purge(db: sqlite_utils.Database, retention: RetentionSettings, now: datetime) -> dict[str, int]:
+def purge(
+    db: sqlite_utils.Database, now: datetime, *, delivered_outbox_days: int, device_events_days: int
+) -> dict[str, int]:
+    """Delete delivered outbox rows and device events past their retention; returns counts per table.
+
+    Inbox ids are never purged: they are a few bytes each, and forgetting one would let a replayed
+    downlink message apply twice.
+    """
     return {
-        "outbox": outbox.purge_delivered(db, now - timedelta(days=retention.delivered_outbox_days)),
-        "inbox": inbox.purge(db, now - timedelta(days=retention.inbox_days)),
-        "device_events": device_status.purge_events(db, now - timedelta(days=retention.device_status_days)),
+        "outbox": outbox.purge_delivered(db, now - timedelta(days=delivered_outbox_days)),
+        "device_events": device_status.purge_events(db, now - timedelta(days=device_events_days)),
     }

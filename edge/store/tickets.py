@@ -77,10 +77,12 @@ def call_next(
     """Call the next citizen (priority first) to ``counter``; None when nobody is waiting."""
     now = now or clock.now()
     with transaction(db):
-        chosen = tk.pick_next(_waiting(db, clock.local_day(now)), categories)
+        rows = _waiting_rows(db, clock.local_day(now))
+        chosen = tk.pick_next([t for _, t in rows], categories)
         if chosen is None:
             return None
-        return _save(db, chosen, tk.call(chosen, counter, now), "call", operator, now)
+        row_id = next(i for i, t in rows if t is chosen)
+        return _save(db, row_id, tk.call(chosen, counter, now), "call", operator, now)
 
 
 def recall(db, number: str, operator: str, *, now: datetime | None = None) -> tk.Ticket:
@@ -152,12 +154,10 @@ def _act(db, number, action, operator, now, step) -> tk.Ticket:
     now = now or clock.now()
     with transaction(db):
         row_id, current = _open_ticket(db, clock.local_day(now), number)
-        return _save(db, current, step(current, now), action, operator, now, row_id=row_id)
+        return _save(db, row_id, step(current, now), action, operator, now)
 
 
-def _save(db, before: tk.Ticket, after: tk.Ticket, action: str, operator: str, now, row_id=None) -> tk.Ticket:
-    if row_id is None:
-        row_id, _ = _open_ticket(db, clock.local_day(now), before.number)
+def _save(db, row_id: int, after: tk.Ticket, action: str, operator: str, now) -> tk.Ticket:
     _update(db, row_id, after)
     _report(db, f"ticket.{action}", after, now)
     details = {"counter": after.counter} if action == "call" else {}
@@ -166,10 +166,11 @@ def _save(db, before: tk.Ticket, after: tk.Ticket, action: str, operator: str, n
 
 
 def _open_ticket(db, day, number: str) -> tuple[int, tk.Ticket]:
-    # After a wrap the same number can exist twice in a day; the open one is the one meant.
+    # After a wrap the same number can exist twice in a day. Operators act on tickets at their
+    # counter, so a called or served one is meant before a waiting namesake.
     row = db.execute(
         f"SELECT id, {', '.join(_FIELDS)} FROM tickets WHERE day = ? AND number = ? "
-        f"AND state NOT IN ({', '.join('?' * len(TERMINAL))}) ORDER BY id DESC LIMIT 1",
+        f"AND state NOT IN ({', '.join('?' * len(TERMINAL))}) ORDER BY state = 'waiting', id DESC LIMIT 1",
         [day.isoformat(), number.strip().upper(), *TERMINAL],
     ).fetchone()
     if row is None:
@@ -202,10 +203,15 @@ def _update(db, row_id: int, t: tk.Ticket) -> None:
                [*values.values(), row_id])
 
 
-def _waiting(db, day) -> list[tk.Ticket]:
-    rows = db.execute(f"SELECT {', '.join(_FIELDS)} FROM tickets WHERE day = ? AND state = 'waiting'",
+def _waiting_rows(db, day) -> list[tuple[int, tk.Ticket]]:
+    # Row ids travel with the tickets: after a series wraps, a number alone is ambiguous.
+    rows = db.execute(f"SELECT id, {', '.join(_FIELDS)} FROM tickets WHERE day = ? AND state = 'waiting'",
                       [day.isoformat()]).fetchall()
-    return [_ticket(r) for r in rows]
+    return [(r[0], _ticket(r[1:])) for r in rows]
+
+
+def _waiting(db, day) -> list[tk.Ticket]:
+    return [t for _, t in _waiting_rows(db, day)]
 
 
 def _recent_service_seconds(db, category: str) -> list[float]:
