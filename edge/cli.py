@@ -188,5 +188,9 @@ def config_check(obj: _Context, file: str | None) -> None:
     click.echo(json.dumps(asdict(settings), default=str, ensure_ascii=False, indent=2))
 
 
+from edge.cli_codes import codes  # noqa: E402  (the group lives in its own module)
+
+main.add_command(codes)
+
 if __name__ == "__main__":
     main()

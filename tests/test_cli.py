@@ -23,7 +23,7 @@ def env(tmp_path, monkeypatch):
 
 def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "edge.cli", "--help"], capture_output=True, text=True, check=True)
-    for command in ("run", "db", "catalog", "audit", "config", "status"):
+    for command in ("run", "db", "catalog", "audit", "config", "status", "codes"):
         assert f"  {command} " in out.stdout
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
+
+from edge.core.localtime import VAN_TZ, local_day  # noqa: F401  (re-exported for the store)
 
 
 def now() -> datetime:
@@ -18,11 +19,3 @@ def iso(moment: datetime) -> str:
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-# The vans work in Egypt: request numbers and ticket series restart at local midnight.
-VAN_TZ = ZoneInfo("Africa/Cairo")
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(VAN_TZ).date()

@@ -1,0 +1,409 @@
+"""What each message on the van–hub link may contain: the field checks and one schema per stream kind and down kind.
+
+A schema is a plain dict of field name → check, where a check is a function ``(value, path)`` that
+raises :class:`ProtocolError`; rules that span fields (a request number issued by the sender, a
+chunk matching its hash) run after it. ``edge.sync.protocol`` applies them to every message, on both
+ends. No jsonschema: the checks are a few lines each and say exactly what they refuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from edge.core.errors import EdgeError
+from edge.core.national_id import Gender
+from edge.core.requests import PaymentMethod, RequestState, parse_request_number, van_number
+from edge.core.tickets import Priority, TicketState
+from edge.core.tickets import parse_number as parse_ticket_number
+
+CHUNK_SIZE = 64 * 1024  # the default and the largest chunk of a document
+MAX_MESSAGE_BYTES = 256 * 1024  # a 64 KiB chunk is ≈ 66 KB on the wire, a whole catalogue ≈ 27 KB
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+MAX_ACK_IDS = 1000
+DOC_STATES = ("partial", "complete", "hash-mismatch")
+
+_VAN = re.compile(r"V(?!000)\d{3}", re.ASCII)
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.ASCII)
+_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_DAY = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}", re.ASCII)  # telemetry keys, command names, reason codes
+
+
+class ProtocolError(EdgeError, ValueError):
+    """A message (or topic) that does not match the contract; ``reason`` is a short stable code for logs,
+    tests and the hub's rejection notices, ``detail`` says where and why (never a citizen's data)."""
+
+    code = "protocol"
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason = reason
+        super().__init__(
+            "رُفضت رسالة على خط الاتصال بالمحافظة. يجد الدعم الفني السبب في السجل.",
+            "A message on the link to the governorate was refused. Technical support can find why in the log.",
+            detail=f"{reason}: {detail}" if detail else reason,
+            code=f"protocol-{reason}",
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Field checks
+# --------------------------------------------------------------------------------------------------
+
+Check = Callable[[Any, str], None]
+
+
+def _bad_type(path: str, want: str, value: object) -> ProtocolError:
+    return ProtocolError("bad-type", f"{path} must be {want}, got {type(value).__name__}")
+
+
+def text(max_len: int = 200, pattern: re.Pattern | None = None, *, min_len: int = 1) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            raise _bad_type(path, "text", value)
+        if not min_len <= len(value) <= max_len:
+            raise ProtocolError("bad-value", f"{path} must have {min_len}–{max_len} characters, has {len(value)}")
+        if pattern is not None and not pattern.fullmatch(value):
+            raise ProtocolError("bad-value", f"{path} does not match {pattern.pattern}")
+
+    return check
+
+
+def integer(lo: int = 0, hi: int = 2**63 - 1) -> Check:
+    def check(value: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad_type(path, "an integer", value)
+        if not lo <= value <= hi:
+            raise ProtocolError("bad-value", f"{path} must be {lo}–{hi}, is {value}")
+
+    return check
+
+
+def boolean(value: Any, path: str) -> None:
+    if not isinstance(value, bool):
+        raise _bad_type(path, "true or false", value)
+
+
+def choice(values: tuple[str, ...]) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            raise _bad_type(path, "text", value)
+        if value not in values:
+            raise ProtocolError("bad-value", f"{path} must be one of {', '.join(values)}, is {value[:40]!r}")
+
+    return check
+
+
+def nullable(inner: Check) -> Check:
+    def check(value: Any, path: str) -> None:
+        if value is not None:
+            inner(value, path)
+
+    return check
+
+
+def timestamp(value: Any, path: str) -> None:
+    """ISO-8601 with a zero UTC offset ("+00:00" or "Z"); what ``clock.iso`` writes."""
+    if not isinstance(value, str):
+        raise _bad_type(path, "an ISO-8601 time", value)
+    try:
+        moment = datetime.fromisoformat(value) if len(value) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() != timedelta(0):
+        raise ProtocolError("bad-time", f"{path} must be an ISO-8601 time in UTC, is {value[:40]!r}")
+
+
+def day(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise _bad_type(path, "a date", value)
+    try:
+        ok = _DAY.fullmatch(value) is not None and date.fromisoformat(value) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ProtocolError("bad-time", f"{path} must be a date YYYY-MM-DD, is {value[:20]!r}")
+
+
+def ulid(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise _bad_type(path, "a ULID", value)
+    if not _ULID.fullmatch(value):
+        raise ProtocolError("bad-msg-id" if path == "msg_id" else "bad-value", f"{path} is not a ULID: {value[:40]!r}")
+
+
+def is_van_id(value: object) -> bool:
+    return isinstance(value, str) and _VAN.fullmatch(value) is not None
+
+
+def van_id(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise _bad_type(path, "a van id", value)
+    if not is_van_id(value):
+        raise ProtocolError("bad-van-id", f"{path} must be V001–V999, is {value[:20]!r}")
+
+
+def request_number(value: Any, path: str) -> None:
+    """A request number in its printed form (``007-261121-0001-5``), check digit included."""
+    if not isinstance(value, str):
+        raise _bad_type(path, "a request number", value)
+    try:
+        ok = str(parse_request_number(value)) == value
+    except (EdgeError, ValueError):
+        ok = False
+    if not ok:
+        raise ProtocolError("bad-value", f"{path} is not a request number in printed form")
+
+
+def ticket_number(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise _bad_type(path, "a ticket number", value)
+    try:
+        parse_ticket_number(value)
+    except (ValueError, EdgeError):
+        raise ProtocolError("bad-value", f"{path} is not a ticket number: {value[:12]!r}") from None
+
+
+def digits(n: int) -> Check:
+    return text(n, re.compile(rf"\d{{{n}}}", re.ASCII), min_len=n)
+
+
+def blob(max_len: int = MAX_MESSAGE_BYTES) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, bytes):
+            raise _bad_type(path, "bytes", value)
+        if not 1 <= len(value) <= max_len:
+            raise ProtocolError("bad-value", f"{path} must have 1–{max_len} bytes, has {len(value)}")
+
+    return check
+
+
+def list_of(item: Check, max_items: int) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, list | tuple):
+            raise _bad_type(path, "a list", value)
+        if len(value) > max_items:
+            raise ProtocolError("bad-value", f"{path} has {len(value)} items, at most {max_items}")
+        for i, v in enumerate(value):
+            item(v, f"{path}[{i}]")
+
+    return check
+
+
+def record(fields: Mapping[str, Check]) -> Check:
+    """A map with exactly these keys (each one present, even when its value may be null)."""
+
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, Mapping):
+            raise _bad_type(path, "a map", value)
+        exact_keys(value, fields, path)
+        for key, field_check in fields.items():
+            field_check(value[key], f"{path}.{key}")
+
+    return check
+
+
+def exact_keys(value: Mapping, names: Iterable[str], path: str) -> None:
+    keys, wanted = set(value), set(names)
+    if missing := sorted(wanted - keys):
+        raise ProtocolError("missing-field", f"{path} lacks {', '.join(missing)}")
+    if extra := sorted(keys - wanted, key=repr):
+        raise ProtocolError("extra-field", f"{path} has unknown {', '.join(repr(k)[:40] for k in extra[:5])}")
+
+
+def scalars(max_keys: int = 200) -> Check:
+    """A flat map of named numbers, texts, booleans or nulls (telemetry)."""
+
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, Mapping):
+            raise _bad_type(path, "a map", value)
+        if len(value) > max_keys:
+            raise ProtocolError("bad-value", f"{path} has {len(value)} keys, at most {max_keys}")
+        for key, item in value.items():
+            text(64, _NAME)(key, f"{path} key")
+            if isinstance(item, str):
+                text(200, min_len=0)(item, f"{path}.{key}")
+            elif item is not None and not isinstance(item, bool | int | float):
+                raise _bad_type(f"{path}.{key}", "a number, text, boolean or null", item)
+            plain(item, f"{path}.{key}")
+
+    return check
+
+
+def plain(value: Any, path: str, depth: int = 0) -> None:
+    """Free-form data of JSON's types only (maps with text keys, lists, text, finite numbers, bools, null)."""
+    if depth > 8:
+        raise ProtocolError("bad-value", f"{path} is nested too deeply")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        integer(-(2**63), 2**63 - 1)(value, path)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ProtocolError("bad-value", f"{path} is not a finite number")
+    elif isinstance(value, str):
+        text(20_000, min_len=0)(value, path)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            plain(item, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _bad_type(f"{path} key", "text", key)
+            plain(item, f"{path}.{key}", depth + 1)
+    else:
+        raise _bad_type(path, "plain data", value)
+
+
+def plain_map(value: Any, path: str) -> None:
+    if not isinstance(value, Mapping):
+        raise _bad_type(path, "a map", value)
+    plain(value, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Uplink bodies: one schema per (stream, kind); a rule after it checks what spans fields
+# --------------------------------------------------------------------------------------------------
+
+
+def _values(enum: Iterable) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+_HASH = text(64, _HEX64, min_len=64)
+_ticket = record({
+    "number": ticket_number, "series": text(4, re.compile(r"[A-Z]{1,4}", re.ASCII)), "seq": integer(1, 999),
+    "category": text(32), "priority": choice(_values(Priority)), "state": choice(_values(TicketState)),
+    "issued_at": timestamp, "called_at": nullable(timestamp), "counter": nullable(integer(1, 999)),
+    "recalls": integer(0, 1000), "started_at": nullable(timestamp), "finished_at": nullable(timestamp),
+    "transferred_to": nullable(ticket_number), "transferred_from": nullable(ticket_number),
+})  # fmt: skip
+TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start", "ticket.finish",
+                "ticket.no_show", "ticket.transferred")  # fmt: skip
+
+BODIES: dict[str, dict[str, Check]] = {
+    "tx": {
+        "request.submitted": record({
+            "number": request_number, "van": van_id, "service_code": text(32), "catalogue_version": integer(1),
+            "citizen": record({
+                "national_id": digits(14), "name": text(200), "mobile": nullable(digits(11)),
+                "birth_date": day, "gender": choice(_values(Gender)),
+            }),
+            "fee_piastres": integer(0), "operator": text(64), "submitted_at": timestamp, "expected_ready_on": day,
+            "payment": record({
+                "method": choice(_values(PaymentMethod)), "amount_piastres": integer(0),
+                "reference": nullable(text(64)),
+            }),
+        }),
+        "request.state": record({
+            "number": request_number, "state": choice(_values(RequestState)), "reason": nullable(text(500)),
+            "at": timestamp,
+        }),
+        **{kind: _ticket for kind in TICKET_KINDS},
+    },
+    "audit": {
+        "audit.entry": record({
+            "seq": integer(1), "at": timestamp, "actor": text(64), "action": text(64),
+            "subject": text(200, min_len=0), "details": plain_map, "prev_hash": _HASH, "hash": _HASH,
+        }),
+    },
+    "doc": {
+        "doc.chunk": record({
+            "doc_id": ulid, "request_number": request_number, "index": integer(0, MAX_DOCUMENT_BYTES - 1),
+            "count": integer(1, MAX_DOCUMENT_BYTES), "size": integer(1, MAX_DOCUMENT_BYTES), "sha256": _HASH,
+            "data": blob(CHUNK_SIZE), "chunk_sha256": _HASH,
+        }),
+    },
+    "tel": {"tel.snapshot": record({"at": timestamp, "values": scalars()})},
+    "status": {
+        kind: record({"session": integer(1), "online": boolean, "schema": integer(1)})
+        for kind in ("status.birth", "status.death")
+    },
+}  # fmt: skip
+
+
+def _owned_number(number: str, van: str, path: str) -> None:
+    # A request number carries the number of the van that issued it: a van can only report its own.
+    if parse_request_number(number).van != van_number(van):
+        raise ProtocolError("wrong-van", f"{path} {number} was not issued by {van}")
+
+
+def _submitted_rule(body: dict, van: str, kind: str) -> None:
+    if body["van"] != van:
+        raise ProtocolError("wrong-van", f"body.van {body['van']} is not the sender {van}")
+    _owned_number(body["number"], van, "body.number")
+
+
+def _state_rule(body: dict, van: str, kind: str) -> None:
+    _owned_number(body["number"], van, "body.number")
+
+
+def _chunk_rule(body: dict, van: str, kind: str) -> None:
+    _owned_number(body["request_number"], van, "body.request_number")
+    if not body["index"] < body["count"] <= body["size"]:
+        raise ProtocolError("bad-value", f"chunk {body['index']} of {body['count']} for {body['size']} bytes")
+    if hashlib.sha256(body["data"]).hexdigest() != body["chunk_sha256"]:
+        raise ProtocolError("chunk-hash-mismatch", f"chunk {body['index']} of document {body['doc_id']}")
+
+
+def _status_rule(body: dict, van: str, kind: str) -> None:
+    if body["online"] != (kind == "status.birth"):
+        raise ProtocolError("bad-value", f"{kind} must have online = {kind == 'status.birth'}")
+
+
+_RULES: dict[str, Callable[[dict, str, str], None]] = {
+    "request.submitted": _submitted_rule,
+    "request.state": _state_rule,
+    "doc.chunk": _chunk_rule,
+    "status.birth": _status_rule,
+    "status.death": _status_rule,
+}
+
+
+def validate_body(stream: str, kind: str, body: Any, van: str) -> None:
+    """Check one body against its kind's schema (and the sender's van id where the body names a van)."""
+    kinds = BODIES.get(stream)
+    if kinds is None:
+        raise ProtocolError("unknown-stream", repr(stream)[:40])
+    if kind not in kinds:
+        raise ProtocolError("unknown-kind", f"{kind!r} on stream {stream}"[:120])
+    kinds[kind](body, "body")
+    if kind in _RULES:
+        _RULES[kind](body, van, kind)
+
+
+# --------------------------------------------------------------------------------------------------
+# Downlink bodies
+# --------------------------------------------------------------------------------------------------
+
+_DOC_ACK = record({"doc_id": ulid, "highest_contiguous": integer(-1, MAX_DOCUMENT_BYTES), "state": choice(DOC_STATES)})
+DOWN_BODIES: dict[str, Check] = {
+    "ack": record({
+        "msg_ids": list_of(ulid, MAX_ACK_IDS), "docs": list_of(_DOC_ACK, MAX_ACK_IDS),
+        "rejected": list_of(record({"msg_id": ulid, "reason": text(40, _NAME)}), MAX_ACK_IDS),
+    }),
+    "request-status": record({
+        "number": request_number, "state": choice(_values(RequestState)), "reason": nullable(text(500)),
+        "at": timestamp,
+    }),
+    "catalog": record({"version": integer(1), "data": plain_map}),
+    "trust-list": record({"blob": blob()}),
+    "command": record({"name": text(64, _NAME), "args": plain_map}),
+}  # fmt: skip
+
+
+def validate_down_body(kind: str, body: Any, van: str) -> None:
+    """Check a downlink body addressed to ``van`` against its kind's schema."""
+    if kind not in DOWN_BODIES:
+        raise ProtocolError("unknown-kind", repr(kind)[:40])
+    DOWN_BODIES[kind](body, "body")
+    if kind == "ack" and not (body["msg_ids"] or body["docs"] or body["rejected"]):
+        raise ProtocolError("bad-value", "an ack must name at least one message or document")
+    if kind == "request-status":
+        _owned_number(body["number"], van, "body.number")
+    if kind == "catalog" and body["data"].get("version") != body["version"]:
+        raise ProtocolError("bad-value", "body.version differs from body.data.version")
