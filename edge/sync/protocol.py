@@ -15,14 +15,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import cbor2
 from ulid import ULID
 
 from edge.core import governorates
-from edge.store import clock
 from edge.sync.schema import (
     CHUNK_SIZE,
     DOC_STATES,
@@ -290,7 +289,7 @@ def encode_down(
     """The bytes to publish on ``down_topic(gov, van, message.kind)``."""
     fields = {
         "msg_id": msg_id or str(ULID()), "van": van, "kind": message.kind, "schema": schema,
-        "created_at": clock.iso(now or clock.now()), "body": _down_body(message),
+        "created_at": _iso(now), "body": _down_body(message),
     }  # fmt: skip
     _check_down(fields, van=van, kind=message.kind, now=None)
     return _dumps(fields)
@@ -369,7 +368,7 @@ def death(van: str, session: int, *, now: datetime | None = None, msg_id: str | 
 def _status(van: str, session: int, kind: str, now: datetime | None, msg_id: str | None) -> Envelope:
     body = {"session": session, "online": kind == "status.birth", "schema": SCHEMA_VERSION}
     envelope = Envelope(msg_id or str(ULID()), van, "status", session, SCHEMA_VERSION,
-                        clock.iso(now or clock.now()), kind, body)  # fmt: skip
+                        _iso(now), kind, body)  # fmt: skip
     _check_envelope(vars(envelope), expected_van=None, expected_stream=None)
     return envelope
 
@@ -479,3 +478,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return {"$base64": base64.b64encode(value).decode("ascii")}
     raise TypeError(f"{type(value).__name__} has no JSON view")
+
+
+def _iso(now: datetime | None) -> str:
+    # The hub imports this module without the van's store, so it keeps its own clock reading.
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: protocol times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat()
