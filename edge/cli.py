@@ -87,6 +87,21 @@ def run(obj: _Context, host: str | None, port: int | None) -> None:
     runner.run_all(obj.settings, host=host, port=port)
 
 
+@main.command()
+@click.pass_obj
+def sync(obj: _Context) -> None:
+    """Send the outbox to the governorate and apply what it sends back (runs until stopped)."""
+    import signal
+    import threading
+
+    from edge.sync.agent import SyncAgent
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    SyncAgent(obj.settings).run(stop)
+
+
 @main.group()
 def db() -> None:
     """The van's SQLite database."""

@@ -26,6 +26,7 @@ def services(settings: Settings, host: str, port: int) -> list[Service]:
     return [
         Service("housekeeping", lambda stop: _housekeeping(settings, stop)),
         Service("web", lambda stop: _web(settings, host, port, stop)),
+        Service("sync", lambda stop: _sync(settings, stop)),
     ]
 
 
@@ -88,6 +89,12 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
         if any(removed.values()):
             log.info("retention purge: %s", removed)
         stop.wait(HOUSEKEEPING_INTERVAL_S)
+
+
+def _sync(settings: Settings, stop: threading.Event) -> None:
+    from edge.sync.agent import SyncAgent
+
+    SyncAgent(settings).run(stop)
 
 
 def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> None:

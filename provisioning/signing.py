@@ -29,10 +29,10 @@ TRUST_LIST_DAYS = 7
 
 # File names in a keys folder (``<data_dir>/keys`` by default).
 CA_KEY = "ca-key.pem"
-CA_CERT = "ca-cert.pem"
+CA_CERT = trust.CA_CERT_FILE
 SIGNER_KEY = "signer-key.pem"
 SIGNER_CERT = "signer-cert.pem"
-TRUST_LIST = "trust-list.cose"
+TRUST_LIST = trust.TRUST_LIST_FILE
 
 
 class KeyFileError(EdgeError):

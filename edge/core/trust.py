@@ -54,6 +54,11 @@ class SignerError(EdgeError):
     code = "code-signer"
 
 
+# Names in a van's keys folder (<data_dir>/keys) that both provisioning and the sync process use.
+CA_CERT_FILE = "ca-cert.pem"
+TRUST_LIST_FILE = "trust-list.cose"
+
+
 class TrustListError(EdgeError):
     """A trust list that must not be used: not signed by our CA, damaged, or holding a bad certificate."""
 

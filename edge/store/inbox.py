@@ -23,6 +23,7 @@ def apply_once(
     effect: Callable[[sqlite_utils.Database], None],
     *,
     now: datetime | None = None,
+    report: Callable[[sqlite_utils.Database, str, str | None], None] | None = None,
 ) -> str:
     """Run ``effect`` for a downlink message unless its id was handled before.
 
@@ -31,6 +32,9 @@ def apply_once(
     reason and its partial effect rolled back, so a redelivery does not retry it forever. Any other
     exception (a bug, a full disk) rolls everything back and propagates: the message stays unhandled
     and will be applied when redelivered.
+
+    ``report(db, outcome, error)`` runs in the same transaction after an applied or rejected message
+    (not after a duplicate): the sync process uses it to queue its answer to the hub atomically.
     """
     received_at = clock.iso(now or clock.now())
     with transaction(db):
@@ -40,10 +44,13 @@ def apply_once(
             with transaction(db):  # a savepoint: a rejected effect leaves nothing behind
                 effect(db)
         except EdgeError as exc:
-            _record(db, msg_id, kind, received_at, "rejected", exc.detail or exc.message_en)
-            return "rejected"
-        _record(db, msg_id, kind, received_at, "applied", None)
-        return "applied"
+            outcome, error = "rejected", (exc.detail or exc.message_en)[:500]
+        else:
+            outcome, error = "applied", None
+        _record(db, msg_id, kind, received_at, outcome, error)
+        if report is not None:
+            report(db, outcome, error)
+        return outcome
 
 
 def _record(db, msg_id, kind, received_at, outcome, error) -> None:

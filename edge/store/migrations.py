@@ -24,11 +24,13 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         # gender and birth governorate are read from the national ID when needed, not stored twice).
         """CREATE TABLE citizens (
             id INTEGER PRIMARY KEY,
-            national_id TEXT NOT NULL UNIQUE CHECK (length(national_id) = 14),
+            national_id TEXT UNIQUE CHECK (national_id IS NULL OR length(national_id) = 14),
             name TEXT NOT NULL,
             mobile TEXT,
             created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
+            updated_at TEXT NOT NULL,
+            -- set when retention erased the person's data (national_id NULL, name and mobile blank)
+            purged_at TEXT
         )""",
         # Per-van, per-day sequence behind request numbers (the van number is fixed per database).
         """CREATE TABLE request_counters (
@@ -162,6 +164,63 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             at TEXT NOT NULL
         )""",
         "CREATE INDEX device_events_by_device ON device_events(device, at)",
+    )
+
+
+@migrations()
+def m004_sync(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Small facts of the sync process that must survive a restart (the MQTT session counter …).
+        """CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        # How far the hub has each document (its DocAck), so an upload resumes after a cut.
+        """CREATE TABLE doc_progress (
+            msg_id TEXT PRIMARY KEY REFERENCES outbox(msg_id) ON DELETE CASCADE,
+            highest_contiguous INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Service catalogues published by the governorate over the downlink.
+        """CREATE TABLE catalogues (
+            version INTEGER PRIMARY KEY,
+            data TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+    )
+
+
+@migrations()
+def m003_operators(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Who may use the operator console: a number and an argon2 hash of the PIN, never the PIN.
+        # failed_pins and locked_until implement the lock-out after repeated wrong PINs.
+        """CREATE TABLE operators (
+            number INTEGER PRIMARY KEY CHECK (number BETWEEN 1 AND 9999),
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('operator', 'supervisor')),
+            pin_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_pins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            last_login_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # A new-request wizard in progress: what the operator entered so far (JSON), kept server-side
+        # so a reload, a validation error or a crash of the browser loses nothing, and no PII sits in
+        # a cookie or a URL. Deleted in the transaction that submits the request.
+        """CREATE TABLE request_drafts (
+            id TEXT PRIMARY KEY,
+            operator TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX documents_by_request ON documents(request_number)",
     )
 
 

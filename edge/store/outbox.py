@@ -90,6 +90,30 @@ def pending(db: sqlite_utils.Database, stream: str | None = None, limit: int = 1
     return [_row(r) for r in rows]
 
 
+def pending_after(db: sqlite_utils.Database, stream: str, after_seq: int, limit: int) -> list[OutboxRow]:
+    """Undelivered rows of ``stream`` with seq above ``after_seq``, in order: the drain's cursor read."""
+    rows = db.execute(
+        "SELECT id, msg_id, stream, seq, kind, body, created_at, attempts, delivered_at FROM outbox "
+        "WHERE delivered_at IS NULL AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+        [stream, after_seq, limit],
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def enqueue_document(
+    db: sqlite_utils.Database, *, request_number: str, path: str, sha256: str, size: int,
+    content_type: str, now: datetime | None = None,
+) -> OutboxRow:
+    """Queue a scanned file (stored under the documents folder at ``path``, relative) for upload.
+
+    The row holds where the file is and its hash, never the bytes: the sync process reads the file
+    when it sends the chunks and refuses to send one that changed since it was queued.
+    """
+    body = {"doc_id": str(ULID()), "request_number": request_number, "path": path, "sha256": sha256,
+            "size": size, "content_type": content_type}
+    return enqueue(db, "doc", "doc.upload", body, now=now)
+
+
 def note_attempt(db: sqlite_utils.Database, msg_ids: Iterable[str], *, now: datetime | None = None) -> None:
     ids = list(msg_ids)
     at = clock.iso(now or clock.now())

@@ -304,6 +304,12 @@ BODIES: dict[str, dict[str, Check]] = {
             "at": timestamp,
         }),
         **{kind: _ticket for kind in TICKET_KINDS},
+        # The van's answer to a downlink, written in the same transaction that applied (or refused) it:
+        # the hub re-sends a downlink until this arrives, so a van that was away for days still gets it.
+        "downlink.applied": record({
+            "msg_id": ulid, "kind": choice(("request-status", "catalog", "trust-list", "command")),
+            "outcome": choice(("applied", "rejected", "duplicate")), "error": nullable(text(500, min_len=0)),
+        }),
     },
     "audit": {
         "audit.entry": record({

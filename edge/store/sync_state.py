@@ -1,0 +1,47 @@
+"""Small facts the sync process keeps across restarts: its MQTT session counter, document upload progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlite_utils
+
+from edge.store import clock
+from edge.store.db import transaction
+
+
+def get(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("SELECT value FROM sync_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def put(db: sqlite_utils.Database, key: str, value: str) -> None:
+    with transaction(db):
+        db.execute("INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def next_session(db: sqlite_utils.Database) -> int:
+    """Bump and return the session counter; committed before CONNECT, so a will never outlives its session."""
+    with transaction(db):
+        session = int(get(db, "session", "0")) + 1
+        put(db, "session", str(session))
+    return session
+
+
+def doc_progress(db: sqlite_utils.Database, msg_id: str) -> tuple[int, str]:
+    """(highest chunk index the hub has contiguously, state) for a queued document; (-1, "partial") if none."""
+    row = db.execute("SELECT highest_contiguous, state FROM doc_progress WHERE msg_id = ?", [msg_id]).fetchone()
+    return (row[0], row[1]) if row else (-1, "partial")
+
+
+def set_doc_progress(
+    db: sqlite_utils.Database, msg_id: str, highest: int, state: str, *, now: datetime | None = None
+) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT INTO doc_progress (msg_id, highest_contiguous, state, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(msg_id) DO UPDATE SET highest_contiguous = excluded.highest_contiguous, "
+            "state = excluded.state, updated_at = excluded.updated_at",
+            [msg_id, highest, state, clock.iso(now or clock.now())],
+        )

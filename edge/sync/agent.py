@@ -1,0 +1,383 @@
+"""The van's sync process: drains the outbox to the governorate over MQTT and applies what comes down.
+
+One thread does everything (network loop, drain, downlink, telemetry), so the database connection
+and the MQTT client are never shared between threads. A row leaves the outbox only when the hub's
+application-level ack names it; after a reconnect, or when an ack is overdue, everything unacked is
+sent again and the hub's insert-by-id makes the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from ulid import ULID
+
+from edge.config import Settings
+from edge.store import clock, device_status, outbox, sync_state
+from edge.store.db import open_db
+from edge.store.migrations import migrate
+from edge.sync import chunks
+from edge.sync import downlink as downlink_mod
+from edge.sync import protocol as p
+
+log = logging.getLogger("edge.sync")
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our downlink subscription while we are away
+CONNECT_TIMEOUT_S = 15.0
+
+
+@dataclass
+class Backoff:
+    """Exponential back-off with full jitter: 50 vans coming back after an outage do not reconnect in step."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass
+class Tuning:
+    window: int = 1000  # messages published and not yet acked by the hub
+    doc_window: int = 16  # document chunks in flight (16 × 64 KiB = 1 MiB)
+    resend_after_s: float = 30.0  # an ack this late means it (or our message) was lost: send again
+    telemetry_every_s: float = 60.0
+    congestion_control: str = "bbr"  # random radio loss is not congestion (../shared/FIELD-NOTES.md)
+
+
+@dataclass
+class _Doc:
+    row: outbox.OutboxRow
+    data: bytes
+    next_index: int
+    count: int
+    chunk_ids: set[str] = field(default_factory=set)
+
+
+class SyncAgent:
+    def __init__(self, settings: Settings, tuning: Tuning | None = None):
+        self.settings = settings
+        self.tuning = tuning or Tuning()
+        self.van = settings.van.id
+        self.gov = settings.van.governorate
+        self.keys_dir = Path(settings.data_dir) / "keys"
+        self.db = open_db(settings.db_path)
+        migrate(self.db)
+        self.client: mqtt.Client | None = None
+        self.connected = False
+        self.session = 0
+        self.backoff = Backoff()
+        self._reset_drain_state()
+        self._tel_seq = 0
+        self._next_tel = 0.0
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("sync for van %s (governorate %s) to %s", self.van, self.gov, self.settings.broker.url)
+        try:
+            while not stop.is_set():
+                if not self.connected:
+                    if not self._connect(stop):
+                        delay = self.backoff.next_delay()
+                        log.info("broker unreachable; next attempt in %.1f s", delay)
+                        stop.wait(delay)
+                    continue
+                rc = self.client.loop(timeout=0.05)
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    self._lost(f"network loop: {mqtt.error_string(rc)}")
+                    continue
+                self.step()
+        finally:
+            self._close(say_goodbye=True)
+
+    def step(self) -> None:
+        """One round of work while connected: resend if overdue, drain, telemetry."""
+        if not self.connected:
+            return
+        self._resend_if_overdue()
+        self._drain()
+        if time.monotonic() >= self._next_tel:
+            self.publish_telemetry()
+
+    def _connect(self, stop: threading.Event) -> bool:
+        self._close()
+        self.session = sync_state.next_session(self.db)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"van-{self.gov}-{self.van}",
+                             protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(max(self.tuning.window, 20) + self.tuning.doc_window + 10)
+        client.max_queued_messages_set(0)
+        broker = self.settings.broker
+        if broker.tls:
+            client.tls_set(ca_certs=broker.ca_file, certfile=broker.cert_file or None,
+                           keyfile=broker.key_file or None)
+        will = p.encode(p.death(self.van, self.session))
+        client.will_set(p.up_topic(self.gov, self.van, "status"), will, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client = client
+        self._connack: bool | None = None
+        try:
+            client.connect(broker.host, broker.port, keepalive=broker.keepalive, clean_start=False,
+                           properties=props)
+        except (OSError, ValueError) as exc:
+            log.warning("cannot reach broker %s:%s: %s", broker.host, broker.port, exc)
+            self.client = None
+            return False
+        self._set_congestion_control(client)
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while self._connack is None and time.monotonic() < deadline and not stop.is_set():
+            if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+                break
+        if not self._connack:
+            log.warning("broker did not accept the connection")
+            self._close()
+            return False
+        return True
+
+    def _set_congestion_control(self, client: mqtt.Client) -> None:
+        sock = client.socket()
+        if sock is None or not hasattr(socket, "TCP_CONGESTION") or not self.tuning.congestion_control:
+            return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, self.tuning.congestion_control.encode())
+        except OSError as exc:
+            log.info("TCP congestion control %s not available (%s); using the default",
+                     self.tuning.congestion_control, exc)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            self._connack = False
+            return
+        self._connack = True
+        self.connected = True
+        self.backoff.reset()
+        self._reset_drain_state()
+        client.subscribe(p.van_subscription(self.gov, self.van), qos=1)
+        self._publish_birth()
+        self._next_tel = 0.0
+        log.info("connected (session %d)", self.session)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self.connected:
+            self._lost(f"disconnected: {reason_code}")
+
+    def _lost(self, why: str) -> None:
+        # Only flag it: this can run inside a publish() in the middle of a drain; the client is torn
+        # down by the next _connect().
+        log.warning("link lost (%s); unacked messages will be sent again", why)
+        self.connected = False
+
+    def _close(self, say_goodbye: bool = False) -> None:
+        client, self.client = self.client, None
+        self.connected = False
+        if client is None:
+            return
+        try:
+            # Stopping on purpose: MQTT 5 reason 0x04 asks the broker to publish our will (offline)
+            # now, instead of dropping it as a plain DISCONNECT would.
+            reason = ReasonCode(PacketTypes.DISCONNECT, identifier=4 if say_goodbye else 0)
+            client.disconnect(reasoncode=reason)
+            client.loop(timeout=0.1)
+        except Exception:  # noqa: BLE001 - a broken socket is why we are closing
+            pass
+
+    def _publish_birth(self) -> None:
+        if self.client is None:
+            return
+        payload = p.encode(p.birth(self.van, self.session))
+        self.client.publish(p.up_topic(self.gov, self.van, "status"), payload, qos=1, retain=True)
+
+    # --- uplink -------------------------------------------------------------------------------
+
+    def _reset_drain_state(self) -> None:
+        self.inflight: dict[str, float] = {}  # msg_id -> monotonic time sent
+        self.cursor: dict[str, int] = {"tx": 0, "audit": 0}
+        self.docs: dict[str, _Doc] = {}  # doc outbox row msg_id -> upload in progress
+        self.chunk_of: dict[str, str] = {}  # chunk msg_id -> doc row msg_id
+
+    def _drain(self) -> None:
+        room = self.tuning.window - len(self.inflight)
+        busy = False
+        for stream in ("tx", "audit"):
+            if room <= 0:
+                return
+            rows = outbox.pending_after(self.db, stream, self.cursor[stream], room)
+            for row in rows:
+                if not self._publish(p.from_outbox_row(row, self.van)):
+                    return
+                self.cursor[stream] = row.seq
+            room -= len(rows)
+            busy = busy or bool(rows)
+        if not busy:
+            self._drain_documents()
+
+    def _publish(self, envelope: p.Envelope) -> bool:
+        """Publish one message; False when the link has just gone (the drain stops for this round)."""
+        if not self.connected or self.client is None:
+            return False
+        topic = p.up_topic(self.gov, self.van, envelope.stream)
+        info = self.client.publish(topic, p.encode(envelope), qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+            return False
+        self.inflight[envelope.msg_id] = time.monotonic()
+        return self.connected
+
+    def _drain_documents(self) -> None:
+        chunks_in_flight = sum(1 for m in self.inflight if m in self.chunk_of)
+        room = self.tuning.doc_window - chunks_in_flight
+        if room <= 0:
+            return
+        if not self.docs:
+            for row in outbox.pending(self.db, "doc", limit=4):
+                doc = self._open_document(row)
+                if doc is not None:
+                    self.docs[row.msg_id] = doc
+        for doc in list(self.docs.values()):
+            while room > 0 and doc.next_index < doc.count:
+                envelope = next(chunks.chunk_envelopes(doc.row, self.van, doc.data, start=doc.next_index))
+                self.chunk_of[envelope.msg_id] = doc.row.msg_id
+                doc.chunk_ids.add(envelope.msg_id)
+                if not self._publish(envelope):
+                    return
+                doc.next_index += 1
+                room -= 1
+
+    def _open_document(self, row: outbox.OutboxRow) -> _Doc | None:
+        path = self.settings.documents_dir / row.body["path"]
+        try:
+            data = path.read_bytes()
+            highest, _state = sync_state.doc_progress(self.db, row.msg_id)
+            count = -(-len(data) // p.CHUNK_SIZE)
+            # Validates the file against the hash recorded when it was queued.
+            next(chunks.chunk_envelopes(row, self.van, data, start=max(highest + 1, 0)), None)
+        except (OSError, p.ProtocolError) as exc:
+            # A missing or changed scan cannot be sent as it was registered; keep the row for the
+            # operator to re-scan, and say so loudly rather than uploading something else.
+            log.error("document %s of request %s cannot be sent: %s", row.body.get("doc_id"),
+                      row.body.get("request_number"), exc)
+            device_status.report(self.db, "sync:documents", "sync", "error",
+                                 message_ar="تعذّر إرسال مستند ممسوح ضوئيًا؛ أعد مسحه.",
+                                 message_en="A scanned document cannot be sent; scan it again.",
+                                 detail={"doc_id": row.body.get("doc_id"), "error": str(exc)})
+            return None
+        return _Doc(row, data, max(highest + 1, 0), count)
+
+    def _resend_if_overdue(self) -> None:
+        if not self.inflight:
+            return
+        oldest = min(self.inflight.values())
+        if time.monotonic() - oldest > self.tuning.resend_after_s:
+            log.warning("%d messages unacked for %.0f s; sending again", len(self.inflight),
+                        time.monotonic() - oldest)
+            self._reset_drain_state()
+
+    # --- downlink -----------------------------------------------------------------------------
+
+    def _on_message(self, client, userdata, message) -> None:
+        try:
+            topic = p.parse_topic(message.topic)
+            if topic.direction != "down" or topic.van != self.van or topic.gov != self.gov:
+                raise p.ProtocolError("wrong-van", f"topic {message.topic}")
+            down = p.decode_down(message.payload, van=self.van, kind=topic.name, now=clock.now())
+        except p.ProtocolError as exc:
+            log.warning("downlink on %s refused (%s): %s", message.topic, exc.reason, exc.detail)
+            return
+        if isinstance(down.message, p.Ack):
+            self._apply_ack(down.message)
+            return
+        outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir)
+        log.info("downlink %s %s: %s", down.kind, down.msg_id, outcome)
+        if effects.rebirth:
+            self._publish_birth()
+        if effects.telemetry:
+            self._next_tel = 0.0
+
+    def _apply_ack(self, ack: p.Ack) -> None:
+        for rejected in ack.rejected:
+            # The hub refused it: sending it again would be refused again. Keep the row (nothing is
+            # dropped) and raise it to the operator; it goes again after the next reconnect.
+            log.error("hub refused message %s: %s", rejected.msg_id, rejected.reason)
+            self.inflight.pop(rejected.msg_id, None)
+        rows = [m for m in ack.msg_ids if m not in self.chunk_of]
+        if rows:
+            outbox.mark_delivered(self.db, rows)
+        for msg_id in ack.msg_ids:
+            self.inflight.pop(msg_id, None)
+        for doc_ack in ack.docs:
+            self._apply_doc_ack(doc_ack)
+
+    def _apply_doc_ack(self, doc_ack: p.DocAck) -> None:
+        row_id = next((m for m, d in self.docs.items() if d.row.body["doc_id"] == doc_ack.doc_id), None)
+        if row_id is None:
+            row = self.db.execute(
+                "SELECT msg_id FROM outbox WHERE stream = 'doc' AND json_extract(body, '$.doc_id') = ?",
+                [doc_ack.doc_id],
+            ).fetchone()
+            if row is None:
+                return
+            row_id = row[0]
+        if doc_ack.state == "complete":
+            sync_state.set_doc_progress(self.db, row_id, doc_ack.highest_contiguous, "complete")
+            outbox.mark_delivered(self.db, [row_id])
+            self._forget_document(row_id)
+        elif doc_ack.state == "hash-mismatch":
+            log.error("hub found document %s corrupt; sending it again from the start", doc_ack.doc_id)
+            sync_state.set_doc_progress(self.db, row_id, -1, "partial")
+            self._forget_document(row_id)
+        else:
+            sync_state.set_doc_progress(self.db, row_id, doc_ack.highest_contiguous, "partial")
+
+    def _forget_document(self, row_id: str) -> None:
+        doc = self.docs.pop(row_id, None)
+        if doc is not None:
+            for chunk_id in doc.chunk_ids:
+                self.chunk_of.pop(chunk_id, None)
+                self.inflight.pop(chunk_id, None)
+
+    # --- telemetry ----------------------------------------------------------------------------
+
+    def publish_telemetry(self) -> None:
+        """Latest-wins snapshot, published directly: it never waits in the outbox behind a backlog."""
+        self._next_tel = time.monotonic() + self.tuning.telemetry_every_s
+        now = clock.now()
+        backlog = outbox.backlog(self.db)
+        age = backlog.oldest_age(now)
+        values: dict[str, object] = {
+            "outbox_pending": backlog.pending,
+            "outbox_oldest_age_s": round(age.total_seconds()) if age else 0,
+            "session": self.session,
+        }
+        for stream, count in backlog.by_stream.items():
+            values[f"outbox_pending_{stream}"] = count
+        for status in device_status.current(self.db):
+            # Telemetry keys are [a-z0-9_.-]: "camera:front" travels as "device.camera_front".
+            values["device." + re.sub(r"[^a-z0-9_.-]", "_", status.device.lower())[:56]] = status.state
+        self._tel_seq += 1
+        envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
+                              "tel.snapshot", {"at": clock.iso(now), "values": values})
+        if self.connected and self.client is not None:
+            self.client.publish(p.up_topic(self.gov, self.van, "tel"), p.encode(envelope), qos=1)

@@ -1,0 +1,129 @@
+"""Applying what the governorate sends down: request decisions, catalogues, trust lists, commands — each once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from edge.core import catalogue as catalogue_mod
+from edge.core import trust
+from edge.core.errors import EdgeError
+from edge.store import clock, inbox, outbox
+from edge.store import requests as store_requests
+from edge.sync import protocol as p
+
+log = logging.getLogger("edge.sync.downlink")
+
+# Commands the hub may send; anything else is refused (and reported back as rejected).
+COMMANDS = ("rebirth", "ping", "send-telemetry")
+
+
+class Refused(EdgeError):
+    code = "downlink-refused"
+
+    def __init__(self, detail: str):
+        super().__init__("رُفضت رسالة من المحافظة.", "A message from the governorate was refused.", detail=detail)
+
+
+@dataclass
+class Effects:
+    """What the sync loop must do after a downlink was applied (outside the database transaction)."""
+
+    rebirth: bool = False
+    telemetry: bool = False
+    trust_list: bytes | None = None
+    catalogue_version: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def apply(
+    db: sqlite_utils.Database, down: p.Downlink, keys_dir: Path, *, now: datetime | None = None
+) -> tuple[str, Effects]:
+    """Apply one decoded non-ack downlink through the inbox; returns (outcome, effects to carry out)."""
+    now = now or clock.now()
+    effects = Effects()
+    message = down.message
+
+    def effect(d: sqlite_utils.Database) -> None:
+        if isinstance(message, p.RequestStatus):
+            store_requests.change_state(d, message.number, message.state, source="hub", reason=message.reason,
+                                        now=now)
+        elif isinstance(message, p.Catalog):
+            _store_catalogue(d, message, now)
+            effects.catalogue_version = message.version
+        elif isinstance(message, p.TrustList):
+            _check_trust_list(message.blob, keys_dir)
+            effects.trust_list = message.blob
+        elif isinstance(message, p.Command):
+            if message.name not in COMMANDS:
+                raise Refused(f"unknown command {message.name!r}")
+            effects.rebirth = message.name == "rebirth"
+            effects.telemetry = message.name in ("ping", "send-telemetry")
+        else:  # an ack never comes here: it is not an instruction, it is handled by the drain
+            raise Refused(f"{down.kind} is not applied through the inbox")
+
+    def report(d: sqlite_utils.Database, outcome: str, error: str | None) -> None:
+        outbox.enqueue(d, "tx", "downlink.applied",
+                       {"msg_id": down.msg_id, "kind": down.kind, "outcome": outcome, "error": error}, now=now)
+
+    outcome = inbox.apply_once(db, down.msg_id, down.kind, effect, now=now, report=report)
+    if outcome != "applied":
+        return outcome, Effects()
+    if effects.trust_list is not None:
+        _write_atomically(keys_dir / trust.TRUST_LIST_FILE, effects.trust_list)
+    return outcome, effects
+
+
+def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetime) -> None:
+    try:
+        cat = catalogue_mod.from_dict(message.data, source=f"catalogue v{message.version} from the governorate")
+    except EdgeError as exc:
+        raise Refused(f"catalogue v{message.version} is invalid: {exc.detail or exc.message_en}") from None
+    if cat.version != message.version:
+        raise Refused(f"catalogue says version {cat.version}, the message {message.version}")
+    newest = db.execute("SELECT max(version) FROM catalogues").fetchone()[0] or 0
+    if cat.version <= newest:
+        raise Refused(f"catalogue v{cat.version} is not newer than v{newest}")
+    db.execute("INSERT INTO catalogues (version, data, received_at) VALUES (?, ?, ?)",
+               [cat.version, json.dumps(message.data, ensure_ascii=False), clock.iso(now)])
+
+
+def latest_catalogue(db: sqlite_utils.Database) -> catalogue_mod.Catalogue | None:
+    """The newest catalogue received over the downlink, if any."""
+    row = db.execute("SELECT data FROM catalogues ORDER BY version DESC LIMIT 1").fetchone()
+    return catalogue_mod.from_dict(json.loads(row[0]), source="downlink catalogue") if row else None
+
+
+def _check_trust_list(blob: bytes, keys_dir: Path) -> None:
+    from cryptography import x509
+
+    ca_path = keys_dir / trust.CA_CERT_FILE
+    try:
+        ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise Refused(f"no governorate CA certificate at {ca_path} to check the trust list: {exc}") from None
+    new = trust.verify_list(blob, ca)
+    current_path = keys_dir / trust.TRUST_LIST_FILE
+    if current_path.exists():
+        try:
+            current = trust.verify_list(current_path.read_bytes(), ca)
+        except EdgeError:
+            return  # the cached one is unusable: any valid list is better
+        if new.version <= current.version:
+            raise Refused(f"trust list v{new.version} is not newer than the cached v{current.version}")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

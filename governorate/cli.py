@@ -1,0 +1,88 @@
+"""The ``governorate`` command: run the hub's ingest, look at vans, send decisions down to a van."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import click
+
+from edge.core.errors import EdgeError
+from edge.sync import protocol as p
+from governorate.ingest import Hub
+from governorate.store import HubStore
+
+_broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.")
+_db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=True, help="The hub's SQLite file.")
+_gov = click.option("--governorate", "gov", default="01", show_default=True, help="Governorate code served.")
+
+
+def _hub(db_path: str, gov: str, broker: str, worker: str = "1") -> Hub:
+    url = urlsplit(broker)
+    return Hub(HubStore(db_path), gov, url.hostname or "127.0.0.1", url.port or 1883, worker=worker)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True)
+def main(verbose: bool) -> None:
+    """The governorate hub of the mobile technological-centre vans."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@_db
+@_gov
+@_broker
+@click.option("--worker", default="1", show_default=True, help="Worker name (several share the load).")
+def ingest(db_path: str, gov: str, broker: str, worker: str) -> None:
+    """Take in every van message, acknowledge it after it is stored, track which vans are online."""
+    hub = _hub(db_path, gov, broker, worker)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    hub.run(stop)
+
+
+@main.command()
+@_db
+def vans(db_path: str) -> None:
+    """Print every van the hub has heard from, as JSON lines."""
+    store = HubStore(db_path)
+    for (van,) in store._read("SELECT van FROM vans ORDER BY van"):
+        click.echo(json.dumps(store.van(van), ensure_ascii=False))
+
+
+@main.command("send-status")
+@_db
+@_gov
+@_broker
+@click.argument("van")
+@click.argument("number")
+@click.argument("state")
+@click.option("--reason", default=None, help="Why (shown to the citizen), e.g. for a rejection.")
+def send_status(db_path: str, gov: str, broker: str, van: str, number: str, state: str, reason: str | None) -> None:
+    """Send a request's new state down to the van that registered it."""
+    hub = _hub(db_path, gov, broker, worker=f"cli-{int(time.time())}")
+    try:
+        message = p.RequestStatus(number, state, reason, datetime.now(UTC).isoformat())
+        hub.client.connect(hub.host, hub.port)
+        hub.client.loop_start()
+        msg_id = hub.send(van, message)
+        time.sleep(0.5)  # let the publish leave; it is stored and re-sent on the van's next birth anyway
+        hub.client.disconnect()
+        hub.client.loop_stop()
+    except (EdgeError, OSError) as exc:
+        click.echo(f"cannot send: {exc}", err=True)
+        sys.exit(1)
+    click.echo(msg_id)
+
+
+if __name__ == "__main__":
+    main()

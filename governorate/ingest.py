@@ -1,0 +1,257 @@
+"""The hub's ingest: stores each van message once, acks it after the commit, tracks presence, sends downlinks.
+
+Several ingest workers may share one governorate through the MQTT 5 shared subscription
+``$share/hub/mtc/v1/{gov}/+/up/#``. Messages are processed in batches: one transaction, then one ack
+per van naming every id of the batch. An ack is only ever sent for what is committed, so a hub that
+dies mid-batch simply gets the unacked messages again from the vans.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import cbor2
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.sync import protocol as p
+from edge.sync.chunks import Reassembly
+from governorate.store import HubStore, now_iso
+
+log = logging.getLogger("governorate.ingest")
+
+BATCH_MAX = 500
+BATCH_WAIT_S = 0.05
+RESEND_DOWNLINKS_EVERY_S = 120.0
+
+
+@dataclass
+class _Outcome:
+    acked: list[str]
+    rejected: list[p.Rejected]
+    docs: dict[str, p.DocAck]
+    births: list[str]
+
+
+class Hub:
+    def __init__(self, store: HubStore, governorate: str, host: str = "127.0.0.1", port: int = 1883,
+                 *, worker: str = "1", tls: dict | None = None):
+        self.store = store
+        self.gov = governorate
+        self.host, self.port = host, port
+        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-{governorate}-{worker}",
+                                  protocol=mqtt.MQTTv5)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        if tls:
+            self.client.tls_set(**tls)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload))
+        self.client.reconnect_delay_set(1, 30)
+        self.connected = threading.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
+        try:
+            while not stop.is_set():
+                batch = self._take_batch()
+                if batch:
+                    self._process(batch)
+                if time.monotonic() >= next_resend:
+                    self.resend_pending_downlinks()
+                    next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the hub: %s", reason_code)
+            return
+        client.subscribe(p.hub_subscription(self.gov), qos=1)
+        # Shared subscriptions never deliver retained messages: read the vans' retained birth/will
+        # through a plain subscription as well (the repeat is deduplicated by message id).
+        client.subscribe(f"{p.PREFIX}/{self.gov}/+/up/status", qos=1)
+        self.connected.set()
+        log.info("hub for governorate %s connected", self.gov)
+
+    def _take_batch(self) -> list[tuple[str, bytes]]:
+        try:
+            batch = [self.inbox.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + BATCH_WAIT_S
+        while len(batch) < BATCH_MAX:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    # --- ingest -------------------------------------------------------------------------------
+
+    def _process(self, batch: list[tuple[str, bytes]]) -> None:
+        outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
+        received_at = now_iso()
+        with self.store.transaction() as conn:
+            for topic_text, payload in batch:
+                self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+        # Acks only after the commit: an acked message is on disk.
+        for van, out in outcomes.items():
+            if out.acked or out.rejected or out.docs:
+                for start in range(0, max(len(out.acked), 1), p.MAX_ACK_IDS):
+                    ack = p.Ack(tuple(out.acked[start:start + p.MAX_ACK_IDS]),
+                                tuple(out.docs.values()) if start == 0 else (),
+                                tuple(out.rejected) if start == 0 else ())
+                    self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
+            for _ in out.births:
+                self.resend_pending_downlinks(van)
+
+    def _ingest_one(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
+        try:
+            topic = p.parse_topic(topic_text)
+        except p.ProtocolError as exc:
+            log.warning("message on %s refused: %s (%s)", topic_text, exc.reason, exc.detail)
+            return
+        if topic.direction != "up" or topic.gov != self.gov:
+            log.warning("message on %s is not for this hub", topic_text)
+            return
+        try:
+            env = p.decode(payload, expected_van=topic.van, expected_stream=topic.name)
+        except p.ProtocolError as exc:
+            log.warning("message from %s on %s refused: %s (%s)", topic.van, topic.name, exc.reason, exc.detail)
+            msg_id = _claimed_id(payload)
+            if msg_id and exc.reason != "wrong-van":
+                # Tell the van (only the van whose topic it came on) so it stops waiting for an ack.
+                outcomes[topic.van].rejected.append(p.Rejected(msg_id, exc.reason))
+            return
+        out = outcomes[env.van]
+        conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
+                     "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [env.van, received_at])
+        if env.stream == "tel":
+            conn.execute("UPDATE vans SET telemetry = ?, telemetry_at = ? WHERE van = ? "
+                         "AND (telemetry_at IS NULL OR telemetry_at <= ?)",
+                         [json.dumps(env.body["values"], ensure_ascii=False), env.body["at"], env.van,
+                          env.body["at"]])
+            return
+        if env.stream == "status":
+            if self._presence(conn, env):
+                if env.kind == "status.birth":
+                    out.births.append(env.msg_id)
+            return
+        if env.stream == "doc":
+            out.acked.append(env.msg_id)
+            out.docs[env.body["doc_id"]] = self._chunk(conn, env, received_at)
+            return
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [env.van, env.msg_id, env.stream, env.seq, env.kind, json.dumps(env.body, ensure_ascii=False),
+             env.created_at, received_at],
+        ).rowcount
+        if inserted:
+            self._project(conn, env, received_at)
+        out.acked.append(env.msg_id)  # a replay is acked again, never stored again
+
+    def _presence(self, conn, env: p.Envelope) -> bool:
+        row = conn.execute("SELECT session, online FROM vans WHERE van = ?", [env.van]).fetchone()
+        current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
+        incoming = p.Presence.of(env)
+        if not p.is_newer_session(current, incoming):
+            return False  # e.g. the late will of a session the van has already replaced
+        conn.execute("UPDATE vans SET session = ?, online = ? WHERE van = ?",
+                     [incoming.session, int(incoming.online), env.van])
+        return True
+
+    def _project(self, conn, env: p.Envelope, at: str) -> None:
+        body = env.body
+        if env.kind == "request.submitted":
+            conn.execute(
+                "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
+                "VALUES (?, ?, ?, 'received', ?, ?, ?)",
+                [body["number"], env.van, body["service_code"], json.dumps(body, ensure_ascii=False),
+                 body["submitted_at"], at],
+            )
+        elif env.kind == "request.state":
+            conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?",
+                         [body["state"], at, body["number"]])
+        elif env.kind == "downlink.applied":
+            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ?",
+                         [at, body["outcome"], body["error"], body["msg_id"], env.van])
+
+    def _chunk(self, conn, env: p.Envelope, at: str) -> p.DocAck:
+        body, van, doc_id = env.body, env.van, env.body["doc_id"]
+        conn.execute("INSERT INTO doc_receipts (van, doc_id, received) VALUES (?, ?, 1) "
+                     "ON CONFLICT(van, doc_id) DO UPDATE SET received = received + 1", [van, doc_id])
+        if conn.execute("SELECT 1 FROM documents WHERE van = ? AND doc_id = ?", [van, doc_id]).fetchone():
+            return p.DocAck(doc_id, body["count"] - 1, "complete")
+        conn.execute("INSERT OR IGNORE INTO doc_chunks (van, doc_id, idx, body) VALUES (?, ?, ?, ?)",
+                     [van, doc_id, body["index"], cbor2.dumps(body)])
+        assembly = Reassembly(van, doc_id)
+        for (stored,) in conn.execute("SELECT body FROM doc_chunks WHERE van = ? AND doc_id = ? ORDER BY idx",
+                                      [van, doc_id]):
+            try:
+                assembly.add(cbor2.loads(stored))
+            except p.ProtocolError as exc:
+                log.warning("document %s from %s: %s", doc_id, van, exc.detail)
+                conn.execute("DELETE FROM doc_chunks WHERE van = ? AND doc_id = ?", [van, doc_id])
+                return p.DocAck(doc_id, -1, "hash-mismatch")
+        if not assembly.complete():
+            return assembly.progress()
+        try:
+            data = assembly.result()
+        except p.ProtocolError:
+            conn.execute("DELETE FROM doc_chunks WHERE van = ? AND doc_id = ?", [van, doc_id])
+            return p.DocAck(doc_id, -1, "hash-mismatch")
+        conn.execute("INSERT INTO documents (van, doc_id, request_number, size, sha256, data, completed_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [van, doc_id, body["request_number"], len(data), body["sha256"], data, at])
+        conn.execute("DELETE FROM doc_chunks WHERE van = ? AND doc_id = ?", [van, doc_id])
+        return p.DocAck(doc_id, body["count"] - 1, "complete")
+
+    # --- downlink -----------------------------------------------------------------------------
+
+    def send(self, van: str, message: p.DownMessage) -> str:
+        """Record a downlink for ``van`` and publish it; it is re-sent until the van reports it applied."""
+        payload = p.encode_down(message, van=van)
+        msg_id = cbor2.loads(payload)["msg_id"]
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                         [msg_id, van, message.kind, payload, now_iso()])
+        self.client.publish(p.down_topic(self.gov, van, message.kind), payload, qos=1)
+        return msg_id
+
+    def resend_pending_downlinks(self, van: str | None = None) -> int:
+        vans = [van] if van else [r[0] for r in self.store.conn.execute(
+            "SELECT DISTINCT van FROM downlinks WHERE applied_at IS NULL")]
+        sent = 0
+        for v in vans:
+            for _msg_id, kind, payload in self.store.pending_downlinks(v):
+                self.client.publish(p.down_topic(self.gov, v, kind), payload, qos=1)
+                sent += 1
+        return sent
+
+
+def _claimed_id(payload: bytes) -> str | None:
+    """The message id a refused payload claims, if it has a readable one (for the rejection notice)."""
+    try:
+        fields = cbor2.loads(payload)
+        msg_id = fields.get("msg_id") if isinstance(fields, dict) else None
+        p.ulid(msg_id, "msg_id")
+        return msg_id
+    except Exception:  # noqa: BLE001 - anything unreadable simply gets no notice
+        return None

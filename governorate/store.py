@@ -1,0 +1,172 @@
+"""The hub's database: each van message once (by van and message id), presence, documents, downlinks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = [
+    # Every stored uplink message, exactly once: the key is what makes a re-sent message harmless.
+    """CREATE TABLE IF NOT EXISTS messages (
+        van TEXT NOT NULL,
+        msg_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (van, msg_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_by_stream ON messages(van, stream, seq)",
+    """CREATE TABLE IF NOT EXISTS vans (
+        van TEXT PRIMARY KEY,
+        online INTEGER NOT NULL DEFAULT 0,
+        session INTEGER NOT NULL DEFAULT 0,
+        last_seen TEXT,
+        telemetry TEXT,
+        telemetry_at TEXT
+    )""",
+    # Requests as the back office sees them, projected from the tx stream.
+    """CREATE TABLE IF NOT EXISTS requests (
+        number TEXT PRIMARY KEY,
+        van TEXT NOT NULL,
+        service_code TEXT NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS doc_chunks (
+        van TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (van, doc_id, idx)
+    )""",
+    """CREATE TABLE IF NOT EXISTS documents (
+        van TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        request_number TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data BLOB NOT NULL,
+        completed_at TEXT NOT NULL,
+        PRIMARY KEY (van, doc_id)
+    )""",
+    # How many chunk messages arrived in all (repeats included): shows that uploads resume.
+    """CREATE TABLE IF NOT EXISTS doc_receipts (
+        van TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        received INTEGER NOT NULL,
+        PRIMARY KEY (van, doc_id)
+    )""",
+    # What the hub sent down, until the van reports it applied (re-sent on each birth until then).
+    """CREATE TABLE IF NOT EXISTS downlinks (
+        msg_id TEXT PRIMARY KEY,
+        van TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        applied_at TEXT,
+        outcome TEXT,
+        error TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks(van) WHERE applied_at IS NULL",
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class HubStore:
+    """SQLite (WAL, synchronous=FULL): an ack is sent only after the commit, so nothing acked is lost."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # The ingest loop and the downlink API may share this connection from two threads.
+        self._lock = threading.RLock()
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        with self.transaction():
+            for sql in SCHEMA:
+                self.conn.execute(sql)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- reads for tools, tests and the dashboard ---------------------------------------------
+
+    def _read(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def count(self, stream: str | None = None, van: str | None = None) -> int:
+        sql, params = "SELECT count(*) FROM messages WHERE 1=1", []
+        if stream:
+            sql, params = sql + " AND stream = ?", [*params, stream]
+        if van:
+            sql, params = sql + " AND van = ?", [*params, van]
+        return self._read(sql, params)[0][0]
+
+    def van(self, van: str) -> dict | None:
+        rows = self._read(
+            "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans WHERE van = ?", [van]
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return {"van": row[0], "online": bool(row[1]), "session": row[2], "last_seen": row[3],
+                "telemetry": json.loads(row[4]) if row[4] else None, "telemetry_at": row[5]}
+
+    def request(self, number: str) -> dict | None:
+        rows = self._read("SELECT number, van, service_code, state, submitted_at, updated_at FROM requests "
+                          "WHERE number = ?", [number])
+        row = rows[0] if rows else None
+        keys = ("number", "van", "service_code", "state", "submitted_at", "updated_at")
+        return dict(zip(keys, row, strict=True)) if row else None
+
+    def document(self, van: str, doc_id: str) -> bytes | None:
+        rows = self._read("SELECT data FROM documents WHERE van = ? AND doc_id = ?", [van, doc_id])
+        return rows[0][0] if rows else None
+
+    def chunk_receipts(self, van: str, doc_id: str) -> int:
+        rows = self._read("SELECT received FROM doc_receipts WHERE van = ? AND doc_id = ?", [van, doc_id])
+        return rows[0][0] if rows else 0
+
+    def pending_downlinks(self, van: str) -> list[tuple[str, str, bytes]]:
+        return self._read(
+            "SELECT msg_id, kind, payload FROM downlinks WHERE van = ? AND applied_at IS NULL ORDER BY msg_id",
+            [van],
+        )
+
+    def downlink(self, msg_id: str) -> dict | None:
+        rows = self._read("SELECT van, kind, applied_at, outcome, error FROM downlinks WHERE msg_id = ?", [msg_id])
+        row = rows[0] if rows else None
+        keys = ("van", "kind", "applied_at", "outcome", "error")
+        return dict(zip(keys, row, strict=True)) if row else None
