@@ -14,7 +14,7 @@ ALLOWED = {
     "edge.core": (),
     "edge.store": ("edge.core",),
     "edge.devices": ("edge.core",),
-    "edge.sync": ("edge.core", "edge.store"),
+    "edge.sync": ("edge.core", "edge.store", "edge.config"),
     "edge.web": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks"),
     "provisioning": ("edge.core",),
@@ -33,7 +33,8 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+            # "from edge.sync import protocol" imports edge.sync.protocol, not the whole package
+            names.update(f"{node.module}.{a.name}" for a in node.names)
     return {n for n in names if n.split(".")[0] in PROJECT}
 
 
