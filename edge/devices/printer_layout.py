@@ -1,0 +1,453 @@
+"""What the van prints (request receipts, queue tickets, a test page) as data, and how each is laid out.
+
+A document is laid out once into blocks: ASCII text lines (printed with the printer's own font),
+raster lines (Arabic, rendered by :mod:`printer_raster`), a QR code, gaps and the cut. The ESC/POS
+encoder and the PNG preview both draw these same blocks, so the preview shows what the paper shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from PIL import Image
+
+from edge.core import governorates, money
+from edge.core import tickets as tk
+from edge.core.digits import to_eastern
+from edge.core.localtime import VAN_TZ
+from edge.devices import printer_raster as raster
+
+Align = Literal["left", "center", "right"]
+
+# Arabic type sizes in dots (a 203-dpi head: 26 dots ≈ 3.3 mm, a little taller than the printer's font A).
+AR_BODY = 26
+AR_TITLE = 30
+LINE_GAP = 6  # dots between two raster lines
+MAX_QR_MODULE = 6
+
+_MONTHS_AR = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
+              "نوفمبر", "ديسمبر")
+_PAYMENT = {"cash": ("نقدًا", "cash"), "card": ("بطاقة بنكية", "card"), "reference": ("دفع إلكتروني", "e-payment")}
+_PRIORITY = {
+    "elderly": ("كبار السن", "elderly"),
+    "disabled": ("ذوو الهمم", "disability"),
+    "pregnant": ("الحوامل", "pregnancy"),
+}
+CENTRE_AR = "المركز التكنولوجي المتنقل"
+CENTRE_EN = "MOBILE TECHNOLOGY CENTRE"
+
+
+# --------------------------------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """One line in the printer's font A: printable ASCII only. ``scale`` 2 doubles width and height."""
+
+    text: str
+    align: Align = "left"
+    bold: bool = False
+    scale: int = 1
+
+    def __post_init__(self) -> None:
+        if not all(" " <= c <= "~" for c in self.text):
+            raise ValueError(f"printer text must be printable ASCII: {self.text!r}")
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A 1-bit image (black = 0), at most the paper width; printed with ``GS v 0``."""
+
+    image: Image.Image = field(compare=False)
+    align: Align = "right"
+    text: str = ""  # what it says, for logs and tests
+
+
+@dataclass(frozen=True)
+class Qr:
+    data: str
+    module: int = 4  # dots per module
+    error: str = "M"
+
+
+@dataclass(frozen=True)
+class Gap:
+    dots: int
+
+
+@dataclass(frozen=True)
+class Cut:
+    pass
+
+
+Block = Text | Raster | Qr | Gap | Cut
+
+
+@dataclass(frozen=True)
+class Paper:
+    """What the layout needs to know about the printer."""
+
+    width: int = 576  # printable dots
+    columns: int = 48  # font A characters per line
+
+
+# --------------------------------------------------------------------------------------------------
+# Documents
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The receipt of a submitted request. ``citizen_name`` is already masked (see :func:`mask_name`)."""
+
+    number: str  # display form, "007-261121-0001-5"
+    service_code: str
+    service_ar: str
+    service_en: str
+    citizen_name: str
+    fee_piastres: int
+    payment_method: str
+    payment_reference: str | None
+    submitted_at: str  # ISO-8601 with offset
+    expected_ready_on: str  # ISO date, local
+    duration_days: int | None
+    van_id: str
+    van_name: str
+    governorate: str  # two-digit code
+    qr: str  # a signed EG1 code, or the request number when the van has no signing key
+
+    kind = "receipt"
+
+    @classmethod
+    def from_request(
+        cls, request: Any, service: Any, *, van_id: str, van_name: str, governorate: str, qr: str | None = None
+    ) -> Receipt:
+        """From a stored request (``edge.store.requests.get``) and its catalogue service."""
+        return cls(
+            number=request.number,
+            service_code=service.code,
+            service_ar=service.name_ar,
+            service_en=service.name_en,
+            citizen_name=mask_name(request.citizen_name),
+            fee_piastres=request.fee_piastres,
+            payment_method=str(getattr(request.payment_method, "value", request.payment_method)),
+            payment_reference=request.payment_reference,
+            submitted_at=request.created_at,
+            expected_ready_on=request.expected_ready_on,
+            duration_days=service.duration_days,
+            van_id=van_id,
+            van_name=van_name,
+            governorate=governorate,
+            qr=qr or request.number,
+        )
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> Receipt:
+        return cls(**{f.name: payload[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class TicketSlip:
+    """A queue ticket as handed to the citizen."""
+
+    number: str  # "A007"
+    category_ar: str
+    category_en: str
+    priority: str
+    issued_at: str  # ISO-8601 with offset
+    people_ahead: int
+    wait_minutes: int
+    van_id: str
+    van_name: str
+    governorate: str
+    qr: str | None = None
+
+    kind = "ticket"
+
+    @classmethod
+    def from_issued(
+        cls, issued: Any, category: Any, *, van_id: str, van_name: str, governorate: str, qr: str | None = None
+    ) -> TicketSlip:
+        """From ``edge.store.tickets.issue``'s result and the ticket's catalogue category."""
+        ticket = issued.ticket
+        return cls(
+            number=ticket.number,
+            category_ar=category.name_ar,
+            category_en=category.name_en,
+            priority=str(getattr(ticket.priority, "value", ticket.priority)),
+            issued_at=ticket.issued_at.isoformat(),
+            people_ahead=issued.people_ahead,
+            wait_minutes=int(issued.wait.total_seconds() // 60),
+            van_id=van_id,
+            van_name=van_name,
+            governorate=governorate,
+            qr=qr,
+        )
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> TicketSlip:
+        return cls(**{f.name: payload.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class TestPage:
+    """A page that shows the printer works: Arabic shaping, text, the QR code and the cut."""
+
+    van_id: str = ""
+    printed_at: str = ""
+    note: str = ""
+
+    kind = "test"
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> TestPage:
+        return cls(**{f.name: payload.get(f.name, "") for f in fields(cls)})
+
+
+Document = Receipt | TicketSlip | TestPage
+KINDS: dict[str, type] = {"receipt": Receipt, "ticket": TicketSlip, "test": TestPage}
+
+
+def document_from_payload(kind: str, payload: Mapping) -> Document:
+    try:
+        cls = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown document kind {kind!r}") from None
+    return cls.from_payload(payload)
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers for people-facing text
+# --------------------------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """The first name in full, then the initial of every other name: "محمد أ. ع." — enough to
+    recognise one's own receipt, not enough to learn a stranger's full name from a lost one."""
+    words = name.split()
+    if not words:
+        return ""
+    return " ".join([words[0], *(f"{w[0]}." for w in words[1:])])
+
+
+def _local(moment_iso: str) -> datetime:
+    moment = datetime.fromisoformat(moment_iso)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without offset: {moment_iso!r}")
+    return moment.astimezone(VAN_TZ)
+
+
+def date_ar(day: date) -> str:
+    return f"{to_eastern(day.day)} {_MONTHS_AR[day.month - 1]} {to_eastern(day.year)}"
+
+
+def date_en(day: date) -> str:
+    return day.strftime("%d %b %Y")
+
+
+def days_ar(n: int) -> str:
+    if n == 1:
+        return "يوم واحد"
+    if n == 2:
+        return "يومان"
+    if 3 <= n % 100 <= 10:
+        return f"{to_eastern(n)} أيام"
+    return f"{to_eastern(n)} يومًا"
+
+
+def people_ar(n: int) -> str:
+    if n == 0:
+        return "لا أحد أمامك"
+    if n == 1:
+        return "أمامك شخص واحد"
+    if n == 2:
+        return "أمامك شخصان"
+    if 3 <= n % 100 <= 10:
+        return f"أمامك {to_eastern(n)} أشخاص"
+    return f"أمامك {to_eastern(n)} شخصًا"
+
+
+_NOT_ASCII = re.compile(r"[^ -~]")
+
+
+def ascii_only(text: str) -> str:
+    """``text`` with anything the printer's font cannot show dropped (used for English lines only)."""
+    return re.sub(r"\s+", " ", _NOT_ASCII.sub("", text.replace("—", "-").replace("–", "-"))).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Layout
+# --------------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, paper: Paper):
+        self.paper = paper
+        self.blocks: list[Block] = []
+
+    def ar(self, text: str, *, align: Align = "right", size: int = AR_BODY, bold: bool = False) -> None:
+        for image in raster.render_lines(text, self.paper.width, size, bold):
+            self.blocks.append(Raster(image, align, text))
+            self.blocks.append(Gap(LINE_GAP))
+
+    def en(self, text: str, *, align: Align = "left", bold: bool = False, scale: int = 1) -> None:
+        width = self.paper.columns // scale
+        for line in _wrap_ascii(ascii_only(text), width):
+            self.blocks.append(Text(line, align, bold, scale))
+
+    def rule(self) -> None:
+        self.blocks.append(Text("-" * self.paper.columns))
+
+    def gap(self, dots: int) -> None:
+        self.blocks.append(Gap(dots))
+
+    def qr(self, data: str) -> None:
+        modules = raster.qr_modules(data)
+        # As large as fits in half the paper width, so it scans from a phone held at arm's length.
+        module = max(2, min(MAX_QR_MODULE, (self.paper.width // 2) // modules))
+        self.blocks.append(Qr(data, module))
+
+    def header(self, governorate: str, van_id: str, van_name: str) -> None:
+        gov = governorates.get(governorate)
+        self.ar(CENTRE_AR, align="center", size=AR_TITLE, bold=True)
+        self.ar(f"محافظة {gov.name_ar}" if gov else CENTRE_AR, align="center")
+        self.en(CENTRE_EN, align="center", bold=True)
+        place = f"{gov.name_en} - " if gov else ""
+        self.en(f"{place}Van {van_id} {van_name}".strip(), align="center")
+        self.rule()
+
+
+def _wrap_ascii(text: str, width: int) -> list[str]:
+    words, lines, current = text.split(" "), [], ""
+    for word in words:
+        while len(word) > width:  # a code longer than a line: cut it
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _reprint_mark(b: _Builder) -> None:
+    b.ar("إعادة طباعة", align="center", size=AR_TITLE, bold=True)
+    b.en("*** REPRINT ***", align="center", bold=True)
+
+
+def layout(doc: Document, paper: Paper = Paper(), *, reprint: bool = False) -> list[Block]:
+    """The blocks that print ``doc``; ``reprint`` adds a visible mark on a second print of one job."""
+    b = _Builder(paper)
+    if reprint:
+        _reprint_mark(b)
+    if isinstance(doc, Receipt):
+        _receipt(b, doc)
+    elif isinstance(doc, TicketSlip):
+        _ticket(b, doc)
+    elif isinstance(doc, TestPage):
+        _test_page(b, doc)
+    else:
+        raise TypeError(f"cannot lay out {type(doc).__name__}")
+    b.blocks.append(Cut())
+    return b.blocks
+
+
+def _receipt(b: _Builder, r: Receipt) -> None:
+    b.header(r.governorate, r.van_id, r.van_name)
+    b.ar("إيصال تقديم طلب", align="center", size=AR_TITLE, bold=True)
+    b.en("REQUEST RECEIPT - Request no.", align="center")
+    b.en(r.number, align="center", bold=True, scale=2)
+    b.rule()
+    b.ar(f"الخدمة: {r.service_ar}")
+    b.en(f"Service: {r.service_en} ({r.service_code})")
+    b.ar(f"مقدم الطلب: {r.citizen_name}")
+    if ascii_only(r.citizen_name) == r.citizen_name.strip():
+        b.en(f"Applicant: {r.citizen_name}")
+    method_ar, method_en = _PAYMENT.get(r.payment_method, (r.payment_method, r.payment_method))
+    b.ar(f"الرسوم: {money.format_egp(r.fee_piastres, 'ar')}، مدفوعة {method_ar}")
+    ref = f", ref. {r.payment_reference}" if r.payment_reference else ""
+    b.en(f"Fee: {money.format_egp(r.fee_piastres, 'en')} paid by {method_en}{ref}")
+    submitted = _local(r.submitted_at)
+    b.ar(f"تاريخ التقديم: {date_ar(submitted.date())}، الساعة {to_eastern(submitted.strftime('%H:%M'))}")
+    b.en(f"Submitted: {date_en(submitted.date())} {submitted:%H:%M}")
+    ready = date.fromisoformat(r.expected_ready_on)
+    duration = f" (المدة القانونية {days_ar(r.duration_days)})" if r.duration_days else ""
+    b.ar(f"الموعد المتوقع للإنجاز: {date_ar(ready)}{duration}")
+    legal = f" (legal time {r.duration_days} days)" if r.duration_days else ""
+    b.en(f"Expected ready: {date_en(ready)}{legal}")
+    b.rule()
+    b.gap(12)
+    b.qr(r.qr)
+    b.gap(12)
+    b.ar("امسح الرمز أو أدخل رقم الطلب لمتابعة طلبك", align="center")
+    b.en("Scan the code or type the request number to track it", align="center")
+    b.ar("احتفظ بهذا الإيصال لاستلام المستند", align="center")
+
+
+def _ticket(b: _Builder, t: TicketSlip) -> None:
+    b.header(t.governorate, t.van_id, t.van_name)
+    b.ar("رقم دورك", align="center", size=AR_TITLE, bold=True)
+    b.en("YOUR NUMBER", align="center")
+    b.gap(8)
+    b.en(t.number, align="center", bold=True, scale=2)
+    b.gap(8)
+    b.ar(t.category_ar, align="center")
+    b.en(t.category_en, align="center")
+    if t.priority in _PRIORITY:
+        ar, en = _PRIORITY[t.priority]
+        b.ar(f"أولوية: {ar}", align="center", bold=True)
+        b.en(f"Priority: {en}", align="center")
+    wait = timedelta(minutes=t.wait_minutes)
+    b.ar(f"{people_ar(t.people_ahead)}، الانتظار المتوقع {tk.wait_label(wait, 'ar')}", align="center")
+    people = "nobody ahead of you" if t.people_ahead == 0 else f"{t.people_ahead} ahead of you"
+    b.en(f"{people}, wait {tk.wait_label(wait, 'en')}", align="center")
+    issued = _local(t.issued_at)
+    b.en(f"{date_en(issued.date())} {issued:%H:%M}", align="center")
+    if t.qr:
+        b.gap(12)
+        b.qr(t.qr)
+        b.gap(12)
+    b.ar("انتظر حتى يظهر رقمك على الشاشة", align="center")
+    b.en("Wait until your number shows on the screen", align="center")
+
+
+def _test_page(b: _Builder, t: TestPage) -> None:
+    b.ar(CENTRE_AR, align="center", size=AR_TITLE, bold=True)
+    b.en("PRINTER TEST PAGE", align="center", bold=True)
+    b.rule()
+    b.ar("لا إله إلا الله — اختبار تشكيل الحروف العربية (لام ألف)")
+    b.en("Arabic above: joined letters, right to left.")
+    b.en("ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789")
+    b.en("Double size", scale=2)
+    if t.van_id:
+        b.en(f"Van {t.van_id}")
+    if t.printed_at:
+        b.en(f"Printed {t.printed_at}")
+    if t.note:
+        b.en(t.note)
+    b.gap(12)
+    b.qr("EG-PRINTER-TEST")
+    b.gap(12)
+    b.en("If the code above scans, the printer is ready.", align="center")
