@@ -1,0 +1,126 @@
+"""Benchmark: the document camera's page finder against the textbook Canny + largest-contour finder.
+
+Renders a varied synthetic set with exact truth (tests/imagegen.py: text pages, receipts and ID cards on
+light, dark, wooden, speckled and checked desks, clutter and papers under the page, shadows, blur,
+noise, JPEG, any rotation, perspective) at 12 MP, runs both finders on the same photos in the same run,
+and prints one JSON object: per category the mean IoU, the share of photos with IoU ≥ 0.9, and the
+median / p95 milliseconds per photo; for the "none" category (no page) the share correctly answered
+None. Photos are rendered once per run (or read from --cache).
+
+    .venv/bin/python bench/bench_document_finder.py                # 12 MP, 12 photos per category
+    .venv/bin/python bench/bench_document_finder.py --n 4 --size 1600x1200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import imagegen  # noqa: E402
+
+from edge.devices.docfind import find_document  # noqa: E402
+
+
+def textbook(image: np.ndarray) -> np.ndarray | None:
+    """The widely copied finder: resize to 500 px high, blur, Canny 75/200, the largest 4-point contour."""
+    ratio = image.shape[0] / 500.0
+    small = cv2.resize(image, (max(1, round(image.shape[1] / ratio)), 500), interpolation=cv2.INTER_AREA)
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+    edged = cv2.Canny(gray, 75, 200)
+    contours, _ = cv2.findContours(edged, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:5]:
+        approx = cv2.approxPolyDP(c, 0.02 * cv2.arcLength(c, True), True)
+        if len(approx) == 4:
+            return approx.reshape(4, 2).astype(np.float64) * ratio
+    return None
+
+
+FINDERS = {"ours": find_document, "textbook": textbook}
+
+
+def _photos(categories, n, size, cache: Path | None, seed0: int):
+    for cat in categories:
+        for seed in range(seed0, seed0 + n):
+            if cache is not None:
+                f = cache / f"{cat}-{seed}-{size[0]}x{size[1]}.npz"
+                if f.exists():
+                    z = np.load(f)
+                    corners = z["corners"] if z["corners"].size else None
+                    yield imagegen.Photo(z["image"], corners, cat, seed)
+                    continue
+            photo = imagegen.document_photo(seed, cat, size)
+            if cache is not None:
+                cache.mkdir(parents=True, exist_ok=True)
+                np.savez(f, image=photo.image, corners=photo.corners if photo.corners is not None else np.zeros(0))
+            yield photo
+
+
+def _summary(ious, times, negative):
+    ms = sorted(t * 1000 for t in times)
+    out = {"photos": len(ms), "median_ms": round(statistics.median(ms), 1),
+           "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)}
+    if negative:
+        out["correct_none_share"] = round(sum(1 for v in ious if v is None) / len(ious), 3)
+    else:
+        vals = [v or 0.0 for v in ious]
+        out["mean_iou"] = round(statistics.fmean(vals), 4)
+        out["share_iou_ge_0.9"] = round(sum(v >= 0.9 for v in vals) / len(vals), 3)
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=12, help="photos per category")
+    ap.add_argument("--size", default="4000x3000", help="photo size WxH (portrait photos swap it)")
+    ap.add_argument("--seed", type=int, default=1000, help="first seed (tests use seeds below 100)")
+    ap.add_argument("--categories", default=",".join(imagegen.CATEGORIES))
+    ap.add_argument("--cache", type=Path, default=None, help="folder to keep rendered photos between runs")
+    ap.add_argument("--worst", type=int, default=0, help="also list the N worst photos of our finder")
+    args = ap.parse_args(argv)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    cats = [c for c in args.categories.split(",") if c]
+    res: dict[str, dict[str, list]] = {name: {} for name in FINDERS}
+    worst = []
+    for photo in _photos(cats, args.n, size, args.cache, args.seed):
+        for name, finder in FINDERS.items():
+            t = time.perf_counter()
+            found = finder(photo.image)
+            dt = time.perf_counter() - t
+            if photo.corners is None:
+                score = None if found is None else 0.0
+            else:
+                score = imagegen.quad_iou(found, photo.corners)
+            entry = res[name].setdefault(photo.category, [[], []])
+            entry[0].append(score)
+            entry[1].append(dt)
+            if name == "ours":
+                worst.append((score if score is not None else 1.0, photo.category, photo.seed))
+    report = {"photo_size": f"{size[0]}x{size[1]}", "megapixels": round(size[0] * size[1] / 1e6, 1),
+              "photos_per_category": args.n, "first_seed": args.seed, "opencv_threads": cv2.getNumThreads()}
+    for name in FINDERS:
+        per = {cat: _summary(v[0], v[1], cat == "none") for cat, v in res[name].items()}
+        positives = [s or 0.0 for cat, v in res[name].items() if cat != "none" for s in v[0]]
+        times = sorted(t * 1000 for v in res[name].values() for t in v[1])
+        overall = {"median_ms": round(statistics.median(times), 1),
+                   "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1)}
+        if positives:
+            overall["mean_iou"] = round(statistics.fmean(positives), 4)
+            overall["share_iou_ge_0.9"] = round(sum(s >= 0.9 for s in positives) / len(positives), 3)
+        report[name] = {"overall": overall, "per_category": per}
+    if args.worst:
+        report["ours_worst"] = [f"{c}/{s}: {v:.3f}" for v, c, s in sorted(worst)[: args.worst]]
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
