@@ -58,6 +58,7 @@ class Backoff:
 @dataclass
 class Tuning:
     window: int = 1000  # messages published and not yet acked by the hub
+    mqtt_inflight: int = 200  # QoS 1 messages awaiting PUBACK (≥ link rate × RTT: 930 msg/s × 80 ms ≈ 75)
     doc_window: int = 16  # document chunks in flight (16 × 64 KiB = 1 MiB)
     resend_after_s: float = 30.0  # an ack this late means it (or our message) was lost: send again
     telemetry_every_s: float = 60.0
@@ -80,6 +81,7 @@ class SyncAgent:
         self.van = settings.van.id
         self.gov = settings.van.governorate
         self.keys_dir = Path(settings.data_dir) / "keys"
+        self._topics = {stream: p.up_topic(self.gov, self.van, stream) for stream in p.STREAMS}
         self.db = open_db(settings.db_path)
         migrate(self.db)
         self.client: mqtt.Client | None = None
@@ -124,7 +126,9 @@ class SyncAgent:
         self.session = sync_state.next_session(self.db)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"van-{self.gov}-{self.van}",
                              protocol=mqtt.MQTTv5)
-        client.max_inflight_messages_set(max(self.tuning.window, 20) + self.tuning.doc_window + 10)
+        # paho's own window only has to cover the PUBACK round trip; ours (until the hub's ack) is
+        # larger. paho scans its in-flight list on every PUBACK, so a huge one costs CPU per message.
+        client.max_inflight_messages_set(self.tuning.mqtt_inflight)
         client.max_queued_messages_set(0)
         broker = self.settings.broker
         if broker.tls:
@@ -227,7 +231,7 @@ class SyncAgent:
                 return
             rows = outbox.pending_after(self.db, stream, self.cursor[stream], room)
             for row in rows:
-                if not self._publish(p.from_outbox_row(row, self.van)):
+                if not self._publish_bytes(row.msg_id, stream, p.encode_outbox_row(row, self.van)):
                     return
                 self.cursor[stream] = row.seq
             room -= len(rows)
@@ -236,14 +240,16 @@ class SyncAgent:
             self._drain_documents()
 
     def _publish(self, envelope: p.Envelope) -> bool:
+        return self._publish_bytes(envelope.msg_id, envelope.stream, p.encode(envelope))
+
+    def _publish_bytes(self, msg_id: str, stream: str, payload: bytes) -> bool:
         """Publish one message; False when the link has just gone (the drain stops for this round)."""
         if not self.connected or self.client is None:
             return False
-        topic = p.up_topic(self.gov, self.van, envelope.stream)
-        info = self.client.publish(topic, p.encode(envelope), qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+        info = self.client.publish(self._topics[stream], payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             return False
-        self.inflight[envelope.msg_id] = time.monotonic()
+        self.inflight[msg_id] = time.monotonic()
         return self.connected
 
     def _drain_documents(self) -> None:

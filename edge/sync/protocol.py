@@ -175,6 +175,12 @@ def from_outbox_row(row: Any, van: str) -> Envelope:
     return envelope
 
 
+def encode_outbox_row(row: Any, van: str) -> bytes:
+    """``encode(from_outbox_row(row, van))`` with one validation instead of two (the drain's hot path)."""
+    envelope = from_outbox_row(row, van)
+    return _dumps({name: getattr(envelope, name) for name in _ENVELOPE_FIELDS})
+
+
 def _check_envelope(fields: Any, *, expected_van: str | None, expected_stream: str | None) -> None:
     _check_head(fields, _ENVELOPE_FIELDS)
     ulid(fields["msg_id"], "msg_id")
