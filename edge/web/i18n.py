@@ -1,0 +1,72 @@
+"""Languages of the web UI: Arabic first (RTL, Eastern Arabic digits), English on request; Flask-Babel catalogues."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, session
+from flask_babel import Babel, get_locale
+
+from edge.core import money
+from edge.core.digits import to_eastern
+from edge.core.localtime import VAN_TZ
+
+LANGUAGES = ("ar", "en")
+DEFAULT = "ar"
+
+
+def current() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT
+
+
+def _select() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def num(value) -> str:
+    """Digits as the reader expects them: Eastern Arabic on Arabic screens."""
+    text = "" if value is None else str(value)
+    return to_eastern(text) if current() == "ar" else text
+
+
+def egp(piastres: int) -> str:
+    return money.format_egp(int(piastres), current())
+
+
+def local_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return num(moment.astimezone(VAN_TZ).strftime(fmt))
+
+
+def local_date(value: str | date | None) -> str:
+    if not value:
+        return ""
+    return num(value if isinstance(value, str) else value.isoformat())
+
+
+def pick(obj, field: str = "name") -> str:
+    """``obj.name_ar`` or ``obj.name_en`` (catalogue entries, governorates) for the current language."""
+    return getattr(obj, f"{field}_{current()}", None) or getattr(obj, f"{field}_ar")
+
+
+def message(exc) -> tuple[str, str]:
+    """An error's text as (in the reader's language, in the other one): both are always shown.
+
+    ``exc`` is an EdgeError or a dict with "ar" and "en" (errors carried across a redirect)."""
+    ar, en = (exc["ar"], exc["en"]) if isinstance(exc, dict) else (exc.message_ar, exc.message_en)
+    return (en, ar) if current() == "en" else (ar, en)
+
+
+def other() -> str:
+    return "ar" if current() == "en" else "en"
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=_select)
+    app.jinja_env.filters.update(eastern=to_eastern, num=num, egp=egp, local_time=local_time, local_date=local_date, pick=pick)
+    app.jinja_env.globals.update(lang=current, text_dir=lambda: "rtl" if current() == "ar" else "ltr",
+                                 pick=pick, message=message, other_lang=other)

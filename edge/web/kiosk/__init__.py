@@ -1,0 +1,177 @@
+"""The citizens' touch kiosk: take a ticket, track a request, verify a document. Public, no login."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+
+from edge.core import codes
+from edge.core import requests as rq
+from edge.core import tickets as tk
+from edge.core.catalogue import UnknownCategory
+from edge.core.errors import EdgeError
+from edge.store import clock
+from edge.store import requests as store_requests
+from edge.store import tickets as store_tickets
+from edge.web import i18n, printing, signing
+from edge.web.app import catalogue, get_db, settings
+
+bp = Blueprint("kiosk", __name__)
+
+PRIORITIES = [p.value for p in tk.Priority]
+# What the last citizen left in the session; cleared on the idle timeout and on "start again".
+CITIZEN_KEYS = ("lang", "ticket")
+
+
+@bp.before_request
+def _mark_kiosk():
+    # The van's kiosk browser opens "/?kiosk=1" (edge-kiosk unit); from then on this browser's session
+    # is fenced off from the console and the API (edge.web.security.kiosk_fence).
+    if request.args.get("kiosk") == "1":
+        session["kiosk"] = True
+        session.permanent = True
+
+
+@bp.context_processor
+def _kiosk_globals():
+    cfg = current_app.config
+    return {"idle_warn_s": cfg["KIOSK_IDLE_WARN_S"], "idle_reset_s": cfg["KIOSK_IDLE_RESET_S"],
+            "done_reset_s": cfg["KIOSK_DONE_RESET_S"]}
+
+
+@bp.get("/")
+def start():
+    return render_template("kiosk/start.html")
+
+
+@bp.get("/reset")
+def reset():
+    """Forget everything the last citizen entered or chose (idle timeout, or "start again")."""
+    for key in CITIZEN_KEYS:
+        session.pop(key, None)
+    return redirect(url_for("kiosk.start"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in i18n.LANGUAGES:
+        session["lang"] = code
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    # Only a path of this site: an open redirect would let a link send the kiosk anywhere.
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        target = url_for("kiosk.start")
+    return redirect(target)
+
+
+# --- take a ticket ----------------------------------------------------------------------------
+
+
+@bp.get("/ticket")
+def ticket_category():
+    return render_template("kiosk/ticket_category.html", categories=catalogue().categories)
+
+
+@bp.get("/ticket/<category>")
+def ticket_priority(category: str):
+    try:
+        cat = catalogue().category(category)
+    except UnknownCategory:
+        return redirect(url_for("kiosk.ticket_category"))
+    return render_template("kiosk/ticket_priority.html", category=cat, priorities=PRIORITIES)
+
+
+@bp.post("/ticket")
+def ticket_issue():
+    category = request.form.get("category", "")
+    priority = request.form.get("priority", "none")
+    try:
+        cat = catalogue().category(category)
+    except UnknownCategory:
+        return redirect(url_for("kiosk.ticket_category"))
+    if priority not in PRIORITIES:
+        priority = "none"
+    issued = store_tickets.issue(get_db(), catalogue(), cat.code, priority)
+    minutes = int(issued.wait.total_seconds() // 60)
+    job = printing.PrintJob("ticket", i18n.current(), {
+        "number": issued.ticket.number, "category": cat.code, "category_ar": cat.name_ar,
+        "category_en": cat.name_en, "people_ahead": issued.people_ahead,
+        "wait_ar": tk.wait_label(issued.wait, "ar"), "wait_en": tk.wait_label(issued.wait, "en"),
+        "priority": issued.ticket.priority.value, "issued_at": clock.iso(issued.ticket.issued_at),
+    })
+    outcome = printing.submit(job)
+    session["ticket"] = {"number": issued.ticket.number, "category": cat.code, "ahead": issued.people_ahead,
+                         "wait_min": minutes, "priority": issued.ticket.priority.value,
+                         "printed": outcome.printed, "issued_at": clock.iso(issued.ticket.issued_at)}
+    return redirect(url_for("kiosk.ticket_done"))
+
+
+@bp.get("/ticket/done")
+def ticket_done():
+    ticket = session.get("ticket")
+    if not ticket:
+        return redirect(url_for("kiosk.start"))
+    from datetime import timedelta
+
+    wait = tk.wait_label(timedelta(minutes=ticket["wait_min"]), i18n.current())
+    return render_template("kiosk/ticket_done.html", ticket=ticket, wait=wait,
+                           category=catalogue().category(ticket["category"]))
+
+
+# --- track my request -------------------------------------------------------------------------
+
+
+def request_number_from(text: str) -> str:
+    """A typed request number, or the number inside a scanned receipt code (EG1:…)."""
+    text = (text or "").strip()
+    if text.upper().startswith(codes.PREFIX):
+        trust_list = signing.load_trust_list(settings().data_dir)
+        if trust_list is not None:
+            result = codes.verify(text, trust_list, now=clock.now())
+            if result.claims is not None:
+                return str(rq.parse_request_number(result.claims.number))
+        raise EdgeError(
+            "تعذّرت قراءة الرمز. اكتب رقم الطلب المطبوع على الإيصال بدلًا منه.",
+            "The code could not be read. Type the request number printed on the receipt instead.",
+            code="track-code-unreadable",
+        )
+    return str(rq.parse_request_number(text))
+
+
+@bp.route("/track", methods=["GET", "POST"])
+def track():
+    typed = request.form.get("number", "") if request.method == "POST" else ""
+    error = found = None
+    if request.method == "POST":
+        try:
+            found = store_requests.get(get_db(), request_number_from(typed))
+        except EdgeError as exc:
+            error = exc
+    label = rq.STATE_LABELS[found.state] if found else None
+    service = catalogue().service(found.service_code) if found else None
+    return render_template("kiosk/track.html", typed=typed, error=error, found=found, label=label,
+                           service=service)
+
+
+# --- verify a document ------------------------------------------------------------------------
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    trust_list = signing.load_trust_list(settings().data_dir)
+    typed = request.form.get("code", "").strip() if request.method == "POST" else ""
+    result = None
+    if request.method == "POST" and typed and trust_list is not None:
+        result = codes.verify(typed, trust_list, now=clock.now())
+    service = None
+    if result is not None and result.claims is not None:
+        try:
+            service = catalogue().service(result.claims.service)
+        except EdgeError:
+            try:
+                service = catalogue().category(result.claims.service)
+            except EdgeError:
+                service = None
+    return render_template("kiosk/verify.html", typed=typed, result=result, can_verify=trust_list is not None,
+                           service=service)

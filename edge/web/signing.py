@@ -1,0 +1,64 @@
+"""The van's keys for the web UI: the trust list that verifies scanned codes, the signer for receipt QR codes.
+
+Both are read from ``<data_dir>/keys`` (written by ``edge codes dev-keys`` today, by provisioning later).
+Without them the kiosk says honestly that it cannot verify, and receipts carry the bare request number.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from edge.core import codes, trust
+from edge.core.errors import EdgeError
+
+log = logging.getLogger(__name__)
+
+SIGNER_KEY = "signer-key.pem"
+SIGNER_CERT = "signer-cert.pem"
+
+
+def keys_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "keys"
+
+
+def load_trust_list(data_dir: Path) -> trust.TrustList | None:
+    """The cached trust list, checked against the governorate CA; None when absent or unusable."""
+    folder = keys_dir(data_dir)
+    try:
+        ca = x509.load_pem_x509_certificate((folder / trust.CA_CERT_FILE).read_bytes())
+        return trust.verify_list((folder / trust.TRUST_LIST_FILE).read_bytes(), ca)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EdgeError) as exc:
+        log.warning("trust list in %s cannot be used: %s", folder, getattr(exc, "detail", exc))
+        return None
+
+
+def load_signer(data_dir: Path) -> trust.Signer | None:
+    folder = keys_dir(data_dir)
+    try:
+        key = serialization.load_pem_private_key((folder / SIGNER_KEY).read_bytes(), password=None)
+        cert = x509.load_pem_x509_certificate((folder / SIGNER_CERT).read_bytes())
+        return trust.Signer(key, cert)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, EdgeError) as exc:
+        log.warning("signing key in %s cannot be used: %s", folder, getattr(exc, "detail", exc))
+        return None
+
+
+def receipt_code(data_dir: Path, number: str, service: str, national_id: str, now: datetime) -> str:
+    """What the receipt's QR code holds: a signed EG1 code when the van has a signing key, else the number."""
+    signer = load_signer(data_dir)
+    if signer is not None:
+        try:
+            return codes.issue(signer, codes.DocumentType.RECEIPT, number, service, now=now,
+                               national_id=national_id)
+        except EdgeError as exc:
+            log.warning("receipt %s printed without a signed code: %s", number, exc.detail)
+    return number.replace("-", "")

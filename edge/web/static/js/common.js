@@ -1,0 +1,18 @@
+// Small behaviours every page may use; no inline script anywhere (the CSP forbids it).
+"use strict";
+document.addEventListener("click", function (event) {
+  var back = event.target.closest("[data-back]");
+  if (back && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+  var print = event.target.closest("[data-print]");
+  if (print) {
+    event.preventDefault();
+    window.print();
+  }
+  var confirmer = event.target.closest("[data-confirm]");
+  if (confirmer && !window.confirm(confirmer.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,96 @@
+// Now-serving screen: live updates over server-sent events, a chime on every new call or recall.
+"use strict";
+(function () {
+  var EASTERN = "٠١٢٣٤٥٦٧٨٩";
+  function eastern(text) {
+    return String(text).replace(/[0-9]/g, function (d) { return EASTERN[+d]; });
+  }
+  function el(tag, cls, text, attrs) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+
+  var audio = null;
+  function chime() {
+    // Two soft tones made on the spot: no sound file, nothing to download.
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [[880, 0], [660, 0.35]].forEach(function (tone) {
+        var osc = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime + tone[1];
+        osc.frequency.value = tone[0];
+        gain.gain.setValueAtTime(0.0001, t);
+        gain.gain.exponentialRampToValueAtTime(0.4, t + 0.03);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.6);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(t);
+        osc.stop(t + 0.65);
+      });
+    } catch (e) { /* no audio device: the screen still updates */ }
+    document.body.setAttribute("data-chimes", String(+(document.body.getAttribute("data-chimes") || 0) + 1));
+  }
+
+  function render(state) {
+    var counters = document.getElementById("counters");
+    counters.textContent = "";
+    if (!state.counters.length) {
+      var empty = el("p", "empty", undefined, { id: "empty" });
+      empty.appendChild(el("span", "", "لا يوجد نداء الآن", { lang: "ar" }));
+      empty.appendChild(el("br"));
+      empty.appendChild(el("span", "", "No one is being called", { lang: "en", dir: "ltr" }));
+      counters.appendChild(empty);
+    }
+    var newest = state.recent.length ? state.recent[0].number : null;
+    state.counters.forEach(function (c) {
+      var card = el("div", "counter-card" + (c.number === newest ? " fresh" : ""), undefined, { "data-number": c.number });
+      card.appendChild(el("p", "ticket", c.number, { dir: "ltr" }));
+      var to = el("p", "to");
+      to.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
+      to.appendChild(document.createTextNode(" "));
+      to.appendChild(el("span", "", "Counter " + c.counter, { lang: "en", dir: "ltr" }));
+      card.appendChild(to);
+      card.appendChild(el("p", "cat", c.category_ar, { lang: "ar" }));
+      counters.appendChild(card);
+    });
+    var recent = document.getElementById("recent");
+    recent.textContent = "";
+    state.recent.forEach(function (c) {
+      var li = el("li");
+      li.appendChild(el("span", "ticket", c.number, { dir: "ltr" }));
+      li.appendChild(el("span", "arrow", " ← ", { "aria-hidden": "true" }));
+      li.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
+      recent.appendChild(li);
+    });
+  }
+
+  // What rings the chime: a ticket called to a counter, or called again (recall count goes up).
+  function calls(state) {
+    return state.counters.filter(function (c) { return c.state === "called"; })
+      .map(function (c) { return c.number + "@" + c.counter + "#" + c.recalls + "/" + c.called_at; });
+  }
+
+  var known = null;
+  function onState(event) {
+    var state = JSON.parse(event.data);
+    var now = calls(state);
+    if (known !== null && now.some(function (k) { return known.indexOf(k) < 0; })) chime();
+    known = now;
+    render(state);
+    document.body.setAttribute("data-updated", String(Date.now()));
+  }
+
+  function tick() {
+    var d = new Date();
+    var hh = String(d.getHours()).padStart(2, "0"), mm = String(d.getMinutes()).padStart(2, "0");
+    document.getElementById("clock").textContent = eastern(hh + ":" + mm) + "  ·  " + hh + ":" + mm;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 10000);
+    var source = new EventSource(document.body.getAttribute("data-events"));
+    source.addEventListener("state", onState);
+  });
+})();
