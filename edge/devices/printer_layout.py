@@ -170,6 +170,9 @@ class TicketSlip:
     van_name: str
     governorate: str
     qr: str | None = None
+    # The wait as the kiosk showed it; when given, printed instead of a label made from wait_minutes.
+    wait_ar: str | None = None
+    wait_en: str | None = None
 
     kind = "ticket"
 
@@ -357,9 +360,18 @@ def _reprint_mark(b: _Builder) -> None:
     b.en("*** REPRINT ***", align="center", bold=True)
 
 
-def layout(doc: Document, paper: Paper = Paper(), *, reprint: bool = False) -> list[Block]:
-    """The blocks that print ``doc``; ``reprint`` adds a visible mark on a second print of one job."""
+def _training_mark(b: _Builder) -> None:
+    # A paper made while the console was in training mode must never pass for a real one.
+    b.ar("تدريب - ليس إيصالًا حقيقيًا", align="center", size=AR_TITLE, bold=True)
+    b.en("*** TRAINING - NOT VALID ***", align="center", bold=True)
+
+
+def layout(doc: Document, paper: Paper = Paper(), *, reprint: bool = False, training: bool = False) -> list[Block]:
+    """The blocks that print ``doc``; ``reprint`` adds a visible mark on a second print of one job,
+    ``training`` a mark at the top and the bottom of a paper made in training mode."""
     b = _Builder(paper)
+    if training:
+        _training_mark(b)
     if reprint:
         _reprint_mark(b)
     if isinstance(doc, Receipt):
@@ -370,6 +382,8 @@ def layout(doc: Document, paper: Paper = Paper(), *, reprint: bool = False) -> l
         _test_page(b, doc)
     else:
         raise TypeError(f"cannot lay out {type(doc).__name__}")
+    if training:
+        _training_mark(b)
     b.blocks.append(Cut())
     return b.blocks
 
@@ -381,7 +395,7 @@ def _receipt(b: _Builder, r: Receipt) -> None:
     b.en(r.number, align="center", bold=True, scale=2)
     b.rule()
     b.ar(f"الخدمة: {r.service_ar}")
-    b.en(f"Service: {r.service_en} ({r.service_code})")
+    b.en(f"Service: {r.service_en} ({r.service_code})" if r.service_code else f"Service: {r.service_en}")
     b.ar(f"مقدم الطلب: {r.citizen_name}")
     if ascii_only(r.citizen_name) == r.citizen_name.strip():
         b.en(f"Applicant: {r.citizen_name}")
@@ -419,10 +433,12 @@ def _ticket(b: _Builder, t: TicketSlip) -> None:
         ar, en = _PRIORITY[t.priority]
         b.ar(f"أولوية: {ar}", align="center", bold=True)
         b.en(f"Priority: {en}", align="center")
-    wait = timedelta(minutes=t.wait_minutes)
-    b.ar(f"{people_ar(t.people_ahead)}، الانتظار المتوقع {tk.wait_label(wait, 'ar')}", align="center")
+    wait = timedelta(minutes=t.wait_minutes or 0)
+    wait_ar = t.wait_ar or tk.wait_label(wait, "ar")
+    wait_en = t.wait_en or tk.wait_label(wait, "en")
+    b.ar(f"{people_ar(t.people_ahead)}، الانتظار المتوقع {wait_ar}", align="center")
     people = "nobody ahead of you" if t.people_ahead == 0 else f"{t.people_ahead} ahead of you"
-    b.en(f"{people}, wait {tk.wait_label(wait, 'en')}", align="center")
+    b.en(f"{people}, wait {wait_en}", align="center")
     issued = _local(t.issued_at)
     b.en(f"{date_en(issued.date())} {issued:%H:%M}", align="center")
     if t.qr:

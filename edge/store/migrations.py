@@ -236,3 +236,31 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         pending = [m.name for m in migrations.pending(db)]
         migrations.apply(db)
     return pending
+
+
+@migrations()
+def m005_print_jobs(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # The persistent print queue (edge.store.print_jobs): a job is stored before a byte goes to the
+        # printer, so a paper-out, an unplugged cable or a restart loses no receipt. ``payload`` is the
+        # document as JSON; ``reprint`` = the next print must carry the REPRINT mark (an earlier
+        # attempt may have put paper in someone's hand).
+        """CREATE TABLE print_jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('receipt', 'ticket', 'test')),
+            ref TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'printing', 'printed', 'cancelled')),
+            reprint INTEGER NOT NULL DEFAULT 0,
+            training INTEGER NOT NULL DEFAULT 0,
+            copies INTEGER NOT NULL DEFAULT 1 CHECK (copies BETWEEN 1 AND 5),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            printed_at TEXT
+        )""",
+        "CREATE INDEX print_jobs_open ON print_jobs(state, id) WHERE state IN ('queued', 'printing')",
+    )
