@@ -84,5 +84,56 @@ def send_status(db_path: str, gov: str, broker: str, van: str, number: str, stat
     click.echo(msg_id)
 
 
+@main.group()
+def staff() -> None:
+    """Governorate staff accounts for the web back office."""
+
+
+@staff.command("add")
+@_db
+@_gov
+@click.argument("username")
+@click.option("--name", required=True, help="Full name, shown in the audit.")
+@click.option("--role", type=click.Choice(["viewer", "clerk", "admin"]), default="viewer", show_default=True)
+@click.password_option(help="Password (asked twice when not given).")
+def staff_add(db_path: str, gov: str, username: str, name: str, role: str, password: str) -> None:
+    """Add a staff member (or reset one's role and password)."""
+    from governorate import staff as staff_mod
+
+    try:
+        staff_mod.add(HubStore(db_path), username, name, role, gov, password)
+    except EdgeError as exc:
+        click.echo(f"{exc.message_en} / {exc.message_ar}", err=True)
+        sys.exit(1)
+    click.echo(f"{username}: {role} of governorate {gov}")
+
+
+@main.command()
+@_db
+@_gov
+@_broker
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--with-ingest/--no-ingest", default=False, show_default=True,
+              help="Also run one ingest worker in this process (the demo; production runs `governorate ingest`).")
+@click.option("--threads", default=8, show_default=True, type=int)
+def web(db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int) -> None:
+    """Serve the staff web app (fleet, alerts, back office) with waitress."""
+    import waitress
+
+    from governorate.web import create_app
+
+    app = create_app({"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker})
+    stop = threading.Event()
+    if with_ingest:
+        hub = _hub(db_path, gov, broker, worker="web-ingest")
+        threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
+    click.echo(f"governorate {gov} web on http://{host}:{port}/")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="governorate")
+    finally:
+        stop.set()
+
+
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import cbor2
 import paho.mqtt.client as mqtt
@@ -29,6 +30,7 @@ log = logging.getLogger("governorate.ingest")
 BATCH_MAX = 500
 BATCH_WAIT_S = 0.05
 RESEND_DOWNLINKS_EVERY_S = 120.0
+HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is enough for the charts
 
 
 @dataclass
@@ -41,9 +43,11 @@ class _Outcome:
 
 class Hub:
     def __init__(self, store: HubStore, governorate: str, host: str = "127.0.0.1", port: int = 1883,
-                 *, worker: str = "1", tls: dict | None = None):
+                 *, worker: str = "1", tls: dict | None = None, listen: bool = True):
         self.store = store
         self.gov = governorate
+        # listen=False: a sender only (the web back office), which must not take a share of the uplink.
+        self.listen = listen
         self.host, self.port = host, port
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-{governorate}-{worker}",
@@ -78,6 +82,9 @@ class Hub:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("broker refused the hub: %s", reason_code)
+            return
+        if not self.listen:
+            self.connected.set()
             return
         client.subscribe(p.hub_subscription(self.gov), qos=1)
         # Shared subscriptions never deliver retained messages: read the vans' retained birth/will
@@ -147,6 +154,7 @@ class Hub:
                          "AND (telemetry_at IS NULL OR telemetry_at <= ?)",
                          [json.dumps(env.body["values"], ensure_ascii=False), env.body["at"], env.van,
                           env.body["at"]])
+            self._keep_history(conn, env)
             return
         if env.stream == "status":
             if self._presence(conn, env):
@@ -166,6 +174,14 @@ class Hub:
         if inserted:
             self._project(conn, env, received_at)
         out.acked.append(env.msg_id)  # a replay is acked again, never stored again
+
+    def _keep_history(self, conn, env: p.Envelope) -> None:
+        at = env.body["at"]
+        minute_before = (datetime.fromisoformat(at) - timedelta(seconds=HISTORY_EVERY_S)).isoformat()
+        conn.execute(
+            'INSERT OR IGNORE INTO telemetry_history (van, at, "values") SELECT ?, ?, ? WHERE NOT EXISTS '
+            "(SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
+            [env.van, at, json.dumps(env.body["values"], ensure_ascii=False), env.van, minute_before, at])
 
     def _presence(self, conn, env: p.Envelope) -> bool:
         row = conn.execute("SELECT session, online FROM vans WHERE van = ?", [env.van]).fetchone()

@@ -78,6 +78,64 @@ SCHEMA = [
         error TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks(van) WHERE applied_at IS NULL",
+    # Telemetry over time for the van page's charts: at most one snapshot per van per minute is kept
+    # (500 vans every 10 s would otherwise add 4 million rows a day).
+    """CREATE TABLE IF NOT EXISTS telemetry_history (
+        van TEXT NOT NULL,
+        at TEXT NOT NULL,
+        "values" TEXT NOT NULL,
+        PRIMARY KEY (van, at)
+    )""",
+    # --- the back office (governorate/web) ---
+    """CREATE TABLE IF NOT EXISTS staff (
+        username TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'clerk', 'admin')),
+        governorate TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    )""",
+    # Every back-office action, who and when: decisions reach citizens, so they must be traceable.
+    """CREATE TABLE IF NOT EXISTS staff_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    )""",
+    # An alert is one (van, kind) condition from when it was first seen until it clears.
+    """CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        van TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        cleared_at TEXT,
+        acked_by TEXT,
+        acked_at TEXT
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(van, kind) WHERE cleared_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_number TEXT NOT NULL,
+        mobile TEXT,
+        message TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_by TEXT NOT NULL
+    )""",
+    # Catalogue versions and trust lists published to the fleet.
+    """CREATE TABLE IF NOT EXISTS publications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        version INTEGER,
+        size INTEGER NOT NULL,
+        vans INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
 ]
 
 

@@ -1,0 +1,178 @@
+"""Back-office actions: find requests, decide on them (sent down to the van), publish catalogue and trust lists."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Protocol
+
+from edge.core import catalogue as catalogue_mod
+from edge.core import requests as rq
+from edge.core.errors import EdgeError
+from edge.sync import protocol as p
+from governorate import notify
+from governorate.staff import audit
+from governorate.store import HubStore, now_iso
+
+DECISIONS = ("under_review", "ready", "rejected")
+COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
+STATE_LABELS = {
+    "submitted": ("مُقدَّم", "Submitted"), "received": ("وصل إلى المحافظة", "Received"),
+    "under_review": ("قيد المراجعة", "Under review"), "ready": ("جاهز", "Ready"),
+    "rejected": ("مرفوض", "Rejected"), "delivered": ("تم التسليم", "Delivered"), "draft": ("مسودة", "Draft"),
+}
+
+
+class Downlinker(Protocol):
+    def send(self, van: str, message: p.DownMessage) -> str: ...
+
+
+class OfficeError(EdgeError):
+    code = "office"
+
+
+def search(store: HubStore, text: str = "", state: str = "", van: str = "", limit: int = 100) -> list[dict]:
+    sql = ("SELECT number, van, service_code, state, submitted_at, updated_at, "
+           "json_extract(body, '$.citizen.name'), json_extract(body, '$.citizen.national_id') "
+           "FROM requests WHERE 1=1")
+    params: list = []
+    text = text.strip()
+    if text:
+        like = f"%{text}%"
+        sql += (" AND (number LIKE ? OR json_extract(body, '$.citizen.name') LIKE ? "
+                "OR json_extract(body, '$.citizen.national_id') LIKE ? OR json_extract(body, '$.citizen.mobile') "
+                "LIKE ? OR service_code LIKE ?)")
+        params += [like] * 5
+    if state:
+        sql, params = sql + " AND state = ?", [*params, state]
+    if van:
+        sql, params = sql + " AND van = ?", [*params, van]
+    sql += " ORDER BY submitted_at DESC LIMIT ?"
+    keys = ("number", "van", "service_code", "state", "submitted_at", "updated_at", "name", "national_id")
+    return [dict(zip(keys, r, strict=True)) for r in store._read(sql, [*params, limit])]
+
+
+def request(store: HubStore, number: str) -> dict | None:
+    rows = store._read("SELECT number, van, service_code, state, body, submitted_at, updated_at FROM requests "
+                       "WHERE number = ?", [number])
+    if not rows:
+        return None
+    keys = ("number", "van", "service_code", "state", "body", "submitted_at", "updated_at")
+    item = dict(zip(keys, rows[0], strict=True))
+    item["body"] = json.loads(item["body"])
+    item["documents"] = [dict(zip(("doc_id", "size", "completed_at"), r, strict=True)) for r in store._read(
+        "SELECT doc_id, size, completed_at FROM documents WHERE van = ? AND request_number = ? ORDER BY doc_id",
+        [item["van"], number])]
+    item["history"] = [dict(zip(("at", "actor", "action", "details"), r, strict=True)) for r in store._read(
+        "SELECT at, actor, action, details FROM staff_audit WHERE subject = ? ORDER BY id", [number])]
+    item["downlinks"] = [dict(zip(("msg_id", "kind", "created_at", "applied_at", "outcome"), r, strict=True))
+                         for r in store._read(
+        "SELECT d.msg_id, d.kind, d.created_at, d.applied_at, d.outcome FROM downlinks d "
+        "WHERE d.van = ? AND d.kind = 'request-status' ORDER BY d.msg_id", [item["van"]])
+        if _downlink_number(store, r[0]) == number]
+    item["next"] = [s for s in DECISIONS if rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(s))]
+    return item
+
+
+def _downlink_number(store: HubStore, msg_id: str) -> str | None:
+    import cbor2
+
+    payload = store._read("SELECT payload FROM downlinks WHERE msg_id = ?", [msg_id])[0][0]
+    try:
+        return cbor2.loads(payload)["body"]["number"]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number: str, state: str,
+           reason: str | None, actor: str) -> str:
+    """Move a request to ``state``, send the decision down to its van, notify the citizen; returns the downlink id."""
+    item = request(store, number)
+    if item is None:
+        raise OfficeError("الطلب غير موجود.", "No such request.", detail=number)
+    if state not in DECISIONS:
+        raise OfficeError("قرار غير معروف.", "Unknown decision.", detail=state)
+    reason = (reason or "").strip() or None
+    if state == "rejected" and not reason:
+        raise OfficeError("اكتب سبب الرفض؛ سيقرؤه المواطن.", "Write the reason for the rejection; the citizen reads it.")
+    if not rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(state)):
+        raise OfficeError("لا يمكن نقل الطلب إلى هذه الحالة من حالته الحالية.",
+                          "The request cannot move to this state from its current one.",
+                          detail=f"{item['state']} -> {state}")
+    at = datetime.now(UTC).isoformat()
+    with store.transaction() as conn:
+        # The hub's own view moves at once; the van's report of the same change later agrees with it.
+        conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?", [state, at, number])
+        audit(conn, actor, "request.decide", number, {"from": item["state"], "to": state, "reason": reason})
+    msg_id = sender.send(item["van"], p.RequestStatus(number, state, reason, at))
+    notify.notify(store, notifier, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
+    return msg_id
+
+
+def vans(store: HubStore) -> list[str]:
+    return [r[0] for r in store._read("SELECT van FROM vans ORDER BY van")]
+
+
+def command(store: HubStore, sender: Downlinker, van: str, name: str, args: dict, actor: str) -> str:
+    if name not in COMMANDS:
+        raise OfficeError("أمر غير معروف.", "Unknown command.", detail=name)
+    if van not in vans(store):
+        raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
+    msg_id = sender.send(van, p.Command(name, args))
+    with store.transaction() as conn:
+        audit(conn, actor, "van.command", van, {"name": name, "args": args, "msg_id": msg_id})
+    return msg_id
+
+
+def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str) -> tuple[int, int]:
+    """Validate a catalogue (TOML as shipped, or JSON of ``to_dict``) and send it to every van."""
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("{"):
+            cat = catalogue_mod.from_dict(json.loads(text), source="uploaded catalogue")
+        else:
+            cat = catalogue_mod.loads(text, source="uploaded catalogue")
+    except EdgeError:
+        raise
+    except ValueError as exc:
+        raise OfficeError("ملف الدليل غير صالح.", "The catalogue file is not valid.", detail=str(exc)) from None
+    last = store._read("SELECT max(version) FROM publications WHERE kind = 'catalog'")[0][0] or 0
+    if cat.version <= last:
+        raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
+                          detail=str(cat.version))
+    data = catalogue_mod.to_dict(cat)
+    targets = vans(store)
+    for van in targets:
+        sender.send(van, p.Catalog(cat.version, data))
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) VALUES ('catalog', ?, ?, ?, ?, ?)",
+                     [cat.version, len(text.encode()), len(targets), actor, now_iso()])
+        audit(conn, actor, "publish.catalog", f"v{cat.version}", {"vans": len(targets)})
+    return cat.version, len(targets)
+
+
+def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: str) -> int:
+    """Send a signed trust/revocation list to every van; each van checks the signature against its CA."""
+    if not blob or len(blob) > 200_000:
+        raise OfficeError("ملف قائمة الثقة فارغ أو كبير جدًا.", "The trust list file is empty or too large.",
+                          detail=str(len(blob)))
+    targets = vans(store)
+    for van in targets:
+        sender.send(van, p.TrustList(blob))
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) VALUES ('trust-list', NULL, ?, ?, ?, ?)",
+                     [len(blob), len(targets), actor, now_iso()])
+        audit(conn, actor, "publish.trust-list", None, {"vans": len(targets), "bytes": len(blob)})
+    return len(targets)
+
+
+def publications(store: HubStore) -> list[dict]:
+    return [dict(zip(("kind", "version", "size", "vans", "actor", "at"), r, strict=True)) for r in store._read(
+        "SELECT kind, version, size, vans, actor, at FROM publications ORDER BY id DESC LIMIT 20")]
+
+
+def van_downlinks(store: HubStore, van: str, limit: int = 20) -> list[dict]:
+    keys = ("msg_id", "kind", "created_at", "applied_at", "outcome", "error")
+    return [dict(zip(keys, r, strict=True)) for r in store._read(
+        "SELECT msg_id, kind, created_at, applied_at, outcome, error FROM downlinks WHERE van = ? "
+        "ORDER BY msg_id DESC LIMIT ?", [van, limit])]

@@ -1,0 +1,207 @@
+"""What the monitoring screens show: each van's state from presence and telemetry, alerts, history for charts."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from edge.core.localtime import VAN_TZ
+from governorate.store import HubStore, now_iso
+
+ALERT_KINDS = {
+    "offline": ("الوحدة غير متصلة", "Van offline"),
+    "camera": ("كاميرا مظلمة أو متجمدة", "Camera dark or frozen"),
+    "backlog": ("بيانات متأخرة لم تُرسل", "Unsent backlog too old"),
+    "printer": ("الطابعة بلا ورق أو معطلة", "Printer out of paper or failing"),
+}
+DEVICE_KINDS = ("printer", "scanner", "qr", "camera")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    offline_alert_min: float = 10.0   # offline longer than this raises an alert
+    silent_after_s: float = 180.0     # "online" but nothing heard for this long: shown as silent
+    backlog_alert_h: float = 2.0      # oldest unsent row older than this raises an alert
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    try:
+        moment = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _first(values: dict, *names: str):
+    for name in names:
+        if values.get(name) is not None:
+            return values[name]
+    return None
+
+
+def devices(values: dict) -> list[dict]:
+    """Device states from a telemetry snapshot: keys ``device.<name>`` → ok/warning/error/unknown."""
+    found = []
+    for key, state in sorted(values.items()):
+        if not key.startswith("device."):
+            continue
+        name = key[len("device."):]
+        kind = next((k for k in DEVICE_KINDS if name.startswith(k)), "other")
+        found.append({"name": name, "kind": kind, "state": str(state)})
+    return found
+
+
+def local_day_start(now: datetime) -> str:
+    """The start of today in Cairo, as a UTC ISO text comparable with stored times."""
+    local = now.astimezone(VAN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC).isoformat()
+
+
+def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = None) -> list[dict]:
+    now = now or datetime.now(UTC)
+    today = local_day_start(now)
+    counts: dict[str, dict[str, int]] = {}
+    for van, kind, n in store._read(
+            "SELECT van, kind, count(*) FROM messages WHERE created_at >= ? AND kind IN "
+            "('request.submitted', 'ticket.issued') GROUP BY van, kind", [today]):
+        counts.setdefault(van, {})[kind] = n
+    waits: dict[str, tuple[float | None, float | None]] = {}
+    for van, wait, service in store._read(
+            "SELECT van, avg((julianday(json_extract(body, '$.called_at')) - julianday(json_extract(body, "
+            "'$.issued_at'))) * 86400), avg((julianday(json_extract(body, '$.finished_at')) - "
+            "julianday(json_extract(body, '$.started_at'))) * 86400) FROM messages "
+            "WHERE kind = 'ticket.finish' AND created_at >= ? GROUP BY van", [today]):
+        waits[van] = (wait, service)
+    open_alerts = {}
+    for van, n in store._read("SELECT van, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY van"):
+        open_alerts[van] = n
+    vans = []
+    for van, online, session, last_seen, telemetry, telemetry_at in store._read(
+            "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans ORDER BY van"):
+        values = json.loads(telemetry) if telemetry else {}
+        seen = _parse(last_seen)
+        silent_s = (now - seen).total_seconds() if seen else None
+        if not online:
+            status = "offline"
+        elif silent_s is not None and silent_s > thresholds.silent_after_s:
+            status = "silent"
+        else:
+            status = "online"
+        lat = _first(values, "gps.lat", "gps_lat", "lat")
+        lon = _first(values, "gps.lon", "gps_lon", "lon")
+        wait, service = waits.get(van, (None, None))
+        vans.append({
+            "van": van, "status": status, "online": bool(online), "session": session,
+            "last_seen": last_seen, "silent_s": silent_s, "telemetry_at": telemetry_at,
+            "lat": lat if isinstance(lat, (int, float)) else None,
+            "lon": lon if isinstance(lon, (int, float)) else None,
+            "rsrp": _first(values, "lte.rsrp_dbm", "modem.rsrp_dbm", "lte_rsrp_dbm"),
+            "operator": _first(values, "lte.operator", "modem.operator"),
+            "backlog": _first(values, "outbox_pending", "backlog.pending"),
+            "backlog_age_s": _first(values, "outbox_oldest_age_s", "backlog.oldest_s"),
+            "devices": devices(values),
+            "requests_today": counts.get(van, {}).get("request.submitted", 0),
+            "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
+            "avg_wait_s": wait, "avg_service_s": service,
+            "alerts": open_alerts.get(van, 0),
+        })
+    return vans
+
+
+def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | None = None) -> None:
+    """Raise alerts for conditions true now, clear the ones no longer true (an acknowledgement stays on record)."""
+    now = now or datetime.now(UTC)
+    active: dict[tuple[str, str], str] = {}
+    for v in overview(store, thresholds, now):
+        seen = _parse(v["last_seen"])
+        if not v["online"] and seen and now - seen > timedelta(minutes=thresholds.offline_alert_min):
+            active[(v["van"], "offline")] = f"last seen {v['last_seen']}"
+        for d in v["devices"]:
+            if d["state"] in ("error", "warning") and d["kind"] in ("camera", "printer"):
+                active[(v["van"], d["kind"])] = f"{d['name']}: {d['state']}"
+        age = v["backlog_age_s"]
+        if isinstance(age, (int, float)) and age > thresholds.backlog_alert_h * 3600:
+            active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"
+    at = now.isoformat()
+    with store.transaction() as conn:
+        open_rows = {(van, kind): i for i, van, kind in
+                     conn.execute("SELECT id, van, kind FROM alerts WHERE cleared_at IS NULL")}
+        for key, detail in active.items():
+            if key in open_rows:
+                conn.execute("UPDATE alerts SET detail = ? WHERE id = ?", [detail, open_rows[key]])
+            else:
+                conn.execute("INSERT INTO alerts (van, kind, detail, raised_at) VALUES (?, ?, ?, ?)",
+                             [key[0], key[1], detail, at])
+        for key, alert_id in open_rows.items():
+            if key not in active:
+                conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", [at, alert_id])
+
+
+def alerts(store: HubStore, van: str | None = None, include_cleared: bool = False, limit: int = 200) -> list[dict]:
+    sql = "SELECT id, van, kind, detail, raised_at, cleared_at, acked_by, acked_at FROM alerts WHERE 1=1"
+    params: list = []
+    if van:
+        sql, params = sql + " AND van = ?", [*params, van]
+    if not include_cleared:
+        sql += " AND cleared_at IS NULL"
+    sql += " ORDER BY raised_at DESC LIMIT ?"
+    keys = ("id", "van", "kind", "detail", "raised_at", "cleared_at", "acked_by", "acked_at")
+    result = []
+    for row in store._read(sql, [*params, limit]):
+        item = dict(zip(keys, row, strict=True))
+        item["label_ar"], item["label_en"] = ALERT_KINDS.get(item["kind"], (item["kind"], item["kind"]))
+        result.append(item)
+    return result
+
+
+def acknowledge(store: HubStore, alert_id: int, who: str) -> bool:
+    from governorate.staff import audit
+
+    with store.transaction() as conn:
+        changed = conn.execute("UPDATE alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_by IS NULL",
+                               [who, now_iso(), alert_id]).rowcount
+        if changed:
+            audit(conn, who, "alert.ack", str(alert_id))
+    return bool(changed)
+
+
+def history(store: HubStore, van: str, now: datetime | None = None, hours: int = 24) -> dict:
+    """Series for the van page: requests per hour, backlog over time, each camera's uptime share."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(hours=hours)
+    per_hour = [0] * hours
+    for (submitted,) in store._read("SELECT submitted_at FROM requests WHERE van = ? AND submitted_at >= ?",
+                                    [van, since.isoformat()]):
+        at = _parse(submitted)
+        if at:
+            index = int((at - since).total_seconds() // 3600)
+            if 0 <= index < hours:
+                per_hour[index] += 1
+    backlog: list[tuple[float, float]] = []
+    cams: dict[str, list[int]] = {}
+    for at_text, values_text in store._read(
+            'SELECT at, "values" FROM telemetry_history WHERE van = ? AND at >= ? ORDER BY at',
+            [van, since.isoformat()]):
+        at, values = _parse(at_text), json.loads(values_text)
+        if at is None:
+            continue
+        hours_ago = (at - since).total_seconds() / 3600
+        pending = _first(values, "outbox_pending", "backlog.pending")
+        if isinstance(pending, (int, float)):
+            backlog.append((hours_ago, float(pending)))
+        for d in devices(values):
+            if d["kind"] == "camera":
+                ok = cams.setdefault(d["name"], [0, 0])
+                ok[0] += d["state"] == "ok"
+                ok[1] += 1
+    uptime = {name: round(100 * good / total) for name, (good, total) in sorted(cams.items()) if total}
+    return {"hours": hours, "since": since, "requests_per_hour": per_hour, "backlog": backlog,
+            "camera_uptime": uptime}
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)

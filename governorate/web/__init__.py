@@ -1,0 +1,101 @@
+"""The governorate's web app for staff: fleet monitoring, alerts and the back office (create_app factory)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask, g, render_template, session
+from markupsafe import Markup, escape
+
+from governorate import fleet, notify, staff
+from governorate.store import HubStore
+from governorate.web import security
+
+DEFAULTS = {
+    "DB_PATH": "var/hub/hub.db",
+    "GOVERNORATE": "01",
+    "BROKER_URL": None,           # where downlinks are published; None: stored only, sent by the hub on birth
+    "SENDER": None,               # an object with send(van, message) -> msg_id (tests, or a shared Hub)
+    "NOTIFIER": None,             # "module:factory" of a citizen notification sender; None: the table sender
+    "REFRESH_S": 3,               # how often the overview refreshes itself
+    "OFFLINE_ALERT_MIN": 10.0,
+    "SILENT_AFTER_S": 180.0,
+    "BACKLOG_ALERT_H": 2.0,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Strict",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret(Path(app.config["DB_PATH"]).parent)
+    store = HubStore(app.config["DB_PATH"])
+    app.extensions["hub_store"] = store
+    app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
+    app.extensions["notifier"] = notify.load_sender(app.config["NOTIFIER"], store)
+    app.extensions["thresholds"] = fleet.Thresholds(
+        float(app.config["OFFLINE_ALERT_MIN"]), float(app.config["SILENT_AFTER_S"]),
+        float(app.config["BACKLOG_ALERT_H"]))
+
+    security.install(app)
+
+    from governorate.web import auth, monitor, office
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(monitor.bp)
+    app.register_blueprint(office.bp)
+
+    @app.context_processor
+    def _helpers():
+        return {"t": t, "lang": lambda: session.get("lang", "ar"), "user": g.get("user"),
+                "may": lambda action: staff.may((g.get("user") or {}).get("role"), action),
+                "state_label": state_label, "gov": app.config["GOVERNORATE"]}
+
+    return app
+
+
+def t(ar: str, en: str) -> Markup:
+    """Both languages: the chosen one first, the other smaller (staff share screens and reports)."""
+    first, second, first_lang, second_lang = (en, ar, "en", "ar") if session.get("lang") == "en" else (ar, en, "ar", "en")
+    return Markup(f'<span lang="{first_lang}">{escape(first)}</span> '
+                  f'<span class="other-lang" lang="{second_lang}">{escape(second)}</span>')
+
+
+def state_label(state: str) -> Markup:
+    from governorate.backoffice import STATE_LABELS
+
+    ar, en = STATE_LABELS.get(state, (state, state))
+    return t(ar, en)
+
+
+def _secret(folder: Path) -> bytes:
+    """Signs staff session cookies: made once, kept next to the hub's database, owner-only."""
+    path = folder / "web-secret.key"
+    if path.exists() and len(path.read_bytes()) >= 32:
+        return path.read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def _sender(store: HubStore, config: dict):
+    """A Hub that only sends (it takes no share of the uplink); it stores each downlink before publishing it."""
+    from governorate.ingest import Hub
+
+    url = urlsplit(config["BROKER_URL"] or "mqtt://127.0.0.1:1883")
+    hub = Hub(store, config["GOVERNORATE"], url.hostname or "127.0.0.1", url.port or 1883,
+              worker=f"web-{secrets.token_hex(3)}", listen=False)
+    if config["BROKER_URL"]:
+        hub.client.connect_async(hub.host, hub.port, keepalive=30)
+        hub.client.loop_start()
+    return hub

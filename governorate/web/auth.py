@@ -1,0 +1,49 @@
+"""Staff sign-in and sign-out, and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+
+from governorate import staff
+from governorate.web.security import csrf_token
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        store = current_app.extensions["hub_store"]
+        user = staff.authenticate(store, request.form.get("username", "").strip(), request.form.get("password", ""),
+                                  current_app.config["GOVERNORATE"])
+        if user:
+            lang = session.get("lang")
+            session.clear()  # a fresh session (and CSRF token) at every sign-in
+            session.permanent = True
+            session["user"] = user["username"]
+            if lang:
+                session["lang"] = lang
+            csrf_token()
+            with store.transaction() as conn:
+                staff.audit(conn, user["username"], "login", None)
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("monitor.overview"))
+        error = True
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.pop("user", None)
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def language(code: str):
+    session["lang"] = "en" if code == "en" else "ar"
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("monitor.overview"))
+
+
+__all__ = ["bp", "flash", "g"]

@@ -1,0 +1,72 @@
+"""Inline SVG drawings computed on the server: the fleet map and the van page's charts (no script, no tiles)."""
+
+from __future__ import annotations
+
+W, H = 600, 160
+
+
+def bars(values: list[int | float], width: int = W, height: int = H) -> dict:
+    top = max(values) if values and max(values) > 0 else 1
+    step = width / max(len(values), 1)
+    items = []
+    for i, value in enumerate(values):
+        h = (height - 20) * value / top
+        items.append({"x": round(i * step + 1, 1), "y": round(height - 16 - h, 1), "w": round(step - 2, 1),
+                      "h": round(h, 1), "value": value, "hour": i})
+    return {"w": width, "h": height, "bars": items, "max": top, "total": sum(values)}
+
+
+def line(points: list[tuple[float, float]], hours: int, width: int = W, height: int = H) -> dict:
+    top = max((y for _, y in points), default=0) or 1
+    coords = " ".join(f"{round(width * x / hours, 1)},{round(height - 16 - (height - 24) * y / top, 1)}"
+                      for x, y in points)
+    return {"w": width, "h": height, "points": coords, "max": top, "count": len(points),
+            "last": points[-1][1] if points else None}
+
+
+def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
+    """Vans placed by latitude/longitude in a box around them (with a lat/lon grid), no map tiles needed."""
+    placed = [v for v in vans if v["lat"] is not None and v["lon"] is not None]
+    if not placed:
+        return {"w": width, "h": height, "markers": [], "grid": [], "empty": True}
+    lats = [v["lat"] for v in placed]
+    lons = [v["lon"] for v in placed]
+    pad = 0.05
+    south, north = min(lats) - pad, max(lats) + pad
+    west, east = min(lons) - pad, max(lons) + pad
+    # Same scale on both axes, so distances look right (near enough at Egypt's latitudes).
+    span = max(north - south, east - west)
+    cy, cx = (north + south) / 2, (east + west) / 2
+    south, north, west, east = cy - span / 2, cy + span / 2, cx - span / 2, cx + span / 2
+    size = min(width, height) - 20
+    ox, oy = (width - size) / 2, (height - size) / 2
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return round(ox + size * (lon - west) / span, 1), round(oy + size * (north - lat) / span, 1)
+
+    markers = []
+    for v in placed:
+        x, y = xy(v["lat"], v["lon"])
+        markers.append({"van": v["van"], "x": x, "y": y, "status": v["status"], "alerts": v["alerts"]})
+    grid = []
+    step = _nice_step(span)
+    lat = (int(south / step) + 1) * step
+    while lat < north:
+        _, y = xy(lat, west)
+        grid.append({"x1": ox, "y1": y, "x2": ox + size, "y2": y, "label": f"{lat:.2f}°N", "lx": ox + 2, "ly": y - 2})
+        lat += step
+    lon = (int(west / step) + 1) * step
+    while lon < east:
+        x, _ = xy(south, lon)
+        grid.append({"x1": x, "y1": oy, "x2": x, "y2": oy + size, "label": f"{lon:.2f}°E", "lx": x + 2,
+                     "ly": oy + size - 2})
+        lon += step
+    return {"w": width, "h": height, "markers": markers, "grid": grid, "empty": False,
+            "frame": {"x": ox, "y": oy, "size": size}}
+
+
+def _nice_step(span: float) -> float:
+    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
+        if span / step <= 6:
+            return step
+    return 5.0

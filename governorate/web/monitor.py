@@ -1,0 +1,97 @@
+"""Monitoring screens: the fleet overview (live), one van's page with its charts, and the alerts list."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from edge.core.errors import EdgeError
+from governorate import backoffice, fleet
+from governorate.web import charts
+from governorate.web.security import allowed, login_required
+
+bp = Blueprint("monitor", __name__)
+
+
+def _store():
+    return current_app.extensions["hub_store"]
+
+
+def _fleet_now() -> list[dict]:
+    thresholds = current_app.extensions["thresholds"]
+    fleet.evaluate_alerts(_store(), thresholds)
+    return fleet.overview(_store(), thresholds)
+
+
+@bp.route("/")
+@login_required
+def overview():
+    vans = _fleet_now()
+    return render_template("overview.html", vans=vans, map=charts.fleet_map(vans),
+                           refresh_ms=int(float(current_app.config["REFRESH_S"]) * 1000))
+
+
+@bp.route("/fleet/partial")
+@login_required
+def fleet_partial():
+    vans = _fleet_now()
+    return render_template("_fleet.html", vans=vans, map=charts.fleet_map(vans))
+
+
+@bp.route("/fleet.json")
+@login_required
+def fleet_json():
+    return {"vans": _fleet_now(), "at": datetime.now(UTC).isoformat()}
+
+
+@bp.route("/vans/<van>")
+@login_required
+def van(van: str):
+    vans = {v["van"]: v for v in _fleet_now()}
+    if van not in vans:
+        abort(404)
+    row = _store().van(van)
+    hist = fleet.history(_store(), van)
+    return render_template(
+        "van.html", v=vans[van], telemetry=sorted((row.get("telemetry") or {}).items()),
+        requests_chart=charts.bars(hist["requests_per_hour"]),
+        backlog_chart=charts.line(hist["backlog"], hist["hours"]),
+        uptime=hist["camera_uptime"], alerts=fleet.alerts(_store(), van, include_cleared=True, limit=20),
+        downlinks=backoffice.van_downlinks(_store(), van), commands=backoffice.COMMANDS)
+
+
+@bp.route("/vans/<van>/command", methods=["POST"])
+@allowed("command")
+def command(van: str):
+    name = request.form.get("name", "")
+    args = {}
+    if name == "camera-thumbnail" and request.form.get("camera"):
+        args["camera"] = request.form["camera"][:64]
+    try:
+        msg_id = backoffice.command(_store(), current_app.extensions["downlinker"], van, name, args, g.user["username"])
+        flash(("ok", "أُرسل الأمر إلى الوحدة.", f"Command queued for the van ({msg_id})."))
+    except EdgeError as exc:
+        flash(("error", exc.message_ar, exc.message_en))
+    return redirect(url_for("monitor.van", van=van))
+
+
+@bp.route("/alerts")
+@login_required
+def alerts():
+    fleet.evaluate_alerts(_store(), current_app.extensions["thresholds"])
+    include_cleared = request.args.get("all") == "1"
+    return render_template("alerts.html", alerts=fleet.alerts(_store(), include_cleared=include_cleared),
+                           include_cleared=include_cleared, kinds=fleet.ALERT_KINDS)
+
+
+@bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
+@allowed("ack-alert")
+def ack(alert_id: int):
+    fleet.acknowledge(_store(), alert_id, g.user["username"])
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
+                    else url_for("monitor.alerts"))
+
+
+__all__ = ["bp", "json"]

@@ -1,0 +1,116 @@
+"""The back office: search requests, open one with its documents, decide on it, publish to the fleet, the audit."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+
+from edge.core.errors import EdgeError
+from governorate import backoffice, staff
+from governorate.web.security import allowed, login_required
+
+bp = Blueprint("office", __name__)
+
+
+def _store():
+    return current_app.extensions["hub_store"]
+
+
+@bp.route("/requests")
+@login_required
+def requests_list():
+    q, state, van = (request.args.get(k, "") for k in ("q", "state", "van"))
+    return render_template("requests.html", rows=backoffice.search(_store(), q, state, van), q=q, state=state,
+                           van=van, states=list(backoffice.STATE_LABELS), vans=backoffice.vans(_store()))
+
+
+@bp.route("/requests/<number>")
+@login_required
+def request_page(number: str):
+    item = backoffice.request(_store(), number)
+    if item is None:
+        abort(404)
+    return render_template("request.html", r=item)
+
+
+@bp.route("/requests/<number>/decide", methods=["POST"])
+@allowed("decide")
+def decide(number: str):
+    try:
+        backoffice.decide(_store(), current_app.extensions["downlinker"], current_app.extensions["notifier"], number,
+                          request.form.get("state", ""), request.form.get("reason"), g.user["username"])
+        flash(("ok", "حُفظ القرار وأُرسل إلى الوحدة.", "Decision saved and sent to the van."))
+    except EdgeError as exc:
+        flash(("error", exc.message_ar, exc.message_en))
+    return redirect(url_for("office.request_page", number=number))
+
+
+_MAGIC = ((b"%PDF", "application/pdf", "pdf"), (b"\x89PNG", "image/png", "png"), (b"\xff\xd8", "image/jpeg", "jpg"))
+
+
+@bp.route("/documents/<van>/<doc_id>")
+@login_required
+def document(van: str, doc_id: str):
+    data = _store().document(van, doc_id)
+    if data is None:
+        abort(404)
+    kind, ext = next(((t, e) for m, t, e in _MAGIC if data.startswith(m)), ("application/octet-stream", "bin"))
+    with _store().transaction() as conn:
+        staff.audit(conn, g.user["username"], "document.view", f"{van}/{doc_id}")
+    response = Response(data, mimetype=kind)
+    response.headers["Content-Disposition"] = f'inline; filename="{van}-{doc_id}.{ext}"'
+    # A scanned file is shown, never run: no scripts even inside a crafted PDF or SVG.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.route("/publish")
+@allowed("publish")
+def publish():
+    return render_template("publish.html", publications=backoffice.publications(_store()),
+                           vans=backoffice.vans(_store()))
+
+
+@bp.route("/publish/catalogue", methods=["POST"])
+@allowed("publish")
+def publish_catalogue():
+    upload = request.files.get("file")
+    try:
+        text = upload.read().decode("utf-8") if upload else ""
+        version, count = backoffice.publish_catalogue(_store(), current_app.extensions["downlinker"], text,
+                                                      g.user["username"])
+        flash(("ok", f"أُرسل الدليل الإصدار {version} إلى {count} وحدة.", f"Catalogue v{version} sent to {count} vans."))
+    except UnicodeDecodeError:
+        flash(("error", "الملف ليس نصًا بترميز UTF-8.", "The file is not UTF-8 text."))
+    except EdgeError as exc:
+        flash(("error", exc.message_ar, exc.message_en))
+    return redirect(url_for("office.publish"))
+
+
+@bp.route("/publish/trust-list", methods=["POST"])
+@allowed("publish")
+def publish_trust_list():
+    upload = request.files.get("file")
+    try:
+        count = backoffice.publish_trust_list(_store(), current_app.extensions["downlinker"],
+                                              upload.read() if upload else b"", g.user["username"])
+        flash(("ok", f"أُرسلت قائمة الثقة إلى {count} وحدة.", f"Trust list sent to {count} vans."))
+    except EdgeError as exc:
+        flash(("error", exc.message_ar, exc.message_en))
+    return redirect(url_for("office.publish"))
+
+
+@bp.route("/audit")
+@login_required
+def audit():
+    if g.user["role"] == "viewer":
+        abort(403)
+    return render_template("audit.html", rows=staff.recent_audit(_store(), 200))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    rows = _store()._read("SELECT request_number, mobile, message, state, created_at, sent_by FROM notifications "
+                          "ORDER BY id DESC LIMIT 100")
+    return render_template("notifications.html", rows=rows)
