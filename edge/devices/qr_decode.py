@@ -1,0 +1,269 @@
+"""Reading QR codes from camera pictures: zxing-cpp first, pyzbar as a second opinion, rescue passes for hard photos.
+
+The order is set by cost and by what each pass rescues (measured by ``bench/qr_decode.py``):
+
+1. zxing-cpp on the grey picture (≈ 2 ms at 1 MP; it already tries rotations, inversion, downscaling).
+   Most pictures end here.
+2. Where zxing *located* a code but could not decode it (``return_errors``), that region is cut out,
+   enlarged and retried with sharpening, contrast equalisation and thresholding: small codes, glare
+   and blur usually fail on a few modules, and a crop makes every retry cheap.
+3. Only when nothing at all was read: whole-picture passes, cheapest and most useful first, stopping at
+   the first that reads something — pyzbar (its own binariser reads some photos zxing misses), an
+   unsharp mask, pyzbar on an adaptive threshold, CLAHE, a flattened background (shadows, glare),
+   morphological open/close, 2× upscaling (small codes), a median filter (noise), zxing's global
+   histogram binariser.
+
+``thorough=False`` stops after step 2, for camera streams: most frames hold no code, and the next frame
+is another chance, so the expensive whole-picture passes would only burn the CPU the web app needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import cv2
+import numpy as np
+import zxingcpp
+from pyzbar import pyzbar
+
+from edge.core.errors import EdgeError
+
+# The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
+MIN_SIDE = 21
+# Crops of located-but-unread codes are enlarged so the code spans at least this many pixels.
+ROI_TARGET = 360
+MAX_ROIS = 4
+
+_QR = zxingcpp.BarcodeFormat.QRCode
+_ZBAR_QR = [pyzbar.ZBarSymbol.QRCODE]
+
+
+class QrImageError(EdgeError):
+    code = "qr-image-invalid"
+
+    def __init__(self, detail: str):
+        super().__init__(
+            "الصورة المرسلة لقارئ الرمز غير صالحة.",
+            "The picture given to the QR reader is not an image.",
+            detail=detail,
+        )
+
+
+def text_from_bytes(data: bytes) -> str:
+    """Bytes from a scanner or a decoder as text: UTF-8, else Windows-1256 (Arabic), else Latin-1.
+
+    Cheap scanners send whatever their keyboard-wedge code page says; a wrong guess must still give a
+    string (Latin-1 maps every byte), never an exception in a reader thread.
+    """
+    for encoding in ("utf-8", "cp1256"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def to_gray(image) -> np.ndarray:
+    """Any picture-like array as a contiguous uint8 grey image; QrImageError when it is not a picture."""
+    if not isinstance(image, np.ndarray):
+        try:
+            image = np.asarray(image)  # PIL images and nested lists
+        except Exception as exc:  # noqa: BLE001 - anything that is not array-like is "not an image"
+            raise QrImageError(f"cannot read {type(image).__name__} as an array: {exc}") from exc
+    if image.dtype == object or image.dtype.kind not in "biuf":
+        raise QrImageError(f"pixel type {image.dtype} is not numeric")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise QrImageError(f"shape {image.shape} is neither grey (h, w) nor colour (h, w, 3|4)")
+    if image.dtype == np.bool_:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype.kind == "f":
+        image = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        # floats in 0..1 are the usual convention for normalised pictures
+        if image.size and float(image.max()) <= 1.0:
+            image = image * 255.0
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    elif image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.size:
+        image = cv2.cvtColor(np.ascontiguousarray(image),
+                             cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    return np.ascontiguousarray(image)
+
+
+# --- the decoders -------------------------------------------------------------------------------
+
+
+def _corners(code) -> np.ndarray:
+    p = code.position
+    return np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
+                     [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]], np.float32)
+
+
+def _zxing(gray: np.ndarray) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Texts read by zxing-cpp, the corners of those codes, and of codes located but not decoded."""
+    texts, read, failed = [], [], []
+    for code in zxingcpp.read_barcodes(gray, formats=_QR, return_errors=True):
+        if code.valid:
+            if code.text:
+                texts.append(code.text)
+                read.append(_corners(code))
+        else:
+            failed.append(_corners(code))
+    return texts, read, failed
+
+
+def zxing_texts(gray: np.ndarray, **options) -> list[str]:
+    return [code.text for code in zxingcpp.read_barcodes(gray, formats=_QR, **options) if code.text]
+
+
+def zbar_texts(gray: np.ndarray) -> list[str]:
+    return [text_from_bytes(s.data) for s in pyzbar.decode(gray, symbols=_ZBAR_QR) if s.data]
+
+
+# --- pre-processing -----------------------------------------------------------------------------
+
+
+def _sharpen(gray: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    return cv2.addWeighted(gray, 2.0, cv2.GaussianBlur(gray, (0, 0), sigma), -1.0, 0)
+
+
+def _clahe(gray: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(gray)
+
+
+def _adaptive(gray: np.ndarray) -> np.ndarray:
+    block = max(15, (min(gray.shape) // 16) | 1)
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 5)
+
+
+def _flatten(gray: np.ndarray) -> np.ndarray:
+    # Divide by the light falling on the page (estimated on a small copy, which is fast): removes
+    # shadows and gradients, and shrinks a glare spot's halo.
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(8, w // 16), max(8, h // 16)), interpolation=cv2.INTER_AREA)
+    small = cv2.dilate(small, np.ones((3, 3), np.uint8))  # the paper, not the ink, sets the light level
+    light = cv2.resize(cv2.GaussianBlur(small, (0, 0), 2), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.normalize(cv2.divide(gray, np.maximum(light, 1), scale=200), None, 0, 255, cv2.NORM_MINMAX)
+
+
+def _open(gray: np.ndarray) -> np.ndarray:
+    return cv2.morphologyEx(gray, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+
+def _close(gray: np.ndarray) -> np.ndarray:
+    return cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+
+
+def _upscale(gray: np.ndarray, factor: float = 2.0) -> np.ndarray:
+    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+
+def _whole_picture_passes(gray: np.ndarray) -> Iterable[Callable[[], list[str]]]:
+    yield lambda: zbar_texts(gray)
+    yield lambda: zxing_texts(_sharpen(gray))
+    yield lambda: zbar_texts(_adaptive(gray))
+    yield lambda: zxing_texts(_clahe(gray))
+    yield lambda: zxing_texts(_flatten(gray))
+    yield lambda: zxing_texts(_open(gray))
+    yield lambda: zxing_texts(_close(gray))
+    if max(gray.shape) <= 1400:  # beyond that a 2× copy costs more than it rescues
+        yield lambda: zxing_texts(_upscale(gray), try_downscale=False)
+    yield lambda: zxing_texts(cv2.medianBlur(gray, 5))
+    yield lambda: zxing_texts(gray, binarizer=zxingcpp.Binarizer.GlobalHistogram)
+
+
+def _roi_passes(crop: np.ndarray) -> Iterable[Callable[[], list[str]]]:
+    yield lambda: zxing_texts(crop)
+    yield lambda: zxing_texts(_sharpen(crop, 2.0))
+    yield lambda: zxing_texts(_clahe(crop))
+    yield lambda: zbar_texts(crop)
+    yield lambda: zbar_texts(_adaptive(crop))
+    yield lambda: zxing_texts(cv2.medianBlur(crop, 3))
+    yield lambda: zxing_texts(_open(crop))
+    yield lambda: zxing_texts(_close(crop))
+
+
+def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (with a margin) of located-but-unread codes, merged, largest first."""
+    h, w = shape
+    boxes: list[tuple[int, int, int, int]] = []
+    for pts in failed:
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        side = max(x1 - x0, y1 - y0)
+        if side < 8:  # degenerate (zxing reports 0x0 for symbols it could not even size)
+            continue
+        m = 0.3 * side + 4
+        box = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+        # A region that is one of the codes already read is not worth another look.
+        if any(_inside(r, box) for r in read):
+            continue
+        for i, b in enumerate(boxes):
+            if _overlap(b, box) > 0.3:
+                boxes[i] = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
+                break
+        else:
+            boxes.append(box)
+    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    return boxes[:MAX_ROIS]
+
+
+def _inside(pts: np.ndarray, box) -> bool:
+    cx, cy = pts.mean(axis=0)
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _overlap(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])) or 1
+    return ix * iy / smaller
+
+
+def _read_regions(gray: np.ndarray, boxes) -> list[str]:
+    found: list[str] = []
+    for x0, y0, x1, y1 in boxes:
+        crop = gray[y0:y1, x0:x1]
+        if min(crop.shape) < MIN_SIDE // 2:
+            continue
+        factor = ROI_TARGET / max(crop.shape)
+        if factor > 1.2:
+            crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
+        crop = np.ascontiguousarray(crop)
+        for attempt in _roi_passes(crop):
+            texts = attempt()
+            if texts:
+                found.extend(texts)
+                break
+    return found
+
+
+def decode_image(image, *, thorough: bool = True) -> list[str]:
+    """Every QR code's text in ``image`` (numpy, grey or BGR/BGRA, any numeric dtype), each once, in reading order.
+
+    Returns [] for an empty or too small picture; raises QrImageError for something that is not a
+    picture at all. ``thorough=False`` skips the whole-picture rescue passes (for camera streams).
+    """
+    gray = to_gray(image)
+    if gray.ndim != 2 or min(gray.shape) < MIN_SIDE:
+        return []
+    texts: list[str] = []
+    try:
+        texts, read, failed = _zxing(gray)
+        if failed:
+            texts.extend(_read_regions(gray, _regions(failed, read, gray.shape)))
+        if not texts and thorough:
+            for attempt in _whole_picture_passes(gray):
+                texts = attempt()
+                if texts:
+                    break
+    except cv2.error:
+        # OpenCV refuses some degenerate shapes (e.g. a 1-pixel-high strip after a resize); such a
+        # picture has no readable code in it.
+        pass
+    return list(dict.fromkeys(t for t in texts if t))
+
