@@ -1,0 +1,212 @@
+"""The ``provision`` command: a governorate's CA and broker, enrolling, installing, moving and revoking vans."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from edge.core.errors import EdgeError
+from provisioning import bundle as bundle_mod
+from provisioning import install as install_mod
+from provisioning import pki, signing
+
+_DIR = click.Path(file_okay=False, path_type=Path)
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+class _Group(click.Group):
+    """Our errors become a two-language message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgeError as exc:
+            click.echo(exc.message_en, err=True)
+            click.echo(exc.message_ar, err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Provision governorates and vans (docs/provisioning.md)."""
+
+
+@main.group(cls=_Group)
+def governorate() -> None:
+    """The governorate's certificate authority and broker (run on the governorate's CA machine)."""
+
+
+@governorate.command("init")
+@click.argument("gov")
+@click.option("--out", "out", type=_DIR, required=True, help="New folder for the CA and broker files.")
+@click.option("--broker-host", default=None, help="The broker's DNS name (default mqtt.gGOV.mtc.local).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8883, show_default=True)
+@click.option("--address", "addresses", multiple=True, help="Another name or IP in the server certificate.")
+@click.option("--bind", default=None, help="Listen on this address only (default: all).")
+@click.option("--broker-dir", default="/etc/mosquitto/mtc", show_default=True,
+              help="Where broker/ will be copied on the broker host (paths in mosquitto.conf).")
+@click.option("--persistence-dir", default="/var/lib/mosquitto", show_default=True)
+def governorate_init(gov, out, broker_host, port, addresses, bind, broker_dir, persistence_dir) -> None:
+    """Create governorate GOV's CA, broker TLS certificate, hub identity, CRL and Mosquitto config."""
+    host = broker_host or f"mqtt.g{gov}.mtc.local"
+    auth = pki.init_governorate(out, gov, broker_host=host, port=port, addresses=tuple(addresses),
+                                broker_dir=broker_dir, bind=bind, persistence_dir=persistence_dir,
+                                now=pki.now_utc())
+    click.echo(f"{out}: CA of governorate {gov}; broker at {auth.meta['broker_url']}")
+    click.echo(f"  copy {out}/broker/ to the broker host as {broker_dir}/ (server-key.pem owned by mosquitto)")
+    click.echo(f"  give {out}/hub/ to the hub; keep {out}/ca/ on this machine only")
+
+
+@governorate.command("crl")
+@click.option("--ca-dir", type=_DIR, required=True)
+def governorate_crl(ca_dir) -> None:
+    """Re-sign the CRL (it must not expire: an expired CRL locks every van out). Run monthly."""
+    auth = pki.Authority(ca_dir)
+    auth.write_crl(now=pki.now_utc())
+    click.echo(f"{auth.broker_dir / 'crl.pem'}: re-signed, valid {pki.CRL_DAYS} days; copy it to the broker "
+               "and reload it (systemctl reload mosquitto)")
+
+
+@main.group(cls=_Group)
+def van() -> None:
+    """A van: enrol and renew (CA machine), install and reassign (the van), revoke (CA machine)."""
+
+
+def _camera(values: tuple[str, ...]) -> dict[str, str]:
+    cameras = {}
+    for v in values:
+        name, sep, url = v.partition("=")
+        if not sep or not name or not url:
+            raise click.BadParameter(f"{v!r}: use NAME=URL, e.g. front=rtsp://10.0.0.11/stream1",
+                                     param_hint="--camera")
+        cameras[name] = url
+    return cameras
+
+
+def _enrol_options(f):
+    f = click.option("--camera", "cameras", multiple=True, help="NAME=URL of a camera (repeat).")(f)
+    f = click.option("--simulated", is_flag=True, help="All devices sim:// (a training or demo van).")(f)
+    f = click.option("--name", default="", help="The van's display name.")(f)
+    f = click.option("--out", "out", type=_FILE, required=True, help="Bundle file to write (.tar.gz).")(f)
+    f = click.option("--ca-dir", type=_DIR, required=True, help="The governorate's CA folder.")(f)
+    f = click.argument("van_id", metavar="VAN")(f)
+    return click.argument("gov")(f)
+
+
+def _enrol(kind, gov, van_id, ca_dir, out, name, simulated, cameras) -> None:
+    auth = pki.Authority(ca_dir)
+    auth.expect(gov)
+    b = bundle_mod.enrol(auth, van_id, out, now=pki.now_utc(), name=name, simulated=simulated,
+                         cameras=_camera(cameras), kind=kind)
+    certs = b.manifest["certificates"]
+    click.echo(f"{out}: van {van_id} of governorate {gov} ({kind}), certificates valid until "
+               f"{certs['mqtt']['not_after'][:10]}; trust list v{auth.meta['trust_list_version']}")
+    click.echo("  the bundle holds private keys: carry it on the technician's USB stick, delete it after install")
+
+
+@van.command("enrol")
+@_enrol_options
+def van_enrol(**kw) -> None:
+    """Issue van VAN's MQTT and QR-signing certificates and write its bundle."""
+    _enrol("enrol", **kw)
+
+
+@van.command("renew")
+@_enrol_options
+def van_renew(**kw) -> None:
+    """New keys and certificates for an enrolled van (before expiry); install the bundle on the van."""
+    _enrol("renew", **kw)
+
+
+@van.command("revoke")
+@click.argument("gov")
+@click.argument("van_id", metavar="VAN")
+@click.option("--ca-dir", type=_DIR, required=True)
+def van_revoke(gov, van_id, ca_dir) -> None:
+    """Revoke every certificate of VAN: new CRL for the broker, new trust list without its signer."""
+    auth = pki.Authority(ca_dir)
+    auth.expect(gov)
+    now = pki.now_utc()
+    revoked = auth.revoke_van(van_id, now=now)
+    auth.write_crl(now=now)
+    auth.write_trust_list(now=now)
+    auth.save()
+    click.echo(f"revoked {len(revoked)} certificate(s) of van {van_id}")
+    click.echo(f"  1. copy {auth.broker_dir / 'crl.pem'} to the broker and run: systemctl reload mosquitto")
+    click.echo("     (a van connected now stays connected until it reconnects: restart mosquitto to cut it off)")
+    click.echo(f"  2. publish {auth.trust_list_path} (v{auth.meta['trust_list_version']}) to the vans")
+
+
+@van.command("install")
+@click.argument("bundle_path", metavar="BUNDLE", type=_FILE)
+@click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
+@click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
+@click.option("--units", "units_dir", type=_DIR, default=None, help="Folder of the systemd unit files.")
+def van_install(bundle_path, root, no_start, units_dir) -> None:
+    """Install BUNDLE on this machine (as root). Safe to run again: reports what changed."""
+    _check_root(root)
+    b = bundle_mod.read(bundle_path)
+    installer = install_mod.Installer(root, units_dir)
+    report = installer.install(b, start=not no_start)
+    _print_report(report, f"van {b.van} of governorate {b.governorate}")
+
+
+@van.command("reassign")
+@click.argument("bundle_path", metavar="BUNDLE", type=_FILE)
+@click.option("--wait", "wait_s", type=click.IntRange(min=0), default=0,
+              help="Seconds to wait for the outbox to drain to the old governorate.")
+@click.option("--root", type=_DIR, default=None)
+@click.option("--no-start", is_flag=True)
+@click.option("--units", "units_dir", type=_DIR, default=None)
+def van_reassign(bundle_path, wait_s, root, no_start, units_dir) -> None:
+    """Move the van to BUNDLE's governorate, after its outbox has drained to the old one."""
+    _check_root(root)
+    b = bundle_mod.read(bundle_path)
+    installer = install_mod.Installer(root, units_dir)
+    report = install_mod.reassign(installer, b, wait_s=wait_s, start=not no_start)
+    _print_report(report, f"van {b.van} now in governorate {b.governorate}")
+
+
+@van.command("expiry")
+@click.option("--root", type=_DIR, default=None)
+@click.option("--days", type=click.IntRange(min=1), default=pki.RENEW_BEFORE_DAYS, show_default=True)
+def van_expiry(root, days) -> None:
+    """Exit 1 when this van's certificates expire within DAYS: time to ask for a renewal bundle."""
+    installer = install_mod.Installer(root)
+    now = pki.now_utc()
+    due = False
+    for label, path in (("MQTT", f"{bundle_mod.TLS_DIR}/van.pem"), ("QR signing", f"{bundle_mod.KEYS_DIR}/signer-cert.pem")):
+        cert = signing.load_certificate(installer.at(path))
+        left = cert.not_valid_after_utc - now
+        due |= left < timedelta(days=days)
+        click.echo(f"{label} certificate: expires {cert.not_valid_after_utc:%Y-%m-%d} ({left.days} days)")
+    if due:
+        click.echo(f"renew now: on the CA machine run “provision van renew”, then install the bundle here", err=True)
+        sys.exit(1)
+
+
+def _check_root(root: Path | None) -> None:
+    import os
+
+    if root is None and os.geteuid() != 0:
+        raise pki.ProvisioningError(
+            "Installing on this machine needs root: run it with sudo (or use --root DIR to prepare a folder).",
+            "التثبيت على هذا الجهاز يحتاج صلاحيات المدير: شغّل الأمر باستخدام sudo.",
+            code="provisioning-not-root",
+        )
+
+
+def _print_report(report: list[tuple[str, str]], what: str) -> None:
+    for path, state in report:
+        if state != "unchanged":
+            click.echo(f"{state:9} {path}")
+    changed = sum(1 for _, s in report if s != "unchanged")
+    click.echo(f"{what}: {changed} changed, {len(report) - changed} unchanged" if changed
+               else f"{what}: unchanged (nothing to do)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""Install an enrolment bundle on the van's mini-PC: users, folders, config, keys, udev rules, systemd units.
+
+Every step compares what is there with what should be there and reports ``created``, ``updated`` or
+``unchanged``, so running the same install twice changes nothing. With ``root`` (a folder standing
+for ``/``, for tests and for preparing an image) nothing is chowned and no service is touched: the
+owners are written to the install manifest (``/etc/edge/install-manifest.json``), which is what a
+real install would have applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import grp
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from edge.core import trust
+from provisioning import bundle as bundle_mod
+from provisioning.bundle import DATA_DIR, ETC, KEYS_DIR, TLS_DIR
+from provisioning.pki import ProvisioningError
+
+USER = "edge"
+KIOSK_USER = "edge-kiosk"
+MANIFEST_PATH = f"{ETC}/install-manifest.json"
+UDEV_RULES = "/etc/udev/rules.d/70-mtc-edge.rules"
+UNIT_DIR = "/etc/systemd/system"
+TARGET = "edge.target"
+VENV = "/opt/mtc-edge/.venv"
+
+# bundle member -> (path on the van, owner, group). Modes come from bundle.MEMBERS.
+# The MQTT key is the sync process's (user edge); /etc is read-only to it under ProtectSystem=strict.
+PLACES = {
+    "van.toml": (f"{ETC}/van.toml", "root", USER),
+    "tls/ca.pem": (f"{TLS_DIR}/ca.pem", "root", "root"),
+    "tls/van.pem": (f"{TLS_DIR}/van.pem", "root", "root"),
+    "tls/van.key": (f"{TLS_DIR}/van.key", USER, USER),
+    "keys/ca-cert.pem": (f"{KEYS_DIR}/ca-cert.pem", USER, USER),
+    "keys/signer-cert.pem": (f"{KEYS_DIR}/signer-cert.pem", USER, USER),
+    "keys/signer-key.pem": (f"{KEYS_DIR}/signer-key.pem", USER, USER),
+    "keys/trust-list.cose": (f"{KEYS_DIR}/trust-list.cose", USER, USER),
+}
+DIRECTORIES = [
+    (ETC, 0o755, "root", "root"),
+    (TLS_DIR, 0o750, "root", USER),
+    (DATA_DIR, 0o750, USER, USER),
+    (KEYS_DIR, 0o700, USER, USER),
+]
+
+# Stable names for the van's devices. Matched by kind, not by one model's USB ids, so a replaced
+# printer of another make still appears as /dev/edge-printer; a site with two serial devices of one
+# kind adds ID_VENDOR_ID matches (docs/provisioning.md). Group edge + 0660: the services run as edge.
+UDEV_TEXT = """\
+# Stable names and permissions for the van's devices; written by `provision van install`.
+# Receipt printer: USB printer class (usblp) or a USB-serial adapter from a receipt-printer vendor
+# (Epson 04b8, Star 0519, Bixolon 1504, Xprinter/Winbond 0416).
+SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", SYMLINK+="edge-printer", GROUP="edge", MODE="0660"
+SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="04b8|0519|1504|0416", SYMLINK+="edge-printer", GROUP="edge", MODE="0660"
+# Document scanner: whatever libsane's own rules recognise (they set libsane_matched).
+SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ENV{libsane_matched}=="yes", SYMLINK+="edge-scanner", GROUP="edge", MODE="0660"
+# QR reader in USB-CDC serial mode (Zebra/Symbol 05e0, Honeywell 0c2e, Newland 1eab).
+SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="05e0|0c2e|1eab", SYMLINK+="edge-qr", GROUP="edge", MODE="0660"
+# GPS receiver (u-blox 1546, Prolific-based pucks 067b).
+SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="1546|067b", SYMLINK+="edge-gps", GROUP="edge", MODE="0660"
+"""
+
+
+class InstallError(ProvisioningError):
+    pass
+
+
+@dataclass
+class Entry:
+    """One thing install manages, as the manifest records it."""
+
+    path: str
+    type: str  # "dir", "file" or "user"
+    mode: str | None
+    owner: str
+    group: str
+    sha256: str | None = None
+
+
+def default_units_dir() -> Path:
+    """The unit files shipped with the software: ``systemd/`` next to the ``provisioning`` package."""
+    here = Path(__file__).resolve().parent.parent / "systemd"
+    return here if here.is_dir() else Path("/opt/mtc-edge/src/systemd")
+
+
+def unit_files(units_dir: Path) -> dict[str, bytes]:
+    files = {p.name: p.read_bytes() for p in sorted(Path(units_dir).glob("edge*"))
+             if p.suffix in (".service", ".target")}
+    if TARGET not in files:
+        raise InstallError(
+            f"No systemd units in {units_dir} (edge.target is missing). Give the folder with --units.",
+            f"لا توجد ملفات systemd في {units_dir}. حدد المجلد بالخيار --units.",
+            code="provisioning-units",
+        )
+    return files
+
+
+class Installer:
+    def __init__(self, root: Path | None = None, units_dir: Path | None = None,
+                 run: Callable[[list[str]], None] | None = None):
+        self.root = Path(root) if root else None
+        self.units_dir = Path(units_dir) if units_dir else default_units_dir()
+        self.run = run or _run
+        self.report: list[tuple[str, str]] = []
+
+    def at(self, path: str) -> Path:
+        return self.root / path.lstrip("/") if self.root else Path(path)
+
+    # ----------------------------------------------------------------------------------------------
+
+    def installed_manifest(self) -> dict | None:
+        try:
+            return json.loads(self.at(MANIFEST_PATH).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def install(self, bundle: bundle_mod.Bundle, *, start: bool = True, allow_new_governorate: bool = False
+                ) -> list[tuple[str, str]]:
+        """Bring the van to the state ``bundle`` describes; returns [(path, created|updated|unchanged)]."""
+        previous = self.installed_manifest()
+        if previous and previous["van"] != bundle.van:
+            raise InstallError(
+                f"This machine is van {previous['van']}; the bundle is for van {bundle.van}. "
+                "Use the bundle made for this van.",
+                f"هذا الجهاز هو العربة {previous['van']} والملف خاص بالعربة {bundle.van}. استخدم ملف هذه العربة.",
+                code="provisioning-other-van",
+            )
+        if previous and previous["governorate"] != bundle.governorate and not allow_new_governorate:
+            raise InstallError(
+                f"This van belongs to governorate {previous['governorate']}; the bundle is for "
+                f"{bundle.governorate}. Moving a van is “provision van reassign”, which first sends the "
+                "outbox to the old governorate.",
+                f"هذه العربة تابعة للمحافظة {previous['governorate']} والملف للمحافظة {bundle.governorate}. "
+                "لنقل العربة استخدم «provision van reassign».",
+                code="provisioning-other-governorate",
+            )
+        self.report = []
+        entries: list[Entry] = []
+        for name in (USER, KIOSK_USER):
+            entries.append(self._user(name))
+        for path, mode, owner, group in DIRECTORIES:
+            entries.append(self._directory(path, mode, owner, group))
+        for member, (path, owner, group) in PLACES.items():
+            data = bundle.files[member]
+            if member == "keys/trust-list.cose" and self._newer_trust_list_installed(path, bundle):
+                # The sync process refreshes the list over the downlink; never roll it back.
+                entries.append(Entry(path, "file", f"{bundle_mod.MEMBERS[member]:04o}", owner, group,
+                                     hashlib.sha256(data).hexdigest()))
+                self.report.append((path, "unchanged"))
+                continue
+            entries.append(self._file(path, data, bundle_mod.MEMBERS[member], owner, group))
+        entries.append(self._file(UDEV_RULES, UDEV_TEXT.encode(), 0o644, "root", "root"))
+        for name, data in unit_files(self.units_dir).items():
+            entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
+        manifest = {
+            "format": "mtc-van-install",
+            "governorate": bundle.governorate,
+            "van": bundle.van,
+            "bundle_created_at": bundle.manifest["created_at"],
+            "certificates": bundle.manifest["certificates"],
+            "entries": [asdict(e) for e in entries],
+        }
+        text = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+        self._file(MANIFEST_PATH, text, 0o644, "root", "root")
+        if start and self.root is None:
+            self._activate()
+        return self.report
+
+    def changed(self) -> bool:
+        return any(state != "unchanged" for _, state in self.report)
+
+    # steps ---------------------------------------------------------------------------------------
+
+    def _user(self, name: str) -> Entry:
+        entry = Entry(name, "user", None, name, name)
+        if self.root is not None:
+            # A prepared image: the user is created at first real install; only recorded here.
+            self.report.append((f"user {name}", "unchanged" if self._user_recorded(name) else "created"))
+            return entry
+        try:
+            pwd.getpwnam(name)
+            self.report.append((f"user {name}", "unchanged"))
+        except KeyError:
+            home = DATA_DIR if name == USER else f"/var/lib/{name}"
+            cmd = ["useradd", "--system", "--user-group", "--home-dir", home, "--no-create-home",
+                   "--shell", "/usr/sbin/nologin", name]
+            if name == KIOSK_USER:
+                # cage (the kiosk compositor) needs the seat's display, input and GPU devices.
+                cmd[1:1] = ["--groups", "video,input,render"]
+            self.run(cmd)
+            self.report.append((f"user {name}", "created"))
+        return entry
+
+    def _user_recorded(self, name: str) -> bool:
+        previous = self.installed_manifest() or {}
+        return any(e["type"] == "user" and e["path"] == name for e in previous.get("entries", []))
+
+    def _directory(self, path: str, mode: int, owner: str, group: str) -> Entry:
+        target = self.at(path)
+        state = "unchanged"
+        if not target.is_dir():
+            target.mkdir(parents=True)
+            state = "created"
+        if (target.stat().st_mode & 0o7777) != mode:
+            os.chmod(target, mode)
+            state = "updated" if state == "unchanged" else state
+        if self._chown(target, owner, group) and state == "unchanged":
+            state = "updated"
+        self.report.append((path, state))
+        return Entry(path, "dir", f"{mode:04o}", owner, group)
+
+    def _file(self, path: str, data: bytes, mode: int, owner: str, group: str) -> Entry:
+        target = self.at(path)
+        digest = hashlib.sha256(data).hexdigest()
+        state = "unchanged"
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Write beside, set mode, then rename: a key is never readable by others, not even briefly.
+            tmp = target.with_name(f".{target.name}.new")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            self._chown(tmp, owner, group)
+            os.replace(tmp, target)
+            state = "created" if current is None else "updated"
+        else:
+            if (target.stat().st_mode & 0o7777) != mode:
+                os.chmod(target, mode)
+                state = "updated"
+            if self._chown(target, owner, group):
+                state = "updated"
+        self.report.append((path, state))
+        return Entry(path, "file", f"{mode:04o}", owner, group, digest)
+
+    def _chown(self, target: Path, owner: str, group: str) -> bool:
+        """Give ``target`` its owner; False when already so, or with --root (recorded, not applied)."""
+        if self.root is not None:
+            return False
+        uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+        st = target.stat()
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            return False
+        os.chown(target, uid, gid)
+        return True
+
+    def _newer_trust_list_installed(self, path: str, bundle: bundle_mod.Bundle) -> bool:
+        try:
+            ca = x509.load_pem_x509_certificate(bundle.files["keys/ca-cert.pem"])
+            installed = trust.verify_list(self.at(path).read_bytes(), ca)
+            offered = trust.verify_list(bundle.files["keys/trust-list.cose"], ca)
+        except (OSError, ValueError, trust.TrustListError):
+            return False  # absent, damaged or another CA's: the bundle's list is the one to use
+        return installed.version > offered.version
+
+    def _activate(self) -> None:
+        changed = {p for p, s in self.report if s != "unchanged"}
+        if UDEV_RULES in changed:
+            self.run(["udevadm", "control", "--reload"])
+            self.run(["udevadm", "trigger", "--action=add"])
+        if any(p.startswith(UNIT_DIR) for p in changed):
+            self.run(["systemctl", "daemon-reload"])
+        self.run(["systemctl", "enable", TARGET])
+        # New keys or config only take effect in a fresh process.
+        self.run(["systemctl", "restart" if changed else "start", TARGET])
+
+    def stop(self) -> None:
+        if self.root is None:
+            self.run(["systemctl", "stop", TARGET])
+
+
+# --------------------------------------------------------------------------------------------------
+# Reassignment to another governorate
+# --------------------------------------------------------------------------------------------------
+
+
+def outbox_pending(edge_command: str = f"{VENV}/bin/edge") -> int:
+    """Messages the van has not yet delivered, from ``edge status`` (the store's public face)."""
+    try:
+        out = subprocess.run([edge_command, "--config", f"{ETC}/van.toml", "status"], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+        return int(json.loads(out)["outbox"]["pending"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
+        raise InstallError(
+            f"Cannot read the van's outbox ({exc}). Is the software installed in {VENV}?",
+            "تعذّرت قراءة صندوق الرسائل الصادرة للعربة. هل البرنامج مثبت؟",
+            code="provisioning-outbox",
+        ) from None
+
+
+def reassign(installer: Installer, bundle: bundle_mod.Bundle, *, wait_s: float = 0,
+             pending: Callable[[], int] = outbox_pending, poll_s: float = 10.0,
+             start: bool = True) -> list[tuple[str, str]]:
+    """Move the van to ``bundle``'s governorate once everything it owes the old governorate is delivered.
+
+    The outbox drains to the *old* governorate first (docs/provisioning.md, "Moving a van"): its
+    rows are that governorate's business, sequenced and acknowledged under its broker and hub.
+    """
+    previous = installer.installed_manifest()
+    if previous is None:
+        raise InstallError(
+            "Nothing is installed here yet: use “provision van install” for a first installation.",
+            "لا يوجد تثبيت سابق هنا: استخدم «provision van install».",
+            code="provisioning-not-installed",
+        )
+    old = previous["governorate"]
+    if old == bundle.governorate:
+        raise InstallError(
+            f"The van already belongs to governorate {old}; to install a renewed bundle use “provision van install”.",
+            f"العربة تابعة بالفعل للمحافظة {old}؛ لتثبيت ملف مجدّد استخدم «provision van install».",
+            code="provisioning-same-governorate",
+        )
+    deadline = time.monotonic() + wait_s
+    left = pending()
+    while left and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        left = pending()
+    if left:
+        raise InstallError(
+            f"{left} message(s) have not yet reached governorate {old}. Connect the van to the network, let it "
+            "send them (watch “edge status”), then run reassign again, or pass --wait SECONDS.",
+            f"هناك {left} رسالة لم تصل بعد إلى المحافظة {old}. صِل العربة بالشبكة حتى تُرسَل ثم أعد الأمر.",
+            code="provisioning-outbox-not-empty",
+        )
+    installer.stop()
+    _archive_old_keys(installer, old)
+    return installer.install(bundle, start=start, allow_new_governorate=True)
+
+
+def _archive_old_keys(installer: Installer, old_gov: str) -> None:
+    """Keep the old governorate's certificates and trust list for the record; destroy its signing key."""
+    keys = installer.at(KEYS_DIR)
+    archive = installer.at(f"{DATA_DIR}/keys-governorate-{old_gov}")
+    if not keys.is_dir():
+        return
+    archive.mkdir(mode=0o700, exist_ok=True)
+    for name in ("ca-cert.pem", "signer-cert.pem", "trust-list.cose"):
+        if (keys / name).exists():
+            shutil.copy2(keys / name, archive / name)
+    if (keys / "signer-key.pem").exists():
+        (keys / "signer-key.pem").unlink()
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise InstallError(f"{cmd[0]} is not installed on this machine.", f"الأمر {cmd[0]} غير مثبت.",
+                           code="provisioning-command") from None
+    except subprocess.CalledProcessError as exc:
+        raise InstallError(
+            f"“{' '.join(cmd)}” failed: {exc.stderr.strip() or exc.returncode}",
+            f"فشل الأمر «{' '.join(cmd)}».", detail=exc.stderr, code="provisioning-command",
+        ) from None

@@ -1,0 +1,129 @@
+"""A real Mosquitto started with a governorate's generated TLS config, and paho clients that report what happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from mqtt_broker import MOSQUITTO
+
+
+class TlsBroker:
+    """Mosquitto on the generated ``mosquitto.conf`` exactly, plus one line when the tests run as root.
+
+    Started as root, Mosquitto drops to the ``mosquitto`` user before reading the keys; on a broker
+    host the admin makes server-key.pem readable by that user (docs/provisioning.md). Here the keys
+    live in a root-owned temporary folder, so the test keeps root instead.
+    """
+
+    def __init__(self, conf: Path, port: int):
+        self.conf = Path(conf)
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.run_conf = self.conf.with_name("mosquitto-test.conf")
+        text = self.conf.read_text()
+        if os.geteuid() == 0:
+            text += "user root\n"
+        self.run_conf.write_text(text)
+
+    def start(self) -> TlsBroker:
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.run_conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()}") from None
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def reload(self) -> None:
+        """What `systemctl reload mosquitto` does: SIGHUP, which re-reads the CRL and the ACL."""
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Client:
+    """A paho MQTT v5 client over TLS that records CONNACK, PUBACK reason codes and received topics."""
+
+    def __init__(self, port: int, ca: Path, client_id: str, cert: Path | None = None, key: Path | None = None):
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
+                            keyfile=str(key) if key else None)
+        self.port = port
+        self.connack: str | None = None
+        self.acks: dict[int, str] = {}
+        self.received: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
+        self.error: str | None = None
+
+    def _on_connect(self, client, userdata, flags, reason, props):
+        self.connack = str(reason)
+
+    def _on_publish(self, client, userdata, mid, reason, props):
+        with self._lock:
+            self.acks[mid] = str(reason)
+
+    def _on_message(self, client, userdata, message):
+        with self._lock:
+            self.received.append((message.topic, message.payload))
+
+    def connect(self, timeout: float = 5.0) -> bool:
+        """True once the broker accepted the connection (CONNACK success)."""
+        try:
+            self.client.connect("127.0.0.1", self.port)
+        except OSError as exc:  # TLS handshake refused: no or a revoked certificate
+            self.error = repr(exc)
+            return False
+        self.client.loop_start()
+        deadline = time.monotonic() + timeout
+        while self.connack is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.connack == "Success"
+
+    def subscribe(self, topic: str) -> None:
+        self.client.subscribe(topic, qos=1)
+        time.sleep(0.3)  # let the SUBACK in before anything is published
+
+    def publish(self, topic: str, payload: bytes, timeout: float = 5.0) -> str:
+        """Publish at QoS 1 and return the PUBACK's reason ("Success", "Not authorized", …)."""
+        mid = self.client.publish(topic, payload, qos=1).mid
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if mid in self.acks:
+                    return self.acks[mid]
+            time.sleep(0.02)
+        return "no PUBACK"
+
+    def topics(self) -> list[str]:
+        with self._lock:
+            return [t for t, _ in self.received]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
