@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test system venv lint bench clean
 
 demo: system $(BIN)/.installed-dev
-	EDGE_DATA_DIR=$${EDGE_DATA_DIR:-$(CURDIR)/var/demo} $(BIN)/edge run
+	$(BIN)/python scripts/demo.py
 
 test: system $(BIN)/.installed-dev
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)

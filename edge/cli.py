@@ -99,7 +99,9 @@ def sync(obj: _Context) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    SyncAgent(obj.settings).run(stop)
+    from edge import sdnotify  # under systemd: ready, and watchdog pings while the agent's thread lives
+
+    sdnotify.run_with_watchdog(lambda: SyncAgent(obj.settings).run(stop), stop, "sync", "sync running")
 
 
 @main.group()
@@ -206,6 +208,10 @@ def config_check(obj: _Context, file: str | None) -> None:
 from edge.cli_codes import codes  # noqa: E402  (the group lives in its own module)
 
 main.add_command(codes)
+
+from edge.cli_operators import operator  # noqa: E402
+
+main.add_command(operator)
 
 if __name__ == "__main__":
     main()

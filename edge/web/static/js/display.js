@@ -59,7 +59,7 @@
     state.recent.forEach(function (c) {
       var li = el("li");
       li.appendChild(el("span", "ticket", c.number, { dir: "ltr" }));
-      li.appendChild(el("span", "arrow", " ← ", { "aria-hidden": "true" }));
+      li.appendChild(el("span", "call-arrow", " ← ", { "aria-hidden": "true" }));
       li.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
       recent.appendChild(li);
     });
@@ -81,9 +81,20 @@
     document.body.setAttribute("data-updated", String(Date.now()));
   }
 
+  // The van's time is Cairo's, whatever time zone the TV's browser was left in.
+  var clockFormat = null;
+  try {
+    clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                     timeZone: "Africa/Cairo" });
+  } catch (e) { clockFormat = null; }
   function tick() {
-    var d = new Date();
-    var hh = String(d.getHours()).padStart(2, "0"), mm = String(d.getMinutes()).padStart(2, "0");
+    var d = new Date(), hh, mm;
+    if (clockFormat) {
+      var parts = clockFormat.format(d).split(":");
+      hh = parts[0]; mm = parts[1];
+    } else {
+      hh = String(d.getHours()).padStart(2, "0"); mm = String(d.getMinutes()).padStart(2, "0");
+    }
     document.getElementById("clock").textContent = eastern(hh + ":" + mm) + "  ·  " + hh + ":" + mm;
   }
 
