@@ -9,8 +9,8 @@ operator) reach the same camera. :func:`scene` is also how tests and the benchma
 from __future__ import annotations
 
 import threading
-import zlib
 import time
+import zlib
 from functools import lru_cache
 
 import cv2
