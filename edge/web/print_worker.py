@@ -43,6 +43,7 @@ class PrintWorker:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._held = False
+        self._passes = 0  # finished looks at the queue, for wait_settled
         self._db = None
 
     # -- life ------------------------------------------------------------------------------------
@@ -70,9 +71,17 @@ class PrintWorker:
         self._wake.set()
 
     def wait_settled(self, job_id: int, timeout: float) -> tuple[bool, PrinterError | None]:
-        """Wait up to ``timeout`` s for the first attempt at ``job_id``: (attempted, error or None)."""
+        """Wait up to ``timeout`` s for an attempt at ``job_id``: (attempted, error or None).
+
+        Also returns (False, None) once a whole pass has looked at the queue without trying the job
+        (the printer is known to be unable to print, or older jobs failed first): waiting longer
+        would tell the person nothing new.
+        """
         with self._settled:
-            self._settled.wait_for(lambda: job_id in self._results or self._stop.is_set(), timeout)
+            # The pass running now may have started before the job was queued; the one after it has not.
+            seen = self._passes + 2
+            self._settled.wait_for(
+                lambda: job_id in self._results or self._passes >= seen or self._stop.is_set(), timeout)
             if job_id not in self._results:
                 return False, None
             return True, self._results.pop(job_id)
@@ -101,7 +110,14 @@ class PrintWorker:
 
     def run_once(self, db=None) -> int:
         """One pass: check the printer if jobs are held, then print every queued job. Returns how many printed."""
-        db = db or self._db
+        try:
+            return self._pass(db or self._db)
+        finally:
+            with self._settled:
+                self._passes += 1
+                self._settled.notify_all()
+
+    def _pass(self, db) -> int:
         status = None
         if self._held or not print_jobs.pending(db):
             # Idle: a heartbeat of the printer's state for the console. Held: is it back?
