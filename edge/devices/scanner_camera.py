@@ -1,0 +1,111 @@
+"""The overhead document camera (``camera://0``, ``camera:///dev/video2``, ``camera://rtsp://…``, ``camera:///photo.jpg``).
+
+A frame is captured through OpenCV, the page is found (:func:`edge.devices.docfind.find_document`),
+warped flat to its own aspect, and cleaned up (shadows divided out, contrast stretched, optionally black
+and white). :func:`page_from_photo` does the same for a photo that arrived another way (a phone upload).
+
+URL options: ``width`` / ``height`` (ask the camera for its full resolution; most UVC document cameras
+default to 640 × 480), ``warmup`` (frames dropped while auto-exposure settles, default 5).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import cv2
+import numpy as np
+
+from edge.devices import docfind, page_cleanup
+from edge.devices.scanner import (
+    DEFAULT_MODE,
+    DEFAULT_RESOLUTION,
+    BlankPage,
+    DeviceInfo,
+    NoPageInView,
+    Page,
+    Scanner,
+    ScannerOffline,
+    ScannerStatus,
+)
+
+_STILLS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def page_from_photo(image: np.ndarray, dpi: int = DEFAULT_RESOLUTION, mode: str = DEFAULT_MODE) -> Page:
+    """The page in a BGR photo: found, rectified, cleaned. Raises NoPageInView or BlankPage."""
+    quad = docfind.find_document(image)
+    if quad is None:
+        raise NoPageInView(f"no page found in a {image.shape[1]}x{image.shape[0]} photo")
+    flat = page_cleanup.rectify(image, quad, dpi)
+    m = mode.lower()
+    if m in ("lineart", "binary", "text"):
+        out = page_cleanup.clean(flat, binarize=True)
+    elif m.startswith("gray") or m.startswith("grey"):
+        out = page_cleanup.clean(flat, color=False)
+    else:
+        out = page_cleanup.clean(flat)
+    why = page_cleanup.blank_reason(out)
+    if why:
+        raise BlankPage(f"rectified page: {why}")
+    # The page's dpi follows from its pixels and its format; unknown formats are taken at the asked dpi.
+    return Page(out, dpi, "camera", 1)
+
+
+class CameraScanner(Scanner):
+    def __init__(self, url: str):
+        self.url = url
+        rest = url.split("://", 1)[1]
+        target, _, q = rest.partition("?")
+        opts = {k: v[-1] for k, v in parse_qs(q).items()}
+        self.source: int | str = int(target) if target.isdigit() else target
+        self.width = int(opts.get("width", 0))
+        self.height = int(opts.get("height", 0))
+        self.warmup = int(opts.get("warmup", 5))
+        self._lock = threading.Lock()  # one capture at a time: a V4L2 device opens once
+
+    def capture(self) -> np.ndarray:
+        """One frame (BGR) from the camera, after auto-exposure has settled."""
+        if isinstance(self.source, str) and self.source.lower().endswith(_STILLS):
+            image = cv2.imread(self.source, cv2.IMREAD_COLOR)
+            if image is None:
+                raise ScannerOffline(f"cannot read {self.source}")
+            return image
+        with self._lock:
+            cap = cv2.VideoCapture(self.source)
+            try:
+                if not cap.isOpened():
+                    raise ScannerOffline(f"VideoCapture({self.source!r}) did not open")
+                if self.width and self.height:
+                    cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+                    cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+                frame = None
+                for _ in range(max(1, self.warmup)):
+                    ok, f = cap.read()
+                    if ok and f is not None:
+                        frame = f
+                if frame is None:
+                    raise ScannerOffline(f"VideoCapture({self.source!r}) gave no frame")
+                return frame
+            finally:
+                cap.release()
+
+    def scan(self, resolution: int | None = None, mode: str | None = None, source: str | None = None) -> list[Page]:
+        return [page_from_photo(self.capture(), int(resolution or DEFAULT_RESOLUTION), mode or DEFAULT_MODE)]
+
+    def status(self) -> ScannerStatus:
+        if isinstance(self.source, str) and self.source.lower().endswith(_STILLS):
+            ok = Path(self.source).is_file()
+        else:
+            with self._lock:
+                cap = cv2.VideoCapture(self.source)
+                ok = cap.isOpened()
+                cap.release()
+        if not ok:
+            return ScannerStatus.from_error(ScannerOffline(f"camera {self.source!r} not reachable"))
+        return ScannerStatus(True, detail=str(self.source))
+
+    def list_devices(self) -> list[DeviceInfo]:
+        return [DeviceInfo(p.name.replace("video", ""), "", p.name, "v4l2")
+                for p in sorted(Path("/dev").glob("video*"))]

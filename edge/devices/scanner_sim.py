@@ -1,0 +1,145 @@
+"""The simulated scanner (``sim://``): scans a generated text page, runs a feeder batch, and can be told to fail.
+
+Faults, switched by URL (``sim://?fault=jammed``) or at run time (``device("").set_fault("cover_open")``):
+``jammed``, ``cover_open``, ``no_documents``, ``unplugged``, ``busy``, ``blank`` (the sheet was fed
+upside down) and ``jam_after=N`` (the feeder jams on page N+1 of a batch). Every ``open_scanner("sim://x")``
+in a process reaches the same twin, so a test and the web app see the same feeder.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+
+from edge.devices import page_cleanup
+from edge.devices.scanner import (
+    DEFAULT_MODE,
+    DEFAULT_RESOLUTION,
+    DEFAULT_SOURCE,
+    BlankPage,
+    DeviceInfo,
+    Page,
+    Scanner,
+    ScannerBusy,
+    ScannerCoverOpen,
+    ScannerJammed,
+    ScannerNoDocuments,
+    ScannerOffline,
+    ScannerStatus,
+)
+
+FAULTS = {
+    "jammed": ScannerJammed,
+    "cover_open": ScannerCoverOpen,
+    "no_documents": ScannerNoDocuments,
+    "unplugged": ScannerOffline,
+    "busy": ScannerBusy,
+}
+_REGISTRY: dict[str, SimScanner] = {}
+_LOCK = threading.Lock()
+
+
+class SimScanner(Scanner):
+    def __init__(self, name: str = "", *, fault: str = "", sheets: int = 3, jam_after: int | None = None):
+        self.url = f"sim://{name}"
+        self.name = name
+        self.fault = ""
+        self.set_fault(fault)
+        self.sheets = sheets          # pages waiting in the feeder
+        self.jam_after = jam_after
+        self.scans = 0
+
+    @classmethod
+    def from_url(cls, url: str) -> SimScanner:
+        parts = urlsplit(url)
+        name = parts.netloc
+        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with _LOCK:
+            twin = _REGISTRY.get(name)
+            if twin is None:
+                twin = _REGISTRY[name] = cls(name)
+            if "fault" in q:
+                twin.set_fault(q["fault"])
+            if "sheets" in q:
+                twin.sheets = int(q["sheets"])
+            if "jam_after" in q:
+                twin.jam_after = int(q["jam_after"])
+        return twin
+
+    def set_fault(self, fault: str) -> None:
+        if fault and fault not in FAULTS and fault != "blank":
+            raise ValueError(f"unknown fault {fault!r}: one of {', '.join([*FAULTS, 'blank'])}")
+        self.fault = fault
+
+    def clear(self) -> None:
+        self.fault = ""
+        self.jam_after = None
+
+    def load(self, sheets: int) -> None:
+        self.sheets = sheets
+
+    def scan(self, resolution: int | None = None, mode: str | None = None, source: str | None = None) -> list[Page]:
+        resolution = int(resolution or DEFAULT_RESOLUTION)
+        mode = mode or DEFAULT_MODE
+        source = source or DEFAULT_SOURCE
+        feeder = source.lower() in ("adf", "automatic document feeder", "feeder")
+        if self.fault in FAULTS:
+            raise FAULTS[self.fault](f"sim scanner {self.name!r}: fault {self.fault}")
+        if feeder and self.sheets <= 0:
+            raise ScannerNoDocuments(f"sim scanner {self.name!r}: feeder empty")
+        count = self.sheets if feeder else 1
+        pages = []
+        for i in range(1, count + 1):
+            if feeder and self.jam_after is not None and i > self.jam_after:
+                self.sheets -= len(pages)
+                raise ScannerJammed(f"sim scanner {self.name!r}: jammed on page {i}", pages=pages)
+            self.scans += 1
+            image = sample_page(resolution, mode, seed=self.scans, blank=self.fault == "blank")
+            why = page_cleanup.blank_reason(image)
+            if why:
+                raise BlankPage(f"sim scanner {self.name!r}: page {i} {why}", pages=pages)
+            pages.append(Page(image, resolution, "ADF" if feeder else "Flatbed", i))
+        if feeder:
+            self.sheets = 0
+        return pages
+
+    def status(self) -> ScannerStatus:
+        if self.fault in FAULTS:
+            return ScannerStatus.from_error(FAULTS[self.fault](f"sim fault {self.fault}"))
+        return ScannerStatus(True, detail=self.url)
+
+    def list_devices(self) -> list[DeviceInfo]:
+        return [] if self.fault == "unplugged" else [DeviceInfo(self.name or "sim", "edge", "simulated scanner", "sim")]
+
+
+def device(name: str = "") -> SimScanner:
+    """The twin behind ``sim://name`` (made on first use)."""
+    return SimScanner.from_url(f"sim://{name}")
+
+
+def sample_page(dpi: int = 200, mode: str = "Gray", *, seed: int = 0, blank: bool = False) -> np.ndarray:
+    """An A5 form page at ``dpi``: a heading, lines of text, a table; small (A5) so tests stay fast."""
+    w, h = int(148 / 25.4 * dpi), int(210 / 25.4 * dpi)
+    img = np.full((h, w, 3), 250, np.uint8)
+    if not blank:
+        rng = np.random.default_rng(seed)
+        unit = dpi / 25.4  # px per mm
+        cv2.putText(img, f"ARAB REPUBLIC OF EGYPT - FORM {seed:03d}", (int(12 * unit), int(20 * unit)),
+                    cv2.FONT_HERSHEY_DUPLEX, 0.08 * unit, (20, 20, 20), max(1, int(unit / 4)), cv2.LINE_AA)
+        y = 32 * unit
+        while y < h - 50 * unit:
+            words = " ".join("".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz0123456789"), int(rng.integers(2, 9))))
+                             for _ in range(6))
+            cv2.putText(img, words, (int(12 * unit), int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.05 * unit, (30, 30, 30),
+                        max(1, int(unit / 6)), cv2.LINE_AA)
+            y += 7 * unit
+        for k in range(5):
+            yy = int(h - (45 - 7 * k) * unit)
+            cv2.line(img, (int(12 * unit), yy), (int(w - 12 * unit), yy), (40, 40, 40), max(1, int(unit / 5)))
+        cv2.circle(img, (int(w - 30 * unit), int(h - 20 * unit)), int(12 * unit), (150, 60, 30), max(1, int(unit / 3)))
+    if mode.lower().startswith("gray") or mode.lower() in ("lineart", "binary"):
+        return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return img
