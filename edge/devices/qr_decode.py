@@ -27,6 +27,7 @@ import zxingcpp
 from pyzbar import pyzbar
 
 from edge.core.errors import EdgeError
+from edge.devices.qr_common import text_from_bytes
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
 MIN_SIDE = 21
@@ -47,20 +48,6 @@ class QrImageError(EdgeError):
             "The picture given to the QR reader is not an image.",
             detail=detail,
         )
-
-
-def text_from_bytes(data: bytes) -> str:
-    """Bytes from a scanner or a decoder as text: UTF-8, else Windows-1256 (Arabic), else Latin-1.
-
-    Cheap scanners send whatever their keyboard-wedge code page says; a wrong guess must still give a
-    string (Latin-1 maps every byte), never an exception in a reader thread.
-    """
-    for encoding in ("utf-8", "cp1256"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
 
 
 def to_gray(image) -> np.ndarray:

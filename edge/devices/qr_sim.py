@@ -1,0 +1,81 @@
+"""The simulated QR reader (``sim://``): codes are fed to it by a test or the demo, and it can be unplugged.
+
+One twin per name in a process, like the printer's: ``sim://`` and ``sim://desk`` are two readers, and
+every ``sim_scanner("desk")`` reaches the same one, so a test feeds the reader the web app listens to.
+It also keeps raw bytes, so a test can show that undecodable bytes do not stop the reader.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from urllib.parse import urlsplit
+
+from edge.devices.qr_common import QrDeviceError, clean_code, text_from_bytes
+
+_REGISTRY: dict[str, SimScanner] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+class SimScanner:
+    """The device: a queue of scans and an "unplugged" switch. Thread-safe."""
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self.unplugged = False
+        self._scans: queue.Queue[bytes | str] = queue.Queue()
+
+    def feed(self, *codes: str | bytes) -> None:
+        """Scan codes (text, or raw bytes as a serial scanner would send them)."""
+        for code in codes:
+            self._scans.put(code)
+
+    def set(self, *, unplugged: bool) -> None:
+        self.unplugged = unplugged
+
+    def take(self, timeout: float) -> list[str]:
+        if self.unplugged:
+            raise QrDeviceError(f"sim://{self.name} is unplugged")
+        try:
+            first = self._scans.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        items = [first]
+        while True:
+            try:
+                items.append(self._scans.get_nowait())
+            except queue.Empty:
+                break
+        texts = (text_from_bytes(i) if isinstance(i, bytes) else i for i in items)
+        return [t for t in (clean_code(t) for t in texts) if t]
+
+
+def sim_scanner(name: str = "") -> SimScanner:
+    """The simulated reader called ``name`` (created on first use)."""
+    with _REGISTRY_LOCK:
+        if name not in _REGISTRY:
+            _REGISTRY[name] = SimScanner(name)
+        return _REGISTRY[name]
+
+
+class SimSource:
+    kind = "sim"
+
+    def __init__(self, url: str):
+        self.url = url
+        parts = urlsplit(url)
+        self.scanner = sim_scanner(parts.netloc or parts.path.strip("/"))
+
+    @property
+    def name(self) -> str:
+        return f"sim://{self.scanner.name}"
+
+    def open(self) -> None:
+        if self.scanner.unplugged:
+            raise QrDeviceError(f"{self.name} is unplugged")
+
+    def read(self, timeout: float) -> list[str]:
+        return self.scanner.take(timeout)
+
+    def close(self) -> None:
+        pass
