@@ -50,7 +50,9 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
     ]
     for t in threads:
         t.start()
-    stop.wait()
+    from edge import sdnotify  # under systemd: ready now, watchdog pings while every service thread lives
+
+    sdnotify.run_until_stopped(stop, threads, f"van {settings.van.id}: {len(threads)} services running")
     log.info("stopping")
     for t in threads:
         t.join(timeout=10)

@@ -178,13 +178,14 @@ def van_expiry(root, days) -> None:
     installer = install_mod.Installer(root)
     now = pki.now_utc()
     due = False
-    for label, path in (("MQTT", f"{bundle_mod.TLS_DIR}/van.pem"), ("QR signing", f"{bundle_mod.KEYS_DIR}/signer-cert.pem")):
+    certificates = (("MQTT", f"{bundle_mod.TLS_DIR}/van.pem"), ("QR signing", f"{bundle_mod.KEYS_DIR}/signer-cert.pem"))
+    for label, path in certificates:
         cert = signing.load_certificate(installer.at(path))
         left = cert.not_valid_after_utc - now
         due |= left < timedelta(days=days)
         click.echo(f"{label} certificate: expires {cert.not_valid_after_utc:%Y-%m-%d} ({left.days} days)")
     if due:
-        click.echo(f"renew now: on the CA machine run “provision van renew”, then install the bundle here", err=True)
+        click.echo("renew now: on the CA machine run “provision van renew”, then install the bundle here", err=True)
         sys.exit(1)
 
 

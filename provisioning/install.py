@@ -9,11 +9,11 @@ real install would have applied.
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import json
 import os
 import pwd
-import grp
 import shutil
 import subprocess
 import time
@@ -65,7 +65,7 @@ UDEV_TEXT = """\
 SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", SYMLINK+="edge-printer", GROUP="edge", MODE="0660"
 SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="04b8|0519|1504|0416", SYMLINK+="edge-printer", GROUP="edge", MODE="0660"
 # Document scanner: whatever libsane's own rules recognise (they set libsane_matched).
-SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ENV{libsane_matched}=="yes", SYMLINK+="edge-scanner", GROUP="edge", MODE="0660"
+SUBSYSTEM=="usb", ENV{libsane_matched}=="yes", SYMLINK+="edge-scanner", GROUP="edge", MODE="0660"
 # QR reader in USB-CDC serial mode (Zebra/Symbol 05e0, Honeywell 0c2e, Newland 1eab).
 SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="05e0|0c2e|1eab", SYMLINK+="edge-qr", GROUP="edge", MODE="0660"
 # GPS receiver (u-blox 1546, Prolific-based pucks 067b).

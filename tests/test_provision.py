@@ -20,7 +20,7 @@ from edge import config as edge_config
 from edge.core import trust
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
-from provisioning import pki, signing
+from provisioning import signing
 from provisioning.cli import main as provision
 
 ROOT = Path(__file__).resolve().parent.parent

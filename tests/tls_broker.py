@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from mqtt_broker import MOSQUITTO
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 class TlsBroker:
