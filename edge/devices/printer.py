@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from edge.devices import escpos_encode, escpos_status, printer_layout, printer_raster, printer_sim
+from edge.devices import escpos_encode, escpos_status, printer_layout, printer_preview, printer_raster, printer_sim
 from edge.devices import printer_transport as transports
 from edge.devices.escpos_status import OFFLINE, UNKNOWN, PrinterError, PrinterStatus, printer_error
 from edge.devices.printer_layout import Document
@@ -28,6 +28,8 @@ from edge.devices.printer_transport import Transport, TransportError
 log = logging.getLogger(__name__)
 
 DEFAULT_STATUS_TIMEOUT = 0.5  # seconds to wait for each DLE EOT answer; a TM answers in a few ms
+DOTS_PER_MM = 8  # a 203-dpi head
+MAX_SETTLE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,11 @@ class Printer:
     """One receipt printer on one wire. Thread-safe: every use of the wire holds ``self._lock``."""
 
     def __init__(self, transport: Transport, profile: escpos_encode.PrinterProfile | None = None, *,
-                 status_timeout: float = DEFAULT_STATUS_TIMEOUT, url: str = ""):
+                 status_timeout: float = DEFAULT_STATUS_TIMEOUT, speed: float | None = None, url: str = ""):
         self.transport = transport
         self.profile = profile or escpos_encode.PrinterProfile.named()
         self.status_timeout = status_timeout
+        self.speed = speed  # mm/s the head prints at; None: do not wait for the paper after a job
         self.url = url
         self._lock = threading.Lock()
         self._last = UNKNOWN
@@ -82,9 +85,9 @@ class Printer:
         except TransportError as exc:
             log.info("printer %s cannot be opened: %s", self.description, exc)
             return OFFLINE
-        if not self.transport.can_answer:
-            return UNKNOWN
         try:
+            if not self.transport.can_answer:
+                return UNKNOWN  # a file, or a wire that carries nothing back: never "ok"
             self.transport.discard_input()
             replies: dict[int, int | None] = {escpos_status.PRINTER: self._ask(escpos_status.PRINTER,
                                                                                 self.status_timeout)}
@@ -124,9 +127,15 @@ class Printer:
         ``after_failure``: the last attempt may have left part of a job in the printer's buffer, so
         the buffers are cleared first (on printers whose profile allows it).
         """
-        return self.print_bytes(self.encode(doc, reprint=reprint, training=training), after_failure=after_failure)
+        blocks = printer_layout.layout(doc, self.profile.paper, reprint=reprint, training=training)
+        length_mm = printer_preview.page_height(blocks) / DOTS_PER_MM
+        return self.print_bytes(escpos_encode.encode(blocks, self.profile), after_failure=after_failure,
+                                length_mm=length_mm)
 
-    def print_bytes(self, data: bytes, *, after_failure: bool = False) -> PrintResult:
+    def print_bytes(self, data: bytes, *, after_failure: bool = False, length_mm: float = 0.0) -> PrintResult:
+        """Send one job. With a print ``speed`` set (mm/s, from the URL), the check after the job waits
+        until the paper should be out: a printer still printing from its buffer says "ok" even when
+        its roll is about to end under that job."""
         started = time.monotonic()
         with self._lock:
             before = self._read_status()
@@ -145,6 +154,8 @@ class Printer:
                 raise printer_error("printer-offline", detail=f"{self.description}: {exc}", sent=True) from exc
             finally:
                 self._release()
+            if self.speed and self.transport.can_answer:
+                time.sleep(min(MAX_SETTLE_S, max(0.0, length_mm / self.speed - (time.monotonic() - started))))
             after = self._read_status()
             self._last = after
             if not after.can_print:
@@ -191,10 +202,12 @@ def open_printer(url: str, *, check_raqm: bool = True) -> Printer:
         printer_raster.require_raqm()
     scheme = urlsplit(url).scheme
     transport: Transport = printer_sim.from_url(url) if scheme == "sim" else transports.from_url(url)
-    if "qr" in transports.query_options(url) and transports.query_options(url)["qr"] not in ("native", "raster"):
+    options = transports.query_options(url)
+    if options.get("qr", "native") not in ("native", "raster"):
         raise ValueError(f"{url}: qr must be native or raster")
-    timeout = float(transports.query_options(url).get("status_timeout", DEFAULT_STATUS_TIMEOUT))
-    return Printer(transport, profile_from_url(url), status_timeout=timeout, url=url)
+    timeout = float(options.get("status_timeout", DEFAULT_STATUS_TIMEOUT))
+    speed = float(options["speed"]) if options.get("speed") else None
+    return Printer(transport, profile_from_url(url), status_timeout=timeout, speed=speed, url=url)
 
 
 __all__ = ["Printer", "PrintResult", "PrinterError", "PrinterStatus", "open_printer", "profile_from_url"]

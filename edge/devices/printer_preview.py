@@ -15,6 +15,7 @@ from edge.devices.printer_layout import Block, Cut, Gap, Paper, Qr, Raster, Text
 CHAR_W, CHAR_H, LINE = 12, 24, 30
 FEED_BEFORE_CUT_LINES = 4
 _MONO = Path("/usr/share/fonts/truetype/dejavu")
+DEFAULT_PAPER = Paper()
 
 
 @functools.lru_cache(maxsize=8)
@@ -31,11 +32,14 @@ def _x(align: str, width: int, paper: int) -> int:
     return {"left": 0, "center": (paper - width) // 2, "right": paper - width}[align]
 
 
-def render(blocks: list[Block], paper: Paper = Paper()) -> Image.Image:
+def page_height(blocks: list[Block]) -> int:
+    """How many dots of paper the blocks take, to the cut."""
+    return sum(_height(block) for block in blocks)
+
+
+def render(blocks: list[Block], paper: Paper = DEFAULT_PAPER) -> Image.Image:
     """The page as a 1-bit image ``paper.width`` dots wide, ending at the cut."""
-    height = 0
-    for block in blocks:
-        height += _height(block)
+    height = page_height(blocks)
     page = Image.new("1", (paper.width, max(height, 1)), 1)
     draw = ImageDraw.Draw(page)
     y = 0
