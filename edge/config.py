@@ -94,6 +94,8 @@ class WebSettings:
 class RetentionSettings:
     # Delivered outbox rows are only kept for diagnosis; undelivered ones are never purged.
     delivered_outbox_days: int = 30
+    # Citizens' personal data (national ID, name, mobile, scans) once the governorate has acknowledged it.
+    personal_data_days: int = 90
     device_events_days: int = 14
 
 

@@ -27,6 +27,7 @@ def services(settings: Settings, host: str, port: int) -> list[Service]:
         Service("housekeeping", lambda stop: _housekeeping(settings, stop)),
         Service("web", lambda stop: _web(settings, host, port, stop)),
         Service("sync", lambda stop: _sync(settings, stop)),
+        Service("watch", lambda stop: _watch(settings, stop)),
     ]
 
 
@@ -90,6 +91,10 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
         )
         if any(removed.values()):
             log.info("retention purge: %s", removed)
+        erased = retention.purge_personal_data(db, settings.documents_dir, clock.now(),
+                                               personal_data_days=settings.retention.personal_data_days)
+        if any(erased.values()):
+            log.info("personal data erased after retention: %s", erased)
         stop.wait(HOUSEKEEPING_INTERVAL_S)
 
 
@@ -112,3 +117,9 @@ def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> Non
     except OSError:
         if not stop.is_set():
             raise
+
+
+def _watch(settings: Settings, stop: threading.Event) -> None:
+    from edge.watch.watch import run
+
+    run(settings, stop)
