@@ -119,7 +119,7 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
     for v in overview(store, thresholds, now):
         seen = _parse(v["last_seen"])
         if not v["online"] and seen and now - seen > timedelta(minutes=thresholds.offline_alert_min):
-            active[(v["van"], "offline")] = f"last seen {v['last_seen']}"
+            active[(v["van"], "offline")] = f"last seen {seen.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo)"
         for d in v["devices"]:
             if d["state"] in ("error", "warning") and d["kind"] in ("camera", "printer"):
                 active[(v["van"], d["kind"])] = f"{d['name']}: {d['state']}"

@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
         float(app.config["BACKLOG_ALERT_H"]))
 
     security.install(app)
+    app.jinja_env.filters["local"] = local_time
 
     from governorate.web import auth, monitor, office
 
@@ -74,6 +75,20 @@ def state_label(state: str) -> Markup:
 
     ar, en = STATE_LABELS.get(state, (state, state))
     return t(ar, en)
+
+
+def local_time(value: str | None) -> str:
+    """A stored UTC time as staff read it: Cairo time, to the minute."""
+    from datetime import datetime
+
+    from edge.core.localtime import VAN_TZ
+
+    if not value or value == "—":
+        return "—"
+    try:
+        return datetime.fromisoformat(value).astimezone(VAN_TZ).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
 
 
 def _secret(folder: Path) -> bytes:

@@ -53,6 +53,9 @@ def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
     lat = (int(south / step) + 1) * step
     while lat < north:
         _, y = xy(lat, west)
+        if y > oy + size - 16:  # would sit on the longitude labels
+            lat += step
+            continue
         grid.append({"x1": ox, "y1": y, "x2": ox + size, "y2": y, "label": f"{lat:.2f}°N", "lx": ox + 2, "ly": y - 2})
         lat += step
     lon = (int(west / step) + 1) * step
