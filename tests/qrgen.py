@@ -213,12 +213,13 @@ def qr_photo(seed: int, category: str) -> QrPhoto:
             shade = np.clip(1 - dist / (side * rng.uniform(0.5, 1.2)), 0.15, 1.3).astype(np.float32)
         canvas *= shade
     if category == "glare":
-        for _ in range(int(rng.integers(1, 3))):
+        # A lamp reflected on glossy paper: a saturated core in a softer halo; sometimes two lamps.
+        for _ in range(1 if rng.random() < 0.7 else 2):
             gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
             cx = centre[0] + rng.uniform(-0.4, 0.4) * side
             cy = centre[1] + rng.uniform(-0.4, 0.4) * side
-            sx, sy = side * rng.uniform(0.08, 0.25), side * rng.uniform(0.08, 0.25)
-            canvas += rng.uniform(150, 320) * np.exp(-(((gx - cx) / sx) ** 2 + ((gy - cy) / sy) ** 2) / 2)
+            sx, sy = side * rng.uniform(0.05, 0.18), side * rng.uniform(0.05, 0.18)
+            canvas += rng.uniform(100, 260) * np.exp(-(((gx - cx) / sx) ** 2 + ((gy - cy) / sy) ** 2) / 2)
         canvas = cv2.GaussianBlur(canvas, (0, 0), 0.6)
     if category == "blur":
         canvas = _blur(canvas, rng, module_px, rng.uniform(0.35, 0.75))
