@@ -294,9 +294,12 @@ class Installer:
 
 def outbox_pending(edge_command: str = f"{VENV}/bin/edge") -> int:
     """Messages the van has not yet delivered, from ``edge status`` (the store's public face)."""
+    command = [edge_command, "--config", f"{ETC}/van.toml", "status"]
+    if os.geteuid() == 0:
+        # As the services' user: SQLite files it creates (-wal, -shm) must not end up owned by root.
+        command = ["runuser", "-u", USER, "--", *command]
     try:
-        out = subprocess.run([edge_command, "--config", f"{ETC}/van.toml", "status"], check=True,
-                             capture_output=True, text=True, timeout=60).stdout
+        out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
         return int(json.loads(out)["outbox"]["pending"])
     except (OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
         raise InstallError(
