@@ -104,6 +104,24 @@ def sync(obj: _Context) -> None:
     sdnotify.run_with_watchdog(lambda: SyncAgent(obj.settings).run(stop), stop, "sync", "sync running")
 
 
+@main.command()
+@click.pass_obj
+def watch(obj: _Context) -> None:
+    """Watch the cameras, GPS and modem; write their status for the operator and the governorate."""
+    import signal
+    import threading
+
+    from edge.watch.watch import run as run_watch
+
+    obj.open_db().close()  # create or migrate the schema before the monitors write to it
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    from edge import sdnotify  # under systemd: ready, and watchdog pings while the watch thread lives
+
+    sdnotify.run_with_watchdog(lambda: run_watch(obj.settings, stop), stop, "watch", "watch running")
+
+
 @main.group()
 def db() -> None:
     """The van's SQLite database."""

@@ -1,0 +1,258 @@
+"""The watch loop: samples every camera (~1/s), the GPS and the modem, and writes their ``device_status`` rows.
+
+A row is written when a device's state or message changes, and otherwise every ``heartbeat_s`` to
+keep ``updated_at`` fresh: the events table grows with changes, and a commit per camera per
+second would be most of this process's work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera
+from edge.devices.gps import GpsReceiver
+from edge.devices.modem import ModemStatus, judge, open_modem
+from edge.store import device_status
+from edge.watch import messages
+
+log = logging.getLogger("edge.watch")
+
+
+@dataclass(frozen=True)
+class WatchTuning:
+    cctv: CctvTuning = field(default_factory=CctvTuning)
+    gps_every_s: float = 1.0
+    gps_silent_after_s: float = 10.0  # no good sentence for this long: the receiver is silent
+    modem_every_s: float = 15.0  # mmcli costs a D-Bus round trip; signal changes slowly
+    heartbeat_s: float = 15.0
+    thumbnail_every_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    device: str
+    kind: str
+    state: str
+    message_ar: str
+    message_en: str
+    detail: dict
+
+
+def _safe_url(url: str) -> str:
+    # Camera URLs often carry a password (rtsp://admin:secret@…); status rows travel to the hub.
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+class CameraWatch:
+    def __init__(self, name: str, url: str, tuning: CctvTuning, thumbs_dir: Path | None = None,
+                 thumbnail_every_s: float = 60.0):
+        self.name = name
+        self.url = url
+        self.source = open_camera(url)
+        self.monitor = CameraMonitor(name, tuning)
+        self.thumbs_dir = thumbs_dir
+        self.thumbnail_every_s = thumbnail_every_s
+        self._thumb_at = 0.0
+
+    def sample(self, now: float) -> Reading:
+        report = self.monitor.observe(self.source.latest(), now)
+        ar, en = messages.camera(self.name, report.fault, report.state)
+        detail = {
+            "url": _safe_url(self.url),
+            "fault": report.fault or "",
+            "faults": list(report.faults),
+            "learning": report.learning,
+            **report.metrics,
+            "tel": {"fault": report.fault or "", "frame_age_s": report.metrics.get("frame_age_s", -1)},
+        }
+        if report.fault == "offline" and self.source.last_error:
+            detail["error"] = self.source.last_error[:200]
+        self._save_thumbnail(now)
+        return Reading(f"camera:{self.name}", "camera", report.state, ar, en, detail)
+
+    def _save_thumbnail(self, now: float) -> None:
+        # A file the web process can serve on request: the watch owns the cameras, the web does not.
+        if self.thumbs_dir is None or now - self._thumb_at < self.thumbnail_every_s:
+            return
+        data = self.monitor.thumbnail()
+        if data is None:
+            return
+        self._thumb_at = now
+        self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.thumbs_dir / f".{self.name}.jpg.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self.thumbs_dir / f"{self.name}.jpg")
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class GpsWatch:
+    def __init__(self, url: str, tuning: WatchTuning):
+        self.url = url
+        self.silent_after_s = tuning.gps_silent_after_s
+        self.receiver = GpsReceiver(url, receiving_within_s=tuning.gps_silent_after_s)
+        self.started = time.monotonic()
+        self._corrupt_seen = 0
+        self._corrupt_at: float | None = None
+
+    def sample(self, now: float) -> Reading:
+        s = self.receiver.status(now)
+        if s.corrupt > self._corrupt_seen:
+            self._corrupt_seen, self._corrupt_at = s.corrupt, now
+        garbling = self._corrupt_at is not None and now - self._corrupt_at < self.silent_after_s
+        if s.fix:
+            state, reason = "ok", "ok"
+        elif s.receiving:
+            state, reason = "warning", "no_fix"
+        elif now - self.started < self.silent_after_s and not garbling:
+            state, reason = "unknown", "unknown"
+        else:
+            state, reason = "error", "garbled" if garbling else "silent"
+        ar, en = messages.gps(reason, satellites=s.satellites, fix_age_s=s.fix_age_s)
+        detail: dict = {"fault": "" if reason in ("ok", "unknown") else reason, "satellites": s.satellites,
+                        "sentences": s.sentences, "corrupt": s.corrupt}
+        tel: dict = {"fix": s.fix, "satellites": s.satellites if s.satellites is not None else -1}
+        if s.last_fix is not None:
+            fix = s.last_fix
+            detail.update(latitude=round(fix.latitude, 6), longitude=round(fix.longitude, 6),
+                          speed_kmh=None if fix.speed_kmh is None else round(fix.speed_kmh, 1),
+                          fix_utc=fix.utc, fix_age_s=round(s.fix_age_s or 0.0, 1))
+            tel.update(lat=detail["latitude"], lon=detail["longitude"], fix_age_s=round(s.fix_age_s or 0.0))
+        if s.last_error and not s.receiving:
+            detail["error"] = s.last_error[:200]
+        detail["tel"] = tel
+        return Reading("gps", "gps", state, ar, en, detail)
+
+    def close(self) -> None:
+        self.receiver.close()
+
+
+class ModemWatch:
+    """Polls the modem in its own thread: an mmcli call may take seconds and must not stall the cameras."""
+
+    def __init__(self, url: str, tuning: WatchTuning):
+        self.url = url
+        self.modem = open_modem(url)
+        self.every_s = tuning.modem_every_s
+        self._status: ModemStatus | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="modem", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._status = self.modem.status()
+            except Exception as exc:  # a broken modem must not end the watch
+                self._status = ModemStatus(present=None, problem=str(exc))
+            self._stop.wait(self.every_s)
+
+    def sample(self, now: float) -> Reading | None:
+        s = self._status
+        if s is None:
+            return None
+        verdict = judge(s)
+        tech = "/".join(t.upper() for t in s.access_tech)
+        ar, en = messages.modem(verdict.reason, operator=s.operator_name, tech=tech, signal=s.signal_percent)
+        detail = {
+            "fault": "" if verdict.reason in ("ok", "unknown") else verdict.reason,
+            "state": s.state, "signal_percent": s.signal_percent, "access_tech": list(s.access_tech),
+            "operator": s.operator_name, "operator_code": s.operator_code, "registration": s.registration,
+            "model": s.model,
+            "tel": {"signal": s.signal_percent if s.signal_percent is not None else -1, "tech": tech.lower(),
+                    "operator": s.operator_code},
+        }
+        if s.problem:
+            detail["problem"] = s.problem[:200]
+        return Reading("modem", "modem", verdict.state, ar, en, detail)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+
+
+class Watch:
+    """Every monitor of the van, and the rows they write."""
+
+    def __init__(self, db: sqlite_utils.Database, cameras: Mapping[str, str], gps: str | None, modem: str | None,
+                 tuning: WatchTuning | None = None, thumbs_dir: Path | None = None):
+        self.db = db
+        self.t = tuning or WatchTuning()
+        self.cameras = [CameraWatch(name, url, self.t.cctv, thumbs_dir, self.t.thumbnail_every_s)
+                        for name, url in cameras.items()]
+        self.gps = GpsWatch(gps, self.t) if gps else None
+        self.modem = ModemWatch(modem, self.t) if modem else None
+        self._written: dict[str, tuple[tuple, float]] = {}
+        self._gps_at = 0.0
+
+    def tick(self, now: float | None = None) -> list[Reading]:
+        """Sample what is due; return the readings that were written to the database."""
+        now = time.monotonic() if now is None else now
+        readings: list[Reading | None] = [cam.sample(now) for cam in self.cameras]
+        if self.gps is not None and now - self._gps_at >= self.t.gps_every_s:
+            self._gps_at = now
+            readings.append(self.gps.sample(now))
+        if self.modem is not None:
+            readings.append(self.modem.sample(now))
+        return [r for r in readings if r is not None and self._write(r, now)]
+
+    def _write(self, r: Reading, now: float) -> bool:
+        # Figures in the message (satellites, signal %) change all the time; they wait for the heartbeat.
+        key = (r.state, r.detail.get("fault"))
+        last = self._written.get(r.device)
+        if last is not None and last[0] == key and now - last[1] < self.t.heartbeat_s:
+            return False
+        changed = device_status.report(self.db, r.device, r.kind, r.state, message_ar=r.message_ar,
+                                       message_en=r.message_en, detail=r.detail)
+        if changed:
+            log.info("%s: %s — %s", r.device, r.state, r.message_en)
+        self._written[r.device] = (key, now)
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        period = self.t.cctv.sample_every_s
+        next_at = time.monotonic()
+        while not stop.is_set():
+            self.tick()
+            next_at += period
+            delay = next_at - time.monotonic()
+            if delay < 0:  # fell behind (a slow disk, a busy CPU): skip, never try to catch up
+                next_at, delay = time.monotonic(), 0.0
+            stop.wait(delay)
+
+    def close(self) -> None:
+        for cam in self.cameras:
+            cam.close()
+        if self.gps is not None:
+            self.gps.close()
+        if self.modem is not None:
+            self.modem.close()
+
+
+def run(settings, stop: threading.Event, tuning: WatchTuning | None = None) -> None:
+    """The ``edge watch`` process (and the runner's "watch" service) until ``stop`` is set."""
+    from edge.store.db import open_db
+
+    devices = settings.devices
+    with open_db(settings.db_path) as db:
+        watch = Watch(db, devices.cameras, devices.gps, devices.modem, tuning,
+                      thumbs_dir=settings.data_dir / "cctv")
+        log.info("watching %d camera(s), GPS %s, modem %s", len(watch.cameras), devices.gps, devices.modem)
+        try:
+            watch.run(stop)
+        finally:
+            watch.close()

@@ -1,0 +1,148 @@
+"""The watch process: simulated cameras, GPS and modem → device_status rows an operator can read."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from edge.devices import cctv_sim, gps_sim, modem
+from edge.devices.cctv import CctvTuning
+from edge.store import device_status
+from edge.watch.watch import Watch, WatchTuning
+
+FAST = WatchTuning(
+    cctv=CctvTuning(sample_every_s=0.1, alarm_after=2, clear_after=2, offline_after_s=1.0, frozen_after_s=1.0,
+                    reference_samples=3),
+    gps_every_s=0.1, gps_silent_after_s=1.0, modem_every_s=0.1, heartbeat_s=60, thumbnail_every_s=0.1,
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_twins():
+    cctv_sim.reset()
+    gps_sim.reset()
+    yield
+    cctv_sim.reset()
+    gps_sim.reset()
+
+
+def _rows(db) -> dict:
+    return {s.device: s for s in device_status.current(db)}
+
+
+def _tick_until(watch: Watch, predicate, ticks: int = 60):
+    for _ in range(ticks):
+        watch.tick()
+        rows = _rows(watch.db)
+        if predicate(rows):
+            return rows
+        time.sleep(FAST.cctv.sample_every_s)
+    return _rows(watch.db)
+
+
+def test_operator_reads_that_the_front_camera_is_covered_in_arabic_and_english(db, tmp_path):
+    watch = Watch(db, {"front": "sim://watch-front"}, None, None, FAST, thumbs_dir=tmp_path / "cctv")
+    try:
+        rows = _tick_until(watch, lambda r: "camera:front" in r and r["camera:front"].state == "ok"
+                           and not r["camera:front"].detail["learning"])
+        assert rows["camera:front"].message_en == "The front camera is working"
+        cctv_sim.sim_camera("watch-front").set_fault("covered")
+        rows = _tick_until(watch, lambda r: r["camera:front"].state == "error")
+    finally:
+        watch.close()
+    front = rows["camera:front"]
+    assert front.kind == "camera" and front.state == "error"
+    assert front.message_ar == "الكاميرا الأمامية مغطاة أو مظلمة"
+    assert front.message_en == "The front camera is covered or dark"
+    assert front.detail["fault"] == "dark" and front.detail["tel"]["fault"] == "dark"
+    events = [r[0] for r in db.execute("SELECT state FROM device_events WHERE device = 'camera:front' ORDER BY id")]
+    assert events[-2:] == ["ok", "error"]
+    assert (tmp_path / "cctv" / "front.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_camera_with_a_password_in_its_url_never_shows_it_in_status(db):
+    watch = Watch(db, {"rear": "sim://admin:secret@watch-rear"}, None, None, FAST)
+    try:
+        rows = _tick_until(watch, lambda r: "camera:rear" in r)
+    finally:
+        watch.close()
+    assert "secret" not in str(rows["camera:rear"].detail)
+
+
+def test_gps_fix_and_position_reach_the_status_row(db):
+    # A short heartbeat: the satellite count arrives a sentence after the first position.
+    watch = Watch(db, {}, "sim://watch-gps", None, replace(FAST, heartbeat_s=0.2))
+    try:
+        rows = _tick_until(watch, lambda r: "gps" in r and r["gps"].state == "ok" and r["gps"].detail["satellites"])
+        gps_sim.sim_gps("watch-gps").set_fault("no_fix")
+        later = _tick_until(watch, lambda r: r["gps"].state == "warning")
+    finally:
+        watch.close()
+    assert rows["gps"].detail["latitude"] == pytest.approx(30.0444, abs=0.01)
+    assert rows["gps"].detail["satellites"] == 9
+    assert later["gps"].message_en.startswith("GPS has no fix")
+    assert later["gps"].detail["tel"]["lat"] == pytest.approx(30.0444, abs=0.01)  # the last good fix stays
+
+
+def test_a_silent_gps_receiver_becomes_an_error(db):
+    gps_sim.sim_gps("watch-silent").set_fault("silent")
+    watch = Watch(db, {}, "sim://watch-silent", None, FAST)
+    try:
+        rows = _tick_until(watch, lambda r: "gps" in r and r["gps"].state == "error")
+    finally:
+        watch.close()
+    assert rows["gps"].detail["fault"] == "silent"
+    assert "لا يرسل بيانات" in rows["gps"].message_ar
+
+
+def test_a_modem_that_loses_its_signal_is_reported_and_recovers(db):
+    watch = Watch(db, {}, None, "sim://watch-modem", FAST)
+    twin = modem.sim_modem("watch-modem")
+    try:
+        rows = _tick_until(watch, lambda r: "modem" in r)
+        assert rows["modem"].state == "ok" and "Vodafone EG" in rows["modem"].message_en
+        twin.set_fault("no_signal")
+        rows = _tick_until(watch, lambda r: r["modem"].state == "error")
+        assert rows["modem"].message_en == "The modem has no signal"
+        twin.set_fault(None)
+        rows = _tick_until(watch, lambda r: r["modem"].state == "ok")
+    finally:
+        twin.set_fault(None)
+        watch.close()
+    assert rows["modem"].detail["tel"]["signal"] == 71
+
+
+def test_without_modemmanager_the_modem_row_says_unknown(db, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    watch = Watch(db, {}, None, "mmcli://", FAST)
+    try:
+        rows = _tick_until(watch, lambda r: "modem" in r)
+    finally:
+        watch.close()
+    assert rows["modem"].state == "unknown"
+    assert "ModemManager" in rows["modem"].message_en
+
+
+def test_an_unchanged_state_is_not_rewritten_every_second(db):
+    watch = Watch(db, {}, None, "sim://watch-quiet", FAST)
+    try:
+        _tick_until(watch, lambda r: "modem" in r)
+        written = [watch.tick() for _ in range(5)]
+    finally:
+        watch.close()
+    assert written == [[]] * 5
+    assert db.execute("SELECT count(*) FROM device_events WHERE device = 'modem'").fetchone()[0] == 1
+
+
+def test_the_van_runner_starts_the_watch_and_the_cli_has_a_watch_command():
+    from click.testing import CliRunner
+
+    from edge import runner
+    from edge.cli import main
+    from edge.config import Settings
+
+    assert "watch" in [s.name for s in runner.services(Settings(), "127.0.0.1", 0)]
+    result = CliRunner().invoke(main, ["watch", "--help"])
+    assert result.exit_code == 0 and "camera" in result.output.lower()
