@@ -508,6 +508,17 @@ def test_printer_urls_pick_their_wire_and_profile():
         printer_mod.open_printer("lpt://1")
 
 
+def test_receipt_fits_a_58_mm_printer_without_native_qr(sim):
+    name, device = sim
+    printer = printer_mod.open_printer(f"sim://{name}?profile=ZJ-5870")
+    assert (printer.profile.width, printer.profile.native_qr) == (384, False)
+    printer.print_document(RECEIPT)
+    commands = esc.decode(device.jobs[0])
+    assert esc.of_type(commands, esc.Qr) == []
+    assert all(r.image.width <= 384 for r in esc.of_type(commands, esc.Raster))
+    assert all(len(t) <= printer.profile.columns for t in esc.texts(commands))
+
+
 def test_qr_falls_back_to_raster_on_a_printer_without_native_qr(sim):
     name, device = sim
     printer = printer_mod.open_printer(f"sim://{name}?qr=raster")
