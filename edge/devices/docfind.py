@@ -345,7 +345,88 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     if polarity[best] * math.sqrt(max(weakest[best], 0)) < MIN_SCORE:
         return None
     quad = np.stack([cx[best], cy[best]], 1)
+    sides = [int(k[best]), int(j[best]), int(l[best]), int(i[best])]  # side s runs from corner s to s + 1
+    quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h)
     return quad, float(polarity[best] * math.sqrt(max(weakest[best], 0)))
+
+
+def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
+    """Grow the winner past an inner edge that only looks like a side.
+
+    An ID card's coloured band, a letterhead band or a long row of text makes a straight step across the
+    page, and the part of the page on one side of it is a well-outlined quadrilateral of its own, often
+    a better one than the whole page (whose border changes polarity where the band meets the desk). The
+    tell is that the two neighbouring sides carry on, still a real step, past the inner edge to another
+    line. So each side is replaced by the farthest line outside it for which the neighbours' extensions
+    and the new side itself are real steps (either polarity, each consistent along its stretch)."""
+
+    def support(L, p0, p1, cut=0.0):
+        d = dirs[L]
+        ta, tb = p0[0] * d[0] + p0[1] * d[1], p1[0] * d[0] + p1[1] * d[1]
+        lo, hi = min(ta, tb), max(ta, tb)
+        c = cut * (hi - lo)
+        ia = int(np.clip(round(lo + c - starts[L]), 0, lens[L] - 1))
+        ib = int(np.clip(round(hi - c - starts[L]), 0, lens[L] - 1))
+        span = max(hi - lo - 2 * c, 1.0)
+        return max(P[L, ib] - P[L, ia], N[L, ib] - N[L, ia]) / span, hi - lo
+
+    def meet(a, b):
+        n1, r1, n2, r2 = normals[a], rhos[a], normals[b], rhos[b]
+        det = n1[0] * n2[1] - n1[1] * n2[0]
+        if abs(det) < 1e-6:
+            return None
+        return np.array([(r1 * n2[1] - r2 * n1[1]) / det, (n1[0] * r2 - n2[0] * r1) / det])
+
+    margin = 0.02 * max(w, h)
+    cos_parallel = math.cos(math.radians(20))
+    for _ in range(2):
+        grown = False
+        for s in range(4):
+            prev_line, line, next_line = sides[s - 1], sides[s], sides[(s + 1) % 4]
+            area0 = abs(_area(quad))
+            centre = quad.mean(axis=0)
+            inward = np.sign(normals[line] @ centre - rhos[line])
+            best_m, best_gain = None, 0.0
+            for m in range(len(rhos)):
+                if m in sides or abs(normals[m] @ normals[line]) < cos_parallel:
+                    continue
+                a, b = meet(prev_line, m), meet(m, next_line)
+                if a is None or b is None:
+                    continue
+                # Both new corners beyond the old side (outside the quadrilateral), inside the photo.
+                da, db = normals[line] @ a - rhos[line], normals[line] @ b - rhos[line]
+                if not (da * inward < -2 and db * inward < -2):
+                    continue
+                if not all(-margin < p[0] < w - 1 + margin and -margin < p[1] < h - 1 + margin for p in (a, b)):
+                    continue
+                new = quad.copy()
+                new[s], new[(s + 1) % 4] = a, b
+                area = abs(_area(new))
+                if area > 10 * area0 or not _convex(new):
+                    continue
+                s1, l1 = support(prev_line, quad[s], a)
+                s2, l2 = support(next_line, quad[(s + 1) % 4], b)
+                s3, _ = support(m, a, b, cut=0.05)
+                if min(s1, s2) < 0.7 or s3 < 0.7 or min(l1, l2) < 3:
+                    continue
+                if area > best_gain:
+                    best_m, best_gain, best_quad = m, area, new
+            if best_m is not None:
+                quad, sides[s], grown = best_quad, best_m, True
+        if not grown:
+            break
+    return quad
+
+
+def _area(q):
+    x, y = q[:, 0], q[:, 1]
+    return 0.5 * float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
+
+
+def _convex(q):
+    e = np.roll(q, -1, axis=0) - q
+    cross = e[:, 0] * np.roll(e[:, 1], -1) - e[:, 1] * np.roll(e[:, 0], -1)
+    return bool((cross > 0).all() or (cross < 0).all())
 
 
 # --- refinement --------------------------------------------------------------------------------------
