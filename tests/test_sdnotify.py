@@ -129,3 +129,42 @@ def test_run_with_watchdog_raises_the_workers_error_so_the_process_exits_non_zer
 def test_a_missing_socket_does_not_break_the_process(tmp_path, monkeypatch):
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone"))
     assert sdnotify.notify("WATCHDOG=1") is False
+
+
+@pytest.mark.parametrize("command", ["run", "sync"])
+def test_edge_processes_tell_systemd_they_are_ready_and_keep_pinging(tmp_path, command):
+    """The real process, as systemd would start it (Type=notify, WatchdogSec=1): READY=1, then pings.
+
+    The broker is absent: a van without network must still count as running, not be restarted.
+    """
+    import subprocess
+    import sys
+
+    from mqtt_broker import free_port
+
+    address = f"@mtc-{command}-{os.getpid()}"
+    fake = FakeSystemd(address)
+    config = tmp_path / "van.toml"
+    config.write_text(f'[van]\nid = "V003"\ngovernorate = "21"\n[web]\nport = {free_port()}\n'
+                      f'[broker]\nurl = "mqtt://127.0.0.1:{free_port()}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "EDGE_CONFIG"}
+    env.update(EDGE_DATA_DIR=str(tmp_path), NOTIFY_SOCKET=address, WATCHDOG_USEC="1000000")
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "--config", str(config), command], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while "READY=1" not in fake.messages and time.monotonic() < deadline:
+            fake.collect(0.2)
+        assert "READY=1" in fake.messages
+        expected = "STATUS=sync running" if command == "sync" else "STATUS=van V003: "
+        assert any(m.startswith(expected) for m in fake.messages), fake.messages
+        before = fake.messages.count("WATCHDOG=1")
+        fake.collect(1.6)
+        assert fake.messages.count("WATCHDOG=1") - before >= 2  # one every 0.5 s
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+        assert "STOPPING=1" in fake.collect(0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.close()
