@@ -656,3 +656,22 @@ def test_status_decoding_never_believes_noise():
     assert escpos_status.decode({1: None, 2: None}).state == "unknown"
     assert escpos_status.decode({1: 0x00, 2: 0xFF}).state == "unknown"  # not status bytes
     assert escpos_status.decode({1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}).ok
+
+
+def test_a_paper_that_cannot_be_queued_never_turns_into_an_error_page(app):
+    app, device = app
+    with app.test_request_context():
+        outcome = printing.submit(printing.PrintJob("receipt", "ar", {"number": "007-261121-0001-5"}))
+    assert not outcome.printed and "request itself is saved" in outcome.message_en
+    assert device.jobs == []
+
+
+def test_a_broken_job_does_not_block_the_receipts_behind_it(sim, queue):
+    name, device = sim
+    broken = print_jobs.add(queue, "receipt", {"number": "no other fields"}, ref="broken")
+    good = queue_receipt(queue)
+    worker = PrintWorker("unused", printer_mod.open_printer(f"sim://{name}"))
+    assert worker.run_once(queue) == 1
+    assert print_jobs.get(queue, broken).state == "cancelled"
+    assert print_jobs.get(queue, good).state == "printed"
+    assert len(device.jobs) == 1

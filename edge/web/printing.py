@@ -166,11 +166,31 @@ def document(job: PrintJob, van) -> Receipt | TicketSlip:
 
 
 def submit(job: PrintJob) -> PrintOutcome:
-    """Queue ``job`` for the printer and wait briefly for its first attempt; never raises for printer trouble."""
+    """Queue ``job`` for the printer and wait briefly for its first attempt; never raises.
+
+    The caller has already committed what the paper is for (a request, a ticket): whatever goes wrong
+    here must not turn into an error page saying the action was not saved.
+    """
     w = worker()
     if w is None:
         log.info("print job %s (%s) not printed: this app has no printer", job.kind, job.lang)
         return NOT_CONNECTED
+    try:
+        return _submit(w, job)
+    except Exception:
+        log.exception("print job %s %s could not be queued", job.kind, job.fields.get("number"))
+        return NOT_QUEUED
+
+
+NOT_QUEUED = PrintOutcome(
+    False,
+    "تعذّر إرسال الورقة إلى الطابعة، والطلب نفسه محفوظ. اطبع الورقة من المتصفح أو اعرضها على المواطن.",
+    "The paper could not be sent to the printer; the request itself is saved. Print the paper from the "
+    "browser or show it to the citizen.",
+)
+
+
+def _submit(w: PrintWorker, job: PrintJob) -> PrintOutcome:
     settings = current_app.config["EDGE_SETTINGS"]
     doc = document(job, settings.van)
     # Always the van database, also in training mode: the queue belongs to the one physical printer.
