@@ -130,6 +130,13 @@ def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str 
             f"العربة {van} مسجلة بالفعل في المحافظة {auth.gov}. للتجديد استخدم «provision van renew».",
             code="provisioning-already-enrolled",
         )
+    if kind == "renew" and not auth.active(van):
+        raise pki.ProvisioningError(
+            f"Van {van} has no valid certificates from governorate {auth.gov} to renew: enrol it with "
+            "“provision van enrol”.",
+            f"لا توجد للعربة {van} شهادات سارية في المحافظة {auth.gov} لتجديدها: سجّلها بالأمر «provision van enrol».",
+            code="provisioning-not-enrolled",
+        )
     mqtt, signer = auth.issue_van(van, now=now, days=days)
     trust_list = auth.write_trust_list(now=now)
     auth.save()

@@ -154,6 +154,12 @@ def test_a_van_cannot_be_enrolled_twice_or_in_the_wrong_governorate(governorate)
     assert wrong.exit_code == 1 and "CA of governorate 21, not 01" in wrong.output
     bad = run("van", "enrol", GOV, "7", "--ca-dir", folder / "ca", "--out", folder / "z.tar.gz", ok=False)
     assert bad.exit_code == 1 and "not a van id" in bad.output
+    unknown = run("van", "renew", GOV, "V099", "--ca-dir", folder / "ca", "--out", folder / "w.tar.gz", ok=False)
+    assert unknown.exit_code == 1 and "no valid certificates" in unknown.output
+    not_a_ca = run("van", "enrol", GOV, "V010", "--ca-dir", folder, "--out", folder / "v.tar.gz", ok=False)
+    assert not_a_ca.exit_code == 1 and "not a governorate CA folder" in not_a_ca.output
+    twice = run("governorate", "init", GOV, "--out", folder / "ca", ok=False)
+    assert twice.exit_code == 1 and "already holds a CA" in twice.output
 
 
 def test_a_damaged_bundle_is_refused_before_anything_changes(governorate, tmp_path):
