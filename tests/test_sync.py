@@ -283,3 +283,26 @@ def test_a_van_cannot_make_the_hub_store_or_ack_for_another_van(tmp_path, broker
     time.sleep(1.0)
     assert hub.store.count() == 0
     assert not any("V008" in t for t in acks)
+
+
+def test_a_camera_going_dark_reaches_the_hub_at_once_with_the_vans_position(tmp_path, broker, hub):
+    from edge.store import device_status
+    from edge.store.db import open_db
+
+    settings = van_settings(tmp_path / "van", broker.url)
+    agent, van = start_van(settings)
+    db = open_db(settings.db_path)
+    try:
+        device_status.report(db, "camera:front", "camera", "ok")
+        device_status.report(db, "gps", "gps", "ok", detail={"lat": 30.0444, "lon": 31.2357, "satellites": 9})
+        wait_until(lambda: ((hub.store.van(VAN) or {}).get("telemetry") or {}).get("device.camera_front") == "ok",
+                   10, "the first snapshot with the camera")
+        agent.tuning.telemetry_every_s = 3600  # no periodic snapshot can be what brings the news
+        device_status.report(db, "camera:front", "camera", "error", message_en="covered or dark")
+        wait_until(lambda: hub.store.van(VAN)["telemetry"].get("device.camera_front") == "error", 10,
+                   "the camera's new state at the hub")
+        telemetry = hub.store.van(VAN)["telemetry"]
+    finally:
+        van.stop()
+        db.close()
+    assert telemetry["gps.lat"] == pytest.approx(30.0444) and telemetry["gps.satellites"] == 9

@@ -55,6 +55,10 @@ class Backoff:
         self.attempt = 0
 
 
+# Devices whose status details (not only their state) travel in telemetry.
+TELEMETRY_DETAILS = ("gps", "modem")
+
+
 @dataclass
 class Tuning:
     window: int = 1000  # messages published and not yet acked by the hub
@@ -62,6 +66,7 @@ class Tuning:
     doc_window: int = 16  # document chunks in flight (16 × 64 KiB = 1 MiB)
     resend_after_s: float = 30.0  # an ack this late means it (or our message) was lost: send again
     telemetry_every_s: float = 60.0
+    device_check_every_s: float = 1.0  # how often a device state change is looked for (then sent at once)
     congestion_control: str = "bbr"  # random radio loss is not congestion (../shared/FIELD-NOTES.md)
 
 
@@ -91,6 +96,8 @@ class SyncAgent:
         self._reset_drain_state()
         self._tel_seq = 0
         self._next_tel = 0.0
+        self._next_device_check = 0.0
+        self._last_device_event = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -118,7 +125,17 @@ class SyncAgent:
             return
         self._resend_if_overdue()
         self._drain()
-        if time.monotonic() >= self._next_tel:
+        now = time.monotonic()
+        if now >= self._next_device_check:
+            # A device that changed state (camera dark, printer out of paper) is news for the governorate
+            # now, not at the next periodic snapshot: one indexed read a second finds out.
+            self._next_device_check = now + self.tuning.device_check_every_s
+            last = self.db.execute("SELECT max(id) FROM device_events").fetchone()[0]
+            if last != self._last_device_event:
+                if self._last_device_event is not None:
+                    self._next_tel = 0.0
+                self._last_device_event = last
+        if now >= self._next_tel:
             self.publish_telemetry()
 
     def _connect(self, stop: threading.Event) -> bool:
@@ -382,6 +399,13 @@ class SyncAgent:
         for status in device_status.current(self.db):
             # Telemetry keys are [a-z0-9_.-]: "camera:front" travels as "device.camera_front".
             values["device." + re.sub(r"[^a-z0-9_.-]", "_", status.device.lower())[:56]] = status.state
+            if status.device in TELEMETRY_DETAILS:
+                # Position and radio figures for the governorate's map and fleet table: "gps.lat", "modem.rsrp_dbm".
+                for key, value in sorted(status.detail.items())[:24]:
+                    if value is None or isinstance(value, bool | int | float) or \
+                            (isinstance(value, str) and len(value) <= 200):
+                        name = re.sub(r"[^a-z0-9_.-]", "_", f"{status.device}.{key}".lower())[:64]
+                        values[name] = value
         self._tel_seq += 1
         envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
                               "tel.snapshot", {"at": clock.iso(now), "values": values})
