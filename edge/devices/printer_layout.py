@@ -362,7 +362,7 @@ def _reprint_mark(b: _Builder) -> None:
 
 def _training_mark(b: _Builder) -> None:
     # A paper made while the console was in training mode must never pass for a real one.
-    b.ar("تدريب - ليس إيصالًا حقيقيًا", align="center", size=AR_TITLE, bold=True)
+    b.ar("تدريب - ليست ورقة رسمية", align="center", size=AR_TITLE, bold=True)
     b.en("*** TRAINING - NOT VALID ***", align="center", bold=True)
 
 
