@@ -24,6 +24,8 @@ from provisioning import pki
 FORMAT = "mtc-van-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# The largest member is a trust list (≈ 33 KB with 50 vans and 200 revocations, docs/codes.md).
+MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
 # Where things go on the van. The sync process reads the TLS files; ProtectSystem=strict leaves
 # /etc read-only for it, which is right: only provisioning (as root) replaces them.
@@ -194,6 +196,8 @@ def read(path: Path) -> Bundle:
                 # path it chooses, so "../" or links cannot escape.
                 if not info.isfile() or (info.name not in MEMBERS and info.name != MANIFEST):
                     raise BundleError(path, f"unexpected member {info.name!r}")
+                if info.size > MAX_MEMBER_BYTES:
+                    raise BundleError(path, f"{info.name} is {info.size} bytes, far more than a key or config")
                 files[info.name] = tar.extractfile(info).read()
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise BundleError(path, f"not a readable .tar.gz ({exc})") from None
