@@ -192,6 +192,8 @@ NOT_QUEUED = PrintOutcome(
 
 def _submit(w: PrintWorker, job: PrintJob) -> PrintOutcome:
     settings = current_app.config["EDGE_SETTINGS"]
+    if current_app.config.get("PRINT_WORKER", True):
+        w.start()  # no-op while it runs; brings it back if its thread ever died
     doc = document(job, settings.van)
     # Always the van database, also in training mode: the queue belongs to the one physical printer.
     with open_db(settings.db_path) as db:
