@@ -1,0 +1,204 @@
+"""Benchmark: how many van messages per second the governorate hub stores, with one and with two ingest workers.
+
+A simulated fleet of 500 vans, time-compressed: every van publishes a telemetry snapshot every 10 s
+(compressed ×--compress, so 500 × compress / 10 snapshots a second) while a burst of transactions
+(request.submitted and queue-ticket events, each a valid envelope on its own van's topic) is published as
+fast as one paho client can. The hub — `governorate ingest` processes on the shared subscription, all
+writing one SQLite file (WAL, synchronous=FULL, one commit per batch) — takes everything into its
+in-memory inbox, so the rate at which rows appear in its database is its ingest rate, not the publisher's.
+
+Prints JSON lines; the last one has sqlite_tx_per_s (one worker), sqlite_two_workers_tx_per_s,
+two_workers_ratio, postgresql_tx_per_s (null: the hub has no PostgreSQL store yet), tel_per_s,
+publish_msgs_per_s (the publisher in the same run, for scale).
+
+    python bench/hub_ingest.py [--tx 20000] [--vans 500] [--compress 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from ulid import ULID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from mqtt_broker import Broker  # noqa: E402
+from sync_harness import kill9, spawn  # noqa: E402
+
+from edge.core import requests as rq  # noqa: E402
+from edge.sync import protocol as p  # noqa: E402
+
+GOV = "01"
+
+
+def van_ids(n: int) -> list[str]:
+    return [f"V{i:03d}" for i in range(1, n + 1)]
+
+
+def tx_messages(vans: list[str], count: int) -> list[tuple[str, bytes]]:
+    """``count`` valid tx envelopes spread over the fleet: one request in four, the rest ticket events."""
+    now = dt.datetime.now(dt.UTC)
+    at = now.isoformat()
+    seqs = dict.fromkeys(vans, 0)
+    out = []
+    for i in range(count):
+        van = vans[i % len(vans)]
+        seqs[van] += 1
+        seq = seqs[van]
+        if i % 4 == 0:
+            number = str(rq.RequestNumber(rq.van_number(van), now.date(), seq // 4 + 1))
+            body = {"catalogue_version": 1, "citizen": {"birth_date": "1990-01-01", "gender": "female",
+                    "mobile": "01012345678", "name": "منى أحمد حسن", "national_id": "29001010112355"},
+                    "expected_ready_on": "2026-12-21", "fee_piastres": 150000, "number": number,
+                    "operator": "operator:3", "payment": {"amount_piastres": 150000, "method": "cash",
+                                                          "reference": None},
+                    "service_code": "BLD-NEW", "submitted_at": at, "van": van}
+            kind = "request.submitted"
+        else:
+            body = {"number": f"A{seq % 999 + 1:03d}", "series": "A", "seq": seq, "category": "BLD",
+                    "priority": "none", "state": "waiting", "issued_at": at, "called_at": None, "counter": None,
+                    "recalls": 0, "started_at": None, "finished_at": None, "transferred_to": None,
+                    "transferred_from": None}
+            kind = "ticket.issued"
+        env = p.Envelope(str(ULID()), van, "tx", seq, p.SCHEMA_VERSION, at, kind, body)
+        out.append((p.up_topic(GOV, van, "tx"), p.encode(env)))
+    return out
+
+
+def tel_message(van: str, seq: int) -> tuple[str, bytes]:
+    at = dt.datetime.now(dt.UTC).isoformat()
+    values = {"outbox_pending": seq % 50, "outbox_oldest_age_s": 12, "gps.lat": 30.05, "gps.lon": 31.23,
+              "lte.rsrp_dbm": -97, "device.printer": "ok", "device.camera_front": "ok", "device.scanner": "ok"}
+    env = p.Envelope(str(ULID()), van, "tel", seq, p.SCHEMA_VERSION, at, "tel.snapshot", {"at": at, "values": values})
+    return p.up_topic(GOV, van, "tel"), p.encode(env)
+
+
+def publish(port: int, txs: list[tuple[str, bytes]], vans: list[str], tel_per_s: float) -> dict:
+    """Publish every tx as fast as the window allows, interleaving telemetry at ``tel_per_s``."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-fleet-{os.getpid()}", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    acked = [0]
+    client.on_publish = lambda c, u, mid, rc, props: acked.__setitem__(0, acked[0] + 1)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    start = time.monotonic()
+    tel_sent, tel_seq, sent = 0, 0, 0
+    for topic, payload in txs:
+        # Paced by PUBACKs (a 1000-message window), so telemetry is spread over the whole run.
+        while sent - acked[0] >= 1000:
+            time.sleep(0.0005)
+        client.publish(topic, payload, qos=1)
+        sent += 1
+        due = int((time.monotonic() - start) * tel_per_s)
+        while tel_sent < due:
+            tel_seq += 1
+            client.publish(*tel_message(vans[tel_sent % len(vans)], tel_seq), qos=1)
+            tel_sent += 1
+            sent += 1
+    deadline = time.monotonic() + 60
+    while acked[0] < sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    took = time.monotonic() - start
+    client.disconnect()
+    client.loop_stop()
+    return {"published_tx": len(txs), "published_tel": tel_sent, "publish_s": took,
+            "publish_msgs_per_s": (len(txs) + tel_sent) / took}
+
+
+def count_tx(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("SELECT count(*) FROM messages WHERE stream = 'tx'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    broker = Broker(folder / "broker").start()
+    db = folder / "hub.db"
+    procs = []
+    try:
+        for w in range(workers):
+            procs.append(spawn(["governorate.cli", "ingest", "--db", str(db), "--governorate", GOV,
+                                "--broker", broker.url, "--worker", str(w + 1)], folder / f"hub{w + 1}.log"))
+        time.sleep(2.0)  # connect + SUBACK of every worker
+        txs = tx_messages(vans, tx)
+        tel_rate = len(vans) * compress / 10.0
+        samples: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                samples.append((time.monotonic(), count_tx(db)))
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        pub = publish(broker.port, txs, vans, tel_rate)
+        deadline = time.monotonic() + 60
+        while count_tx(db) < tx and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        watcher.join()
+        stored = count_tx(db)
+        # Ingest rate between 10 % and 90 % of the rows: leaves out the start-up and the tail.
+        t10 = next(t for t, n in samples if n >= tx * 0.1)
+        t90 = next((t for t, n in samples if n >= tx * 0.9), samples[-1][0])
+        rate = 0.8 * tx / (t90 - t10) if t90 > t10 else None
+        conn = sqlite3.connect(db)
+        tel_rows = conn.execute("SELECT count(*) FROM vans WHERE telemetry IS NOT NULL").fetchone()[0]
+        conn.close()
+        return {"workers": workers, "tx": tx, "stored_tx": stored, "tx_per_s": rate, "tel_per_s": tel_rate,
+                "vans_with_telemetry": tel_rows, **pub}
+    finally:
+        for proc in procs:
+            kill9(proc)
+        broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tx", type=int, default=20000)
+    parser.add_argument("--vans", type=int, default=500)
+    parser.add_argument("--compress", type=float, default=10.0, help="time compression of the 10 s telemetry")
+    args = parser.parse_args()
+    vans = van_ids(args.vans)
+    with tempfile.TemporaryDirectory() as tmp:
+        one = run(1, args.tx, vans, args.compress, Path(tmp) / "one")
+        print(json.dumps(one), flush=True)
+        two = run(2, args.tx, vans, args.compress, Path(tmp) / "two")
+        print(json.dumps(two), flush=True)
+    ratio = (two["tx_per_s"] / one["tx_per_s"]) if one["tx_per_s"] and two["tx_per_s"] else None
+    print(json.dumps({
+        "sqlite_tx_per_s": round(one["tx_per_s"]) if one["tx_per_s"] else None,
+        "sqlite_two_workers_tx_per_s": round(two["tx_per_s"]) if two["tx_per_s"] else None,
+        "two_workers_ratio": round(ratio, 2) if ratio else None,
+        "postgresql_tx_per_s": None,
+        "postgresql_note": "no PostgreSQL store yet (and none installed here)",
+        "vans": args.vans, "tel_per_s": one["tel_per_s"], "tx": args.tx,
+        "all_stored": one["stored_tx"] == args.tx and two["stored_tx"] == args.tx,
+        "publish_msgs_per_s": round(one["publish_msgs_per_s"]), "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
