@@ -41,7 +41,7 @@ def _minutes(seconds: float) -> tuple[str, str]:
 def gps(reason: str, *, satellites: int | None = None, fix_age_s: float | None = None) -> tuple[str, str]:
     if reason == "ok":
         sats = satellites or 0
-        return f"تحديد الموقع يعمل ({to_eastern(sats)} قمر صناعي)", f"GPS has a fix ({sats} satellites)"
+        return f"تحديد الموقع يعمل (الأقمار الصناعية: {to_eastern(sats)})", f"GPS has a fix ({sats} satellites)"
     if reason == "no_fix":
         ar, en = "جهاز تحديد الموقع يبحث عن الأقمار الصناعية", "GPS has no fix — searching for satellites"
         if fix_age_s is not None:
