@@ -146,3 +146,14 @@ def test_the_van_runner_starts_the_watch_and_the_cli_has_a_watch_command():
     assert "watch" in [s.name for s in runner.services(Settings(), "127.0.0.1", 0)]
     result = CliRunner().invoke(main, ["watch", "--help"])
     assert result.exit_code == 0 and "camera" in result.output.lower()
+
+
+def test_a_demo_van_can_start_with_a_covered_camera_and_a_weak_modem_from_its_settings(db):
+    watch = Watch(db, {"rear": "sim://demo-rear?fault=covered"}, None, "sim://demo-modem?fault=weak", FAST)
+    try:
+        rows = _tick_until(watch, lambda r: "camera:rear" in r and r["camera:rear"].state == "error" and "modem" in r)
+    finally:
+        watch.close()
+        modem.sim_modem("demo-modem").set_fault(None)
+    assert rows["camera:rear"].message_en == "The rear camera is covered or dark"
+    assert rows["modem"].state == "warning" and rows["modem"].detail["fault"] == "weak_signal"

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -90,7 +90,11 @@ class CameraSource:
 class SimSource(CameraSource):
     def __init__(self, url: str):
         self.url = url
-        self.camera = sim_camera(urlsplit(url).netloc or urlsplit(url).path.strip("/") or "default")
+        parts = urlsplit(url)
+        self.camera = sim_camera(parts.netloc or parts.path.strip("/") or "default")
+        # sim://front?fault=covered: a demo van whose camera starts out covered (from the settings file).
+        if fault := parse_qs(parts.query).get("fault", [""])[0]:
+            self.camera.set_fault(fault)
         self._last: Frame | None = None
         self._seq = 0
 

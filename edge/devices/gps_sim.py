@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from edge.devices.gps import nmea_sentence
 
@@ -69,7 +69,10 @@ class SimGpsLine:
     """The twin as a line to read, like a serial port: a burst of sentences every second."""
 
     def __init__(self, url: str):
-        self.gps = sim_gps(urlsplit(url).netloc or urlsplit(url).path.strip("/"))
+        parts = urlsplit(url)
+        self.gps = sim_gps(parts.netloc or parts.path.strip("/"))
+        if fault := parse_qs(parts.query).get("fault", [""])[0]:  # sim://?fault=no_fix from the settings
+            self.gps.set_fault(fault)
         if self.gps.fault == "unplugged":
             raise OSError("simulated GPS receiver is unplugged")
         self._pending: list[bytes] = []

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from edge.core.errors import EdgeError
 
@@ -209,7 +209,11 @@ def open_modem(url: str, **kwargs):
     if scheme == "mmcli":
         return MmcliModem(url, **kwargs)
     if scheme == "sim":
-        return sim_modem(urlsplit(url).netloc or urlsplit(url).path.strip("/"))
+        parts = urlsplit(url)
+        modem = sim_modem(parts.netloc or parts.path.strip("/"))
+        if fault := parse_qs(parts.query).get("fault", [""])[0]:  # sim://?fault=weak from the settings
+            modem.set_fault(fault)
+        return modem
     if scheme == "serial":
         return _Unsupported(url)
     raise ModemUrlError(url)
