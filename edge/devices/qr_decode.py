@@ -34,6 +34,11 @@ MIN_SIDE = 21
 # Crops of located-but-unread codes are enlarged so the code spans at least this many pixels.
 ROI_TARGET = 360
 MAX_ROIS = 4
+# …and larger crops shrunk to this (even a version 40 code keeps over 5 px per module).
+ROI_MAX = 1000
+# The whole-picture passes work on a copy no larger than this: on a 12 MP phone photo they would take
+# seconds at full size, and zxing's first pass has already looked at every pixel.
+WHOLE_PICTURE_SIDE = 1600
 
 _QR = zxingcpp.BarcodeFormat.QRCode
 _ZBAR_QR = [pyzbar.ZBarSymbol.QRCODE]
@@ -149,6 +154,13 @@ def _upscale(gray: np.ndarray, factor: float = 2.0) -> np.ndarray:
     return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
 
 
+def _at_most(gray: np.ndarray, side: int) -> np.ndarray:
+    factor = side / max(gray.shape)
+    if factor >= 1:
+        return gray
+    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+
+
 def _whole_picture_passes(gray: np.ndarray) -> Iterable[Callable[[], list[str]]]:
     yield lambda: zbar_texts(gray)
     yield lambda: zxing_texts(_sharpen(gray))
@@ -220,6 +232,8 @@ def _read_regions(gray: np.ndarray, boxes) -> list[str]:
         factor = ROI_TARGET / max(crop.shape)
         if factor > 1.2:
             crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
+        elif max(crop.shape) > ROI_MAX:
+            crop = _at_most(crop, ROI_MAX)
         crop = np.ascontiguousarray(crop)
         for attempt in _roi_passes(crop):
             texts = attempt()
@@ -244,7 +258,7 @@ def decode_image(image, *, thorough: bool = True) -> list[str]:
         if failed:
             texts.extend(_read_regions(gray, _regions(failed, read, gray.shape)))
         if not texts and thorough:
-            for attempt in _whole_picture_passes(gray):
+            for attempt in _whole_picture_passes(_at_most(gray, WHOLE_PICTURE_SIDE)):
                 texts = attempt()
                 if texts:
                     break
