@@ -165,17 +165,14 @@ def sweep_stale() -> list[str]:
     return removed
 
 
-def _open_tun_in(name: str, cc: str | None, result: dict) -> None:
-    """Thread body: enter the namespace, tidy it (no IPv6 chatter, congestion control), open the TUN."""
+def _open_tun_in(name: str, result: dict) -> None:
+    """Thread body: enter the namespace, silence IPv6 (no router solicitations on the link), open the TUN."""
     try:
         with netns(name):
             for key in ("all", "default"):
                 with contextlib.suppress(OSError):
                     with open(f"/proc/sys/net/ipv6/conf/{key}/disable_ipv6", "w") as f:
                         f.write("1")
-            if cc:
-                with open("/proc/sys/net/ipv4/tcp_congestion_control", "w") as f:
-                    f.write(cc)
             fd = os.open("/dev/net/tun", os.O_RDWR)
             fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", TUN_NAME.encode(), IFF_TUN | IFF_NO_PI))
             result["fd"] = fd
@@ -192,8 +189,9 @@ class LteLink:
                  seed: int | None = None, **both):
         """``up`` is van → governorate, ``down`` governorate → van; keyword arguments (rate_bps is not
         among the sensible ones: the two directions differ) override fields of both, e.g. ``loss=0``.
-        ``congestion_control`` sets both namespaces' default (net.ipv4.tcp_congestion_control); by
-        default they keep what the host uses."""
+        ``congestion_control`` makes it the default for connections across the link in both namespaces
+        (a route with ``congctl``: a namespace inherits the host's net.ipv4.tcp_congestion_control and
+        may not change it); a socket that sets TCP_CONGESTION after connecting still gets its own."""
         self.up = Shape(**{**asdict(up or UP_DEFAULT), **both})
         self.down = Shape(**{**asdict(down or DOWN_DEFAULT), **both})
         self.congestion_control = congestion_control
@@ -235,7 +233,7 @@ class LteLink:
                 _ip("netns", "add", name)
                 self._created.append(name)
                 result: dict = {}
-                t = threading.Thread(target=_open_tun_in, args=(name, self.congestion_control, result))
+                t = threading.Thread(target=_open_tun_in, args=(name, result))
                 t.start()
                 t.join()
                 if "error" in result:
@@ -246,6 +244,9 @@ class LteLink:
                 _ip("-n", name, "link", "set", TUN_NAME, "txqueuelen", "1000")
                 _ip("-n", name, "addr", "add", f"{ip}/30", "dev", TUN_NAME)
                 _ip("-n", name, "link", "set", TUN_NAME, "up")
+            if self.congestion_control:
+                self.set_route_congestion_control("van", self.congestion_control)
+                self.set_route_congestion_control("gov", self.congestion_control)
             parent, child = socket.socketpair()
             van_fd, gov_fd = fds[self.van_ns], fds[self.gov_ns]
             try:
@@ -386,7 +387,8 @@ class LteLink:
         return self.run(side, ["ss", "-tin"], capture_output=True, text=True, timeout=20).stdout
 
     def set_route_congestion_control(self, side: str, algorithm: str) -> None:
-        """New connections from this side to the peer use ``algorithm`` (``ip route … congctl``)."""
+        """New connections from (or accepted by) this side with the peer use ``algorithm`` (``ip route …
+        congctl``). It overrides TCP_CONGESTION set *before* connect(); setting it after connect wins."""
         peer = self.gov_ip if self.ns(side) == self.van_ns else self.van_ip
         _ip("-n", self.ns(side), "route", "replace", f"{peer}/32", "dev", TUN_NAME, "congctl", algorithm)
 
@@ -447,10 +449,10 @@ def tcp_goodput_bps(link: LteLink, seconds: float = 4.0, *, direction: str = "up
     listener.listen(1)
     with link.netns(sender_side):
         sender = socket.socket()
-    if congestion_control:
-        sender.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, congestion_control.encode())
     sender.settimeout(10)
     sender.connect(listener.getsockname())
+    if congestion_control:  # after connect, like the sync agent: a route's congctl would override it before
+        sender.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, congestion_control.encode())
     used = sender.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).split(b"\0")[0].decode()
     conn, _ = listener.accept()
     listener.close()
