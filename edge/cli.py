@@ -88,6 +88,17 @@ def run(obj: _Context, host: str | None, port: int | None) -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Address for the local web UI (default from settings).")
+@click.option("--port", type=int, default=None, help="Port for the local web UI (default from settings).")
+@click.pass_obj
+def web(obj: _Context, host: str | None, port: int | None) -> None:
+    """Serve the kiosk, console, display and API, drive the printer, and keep the housekeeping (edge-web unit)."""
+    from edge import runner
+
+    runner.run_all(obj.settings, host=host, port=port, only=("web", "housekeeping"))
+
+
+@main.command()
 @click.pass_obj
 def sync(obj: _Context) -> None:
     """Send the outbox to the governorate and apply what it sends back (runs until stopped)."""

@@ -13,6 +13,7 @@ from edge.config import Settings
 log = logging.getLogger("edge.run")
 
 HOUSEKEEPING_INTERVAL_S = 3600
+PRINTED_JOBS_DAYS = 2
 
 
 @dataclass
@@ -31,7 +32,9 @@ def services(settings: Settings, host: str, port: int) -> list[Service]:
     ]
 
 
-def run_all(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+def run_all(settings: Settings, host: str | None = None, port: int | None = None,
+            only: tuple[str, ...] | None = None) -> None:
+    """Run the van's services (``only`` these, by name, when given: the systemd units split them)."""
     from edge.config import load_catalogue
     from edge.store.db import open_db
     from edge.store.migrations import migrate
@@ -48,6 +51,7 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
     threads = [
         threading.Thread(target=_supervise, args=(svc, stop), name=svc.name, daemon=True)
         for svc in services(settings, host or settings.web.host, port or settings.web.port)
+        if only is None or svc.name in only
     ]
     for t in threads:
         t.start()
@@ -91,6 +95,15 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
         )
         if any(removed.values()):
             log.info("retention purge: %s", removed)
+        # Printed papers are kept a couple of days for "was it printed?" questions, then go: they carry
+        # the citizen's masked name and the receipt's code.
+        from datetime import timedelta
+
+        from edge.store import print_jobs
+
+        printed = print_jobs.purge_printed(db, clock.now() - timedelta(days=PRINTED_JOBS_DAYS))
+        if printed:
+            log.info("retention purge: %d printed papers", printed)
         erased = retention.purge_personal_data(db, settings.documents_dir, clock.now(),
                                                personal_data_days=settings.retention.personal_data_days)
         if any(erased.values()):

@@ -289,3 +289,32 @@ def test_audit_chain_stays_intact_after_a_working_session(console, db):
     post(console, "/operator/", "/operator/counter", {"counter": "1"})
     post(console, "/operator/", "/operator/queue/call")
     assert audit_log.verify(db) is None
+
+
+def test_receipt_kept_when_the_printer_is_out_of_paper_then_printed_on_retry(tmp_path):
+    import uuid
+
+    from edge.devices import printer_sim
+
+    name = f"paperless-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, printer=f"sim://{name}?paper=out", PRINT_WAIT_S=2)
+    sim = printer_sim.device(name)
+    client = app.test_client()
+    login(client)
+    client.get("/lang/en")
+    number = register_request(client)
+    shown = text(client.get(f"/operator/requests/{number}/receipt"))
+    assert "paper" in shown.lower(), shown  # says what is wrong and what to do
+    assert sim.jobs == []
+    status = client.get("/operator/status").get_data(as_text=True)
+    assert 'id="printer-retry"' in status
+    sim.set(paper="ok")
+    post(client, "/operator/status", "/operator/printer/retry")
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not sim.jobs:
+        time.sleep(0.1)
+    assert len(sim.jobs) == 1  # printed once, not lost and not twice
+    db = open_db(app.config["EDGE_SETTINGS"].db_path)
+    assert "printer.retry" in _actions(db)

@@ -22,8 +22,10 @@ VALID_NID = "29001011234567"  # born 1990-01-01, governorate 01 (Cairo), male
 SERVICE = "BLD-NEW"
 
 
-def make_app(data_dir: Path, **overrides):
-    settings = Settings(data_dir=Path(data_dir))
+def make_app(data_dir: Path, printer: str = "sim://", **overrides):
+    from edge.config import DeviceSettings
+
+    settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer))
     app = create_app(settings, PIN_HASHER=FAST_HASHER, **overrides)
     db = open_db(settings.db_path)
     migrate(db)

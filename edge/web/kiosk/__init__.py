@@ -103,7 +103,8 @@ def ticket_issue():
     outcome = printing.submit(job)
     session["ticket"] = {"number": issued.ticket.number, "category": cat.code, "ahead": issued.people_ahead,
                          "wait_min": minutes, "priority": issued.ticket.priority.value,
-                         "printed": outcome.printed, "issued_at": clock.iso(issued.ticket.issued_at)}
+                         "printed": outcome.printed, "issued_at": clock.iso(issued.ticket.issued_at),
+                         "print_msg": {"ar": outcome.message_ar, "en": outcome.message_en}}
     return redirect(url_for("kiosk.ticket_done"))
 
 

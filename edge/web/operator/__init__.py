@@ -367,7 +367,7 @@ def _submit(draft_id: str, data: dict):
         return _render_step("payment", draft_id, data, errors), 422
     session.pop("draft", None)
     outcome = _print_receipt(str(number))
-    session["printed"] = {"number": str(number), "printed": outcome.printed}
+    session["printed"] = _printed(str(number), outcome)
     return redirect(url_for("operator.receipt", number=str(number)))
 
 
@@ -391,6 +391,23 @@ def _print_receipt(number: str, *, reprint: bool = False) -> printing.PrintOutco
         "submitted_at": found.created_at, "operator": found.operator, "van": settings().van.id,
     }, qr=d["qr_text"], training=bool(g.get("training")), reprint=reprint)
     return printing.submit(job)
+
+
+def _printed(number: str, outcome: printing.PrintOutcome) -> dict:
+    """What the receipt page says about the paper, carried across the redirect."""
+    return {"number": number, "printed": outcome.printed, "queued": outcome.queued,
+            "ar": outcome.message_ar, "en": outcome.message_en}
+
+
+@bp.post("/printer/retry")
+@login_required
+def printer_retry():
+    """"Print the waiting papers": the operator fixed the printer (paper, cover) and asks to go on now."""
+    printing.retry()
+    _audit("printer.retry", "printer", real=True)
+    session["notice"] = {"ar": "طُلب من الطابعة أن تطبع الأوراق المنتظرة.",
+                         "en": "The printer was asked to print the waiting papers."}
+    return redirect(url_for("operator.status"))
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -449,8 +466,7 @@ def receipt(number: str):
     from edge.web.qr import svg
 
     return render_template("operator/receipt.html", **d, labels=rq.STATE_LABELS,
-                           qr=svg(d["qr_text"], label=number), printed=printed,
-                           not_printed=printing.NOT_CONNECTED)
+                           qr=svg(d["qr_text"], label=number), printed=printed)
 
 
 @bp.post("/requests/<number>/reprint")
@@ -459,7 +475,7 @@ def reprint(number: str):
     store_requests.get(get_db(), number)
     outcome = _print_receipt(number, reprint=True)
     _audit("receipt.reprint", number, {"printed": outcome.printed})
-    session["printed"] = {"number": number, "printed": outcome.printed}
+    session["printed"] = _printed(number, outcome)
     return redirect(url_for("operator.receipt", number=number))
 
 
@@ -559,8 +575,11 @@ def status():
     devices = [(name, rows.pop(name, None)) for name in expected] + sorted(rows.items())
     backlog = outbox.backlog(db)
     age = backlog.oldest_age(clock.now())
+    from edge.store import print_jobs
+
     return render_template("operator/status.html", devices=devices, backlog=backlog,
-                           age_minutes=None if age is None else int(age.total_seconds() // 60))
+                           age_minutes=None if age is None else int(age.total_seconds() // 60),
+                           waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None))
 
 
 @bp.errorhandler(UnknownCategory)
