@@ -94,7 +94,8 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
         raise OfficeError("قرار غير معروف.", "Unknown decision.", detail=state)
     reason = (reason or "").strip() or None
     if state == "rejected" and not reason:
-        raise OfficeError("اكتب سبب الرفض؛ سيقرؤه المواطن.", "Write the reason for the rejection; the citizen reads it.")
+        raise OfficeError("اكتب سبب الرفض؛ سيقرؤه المواطن.",
+                          "Write the reason for the rejection; the citizen reads it.")
     if not rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(state)):
         raise OfficeError("لا يمكن نقل الطلب إلى هذه الحالة من حالته الحالية.",
                           "The request cannot move to this state from its current one.",
@@ -145,7 +146,8 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
     for van in targets:
         sender.send(van, p.Catalog(cat.version, data))
     with store.transaction() as conn:
-        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) VALUES ('catalog', ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
+                     "VALUES ('catalog', ?, ?, ?, ?, ?)",
                      [cat.version, len(text.encode()), len(targets), actor, now_iso()])
         audit(conn, actor, "publish.catalog", f"v{cat.version}", {"vans": len(targets)})
     return cat.version, len(targets)
@@ -160,7 +162,8 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
     for van in targets:
         sender.send(van, p.TrustList(blob))
     with store.transaction() as conn:
-        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) VALUES ('trust-list', NULL, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
+                     "VALUES ('trust-list', NULL, ?, ?, ?, ?)",
                      [len(blob), len(targets), actor, now_iso()])
         audit(conn, actor, "publish.trust-list", None, {"vans": len(targets), "bytes": len(blob)})
     return len(targets)

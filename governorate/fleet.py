@@ -127,18 +127,22 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
         if isinstance(age, (int, float)) and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"
     at = now.isoformat()
+    open_rows = {(van, kind): (i, detail) for i, van, kind, detail in
+                 store._read("SELECT id, van, kind, detail FROM alerts WHERE cleared_at IS NULL")}
+    raise_ = {k: d for k, d in active.items() if k not in open_rows}
+    update = {open_rows[k][0]: d for k, d in active.items() if k in open_rows and open_rows[k][1] != d}
+    clear = [i for k, (i, _) in open_rows.items() if k not in active]
+    if not (raise_ or update or clear):
+        return  # the common case on every refresh: no write, no fsync
     with store.transaction() as conn:
-        open_rows = {(van, kind): i for i, van, kind in
-                     conn.execute("SELECT id, van, kind FROM alerts WHERE cleared_at IS NULL")}
-        for key, detail in active.items():
-            if key in open_rows:
-                conn.execute("UPDATE alerts SET detail = ? WHERE id = ?", [detail, open_rows[key]])
-            else:
-                conn.execute("INSERT INTO alerts (van, kind, detail, raised_at) VALUES (?, ?, ?, ?)",
-                             [key[0], key[1], detail, at])
-        for key, alert_id in open_rows.items():
-            if key not in active:
-                conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", [at, alert_id])
+        for (van, kind), detail in raise_.items():
+            # OR IGNORE: another web thread may have raised the same alert a moment ago.
+            conn.execute("INSERT OR IGNORE INTO alerts (van, kind, detail, raised_at) VALUES (?, ?, ?, ?)",
+                         [van, kind, detail, at])
+        for alert_id, detail in update.items():
+            conn.execute("UPDATE alerts SET detail = ? WHERE id = ?", [detail, alert_id])
+        for alert_id in clear:
+            conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", [at, alert_id])
 
 
 def alerts(store: HubStore, van: str | None = None, include_cleared: bool = False, limit: int = 200) -> list[dict]:

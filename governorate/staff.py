@@ -43,7 +43,8 @@ def add(store: HubStore, username: str, name: str, role: str, governorate: str, 
                          f"The password is too short (at least {MIN_PASSWORD}).")
     with store.transaction() as conn:
         conn.execute(
-            "INSERT INTO staff (username, name, role, governorate, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO staff (username, name, role, governorate, password_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(username) DO UPDATE SET name = excluded.name, role = excluded.role, "
             "governorate = excluded.governorate, password_hash = excluded.password_hash, active = 1",
             [username, name, role, governorate, _hasher.hash(password), now_iso()])

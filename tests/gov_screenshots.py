@@ -69,14 +69,15 @@ def build(folder: Path) -> HubStore:
                 "outbox_pending": backlog, "outbox_oldest_age_s": 0 if backlog == 0 else (
                     9000 if van == "V021" else rng.randint(5, 400)),
                 "gps.lat": lat + rng.uniform(-0.002, 0.002), "gps.lon": lon + rng.uniform(-0.002, 0.002),
-                "lte.rsrp_dbm": -85 - n * 5 - rng.randint(0, 6), "lte.operator": ["Vodafone EG", "Orange EG", "WE"][n % 3],
+                "lte.rsrp_dbm": -85 - n * 5 - rng.randint(0, 6),
+                "lte.operator": ["Vodafone EG", "Orange EG", "WE"][n % 3],
                 "device.printer": "error" if van == "V015" else "ok", "device.scanner": "ok",
                 "device.qr": "warning" if van == "V033" else "ok", **cams}, seq=200 - step, at=at))
         if van == "V040":
             batch.append(death(van, 3))
         hub._process(batch)
         with store.transaction() as conn:  # spread the day's requests over the opening hours
-            for i, number in enumerate(numbers):
+            for number in numbers:
                 at = now - timedelta(minutes=rng.randint(10, 9 * 60))
                 conn.execute("UPDATE requests SET submitted_at = ? WHERE number = ?", [at.isoformat(), number])
             if van == "V040":

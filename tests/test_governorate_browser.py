@@ -1,4 +1,4 @@
-"""Staff screens in a real browser, against a real broker, hub and van: offline detection and a decision's round trip."""
+"""Staff screens in a real browser against a real broker, hub and van: offline detection, a decision's round trip."""
 
 from __future__ import annotations
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import cbor2
 import pytest
 from click.testing import CliRunner
-from gov_support import (PASSWORD, RecordingSender, add_staff, csrf, login, offline_hub, seed, tel)
+from gov_support import PASSWORD, RecordingSender, add_staff, csrf, login, offline_hub, seed, tel
 
 from edge.sync import protocol as p
 from governorate.cli import main as cli
@@ -16,16 +17,26 @@ from governorate.store import HubStore
 from governorate.web import create_app
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = HubStore(tmp_path / "hub.db")
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Staff (argon2 is slow on purpose) and a van's requests, made once and copied for each test."""
+    folder = tmp_path_factory.mktemp("gov-template")
+    s = HubStore(folder / "hub.db")
     add_staff(s)
-    return s
+    numbers = seed(s, folder)
+    s.close()  # the last close checkpoints the WAL into hub.db, so a plain copy is complete
+    return folder / "hub.db", numbers
 
 
 @pytest.fixture
-def numbers(store, tmp_path):
-    return seed(store, tmp_path)
+def store(tmp_path, template):
+    shutil.copy(template[0], tmp_path / "hub.db")
+    return HubStore(tmp_path / "hub.db")
+
+
+@pytest.fixture
+def numbers(template):
+    return template[1]
 
 
 @pytest.fixture
@@ -123,7 +134,8 @@ def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp
     # The printer gets paper: the alert clears but its acknowledgement stays on record.
     hub._process([tel("V007", {"outbox_pending": 0, "outbox_oldest_age_s": 0, "device.printer": "ok"}, seq=3)])
     client.get("/alerts")
-    assert store._read("SELECT cleared_at IS NOT NULL, acked_by FROM alerts WHERE id = ?", [alert_id])[0] == (1, "karim")
+    cleared, acked_by = store._read("SELECT cleared_at IS NOT NULL, acked_by FROM alerts WHERE id = ?", [alert_id])[0]
+    assert (cleared, acked_by) == (1, "karim")
 
 
 def test_clerk_marks_a_request_ready_and_it_goes_down_to_its_van(store, client, numbers):

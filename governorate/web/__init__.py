@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, session
+from flask import Flask, g, session
 from markupsafe import Markup, escape
 
 from governorate import fleet, notify, staff
@@ -65,7 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def t(ar: str, en: str) -> Markup:
     """Both languages: the chosen one first, the other smaller (staff share screens and reports)."""
-    first, second, first_lang, second_lang = (en, ar, "en", "ar") if session.get("lang") == "en" else (ar, en, "ar", "en")
+    english = session.get("lang") == "en"
+    first, second, first_lang, second_lang = (en, ar, "en", "ar") if english else (ar, en, "ar", "en")
     return Markup(f'<span lang="{first_lang}">{escape(first)}</span> '
                   f'<span class="other-lang" lang="{second_lang}">{escape(second)}</span>')
 

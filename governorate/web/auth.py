@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from governorate import staff
 from governorate.web.security import csrf_token
@@ -27,8 +27,7 @@ def login():
             csrf_token()
             with store.transaction() as conn:
                 staff.audit(conn, user["username"], "login", None)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("monitor.overview"))
+            return redirect(_local(request.args.get("next", "")))
         error = True
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -42,8 +41,12 @@ def logout():
 @bp.route("/lang/<code>", methods=["POST"])
 def language(code: str):
     session["lang"] = "en" if code == "en" else "ar"
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("monitor.overview"))
+    return redirect(_local(request.form.get("next", "")))
 
 
-__all__ = ["bp", "flash", "g"]
+def _local(target: str) -> str:
+    """Where to go back to, but only on this site: "//x" and "/\\x" would leave it."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("monitor.overview")
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -90,8 +89,5 @@ def alerts():
 @allowed("ack-alert")
 def ack(alert_id: int):
     fleet.acknowledge(_store(), alert_id, g.user["username"])
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                    else url_for("monitor.alerts"))
+    return redirect(url_for("monitor.alerts"))
 
-
-__all__ = ["bp", "json"]

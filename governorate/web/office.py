@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from edge.core.errors import EdgeError
 from governorate import backoffice, staff
@@ -60,7 +59,8 @@ def document(van: str, doc_id: str):
     response = Response(data, mimetype=kind)
     response.headers["Content-Disposition"] = f'inline; filename="{van}-{doc_id}.{ext}"'
     # A scanned file is shown, never run: no scripts even inside a crafted PDF or SVG.
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = ("sandbox; default-src 'none'; img-src 'self'; "
+                                                   "style-src 'unsafe-inline'")
     return response
 
 

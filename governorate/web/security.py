@@ -53,7 +53,8 @@ def install(app: Flask) -> None:
             if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
                 return render_template("error.html", code=400,
                                        ar="انتهت صلاحية الصفحة أو الطلب غير موثوق. أعد تحميل الصفحة وحاول مرة أخرى.",
-                                       en="This page expired or the request is not trusted. Reload the page and try again."), 400
+                                       en="This page expired or the request is not trusted. "
+                                          "Reload the page and try again."), 400
         return None
 
     @app.after_request
