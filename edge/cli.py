@@ -116,14 +116,25 @@ def sync(obj: _Context) -> None:
 
 
 @main.command()
+@click.option("--accept-view", "accept", metavar="CAMERA", multiple=True,
+              help="Accept CAMERA's new view after re-aiming it on purpose (the running watch relearns it), then exit.")
 @click.pass_obj
-def watch(obj: _Context) -> None:
+def watch(obj: _Context, accept: tuple[str, ...]) -> None:
     """Watch the cameras, GPS and modem; write their status for the operator and the governorate."""
     import signal
     import threading
 
+    from edge.watch.watch import forget_reference
     from edge.watch.watch import run as run_watch
 
+    if accept:
+        for name in accept:
+            if name not in obj.settings.devices.cameras:
+                known = ", ".join(obj.settings.devices.cameras) or "none"
+                raise click.BadParameter(f"no camera '{name}' in the settings (cameras: {known})")
+            forget_reference(obj.settings.data_dir / "cctv", name)
+            click.echo(f"camera {name}: new view accepted; the watch learns it within seconds")
+        return
     obj.open_db().close()  # create or migrate the schema before the monitors write to it
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

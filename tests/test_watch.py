@@ -39,7 +39,7 @@ def _tick_until(watch: Watch, predicate, ticks: int = 60):
         if predicate(rows):
             return rows
         time.sleep(FAST.cctv.sample_every_s)
-    return _rows(watch.db)
+    raise AssertionError(f"not reached in {ticks} ticks: {rows}")
 
 
 def test_operator_reads_that_the_front_camera_is_covered_in_arabic_and_english(db, tmp_path):
@@ -157,3 +157,34 @@ def test_a_demo_van_can_start_with_a_covered_camera_and_a_weak_modem_from_its_se
         modem.sim_modem("demo-modem").set_fault(None)
     assert rows["camera:rear"].message_en == "The rear camera is covered or dark"
     assert rows["modem"].state == "warning" and rows["modem"].detail["fault"] == "weak_signal"
+
+
+def test_a_camera_knocked_while_the_watch_was_down_is_still_reported_moved_until_the_view_is_accepted(db, tmp_path):
+    from click.testing import CliRunner
+
+    from edge.cli import main
+
+    cctv_dir = tmp_path / "cctv"
+    watch = Watch(db, {"front": "sim://knocked"}, None, None, FAST, thumbs_dir=cctv_dir)
+    try:
+        _tick_until(watch, lambda r: "camera:front" in r and not r["camera:front"].detail["learning"])
+    finally:
+        watch.close()
+    assert (cctv_dir / "front.reference.npz").is_file()
+
+    cctv_sim.sim_camera("knocked").set_fault("moved")  # bumped while the watch was stopped
+    watch = Watch(db, {"front": "sim://knocked"}, None, None, FAST, thumbs_dir=cctv_dir)
+    try:
+        rows = _tick_until(watch, lambda r: r["camera:front"].detail["fault"] == "moved")
+        assert rows["camera:front"].state == "warning"
+        config = tmp_path / "van.toml"
+        config.write_text(f'data_dir = "{tmp_path}"\n[devices.cameras]\nfront = "sim://knocked"\n')
+        result = CliRunner().invoke(main, ["--config", str(config), "watch", "--accept-view", "front"])
+        assert result.exit_code == 0, result.output
+        rows = _tick_until(watch, lambda r: r["camera:front"].state == "ok"
+                           and not r["camera:front"].detail["learning"])
+        watch.tick()  # the sample after learning keeps the new reference
+    finally:
+        watch.close()
+    assert rows["camera:front"].state == "ok"
+    assert (cctv_dir / "front.reference.npz").is_file()  # the new view is kept in its turn

@@ -394,15 +394,29 @@ class CameraMonitor:
         self._learned: list[tuple[checks.Prepared, float]] = []
         self.reference_view: checks.Prepared | None = None
         self.reference_sharpness: float | None = None
+        self._stored: tuple[np.ndarray, float] | None = None
+        self.newly_learned = False  # a reference was learned from frames and is not yet kept anywhere
         self.samples = 0
         self._picture: dict[str, float] = {}
 
     def accept_view(self) -> None:
         """Forget the reference view and sharpness (after a camera was deliberately re-aimed)."""
         self._learned.clear()
+        self._stored = None
         self.reference_view = None
         self.reference_sharpness = None
         self.alarms["moved"].active = self.alarms["blurred"].active = False
+
+    def reference(self) -> tuple[np.ndarray, float] | None:
+        """The learned reference (small grey view, sharpness) to keep across restarts, or None."""
+        if self.reference_view is None or self.reference_sharpness is None:
+            return None
+        return self.reference_view.tiny, self.reference_sharpness
+
+    def restore_reference(self, tiny: np.ndarray, sharpness: float) -> None:
+        """Judge against a reference learned before a restart, or a camera knocked while the watch
+        was down would simply become the new normal. Used from the first frame of the same shape."""
+        self._stored = (np.asarray(tiny, np.float32), float(sharpness))
 
     def observe(self, frame: Frame | None, now: float) -> CameraReport:
         self.samples += 1
@@ -455,12 +469,18 @@ class CameraMonitor:
             return  # nothing to learn from, or judge on, a dark or stale picture
         sharp = checks.sharpness(p)
         metrics["sharpness"] = round(sharp, 3)
+        if self.reference_view is None and self._stored is not None:
+            tiny, stored_sharpness = self._stored
+            self._stored = None
+            if tiny.shape == p.tiny.shape:  # else the camera (or its resolution) changed: learn anew
+                self.reference_view, self.reference_sharpness = checks.from_tiny(tiny), stored_sharpness
         if self.reference_view is None:
             self._learned.append((p, sharp))
             if len(self._learned) >= t.reference_samples:
                 self.reference_sharpness = float(np.median([s for _, s in self._learned]))
                 self.reference_view = self._learned[-1][0]
                 self._learned.clear()
+                self.newly_learned = True
             return
         ref = self.reference_sharpness or 1e-6
         ratio = sharp / ref

@@ -48,6 +48,16 @@ def prepare(frame: np.ndarray) -> Prepared:
     sh, sw = sharp.shape
     tiny = cv2.resize(sharp, (TINY_WIDTH, max(1, round(sh * TINY_WIDTH / sw))),
                       interpolation=cv2.INTER_AREA).astype(np.float32)
+    return _from(tiny, sharp)
+
+
+def from_tiny(tiny: np.ndarray) -> Prepared:
+    """A sample rebuilt from its stored small copy (a reference view kept across restarts)."""
+    tiny = np.asarray(tiny, np.float32)
+    return _from(tiny, np.clip(tiny, 0, 255).astype(np.uint8))
+
+
+def _from(tiny: np.ndarray, sharp: np.ndarray) -> Prepared:
     th, tw = tiny.shape
     cells = cv2.resize(tiny, (CELL_WIDTH, max(1, round(th * CELL_WIDTH / tw))), interpolation=cv2.INTER_AREA)
     return Prepared(tiny=tiny, sharp=sharp, edges=_edges(tiny), cells=cells)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import sqlite_utils
 
 from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera
@@ -56,6 +57,20 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
+def reference_path(cctv_dir: Path, camera: str) -> Path:
+    """Where camera ``camera``'s learned reference view is kept (under ``<data_dir>/cctv``)."""
+    return cctv_dir / f"{camera}.reference.npz"
+
+
+def forget_reference(cctv_dir: Path, camera: str) -> bool:
+    """Accept a camera's new view: the running watch notices the file is gone and learns the view again."""
+    try:
+        reference_path(cctv_dir, camera).unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
 class CameraWatch:
     def __init__(self, name: str, url: str, tuning: CctvTuning, thumbs_dir: Path | None = None,
                  thumbnail_every_s: float = 60.0):
@@ -66,6 +81,14 @@ class CameraWatch:
         self.thumbs_dir = thumbs_dir
         self.thumbnail_every_s = thumbnail_every_s
         self._thumb_at = 0.0
+        self._reference_saved = False
+        if thumbs_dir is not None and reference_path(thumbs_dir, name).is_file():
+            try:
+                with np.load(reference_path(thumbs_dir, name)) as stored:
+                    self.monitor.restore_reference(stored["tiny"], float(stored["sharpness"]))
+                self._reference_saved = True
+            except (OSError, ValueError, KeyError) as exc:  # a damaged file: learn the view again
+                log.warning("camera %s: stored reference view unreadable (%s); learning it again", name, exc)
 
     def sample(self, now: float) -> Reading:
         report = self.monitor.observe(self.source.latest(), now)
@@ -81,6 +104,7 @@ class CameraWatch:
         if report.fault == "offline" and self.source.last_error:
             detail["error"] = self.source.last_error[:200]
         self._save_thumbnail(now)
+        self._keep_reference()
         return Reading(f"camera:{self.name}", "camera", report.state, ar, en, detail)
 
     def _save_thumbnail(self, now: float) -> None:
@@ -95,6 +119,25 @@ class CameraWatch:
         tmp = self.thumbs_dir / f".{self.name}.jpg.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self.thumbs_dir / f"{self.name}.jpg")
+
+    def _keep_reference(self) -> None:
+        if self.thumbs_dir is None:
+            return
+        path = reference_path(self.thumbs_dir, self.name)
+        if self._reference_saved and not path.exists():  # `edge watch --accept-view NAME` removed it
+            log.info("camera %s: new view accepted; learning it", self.name)
+            self.monitor.accept_view()
+            self._reference_saved = False
+            return
+        reference = self.monitor.reference()
+        if reference is None or not self.monitor.newly_learned:
+            return
+        self.monitor.newly_learned = False
+        self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, tiny=reference[0], sharpness=np.float64(reference[1]))
+        os.replace(tmp, path)
+        self._reference_saved = True
 
     def close(self) -> None:
         self.source.close()
@@ -212,7 +255,7 @@ class Watch:
 
     def _write(self, r: Reading, now: float) -> bool:
         # Figures in the message (satellites, signal %) change all the time; they wait for the heartbeat.
-        key = (r.state, r.detail.get("fault"))
+        key = (r.state, r.detail.get("fault"), r.detail.get("learning"))
         last = self._written.get(r.device)
         if last is not None and last[0] == key and now - last[1] < self.t.heartbeat_s:
             return False
