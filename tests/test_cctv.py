@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,9 +117,10 @@ def test_an_unsupported_camera_address_is_refused_in_both_languages():
 class FakeCamera:
     """An IP camera on 127.0.0.1: /stream (multipart MJPEG at ~10 fps) and /snapshot.jpg."""
 
-    def __init__(self, name: str = "front", size=(320, 240)):
+    def __init__(self, name: str = "front", size=(320, 240), password: str = ""):
         self.cam = SimCamera(name, size)
         self.alive = True
+        self.password = password
         camera = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,6 +128,12 @@ class FakeCamera:
                 pass
 
             def do_GET(self):
+                if camera.password and self.headers.get("Authorization") != camera.expected_auth():
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path == "/snapshot.jpg":
                     body = camera.jpeg()
                     self.send_response(200)
@@ -152,6 +160,9 @@ class FakeCamera:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def expected_auth(self) -> str:
+        return "Basic " + base64.b64encode(f"admin:{self.password}".encode()).decode()
 
     def jpeg(self) -> bytes:
         image = self.cam.frame()
@@ -255,3 +266,15 @@ def test_a_video_file_camera_plays_and_a_black_recording_is_dark(tmp_path):
 def test_a_missing_video_file_is_offline(tmp_path):
     _, reports = _watch("file://" + str(tmp_path / "gone.avi"), lambda r: r.fault is not None)
     assert reports[-1].fault == "offline"
+
+
+def test_a_camera_that_asks_for_a_password_is_read_with_the_one_in_its_url():
+    camera = FakeCamera(password="s3cret")
+    try:
+        host = camera.url.removeprefix("http://")
+        _, refused = _watch(f"http://admin:wrong@{host}/stream", lambda r: r.fault is not None)
+        _, reports = _watch(f"http://admin:s3cret@{host}/stream", _learned)
+    finally:
+        camera.disappear()
+    assert refused[-1].fault == "offline"
+    assert _learned(reports[-1])

@@ -159,6 +159,22 @@ class _ThreadedSource(CameraSource):
         self._thread.join(timeout=self.timeout_s + 1)
 
 
+def _http_opener(url: str) -> tuple[str, urllib.request.OpenerDirector]:
+    """The URL without its user:password, and an opener that answers the camera's Basic or Digest
+    challenge with them (IP cameras use both; urllib does neither from a URL by itself)."""
+    parts = urlsplit(url)
+    if not parts.username:
+        return url, urllib.request.build_opener()
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    bare = parts._replace(netloc=netloc).geturl()
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, bare, unquote(parts.username), unquote(parts.password or ""))
+    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(passwords),
+                                         urllib.request.HTTPDigestAuthHandler(passwords))
+    return bare, opener
+
+
 class HttpSource(_ThreadedSource):
     """An MJPEG stream (multipart/x-mixed-replace) or a snapshot URL (one JPEG per request).
 
@@ -170,6 +186,7 @@ class HttpSource(_ThreadedSource):
         self._jpeg = b""
         self._full_width = 0
         self.snapshot_every_s = snapshot_every_s
+        self._fetch_url, self._opener = _http_opener(url)
         super().__init__(url, timeout_s)
 
     def _publish(self, jpeg: bytes) -> None:
@@ -180,7 +197,7 @@ class HttpSource(_ThreadedSource):
         self.last_error = ""
 
     def _read_until_stopped(self) -> None:
-        with urllib.request.urlopen(self.url, timeout=self.timeout_s) as resp:
+        with self._opener.open(self._fetch_url, timeout=self.timeout_s) as resp:
             ctype = resp.headers.get("Content-Type", "")
             if ctype.startswith("multipart/"):
                 self._read_stream(resp, ctype)
@@ -188,7 +205,7 @@ class HttpSource(_ThreadedSource):
             self._publish(resp.read())
         # A snapshot URL: ask again at the sampling pace.
         while not self._stop.wait(self.snapshot_every_s):
-            with urllib.request.urlopen(self.url, timeout=self.timeout_s) as resp:
+            with self._opener.open(self._fetch_url, timeout=self.timeout_s) as resp:
                 self._publish(resp.read())
 
     def _read_stream(self, resp, ctype: str) -> None:
