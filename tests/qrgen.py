@@ -181,7 +181,9 @@ def qr_photo(seed: int, category: str) -> QrPhoto:
         elif category == "multi":
             module_px = rng.uniform(2.5, 5.0) * min(1.0, 45 / n)
         else:
-            module_px = rng.uniform(max(2.5, 0.25 * min(w, h) / n), min(12.0, 0.85 * min(w, h) / n))
+            # the whole sheet (code + 4 modules of paper) stays in the frame at any angle
+            top = min(12.0, 0.55 * min(w, h) / (n + 8))
+            module_px = rng.uniform(min(top, max(2.5, 0.25 * min(w, h) / n)), top)
         side = n * module_px
         if category == "multi":
             # grid cells so codes do not overlap
@@ -193,7 +195,7 @@ def qr_photo(seed: int, category: str) -> QrPhoto:
             module_px = min(module_px, 0.8 * min(cw, ch) / (n + 4))
             side = n * module_px
         else:
-            margin = side * 0.75
+            margin = (n + 8) * module_px * (0.72 + keystone)
             centre = (rng.uniform(margin, max(margin + 1, w - margin)), rng.uniform(margin, max(margin + 1, h - margin)))
         _place(canvas, modules, rng, module_px=module_px, angle=angle + (rng.uniform(-0.5, 0.5) if category == "multi" else 0),
                keystone=keystone, centre=centre, ink=ink, paper=paper)

@@ -93,7 +93,7 @@ class SerialSource:
         self.close()
         try:
             self._serial = serial.Serial(self.port, self.baudrate, bytesize=self.bytesize, parity=self.parity,
-                                         stopbits=self.stopbits, timeout=0,
+                                         stopbits=self.stopbits, timeout=0.05,
                                          exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise QrDeviceError(f"cannot open {self.port}: {exc}") from exc
@@ -105,7 +105,6 @@ class SerialSource:
             raise QrDeviceError(f"{self.port} is not open")
         deadline = time.monotonic() + timeout
         try:
-            self._serial.timeout = max(0.01, min(timeout, 0.05))
             while True:
                 data = self._serial.read(max(1, self._serial.in_waiting))
                 codes = self.splitter.feed(data, time.monotonic())
