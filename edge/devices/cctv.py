@@ -121,19 +121,21 @@ class _ThreadedSource(CameraSource):
         self._seq = 0
         self._at = 0.0
         self._decoded: Frame | None = None
-        self._thread = threading.Thread(target=self._run, name=f"camera {url}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"camera {public_url(url)}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         delay = self.retry_s
         while not self._stop.is_set():
+            seq_before = self._seq
             try:
                 self._read_until_stopped()
-                delay = self.retry_s
             except Exception as exc:  # any failure of the link: note it, wait, reconnect
                 if self.last_error != str(exc):
-                    log.info("camera %s: %s", self.url, exc)
+                    log.info("camera %s: %s", public_url(self.url), exc)
                 self.last_error = str(exc) or type(exc).__name__
+            if self._seq != seq_before:
+                delay = self.retry_s  # it worked for a while: a fresh failure, not a dead camera
             self._stop.wait(delay)
             delay = min(delay * 2, 10.0)
 
@@ -157,6 +159,16 @@ class _ThreadedSource(CameraSource):
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self.timeout_s + 1)
+
+
+def public_url(url: str) -> str:
+    """The camera URL fit for logs and status rows: camera URLs often carry a password
+    (``rtsp://admin:secret@…``), and status rows travel to the hub."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def _http_opener(url: str) -> tuple[str, urllib.request.OpenerDirector]:
@@ -300,7 +312,7 @@ class CaptureSource(_ThreadedSource):
         cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
-            raise OSError(f"cannot open {self.url}")
+            raise OSError(f"cannot open {public_url(self.url)}")
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
         fps = fps if 1.0 <= fps <= 120.0 else 25.0
         with self._cap_lock:

@@ -14,12 +14,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import sqlite_utils
 
-from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera
+from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera, public_url
 from edge.devices.gps import GpsReceiver
 from edge.devices.modem import ModemStatus, judge, open_modem
 from edge.store import device_status
@@ -46,15 +45,6 @@ class Reading:
     message_ar: str
     message_en: str
     detail: dict
-
-
-def _safe_url(url: str) -> str:
-    # Camera URLs often carry a password (rtsp://admin:secret@…); status rows travel to the hub.
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def reference_path(cctv_dir: Path, camera: str) -> Path:
@@ -94,7 +84,7 @@ class CameraWatch:
         report = self.monitor.observe(self.source.latest(), now)
         ar, en = messages.camera(self.name, report.fault, report.state)
         detail = {
-            "url": _safe_url(self.url),
+            "url": public_url(self.url),
             "fault": report.fault or "",
             "faults": list(report.faults),
             "learning": report.learning,
