@@ -47,8 +47,8 @@ def devices(values: dict) -> list[dict]:
     """Device states from a telemetry snapshot: keys ``device.<name>`` → ok/warning/error/unknown."""
     found = []
     for key, state in sorted(values.items()):
-        if not key.startswith("device."):
-            continue
+        if not key.startswith("device.") or key.count(".") > 1:
+            continue  # "device.gps.lat" is a figure of the gps device, not a device state
         name = key[len("device."):]
         kind = next((k for k in DEVICE_KINDS if name.startswith(k)), "other")
         found.append({"name": name, "kind": kind, "state": str(state)})
@@ -91,8 +91,10 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             status = "silent"
         else:
             status = "online"
-        lat = _first(values, "gps.lat", "gps_lat", "lat")
-        lon = _first(values, "gps.lon", "gps_lon", "lon")
+        # The watch's GPS and modem rows carry {lat, lon} and {signal (ModemManager %), operator};
+        # the snapshot names them by device (docs/monitoring.md), with or without the "device." prefix.
+        lat = _first(values, "gps.lat", "device.gps.lat", "gps_lat")
+        lon = _first(values, "gps.lon", "device.gps.lon", "gps_lon")
         wait, service = waits.get(van, (None, None))
         vans.append({
             "van": van, "status": status, "online": bool(online), "session": session,
@@ -100,7 +102,8 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "lat": lat if isinstance(lat, (int, float)) else None,
             "lon": lon if isinstance(lon, (int, float)) else None,
             "rsrp": _first(values, "lte.rsrp_dbm", "modem.rsrp_dbm", "lte_rsrp_dbm"),
-            "operator": _first(values, "lte.operator", "modem.operator"),
+            "signal_pct": _first(values, "modem.signal", "device.modem.signal", "lte.signal_percent"),
+            "operator": _first(values, "lte.operator", "modem.operator", "device.modem.operator"),
             "backlog": _first(values, "outbox_pending", "backlog.pending"),
             "backlog_age_s": _first(values, "outbox_oldest_age_s", "backlog.oldest_s"),
             "devices": devices(values),

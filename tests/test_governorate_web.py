@@ -321,3 +321,12 @@ def test_staff_add_command(tmp_path):
     assert HubStore(db)._read("SELECT role, governorate FROM staff WHERE username = 'nour'") == [("clerk", "01")]
     result = CliRunner().invoke(cli, ["staff", "add", "--db", str(db), "--name", "X", "--password", "short", "xx1"])
     assert result.exit_code == 1 and "too short" in result.output
+
+
+def test_position_and_signal_from_the_watch_devices_names(store, client):
+    offline_hub(store)._process([tel("V007", {"device.gps.lat": 30.1, "device.gps.lon": 31.3, "device.modem.signal": 72,
+                                              "device.modem.operator": "WE", "device.modem": "ok"}, seq=2)])
+    login(client, "viewer")
+    html = client.get("/fleet/partial").get_data(as_text=True)
+    assert "30.1000, 31.3000" in html and "72 %" in html
+    assert "gps.lat" not in html  # a figure, not a device
