@@ -330,3 +330,18 @@ def test_position_and_signal_from_the_watch_devices_names(store, client):
     html = client.get("/fleet/partial").get_data(as_text=True)
     assert "30.1000, 31.3000" in html and "72 %" in html
     assert "gps.lat" not in html  # a figure, not a device
+
+
+def test_password_guessing_locks_the_username_for_a_while(client):
+    token = csrf(client)
+    codes = [client.post("/login", data={"username": "vera", "password": f"guess number {i}", "csrf_token": token})
+             .status_code for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    # Even the right password waits now.
+    response = client.post("/login", data={"username": "vera", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 429 and "Too many wrong attempts" in response.get_data(as_text=True)
+
+
+def test_viewer_does_not_see_citizen_notifications(client):
+    login(client, "viewer")
+    assert client.get("/notifications").status_code == 403

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from governorate import staff
@@ -9,14 +12,41 @@ from governorate.web.security import csrf_token
 
 bp = Blueprint("auth", __name__)
 
+# Password guessing: after MAX_FAILURES wrong passwords for one username within LOCK_S, that username
+# is refused for LOCK_S (kept in memory: one web process per governorate; a restart forgets it).
+MAX_FAILURES = 5
+LOCK_S = 15 * 60
+_failures_lock = threading.Lock()
+
+
+def _failures() -> dict[str, list[float]]:
+    return current_app.extensions.setdefault("login_failures", {})
+
+
+def _locked(username: str, now: float) -> bool:
+    with _failures_lock:
+        recent = [t for t in _failures().get(username, []) if now - t < LOCK_S]
+        _failures()[username] = recent
+        return len(recent) >= MAX_FAILURES
+
+
+def _failed(username: str, now: float) -> None:
+    with _failures_lock:
+        _failures().setdefault(username, []).append(now)
+
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
         store = current_app.extensions["hub_store"]
-        user = staff.authenticate(store, request.form.get("username", "").strip(), request.form.get("password", ""),
+        username, now = request.form.get("username", "").strip()[:64], time.monotonic()
+        if _locked(username, now):
+            return render_template("login.html", error="locked"), 429
+        user = staff.authenticate(store, username, request.form.get("password", ""),
                                   current_app.config["GOVERNORATE"])
+        if user is None:
+            _failed(username, now)
         if user:
             lang = session.get("lang")
             session.clear()  # a fresh session (and CSRF token) at every sign-in

@@ -111,6 +111,8 @@ def audit():
 @bp.route("/notifications")
 @login_required
 def notifications():
+    if g.user["role"] == "viewer":
+        abort(403)  # citizens' mobile numbers: only for staff who act on requests
     rows = _store()._read("SELECT request_number, mobile, message, state, created_at, sent_by FROM notifications "
                           "ORDER BY id DESC LIMIT 100")
     return render_template("notifications.html", rows=rows)
