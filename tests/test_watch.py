@@ -111,7 +111,7 @@ def test_a_modem_that_loses_its_signal_is_reported_and_recovers(db):
     finally:
         twin.set_fault(None)
         watch.close()
-    assert rows["modem"].detail["tel"]["signal"] == 71
+    assert rows["modem"].detail["tel"] == {"signal": 71, "tech": "lte", "operator": "Vodafone EG"}
 
 
 def test_without_modemmanager_the_modem_row_says_unknown(db, monkeypatch):
@@ -188,3 +188,15 @@ def test_a_camera_knocked_while_the_watch_was_down_is_still_reported_moved_until
         watch.close()
     assert rows["camera:front"].state == "ok"
     assert (cctv_dir / "front.reference.npz").is_file()  # the new view is kept in its turn
+
+
+def test_telemetry_figures_leave_out_what_is_not_known(db):
+    modem.sim_modem("watch-lost").set_fault("absent")
+    watch = Watch(db, {}, None, "sim://watch-lost", FAST)
+    try:
+        rows = _tick_until(watch, lambda r: "modem" in r)
+    finally:
+        modem.sim_modem("watch-lost").set_fault(None)
+        watch.close()
+    assert rows["modem"].state == "error"
+    assert rows["modem"].detail["tel"] == {}

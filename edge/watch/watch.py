@@ -47,6 +47,12 @@ class Reading:
     detail: dict
 
 
+def _tel(**values) -> dict:
+    """The figures for the telemetry snapshot: flat scalars. What is not known is left out (not a -1
+    the hub would chart); ``fault`` stays even when empty, which says the fault has cleared."""
+    return {k: v for k, v in values.items() if k == "fault" or v not in (None, "")}
+
+
 def reference_path(cctv_dir: Path, camera: str) -> Path:
     """Where camera ``camera``'s learned reference view is kept (under ``<data_dir>/cctv``)."""
     return cctv_dir / f"{camera}.reference.npz"
@@ -89,7 +95,7 @@ class CameraWatch:
             "faults": list(report.faults),
             "learning": report.learning,
             **report.metrics,
-            "tel": {"fault": report.fault or "", "frame_age_s": report.metrics.get("frame_age_s", -1)},
+            "tel": _tel(fault=report.fault or "", frame_age_s=report.metrics.get("frame_age_s")),
         }
         if report.fault == "offline" and self.source.last_error:
             detail["error"] = self.source.last_error[:200]
@@ -158,7 +164,7 @@ class GpsWatch:
         ar, en = messages.gps(reason, satellites=s.satellites, fix_age_s=s.fix_age_s)
         detail: dict = {"fault": "" if reason in ("ok", "unknown") else reason, "satellites": s.satellites,
                         "sentences": s.sentences, "corrupt": s.corrupt}
-        tel: dict = {"fix": s.fix, "satellites": s.satellites if s.satellites is not None else -1}
+        tel: dict = {"fix": s.fix, "satellites": s.satellites}
         if s.last_fix is not None:
             fix = s.last_fix
             detail.update(latitude=round(fix.latitude, 6), longitude=round(fix.longitude, 6),
@@ -167,7 +173,7 @@ class GpsWatch:
             tel.update(lat=detail["latitude"], lon=detail["longitude"], fix_age_s=round(s.fix_age_s or 0.0))
         if s.last_error and not s.receiving:
             detail["error"] = s.last_error[:200]
-        detail["tel"] = tel
+        detail["tel"] = _tel(**tel)
         return Reading("gps", "gps", state, ar, en, detail)
 
     def close(self) -> None:
@@ -206,8 +212,7 @@ class ModemWatch:
             "state": s.state, "signal_percent": s.signal_percent, "access_tech": list(s.access_tech),
             "operator": s.operator_name, "operator_code": s.operator_code, "registration": s.registration,
             "model": s.model,
-            "tel": {"signal": s.signal_percent if s.signal_percent is not None else -1, "tech": tech.lower(),
-                    "operator": s.operator_code},
+            "tel": _tel(signal=s.signal_percent, tech=tech.lower(), operator=s.operator_name or s.operator_code),
         }
         if s.problem:
             detail["problem"] = s.problem[:200]
