@@ -1,14 +1,19 @@
-"""Benchmark: the document camera's page finder against the textbook Canny + largest-contour finder.
+"""Benchmark: the document camera, from photo to page: the finder against the textbook one, and the page's bytes.
 
 Renders a varied synthetic set with exact truth (tests/imagegen.py: text pages, receipts and ID cards on
 light, dark, wooden, speckled and checked desks, clutter and papers under the page, shadows, blur,
-noise, JPEG, any rotation, perspective) at 12 MP, runs both finders on the same photos in the same run,
-and prints one JSON object: per category the mean IoU, the share of photos with IoU ≥ 0.9, and the
-median / p95 milliseconds per photo; for the "none" category (no page) the share correctly answered
-None. Photos are rendered once per run (or read from --cache).
+noise, JPEG, any rotation, perspective) at 12 MP, and in the same run:
 
-    .venv/bin/python bench/bench_document_finder.py                # 12 MP, 12 photos per category
-    .venv/bin/python bench/bench_document_finder.py --n 4 --size 1600x1200
+* runs our finder (edge.devices.docfind) and the textbook Canny + largest 4-point contour finder on the
+  same photos: per category the mean IoU, the share of photos with IoU ≥ 0.9 and the median / p95
+  milliseconds per photo; for "none" (no page in view) the share correctly answered None;
+* turns every page our finder found into what goes up the LTE link (rectify, clean up, grey JPEG within
+  the page budget at 200 dpi, edge.devices.scanner): bytes per page and milliseconds for that step.
+
+The last line printed is one JSON object. Photos are rendered once per run (or read from --cache).
+
+    .venv/bin/python bench/document.py                      # 12 MP, 12 photos per category
+    .venv/bin/python bench/document.py --n 3 --size 1600x1200 --categories plain,clutter
 """
 
 from __future__ import annotations
@@ -24,11 +29,16 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import imagegen  # noqa: E402
 
+from edge.devices import page_cleanup  # noqa: E402
 from edge.devices.docfind import find_document  # noqa: E402
+from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page  # noqa: E402
+
+DPI = 200
 
 
 def textbook(image: np.ndarray) -> np.ndarray | None:
@@ -65,10 +75,14 @@ def _photos(categories, n, size, cache: Path | None, seed0: int):
             yield photo
 
 
+def _pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
 def _summary(ious, times, negative):
-    ms = sorted(t * 1000 for t in times)
-    out = {"photos": len(ms), "median_ms": round(statistics.median(ms), 1),
-           "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)}
+    ms = [t * 1000 for t in times]
+    out = {"photos": len(ms), "median_ms": round(statistics.median(ms), 1), "p95_ms": round(_pct(ms, 0.95), 1)}
     if negative:
         out["correct_none_share"] = round(sum(1 for v in ious if v is None) / len(ious), 3)
     else:
@@ -90,7 +104,7 @@ def main(argv=None) -> None:
     size = tuple(int(v) for v in args.size.lower().split("x"))
     cats = [c for c in args.categories.split(",") if c]
     res: dict[str, dict[str, list]] = {name: {} for name in FINDERS}
-    worst = []
+    worst, page_bytes, page_ms = [], [], []
     for photo in _photos(cats, args.n, size, args.cache, args.seed):
         for name, finder in FINDERS.items():
             t = time.perf_counter()
@@ -105,21 +119,32 @@ def main(argv=None) -> None:
             entry[1].append(dt)
             if name == "ours":
                 worst.append((score if score is not None else 1.0, photo.category, photo.seed))
+                if found is not None and photo.corners is not None:
+                    t = time.perf_counter()
+                    page = page_cleanup.clean(page_cleanup.rectify(photo.image, found, DPI), color=False)
+                    jpeg = encode_page(Page(page, DPI))
+                    page_ms.append((time.perf_counter() - t) * 1000)
+                    page_bytes.append(len(jpeg))
+        print(f"{photo.category}/{photo.seed}: ours {res['ours'][photo.category][0][-1]}", file=sys.stderr)
     report = {"photo_size": f"{size[0]}x{size[1]}", "megapixels": round(size[0] * size[1] / 1e6, 1),
               "photos_per_category": args.n, "first_seed": args.seed, "opencv_threads": cv2.getNumThreads()}
     for name in FINDERS:
         per = {cat: _summary(v[0], v[1], cat == "none") for cat, v in res[name].items()}
         positives = [s or 0.0 for cat, v in res[name].items() if cat != "none" for s in v[0]]
-        times = sorted(t * 1000 for v in res[name].values() for t in v[1])
-        overall = {"median_ms": round(statistics.median(times), 1),
-                   "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1)}
+        times = [t * 1000 for v in res[name].values() for t in v[1]]
+        overall = {"median_ms": round(statistics.median(times), 1), "p95_ms": round(_pct(times, 0.95), 1)}
         if positives:
             overall["mean_iou"] = round(statistics.fmean(positives), 4)
             overall["share_iou_ge_0.9"] = round(sum(s >= 0.9 for s in positives) / len(positives), 3)
         report[name] = {"overall": overall, "per_category": per}
+    if page_bytes:
+        report["page"] = {"dpi": DPI, "mode": "Gray", "budget_bytes": PAGE_BUDGET_BYTES, "pages": len(page_bytes),
+                          "median_bytes": int(statistics.median(page_bytes)), "p95_bytes": _pct(page_bytes, 0.95),
+                          "max_bytes": max(page_bytes), "median_ms": round(statistics.median(page_ms), 1),
+                          "p95_ms": round(_pct(page_ms, 0.95), 1)}
     if args.worst:
         report["ours_worst"] = [f"{c}/{s}: {v:.3f}" for v, c, s in sorted(worst)[: args.worst]]
-    print(json.dumps(report, indent=1))
+    print(json.dumps(report, ensure_ascii=False))
 
 
 if __name__ == "__main__":
