@@ -97,7 +97,8 @@ def main() -> None:
     print(header)
     for category in qrgen.CATEGORIES:
         total = per_category_total[category]
-        print(f"{category:14s}" + "".join(f"{stats[n]['per_category'].get(category, 0) / total:11.3f}" for n in METHODS))
+        rates = (stats[n]["per_category"].get(category, 0) / total for n in METHODS)
+        print(f"{category:14s}" + "".join(f"{r:11.3f}" for r in rates))
     print(f"{'all codes':14s}" + "".join(f"{stats[n]['read'] / codes_total:11.3f}" for n in METHODS))
     for name in METHODS:
         s = stats[name]

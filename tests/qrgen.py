@@ -196,8 +196,10 @@ def qr_photo(seed: int, category: str) -> QrPhoto:
             side = n * module_px
         else:
             margin = (n + 8) * module_px * (0.72 + keystone)
-            centre = (rng.uniform(margin, max(margin + 1, w - margin)), rng.uniform(margin, max(margin + 1, h - margin)))
-        _place(canvas, modules, rng, module_px=module_px, angle=angle + (rng.uniform(-0.5, 0.5) if category == "multi" else 0),
+            centre = (rng.uniform(margin, max(margin + 1, w - margin)),
+                      rng.uniform(margin, max(margin + 1, h - margin)))
+        tilt = rng.uniform(-0.5, 0.5) if category == "multi" else 0
+        _place(canvas, modules, rng, module_px=module_px, angle=angle + tilt,
                keystone=keystone, centre=centre, ink=ink, paper=paper)
         placed.append((centre, side, module_px))
 
