@@ -244,7 +244,7 @@ def _read_regions(gray: np.ndarray, boxes) -> list[str]:
 
 
 def decode_image(image, *, thorough: bool = True) -> list[str]:
-    """Every QR code's text in ``image`` (numpy, grey or BGR/BGRA, any numeric dtype), each once, in reading order.
+    """Every QR code's text in ``image`` (numpy, grey or BGR/BGRA, any numeric dtype), each once, in the order found.
 
     Returns [] for an empty or too small picture; raises QrImageError for something that is not a
     picture at all. ``thorough=False`` skips the whole-picture rescue passes (for camera streams).
