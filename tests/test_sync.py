@@ -294,7 +294,7 @@ def test_a_camera_going_dark_reaches_the_hub_at_once_with_the_vans_position(tmp_
     db = open_db(settings.db_path)
     try:
         device_status.report(db, "camera:front", "camera", "ok")
-        device_status.report(db, "gps", "gps", "ok", detail={"lat": 30.0444, "lon": 31.2357, "satellites": 9})
+        device_status.report(db, "gps", "gps", "ok", detail={"tel": {"lat": 30.0444, "lon": 31.2357, "satellites": 9}})
         wait_until(lambda: ((hub.store.van(VAN) or {}).get("telemetry") or {}).get("device.camera_front") == "ok",
                    10, "the first snapshot with the camera")
         agent.tuning.telemetry_every_s = 3600  # no periodic snapshot can be what brings the news

@@ -55,10 +55,6 @@ class Backoff:
         self.attempt = 0
 
 
-# Devices whose status details (not only their state) travel in telemetry.
-TELEMETRY_DETAILS = ("gps", "modem")
-
-
 @dataclass
 class Tuning:
     window: int = 1000  # messages published and not yet acked by the hub
@@ -399,13 +395,14 @@ class SyncAgent:
         for status in device_status.current(self.db):
             # Telemetry keys are [a-z0-9_.-]: "camera:front" travels as "device.camera_front".
             values["device." + re.sub(r"[^a-z0-9_.-]", "_", status.device.lower())[:56]] = status.state
-            if status.device in TELEMETRY_DETAILS:
-                # Position and radio figures for the governorate's map and fleet table: "gps.lat", "modem.rsrp_dbm".
-                for key, value in sorted(status.detail.items())[:24]:
-                    if value is None or isinstance(value, bool | int | float) or \
-                            (isinstance(value, str) and len(value) <= 200):
-                        name = re.sub(r"[^a-z0-9_.-]", "_", f"{status.device}.{key}".lower())[:64]
-                        values[name] = value
+            # Figures a monitor chose for the governorate (position, signal, a camera's fault) travel as
+            # "<device>.<key>": "gps.lat", "modem.signal", "camera_front.fault".
+            figures = status.detail.get("tel") if isinstance(status.detail, dict) else None
+            for key, value in sorted((figures or {}).items())[:24]:
+                if value is None or isinstance(value, bool | int | float) or \
+                        (isinstance(value, str) and len(value) <= 200):
+                    name = re.sub(r"[^a-z0-9_.-]", "_", f"{status.device}.{key}".lower())[:64]
+                    values[name] = value
         self._tel_seq += 1
         envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
                               "tel.snapshot", {"at": clock.iso(now), "values": values})
