@@ -7,12 +7,21 @@
 Prints JSON; the last line is one JSON object with raw_msgs_per_s, drain_msgs_per_s, ratio (= b / a),
 p50_ms and p99_ms (commit → delivered, per row).
 
+With --lte (root, /dev/net/tun, `ip netns`), the same full drain runs instead across the emulated LTE
+link of tests/lte_link.py (5 Mbit/s up, 20 Mbit/s down, 40 ms each way, 1 % loss): Mosquitto and the hub
+in the governorate namespace, the van's sync agent in the van namespace. For 10,000 transactions and
+for 200 documents of 150 KB it prints goodput ÷ uplink rate (issue 3: target ≥ 0.85) next to a raw paho
+QoS 1 baseline over the same link in the same run, and the congestion control the van's socket used.
+Goodput counts MQTT payload bytes (the CBOR envelopes) for transactions and document bytes for documents.
+
     python bench/sync_drain.py [--rows 20000] [--broker-port PORT]
+    python bench/sync_drain.py --lte [--lte-rows 10000] [--lte-docs 200] [--lte-cc agent,cubic]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -28,8 +37,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from mqtt_broker import Broker  # noqa: E402
+from mqtt_broker import Broker, free_port  # noqa: E402
 from sync_harness import (  # noqa: E402
+    fill_outbox,
     fill_raw,
     kill9,
     pending,
@@ -40,7 +50,10 @@ from sync_harness import (  # noqa: E402
     wait_until,
 )
 
+from edge.store import outbox  # noqa: E402
 from edge.store.db import open_db  # noqa: E402
+from edge.sync import protocol as p  # noqa: E402
+from edge.sync.agent import Tuning  # noqa: E402
 
 
 def raw_publish_rate(port: int, n: int, size: int = 600, window: int = 1000) -> float:
@@ -122,11 +135,211 @@ def _ticket_body() -> dict:
             "started_at": None, "finished_at": None, "transferred_to": None, "transferred_from": None}
 
 
+# --- across the emulated LTE link (--lte) --------------------------------------------------------
+
+DOC_BYTES = 150 * 1024
+
+
+def _tcp_cc(sock) -> str:
+    import socket
+
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).split(b"\0")[0].decode()
+
+
+def raw_publish(host: str, port: int, sizes: list[int], window: int, cc: str | None) -> dict:
+    """Raw paho QoS 1: publish one message per entry of ``sizes``, timed from the first publish to the
+    last PUBACK. ``cc`` is set on the socket after connecting, as the sync agent does."""
+    import socket
+
+    done = threading.Event()
+    acked = 0
+    connected = threading.Event()
+
+    def on_publish(client, userdata, mid, reason_code, properties):
+        nonlocal acked
+        acked += 1
+        if acked == len(sizes):
+            done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{os.getpid()}-{time.monotonic_ns()}",
+                         protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(window)
+    client.max_queued_messages_set(0)
+    client.on_publish = on_publish
+    client.on_connect = lambda *a: connected.set()
+    client.connect(host, port)
+    if cc:
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+    used = _tcp_cc(client.socket())
+    client.loop_start()
+    if not connected.wait(20):
+        raise RuntimeError("raw baseline: no CONNACK")
+    payloads = {size: os.urandom(size) for size in set(sizes)}
+    start = time.perf_counter()
+    for i, size in enumerate(sizes):
+        client.publish(f"bench/raw/{i % 10}", payloads[size], qos=1)
+    if not done.wait(1200):
+        raise RuntimeError(f"raw baseline: {acked} of {len(sizes)} acked")
+    elapsed = time.perf_counter() - start
+    client.disconnect()
+    client.loop_stop()
+    return {"seconds": elapsed, "msgs_per_s": len(sizes) / elapsed, "payload_bytes": sum(sizes),
+            "congestion_control": used}
+
+
+def _van_cc(link, port: int) -> str:
+    """The congestion control of the van's connection to the broker, as ``ss -tin`` shows it."""
+    lines = link.tcp_connections("van").splitlines()
+    for i, line in enumerate(lines):
+        if f"{link.gov_ip}:{port}" in line and i + 1 < len(lines):
+            algo = lines[i + 1].split()[0]
+            return algo
+    return "unknown"
+
+
+def lte_drain(link, port: int, folder: Path, van: str, cc: str | None, *, rows: int = 0, docs: int = 0,
+              overrides: dict | None = None) -> dict:
+    """The van's full path across the link: ``rows`` transactions or ``docs`` documents of DOC_BYTES."""
+    settings = van_settings(folder / van, f"mqtt://{link.gov_ip}:{port}", van=van)
+    if rows:
+        fill_raw(settings, rows)
+        db = open_db(settings.db_path)
+        payload = sum(len(p.encode_outbox_row(r, van)) for r in outbox.pending(db, "tx", limit=rows + 1))
+    else:
+        fill_outbox(settings, 1)
+        db = open_db(settings.db_path)
+        number = db.execute("SELECT number FROM requests").fetchone()[0]
+        settings.documents_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(docs):
+            data = os.urandom(DOC_BYTES)
+            (settings.documents_dir / f"scan{i}.jpg").write_bytes(data)
+            outbox.enqueue_document(db, request_number=number, path=f"scan{i}.jpg",
+                                    sha256=hashlib.sha256(data).hexdigest(), size=len(data), content_type="image/jpeg")
+        payload = docs * DOC_BYTES
+    with link.netns("gov"):
+        hub = spawn(["governorate.cli", "ingest", "--db", str(folder / f"hub-{van}.db"), "--broker",
+                     f"mqtt://127.0.0.1:{port}"], folder / f"hub-{van}.log")
+    time.sleep(1.5)
+    tuning = Tuning(telemetry_every_s=3600, **({"congestion_control": cc} if cc else {}), **(overrides or {}))
+    with link.netns("van"):
+        agent, runner = start_van(settings, tuning)
+    try:
+        wait_until(lambda: agent.connected, 60, "the van to connect", poll=0.001)
+        start = time.perf_counter()
+        time.sleep(0.5)
+        used = _van_cc(link, port)
+        wait_until(lambda: pending(settings) == 0, 1800, "the drain over LTE", poll=0.05)
+        elapsed = time.perf_counter() - start
+    finally:
+        runner.stop()
+        kill9(hub)
+    return {"seconds": elapsed, "msgs_per_s": (rows or docs) / elapsed, "payload_bytes": payload,
+            "congestion_control": used}
+
+
+def _ratio(run: dict, rate_bps: float) -> float:
+    return run["payload_bytes"] * 8 / run["seconds"] / rate_bps
+
+
+def lte_main(args) -> dict:
+    from lte_link import LteLink, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        return {"benchmark": "sync_drain_lte", "lte_emulation": f"not run: {reason}"}
+    load_before = os.getloadavg()
+    ccs = [c.strip() for c in args.lte_cc.split(",") if c.strip()]
+    agent_cc = Tuning().congestion_control  # what the sync agent sets on its socket by default
+    overrides = {}
+    for item in filter(None, args.lte_tuning.split(",")):
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = type(getattr(Tuning(), key.strip()))(value)
+    chunk_sizes = []
+    left = DOC_BYTES
+    while left > 0:
+        chunk_sizes.append(min(p.CHUNK_SIZE, left))
+        left -= p.CHUNK_SIZE
+    runs: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp, LteLink() as link:
+        folder = Path(tmp)
+        rate = link.up.rate_bps
+        with link.netns("gov"):
+            port = free_port()
+            broker = Broker(folder / "broker", port=port, extra=f"listener {port} {link.gov_ip}\n").start()
+        cpu0, t0 = link.forwarder_cpu_seconds(), time.monotonic()
+        try:
+            for n, name in enumerate(ccs):
+                cc = None if name == "agent" else name
+                out: dict = {}
+                if args.lte_rows:
+                    full = lte_drain(link, port, folder, f"V{100 + 2 * n}", cc, rows=args.lte_rows, overrides=overrides)
+                    # The baseline sends messages of the drain's own average envelope size.
+                    size = round(full["payload_bytes"] / args.lte_rows)
+                    with link.netns("van"):
+                        raw = raw_publish(link.gov_ip, port, [size] * args.lte_rows, 1000, cc or agent_cc)
+                    out["tx"] = {"raw_goodput_ratio": round(_ratio(raw, rate), 3),
+                                 "raw_msgs_per_s": round(raw["msgs_per_s"], 1),
+                                 "drain_goodput_ratio": round(_ratio(full, rate), 3),
+                                 "drain_msgs_per_s": round(full["msgs_per_s"], 1),
+                                 "drain_seconds": round(full["seconds"], 2),
+                                 "drain_vs_raw": round(full["msgs_per_s"] / raw["msgs_per_s"], 3),
+                                 "envelope_bytes_avg": round(full["payload_bytes"] / args.lte_rows),
+                                 "raw_congestion_control": raw["congestion_control"],
+                                 "van_congestion_control": full["congestion_control"]}
+                    print(json.dumps({"lte": name, **out["tx"], "what": "tx"}), flush=True)
+                if args.lte_docs:
+                    with link.netns("van"):
+                        raw = raw_publish(link.gov_ip, port, chunk_sizes * args.lte_docs, Tuning().doc_window,
+                                          cc or agent_cc)
+                    full = lte_drain(link, port, folder, f"V{101 + 2 * n}", cc, docs=args.lte_docs, overrides=overrides)
+                    out["docs"] = {"raw_goodput_ratio": round(_ratio(raw, rate), 3),
+                                   "drain_goodput_ratio": round(_ratio(full, rate), 3),
+                                   "drain_docs_per_s": round(full["msgs_per_s"], 2),
+                                   "drain_seconds": round(full["seconds"], 2),
+                                   "drain_vs_raw": round(_ratio(full, rate) / _ratio(raw, rate), 3),
+                                   "raw_congestion_control": raw["congestion_control"],
+                                   "van_congestion_control": full["congestion_control"]}
+                    print(json.dumps({"lte": name, **out["docs"], "what": "docs"}), flush=True)
+                runs[name] = out
+            fwd_cpu = (link.forwarder_cpu_seconds() - cpu0) / (time.monotonic() - t0)
+            stats = link.stats()
+        finally:
+            broker.stop()
+    first = runs[ccs[0]] if ccs else {}
+    return {
+        "benchmark": "sync_drain_lte",
+        "link": {"up_bps": link.up.rate_bps, "down_bps": link.down.rate_bps, "delay_ms_each_way": link.up.delay_ms,
+                 "loss": link.up.loss, "queue_packets": link.up.queue_packets},
+        "lte_rows": args.lte_rows,
+        "lte_docs": args.lte_docs,
+        "doc_bytes": DOC_BYTES,
+        "agent_tuning": {k: v for k, v in vars(Tuning(**overrides)).items() if k != "telemetry_every_s"},
+        "tx_goodput_ratio": first.get("tx", {}).get("drain_goodput_ratio"),
+        "docs_goodput_ratio": first.get("docs", {}).get("drain_goodput_ratio"),
+        "van_congestion_control": (first.get("tx") or first.get("docs") or {}).get("van_congestion_control"),
+        "runs": runs,
+        "forwarder_cpu_fraction": round(fwd_cpu, 3),
+        "dropped": {d: {k: stats[d][k] for k in ("dropped_loss", "dropped_queue")} for d in ("up", "down")},
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--broker-port", type=int, default=None, help="use a running broker instead of starting one")
+    parser.add_argument("--lte", action="store_true", help="run the drain across the emulated LTE link instead")
+    parser.add_argument("--lte-rows", type=int, default=10_000, help="transactions for --lte (0: skip)")
+    parser.add_argument("--lte-docs", type=int, default=200, help="150 KB documents for --lte (0: skip)")
+    parser.add_argument("--lte-cc", default="agent",
+                        help="comma-separated congestion controls for --lte: agent (its own setting), cubic, bbr")
+    parser.add_argument("--lte-tuning", default="",
+                        help="override the sync agent's Tuning for --lte, e.g. mqtt_inflight=1000,doc_window=32")
     args = parser.parse_args()
+    if args.lte:
+        print(json.dumps(lte_main(args)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         broker = None
@@ -152,8 +365,7 @@ def main() -> None:
         "backlog_p50_ms": round(full["backlog_p50_ms"], 1),
         "p50_ms": round(p50, 1),
         "p99_ms": round(p99, 1),
-        "lte_emulation": "not run: this kernel has no netem (see ../shared/FIELD-NOTES.md); issue 10 builds the "
-                         "userspace link emulator",
+        "lte_emulation": "not run: add --lte (tests/lte_link.py, a userspace emulator: this kernel has no netem)",
     }
     print(json.dumps(result))
 
