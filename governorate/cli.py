@@ -19,7 +19,8 @@ from governorate.ingest import Hub
 from governorate.store import HubStore
 
 _broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.")
-_db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=True, help="The hub's SQLite file.")
+_db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=True,
+                   help="The hub's SQLite file, or a postgresql:// URL.")
 _gov = click.option("--governorate", "gov", default="01", show_default=True, help="Governorate code served.")
 
 

@@ -70,12 +70,12 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "('request.submitted', 'ticket.issued') GROUP BY van, kind", [today]):
         counts.setdefault(van, {})[kind] = n
     waits: dict[str, tuple[float | None, float | None]] = {}
+    wait_sql = store.seconds_between("json_extract(body, '$.issued_at')", "json_extract(body, '$.called_at')")
+    service_sql = store.seconds_between("json_extract(body, '$.started_at')", "json_extract(body, '$.finished_at')")
     for van, wait, service in store._read(
-            "SELECT van, avg((julianday(json_extract(body, '$.called_at')) - julianday(json_extract(body, "
-            "'$.issued_at'))) * 86400), avg((julianday(json_extract(body, '$.finished_at')) - "
-            "julianday(json_extract(body, '$.started_at'))) * 86400) FROM messages "
+            f"SELECT van, avg({wait_sql}), avg({service_sql}) FROM messages "
             "WHERE kind = 'ticket.finish' AND created_at >= ? GROUP BY van", [today]):
-        waits[van] = (wait, service)
+        waits[van] = (float(wait) if wait is not None else None, float(service) if service is not None else None)
     open_alerts = {}
     for van, n in store._read("SELECT van, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY van"):
         open_alerts[van] = n

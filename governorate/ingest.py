@@ -112,11 +112,21 @@ class Hub:
     # --- ingest -------------------------------------------------------------------------------
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
-        outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
-        received_at = now_iso()
-        with self.store.transaction() as conn:
-            for topic_text, payload in batch:
-                self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+        # By van (stable, so each van's messages keep their order): two workers then lock the vans'
+        # rows in the same order and cannot deadlock on PostgreSQL. SQLite has one writer anyway.
+        batch = sorted(batch, key=lambda item: item[0].split("/")[3] if item[0].count("/") >= 5 else "")
+        for attempt in range(5):
+            outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
+            received_at = now_iso()
+            try:
+                with self.store.transaction() as conn:
+                    for topic_text, payload in batch:
+                        self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+                break
+            except Exception as exc:
+                if attempt == 4 or not self.store.retryable(exc):
+                    raise
+                log.info("batch conflicted with another worker (%s); retrying", exc)
         # Acks only after the commit: an acked message is on disk.
         for van, out in outcomes.items():
             if out.acked or out.rejected or out.docs:
@@ -212,7 +222,7 @@ class Hub:
     def _chunk(self, conn, env: p.Envelope, at: str) -> p.DocAck:
         body, van, doc_id = env.body, env.van, env.body["doc_id"]
         conn.execute("INSERT INTO doc_receipts (van, doc_id, received) VALUES (?, ?, 1) "
-                     "ON CONFLICT(van, doc_id) DO UPDATE SET received = received + 1", [van, doc_id])
+                     "ON CONFLICT(van, doc_id) DO UPDATE SET received = doc_receipts.received + 1", [van, doc_id])
         if conn.execute("SELECT 1 FROM documents WHERE van = ? AND doc_id = ?", [van, doc_id]).fetchone():
             return p.DocAck(doc_id, body["count"] - 1, "complete")
         conn.execute("INSERT OR IGNORE INTO doc_chunks (van, doc_id, idx, body) VALUES (?, ?, ?, ?)",

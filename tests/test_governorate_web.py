@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import cbor2
+import gov_postgres
 import pytest
 from click.testing import CliRunner
 from gov_support import PASSWORD, RecordingSender, add_staff, csrf, login, offline_hub, seed, tel
@@ -16,32 +19,49 @@ from governorate.cli import main as cli
 from governorate.store import HubStore
 from governorate.web import create_app
 
+# Every test runs on SQLite and, where the PostgreSQL server binaries and psycopg are installed, on PostgreSQL.
+BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def template(request, tmp_path_factory):
     """Staff (argon2 is slow on purpose) and a van's requests, made once and copied for each test."""
     folder = tmp_path_factory.mktemp("gov-template")
-    s = HubStore(folder / "hub.db")
+    cluster = None
+    if request.param == "sqlite":
+        target = str(folder / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("tmpl")
+    s = HubStore(target)
     add_staff(s)
     numbers = seed(s, folder)
-    s.close()  # the last close checkpoints the WAL into hub.db, so a plain copy is complete
-    return folder / "hub.db", numbers
+    s.close()  # SQLite: the last close checkpoints the WAL, so a plain copy is complete; PostgreSQL: frees the template
+    yield request.param, target, numbers, cluster
+    if cluster:
+        cluster.stop()
 
 
 @pytest.fixture
 def store(tmp_path, template):
-    shutil.copy(template[0], tmp_path / "hub.db")
-    return HubStore(tmp_path / "hub.db")
+    backend, target, _numbers, cluster = template
+    if backend == "sqlite":
+        shutil.copy(target, tmp_path / "hub.db")
+        s = HubStore(tmp_path / "hub.db")
+    else:
+        s = HubStore(cluster.create_database(f"t{uuid.uuid4().hex[:12]}", template="tmpl"))
+    yield s
+    s.close()
 
 
 @pytest.fixture
 def numbers(template):
-    return template[1]
+    return template[2]
 
 
 @pytest.fixture
 def app(store, tmp_path, numbers):
-    return create_app({"DB_PATH": str(tmp_path / "hub.db"), "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+    return create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
                        "GOVERNORATE": "01"})
 
 
@@ -121,7 +141,8 @@ def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp
                                 "device.camera_front": "error"}, seq=2)])
     seed(store, tmp_path, van="V009", requests=0, online=False)
     with store.transaction() as conn:  # V009 was last heard of 20 minutes ago
-        conn.execute("UPDATE vans SET last_seen = datetime('now', '-20 minutes') || '+00:00' WHERE van = 'V009'")
+        conn.execute("UPDATE vans SET last_seen = ? WHERE van = 'V009'",
+                     [(datetime.now(UTC) - timedelta(minutes=20)).isoformat()])
     token = login(client, "clerk")
     html = client.get("/alerts").get_data(as_text=True)
     for van, kind in (("V007", "printer"), ("V007", "camera"), ("V007", "backlog"), ("V009", "offline")):
@@ -296,7 +317,7 @@ def test_search_and_scanned_documents(store, client, numbers):
 
 def test_notification_sender_is_pluggable(store, tmp_path, numbers):
     RecordingSender.sent.clear()
-    app = create_app({"DB_PATH": str(tmp_path / "hub.db"), "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+    app = create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
                       "NOTIFIER": "gov_support:recording_sender"})
     client = app.test_client()
     token = login(client, "clerk")

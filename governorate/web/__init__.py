@@ -36,7 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret(Path(app.config["DB_PATH"]).parent)
+        db = str(app.config["DB_PATH"])
+        folder = Path("var/hub") if db.startswith(("postgresql://", "postgres://")) else Path(db).parent
+        app.config["SECRET_KEY"] = _secret(folder)
     store = HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
