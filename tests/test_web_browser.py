@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from browser_support import CHROMIUM, browser, serve
 from playwright.sync_api import expect
-from web_support import OPERATOR, VALID_NID, make_app
+from web_support import OPERATOR, VALID_NID, make_app, qr_reader_of
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
@@ -26,9 +26,14 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, chromium):
-    app = make_app(tmp_path_factory.mktemp("van"), KIOSK_IDLE_WARN_S=600, DISPLAY_STREAM_S=5, DISPLAY_POLL_S=0.1)
-    with serve(app) as url:
+def site_app(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("van"), KIOSK_IDLE_WARN_S=600, DISPLAY_STREAM_S=5, DISPLAY_POLL_S=0.1,
+                    QR_POLL_S=5)
+
+
+@pytest.fixture(scope="module")
+def site(site_app, chromium):
+    with serve(site_app) as url:
         yield url, chromium
 
 
@@ -48,7 +53,7 @@ def _operator_page(b, url):
     return page
 
 
-def test_a_citizens_and_an_operators_day_in_the_browser(site):
+def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     url, b = site
     kiosk = b.new_context(viewport=KIOSK_SIZE, locale="ar-EG").new_page()
     kiosk.goto(f"{url}/?kiosk=1")
@@ -111,6 +116,14 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site):
     kiosk.wait_for_selector("#state-name")
     assert kiosk.inner_text("#state-name").strip()
     _shot(kiosk, "kiosk-track-ar.png")
+
+    # Another citizen holds the receipt's QR code under the van's reader instead of typing.
+    with kiosk.expect_response(lambda r: "/qr/events" in r.url):  # the page has learnt where "now" is
+        kiosk.goto(f"{url}/track")
+    qr_reader_of(site_app).feed(request_number.replace("-", ""))
+    kiosk.wait_for_selector("#state-name", timeout=15000)
+    assert re.sub(r"\D", "", kiosk.inner_text(".big-number").translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) \
+        == request_number.replace("-", "")
 
 
 def test_kiosk_in_english_is_left_to_right(site):

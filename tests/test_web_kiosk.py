@@ -199,3 +199,38 @@ def test_verify_a_tampered_code_never_says_valid(keyed_app):
         page = post(kiosk, "/verify", "/verify", {"code": bad})
         assert page.status_code == 200
         assert "is genuine" not in text(page).lower()
+
+
+def test_a_code_held_under_the_qr_reader_reaches_the_waiting_kiosk_page(tmp_path):
+    from web_support import qr_reader_of
+
+    app = make_app(tmp_path, QR_POLL_S=5)
+    kiosk = app.test_client()
+    start = kiosk.get("/qr/events").get_json()  # the page opens: where is "now"?
+    assert start["events"] == []
+    qr_reader_of(app).feed("001-261121-0001-5")
+    answer = kiosk.get(f"/qr/events?after={start['last']}&epoch={start['epoch']}").get_json()
+    assert [e["text"] for e in answer["events"]] == ["001-261121-0001-5"]
+    # A page opened later does not act on that old scan.
+    again = kiosk.get("/qr/events").get_json()
+    assert again["events"] == [] and again["last"] == answer["last"]
+
+
+def test_track_and_verify_pages_listen_to_the_qr_reader(kiosk):
+    for url, field in (("/track", "number"), ("/verify", None)):
+        body = kiosk.get(url).get_data(as_text=True)
+        if field:
+            assert f'data-qr-field="{field}"' in body and "/qr/events" in body
+
+
+def test_the_qr_readers_state_is_on_the_van_status_page(app):
+    import time
+
+    from edge.store import device_status
+
+    db = open_db(app.config["EDGE_SETTINGS"].db_path)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(d.device == "qr" for d in device_status.current(db)):
+        time.sleep(0.1)
+    [qr] = [d for d in device_status.current(db) if d.device == "qr"]
+    assert qr.state == "ok"

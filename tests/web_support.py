@@ -22,10 +22,14 @@ VALID_NID = "29001011234567"  # born 1990-01-01, governorate 01 (Cairo), male
 SERVICE = "BLD-NEW"
 
 
-def make_app(data_dir: Path, printer: str = "sim://", **overrides):
+def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, **overrides):
+    """An app on a fresh van database; its QR reader is a simulated one of its own (``qr_reader_of``)."""
+    import uuid
+
     from edge.config import DeviceSettings
 
-    settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer))
+    qr = qr or f"sim://web-{uuid.uuid4().hex[:10]}"
+    settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer, qr=qr))
     app = create_app(settings, PIN_HASHER=FAST_HASHER, **overrides)
     db = open_db(settings.db_path)
     migrate(db)
@@ -77,3 +81,12 @@ def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali 
     r = post(client, f"{wizard}/payment", f"{wizard}/payment", {"method": method, "reference": reference})
     assert r.status_code == 302, text(r)[:800]
     return r.headers["Location"].split("/requests/")[1].split("/")[0]
+
+
+def qr_reader_of(app):
+    """The simulated QR reader an app made with ``make_app`` reads from (``.feed(code)`` scans one)."""
+    from urllib.parse import urlsplit
+
+    from edge.devices.qr_sim import sim_scanner
+
+    return sim_scanner(urlsplit(app.config["EDGE_SETTINGS"].devices.qr).netloc)

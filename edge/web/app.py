@@ -14,7 +14,7 @@ from edge.config import Settings, load_catalogue
 from edge.core.errors import EdgeError
 from edge.store.db import open_db
 from edge.store.migrations import migrate
-from edge.web import i18n, printing, security
+from edge.web import i18n, printing, qr_reader, security
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings, **overrides) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     printing.init_app(app)  # the printer and its queue worker (docs/printer.md)
+    qr_reader.init_app(app)  # the QR reader; codes go to the kiosk page waiting for one (docs/qr.md)
     _error_pages(app)
 
     @app.teardown_appcontext

@@ -155,6 +155,17 @@ def track():
                            service=service)
 
 
+# --- codes from the QR reader ---------------------------------------------------------------
+
+
+@bp.get("/qr/events")
+def qr_events():
+    """Long poll for the track and verify pages: the next code held under the van's QR reader."""
+    from edge.web import qr_reader
+
+    return qr_reader.wait_for_codes(request.args.get("after", type=int), request.args.get("epoch"))
+
+
 # --- verify a document ------------------------------------------------------------------------
 
 

@@ -60,6 +60,33 @@
       activity();
     }
 
+    // A code held under the van's QR reader fills the form and sends it, as if typed. The page asks the
+    // server (long poll) for codes read after it opened, never for older ones.
+    var qrForm = document.querySelector("form[data-qr-field]");
+    if (qrForm && window.fetch) {
+      var qrField = document.getElementById(qrForm.getAttribute("data-qr-field"));
+      var qrUrl = qrForm.getAttribute("data-qr-url");
+      var epoch = null, last = null, sent = false;
+      var poll = function () {
+        var url = qrUrl + (last === null ? "" : "?after=" + last + "&epoch=" + encodeURIComponent(epoch));
+        fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+          .then(function (answer) {
+            epoch = answer.epoch; last = answer.last;
+            if (answer.events && answer.events.length && !sent) {
+              sent = true;
+              qrField.value = answer.events[answer.events.length - 1].text;
+              activity();
+              qrForm.submit();
+              return;
+            }
+            poll();
+          })
+          .catch(function () { setTimeout(poll, 3000); });  // the server restarting: try again shortly
+      };
+      poll();
+    }
+
     document.querySelectorAll(".keypad").forEach(function (pad) {
       var input = document.getElementById(pad.getAttribute("data-target"));
       pad.hidden = false;
