@@ -37,6 +37,7 @@ MAX_LINES = 36           # lines kept for the quadrilateral search (36 lines →
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
 MIN_SCORE = 0.45         # below this the photo shows no page
+EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,8 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
     line. So each side is replaced by the farthest line outside it for which the neighbours' extensions
     and the new side itself are real steps (either polarity, each consistent along its stretch)."""
 
-    def support(L, p0, p1, cut=0.0):
+    def support(L, p0, p1, inside, cut=0.0):
+        """Shares of the stretch p0-p1 of line L that step up / down towards the point ``inside``."""
         d = dirs[L]
         ta, tb = p0[0] * d[0] + p0[1] * d[1], p1[0] * d[0] + p1[1] * d[1]
         lo, hi = min(ta, tb), max(ta, tb)
@@ -378,7 +380,10 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
         ia = int(np.clip(round(lo + c - starts[L]), 0, lens[L] - 1))
         ib = int(np.clip(round(hi - c - starts[L]), 0, lens[L] - 1))
         span = max(hi - lo - 2 * c, 1.0)
-        return max(P[L, ib] - P[L, ia], N[L, ib] - N[L, ia]) / span, hi - lo
+        pos, neg = (P[L, ib] - P[L, ia]) / span, (N[L, ib] - N[L, ia]) / span
+        if normals[L] @ inside - rhos[L] > 0:
+            return pos, neg, hi - lo
+        return neg, pos, hi - lo
 
     def meet(a, b):
         n1, r1, n2, r2 = normals[a], rhos[a], normals[b], rhos[b]
@@ -414,10 +419,13 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
                 area = abs(_area(new))
                 if area > 10 * area0 or not _convex(new):
                     continue
-                s1, l1 = support(prev_line, quad[s], a)
-                s2, l2 = support(next_line, quad[(s + 1) % 4], b)
-                s3, _ = support(m, a, b, cut=0.05)
-                if min(s1, s2) < 0.7 or s3 < 0.5 or min(l1, l2) < 3:
+                # The added strip must be one region: brighter (or darker) than what lies around it
+                # along all three new stretches, as a band or the rest of a page is.
+                inside = (quad[s] + quad[(s + 1) % 4] + a + b) / 4
+                b1, d1, l1 = support(prev_line, quad[s], a, inside)
+                b2, d2, l2 = support(next_line, quad[(s + 1) % 4], b, inside)
+                b3, d3, _ = support(m, a, b, inside, cut=0.05)
+                if max(min(b1, b2, b3), min(d1, d2, d3)) < EXTEND_SUPPORT or min(l1, l2) < 3:
                     continue
                 if area > best_gain:
                     best_m, best_gain, best_quad = m, area, new
