@@ -27,6 +27,7 @@ from edge.devices.scanner import (
     encode_document,
     encode_page,
     open_scanner,
+    document_from_photos,
     scan_document,
 )
 from edge.devices.scanner_camera import CameraScanner, page_from_photo
@@ -262,3 +263,14 @@ def test_unknown_scanner_url_is_a_settings_error_in_words():
     with pytest.raises(ScannerError) as caught:
         open_scanner("ftp://scanner")
     assert_tells_operator(caught.value, "settings")
+
+
+def test_uploaded_phone_photos_become_one_pdf_with_a_page_each():
+    photos = []
+    for seed in (6, 7):
+        ok, data = cv2.imencode(".jpg", imagegen.document_photo(seed, "plain", size=(1600, 1200)).image)
+        photos.append(data.tobytes())
+    doc = document_from_photos(photos)
+    assert doc.page_count == 2 and all(j in doc.pdf for j in doc.jpegs)
+    with pytest.raises(ScannerError):
+        document_from_photos([b"not an image"])

@@ -16,8 +16,13 @@ measured along each candidate side:
    the perimeter that is a step with the page on the same side (brighter, or darker, all round),
    the weakest side, and a little preference for larger pages. A thin printed frame inside a form
    is a ridge, not a step, and does not count; a checked cloth changes sign along a line and does
-   not count either.
-5. The winner's sides are refined on the full-resolution photo (the strongest step within a few
+   not count either. The flank of a thick frame or a bold rule looks like a step up close, so the
+   step is measured again twice as far out: where the far side is back at the other side's near
+   level (paper, ink, paper) it is a ridge and counts for little.
+5. The winner grows past an inner edge: an ID card's band, a letterhead band or a long text row
+   outlines part of the page well. When both neighbouring sides carry on, with the strip between
+   one region, to another line, the side moves out to it (``_extend``).
+6. The winner's sides are refined on the full-resolution photo (the strongest step within a few
    pixels, robust line fit) and intersected for sub-pixel corners.
 
 See docs/scanner.md for the measured accuracy and speed.

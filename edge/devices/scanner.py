@@ -251,3 +251,29 @@ def scan_document(url: str, *, resolution: int | None = None, mode: str | None =
     returning a failed or blank page.
     """
     return encode_document(open_scanner(url).scan(resolution, mode, source), max_bytes)
+
+
+def document_from_photos(photos: list[bytes], *, resolution: int | None = None, mode: str | None = None,
+                         max_bytes: int = PAGE_BUDGET_BYTES) -> ScannedDocument:
+    """Phone or camera photos of a document's pages (JPEG/PNG bytes, one page each) → rectified, cleaned
+    pages ready to attach. Raises NoPageInView / BlankPage naming the page (``detail``) that failed."""
+    import cv2
+
+    from edge.devices.scanner_camera import page_from_photo
+
+    pages = []
+    for n, data in enumerate(photos, start=1):
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ScannerError(f"photo {n} is not an image",
+                               message_ar=f"الصورة رقم {n} ليست صورة صالحة. التقط الصورة مرة أخرى.",
+                               message_en=f"Photo {n} is not a usable image. Take the photo again.")
+        try:
+            page = page_from_photo(image, int(resolution or DEFAULT_RESOLUTION), mode or DEFAULT_MODE)
+        except ScannerError as e:
+            e.detail = f"photo {n}: {e.detail}"
+            e.pages = pages
+            raise
+        page.index = n
+        pages.append(page)
+    return encode_document(pages, max_bytes)
