@@ -7,11 +7,13 @@ fast as one paho client can. The hub — `governorate ingest` processes on the s
 writing one SQLite file (WAL, synchronous=FULL, one commit per batch) — takes everything into its
 in-memory inbox, so the rate at which rows appear in its database is its ingest rate, not the publisher's.
 
-Prints JSON lines; the last one has sqlite_tx_per_s (one worker), sqlite_two_workers_tx_per_s,
-two_workers_ratio, postgresql_tx_per_s (null: the hub has no PostgreSQL store yet), tel_per_s,
+The same runs go to PostgreSQL (a throw-away cluster, fsync on) when its server binaries and psycopg
+are installed. Prints JSON lines; the last one has sqlite_tx_per_s (one worker),
+sqlite_two_workers_tx_per_s, two_workers_ratio (SQLite), postgresql_tx_per_s (null without
+PostgreSQL), postgresql_two_workers_tx_per_s, postgresql_two_workers_ratio, tel_per_s and
 publish_msgs_per_s (the publisher in the same run, for scale).
 
-    python bench/hub_ingest.py [--tx 20000] [--vans 500] [--compress 10]
+    python bench/hub_ingest.py [--tx 8000] [--no-postgresql] [--vans 500] [--compress 10]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ulid import ULID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import gov_postgres  # noqa: E402
 from mqtt_broker import Broker  # noqa: E402
 from sync_harness import kill9, spawn  # noqa: E402
 
@@ -117,7 +120,15 @@ def publish(port: int, txs: list[tuple[str, bytes]], vans: list[str], tel_per_s:
             "publish_msgs_per_s": (len(txs) + tel_sent) / took}
 
 
-def count_tx(db: Path) -> int:
+def count_tx(db: Path | str) -> int:
+    if isinstance(db, str):  # a PostgreSQL URL
+        import psycopg
+
+        try:
+            with psycopg.connect(db, autocommit=True) as conn:
+                return conn.execute("SELECT count(*) FROM messages WHERE stream = 'tx'").fetchone()[0]
+        except psycopg.Error:
+            return 0  # the schema is not there yet
     if not db.exists():
         return 0
     try:
@@ -130,10 +141,10 @@ def count_tx(db: Path) -> int:
         return 0
 
 
-def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path) -> dict:
+def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path, db_url: str | None = None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     broker = Broker(folder / "broker").start()
-    db = folder / "hub.db"
+    db: Path | str = db_url or folder / "hub.db"
     procs = []
     try:
         for w in range(workers):
@@ -163,11 +174,13 @@ def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path) -
         t10 = next(t for t, n in samples if n >= tx * 0.1)
         t90 = next((t for t, n in samples if n >= tx * 0.9), samples[-1][0])
         rate = 0.8 * tx / (t90 - t10) if t90 > t10 else None
-        conn = sqlite3.connect(db)
-        tel_rows = conn.execute("SELECT count(*) FROM vans WHERE telemetry IS NOT NULL").fetchone()[0]
-        conn.close()
-        return {"workers": workers, "tx": tx, "stored_tx": stored, "tx_per_s": rate, "tel_per_s": tel_rate,
-                "vans_with_telemetry": tel_rows, **pub}
+        from governorate.store import HubStore
+
+        store = HubStore(db)
+        tel_rows = store._read("SELECT count(*) FROM vans WHERE telemetry IS NOT NULL")[0][0]
+        store.close()
+        return {"workers": workers, "store": "postgresql" if db_url else "sqlite", "tx": tx, "stored_tx": stored,
+                "tx_per_s": rate, "tel_per_s": tel_rate, "vans_with_telemetry": tel_rows, **pub}
     finally:
         for proc in procs:
             kill9(proc)
@@ -176,29 +189,47 @@ def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tx", type=int, default=20000)
+    parser.add_argument("--tx", type=int, default=8000)
     parser.add_argument("--vans", type=int, default=500)
     parser.add_argument("--compress", type=float, default=10.0, help="time compression of the 10 s telemetry")
+    parser.add_argument("--no-postgresql", action="store_true", help="SQLite only")
     args = parser.parse_args()
     vans = van_ids(args.vans)
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        one = run(1, args.tx, vans, args.compress, Path(tmp) / "one")
-        print(json.dumps(one), flush=True)
-        two = run(2, args.tx, vans, args.compress, Path(tmp) / "two")
-        print(json.dumps(two), flush=True)
-    ratio = (two["tx_per_s"] / one["tx_per_s"]) if one["tx_per_s"] and two["tx_per_s"] else None
+        for workers in (1, 2):
+            results[f"sqlite{workers}"] = run(workers, args.tx, vans, args.compress, Path(tmp) / f"sqlite{workers}")
+            print(json.dumps(results[f"sqlite{workers}"]), flush=True)
+        if gov_postgres.available() and not args.no_postgresql:
+            cluster = gov_postgres.Cluster().start()
+            try:
+                for workers in (1, 2):
+                    url = cluster.create_database(f"hub{workers}")
+                    results[f"pg{workers}"] = run(workers, args.tx, vans, args.compress, Path(tmp) / f"pg{workers}",
+                                                  db_url=url)
+                    print(json.dumps(results[f"pg{workers}"]), flush=True)
+            finally:
+                cluster.stop()
+
+    def rate(key: str) -> int | None:
+        value = results.get(key, {}).get("tx_per_s")
+        return round(value) if value else None
+
+    def ratio(one: str, two: str) -> float | None:
+        return round(rate(two) / rate(one), 2) if rate(one) and rate(two) else None
+
     print(json.dumps({
-        "sqlite_tx_per_s": round(one["tx_per_s"]) if one["tx_per_s"] else None,
-        "sqlite_two_workers_tx_per_s": round(two["tx_per_s"]) if two["tx_per_s"] else None,
-        "two_workers_ratio": round(ratio, 2) if ratio else None,
-        "postgresql_tx_per_s": None,
-        "postgresql_note": "no PostgreSQL store yet (and none installed here)",
-        "vans": args.vans, "tel_per_s": one["tel_per_s"], "tx": args.tx,
-        "all_stored": one["stored_tx"] == args.tx and two["stored_tx"] == args.tx,
-        "publish_msgs_per_s": round(one["publish_msgs_per_s"]), "cpus": os.cpu_count(),
+        "sqlite_tx_per_s": rate("sqlite1"),
+        "sqlite_two_workers_tx_per_s": rate("sqlite2"),
+        "two_workers_ratio": ratio("sqlite1", "sqlite2"),
+        "postgresql_tx_per_s": rate("pg1"),
+        "postgresql_two_workers_tx_per_s": rate("pg2"),
+        "postgresql_two_workers_ratio": ratio("pg1", "pg2"),
+        "vans": args.vans, "tel_per_s": results["sqlite1"]["tel_per_s"], "tx": args.tx,
+        "all_stored": all(r["stored_tx"] == args.tx for r in results.values()),
+        "publish_msgs_per_s": round(results["sqlite1"]["publish_msgs_per_s"]), "cpus": os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 1),
     }))
-
 
 if __name__ == "__main__":
     main()

@@ -262,7 +262,7 @@ class _PgConnection:
         self._conn = psycopg.connect(url, autocommit=True)  # transactions are explicit: BEGIN … COMMIT
 
     def execute(self, sql: str, params: list | tuple = ()):
-        return self._conn.execute(_pg_sql(sql), list(params), prepare=False)
+        return self._conn.execute(_pg_sql(sql), list(params))
 
     @property
     def in_transaction(self) -> bool:
