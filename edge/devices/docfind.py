@@ -424,13 +424,16 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
                 area = abs(_area(new))
                 if area > 10 * area0 or not _convex(new):
                     continue
-                # The added strip must be one region: brighter (or darker) than what lies around it
-                # along all three new stretches, as a band or the rest of a page is.
+                # Each new stretch must be a consistent step, and the new side must step the same way as
+                # at least one neighbour (the strip is one region; a paper under the page may turn one
+                # neighbour's step round).
                 inside = (quad[s] + quad[(s + 1) % 4] + a + b) / 4
                 b1, d1, l1 = support(prev_line, quad[s], a, inside)
                 b2, d2, l2 = support(next_line, quad[(s + 1) % 4], b, inside)
                 b3, d3, _ = support(m, a, b, inside, cut=0.05)
-                if max(min(b1, b2, b3), min(d1, d2, d3)) < EXTEND_SUPPORT or min(l1, l2) < 3:
+                ok = min(max(b1, d1), max(b2, d2), max(b3, d3)) >= EXTEND_SUPPORT
+                ok &= max(min(b1, b3), min(d1, d3), min(b2, b3), min(d2, d3)) >= EXTEND_SUPPORT
+                if not ok or min(l1, l2) < 3:
                     continue
                 if area > best_gain:
                     best_m, best_gain, best_quad = m, area, new
