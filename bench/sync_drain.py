@@ -226,15 +226,25 @@ def lte_drain(link, port: int, folder: Path, van: str, cc: str | None, *, rows: 
     try:
         wait_until(lambda: agent.connected, 60, "the van to connect", poll=0.001)
         start = time.perf_counter()
+        cpu0, hub0 = _cpu_seconds(), _cpu_seconds(hub.pid)
         time.sleep(0.5)
         used = _van_cc(link, port)
         wait_until(lambda: pending(settings) == 0, 1800, "the drain over LTE", poll=0.05)
         elapsed = time.perf_counter() - start
+        # The agent runs in this process (a thread); the main thread only polls the outbox.
+        van_cpu, hub_cpu = (_cpu_seconds() - cpu0) / elapsed, (_cpu_seconds(hub.pid) - hub0) / elapsed
     finally:
         runner.stop()
         kill9(hub)
     return {"seconds": elapsed, "msgs_per_s": (rows or docs) / elapsed, "payload_bytes": payload,
-            "congestion_control": used}
+            "congestion_control": used, "van_cpu": van_cpu, "hub_cpu": hub_cpu}
+
+
+def _cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU of a process (its threads included), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ratio(run: dict, rate_bps: float) -> float:
@@ -285,7 +295,9 @@ def lte_main(args) -> dict:
                                  "drain_vs_raw": round(full["msgs_per_s"] / raw["msgs_per_s"], 3),
                                  "envelope_bytes_avg": round(full["payload_bytes"] / args.lte_rows),
                                  "raw_congestion_control": raw["congestion_control"],
-                                 "van_congestion_control": full["congestion_control"]}
+                                 "van_congestion_control": full["congestion_control"],
+                                 "van_cpu_fraction": round(full["van_cpu"], 2),
+                                 "hub_cpu_fraction": round(full["hub_cpu"], 2)}
                     print(json.dumps({"lte": name, **out["tx"], "what": "tx"}), flush=True)
                 if args.lte_docs:
                     with link.netns("van"):
@@ -298,7 +310,9 @@ def lte_main(args) -> dict:
                                    "drain_seconds": round(full["seconds"], 2),
                                    "drain_vs_raw": round(_ratio(full, rate) / _ratio(raw, rate), 3),
                                    "raw_congestion_control": raw["congestion_control"],
-                                   "van_congestion_control": full["congestion_control"]}
+                                   "van_congestion_control": full["congestion_control"],
+                                   "van_cpu_fraction": round(full["van_cpu"], 2),
+                                   "hub_cpu_fraction": round(full["hub_cpu"], 2)}
                     print(json.dumps({"lte": name, **out["docs"], "what": "docs"}), flush=True)
                 runs[name] = out
             fwd_cpu = (link.forwarder_cpu_seconds() - cpu0) / (time.monotonic() - t0)

@@ -17,7 +17,8 @@ and a "cut" switch that drops everything (including what is queued or in flight)
         link.kill_tcp("van")                     # power cut for the van's TCP connections (ss -K)
         print(link.stats())
 
-See docs/lte-link.md for the model, its limits and measured figures.
+See docs/lte-link.md for the model, its limits and measured figures; ``python tests/lte_link.py
+--measure`` measures them again (JSON).
 """
 
 from __future__ import annotations
@@ -646,6 +647,34 @@ def _forwarder_main(van_fd: int, gov_fd: int, ctrl_fd: int) -> None:
         down.deliver(now)
 
 
+def measure(seconds: float = 8.0) -> dict:
+    """The figures of docs/lte-link.md: RTT, one TCP flow's share of the rate with and without loss under
+    CUBIC and BBR, and the forwarder's CPU at full downlink rate."""
+    load = os.getloadavg()
+    out: dict = {}
+    with LteLink(loss=0) as link:
+        rtts = sorted(udp_rtt_ms(link, count=50))
+        out["rtt_ms"] = {"min": round(rtts[0], 2), "median": round(rtts[len(rtts) // 2], 2),
+                         "p90": round(rtts[int(len(rtts) * 0.9)], 2), "configured": 2 * link.up.delay_ms}
+        for loss in (0.0, 0.01):
+            link.set(loss=loss)
+            for cc in ("cubic", "bbr"):
+                r = tcp_goodput_bps(link, seconds, warmup=2.0, congestion_control=cc)
+                out[f"up_ratio_loss{loss:g}_{cc}"] = round(r["ratio"], 3)
+        link.set(loss=0)
+        t0, c0 = time.monotonic(), link.forwarder_cpu_seconds()
+        r = tcp_goodput_bps(link, seconds, warmup=2.0, direction="down", congestion_control="bbr")
+        out["down_ratio_loss0_bbr"] = round(r["ratio"], 3)
+        out["forwarder_cpu_at_20mbit"] = round((link.forwarder_cpu_seconds() - c0) / (time.monotonic() - t0), 3)
+        stats = link.stats()
+        out["forwarder_packets"] = stats["up"]["in"] + stats["down"]["in"]
+    out["load_average_before"] = [round(x, 2) for x in load]
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--forwarder":
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     _forwarder_main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+elif __name__ == "__main__" and sys.argv[1:2] == ["--measure"]:
+    print(json.dumps(measure(float(sys.argv[2]) if len(sys.argv) > 2 else 8.0)))
