@@ -1,4 +1,4 @@
-"""The document scanner: real SANE scans through the `test` backend, its failures in words, the camera path, the twin."""
+"""The document scanner: real SANE scans (the `test` backend), its failures in words, the camera path, the twin."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from edge.devices.scanner import (
     ScannerJammed,
     ScannerNoDocuments,
     ScannerOffline,
+    document_from_photos,
     encode_document,
     encode_page,
     open_scanner,
-    document_from_photos,
     scan_document,
 )
 from edge.devices.scanner_camera import CameraScanner, page_from_photo

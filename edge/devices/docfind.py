@@ -246,8 +246,10 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
     # stay away from the opposite near level. Lenient (×2.5), because a contact shadow hugging a
     # low-contrast edge also deepens the near step.
     k2 = 2 * STEP_OFFSET
-    plus2 = cv2.remap(feat, (x + k2 * nx)[None], (y + k2 * ny)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    minus2 = cv2.remap(feat, (x - k2 * nx)[None], (y - k2 * ny)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    plus2 = cv2.remap(feat, (x + k2 * nx)[None], (y + k2 * ny)[None], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+    minus2 = cv2.remap(feat, (x - k2 * nx)[None], (y - k2 * ny)[None], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
     back = np.minimum(np.sqrt(((plus2 - minus) ** 2).sum(-1)), np.sqrt(((minus2 - plus) ** 2).sum(-1)))[0]
     mag = np.minimum(mag, 2.5 * back)
     lum = diff.sum(-1)

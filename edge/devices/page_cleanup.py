@@ -54,7 +54,8 @@ def rectify(image: np.ndarray, quad: np.ndarray, dpi: int = 200) -> np.ndarray:
     dst = np.array([[-0.5 - m, -0.5 - m], [w - 0.5 + m, -0.5 - m], [w - 0.5 + m, h - 0.5 + m], [-0.5 - m, h - 0.5 + m]],
                    np.float32)
     M = cv2.getPerspectiveTransform(q.astype(np.float32), dst)
-    return cv2.warpPerspective(image, M, (w, h), flags=cv2.INTER_AREA if area < 0.5 * _quad_area(q) else cv2.INTER_LINEAR,
+    shrink = area < 0.5 * _quad_area(q)  # many photo pixels to one page pixel: average them
+    return cv2.warpPerspective(image, M, (w, h), flags=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -163,7 +163,8 @@ class SaneScanner(Scanner):
             return wanted
         for alias in _SOURCE_ALIASES.get(wanted.lower(), (wanted.lower(),)):
             for s in self._sources:
-                if s.lower() == alias or (alias != "normal" and s.lower().startswith(alias) and "duplex" not in s.lower()):
+                low = s.lower()
+                if low == alias or (alias != "normal" and low.startswith(alias) and "duplex" not in low):
                     return s
         return wanted
 
