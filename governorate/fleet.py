@@ -51,7 +51,9 @@ def devices(values: dict) -> list[dict]:
             continue  # "device.gps.lat" is a figure of the gps device, not a device state
         name = key[len("device."):]
         kind = next((k for k in DEVICE_KINDS if name.startswith(k)), "other")
-        found.append({"name": name, "kind": kind, "state": str(state)})
+        # The watch sends what is wrong beside the state, e.g. "camera_front.fault" = "dark" / "frozen".
+        fault = values.get(f"{name}.fault") or None
+        found.append({"name": name, "kind": kind, "state": str(state), "fault": fault})
     return found
 
 
@@ -125,7 +127,7 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
             active[(v["van"], "offline")] = f"last seen {seen.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo)"
         for d in v["devices"]:
             if d["state"] in ("error", "warning") and d["kind"] in ("camera", "printer"):
-                active[(v["van"], d["kind"])] = f"{d['name']}: {d['state']}"
+                active[(v["van"], d["kind"])] = f"{d['name']}: {d['fault'] or d['state']}"
         age = v["backlog_age_s"]
         if isinstance(age, (int, float)) and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"

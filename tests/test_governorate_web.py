@@ -138,7 +138,7 @@ def test_van_page_draws_history_charts_and_telemetry(client):
 def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp_path):
     hub = offline_hub(store)
     hub._process([tel("V007", {"outbox_pending": 40, "outbox_oldest_age_s": 3 * 3600, "device.printer": "error",
-                                "device.camera_front": "error"}, seq=2)])
+                                "device.camera_front": "error", "camera_front.fault": "frozen"}, seq=2)])
     seed(store, tmp_path, van="V009", requests=0, online=False)
     with store.transaction() as conn:  # V009 was last heard of 20 minutes ago
         conn.execute("UPDATE vans SET last_seen = ? WHERE van = 'V009'",
@@ -147,6 +147,7 @@ def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp
     html = client.get("/alerts").get_data(as_text=True)
     for van, kind in (("V007", "printer"), ("V007", "camera"), ("V007", "backlog"), ("V009", "offline")):
         assert f'data-alert="{kind}" data-van="{van}"' in html, (van, kind)
+    assert "camera_front: frozen" in html  # what the watch says is wrong, not only "error"
     alert_id = store._read("SELECT id FROM alerts WHERE kind = 'printer'")[0][0]
     assert client.post(f"/alerts/{alert_id}/ack", data={"csrf_token": token}).status_code == 302
     acked_by, acked_at = store._read("SELECT acked_by, acked_at FROM alerts WHERE id = ?", [alert_id])[0]
