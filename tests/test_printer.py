@@ -198,7 +198,7 @@ def played(pty):
 
 @pytest.fixture
 def serial_printer(pty):
-    printer = printer_mod.open_printer(f"serial://{pty.device}?baudrate=115200&status_timeout=0.3")
+    printer = printer_mod.open_printer(f"serial://{pty.device}?baudrate=115200&status_timeout=1.5")
     yield printer
     printer.close()
 
@@ -326,7 +326,7 @@ def test_paper_ending_mid_receipt_gives_one_whole_receipt_marked_reprint(played,
 
 
 def test_unplugged_serial_printer_keeps_the_receipt_and_prints_after_replug(pty, queue):
-    printer = printer_mod.open_printer(f"serial://{pty.device}?status_timeout=0.3")
+    printer = printer_mod.open_printer(f"serial://{pty.device}?status_timeout=1.0")
     pty.unplug()
     job = queue_receipt(queue)
     worker = PrintWorker("unused", printer)

@@ -93,7 +93,8 @@ class SyncAgent:
         self._tel_seq = 0
         self._next_tel = 0.0
         self._next_device_check = 0.0
-        self._last_device_event = None
+        # Changes from here on trigger a snapshot (the one sent on connecting covers what came before).
+        self._last_device_event = self.db.execute("SELECT max(id) FROM device_events").fetchone()[0]
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -128,8 +129,7 @@ class SyncAgent:
             self._next_device_check = now + self.tuning.device_check_every_s
             last = self.db.execute("SELECT max(id) FROM device_events").fetchone()[0]
             if last != self._last_device_event:
-                if self._last_device_event is not None:
-                    self._next_tel = 0.0
+                self._next_tel = 0.0
                 self._last_device_event = last
         if now >= self._next_tel:
             self.publish_telemetry()
