@@ -318,3 +318,57 @@ def test_receipt_kept_when_the_printer_is_out_of_paper_then_printed_on_retry(tmp
     assert len(sim.jobs) == 1  # printed once, not lost and not twice
     db = open_db(app.config["EDGE_SETTINGS"].db_path)
     assert "printer.retry" in _actions(db)
+
+
+def _documents_step(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    return start
+
+
+def test_operator_scans_a_document_with_the_vans_scanner(console):
+    start = _documents_step(console)
+    r = post(console, f"{start}/documents", f"{start}/documents", {"doc_code": "OWNERSHIP", "scan": "1"})
+    assert r.status_code == 302
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    link = re.search(r'href="([^"]+/page/[^"]+)"', page)
+    assert link, "the scanned page is listed"
+    assert console.get(link.group(1)).data[:5] == b"%PDF-"
+
+
+def test_a_jammed_scanner_is_explained_and_nothing_is_attached(tmp_path):
+    import uuid
+
+    app = make_app(tmp_path, scanner=f"sim://jam-{uuid.uuid4().hex[:6]}?fault=jammed")
+    console = app.test_client()
+    login(console)
+    console.get("/lang/en")
+    start = _documents_step(console)
+    r = post(console, f"{start}/documents", f"{start}/documents", {"doc_code": "OWNERSHIP", "scan": "1"})
+    shown = text(r)
+    assert "jam" in shown.lower(), shown
+    assert "/page/" not in console.get(f"{start}/documents").get_data(as_text=True)
+    from edge.store import device_status
+
+    db = open_db(app.config["EDGE_SETTINGS"].db_path)
+    [row] = [d for d in device_status.current(db) if d.device == "scanner"]
+    assert row.state == "error" and "jam" in row.message_en.lower()
+
+
+def test_a_photo_of_the_paper_is_straightened_into_a_page(console):
+    import cv2
+    from imagegen import document_photo
+
+    photo = document_photo(7, "plain")
+    ok, jpeg = cv2.imencode(".jpg", photo.image)
+    start = _documents_step(console)
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = console.post(f"{start}/documents", data={"csrf_token": token, "doc_code": "SURVEY", "stay": "1", "photo": "1",
+                                                  "page": (io.BytesIO(jpeg.tobytes()), "phone.jpg")},
+                     content_type="multipart/form-data")
+    assert r.status_code in (200, 302), text(r)[:300]
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    link = re.search(r'href="([^"]+/page/[^"]+)"', page)
+    assert link and console.get(link.group(1)).data[:5] == b"%PDF-"

@@ -22,14 +22,14 @@ VALID_NID = "29001011234567"  # born 1990-01-01, governorate 01 (Cairo), male
 SERVICE = "BLD-NEW"
 
 
-def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, **overrides):
+def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, scanner: str = "sim://", **overrides):
     """An app on a fresh van database; its QR reader is a simulated one of its own (``qr_reader_of``)."""
     import uuid
 
     from edge.config import DeviceSettings
 
     qr = qr or f"sim://web-{uuid.uuid4().hex[:10]}"
-    settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer, qr=qr))
+    settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer, qr=qr, scanner=scanner))
     app = create_app(settings, PIN_HASHER=FAST_HASHER, **overrides)
     db = open_db(settings.db_path)
     migrate(db)

@@ -289,12 +289,14 @@ def wizard(draft_id: str, step: str):
                 return redirect(url_for("operator.wizard", draft_id=draft_id, step="documents"))
             data["seen"] = form.getlist("seen")
             upload = request.files.get("page")
-            if upload is not None and upload.filename:
+            scan = bool(form.get("scan"))
+            if scan or (upload is not None and upload.filename):
                 doc_code = form.get("doc_code", "")
                 try:
                     drafts.save(db, draft_id, actor, data)
-                    drafts.add_page(db, documents_dir(), draft_id, actor, doc_code, upload.read())
-                    _audit("document.attach_page", draft_id, {"document": doc_code})
+                    content, how = _page_content(upload, scan=scan, photo=bool(form.get("photo")))
+                    drafts.add_page(db, documents_dir(), draft_id, actor, doc_code, content)
+                    _audit("document.attach_page", draft_id, {"document": doc_code, "from": how})
                 except EdgeError as exc:
                     errors["page"] = exc
                 data = drafts.get(db, draft_id, actor)
@@ -321,6 +323,32 @@ def wizard(draft_id: str, step: str):
         if incomplete and STEPS.index(incomplete) < STEPS.index(step):
             return redirect(url_for("operator.wizard", draft_id=draft_id, step=incomplete))
     return _render_step(step, draft_id, data, errors)
+
+
+def _page_content(upload, *, scan: bool, photo: bool) -> tuple[bytes, str]:
+    """The bytes to attach: a scan from the van's scanner (one PDF of its pages, JPEGs inside unchanged),
+    a photo of the paper straightened into a page, or an uploaded file as it is."""
+    from edge.devices import scanner
+
+    if scan:
+        try:
+            content = scanner.scan_document(settings().devices.scanner).pdf
+        except scanner.ScannerError as exc:
+            _scanner_status(scanner.ScannerStatus.from_error(exc))
+            raise
+        _scanner_status(scanner.ScannerStatus(True))
+        return content, "scanner"
+    data = upload.read()
+    if photo:
+        return scanner.document_from_photos([data]).pdf, "photo"
+    return data, "upload"
+
+
+def _scanner_status(st) -> None:
+    """The scanner's state as the last scan found it, for the van status page and the governorate."""
+    device_status.report(get_db(real=True), "scanner", "scanner", "ok" if st.online else "error",
+                         message_ar=st.message_ar, message_en=st.message_en,
+                         detail={"code": st.code} if not st.online else {})
 
 
 def _render_step(step: str, draft_id: str, data: dict, errors: dict):
