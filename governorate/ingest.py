@@ -159,6 +159,12 @@ class Hub:
         out = outcomes[env.van]
         conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
                      "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [env.van, received_at])
+        if env.stream == "tel" and env.kind == "tel.thumbnail":
+            conn.execute("INSERT INTO thumbnails (van, camera, taken_at, jpeg, received_at) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (van, camera) DO UPDATE SET taken_at = excluded.taken_at, "
+                         "jpeg = excluded.jpeg, received_at = excluded.received_at",
+                         [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
+            return
         if env.stream == "tel":
             conn.execute("UPDATE vans SET telemetry = ?, telemetry_at = ? WHERE van = ? "
                          "AND (telemetry_at IS NULL OR telemetry_at <= ?)",

@@ -51,6 +51,15 @@ SCHEMA = [
         submitted_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     )""",
+    # The latest picture of each van camera, asked for from the van page ("camera-thumbnail").
+    """CREATE TABLE IF NOT EXISTS thumbnails (
+        van TEXT NOT NULL,
+        camera TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        jpeg BLOB NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (van, camera)
+    )""",
     """CREATE TABLE IF NOT EXISTS doc_chunks (
         van TEXT NOT NULL,
         doc_id TEXT NOT NULL,
@@ -231,6 +240,14 @@ class HubStore:
         row = rows[0] if rows else None
         keys = ("number", "van", "service_code", "state", "submitted_at", "updated_at")
         return dict(zip(keys, row, strict=True)) if row else None
+
+    def thumbnails(self, van: str) -> list[dict]:
+        rows = self._read("SELECT camera, taken_at, received_at FROM thumbnails WHERE van = ? ORDER BY camera", [van])
+        return [{"camera": r[0], "taken_at": r[1], "received_at": r[2]} for r in rows]
+
+    def thumbnail(self, van: str, camera: str) -> bytes | None:
+        rows = self._read("SELECT jpeg FROM thumbnails WHERE van = ? AND camera = ?", [van, camera])
+        return bytes(rows[0][0]) if rows else None
 
     def document(self, van: str, doc_id: str) -> bytes | None:
         rows = self._read("SELECT data FROM documents WHERE van = ? AND doc_id = ?", [van, doc_id])

@@ -306,3 +306,25 @@ def test_a_camera_going_dark_reaches_the_hub_at_once_with_the_vans_position(tmp_
         van.stop()
         db.close()
     assert telemetry["gps.lat"] == pytest.approx(30.0444) and telemetry["gps.satellites"] == 9
+
+
+def test_staff_ask_for_a_camera_picture_and_the_hub_gets_the_latest_one(tmp_path, broker, hub):
+    import cv2
+    import numpy as np
+
+    settings = van_settings(tmp_path / "van", broker.url)  # default cameras: front, rear
+    picture = cv2.imencode(".jpg", np.full((120, 160, 3), 90, np.uint8))[1].tobytes()
+    (settings.data_dir / "cctv").mkdir(parents=True)
+    (settings.data_dir / "cctv" / "front.jpg").write_bytes(picture)  # as the watch saves it
+    _agent, van = start_van(settings)
+    try:
+        wait_until(lambda: (hub.store.van(VAN) or {}).get("online"), 10, "the van online")
+        asked = hub.send(VAN, p.Command("camera-thumbnail", {"camera": "front"}))
+        wait_until(lambda: hub.store.thumbnail(VAN, "front") is not None, 15, "the picture at the hub")
+        unknown = hub.send(VAN, p.Command("camera-thumbnail", {"camera": "../../etc/passwd"}))
+        wait_until(lambda: (hub.store.downlink(unknown) or {}).get("applied_at") is not None, 15, "the report")
+    finally:
+        van.stop()
+    assert hub.store.thumbnail(VAN, "front") == picture
+    assert hub.store.downlink(asked)["outcome"] == "applied"
+    assert [t["camera"] for t in hub.store.thumbnails(VAN)] == ["front"]  # nothing for a made-up camera

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -31,6 +32,7 @@ from edge.store.migrations import migrate
 from edge.sync import chunks
 from edge.sync import downlink as downlink_mod
 from edge.sync import protocol as p
+from edge.sync.schema import THUMBNAIL_MAX_BYTES
 
 log = logging.getLogger("edge.sync")
 
@@ -334,6 +336,8 @@ class SyncAgent:
             self._publish_birth()
         if effects.telemetry:
             self._next_tel = 0.0
+        for camera in effects.thumbnails:
+            self.publish_thumbnail(camera)
 
     def _apply_ack(self, ack: p.Ack) -> None:
         for rejected in ack.rejected:
@@ -378,6 +382,31 @@ class SyncAgent:
                 self.inflight.pop(chunk_id, None)
 
     # --- telemetry ----------------------------------------------------------------------------
+
+    def publish_thumbnail(self, camera: str) -> bool:
+        """The latest picture the watch saved of ``camera`` (``<data_dir>/cctv/<name>.jpg``), straight to
+        the hub like telemetry. False (and a log line) when there is none or it is too big to send."""
+        if camera not in self.settings.devices.cameras:
+            log.warning("thumbnail of unknown camera %r asked for", camera[:64])
+            return False
+        path = Path(self.settings.data_dir) / "cctv" / f"{camera}.jpg"
+        try:
+            jpeg = path.read_bytes()
+        except OSError:
+            log.warning("no picture of camera %s yet (%s)", camera, path)
+            return False
+        if not jpeg or len(jpeg) > THUMBNAIL_MAX_BYTES:
+            log.warning("picture of camera %s is %d bytes; not sent", camera, len(jpeg))
+            return False
+        now = clock.now()
+        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        self._tel_seq += 1
+        envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
+                              "tel.thumbnail", {"camera": camera, "at": clock.iso(taken), "jpeg": jpeg})
+        if not (self.connected and self.client is not None):
+            return False
+        self.client.publish(p.up_topic(self.gov, self.van, "tel"), p.encode(envelope), qos=1)
+        return True
 
     def publish_telemetry(self) -> None:
         """Latest-wins snapshot, published directly: it never waits in the outbox behind a backlog."""

@@ -21,7 +21,7 @@ from edge.sync import protocol as p
 log = logging.getLogger("edge.sync.downlink")
 
 # Commands the hub may send; anything else is refused (and reported back as rejected).
-COMMANDS = ("rebirth", "ping", "send-telemetry")
+COMMANDS = ("rebirth", "ping", "send-telemetry", "camera-thumbnail")
 
 
 class Refused(EdgeError):
@@ -38,6 +38,7 @@ class Effects:
     rebirth: bool = False
     telemetry: bool = False
     trust_list: bytes | None = None
+    thumbnails: list[str] = field(default_factory=list)  # camera names whose latest picture the hub asked for
     catalogue_version: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -65,6 +66,11 @@ def apply(
                 raise Refused(f"unknown command {message.name!r}")
             effects.rebirth = message.name == "rebirth"
             effects.telemetry = message.name in ("ping", "send-telemetry")
+            if message.name == "camera-thumbnail":
+                camera = message.args.get("camera")
+                if not isinstance(camera, str) or not camera:
+                    raise Refused("camera-thumbnail needs args.camera, the camera's name")
+                effects.thumbnails.append(camera)
         else:  # an ack never comes here: it is not an instruction, it is handled by the drain
             raise Refused(f"{down.kind} is not applied through the inbox")
 

@@ -285,6 +285,8 @@ _ticket = record({
 TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start", "ticket.finish",
                 "ticket.no_show", "ticket.transferred")  # fmt: skip
 
+THUMBNAIL_MAX_BYTES = 64 * 1024
+
 BODIES: dict[str, dict[str, Check]] = {
     "tx": {
         "request.submitted": record({
@@ -324,7 +326,11 @@ BODIES: dict[str, dict[str, Check]] = {
             "data": blob(CHUNK_SIZE), "chunk_sha256": _HASH,
         }),
     },
-    "tel": {"tel.snapshot": record({"at": timestamp, "values": scalars()})},
+    "tel": {
+        "tel.snapshot": record({"at": timestamp, "values": scalars()}),
+        # A camera's latest picture, sent when the hub asks ("camera-thumbnail"): small, latest wins.
+        "tel.thumbnail": record({"camera": text(64, _NAME), "at": timestamp, "jpeg": blob(THUMBNAIL_MAX_BYTES)}),
+    },
     "status": {
         kind: record({"session": integer(1), "online": boolean, "schema": integer(1)})
         for kind in ("status.birth", "status.death")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
@@ -58,7 +58,17 @@ def van(van: str):
         requests_chart=charts.bars(hist["requests_per_hour"]),
         backlog_chart=charts.line(hist["backlog"], hist["hours"]),
         uptime=hist["camera_uptime"], alerts=fleet.alerts(_store(), van, include_cleared=True, limit=20),
-        downlinks=backoffice.van_downlinks(_store(), van), commands=backoffice.COMMANDS)
+        downlinks=backoffice.van_downlinks(_store(), van), commands=backoffice.COMMANDS,
+        thumbnails=_store().thumbnails(van))
+
+
+@bp.route("/vans/<van>/cameras/<camera>.jpg")
+@login_required
+def thumbnail(van: str, camera: str):
+    jpeg = _store().thumbnail(van, camera)
+    if jpeg is None:
+        abort(404)
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/vans/<van>/command", methods=["POST"])
