@@ -145,11 +145,16 @@ def van_revoke(gov, van_id, ca_dir) -> None:
 @click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
 @click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
 @click.option("--units", "units_dir", type=_DIR, default=None, help="Folder of the systemd unit files.")
-def van_install(bundle_path, root, no_start, units_dir) -> None:
+@click.option("--package", "package", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The van software to install into /opt/mtc-edge/.venv: a wheel or a source folder "
+                   "(default: the source tree this command runs from; with --root: none unless given).")
+def van_install(bundle_path, root, no_start, units_dir, package) -> None:
     """Install BUNDLE on this machine (as root). Safe to run again: reports what changed."""
     _check_root(root)
     b = bundle_mod.read(bundle_path)
-    installer = install_mod.Installer(root, units_dir)
+    if package is None and root is None:
+        package = install_mod.default_package()
+    installer = install_mod.Installer(root, units_dir, package=package)
     report = installer.install(b, start=not no_start)
     _print_report(report, f"van {b.van} of governorate {b.governorate}")
 

@@ -35,6 +35,7 @@ UDEV_RULES = "/etc/udev/rules.d/70-mtc-edge.rules"
 UNIT_DIR = "/etc/systemd/system"
 TARGET = "edge.target"
 VENV = "/opt/mtc-edge/.venv"
+SOFTWARE_STAMP = "/opt/mtc-edge/installed-software.json"  # which package the virtualenv holds
 
 # bundle member -> (path on the van, owner, group). Modes come from bundle.MEMBERS.
 # The MQTT key is the sync process's (user edge); /etc is read-only to it under ProtectSystem=strict.
@@ -107,11 +108,36 @@ def unit_files(units_dir: Path) -> dict[str, bytes]:
     return files
 
 
+def default_package() -> Path | None:
+    """The source tree this command runs from (it carries pyproject.toml), as the package to install."""
+    tree = Path(__file__).resolve().parent.parent
+    return tree if (tree / "pyproject.toml").is_file() else None
+
+
+def package_digest(package: Path) -> str:
+    """What identifies a package to install: a wheel's bytes, or a source tree's tracked files."""
+    package = Path(package)
+    h = hashlib.sha256()
+    if package.is_file():
+        h.update(package.read_bytes())
+        return h.hexdigest()
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if path.is_file() and not any(part.startswith(".") or part in ("var", "build", "__pycache__")
+                                      or part.endswith(".egg-info") for part in rel.parts):
+            h.update(str(rel).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 class Installer:
     def __init__(self, root: Path | None = None, units_dir: Path | None = None,
-                 run: Callable[[list[str]], None] | None = None):
+                 run: Callable[[list[str]], None] | None = None, package: Path | None = None,
+                 python: str = "/usr/bin/python3"):
         self.root = Path(root) if root else None
         self.units_dir = Path(units_dir) if units_dir else default_units_dir()
+        # The software itself: installed into VENV (skipped when None, e.g. an image prepared with --root).
+        self.package = Path(package) if package else None
+        self.python = python
         self.run = run or _run
         self.report: list[tuple[str, str]] = []
 
@@ -161,6 +187,8 @@ class Installer:
                 self.report.append((path, "unchanged"))
                 continue
             entries.append(self._file(path, data, bundle_mod.MEMBERS[member], owner, group))
+        if self.package is not None:
+            entries.append(self._software(self.package))
         entries.append(self._file(UDEV_RULES, UDEV_TEXT.encode(), 0o644, "root", "root"))
         for name, data in unit_files(self.units_dir).items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
@@ -202,6 +230,26 @@ class Installer:
             self.run(cmd)
             self.report.append((f"user {name}", "created"))
         return entry
+
+    def _software(self, package: Path) -> Entry:
+        """The van's software in its own virtualenv: made once, reinstalled only when the package changed."""
+        digest = package_digest(package)
+        stamp = self.at(SOFTWARE_STAMP)
+        try:
+            installed = json.loads(stamp.read_text()).get("sha256")
+        except (OSError, ValueError):
+            installed = None
+        venv = self.at(VENV)
+        if installed == digest and (venv / "bin" / "edge").exists():
+            self.report.append((VENV, "unchanged"))
+        else:
+            if not (venv / "bin" / "python").exists():
+                self.run([self.python, "-m", "venv", str(venv)])
+            self.run([str(venv / "bin" / "pip"), "install", "--quiet", "--upgrade", str(package)])
+            self._file(SOFTWARE_STAMP, json.dumps({"package": str(package), "sha256": digest}).encode(),
+                       0o644, "root", "root")
+            self.report.append((VENV, "created" if installed is None else "updated"))
+        return Entry(VENV, "venv", None, "root", "root", digest)
 
     def _user_recorded(self, name: str) -> bool:
         previous = self.installed_manifest() or {}

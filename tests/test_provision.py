@@ -434,3 +434,45 @@ def test_reassign_waits_for_the_outbox_to_drain_to_the_old_governorate(giza_to_c
 
 def test_provision_script_is_installed():
     assert shutil.which("provision", path=str(Path(sys.executable).parent))
+
+
+def _tiny_wheel(folder: Path, version: str) -> Path:
+    """A real wheel of a tiny package with an ``edge`` console script: pip installs it offline in seconds."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name = f"mtc_edge_probe-{version}"
+    files = {
+        "mtc_edge_probe/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n",
+        f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: mtc-edge-probe\nVersion: {version}\n",
+        f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{name}.dist-info/entry_points.txt": "[console_scripts]\nedge = mtc_edge_probe:main\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{name}.dist-info/RECORD,,")
+    wheel = folder / f"{name}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+        z.writestr(f"{name}.dist-info/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def test_install_puts_the_software_in_its_virtualenv_once_and_again_only_when_it_changes(governorate, tmp_path):
+    folder, _ = governorate
+    root = tmp_path / "root"
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    first = _tiny_wheel(wheels, "1.0")
+    run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", first)
+    edge = root / "opt/mtc-edge/.venv/bin/edge"
+    assert subprocess.run([str(edge)], capture_output=True, text=True).stdout.strip() == "1.0"
+    again = run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", first)
+    assert "unchanged (nothing to do)" in again.output
+    newer = _tiny_wheel(wheels, "1.1")
+    run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", newer)
+    assert subprocess.run([str(edge)], capture_output=True, text=True).stdout.strip() == "1.1"
