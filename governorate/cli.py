@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -24,9 +25,30 @@ _db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=Tru
 _gov = click.option("--governorate", "gov", default="01", show_default=True, help="Governorate code served.")
 
 
-def _hub(db_path: str, gov: str, broker: str, worker: str = "1") -> Hub:
+_tls = click.option("--tls-dir", "tls_dir", type=click.Path(file_okay=False, exists=True), default=None,
+                    envvar="GOVERNORATE_TLS_DIR",
+                    help="Folder with ca.pem, hub-cert.pem, hub-key.pem (the CA folder's hub/); "
+                         "needed for an mqtts:// broker.")
+
+
+def tls_options(broker: str, tls_dir: str | None) -> dict | None:
+    """paho's tls_set() arguments for the hub's identity; None for a plain mqtt:// broker."""
+    if urlsplit(broker).scheme != "mqtts":
+        return None
+    if not tls_dir:
+        raise click.UsageError("an mqtts:// broker needs --tls-dir with ca.pem, hub-cert.pem and hub-key.pem")
+    folder = Path(tls_dir)
+    files = {"ca_certs": folder / "ca.pem", "certfile": folder / "hub-cert.pem", "keyfile": folder / "hub-key.pem"}
+    missing = [str(f) for f in files.values() if not f.is_file()]
+    if missing:
+        raise click.UsageError(f"missing in --tls-dir: {', '.join(missing)}")
+    return {k: str(v) for k, v in files.items()}
+
+
+def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | None = None) -> Hub:
     url = urlsplit(broker)
-    return Hub(HubStore(db_path), gov, url.hostname or "127.0.0.1", url.port or 1883, worker=worker)
+    return Hub(HubStore(db_path), gov, url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts"
+               else 1883), worker=worker, tls=tls_options(broker, tls_dir))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,9 +64,10 @@ def main(verbose: bool) -> None:
 @_gov
 @_broker
 @click.option("--worker", default="1", show_default=True, help="Worker name (several share the load).")
-def ingest(db_path: str, gov: str, broker: str, worker: str) -> None:
+@_tls
+def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None) -> None:
     """Take in every van message, acknowledge it after it is stored, track which vans are online."""
-    hub = _hub(db_path, gov, broker, worker)
+    hub = _hub(db_path, gov, broker, worker, tls_dir)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -118,16 +141,19 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
 @click.option("--with-ingest/--no-ingest", default=False, show_default=True,
               help="Also run one ingest worker in this process (the demo; production runs `governorate ingest`).")
 @click.option("--threads", default=8, show_default=True, type=int)
-def web(db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int) -> None:
+@_tls
+def web(db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int,
+        tls_dir: str | None) -> None:
     """Serve the staff web app (fleet, alerts, back office) with waitress."""
     import waitress
 
     from governorate.web import create_app
 
-    app = create_app({"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker})
+    app = create_app({"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker,
+                      "BROKER_TLS": tls_options(broker, tls_dir)})
     stop = threading.Event()
     if with_ingest:
-        hub = _hub(db_path, gov, broker, worker="web-ingest")
+        hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir)
         threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
     click.echo(f"governorate {gov} web on http://{host}:{port}/")
     try:

@@ -476,3 +476,35 @@ def test_install_puts_the_software_in_its_virtualenv_once_and_again_only_when_it
     newer = _tiny_wheel(wheels, "1.1")
     run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", newer)
     assert subprocess.run([str(edge)], capture_output=True, text=True).stdout.strip() == "1.1"
+
+
+def test_the_hub_command_connects_over_tls_with_its_identity_and_sees_a_van(governorate, broker, clients, tmp_path):
+    import threading
+
+    from edge.sync import protocol as p
+    from governorate.cli import _hub
+
+    folder, port = governorate
+    hub = _hub(str(tmp_path / "hub.db"), GOV, f"mqtts://localhost:{port}", worker="tls-test",
+               tls_dir=str(folder / "ca" / "hub"))
+    stop = threading.Event()
+    thread = threading.Thread(target=hub.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert hub.connected.wait(10), "the hub did not connect over TLS"
+        van = clients("V008", "van-21-V008-tls-hub")  # V009 is revoked by another test of this module
+        assert van.connect()
+        assert van.publish(p.up_topic(GOV, "V008", "status"), p.encode(p.birth("V008", 1))) == "Success"
+        assert wait_for(lambda: (hub.store.van("V008") or {}).get("online"), 10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def test_the_hub_command_refuses_a_tls_broker_without_its_identity():
+    from click.testing import CliRunner
+
+    from governorate.cli import main as governorate_main
+
+    r = CliRunner().invoke(governorate_main, ["ingest", "--broker", "mqtts://localhost:8883", "--db", "/nonexistent"])
+    assert r.exit_code != 0 and "--tls-dir" in r.output

@@ -111,8 +111,9 @@ def _sender(store: HubStore, config: dict):
     from governorate.ingest import Hub
 
     url = urlsplit(config["BROKER_URL"] or "mqtt://127.0.0.1:1883")
-    hub = Hub(store, config["GOVERNORATE"], url.hostname or "127.0.0.1", url.port or 1883,
-              worker=f"web-{secrets.token_hex(3)}", listen=False)
+    hub = Hub(store, config["GOVERNORATE"], url.hostname or "127.0.0.1",
+              url.port or (8883 if url.scheme == "mqtts" else 1883),
+              worker=f"web-{secrets.token_hex(3)}", listen=False, tls=config.get("BROKER_TLS"))
     if config["BROKER_URL"]:
         hub.client.connect_async(hub.host, hub.port, keepalive=30)
         hub.client.loop_start()
