@@ -270,7 +270,8 @@ def lte_main(args) -> dict:
         chunk_sizes.append(min(p.CHUNK_SIZE, left))
         left -= p.CHUNK_SIZE
     runs: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp, LteLink() as link:
+    link_args = {} if args.lte_loss is None else {"loss": args.lte_loss}
+    with tempfile.TemporaryDirectory() as tmp, LteLink(**link_args) as link:
         folder = Path(tmp)
         rate = link.up.rate_bps
         with link.netns("gov"):
@@ -348,6 +349,7 @@ def main() -> None:
     parser.add_argument("--lte-docs", type=int, default=200, help="150 KB documents for --lte (0: skip)")
     parser.add_argument("--lte-cc", default="agent",
                         help="comma-separated congestion controls for --lte: agent (its own setting), cubic, bbr")
+    parser.add_argument("--lte-loss", type=float, default=None, help="random loss each way for --lte (default 0.01)")
     parser.add_argument("--lte-tuning", default="",
                         help="override the sync agent's Tuning for --lte, e.g. mqtt_inflight=1000,doc_window=32")
     args = parser.parse_args()
