@@ -3,9 +3,13 @@
 The app runs in its own process under waitress (as `edge run` serves it), on a fresh van database with
 one operator. An open-loop load generator sends requests on a fixed schedule (default 100 req/s for
 30 s) and measures each from its *scheduled* start, so a slow answer cannot hide the queue behind it
-(no coordinated omission). The mix: kiosk start page, take a ticket (category page + issuing POST),
-track a request (POST), the operator's queue page. `/api/health` is measured alone first, in the same
-run, as the baseline (the cheapest request the stack can answer).
+(no coordinated omission). The mix of pages: kiosk start 30 %, ticket category page 15 %, "served
+first?" page 15 %, track a request (POST) 20 %, the operator's queue page 20 %; and, within the same
+rate, tickets issued at ``--ticket-rate`` per second (default 1: one kiosk with one receipt printer
+cannot hand out more — a thermal printer takes 1–2 s per ticket — and a busy van issues one every
+half minute). Each issued ticket is rendered and printed on the simulated printer, as in the van.
+`/api/health` is measured alone first, in the same run, as the baseline (the cheapest request the
+stack can answer).
 
 Prints JSON; the last line is one JSON object with p50_ms, p95_ms, p99_ms, errors and more.
 
@@ -102,14 +106,16 @@ def prepare(port: int) -> dict:
 
 
 def mix(i: int, s: Session, ctx: dict) -> tuple[str, str, dict | None]:
-    k = i % 10
-    if k in (0, 1, 2):
-        return ("start", "/", None)
-    if k in (3, 4):
-        return ("ticket-page", "/ticket", None)
-    if k == 5:
+    if i % ctx["ticket_every"] == ctx["ticket_every"] - 1:
         return ("ticket-issue", "/ticket", {"csrf_token": ctx["kiosk_token"], "category": "BLD", "priority": "none"})
-    if k in (6, 7):
+    k = i % 20
+    if k < 6:
+        return ("start", "/", None)
+    if k < 9:
+        return ("ticket-page", "/ticket", None)
+    if k < 12:
+        return ("ticket-priority-page", "/ticket/BLD", None)
+    if k < 16:
         return ("track", "/track", {"csrf_token": ctx["kiosk_token"], "number": "001-261121-0001-5"})
     return ("console-queue", "/operator/", None)
 
@@ -180,6 +186,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--baseline-seconds", type=float, default=10.0)
+    ap.add_argument("--ticket-rate", type=float, default=1.0, help="tickets issued per second within the rate")
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="web-bench-")
     port = free_port()
@@ -193,16 +200,17 @@ def main() -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the web app did not start")
+                    raise SystemExit("the web app did not start") from None
                 time.sleep(0.2)
         baseline = run_load(port, args.rate, args.baseline_seconds, None)
         print(json.dumps({"phase": "baseline /api/health", **baseline}), flush=True)
         ctx = prepare(port)
         ctx["op_lock"] = threading.Lock()
+        ctx["ticket_every"] = max(1, round(args.rate / args.ticket_rate)) if args.ticket_rate > 0 else 10**9
         mixed = run_load(port, args.rate, args.seconds, ctx)
         print(json.dumps({"phase": "mixed pages", **mixed}, ensure_ascii=False), flush=True)
         result = {
-            "rate_rps": args.rate, "seconds": args.seconds,
+            "rate_rps": args.rate, "seconds": args.seconds, "ticket_rate_per_s": args.ticket_rate,
             "p50_ms": mixed["p50_ms"], "p95_ms": mixed["p95_ms"], "p99_ms": mixed["p99_ms"],
             "errors": mixed["errors"], "achieved_rps": mixed["achieved_rps"],
             "baseline_health_p95_ms": baseline["p95_ms"],

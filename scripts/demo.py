@@ -105,10 +105,10 @@ def main() -> None:
     procs: list[tuple[str, subprocess.Popen]] = []
 
     def stop(*_):
-        for name, p in reversed(procs):
+        for _name, p in reversed(procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for name, p in reversed(procs):
+        for _name, p in reversed(procs):
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -137,7 +137,8 @@ def main() -> None:
   Operator's console   http://127.0.0.1:{web_port}/operator/   operator 1 (supervisor) PIN 1234, operator 2 PIN 5678
   Now-serving screen   http://127.0.0.1:{web_port}/display/""")
     if hub_web:
-        print(f"  Governorate hub      http://127.0.0.1:{hub_port}/   staff admin / demo-admin-1234, clerk / demo-clerk-1234")
+        print(f"  Governorate hub      http://127.0.0.1:{hub_port}/   "
+              "staff admin / demo-admin-1234, clerk / demo-clerk-1234")
     print(f"  MQTT broker          {broker_url}      data in {base}\n  Ctrl-C stops everything.\n", flush=True)
 
     while True:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import settings
 
+from edge.store.db import open_db
+from edge.store.migrations import migrate
+
 # Property tests check behaviour, not speed: on CI's two cores, shared by xdist workers, a run can take
 # seconds that a quiet machine does in milliseconds, and hypothesis' default deadline would fail it.
 settings.register_profile("edge", deadline=None)
 settings.load_profile("edge")
-
-from edge.store.db import open_db
-from edge.store.migrations import migrate
 
 
 @pytest.fixture

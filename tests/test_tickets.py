@@ -396,3 +396,14 @@ def test_people_ahead_matches_the_serving_order(spec):
             assert ahead[t.number] == position
             remaining.remove(t)
             position += 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(spec=arrivals)
+def test_call_order_is_the_order_pick_next_calls_them(spec):
+    queue = build_queue(spec)
+    remaining, picked = list(queue), []
+    while (t := tickets.pick_next(remaining)) is not None:
+        picked.append(t.number)
+        remaining.remove(t)
+    assert [t.number for t in tickets.call_order(queue)] == picked

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from web_support import OPERATOR, SERVICE, SUPERVISOR, VALID_NID, login, make_app, post, register_request, text
 
+from edge.core.errors import EdgeError
 from edge.store import audit_log, outbox
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
@@ -274,8 +275,8 @@ def test_training_mode_works_but_nothing_reaches_the_real_outbox(app, db):
     number = register_request(client)
     assert "TRAINING" in text(client.get(f"/operator/requests/{number}/receipt"))
     assert business_rows() == before
-    with pytest.raises(Exception):
-        store_requests.get(db, number)
+    with pytest.raises(EdgeError):
+        store_requests.get(db, number)  # not in the real database
     training_db = open_db(app.config["EDGE_SETTINGS"].data_dir / "training" / "van.db")
     assert store_requests.get(training_db, number).number == number
     # Turning training off returns to the real database; the switch itself is audited there.

@@ -1,4 +1,4 @@
-"""Scanned pages of a request: image files under the documents folder, a ``documents`` row and a ``doc`` outbox row each."""
+"""Scanned pages of a request: files under the documents folder, a ``documents`` row and a ``doc`` outbox row each."""
 
 from __future__ import annotations
 

@@ -129,12 +129,7 @@ def transfer(
 
 def waiting(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[tk.Ticket]:
     """Today's waiting tickets in the order they will be called."""
-    queue = _waiting(db, clock.local_day(now or clock.now()))
-    ordered = []
-    while (nxt := tk.pick_next(queue)) is not None:
-        ordered.append(nxt)
-        queue.remove(nxt)
-    return ordered
+    return tk.call_order(_waiting(db, clock.local_day(now or clock.now())))
 
 
 def called(db: sqlite_utils.Database, *, now: datetime | None = None) -> list[tk.Ticket]:

@@ -67,6 +67,7 @@ def other() -> str:
 
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select)
-    app.jinja_env.filters.update(eastern=to_eastern, num=num, egp=egp, local_time=local_time, local_date=local_date, pick=pick)
+    app.jinja_env.filters.update(eastern=to_eastern, num=num, egp=egp, local_time=local_time, local_date=local_date,
+                                 pick=pick)
     app.jinja_env.globals.update(lang=current, text_dir=lambda: "rtl" if current() == "ar" else "ltr",
                                  pick=pick, message=message, other_lang=other)
