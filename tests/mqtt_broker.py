@@ -17,6 +17,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_mosquitto(conf: Path, port: int, timeout: float = 10.0) -> subprocess.Popen:
+    """Mosquitto on ``conf``, returned once it accepts connections on ``port`` (its errors if it exits)."""
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {proc.stderr.read().decode()}") from None
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("mosquitto did not start")
+
+
 class Broker:
     def __init__(self, folder: Path, port: int | None = None, extra: str = ""):
         self.folder = Path(folder)
@@ -38,18 +54,8 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> Broker:
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()}") from None
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        self.proc = start_mosquitto(self.conf, self.port)
+        return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from mqtt_broker import MOSQUITTO
+from mqtt_broker import start_mosquitto
 from paho.mqtt.enums import CallbackAPIVersion
 
 
@@ -34,18 +33,8 @@ class TlsBroker:
         self.run_conf.write_text(text)
 
     def start(self) -> TlsBroker:
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.run_conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()}") from None
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        self.proc = start_mosquitto(self.run_conf, self.port)
+        return self
 
     def reload(self) -> None:
         """What `systemctl reload mosquitto` does: SIGHUP, which re-reads the CRL and the ACL."""
