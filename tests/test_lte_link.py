@@ -10,6 +10,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 
 import pytest
@@ -175,3 +176,27 @@ def test_stale_namespaces_of_dead_processes_are_swept():
         assert name not in _namespaces()
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def test_kill_tcp_also_ends_the_orphaned_socket_of_a_killed_process():
+    # kill -9 alone leaves the kernel resending the dead process's data (FIN-WAIT-1, Send-Q full):
+    # a power cut is kill -9 *and* ss -K.
+    with LteLink(loss=0) as link:
+        with link.netns("gov"):
+            listener = socket.socket()
+        listener.bind((link.gov_ip, 0))
+        listener.listen(1)
+        host, port = listener.getsockname()
+        code = (f"import socket, time; s = socket.create_connection(({host!r}, {port})); time.sleep(0.3); "
+                "s.sendall(bytes(200000)); time.sleep(60)")
+        proc = link.popen("van", [sys.executable, "-c", code])
+        listener.settimeout(10)
+        listener.accept()
+        link.cut()
+        time.sleep(0.5)
+        proc.kill()
+        proc.wait()
+        assert "FIN-WAIT" in link.tcp_connections("van")
+        link.kill_tcp("van")
+        assert "FIN-WAIT" not in link.tcp_connections("van")
+        assert "ESTAB" not in link.tcp_connections("van")
