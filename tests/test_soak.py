@@ -1,0 +1,62 @@
+"""The field soak, short (about a minute of day and a few seconds of drain): 30 citizens across an emulated
+LTE link with outages, power cuts, a broker restart and a hub restart; nothing lost, nothing twice.
+
+The full day (``python -m bench.soak``) and how to read its report: docs/soak.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from lte_link import unavailable_reason
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+REASON = unavailable_reason()
+
+
+@pytest.mark.skipif(REASON is not None, reason=f"the field soak needs network namespaces: {REASON}")
+def test_a_short_day_on_a_bad_link_loses_and_duplicates_nothing(tmp_path):
+    from bench.soak.run import Params, run_soak
+
+    params = Params(minutes=1.0, seed=11, citizens=30, outages=3, power_cuts=3, broker_restarts=1, hub_restarts=1,
+                    drain_timeout_s=240, out=str(tmp_path / "soak"))
+    results = run_soak(params)
+
+    assert results["problems"] == []
+    assert results["lost"] == {"messages": 0, "requests": 0, "documents": 0, "decisions": 0}
+    assert results["duplicated"] == {"messages": 0, "requests": 0, "documents": 0, "decisions": 0}
+    assert results["outbox_pending"] == 0 and results["drained"]
+    assert results["audit"]["van_ok"] and results["audit"]["hub_ok"]
+    assert results["document_hash_mismatches"] == 0
+    counts = results["counts"]
+    assert counts["requests"] == 30 and counts["pages"] >= 30
+    assert counts["decisions_sent"] == 60  # under review, then ready or rejected, for each request
+    # The faults did happen: 3 short cuts and the long one, 3 power cuts, the two restarts.
+    kinds = [e["kind"] for e in results["log"]]
+    assert kinds.count("outage_begin") == 4 and kinds.count("outage_end") == 4
+    assert kinds.count("power_cut_begin") == 3 and kinds.count("power_cut_end") == 3
+    assert kinds.count("broker_restart_begin") == 1 and kinds.count("hub_restart_begin") == 1
+    assert results["ok"]
+
+    pytest.importorskip("matplotlib")
+    from bench.soak.report import write_report
+
+    report = write_report(results)
+    for name in ("backlog.png", "latency.png", "goodput.png"):
+        assert (report.parent / name).stat().st_size > 10_000
+    assert "**0 lost, 0 duplicated**" in report.read_text()
+
+
+def test_without_network_namespaces_the_soak_says_why_and_exits_non_zero(monkeypatch, capsys):
+    import bench.soak.run as run
+    from bench.soak.__main__ import main
+
+    monkeypatch.setattr(run, "unavailable_reason", lambda: "the LTE link emulator needs root (ip netns, /dev/net/tun)")
+    assert main(["--minutes", "0.1", "--out", "/nonexistent-never-written"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot run here" in err and "needs root" in err
