@@ -21,11 +21,12 @@ REASON = unavailable_reason()
 
 @pytest.mark.skipif(REASON is not None, reason=f"the field soak needs network namespaces: {REASON}")
 def test_a_short_day_on_a_bad_link_loses_and_duplicates_nothing(tmp_path):
-    from bench.soak.run import Params, run_soak
+    from bench.soak.run import Params, Soak, run_soak
 
     params = Params(minutes=1.0, seed=11, citizens=30, outages=3, power_cuts=3, broker_restarts=1, hub_restarts=1,
                     drain_timeout_s=240, out=str(tmp_path / "soak"))
-    results = run_soak(params)
+    soak = Soak(params)
+    results = run_soak(params, soak)
 
     assert results["problems"] == []
     assert results["lost"] == {"messages": 0, "requests": 0, "documents": 0, "decisions": 0}
@@ -50,6 +51,36 @@ def test_a_short_day_on_a_bad_link_loses_and_duplicates_nothing(tmp_path):
     for name in ("backlog.png", "latency.png", "goodput.png"):
         assert (report.parent / name).stat().st_size > 10_000
     assert "**0 lost, 0 duplicated**" in report.read_text()
+
+    # The checks are not vacuous: take a request, a page and a decision away and add a second copy of a
+    # request at the hub, and the same reconciliation counts each of them.
+    _tamper(soak)
+    again = soak.reconcile()
+    assert again["lost"]["requests"] == 1 and again["lost"]["documents"] == 1 and again["lost"]["decisions"] == 1
+    assert again["duplicated"]["requests"] == 1 and again["duplicated"]["messages"] >= 1
+
+
+def _tamper(soak) -> None:
+    import json
+    import sqlite3
+
+    from ulid import ULID
+
+    hub = sqlite3.connect(soak.hub_db)
+    with hub:
+        first, second = hub.execute("SELECT msg_id, seq, body, created_at, received_at FROM messages "
+                                    "WHERE kind = 'request.submitted' ORDER BY seq LIMIT 2").fetchall()
+        hub.execute("DELETE FROM messages WHERE msg_id = ?", [first[0]])
+        hub.execute("INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
+                    "VALUES ('V007', ?, 'tx', 100000, 'request.submitted', ?, ?, ?)",
+                    [str(ULID()), second[2], second[3], second[4]])
+        hub.execute("DELETE FROM documents WHERE rowid = (SELECT min(rowid) FROM documents)")
+    hub.close()
+    van = sqlite3.connect(soak.settings.db_path)
+    with van:
+        van.execute("DELETE FROM request_history WHERE id = (SELECT min(id) FROM request_history WHERE source = 'hub')")
+    van.close()
+    assert json.loads(second[2])["number"]
 
 
 def test_without_network_namespaces_the_soak_says_why_and_exits_non_zero(monkeypatch, capsys):

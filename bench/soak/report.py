@@ -95,9 +95,17 @@ def figures(results: dict) -> dict:
         "latency_tx_p99_s": _r(percentile(tx, 99)), "latency_tx_max_s": _r(max(tx, default=None)),
         "latency_doc_p50_s": _r(percentile(doc, 50)), "latency_doc_p90_s": _r(percentile(doc, 90)),
         "latency_doc_p99_s": _r(percentile(doc, 99)), "latency_doc_max_s": _r(max(doc, default=None)),
+        "drain_s": _drain_s(results),
         "max_backlog": max((s["pending"] for s in results["samples"]), default=0),
         "max_oldest_age_s": round(max((s["oldest_age_s"] for s in results["samples"]), default=0.0), 1),
     }
+
+
+def _drain_s(results: dict) -> float | None:
+    end = day_end(results)
+    done = next((e.get("settled_t") or e["t"] for e in results["log"] if e["kind"] in ("drained", "drain_timeout")),
+                None)
+    return None if end is None or done is None else round(done - end, 1)
 
 
 def _r(x: float | None) -> float | None:
@@ -242,6 +250,10 @@ def markdown(results: dict) -> str:
         f"van {'intact' if results['audit']['van_ok'] else 'BROKEN'}, hub "
         f"{'intact' if results['audit']['hub_ok'] else 'BROKEN'}.",
         "",
+        f"Run started {results.get('started_at', '?')} on {results.get('cpus', '?')} CPUs (load average at the "
+        f"end {results.get('load_average_end', '?')}). The van's counter was driven through the store API "
+        "(`bench/soak/workload.py`, the same calls the web app makes), the back office through `Hub.send`.",
+        "",
         "## Parameters",
         "",
         "| parameter | value |",
@@ -273,6 +285,9 @@ def markdown(results: dict) -> str:
         f"| document chunks | {c['doc_chunks']} needed, {c['doc_chunk_receipts']} received by the hub "
         f"(repeats after cuts included) |",
         f"| largest backlog | {f['max_backlog']} rows; oldest row waited up to {f['max_oldest_age_s']:g} s |",
+        f"| drain after the day | {f['drain_s']} s until everything was delivered, decided and handed over "
+        "(0: all settled by the end of the day) |",
+        f"| telemetry | {c['telemetry_history_rows']} snapshots kept in the hub's history (one a minute at most) |",
         "",
         "## Reconciliation",
         "",
@@ -285,9 +300,9 @@ def markdown(results: dict) -> str:
         f"| **total** | **{f['lost']}** | **{f['duplicated']}** |",
         "",
         f"Outbox rows still pending on the van: {results['outbox_pending']}. Document hash mismatches: "
-        f"{results['document_hash_mismatches']}. Audit chain: van {results['audit']['van_ok']}, hub "
-        f"{results['audit']['hub_ok']} ({results['audit']['hub_entries']} entries, last hash equal to the van's). "
-        f"Drained before the timeout: {results['drained']}.",
+        f"{results['document_hash_mismatches']}. Audit chain: van {_yes(results['audit']['van_ok'], 'intact')}, "
+        f"hub {_yes(results['audit']['hub_ok'], 'intact')} ({results['audit']['hub_entries']} entries, same length "
+        f"and last hash as the van's). Drained before the timeout: {_yes(results['drained'], 'yes')}.",
         "",
         "## Backlog",
         "",
@@ -330,6 +345,10 @@ def markdown(results: dict) -> str:
               f"--citizens {p['citizens']} --outages {p['outages']} --power-cuts {p['power_cuts']} "
               f"--broker-restarts {p['broker_restarts']} --hub-restarts {p['hub_restarts']}", "```", ""]
     return "\n".join(lines)
+
+
+def _yes(flag: bool, word: str) -> str:
+    return word if flag else "**NO**"
 
 
 def write_report(results: dict, out: str | Path | None = None) -> Path:

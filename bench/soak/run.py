@@ -323,7 +323,7 @@ class Soak:
                 self._run_day()
                 self.note("day_end")
                 drained = self._drain()
-                self.note("drained" if drained else "drain_timeout")
+                self.note("drained" if drained else "drain_timeout", settled_t=getattr(self, "settled_t", None))
             finally:
                 self.stop.set()
                 for th in threads:
@@ -375,8 +375,9 @@ class Soak:
         settled_since = None
         while time.monotonic() < deadline:
             if self._settled():
-                settled_since = settled_since or time.monotonic()
-                if time.monotonic() - settled_since >= 3:
+                if settled_since is None:
+                    settled_since, self.settled_t = time.monotonic(), round(self.now(), 3)
+                if time.monotonic() - settled_since >= 3:  # and it stays so
                     return True
             else:
                 settled_since = None
@@ -577,6 +578,9 @@ class Soak:
         van.close()
         hub.close()
         return {
+            "started_at": datetime.fromtimestamp(self.t0, UTC).isoformat(timespec="seconds"),
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "cpus": os.cpu_count(),
             "params": _jsonable(asdict(self.params)),
             "plan_events": self.plan["events"],
             "log": self.log,
@@ -616,10 +620,10 @@ def check_available() -> None:
                               "/dev/net/tun (it builds two network namespaces joined by an emulated LTE link).")
 
 
-def run_soak(params: Params) -> dict:
+def run_soak(params: Params, soak: Soak | None = None) -> dict:
     """Run the soak and write results.json to params.out (the report: bench.soak.report.write_report)."""
     check_available()
-    soak = Soak(params)
+    soak = soak or Soak(params)
     results = soak.run()
     results["ok"] = (results["lost_total"] == 0 and results["duplicated_total"] == 0 and results["outbox_pending"] == 0
                      and results["audit"]["van_ok"] and results["audit"]["hub_ok"] and results["drained"]
