@@ -96,9 +96,35 @@ def figures(results: dict) -> dict:
         "latency_doc_p50_s": _r(percentile(doc, 50)), "latency_doc_p90_s": _r(percentile(doc, 90)),
         "latency_doc_p99_s": _r(percentile(doc, 99)), "latency_doc_max_s": _r(max(doc, default=None)),
         "drain_s": _drain_s(results),
+        "resume_after_cut_s": recoveries(results),
+        "resume_after_cut_median_s": _r(statistics.median(_resumed(results))) if _resumed(results) else None,
+        "resume_after_cut_max_s": max(_resumed(results), default=None),
+        "not_resumed_before_next_cut": sum(1 for x in recoveries(results) if x is None),
         "max_backlog": max((s["pending"] for s in results["samples"]), default=0),
         "max_oldest_age_s": round(max((s["oldest_age_s"] for s in results["samples"]), default=0.0), 1),
     }
+
+
+def recoveries(results: dict) -> list[float]:
+    """Seconds from the end of each link cut to the first second the uplink carried ≥ 0.5 Mbit/s again,
+    for cuts that ended with rows waiting and the van on (otherwise there is nothing to resume)."""
+    thr = throughput(results)
+    samples = results["samples"]
+    cuts = sorted(intervals(results).get("outage", []))
+    out = []
+    for i, (_a, b, _) in enumerate(cuts):
+        at_end = next((s for s in samples if s["t"] >= b), None)
+        if at_end is None or at_end["pending"] == 0 or not at_end["van_on"]:
+            continue
+        next_cut = cuts[i + 1][0] if i + 1 < len(cuts) else float("inf")
+        first = next((x["t"] for x in thr if b < x["t"] <= next_cut and x["bps"] >= 5e5), None)
+        # None: the uplink had not resumed when the next cut began (shown as such, never left out).
+        out.append(None if first is None else round(first - b, 1))
+    return out
+
+
+def _resumed(results: dict) -> list[float]:
+    return [x for x in recoveries(results) if x is not None]
 
 
 def _drain_s(results: dict) -> float | None:
@@ -328,6 +354,12 @@ def markdown(results: dict) -> str:
         f"(mean {f['goodput_ratio_mean']}) of the link rate. Application payload (page bytes + message bodies) "
         f"was {f['payload_share_of_ip_bytes']} of all IP bytes sent up, the rest being TCP/IP, MQTT, CBOR, "
         "chunk headers, telemetry, loss retransmissions and the repeats after cuts.",
+        "",
+        f"After a link cut that ended with rows waiting, the uplink carried ≥ 0.5 Mbit/s again after a median "
+        f"{f['resume_after_cut_median_s']} s (max {f['resume_after_cut_max_s']} s; each: "
+        f"{', '.join('not before the next cut' if x is None else str(x) for x in f['resume_after_cut_s'])}): "
+        "the time TCP's retransmission back-off, MQTT keepalive and the agent's reconnect take to notice "
+        "that the link is back.",
         "",
         "## Link counters",
         "",
