@@ -216,46 +216,52 @@ class Soak:
             hub.client.connect_async("127.0.0.1", self.port, keepalive=30)
             hub.client.loop_start()  # its thread (and its reconnects) live in the gov namespace
         rng = random.Random(params.seed + 2)
-        day = params.day_s
         state: dict[str, dict] = {}
-        last_resend = time.monotonic()
+        self._last_resend = time.monotonic()
         try:
             while not self.stop.is_set():
-                now = self.now()
-                for (number,) in store._read("SELECT number FROM requests WHERE van = ?", [VAN]):
-                    if number not in state:
-                        state[number] = {"stage": 0, "due": now + rng.uniform(0.005, 0.03) * day, "msg": None}
-                for number, s in state.items():
-                    if s["stage"] >= 2 or now < s["due"]:
-                        continue
-                    if s["msg"] is not None and (store.downlink(s["msg"]) or {}).get("applied_at") is None:
-                        continue
-                    if s["stage"] == 0:
-                        target, reason = "under_review", None
-                    elif rng.random() < params.reject_share:
-                        target, reason = "rejected", "المستندات غير مكتملة"
-                    else:
-                        target, reason = "ready", None
-                    s["msg"] = hub.send(VAN, p.RequestStatus(number, target, reason, datetime.now(UTC).isoformat()))
-                    s["stage"] += 1
-                    s["due"] = now + rng.uniform(0.01, 0.05) * day
-                    self.decisions.append({"t": round(now, 3), "number": number, "state": target, "msg_id": s["msg"]})
-                # The hub re-sends what the van has not reported applied on every van birth and every
-                # 120 s; once the day is over nothing brings a birth, so the clerk's screen nudges it.
-                if self.draining and time.monotonic() - last_resend > 20:
-                    last_resend = time.monotonic()
-                    old = store._read("SELECT count(*) FROM downlinks WHERE van = ? AND applied_at IS NULL "
-                                      "AND created_at < ?", [VAN, datetime.fromtimestamp(time.time() - 20, UTC)
-                                                             .isoformat()])[0][0]
-                    if old:
-                        hub.resend_pending_downlinks(VAN)
-                        self.note("downlink_resend", pending=old)
-                self.backoffice_done = bool(state) and all(s["stage"] >= 2 for s in state.values())
+                try:
+                    self._back_office_round(store, hub, rng, state)
+                except sqlite3.OperationalError as exc:  # the hub's database busy beyond its timeout: next round
+                    self.note("back_office_retry", error=str(exc))
                 self.stop.wait(0.5)
         finally:
             hub.client.disconnect()
             hub.client.loop_stop()
             store.close()
+
+    def _back_office_round(self, store: HubStore, hub: Hub, rng: random.Random, state: dict) -> None:
+        params, day = self.params, self.params.day_s
+        now = self.now()
+        for (number,) in store._read("SELECT number FROM requests WHERE van = ?", [VAN]):
+            if number not in state:
+                state[number] = {"stage": 0, "due": now + rng.uniform(0.005, 0.03) * day, "msg": None}
+        for number, s in state.items():
+            if s["stage"] >= 2 or now < s["due"]:
+                continue
+            if s["msg"] is not None and (store.downlink(s["msg"]) or {}).get("applied_at") is None:
+                continue
+            if s["stage"] == 0:
+                target, reason = "under_review", None
+            elif rng.random() < params.reject_share:
+                target, reason = "rejected", "المستندات غير مكتملة"
+            else:
+                target, reason = "ready", None
+            s["msg"] = hub.send(VAN, p.RequestStatus(number, target, reason, datetime.now(UTC).isoformat()))
+            s["stage"] += 1
+            s["due"] = now + rng.uniform(0.01, 0.05) * day
+            self.decisions.append({"t": round(now, 3), "number": number, "state": target, "msg_id": s["msg"]})
+        # The hub re-sends what the van has not reported applied on every van birth and every
+        # 120 s; once the day is over nothing brings a birth, so the clerk's screen nudges it.
+        if self.draining and time.monotonic() - self._last_resend > 20:
+            self._last_resend = time.monotonic()
+            old = store._read("SELECT count(*) FROM downlinks WHERE van = ? AND applied_at IS NULL "
+                              "AND created_at < ?", [VAN, datetime.fromtimestamp(time.time() - 20, UTC)
+                                                     .isoformat()])[0][0]
+            if old:
+                hub.resend_pending_downlinks(VAN)
+                self.note("downlink_resend", pending=old)
+        self.backoffice_done = bool(state) and all(s["stage"] >= 2 for s in state.values())
 
     # sampling
 
@@ -264,8 +270,12 @@ class Soak:
         try:
             while not self.stop.is_set():
                 t = self.now()
-                rows = van.execute("SELECT stream, count(*), min(created_at) FROM outbox WHERE delivered_at IS NULL "
-                                   "GROUP BY stream").fetchall()
+                try:
+                    rows = van.execute("SELECT stream, count(*), min(created_at) FROM outbox "
+                                       "WHERE delivered_at IS NULL GROUP BY stream").fetchall()
+                except sqlite3.OperationalError:  # busy beyond the timeout: skip this sample
+                    self.stop.wait(0.5)
+                    continue
                 by = {r[0]: r[1] for r in rows}
                 oldest = min((r[2] for r in rows), default=None)
                 age = (datetime.now(UTC) - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0

@@ -4,12 +4,14 @@ Runs as its own process in the van's namespace (it stands for ``edge web``: it i
 with the sync agent at every power cut). For citizen ``i`` of the plan, at its planned time:
 
 1. a queue ticket is issued, called, started and finished (``edge.store.tickets``);
-2. a request is registered with the citizen and a cash payment (``edge.store.requests.submit``);
-3. 1–3 scanned pages are written to a staging file (durably) and attached (``edge.store.documents.attach``).
+2. the console's new-request wizard: a draft (``edge.store.drafts.create``), 1–3 scanned pages kept
+   with it (``drafts.add_page``: a durable staging file each), then ``drafts.submit``: the request, its
+   citizen, payment, history, outbox and audit rows and every page (``documents.attach``) in one transaction.
 
-Each step is its own transaction, as in the web app. Every step is looked up before it is done, so a
-restarted workload resumes a citizen half-served by the power cut instead of serving them twice:
-what counts is what the van's database committed. Between citizens it hands over the requests the
+These are the calls the web app's handlers make. What is done is looked up before it is done again, so
+a restarted workload resumes instead of serving a citizen twice (a draft left by the power cut is
+discarded and the wizard started again, as an operator would): what counts is what the van's database
+committed. Between citizens it hands over the requests the
 governorate has made ``ready`` (a van-side state change, reported up the ``tx`` stream), and now and
 then the printer's paper runs low and is refilled (a device change: telemetry goes at once).
 """
@@ -29,7 +31,7 @@ from edge.core import catalogue as catalogue_mod
 from edge.core import requests as rq
 from edge.core.citizens import Citizen
 from edge.core.national_id import parse
-from edge.store import device_status, documents, tickets
+from edge.store import device_status, drafts, tickets
 from edge.store import requests as store_requests
 from edge.store.db import open_db
 from edge.store.migrations import migrate
@@ -57,25 +59,31 @@ def request_of(db, i: int) -> str | None:
 
 def serve(db, settings: config.Settings, cat, seed: int, i: int, citizen: dict) -> None:
     if db.execute("SELECT count(*) FROM tickets").fetchone()[0] <= i:
-        tickets.issue(db, cat, citizen["category"])
-        called = tickets.call_next(db, 1, OPERATOR)
+        tickets.issue(db, cat, citizen["category"])  # the kiosk
+        called = tickets.call_next(db, 1, OPERATOR)  # the operator's console
         if called is not None:
             tickets.start(db, called.number, OPERATOR)
             tickets.finish(db, called.number, OPERATOR)
-    number = request_of(db, i)
-    if number is None:
-        service = cat.service(citizen["service"])
-        person = Citizen(parse(national_id(i)), citizen["name"], citizen["mobile"])
-        number = str(store_requests.submit(db, van_id=settings.van.id, catalogue=cat, service_code=service.code,
-                                           citizen=person, payment=rq.Payment("cash", service.fee_piastres),
-                                           operator=OPERATOR))
-    have = {page for (page,) in db.execute("SELECT page FROM documents WHERE request_number = ?", [number])}
-    staging = settings.data_dir / "staging"
+    if request_of(db, i) is not None:
+        return
+    # The console's new-request wizard: a draft, each scanned page kept with it, then one transaction
+    # registering the request with all its pages (edge.store.drafts.submit).
+    draft = drafts.create(db, OPERATOR)
     for page, size in enumerate(citizen["pages"], start=1):
-        if page in have:
-            continue
-        source = documents.write_file(staging, f"{i}-{page}.jpg", page_bytes(seed, i, page, size))
-        documents.attach(db, settings.documents_dir, number, citizen["doc_code"], page, source)
+        content = page_bytes(seed, i, page, size)
+        drafts.add_page(db, settings.documents_dir, draft, OPERATOR, citizen["doc_code"], content)
+    service = cat.service(citizen["service"])
+    person = Citizen(parse(national_id(i)), citizen["name"], citizen["mobile"])
+    drafts.submit(db, settings.documents_dir, draft, van_id=settings.van.id, catalogue=cat, service_code=service.code,
+                  citizen=person, payment=rq.Payment("cash", service.fee_piastres), operator=OPERATOR)
+
+
+def discard_drafts(db, settings: config.Settings) -> int:
+    """A power cut in the middle of the wizard leaves a draft: the operator starts that citizen again."""
+    ids = [r[0] for r in db.execute("SELECT id FROM request_drafts WHERE operator = ?", [OPERATOR])]
+    for draft in ids:
+        drafts.discard(db, settings.documents_dir, draft, OPERATOR)
+    return len(ids)
 
 
 def hand_over_ready(db) -> int:
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     db = open_db(settings.db_path)
     migrate(db)
     cat = catalogue_mod.load_default()
+    discard_drafts(db, settings)
     citizens = plan["citizens"]
     i, done = 0, False
     while True:
