@@ -39,6 +39,7 @@ class _Outcome:
     rejected: list[p.Rejected]
     docs: dict[str, p.DocAck]
     births: list[str]
+    seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
 
 
 class Hub:
@@ -157,8 +158,10 @@ class Hub:
                 outcomes[topic.van].rejected.append(p.Rejected(msg_id, exc.reason))
             return
         out = outcomes[env.van]
-        conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
-                     "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [env.van, received_at])
+        if not out.seen:
+            out.seen = True
+            conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
+                         "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [env.van, received_at])
         if env.stream == "tel" and env.kind == "tel.thumbnail":
             conn.execute("INSERT INTO thumbnails (van, camera, taken_at, jpeg, received_at) VALUES (?, ?, ?, ?, ?) "
                          "ON CONFLICT (van, camera) DO UPDATE SET taken_at = excluded.taken_at, "
