@@ -278,7 +278,8 @@ def markdown(results: dict) -> str:
         "",
         f"Run started {results.get('started_at', '?')} on {results.get('cpus', '?')} CPUs (load average at the "
         f"end {results.get('load_average_end', '?')}). The van's counter was driven through the store API "
-        "(`bench/soak/workload.py`, the same calls the web app makes), the back office through `Hub.send`.",
+        "(`bench/soak/workload.py`, the same calls the web app makes), the back office through "
+        "`governorate.backoffice.decide` (the staff web app's decision).",
         "",
         "## Parameters",
         "",

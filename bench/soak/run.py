@@ -4,7 +4,8 @@ reconciliation of everything the van committed against what the governorate hold
 Processes (all real, each in its namespace of ``tests/lte_link.py``'s ``LteLink``):
 
 - gov namespace: Mosquitto, ``governorate ingest`` (the hub), and the back office (a thread of this
-  process with its own MQTT client, sending request decisions with ``Hub.send`` like the staff web app);
+  process with its own MQTT client, deciding on requests with ``governorate.backoffice.decide`` as the
+  staff web app does);
 - van namespace: ``edge sync`` (the sync agent) and ``bench.soak.workload`` (the counter: tickets,
   requests, scanned pages, hand-overs through the store API, standing in for ``edge web``).
 
@@ -44,6 +45,7 @@ from edge.core import catalogue as catalogue_mod  # noqa: E402
 from edge.store import audit_log  # noqa: E402
 from edge.store.db import open_db  # noqa: E402
 from edge.sync import protocol as p  # noqa: E402
+from governorate import backoffice, notify  # noqa: E402
 from governorate.ingest import Hub  # noqa: E402
 from governorate.store import HubStore  # noqa: E402
 
@@ -215,6 +217,7 @@ class Soak:
             hub = Hub(store, GOV, "127.0.0.1", self.port, worker="backoffice", listen=False)
             hub.client.connect_async("127.0.0.1", self.port, keepalive=30)
             hub.client.loop_start()  # its thread (and its reconnects) live in the gov namespace
+        self.notifier = notify.TableSender(store)
         rng = random.Random(params.seed + 2)
         state: dict[str, dict] = {}
         self._last_resend = time.monotonic()
@@ -247,7 +250,12 @@ class Soak:
                 target, reason = "rejected", "المستندات غير مكتملة"
             else:
                 target, reason = "ready", None
-            s["msg"] = hub.send(VAN, p.RequestStatus(number, target, reason, datetime.now(UTC).isoformat()))
+            try:  # what the staff web app's decision button does: hub view, staff audit, notification, downlink
+                s["msg"] = backoffice.decide(store, hub, self.notifier, number, target, reason, "staff:soak")
+            except backoffice.OfficeError as exc:
+                self.problems.append(f"back office could not decide {target} for {number}: {exc.detail or exc}")
+                s["stage"] = 2
+                continue
             s["stage"] += 1
             s["due"] = now + rng.uniform(0.01, 0.05) * day
             self.decisions.append({"t": round(now, 3), "number": number, "state": target, "msg_id": s["msg"]})
@@ -300,6 +308,7 @@ class Soak:
         down = Shape(rate_bps=params.down_mbit * 1e6, delay_ms=params.rtt_ms / 2, jitter_ms=params.jitter_ms,
                      loss=params.loss)
         self.decisions: list[dict] = []
+        self.problems: list[str] = []
         self.draining = False
         self.backoffice_done = False
         with LteLink(up, down, seed=params.seed) as link:
@@ -519,6 +528,12 @@ class Soak:
         inbox_dups = van.execute("SELECT count(*) - count(DISTINCT msg_id) FROM inbox").fetchone()[0]
         dup["decisions"] += inbox_dups
 
+        # The hub's own view of each request (staff decisions and the van's hand-overs) ends where the van's does.
+        hub_view = dict(hub.execute("SELECT number, state FROM requests WHERE van = ?", [VAN]))
+        view_mismatch = [n for n, st in van.execute("SELECT number, state FROM requests") if hub_view.get(n) != st]
+        problems += [f"request {n}: hub shows {hub_view.get(n)!r}, the van another state" for n in view_mismatch[:20]]
+        problems += self.problems
+
         # The outbox, and the audit chain on both sides.
         pending = van.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
         vdb = open_db(self.settings.db_path)
@@ -584,6 +599,7 @@ class Soak:
             "sync_sessions": int((van.execute("SELECT value FROM sync_state WHERE key = 'session'").fetchone()
                                   or [0])[0]),
             "outbox_pending": pending,
+            "hub_view_mismatches": len(view_mismatch),
         }
         van.close()
         hub.close()
@@ -637,7 +653,7 @@ def run_soak(params: Params, soak: Soak | None = None) -> dict:
     results = soak.run()
     results["ok"] = (results["lost_total"] == 0 and results["duplicated_total"] == 0 and results["outbox_pending"] == 0
                      and results["audit"]["van_ok"] and results["audit"]["hub_ok"] and results["drained"]
-                     and results["document_hash_mismatches"] == 0)
+                     and results["document_hash_mismatches"] == 0 and not results["problems"])
     (soak.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     return results
 
