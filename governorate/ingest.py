@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 import cbor2
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
@@ -30,6 +32,7 @@ log = logging.getLogger("governorate.ingest")
 BATCH_MAX = 500
 BATCH_WAIT_S = 0.05
 RESEND_DOWNLINKS_EVERY_S = 120.0
+HUB_SESSION_EXPIRY_S = 24 * 3600
 HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is enough for the charts
 
 
@@ -65,7 +68,16 @@ class Hub:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        if self.listen:
+            # A session that outlives the connection: while this worker restarts (or the broker does,
+            # with persistence), the broker keeps its shared subscription and queues the vans' messages
+            # for it, instead of dropping what arrives in between (they would wait for the van's 30 s
+            # ack timeout). A retired worker's session lapses after HUB_SESSION_EXPIRY_S.
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = HUB_SESSION_EXPIRY_S
+            self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
+        else:
+            self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
         try:

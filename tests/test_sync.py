@@ -328,3 +328,27 @@ def test_staff_ask_for_a_camera_picture_and_the_hub_gets_the_latest_one(tmp_path
     assert hub.store.thumbnail(VAN, "front") == picture
     assert hub.store.downlink(asked)["outcome"] == "applied"
     assert [t["camera"] for t in hub.store.thumbnails(VAN)] == ["front"]  # nothing for a made-up camera
+
+
+def test_what_a_van_sends_while_the_hub_restarts_waits_at_the_broker_for_it(tmp_path, broker):
+    settings = van_settings(tmp_path / "van", broker.url)
+    hub_db = tmp_path / "hub.db"
+    hub_args = ["governorate.cli", "ingest", "--db", str(hub_db), "--governorate", GOV, "--broker", broker.url]
+    hub_proc = spawn(hub_args, tmp_path / "hub.log")
+    wait_until(lambda: hub_db.exists() and "connected" in (tmp_path / "hub.log").read_text(), 20, "the hub")
+    kill9(hub_proc)
+    numbers = fill_outbox(settings, 50)
+    # The van never re-sends here (a day-long ack timeout): only the hub's lasting session can bring them.
+    from edge.sync.agent import Tuning
+
+    _agent, van = start_van(settings, Tuning(resend_after_s=86400, telemetry_every_s=3600))
+    try:
+        wait_until(lambda: len(_agent.inflight) >= 2 * len(numbers), 20,
+                   "the van to publish everything (a tx and an audit row a request) while the hub is down")
+        time.sleep(0.5)  # and its PUBACKs to come back: the messages are at the broker
+        hub_proc = spawn(hub_args, tmp_path / "hub.log")
+        wait_until(lambda: pending(settings) == 0, 30, "the queued messages to reach the restarted hub")
+    finally:
+        van.stop()
+        kill9(hub_proc)
+    _exactly_once(HubStore(hub_db), numbers)
