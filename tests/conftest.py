@@ -40,3 +40,13 @@ def catalogue():
 def now():
     # 10:00 in Cairo: the local day is 2026-11-21 whatever the machine's timezone.
     return datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A real Mosquitto on a free loopback port, for this test only."""
+    from mqtt_broker import Broker
+
+    b = Broker(tmp_path / "broker").start()
+    yield b
+    b.stop()

@@ -33,6 +33,17 @@ def start_mosquitto(conf: Path, port: int, timeout: float = 10.0) -> subprocess.
     raise RuntimeError("mosquitto did not start")
 
 
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate ``proc`` (kill it if it does not end within 5 s)."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Broker:
     def __init__(self, folder: Path, port: int | None = None, extra: str = ""):
         self.folder = Path(folder)
@@ -58,13 +69,7 @@ class Broker:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self, pause_s: float = 0.0) -> None:

@@ -7,7 +7,6 @@ import time
 import pytest
 from gov_browser import Served, launch, sign_in
 from gov_support import PASSWORD, USERS, add_staff
-from mqtt_broker import Broker
 from playwright.sync_api import expect, sync_playwright
 from sync_harness import VAN, fill_outbox, kill9, pending, spawn, start_hub, start_van, van_settings, wait_until
 
@@ -16,13 +15,6 @@ from edge.store.db import open_db
 from governorate.web import create_app
 
 REFRESH_S = 1
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
 
 
 @pytest.fixture

@@ -36,13 +36,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
 def hub(tmp_path, broker):
     hub, runner = start_hub(tmp_path / "hub.db", broker.port)
     yield hub

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from mqtt_broker import start_mosquitto
+from mqtt_broker import start_mosquitto, stop_process
 from paho.mqtt.enums import CallbackAPIVersion
 
 
@@ -42,13 +42,7 @@ class TlsBroker:
         time.sleep(0.5)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 
