@@ -29,8 +29,9 @@ $(BIN)/.installed-dev: pyproject.toml | $(BIN)/python
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 
+# Every benchmark prints its figures as JSON (the soak, bench/soak/, runs apart: python -m bench.soak, as root).
 bench: system $(BIN)/.installed-dev
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
