@@ -16,3 +16,14 @@ def to_ascii(text: str) -> str:
 def to_eastern(text: str | int) -> str:
     """Replace ASCII digits by Eastern Arabic digits, for text shown in Arabic."""
     return str(text).translate(_TO_EASTERN)
+
+
+def count_ar(n: int, one: str, two: str, few: str, many: str) -> str:
+    """``n`` things in Arabic with the noun agreeing: 1 and 2 are said by the noun alone (``one``,
+    ``two``: singular and dual), 3-10 take the plural (``few``), 11 and above the singular accusative
+    (``many``); the rule looks at the last two digits, so 103 is "few" and 111 "many"."""
+    if n == 1:
+        return one
+    if n == 2:
+        return two
+    return f"{to_eastern(n)} {few if 3 <= n % 100 <= 10 else many}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from edge.core.digits import to_eastern
+from edge.core.digits import count_ar
 from edge.core.errors import EdgeError
 
 MAX_SEQ = 999
@@ -270,16 +270,7 @@ def minutes_phrase(minutes: int, lang: str) -> str:
     """``minutes`` as words a person reads: "15 minutes" / "١٥ دقيقة" with Arabic number agreement."""
     if lang == "en":
         return "1 minute" if minutes == 1 else f"{minutes} minutes"
-    # Arabic counts differently: 1 and 2 are said by the noun alone (singular, dual), 3-10 take the
-    # plural, and 11 and above go back to the singular (as do 100, 101, 102: the rule looks at the
-    # last two digits).
-    if minutes == 1:
-        return "دقيقة واحدة"
-    if minutes == 2:
-        return "دقيقتان"
-    if 3 <= minutes % 100 <= 10:
-        return f"{to_eastern(minutes)} دقائق"
-    return f"{to_eastern(minutes)} دقيقة"
+    return count_ar(minutes, "دقيقة واحدة", "دقيقتان", "دقائق", "دقيقة")
 
 
 def wait_label(wait: timedelta, lang: str) -> str:

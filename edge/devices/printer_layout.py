@@ -17,7 +17,7 @@ from PIL import Image
 
 from edge.core import governorates, money
 from edge.core import tickets as tk
-from edge.core.digits import to_eastern
+from edge.core.digits import count_ar, to_eastern
 from edge.core.localtime import VAN_TZ
 from edge.devices import printer_raster as raster
 
@@ -264,25 +264,11 @@ def date_en(day: date) -> str:
 
 
 def days_ar(n: int) -> str:
-    if n == 1:
-        return "يوم واحد"
-    if n == 2:
-        return "يومان"
-    if 3 <= n % 100 <= 10:
-        return f"{to_eastern(n)} أيام"
-    return f"{to_eastern(n)} يومًا"
+    return count_ar(n, "يوم واحد", "يومان", "أيام", "يومًا")
 
 
 def people_ar(n: int) -> str:
-    if n == 0:
-        return "لا أحد أمامك"
-    if n == 1:
-        return "أمامك شخص واحد"
-    if n == 2:
-        return "أمامك شخصان"
-    if 3 <= n % 100 <= 10:
-        return f"أمامك {to_eastern(n)} أشخاص"
-    return f"أمامك {to_eastern(n)} شخصًا"
+    return "لا أحد أمامك" if n == 0 else "أمامك " + count_ar(n, "شخص واحد", "شخصان", "أشخاص", "شخصًا")
 
 
 _NOT_ASCII = re.compile(r"[^ -~]")
