@@ -305,15 +305,15 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     if npairs < 2:
         return None
     a, b = np.triu_indices(npairs, 1)
-    i, j, k, l = pi[a], pj[a], pi[b], pj[b]
-    ok = (i != k) & (i != l) & (j != k) & (j != l)
-    ok &= crossing[i, k] & crossing[k, j] & crossing[j, l] & crossing[l, i]
-    i, j, k, l = i[ok], j[ok], k[ok], l[ok]
+    i, j, k, m = pi[a], pj[a], pi[b], pj[b]
+    ok = (i != k) & (i != m) & (j != k) & (j != m)
+    ok &= crossing[i, k] & crossing[k, j] & crossing[j, m] & crossing[m, i]
+    i, j, k, m = i[ok], j[ok], k[ok], m[ok]
     if len(i) == 0:
         return None
-    # Corners: A on sides i,k; B on k,j; C on j,l; D on l,i.
-    cx = np.stack([X[i, k], X[k, j], X[j, l], X[l, i]], 1)
-    cy = np.stack([Y[i, k], Y[k, j], Y[j, l], Y[l, i]], 1)
+    # Corners: A on sides i,k; B on k,j; C on j,m; D on m,i.
+    cx = np.stack([X[i, k], X[k, j], X[j, m], X[m, i]], 1)
+    cy = np.stack([Y[i, k], Y[k, j], Y[j, m], Y[m, i]], 1)
     margin = 0.02 * max(w, h)
     inside = ((cx > -margin) & (cx < w - 1 + margin) & (cy > -margin) & (cy < h - 1 + margin)).all(1)
     ex, ey = np.roll(cx, -1, 1) - cx, np.roll(cy, -1, 1) - cy
@@ -324,13 +324,13 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     good = inside & convex & (area > MIN_AREA * w * h) & (side_len.min(1) > 2 * MIN_SEGMENT)
     if not good.any():
         return None
-    i, j, k, l = i[good], j[good], k[good], l[good]
+    i, j, k, m = i[good], j[good], k[good], m[good]
     cx, cy, area, side_len = cx[good], cy[good], area[good], side_len[good]
     mx, my = cx.mean(1), cy.mean(1)
 
     # Side s of the quad lies on line L between corners (prev, next).
-    side_lines = np.stack([i, k, j, l], 1)      # sides: D-A on i, A-B on k, B-C on j, C-D on l
-    c_from = np.stack([cx[:, 3], cx[:, 0], cx[:, 1], cx[:, 2]], 1), np.stack([cy[:, 3], cy[:, 0], cy[:, 1], cy[:, 2]], 1)
+    side_lines = np.stack([i, k, j, m], 1)      # sides: D-A on i, A-B on k, B-C on j, C-D on m
+    c_from = np.roll(cx, 1, axis=1), np.roll(cy, 1, axis=1)  # corner before each: D, A, B, C
     c_to = (cx, cy)
     bright = np.zeros(side_lines.shape)
     dark = np.zeros(side_lines.shape)
@@ -363,7 +363,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     if polarity[best] * math.sqrt(max(weakest[best], 0)) < MIN_SCORE:
         return None
     quad = np.stack([cx[best], cy[best]], 1)
-    sides = [int(k[best]), int(j[best]), int(l[best]), int(i[best])]  # side s runs from corner s to s + 1
+    sides = [int(k[best]), int(j[best]), int(m[best]), int(i[best])]  # side s runs from corner s to s + 1
     quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h)
     return quad, float(polarity[best] * math.sqrt(max(weakest[best], 0)))
 
