@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import queue
-import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from mqtt_broker import free_port  # noqa: E402
+from web_support import token  # noqa: E402
 
 SERVER = textwrap.dedent("""
     import sys
@@ -44,14 +47,6 @@ SERVER = textwrap.dedent("""
     app = make_app(Path(%(data)r))
     serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Session:
@@ -84,13 +79,8 @@ class Session:
         return r.status, text
 
 
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def prepare(port: int) -> dict:
     """Sessions for the mix: a logged-in operator, a kiosk with a CSRF token, a request number to track."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from web_support import OPERATOR
 
     op = Session(port)

@@ -15,7 +15,7 @@ from governorate.staff import audit
 from governorate.store import HubStore, now_iso
 
 DECISIONS = ("under_review", "ready", "rejected")
-COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
+COMMANDS = p.COMMANDS
 STATE_LABELS = {
     "submitted": ("مُقدَّم", "Submitted"), "received": ("وصل إلى المحافظة", "Received"),
     "under_review": ("قيد المراجعة", "Under review"), "ready": ("جاهز", "Ready"),

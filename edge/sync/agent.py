@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +81,9 @@ class _Doc:
     data: bytes
     next_index: int
     count: int
+    # The chunks from next_index on: the file's hash is checked once, when the document is opened.
+    envelopes: Iterator[p.Envelope]
+    unsent: p.Envelope | None = None  # taken from ``envelopes`` but not published (the link went)
     chunk_ids: set[str] = field(default_factory=set)
 
 
@@ -237,9 +241,7 @@ class SyncAgent:
     def _publish_birth(self) -> None:
         if self.client is None:
             return
-        payload = p.encode(p.birth(self.van, self.session))
-        self.client.publish(p.up_topic(self.gov, self.van, "status"), payload, qos=1, retain=True)
-        self.awaiting_puback += 1
+        self._send("status", p.encode(p.birth(self.van, self.session)), retain=True)
 
     # --- uplink -------------------------------------------------------------------------------
 
@@ -279,12 +281,27 @@ class SyncAgent:
         """Publish one message; False when the link has just gone (the drain stops for this round)."""
         if not self.connected or self.client is None:
             return False
-        info = self.client.publish(self._topics[stream], payload, qos=1)
+        if not self._send(stream, payload):
+            return False
+        self.inflight[msg_id] = time.monotonic()
+        return self.connected
+
+    def _send(self, stream: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Every publish goes through here, so the PUBACK window (``awaiting_puback``) counts them all."""
+        info = self.client.publish(self._topics[stream], payload, qos=1, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             return False
         self.awaiting_puback += 1
-        self.inflight[msg_id] = time.monotonic()
-        return self.connected
+        return True
+
+    def _send_tel(self, kind: str, body: dict, now) -> bool:
+        """A telemetry-stream message (latest wins, never queued): sent now if connected, else dropped."""
+        if not (self.connected and self.client is not None):
+            return False
+        self._tel_seq += 1
+        envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
+                              kind, body)
+        return self._send("tel", p.encode(envelope))
 
     def _drain_documents(self) -> None:
         chunks_in_flight = sum(1 for m in self.inflight if m in self.chunk_of)
@@ -306,10 +323,11 @@ class SyncAgent:
                     self.docs[row.msg_id] = doc
         for doc in list(self.docs.values()):
             while room > 0 and doc.next_index < doc.count:
-                envelope = next(chunks.chunk_envelopes(doc.row, self.van, doc.data, start=doc.next_index))
+                envelope, doc.unsent = doc.unsent or next(doc.envelopes), None
                 self.chunk_of[envelope.msg_id] = doc.row.msg_id
                 doc.chunk_ids.add(envelope.msg_id)
                 if not self._publish(envelope):
+                    doc.unsent = envelope
                     return
                 doc.next_index += 1
                 room -= 1
@@ -321,7 +339,7 @@ class SyncAgent:
             highest, _state = sync_state.doc_progress(self.db, row.msg_id)
             count = -(-len(data) // p.CHUNK_SIZE)
             # Validates the file against the hash recorded when it was queued.
-            next(chunks.chunk_envelopes(row, self.van, data, start=max(highest + 1, 0)), None)
+            envelopes = chunks.chunk_envelopes(row, self.van, data, start=max(highest + 1, 0))
         except (OSError, p.ProtocolError) as exc:
             # A missing or changed scan cannot be sent as it was registered; keep the row for the
             # operator to re-scan, and say so loudly rather than uploading something else.
@@ -332,7 +350,7 @@ class SyncAgent:
                                  message_en="A scanned document cannot be sent; scan it again.",
                                  detail={"doc_id": row.body.get("doc_id"), "error": str(exc)})
             return None
-        return _Doc(row, data, max(highest + 1, 0), count)
+        return _Doc(row, data, max(highest + 1, 0), count, envelopes)
 
     def _resend_if_overdue(self) -> None:
         if not self.inflight:
@@ -425,16 +443,8 @@ class SyncAgent:
         if not jpeg or len(jpeg) > THUMBNAIL_MAX_BYTES:
             log.warning("picture of camera %s is %d bytes; not sent", camera, len(jpeg))
             return False
-        now = clock.now()
         taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        self._tel_seq += 1
-        envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
-                              "tel.thumbnail", {"camera": camera, "at": clock.iso(taken), "jpeg": jpeg})
-        if not (self.connected and self.client is not None):
-            return False
-        self.client.publish(p.up_topic(self.gov, self.van, "tel"), p.encode(envelope), qos=1)
-        self.awaiting_puback += 1
-        return True
+        return self._send_tel("tel.thumbnail", {"camera": camera, "at": clock.iso(taken), "jpeg": jpeg}, clock.now())
 
     def publish_telemetry(self) -> None:
         """Latest-wins snapshot, published directly: it never waits in the outbox behind a backlog."""
@@ -460,9 +470,4 @@ class SyncAgent:
                         (isinstance(value, str) and len(value) <= 200):
                     name = re.sub(r"[^a-z0-9_.-]", "_", f"{status.device}.{key}".lower())[:64]
                     values[name] = value
-        self._tel_seq += 1
-        envelope = p.Envelope(str(ULID()), self.van, "tel", self._tel_seq, p.SCHEMA_VERSION, clock.iso(now),
-                              "tel.snapshot", {"at": clock.iso(now), "values": values})
-        if self.connected and self.client is not None:
-            self.client.publish(p.up_topic(self.gov, self.van, "tel"), p.encode(envelope), qos=1)
-            self.awaiting_puback += 1
+        self._send_tel("tel.snapshot", {"at": clock.iso(now), "values": values}, now)

@@ -21,7 +21,7 @@ from edge.sync import protocol as p
 log = logging.getLogger("edge.sync.downlink")
 
 # Commands the hub may send; anything else is refused (and reported back as rejected).
-COMMANDS = ("rebirth", "ping", "send-telemetry", "camera-thumbnail")
+COMMANDS = p.COMMANDS
 
 
 class Refused(EdgeError):

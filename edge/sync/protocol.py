@@ -54,6 +54,8 @@ SCHEMA_VERSION = 1  # the newest envelope/body schema this code writes and reads
 MIN_SCHEMA_VERSION = 1  # the oldest one it still reads
 STREAMS = ("tx", "audit", "doc", "tel", "status")
 DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command")
+# The commands a van carries out (edge.sync.downlink); the hub offers only these.
+COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
 # The van's inbox forgets downlink ids after retention.inbox_days (90 by default); a command or a status
 # decision older than this could no longer be recognised as a replay, so it is refused as "stale".
 DOWNLINK_MAX_AGE = timedelta(days=60)

@@ -286,7 +286,8 @@ def run(settings, stop: threading.Event, tuning: WatchTuning | None = None) -> N
     from edge.store.db import open_db
 
     devices = settings.devices
-    with open_db(settings.db_path) as db:
+    # Only status rows are written here, and they can be rebuilt: no full sync to disk for each one.
+    with open_db(settings.db_path, durable=False) as db:
         watch = Watch(db, devices.cameras, devices.gps, devices.modem, tuning,
                       thumbs_dir=settings.data_dir / "cctv")
         log.info("watching %d camera(s), GPS %s, modem %s", len(watch.cameras), devices.gps, devices.modem)

@@ -117,10 +117,11 @@ def _service(f: dict):
     except (KeyError, RuntimeError):
         return None
     code = f.get("service_code")
-    for s in catalogue.services:
-        if s.code == code or (not code and s.name_en == f.get("service_en") and s.name_ar == f.get("service_ar")):
-            return s
-    return None
+    if code:
+        return catalogue.service(code)
+    # A job that names its service only in words (older callers, tests): find it by its names.
+    return next((s for s in catalogue.services
+                 if s.name_en == f.get("service_en") and s.name_ar == f.get("service_ar")), None)
 
 
 def document(job: PrintJob, van) -> Receipt | TicketSlip:

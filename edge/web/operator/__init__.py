@@ -40,8 +40,11 @@ bp = Blueprint("operator", __name__, url_prefix="/operator")
 QUEUE_ACTIONS = {"recall": store_tickets.recall, "start": store_tickets.start, "finish": store_tickets.finish,
                  "no-show": store_tickets.no_show}
 MAX_COUNTER = 20
-# A request may be cancelled at the van only before the governorate has decided on it.
-CANCELLABLE = (rq.RequestState.SUBMITTED, rq.RequestState.RECEIVED, rq.RequestState.UNDER_REVIEW)
+
+
+def _cancellable(state: rq.RequestState) -> bool:
+    # Before the governorate has decided: exactly the states the life cycle lets close as rejected.
+    return rq.can_transition(state, rq.RequestState.REJECTED)
 
 
 def _hasher():
@@ -383,7 +386,6 @@ def _submit(draft_id: str, data: dict):
     try:
         amount = parse_egp(data["amount"]) if data["amount"].strip() else service.fee_piastres
         payment = rq.Payment(data["method"], amount, data["reference"] or None)
-        rq.check_payment(payment, service.fee_piastres)
         citizen = Citizen(nid_mod.parse(data["national_id"]), data["name"], data.get("mobile") or None)
         number = drafts.submit(db, documents_dir(), draft_id, van_id=settings().van.id, catalogue=catalogue(),
                                service_code=service.code, citizen=citizen, payment=payment, operator=actor)
@@ -412,7 +414,8 @@ def _print_receipt(number: str, *, reprint: bool = False) -> printing.PrintOutco
     d = _receipt_data(number)
     found, service = d["r"], d["service"]
     job = printing.PrintJob("receipt", i18n.current(), {
-        "number": found.number, "service_ar": service.name_ar, "service_en": service.name_en,
+        "number": found.number, "service_code": service.code, "service_ar": service.name_ar,
+        "service_en": service.name_en,
         "citizen_name": found.citizen_name, "national_id_masked": d["masked_id"],
         "fee_piastres": found.fee_piastres, "payment_method": found.payment_method,
         "payment_reference": found.payment_reference, "expected_ready_on": found.expected_ready_on,
@@ -482,7 +485,7 @@ def request_detail(number: str):
     found = store_requests.get(get_db(), number)
     return render_template("operator/request.html", r=found, service=catalogue().service(found.service_code),
                            labels=rq.STATE_LABELS, docs=documents.for_request(get_db(), number),
-                           cancellable=found.state in CANCELLABLE, masked_id=nid_mod.mask(found.citizen_national_id),
+                           cancellable=_cancellable(found.state), masked_id=nid_mod.mask(found.citizen_national_id),
                            error=session.pop("request_error", None), notice=session.pop("notice", None))
 
 
@@ -500,7 +503,6 @@ def receipt(number: str):
 @bp.post("/requests/<number>/reprint")
 @login_required
 def reprint(number: str):
-    store_requests.get(get_db(), number)
     outcome = _print_receipt(number, reprint=True)
     _audit("receipt.reprint", number, {"printed": outcome.printed})
     session["printed"] = _printed(number, outcome)
@@ -516,7 +518,7 @@ def cancel(number: str):
     if not reason:
         session["request_error"] = {"ar": "اكتب سبب الإلغاء.", "en": "Type the reason for cancelling.",
                                     "keep": request.form.get("reason", "")}
-    elif found.state not in CANCELLABLE:
+    elif not _cancellable(found.state):
         session["request_error"] = {"ar": "لا يمكن إلغاء طلب صدر فيه قرار.",
                                     "en": "A request that has been decided cannot be cancelled."}
     else:

@@ -1,5 +1,9 @@
 // Small behaviours every page may use; no inline script anywhere (the CSP forbids it).
 "use strict";
+// Digits as an Arabic reader expects them (the server's edge.core.digits.to_eastern, for live updates).
+window.edgeEastern = function (text) {
+  return String(text).replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩"[+d]; });
+};
 document.addEventListener("click", function (event) {
   var back = event.target.closest("[data-back]");
   if (back && window.history.length > 1) {

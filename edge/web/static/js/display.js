@@ -1,10 +1,7 @@
 // Now-serving screen: live updates over server-sent events, a chime on every new call or recall.
 "use strict";
 (function () {
-  var EASTERN = "٠١٢٣٤٥٦٧٨٩";
-  function eastern(text) {
-    return String(text).replace(/[0-9]/g, function (d) { return EASTERN[+d]; });
-  }
+  var eastern = window.edgeEastern;
   function el(tag, cls, text, attrs) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;

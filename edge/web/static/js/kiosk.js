@@ -2,13 +2,9 @@
 // on-screen keypad for people who cannot use (or do not have) a keyboard.
 "use strict";
 (function () {
-  var EASTERN = "٠١٢٣٤٥٦٧٨٩";
   var body = document.body;
   var lang = body.getAttribute("data-lang");
-  function digits(n) {
-    var s = String(n);
-    return lang === "ar" ? s.replace(/[0-9]/g, function (d) { return EASTERN[+d]; }) : s;
-  }
+  function digits(n) { return lang === "ar" ? window.edgeEastern(n) : String(n); }
 
   var warnAfter = +body.getAttribute("data-idle-warn") * 1000;
   var resetAfter = +body.getAttribute("data-idle-reset");
