@@ -6,6 +6,7 @@ Without them the kiosk says honestly that it cannot verify, and receipts carry t
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +27,27 @@ def keys_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "keys"
 
 
+def _stamp(folder: Path, *names: str) -> tuple:
+    """What the files look like now (modification times): a cached load is reused until one changes,
+    e.g. when the sync process writes a new trust list from the downlink."""
+    stamps = []
+    for name in names:
+        try:
+            stamps.append((folder / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
 def load_trust_list(data_dir: Path) -> trust.TrustList | None:
     """The cached trust list, checked against the governorate CA; None when absent or unusable."""
     folder = keys_dir(data_dir)
+    return _trust_list(folder, _stamp(folder, trust.CA_CERT_FILE, trust.TRUST_LIST_FILE))
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_list(folder: Path, _stamp: tuple) -> trust.TrustList | None:
+    # Read and verified once per version of the files, not on every kiosk request.
     try:
         ca = x509.load_pem_x509_certificate((folder / trust.CA_CERT_FILE).read_bytes())
         return trust.verify_list((folder / trust.TRUST_LIST_FILE).read_bytes(), ca)
@@ -41,6 +60,11 @@ def load_trust_list(data_dir: Path) -> trust.TrustList | None:
 
 def load_signer(data_dir: Path) -> trust.Signer | None:
     folder = keys_dir(data_dir)
+    return _signer(folder, _stamp(folder, SIGNER_KEY, SIGNER_CERT))
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(folder: Path, _stamp: tuple) -> trust.Signer | None:
     try:
         key = serialization.load_pem_private_key((folder / SIGNER_KEY).read_bytes(), password=None)
         cert = x509.load_pem_x509_certificate((folder / SIGNER_CERT).read_bytes())
