@@ -11,6 +11,7 @@ from edge.core import requests as rq
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
 from governorate import notify
+from governorate.ingest import Downlink
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso
 
@@ -24,7 +25,11 @@ STATE_LABELS = {
 
 
 class Downlinker(Protocol):
-    def send(self, van: str, message: p.DownMessage) -> str: ...
+    """governorate.ingest.Hub: ``record`` in the caller's transaction, ``publish`` after the commit."""
+
+    def record(self, conn, van: str, message: p.DownMessage) -> Downlink: ...
+
+    def publish(self, downlink: Downlink) -> None: ...
 
 
 class OfficeError(EdgeError):
@@ -103,9 +108,12 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
     at = datetime.now(UTC).isoformat()
     with store.transaction() as conn:
         # The hub's own view moves at once; the van's report of the same change later agrees with it.
+        # The decision, its audit and its downlink commit together: none is recorded without the others.
         conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?", [state, at, number])
         audit(conn, actor, "request.decide", number, {"from": item["state"], "to": state, "reason": reason})
-    msg_id = sender.send(item["van"], p.RequestStatus(number, state, reason, at))
+        downlink = sender.record(conn, item["van"], p.RequestStatus(number, state, reason, at))
+    sender.publish(downlink)
+    msg_id = downlink.msg_id
     notify.notify(store, notifier, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
     return msg_id
 
@@ -119,10 +127,11 @@ def command(store: HubStore, sender: Downlinker, van: str, name: str, args: dict
         raise OfficeError("أمر غير معروف.", "Unknown command.", detail=name)
     if van not in vans(store):
         raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
-    msg_id = sender.send(van, p.Command(name, args))
     with store.transaction() as conn:
-        audit(conn, actor, "van.command", van, {"name": name, "args": args, "msg_id": msg_id})
-    return msg_id
+        downlink = sender.record(conn, van, p.Command(name, args))
+        audit(conn, actor, "van.command", van, {"name": name, "args": args, "msg_id": downlink.msg_id})
+    sender.publish(downlink)
+    return downlink.msg_id
 
 
 def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str) -> tuple[int, int]:
@@ -143,13 +152,14 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
                           detail=str(cat.version))
     data = catalogue_mod.to_dict(cat)
     targets = vans(store)
-    for van in targets:
-        sender.send(van, p.Catalog(cat.version, data))
-    with store.transaction() as conn:
+    with store.transaction() as conn:  # one commit for every van's copy, not one each
+        downlinks = [sender.record(conn, van, p.Catalog(cat.version, data)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('catalog', ?, ?, ?, ?, ?)",
                      [cat.version, len(text.encode()), len(targets), actor, now_iso()])
         audit(conn, actor, "publish.catalog", f"v{cat.version}", {"vans": len(targets)})
+    for downlink in downlinks:
+        sender.publish(downlink)
     return cat.version, len(targets)
 
 
@@ -159,13 +169,14 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
         raise OfficeError("ملف قائمة الثقة فارغ أو كبير جدًا.", "The trust list file is empty or too large.",
                           detail=str(len(blob)))
     targets = vans(store)
-    for van in targets:
-        sender.send(van, p.TrustList(blob))
     with store.transaction() as conn:
+        downlinks = [sender.record(conn, van, p.TrustList(blob)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('trust-list', NULL, ?, ?, ?, ?)",
                      [len(blob), len(targets), actor, now_iso()])
         audit(conn, actor, "publish.trust-list", None, {"vans": len(targets), "bytes": len(blob)})
+    for downlink in downlinks:
+        sender.publish(downlink)
     return len(targets)
 
 

@@ -45,6 +45,16 @@ class _Outcome:
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
 
 
+@dataclass(frozen=True)
+class Downlink:
+    """A recorded downlink, ready to publish."""
+
+    msg_id: str
+    van: str
+    kind: str
+    payload: bytes
+
+
 class Hub:
     def __init__(self, store: HubStore, governorate: str, host: str = "127.0.0.1", port: int = 1883,
                  *, worker: str = "1", tls: dict | None = None, listen: bool = True):
@@ -274,13 +284,22 @@ class Hub:
 
     def send(self, van: str, message: p.DownMessage) -> str:
         """Record a downlink for ``van`` and publish it; it is re-sent until the van reports it applied."""
+        with self.store.transaction() as conn:
+            downlink = self.record(conn, van, message)
+        self.publish(downlink)
+        return downlink.msg_id
+
+    def record(self, conn, van: str, message: p.DownMessage) -> Downlink:
+        """Store a downlink in the caller's transaction (with the decision it carries); publish it after
+        the commit with :meth:`publish` — a downlink the hub has not recorded must never reach a van."""
         payload = p.encode_down(message, van=van)
         msg_id = cbor2.loads(payload)["msg_id"]
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                         [msg_id, van, message.kind, payload, now_iso()])
-        self.client.publish(p.down_topic(self.gov, van, message.kind), payload, qos=1)
-        return msg_id
+        conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                     [msg_id, van, message.kind, payload, now_iso()])
+        return Downlink(msg_id, van, message.kind, payload)
+
+    def publish(self, downlink: Downlink) -> None:
+        self.client.publish(p.down_topic(self.gov, downlink.van, downlink.kind), downlink.payload, qos=1)
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(
