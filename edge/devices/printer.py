@@ -116,10 +116,6 @@ class Printer:
         finally:
             self._lock.release()
 
-    def encode(self, doc: Document, *, reprint: bool = False, training: bool = False) -> bytes:
-        blocks = printer_layout.layout(doc, self.profile.paper, reprint=reprint, training=training)
-        return escpos_encode.encode(blocks, self.profile)
-
     def print_document(self, doc: Document, *, reprint: bool = False, training: bool = False,
                        after_failure: bool = False) -> PrintResult:
         """Lay out, encode and print ``doc``; raises :class:`PrinterError` when it was not printed whole.

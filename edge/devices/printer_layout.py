@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from PIL import Image
 
@@ -124,29 +124,6 @@ class Receipt:
 
     kind = "receipt"
 
-    @classmethod
-    def from_request(
-        cls, request: Any, service: Any, *, van_id: str, van_name: str, governorate: str, qr: str | None = None
-    ) -> Receipt:
-        """From a stored request (``edge.store.requests.get``) and its catalogue service."""
-        return cls(
-            number=request.number,
-            service_code=service.code,
-            service_ar=service.name_ar,
-            service_en=service.name_en,
-            citizen_name=mask_name(request.citizen_name),
-            fee_piastres=request.fee_piastres,
-            payment_method=str(getattr(request.payment_method, "value", request.payment_method)),
-            payment_reference=request.payment_reference,
-            submitted_at=request.created_at,
-            expected_ready_on=request.expected_ready_on,
-            duration_days=service.duration_days,
-            van_id=van_id,
-            van_name=van_name,
-            governorate=governorate,
-            qr=qr or request.number,
-        )
-
     def to_payload(self) -> dict:
         return asdict(self)
 
@@ -175,26 +152,6 @@ class TicketSlip:
     wait_en: str | None = None
 
     kind = "ticket"
-
-    @classmethod
-    def from_issued(
-        cls, issued: Any, category: Any, *, van_id: str, van_name: str, governorate: str, qr: str | None = None
-    ) -> TicketSlip:
-        """From ``edge.store.tickets.issue``'s result and the ticket's catalogue category."""
-        ticket = issued.ticket
-        return cls(
-            number=ticket.number,
-            category_ar=category.name_ar,
-            category_en=category.name_en,
-            priority=str(getattr(ticket.priority, "value", ticket.priority)),
-            issued_at=ticket.issued_at.isoformat(),
-            people_ahead=issued.people_ahead,
-            wait_minutes=int(issued.wait.total_seconds() // 60),
-            van_id=van_id,
-            van_name=van_name,
-            governorate=governorate,
-            qr=qr,
-        )
 
     def to_payload(self) -> dict:
         return asdict(self)

@@ -237,10 +237,11 @@ def _language(run: Run) -> str | None:
 def text_width(text: str, size: int, bold: bool = False, base: int | None = None) -> float:
     """Advance width of one line in dots."""
     base = paragraph_level(text) if base is None else base
-    return sum(
-        _face(r, size, bold).getlength(r.text, direction=r.direction, language=_language(r))
-        for r in visual_runs(text, base, size, bold)
-    )
+    return _runs_width(visual_runs(text, base, size, bold), size, bold)
+
+
+def _runs_width(runs: list[Run], size: int, bold: bool) -> float:
+    return sum(_face(r, size, bold).getlength(r.text, direction=r.direction, language=_language(r)) for r in runs)
 
 
 def render_line(text: str, size: int, bold: bool = False, base: int | None = None) -> Image.Image:
@@ -251,7 +252,7 @@ def render_line(text: str, size: int, bold: bool = False, base: int | None = Non
     primary = font(size, bold)
     ascent, descent = primary.getmetrics()
     pad = size  # room for glyphs that overhang their advance (kashida, swashes)
-    width = int(text_width(text, size, bold, base)) + 2 * pad
+    width = int(_runs_width(runs, size, bold)) + 2 * pad
     canvas = Image.new("L", (max(width, 1), ascent + descent + 2 * pad), 255)
     draw = ImageDraw.Draw(canvas)
     x = float(pad)

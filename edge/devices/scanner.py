@@ -122,11 +122,6 @@ class Page:
     source: str = DEFAULT_SOURCE
     index: int = 1             # 1-based position in the batch
 
-    @property
-    def size_px(self) -> tuple[int, int]:
-        return int(self.image.shape[1]), int(self.image.shape[0])
-
-
 @dataclass(frozen=True)
 class ScannerStatus:
     online: bool
