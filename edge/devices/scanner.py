@@ -122,6 +122,7 @@ class Page:
     source: str = DEFAULT_SOURCE
     index: int = 1             # 1-based position in the batch
 
+
 @dataclass(frozen=True)
 class ScannerStatus:
     online: bool
