@@ -212,6 +212,18 @@ def authenticate(
         raise LoginRefused(detail="not an operator number") from None
     pin = to_ascii((pin or "").strip())
     subject = f"operator:{number}"
+    # The PIN is checked outside any transaction: argon2 takes ~50 ms, and BEGIN IMMEDIATE would hold
+    # every other writer of the van (sync, print queue, watch) that long. The row is read again inside
+    # the short transaction that records the outcome, so concurrent attempts still count one by one.
+    row = db.execute("SELECT pin_hash, active FROM operators WHERE number = ?", [number]).fetchone()
+    ok, new_hash = False, None
+    if row is not None and row[1]:
+        try:
+            ok = hasher.verify(row[0], pin)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and hasher.check_needs_rehash(row[0]):
+            new_hash = hasher.hash(pin)
     # Refusals are recorded (audit entry, failed count) in a transaction that commits, then raised.
     refusal: EdgeError | None = None
     with transaction(db):
@@ -225,30 +237,23 @@ def authenticate(
             audit_log.record(db, actor=subject, action="operator.login_refused", subject=subject,
                              details={"why": "locked"}, now=now)
             refusal = OperatorLocked(clock.parse(row[3]), now)
+        elif not ok:
+            failed = (0 if row[3] else row[2]) + 1  # a lock that ran out starts a fresh series
+            lock = now + LOCK_DURATION if failed >= MAX_FAILED_PINS else None
+            db.execute("UPDATE operators SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE number = ?",
+                       [failed, clock.iso(lock) if lock else None, clock.iso(now), number])
+            audit_log.record(db, actor=subject, action="operator.locked" if lock else "operator.login_refused",
+                             subject=subject, details={"why": "pin", "failed": failed}, now=now)
+            refusal = OperatorLocked(lock, now) if lock else LoginRefused(
+                MAX_FAILED_PINS - failed, detail=f"wrong PIN ({failed} in a row)")
         else:
-            pin_hash, failed = row[0], 0 if row[3] else row[2]  # a lock that ran out starts a fresh series
-            try:
-                ok = hasher.verify(pin_hash, pin)
-            except (VerificationError, InvalidHashError):
-                ok = False
-            if not ok:
-                failed += 1
-                lock = now + LOCK_DURATION if failed >= MAX_FAILED_PINS else None
-                db.execute("UPDATE operators SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE number = ?",
-                           [failed, clock.iso(lock) if lock else None, clock.iso(now), number])
-                audit_log.record(db, actor=subject, action="operator.locked" if lock else "operator.login_refused",
-                                 subject=subject, details={"why": "pin", "failed": failed}, now=now)
-                refusal = OperatorLocked(lock, now) if lock else LoginRefused(
-                    MAX_FAILED_PINS - failed, detail=f"wrong PIN ({failed} in a row)")
+            if new_hash:
+                db.execute("UPDATE operators SET pin_hash = ? WHERE number = ?", [new_hash, number])
+            db.execute("UPDATE operators SET failed_pins = 0, locked_until = NULL, last_login_at = ?, "
+                       "updated_at = ? WHERE number = ?", [clock.iso(now), clock.iso(now), number])
+            audit_log.record(db, actor=subject, action="operator.login", subject=subject, now=now)
     if refusal is not None:
         raise refusal
-    with transaction(db):
-        if hasher.check_needs_rehash(pin_hash):
-            db.execute("UPDATE operators SET pin_hash = ? WHERE number = ?", [hasher.hash(pin), number])
-        db.execute("UPDATE operators SET failed_pins = 0, locked_until = NULL, last_login_at = ?, updated_at = ? "
-                   "WHERE number = ?", [clock.iso(now), clock.iso(now), number])
-        audit_log.record(db, actor=f"operator:{number}", action="operator.login", subject=f"operator:{number}",
-                         now=now)
     return get(db, number)
 
 
