@@ -49,7 +49,9 @@ def token(page_html: str) -> str:
 def post(client, page_url: str, url: str, data: dict | None = None, **kw):
     """POST ``data`` to ``url`` the way a browser would after showing ``page_url`` (its CSRF token)."""
     page = client.get(page_url)
-    form = {"csrf_token": token(page.get_data(as_text=True)), **(data or {})}
+    body = page.get_data(as_text=True)
+    assert 'name="csrf_token"' in body, f"{page_url} answered {page.status_code}: {text(page)[:400]}"
+    form = {"csrf_token": token(body), **(data or {})}
     return client.post(url, data=form, **kw)
 
 

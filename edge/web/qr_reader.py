@@ -38,16 +38,17 @@ def reader(app: Flask | None = None) -> QrReader | None:
 def _report_status(reader: QrReader, db_path) -> None:
     """The reader's state in ``device_status`` ("qr"), for the console's status page and the telemetry."""
     pause = threading.Event()  # never set: only its timed wait is used
-    # Status rows can be rebuilt: no full sync to disk for each heartbeat (edge.store.db.open_db).
-    with open_db(db_path, durable=False) as db:
-        while reader.running:
-            try:
-                st = reader.status()
+    while reader.running:
+        try:
+            st = reader.status()
+            # Opened for each report (every 10 s) rather than held: no file handles kept by an idle thread.
+            # Status rows can be rebuilt: no full sync to disk for each heartbeat (edge.store.db.open_db).
+            with open_db(db_path, durable=False) as db:
                 device_status.report(db, "qr", "qr", st.state, message_ar=st.message_ar, message_en=st.message_en,
                                      detail={"detail": st.detail} if st.detail else {})
-            except Exception:  # noqa: BLE001 - a busy database must not end the reports
-                log.exception("could not record the QR reader's status")
-            pause.wait(STATUS_EVERY_S)
+        except Exception:  # noqa: BLE001 - a busy database must not end the reports
+            log.exception("could not record the QR reader's status")
+        pause.wait(STATUS_EVERY_S)
 
 
 def wait_for_codes(after: int | None, epoch: str | None) -> dict:
