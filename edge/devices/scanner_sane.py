@@ -196,7 +196,7 @@ class SaneScanner(Scanner):
         try:
             while proc.poll() is None:
                 now = time.monotonic()
-                if failed_at is None and _failure(1, "".join(lines)) not in (None, ScannerError):
+                if failed_at is None and _reported_failure("".join(lines)):
                     failed_at = now
                 if now > deadline or (failed_at is not None and now - failed_at > FAILURE_GRACE_S):
                     proc.kill()
@@ -231,6 +231,15 @@ class SaneScanner(Scanner):
 def _is_feeder(source: str) -> bool:
     s = source.lower()
     return "feeder" in s or "adf" in s or "duplex" in s
+
+
+# scanimage's line for any SANE call that failed: "scanimage: sane_read: Error during device I/O".
+_SANE_CALL_FAILED = re.compile(r"scanimage: sane_\w+: ")
+
+
+def _reported_failure(err: str) -> bool:
+    """The device has said it failed (a known status, or any failed SANE call): the scan is over."""
+    return _failure(1, err) not in (None, ScannerError) or bool(_SANE_CALL_FAILED.search(err))
 
 
 def _failure(rc: int, err: str) -> type[ScannerError] | None:
