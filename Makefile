@@ -1,37 +1,59 @@
 # The two commands of the README: `make demo` runs a demo van, `make test` runs the whole suite.
-# Both install what they need first (Debian packages as root, a virtualenv, the project).
+# Both install what they need first: Debian packages (as root), uv (pinned with hashes), then the
+# virtualenv exactly as uv.lock says (docs/dependencies.md). Nothing is ever resolved afresh here:
+# `uv sync --locked` fails when uv.lock is out of date with pyproject.toml.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV := .tools/uv/bin/uv
 PYTEST_ARGS ?=
+# The van's software release (provision release build): tests install it offline into a fresh venv.
+RELEASE := var/release/van
+SOURCES := $(wildcard $(shell git ls-files edge governorate provisioning systemd scripts 2>/dev/null))
+# uv puts the project's environment here, and never fetches a Python of its own.
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+export UV := $(abspath $(UV))
 
-.PHONY: demo test system venv lint bench clean
+.PHONY: demo test system venv release lock lock-check lint bench clean
 
-demo: system $(BIN)/.installed-dev
+demo: system venv
 	$(BIN)/python scripts/demo.py
 
-test: system $(BIN)/.installed-dev
+test: system venv release
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 system:
-	scripts/install-system-packages
+	scripts/install-system-packages dev
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+$(UV): requirements/uv.txt scripts/bootstrap-uv
+	PYTHON=$(PYTHON) scripts/bootstrap-uv >/dev/null
 
-# Reinstall when the dependency list changes.
-$(BIN)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+# Every run: cheap when nothing changed, and an old .venv is brought to exactly the lock
+# (packages the lock no longer names are removed).
+venv: $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
 
-lint: $(BIN)/.installed-dev
+# Rebuilt only when the lock or a source file changed (it fetches the van's wheels, checked against the lock).
+release: $(RELEASE)/release.json
+
+$(RELEASE)/release.json: uv.lock pyproject.toml $(SOURCES) | venv
+	$(BIN)/provision release build $(RELEASE)
+
+# After editing the dependencies in pyproject.toml (or to take upstream fixes: make lock UPGRADE=1).
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+
+lock-check: $(UV)
+	$(UV) lock --check
+
+lint: venv
 	$(BIN)/ruff check .
 
 # Every benchmark prints its figures as JSON (the soak, bench/soak/, runs apart: python -m bench.soak, as root).
-bench: system $(BIN)/.installed-dev
+bench: system venv
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) .tools var .pytest_cache
