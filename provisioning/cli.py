@@ -12,6 +12,7 @@ from edge.core.errors import EdgeError
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
 from provisioning import pki, signing
+from provisioning import release as release_mod
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -30,8 +31,39 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mtc-edge", prog_name="provision")
 def main() -> None:
     """Provision governorates and vans (docs/provisioning.md)."""
+
+
+@main.group(cls=_Group)
+def release() -> None:
+    """The van's software as a folder a van installs from with no network (docs/dependencies.md)."""
+
+
+@release.command("build")
+@click.argument("out", type=_DIR)
+@click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The source tree with its uv.lock (default: the one this command runs from).")
+@click.option("--platform", "platforms", multiple=True,
+              help="Wheels for this platform tag instead of this machine's, e.g. manylinux_2_36_aarch64 "
+                   "for an arm64 van (repeatable). The van's Python version must be this machine's.")
+def release_build(out, project, platforms) -> None:
+    """Build the van's software release in OUT: its locked wheels, the project's wheel, a manifest."""
+    project = project or Path(release_mod.__file__).resolve().parent.parent
+    rel = release_mod.build(out, project=project, platforms=tuple(platforms))
+    size = sum(p.stat().st_size for p in rel.folder.rglob("*") if p.is_file())
+    click.echo(f"{out}: release {rel.manifest['version']} for Python {rel.python}, "
+               f"{len(rel.manifest['packages'])} packages, {size / 1e6:.0f} MB; identity {rel.digest[:16]}")
+
+
+@release.command("check")
+@click.argument("folder", type=_DIR)
+def release_check(folder) -> None:
+    """Check every file of the release in FOLDER against its manifest."""
+    rel = release_mod.read(folder)
+    click.echo(f"{folder}: release {rel.manifest['version']} intact ({len(rel.manifest['files'])} files); "
+               f"identity {rel.digest[:16]}")
 
 
 @main.group(cls=_Group)
@@ -145,16 +177,19 @@ def van_revoke(gov, van_id, ca_dir) -> None:
 @click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
 @click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
 @click.option("--units", "units_dir", type=_DIR, default=None, help="Folder of the systemd unit files.")
-@click.option("--package", "package", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The van software to install into /opt/mtc-edge/.venv: a wheel or a source folder "
-                   "(default: the source tree this command runs from; with --root: none unless given).")
-def van_install(bundle_path, root, no_start, units_dir, package) -> None:
-    """Install BUNDLE on this machine (as root). Safe to run again: reports what changed."""
+@click.option("--release", "release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The software release (from “provision release build”) to install into "
+                                 "/opt/mtc-edge/.venv, offline; its systemd units are used unless --units is given.")
+def van_install(bundle_path, root, no_start, units_dir, release_dir) -> None:
+    """Install BUNDLE on this machine (as root). Safe to run again: reports what changed.
+
+    With --release the van's software is installed (or updated) too, with no network: every package
+    exactly as the release's lock pins it, every file checked against its SHA-256.
+    """
     _check_root(root)
     b = bundle_mod.read(bundle_path)
-    if package is None and root is None:
-        package = install_mod.default_package()
-    installer = install_mod.Installer(root, units_dir, package=package)
+    rel = release_mod.read(release_dir) if release_dir else None
+    installer = install_mod.Installer(root, units_dir, release=rel)
     report = installer.install(b, start=not no_start)
     _print_report(report, f"van {b.van} of governorate {b.governorate}")
 

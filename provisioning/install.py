@@ -25,6 +25,7 @@ from cryptography import x509
 
 from edge.core import trust
 from provisioning import bundle as bundle_mod
+from provisioning import release as release_mod
 from provisioning.bundle import DATA_DIR, ETC, KEYS_DIR, TLS_DIR
 from provisioning.pki import ProvisioningError
 
@@ -35,7 +36,7 @@ UDEV_RULES = "/etc/udev/rules.d/70-mtc-edge.rules"
 UNIT_DIR = "/etc/systemd/system"
 TARGET = "edge.target"
 VENV = "/opt/mtc-edge/.venv"
-SOFTWARE_STAMP = "/opt/mtc-edge/installed-software.json"  # which package the virtualenv holds
+SOFTWARE_STAMP = "/opt/mtc-edge/installed-software.json"  # which release the virtualenv holds
 
 # bundle member -> (path on the van, owner, group). Modes come from bundle.MEMBERS.
 # The MQTT key is the sync process's (user edge); /etc is read-only to it under ProtectSystem=strict.
@@ -108,35 +109,20 @@ def unit_files(units_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def default_package() -> Path | None:
-    """The source tree this command runs from (it carries pyproject.toml), as the package to install."""
-    tree = Path(__file__).resolve().parent.parent
-    return tree if (tree / "pyproject.toml").is_file() else None
-
-
-def package_digest(package: Path) -> str:
-    """What identifies a package to install: a wheel's bytes, or a source tree's tracked files."""
-    package = Path(package)
-    h = hashlib.sha256()
-    if package.is_file():
-        h.update(package.read_bytes())
-        return h.hexdigest()
-    for path in sorted(package.rglob("*")):
-        rel = path.relative_to(package)
-        if path.is_file() and not any(part.startswith(".") or part in ("var", "build", "__pycache__")
-                                      or part.endswith(".egg-info") for part in rel.parts):
-            h.update(str(rel).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 class Installer:
     def __init__(self, root: Path | None = None, units_dir: Path | None = None,
-                 run: Callable[[list[str]], None] | None = None, package: Path | None = None,
+                 run: Callable[[list[str]], None] | None = None, release: release_mod.Release | None = None,
                  python: str = "/usr/bin/python3"):
         self.root = Path(root) if root else None
-        self.units_dir = Path(units_dir) if units_dir else default_units_dir()
-        # The software itself: installed into VENV (skipped when None, e.g. an image prepared with --root).
-        self.package = Path(package) if package else None
+        # The software itself (provisioning/release.py): installed into VENV with no network; skipped
+        # when None (an image prepared with --root, or a van whose software is looked after apart).
+        self.release = release
+        if units_dir:
+            self.units_dir = Path(units_dir)
+        elif release is not None:
+            self.units_dir = release.folder / "systemd"
+        else:
+            self.units_dir = default_units_dir()
         self.python = python
         self.run = run or _run
         self.report: list[tuple[str, str]] = []
@@ -187,8 +173,8 @@ class Installer:
                 self.report.append((path, "unchanged"))
                 continue
             entries.append(self._file(path, data, bundle_mod.MEMBERS[member], owner, group))
-        if self.package is not None:
-            entries.append(self._software(self.package))
+        if self.release is not None:
+            entries.append(self._software(self.release))
         entries.append(self._file(UDEV_RULES, UDEV_TEXT.encode(), 0o644, "root", "root"))
         for name, data in unit_files(self.units_dir).items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
@@ -231,25 +217,56 @@ class Installer:
             self.report.append((f"user {name}", "created"))
         return entry
 
-    def _software(self, package: Path) -> Entry:
-        """The van's software in its own virtualenv: made once, reinstalled only when the package changed."""
-        digest = package_digest(package)
+    def _software(self, release: release_mod.Release) -> Entry:
+        """The van's software in its own virtualenv, from the release alone (no index, every hash checked).
+
+        Reinstalled only when the release differs from the one recorded in SOFTWARE_STAMP (its identity
+        covers the lock and every wheel, not only the project's files).
+        """
         stamp = self.at(SOFTWARE_STAMP)
         try:
-            installed = json.loads(stamp.read_text()).get("sha256")
-        except (OSError, ValueError):
+            installed = json.loads(stamp.read_text()).get("release")
+        except (OSError, ValueError, AttributeError):
             installed = None
         venv = self.at(VENV)
-        if installed == digest and (venv / "bin" / "edge").exists():
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+        if installed == release.digest and (venv / "bin" / "edge").exists():
             self.report.append((VENV, "unchanged"))
         else:
+            python = release_mod.python_tag(self.python)
+            if python != release.python:
+                raise InstallError(
+                    f"This release is for Python {release.python}; {self.python} is Python {python}. "
+                    "Build the release on a machine with the van's Python version.",
+                    f"هذا الإصدار مخصص لـ Python {release.python} والجهاز عليه Python {python}.",
+                    code="provisioning-release-python",
+                )
             if not (venv / "bin" / "python").exists():
                 self.run([self.python, "-m", "venv", str(venv)])
-            self.run([str(venv / "bin" / "pip"), "install", "--quiet", "--upgrade", str(package)])
-            self._file(SOFTWARE_STAMP, json.dumps({"package": str(package), "sha256": digest}).encode(),
-                       0o644, "root", "root")
+            self.run([*pip, "install", "--quiet", "--no-index", "--find-links", str(release.wheels),
+                      "--require-hashes", "--only-binary=:all:", "-r", str(release.requirements)])
+            # The project's wheel (its hash checked by release.read): always this very wheel.
+            self.run([*pip, "install", "--quiet", "--no-index", "--no-deps", "--force-reinstall",
+                      str(release.project_wheel)])
+            self._remove_unlisted(pip, release)
+            self._file(SOFTWARE_STAMP, json.dumps({
+                "release": release.digest, "version": release.manifest["version"],
+                "lock_sha256": release.manifest["lock_sha256"], "folder": str(release.folder),
+            }, indent=1).encode(), 0o644, "root", "root")
             self.report.append((VENV, "created" if installed is None else "updated"))
-        return Entry(VENV, "venv", None, "root", "root", digest)
+        return Entry(VENV, "venv", None, "root", "root", release.digest)
+
+    def _remove_unlisted(self, pip: list[str], release: release_mod.Release) -> None:
+        """Packages an earlier release brought that this one no longer names go (the venv = the lock)."""
+        keep = set(release.pins()) | {release_mod.normalise(release_mod.PROJECT), "pip", "setuptools", "wheel"}
+        try:
+            listed = json.loads(subprocess.run([*pip, "list", "--format=json"], capture_output=True, text=True,
+                                               check=True, env=release_mod.pip_env()).stdout)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return  # the installs above already ran (or were only recorded, in tests): nothing to compare
+        stale = sorted(d["name"] for d in listed if release_mod.normalise(d["name"]) not in keep)
+        if stale:
+            self.run([*pip, "uninstall", "--yes", "--quiet", *stale])
 
     def _user_recorded(self, name: str) -> bool:
         previous = self.installed_manifest() or {}
@@ -412,7 +429,8 @@ def _archive_old_keys(installer: Installer, old_gov: str) -> None:
 
 def _run(cmd: list[str]) -> None:
     try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        # No pip settings of the machine (a find-links, an index) take part in an install.
+        subprocess.run(cmd, check=True, capture_output=True, text=True, env=release_mod.pip_env())
     except FileNotFoundError:
         raise InstallError(f"{cmd[0]} is not installed on this machine.", f"الأمر {cmd[0]} غير مثبت.",
                            code="provisioning-command") from None

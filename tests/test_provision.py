@@ -436,19 +436,20 @@ def test_provision_script_is_installed():
     assert shutil.which("provision", path=str(Path(sys.executable).parent))
 
 
-def _tiny_wheel(folder: Path, version: str) -> Path:
-    """A real wheel of a tiny package with an ``edge`` console script: pip installs it offline in seconds."""
+def _tiny_wheel(folder: Path, dist: str, version: str, script: bool = False) -> Path:
+    """A real wheel of a tiny package (with an ``edge`` console script if asked): pip installs it offline in seconds."""
     import base64
     import hashlib
     import zipfile
 
-    name = f"mtc_edge_probe-{version}"
-    files = {
-        "mtc_edge_probe/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n",
-        f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: mtc-edge-probe\nVersion: {version}\n",
-        f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{name}.dist-info/entry_points.txt": "[console_scripts]\nedge = mtc_edge_probe:main\n",
-    }
+    module = dist.replace("-", "_")
+    name = f"{module}-{version}"
+    files = {f"{module}/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n",
+             f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+             f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                        "Tag: py3-none-any\n"}
+    if script:
+        files[f"{name}.dist-info/entry_points.txt"] = f"[console_scripts]\nedge = {module}:main\n"
     record = []
     for path, text in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
@@ -462,20 +463,66 @@ def _tiny_wheel(folder: Path, version: str) -> Path:
     return wheel
 
 
-def test_install_puts_the_software_in_its_virtualenv_once_and_again_only_when_it_changes(governorate, tmp_path):
+def _tiny_release(folder: Path, version: str, dependency: str) -> Path:
+    """A release as ``provision release build`` lays it out: a project wheel ``mtc-edge`` with an ``edge``
+    script, one locked dependency (with its hash), the van's units, a sealed manifest."""
+    import hashlib
+
+    from provisioning import release as release_mod
+
+    (folder / "wheels").mkdir(parents=True)
+    dep = _tiny_wheel(folder / "wheels", dependency, "1.0")
+    project = _tiny_wheel(folder / "wheels", "mtc-edge", version, script=True)
+    digest = hashlib.sha256(dep.read_bytes()).hexdigest()
+    (folder / "requirements.txt").write_text(f"{dependency}==1.0 \\\n    --hash=sha256:{digest}\n")
+    shutil.copytree(ROOT / "systemd", folder / "systemd")
+    release_mod.seal(folder, project_wheel=project, lock_sha256="0" * 64)
+    return folder
+
+
+def _venv_run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(root / "opt/mtc-edge/.venv/bin" / args[0]), *args[1:]], capture_output=True, text=True)
+
+
+def test_install_puts_the_release_in_its_virtualenv_once_and_again_only_when_it_changes(governorate, tmp_path):
     folder, _ = governorate
     root = tmp_path / "root"
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    first = _tiny_wheel(wheels, "1.0")
-    run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", first)
-    edge = root / "opt/mtc-edge/.venv/bin/edge"
-    assert subprocess.run([str(edge)], capture_output=True, text=True).stdout.strip() == "1.0"
-    again = run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", first)
+    first = _tiny_release(tmp_path / "r1", "1.0", "mtc-probe-one")
+    run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", first)
+    assert _venv_run(root, "edge").stdout.strip() == "1.0"
+    stamp = json.loads((root / "opt/mtc-edge/installed-software.json").read_text())
+    assert stamp["version"] == "1.0" and stamp["lock_sha256"] == "0" * 64
+    again = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", first)
     assert "unchanged (nothing to do)" in again.output
-    newer = _tiny_wheel(wheels, "1.1")
-    run("van", "install", folder / "V007.tar.gz", "--root", root, "--package", newer)
-    assert subprocess.run([str(edge)], capture_output=True, text=True).stdout.strip() == "1.1"
+    # Same project version, another lock: still a new release (the stamp covers the lock, not only the project).
+    second = _tiny_release(tmp_path / "r2", "1.0", "mtc-probe-two")
+    result = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", second)
+    assert "unchanged (nothing to do)" not in result.output
+    listed = {d["name"] for d in json.loads(_venv_run(root, "python", "-m", "pip", "list", "--format=json").stdout)}
+    assert "mtc-probe-two" in listed and "mtc-probe-one" not in listed, listed
+    newer = _tiny_release(tmp_path / "r3", "1.1", "mtc-probe-two")
+    run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", newer)
+    assert _venv_run(root, "edge").stdout.strip() == "1.1"
+
+
+def test_install_refuses_a_damaged_release_and_installs_nothing(governorate, tmp_path):
+    folder, _ = governorate
+    root = tmp_path / "root"
+    release = _tiny_release(tmp_path / "r1", "1.0", "mtc-probe-one")
+    wheel = next((release / "wheels").glob("mtc_probe_one-*.whl"))
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    result = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", release, ok=False)
+    assert result.exit_code == 1
+    assert "damaged" in result.output and "wheels/mtc_probe_one-1.0-py3-none-any.whl" in result.output
+    assert "تالف" in result.output and "Traceback" not in result.output
+    assert not (root / "opt/mtc-edge").exists() and not (root / "etc/edge").exists()
+
+
+def test_install_refuses_a_folder_that_is_not_a_release(governorate, tmp_path):
+    folder, _ = governorate
+    result = run("van", "install", folder / "V007.tar.gz", "--root", tmp_path / "root", "--release", tmp_path,
+                 ok=False)
+    assert result.exit_code == 1 and "not a van software release" in result.output
 
 
 def test_the_hub_command_connects_over_tls_with_its_identity_and_sees_a_van(governorate, broker, clients, tmp_path):
