@@ -53,6 +53,7 @@ def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True)
+@click.version_option(package_name="mtc-edge")
 def main(verbose: bool) -> None:
     """The governorate hub of the mobile technological-centre vans."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
