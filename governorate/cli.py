@@ -17,7 +17,7 @@ import click
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
 from governorate.ingest import Hub
-from governorate.store import HubStore
+from governorate.store_open import open_store
 
 _broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.")
 _db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=True,
@@ -47,11 +47,23 @@ def tls_options(broker: str, tls_dir: str | None) -> dict | None:
 
 def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | None = None) -> Hub:
     url = urlsplit(broker)
-    return Hub(HubStore(db_path), gov, url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts"
+    return Hub(open_store(db_path), gov, url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts"
                else 1883), worker=worker, tls=tls_options(broker, tls_dir))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Our user-facing errors become one line in English and Arabic and exit status 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgeError as exc:
+            logging.getLogger("governorate").debug("%s: %s", exc.code, exc.detail)
+            click.echo(f"{exc.message_en} / {exc.message_ar}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True)
 @click.version_option(package_name="mtc-edge")
 def main(verbose: bool) -> None:
@@ -79,7 +91,7 @@ def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None
 @_db
 def vans(db_path: str) -> None:
     """Print every van the hub has heard from, as JSON lines."""
-    store = HubStore(db_path)
+    store = open_store(db_path)
     for (van,) in store._read("SELECT van FROM vans ORDER BY van"):
         click.echo(json.dumps(store.van(van), ensure_ascii=False))
 
@@ -125,11 +137,7 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
     """Add a staff member (or reset one's role and password)."""
     from governorate import staff as staff_mod
 
-    try:
-        staff_mod.add(HubStore(db_path), username, name, role, gov, password)
-    except EdgeError as exc:
-        click.echo(f"{exc.message_en} / {exc.message_ar}", err=True)
-        sys.exit(1)
+    staff_mod.add(open_store(db_path), username, name, role, gov, password)
     click.echo(f"{username}: {role} of governorate {gov}")
 
 
@@ -150,7 +158,7 @@ def web(db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: 
 
     from governorate.web import create_app
 
-    app = create_app({"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker,
+    app = create_app({"DB_PATH": db_path, "STORE": open_store(db_path), "GOVERNORATE": gov, "BROKER_URL": broker,
                       "BROKER_TLS": tls_options(broker, tls_dir)})
     stop = threading.Event()
     if with_ingest:

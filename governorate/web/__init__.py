@@ -16,6 +16,7 @@ from governorate.web import security
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
+    "STORE": None,                # an open HubStore of DB_PATH (the command opens it first to report a bad --db)
     "GOVERNORATE": "01",
     "BROKER_URL": None,           # where downlinks are published; None: stored only, sent by the hub on birth
     "SENDER": None,               # an object with send(van, message) -> msg_id (tests, or a shared Hub)
@@ -39,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         db = str(app.config["DB_PATH"])
         folder = Path("var/hub") if db.startswith(("postgresql://", "postgres://")) else Path(db).parent
         app.config["SECRET_KEY"] = _secret(folder)
-    store = HubStore(app.config["DB_PATH"])
+    store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
     app.extensions["notifier"] = notify.load_sender(app.config["NOTIFIER"], store)
