@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from edge import config as config_mod
+from edge.core import logfmt
 from edge.core.errors import EdgeError
 
 
@@ -69,10 +70,7 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Software for a mobile technological-centre van."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logfmt.configure(logging.DEBUG if verbose else logging.INFO)  # journal priority prefixes under systemd
     ctx.obj = _Context(config_path)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from edge.core import logfmt
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
 from governorate.ingest import Hub
@@ -68,8 +69,7 @@ class _Group(click.Group):
 @click.version_option(package_name="mtc-edge")
 def main(verbose: bool) -> None:
     """The governorate hub of the mobile technological-centre vans."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logfmt.configure(logging.DEBUG if verbose else logging.INFO)  # journal priority prefixes under systemd
 
 
 @main.command()
