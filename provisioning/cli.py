@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from edge.core.errors import EdgeError
+from provisioning import broker, pki, signing
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
-from provisioning import pki, signing
 from provisioning import release as release_mod
 
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -75,21 +75,26 @@ def governorate() -> None:
 @click.argument("gov")
 @click.option("--out", "out", type=_DIR, required=True, help="New folder for the CA and broker files.")
 @click.option("--broker-host", default=None, help="The broker's DNS name (default mqtt.gGOV.mtc.local).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8883, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8883, show_default=True,
+              help="The vans' TLS listener.")
+@click.option("--hub-port", type=click.IntRange(1, 65535), default=None,
+              help="The hub's TLS listener, which admits only the hub's certificate (default PORT + 1: 8884).")
 @click.option("--address", "addresses", multiple=True, help="Another name or IP in the server certificate.")
 @click.option("--bind", default=None, help="Listen on this address only (default: all).")
 @click.option("--broker-dir", default="/etc/mosquitto/mtc", show_default=True,
               help="Where broker/ will be copied on the broker host (paths in mosquitto.conf).")
 @click.option("--persistence-dir", default="/var/lib/mosquitto", show_default=True)
-def governorate_init(gov, out, broker_host, port, addresses, bind, broker_dir, persistence_dir) -> None:
+def governorate_init(gov, out, broker_host, port, hub_port, addresses, bind, broker_dir, persistence_dir) -> None:
     """Create governorate GOV's CA, broker TLS certificate, hub identity, CRL and Mosquitto config."""
     host = broker_host or f"mqtt.g{gov}.mtc.local"
     auth = pki.init_governorate(out, gov, broker_host=host, port=port, addresses=tuple(addresses),
                                 broker_dir=broker_dir, bind=bind, persistence_dir=persistence_dir,
-                                now=pki.now_utc())
-    click.echo(f"{out}: CA of governorate {gov}; broker at {auth.meta['broker_url']}")
+                                now=pki.now_utc(), hub_port=hub_port)
+    click.echo(f"{out}: CA of governorate {gov}; broker at {auth.meta['broker_url']} (vans), "
+               f"{auth.meta['hub_broker_url']} (hub)")
     click.echo(f"  copy {out}/broker/ to the broker host as {broker_dir}/ (server-key.pem owned by mosquitto)")
-    click.echo(f"  give {out}/hub/ to the hub; keep {out}/ca/ on this machine only")
+    click.echo(f"  give {out}/hub/ to the hub (--broker {auth.meta['hub_broker_url']}); "
+               f"keep {out}/ca/ on this machine only")
 
 
 @governorate.command("crl")
@@ -137,6 +142,9 @@ def _enrol(kind, gov, van_id, ca_dir, out, name, simulated, cameras) -> None:
     click.echo(f"{out}: van {van_id} of governorate {gov} ({kind}), certificates valid until "
                f"{certs['mqtt']['not_after'][:10]}; trust list v{auth.meta['trust_list_version']}")
     click.echo("  the bundle holds private keys: carry it on the technician's USB stick, delete it after install")
+    if kind == "enrol":
+        click.echo(f"  before installing it: copy {auth.broker_dir / broker.DYNSEC_FILE} to the broker and run: "
+                   "systemctl restart mosquitto (until then the broker lets the van do nothing)")
 
 
 @van.command("enrol")
@@ -167,8 +175,9 @@ def van_revoke(gov, van_id, ca_dir) -> None:
     auth.write_trust_list(now=now)
     auth.save()
     click.echo(f"revoked {len(revoked)} certificate(s) of van {van_id}")
-    click.echo(f"  1. copy {auth.broker_dir / 'crl.pem'} to the broker and run: systemctl reload mosquitto")
-    click.echo("     (a van connected now stays connected until it reconnects: restart mosquitto to cut it off)")
+    click.echo(f"  1. copy {auth.broker_dir / 'crl.pem'} and {auth.broker_dir / broker.DYNSEC_FILE} to the broker "
+               "and run: systemctl restart mosquitto")
+    click.echo("     (this cuts the van off at once; every other van reconnects within seconds)")
     click.echo(f"  2. publish {auth.trust_list_path} (v{auth.meta['trust_list_version']}) to the vans")
 
 

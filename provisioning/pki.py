@@ -1,8 +1,10 @@
 """A governorate's certificate authority on disk: its CA, the certificates it issued, the CRL and the trust list.
 
-One CA per governorate signs everything of that governorate: the broker's TLS server certificate, the
-hub's client certificate, each van's MQTT client certificate and each van's QR-signing certificate
-(the profile of docs/codes.md §7). One CA keeps a van's files few (one ``ca.pem`` checks the broker and
+One CA per governorate signs everything of that governorate's vans and broker: the broker's TLS server
+certificate, each van's MQTT client certificate and each van's QR-signing certificate (the profile of
+docs/codes.md §7). The hub's client certificate alone comes from a second CA, the hub CA, which signs
+nothing else: the broker's hub listener trusts only that one, so no van certificate gets in there
+(provisioning/broker.py). One CA keeps a van's files few (one ``ca.pem`` checks the broker and
 the trust list); the price is that a revocation must cover every certificate of the van, which
 ``revoke_van`` does: the CRL lists them all (so neither key reaches the broker) and the trust list
 drops the signer (so its codes stop verifying).
@@ -12,8 +14,11 @@ The folder (``provision governorate init GOV --out DIR``) holds::
     governorate.json        governorate code, broker URL, trust-list version
     ca/ca-key.pem           the CA key: never leaves this machine (0600)
     ca/ca-cert.pem
+    ca/hub-ca-key.pem       the hub CA's key (0600): signs the hub's certificate only
+    ca/hub-ca-cert.pem
     ca/index.json           every certificate issued: serial, subject, kind, van, expiry, revocation
-    broker/                 what the broker host needs: ca.pem, server-*.pem, crl.pem, mosquitto.conf, acl
+    broker/                 what the broker host needs: ca.pem, hub-ca.pem, server-*.pem, crl.pem,
+                            mosquitto.conf, dynamic-security.json (every van with a valid MQTT certificate)
     hub/                    the hub's MQTT identity: ca.pem, hub-cert.pem, hub-key.pem
     trust-list.cose         the current signed trust list (every valid van signer of the governorate)
 """
@@ -46,8 +51,10 @@ RENEW_BEFORE_DAYS = 60
 # An expired CRL makes OpenSSL refuse *every* client, so the CRL is long-lived and re-signed by
 # ``provision governorate crl`` (monthly in docs/provisioning.md), well before it runs out.
 CRL_DAYS = 180
-# The hub's certificate CN, and so its MQTT username: not a van id, so no van pattern can match it.
+# The hub's certificate CN, and so its MQTT username: not a van id, so it can never name a van.
 HUB_CN = "hub"
+HUB_CA_KEY = "hub-ca-key.pem"
+HUB_CA_CERT = "hub-ca-cert.pem"
 # Certificates start a day early so a van whose clock runs a little slow still accepts them.
 BACKDATE = timedelta(days=1)
 VAN_ID = re.compile(r"^V\d{3}$")
@@ -91,10 +98,12 @@ def _name(gov: str, cn: str) -> x509.Name:
     ])
 
 
-def make_ca(gov: str, *, now: datetime) -> Signer:
-    """The governorate CA: same profile as docs/codes.md §7 (pathLen 0, keyCertSign + cRLSign)."""
+def make_ca(gov: str, *, now: datetime, cn: str | None = None) -> Signer:
+    """The governorate CA: same profile as docs/codes.md §7 (pathLen 0, keyCertSign + cRLSign).
+
+    ``cn``: another CA of the governorate (the hub CA)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(gov, f"MTC governorate CA {gov}")
+    name = _name(gov, cn or f"MTC governorate CA {gov}")
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -188,10 +197,23 @@ class Authority:
                 code="provisioning-wrong-ca",
             )
 
-    def save(self) -> None:
+    def save(self, *, now: datetime | None = None) -> None:
+        """Write the index and governorate.json, and the broker's identities derived from the index."""
+        from provisioning import broker
+
         rows = [vars(i) for i in self.issued]
         _write_atomic(self.folder / "ca" / "index.json", json.dumps(rows, indent=1).encode())
         _write_atomic(self.folder / "governorate.json", json.dumps(self.meta, indent=1).encode())
+        _write_atomic(self.broker_dir / broker.DYNSEC_FILE,
+                      broker.dynamic_security_json(self.gov, self.mqtt_vans(now=now or now_utc())), mode=0o644)
+
+    def mqtt_vans(self, *, now: datetime) -> list[str]:
+        """Every van holding an MQTT certificate that is neither revoked nor expired: the broker's vans.
+
+        A renewed van keeps its place (old and new certificate name the same van); a revoked one loses it.
+        """
+        return sorted({i.van for i in self.issued if i.kind == "mqtt" and i.van and not i.revoked_at
+                       and datetime.fromisoformat(i.not_after) > now})
 
     def record(self, signer: Signer, kind: str, van: str | None) -> None:
         _, cn = trust.identity(signer.certificate)
@@ -269,8 +291,11 @@ class Authority:
 
 
 def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, addresses: tuple[str, ...],
-                     broker_dir: str, bind: str | None, persistence_dir: str, now: datetime) -> Authority:
-    """Create the CA folder of ``gov``: CA, broker server certificate, hub identity, empty CRL, config."""
+                     broker_dir: str, bind: str | None, persistence_dir: str, now: datetime,
+                     hub_port: int | None = None) -> Authority:
+    """Create the CA folder of ``gov``: CA, hub CA, broker server certificate, hub identity, empty CRL, config.
+
+    ``hub_port``: the broker's listener for the hub (default ``port`` + 1, i.e. 8884 beside 8883)."""
     from provisioning import broker
 
     check_governorate(gov)
@@ -282,20 +307,32 @@ def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, add
             f"المجلد {folder} يحتوي بالفعل على سلطة شهادات؛ إنشاء أخرى يمنع كل العربات المسجلة. استخدم مجلدًا آخر.",
             code="provisioning-ca-exists",
         )
+    hub_port = hub_port or (port + 1 if port < 65535 else port - 1)
+    if hub_port == port:
+        raise ProvisioningError(
+            f"The hub's port must differ from the vans' ({port}): the broker tells them apart by listener.",
+            f"يجب أن يختلف منفذ المركز عن منفذ العربات ({port}).",
+            code="provisioning-hub-port",
+        )
     ca = make_ca(gov, now=now)
+    hub_ca = make_ca(gov, now=now, cn=f"MTC governorate hub CA {gov}")
     signing.write_private_key(folder / "ca" / signing.CA_KEY, ca.key)
     signing.write_certificate(folder / "ca" / signing.CA_CERT, ca.certificate)
+    signing.write_private_key(folder / "ca" / HUB_CA_KEY, hub_ca.key)
+    signing.write_certificate(folder / "ca" / HUB_CA_CERT, hub_ca.certificate)
     os.chmod(folder / "ca", 0o700)
-    meta = {"governorate": gov, "broker_url": f"mqtts://{broker_host}:{port}", "trust_list_version": 0}
+    meta = {"governorate": gov, "broker_url": f"mqtts://{broker_host}:{port}",
+            "hub_broker_url": f"mqtts://{broker_host}:{hub_port}", "trust_list_version": 0}
     _write_atomic(folder / "governorate.json", json.dumps(meta, indent=1).encode())
     _write_atomic(folder / "ca" / "index.json", b"[]")
     auth = Authority(folder)
     server = make_tls_cert(ca, broker_host, now=now, days=SERVER_DAYS, server=True,
                            addresses=(broker_host, *addresses))
-    hub = make_tls_cert(ca, HUB_CN, now=now, days=CLIENT_DAYS)
+    hub = make_tls_cert(hub_ca, HUB_CN, now=now, days=CLIENT_DAYS)
     auth.record(server, "server", None)
     auth.record(hub, "hub", None)
     signing.write_certificate(auth.broker_dir / "ca.pem", ca.certificate)
+    signing.write_certificate(auth.broker_dir / "hub-ca.pem", hub_ca.certificate)
     signing.write_certificate(auth.broker_dir / "server-cert.pem", server.certificate)
     signing.write_private_key(auth.broker_dir / "server-key.pem", server.key)
     signing.write_certificate(folder / "hub" / "ca.pem", ca.certificate)
@@ -303,11 +340,11 @@ def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, add
     signing.write_private_key(folder / "hub" / "hub-key.pem", hub.key)
     auth.write_crl(now=now)
     auth.write_trust_list(now=now)
-    (auth.broker_dir / "acl").write_text(broker.acl(gov))
     (auth.broker_dir / "mosquitto.conf").write_text(
-        broker.mosquitto_conf(port=port, bind=bind, broker_dir=broker_dir, persistence_dir=persistence_dir)
+        broker.mosquitto_conf(port=port, hub_port=hub_port, bind=bind, broker_dir=broker_dir,
+                              persistence_dir=persistence_dir)
     )
-    auth.save()
+    auth.save(now=now)
     return auth
 
 

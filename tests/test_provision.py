@@ -10,6 +10,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -41,11 +42,16 @@ def governorate(tmp_path_factory):
     port = free_port()
     (folder / "persist").mkdir()
     run("governorate", "init", GOV, "--out", folder / "ca", "--broker-host", "localhost", "--address", "127.0.0.1",
-        "--port", port, "--bind", "127.0.0.1", "--broker-dir", folder / "ca" / "broker",
+        "--port", port, "--hub-port", free_port(), "--bind", "127.0.0.1", "--broker-dir", folder / "ca" / "broker",
         "--persistence-dir", folder / "persist")
     for van in ("V007", "V008", "V009"):
         run("van", "enrol", GOV, van, "--ca-dir", folder / "ca", "--out", folder / f"{van}.tar.gz", "--simulated")
     return folder, port
+
+
+def hub_port(folder: Path) -> int:
+    """The broker's listener for the hub (the vans have their own), as `governorate init` recorded it."""
+    return urlsplit(json.loads((folder / "ca" / "governorate.json").read_text())["hub_broker_url"]).port
 
 
 def unpack(bundle_path: Path, into: Path) -> Path:
@@ -65,16 +71,23 @@ def broker(governorate):
 
 
 @pytest.fixture(scope="module")
-def clients(governorate, broker, tmp_path_factory):
-    """Connect-as-X factory; every client is closed at the end."""
+def unpacked():
+    """Each van's bundle unpacked once per module."""
+    return {}
+
+
+@pytest.fixture
+def clients(governorate, broker, unpacked, tmp_path_factory):
+    """Connect-as-X factory; every client is closed at the end of the test (the broker names a van's
+    client after its certificate, so a van's clients left open would take each other's place)."""
     folder, port = governorate
     made = []
-    unpacked = {}
 
     def connect(who: str, client_id: str | None = None, cert: bool = True) -> Client:
         ca = folder / "ca" / "broker" / "ca.pem"
         if who == "hub":
-            c = Client(port, ca, client_id or "hub-21-1", folder / "ca/hub/hub-cert.pem", folder / "ca/hub/hub-key.pem")
+            c = Client(hub_port(folder), ca, client_id or "hub-21-1", folder / "ca/hub/hub-cert.pem",
+                       folder / "ca/hub/hub-key.pem")
         elif not cert:
             c = Client(port, ca, client_id or "anonymous")
         else:
@@ -109,15 +122,35 @@ def wait_for(predicate, timeout: float = 5.0) -> bool:
 
 def test_governorate_broker_config_is_tls_only_with_client_certificates(governorate):
     folder, port = governorate
-    conf = (folder / "ca/broker/mosquitto.conf").read_text().splitlines()
+    text = (folder / "ca/broker/mosquitto.conf").read_text()
+    conf = text.splitlines()
     listeners = [line for line in conf if line.startswith("listener")]
-    assert listeners == [f"listener {port} 127.0.0.1"]  # one listener, and it has TLS below
-    for line in ("require_certificate true", "use_identity_as_username true", "allow_anonymous false",
-                 f"crlfile {folder}/ca/broker/crl.pem", f"acl_file {folder}/ca/broker/acl"):
+    # Two listeners, both TLS with client certificates: the vans' and the hub's.
+    assert listeners == [f"listener {port} 127.0.0.1", f"listener {hub_port(folder)} 127.0.0.1"]
+    vans, hub = text.split(listeners[1])
+    b = f"{folder}/ca/broker"
+    for line in ("require_certificate true", "use_identity_as_username true", "tls_version tlsv1.2"):
+        assert line in vans.split(listeners[0])[1].splitlines() and line in hub.splitlines()
+    assert f"cafile {b}/ca.pem" in vans and "use_username_as_clientid true" in vans and f"crlfile {b}/crl.pem" in vans
+    assert f"cafile {b}/hub-ca.pem" in hub and "use_username_as_clientid" not in hub
+    for line in ("allow_anonymous false", "plugin mosquitto_dynamic_security.so",
+                 f"plugin_opt_config_file {b}/dynamic-security.json"):
         assert line in conf
-    acl = (folder / "ca/broker/acl").read_text()
-    assert "pattern write mtc/v1/21/%u/up/#" in acl and "pattern read mtc/v1/21/%u/down/#" in acl
-    assert "user hub\ntopic read mtc/v1/21/+/up/#\ntopic write mtc/v1/21/+/down/#" in acl
+    assert not any(line.startswith(("acl_file", "password_file")) for line in conf)
+    dynsec = json.loads((folder / "ca/broker/dynamic-security.json").read_text())
+    assert not any(dynsec["defaultACLAccess"][k] for k in ("publishClientSend", "publishClientReceive", "subscribe"))
+    roles = {r["rolename"]: {(a["acltype"], a["topic"]) for a in r["acls"]} for r in dynsec["roles"]}
+    assert roles["van-V007"] == {("publishClientSend", "mtc/v1/21/V007/up/#"),
+                                 ("subscribePattern", "mtc/v1/21/V007/down/#"),
+                                 ("publishClientReceive", "mtc/v1/21/V007/down/#")}
+    assert roles["hub"] == {("subscribePattern", "$share/hub/mtc/v1/21/+/up/#"),
+                            ("subscribePattern", "mtc/v1/21/+/up/#"),
+                            ("publishClientReceive", "mtc/v1/21/+/up/#"),
+                            ("publishClientSend", "mtc/v1/21/+/down/#")}
+    # The hub's certificate comes from the hub CA, which the vans' listener does not trust.
+    hub_cert = signing.load_certificate(folder / "ca/hub/hub-cert.pem")
+    assert hub_cert.issuer == signing.load_certificate(folder / "ca/broker/hub-ca.pem").subject
+    assert hub_cert.issuer != signing.load_certificate(folder / "ca/broker/ca.pem").subject
 
 
 def test_ca_key_stays_in_the_ca_folder_and_is_private(governorate):
@@ -222,9 +255,10 @@ def test_van_cannot_read_another_vans_downlink_but_the_hub_writes_to_both(client
     van_a = clients("V007", "van-21-V007-c")
     van_b = clients("V008")
     assert van_a.connect() and van_b.connect()
-    van_a.subscribe("mtc/v1/21/V008/down/#")  # Mosquitto grants it, but delivers nothing it may not read
-    van_a.subscribe("mtc/v1/21/+/down/#")
-    van_b.subscribe("mtc/v1/21/V008/down/#")
+    assert van_a.subscribe("mtc/v1/21/V008/down/#") == ["Not authorized"]
+    assert van_a.subscribe("mtc/v1/21/+/down/#") == ["Not authorized"]
+    assert van_a.subscribe("mtc/v1/21/V007/down/#") == ["Granted QoS 1"]
+    assert van_b.subscribe("mtc/v1/21/V008/down/#") == ["Granted QoS 1"]
     hub = clients("hub", "hub-21-3")
     assert hub.connect()
     assert hub.publish("mtc/v1/21/V008/down/ack", b"for B") == "Success"
@@ -532,7 +566,7 @@ def test_the_hub_command_connects_over_tls_with_its_identity_and_sees_a_van(gove
     from governorate.cli import _hub
 
     folder, port = governorate
-    hub = _hub(str(tmp_path / "hub.db"), GOV, f"mqtts://localhost:{port}", worker="tls-test",
+    hub = _hub(str(tmp_path / "hub.db"), GOV, f"mqtts://localhost:{hub_port(folder)}", worker="tls-test",
                tls_dir=str(folder / "ca" / "hub"))
     stop = threading.Event()
     thread = threading.Thread(target=hub.run, args=(stop,), daemon=True)
