@@ -116,12 +116,24 @@ def documents_dir() -> Path:
     return settings().documents_dir
 
 
+# What a JSON error says in "error": a stable code a program can key on (the message is for people).
+JSON_ERRORS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+               413: "too-large", 422: "refused", 500: "internal-error"}
+
+
+def wants_json() -> bool:
+    """Anything under /api/ (a path that matches no route included) and a caller that asked for JSON."""
+    return (request.blueprint == "api" or request.path == "/api" or request.path.startswith("/api/")
+            or request.accept_mimetypes.best == "application/json")
+
+
 def _error_pages(app: Flask) -> None:
-    def page(status: int, title_ar: str, title_en: str, text_ar: str, text_en: str):
+    def page(status: int, title_ar: str, title_en: str, text_ar: str, text_en: str, code: str | None = None):
         g.no_store = True
         home = "operator.home" if request.blueprint == "operator" and "op" in session else "kiosk.start"
-        if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
-            return {"error": {"ar": text_ar, "en": text_en}}, status
+        if wants_json():
+            code = code or JSON_ERRORS.get(status, "error")
+            return {"error": code, "message": text_en, "message_ar": text_ar}, status
         return render_template("errors/error.html", status=status, title_ar=title_ar, title_en=title_en,
                                text_ar=text_ar, text_en=text_en, home=home), status
 
@@ -130,12 +142,12 @@ def _error_pages(app: Flask) -> None:
         return page(400, "انتهت صلاحية الصفحة", "This page has expired",
                     "ظلت هذه الصفحة مفتوحة مدة طويلة أو فُتحت من مكان آخر، فلم نُرسل شيئًا. ارجع وأعد المحاولة.",
                     "This page was open for too long or came from elsewhere, so nothing was sent. "
-                    "Go back and try again.")
+                    "Go back and try again.", "csrf-refused")
 
     @app.errorhandler(EdgeError)
     def _edge(exc: EdgeError):
         log.info("user-facing error %s: %s", exc.code, exc.detail)
-        return page(422, "تعذّر إتمام الطلب", "This could not be done", exc.message_ar, exc.message_en)
+        return page(422, "تعذّر إتمام الطلب", "This could not be done", exc.message_ar, exc.message_en, exc.code)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -144,6 +156,8 @@ def _error_pages(app: Flask) -> None:
                   "This page is not available from here. Go back to the start."),
             404: ("الصفحة غير موجودة", "Page not found", "لم نجد هذه الصفحة. ارجع إلى البداية.",
                   "We could not find this page. Go back to the start."),
+            405: ("تعذّر إتمام الطلب", "This could not be done", "هذا العنوان لا يقبل هذا النوع من الطلبات.",
+                  "This address does not take this kind of request."),
             413: ("الملف كبير جدًا", "The file is too large",
                   "الملف أكبر من المسموح (١٠ ميجابايت). امسح الصفحة بدقة أقل ثم أعد المحاولة.",
                   "The file is larger than allowed (10 MB). Scan the page at a lower resolution and try again."),
@@ -152,7 +166,9 @@ def _error_pages(app: Flask) -> None:
             exc.code, ("تعذّر إتمام الطلب", "This could not be done",
                        "حدث خطأ في الطلب. ارجع وأعد المحاولة.", "Something was wrong with the request. "
                        "Go back and try again."))
-        return page(exc.code or 400, title_ar, title_en, text_ar, text_en)
+        answer = page(exc.code or 400, title_ar, title_en, text_ar, text_en)
+        allowed = getattr(exc, "valid_methods", None)  # a 405 says which methods the address takes
+        return (*answer, {"Allow": ", ".join(allowed)}) if allowed else answer
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):
