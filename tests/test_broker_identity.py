@@ -10,6 +10,7 @@ receives everything. docs/provisioning.md says what Mosquitto 2.0.11 enforces an
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,9 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 from mqtt_broker import free_port
+from sync_harness import fill_outbox, pending
 from tls_broker import Client, TlsBroker
 
+from edge import config
 from edge.sync import protocol as p
+from edge.sync.agent import SyncAgent, Tuning
 from provisioning import bundle as bundle_mod
 from provisioning.cli import main as provision
 
@@ -232,3 +236,47 @@ def test_enrolment_and_revocation_update_the_brokers_identities(g):
     g.broker.restart()
     assert not g.van("V010").connect()
     assert g.van("V007").connect()
+
+
+def test_the_real_van_and_two_hub_workers_deliver_everything_with_a_thief_in_the_hubs_group(g, tmp_path):
+    """End to end: `edge sync` with the van's bundle on the vans' port, two `governorate ingest` workers
+    on the hub's port; a van trying to join the hub's group takes nothing and every row is acked."""
+    from governorate.cli import _hub
+
+    thief = g.van("V008")
+    assert thief.connect()
+    assert thief.subscribe(SHARE) == REFUSED
+    workers, stops, threads = [], [], []
+    for n in ("1", "2"):
+        hub = _hub(str(tmp_path / "hub.db"), GOV, f"mqtts://localhost:{g.hub_port}", worker=n,
+                   tls_dir=str(g.ca / "hub"))
+        stop = threading.Event()
+        thread = threading.Thread(target=hub.run, args=(stop,), daemon=True)
+        thread.start()
+        workers.append(hub), stops.append(stop), threads.append(thread)
+    g.van("V007")  # unpacks the bundle
+    tls = g.unpacked["V007"] / "tls"
+    path = tmp_path / "van" / "van.toml"
+    path.parent.mkdir()
+    path.write_text(f'data_dir = "{path.parent}"\n[van]\nid = "V007"\ngovernorate = "{GOV}"\n'
+                    f'[broker]\nurl = "mqtts://localhost:{g.port}"\nkeepalive = 10\nca_file = "{tls / "ca.pem"}"\n'
+                    f'cert_file = "{tls / "van.pem"}"\nkey_file = "{tls / "van.key"}"\n')
+    settings = config.load(path)
+    numbers = fill_outbox(settings, 20)
+    agent = SyncAgent(settings, Tuning(resend_after_s=5, telemetry_every_s=3600))
+    van_stop = threading.Event()
+    van_thread = threading.Thread(target=agent.run, args=(van_stop,), daemon=True)
+    try:
+        assert all(w.connected.wait(10) for w in workers), "a hub worker did not connect"
+        van_thread.start()
+        assert wait_for(lambda: pending(settings) == 0, 20), f"{pending(settings)} rows not acked"
+        assert all(workers[0].store.request(n) for n in numbers)
+        assert thief.received == []
+    finally:
+        van_stop.set()
+        van_thread.join(timeout=10)
+        for stop, thread in zip(stops, threads, strict=True):
+            stop.set()
+            thread.join(timeout=10)
+        for n in ("1", "2"):  # end the workers' persistent sessions (closed with the test's clients)
+            g.hub(n).connect()
