@@ -100,6 +100,13 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    # /api/health answers 503 once the oldest undelivered outbox row is older than this (the hub's
+    # backlog alert is 2 h too): days without signal are survivable, but someone should know.
+    outbox_stuck_after_min: int = 120
+
+
+@dataclass(frozen=True)
 class CatalogueSettings:
     path: str = ""  # empty: the catalogue shipped with the software
     fee_overrides_egp: dict[str, float] = field(default_factory=dict)
@@ -113,6 +120,7 @@ class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     web: WebSettings = field(default_factory=WebSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     source: str = "<defaults>"
 
@@ -141,6 +149,7 @@ _SECTIONS: dict[str, type] = {
     "broker": BrokerSettings,
     "web": WebSettings,
     "retention": RetentionSettings,
+    "health": HealthSettings,
     "catalogue": CatalogueSettings,
 }
 _TOP_LEVEL = set(_SECTIONS) | {"data_dir"}
@@ -253,6 +262,8 @@ def _validate(s: Settings, source: str) -> None:
     for f in fields(RetentionSettings):
         if getattr(s.retention, f.name) < 1:
             raise ConfigError(source, f"retention.{f.name}", "must be at least 1 day")
+    if s.health.outbox_stuck_after_min < 1:
+        raise ConfigError(source, "health.outbox_stuck_after_min", "must be at least 1 minute")
     for code, fee in s.catalogue.fee_overrides_egp.items():
         key = f"catalogue.fee_overrides_egp.{code}"
         if isinstance(fee, bool) or not isinstance(fee, (int, float)) or fee < 0:
