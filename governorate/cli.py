@@ -17,17 +17,22 @@ import click
 from edge.core import logfmt
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
+from governorate import settings
 from governorate.ingest import Hub
-from governorate.store_open import open_store
+from governorate.store_open import open_store, without_password
 
-_broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.")
-_db = click.option("--db", "db_path", default="var/hub/hub.db", show_default=True,
-                   help="The hub's SQLite file, or a postgresql:// URL.")
-_gov = click.option("--governorate", "gov", default="01", show_default=True, help="Governorate code served.")
+_broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.",
+                       envvar="GOVERNORATE_BROKER_URL", show_envvar=True)
+# No show_default: a URL from the settings file may carry a password, and --help must not print it.
+_db = click.option("--db", "db_path", default="var/hub/hub.db", envvar="GOVERNORATE_DB_URL", show_envvar=True,
+                   help="The hub's SQLite file, or a postgresql:// URL (default var/hub/hub.db). Keep a password "
+                        "off the command line: use the variable or the settings file.")
+_gov = click.option("--governorate", "gov", default="01", show_default=True, help="Governorate code served.",
+                    envvar="GOVERNORATE_CODE", show_envvar=True)
 
 
 _tls = click.option("--tls-dir", "tls_dir", type=click.Path(file_okay=False, exists=True), default=None,
-                    envvar="GOVERNORATE_TLS_DIR",
+                    envvar="GOVERNORATE_TLS_DIR", show_envvar=True,
                     help="Folder with ca.pem, hub-cert.pem, hub-key.pem (the CA folder's hub/); "
                          "needed for an mqtts:// broker.")
 
@@ -65,18 +70,30 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              envvar=settings.ENV_VAR, show_envvar=True,
+              help=f"Hub settings file (default: {settings.DEFAULT_PATH} when it exists).")
 @click.option("-v", "--verbose", is_flag=True)
 @click.version_option(package_name="mtc-edge")
-def main(verbose: bool) -> None:
-    """The governorate hub of the mobile technological-centre vans."""
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """The governorate hub of the mobile technological-centre vans.
+
+    Every option is taken from the command line, else its environment variable, else the settings
+    file, else its default.
+    """
     logfmt.configure(logging.DEBUG if verbose else logging.INFO)  # journal priority prefixes under systemd
+    values, source = settings.load(config_path)
+    ctx.obj = {"settings": values, "source": source}
+    ctx.default_map = settings.default_map(values, main)
 
 
 @main.command()
 @_db
 @_gov
 @_broker
-@click.option("--worker", default="1", show_default=True, help="Worker name (several share the load).")
+@click.option("--worker", default="1", show_default=True, help="Worker name (several share the load).",
+              envvar="GOVERNORATE_WORKER", show_envvar=True)
 @_tls
 def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None) -> None:
     """Take in every van message, acknowledge it after it is stored, track which vans are online."""
@@ -104,9 +121,11 @@ def vans(db_path: str) -> None:
 @click.argument("number")
 @click.argument("state")
 @click.option("--reason", default=None, help="Why (shown to the citizen), e.g. for a rejection.")
-def send_status(db_path: str, gov: str, broker: str, van: str, number: str, state: str, reason: str | None) -> None:
+@_tls
+def send_status(db_path: str, gov: str, broker: str, van: str, number: str, state: str, reason: str | None,
+                tls_dir: str | None) -> None:
     """Send a request's new state down to the van that registered it."""
-    hub = _hub(db_path, gov, broker, worker=f"cli-{int(time.time())}")
+    hub = _hub(db_path, gov, broker, worker=f"cli-{int(time.time())}", tls_dir=tls_dir)
     try:
         message = p.RequestStatus(number, state, reason, datetime.now(UTC).isoformat())
         hub.client.connect(hub.host, hub.port)
@@ -141,25 +160,60 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
     click.echo(f"{username}: {role} of governorate {gov}")
 
 
+def _web_option(name: str, env: str, kind: type, help_text: str):
+    # No default here: what is not given is left to governorate.web.DEFAULTS (one place for them).
+    return click.option(name, type=kind, default=None, envvar=env, show_envvar=True, help=help_text)
+
+
 @main.command()
 @_db
 @_gov
 @_broker
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="GOVERNORATE_WEB_HOST", show_envvar=True)
+@click.option("--port", default=8090, show_default=True, type=int, envvar="GOVERNORATE_WEB_PORT", show_envvar=True)
 @click.option("--with-ingest/--no-ingest", default=False, show_default=True,
               help="Also run one ingest worker in this process (the demo; production runs `governorate ingest`).")
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, envvar="GOVERNORATE_WEB_THREADS",
+              show_envvar=True)
 @_tls
-def web(db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int,
-        tls_dir: str | None) -> None:
-    """Serve the staff web app (fleet, alerts, back office) with waitress."""
+@_web_option("--notifier", "GOVERNORATE_NOTIFIER", str,
+             "module:factory of the citizen notification sender (default: the notifications table).")
+@_web_option("--refresh-s", "GOVERNORATE_REFRESH_S", float, "Seconds between overview refreshes (default 3).")
+@_web_option("--silent-after-s", "GOVERNORATE_SILENT_AFTER_S", float,
+             "A connected van heard from less recently than this is shown silent (default 180).")
+@_web_option("--offline-alert-min", "GOVERNORATE_OFFLINE_ALERT_MIN", float,
+             "Alert when a van is offline longer than this many minutes (default 10).")
+@_web_option("--backlog-alert-h", "GOVERNORATE_BACKLOG_ALERT_H", float,
+             "Alert when a van's oldest unsent row is older than this many hours (default 2).")
+@click.option("--print-settings", is_flag=True,
+              help="Print the settings this would run with (as JSON, secrets hidden) and exit.")
+@click.pass_obj
+def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int,
+        tls_dir: str | None, notifier: str | None, refresh_s: float | None, silent_after_s: float | None,
+        offline_alert_min: float | None, backlog_alert_h: float | None, print_settings: bool) -> None:
+    """Serve the staff web app (fleet, alerts, back office) with waitress.
+
+    The cookie-signing key comes from $GOVERNORATE_SECRET_KEY or the settings file's web.secret_key,
+    else it is made once into web-secret.key beside the database.
+    """
+    secret, secret_from = settings.secret_key(obj["settings"], obj["source"])
+    given = {"NOTIFIER": notifier, "REFRESH_S": refresh_s, "SILENT_AFTER_S": silent_after_s,
+             "OFFLINE_ALERT_MIN": offline_alert_min, "BACKLOG_ALERT_H": backlog_alert_h, "SECRET_KEY": secret}
+    config = {"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker,
+              **{k: v for k, v in given.items() if v is not None}}
+    if print_settings:
+        from governorate.web import DEFAULTS
+
+        shown = {**{k: DEFAULTS[k] for k in given if k in DEFAULTS}, **config,
+                 "DB_PATH": without_password(db_path), "SECRET_KEY": secret_from,
+                 "TLS_DIR": tls_dir, "HOST": host, "PORT": port, "THREADS": threads, "SETTINGS_FILE": obj["source"]}
+        click.echo(json.dumps(shown, indent=2, sort_keys=True))
+        return
     import waitress
 
     from governorate.web import create_app
 
-    app = create_app({"DB_PATH": db_path, "STORE": open_store(db_path), "GOVERNORATE": gov, "BROKER_URL": broker,
-                      "BROKER_TLS": tls_options(broker, tls_dir)})
+    app = create_app({**config, "STORE": open_store(db_path), "BROKER_TLS": tls_options(broker, tls_dir)})
     stop = threading.Event()
     if with_ingest:
         hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir)

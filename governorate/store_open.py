@@ -84,7 +84,7 @@ def _sqlite_error(path: str, exc: BaseException) -> HubDatabaseError:
 
 
 def _open_postgresql(url: str) -> HubStore:
-    where = _without_password(url)
+    where = without_password(url)
     try:
         import psycopg
     except ImportError:
@@ -108,7 +108,7 @@ def _open_postgresql(url: str) -> HubStore:
             detail=f"{where}: {exc}", code="hub-database-refused") from None
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     """The URL as it may be shown and logged: never the password."""
     parts = urlsplit(url)
     if parts.password is None:

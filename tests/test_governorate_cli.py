@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from importlib.metadata import version
 
 import pytest
@@ -95,3 +98,105 @@ def test_an_unreachable_postgresql_server_is_one_clean_line_without_the_password
             out = governorate(*args, "--db", url)
             assert_one_clean_line(out, "Cannot reach the hub's PostgreSQL database", f"127.0.0.1:{port}")
             assert "s3cret-pw" not in out.stderr
+
+
+# --- settings: command line > environment > settings file > defaults ------------------------------------
+
+
+def _hub_env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNORATE_")}
+    return {**env, **extra}
+
+
+HUB_TOML = """\
+db = "{db}"
+governorate = "21"
+
+[web]
+port = 8091
+refresh_s = 5
+notifier = "mygov.sms:factory"
+secret_key = "{secret}"
+
+[alerts]
+silent_after_s = 200
+backlog_alert_h = 4
+"""
+SECRET = "file-secret-0123456789abcdef-0123456789"
+
+
+def test_web_settings_come_from_the_command_line_then_the_environment_then_the_file(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(HUB_TOML.format(db=tmp_path / "from-file.db", secret=SECRET))
+    env = _hub_env(GOVERNORATE_CONFIG=str(config), GOVERNORATE_WEB_PORT="9000", GOVERNORATE_REFRESH_S="7",
+                   GOVERNORATE_DB_URL="postgresql://hub:env-password@db.example:5432/hub")
+    out = governorate("web", "--refresh-s", "9", "--print-settings", env=env)
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["REFRESH_S"] == 9.0            # command line over environment over file
+    assert shown["PORT"] == 9000                # environment over file
+    assert shown["GOVERNORATE"] == "21" and shown["BACKLOG_ALERT_H"] == 4.0 and shown["SILENT_AFTER_S"] == 200.0
+    assert shown["NOTIFIER"] == "mygov.sms:factory"  # file over default
+    assert shown["OFFLINE_ALERT_MIN"] == 10.0 and shown["THREADS"] == 8  # defaults
+    assert shown["DB_PATH"] == "postgresql://hub:***@db.example:5432/hub"  # from the environment, password hidden
+    assert shown["SECRET_KEY"] == f"set in {config}" and SECRET not in out.stdout
+    assert "env-password" not in out.stdout
+
+
+def test_a_hub_web_started_from_the_settings_file_serves_with_its_database_and_secret_key(tmp_path):
+    from flask import Flask
+
+    db = tmp_path / "hub" / "hub.db"
+    config = tmp_path / "hub.toml"
+    config.write_text(HUB_TOML.format(db=db, secret=SECRET).replace('notifier = "mygov.sms:factory"\n', ""))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "governorate.cli", "--config", str(config), "web"],
+                            env=_hub_env(GOVERNORATE_WEB_PORT=str(port)), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as page:
+                    cookie = page.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "governorate web did not start serving"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    signer = Flask(__name__)
+    signer.secret_key = SECRET
+    assert "csrf" in signer.session_interface.get_signing_serializer(signer).loads(cookie)  # signed with the file's key
+    assert db.exists() and not (db.parent / "web-secret.key").exists()
+    assert "governorate 21 web on" in proc.stdout.read()
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [
+    ('governorate = "99"\n', "governorate", "not a governorate code"),
+    ('[web]\nport = "8090"\n', "web.port", "whole number"),
+    ("[web]\nrefesh_s = 3\n", "web.refesh_s", "did you mean 'web.refresh_s'"),
+    ("[alerts]\nbacklog_alert_h = 0\n", "alerts.backlog_alert_h", "more than 0"),
+    ('[web]\nsecret_key = "short"\n', "web.secret_key", "32 characters"),
+    ('broker = "http://mqtt.example"\n', "broker", "mqtt://"),
+    ("db = \n", "(syntax)", "line 1"),
+])
+def test_a_bad_settings_file_is_one_clean_line_naming_the_key(tmp_path, text, key, words):
+    config = tmp_path / "hub.toml"
+    config.write_text(text)
+    out = governorate("--config", str(config), "vans", "--db", str(tmp_path / "hub.db"), env=_hub_env())
+    assert_one_clean_line(out, str(config), f"'{key}'", words)
+
+
+def test_a_named_settings_file_that_does_not_exist_stops_the_command(tmp_path):
+    out = governorate("vans", env=_hub_env(GOVERNORATE_CONFIG=str(tmp_path / "absent.toml")))
+    assert_one_clean_line(out, "absent.toml", "does not exist")
+
+
+def test_a_short_secret_key_in_the_environment_is_refused(tmp_path):
+    out = governorate("web", "--print-settings", env=_hub_env(GOVERNORATE_SECRET_KEY="too-short"))
+    assert_one_clean_line(out, "GOVERNORATE_SECRET_KEY", "32 characters")
