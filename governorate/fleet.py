@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from edge.core.localtime import VAN_TZ
+from governorate import quarantine
+from governorate.admission import figure
 from governorate.store import HubStore, now_iso
 
 ALERT_KINDS = {
@@ -15,6 +17,7 @@ ALERT_KINDS = {
     "camera": ("كاميرا مظلمة أو متجمدة", "Camera dark or frozen"),
     "backlog": ("بيانات متأخرة لم تُرسل", "Unsent backlog too old"),
     "printer": ("الطابعة بلا ورق أو معطلة", "Printer out of paper or failing"),
+    "quarantine": ("رسائل مرفوضة من الوحدة", "Van messages refused (quarantine)"),
 }
 DEVICE_KINDS = ("printer", "scanner", "qr", "camera")
 
@@ -41,6 +44,14 @@ def _first(values: dict, *names: str):
         if values.get(name) is not None:
             return values[name]
     return None
+
+
+def _text(value) -> str | None:
+    return value[:64] if isinstance(value, str) else None
+
+
+def _count(value: float | None) -> int | None:
+    return int(value) if value is not None else None
 
 
 def devices(values: dict) -> list[dict]:
@@ -95,19 +106,19 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             status = "online"
         # The watch's GPS and modem rows carry {lat, lon} and {signal (ModemManager %), operator};
         # the snapshot names them by device (docs/monitoring.md), with or without the "device." prefix.
-        lat = _first(values, "gps.lat", "device.gps.lat", "gps_lat")
-        lon = _first(values, "gps.lon", "device.gps.lon", "gps_lon")
+        # Figures are read only where they are numbers in range (admission.FIGURES): what the hub
+        # stored before it checked them cannot break a page.
         wait, service = waits.get(van, (None, None))
         vans.append({
             "van": van, "status": status, "online": bool(online), "session": session,
             "last_seen": last_seen, "silent_s": silent_s, "telemetry_at": telemetry_at,
-            "lat": lat if isinstance(lat, (int, float)) else None,
-            "lon": lon if isinstance(lon, (int, float)) else None,
-            "rsrp": _first(values, "lte.rsrp_dbm", "modem.rsrp_dbm", "lte_rsrp_dbm"),
-            "signal_pct": _first(values, "modem.signal", "device.modem.signal", "lte.signal_percent"),
-            "operator": _first(values, "lte.operator", "modem.operator", "device.modem.operator"),
-            "backlog": _first(values, "outbox_pending", "backlog.pending"),
-            "backlog_age_s": _first(values, "outbox_oldest_age_s", "backlog.oldest_s"),
+            "lat": figure(values, "lat"),
+            "lon": figure(values, "lon"),
+            "rsrp": figure(values, "rsrp"),
+            "signal_pct": figure(values, "signal_pct"),
+            "operator": _text(_first(values, "lte.operator", "modem.operator", "device.modem.operator")),
+            "backlog": _count(figure(values, "backlog")),
+            "backlog_age_s": figure(values, "backlog_age_s"),
             "devices": devices(values),
             "requests_today": counts.get(van, {}).get("request.submitted", 0),
             "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
@@ -129,8 +140,11 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
             if d["state"] in ("error", "warning") and d["kind"] in ("camera", "printer"):
                 active[(v["van"], d["kind"])] = f"{d['name']}: {d['fault'] or d['state']}"
         age = v["backlog_age_s"]
-        if isinstance(age, (int, float)) and age > thresholds.backlog_alert_h * 3600:
+        if age is not None and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"
+    since = (now - timedelta(hours=quarantine.ALERT_WINDOW_H)).isoformat()
+    for van, n in quarantine.recent_counts(store, since).items():
+        active[(van, "quarantine")] = f"{n} message(s) refused in the last {quarantine.ALERT_WINDOW_H} h"
     at = now.isoformat()
     open_rows = {(van, kind): (i, detail) for i, van, kind, detail in
                  store._read("SELECT id, van, kind, detail FROM alerts WHERE cleared_at IS NULL")}
@@ -199,8 +213,8 @@ def history(store: HubStore, van: str, now: datetime | None = None, hours: int =
         if at is None:
             continue
         hours_ago = (at - since).total_seconds() / 3600
-        pending = _first(values, "outbox_pending", "backlog.pending")
-        if isinstance(pending, (int, float)):
+        pending = figure(values, "backlog")
+        if pending is not None:
             backlog.append((hours_ago, float(pending)))
         for d in devices(values):
             if d["kind"] == "camera":

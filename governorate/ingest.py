@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import cbor2
 import paho.mqtt.client as mqtt
@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
+from governorate import admission, quarantine
 from governorate.store import HubStore, now_iso
 
 log = logging.getLogger("governorate.ingest")
@@ -94,7 +95,14 @@ class Hub:
             while not stop.is_set():
                 batch = self._take_batch()
                 if batch:
-                    self._process(batch)
+                    try:
+                        self._process(batch)
+                    except Exception:
+                        # The database itself failed (full disk, lost connection …). Nothing was acked, so
+                        # the vans send these messages again after their ack timeout: keep running.
+                        log.exception("a batch of %d messages could not be stored; the vans will resend it",
+                                      len(batch))
+                        stop.wait(1.0)
                 if time.monotonic() >= next_resend:
                     self.resend_pending_downlinks()
                     next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
@@ -138,17 +146,28 @@ class Hub:
         # By van (stable, so each van's messages keep their order): two workers then lock the vans'
         # rows in the same order and cannot deadlock on PostgreSQL. SQLite has one writer anyway.
         batch = sorted(batch, key=lambda item: item[0].split("/")[3] if item[0].count("/") >= 5 else "")
-        for attempt in range(5):
+        isolated = False  # first the whole batch at once; after an unexpected error, message by message
+        for attempt in range(6):
             outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
             received_at = now_iso()
             try:
                 with self.store.transaction() as conn:
                     for topic_text, payload in batch:
-                        self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+                        if isolated:
+                            self._ingest_isolated(conn, topic_text, payload, received_at, outcomes)
+                        else:
+                            self._ingest_one(conn, topic_text, payload, received_at, outcomes)
                 break
             except Exception as exc:
-                if attempt == 4 or not self.store.retryable(exc):
+                if attempt == 5:
                     raise
+                if not self.store.retryable(exc):
+                    if isolated:
+                        raise  # the database itself fails (disk, connection): nothing is acked
+                    log.warning("a batch of %d failed (%s: %s); applying it message by message",
+                                len(batch), type(exc).__name__, exc)
+                    isolated = True
+                    continue
                 log.info("batch conflicted with another worker (%s); retrying", exc)
         # Acks only after the commit: an acked message is on disk.
         for van, out in outcomes.items():
@@ -160,6 +179,34 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+
+    def _ingest_isolated(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
+        """One message in its own savepoint: a failure the hub did not foresee undoes that message alone,
+        which is then quarantined ("hub-error") and refused, so it neither stops the others nor loops."""
+        conn.execute("SAVEPOINT one_message")
+        try:
+            self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT one_message")
+            if self.store.retryable(exc):
+                raise
+            log.exception("message on %s could not be applied; quarantined", topic_text)
+            van = _topic_van(topic_text, self.gov)
+            if van is not None:
+                outcomes[van].seen = False  # its last_seen write was undone with it
+                msg_id = _claimed_id(payload)
+                self._refuse(conn, van, msg_id, None, None, "hub-error", f"{type(exc).__name__}: {exc}",
+                             payload, received_at, outcomes)
+        conn.execute("RELEASE SAVEPOINT one_message")
+
+    def _refuse(self, conn, van: str, msg_id: str | None, stream: str | None, kind: str | None, reason: str,
+                detail: str, payload: bytes, received_at: str, outcomes) -> None:
+        """Quarantine a refused message and, when its id is known, tell the van (it keeps the row)."""
+        quarantine.put(conn, van=van, msg_id=msg_id, stream=stream, kind=kind, reason=reason, detail=detail,
+                       payload=payload, received_at=received_at)
+        self._seen(conn, van, received_at, outcomes[van])  # the broker vouches for the topic's van
+        if msg_id and stream != "tel":
+            outcomes[van].rejected.append(p.Rejected(msg_id, reason))
 
     def _ingest_one(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
         try:
@@ -175,15 +222,20 @@ class Hub:
         except p.ProtocolError as exc:
             log.warning("message from %s on %s refused: %s (%s)", topic.van, topic.name, exc.reason, exc.detail)
             msg_id = _claimed_id(payload)
-            if msg_id and exc.reason != "wrong-van":
-                # Tell the van (only the van whose topic it came on) so it stops waiting for an ack.
-                outcomes[topic.van].rejected.append(p.Rejected(msg_id, exc.reason))
+            # Kept under the van whose topic it came on; only that van is told (so it stops waiting for
+            # an ack), and not for "wrong-van": the id may be another van's.
+            self._refuse(conn, topic.van, msg_id if exc.reason != "wrong-van" else None, topic.name, None,
+                         exc.reason, exc.detail, payload, received_at, outcomes)
+            return
+        try:
+            admission.check(env.stream, env.kind, env.created_at, env.body, _moment(received_at))
+        except admission.Inadmissible as exc:
+            log.warning("message %s from %s (%s) refused: %s", env.msg_id, env.van, env.kind, exc)
+            self._refuse(conn, env.van, env.msg_id, env.stream, env.kind, exc.reason, exc.detail, payload,
+                         received_at, outcomes)
             return
         out = outcomes[env.van]
-        if not out.seen:
-            out.seen = True
-            conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
-                         "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [env.van, received_at])
+        self._seen(conn, env.van, received_at, out)
         if env.stream == "tel" and env.kind == "tel.thumbnail":
             conn.execute("INSERT INTO thumbnails (van, camera, taken_at, jpeg, received_at) VALUES (?, ?, ?, ?, ?) "
                          "ON CONFLICT (van, camera) DO UPDATE SET taken_at = excluded.taken_at, "
@@ -191,10 +243,12 @@ class Hub:
                          [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
             return
         if env.stream == "tel":
+            # Latest wins; a time stored before admission checks existed that lies ahead of now
+            # (a van clock in year 9999) must not hide every later snapshot.
             conn.execute("UPDATE vans SET telemetry = ?, telemetry_at = ? WHERE van = ? "
-                         "AND (telemetry_at IS NULL OR telemetry_at <= ?)",
+                         "AND (telemetry_at IS NULL OR telemetry_at <= ? OR telemetry_at > ?)",
                          [json.dumps(env.body["values"], ensure_ascii=False), env.body["at"], env.van,
-                          env.body["at"]])
+                          env.body["at"], received_at])
             self._keep_history(conn, env)
             return
         if env.stream == "status":
@@ -215,6 +269,13 @@ class Hub:
         if inserted:
             self._project(conn, env, received_at)
         out.acked.append(env.msg_id)  # a replay is acked again, never stored again
+
+    @staticmethod
+    def _seen(conn, van: str, received_at: str, out: _Outcome) -> None:
+        if not out.seen:
+            out.seen = True
+            conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
+                         "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [van, received_at])
 
     def _keep_history(self, conn, env: p.Envelope) -> None:
         at = env.body["at"]
@@ -310,6 +371,19 @@ class Hub:
                 self.client.publish(p.down_topic(self.gov, v, kind), payload, qos=1)
                 sent += 1
         return sent
+
+
+def _moment(iso: str) -> datetime:
+    moment = datetime.fromisoformat(iso)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _topic_van(topic_text: str, gov: str) -> str | None:
+    try:
+        topic = p.parse_topic(topic_text)
+    except p.ProtocolError:
+        return None
+    return topic.van if topic.gov == gov else None
 
 
 def _claimed_id(payload: bytes) -> str | None:

@@ -104,6 +104,20 @@ SCHEMA = [
         "values" TEXT NOT NULL,
         PRIMARY KEY (van, at)
     )""",
+    # Van messages the hub refused, kept once each with the reason (governorate/quarantine.py).
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        van TEXT NOT NULL,
+        msg_key TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (van, msg_key)
+    )""",
+    "CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine(received_at)",
     # --- the back office (governorate/web) ---
     """CREATE TABLE IF NOT EXISTS staff (
         username TEXT PRIMARY KEY,

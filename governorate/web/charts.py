@@ -26,7 +26,9 @@ def line(points: list[tuple[float, float]], hours: int, width: int = W, height: 
 
 def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
     """Vans placed by latitude/longitude in a box around them (with a lat/lon grid), no map tiles needed."""
-    placed = [v for v in vans if v["lat"] is not None and v["lon"] is not None]
+    # Only positions on the globe: a van's figures are range-checked on the way in (governorate.admission),
+    # and the drawing's loops and divisions are sized by the span, so they must never see anything else.
+    placed = [v for v in vans if _on_globe(v["lat"], v["lon"])]
     if not placed:
         return {"w": width, "h": height, "markers": [], "grid": [], "empty": True}
     lats = [v["lat"] for v in placed]
@@ -68,8 +70,17 @@ def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
             "frame": {"x": ox, "y": oy, "size": size}}
 
 
+def _on_globe(lat, lon) -> bool:
+    return (isinstance(lat, int | float) and isinstance(lon, int | float) and -90 <= lat <= 90
+            and -180 <= lon <= 180)
+
+
 def _nice_step(span: float) -> float:
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
-        if span / step <= 6:
-            return step
-    return 5.0
+    """The smallest of 0.01, 0.02, 0.05, 0.1 … (1-2-5 steps) that draws at most 6 grid lines over ``span``."""
+    step = 0.01
+    while span / step > 6:
+        for factor in (2, 2.5, 2):  # 0.01 → 0.02 → 0.05 → 0.1 → …
+            step *= factor
+            if span / step <= 6:
+                break
+    return step
