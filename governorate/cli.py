@@ -51,9 +51,14 @@ def tls_options(broker: str, tls_dir: str | None) -> dict | None:
     return {k: str(v) for k, v in files.items()}
 
 
+# The broker's listener for the hub (provision governorate init --hub-port): the vans' 8883 refuses the hub's
+# certificate-less client ids and admits no hub (docs/provisioning.md, the broker's per-van identity).
+HUB_TLS_PORT = 8884
+
+
 def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | None = None) -> Hub:
     url = urlsplit(broker)
-    return Hub(open_store(db_path), gov, url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts"
+    return Hub(open_store(db_path), gov, url.hostname or "127.0.0.1", url.port or (HUB_TLS_PORT if url.scheme == "mqtts"
                else 1883), worker=worker, tls=tls_options(broker, tls_dir))
 
 
