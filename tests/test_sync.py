@@ -90,22 +90,28 @@ def test_sync_process_killed_again_and_again_delivers_each_message_once(tmp_path
     config_path = tmp_path / "van" / "van.toml"
     log = tmp_path / "sync.log"
     rng = random.Random(7)
+    owed = pending(settings)  # every request's tx row and audit row
     progress = []
     for _ in range(10):
         proc = spawn(["edge.cli", "--config", str(config_path), "sync"], log)
         # Kill at a random point of the drain: after a random number of further messages arrived.
         target = min(hub.store.count("tx") + rng.randint(20, 300), len(numbers))
-        wait_until(lambda t=target: hub.store.count("tx") >= t, 30, "the drain to make progress")
+        # Polled often: the drain runs at thousands of messages a second, and a slow poll lets it reach
+        # the end before the kill on a loaded machine (seen in CI: 4 of 10 kills mid-drain).
+        wait_until(lambda t=target: hub.store.count("tx") >= t, 30, "the drain to make progress", poll=0.005)
         time.sleep(rng.uniform(0, 0.05))
+        # What the van still owes at the kill: rows not yet acked, some of them in flight.
+        progress.append(pending(settings))
         kill9(proc)  # like a power cut: no goodbye, no flush
-        progress.append(hub.store.count("tx"))
     proc = spawn(["edge.cli", "--config", str(config_path), "sync"], log)
     try:
         wait_until(lambda: pending(settings) == 0, 120, "the outbox to drain after the last restart")
     finally:
         kill9(proc)
-    # Most kills landed in the middle of the drain, not before it started or after it ended.
-    assert sum(0 < n < len(numbers) for n in progress) >= 5, progress
+    # Most kills landed in the middle of the drain (rows delivered, rows still owed), not before it
+    # started or after it ended. (The hub's count is no measure: up to a window of 1000 messages the van
+    # sent before the kill still arrive after it.)
+    assert sum(0 < n < owed for n in progress) >= 5, progress
     _exactly_once(hub.store, numbers)
 
 
