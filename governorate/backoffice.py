@@ -109,13 +109,30 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
     with store.transaction() as conn:
         # The hub's own view moves at once; the van's report of the same change later agrees with it.
         # The decision, its audit and its downlink commit together: none is recorded without the others.
-        conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?", [state, at, number])
+        # Compare-and-set: the state read above must still be the state now, or another clerk decided in
+        # between (two browsers, two web workers); then nothing is recorded, sent or notified.
+        changed = conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ? AND state = ?",
+                               [state, at, number, item["state"]]).rowcount
+        if not changed:
+            raise _decided_meanwhile(conn, number)
         audit(conn, actor, "request.decide", number, {"from": item["state"], "to": state, "reason": reason})
         downlink = sender.record(conn, item["van"], p.RequestStatus(number, state, reason, at))
     sender.publish(downlink)
     msg_id = downlink.msg_id
     notify.notify(store, notifier, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
     return msg_id
+
+
+def _decided_meanwhile(conn, number: str) -> OfficeError:
+    row = conn.execute("SELECT r.state, a.actor FROM requests r LEFT JOIN staff_audit a ON a.subject = r.number "
+                       "AND a.action = 'request.decide' WHERE r.number = ? ORDER BY a.id DESC LIMIT 1",
+                       [number]).fetchone()
+    state, who = (row[0], row[1] or "?") if row else ("?", "?")
+    ar, en = STATE_LABELS.get(state, (state, state))
+    return OfficeError(f"قرّر {who} في هذا الطلب للتو («{ar}»)، ولم يُرسَل قرارك. حدِّث الصفحة لترى حالته.",
+                       f"{who} has just decided this request ({en}); your decision was not sent. "
+                       "Reload the page to see where it stands.",
+                       detail=f"{number}: now {state}, decided by {who}")
 
 
 def vans(store: HubStore) -> list[str]:
