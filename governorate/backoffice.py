@@ -161,7 +161,7 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
             cat = catalogue_mod.loads(text, source="uploaded catalogue")
     except EdgeError:
         raise
-    except ValueError as exc:
+    except (ValueError, ArithmeticError, TypeError) as exc:  # the validator's own errors are EdgeErrors
         raise OfficeError("ملف الدليل غير صالح.", "The catalogue file is not valid.", detail=str(exc)) from None
     last = store._read("SELECT max(version) FROM publications WHERE kind = 'catalog'")[0][0] or 0
     if cat.version <= last:

@@ -299,6 +299,23 @@ def test_admin_publishes_a_catalogue_and_a_trust_list_to_every_van(store, client
     assert "publish.catalog" in audit and "publish.trust-list" in audit
 
 
+def test_a_catalogue_with_a_fee_past_any_amount_is_refused_in_words(store, client):
+    import io
+
+    from edge.core import catalogue
+
+    token = login(client, "admin")
+    data = catalogue.to_dict(catalogue.load_default())
+    data["version"] += 1
+    data["services"][0]["fee_egp"] = 1e308  # passed the file's own checks, then crashed the page (issue 15, 8)
+    response = client.post("/publish/catalogue", data={"file": (io.BytesIO(json.dumps(data).encode()), "c.json"),
+                                                       "csrf_token": token}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 400) and 'class="error"' in html
+    assert "from 0 to 100,000,000" in html and "من صفر إلى مئة مليون" in html
+    assert _downlinks(store, "catalog") == []
+
+
 def test_search_and_scanned_documents(store, client, numbers):
     pdf = b"%PDF-1.4 scanned deed"
     with store.transaction() as conn:

@@ -63,7 +63,8 @@ _PROBLEMS = {
     "flag": ("«{key}» يجب أن يكون true أو false", "'{key}' must be true or false, not {value!r}"),
     "positive": ("«{key}» يجب أن يكون عددًا صحيحًا موجبًا", "'{key}' must be a whole number > 0: {value!r}"),
     "date": ("«{key}» يجب أن يكون تاريخًا مثل 2026-01-31", "'{key}' must be a date like 2026-01-31"),
-    "fee": ("«{key}» يجب أن يكون مبلغًا غير سالب", "'{key}' must be an amount in EGP ≥ 0: {value!r}"),
+    "fee": ("«{key}» يجب أن يكون مبلغًا بالجنيه من صفر إلى مئة مليون",
+            "'{key}' must be an amount in EGP from 0 to 100,000,000: {value!r}"),
     "decimals": ("«{key}» يتجاوز رقمين بعد العلامة العشرية", "'{key}' has more than 2 decimals: {value!r}"),
     "document-list": (
         "«{key}» يجب أن يكون قائمة برموز المستندات",
@@ -79,6 +80,9 @@ _PROBLEMS = {
     "override-fee": ("الرسم المعدل للخدمة «{key}» غير صالح", "fee override for '{key}' is not piastres ≥ 0"),
     "document-names": ("للمستند «{key}» اسمان مختلفان", "document '{key}' has two different names"),
 }
+
+
+MAX_FEE_EGP = Decimal(100_000_000)
 
 
 class CatalogueError(EdgeError):
@@ -280,7 +284,8 @@ class _Reader:
         if kind == "fee":
             # Through str(): the float 12.35 must count as 12.35, not as 12.3499999…
             amount = Decimal(str(value)) if type(value) in (int, float) else Decimal("NaN")
-            if not amount.is_finite() or amount < 0:
+            # An upper bound too: a fee of 1e308 cannot be rounded to piastres (or paid at a counter).
+            if not amount.is_finite() or not 0 <= amount <= MAX_FEE_EGP:
                 self.fail("fee", at, key, value)
             if amount != amount.quantize(Decimal("0.01")):
                 self.fail("decimals", at, key, value)
