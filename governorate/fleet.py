@@ -18,7 +18,9 @@ ALERT_KINDS = {
     "backlog": ("بيانات متأخرة لم تُرسل", "Unsent backlog too old"),
     "printer": ("الطابعة بلا ورق أو معطلة", "Printer out of paper or failing"),
     "quarantine": ("رسائل مرفوضة من الوحدة", "Van messages refused (quarantine)"),
+    "conflict": ("رقم طلب أُرسل مرة أخرى بمحتوى مختلف", "Request number sent again with other content"),
 }
+CONFLICT_ALERT_DAYS = 7
 DEVICE_KINDS = ("printer", "scanner", "qr", "camera")
 
 
@@ -145,6 +147,9 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
     since = (now - timedelta(hours=quarantine.ALERT_WINDOW_H)).isoformat()
     for van, n in quarantine.recent_counts(store, since).items():
         active[(van, "quarantine")] = f"{n} message(s) refused in the last {quarantine.ALERT_WINDOW_H} h"
+    for van, n in store._read("SELECT van, count(*) FROM request_conflicts WHERE received_at >= ? GROUP BY van",
+                              [(now - timedelta(days=CONFLICT_ALERT_DAYS)).isoformat()]):
+        active[(van, "conflict")] = f"{n} request number(s) sent again with other content"
     at = now.isoformat()
     open_rows = {(van, kind): (i, detail) for i, van, kind, detail in
                  store._read("SELECT id, van, kind, detail FROM alerts WHERE cleared_at IS NULL")}

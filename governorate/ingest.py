@@ -298,18 +298,50 @@ class Hub:
     def _project(self, conn, env: p.Envelope, at: str) -> None:
         body = env.body
         if env.kind == "request.submitted":
-            conn.execute(
+            text = json.dumps(body, ensure_ascii=False)
+            inserted = conn.execute(
                 "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
                 "VALUES (?, ?, ?, 'received', ?, ?, ?)",
-                [body["number"], env.van, body["service_code"], json.dumps(body, ensure_ascii=False),
-                 body["submitted_at"], at],
-            )
+                [body["number"], env.van, body["service_code"], text, body["submitted_at"], at],
+            ).rowcount
+            if inserted:
+                self._unpark(conn, env.van, body["number"], at)
+            else:
+                self._conflict(conn, env, text, at)
         elif env.kind == "request.state":
-            conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?",
-                         [body["state"], at, body["number"]])
+            changed = conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?",
+                                   [body["state"], at, body["number"]]).rowcount
+            if not changed:
+                # The request itself is still on its way (another worker, a resend after a cut): the
+                # change waits for it instead of being lost (docs/protocol.md, "Ordering").
+                conn.execute("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [env.van, env.msg_id, body["number"], env.seq, json.dumps(body), at])
         elif env.kind == "downlink.applied":
             conn.execute("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ?",
                          [at, body["outcome"], body["error"], body["msg_id"], env.van])
+
+    def _unpark(self, conn, van: str, number: str, at: str) -> None:
+        """Apply the state changes that arrived before their request, in the van's order."""
+        rows = conn.execute("SELECT body FROM parked_states WHERE van = ? AND number = ? ORDER BY seq",
+                            [van, number]).fetchall()
+        for (text,) in rows:
+            conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ?",
+                         [json.loads(text)["state"], at, number])
+        if rows:
+            conn.execute("DELETE FROM parked_states WHERE van = ? AND number = ?", [van, number])
+
+    def _conflict(self, conn, env: p.Envelope, text: str, at: str) -> None:
+        """The number is known already: the same content again is a replay; other content is a conflict."""
+        row = conn.execute("SELECT van, body FROM requests WHERE number = ?", [env.body["number"]]).fetchone()
+        if row is None or (row[0] == env.van and json.loads(row[1]) == json.loads(text)):
+            return
+        differing = sorted(k for k in env.body if json.loads(row[1]).get(k) != env.body[k])
+        log.warning("request %s sent again by %s with other content (%s)", env.body["number"], env.van,
+                    ", ".join(differing))
+        conn.execute("INSERT OR IGNORE INTO request_conflicts (van, number, msg_id, detail, received_at) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     [env.van, env.body["number"], env.msg_id, "differs in " + ", ".join(differing), at])
 
     def _chunk(self, conn, env: p.Envelope, at: str) -> p.DocAck:
         body, van, doc_id = env.body, env.van, env.body["doc_id"]

@@ -118,6 +118,28 @@ SCHEMA = [
         UNIQUE (van, msg_key)
     )""",
     "CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine(received_at)",
+    # A request's state change that arrived before the request itself: applied when the request arrives.
+    """CREATE TABLE IF NOT EXISTS parked_states (
+        van TEXT NOT NULL,
+        msg_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (van, msg_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS parked_by_number ON parked_states(number)",
+    # A request number sent again with other content (a van restored from a backup, a van bug): both
+    # messages are kept, the hub's request stays the first, and staff see the conflict.
+    """CREATE TABLE IF NOT EXISTS request_conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        van TEXT NOT NULL,
+        number TEXT NOT NULL,
+        msg_id TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (van, msg_id)
+    )""",
     # --- the back office (governorate/web) ---
     """CREATE TABLE IF NOT EXISTS staff (
         username TEXT PRIMARY KEY,

@@ -354,3 +354,53 @@ def test_the_real_ingest_survives_fuzzed_messages_and_keeps_storing_other_vans(r
     one_round()
     assert sent >= 10
     assert proc.poll() is None
+
+
+# --- finding 5 and 7: order and conflicts -------------------------------------------------------
+
+
+def _submitted(messages):
+    return next(m for m in messages if cbor2.loads(m[1])["kind"] == "request.submitted")
+
+
+def _state_change(van: str, number: str, state: str, seq: int = 5) -> tuple[str, bytes]:
+    now = datetime.now(UTC).isoformat()
+    env = p.Envelope(str(ULID()), van, "tx", seq, p.SCHEMA_VERSION, now, "request.state",
+                     {"number": number, "state": state, "reason": "Withdrawn by the citizen.", "at": now})
+    return p.up_topic(GOV, van, "tx"), p.encode(env)
+
+
+def test_a_state_change_that_arrives_before_its_request_waits_for_it(store, v008):
+    hub = offline_hub(store)
+    acks = Acks(hub)
+    numbers, messages = v008
+    submitted = _submitted(messages)
+    number = cbor2.loads(submitted[1])["body"]["number"]
+    early = _state_change("V008", number, "rejected")
+    hub._process([early])
+    assert store.request(number) is None
+    assert cbor2.loads(early[1])["msg_id"] in acks.acked("V008")  # kept at the hub: acked
+    hub._process([submitted])
+    assert store.request(number)["state"] == "rejected"
+    assert store._read("SELECT count(*) FROM parked_states")[0][0] == 0
+
+
+def test_a_known_request_number_with_other_content_is_kept_and_raised_not_dropped(store, v008):
+    hub = offline_hub(store)
+    acks = Acks(hub)
+    numbers, messages = v008
+    first = _submitted(messages)
+    fields = cbor2.loads(first[1])
+    again = _reencode(first, citizen={**fields["body"]["citizen"], "name": "سارة محمود علي"})
+    same = _reencode(first)  # the same content under a new message id: a replay, nothing to raise
+    hub._process([first])
+    hub._process([same, again])
+    number = fields["body"]["number"]
+    assert cbor2.loads(again[1])["msg_id"] in acks.acked("V008")
+    assert store._read("SELECT count(*) FROM messages WHERE msg_id = ?", [cbor2.loads(again[1])["msg_id"]])[0][0] == 1
+    body = json.loads(store._read("SELECT body FROM requests WHERE number = ?", [number])[0][0])
+    assert body["citizen"]["name"] == fields["body"]["citizen"]["name"]
+    conflicts = store._read("SELECT van, number, detail FROM request_conflicts")
+    assert conflicts == [("V008", number, "differs in citizen")]
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert [a["kind"] for a in fleet.alerts(store, "V008")] == ["conflict"]
