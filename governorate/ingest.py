@@ -75,6 +75,7 @@ class Hub:
         self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload))
         self.client.reconnect_delay_set(1, 30)
         self.connected = threading.Event()
+        self._parked: bool | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -150,6 +151,7 @@ class Hub:
         for attempt in range(6):
             outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
             received_at = now_iso()
+            self._parked: bool | None = None  # whether any state change waits for its request (read lazily)
             try:
                 with self.store.transaction() as conn:
                     for topic_text, payload in batch:
@@ -314,6 +316,7 @@ class Hub:
             if not changed:
                 # The request itself is still on its way (another worker, a resend after a cut): the
                 # change waits for it instead of being lost (docs/protocol.md, "Ordering").
+                self._parked = True
                 conn.execute("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
                              [env.van, env.msg_id, body["number"], env.seq, json.dumps(body), at])
@@ -323,6 +326,10 @@ class Hub:
 
     def _unpark(self, conn, van: str, number: str, at: str) -> None:
         """Apply the state changes that arrived before their request, in the van's order."""
+        if self._parked is None:  # once per batch: almost always nothing is parked (one round trip saved)
+            self._parked = conn.execute("SELECT 1 FROM parked_states LIMIT 1").fetchone() is not None
+        if not self._parked:
+            return
         rows = conn.execute("SELECT body FROM parked_states WHERE van = ? AND number = ? ORDER BY seq",
                             [van, number]).fetchall()
         for (text,) in rows:
