@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import weakref
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,12 +28,51 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 
+# Password guessing: after MAX_FAILURES wrong passwords for one username within LOCK_S, the username is refused
+# for LOCK_S. Kept in the staff table (it survives a restart and is shared by every web process); each attempt
+# is counted in one transaction *before* its password is checked, so parallel guesses cannot all be checked.
+MAX_FAILURES = 5
+LOCK_S = 15 * 60
+# Usernames that do not exist are locked the same way (else a 429 would tell which ones exist), in memory:
+# there is no row to keep them in, and no account behind them to protect. Bounded: the oldest are forgotten.
+MAX_UNKNOWN = 10_000
+# Columns added to the staff table of an existing hub database (the SCHEMA in store.py creates it without them).
+COLUMNS = {
+    "failed_logins": "INTEGER NOT NULL DEFAULT 0",   # wrong passwords counted since failed_since
+    "failed_since": "TEXT",                         # the first of them (a window of LOCK_S)
+    "locked_until": "TEXT",                         # refused until then (UTC, ISO-8601)
+    "session_version": "INTEGER NOT NULL DEFAULT 0",  # in each session cookie; raised by sign-out and reset
+}
+_ensured: weakref.WeakSet = weakref.WeakSet()
+_unknown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_unknown_lock = threading.Lock()
+
+
 class StaffError(EdgeError):
     code = "staff"
 
 
 def may(role: str | None, action: str) -> bool:
     return action in CAN.get(role or "", frozenset())
+
+
+def ensure_columns(store: HubStore) -> None:
+    """Add the sign-in columns to the staff table when missing (SQLite and PostgreSQL; idempotent, race-safe)."""
+    if store in _ensured:
+        return
+    with store.transaction() as conn:
+        if store.dialect == "postgresql":
+            have = {r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'staff'").fetchall()}
+            missing = "ADD COLUMN IF NOT EXISTS"  # another process may add it between the look and the ALTER
+        else:  # BEGIN IMMEDIATE holds the writer lock: nobody adds it in between
+            have = {r[1] for r in conn.execute("PRAGMA table_info(staff)").fetchall()}
+            missing = "ADD COLUMN"
+        for name, declaration in COLUMNS.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE staff {missing} {name} {declaration}")
+    _ensured.add(store)
 
 
 def add(store: HubStore, username: str, name: str, role: str, governorate: str, password: str) -> None:
@@ -41,27 +84,99 @@ def add(store: HubStore, username: str, name: str, role: str, governorate: str, 
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"كلمة المرور قصيرة (الحد الأدنى {MIN_PASSWORD}).",
                          f"The password is too short (at least {MIN_PASSWORD}).")
+    ensure_columns(store)
     with store.transaction() as conn:
+        # Again for an existing account: a reset ends its open sessions (session_version) and its lock-out.
         conn.execute(
             "INSERT INTO staff (username, name, role, governorate, password_hash, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(username) DO UPDATE SET name = excluded.name, role = excluded.role, "
-            "governorate = excluded.governorate, password_hash = excluded.password_hash, active = 1",
+            "governorate = excluded.governorate, password_hash = excluded.password_hash, active = 1, "
+            "session_version = staff.session_version + 1, failed_logins = 0, failed_since = NULL, "
+            "locked_until = NULL",
             [username, name, role, governorate, _hasher.hash(password), now_iso()])
         audit(conn, "cli", "staff.add", username, {"role": role, "governorate": governorate})
 
 
+def sign_in(store: HubStore, username: str, password: str, governorate: str) -> tuple[dict | None, datetime | None]:
+    """(the staff member, None) on success; (None, None) when wrong; (None, until) while locked out.
+
+    The attempt is counted before the password is checked, and a success takes it back (resets the count)."""
+    until = _count_attempt(store, username, datetime.now(UTC))
+    if until is not None:
+        return None, until
+    user = authenticate(store, username, password, governorate)
+    if user is not None:
+        with store.transaction() as conn:
+            conn.execute("UPDATE staff SET failed_logins = 0, failed_since = NULL, locked_until = NULL "
+                         "WHERE username = ?", [username])
+    return user, None
+
+
+def _count_attempt(store: HubStore, username: str, now: datetime) -> datetime | None:
+    """Count one attempt for ``username``, atomically; the time it is locked until if it is refused instead."""
+    window = timedelta(seconds=LOCK_S)
+    with store.transaction() as conn:
+        rows = conn.execute("SELECT failed_logins, failed_since, locked_until FROM staff WHERE username = ?"
+                            + (" FOR UPDATE" if store.dialect == "postgresql" else ""), [username]).fetchall()
+        if rows:
+            failed, since, locked = rows[0][0], _time(rows[0][1]), _time(rows[0][2])
+            if locked and locked > now:
+                return locked  # still locked: refused without counting or checking the password
+            failed, since, locked = _next_attempt(failed, since, now, window)
+            conn.execute("UPDATE staff SET failed_logins = ?, failed_since = ?, locked_until = ? WHERE username = ?",
+                         [failed, since and since.isoformat(), locked and locked.isoformat(), username])
+            return None
+    with _unknown_lock:  # no such account: the same rule, in this process's memory
+        seen = _unknown.setdefault(store, OrderedDict())
+        failed, since, locked = seen.pop(username, (0, None, None))
+        if locked and locked > now:
+            seen[username] = (failed, since, locked)
+            return locked
+        seen[username] = _next_attempt(failed, since, now, window)
+        while len(seen) > MAX_UNKNOWN:
+            seen.popitem(last=False)
+        return None
+
+
+def _next_attempt(failed: int, since: datetime | None, now: datetime, window: timedelta):
+    """(failed, since, locked until) after one more attempt: the MAX_FAILURES-th in a window locks."""
+    if since is None or now - since > window:
+        failed, since = 0, now
+    failed += 1
+    if failed >= MAX_FAILURES:
+        return 0, None, now + window
+    return failed, since, None
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def sign_out(store: HubStore, username: str) -> None:
+    """End every open session of ``username`` (their cookies carry the old session version)."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE staff SET session_version = session_version + 1 WHERE username = ?", [username])
+        audit(conn, username, "logout", None)
+
+
 def authenticate(store: HubStore, username: str, password: str, governorate: str) -> dict | None:
     """The staff member if the password is right, the account active and of this governorate; else None."""
-    rows = store._read("SELECT username, name, role, governorate, password_hash, active FROM staff "
-                       "WHERE username = ?", [username])
+    rows = store._read("SELECT username, name, role, governorate, password_hash, active, session_version "
+                       "FROM staff WHERE username = ?", [username])
     if not rows:
         try:
             _hasher.verify(_DUMMY_HASH, password)
         except VerificationError:
             pass
         return None
-    user, name, role, gov, hashed, active = rows[0]
+    user, name, role, gov, hashed, active, version = rows[0]
     try:
         _hasher.verify(hashed, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -71,14 +186,15 @@ def authenticate(store: HubStore, username: str, password: str, governorate: str
     if _hasher.check_needs_rehash(hashed):
         with store.transaction() as conn:
             conn.execute("UPDATE staff SET password_hash = ? WHERE username = ?", [_hasher.hash(password), user])
-    return {"username": user, "name": name, "role": role, "governorate": gov}
+    return {"username": user, "name": name, "role": role, "governorate": gov, "session_version": version}
 
 
 def get(store: HubStore, username: str) -> dict | None:
-    rows = store._read("SELECT username, name, role, governorate, active FROM staff WHERE username = ?", [username])
-    if not rows or not rows[0][4]:
+    rows = store._read("SELECT username, name, role, governorate, session_version, active FROM staff "
+                       "WHERE username = ?", [username])
+    if not rows or not rows[0][5]:
         return None
-    return dict(zip(("username", "name", "role", "governorate"), rows[0][:4], strict=True))
+    return dict(zip(("username", "name", "role", "governorate", "session_version"), rows[0][:5], strict=True))
 
 
 def audit(conn, actor: str, action: str, subject: str | None, details: dict | None = None) -> None:

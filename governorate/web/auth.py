@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import unicodedata
+from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from governorate import staff
-from governorate.web.security import csrf_token
+from governorate.web.security import SESSION_VERSION, csrf_token
 
 bp = Blueprint("auth", __name__)
-
-# Password guessing: after MAX_FAILURES wrong passwords for one username within LOCK_S, that username
-# is refused for LOCK_S (kept in memory: one web process per governorate; a restart forgets it).
-MAX_FAILURES = 5
-LOCK_S = 15 * 60
-_failures_lock = threading.Lock()
-
-
-def _failures() -> dict[str, list[float]]:
-    return current_app.extensions.setdefault("login_failures", {})
-
-
-def _locked(username: str, now: float) -> bool:
-    with _failures_lock:
-        recent = [t for t in _failures().get(username, []) if now - t < LOCK_S]
-        _failures()[username] = recent
-        return len(recent) >= MAX_FAILURES
-
-
-def _failed(username: str, now: float) -> None:
-    with _failures_lock:
-        _failures().setdefault(username, []).append(now)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,18 +18,22 @@ def login():
     error = None
     if request.method == "POST":
         store = current_app.extensions["hub_store"]
-        username, now = request.form.get("username", "").strip()[:64], time.monotonic()
-        if _locked(username, now):
-            return render_template("login.html", error="locked"), 429
-        user = staff.authenticate(store, username, request.form.get("password", ""),
-                                  current_app.config["GOVERNORATE"])
-        if user is None:
-            _failed(username, now)
+        username = request.form.get("username", "").strip()[:64]
+        user, locked_until = staff.sign_in(store, username, request.form.get("password", ""),
+                                           current_app.config["GOVERNORATE"])
+        if locked_until is not None:
+            wait_s = max(1, int((locked_until - datetime.now(UTC)).total_seconds()) + 1)
+            response = current_app.make_response(
+                (render_template("login.html", error="locked", until=locked_until.isoformat(),
+                                 minutes=(wait_s + 59) // 60), 429))
+            response.headers["Retry-After"] = str(wait_s)
+            return response
         if user:
             lang = session.get("lang")
             session.clear()  # a fresh session (and CSRF token) at every sign-in
             session.permanent = True
             session["user"] = user["username"]
+            session[SESSION_VERSION] = user["session_version"]
             if lang:
                 session["lang"] = lang
             csrf_token()
@@ -64,7 +46,13 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    session.pop("user", None)
+    # Server-side: every cookie of this staff member's sessions (a copied one too) stops working.
+    if g.get("user"):
+        staff.sign_out(current_app.extensions["hub_store"], g.user["username"])
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
     return redirect(url_for("auth.login"))
 
 
@@ -75,8 +63,12 @@ def language(code: str):
 
 
 def _local(target: str) -> str:
-    """Where to go back to, but only on this site: "//x" and "/\\x" would leave it."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
+    r"""Where to go back to, but only a path of this site; anything else goes to the overview.
+
+    "//x" and "/\x" would leave the site, and browsers drop tabs and newlines anywhere in a URL ("/\t/x" is
+    "//x" to them): so no control, format or separator character at all (Unicode categories C* and Z*)."""
+    if (target.startswith("/") and not target.startswith(("//", "/\\"))
+            and not any(unicodedata.category(c)[0] in "CZ" for c in target)):
         return target
     return url_for("monitor.overview")
 

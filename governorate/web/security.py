@@ -11,6 +11,9 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from governorate import staff
 
 CSRF_FIELD = "csrf_token"
+# The staff member's session version when the session began: sign-out and a password reset raise the one in
+# the staff table, and a cookie whose version differs (a copied one too) no longer signs anyone in.
+SESSION_VERSION = "sv"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Nothing from outside: staff browsers at the governorate load only what this app serves.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -42,11 +45,14 @@ def install(app: Flask) -> None:
         username = session.get("user")
         if username:
             user = staff.get(current_app.extensions["hub_store"], username)
-            # A staff member moved to another governorate (or disabled) loses access at once.
-            if user and user["governorate"] == current_app.config["GOVERNORATE"]:
+            # A staff member moved to another governorate (or disabled) loses access at once; so does a
+            # session ended on the server (sign-out, password reset).
+            if (user and user["governorate"] == current_app.config["GOVERNORATE"]
+                    and session.get(SESSION_VERSION) == user["session_version"]):
                 g.user = user
             else:
                 session.pop("user", None)
+                session.pop(SESSION_VERSION, None)
         if request.method not in SAFE_METHODS:
             sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
             expected = session.get("csrf", "")
