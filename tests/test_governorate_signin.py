@@ -15,7 +15,7 @@ import pytest
 from gov_browser import Served
 from gov_support import PASSWORD, USERS, add_staff, csrf, login, offline_hub
 from http_client import HttpClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from governorate import staff
@@ -114,6 +114,8 @@ TARGETS = st.one_of(st.text(max_size=40), st.lists(NASTY, max_size=8).map("".joi
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=TARGETS)
+@example(target="/\t/evil.example")  # the audit's finding, always tried first
+@example(target="/\n\\evil.example")
 def test_property_sign_in_location_is_always_a_same_site_path(client, target):
     token = csrf(client)
     response = client.post("/login?next=" + quote(target, safe=""),
@@ -124,6 +126,8 @@ def test_property_sign_in_location_is_always_a_same_site_path(client, target):
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=TARGETS)
+@example(target="/\t/evil.example")
+@example(target="/\r/evil.example")
 def test_property_language_switch_location_is_always_a_same_site_path(client, target):
     # The same rule for the language switch, which costs no password check: many more examples.
     token = csrf(client)
