@@ -102,6 +102,12 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
         raise OfficeError("اكتب سبب الرفض؛ سيقرؤه المواطن.",
                           "Write the reason for the rejection; the citizen reads it.")
     if not rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(state)):
+        decided_by = _last_decider(store, number)
+        if decided_by:  # most often another clerk decided since this page was drawn: say who
+            now_ar, now_en = STATE_LABELS.get(item["state"], (item["state"], item["state"]))
+            raise OfficeError(f"قرّر {decided_by} في هذا الطلب («{now_ar}»)، ولا يمكن نقله إلى الحالة المطلوبة.",
+                              f"{decided_by} has already decided this request ({now_en}); it cannot move to "
+                              "this state from there.", detail=f"{item['state']} -> {state}")
         raise OfficeError("لا يمكن نقل الطلب إلى هذه الحالة من حالته الحالية.",
                           "The request cannot move to this state from its current one.",
                           detail=f"{item['state']} -> {state}")
@@ -121,6 +127,12 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
     msg_id = downlink.msg_id
     notify.notify(store, notifier, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
     return msg_id
+
+
+def _last_decider(store: HubStore, number: str) -> str | None:
+    rows = store._read("SELECT actor FROM staff_audit WHERE action = 'request.decide' AND subject = ? "
+                       "ORDER BY id DESC LIMIT 1", [number])
+    return rows[0][0] if rows else None
 
 
 def _decided_meanwhile(conn, number: str) -> OfficeError:
