@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from mqtt_broker import free_port
 from sync_harness import fill_outbox, pending
-from tls_broker import Client, TlsBroker
+from tls_broker import Client, TlsBroker, wait_for
 
 from edge import config
 from edge.sync import protocol as p
@@ -37,15 +37,6 @@ def run(*args):
     result = CliRunner().invoke(provision, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     return result
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 class Governorate:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 from mqtt_broker import free_port
-from tls_broker import Client, TlsBroker
+from tls_broker import Client, TlsBroker, wait_for
 
 from edge import config as edge_config
 from edge.core import trust
@@ -104,15 +104,6 @@ def clients(governorate, broker, unpacked, tmp_path_factory):
             c.close()
         except Exception:  # noqa: BLE001 - a refused client has nothing to close
             pass
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,6 +17,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 
+def wait_for(predicate, timeout: float = 5.0) -> bool:
+    """True once ``predicate()`` holds, polled every 50 ms for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 class TlsBroker:
     """Mosquitto on the generated ``mosquitto.conf`` exactly, plus one line when the tests run as root.
 
