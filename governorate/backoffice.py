@@ -102,7 +102,7 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
         raise OfficeError("اكتب سبب الرفض؛ سيقرؤه المواطن.",
                           "Write the reason for the rejection; the citizen reads it.")
     if not rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(state)):
-        decided_by = _last_decider(store, number)
+        _, decided_by = _last_decision(store._read, number)
         if decided_by:  # most often another clerk decided since this page was drawn: say who
             now_ar, now_en = STATE_LABELS.get(item["state"], (item["state"], item["state"]))
             raise OfficeError(f"قرّر {decided_by} في هذا الطلب («{now_ar}»)، ولا يمكن نقله إلى الحالة المطلوبة.",
@@ -129,17 +129,17 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
     return msg_id
 
 
-def _last_decider(store: HubStore, number: str) -> str | None:
-    rows = store._read("SELECT actor FROM staff_audit WHERE action = 'request.decide' AND subject = ? "
-                       "ORDER BY id DESC LIMIT 1", [number])
-    return rows[0][0] if rows else None
+def _last_decision(read, number: str) -> tuple[str, str | None]:
+    """The request's state now and the staff member who last decided on it (None if nobody has);
+    ``read(sql, params)`` is ``store._read``, or the caller's transaction."""
+    rows = read("SELECT r.state, a.actor FROM requests r LEFT JOIN staff_audit a ON a.subject = r.number "
+                "AND a.action = 'request.decide' WHERE r.number = ? ORDER BY a.id DESC LIMIT 1", [number])
+    return (rows[0][0], rows[0][1]) if rows else ("?", None)
 
 
 def _decided_meanwhile(conn, number: str) -> OfficeError:
-    row = conn.execute("SELECT r.state, a.actor FROM requests r LEFT JOIN staff_audit a ON a.subject = r.number "
-                       "AND a.action = 'request.decide' WHERE r.number = ? ORDER BY a.id DESC LIMIT 1",
-                       [number]).fetchone()
-    state, who = (row[0], row[1] or "?") if row else ("?", "?")
+    state, who = _last_decision(lambda sql, params: conn.execute(sql, params).fetchall(), number)
+    who = who or "?"
     ar, en = STATE_LABELS.get(state, (state, state))
     return OfficeError(f"قرّر {who} في هذا الطلب للتو («{ar}»)، ولم يُرسَل قرارك. حدِّث الصفحة لترى حالته.",
                        f"{who} has just decided this request ({en}); your decision was not sent. "

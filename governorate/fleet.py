@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from edge.core.localtime import VAN_TZ
 from governorate import quarantine
 from governorate.admission import figure
-from governorate.store import HubStore, now_iso
+from governorate.store import HubStore, now_iso, parse_iso
 
 ALERT_KINDS = {
     "offline": ("الوحدة غير متصلة", "Van offline"),
@@ -29,16 +29,6 @@ class Thresholds:
     offline_alert_min: float = 10.0   # offline longer than this raises an alert
     silent_after_s: float = 180.0     # "online" but nothing heard for this long: shown as silent
     backlog_alert_h: float = 2.0      # oldest unsent row older than this raises an alert
-
-
-def _parse(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    try:
-        moment = datetime.fromisoformat(ts)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _first(values: dict, *names: str):
@@ -98,7 +88,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
     for van, online, session, last_seen, telemetry, telemetry_at in store._read(
             "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
-        seen = _parse(last_seen)
+        seen = parse_iso(last_seen)
         silent_s = (now - seen).total_seconds() if seen else None
         if not online:
             status = "offline"
@@ -135,7 +125,7 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
     now = now or datetime.now(UTC)
     active: dict[tuple[str, str], str] = {}
     for v in overview(store, thresholds, now):
-        seen = _parse(v["last_seen"])
+        seen = parse_iso(v["last_seen"])
         if not v["online"] and seen and now - seen > timedelta(minutes=thresholds.offline_alert_min):
             active[(v["van"], "offline")] = f"last seen {seen.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo)"
         for d in v["devices"]:
@@ -204,7 +194,7 @@ def history(store: HubStore, van: str, now: datetime | None = None, hours: int =
     per_hour = [0] * hours
     for (submitted,) in store._read("SELECT submitted_at FROM requests WHERE van = ? AND submitted_at >= ?",
                                     [van, since.isoformat()]):
-        at = _parse(submitted)
+        at = parse_iso(submitted)
         if at:
             index = int((at - since).total_seconds() // 3600)
             if 0 <= index < hours:
@@ -214,7 +204,7 @@ def history(store: HubStore, van: str, now: datetime | None = None, hours: int =
     for at_text, values_text in store._read(
             'SELECT at, "values" FROM telemetry_history WHERE van = ? AND at >= ? ORDER BY at',
             [van, since.isoformat()]):
-        at, values = _parse(at_text), json.loads(values_text)
+        at, values = parse_iso(at_text), json.loads(values_text)
         if at is None:
             continue
         hours_ago = (at - since).total_seconds() / 3600

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import cbor2
 import paho.mqtt.client as mqtt
@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, quarantine
-from governorate.store import HubStore, now_iso
+from governorate.store import HubStore, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
 
@@ -230,7 +230,7 @@ class Hub:
                          exc.reason, exc.detail, payload, received_at, outcomes)
             return
         try:
-            admission.check(env.stream, env.kind, env.created_at, env.body, _moment(received_at))
+            admission.check(env.stream, env.kind, env.created_at, env.body, parse_iso(received_at))
         except admission.Inadmissible as exc:
             log.warning("message %s from %s (%s) refused: %s", env.msg_id, env.van, env.kind, exc)
             self._refuse(conn, env.van, env.msg_id, env.stream, env.kind, exc.reason, exc.detail, payload,
@@ -410,11 +410,6 @@ class Hub:
                 self.client.publish(p.down_topic(self.gov, v, kind), payload, qos=1)
                 sent += 1
         return sent
-
-
-def _moment(iso: str) -> datetime:
-    moment = datetime.fromisoformat(iso)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from edge.core.errors import EdgeError
-from governorate.store import HubStore, now_iso
+from governorate.store import HubStore, now_iso, parse_iso
 
 ROLES = ("viewer", "clerk", "admin")
 # What each role may do beyond looking: a viewer changes nothing.
@@ -120,7 +120,7 @@ def _count_attempt(store: HubStore, username: str, now: datetime) -> datetime | 
         rows = conn.execute("SELECT failed_logins, failed_since, locked_until FROM staff WHERE username = ?"
                             + (" FOR UPDATE" if store.dialect == "postgresql" else ""), [username]).fetchall()
         if rows:
-            failed, since, locked = rows[0][0], _time(rows[0][1]), _time(rows[0][2])
+            failed, since, locked = rows[0][0], parse_iso(rows[0][1]), parse_iso(rows[0][2])
             if locked and locked > now:
                 return locked  # still locked: refused without counting or checking the password
             failed, since, locked = _next_attempt(failed, since, now, window)
@@ -147,16 +147,6 @@ def _next_attempt(failed: int, since: datetime | None, now: datetime, window: ti
     if failed >= MAX_FAILURES:
         return 0, None, now + window
     return failed, since, None
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def sign_out(store: HubStore, username: str) -> None:

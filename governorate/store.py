@@ -197,6 +197,17 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def parse_iso(text: str | None) -> datetime | None:
+    """A stored ISO-8601 time as an aware datetime (UTC when it names no zone); None for empty or unreadable."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class HubStore:
     """SQLite (WAL, synchronous=FULL) or PostgreSQL: an ack is sent only after the commit, so nothing acked is lost."""
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gov_postgres
 from sync_harness import GOV, fill_outbox, van_settings
 from ulid import ULID
 
@@ -18,6 +23,44 @@ from governorate.store import HubStore
 
 PASSWORD = "correct horse battery"
 USERS = {"viewer": "vera", "clerk": "karim", "admin": "amal"}
+
+
+BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
+
+
+@contextlib.contextmanager
+def hub_template(backend: str, folder: Path, fill: Callable[[HubStore], object]) -> Iterator[tuple]:
+    """A hub database filled once by ``fill`` (argon2 staff hashes are slow on purpose), to copy for each test:
+    yields (backend, target, cluster, what fill returned)."""
+    cluster = None
+    if backend == "sqlite":
+        target = str(folder / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("tmpl")
+    s = HubStore(target)
+    filled = fill(s)
+    s.close()  # SQLite: the last close checkpoints the WAL, so a plain copy is complete; PostgreSQL: frees the template
+    try:
+        yield backend, target, cluster, filled
+    finally:
+        if cluster:
+            cluster.stop()
+
+
+@contextlib.contextmanager
+def hub_copy(template: tuple, folder: Path) -> Iterator[HubStore]:
+    """A fresh copy of a ``hub_template`` database for one test."""
+    backend, target, cluster = template[:3]
+    if backend == "sqlite":
+        shutil.copy(target, folder / "hub.db")
+        s = HubStore(folder / "hub.db")
+    else:
+        s = HubStore(cluster.create_database(f"t{uuid.uuid4().hex[:12]}", template="tmpl"))
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 def offline_hub(store: HubStore) -> Hub:

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import unicodedata
 import uuid
 from urllib.parse import quote, urlsplit
 
-import gov_postgres
 import pytest
 from gov_browser import Served
-from gov_support import PASSWORD, USERS, add_staff, csrf, login, offline_hub
+from gov_support import BACKENDS, PASSWORD, USERS, add_staff, csrf, hub_copy, hub_template, login, offline_hub
 from http_client import HttpClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -22,38 +20,20 @@ from governorate import staff
 from governorate.store import HubStore
 from governorate.web import create_app
 
-BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
 NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def template(request, tmp_path_factory):
     """The three staff members (argon2 is slow on purpose), made once per backend and copied for each test."""
-    folder = tmp_path_factory.mktemp("signin-template")
-    cluster = None
-    if request.param == "sqlite":
-        target = str(folder / "hub.db")
-    else:
-        cluster = gov_postgres.Cluster().start()
-        target = cluster.create_database("tmpl")
-    s = HubStore(target)
-    add_staff(s)
-    s.close()
-    yield request.param, target, cluster
-    if cluster:
-        cluster.stop()
+    with hub_template(request.param, tmp_path_factory.mktemp("signin-template"), add_staff) as made:
+        yield made
 
 
 @pytest.fixture
 def store(tmp_path, template):
-    backend, target, cluster = template
-    if backend == "sqlite":
-        shutil.copy(target, tmp_path / "hub.db")
-        s = HubStore(tmp_path / "hub.db")
-    else:
-        s = HubStore(cluster.create_database(f"t{uuid.uuid4().hex[:12]}", template="tmpl"))
-    yield s
-    s.close()
+    with hub_copy(template, tmp_path) as s:
+        yield s
 
 
 def _app(store):
@@ -252,7 +232,7 @@ def test_a_password_reset_unlocks_the_account(store, client):
 
 def test_columns_are_added_to_an_existing_staff_table(tmp_path, template):
     # A hub database made before the lock-out columns existed gets them when the web app opens it.
-    backend, _target, cluster = template
+    backend, _target, cluster = template[:3]
     url = str(tmp_path / "old.db") if backend == "sqlite" else cluster.create_database(f"o{uuid.uuid4().hex[:12]}")
     s = HubStore(url)
     with s.transaction() as conn:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import cbor2
-import gov_postgres
 import pytest
 from click.testing import CliRunner
-from gov_support import PASSWORD, RecordingSender, add_staff, csrf, login, offline_hub, seed, tel
+from gov_support import (
+    BACKENDS,
+    PASSWORD,
+    RecordingSender,
+    add_staff,
+    csrf,
+    hub_copy,
+    hub_template,
+    login,
+    offline_hub,
+    seed,
+    tel,
+)
 
 from edge.sync import protocol as p
 from governorate.cli import main as cli
@@ -20,43 +29,30 @@ from governorate.store import HubStore
 from governorate.web import create_app
 
 # Every test runs on SQLite and, where the PostgreSQL server binaries and psycopg are installed, on PostgreSQL.
-BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def template(request, tmp_path_factory):
     """Staff (argon2 is slow on purpose) and a van's requests, made once and copied for each test."""
     folder = tmp_path_factory.mktemp("gov-template")
-    cluster = None
-    if request.param == "sqlite":
-        target = str(folder / "hub.db")
-    else:
-        cluster = gov_postgres.Cluster().start()
-        target = cluster.create_database("tmpl")
-    s = HubStore(target)
-    add_staff(s)
-    numbers = seed(s, folder)
-    s.close()  # SQLite: the last close checkpoints the WAL, so a plain copy is complete; PostgreSQL: frees the template
-    yield request.param, target, numbers, cluster
-    if cluster:
-        cluster.stop()
+
+    def fill(s):
+        add_staff(s)
+        return seed(s, folder)
+
+    with hub_template(request.param, folder, fill) as made:
+        yield made
 
 
 @pytest.fixture
 def store(tmp_path, template):
-    backend, target, _numbers, cluster = template
-    if backend == "sqlite":
-        shutil.copy(target, tmp_path / "hub.db")
-        s = HubStore(tmp_path / "hub.db")
-    else:
-        s = HubStore(cluster.create_database(f"t{uuid.uuid4().hex[:12]}", template="tmpl"))
-    yield s
-    s.close()
+    with hub_copy(template, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture
 def numbers(template):
-    return template[2]
+    return template[3]
 
 
 @pytest.fixture

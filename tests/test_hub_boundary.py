@@ -16,7 +16,7 @@ from gov_support import add_staff, login, offline_hub, tel, van_requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
-from sync_harness import GOV
+from sync_harness import GOV, wait_until
 from ulid import ULID
 
 from edge.sync import protocol as p
@@ -87,48 +87,22 @@ def test_a_snapshot_dated_year_one_is_quarantined_and_other_vans_are_stored_and_
     assert store.van("V007")["telemetry"] is None
 
 
-def test_the_ingest_process_survives_a_year_one_snapshot_and_stores_the_next_vans_request(broker, tmp_path, v008):
+def test_the_ingest_process_survives_a_year_one_snapshot_and_stores_the_next_vans_request(running_ingest, v008):
+    proc, client, store, log = running_ingest
     numbers, messages = v008
-    db = tmp_path / "hub.db"
-    log = open(tmp_path / "ingest.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "governorate.cli", "ingest", "--db", str(db), "--governorate",
-                             GOV, "--broker", broker.url, "--worker", "boundary"], stdout=log, stderr=log)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-vans", protocol=mqtt.MQTTv5)
     acked: list[str] = []
     client.on_message = lambda c, u, m: acked.extend(cbor2.loads(m.payload)["body"]["msg_ids"])
-    client.connect("127.0.0.1", broker.port)
     client.subscribe(p.down_topic(GOV, "V008", "ack"), qos=1)
-    client.loop_start()
-    try:
-        deadline = time.monotonic() + 20
-        store = HubStore(db) if _wait_for_file(db, deadline) else None
-        assert store is not None, "the ingest never made its database"
-        time.sleep(1.0)  # its subscription is in place once the database exists and it connected
-        topic, payload = tel("V007", {"outbox_pending": 0}, at=datetime(1, 1, 1, 0, 0, 30, tzinfo=UTC))
+    time.sleep(0.3)  # the subscription is in place
+    topic, payload = tel("V007", {"outbox_pending": 0}, at=datetime(1, 1, 1, 0, 0, 30, tzinfo=UTC))
+    client.publish(topic, payload, qos=1).wait_for_publish(5)
+    for topic, payload in messages:
         client.publish(topic, payload, qos=1).wait_for_publish(5)
-        for topic, payload in messages:
-            client.publish(topic, payload, qos=1).wait_for_publish(5)
-        while time.monotonic() < deadline and not (all(store.request(n) for n in numbers)
-                                                   and len(acked) >= len(messages)):
-            time.sleep(0.1)
-        assert proc.poll() is None, (tmp_path / "ingest.log").read_text()
-        assert all(store.request(n) for n in numbers)
-        assert set(acked) == {cbor2.loads(m)["msg_id"] for _, m in messages}
-        assert _quarantined(store, "V007") == [("V007", "implausible-time")]
-        store.close()
-    finally:
-        client.loop_stop()
-        client.disconnect()
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait_for_file(path, deadline) -> bool:
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.05)
-    return False
+    wait_until(lambda: all(store.request(n) for n in numbers) and len(acked) >= len(messages), 20,
+               "V008's requests stored and acked")
+    assert proc.poll() is None, log.read_text()
+    assert set(acked) == {cbor2.loads(m)["msg_id"] for _, m in messages}
+    assert _quarantined(store, "V007") == [("V007", "implausible-time")]
 
 
 # --- finding 2: one van's GPS figures -----------------------------------------------------------
@@ -313,9 +287,8 @@ def running_ingest(broker, tmp_path):
     log = open(tmp_path / "ingest.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "governorate.cli", "ingest", "--db", str(db), "--governorate",
                              GOV, "--broker", broker.url, "--worker", "fuzz"], stdout=log, stderr=log)
-    deadline = time.monotonic() + 20
-    assert _wait_for_file(db, deadline)
-    time.sleep(1.0)
+    wait_until(db.exists, 20, "the ingest to make its database")
+    time.sleep(1.0)  # it has connected and subscribed by then
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fuzz-vans", protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()

@@ -9,13 +9,12 @@ import uuid
 import cbor2
 import gov_postgres
 import pytest
-from gov_support import offline_hub, seed
+from gov_support import BACKENDS, offline_hub, seed
 
 from edge.core.errors import EdgeError
 from governorate import backoffice, notify
 from governorate.store import HubStore
 
-BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
 PAIRS = 10
 
 

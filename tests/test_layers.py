@@ -107,7 +107,6 @@ def _closure(package: str) -> tuple[set[Path], set[str]]:
 def test_the_hub_imports_nothing_that_only_the_van_install_brings():
     from importlib.metadata import packages_distributions
 
-    sys.path.insert(0, str(ROOT / "tests"))
     from test_install_roles import _locked
 
     files, modules = _closure("governorate")
