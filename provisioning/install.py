@@ -428,14 +428,6 @@ def _archive_old_keys(installer: Installer, old_gov: str) -> None:
 
 
 def _run(cmd: list[str]) -> None:
-    try:
-        # No pip settings of the machine (a find-links, an index) take part in an install.
-        subprocess.run(cmd, check=True, capture_output=True, text=True, env=release_mod.pip_env())
-    except FileNotFoundError:
-        raise InstallError(f"{cmd[0]} is not installed on this machine.", f"الأمر {cmd[0]} غير مثبت.",
-                           code="provisioning-command") from None
-    except subprocess.CalledProcessError as exc:
-        raise InstallError(
-            f"“{' '.join(cmd)}” failed: {exc.stderr.strip() or exc.returncode}",
-            f"فشل الأمر «{' '.join(cmd)}».", detail=exc.stderr, code="provisioning-command",
-        ) from None
+    # No pip settings of the machine (a find-links, an index) take part in an install.
+    release_mod.run_tool(cmd, f"“{' '.join(cmd)}”", env=release_mod.pip_env(), error=InstallError,
+                         code="provisioning-command")

@@ -127,16 +127,17 @@ def find_uv() -> str:
     )
 
 
-def _tool(cmd: list[str], what: str, *, cwd: Path | None = None, env: dict | None = None) -> str:
+def run_tool(cmd: list[str], what: str, *, cwd: Path | None = None, env: dict | None = None,
+             error: type[ProvisioningError] = ReleaseError, code: str = "provisioning-release") -> str:
+    """Run ``cmd``; its output, or ``error`` naming ``what`` failed with the last lines it printed."""
     try:
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     except FileNotFoundError:
-        raise ReleaseError(f"{cmd[0]} is not installed on this machine.", f"الأمر {cmd[0]} غير مثبت.",
-                           code="provisioning-command") from None
+        raise error(f"{cmd[0]} is not installed on this machine.", f"الأمر {cmd[0]} غير مثبت.",
+                    code="provisioning-command") from None
     if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:])
-        raise ReleaseError(f"{what} failed:\n{tail}", f"فشلت خطوة: {what}.", detail=done.stderr,
-                           code="provisioning-release")
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:]) or f"exit status {done.returncode}"
+        raise error(f"{what} failed:\n{tail}", f"فشلت خطوة: {what}.", detail=done.stderr, code=code)
     return done.stdout
 
 
@@ -166,7 +167,7 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
     wheels = out / WHEELS
     wheels.mkdir(exist_ok=True)
     # The van's packages as the lock pins them; --locked: refuse a lock that is out of date.
-    requirements = _tool([uv, "export", "--locked", "--extra", ROLE, "--no-emit-project", "--no-header",
+    requirements = run_tool([uv, "export", "--locked", "--extra", ROLE, "--no-emit-project", "--no-header",
                           "--format", "requirements.txt"], "uv export (is uv.lock up to date? make lock)",
                          cwd=project, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
     (out / REQUIREMENTS).write_text(requirements)
@@ -174,7 +175,7 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
     # The project's own wheel, built from the tree (package data included).
     with tempfile.TemporaryDirectory() as tmp:
         # A fixed timestamp in the zip: the same tree gives the same wheel, byte for byte.
-        _tool([uv, "build", "--wheel", "--out-dir", tmp, str(project)], "building the project's wheel",
+        run_tool([uv, "build", "--wheel", "--out-dir", tmp, str(project)], "building the project's wheel",
               cwd=project, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "SOURCE_DATE_EPOCH": "315532800"})
         built = sorted(Path(tmp).glob("*.whl"))
         for old in wheels.glob("mtc_edge-*.whl"):
@@ -185,7 +186,7 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
     platform_args = [a for p in platforms for a in ("--platform", p)]
     if platforms:
         platform_args += ["--implementation", "cp", "--python-version", python_tag()]
-    _tool([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
+    run_tool([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
            "--only-binary=:all:", "--dest", str(wheels), "-r", str(out / REQUIREMENTS), *platform_args],
           "downloading the van's wheels", env=pip_env())
     # Only what this release needs (an earlier release in the same folder may have left others).
