@@ -21,9 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from edge.devices import cctv_checks as checks
+from edge.devices.cctv import checks
 from edge.devices.cctv import CameraMonitor, HttpSource
-from edge.devices.cctv_sim import scene
+from edge.devices.cctv.sim import scene
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
 

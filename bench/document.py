@@ -4,7 +4,7 @@ Renders a varied synthetic set with exact truth (tests/imagegen.py: text pages, 
 light, dark, wooden, speckled and checked desks, clutter and papers under the page, shadows, blur,
 noise, JPEG, any rotation, perspective) at 12 MP, and in the same run:
 
-* runs our finder (edge.devices.docfind) and the textbook Canny + largest 4-point contour finder on the
+* runs our finder (edge.devices.scanner.docfind) and the textbook Canny + largest 4-point contour finder on the
   same photos: per category the mean IoU, the share of photos with IoU ≥ 0.9 and the median / p95
   milliseconds per photo; for "none" (no page in view) the share correctly answered None;
 * turns every page our finder found into what goes up the LTE link (rectify, clean up, grey JPEG within
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import imagegen  # noqa: E402
 
-from edge.devices import page_cleanup  # noqa: E402
-from edge.devices.docfind import find_document  # noqa: E402
+from edge.devices.scanner import cleanup as page_cleanup  # noqa: E402
+from edge.devices.scanner.docfind import find_document  # noqa: E402
 from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page  # noqa: E402
 
 DPI = 200

@@ -19,8 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.core import catalogue as catalogue_mod  # noqa: E402
-from edge.devices import escpos_encode, printer_preview, printer_raster  # noqa: E402
-from edge.devices.printer_layout import Receipt, TicketSlip, layout, mask_name  # noqa: E402
+from edge.devices.printer import encode as escpos_encode
+from edge.devices.printer import preview as printer_preview
+from edge.devices.printer import raster as printer_raster  # noqa: E402
+from edge.devices.printer.layout import Receipt, TicketSlip, layout, mask_name  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 BAUD = 115200

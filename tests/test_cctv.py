@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.devices import cctv_checks as checks
+from edge.devices.cctv import checks
 from edge.devices.cctv import CameraMonitor, CameraUrlError, CctvTuning, Frame, open_camera
-from edge.devices.cctv_sim import SimCamera, scene
+from edge.devices.cctv.sim import SimCamera, scene
 
 # Small windows so each story takes a second or two of wall time.
 FAST = CctvTuning(sample_every_s=0.15, alarm_after=2, clear_after=2, offline_after_s=1.0, frozen_after_s=0.9,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from edge.core import codes, trust
-from edge.devices.printer_layout import Qr, Receipt, TicketSlip, layout
-from edge.devices.printer_preview import render
-from edge.devices.printer_raster import qr_image
+from edge.devices.printer.layout import Qr, Receipt, TicketSlip, layout
+from edge.devices.printer.preview import render
+from edge.devices.printer.raster import qr_image
 from edge.devices.qr import decode_image
 from provisioning import signing
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge.devices import scanner
-from edge.devices.docfind import find_document
+from edge.devices.scanner.docfind import find_document
 
 sys.path.insert(0, str(Path(__file__).parent))
 import imagegen  # noqa: E402

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from edge.devices.gps import GpsReceiver, GpsUrlError, NmeaDecoder, nmea_sentence
-from edge.devices.gps_sim import SimGps
+from edge.devices.gps.sim import SimGps
 
 RMC = nmea_sentence("GPRMC,101500.00,A,3002.6640,N,03114.1420,E,10.8,90.0,211126,,,A")
 GGA = nmea_sentence("GPGGA,101500.00,3002.6640,N,03114.1420,E,1,08,1.1,23.0,M,15.6,M,,")

@@ -22,10 +22,12 @@ import pytest
 import serial
 
 from edge.config import DeviceSettings, Settings, VanSettings
-from edge.devices import escpos_status, printer_raster, printer_sim
+from edge.devices.printer import status as escpos_status
+from edge.devices.printer import raster as printer_raster
+from edge.devices.printer import sim as printer_sim
 from edge.devices import printer as printer_mod
-from edge.devices.printer_layout import Qr, Raster, Receipt, TicketSlip, layout
-from edge.devices.printer_layout import TestPage as PrinterTestPage
+from edge.devices.printer.layout import Qr, Raster, Receipt, TicketSlip, layout
+from edge.devices.printer.layout import TestPage as PrinterTestPage
 from edge.store import device_status, print_jobs
 from edge.store.db import open_db
 from edge.store.migrations import migrate
@@ -495,7 +497,7 @@ def test_file_printer_writes_the_byte_stream_and_has_unknown_status(tmp_path):
 
 
 def test_printer_urls_pick_their_wire_and_profile():
-    from edge.devices import printer_transport as wire
+    from edge.devices.printer import transport as wire
 
     assert isinstance(printer_mod.open_printer("serial:///dev/ttyUSB0?baudrate=9600").transport, wire.SerialTransport)
     assert isinstance(printer_mod.open_printer("usb://04b8:0202").transport, wire.UsbTransport)

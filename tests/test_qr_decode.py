@@ -10,7 +10,7 @@ import pytest
 from qrgen import CATEGORIES, eg1_payload, qr_modules, qr_photo
 
 from edge.devices.qr import QrImageError, decode_image
-from edge.devices.qr_decode import zbar_texts, zxing_texts
+from edge.devices.qr.decode import zbar_texts, zxing_texts
 
 TEXT = "V001-2026-000123"
 

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from edge.devices.qr import QrConfigError, open_reader
-from edge.devices.qr_serial import TERMINATORS, LineSplitter
+from edge.devices.qr.serial import TERMINATORS, LineSplitter
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 

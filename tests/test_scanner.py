@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from edge.core.errors import EdgeError
-from edge.devices import page_cleanup, scanner_sim
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner import sim as scanner_sim
 from edge.devices.scanner import (
     PAGE_BUDGET_BYTES,
     BlankPage,
@@ -30,8 +31,8 @@ from edge.devices.scanner import (
     open_scanner,
     scan_document,
 )
-from edge.devices.scanner_camera import CameraScanner, page_from_photo
-from edge.devices.scanner_sane import SaneScanner
+from edge.devices.scanner.camera import CameraScanner, page_from_photo
+from edge.devices.scanner.sane import SaneScanner
 
 sys.path.insert(0, str(Path(__file__).parent))
 import imagegen  # noqa: E402

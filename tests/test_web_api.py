@@ -9,7 +9,7 @@ import pytest
 from web_support import make_app, text, token
 
 from edge import config
-from edge.devices import printer_sim
+from edge.devices.printer import sim as printer_sim
 from edge.store import clock, device_status, outbox
 from edge.store.db import open_db
 from edge.web import printing

@@ -295,7 +295,7 @@ def test_audit_chain_stays_intact_after_a_working_session(console, db):
 def test_receipt_kept_when_the_printer_is_out_of_paper_then_printed_on_retry(tmp_path):
     import uuid
 
-    from edge.devices import printer_sim
+    from edge.devices.printer import sim as printer_sim
 
     name = f"paperless-{uuid.uuid4().hex[:8]}"
     app = make_app(tmp_path, printer=f"sim://{name}?paper=out", PRINT_WAIT_S=2)

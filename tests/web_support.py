@@ -89,6 +89,6 @@ def qr_reader_of(app):
     """The simulated QR reader an app made with ``make_app`` reads from (``.feed(code)`` scans one)."""
     from urllib.parse import urlsplit
 
-    from edge.devices.qr_sim import sim_scanner
+    from edge.devices.qr.sim import sim_scanner
 
     return sim_scanner(urlsplit(app.config["EDGE_SETTINGS"].devices.qr).netloc)

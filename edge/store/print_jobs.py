@@ -36,7 +36,7 @@ class PrintJob:
     training: bool
     copies: int
     attempts: int
-    reason: str | None  # why the last attempt failed (an edge.devices.escpos_status error code)
+    reason: str | None  # why the last attempt failed (an edge.devices.printer.status error code)
     detail: str
     created_at: str
     updated_at: str

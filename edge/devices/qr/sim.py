@@ -11,7 +11,7 @@ import queue
 import threading
 from urllib.parse import urlsplit
 
-from edge.devices.qr_common import QrDeviceError, clean_code, text_from_bytes
+from edge.devices.qr.base import QrDeviceError, clean_code, text_from_bytes
 
 _REGISTRY: dict[str, SimScanner] = {}
 _REGISTRY_LOCK = threading.Lock()

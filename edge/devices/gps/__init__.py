@@ -198,7 +198,7 @@ def _open_line(url: str):
     if scheme == "gpsd":
         return _GpsdLine(url)
     if scheme == "sim":
-        from edge.devices.gps_sim import SimGpsLine
+        from edge.devices.gps.sim import SimGpsLine
 
         return SimGpsLine(url)
     raise GpsUrlError(url)

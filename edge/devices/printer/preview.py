@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from edge.devices import printer_raster as raster
-from edge.devices.printer_layout import Block, Cut, Gap, Paper, Qr, Raster, Text
+from edge.devices.printer import raster
+from edge.devices.printer.layout import Block, Cut, Gap, Paper, Qr, Raster, Text
 
 # Font A of an 80-mm printer: 12 x 24 dots per character; a text line advances 30 dots (1/6 inch
 # at the printers' default line spacing, rounded).

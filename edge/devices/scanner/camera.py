@@ -1,6 +1,6 @@
 """The overhead document camera (``camera://0``, ``camera:///dev/video2``, ``camera://rtsp://…``, ``camera:///photo.jpg``).
 
-A frame is captured through OpenCV, the page is found (:func:`edge.devices.docfind.find_document`),
+A frame is captured through OpenCV, the page is found (:func:`edge.devices.scanner.docfind.find_document`),
 warped flat to its own aspect, and cleaned up (shadows divided out, contrast stretched, optionally black
 and white). :func:`page_from_photo` does the same for a photo that arrived another way (a phone upload).
 
@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 import cv2
 import numpy as np
 
-from edge.devices import docfind, page_cleanup
+from edge.devices.scanner import docfind
+from edge.devices.scanner import cleanup as page_cleanup
 from edge.devices.scanner import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,

@@ -334,7 +334,7 @@ def flag(value: str | None, default: bool = False) -> bool:
 
 
 def from_url(url: str, *, sysfs: str | Path = "/sys", dev: str | Path = "/dev") -> Transport:
-    """The transport a printer URL names (``sim://`` is handled by :mod:`edge.devices.printer_sim`)."""
+    """The transport a printer URL names (``sim://`` is handled by :mod:`edge.devices.printer.sim`)."""
     parts = urlsplit(url)
     options = query_options(url)
     unknown = set(options) - PRINTER_KEYS - {"baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff",

@@ -19,7 +19,7 @@ from edge.core import governorates, money
 from edge.core import tickets as tk
 from edge.core.digits import count_ar, to_eastern
 from edge.core.localtime import VAN_TZ
-from edge.devices import printer_raster as raster
+from edge.devices.printer import raster
 
 Align = Literal["left", "center", "right"]
 

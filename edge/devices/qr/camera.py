@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
-from edge.devices.qr_common import QrConfigError, QrDeviceError
-from edge.devices.qr_decode import decode_image
+from edge.devices.qr.base import QrConfigError, QrDeviceError
+from edge.devices.qr.decode import decode_image
 
 
 class CameraSource:

@@ -9,7 +9,7 @@ or in one call, what the operator wizard uses: ``scan_document(settings.devices.
 URLs (config key ``devices.scanner``):
 
 * ``sane://DEVICE?resolution=200&mode=Gray&source=ADF`` — a flatbed or sheet-fed scanner through
-  SANE's ``scanimage`` (``sane://`` alone: SANE's first device). See :mod:`edge.devices.scanner_sane`.
+  SANE's ``scanimage`` (``sane://`` alone: SANE's first device). See :mod:`edge.devices.scanner.sane`.
 * ``camera://0`` (a V4L2 index), ``camera:///dev/video2``, ``camera://rtsp://…`` or ``camera:///path/photo.jpg``
   — an overhead document camera through OpenCV: the page is found, rectified and cleaned up.
 * ``sim://`` — the twin: a generated page, faults switchable (jammed, cover open, no documents, unplugged).
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge.core.errors import EdgeError
-from edge.devices.docfind import find_document  # noqa: F401  (the issue names it here: scanner.find_document)
+from edge.devices.scanner.docfind import find_document  # noqa: F401  (the issue names it here: scanner.find_document)
 
 DEFAULT_RESOLUTION = 200   # dpi: small print stays legible, an A4 page fits the uplink budget
 DEFAULT_MODE = "Gray"
@@ -163,13 +163,13 @@ def open_scanner(url: str) -> Scanner:
     """The scanner a ``devices.scanner`` URL names (sane://, camera://, sim://)."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme == "sane":
-        from edge.devices.scanner_sane import SaneScanner
+        from edge.devices.scanner.sane import SaneScanner
         return SaneScanner(url)
     if scheme == "camera":
-        from edge.devices.scanner_camera import CameraScanner
+        from edge.devices.scanner.camera import CameraScanner
         return CameraScanner(url)
     if scheme == "sim":
-        from edge.devices.scanner_sim import SimScanner
+        from edge.devices.scanner.sim import SimScanner
         return SimScanner.from_url(url)
     raise ScannerError(f"unknown scanner URL {url!r}: use sane://, camera:// or sim://",
                        message_ar="عنوان الماسح في الإعدادات غير صحيح. أبلغ الدعم الفني.",
@@ -255,7 +255,7 @@ def document_from_photos(photos: list[bytes], *, resolution: int | None = None, 
     pages ready to attach. Raises NoPageInView / BlankPage naming the page (``detail``) that failed."""
     import cv2
 
-    from edge.devices.scanner_camera import page_from_photo
+    from edge.devices.scanner.camera import page_from_photo
 
     pages = []
     for n, data in enumerate(photos, start=1):

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from edge.devices.qr_common import QrConfigError, QrDeviceError, clean_code
-from edge.devices.qr_decode import QrImageError, decode_image
+from edge.devices.qr.base import QrConfigError, QrDeviceError, clean_code
+from edge.devices.qr.decode import QrImageError, decode_image
 
 __all__ = [
     "QrConfigError", "QrDeviceError", "QrEvent", "QrEvents", "QrImageError", "QrReader", "ReaderStatus",
@@ -275,15 +275,15 @@ def open_reader(url: str, *, events: QrEvents | None = None, debounce: float | N
         except ValueError:
             raise QrConfigError(url, "debounce must be a number of seconds") from None
     if scheme == "serial":
-        from edge.devices.qr_serial import SerialSource
+        from edge.devices.qr.serial import SerialSource
 
         source: Source = SerialSource(url)
     elif scheme == "camera":
-        from edge.devices.qr_camera import CameraSource
+        from edge.devices.qr.camera import CameraSource
 
         source = CameraSource(url)
     elif scheme == "sim":
-        from edge.devices.qr_sim import SimSource
+        from edge.devices.qr.sim import SimSource
 
         source = SimSource(url)
     elif scheme == "hid":

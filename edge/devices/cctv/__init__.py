@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from edge.core.errors import EdgeError
-from edge.devices import cctv_checks as checks
-from edge.devices.cctv_sim import sim_camera
+from edge.devices.cctv import checks
+from edge.devices.cctv.sim import sim_camera
 
 log = logging.getLogger("edge.cctv")
 

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from edge.devices import escpos_status
-from edge.devices.escpos_encode import CLEAR_BUFFERS
-from edge.devices.printer_transport import Transport, TransportError, flag, query_options
+from edge.devices.printer import status as escpos_status
+from edge.devices.printer.encode import CLEAR_BUFFERS
+from edge.devices.printer.transport import Transport, TransportError, flag, query_options
 
 _REGISTRY: dict[str, SimPrinter] = {}
 _REGISTRY_LOCK = threading.Lock()

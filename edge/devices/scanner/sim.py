@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 
-from edge.devices import page_cleanup
+from edge.devices.scanner import cleanup as page_cleanup
 from edge.devices.scanner import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,

@@ -14,8 +14,8 @@ from escpos.constants import ESC, GS, HW_INIT, QR_ECLEVEL_H, QR_ECLEVEL_L, QR_EC
 from escpos.printer import Dummy
 from PIL import Image
 
-from edge.devices import printer_raster as raster
-from edge.devices.printer_layout import Block, Cut, Gap, Paper, Qr, Raster, Text
+from edge.devices.printer import raster
+from edge.devices.printer.layout import Block, Cut, Gap, Paper, Qr, Raster, Text
 
 DEFAULT_PROFILE = "TM-T20II"
 _ALIGN = {"left": 0, "center": 1, "right": 2}

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import serial
 
-from edge.devices.qr_common import QrConfigError, QrDeviceError, clean_code, text_from_bytes
+from edge.devices.qr.base import QrConfigError, QrDeviceError, clean_code, text_from_bytes
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "NONE": b""}
 # A scanner sends a code in one burst; nothing sane is longer than a large QR code (≈ 3 KB).

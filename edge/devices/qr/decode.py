@@ -27,7 +27,7 @@ import zxingcpp
 from pyzbar import pyzbar
 
 from edge.core.errors import EdgeError
-from edge.devices.qr_common import text_from_bytes
+from edge.devices.qr.base import text_from_bytes
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
 MIN_SIDE = 21
