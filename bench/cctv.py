@@ -21,8 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from edge.devices.cctv import checks
-from edge.devices.cctv import CameraMonitor, HttpSource
+from edge.devices.cctv import CameraMonitor, HttpSource, checks
 from edge.devices.cctv.sim import scene
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}

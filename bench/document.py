@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import imagegen  # noqa: E402
 
+from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page  # noqa: E402
 from edge.devices.scanner import cleanup as page_cleanup  # noqa: E402
 from edge.devices.scanner.docfind import find_document  # noqa: E402
-from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page  # noqa: E402
 
 DPI = 200
 

@@ -11,8 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.devices.cctv import checks
-from edge.devices.cctv import CameraMonitor, CameraUrlError, CctvTuning, Frame, open_camera
+from edge.devices.cctv import CameraMonitor, CameraUrlError, CctvTuning, Frame, checks, open_camera
 from edge.devices.cctv.sim import SimCamera, scene
 
 # Small windows so each story takes a second or two of wall time.

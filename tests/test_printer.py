@@ -22,10 +22,10 @@ import pytest
 import serial
 
 from edge.config import DeviceSettings, Settings, VanSettings
-from edge.devices.printer import status as escpos_status
+from edge.devices import printer as printer_mod
 from edge.devices.printer import raster as printer_raster
 from edge.devices.printer import sim as printer_sim
-from edge.devices import printer as printer_mod
+from edge.devices.printer import status as escpos_status
 from edge.devices.printer.layout import Qr, Raster, Receipt, TicketSlip, layout
 from edge.devices.printer.layout import TestPage as PrinterTestPage
 from edge.store import device_status, print_jobs

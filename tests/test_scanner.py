@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 from edge.core.errors import EdgeError
-from edge.devices.scanner import cleanup as page_cleanup
-from edge.devices.scanner import sim as scanner_sim
 from edge.devices.scanner import (
     PAGE_BUDGET_BYTES,
     BlankPage,
@@ -31,6 +29,8 @@ from edge.devices.scanner import (
     open_scanner,
     scan_document,
 )
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner import sim as scanner_sim
 from edge.devices.scanner.camera import CameraScanner, page_from_photo
 from edge.devices.scanner.sane import SaneScanner
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from edge.devices import modem
+from edge.devices.cctv import CctvTuning
 from edge.devices.cctv import sim as cctv_sim
 from edge.devices.gps import sim as gps_sim
-from edge.devices.cctv import CctvTuning
 from edge.store import device_status
 from edge.watch.watch import Watch, WatchTuning
 

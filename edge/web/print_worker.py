@@ -17,8 +17,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from edge.devices import printer as printer_mod
-from edge.devices.printer.status import PrinterError, PrinterStatus
 from edge.devices.printer.layout import document_from_payload
+from edge.devices.printer.status import PrinterError, PrinterStatus
 from edge.store import device_status, print_jobs
 from edge.store.db import open_db
 

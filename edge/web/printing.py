@@ -17,8 +17,8 @@ from datetime import date
 from flask import Flask, current_app
 
 from edge.devices import printer as printer_mod
-from edge.devices.printer.status import PrinterError
 from edge.devices.printer.layout import Receipt, TicketSlip, mask_name
+from edge.devices.printer.status import PrinterError
 from edge.store import print_jobs
 from edge.store.db import open_db
 from edge.web.print_worker import PrintWorker

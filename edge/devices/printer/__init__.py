@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from edge.devices.printer import encode as escpos_encode
-from edge.devices.printer import status as escpos_status
 from edge.devices.printer import layout as printer_layout
 from edge.devices.printer import preview as printer_preview
 from edge.devices.printer import raster as printer_raster
 from edge.devices.printer import sim as printer_sim
+from edge.devices.printer import status as escpos_status
 from edge.devices.printer import transport as transports
-from edge.devices.printer.status import OFFLINE, UNKNOWN, PrinterError, PrinterStatus, printer_error
 from edge.devices.printer.layout import Document
+from edge.devices.printer.status import OFFLINE, UNKNOWN, PrinterError, PrinterStatus, printer_error
 from edge.devices.printer.transport import Transport, TransportError
 
 log = logging.getLogger(__name__)

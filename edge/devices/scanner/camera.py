@@ -17,8 +17,6 @@ from urllib.parse import parse_qs
 import cv2
 import numpy as np
 
-from edge.devices.scanner import docfind
-from edge.devices.scanner import cleanup as page_cleanup
 from edge.devices.scanner import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
@@ -29,7 +27,9 @@ from edge.devices.scanner import (
     Scanner,
     ScannerOffline,
     ScannerStatus,
+    docfind,
 )
+from edge.devices.scanner import cleanup as page_cleanup
 
 _STILLS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

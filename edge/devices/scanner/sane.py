@@ -24,7 +24,6 @@ from urllib.parse import parse_qs, unquote
 import cv2
 import numpy as np
 
-from edge.devices.scanner import cleanup as page_cleanup
 from edge.devices.scanner import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
@@ -42,6 +41,7 @@ from edge.devices.scanner import (
     ScannerStatus,
     ScannerTimeout,
 )
+from edge.devices.scanner import cleanup as page_cleanup
 
 SCANIMAGE = "scanimage"
 PAGE_TIMEOUT_S = 90      # a slow flatbed at 600 dpi colour takes ~40 s; beyond that it hangs

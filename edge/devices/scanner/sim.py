@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 
-from edge.devices.scanner import cleanup as page_cleanup
 from edge.devices.scanner import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
@@ -30,6 +29,7 @@ from edge.devices.scanner import (
     ScannerOffline,
     ScannerStatus,
 )
+from edge.devices.scanner import cleanup as page_cleanup
 
 FAULTS = {
     "jammed": ScannerJammed,
