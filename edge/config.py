@@ -14,31 +14,25 @@ from urllib.parse import urlsplit
 from edge.core import catalogue as catalogue_mod
 from edge.core import governorates, money
 from edge.core.errors import EdgeError
+from edge.devices import kinds as device_kinds
+from edge.devices.urls import DeviceUrlError
 
 DEFAULT_PATH = Path("/etc/edge/van.toml")
 ENV_VAR = "EDGE_CONFIG"
 
 VAN_ID = re.compile(r"^V\d{3}$")
-DEVICE_SCHEMES = {
-    "printer": {"sim", "serial", "usb", "tcp", "file"},
-    "scanner": {"sim", "sane", "camera"},
-    "qr": {"sim", "serial", "camera", "hid"},
-    "gps": {"sim", "serial", "gpsd"},
-    "modem": {"sim", "mmcli", "serial"},
-    "camera": {"sim", "rtsp", "http", "https", "file"},
-}
 BROKER_SCHEMES = {"mqtt", "mqtts"}
 
 
 class ConfigError(EdgeError):
     code = "config-invalid"
 
-    def __init__(self, source: str, key: str, problem: str):
+    def __init__(self, source: str, key: str, problem: str, problem_ar: str | None = None):
         self.source = source
         self.key = key
         self.problem = problem
         super().__init__(
-            f"خطأ في ملف الإعدادات {source}: المفتاح «{key}» — {problem}. صحّح الملف ثم أعد التشغيل.",
+            f"خطأ في ملف الإعدادات {source}: المفتاح «{key}» — {problem_ar or problem}. صحّح الملف ثم أعد التشغيل.",
             f"Configuration error in {source}: key '{key}': {problem}. Fix the file and start again.",
             detail=f"{source}:{key}: {problem}",
         )
@@ -240,12 +234,13 @@ def _validate(s: Settings, source: str) -> None:
             source, "van.governorate",
             f"'{s.van.governorate}' is not a governorate code (two digits such as 01 Cairo, 21 Giza)",
         )
-    for kind in ("printer", "scanner", "qr", "gps", "modem"):
-        _check_url(getattr(s.devices, kind), DEVICE_SCHEMES[kind], f"devices.{kind}", source)
-    for name, url in s.devices.cameras.items():
+    for key, kind, url in device_urls(s):
         if not isinstance(url, str):
-            raise ConfigError(source, f"devices.cameras.{name}", "must be a URL string")
-        _check_url(url, DEVICE_SCHEMES["camera"], f"devices.cameras.{name}", source)
+            raise ConfigError(source, key, "must be a URL string")
+        try:
+            device_kinds.check_scheme(kind, url)
+        except DeviceUrlError as exc:
+            raise ConfigError(source, key, exc.problem, exc.problem_ar) from None
     _check_url(s.broker.url, BROKER_SCHEMES, "broker.url", source)
     if s.broker.tls and not s.broker.ca_file:
         raise ConfigError(source, "broker.ca_file", "is required when broker.url uses mqtts://")
@@ -282,6 +277,12 @@ def _check_url(url: str, schemes: set[str], key: str, source: str) -> None:
         raise ConfigError(
             source, key, f"'{url}' must start with one of {', '.join(s + '://' for s in sorted(schemes))}"
         )
+
+
+def device_urls(s: Settings) -> list[tuple[str, str, str]]:
+    """(settings key, device kind, URL) of every device the van drives."""
+    found = [(f"devices.{kind}", kind, getattr(s.devices, kind)) for kind in ("printer", "scanner", "qr", "gps", "modem")]
+    return found + [(f"devices.cameras.{name}", "camera", url) for name, url in s.devices.cameras.items()]
 
 
 def load_catalogue(settings: Settings) -> catalogue_mod.Catalogue:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from edge.devices.printer import status as escpos_status
 from edge.devices.printer.encode import CLEAR_BUFFERS
-from edge.devices.printer.transport import Transport, TransportError, flag, query_options
-
-_REGISTRY: dict[str, SimPrinter] = {}
-_REGISTRY_LOCK = threading.Lock()
+from edge.devices.printer.transport import Transport, TransportError
+from edge.devices.twins import Twins
+from edge.devices.urls import DeviceUrl
 
 
 @dataclass
@@ -180,28 +178,26 @@ class SimTransport(Transport):
         self._open = False
 
 
+TWINS: Twins[SimPrinter] = Twins("printer", SimPrinter)
+SIM_OPTIONS = ("paper", "cover", "mute", "unplugged", "cutter")
+
+
 def device(name: str = "") -> SimPrinter:
     """The process's simulated printer called ``name`` (created on first use)."""
-    with _REGISTRY_LOCK:
-        if name not in _REGISTRY:
-            _REGISTRY[name] = SimPrinter(name)
-        return _REGISTRY[name]
+    return TWINS.get(name)
 
 
-def from_url(url: str) -> SimTransport:
-    """``sim://NAME?paper=near-end|out&cover=open&mute=1&unplugged=1&cutter=jam`` (faults apply on creation)."""
-    parts = urlsplit(url)
-    name = parts.netloc or parts.path.strip("/")
-    options = query_options(url)
-    with _REGISTRY_LOCK:
-        created = name not in _REGISTRY
-        if created:
-            _REGISTRY[name] = SimPrinter(name)
-        sim = _REGISTRY[name]
+def sim_settings(url: DeviceUrl) -> dict:
+    """``sim://NAME?paper=near-end|out&cover=open&mute=1&unplugged=1&cutter=jam``"""
+    return dict(paper=url.choice("paper", ("ok", "near-end", "out"), "ok"),
+                cover_open=url.choice("cover", ("open", "closed"), "closed") == "open",
+                mute=url.flag("mute"), unplugged=url.flag("unplugged"),
+                cutter_jam=url.choice("cutter", ("jam", "ok"), "ok") == "jam")
+
+
+def transport(url: DeviceUrl, settings: dict) -> SimTransport:
+    """The wire to twin ``url.name``; the URL's faults apply when this makes the twin."""
+    sim, created = TWINS.obtain(url.name)
     if created:
-        paper = options.get("paper", "ok")
-        if paper not in ("ok", "near-end", "out"):
-            raise ValueError(f"{url}: paper must be ok, near-end or out")
-        sim.set(paper=paper, cover_open=options.get("cover") == "open", mute=flag(options.get("mute")),
-                unplugged=flag(options.get("unplugged")), cutter_jam=options.get("cutter") == "jam")
+        sim.set(**settings)
     return SimTransport(sim)

@@ -15,7 +15,8 @@ import socket
 import stat
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+
+from edge.devices.urls import DeviceUrl
 
 
 class TransportError(OSError):
@@ -320,55 +321,40 @@ class UsbTransport(FileTransport):
 # URLs
 # --------------------------------------------------------------------------------------------------
 
-_TRUE = {"1", "true", "yes", "on"}
-# Query keys that describe the printer rather than the wire (read by edge.devices.printer).
-PRINTER_KEYS = {"profile", "width", "columns", "qr", "clear_buffers", "status_timeout", "speed"}
+# Query keys of each wire (the printer's own keys are read by edge.devices.printer).
+SERIAL_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff", "dsrdtr")
+TCP_OPTIONS = ("timeout",)
 
 
-def query_options(url: str) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+def serial_settings(url: DeviceUrl) -> dict:
+    """``serial:///dev/ttyUSB0?baudrate=115200&parity=N&rtscts=1``"""
+    return dict(
+        port=url.need_path("serial:///dev/ttyUSB0"),
+        baudrate=url.number("baudrate", 115200, kind=int, low=300, high=4_000_000),
+        bytesize=int(url.choice("bytesize", ("5", "6", "7", "8"), "8")),
+        parity=url.choice("parity", ("N", "E", "O", "M", "S", "n", "e", "o", "m", "s"), "N").upper(),
+        stopbits=float(url.choice("stopbits", ("1", "1.5", "2"), "1")),
+        rtscts=url.flag("rtscts"), xonxoff=url.flag("xonxoff"), dsrdtr=url.flag("dsrdtr"),
+    )
 
 
-def flag(value: str | None, default: bool = False) -> bool:
-    return default if value is None else value.strip().lower() in _TRUE
+def tcp_settings(url: DeviceUrl) -> dict:
+    """``tcp://10.0.0.5:9100?timeout=5``"""
+    return dict(host=url.need_host("tcp://10.0.0.5:9100"), port=url.port or 9100,
+                timeout=url.number("timeout", 5.0, low=0.1, high=120))
 
 
-def from_url(url: str, *, sysfs: str | Path = "/sys", dev: str | Path = "/dev") -> Transport:
-    """The transport a printer URL names (``sim://`` is handled by :mod:`edge.devices.printer.sim`)."""
-    parts = urlsplit(url)
-    options = query_options(url)
-    unknown = set(options) - PRINTER_KEYS - {"baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff",
-                                             "dsrdtr", "timeout"}
-    if unknown:
-        raise ValueError(f"{url}: unknown option(s) {', '.join(sorted(unknown))}")
-    if parts.scheme == "serial":
-        path = unquote(parts.path)
-        if not path:
-            raise ValueError(f"{url}: a serial printer needs a device path, e.g. serial:///dev/ttyUSB0")
-        return SerialTransport(
-            path,
-            baudrate=int(options.get("baudrate", 115200)),
-            bytesize=int(options.get("bytesize", 8)),
-            parity=options.get("parity", "N").upper(),
-            stopbits=float(options.get("stopbits", 1)),
-            rtscts=flag(options.get("rtscts")),
-            xonxoff=flag(options.get("xonxoff")),
-            dsrdtr=flag(options.get("dsrdtr")),
-        )
-    if parts.scheme == "tcp":
-        if not parts.hostname:
-            raise ValueError(f"{url}: a network printer needs a host, e.g. tcp://10.0.0.5:9100")
-        return TcpTransport(parts.hostname, parts.port or 9100, timeout=float(options.get("timeout", 5)))
-    if parts.scheme == "file":
-        path = unquote(parts.path)
-        if not path:
-            raise ValueError(f"{url}: give a path, e.g. file:///var/lib/edge/printer.bin")
-        return FileTransport(path)
-    if parts.scheme == "usb":
-        ids = (parts.netloc or parts.path.strip("/")).split(":")
-        try:
-            vendor, product = (int(x, 16) for x in ids)
-        except ValueError:
-            raise ValueError(f"{url}: write the USB ids in hex as usb://VID:PID, e.g. usb://04b8:0202") from None
-        return UsbTransport(vendor, product, sysfs=sysfs, dev=dev)
-    raise ValueError(f"{url}: unknown printer connection {parts.scheme!r}")
+def file_settings(url: DeviceUrl) -> dict:
+    """``file:///var/lib/edge/printer.bin``"""
+    return dict(path=url.need_path("file:///var/lib/edge/printer.bin"))
+
+
+def usb_settings(url: DeviceUrl) -> dict:
+    """``usb://04b8:0202`` (vendor and product id in hex, as lsusb shows them)."""
+    ids = url.name.split(":")
+    try:
+        vendor, product = (int(x, 16) for x in ids)
+    except ValueError:
+        raise url.error("write the USB ids in hex as usb://VID:PID, e.g. usb://04b8:0202",
+                        "اكتب معرّفي USB بالنظام الست عشري بالشكل usb://VID:PID، مثل usb://04b8:0202") from None
+    return dict(vendor=vendor, product=product)
