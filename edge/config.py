@@ -281,7 +281,8 @@ def _check_url(url: str, schemes: set[str], key: str, source: str) -> None:
 
 def device_urls(s: Settings) -> list[tuple[str, str, str]]:
     """(settings key, device kind, URL) of every device the van drives."""
-    found = [(f"devices.{kind}", kind, getattr(s.devices, kind)) for kind in ("printer", "scanner", "qr", "gps", "modem")]
+    kinds = ("printer", "scanner", "qr", "gps", "modem")
+    found = [(f"devices.{kind}", kind, getattr(s.devices, kind)) for kind in kinds]
     return found + [(f"devices.cameras.{name}", "camera", url) for name, url in s.devices.cameras.items()]
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import cv2
 import numpy as np
 
-from edge.devices.scanner import (
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner import docfind
+from edge.devices.scanner.base import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
     BlankPage,
@@ -27,9 +28,8 @@ from edge.devices.scanner import (
     Scanner,
     ScannerOffline,
     ScannerStatus,
-    docfind,
 )
-from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.urls import DeviceUrl, parse
 
 _STILLS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -54,16 +54,27 @@ def page_from_photo(image: np.ndarray, dpi: int = DEFAULT_RESOLUTION, mode: str 
     return Page(out, dpi, "camera", 1)
 
 
+def camera_settings(url: DeviceUrl) -> dict:
+    """``camera://0?width=1920&height=1080&warmup=5``: a V4L2 index, a device path, a stream or a photo file."""
+    url.refuse_unknown(("width", "height", "warmup"))
+    if not url.target:
+        raise url.error("it needs a camera, e.g. camera://0 or camera:///dev/video2",
+                        "ينقصه اسم الكاميرا، مثل camera://0 أو camera:///dev/video2")
+    return dict(source=int(url.target) if url.target.isdigit() else url.target,
+                width=url.number("width", 0, kind=int, low=0, high=16384),
+                height=url.number("height", 0, kind=int, low=0, high=16384),
+                warmup=url.number("warmup", 5, kind=int, low=0, high=100))
+
+
 class CameraScanner(Scanner):
-    def __init__(self, url: str):
-        self.url = url
-        rest = url.split("://", 1)[1]
-        target, _, q = rest.partition("?")
-        opts = {k: v[-1] for k, v in parse_qs(q).items()}
-        self.source: int | str = int(target) if target.isdigit() else target
-        self.width = int(opts.get("width", 0))
-        self.height = int(opts.get("height", 0))
-        self.warmup = int(opts.get("warmup", 5))
+    def __init__(self, url: str | DeviceUrl):
+        url = parse("scanner", url)
+        settings = camera_settings(url)
+        self.url = url.raw
+        self.source: int | str = settings["source"]
+        self.width = settings["width"]
+        self.height = settings["height"]
+        self.warmup = settings["warmup"]
         self._lock = threading.Lock()  # one capture at a time: a V4L2 device opens once
 
     def capture(self) -> np.ndarray:

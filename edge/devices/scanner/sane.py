@@ -19,12 +19,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
 
 import cv2
 import numpy as np
 
-from edge.devices.scanner import (
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner.base import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
     DEFAULT_SOURCE,
@@ -41,7 +41,7 @@ from edge.devices.scanner import (
     ScannerStatus,
     ScannerTimeout,
 )
-from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.urls import DeviceUrl, parse
 
 SCANIMAGE = "scanimage"
 PAGE_TIMEOUT_S = 90      # a slow flatbed at 600 dpi colour takes ~40 s; beyond that it hangs
@@ -67,22 +67,33 @@ _SOURCE_ALIASES = {"adf": ("automatic document feeder", "adf", "feeder", "docume
                    "flatbed": ("flatbed", "normal", "document table")}
 
 
-def _query(url: str) -> tuple[str, dict[str, str]]:
-    rest = url.split("://", 1)[1] if "://" in url else ""
-    device, _, q = rest.partition("?")
-    return unquote(device), {k: v[-1] for k, v in parse_qs(q).items()}
+_OPTION_NAME = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def sane_settings(url: DeviceUrl) -> dict:
+    """``sane://DEVICE?resolution=200&mode=Gray&source=ADF&clean=1`` and backend options passed through
+    to scanimage as ``--name=value`` (e.g. the test backend's ``test-picture``)."""
+    extra = {k: v for k, v in url.options.items() if k not in ("resolution", "mode", "source", "clean")}
+    for key in extra:
+        if not _OPTION_NAME.fullmatch(key):
+            raise url.error(f"'{key}' is not a scanner option name", f"«{key}» ليس اسم خيار للماسح")
+    return dict(device=url.target, resolution=url.number("resolution", DEFAULT_RESOLUTION, kind=int, low=50, high=1200),
+                mode=url.text("mode", DEFAULT_MODE), source=url.text("source", DEFAULT_SOURCE),
+                clean=url.flag("clean"), extra=extra)
 
 
 class SaneScanner(Scanner):
-    def __init__(self, url: str, *, env: dict[str, str] | None = None, scanimage: str = SCANIMAGE):
-        self.url = url
-        self.device, q = _query(url)
-        self.resolution = int(q.get("resolution", DEFAULT_RESOLUTION))
-        self.mode = q.get("mode", DEFAULT_MODE)
-        self.source = q.get("source", DEFAULT_SOURCE)
-        self.clean = q.get("clean", "no") in ("1", "yes", "true")
+    def __init__(self, url: str | DeviceUrl, *, env: dict[str, str] | None = None, scanimage: str = SCANIMAGE):
+        url = parse("scanner", url)
+        settings = sane_settings(url)
+        self.url = url.raw
+        self.device = settings["device"]
+        self.resolution = settings["resolution"]
+        self.mode = settings["mode"]
+        self.source = settings["source"]
+        self.clean = settings["clean"]
         # Extra backend options (e.g. the test backend's test-picture), passed through as --name=value.
-        self.extra = {k: v for k, v in q.items() if k not in ("resolution", "mode", "source", "clean")}
+        self.extra = settings["extra"]
         self.env = env
         self.scanimage = scanimage
         self._sources: list[str] | None = None

@@ -8,13 +8,11 @@ in a process reaches the same twin, so a test and the web app see the same feede
 
 from __future__ import annotations
 
-import threading
-from urllib.parse import parse_qs, urlsplit
-
 import cv2
 import numpy as np
 
-from edge.devices.scanner import (
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner.base import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,
     DEFAULT_SOURCE,
@@ -29,7 +27,8 @@ from edge.devices.scanner import (
     ScannerOffline,
     ScannerStatus,
 )
-from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.twins import Twins
+from edge.devices.urls import DeviceUrl, parse
 
 FAULTS = {
     "jammed": ScannerJammed,
@@ -38,8 +37,6 @@ FAULTS = {
     "unplugged": ScannerOffline,
     "busy": ScannerBusy,
 }
-_REGISTRY: dict[str, SimScanner] = {}
-_LOCK = threading.Lock()
 
 
 class SimScanner(Scanner):
@@ -53,20 +50,17 @@ class SimScanner(Scanner):
         self.scans = 0
 
     @classmethod
-    def from_url(cls, url: str) -> SimScanner:
-        parts = urlsplit(url)
-        name = parts.netloc
-        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        with _LOCK:
-            twin = _REGISTRY.get(name)
-            if twin is None:
-                twin = _REGISTRY[name] = cls(name)
-            if "fault" in q:
-                twin.set_fault(q["fault"])
-            if "sheets" in q:
-                twin.sheets = int(q["sheets"])
-            if "jam_after" in q:
-                twin.jam_after = int(q["jam_after"])
+    def from_url(cls, url: str | DeviceUrl) -> SimScanner:
+        """The twin ``url`` names, with the URL's fault, sheets and jam_after applied (each time)."""
+        url = parse("scanner", url)
+        settings = sim_settings(url)
+        twin = TWINS.get(url.name)
+        if "fault" in settings:
+            twin.set_fault(settings["fault"])
+        if "sheets" in settings:
+            twin.sheets = settings["sheets"]
+        if "jam_after" in settings:
+            twin.jam_after = settings["jam_after"]
         return twin
 
     def set_fault(self, fault: str) -> None:
@@ -115,9 +109,25 @@ class SimScanner(Scanner):
         return [] if self.fault == "unplugged" else [DeviceInfo(self.name or "sim", "edge", "simulated scanner", "sim")]
 
 
+TWINS: Twins[SimScanner] = Twins("scanner", SimScanner)
+
+
+def sim_settings(url: DeviceUrl) -> dict:
+    """``sim://NAME?fault=jammed&sheets=3&jam_after=1`` (only what the URL names)."""
+    url.refuse_unknown(("fault", "sheets", "jam_after"))
+    settings: dict = {}
+    if "fault" in url.options:
+        settings["fault"] = url.choice("fault", ("", *FAULTS, "blank"))
+    if "sheets" in url.options:
+        settings["sheets"] = url.number("sheets", 3, kind=int, low=0, high=1000)
+    if "jam_after" in url.options:
+        settings["jam_after"] = url.number("jam_after", None, kind=int, low=0, high=1000)
+    return settings
+
+
 def device(name: str = "") -> SimScanner:
     """The twin behind ``sim://name`` (made on first use)."""
-    return SimScanner.from_url(f"sim://{name}")
+    return TWINS.get(name)
 
 
 def sample_page(dpi: int = 200, mode: str = "Gray", *, seed: int = 0, blank: bool = False) -> np.ndarray:
