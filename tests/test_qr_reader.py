@@ -12,7 +12,7 @@ from qrgen import qr_modules
 
 from edge.devices.qr import QrEvents, QrImageError, QrReader, open_reader
 from edge.devices.qr.camera import CameraSource
-from edge.devices.qr.sim import sim_scanner
+from edge.devices.qr.sim import device as sim_scanner
 
 
 def wait_state(reader, state, within=5.0):

@@ -87,8 +87,7 @@ def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali 
 
 def qr_reader_of(app):
     """The simulated QR reader an app made with ``make_app`` reads from (``.feed(code)`` scans one)."""
-    from urllib.parse import urlsplit
+    from edge.devices.qr import sim
+    from edge.devices.urls import parse
 
-    from edge.devices.qr.sim import sim_scanner
-
-    return sim_scanner(urlsplit(app.config["EDGE_SETTINGS"].devices.qr).netloc)
+    return sim.device(parse("qr", app.config["EDGE_SETTINGS"].devices.qr).name)

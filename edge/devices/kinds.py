@@ -23,13 +23,24 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# What to do instead, for a connection people try that the kind does not take.
+HINTS = {
+    ("qr", "hid"): ("a keyboard-wedge scanner types into the kiosk page by itself; to have the van read it, set "
+                    "the scanner to USB-serial (CDC) mode and use serial://",
+                    "الماسح الذي يعمل كلوحة مفاتيح يكتب في صفحة الكشك مباشرة؛ ليقرأه البرنامج اضبطه على وضع USB-serial "
+                    "(CDC) واستخدم serial://"),
+}
+
+
 def schemes(kind: str) -> tuple[str, ...]:
     return KINDS[kind][1]
 
 
 def unknown_scheme(kind: str, url: DeviceUrl) -> DeviceUrlError:
     shown = ", ".join(f"{s}://" for s in schemes(kind))
-    return url.error(f"'{url.raw}' must start with one of {shown}", f"يجب أن يبدأ بأحد: {shown}")
+    hint_en, hint_ar = HINTS.get((kind, url.scheme), ("", ""))
+    return url.error(f"'{url.raw}' must start with one of {shown}" + (f"; {hint_en}" if hint_en else ""),
+                     f"يجب أن يبدأ بأحد: {shown}" + (f"؛ {hint_ar}" if hint_ar else ""))
 
 
 def check_scheme(kind: str, url) -> DeviceUrl:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import unicodedata
 
 from edge.core.errors import EdgeError
+from edge.devices.urls import DeviceUrlError, kind_error
 
 
-class QrConfigError(EdgeError):
+@kind_error("qr")
+class QrConfigError(DeviceUrlError):
+    """The QR reader's URL in the settings (devices.qr) is wrong: the reader cannot start until it is fixed."""
+
     code = "qr-config-invalid"
-
-    def __init__(self, url: str, problem: str):
-        super().__init__(
-            f"إعداد قارئ الرمز غير صحيح ({url}): {problem}. صحّح مفتاح devices.qr في ملف الإعدادات.",
-            f"The QR reader setting is wrong ({url}): {problem}. Fix the key devices.qr in the settings file.",
-            detail=f"{url}: {problem}",
-        )
 
 
 class QrDeviceError(EdgeError):

@@ -11,35 +11,38 @@ chance, so the expensive whole-picture passes would only take CPU from the web a
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
-from edge.devices.qr.base import QrConfigError, QrDeviceError
+from edge.devices.qr.base import QrDeviceError
 from edge.devices.qr.decode import decode_image
+from edge.devices.urls import DeviceUrl, parse
+
+
+def camera_settings(url: DeviceUrl) -> dict:
+    """``camera://0?fps=8``, ``camera:///dev/video2``, ``camera:///srv/demo/qr.mp4``, ``camera://?src=rtsp://…``"""
+    url.refuse_unknown(("src", "fps", "debounce"))
+    if "src" in url.options:
+        src: int | str = url.options["src"]
+    elif url.netloc.isdigit():
+        src = int(url.netloc)
+    elif url.path:
+        src = url.path
+    else:
+        raise url.error("no camera given (camera://0, camera:///dev/video0, camera:///path/file.mp4)",
+                        "لم تُحدَّد الكاميرا (camera://0 أو camera:///dev/video0 أو camera:///path/file.mp4)")
+    return dict(src=src, fps=url.number("fps", 8.0, low=0.1, high=120))
 
 
 class CameraSource:
     kind = "camera"
 
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        self.url = url
-        if "src" in query:
-            self.src: int | str = query["src"][0]
-        elif parts.netloc.isdigit():
-            self.src = int(parts.netloc)
-        elif parts.path:
-            self.src = parts.path
-        else:
-            raise QrConfigError(url, "no camera given (camera://0, camera:///dev/video0, camera:///path/file.mp4)")
-        try:
-            self.fps = float(query.get("fps", ["8"])[0])
-        except ValueError:
-            raise QrConfigError(url, "fps must be a number") from None
-        if self.fps <= 0:
-            raise QrConfigError(url, "fps must be above 0")
+    def __init__(self, url: str | DeviceUrl):
+        url = parse("qr", url)
+        settings = camera_settings(url)
+        self.url = url.raw
+        self.src: int | str = settings["src"]
+        self.fps = settings["fps"]
         self._capture: cv2.VideoCapture | None = None
         self._next_frame = 0.0
 

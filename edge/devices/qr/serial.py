@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import serial
 
-from edge.devices.qr.base import QrConfigError, QrDeviceError, clean_code, text_from_bytes
+from edge.devices.qr.base import QrDeviceError, clean_code, text_from_bytes
+from edge.devices.urls import DeviceUrl, parse
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "NONE": b""}
 # A scanner sends a code in one burst; nothing sane is longer than a large QR code (≈ 3 KB).
@@ -55,11 +55,22 @@ class LineSplitter:
         self._buffer.clear()
 
 
-def _number(url: str, query: dict, key: str, default: float, kind=float):
-    try:
-        return kind(query.get(key, [default])[0])
-    except ValueError:
-        raise QrConfigError(url, f"{key} must be a number") from None
+SERIAL_OPTIONS = ("terminator", "idle", "baudrate", "bytesize", "parity", "stopbits", "debounce")
+
+
+def serial_settings(url: DeviceUrl) -> dict:
+    """``serial:///dev/ttyACM0?terminator=CR&baudrate=9600&idle=0.3``"""
+    url.refuse_unknown(SERIAL_OPTIONS)
+    port = url.need_path("serial:///dev/ttyACM0")
+    terminator = url.choice("terminator", (*TERMINATORS, *(t.lower() for t in TERMINATORS)), "CR").upper()
+    return dict(
+        port=port, terminator=terminator,
+        idle=url.number("idle", 0.15 if terminator == "NONE" else 0.3, low=0.01, high=10),
+        baudrate=url.number("baudrate", 9600, kind=int, low=300, high=4_000_000),
+        bytesize=int(url.choice("bytesize", ("5", "6", "7", "8"), "8")),
+        parity=url.choice("parity", ("N", "E", "O", "M", "S", "n", "e", "o", "m", "s"), "N").upper(),
+        stopbits=float(url.choice("stopbits", ("1", "1.5", "2"), "1")),
+    )
 
 
 class SerialSource:
@@ -67,22 +78,16 @@ class SerialSource:
 
     kind = "serial"
 
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        self.url = url
-        self.port = parts.path or ""
-        if not self.port:
-            raise QrConfigError(url, "no serial port given (e.g. serial:///dev/ttyACM0)")
-        name = query.get("terminator", ["CR"])[0].upper()
-        if name not in TERMINATORS:
-            raise QrConfigError(url, f"terminator must be one of {', '.join(TERMINATORS)}")
-        idle = _number(url, query, "idle", 0.15 if name == "NONE" else 0.3)
-        self.baudrate = _number(url, query, "baudrate", 9600, int)
-        self.bytesize = _number(url, query, "bytesize", 8, int)
-        self.parity = query.get("parity", ["N"])[0].upper()
-        self.stopbits = _number(url, query, "stopbits", 1, float)
-        self.splitter = LineSplitter(TERMINATORS[name], idle)
+    def __init__(self, url: str | DeviceUrl):
+        url = parse("qr", url)
+        settings = serial_settings(url)
+        self.url = url.raw
+        self.port = settings["port"]
+        self.baudrate = settings["baudrate"]
+        self.bytesize = settings["bytesize"]
+        self.parity = settings["parity"]
+        self.stopbits = settings["stopbits"]
+        self.splitter = LineSplitter(TERMINATORS[settings["terminator"]], settings["idle"])
         self._serial: serial.Serial | None = None
 
     @property

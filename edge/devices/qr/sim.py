@@ -1,23 +1,20 @@
 """The simulated QR reader (``sim://``): codes are fed to it by a test or the demo, and it can be unplugged.
 
 One twin per name in a process, like the printer's: ``sim://`` and ``sim://desk`` are two readers, and
-every ``sim_scanner("desk")`` reaches the same one, so a test feeds the reader the web app listens to.
+every ``device("desk")`` reaches the same one, so a test feeds the reader the web app listens to.
 It also keeps raw bytes, so a test can show that undecodable bytes do not stop the reader.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
-from urllib.parse import urlsplit
 
 from edge.devices.qr.base import QrDeviceError, clean_code, text_from_bytes
+from edge.devices.twins import Twins
+from edge.devices.urls import DeviceUrl, parse
 
-_REGISTRY: dict[str, SimScanner] = {}
-_REGISTRY_LOCK = threading.Lock()
 
-
-class SimScanner:
+class SimReader:
     """The device: a queue of scans and an "unplugged" switch. Thread-safe."""
 
     def __init__(self, name: str = ""):
@@ -50,21 +47,28 @@ class SimScanner:
         return [t for t in (clean_code(t) for t in texts) if t]
 
 
-def sim_scanner(name: str = "") -> SimScanner:
+TWINS: Twins[SimReader] = Twins("qr", SimReader)
+
+
+def device(name: str = "") -> SimReader:
     """The simulated reader called ``name`` (created on first use)."""
-    with _REGISTRY_LOCK:
-        if name not in _REGISTRY:
-            _REGISTRY[name] = SimScanner(name)
-        return _REGISTRY[name]
+    return TWINS.get(name)
+
+
+def sim_settings(url: DeviceUrl) -> dict:
+    """``sim://NAME?debounce=2``"""
+    url.refuse_unknown(("debounce",))
+    return {}
 
 
 class SimSource:
     kind = "sim"
 
-    def __init__(self, url: str):
-        self.url = url
-        parts = urlsplit(url)
-        self.scanner = sim_scanner(parts.netloc or parts.path.strip("/"))
+    def __init__(self, url: str | DeviceUrl):
+        url = parse("qr", url)
+        sim_settings(url)
+        self.url = url.raw
+        self.scanner = device(url.name)
 
     @property
     def name(self) -> str:
