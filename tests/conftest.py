@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import settings
 
+from edge.devices import twins
 from edge.store.db import open_db
 from edge.store.migrations import migrate
 
@@ -14,6 +15,13 @@ from edge.store.migrations import migrate
 # seconds that a quiet machine does in milliseconds, and hypothesis' default deadline would fail it.
 settings.register_profile("edge", deadline=None)
 settings.load_profile("edge")
+
+
+@pytest.fixture(autouse=True)
+def healthy_twins():
+    """Every simulated device starts each test as it was made: no fault left over from another test."""
+    twins.reset_all()
+    yield
 
 
 @pytest.fixture

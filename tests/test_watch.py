@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from edge.devices import modem
 from edge.devices.cctv import CctvTuning
 from edge.devices.cctv import sim as cctv_sim
 from edge.devices.gps import sim as gps_sim
+from edge.devices.modem import sim as modem_sim
 from edge.store import device_status
 from edge.watch.watch import Watch, WatchTuning
 
@@ -23,11 +23,11 @@ FAST = WatchTuning(
 
 @pytest.fixture(autouse=True)
 def fresh_twins():
-    cctv_sim.reset()
-    gps_sim.reset()
+    cctv_sim.TWINS.reset()
+    gps_sim.TWINS.reset()
     yield
-    cctv_sim.reset()
-    gps_sim.reset()
+    cctv_sim.TWINS.reset()
+    gps_sim.TWINS.reset()
 
 
 def _rows(db) -> dict:
@@ -50,7 +50,7 @@ def test_operator_reads_that_the_front_camera_is_covered_in_arabic_and_english(d
         rows = _tick_until(watch, lambda r: "camera:front" in r and r["camera:front"].state == "ok"
                            and not r["camera:front"].detail["learning"])
         assert rows["camera:front"].message_en == "The front camera is working"
-        cctv_sim.sim_camera("watch-front").set_fault("covered")
+        cctv_sim.device("watch-front").set_fault("covered")
         rows = _tick_until(watch, lambda r: r["camera:front"].state == "error")
     finally:
         watch.close()
@@ -78,7 +78,7 @@ def test_gps_fix_and_position_reach_the_status_row(db):
     watch = Watch(db, {}, "sim://watch-gps", None, replace(FAST, heartbeat_s=0.2))
     try:
         rows = _tick_until(watch, lambda r: "gps" in r and r["gps"].state == "ok" and r["gps"].detail["satellites"])
-        gps_sim.sim_gps("watch-gps").set_fault("no_fix")
+        gps_sim.device("watch-gps").set_fault("no_fix")
         later = _tick_until(watch, lambda r: r["gps"].state == "warning")
     finally:
         watch.close()
@@ -89,7 +89,7 @@ def test_gps_fix_and_position_reach_the_status_row(db):
 
 
 def test_a_silent_gps_receiver_becomes_an_error(db):
-    gps_sim.sim_gps("watch-silent").set_fault("silent")
+    gps_sim.device("watch-silent").set_fault("silent")
     watch = Watch(db, {}, "sim://watch-silent", None, FAST)
     try:
         rows = _tick_until(watch, lambda r: "gps" in r and r["gps"].state == "error")
@@ -101,7 +101,7 @@ def test_a_silent_gps_receiver_becomes_an_error(db):
 
 def test_a_modem_that_loses_its_signal_is_reported_and_recovers(db):
     watch = Watch(db, {}, None, "sim://watch-modem", FAST)
-    twin = modem.sim_modem("watch-modem")
+    twin = modem_sim.device("watch-modem")
     try:
         rows = _tick_until(watch, lambda r: "modem" in r)
         assert rows["modem"].state == "ok" and "Vodafone EG" in rows["modem"].message_en
@@ -156,7 +156,7 @@ def test_a_demo_van_can_start_with_a_covered_camera_and_a_weak_modem_from_its_se
         rows = _tick_until(watch, lambda r: "camera:rear" in r and r["camera:rear"].state == "error" and "modem" in r)
     finally:
         watch.close()
-        modem.sim_modem("demo-modem").set_fault(None)
+        modem_sim.device("demo-modem").set_fault(None)
     assert rows["camera:rear"].message_en == "The rear camera is covered or dark"
     assert rows["modem"].state == "warning" and rows["modem"].detail["fault"] == "weak_signal"
 
@@ -174,7 +174,7 @@ def test_a_camera_knocked_while_the_watch_was_down_is_still_reported_moved_until
         watch.close()
     assert (cctv_dir / "front.reference.npz").is_file()
 
-    cctv_sim.sim_camera("knocked").set_fault("moved")  # bumped while the watch was stopped
+    cctv_sim.device("knocked").set_fault("moved")  # bumped while the watch was stopped
     watch = Watch(db, {"front": "sim://knocked"}, None, None, FAST, thumbs_dir=cctv_dir)
     try:
         rows = _tick_until(watch, lambda r: r["camera:front"].detail["fault"] == "moved")
@@ -193,12 +193,12 @@ def test_a_camera_knocked_while_the_watch_was_down_is_still_reported_moved_until
 
 
 def test_telemetry_figures_leave_out_what_is_not_known(db):
-    modem.sim_modem("watch-lost").set_fault("absent")
+    modem_sim.device("watch-lost").set_fault("absent")
     watch = Watch(db, {}, None, "sim://watch-lost", FAST)
     try:
         rows = _tick_until(watch, lambda r: "modem" in r)
     finally:
-        modem.sim_modem("watch-lost").set_fault(None)
+        modem_sim.device("watch-lost").set_fault(None)
         watch.close()
     assert rows["modem"].state == "error"
     assert rows["modem"].detail["tel"] == {}

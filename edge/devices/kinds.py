@@ -18,7 +18,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scanner": ("edge.devices.scanner", ("camera", "sane", "sim")),
     "qr": ("edge.devices.qr", ("camera", "serial", "sim")),
     "gps": ("edge.devices.gps", ("gpsd", "serial", "sim")),
-    "modem": ("edge.devices.modem", ("mmcli", "serial", "sim")),
+    "modem": ("edge.devices.modem", ("mmcli", "sim")),
     "camera": ("edge.devices.cctv", ("file", "http", "https", "rtsp", "sim")),
 }
 
@@ -29,6 +29,9 @@ HINTS = {
                     "the scanner to USB-serial (CDC) mode and use serial://",
                     "الماسح الذي يعمل كلوحة مفاتيح يكتب في صفحة الكشك مباشرة؛ ليقرأه البرنامج اضبطه على وضع USB-serial "
                     "(CDC) واستخدم serial://"),
+    ("modem", "serial"): ("AT commands over a serial port are not supported: let ModemManager own the modem and "
+                          "use mmcli://", "أوامر AT عبر المنفذ التسلسلي غير مدعومة: اترك المودم لـ ModemManager "
+                          "واستخدم mmcli://"),
 }
 
 

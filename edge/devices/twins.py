@@ -3,8 +3,9 @@
 A twin is the device a ``sim://NAME`` URL names. Every opener of the same name in one process
 reaches the same twin, so a test (or the demo's fault buttons) can tell the twin the web app drives to
 run out of paper. Each kind's ``sim`` module makes one :class:`Twins` and calls it ``TWINS``;
-:func:`reset_all` forgets every twin of every kind (the test suite does so before each test, so no
-test needs a unique twin name to stay apart from the others).
+:func:`reset_all` puts every twin of every kind back as it was made (the test suite does so before
+each test, so no test needs a unique twin name to stay apart from the others). A reset keeps each twin
+object, so a web app that opened ``sim://front`` before the reset still drives the twin a test reaches.
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ class Twins(Generic[T]):
             return sorted(self._twins)
 
     def reset(self) -> None:
-        """Forget every twin of this kind: the next use makes a healthy one."""
+        """Every twin of this kind back as it was made: no fault, nothing queued (``twin.reset()``)."""
         with self._lock:
-            self._twins.clear()
+            twins = list(self._twins.values())
+        for twin in twins:
+            twin.reset()
 
 
 def reset_all() -> None:
-    """Forget every twin of every kind whose ``sim`` module is loaded."""
+    """Every twin of every kind whose ``sim`` module is loaded back as it was made."""
     for twins in list(_ALL.values()):
         twins.reset()
 

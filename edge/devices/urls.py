@@ -178,3 +178,26 @@ def parse(kind: str, url) -> DeviceUrl:
     rest = url.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
     name = unquote(rest[1:] if rest.startswith("/") and not rest.startswith("//") else rest).strip("/")
     return DeviceUrl(kind, url, parts.scheme.lower(), name, unquote(parts.path), parts.netloc, unquote(rest), options)
+
+
+def public(url: str) -> str:
+    """The URL fit for logs and status rows (which travel to the hub): no user:password, no query.
+    Camera URLs often carry a password (``rtsp://admin:secret@…``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        if parts.port:
+            host += f":{parts.port}"
+    except ValueError:
+        pass
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def credentials(url: str) -> tuple[str, str, str]:
+    """``(url without user:password, user, password)``; user and password are "" when the URL has none."""
+    parts = urlsplit(url)
+    if not parts.username:
+        return url, "", ""
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl(), unquote(parts.username), unquote(parts.password or "")

@@ -16,10 +16,12 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from edge.devices.cctv.base import CameraSource, Frame
+from edge.devices.twins import Twins
+from edge.devices.urls import DeviceUrl, parse
+
 FAULTS = ("frozen", "black", "covered", "blurred", "moved", "offline")
 
-_REGISTRY: dict[str, SimCamera] = {}
-_REGISTRY_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=16)
@@ -86,6 +88,12 @@ class SimCamera:
         self._frozen: np.ndarray | None = None
         self.frames_served = 0
 
+    def reset(self) -> None:
+        """Back as it was made (:func:`edge.devices.twins.reset_all`)."""
+        with self._lock:
+            self._fault, self._frozen, self.frames_served = None, None, 0
+
+
     @property
     def fault(self) -> str | None:
         return self._fault
@@ -114,16 +122,37 @@ class SimCamera:
             return picture
 
 
-def sim_camera(name: str, size: tuple[int, int] = (640, 480)) -> SimCamera:
+TWINS: Twins[SimCamera] = Twins("camera", SimCamera)
+
+
+def device(name: str = "default") -> SimCamera:
     """The process-wide twin called ``name`` (created on first use)."""
-    with _REGISTRY_LOCK:
-        cam = _REGISTRY.get(name)
-        if cam is None:
-            cam = _REGISTRY[name] = SimCamera(name, size)
-        return cam
+    return TWINS.get(name)
 
 
-def reset() -> None:
-    """Forget every twin (tests start from healthy cameras)."""
-    with _REGISTRY_LOCK:
-        _REGISTRY.clear()
+def sim_settings(url: DeviceUrl) -> dict:
+    """``sim://NAME?fault=covered``: a demo van whose camera starts out covered (from the settings file)."""
+    url.refuse_unknown(("fault",))
+    return dict(fault=url.choice("fault", FAULTS, None))
+
+
+class SimSource(CameraSource):
+    def __init__(self, url: str | DeviceUrl):
+        url = parse("camera", url)
+        settings = sim_settings(url)
+        self.url = url.raw
+        self.camera = device(url.name or "default")
+        if settings["fault"]:
+            self.camera.set_fault(settings["fault"])
+        self._last: Frame | None = None
+        self._seq = 0
+
+    def latest(self) -> Frame | None:
+        image = self.camera.frame()
+        if image is None:
+            self.last_error = "simulated camera is offline"
+            return self._last
+        self._seq += 1
+        self._last = Frame(image, time.monotonic(), self._seq)
+        return self._last
+

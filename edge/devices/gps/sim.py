@@ -8,19 +8,17 @@ wrong), ``silent`` (connected, sends nothing) and ``unplugged`` (the port is gon
 from __future__ import annotations
 
 import math
-import threading
 import time
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
 
-from edge.devices.gps import nmea_sentence
+from edge.devices.gps.base import nmea_sentence
+from edge.devices.twins import Twins
+from edge.devices.urls import DeviceUrl, parse
 
 FAULTS = ("no_fix", "corrupt", "silent", "unplugged")
 # Tahrir Square; the van circles it slowly.
 HOME = (30.0444, 31.2357)
 
-_REGISTRY: dict[str, SimGps] = {}
-_REGISTRY_LOCK = threading.Lock()
 
 
 def _coord(value: float, width: int) -> str:
@@ -36,6 +34,11 @@ class SimGps:
         self.fault: str | None = None
         self.satellites = 9
         self.interval_s = 1.0
+
+    def reset(self) -> None:
+        """Back as it was made (:func:`edge.devices.twins.reset_all`)."""
+        self.__init__(self.name)
+
 
     def set_fault(self, fault: str | None) -> None:
         if fault is not None and fault not in FAULTS:
@@ -68,11 +71,12 @@ class SimGps:
 class SimGpsLine:
     """The twin as a line to read, like a serial port: a burst of sentences every second."""
 
-    def __init__(self, url: str):
-        parts = urlsplit(url)
-        self.gps = sim_gps(parts.netloc or parts.path.strip("/"))
-        if fault := parse_qs(parts.query).get("fault", [""])[0]:  # sim://?fault=no_fix from the settings
-            self.gps.set_fault(fault)
+    def __init__(self, url: str | DeviceUrl, settings: dict | None = None):
+        url = parse("gps", url)
+        settings = sim_settings(url) if settings is None else settings
+        self.gps = device(url.name)
+        if settings.get("fault"):  # sim://?fault=no_fix from the settings
+            self.gps.set_fault(settings["fault"])
         if self.gps.fault == "unplugged":
             raise OSError("simulated GPS receiver is unplugged")
         self._pending: list[bytes] = []
@@ -96,14 +100,15 @@ class SimGpsLine:
         pass
 
 
-def sim_gps(name: str = "") -> SimGps:
-    with _REGISTRY_LOCK:
-        gps = _REGISTRY.get(name)
-        if gps is None:
-            gps = _REGISTRY[name] = SimGps(name)
-        return gps
+TWINS: Twins[SimGps] = Twins("gps", SimGps)
 
 
-def reset() -> None:
-    with _REGISTRY_LOCK:
-        _REGISTRY.clear()
+def device(name: str = "") -> SimGps:
+    """The simulated receiver called ``name`` (made on first use)."""
+    return TWINS.get(name)
+
+
+def sim_settings(url: DeviceUrl) -> dict:
+    """``sim://NAME?fault=no_fix|corrupt|silent|unplugged``"""
+    url.refuse_unknown(("fault",))
+    return dict(fault=url.choice("fault", FAULTS, None))

@@ -22,6 +22,11 @@ class SimReader:
         self.unplugged = False
         self._scans: queue.Queue[bytes | str] = queue.Queue()
 
+    def reset(self) -> None:
+        """Back as it was made (:func:`edge.devices.twins.reset_all`)."""
+        self.__init__(self.name)
+
+
     def feed(self, *codes: str | bytes) -> None:
         """Scan codes (text, or raw bytes as a serial scanner would send them)."""
         for code in codes:

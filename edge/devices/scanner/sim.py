@@ -49,6 +49,11 @@ class SimScanner(Scanner):
         self.jam_after = jam_after
         self.scans = 0
 
+    def reset(self) -> None:
+        """Back as it was made (:func:`edge.devices.twins.reset_all`)."""
+        self.__init__(self.name)
+
+
     @classmethod
     def from_url(cls, url: str | DeviceUrl) -> SimScanner:
         """The twin ``url`` names, with the URL's fault, sheets and jam_after applied (each time)."""
