@@ -124,8 +124,8 @@ def watch(obj: _Context, accept: tuple[str, ...]) -> None:
     import signal
     import threading
 
-    from edge.watch.watch import forget_reference
-    from edge.watch.watch import run as run_watch
+    from edge.services.watch import forget_reference
+    from edge.services.watch import run as run_watch
 
     if accept:
         for name in accept:

@@ -133,6 +133,6 @@ def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> Non
 
 
 def _watch(settings: Settings, stop: threading.Event) -> None:
-    from edge.watch.watch import run
+    from edge.services.watch import run
 
     run(settings, stop)

@@ -15,9 +15,9 @@ ALLOWED = {
     "edge.core": (),
     "edge.store": ("edge.core",),
     "edge.devices": ("edge.core",),
-    "edge.watch": ("edge.core", "edge.store", "edge.devices", "edge.config"),
+    "edge.services": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "edge.sync": ("edge.core", "edge.store", "edge.config"),
-    "edge.web": ("edge.core", "edge.store", "edge.devices", "edge.config"),
+    "edge.web": ("edge.core", "edge.store", "edge.services", "edge.devices", "edge.config"),
     "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks"),
     "provisioning": ("edge.core",),
 }

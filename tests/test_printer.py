@@ -32,7 +32,7 @@ from edge.store import device_status, print_jobs
 from edge.store.db import open_db
 from edge.store.migrations import migrate
 from edge.web import printing
-from edge.web.print_worker import PrintWorker
+from edge.services.print_worker import PrintWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")

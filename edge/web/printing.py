@@ -1,7 +1,7 @@
-"""The one seam between the web UI and the printer: tickets and receipts become print jobs here.
+"""The web app's printer: one :class:`edge.services.printing.PrintService` per app, used by the pages.
 
 :func:`submit` turns a :class:`PrintJob` into a document, stores it in the persistent print queue
-(``edge.store.print_jobs``) and wakes the app's :class:`~edge.web.print_worker.PrintWorker`, then waits
+(``edge.store.print_jobs``) and wakes the app's :class:`~edge.services.print_worker.PrintWorker`, then waits
 a few seconds for the first attempt so the page can say "take your paper" or what to do instead.
 A receipt that could not print stays queued and prints by itself once the printer is back; a queue
 ticket that could not print is dropped from the queue, because the kiosk has just shown the citizen
@@ -11,71 +11,15 @@ the number and a ticket printed minutes later would only confuse the next person
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date
 
 from flask import Flask, current_app
 
-from edge.devices import printer as printer_mod
-from edge.devices.printer.layout import Receipt, TicketSlip, mask_name
-from edge.devices.printer.status import PrinterError
-from edge.store import print_jobs
-from edge.store.db import open_db
-from edge.web.print_worker import PrintWorker
+from edge.services.print_worker import PrintWorker
+from edge.services.printing import NOT_CONNECTED, PrintJob, PrintOutcome, PrintService, document  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "edge_print_worker"
-
-
-@dataclass(frozen=True)
-class PrintJob:
-    """Everything a printer needs, as data: no HTML, no layout.
-
-    kind: "ticket" or "receipt". lang: the citizen's language ("ar" / "en"); receipts are bilingual.
-    fields: the printed values (ticket: number, category_ar/en, people_ahead, wait_ar/en, priority,
-    issued_at; receipt: number, service_ar/en, citizen_name, national_id_masked, fee_piastres,
-    payment_method, payment_reference, expected_ready_on, submitted_at, operator, van).
-    qr: the text of the QR code to print (a signed EG1 code, or the bare request number), or None.
-    training: True when made in training mode: the printout must say "تدريب / TRAINING".
-    """
-
-    kind: str
-    lang: str
-    fields: dict
-    qr: str | None = None
-    training: bool = False
-    copies: int = 1
-    reprint: bool = False
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PrintOutcome:
-    printed: bool
-    message_ar: str
-    message_en: str
-    job_id: int | None = None  # the row in the print queue, when the job was queued
-    queued: bool = False  # not printed yet, but kept: it prints by itself when the printer is back
-
-
-NOT_CONNECTED = PrintOutcome(
-    False,
-    "الطابعة غير متصلة بعد: الورقة معروضة على الشاشة ويمكن طباعتها من المتصفح.",
-    "The printer is not connected yet: the paper is shown on screen and can be printed from the browser.",
-)
-PRINTED = ("تمت الطباعة. خذ الورقة من الطابعة.", "Printed. Take the paper from the printer.")
-ON_ITS_WAY = ("أُرسلت الورقة إلى الطابعة وستخرج خلال لحظات.",
-              "The paper was sent to the printer and will come out in a moment.")
-TICKET_NOT_PRINTED = ("لم نتمكن من طباعة التذكرة الآن. رقمك معروض على الشاشة: احفظه أو صوّر الشاشة. "
-                      "تم إبلاغ الموظف.",
-                      "The ticket could not be printed now. Your number is on the screen: remember it or take "
-                      "a photo of the screen. The staff have been told.")
-
-
-# --------------------------------------------------------------------------------------------------
-# The worker of an app
-# --------------------------------------------------------------------------------------------------
 
 
 def init_app(app: Flask) -> None:
@@ -85,151 +29,34 @@ def init_app(app: Flask) -> None:
     drive :meth:`PrintWorker.run_once` themselves); ``PRINT_WAIT_S`` is how long a page waits for
     the first attempt at its job.
     """
-    settings = app.config["EDGE_SETTINGS"]
     app.config.setdefault("PRINT_WORKER", True)
     app.config.setdefault("PRINT_WAIT_S", 5.0)
-    worker = PrintWorker(settings.db_path, printer_mod.open_printer(settings.devices.printer))
-    app.extensions[EXTENSION] = worker
-    if app.config["PRINT_WORKER"]:
-        worker.start()
+    app.extensions[EXTENSION] = PrintService(
+        app.config["EDGE_SETTINGS"], catalogue=app.extensions.get("edge_catalogue"),
+        autostart=app.config["PRINT_WORKER"], wait_s=app.config["PRINT_WAIT_S"])
 
 
-def worker(app: Flask | None = None) -> PrintWorker | None:
+def service(app: Flask | None = None) -> PrintService | None:
     return (app or current_app).extensions.get(EXTENSION)
 
 
-# --------------------------------------------------------------------------------------------------
-# Jobs to documents
-# --------------------------------------------------------------------------------------------------
-
-
-def _text(value) -> str:
-    value = getattr(value, "value", value)  # enums (payment method, priority)
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else str(value)
-
-
-def _service(f: dict):
-    """The catalogue service of a receipt job (for its code and legal duration), found by code or name."""
-    try:
-        catalogue = current_app.extensions["edge_catalogue"]
-    except (KeyError, RuntimeError):
-        return None
-    code = f.get("service_code")
-    if code:
-        return catalogue.service(code)
-    # A job that names its service only in words (older callers, tests): find it by its names.
-    return next((s for s in catalogue.services
-                 if s.name_en == f.get("service_en") and s.name_ar == f.get("service_ar")), None)
-
-
-def document(job: PrintJob, van) -> Receipt | TicketSlip:
-    """The printable document of a web print job; ``van`` is the van's settings (id, name, governorate)."""
-    f = job.fields
-    if job.kind == "receipt":
-        service = _service(f)
-        return Receipt(
-            number=_text(f["number"]),
-            service_code=service.code if service else _text(f.get("service_code")),
-            service_ar=_text(f.get("service_ar")),
-            service_en=_text(f.get("service_en")),
-            citizen_name=mask_name(_text(f.get("citizen_name"))),
-            fee_piastres=int(f.get("fee_piastres") or 0),
-            payment_method=_text(f.get("payment_method")),
-            payment_reference=_text(f.get("payment_reference")) or None,
-            submitted_at=_text(f["submitted_at"]),
-            expected_ready_on=_text(f["expected_ready_on"]),
-            duration_days=service.duration_days if service else None,
-            van_id=van.id, van_name=van.name, governorate=van.governorate,
-            qr=job.qr or _text(f["number"]),
-        )
-    if job.kind == "ticket":
-        return TicketSlip(
-            number=_text(f["number"]),
-            category_ar=_text(f.get("category_ar")),
-            category_en=_text(f.get("category_en")),
-            priority=_text(f.get("priority") or "none"),
-            issued_at=_text(f["issued_at"]),
-            people_ahead=int(f.get("people_ahead") or 0),
-            wait_minutes=int(f.get("wait_minutes") or 0),
-            van_id=van.id, van_name=van.name, governorate=van.governorate,
-            qr=job.qr,
-            wait_ar=_text(f.get("wait_ar")) or None,
-            wait_en=_text(f.get("wait_en")) or None,
-        )
-    raise ValueError(f"unknown print job kind {job.kind!r}")
-
-
-# --------------------------------------------------------------------------------------------------
-# The seam
-# --------------------------------------------------------------------------------------------------
+def worker(app: Flask | None = None) -> PrintWorker | None:
+    found = service(app)
+    return found.worker if found else None
 
 
 def submit(job: PrintJob) -> PrintOutcome:
-    """Queue ``job`` for the printer and wait briefly for its first attempt; never raises.
-
-    The caller has already committed what the paper is for (a request, a ticket): whatever goes wrong
-    here must not turn into an error page saying the action was not saved.
-    """
-    w = worker()
-    if w is None:
+    """Queue ``job`` for the app's printer (see :meth:`PrintService.submit`); never raises."""
+    found = service()
+    if found is None:
         log.info("print job %s (%s) not printed: this app has no printer", job.kind, job.lang)
         return NOT_CONNECTED
-    try:
-        return _submit(w, job)
-    except Exception:
-        log.exception("print job %s %s could not be queued", job.kind, job.fields.get("number"))
-        return NOT_QUEUED
-
-
-NOT_QUEUED = PrintOutcome(
-    False,
-    "تعذّر إرسال الورقة إلى الطابعة، والطلب نفسه محفوظ. اطبع الورقة من المتصفح أو اعرضها على المواطن.",
-    "The paper could not be sent to the printer; the request itself is saved. Print the paper from the "
-    "browser or show it to the citizen.",
-)
-
-
-def _submit(w: PrintWorker, job: PrintJob) -> PrintOutcome:
-    settings = current_app.config["EDGE_SETTINGS"]
-    if current_app.config.get("PRINT_WORKER", True):
-        w.start()  # no-op while it runs; brings it back if its thread ever died
-    doc = document(job, settings.van)
-    # Always the van database, also in training mode: the queue belongs to the one physical printer.
-    with open_db(settings.db_path) as db:
-        job_id = print_jobs.add(db, doc.kind, doc.to_payload(), ref=doc.number, copies=max(1, min(job.copies, 5)),
-                                reprint=job.reprint, training=job.training)
-        w.wake()
-        attempted, error = w.wait_settled(job_id, current_app.config.get("PRINT_WAIT_S", 5.0))
-        if attempted and error is None:
-            return PrintOutcome(True, *PRINTED, job_id=job_id)
-        if not attempted:
-            found = print_jobs.get(db, job_id)
-            if found is not None and found.state == "printed":
-                return PrintOutcome(True, *PRINTED, job_id=job_id)
-            if found is not None and found.state == "printing":
-                return PrintOutcome(True, *ON_ITS_WAY, job_id=job_id)
-            error = _held_error(w)
-        if job.kind == "ticket":
-            print_jobs.cancel(db, job_id)
-            return PrintOutcome(False, *TICKET_NOT_PRINTED, job_id=job_id)
-        return PrintOutcome(False, error.message_ar, error.message_en, job_id=job_id, queued=True)
-
-
-def _held_error(w: PrintWorker) -> PrinterError:
-    """Why a job has not printed within the wait: the printer's problem, or a plain "waiting"."""
-    status = w.printer.status()
-    found = status.error()
-    if found is not None:
-        return found
-    return PrinterError("الورقة في طابور الطباعة وستُطبع تلقائيًا بعد الأوراق التي قبلها.",
-                        "The paper is in the print queue and will print by itself after the ones before it.",
-                        code="printer-queued")
+    return found.submit(job, wait_s=current_app.config.get("PRINT_WAIT_S"),
+                        catalogue=current_app.extensions.get("edge_catalogue"))
 
 
 def retry() -> None:
     """The operator fixed the printer and pressed "print waiting papers": look at the queue now."""
-    w = worker()
-    if w is not None:
-        w.wake()
+    found = service()
+    if found is not None:
+        found.retry()

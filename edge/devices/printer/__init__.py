@@ -7,7 +7,7 @@ receipts to a background scan that touched a printing device): while a job print
 answers with the last known state, marked ``busy``, without asking the printer.
 
 Printing is synchronous and knows nothing of queues; the persistent print queue lives above
-(``edge.store.print_jobs`` and ``edge.web.print_worker``) because ``edge.devices`` may import
+(``edge.store.print_jobs`` and ``edge.services.print_worker``) because ``edge.devices`` may import
 ``edge.core`` only.
 """
 

@@ -21,10 +21,10 @@ import sqlite_utils
 from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera, public_url
 from edge.devices.gps import GpsReceiver
 from edge.devices.modem import ModemStatus, judge, open_modem
+from edge.services import watch_messages as messages
 from edge.store import device_status
-from edge.watch import messages
 
-log = logging.getLogger("edge.watch")
+log = logging.getLogger("edge.services")
 
 
 @dataclass(frozen=True)
