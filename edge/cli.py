@@ -14,8 +14,6 @@ import click
 from edge import config as config_mod
 from edge.core import logfmt
 from edge.core.errors import EdgeError
-from edge.devices import kinds as device_kinds
-from edge.devices.urls import DeviceUrlError
 
 
 class _Context:
@@ -242,11 +240,7 @@ def config_check(obj: _Context, file: str | None) -> None:
     """Validate a settings file and print the effective settings as JSON."""
     settings = config_mod.load(file or obj.config_path)
     config_mod.load_catalogue(settings)  # fee overrides must name real services
-    for key, kind, url in config_mod.device_urls(settings):
-        try:  # what each device checks at start, with its own words, without touching it
-            device_kinds.check_url(kind, url)
-        except DeviceUrlError as exc:
-            raise config_mod.ConfigError(settings.source, key, exc.problem, exc.problem_ar) from None
+    config_mod.check_devices(settings)  # what each device checks at start, in its own words
     click.echo(json.dumps(asdict(settings), default=str, ensure_ascii=False, indent=2))
 
 

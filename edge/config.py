@@ -286,6 +286,18 @@ def device_urls(s: Settings) -> list[tuple[str, str, str]]:
     return found + [(f"devices.cameras.{name}", "camera", url) for name, url in s.devices.cameras.items()]
 
 
+def check_devices(s: Settings, kinds: tuple[str, ...] | None = None) -> None:
+    """Every device URL (of ``kinds``) read as its device reads it at start, without touching the device;
+    :class:`ConfigError` naming the key, in the device's own words (``edge config check`` and start-up)."""
+    for key, kind, url in device_urls(s):
+        if kinds is not None and kind not in kinds:
+            continue
+        try:
+            device_kinds.check_url(kind, url)  # imports the kind's package only now
+        except DeviceUrlError as exc:
+            raise ConfigError(s.source, key, exc.problem, exc.problem_ar) from None
+
+
 def load_catalogue(settings: Settings) -> catalogue_mod.Catalogue:
     """The van's service catalogue: the configured (or shipped) file with local fee overrides applied."""
     path = settings.catalogue.path or catalogue_mod.default_path()

@@ -32,10 +32,14 @@ def services(settings: Settings, host: str, port: int) -> list[Service]:
     ]
 
 
+# The devices each service opens (the web process owns printer, scanner and QR reader; watch the rest).
+SERVICE_DEVICES = {"web": ("printer", "scanner", "qr"), "watch": ("gps", "modem", "camera")}
+
+
 def run_all(settings: Settings, host: str | None = None, port: int | None = None,
             only: tuple[str, ...] | None = None) -> None:
     """Run the van's services (``only`` these, by name, when given: the systemd units split them)."""
-    from edge.config import load_catalogue
+    from edge.config import check_devices, load_catalogue
     from edge.store.db import open_db
     from edge.store.migrations import migrate
 
@@ -43,6 +47,9 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
         migrate(db)
     # Refuse to start on a broken catalogue rather than fail later in front of a citizen.
     cat = load_catalogue(settings)
+    # And on a device URL its device would refuse: a clear message at boot, not a service restarting for ever.
+    chosen = [name for name in SERVICE_DEVICES if only is None or name in only]
+    check_devices(settings, tuple(kind for name in chosen for kind in SERVICE_DEVICES[name]))
     log.info("van %s (governorate %s), catalogue v%s with %d services, data in %s",
              settings.van.id, settings.van.governorate, cat.version, len(cat.services), settings.data_dir)
     stop = threading.Event()

@@ -235,3 +235,14 @@ def test_the_check_and_the_start_agree_on_any_url(case):
     except DeviceUrlError as exc:
         opened = exc.message_en
     assert checked == opened
+
+
+@pytest.mark.parametrize(("command", "kind", "url"), [("web", "printer", "sim://?paper=empty"),
+                                                      ("run", "gps", "sim://?fault=lost")])
+def test_the_van_refuses_to_start_on_a_url_its_device_refuses_rather_than_restart_for_ever(tmp_path, command, kind,
+                                                                                          url):
+    path = tmp_path / "van.toml"
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\n[devices]\n{kind} = "{url}"\n')
+    result = CliRunner().invoke(main, ["--config", str(path), command])
+    assert result.exit_code == 1, result.output
+    assert f"devices.{kind}" in result.output and "must be one of" in result.output
