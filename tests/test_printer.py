@@ -28,11 +28,11 @@ from edge.devices.printer import sim as printer_sim
 from edge.devices.printer import status as escpos_status
 from edge.devices.printer.layout import Qr, Raster, Receipt, TicketSlip, layout
 from edge.devices.printer.layout import TestPage as PrinterTestPage
+from edge.services.print_worker import PrintWorker
 from edge.store import device_status, print_jobs
 from edge.store.db import open_db
 from edge.store.migrations import migrate
 from edge.web import printing
-from edge.services.print_worker import PrintWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")

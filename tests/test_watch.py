@@ -11,8 +11,8 @@ from edge.devices.cctv import CctvTuning
 from edge.devices.cctv import sim as cctv_sim
 from edge.devices.gps import sim as gps_sim
 from edge.devices.modem import sim as modem_sim
-from edge.store import device_status
 from edge.services.watch import Watch, WatchTuning
+from edge.store import device_status
 
 FAST = WatchTuning(
     cctv=CctvTuning(sample_every_s=0.1, alarm_after=2, clear_after=2, offline_after_s=1.0, frozen_after_s=1.0,
