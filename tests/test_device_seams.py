@@ -246,3 +246,11 @@ def test_the_van_refuses_to_start_on_a_url_its_device_refuses_rather_than_restar
     result = CliRunner().invoke(main, ["--config", str(path), command])
     assert result.exit_code == 1, result.output
     assert f"devices.{kind}" in result.output and "must be one of" in result.output
+
+
+def test_an_error_about_a_camera_url_never_shows_its_password():
+    from edge.devices.cctv import open_camera
+
+    with pytest.raises(DeviceUrlError) as err:
+        open_camera("ftp://admin:s3cret@10.0.0.9/cam")
+    assert "s3cret" not in str(err.value) and "admin:***@10.0.0.9" in err.value.message_en

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from edge.devices.urls import DeviceUrl, DeviceUrlError, parse
+from edge.devices.urls import DeviceUrl, DeviceUrlError, masked, parse
 
 # settings key -> (package, the schemes its OPENERS accept). tests/devices check the two agree.
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -42,7 +42,7 @@ def schemes(kind: str) -> tuple[str, ...]:
 def unknown_scheme(kind: str, url: DeviceUrl) -> DeviceUrlError:
     shown = ", ".join(f"{s}://" for s in schemes(kind))
     hint_en, hint_ar = HINTS.get((kind, url.scheme), ("", ""))
-    return url.error(f"'{url.raw}' must start with one of {shown}" + (f"; {hint_en}" if hint_en else ""),
+    return url.error(f"'{masked(url.raw)}' must start with one of {shown}" + (f"; {hint_en}" if hint_en else ""),
                      f"يجب أن يبدأ بأحد: {shown}" + (f"؛ {hint_ar}" if hint_ar else ""))
 
 

@@ -43,6 +43,7 @@ class DeviceUrlError(EdgeError, ValueError):
     code = "device-url"
 
     def __init__(self, kind: str, url: str, problem_en: str, problem_ar: str):
+        url = masked(url)  # a camera URL may carry a password; errors reach logs, screens and the hub
         self.kind, self.url, self.problem, self.problem_ar = kind, url, problem_en, problem_ar
         ar_kind, en_kind, key = KIND_NAMES.get(kind, (kind, kind, f"devices.{kind}"))
         EdgeError.__init__(  # not super(): the kind's own error class may follow in the MRO with another signature
@@ -162,8 +163,7 @@ def parse(kind: str, url) -> DeviceUrl:
     if isinstance(url, DeviceUrl):
         return url
     if not isinstance(url, str) or "://" not in url:
-        raise url_error(kind, str(url), "write it as scheme://…, e.g. sim://",
-                             "اكتبه بالشكل scheme://…، مثل sim://")
+        raise url_error(kind, str(url), "write it as scheme://…, e.g. sim://", "اكتبه بالشكل scheme://…، مثل sim://")
     if any(ord(c) < 32 or ord(c) == 127 for c in url):  # a space is fine: sane://test:0?test-picture=Solid black
         raise url_error(kind, url.encode("unicode_escape").decode(), "it contains control characters",
                         "يحتوي على رموز تحكم")
@@ -191,6 +191,18 @@ def public(url: str) -> str:
     except ValueError:
         pass
     return f"{parts.scheme}://{host}{parts.path}"
+
+
+def masked(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``: what an error may say about a URL."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user, _, host = parts.netloc.rpartition("@")
+        return parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}").geturl()
+    except ValueError:
+        return url
 
 
 def credentials(url: str) -> tuple[str, str, str]:
