@@ -158,6 +158,20 @@ class DeviceUrl:
         return self.host
 
 
+SERIAL_LINE_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits")
+
+
+def serial_line(url: DeviceUrl, baudrate: int) -> dict:
+    """A serial port's line settings from ``?baudrate=9600&bytesize=8&parity=N&stopbits=1`` (pyserial's names),
+    the same for every serial device; ``baudrate`` is the device's usual speed."""
+    return dict(
+        baudrate=url.number("baudrate", baudrate, kind=int, low=300, high=4_000_000),
+        bytesize=int(url.choice("bytesize", ("5", "6", "7", "8"), "8")),
+        parity=url.choice("parity", ("N", "E", "O", "M", "S", "n", "e", "o", "m", "s"), "N").upper(),
+        stopbits=float(url.choice("stopbits", ("1", "1.5", "2"), "1")),
+    )
+
+
 def parse(kind: str, url) -> DeviceUrl:
     """``url`` parsed for device ``kind``; :class:`DeviceUrlError` when it is no URL at all."""
     if isinstance(url, DeviceUrl):

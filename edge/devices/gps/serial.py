@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from edge.devices.urls import DeviceUrl
+from edge.devices.urls import SERIAL_LINE_OPTIONS, DeviceUrl, serial_line
 
 
 def serial_settings(url: DeviceUrl) -> dict:
-    url.refuse_unknown(("baudrate",))
-    return dict(port=url.need_path("serial:///dev/ttyACM0"),
-                baudrate=url.number("baudrate", 9600, kind=int, low=300, high=921_600))
+    url.refuse_unknown(SERIAL_LINE_OPTIONS)
+    return dict(port=url.need_path("serial:///dev/ttyACM0"), **serial_line(url, 9600))
 
 
 class SerialLine:
-    def __init__(self, port: str, baudrate: int = 9600):
+    def __init__(self, port: str, baudrate: int = 9600, bytesize: int = 8, parity: str = "N", stopbits: float = 1):
         import serial  # imported here: the sim and gpsd do not need pyserial
 
-        self.port = serial.Serial(port, baudrate=baudrate, timeout=1.0)
+        self.port = serial.Serial(port, baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits,
+                                  timeout=1.0)
 
     def readline(self) -> bytes:
         return self.port.readline()

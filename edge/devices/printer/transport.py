@@ -16,7 +16,7 @@ import stat
 import time
 from pathlib import Path
 
-from edge.devices.urls import DeviceUrl
+from edge.devices.urls import SERIAL_LINE_OPTIONS, DeviceUrl, serial_line
 
 
 class TransportError(OSError):
@@ -322,18 +322,14 @@ class UsbTransport(FileTransport):
 # --------------------------------------------------------------------------------------------------
 
 # Query keys of each wire (the printer's own keys are read by edge.devices.printer).
-SERIAL_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff", "dsrdtr")
+SERIAL_OPTIONS = (*SERIAL_LINE_OPTIONS, "rtscts", "xonxoff", "dsrdtr")
 TCP_OPTIONS = ("timeout",)
 
 
 def serial_settings(url: DeviceUrl) -> dict:
     """``serial:///dev/ttyUSB0?baudrate=115200&parity=N&rtscts=1``"""
     return dict(
-        port=url.need_path("serial:///dev/ttyUSB0"),
-        baudrate=url.number("baudrate", 115200, kind=int, low=300, high=4_000_000),
-        bytesize=int(url.choice("bytesize", ("5", "6", "7", "8"), "8")),
-        parity=url.choice("parity", ("N", "E", "O", "M", "S", "n", "e", "o", "m", "s"), "N").upper(),
-        stopbits=float(url.choice("stopbits", ("1", "1.5", "2"), "1")),
+        port=url.need_path("serial:///dev/ttyUSB0"), **serial_line(url, 115200),
         rtscts=url.flag("rtscts"), xonxoff=url.flag("xonxoff"), dsrdtr=url.flag("dsrdtr"),
     )
 

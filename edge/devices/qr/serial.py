@@ -18,7 +18,7 @@ import time
 import serial
 
 from edge.devices.qr.base import QrDeviceError, clean_code, text_from_bytes
-from edge.devices.urls import DeviceUrl, parse
+from edge.devices.urls import SERIAL_LINE_OPTIONS, DeviceUrl, parse, serial_line
 
 TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "NONE": b""}
 # A scanner sends a code in one burst; nothing sane is longer than a large QR code (≈ 3 KB).
@@ -55,7 +55,7 @@ class LineSplitter:
         self._buffer.clear()
 
 
-SERIAL_OPTIONS = ("terminator", "idle", "baudrate", "bytesize", "parity", "stopbits", "debounce")
+SERIAL_OPTIONS = ("terminator", "idle", *SERIAL_LINE_OPTIONS, "debounce")
 
 
 def serial_settings(url: DeviceUrl) -> dict:
@@ -66,10 +66,7 @@ def serial_settings(url: DeviceUrl) -> dict:
     return dict(
         port=port, terminator=terminator,
         idle=url.number("idle", 0.15 if terminator == "NONE" else 0.3, low=0.01, high=10),
-        baudrate=url.number("baudrate", 9600, kind=int, low=300, high=4_000_000),
-        bytesize=int(url.choice("bytesize", ("5", "6", "7", "8"), "8")),
-        parity=url.choice("parity", ("N", "E", "O", "M", "S", "n", "e", "o", "m", "s"), "N").upper(),
-        stopbits=float(url.choice("stopbits", ("1", "1.5", "2"), "1")),
+        **serial_line(url, 9600),
     )
 
 
