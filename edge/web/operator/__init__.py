@@ -32,7 +32,7 @@ from edge.store import audit_log, clock, device_status, documents, drafts, looku
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
 from edge.web import i18n, printing, signing
-from edge.web.app import catalogue, documents_dir, get_db, settings
+from edge.web.context import catalogue, documents_dir, get_db, settings
 from edge.web.security import operator_session_alive
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
