@@ -20,14 +20,15 @@ from flask import (
     url_for,
 )
 
+from edge.core import drafts as draft_rules
 from edge.core import national_id as nid_mod
 from edge.core import phone
 from edge.core import requests as rq
 from edge.core.catalogue import UnknownCategory, UnknownService
-from edge.core.citizens import Citizen, clean_name
+from edge.core.citizens import clean_name
 from edge.core.digits import to_ascii, to_eastern
 from edge.core.errors import EdgeError
-from edge.core.money import InvalidAmount, parse_egp
+from edge.core.money import InvalidAmount
 from edge.store import audit_log, clock, device_status, documents, drafts, lookups, operators, outbox
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
@@ -40,11 +41,6 @@ bp = Blueprint("operator", __name__, url_prefix="/operator")
 QUEUE_ACTIONS = {"recall": store_tickets.recall, "start": store_tickets.start, "finish": store_tickets.finish,
                  "no-show": store_tickets.no_show}
 MAX_COUNTER = 20
-
-
-def _cancellable(state: rq.RequestState) -> bool:
-    # Before the governorate has decided: exactly the states the life cycle lets close as rejected.
-    return rq.can_transition(state, rq.RequestState.REJECTED)
 
 
 def _hasher():
@@ -225,41 +221,6 @@ def discard_request():
     return redirect(url_for("operator.home"))
 
 
-def _citizen_errors(data: dict) -> dict[str, EdgeError]:
-    errors: dict[str, EdgeError] = {}
-    try:
-        nid_mod.parse(data.get("national_id", ""))
-    except EdgeError as exc:
-        errors["national_id"] = exc
-    try:
-        clean_name(data.get("name", ""))
-    except EdgeError as exc:
-        errors["name"] = exc
-    if data.get("mobile", "").strip():
-        try:
-            phone.parse(data["mobile"])
-        except EdgeError as exc:
-            errors["mobile"] = exc
-    return errors
-
-
-def _missing_documents(data: dict, service) -> list:
-    have = set(data.get("seen", [])) | {p["doc_code"] for p in data.get("pages", [])}
-    return [d for d in service.documents if d.mandatory and d.code not in have]
-
-
-def _first_incomplete(data: dict) -> str | None:
-    try:
-        service = catalogue().service(data.get("service", ""))
-    except UnknownService:
-        return "service"
-    if _citizen_errors(data):
-        return "citizen"
-    if _missing_documents(data, service):
-        return "documents"
-    return None
-
-
 @bp.route("/requests/new/<draft_id>/<step>", methods=["GET", "POST"])
 @login_required
 def wizard(draft_id: str, step: str):
@@ -285,7 +246,7 @@ def wizard(draft_id: str, step: str):
             # Saved as typed, valid or not: a correction never means typing everything again.
             for key in ("national_id", "name", "mobile"):
                 data[key] = form.get(key, "")[:200]
-            errors = _citizen_errors(data)
+            errors = draft_rules.citizen_errors(data)
         elif step == "documents":
             if form.get("remove"):
                 drafts.remove_page(db, documents_dir(), draft_id, actor, form["remove"])
@@ -307,14 +268,9 @@ def wizard(draft_id: str, step: str):
                     return _render_step(step, draft_id, data, errors)
                 return redirect(url_for("operator.wizard", draft_id=draft_id, step="documents"))
             service = catalogue().service(data["service"])
-            missing = _missing_documents(data, service)
+            missing = draft_rules.missing_documents(data, service)
             if missing:
-                errors["documents"] = EdgeError(
-                    "بعض المستندات الإلزامية لم تُرفق ولم يُؤشَّر عليها: " + "، ".join(d.name_ar for d in missing),
-                    "Some mandatory documents are neither attached nor ticked as seen: "
-                    + "; ".join(d.name_en for d in missing),
-                    code="documents-missing",
-                )
+                errors["documents"] = draft_rules.DocumentsMissing(missing)
         elif step == "payment":
             return _submit(draft_id, data)
         drafts.save(db, draft_id, actor, data)
@@ -322,7 +278,7 @@ def wizard(draft_id: str, step: str):
             return redirect(url_for("operator.wizard", draft_id=draft_id, step=STEPS[STEPS.index(step) + 1]))
         return _render_step(step, draft_id, data, errors), 422
     if step != "service":
-        incomplete = _first_incomplete(data)
+        incomplete = draft_rules.first_incomplete(data, catalogue())
         if incomplete and STEPS.index(incomplete) < STEPS.index(step):
             return redirect(url_for("operator.wizard", draft_id=draft_id, step=incomplete))
     return _render_step(step, draft_id, data, errors)
@@ -378,15 +334,14 @@ def _submit(draft_id: str, data: dict):
     data.update(method=form.get("method", ""), reference=form.get("reference", "")[:40],
                 amount=form.get("amount", "")[:40])
     drafts.save(db, draft_id, actor, data)
-    incomplete = _first_incomplete(data)
+    incomplete = draft_rules.first_incomplete(data, catalogue())
     if incomplete:
         return redirect(url_for("operator.wizard", draft_id=draft_id, step=incomplete))
     service = catalogue().service(data["service"])
     errors: dict[str, EdgeError] = {}
     try:
-        amount = parse_egp(data["amount"]) if data["amount"].strip() else service.fee_piastres
-        payment = rq.Payment(data["method"], amount, data["reference"] or None)
-        citizen = Citizen(nid_mod.parse(data["national_id"]), data["name"], data.get("mobile") or None)
+        payment = draft_rules.payment(data, service)
+        citizen = draft_rules.citizen(data)
         number = drafts.submit(db, documents_dir(), draft_id, van_id=settings().van.id, catalogue=catalogue(),
                                service_code=service.code, citizen=citizen, payment=payment, operator=actor)
     except (InvalidAmount, rq.InvalidPayment) as exc:
@@ -485,7 +440,7 @@ def request_detail(number: str):
     found = store_requests.get(get_db(), number)
     return render_template("operator/request.html", r=found, service=catalogue().service(found.service_code),
                            labels=rq.STATE_LABELS, docs=documents.for_request(get_db(), number),
-                           cancellable=_cancellable(found.state), masked_id=nid_mod.mask(found.citizen_national_id),
+                           cancellable=rq.cancellable(found.state), masked_id=nid_mod.mask(found.citizen_national_id),
                            error=session.pop("request_error", None), notice=session.pop("notice", None))
 
 
@@ -512,24 +467,14 @@ def reprint(number: str):
 @bp.post("/requests/<number>/cancel")
 @login_required
 def cancel(number: str):
-    db = get_db()
-    found = store_requests.get(db, number)
-    reason = " ".join(request.form.get("reason", "").split())[:300]
-    if not reason:
-        session["request_error"] = {"ar": "اكتب سبب الإلغاء.", "en": "Type the reason for cancelling.",
-                                    "keep": request.form.get("reason", "")}
-    elif not _cancellable(found.state):
-        session["request_error"] = {"ar": "لا يمكن إلغاء طلب صدر فيه قرار.",
-                                    "en": "A request that has been decided cannot be cancelled."}
+    typed = request.form.get("reason", "")
+    try:
+        store_requests.cancel(get_db(), number, typed, actor=g.operator["actor"])
+    except rq.CancelReasonMissing as exc:
+        session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en, "keep": typed}
+    except rq.NotCancellable as exc:
+        session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en}
     else:
-        # The life cycle has no "cancelled" state: a cancellation at the van closes the request as
-        # rejected, with the reason, and is audited as a cancellation in the same transaction.
-        from edge.store.db import transaction
-
-        with transaction(db):
-            store_requests.change_state(db, number, rq.RequestState.REJECTED, source="van",
-                                        reason=f"cancelled at the van: {reason}", actor=g.operator["actor"])
-            _audit("request.cancel", number, {"reason": reason})
         session["notice"] = {"ar": "أُلغي الطلب.", "en": "The request was cancelled."}
     return redirect(url_for("operator.request_detail", number=number))
 
