@@ -58,3 +58,12 @@ def test_the_console_keeps_every_address_and_endpoint_name(tmp_path):
     found = {(r.rule, r.endpoint, tuple(sorted(r.methods - {"HEAD", "OPTIONS"})))
              for r in app.url_map.iter_rules() if r.endpoint.startswith("operator.")}
     assert found == CONSOLE
+
+
+def test_the_wizards_step_table_follows_the_drafts_steps_in_order():
+    from edge.core import drafts
+    from edge.web.operator import wizard
+
+    assert [s.name for s in wizard.STEPS] == list(drafts.STEPS)
+    assert [s.next for s in wizard.STEPS] == [*drafts.STEPS[1:], None]
+    assert all((WEB / "templates" / s.template).is_file() for s in wizard.STEPS)
