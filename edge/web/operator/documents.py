@@ -36,7 +36,6 @@ def _scanner_status(st) -> None:
                          detail={"code": st.code} if not st.online else {})
 
 
-
 @bp.get("/documents/<int:doc_id>")
 @login_required
 def document_file(doc_id: int):
