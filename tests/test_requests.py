@@ -14,18 +14,23 @@ from edge.core.digits import to_eastern
 from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount, format_egp, parse_egp
 from edge.core.requests import (
+    CANCEL_REASON_MAX,
     STAGE,
     STATE_LABELS,
     TRANSITIONS,
+    CancelReasonMissing,
     InvalidPayment,
     InvalidRequestNumber,
     InvalidTransition,
     InvalidVanId,
+    NotCancellable,
     Payment,
     PaymentMethod,
     RequestNumber,
     RequestState,
     can_transition,
+    cancel_reason,
+    cancellable,
     check_payment,
     damm_check_digit,
     damm_is_valid,
@@ -510,3 +515,37 @@ def test_a_payment_that_is_not_the_exact_fee_is_refused_naming_both_amounts(paid
 
 def test_a_free_service_takes_a_zero_payment():
     check_payment(Payment(PaymentMethod.CASH, 0), 0)
+
+
+# ==================================================================================================
+# Cancelling at the van
+# ==================================================================================================
+
+
+@pytest.mark.parametrize("state", list(RequestState))
+def test_a_request_is_cancellable_exactly_while_it_may_still_close_as_rejected(state):
+    assert cancellable(state) == can_transition(state, S.REJECTED)
+
+
+def test_cancellable_before_the_decision_not_after():
+    assert cancellable(S.SUBMITTED) and cancellable(S.UNDER_REVIEW)
+    assert not any(cancellable(s) for s in (S.READY, S.REJECTED, S.DELIVERED))
+
+
+def test_the_cancel_reason_is_folded_and_cut_to_its_limit():
+    assert cancel_reason(S.SUBMITTED, "  citizen \n asked  ") == "citizen asked"
+    assert len(cancel_reason(S.SUBMITTED, "x" * 1000)) == CANCEL_REASON_MAX
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t", None])
+def test_a_cancel_needs_a_reason_whatever_the_state(blank):
+    for state in (S.SUBMITTED, S.DELIVERED):
+        with pytest.raises(CancelReasonMissing) as err:
+            cancel_reason(state, blank)
+        assert err.value.message_ar and err.value.message_en
+
+
+def test_a_decided_request_cannot_be_cancelled():
+    with pytest.raises(NotCancellable) as err:
+        cancel_reason(S.READY, "citizen asked")
+    assert "decided" in err.value.message_en

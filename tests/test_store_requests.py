@@ -141,3 +141,54 @@ def test_crash_while_applying_downlink_leaves_it_unhandled_for_redelivery(db, ca
 def test_every_store_error_is_a_user_facing_error():
     for cls in (store_requests.UnknownRequest, store_requests.DailyLimitReached):
         assert issubclass(cls, EdgeError)
+
+
+def _written(db) -> tuple[int, int, int]:
+    return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("outbox", "audit_log", "request_history"))
+
+
+def test_cancelling_at_the_van_closes_the_request_as_rejected_in_one_transaction(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    assert store_requests.cancel(db, number, "  citizen \n asked ", actor="operator:3", now=now) == "citizen asked"
+    found = store_requests.get(db, number)
+    assert found.state is rq.RequestState.REJECTED
+    assert found.history[-1]["reason"] == "cancelled at the van: citizen asked"
+    assert [r.kind for r in outbox.pending(db, "tx")] == ["request.submitted", "request.state"]
+    rows = db.execute("SELECT action, actor, details FROM audit_log ORDER BY seq").fetchall()
+    assert [r[0] for r in rows] == ["request.submit", "request.rejected", "request.cancel"]
+    assert rows[-1][1] == "operator:3" and "citizen asked" in rows[-1][2]
+
+
+def test_a_cancel_without_a_reason_or_after_the_decision_writes_nothing(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    before = _written(db)
+    with pytest.raises(rq.CancelReasonMissing):
+        store_requests.cancel(db, number, "   ", actor="operator:3", now=now)
+    assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.SUBMITTED
+    store_requests.change_state(db, number, "ready", source="hub", now=now)
+    before = _written(db)
+    with pytest.raises(rq.NotCancellable):
+        store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
+    assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.READY
+
+
+def test_cancelling_an_unknown_request_says_so(db):
+    with pytest.raises(store_requests.UnknownRequest):
+        store_requests.cancel(db, "007-261121-0001-5", "citizen asked", actor="operator:3")
+
+
+def test_a_failure_at_the_cancels_last_write_leaves_nothing_half_done(db, catalogue, now, monkeypatch):
+    number = str(_submit(db, catalogue, now))
+    before = _written(db)
+    record = store_requests.audit_log.record
+
+    def broken(database, *, action, **kwargs):
+        if action == "request.cancel":  # the state change is already written when this fails
+            raise OSError("disk")
+        return record(database, action=action, **kwargs)
+
+    monkeypatch.setattr(store_requests.audit_log, "record", broken)
+    with pytest.raises(OSError):
+        store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
+    assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.SUBMITTED

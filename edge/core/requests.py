@@ -159,6 +159,41 @@ def transition(current: RequestState, target: RequestState) -> RequestState:
     return target
 
 
+class CancelReasonMissing(EdgeError):
+    code = "request-cancel-reason-missing"
+
+    def __init__(self):
+        super().__init__("اكتب سبب الإلغاء.", "Type the reason for cancelling.")
+
+
+class NotCancellable(EdgeError):
+    code = "request-not-cancellable"
+
+    def __init__(self, state: RequestState):
+        super().__init__("لا يمكن إلغاء طلب صدر فيه قرار.", "A request that has been decided cannot be cancelled.",
+                         detail=f"state {RequestState(state).value}")
+
+
+CANCEL_REASON_MAX = 300
+
+
+def cancellable(state: RequestState) -> bool:
+    """May the van still cancel a request in ``state``? Before the governorate has decided: exactly the
+    states the life cycle lets close as rejected (the life cycle has no "cancelled" state)."""
+    return can_transition(state, RequestState.REJECTED)
+
+
+def cancel_reason(state: RequestState, reason: str) -> str:
+    """The reason for cancelling a request in ``state``, spaces folded and cut to ``CANCEL_REASON_MAX``;
+    raises CancelReasonMissing for a blank one, then NotCancellable once the governorate has decided."""
+    reason = " ".join((reason or "").split())[:CANCEL_REASON_MAX]
+    if not reason:
+        raise CancelReasonMissing()
+    if not cancellable(state):
+        raise NotCancellable(state)
+    return reason
+
+
 # --------------------------------------------------------------------------------------------------
 # Request numbers
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Service requests in the van database: submission (with citizen, outbox and audit rows) and status changes."""
+"""Service requests in the van database: submission (with citizen, outbox and audit rows), status changes and
+cancellation at the van."""
 
 from __future__ import annotations
 
@@ -171,6 +172,34 @@ def change_state(
             audit_log.record(db, actor=actor or "system", action=f"request.{target.value}",
                              subject=number, details={"reason": reason} if reason else {}, now=now)
     return True
+
+
+def cancel(
+    db: sqlite_utils.Database,
+    number: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> str:
+    """Cancel a request at the van, before the governorate has decided; returns the reason as recorded.
+
+    The life cycle has no "cancelled" state: the request closes as rejected with the reason. One
+    transaction: the state change, its history and outbox rows and audit entry, and the audit entry of
+    the cancellation itself — the state is read inside it, so a decision arriving meanwhile wins cleanly.
+    Raises UnknownRequest, then CancelReasonMissing or NotCancellable (edge.core.requests.cancel_reason).
+    """
+    now = now or clock.now()
+    with transaction(db):
+        row = db.execute("SELECT state FROM requests WHERE number = ?", [number]).fetchone()
+        if row is None:
+            raise UnknownRequest(number)
+        reason = rq.cancel_reason(rq.RequestState(row[0]), reason)
+        change_state(db, number, rq.RequestState.REJECTED, source="van", reason=f"cancelled at the van: {reason}",
+                     actor=actor, now=now)
+        audit_log.record(db, actor=actor, action="request.cancel", subject=number, details={"reason": reason},
+                         now=now)
+    return reason
 
 
 def get(db: sqlite_utils.Database, number: str) -> StoredRequest:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, render_template, stream_with
 
 from edge.store import lookups
 from edge.store.db import open_db
-from edge.web.app import catalogue, get_db, settings
+from edge.web.context import catalogue, get_db, settings
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 

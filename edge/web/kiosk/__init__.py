@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -15,7 +16,7 @@ from edge.store import clock
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
 from edge.web import i18n, printing, signing
-from edge.web.app import catalogue, get_db, settings
+from edge.web.context import catalogue, get_db, settings
 
 bp = Blueprint("kiosk", __name__)
 
@@ -113,8 +114,6 @@ def ticket_done():
     ticket = session.get("ticket")
     if not ticket:
         return redirect(url_for("kiosk.start"))
-    from datetime import timedelta
-
     wait = tk.wait_label(timedelta(minutes=ticket["wait_min"]), i18n.current())
     return render_template("kiosk/ticket_done.html", ticket=ticket, wait=wait,
                            category=catalogue().category(ticket["category"]))

@@ -1,0 +1,56 @@
+"""Scanned pages: taking a page from the van's scanner, a photo of the paper or an uploaded file (for the
+wizard's documents step), and serving the pages of a draft and of a registered request."""
+
+from __future__ import annotations
+
+from flask import abort, g, send_file
+
+from edge.store import device_status, documents, drafts
+from edge.web.context import documents_dir, get_db, settings
+from edge.web.operator.blueprint import bp, login_required
+
+
+def page_content(upload, *, scan: bool, photo: bool) -> tuple[bytes, str]:
+    """The bytes to attach: a scan from the van's scanner (one PDF of its pages, JPEGs inside unchanged),
+    a photo of the paper straightened into a page, or an uploaded file as it is."""
+    from edge.devices import scanner
+
+    if scan:
+        try:
+            content = scanner.scan_document(settings().devices.scanner).pdf
+        except scanner.ScannerError as exc:
+            _scanner_status(scanner.ScannerStatus.from_error(exc))
+            raise
+        _scanner_status(scanner.ScannerStatus(True))
+        return content, "scanner"
+    data = upload.read()
+    if photo:
+        return scanner.document_from_photos([data]).pdf, "photo"
+    return data, "upload"
+
+
+def _scanner_status(st) -> None:
+    """The scanner's state as the last scan found it, for the van status page and the governorate."""
+    device_status.report(get_db(real=True), "scanner", "scanner", "ok" if st.online else "error",
+                         message_ar=st.message_ar, message_en=st.message_en,
+                         detail={"code": st.code} if not st.online else {})
+
+
+@bp.get("/documents/<int:doc_id>")
+@login_required
+def document_file(doc_id: int):
+    doc = documents.get(get_db(), doc_id)
+    if doc is None:
+        abort(404)
+    return send_file(documents_dir() / doc.path, mimetype=doc.content_type, max_age=0)
+
+
+@bp.get("/requests/new/<draft_id>/page/<name>")
+@login_required
+def draft_page(draft_id: str, name: str):
+    data = drafts.get(get_db(), draft_id, g.operator["actor"])
+    entry = next((p for p in data["pages"] if p["file"] == name), None)
+    if entry is None:
+        abort(404)
+    return send_file(drafts.staging_dir(documents_dir(), draft_id) / entry["file"], mimetype=entry["content_type"],
+                     max_age=0)

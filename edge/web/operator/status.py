@@ -1,0 +1,37 @@
+"""The van's status page: each device's state (from ``device_status``), the outbox backlog and the age of
+its oldest row, the papers waiting for the printer — and the button that asks the printer to go on."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, session, url_for
+
+from edge.store import clock, device_status, outbox, print_jobs
+from edge.web import printing
+from edge.web.context import get_db, settings
+from edge.web.operator.blueprint import audit, bp, login_required
+
+
+@bp.get("/status")
+@login_required
+def status():
+    db = get_db(real=True)
+    s = settings()
+    rows = {d.device: d for d in device_status.current(db)}
+    expected = ["printer", "scanner", "qr", "gps", "modem"] + [f"camera:{n}" for n in s.devices.cameras]
+    devices = [(name, rows.pop(name, None)) for name in expected] + sorted(rows.items())
+    backlog = outbox.backlog(db)
+    age = backlog.oldest_age(clock.now())
+    return render_template("operator/status.html", devices=devices, backlog=backlog,
+                           age_minutes=None if age is None else int(age.total_seconds() // 60),
+                           waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None))
+
+
+@bp.post("/printer/retry")
+@login_required
+def printer_retry():
+    """"Print the waiting papers": the operator fixed the printer (paper, cover) and asks to go on now."""
+    printing.retry()
+    audit("printer.retry", "printer", real=True)
+    session["notice"] = {"ar": "طُلب من الطابعة أن تطبع الأوراق المنتظرة.",
+                         "en": "The printer was asked to print the waiting papers."}
+    return redirect(url_for("operator.status"))
