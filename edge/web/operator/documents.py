@@ -5,35 +5,22 @@ from __future__ import annotations
 
 from flask import abort, g, send_file
 
-from edge.store import device_status, documents, drafts
+from edge.services import scanning
+from edge.store import documents, drafts
 from edge.web.context import documents_dir, get_db, settings
 from edge.web.operator.blueprint import bp, login_required
 
 
 def page_content(upload, *, scan: bool, photo: bool) -> tuple[bytes, str]:
     """The bytes to attach: a scan from the van's scanner (one PDF of its pages, JPEGs inside unchanged),
-    a photo of the paper straightened into a page, or an uploaded file as it is."""
-    from edge.devices import scanner
-
+    a photo of the paper straightened into a page, or an uploaded file as it is. A failed scan raises
+    :class:`edge.services.scanning.ScannerError` (words for the operator); the scanner's status row says so."""
     if scan:
-        try:
-            content = scanner.scan_document(settings().devices.scanner).pdf
-        except scanner.ScannerError as exc:
-            _scanner_status(scanner.ScannerStatus.from_error(exc))
-            raise
-        _scanner_status(scanner.ScannerStatus(True))
-        return content, "scanner"
+        return scanning.scan_pdf(get_db(real=True), settings().devices.scanner), "scanner"
     data = upload.read()
     if photo:
-        return scanner.document_from_photos([data]).pdf, "photo"
+        return scanning.photo_pdf(data), "photo"
     return data, "upload"
-
-
-def _scanner_status(st) -> None:
-    """The scanner's state as the last scan found it, for the van status page and the governorate."""
-    device_status.report(get_db(real=True), "scanner", "scanner", "ok" if st.online else "error",
-                         message_ar=st.message_ar, message_en=st.message_en,
-                         detail={"code": st.code} if not st.online else {})
 
 
 @bp.get("/documents/<int:doc_id>")
