@@ -15,7 +15,7 @@ from edge.core.errors import EdgeError
 from edge.store import clock
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
-from edge.web import i18n, printing, signing
+from edge.web import i18n, printing, qr_reader, signing
 from edge.web.context import catalogue, get_db, settings
 
 bp = Blueprint("kiosk", __name__)
@@ -160,8 +160,6 @@ def track():
 @bp.get("/qr/events")
 def qr_events():
     """Long poll for the track and verify pages: the next code held under the van's QR reader."""
-    from edge.web import qr_reader
-
     return qr_reader.wait_for_codes(request.args.get("after", type=int), request.args.get("epoch"))
 
 

@@ -13,6 +13,7 @@ from edge.store import requests as store_requests
 from edge.web import i18n, printing, signing
 from edge.web.context import catalogue, get_db, settings
 from edge.web.operator.blueprint import audit, bp, login_required
+from edge.web.qr import svg
 
 
 def receipt_data(number: str) -> dict:
@@ -52,8 +53,6 @@ def print_notice(number: str, outcome: printing.PrintOutcome) -> dict:
 def receipt(number: str):
     d = receipt_data(number)
     printed = session.pop("printed", None)
-    from edge.web.qr import svg
-
     return render_template("operator/receipt.html", **d, labels=rq.STATE_LABELS,
                            qr=svg(d["qr_text"], label=number), printed=printed)
 
