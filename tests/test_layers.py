@@ -12,16 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> project modules it may import (prefixes); its own package is always allowed.
 ALLOWED = {
+    "common": ("edge.core",),
     "edge.core": (),
     "edge.store": ("edge.core",),
     "edge.devices": ("edge.core",),
     "edge.watch": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "edge.sync": ("edge.core", "edge.store", "edge.config"),
-    "edge.web": ("edge.core", "edge.store", "edge.devices", "edge.config"),
-    "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks"),
+    "edge.web": ("edge.core", "edge.store", "edge.devices", "edge.config", "common"),
+    "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks", "common"),
     "provisioning": ("edge.core",),
 }
-PROJECT = ("edge", "governorate", "provisioning")
+PROJECT = ("edge", "governorate", "provisioning", "common")
 
 
 def _modules(package: str):

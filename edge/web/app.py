@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
+from common import web
 from edge.config import Settings, load_catalogue
 from edge.core.errors import EdgeError
 from edge.store.db import open_db
@@ -39,7 +40,7 @@ def create_app(settings: Settings, **overrides) -> Flask:
     app.config.update(overrides)
     app.config["EDGE_SETTINGS"] = settings
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = security.secret_key(settings.data_dir)
+        app.config["SECRET_KEY"] = web.session_secret(settings.data_dir)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=app.config["OPERATOR_MAX_S"])
     # Refuse to start on a broken catalogue rather than fail later in front of a citizen.
     app.extensions["edge_catalogue"] = load_catalogue(settings)
@@ -137,7 +138,7 @@ def _error_pages(app: Flask) -> None:
         return render_template("errors/error.html", status=status, title_ar=title_ar, title_en=title_en,
                                text_ar=text_ar, text_en=text_en, home=home), status
 
-    @app.errorhandler(security.CsrfRefused)
+    @app.errorhandler(web.CsrfRefused)
     def _csrf(_exc):
         return page(400, "انتهت صلاحية الصفحة", "This page has expired",
                     "ظلت هذه الصفحة مفتوحة مدة طويلة أو فُتحت من مكان آخر، فلم نُرسل شيئًا. ارجع وأعد المحاولة.",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, session
 from markupsafe import Markup, escape
 
+from common import web
 from governorate import fleet, notify, staff
 from governorate.store import HubStore
 from governorate.web import security
@@ -26,8 +26,7 @@ DEFAULTS = {
     "SILENT_AFTER_S": 180.0,
     "BACKLOG_ALERT_H": 2.0,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Strict",
+    **web.COOKIE,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
 }
 
@@ -39,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         db = str(app.config["DB_PATH"])
         folder = Path("var/hub") if db.startswith(("postgresql://", "postgres://")) else Path(db).parent
-        app.config["SECRET_KEY"] = _secret(folder)
+        app.config["SECRET_KEY"] = web.session_secret(folder)
     store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     staff.ensure_columns(store)  # sign-in's lock-out and session-version columns on an older hub database
@@ -94,18 +93,6 @@ def local_time(value: str | None) -> str:
         return datetime.fromisoformat(value).astimezone(VAN_TZ).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value
-
-
-def _secret(folder: Path) -> bytes:
-    """Signs staff session cookies: made once, kept next to the hub's database, owner-only."""
-    path = folder / "web-secret.key"
-    if path.exists() and len(path.read_bytes()) >= 32:
-        return path.read_bytes()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(secrets.token_bytes(32))
-    return path.read_bytes()
 
 
 def _sender(store: HubStore, config: dict):
