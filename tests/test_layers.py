@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED = {
     "common": ("edge.core",),
     "edge.core": (),
-    "edge.store": ("edge.core",),
+    "edge.store": ("edge.core", "common.transaction"),
     "edge.devices": ("edge.core",),
     "edge.watch": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "edge.sync": ("edge.core", "edge.store", "edge.config"),
