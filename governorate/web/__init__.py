@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,9 +11,12 @@ from flask import Flask, g, session
 from markupsafe import Markup, escape
 
 from common import web
+from edge.core.localtime import VAN_TZ
 from governorate import fleet, notify, staff
+from governorate.backoffice import STATE_LABELS
+from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import security
+from governorate.web import auth, monitor, office, security
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -50,9 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     security.install(app)
     app.jinja_env.filters["local"] = local_time
-
-    from governorate.web import auth, monitor, office
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
@@ -75,18 +76,12 @@ def t(ar: str, en: str) -> Markup:
 
 
 def state_label(state: str) -> Markup:
-    from governorate.backoffice import STATE_LABELS
-
     ar, en = STATE_LABELS.get(state, (state, state))
     return t(ar, en)
 
 
 def local_time(value: str | None) -> str:
     """A stored UTC time as staff read it: Cairo time, to the minute."""
-    from datetime import datetime
-
-    from edge.core.localtime import VAN_TZ
-
     if not value or value == "—":
         return "—"
     try:
@@ -97,8 +92,6 @@ def local_time(value: str | None) -> str:
 
 def _sender(store: HubStore, config: dict):
     """A Hub that only sends (it takes no share of the uplink); it stores each downlink before publishing it."""
-    from governorate.ingest import Hub
-
     url = urlsplit(config["BROKER_URL"] or "mqtt://127.0.0.1:1883")
     hub = Hub(store, config["GOVERNORATE"], url.hostname or "127.0.0.1",
               url.port or (8883 if url.scheme == "mqtts" else 1883),
