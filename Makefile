@@ -10,7 +10,7 @@ UV := .tools/uv/bin/uv
 PYTEST_ARGS ?=
 # The van's software release (provision release build): tests install it offline into a fresh venv.
 RELEASE := var/release/van
-SOURCES := $(wildcard $(shell git ls-files edge governorate provisioning systemd scripts 2>/dev/null))
+SOURCES := $(wildcard $(shell git ls-files common edge governorate provisioning systemd scripts 2>/dev/null))
 # uv puts the project's environment here, and never fetches a Python of its own.
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from common import keys
 from edge.core import codes as codes_mod
-from edge.core import trust
+from edge.core import issuing, trust
 from edge.core.codes import DocumentType
 
 _TYPES = click.Choice([t.value for t in DocumentType])
@@ -56,14 +57,12 @@ def codes() -> None:
 @click.pass_obj
 def dev_keys(obj, directory: Path | None, governorate: str | None, van: str | None, force: bool) -> None:
     """Make a development CA, a van signing key and a trust list (default folder: <data_dir>/keys)."""
-    from provisioning import signing
-
     directory = directory or _keys_dir(obj)
     governorate = governorate or obj.settings.van.governorate
     van = van or obj.settings.van.id
-    if (directory / signing.SIGNER_KEY).exists() and not force:
+    if (directory / trust.SIGNER_KEY_FILE).exists() and not force:
         raise click.ClickException(f"{directory} already holds keys; pass --force to replace them")
-    signing.make_dev_keys(directory, governorate=governorate, van=van, now=datetime.now(UTC))
+    keys.make_dev_keys(directory, governorate=governorate, van=van, now=datetime.now(UTC))
     click.echo(f"{directory}: development CA for governorate {governorate}, signing key for {van}, trust list")
 
 
@@ -81,16 +80,14 @@ def dev_keys(obj, directory: Path | None, governorate: str | None, van: str | No
 @click.pass_obj
 def issue(obj, doc_type, number, service, national_id, expires, valid_days, key_path, cert_path, png_path, at) -> None:
     """Print the signed code for one document."""
-    from provisioning import signing
-
     if expires and valid_days:
         raise click.UsageError("give --expires or --valid-days, not both")
     now = _moment(at)
     expires_at = _moment(expires, end_of_day=True) if expires else None
     if valid_days:
         expires_at = now + timedelta(days=valid_days)
-    keys = _keys_dir(obj)
-    signer = signing.load_signer(key_path or keys / signing.SIGNER_KEY, cert_path or keys / signing.SIGNER_CERT)
+    folder = _keys_dir(obj)
+    signer = keys.load_signer(key_path or folder / trust.SIGNER_KEY_FILE, cert_path or folder / trust.SIGNER_CERT_FILE)
     code = codes_mod.issue(
         signer, doc_type, number, service, now=now, expires_at=expires_at, national_id=national_id
     )
@@ -124,13 +121,12 @@ def verify(obj, code: str, trust_path, ca_path, national_id, at) -> None:
 
     With --national-id, also exit non-zero when the ID does not match the code.
     """
-    from provisioning import signing
-
     if code == "-":
         code = sys.stdin.readline()
     code = code.rstrip("\r\n")  # scanners and shells add line ends; spaces are Base45 characters
-    keys = _keys_dir(obj)
-    trust_list = signing.load_trust_list(trust_path or keys / signing.TRUST_LIST, ca_path or keys / signing.CA_CERT)
+    folder = _keys_dir(obj)
+    trust_list = keys.load_trust_list(trust_path or folder / trust.TRUST_LIST_FILE,
+                                      ca_path or folder / trust.CA_CERT_FILE)
     result = codes_mod.verify(code, trust_list, now=_moment(at))
     out = result.as_dict()
     matches = None
@@ -153,16 +149,14 @@ def verify(obj, code: str, trust_path, ca_path, national_id, at) -> None:
 @click.pass_obj
 def make_trust_list(obj, ca_key_path, ca_cert_path, cert_paths, revoke, version, valid_days, out_path) -> None:
     """Sign a trust list of van certificates and revoked documents with the governorate CA."""
-    from provisioning import signing
-
-    keys = _keys_dir(obj)
-    ca = signing.load_signer(ca_key_path or keys / signing.CA_KEY, ca_cert_path or keys / signing.CA_CERT)
-    certificates = [signing.load_certificate(p) for p in (cert_paths or [keys / signing.SIGNER_CERT])]
+    folder = _keys_dir(obj)
+    ca = keys.load_signer(ca_key_path or folder / trust.CA_KEY_FILE, ca_cert_path or folder / trust.CA_CERT_FILE)
+    certificates = [keys.load_certificate(p) for p in (cert_paths or [folder / trust.SIGNER_CERT_FILE])]
     revoked = [_revocation(entry) for entry in revoke]
-    blob = signing.make_trust_list(ca, certificates, now=datetime.now(UTC), version=version, revoked=revoked,
+    blob = issuing.make_trust_list(ca, certificates, now=datetime.now(UTC), version=version, revoked=revoked,
                                    days=valid_days)
     trust.verify_list(blob, ca.certificate)  # refuse to publish a list that verifiers would reject
-    out_path = out_path or keys / signing.TRUST_LIST
+    out_path = out_path or folder / trust.TRUST_LIST_FILE
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(blob)
     click.echo(f"{out_path}: trust list v{version}, {len(certificates)} signer(s), {len(revoked)} revoked")

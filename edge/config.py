@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,13 +13,13 @@ from urllib.parse import urlsplit
 from edge.core import catalogue as catalogue_mod
 from edge.core import governorates, money
 from edge.core.errors import EdgeError
+from edge.core.vans import VAN_ID
 from edge.devices import kinds as device_kinds
 from edge.devices.urls import DeviceUrlError
 
 DEFAULT_PATH = Path("/etc/edge/van.toml")
 ENV_VAR = "EDGE_CONFIG"
 
-VAN_ID = re.compile(r"^V\d{3}$")
 BROKER_SCHEMES = {"mqtt", "mqtts"}
 
 
@@ -227,7 +226,7 @@ def _build(cls: type, raw: dict, section: str, source: str) -> Any:
 
 
 def _validate(s: Settings, source: str) -> None:
-    if not VAN_ID.match(s.van.id):
+    if not VAN_ID.fullmatch(s.van.id):
         raise ConfigError(source, "van.id", f"'{s.van.id}' is not a van id: use V followed by 3 digits, e.g. V007")
     if s.van.governorate not in governorates.ASSIGNABLE:
         raise ConfigError(

@@ -185,11 +185,10 @@ class Hub:
     def _ingest_isolated(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
         """One message in its own savepoint: a failure the hub did not foresee undoes that message alone,
         which is then quarantined ("hub-error") and refused, so it neither stops the others nor loops."""
-        conn.execute("SAVEPOINT one_message")
         try:
-            self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+            with self.store.transaction():  # nested in the batch's: a savepoint
+                self._ingest_one(conn, topic_text, payload, received_at, outcomes)
         except Exception as exc:
-            conn.execute("ROLLBACK TO SAVEPOINT one_message")
             if self.store.retryable(exc):
                 raise
             log.exception("message on %s could not be applied; quarantined", topic_text)
@@ -199,7 +198,6 @@ class Hub:
                 msg_id = _claimed_id(payload)
                 self._refuse(conn, van, msg_id, None, None, "hub-error", f"{type(exc).__name__}: {exc}",
                              payload, received_at, outcomes)
-        conn.execute("RELEASE SAVEPOINT one_message")
 
     def _refuse(self, conn, van: str, msg_id: str | None, stream: str | None, kind: str | None, reason: str,
                 detail: str, payload: bytes, received_at: str, outcomes) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common.transaction import transaction as shared_transaction
+
 SCHEMA = [
     # Every stored uplink message, exactly once: the key is what makes a re-sent message harmless.
     """CREATE TABLE IF NOT EXISTS messages (
@@ -240,19 +242,10 @@ class HubStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            try:
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+        """One transaction (common/transaction.py, the van's helper too); a nested call is a savepoint whose
+        failure undoes only its own work. The lock keeps the other thread out until the outermost commit."""
+        with self._lock, shared_transaction(self.conn):
+            yield self.conn
 
     def close(self) -> None:
         self.conn.close()

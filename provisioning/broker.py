@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 
-from provisioning import pki
+from provisioning.checks import HUB_CN, check_governorate, check_van
 
 # Debian's mosquitto finds its plugin by name in the architecture's library folder (amd64 or arm64 alike).
 DYNSEC_PLUGIN = "mosquitto_dynamic_security.so"
@@ -43,7 +43,7 @@ def hub_role(gov: str) -> dict:
     """The hub: its ingest workers share one subscription to every up (plus a plain one to the retained
     ``up/status``, which shared subscriptions never deliver); the dashboard and ingest publish every down."""
     up = f"mtc/v1/{gov}/+/up/#"
-    return {"rolename": pki.HUB_CN, "acls": [
+    return {"rolename": HUB_CN, "acls": [
         _acl("subscribePattern", f"$share/hub/{up}"),
         _acl("subscribePattern", up),
         _acl("publishClientReceive", up),
@@ -53,7 +53,7 @@ def hub_role(gov: str) -> dict:
 
 def van_role(gov: str, van: str) -> dict:
     """One van: publish under its own up/, subscribe to and receive its own down/, nothing else."""
-    pki.check_van(van)
+    check_van(van)
     return {"rolename": f"van-{van}", "acls": [
         _acl("publishClientSend", f"mtc/v1/{gov}/{van}/up/#"),
         _acl("subscribePattern", f"mtc/v1/{gov}/{van}/down/#"),
@@ -67,13 +67,13 @@ def dynamic_security(gov: str, vans: list[str]) -> dict:
     No client has a password (the certificate is the credential) and no role grants
     ``$CONTROL/dynamic-security/#``, so nobody can change this at run time over MQTT either.
     """
-    pki.check_governorate(gov)
+    check_governorate(gov)
     vans = sorted(set(vans))
     return {
         "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": False, "subscribe": False,
                              "unsubscribe": True},
-        "clients": [{"username": pki.HUB_CN, "textname": f"hub of governorate {gov}",
-                     "roles": [{"rolename": pki.HUB_CN}]}]
+        "clients": [{"username": HUB_CN, "textname": f"hub of governorate {gov}",
+                     "roles": [{"rolename": HUB_CN}]}]
                    + [{"username": v, "textname": f"van {v}", "roles": [{"rolename": f"van-{v}"}]} for v in vans],
         "groups": [],
         "roles": [hub_role(gov)] + [van_role(gov, v) for v in vans],

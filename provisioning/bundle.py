@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from edge.core import trust
 from provisioning import pki
+from provisioning.checks import ProvisioningError, check_van
 
 FORMAT = "mtc-van-bundle"
 FORMAT_VERSION = 1
@@ -34,16 +35,22 @@ DATA_DIR = "/var/lib/edge"
 TLS_DIR = f"{ETC}/tls"
 KEYS_DIR = f"{DATA_DIR}/keys"
 
+# The keys folder's members: the van's own file names (edge.core.trust), under keys/.
+CA_CERT = f"keys/{trust.CA_CERT_FILE}"
+SIGNER_CERT = f"keys/{trust.SIGNER_CERT_FILE}"
+SIGNER_KEY = f"keys/{trust.SIGNER_KEY_FILE}"
+TRUST_LIST = f"keys/{trust.TRUST_LIST_FILE}"
+
 # Bundle member -> mode it is installed with (the owner is decided by install.py).
 MEMBERS = {
     "van.toml": 0o640,
     "tls/ca.pem": 0o644,
     "tls/van.pem": 0o644,
     "tls/van.key": 0o600,
-    "keys/ca-cert.pem": 0o644,
-    "keys/signer-cert.pem": 0o644,
-    "keys/signer-key.pem": 0o600,
-    "keys/trust-list.cose": 0o644,
+    CA_CERT: 0o644,
+    SIGNER_CERT: 0o644,
+    SIGNER_KEY: 0o600,
+    TRUST_LIST: 0o644,
 }
 
 # Real device names come from udev rules (install.py); "sim://" is kept for a van without that device.
@@ -56,7 +63,7 @@ REAL_DEVICES = {
 }
 
 
-class BundleError(pki.ProvisioningError):
+class BundleError(ProvisioningError):
     def __init__(self, path: Path, problem: str):
         super().__init__(
             f"The enrolment bundle {path} cannot be used: {problem}. Ask the governorate for a new bundle.",
@@ -124,16 +131,16 @@ def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str 
           simulated: bool = False, cameras: dict[str, str] | None = None, kind: str = "enrol",
           days: int = pki.CLIENT_DAYS) -> Bundle:
     """Issue ``van``'s certificates from ``auth``, re-sign the trust list, write the bundle to ``out``."""
-    pki.check_van(van)
+    check_van(van)
     if kind == "enrol" and auth.active(van):
-        raise pki.ProvisioningError(
+        raise ProvisioningError(
             f"Van {van} is already enrolled in governorate {auth.gov}. To give it new certificates use "
             "“provision van renew”; to retire it use “provision van revoke”.",
             f"العربة {van} مسجلة بالفعل في المحافظة {auth.gov}. للتجديد استخدم «provision van renew».",
             code="provisioning-already-enrolled",
         )
     if kind == "renew" and not auth.active(van):
-        raise pki.ProvisioningError(
+        raise ProvisioningError(
             f"Van {van} has no valid certificates from governorate {auth.gov} to renew: enrol it with "
             "“provision van enrol”.",
             f"لا توجد للعربة {van} شهادات سارية في المحافظة {auth.gov} لتجديدها: سجّلها بالأمر «provision van enrol».",
@@ -150,10 +157,10 @@ def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str 
         "tls/ca.pem": ca_pem,
         "tls/van.pem": _pem_cert(mqtt.certificate),
         "tls/van.key": _pem_key(mqtt.key),
-        "keys/ca-cert.pem": ca_pem,
-        "keys/signer-cert.pem": _pem_cert(signer.certificate),
-        "keys/signer-key.pem": _pem_key(signer.key),
-        "keys/trust-list.cose": trust_list,
+        CA_CERT: ca_pem,
+        SIGNER_CERT: _pem_cert(signer.certificate),
+        SIGNER_KEY: _pem_key(signer.key),
+        TRUST_LIST: trust_list,
     }
     manifest = {
         "format": FORMAT,
@@ -222,7 +229,7 @@ def _check_identity(bundle: Bundle) -> None:
     from cryptography import x509
 
     ca = x509.load_pem_x509_certificate(bundle.files["tls/ca.pem"])
-    for member in ("tls/van.pem", "keys/signer-cert.pem"):
+    for member in ("tls/van.pem", SIGNER_CERT):
         cert = x509.load_pem_x509_certificate(bundle.files[member])
         if trust.identity(cert) != (bundle.governorate, bundle.van):
             raise BundleError(bundle.path, f"{member} names {trust.identity(cert)}, not the manifest's van")
@@ -231,6 +238,6 @@ def _check_identity(bundle: Bundle) -> None:
         except Exception as exc:  # noqa: BLE001 - any failure means the same to the technician
             raise BundleError(bundle.path, f"{member} is not issued by the bundle's CA ({exc})") from None
     try:
-        trust.verify_list(bundle.files["keys/trust-list.cose"], ca)
+        trust.verify_list(bundle.files[TRUST_LIST], ca)
     except trust.TrustListError as exc:
         raise BundleError(bundle.path, f"the trust list does not verify ({exc.detail})") from None

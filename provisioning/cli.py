@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
+from common import keys
+from edge.core import trust
 from edge.core.errors import EdgeError
-from provisioning import broker, pki, signing
+from provisioning import broker, pki
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
 from provisioning import release as release_mod
+from provisioning.checks import ProvisioningError
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -227,9 +230,10 @@ def van_expiry(root, days) -> None:
     installer = install_mod.Installer(root)
     now = pki.now_utc()
     due = False
-    certificates = (("MQTT", f"{bundle_mod.TLS_DIR}/van.pem"), ("QR signing", f"{bundle_mod.KEYS_DIR}/signer-cert.pem"))
+    certificates = (("MQTT", f"{bundle_mod.TLS_DIR}/van.pem"),
+                    ("QR signing", f"{bundle_mod.KEYS_DIR}/{trust.SIGNER_CERT_FILE}"))
     for label, path in certificates:
-        cert = signing.load_certificate(installer.at(path))
+        cert = keys.load_certificate(installer.at(path))
         left = cert.not_valid_after_utc - now
         due |= left < timedelta(days=days)
         click.echo(f"{label} certificate: expires {cert.not_valid_after_utc:%Y-%m-%d} ({left.days} days)")
@@ -242,7 +246,7 @@ def _check_root(root: Path | None) -> None:
     import os
 
     if root is None and os.geteuid() != 0:
-        raise pki.ProvisioningError(
+        raise ProvisioningError(
             "Installing on this machine needs root: run it with sudo (or use --root DIR to prepare a folder).",
             "التثبيت على هذا الجهاز يحتاج صلاحيات المدير: شغّل الأمر باستخدام sudo.",
             code="provisioning-not-root",

@@ -27,7 +27,7 @@ from edge.core import trust
 from provisioning import bundle as bundle_mod
 from provisioning import release as release_mod
 from provisioning.bundle import DATA_DIR, ETC, KEYS_DIR, TLS_DIR
-from provisioning.pki import ProvisioningError
+from provisioning.checks import ProvisioningError
 
 USER = "edge"
 KIOSK_USER = "edge-kiosk"
@@ -45,10 +45,10 @@ PLACES = {
     "tls/ca.pem": (f"{TLS_DIR}/ca.pem", "root", "root"),
     "tls/van.pem": (f"{TLS_DIR}/van.pem", "root", "root"),
     "tls/van.key": (f"{TLS_DIR}/van.key", USER, USER),
-    "keys/ca-cert.pem": (f"{KEYS_DIR}/ca-cert.pem", USER, USER),
-    "keys/signer-cert.pem": (f"{KEYS_DIR}/signer-cert.pem", USER, USER),
-    "keys/signer-key.pem": (f"{KEYS_DIR}/signer-key.pem", USER, USER),
-    "keys/trust-list.cose": (f"{KEYS_DIR}/trust-list.cose", USER, USER),
+    bundle_mod.CA_CERT: (f"{KEYS_DIR}/{trust.CA_CERT_FILE}", USER, USER),
+    bundle_mod.SIGNER_CERT: (f"{KEYS_DIR}/{trust.SIGNER_CERT_FILE}", USER, USER),
+    bundle_mod.SIGNER_KEY: (f"{KEYS_DIR}/{trust.SIGNER_KEY_FILE}", USER, USER),
+    bundle_mod.TRUST_LIST: (f"{KEYS_DIR}/{trust.TRUST_LIST_FILE}", USER, USER),
 }
 DIRECTORIES = [
     (ETC, 0o755, "root", "root"),
@@ -166,7 +166,7 @@ class Installer:
             entries.append(self._directory(path, mode, owner, group))
         for member, (path, owner, group) in PLACES.items():
             data = bundle.files[member]
-            if member == "keys/trust-list.cose" and self._newer_trust_list_installed(path, bundle):
+            if member == bundle_mod.TRUST_LIST and self._newer_trust_list_installed(path, bundle):
                 # The sync process refreshes the list over the downlink; never roll it back.
                 entries.append(Entry(path, "file", f"{bundle_mod.MEMBERS[member]:04o}", owner, group,
                                      hashlib.sha256(data).hexdigest()))
@@ -329,9 +329,9 @@ class Installer:
 
     def _newer_trust_list_installed(self, path: str, bundle: bundle_mod.Bundle) -> bool:
         try:
-            ca = x509.load_pem_x509_certificate(bundle.files["keys/ca-cert.pem"])
+            ca = x509.load_pem_x509_certificate(bundle.files[bundle_mod.CA_CERT])
             installed = trust.verify_list(self.at(path).read_bytes(), ca)
-            offered = trust.verify_list(bundle.files["keys/trust-list.cose"], ca)
+            offered = trust.verify_list(bundle.files[bundle_mod.TRUST_LIST], ca)
         except (OSError, ValueError, trust.TrustListError):
             return False  # absent, damaged or another CA's: the bundle's list is the one to use
         return installed.version > offered.version
@@ -420,11 +420,11 @@ def _archive_old_keys(installer: Installer, old_gov: str) -> None:
     if not keys.is_dir():
         return
     archive.mkdir(mode=0o700, exist_ok=True)
-    for name in ("ca-cert.pem", "signer-cert.pem", "trust-list.cose"):
+    for name in (trust.CA_CERT_FILE, trust.SIGNER_CERT_FILE, trust.TRUST_LIST_FILE):
         if (keys / name).exists():
             shutil.copy2(keys / name, archive / name)
-    if (keys / "signer-key.pem").exists():
-        (keys / "signer-key.pem").unlink()
+    if (keys / trust.SIGNER_KEY_FILE).exists():
+        (keys / trust.SIGNER_KEY_FILE).unlink()
 
 
 def _run(cmd: list[str]) -> None:

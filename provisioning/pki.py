@@ -28,7 +28,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,14 +35,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from edge.core import governorates, trust
-from edge.core.errors import EdgeError
+from common import keys
+from edge.core import issuing, trust
 from edge.core.trust import Signer
-from provisioning import signing
+from provisioning import broker
+from provisioning.checks import HUB_CN, ProvisioningError, check_governorate, check_van
 
-CA_DAYS = 10 * 365
 SERVER_DAYS = 2 * 365
 CLIENT_DAYS = 2 * 365
 # Renew this many days before a van certificate expires (``provision van renew``, ``van expiry``).
@@ -51,70 +50,16 @@ RENEW_BEFORE_DAYS = 60
 # An expired CRL makes OpenSSL refuse *every* client, so the CRL is long-lived and re-signed by
 # ``provision governorate crl`` (monthly in docs/provisioning.md), well before it runs out.
 CRL_DAYS = 180
-# The hub's certificate CN, and so its MQTT username: not a van id, so it can never name a van.
-HUB_CN = "hub"
 HUB_CA_KEY = "hub-ca-key.pem"
 HUB_CA_CERT = "hub-ca-cert.pem"
 # Certificates start a day early so a van whose clock runs a little slow still accepts them.
 BACKDATE = timedelta(days=1)
-VAN_ID = re.compile(r"^V\d{3}$")
-
-
-class ProvisioningError(EdgeError):
-    """Something a technician or governorate admin must fix before provisioning can go on."""
-
-    code = "provisioning"
-
-    def __init__(self, message_en: str, message_ar: str, *, detail: str = "", code: str | None = None):
-        super().__init__(message_ar, message_en, detail=detail or message_en, code=code)
-
-
-def check_governorate(gov: str) -> str:
-    if gov not in governorates.ASSIGNABLE:
-        raise ProvisioningError(
-            f"'{gov}' is not a governorate code: use two digits such as 01 (Cairo) or 21 (Giza).",
-            f"«{gov}» ليس رمز محافظة: استخدم رقمين مثل 01 (القاهرة) أو 21 (الجيزة).",
-            code="provisioning-governorate",
-        )
-    return gov
-
-
-def check_van(van: str) -> str:
-    if not VAN_ID.match(van):
-        raise ProvisioningError(
-            f"'{van}' is not a van id: use V followed by 3 digits, e.g. V007.",
-            f"«{van}» ليس رقم عربة: استخدم V ثم ثلاثة أرقام، مثل V007.",
-            code="provisioning-van",
-        )
-    return van
-
-
-def _name(gov: str, cn: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "EG"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, signing.ORGANISATION),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, gov),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
 
 
 def make_ca(gov: str, *, now: datetime, cn: str | None = None) -> Signer:
-    """The governorate CA: same profile as docs/codes.md §7 (pathLen 0, keyCertSign + cRLSign).
-
-    ``cn``: another CA of the governorate (the hub CA)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(gov, cn or f"MTC governorate CA {gov}")
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE).not_valid_after(now + timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(signing._key_usage(cert_sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return Signer(key, cert)
+    """The governorate CA (``cn``: another CA of the governorate, the hub CA): the profile of
+    ``edge.core.issuing``, backdated a day like every certificate of the folder."""
+    return issuing.make_ca(gov, now=now, backdate=BACKDATE, common_name=cn or f"MTC governorate CA {gov}")
 
 
 def make_tls_cert(ca: Signer, cn: str, *, now: datetime, days: int, server: bool = False,
@@ -124,11 +69,11 @@ def make_tls_cert(ca: Signer, cn: str, *, now: datetime, days: int, server: bool
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(gov, cn)).issuer_name(ca.certificate.subject).public_key(key.public_key())
+        .subject_name(issuing.name(gov, cn)).issuer_name(ca.certificate.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE).not_valid_after(now + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(signing._key_usage(cert_sign=False), critical=True)
+        .add_extension(issuing.key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(
             [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.certificate.public_key()),
@@ -176,7 +121,7 @@ class Authority:
             )
         self.meta = json.loads(meta.read_text())
         self.gov: str = self.meta["governorate"]
-        self.ca = signing.load_signer(self.folder / "ca" / signing.CA_KEY, self.folder / "ca" / signing.CA_CERT)
+        self.ca = keys.load_signer(self.folder / "ca" / trust.CA_KEY_FILE, self.folder / "ca" / trust.CA_CERT_FILE)
         index = json.loads((self.folder / "ca" / "index.json").read_text())
         self.issued = [Issued(**row) for row in index]
 
@@ -187,7 +132,7 @@ class Authority:
 
     @property
     def trust_list_path(self) -> Path:
-        return self.folder / signing.TRUST_LIST
+        return self.folder / trust.TRUST_LIST_FILE
 
     def expect(self, gov: str) -> None:
         if gov != self.gov:
@@ -199,8 +144,6 @@ class Authority:
 
     def save(self, *, now: datetime | None = None) -> None:
         """Write the index and governorate.json, and the broker's identities derived from the index."""
-        from provisioning import broker
-
         rows = [vars(i) for i in self.issued]
         _write_atomic(self.folder / "ca" / "index.json", json.dumps(rows, indent=1).encode())
         _write_atomic(self.folder / "governorate.json", json.dumps(self.meta, indent=1).encode())
@@ -218,7 +161,7 @@ class Authority:
     def record(self, signer: Signer, kind: str, van: str | None) -> None:
         _, cn = trust.identity(signer.certificate)
         # Kept so the trust list can be re-signed from the index alone after a revocation.
-        signing.write_certificate(self.folder / "ca" / "issued" / f"{signer.certificate.serial_number:x}.pem",
+        keys.write_certificate(self.folder / "ca" / "issued" / f"{signer.certificate.serial_number:x}.pem",
                                   signer.certificate)
         self.issued.append(Issued(signer.certificate.serial_number, kind, cn, van,
                                   signer.certificate.not_valid_after_utc.isoformat()))
@@ -239,7 +182,7 @@ class Authority:
         for old in self.active(van):
             old.superseded = True
         mqtt = make_tls_cert(self.ca, van, now=now, days=days)
-        signer = signing.make_van_signer(self.ca, van, now=now - BACKDATE, days=days)
+        signer = issuing.make_van_signer(self.ca, van, now=now - BACKDATE, days=days)
         self.record(mqtt, "mqtt", van)
         self.record(signer, "signer", van)
         return mqtt, signer
@@ -277,14 +220,13 @@ class Authority:
         return pem
 
     def certificate(self, issued: Issued) -> x509.Certificate:
-        return signing.load_certificate(self.folder / "ca" / "issued" / f"{issued.serial:x}.pem")
+        return keys.load_certificate(self.folder / "ca" / "issued" / f"{issued.serial:x}.pem")
 
     def write_trust_list(self, *, now: datetime) -> bytes:
         """Sign a new trust list (version + 1) of every active van signer into trust-list.cose."""
         certificates = [self.certificate(i) for i in self.issued if i.kind == "signer" and not i.revoked_at]
         self.meta["trust_list_version"] = int(self.meta.get("trust_list_version", 0)) + 1
-        blob = signing.make_trust_list(self.ca, certificates, now=now, version=self.meta["trust_list_version"],
-                                       days=signing.TRUST_LIST_DAYS)
+        blob = issuing.make_trust_list(self.ca, certificates, now=now, version=self.meta["trust_list_version"])
         trust.verify_list(blob, self.ca.certificate)  # never publish a list the vans would refuse
         _write_atomic(self.trust_list_path, blob, mode=0o644)
         return blob
@@ -296,11 +238,9 @@ def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, add
     """Create the CA folder of ``gov``: CA, hub CA, broker server certificate, hub identity, empty CRL, config.
 
     ``hub_port``: the broker's listener for the hub (default ``port`` + 1, i.e. 8884 beside 8883)."""
-    from provisioning import broker
-
     check_governorate(gov)
     folder = Path(folder)
-    if (folder / "ca" / signing.CA_KEY).exists():
+    if (folder / "ca" / trust.CA_KEY_FILE).exists():
         raise ProvisioningError(
             f"{folder} already holds a CA; a second one would lock out every van enrolled with the first. "
             "Use another folder.",
@@ -316,10 +256,10 @@ def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, add
         )
     ca = make_ca(gov, now=now)
     hub_ca = make_ca(gov, now=now, cn=f"MTC governorate hub CA {gov}")
-    signing.write_private_key(folder / "ca" / signing.CA_KEY, ca.key)
-    signing.write_certificate(folder / "ca" / signing.CA_CERT, ca.certificate)
-    signing.write_private_key(folder / "ca" / HUB_CA_KEY, hub_ca.key)
-    signing.write_certificate(folder / "ca" / HUB_CA_CERT, hub_ca.certificate)
+    keys.write_private_key(folder / "ca" / trust.CA_KEY_FILE, ca.key)
+    keys.write_certificate(folder / "ca" / trust.CA_CERT_FILE, ca.certificate)
+    keys.write_private_key(folder / "ca" / HUB_CA_KEY, hub_ca.key)
+    keys.write_certificate(folder / "ca" / HUB_CA_CERT, hub_ca.certificate)
     os.chmod(folder / "ca", 0o700)
     meta = {"governorate": gov, "broker_url": f"mqtts://{broker_host}:{port}",
             "hub_broker_url": f"mqtts://{broker_host}:{hub_port}", "trust_list_version": 0}
@@ -331,13 +271,13 @@ def init_governorate(folder: Path, gov: str, *, broker_host: str, port: int, add
     hub = make_tls_cert(hub_ca, HUB_CN, now=now, days=CLIENT_DAYS)
     auth.record(server, "server", None)
     auth.record(hub, "hub", None)
-    signing.write_certificate(auth.broker_dir / "ca.pem", ca.certificate)
-    signing.write_certificate(auth.broker_dir / "hub-ca.pem", hub_ca.certificate)
-    signing.write_certificate(auth.broker_dir / "server-cert.pem", server.certificate)
-    signing.write_private_key(auth.broker_dir / "server-key.pem", server.key)
-    signing.write_certificate(folder / "hub" / "ca.pem", ca.certificate)
-    signing.write_certificate(folder / "hub" / "hub-cert.pem", hub.certificate)
-    signing.write_private_key(folder / "hub" / "hub-key.pem", hub.key)
+    keys.write_certificate(auth.broker_dir / "ca.pem", ca.certificate)
+    keys.write_certificate(auth.broker_dir / "hub-ca.pem", hub_ca.certificate)
+    keys.write_certificate(auth.broker_dir / "server-cert.pem", server.certificate)
+    keys.write_private_key(auth.broker_dir / "server-key.pem", server.key)
+    keys.write_certificate(folder / "hub" / "ca.pem", ca.certificate)
+    keys.write_certificate(folder / "hub" / "hub-cert.pem", hub.certificate)
+    keys.write_private_key(folder / "hub" / "hub-key.pem", hub.key)
     auth.write_crl(now=now)
     auth.write_trust_list(now=now)
     (auth.broker_dir / "mosquitto.conf").write_text(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from provisioning.pki import ProvisioningError
+from provisioning.checks import ProvisioningError
 
 FORMAT = "mtc-van-release"
 MANIFEST = "release.json"

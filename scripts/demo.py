@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from edge.core.trust import SIGNER_KEY_FILE
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEMO_OPERATORS = [  # (number, name, PIN, supervisor) — demo accounts only; a real van gets its own
@@ -86,7 +88,7 @@ def main() -> None:
 
     # One-time set-up: signing keys for the receipts' QR codes, demo operator accounts, demo staff.
     subprocess.run(edge + ["db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    if not (van_dir / "keys" / "signer-key.pem").exists():
+    if not (van_dir / "keys" / SIGNER_KEY_FILE).exists():
         subprocess.run(edge + ["codes", "dev-keys"], env=env, check=True)
     listed = subprocess.run(edge + ["operator", "list"], env=env, check=True, capture_output=True, text=True).stdout
     if not listed.strip():

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.core import base45, codes, trust
+from common import keys
+from edge.core import base45, codes, issuing, trust
 from edge.core.codes import DocumentType, Verdict
 from edge.core.errors import EdgeError
 from edge.core.national_id import InvalidNationalId
 from edge.core.requests import InvalidRequestNumber
-from provisioning import signing
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # 10:00 in Cairo
 CA_MADE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -36,21 +36,21 @@ DOCUMENTS = {
 
 @pytest.fixture(scope="module")
 def ca():
-    return signing.make_ca("01", now=CA_MADE)
+    return issuing.make_ca("01", now=CA_MADE)
 
 
 @pytest.fixture(scope="module")
 def van(ca):
-    return signing.make_van_signer(ca, "V007", now=CA_MADE)
+    return issuing.make_van_signer(ca, "V007", now=CA_MADE)
 
 
 @pytest.fixture(scope="module")
 def other_van(ca):
-    return signing.make_van_signer(ca, "V009", now=CA_MADE)
+    return issuing.make_van_signer(ca, "V009", now=CA_MADE)
 
 
 def _trust_list(ca, *signers, revoked=()):
-    blob = signing.make_trust_list(ca, [s.certificate for s in signers], now=NOW - timedelta(days=1), revoked=revoked)
+    blob = issuing.make_trust_list(ca, [s.certificate for s in signers], now=NOW - timedelta(days=1), revoked=revoked)
     return trust.verify_list(blob, ca.certificate)
 
 
@@ -248,7 +248,7 @@ def test_van_key_cannot_vouch_for_another_van(van, trusted):
 
 
 def test_code_signed_after_the_signer_certificate_expired_is_unknown_signer(ca):
-    old = signing.make_van_signer(ca, "V008", now=CA_MADE, days=30)
+    old = issuing.make_van_signer(ca, "V008", now=CA_MADE, days=30)
     listed = _trust_list(ca, old)
     claims = codes.make_claims("receipt", RECEIPT_NUMBER, "BLD-NEW", governorate="01", van="V008", issued_at=NOW)
     result = codes.verify(codes.seal(claims, old), listed, now=NOW)
@@ -258,7 +258,7 @@ def test_code_signed_after_the_signer_certificate_expired_is_unknown_signer(ca):
 
 
 def test_receipt_signed_while_the_certificate_was_valid_stays_valid_after_it_expires(ca):
-    short = signing.make_van_signer(ca, "V008", now=CA_MADE, days=400)
+    short = issuing.make_van_signer(ca, "V008", now=CA_MADE, days=400)
     code = codes.issue(short, "receipt", RECEIPT_NUMBER, "BLD-NEW", now=NOW)
     assert codes.verify(code, _trust_list(ca, short), now=CA_MADE + timedelta(days=800)).ok
 
@@ -390,15 +390,15 @@ def test_trust_list_round_trips(ca, van, trusted):
 
 
 def test_trust_list_signed_by_another_ca_is_refused(ca, van):
-    other_ca = signing.make_ca("01", now=CA_MADE)
-    blob = signing.make_trust_list(other_ca, [van.certificate], now=NOW)
+    other_ca = issuing.make_ca("01", now=CA_MADE)
+    blob = issuing.make_trust_list(other_ca, [van.certificate], now=NOW)
     with pytest.raises(trust.TrustListError) as err:
         trust.verify_list(blob, ca.certificate)
     assert err.value.code == "trust-list-wrong-ca" and err.value.message_ar
 
 
 def test_tampered_trust_list_is_refused(ca, van):
-    blob = signing.make_trust_list(ca, [van.certificate], now=NOW)
+    blob = issuing.make_trust_list(ca, [van.certificate], now=NOW)
     message = trust.parse_sign1(blob)
     payload = message.payload.replace(b"EG1-trust", b"EG1-trusT")
     tampered = cbor2.dumps(cbor2.CBORTag(18, [message.protected, {}, payload, message.signature]))
@@ -411,8 +411,8 @@ def test_tampered_trust_list_is_refused(ca, van):
 
 
 def test_trust_list_refuses_a_certificate_not_from_its_ca(ca, van):
-    stranger = signing.make_van_signer(signing.make_ca("01", now=CA_MADE), "V010", now=CA_MADE)
-    blob = signing.make_trust_list(ca, [van.certificate, stranger.certificate], now=NOW)
+    stranger = issuing.make_van_signer(issuing.make_ca("01", now=CA_MADE), "V010", now=CA_MADE)
+    blob = issuing.make_trust_list(ca, [van.certificate, stranger.certificate], now=NOW)
     with pytest.raises(trust.TrustListError) as err:
         trust.verify_list(blob, ca.certificate)
     assert err.value.code == "trust-list-certificate"
@@ -443,7 +443,7 @@ def _vectors():
 @pytest.fixture(scope="module")
 def vector_trust_list():
     data = _vectors()
-    ca_cert = signing.x509.load_pem_x509_certificate(data["ca_certificate_pem"].encode())
+    ca_cert = issuing.x509.load_pem_x509_certificate(data["ca_certificate_pem"].encode())
     return trust.verify_list(base64.b64decode(data["trust_list_base64"]), ca_cert)
 
 
@@ -590,5 +590,5 @@ def test_cli_png_scans_back_to_a_valid_code(cli, tmp_path):
 
 def test_cli_missing_keys_say_how_to_make_them(cli):
     result = cli("verify", "EG1:ABC")
-    assert isinstance(result.exception, signing.KeyFileError)
+    assert isinstance(result.exception, keys.KeyFileError)
     assert "dev-keys" in result.exception.message_en

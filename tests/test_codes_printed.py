@@ -8,21 +8,20 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from edge.core import codes, trust
+from edge.core import codes, issuing, trust
 from edge.devices.printer.layout import Qr, Receipt, TicketSlip, layout
 from edge.devices.printer.preview import render
 from edge.devices.printer.raster import qr_image
 from edge.devices.qr import decode_image
-from provisioning import signing
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def keys():
-    ca = signing.make_ca("01", now=NOW - timedelta(days=30))
-    van = signing.make_van_signer(ca, "V007", now=NOW - timedelta(days=30))
-    trusted = trust.verify_list(signing.make_trust_list(ca, [van.certificate], now=NOW), ca.certificate)
+    ca = issuing.make_ca("01", now=NOW - timedelta(days=30))
+    van = issuing.make_van_signer(ca, "V007", now=NOW - timedelta(days=30))
+    trusted = trust.verify_list(issuing.make_trust_list(ca, [van.certificate], now=NOW), ca.certificate)
     return van, trusted
 
 

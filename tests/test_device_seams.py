@@ -22,7 +22,6 @@ EDGE = ROOT / "edge"
 URL_PARSING_ALLOWED = {
     "edge/devices/urls.py": "the one device-URL parser",
     "edge/config.py": "the broker URL (mqtt[s]://host:port)",
-    "edge/web/kiosk/__init__.py": "a same-site redirect target",
 }
 SIM_KINDS = {"printer": "edge.devices.printer.sim", "scanner": "edge.devices.scanner.sim", "qr": "edge.devices.qr.sim",
              "camera": "edge.devices.cctv.sim", "gps": "edge.devices.gps.sim", "modem": "edge.devices.modem.sim"}

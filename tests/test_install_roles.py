@@ -107,7 +107,7 @@ def test_a_fresh_hub_install_runs_its_commands_without_the_van_packages(hub_venv
     for command in ("governorate", "provision"):
         done = subprocess.run([str(hub_venv / "bin" / command), "--help"], capture_output=True, text=True, cwd="/")
         assert done.returncode == 0, done.stderr
-    _import_all(python, _modules("governorate") + _modules("provisioning"))
+    _import_all(python, _modules("governorate") + _modules("provisioning") + _modules("common"))
     for module in ("cv2", "zxingcpp", "pyzbar", "escpos", "numpy"):
         assert not _importable(python, module), f"the hub's install carries {module}"
     site = Path(subprocess.run([str(python), "-c", "import governorate, os; print(os.path.dirname("
@@ -159,7 +159,7 @@ def test_a_van_installed_from_its_release_with_no_network_has_exactly_the_locked
     for command in ("edge", "provision"):
         done = subprocess.run([str(venv / "bin" / command), "--help"], capture_output=True, text=True, cwd="/")
         assert done.returncode == 0, done.stderr
-    _import_all(python, _modules("edge") + _modules("provisioning"))
+    _import_all(python, _modules("edge") + _modules("provisioning") + _modules("common"))
     assert not _importable(python, "psycopg")
     site = Path(subprocess.run([str(python), "-c", "import edge, os; print(os.path.dirname(os.path.dirname("
                                 "edge.__file__)))"], capture_output=True, text=True, check=True,

@@ -11,29 +11,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-VAN = ("edge.core", "edge.store", "edge.devices", "edge.services", "edge.sync", "edge.web", "edge.config",
+VAN = ("common", "edge.core", "edge.store", "edge.devices", "edge.services", "edge.sync", "edge.web", "edge.config",
        "edge.sdnotify", "edge.runner", "edge.cli", "edge.cli_codes", "edge.cli_operators")
 # package or module -> project modules it may import (prefixes); its own package is always allowed.
 # Every module of the project falls under one key (test_every_module_is_under_a_layer).
 ALLOWED = {
     "edge": (),  # the package's own __init__
+    "common": ("edge.core",),
     "edge.core": (),
-    "edge.store": ("edge.core",),
+    "edge.store": ("edge.core", "common.transaction"),
     "edge.devices": ("edge.core",),
     # The settings read the light scheme table of the devices (not their packages) to refuse lpt://.
     "edge.config": ("edge.core", "edge.devices.kinds", "edge.devices.urls"),
     "edge.sdnotify": (),
     "edge.services": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "edge.sync": ("edge.core", "edge.store", "edge.config", "edge.sdnotify"),
-    "edge.web": ("edge.core", "edge.store", "edge.services", "edge.config"),
+    "edge.web": ("edge.core", "edge.store", "edge.services", "edge.config", "common"),
     "edge.runner": VAN,
     "edge.cli": VAN,
     "edge.cli_codes": VAN,
     "edge.cli_operators": VAN,
-    "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks"),
-    "provisioning": ("edge.core",),
+    "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks", "common"),
+    "provisioning": ("edge.core", "common"),
 }
-PROJECT = ("edge", "governorate", "provisioning")
+PROJECT = ("edge", "governorate", "provisioning", "common")
 
 
 def _modules(package: str, root: Path = ROOT):
@@ -160,6 +161,13 @@ def test_package_imports_only_the_layers_below_it(package):
         for name in _imports(path)
         if not any(name == a or name.startswith(a + ".") for a in allowed)
     }
+    assert not offending, sorted(offending)
+
+
+def test_no_van_module_imports_the_provisioning_tool():
+    # edge/*.py (the commands, config, runner) too: the van never depends on the governorate's tool.
+    offending = {f"{path.relative_to(ROOT)} imports {name}" for path in _modules("edge") for name in _imports(path)
+                 if name.split(".")[0] == "provisioning"}
     assert not offending, sorted(offending)
 
 

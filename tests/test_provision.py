@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from mqtt_broker import free_port
 from tls_broker import Client, TlsBroker, wait_for
 
+from common import keys
 from edge import config as edge_config
 from edge.core import trust
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
-from provisioning import signing
 from provisioning.cli import main as provision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,9 +139,9 @@ def test_governorate_broker_config_is_tls_only_with_client_certificates(governor
                             ("publishClientReceive", "mtc/v1/21/+/up/#"),
                             ("publishClientSend", "mtc/v1/21/+/down/#")}
     # The hub's certificate comes from the hub CA, which the vans' listener does not trust.
-    hub_cert = signing.load_certificate(folder / "ca/hub/hub-cert.pem")
-    assert hub_cert.issuer == signing.load_certificate(folder / "ca/broker/hub-ca.pem").subject
-    assert hub_cert.issuer != signing.load_certificate(folder / "ca/broker/ca.pem").subject
+    hub_cert = keys.load_certificate(folder / "ca/hub/hub-cert.pem")
+    assert hub_cert.issuer == keys.load_certificate(folder / "ca/broker/hub-ca.pem").subject
+    assert hub_cert.issuer != keys.load_certificate(folder / "ca/broker/ca.pem").subject
 
 
 def test_ca_key_stays_in_the_ca_folder_and_is_private(governorate):
@@ -160,7 +160,7 @@ def test_bundle_names_the_van_in_both_certificates_and_a_trust_list_listing_it(g
     folder, _ = governorate
     b = bundle_mod.read(folder / "V007.tar.gz")
     assert (b.governorate, b.van) == (GOV, "V007")
-    ca = signing.load_certificate(folder / "ca/ca/ca-cert.pem")
+    ca = keys.load_certificate(folder / "ca/ca/ca-cert.pem")
     listed = trust.verify_list(b.files["keys/trust-list.cose"], ca)
     names = {trust.identity(c)[1] for c in listed.certificates}
     assert "V007" in names
@@ -270,7 +270,7 @@ def test_revoked_van_is_refused_after_the_broker_reloads(governorate, broker, cl
     assert not clients("V009", "van-21-V009-after").connect()
     assert clients("V007", "van-21-V007-after-revocation").connect()  # the others are untouched
     # Its QR-signing certificate has left the governorate's trust list too.
-    ca = signing.load_certificate(folder / "ca/ca/ca-cert.pem")
+    ca = keys.load_certificate(folder / "ca/ca/ca-cert.pem")
     listed = trust.verify_list((folder / "ca/trust-list.cose").read_bytes(), ca)
     assert {trust.identity(c)[1] for c in listed.certificates} == {"V007", "V008"}
 
@@ -373,7 +373,7 @@ def test_renewal_replaces_the_keys_and_keeps_old_receipts_verifiable(governorate
     result = run("van", "install", tmp_path / "renewed.tar.gz", "--root", root)
     assert "updated   /etc/edge/tls/van.key" in result.output
     assert (root / "var/lib/edge/keys/signer-cert.pem").read_bytes() != old_signer
-    ca = signing.load_certificate(folder / "ca/ca/ca-cert.pem")
+    ca = keys.load_certificate(folder / "ca/ca/ca-cert.pem")
     listed = trust.verify_list((root / "var/lib/edge/keys/trust-list.cose").read_bytes(), ca)
     from cryptography import x509
 

@@ -136,11 +136,11 @@ def test_kiosk_pages_carry_the_idle_timers_and_no_external_assets(kiosk):
 def keyed_app(tmp_path):
     from datetime import UTC, datetime
 
+    from common import keys
     from edge.config import Settings
-    from provisioning import signing
 
     van = Settings().van
-    signing.make_dev_keys(tmp_path / "keys", governorate=van.governorate, van=van.id, now=datetime.now(UTC))
+    keys.make_dev_keys(tmp_path / "keys", governorate=van.governorate, van=van.id, now=datetime.now(UTC))
     return make_app(tmp_path)
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from edge.core.digits import to_ascii, to_eastern
 from edge.core.errors import EdgeError
 from edge.core.money import format_egp
+from edge.core.vans import VAN_ID
 
 # --------------------------------------------------------------------------------------------------
 # States
@@ -201,7 +202,6 @@ def cancel_reason(state: RequestState, reason: str) -> str:
 MAX_VAN = 999
 MAX_SEQ = 9999
 DIGITS = 14  # 3 van + 6 date + 4 sequence + 1 check
-_VAN_ID = re.compile(r"V(\d{3})", re.ASCII)
 _SEPARATORS = " -\u2010\u2011\u2012\u2013\u2014\u2212"
 _ASCII_DIGITS = frozenset("0123456789")
 _EXAMPLE = "007-261121-0001-5"
@@ -247,7 +247,7 @@ class InvalidVanId(EdgeError):
 
 def van_number(van_id: str) -> int:
     """The fleet-wide number of a van: "V007" → 7. Van ids are "V" and three digits, V001–V999."""
-    match = _VAN_ID.fullmatch(van_id) if isinstance(van_id, str) else None
+    match = VAN_ID.fullmatch(van_id) if isinstance(van_id, str) else None
     if match is None or int(match[1]) == 0:
         raise InvalidVanId(
             f"رقم العربة «{van_id}» غير صحيح. يجب أن يكون الحرف V ثم ثلاثة أرقام من V001 إلى V999. "

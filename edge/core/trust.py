@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from edge.core.errors import EdgeError
+from edge.core.vans import VAN_ID
 
 COSE_SIGN1_TAG = 18
 ALG_ES256 = -7
@@ -40,7 +41,6 @@ SIGNATURE_LENGTH = 64
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 TRUST_LIST_FORMAT = "EG1-trust"
-_VAN_ID = re.compile(r"V\d{3}", re.ASCII)
 _GOVERNORATE = re.compile(r"\d{2}", re.ASCII)
 
 
@@ -54,9 +54,13 @@ class SignerError(EdgeError):
     code = "code-signer"
 
 
-# Names in a van's keys folder (<data_dir>/keys) that both provisioning and the sync process use.
+# Names in a van's keys folder (<data_dir>/keys), written by provisioning (or ``edge codes dev-keys``) and
+# read by the web app, the sync process and ``edge codes``: named here once, for all of them.
 CA_CERT_FILE = "ca-cert.pem"
 TRUST_LIST_FILE = "trust-list.cose"
+SIGNER_KEY_FILE = "signer-key.pem"
+SIGNER_CERT_FILE = "signer-cert.pem"
+CA_KEY_FILE = "ca-key.pem"  # the CA's own key: in a governorate's CA folder, or a development keys folder only
 
 
 class TrustListError(EdgeError):
@@ -377,6 +381,6 @@ def _certificate_problem(cert: x509.Certificate, ca: x509.Certificate, governora
         return str(exc)
     if cert_governorate != governorate:
         return f"governorate {cert_governorate}, list is for {governorate}"
-    if not _VAN_ID.fullmatch(van):
+    if not VAN_ID.fullmatch(van):
         return f"CN {van!r} is not a van id"
     return ""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from common.transaction import transaction as shared_transaction
 from edge.core.errors import EdgeError
 
 # Several processes (web, sync, watch) share one file. A writer waits this long for another's lock
@@ -53,30 +54,8 @@ def open_db(path: str | Path, *, durable: bool = True, must_exist: bool = False)
 
 @contextlib.contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """One write transaction: everything inside commits together or not at all.
+    """One write transaction: everything inside commits together or not at all; nested calls are savepoints.
 
-    BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that later upgrades to a writer
-    can fail with SQLITE_BUSY without waiting when another process committed in between, which
-    would surface as a random error to a citizen. Nested calls become savepoints.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
+    BEGIN IMMEDIATE takes the write lock up front (common/transaction.py, the hub's helper too)."""
+    with shared_transaction(db.conn):
         yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
-        try:
-            db.conn.execute("COMMIT")
-        except BaseException:
-            # A COMMIT that fails (disk full, I/O error, deferred constraint) leaves the transaction
-            # open and the write lock held: every later write on this connection would silently
-            # become a savepoint that never commits, and other processes would wait forever.
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            raise

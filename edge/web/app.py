@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from common import web
 from edge.config import Settings
 from edge.store.db import open_db
 from edge.store.migrations import migrate
@@ -39,7 +40,7 @@ def create_app(settings: Settings, **overrides) -> Flask:
     app.config.update(DEFAULTS)
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = security.secret_key(settings.data_dir)
+        app.config["SECRET_KEY"] = web.session_secret(settings.data_dir)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=app.config["OPERATOR_MAX_S"])
     context.init_app(app, settings)  # settings, catalogue (refused here when broken), per-request databases
     with open_db(settings.db_path) as db:

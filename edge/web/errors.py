@@ -8,8 +8,8 @@ import logging
 from flask import Flask, g, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
+from common import web
 from edge.core.errors import EdgeError
-from edge.web import security
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=status, title_ar=title_ar, title_en=title_en,
                                text_ar=text_ar, text_en=text_en, home=home), status
 
-    @app.errorhandler(security.CsrfRefused)
+    @app.errorhandler(web.CsrfRefused)
     def _csrf(_exc):
         return page(400, "انتهت صلاحية الصفحة", "This page has expired",
                     "ظلت هذه الصفحة مفتوحة مدة طويلة أو فُتحت من مكان آخر، فلم نُرسل شيئًا. ارجع وأعد المحاولة.",

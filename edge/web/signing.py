@@ -19,10 +19,6 @@ from edge.core.errors import EdgeError
 
 log = logging.getLogger(__name__)
 
-SIGNER_KEY = "signer-key.pem"
-SIGNER_CERT = "signer-cert.pem"
-
-
 def keys_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "keys"
 
@@ -60,14 +56,14 @@ def _trust_list(folder: Path, _stamp: tuple) -> trust.TrustList | None:
 
 def load_signer(data_dir: Path) -> trust.Signer | None:
     folder = keys_dir(data_dir)
-    return _signer(folder, _stamp(folder, SIGNER_KEY, SIGNER_CERT))
+    return _signer(folder, _stamp(folder, trust.SIGNER_KEY_FILE, trust.SIGNER_CERT_FILE))
 
 
 @functools.lru_cache(maxsize=8)
 def _signer(folder: Path, _stamp: tuple) -> trust.Signer | None:
     try:
-        key = serialization.load_pem_private_key((folder / SIGNER_KEY).read_bytes(), password=None)
-        cert = x509.load_pem_x509_certificate((folder / SIGNER_CERT).read_bytes())
+        key = serialization.load_pem_private_key((folder / trust.SIGNER_KEY_FILE).read_bytes(), password=None)
+        cert = x509.load_pem_x509_certificate((folder / trust.SIGNER_CERT_FILE).read_bytes())
         return trust.Signer(key, cert)
     except FileNotFoundError:
         return None

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, g, session
 from markupsafe import Markup, escape
 
+from common import web
+from edge.core.localtime import VAN_TZ
 from governorate import fleet, notify, staff
+from governorate.backoffice import STATE_LABELS
+from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import security
+from governorate.web import auth, monitor, office, security
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -26,8 +30,7 @@ DEFAULTS = {
     "SILENT_AFTER_S": 180.0,
     "BACKLOG_ALERT_H": 2.0,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Strict",
+    **web.COOKIE,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
 }
 
@@ -39,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         db = str(app.config["DB_PATH"])
         folder = Path("var/hub") if db.startswith(("postgresql://", "postgres://")) else Path(db).parent
-        app.config["SECRET_KEY"] = _secret(folder)
+        app.config["SECRET_KEY"] = web.session_secret(folder)
     store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     staff.ensure_columns(store)  # sign-in's lock-out and session-version columns on an older hub database
@@ -51,9 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     security.install(app)
     app.jinja_env.filters["local"] = local_time
-
-    from governorate.web import auth, monitor, office
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
@@ -76,18 +76,12 @@ def t(ar: str, en: str) -> Markup:
 
 
 def state_label(state: str) -> Markup:
-    from governorate.backoffice import STATE_LABELS
-
     ar, en = STATE_LABELS.get(state, (state, state))
     return t(ar, en)
 
 
 def local_time(value: str | None) -> str:
     """A stored UTC time as staff read it: Cairo time, to the minute."""
-    from datetime import datetime
-
-    from edge.core.localtime import VAN_TZ
-
     if not value or value == "—":
         return "—"
     try:
@@ -96,22 +90,8 @@ def local_time(value: str | None) -> str:
         return value
 
 
-def _secret(folder: Path) -> bytes:
-    """Signs staff session cookies: made once, kept next to the hub's database, owner-only."""
-    path = folder / "web-secret.key"
-    if path.exists() and len(path.read_bytes()) >= 32:
-        return path.read_bytes()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(secrets.token_bytes(32))
-    return path.read_bytes()
-
-
 def _sender(store: HubStore, config: dict):
     """A Hub that only sends (it takes no share of the uplink); it stores each downlink before publishing it."""
-    from governorate.ingest import Hub
-
     url = urlsplit(config["BROKER_URL"] or "mqtt://127.0.0.1:1883")
     hub = Hub(store, config["GOVERNORATE"], url.hostname or "127.0.0.1",
               url.port or (8883 if url.scheme == "mqtts" else 1883),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
+from common.web import csrf_token, local_path
 from governorate import staff
-from governorate.web.security import SESSION_VERSION, csrf_token
+from governorate.web.security import SESSION_VERSION
 
 bp = Blueprint("auth", __name__)
 
@@ -39,7 +39,7 @@ def login():
             csrf_token()
             with store.transaction() as conn:
                 staff.audit(conn, user["username"], "login", None)
-            return redirect(_local(request.args.get("next", "")))
+            return redirect(local_path(request.args.get("next", "")) or url_for("monitor.overview"))
         error = True
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -59,16 +59,5 @@ def logout():
 @bp.route("/lang/<code>", methods=["POST"])
 def language(code: str):
     session["lang"] = "en" if code == "en" else "ar"
-    return redirect(_local(request.form.get("next", "")))
-
-
-def _local(target: str) -> str:
-    r"""Where to go back to, but only a path of this site; anything else goes to the overview.
-
-    "//x" and "/\x" would leave the site, and browsers drop tabs and newlines anywhere in a URL ("/\t/x" is
-    "//x" to them): so no control, format or separator character at all (Unicode categories C* and Z*)."""
-    if (target.startswith("/") and not target.startswith(("//", "/\\"))
-            and not any(unicodedata.category(c)[0] in "CZ" for c in target)):
-        return target
-    return url_for("monitor.overview")
+    return redirect(local_path(request.form.get("next", "")) or url_for("monitor.overview"))
 

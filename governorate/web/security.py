@@ -1,46 +1,22 @@
-"""Staff web security: CSRF on every form, security headers, login and role checks, bilingual refusals."""
+"""Staff web security: login and role checks, bilingual refusals; CSRF and headers from ``common.web``."""
 
 from __future__ import annotations
 
 import functools
-import hmac
-import secrets
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 
+from common import web
 from governorate import staff
 
-CSRF_FIELD = "csrf_token"
 # The staff member's session version when the session began: sign-out and a password reset raise the one in
 # the staff table, and a cookie whose version differs (a copied one too) no longer signs anyone in.
 SESSION_VERSION = "sv"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-# Nothing from outside: staff browsers at the governorate load only what this app serves.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "geolocation=(), microphone=(), camera=(), payment=(), usb=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-def csrf_token() -> str:
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return token
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.globals["csrf_token"] = csrf_token
-
     @app.before_request
-    def _load_user_and_check_csrf():
+    def _load_user():
         g.user = None
         username = session.get("user")
         if username:
@@ -53,21 +29,21 @@ def install(app: Flask) -> None:
             else:
                 session.pop("user", None)
                 session.pop(SESSION_VERSION, None)
-        if request.method not in SAFE_METHODS:
-            sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
-            expected = session.get("csrf", "")
-            if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
-                return render_template("error.html", code=400,
-                                       ar="انتهت صلاحية الصفحة أو الطلب غير موثوق. أعد تحميل الصفحة وحاول مرة أخرى.",
-                                       en="This page expired or the request is not trusted. "
-                                          "Reload the page and try again."), 400
-        return None
+
+    web.protect(app)  # after _load_user: the refusal page knows who is signed in (common/web.py)
 
     @app.after_request
-    def _headers(response):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+    def _no_store(response):
+        # Every staff page holds personal data or decisions: never kept in the browser's cache.
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.errorhandler(web.CsrfRefused)
+    def _csrf_refused(_e):
+        return render_template("error.html", code=400,
+                               ar="انتهت صلاحية الصفحة أو الطلب غير موثوق. أعد تحميل الصفحة وحاول مرة أخرى.",
+                               en="This page expired or the request is not trusted. "
+                                  "Reload the page and try again."), 400
 
     @app.errorhandler(403)
     def _forbidden(_e):

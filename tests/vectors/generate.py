@@ -15,9 +15,8 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives import serialization
 
-from edge.core import base45, codes, trust
+from edge.core import base45, codes, issuing, trust
 from edge.core.requests import RequestNumber
-from provisioning import signing
 
 OUT = Path(__file__).with_name("codes-v1.json")
 CA_MADE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -48,12 +47,12 @@ def _pem(cert) -> str:
 
 
 def main() -> None:
-    ca = signing.make_ca("01", now=CA_MADE)
-    v007 = signing.make_van_signer(ca, "V007", now=CA_MADE)
-    v008_old = signing.make_van_signer(ca, "V008", now=CA_MADE - timedelta(days=400), days=365)
-    v009_unlisted = signing.make_van_signer(ca, "V009", now=CA_MADE)
+    ca = issuing.make_ca("01", now=CA_MADE)
+    v007 = issuing.make_van_signer(ca, "V007", now=CA_MADE)
+    v008_old = issuing.make_van_signer(ca, "V008", now=CA_MADE - timedelta(days=400), days=365)
+    v009_unlisted = issuing.make_van_signer(ca, "V009", now=CA_MADE)
     revoked_number = _request(date(2026, 11, 20), 2)
-    blob = signing.make_trust_list(
+    blob = issuing.make_trust_list(
         ca,
         [v007.certificate, v008_old.certificate],
         now=NOW - timedelta(days=1),

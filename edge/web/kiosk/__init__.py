@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
+from common.web import local_path
 from edge.core import codes
 from edge.core import requests as rq
 from edge.core import tickets as tk
@@ -58,12 +58,8 @@ def reset():
 def set_language(code: str):
     if code in i18n.LANGUAGES:
         session["lang"] = code
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
     # Only a path of this site: an open redirect would let a link send the kiosk anywhere.
-    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
-        target = url_for("kiosk.start")
-    return redirect(target)
+    return redirect(local_path(request.args.get("next", "")) or url_for("kiosk.start"))
 
 
 # --- take a ticket ----------------------------------------------------------------------------
