@@ -5,7 +5,6 @@
 ``status()`` answers with the last known state, marked ``busy``, without asking the printer.
 """
 
-
 from __future__ import annotations
 
 import logging
