@@ -51,9 +51,11 @@ lock-check: $(UV)
 lint: venv
 	$(BIN)/ruff check .
 
-# Every benchmark prints its figures as JSON (the soak, bench/soak/, runs apart: python -m bench.soak, as root).
+# Every benchmark prints its figures as JSON; each runs as a module from the project's root (python -m bench.NAME),
+# which is how it finds the test-support package (tests/support) without editing sys.path. The soak, bench/soak/,
+# runs apart: python -m bench.soak, as root.
 bench: system venv
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m || exit 1; done
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache

@@ -7,7 +7,7 @@ measured interval. Baselines from the same frames in the same run: decoding ever
 naive ``VideoCapture`` reader does) and decoding one full frame per second (the least any monitor
 must do to look at the picture). Last line printed: one JSON object.
 
-    .venv/bin/python bench/cctv.py [--cameras 4] [--seconds 10] [--fps 15]
+    .venv/bin/python -m bench.cctv [--cameras 4] [--seconds 10] [--fps 15]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Benchmark: the document camera, from photo to page: the finder against the textbook one, and the page's bytes.
 
-Renders a varied synthetic set with exact truth (tests/imagegen.py: text pages, receipts and ID cards on
+Renders a varied synthetic set with exact truth (tests/support/imagegen.py: text pages, receipts and ID cards on
 light, dark, wooden, speckled and checked desks, clutter and papers under the page, shadows, blur,
 noise, JPEG, any rotation, perspective) at 12 MP, and in the same run:
 
@@ -12,8 +12,8 @@ noise, JPEG, any rotation, perspective) at 12 MP, and in the same run:
 
 The last line printed is one JSON object. Photos are rendered once per run (or read from --cache).
 
-    .venv/bin/python bench/document.py                      # 12 MP, 12 photos per category
-    .venv/bin/python bench/document.py --n 3 --size 1600x1200 --categories plain,clutter
+    .venv/bin/python -m bench.document                      # 12 MP, 12 photos per category
+    .venv/bin/python -m bench.document --n 3 --size 1600x1200 --categories plain,clutter
 """
 
 from __future__ import annotations
@@ -28,15 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-import imagegen  # noqa: E402
-
-from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page  # noqa: E402
-from edge.devices.scanner import cleanup as page_cleanup  # noqa: E402
-from edge.devices.scanner.docfind import find_document  # noqa: E402
+from edge.devices.scanner import PAGE_BUDGET_BYTES, Page, encode_page
+from edge.devices.scanner import cleanup as page_cleanup
+from edge.devices.scanner.docfind import find_document
+from tests.support import imagegen
 
 DPI = 200
 

@@ -13,7 +13,7 @@ sqlite_two_workers_tx_per_s, two_workers_ratio (SQLite), postgresql_tx_per_s (nu
 PostgreSQL), postgresql_two_workers_tx_per_s, postgresql_two_workers_ratio, tel_per_s and
 publish_msgs_per_s (the publisher in the same run, for scale).
 
-    python bench/hub_ingest.py [--tx 8000] [--no-postgresql] [--vans 500] [--compress 10]
+    python -m bench.hub_ingest [--tx 8000] [--no-postgresql] [--vans 500] [--compress 10]
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
@@ -33,14 +32,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from ulid import ULID
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import gov_postgres  # noqa: E402
-from mqtt_broker import Broker  # noqa: E402
-from sync_harness import kill9, spawn  # noqa: E402
-
-from edge.core import requests as rq  # noqa: E402
-from edge.sync import protocol as p  # noqa: E402
+from edge.core import requests as rq
+from edge.sync import protocol as p
+from tests.support import gov_postgres
+from tests.support.mqtt_broker import Broker
+from tests.support.sync_harness import kill9, spawn
 
 GOV = "01"
 

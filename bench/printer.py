@@ -5,7 +5,7 @@ tight Arabic lines) and the naive baseline (the whole page as one ``GS v 0`` ras
 preview renderer), with the seconds each takes on a 115200-baud serial line (10 bits a byte). The last
 line printed is one JSON object.
 
-    .venv/bin/python bench/printer.py [runs]
+    .venv/bin/python -m bench.printer [runs]
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from edge.core import catalogue as catalogue_mod  # noqa: E402
+from edge.core import catalogue as catalogue_mod
 from edge.devices.printer import encode as escpos_encode
 from edge.devices.printer import preview as printer_preview
-from edge.devices.printer import raster as printer_raster  # noqa: E402
-from edge.devices.printer.layout import Receipt, TicketSlip, layout, mask_name  # noqa: E402
+from edge.devices.printer import raster as printer_raster
+from edge.devices.printer.layout import Receipt, TicketSlip, layout, mask_name
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 BAUD = 115200

@@ -1,13 +1,13 @@
 """Benchmark: our QR decoder (edge.devices.qr.decode_image) against zxing-cpp alone, pyzbar alone and both together.
 
-Renders a varied synthetic photo set with exact truth (tests/qrgen.py: clean, rotation, perspective, blur,
+Renders a varied synthetic photo set with exact truth (tests/support/qrgen.py: clean, rotation, perspective, blur,
 noise, glare, low contrast, shadow, inverted, small, curved, several codes, long EG1 codes; 640×480 to
 1280×720, grey or colour, JPEG), runs every method on the same photos in the same run, and prints a
 table, then one JSON object as the last line: per method the share of codes read, of photos read
 completely, wrong texts, median / p95 milliseconds per photo, and the share per category.
 
-    .venv/bin/python bench/qr_decode.py              # 25 photos per category (325), seed 2026
-    .venv/bin/python bench/qr_decode.py --n 8 --seed 1
+    .venv/bin/python -m bench.qr_decode              # 25 photos per category (325), seed 2026
+    .venv/bin/python -m bench.qr_decode --n 8 --seed 1
 """
 
 from __future__ import annotations
@@ -15,22 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import zxingcpp
 from pyzbar import pyzbar
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
-
-import qrgen  # noqa: E402
-
-from edge.devices.qr import decode_image  # noqa: E402
+from edge.devices.qr import decode_image
+from tests.support import qrgen
 
 
 def zxing_alone(image: np.ndarray) -> set[str]:

@@ -8,14 +8,14 @@ Prints JSON; the last line is one JSON object with raw_msgs_per_s, drain_msgs_pe
 p50_ms and p99_ms (commit → delivered, per row).
 
 With --lte (root, /dev/net/tun, `ip netns`), the same full drain runs instead across the emulated LTE
-link of tests/lte_link.py (5 Mbit/s up, 20 Mbit/s down, 40 ms each way, 1 % loss): Mosquitto and the hub
+link of tests/support/lte_link.py (5 Mbit/s up, 20 Mbit/s down, 40 ms each way, 1 % loss): Mosquitto and the hub
 in the governorate namespace, the van's sync agent in the van namespace. For 10,000 transactions and
 for 200 documents of 150 KB it prints goodput ÷ uplink rate (issue 3: target ≥ 0.85) next to a raw paho
 QoS 1 baseline over the same link in the same run, and the congestion control the van's socket used.
 Goodput counts MQTT payload bytes (the CBOR envelopes) for transactions and document bytes for documents.
 
-    python bench/sync_drain.py [--rows 20000] [--broker-port PORT]
-    python bench/sync_drain.py --lte [--lte-rows 10000] [--lte-docs 200] [--lte-cc agent,cubic]
+    python -m bench.sync_drain [--rows 20000] [--broker-port PORT]
+    python -m bench.sync_drain --lte [--lte-rows 10000] [--lte-docs 200] [--lte-cc agent,cubic]
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -35,10 +34,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from mqtt_broker import Broker, free_port  # noqa: E402
-from sync_harness import (  # noqa: E402
+from edge.store import outbox
+from edge.store.db import open_db
+from edge.sync import protocol as p
+from edge.sync.agent import Tuning
+from tests.support.mqtt_broker import Broker, free_port
+from tests.support.sync_harness import (
     fill_outbox,
     fill_raw,
     kill9,
@@ -49,11 +50,6 @@ from sync_harness import (  # noqa: E402
     van_settings,
     wait_until,
 )
-
-from edge.store import outbox  # noqa: E402
-from edge.store.db import open_db  # noqa: E402
-from edge.sync import protocol as p  # noqa: E402
-from edge.sync.agent import Tuning  # noqa: E402
 
 
 def raw_publish_rate(port: int, n: int, size: int = 600, window: int = 1000) -> float:
@@ -252,7 +248,7 @@ def _ratio(run: dict, rate_bps: float) -> float:
 
 
 def lte_main(args) -> dict:
-    from lte_link import LteLink, unavailable_reason
+    from tests.support.lte_link import LteLink, unavailable_reason
 
     reason = unavailable_reason()
     if reason:
@@ -381,7 +377,7 @@ def main() -> None:
         "backlog_p50_ms": round(full["backlog_p50_ms"], 1),
         "p50_ms": round(p50, 1),
         "p99_ms": round(p99, 1),
-        "lte_emulation": "not run: add --lte (tests/lte_link.py, a userspace emulator: this kernel has no netem)",
+        "lte_emulation": "not run: add --lte (tests/support/lte_link.py, a userspace emulator; no netem here)",
     }
     print(json.dumps(result))
 

@@ -13,7 +13,7 @@ stack can answer).
 
 Prints JSON; the last line is one JSON object with p50_ms, p95_ms, p99_ms, errors and more.
 
-    python bench/web_latency.py [--rate 100] [--seconds 30]
+    python -m bench.web_latency [--rate 100] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -30,20 +30,16 @@ import tempfile
 import textwrap
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from mqtt_broker import free_port  # noqa: E402
-from web_support import token  # noqa: E402
+from tests.support.mqtt_broker import free_port
+from tests.support.paths import ROOT
+from tests.support.web_support import token
 
 SERVER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    sys.path.insert(0, %(tests)r)
     from waitress import serve
-    from web_support import make_app
+    from tests.support.web_support import make_app
     app = make_app(Path(%(data)r))
     serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """)
@@ -81,7 +77,7 @@ class Session:
 
 def prepare(port: int) -> dict:
     """Sessions for the mix: a logged-in operator, a kiosk with a CSRF token, a request number to track."""
-    from web_support import OPERATOR
+    from tests.support.web_support import OPERATOR
 
     op = Session(port)
     _, page = op.request("GET", "/operator/login")
@@ -180,8 +176,9 @@ def main() -> None:
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="web-bench-")
     port = free_port()
-    code = SERVER % {"tests": str(ROOT / "tests"), "data": data}
-    server = subprocess.Popen([sys.executable, "-c", code, str(port)], env={**os.environ, "EDGE_CONFIG": ""})
+    code = SERVER % {"data": data}
+    # Run from the project's root, so "python -c" finds tests.support as the benchmark itself does.
+    server = subprocess.Popen([sys.executable, "-c", code, str(port)], cwd=ROOT, env={**os.environ, "EDGE_CONFIG": ""})
     try:
         deadline = time.monotonic() + 30
         while True:

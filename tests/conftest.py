@@ -53,7 +53,7 @@ def now():
 @pytest.fixture
 def broker(tmp_path):
     """A real Mosquitto on a free loopback port, for this test only."""
-    from mqtt_broker import Broker
+    from tests.support.mqtt_broker import Broker
 
     b = Broker(tmp_path / "broker").start()
     yield b

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from http_client import HttpClient
-from mqtt_broker import free_port
-from web_support import login, register_request
+
+from tests.support.http_client import HttpClient
+from tests.support.mqtt_broker import free_port
+from tests.support.web_support import login, register_request
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -226,7 +226,7 @@ def _closure(package: str) -> tuple[set[Path], set[str]]:
 def test_the_hub_imports_nothing_that_only_the_van_install_brings():
     from importlib.metadata import packages_distributions
 
-    from test_install_roles import _locked
+    from tests.provisioning.test_install_roles import _locked
 
     files, modules = _closure("governorate")
     assert any("edge/core" in str(f) for f in files), "the closure should reach edge.core"

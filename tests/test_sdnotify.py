@@ -140,7 +140,7 @@ def test_edge_processes_tell_systemd_they_are_ready_and_keep_pinging(tmp_path, c
     import subprocess
     import sys
 
-    from mqtt_broker import free_port
+    from tests.support.mqtt_broker import free_port
 
     address = f"@mtc-{command}-{os.getpid()}"
     fake = FakeSystemd(address)

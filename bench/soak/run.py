@@ -1,7 +1,7 @@
 """The field soak: a van's time-compressed day on an emulated LTE link with outages and power cuts, then a
 reconciliation of everything the van committed against what the governorate holds. See docs/soak.md.
 
-Processes (all real, each in its namespace of ``tests/lte_link.py``'s ``LteLink``):
+Processes (all real, each in its namespace of ``tests/support/lte_link.py``'s ``LteLink``):
 
 - gov namespace: Mosquitto, ``governorate ingest`` (the hub), and the back office (a thread of this
   process with its own MQTT client, deciding on requests with ``governorate.backoffice.decide`` as the
@@ -32,22 +32,18 @@ from pathlib import Path
 
 import cbor2
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-
-from lte_link import LteLink, Shape, unavailable_reason  # noqa: E402
-from mqtt_broker import Broker, free_port  # noqa: E402
-from sync_harness import GOV, VAN, van_settings  # noqa: E402
-
-from edge.core import audit  # noqa: E402
-from edge.core import catalogue as catalogue_mod  # noqa: E402
-from edge.store import audit_log  # noqa: E402
-from edge.store.db import open_db  # noqa: E402
-from edge.sync import protocol as p  # noqa: E402
-from governorate import backoffice, notify  # noqa: E402
-from governorate.ingest import Hub  # noqa: E402
-from governorate.store import HubStore  # noqa: E402
+from edge.core import audit
+from edge.core import catalogue as catalogue_mod
+from edge.store import audit_log
+from edge.store.db import open_db
+from edge.sync import protocol as p
+from governorate import backoffice, notify
+from governorate.ingest import Hub
+from governorate.store import HubStore
+from tests.support.lte_link import LteLink, Shape, unavailable_reason
+from tests.support.mqtt_broker import Broker, free_port
+from tests.support.paths import ROOT
+from tests.support.sync_harness import GOV, VAN, van_settings
 
 
 class SoakUnavailable(RuntimeError):

@@ -1,0 +1,382 @@
+"""The governorate's staff web app through Flask's test client: screens, roles, CSRF, decisions sent to vans."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import cbor2
+import pytest
+from click.testing import CliRunner
+
+from edge.sync import protocol as p
+from governorate.cli import main as cli
+from governorate.store import HubStore
+from governorate.web import create_app
+from tests.support.gov_support import (
+    BACKENDS,
+    PASSWORD,
+    RecordingSender,
+    add_staff,
+    csrf,
+    hub_copy,
+    hub_template,
+    login,
+    offline_hub,
+    seed,
+    tel,
+)
+
+# Every test runs on SQLite and, where the PostgreSQL server binaries and psycopg are installed, on PostgreSQL.
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def template(request, tmp_path_factory):
+    """Staff (argon2 is slow on purpose) and a van's requests, made once and copied for each test."""
+    folder = tmp_path_factory.mktemp("gov-template")
+
+    def fill(s):
+        add_staff(s)
+        return seed(s, folder)
+
+    with hub_template(request.param, folder, fill) as made:
+        yield made
+
+
+@pytest.fixture
+def store(tmp_path, template):
+    with hub_copy(template, tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def numbers(template):
+    return template[3]
+
+
+@pytest.fixture
+def app(store, tmp_path, numbers):
+    return create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+                       "GOVERNORATE": "01"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _downlinks(store, kind=None):
+    rows = store._read("SELECT van, kind, payload FROM downlinks" + (" WHERE kind = ?" if kind else ""),
+                       [kind] if kind else [])
+    return [(van, k, cbor2.loads(payload)["body"]) for van, k, payload in rows]
+
+
+def test_every_page_needs_a_signed_in_staff_member(client, numbers):
+    for path in ("/", "/fleet/partial", "/vans/V007", "/alerts", "/requests", f"/requests/{numbers[0]}"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_wrong_password_is_refused_in_arabic_and_english(client):
+    token = csrf(client)
+    response = client.post("/login", data={"username": "karim", "password": "wrong password!", "csrf_token": token})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "كلمة المرور غير صحيحة" in html and "Wrong username or password" in html
+
+
+def test_staff_of_another_governorate_cannot_sign_in(store, client):
+    from governorate import staff
+
+    staff.add(store, "giza.clerk", "Giza Clerk", "clerk", "21", PASSWORD)
+    token = csrf(client)
+    response = client.post("/login", data={"username": "giza.clerk", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 401
+
+
+def test_passwords_are_stored_as_argon2_hashes(store):
+    (hashed,) = store._read("SELECT password_hash FROM staff WHERE username = 'karim'")[0]
+    assert hashed.startswith("$argon2id$") and PASSWORD not in hashed
+
+
+def test_overview_shows_each_van_with_position_signal_devices_and_counts(client):
+    login(client, "viewer")
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-van="V007" data-status="online"' in html
+    assert "30.0444, 31.2357" in html and "-97 dBm" in html
+    assert "printer" in html and "camera_front" in html
+    assert re.search(r"<td class=\"num\">2 / 0</td>", html)  # two requests today, no tickets
+    assert 'class="marker online"' in html  # on the SVG map
+    assert 'dir="rtl"' in html and 'data-refresh-url="/fleet/partial"' in html
+    data = client.get("/fleet.json").get_json()
+    assert data["vans"][0]["van"] == "V007" and data["vans"][0]["requests_today"] == 2
+
+
+def test_van_that_sent_its_will_is_shown_offline(store, client, tmp_path):
+    seed(store, tmp_path, van="V008", requests=0, online=False)
+    login(client, "viewer")
+    html = client.get("/fleet/partial").get_data(as_text=True)
+    assert 'data-van="V008" data-status="offline"' in html
+
+
+def test_van_page_draws_history_charts_and_telemetry(client):
+    login(client, "viewer")
+    html = client.get("/vans/V007").get_data(as_text=True)
+    assert html.count("<svg") >= 3
+    assert html.count('class="bar"') >= 24  # one bar per hour of the last day
+    assert "<polyline" in html  # the backlog series from the telemetry history
+    assert "camera_front" in html and "100%" in html  # camera uptime
+    assert "Vodafone EG" in html
+    assert client.get("/vans/V999").status_code == 404
+
+
+def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp_path):
+    hub = offline_hub(store)
+    hub._process([tel("V007", {"outbox_pending": 40, "outbox_oldest_age_s": 3 * 3600, "device.printer": "error",
+                                "device.camera_front": "error", "camera_front.fault": "frozen"}, seq=2)])
+    seed(store, tmp_path, van="V009", requests=0, online=False)
+    with store.transaction() as conn:  # V009 was last heard of 20 minutes ago
+        conn.execute("UPDATE vans SET last_seen = ? WHERE van = 'V009'",
+                     [(datetime.now(UTC) - timedelta(minutes=20)).isoformat()])
+    token = login(client, "clerk")
+    html = client.get("/alerts").get_data(as_text=True)
+    for van, kind in (("V007", "printer"), ("V007", "camera"), ("V007", "backlog"), ("V009", "offline")):
+        assert f'data-alert="{kind}" data-van="{van}"' in html, (van, kind)
+    assert "camera_front: frozen" in html  # what the watch says is wrong, not only "error"
+    alert_id = store._read("SELECT id FROM alerts WHERE kind = 'printer'")[0][0]
+    assert client.post(f"/alerts/{alert_id}/ack", data={"csrf_token": token}).status_code == 302
+    acked_by, acked_at = store._read("SELECT acked_by, acked_at FROM alerts WHERE id = ?", [alert_id])[0]
+    assert acked_by == "karim" and acked_at
+    assert "karim" in client.get("/alerts").get_data(as_text=True)
+    # The printer gets paper: the alert clears but its acknowledgement stays on record.
+    hub._process([tel("V007", {"outbox_pending": 0, "outbox_oldest_age_s": 0, "device.printer": "ok"}, seq=3)])
+    client.get("/alerts")
+    cleared, acked_by = store._read("SELECT cleared_at IS NOT NULL, acked_by FROM alerts WHERE id = ?", [alert_id])[0]
+    assert (cleared, acked_by) == (1, "karim")
+
+
+def test_clerk_marks_a_request_ready_and_it_goes_down_to_its_van(store, client, numbers):
+    token = login(client, "clerk")
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    assert 'data-decide="ready"' in page and 'data-decide="rejected"' in page
+    response = client.post(f"/requests/{numbers[0]}/decide", data={"state": "ready", "csrf_token": token},
+                           follow_redirects=True)
+    assert "Decision saved and sent to the van" in response.get_data(as_text=True)
+    assert store.request(numbers[0])["state"] == "ready"
+    [(van, kind, body)] = _downlinks(store, "request-status")
+    assert (van, body["number"], body["state"]) == ("V007", numbers[0], "ready")
+    # What went down is a valid downlink for that van.
+    payload = store._read("SELECT payload FROM downlinks")[0][0]
+    assert p.decode_down(payload, van="V007", kind="request-status").message.state == "ready"
+    mobile, message = store._read("SELECT mobile, message FROM notifications")[0]
+    assert mobile == "01012345678" and numbers[0] in message and "جاهز" in message
+    action, actor = store._read("SELECT action, actor FROM staff_audit WHERE subject = ?", [numbers[0]])[0]
+    assert (action, actor) == ("request.decide", "karim")
+
+
+def test_rejection_needs_a_reason_for_the_citizen(store, client, numbers):
+    token = login(client, "clerk")
+    html = client.post(f"/requests/{numbers[0]}/decide", data={"state": "rejected", "reason": " ", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "اكتب سبب الرفض" in html and "Write the reason" in html
+    assert store.request(numbers[0])["state"] == "received" and not _downlinks(store, "request-status")
+    client.post(f"/requests/{numbers[0]}/decide",
+                data={"state": "rejected", "reason": "صورة البطاقة غير واضحة", "csrf_token": token})
+    [(_, _, body)] = _downlinks(store, "request-status")
+    assert body["state"] == "rejected" and body["reason"] == "صورة البطاقة غير واضحة"
+
+
+def test_a_decided_request_cannot_move_backwards(store, client, numbers):
+    token = login(client, "clerk")
+    client.post(f"/requests/{numbers[0]}/decide", data={"state": "ready", "csrf_token": token})
+    html = client.post(f"/requests/{numbers[0]}/decide", data={"state": "under_review", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "cannot move to this state" in html
+    assert len(_downlinks(store, "request-status")) == 1
+
+
+def test_viewer_can_look_but_change_nothing(store, client, numbers):
+    token = login(client, "viewer")
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    assert "data-decide" not in page and 'id="read-only"' in page
+    assert "/command" not in client.get("/vans/V007").get_data(as_text=True)
+    hub = offline_hub(store)
+    hub._process([tel("V007", {"device.printer": "error"}, seq=2)])
+    alerts_html = client.get("/alerts").get_data(as_text=True)
+    assert "/ack" not in alerts_html
+    alert_id = store._read("SELECT id FROM alerts")[0][0]
+    refused = [
+        client.post(f"/requests/{numbers[0]}/decide", data={"state": "ready", "csrf_token": token}),
+        client.post(f"/alerts/{alert_id}/ack", data={"csrf_token": token}),
+        client.post("/vans/V007/command", data={"name": "rebirth", "csrf_token": token}),
+        client.post("/publish/trust-list", data={"file": (__import__("io").BytesIO(b"x"), "t.bin"),
+                                                 "csrf_token": token}),
+    ]
+    assert [r.status_code for r in refused] == [403] * 4
+    assert "ليست لديك صلاحية" in refused[0].get_data(as_text=True)
+    assert client.get("/publish").status_code == 403 and client.get("/audit").status_code == 403
+    assert store.request(numbers[0])["state"] == "received"
+    assert not _downlinks(store) and store._read("SELECT acked_by FROM alerts")[0][0] is None
+
+
+def test_clerk_cannot_send_commands_or_publish(client):
+    token = login(client, "clerk")
+    assert client.post("/vans/V007/command", data={"name": "rebirth", "csrf_token": token}).status_code == 403
+    assert client.get("/publish").status_code == 403
+
+
+def test_forms_without_the_session_csrf_token_change_nothing(store, app, client, numbers):
+    login(client, "clerk")
+    response = client.post(f"/requests/{numbers[0]}/decide", data={"state": "ready"})
+    assert response.status_code == 400 and "Reload the page" in response.get_data(as_text=True)
+    other = app.test_client()
+    other_token = login(other, "admin")
+    assert client.post(f"/requests/{numbers[0]}/decide",
+                       data={"state": "ready", "csrf_token": other_token}).status_code == 400
+    assert store.request(numbers[0])["state"] == "received" and not _downlinks(store)
+    # The sign-in form is protected too (no login CSRF).
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"username": "karim", "password": PASSWORD}).status_code == 400
+
+
+def test_security_headers_on_every_page(client):
+    for response in (client.get("/login"), client.get("/static/gov.css")):
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    login(client, "viewer")
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+
+
+
+def test_session_cookie_is_http_only_and_same_site(client):
+    token = csrf(client)
+    response = client.post("/login", data={"username": "vera", "password": PASSWORD, "csrf_token": token})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_admin_sends_a_command_to_a_van(store, client):
+    token = login(client, "admin")
+    client.post("/vans/V007/command", data={"name": "camera-thumbnail", "camera": "front", "csrf_token": token})
+    [(van, kind, body)] = _downlinks(store, "command")
+    assert (van, body["name"], body["args"]) == ("V007", "camera-thumbnail", {"camera": "front"})
+    assert "command" in client.get("/vans/V007").get_data(as_text=True)
+    html = client.post("/vans/V007/command", data={"name": "format-disk", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Unknown command" in html and len(_downlinks(store, "command")) == 1
+
+
+def test_admin_publishes_a_catalogue_and_a_trust_list_to_every_van(store, client, tmp_path):
+    import io
+
+    from edge.core import catalogue
+
+    seed(store, tmp_path, van="V008", requests=0)
+    token = login(client, "admin")
+    data = catalogue.to_dict(catalogue.load_default())
+    data["version"] = data["version"] + 1
+    html = client.post("/publish/catalogue", data={"file": (io.BytesIO(json.dumps(data).encode()), "c.json"),
+                                                   "csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert f"Catalogue v{data['version']} sent to 2 vans" in html
+    sent = _downlinks(store, "catalog")
+    assert sorted(v for v, _, _ in sent) == ["V007", "V008"] and sent[0][2]["version"] == data["version"]
+    # The same version again is refused: vans only take newer catalogues.
+    html = client.post("/publish/catalogue", data={"file": (io.BytesIO(json.dumps(data).encode()), "c.json"),
+                                                   "csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "must be newer" in html and len(_downlinks(store, "catalog")) == 2
+    html = client.post("/publish/catalogue", data={"file": (io.BytesIO(b"{not json"), "c.json"),
+                                                   "csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert 'class="error"' in html
+    client.post("/publish/trust-list", data={"file": (io.BytesIO(b"signed-list-bytes"), "t.cose"), "csrf_token": token})
+    assert [b["blob"] for _, _, b in _downlinks(store, "trust-list")] == [b"signed-list-bytes"] * 2
+    audit = [r[0] for r in store._read("SELECT action FROM staff_audit")]
+    assert "publish.catalog" in audit and "publish.trust-list" in audit
+
+
+def test_a_catalogue_with_a_fee_past_any_amount_is_refused_in_words(store, client):
+    import io
+
+    from edge.core import catalogue
+
+    token = login(client, "admin")
+    data = catalogue.to_dict(catalogue.load_default())
+    data["version"] += 1
+    data["services"][0]["fee_egp"] = 1e308  # passed the file's own checks, then crashed the page (issue 15, 8)
+    response = client.post("/publish/catalogue", data={"file": (io.BytesIO(json.dumps(data).encode()), "c.json"),
+                                                       "csrf_token": token}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 400) and 'class="error"' in html
+    assert "from 0 to 100,000,000" in html and "من صفر إلى مئة مليون" in html
+    assert _downlinks(store, "catalog") == []
+
+
+def test_search_and_scanned_documents(store, client, numbers):
+    pdf = b"%PDF-1.4 scanned deed"
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO documents (van, doc_id, request_number, size, sha256, data, completed_at) "
+                     "VALUES ('V007', '01M7YP6FKB0000000000000033', ?, ?, 'x', ?, '2026-12-01T10:00:00+00:00')",
+                     [numbers[0], len(pdf), pdf])
+    login(client, "viewer")
+    assert numbers[0] in client.get("/requests?q=منى").get_data(as_text=True)
+    assert numbers[0] in client.get("/requests?q=29001010112355&state=received&van=V007").get_data(as_text=True)
+    assert numbers[0] not in client.get("/requests?q=nobody").get_data(as_text=True)
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    assert "/documents/V007/01M7YP6FKB0000000000000033" in page
+    doc = client.get("/documents/V007/01M7YP6FKB0000000000000033")
+    assert doc.data == pdf and doc.mimetype == "application/pdf"
+    assert "sandbox" in doc.headers["Content-Security-Policy"]
+
+
+def test_notification_sender_is_pluggable(store, tmp_path, numbers):
+    RecordingSender.sent.clear()
+    app = create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+                      "NOTIFIER": "tests.support.gov_support:recording_sender"})
+    client = app.test_client()
+    token = login(client, "clerk")
+    client.post(f"/requests/{numbers[1]}/decide", data={"state": "under_review", "csrf_token": token})
+    [note] = RecordingSender.sent
+    assert note.mobile == "01012345678" and "قيد المراجعة" in note.message
+    assert store._read("SELECT state, sent_by FROM notifications")[0] == ("sent", "recording")
+
+
+def test_language_switch_to_english_first(client):
+    token = login(client, "viewer")
+    client.post("/lang/en", data={"csrf_token": token, "next": "/"})
+    html = client.get("/").get_data(as_text=True)
+    assert 'dir="ltr"' in html and '<span lang="en">Fleet overview</span>' in html
+
+
+def test_staff_add_command(tmp_path):
+    db = tmp_path / "cli.db"
+    result = CliRunner().invoke(cli, ["staff", "add", "--db", str(db), "--governorate", "01", "--name", "Nour",
+                                      "--role", "clerk", "--password", "long enough pw", "nour"])
+    assert result.exit_code == 0, result.output
+    assert HubStore(db)._read("SELECT role, governorate FROM staff WHERE username = 'nour'") == [("clerk", "01")]
+    result = CliRunner().invoke(cli, ["staff", "add", "--db", str(db), "--name", "X", "--password", "short", "xx1"])
+    assert result.exit_code == 1 and "too short" in result.output
+
+
+def test_position_and_signal_from_the_watch_devices_names(store, client):
+    offline_hub(store)._process([tel("V007", {"device.gps.lat": 30.1, "device.gps.lon": 31.3, "device.modem.signal": 72,
+                                              "device.modem.operator": "WE", "device.modem": "ok"}, seq=2)])
+    login(client, "viewer")
+    html = client.get("/fleet/partial").get_data(as_text=True)
+    assert "30.1000, 31.3000" in html and "72 %" in html
+    assert "gps.lat" not in html  # a figure, not a device
+
+
+def test_password_guessing_locks_the_username_for_a_while(client):
+    token = csrf(client)
+    codes = [client.post("/login", data={"username": "vera", "password": f"guess number {i}", "csrf_token": token})
+             .status_code for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    # Even the right password waits now.
+    response = client.post("/login", data={"username": "vera", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 429 and "Too many wrong attempts" in response.get_data(as_text=True)
+
+
+def test_viewer_does_not_see_citizen_notifications(client):
+    login(client, "viewer")
+    assert client.get("/notifications").status_code == 403

@@ -1,0 +1,1 @@
+"""What the tests and the benchmarks share: fakes of what cannot run here, harnesses, generators, paths."""

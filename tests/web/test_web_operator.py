@@ -1,0 +1,386 @@
+"""The operator's console through Flask's test client: login and lock-out, the queue, the request wizard,
+requests, cancellation, van status, training mode, and the audit trail behind every action."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from edge.core.errors import EdgeError
+from edge.store import audit_log, outbox
+from edge.store import requests as store_requests
+from edge.store import tickets as store_tickets
+from edge.store.db import open_db
+from tests.support.web_support import (
+    OPERATOR,
+    SERVICE,
+    SUPERVISOR,
+    VALID_NID,
+    login,
+    make_app,
+    post,
+    register_request,
+    text,
+)
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def db(app):
+    database = open_db(app.config["EDGE_SETTINGS"].db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def console(app):
+    client = app.test_client()
+    login(client)
+    return client
+
+
+def _actions(db) -> list[str]:
+    return [e.action for e in audit_log.entries(db)]
+
+
+def test_console_pages_need_a_login(app):
+    client = app.test_client()
+    for url in ("/operator/", "/operator/requests", "/operator/status", "/operator/requests/new"):
+        r = client.get(url)
+        assert r.status_code == 302 and "/operator/login" in r.headers["Location"], url
+
+
+def test_operator_logs_in_with_number_and_pin_and_the_login_is_audited(app, db):
+    client = app.test_client()
+    r = login(client)
+    assert r.headers["Location"].endswith("/operator/")
+    assert OPERATOR[1] in text(client.get("/operator/"))
+    assert "operator.login" in _actions(db)
+
+
+def test_five_wrong_pins_lock_the_account_even_for_the_right_pin(app, db):
+    client = app.test_client()
+    for _ in range(5):
+        r = post(client, "/operator/login", "/operator/login", {"number": str(OPERATOR[0]), "pin": "000000"})
+        assert r.status_code == 422
+    client.get("/lang/en")
+    r = post(client, "/operator/login", "/operator/login", {"number": str(OPERATOR[0]), "pin": OPERATOR[2]})
+    assert r.status_code == 422
+    assert "locked" in text(r).lower()
+
+
+def test_wrong_pin_message_is_clear_and_does_not_say_which_part_was_wrong(app):
+    client = app.test_client()
+    client.get("/lang/en")
+    r = post(client, "/operator/login", "/operator/login", {"number": "77", "pin": "123456"})
+    shown = text(r)
+    assert r.status_code == 422
+    assert re.search(r"number or PIN|PIN", shown), shown
+
+
+def test_logout_ends_the_session(console):
+    post(console, "/operator/", "/operator/logout")
+    assert console.get("/operator/").status_code == 302
+
+
+def test_idle_console_asks_for_the_login_again(tmp_path):
+    app = make_app(tmp_path, OPERATOR_IDLE_S=0)
+    client = app.test_client()
+    login(client)
+    import time
+
+    time.sleep(0.01)
+    assert client.get("/operator/").status_code == 302
+
+
+def test_operator_calls_recalls_and_marks_no_show(app, console, db):
+    kiosk = app.test_client()
+    post(kiosk, "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+    post(kiosk, "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+    r = post(console, "/operator/", "/operator/queue/call")
+    shown = text(console.get("/operator/"))
+    assert "choose your counter" in shown.lower() or "اختر رقم الشباك" in shown, shown
+    post(console, "/operator/", "/operator/counter", {"counter": "2"})
+    post(console, "/operator/", "/operator/queue/call")
+    [first] = [t for t in store_tickets.waiting(db)]  # one left waiting
+    page = console.get("/operator/").get_data(as_text=True)
+    called = re.search(r'name="ticket" value="([^"]+)"', page).group(1)
+    post(console, "/operator/", "/operator/queue/recall", {"ticket": called})
+    post(console, "/operator/", "/operator/queue/no-show", {"ticket": called})
+    actions = _actions(db)
+    assert {"ticket.call", "ticket.recall", "ticket.no_show"} <= set(actions), actions
+    assert first.number != called
+    assert r.status_code == 302
+
+
+def test_bad_counter_number_is_refused_with_a_message(console):
+    post(console, "/operator/", "/operator/counter", {"counter": "99"})
+    assert "٢٠" in text(console.get("/operator/")) or "20" in text(console.get("/operator/"))
+
+
+def test_wizard_refuses_a_bad_national_id_with_a_clear_message(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    console.get("/lang/en")
+    r = post(console, f"{start}/citizen", f"{start}/citizen",
+             {"national_id": "29013451234567", "name": "Ahmed Ali", "mobile": ""})
+    assert r.status_code == 422
+    assert re.search(r"birth date|date", text(r), re.I), text(r)
+    r = post(console, f"{start}/citizen", f"{start}/citizen",
+             {"national_id": "2900101123", "name": "Ahmed Ali", "mobile": ""})
+    assert r.status_code == 422 and "14" in text(r)
+    # What was typed stays in the form: a correction never means typing everything again.
+    assert 'value="2900101123"' in r.get_data(as_text=True)
+
+
+def test_live_national_id_check_shows_birth_date_gender_and_governorate(console):
+    page = console.get("/operator/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = console.post("/operator/check/national-id", json={"text": VALID_NID}, headers={"X-CSRF-Token": token})
+    body = r.get_json()
+    # 2 900101 12 3456 7: born 1990-01-01 in Dakahlia (12); digit 13 even: female.
+    assert body["ok"] and "١٩٩٠" in body["birth_date"] and body["gender"] == "أنثى", body
+    assert body["governorate"] == "الدقهلية"
+    r = console.post("/operator/check/national-id", json={"text": "123"}, headers={"X-CSRF-Token": token})
+    assert r.get_json()["ok"] is False and r.get_json()["message"]
+
+
+def test_submitted_request_and_its_outbox_row_are_committed_together_and_audited(console, db):
+    before = outbox.backlog(db).pending
+    number = register_request(console)
+    found = store_requests.get(db, number)
+    assert found.state.value == "submitted" and found.citizen_national_id == VALID_NID
+    assert outbox.backlog(db).pending > before
+    assert any(a.startswith("request.") for a in _actions(db))
+    receipt = text(console.get(f"/operator/requests/{number}/receipt"))
+    assert "١٬٥٠٠" in receipt or "1,500" in receipt or "١٥٠٠" in receipt, receipt
+    assert VALID_NID not in receipt  # masked on paper and on screen
+
+
+def test_e_payment_needs_its_reference(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    seen = re.findall(r'name="seen" value="([^"]+)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    console.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
+    r = post(console, f"{start}/payment", f"{start}/payment", {"method": "reference", "reference": ""})
+    assert r.status_code == 422
+    r = post(console, f"{start}/payment", f"{start}/payment", {"method": "cash", "amount": "10"})
+    assert r.status_code == 422  # not the fee: a van takes no partial payments
+
+
+def test_missing_mandatory_documents_stop_the_wizard(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    r = post(console, f"{start}/documents", f"{start}/documents", {"seen": "NID"})
+    assert r.status_code == 422
+    # Jumping ahead by URL goes back to what is missing.
+    assert console.get(f"{start}/payment").headers["Location"].endswith("/documents")
+
+
+def test_scanned_page_attached_in_the_wizard_is_stored_with_the_request(console, db):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    image = io.BytesIO()
+    Image.new("L", (400, 560), 230).save(image, "JPEG")
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = console.post(f"{start}/documents", data={"csrf_token": token, "doc_code": "OWNERSHIP", "stay": "1",
+                                                  "page": (io.BytesIO(image.getvalue()), "deed.jpg")},
+                     content_type="multipart/form-data")
+    assert r.status_code in (200, 302)
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    assert "/page/" in page
+    seen = re.findall(r'name="seen" value="([^"]+)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    console.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
+    r = post(console, f"{start}/payment", f"{start}/payment", {"method": "cash"})
+    number = r.headers["Location"].split("/requests/")[1].split("/")[0]
+    detail = console.get(f"/operator/requests/{number}").get_data(as_text=True)
+    doc_link = re.search(r'href="(/operator/documents/\d+)"', detail)
+    assert doc_link, "the request page links its scanned page"
+    assert console.get(doc_link.group(1)).data[:2] == b"\xff\xd8"
+    assert db.execute("SELECT count(*) FROM outbox WHERE stream = 'doc'").fetchone()[0] >= 1
+
+
+def test_a_file_that_is_not_an_image_is_refused_in_words(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = console.post(f"{start}/documents", data={"csrf_token": token, "doc_code": "NID", "stay": "1",
+                                                  "page": (io.BytesIO(b"MZ\x90\x00 not an image"), "virus.exe")},
+                     content_type="multipart/form-data")
+    assert r.status_code in (200, 422)
+    assert "page-error" in r.get_data(as_text=True)
+
+
+def test_requests_are_searched_by_number_or_national_id_without_putting_it_in_the_url(console):
+    number = register_request(console)
+    r = post(console, "/operator/requests", "/operator/requests", {"q": VALID_NID})
+    assert number in text(r) or number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) in text(r)
+    r = post(console, "/operator/requests", "/operator/requests", {"q": number})
+    assert r.status_code == 200
+    page = console.get("/operator/requests").get_data(as_text=True)
+    assert 'method="post"' in page.lower()
+    r = post(console, "/operator/requests", "/operator/requests", {"q": "not a number"})
+    assert r.status_code == 422
+
+
+def test_cancel_needs_a_reason_and_closes_the_request(console, db):
+    number = register_request(console)
+    post(console, f"/operator/requests/{number}", f"/operator/requests/{number}/cancel", {"reason": "  "})
+    assert store_requests.get(db, number).state.value == "submitted"
+    post(console, f"/operator/requests/{number}", f"/operator/requests/{number}/cancel",
+         {"reason": "citizen asked"})
+    assert store_requests.get(db, number).state.value == "rejected"
+    assert "request.cancel" in _actions(db)
+
+
+def test_reprint_is_audited(console, db):
+    number = register_request(console)
+    post(console, f"/operator/requests/{number}/receipt", f"/operator/requests/{number}/reprint")
+    assert "receipt.reprint" in _actions(db)
+
+
+def test_van_status_panel_lists_every_device_and_the_backlog(console, db):
+    from edge.store import device_status
+
+    device_status.report(db, "printer", "printer", "error", message_ar="نفد الورق", message_en="Paper out")
+    console.get("/lang/en")
+    shown = text(console.get("/operator/status"))
+    for word in ("Paper out", "governorate", "camera"):
+        assert word.lower() in shown.lower(), (word, shown)
+
+
+def test_only_a_supervisor_switches_training_mode(app):
+    client = app.test_client()
+    login(client, OPERATOR)
+    r = post(client, "/operator/", "/operator/training", {"on": "1"})
+    assert r.status_code == 403
+
+
+def test_training_mode_works_but_nothing_reaches_the_real_outbox(app, db):
+    client = app.test_client()
+    login(client, SUPERVISOR)
+    def business_rows():
+        return db.execute("SELECT count(*) FROM outbox WHERE stream IN ('tx', 'doc')").fetchone()[0]
+
+    before = business_rows()
+    post(client, "/operator/", "/operator/training", {"on": "1"})
+    page = client.get("/operator/")
+    assert "TRAINING" in text(page) and "تدريب" in text(page)
+    number = register_request(client)
+    assert "TRAINING" in text(client.get(f"/operator/requests/{number}/receipt"))
+    assert business_rows() == before
+    with pytest.raises(EdgeError):
+        store_requests.get(db, number)  # not in the real database
+    training_db = open_db(app.config["EDGE_SETTINGS"].data_dir / "training" / "van.db")
+    assert store_requests.get(training_db, number).number == number
+    # Turning training off returns to the real database; the switch itself is audited there.
+    post(client, "/operator/", "/operator/training", {"on": "0"})
+    assert "TRAINING" not in text(client.get("/operator/"))
+    assert {"training.on", "training.off"} <= set(_actions(db))
+
+
+def test_audit_chain_stays_intact_after_a_working_session(console, db):
+    register_request(console)
+    post(console, "/operator/", "/operator/counter", {"counter": "1"})
+    post(console, "/operator/", "/operator/queue/call")
+    assert audit_log.verify(db) is None
+
+
+def test_receipt_kept_when_the_printer_is_out_of_paper_then_printed_on_retry(tmp_path):
+    import uuid
+
+    from edge.devices.printer import sim as printer_sim
+
+    name = f"paperless-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, printer=f"sim://{name}?paper=out", PRINT_WAIT_S=2)
+    sim = printer_sim.device(name)
+    client = app.test_client()
+    login(client)
+    client.get("/lang/en")
+    number = register_request(client)
+    shown = text(client.get(f"/operator/requests/{number}/receipt"))
+    assert "paper" in shown.lower(), shown  # says what is wrong and what to do
+    assert sim.jobs == []
+    status = client.get("/operator/status").get_data(as_text=True)
+    assert 'id="printer-retry"' in status
+    sim.set(paper="ok")
+    post(client, "/operator/status", "/operator/printer/retry")
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not sim.jobs:
+        time.sleep(0.1)
+    assert len(sim.jobs) == 1  # printed once, not lost and not twice
+    db = open_db(app.config["EDGE_SETTINGS"].db_path)
+    assert "printer.retry" in _actions(db)
+
+
+def _documents_step(console):
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    return start
+
+
+def test_operator_scans_a_document_with_the_vans_scanner(console):
+    start = _documents_step(console)
+    r = post(console, f"{start}/documents", f"{start}/documents", {"doc_code": "OWNERSHIP", "scan": "1"})
+    assert r.status_code == 302
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    link = re.search(r'href="([^"]+/page/[^"]+)"', page)
+    assert link, "the scanned page is listed"
+    assert console.get(link.group(1)).data[:5] == b"%PDF-"
+
+
+def test_a_jammed_scanner_is_explained_and_nothing_is_attached(tmp_path):
+    import uuid
+
+    app = make_app(tmp_path, scanner=f"sim://jam-{uuid.uuid4().hex[:6]}?fault=jammed")
+    console = app.test_client()
+    login(console)
+    console.get("/lang/en")
+    start = _documents_step(console)
+    r = post(console, f"{start}/documents", f"{start}/documents", {"doc_code": "OWNERSHIP", "scan": "1"})
+    shown = text(r)
+    assert "jam" in shown.lower(), shown
+    assert "/page/" not in console.get(f"{start}/documents").get_data(as_text=True)
+    from edge.store import device_status
+
+    db = open_db(app.config["EDGE_SETTINGS"].db_path)
+    [row] = [d for d in device_status.current(db) if d.device == "scanner"]
+    assert row.state == "error" and "jam" in row.message_en.lower()
+
+
+def test_a_photo_of_the_paper_is_straightened_into_a_page(console):
+    import cv2
+
+    from tests.support.imagegen import document_photo
+
+    photo = document_photo(7, "plain")
+    ok, jpeg = cv2.imencode(".jpg", photo.image)
+    start = _documents_step(console)
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = console.post(f"{start}/documents", data={"csrf_token": token, "doc_code": "SURVEY", "stay": "1", "photo": "1",
+                                                  "page": (io.BytesIO(jpeg.tobytes()), "phone.jpg")},
+                     content_type="multipart/form-data")
+    assert r.status_code in (200, 302), text(r)[:300]
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    link = re.search(r'href="([^"]+/page/[^"]+)"', page)
+    assert link and console.get(link.group(1)).data[:5] == b"%PDF-"
