@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from common.web import local_path
-from edge.core import codes
+from edge.core import codes, lookup
 from edge.core import requests as rq
 from edge.core import tickets as tk
 from edge.core.catalogue import UnknownCategory
@@ -119,20 +119,8 @@ def ticket_done():
 
 
 def request_number_from(text: str) -> str:
-    """A typed request number, or the number inside a scanned receipt code (EG1:…)."""
-    text = (text or "").strip()
-    if text.upper().startswith(codes.PREFIX):
-        trust_list = signing.load_trust_list(settings().data_dir)
-        if trust_list is not None:
-            result = codes.verify(text, trust_list, now=clock.now())
-            if result.claims is not None:
-                return str(rq.parse_request_number(result.claims.number))
-        raise EdgeError(
-            "تعذّرت قراءة الرمز. اكتب رقم الطلب المطبوع على الإيصال بدلًا منه.",
-            "The code could not be read. Type the request number printed on the receipt instead.",
-            code="track-code-unreadable",
-        )
-    return str(rq.parse_request_number(text))
+    """A typed request number, or the number inside a scanned receipt code (EG1:…): see edge.core.lookup."""
+    return lookup.request_number_from(text, signing.load_trust_list(settings().data_dir), clock.now())
 
 
 @bp.route("/track", methods=["GET", "POST"])

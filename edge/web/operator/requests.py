@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import g, redirect, render_template, request, session, url_for
 
+from edge.core import lookup
 from edge.core import national_id as nid_mod
 from edge.core import requests as rq
 from edge.core.digits import to_ascii
@@ -29,16 +30,7 @@ def requests_list():
     if request.method == "GET":
         filters["day"] = clock.local_day(clock.now())
     try:
-        q = to_ascii(query["q"])
-        digits = "".join(c for c in q if c.isdigit())
-        if q and len(digits) == 14 and not q.count("-"):
-            # 14 digits: a national ID (starts with 2 or 3) or a request number typed without hyphens.
-            if digits[0] in "23":
-                filters["national_id"] = nid_mod.parse(q).number
-            else:
-                filters["number"] = str(rq.parse_request_number(q))
-        elif q:
-            filters["number"] = str(rq.parse_request_number(q))
+        filters.update(lookup.search_filter(query["q"]))
         if query["day"]:
             filters["day"] = date.fromisoformat(to_ascii(query["day"]))
         if query["state"]:
