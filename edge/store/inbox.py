@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,6 +12,11 @@ import sqlite_utils
 from edge.core.errors import EdgeError
 from edge.store import clock
 from edge.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+# Faults of the van, not of the message: retried when the hub sends the message again.
+VAN_FAULTS = (sqlite3.OperationalError, OSError, MemoryError)
 
 
 def seen(db: sqlite_utils.Database, msg_id: str) -> bool:
@@ -27,11 +34,12 @@ def apply_once(
 ) -> str:
     """Run ``effect`` for a downlink message unless its id was handled before.
 
-    Returns "applied", "duplicate" or "rejected". A message whose effect raises an ``EdgeError``
-    (bad content: an unknown request, an impossible state change) is recorded as rejected with the
-    reason and its partial effect rolled back, so a redelivery does not retry it forever. Any other
-    exception (a bug, a full disk) rolls everything back and propagates: the message stays unhandled
-    and will be applied when redelivered.
+    Returns "applied", "duplicate" or "rejected". A message whose effect raises (bad content: an unknown
+    request, an impossible state change — an ``EdgeError`` — or content the van's code cannot handle: any
+    other exception) is recorded as rejected with the reason and its partial effect rolled back, so a
+    redelivery does not retry it for ever and one poison message never stops the link. Only a fault of
+    the van itself (:data:`VAN_FAULTS`: the database busy or broken, the disk full) rolls everything back
+    and propagates: nothing is recorded, and the message is applied when the hub sends it again.
 
     ``report(db, outcome, error)`` runs in the same transaction after an applied or rejected message
     (not after a duplicate): the sync process uses it to queue its answer to the hub atomically.
@@ -43,8 +51,13 @@ def apply_once(
         try:
             with transaction(db):  # a savepoint: a rejected effect leaves nothing behind
                 effect(db)
+        except VAN_FAULTS:
+            raise
         except EdgeError as exc:
             outcome, error = "rejected", (exc.detail or exc.message_en)[:500]
+        except Exception as exc:  # noqa: BLE001 - a poison message is recorded, never looped on
+            log.exception("downlink %s (%s) could not be applied; recorded as rejected", msg_id, kind)
+            outcome, error = "rejected", f"the van could not apply it: {type(exc).__name__}: {exc}"[:500]
         else:
             outcome, error = "applied", None
         _record(db, msg_id, kind, received_at, outcome, error)

@@ -375,7 +375,13 @@ class SyncAgent:
         if isinstance(down.message, p.Ack):
             self._apply_ack(down.message)
             return
-        outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir)
+        try:
+            outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir)
+        except Exception as exc:  # noqa: BLE001 - the van's own fault (disk, database): the link carries on
+            # Nothing was recorded, so no report goes up; the hub sends the message again until one does.
+            log.error("downlink %s %s not applied now (%s: %s); the hub will send it again",
+                      down.kind, down.msg_id, type(exc).__name__, exc)
+            return
         log.info("downlink %s %s: %s", down.kind, down.msg_id, outcome)
         if effects.rebirth:
             self._publish_birth()

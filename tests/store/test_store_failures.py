@@ -115,3 +115,34 @@ def test_retention_purges_only_old_delivered_rows_and_old_device_events(db, now)
     assert removed == {"outbox": 1, "device_events": 1}
     assert [r.msg_id for r in outbox.pending(db)] == [old_pending.msg_id]
     assert device_status.current(db)[0].state == "error"
+
+
+@pytest.mark.parametrize("poison", [ValueError("bad number"), KeyError("state"), TypeError("None"),
+                                    ArithmeticError("1e308"), RecursionError("deep")])
+def test_a_downlink_the_vans_code_cannot_handle_is_rejected_with_its_reason_not_looped_on(db, now, poison):
+    # Finding 2 of issue 16: only EdgeError was caught, so any other exception crashed edge sync on every
+    # redelivery. Now the message is recorded as rejected (its partial effect undone) and reported.
+    reports = []
+
+    def effect(d):
+        outbox.enqueue(d, "tx", "half.done", {}, now=now)
+        raise poison
+
+    outcome = inbox.apply_once(db, "01POISON", "catalog", effect, now=now,
+                               report=lambda d, outcome, error: reports.append((outcome, error)))
+    assert outcome == "rejected"
+    assert reports[0][0] == "rejected" and type(poison).__name__ in reports[0][1]
+    assert db.execute("SELECT outcome FROM inbox WHERE msg_id = '01POISON'").fetchone() == ("rejected",)
+    assert not [r for r in outbox.pending_after(db, "tx", 0, 10) if r.kind == "half.done"]
+    assert inbox.apply_once(db, "01POISON", "catalog", effect, now=now) == "duplicate"
+
+
+@pytest.mark.parametrize("fault", [sqlite3.OperationalError("database or disk is full"), OSError(28, "No space")])
+def test_a_fault_of_the_van_itself_records_nothing_so_the_hub_sends_the_message_again(db, now, fault):
+    def effect(d):
+        raise fault
+
+    with pytest.raises(type(fault)):
+        inbox.apply_once(db, "01FULL", "request-status", effect, now=now)
+    assert not inbox.seen(db, "01FULL")
+    assert inbox.apply_once(db, "01FULL", "request-status", lambda d: None, now=now) == "applied"

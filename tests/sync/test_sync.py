@@ -351,3 +351,65 @@ def test_what_a_van_sends_while_the_hub_restarts_waits_at_the_broker_for_it(tmp_
         van.stop()
         kill9(hub_proc)
     _exactly_once(HubStore(hub_db), numbers)
+
+
+def test_a_downlink_the_vans_code_chokes_on_is_rejected_and_the_link_carries_on(tmp_path, broker, hub, monkeypatch):
+    # Issue 16, finding 2: an exception other than EdgeError while applying a downlink (there: Decimal's
+    # InvalidOperation on a catalogue) ended edge sync on every redelivery and nothing drained any more.
+    import decimal
+
+    from edge.core import catalogue as catalogue_mod
+
+    def choke(*_args, **_kwargs):
+        raise decimal.InvalidOperation([decimal.InvalidOperation])
+
+    settings = van_settings(tmp_path / "van", broker.url)
+    [number] = fill_outbox(settings, 1)
+    _agent, van = start_van(settings)
+    try:
+        wait_until(lambda: pending(settings) == 0, 30, "the request to reach the hub")
+        monkeypatch.setattr(catalogue_mod, "from_dict", choke)
+        current = catalogue_mod.load_default()
+        data = catalogue_mod.to_dict(current) | {"version": current.version + 1}
+        poison = hub.send(VAN, p.Catalog(current.version + 1, data))
+        wait_until(lambda: (hub.store.downlink(poison) or {}).get("applied_at") is not None, 15,
+                   "the van's report of the poison message")
+        # The link carries on both ways: a decision still applies, new requests still go up.
+        decided = hub.send(VAN, p.RequestStatus(number, "ready", None, "2026-11-21T10:00:00+00:00"))
+        db = open_db(settings.db_path)
+        wait_until(lambda: store_requests.get(db, number).state.value == "ready", 15, "the decision to apply")
+        fill_outbox(settings, 3)
+        wait_until(lambda: pending(settings) == 0, 30, "the new requests to reach the hub")
+        assert van.thread.is_alive()
+    finally:
+        van.stop()
+    report = hub.store.downlink(poison)
+    assert report["outcome"] == "rejected" and "InvalidOperation" in report["error"]
+    assert hub.store.downlink(decided)["outcome"] == "applied"
+    assert hub.resend_pending_downlinks(VAN) == 0
+
+
+def test_a_downlink_that_meets_a_full_disk_is_not_lost_the_hub_sends_it_again(tmp_path, broker, hub, monkeypatch):
+    from edge.core import catalogue as catalogue_mod
+
+    real = catalogue_mod.from_dict
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    settings = van_settings(tmp_path / "van", broker.url)
+    _agent, van = start_van(settings)
+    try:
+        wait_until(lambda: (hub.store.van(VAN) or {}).get("online"), 10, "the van online")
+        monkeypatch.setattr(catalogue_mod, "from_dict", disk_full)
+        current = catalogue_mod.load_default()
+        data = catalogue_mod.to_dict(current) | {"version": current.version + 1}
+        msg_id = hub.send(VAN, p.Catalog(current.version + 1, data))
+        time.sleep(1.0)
+        assert van.thread.is_alive() and hub.store.downlink(msg_id)["applied_at"] is None
+        monkeypatch.setattr(catalogue_mod, "from_dict", real)  # space freed
+        assert hub.resend_pending_downlinks(VAN) == 1
+        wait_until(lambda: (hub.store.downlink(msg_id) or {}).get("applied_at") is not None, 15, "the report")
+    finally:
+        van.stop()
+    assert hub.store.downlink(msg_id)["outcome"] == "applied"
