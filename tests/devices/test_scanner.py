@@ -271,3 +271,32 @@ def test_uploaded_phone_photos_become_one_pdf_with_a_page_each():
     assert doc.page_count == 2 and all(j in doc.pdf for j in doc.jpegs)
     with pytest.raises(ScannerError):
         document_from_photos([b"not an image"])
+
+
+def _png_of_zeros(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width`` x ``height`` black pixels: a few hundred KB that decode to gigabytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # 100 MP; 400 MP (past Pillow's own bomb alarm)
+def test_a_small_file_holding_a_huge_picture_is_refused_before_it_is_decoded(side):
+    # Issue 16, finding 6: a 1.2 MB PNG took the web process from 93 MB to 2.4 GB: no pixel limit before decoding.
+    import resource
+
+    data = _png_of_zeros(side, side)
+    assert len(data) < 2_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ScannerError) as caught:
+        document_from_photos([data])
+    assert "too large" in caught.value.message_en and "كبيرة جدًا" in caught.value.message_ar
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: nothing was decoded

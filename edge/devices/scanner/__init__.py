@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge.core.digits import to_eastern
 from edge.devices.openers import Connection, Openers
 from edge.devices.scanner.base import (  # noqa: F401  (the kind's public face)
     DEFAULT_MODE,
@@ -86,6 +87,7 @@ def document_from_photos(photos: list[bytes], *, resolution: int | None = None, 
 
     pages = []
     for n, data in enumerate(photos, start=1):
+        _check_photo_size(n, data)  # before decoding: a small file can hold a picture that fills the memory
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ScannerError(f"photo {n} is not an image",
@@ -100,3 +102,41 @@ def document_from_photos(photos: list[bytes], *, resolution: int | None = None, 
         page.index = n
         pages.append(page)
     return encode_document(pages, max_bytes)
+
+
+# A phone's full-resolution photo is 12–50 MP; a page needs far less. Bigger is refused before it is decoded:
+# a 1 MB PNG can unpack to gigabytes (issue 16: 93 MB → 2.4 GB for the web process).
+MAX_PHOTO_PIXELS = 50_000_000
+
+
+def _check_photo_size(n: int, data: bytes) -> None:
+    """Refuse photo ``n`` when its header says it is larger than :data:`MAX_PHOTO_PIXELS` (nothing decoded)."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():  # Pillow's bomb warning: the size is judged here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:  # reads the header only
+                width, height = picture.size
+        pixels = width * height
+    except Image.DecompressionBombError:  # Pillow's own alarm, far above our limit
+        pixels = None
+    except (UnidentifiedImageError, OSError, ValueError):
+        # Not a picture format Pillow reads (phones send JPEG, PNG, WebP): OpenCV decodes more formats, but
+        # none a phone sends, and their size could not be checked first.
+        raise ScannerError(f"photo {n} is not a picture format we take",
+                           message_ar=f"الصورة رقم {n} ليست صورة صالحة. التقط الصورة مرة أخرى.",
+                           message_en=f"Photo {n} is not a usable image. Take the photo again.") from None
+    if pixels is not None and pixels <= MAX_PHOTO_PIXELS:
+        return
+    limit = MAX_PHOTO_PIXELS // 1_000_000
+    size_en = f" ({round(pixels / 1e6)} megapixels)" if pixels else ""
+    size_ar = f" ({to_eastern(round(pixels / 1e6))} ميجابكسل)" if pixels else ""
+    raise ScannerError(f"photo {n} is {pixels or 'over 179M'} pixels, above {limit} MP",
+                       message_ar=f"الصورة رقم {n} كبيرة جدًا{size_ar}. التقطها بدقة أقل (حتى {to_eastern(limit)} "
+                                  "ميجابكسل) ثم أعد المحاولة.",
+                       message_en=f"Photo {n} is too large{size_en}. Take it at a lower resolution "
+                                  f"(up to {limit} megapixels) and try again.")
