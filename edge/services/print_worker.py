@@ -25,6 +25,7 @@ from edge.store.db import open_db
 log = logging.getLogger(__name__)
 
 DEVICE = "printer"  # the device_status row the console shows
+MAX_BACKOFF_S = 60.0  # a cycle that keeps failing (the database unreadable …) is retried at most this often
 
 
 class PrintWorker:
@@ -96,13 +97,26 @@ class PrintWorker:
             if recovered:
                 log.warning("print jobs %s were printing when the process stopped: they print again, "
                             "marked REPRINT", recovered)
+            failures, last = 0, ""
             while not self._stop.is_set():
                 try:
                     self.run_once()
-                except Exception:  # the loop must outlive any one bad cycle (a locked database …)
-                    log.exception("print worker cycle failed")
+                except Exception as exc:  # the loop must outlive any one bad cycle (a locked database …)
+                    failures += 1
+                    what = f"{type(exc).__name__}: {exc}"
+                    if what != last:  # the traceback once per fault, not every cycle (issue 16: a log flood)
+                        log.exception("print worker cycle failed; retrying with back-off")
+                        last = what
+                    elif failures & (failures - 1) == 0:  # after 2, 4, 8 … failures: one line
+                        log.error("print worker still failing after %d cycles: %s", failures, what)
                     self._held = True
-                self._wake.wait(self.held_poll if self._held else self.idle_poll)
+                    delay = min(self.held_poll * 2 ** min(failures, 16), MAX_BACKOFF_S)
+                else:
+                    if failures:
+                        log.warning("print worker works again after %d failed cycles", failures)
+                    failures, last = 0, ""
+                    delay = self.held_poll if self._held else self.idle_poll
+                self._wake.wait(delay)
                 self._wake.clear()
         finally:
             self._db.close()

@@ -677,3 +677,36 @@ def test_a_broken_job_does_not_block_the_receipts_behind_it(sim, queue):
     assert print_jobs.get(queue, broken).state == "cancelled"
     assert print_jobs.get(queue, good).state == "printed"
     assert len(device.jobs) == 1
+
+
+def test_an_unreadable_database_is_reported_once_and_retried_with_back_off_not_a_log_flood(tmp_path, sim, caplog,
+                                                                                          monkeypatch):
+    # Issue 16, finding 8: a full traceback every 2 s for as long as the database could not be read.
+    # (A file corrupted under an open connection goes unnoticed while SQLite's cache serves it, so the
+    # store's read is made to fail as a corrupt file makes it fail.)
+    import logging
+    import sqlite3
+
+    name, _device = sim
+    db = open_db(tmp_path / "van.db")
+    migrate(db)
+    db.close()
+    worker = PrintWorker(tmp_path / "van.db", printer_mod.open_printer(f"sim://{name}"), idle_poll=0.02,
+                         held_poll=0.02)
+
+    def unreadable(_db):
+        raise sqlite3.DatabaseError("file is not a database")
+
+    with caplog.at_level(logging.INFO, logger="edge.services.print_worker"):
+        worker.start()
+        time.sleep(0.2)
+        monkeypatch.setattr(print_jobs, "pending", unreadable)
+        time.sleep(2.5)
+        monkeypatch.undo()  # the database is readable again
+        wait_for(lambda: any("works again" in r.getMessage() for r in caplog.records), what="the recovery")
+        worker.stop()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    failed_cycles = sum("cycle failed" in r.getMessage() or "still failing" in r.getMessage() for r in caplog.records)
+    assert len(tracebacks) == 1 and "not a database" in str(tracebacks[0].exc_info[1])
+    # 2.5 s at a 20 ms poll was ~120 tracebacks before; with the back-off (doubling, up to a minute) a few lines.
+    assert 2 <= failed_cycles <= 8, [r.getMessage() for r in caplog.records]
