@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -217,22 +218,21 @@ def authenticate(
     # the short transaction that records the outcome, so concurrent attempts still count one by one.
     row = db.execute("SELECT pin_hash, active FROM operators WHERE number = ?", [number]).fetchone()
     ok, new_hash = False, None
-    if row is not None and row[1]:
-        try:
-            ok = hasher.verify(row[0], pin)
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if ok and hasher.check_needs_rehash(row[0]):
-            new_hash = hasher.hash(pin)
+    known = row is not None and row[1]
+    try:
+        # An unknown number costs the same argon2 check as a known one: the time says nothing either.
+        ok = hasher.verify(row[0] if known else _decoy_hash(hasher), pin) and bool(known)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and hasher.check_needs_rehash(row[0]):
+        new_hash = hasher.hash(pin)
     # Refusals are recorded (audit entry, failed count) in a transaction that commits, then raised.
     refusal: EdgeError | None = None
     with transaction(db):
         row = db.execute("SELECT pin_hash, active, failed_pins, locked_until FROM operators WHERE number = ?",
                          [number]).fetchone()
         if row is None or not row[1]:
-            audit_log.record(db, actor=subject, action="operator.login_refused", subject=subject,
-                             details={"why": "unknown" if row is None else "inactive"}, now=now)
-            refusal = LoginRefused(detail="unknown or inactive operator")
+            refusal = _refuse_unknown(db, subject, "unknown" if row is None else "inactive", now)
         elif row[3] and clock.parse(row[3]) > now:
             audit_log.record(db, actor=subject, action="operator.login_refused", subject=subject,
                              details={"why": "locked"}, now=now)
@@ -255,6 +255,44 @@ def authenticate(
     if refusal is not None:
         raise refusal
     return get(db, number)
+
+
+_DECOYS: dict[int, str] = {}
+
+
+def _decoy_hash(hasher: PasswordHasher) -> str:
+    """A hash made with ``hasher``'s parameters that no PIN matches (PINs are digits only)."""
+    if id(hasher) not in _DECOYS:
+        _DECOYS[id(hasher)] = hasher.hash("no PIN is this text")
+    return _DECOYS[id(hasher)]
+
+
+def _refuse_unknown(db, subject: str, why: str, now: datetime) -> EdgeError:
+    """The refusal for a number with no active account, exactly as a real account's would read: its
+    wrong tries counted down and then "locked" (the count kept in the audit log, which already records
+    every attempt), so neither the words nor the lock-out tell a guesser which numbers exist."""
+    failed, locked_until = 0, None
+    for action, details in db.execute(
+            "SELECT action, details FROM audit_log WHERE subject = ? AND action IN "
+            "('operator.login', 'operator.login_refused', 'operator.locked') ORDER BY seq DESC LIMIT 20",
+            [subject]).fetchall():
+        state = json.loads(details)
+        if action == "operator.login":
+            break  # the number was a real account since: a fresh series
+        if "failed" in state:
+            failed, locked_until = state["failed"], clock.parse(state["locked_until"]) if state.get(
+                "locked_until") else None
+            break
+    if locked_until is not None and locked_until > now:
+        audit_log.record(db, actor=subject, action="operator.login_refused", subject=subject,
+                         details={"why": "locked", "account": why}, now=now)
+        return OperatorLocked(locked_until, now)
+    failed = (0 if locked_until else failed) + 1  # a lock that ran out starts a fresh series
+    lock = now + LOCK_DURATION if failed >= MAX_FAILED_PINS else None
+    audit_log.record(db, actor=subject, action="operator.locked" if lock else "operator.login_refused",
+                     subject=subject, now=now,
+                     details={"why": why, "failed": failed, "locked_until": clock.iso(lock) if lock else None})
+    return OperatorLocked(lock, now) if lock else LoginRefused(MAX_FAILED_PINS - failed, detail=f"{why} operator")
 
 
 def _require(db, number: int) -> None:
