@@ -264,3 +264,14 @@ def m005_print_jobs(db: sqlite_utils.Database) -> None:
         )""",
         "CREATE INDEX print_jobs_open ON print_jobs(state, id) WHERE state IN ('queued', 'printing')",
     )
+
+
+@migrations()
+def m006_operator_sessions(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Signing out (or a new PIN, or a deactivated account) ends the operator's console sessions on the
+        # server: a session carries the epoch it began in, and a session of an older epoch is refused, so a
+        # cookie copied before sign-out no longer opens the console (issue 16).
+        "ALTER TABLE operators ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
+    )

@@ -147,12 +147,13 @@ def add(
 
 def set_pin(db, number: int, pin: str, *, actor: str = "admin", hasher: PasswordHasher = DEFAULT_HASHER,
             now: datetime | None = None) -> None:
-    """New PIN; also clears a lock-out."""
+    """New PIN; also clears a lock-out and ends the operator's open console sessions."""
     pin_hash = hasher.hash(clean_pin(pin))
     at = clock.iso(now or clock.now())
     with transaction(db):
         _require(db, number)
-        db.execute("UPDATE operators SET pin_hash = ?, failed_pins = 0, locked_until = NULL, updated_at = ? "
+        db.execute("UPDATE operators SET pin_hash = ?, failed_pins = 0, locked_until = NULL, "
+                   "session_epoch = session_epoch + 1, updated_at = ? "
                    "WHERE number = ?", [pin_hash, at, number])
         audit_log.record(db, actor=actor, action="operator.set_pin", subject=f"operator:{number}", now=now)
 
@@ -293,6 +294,19 @@ def _refuse_unknown(db, subject: str, why: str, now: datetime) -> EdgeError:
                      subject=subject, now=now,
                      details={"why": why, "failed": failed, "locked_until": clock.iso(lock) if lock else None})
     return OperatorLocked(lock, now) if lock else LoginRefused(MAX_FAILED_PINS - failed, detail=f"{why} operator")
+
+
+def session_epoch(db: sqlite_utils.Database, number: int) -> int | None:
+    """The epoch a console session of ``number`` must carry to be valid; None when the account is gone or inactive."""
+    row = db.execute("SELECT session_epoch, active FROM operators WHERE number = ?", [number]).fetchone()
+    return row[0] if row is not None and row[1] else None
+
+
+def end_sessions(db: sqlite_utils.Database, number: int, *, now: datetime | None = None) -> None:
+    """End every console session of ``number`` (sign-out): sessions of the old epoch are refused from now on."""
+    with transaction(db):
+        db.execute("UPDATE operators SET session_epoch = session_epoch + 1, updated_at = ? WHERE number = ?",
+                   [clock.iso(now or clock.now()), number])
 
 
 def _require(db, number: int) -> None:

@@ -384,3 +384,29 @@ def test_a_photo_of_the_paper_is_straightened_into_a_page(console):
     page = console.get(f"{start}/documents").get_data(as_text=True)
     link = re.search(r'href="([^"]+/page/[^"]+)"', page)
     assert link and console.get(link.group(1)).data[:5] == b"%PDF-"
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_opens_the_console(app, db):
+    # Issue 16, finding 7: signing out cleared only the browser's cookie; a copy kept working until it expired.
+    client = app.test_client()
+    login(client)
+    copied = client.get_cookie("edge_session").value
+    assert client.get("/operator/").status_code == 200
+    post(client, "/operator/", "/operator/logout")
+    thief = app.test_client()
+    thief.set_cookie("edge_session", copied)
+    r = thief.get("/operator/")
+    assert r.status_code == 302 and "/operator/login" in r.headers["Location"]
+    again = app.test_client()  # signing in again works, with a fresh session
+    login(again)
+    assert again.get("/operator/").status_code == 200
+
+
+def test_a_new_pin_ends_the_operators_open_sessions(app, db):
+    from edge.store import operators
+
+    client = app.test_client()
+    login(client)
+    operators.set_pin(db, OPERATOR[0], "135790", actor="operator:1")
+    r = client.get("/operator/")
+    assert r.status_code == 302 and "/operator/login" in r.headers["Location"]

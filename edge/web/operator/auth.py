@@ -34,7 +34,8 @@ def login():
             if lang:
                 session["lang"] = lang
             now = time.time()
-            session.update(op=op.number, op_name=op.name, op_role=op.role, op_since=now, op_seen=now)
+            session.update(op=op.number, op_name=op.name, op_role=op.role, op_since=now, op_seen=now,
+                           op_epoch=operators.session_epoch(db, op.number))
             session.permanent = True
             target = after if after and after.startswith("/operator/") and not after.startswith("//") else None
             return redirect(target or url_for("operator.home"))
@@ -46,6 +47,7 @@ def login():
 def logout():
     if g.get("operator"):
         audit("operator.logout", g.operator["actor"], real=True)
+        operators.end_sessions(get_db(real=True), g.operator["number"])  # a copied cookie is worthless now
     lang = session.get("lang")
     session.clear()
     if lang:

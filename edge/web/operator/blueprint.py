@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 
-from edge.store import audit_log
+from edge.store import audit_log, operators
 from edge.web.context import get_db
 from edge.web.security import operator_session_alive
 
@@ -22,7 +22,9 @@ bp = Blueprint("operator", __name__, url_prefix="/operator")
 def _session():
     cfg = current_app.config
     g.operator = None
-    if operator_session_alive(cfg["OPERATOR_IDLE_S"], cfg["OPERATOR_MAX_S"]):
+    if operator_session_alive(cfg["OPERATOR_IDLE_S"], cfg["OPERATOR_MAX_S"]) and (
+            session.get("op_epoch") == operators.session_epoch(get_db(real=True), session["op"])):
+        # The epoch is the server's say: signed out, re-PINned or deactivated since, the session is over.
         g.operator = {"number": session["op"], "name": session.get("op_name", ""),
                       "role": session.get("op_role", "operator"), "actor": f"operator:{session['op']}",
                       "counter": session.get("counter")}
