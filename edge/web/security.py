@@ -20,9 +20,25 @@ def no_store(response):
     return response
 
 
+# The kiosk's own mark: a cookie of its own that outlives the session (which expires after a long idle
+# and is cleared between citizens), so the fence does not fall when the kiosk has idled (issue 16).
+KIOSK_COOKIE = "edge_kiosk"
+KIOSK_COOKIE_MAX_AGE = 10 * 365 * 24 * 3600
+
+
+def is_kiosk() -> bool:
+    return request.cookies.get(KIOSK_COOKIE) == "1" or bool(session.get("kiosk"))
+
+
+def mark_kiosk(response):
+    """Give this browser the kiosk's mark (the kiosk unit opens ``/?kiosk=1``)."""
+    response.set_cookie(KIOSK_COOKIE, "1", max_age=KIOSK_COOKIE_MAX_AGE, httponly=True, samesite="Strict")
+    return response
+
+
 def kiosk_fence() -> None:
     """A browser marked as the public kiosk never reaches the console or the API."""
-    if session.get("kiosk") and request.blueprint in ("operator", "api"):
+    if is_kiosk() and request.blueprint in ("operator", "api"):
         abort(403)
 
 

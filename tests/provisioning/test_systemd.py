@@ -97,7 +97,8 @@ def test_kiosk_shows_the_local_kiosk_page_and_comes_back_when_closed():
     command = service["ExecStart"][0].split()
     assert command[0] == "/usr/bin/cage" and "/usr/bin/chromium" in command and "--kiosk" in command
     web = WebSettings()
-    assert command[-1] == f"http://127.0.0.1:{web.port}/"  # the kiosk blueprint is served at /
+    # The kiosk blueprint is served at /; ?kiosk=1 marks this browser as the kiosk (fenced off the console).
+    assert command[-1] == f"http://127.0.0.1:{web.port}/?kiosk=1"
     assert service["Restart"] == ["always"] and service["User"] == ["edge-kiosk"]
 
 

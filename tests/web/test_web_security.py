@@ -146,3 +146,15 @@ def test_display_page_shows_no_personal_data(app):
     _call_one(app)
     page = app.test_client().get("/display/").get_data(as_text=True)
     assert "Hassan" not in page and VALID_NID not in page
+
+
+def test_the_kiosk_stays_fenced_after_its_session_has_expired(app):
+    # Issue 16, finding 4: the fence was a flag in the session, which expires after a long idle (and the
+    # kiosk unit did not even open /?kiosk=1): the public screen could then open the console's sign-in.
+    kiosk = app.test_client()
+    kiosk.get("/?kiosk=1")
+    kiosk.delete_cookie("edge_session")  # the session ran out while the kiosk idled
+    for url in ("/operator/login", "/api/health"):
+        assert kiosk.get(url).status_code == 403, url
+    assert kiosk.get("/ticket").status_code == 200
+

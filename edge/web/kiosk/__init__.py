@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from common.web import local_path
 from edge.core import codes, lookup
@@ -15,7 +15,7 @@ from edge.core.errors import EdgeError
 from edge.store import clock
 from edge.store import requests as store_requests
 from edge.store import tickets as store_tickets
-from edge.web import i18n, printing, qr_reader, signing
+from edge.web import i18n, printing, qr_reader, security, signing
 from edge.web.context import catalogue, get_db, settings
 
 bp = Blueprint("kiosk", __name__)
@@ -32,6 +32,13 @@ def _mark_kiosk():
     if request.args.get("kiosk") == "1":
         session["kiosk"] = True
         session.permanent = True
+        g.mark_kiosk = True
+
+
+@bp.after_request
+def _kiosk_cookie(response):
+    # The mark that outlives the session: the fence holds however long the kiosk has idled.
+    return security.mark_kiosk(response) if g.get("mark_kiosk") else response
 
 
 @bp.context_processor
