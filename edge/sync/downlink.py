@@ -14,7 +14,7 @@ import sqlite_utils
 from edge.core import catalogue as catalogue_mod
 from edge.core import trust
 from edge.core.errors import EdgeError
-from edge.store import clock, inbox, outbox
+from edge.store import catalogues, clock, inbox, outbox
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
 
@@ -93,7 +93,7 @@ def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetim
         raise Refused(f"catalogue v{message.version} is invalid: {exc.detail or exc.message_en}") from None
     if cat.version != message.version:
         raise Refused(f"catalogue says version {cat.version}, the message {message.version}")
-    newest = db.execute("SELECT max(version) FROM catalogues").fetchone()[0] or 0
+    newest = catalogues.newest_version(db) or 0
     if cat.version <= newest:
         raise Refused(f"catalogue v{cat.version} is not newer than v{newest}")
     db.execute("INSERT INTO catalogues (version, data, received_at) VALUES (?, ?, ?)",
@@ -101,9 +101,8 @@ def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetim
 
 
 def latest_catalogue(db: sqlite_utils.Database) -> catalogue_mod.Catalogue | None:
-    """The newest catalogue received over the downlink, if any."""
-    row = db.execute("SELECT data FROM catalogues ORDER BY version DESC LIMIT 1").fetchone()
-    return catalogue_mod.from_dict(json.loads(row[0]), source="downlink catalogue") if row else None
+    """The newest catalogue received over the downlink, if any (the web app reads it the same way)."""
+    return catalogues.newest(db)
 
 
 def _check_trust_list(blob: bytes, keys_dir: Path) -> None:

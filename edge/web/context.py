@@ -14,12 +14,14 @@ from flask import Flask, current_app, g
 
 from edge.config import Settings, load_catalogue
 from edge.core.catalogue import Catalogue
+from edge.store import catalogues
 from edge.store.db import open_db
 from edge.store.migrations import migrate
 
 # Where the app keeps them; edge.web.printing and edge.web.qr_reader read the same keys.
 SETTINGS = "EDGE_SETTINGS"  # app.config
-CATALOGUE = "edge_catalogue"  # app.extensions
+CATALOGUE = "edge_catalogue"  # app.extensions: the settings' catalogue, loaded at start
+CATALOGUE_FROM_HUB = "edge_catalogue_from_hub"  # the newest downlink catalogue, parsed once per version
 TRAINING_READY = "edge_training_ready"  # app.extensions: one migration of the training database at a time
 
 
@@ -38,7 +40,19 @@ def settings() -> Settings:
 
 
 def catalogue() -> Catalogue:
-    return current_app.extensions[CATALOGUE]
+    """The catalogue in force: the newest the governorate sent over the downlink (``edge.store.catalogues``)
+    from the moment the sync process stored it — no restart — else the settings' file (the first-boot
+    default, with the van's fee overrides)."""
+    app = current_app
+    base: Catalogue = app.extensions[CATALOGUE]
+    version = catalogues.newest_version(get_db(real=True))
+    if version is None or version <= base.version:
+        return base
+    cached = app.extensions.get(CATALOGUE_FROM_HUB)
+    if cached is None or cached.version != version:
+        cached = catalogues.newest(get_db(real=True))
+        app.extensions[CATALOGUE_FROM_HUB] = cached
+    return cached
 
 
 def training_dir(data_dir: Path) -> Path:

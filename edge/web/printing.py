@@ -16,6 +16,7 @@ from flask import Flask, current_app
 
 from edge.services.print_worker import PrintWorker
 from edge.services.printing import NOT_CONNECTED, PrintJob, PrintOutcome, PrintService, document  # noqa: F401
+from edge.web import context
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def submit(job: PrintJob) -> PrintOutcome:
     if found is None:
         log.info("print job %s (%s) not printed: this app has no printer", job.kind, job.lang)
         return NOT_CONNECTED
-    return found.submit(job, wait_s=current_app.config.get("PRINT_WAIT_S"),
-                        catalogue=current_app.extensions.get("edge_catalogue"))
+    return found.submit(job, wait_s=current_app.config.get("PRINT_WAIT_S"), catalogue=context.catalogue())
 
 
 def retry() -> None:

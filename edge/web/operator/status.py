@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, session, url_for
 
-from edge.store import clock, device_status, outbox, print_jobs
+from edge.store import catalogues, clock, device_status, outbox, print_jobs
 from edge.web import printing
-from edge.web.context import get_db, settings
+from edge.web.context import catalogue, get_db, settings
 from edge.web.operator.blueprint import audit, bp, login_required
 
 
@@ -21,7 +21,9 @@ def status():
     devices = [(name, rows.pop(name, None)) for name in expected] + sorted(rows.items())
     backlog = outbox.backlog(db)
     age = backlog.oldest_age(clock.now())
-    return render_template("operator/status.html", devices=devices, backlog=backlog,
+    in_force = catalogue()  # the governorate's newest, else the settings' file
+    return render_template("operator/status.html", devices=devices, backlog=backlog, catalogue=in_force,
+                           catalogue_from_hub=in_force.version == catalogues.newest_version(db),
                            age_minutes=None if age is None else int(age.total_seconds() // 60),
                            waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None))
 
