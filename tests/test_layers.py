@@ -62,12 +62,16 @@ def _imports(path: Path, project=PROJECT) -> set[str]:
 
 def import_graph(root: Path = ROOT, project=PROJECT) -> dict[str, set[str]]:
     """module -> the project modules it imports (each import resolved to the deepest module that exists:
-    ``from edge.devices.scanner import ScannerError`` is an arrow to ``edge.devices.scanner``)."""
+    ``from edge.devices.scanner import ScannerError`` is an arrow to ``edge.devices.scanner``).
+
+    ``from pkg import sub`` is also an arrow to ``pkg``: it runs ``pkg/__init__`` first, so a submodule
+    that imports a sibling that way while the package's ``__init__`` imports the submodule is a cycle
+    (write ``import pkg.sub as sub`` instead)."""
     files = {_module_name(p, root): p for top in project for p in sorted((root / top).rglob("*.py"))}
     graph = {}
     for name, path in files.items():
         targets = set()
-        for imported in _imports(path, project):
+        for imported in _imports(path, project) | _from_packages(path, project):
             parts = imported.split(".")
             for i in range(len(parts), 0, -1):
                 if ".".join(parts[:i]) in files:
@@ -75,6 +79,13 @@ def import_graph(root: Path = ROOT, project=PROJECT) -> dict[str, set[str]]:
                     break
         graph[name] = targets - {name}
     return graph
+
+
+def _from_packages(path: Path, project=PROJECT) -> set[str]:
+    """The ``pkg`` of every ``from pkg import …`` (its ``__init__`` runs before anything is taken from it)."""
+    return {node.module for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            and node.module.split(".")[0] in project}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -144,10 +155,14 @@ def test_the_cycle_check_finds_a_cycle_and_an_upward_arrow(tmp_path):
     (pkg / "low" / "a.py").write_text("from proj.low import b\n")
     (pkg / "low" / "b.py").write_text("def f():\n    from proj.low.a import thing\n")
     (pkg / "high.py").write_text("import proj.low.a\n")
+    (pkg / "mid").mkdir()
+    (pkg / "mid" / "__init__.py").write_text("from proj.mid import x\n")  # a package importing its submodule
+    (pkg / "mid" / "x.py").write_text("from proj.mid import y\n")  # … which takes a sibling from the package
+    (pkg / "mid" / "y.py").write_text("")
     (pkg / "low" / "c.py").write_text("from proj import high\n")
     graph = import_graph(tmp_path, ("proj",))
-    assert cycles(graph) == [["proj.low.a", "proj.low.b"]]
-    assert graph["proj.low.c"] == {"proj.high"}  # an upward arrow: low imports high
+    assert cycles(graph) == [["proj.low.a", "proj.low.b"], ["proj.mid", "proj.mid.x"]]
+    assert "proj.high" in graph["proj.low.c"]  # an upward arrow: low imports high
     assert not cycles({"x": {"y"}, "y": set()})
 
 

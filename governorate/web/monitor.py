@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
+import governorate.web.charts as charts
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
-from governorate.web import charts
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("monitor", __name__)

@@ -8,7 +8,7 @@ import urllib.request
 import cv2
 import numpy as np
 
-from edge.devices.cctv import checks
+import edge.devices.cctv.checks as checks
 from edge.devices.cctv.base import ThreadedSource
 from edge.devices.urls import credentials
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.devices.cctv import checks
+import edge.devices.cctv.checks as checks
 from edge.devices.cctv.base import Frame
 
 # Severity of each fault, and the order in which they name the camera's state (first wins): a

@@ -12,10 +12,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from edge.devices.printer import encode as escpos_encode
-from edge.devices.printer import layout as printer_layout
-from edge.devices.printer import preview as printer_preview
-from edge.devices.printer import status as escpos_status
+import edge.devices.printer.encode as escpos_encode
+import edge.devices.printer.layout as printer_layout
+import edge.devices.printer.preview as printer_preview
+import edge.devices.printer.status as escpos_status
 from edge.devices.printer.layout import Document
 from edge.devices.printer.status import OFFLINE, UNKNOWN, PrinterStatus, printer_error
 from edge.devices.printer.transport import Transport, TransportError

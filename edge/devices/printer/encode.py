@@ -14,7 +14,7 @@ from escpos.constants import ESC, GS, HW_INIT, QR_ECLEVEL_H, QR_ECLEVEL_L, QR_EC
 from escpos.printer import Dummy
 from PIL import Image
 
-from edge.devices.printer import raster
+import edge.devices.printer.raster as raster
 from edge.devices.printer.layout import Block, Cut, Gap, Paper, Qr, Raster, Text
 
 DEFAULT_PROFILE = "TM-T20II"

@@ -15,11 +15,11 @@ from typing import Literal
 
 from PIL import Image
 
+import edge.devices.printer.raster as raster
 from edge.core import governorates, money
 from edge.core import tickets as tk
 from edge.core.digits import count_ar, to_eastern
 from edge.core.localtime import VAN_TZ
-from edge.devices.printer import raster
 
 Align = Literal["left", "center", "right"]
 

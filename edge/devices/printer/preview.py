@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from edge.devices.printer import raster
+import edge.devices.printer.raster as raster
 from edge.devices.printer.layout import Block, Cut, Gap, Paper, Qr, Raster, Text
 
 # Font A of an 80-mm printer: 12 x 24 dots per character; a text line advances 30 dots (1/6 inch

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from edge.devices.printer import status as escpos_status
+import edge.devices.printer.status as escpos_status
 from edge.devices.printer.encode import CLEAR_BUFFERS
 from edge.devices.printer.transport import Transport, TransportError
 from edge.devices.twins import Twins

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.devices.scanner import cleanup as page_cleanup
-from edge.devices.scanner import docfind
+import edge.devices.scanner.cleanup as page_cleanup
+import edge.devices.scanner.docfind as docfind
 from edge.devices.scanner.base import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.devices.scanner import cleanup as page_cleanup
+import edge.devices.scanner.cleanup as page_cleanup
 from edge.devices.scanner.base import (
     DEFAULT_MODE,
     DEFAULT_RESOLUTION,

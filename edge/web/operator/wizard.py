@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import FileStorage, MultiDict
 
+import edge.web.operator.receipts as receipts
 from edge.core import drafts as draft_rules
 from edge.core import national_id as nid_mod
 from edge.core import requests as rq
@@ -23,7 +24,6 @@ from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount
 from edge.store import drafts
 from edge.web.context import catalogue, documents_dir, get_db, settings
-from edge.web.operator import receipts
 from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.operator.documents import page_content
 
