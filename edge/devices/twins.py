@@ -43,10 +43,6 @@ class Twins(Generic[T]):
     def get(self, name: str = "") -> T:
         return self.obtain(name)[0]
 
-    def names(self) -> list[str]:
-        with self._lock:
-            return sorted(self._twins)
-
     def reset(self) -> None:
         """Every twin of this kind back as it was made: no fault, nothing queued (``twin.reset()``)."""
         with self._lock:
@@ -59,7 +55,3 @@ def reset_all() -> None:
     """Every twin of every kind whose ``sim`` module is loaded back as it was made."""
     for twins in list(_ALL.values()):
         twins.reset()
-
-
-def kinds() -> list[str]:
-    return sorted(_ALL)

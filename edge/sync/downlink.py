@@ -100,11 +100,6 @@ def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetim
                [cat.version, json.dumps(message.data, ensure_ascii=False), clock.iso(now)])
 
 
-def latest_catalogue(db: sqlite_utils.Database) -> catalogue_mod.Catalogue | None:
-    """The newest catalogue received over the downlink, if any (the web app reads it the same way)."""
-    return catalogues.newest(db)
-
-
 def _check_trust_list(blob: bytes, keys_dir: Path) -> None:
     from cryptography import x509
 

@@ -16,11 +16,6 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = QrService(app.config["EDGE_SETTINGS"], autostart=app.config["QR_READER"])
 
 
-def reader(app: Flask | None = None):
-    found = (app or current_app).extensions.get(EXTENSION)
-    return found.reader if found else None
-
-
 def wait_for_codes(after: int | None, epoch: str | None) -> dict:
     """What ``GET /qr/events`` answers (see :meth:`QrService.wait_for_codes`)."""
     found = current_app.extensions.get(EXTENSION)
