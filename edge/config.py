@@ -100,6 +100,15 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    # Below this many MB free, a new scanned page is refused before the citizen's paper is taken: what is
+    # left goes to registering requests, tickets, prints and the outbox (edge.store.disk).
+    reserve_mb: int = 200
+    # Below this, what can be rebuilt is shed first: camera thumbnails and device-event history.
+    low_mb: int = 500
+
+
+@dataclass(frozen=True)
 class CatalogueSettings:
     path: str = ""  # empty: the catalogue shipped with the software
     fee_overrides_egp: dict[str, float] = field(default_factory=dict)
@@ -114,6 +123,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     source: str = "<defaults>"
 
@@ -143,6 +153,7 @@ _SECTIONS: dict[str, type] = {
     "web": WebSettings,
     "retention": RetentionSettings,
     "health": HealthSettings,
+    "storage": StorageSettings,
     "catalogue": CatalogueSettings,
 }
 _TOP_LEVEL = set(_SECTIONS) | {"data_dir"}
@@ -258,6 +269,8 @@ def _validate(s: Settings, source: str) -> None:
             raise ConfigError(source, f"retention.{f.name}", "must be at least 1 day")
     if s.health.outbox_stuck_after_min < 1:
         raise ConfigError(source, "health.outbox_stuck_after_min", "must be at least 1 minute")
+    if not 0 <= s.storage.reserve_mb <= s.storage.low_mb:
+        raise ConfigError(source, "storage.low_mb", "must be at least storage.reserve_mb (and neither below 0)")
     for code, fee in s.catalogue.fee_overrides_egp.items():
         key = f"catalogue.fee_overrides_egp.{code}"
         if isinstance(fee, bool) or not isinstance(fee, (int, float)) or fee < 0:

@@ -92,7 +92,7 @@ def _housekeeping(settings: Settings, stop: threading.Event) -> None:
 
 
 def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
-    from edge.store import clock, retention
+    from edge.store import clock, retention, sweep
 
     while not stop.is_set():
         removed = retention.purge(
@@ -115,6 +115,8 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
                                                personal_data_days=settings.retention.personal_data_days)
         if any(erased.values()):
             log.info("personal data erased after retention: %s", erased)
+        # Files a stopped process left that no request or draft names (see edge.store.sweep).
+        sweep.sweep(db, settings.documents_dir)
         stop.wait(HOUSEKEEPING_INTERVAL_S)
 
 

@@ -5,8 +5,9 @@ with the sync agent at every power cut). For citizen ``i`` of the plan, at its p
 
 1. a queue ticket is issued, called, started and finished (``edge.store.tickets``);
 2. the console's new-request wizard: a draft (``edge.store.drafts.create``), 1–3 scanned pages kept
-   with it (``drafts.add_page``: a durable staging file each), then ``drafts.submit``: the request, its
-   citizen, payment, history, outbox and audit rows and every page (``documents.attach``) in one transaction.
+   with it (``drafts.add_page``: a durable file each, where it stays), then ``drafts.submit``: the request,
+   its citizen, payment, history, outbox and audit rows and every page (``documents.record``) in one
+   transaction.
 
 These are the calls the web app's handlers make. What is done is looked up before it is done again, so
 a restarted workload resumes instead of serving a citizen twice (a draft left by the power cut is

@@ -22,7 +22,7 @@ from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera, public_url
 from edge.devices.gps import GpsReceiver
 from edge.devices.modem import ModemStatus, judge, open_modem
 from edge.services import watch_messages as messages
-from edge.store import device_status
+from edge.store import device_status, disk
 
 log = logging.getLogger("edge.services")
 
@@ -77,6 +77,7 @@ class CameraWatch:
         self.thumbs_dir = thumbs_dir
         self.thumbnail_every_s = thumbnail_every_s
         self._thumb_at = 0.0
+        self.shed = False  # the disk is low: no thumbnail is written (set by the Watch)
         self._reference_saved = False
         if thumbs_dir is not None and reference_path(thumbs_dir, name).is_file():
             try:
@@ -105,7 +106,7 @@ class CameraWatch:
 
     def _save_thumbnail(self, now: float) -> None:
         # A file the web process can serve on request: the watch owns the cameras, the web does not.
-        if self.thumbs_dir is None or now - self._thumb_at < self.thumbnail_every_s:
+        if self.thumbs_dir is None or now - self._thumb_at < self.thumbnail_every_s or self.shed:
             return
         data = self.monitor.thumbnail()
         if data is None:
@@ -180,6 +181,31 @@ class GpsWatch:
         self.receiver.close()
 
 
+class DiskWatch:
+    """Room left on the van's disk. Below ``low`` the watch sheds what can be rebuilt (camera thumbnails,
+    device-event history) so that the room left goes to transactions; below ``reserve`` intake refuses
+    new pages (edge.store.disk), and this row tells the operator and the governorate why."""
+
+    def __init__(self, path: Path, low: int, reserve: int):
+        self.path, self.low, self.reserve = path, low, reserve
+        self.is_low = False
+
+    def sample(self, now: float) -> Reading:
+        try:
+            free = disk.free_bytes(self.path)
+        except OSError as exc:
+            self.is_low = False
+            return Reading("disk", "disk", "unknown", "تعذّر قياس مساحة القرص", "Disk space cannot be measured",
+                           {"fault": "", "problem": str(exc)[:200], "tel": _tel(fault="")})
+        self.is_low = free < self.low
+        state = "error" if free < self.reserve else "warning" if self.is_low else "ok"
+        free_mb = free // disk.MB
+        ar, en = messages.disk(state, free_mb)
+        fault = {"ok": "", "warning": "low", "error": "full"}[state]
+        return Reading("disk", "disk", state, ar, en, {"fault": fault, "free_mb": free_mb,
+                                                      "tel": _tel(fault=fault, free_mb=free_mb)})
+
+
 class ModemWatch:
     """Polls the modem in its own thread: an mmcli call may take seconds and must not stall the cameras."""
 
@@ -227,8 +253,9 @@ class Watch:
     """Every monitor of the van, and the rows they write."""
 
     def __init__(self, db: sqlite_utils.Database, cameras: Mapping[str, str], gps: str | None, modem: str | None,
-                 tuning: WatchTuning | None = None, thumbs_dir: Path | None = None):
+                 tuning: WatchTuning | None = None, thumbs_dir: Path | None = None, space: DiskWatch | None = None):
         self.db = db
+        self.space = space
         self.t = tuning or WatchTuning()
         self.cameras = [CameraWatch(name, url, self.t.cctv, thumbs_dir, self.t.thumbnail_every_s)
                         for name, url in cameras.items()]
@@ -240,7 +267,10 @@ class Watch:
     def tick(self, now: float | None = None) -> list[Reading]:
         """Sample what is due; return the readings that were written to the database."""
         now = time.monotonic() if now is None else now
-        readings: list[Reading | None] = [cam.sample(now) for cam in self.cameras]
+        readings: list[Reading | None] = [self.space.sample(now)] if self.space is not None else []
+        for cam in self.cameras:
+            cam.shed = self.shedding
+            readings.append(cam.sample(now))
         if self.gps is not None and now - self._gps_at >= self.t.gps_every_s:
             self._gps_at = now
             readings.append(self.gps.sample(now))
@@ -255,11 +285,16 @@ class Watch:
         if last is not None and last[0] == key and now - last[1] < self.t.heartbeat_s:
             return False
         changed = device_status.report(self.db, r.device, r.kind, r.state, message_ar=r.message_ar,
-                                       message_en=r.message_en, detail=r.detail)
+                                       message_en=r.message_en, detail=r.detail, history=not self.shedding)
         if changed:
             log.info("%s: %s — %s", r.device, r.state, r.message_en)
         self._written[r.device] = (key, now)
         return True
+
+    @property
+    def shedding(self) -> bool:
+        """The disk is low: write only what transactions and the operator need."""
+        return self.space is not None and self.space.is_low
 
     def run(self, stop: threading.Event) -> None:
         period = self.t.cctv.sample_every_s
@@ -288,8 +323,9 @@ def run(settings, stop: threading.Event, tuning: WatchTuning | None = None) -> N
     devices = settings.devices
     # Only status rows are written here, and they can be rebuilt: no full sync to disk for each one.
     with open_db(settings.db_path, durable=False) as db:
+        space = DiskWatch(settings.data_dir, settings.storage.low_mb * disk.MB, settings.storage.reserve_mb * disk.MB)
         watch = Watch(db, devices.cameras, devices.gps, devices.modem, tuning,
-                      thumbs_dir=settings.data_dir / "cctv")
+                      thumbs_dir=settings.data_dir / "cctv", space=space)
         log.info("watching %d camera(s), GPS %s, modem %s", len(watch.cameras), devices.gps, devices.modem)
         try:
             watch.run(stop)

@@ -74,3 +74,21 @@ def modem(reason: str, *, operator: str = "", tech: str = "", signal: int | None
                     "Modem status unknown (ModemManager is not available)"),
     }
     return texts.get(reason, texts["unknown"])
+
+
+def disk(state: str, free_mb: int) -> tuple[str, str]:
+    """The van's disk: ``ok``, ``warning`` (low: thumbnails and device history shed) or ``error`` (full:
+    intake refuses new pages)."""
+    free_ar = to_eastern(free_mb)
+    texts = {
+        "ok": (f"مساحة القرص كافية — {free_ar} ميجابايت متاحة", f"Enough disk space — {free_mb} MB free"),
+        "warning": (f"مساحة القرص توشك أن تنفد — {free_ar} ميجابايت متاحة؛ أُوقفت صور الكاميرات المصغرة. "
+                    "اتصل بالدعم الفني.",
+                    f"The disk is nearly full — {free_mb} MB free; camera thumbnails are paused. "
+                    "Call technical support."),
+        "error": (f"قرص العربة ممتلئ — {free_ar} ميجابايت متاحة؛ لا تُقبل صفحات ممسوحة جديدة. "
+                  "لا تستلم أوراقًا جديدة واتصل بالدعم الفني.",
+                  f"The van's disk is full — {free_mb} MB free; no new scanned pages are accepted. "
+                  "Do not take in new papers; call technical support."),
+    }
+    return texts[state]

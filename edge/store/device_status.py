@@ -37,11 +37,12 @@ def report(
     message_en: str = "",
     detail: Mapping | None = None,
     now: datetime | None = None,
+    history: bool = True,
 ) -> bool:
     """Store a device's latest status; returns True when its state changed (and logs the change).
 
     Heartbeats that repeat the same state only refresh ``updated_at``, so the events table grows
-    with changes, not with time.
+    with changes, not with time. ``history=False`` (a nearly full disk) keeps the current state only.
     """
     if state not in STATES:
         raise ValueError(f"unknown device state {state!r}")
@@ -58,7 +59,7 @@ def report(
             [device, kind, state, message_ar, message_en,
              json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True), since, at],
         )
-        if changed:
+        if changed and history:
             db.execute(
                 "INSERT INTO device_events (device, state, message_en, at) VALUES (?, ?, ?, ?)",
                 [device, state, message_en, at],

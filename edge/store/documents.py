@@ -1,10 +1,17 @@
-"""Scanned pages of a request: files under the documents folder, a ``documents`` row and a ``doc`` outbox row each."""
+"""Scanned pages of a request: files under the documents folder, a ``documents`` row and a ``doc`` outbox row each.
+
+A page's file is written once, durably, where it stays (``pages/<draft>/<random>.jpg``), and only then does
+a commit name it: first in the wizard's draft, then, at submission, in the ``documents`` row. Nothing is
+moved inside a transaction, so at every instant a row names a file that is there; a file nobody names
+(the process stopped between the two) is swept later (``edge.store.sweep``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +19,11 @@ from pathlib import Path
 import sqlite_utils
 
 from edge.core.errors import EdgeError
-from edge.store import clock, outbox
+from edge.store import clock, disk, outbox
 from edge.store.db import transaction
 
 MAX_BYTES = 10 * 1024 * 1024
+PAGES = "pages"  # under the documents folder: pages/<intake folder>/<random>.<ext>
 # What a scanner or a phone produces. The type is read from the file's first bytes, never trusted
 # from the browser: a renamed file must not travel to the governorate as an "image".
 _MAGIC = (
@@ -68,54 +76,100 @@ def sniff(content: bytes) -> str:
 
 
 def write_file(directory: Path, name: str, content: bytes) -> Path:
-    """Write ``content`` to ``directory/name`` durably (temporary file, fsync, rename)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / name
-    tmp = directory / f".{name}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(content)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    """Write ``content`` to ``directory/name`` durably: a temporary file, fsync, rename, fsync of the folder
+    (and of each folder this created), so that once this returns a power cut cannot take the file back.
+
+    A full disk raises :class:`~edge.store.disk.DiskFull` and leaves no temporary file behind."""
+    target = Path(directory) / name
+    tmp = target.with_name(f".{name}.tmp")
+    with disk.full_is_clear(target):
+        try:
+            created = _make_dirs(Path(directory))
+            with open(tmp, "wb") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+            for folder in [Path(directory), *created]:
+                _fsync_dir(folder)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return target
 
 
-def attach(
+def _make_dirs(directory: Path) -> list[Path]:
+    """mkdir -p; returns the parents of the folders it created (whose entries must be made durable)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+    return [m.parent for m in missing]
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_page(documents_dir: Path, folder: str, content: bytes) -> str:
+    """Keep a scanned page in its final place, before any row refers to it; returns its path relative to
+    the documents folder. The file is durable before the caller commits the row that names it, and a file
+    no row names (a crash in between) is removed by :func:`edge.store.sweep.sweep`."""
+    ctype = sniff(content)
+    relative = Path(PAGES) / _SAFE.sub("_", folder) / f"{secrets.token_hex(8)}.{EXTENSIONS[ctype]}"
+    write_file(Path(documents_dir) / relative.parent, relative.name, content)
+    return relative.as_posix()
+
+
+@dataclass(frozen=True)
+class Page:
+    """A kept page read back for registration: its bytes' facts, checked before the transaction."""
+
+    relative: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def read_page(documents_dir: Path, relative: str) -> Page:
+    content = (Path(documents_dir) / relative).read_bytes()
+    return Page(relative, sniff(content), len(content), hashlib.sha256(content).hexdigest())
+
+
+def record(
     db: sqlite_utils.Database,
-    documents_dir: Path,
     request_number: str,
     doc_code: str,
     page: int,
-    source: Path,
+    kept: Page,
     *,
     now: datetime | None = None,
 ) -> StoredDocument:
-    """Move a scanned file (already on disk, e.g. a wizard's staging copy) to the request's folder,
-    and record it with its ``doc.upload`` outbox row, in one transaction (nested in the caller's).
-
-    The file is moved inside the transaction: if the move fails nothing is recorded; if the
-    transaction fails after the move, a file without a row is left behind, never a row without a file.
-    """
+    """Register a kept page as one of a request's documents, with its ``doc.upload`` outbox row, in one
+    transaction (nested in the caller's). No file moves: the file is already where the row says."""
     now = now or clock.now()
-    content = Path(source).read_bytes()
-    ctype = sniff(content)
-    digest = hashlib.sha256(content).hexdigest()
-    folder = Path(_SAFE.sub("_", request_number))
-    relative = folder / f"{_SAFE.sub('_', doc_code)}-{page}.{EXTENSIONS[ctype]}"
     at = clock.iso(now)
     with transaction(db):
         cur = db.execute(
             "INSERT INTO documents (request_number, doc_code, page, content_type, path, size, sha256, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [request_number, doc_code, page, ctype, str(relative), len(content), digest, at],
+            [request_number, doc_code, page, kept.content_type, kept.relative, kept.size, kept.sha256, at],
         )
-        outbox.enqueue_document(db, request_number=request_number, path=str(relative), sha256=digest,
-                                size=len(content), content_type=ctype, now=now)
-        target = Path(documents_dir) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-    return StoredDocument(cur.lastrowid, request_number, doc_code, page, ctype, str(relative), len(content),
-                          digest, at)
+        outbox.enqueue_document(db, request_number=request_number, path=kept.relative, sha256=kept.sha256,
+                                size=kept.size, content_type=kept.content_type, now=now)
+    return StoredDocument(cur.lastrowid, request_number, doc_code, page, kept.content_type, kept.relative,
+                          kept.size, kept.sha256, at)
+
+
+def referenced(db: sqlite_utils.Database) -> set[str]:
+    """Every file path (relative to the documents folder) a request's document names."""
+    return {r[0] for r in db.execute("SELECT path FROM documents").fetchall()}
 
 
 def for_request(db: sqlite_utils.Database, request_number: str) -> list[StoredDocument]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import secrets
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from edge.core import requests as rq
 from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
-from edge.store import clock, documents, requests
+from edge.store import clock, disk, documents, requests
 from edge.store.db import transaction
 
-STAGING = ".staging"  # under the documents folder, so moving a page into place is a rename
+log = logging.getLogger(__name__)
+LEGACY_STAGING = ".staging"  # where versions before 2026-12 kept a draft's pages until submission
 
 
 class UnknownDraft(EdgeError):
@@ -56,31 +58,69 @@ def save(db: sqlite_utils.Database, draft_id: str, operator: str, data: dict, *,
             raise UnknownDraft()
 
 
-def staging_dir(documents_dir: Path, draft_id: str) -> Path:
-    return Path(documents_dir) / STAGING / draft_id
+def page_path(draft_id: str, entry: dict) -> str:
+    """Where a draft's page is kept, relative to the documents folder (a draft saved by an older version
+    kept its pages under ``.staging/<draft>/``)."""
+    return entry.get("path") or f"{LEGACY_STAGING}/{draft_id}/{Path(entry['file']).name}"
+
+
+def referenced(db: sqlite_utils.Database) -> set[str]:
+    """Every file path the drafts in progress name (for the sweeper)."""
+    paths = set()
+    for draft_id, data in db.execute("SELECT id, data FROM request_drafts").fetchall():
+        try:
+            paths.update(page_path(draft_id, e) for e in json.loads(data).get("pages", []))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # a draft edited into nonsense names nothing; its wizard says so when opened
+    return paths
 
 
 def add_page(db, documents_dir: Path, draft_id: str, operator: str, doc_code: str, content: bytes,
-             *, now: datetime | None = None) -> dict:
-    """Keep an uploaded or scanned page with the draft until submission; returns the page entry."""
+             *, reserve: int = 0, now: datetime | None = None) -> dict:
+    """Keep an uploaded or scanned page with the draft until submission; returns the page entry.
+
+    The page is refused (:class:`~edge.store.disk.DiskFull`) unless ``reserve`` bytes stay free after it:
+    the operator learns it before the citizen's paper is taken in, and the room left goes to transactions.
+    The file is durable before the draft names it; if the draft cannot be saved the file goes again.
+    """
     ctype = documents.sniff(content)
     data = get(db, draft_id, operator)
+    disk.ensure_room(documents_dir, len(content), reserve)
     page = 1 + max((p["page"] for p in data["pages"] if p["doc_code"] == doc_code), default=0)
-    name = f"{secrets.token_hex(8)}.{documents.EXTENSIONS[ctype]}"
-    documents.write_file(staging_dir(documents_dir, draft_id), name, content)
-    entry = {"doc_code": doc_code, "page": page, "file": name, "content_type": ctype, "size": len(content)}
+    relative = documents.write_page(documents_dir, draft_id, content)
+    entry = {"doc_code": doc_code, "page": page, "file": Path(relative).name, "path": relative,
+             "content_type": ctype, "size": len(content)}
     data["pages"].append(entry)
-    save(db, draft_id, operator, data, now=now)
+    try:
+        with disk.full_is_clear(documents_dir):
+            save(db, draft_id, operator, data, now=now)
+    except BaseException:
+        _unlink(documents_dir, relative)
+        raise
     return entry
 
 
 def remove_page(db, documents_dir: Path, draft_id: str, operator: str, file: str) -> None:
+    """Take a page off the draft (committed), then delete its file."""
     data = get(db, draft_id, operator)
-    kept = [p for p in data["pages"] if p["file"] != file]
-    if len(kept) != len(data["pages"]):
-        (staging_dir(documents_dir, draft_id) / Path(file).name).unlink(missing_ok=True)
-        data["pages"] = kept
+    gone = [p for p in data["pages"] if p["file"] == file]
+    if gone:
+        data["pages"] = [p for p in data["pages"] if p["file"] != file]
         save(db, draft_id, operator, data)
+        for entry in gone:
+            _unlink(documents_dir, page_path(draft_id, entry))
+
+
+class MissingPage(EdgeError):
+    code = "draft-page-missing"
+
+    def __init__(self, entry: dict, detail: str):
+        super().__init__(
+            "صفحة ممسوحة من هذا الطلب لم تعد محفوظة على العربة. احذفها وامسحها مرة أخرى، ثم قدّم الطلب.",
+            "A scanned page of this request is no longer kept on the van. Remove it and scan it again, "
+            "then submit.",
+            detail=f"{entry.get('doc_code')} page {entry.get('page')}: {detail}",
+        )
 
 
 def submit(
@@ -96,37 +136,68 @@ def submit(
     operator: str,
     now: datetime | None = None,
 ) -> rq.RequestNumber:
-    """Register the request (edge.store.requests.submit), attach the draft's pages, delete the draft:
-    one transaction, so the governorate never gets a request whose pages were lost, nor pages without one."""
+    """Register the request (edge.store.requests.submit), its pages and their outbox rows, and delete the
+    draft: one transaction and no file operation, because the pages' files are already where the
+    ``documents`` rows will say. A crash or a full disk at any instant leaves either the request with all
+    its pages, or the draft as it was, to submit again."""
     now = now or clock.now()
     data = get(db, draft_id, operator)
-    stage = staging_dir(documents_dir, draft_id)
-    with transaction(db):
+    kept = []
+    for entry in data["pages"]:
+        try:
+            kept.append((entry, documents.read_page(documents_dir, page_path(draft_id, entry))))
+        except OSError as exc:
+            raise MissingPage(entry, str(exc)) from exc
+    with disk.full_is_clear(documents_dir), transaction(db):
         number = requests.submit(db, van_id=van_id, catalogue=catalogue, service_code=service_code,
                                  citizen=citizen, payment=payment, operator=operator, now=now)
         # Pages renumbered per document, in the order they were added.
         counters: dict[str, int] = {}
-        for entry in data["pages"]:
+        for entry, page in kept:
             counters[entry["doc_code"]] = counters.get(entry["doc_code"], 0) + 1
-            documents.attach(db, documents_dir, str(number), entry["doc_code"], counters[entry["doc_code"]],
-                             stage / entry["file"], now=now)
-        db.execute("DELETE FROM request_drafts WHERE id = ?", [draft_id])
-    shutil.rmtree(stage, ignore_errors=True)
+            documents.record(db, str(number), entry["doc_code"], counters[entry["doc_code"]], page, now=now)
+        if db.execute("DELETE FROM request_drafts WHERE id = ?", [draft_id]).rowcount != 1:
+            raise UnknownDraft()  # submitted a moment ago from another tab: roll this one back
     return number
 
 
 def discard(db: sqlite_utils.Database, documents_dir: Path, draft_id: str, operator: str) -> None:
+    """Forget a draft (committed), then delete its pages' files."""
     with transaction(db):
+        row = db.execute("SELECT data FROM request_drafts WHERE id = ? AND operator = ?",
+                         [draft_id, operator]).fetchone()
         db.execute("DELETE FROM request_drafts WHERE id = ? AND operator = ?", [draft_id, operator])
-    shutil.rmtree(staging_dir(documents_dir, draft_id), ignore_errors=True)
+    if row is not None:
+        _remove_files(documents_dir, draft_id, row[0])
 
 
 def purge(db: sqlite_utils.Database, documents_dir: Path, older_than: timedelta, *, now: datetime | None = None) -> int:
     """Forget drafts nobody touched for ``older_than`` (an abandoned wizard), with their staged pages."""
     cutoff = clock.iso((now or clock.now()) - older_than)
     with transaction(db):
-        ids = [r[0] for r in db.execute("SELECT id FROM request_drafts WHERE updated_at < ?", [cutoff]).fetchall()]
+        rows = db.execute("SELECT id, data FROM request_drafts WHERE updated_at < ?", [cutoff]).fetchall()
         db.execute("DELETE FROM request_drafts WHERE updated_at < ?", [cutoff])
-    for draft_id in ids:
-        shutil.rmtree(staging_dir(documents_dir, draft_id), ignore_errors=True)
-    return len(ids)
+    # Files after the commit: a crash in between leaves files no row names, which the sweeper removes.
+    for draft_id, data in rows:
+        _remove_files(documents_dir, draft_id, data)
+    return len(rows)
+
+
+def _remove_files(documents_dir: Path, draft_id: str, data: str) -> None:
+    try:
+        pages = json.loads(data).get("pages", [])
+    except (ValueError, AttributeError):
+        pages = []
+    for entry in pages:
+        if isinstance(entry, dict):
+            _unlink(documents_dir, page_path(draft_id, entry))
+    for folder in (Path(documents.PAGES) / draft_id, Path(LEGACY_STAGING) / draft_id):
+        with contextlib.suppress(OSError):
+            (Path(documents_dir) / folder).rmdir()  # only once empty
+
+
+def _unlink(documents_dir: Path, relative: str) -> None:
+    try:
+        (Path(documents_dir) / relative).unlink(missing_ok=True)
+    except OSError as exc:  # left for the sweeper
+        log.warning("could not delete %s: %s", relative, exc)

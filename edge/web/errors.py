@@ -10,12 +10,13 @@ from werkzeug.exceptions import HTTPException
 
 from common import web
 from edge.core.errors import EdgeError
+from edge.store import disk
 
 log = logging.getLogger(__name__)
 
 # What a JSON error says in "error": a stable code a program can key on (the message is for people).
 JSON_ERRORS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-               413: "too-large", 422: "refused", 500: "internal-error"}
+               413: "too-large", 422: "refused", 500: "internal-error", 507: "disk-full"}
 
 
 def wants_json() -> bool:
@@ -41,6 +42,12 @@ def init_app(app: Flask) -> None:
                     "ظلت هذه الصفحة مفتوحة مدة طويلة أو فُتحت من مكان آخر، فلم نُرسل شيئًا. ارجع وأعد المحاولة.",
                     "This page was open for too long or came from elsewhere, so nothing was sent. "
                     "Go back and try again.", "csrf-refused")
+
+    def disk_full(exc: disk.DiskFull):
+        log.error("the van's disk is full: %s", exc.detail)
+        return page(507, "قرص العربة ممتلئ", "The van's disk is full", exc.message_ar, exc.message_en, exc.code)
+
+    app.register_error_handler(disk.DiskFull, disk_full)
 
     @app.errorhandler(EdgeError)
     def _edge(exc: EdgeError):
@@ -70,6 +77,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):
+        if disk.is_full(exc):  # a write met a full disk outside the paths that say so themselves
+            return disk_full(disk.DiskFull(f"{request.method} {request.path}: {exc}"))
         log.exception("unexpected error on %s %s", request.method, request.path)
         return page(500, "عذرًا، حدث خطأ", "Sorry, something went wrong",
                     "حدث خطأ غير متوقع ولم يُحفظ هذا الإجراء. ارجع وأعد المحاولة؛ وإذا تكرر فأبلغ الموظف.",

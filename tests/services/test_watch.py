@@ -202,3 +202,35 @@ def test_telemetry_figures_leave_out_what_is_not_known(db):
         watch.close()
     assert rows["modem"].state == "error"
     assert rows["modem"].detail["tel"] == {}
+
+
+def test_a_nearly_full_disk_sheds_thumbnails_and_history_first_and_says_so(db, tmp_path):
+    # Issue 16: telemetry and thumbnails go before transactions. A real small tmpfs is filled in steps.
+    from edge.services.watch import DiskWatch
+    from edge.store import disk
+    from tests.support.small_disk import fill, small_disk
+
+    with small_disk(tmp_path / "disk", size_kb=8192) as root:
+        space = DiskWatch(root, low=4 * disk.MB, reserve=2 * disk.MB)
+        watch = Watch(db, {"front": "sim://shed-front"}, None, None, FAST, thumbs_dir=root / "cctv", space=space)
+        try:
+            rows = _tick_until(watch, lambda r: "camera:front" in r and (root / "cctv" / "front.jpg").exists())
+            assert rows["disk"].state == "ok" and rows["disk"].detail["free_mb"] >= 7
+            filler = fill(root, leave=3 * disk.MB)
+            (root / "cctv" / "front.jpg").unlink()
+            rows = _tick_until(watch, lambda r: r["disk"].state == "warning")
+            assert "توشك أن تنفد" in rows["disk"].message_ar and "nearly full" in rows["disk"].message_en
+            events_before = db.execute("SELECT count(*) FROM device_events").fetchone()[0]
+            cctv_sim.device("shed-front").set_fault("covered")
+            rows = _tick_until(watch, lambda r: r["camera:front"].state == "error")
+            for _ in range(5):
+                watch.tick()
+                time.sleep(FAST.thumbnail_every_s)
+            assert not (root / "cctv" / "front.jpg").exists()  # no thumbnail while the disk is low
+            assert db.execute("SELECT count(*) FROM device_events").fetchone()[0] == events_before
+            filler.unlink()
+            fill(root, leave=disk.MB)
+            rows = _tick_until(watch, lambda r: r["disk"].state == "error")
+            assert rows["disk"].detail["fault"] == "full" and "ممتلئ" in rows["disk"].message_ar
+        finally:
+            watch.close()

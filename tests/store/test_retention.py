@@ -24,9 +24,8 @@ def _submit(db, catalogue, now):
 
 
 def _scan(db, folder, number, now):
-    source = folder / "staging.jpg"
-    source.write_bytes(JPEG)
-    return documents.attach(db, folder, number, "NID", 1, source, now=now)
+    kept = documents.read_page(folder, documents.write_page(folder, "intake", JPEG))
+    return documents.record(db, number, "NID", 1, kept, now=now)
 
 
 def _deliver_all(db, now):

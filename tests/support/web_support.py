@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -22,7 +23,8 @@ VALID_NID = "29001011234567"  # born 1990-01-01, governorate 01 (Cairo), male
 SERVICE = "BLD-NEW"
 
 
-def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, scanner: str = "sim://", **overrides):
+def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, scanner: str = "sim://",
+             storage=None, **overrides):
     """An app on a fresh van database; its QR reader is a simulated one of its own (``qr_reader_of``)."""
     import uuid
 
@@ -30,6 +32,8 @@ def make_app(data_dir: Path, printer: str = "sim://", qr: str | None = None, sca
 
     qr = qr or f"sim://web-{uuid.uuid4().hex[:10]}"
     settings = Settings(data_dir=Path(data_dir), devices=DeviceSettings(printer=printer, qr=qr, scanner=scanner))
+    if storage is not None:
+        settings = replace(settings, storage=storage)
     app = create_app(settings, PIN_HASHER=FAST_HASHER, **overrides)
     db = open_db(settings.db_path)
     migrate(db)

@@ -39,5 +39,5 @@ def draft_page(draft_id: str, name: str):
     entry = next((p for p in data["pages"] if p["file"] == name), None)
     if entry is None:
         abort(404)
-    return send_file(drafts.staging_dir(documents_dir(), draft_id) / entry["file"], mimetype=entry["content_type"],
+    return send_file(documents_dir() / drafts.page_path(draft_id, entry), mimetype=entry["content_type"],
                      max_age=0)

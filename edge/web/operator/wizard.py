@@ -22,7 +22,7 @@ from edge.core import requests as rq
 from edge.core.catalogue import UnknownService
 from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount
-from edge.store import drafts
+from edge.store import disk, drafts
 from edge.web.context import catalogue, documents_dir, get_db, settings
 from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.operator.documents import page_content
@@ -93,13 +93,17 @@ def _attach_page(v: Visit, *, scan: bool) -> Page:
     try:
         drafts.save(db, v.draft_id, v.actor, v.data)  # the ticks made before the page was added
         content, how = page_content(v.upload, scan=scan, photo=bool(v.form.get("photo")))
-        drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content)
+        drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content, reserve=_reserve())
         audit("document.attach_page", v.draft_id, {"document": doc_code, "from": how})
     except EdgeError as exc:
         errors["page"] = exc
     if errors or v.form.get("stay"):
         return _render("documents", v.draft_id, drafts.get(db, v.draft_id, v.actor), errors)
     return _goto(v.draft_id, "documents")
+
+
+def _reserve() -> int:
+    return settings().storage.reserve_mb * disk.MB
 
 
 def _take_payment(v: Visit) -> Page:
@@ -151,6 +155,8 @@ def new_request():
         except EdgeError:
             pass
     drafts.purge(get_db(), documents_dir(), current_app.config["DRAFT_MAX_AGE"])
+    # No new request on a disk that cannot keep its pages: say so before the citizen's paper is taken in.
+    disk.ensure_room(documents_dir(), 0, _reserve())
     draft_id = drafts.create(get_db(), g.operator["actor"])
     session["draft"] = draft_id
     return _goto(draft_id, "service")
