@@ -9,7 +9,6 @@ moved inside a transaction, so at every instant a row names a file that is there
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from edge.core.errors import EdgeError
-from edge.store import clock, disk, outbox
+from edge.store import clock, files, outbox
 from edge.store.db import transaction
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -75,55 +74,13 @@ def sniff(content: bytes) -> str:
     )
 
 
-def write_file(directory: Path, name: str, content: bytes) -> Path:
-    """Write ``content`` to ``directory/name`` durably: a temporary file, fsync, rename, fsync of the folder
-    (and of each folder this created), so that once this returns a power cut cannot take the file back.
-
-    A full disk raises :class:`~edge.store.disk.DiskFull` and leaves no temporary file behind."""
-    target = Path(directory) / name
-    tmp = target.with_name(f".{name}.tmp")
-    with disk.full_is_clear(target):
-        try:
-            created = _make_dirs(Path(directory))
-            with open(tmp, "wb") as f:
-                f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-            for folder in [Path(directory), *created]:
-                _fsync_dir(folder)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    return target
-
-
-def _make_dirs(directory: Path) -> list[Path]:
-    """mkdir -p; returns the parents of the folders it created (whose entries must be made durable)."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for folder in reversed(missing):
-        folder.mkdir(exist_ok=True)
-    return [m.parent for m in missing]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_page(documents_dir: Path, folder: str, content: bytes) -> str:
     """Keep a scanned page in its final place, before any row refers to it; returns its path relative to
     the documents folder. The file is durable before the caller commits the row that names it, and a file
     no row names (a crash in between) is removed by :func:`edge.store.sweep.sweep`."""
     ctype = sniff(content)
     relative = Path(PAGES) / _SAFE.sub("_", folder) / f"{secrets.token_hex(8)}.{EXTENSIONS[ctype]}"
-    write_file(Path(documents_dir) / relative.parent, relative.name, content)
+    files.write_file(Path(documents_dir) / relative.parent, relative.name, content)
     return relative.as_posix()
 
 

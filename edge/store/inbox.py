@@ -10,13 +10,13 @@ from datetime import datetime
 import sqlite_utils
 
 from edge.core.errors import EdgeError
-from edge.store import clock
+from edge.store import clock, disk
 from edge.store.db import transaction
 
 log = logging.getLogger(__name__)
 
 # Faults of the van, not of the message: retried when the hub sends the message again.
-VAN_FAULTS = (sqlite3.OperationalError, OSError, MemoryError)
+VAN_FAULTS = (sqlite3.OperationalError, OSError, MemoryError, disk.DiskFull)
 
 
 def seen(db: sqlite_utils.Database, msg_id: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ import sqlite_utils
 from edge.core import catalogue as catalogue_mod
 from edge.core import trust
 from edge.core.errors import EdgeError
-from edge.store import catalogues, clock, inbox, outbox
+from edge.store import catalogues, clock, files, inbox, outbox
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
 
@@ -59,7 +58,10 @@ def apply(
             _store_catalogue(d, message, now)
             effects.catalogue_version = message.version
         elif isinstance(message, p.TrustList):
-            _check_trust_list(message.blob, keys_dir)
+            # Written before the inbox row commits: a crash in between leaves the new list in force and the
+            # message unrecorded, and its redelivery (the same bytes) is applied again, not refused as old.
+            if _check_trust_list(message.blob, keys_dir):
+                _write_atomically(keys_dir / trust.TRUST_LIST_FILE, message.blob)
             effects.trust_list = message.blob
         elif isinstance(message, p.Command):
             if message.name not in COMMANDS:
@@ -81,8 +83,6 @@ def apply(
     outcome = inbox.apply_once(db, down.msg_id, down.kind, effect, now=now, report=report)
     if outcome != "applied":
         return outcome, Effects()
-    if effects.trust_list is not None:
-        _write_atomically(keys_dir / trust.TRUST_LIST_FILE, effects.trust_list)
     return outcome, effects
 
 
@@ -100,7 +100,8 @@ def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetim
                [cat.version, json.dumps(message.data, ensure_ascii=False), clock.iso(now)])
 
 
-def _check_trust_list(blob: bytes, keys_dir: Path) -> None:
+def _check_trust_list(blob: bytes, keys_dir: Path) -> bool:
+    """Refuse a list that is invalid or not newer than the cached one; False: it is the cached one already."""
     from cryptography import x509
 
     ca_path = keys_dir / trust.CA_CERT_FILE
@@ -111,19 +112,17 @@ def _check_trust_list(blob: bytes, keys_dir: Path) -> None:
     new = trust.verify_list(blob, ca)
     current_path = keys_dir / trust.TRUST_LIST_FILE
     if current_path.exists():
+        cached = current_path.read_bytes()
+        if cached == blob:
+            return False
         try:
-            current = trust.verify_list(current_path.read_bytes(), ca)
+            current = trust.verify_list(cached, ca)
         except EdgeError:
-            return  # the cached one is unusable: any valid list is better
+            return True  # the cached one is unusable: any valid list is better
         if new.version <= current.version:
             raise Refused(f"trust list v{new.version} is not newer than the cached v{current.version}")
+    return True
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    files.write_file(path.parent, path.name, data)
