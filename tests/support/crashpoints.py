@@ -132,6 +132,9 @@ def _serve() -> None:
 
     for line in sys.stdin:
         args = line.split()
+        if args == ["ping"]:  # ready: everything is imported
+            print(0, flush=True)
+            continue
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -160,6 +163,7 @@ class Report:
     points: int = 0  # crash points exercised
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    complete_seconds: float = 0.0  # the uninterrupted run, restart checks included: the baseline
 
     def as_dict(self) -> dict:
         return {"operation": self.operation, "crash_points": self.points, "steps": len(self.steps),
@@ -176,6 +180,10 @@ class Children:
         self.server = subprocess.Popen([sys.executable, "-m", "tests.support.crashpoints"], cwd=root, env=env,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                        text=True)
+        self.server.stdin.write("ping\n")
+        self.server.stdin.flush()
+        if not self.server.stdout.readline():
+            raise RuntimeError(f"the crash-point server did not start: {self._err(0)}")
 
     def run(self, key: str, workdir: Path, crash_at: int) -> tuple[int, list[str], str]:
         trace_out = workdir / "trace.json"
@@ -220,6 +228,7 @@ def exercise(scenario, tmp: Path, *, every: int = 1, key: str | None = None) -> 
 
 def _exercise(scenario, key, base, recorded, children, every, started) -> Report:
     tmp = base.parent
+    begun = time.monotonic()
     rc, trace, err = children.run(key, recorded, 0)
     steps = [t for t in trace if not t.startswith("fsync ")]
     report = Report(scenario.name, steps)
@@ -227,6 +236,7 @@ def _exercise(scenario, key, base, recorded, children, every, started) -> Report
         report.violations.append(f"the complete run failed ({rc}): {err}")
         return report
     report.violations += [f"complete run: {v}" for v in restart_and_check(scenario, recorded)]
+    report.complete_seconds = time.monotonic() - begun
     report.violations += durability(trace, scenario.unsynced)
     shutil.rmtree(recorded)
     for k in range(1, len(steps) + 1, every):
