@@ -99,3 +99,14 @@ def test_sweeper_removes_only_files_no_row_names(db_path, db, tmp_path, catalogu
     assert len(drafts.get(db, draft, "operator:3")["pages"]) == 2
     assert len(documents.for_request(db, str(number))) == 1
     assert len(files_under(docs)) == 3
+
+
+def test_sweeper_deletes_nothing_when_far_more_files_are_unnamed_than_a_crash_leaves(db, tmp_path):
+    # A database that does not match its folder (a restored backup, a wrong data_dir) must not cost the
+    # citizens' pages: the sweep stops and says so.
+    docs = tmp_path / "documents"
+    for i in range(sweep.MAX_ORPHANS + 1):
+        documents.write_page(docs, "from-another-database", PAGE + bytes([i]))
+    result = sweep.sweep(db, docs, older_than=sweep.timedelta(0))
+    assert result == sweep.SweepResult(removed=0, missing=0, held=sweep.MAX_ORPHANS + 1)
+    assert len(files_under(docs)) == sweep.MAX_ORPHANS + 1
