@@ -17,7 +17,7 @@ import click
 from edge.core import logfmt
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
-from governorate import settings
+from governorate import fleet, settings
 from governorate.ingest import Hub
 from governorate.store_open import open_store, without_password
 
@@ -56,10 +56,19 @@ def tls_options(broker: str, tls_dir: str | None) -> dict | None:
 HUB_TLS_PORT = 8884
 
 
-def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | None = None) -> Hub:
+def _hub(db_path: str, gov: str, broker: str, worker: str = "1", tls_dir: str | None = None,
+         thresholds: fleet.Thresholds | None = None) -> Hub:
     url = urlsplit(broker)
     return Hub(open_store(db_path), gov, url.hostname or "127.0.0.1", url.port or (HUB_TLS_PORT if url.scheme == "mqtts"
-               else 1883), worker=worker, tls=tls_options(broker, tls_dir))
+               else 1883), worker=worker, tls=tls_options(broker, tls_dir), thresholds=thresholds)
+
+
+def _thresholds(silent_after_s: float | None, offline_alert_min: float | None,
+                backlog_alert_h: float | None) -> fleet.Thresholds:
+    """The alert thresholds given (command line, environment, settings file), the rest from their defaults."""
+    given = {"silent_after_s": silent_after_s, "offline_alert_min": offline_alert_min,
+             "backlog_alert_h": backlog_alert_h}
+    return fleet.Thresholds(**{k: float(v) for k, v in given.items() if v is not None})
 
 
 class _Group(click.Group):
@@ -93,6 +102,24 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.default_map = settings.default_map(values, main)
 
 
+def _web_option(name: str, env: str, kind: type, help_text: str):
+    # No default here: what is not given is left to governorate.web.DEFAULTS and fleet.Thresholds.
+    return click.option(name, type=kind, default=None, envvar=env, show_envvar=True, help=help_text)
+
+
+def _alert_options(f):
+    for option in reversed((
+        _web_option("--silent-after-s", "GOVERNORATE_SILENT_AFTER_S", float,
+                    "A connected van heard from less recently than this is shown silent (default 180)."),
+        _web_option("--offline-alert-min", "GOVERNORATE_OFFLINE_ALERT_MIN", float,
+                    "Alert when a van is offline longer than this many minutes (default 10)."),
+        _web_option("--backlog-alert-h", "GOVERNORATE_BACKLOG_ALERT_H", float,
+                    "Alert when a van's oldest unsent row is older than this many hours (default 2)."),
+    )):
+        f = option(f)
+    return f
+
+
 @main.command()
 @_db
 @_gov
@@ -100,9 +127,12 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @click.option("--worker", default="1", show_default=True, help="Worker name (several share the load).",
               envvar="GOVERNORATE_WORKER", show_envvar=True)
 @_tls
-def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None) -> None:
-    """Take in every van message, acknowledge it after it is stored, track which vans are online."""
-    hub = _hub(db_path, gov, broker, worker, tls_dir)
+@_alert_options
+def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None, silent_after_s: float | None,
+           offline_alert_min: float | None, backlog_alert_h: float | None) -> None:
+    """Take in every van message, acknowledge it after it is stored, track which vans are online, and
+    raise and clear the fleet's alerts."""
+    hub = _hub(db_path, gov, broker, worker, tls_dir, _thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -165,11 +195,6 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
     click.echo(f"{username}: {role} of governorate {gov}")
 
 
-def _web_option(name: str, env: str, kind: type, help_text: str):
-    # No default here: what is not given is left to governorate.web.DEFAULTS (one place for them).
-    return click.option(name, type=kind, default=None, envvar=env, show_envvar=True, help=help_text)
-
-
 @main.command()
 @_db
 @_gov
@@ -184,12 +209,7 @@ def _web_option(name: str, env: str, kind: type, help_text: str):
 @_web_option("--notifier", "GOVERNORATE_NOTIFIER", str,
              "module:factory of the citizen notification sender (default: the notifications table).")
 @_web_option("--refresh-s", "GOVERNORATE_REFRESH_S", float, "Seconds between overview refreshes (default 3).")
-@_web_option("--silent-after-s", "GOVERNORATE_SILENT_AFTER_S", float,
-             "A connected van heard from less recently than this is shown silent (default 180).")
-@_web_option("--offline-alert-min", "GOVERNORATE_OFFLINE_ALERT_MIN", float,
-             "Alert when a van is offline longer than this many minutes (default 10).")
-@_web_option("--backlog-alert-h", "GOVERNORATE_BACKLOG_ALERT_H", float,
-             "Alert when a van's oldest unsent row is older than this many hours (default 2).")
+@_alert_options
 @click.option("--print-settings", is_flag=True,
               help="Print the settings this would run with (as JSON, secrets hidden) and exit.")
 @click.pass_obj
@@ -221,7 +241,8 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
     app = create_app({**config, "STORE": open_store(db_path), "BROKER_TLS": tls_options(broker, tls_dir)})
     stop = threading.Event()
     if with_ingest:
-        hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir)
+        hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir,
+                   thresholds=_thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
         threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
     click.echo(f"governorate {gov} web on http://{host}:{port}/")
     try:

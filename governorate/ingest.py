@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
-from governorate import admission, quarantine
+from governorate import admission, fleet, quarantine
 from governorate.store import HubStore, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
@@ -35,6 +35,10 @@ BATCH_WAIT_S = 0.05
 RESEND_DOWNLINKS_EVERY_S = 120.0
 HUB_SESSION_EXPIRY_S = 24 * 3600
 HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is enough for the charts
+# Alerts are evaluated here, not when someone opens a page: every ALERTS_EVERY_S (what only time changes:
+# a van silent for too long), and within ALERTS_SOON_S of a batch that carried telemetry or presence.
+ALERTS_EVERY_S = 15.0
+ALERTS_SOON_S = 1.0
 
 
 @dataclass
@@ -58,8 +62,13 @@ class Downlink:
 
 class Hub:
     def __init__(self, store: HubStore, governorate: str, host: str = "127.0.0.1", port: int = 1883,
-                 *, worker: str = "1", tls: dict | None = None, listen: bool = True):
+                 *, worker: str = "1", tls: dict | None = None, listen: bool = True,
+                 thresholds: fleet.Thresholds | None = None):
         self.store = store
+        # None: this Hub raises no alerts (a sender only; the ingest workers do it).
+        self.thresholds = thresholds
+        self._alerts_at = 0.0  # monotonic time of the next evaluation
+        self._alerts_failed = ""
         self.gov = governorate
         # listen=False: a sender only (the web back office), which must not take a share of the uplink.
         self.listen = listen
@@ -107,6 +116,8 @@ class Hub:
                 if time.monotonic() >= next_resend:
                     self.resend_pending_downlinks()
                     next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
+                if self.thresholds is not None and time.monotonic() >= self._alerts_at:
+                    self.evaluate_alerts()
         finally:
             self.client.disconnect()
             self.client.loop_stop()
@@ -171,6 +182,8 @@ class Hub:
                     isolated = True
                     continue
                 log.info("batch conflicted with another worker (%s); retrying", exc)
+        if any("/up/tel" in topic or "/up/status" in topic for topic, _ in batch):
+            self._alerts_at = min(self._alerts_at, time.monotonic() + ALERTS_SOON_S)
         # Acks only after the commit: an acked message is on disk.
         for van, out in outcomes.items():
             if out.acked or out.rejected or out.docs:
@@ -181,6 +194,20 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+
+    def evaluate_alerts(self) -> None:
+        """Raise and clear the fleet's alerts now (governorate.fleet.evaluate_alerts); a failure is logged
+        once per cause and retried at the next turn, never the end of the ingest."""
+        self._alerts_at = time.monotonic() + ALERTS_EVERY_S
+        try:
+            fleet.evaluate_alerts(self.store, self.thresholds or fleet.Thresholds())
+        except Exception as exc:  # noqa: BLE001 - alerts must never stop the ingest
+            what = f"{type(exc).__name__}: {exc}"
+            if what != self._alerts_failed:
+                log.exception("alerts could not be evaluated; trying again in %.0f s", ALERTS_EVERY_S)
+            self._alerts_failed = what
+        else:
+            self._alerts_failed = ""
 
     def _ingest_isolated(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
         """One message in its own savepoint: a failure the hub did not foresee undoes that message alone,

@@ -19,9 +19,9 @@ def _store():
 
 
 def _fleet_now() -> list[dict]:
-    thresholds = current_app.extensions["thresholds"]
-    fleet.evaluate_alerts(_store(), thresholds)
-    return fleet.overview(_store(), thresholds)
+    # Computed once per page; alerts are raised by the ingest (governorate.ingest.Hub.evaluate_alerts),
+    # not by whoever opens a page.
+    return fleet.overview(_store(), current_app.extensions["thresholds"])
 
 
 @bp.route("/")
@@ -89,7 +89,6 @@ def command(van: str):
 @bp.route("/alerts")
 @login_required
 def alerts():
-    fleet.evaluate_alerts(_store(), current_app.extensions["thresholds"])
     include_cleared = request.args.get("all") == "1"
     return render_template("alerts.html", alerts=fleet.alerts(_store(), include_cleared=include_cleared),
                            include_cleared=include_cleared, kinds=fleet.ALERT_KINDS)

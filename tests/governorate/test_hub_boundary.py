@@ -182,6 +182,7 @@ def test_staff_pages_answer_after_a_van_sent_only_nonsense(store, tmp_path):
                       "GOVERNORATE": GOV})
     client = app.test_client()
     login(client, "admin")
+    hub.evaluate_alerts()
     for path in ("/", "/fleet/partial", "/vans/V007", "/vans/V009", "/alerts", "/requests"):
         response = client.get(path)
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:500])
