@@ -195,6 +195,11 @@ class Hub:
             for _ in out.births:
                 self.resend_pending_downlinks(van)
 
+    def ingest_now(self, batch: list[tuple[str, bytes]]) -> None:
+        """Process (topic, payload) messages as if they had just arrived: stored, acked or quarantined
+        (staff releasing a quarantined message, governorate.quarantine.release)."""
+        self._process(batch)
+
     def evaluate_alerts(self) -> None:
         """Raise and clear the fleet's alerts now (governorate.fleet.evaluate_alerts); a failure is logged
         once per cause and retried at the next turn, never the end of the ingest."""

@@ -12,11 +12,11 @@ from markupsafe import Markup, escape
 
 from common import web
 from edge.core.localtime import VAN_TZ
-from governorate import fleet, notify, staff
+from governorate import fleet, notify, quarantine, staff
 from governorate.backoffice import STATE_LABELS
 from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import auth, monitor, office, security
+from governorate.web import auth, monitor, office, refused, security
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -57,12 +57,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(refused.bp)
 
     @app.context_processor
     def _helpers():
         return {"t": t, "lang": lambda: session.get("lang", "ar"), "user": g.get("user"),
                 "may": lambda action: staff.may((g.get("user") or {}).get("role"), action),
-                "state_label": state_label, "gov": app.config["GOVERNORATE"]}
+                "state_label": state_label, "gov": app.config["GOVERNORATE"],
+                "reason_label": quarantine.reason_label}
 
     return app
 
