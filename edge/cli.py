@@ -108,7 +108,7 @@ def sync(obj: _Context) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    from edge import sdnotify  # under systemd: ready, and watchdog pings while the agent's thread lives
+    from common import sdnotify  # under systemd: ready, and watchdog pings while the agent's thread lives
 
     sdnotify.run_with_watchdog(lambda: SyncAgent(obj.settings).run(stop), stop, "sync", "sync running")
 
@@ -137,7 +137,7 @@ def watch(obj: _Context, accept: tuple[str, ...]) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    from edge import sdnotify  # under systemd: ready, and watchdog pings while the watch thread lives
+    from common import sdnotify  # under systemd: ready, and watchdog pings while the watch thread lives
 
     sdnotify.run_with_watchdog(lambda: run_watch(obj.settings, stop), stop, "watch", "watch running")
 

@@ -62,7 +62,7 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
     ]
     for t in threads:
         t.start()
-    from edge import sdnotify  # under systemd: ready now, watchdog pings while every service thread lives
+    from common import sdnotify  # under systemd: ready now, watchdog pings while every service thread lives
 
     sdnotify.run_until_stopped(stop, threads, f"van {settings.van.id}: {len(threads)} services running")
     log.info("stopping")

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 VAN = ("common", "edge.core", "edge.store", "edge.devices", "edge.services", "edge.sync", "edge.web", "edge.config",
-       "edge.sdnotify", "edge.runner", "edge.cli", "edge.cli_codes", "edge.cli_operators")
+       "edge.runner", "edge.cli", "edge.cli_codes", "edge.cli_operators")
 # package or module -> project modules it may import (prefixes); its own package is always allowed.
 # Every module of the project falls under one key (test_every_module_is_under_a_layer).
 ALLOWED = {
@@ -23,9 +23,8 @@ ALLOWED = {
     "edge.devices": ("edge.core",),
     # The settings read the light scheme table of the devices (not their packages) to refuse lpt://.
     "edge.config": ("edge.core", "edge.devices.kinds", "edge.devices.urls"),
-    "edge.sdnotify": (),
     "edge.services": ("edge.core", "edge.store", "edge.devices", "edge.config"),
-    "edge.sync": ("edge.core", "edge.store", "edge.config", "edge.sdnotify"),
+    "edge.sync": ("edge.core", "edge.store", "edge.config"),
     "edge.web": ("edge.core", "edge.store", "edge.services", "edge.config", "common"),
     "edge.runner": VAN,
     "edge.cli": VAN,

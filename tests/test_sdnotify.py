@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from edge import sdnotify
+from common import sdnotify
 
 
 class FakeSystemd:

@@ -1,4 +1,5 @@
-"""Tell systemd how a van process is doing (sd_notify): ready, still alive, status; stdlib only.
+"""Tell systemd how a process is doing (sd_notify): ready, still alive, status; stdlib only (the van's
+processes and the hub's).
 
 Outside systemd ($NOTIFY_SOCKET unset) every call is a no-op, so the same code runs under
 ``edge run`` in a terminal. The watchdog pings only while the process's service threads are alive:
@@ -15,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-log = logging.getLogger("edge.sdnotify")
+log = logging.getLogger("common.sdnotify")
 
 
 def notify(*states: str) -> bool:
