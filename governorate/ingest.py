@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import cbor2
@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
-from governorate import admission, fleet, quarantine
+from governorate import admission, fleet, metrics, quarantine
 from governorate.store import HubStore, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
@@ -47,6 +47,7 @@ class _Outcome:
     rejected: list[p.Rejected]
     docs: dict[str, p.DocAck]
     births: list[str]
+    refused: list[str] = field(default_factory=list)  # reasons, for the metrics (counted once committed)
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
 
 
@@ -73,7 +74,9 @@ class Hub:
         # listen=False: a sender only (the web back office), which must not take a share of the uplink.
         self.listen = listen
         self.host, self.port = host, port
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, float]] = queue.Queue()  # topic, payload, monotonic arrival
+        self._arrived: float | None = None  # when the oldest message of the batch being processed arrived
+        self.beat = time.monotonic()  # the loop's last turn: the watchdog's sign that it does not hang
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-{governorate}-{worker}",
                                   protocol=mqtt.MQTTv5)
         self.client.max_inflight_messages_set(1000)
@@ -81,7 +84,7 @@ class Hub:
         if tls:
             self.client.tls_set(**tls)
         self.client.on_connect = self._on_connect
-        self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload, time.monotonic()))
         self.client.reconnect_delay_set(1, 30)
         self.connected = threading.Event()
         self._parked: bool | None = None
@@ -103,11 +106,13 @@ class Hub:
         next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
         try:
             while not stop.is_set():
+                self.beat = time.monotonic()
                 batch = self._take_batch()
                 if batch:
                     try:
                         self._process(batch)
                     except Exception:
+                        metrics.BATCH_FAILURES.inc()
                         # The database itself failed (full disk, lost connection …). Nothing was acked, so
                         # the vans send these messages again after their ack timeout: keep running.
                         log.exception("a batch of %d messages could not be stored; the vans will resend it",
@@ -140,6 +145,7 @@ class Hub:
         try:
             batch = [self.inbox.get(timeout=0.2)]
         except queue.Empty:
+            self._arrived = None
             return []
         deadline = time.monotonic() + BATCH_WAIT_S
         while len(batch) < BATCH_MAX:
@@ -150,7 +156,8 @@ class Hub:
                 batch.append(self.inbox.get(timeout=remaining))
             except queue.Empty:
                 break
-        return batch
+        self._arrived = batch[0][2]
+        return [(topic, payload) for topic, payload, _ in batch]
 
     # --- ingest -------------------------------------------------------------------------------
 
@@ -182,6 +189,11 @@ class Hub:
                     isolated = True
                     continue
                 log.info("batch conflicted with another worker (%s); retrying", exc)
+        metrics.BATCHES.inc()
+        for out in outcomes.values():
+            metrics.ACKED.inc(len(out.acked))
+            for reason in out.refused:
+                metrics.REFUSED.labels(reason).inc()
         if any("/up/tel" in topic or "/up/status" in topic for topic, _ in batch):
             self._alerts_at = min(self._alerts_at, time.monotonic() + ALERTS_SOON_S)
         # Acks only after the commit: an acked message is on disk.
@@ -194,6 +206,9 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+        if self._arrived is not None:
+            metrics.ACK_LATENCY.observe(time.monotonic() - self._arrived)
+            self._arrived = None
 
     def ingest_now(self, batch: list[tuple[str, bytes]]) -> None:
         """Process (topic, payload) messages as if they had just arrived: stored, acked or quarantined
@@ -207,11 +222,13 @@ class Hub:
         try:
             fleet.evaluate_alerts(self.store, self.thresholds or fleet.Thresholds())
         except Exception as exc:  # noqa: BLE001 - alerts must never stop the ingest
+            metrics.ALERT_EVALUATIONS.labels("failed").inc()
             what = f"{type(exc).__name__}: {exc}"
             if what != self._alerts_failed:
                 log.exception("alerts could not be evaluated; trying again in %.0f s", ALERTS_EVERY_S)
             self._alerts_failed = what
         else:
+            metrics.ALERT_EVALUATIONS.labels("done").inc()
             self._alerts_failed = ""
 
     def _ingest_isolated(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
@@ -236,6 +253,7 @@ class Hub:
         """Quarantine a refused message and, when its id is known, tell the van (it keeps the row)."""
         quarantine.put(conn, van=van, msg_id=msg_id, stream=stream, kind=kind, reason=reason, detail=detail,
                        payload=payload, received_at=received_at)
+        outcomes[van].refused.append(reason)
         self._seen(conn, van, received_at, outcomes[van])  # the broker vouches for the topic's van
         if msg_id and stream != "tel":
             outcomes[van].rejected.append(p.Rejected(msg_id, reason))
