@@ -90,18 +90,22 @@ class Watchdog:
             stop.wait(self.interval)
 
 
-def run_until_stopped(stop: threading.Event, threads: list[threading.Thread], status_text: str = "") -> None:
-    """For a main thread whose work runs in ``threads``: ready now, watchdog while all live, until ``stop``."""
+def run_until_stopped(stop: threading.Event, threads: list[threading.Thread], status_text: str = "",
+                      hung: Callable[[], str | None] = lambda: None) -> None:
+    """For a main thread whose work runs in ``threads``: ready now, watchdog while all live (and ``hung()``
+    names no problem: a loop that stopped turning), until ``stop``."""
 
-    def dead() -> str:
-        return "stopped: " + ", ".join(t.name for t in threads if not t.is_alive())
+    def problem() -> str:
+        dead = [t.name for t in threads if not t.is_alive()]
+        return "stopped: " + ", ".join(dead) if dead else (hung() or "")
 
     ready(status_text)
-    Watchdog(lambda: all(t.is_alive() for t in threads), problem=dead).run(stop)
+    Watchdog(lambda: all(t.is_alive() for t in threads) and hung() is None, problem=problem).run(stop)
     stopping()
 
 
-def run_with_watchdog(target: Callable[[], None], stop: threading.Event, name: str, status_text: str = "") -> None:
+def run_with_watchdog(target: Callable[[], None], stop: threading.Event, name: str, status_text: str = "",
+                      hung: Callable[[], str | None] = lambda: None) -> None:
     """Run ``target`` (a loop that ends when ``stop`` is set) in a thread, with readiness and watchdog.
 
     If ``target`` raises, the exception is raised here after the watchdog loop ends, so the process
@@ -119,7 +123,7 @@ def run_with_watchdog(target: Callable[[], None], stop: threading.Event, name: s
 
     worker = threading.Thread(target=body, name=name, daemon=True)
     worker.start()
-    run_until_stopped(stop, [worker], status_text)
+    run_until_stopped(stop, [worker], status_text, hung)
     worker.join(timeout=30)
     if errors:
         raise errors[0]

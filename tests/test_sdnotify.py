@@ -117,6 +117,23 @@ def test_run_until_stopped_names_the_dead_thread(systemd):
     main.join(timeout=2)
 
 
+def test_a_loop_that_stops_turning_is_reported_though_its_thread_lives(systemd):
+    # The hub's ingest: a thread blocked for ever (a database lock) is alive and useless.
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, name="ingest", daemon=True)
+    worker.start()
+    turned = [True]
+    main = threading.Thread(target=sdnotify.run_until_stopped, daemon=True,
+                            args=(stop, [worker], "hub", lambda: None if turned[0] else "ingest loop stuck for 90 s"))
+    main.start()
+    assert "WATCHDOG=1" in systemd.collect(0.2)
+    turned[0] = False
+    messages = systemd.collect(0.3)
+    assert "STATUS=unhealthy: ingest loop stuck for 90 s" in messages and "WATCHDOG=trigger" in messages
+    stop.set()
+    main.join(timeout=2)
+
+
 def test_run_with_watchdog_raises_the_workers_error_so_the_process_exits_non_zero(systemd):
     def crash():
         raise RuntimeError("broker certificate unreadable")
