@@ -387,7 +387,7 @@ def test_processes_starting_together_migrate_once_and_agree(target, old):
         make_old_database(target)
     at = time.time() + 4  # after every process has imported the hub's code
     racers = [subprocess.Popen([sys.executable, "-c", RACER, target, str(at)], cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
     results = []
     for racer in racers:
         out, err = racer.communicate(timeout=60)
