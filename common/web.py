@@ -87,7 +87,10 @@ def local_path(target: str) -> str | None:
 
     "//x" and "/\x" leave the site, and browsers drop tabs and newlines anywhere in a URL ("/\t/x" is "//x"
     to them): so no control, format or separator character at all (Unicode categories C* and Z*)."""
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "//[": not a URL at all (an unclosed IPv6 host)
+        return None
     if (target.startswith("/") and not target.startswith(("//", "/\\")) and not parts.scheme
             and not parts.netloc and not any(unicodedata.category(c)[0] in "CZ" for c in target)):
         return target
