@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ class HubStore:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self.conn)
             self.conn.execute("PRAGMA synchronous=FULL")
         # Every process that opens the hub's database (ingest, web, the CLI) brings its schema up to date first,
         # as the van's do (governorate/migrations.py); a database newer than this code is refused here.
@@ -138,6 +139,21 @@ class HubStore:
         row = rows[0] if rows else None
         keys = ("van", "kind", "applied_at", "outcome", "error")
         return dict(zip(keys, row, strict=True)) if row else None
+
+
+def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30) -> None:
+    """WAL mode, once per database file (it stays). Switching needs the file to itself, and SQLite answers
+    "database is locked" at once, without its busy wait, while another process switches it or writes in the
+    old mode: hub processes starting together on a new (or pre-WAL) database wait here for their turn."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # ":memory:" stays "memory", without an error
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class _PgConnection:
