@@ -176,6 +176,26 @@ def send_status(db_path: str, gov: str, broker: str, van: str, number: str, stat
 
 
 @main.group()
+def db() -> None:
+    """The hub's database."""
+
+
+@db.command("migrate")
+@_db
+def db_migrate(db_path: str) -> None:
+    """Create the database or bring its schema up to date (safe to run again); prints its version.
+
+    Every hub command does this when it opens the database (ingest and web too); this runs it alone, e.g.
+    before starting several workers, and refuses a database newer than this release."""
+    from governorate import migrations
+
+    store = open_store(db_path)  # opening migrates (governorate/migrations.py)
+    applied = ", ".join(store.migrated) or "nothing to apply"
+    click.echo(f"{without_password(db_path)}: schema version {migrations.version(store)} ({applied})")
+    store.close()
+
+
+@main.group()
 def staff() -> None:
     """Governorate staff accounts for the web back office."""
 

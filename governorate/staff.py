@@ -36,14 +36,6 @@ LOCK_S = 15 * 60
 # Usernames that do not exist are locked the same way (else a 429 would tell which ones exist), in memory:
 # there is no row to keep them in, and no account behind them to protect. Bounded: the oldest are forgotten.
 MAX_UNKNOWN = 10_000
-# Columns added to the staff table of an existing hub database (the SCHEMA in store.py creates it without them).
-COLUMNS = {
-    "failed_logins": "INTEGER NOT NULL DEFAULT 0",   # wrong passwords counted since failed_since
-    "failed_since": "TEXT",                         # the first of them (a window of LOCK_S)
-    "locked_until": "TEXT",                         # refused until then (UTC, ISO-8601)
-    "session_version": "INTEGER NOT NULL DEFAULT 0",  # in each session cookie; raised by sign-out and reset
-}
-_ensured: weakref.WeakSet = weakref.WeakSet()
 _unknown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _unknown_lock = threading.Lock()
 
@@ -56,25 +48,6 @@ def may(role: str | None, action: str) -> bool:
     return action in CAN.get(role or "", frozenset())
 
 
-def ensure_columns(store: HubStore) -> None:
-    """Add the sign-in columns to the staff table when missing (SQLite and PostgreSQL; idempotent, race-safe)."""
-    if store in _ensured:
-        return
-    with store.transaction() as conn:
-        if store.dialect == "postgresql":
-            have = {r[0] for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = 'staff'").fetchall()}
-            missing = "ADD COLUMN IF NOT EXISTS"  # another process may add it between the look and the ALTER
-        else:  # BEGIN IMMEDIATE holds the writer lock: nobody adds it in between
-            have = {r[1] for r in conn.execute("PRAGMA table_info(staff)").fetchall()}
-            missing = "ADD COLUMN"
-        for name, declaration in COLUMNS.items():
-            if name not in have:
-                conn.execute(f"ALTER TABLE staff {missing} {name} {declaration}")
-    _ensured.add(store)
-
-
 def add(store: HubStore, username: str, name: str, role: str, governorate: str, password: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_.-]{2,31}", username):
         raise StaffError("اسم المستخدم غير صالح.", "The username is not valid (a-z, 0-9, . _ -; 3–32).",
@@ -84,7 +57,6 @@ def add(store: HubStore, username: str, name: str, role: str, governorate: str, 
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"كلمة المرور قصيرة (الحد الأدنى {MIN_PASSWORD}).",
                          f"The password is too short (at least {MIN_PASSWORD}).")
-    ensure_columns(store)
     with store.transaction() as conn:
         # Again for an existing account: a reset ends its open sessions (session_version) and its lock-out.
         conn.execute(

@@ -13,186 +13,13 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from common.transaction import transaction as shared_transaction
-
-SCHEMA = [
-    # Every stored uplink message, exactly once: the key is what makes a re-sent message harmless.
-    """CREATE TABLE IF NOT EXISTS messages (
-        van TEXT NOT NULL,
-        msg_id TEXT NOT NULL,
-        stream TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (van, msg_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS messages_by_stream ON messages(van, stream, seq)",
-    # The overview counts today's requests and tickets every few seconds: without this it reads every message.
-    "CREATE INDEX IF NOT EXISTS messages_by_kind ON messages(kind, created_at)",
-    """CREATE TABLE IF NOT EXISTS vans (
-        van TEXT PRIMARY KEY,
-        online INTEGER NOT NULL DEFAULT 0,
-        session INTEGER NOT NULL DEFAULT 0,
-        last_seen TEXT,
-        telemetry TEXT,
-        telemetry_at TEXT
-    )""",
-    # Requests as the back office sees them, projected from the tx stream.
-    """CREATE TABLE IF NOT EXISTS requests (
-        number TEXT PRIMARY KEY,
-        van TEXT NOT NULL,
-        service_code TEXT NOT NULL,
-        state TEXT NOT NULL,
-        body TEXT NOT NULL,
-        submitted_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    # The latest picture of each van camera, asked for from the van page ("camera-thumbnail").
-    """CREATE TABLE IF NOT EXISTS thumbnails (
-        van TEXT NOT NULL,
-        camera TEXT NOT NULL,
-        taken_at TEXT NOT NULL,
-        jpeg BLOB NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (van, camera)
-    )""",
-    """CREATE TABLE IF NOT EXISTS doc_chunks (
-        van TEXT NOT NULL,
-        doc_id TEXT NOT NULL,
-        idx INTEGER NOT NULL,
-        body BLOB NOT NULL,
-        PRIMARY KEY (van, doc_id, idx)
-    )""",
-    """CREATE TABLE IF NOT EXISTS documents (
-        van TEXT NOT NULL,
-        doc_id TEXT NOT NULL,
-        request_number TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        data BLOB NOT NULL,
-        completed_at TEXT NOT NULL,
-        PRIMARY KEY (van, doc_id)
-    )""",
-    # How many chunk messages arrived in all (repeats included): shows that uploads resume.
-    """CREATE TABLE IF NOT EXISTS doc_receipts (
-        van TEXT NOT NULL,
-        doc_id TEXT NOT NULL,
-        received INTEGER NOT NULL,
-        PRIMARY KEY (van, doc_id)
-    )""",
-    # What the hub sent down, until the van reports it applied (re-sent on each birth until then).
-    """CREATE TABLE IF NOT EXISTS downlinks (
-        msg_id TEXT PRIMARY KEY,
-        van TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        created_at TEXT NOT NULL,
-        applied_at TEXT,
-        outcome TEXT,
-        error TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks(van) WHERE applied_at IS NULL",
-    # Telemetry over time for the van page's charts: at most one snapshot per van per minute is kept
-    # (500 vans every 10 s would otherwise add 4 million rows a day).
-    """CREATE TABLE IF NOT EXISTS telemetry_history (
-        van TEXT NOT NULL,
-        at TEXT NOT NULL,
-        "values" TEXT NOT NULL,
-        PRIMARY KEY (van, at)
-    )""",
-    # Van messages the hub refused, kept once each with the reason (governorate/quarantine.py).
-    """CREATE TABLE IF NOT EXISTS quarantine (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        van TEXT NOT NULL,
-        msg_key TEXT NOT NULL,
-        stream TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        received_at TEXT NOT NULL,
-        UNIQUE (van, msg_key)
-    )""",
-    "CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine(received_at)",
-    # A request's state change that arrived before the request itself: applied when the request arrives.
-    """CREATE TABLE IF NOT EXISTS parked_states (
-        van TEXT NOT NULL,
-        msg_id TEXT NOT NULL,
-        number TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (van, msg_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS parked_by_number ON parked_states(number)",
-    # A request number sent again with other content (a van restored from a backup, a van bug): both
-    # messages are kept, the hub's request stays the first, and staff see the conflict.
-    """CREATE TABLE IF NOT EXISTS request_conflicts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        van TEXT NOT NULL,
-        number TEXT NOT NULL,
-        msg_id TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        UNIQUE (van, msg_id)
-    )""",
-    # --- the back office (governorate/web) ---
-    """CREATE TABLE IF NOT EXISTS staff (
-        username TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('viewer', 'clerk', 'admin')),
-        governorate TEXT NOT NULL,
-        password_hash TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1,
-        created_at TEXT NOT NULL
-    )""",
-    # Every back-office action, who and when: decisions reach citizens, so they must be traceable.
-    """CREATE TABLE IF NOT EXISTS staff_audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        subject TEXT,
-        details TEXT NOT NULL DEFAULT '{}'
-    )""",
-    # An alert is one (van, kind) condition from when it was first seen until it clears.
-    """CREATE TABLE IF NOT EXISTS alerts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        van TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        raised_at TEXT NOT NULL,
-        cleared_at TEXT,
-        acked_by TEXT,
-        acked_at TEXT
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(van, kind) WHERE cleared_at IS NULL",
-    """CREATE TABLE IF NOT EXISTS notifications (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        request_number TEXT NOT NULL,
-        mobile TEXT,
-        message TEXT NOT NULL,
-        state TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        sent_by TEXT NOT NULL
-    )""",
-    # Catalogue versions and trust lists published to the fleet.
-    """CREATE TABLE IF NOT EXISTS publications (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        version INTEGER,
-        size INTEGER NOT NULL,
-        vans INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        at TEXT NOT NULL
-    )""",
-]
+from governorate.migrations import migrate
 
 
 def now_iso() -> str:
@@ -224,11 +51,15 @@ class HubStore:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self.conn)
             self.conn.execute("PRAGMA synchronous=FULL")
-        with self.transaction():
-            for sql in SCHEMA:
-                self.conn.execute(sql)
+        # Every process that opens the hub's database (ingest, web, the CLI) brings its schema up to date first,
+        # as the van's do (governorate/migrations.py); a database newer than this code is refused here.
+        try:
+            self.migrated = migrate(self)  # the names of the migrations this open applied
+        except BaseException:
+            self.conn.close()
+            raise
 
     def seconds_between(self, start: str, end: str) -> str:
         """SQL for the seconds from one ISO-8601 text expression to another."""
@@ -308,6 +139,21 @@ class HubStore:
         row = rows[0] if rows else None
         keys = ("van", "kind", "applied_at", "outcome", "error")
         return dict(zip(keys, row, strict=True)) if row else None
+
+
+def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30) -> None:
+    """WAL mode, once per database file (it stays). Switching needs the file to itself, and SQLite answers
+    "database is locked" at once, without its busy wait, while another process switches it or writes in the
+    old mode: hub processes starting together on a new (or pre-WAL) database wait here for their turn."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # ":memory:" stays "memory", without an error
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class _PgConnection:

@@ -45,7 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = web.session_secret(folder)
     store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
-    staff.ensure_columns(store)  # sign-in's lock-out and session-version columns on an older hub database
     app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
     app.extensions["notifier"] = notify.load_sender(app.config["NOTIFIER"], store)
     app.extensions["thresholds"] = fleet.Thresholds(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-import uuid
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -14,7 +13,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from governorate import staff
-from governorate.store import HubStore
 from governorate.web import create_app
 from tests.support.gov_browser import Served
 from tests.support.gov_support import (
@@ -238,23 +236,3 @@ def test_a_password_reset_unlocks_the_account(store, client):
         _guess(client, "vera", f"guess {i}", token)
     staff.add(store, "vera", "Viewer Person", "viewer", "01", NEW_PASSWORD)
     assert _guess(client, "vera", NEW_PASSWORD, token).status_code == 302
-
-
-def test_columns_are_added_to_an_existing_staff_table(tmp_path, template):
-    # A hub database made before the lock-out columns existed gets them when the web app opens it.
-    backend, _target, cluster = template[:3]
-    url = str(tmp_path / "old.db") if backend == "sqlite" else cluster.create_database(f"o{uuid.uuid4().hex[:12]}")
-    s = HubStore(url)
-    with s.transaction() as conn:
-        conn.execute("DROP TABLE staff")
-        conn.execute("CREATE TABLE staff (username TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
-                     "governorate TEXT NOT NULL, password_hash TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, "
-                     "created_at TEXT NOT NULL)")
-    staff.add(s, "vera", "Viewer Person", "viewer", "01", PASSWORD)
-    for _ in range(2):  # twice: the step is idempotent
-        c = _app(s).test_client()
-        assert _guess(c, "vera", PASSWORD, csrf(c)).status_code == 302
-    with s._lock:
-        columns = {d[0] for d in s.conn.execute("SELECT * FROM staff LIMIT 0").description}
-    s.close()
-    assert {"failed_logins", "locked_until", "session_version"} <= columns

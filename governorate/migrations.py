@@ -1,0 +1,344 @@
+"""The hub database's schema, created and evolved only through numbered migrations (the van's rules too).
+
+Each migration is applied once, in its own transaction, and recorded in ``schema_migrations`` (version,
+name, applied_at) in that same transaction: a migration that fails leaves the database at the version
+before it. Forward only; a released migration is never edited (add the next one instead). The same SQL
+runs on SQLite and PostgreSQL: it is written in SQLite's dialect and the store translates it (store.py).
+
+Several hub processes (ingest workers, web) may start at the same moment. Each migration's transaction
+first takes the database's write lock — SQLite's BEGIN IMMEDIATE, PostgreSQL's transaction-level advisory
+lock — and then reads what is recorded, so the second process finds the work done and applies nothing.
+
+A database made before migrations existed (its tables there, no ``schema_migrations``) is brought to the
+current version like any other: m001 is the schema those releases created (``IF NOT EXISTS``, so its
+tables and rows stay as they are) and m002 adds the staff columns only where they are missing. A
+database recorded at a version newer than this code knows is refused (``HubSchemaError``), not used.
+
+This module takes the store it migrates as it comes (``dialect``, ``transaction()``, ``_read``) and
+imports nothing of the hub: governorate/store.py imports it, to migrate every store it opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edge.core.errors import EdgeError
+
+log = logging.getLogger("governorate.migrations")
+
+VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+# pg_advisory_xact_lock's key: any constant, the same in every hub process.
+PG_LOCK_KEY = int.from_bytes(b"hubmigr", "big")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[object, str], None]  # (connection inside the transaction, dialect)
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Callable[[object, str], None]) -> Callable[[object, str], None]:
+    """Register ``mNNN_name`` as migration NNN; they must come in order, without gaps."""
+    match = re.fullmatch(r"m(\d{3})_\w+", fn.__name__)
+    if not match or int(match.group(1)) != len(MIGRATIONS) + 1:
+        raise RuntimeError(f"migration {fn.__name__}: expected m{len(MIGRATIONS) + 1:03d}_<name>, in order")
+    MIGRATIONS.append(Migration(int(match.group(1)), fn.__name__, fn))
+    return fn
+
+
+class HubSchemaError(EdgeError):
+    """The hub database's schema is newer than this software: running on it could corrupt it."""
+
+    code = "hub-schema-too-new"
+
+
+def _run(conn, *statements: str) -> None:
+    # One execute per statement: a failing statement then names itself in the traceback.
+    for sql in statements:
+        conn.execute(sql)
+
+
+@migration
+def m001_initial(conn, dialect: str) -> None:
+    # The schema as the releases before migrations created it, statement for statement. IF NOT EXISTS
+    # (here only): on a database of those releases its tables are already there and are kept as they are.
+    _run(
+        conn,
+        # Every stored uplink message, exactly once: the key is what makes a re-sent message harmless.
+        """CREATE TABLE IF NOT EXISTS messages (
+            van TEXT NOT NULL,
+            msg_id TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (van, msg_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS messages_by_stream ON messages(van, stream, seq)",
+        # The overview counts today's requests and tickets every few seconds: without this it reads every message.
+        "CREATE INDEX IF NOT EXISTS messages_by_kind ON messages(kind, created_at)",
+        """CREATE TABLE IF NOT EXISTS vans (
+            van TEXT PRIMARY KEY,
+            online INTEGER NOT NULL DEFAULT 0,
+            session INTEGER NOT NULL DEFAULT 0,
+            last_seen TEXT,
+            telemetry TEXT,
+            telemetry_at TEXT
+        )""",
+        # Requests as the back office sees them, projected from the tx stream.
+        """CREATE TABLE IF NOT EXISTS requests (
+            number TEXT PRIMARY KEY,
+            van TEXT NOT NULL,
+            service_code TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            submitted_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # The latest picture of each van camera, asked for from the van page ("camera-thumbnail").
+        """CREATE TABLE IF NOT EXISTS thumbnails (
+            van TEXT NOT NULL,
+            camera TEXT NOT NULL,
+            taken_at TEXT NOT NULL,
+            jpeg BLOB NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (van, camera)
+        )""",
+        """CREATE TABLE IF NOT EXISTS doc_chunks (
+            van TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (van, doc_id, idx)
+        )""",
+        """CREATE TABLE IF NOT EXISTS documents (
+            van TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            request_number TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            data BLOB NOT NULL,
+            completed_at TEXT NOT NULL,
+            PRIMARY KEY (van, doc_id)
+        )""",
+        # How many chunk messages arrived in all (repeats included): shows that uploads resume.
+        """CREATE TABLE IF NOT EXISTS doc_receipts (
+            van TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            received INTEGER NOT NULL,
+            PRIMARY KEY (van, doc_id)
+        )""",
+        # What the hub sent down, until the van reports it applied (re-sent on each birth until then).
+        """CREATE TABLE IF NOT EXISTS downlinks (
+            msg_id TEXT PRIMARY KEY,
+            van TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            applied_at TEXT,
+            outcome TEXT,
+            error TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS downlinks_pending ON downlinks(van) WHERE applied_at IS NULL",
+        # Telemetry over time for the van page's charts: at most one snapshot per van per minute is kept
+        # (500 vans every 10 s would otherwise add 4 million rows a day).
+        """CREATE TABLE IF NOT EXISTS telemetry_history (
+            van TEXT NOT NULL,
+            at TEXT NOT NULL,
+            "values" TEXT NOT NULL,
+            PRIMARY KEY (van, at)
+        )""",
+        # Van messages the hub refused, kept once each with the reason (governorate/quarantine.py).
+        """CREATE TABLE IF NOT EXISTS quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            van TEXT NOT NULL,
+            msg_key TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (van, msg_key)
+        )""",
+        "CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine(received_at)",
+        # A request's state change that arrived before the request itself: applied when the request arrives.
+        """CREATE TABLE IF NOT EXISTS parked_states (
+            van TEXT NOT NULL,
+            msg_id TEXT NOT NULL,
+            number TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (van, msg_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS parked_by_number ON parked_states(number)",
+        # A request number sent again with other content (a van restored from a backup, a van bug): both
+        # messages are kept, the hub's request stays the first, and staff see the conflict.
+        """CREATE TABLE IF NOT EXISTS request_conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            van TEXT NOT NULL,
+            number TEXT NOT NULL,
+            msg_id TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (van, msg_id)
+        )""",
+        # --- the back office (governorate/web) ---
+        """CREATE TABLE IF NOT EXISTS staff (
+            username TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'clerk', 'admin')),
+            governorate TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )""",
+        # Every back-office action, who and when: decisions reach citizens, so they must be traceable.
+        """CREATE TABLE IF NOT EXISTS staff_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            details TEXT NOT NULL DEFAULT '{}'
+        )""",
+        # An alert is one (van, kind) condition from when it was first seen until it clears.
+        """CREATE TABLE IF NOT EXISTS alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            van TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            raised_at TEXT NOT NULL,
+            cleared_at TEXT,
+            acked_by TEXT,
+            acked_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(van, kind) WHERE cleared_at IS NULL",
+        """CREATE TABLE IF NOT EXISTS notifications (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_number TEXT NOT NULL,
+            mobile TEXT,
+            message TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_by TEXT NOT NULL
+        )""",
+        # Catalogue versions and trust lists published to the fleet.
+        """CREATE TABLE IF NOT EXISTS publications (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            version INTEGER,
+            size INTEGER NOT NULL,
+            vans INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+    )
+
+
+@migration
+def m002_staff_sign_in(conn, dialect: str) -> None:
+    # Sign-in lock-out and server-side sign-out. Before migrations, staff.ensure_columns added these to an
+    # existing staff table when the web app or `staff add` opened it: a database it ran on has some or all
+    # of them already, so only the missing ones are added.
+    columns = {
+        "failed_logins": "INTEGER NOT NULL DEFAULT 0",    # wrong passwords counted since failed_since
+        "failed_since": "TEXT",                           # the first of them (a window of staff.LOCK_S)
+        "locked_until": "TEXT",                           # refused until then (UTC, ISO-8601)
+        "session_version": "INTEGER NOT NULL DEFAULT 0",  # in each session cookie; raised by sign-out and reset
+    }
+    have = _columns(conn, dialect, "staff")
+    for name, declaration in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE staff ADD COLUMN {name} {declaration}")
+
+
+# --- applying them ---------------------------------------------------------------------------------------
+
+LATEST = MIGRATIONS[-1].version
+
+
+def migrate(store) -> list[str]:
+    """Apply the pending migrations, each in its own transaction; returns the names applied (empty when the
+    schema is current). Raises HubSchemaError, changing nothing, when the database is newer than this code."""
+    recorded = _recorded(store)
+    if recorded is not None:
+        _refuse_newer(recorded)
+        if all(m.version in recorded for m in MIGRATIONS):
+            return []  # the common case at every start: no write lock taken
+    applied: list[str] = []
+    while True:
+        with store.transaction() as conn:
+            if store.dialect == "postgresql":
+                # Held until this transaction ends; a second process waits here, then finds the work done.
+                conn.execute("SELECT pg_advisory_xact_lock(?)", [PG_LOCK_KEY])
+            conn.execute(VERSION_TABLE)
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+            _refuse_newer(done)
+            pending = [m for m in MIGRATIONS if m.version not in done]
+            if not pending:
+                break
+            step = pending[0]
+            if step.version == 1 and _has_table(conn, store.dialect, "messages"):
+                log.info("hub database from before schema migrations: bringing it to version %s", LATEST)
+            step.apply(conn, store.dialect)
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                         [step.version, step.name, datetime.now(UTC).isoformat()])
+        log.info("hub database: applied %s", step.name)
+        applied.append(step.name)
+    return applied
+
+
+def version(store) -> int:
+    """The highest migration recorded in the store's database (0: none)."""
+    return max(_recorded(store) or (), default=0)
+
+
+def _recorded(store) -> set[int] | None:
+    """The versions recorded, or None when the database has no schema_migrations table (new or pre-migration)."""
+    with store._lock:  # a plain read outside a transaction: no write lock
+        conn = store.conn
+        if not _has_table(conn, store.dialect, "schema_migrations"):
+            return None
+        return {r[0] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def _refuse_newer(recorded: set[int]) -> None:
+    newer = max(recorded, default=0)
+    if newer > LATEST:
+        raise HubSchemaError(
+            f"قاعدة بيانات المركز بإصدار المخطط {newer}، وهو أحدث مما يعرفه هذا البرنامج ({LATEST}): "
+            "أنشأها أو حدّثها إصدار أحدث من برنامج المركز. شغّل ذلك الإصدار أو أحدث منه؛ لم يُغيَّر فيها شيء.",
+            f"The hub database is at schema version {newer}, newer than this software knows ({LATEST}): "
+            "a newer release of the hub made or upgraded it. Run that release or a later one; nothing was changed.",
+            detail=f"recorded {sorted(recorded)}, known 1..{LATEST}")
+
+
+def _has_table(conn, dialect: str, table: str) -> bool:
+    if dialect == "postgresql":
+        return conn.execute("SELECT to_regclass(?) IS NOT NULL", [table]).fetchone()[0]
+    return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        [table]).fetchone()[0] > 0
+
+
+def _columns(conn, dialect: str, table: str) -> set[str]:
+    if dialect == "postgresql":
+        return {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?", [table]).fetchall()}
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
