@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 import click
 
+from common import sdnotify
 from edge.core import logfmt
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
-from governorate import fleet, settings
+from governorate import fleet, metrics, settings
 from governorate.ingest import Hub
 from governorate.store_open import open_store, without_password
 
@@ -128,15 +129,22 @@ def _alert_options(f):
               envvar="GOVERNORATE_WORKER", show_envvar=True)
 @_tls
 @_alert_options
+@click.option("--metrics", "metrics_address", default=metrics.DEFAULT_ADDRESS, show_default=True,
+              envvar="GOVERNORATE_METRICS", show_envvar=True,
+              help="HOST:PORT of this worker's Prometheus /metrics (loopback by default; 'off' for none). "
+                   "A second worker on the same machine needs another port.")
 def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None, silent_after_s: float | None,
-           offline_alert_min: float | None, backlog_alert_h: float | None) -> None:
+           offline_alert_min: float | None, backlog_alert_h: float | None, metrics_address: str) -> None:
     """Take in every van message, acknowledge it after it is stored, track which vans are online, and
-    raise and clear the fleet's alerts."""
+    raise and clear the fleet's alerts. Under systemd: ready once running, watchdog pings while the
+    ingest loop turns."""
     hub = _hub(db_path, gov, broker, worker, tls_dir, _thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    hub.run(stop)
+    metrics.serve(metrics_address, hub.store, hub.thresholds)
+    sdnotify.run_with_watchdog(lambda: hub.run(stop), stop, "ingest", f"governorate {gov} ingest worker {worker}",
+                               hung=hub.hung)
 
 
 @main.command()
@@ -254,21 +262,31 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
                  "TLS_DIR": tls_dir, "HOST": host, "PORT": port, "THREADS": threads, "SETTINGS_FILE": obj["source"]}
         click.echo(json.dumps(shown, indent=2, sort_keys=True))
         return
-    import waitress
+    from waitress.server import create_server
 
     from governorate.web import create_app
 
     app = create_app({**config, "STORE": open_store(db_path), "BROKER_TLS": tls_options(broker, tls_dir)})
+    server = create_server(app, host=host, port=port, threads=threads, ident="governorate")
     stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=lambda: (stop.wait(), server.close()), daemon=True).start()
     if with_ingest:
         hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir,
                    thresholds=_thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
         threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
     click.echo(f"governorate {gov} web on http://{host}:{port}/")
-    try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="governorate")
-    finally:
-        stop.set()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:  # the listening socket closed under it: that is how it stops
+            if not stop.is_set():
+                raise
+
+    # Under systemd: ready once listening, watchdog pings while the server thread lives.
+    sdnotify.run_with_watchdog(serve, stop, "web", f"governorate {gov} web on {host}:{port}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is en
 # a van silent for too long), and within ALERTS_SOON_S of a batch that carried telemetry or presence.
 ALERTS_EVERY_S = 15.0
 ALERTS_SOON_S = 1.0
+# The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
+# this long is stuck (a database lock held for ever, a hung connection), and the watchdog gives up on it.
+HUNG_AFTER_S = 90.0
 
 
 @dataclass
@@ -209,6 +212,11 @@ class Hub:
         if self._arrived is not None:
             metrics.ACK_LATENCY.observe(time.monotonic() - self._arrived)
             self._arrived = None
+
+    def hung(self) -> str | None:
+        """Why the ingest loop is stuck, or None while it turns (common.sdnotify's watchdog asks)."""
+        idle = time.monotonic() - self.beat
+        return f"the ingest loop has not turned for {idle:.0f} s" if idle > HUNG_AFTER_S else None
 
     def ingest_now(self, batch: list[tuple[str, bytes]]) -> None:
         """Process (topic, payload) messages as if they had just arrived: stored, acked or quarantined

@@ -9,14 +9,24 @@ and ``governorate web`` (``/metrics``, loopback only) expose the same names. doc
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 from governorate import fleet, quarantine
 from governorate.store import HubStore
 
+log = logging.getLogger("governorate.metrics")
+DEFAULT_ADDRESS = "127.0.0.1:9141"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 disable_created_metrics()  # the "_created" twin of every counter is noise for a hub that restarts rarely
 
@@ -80,11 +90,33 @@ class FleetCollector:
                                 value=self.store._read("SELECT count(*) FROM parked_states")[0][0])
 
 
-def exposition(store: HubStore | None = None, thresholds: fleet.Thresholds | None = None) -> bytes:
-    """This process's counters and, with a ``store``, the fleet's gauges: the body of a /metrics answer."""
-    registry = CollectorRegistry(auto_describe=False)
+def registry(store: HubStore | None = None, thresholds: fleet.Thresholds | None = None) -> CollectorRegistry:
+    """This process's counters and, with a ``store``, the fleet's gauges (read at each scrape)."""
+    found = CollectorRegistry(auto_describe=False)
     for collector in PROCESS:
-        registry.register(collector)
+        found.register(collector)
     if store is not None:
-        registry.register(FleetCollector(store, thresholds or fleet.Thresholds()))
-    return generate_latest(registry)
+        found.register(FleetCollector(store, thresholds or fleet.Thresholds()))
+    return found
+
+
+def exposition(store: HubStore | None = None, thresholds: fleet.Thresholds | None = None) -> bytes:
+    """The body of a /metrics answer."""
+    return generate_latest(registry(store, thresholds))
+
+
+def serve(address: str, store: HubStore, thresholds: fleet.Thresholds | None) -> bool:
+    """Serve /metrics on ``address`` (HOST:PORT; "off" or "" for none) in a thread of this process.
+
+    A port already taken (a second worker left on the default) is logged, not fatal: the ingest matters
+    more than its figures."""
+    if address.strip().lower() in ("", "off", "none", "0"):
+        return False
+    host, _, port = address.rpartition(":")
+    try:
+        start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1", registry=registry(store, thresholds))
+    except (ValueError, OSError) as exc:
+        log.error("metrics not served on %s: %s", address, exc)
+        return False
+    log.info("Prometheus metrics on http://%s/metrics", address)
+    return True

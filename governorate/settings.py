@@ -24,6 +24,7 @@ KEYS: dict[str, tuple[str, type, str]] = {
     "broker": ("broker", str, "broker"),
     "tls_dir": ("tls_dir", str, "folder"),
     "ingest.worker": ("worker", str, "text"),
+    "ingest.metrics": ("metrics_address", str, "text"),
     "web.host": ("host", str, "text"),
     "web.port": ("port", int, "port"),
     "web.threads": ("threads", int, "positive"),
