@@ -251,36 +251,56 @@ def valid_times() -> st.SearchStrategy:
     )
 
 
-# Values a catalogue field may be given, by field.
-_CATALOGUE_VALUES = {
-    "fee_egp": [1e308, -1, -0.01, 0.001, 100_000_000.01, 1e-300, 12.345, 2**63, "12", None, True, 99_999_999.99],
-    "duration_days": [0, -1, 1.5, True, 3650, 36_500, 999_999_999, 10**12, 2**63 - 1],
-    "code": ["A" * 33, "A" * 200, "X-" + "9" * 60, "lower", "", " ", "A B", "Ä"],
-    "name_ar": ["", " ", "no arabic", HUGE_TEXT],
-    "name_en": ["", " ", HUGE_TEXT, "\x00"],
+# Values a catalogue field may be given, by field: extremes the catalogue's own checks may let through (first),
+# then values they must refuse.
+_CATALOGUE_EXTREMES = {
+    "code": ["A" * 33, "X-" + "9" * 60, "A" * 200, "Z9"],
+    "duration_days": [10**12, 999_999_999, 36_500, 3650, 2**63 - 1],
+    "fee_egp": [100_000_000, 99_999_999.99, 0, 0.01],
+    "name_ar": ["ا" * 20_000],
+    "name_en": [HUGE_TEXT, "\u202eRTL", "'; DROP TABLE requests;--"],
+    "law": ["Law 99999999999/2026", "Law 0/0000"],
+    "order": [2**63 - 1, 10**6],
+    "published": ["0001-01-01", "9999-12-31"],
+}
+_CATALOGUE_INVALID = {
+    "fee_egp": [1e308, -1, -0.01, 0.001, 100_000_000.01, 1e-300, 12.345, 2**63, "12", None, True],
+    "duration_days": [0, -1, 1.5, True, "30"],
+    "code": ["lower", "", " ", "A B", "Ä"],
+    "name_ar": ["", " ", "no arabic"],
+    "name_en": ["", " ", 5],
     "documents": [[], ["NOPE"], "BIRTH-CERT", [1]],
     "optional_documents": [["NOPE"], "X", [None]],
     "category": ["NOPE", "", 7],
-    "law": ["Law 1/1", "Law 99999999999/2026", "law"],
+    "law": ["Law 1/1", "law"],
     "fee_illustrative": ["yes", 1, None],
     "notes_ar": ["ملاحظة"],
     "ticket_series": ["AA", "a", "1", ""],
-    "order": [0, -1, 2**63 - 1, 1.5],
-    "published": DAYS + [20261121],
+    "order": [0, -1, 1.5],
+    "published": DAYS[2:] + [20261121],
 }
 
 
 def _catalogue_value(name: str) -> st.SearchStrategy:
-    pool = st.sampled_from(_CATALOGUE_VALUES.get(name, TEXTS))
-    return st.one_of(pool, pool, pool, hostile())
+    extremes = st.sampled_from(_CATALOGUE_EXTREMES.get(name, TEXTS[3:5]))
+    invalid = st.sampled_from(_CATALOGUE_INVALID.get(name, TEXTS))
+    return st.one_of(extremes, extremes, invalid, hostile())
 
 
 def catalogue_data(ctx: FuzzContext, version: Any) -> st.SearchStrategy:
     """The shipped catalogue under a new version with 0–3 hostile changes (or junk in its place, now and then)."""
-    service_fields = sorted(set(catalogue_mod._SERVICE) | {"unknown_key"})
-    category_fields = sorted(set(catalogue_mod._CATEGORY) | {"unknown_key"})
+    # Fields whose extremes might pass come up more often than the others.
+    service_fields = sorted(set(catalogue_mod._SERVICE) | {"unknown_key"}) + ["code", "duration_days", "fee_egp"] * 3
+    category_fields = sorted(set(catalogue_mod._CATEGORY) | {"unknown_key"}) + ["code", "order"] * 2
+    services = st.tuples(st.just("services"), st.integers(0, 10**4), st.sampled_from(service_fields), st.data())
+    # One extreme the catalogue's checks may let through, on one service or category.
+    extremes = [("services", name, value) for name, values in _CATALOGUE_EXTREMES.items()
+                if name in catalogue_mod._SERVICE for value in values]  # fmt: skip
+    extremes += [("categories", name, value) for name, values in _CATALOGUE_EXTREMES.items()
+                 if name in catalogue_mod._CATEGORY for value in values]  # fmt: skip
+    stretch = st.builds(lambda i, e: (e[0], i, e[1], e[2]), st.integers(0, 10**4), st.sampled_from(extremes))
     change = st.one_of(
-        st.tuples(st.just("services"), st.integers(0, 10**4), st.sampled_from(service_fields), st.data()),
+        stretch, stretch, stretch, stretch, services, services,
         st.tuples(st.just("categories"), st.integers(0, 10**4), st.sampled_from(category_fields), st.data()),
         st.tuples(st.just("top"), st.just(0), st.sampled_from(["published", "documents", "categories", "services",
                                                                "extra", "version"]), st.data()),
@@ -293,8 +313,11 @@ def catalogue_data(ctx: FuzzContext, version: Any) -> st.SearchStrategy:
         data["version"] = version
         if draw(st.integers(0, 19)) == 0:
             return draw(st.dictionaries(st.text(max_size=10), junk(), max_size=5) | junk())
-        for where, index, name, more in draw(st.lists(change, max_size=3)):
-            value = more.draw(_catalogue_value(name), label=f"{where}.{name}")
+        for where, index, name, more in draw(st.lists(change, min_size=1, max_size=3)):
+            if isinstance(more, st.DataObject):
+                value = more.draw(_catalogue_value(name), label=f"{where}.{name}")
+            else:
+                value = more  # a drawn extreme
             if where == "top":
                 data[name] = value if name != "version" else more.draw(st.sampled_from([0, -1, "2", None, 10**30]))
             else:
