@@ -17,10 +17,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.core import catalogue as catalogue_mod
+from edge.store import catalogues
+from edge.store.db import open_db
 from edge.sync import protocol as p
 from edge.sync import schema
 from tests.support import downlink_strategies as ds
 from tests.support.downlink_rig import FuzzRig
+from tests.support.sync_harness import (
+    VAN,
+    start_hub,
+    start_van,
+    van_settings,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +73,41 @@ def test_hostile_downlinks_never_stop_the_sync_agent_and_the_outbox_keeps_draini
     # The inbox path was taken both ways, for every inbox kind (so the fuzz is not refused at the door).
     assert set(figures["rejected"]) == set(ds.INBOX_KINDS), figures
     assert figures["applied"].get("command") and figures["applied"].get("request-status"), figures
+
+
+# --------------------------------------------------------------------------------------------------
+# What the fuzz found (issue 16): a catalogue the van accepted, and then could not work with
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub(tmp_path, broker):
+    hub, runner = start_hub(tmp_path / "hub.db", broker.port)
+    yield hub
+    runner.stop()
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("code", "X-" + "9" * 60, "invalid: services[0].code"),
+    ("duration_days", 10**12, "invalid: services[0].duration_days"),
+])  # fmt: skip
+def test_a_catalogue_the_van_could_not_work_with_is_rejected_and_reported(tmp_path, broker, hub, field, value, why):
+    # Found by the fuzz: the van applied a catalogue whose service code was longer than the wire carries (so the
+    # first request for that service was a row edge sync could not send, and it exited on it, again on every
+    # restart), or whose duration made registering the service raise OverflowError.
+    settings = van_settings(tmp_path / "van", broker.url)
+    current = catalogue_mod.load_default()
+    data = catalogue_mod.to_dict(current) | {"version": current.version + 1}
+    data["services"][0][field] = value
+    _agent, van = start_van(settings)
+    try:
+        wait_until(lambda: (hub.store.van(VAN) or {}).get("online"), 10, "the van online")
+        msg_id = hub.send(VAN, p.Catalog(current.version + 1, data))
+        wait_until(lambda: (hub.store.downlink(msg_id) or {}).get("applied_at") is not None, 15, "the report")
+    finally:
+        van.stop()
+    report = hub.store.downlink(msg_id)
+    assert report["outcome"] == "rejected" and why in report["error"], report
+    db = open_db(settings.db_path)
+    assert catalogues.newest_version(db) is None
+
