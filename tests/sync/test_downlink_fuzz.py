@@ -12,13 +12,14 @@ messages. A longer run: ``python -m bench.downlink_fuzz --examples 500``.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.core import catalogue as catalogue_mod
-from edge.store import catalogues
+from edge.store import catalogues, device_status, outbox
 from edge.store.db import open_db
 from edge.sync import protocol as p
 from edge.sync import schema
@@ -26,6 +27,10 @@ from tests.support import downlink_strategies as ds
 from tests.support.downlink_rig import FuzzRig
 from tests.support.sync_harness import (
     VAN,
+    fill_outbox,
+    kill9,
+    pending,
+    spawn,
     start_hub,
     start_van,
     van_settings,
@@ -111,3 +116,24 @@ def test_a_catalogue_the_van_could_not_work_with_is_rejected_and_reported(tmp_pa
     db = open_db(settings.db_path)
     assert catalogues.newest_version(db) is None
 
+
+def test_a_row_the_wire_refuses_does_not_stop_edge_sync_and_the_rows_after_it_still_go(tmp_path, broker, hub):
+    # Whatever queued it, a row the protocol refuses made `edge sync` exit, and exit again on every restart:
+    # nothing after it was ever sent. Now it stays in the outbox, the operator is told, and the rest drains.
+    settings = van_settings(tmp_path / "van", broker.url)
+    fill_outbox(settings, 1)
+    db = open_db(settings.db_path)
+    [row] = [r for r in outbox.pending(db, "tx") if r.kind == "request.submitted"]
+    bad = outbox.enqueue(db, "tx", "request.submitted", row.body | {"service_code": "X" * 33})
+    after = fill_outbox(settings, 2)
+    proc = spawn(["edge.cli", "--config", str(tmp_path / "van" / "van.toml"), "sync"], tmp_path / "sync.log")
+    try:
+        wait_until(lambda: pending(settings) == 1, 30, "every row but the bad one to drain")
+        time.sleep(0.5)
+        assert proc.poll() is None, (tmp_path / "sync.log").read_text()
+    finally:
+        kill9(proc)
+    assert [r.msg_id for r in outbox.pending(db)] == [bad.msg_id]
+    assert hub.store.request(after[-1])["state"] == "received"
+    status = {s.device: s for s in device_status.current(db)}["sync:outbox"]
+    assert status.state == "error" and status.detail["msg_id"] == bad.msg_id
