@@ -95,7 +95,7 @@ class Stats:
             "tx_rows_delivered": self.uplink_delivered,
             "outbox_drained": self.uplink_rows == self.uplink_delivered,
             "requests_registered": self.requests_registered,
-            "catalogue_versions_applied": self.catalogues_applied, "trust_lists_applied": self.trust_lists_applied,
+            "catalogues_applied": len(self.catalogues_applied), "trust_lists_applied": self.trust_lists_applied,
             "rejected_because_van_code_raised": self.code_choked, "seconds": round(self.seconds, 1),
             "rejection_reasons": dict(self.reasons.most_common(25)),
         }  # fmt: skip
@@ -106,6 +106,7 @@ class Sent:
     payload: bytes
     kind: str
     expectation: ds.Expectation
+    outcome: tuple | None = None  # (outcome, error) in the inbox, once checked
 
 
 class Spy:
@@ -146,6 +147,13 @@ class FuzzRig:
         self.timeout = timeout
         self.stats = Stats()
         self.broker = Broker(self.folder / "broker").start()
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         self.hub, self.hub_runner = start_hub(self.folder / "hub.db", self.broker.port)
         self.settings = van_settings(self.folder / "van", self.broker.url)
         self.config_path = self.folder / "van" / "van.toml"
@@ -198,12 +206,13 @@ class FuzzRig:
         for at, replay in batch.replays:
             replays[at].append(replay)
         expected: list[ds.Expectation] = []
+        replayed: list[Sent] = []
         for i, draft in enumerate(batch.drafts):
             for replay in replays.pop(i, []):
-                self._replay(replay)
+                replayed += self._replay(replay)
             expected.append(self._send(draft))
         for replay in (r for rest in replays.values() for r in rest):
-            self._replay(replay)
+            replayed += self._replay(replay)
         # A command the van must apply, last: once it is in the inbox, everything before it was handled.
         sentinel = ds.Draft("command", {"msg_id": ds.Fresh(), "van": VAN, "kind": "command",
                                         "schema": p.SCHEMA_VERSION, "created_at": ds.Fresh(),
@@ -221,6 +230,17 @@ class FuzzRig:
             reports = self.spy.reports.get(e.msg_id, set())
             if len({(outcome, error) for _, outcome, error in reports}) != 1 or len(reports) != 1:
                 raise FuzzFailure(f"downlink {e.kind} {e.msg_id}: answers at the broker {reports}, want one")
+        for sent in replayed:  # changed nothing: the first outcome stands, answered once
+            e = sent.expectation
+            now = self._inbox(e.msg_id)
+            reports = self.spy.reports.get(e.msg_id, set())
+            queued = self.db.execute(
+                "SELECT count(*) FROM outbox WHERE kind = 'downlink.applied' AND json_extract(body, '$.msg_id') = ?",
+                [e.msg_id]).fetchone()[0]  # fmt: skip
+            if now != sent.outcome or queued != 1 or len(reports) != 1:
+                self.stats.duplicates_recorded += 1
+                raise FuzzFailure(f"a replay of {e.kind} {e.msg_id} changed something: inbox {sent.outcome} -> "
+                                  f"{now}, {queued} answers queued, {len(reports)} at the broker")
         if self.spy.bad:
             raise FuzzFailure(f"the van sent what the hub refuses: {self.spy.bad[:3]}")
         self._check_log()
@@ -257,9 +277,9 @@ class FuzzRig:
             self.history.append(sent)
         return expectation
 
-    def _replay(self, replay: ds.Replay) -> None:
+    def _replay(self, replay: ds.Replay) -> list[Sent]:
         if not self.history:
-            return
+            return []
         original = self.history[replay.pick % len(self.history)]
         payload = original.payload
         if replay.altered:
@@ -271,6 +291,7 @@ class FuzzRig:
         self.stats.replays += 1
         self.stats.sent_per_kind[original.kind] += 1
         self.stats.sent_per_fault["replay"] += 1
+        return [original]
 
     def _publish(self, van: str, kind: str, payload: bytes) -> None:
         topic = f"{p.PREFIX}/{GOV}/{van}/down/{kind}"
@@ -284,7 +305,7 @@ class FuzzRig:
         return self.db.execute("SELECT outcome, error FROM inbox WHERE msg_id = ?", [msg_id]).fetchone()
 
     def _check_recorded(self, e: ds.Expectation) -> None:
-        outcome, error = self._inbox(e.msg_id)
+        outcome, error = self.recorded[e.msg_id].outcome = self._inbox(e.msg_id)
         (self.stats.applied if outcome == "applied" else self.stats.rejected)[e.kind] += 1
         if outcome == "rejected":
             self.stats.reasons[f"{e.kind}: {(error or '')[:70]}"] += 1
@@ -364,15 +385,15 @@ class FuzzRig:
     def _register_requests(self, count: int) -> None:
         """New requests, as the operators register them all day (each a tx row and an audit row)."""
         cat = catalogues.newest(self.db) or self.default_catalogue
-        service = self.default_catalogue.services[0]
-        service = next((s for s in cat.services if s.code == service.code), service)
-        with transaction(self.db):
-            for _ in range(count):
+        first = self.default_catalogue.services[0]
+        service = next((s for s in cat.services if s.code == first.code), cat.services[0])
+        for _ in range(count):
+            with transaction(self.db):
                 number = store_requests.submit(
                     self.db, van_id=VAN, catalogue=cat, service_code=service.code, citizen=CITIZEN,
                     payment=rq.Payment("cash", service.fee_piastres), operator="operator:1")
-                self.ctx.numbers.append(str(number))
-                self.stats.requests_registered += 1
+            self.ctx.numbers.append(str(number))
+            self.stats.requests_registered += 1
         self.expected_up |= {r.msg_id for r in outbox.pending(self.db, "tx", limit=100_000)}
 
     def _trust_list_version(self) -> int | None:
@@ -406,13 +427,20 @@ class FuzzRig:
         return self.stats.figures()
 
     def close(self) -> None:
-        for client in (self.publisher, self.spy.client):
-            client.loop_stop()
-            client.disconnect()
-        if self.proc.poll() is None:
-            kill9(self.proc)
-        self.hub_runner.stop()
-        self.db.close()
+        """Stops whatever was started (also after a start that failed half-way)."""
+        for name in ("publisher", "spy"):
+            client = getattr(self, name, None)
+            client = getattr(client, "client", client)
+            if client is not None:
+                client.loop_stop()
+                client.disconnect()
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            kill9(proc)
+        if getattr(self, "hub_runner", None) is not None:
+            self.hub_runner.stop()
+        if getattr(self, "db", None) is not None:
+            self.db.close()
         self.broker.stop()
 
 

@@ -51,6 +51,9 @@ def test_the_strategies_cover_every_downlink_kind_of_the_contract():
     # The van's answer names the kind of what it applied: every inbox kind must be one the answer can carry.
     for kind in ds.INBOX_KINDS:
         answered({"msg_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "kind": kind, "outcome": "rejected", "error": "x"}, "b")
+    # And the oracle has a rule for every message class the contract decodes to.
+    assert set(ds.RULES) == {cls.kind for cls in (p.RequestStatus, p.Catalog, p.TrustList, p.Command)} \
+        == set(ds.INBOX_KINDS)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,8 @@ def rig(tmp_path_factory):
 
 
 def test_hostile_downlinks_never_stop_the_sync_agent_and_the_outbox_keeps_draining(rig):
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    # No example database: an example is replayed against a van whose state the earlier ones changed.
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(st.data())
     def batch(data):
