@@ -6,7 +6,7 @@ running, each message that decodes is in the inbox once (rejected ones with a re
 hub, and the outbox has drained (tests/support/downlink_rig.py says exactly what is checked).
 
 The broker, the hub and the van are started once for the module; each example is one batch of about ten
-messages. A longer run: ``python -m bench.downlink_fuzz --examples 500``.
+messages. A longer run: ``python -m bench.downlink_fuzz --examples 1000``.
 """
 
 from __future__ import annotations
