@@ -66,6 +66,9 @@ _PROBLEMS = {
     "fee": ("«{key}» يجب أن يكون مبلغًا بالجنيه من صفر إلى مئة مليون",
             "'{key}' must be an amount in EGP from 0 to 100,000,000: {value!r}"),
     "decimals": ("«{key}» يتجاوز رقمين بعد العلامة العشرية", "'{key}' has more than 2 decimals: {value!r}"),
+    "code-length": ("«{key}» أطول من {extra} حرفًا", "'{key}' is longer than {extra} characters: {value!r}"),
+    "duration": ("«{key}» يجب أن يكون عدد أيام من ١ إلى {extra}",
+                 "'{key}' must be a number of days from 1 to {extra}: {value!r}"),
     "document-list": (
         "«{key}» يجب أن يكون قائمة برموز المستندات",
         "'{key}' must be a list of document codes",
@@ -83,6 +86,13 @@ _PROBLEMS = {
 
 
 MAX_FEE_EGP = Decimal(100_000_000)
+# A request and a ticket carry their service and category codes to the governorate, where the wire contract
+# (edge.sync.schema) takes at most 32 characters: a longer code would make every request for the service
+# unsendable, and the sync process stop on it (issue 16, found by the downlink fuzz).
+MAX_CODE_LENGTH = 32
+# The expected ready date is the submission day plus the duration: ten years is beyond any legal time, and far
+# below what a date can hold (a duration of 10**12 days made registering the service raise OverflowError).
+MAX_DURATION_DAYS = 3650
 
 
 class CatalogueError(EdgeError):
@@ -223,7 +233,7 @@ _DOCUMENT = dict(ar="arabic", en="text")
 _CATEGORY = dict(code="code", name_ar="arabic", name_en="text", ticket_series="letter", order="positive")
 _SERVICE = dict(
     code="code", name_ar="arabic", name_en="text", category="text", fee_egp="fee", fee_illustrative="flag?",
-    duration_days="positive", law="law?", documents="documents", optional_documents="documents?",
+    duration_days="days", law="law?", documents="documents", optional_documents="documents?",
     notes_ar="arabic?", notes_en="text?",
 )  # fmt: skip
 # Text kinds with a fixed form. Laws have one citation form so screens can render it in either language.
@@ -273,6 +283,11 @@ class _Reader:
             return value if isinstance(value, bool) else self.fail("flag", at, key, value)
         if kind == "positive":  # type(), not isinstance(): True is an int too
             return value if type(value) is int and value > 0 else self.fail("positive", at, key, value)
+        if kind == "days":
+            days = self.check("positive", value, at, key)
+            if days > MAX_DURATION_DAYS:
+                self.fail("duration", at, key, value, extra=(to_eastern(MAX_DURATION_DAYS), str(MAX_DURATION_DAYS)))
+            return days
         if kind == "date":
             if isinstance(value, str):  # the JSON form carries the date as ISO text
                 try:
@@ -306,6 +321,8 @@ class _Reader:
             self.fail("arabic", at, key, value)
         if kind in _PATTERNS and not re.fullmatch(_PATTERNS[kind][0], value):
             self.fail("pattern", at, key, value, extra=_PATTERNS[kind][1])
+        if kind == "code" and len(value) > MAX_CODE_LENGTH:
+            self.fail("code-length", at, key, value, extra=(to_eastern(MAX_CODE_LENGTH), str(MAX_CODE_LENGTH)))
         return value
 
 

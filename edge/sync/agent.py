@@ -250,7 +250,9 @@ class SyncAgent:
         self.cursor: dict[str, int] = {"tx": 0, "audit": 0}
         self.docs: dict[str, _Doc] = {}  # doc outbox row msg_id -> upload in progress
         self.chunk_of: dict[str, str] = {}  # chunk msg_id -> doc row msg_id
-        self.unsendable: set[str] = set()  # doc rows whose file is missing or changed (reported once a session)
+        # Rows that cannot be sent: doc rows whose file is missing or changed, rows the protocol refuses
+        # (each reported once a session).
+        self.unsendable: set[str] = set()
 
     def _on_puback(self, client, userdata, mid, reason_code, properties) -> None:
         self.awaiting_puback = max(0, self.awaiting_puback - 1)
@@ -266,13 +268,33 @@ class SyncAgent:
                 return
             rows = outbox.pending_after(self.db, stream, self.cursor[stream], room)
             for row in rows:
-                if not self._publish_bytes(row.msg_id, stream, p.encode_outbox_row(row, self.van)):
+                try:
+                    payload = p.encode_outbox_row(row, self.van)
+                except p.ProtocolError as exc:
+                    # A row the hub would refuse (a fault upstream, e.g. a value longer than the wire takes)
+                    # must not stop the link: it stays in the outbox, the rows after it still go, and the
+                    # operator is told. It is tried again after the next reconnect.
+                    self._unsendable_row(row, exc)
+                    self.cursor[stream] = row.seq
+                    continue
+                if not self._publish_bytes(row.msg_id, stream, payload):
                     return
                 self.cursor[stream] = row.seq
             room -= len(rows)
             busy = busy or bool(rows)
         if not busy:
             self._drain_documents()
+
+    def _unsendable_row(self, row: outbox.OutboxRow, exc: p.ProtocolError) -> None:
+        if row.msg_id in self.unsendable:
+            return
+        self.unsendable.add(row.msg_id)
+        log.error("outbox row %s (%s %s #%d) cannot be sent: %s", row.msg_id, row.stream, row.kind, row.seq,
+                  exc.detail)
+        device_status.report(self.db, "sync:outbox", "sync", "error",
+                             message_ar="تعذّر إرسال سجل إلى المحافظة؛ اتصل بالدعم الفني.",
+                             message_en="A record cannot be sent to the governorate; call technical support.",
+                             detail={"msg_id": row.msg_id, "kind": row.kind, "error": exc.detail[:200]})
 
     def _publish(self, envelope: p.Envelope) -> bool:
         return self._publish_bytes(envelope.msg_id, envelope.stream, p.encode(envelope))

@@ -243,6 +243,9 @@ def test_misspelt_key_is_refused_with_its_line():
         ("duration_days = 15", "duration_days = 0", "positive"),
         ("duration_days = 15", "duration_days = -3", "positive"),
         ("duration_days = 15", "duration_days = 1.5", "positive"),
+        # Found by the downlink fuzz (issue 16): registering the service raised OverflowError.
+        ("duration_days = 15", "duration_days = 1000000000000", "duration"),
+        ("duration_days = 15", "duration_days = 3651", "duration"),
         ("fee_egp = 500", "fee_egp = -500", "fee"),
         ("fee_egp = 500", 'fee_egp = "500"', "fee"),
         ("fee_egp = 500", "fee_egp = 500.125", "decimals"),
@@ -252,6 +255,9 @@ def test_misspelt_key_is_refused_with_its_line():
         ('name_ar = "تجديد ترخيص بناء"', 'name_ar = "Renewal"', "arabic"),
         ('name_en = "Renewal of a building permit"', 'name_en = "   "', "text"),
         ('code = "BLD-RENEW"', 'code = "bld renew"', "pattern"),
+        # Found by the downlink fuzz (issue 16): no request for it could reach the governorate (32 at most on
+        # the wire), and the sync process stopped on the first one.
+        ('code = "BLD-RENEW"', f'code = "BLD-RENEW-{"X" * 23}"', "code-length"),
         ('documents = ["NID", "PERMIT"]', 'documents = ["NID", "PERMIT_X"]', "unknown-document"),
         ('documents = ["NID", "PERMIT"]', 'documents = ["NID", "NID"]', "repeated-document"),
         ('documents = ["NID", "PERMIT"]', "documents = []", "no-mandatory-document"),
