@@ -277,6 +277,7 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
                    thresholds=_thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
         threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
     click.echo(f"governorate {gov} web on http://{host}:{port}/")
+    server.print_listen("Serving on http://{}:{}")  # as waitress.serve says it (the journal's line)
 
     def serve() -> None:
         try:
