@@ -64,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
         return {"t": t, "lang": lambda: session.get("lang", "ar"), "user": g.get("user"),
                 "may": lambda action: staff.may((g.get("user") or {}).get("role"), action),
                 "state_label": state_label, "gov": app.config["GOVERNORATE"],
-                "reason_label": quarantine.reason_label}
+                "reason_label": quarantine.reason_label, "t_text": t_text}
 
     return app
 
@@ -75,6 +75,12 @@ def t(ar: str, en: str) -> Markup:
     first, second, first_lang, second_lang = (en, ar, "en", "ar") if english else (ar, en, "ar", "en")
     return Markup(f'<span lang="{first_lang}">{escape(first)}</span> '
                   f'<span class="other-lang" lang="{second_lang}">{escape(second)}</span>')
+
+
+def t_text(ar: str, en: str) -> str:
+    """Both languages as plain text, the chosen one first: for attributes (alt, title, aria-label), where
+    :func:`t`'s markup would be shown as text."""
+    return f"{en} — {ar}" if session.get("lang") == "en" else f"{ar} — {en}"
 
 
 def state_label(state: str) -> Markup:

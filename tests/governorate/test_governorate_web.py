@@ -16,6 +16,7 @@ from governorate.store import HubStore
 from governorate.web import create_app
 from tests.support.gov_support import (
     BACKENDS,
+    GOV,
     PASSWORD,
     RecordingSender,
     add_staff,
@@ -382,3 +383,18 @@ def test_password_guessing_locks_the_username_for_a_while(client):
 def test_viewer_does_not_see_citizen_notifications(client):
     login(client, "viewer")
     assert client.get("/notifications").status_code == 403
+
+
+def test_a_camera_picture_on_the_van_page_has_a_plain_text_alternative(store, client):
+    # Issue 18, finding 9: the alt attribute held the two-language markup, shown as text
+    # (كاميرا Camera front" width="320">) — and read out so by a screen reader.
+    from ulid import ULID
+
+    at = datetime.now(UTC).isoformat()
+    env = p.Envelope(str(ULID()), "V007", "tel", 9, p.SCHEMA_VERSION, at, "tel.thumbnail",
+                     {"camera": "front", "at": at, "jpeg": b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"})
+    offline_hub(store)._process([(p.up_topic(GOV, "V007", "tel"), p.encode(env))])
+    login(client, "viewer")
+    html = client.get("/vans/V007").get_data(as_text=True)
+    (alt,) = re.findall(r'<img src="/vans/V007/cameras/front\.jpg" alt="([^"]*)"', html)
+    assert alt == "كاميرا front — Camera front"

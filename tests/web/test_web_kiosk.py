@@ -174,6 +174,19 @@ def test_receipt_code_scanned_at_the_kiosk_finds_the_request(keyed_app):
         number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")).replace("-", "") in shown.replace("-", ""), shown
 
 
+def test_a_whole_receipt_code_fits_in_the_kiosks_track_and_verify_fields(keyed_app):
+    # Issue 18, finding 9: the track field cut a typed or pasted code at 200 characters; a receipt's is longer.
+    operator = keyed_app.test_client()
+    login(operator)
+    code = _receipt_code(keyed_app, register_request(operator))
+    assert len(code) > 200
+    kiosk = keyed_app.test_client()
+    for path, name in (("/track", "number"), ("/verify", "code")):
+        field = re.search(rf'<input[^>]*name="{name}"[^>]*>', kiosk.get(path).get_data(as_text=True)).group(0)
+        limit = re.search(r'maxlength="(\d+)"', field)
+        assert limit is None or int(limit.group(1)) >= 4296, (path, field)  # edge.core.codes.MAX_CODE_LENGTH
+
+
 def test_verify_a_genuine_receipt_shows_valid_with_its_fields(keyed_app):
     operator = keyed_app.test_client()
     login(operator)

@@ -410,3 +410,12 @@ def test_a_new_pin_ends_the_operators_open_sessions(app, db):
     operators.set_pin(db, OPERATOR[0], "135790", actor="operator:1")
     r = client.get("/operator/")
     assert r.status_code == 302 and "/operator/login" in r.headers["Location"]
+
+
+def test_the_receipt_title_reads_as_one_arabic_line_and_one_english_line(console):
+    # Issue 18, finding 9: "/ Request receipt" sat inside the English run, so the slash led the English text.
+    number = register_request(console)
+    page = console.get(f"/operator/requests/{number}/receipt").get_data(as_text=True)
+    title = re.search(r'<h1 id="receipt-title">(.*?)</h1>', page, re.S).group(1)
+    assert "/" not in re.sub(r"<[^>]+>", "", title)
+    assert re.fullmatch(r'إيصال تقديم طلب<br><span lang="en" dir="ltr"[^>]*>Request receipt</span>', title), title
