@@ -40,14 +40,40 @@ class CodeUnreadable(EdgeError):
                          detail=detail)
 
 
+class TrainingDocument(EdgeError):
+    code = "training-document"
+
+    def __init__(self, detail: str = ""):
+        super().__init__("تدريب — ليس مستندًا رسميًا. طُبعت هذه الورقة في وضع تدريب الموظفين، ولا تمثل طلبًا حقيقيًا.",
+                         "TRAINING — not an official document. This paper was printed while staff were "
+                         "training; it is not a real request.", detail=detail)
+
+
+def training_paper(text: str) -> bool:
+    """Whether ``text`` (typed or scanned) is a training receipt's code or number: never a real request."""
+    text = to_ascii((text or "").strip())
+    if text.upper().startswith(rq.TRAINING_MARK):
+        return True
+    try:
+        return rq.parse_request_number(text).training
+    except EdgeError:
+        return False
+
+
 def request_number_from(text: str, trust_list, now: datetime) -> str:
     """A typed request number, or the number inside a scanned receipt code (EG1:…) that verifies against
-    ``trust_list`` at ``now`` (no trust list: no code can be read, and the citizen is told to type it)."""
+    ``trust_list`` at ``now`` (no trust list: no code can be read, and the citizen is told to type it).
+    A training receipt's number or code is refused with :class:`TrainingDocument`."""
     text = (text or "").strip()
+    if training_paper(text):
+        raise TrainingDocument(text[:40])
     if text.upper().startswith(codes.PREFIX):
         if trust_list is not None:
             result = codes.verify(text, trust_list, now=now)
             if result.claims is not None:
-                return str(rq.parse_request_number(result.claims.number))
+                number = rq.parse_request_number(result.claims.number)
+                if number.training:
+                    raise TrainingDocument(str(number))
+                return str(number)
         raise CodeUnreadable("no trust list" if trust_list is None else "the code did not verify")
     return str(rq.parse_request_number(text))

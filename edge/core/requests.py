@@ -201,6 +201,11 @@ def cancel_reason(state: RequestState, reason: str) -> str:
 
 MAX_VAN = 999
 MAX_SEQ = 9999
+# Training mode numbers its requests from 9001 a day, real requests stop at 9000: a training paper can never
+# carry a real request's number (issue 18), and anyone can tell one from its number alone.
+TRAINING_FIRST_SEQ = 9001
+MAX_REAL_SEQ = TRAINING_FIRST_SEQ - 1
+TRAINING_MARK = "TRAINING"  # what a training receipt's QR code starts with (it is never signed)
 DIGITS = 14  # 3 van + 6 date + 4 sequence + 1 check
 _SEPARATORS = " -\u2010\u2011\u2012\u2013\u2014\u2212"
 _ASCII_DIGITS = frozenset("0123456789")
@@ -283,7 +288,8 @@ class InvalidRequestNumber(EdgeError):
 class RequestNumber:
     """A request number unique across the fleet without any network: van + local date + daily sequence.
 
-    Each van numbers its own requests 1–9999 per day, so two vans never collide. The digits are
+    Each van numbers its own requests 1–9000 per day (9001–9999 are training mode's), so two vans never
+    collide. The digits are
     van (3) + YYMMDD (6) + sequence (4) + Damm check digit (1): digits only, so a citizen can type it
     on an Arabic numeric keypad. Years are 2000–2099.
     """
@@ -301,6 +307,11 @@ class RequestNumber:
         is_plain_date = isinstance(self.day, datetime.date) and not isinstance(self.day, datetime.datetime)
         if not is_plain_date or not 2000 <= self.day.year <= 2099:
             raise _field_error("date", f"day {self.day!r} is not a date in 2000–2099")
+
+    @property
+    def training(self) -> bool:
+        """A number from training mode's series (9001–9999): never a real request."""
+        return self.seq >= TRAINING_FIRST_SEQ
 
     @property
     def digits(self) -> str:

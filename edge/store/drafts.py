@@ -135,6 +135,7 @@ def submit(
     payment: rq.Payment,
     operator: str,
     now: datetime | None = None,
+    training: bool = False,
 ) -> rq.RequestNumber:
     """Register the request (edge.store.requests.submit), its pages and their outbox rows, and delete the
     draft: one transaction and no file operation, because the pages' files are already where the
@@ -150,7 +151,7 @@ def submit(
             raise MissingPage(entry, str(exc)) from exc
     with disk.full_is_clear(documents_dir), transaction(db):
         number = requests.submit(db, van_id=van_id, catalogue=catalogue, service_code=service_code,
-                                 citizen=citizen, payment=payment, operator=operator, now=now)
+                                 citizen=citizen, payment=payment, operator=operator, now=now, training=training)
         # Pages renumbered per document, in the order they were added.
         counters: dict[str, int] = {}
         for entry, page in kept:

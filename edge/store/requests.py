@@ -84,8 +84,12 @@ def submit(
     payment: rq.Payment,
     operator: str,
     now: datetime | None = None,
+    training: bool = False,
 ) -> rq.RequestNumber:
-    """Register a paid request: citizen, request, history, outbox and audit rows in one transaction."""
+    """Register a paid request: citizen, request, history, outbox and audit rows in one transaction.
+
+    ``training``: the console is in training mode (its own database): the number comes from the training
+    series (9001–9999), which no real request ever has."""
     now = now or clock.now()
     service = catalogue.service(service_code)
     rq.check_payment(payment, service.fee_piastres)
@@ -94,7 +98,7 @@ def submit(
     at = clock.iso(now)
     expected = day + timedelta(days=service.duration_days)
     with transaction(db):
-        number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day))
+        number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day, training))
         citizen_id = _upsert_citizen(db, citizen, at)
         db.execute(
             "INSERT INTO requests (number, day, seq, service_code, catalogue_version, citizen_id, citizen_name, "
@@ -222,13 +226,16 @@ def get(db: sqlite_utils.Database, number: str) -> StoredRequest:
     return StoredRequest(*row[:3], rq.RequestState(row[3]), *row[4:], history=history)
 
 
-def _next_seq(db: sqlite_utils.Database, day) -> int:
-    seq = db.execute(
+def _next_seq(db: sqlite_utils.Database, day, training: bool = False) -> int:
+    """The day's next number: 1–9000 for real requests, 9001–9999 in training mode (its own database)."""
+    n = db.execute(
         "INSERT INTO request_counters (day, last_seq) VALUES (?, 1) "
         "ON CONFLICT(day) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
         [day.isoformat()],
     ).fetchone()[0]
-    if seq > rq.MAX_SEQ:
+    first, last = (rq.TRAINING_FIRST_SEQ, rq.MAX_SEQ) if training else (1, rq.MAX_REAL_SEQ)
+    seq = first - 1 + n
+    if seq > last:
         raise DailyLimitReached(day)
     return seq
 

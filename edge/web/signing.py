@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from edge.core import codes, trust
+from edge.core import requests as rq
 from edge.core.errors import EdgeError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def _signer(folder: Path, _stamp: tuple) -> trust.Signer | None:
 
 
 def receipt_code(data_dir: Path, number: str, service: str, national_id: str, now: datetime) -> str:
-    """What the receipt's QR code holds: a signed EG1 code when the van has a signing key, else the number."""
+    """What the receipt's QR code holds: a signed EG1 code when the van has a signing key, else the number.
+    A training receipt's (training mode's number series) is never signed: ``TRAINING-<digits>``, which every
+    kiosk shows as «تدريب — ليس مستندًا رسميًا»."""
+    parsed = rq.parse_request_number(number)
+    if parsed.training:
+        return f"{rq.TRAINING_MARK}-{parsed.digits}"
     signer = load_signer(data_dir)
     if signer is not None:
         try:

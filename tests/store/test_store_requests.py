@@ -21,6 +21,7 @@ def _submit(db, catalogue, now, **kw):
     return store_requests.submit(
         db, van_id="V007", catalogue=catalogue, service_code=service.code, citizen=kw.get("citizen", CITIZEN),
         payment=kw.get("payment", rq.Payment("cash", service.fee_piastres)), operator="operator:3", now=now,
+        training=kw.get("training", False),
     )
 
 
@@ -192,3 +193,13 @@ def test_a_failure_at_the_cancels_last_write_leaves_nothing_half_done(db, catalo
     with pytest.raises(OSError):
         store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
     assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.SUBMITTED
+
+
+def test_training_mode_numbers_from_9001_and_real_requests_stop_at_9000(db, catalogue, now):
+    # Issue 18, finding 2: a training paper must never carry a real request's number.
+    first_training = _submit(db, catalogue, now, training=True)
+    assert first_training.seq == rq.TRAINING_FIRST_SEQ and first_training.training
+    db.execute("UPDATE request_counters SET last_seq = 8999")
+    assert _submit(db, catalogue, now).seq == 9000
+    with pytest.raises(store_requests.DailyLimitReached):
+        _submit(db, catalogue, now)

@@ -187,6 +187,39 @@ def test_a_whole_receipt_code_fits_in_the_kiosks_track_and_verify_fields(keyed_a
         assert limit is None or int(limit.group(1)) >= 4296, (path, field)  # edge.core.codes.MAX_CODE_LENGTH
 
 
+def test_a_training_receipt_never_passes_as_genuine_nor_finds_a_real_request(keyed_app):
+    # Issue 18, finding 2: a training request got the same number as a real one, its QR was signed with
+    # the van's real key (the kiosk said «مستند صحيح»), and tracking it showed the real citizen's request.
+    from datetime import UTC, datetime
+
+    from edge.core import requests as rq
+    from edge.web import signing
+    from tests.support.web_support import SUPERVISOR
+
+    real_desk = keyed_app.test_client()
+    login(real_desk)
+    real = register_request(real_desk, name="Real Citizen")
+    trainer = keyed_app.test_client()
+    login(trainer, SUPERVISOR)
+    post(trainer, "/operator/", "/operator/training", {"on": "1"})
+    practice = register_request(trainer, name="Practice Person")
+    assert practice != real and rq.parse_request_number(practice).training
+    assert not rq.parse_request_number(real).training
+    code = signing.receipt_code(keyed_app.config["EDGE_SETTINGS"].data_dir, practice, "BLD-NEW", VALID_NID,
+                                datetime.now(UTC))
+    assert not code.startswith("EG1:")  # never signed with the van's key
+    kiosk = keyed_app.test_client()
+    for typed in (code, practice, practice.replace("-", "")):
+        verdict = post(kiosk, "/verify", "/verify", {"code": typed}).get_data(as_text=True)
+        assert 'class="result verdict verdict-training"' in verdict and "تدريب — ليس مستندًا رسميًا" in verdict
+        assert "verdict-valid" not in verdict
+        tracked = text(post(kiosk, "/track", "/track", {"number": typed}))
+        assert "ليس مستندًا رسميًا" in tracked and "Real Citizen" not in tracked
+    # The real receipt still verifies and tracks.
+    assert "verdict-valid" in post(kiosk, "/verify", "/verify", {"code": _receipt_code(keyed_app, real)}).get_data(
+        as_text=True)
+
+
 def test_verify_a_genuine_receipt_shows_valid_with_its_fields(keyed_app):
     operator = keyed_app.test_client()
     login(operator)

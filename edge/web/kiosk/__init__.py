@@ -162,8 +162,12 @@ def verify():
     trust_list = signing.load_trust_list(settings().data_dir)
     typed = request.form.get("code", "").strip() if request.method == "POST" else ""
     result = None
-    if request.method == "POST" and typed and trust_list is not None:
+    # A training receipt is said to be one before anything else, in red (issue 18): its code is never signed.
+    training = request.method == "POST" and lookup.training_paper(typed)
+    if request.method == "POST" and typed and trust_list is not None and not training:
         result = codes.verify(typed, trust_list, now=clock.now())
+        if result.claims is not None and lookup.training_paper(result.claims.number):
+            training, result = True, None
     service = None
     if result is not None and result.claims is not None:
         try:
@@ -174,4 +178,4 @@ def verify():
             except EdgeError:
                 service = None
     return render_template("kiosk/verify.html", typed=typed, result=result, can_verify=trust_list is not None,
-                           service=service)
+                           service=service, training=lookup.TrainingDocument() if training else None)

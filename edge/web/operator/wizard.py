@@ -122,7 +122,8 @@ def _take_payment(v: Visit) -> Page:
         payment = draft_rules.payment(data, service)
         citizen = draft_rules.citizen(data)
         number = drafts.submit(db, documents_dir(), v.draft_id, van_id=settings().van.id, catalogue=catalogue(),
-                               service_code=service.code, citizen=citizen, payment=payment, operator=v.actor)
+                               service_code=service.code, citizen=citizen, payment=payment, operator=v.actor,
+                               training=bool(g.get("training")))
     except (InvalidAmount, rq.InvalidPayment) as exc:
         errors["payment"] = exc
     except EdgeError as exc:
