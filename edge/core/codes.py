@@ -19,7 +19,7 @@ from enum import StrEnum
 import cbor2
 
 from edge.core import base45, governorates, tickets, trust
-from edge.core.digits import to_eastern
+from edge.core.digits import eastern_run
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.core.national_id import parse as parse_national_id
@@ -545,13 +545,13 @@ def _messages(verdict: Verdict, reason: str, c: Claims | None) -> tuple[str, str
         name_ar, name_en = _TYPE_NAMES[c.doc_type]
         number = c.display_number
         # Request numbers are shown in Eastern Arabic digits; ticket numbers stay as printed on the ticket.
-        number_ar = number if c.doc_type is DocumentType.TICKET else to_eastern(number)
+        number_ar = number if c.doc_type is DocumentType.TICKET else eastern_run(number)
         issued = _local_date(c.issued_at)
         if verdict is Verdict.VALID:
-            until_ar = f" وهو صالح حتى {to_eastern(_local_date(c.expires_at))}." if c.expires_at else ""
+            until_ar = f" وهو صالح حتى {eastern_run(_local_date(c.expires_at))}." if c.expires_at else ""
             until_en = f" It is valid until {_local_date(c.expires_at)}." if c.expires_at else ""
             return (
-                f"رمز {name_ar} صحيح: رقم {number_ar}، أصدرته العربة {c.van} في {to_eastern(issued)}."
+                f"رمز {name_ar} صحيح: رقم {number_ar}، أصدرته العربة {c.van} في {eastern_run(issued)}."
                 + until_ar,
                 f"Valid {name_en} code: number {number}, issued by van {c.van} on {issued}." + until_en,
             )
@@ -564,7 +564,7 @@ def _messages(verdict: Verdict, reason: str, c: Claims | None) -> tuple[str, str
             )
         if reason == "not-yet-valid":
             return (
-                f"رمز {name_ar} يذكر أنه صدر في المستقبل ({to_eastern(issued)}): ساعة هذا الجهاز أو ساعة العربة "
+                f"رمز {name_ar} يذكر أنه صدر في المستقبل ({eastern_run(issued)}): ساعة هذا الجهاز أو ساعة العربة "
                 "التي أصدرته غير مضبوطة. راجع التاريخ والوقت في هذا الجهاز ثم امسح الرمز مرة أخرى.",
                 f"This {name_en} code says it was issued in the future ({issued}): the clock of this device or of "
                 "the van that issued it is wrong. Check this device's date and time, then scan again.",
@@ -572,7 +572,7 @@ def _messages(verdict: Verdict, reason: str, c: Claims | None) -> tuple[str, str
         if verdict is Verdict.EXPIRED and c.expires_at is not None:
             expired = _local_date(c.expires_at)
             return (
-                f"انتهت صلاحية رمز {name_ar} رقم {number_ar} في {to_eastern(expired)}، فلم يعد صالحًا. "
+                f"انتهت صلاحية رمز {name_ar} رقم {number_ar} في {eastern_run(expired)}، فلم يعد صالحًا. "
                 f"يحتاج المواطن إلى استخراج {name_ar} من جديد.",
                 f"{name_en.capitalize()} {number} expired on {expired} and is no longer valid. "
                 f"The citizen needs a new {name_en}.",

@@ -8,7 +8,7 @@ from flask import Flask, session
 from flask_babel import Babel, get_locale
 
 from edge.core import money
-from edge.core.digits import to_eastern
+from edge.core.digits import eastern_run, to_eastern
 from edge.core.localtime import VAN_TZ
 
 LANGUAGES = ("ar", "en")
@@ -26,9 +26,10 @@ def _select() -> str:
 
 
 def num(value) -> str:
-    """Digits as the reader expects them: Eastern Arabic on Arabic screens."""
+    """Digits as the reader expects them: Eastern Arabic on Arabic screens, in their written order even when
+    separators join them (edge.core.digits.eastern_run: "٠٠١-٢٦١٢٠٤-٠٠٠١-٠" is drawn as on the paper)."""
     text = "" if value is None else str(value)
-    return to_eastern(text) if current() == "ar" else text
+    return eastern_run(text) if current() == "ar" else text
 
 
 def egp(piastres: int) -> str:

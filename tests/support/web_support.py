@@ -65,11 +65,15 @@ def login(client, who=OPERATOR):
     return response
 
 
+# Invisible bidi controls (isolates, marks): they order what is drawn, they are not what a person reads.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+
+
 def text(response) -> str:
-    """The visible text of a page, tags dropped and spaces folded."""
+    """The visible text of a page, tags and bidi controls dropped and spaces folded."""
     body = response.get_data(as_text=True)
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).translate(BIDI_CONTROLS).split())
 
 
 def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali Hassan", mobile="01012345678",
