@@ -32,7 +32,7 @@ _ANY = st.sampled_from(hs.KINDS).flatmap(lambda sk: st.one_of(
     hs.replay("V007", *sk)))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(item=_ANY)
 def test_what_a_strategy_calls_valid_the_wire_schema_takes_and_what_it_calls_broken_it_refuses(item):
     for sent in item:
@@ -44,7 +44,7 @@ def test_the_valid_messages_reach_both_ends_of_admission():
     # Values at the limits: some valid messages are stored, others refused by the hub's admission rules.
     seen: Counter = Counter()
 
-    @settings(max_examples=300, deadline=None, database=None,
+    @settings(max_examples=150, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(sk=st.sampled_from(hs.KINDS), data=st.data())
     def draw(sk, data):

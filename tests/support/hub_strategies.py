@@ -58,6 +58,10 @@ class Field:
     ok: Strat  # schema-valid values, biased to the limits
     past: Strat | None  # values of an accepted type just past a limit (schema refuses)
     types: tuple[type, ...]  # the Python types the field accepts (exactly: bool is not int)
+    calm: Strat | None = None  # values the hub also admits (times and dates it finds plausible), if narrower
+
+    def admitted(self) -> Strat:
+        return self.calm or self.ok
 
     def wrong(self) -> st.SearchStrategy:
         return st.sampled_from([v for v in WRONG_TYPES if type(v) not in self.types])
@@ -99,7 +103,8 @@ def integer(lo: int, hi: int = 2**63 - 1) -> Field:
 
 
 def nullable(inner: Field) -> Field:
-    return Field(lambda van: st.one_of(st.none(), inner.ok(van)), inner.past, (*inner.types, NONE))
+    calm = (lambda van: st.one_of(st.none(), inner.calm(van))) if inner.calm else None
+    return Field(lambda van: st.one_of(st.none(), inner.ok(van)), inner.past, (*inner.types, NONE), calm)
 
 
 def choice(values: tuple[str, ...]) -> Field:
@@ -120,6 +125,7 @@ ULIDS = pattern(("00000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"),
 
 # Times: the schema takes any ISO-8601 time in UTC; admission wants 2020-01-01 … now + 10 min (telemetry)
 # or + 1 day (records). Offsets keep minutes of margin, so the hub reading its clock a little later agrees.
+PLAUSIBLE_TIMES: Strat = _now_plus((timedelta(0), -timedelta(minutes=5), -timedelta(days=30)))
 _NOWS = (timedelta(0), -timedelta(seconds=1), -timedelta(days=1), timedelta(minutes=3), timedelta(minutes=30),
          timedelta(hours=23), timedelta(days=2), -timedelta(days=3650))
 TIMES = Field(_mix(_const("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00",
@@ -128,8 +134,7 @@ TIMES = Field(_mix(_const("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.9999
                    _now_plus(_NOWS), _now_plus(_NOWS[:2], lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))),
               _const("2024-01-01T00:00:00", "2024-01-01T00:00:00+05:00", "2024-13-01T00:00:00+00:00",
                      "2024-02-30T00:00:00+00:00", "", "now", "2024-01-01T00:00:00.000000000000000+00:00",
-                     "١٩٩٠-٠١-٠١T00:00:00+00:00", "10000-01-01T00:00:00+00:00"), (str,))
-PLAUSIBLE_TIMES: Strat = _now_plus((timedelta(0), -timedelta(minutes=5), -timedelta(days=30)))
+                     "١٩٩٠-٠١-٠١T00:00:00+00:00", "10000-01-01T00:00:00+00:00"), (str,), PLAUSIBLE_TIMES)
 
 
 def _days(van):
@@ -141,7 +146,8 @@ def _days(van):
                      st.dates(date(1, 1, 1), date(9999, 12, 31)).map(date.isoformat))
 
 
-DAYS = Field(_days, _const("2024-02-30", "2024-1-01", "24-01-01", "", "١٩٩٠-٠١-٠١", "2024-01-01T00:00:00"), (str,))
+DAYS = Field(_days, _const("2024-02-30", "2024-1-01", "24-01-01", "", "١٩٩٠-٠١-٠١", "2024-01-01T00:00:00"), (str,),
+             lambda van: st.dates(date(2020, 1, 1), date.today()).map(date.isoformat))
 
 
 def own_number(van: str) -> st.SearchStrategy:
@@ -190,9 +196,16 @@ def _values(van):
     )
 
 
+_CALM_EDGES = [(n, v) for n, v in _EDGES if admission._RANGES.get(n) is None or (
+    isinstance(v, int | float) and not isinstance(v, bool) and admission._number_in(v, *admission._RANGES[n]))]
+_CALM_EDGES = [(n, v) for n, v in _CALM_EDGES if not (n.startswith("outbox_pending_") and not 0 <= v <= 1e9)]
+_CALM_KEY = st.from_regex(r"[a-z][a-z0-9_.-]{0,63}", fullmatch=True).filter(
+    lambda k: k not in admission._RANGES and not k.startswith("outbox_pending_"))
 VALUES = Field(_values, _const({f"k{i}": i for i in range(201)}, {"Gps": 1}, {"a" * 65: 1}, {"a": "x" * 201},
                                {"a": float("nan")}, {"a": float("inf")}, {"a": 2**63}, {"a": [1]}, {"a": {}},
-                               {"a": b"\x00"}), (dict,))
+                               {"a": b"\x00"}), (dict,),
+               lambda van: st.one_of(st.lists(st.sampled_from(_CALM_EDGES), max_size=6).map(dict),
+                                     st.dictionaries(_CALM_KEY, _SCALAR, max_size=8)))
 
 
 def _plain(depth: int) -> st.SearchStrategy:
@@ -215,7 +228,9 @@ DETAILS = Field(lambda van: st.one_of(st.dictionaries(st.text(max_size=8), _plai
                                       st.just({"x": {"changed_at": "2019-01-01T00:00:00+00:00"}}),
                                       PLAUSIBLE_TIMES(van).map(lambda t: {"at": t, "n": 1})),
                 _const({"deep": _nested(8)}, {"s": "x" * 20_001}, {"n": 2**63}, {"f": float("inf")},
-                       {"b": b"\x00"}, {1: "int key"}), (dict,))
+                       {"b": b"\x00"}, {1: "int key"}), (dict,),
+                lambda van: st.dictionaries(st.text(max_size=8).filter(lambda k: k != "at" and not k.endswith("_at")),
+                                            st.one_of(st.none(), st.integers(), st.text(max_size=20)), max_size=4))
 
 
 # --- a kind's body: its fields, and how they are made consistent --------------------------------------------
@@ -230,14 +245,15 @@ class Spec:
 
 def _record_field(spec: Spec) -> Field:
     return Field(lambda van: valid_body(spec, van, ""), lambda van: broken_body(spec, van, "").map(lambda b: b[1]),
-                 (dict,))
+                 (dict,), lambda van: valid_body(spec, van, "", calm=True))
 
 
 def _fields(spec: Spec) -> dict[str, Field]:
     return {k: _record_field(v) if isinstance(v, Spec) else v for k, v in spec.fields.items()}
 
 
-def valid_body(spec: Spec, van: str, kind: str) -> st.SearchStrategy:
+def valid_body(spec: Spec, van: str, kind: str, *, calm: bool = False) -> st.SearchStrategy:
+    """A schema-valid body; ``calm``: one the hub's admission rules take too (so it reaches the database)."""
     fields = _fields(spec)
 
     def build(values: dict) -> dict:
@@ -246,7 +262,7 @@ def valid_body(spec: Spec, van: str, kind: str) -> st.SearchStrategy:
             spec.fix(body, van, kind)
         return body
 
-    return st.fixed_dictionaries({k: f.ok(van) for k, f in fields.items()}).map(build)
+    return st.fixed_dictionaries({k: (f.admitted() if calm else f.ok)(van) for k, f in fields.items()}).map(build)
 
 
 def broken_body(spec: Spec, van: str, kind: str) -> st.SearchStrategy:
@@ -408,7 +424,10 @@ def _head(van: str) -> st.SearchStrategy:
 
 
 def valid(van: str, stream: str, kind: str) -> st.SearchStrategy:
-    return st.tuples(_head(van), valid_body(SPECS[kind], van, kind)).map(
+    """A schema-valid message: values at the limits, or (as often) ones the hub admits, to reach its database."""
+    calm = st.tuples(st.tuples(_ULIDS(van), st.integers(1, 10**6), PLAUSIBLE_TIMES(van)),
+                     valid_body(SPECS[kind], van, kind, calm=True))
+    return st.one_of(st.tuples(_head(van), valid_body(SPECS[kind], van, kind)), calm).map(
         lambda hb: _sent(van, stream, kind, "valid", True, envelope(van, stream, kind, hb[1], msg_id=hb[0][0],
                                                                     seq=hb[0][1], created_at=hb[0][2])))
 
