@@ -12,7 +12,7 @@ and started again, so one crash does not hide the next.
 Prints one JSON object: examples, messages per stream/kind and per fault class, refused by reason,
 stored, problems (must be 0), ingest restarts, the slowest staff page, seconds.
 
-    python -m bench.hub_fuzz [--examples 300] [--pages-every 50] [--seed N]
+    python -m bench.hub_fuzz [--examples 300] [--pages-every 50] [--seed N] [--postgresql]
 """
 
 from __future__ import annotations
@@ -26,17 +26,20 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
+from tests.support import gov_postgres
 from tests.support import hub_strategies as hs
 from tests.support.hub_rig import HubFuzzRig
 from tests.support.mqtt_broker import Broker
 
 
-def run(examples: int, pages_every: int, seed_value: int | None) -> dict:
+def run(examples: int, pages_every: int, seed_value: int | None, postgresql: bool = False) -> dict:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hub-fuzz-") as tmp:
         folder = Path(tmp)
         broker = Broker(folder / "broker").start()
-        rig = HubFuzzRig(folder / "hub", broker.port, good_batch=50)
+        cluster = gov_postgres.Cluster().start() if postgresql else None
+        db = cluster.create_database("fuzz") if cluster else None
+        rig = HubFuzzRig(folder / "hub", broker.port, good_batch=50, db=db)
         (folder / "hub").mkdir()
         rig.start()
         problems: list[str] = []
@@ -66,7 +69,10 @@ def run(examples: int, pages_every: int, seed_value: int | None) -> dict:
         finally:
             rig.stop()
             broker.stop()
-    figures = {"bench": "hub_fuzz", "examples": rounds, **rig.figures(), "ingest_alive_at_end": alive,
+            if cluster:
+                cluster.stop()
+    figures = {"bench": "hub_fuzz", "database": "postgresql" if postgresql else "sqlite", "examples": rounds,
+               **rig.figures(), "ingest_alive_at_end": alive,
                "problems": len(problems), "problem_samples": problems[:10], "page_checks": rig.page_checks,
                "seconds": round(time.monotonic() - started, 1)}
     return figures
@@ -77,8 +83,9 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=300, help="rounds (hypothesis examples) to run")
     parser.add_argument("--pages-every", type=int, default=50, help="check the staff pages every N rounds")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--postgresql", action="store_true", help="the hub on a throw-away PostgreSQL cluster")
     args = parser.parse_args()
-    figures = run(args.examples, args.pages_every, args.seed)
+    figures = run(args.examples, args.pages_every, args.seed, args.postgresql)
     print(json.dumps(figures, ensure_ascii=False, indent=1))
     sys.exit(1 if figures["problems"] or figures["ingest_restarts"] else 0)
 

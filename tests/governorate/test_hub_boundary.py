@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 from ulid import ULID
 
+from edge.core import requests as rq
 from edge.sync import protocol as p
 from governorate import fleet, quarantine
 from governorate.store import HubStore
 from governorate.web import charts, create_app
+from tests.support import gov_postgres
 from tests.support import hub_strategies as hs
-from tests.support.gov_support import add_staff, login, offline_hub, tel, van_requests
+from tests.support.gov_support import BACKENDS, add_staff, login, offline_hub, tel, van_requests
 from tests.support.hub_rig import HubFuzzRig
 from tests.support.hub_strategies import _GARBAGE, _SNAPSHOTS, _TIMES
 from tests.support.sync_harness import GOV, wait_until
@@ -347,6 +349,48 @@ def test_the_real_ingest_survives_every_kind_of_fuzzed_message_from_two_vans_and
         assert figures["stored"] > 0 and figures["refused_by_reason"], figures
     finally:
         rig.stop()
+
+
+# --- found by the fuzz: numbers the schema allows, stored on PostgreSQL too -------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request, tmp_path):
+    if request.param == "sqlite":
+        s = HubStore(tmp_path / "hub.db")
+        yield s
+        s.close()
+        return
+    cluster = gov_postgres.Cluster().start()
+    try:
+        s = HubStore(cluster.create_database("big"))
+        yield s
+        s.close()
+    finally:
+        cluster.stop()
+
+
+def test_the_largest_seq_and_session_the_schema_allows_are_stored_and_acked(any_store):
+    # The wire schema takes seq and session up to 2**63 - 1; on PostgreSQL these columns were 32-bit
+    # INTEGERs, so such a message failed at the hub ("hub-error") and was refused for ever.
+    hub = offline_hub(any_store)
+    acks = Acks(hub)
+    top = 2**63 - 1
+    now = datetime.now(UTC).isoformat()
+    number = str(rq.RequestNumber(rq.van_number("V007"), datetime.now(UTC).date(), 1))
+    state = p.Envelope(str(ULID()), "V007", "tx", top, p.SCHEMA_VERSION, now, "request.state",
+                       {"number": number, "state": "ready", "reason": None, "at": now})  # parked: no request yet
+    ticket = p.Envelope(str(ULID()), "V007", "tx", top - 1, p.SCHEMA_VERSION, now, "ticket.issued",
+                        {"number": "A001", "series": "A", "seq": 1, "category": "BLD", "priority": "none",
+                         "state": "waiting", "issued_at": now, "called_at": None, "counter": None, "recalls": 0,
+                         "started_at": None, "finished_at": None, "transferred_to": None,
+                         "transferred_from": None})
+    birth = p.birth("V007", top)
+    hub._process([(p.up_topic(GOV, "V007", e.stream), p.encode(e)) for e in (state, ticket, birth)])
+    assert quarantine.listing(any_store) == []
+    assert acks.acked("V007") == {state.msg_id, ticket.msg_id}
+    assert any_store.van("V007")["session"] == top and any_store.van("V007")["online"]
+    assert any_store._read("SELECT seq FROM parked_states")[0][0] == top
 
 
 # --- finding 5 and 7: order and conflicts -------------------------------------------------------

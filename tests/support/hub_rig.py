@@ -48,10 +48,10 @@ def _json(value):
 
 
 class HubFuzzRig:
-    def __init__(self, folder: Path, broker_port: int, *, good_batch: int = 20):
+    def __init__(self, folder: Path, broker_port: int, *, good_batch: int = 20, db: str | None = None):
         self.folder = Path(folder)
         self.port = broker_port
-        self.db = self.folder / "hub.db"
+        self.db = db or str(self.folder / "hub.db")  # a SQLite file, or a PostgreSQL URL
         self.log = self.folder / "ingest.log"
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
@@ -97,7 +97,11 @@ class HubFuzzRig:
              "--broker", f"mqtt://127.0.0.1:{self.port}", "--worker", "fuzz", "--metrics", "off"],
             stdout=log, stderr=log)
         log.close()
-        wait_until(self.db.exists, 20, "the ingest to make its database")
+        if "://" in self.db:
+            wait_until(lambda: "connected" in self.log.read_text() or self.proc.poll() is not None, 20,
+                       "the ingest to start")
+        else:
+            wait_until(Path(self.db).exists, 20, "the ingest to make its database")
         time.sleep(1.0)  # it has connected and subscribed by then
 
     def stop(self) -> None:
