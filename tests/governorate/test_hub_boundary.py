@@ -393,6 +393,37 @@ def test_the_largest_seq_and_session_the_schema_allows_are_stored_and_acked(any_
     assert any_store._read("SELECT seq FROM parked_states")[0][0] == top
 
 
+
+def test_a_text_with_a_nul_character_is_refused_alike_on_both_backends(any_store, v008):
+    # PostgreSQL cannot keep a NUL in a text column: a request whose service code held one failed there
+    # ("hub-error") and was stored on SQLite. Now both refuse it, like any invalid value.
+    hub = offline_hub(any_store)
+    acks = Acks(hub)
+    numbers, messages = v008
+    nul = _reencode(_submitted(messages), service_code="BLD\x00")
+    hub._process([nul, tel("V007", {"lte.operator": "Voda\x00fone"}), *messages])
+    assert [any_store.request(n)["service_code"] for n in numbers] == [cbor2.loads(_submitted(messages)[1])[
+        "body"]["service_code"]] * 2  # the van's own messages, after the refused copy, are stored
+    assert sorted(_quarantined(any_store)) == [("V007", "bad-value"), ("V008", "bad-value")]
+    assert acks.rejected("V008") == {cbor2.loads(nul[1])["msg_id"]: "bad-value"}
+
+
+def test_a_latitude_without_a_longitude_is_no_position_and_every_page_answers(store):
+    # Found by the fuzz: a snapshot with gps.lat alone (each figure in range) made the overview and the
+    # van's page fail formatting a missing longitude (500).
+    add_staff(store)
+    offline_hub(store)._process([tel("V007", {"gps.lat": 30.0}), tel("V009", {"gps.lon": 31.0, "gps.lat": None})])
+    (v7,) = [v for v in fleet.overview(store, fleet.Thresholds()) if v["van"] == "V007"]
+    assert v7["lat"] is None and v7["lon"] is None
+    app = create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+                      "GOVERNORATE": GOV})
+    client = app.test_client()
+    login(client, "admin")
+    for path in ("/", "/fleet/partial", "/vans/V007", "/vans/V009"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+
+
 # --- finding 5 and 7: order and conflicts -------------------------------------------------------
 
 
