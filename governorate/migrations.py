@@ -268,7 +268,6 @@ def m002_staff_sign_in(conn, dialect: str) -> None:
             conn.execute(f"ALTER TABLE staff ADD COLUMN {name} {declaration}")
 
 
-
 @migration
 def m003_wide_sequence_numbers(conn, dialect: str) -> None:
     # The wire schema lets a van's seq (per stream) and session counter go up to 2**63 - 1. SQLite's
