@@ -67,6 +67,9 @@ def check(stream: str, kind: str, created_at: str, body: Mapping[str, Any], rece
     _moment(created_at, "created_at", received_at, ahead)
     for path, value in _times(body, "body"):
         _moment(value, path, received_at, ahead)
+    for path, value in _texts(body, "body"):
+        if "\x00" in value:  # no van writes one, and PostgreSQL cannot keep one in a text column
+            raise Inadmissible("bad-value", f"{path} contains a NUL character")
     if kind == "request.submitted":
         _day(body["citizen"]["birth_date"], "body.citizen.birth_date", OLDEST_BIRTH, received_at.date())
         latest = received_at.date() + timedelta(days=366 * LATEST_READY_YEARS)
@@ -77,6 +80,20 @@ def check(stream: str, kind: str, created_at: str, body: Mapping[str, Any], rece
             if lo_hi and value is not None and not _number_in(value, *lo_hi):
                 raise Inadmissible("out-of-range", f"body.values.{name} must be a number {lo_hi[0]:g}–{lo_hi[1]:g}, "
                                                    f"is {str(value)[:40]!r}")
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every text in a body (map keys included), with where it is."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield f"{path} key", key
+            yield from _texts(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{path}[{i}]")
 
 
 def _times(value: Any, path: str) -> Iterator[tuple[str, str]]:

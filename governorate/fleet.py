@@ -101,11 +101,14 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         # Figures are read only where they are numbers in range (admission.FIGURES): what the hub
         # stored before it checked them cannot break a page.
         wait, service = waits.get(van, (None, None))
+        lat, lon = figure(values, "lat"), figure(values, "lon")
+        if lat is None or lon is None:  # a position needs both (a snapshot with a latitude alone has none)
+            lat = lon = None
         vans.append({
             "van": van, "status": status, "online": bool(online), "session": session,
             "last_seen": last_seen, "silent_s": silent_s, "telemetry_at": telemetry_at,
-            "lat": figure(values, "lat"),
-            "lon": figure(values, "lon"),
+            "lat": lat,
+            "lon": lon,
             "rsrp": figure(values, "rsrp"),
             "signal_pct": figure(values, "signal_pct"),
             "operator": _text(_first(values, "lte.operator", "modem.operator", "device.modem.operator")),

@@ -268,6 +268,18 @@ def m002_staff_sign_in(conn, dialect: str) -> None:
             conn.execute(f"ALTER TABLE staff ADD COLUMN {name} {declaration}")
 
 
+@migration
+def m003_wide_sequence_numbers(conn, dialect: str) -> None:
+    # The wire schema lets a van's seq (per stream) and session counter go up to 2**63 - 1. SQLite's
+    # INTEGER holds that; PostgreSQL's is 32 bits, so a message past 2**31 - 1 failed there ("hub-error")
+    # and was refused for ever. Found by the hub boundary fuzz (issue 15).
+    if dialect == "postgresql":
+        _run(conn,
+             "ALTER TABLE messages ALTER COLUMN seq TYPE BIGINT",
+             "ALTER TABLE parked_states ALTER COLUMN seq TYPE BIGINT",
+             "ALTER TABLE vans ALTER COLUMN session TYPE BIGINT")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -270,9 +270,11 @@ def schema_of(store: HubStore) -> list[tuple]:
 def test_a_new_database_is_made_at_the_current_version(target):
     store = HubStore(target)
     try:
-        assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in"]
-        assert migrations.version(store) == LATEST == 2
-        assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in")]
+        assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in",
+                                                                 "m003_wide_sequence_numbers"]
+        assert migrations.version(store) == LATEST == 3
+        assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in"),
+                                                    (3, "m003_wide_sequence_numbers")]
         assert tables(store) == TABLES
         assert SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
@@ -325,7 +327,7 @@ def test_a_database_from_before_migrations_is_brought_up_to_date_with_its_rows(t
     make_old_database(target, had_columns)
     store = HubStore(target)
     try:
-        assert store.migrated == ["m001_initial", "m002_staff_sign_in"]
+        assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers"]
         assert migrations.version(store) == LATEST
         assert tables(store) == TABLES
         staff_columns = columns(store, "staff")
@@ -399,7 +401,7 @@ def test_processes_starting_together_migrate_once_and_agree(target, old):
     assert applied == [m.name for m in MIGRATIONS]
     store = HubStore(target)
     try:
-        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2]
+        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3]
         assert tables(store) == TABLES and SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
         store.close()
@@ -413,7 +415,7 @@ def _make_newer(target: str) -> list[tuple]:
     try:
         with store.transaction() as conn:
             conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                         [LATEST + 1, "m003_from_the_future", "2027-01-01T00:00:00+00:00"])
+                         [LATEST + 1, "m004_from_the_future", "2027-01-01T00:00:00+00:00"])
         return recorded(store)
     finally:
         store.close()
@@ -444,9 +446,10 @@ def governorate(*args: str) -> subprocess.CompletedProcess:
 def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(target):
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith("schema version 2 (m001_initial, m002_staff_sign_in)"), out.stdout
+    assert out.stdout.strip().endswith(
+        "schema version 3 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers)"), out.stdout
     out = governorate("db", "migrate", "--db", target)
-    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 2 (nothing to apply)"), out.stdout
+    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 3 (nothing to apply)"), out.stdout
     _make_newer(target)
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
@@ -460,17 +463,17 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
 def test_a_migration_that_fails_leaves_the_database_at_the_version_before_it(target, monkeypatch):
     HubStore(target).close()
 
-    def m003_broken(conn, dialect):
+    def m004_broken(conn, dialect):
         conn.execute("CREATE TABLE half_done (x INTEGER)")
         conn.execute("INSERT INTO staff (username) VALUES ('nobody')")  # NOT NULL columns missing: fails
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(3, "m003_broken", m003_broken)])
-    monkeypatch.setattr(migrations, "LATEST", 3)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(4, "m004_broken", m004_broken)])
+    monkeypatch.setattr(migrations, "LATEST", 4)
     with pytest.raises(Exception, match="(?i)not.null"):
         HubStore(target)
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert [r[0] for r in recorded(store)] == [1, 2] and "half_done" not in tables(store)
+        assert [r[0] for r in recorded(store)] == [1, 2, 3] and "half_done" not in tables(store)
     finally:
         store.close()
