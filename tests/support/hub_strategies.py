@@ -208,12 +208,19 @@ VALUES = Field(_values, _const({f"k{i}": i for i in range(201)}, {"Gps": 1}, {"a
                                      st.dictionaries(_CALM_KEY, _SCALAR, max_size=8)))
 
 
-def _plain(depth: int) -> st.SearchStrategy:
+def _depth(value: Any) -> int:
+    if isinstance(value, dict | list):
+        return 1 + max((_depth(v) for v in (value.values() if isinstance(value, dict) else value)), default=0)
+    return 0
+
+
+def _plain(leaves: int) -> st.SearchStrategy:
+    """Free-form data (audit details) nested at most 7 deep: inside a body's map, the schema takes 8 levels."""
     leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False,
                      allow_infinity=False), st.text(max_size=20), st.just("x" * 20_000))
     return st.recursive(leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                        max_leaves=depth)
+                        max_leaves=leaves).filter(lambda v: _depth(v) <= 7)
 
 
 def _nested(depth: int) -> Any:
