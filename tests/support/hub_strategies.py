@@ -237,7 +237,8 @@ DETAILS = Field(lambda van: st.one_of(st.dictionaries(st.text(max_size=8), _plai
                 _const({"deep": _nested(8)}, {"s": "x" * 20_001}, {"n": 2**63}, {"f": float("inf")},
                        {"b": b"\x00"}, {1: "int key"}), (dict,),
                 lambda van: st.dictionaries(st.text(max_size=8).filter(lambda k: k != "at" and not k.endswith("_at")),
-                                            st.one_of(st.none(), st.integers(), st.text(max_size=20)), max_size=4))
+                                            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1),
+                                                      st.text(max_size=20)), max_size=4))
 
 
 # --- a kind's body: its fields, and how they are made consistent --------------------------------------------
