@@ -61,7 +61,7 @@ def apply(
             # Written before the inbox row commits: a crash in between leaves the new list in force and the
             # message unrecorded, and its redelivery (the same bytes) is applied again, not refused as old.
             if _check_trust_list(message.blob, keys_dir):
-                _write_atomically(keys_dir / trust.TRUST_LIST_FILE, message.blob)
+                files.write_file(keys_dir, trust.TRUST_LIST_FILE, message.blob)
             effects.trust_list = message.blob
         elif isinstance(message, p.Command):
             if message.name not in COMMANDS:
@@ -122,7 +122,3 @@ def _check_trust_list(blob: bytes, keys_dir: Path) -> bool:
         if new.version <= current.version:
             raise Refused(f"trust list v{new.version} is not newer than the cached v{current.version}")
     return True
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    files.write_file(path.parent, path.name, data)

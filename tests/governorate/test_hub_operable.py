@@ -20,6 +20,7 @@ from governorate.web import create_app
 from tests.support.gov_support import GOV, offline_hub, tel
 from tests.support.mqtt_broker import free_port
 from tests.support.paths import ROOT
+from tests.support.systemd_units import verify_units
 from tests.test_sdnotify import FakeSystemd
 
 UNITS = ROOT / "governorate" / "systemd"
@@ -136,11 +137,4 @@ def test_the_hub_units_notify_are_watched_restarted_and_hardened(name):
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing: apt-get install systemd")
 def test_systemd_analyze_verify_accepts_the_hub_units(tmp_path):
-    program = ROOT / ".venv" / "bin" / "governorate"
-    assert program.exists()
-    for path in UNITS.iterdir():
-        (tmp_path / path.name).write_text(path.read_text().replace(INSTALLED, str(program)))
-    for path in sorted(tmp_path.iterdir()):
-        out = subprocess.run(["systemd-analyze", "verify", "--man=no", path.name], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0 and not out.stderr.strip(), f"{path.name}: {out.stderr}"
+    assert verify_units(UNITS, INSTALLED, ROOT / ".venv" / "bin" / "governorate", tmp_path) == {}
