@@ -20,7 +20,6 @@ def to_eastern(text: str | int) -> str:
 
 # Unicode's isolate and mark characters (UAX #9): an isolated left-to-right run, and a left-to-right mark.
 LRI, PDI, LRM = "\u2066", "\u2069", "\u200e"
-BIDI_CONTROLS = (LRI, PDI, LRM)
 
 
 def eastern_run(text: str | int) -> str:
