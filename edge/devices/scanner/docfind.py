@@ -43,6 +43,9 @@ STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
 MIN_SCORE = 0.45         # below this the photo shows no page
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
+# At or above this score the page is straightened without asking; below it the wizard shows the photo with the
+# corners for the operator to check and drag (edge.devices.scanner.corners). See docs/scanner.md.
+CONFIDENT = 0.7
 
 
 @dataclass(frozen=True)
