@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from edge.core.tickets import number_ar
 from tests.support.browser_support import CHROMIUM, browser, serve
 from tests.support.paths import DOCS
 from tests.support.web_support import OPERATOR, VALID_NID, make_app, qr_reader_of
@@ -73,8 +74,9 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     kiosk.click("[data-category=BLD]")
     kiosk.click("#priority-none")
     kiosk.wait_for_url(re.compile(r"/ticket/done$"))
-    number = kiosk.inner_text("#ticket-number").strip()
-    assert re.fullmatch(r"A\d{3}", number), number
+    shown = kiosk.inner_text("#ticket-number").strip()
+    number = re.search(r"A\d{3}", shown).group(0)
+    assert shown.startswith(number_ar(number)), shown  # the Arabic letter and digits first (أ٠٠١), as on the slip
     assert re.search("[٠-٩]", kiosk.inner_text("#people-ahead"))
     _shot(kiosk, "kiosk-ticket-ar.png")
 
@@ -90,6 +92,7 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     assert number in console.inner_text("main")
     _shot(console, "console-queue.png")
     expect(tv.locator("#counters")).to_contain_text(number, timeout=15000)
+    expect(tv.locator("#counters")).to_contain_text(number_ar(number))
     assert tv.locator("body").get_attribute("data-chimes") is not None  # a chime rang for the call
     _shot(tv, "display.png")
 

@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, Response, current_app, render_template, stream_with_context
 
+from edge.core import tickets as tk
 from edge.store import lookups
 from edge.store.db import open_db
 from edge.web.context import catalogue, get_db, settings
@@ -33,9 +34,16 @@ def state(db) -> dict:
 
 def _call(c: lookups.Call, cats) -> dict:
     cat = cats.get(c.category)
-    return {"number": c.number, "counter": c.counter, "state": c.state, "recalls": c.recalls,
-            "called_at": c.called_at, "category_ar": cat.name_ar if cat else c.category,
+    return {"number": c.number, "number_ar": _number_ar(c.number), "counter": c.counter, "state": c.state,
+            "recalls": c.recalls, "called_at": c.called_at, "category_ar": cat.name_ar if cat else c.category,
             "category_en": cat.name_en if cat else c.category}
+
+
+def _number_ar(number: str) -> str:
+    try:
+        return tk.number_ar(number)
+    except ValueError:  # a number from before the series rule: shown as stored
+        return number
 
 
 @bp.get("/")

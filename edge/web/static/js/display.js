@@ -29,6 +29,15 @@
     document.body.setAttribute("data-chimes", String(+(document.body.getAttribute("data-chimes") || 0) + 1));
   }
 
+  // The number as on the slip: the Arabic letter and digits (أ٠٠٢), then the Latin form (A002).
+  function ticket(tag, c) {
+    var out = el(tag, "ticket");
+    out.appendChild(el("bdi", "", c.number_ar, { lang: "ar", dir: "rtl" }));
+    out.appendChild(document.createTextNode(" "));
+    out.appendChild(el("bdi", "latin", c.number, { lang: "en", dir: "ltr" }));
+    return out;
+  }
+
   function render(state) {
     var counters = document.getElementById("counters");
     counters.textContent = "";
@@ -42,7 +51,7 @@
     var newest = state.recent.length ? state.recent[0].number : null;
     state.counters.forEach(function (c) {
       var card = el("div", "counter-card" + (c.number === newest ? " fresh" : ""), undefined, { "data-number": c.number });
-      card.appendChild(el("p", "ticket", c.number, { dir: "ltr" }));
+      card.appendChild(ticket("p", c));
       var to = el("p", "to");
       to.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
       to.appendChild(document.createTextNode(" "));
@@ -55,7 +64,7 @@
     recent.textContent = "";
     state.recent.forEach(function (c) {
       var li = el("li");
-      li.appendChild(el("span", "ticket", c.number, { dir: "ltr" }));
+      li.appendChild(ticket("span", c));
       li.appendChild(el("span", "call-arrow", " ← ", { "aria-hidden": "true" }));
       li.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
       recent.appendChild(li);
