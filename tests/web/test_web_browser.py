@@ -3,9 +3,12 @@ day end to end, the idle reset, the live now-serving screen, an accessibility pa
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
+import urllib.request
+import wave
 from pathlib import Path
 
 import pytest
@@ -88,7 +91,14 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     console = _operator_page(b, url)
     console.fill("input[name=counter]", "3")
     console.click("#set-counter")
-    console.click("#call-next")
+    with tv.expect_response(lambda r: "/display/call.wav" in r.url, timeout=20000) as spoken:
+        console.click("#call-next")
+    # The screen speaks the call (issue 18, finding 5): the sound it asked for is a real WAV saying it.
+    assert f"number={number}" in spoken.value.url and "counter=3" in spoken.value.url
+    with urllib.request.urlopen(spoken.value.url, timeout=20) as answer:
+        assert answer.headers["Content-Type"] == "audio/wav"
+        with wave.open(io.BytesIO(answer.read())) as sound:
+            assert sound.getnframes() / sound.getframerate() > 1.0
     assert number in console.inner_text("main")
     _shot(console, "console-queue.png")
     expect(tv.locator("#counters")).to_contain_text(number, timeout=15000)

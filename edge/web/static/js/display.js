@@ -72,16 +72,41 @@
   }
 
   // What rings the chime: a ticket called to a counter, or called again (recall count goes up).
+  function key(c) { return c.number + "@" + c.counter + "#" + c.recalls + "/" + c.called_at; }
   function calls(state) {
-    return state.counters.filter(function (c) { return c.state === "called"; })
-      .map(function (c) { return c.number + "@" + c.counter + "#" + c.recalls + "/" + c.called_at; });
+    return state.counters.filter(function (c) { return c.state === "called"; }).map(key);
+  }
+
+  // Each new call is spoken after the chime ("الرقم أَلِف 2، إلى الشباك رقم 3"), one after another; the sound
+  // is made on the van (GET /display/call.wav). No voice configured, or none to be had: the chime alone.
+  var voice = document.body.getAttribute("data-voice"), spoken = [], speaking = false;
+  function speakNext() {
+    if (speaking || !spoken.length) return;
+    speaking = true;
+    var call = spoken.shift();
+    var sound = new Audio(voice + "?number=" + encodeURIComponent(call.number) + "&counter=" + call.counter);
+    function done() { speaking = false; setTimeout(speakNext, 300); }
+    sound.addEventListener("ended", done);
+    sound.addEventListener("error", done);
+    document.body.setAttribute("data-spoken", String(+(document.body.getAttribute("data-spoken") || 0) + 1));
+    var playing = sound.play();
+    if (playing && playing.catch) playing.catch(done);
   }
 
   var known = null;
   function onState(event) {
     var state = JSON.parse(event.data);
     var now = calls(state);
-    if (known !== null && now.some(function (k) { return known.indexOf(k) < 0; })) chime();
+    var fresh = known === null ? [] : state.counters.filter(function (c) {
+      return c.state === "called" && known.indexOf(key(c)) < 0;
+    });
+    if (fresh.length) {
+      chime();
+      if (voice) {
+        fresh.forEach(function (c) { spoken.push(c); });
+        setTimeout(speakNext, 900);  // after the chime's two tones
+      }
+    }
     known = now;
     render(state);
     document.body.setAttribute("data-updated", String(Date.now()));
