@@ -19,15 +19,16 @@ is another chance, so the expensive whole-picture passes would only burn the CPU
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
 import zxingcpp
-from pyzbar import pyzbar
 
 from edge.core.errors import EdgeError
-from edge.devices.qr.base import text_from_bytes
+from edge.devices.qr import zbar
+from edge.devices.qr.unwarp import HYPOTHESES, rectify, unwarp
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
 MIN_SIDE = 21
@@ -41,7 +42,6 @@ ROI_MAX = 1000
 WHOLE_PICTURE_SIDE = 1600
 
 _QR = zxingcpp.BarcodeFormat.QRCode
-_ZBAR_QR = [pyzbar.ZBarSymbol.QRCODE]
 
 
 class QrImageError(EdgeError):
@@ -95,10 +95,14 @@ def _corners(code) -> np.ndarray:
                      [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]], np.float32)
 
 
-def _zxing(gray: np.ndarray) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """Texts read by zxing-cpp, the corners of those codes, and of codes located but not decoded."""
+def _zxing(picture: np.ndarray) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Texts read by zxing-cpp with its defaults, the corners of those codes, and of codes located but not decoded.
+
+    ``picture`` is what a user of zxing-cpp would pass (grey or BGR uint8). Texts are zxing's HRI form:
+    a GS1 code comes back as "(01)…(17)…".
+    """
     texts, read, failed = [], [], []
-    for code in zxingcpp.read_barcodes(gray, formats=_QR, return_errors=True):
+    for code in zxingcpp.read_barcodes(picture, formats=_QR, return_errors=True):
         if code.valid:
             if code.text:
                 texts.append(code.text)
@@ -113,7 +117,17 @@ def zxing_texts(gray: np.ndarray, **options) -> list[str]:
 
 
 def zbar_texts(gray: np.ndarray) -> list[str]:
-    return [text_from_bytes(s.data) for s in pyzbar.decode(gray, symbols=_ZBAR_QR) if s.data]
+    """Texts zbar reads (GS1 codes in the same "(AI)value" form as zxing's, see ``edge.devices.qr.zbar``)."""
+    return [code.text for code in zbar.read(gray)]
+
+
+def _opencv_quads(gray: np.ndarray) -> list[np.ndarray]:
+    """Corners of the codes OpenCV's detector finds (another finder-pattern search than zxing's)."""
+    try:
+        ok, points = cv2.QRCodeDetector().detectMulti(gray)
+    except cv2.error:
+        return []
+    return [np.asarray(q, np.float32).reshape(4, 2) for q in points] if ok and points is not None else []
 
 
 # --- pre-processing -----------------------------------------------------------------------------
@@ -162,7 +176,6 @@ def _at_most(gray: np.ndarray, side: int) -> np.ndarray:
 
 
 def _whole_picture_passes(gray: np.ndarray) -> Iterable[Callable[[], list[str]]]:
-    yield lambda: zbar_texts(gray)
     yield lambda: zxing_texts(_sharpen(gray))
     yield lambda: zbar_texts(_adaptive(gray))
     yield lambda: zxing_texts(_clahe(gray))
@@ -186,29 +199,50 @@ def _roi_passes(crop: np.ndarray) -> Iterable[Callable[[], list[str]]]:
     yield lambda: zxing_texts(_close(crop))
 
 
-def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[tuple[int, int, int, int]]:
-    """Bounding boxes (with a margin) of located-but-unread codes, merged, largest first."""
-    h, w = shape
-    boxes: list[tuple[int, int, int, int]] = []
-    for pts in failed:
-        x0, y0 = pts.min(axis=0)
-        x1, y1 = pts.max(axis=0)
-        side = max(x1 - x0, y1 - y0)
-        if side < 8:  # degenerate (zxing reports 0x0 for symbols it could not even size)
+def _straightened_passes(gray: np.ndarray, quad: np.ndarray) -> Iterable[Callable[[], list[str]]]:
+    """The located code rectified from its corners, then each curvature hypothesis (``unwarp``)."""
+    edges = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    side = int(np.clip(1.3 * edges.max(), 300, 720))
+    square = rectify(gray, quad, side)
+    yield lambda: zxing_texts(square, try_downscale=False)
+    yield lambda: zbar_texts(square)
+    yield lambda: zxing_texts(_sharpen(square, 2.0), try_downscale=False)
+    yield lambda: zbar_texts(_adaptive(square))
+    for bend in HYPOTHESES:
+        yield lambda bend=bend: zxing_texts(unwarp(square, bend), try_downscale=False)
+
+
+class _Region:
+    """A located but unread code: its corners and a bounding box with a margin."""
+
+    def __init__(self, quad: np.ndarray, shape):
+        h, w = shape
+        self.quad = quad
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        self.side = float(max(x1 - x0, y1 - y0))
+        m = 0.3 * self.side + 4
+        self.box = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+
+    def area(self) -> int:
+        return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
+
+
+def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[_Region]:
+    """Located-but-unread codes, one per place (overlapping ones merged), largest first, not ones already read."""
+    regions: list[_Region] = []
+    for quad in failed:
+        region = _Region(quad, shape)
+        if region.side < 8:  # degenerate (zxing reports 0x0 for symbols it could not even size)
             continue
-        m = 0.3 * side + 4
-        box = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
         # A region that is one of the codes already read is not worth another look.
-        if any(_inside(r, box) for r in read):
+        if any(_inside(r, region.box) for r in read):
             continue
-        for i, b in enumerate(boxes):
-            if _overlap(b, box) > 0.3:
-                boxes[i] = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
-                break
-        else:
-            boxes.append(box)
-    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
-    return boxes[:MAX_ROIS]
+        if any(_overlap(r.box, region.box) > 0.3 for r in regions):
+            continue
+        regions.append(region)
+    regions.sort(key=lambda r: -r.area())
+    return regions[:MAX_ROIS]
 
 
 def _inside(pts: np.ndarray, box) -> bool:
@@ -223,19 +257,26 @@ def _overlap(a, b) -> float:
     return ix * iy / smaller
 
 
-def _read_regions(gray: np.ndarray, boxes) -> list[str]:
+def _crop(gray: np.ndarray, box) -> np.ndarray | None:
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    if min(crop.shape) < MIN_SIDE // 2:
+        return None
+    factor = ROI_TARGET / max(crop.shape)
+    if factor > 1.2:
+        crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
+    elif max(crop.shape) > ROI_MAX:
+        crop = _at_most(crop, ROI_MAX)
+    return np.ascontiguousarray(crop)
+
+
+def _read_regions(gray: np.ndarray, regions: list[_Region]) -> list[str]:
+    """Each region: crop passes (blur, glare, small codes), then straightened passes (perspective, curvature)."""
     found: list[str] = []
-    for x0, y0, x1, y1 in boxes:
-        crop = gray[y0:y1, x0:x1]
-        if min(crop.shape) < MIN_SIDE // 2:
-            continue
-        factor = ROI_TARGET / max(crop.shape)
-        if factor > 1.2:
-            crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
-        elif max(crop.shape) > ROI_MAX:
-            crop = _at_most(crop, ROI_MAX)
-        crop = np.ascontiguousarray(crop)
-        for attempt in _roi_passes(crop):
+    for region in regions:
+        crop = _crop(gray, region.box)
+        attempts = [] if crop is None else list(_roi_passes(crop))
+        for attempt in itertools.chain(attempts, _straightened_passes(gray, region.quad)):
             texts = attempt()
             if texts:
                 found.extend(texts)
@@ -243,28 +284,47 @@ def _read_regions(gray: np.ndarray, boxes) -> list[str]:
     return found
 
 
+def _as_given(image, gray: np.ndarray) -> np.ndarray:
+    """The picture as a user of zxing-cpp would hand it over: uint8 grey or BGR as is, anything else as grey."""
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and (
+            image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        return np.ascontiguousarray(image)
+    return gray
+
+
 def decode_image(image, *, thorough: bool = True) -> list[str]:
     """Every QR code's text in ``image`` (numpy, grey or BGR/BGRA, any numeric dtype), each once, in the order found.
 
     Returns [] for an empty or too small picture; raises QrImageError for something that is not a
-    picture at all. ``thorough=False`` skips the whole-picture rescue passes (for camera streams).
+    picture at all. ``thorough=False`` skips zbar's plain read and the whole-picture rescue passes (for
+    camera streams); with ``thorough=True`` every code that zxing-cpp or zbar reads on its own is read.
     """
     gray = to_gray(image)
     if gray.ndim != 2 or min(gray.shape) < MIN_SIDE:
         return []
     texts: list[str] = []
     try:
-        texts, read, failed = _zxing(gray)
+        # 1. The two libraries' plain reads: whatever either reads alone, decode_image reads.
+        texts, read, failed = _zxing(_as_given(image, gray))
+        if thorough:
+            for code in zbar.read(gray):
+                texts.append(code.text)
+                if len(code.polygon) >= 3:
+                    read.append(np.asarray(code.polygon, np.float32))
+        # 2. Located but unread: crops, then straightened (perspective, curvature).
         if failed:
             texts.extend(_read_regions(gray, _regions(failed, read, gray.shape)))
+        # 3. Nothing at all: whole-picture passes, then codes OpenCV locates and zxing did not.
         if not texts and thorough:
-            for attempt in _whole_picture_passes(_at_most(gray, WHOLE_PICTURE_SIDE)):
+            small = _at_most(gray, WHOLE_PICTURE_SIDE)
+            for attempt in _whole_picture_passes(small):
                 texts = attempt()
                 if texts:
                     break
+            if not texts:
+                texts = _read_regions(small, _regions(_opencv_quads(small), [], small.shape))
     except cv2.error:
         # OpenCV refuses some degenerate shapes (e.g. a 1-pixel-high strip after a resize); such a
         # picture has no readable code in it.
         pass
     return list(dict.fromkeys(t for t in texts if t))
-
