@@ -35,6 +35,8 @@ MIN_SIDE = 21
 # Crops of located-but-unread codes are enlarged so the code spans at least this many pixels.
 ROI_TARGET = 360
 MAX_ROIS = 4
+# Corner quads straightened per unread code (zxing may report several for one code, largest first).
+QUADS_PER_REGION = 2
 # …and larger crops shrunk to this (even a version 40 code keeps over 5 px per module).
 ROI_MAX = 1000
 # The whole-picture passes work on a copy no larger than this: on a 12 MP phone photo they would take
@@ -202,45 +204,66 @@ def _roi_passes(crop: np.ndarray) -> Iterable[Callable[[], list[str]]]:
 def _straightened_passes(gray: np.ndarray, quad: np.ndarray) -> Iterable[Callable[[], list[str]]]:
     """The located code rectified from its corners, then each curvature hypothesis (``unwarp``)."""
     edges = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
-    side = int(np.clip(1.3 * edges.max(), 300, 720))
+    side = int(np.clip(1.2 * edges.max(), 240, 480))
     square = rectify(gray, quad, side)
     yield lambda: zxing_texts(square, try_downscale=False)
     yield lambda: zbar_texts(square)
     yield lambda: zxing_texts(_sharpen(square, 2.0), try_downscale=False)
     yield lambda: zbar_texts(_adaptive(square))
     for bend in HYPOTHESES:
-        yield lambda bend=bend: zxing_texts(unwarp(square, bend), try_downscale=False)
+        yield lambda bend=bend: zxing_texts(unwarp(square, bend), try_downscale=False, try_rotate=False,
+                                            try_invert=False)
 
 
 class _Region:
-    """A located but unread code: its corners and a bounding box with a margin."""
+    """A place where codes were located but not read: the candidate corner quads, and a box round them.
+
+    zxing often reports several quads for one unread code (different finder-pattern triples, some
+    wrong); they are kept together, largest first, and each is straightened in turn.
+    """
 
     def __init__(self, quad: np.ndarray, shape):
-        h, w = shape
-        self.quad = quad
+        self.shape = shape
+        self.quads = [quad]
+        self.box = self._box(quad)
+
+    def _box(self, quad: np.ndarray) -> tuple[int, int, int, int]:
+        h, w = self.shape
         x0, y0 = quad.min(axis=0)
         x1, y1 = quad.max(axis=0)
-        self.side = float(max(x1 - x0, y1 - y0))
-        m = 0.3 * self.side + 4
-        self.box = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+        m = 0.3 * max(x1 - x0, y1 - y0) + 4
+        return (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+
+    def add(self, quad: np.ndarray) -> None:
+        self.quads.append(quad)
+        self.quads.sort(key=lambda q: -cv2.contourArea(q))
+        b, box = self.box, self._box(quad)
+        self.box = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
 
     def area(self) -> int:
         return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
 
 
+def _side(quad: np.ndarray) -> float:
+    return float((quad.max(axis=0) - quad.min(axis=0)).max())
+
+
 def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[_Region]:
-    """Located-but-unread codes, one per place (overlapping ones merged), largest first, not ones already read."""
+    """Located-but-unread codes, grouped by place, largest first, leaving out the places of codes already read."""
     regions: list[_Region] = []
     for quad in failed:
-        region = _Region(quad, shape)
-        if region.side < 8:  # degenerate (zxing reports 0x0 for symbols it could not even size)
+        if _side(quad) < 8 or cv2.contourArea(quad) < 16:  # degenerate (zxing reports 0x0 when it could not size it)
             continue
+        region = _Region(quad, shape)
         # A region that is one of the codes already read is not worth another look.
         if any(_inside(r, region.box) for r in read):
             continue
-        if any(_overlap(r.box, region.box) > 0.3 for r in regions):
-            continue
-        regions.append(region)
+        for other in regions:
+            if _overlap(other.box, region.box) > 0.3:
+                other.add(quad)
+                break
+        else:
+            regions.append(region)
     regions.sort(key=lambda r: -r.area())
     return regions[:MAX_ROIS]
 
@@ -275,8 +298,9 @@ def _read_regions(gray: np.ndarray, regions: list[_Region]) -> list[str]:
     found: list[str] = []
     for region in regions:
         crop = _crop(gray, region.box)
-        attempts = [] if crop is None else list(_roi_passes(crop))
-        for attempt in itertools.chain(attempts, _straightened_passes(gray, region.quad)):
+        attempts = [] if crop is None else [_roi_passes(crop)]
+        attempts += [_straightened_passes(gray, quad) for quad in region.quads[:QUADS_PER_REGION]]
+        for attempt in itertools.chain.from_iterable(attempts):
             texts = attempt()
             if texts:
                 found.extend(texts)

@@ -9,8 +9,8 @@ across it. Where a decoder has *located* a code (its four corners) but could not
    removes the perspective (the decoder then only has to cope with what is left).
 2. ``unwarp`` undoes a curvature *hypothesis* on that square, in the code's own frame (the corners stay
    where they are). A sheet wrapped round a cylinder over ``wrap`` radians and seen from the front shows
-   a point at arc position u (−1…1) at x = sin(u·wrap/2) / sin(wrap/2); its middle is nearer the camera,
-   so columns there look taller by ``bulge``; a camera above or below the code's middle, or a curled
+   a point at arc position u (−1…1) at x ∝ sin(offset + u·wrap/2) (``offset``: the code's middle is not
+   on the line of sight), stretched so the corners stay put; the nearest column looks taller by ``bulge``; a camera above or below the code's middle, or a curled
    sheet, bows the rows by ``bow`` (a parabola, 0 at the corners). ``HYPOTHESES`` covers the shapes of
    issue 17's photos coarsely — the decoder's error correction absorbs the rest — both ways round
    (the bend along the code's rows or its columns), flattest first.
@@ -33,6 +33,7 @@ class Bend:
     wrap: float = 0.0    # radians of a cylinder the code covers (0: flat)
     bulge: float = 0.0   # how much taller the middle column looks than the edges (share of the height)
     bow: float = 0.0     # how far the middle of each row is shifted (share of the half height)
+    offset: float = 0.0  # radians between the line of sight and the code's middle (wrapped codes)
     across: bool = False  # the bend runs along the code's columns instead of its rows
 
 
@@ -40,14 +41,13 @@ def _hypotheses() -> tuple[Bend, ...]:
     found: list[Bend] = []
     for across in (False, True):
         for wrap in (1.2, 1.8, 2.4):
-            for bulge in (0.0, 0.12, 0.25):
-                found.append(Bend(wrap, bulge, 0.0, across))
+            for bulge in (0.0, 0.15):
+                for offset in (0.0, 0.4, -0.4):
+                    found.append(Bend(wrap, bulge, 0.0, across, offset))
         for bow in (0.08, -0.08, 0.16, -0.16, 0.25, -0.25):
             found.append(Bend(0.0, 0.0, bow, across))
-        for bow in (0.12, -0.12):
-            found.append(Bend(1.6, 0.12, bow, across))
     # flattest first: a mild bend is the likelier one and the cheaper to confirm
-    found.sort(key=lambda b: abs(b.wrap) + abs(b.bulge) * 4 + abs(b.bow) * 4)
+    found.sort(key=lambda b: abs(b.wrap) + abs(b.bulge) * 4 + abs(b.bow) * 4 + abs(b.offset))
     return tuple(found)
 
 
@@ -78,9 +78,12 @@ def unwarp(square: np.ndarray, bend: Bend, margin: float = 0.2) -> np.ndarray:
         u, v = v, u
     if bend.wrap > 0:
         half = bend.wrap / 2
-        angle = np.clip(u * half, -math.pi / 2, math.pi / 2)
-        x = np.sin(angle) / math.sin(half)
-        shape = (np.cos(angle) - math.cos(half)) / (1 - math.cos(half))   # 1 in the middle, 0 at the corners
+        lo, hi = bend.offset - half, bend.offset + half
+        angle = np.clip(bend.offset + u * half, -math.pi / 2, math.pi / 2)
+        # sin over [lo, hi] stretched onto −1…1: the corners stay put
+        x = (2 * np.sin(angle) - math.sin(hi) - math.sin(lo)) / (math.sin(hi) - math.sin(lo))
+        edge = min(math.cos(lo), math.cos(hi))
+        shape = (np.cos(angle) - edge) / max(1 - edge, 1e-3)   # 1 nearest the camera, 0 at the far edge
     else:
         x = u
         shape = 1 - np.clip(u, -1.5, 1.5) ** 2
