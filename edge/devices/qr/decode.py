@@ -28,6 +28,7 @@ import zxingcpp
 
 from edge.core.errors import EdgeError
 from edge.devices.qr import zbar
+from edge.devices.qr.locate import texture_quads
 from edge.devices.qr.unwarp import HYPOTHESES, rectify, unwarp
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
@@ -201,8 +202,8 @@ def _roi_passes(crop: np.ndarray) -> Iterable[Callable[[], list[str]]]:
     yield lambda: zxing_texts(_close(crop))
 
 
-def _straightened_passes(gray: np.ndarray, quad: np.ndarray) -> Iterable[Callable[[], list[str]]]:
-    """The located code rectified from its corners, then each curvature hypothesis (``unwarp``)."""
+def _straightened_passes(gray: np.ndarray, quad: np.ndarray, bends: bool = True) -> Iterable[Callable[[], list[str]]]:
+    """The located code rectified from its corners, then (``bends``) each curvature hypothesis (``unwarp``)."""
     edges = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
     side = int(np.clip(1.2 * edges.max(), 240, 480))
     square = rectify(gray, quad, side)
@@ -210,7 +211,7 @@ def _straightened_passes(gray: np.ndarray, quad: np.ndarray) -> Iterable[Callabl
     yield lambda: zbar_texts(square)
     yield lambda: zxing_texts(_sharpen(square, 2.0), try_downscale=False)
     yield lambda: zbar_texts(_adaptive(square))
-    for bend in HYPOTHESES:
+    for bend in HYPOTHESES if bends else ():
         yield lambda bend=bend: zxing_texts(unwarp(square, bend), try_downscale=False, try_rotate=False,
                                             try_invert=False)
 
@@ -293,13 +294,13 @@ def _crop(gray: np.ndarray, box) -> np.ndarray | None:
     return np.ascontiguousarray(crop)
 
 
-def _read_regions(gray: np.ndarray, regions: list[_Region]) -> list[str]:
+def _read_regions(gray: np.ndarray, regions: list[_Region], bends: bool = True) -> list[str]:
     """Each region: crop passes (blur, glare, small codes), then straightened passes (perspective, curvature)."""
     found: list[str] = []
     for region in regions:
         crop = _crop(gray, region.box)
         attempts = [] if crop is None else [_roi_passes(crop)]
-        attempts += [_straightened_passes(gray, quad) for quad in region.quads[:QUADS_PER_REGION]]
+        attempts += [_straightened_passes(gray, quad, bends) for quad in region.quads[:QUADS_PER_REGION]]
         for attempt in itertools.chain.from_iterable(attempts):
             texts = attempt()
             if texts:
@@ -337,16 +338,18 @@ def decode_image(image, *, thorough: bool = True) -> list[str]:
                     read.append(np.asarray(code.polygon, np.float32))
         # 2. Located but unread: crops, then straightened (perspective, curvature).
         if failed:
-            texts.extend(_read_regions(gray, _regions(failed, read, gray.shape)))
-        # 3. Nothing at all: whole-picture passes, then codes OpenCV locates and zxing did not.
+            texts.extend(_read_regions(gray, _regions(failed, read, gray.shape), bends=thorough))
+        # 3. Nothing at all: whole-picture passes, then codes located by their texture, then by OpenCV.
         if not texts and thorough:
             small = _at_most(gray, WHOLE_PICTURE_SIDE)
             for attempt in _whole_picture_passes(small):
                 texts = attempt()
                 if texts:
                     break
-            if not texts:
-                texts = _read_regions(small, _regions(_opencv_quads(small), [], small.shape))
+            for locate in (texture_quads, _opencv_quads):
+                if texts:
+                    break
+                texts = _read_regions(small, _regions(locate(small), [], small.shape))
     except cv2.error:
         # OpenCV refuses some degenerate shapes (e.g. a 1-pixel-high strip after a resize); such a
         # picture has no readable code in it.

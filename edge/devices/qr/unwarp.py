@@ -10,10 +10,11 @@ across it. Where a decoder has *located* a code (its four corners) but could not
 2. ``unwarp`` undoes a curvature *hypothesis* on that square, in the code's own frame (the corners stay
    where they are). A sheet wrapped round a cylinder over ``wrap`` radians and seen from the front shows
    a point at arc position u (−1…1) at x ∝ sin(offset + u·wrap/2) (``offset``: the code's middle is not
-   on the line of sight), stretched so the corners stay put; the nearest column looks taller by ``bulge``; a camera above or below the code's middle, or a curled
-   sheet, bows the rows by ``bow`` (a parabola, 0 at the corners). ``HYPOTHESES`` covers the shapes of
-   issue 17's photos coarsely — the decoder's error correction absorbs the rest — both ways round
-   (the bend along the code's rows or its columns), flattest first.
+   on the line of sight), stretched so the corners stay put; the nearest column looks taller by
+   ``bulge``; a camera above or below the code's middle, or a curled sheet, bows the rows by ``bow`` (a
+   parabola, 0 at the corners). ``HYPOTHESES`` (48) covers these shapes coarsely — the decoder's error
+   correction absorbs the rest — both ways round (the bend along the code's rows or its columns),
+   flattest first.
 
 The caller tries each hypothesis until one reads; the reads are checked by the QR code's own error
 correction, so a wrong hypothesis gives no text rather than a wrong one.
