@@ -1,20 +1,25 @@
-"""Reading QR codes from camera pictures: zxing-cpp first, pyzbar as a second opinion, rescue passes for hard photos.
+"""Reading QR codes from camera pictures: both libraries' plain reads, then passes that rescue what they miss.
 
 The order is set by cost and by what each pass rescues (measured by ``bench/qr_decode.py``):
 
-1. zxing-cpp on the grey picture (≈ 2 ms at 1 MP; it already tries rotations, inversion, downscaling).
-   Most pictures end here.
-2. Where zxing *located* a code but could not decode it (``return_errors``), that region is cut out,
-   enlarged and retried with sharpening, contrast equalisation and thresholding: small codes, glare
-   and blur usually fail on a few modules, and a crop makes every retry cheap.
-3. Only when nothing at all was read: whole-picture passes, cheapest and most useful first, stopping at
-   the first that reads something — pyzbar (its own binariser reads some photos zxing misses), an
-   unsharp mask, pyzbar on an adaptive threshold, CLAHE, a flattened background (shadows, glare),
-   morphological open/close, 2× upscaling (small codes), a median filter (noise), zxing's global
-   histogram binariser.
+1. zxing-cpp with its defaults on the picture as given (≈ 2 ms at 1 MP; it tries rotations, inversion,
+   downscaling, and gives GS1 codes as "(01)…" text). Most pictures are read here.
+2. zbar on the grey picture (``edge.devices.qr.zbar``: pyzbar's scan plus zbar's GS1 flag, so a GS1 code
+   reads as the same text). Steps 1 and 2 are exactly what each library reads alone, so decode_image
+   reads at least their union on any picture; every later pass only adds.
+3. Where zxing *located* a code but could not decode it (``return_errors``): the region is cut out,
+   enlarged and retried with sharpening, contrast equalisation and thresholding (small codes, glare and
+   blur usually fail on a few modules), then straightened from its corners (``edge.devices.qr.unwarp``:
+   perspective, then cylinder and curl hypotheses).
+4. Only when nothing at all was read: whole-picture passes, cheapest and most useful first, stopping at
+   the first that reads something — an unsharp mask, zbar on an adaptive threshold, CLAHE, a flattened
+   background (shadows, glare), morphological open/close, 2× upscaling (small codes), a median filter
+   (noise), zxing's global histogram binariser; then codes located by their texture
+   (``edge.devices.qr.locate``) and by OpenCV's detector, straightened as in step 3.
 
-``thorough=False`` stops after step 2, for camera streams: most frames hold no code, and the next frame
-is another chance, so the expensive whole-picture passes would only burn the CPU the web app needs.
+``thorough=False`` is for camera streams: most frames hold no code, and the next frame is another chance,
+so it skips zbar's plain read, the curvature hypotheses and step 4, which would only burn the CPU the web
+app needs (a frame then costs about what zxing costs).
 """
 
 from __future__ import annotations
