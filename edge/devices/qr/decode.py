@@ -32,9 +32,9 @@ import numpy as np
 import zxingcpp
 
 from edge.core.errors import EdgeError
-from edge.devices.qr import zbar
 from edge.devices.qr.locate import texture_quads
 from edge.devices.qr.unwarp import HYPOTHESES, rectify, unwarp
+from edge.devices.qr.zbar import read as zbar_read
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
 MIN_SIDE = 21
@@ -126,7 +126,7 @@ def zxing_texts(gray: np.ndarray, **options) -> list[str]:
 
 def zbar_texts(gray: np.ndarray) -> list[str]:
     """Texts zbar reads (GS1 codes in the same "(AI)value" form as zxing's, see ``edge.devices.qr.zbar``)."""
-    return [code.text for code in zbar.read(gray)]
+    return [code.text for code in zbar_read(gray)]
 
 
 def _opencv_quads(gray: np.ndarray) -> list[np.ndarray]:
@@ -337,7 +337,7 @@ def decode_image(image, *, thorough: bool = True) -> list[str]:
         # 1. The two libraries' plain reads: whatever either reads alone, decode_image reads.
         texts, read, failed = _zxing(_as_given(image, gray))
         if thorough:
-            for code in zbar.read(gray):
+            for code in zbar_read(gray):
                 texts.append(code.text)
                 if len(code.polygon) >= 3:
                     read.append(np.asarray(code.polygon, np.float32))
