@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from edge.core.tickets import number_ar
+from edge.store import tickets as store_tickets
+from edge.store.db import open_db
 from tests.support.browser_support import CHROMIUM, browser, serve
 from tests.support.paths import DOCS
 from tests.support.web_support import OPERATOR, VALID_NID, make_app, qr_reader_of
@@ -145,6 +147,26 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     kiosk.wait_for_selector("#state-name", timeout=15000)
     assert re.sub(r"\D", "", kiosk.inner_text(".big-number").translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) \
         == request_number.replace("-", "")
+
+
+def test_the_operators_waiting_list_shows_a_new_ticket_without_a_reload(site, site_app):
+    # Issue 18, finding 5: a ticket taken at the kiosk was still missing from the queue page after 45 s.
+    from tests.support.web_support import post
+
+    url, b = site
+    console = _operator_page(b, url)
+    console.evaluate("window.notReloaded = true")
+    db = open_db(site_app.config["EDGE_SETTINGS"].db_path)
+    try:
+        before = {t.number for t in store_tickets.waiting(db)}
+        post(site_app.test_client(), "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+        [number] = {t.number for t in store_tickets.waiting(db)} - before
+    finally:
+        db.close()
+    expect(console.locator("#waiting")).to_contain_text(number_ar(number), timeout=10000)
+    expect(console.locator("#waiting")).to_contain_text(number)
+    assert console.evaluate("window.notReloaded") is True, "the list changed in place, the page did not reload"
+    console.context.close()
 
 
 def test_kiosk_in_english_is_left_to_right(site):

@@ -19,6 +19,7 @@ CONSOLE = {
     ("/operator/logout", "operator.logout", ("POST",)),
     ("/operator/printer/retry", "operator.printer_retry", ("POST",)),
     ("/operator/queue/<action>", "operator.queue_action", ("POST",)),
+    ("/operator/queue/waiting", "operator.queue_waiting", ("GET",)),
     ("/operator/requests", "operator.requests_list", ("GET", "POST")),
     ("/operator/requests/<number>", "operator.request_detail", ("GET",)),
     ("/operator/requests/<number>/cancel", "operator.cancel", ("POST",)),

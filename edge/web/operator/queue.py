@@ -32,6 +32,14 @@ def home():
                            error=session.pop("queue_error", None))
 
 
+@bp.get("/queue/waiting")
+@login_required
+def queue_waiting():
+    """The waiting list alone: the queue page fetches it every few seconds, so a ticket taken at the kiosk
+    appears without the operator reloading."""
+    return render_template("operator/queue_waiting.html", waiting=store_tickets.waiting(get_db()))
+
+
 @bp.post("/counter")
 @login_required
 def set_counter():
