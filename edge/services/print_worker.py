@@ -19,6 +19,7 @@ from pathlib import Path
 from edge.devices import printer as printer_mod
 from edge.devices.printer.layout import document_from_payload
 from edge.devices.printer.status import PrinterError, PrinterStatus
+from edge.services import papers
 from edge.store import device_status, print_jobs
 from edge.store.db import open_db
 
@@ -30,9 +31,11 @@ MAX_BACKOFF_S = 60.0  # a cycle that keeps failing (the database unreadable …)
 
 class PrintWorker:
     def __init__(self, db_path: str | Path, printer: printer_mod.Printer, *, idle_poll: float = 15.0,
-                 held_poll: float = 2.0, device: str = DEVICE):
+                 held_poll: float = 2.0, device: str = DEVICE, papers_dir: Path | None = None):
         self.db_path = Path(db_path)
         self.printer = printer
+        # Pictures of the last papers printed, for the console (edge.services.papers); None: none kept.
+        self.papers_dir = Path(papers_dir) if papers_dir is not None else None
         self.idle_poll = idle_poll
         self.held_poll = held_poll
         self.device = device
@@ -178,8 +181,12 @@ class PrintWorker:
         # A job that failed before may have left part of itself in the printer's buffer.
         after_failure = job.reason is not None
         for _ in range(job.copies):
-            self.printer.print_document(doc, reprint=job.reprint, training=job.training, after_failure=after_failure)
+            result = self.printer.print_document(doc, reprint=job.reprint, training=job.training,
+                                                 after_failure=after_failure)
             after_failure = False
+            if self.papers_dir is not None:
+                papers.keep(self.papers_dir, job.kind, result.sent, self.printer.profile.paper,
+                            training=job.training)
 
     def _settle(self, job_id: int, result: PrinterError | None) -> None:
         with self._settled:

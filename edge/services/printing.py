@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from edge.devices import printer as printer_mod
 from edge.devices.printer.layout import Receipt, TicketSlip, mask_name
@@ -45,6 +46,11 @@ class PrintJob:
     copies: int = 1
     reprint: bool = False
     extra: dict = field(default_factory=dict)
+
+
+def papers_dir(settings) -> Path:
+    """Where the pictures of the last papers printed are kept (edge.services.papers)."""
+    return Path(settings.data_dir) / "printed"
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,8 @@ class PrintService:
         self.autostart = autostart
         self.wait_s = wait_s
         # Refuses to start without Raqm: better no receipt than receipts with broken Arabic.
-        self.worker = PrintWorker(settings.db_path, printer_mod.open_printer(settings.devices.printer))
+        self.worker = PrintWorker(settings.db_path, printer_mod.open_printer(settings.devices.printer),
+                                  papers_dir=papers_dir(settings))
         if autostart:
             self.worker.start()
 

@@ -289,7 +289,7 @@ class Printing(Scenario):
 
     def _prints(self, root) -> list[bool]:
         """One entry per print on the paper (they end with a cut): True when it carries the REPRINT mark."""
-        from tests.support import escpos_decode as esc
+        from edge.devices.printer import escpos_read as esc
 
         paper = root / "paper.bin"
         prints, current = [], []

@@ -285,8 +285,8 @@ def test_the_kiosks_print_button_prints_the_ticket_again_on_the_receipt_printer(
     # Issue 18, finding 6: "Print" opened the browser's print dialog instead of the receipt printer.
     import uuid
 
+    from edge.devices.printer import escpos_read as esc
     from edge.devices.printer import sim as printer_sim
-    from tests.support import escpos_decode as esc
 
     name = f"kiosk-{uuid.uuid4().hex[:8]}"
     app = make_app(tmp_path, printer=f"sim://{name}", PRINT_WAIT_S=5)

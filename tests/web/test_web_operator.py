@@ -442,3 +442,56 @@ def test_the_receipt_title_reads_as_one_arabic_line_and_one_english_line(console
     title = re.search(r'<h1 id="receipt-title">(.*?)</h1>', page, re.S).group(1)
     assert "/" not in re.sub(r"<[^>]+>", "", title)
     assert re.fullmatch(r'إيصال تقديم طلب<br><span lang="en" dir="ltr"[^>]*>Request receipt</span>', title), title
+
+
+def test_the_status_page_shows_the_last_papers_drawn_from_the_bytes_sent(tmp_path):
+    # Issue 18, finding 6: nothing showed what the (simulated) printer printed.
+    import uuid
+
+    import numpy as np
+    from PIL import Image
+
+    from edge.devices.printer import paper
+    from edge.devices.printer import sim as printer_sim
+
+    name = f"papers-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, printer=f"sim://{name}", PRINT_WAIT_S=5)
+    device = printer_sim.device(name)
+    client = app.test_client()
+    login(client)
+    assert "Nothing printed yet" in text(client.get("/operator/status")) or "لم يُطبع" in text(
+        client.get("/operator/status"))
+    number = register_request(client)
+    post(client, "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+    assert len(device.jobs) == 2
+    page = client.get("/operator/status").get_data(as_text=True)
+    links = re.findall(r'<img src="(/operator/status/printed/[^"]+\.png)"', page)
+    assert len(links) == 2 and "ticket" in links[0] and "receipt" in links[1], links  # newest first
+    receipt = client.get(links[1])
+    assert receipt.status_code == 200 and receipt.mimetype == "image/png"
+    shown = np.asarray(Image.open(io.BytesIO(receipt.data)).convert("L")) < 128
+    sent = np.asarray(paper.picture(device.jobs[0]).convert("L")) < 128
+    assert shown.shape == sent.shape and np.array_equal(shown, sent), "the very bytes the printer received"
+    assert shown.sum() > 10_000 and number.encode() in device.jobs[0]  # the QR code carries the number
+    # Only pictures it keeps, by their own names; nothing else under the data folder.
+    for bad in ("../van.db", "x.png", "20261204T000000000000Z-receipt.png", "%2e%2e%2fvan.db"):
+        assert client.get(f"/operator/status/printed/{bad}").status_code == 404
+    # Signed out: nothing.
+    assert app.test_client().get(links[0]).status_code == 302
+
+
+def test_only_the_newest_papers_are_kept(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from edge.devices.printer.encode import PrinterProfile, encode
+    from edge.devices.printer.layout import TestPage, layout
+    from edge.services import papers
+
+    profile = PrinterProfile.named()
+    data = encode(layout(TestPage(van_id="V001", printed_at="2026-12-04T10:00:00+02:00"), profile.paper), profile)
+    start = datetime(2026, 12, 4, 8, tzinfo=UTC)
+    for i in range(papers.KEEP + 3):
+        papers.keep(tmp_path, "test", data, profile.paper, now=start + timedelta(seconds=i))
+    kept = papers.recent(tmp_path)
+    assert len(kept) == papers.KEEP and kept[0].at == start + timedelta(seconds=papers.KEEP + 2)
+    assert papers.keep(tmp_path, "test", b"\x1b\x99", profile.paper) is None  # not ESC/POS: no picture, no error

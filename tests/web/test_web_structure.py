@@ -35,6 +35,7 @@ CONSOLE = {
     ("/operator/requests/new/<draft_id>/photo/straightened", "operator.straightened", ("GET",)),
     ("/operator/requests/new/discard", "operator.discard_request", ("POST",)),
     ("/operator/status", "operator.status", ("GET",)),
+    ("/operator/status/printed/<name>", "operator.printed_paper", ("GET",)),
     ("/operator/training", "operator.training", ("POST",)),
 }
 

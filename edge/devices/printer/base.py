@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import edge.devices.printer.encode as escpos_encode
 import edge.devices.printer.layout as printer_layout
@@ -32,6 +32,7 @@ class PrintResult:
     bytes_sent: int
     status: PrinterStatus  # as read right after the job (``unknown`` for a printer that never answers)
     seconds: float
+    sent: bytes = field(default=b"", repr=False)  # the job as it went down the wire (for the picture of the paper)
 
 
 class Printer:
@@ -154,7 +155,7 @@ class Printer:
                 # and would print it once the paper is back, on top of the reprint. Drop it now.
                 self._clear_held()
                 raise after.error(sent=True) or printer_error("printer-offline", detail=after.describe(), sent=True)
-        return PrintResult(len(data), after, time.monotonic() - started)
+        return PrintResult(len(data), after, time.monotonic() - started, data)
 
     def _clear_held(self) -> None:
         if not (self.profile.clear_buffers and self.transport.can_answer):

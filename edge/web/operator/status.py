@@ -3,8 +3,10 @@ its oldest row, the papers waiting for the printer — and the button that asks 
 
 from __future__ import annotations
 
-from flask import redirect, render_template, session, url_for
+from flask import abort, redirect, render_template, send_file, session, url_for
 
+from edge.services import papers
+from edge.services.printing import papers_dir
 from edge.store import catalogues, clock, device_status, outbox, print_jobs
 from edge.web import printing
 from edge.web.context import catalogue, get_db, settings
@@ -25,7 +27,21 @@ def status():
     return render_template("operator/status.html", devices=devices, backlog=backlog, catalogue=in_force,
                            catalogue_from_hub=in_force.version == catalogues.newest_version(db),
                            age_minutes=None if age is None else int(age.total_seconds() // 60),
-                           waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None))
+                           waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None),
+                           printed=papers.recent(papers_dir(s))[:PAPERS_SHOWN])
+
+
+PAPERS_SHOWN = 6
+
+
+@bp.get("/status/printed/<name>")
+@login_required
+def printed_paper(name: str):
+    """The picture of one of the last papers printed, drawn from the bytes the printer was sent."""
+    path = papers.path_of(papers_dir(settings()), name)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="image/png", max_age=0)
 
 
 @bp.post("/printer/retry")

@@ -1,6 +1,8 @@
-"""A small ESC/POS parser for tests: the byte stream a printer received, read back into what it would print.
+"""A small ESC/POS parser: the byte stream a printer received, read back into what it would print.
 
-It understands what the van sends (text with ESC a / ESC E / GS !, ``GS v 0`` rasters, ``GS ( k`` QR
+The console draws the last papers from it (:mod:`edge.devices.printer.paper`: a picture made from the very bytes
+sent, for the real printer and its twin alike), and the tests decode what the printer received with it. It
+understands what the van sends (text with ESC a / ESC E / GS !, ``GS v 0`` rasters, ``GS ( k`` QR
 codes, ESC J / ESC d feeds, GS V cuts) and the real-time requests (DLE EOT status, DLE DC4 buffer
 clear). It is incremental, so a test that plays the printer can feed it whatever the wire delivers and
 answer a status request as soon as it is complete, never mistaking raster bytes for one.
