@@ -38,6 +38,7 @@ from edge.store.db import open_db
 from edge.store.migrations import migrate
 
 OPERATOR = "operator:1"
+SUPERVISOR = "operator:9"  # confirms an assessed amount
 
 
 def national_id(i: int) -> str:
@@ -75,8 +76,11 @@ def serve(db, settings: config.Settings, cat, seed: int, i: int, citizen: dict) 
         drafts.add_page(db, settings.documents_dir, draft, OPERATOR, citizen["doc_code"], content)
     service = cat.service(citizen["service"])
     person = Citizen(parse(national_id(i)), citizen["name"], citizen["mobile"])
+    # A service whose amount is assessed case by case: the file's amount, confirmed by the supervisor.
+    amount = (1 + i % 97) * 10_000 if service.fee_assessed else service.fee_piastres
     drafts.submit(db, settings.documents_dir, draft, van_id=settings.van.id, catalogue=cat, service_code=service.code,
-                  citizen=person, payment=rq.Payment("cash", service.fee_piastres), operator=OPERATOR)
+                  citizen=person, payment=rq.Payment("cash", amount), operator=OPERATOR,
+                  confirmed_by=SUPERVISOR if service.fee_assessed else None)
 
 
 def discard_drafts(db, settings: config.Settings) -> int:

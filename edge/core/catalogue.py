@@ -46,6 +46,13 @@ class Service:
     law: str | None
     notes_ar: str | None
     notes_en: str | None
+    # Set for a service whose amount is assessed case by case (a reconciliation amount, an instalment, rent):
+    # the operator enters it, up to this bound, and a supervisor confirms it; fee_piastres is then 0.
+    fee_max_piastres: int | None = None
+
+    @property
+    def fee_assessed(self) -> bool:
+        return self.fee_max_piastres is not None
 
 
 # Every way a catalogue can be refused: problem -> (Arabic, English), with fields key, value and extra
@@ -79,6 +86,8 @@ _PROBLEMS = {
     "duplicate": ("القيمة «{value}» مستخدمة من قبل ({extra})", "'{key}' {value!r} is already used ({extra})"),
     "unknown-category": ("فئة غير معروفة «{value}»", "unknown category '{value}'"),
     "notes-pair": ("يجب كتابة الملاحظات بالعربية والإنجليزية معًا", "notes need both notes_ar and notes_en"),
+    "assessed-fee": ("الخدمة ذات المبلغ المقدَّر («{key}») يكون رسمها الثابت صفرًا وحدّها الأقصى أكبر من صفر",
+                     "a service with an assessed amount ('{key}') has fee_egp = 0 and a fee_max_egp above 0"),
     "override-unknown": ("تعديل رسم لخدمة غير موجودة «{key}»", "fee override for unknown service '{key}'"),
     "override-fee": ("الرسم المعدل للخدمة «{key}» غير صالح", "fee override for '{key}' is not piastres ≥ 0"),
     "document-names": ("للمستند «{key}» اسمان مختلفان", "document '{key}' has two different names"),
@@ -234,7 +243,7 @@ _CATEGORY = dict(code="code", name_ar="arabic", name_en="text", ticket_series="l
 _SERVICE = dict(
     code="code", name_ar="arabic", name_en="text", category="text", fee_egp="fee", fee_illustrative="flag?",
     duration_days="days", law="law?", documents="documents", optional_documents="documents?",
-    notes_ar="arabic?", notes_en="text?",
+    notes_ar="arabic?", notes_en="text?", fee_max_egp="fee?",
 )  # fmt: skip
 # Text kinds with a fixed form. Laws have one citation form so screens can render it in either language.
 _PATTERNS = {
@@ -365,11 +374,14 @@ def _build(data: Any, source: str, lines: _Lines) -> Catalogue:
                 r.fail("repeated-document", at, "optional_documents", code, needle=code)
         if (f["notes_ar"] is None) != (f["notes_en"] is None):
             r.fail("notes-pair", at, "notes_ar" if f["notes_en"] is None else "notes_en")
+        if f["fee_max_egp"] is not None and (f["fee_egp"] != 0 or f["fee_max_egp"] == 0):
+            r.fail("assessed-fee", at, "fee_max_egp", f["fee_max_egp"])
         documents = [Document(c, *r.library[c], mandatory=True) for c in mandatory]
         documents += [Document(c, *r.library[c], mandatory=False) for c in optional]
         services[f["code"]] = Service(
             f["code"], f["name_ar"], f["name_en"], f["category"], tuple(documents), f["fee_egp"],
             bool(f["fee_illustrative"]), f["duration_days"], f["law"], f["notes_ar"], f["notes_en"],
+            f["fee_max_egp"],
         )  # fmt: skip
     ordered = tuple(sorted(categories.values(), key=lambda c: c.order))
     return Catalogue(top["version"], top["published"], ordered, tuple(services.values()))
@@ -436,6 +448,9 @@ def to_dict(catalogue: Catalogue) -> dict:
             "documents": [d.code for d in s.documents if d.mandatory],
             "optional_documents": [d.code for d in s.documents if not d.mandatory],
         }  # fmt: skip
+        if s.fee_max_piastres is not None:
+            entry["fee_max_egp"] = s.fee_max_piastres // 100 if s.fee_max_piastres % 100 == 0 else \
+                s.fee_max_piastres / 100
         services.append(entry | {k: getattr(s, k) for k in ("law", "notes_ar", "notes_en") if getattr(s, k)})
     return {
         "version": catalogue.version,

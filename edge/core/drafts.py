@@ -79,8 +79,16 @@ def citizen(data: Mapping) -> Citizen:
 
 
 def payment(data: Mapping, service: Service) -> rq.Payment:
-    """The payment as typed; an empty amount means the service's fee (the van takes the exact fee only).
+    """The payment as typed; an empty amount means the service's fee (the van takes the exact fee only), except
+    for a service whose amount is assessed case by case: its amount must be typed.
 
     Raises InvalidAmount or InvalidPayment with words for the operator."""
+    if service.fee_assessed and not data["amount"].strip():
+        raise rq.InvalidPayment(
+            "amount-assessed",
+            "اكتب المبلغ المقدَّر المطلوب سداده كما في ملف الطلب.",
+            "Type the assessed amount to be paid, as in the application's file.",
+            detail="assessed service without an amount",
+        )
     amount = parse_egp(data["amount"]) if data["amount"].strip() else service.fee_piastres
     return rq.Payment(data["method"], amount, data["reference"] or None)

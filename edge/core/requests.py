@@ -398,11 +398,15 @@ class PaymentMethod(StrEnum):
 
 
 _REFERENCE = re.compile(r"[A-Za-z0-9]{4,32}", re.ASCII)
+# A card terminal's approval (authorisation) code: six letters or digits, printed on the terminal's slip
+# (ISO 8583 field 38). Without it nothing shows the card payment went through.
+_APPROVAL = re.compile(r"[A-Za-z0-9]{6}", re.ASCII)
 
 
 class InvalidPayment(EdgeError):
     """A payment that cannot be recorded. ``reason``: "method", "amount", "reference-missing",
-    "reference-format", "reference-not-allowed", "amount-mismatch"; ``code`` is ``f"payment-{reason}"``."""
+    "reference-format", "reference-not-allowed", "approval-missing", "approval-format", "amount-mismatch",
+    "amount-assessed", "assessed-unconfirmed"; ``code`` is ``f"payment-{reason}"``."""
 
     def __init__(self, reason: str, message_ar: str, message_en: str, *, detail: str = ""):
         self.reason = reason
@@ -413,9 +417,9 @@ class InvalidPayment(EdgeError):
 class Payment:
     """A payment taken at the van.
 
-    ``reference`` is the e-payment reference (required for REFERENCE), an optional card approval code
-    (CARD), and must be absent for CASH. It is normalised on creation: surrounding spaces removed,
-    Eastern Arabic digits turned into ASCII, and "" for a card treated as no code.
+    ``reference`` is the e-payment reference (required for REFERENCE), the card terminal's approval code
+    (required for CARD: six letters or digits, upper-cased), and must be absent for CASH. It is normalised on
+    creation: surrounding spaces removed, Eastern Arabic digits turned into ASCII.
     """
 
     method: PaymentMethod
@@ -455,9 +459,27 @@ class Payment:
                     detail="cash payment with a reference",
                 )
             return None
+        if self.method is PaymentMethod.CARD:
+            if not ref:
+                raise InvalidPayment(
+                    "approval-missing",
+                    "الدفع بالبطاقة يحتاج إلى رمز الموافقة. اكتب رمز الموافقة المطبوع على إيصال جهاز البطاقة "
+                    "(٦ حروف أو أرقام).",
+                    "A card payment needs its approval code. Type the approval code printed on the card "
+                    "terminal's slip (6 letters or digits).",
+                    detail="card payment without an approval code",
+                )
+            if not _APPROVAL.fullmatch(ref):
+                raise InvalidPayment(
+                    "approval-format",
+                    "رمز الموافقة يتكون من ٦ حروف أو أرقام إنجليزية كما يظهر على إيصال جهاز البطاقة. راجعه "
+                    "وأعد كتابته.",
+                    "An approval code is 6 letters or digits, as on the card terminal's slip. Check it and "
+                    "type it again.",
+                    detail=f"card approval code of length {len(ref)} rejected",
+                )
+            return ref.upper()
         if not ref:
-            if self.method is PaymentMethod.CARD:
-                return None  # the approval code is optional on card payments
             raise InvalidPayment(
                 "reference-missing",
                 "الدفع الإلكتروني يحتاج إلى الرقم المرجعي. اكتب الرقم المرجعي المطبوع على إيصال الدفع.",
@@ -476,9 +498,32 @@ class Payment:
         return ref
 
 
-def check_payment(payment: Payment, fee_piastres: int) -> None:
+def check_payment(payment: Payment, fee_piastres: int, *, assessed_max: int | None = None,
+                  confirmed_by: str | None = None) -> None:
     """Raise InvalidPayment unless ``payment`` is exactly the fee: a van takes no partial payments,
-    and for an overpayment in cash the operator gives change and records the fee."""
+    and for an overpayment in cash the operator gives change and records the fee.
+
+    ``assessed_max``: the service's amount is assessed case by case (edge.core.catalogue.Service.fee_max_piastres):
+    the payment is the amount the operator entered, above 0 and at most this, and ``confirmed_by`` (the
+    supervisor who confirmed it) is required."""
+    if assessed_max is not None:
+        if not 0 < payment.amount_piastres <= assessed_max:
+            most_ar, most_en = format_egp(assessed_max, "ar"), format_egp(assessed_max, "en")
+            raise InvalidPayment(
+                "amount-assessed",
+                f"المبلغ المقدَّر لهذه الخدمة يجب أن يكون أكبر من صفر وحتى {most_ar}. راجع المبلغ في ملف الطلب.",
+                f"The assessed amount for this service must be above 0 and at most {most_en}. Check the amount "
+                "in the application's file.",
+                detail=f"assessed {payment.amount_piastres} piastres, bound {assessed_max}",
+            )
+        if not confirmed_by:
+            raise InvalidPayment(
+                "assessed-unconfirmed",
+                "المبلغ المقدَّر يحتاج إلى اعتماد المشرف: يكتب المشرف رقمه ورمزه السري.",
+                "An assessed amount needs a supervisor's confirmation: the supervisor types their number and PIN.",
+                detail="assessed amount without a supervisor",
+            )
+        return
     if payment.amount_piastres == fee_piastres:
         return
     paid_ar, fee_ar = format_egp(payment.amount_piastres, "ar"), format_egp(fee_piastres, "ar")

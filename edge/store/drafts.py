@@ -189,6 +189,7 @@ def submit(
     operator: str,
     now: datetime | None = None,
     training: bool = False,
+    confirmed_by: str | None = None,
 ) -> rq.RequestNumber:
     """Register the request (edge.store.requests.submit), its pages and their outbox rows, and delete the
     draft: one transaction and no file operation, because the pages' files are already where the
@@ -204,7 +205,8 @@ def submit(
             raise MissingPage(entry, str(exc)) from exc
     with disk.full_is_clear(documents_dir), transaction(db):
         number = requests.submit(db, van_id=van_id, catalogue=catalogue, service_code=service_code,
-                                 citizen=citizen, payment=payment, operator=operator, now=now, training=training)
+                                 citizen=citizen, payment=payment, operator=operator, now=now, training=training,
+                                 confirmed_by=confirmed_by)
         # Pages renumbered per document, in the order they were added.
         counters: dict[str, int] = {}
         for entry, page in kept:

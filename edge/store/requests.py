@@ -85,14 +85,18 @@ def submit(
     operator: str,
     now: datetime | None = None,
     training: bool = False,
+    confirmed_by: str | None = None,
 ) -> rq.RequestNumber:
     """Register a paid request: citizen, request, history, outbox and audit rows in one transaction.
 
     ``training``: the console is in training mode (its own database): the number comes from the training
-    series (9001–9999), which no real request ever has."""
+    series (9001–9999), which no real request ever has. ``confirmed_by``: the supervisor who confirmed an
+    assessed amount (required for such a service; its fee is then the amount confirmed)."""
     now = now or clock.now()
     service = catalogue.service(service_code)
-    rq.check_payment(payment, service.fee_piastres)
+    rq.check_payment(payment, service.fee_piastres, assessed_max=service.fee_max_piastres,
+                     confirmed_by=confirmed_by)
+    fee = payment.amount_piastres if service.fee_assessed else service.fee_piastres
     state = rq.transition(rq.RequestState.DRAFT, rq.RequestState.SUBMITTED)
     day = clock.local_day(now)
     at = clock.iso(now)
@@ -105,7 +109,7 @@ def submit(
             "state, fee_piastres, payment_method, payment_reference, paid_piastres, operator, created_at, "
             "updated_at, expected_ready_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [str(number), day.isoformat(), number.seq, service.code, catalogue.version, citizen_id,
-             citizen.name, state.value, service.fee_piastres, payment.method.value, payment.reference,
+             citizen.name, state.value, fee, payment.method.value, payment.reference,
              payment.amount_piastres, operator, at, at, expected.isoformat()],
         )
         _history(db, str(number), state, at, "van", None)
@@ -121,7 +125,7 @@ def submit(
                 "birth_date": citizen.national_id.birth_date.isoformat(),
                 "gender": citizen.national_id.gender.value,
             },
-            "fee_piastres": service.fee_piastres,
+            "fee_piastres": fee,
             "payment": {"method": payment.method.value, "amount_piastres": payment.amount_piastres,
                         "reference": payment.reference},
             "operator": operator,
@@ -129,8 +133,11 @@ def submit(
             "expected_ready_on": expected.isoformat(),
         }, now=now)
         audit_log.record(db, actor=operator, action="request.submit", subject=str(number),
-                         details={"service": service.code, "fee_piastres": service.fee_piastres,
+                         details={"service": service.code, "fee_piastres": fee,
                                   "payment": payment.method.value}, now=now)
+        if service.fee_assessed:
+            audit_log.record(db, actor=confirmed_by, action="payment.assessed_confirmed", subject=str(number),
+                             details={"amount_piastres": fee, "operator": operator}, now=now)
     return number
 
 

@@ -475,12 +475,18 @@ def test_well_formed_references_are_accepted(good):
     assert Payment(PaymentMethod.REFERENCE, 100, good).reference == good
 
 
-def test_card_approval_code_is_optional_but_checked_when_present():
-    assert Payment(PaymentMethod.CARD, 15000).reference is None
-    assert Payment(PaymentMethod.CARD, 15000, "").reference is None
-    assert Payment(PaymentMethod.CARD, 15000, "A1B2C3").reference == "A1B2C3"
-    with pytest.raises(InvalidPayment):
-        Payment(PaymentMethod.CARD, 15000, "12")
+def test_a_card_payment_needs_the_terminals_approval_code():
+    # Issue 18, finding 4: a card payment was accepted with no approval code (stored payment_reference: null).
+    for missing in (None, "", "  "):
+        with pytest.raises(InvalidPayment) as caught:
+            Payment(PaymentMethod.CARD, 15000, missing)
+        assert caught.value.reason == "approval-missing" and "approval code" in caught.value.message_en
+    assert Payment(PaymentMethod.CARD, 15000, " a1b2c3 ").reference == "A1B2C3"
+    assert Payment(PaymentMethod.CARD, 15000, "٠١٢٣٤٥").reference == "012345"
+    for bad in ("12", "A1B2C3D", "A1-B2C", "أ١ب٢ج٣"):
+        with pytest.raises(InvalidPayment) as caught:
+            Payment(PaymentMethod.CARD, 15000, bad)
+        assert caught.value.reason == "approval-format"
 
 
 def test_cash_payment_cannot_carry_a_reference():

@@ -4,6 +4,7 @@ requests, cancellation, van status, training mode, and the audit trail behind ev
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -199,6 +200,60 @@ def test_e_payment_needs_its_reference(console):
     assert r.status_code == 422
     r = post(console, f"{start}/payment", f"{start}/payment", {"method": "cash", "amount": "10"})
     assert r.status_code == 422  # not the fee: a van takes no partial payments
+
+
+def _payment_step(console, service: str) -> str:
+    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    post(console, f"{start}/service", f"{start}/service", {"service": service})
+    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    page = console.get(f"{start}/documents").get_data(as_text=True)
+    seen = re.findall(r'name="seen" value="([^"]+)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    console.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
+    return start
+
+
+def test_a_card_payment_needs_the_approval_code(console, db):
+    # Issue 18, finding 4: a card payment was accepted with no approval code.
+    start = _payment_step(console, SERVICE)
+    r = post(console, f"{start}/payment", f"{start}/payment", {"method": "card", "reference": ""})
+    assert r.status_code == 422 and ("approval code" in text(r) or "رمز الموافقة" in text(r))
+    r = post(console, f"{start}/payment", f"{start}/payment", {"method": "card", "reference": "a1b2c3"})
+    assert r.status_code == 302
+    number = r.headers["Location"].split("/requests/")[1].split("/")[0]
+    assert store_requests.get(db, number).payment_reference == "A1B2C3"
+
+
+def test_an_assessed_amount_is_typed_confirmed_by_a_supervisor_and_printed(app, console, db):
+    # Issue 18, finding 4: a reconciliation amount showed a 0.00 fee and could not be recorded at all.
+    start = _payment_step(console, "REC-187-FULL")
+    page = text(console.get(f"{start}/payment"))
+    assert "A supervisor confirms the amount" in page or "يعتمد المشرف" in page, page
+    cash = {"method": "cash", "reference": ""}
+    boss = {"supervisor": str(SUPERVISOR[0]), "supervisor_pin": SUPERVISOR[2]}
+    # No amount, an amount past the catalogue's bound, no supervisor, an operator who is not one, a wrong PIN.
+    for form, why in [({**cash, "amount": ""}, "المبلغ المقدَّر"),
+                      ({**cash, "amount": "20000000", **boss}, "حتى"),
+                      ({**cash, "amount": "12500"}, "رقم"),
+                      ({**cash, "amount": "12500", "supervisor": str(OPERATOR[0]), "supervisor_pin": OPERATOR[2]},
+                       "ليس لمشرف"),
+                      ({**cash, "amount": "12500", "supervisor": str(SUPERVISOR[0]), "supervisor_pin": "000000"},
+                       "")]:
+        r = post(console, f"{start}/payment", f"{start}/payment", form)
+        assert r.status_code == 422 and why in text(r), (form, text(r)[:600])
+    assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 0
+    r = post(console, f"{start}/payment", f"{start}/payment", {**cash, "amount": "12500", **boss})
+    assert r.status_code == 302, text(r)[:600]
+    number = r.headers["Location"].split("/requests/")[1].split("/")[0]
+    found = store_requests.get(db, number)
+    assert (found.fee_piastres, found.payment_method) == (1_250_000, "cash")
+    [confirmed] = [e for e in audit_log.entries(db) if e.action == "payment.assessed_confirmed"]
+    assert confirmed.actor.endswith(str(SUPERVISOR[0])) and confirmed.subject == number
+    [sent] = [m for m in outbox.pending(db) if m.kind == "request.submitted"]
+    assert sent.body["fee_piastres"] == sent.body["payment"]["amount_piastres"] == 1_250_000
+    assert "12,500.00" in text(console.get(f"/operator/requests/{number}/receipt")) or "١٢٬٥٠٠" in text(
+        console.get(f"/operator/requests/{number}/receipt"))
+    assert "supervisor_pin" not in json.dumps(db.execute("SELECT data FROM request_drafts").fetchall())
 
 
 def test_missing_mandatory_documents_stop_the_wizard(console):

@@ -17,6 +17,24 @@ def _hasher():
     return current_app.config["PIN_HASHER"] or operators.DEFAULT_HASHER
 
 
+class NotASupervisor(EdgeError):
+    code = "operator-not-supervisor"
+
+    def __init__(self):
+        super().__init__("هذا الرقم ليس لمشرف. يجب أن يعتمد المبلغ مشرف بكتابة رقمه ورمزه السري.",
+                         "This number is not a supervisor's. A supervisor must confirm the amount with their number "
+                         "and PIN.")
+
+
+def supervisor_confirms(number: str, pin: str) -> str:
+    """The actor of the supervisor whose number and PIN these are (checked against the real database, with the
+    same lock-out as signing in, every attempt audited); LoginRefused, OperatorLocked or NotASupervisor."""
+    op = operators.authenticate(get_db(real=True), number, pin, hasher=_hasher())
+    if not op.is_supervisor:
+        raise NotASupervisor()
+    return op.actor
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     db = get_db(real=True)

@@ -25,6 +25,7 @@ from edge.core.money import InvalidAmount
 from edge.services import scanning
 from edge.store import disk, drafts
 from edge.web.context import catalogue, documents_dir, get_db, settings
+from edge.web.operator.auth import supervisor_confirms
 from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.operator.documents import page_content, photo_of_page
 from edge.web.operator.photo import hold_for_corners, reserve
@@ -127,9 +128,16 @@ def _take_payment(v: Visit) -> Page:
     try:
         payment = draft_rules.payment(data, service)
         citizen = draft_rules.citizen(data)
+        confirmed_by = None
+        if service.fee_assessed:  # the PIN is checked here and never kept in the draft
+            try:
+                confirmed_by = supervisor_confirms(v.form.get("supervisor", ""), v.form.get("supervisor_pin", ""))
+            except EdgeError as exc:
+                errors["supervisor"] = exc
+                return _render("payment", v.draft_id, data, errors), 422
         number = drafts.submit(db, documents_dir(), v.draft_id, van_id=settings().van.id, catalogue=catalogue(),
                                service_code=service.code, citizen=citizen, payment=payment, operator=v.actor,
-                               training=bool(g.get("training")))
+                               training=bool(g.get("training")), confirmed_by=confirmed_by)
     except (InvalidAmount, rq.InvalidPayment) as exc:
         errors["payment"] = exc
     except EdgeError as exc:
