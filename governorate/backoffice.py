@@ -21,6 +21,7 @@ STATE_LABELS = {
     "submitted": ("مُقدَّم", "Submitted"), "received": ("وصل إلى المحافظة", "Received"),
     "under_review": ("قيد المراجعة", "Under review"), "ready": ("جاهز", "Ready"),
     "rejected": ("مرفوض", "Rejected"), "delivered": ("تم التسليم", "Delivered"), "draft": ("مسودة", "Draft"),
+    "cancelled": ("أُلغي في العربة", "Cancelled at the van"),
 }
 
 
@@ -76,6 +77,9 @@ def request(store: HubStore, number: str) -> dict | None:
         "WHERE d.van = ? AND d.kind = 'request-status' ORDER BY d.msg_id", [item["van"]])
         if _downlink_number(store, r[0]) == number]
     item["next"] = [s for s in DECISIONS if rq.can_transition(rq.RequestState(item["state"]), rq.RequestState(s))]
+    item["refund"] = next((body for body in (json.loads(r[0]) for r in store._read(
+        "SELECT body FROM messages WHERE van = ? AND kind = 'request.refunded'", [item["van"]]))
+        if body.get("number") == number), None)
     return item
 
 

@@ -25,21 +25,24 @@ class RequestState(StrEnum):
     READY = "ready"
     REJECTED = "rejected"
     DELIVERED = "delivered"
+    CANCELLED = "cancelled"  # at the van, before the governorate decided (a paid one with its refund)
 
 
 _S = RequestState
 # The whole life cycle in one table. Besides the normal one-step path, the governorate may skip ahead
 # (submitted → under_review/ready/rejected, received → ready/rejected): downlink status messages can
 # arrive out of order, or a step may not be reported at all. Nothing ever moves backwards, and the
-# terminal states (rejected, delivered) have no way out.
+# terminal states (rejected, delivered, cancelled) have no way out. The van may cancel exactly where the
+# governorate may still reject: before a decision.
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     _S.DRAFT: frozenset({_S.SUBMITTED}),
-    _S.SUBMITTED: frozenset({_S.RECEIVED, _S.UNDER_REVIEW, _S.READY, _S.REJECTED}),
-    _S.RECEIVED: frozenset({_S.UNDER_REVIEW, _S.READY, _S.REJECTED}),
-    _S.UNDER_REVIEW: frozenset({_S.READY, _S.REJECTED}),
+    _S.SUBMITTED: frozenset({_S.RECEIVED, _S.UNDER_REVIEW, _S.READY, _S.REJECTED, _S.CANCELLED}),
+    _S.RECEIVED: frozenset({_S.UNDER_REVIEW, _S.READY, _S.REJECTED, _S.CANCELLED}),
+    _S.UNDER_REVIEW: frozenset({_S.READY, _S.REJECTED, _S.CANCELLED}),
     _S.READY: frozenset({_S.DELIVERED}),
     _S.REJECTED: frozenset(),
     _S.DELIVERED: frozenset(),
+    _S.CANCELLED: frozenset(),
 }
 
 # How far along the life cycle a state is; every allowed transition strictly increases it. Ready and
@@ -51,6 +54,7 @@ STAGE: dict[RequestState, int] = {
     _S.UNDER_REVIEW: 3,
     _S.READY: 4,
     _S.REJECTED: 4,
+    _S.CANCELLED: 4,
     _S.DELIVERED: 5,
 }
 
@@ -114,6 +118,12 @@ STATE_LABELS: dict[RequestState, StateLabel] = {
         "استلمت مستندك. لا يوجد شيء آخر لفعله في هذا الطلب.",
         "You have collected your document. There is nothing more to do for this request.",
     ),
+    _S.CANCELLED: StateLabel(
+        "أُلغي",
+        "Cancelled",
+        "أُلغي هذا الطلب في العربة، وما دُفع من رسوم رُدّ. يمكنك تقديم طلب جديد في أي وقت.",
+        "This request was cancelled at the van, and any fee paid was refunded. You may apply again at any time.",
+    ),
 }
 
 
@@ -175,13 +185,25 @@ class NotCancellable(EdgeError):
                          detail=f"state {RequestState(state).value}")
 
 
+class RefundNeedsSupervisor(EdgeError):
+    code = "request-refund-needs-supervisor"
+
+    def __init__(self, paid_piastres: int):
+        super().__init__(
+            f"هذا الطلب مدفوع ({format_egp(paid_piastres, 'ar')}): إلغاؤه يرد المبلغ للمواطن ويحتاج إلى اعتماد "
+            "المشرف برقمه ورمزه السري.",
+            f"This request was paid ({format_egp(paid_piastres, 'en')}): cancelling it refunds the citizen and needs "
+            "a supervisor's number and PIN.",
+            detail=f"paid {paid_piastres} piastres",
+        )
+
+
 CANCEL_REASON_MAX = 300
 
 
 def cancellable(state: RequestState) -> bool:
-    """May the van still cancel a request in ``state``? Before the governorate has decided: exactly the
-    states the life cycle lets close as rejected (the life cycle has no "cancelled" state)."""
-    return can_transition(state, RequestState.REJECTED)
+    """May the van still cancel a request in ``state``? Before the governorate has decided."""
+    return can_transition(state, RequestState.CANCELLED)
 
 
 def cancel_reason(state: RequestState, reason: str) -> str:

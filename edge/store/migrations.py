@@ -275,3 +275,21 @@ def m006_operator_sessions(db: sqlite_utils.Database) -> None:
         # cookie copied before sign-out no longer opens the console (issue 16).
         "ALTER TABLE operators ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0",
     )
+
+
+@migrations()
+def m007_refunds(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # A paid request cancelled at the van: the money handed back, who confirmed it and why (issue 18). The
+        # close of the shift (issue 19) counts these against the cash taken.
+        """CREATE TABLE refunds (
+            number TEXT PRIMARY KEY REFERENCES requests(number),
+            amount_piastres INTEGER NOT NULL CHECK (amount_piastres > 0),
+            method TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            confirmed_by TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+    )

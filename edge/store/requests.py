@@ -191,26 +191,49 @@ def cancel(
     reason: str,
     *,
     actor: str,
+    confirmed_by: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """Cancel a request at the van, before the governorate has decided; returns the reason as recorded.
 
-    The life cycle has no "cancelled" state: the request closes as rejected with the reason. One
-    transaction: the state change, its history and outbox rows and audit entry, and the audit entry of
-    the cancellation itself — the state is read inside it, so a decision arriving meanwhile wins cleanly.
-    Raises UnknownRequest, then CancelReasonMissing or NotCancellable (edge.core.requests.cancel_reason).
+    The request closes as cancelled with the reason. A paid one is refunded: ``confirmed_by``, the supervisor
+    who confirmed it, is required, and the refund (the amount paid, how it was paid) is recorded. One
+    transaction: the state change, its history and outbox rows and audit entry, the refund, and the audit
+    entries of the cancellation and the refund — the state is read inside it, so a decision arriving
+    meanwhile wins cleanly. Raises UnknownRequest, then CancelReasonMissing or NotCancellable
+    (edge.core.requests.cancel_reason), then RefundNeedsSupervisor.
     """
     now = now or clock.now()
     with transaction(db):
-        row = db.execute("SELECT state FROM requests WHERE number = ?", [number]).fetchone()
+        row = db.execute("SELECT state, paid_piastres, payment_method FROM requests WHERE number = ?",
+                         [number]).fetchone()
         if row is None:
             raise UnknownRequest(number)
         reason = rq.cancel_reason(rq.RequestState(row[0]), reason)
-        change_state(db, number, rq.RequestState.REJECTED, source="van", reason=f"cancelled at the van: {reason}",
-                     actor=actor, now=now)
+        paid, method = row[1], row[2]
+        if paid and not confirmed_by:
+            raise rq.RefundNeedsSupervisor(paid)
+        change_state(db, number, rq.RequestState.CANCELLED, source="van", reason=reason, actor=actor, now=now)
         audit_log.record(db, actor=actor, action="request.cancel", subject=number, details={"reason": reason},
                          now=now)
+        if paid:
+            db.execute("INSERT INTO refunds (number, amount_piastres, method, reason, operator, confirmed_by, at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", [number, paid, method, reason, actor, confirmed_by,
+                                                        clock.iso(now)])
+            audit_log.record(db, actor=confirmed_by, action="request.refund", subject=number,
+                             details={"amount_piastres": paid, "method": method, "operator": actor}, now=now)
+            outbox.enqueue(db, "tx", "request.refunded", {
+                "number": number, "amount_piastres": paid, "method": method, "reason": reason, "operator": actor,
+                "confirmed_by": confirmed_by, "at": clock.iso(now)}, now=now)
     return reason
+
+
+def refund_of(db: sqlite_utils.Database, number: str) -> dict | None:
+    """The refund of a cancelled paid request, if any."""
+    row = db.execute("SELECT amount_piastres, method, reason, operator, confirmed_by, at FROM refunds "
+                     "WHERE number = ?", [number]).fetchone()
+    keys = ("amount_piastres", "method", "reason", "operator", "confirmed_by", "at")
+    return dict(zip(keys, row, strict=True)) if row else None
 
 
 def get(db: sqlite_utils.Database, number: str) -> StoredRequest:

@@ -305,6 +305,11 @@ BODIES: dict[str, dict[str, Check]] = {
             "number": request_number, "state": choice(_values(RequestState)), "reason": nullable(text(500)),
             "at": timestamp,
         }),
+        # Schema 2: a paid request cancelled at the van, and the money handed back (issue 18).
+        "request.refunded": record({
+            "number": request_number, "amount_piastres": integer(1), "method": choice(_values(PaymentMethod)),
+            "reason": text(500), "operator": text(64), "confirmed_by": text(64), "at": timestamp,
+        }),
         **{kind: _ticket for kind in TICKET_KINDS},
         # The van's answer to a downlink, written in the same transaction that applied (or refused) it:
         # the hub re-sends a downlink until this arrives, so a van that was away for days still gets it.
@@ -370,6 +375,7 @@ def _status_rule(body: dict, van: str, kind: str) -> None:
 _RULES: dict[str, Callable[[dict, str, str], None]] = {
     "request.submitted": _submitted_rule,
     "request.state": _state_rule,
+    "request.refunded": _state_rule,  # a van refunds only its own requests
     "doc.chunk": _chunk_rule,
     "status.birth": _status_rule,
     "status.death": _status_rule,

@@ -108,8 +108,8 @@ def test_ready_cannot_be_rejected_afterwards():
     assert not can_transition(S.READY, S.REJECTED)
 
 
-def test_terminal_states_are_exactly_rejected_and_delivered():
-    assert {s for s in RequestState if is_terminal(s)} == {S.REJECTED, S.DELIVERED}
+def test_terminal_states_are_exactly_rejected_delivered_and_cancelled():
+    assert {s for s in RequestState if is_terminal(s)} == {S.REJECTED, S.DELIVERED, S.CANCELLED}
 
 
 def test_states_are_accepted_as_plain_strings_from_downlink_messages():
@@ -535,7 +535,7 @@ def test_a_request_is_cancellable_exactly_while_it_may_still_close_as_rejected(s
 
 def test_cancellable_before_the_decision_not_after():
     assert cancellable(S.SUBMITTED) and cancellable(S.UNDER_REVIEW)
-    assert not any(cancellable(s) for s in (S.READY, S.REJECTED, S.DELIVERED))
+    assert not any(cancellable(s) for s in (S.READY, S.REJECTED, S.DELIVERED, S.CANCELLED))
 
 
 def test_the_cancel_reason_is_folded_and_cut_to_its_limit():

@@ -398,3 +398,25 @@ def test_a_camera_picture_on_the_van_page_has_a_plain_text_alternative(store, cl
     html = client.get("/vans/V007").get_data(as_text=True)
     (alt,) = re.findall(r'<img src="/vans/V007/cameras/front\.jpg" alt="([^"]*)"', html)
     assert alt == "كاميرا front — Camera front"
+
+
+def test_a_request_cancelled_and_refunded_at_the_van_shows_so_to_the_clerk(store, client, numbers):
+    # Issue 18, finding 3: the van's cancellation is its own state, and the refund travels with it (schema 2).
+    from ulid import ULID
+
+    at = datetime.now(UTC).isoformat()
+    up = []
+    for seq, kind, body in [
+        (9001, "request.state", {"number": numbers[0], "state": "cancelled", "reason": "citizen asked", "at": at}),
+        (9002, "request.refunded", {"number": numbers[0], "amount_piastres": 150000, "method": "cash",
+                                    "reason": "citizen asked", "operator": "operator:2", "confirmed_by": "operator:1",
+                                    "at": at}),
+    ]:
+        env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, at, kind, body)
+        up.append((p.up_topic("01", "V007", "tx"), p.encode(env)))
+    offline_hub(store)._process(up)
+    login(client, "clerk")
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    assert "Cancelled at the van" in page or "أُلغي في العربة" in page
+    assert 'id="refund"' in page and "1500.00 EGP" in page and "citizen asked" in page
+    assert 'data-decide="ready"' not in page and 'data-decide="rejected"' not in page, "nothing left to decide"

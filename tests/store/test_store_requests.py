@@ -10,7 +10,7 @@ from edge.core import requests as rq
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
 from edge.core.national_id import parse
-from edge.store import inbox, outbox
+from edge.store import clock, inbox, outbox
 from edge.store import requests as store_requests
 
 CITIZEN = Citizen(parse("29001010112355"), "  منى   أحمد  حسن ", "+20 101 234 5678")
@@ -144,21 +144,47 @@ def test_every_store_error_is_a_user_facing_error():
         assert issubclass(cls, EdgeError)
 
 
-def _written(db) -> tuple[int, int, int]:
+def _written(db) -> tuple[int, int, int, int]:
     return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("outbox", "audit_log", "request_history"))
+                 for t in ("outbox", "audit_log", "request_history", "refunds"))
 
 
-def test_cancelling_at_the_van_closes_the_request_as_rejected_in_one_transaction(db, catalogue, now):
+def test_cancelling_a_paid_request_closes_it_as_cancelled_and_records_the_refund_in_one_transaction(
+        db, catalogue, now):
+    # Issue 18, finding 3: a cancellation showed as a rejection, any operator could cancel a paid request, and
+    # no refund was recorded.
     number = str(_submit(db, catalogue, now))
-    assert store_requests.cancel(db, number, "  citizen \n asked ", actor="operator:3", now=now) == "citizen asked"
+    paid = store_requests.get(db, number).fee_piastres
+    assert paid > 0
+    before = _written(db)
+    with pytest.raises(rq.RefundNeedsSupervisor) as caught:
+        store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
+    assert "supervisor" in caught.value.message_en and _written(db) == before
+    assert store_requests.cancel(db, number, "  citizen \n asked ", actor="operator:3", confirmed_by="operator:1",
+                                 now=now) == "citizen asked"
     found = store_requests.get(db, number)
-    assert found.state is rq.RequestState.REJECTED
-    assert found.history[-1]["reason"] == "cancelled at the van: citizen asked"
-    assert [r.kind for r in outbox.pending(db, "tx")] == ["request.submitted", "request.state"]
+    assert found.state is rq.RequestState.CANCELLED
+    assert found.history[-1]["reason"] == "citizen asked"
+    assert [r.kind for r in outbox.pending(db, "tx")] == ["request.submitted", "request.state", "request.refunded"]
+    assert outbox.pending(db, "tx")[1].body["state"] == "cancelled"
+    assert outbox.pending(db, "tx")[2].body == {
+        "number": number, "amount_piastres": paid, "method": "cash", "reason": "citizen asked",
+        "operator": "operator:3", "confirmed_by": "operator:1", "at": clock.iso(now)}
     rows = db.execute("SELECT action, actor, details FROM audit_log ORDER BY seq").fetchall()
-    assert [r[0] for r in rows] == ["request.submit", "request.rejected", "request.cancel"]
-    assert rows[-1][1] == "operator:3" and "citizen asked" in rows[-1][2]
+    assert [r[0] for r in rows] == ["request.submit", "request.cancelled", "request.cancel", "request.refund"]
+    assert rows[2][1] == "operator:3" and "citizen asked" in rows[2][2]
+    assert rows[3][1] == "operator:1" and str(paid) in rows[3][2]
+    assert store_requests.refund_of(db, number) == {
+        "amount_piastres": paid, "method": "cash", "reason": "citizen asked", "operator": "operator:3",
+        "confirmed_by": "operator:1", "at": clock.iso(now)}
+
+
+def test_a_request_with_nothing_paid_is_cancelled_without_a_supervisor_or_a_refund(db, catalogue, now):
+    number = str(_submit(db, catalogue, now))
+    db.execute("UPDATE requests SET paid_piastres = 0 WHERE number = ?", [number])
+    store_requests.cancel(db, number, "duplicate", actor="operator:3", now=now)
+    assert store_requests.get(db, number).state is rq.RequestState.CANCELLED
+    assert store_requests.refund_of(db, number) is None
 
 
 def test_a_cancel_without_a_reason_or_after_the_decision_writes_nothing(db, catalogue, now):
@@ -170,28 +196,29 @@ def test_a_cancel_without_a_reason_or_after_the_decision_writes_nothing(db, cata
     store_requests.change_state(db, number, "ready", source="hub", now=now)
     before = _written(db)
     with pytest.raises(rq.NotCancellable):
-        store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
+        store_requests.cancel(db, number, "citizen asked", actor="operator:3", confirmed_by="operator:1", now=now)
     assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.READY
 
 
 def test_cancelling_an_unknown_request_says_so(db):
     with pytest.raises(store_requests.UnknownRequest):
-        store_requests.cancel(db, "007-261121-0001-5", "citizen asked", actor="operator:3")
+        store_requests.cancel(db, "007-261121-0001-5", "citizen asked", actor="operator:3", confirmed_by="operator:1")
 
 
-def test_a_failure_at_the_cancels_last_write_leaves_nothing_half_done(db, catalogue, now, monkeypatch):
+@pytest.mark.parametrize("last", ["request.cancel", "request.refund"])
+def test_a_failure_at_the_cancels_last_write_leaves_nothing_half_done(db, catalogue, now, monkeypatch, last):
     number = str(_submit(db, catalogue, now))
     before = _written(db)
     record = store_requests.audit_log.record
 
     def broken(database, *, action, **kwargs):
-        if action == "request.cancel":  # the state change is already written when this fails
+        if action == last:  # the state change (and the refund) are already written when this fails
             raise OSError("disk")
         return record(database, action=action, **kwargs)
 
     monkeypatch.setattr(store_requests.audit_log, "record", broken)
     with pytest.raises(OSError):
-        store_requests.cancel(db, number, "citizen asked", actor="operator:3", now=now)
+        store_requests.cancel(db, number, "citizen asked", actor="operator:3", confirmed_by="operator:1", now=now)
     assert _written(db) == before and store_requests.get(db, number).state is rq.RequestState.SUBMITTED
 
 

@@ -360,6 +360,10 @@ SPECS: dict[str, Spec] = {
         "number": NUMBERS, "state": choice(tuple(s.value for s in rq.RequestState)), "reason": nullable(text(500)),
         "at": TIMES,
     }, rule_breaks=(_number_of_other_van("number"),)),
+    "request.refunded": Spec({
+        "number": NUMBERS, "amount_piastres": integer(1), "method": choice(("cash", "card", "reference")),
+        "reason": text(500), "operator": text(64), "confirmed_by": text(64), "at": TIMES,
+    }, rule_breaks=(_number_of_other_van("number"),)),
     **{kind: _TICKET for kind in schema.TICKET_KINDS},
     "downlink.applied": Spec({
         "msg_id": ULIDS, "kind": choice(("request-status", "catalog", "trust-list", "command")),

@@ -240,11 +240,12 @@ def test_enumerations_the_contract_borrows_from_core_are_pinned():
     from edge.core.requests import PaymentMethod, RequestState
     from edge.core.tickets import Priority, TicketState
 
-    assert p.SCHEMA_VERSION == 1
+    assert p.SCHEMA_VERSION == 2
     assert {e.__name__: [m.value for m in e] for e in (Gender, PaymentMethod, RequestState, Priority, TicketState)} == {
         "Gender": ["male", "female"],
         "PaymentMethod": ["cash", "card", "reference"],
-        "RequestState": ["draft", "submitted", "received", "under_review", "ready", "rejected", "delivered"],
+        "RequestState": ["draft", "submitted", "received", "under_review", "ready", "rejected", "delivered",
+                         "cancelled"],
         "Priority": ["none", "elderly", "disabled", "pregnant"],
         "TicketState": ["waiting", "called", "serving", "done", "no_show", "transferred"],
     }
@@ -292,7 +293,7 @@ REFUSALS = {
     "body not a map": (_with(body=[1, 2]), "bad-type"),
     "msg_id not a ULID": (_with(msg_id="not-a-ulid-at-all-0000000X"), "bad-msg-id"),
     "msg_id lower case": (_with(msg_id=uid(1).lower()), "bad-msg-id"),
-    "schema from the future": (_with(schema=2, trace="x"), "schema-too-new"),
+    "schema from the future": (_with(schema=p.SCHEMA_VERSION + 1, trace="x"), "schema-too-new"),
     "schema zero": (_with(schema=0), "bad-value"),
     "envelope for another van": (_with(van="V008"), "wrong-van"),
     "van id malformed": (_with(van="V7"), "bad-van-id"),

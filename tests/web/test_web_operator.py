@@ -317,14 +317,29 @@ def test_requests_are_searched_by_number_or_national_id_without_putting_it_in_th
     assert r.status_code == 422
 
 
-def test_cancel_needs_a_reason_and_closes_the_request(console, db):
+def test_cancel_needs_a_reason_and_a_supervisor_for_the_refund_and_closes_the_request_as_cancelled(app, console, db):
+    # Issue 18, finding 3: cancelled showed as "Rejected", any operator could cancel a paid request, no refund.
     number = register_request(console)
-    post(console, f"/operator/requests/{number}", f"/operator/requests/{number}/cancel", {"reason": "  "})
+    page = f"/operator/requests/{number}"
+    post(console, page, f"{page}/cancel", {"reason": "  "})
     assert store_requests.get(db, number).state.value == "submitted"
-    post(console, f"/operator/requests/{number}", f"/operator/requests/{number}/cancel",
-         {"reason": "citizen asked"})
-    assert store_requests.get(db, number).state.value == "rejected"
-    assert "request.cancel" in _actions(db)
+    post(console, page, f"{page}/cancel", {"reason": "citizen asked"})
+    assert store_requests.get(db, number).state.value == "submitted"
+    refused = console.get(page).get_data(as_text=True)  # says why, and keeps the reason typed
+    assert "اعتماد المشرف" in refused and 'value="citizen asked"' in refused, text(console.get(page))[:500]
+    post(console, page, f"{page}/cancel", {"reason": "citizen asked", "supervisor": str(OPERATOR[0]),
+                                           "supervisor_pin": OPERATOR[2]})
+    assert store_requests.get(db, number).state.value == "submitted", "an operator is not a supervisor"
+    post(console, page, f"{page}/cancel", {"reason": "citizen asked", "supervisor": str(SUPERVISOR[0]),
+                                           "supervisor_pin": SUPERVISOR[2]})
+    assert store_requests.get(db, number).state.value == "cancelled"
+    assert {"request.cancel", "request.refund"} <= set(_actions(db))
+    assert store_requests.refund_of(db, number)["confirmed_by"].endswith(str(SUPERVISOR[0]))
+    # The citizen at the kiosk reads "cancelled", in their language, with the reason — not "rejected".
+    kiosk = app.test_client()
+    r = post(kiosk, "/track", "/track", {"number": number})
+    shown = text(r)
+    assert "أُلغي" in shown and "citizen asked" in shown and "مرفوض" not in shown and "cancelled at the van" not in shown
 
 
 def test_reprint_is_audited(console, db):

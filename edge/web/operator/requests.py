@@ -13,9 +13,11 @@ from edge.core import national_id as nid_mod
 from edge.core import requests as rq
 from edge.core.digits import to_ascii
 from edge.core.errors import EdgeError
+from edge.core.money import format_egp
 from edge.store import clock, documents, lookups
 from edge.store import requests as store_requests
 from edge.web.context import catalogue, get_db
+from edge.web.operator.auth import supervisor_confirms
 from edge.web.operator.blueprint import bp, login_required
 
 
@@ -52,6 +54,7 @@ def request_detail(number: str):
     return render_template("operator/request.html", r=found, service=catalogue().service(found.service_code),
                            labels=rq.STATE_LABELS, docs=documents.for_request(get_db(), number),
                            cancellable=rq.cancellable(found.state), masked_id=nid_mod.mask(found.citizen_national_id),
+                           refund=store_requests.refund_of(get_db(), number),
                            error=session.pop("request_error", None), notice=session.pop("notice", None))
 
 
@@ -60,13 +63,24 @@ def request_detail(number: str):
 def cancel(number: str):
     typed = request.form.get("reason", "")
     try:
-        store_requests.cancel(get_db(), number, typed, actor=g.operator["actor"])
-    except rq.CancelReasonMissing as exc:
+        confirmed_by = None
+        if request.form.get("supervisor"):  # a paid request: the refund is confirmed by a supervisor's PIN
+            confirmed_by = supervisor_confirms(request.form["supervisor"], request.form.get("supervisor_pin", ""))
+        store_requests.cancel(get_db(), number, typed, actor=g.operator["actor"], confirmed_by=confirmed_by)
+    except (rq.CancelReasonMissing, rq.RefundNeedsSupervisor) as exc:
         session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en, "keep": typed}
-    except rq.NotCancellable as exc:
-        session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en}
+    except EdgeError as exc:  # not cancellable any more, or the supervisor's number or PIN refused
+        session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en, "keep": typed}
     else:
-        session["notice"] = {"ar": "أُلغي الطلب.", "en": "The request was cancelled."}
+        refund = store_requests.refund_of(get_db(), number)
+        if refund:
+            amount = refund["amount_piastres"]
+            session["notice"] = {
+                "ar": f"أُلغي الطلب. ردّ إلى المواطن {format_egp(amount, 'ar')} وسُجّل الرد.",
+                "en": f"The request was cancelled. Hand the citizen back {format_egp(amount, 'en')}; the refund is "
+                      "recorded."}
+        else:
+            session["notice"] = {"ar": "أُلغي الطلب.", "en": "The request was cancelled."}
     return redirect(url_for("operator.request_detail", number=number))
 
 
