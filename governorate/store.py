@@ -167,6 +167,20 @@ class _PgConnection:
     def execute(self, sql: str, params: list | tuple = ()):
         return self._conn.execute(_pg_sql(sql), list(params))
 
+    def executemany(self, sql: str, rows: list) -> None:
+        # psycopg 3 pipelines executemany: every row is sent before any answer is awaited (one round trip).
+        with self._conn.cursor() as cur:
+            cur.executemany(_pg_sql(sql), rows)
+
+    def each(self, sql: str, rows: list) -> list[list[tuple]]:
+        with self._conn.cursor() as cur:
+            cur.executemany(_pg_sql(sql), rows, returning=True)
+            out = []
+            while True:
+                out.append(cur.fetchall())
+                if not cur.nextset():
+                    return out
+
     @property
     def in_transaction(self) -> bool:
         import psycopg
@@ -175,6 +189,28 @@ class _PgConnection:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def values(rows: int, columns: int) -> str:
+    """The VALUES list of a multi-row INSERT: ``(?, ?), (?, ?)`` for 2 rows of 2 columns."""
+    row = "(" + ", ".join("?" * columns) + ")"
+    return ", ".join([row] * rows)
+
+
+def execute_each(conn, sql: str, rows: list) -> list[list[tuple]]:
+    """Run ``sql`` once per row of parameters, in order, and give back what each run returned (its RETURNING
+    rows). On PostgreSQL all the runs go in one round trip; SQLite is in the process and runs them one by one."""
+    if not rows:
+        return []
+    if isinstance(conn, _PgConnection):
+        return conn.each(sql, rows)
+    return [conn.execute(sql, row).fetchall() for row in rows]
+
+
+def execute_many(conn, sql: str, rows: list) -> None:
+    """Run ``sql`` once per row of parameters, in order, in one call (one round trip on PostgreSQL)."""
+    if rows:
+        conn.executemany(sql, rows)
 
 
 _JSON_PATH = re.compile(r"json_extract\((\w+), '\$\.([\w.]+)'\)")
