@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine
-from governorate.store import HubStore, execute_each, execute_many, now_iso, parse_iso, values
+from governorate.store import HubStore, execute_each, execute_many, execute_values, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
 
@@ -42,8 +42,6 @@ ALERTS_SOON_S = 1.0
 # The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
 # this long is stuck (a database lock held for ever, a hung connection), and the watchdog gives up on it.
 HUNG_AFTER_S = 90.0
-# Rows per multi-row statement of a batch (well under SQLite's and PostgreSQL's limits on parameters).
-ROWS_PER_STATEMENT = 250
 
 
 @dataclass
@@ -339,10 +337,8 @@ class Hub:
         # Every van heard from (the broker vouches for the topic's van, refused or not): one statement, the
         # vans in order, so two workers lock their rows in the same order.
         vans = sorted({a.van for _, a in admitted if a is not None})
-        for chunk in _chunks(vans):
-            conn.execute("INSERT INTO vans (van, last_seen) VALUES " + values(len(chunk), 2)
-                         + " ON CONFLICT (van) DO UPDATE SET last_seen = excluded.last_seen",
-                         [x for van in chunk for x in (van, received_at)])
+        execute_values(conn, "INSERT INTO vans (van, last_seen)", [[van, received_at] for van in vans],
+                       "ON CONFLICT (van) DO UPDATE SET last_seen = excluded.last_seen")
         for van in vans:
             outcomes[van].seen = True
         records, snapshots, others = [], [], []
@@ -400,12 +396,9 @@ class Hub:
             if (env.van, env.msg_id) not in keys:
                 keys.add((env.van, env.msg_id))
                 rows.append(_message_row(env, received_at))
-        inserted: set[tuple[str, str]] = set()
-        for chunk in _chunks(rows):
-            inserted.update((van, msg_id) for van, msg_id in conn.execute(
-                "INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) VALUES "
-                + values(len(chunk), 8) + " ON CONFLICT DO NOTHING RETURNING van, msg_id",
-                [x for row in chunk for x in row]).fetchall())
+        inserted = {(van, msg_id) for van, msg_id in execute_values(
+            conn, "INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)", rows,
+            "ON CONFLICT DO NOTHING RETURNING van, msg_id")}
         new = []
         for env in records:
             new.append((env.van, env.msg_id) in inserted)
@@ -435,12 +428,10 @@ class Hub:
 
     def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
         texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
-        new: set[str] = set()
-        for chunk in _chunks(list(zip(submitted, texts, strict=True))):
-            new.update(number for (number,) in conn.execute(
-                "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at) VALUES "
-                + values(len(chunk), 7) + " ON CONFLICT DO NOTHING RETURNING number",
-                [x for env, text in chunk for x in _request_row(env, text, at)]).fetchall())
+        new = {number for (number,) in execute_values(
+            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at)",
+            [_request_row(env, text, at) for env, text in zip(submitted, texts, strict=True)],
+            "ON CONFLICT DO NOTHING RETURNING number")}
         known = []
         for env, text in zip(submitted, texts, strict=True):
             if env.body["number"] in new:
@@ -448,7 +439,8 @@ class Hub:
             else:
                 known.append((env, text))
         kept: dict[str, tuple[str, str]] = {}
-        for chunk in _chunks(known):
+        for start in range(0, len(known), 250):
+            chunk = known[start:start + 250]
             kept.update((number, (van, body)) for number, van, body in conn.execute(
                 "SELECT number, van, body FROM requests WHERE number IN (" + ", ".join("?" * len(chunk)) + ")",
                 [env.body["number"] for env, _ in chunk]).fetchall())
@@ -620,10 +612,6 @@ def _parked_row(env: p.Envelope, at: str) -> list:
 
 def _applied_row(env: p.Envelope, at: str) -> list:
     return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
-
-
-def _chunks(items: list) -> list[list]:
-    return [items[i:i + ROWS_PER_STATEMENT] for i in range(0, len(items), ROWS_PER_STATEMENT)]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:
