@@ -181,9 +181,17 @@ class Hub:
         # rows in the same order and cannot deadlock on PostgreSQL. SQLite has one writer anyway.
         batch = sorted(batch, key=lambda item: item[0].split("/")[3] if item[0].count("/") >= 5 else "")
         isolated = False  # first the whole batch at once; after an unexpected error, message by message
+        received_at = now_iso()
+        try:
+            # Python only (topic, schema, admission), before the transaction: the write lock (SQLite's, or
+            # the vans' rows on PostgreSQL) is not held while the batch is decoded and checked.
+            admitted = [(payload, self._admit(topic_text, payload, received_at)) for topic_text, payload in batch]
+        except Exception as exc:  # noqa: BLE001 - a fault the hub did not foresee: found message by message
+            log.warning("a batch of %d could not be read (%s: %s); applying it message by message",
+                        len(batch), type(exc).__name__, exc)
+            admitted, isolated = [], True
         for attempt in range(6):
             outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
-            received_at = now_iso()
             self._parked: bool | None = None  # whether any state change waits for its request (read lazily)
             try:
                 with self.store.transaction() as conn:
@@ -191,7 +199,7 @@ class Hub:
                         for topic_text, payload in batch:
                             self._ingest_isolated(conn, topic_text, payload, received_at, outcomes)
                     else:
-                        self._ingest_batch(conn, batch, received_at, outcomes)
+                        self._ingest_batch(conn, admitted, received_at, outcomes)
                 break
             except Exception as exc:
                 if attempt == 5:
@@ -329,11 +337,12 @@ class Hub:
             self._project(conn, env, received_at)
         out.acked.append(env.msg_id)  # a replay is acked again, never stored again
 
-    def _ingest_batch(self, conn, batch: list[tuple[str, bytes]], received_at: str, outcomes) -> None:
+    def _ingest_batch(self, conn, admitted: list[tuple[bytes, p.Envelope | _Refusal | None]], received_at: str,
+                      outcomes) -> None:
         """The whole batch in a few statements, one per kind of write instead of 3-4 per message: what lets a
         database across a network (PostgreSQL) keep up. The outcome is _ingest_one's, message after message;
-        any failure undoes the batch, and _process then applies it message by message."""
-        admitted = [(payload, self._admit(topic_text, payload, received_at)) for topic_text, payload in batch]
+        any failure undoes the batch, and _process then applies it message by message. ``admitted``: each
+        message's payload and what _admit made of it."""
         # Every van heard from (the broker vouches for the topic's van, refused or not): one statement, the
         # vans in order, so two workers lock their rows in the same order.
         vans = sorted({a.van for _, a in admitted if a is not None})

@@ -11,7 +11,7 @@ import pytest
 from ulid import ULID
 
 from edge.sync import protocol as p
-from governorate import ingest, quarantine
+from governorate import admission, ingest, quarantine
 from tests.support.gov_support import BACKENDS, birth, hub_copy, hub_template, offline_hub, tel, van_requests
 from tests.support.sync_harness import GOV
 
@@ -232,3 +232,26 @@ def test_the_batch_writes_exactly_what_message_by_message_writes(store, template
     assert [(van, number) for van, number, *_ in written["conflicts"]] == sorted(
         [("V008", numbers8[0]), ("V008", numbers8[2])])
     assert written["vans"][0][:5] == ("V008", 1, 1, '{"outbox_pending": 2}', written["vans"][0][4])
+
+
+def test_a_message_the_hub_cannot_even_read_is_refused_alone(store, tmp_path, monkeypatch, caplog):
+    # The batch is decoded and checked before its transaction: a fault there (an unforeseen bug in the
+    # checks) must not fail the whole batch for ever, only that message.
+    hub = offline_hub(store)
+    acks = _Acks(hub)
+    numbers, messages = van_requests(tmp_path / "V008", "V008", 2)
+    poisoned = cbor2.loads(_submitted(messages, numbers[0])[1])["msg_id"]
+    check = admission.check
+
+    def failing(stream, kind, created_at, body, now):
+        if body.get("number") == numbers[0] and kind == "request.submitted":
+            raise ArithmeticError("injected")
+        return check(stream, kind, created_at, body, now)
+
+    monkeypatch.setattr(admission, "check", failing)
+    hub._process(messages)
+    assert "could not be read" in caplog.text
+    assert acks.acked() == sorted(set(_ids(messages)) - {poisoned})
+    assert acks.rejected() == {poisoned: "hub-error"}
+    assert [n for n in numbers if store.request(n)] == [numbers[1]]
+    assert store.count() == len(messages) - 1
