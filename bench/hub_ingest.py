@@ -13,6 +13,11 @@ sqlite_two_workers_tx_per_s, two_workers_ratio (SQLite), postgresql_tx_per_s (nu
 PostgreSQL), postgresql_two_workers_tx_per_s, postgresql_two_workers_ratio, tel_per_s and
 publish_msgs_per_s (the publisher in the same run, for scale).
 
+On a shared machine the rates move with the load; the CPU time does much less. Each run also reports
+hub_cpu_s (the ingest workers' CPU from the first message to the last row, start-up left out),
+db_server_cpu_s (PostgreSQL's processes over the same time, the bench's own row counting included) and
+tx_per_cpu_s = transactions / (hub_cpu_s + db_server_cpu_s); the last line has them as *_tx_per_cpu_s.
+
     python -m bench.hub_ingest [--tx 8000] [--no-postgresql] [--vans 500] [--compress 10]
 """
 
@@ -39,10 +44,31 @@ from tests.support.mqtt_broker import Broker
 from tests.support.sync_harness import kill9, spawn
 
 GOV = "01"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: set[int], children_of: int | None = None) -> float:
+    """User + system CPU of ``pids`` and, with ``children_of``, of that process's children (from /proc)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(entry) in pids or (children_of is not None and int(fields[1]) == children_of):
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def van_ids(n: int) -> list[str]:
     return [f"V{i:03d}" for i in range(1, n + 1)]
+
+
+def postmaster_pid(cluster: gov_postgres.Cluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
 
 
 def tx_messages(vans: list[str], count: int) -> list[tuple[str, bytes]]:
@@ -137,7 +163,8 @@ def count_tx(db: Path | str) -> int:
         return 0
 
 
-def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path, db_url: str | None = None) -> dict:
+def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path, db_url: str | None = None,
+        db_server_pid: int | None = None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     broker = Broker(folder / "broker").start()
     db: Path | str = db_url or folder / "hub.db"
@@ -159,10 +186,14 @@ def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path, d
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
+        hub_pids = {proc.pid for proc in procs}
+        server = {db_server_pid} if db_server_pid else set()
+        hub_cpu, server_cpu = cpu_seconds(hub_pids), cpu_seconds(server, db_server_pid)
         pub = publish(broker.port, txs, vans, tel_rate)
         deadline = time.monotonic() + 60
         while count_tx(db) < tx and time.monotonic() < deadline:
             time.sleep(0.1)
+        hub_cpu, server_cpu = cpu_seconds(hub_pids) - hub_cpu, cpu_seconds(server, db_server_pid) - server_cpu
         stop.set()
         watcher.join()
         stored = count_tx(db)
@@ -176,7 +207,9 @@ def run(workers: int, tx: int, vans: list[str], compress: float, folder: Path, d
         tel_rows = store._read("SELECT count(*) FROM vans WHERE telemetry IS NOT NULL")[0][0]
         store.close()
         return {"workers": workers, "store": "postgresql" if db_url else "sqlite", "tx": tx, "stored_tx": stored,
-                "tx_per_s": rate, "tel_per_s": tel_rate, "vans_with_telemetry": tel_rows, **pub}
+                "tx_per_s": rate, "hub_cpu_s": round(hub_cpu, 2), "db_server_cpu_s": round(server_cpu, 2),
+                "tx_per_cpu_s": round(tx / (hub_cpu + server_cpu)) if hub_cpu + server_cpu else None,
+                "tel_per_s": tel_rate, "vans_with_telemetry": tel_rows, **pub}
     finally:
         for proc in procs:
             kill9(proc)
@@ -202,7 +235,7 @@ def main() -> None:
                 for workers in (1, 2):
                     url = cluster.create_database(f"hub{workers}")
                     results[f"pg{workers}"] = run(workers, args.tx, vans, args.compress, Path(tmp) / f"pg{workers}",
-                                                  db_url=url)
+                                                  db_url=url, db_server_pid=postmaster_pid(cluster))
                     print(json.dumps(results[f"pg{workers}"]), flush=True)
             finally:
                 cluster.stop()
@@ -214,6 +247,9 @@ def main() -> None:
     def ratio(one: str, two: str) -> float | None:
         return round(rate(two) / rate(one), 2) if rate(one) and rate(two) else None
 
+    def per_cpu(key: str) -> int | None:
+        return results.get(key, {}).get("tx_per_cpu_s")
+
     print(json.dumps({
         "sqlite_tx_per_s": rate("sqlite1"),
         "sqlite_two_workers_tx_per_s": rate("sqlite2"),
@@ -221,6 +257,8 @@ def main() -> None:
         "postgresql_tx_per_s": rate("pg1"),
         "postgresql_two_workers_tx_per_s": rate("pg2"),
         "postgresql_two_workers_ratio": ratio("pg1", "pg2"),
+        "sqlite_tx_per_cpu_s": per_cpu("sqlite1"), "sqlite_two_workers_tx_per_cpu_s": per_cpu("sqlite2"),
+        "postgresql_tx_per_cpu_s": per_cpu("pg1"), "postgresql_two_workers_tx_per_cpu_s": per_cpu("pg2"),
         "vans": args.vans, "tel_per_s": results["sqlite1"]["tel_per_s"], "tx": args.tx,
         "all_stored": all(r["stored_tx"] == args.tx for r in results.values()),
         "publish_msgs_per_s": round(results["sqlite1"]["publish_msgs_per_s"]), "cpus": os.cpu_count(),

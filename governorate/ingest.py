@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine
-from governorate.store import HubStore, now_iso, parse_iso
+from governorate.store import HubStore, execute_each, execute_many, execute_values, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
 
@@ -52,6 +52,18 @@ class _Outcome:
     births: list[str]
     refused: list[str] = field(default_factory=list)  # reasons, for the metrics (counted once committed)
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why a message is refused before it touches the database (its schema or admission)."""
+
+    van: str
+    msg_id: str | None
+    stream: str | None
+    kind: str | None
+    reason: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -169,17 +181,25 @@ class Hub:
         # rows in the same order and cannot deadlock on PostgreSQL. SQLite has one writer anyway.
         batch = sorted(batch, key=lambda item: item[0].split("/")[3] if item[0].count("/") >= 5 else "")
         isolated = False  # first the whole batch at once; after an unexpected error, message by message
+        received_at = now_iso()
+        try:
+            # Python only (topic, schema, admission), before the transaction: the write lock (SQLite's, or
+            # the vans' rows on PostgreSQL) is not held while the batch is decoded and checked.
+            admitted = [(payload, self._admit(topic_text, payload, received_at)) for topic_text, payload in batch]
+        except Exception as exc:  # noqa: BLE001 - a fault the hub did not foresee: found message by message
+            log.warning("a batch of %d could not be read (%s: %s); applying it message by message",
+                        len(batch), type(exc).__name__, exc)
+            admitted, isolated = [], True
         for attempt in range(6):
             outcomes: dict[str, _Outcome] = defaultdict(lambda: _Outcome([], [], {}, []))
-            received_at = now_iso()
             self._parked: bool | None = None  # whether any state change waits for its request (read lazily)
             try:
                 with self.store.transaction() as conn:
-                    for topic_text, payload in batch:
-                        if isolated:
+                    if isolated:
+                        for topic_text, payload in batch:
                             self._ingest_isolated(conn, topic_text, payload, received_at, outcomes)
-                        else:
-                            self._ingest_one(conn, topic_text, payload, received_at, outcomes)
+                    else:
+                        self._ingest_batch(conn, admitted, received_at, outcomes)
                 break
             except Exception as exc:
                 if attempt == 5:
@@ -266,15 +286,17 @@ class Hub:
         if msg_id and stream != "tel":
             outcomes[van].rejected.append(p.Rejected(msg_id, reason))
 
-    def _ingest_one(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
+    def _admit(self, topic_text: str, payload: bytes, received_at: str) -> p.Envelope | _Refusal | None:
+        """The message as an envelope the hub may store; a refusal (schema, admission); None for a topic that
+        is not a van's uplink to this hub (nobody to tell). Python only: nothing is written here."""
         try:
             topic = p.parse_topic(topic_text)
         except p.ProtocolError as exc:
             log.warning("message on %s refused: %s (%s)", topic_text, exc.reason, exc.detail)
-            return
+            return None
         if topic.direction != "up" or topic.gov != self.gov:
             log.warning("message on %s is not for this hub", topic_text)
-            return
+            return None
         try:
             env = p.decode(payload, expected_van=topic.van, expected_stream=topic.name)
         except p.ProtocolError as exc:
@@ -282,51 +304,157 @@ class Hub:
             msg_id = _claimed_id(payload)
             # Kept under the van whose topic it came on; only that van is told (so it stops waiting for
             # an ack), and not for "wrong-van": the id may be another van's.
-            self._refuse(conn, topic.van, msg_id if exc.reason != "wrong-van" else None, topic.name, None,
-                         exc.reason, exc.detail, payload, received_at, outcomes)
-            return
+            return _Refusal(topic.van, msg_id if exc.reason != "wrong-van" else None, topic.name, None,
+                            exc.reason, exc.detail)
         try:
             admission.check(env.stream, env.kind, env.created_at, env.body, parse_iso(received_at))
         except admission.Inadmissible as exc:
             log.warning("message %s from %s (%s) refused: %s", env.msg_id, env.van, env.kind, exc)
-            self._refuse(conn, env.van, env.msg_id, env.stream, env.kind, exc.reason, exc.detail, payload,
+            return _Refusal(env.van, env.msg_id, env.stream, env.kind, exc.reason, exc.detail)
+        return env
+
+    def _ingest_one(self, conn, topic_text: str, payload: bytes, received_at: str, outcomes) -> None:
+        """One message, statement by statement (the batch's fallback, each message in its own savepoint)."""
+        env = self._admit(topic_text, payload, received_at)
+        if isinstance(env, _Refusal):
+            self._refuse(conn, env.van, env.msg_id, env.stream, env.kind, env.reason, env.detail, payload,
                          received_at, outcomes)
+            return
+        if env is None:
             return
         out = outcomes[env.van]
         self._seen(conn, env.van, received_at, out)
-        if env.stream == "tel" and env.kind == "tel.thumbnail":
+        if env.stream == "tel" and env.kind != "tel.thumbnail":
+            self._telemetry(conn, [env], received_at)
+            return
+        if env.stream in ("tel", "status", "doc"):
+            self._apply(conn, env, received_at, out)
+            return
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _message_row(env, received_at)).rowcount
+        if inserted:
+            self._project(conn, env, received_at)
+        out.acked.append(env.msg_id)  # a replay is acked again, never stored again
+
+    def _ingest_batch(self, conn, admitted: list[tuple[bytes, p.Envelope | _Refusal | None]], received_at: str,
+                      outcomes) -> None:
+        """The whole batch in a few statements, one per kind of write instead of 3-4 per message: what lets a
+        database across a network (PostgreSQL) keep up. The outcome is _ingest_one's, message after message;
+        any failure undoes the batch, and _process then applies it message by message. ``admitted``: each
+        message's payload and what _admit made of it."""
+        # Every van heard from (the broker vouches for the topic's van, refused or not): one statement, the
+        # vans in order, so two workers lock their rows in the same order.
+        vans = sorted({a.van for _, a in admitted if a is not None})
+        execute_values(conn, "INSERT INTO vans (van, last_seen)", [[van, received_at] for van in vans],
+                       "ON CONFLICT (van) DO UPDATE SET last_seen = excluded.last_seen")
+        for van in vans:
+            outcomes[van].seen = True
+        records, snapshots, others = [], [], []
+        for payload, env in admitted:
+            if isinstance(env, _Refusal):
+                self._refuse(conn, env.van, env.msg_id, env.stream, env.kind, env.reason, env.detail, payload,
+                             received_at, outcomes)
+            elif env is None:
+                continue
+            elif env.stream == "tel" and env.kind != "tel.thumbnail":
+                snapshots.append(env)
+            elif env.stream in ("tel", "status", "doc"):
+                others.append(env)
+            else:
+                records.append(env)
+        if snapshots:
+            self._telemetry(conn, snapshots, received_at)
+        for env in others:
+            self._apply(conn, env, received_at, outcomes[env.van])
+        if records:
+            new = self._store_records(conn, records, received_at)
+            self._project_all(conn, [env for env, stored in zip(records, new, strict=True) if stored], received_at)
+            for env in records:
+                outcomes[env.van].acked.append(env.msg_id)  # a replay is acked again, never stored again
+
+    def _apply(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> None:
+        """A thumbnail, presence or document chunk (few, each its own statements on either path)."""
+        if env.stream == "tel":
             conn.execute("INSERT INTO thumbnails (van, camera, taken_at, jpeg, received_at) VALUES (?, ?, ?, ?, ?) "
                          "ON CONFLICT (van, camera) DO UPDATE SET taken_at = excluded.taken_at, "
                          "jpeg = excluded.jpeg, received_at = excluded.received_at",
                          [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
-            return
-        if env.stream == "tel":
-            # Latest wins; a time stored before admission checks existed that lies ahead of now
-            # (a van clock in year 9999) must not hide every later snapshot.
-            conn.execute("UPDATE vans SET telemetry = ?, telemetry_at = ? WHERE van = ? "
-                         "AND (telemetry_at IS NULL OR telemetry_at <= ? OR telemetry_at > ?)",
-                         [json.dumps(env.body["values"], ensure_ascii=False), env.body["at"], env.van,
-                          env.body["at"], received_at])
-            self._keep_history(conn, env)
-            return
-        if env.stream == "status":
-            if self._presence(conn, env):
-                if env.kind == "status.birth":
-                    out.births.append(env.msg_id)
-            return
-        if env.stream == "doc":
+        elif env.stream == "status":
+            if self._presence(conn, env) and env.kind == "status.birth":
+                out.births.append(env.msg_id)
+        elif env.stream == "doc":
             out.acked.append(env.msg_id)
             out.docs[env.body["doc_id"]] = self._chunk(conn, env, received_at)
+
+    def _telemetry(self, conn, snapshots: list[p.Envelope], received_at: str) -> None:
+        """Latest wins; a time stored before admission checks existed that lies ahead of now (a van clock in
+        year 9999) must not hide every later snapshot. One statement per snapshot, in order, in one call."""
+        texts = [json.dumps(env.body["values"], ensure_ascii=False) for env in snapshots]
+        execute_many(conn, "UPDATE vans SET telemetry = ?, telemetry_at = ? WHERE van = ? "
+                           "AND (telemetry_at IS NULL OR telemetry_at <= ? OR telemetry_at > ?)",
+                     [[text, env.body["at"], env.van, env.body["at"], received_at]
+                      for env, text in zip(snapshots, texts, strict=True)])
+        self._keep_history(conn, snapshots, texts)
+
+    def _store_records(self, conn, records: list[p.Envelope], received_at: str) -> list[bool]:
+        """Insert the batch's records (tx, audit) at once: for each, whether it is new (False for a replay,
+        and for a repeat of a message earlier in the same batch)."""
+        rows, keys = [], set()
+        for env in records:
+            if (env.van, env.msg_id) not in keys:
+                keys.add((env.van, env.msg_id))
+                rows.append(_message_row(env, received_at))
+        inserted = {(van, msg_id) for van, msg_id in execute_values(
+            conn, "INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)", rows,
+            "ON CONFLICT DO NOTHING RETURNING van, msg_id")}
+        new = []
+        for env in records:
+            new.append((env.van, env.msg_id) in inserted)
+            inserted.discard((env.van, env.msg_id))  # its repeat later in the batch is a replay
+        return new
+
+    def _project_all(self, conn, envs: list[p.Envelope], at: str) -> None:
+        """_project for the batch's new records: one statement per kind when every request is named once."""
+        numbers = [env.body["number"] for env in envs if env.kind in ("request.submitted", "request.state")]
+        if len(numbers) != len(set(numbers)):
+            # A request named twice in the batch (a state change right behind its request, a number sent
+            # again): the order matters, so one message after the other.
+            for env in envs:
+                self._project(conn, env, at)
             return
-        inserted = conn.execute(
-            "INSERT OR IGNORE INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [env.van, env.msg_id, env.stream, env.seq, env.kind, json.dumps(env.body, ensure_ascii=False),
-             env.created_at, received_at],
-        ).rowcount
-        if inserted:
-            self._project(conn, env, received_at)
-        out.acked.append(env.msg_id)  # a replay is acked again, never stored again
+        submitted = [env for env in envs if env.kind == "request.submitted"]
+        if submitted:
+            self._add_requests(conn, submitted, at)
+        states = [env for env in envs if env.kind == "request.state"]
+        changed = execute_each(conn, "UPDATE requests SET state = ?, updated_at = ? WHERE number = ? RETURNING number",
+                               [[env.body["state"], at, env.body["number"]] for env in states])
+        waiting = [env for env, rows in zip(states, changed, strict=True) if not rows]
+        if waiting:
+            self._parked = True
+            execute_many(conn, _PARK, [_parked_row(env, at) for env in waiting])
+        execute_many(conn, _APPLIED, [_applied_row(env, at) for env in envs if env.kind == "downlink.applied"])
+
+    def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
+        texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
+        new = {number for (number,) in execute_values(
+            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at)",
+            [_request_row(env, text, at) for env, text in zip(submitted, texts, strict=True)],
+            "ON CONFLICT DO NOTHING RETURNING number")}
+        known = []
+        for env, text in zip(submitted, texts, strict=True):
+            if env.body["number"] in new:
+                self._unpark(conn, env.van, env.body["number"], at)
+            else:
+                known.append((env, text))
+        kept: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(known), 250):
+            chunk = known[start:start + 250]
+            kept.update((number, (van, body)) for number, van, body in conn.execute(
+                "SELECT number, van, body FROM requests WHERE number IN (" + ", ".join("?" * len(chunk)) + ")",
+                [env.body["number"] for env, _ in chunk]).fetchall())
+        for env, text in known:
+            self._record_conflict(conn, env, text, at, kept.get(env.body["number"]))
 
     @staticmethod
     def _seen(conn, van: str, received_at: str, out: _Outcome) -> None:
@@ -335,13 +463,17 @@ class Hub:
             conn.execute("INSERT INTO vans (van, last_seen) VALUES (?, ?) "
                          "ON CONFLICT(van) DO UPDATE SET last_seen = excluded.last_seen", [van, received_at])
 
-    def _keep_history(self, conn, env: p.Envelope) -> None:
-        at = env.body["at"]
-        minute_before = (datetime.fromisoformat(at) - timedelta(seconds=HISTORY_EVERY_S)).isoformat()
-        conn.execute(
-            'INSERT OR IGNORE INTO telemetry_history (van, at, "values") SELECT ?, ?, ? WHERE NOT EXISTS '
-            "(SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
-            [env.van, at, json.dumps(env.body["values"], ensure_ascii=False), env.van, minute_before, at])
+    @staticmethod
+    def _keep_history(conn, snapshots: list[p.Envelope], texts: list[str]) -> None:
+        rows = []
+        for env, text in zip(snapshots, texts, strict=True):
+            at = env.body["at"]
+            minute_before = (datetime.fromisoformat(at) - timedelta(seconds=HISTORY_EVERY_S)).isoformat()
+            rows.append([env.van, at, text, env.van, minute_before, at])
+        # In order, one after the other: each sees the rows of the snapshots before it.
+        execute_many(conn, 'INSERT OR IGNORE INTO telemetry_history (van, at, "values") SELECT ?, ?, ? '
+                           "WHERE NOT EXISTS (SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
+                     rows)
 
     def _presence(self, conn, env: p.Envelope) -> bool:
         row = conn.execute("SELECT session, online FROM vans WHERE van = ?", [env.van]).fetchone()
@@ -359,9 +491,7 @@ class Hub:
             text = json.dumps(body, ensure_ascii=False)
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
-                "VALUES (?, ?, ?, 'received', ?, ?, ?)",
-                [body["number"], env.van, body["service_code"], text, body["submitted_at"], at],
-            ).rowcount
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", _request_row(env, text, at)).rowcount
             if inserted:
                 self._unpark(conn, env.van, body["number"], at)
             else:
@@ -373,12 +503,9 @@ class Hub:
                 # The request itself is still on its way (another worker, a resend after a cut): the
                 # change waits for it instead of being lost (docs/protocol.md, "Ordering").
                 self._parked = True
-                conn.execute("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             [env.van, env.msg_id, body["number"], env.seq, json.dumps(body), at])
+                conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
-            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ?",
-                         [at, body["outcome"], body["error"], body["msg_id"], env.van])
+            conn.execute(_APPLIED, _applied_row(env, at))
 
     def _unpark(self, conn, van: str, number: str, at: str) -> None:
         """Apply the state changes that arrived before their request, in the van's order."""
@@ -397,6 +524,11 @@ class Hub:
     def _conflict(self, conn, env: p.Envelope, text: str, at: str) -> None:
         """The number is known already: the same content again is a replay; other content is a conflict."""
         row = conn.execute("SELECT van, body FROM requests WHERE number = ?", [env.body["number"]]).fetchone()
+        self._record_conflict(conn, env, text, at, row)
+
+    @staticmethod
+    def _record_conflict(conn, env: p.Envelope, text: str, at: str, row: tuple[str, str] | None) -> None:
+        """``row``: the kept request's van and body (None: none is kept)."""
         if row is None or (row[0] == env.van and json.loads(row[1]) == json.loads(text)):
             return
         differing = sorted(k for k in env.body if json.loads(row[1]).get(k) != env.body[k])
@@ -466,6 +598,29 @@ class Hub:
                 self.client.publish(p.down_topic(self.gov, v, kind), payload, qos=1)
                 sent += 1
         return sent
+
+
+_PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
+         "VALUES (?, ?, ?, ?, ?, ?)")
+_APPLIED = "UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ?"
+
+
+def _message_row(env: p.Envelope, received_at: str) -> list:
+    return [env.van, env.msg_id, env.stream, env.seq, env.kind, json.dumps(env.body, ensure_ascii=False),
+            env.created_at, received_at]
+
+
+def _request_row(env: p.Envelope, text: str, at: str) -> list:
+    body = env.body
+    return [body["number"], env.van, body["service_code"], "received", text, body["submitted_at"], at]
+
+
+def _parked_row(env: p.Envelope, at: str) -> list:
+    return [env.van, env.msg_id, env.body["number"], env.seq, json.dumps(env.body), at]
+
+
+def _applied_row(env: p.Envelope, at: str) -> list:
+    return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:

@@ -19,7 +19,7 @@ from ulid import ULID
 
 from edge.core import requests as rq
 from edge.sync import protocol as p
-from governorate import fleet, quarantine
+from governorate import fleet, ingest, quarantine
 from governorate.store import HubStore
 from governorate.web import charts, create_app
 from tests.support import gov_postgres
@@ -203,14 +203,14 @@ def test_a_message_the_hub_fails_on_is_undone_alone_quarantined_and_refused(stor
     acks = Acks(hub)
     numbers, messages = v008
     poisoned = next(cbor2.loads(m)["msg_id"] for _, m in messages if cbor2.loads(m)["kind"] == "request.submitted")
-    project = hub._project
+    request_row = ingest._request_row
 
-    def failing(conn, env, at):  # a fault injected into one message, as an unforeseen bug would be
-        if env.msg_id == poisoned:
+    def failing(env, text, at):  # a fault injected into one message, as an unforeseen bug would be
+        if env.msg_id == poisoned:  # on both paths: the batch's (which fails whole) and message by message
             raise ArithmeticError("injected")
-        project(conn, env, at)
+        return request_row(env, text, at)
 
-    monkeypatch.setattr(hub, "_project", failing)
+    monkeypatch.setattr(ingest, "_request_row", failing)
     hub._process(messages)
     stored = [n for n in numbers if store.request(n)]
     assert len(stored) == 1
