@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Protocol
 
 from edge.core import catalogue as catalogue_mod
+from edge.core import national_id as nid
 from edge.core import requests as rq
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
@@ -80,7 +82,38 @@ def request(store: HubStore, number: str) -> dict | None:
     item["refund"] = next((body for body in (json.loads(r[0]) for r in store._read(
         "SELECT body FROM messages WHERE van = ? AND kind = 'request.refunded'", [item["van"]]))
         if body.get("number") == number), None)
+    # What the clerk decides with (issue 18, finding 7): the service by its name, the citizen's ID masked.
+    item["service"] = service_of(store, item["service_code"])
+    national_id = str((item["body"].get("citizen") or {}).get("national_id") or "")
+    item["national_id_masked"] = nid.mask(national_id) if len(national_id) == 14 else national_id
     return item
+
+
+def catalogue_in_force(store: HubStore) -> catalogue_mod.Catalogue:
+    """The newest catalogue this hub published (as it went down to the vans), else the one shipped."""
+    rows = store._read("SELECT payload FROM downlinks WHERE kind = 'catalog' ORDER BY created_at DESC, msg_id DESC "
+                       "LIMIT 1")
+    if rows:
+        return _published(bytes(rows[0][0]))
+    return catalogue_mod.load_default()
+
+
+@functools.lru_cache(maxsize=4)
+def _published(payload: bytes) -> catalogue_mod.Catalogue:
+    import cbor2
+
+    try:
+        return catalogue_mod.from_dict(cbor2.loads(payload)["body"]["data"], source="published catalogue")
+    except (EdgeError, KeyError, TypeError, ValueError):
+        return catalogue_mod.load_default()
+
+
+def service_of(store: HubStore, code: str):
+    """The catalogue's service ``code`` (names in Arabic and English), or None for a code it does not know."""
+    try:
+        return catalogue_in_force(store).service(code)
+    except EdgeError:
+        return None
 
 
 def _downlink_number(store: HubStore, msg_id: str) -> str | None:

@@ -420,3 +420,18 @@ def test_a_request_cancelled_and_refunded_at_the_van_shows_so_to_the_clerk(store
     assert "Cancelled at the van" in page or "أُلغي في العربة" in page
     assert 'id="refund"' in page and "1500.00 EGP" in page and "citizen asked" in page
     assert 'data-decide="ready"' not in page and 'data-decide="rejected"' not in page, "nothing left to decide"
+
+
+def test_the_clerk_sees_the_service_by_name_the_payment_and_a_masked_id(client, numbers):
+    # Issue 18, finding 7: the clerk saw the service as a code ("BLD-NEW") and the whole national ID.
+    login(client, "clerk")
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    from edge.core.catalogue import load_default
+
+    service = re.search(r'<td id="service">(.*?)</td>', page, re.S).group(1)
+    code = re.search(r'<bdi class="small" dir="ltr">([A-Z0-9-]+)</bdi>', service).group(1)
+    names = load_default().service(code)
+    assert names.name_ar in service and names.name_en in service, service
+    national_id = re.search(r'id="national-id">([^<]+)<', page).group(1)
+    assert "*****" in national_id and len(national_id) == 14, national_id
+    assert re.search(r'<td id="payment">.*EGP', page, re.S)
