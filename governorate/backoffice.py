@@ -68,8 +68,8 @@ def request(store: HubStore, number: str) -> dict | None:
     keys = ("number", "van", "service_code", "state", "body", "submitted_at", "updated_at")
     item = dict(zip(keys, rows[0], strict=True))
     item["body"] = json.loads(item["body"])
-    item["documents"] = [dict(zip(("doc_id", "size", "completed_at"), r, strict=True)) for r in store._read(
-        "SELECT doc_id, size, completed_at FROM documents WHERE van = ? AND request_number = ? ORDER BY doc_id",
+    item["documents"] = [dict(zip(("doc_id", "size", "completed_at", "sha256"), r, strict=True)) for r in store._read(
+        "SELECT doc_id, size, completed_at, sha256 FROM documents WHERE van = ? AND request_number = ? ORDER BY doc_id",
         [item["van"], number])]
     item["history"] = [dict(zip(("at", "actor", "action", "details"), r, strict=True)) for r in store._read(
         "SELECT at, actor, action, details FROM staff_audit WHERE subject = ? ORDER BY id", [number])]
@@ -84,6 +84,21 @@ def request(store: HubStore, number: str) -> dict | None:
         if body.get("number") == number), None)
     # What the clerk decides with (issue 18, finding 7): the service by its name, the citizen's ID masked.
     item["service"] = service_of(store, item["service_code"])
+    # Each scanned page by its document's name and number (schema 2: request.submitted lists the pages by sha256),
+    # and the documents the operator saw in the original.
+    names = document_names(store)
+    pages = {p.get("sha256"): p for p in item["body"].get("pages") or [] if isinstance(p, dict)}
+    for doc in item["documents"]:
+        page = pages.get(doc["sha256"]) or {}
+        doc["doc_code"], doc["page"] = page.get("doc_code"), page.get("page")
+        doc["name"] = names.get(doc["doc_code"]) if doc["doc_code"] else None
+    item["documents"].sort(key=lambda d: (d["doc_code"] is None, d["doc_code"] or "", d["page"] or 0, d["doc_id"]))
+    seen = set(item["body"].get("originals_seen") or [])
+    wanted = item["service"].documents if item["service"] else ()
+    item["originals"] = None if "originals_seen" not in item["body"] else [
+        {"code": d.code, "name": (d.name_ar, d.name_en), "mandatory": d.mandatory, "seen": d.code in seen}
+        for d in wanted] + [{"code": c, "name": names.get(c, (c, c)), "mandatory": False, "seen": True}
+                            for c in sorted(seen - {d.code for d in wanted})]
     national_id = str((item["body"].get("citizen") or {}).get("national_id") or "")
     item["national_id_masked"] = nid.mask(national_id) if len(national_id) == 14 else national_id
     return item
@@ -106,6 +121,11 @@ def _published(payload: bytes) -> catalogue_mod.Catalogue:
         return catalogue_mod.from_dict(cbor2.loads(payload)["body"]["data"], source="published catalogue")
     except (EdgeError, KeyError, TypeError, ValueError):
         return catalogue_mod.load_default()
+
+
+def document_names(store: HubStore) -> dict[str, tuple[str, str]]:
+    """Every document code of the catalogue in force → its (Arabic, English) name."""
+    return {d.code: (d.name_ar, d.name_en) for s in catalogue_in_force(store).services for d in s.documents}
 
 
 def service_of(store: HubStore, code: str):

@@ -203,15 +203,20 @@ def submit(
             kept.append((entry, documents.read_page(documents_dir, page_path(draft_id, entry))))
         except OSError as exc:
             raise MissingPage(entry, str(exc)) from exc
+    # Pages renumbered per document, in the order they were added.
+    counters: dict[str, int] = {}
+    numbered = []
+    for entry, page in kept:
+        counters[entry["doc_code"]] = counters.get(entry["doc_code"], 0) + 1
+        numbered.append((entry["doc_code"], counters[entry["doc_code"]], page))
+    seen = data.get("seen") if isinstance(data.get("seen"), list) else []
     with disk.full_is_clear(documents_dir), transaction(db):
         number = requests.submit(db, van_id=van_id, catalogue=catalogue, service_code=service_code,
                                  citizen=citizen, payment=payment, operator=operator, now=now, training=training,
-                                 confirmed_by=confirmed_by)
-        # Pages renumbered per document, in the order they were added.
-        counters: dict[str, int] = {}
-        for entry, page in kept:
-            counters[entry["doc_code"]] = counters.get(entry["doc_code"], 0) + 1
-            documents.record(db, str(number), entry["doc_code"], counters[entry["doc_code"]], page, now=now)
+                                 confirmed_by=confirmed_by, originals_seen=sorted({str(c) for c in seen}),
+                                 pages=[{"doc_code": c, "page": n, "sha256": p.sha256} for c, n, p in numbered])
+        for doc_code, n, page in numbered:
+            documents.record(db, str(number), doc_code, n, page, now=now)
         if db.execute("DELETE FROM request_drafts WHERE id = ?", [draft_id]).rowcount != 1:
             raise UnknownDraft()  # submitted a moment ago from another tab: roll this one back
     return number

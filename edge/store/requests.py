@@ -86,12 +86,16 @@ def submit(
     now: datetime | None = None,
     training: bool = False,
     confirmed_by: str | None = None,
+    originals_seen: list[str] | None = None,
+    pages: list[dict] | None = None,
 ) -> rq.RequestNumber:
     """Register a paid request: citizen, request, history, outbox and audit rows in one transaction.
 
     ``training``: the console is in training mode (its own database): the number comes from the training
     series (9001–9999), which no real request ever has. ``confirmed_by``: the supervisor who confirmed an
-    assessed amount (required for such a service; its fee is then the amount confirmed)."""
+    assessed amount (required for such a service; its fee is then the amount confirmed). ``originals_seen``
+    (document codes the operator ticked) and ``pages`` (``doc_code``, ``page``, ``sha256`` of each scanned page)
+    travel with ``request.submitted`` for the clerk at the governorate."""
     now = now or clock.now()
     service = catalogue.service(service_code)
     rq.check_payment(payment, service.fee_piastres, assessed_max=service.fee_max_piastres,
@@ -131,6 +135,8 @@ def submit(
             "operator": operator,
             "submitted_at": at,
             "expected_ready_on": expected.isoformat(),
+            "originals_seen": [str(c)[:32] for c in (originals_seen or []) if str(c)][:50],
+            "pages": list(pages or []),
         }, now=now)
         audit_log.record(db, actor=operator, action="request.submit", subject=str(number),
                          details={"service": service.code, "fee_piastres": fee,

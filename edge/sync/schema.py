@@ -194,14 +194,16 @@ def list_of(item: Check, max_items: int) -> Check:
     return check
 
 
-def record(fields: Mapping[str, Check]) -> Check:
-    """A map with exactly these keys (each one present, even when its value may be null)."""
+def record(fields: Mapping[str, Check], since_v2: Mapping[str, Check] | None = None) -> Check:
+    """A map with exactly these keys (each one present, even when its value may be null). ``since_v2``: keys
+    schema 2 added to a version-1 body; present in what this code writes, absent in a version-1 van's."""
+    later = dict(since_v2 or {})
 
     def check(value: Any, path: str) -> None:
         if not isinstance(value, Mapping):
             raise _bad_type(path, "a map", value)
-        exact_keys(value, fields, path)
-        for key, field_check in fields.items():
+        exact_keys(value, [*fields, *(k for k in later if k in value)], path)
+        for key, field_check in [*fields.items(), *((k, c) for k, c in later.items() if k in value)]:
             field_check(value[key], f"{path}.{key}")
 
     return check
@@ -300,6 +302,11 @@ BODIES: dict[str, dict[str, Check]] = {
                 "method": choice(_values(PaymentMethod)), "amount_piastres": integer(0),
                 "reference": nullable(text(64)),
             }),
+        }, since_v2={
+            # What the clerk needs to decide without calling the van (issue 18): the documents the operator saw
+            # in the original, and each scanned page by its document and number (matched to doc.chunk by sha256).
+            "originals_seen": list_of(text(32), 50),
+            "pages": list_of(record({"doc_code": text(32), "page": integer(1, 999), "sha256": _HASH}), 200),
         }),
         "request.state": record({
             "number": request_number, "state": choice(_values(RequestState)), "reason": nullable(text(500)),

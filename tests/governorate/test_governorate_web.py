@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ import cbor2
 import pytest
 from click.testing import CliRunner
 
+from edge.store import outbox
 from edge.sync import protocol as p
 from governorate.cli import main as cli
 from governorate.store import HubStore
@@ -20,6 +22,7 @@ from tests.support.gov_support import (
     PASSWORD,
     RecordingSender,
     add_staff,
+    birth,
     csrf,
     hub_copy,
     hub_template,
@@ -435,3 +438,51 @@ def test_the_clerk_sees_the_service_by_name_the_payment_and_a_masked_id(client, 
     national_id = re.search(r'id="national-id">([^<]+)<', page).group(1)
     assert "*****" in national_id and len(national_id) == 14, national_id
     assert re.search(r'<td id="payment">.*EGP', page, re.S)
+
+
+def test_the_clerk_sees_each_page_by_its_document_and_the_originals_the_operator_saw(store, client, tmp_path):
+    # Issue 18, finding 7: scans showed as ids, and not the operator's "originals seen" checklist.
+    from edge.core import requests as rq
+    from edge.core.catalogue import load_default
+    from edge.core.citizens import Citizen
+    from edge.core.national_id import parse
+    from edge.store import drafts
+    from edge.store.db import open_db
+    from edge.store.migrations import migrate
+    from edge.sync import chunks
+    from tests.support.sync_harness import van_settings
+
+    settings = van_settings(tmp_path / "V008", "mqtt://127.0.0.1:1", van="V008")
+    db = open_db(settings.db_path)
+    migrate(db)
+    cat = load_default()
+    service = cat.service("BLD-NEW")
+    draft = drafts.create(db, "operator:1")
+    for i, code in enumerate(("NID", "NID", "OWNERSHIP")):
+        drafts.add_page(db, settings.documents_dir, draft, "operator:1", code,
+                        b"\xff\xd8\xff\xe0" + bytes([i]) * 500 + b"\xff\xd9")
+    data = drafts.get(db, draft, "operator:1")
+    drafts.save(db, draft, "operator:1", {**data, "seen": ["NID", "OWNERSHIP"]})
+    number = str(drafts.submit(db, settings.documents_dir, draft, van_id="V008", catalogue=cat,
+                               service_code=service.code, citizen=Citizen(parse("29001010112355"), "منى أحمد", None),
+                               payment=rq.Payment("cash", service.fee_piastres), operator="operator:1"))
+    up = []
+    for row in outbox.pending(db):
+        if row.stream == "doc":
+            content = (settings.documents_dir / row.body["path"]).read_bytes()
+            up += [(p.up_topic("01", "V008", "doc"), p.encode(e)) for e in chunks.chunk_envelopes(row, "V008", content)]
+        else:
+            up.append((p.up_topic("01", "V008", row.stream), p.encode_outbox_row(row, "V008")))
+    db.close()
+    offline_hub(store)._process([birth("V008"), *up])
+    login(client, "clerk")
+    page = html.unescape(client.get(f"/requests/{number}").get_data(as_text=True))
+    documents = re.search(r'<ul class="plain" id="documents">(.*?)</ul>', page, re.S).group(1)
+    names = {d.code: d.name_en for d in service.documents}
+    assert documents.count(names["NID"]) == 2 and documents.count(names["OWNERSHIP"]) == 1, documents
+    assert [int(n) for n in re.findall(r'page</span> (\d+)</a>', documents)] == [1, 2, 1]
+    originals = re.findall(r'<li data-seen="(yes|no)">(.*?)</li>',
+                           re.search(r'id="originals">(.*?)</ul>', page, re.S).group(1), re.S)
+    seen = {code for code, name in names.items() for flag, li in originals if flag == "yes" and name in li}
+    unseen = {code for code, name in names.items() for flag, li in originals if flag == "no" and name in li}
+    assert seen == {"NID", "OWNERSHIP"} and unseen == set(names) - seen, originals
