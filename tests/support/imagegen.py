@@ -612,7 +612,8 @@ def _wood(rng, h, w, scale, species):
     f = max(1.0, max(h, w) / 1600)  # render at <= 1600 px, then upscale (grain stays > 2 px wide)
     sh, sw = int(h / f) + 1, int(w / f) + 1
     ppm = scale / f  # texture pixels per mm
-    ang = rng.uniform(0, math.pi)
+    # A desk's grain runs along the desk, and the camera and the page are usually square to the desk.
+    ang = rng.choice([0, math.pi / 2]) + rng.normal(0, 0.05) if rng.random() < 0.6 else rng.uniform(0, math.pi)
     yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
     u = xx * math.cos(ang) + yy * math.sin(ang)
     v = -xx * math.sin(ang) + yy * math.cos(ang)
@@ -637,6 +638,7 @@ def _wood(rng, h, w, scale, species):
     lum = 1 + 0.10 * fine + 0.05 * _octaves(rng, sh, sw, 200 * ppm, 40 * ppm, ang, octaves=2)
     e = np.array(early, np.float32) * rng.uniform(0.85, 1.15)
     la = np.array(late, np.float32) * rng.uniform(0.85, 1.15)
+    la = np.clip(e + (la - e) * rng.uniform(0.6, 2.2), 10, 255)  # ring contrast: faint to bold
     img = e + (la - e) * latewood[..., None]
     img *= (lum * shade[idx])[..., None]
     if pores > 0:  # pores: short dark streaks along the grain, more in the late wood

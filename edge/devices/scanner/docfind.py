@@ -38,10 +38,14 @@ import numpy as np
 
 WORK_SIDE = 640          # long side of the working image, px
 MIN_SEGMENT = 12         # px at working size; shorter straight pieces are text or noise
-MAX_LINES = 36           # lines kept for the quadrilateral search (36 lines → ~30k quadrilaterals)
+MAX_LINES = 44           # lines kept for the quadrilateral search (36 lines → ~30k quadrilaterals)
+MEDIAN = int(__import__("os").environ.get("DF_MEDIAN", "9"))
+PICK = 20                # lines taken by each of the three rankings (length, evidence, evidence off-family)
+RAW_LINES = 160          # longest lines measured before the evidence ranking picks MAX_LINES of them
+SHIFTS = (0.0,)  # px: the step is looked for this far either side of a line (curled sides)
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
-MIN_SCORE = 0.45         # below this the photo shows no page
+MIN_SCORE = float(__import__("os").environ.get("DF_MIN", "0.45"))        # below this the photo shows no page
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -71,6 +75,8 @@ def detect(image: np.ndarray) -> Detection | None:
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+    if MEDIAN > 1:
+        small = cv2.medianBlur(small, MEDIAN)
     feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
     lines = _lines(feat)
     if len(lines) < 4:
@@ -206,7 +212,7 @@ def _lines(feat: np.ndarray) -> list[_Line]:
         lengths[count] = seg_len[s]
         normals[count], rhos[count] = seg_n[s], seg_rho[s]
         count += 1
-    top = np.argsort(-lengths[:count])[:MAX_LINES]
+    top = np.argsort(-lengths[:count])[:RAW_LINES]
     return [_Line(normals[i], float(rhos[i]), float(lengths[i]), sums[i]) for i in top]
 
 
@@ -233,26 +239,19 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
         ys.append(p0[1] + ts * d[1])
         nxs.append(np.full(len(ts), n[0], np.float32))
         nys.append(np.full(len(ts), n[1], np.float32))
-    x, y = np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+    x0, y0 = np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
     nx, ny = np.concatenate(nxs), np.concatenate(nys)
-    k = STEP_OFFSET
-    plus = cv2.remap(feat, (x + k * nx)[None], (y + k * ny)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    minus = cv2.remap(feat, (x - k * nx)[None], (y - k * ny)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    diff = (plus - minus)[0]
-    mag = np.sqrt((diff * diff).sum(-1))
-    # A printed frame or a bold rule is a ridge: on its flank the step looks like a page edge, but a few
-    # pixels further out the picture is back at the level of the other side (paper, frame, paper). A page
-    # edge does not come back: the desk stays desk. So the step counts only as far as the far samples
-    # stay away from the opposite near level. Lenient (×2.5), because a contact shadow hugging a
-    # low-contrast edge also deepens the near step.
-    k2 = 2 * STEP_OFFSET
-    plus2 = cv2.remap(feat, (x + k2 * nx)[None], (y + k2 * ny)[None], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
-    minus2 = cv2.remap(feat, (x - k2 * nx)[None], (y - k2 * ny)[None], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
-    back = np.minimum(np.sqrt(((plus2 - minus) ** 2).sum(-1)), np.sqrt(((minus2 - plus) ** 2).sum(-1)))[0]
-    mag = np.minimum(mag, 2.5 * back)
-    lum = diff.sum(-1)
+    best_mag = best_lum = None
+    for shift in SHIFTS:
+        # A curled or bowed side strays a few pixels from its straight line: take the best step nearby.
+        x, y = x0 + shift * nx, y0 + shift * ny
+        mag, lum = _step(feat, x, y, nx, ny)
+        if best_mag is None:
+            best_mag, best_lum = mag, lum
+        else:
+            better = mag > best_mag
+            best_mag, best_lum = np.where(better, mag, best_mag), np.where(better, lum, best_lum)
+    mag, lum, x, y = best_mag, best_lum, x0, y0
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     strength = np.clip((mag - 0.02) / 0.04, 0, 1) * inside
     pos = strength * (lum > 0)
@@ -270,6 +269,35 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
     return np.array(starts), P, N, lens
 
 
+def _step(feat, x, y, nx, ny):
+    """Step magnitude (ridges discounted) and signed luminance step across the line at points x, y."""
+    n = len(x)
+    cols = 1024  # remap wants maps narrower than 32767: fold the samples into rows
+    pad = (-n) % cols
+
+    def at(px, py):
+        px, py = np.pad(px, (0, pad), mode="edge"), np.pad(py, (0, pad), mode="edge")
+        out = cv2.remap(feat, px.reshape(-1, cols), py.reshape(-1, cols), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        return out.reshape(-1, out.shape[-1] if out.ndim == 3 else 1)[:n][None]
+
+    k = STEP_OFFSET
+    plus = at(x + k * nx, y + k * ny)
+    minus = at(x - k * nx, y - k * ny)
+    diff = (plus - minus)[0]
+    mag = np.sqrt((diff * diff).sum(-1))
+    # A printed frame or a bold rule is a ridge: on its flank the step looks like a page edge, but a few
+    # pixels further out the picture is back at the level of the other side (paper, frame, paper). A page
+    # edge does not come back: the desk stays desk. So the step counts only as far as the far samples
+    # stay away from the opposite near level. Lenient (×2.5), because a contact shadow hugging a
+    # low-contrast edge also deepens the near step.
+    k2 = 2 * STEP_OFFSET
+    plus2 = at(x + k2 * nx, y + k2 * ny)
+    minus2 = at(x - k2 * nx, y - k2 * ny)
+    back = np.minimum(np.sqrt(((plus2 - minus) ** 2).sum(-1)), np.sqrt(((minus2 - plus) ** 2).sum(-1)))[0]
+    return np.minimum(mag, 2.5 * back), diff.sum(-1)
+
+
 def _clip_param(p0, d, w, h):
     lo, hi = -1e9, 1e9
     for k, limit in ((0, w - 1), (1, h - 1)):
@@ -284,11 +312,29 @@ def _clip_param(p0, d, w, h):
 
 def _best_quad(feat: np.ndarray, lines: list[_Line]):
     h, w = feat.shape[:2]
+    starts, P, N, lens = _profiles(feat, lines)
+    # Wood grain, stripes and weaves make many long lines with little or inconsistent step: keep the lines
+    # with the most length of consistent step (either polarity), not merely the longest.
+    rows = np.arange(len(lines))
+    evidence = np.maximum(P[rows, lens - 1], N[rows, lens - 1])
+    # Grain and stripes come in families of parallel lines; a page side has one or two parallels.
+    normals_all = np.array([ln.normal for ln in lines])
+    family = (np.abs(normals_all @ normals_all.T) > math.cos(math.radians(4))).sum(1)
+    lengths = np.array([ln.length for ln in lines])
+    picks = [np.argsort(-lengths, kind="stable")[:PICK], np.argsort(-evidence, kind="stable")[:PICK],
+             np.argsort(-evidence / np.maximum(1, family - 2), kind="stable")[:PICK]]
+    keep = []
+    for rank in range(PICK):
+        for order in picks:
+            if rank < len(order) and order[rank] not in keep:
+                keep.append(int(order[rank]))
+    keep = np.sort(np.array(keep[:MAX_LINES]))
+    lines = [lines[i] for i in keep]
+    starts, P, N, lens = starts[keep], P[keep], N[keep], lens[keep]
     K = len(lines)
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
     dirs = np.c_[-normals[:, 1], normals[:, 0]]
-    starts, P, N, lens = _profiles(feat, lines)
 
     cosang = np.abs(normals @ normals.T)
     # Intersections of every pair of lines.
