@@ -39,7 +39,7 @@ import numpy as np
 WORK_SIDE = 640          # long side of the working image, px
 MIN_SEGMENT = 12         # px at working size; shorter straight pieces are text or noise
 MAX_LINES = 44           # lines kept for the quadrilateral search (44 lines → ~60k quadrilaterals)
-MEDIAN = 9               # px median before anything else: removes text, grain lines, weave, thin stripes
+MEDIANS = (1, 9)         # px medians of the two views (1: none; 9 removes text, grain, weave, thin stripes)
 PICK = 20                # lines taken by each of the three rankings (length, evidence, evidence off-family)
 RAW_LINES = 160          # longest chain lines measured before the rankings pick MAX_LINES of them
 AREA_POWER = 0.2         # preference for larger quads (a block or table inside the page outlines less)
@@ -48,6 +48,7 @@ WIDE_IN, WIDE_OUT, WIDE_STEP = 6.0, 5.0, 0.08  # px in, px out (and twice that),
 HOUGH_LINES = 60         # longest Hough segments added when no chain line already covers them
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
+CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 MIN_SCORE = 0.45         # below this the photo shows no page
 CONFIDENT = 0.65         # at or above: the corners are right (IoU >= 0.9) on ~95 % of photos; below: ask
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
@@ -74,22 +75,31 @@ def find_document(image: np.ndarray) -> np.ndarray | None:
 
 
 def detect(image: np.ndarray) -> Detection | None:
+    """The page in a BGR (or grey) photo with a confidence, or None when no page is in view."""
     image = _as_bgr(image)
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
-    if MEDIAN > 1:
-        small = cv2.medianBlur(small, MEDIAN)
-    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
-    lines = _lines(feat)
-    if len(lines) < 4:
+    found = None
+    for median in MEDIANS:
+        # Two views of the same photo: as it is (fine detail: small cards, a page's edge next to text)
+        # and with texture removed (grain, weave, stripes, text gone). The more confident answer wins.
+        view = cv2.medianBlur(small, median) if median > 1 else small
+        feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+        lines = _lines(feat)
+        if len(lines) < 4:
+            continue
+        best = _best_quad(feat, lines)
+        if best is None:
+            continue
+        quad, evidence = best
+        score = _confidence(*evidence)
+        if found is None or score > found[1]:
+            found = quad, score
+    if found is None:
         return None
-    best = _best_quad(feat, lines)
-    if best is None:
-        return None
-    quad, evidence = best
-    score = _confidence(*evidence)
+    quad, score = found
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
@@ -571,11 +581,15 @@ def _convex(q):
 
 
 def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.ndarray:
-    """Move each side onto the strongest step within a couple of working pixels, at full resolution."""
-    reach = 2.5 * px_per_work_px
-    offs = np.arange(-reach, reach + 0.5, 1.0, dtype=np.float32)
-    new_lines = []
+    """Move each side onto the strongest step near it at full resolution; a curled side becomes a curve.
+
+    Along each side the strongest step towards the page is found within ``reach`` (a couple of working
+    pixels, or CURL_REACH of the side for a bowed or curled page) and fitted robustly with a line, or
+    a parabola when that fits clearly better (the side is curved). The corners are where neighbouring
+    fits meet: the page's physical corners, which for a curled page are not where its straight chords
+    would cross."""
     c = quad.mean(axis=0)
+    fits = []
     for s in range(4):
         a, b = quad[s], quad[(s + 1) % 4]
         d = b - a
@@ -586,67 +600,81 @@ def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.nd
         n = np.array([-d[1], d[0]])
         if (c - a) @ n < 0:
             n = -n  # n points into the page
-        m = int(min(160, max(20, length / 4)))
-        us = np.linspace(0.08 * length, 0.92 * length, m, dtype=np.float32)
-        px = a[0] + us[:, None] * d[0] + offs[None, :] * n[0]
-        py = a[1] + us[:, None] * d[1] + offs[None, :] * n[1]
-        strip = cv2.remap(image, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        strip = np.log(strip + 16.0)
-        # Project colour onto the direction of the step (inside minus outside), smooth along the side.
-        q = max(1, len(offs) // 4)
-        step = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
-        norm = float(np.linalg.norm(step))
-        if norm < 1e-3:
-            new_lines.append(None)
-            continue
-        prof = strip @ (step / norm)
-        prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=1.0 + 0.25 * px_per_work_px, sigmaY=2.0)
-        grad = np.diff(prof, axis=1)
-        best = np.argmax(grad, axis=1)
-        ok = (best > 0) & (best < grad.shape[1] - 1)
-        rows = np.nonzero(ok)[0]
-        if len(rows) < 6:
-            new_lines.append(None)
-            continue
-        g0, g1, g2 = grad[rows, best[rows] - 1], grad[rows, best[rows]], grad[rows, best[rows] + 1]
-        den = g0 - 2 * g1 + g2
-        sub = np.where(np.abs(den) > 1e-9, 0.5 * (g0 - g2) / den, 0.0)
-        v = offs[0] + best[rows] + 0.5 + np.clip(sub, -0.5, 0.5)
-        u = us[rows]
-        strength = g1
-        pts = a + u[:, None] * d + v[:, None] * n
-        fitted = _robust_line(pts, strength)
-        new_lines.append(fitted)
+        fits.append(_fit_side(image, a, d, n, length, px_per_work_px))
     out = quad.copy()
     for s in range(4):
-        l1, l2 = new_lines[(s - 1) % 4], new_lines[s]
-        if l1 is None or l2 is None:
+        f1, f2 = fits[(s - 1) % 4], fits[s]
+        if f1 is None or f2 is None:
             continue
-        p = _intersect(l1, l2)
-        if p is not None and np.hypot(*(p - quad[s])) < 3 * reach:
+        p = quad[s].copy()
+        for _ in range(12):  # alternate projections onto the two fits converge to where they cross
+            p = _onto(f1, p)
+            p = _onto(f2, p)
+        limit = 3 * max(f1[4], f2[4])
+        if np.all(np.isfinite(p)) and np.hypot(*(p - quad[s])) < limit:
             out[s] = p
     return out
 
 
-def _robust_line(pts: np.ndarray, weight: np.ndarray):
-    w = np.clip(weight, 1e-6, None).astype(np.float64)
-    for _ in range(4):
-        m = (pts * w[:, None]).sum(0) / w.sum()
-        cov = ((pts - m) * w[:, None]).T @ (pts - m) / w.sum()
-        evals, evecs = np.linalg.eigh(cov)
-        n = evecs[:, 0]
-        r = (pts - m) @ n
-        scale = max(1.4826 * float(np.median(np.abs(r))), 0.5)
-        w = np.clip(weight, 1e-6, None) * (np.abs(r) < 2.5 * scale)
-        if w.sum() <= 0:
-            return None
-    return n, float(n @ m)
+def _onto(fit, p):
+    """The point of a side's fit (a, d, n, coefficients of v(u), reach) at the same u as p."""
+    a, d, n, coef, _ = fit
+    u = float((p - a) @ d)
+    return a + u * d + float(np.polyval(coef, u)) * n
 
 
-def _intersect(l1, l2):
-    (n1, r1), (n2, r2) = l1, l2
-    det = n1[0] * n2[1] - n1[1] * n2[0]
-    if abs(det) < 1e-6:
+def _fit_side(image, a, d, n, length, ppw):
+    reach = max(2.5 * ppw, CURL_REACH * length)
+    step = max(1.0, reach / 16)
+    offs = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
+    m = int(min(200, max(24, length / (2 * ppw))))
+    us = np.linspace(0.04 * length, 0.96 * length, m, dtype=np.float32)
+    px = a[0] + us[:, None] * d[0] + offs[None, :] * n[0]
+    py = a[1] + us[:, None] * d[1] + offs[None, :] * n[1]
+    strip = cv2.remap(image, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    strip = np.log(strip + 16.0)
+    # Project colour onto the direction of the step (inside minus outside), smooth along the side.
+    q = max(1, len(offs) // 4)
+    direction = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
+    norm = float(np.linalg.norm(direction))
+    if norm < 1e-3:
         return None
-    return np.array([(r1 * n2[1] - r2 * n1[1]) / det, (n1[0] * r2 - n2[0] * r1) / det])
+    prof = strip @ (direction / norm)
+    prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=max(0.5, (1.0 + 0.25 * ppw) / step), sigmaY=1.5)
+    grad = np.diff(prof, axis=1)
+    best = np.argmax(grad, axis=1)
+    ok = (best > 0) & (best < grad.shape[1] - 1)
+    rows = np.nonzero(ok)[0]
+    if len(rows) < 8:
+        return None
+    g0, g1, g2 = grad[rows, best[rows] - 1], grad[rows, best[rows]], grad[rows, best[rows] + 1]
+    den = g0 - 2 * g1 + g2
+    sub = np.where(np.abs(den) > 1e-9, 0.5 * (g0 - g2) / den, 0.0)
+    v = offs[0] + (best[rows] + 0.5 + np.clip(sub, -0.5, 0.5)) * step
+    u = us[rows].astype(np.float64)
+    weight = np.clip(g1, 1e-6, None).astype(np.float64)
+    line, line_scale = _robust_poly(u, v, weight, 1, step)
+    if line is None:
+        return None
+    coef = line
+    curve, curve_scale = _robust_poly(u, v, weight, 2, step)
+    if curve is not None:
+        bulge = abs(curve[0]) * length * length / 4  # how far the parabola strays from its chord, px
+        if bulge > max(1.0, 0.5 * ppw) and curve_scale < 0.8 * line_scale:
+            coef = curve
+    return a, d, n, coef, reach
+
+
+def _robust_poly(u, v, weight, degree, step):
+    """Weighted polynomial v(u) with outliers (text, texture, a pen) cut at 2.5 robust sigmas."""
+    w = weight.copy()
+    coef, scale = None, 0.0
+    for _ in range(5):
+        if (w > 0).sum() < degree + 4:
+            return None, 0.0
+        coef = np.polyfit(u, v, degree, w=np.sqrt(w))
+        r = v - np.polyval(coef, u)
+        scale = max(1.4826 * float(np.median(np.abs(r[w > 0]))), 0.3 * step)
+        w = weight * (np.abs(r) < 2.5 * scale)
+    return coef, scale
