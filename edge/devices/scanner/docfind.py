@@ -42,12 +42,14 @@ MAX_LINES = 44           # lines kept for the quadrilateral search (44 lines →
 MEDIANS = (1, 9)         # px medians of the two views (1: none; 9 removes text, grain, weave, thin stripes)
 PICK = 20                # lines taken by each of the three rankings (length, evidence, evidence off-family)
 RAW_LINES = 160          # longest chain lines measured before the rankings pick MAX_LINES of them
-AREA_POWER = 0.2         # preference for larger quads (a block or table inside the page outlines less)
+AREA_POWER = 0.5         # preference for larger quads (a block or table inside the page outlines less)
 RERANK = 60              # leading quadrilaterals checked again with wider evidence
 WIDE_IN, WIDE_OUT, WIDE_STEP = 6.0, 5.0, 0.08  # px in, px out (and twice that), log colour distance
 HOUGH_LINES = 60         # longest Hough segments added when no chain line already covers them
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
+REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
+REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 MIN_SCORE = 0.45         # below this the photo shows no page
 CONFIDENT = 0.65         # at or above: the corners are right (IoU >= 0.9) on ~95 % of photos; below: ask
@@ -84,28 +86,97 @@ def detect(image: np.ndarray) -> Detection | None:
     found = None
     for median in MEDIANS:
         # Two views of the same photo: as it is (fine detail: small cards, a page's edge next to text)
-        # and with texture removed (grain, weave, stripes, text gone). The more confident answer wins.
+        # and with texture removed (grain, weave, stripes, text gone). The better-ranked answer wins.
         view = cv2.medianBlur(small, median) if median > 1 else small
         feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+        candidates = []
         lines = _lines(feat)
-        if len(lines) < 4:
-            continue
-        best = _best_quad(feat, lines)
-        if best is None:
-            continue
-        quad, evidence = best
-        score = _confidence(*evidence)
-        if found is None or score > found[1]:
-            found = quad, score
+        if len(lines) >= 4:
+            best = _best_quad(feat, lines)
+            if best is not None:
+                candidates.append(best)
+        if median > 1:
+            candidates += [_judge(feat, q) for q in _region_quads(view)]
+        for quad, evidence, rank in candidates:
+            if evidence[0] >= MIN_SCORE and (found is None or rank > found[2]):
+                found = quad, _confidence(*evidence), rank
     if found is None:
         return None
-    quad, score = found
+    quad, score, _ = found
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy))
     return Detection(order_corners(quad), float(score))
+
+
+def _region_quads(view: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around regions of one colour (k-means in Lab on a small copy of the texture-free
+    view): the page as a region, for when its sides are too broken up to be lines (stripes that touch
+    it, a checked cloth of the paper's own white)."""
+    h, w = view.shape[:2]
+    f = REGION_SIDE / max(h, w)
+    tiny = cv2.resize(view, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(tiny, cv2.COLOR_BGR2Lab).reshape(-1, 3).astype(np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(17)  # k-means starts at random: the same photo gives the same answer
+    _, labels, _ = cv2.kmeans(lab, REGION_K, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.reshape(tiny.shape[:2])
+    quads = []
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    for k in range(REGION_K):
+        mask = (labels == k).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        count, comp, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        for c in range(1, count):
+            x, y, bw, bh, area = stats[c]
+            if area < MIN_AREA * tiny.size / 3 or bw >= tiny.shape[1] - 1 or bh >= tiny.shape[0] - 1:
+                continue
+            contours, _ = cv2.findContours((comp == c).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+            if area < 0.8 * cv2.contourArea(hull):
+                continue  # not a solid convex region
+            quad = _hull_quad(hull)
+            if quad is not None:
+                quads.append((quad + 0.5) / f - 0.5)
+    return quads
+
+
+def _hull_quad(hull: np.ndarray) -> np.ndarray | None:
+    """Four corners of a convex hull: the polygon simplified until it has four vertices."""
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.03, 0.045, 0.06, 0.08, 0.1):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            return approx.reshape(4, 2).astype(np.float64)
+        if len(approx) < 4:
+            return None
+    return None
+
+
+def _judge(feat: np.ndarray, quad: np.ndarray):
+    """A quadrilateral that did not come from the line search, scored as the line search scores."""
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    a, b = q, np.roll(q, -1, axis=0)
+    t = np.linspace(0.05, 0.95, 48)[None, :, None]
+    pts = a[:, None] + t * (b - a)[:, None]                  # (4, 48, 2)
+    e = (b - a) / np.maximum(np.linalg.norm(b - a, axis=1, keepdims=True), 1e-6)
+    n = np.stack([-e[:, 1], e[:, 0]], 1)
+    n *= np.sign(((q.mean(0) - a) * n).sum(1, keepdims=True) + 1e-9)  # into the quad
+    nn = np.broadcast_to(n[:, None], pts.shape).reshape(-1, 2).astype(np.float32)
+    xy = pts.reshape(-1, 2).astype(np.float32)
+    mag, lum = _step(feat, xy[:, 0], xy[:, 1], nn[:, 0], nn[:, 1])
+    strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(4, -1)
+    bright = (strength * (lum.reshape(4, -1) > 0)).mean(1)
+    dark = (strength * (lum.reshape(4, -1) <= 0)).mean(1)
+    polarity = max(bright.mean(), dark.mean())
+    base = float(polarity * math.sqrt(max(float(np.maximum(bright, dark).min()), 0.0)))
+    wide = _wide_support(feat, q[None, :, 0], q[None, :, 1])[0]
+    area = abs(_area(q)) / (w * h)
+    rank = base * area ** AREA_POWER * (0.4 + 0.6 * wide.mean()) * (0.5 + 0.5 * wide.min())
+    return q, (base, float(wide.mean()), float(wide.min())), float(rank)
 
 
 def _confidence(base: float, wide_mean: float, wide_min: float) -> float:
@@ -457,7 +528,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h)
     sel = int(np.flatnonzero(top == best)[0])
     base = float(polarity[best] * math.sqrt(max(weakest[best], 0)))
-    return quad, (base, float(wide[sel].mean()), float(wide[sel].min()))
+    return quad, (base, float(wide[sel].mean()), float(wide[sel].min())), float(final[sel])
 
 
 def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
