@@ -52,7 +52,7 @@ REGION_SIDE = 160        # px: long side of the copy segmented by colour for reg
 REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 MIN_SCORE = 0.45         # below this the photo shows no page
-CONFIDENT = 0.65         # at or above: the corners are right (IoU >= 0.9) on ~95 % of photos; below: ask
+CONFIDENT = 0.75         # at or above: the corners are right (IoU >= 0.9) on ~95 % of photos; below: ask
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
