@@ -109,6 +109,12 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    # The languages the now-serving screen speaks each call in, in order ("ar", "en"); empty: a chime only.
+    announce: tuple[str, ...] = ("ar",)
+
+
+@dataclass(frozen=True)
 class CatalogueSettings:
     path: str = ""  # empty: the catalogue shipped with the software
     fee_overrides_egp: dict[str, float] = field(default_factory=dict)
@@ -125,6 +131,7 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     source: str = "<defaults>"
 
     @property
@@ -155,6 +162,7 @@ _SECTIONS: dict[str, type] = {
     "health": HealthSettings,
     "storage": StorageSettings,
     "catalogue": CatalogueSettings,
+    "display": DisplaySettings,
 }
 _TOP_LEVEL = set(_SECTIONS) | {"data_dir"}
 
@@ -232,6 +240,10 @@ def _build(cls: type, raw: dict, section: str, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ConfigError(source, key, "must be a table of name = value pairs")
             value = dict(value)
+        if expected is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(source, key, f"must be a list of text strings, e.g. [\"ar\"], not {value!r}")
+            value = tuple(value)
         values[name] = value
     return cls(**{**{f: getattr(defaults, f) for f in known}, **values})
 
@@ -279,6 +291,10 @@ def _validate(s: Settings, source: str) -> None:
             money.parse_egp(str(fee))
         except money.InvalidAmount as exc:
             raise ConfigError(source, key, exc.message_en.rstrip(".")) from None
+    announce = s.display.announce
+    if isinstance(announce, str) or not all(lang in ("ar", "en") for lang in announce) or \
+            len(set(announce)) != len(announce):
+        raise ConfigError(source, "display.announce", 'must be a list of "ar" and/or "en", e.g. ["ar", "en"] (or [])')
     if s.catalogue.path and not Path(s.catalogue.path).is_file():
         raise ConfigError(source, "catalogue.path", f"file '{s.catalogue.path}' does not exist")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from edge.core.digits import count_ar
+from edge.core.digits import count_ar, to_eastern
 from edge.core.errors import EdgeError
 
 MAX_SEQ = 999
@@ -124,6 +124,34 @@ def parse_number(number: str) -> tuple[str, int]:
     return series, int(digits)
 
 
+# The series letter as Arabic screens and slips show it: Latin A, B, C … become أ ب ج د …, the abjad order in which
+# Arabic enumerates (as lists and forms do: أ، ب، ج). The number keeps one identity: "A002" is stored, synced and
+# typed; "أ٠٠٢" is how it is shown in Arabic beside it.
+ARABIC_SERIES = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "أبجدهوزحطيكلمنسعفصقرشتثخذض", strict=True))
+# The letters' names as a speech engine must read them: "أَلِف" with its vowels, or it reads "ألف" (a thousand).
+_LETTER_NAMES_AR = dict(zip("أبجدهوزحطيكلمنسعفصقرشتثخذض", (
+    "أَلِف", "باء", "جيم", "دال", "هاء", "واو", "زاي", "حاء", "طاء", "ياء", "كاف", "لام", "ميم", "نون", "سين", "عين",
+    "فاء", "صاد", "قاف", "راء", "شين", "تاء", "ثاء", "خاء", "ذال", "ضاد"), strict=True))
+
+
+def number_ar(number: str) -> str:
+    """The printed number as Arabic screens and slips show it: ``A002`` → ``أ٠٠٢``."""
+    series, seq = parse_number(number)
+    return "".join(ARABIC_SERIES[c] for c in series) + to_eastern(f"{seq:03d}")
+
+
+def call_words(number: str, counter: int, lang: str) -> str:
+    """What the now-serving screen says for a call, for a speech engine: the series letter by its name, the number
+    as a number (A002 → "two", not "zero zero two"), the counter. Arabic unless ``lang`` is "en"."""
+    series, seq = parse_number(number)
+    if not 1 <= int(counter) <= 99:
+        raise ValueError(f"counter numbers are 1..99, got {counter!r}")
+    if lang == "en":
+        return f"Ticket {' '.join(series)} {seq}, please go to counter {int(counter)}."
+    letters = " ".join(_LETTER_NAMES_AR[ARABIC_SERIES[c]] for c in series)
+    return f"الرقم {letters} {seq}، إلى الشباك رقم {int(counter)}."
+
+
 def next_seq(last_seq: int | None) -> int:
     """The seq after ``last_seq``: 1 for the first ticket of a series, and 1 again after 999."""
     if last_seq is None or last_seq == MAX_SEQ:
@@ -224,18 +252,21 @@ def no_show(t: Ticket, at: datetime) -> Ticket:
     return replace(t, state=TicketState.NO_SHOW, finished_at=_utc(at))
 
 
-def transfer(
-    t: Ticket, category: str, series: str, last_seq: int | None, at: datetime
-) -> tuple[Ticket, Ticket]:
+def transfer(t: Ticket, category: str, at: datetime) -> tuple[Ticket, Ticket]:
     """Send a called or served citizen to another service: ``(old closed ticket, new waiting ticket)``.
 
-    The new ticket carries the old issue time and priority, so the citizen keeps the place earned by
-    waiting instead of going to the back of the new queue.
+    The citizen keeps the number on their paper (as queue systems such as Qmatic do): the screen will call
+    that number again, for the new service. The new ticket also keeps the old issue time and priority, so the
+    citizen keeps the place earned by waiting instead of going to the back of the new queue.
     """
     _require(t, "transfer", TicketState.CALLED, TicketState.SERVING)
-    fresh = issue(series, last_seq, category, t.priority, t.issued_at)
-    fresh = replace(fresh, transferred_from=t.number)
-    closed = replace(t, state=TicketState.TRANSFERRED, finished_at=_utc(at), transferred_to=fresh.number)
+    if not category:
+        raise ValueError("a ticket needs a service category")
+    if category == t.category:
+        raise ValueError(f"ticket {t.number} is already in category {category!r}")
+    fresh = Ticket(number=t.number, series=t.series, seq=t.seq, category=category, priority=t.priority,
+                   state=TicketState.WAITING, issued_at=t.issued_at, transferred_from=t.number)
+    closed = replace(t, state=TicketState.TRANSFERRED, finished_at=_utc(at), transferred_to=t.number)
     return closed, fresh
 
 

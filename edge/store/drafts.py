@@ -64,24 +64,36 @@ def page_path(draft_id: str, entry: dict) -> str:
     return entry.get("path") or f"{LEGACY_STAGING}/{draft_id}/{Path(entry['file']).name}"
 
 
+def photo_paths(data: dict) -> list[str]:
+    """The files of the photo held for the operator's corners (the photo and its preview), if any."""
+    held = data.get("photo")
+    if not isinstance(held, dict):
+        return []
+    return [p for p in (held.get("path"), held.get("preview")) if isinstance(p, str)]
+
+
 def referenced(db: sqlite_utils.Database) -> set[str]:
     """Every file path the drafts in progress name (for the sweeper)."""
     paths = set()
     for draft_id, data in db.execute("SELECT id, data FROM request_drafts").fetchall():
         try:
-            paths.update(page_path(draft_id, e) for e in json.loads(data).get("pages", []))
+            data = json.loads(data)
+            paths.update(page_path(draft_id, e) for e in data.get("pages", []))
+            paths.update(photo_paths(data))
         except (ValueError, TypeError, KeyError, AttributeError):
             continue  # a draft edited into nonsense names nothing; its wizard says so when opened
     return paths
 
 
 def add_page(db, documents_dir: Path, draft_id: str, operator: str, doc_code: str, content: bytes,
-             *, reserve: int = 0, now: datetime | None = None) -> dict:
+             *, reserve: int = 0, release_photo: bool = False, now: datetime | None = None) -> dict:
     """Keep an uploaded or scanned page with the draft until submission; returns the page entry.
 
     The page is refused (:class:`~edge.store.disk.DiskFull`) unless ``reserve`` bytes stay free after it:
     the operator learns it before the citizen's paper is taken in, and the room left goes to transactions.
     The file is durable before the draft names it; if the draft cannot be saved the file goes again.
+    ``release_photo``: the page was straightened from the photo held for its corners; the same commit forgets
+    that photo, whose files go after it.
     """
     ctype = documents.sniff(content)
     data = get(db, draft_id, operator)
@@ -91,13 +103,54 @@ def add_page(db, documents_dir: Path, draft_id: str, operator: str, doc_code: st
     entry = {"doc_code": doc_code, "page": page, "file": Path(relative).name, "path": relative,
              "content_type": ctype, "size": len(content)}
     data["pages"].append(entry)
+    released = photo_paths(data) if release_photo else []
+    if release_photo:
+        data.pop("photo", None)
     try:
         with disk.full_is_clear(documents_dir):
             save(db, draft_id, operator, data, now=now)
     except BaseException:
         _unlink(documents_dir, relative)
         raise
+    for path in released:
+        _unlink(documents_dir, path)
     return entry
+
+
+def hold_photo(db, documents_dir: Path, draft_id: str, operator: str, doc_code: str, photo: bytes, preview: bytes,
+               finding: dict, *, reserve: int = 0, now: datetime | None = None) -> dict:
+    """Keep a photo of a page (and a smaller copy to show) with the draft while the operator checks its corners.
+
+    One photo is held at a time: a new one replaces the last (whose files go after the commit). ``finding``
+    is what the finder said (JSON: the corners as fractions, the score, whether it found a page). Files are
+    durable before the draft names them, as for pages; the photo never leaves the van."""
+    data = get(db, draft_id, operator)
+    disk.ensure_room(documents_dir, len(photo) + len(preview), reserve)
+    written = [documents.write_page(documents_dir, draft_id, photo)]
+    try:
+        written.append(documents.write_page(documents_dir, draft_id, preview))
+        replaced = photo_paths(data)
+        data["photo"] = {**finding, "doc_code": doc_code, "path": written[0], "preview": written[1]}
+        with disk.full_is_clear(documents_dir):
+            save(db, draft_id, operator, data, now=now)
+    except BaseException:
+        for path in written:
+            _unlink(documents_dir, path)
+        raise
+    for path in replaced:
+        _unlink(documents_dir, path)
+    return data["photo"]
+
+
+def drop_photo(db, documents_dir: Path, draft_id: str, operator: str) -> None:
+    """Forget the photo held for its corners (committed), then delete its files."""
+    data = get(db, draft_id, operator)
+    gone = photo_paths(data)
+    if "photo" in data:
+        data.pop("photo")
+        save(db, draft_id, operator, data)
+    for path in gone:
+        _unlink(documents_dir, path)
 
 
 def remove_page(db, documents_dir: Path, draft_id: str, operator: str, file: str) -> None:
@@ -186,12 +239,15 @@ def purge(db: sqlite_utils.Database, documents_dir: Path, older_than: timedelta,
 
 def _remove_files(documents_dir: Path, draft_id: str, data: str) -> None:
     try:
-        pages = json.loads(data).get("pages", [])
+        parsed = json.loads(data)
+        pages, photo = parsed.get("pages", []), photo_paths(parsed)
     except (ValueError, AttributeError):
-        pages = []
+        pages, photo = [], []
     for entry in pages:
         if isinstance(entry, dict):
             _unlink(documents_dir, page_path(draft_id, entry))
+    for path in photo:
+        _unlink(documents_dir, path)
     for folder in (Path(documents.PAGES) / draft_id, Path(LEGACY_STAGING) / draft_id):
         with contextlib.suppress(OSError):
             (Path(documents_dir) / folder).rmdir()  # only once empty

@@ -110,16 +110,16 @@ def transfer(
     *,
     now: datetime | None = None,
 ) -> tk.Ticket:
-    """Close the ticket and queue the citizen for another category, keeping their place; returns the new ticket."""
+    """Close the ticket and queue the citizen for another category under the same number, keeping their place;
+    returns the new ticket."""
     now = now or clock.now()
     category = catalogue.category(category_code)
     day = clock.local_day(now)
     with transaction(db):
         row_id, current = _open_ticket(db, day, number)
-        closed, fresh = tk.transfer(current, category.code, category.ticket_series,
-                                    _last_seq(db, day, category.ticket_series), now)
+        closed, fresh = tk.transfer(current, category.code, now)
         _update(db, row_id, closed)
-        _insert(db, day, fresh)
+        _insert(db, day, fresh, count=False)  # the number was counted when it was issued
         _report(db, "ticket.transferred", closed, now)
         _report(db, "ticket.issued", fresh, now)
         audit_log.record(db, actor=operator, action="ticket.transfer", subject=number,
@@ -179,12 +179,13 @@ def _last_seq(db, day, series: str) -> int | None:
     return row[0] if row else None
 
 
-def _insert(db, day, t: tk.Ticket) -> None:
-    db.execute(
-        "INSERT INTO ticket_counters (day, series, last_seq) VALUES (?, ?, ?) "
-        "ON CONFLICT(day, series) DO UPDATE SET last_seq = excluded.last_seq",
-        [day.isoformat(), t.series, t.seq],
-    )
+def _insert(db, day, t: tk.Ticket, *, count: bool = True) -> None:
+    if count:
+        db.execute(
+            "INSERT INTO ticket_counters (day, series, last_seq) VALUES (?, ?, ?) "
+            "ON CONFLICT(day, series) DO UPDATE SET last_seq = excluded.last_seq",
+            [day.isoformat(), t.series, t.seq],
+        )
     values = _columns(t)
     db.execute(
         f"INSERT INTO tickets (day, {', '.join(values)}) VALUES (?, {', '.join('?' * len(values))})",

@@ -6,8 +6,10 @@ from datetime import date, datetime
 
 from flask import Flask, session
 from flask_babel import Babel, get_locale
+from markupsafe import Markup, escape
 
 from edge.core import money
+from edge.core import tickets as tk
 from edge.core.digits import eastern_run, to_eastern
 from edge.core.localtime import VAN_TZ
 
@@ -49,6 +51,19 @@ def local_date(value: str | date | None) -> str:
     return num(value if isinstance(value, str) else value.isoformat())
 
 
+def ticket_no(number: str) -> Markup:
+    """A queue ticket's number as the reader finds it on their slip: on Arabic screens the Arabic letter and
+    Eastern digits (أ٠٠٢) with the Latin form beside it, as both are printed; the Latin form (A002) in English."""
+    try:
+        arabic = tk.number_ar(number)
+    except ValueError:  # not a ticket number: shown as it is
+        return Markup('<bdi dir="ltr">{}</bdi>').format(number)
+    if current() != "ar":
+        return Markup('<bdi dir="ltr" class="ticket-no">{}</bdi>').format(number)
+    return Markup('<span class="ticket-no"><bdi dir="rtl">{}</bdi> <bdi dir="ltr" lang="en" class="latin">{}</bdi>'
+                  '</span>').format(arabic, escape(number))
+
+
 def pick(obj, field: str = "name") -> str:
     """``obj.name_ar`` or ``obj.name_en`` (catalogue entries, governorates) for the current language."""
     return getattr(obj, f"{field}_{current()}", None) or getattr(obj, f"{field}_ar")
@@ -69,6 +84,6 @@ def other() -> str:
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select)
     app.jinja_env.filters.update(eastern=to_eastern, num=num, egp=egp, local_time=local_time, local_date=local_date,
-                                 pick=pick)
+                                 pick=pick, ticket_no=ticket_no)
     app.jinja_env.globals.update(lang=current, text_dir=lambda: "rtl" if current() == "ar" else "ltr",
                                  pick=pick, message=message, other_lang=other)

@@ -41,7 +41,7 @@ def in_state(state: TicketState) -> Ticket:
     if state is TicketState.NO_SHOW:
         return tickets.no_show(t, at(13))
     if state is TicketState.TRANSFERRED:
-        return tickets.transfer(t, "traffic", "B", None, at(13))[0]
+        return tickets.transfer(t, "traffic", at(13))[0]
     t = tickets.start(t, at(11))
     if state is TicketState.SERVING:
         return t
@@ -122,22 +122,30 @@ def test_citizen_who_does_not_come_is_marked_no_show():
 
 
 @pytest.mark.parametrize("state", [TicketState.CALLED, TicketState.SERVING])
-def test_transfer_closes_old_ticket_and_opens_one_in_new_series(state):
-    old, new = tickets.transfer(in_state(state), "traffic", "B", 7, at(15))
-    assert (old.state, old.transferred_to, old.finished_at) == (TicketState.TRANSFERRED, "B008", at(15))
-    assert (new.number, new.category, new.state) == ("B008", "traffic", TicketState.WAITING)
-    assert new.transferred_from == "A012"
+def test_transfer_closes_the_old_ticket_and_queues_the_same_number_for_the_new_service(state):
+    # Issue 18, finding 5: a transfer renumbered the ticket (A002 became B001) and the screen then called a
+    # number the citizen did not hold.
+    old, new = tickets.transfer(in_state(state), "traffic", at(15))
+    assert (old.state, old.transferred_to, old.finished_at) == (TicketState.TRANSFERRED, "A012", at(15))
+    assert (new.number, new.series, new.seq, new.category, new.state) == ("A012", "A", 12, "traffic",
+                                                                          TicketState.WAITING)
+    assert (new.transferred_from, new.called_at, new.counter, new.recalls) == ("A012", None, None, 0)
+
+
+def test_a_transfer_to_the_same_service_is_refused():
+    with pytest.raises(ValueError):
+        tickets.transfer(in_state(TicketState.CALLED), "civil-registry", at(15))
 
 
 def test_transferred_ticket_keeps_priority():
     t = tickets.call(ticket(priority=Priority.PREGNANT), 1, at(5))
-    assert tickets.transfer(t, "traffic", "B", None, at(6))[1].priority is Priority.PREGNANT
+    assert tickets.transfer(t, "traffic", at(6))[1].priority is Priority.PREGNANT
 
 
 def test_transferred_ticket_keeps_its_place_in_new_queue():
     early = tickets.call(ticket(1, minute=0), 1, at(20))
     later_in_b = [ticket(s, series="B", category="traffic", minute=5 + s) for s in (1, 2, 3)]
-    _, moved = tickets.transfer(early, "traffic", "B", 3, at(25))
+    _, moved = tickets.transfer(early, "traffic", at(25))
     assert moved.issued_at == early.issued_at
     assert tickets.pick_next([*later_in_b, moved]) == moved
     assert tickets.people_ahead(moved, [*later_in_b, moved]) == 0
@@ -152,7 +160,7 @@ ACTIONS = {
     "finish": (lambda t: tickets.finish(t, at(30)), {TicketState.SERVING}),
     "no_show": (lambda t: tickets.no_show(t, at(30)), {TicketState.CALLED}),
     "transfer": (
-        lambda t: tickets.transfer(t, "traffic", "B", None, at(30)),
+        lambda t: tickets.transfer(t, "traffic", at(30)),
         {TicketState.CALLED, TicketState.SERVING},
     ),
 }
@@ -407,3 +415,27 @@ def test_call_order_is_the_order_pick_next_calls_them(spec):
         picked.append(t.number)
         remaining.remove(t)
     assert [t.number for t in tickets.call_order(queue)] == picked
+
+
+# --- Arabic numbers and spoken calls (issue 18, finding 5) --------------------------------------
+
+
+@pytest.mark.parametrize("number, shown", [("A002", "أ٠٠٢"), ("B017", "ب٠١٧"), ("D999", "د٩٩٩"), ("Z100", "ض١٠٠"),
+                                           ("AB005", "أب٠٠٥")])
+def test_arabic_screens_show_the_series_as_an_arabic_letter_and_eastern_digits(number, shown):
+    assert tickets.number_ar(number) == shown
+
+
+def test_every_series_letter_has_its_own_arabic_letter_and_a_spoken_name():
+    assert len(set(tickets.ARABIC_SERIES.values())) == 26
+    for letter in tickets.ARABIC_SERIES:
+        assert tickets.call_words(f"{letter}001", 1, "ar").startswith("الرقم ")
+
+
+def test_a_call_is_worded_for_the_speech_engine():
+    # "أَلِف" with its vowels: without them the engine reads "ألف", a thousand ("number one thousand two").
+    assert tickets.call_words("A002", 3, "ar") == "الرقم أَلِف 2، إلى الشباك رقم 3."
+    assert tickets.call_words("C120", 12, "en") == "Ticket C 120, please go to counter 12."
+    for bad in (("A02", 1), ("a002", 1), ("A002", 0), ("A002", 100)):
+        with pytest.raises(ValueError):
+            tickets.call_words(*bad, "ar")

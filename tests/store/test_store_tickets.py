@@ -84,8 +84,14 @@ def test_transferred_ticket_keeps_its_place_in_new_queue(db, catalogue, now):
     store_tickets.issue(db, catalogue, b.code, now=now + timedelta(minutes=5))
     store_tickets.call_next(db, 1, "operator:1", categories=[a.code], now=now + timedelta(minutes=6))
     fresh = store_tickets.transfer(db, catalogue, t.number, b.code, "operator:1", now=now + timedelta(minutes=7))
-    assert fresh.series == b.ticket_series and fresh.transferred_from == t.number
-    assert [w.number for w in store_tickets.waiting(db, now=now)][0] == fresh.number
+    assert (fresh.number, fresh.category, fresh.transferred_from) == (t.number, b.code, t.number)
+    assert [w.number for w in store_tickets.waiting(db, now=now)][0] == t.number
+    # The screen calls the number on the citizen's paper, at the next counter serving the new service.
+    called = store_tickets.call_next(db, 2, "operator:2", categories=[b.code], now=now + timedelta(minutes=8))
+    assert (called.number, called.category, called.counter) == (t.number, b.code, 2)
+    # The series' counter did not move back: the next ticket in the old series is new.
+    later = store_tickets.issue(db, catalogue, a.code, now=now + timedelta(minutes=9)).ticket
+    assert later.number != t.number and later.seq == t.seq + 1
 
 
 def test_action_on_done_ticket_is_refused_in_both_languages(db, catalogue, now):

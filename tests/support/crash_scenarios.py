@@ -113,6 +113,54 @@ class Intake(Scenario):
         return [] if kept == sorted(page(i) for i in range(self.pages)) else ["the draft's pages are not those scanned"]
 
 
+class Corners(Scenario):
+    """The corner step (issue 17): a second photo replaces the one held for its corners
+    (edge.store.drafts.hold_photo), then the page straightened from it is attached and the photo forgotten in
+    the same commit (``add_page(release_photo=True)``)."""
+
+    name = "corners"
+    FINDING = {"width": 1600, "height": 1200, "found": False, "score": 0.0, "corners": [0.1, 0.1, 0.9, 0.1,
+                                                                                       0.9, 0.9, 0.1, 0.9]}
+
+    def prepare(self, root):
+        db = _db(root)
+        draft = drafts.create(db, OPERATOR)
+        drafts.hold_photo(db, root / "documents", draft, OPERATOR, "NID", page(1), page(2), self.FINDING)
+        _save_state(root, draft=draft)
+        db.close()
+
+    def _photo_then_page(self, db, root, draft):
+        drafts.hold_photo(db, root / "documents", draft, OPERATOR, "NID", page(3), page(4), self.FINDING)
+        drafts.add_page(db, root / "documents", draft, OPERATOR, "NID", page(5), release_photo=True)
+
+    def load(self, root, db):
+        draft = _state(root)["draft"]
+        return lambda: self._photo_then_page(db, root, draft)
+
+    def check(self, root, db):
+        data = drafts.get(db, _state(root)["draft"], OPERATOR)
+        held = data.get("photo")
+        if data["pages"]:
+            return [] if held is None and len(data["pages"]) == 1 else ["a page attached and its photo still held"]
+        if held is None:
+            return ["the draft lost its photo before a page was attached"]
+        photo = (root / "documents" / held["path"]).read_bytes()
+        preview = (root / "documents" / held["preview"]).read_bytes()
+        return [] if (photo, preview) in ((page(1), page(2)), (page(3), page(4))) else ["a photo and another's preview"]
+
+    def retry(self, root, db):
+        draft = _state(root)["draft"]
+        if not drafts.get(db, draft, OPERATOR)["pages"]:  # the operator takes the photo again and uses it
+            self._photo_then_page(db, root, draft)
+
+    def check_done(self, root, db):
+        draft = _state(root)["draft"]
+        data = drafts.get(db, draft, OPERATOR)
+        left = sorted(p.read_bytes() for p in (root / "documents").rglob("*") if p.is_file())
+        problems = [] if "photo" not in data else ["the photo is still held"]
+        return problems + ([] if left == [page(5)] else [f"{len(left)} file(s) left, not the one page"])
+
+
 class Submit(Scenario):
     """The wizard's last step (edge.store.drafts.submit): the request, its pages, their outbox rows, the
     draft deleted."""
@@ -415,7 +463,7 @@ class Retention(Scenario):
         return problems
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Intake(), Submit(), Discard(), Printing(), Downlink(),
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Intake(), Corners(), Submit(), Discard(), Printing(), Downlink(),
                                                        Retention())}
 # ``python -m bench.crashpoints``: more pages, so more steps (the child finds them as "large:NAME").
 LARGE: dict[str, Scenario] = {**SCENARIOS, "intake": Intake(pages=4), "submit": Submit(pages=10),

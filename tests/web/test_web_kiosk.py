@@ -279,3 +279,37 @@ def test_the_qr_readers_state_is_on_the_van_status_page(app):
         time.sleep(0.1)
     [qr] = [d for d in device_status.current(db) if d.device == "qr"]
     assert qr.state == "ok"
+
+
+def test_the_kiosks_print_button_prints_the_ticket_again_on_the_receipt_printer(tmp_path):
+    # Issue 18, finding 6: "Print" opened the browser's print dialog instead of the receipt printer.
+    import uuid
+
+    from edge.devices.printer import sim as printer_sim
+    from tests.support import escpos_decode as esc
+
+    name = f"kiosk-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, printer=f"sim://{name}", PRINT_WAIT_S=5)
+    device = printer_sim.device(name)
+    kiosk = app.test_client()
+    post(kiosk, "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+    page = kiosk.get("/ticket/done").get_data(as_text=True)
+    assert "data-print" not in page and 'id="print-again"' in page
+    assert len(device.jobs) == 1
+    number = re.search(r"[A-Z]\d{3}", text(kiosk.get("/ticket/done"))).group(0)
+
+    r = post(kiosk, "/ticket/done", "/ticket/print")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/ticket/done")
+    assert len(device.jobs) == 2
+    second = esc.texts(esc.decode(device.jobs[1]))
+    assert number in second and any("REPRINT" in line.upper() for line in second), second
+    post(kiosk, "/ticket/done", "/ticket/print")
+    assert len(device.jobs) == 3
+    # Not a way to empty the roll: after three papers the kiosk says to ask the staff.
+    post(kiosk, "/ticket/done", "/ticket/print")
+    assert len(device.jobs) == 3
+    assert "الموظف" in text(kiosk.get("/ticket/done"))
+    # A kiosk with no ticket in its session prints nothing.
+    other = app.test_client()
+    assert post(other, "/ticket/BLD", "/ticket/print").headers["Location"].endswith("/")
+    assert len(device.jobs) == 3

@@ -120,6 +120,29 @@ def test_operator_calls_recalls_and_marks_no_show(app, console, db):
     assert r.status_code == 302
 
 
+def test_a_transfer_keeps_the_citizens_number_and_says_so(app, console, db):
+    # Issue 18, finding 5: "transfer" silently renumbered the ticket (A002 became B001, no message).
+    from edge.core.tickets import number_ar
+
+    kiosk = app.test_client()
+    post(kiosk, "/ticket/BLD", "/ticket", {"category": "BLD", "priority": "none"})
+    post(console, "/operator/", "/operator/counter", {"counter": "2"})
+    post(console, "/operator/", "/operator/queue/call")
+    called = re.search(r'name="ticket" value="([^"]+)"', console.get("/operator/").get_data(as_text=True)).group(1)
+    page = console.get("/operator/").get_data(as_text=True)
+    other = re.search(r'<select id="transfer-to" name="category"><option value="([^"]+)"', page).group(1)
+    post(console, "/operator/", "/operator/queue/transfer", {"ticket": called, "category": other})
+    shown = text(console.get("/operator/"))
+    assert f"التذكرة {number_ar(called)} تنتظر الآن" in shown and "Ticket " + called in shown, shown
+    [waiting] = store_tickets.waiting(db)
+    assert (waiting.number, waiting.category) == (called, other)
+    # The next counter serving that service calls the very number on the citizen's paper.
+    post(console, "/operator/", "/operator/counter", {"counter": "3"})
+    post(console, "/operator/", "/operator/queue/call")
+    assert re.search(r'name="ticket" value="([^"]+)"', console.get("/operator/").get_data(as_text=True)).group(1) \
+        == called
+
+
 def test_bad_counter_number_is_refused_with_a_message(console):
     post(console, "/operator/", "/operator/counter", {"counter": "99"})
     assert "٢٠" in text(console.get("/operator/")) or "20" in text(console.get("/operator/"))

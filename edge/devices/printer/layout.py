@@ -26,6 +26,7 @@ Align = Literal["left", "center", "right"]
 # Arabic type sizes in dots (a 203-dpi head: 26 dots ≈ 3.3 mm, a little taller than the printer's font A).
 AR_BODY = 26
 AR_TITLE = 30
+AR_TICKET = 64  # the ticket's number in Arabic letters and digits, as large as the Latin one below it
 LINE_GAP = 6  # dots between two raster lines
 MAX_QR_MODULE = 6
 
@@ -368,6 +369,12 @@ def _ticket(b: _Builder, t: TicketSlip) -> None:
     b.ar("رقم دورك", align="center", size=AR_TITLE, bold=True)
     b.en("YOUR NUMBER", align="center")
     b.gap(8)
+    # Both forms of one number: أ٠٠٧ for a reader of Arabic, A007 for a reader of Latin script; the screen and the
+    # voice call it in both.
+    try:
+        b.ar(tk.number_ar(t.number), align="center", size=AR_TICKET, bold=True)
+    except ValueError:
+        pass  # not a series number (a slip from before the rule): the Latin form alone
     b.en(t.number, align="center", bold=True, scale=2)
     b.gap(8)
     b.ar(t.category_ar, align="center")

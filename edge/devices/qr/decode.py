@@ -1,39 +1,48 @@
-"""Reading QR codes from camera pictures: zxing-cpp first, pyzbar as a second opinion, rescue passes for hard photos.
+"""Reading QR codes from camera pictures: both libraries' plain reads, then passes that rescue what they miss.
 
 The order is set by cost and by what each pass rescues (measured by ``bench/qr_decode.py``):
 
-1. zxing-cpp on the grey picture (≈ 2 ms at 1 MP; it already tries rotations, inversion, downscaling).
-   Most pictures end here.
-2. Where zxing *located* a code but could not decode it (``return_errors``), that region is cut out,
-   enlarged and retried with sharpening, contrast equalisation and thresholding: small codes, glare
-   and blur usually fail on a few modules, and a crop makes every retry cheap.
-3. Only when nothing at all was read: whole-picture passes, cheapest and most useful first, stopping at
-   the first that reads something — pyzbar (its own binariser reads some photos zxing misses), an
-   unsharp mask, pyzbar on an adaptive threshold, CLAHE, a flattened background (shadows, glare),
-   morphological open/close, 2× upscaling (small codes), a median filter (noise), zxing's global
-   histogram binariser.
+1. zxing-cpp with its defaults on the picture as given (≈ 2 ms at 1 MP; it tries rotations, inversion,
+   downscaling, and gives GS1 codes as "(01)…" text). Most pictures are read here.
+2. zbar on the grey picture (``edge.devices.qr.zbar``: pyzbar's scan plus zbar's GS1 flag, so a GS1 code
+   reads as the same text). Steps 1 and 2 are exactly what each library reads alone, so decode_image
+   reads at least their union on any picture; every later pass only adds.
+3. Where zxing *located* a code but could not decode it (``return_errors``): the region is cut out,
+   enlarged and retried with sharpening, contrast equalisation and thresholding (small codes, glare and
+   blur usually fail on a few modules), then straightened from its corners (``edge.devices.qr.unwarp``:
+   perspective, then cylinder and curl hypotheses).
+4. Only when nothing at all was read: whole-picture passes, cheapest and most useful first, stopping at
+   the first that reads something — an unsharp mask, zbar on an adaptive threshold, CLAHE, a flattened
+   background (shadows, glare), morphological open/close, 2× upscaling (small codes), a median filter
+   (noise), zxing's global histogram binariser; then codes located by their texture
+   (``edge.devices.qr.locate``) and by OpenCV's detector, straightened as in step 3.
 
-``thorough=False`` stops after step 2, for camera streams: most frames hold no code, and the next frame
-is another chance, so the expensive whole-picture passes would only burn the CPU the web app needs.
+``thorough=False`` is for camera streams: most frames hold no code, and the next frame is another chance,
+so it skips zbar's plain read, the curvature hypotheses and step 4, which would only burn the CPU the web
+app needs (a frame then costs about what zxing costs).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
 import zxingcpp
-from pyzbar import pyzbar
 
 from edge.core.errors import EdgeError
-from edge.devices.qr.base import text_from_bytes
+from edge.devices.qr.locate import texture_quads
+from edge.devices.qr.unwarp import HYPOTHESES, rectify, unwarp
+from edge.devices.qr.zbar import read as zbar_read
 
 # The smallest QR code (version 1) is 21 modules; below about one pixel per module nothing can be read.
 MIN_SIDE = 21
 # Crops of located-but-unread codes are enlarged so the code spans at least this many pixels.
 ROI_TARGET = 360
 MAX_ROIS = 4
+# Corner quads straightened per unread code (zxing may report several for one code, largest first).
+QUADS_PER_REGION = 2
 # …and larger crops shrunk to this (even a version 40 code keeps over 5 px per module).
 ROI_MAX = 1000
 # The whole-picture passes work on a copy no larger than this: on a 12 MP phone photo they would take
@@ -41,7 +50,6 @@ ROI_MAX = 1000
 WHOLE_PICTURE_SIDE = 1600
 
 _QR = zxingcpp.BarcodeFormat.QRCode
-_ZBAR_QR = [pyzbar.ZBarSymbol.QRCODE]
 
 
 class QrImageError(EdgeError):
@@ -95,10 +103,14 @@ def _corners(code) -> np.ndarray:
                      [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]], np.float32)
 
 
-def _zxing(gray: np.ndarray) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """Texts read by zxing-cpp, the corners of those codes, and of codes located but not decoded."""
+def _zxing(picture: np.ndarray) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Texts read by zxing-cpp with its defaults, the corners of those codes, and of codes located but not decoded.
+
+    ``picture`` is what a user of zxing-cpp would pass (grey or BGR uint8). Texts are zxing's HRI form:
+    a GS1 code comes back as "(01)…(17)…".
+    """
     texts, read, failed = [], [], []
-    for code in zxingcpp.read_barcodes(gray, formats=_QR, return_errors=True):
+    for code in zxingcpp.read_barcodes(picture, formats=_QR, return_errors=True):
         if code.valid:
             if code.text:
                 texts.append(code.text)
@@ -113,7 +125,17 @@ def zxing_texts(gray: np.ndarray, **options) -> list[str]:
 
 
 def zbar_texts(gray: np.ndarray) -> list[str]:
-    return [text_from_bytes(s.data) for s in pyzbar.decode(gray, symbols=_ZBAR_QR) if s.data]
+    """Texts zbar reads (GS1 codes in the same "(AI)value" form as zxing's, see ``edge.devices.qr.zbar``)."""
+    return [code.text for code in zbar_read(gray)]
+
+
+def _opencv_quads(gray: np.ndarray) -> list[np.ndarray]:
+    """Corners of the codes OpenCV's detector finds (another finder-pattern search than zxing's)."""
+    try:
+        ok, points = cv2.QRCodeDetector().detectMulti(gray)
+    except cv2.error:
+        return []
+    return [np.asarray(q, np.float32).reshape(4, 2) for q in points] if ok and points is not None else []
 
 
 # --- pre-processing -----------------------------------------------------------------------------
@@ -162,7 +184,6 @@ def _at_most(gray: np.ndarray, side: int) -> np.ndarray:
 
 
 def _whole_picture_passes(gray: np.ndarray) -> Iterable[Callable[[], list[str]]]:
-    yield lambda: zbar_texts(gray)
     yield lambda: zxing_texts(_sharpen(gray))
     yield lambda: zbar_texts(_adaptive(gray))
     yield lambda: zxing_texts(_clahe(gray))
@@ -186,29 +207,71 @@ def _roi_passes(crop: np.ndarray) -> Iterable[Callable[[], list[str]]]:
     yield lambda: zxing_texts(_close(crop))
 
 
-def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[tuple[int, int, int, int]]:
-    """Bounding boxes (with a margin) of located-but-unread codes, merged, largest first."""
-    h, w = shape
-    boxes: list[tuple[int, int, int, int]] = []
-    for pts in failed:
-        x0, y0 = pts.min(axis=0)
-        x1, y1 = pts.max(axis=0)
-        side = max(x1 - x0, y1 - y0)
-        if side < 8:  # degenerate (zxing reports 0x0 for symbols it could not even size)
+def _straightened_passes(gray: np.ndarray, quad: np.ndarray, bends: bool = True) -> Iterable[Callable[[], list[str]]]:
+    """The located code rectified from its corners, then (``bends``) each curvature hypothesis (``unwarp``)."""
+    edges = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    side = int(np.clip(1.2 * edges.max(), 240, 480))
+    square = rectify(gray, quad, side)
+    yield lambda: zxing_texts(square, try_downscale=False)
+    yield lambda: zbar_texts(square)
+    yield lambda: zxing_texts(_sharpen(square, 2.0), try_downscale=False)
+    yield lambda: zbar_texts(_adaptive(square))
+    for bend in HYPOTHESES if bends else ():
+        yield lambda bend=bend: zxing_texts(unwarp(square, bend), try_downscale=False, try_rotate=False,
+                                            try_invert=False)
+
+
+class _Region:
+    """A place where codes were located but not read: the candidate corner quads, and a box round them.
+
+    zxing often reports several quads for one unread code (different finder-pattern triples, some
+    wrong); they are kept together, largest first, and each is straightened in turn.
+    """
+
+    def __init__(self, quad: np.ndarray, shape):
+        self.shape = shape
+        self.quads = [quad]
+        self.box = self._box(quad)
+
+    def _box(self, quad: np.ndarray) -> tuple[int, int, int, int]:
+        h, w = self.shape
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        m = 0.3 * max(x1 - x0, y1 - y0) + 4
+        return (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+
+    def add(self, quad: np.ndarray) -> None:
+        self.quads.append(quad)
+        self.quads.sort(key=lambda q: -cv2.contourArea(q))
+        b, box = self.box, self._box(quad)
+        self.box = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
+
+    def area(self) -> int:
+        return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
+
+
+def _side(quad: np.ndarray) -> float:
+    return float((quad.max(axis=0) - quad.min(axis=0)).max())
+
+
+def _regions(failed: list[np.ndarray], read: list[np.ndarray], shape) -> list[_Region]:
+    """Located-but-unread codes, grouped by place, largest first, leaving out the places of codes already read."""
+    regions: list[_Region] = []
+    for quad in failed:
+        if _side(quad) < 8 or cv2.contourArea(quad) < 16:  # degenerate (zxing reports 0x0 when it could not size it)
             continue
-        m = 0.3 * side + 4
-        box = (int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m)))
+        region = _Region(quad, shape)
         # A region that is one of the codes already read is not worth another look.
-        if any(_inside(r, box) for r in read):
+        if any(_inside(r, region.box) for r in read):
             continue
-        for i, b in enumerate(boxes):
-            if _overlap(b, box) > 0.3:
-                boxes[i] = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
+        for other in regions:
+            if _overlap(other.box, region.box) > 0.3:
+                other.add(quad)
                 break
         else:
-            boxes.append(box)
-    boxes.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
-    return boxes[:MAX_ROIS]
+            regions.append(region)
+    regions.sort(key=lambda r: -r.area())
+    return regions[:MAX_ROIS]
 
 
 def _inside(pts: np.ndarray, box) -> bool:
@@ -223,19 +286,27 @@ def _overlap(a, b) -> float:
     return ix * iy / smaller
 
 
-def _read_regions(gray: np.ndarray, boxes) -> list[str]:
+def _crop(gray: np.ndarray, box) -> np.ndarray | None:
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    if min(crop.shape) < MIN_SIDE // 2:
+        return None
+    factor = ROI_TARGET / max(crop.shape)
+    if factor > 1.2:
+        crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
+    elif max(crop.shape) > ROI_MAX:
+        crop = _at_most(crop, ROI_MAX)
+    return np.ascontiguousarray(crop)
+
+
+def _read_regions(gray: np.ndarray, regions: list[_Region], bends: bool = True) -> list[str]:
+    """Each region: crop passes (blur, glare, small codes), then straightened passes (perspective, curvature)."""
     found: list[str] = []
-    for x0, y0, x1, y1 in boxes:
-        crop = gray[y0:y1, x0:x1]
-        if min(crop.shape) < MIN_SIDE // 2:
-            continue
-        factor = ROI_TARGET / max(crop.shape)
-        if factor > 1.2:
-            crop = cv2.resize(crop, None, fx=min(factor, 6.0), fy=min(factor, 6.0), interpolation=cv2.INTER_CUBIC)
-        elif max(crop.shape) > ROI_MAX:
-            crop = _at_most(crop, ROI_MAX)
-        crop = np.ascontiguousarray(crop)
-        for attempt in _roi_passes(crop):
+    for region in regions:
+        crop = _crop(gray, region.box)
+        attempts = [] if crop is None else [_roi_passes(crop)]
+        attempts += [_straightened_passes(gray, quad, bends) for quad in region.quads[:QUADS_PER_REGION]]
+        for attempt in itertools.chain.from_iterable(attempts):
             texts = attempt()
             if texts:
                 found.extend(texts)
@@ -243,28 +314,49 @@ def _read_regions(gray: np.ndarray, boxes) -> list[str]:
     return found
 
 
+def _as_given(image, gray: np.ndarray) -> np.ndarray:
+    """The picture as a user of zxing-cpp would hand it over: uint8 grey or BGR as is, anything else as grey."""
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and (
+            image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        return np.ascontiguousarray(image)
+    return gray
+
+
 def decode_image(image, *, thorough: bool = True) -> list[str]:
     """Every QR code's text in ``image`` (numpy, grey or BGR/BGRA, any numeric dtype), each once, in the order found.
 
     Returns [] for an empty or too small picture; raises QrImageError for something that is not a
-    picture at all. ``thorough=False`` skips the whole-picture rescue passes (for camera streams).
+    picture at all. ``thorough=False`` skips zbar's plain read and the whole-picture rescue passes (for
+    camera streams); with ``thorough=True`` every code that zxing-cpp or zbar reads on its own is read.
     """
     gray = to_gray(image)
     if gray.ndim != 2 or min(gray.shape) < MIN_SIDE:
         return []
     texts: list[str] = []
     try:
-        texts, read, failed = _zxing(gray)
+        # 1. The two libraries' plain reads: whatever either reads alone, decode_image reads.
+        texts, read, failed = _zxing(_as_given(image, gray))
+        if thorough:
+            for code in zbar_read(gray):
+                texts.append(code.text)
+                if len(code.polygon) >= 3:
+                    read.append(np.asarray(code.polygon, np.float32))
+        # 2. Located but unread: crops, then straightened (perspective, curvature).
         if failed:
-            texts.extend(_read_regions(gray, _regions(failed, read, gray.shape)))
+            texts.extend(_read_regions(gray, _regions(failed, read, gray.shape), bends=thorough))
+        # 3. Nothing at all: whole-picture passes, then codes located by their texture, then by OpenCV.
         if not texts and thorough:
-            for attempt in _whole_picture_passes(_at_most(gray, WHOLE_PICTURE_SIDE)):
+            small = _at_most(gray, WHOLE_PICTURE_SIDE)
+            for attempt in _whole_picture_passes(small):
                 texts = attempt()
                 if texts:
                     break
+            for locate in (texture_quads, _opencv_quads):
+                if texts:
+                    break
+                texts = _read_regions(small, _regions(locate(small), [], small.shape))
     except cv2.error:
         # OpenCV refuses some degenerate shapes (e.g. a 1-pixel-high strip after a resize); such a
         # picture has no readable code in it.
         pass
     return list(dict.fromkeys(t for t in texts if t))
-

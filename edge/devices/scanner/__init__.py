@@ -83,16 +83,9 @@ def document_from_photos(photos: list[bytes], *, resolution: int | None = None, 
                          max_bytes: int = PAGE_BUDGET_BYTES) -> ScannedDocument:
     """Phone or camera photos of a document's pages (JPEG/PNG bytes, one page each) → rectified, cleaned
     pages ready to attach. Raises NoPageInView / BlankPage naming the page (``detail``) that failed."""
-    import cv2
-
     pages = []
     for n, data in enumerate(photos, start=1):
-        _check_photo_size(n, data)  # before decoding: a small file can hold a picture that fills the memory
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ScannerError(f"photo {n} is not an image",
-                               message_ar=f"الصورة رقم {n} ليست صورة صالحة. التقط الصورة مرة أخرى.",
-                               message_en=f"Photo {n} is not a usable image. Take the photo again.")
+        image = decode_photo(data, n)
         try:
             page = page_from_photo(image, int(resolution or DEFAULT_RESOLUTION), mode or DEFAULT_MODE)
         except ScannerError as e:
@@ -102,6 +95,29 @@ def document_from_photos(photos: list[bytes], *, resolution: int | None = None, 
         page.index = n
         pages.append(page)
     return encode_document(pages, max_bytes)
+
+
+def decode_photo(data: bytes, n: int = 1) -> np.ndarray:
+    """Photo ``n``'s bytes (JPEG, PNG, WebP) → a BGR image; ScannerError (words for the operator) when it is not
+    a picture or is larger than :data:`MAX_PHOTO_PIXELS` (checked before decoding)."""
+    import cv2
+
+    _check_photo_size(n, data)  # before decoding: a small file can hold a picture that fills the memory
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ScannerError(f"photo {n} is not an image",
+                           message_ar=f"الصورة رقم {n} ليست صورة صالحة. التقط الصورة مرة أخرى.",
+                           message_en=f"Photo {n} is not a usable image. Take the photo again.")
+    return image
+
+
+def document_from_photo(data: bytes, corners: np.ndarray, *, resolution: int | None = None,
+                        mode: str | None = None, max_bytes: int = PAGE_BUDGET_BYTES) -> ScannedDocument:
+    """A photo of one page straightened along ``corners`` (TL TR BR BL in the photo's pixels, as an operator
+    placed them: :mod:`edge.devices.scanner.corners`) → the page ready to attach."""
+    image = decode_photo(data)
+    page = page_from_photo(image, int(resolution or DEFAULT_RESOLUTION), mode or DEFAULT_MODE, corners=corners)
+    return encode_document([page], max_bytes)
 
 
 # A phone's full-resolution photo is 12–50 MP; a page needs far less. Bigger is refused before it is decoded:

@@ -34,9 +34,11 @@ from edge.devices.urls import DeviceUrl, parse
 _STILLS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def page_from_photo(image: np.ndarray, dpi: int = DEFAULT_RESOLUTION, mode: str = DEFAULT_MODE) -> Page:
-    """The page in a BGR photo: found, rectified, cleaned. Raises NoPageInView or BlankPage."""
-    quad = docfind.find_document(image)
+def page_from_photo(image: np.ndarray, dpi: int = DEFAULT_RESOLUTION, mode: str = DEFAULT_MODE,
+                    corners: np.ndarray | None = None) -> Page:
+    """The page in a BGR photo: found (or outlined by ``corners``, TL TR BR BL in pixels, as an operator placed
+    them: :mod:`edge.devices.scanner.corners`), rectified, cleaned. Raises NoPageInView or BlankPage."""
+    quad = docfind.find_document(image) if corners is None else np.asarray(corners, np.float64)
     if quad is None:
         raise NoPageInView(f"no page found in a {image.shape[1]}x{image.shape[0]} photo")
     flat = page_cleanup.rectify(image, quad, dpi)

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
-from flask import Blueprint, Response, current_app, render_template, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 
+from edge.core import tickets as tk
+from edge.services import announce
 from edge.store import lookups
 from edge.store.db import open_db
 from edge.web.context import catalogue, get_db, settings
 
 bp = Blueprint("display", __name__, url_prefix="/display")
+log = logging.getLogger(__name__)
 
 RECENT = 8
 
@@ -33,14 +47,41 @@ def state(db) -> dict:
 
 def _call(c: lookups.Call, cats) -> dict:
     cat = cats.get(c.category)
-    return {"number": c.number, "counter": c.counter, "state": c.state, "recalls": c.recalls,
-            "called_at": c.called_at, "category_ar": cat.name_ar if cat else c.category,
+    return {"number": c.number, "number_ar": _number_ar(c.number), "counter": c.counter, "state": c.state,
+            "recalls": c.recalls, "called_at": c.called_at, "category_ar": cat.name_ar if cat else c.category,
             "category_en": cat.name_en if cat else c.category}
+
+
+def _number_ar(number: str) -> str:
+    try:
+        return tk.number_ar(number)
+    except ValueError:  # a number from before the series rule: shown as stored
+        return number
 
 
 @bp.get("/")
 def screen():
-    return render_template("display/screen.html", state=state(get_db()))
+    voice = url_for("display.call_sound") if settings().display.announce else ""
+    return render_template("display/screen.html", state=state(get_db()), voice=voice)
+
+
+@bp.get("/call.wav")
+def call_sound():
+    """The call ``?number=A002&counter=3`` spoken in the languages of ``display.announce`` (a WAV); 400 for
+    anything that is not a call, 503 when the van cannot speak (the screen then only chimes)."""
+    langs = settings().display.announce
+    if not langs:
+        abort(404)
+    try:
+        counter = int(request.args.get("counter", "")[:3])
+        path = announce.call_wav(settings().data_dir / "cache" / "voice", request.args.get("number", "")[:8],
+                                 counter, langs)
+    except ValueError:
+        return {"error": "not a call: ?number=A002&counter=3"}, 400
+    except announce.VoiceUnavailable as exc:
+        log.warning("the now-serving screen cannot speak: %s", exc.detail)
+        return exc.as_dict(), 503
+    return send_file(path, mimetype="audio/wav", max_age=3600)
 
 
 @bp.get("/state.json")

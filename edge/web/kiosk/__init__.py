@@ -97,18 +97,49 @@ def ticket_issue():
     if priority not in PRIORITIES:
         priority = "none"
     issued = store_tickets.issue(get_db(), catalogue(), cat.code, priority)
-    minutes = int(issued.wait.total_seconds() // 60)
+    ticket = {"number": issued.ticket.number, "category": cat.code, "ahead": issued.people_ahead,
+              "wait_min": int(issued.wait.total_seconds() // 60), "priority": issued.ticket.priority.value,
+              "issued_at": clock.iso(issued.ticket.issued_at), "prints": 0}
+    session["ticket"] = _print_ticket(ticket, cat)
+    return redirect(url_for("kiosk.ticket_done"))
+
+
+# A citizen may ask for their ticket again (the first did not come out, or was lost) this many times; the
+# button is not a way to empty the paper roll.
+MAX_TICKET_PRINTS = 3
+
+
+def _print_ticket(ticket: dict, cat) -> dict:
+    """Send the ticket to the receipt printer; the ticket (as kept in the kiosk's session) with the outcome."""
+    wait = timedelta(minutes=ticket["wait_min"])
     job = printing.PrintJob("ticket", i18n.current(), {
-        "number": issued.ticket.number, "category": cat.code, "category_ar": cat.name_ar,
-        "category_en": cat.name_en, "people_ahead": issued.people_ahead,
-        "wait_ar": tk.wait_label(issued.wait, "ar"), "wait_en": tk.wait_label(issued.wait, "en"),
-        "priority": issued.ticket.priority.value, "issued_at": clock.iso(issued.ticket.issued_at),
-    })
+        "number": ticket["number"], "category": cat.code, "category_ar": cat.name_ar, "category_en": cat.name_en,
+        "people_ahead": ticket["ahead"], "wait_ar": tk.wait_label(wait, "ar"), "wait_en": tk.wait_label(wait, "en"),
+        "priority": ticket["priority"], "issued_at": ticket["issued_at"],
+    }, reprint=ticket["prints"] > 0)
     outcome = printing.submit(job)
-    session["ticket"] = {"number": issued.ticket.number, "category": cat.code, "ahead": issued.people_ahead,
-                         "wait_min": minutes, "priority": issued.ticket.priority.value,
-                         "printed": outcome.printed, "issued_at": clock.iso(issued.ticket.issued_at),
-                         "print_msg": {"ar": outcome.message_ar, "en": outcome.message_en}}
+    return {**ticket, "prints": ticket["prints"] + 1, "printed": outcome.printed,
+            "print_msg": {"ar": outcome.message_ar, "en": outcome.message_en}}
+
+
+@bp.post("/ticket/print")
+def ticket_print():
+    """The ticket page's Print button: the ticket again, on the receipt printer (not the browser's dialog)."""
+    ticket = session.get("ticket")
+    if not ticket:
+        return redirect(url_for("kiosk.start"))
+    if ticket.get("prints", 1) >= MAX_TICKET_PRINTS:
+        ticket = {**ticket, "printed": False, "print_msg": {
+            "ar": "طُبعت هذه التذكرة أكثر من مرة. رقمك معروض على الشاشة؛ إن احتجت ورقة فاطلبها من الموظف.",
+            "en": "This ticket has already been printed more than once. Your number is on the screen; if you "
+                  "need a paper, ask the staff."}}
+    else:
+        try:
+            cat = catalogue().category(ticket["category"])
+        except UnknownCategory:
+            return redirect(url_for("kiosk.start"))
+        ticket = _print_ticket({**ticket, "prints": ticket.get("prints", 1)}, cat)
+    session["ticket"] = ticket
     return redirect(url_for("kiosk.ticket_done"))
 
 

@@ -6,6 +6,7 @@
 - ``requests``: list, search, one request, cancel, hand-over
 - ``receipts``: the receipt page, printing and reprinting it
 - ``documents``: scanned pages in (scanner, photo, upload) and out
+- ``photo``: the corner step, for a photo whose page the finder was not sure of
 - ``checks``: live checks of the wizard's fields
 - ``status``: the van's devices and backlog, the printer's retry
 
@@ -14,7 +15,7 @@ Importing the package registers every route on ``bp``; the app factory registers
 
 from __future__ import annotations
 
-from edge.web.operator import auth, checks, documents, queue, receipts, requests, status, wizard  # noqa: F401
+from edge.web.operator import auth, checks, documents, photo, queue, receipts, requests, status, wizard  # noqa: F401
 from edge.web.operator.blueprint import bp
 
 __all__ = ["bp"]

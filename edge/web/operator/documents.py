@@ -11,16 +11,22 @@ from edge.web.context import documents_dir, get_db, settings
 from edge.web.operator.blueprint import bp, login_required
 
 
-def page_content(upload, *, scan: bool, photo: bool) -> tuple[bytes, str]:
-    """The bytes to attach: a scan from the van's scanner (one PDF of its pages, JPEGs inside unchanged),
-    a photo of the paper straightened into a page, or an uploaded file as it is. A failed scan raises
-    :class:`edge.services.scanning.ScannerError` (words for the operator); the scanner's status row says so."""
+def photo_of_page(upload, *, scan: bool, photo: bool) -> tuple[bytes, str] | None:
+    """The photo to find the page in: a frame from the overhead document camera (Scan, when the van's scanner is
+    a ``camera://``) or an uploaded photo of the paper; None when the page comes whole (:func:`page_content`)."""
+    if scan:
+        frame = scanning.camera_photo(get_db(real=True), settings().devices.scanner)
+        return None if frame is None else (frame, "camera")
+    return (upload.read(), "photo") if photo else None
+
+
+def page_content(upload, *, scan: bool) -> tuple[bytes, str]:
+    """The bytes to attach: a scan from the van's scanner (one PDF of its pages, JPEGs inside unchanged), or an
+    uploaded file as it is. A failed scan raises :class:`edge.services.scanning.ScannerError` (words for the
+    operator); the scanner's status row says so."""
     if scan:
         return scanning.scan_pdf(get_db(real=True), settings().devices.scanner), "scanner"
-    data = upload.read()
-    if photo:
-        return scanning.photo_pdf(data), "photo"
-    return data, "upload"
+    return upload.read(), "upload"
 
 
 @bp.get("/documents/<int:doc_id>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 
+from edge.core import tickets as tk
 from edge.core.catalogue import UnknownCategory
 from edge.core.digits import to_ascii, to_eastern
 from edge.core.errors import EdgeError
@@ -29,6 +30,14 @@ def home():
                            waiting=store_tickets.waiting(db), counts=lookups.waiting_counts(db),
                            max_counter=MAX_COUNTER, notice=session.pop("notice", None),
                            error=session.pop("queue_error", None))
+
+
+@bp.get("/queue/waiting")
+@login_required
+def queue_waiting():
+    """The waiting list alone: the queue page fetches it every few seconds, so a ticket taken at the kiosk
+    appears without the operator reloading."""
+    return render_template("operator/queue_waiting.html", waiting=store_tickets.waiting(get_db()))
 
 
 @bp.post("/counter")
@@ -64,7 +73,14 @@ def queue_action(action: str):
             if called is None:
                 session["notice"] = {"ar": "لا يوجد أحد في الانتظار.", "en": "Nobody is waiting."}
         elif action == "transfer":
-            store_tickets.transfer(db, catalogue(), number, request.form.get("category", ""), actor)
+            moved = store_tickets.transfer(db, catalogue(), number, request.form.get("category", ""), actor)
+            category = catalogue().category(moved.category)
+            session["notice"] = {
+                "ar": f"التذكرة {tk.number_ar(moved.number)} تنتظر الآن دورها في «{category.name_ar}» بمكانها في "
+                      "الدور. يحتفظ المواطن بالرقم نفسه، وستناديه الشاشة عليه.",
+                "en": f"Ticket {moved.number} now waits for “{category.name_en}”, keeping its place in the queue. "
+                      "The citizen keeps the same number; the screen will call it.",
+            }
         elif action in QUEUE_ACTIONS:
             QUEUE_ACTIONS[action](db, number, actor)
         else:

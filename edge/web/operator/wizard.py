@@ -22,10 +22,12 @@ from edge.core import requests as rq
 from edge.core.catalogue import UnknownService
 from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount
+from edge.services import scanning
 from edge.store import disk, drafts
 from edge.web.context import catalogue, documents_dir, get_db, settings
 from edge.web.operator.blueprint import audit, bp, login_required
-from edge.web.operator.documents import page_content
+from edge.web.operator.documents import page_content, photo_of_page
+from edge.web.operator.photo import hold_for_corners, reserve
 
 Errors = dict[str, EdgeError]
 Page = Response | str | tuple  # what a view may return: a redirect, a page, a page with its status
@@ -92,18 +94,22 @@ def _attach_page(v: Visit, *, scan: bool) -> Page:
     doc_code = v.form.get("doc_code", "")
     try:
         drafts.save(db, v.draft_id, v.actor, v.data)  # the ticks made before the page was added
-        content, how = page_content(v.upload, scan=scan, photo=bool(v.form.get("photo")))
-        drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content, reserve=_reserve())
+        photo = photo_of_page(v.upload, scan=scan, photo=bool(v.form.get("photo")))
+        if photo is not None:
+            finding = scanning.find_page(photo[0])
+            if not finding.confident:  # the operator checks the corners first
+                hold_for_corners(v.draft_id, v.actor, doc_code, photo[0], finding)
+                return redirect(url_for("operator.photo_corners", draft_id=v.draft_id))
+            content, how = scanning.photo_pdf(photo[0], finding.corners), photo[1]
+        else:
+            content, how = page_content(v.upload, scan=scan)
+        drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content, reserve=reserve())
         audit("document.attach_page", v.draft_id, {"document": doc_code, "from": how})
     except EdgeError as exc:
         errors["page"] = exc
     if errors or v.form.get("stay"):
         return _render("documents", v.draft_id, drafts.get(db, v.draft_id, v.actor), errors)
     return _goto(v.draft_id, "documents")
-
-
-def _reserve() -> int:
-    return settings().storage.reserve_mb * disk.MB
 
 
 def _take_payment(v: Visit) -> Page:
@@ -157,7 +163,7 @@ def new_request():
             pass
     drafts.purge(get_db(), documents_dir(), current_app.config["DRAFT_MAX_AGE"])
     # No new request on a disk that cannot keep its pages: say so before the citizen's paper is taken in.
-    disk.ensure_room(documents_dir(), 0, _reserve())
+    disk.ensure_room(documents_dir(), 0, reserve())
     draft_id = drafts.create(get_db(), g.operator["actor"])
     session["draft"] = draft_id
     return _goto(draft_id, "service")

@@ -29,6 +29,15 @@
     document.body.setAttribute("data-chimes", String(+(document.body.getAttribute("data-chimes") || 0) + 1));
   }
 
+  // The number as on the slip: the Arabic letter and digits (أ٠٠٢), then the Latin form (A002).
+  function ticket(tag, c) {
+    var out = el(tag, "ticket");
+    out.appendChild(el("bdi", "", c.number_ar, { lang: "ar", dir: "rtl" }));
+    out.appendChild(document.createTextNode(" "));
+    out.appendChild(el("bdi", "latin", c.number, { lang: "en", dir: "ltr" }));
+    return out;
+  }
+
   function render(state) {
     var counters = document.getElementById("counters");
     counters.textContent = "";
@@ -42,7 +51,7 @@
     var newest = state.recent.length ? state.recent[0].number : null;
     state.counters.forEach(function (c) {
       var card = el("div", "counter-card" + (c.number === newest ? " fresh" : ""), undefined, { "data-number": c.number });
-      card.appendChild(el("p", "ticket", c.number, { dir: "ltr" }));
+      card.appendChild(ticket("p", c));
       var to = el("p", "to");
       to.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
       to.appendChild(document.createTextNode(" "));
@@ -55,7 +64,7 @@
     recent.textContent = "";
     state.recent.forEach(function (c) {
       var li = el("li");
-      li.appendChild(el("span", "ticket", c.number, { dir: "ltr" }));
+      li.appendChild(ticket("span", c));
       li.appendChild(el("span", "call-arrow", " ← ", { "aria-hidden": "true" }));
       li.appendChild(el("span", "", "شباك " + eastern(c.counter), { lang: "ar" }));
       recent.appendChild(li);
@@ -63,16 +72,41 @@
   }
 
   // What rings the chime: a ticket called to a counter, or called again (recall count goes up).
+  function key(c) { return c.number + "@" + c.counter + "#" + c.recalls + "/" + c.called_at; }
   function calls(state) {
-    return state.counters.filter(function (c) { return c.state === "called"; })
-      .map(function (c) { return c.number + "@" + c.counter + "#" + c.recalls + "/" + c.called_at; });
+    return state.counters.filter(function (c) { return c.state === "called"; }).map(key);
+  }
+
+  // Each new call is spoken after the chime ("الرقم أَلِف 2، إلى الشباك رقم 3"), one after another; the sound
+  // is made on the van (GET /display/call.wav). No voice configured, or none to be had: the chime alone.
+  var voice = document.body.getAttribute("data-voice"), spoken = [], speaking = false;
+  function speakNext() {
+    if (speaking || !spoken.length) return;
+    speaking = true;
+    var call = spoken.shift();
+    var sound = new Audio(voice + "?number=" + encodeURIComponent(call.number) + "&counter=" + call.counter);
+    function done() { speaking = false; setTimeout(speakNext, 300); }
+    sound.addEventListener("ended", done);
+    sound.addEventListener("error", done);
+    document.body.setAttribute("data-spoken", String(+(document.body.getAttribute("data-spoken") || 0) + 1));
+    var playing = sound.play();
+    if (playing && playing.catch) playing.catch(done);
   }
 
   var known = null;
   function onState(event) {
     var state = JSON.parse(event.data);
     var now = calls(state);
-    if (known !== null && now.some(function (k) { return known.indexOf(k) < 0; })) chime();
+    var fresh = known === null ? [] : state.counters.filter(function (c) {
+      return c.state === "called" && known.indexOf(key(c)) < 0;
+    });
+    if (fresh.length) {
+      chime();
+      if (voice) {
+        fresh.forEach(function (c) { spoken.push(c); });
+        setTimeout(speakNext, 900);  // after the chime's two tones
+      }
+    }
     known = now;
     render(state);
     document.body.setAttribute("data-updated", String(Date.now()));

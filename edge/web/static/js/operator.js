@@ -41,7 +41,27 @@
       }
     }).catch(function () { /* the server checks again on "Next" */ });
   }
+  // The queue page's waiting list is fetched again every few seconds: a ticket taken at the kiosk shows up
+  // without a reload. A failed fetch (the web process restarting) keeps the list and tries again.
+  function refreshWaiting(section) {
+    var url = section.getAttribute("data-refresh");
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.text();
+      }).then(function (html) {
+        var current = document.getElementById("waiting");
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var fresh = holder.querySelector("#waiting");
+        if (current && fresh && fresh.innerHTML !== current.innerHTML) current.replaceWith(fresh);
+      }).catch(function () { /* next time */ });
+    }, Number(section.getAttribute("data-refresh-ms") || 3000));
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var waiting = document.getElementById("waiting");
+    if (waiting && waiting.getAttribute("data-refresh")) refreshWaiting(waiting);
     document.querySelectorAll("[data-check]").forEach(function (input) {
       var timer = null;
       input.addEventListener("input", function () {
