@@ -52,11 +52,11 @@ REGION_SIDE = 160        # px: long side of the copy segmented by colour for reg
 REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 MIN_SCORE = 0.45         # below this the photo shows no page
-CONFIDENT = 0.75         # at or above: the corners are right (IoU >= 0.9) on ~95 % of photos; below: ask
-EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
-# corners for the operator to check and drag (edge.devices.scanner.corners). See docs/scanner.md.
-CONFIDENT = 0.7
+# corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
+# at or above it the corners are right (IoU >= 0.9) on ~95 % of photos. See docs/scanner.md.
+CONFIDENT = 0.75
+EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
 @dataclass(frozen=True)
