@@ -48,6 +48,9 @@ WIDE_IN, WIDE_OUT, WIDE_STEP = 6.0, 5.0, 0.08  # px in, px out (and twice that),
 HOUGH_LINES = 60         # longest Hough segments added when no chain line already covers them
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
+FLAT_GRADIENT = 0.02     # log units per px: below this a pixel of the texture-free view is smooth
+FLAT_POWER = 4.0         # how strongly the rank prefers a flat inside
+FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs confidence
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
@@ -86,11 +89,18 @@ def detect(image: np.ndarray) -> Detection | None:
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+    # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
+    # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
+    flat_view = cv2.medianBlur(small, max(MEDIANS))
+    flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
+    gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    smooth = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT).astype(np.uint8)
     found = None
     for median in MEDIANS:
         # Two views of the same photo: as it is (fine detail: small cards, a page's edge next to text)
         # and with texture removed (grain, weave, stripes, text gone). The better-ranked answer wins.
-        view = cv2.medianBlur(small, median) if median > 1 else small
+        view = flat_view if median == max(MEDIANS) else (cv2.medianBlur(small, median) if median > 1 else small)
         feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
         candidates = []
         lines = _lines(feat)
@@ -101,8 +111,12 @@ def detect(image: np.ndarray) -> Detection | None:
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
         for quad, evidence, rank in candidates:
-            if evidence[0] >= MIN_SCORE and (found is None or rank > found[2]):
-                found = quad, _confidence(*evidence), rank
+            if evidence[0] < MIN_SCORE:
+                continue
+            flat = _flatness(smooth, quad)
+            rank *= flat ** FLAT_POWER
+            if found is None or rank > found[2]:
+                found = quad, _confidence(*evidence, flat), rank
     if found is None:
         return None
     quad, score, _ = found
@@ -182,9 +196,21 @@ def _judge(feat: np.ndarray, quad: np.ndarray):
     return q, (base, float(wide.mean()), float(wide.min())), float(rank)
 
 
-def _confidence(base: float, wide_mean: float, wide_min: float) -> float:
-    """0..1 from the winner's evidence: its near-step score times the wide check's mean share."""
-    return float(np.clip(base * wide_mean, 0, 1))
+def _confidence(base: float, wide_mean: float, wide_min: float, flat: float = 1.0) -> float:
+    """0..1 from the winner's evidence: its near-step score times the wide check's mean share, less when
+    its inside is not as flat as paper usually is."""
+    return float(np.clip(base * wide_mean * min(1.0, flat / FLAT_PAPER), 0, 1))
+
+
+def _flatness(smooth: np.ndarray, quad: np.ndarray) -> float:
+    """Share of the quadrilateral's inside (a margin off its sides) that is smooth in the texture-free view."""
+    mask = np.zeros(smooth.shape, np.uint8)
+    c = quad.mean(axis=0)
+    # The ring just inside the sides: a page's margins, or the desk where a quad outlines too much.
+    cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.95) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.8) * 4).astype(np.int32), 0, cv2.LINE_8, shift=2)
+    n = int(mask.sum())
+    return float((smooth & mask).sum() / n) if n else 0.0
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
