@@ -54,6 +54,7 @@ FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs c
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
+NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this the photo shows no page
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
@@ -706,6 +707,7 @@ def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.nd
         f1, f2 = fits[(s - 1) % 4], fits[s]
         if f1 is None or f2 is None:
             continue
+        f1, f2 = _near_corner(f1, end=True), _near_corner(f2, end=False)
         p = quad[s].copy()
         for _ in range(12):  # alternate projections onto the two fits converge to where they cross
             p = _onto(f1, p)
@@ -718,7 +720,7 @@ def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.nd
 
 def _onto(fit, p):
     """The point of a side's fit (a, d, n, coefficients of v(u), reach) at the same u as p."""
-    a, d, n, coef, _ = fit
+    a, d, n, coef = fit[:4]
     u = float((p - a) @ d)
     return a + u * d + float(np.polyval(coef, u)) * n
 
@@ -754,16 +756,39 @@ def _fit_side(image, a, d, n, length, ppw):
     v = offs[0] + (best[rows] + 0.5 + np.clip(sub, -0.5, 0.5)) * step
     u = us[rows].astype(np.float64)
     weight = np.clip(g1, 1e-6, None).astype(np.float64)
+    coef, scale = _line_or_curve(u, v, weight, step, length, ppw)
+    if coef is None:
+        return None
+    return a, d, n, coef, reach, (u, v, weight, step, length, ppw, scale)
+
+
+def _line_or_curve(u, v, weight, step, length, ppw):
+    """A line, or a parabola where that fits clearly better (the side bends)."""
     line, line_scale = _robust_poly(u, v, weight, 1, step)
     if line is None:
-        return None
-    coef = line
+        return None, 0.0
     curve, curve_scale = _robust_poly(u, v, weight, 2, step)
     if curve is not None:
         bulge = abs(curve[0]) * length * length / 4  # how far the parabola strays from its chord, px
         if bulge > max(1.0, 0.5 * ppw) and curve_scale < 0.8 * line_scale:
-            coef = curve
-    return a, d, n, coef, reach
+            return curve, curve_scale
+    return line, line_scale
+
+
+def _near_corner(fit, end: bool):
+    """The side's fit near one of its corners. A side that one line or parabola describes keeps that fit;
+    a wavy or unevenly curled side is fitted again on its NEAR_CORNER share next to the corner, so the
+    corner is where the sides arrive at it, whatever they do in between."""
+    a, d, n, coef, reach, (u, v, weight, step, length, ppw, scale) = fit
+    if scale <= max(1.0, 0.3 * ppw):
+        return fit
+    near = u >= (1 - NEAR_CORNER) * length if end else u <= NEAR_CORNER * length
+    if near.sum() < 8:
+        return fit
+    local, _ = _line_or_curve(u[near], v[near], weight[near], step, NEAR_CORNER * length, ppw)
+    if local is None:
+        return fit
+    return a, d, n, local, reach, fit[5]
 
 
 def _robust_poly(u, v, weight, degree, step):
