@@ -77,7 +77,8 @@ REGION_SIDE = 160        # px: long side of the copy segmented by colour for reg
 REGION_K = 4             # colour clusters
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
-MIN_SCORE = 0.45         # below this the photo shows no page
+MIN_SCORE = 0.45         # below this near-step score a candidate is no page
+NO_PAGE = 0.3            # below this confidence the photo shows no page (an empty desk scores 0.15-0.25)
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
 # at or above it the corners are right (IoU >= 0.9) on ~95 % of photos. See docs/scanner.md.
@@ -140,7 +141,7 @@ def detect(image: np.ndarray) -> Detection | None:
             rank *= flat ** FLAT_POWER
             if found is None or rank > found[2]:
                 found = quad, _confidence(*evidence, flat), rank
-    if found is None:
+    if found is None or found[1] < NO_PAGE:
         return None
     quad, score, _ = found
     # Working-image pixel centres back to full-image pixel centres.
