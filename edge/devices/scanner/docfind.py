@@ -63,6 +63,7 @@ MIN_SEGMENT = 12         # px at working size; shorter straight pieces are text 
 MAX_LINES = 44           # lines kept for the quadrilateral search (44 lines → ~60k quadrilaterals)
 MEDIANS = (1, 9)         # px medians of the two views (1: none; 9 removes text, grain, weave, thin stripes)
 PICK = 20                # lines taken by each of the three rankings (length, evidence, evidence off-family)
+MAX_SEGMENTS = 400        # longest straight segments merged into lines
 RAW_LINES = 160          # longest chain lines measured before the rankings pick MAX_LINES of them
 AREA_POWER = 0.5         # preference for larger quads (a block or table inside the page outlines less)
 RERANK = 60              # leading quadrilaterals checked again with wider evidence
@@ -334,7 +335,7 @@ def _lines(feat: np.ndarray) -> list[_Line]:
     k = seg_len / cnt  # each segment weighs its length, spread over its points
     moments = np.stack([cnt, *(np.bincount(ids, v, minlength=S) for v in (x, y, x * x, x * y, y * y))], 1) * k[:, None]
     seg_n, seg_rho = _fit_many(moments)
-    order = np.argsort(-seg_len)
+    order = np.argsort(-seg_len)[:MAX_SEGMENTS]  # on grain or cloth thousands: the shortest add little
     normals = np.zeros((S, 2))
     rhos = np.zeros(S)
     lengths = np.zeros(S)
@@ -372,17 +373,20 @@ def _hough_lines(edges: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> li
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     out: list[_Line] = []
     cos_tol = math.cos(math.radians(3))
-    have_n, have_r = list(normals), list(rhos)
+    have_n = np.zeros((len(normals) + HOUGH_LINES, 2))
+    have_r = np.zeros(len(normals) + HOUGH_LINES)
+    have_n[:len(normals)], have_r[:len(normals)] = normals, rhos
+    count = len(normals)
     for k in np.argsort(-lengths)[:HOUGH_LINES]:
         x0, y0, x1, y1 = segs[k]
         d = np.array([x1 - x0, y1 - y0]) / lengths[k]
         n = np.array([-d[1], d[0]])
         r = float(n @ [x0, y0])
-        pairs = zip(have_n, have_r, strict=True)
-        if any(abs(n @ m) > cos_tol and abs(r - rr * np.sign(n @ m)) <= 2.0 for m, rr in pairs):
+        dots = have_n[:count] @ n
+        if (np.abs(dots) > cos_tol)[np.abs(r - have_r[:count] * np.sign(dots)) <= 2.0].any():
             continue
-        have_n.append(n)
-        have_r.append(r)
+        have_n[count], have_r[count] = n, r
+        count += 1
         out.append(_Line(n, r, float(lengths[k]), np.zeros(6)))
     return out
 
@@ -393,7 +397,7 @@ def _hough_lines(edges: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> li
 def _profiles(feat: np.ndarray, lines: list[_Line]):
     """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it."""
     h, w = feat.shape[:2]
-    starts, offsets, pos_cs, neg_cs = [], [], [], []
+    starts, offsets = [], []
     xs, ys, nxs, nys = [], [], [], []
     total = 0
     for ln in lines:
@@ -418,16 +422,23 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
     strength = np.clip((mag - 0.02) / 0.04, 0, 1) * inside
     pos = strength * (lum > 0)
     neg = strength * (lum <= 0)
-    i = 0
-    for ln_i, _ in enumerate(lines):
-        n_pts = len(xs[ln_i])
-        pos_cs.append(np.concatenate([[0.0], np.cumsum(pos[i:i + n_pts])]))
-        neg_cs.append(np.concatenate([[0.0], np.cumsum(neg[i:i + n_pts])]))
-        i += n_pts
-    lens = np.array([len(c) for c in pos_cs])
-    pad = lens.max()
-    P = np.stack([np.pad(c, (0, pad - len(c)), mode="edge") for c in pos_cs])
-    N = np.stack([np.pad(c, (0, pad - len(c)), mode="edge") for c in neg_cs])
+    # Per line the cumulative sums, padded with their last value to one width: P[line, t], N[line, t].
+    counts = np.array([len(v) for v in xs])
+    lens = counts + 1
+    width = int(lens.max())
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(width)
+    idx = np.minimum(col[None, :] - 1, counts[:, None] - 1)        # sample index within the line
+    flat = first[:, None] + np.maximum(idx, 0)
+
+    def cumulative(values):
+        cs = np.concatenate([[0.0], np.cumsum(values)])
+        base = cs[first]
+        out = cs[flat + 1] - base[:, None]
+        out[:, 0] = 0.0
+        return out
+
+    P, N = cumulative(pos), cumulative(neg)
     return np.array(starts), P, N, lens
 
 
