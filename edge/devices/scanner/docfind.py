@@ -64,7 +64,7 @@ MIN_SEGMENT = 12         # px at working size; shorter straight pieces are text 
 MAX_LINES = 44           # lines kept for the quadrilateral search (44 lines → ~60k quadrilaterals)
 MEDIANS = (9, 1)         # px medians of the two views (1: none; 9 removes text, grain, weave, thin stripes)
 PICK = 20                # lines taken by each of the three rankings (length, evidence, evidence off-family)
-MAX_SEGMENTS = 800        # longest straight segments merged into lines
+MAX_SEGMENTS = 3000       # longest straight segments merged into lines in the view as it is (texture)
 RAW_LINES = 160          # longest chain lines measured before the rankings pick MAX_LINES of them
 AREA_POWER = 0.5         # preference for larger quads (a block or table inside the page outlines less)
 RERANK = 60              # leading quadrilaterals checked again with wider evidence
@@ -130,7 +130,7 @@ def detect(image: np.ndarray) -> Detection | None:
         view = flat_view if median == max(MEDIANS) else (cv2.medianBlur(small, median) if median > 1 else small)
         feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
         candidates = []
-        lines = _lines(feat)
+        lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
             best = _best_quad(feat, lines)
             if best is not None:
@@ -325,7 +325,7 @@ def _segments(edges: np.ndarray):
     return pieces, np.array(lengths, np.float64), np.array(ends, np.float64).reshape(-1, 2, 2)
 
 
-def _lines(feat: np.ndarray) -> list[_Line]:
+def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
     """Collinear segments merged into lines, longest first."""
     edges = _edges(feat)
     pieces, seg_len, ends = _segments(edges)
@@ -339,7 +339,7 @@ def _lines(feat: np.ndarray) -> list[_Line]:
     k = seg_len / cnt  # each segment weighs its length, spread over its points
     moments = np.stack([cnt, *(np.bincount(ids, v, minlength=S) for v in (x, y, x * x, x * y, y * y))], 1) * k[:, None]
     seg_n, seg_rho = _fit_many(moments)
-    order = np.argsort(-seg_len)[:MAX_SEGMENTS]  # on grain or cloth thousands: the shortest add little
+    order = np.argsort(-seg_len)[:max_segments]  # on grain or cloth thousands: the shortest add little
     normals = np.zeros((S, 2))
     rhos = np.zeros(S)
     lengths = np.zeros(S)
