@@ -39,10 +39,11 @@ measured along each candidate side:
    four lines of a checked cloth or a plank seam outline around (or beside) the page. The best rank
    over both views and the region candidates wins; when the texture-free view (looked at first) is
    already sure (SURE), the other is skipped, which halves the median time.
-8. The winner's sides are refined on the full-resolution photo: along each side the strongest step
-   within a couple of working pixels or 3 % of the side (a bowed page's side strays that far from
-   its chord), fitted robustly with a line, or a parabola where that fits clearly better; a wavy
-   side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
+8. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
+   step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
+   the side (a bowed page's side strays that far from its chord), fitted robustly with a line, or a
+   parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
+   corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
@@ -77,6 +78,7 @@ FLAT_POWER = 4.0         # how strongly the rank prefers a flat inside
 FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs confidence
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
+OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
@@ -783,7 +785,13 @@ def _fit_side(image, a, d, n, length, ppw):
     prof = strip @ (direction / norm)
     prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=max(0.5, (1.0 + 0.25 * ppw) / step), sigmaY=1.5)
     grad = np.diff(prof, axis=1)
-    best = np.argmax(grad, axis=1)
+    # The page's edge is its outermost step: a printed frame or a rule just inside it can be a stronger
+    # one (ink on paper), and the search reaches that far for curled sides. So per row the outermost local
+    # maximum that is a good part of the row's strongest is taken (offsets run from outside to inside).
+    peak = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
+    peak &= grad[:, 1:-1] >= OUTERMOST * grad.max(axis=1, keepdims=True)
+    peak &= grad[:, 1:-1] > 0
+    best = np.where(peak.any(axis=1), peak.argmax(axis=1) + 1, np.argmax(grad, axis=1))
     ok = (best > 0) & (best < grad.shape[1] - 1)
     rows = np.nonzero(ok)[0]
     if len(rows) < 8:
