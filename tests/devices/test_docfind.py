@@ -1,13 +1,16 @@
-"""The document camera's page finder on generated photos with exact truth (support/imagegen.py), by category."""
+"""The document camera's page finder on generated photos with exact truth (support/imagegen.py): by category
+(issue 7's set, ``document_photo``) and by condition (issue 17's real desks, ``desk_photo``), and its confidence."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 
 import numpy as np
 import pytest
 
 from edge.devices import scanner
+from edge.devices.scanner import docfind
 from edge.devices.scanner.docfind import find_document
 from tests.support import imagegen
 
@@ -52,3 +55,58 @@ def test_grey_photo_is_accepted_too():
 
 def test_the_scanner_module_offers_the_finder_under_the_name_the_issue_gives():
     assert scanner.find_document is find_document
+
+
+# --- issue 17: real desks (imagegen.desk_photo), the finder's confidence ---------------------------------
+
+DESK_SIZE = (1000, 750)
+DESK_SEEDS = range(3)   # tuning split; the bench uses seeds from 1000 (tuning) and 5000 (held-out) at 12 MP
+# Mean IoU floors per condition, a little under what the finder reaches on these seeds today. Where one of
+# the three photos is missed today (tablecloth: two checked cloths; motion: one) the floor says so.
+DESK_FLOORS = {
+    "wood": 0.97, "fabric": 0.97, "tablecloth": 0.65, "receipt": 0.97, "curled": 0.95, "motion": 0.83,
+    "defocus": 0.9, "occluder": 0.97, "soft_shadow": 0.97, "glare": 0.97, "clutter": 0.97, "plain": 0.97,
+}
+
+
+@functools.cache
+def _desk(condition, seed):
+    photo = imagegen.desk_photo(seed, condition, DESK_SIZE)
+    found = docfind.detect(photo.image)
+    iou = imagegen.quad_iou(None if found is None else found.corners, photo.corners)
+    return iou, (0.0 if found is None else found.score)
+
+
+def test_every_condition_of_issue_17_has_a_floor():
+    assert set(DESK_FLOORS) == set(imagegen.CONDITIONS)
+
+
+@pytest.mark.parametrize("condition", imagegen.CONDITIONS)
+def test_page_is_found_on_a_real_desk(condition):
+    ious = [_desk(condition, seed)[0] for seed in DESK_SEEDS]
+    assert statistics.fmean(ious) >= DESK_FLOORS[condition], [round(v, 3) for v in ious]
+
+
+def test_confident_answers_are_right_and_most_wrong_ones_say_so():
+    results = [_desk(c, s) for c in imagegen.CONDITIONS for s in DESK_SEEDS]
+    assert all(0.0 <= score <= 1.0 for _, score in results)
+    confident = [iou for iou, score in results if score >= docfind.CONFIDENT]
+    wrong = [score for iou, score in results if iou < 0.9]
+    assert len(confident) >= len(results) // 2                         # it is not "unsure" of everything
+    assert sum(iou >= 0.9 for iou in confident) >= 0.9 * len(confident), sorted(confident)
+    assert sum(score < docfind.CONFIDENT for score in wrong) >= len(wrong) / 2, wrong
+
+
+def test_a_curled_page_is_found_by_its_physical_corners():
+    photo = imagegen.desk_photo(1, "curled", DESK_SIZE)
+    # The generator bends the sides: the corners are not where the straight chords of the bent sides cross.
+    corners = find_document(photo.image)
+    assert np.abs(corners - photo.corners).max() < 0.01 * max(DESK_SIZE)
+
+
+def test_the_held_out_split_draws_other_textures_from_other_seeds():
+    for table in (imagegen.WOOD_SPECIES, imagegen.WEAVES, imagegen.CLOTHS):
+        assert not set(table["tune"]) & set(table["heldout"])
+    a = imagegen.desk_photo(0, "wood", (320, 240), "tune").image
+    b = imagegen.desk_photo(0, "wood", (320, 240), "heldout").image
+    assert a.shape != b.shape or np.abs(a.astype(int) - b).mean() > 5

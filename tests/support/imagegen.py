@@ -543,3 +543,482 @@ def street_frame(t: float, size: tuple[int, int] = (320, 240), seed: int = 0, sh
         cv2.rectangle(frame, (x, y), (x + 24, y + 16), (40.0 + 60 * k, 80.0, 200.0 - 50 * k), -1)
     noise = np.random.default_rng(int(t * 1000) & 0xFFFFFFFF).standard_normal(frame.shape).astype(np.float32) * 3
     return np.clip(frame + noise, 0, 255).astype(np.uint8)
+
+
+# --- hard desks (issue 17): conditions, textures with grain statistics, non-planar pages ---------------
+#
+# ``desk_photo(seed, condition, size, split)`` renders one page under one named condition of issue 17,
+# on a desk drawn from textures with real structure (wood: anisotropic multi-octave noise, growth rings
+# with figure, pores, planks and seams, varnish sheen; woven fabric; patterned tablecloths with folds),
+# and adds mild secondary difficulties at random (a little curl, another desk, light fall-off, noise,
+# JPEG), as real photos mix them. The two splits differ in their seeds *and* in their texture families:
+# the held-out split draws wood species, weaves and cloth patterns that the tuning split never shows,
+# so a finder tuned on one is measured on the other. ``document_photo`` above is unchanged.
+
+CONDITIONS = (
+    "wood",          # a page on a wooden desk (grain, rings, planks, pores, sheen)
+    "fabric",        # a page on woven fabric (felt desk cover, a jacket, upholstery)
+    "tablecloth",    # a page on a patterned tablecloth with folds
+    "receipt",       # receipts of aspect 1.6-3.5
+    "curled",        # a bowed or curled page: the sides are curves, the truth its four physical corners
+    "motion",        # motion blur (a line kernel)
+    "defocus",       # defocus (a disk kernel)
+    "occluder",      # a hand, a pen or a phone over one edge
+    "soft_shadow",   # a wide soft shadow across the page and its edge
+    "glare",         # a saturated specular patch on the page, often at an edge
+    "clutter",       # other papers and objects around
+    "plain",         # plain, granite and light desks, low contrast included
+)
+SPLITS = ("tune", "heldout")
+# Texture families per split: the held-out split's are never seen while tuning.
+WOOD_SPECIES = {"tune": ("oak", "pine", "walnut"), "heldout": ("teak", "cherry", "laminate")}
+WEAVES = {"tune": ("plain", "felt"), "heldout": ("twill", "basket")}
+CLOTHS = {"tune": ("gingham", "stripes"), "heldout": ("plaid", "floral")}
+_SPLIT_SALT = {"tune": 17, "heldout": 71}
+
+# (earlywood BGR, latewood BGR, ring period mm, pore density, figure, plank width mm)
+_WOOD = {
+    "oak": ((95, 150, 190), (60, 105, 150), (3, 8), 0.05, 0.6, (90, 180)),
+    "pine": ((120, 185, 220), (55, 120, 185), (4, 12), 0.005, 1.0, (80, 160)),
+    "walnut": ((45, 70, 100), (25, 40, 65), (2, 6), 0.03, 0.5, (100, 200)),
+    "teak": ((60, 110, 160), (35, 70, 115), (3, 9), 0.04, 0.4, (90, 170)),
+    "cherry": ((75, 105, 175), (45, 65, 130), (2, 5), 0.01, 0.8, (100, 220)),
+    "laminate": ((130, 170, 200), (90, 130, 165), (3, 10), 0.02, 0.7, (150, 400)),
+}
+
+
+def _octaves(rng, h, w, cell_u, cell_v, angle, octaves=4, gain=0.5):
+    """Anisotropic multi-octave value noise (mean 0, about unit range): cells cell_u along ``angle``."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    c, s = math.cos(angle), math.sin(angle)
+    u = xx * c + yy * s
+    v = -xx * s + yy * c
+    out = np.zeros((h, w), np.float32)
+    amp, total = 1.0, 0.0
+    for _ in range(octaves):
+        gu = (u - u.min()) / cell_u
+        gv = (v - v.min()) / cell_v
+        grid = rng.random((int(gv.max()) + 3, int(gu.max()) + 3)).astype(np.float32) - 0.5
+        out += amp * cv2.remap(grid, gu, gv, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        total += amp
+        amp *= gain
+        cell_u, cell_v = max(cell_u / 2, 1.0), max(cell_v / 2, 1.0)
+    return out / total
+
+
+def _wood(rng, h, w, scale, species):
+    """A wooden desk: planks of growth rings bent by anisotropic noise, figure, pores, seams, sheen."""
+    early, late, period_mm, pores, figure, plank_mm = _WOOD[species]
+    f = max(1.0, max(h, w) / 1600)  # render at <= 1600 px, then upscale (grain stays > 2 px wide)
+    sh, sw = int(h / f) + 1, int(w / f) + 1
+    ppm = scale / f  # texture pixels per mm
+    # A desk's grain runs along the desk, and the camera and the page are usually square to the desk.
+    ang = rng.choice([0, math.pi / 2]) + rng.normal(0, 0.05) if rng.random() < 0.6 else rng.uniform(0, math.pi)
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    u = xx * math.cos(ang) + yy * math.sin(ang)
+    v = -xx * math.sin(ang) + yy * math.cos(ang)
+    v0 = v.min()
+    plank = rng.uniform(*plank_mm) * ppm
+    idx = np.floor((v - v0 - rng.uniform(0, plank)) / plank).astype(np.int32)
+    idx -= idx.min()
+    n_planks = int(idx.max()) + 1
+    period = rng.uniform(*period_mm, n_planks) * ppm
+    centre_v = rng.uniform(-2, 2, n_planks) * plank  # pith far off: rings nearly parallel
+    centre_u = rng.uniform(u.min(), u.max(), n_planks)
+    bend = rng.uniform(0.2, 1.0, n_planks) * figure / max(plank, 1.0)
+    shade = rng.uniform(0.85, 1.12, n_planks).astype(np.float32)
+    warp = _octaves(rng, sh, sw, 60 * ppm, 6 * ppm, ang) * rng.uniform(2, 6) * ppm
+    dv = v - v0 - centre_v[idx]
+    du = u - centre_u[idx]
+    phase = (np.sqrt(dv * dv + bend[idx] * du * du * plank * 0.05) + warp) / period[idx]
+    ring = phase - np.floor(phase)
+    sharp = rng.uniform(2, 6)
+    latewood = np.clip(ring, 0, 1) ** sharp  # early wood light, late wood rising sharply to dark
+    fine = _octaves(rng, sh, sw, 25 * ppm, 0.6 * ppm, ang, octaves=3)  # fibre streaks along the grain
+    lum = 1 + 0.10 * fine + 0.05 * _octaves(rng, sh, sw, 200 * ppm, 40 * ppm, ang, octaves=2)
+    e = np.array(early, np.float32) * rng.uniform(0.85, 1.15)
+    la = np.array(late, np.float32) * rng.uniform(0.85, 1.15)
+    la = np.clip(e + (la - e) * rng.uniform(0.6, 2.2), 10, 255)  # ring contrast: faint to bold
+    img = e + (la - e) * latewood[..., None]
+    img *= (lum * shade[idx])[..., None]
+    if pores > 0:  # pores: short dark streaks along the grain, more in the late wood
+        pn = _octaves(rng, sh, sw, 3 * ppm, 0.35 * ppm + 0.5, ang, octaves=1)
+        pore = np.clip((pn - 0.5 + pores * (1 + latewood)) / 0.05, 0, 1)
+        img *= (1 - 0.35 * pore)[..., None]
+    if rng.random() < 0.6:  # seams between planks: a thin dark groove
+        edge = np.abs(((v - v0) % plank) - plank / 2)
+        groove = np.clip(1 - (plank / 2 - edge) / max(0.6 * ppm, 0.7), 0, 1)
+        img *= (1 - rng.uniform(0.2, 0.5) * groove)[..., None]
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    # Varnish: a broad sheen of the lamp, brighter and less saturated.
+    cy, cx = rng.uniform(-0.3, 1.3) * h, rng.uniform(-0.3, 1.3) * w
+    r = rng.uniform(0.3, 0.8) * max(h, w)
+    gy, gx = np.mgrid[0:h:8, 0:w:8].astype(np.float32)
+    sheen = np.exp(-((gx - cx) ** 2 + (gy - cy) ** 2) / (2 * r * r)) * rng.uniform(0.0, 0.35)
+    sheen = cv2.resize(sheen, (w, h), interpolation=cv2.INTER_LINEAR)
+    img += (235 - img) * sheen[..., None]
+    return img
+
+
+def _fabric(rng, h, w, scale, weave):
+    """Woven cloth: warp and weft threads with thread-to-thread colour jitter, over/under, wrinkles."""
+    base = np.array(rng.uniform(30, 200, 3), np.float32)
+    if weave == "felt":
+        img = np.broadcast_to(base, (h, w, 3)).copy()
+        fib = _octaves(rng, h // 2 + 1, w // 2 + 1, 3, 3, rng.uniform(0, math.pi), octaves=3)
+        img *= 1 + 0.25 * cv2.resize(fib, (w, h))[..., None]
+    else:
+        period = max(2.0, rng.uniform(0.6, 1.6) * scale)  # thread pitch in px
+        ang = rng.uniform(0, math.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        u = (xx * math.cos(ang) + yy * math.sin(ang)) / period
+        v = (-xx * math.sin(ang) + yy * math.cos(ang)) / period
+        iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+        fu, fv = u - iu, v - iv
+        jit_u = rng.normal(1, 0.08, 4096).astype(np.float32)
+        jit_v = rng.normal(1, 0.08, 4096).astype(np.float32)
+        if weave == "plain":
+            top = (iu + iv) % 2 == 0
+        elif weave == "twill":
+            top = (iu + iv) % 3 != 0
+        else:  # basket: pairs of threads
+            top = ((iu // 2) + (iv // 2)) % 2 == 0
+        warp_col = base * rng.uniform(0.8, 1.2, 3).astype(np.float32)
+        weft_col = base * rng.uniform(0.7, 1.3, 3).astype(np.float32)
+        shade_u = 0.75 + 0.25 * np.sin(math.pi * fu) * jit_u[iu % 4096]
+        shade_v = 0.75 + 0.25 * np.sin(math.pi * fv) * jit_v[iv % 4096]
+        img = np.where(top[..., None], warp_col * shade_u[..., None], weft_col * shade_v[..., None])
+        img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.5)
+    wr = _octaves(rng, h // 8 + 1, w // 8 + 1, 40, 12, rng.uniform(0, math.pi), octaves=3)
+    img *= 1 + rng.uniform(0.1, 0.3) * cv2.resize(wr, (w, h))[..., None]
+    return img
+
+
+def _tablecloth(rng, h, w, scale, pattern):
+    """A printed tablecloth (gingham, stripes, plaid, flowers) on a fine weave, with folds."""
+    ground = np.array(rng.uniform(180, 250, 3), np.float32)
+    ink = np.array(rng.uniform(30, 200, 3), np.float32)
+    ang = rng.uniform(0, math.pi) if rng.random() < 0.5 else rng.normal(0, 0.1)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = xx * math.cos(ang) + yy * math.sin(ang)
+    v = -xx * math.sin(ang) + yy * math.cos(ang)
+    p = rng.uniform(8, 30) * scale
+    if pattern == "gingham":
+        a = ((u // p) % 2).astype(np.float32)
+        b = ((v // p) % 2).astype(np.float32)
+        cover = 0.45 * a + 0.45 * b
+    elif pattern == "stripes":
+        widths = rng.uniform(0.2, 0.6)
+        cover = (((u / p) % 1) < widths).astype(np.float32) * 0.9
+    elif pattern == "plaid":
+        cover = np.zeros((h, w), np.float32)
+        for k in range(3):
+            q = p * rng.uniform(0.5, 2)
+            wd = rng.uniform(0.05, 0.3)
+            cover += 0.3 * ((((u + k * q / 3) / q) % 1) < wd) + 0.3 * ((((v + k * q / 3) / q) % 1) < wd)
+        cover = np.clip(cover, 0, 1)
+    else:  # floral: soft blobs and petals on a lattice with jitter
+        cover = np.zeros((h // 4 + 1, w // 4 + 1), np.float32)
+        step = int(max(6, p / 4 * 2))
+        for cy in range(0, cover.shape[0] + step, step):
+            for cx in range(0, cover.shape[1] + step, step):
+                jx, jy = rng.normal(0, step * 0.2, 2)
+                r = max(2, int(step * rng.uniform(0.12, 0.25)))
+                for k in range(5):
+                    a = k * 2 * math.pi / 5 + rng.uniform(0, 1)
+                    cv2.circle(cover, (int(cx + jx + 1.6 * r * math.cos(a)), int(cy + jy + 1.6 * r * math.sin(a))),
+                               r, 0.8, -1, cv2.LINE_AA)
+                cv2.circle(cover, (int(cx + jx), int(cy + jy)), max(1, r // 2), 1.0, -1, cv2.LINE_AA)
+        cover = cv2.resize(cover, (w, h), interpolation=cv2.INTER_LINEAR)
+    img = ground + (ink - ground) * cover[..., None]
+    weave = _octaves(rng, h // 2 + 1, w // 2 + 1, 2, 2, ang, octaves=1)
+    img *= 1 + 0.06 * cv2.resize(weave, (w, h))[..., None]
+    folds = _octaves(rng, h // 8 + 1, w // 8 + 1, 60, 15, rng.uniform(0, math.pi), octaves=3)
+    img *= 1 + rng.uniform(0.1, 0.35) * cv2.resize(folds, (w, h))[..., None]
+    return img
+
+
+def _desk(rng, h, w, scale, kind, split):
+    if kind == "wood":
+        return _wood(rng, h, w, scale, str(rng.choice(WOOD_SPECIES[split])))
+    if kind == "fabric":
+        return _fabric(rng, h, w, scale, str(rng.choice(WEAVES[split])))
+    if kind == "tablecloth":
+        return _tablecloth(rng, h, w, scale, str(rng.choice(CLOTHS[split])))
+    return _background(rng, h, w, kind)
+
+
+def _bend_field(rng, quad, h, w, amount):
+    """A smooth image displacement that bends a page's sides (bow or a curled end), zero far from it.
+
+    Returns (dx, dy) float32 fields at image resolution and the function taking a flat point to where it
+    appears. A point at flat position q appears at p with p - d(p) = q."""
+    src = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    Hinv = cv2.getPerspectiveTransform(quad.astype(np.float32), src)
+    f = 8
+    gy, gx = np.mgrid[0:h:f, 0:w:f].astype(np.float32)
+    pts = cv2.perspectiveTransform(np.stack([gx, gy], -1).reshape(-1, 1, 2), Hinv).reshape(gx.shape + (2,))
+    uu, vv = pts[..., 0], pts[..., 1]
+    e_u = quad[1] - quad[0]
+    e_v = quad[3] - quad[0]
+    size = math.sqrt(abs(cv2.contourArea(quad.astype(np.float32))))
+    kind = rng.choice(["bow", "curl", "wave"])
+    if rng.random() < 0.5:
+        uu, vv, e_u, e_v = vv, uu, e_v, e_u  # bend along the other axis
+    e_vn = e_v / max(np.linalg.norm(e_v), 1e-6)
+    e_un = e_u / max(np.linalg.norm(e_u), 1e-6)
+    A = amount * size
+    if kind == "bow":  # both long sides bulge the same way (a page bent over a fold)
+        g = np.sin(math.pi * np.clip(uu, -0.2, 1.2)) * rng.choice([-1, 1])
+        d = A * g[..., None] * e_vn
+    elif kind == "curl":  # one end lifts and rolls: that end shrinks towards the page and bows
+        v0 = rng.uniform(0.55, 0.8)
+        end = rng.choice([0, 1])
+        t = np.clip(((vv if end else 1 - vv) - v0) / (1 - v0), 0, None)
+        sgn = -1 if end else 1
+        d = (A * 1.5 * t * t * sgn)[..., None] * e_vn
+        d = d + (A * 0.8 * t * t * np.sin(math.pi * np.clip(uu, 0, 1)) * sgn)[..., None] * e_vn
+        d = d + (A * 0.3 * t * t * (uu - 0.5))[..., None] * e_un
+    else:  # a gentle wave along the sides
+        k = rng.uniform(1.5, 2.5)
+        g = np.sin(k * math.pi * uu + rng.uniform(0, math.pi)) * 0.6
+        d = A * g[..., None] * e_vn
+    # Fade to zero away from the page so the desk stays put.
+    fade = np.clip(1.3 - np.maximum(np.abs(uu - 0.5), np.abs(vv - 0.5)) * 2, 0, 1)[..., None] ** 0.5
+    d = (d * np.minimum(1.0, fade * 3)).astype(np.float32)
+    dx = cv2.resize(d[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+    dy = cv2.resize(d[..., 1], (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def forward(q):
+        p = np.array(q, np.float64)
+        for _ in range(30):
+            x, y = int(np.clip(round(p[0]), 0, w - 1)), int(np.clip(round(p[1]), 0, h - 1))
+            p = np.array(q) + [dx[y, x], dy[y, x]]
+        return p
+
+    return dx, dy, forward
+
+
+def _hand(rng, canvas, at, inward, scale):
+    """A hand (palm and fingers, skin tone, shading) reaching in along ``inward`` to ``at``."""
+    skin = np.array([rng.uniform(60, 150), rng.uniform(100, 180), rng.uniform(150, 235)], np.float32)
+    h, w = canvas.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    d = inward / np.linalg.norm(inward)
+    n = np.array([-d[1], d[0]])
+    palm = at - d * 60 * scale
+    axes = (int(55 * scale), int(45 * scale))
+    cv2.ellipse(mask, (int(palm[0]), int(palm[1])), axes, math.degrees(math.atan2(d[1], d[0])), 0, 360, 1.0, -1,
+                cv2.LINE_AA)
+    arm_end = palm - d * 400 * scale
+    cv2.line(mask, (int(palm[0]), int(palm[1])), (int(arm_end[0]), int(arm_end[1])), 1.0, int(70 * scale),
+             cv2.LINE_AA)
+    for k in range(4):
+        base = palm + d * 35 * scale + n * (k - 1.5) * 20 * scale
+        tip = base + d * rng.uniform(45, 75) * scale + n * rng.normal(0, 6) * scale
+        cv2.line(mask, (int(base[0]), int(base[1])), (int(tip[0]), int(tip[1])), 1.0, int(17 * scale), cv2.LINE_AA)
+    if rng.random() < 0.7:  # thumb
+        base = palm + n * 40 * scale * rng.choice([-1, 1])
+        tip = base + (d + n * rng.normal(0, 0.5)) * 45 * scale
+        cv2.line(mask, (int(base[0]), int(base[1])), (int(tip[0]), int(tip[1])), 1.0, int(20 * scale), cv2.LINE_AA)
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.0 + scale)
+    shade = 0.8 + 0.4 * _octaves(rng, h // 16 + 1, w // 16 + 1, 6, 6, 0.0, octaves=2)
+    shade = cv2.resize(shade, (w, h))[..., None]
+    # Shadow of the hand on the desk and page first, offset and soft.
+    off = (rng.uniform(-1, 1, 2) * 25 * scale).astype(np.float32)
+    sm = cv2.warpAffine(mask, np.float32([[1, 0, off[0]], [0, 1, off[1]]]), (w, h))
+    sm = cv2.GaussianBlur(sm, (0, 0), 12 * scale)
+    canvas *= (1 - 0.45 * sm)[..., None]
+    canvas[:] = canvas * (1 - mask[..., None]) + skin * shade * mask[..., None]
+
+
+def _occlude(rng, canvas, quad, scale):
+    """A hand, a pen or a phone over one side of the page (5-25 % of that side hidden)."""
+    s = int(rng.integers(4))
+    a, b = quad[s], quad[(s + 1) % 4]
+    t = rng.uniform(0.2, 0.8)
+    at = a + (b - a) * t
+    centre = quad.mean(axis=0)
+    inward = centre - at
+    kind = rng.choice(["hand", "hand", "pen", "phone"])
+    if kind == "hand":
+        _hand(rng, canvas, at + inward * rng.uniform(0.02, 0.15), inward, scale)
+    else:
+        L, T = ((140, 9) if kind == "pen" else (145, 72))
+        ang = math.degrees(math.atan2(*(b - a)[::-1])) + rng.normal(90 if kind == "pen" else 0, 30)
+        box = cv2.boxPoints(((float(at[0]), float(at[1])), (L * scale, T * scale), float(ang)))
+        col = tuple(float(v) for v in (rng.uniform(0, 200, 3) if kind == "pen" else (25, 25, 30)))
+        cv2.fillPoly(canvas, [box.astype(np.int32)], col, cv2.LINE_AA)
+
+
+def _glare(rng, canvas, quad, scale):
+    """A lamp's specular reflection: a saturated patch with a soft rim, on the page (often at an edge)."""
+    h, w = canvas.shape[:2]
+    if rng.random() < 0.6:
+        s = int(rng.integers(4))
+        p = quad[s] + (quad[(s + 1) % 4] - quad[s]) * rng.uniform(0.2, 0.8)
+    else:
+        p = quad.mean(axis=0) + (quad[int(rng.integers(4))] - quad.mean(axis=0)) * rng.uniform(0, 0.7)
+    size = math.sqrt(abs(cv2.contourArea(quad.astype(np.float32))))
+    rx, ry = size * rng.uniform(0.08, 0.25), size * rng.uniform(0.05, 0.15)
+    m = np.zeros((h // 4 + 1, w // 4 + 1), np.float32)
+    cv2.ellipse(m, (int(p[0] / 4), int(p[1] / 4)), (max(1, int(rx / 4)), max(1, int(ry / 4))),
+                rng.uniform(0, 180), 0, 360, 1.0, -1, cv2.LINE_AA)
+    m = cv2.GaussianBlur(m, (0, 0), max(1.0, rx / 4 * rng.uniform(0.2, 0.6)))
+    m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+    gain = rng.uniform(1.5, 3.0)
+    lamp = np.array([255, 250, 245], np.float32)
+    canvas += (lamp * 1.3 - canvas) * np.clip(m * gain, 0, 1)[..., None]
+
+
+def _disk_blur(img, radius):
+    if radius < 0.7:
+        return img
+    f = max(1.0, radius / 6)  # a wide disk is applied at lower resolution (the result is smooth anyway)
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (int(w / f), int(h / f)), interpolation=cv2.INTER_AREA) if f > 1 else img
+    r = radius / f
+    k = int(math.ceil(r))
+    kern = np.zeros((2 * k + 1, 2 * k + 1), np.float32)
+    cv2.circle(kern, (k * 16, k * 16), int(r * 16), 1.0, -1, cv2.LINE_AA, shift=4)
+    small = cv2.filter2D(small, -1, kern / kern.sum(), borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else small
+
+
+def _motion_blur(rng, img, length):
+    if length < 1:
+        return img
+    f = max(1.0, length / 12)
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (int(w / f), int(h / f)), interpolation=cv2.INTER_AREA) if f > 1 else img
+    L = length / f
+    k = int(math.ceil(L / 2)) + 1
+    kern = np.zeros((2 * k + 1, 2 * k + 1), np.float32)
+    ang = rng.uniform(0, math.pi)
+    dx, dy = math.cos(ang) * L / 2, math.sin(ang) * L / 2
+    cv2.line(kern, (int((k - dx) * 16), int((k - dy) * 16)), (int((k + dx) * 16), int((k + dy) * 16)), 1.0, 1,
+             cv2.LINE_AA, shift=4)
+    small = cv2.filter2D(small, -1, kern / kern.sum(), borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else small
+
+
+def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), split: str = "tune") -> Photo:
+    """A photo (``size`` = width, height) of one page under ``condition`` (CONDITIONS) with exact corners.
+
+    ``split`` ("tune" or "heldout") selects the texture families; the bench also keeps the seeds apart."""
+    if condition not in CONDITIONS:
+        raise ValueError(condition)
+    if split not in SPLITS:
+        raise ValueError(split)
+    rng = np.random.default_rng([seed, 1000 + CONDITIONS.index(condition), _SPLIT_SALT[split]])
+    W, H = size
+    if rng.random() < 0.3:
+        W, H = H, W
+    diag = math.hypot(W, H)
+    scale = diag / 2000.0
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    desk = pick(["wood", "wood", "fabric", "tablecloth", "dark", "mid", "light", "granite"])
+    fmt = pick(["a4", "a4", "a4", "letter", "a5", "a6", "id", "receipt"])
+    curl = rng.uniform(0.005, 0.02) if rng.random() < 0.3 else 0.0
+    blur = rng.uniform(0.0, 0.0006) * diag
+    motion, defocus = 0.0, 0.0
+    noise = rng.uniform(1, 4)
+    quality = int(rng.uniform(75, 95))
+    light = rng.uniform(0.05, 0.3)
+    rotation = rng.normal(0, math.radians(10)) if rng.random() < 0.7 else rng.uniform(0, 2 * math.pi)
+    tilt = rng.uniform(5, 25)
+    clutter, papers = (int(rng.integers(0, 4)), 0) if rng.random() < 0.25 else (0, 0)
+    occlude = glare = False
+    shadow = None
+    if condition in ("wood", "fabric", "tablecloth"):
+        desk = condition
+    elif condition == "receipt":
+        fmt = "receipt"
+    elif condition == "curled":
+        curl = rng.uniform(0.015, 0.05)
+        fmt = pick(["a4", "a4", "letter", "a5", "receipt"])
+    elif condition == "motion":
+        motion = rng.uniform(0.003, 0.012) * diag
+    elif condition == "defocus":
+        defocus = rng.uniform(0.002, 0.007) * diag
+    elif condition == "occluder":
+        occlude = True
+    elif condition == "soft_shadow":
+        shadow = "soft"
+    elif condition == "glare":
+        glare = True
+    elif condition == "clutter":
+        clutter, papers = int(rng.integers(3, 9)), int(rng.integers(1, 3))
+    elif condition == "plain":
+        desk = pick(["dark", "mid", "light", "light", "granite"])
+    area = {"id": rng.uniform(0.04, 0.15), "a6": rng.uniform(0.06, 0.25),
+            "receipt": rng.uniform(0.06, 0.25)}.get(fmt, rng.uniform(0.15, 0.6))
+
+    canvas = _desk(rng, H, W, scale, desk, split).astype(np.float32)
+    if clutter or papers:
+        _draw_clutter(rng, canvas, scale, clutter, papers)
+    wmm, hmm = FORMATS[fmt]
+    if fmt == "receipt":
+        hmm = rng.uniform(1.6, 3.5) * wmm
+    elif fmt == "id":
+        if rng.random() < 0.5:
+            wmm, hmm = hmm, wmm
+    elif rng.random() < 0.3:
+        wmm, hmm = hmm, wmm
+    quad = _page_quad(rng, W, H, hmm / wmm, area, tilt, rotation)
+    side_px = math.sqrt(cv2.contourArea(quad.astype(np.float32)))
+    page = _render_page(rng, fmt, wmm, hmm, 1.3 * side_px / math.sqrt(wmm * hmm))
+    corners = quad.copy()
+    if curl > 0:
+        layer = np.zeros_like(canvas)
+        alpha = np.zeros((H, W, 3), np.float32)
+        _paste(layer, page, quad)
+        _paste(alpha, np.ones(page.shape[:2] + (3,), np.float32), quad)
+        alpha = np.ascontiguousarray(alpha[..., 0])
+        dx, dy, forward = _bend_field(rng, quad, H, W, curl)
+        gy, gx = np.mgrid[0:H, 0:W].astype(np.float32)
+        mx, my = gx - dx, gy - dy
+        layer = cv2.remap(layer, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        alpha = cv2.remap(alpha, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        # Where the paper lifts it is lit differently: shading follows the displacement's gradient.
+        slope = cv2.GaussianBlur(cv2.Sobel(dx, cv2.CV_32F, 1, 0) + cv2.Sobel(dy, cv2.CV_32F, 0, 1), (0, 0), 3)
+        layer *= np.clip(1 + 0.6 * slope, 0.6, 1.15)[..., None]
+        contact = cv2.GaussianBlur(alpha, (0, 0), 2 + 3 * scale)
+        canvas *= (1 - rng.uniform(0.1, 0.35) * contact)[..., None]
+        canvas[:] = canvas * (1 - alpha[..., None]) + layer * alpha[..., None]
+        corners = np.array([forward(q) for q in quad])
+    else:
+        _paste(canvas, page, quad, shadow_px=rng.uniform(0.5, 3) * scale, shadow_strength=rng.uniform(0, 0.35),
+               rng=rng)
+    if occlude:
+        _occlude(rng, canvas, corners, scale)
+    field, tint = _lighting(rng, H, W, light)
+    if shadow == "soft":
+        field = field * _soft_shadow(rng, H, W, corners)
+    canvas *= field[..., None] * tint
+    if glare:
+        _glare(rng, canvas, corners, scale)
+    if motion:
+        canvas = _motion_blur(rng, canvas, motion)
+    if defocus:
+        canvas = _disk_blur(canvas, defocus)
+    image = _camera(rng, canvas, blur, 0.0, noise, quality)
+    return Photo(image, order_corners(corners), condition, seed, fmt)
+
+
+def _soft_shadow(rng, h, w, quad):
+    """A wide soft shadow (a person or a lamp arm) whose soft edge crosses the page and one of its sides."""
+    s = int(rng.integers(4))
+    p = quad[s] + (quad[(s + 1) % 4] - quad[s]) * rng.uniform(0.2, 0.8)
+    ang = rng.uniform(0, 2 * math.pi)
+    n = np.array([math.cos(ang), math.sin(ang)])
+    gy, gx = np.mgrid[0:h:8, 0:w:8].astype(np.float32)
+    dist = (gx - p[0]) * n[0] + (gy - p[1]) * n[1]
+    width = rng.uniform(0.04, 0.12) * max(h, w)
+    m = 1 / (1 + np.exp(-dist / (width / 4)))
+    m *= 1 + 0.2 * _octaves(rng, gx.shape[0], gx.shape[1], 30, 30, 0.0, octaves=2)
+    m = cv2.resize(m.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    return 1 - rng.uniform(0.3, 0.6) * np.clip(m, 0, 1)
