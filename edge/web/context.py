@@ -14,6 +14,7 @@ from flask import Flask, current_app, g
 
 from edge.config import Settings, load_catalogue
 from edge.core.catalogue import Catalogue
+from edge.core.errors import EdgeError
 from edge.store import catalogues
 from edge.store.db import open_db
 from edge.store.migrations import migrate
@@ -37,6 +38,16 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def settings() -> Settings:
     return current_app.config[SETTINGS]
+
+
+def service_or_none(code: str | None):
+    """The catalogue's service ``code``, or None (no code yet, or one the catalogue in force no longer has)."""
+    if not code:
+        return None
+    try:
+        return catalogue().service(code)
+    except EdgeError:
+        return None
 
 
 def catalogue() -> Catalogue:

@@ -44,3 +44,19 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+def operator_page(b, url: str, *, viewport: dict | None = None, locale: str = "ar-EG"):
+    """A new browser page signed in to the console as the test operator (tests.support.web_support.OPERATOR)."""
+    import re
+
+    from tests.support.web_support import OPERATOR
+
+    context = b.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale=locale)
+    page = context.new_page()
+    page.goto(f"{url}/operator/login")
+    page.fill("#number", str(OPERATOR[0]))
+    page.fill("#pin", OPERATOR[2])
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/operator/$"))
+    return page

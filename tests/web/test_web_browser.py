@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 from edge.core.tickets import number_ar
 from edge.store import tickets as store_tickets
 from edge.store.db import open_db
-from tests.support.browser_support import CHROMIUM, browser, serve
+from tests.support.browser_support import CHROMIUM, browser, operator_page, serve
 from tests.support.paths import DOCS
-from tests.support.web_support import OPERATOR, VALID_NID, make_app, qr_reader_of
+from tests.support.web_support import VALID_NID, make_app, qr_reader_of
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
@@ -57,14 +57,7 @@ def _shot(page, name: str) -> None:
 
 
 def _operator_page(b, url):
-    context = b.new_context(viewport=CONSOLE_SIZE, locale="ar-EG")
-    page = context.new_page()
-    page.goto(f"{url}/operator/login")
-    page.fill("#number", str(OPERATOR[0]))
-    page.fill("#pin", OPERATOR[2])
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/operator/$"))
-    return page
+    return operator_page(b, url, viewport=CONSOLE_SIZE)
 
 
 def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):

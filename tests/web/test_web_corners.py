@@ -15,9 +15,9 @@ import pytest
 
 from edge.devices.scanner import docfind
 from edge.store.db import open_db
-from tests.support.browser_support import browser, serve
+from tests.support.browser_support import browser, operator_page, serve
 from tests.support.imagegen import document_photo, quad_iou
-from tests.support.web_support import OPERATOR, SERVICE, VALID_NID, login, make_app, post, text, token
+from tests.support.web_support import SERVICE, VALID_NID, login, make_app, post, text, token
 
 
 def _jpeg(image) -> bytes:
@@ -197,13 +197,8 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
     path = tmp_path / "phone.jpg"
     path.write_bytes(_jpeg(photo.image))
     with serve(app) as url:
-        context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        page = context.new_page()
-        page.goto(f"{url}/operator/login")
-        page.fill("#number", str(OPERATOR[0]))
-        page.fill("#pin", OPERATOR[2])
-        page.click("#login-submit")
-        page.wait_for_url(re.compile(r"/operator/$"))
+        page = operator_page(chromium, url, locale="en-GB")
+        context = page.context
         page.goto(f"{url}/operator/requests/new")
         page.select_option("#service", SERVICE)
         page.click("#next")

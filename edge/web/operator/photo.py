@@ -17,7 +17,7 @@ from edge.core import drafts as draft_rules
 from edge.core.errors import EdgeError
 from edge.services import scanning
 from edge.store import disk, documents, drafts
-from edge.web.context import catalogue, documents_dir, get_db, settings
+from edge.web.context import documents_dir, get_db, service_or_none, settings
 from edge.web.operator.blueprint import audit, bp, login_required
 
 
@@ -101,12 +101,7 @@ def photo_decide(draft_id: str):
 
 
 def _render(draft_id: str, data: dict, held: dict, corners, error: EdgeError | None) -> str:
-    service = None
-    if data.get("service"):
-        try:
-            service = catalogue().service(data["service"])
-        except EdgeError:
-            service = None
+    service = service_or_none(data.get("service"))
     document = next((d for d in (service.documents if service else ()) if d.code == held["doc_code"]), None)
     if isinstance(corners, list):
         corners = ",".join(f"{v:.4f}" for v in corners)

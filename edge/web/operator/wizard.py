@@ -24,7 +24,7 @@ from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount
 from edge.services import scanning
 from edge.store import disk, drafts
-from edge.web.context import catalogue, documents_dir, get_db, settings
+from edge.web.context import catalogue, documents_dir, get_db, service_or_none, settings
 from edge.web.operator.auth import supervisor_confirms
 from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.operator.documents import page_content, photo_of_page
@@ -214,12 +214,7 @@ def _goto(draft_id: str, step: str) -> Response:
 
 
 def _render(step: str, draft_id: str, data: dict, errors: Errors) -> str:
-    service = None
-    if data.get("service"):
-        try:
-            service = catalogue().service(data["service"])
-        except UnknownService:
-            service = None
+    service = service_or_none(data.get("service"))
     parsed = None
     if step in ("citizen", "payment") and data.get("national_id") and "national_id" not in errors:
         try:
