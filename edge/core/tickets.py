@@ -135,9 +135,10 @@ _LETTER_NAMES_AR = dict(zip("أبجدهوزحطيكلمنسعفصقرشتثخذ�
 
 
 def number_ar(number: str) -> str:
-    """The printed number as Arabic screens and slips show it: ``A002`` → ``أ٠٠٢``."""
+    """The printed number as Arabic screens and slips show it: ``A002`` → ``أ ٠٠٢``. A no-break space keeps the
+    letter apart from the digits: ``١`` beside ``أ`` would read as the letters ``أا``."""
     series, seq = parse_number(number)
-    return "".join(ARABIC_SERIES[c] for c in series) + to_eastern(f"{seq:03d}")
+    return "".join(ARABIC_SERIES[c] for c in series) + "\u00a0" + to_eastern(f"{seq:03d}")
 
 
 def call_words(number: str, counter: int, lang: str) -> str:

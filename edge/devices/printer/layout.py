@@ -369,7 +369,7 @@ def _ticket(b: _Builder, t: TicketSlip) -> None:
     b.ar("رقم دورك", align="center", size=AR_TITLE, bold=True)
     b.en("YOUR NUMBER", align="center")
     b.gap(8)
-    # Both forms of one number: أ٠٠٧ for a reader of Arabic, A007 for a reader of Latin script; the screen and the
+    # Both forms of one number: أ ٠٠٧ for a reader of Arabic, A007 for a reader of Latin script; the screen and the
     # voice call it in both.
     try:
         b.ar(tk.number_ar(t.number), align="center", size=AR_TICKET, bold=True)
