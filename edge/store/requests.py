@@ -4,11 +4,12 @@ cancellation at the van."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 
 from edge.core import requests as rq
+from edge.core import workdays
 from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
@@ -104,7 +105,7 @@ def submit(
     state = rq.transition(rq.RequestState.DRAFT, rq.RequestState.SUBMITTED)
     day = clock.local_day(now)
     at = clock.iso(now)
-    expected = day + timedelta(days=service.duration_days)
+    expected = workdays.load_default().due_date(day, service.duration_days)  # working days, not calendar days
     with transaction(db):
         number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day, training))
         citizen_id = _upsert_citizen(db, citizen, at)

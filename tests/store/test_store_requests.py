@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
 from edge.core import requests as rq
+from edge.core import workdays
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
 from edge.core.national_id import parse
@@ -42,7 +43,9 @@ def test_submitted_request_keeps_citizen_fee_and_expected_date(db, catalogue, no
     assert stored.state is rq.RequestState.SUBMITTED
     assert stored.citizen_name == "منى أحمد حسن" and stored.citizen_mobile == "01012345678"
     assert stored.fee_piastres == service.fee_piastres
-    assert stored.expected_ready_on == (date(2026, 11, 21) + timedelta(days=service.duration_days)).isoformat()
+    # The legal duration counts working days (Sunday–Thursday, public holidays off): issue 19.
+    due = workdays.load_default().due_date(date(2026, 11, 21), service.duration_days)
+    assert stored.expected_ready_on == due.isoformat()
     assert [h["state"] for h in stored.history] == ["submitted"]
 
 
