@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from edge.core import catalogue as catalogue_mod
 from edge.core import national_id as nid
 from edge.core import requests as rq
+from edge.core import workdays
 from edge.core.errors import EdgeError
+from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from governorate import notify
 from governorate.ingest import Downlink
@@ -39,9 +41,24 @@ class OfficeError(EdgeError):
     code = "office"
 
 
-def search(store: HubStore, text: str = "", state: str = "", van: str = "", limit: int = 100) -> list[dict]:
+# Requests the governorate has not decided yet: what a due date binds.
+OPEN_STATES = ("submitted", "received", "under_review")
+DUE = ("overdue", "soon")
+SOON_WORKING_DAYS = 2  # "due soon": due today or within this many working days
+
+
+def due_window(today: date | None = None) -> tuple[str, str]:
+    """(today, the last day "due soon" covers), as ISO dates in the van's time zone (Cairo)."""
+    today = today or datetime.now(VAN_TZ).date()
+    return today.isoformat(), workdays.load_default().due_date(today, SOON_WORKING_DAYS).isoformat()
+
+
+def search(store: HubStore, text: str = "", state: str = "", van: str = "", limit: int = 100, due: str = "",
+           today: date | None = None) -> list[dict]:
+    """Requests matching the text, state and van; ``due``: "overdue" (not decided, past its due date) or "soon"
+    (not decided, due within SOON_WORKING_DAYS working days), earliest due first."""
     sql = ("SELECT number, van, service_code, state, submitted_at, updated_at, "
-           "json_extract(body, '$.citizen.name'), json_extract(body, '$.citizen.national_id') "
+           "json_extract(body, '$.citizen.name'), json_extract(body, '$.citizen.national_id'), due_on "
            "FROM requests WHERE 1=1")
     params: list = []
     text = text.strip()
@@ -55,9 +72,23 @@ def search(store: HubStore, text: str = "", state: str = "", van: str = "", limi
         sql, params = sql + " AND state = ?", [*params, state]
     if van:
         sql, params = sql + " AND van = ?", [*params, van]
-    sql += " ORDER BY submitted_at DESC LIMIT ?"
-    keys = ("number", "van", "service_code", "state", "submitted_at", "updated_at", "name", "national_id")
-    return [dict(zip(keys, r, strict=True)) for r in store._read(sql, [*params, limit])]
+    first, last = due_window(today)
+    if due in DUE:
+        sql += f" AND state IN ({', '.join('?' * len(OPEN_STATES))}) AND due_on IS NOT NULL"
+        params += list(OPEN_STATES)
+        if due == "overdue":
+            sql, params = sql + " AND due_on < ?", [*params, first]
+        else:
+            sql, params = sql + " AND due_on >= ? AND due_on <= ?", [*params, first, last]
+        sql += " ORDER BY due_on, submitted_at LIMIT ?"
+    else:
+        sql += " ORDER BY submitted_at DESC LIMIT ?"
+    keys = ("number", "van", "service_code", "state", "submitted_at", "updated_at", "name", "national_id", "due_on")
+    rows = [dict(zip(keys, r, strict=True)) for r in store._read(sql, [*params, limit])]
+    for row in rows:
+        open_ = row["state"] in OPEN_STATES and row["due_on"]
+        row["due"] = "overdue" if open_ and row["due_on"] < first else "soon" if open_ and row["due_on"] <= last else ""
+    return rows
 
 
 def request(store: HubStore, number: str) -> dict | None:

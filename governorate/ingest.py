@@ -438,7 +438,7 @@ class Hub:
     def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
         texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
         new = {number for (number,) in execute_values(
-            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at)",
+            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on)",
             [_request_row(env, text, at) for env, text in zip(submitted, texts, strict=True)],
             "ON CONFLICT DO NOTHING RETURNING number")}
         known = []
@@ -490,8 +490,8 @@ class Hub:
         if env.kind == "request.submitted":
             text = json.dumps(body, ensure_ascii=False)
             inserted = conn.execute(
-                "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", _request_row(env, text, at)).rowcount
+                "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at, "
+                "due_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _request_row(env, text, at)).rowcount
             if inserted:
                 self._unpark(conn, env.van, body["number"], at)
             else:
@@ -612,7 +612,8 @@ def _message_row(env: p.Envelope, received_at: str) -> list:
 
 def _request_row(env: p.Envelope, text: str, at: str) -> list:
     body = env.body
-    return [body["number"], env.van, body["service_code"], "received", text, body["submitted_at"], at]
+    return [body["number"], env.van, body["service_code"], "received", text, body["submitted_at"], at,
+            body["expected_ready_on"]]
 
 
 def _parked_row(env: p.Envelope, at: str) -> list:

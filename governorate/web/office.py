@@ -18,9 +18,11 @@ def _store():
 @bp.route("/requests")
 @login_required
 def requests_list():
-    q, state, van = (request.args.get(k, "") for k in ("q", "state", "van"))
-    return render_template("requests.html", rows=backoffice.search(_store(), q, state, van), q=q, state=state,
-                           van=van, states=list(backoffice.STATE_LABELS), vans=backoffice.vans(_store()))
+    q, state, van, due = (request.args.get(k, "") for k in ("q", "state", "van", "due"))
+    due = due if due in backoffice.DUE else ""
+    return render_template("requests.html", rows=backoffice.search(_store(), q, state, van, due=due), q=q,
+                           state=state, van=van, due=due, states=list(backoffice.STATE_LABELS),
+                           vans=backoffice.vans(_store()))
 
 
 @bp.route("/requests/<number>")

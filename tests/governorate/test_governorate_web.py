@@ -486,3 +486,27 @@ def test_the_clerk_sees_each_page_by_its_document_and_the_originals_the_operator
     seen = {code for code, name in names.items() for flag, li in originals if flag == "yes" and name in li}
     unseen = {code for code, name in names.items() for flag, li in originals if flag == "no" and name in li}
     assert seen == {"NID", "OWNERSHIP"} and unseen == set(names) - seen, originals
+
+
+def test_the_back_office_lists_overdue_and_due_soon_requests(store, client, numbers):
+    # Issue 19: every request has its due date (its legal duration in working days); staff see what is overdue.
+    import datetime as dt
+
+    from governorate import backoffice
+
+    today = dt.date(2026, 12, 6)  # a Sunday
+    with store.transaction() as conn:
+        conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", ["2026-12-03", numbers[0]])
+        conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", ["2026-12-07", numbers[1]])
+    overdue = backoffice.search(store, due="overdue", today=today)
+    soon = backoffice.search(store, due="soon", today=today)
+    assert [r["number"] for r in overdue] == [numbers[0]] and overdue[0]["due"] == "overdue"
+    assert [r["number"] for r in soon] == [numbers[1]] and soon[0]["due"] == "soon"
+    # Decided requests are never overdue.
+    with store.transaction() as conn:
+        conn.execute("UPDATE requests SET state = 'ready' WHERE number = ?", [numbers[0]])
+    assert backoffice.search(store, due="overdue", today=today) == []
+    login(client, "clerk")
+    page = client.get("/requests?due=overdue").get_data(as_text=True)  # the real today: the list, not its rows
+    assert 'option value="overdue" selected' in page and "الموعد القانوني" in page
+    assert 'option value="bogus" selected' not in client.get("/requests?due=bogus").get_data(as_text=True)

@@ -271,10 +271,10 @@ def test_a_new_database_is_made_at_the_current_version(target):
     store = HubStore(target)
     try:
         assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in",
-                                                                 "m003_wide_sequence_numbers"]
-        assert migrations.version(store) == LATEST == 3
+                                                                 "m003_wide_sequence_numbers", "m004_request_due_dates"]
+        assert migrations.version(store) == LATEST == 4
         assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in"),
-                                                    (3, "m003_wide_sequence_numbers")]
+                                                    (3, "m003_wide_sequence_numbers"), (4, "m004_request_due_dates")]
         assert tables(store) == TABLES
         assert SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
@@ -327,7 +327,8 @@ def test_a_database_from_before_migrations_is_brought_up_to_date_with_its_rows(t
     make_old_database(target, had_columns)
     store = HubStore(target)
     try:
-        assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers"]
+        assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers",
+                                  "m004_request_due_dates"]
         assert migrations.version(store) == LATEST
         assert tables(store) == TABLES
         staff_columns = columns(store, "staff")
@@ -401,7 +402,7 @@ def test_processes_starting_together_migrate_once_and_agree(target, old):
     assert applied == [m.name for m in MIGRATIONS]
     store = HubStore(target)
     try:
-        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3]
+        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3, 4]
         assert tables(store) == TABLES and SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
         store.close()
@@ -415,7 +416,7 @@ def _make_newer(target: str) -> list[tuple]:
     try:
         with store.transaction() as conn:
             conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                         [LATEST + 1, "m004_from_the_future", "2027-01-01T00:00:00+00:00"])
+                         [LATEST + 1, f"m{LATEST + 1:03d}_from_the_future", "2027-01-01T00:00:00+00:00"])
         return recorded(store)
     finally:
         store.close()
@@ -447,9 +448,10 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(
-        "schema version 3 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers)"), out.stdout
+        "schema version 4 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers, m004_request_due_dates)"
+    ), out.stdout
     out = governorate("db", "migrate", "--db", target)
-    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 3 (nothing to apply)"), out.stdout
+    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 4 (nothing to apply)"), out.stdout
     _make_newer(target)
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
@@ -463,17 +465,41 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
 def test_a_migration_that_fails_leaves_the_database_at_the_version_before_it(target, monkeypatch):
     HubStore(target).close()
 
-    def m004_broken(conn, dialect):
+    def m005_broken(conn, dialect):
         conn.execute("CREATE TABLE half_done (x INTEGER)")
         conn.execute("INSERT INTO staff (username) VALUES ('nobody')")  # NOT NULL columns missing: fails
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(4, "m004_broken", m004_broken)])
-    monkeypatch.setattr(migrations, "LATEST", 4)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(5, "m005_broken", m005_broken)])
+    monkeypatch.setattr(migrations, "LATEST", 5)
     with pytest.raises(Exception, match="(?i)not.null"):
         HubStore(target)
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert [r[0] for r in recorded(store)] == [1, 2, 3] and "half_done" not in tables(store)
+        assert [r[0] for r in recorded(store)] == [1, 2, 3, 4] and "half_done" not in tables(store)
+    finally:
+        store.close()
+
+
+def test_the_due_dates_of_requests_already_stored_are_filled_in(target, monkeypatch):
+    # m004 (issue 19): a hub that already holds requests gets their due dates from their bodies.
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr(migrations, "LATEST", 3)
+    store = HubStore(target)
+    try:
+        with store.transaction() as conn:
+            for number, body in [("007-261121-0001-5", {"expected_ready_on": "2026-12-21"}),
+                                 ("007-261121-0002-3", {"no": "date"})]:
+                conn.execute("INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
+                             "VALUES (?, 'V007', 'BLD-NEW', 'received', ?, '2026-11-21T08:00:00+00:00', "
+                             "'2026-11-21T08:00:00+00:00')", [number, json.dumps(body)])
+    finally:
+        store.close()
+    monkeypatch.undo()
+    store = HubStore(target)
+    try:
+        assert store.migrated == ["m004_request_due_dates"]
+        assert sorted(store._read("SELECT number, due_on FROM requests")) == [
+            ("007-261121-0001-5", "2026-12-21"), ("007-261121-0002-3", None)]
     finally:
         store.close()
