@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from datetime import timedelta
 
@@ -48,8 +47,13 @@ def test_a_known_and_an_unknown_number_take_the_same_time(db, now):
             operators.authenticate(db, number, "000000", hasher=hasher, now=at)
         return time.perf_counter() - start
 
-    # Spread over hours so that no lock-out shortens either series.
-    known = [timed(7, now + timedelta(hours=i)) for i in range(3)]
-    unknown = [timed(8, now + timedelta(hours=i)) for i in range(3)]
-    ratio = statistics.median(unknown) / statistics.median(known)
+    # Spread over hours so that no lock-out shortens either series; interleaved, and the fastest of each
+    # compared: what else the machine is doing only ever adds time (two of three unknown-number tries once took
+    # twice as long as the known ones while another test run shared the two cores). Before the fix the ratio
+    # was about 0.01.
+    known, unknown = [], []
+    for i in range(5):
+        known.append(timed(7, now + timedelta(hours=i)))
+        unknown.append(timed(8, now + timedelta(hours=i)))
+    ratio = min(unknown) / min(known)
     assert 0.5 < ratio < 2, (known, unknown)
