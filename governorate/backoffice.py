@@ -14,7 +14,7 @@ from edge.core import workdays
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
-from governorate import notify
+from governorate import fleet, notify
 from governorate.ingest import Downlink
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso
@@ -42,7 +42,7 @@ class OfficeError(EdgeError):
 
 
 # Requests the governorate has not decided yet: what a due date binds.
-OPEN_STATES = ("submitted", "received", "under_review")
+OPEN_STATES = fleet.OPEN_REQUEST_STATES
 DUE = ("overdue", "soon")
 SOON_WORKING_DAYS = 2  # "due soon": due today or within this many working days
 

@@ -19,7 +19,10 @@ ALERT_KINDS = {
     "printer": ("الطابعة بلا ورق أو معطلة", "Printer out of paper or failing"),
     "quarantine": ("رسائل مرفوضة من الوحدة", "Van messages refused (quarantine)"),
     "conflict": ("رقم طلب أُرسل مرة أخرى بمحتوى مختلف", "Request number sent again with other content"),
+    "overdue": ("طلبات تجاوزت موعدها القانوني دون قرار", "Requests past their legal due date, undecided"),
 }
+# Requests not decided yet (governorate.backoffice.OPEN_STATES): what a due date binds.
+OPEN_REQUEST_STATES = ("submitted", "received", "under_review")
 CONFLICT_ALERT_DAYS = 7
 DEVICE_KINDS = ("printer", "scanner", "qr", "camera")
 
@@ -143,6 +146,13 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
     for van, n in store._read("SELECT van, count(*) FROM request_conflicts WHERE received_at >= ? GROUP BY van",
                               [(now - timedelta(days=CONFLICT_ALERT_DAYS)).isoformat()]):
         active[(van, "conflict")] = f"{n} request number(s) sent again with other content"
+    # Issue 19: a request past its due date (its legal duration in working days) with no decision yet.
+    today = now.astimezone(VAN_TZ).date().isoformat()
+    for van, n, oldest in store._read(
+            f"SELECT van, count(*), min(due_on) FROM requests WHERE state IN "
+            f"({', '.join('?' * len(OPEN_REQUEST_STATES))}) AND due_on < ? GROUP BY van",
+            [*OPEN_REQUEST_STATES, today]):
+        active[(van, "overdue")] = f"{n} request(s) past their due date, the oldest due {oldest}"
     at = now.isoformat()
     open_rows = {(van, kind): (i, detail) for i, van, kind, detail in
                  store._read("SELECT id, van, kind, detail FROM alerts WHERE cleared_at IS NULL")}

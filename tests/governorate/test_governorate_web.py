@@ -510,3 +510,24 @@ def test_the_back_office_lists_overdue_and_due_soon_requests(store, client, numb
     page = client.get("/requests?due=overdue").get_data(as_text=True)  # the real today: the list, not its rows
     assert 'option value="overdue" selected' in page and "الموعد القانوني" in page
     assert 'option value="bogus" selected' not in client.get("/requests?due=bogus").get_data(as_text=True)
+
+
+def test_an_overdue_request_raises_an_alert_for_its_van_and_a_decision_clears_it(store, numbers):
+    # Issue 19: overdue requests raise alerts.
+    from governorate import fleet
+
+    def open_alerts():
+        return {(a["van"], a["kind"]): a["detail"] for a in fleet.alerts(store)}
+
+    noon = datetime(2026, 12, 6, 10, tzinfo=UTC)  # Sunday, Cairo
+    with store.transaction() as conn:
+        conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", ["2026-12-03", numbers[0]])
+        conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", ["2026-12-06", numbers[1]])  # due today
+    fleet.evaluate_alerts(store, fleet.Thresholds(), now=noon)
+    assert open_alerts()[("V007", "overdue")] == "1 request(s) past their due date, the oldest due 2026-12-03"
+    with store.transaction() as conn:
+        conn.execute("UPDATE requests SET state = 'ready' WHERE number = ?", [numbers[0]])
+    fleet.evaluate_alerts(store, fleet.Thresholds(), now=noon)
+    assert ("V007", "overdue") not in open_alerts()
+    fleet.evaluate_alerts(store, fleet.Thresholds(), now=noon + timedelta(days=1))  # the other is now late
+    assert "oldest due 2026-12-06" in open_alerts()[("V007", "overdue")]

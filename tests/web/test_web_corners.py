@@ -175,6 +175,24 @@ def _difference(png_a: bytes, png_b: bytes) -> float:
     return float(np.mean(cv2.absdiff(a, b)))
 
 
+def _drag(page, corner: int, dx: float = 0.0, dy: float = 0.0, *, to: tuple[float, float] | None = None) -> None:
+    """Drag handle ``corner`` by (dx, dy) of the photo, or to the point ``to`` (fractions of the photo). The boxes are
+    measured just before, with the photo in view: a screenshot or a click may have scrolled the page since, and a
+    stale position could press another button."""
+    page.locator("#corners-svg").scroll_into_view_if_needed()
+    stage = page.locator("#corners-svg").bounding_box()
+    handle = page.locator(f"#corner-{corner}").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    if to is not None:
+        tx, ty = stage["x"] + stage["width"] * to[0], stage["y"] + stage["height"] * to[1]
+    else:
+        tx, ty = x + stage["width"] * dx, y + stage["height"] * dy
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=8)
+    page.mouse.up()
+
+
 def _until(page, expression: str, timeout: float = 15.0) -> None:
     """Wait until ``expression`` is true in the page (Playwright's wait_for_function evaluates a string, which the
     console's Content-Security-Policy forbids)."""
@@ -199,6 +217,9 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
     with serve(app) as url:
         page = operator_page(chromium, url, locale="en-GB")
         context = page.context
+        context.set_default_timeout(20_000)
+        dialogs = []  # a confirm() would block the page (and every evaluate) for good: none may open
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{url}/operator/requests/new")
         page.select_option("#service", SERVICE)
         page.click("#next")
@@ -218,13 +239,7 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
         found = page.input_value("#corners")
 
         # Drag the bottom-right handle up and to the left, a quarter of the photo.
-        handle = page.locator("#corner-2").bounding_box()
-        stage = page.locator("#corners-svg").bounding_box()
-        x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x - stage["width"] * 0.25, y - stage["height"] * 0.25, steps=8)
-        page.mouse.up()
+        _drag(page, 2, -0.25, -0.25)
         _until(page, f"document.getElementById('corners-straight').src.indexOf({before_src!r}) < 0"
                      " && document.getElementById('corners-straight').complete")
         moved = page.input_value("#corners")
@@ -243,23 +258,17 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
         assert float(page.input_value("#corners").split(",")[0]) == pytest.approx(f[0] + 0.03, abs=0.001)
         page.locator("#corners-reset").click()
         assert page.input_value("#corners") == found
-        tl = page.locator("#corner-0").bounding_box()  # the top-left dot dragged past the top-right one
-        page.mouse.move(tl["x"] + tl["width"] / 2, tl["y"] + tl["height"] / 2)
-        page.mouse.down()
-        page.mouse.move(stage["x"] + stage["width"] * 0.97, stage["y"] + stage["height"] * 0.5, steps=8)
-        page.mouse.up()
+        _drag(page, 0, to=(0.97, 0.5))  # the top-left dot dragged past the top-right one
         page.wait_for_selector("#corners-bad", state="visible")
         page.locator("#corners-reset").click()
         page.wait_for_selector("#corners-bad", state="hidden")
 
         # Drag again and use the page: it is attached as the operator outlined it.
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x - stage["width"] * 0.25, y - stage["height"] * 0.25, steps=8)
-        page.mouse.up()
+        _drag(page, 2, -0.25, -0.25)
         page.click("#use-page")
         page.wait_for_url(re.compile(r"/documents$"))
         assert page.locator("ul.pages li").count() == 1
+        assert dialogs == []
         context.close()
 
 
