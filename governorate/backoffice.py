@@ -114,10 +114,11 @@ def request(store: HubStore, number: str) -> dict | None:
         "SELECT body FROM messages WHERE van = ? AND kind = 'request.refunded'", [item["van"]]))
         if body.get("number") == number), None)
     # What the clerk decides with (issue 18, finding 7): the service by its name, the citizen's ID masked.
-    item["service"] = service_of(store, item["service_code"])
+    catalogue = catalogue_in_force(store)  # one read of the publications for the whole page
+    item["service"] = _service(catalogue, item["service_code"])
     # Each scanned page by its document's name and number (schema 2: request.submitted lists the pages by sha256),
     # and the documents the operator saw in the original.
-    names = document_names(store)
+    names = {d.code: (d.name_ar, d.name_en) for s in catalogue.services for d in s.documents}
     pages = {p.get("sha256"): p for p in item["body"].get("pages") or [] if isinstance(p, dict)}
     for doc in item["documents"]:
         page = pages.get(doc["sha256"]) or {}
@@ -154,15 +155,10 @@ def _published(payload: bytes) -> catalogue_mod.Catalogue:
         return catalogue_mod.load_default()
 
 
-def document_names(store: HubStore) -> dict[str, tuple[str, str]]:
-    """Every document code of the catalogue in force → its (Arabic, English) name."""
-    return {d.code: (d.name_ar, d.name_en) for s in catalogue_in_force(store).services for d in s.documents}
-
-
-def service_of(store: HubStore, code: str):
+def _service(catalogue: catalogue_mod.Catalogue, code: str):
     """The catalogue's service ``code`` (names in Arabic and English), or None for a code it does not know."""
     try:
-        return catalogue_in_force(store).service(code)
+        return catalogue.service(code)
     except EdgeError:
         return None
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from edge.core import requests as rq
 from edge.core.localtime import VAN_TZ
 from governorate import quarantine
 from governorate.admission import figure
@@ -21,8 +22,8 @@ ALERT_KINDS = {
     "conflict": ("رقم طلب أُرسل مرة أخرى بمحتوى مختلف", "Request number sent again with other content"),
     "overdue": ("طلبات تجاوزت موعدها القانوني دون قرار", "Requests past their legal due date, undecided"),
 }
-# Requests not decided yet (governorate.backoffice.OPEN_STATES): what a due date binds.
-OPEN_REQUEST_STATES = ("submitted", "received", "under_review")
+# Requests not decided yet — those the van may still cancel — are what a due date binds.
+OPEN_REQUEST_STATES = tuple(s.value for s in rq.RequestState if rq.cancellable(s))
 CONFLICT_ALERT_DAYS = 7
 DEVICE_KINDS = ("printer", "scanner", "qr", "camera")
 

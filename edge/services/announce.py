@@ -62,14 +62,19 @@ def call_wav(cache_dir: Path, number: str, counter: int, langs: tuple[str, ...])
             os.utime(path)  # recently used: kept by the pruning below
         return path
     data = _join([_speak(text, lang) for lang, text in texts])
-    try:  # a file of its own, then renamed: two screens asking for one call at once both get a whole file
+    # A temporary file of its own, then renamed (not edge.store.files.write_file, whose temporary name is fixed):
+    # two screens asking for one call at once both get a whole file. Nothing here needs to survive a power cut.
+    tmp = None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".call-", suffix=".tmp", delete=False) as f:
+            tmp = f.name
             f.write(data)
-        os.replace(f.name, path)
+        os.replace(tmp, path)
     except OSError as exc:  # a full disk: the call is shown and chimed, not spoken
-        with contextlib.suppress(OSError, NameError):
-            os.unlink(f.name)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise VoiceUnavailable(f"cannot keep the call's sound in {path.parent}: {exc}") from exc
     _prune(path.parent)
     return path

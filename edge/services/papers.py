@@ -10,16 +10,16 @@ Writing a picture never fails a print: a problem is logged and the paper is simp
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.devices.printer import paper as printer_paper
 from edge.devices.printer.layout import Paper
+from edge.store import files
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,10 @@ def keep(folder: Path, kind: str, sent: bytes, paper: Paper, *, training: bool =
         log.warning("not keeping a picture of a %r paper", kind)
         return None
     try:
-        image = printer_paper.picture(sent, paper)
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".paper-", suffix=".tmp", delete=False) as f:
-            image.save(f, format="PNG", optimize=True)
-        os.replace(f.name, folder / name)
-    except (ValueError, OSError) as exc:
+        png = io.BytesIO()
+        printer_paper.picture(sent, paper).save(png, format="PNG", optimize=True)
+        files.write_file(folder, name, png.getvalue())
+    except (ValueError, OSError) as exc:  # DiskFull is an OSError too
         log.warning("the picture of a printed %s could not be kept: %s", kind, exc)
         return None
     for old in [p.name for p in recent(folder)][KEEP:]:
