@@ -22,6 +22,7 @@ def free_port() -> int:
 @contextmanager
 def serve(app):
     """``app`` on http://127.0.0.1:PORT in a background thread for the duration of the block."""
+    from waitress import wasyncore
     from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=free_port(), threads=8)
@@ -30,7 +31,11 @@ def serve(app):
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # The task threads end first. server.close() alone left them running: one finishing a response then
+        # wrote to the closed trigger pipe's descriptor — and once the number had been reused by the next
+        # test's van.db, into that file ("file is not a database", seen twice in full runs).
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(server._map)  # the listener, the trigger and any kept-alive connection: the loop ends
         thread.join(timeout=5)
 
 
