@@ -190,6 +190,7 @@ def submit(
     now: datetime | None = None,
     training: bool = False,
     confirmed_by: str | None = None,
+    shift_id: int | None = None,
 ) -> rq.RequestNumber:
     """Register the request (edge.store.requests.submit), its pages and their outbox rows, and delete the
     draft: one transaction and no file operation, because the pages' files are already where the
@@ -213,7 +214,8 @@ def submit(
     with disk.full_is_clear(documents_dir), transaction(db):
         number = requests.submit(db, van_id=van_id, catalogue=catalogue, service_code=service_code,
                                  citizen=citizen, payment=payment, operator=operator, now=now, training=training,
-                                 confirmed_by=confirmed_by, originals_seen=sorted({str(c) for c in seen}),
+                                 confirmed_by=confirmed_by, shift_id=shift_id,
+                                 originals_seen=sorted({str(c) for c in seen}),
                                  pages=[{"doc_code": c, "page": n, "sha256": p.sha256} for c, n, p in numbered])
         for doc_code, n, page in numbered:
             documents.record(db, str(number), doc_code, n, page, now=now)

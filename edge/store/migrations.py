@@ -293,3 +293,70 @@ def m007_refunds(db: sqlite_utils.Database) -> None:
             at TEXT NOT NULL
         )""",
     )
+
+
+@migrations()
+def m008_shifts(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # An operator's shift at the counter (issue 19, edge.core.shifts, edge.store.shifts): opened with a counted
+        # float, closed once with the counted cash against what the van recorded. ``totals`` is the Z-report as
+        # JSON, frozen at the close. One open shift per operator; a closed shift can be neither changed nor
+        # deleted (the triggers), so a Z-report once printed stays what the database says.
+        """CREATE TABLE shifts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            operator TEXT NOT NULL,
+            counter INTEGER,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+            opened_at TEXT NOT NULL,
+            opening_float_piastres INTEGER NOT NULL CHECK (opening_float_piastres >= 0),
+            received_from INTEGER REFERENCES shifts(id),
+            closed_at TEXT,
+            closed_by TEXT,
+            counted_cash_piastres INTEGER CHECK (counted_cash_piastres >= 0),
+            expected_cash_piastres INTEGER,
+            difference_piastres INTEGER,
+            reason TEXT,
+            confirmed_by TEXT,
+            handed_to TEXT,
+            totals TEXT,
+            CHECK (state = 'open' OR (closed_at IS NOT NULL AND counted_cash_piastres IS NOT NULL
+                                      AND totals IS NOT NULL))
+        )""",
+        "CREATE UNIQUE INDEX shifts_one_open ON shifts(operator) WHERE state = 'open'",
+        """CREATE TRIGGER shifts_closed_frozen BEFORE UPDATE ON shifts WHEN OLD.state = 'closed'
+           BEGIN SELECT RAISE(ABORT, 'a closed shift cannot be changed'); END""",
+        """CREATE TRIGGER shifts_closed_kept BEFORE DELETE ON shifts WHEN OLD.state = 'closed'
+           BEGIN SELECT RAISE(ABORT, 'a closed shift cannot be deleted'); END""",
+        # The shift whose drawer took the fee, and the one whose drawer paid a refund back.
+        "ALTER TABLE requests ADD COLUMN shift_id INTEGER REFERENCES shifts(id)",
+        "CREATE INDEX requests_by_shift ON requests(shift_id) WHERE shift_id IS NOT NULL",
+        "ALTER TABLE refunds ADD COLUMN shift_id INTEGER REFERENCES shifts(id)",
+        # The print queue learns the Z-report: SQLite cannot widen a CHECK, so the table is rebuilt as it was.
+        """CREATE TABLE print_jobs_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('receipt', 'ticket', 'test', 'zreport')),
+            ref TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'printing', 'printed', 'cancelled')),
+            reprint INTEGER NOT NULL DEFAULT 0,
+            training INTEGER NOT NULL DEFAULT 0,
+            copies INTEGER NOT NULL DEFAULT 1 CHECK (copies BETWEEN 1 AND 5),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            printed_at TEXT
+        )""",
+        "INSERT INTO print_jobs_new SELECT * FROM print_jobs",
+        # Keep the id sequence where it was: a purged job's id is never given again.
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'print_jobs_new', 0 WHERE NOT EXISTS "
+        "(SELECT 1 FROM sqlite_sequence WHERE name = 'print_jobs_new')",
+        "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
+        "'print_jobs'), 0)) WHERE name = 'print_jobs_new'",
+        "DROP TABLE print_jobs",
+        "ALTER TABLE print_jobs_new RENAME TO print_jobs",
+        "CREATE INDEX print_jobs_open ON print_jobs(state, id) WHERE state IN ('queued', 'printing')",
+    )

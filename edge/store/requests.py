@@ -13,6 +13,7 @@ from edge.core import workdays
 from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
+from edge.core.shifts import ShiftClosed
 from edge.store import audit_log, clock, outbox
 from edge.store.db import transaction
 
@@ -89,6 +90,7 @@ def submit(
     confirmed_by: str | None = None,
     originals_seen: list[str] | None = None,
     pages: list[dict] | None = None,
+    shift_id: int | None = None,
 ) -> rq.RequestNumber:
     """Register a paid request: citizen, request, history, outbox and audit rows in one transaction.
 
@@ -96,7 +98,8 @@ def submit(
     series (9001–9999), which no real request ever has. ``confirmed_by``: the supervisor who confirmed an
     assessed amount (required for such a service; its fee is then the amount confirmed). ``originals_seen``
     (document codes the operator ticked) and ``pages`` (``doc_code``, ``page``, ``sha256`` of each scanned page)
-    travel with ``request.submitted`` for the clerk at the governorate."""
+    travel with ``request.submitted`` for the clerk at the governorate. ``shift_id``: the operator's open shift,
+    whose drawer took the fee (checked open inside the transaction: ShiftClosed otherwise)."""
     now = now or clock.now()
     service = catalogue.service(service_code)
     rq.check_payment(payment, service.fee_piastres, assessed_max=service.fee_max_piastres,
@@ -107,15 +110,16 @@ def submit(
     at = clock.iso(now)
     expected = workdays.load_default().due_date(day, service.duration_days)  # working days, not calendar days
     with transaction(db):
+        _require_open_shift(db, shift_id)
         number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day, training))
         citizen_id = _upsert_citizen(db, citizen, at)
         db.execute(
             "INSERT INTO requests (number, day, seq, service_code, catalogue_version, citizen_id, citizen_name, "
             "state, fee_piastres, payment_method, payment_reference, paid_piastres, operator, created_at, "
-            "updated_at, expected_ready_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "updated_at, expected_ready_on, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [str(number), day.isoformat(), number.seq, service.code, catalogue.version, citizen_id,
              citizen.name, state.value, fee, payment.method.value, payment.reference,
-             payment.amount_piastres, operator, at, at, expected.isoformat()],
+             payment.amount_piastres, operator, at, at, expected.isoformat(), shift_id],
         )
         _history(db, str(number), state, at, "van", None)
         outbox.enqueue(db, "tx", "request.submitted", {
@@ -199,6 +203,7 @@ def cancel(
     *,
     actor: str,
     confirmed_by: str | None = None,
+    shift_id: int | None = None,
     now: datetime | None = None,
 ) -> str:
     """Cancel a request at the van, before the governorate has decided; returns the reason as recorded.
@@ -207,7 +212,8 @@ def cancel(
     who confirmed it, is required, and the refund (the amount paid, how it was paid) is recorded. One
     transaction: the state change, its history and outbox rows and audit entry, the refund, and the audit
     entries of the cancellation and the refund — the state is read inside it, so a decision arriving
-    meanwhile wins cleanly. Raises UnknownRequest, then CancelReasonMissing or NotCancellable
+    meanwhile wins cleanly. ``shift_id``: the open shift whose drawer pays the refund back. Raises
+    UnknownRequest, then CancelReasonMissing or NotCancellable
     (edge.core.requests.cancel_reason), then RefundNeedsSupervisor.
     """
     now = now or clock.now()
@@ -220,19 +226,31 @@ def cancel(
         paid, method = row[1], row[2]
         if paid and not confirmed_by:
             raise rq.RefundNeedsSupervisor(paid)
+        if paid:
+            _require_open_shift(db, shift_id)
         change_state(db, number, rq.RequestState.CANCELLED, source="van", reason=reason, actor=actor, now=now)
         audit_log.record(db, actor=actor, action="request.cancel", subject=number, details={"reason": reason},
                          now=now)
         if paid:
-            db.execute("INSERT INTO refunds (number, amount_piastres, method, reason, operator, confirmed_by, at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", [number, paid, method, reason, actor, confirmed_by,
-                                                        clock.iso(now)])
+            db.execute("INSERT INTO refunds (number, amount_piastres, method, reason, operator, confirmed_by, at, "
+                       "shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [number, paid, method, reason, actor, confirmed_by, clock.iso(now), shift_id])
             audit_log.record(db, actor=confirmed_by, action="request.refund", subject=number,
                              details={"amount_piastres": paid, "method": method, "operator": actor}, now=now)
             outbox.enqueue(db, "tx", "request.refunded", {
                 "number": number, "amount_piastres": paid, "method": method, "reason": reason, "operator": actor,
                 "confirmed_by": confirmed_by, "at": clock.iso(now)}, now=now)
     return reason
+
+
+def _require_open_shift(db: sqlite_utils.Database, shift_id: int | None) -> None:
+    """A fee or a refund goes into an open shift (when the caller names one): a shift closed meanwhile, from
+    another tab, refuses the money instead of changing a Z-report already printed."""
+    if shift_id is None:
+        return
+    row = db.execute("SELECT state FROM shifts WHERE id = ?", [shift_id]).fetchone()
+    if row is None or row[0] != "open":
+        raise ShiftClosed(shift_id)
 
 
 def refund_of(db: sqlite_utils.Database, number: str) -> dict | None:
