@@ -57,16 +57,19 @@ class DocumentType(StrEnum):
     RECEIPT = "receipt"
     PERMIT = "permit"
     TICKET = "ticket"
+    SHIFT = "shift"  # an operator's Z-report at the close of a shift (issue 19); its number is "Z" + the shift id
 
 
-_TYPE_CODE = {DocumentType.RECEIPT: 1, DocumentType.PERMIT: 2, DocumentType.TICKET: 3}
+_TYPE_CODE = {DocumentType.RECEIPT: 1, DocumentType.PERMIT: 2, DocumentType.TICKET: 3, DocumentType.SHIFT: 4}
 _TYPE_FROM_CODE = {v: k for k, v in _TYPE_CODE.items()}
 # (Arabic with the article, English) as a sentence names the document.
 _TYPE_NAMES = {
     DocumentType.RECEIPT: ("الإيصال", "receipt"),
     DocumentType.PERMIT: ("التصريح", "permit"),
     DocumentType.TICKET: ("التذكرة", "ticket"),
+    DocumentType.SHIFT: ("تقرير الوردية", "shift report"),
 }
+_SHIFT_NUMBER = re.compile(r"Z[1-9][0-9]{0,8}", re.ASCII)
 
 
 class Verdict(StrEnum):
@@ -111,7 +114,7 @@ class Claims:
     @property
     def display_number(self) -> str:
         """The number as printed: "007-261121-0001-5" for a request, "A007" for a ticket."""
-        if self.doc_type is DocumentType.TICKET:
+        if self.doc_type in (DocumentType.TICKET, DocumentType.SHIFT):
             return self.number
         return str(parse_request_number(self.number))
 
@@ -155,6 +158,10 @@ def document_id(
         if van is None or issued_at is None:
             raise ValueError("a ticket's document id needs its van and issue time")
         return f"ticket:{van}:{canonical}:{int(issued_at.timestamp())}"
+    if doc_type is DocumentType.SHIFT:  # shift ids are the van's own
+        if van is None:
+            raise ValueError("a shift report's document id needs its van")
+        return f"shift:{van}:{canonical}"
     return f"{doc_type.value}:{canonical}"
 
 
@@ -239,6 +246,11 @@ def _canonical_number(doc_type: DocumentType, number: str) -> str:
             return tickets.format_number(series, seq)
         except ValueError as exc:
             raise _claims_error("number", f"ticket number {number!r}: {exc}") from None
+    if doc_type is DocumentType.SHIFT:
+        canonical = number.strip().upper()
+        if not _SHIFT_NUMBER.fullmatch(canonical):
+            raise _claims_error("number", f"shift report number {number!r}")
+        return canonical
     try:
         return parse_request_number(number).digits
     except InvalidRequestNumber:
@@ -545,7 +557,7 @@ def _messages(verdict: Verdict, reason: str, c: Claims | None) -> tuple[str, str
         name_ar, name_en = _TYPE_NAMES[c.doc_type]
         number = c.display_number
         # Request numbers are shown in Eastern Arabic digits; ticket numbers stay as printed on the ticket.
-        number_ar = number if c.doc_type is DocumentType.TICKET else eastern_run(number)
+        number_ar = number if c.doc_type in (DocumentType.TICKET, DocumentType.SHIFT) else eastern_run(number)
         issued = _local_date(c.issued_at)
         if verdict is Verdict.VALID:
             until_ar = f" وهو صالح حتى {eastern_run(_local_date(c.expires_at))}." if c.expires_at else ""

@@ -174,3 +174,12 @@ def check_close(difference: int, reason: str | None, confirmed_by: str | None, t
     if abs(difference) > threshold and not confirmed_by:
         raise DifferenceNeedsSupervisor(difference, threshold)
     return reason
+
+
+def difference_words(piastres: int) -> tuple[str, str]:
+    """A cash difference in the words of a till, (Arabic, English): short (عجز), over (زيادة), or none — never a
+    bare minus sign, which the bidi algorithm may draw on either side of Arabic digits."""
+    if piastres == 0:
+        return "لا يوجد فرق", "none"
+    amount_ar, amount_en = format_egp(abs(piastres), "ar"), format_egp(abs(piastres), "en")
+    return (f"عجز {amount_ar}", f"short {amount_en}") if piastres < 0 else (f"زيادة {amount_ar}", f"over {amount_en}")

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from edge.devices import printer as printer_mod
-from edge.devices.printer.layout import Receipt, TicketSlip, mask_name
+from edge.devices.printer.layout import Receipt, ShiftReport, TicketSlip, mask_name
 from edge.devices.printer.status import PrinterError
 from edge.services.print_worker import PrintWorker
 from edge.store import print_jobs
@@ -100,7 +100,7 @@ def _service(f: dict, catalogue):
                  if s.name_en == f.get("service_en") and s.name_ar == f.get("service_ar")), None)
 
 
-def document(job: PrintJob, van, catalogue=None) -> Receipt | TicketSlip:
+def document(job: PrintJob, van, catalogue=None) -> Receipt | TicketSlip | ShiftReport:
     """The printable document of a print job; ``van`` is the van's settings (id, name, governorate)."""
     f = job.fields
     if job.kind == "receipt":
@@ -134,6 +134,16 @@ def document(job: PrintJob, van, catalogue=None) -> Receipt | TicketSlip:
             wait_ar=_text(f.get("wait_ar")) or None,
             wait_en=_text(f.get("wait_en")) or None,
         )
+    if job.kind == "zreport":  # fields: edge.store.shifts.message() plus the operator's name
+        return ShiftReport(
+            shift=int(f["shift"]), operator=_text(f.get("operator_label") or f.get("operator")),
+            counter=f.get("counter"), opened_at=_text(f["opened_at"]), closed_at=_text(f["closed_at"]),
+            closed_by=_text(f.get("closed_by")), opening_float_piastres=int(f["opening_float_piastres"]),
+            counted_cash_piastres=int(f["counted_cash_piastres"]),
+            expected_cash_piastres=int(f["expected_cash_piastres"]), difference_piastres=int(f["difference_piastres"]),
+            reason=_text(f.get("reason")), confirmed_by=f.get("confirmed_by"), handed_to=f.get("handed_to"),
+            totals=dict(f.get("totals") or {}), van_id=van.id, van_name=van.name, governorate=van.governorate,
+            qr=job.qr or f"Z{int(f['shift'])}")
     raise ValueError(f"unknown print job kind {job.kind!r}")
 
 

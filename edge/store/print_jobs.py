@@ -20,7 +20,7 @@ import sqlite_utils
 from edge.store import clock
 from edge.store.db import transaction
 
-KINDS = ("receipt", "ticket", "test")
+KINDS = ("receipt", "ticket", "test", "zreport")
 _COLUMNS = ("id, kind, ref, payload, state, reprint, training, copies, attempts, reason, detail, created_at, "
             "updated_at, printed_at")
 

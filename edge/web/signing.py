@@ -88,3 +88,18 @@ def receipt_code(data_dir: Path, number: str, service: str, national_id: str, no
         except EdgeError as exc:
             log.warning("receipt %s printed without a signed code: %s", number, exc.detail)
     return number.replace("-", "")
+
+
+def shift_code(data_dir: Path, shift_id: int, now: datetime, *, training: bool = False) -> str:
+    """What a Z-report's QR code holds: a signed EG1 code of type "shift" (number ``Z<id>``) when the van has a
+    signing key, else the bare ``Z<id>``. A training shift's report is never signed (``TRAINING-Z<id>``)."""
+    number = f"Z{int(shift_id)}"
+    if training:
+        return f"{rq.TRAINING_MARK}-{number}"
+    signer = load_signer(data_dir)
+    if signer is not None:
+        try:
+            return codes.issue(signer, codes.DocumentType.SHIFT, number, "SHIFT", now=now)
+        except EdgeError as exc:
+            log.warning("shift report %s printed without a signed code: %s", number, exc.detail)
+    return number

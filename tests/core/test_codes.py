@@ -31,6 +31,7 @@ DOCUMENTS = {
     DocumentType.RECEIPT: dict(number=RECEIPT_NUMBER, service="BLD-NEW"),
     DocumentType.PERMIT: dict(number=RECEIPT_NUMBER, service="BLD-NEW", expires_at=NOW + timedelta(days=365)),
     DocumentType.TICKET: dict(number="A007", service="BLD", expires_at=NOW + timedelta(hours=12)),
+    DocumentType.SHIFT: dict(number="Z17", service="SHIFT"),  # a Z-report (issue 19)
 }
 
 
@@ -123,7 +124,19 @@ def test_round_trip_for_each_document_type(van, trusted, doc_type):
     assert fields["service"] == DOCUMENTS[doc_type]["service"]
     assert (fields["governorate"], fields["van"]) == ("01", "V007")
     assert fields["issued_at"] == "2026-11-21T08:00:00Z"
-    assert (fields["expires_at"] is None) == (doc_type is DocumentType.RECEIPT)
+    assert (fields["expires_at"] is None) == (doc_type in (DocumentType.RECEIPT, DocumentType.SHIFT))
+
+
+@pytest.mark.parametrize("number", ["Z0", "Z", "17", "Z1234567890", "Z-1", "A007", "Z١٧"])
+def test_a_shift_report_number_is_z_and_the_shift_id(van, number):
+    with pytest.raises(codes.InvalidClaims):
+        _issue(van, DocumentType.SHIFT, number=number)
+
+
+def test_a_shift_report_is_named_by_its_van_for_revocation(van, trusted):
+    result = codes.verify(_issue(van, DocumentType.SHIFT, number=" z17 "), trusted, now=NOW)
+    assert result.claims.document_id == "shift:V007:Z17"
+    assert "Z17" in result.message("ar") and "shift report" in result.message("en")
 
 
 def test_valid_receipt_explains_itself_in_arabic_and_english(receipt, trusted):

@@ -76,9 +76,19 @@ def text(response) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).translate(BIDI_CONTROLS).split())
 
 
+def open_shift(client, float_egp: str = "0") -> None:
+    """Open the signed-in operator's shift (issue 19: no fee is taken without one), unless one is open."""
+    page = client.get("/operator/shift").get_data(as_text=True)
+    if 'id="shift-open"' in page:
+        r = client.post("/operator/shift/open", data={"csrf_token": token(page), "float": float_egp})
+        assert r.status_code == 302
+
+
 def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali Hassan", mobile="01012345678",
                      method="cash", reference="", catalogue=None) -> str:
-    """Walk the operator's wizard to the end; returns the new request number."""
+    """Walk the operator's wizard to the end (opening the operator's shift first if needed); returns the new
+    request number."""
+    open_shift(client)
     start = client.get("/operator/requests/new")
     wizard = start.headers["Location"].rsplit("/", 1)[0]
     post(client, f"{wizard}/service", f"{wizard}/service", {"service": service})

@@ -101,6 +101,12 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     assert tv.locator("body").get_attribute("data-chimes") is not None  # a chime rang for the call
     _shot(tv, "display.png")
 
+    # Before taking any fee the operator opens the shift with the cash counted in the drawer (issue 19).
+    console.click("#nav-shift")
+    console.fill("#float", "٥٠٠")
+    console.click("#shift-open")
+    expect(console.locator("#opening-float")).to_contain_text("٥٠٠")
+
     # The operator registers a request: a bad national ID is refused with a clear message first.
     console.goto(f"{url}/operator/requests/new")
     console.select_option("#service", "BLD-NEW")

@@ -22,6 +22,7 @@ from tests.support.web_support import (
     VALID_NID,
     login,
     make_app,
+    open_shift,
     post,
     register_request,
     text,
@@ -44,6 +45,7 @@ def db(app):
 def console(app):
     client = app.test_client()
     login(client)
+    open_shift(client)  # no fee is taken without an open shift (issue 19)
     return client
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 from PIL import Image
 
 import edge.devices.printer.raster as raster
-from edge.core import governorates, money
+from edge.core import governorates, money, shifts
 from edge.core import tickets as tk
 from edge.core.digits import count_ar, to_eastern
 from edge.core.localtime import VAN_TZ
@@ -180,8 +180,45 @@ class TestPage:
         return cls(**{f.name: payload.get(f.name, "") for f in fields(cls)})
 
 
-Document = Receipt | TicketSlip | TestPage
-KINDS: dict[str, type] = {"receipt": Receipt, "ticket": TicketSlip, "test": TestPage}
+@dataclass(frozen=True)
+class ShiftReport:
+    """The Z-report of a closed shift (issue 19): what the van recorded, the count, the difference, who signed."""
+
+    shift: int
+    operator: str  # "operator:3 — Mona" as the console names them
+    counter: int | None
+    opened_at: str  # ISO-8601 with offset
+    closed_at: str
+    closed_by: str
+    opening_float_piastres: int
+    counted_cash_piastres: int
+    expected_cash_piastres: int
+    difference_piastres: int
+    reason: str
+    confirmed_by: str | None
+    handed_to: str | None
+    totals: dict  # edge.core.shifts.ShiftTotals.as_dict()
+    van_id: str
+    van_name: str
+    governorate: str
+    qr: str  # a signed EG1 code of type "shift", or "Z<id>" without a signing key
+
+    kind = "zreport"
+
+    @property
+    def number(self) -> str:
+        return f"Z{self.shift}"
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> ShiftReport:
+        return cls(**{f.name: payload.get(f.name) for f in fields(cls)})
+
+
+Document = Receipt | TicketSlip | TestPage | ShiftReport
+KINDS: dict[str, type] = {"receipt": Receipt, "ticket": TicketSlip, "test": TestPage, "zreport": ShiftReport}
 
 
 def document_from_payload(kind: str, payload: Mapping) -> Document:
@@ -324,6 +361,8 @@ def layout(doc: Document, paper: Paper = Paper(), *, reprint: bool = False, trai
         _ticket(b, doc)
     elif isinstance(doc, TestPage):
         _test_page(b, doc)
+    elif isinstance(doc, ShiftReport):
+        _shift_report(b, doc)
     else:
         raise TypeError(f"cannot lay out {type(doc).__name__}")
     if training:
@@ -397,6 +436,70 @@ def _ticket(b: _Builder, t: TicketSlip) -> None:
         b.gap(12)
     b.ar("انتظر حتى يظهر رقمك على الشاشة", align="center")
     b.en("Wait until your number shows on the screen", align="center")
+
+
+def _actor(actor: str | None) -> tuple[str, str]:
+    """An audit actor ("operator:3") as the paper names them: «الموظف رقم ٣» / "operator no. 3"."""
+    kind, _, number = (actor or "").partition(":")
+    if kind == "operator" and number.isdigit():
+        return f"الموظف رقم {to_eastern(number)}", f"operator no. {number}"
+    return actor or "", ascii_only(actor or "")
+
+
+def _shift_report(b: _Builder, z: ShiftReport) -> None:
+    b.header(z.governorate, z.van_id, z.van_name)
+    b.ar("تقرير إغلاق الوردية", align="center", size=AR_TITLE, bold=True)
+    b.en(f"SHIFT CLOSE (Z) REPORT - Z{z.shift}", align="center", bold=True)
+    b.ar(f"رقم الوردية: {to_eastern(z.shift)}", align="center")
+    b.rule()
+    opened, closed = _local(z.opened_at), _local(z.closed_at)
+    counter_ar = f"، الشباك {to_eastern(z.counter)}" if z.counter else ""
+    b.ar(f"الموظف: {to_eastern(z.operator)}{counter_ar}")
+    b.en(f"Operator: {ascii_only(z.operator)}" + (f", counter {z.counter}" if z.counter else ""))
+    b.ar(f"من {date_ar(opened.date())} {to_eastern(opened.strftime('%H:%M'))} "
+         f"إلى {date_ar(closed.date())} {to_eastern(closed.strftime('%H:%M'))}")
+    b.en(f"From {date_en(opened.date())} {opened:%H:%M} to {date_en(closed.date())} {closed:%H:%M}")
+    b.rule()
+    t = z.totals or {}
+    b.ar(f"عدد الطلبات: {to_eastern(t.get('requests', 0))}")
+    b.en(f"Requests: {t.get('requests', 0)}")
+    for method, (ar, en) in _PAYMENT.items():
+        amount = int((t.get("fees") or {}).get(method, 0))
+        b.ar(f"الرسوم ({ar}): {money.format_egp(amount, 'ar')}")
+        b.en(f"Fees by {en}: {money.format_egp(amount, 'en')}")
+    refunds = sum(int(v) for v in (t.get("refunds") or {}).values())
+    b.ar(f"الإلغاءات: {to_eastern(t.get('cancellations', 0))}، المردود: {money.format_egp(refunds, 'ar')}")
+    b.en(f"Cancellations: {t.get('cancellations', 0)}, refunded: {money.format_egp(refunds, 'en')}")
+    b.ar(f"إعادات الطباعة: {to_eastern(t.get('reprints', 0))}")
+    b.en(f"Reprints: {t.get('reprints', 0)}")
+    b.ar(f"المواطنون المخدومون: {to_eastern(t.get('tickets_served', 0))}، "
+         f"لم يحضروا: {to_eastern(t.get('no_shows', 0))}")
+    b.en(f"Citizens served: {t.get('tickets_served', 0)}, no-shows: {t.get('no_shows', 0)}")
+    b.rule()
+    b.ar(f"نقدية البداية: {money.format_egp(z.opening_float_piastres, 'ar')}")
+    b.en(f"Opening float: {money.format_egp(z.opening_float_piastres, 'en')}")
+    b.ar(f"النقدية المتوقعة: {money.format_egp(z.expected_cash_piastres, 'ar')}")
+    b.en(f"Expected cash: {money.format_egp(z.expected_cash_piastres, 'en')}")
+    b.ar(f"النقدية المعدودة: {money.format_egp(z.counted_cash_piastres, 'ar')}", bold=True)
+    b.en(f"Counted cash: {money.format_egp(z.counted_cash_piastres, 'en')}", bold=True)
+    diff_ar, diff_en = shifts.difference_words(z.difference_piastres)
+    b.ar(f"الفرق: {diff_ar}", bold=True)
+    b.en(f"Difference: {diff_en}", bold=True)
+    if z.reason:
+        b.ar(f"سبب الفرق: {z.reason}")
+    for label_ar, label_en, actor in (("اعتمده المشرف", "Confirmed by supervisor", z.confirmed_by),
+                                      ("سُلّمت النقدية إلى", "Cash handed over to", z.handed_to),
+                                      ("أغلقها", "Closed by", z.closed_by)):
+        if actor:
+            ar, en = _actor(actor)
+            b.ar(f"{label_ar}: {ar}")
+            b.en(f"{label_en}: {en}")
+    b.rule()
+    b.gap(12)
+    b.qr(z.qr)
+    b.gap(12)
+    b.ar("توقيع الموظف: ....................", align="right")
+    b.ar("توقيع المشرف: ....................", align="right")
 
 
 def _test_page(b: _Builder, t: TestPage) -> None:

@@ -14,7 +14,7 @@ from edge.core import requests as rq
 from edge.core.digits import to_ascii
 from edge.core.errors import EdgeError
 from edge.core.money import format_egp
-from edge.store import clock, documents, lookups
+from edge.store import clock, documents, lookups, shifts
 from edge.store import requests as store_requests
 from edge.web.context import catalogue, get_db
 from edge.web.operator.auth import supervisor_confirms
@@ -63,10 +63,13 @@ def request_detail(number: str):
 def cancel(number: str):
     typed = request.form.get("reason", "")
     try:
-        confirmed_by = None
+        confirmed_by = shift_id = None
         if request.form.get("supervisor"):  # a paid request: the refund is confirmed by a supervisor's PIN
             confirmed_by = supervisor_confirms(request.form["supervisor"], request.form.get("supervisor_pin", ""))
-        store_requests.cancel(get_db(), number, typed, actor=g.operator["actor"], confirmed_by=confirmed_by)
+            # ... and paid back from the drawer of the operator's open shift (issue 19)
+            shift_id = shifts.for_taking_money(get_db(), g.operator["actor"]).id
+        store_requests.cancel(get_db(), number, typed, actor=g.operator["actor"], confirmed_by=confirmed_by,
+                              shift_id=shift_id)
     except (rq.CancelReasonMissing, rq.RefundNeedsSupervisor) as exc:
         session["request_error"] = {"ar": exc.message_ar, "en": exc.message_en, "keep": typed}
     except EdgeError as exc:  # not cancellable any more, or the supervisor's number or PIN refused

@@ -23,7 +23,7 @@ from edge.core.catalogue import UnknownService
 from edge.core.errors import EdgeError
 from edge.core.money import InvalidAmount
 from edge.services import scanning
-from edge.store import disk, drafts
+from edge.store import disk, drafts, shifts
 from edge.web.context import catalogue, documents_dir, get_db, service_or_none, settings
 from edge.web.operator.auth import supervisor_confirms
 from edge.web.operator.blueprint import audit, bp, login_required
@@ -128,6 +128,9 @@ def _take_payment(v: Visit) -> Page:
     try:
         payment = draft_rules.payment(data, service)
         citizen = draft_rules.citizen(data)
+        # The fee goes into the operator's open shift (issue 19): none open, or one left open since yesterday,
+        # and nothing is taken; the draft waits while the operator opens (or a supervisor closes) the shift.
+        shift = shifts.for_taking_money(db, v.actor)
         confirmed_by = None
         if service.fee_assessed:  # the PIN is checked here and never kept in the draft
             try:
@@ -137,7 +140,7 @@ def _take_payment(v: Visit) -> Page:
                 return _render("payment", v.draft_id, data, errors), 422
         number = drafts.submit(db, documents_dir(), v.draft_id, van_id=settings().van.id, catalogue=catalogue(),
                                service_code=service.code, citizen=citizen, payment=payment, operator=v.actor,
-                               training=bool(g.get("training")), confirmed_by=confirmed_by)
+                               training=bool(g.get("training")), confirmed_by=confirmed_by, shift_id=shift.id)
     except (InvalidAmount, rq.InvalidPayment) as exc:
         errors["payment"] = exc
     except EdgeError as exc:

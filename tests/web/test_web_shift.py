@@ -1,0 +1,144 @@
+"""The operator's shift at the console (issue 19): no fee without an open shift; a close with a cash difference
+needs a reason and, above the threshold, a supervisor; the Z-report prints (decoded back from the ESC/POS bytes,
+its QR code verifies) and goes up the tx stream; a hand-over opens the next operator's shift; a supervisor closes
+a shift left open."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from common import keys
+from edge.core import codes
+from edge.devices.printer import escpos_read
+from edge.devices.printer import sim as printer_sim
+from edge.store import outbox, shifts
+from edge.store.db import open_db
+from edge.web import signing
+from tests.support.web_support import (
+    OPERATOR,
+    SUPERVISOR,
+    login,
+    make_app,
+    open_shift,
+    post,
+    register_request,
+    text,
+)
+
+ACTOR = f"operator:{OPERATOR[0]}"
+
+
+def _app(tmp_path):
+    name = f"shift-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, printer=f"sim://{name}", PRINT_WAIT_S=5)
+    return app, printer_sim.device(name)
+
+
+def _db(app):
+    return open_db(app.config["EDGE_SETTINGS"].db_path)
+
+
+def test_no_fee_is_taken_without_an_open_shift_and_the_draft_waits(tmp_path):
+    app, _ = _app(tmp_path)
+    client = app.test_client()
+    login(client)
+    start = client.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
+    from tests.support.web_support import SERVICE, VALID_NID
+
+    post(client, f"{start}/service", f"{start}/service", {"service": SERVICE})
+    post(client, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
+    page = client.get(f"{start}/documents").get_data(as_text=True)
+    import re
+
+    seen = re.findall(r'name="seen" value="([^"]+)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
+    r = post(client, f"{start}/payment", f"{start}/payment", {"method": "cash", "reference": ""})
+    assert r.status_code == 422
+    assert "افتح ورديتك" in text(r) and "Open your shift" in text(r) and 'id="go-shift"' in r.get_data(as_text=True)
+    with _db(app) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 0
+    open_shift(client, "100")
+    r = post(client, f"{start}/payment", f"{start}/payment", {"method": "cash", "reference": ""})
+    assert r.status_code == 302  # the same draft, submitted once the shift is open
+
+
+def test_a_shift_closes_with_a_confirmed_difference_and_prints_a_signed_z_report(tmp_path):
+    app, printer = _app(tmp_path)
+    settings = app.config["EDGE_SETTINGS"]
+    now = datetime.now(UTC)
+    keys.make_dev_keys(signing.keys_dir(settings.data_dir), governorate=settings.van.governorate,
+                       van=settings.van.id, now=now - timedelta(days=1))
+    client = app.test_client()
+    login(client)
+    open_shift(client, "٥٠٠")  # Eastern digits, as an Arabic keyboard types them
+    numbers = [register_request(client), register_request(client, method="card", reference="a1b2c3")]
+    # One is cancelled and refunded, with a supervisor.
+    r = post(client, f"/operator/requests/{numbers[0]}", f"/operator/requests/{numbers[0]}/cancel",
+             {"reason": "طلب المواطن", "supervisor": str(SUPERVISOR[0]), "supervisor_pin": SUPERVISOR[2]})
+    assert r.status_code == 302
+    page = text(client.get("/operator/shift"))
+    assert "٥٠٠٫٠٠" in page  # the float, and the live totals
+
+    # 30 EGP short: a reason is needed, then a supervisor (threshold 20 EGP).
+    with _db(app) as db:
+        expected = shifts.current(db, ACTOR).opening_float_piastres  # cash in = cash refunded here
+    counted = f"{(expected - 3_000) / 100:.2f}"
+    r = post(client, "/operator/shift", "/operator/shift/close", {"counted": counted})
+    assert r.status_code == 302 and "سبب الفرق" in text(client.get("/operator/shift"))
+    r = post(client, "/operator/shift", "/operator/shift/close", {"counted": counted, "reason": "ورقة ممزقة"})
+    assert "مشرف" in text(client.get("/operator/shift"))
+    with _db(app) as db:
+        assert shifts.current(db, ACTOR) is not None  # refused closes changed nothing
+    r = post(client, "/operator/shift", "/operator/shift/close",
+             {"counted": counted, "reason": "ورقة ممزقة", "supervisor": str(SUPERVISOR[0]),
+              "supervisor_pin": SUPERVISOR[2]})
+    assert r.status_code == 302 and "/operator/shift/" in r.headers["Location"]
+    report = text(client.get(r.headers["Location"]))
+    assert "عجز ٣٠٫٠٠" in report  # "short", never a bare minus sign beside Arabic digits
+
+    # The Z-report came out of the printer: decoded from the bytes, its code verifies as a shift report.
+    sent = printer.jobs[-1]
+    assert any("SHIFT CLOSE (Z) REPORT" in t for t in escpos_read.texts(escpos_read.decode(sent)))
+    qr = escpos_read.of_type(escpos_read.decode(sent), escpos_read.Qr)
+    assert qr, "the Z-report carries a QR code"
+    code = qr[0].data.decode("ascii") if isinstance(qr[0].data, bytes) else qr[0].data
+    verdict = codes.verify(code, signing.load_trust_list(settings.data_dir), now=datetime.now(UTC))
+    assert verdict.ok and verdict.claims.doc_type is codes.DocumentType.SHIFT
+    with _db(app) as db:
+        closed = shifts.get(db, int(verdict.claims.number[1:]))
+        assert (closed.difference_piastres, closed.confirmed_by) == (-3_000, f"operator:{SUPERVISOR[0]}")
+        body = [m for m in outbox.pending(db, "tx") if m.kind == "shift.closed"][0].body
+        assert body["difference_piastres"] == -3_000 and body["totals"]["requests"] == 2
+        assert body["totals"]["fees"]["card"] > 0 and body["totals"]["refund_count"] == 1
+    # Closed is closed: a second close finds no open shift.
+    r = post(client, "/operator/shift", "/operator/shift/close", {"counted": counted})
+    assert "لا توجد وردية مفتوحة" in text(client.get("/operator/shift"))
+
+
+def test_a_hand_over_and_a_supervisor_closing_a_forgotten_shift(tmp_path):
+    app, _ = _app(tmp_path)
+    first = app.test_client()
+    login(first)
+    open_shift(first, "200")
+    r = post(first, "/operator/shift", "/operator/shift/close",
+             {"counted": "200", "next_operator": str(SUPERVISOR[0]), "next_pin": SUPERVISOR[2]})
+    assert r.status_code == 302
+    with _db(app) as db:
+        nxt = shifts.current(db, f"operator:{SUPERVISOR[0]}")
+        assert nxt.opening_float_piastres == 20_000 and nxt.received_from is not None
+    # The operator opens again and forgets; the supervisor closes it from the shift page.
+    open_shift(first, "50")
+    boss = app.test_client()
+    login(boss, SUPERVISOR)
+    page = boss.get("/operator/shift").get_data(as_text=True)
+    assert 'id="open-shifts"' in page and ACTOR in page
+    with _db(app) as db:
+        forgotten = shifts.current(db, ACTOR)
+    r = post(boss, "/operator/shift", f"/operator/shift/{forgotten.id}/close", {"counted": "50"})
+    assert r.status_code == 302
+    with _db(app) as db:
+        assert shifts.get(db, forgotten.id).closed_by == f"operator:{SUPERVISOR[0]}"
+    # An operator who is not a supervisor cannot close someone else's shift.
+    assert post(first, "/operator/shift", f"/operator/shift/{nxt.id}/close", {"counted": "0"}).status_code == 403
