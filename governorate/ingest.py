@@ -434,6 +434,7 @@ class Hub:
             self._parked = True
             execute_many(conn, _PARK, [_parked_row(env, at) for env in waiting])
         execute_many(conn, _APPLIED, [_applied_row(env, at) for env in envs if env.kind == "downlink.applied"])
+        execute_many(conn, _SHIFT, [_shift_row(env, at) for env in envs if env.kind == "shift.closed"])
 
     def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
         texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
@@ -506,6 +507,8 @@ class Hub:
                 conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
             conn.execute(_APPLIED, _applied_row(env, at))
+        elif env.kind == "shift.closed":
+            conn.execute(_SHIFT, _shift_row(env, at))
 
     def _unpark(self, conn, van: str, number: str, at: str) -> None:
         """Apply the state changes that arrived before their request, in the van's order."""
@@ -618,6 +621,21 @@ def _request_row(env: p.Envelope, text: str, at: str) -> list:
 
 def _parked_row(env: p.Envelope, at: str) -> list:
     return [env.van, env.msg_id, env.body["number"], env.seq, json.dumps(env.body), at]
+
+
+# A shift is closed once at the van; a report sent again (a resend after a cut) changes nothing.
+_SHIFT = ("INSERT INTO shifts (van, shift, operator, day, opened_at, closed_at, opening_float_piastres, "
+          "counted_cash_piastres, expected_cash_piastres, difference_piastres, fees_cash_piastres, fees_card_piastres, "
+          "fees_reference_piastres, refunds_piastres, requests, reason, confirmed_by, body, received_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (van, shift) DO NOTHING")
+
+
+def _shift_row(env: p.Envelope, at: str) -> list:
+    b, t = env.body, env.body["totals"]
+    return [env.van, b["shift"], b["operator"], b["day"], b["opened_at"], b["closed_at"], b["opening_float_piastres"],
+            b["counted_cash_piastres"], b["expected_cash_piastres"], b["difference_piastres"], t["fees"]["cash"],
+            t["fees"]["card"], t["fees"]["reference"], sum(t["refunds"].values()), t["requests"], b["reason"],
+            b["confirmed_by"], json.dumps(b, ensure_ascii=False), at]
 
 
 def _applied_row(env: p.Envelope, at: str) -> list:

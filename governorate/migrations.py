@@ -297,6 +297,35 @@ def m004_request_due_dates(conn, dialect: str) -> None:
             conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", [due, number])
 
 
+@migration
+def m005_shifts(conn, dialect: str) -> None:
+    # The vans' closed shifts (shift.closed, issue 19): one row per Z-report, with the money as columns so the
+    # staff's shift list and the performance screens sum them in SQL. The body is the report as the van sent it.
+    _run(conn,
+         """CREATE TABLE IF NOT EXISTS shifts (
+            van TEXT NOT NULL,
+            shift BIGINT NOT NULL,
+            operator TEXT NOT NULL,
+            day TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_at TEXT NOT NULL,
+            opening_float_piastres BIGINT NOT NULL,
+            counted_cash_piastres BIGINT NOT NULL,
+            expected_cash_piastres BIGINT NOT NULL,
+            difference_piastres BIGINT NOT NULL,
+            fees_cash_piastres BIGINT NOT NULL,
+            fees_card_piastres BIGINT NOT NULL,
+            fees_reference_piastres BIGINT NOT NULL,
+            refunds_piastres BIGINT NOT NULL,
+            requests INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            confirmed_by TEXT,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (van, shift))""",
+         "CREATE INDEX IF NOT EXISTS shifts_by_day ON shifts (day, van)")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

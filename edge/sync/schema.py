@@ -288,6 +288,12 @@ TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start",
                 "ticket.no_show", "ticket.transferred")  # fmt: skip
 
 THUMBNAIL_MAX_BYTES = 64 * 1024
+# A shift's bounds (shift.closed): a drawer holds at most 100,000 EGP (edge.core.shifts); a day's fees stay far below
+# a billion pounds; counts and ids are what a van can reach in years.
+_MAX_CASH = 10_000_000
+_MAX_MONEY = 10**11
+_MAX_COUNT = 1_000_000
+_MAX_ID = 2**31 - 1
 
 BODIES: dict[str, dict[str, Check]] = {
     "tx": {
@@ -316,6 +322,23 @@ BODIES: dict[str, dict[str, Check]] = {
         "request.refunded": record({
             "number": request_number, "amount_piastres": integer(1), "method": choice(_values(PaymentMethod)),
             "reason": text(500), "operator": text(64), "confirmed_by": text(64), "at": timestamp,
+        }),
+        # An operator's shift closed at the van: its Z-report (issue 19; edge.store.shifts.message).
+        "shift.closed": record({
+            "van": van_id, "shift": integer(1, _MAX_ID), "operator": text(64), "counter": nullable(integer(1, 999)),
+            "day": day, "opened_at": timestamp, "closed_at": timestamp, "closed_by": text(64),
+            "opening_float_piastres": integer(0, _MAX_CASH), "received_from": nullable(integer(1, _MAX_ID)),
+            "counted_cash_piastres": integer(0, _MAX_CASH),
+            "expected_cash_piastres": integer(-_MAX_MONEY, _MAX_MONEY),
+            "difference_piastres": integer(-_MAX_MONEY, _MAX_MONEY), "reason": text(500, min_len=0),
+            "confirmed_by": nullable(text(64)), "handed_to": nullable(text(64)),
+            "totals": record({
+                "requests": integer(0, _MAX_COUNT), "cancellations": integer(0, _MAX_COUNT),
+                "refund_count": integer(0, _MAX_COUNT), "reprints": integer(0, _MAX_COUNT),
+                "tickets_served": integer(0, _MAX_COUNT), "no_shows": integer(0, _MAX_COUNT),
+                "fees": record({m: integer(0, _MAX_MONEY) for m in _values(PaymentMethod)}),
+                "refunds": record({m: integer(0, _MAX_MONEY) for m in _values(PaymentMethod)}),
+            }),
         }),
         **{kind: _ticket for kind in TICKET_KINDS},
         # The van's answer to a downlink, written in the same transaction that applied (or refused) it:
@@ -374,6 +397,13 @@ def _chunk_rule(body: dict, van: str, kind: str) -> None:
         raise ProtocolError("chunk-hash-mismatch", f"chunk {body['index']} of document {body['doc_id']}")
 
 
+def _shift_rule(body: dict, van: str, kind: str) -> None:
+    if body["van"] != van:
+        raise ProtocolError("wrong-van", f"body.van {body['van']} is not the sender {van}")
+    if body["difference_piastres"] != body["counted_cash_piastres"] - body["expected_cash_piastres"]:
+        raise ProtocolError("bad-value", "body.difference_piastres is not counted minus expected cash")
+
+
 def _status_rule(body: dict, van: str, kind: str) -> None:
     if body["online"] != (kind == "status.birth"):
         raise ProtocolError("bad-value", f"{kind} must have online = {kind == 'status.birth'}")
@@ -383,6 +413,7 @@ _RULES: dict[str, Callable[[dict, str, str], None]] = {
     "request.submitted": _submitted_rule,
     "request.state": _state_rule,
     "request.refunded": _state_rule,  # a van refunds only its own requests
+    "shift.closed": _shift_rule,
     "doc.chunk": _chunk_rule,
     "status.birth": _status_rule,
     "status.death": _status_rule,

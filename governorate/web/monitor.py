@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 import governorate.web.charts as charts
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
+from governorate import shifts as hub_shifts
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("monitor", __name__)
@@ -59,7 +60,7 @@ def van(van: str):
         backlog_chart=charts.line(hist["backlog"], hist["hours"]),
         uptime=hist["camera_uptime"], alerts=fleet.alerts(_store(), van, include_cleared=True, limit=20),
         downlinks=backoffice.van_downlinks(_store(), van), commands=backoffice.COMMANDS,
-        thumbnails=_store().thumbnails(van))
+        thumbnails=_store().thumbnails(van), shifts=hub_shifts.for_van(_store(), van))
 
 
 @bp.route("/vans/<van>/cameras/<camera>.jpg")

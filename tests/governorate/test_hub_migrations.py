@@ -26,7 +26,11 @@ ARABIC = re.compile(r"[\u0600-\u06FF]")
 SIGN_IN_COLUMNS = {"failed_logins", "failed_since", "locked_until", "session_version"}
 TABLES = {"messages", "vans", "requests", "thumbnails", "doc_chunks", "documents", "doc_receipts", "downlinks",
           "telemetry_history", "quarantine", "parked_states", "request_conflicts", "staff", "staff_audit", "alerts",
-          "notifications", "publications", "schema_migrations"}
+          "notifications", "publications", "schema_migrations", "shifts"}
+# The names of the migrations, in order: the first ones are frozen (the oracle); later ones are appended.
+NAMES = [m.name for m in MIGRATIONS]
+assert NAMES[:5] == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers", "m004_request_due_dates",
+                     "m005_shifts"]
 
 # The schema as the hub created it before migrations existed (store.py's SCHEMA, copied here as it was): the staff
 # table has no sign-in columns (governorate/staff.py's ensure_columns added them when the web app opened it).
@@ -270,11 +274,9 @@ def schema_of(store: HubStore) -> list[tuple]:
 def test_a_new_database_is_made_at_the_current_version(target):
     store = HubStore(target)
     try:
-        assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in",
-                                                                 "m003_wide_sequence_numbers", "m004_request_due_dates"]
-        assert migrations.version(store) == LATEST == 4
-        assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in"),
-                                                    (3, "m003_wide_sequence_numbers"), (4, "m004_request_due_dates")]
+        assert store.migrated == NAMES
+        assert migrations.version(store) == LATEST == len(NAMES)
+        assert [r[:2] for r in recorded(store)] == list(enumerate(NAMES, 1))
         assert tables(store) == TABLES
         assert SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
@@ -327,8 +329,7 @@ def test_a_database_from_before_migrations_is_brought_up_to_date_with_its_rows(t
     make_old_database(target, had_columns)
     store = HubStore(target)
     try:
-        assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers",
-                                  "m004_request_due_dates"]
+        assert store.migrated == NAMES
         assert migrations.version(store) == LATEST
         assert tables(store) == TABLES
         staff_columns = columns(store, "staff")
@@ -402,7 +403,7 @@ def test_processes_starting_together_migrate_once_and_agree(target, old):
     assert applied == [m.name for m in MIGRATIONS]
     store = HubStore(target)
     try:
-        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3, 4]
+        assert store.migrated == [] and [r[0] for r in recorded(store)] == list(range(1, LATEST + 1))
         assert tables(store) == TABLES and SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
         store.close()
@@ -447,11 +448,10 @@ def governorate(*args: str) -> subprocess.CompletedProcess:
 def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(target):
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith(
-        "schema version 4 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers, m004_request_due_dates)"
-    ), out.stdout
+    assert out.stdout.strip().endswith(f"schema version {LATEST} ({', '.join(NAMES)})"), out.stdout
     out = governorate("db", "migrate", "--db", target)
-    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 4 (nothing to apply)"), out.stdout
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith(f"schema version {LATEST} (nothing to apply)"), out.stdout
     _make_newer(target)
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
@@ -469,14 +469,16 @@ def test_a_migration_that_fails_leaves_the_database_at_the_version_before_it(tar
         conn.execute("CREATE TABLE half_done (x INTEGER)")
         conn.execute("INSERT INTO staff (username) VALUES ('nobody')")  # NOT NULL columns missing: fails
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(5, "m005_broken", m005_broken)])
-    monkeypatch.setattr(migrations, "LATEST", 5)
+    broken = LATEST + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS",
+                        [*MIGRATIONS, Migration(broken, f"m{broken:03d}_broken", m005_broken)])
+    monkeypatch.setattr(migrations, "LATEST", broken)
     with pytest.raises(Exception, match="(?i)not.null"):
         HubStore(target)
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert [r[0] for r in recorded(store)] == [1, 2, 3, 4] and "half_done" not in tables(store)
+        assert [r[0] for r in recorded(store)] == list(range(1, LATEST + 1)) and "half_done" not in tables(store)
     finally:
         store.close()
 
@@ -498,7 +500,7 @@ def test_the_due_dates_of_requests_already_stored_are_filled_in(target, monkeypa
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert store.migrated == ["m004_request_due_dates"]
+        assert store.migrated == NAMES[3:]
         assert sorted(store._read("SELECT number, due_on FROM requests")) == [
             ("007-261121-0001-5", "2026-12-21"), ("007-261121-0002-3", None)]
     finally:

@@ -347,6 +347,32 @@ _TICKET = Spec({
 _STATUS = Spec({"session": integer(1), "online": Field(_const(True, False), None, (bool,)), "schema": integer(1)},
                fix=_fix_status, rule_breaks=(_status_flipped,))
 
+def _fix_shift(body, van, kind):
+    body["van"] = van
+    body["difference_piastres"] = body["counted_cash_piastres"] - body["expected_cash_piastres"]
+
+
+def _shift_sums_wrong(body, van, kind):
+    return {**body, "difference_piastres": body["counted_cash_piastres"] - body["expected_cash_piastres"] + 1}
+
+
+_METHODS = ("cash", "card", "reference")
+_SHIFT = Spec({
+    "van": VANS, "shift": integer(1, 2**31 - 1), "operator": text(64), "counter": nullable(integer(1, 999)),
+    "day": DAYS, "opened_at": TIMES, "closed_at": TIMES, "closed_by": text(64),
+    "opening_float_piastres": integer(0, 10_000_000), "received_from": nullable(integer(1, 2**31 - 1)),
+    "counted_cash_piastres": integer(0, 10_000_000), "expected_cash_piastres": integer(-10**9, 10**9),
+    "difference_piastres": integer(-10**11, 10**11), "reason": text(500, min_len=0),
+    "confirmed_by": nullable(text(64)), "handed_to": nullable(text(64)),
+    "totals": Spec({
+        "requests": integer(0, 1_000_000), "cancellations": integer(0, 1_000_000),
+        "refund_count": integer(0, 1_000_000), "reprints": integer(0, 1_000_000),
+        "tickets_served": integer(0, 1_000_000), "no_shows": integer(0, 1_000_000),
+        "fees": Spec({m: integer(0, 10**11) for m in _METHODS}),
+        "refunds": Spec({m: integer(0, 10**11) for m in _METHODS}),
+    }),
+}, fix=_fix_shift, rule_breaks=(_wrong_van_body, _shift_sums_wrong))
+
 SPECS: dict[str, Spec] = {
     "request.submitted": Spec({
         "number": NUMBERS, "van": VANS, "service_code": text(32), "catalogue_version": integer(1),
@@ -364,6 +390,7 @@ SPECS: dict[str, Spec] = {
         "number": NUMBERS, "amount_piastres": integer(1), "method": choice(("cash", "card", "reference")),
         "reason": text(500), "operator": text(64), "confirmed_by": text(64), "at": TIMES,
     }, rule_breaks=(_number_of_other_van("number"),)),
+    "shift.closed": _SHIFT,
     **{kind: _TICKET for kind in schema.TICKET_KINDS},
     "downlink.applied": Spec({
         "msg_id": ULIDS, "kind": choice(("request-status", "catalog", "trust-list", "command")),
