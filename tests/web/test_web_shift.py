@@ -142,3 +142,20 @@ def test_a_hand_over_and_a_supervisor_closing_a_forgotten_shift(tmp_path):
         assert shifts.get(db, forgotten.id).closed_by == f"operator:{SUPERVISOR[0]}"
     # An operator who is not a supervisor cannot close someone else's shift.
     assert post(first, "/operator/shift", f"/operator/shift/{nxt.id}/close", {"counted": "0"}).status_code == 403
+
+
+def test_a_training_shift_stays_in_training_and_its_report_is_marked(tmp_path):
+    app, printer = _app(tmp_path)
+    client = app.test_client()
+    login(client, SUPERVISOR)
+    post(client, "/operator/", "/operator/training", {"on": "1"})
+    open_shift(client, "10")
+    r = post(client, "/operator/shift", "/operator/shift/close", {"counted": "10"})
+    assert r.status_code == 302
+    texts = escpos_read.texts(escpos_read.decode(printer.jobs[-1]))
+    assert any("TRAINING" in t for t in texts)
+    [qr] = escpos_read.of_type(escpos_read.decode(printer.jobs[-1]), escpos_read.Qr)
+    assert qr.data.startswith("TRAINING-Z")  # never signed: it cannot pass for a real report
+    with _db(app) as db:  # the van's real database knows nothing of it, and nothing goes to the governorate
+        assert db.execute("SELECT COUNT(*) FROM shifts").fetchone()[0] == 0
+        assert not [m for m in outbox.pending(db, "tx") if m.kind == "shift.closed"]
