@@ -52,7 +52,7 @@ __all__ = [
 PREFIX = "mtc/v1"
 # The newest envelope/body schema this code writes and reads. 2: the request state "cancelled" and the kind
 # "request.refunded" (issue 18); a version-1 message is read as before.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIN_SCHEMA_VERSION = 1  # the oldest one it still reads
 STREAMS = ("tx", "audit", "doc", "tel", "status")
 DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command")

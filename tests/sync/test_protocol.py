@@ -81,12 +81,27 @@ def envelope(stream: str, kind: str, body: dict, seq: int = 1, n: int = 1) -> p.
     return p.Envelope(uid(n), VAN, stream, seq, p.SCHEMA_VERSION, AT, kind, body)
 
 
+def shift_body() -> dict:
+    """A Z-report (issue 19) as edge.store.shifts.message writes it."""
+    return {
+        "van": VAN, "shift": 17, "operator": "operator:2", "counter": 2, "day": "2026-11-21",
+        "opened_at": "2026-11-21T06:01:00+00:00", "closed_at": "2026-11-21T15:02:10+00:00", "closed_by": "operator:2",
+        "opening_float_piastres": 50000, "received_from": None, "counted_cash_piastres": 167000,
+        "expected_cash_piastres": 170000, "difference_piastres": -3000, "reason": "ورقة نقدية ممزقة",
+        "confirmed_by": "operator:1", "handed_to": None,
+        "totals": {"requests": 9, "fees": {"cash": 140000, "card": 40000, "reference": 0}, "cancellations": 1,
+                   "refunds": {"cash": 20000, "card": 0, "reference": 0}, "refund_count": 1, "reprints": 2,
+                   "tickets_served": 14, "no_shows": 3},
+    }
+
+
 def uplink_examples() -> list[p.Envelope]:
     chunk = chunks.chunk_document(uid(99), NUMBER, SCAN, chunk_size=16)[0]
     return [
         envelope("tx", "request.submitted", submitted_body(), seq=1201, n=1),
         envelope("tx", "request.state", {"number": NUMBER, "state": "delivered", "reason": None, "at": AT}, 1202, 2),
         envelope("tx", "ticket.call", ticket_body(), seq=1203, n=3),
+        envelope("tx", "shift.closed", shift_body(), seq=1290, n=9),
         envelope("audit", "audit.entry", audit_body(), seq=41, n=4),
         envelope("doc", "doc.chunk", chunk, seq=88, n=5),
         envelope("tel", "tel.snapshot", {"at": AT, "values": {
@@ -240,7 +255,16 @@ def test_enumerations_the_contract_borrows_from_core_are_pinned():
     from edge.core.requests import PaymentMethod, RequestState
     from edge.core.tickets import Priority, TicketState
 
-    assert p.SCHEMA_VERSION == 2
+    assert p.SCHEMA_VERSION == 3
+    # A new kind is a new version too (3: shift.closed, issue 19).
+    from edge.sync import schema
+
+    assert {stream: sorted(kinds) for stream, kinds in schema.BODIES.items()} == {
+        "tx": ["downlink.applied", "request.refunded", "request.state", "request.submitted", "shift.closed",
+               "ticket.call", "ticket.finish", "ticket.issued", "ticket.no_show", "ticket.recall", "ticket.start",
+               "ticket.transferred"],
+        "audit": ["audit.entry"], "doc": ["doc.chunk"], "tel": ["tel.snapshot", "tel.thumbnail"],
+        "status": ["status.birth", "status.death"]}
     assert {e.__name__: [m.value for m in e] for e in (Gender, PaymentMethod, RequestState, Priority, TicketState)} == {
         "Gender": ["male", "female"],
         "PaymentMethod": ["cash", "card", "reference"],
