@@ -463,8 +463,74 @@ class Retention(Scenario):
         return problems
 
 
+class ShiftClose(Scenario):
+    """The close of a shift with a hand-over (edge.store.shifts.close, issue 19): the shift frozen with its totals,
+    the audit entries, the next operator's shift opened with the counted cash, the Z-report in the outbox."""
+
+    name = "shift-close"
+    NEXT = "operator:4"
+
+    def prepare(self, root):
+        from edge.store import shifts
+
+        db = _db(root)
+        cat = catalogue_mod.load_default()
+        service = cat.services[0]
+        shift = shifts.open_shift(db, operator=OPERATOR, opening_float=10_000, now=NOW)
+        numbers = [str(store_requests.submit(db, van_id="V007", catalogue=cat, service_code=service.code,
+                                             citizen=CITIZEN, payment=rq.Payment("cash", service.fee_piastres),
+                                             operator=OPERATOR, now=NOW, shift_id=shift.id)) for _ in range(3)]
+        store_requests.cancel(db, numbers[0], "طلب المواطن", actor=OPERATOR, confirmed_by="operator:1",
+                              shift_id=shift.id, now=NOW)
+        _save_state(root, shift=shift.id, counted=10_000 + 2 * service.fee_piastres)
+        db.close()
+
+    def _close(self, root, db):
+        from edge.store import shifts
+
+        st = _state(root)
+        shifts.close(db, st["shift"], van_id="V007", counted_cash=st["counted"], closed_by=OPERATOR,
+                     hand_over_to=self.NEXT, now=NOW + timedelta(hours=8))
+
+    def load(self, root, db):
+        from edge.store import shifts  # noqa: F401 - imported before the crash points start
+
+        return lambda: self._close(root, db)
+
+    def check(self, root, db):
+        state = db.execute("SELECT state FROM shifts WHERE id = ?", [_state(root)["shift"]]).fetchone()[0]
+        reports = db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'shift.closed'").fetchone()[0]
+        following = db.execute("SELECT COUNT(*) FROM shifts WHERE operator = ?", [self.NEXT]).fetchone()[0]
+        if state == "open":
+            return [] if (reports, following) == (0, 0) else [f"an open shift with {reports} report(s) and "
+                                                               f"{following} next shift(s): half a close"]
+        return self.check_done(root, db)
+
+    def retry(self, root, db):
+        if db.execute("SELECT state FROM shifts WHERE id = ?", [_state(root)["shift"]]).fetchone()[0] == "open":
+            self._close(root, db)
+
+    def check_done(self, root, db):
+        from edge.store import audit_log, shifts
+
+        st = _state(root)
+        closed = shifts.get(db, st["shift"])
+        problems = []
+        if closed.is_open or closed.difference_piastres != 0 or closed.totals.requests != 3:
+            problems.append(f"the shift is {closed.state}, difference {closed.difference_piastres}")
+        nxt = shifts.current(db, self.NEXT)
+        if nxt is None or nxt.opening_float_piastres != st["counted"] or nxt.received_from != st["shift"]:
+            problems.append("the next operator's shift did not open with the counted cash")
+        reports = db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'shift.closed'").fetchone()[0]
+        if reports != 1:
+            problems.append(f"{reports} Z-reports in the outbox, not 1")
+        if audit_log.verify(db) is not None:
+            problems.append("the audit chain is broken")
+        return problems
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Intake(), Corners(), Submit(), Discard(), Printing(), Downlink(),
-                                                       Retention())}
+                                                       Retention(), ShiftClose())}
 # ``python -m bench.crashpoints``: more pages, so more steps (the child finds them as "large:NAME").
 LARGE: dict[str, Scenario] = {**SCENARIOS, "intake": Intake(pages=4), "submit": Submit(pages=10),
                               "retention": Retention(pages=8)}
