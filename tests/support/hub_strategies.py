@@ -249,6 +249,23 @@ class Spec:
     fields: dict[str, Field | Spec]
     fix: Callable[[dict, str, str], None] | None = None  # (body, van, kind): satisfy the rules spanning fields
     rule_breaks: tuple[Callable[[dict, str, str], dict | None], ...] = ()  # → a body breaking one rule
+    # Keys a newer schema added (schema.record's since_v2): drawn present or absent; wrong when present.
+    optional: dict[str, Field | Spec] = field(default_factory=dict)
+
+
+def list_of(inner: Field | Spec, max_items: int) -> Field:
+    """A list of up to ``max_items`` values of ``inner`` (one past the limit is refused)."""
+    def element(van):
+        return (_record_field(inner) if isinstance(inner, Spec) else inner).admitted()(van)
+
+    def ok(van):
+        full = element(van).flatmap(lambda v: st.just([v] * max_items))
+        return st.one_of(st.lists(element(van), max_size=min(max_items, 4)), full)
+
+    def past(van):
+        return element(van).map(lambda v: [v] * (max_items + 1))
+
+    return Field(ok, past, (list,))
 
 
 def _record_field(spec: Spec) -> Field:
@@ -256,13 +273,14 @@ def _record_field(spec: Spec) -> Field:
                  (dict,), lambda van: valid_body(spec, van, "", calm=True))
 
 
-def _fields(spec: Spec) -> dict[str, Field]:
-    return {k: _record_field(v) if isinstance(v, Spec) else v for k, v in spec.fields.items()}
+def _fields(spec: Spec, *, optional: bool = False) -> dict[str, Field]:
+    chosen = spec.optional if optional else spec.fields
+    return {k: _record_field(v) if isinstance(v, Spec) else v for k, v in chosen.items()}
 
 
 def valid_body(spec: Spec, van: str, kind: str, *, calm: bool = False) -> st.SearchStrategy:
     """A schema-valid body; ``calm``: one the hub's admission rules take too (so it reaches the database)."""
-    fields = _fields(spec)
+    fields, later = _fields(spec), _fields(spec, optional=True)
 
     def build(values: dict) -> dict:
         body = dict(values)
@@ -270,18 +288,22 @@ def valid_body(spec: Spec, van: str, kind: str, *, calm: bool = False) -> st.Sea
             spec.fix(body, van, kind)
         return body
 
-    return st.fixed_dictionaries({k: (f.admitted() if calm else f.ok)(van) for k, f in fields.items()}).map(build)
+    return st.fixed_dictionaries({k: (f.admitted() if calm else f.ok)(van) for k, f in fields.items()},
+                                 optional={k: (f.admitted() if calm else f.ok)(van) for k, f in later.items()}
+                                 ).map(build)
 
 
 def broken_body(spec: Spec, van: str, kind: str) -> st.SearchStrategy:
     """(fault class, a body the wire schema refuses)."""
-    fields = _fields(spec)
+    required = _fields(spec)
+    fields = {**required, **_fields(spec, optional=True)}
     names = sorted(fields)
 
     def breaks(body: dict) -> st.SearchStrategy:
         options = [st.sampled_from(names).flatmap(lambda n: fields[n].wrong().map(
             lambda v, n=n: ("wrong-type", {**body, n: v}))),
-            st.sampled_from(names).map(lambda n: ("missing-field", {k: v for k, v in body.items() if k != n})),
+            st.sampled_from(sorted(required)).map(
+                lambda n: ("missing-field", {k: v for k, v in body.items() if k != n})),
             st.sampled_from([("zz", 1), ("", None), ("number ", "x"), (1, 1)]).map(
                 lambda kv: ("extra-field", {**body, kv[0]: kv[1]})),
             st.sampled_from([None, [], "body", 7, b"\x00", [body]]).map(lambda v: ("not-a-map", v))]
@@ -381,7 +403,11 @@ SPECS: dict[str, Spec] = {
         "fee_piastres": integer(0), "operator": text(64), "submitted_at": TIMES, "expected_ready_on": DAYS,
         "payment": Spec({"method": choice(("cash", "card", "reference")), "amount_piastres": integer(0),
                          "reference": nullable(text(64))}),
-    }, fix=_fix_submitted, rule_breaks=(_wrong_van_body, _number_of_other_van("number"))),
+    }, fix=_fix_submitted, rule_breaks=(_wrong_van_body, _number_of_other_van("number")), optional={
+        # Schema 2 (issue 18): what the clerk needs to decide without calling the van.
+        "originals_seen": list_of(text(32), 50),
+        "pages": list_of(Spec({"doc_code": text(32), "page": integer(1, 999), "sha256": HASHES}), 200),
+    }),
     "request.state": Spec({
         "number": NUMBERS, "state": choice(tuple(s.value for s in rq.RequestState)), "reason": nullable(text(500)),
         "at": TIMES,
