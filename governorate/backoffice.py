@@ -14,6 +14,7 @@ from edge.core import workdays
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
+from edge.sync import schema
 from governorate import fleet, notify
 from governorate.ingest import Downlink
 from governorate.staff import audit
@@ -47,10 +48,11 @@ DUE = ("overdue", "soon")
 SOON_WORKING_DAYS = 2  # "due soon": due today or within this many working days
 
 
-def due_window(today: date | None = None) -> tuple[str, str]:
+def due_window(today: date | None = None, calendar: workdays.Calendar | None = None) -> tuple[str, str]:
     """(today, the last day "due soon" covers), as ISO dates in the van's time zone (Cairo)."""
     today = today or datetime.now(VAN_TZ).date()
-    return today.isoformat(), workdays.load_default().due_date(today, SOON_WORKING_DAYS).isoformat()
+    calendar = calendar or workdays.load_default()
+    return today.isoformat(), calendar.due_date(today, SOON_WORKING_DAYS).isoformat()
 
 
 def search(store: HubStore, text: str = "", state: str = "", van: str = "", limit: int = 100, due: str = "",
@@ -72,7 +74,7 @@ def search(store: HubStore, text: str = "", state: str = "", van: str = "", limi
         sql, params = sql + " AND state = ?", [*params, state]
     if van:
         sql, params = sql + " AND van = ?", [*params, van]
-    first, last = due_window(today)
+    first, last = due_window(today, calendar_in_force(store))
     if due in DUE:
         sql += f" AND state IN ({', '.join('?' * len(OPEN_STATES))}) AND due_on IS NOT NULL"
         params += list(OPEN_STATES)
@@ -146,6 +148,32 @@ def catalogue_in_force(store: HubStore) -> catalogue_mod.Catalogue:
 
 
 @functools.lru_cache(maxsize=4)
+def calendar_in_force(store: HubStore) -> workdays.Calendar:
+    """The newest public holidays this hub published (as they went down to the vans), else the shipped ones. Read
+    through the small publications table, so the request list does not search the downlinks at every call."""
+    version = store._read("SELECT max(version) FROM publications WHERE kind = 'calendar'")[0][0]
+    return workdays.load_default() if version is None else _published_calendar(store, version)
+
+
+def _published_calendar(store: HubStore, version: int) -> workdays.Calendar:
+    import cbor2
+
+    cached = _CALENDARS.get((str(store.path), version))
+    if cached is not None:
+        return cached
+    rows = store._read("SELECT payload FROM downlinks WHERE kind = 'calendar' ORDER BY created_at DESC, msg_id DESC "
+                       "LIMIT 1")
+    try:
+        found = workdays.loads(cbor2.loads(rows[0][0])["body"]["text"], "published holidays")
+    except (IndexError, workdays.CalendarError, KeyError, TypeError, ValueError):
+        return workdays.load_default()  # published to no van yet: nothing went down, the vans count as shipped
+    _CALENDARS[(str(store.path), version)] = found
+    return found
+
+
+_CALENDARS: dict[tuple[str, int], workdays.Calendar] = {}
+
+
 def _published(payload: bytes) -> catalogue_mod.Catalogue:
     import cbor2
 
@@ -274,6 +302,33 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
     for downlink in downlinks:
         sender.publish(downlink)
     return cat.version, len(targets)
+
+
+def publish_holidays(store: HubStore, sender: Downlinker, text: str, actor: str) -> tuple[int, int]:
+    """Validate a public-holidays file (edge/core/data/holidays.toml's form) and send it to every van, which count
+    the due dates of new requests with it; returns (version, vans)."""
+    if len(text) > schema.CALENDAR_MAX_CHARS:
+        raise OfficeError("ملف العطلات كبير جدًا.", "The holidays file is too large.", detail=str(len(text)))
+    try:
+        cal = workdays.loads(text, "uploaded holidays")
+    except workdays.CalendarError as exc:
+        raise OfficeError("ملف العطلات غير صالح: راجع التواريخ والأسماء بالعربية والإنجليزية.",
+                          "The holidays file is not valid: check its dates and its Arabic and English names.",
+                          detail=str(exc)) from None
+    last = store._read("SELECT max(version) FROM publications WHERE kind = 'calendar'")[0][0] or 0
+    if cal.version <= last:
+        raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
+                          detail=str(cal.version))
+    targets = vans(store)
+    with store.transaction() as conn:
+        downlinks = [sender.record(conn, van, p.Calendar(cal.version, text)) for van in targets]
+        conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
+                     "VALUES ('calendar', ?, ?, ?, ?, ?)",
+                     [cal.version, len(text.encode()), len(targets), actor, now_iso()])
+        audit(conn, actor, "publish.calendar", f"v{cal.version}", {"vans": len(targets)})
+    for downlink in downlinks:
+        sender.publish(downlink)
+    return cal.version, len(targets)
 
 
 def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: str) -> int:

@@ -18,6 +18,10 @@ from importlib import resources
 
 WEEKEND = frozenset({4, 5})  # date.weekday(): Friday and Saturday
 MAX_DAYS = 3650 * 2          # working days counted at most (the catalogue's durations stop at 3,650)
+# A calendar from outside (the governorate publishes one) is distrusted: Egypt has about eight fixed holidays and ten
+# movable days a year. These bounds keep a due date computable — 366 fixed days off would leave no working day.
+MAX_FIXED = 40
+MAX_MOVABLE = 400
 
 
 class CalendarError(ValueError):
@@ -65,6 +69,9 @@ def loads(text: str, source: str = "<holidays>") -> Calendar:
     if type(version) is not int or version < 1:
         raise CalendarError(f"{source}: version must be a whole number from 1")
     fixed, movable = set(), set()
+    for key in ("fixed", "movable"):
+        if not isinstance(raw.get(key, []), list):
+            raise CalendarError(f"{source}: {key} must be a list of tables ([[{key}]])")
     for i, entry in enumerate(raw.get("fixed", [])):
         _names(entry, f"{source}: fixed[{i}]", {"day"})
         try:
@@ -83,6 +90,9 @@ def loads(text: str, source: str = "<holidays>") -> Calendar:
                 movable.add(value if type(value) is datetime.date else datetime.date.fromisoformat(str(value)))
             except ValueError:
                 raise CalendarError(f"{source}: movable[{i}] has {value!r}, not a date like 2026-04-13") from None
+    if len(fixed) > MAX_FIXED or len(movable) > MAX_MOVABLE:
+        raise CalendarError(f"{source}: {len(fixed)} fixed and {len(movable)} movable holidays; at most {MAX_FIXED} "
+                            f"and {MAX_MOVABLE}")
     return Calendar(frozenset(fixed), frozenset(movable), version)
 
 

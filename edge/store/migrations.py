@@ -360,3 +360,17 @@ def m008_shifts(db: sqlite_utils.Database) -> None:
         "ALTER TABLE print_jobs_new RENAME TO print_jobs",
         "CREATE INDEX print_jobs_open ON print_jobs(state, id) WHERE state IN ('queued', 'printing')",
     )
+
+
+@migrations()
+def m009_calendars(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Egypt's public holidays as the governorate publishes them (downlink "calendar", issue 19): the newest is in
+        # force for the due dates of new requests (edge.store.calendars); the shipped file until one arrives.
+        """CREATE TABLE calendars (
+            version INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+    )

@@ -9,12 +9,11 @@ from datetime import datetime
 import sqlite_utils
 
 from edge.core import requests as rq
-from edge.core import workdays
 from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
 from edge.core.shifts import ShiftClosed
-from edge.store import audit_log, clock, outbox
+from edge.store import audit_log, calendars, clock, outbox
 from edge.store.db import transaction
 
 
@@ -108,8 +107,9 @@ def submit(
     state = rq.transition(rq.RequestState.DRAFT, rq.RequestState.SUBMITTED)
     day = clock.local_day(now)
     at = clock.iso(now)
-    expected = workdays.load_default().due_date(day, service.duration_days)  # working days, not calendar days
     with transaction(db):
+        # Working days, not calendar days, by the holidays the governorate published last (or the shipped ones).
+        expected = calendars.in_force(db).due_date(day, service.duration_days)
         _require_open_shift(db, shift_id)
         number = rq.RequestNumber(rq.van_number(van_id), day, _next_seq(db, day, training))
         citizen_id = _upsert_citizen(db, citizen, at)

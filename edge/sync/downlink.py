@@ -1,4 +1,5 @@
-"""Applying what the governorate sends down: request decisions, catalogues, trust lists, commands — each once."""
+"""Applying what the governorate sends down: request decisions, catalogues, holidays, trust lists, commands — each
+once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import sqlite_utils
 
 from edge.core import catalogue as catalogue_mod
-from edge.core import trust
+from edge.core import trust, workdays
 from edge.core.errors import EdgeError
-from edge.store import catalogues, clock, files, inbox, outbox
+from edge.store import calendars, catalogues, clock, files, inbox, outbox
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
 
@@ -57,6 +58,8 @@ def apply(
         elif isinstance(message, p.Catalog):
             _store_catalogue(d, message, now)
             effects.catalogue_version = message.version
+        elif isinstance(message, p.Calendar):
+            _store_calendar(d, message, now)
         elif isinstance(message, p.TrustList):
             # Written before the inbox row commits: a crash in between leaves the new list in force and the
             # message unrecorded, and its redelivery (the same bytes) is applied again, not refused as old.
@@ -98,6 +101,20 @@ def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetim
         raise Refused(f"catalogue v{cat.version} is not newer than v{newest}")
     db.execute("INSERT INTO catalogues (version, data, received_at) VALUES (?, ?, ?)",
                [cat.version, json.dumps(message.data, ensure_ascii=False), clock.iso(now)])
+
+
+def _store_calendar(db: sqlite_utils.Database, message: p.Calendar, now: datetime) -> None:
+    try:
+        cal = workdays.loads(message.text, f"holidays v{message.version} from the governorate")
+    except workdays.CalendarError as exc:
+        raise Refused(f"holidays v{message.version} are invalid: {exc}") from None
+    if cal.version != message.version:
+        raise Refused(f"the holidays file says version {cal.version}, the message {message.version}")
+    newest = calendars.newest_version(db) or 0
+    if cal.version <= newest:
+        raise Refused(f"holidays v{cal.version} are not newer than v{newest}")
+    db.execute("INSERT INTO calendars (version, text, received_at) VALUES (?, ?, ?)",
+               [cal.version, message.text, clock.iso(now)])
 
 
 def _check_trust_list(blob: bytes, keys_dir: Path) -> bool:

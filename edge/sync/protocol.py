@@ -43,7 +43,7 @@ from edge.sync.schema import (
 __all__ = [
     "CHUNK_SIZE", "DOC_STATES", "DOWN_KINDS", "DOWNLINK_MAX_AGE", "FRESHNESS_CHECKED", "MAX_ACK_IDS",
     "MAX_CLOCK_SKEW", "MAX_DOCUMENT_BYTES", "MAX_MESSAGE_BYTES", "MIN_SCHEMA_VERSION", "PREFIX", "SCHEMA_VERSION",
-    "STREAMS", "Ack", "Catalog", "Command", "DocAck", "Downlink", "Envelope", "Presence", "ProtocolError",
+    "STREAMS", "Ack", "Calendar", "Catalog", "Command", "DocAck", "Downlink", "Envelope", "Presence", "ProtocolError",
     "Rejected", "RequestStatus", "Topic", "TrustList", "birth", "death", "decode", "decode_down", "down_topic",
     "encode", "encode_down", "from_json", "from_outbox_row", "hub_subscription", "is_newer_session",
     "is_van_id", "parse_topic", "to_json", "up_topic", "validate_body", "validate_down_body", "van_subscription",
@@ -55,7 +55,7 @@ PREFIX = "mtc/v1"
 SCHEMA_VERSION = 3
 MIN_SCHEMA_VERSION = 1  # the oldest one it still reads
 STREAMS = ("tx", "audit", "doc", "tel", "status")
-DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command")
+DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command", "calendar")
 # The commands a van carries out (edge.sync.downlink); the hub offers only these.
 COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
 # The van's inbox forgets downlink ids after retention.inbox_days (90 by default); a command or a status
@@ -264,6 +264,13 @@ class Catalog:
 
 
 @dataclass(frozen=True)
+class Calendar:
+    kind: ClassVar[str] = "calendar"
+    version: int
+    text: str  # the public-holidays TOML (edge/core/data/holidays.toml's form); the van loads it with workdays.loads
+
+
+@dataclass(frozen=True)
 class TrustList:
     kind: ClassVar[str] = "trust-list"
     blob: bytes  # signed; verified by its consumer, not here
@@ -276,7 +283,7 @@ class Command:
     args: dict
 
 
-DownMessage = Ack | RequestStatus | Catalog | TrustList | Command
+DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar
 
 
 @dataclass(frozen=True)
@@ -347,7 +354,7 @@ def _down_body(message: DownMessage) -> dict:
     if isinstance(message, Ack):
         return {"msg_ids": list(message.msg_ids), "docs": [vars(d) for d in message.docs],
                 "rejected": [vars(r) for r in message.rejected]}  # fmt: skip
-    if not isinstance(message, RequestStatus | Catalog | TrustList | Command):
+    if not isinstance(message, RequestStatus | Catalog | TrustList | Command | Calendar):
         raise ProtocolError("unknown-kind", f"not a downlink message: {type(message).__name__}")
     return dict(vars(message))
 
@@ -356,7 +363,8 @@ def _down_message(kind: str, body: dict) -> DownMessage:
     if kind == "ack":
         return Ack(tuple(body["msg_ids"]), tuple(DocAck(**d) for d in body["docs"]),
                    tuple(Rejected(**r) for r in body["rejected"]))  # fmt: skip
-    cls = {"request-status": RequestStatus, "catalog": Catalog, "trust-list": TrustList, "command": Command}[kind]
+    cls = {"request-status": RequestStatus, "catalog": Catalog, "trust-list": TrustList, "command": Command,
+           "calendar": Calendar}[kind]
     return cls(**body)
 
 

@@ -288,6 +288,7 @@ TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start",
                 "ticket.no_show", "ticket.transferred")  # fmt: skip
 
 THUMBNAIL_MAX_BYTES = 64 * 1024
+CALENDAR_MAX_CHARS = 64 * 1024  # the shipped holidays file is under 4 KiB
 # A shift's bounds (shift.closed): a drawer holds at most 100,000 EGP (edge.core.shifts); a day's fees stay far below
 # a billion pounds; counts and ids are what a van can reach in years.
 _MAX_CASH = 10_000_000
@@ -344,7 +345,7 @@ BODIES: dict[str, dict[str, Check]] = {
         # The van's answer to a downlink, written in the same transaction that applied (or refused) it:
         # the hub re-sends a downlink until this arrives, so a van that was away for days still gets it.
         "downlink.applied": record({
-            "msg_id": ulid, "kind": choice(("request-status", "catalog", "trust-list", "command")),
+            "msg_id": ulid, "kind": choice(("request-status", "catalog", "trust-list", "command", "calendar")),
             "outcome": choice(("applied", "rejected", "duplicate")), "error": nullable(text(500, min_len=0)),
         }),
     },
@@ -449,6 +450,9 @@ DOWN_BODIES: dict[str, Check] = {
     "catalog": record({"version": integer(1), "data": plain_map}),
     "trust-list": record({"blob": blob()}),
     "command": record({"name": text(64, _NAME), "args": plain_map}),
+    # Schema 3 (issue 19): Egypt's public holidays for legal durations in working days, as the governorate corrects
+    # them each year (the TOML of edge/core/data/holidays.toml; the van checks it with edge.core.workdays.loads).
+    "calendar": record({"version": integer(1), "text": text(CALENDAR_MAX_CHARS)}),
 }  # fmt: skip
 
 

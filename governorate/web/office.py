@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from edge.core.errors import EdgeError
+from edge.sync import schema
 from governorate import backoffice, staff
 from governorate.web.security import allowed, login_required
 
@@ -82,6 +83,23 @@ def publish_catalogue():
         version, count = backoffice.publish_catalogue(_store(), current_app.extensions["downlinker"], text,
                                                       g.user["username"])
         flash(("ok", f"أُرسل الدليل الإصدار {version} إلى {count} وحدة.", f"Catalogue v{version} sent to {count} vans."))
+    except UnicodeDecodeError:
+        flash(("error", "الملف ليس نصًا بترميز UTF-8.", "The file is not UTF-8 text."))
+    except EdgeError as exc:
+        flash(("error", exc.message_ar, exc.message_en))
+    return redirect(url_for("office.publish"))
+
+
+@bp.route("/publish/holidays", methods=["POST"])
+@allowed("publish")
+def publish_holidays():
+    upload = request.files.get("file")
+    try:
+        text = upload.read(schema.CALENDAR_MAX_CHARS * 4 + 1).decode("utf-8") if upload else ""
+        version, count = backoffice.publish_holidays(_store(), current_app.extensions["downlinker"], text,
+                                                     g.user["username"])
+        flash(("ok", f"أُرسلت العطلات الرسمية الإصدار {version} إلى {count} وحدة.",
+               f"Public holidays v{version} sent to {count} vans."))
     except UnicodeDecodeError:
         flash(("error", "الملف ليس نصًا بترميز UTF-8.", "The file is not UTF-8 text."))
     except EdgeError as exc:

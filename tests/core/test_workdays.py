@@ -71,3 +71,39 @@ def test_a_holidays_file_that_cannot_be_used_says_why(text, why):
 def test_a_governorate_can_add_a_day_off():
     extra = workdays.loads('[[movable]]\ndays = ["2026-12-06"]\nname_ar = "عطلة"\nname_en = "A day off"')
     assert extra.due_date(datetime.date(2026, 12, 3), 1) == datetime.date(2026, 12, 7)
+
+
+_TOML_VALUE = st.recursive(
+    st.one_of(st.integers(-5, 2**63), st.text(max_size=12), st.booleans(), st.dates(), st.just("2026-02-30"),
+              st.just("13-01"), st.just("01-07")),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["day", "days", "name_ar", "name_en", "x"]), inner, max_size=4), max_leaves=12)
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | datetime.date):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["version", "fixed", "movable", "extra"]), _TOML_VALUE, max_size=3),
+       st.text(max_size=30))
+def test_any_holidays_file_from_outside_is_a_calendar_or_a_calendar_error(doc, noise):
+    # The governorate publishes this file to every van (downlink "calendar"): whatever it holds, the van gets a
+    # calendar in which a due date can be computed, or a CalendarError saying why — never another exception.
+    for text in ("\n".join(f"{k} = {_toml(v)}" for k, v in doc.items()), noise):
+        try:
+            cal = workdays.loads(text)
+        except workdays.CalendarError:
+            continue
+        assert len(cal.fixed) <= workdays.MAX_FIXED and len(cal.movable) <= workdays.MAX_MOVABLE
+        assert cal.due_date(datetime.date(2026, 1, 1), 30) > datetime.date(2026, 1, 1)

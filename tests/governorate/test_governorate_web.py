@@ -301,6 +301,27 @@ def test_admin_publishes_a_catalogue_and_a_trust_list_to_every_van(store, client
     assert "publish.catalog" in audit and "publish.trust-list" in audit
 
 
+def test_admin_publishes_the_public_holidays_and_a_broken_file_is_refused_in_words(store, client):
+    import io
+    from importlib import resources
+
+    token = login(client, "admin")
+    shipped = resources.files("edge.core").joinpath("data/holidays.toml").read_text(encoding="utf-8")
+    newer = re.sub(r"(?m)^version = \d+", "version = 2", shipped)
+    html = client.post("/publish/holidays", data={"file": (io.BytesIO(newer.encode()), "h.toml"), "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Public holidays v2 sent to 1 vans" in html
+    [(van, _, body)] = _downlinks(store, "calendar")
+    assert van == "V007" and body == {"version": 2, "text": newer}
+    for text, words in [(newer, "must be newer"), ("version = 3\nfixed = 3\n", "not valid"),
+                        ("version = 3\n" + "#" * 70_000, "too large")]:
+        form = {"file": (io.BytesIO(text.encode()), "h.toml"), "csrf_token": token}
+        html = client.post("/publish/holidays", data=form, follow_redirects=True).get_data(as_text=True)
+        assert words in html and 'class="error"' in html, words
+    assert len(_downlinks(store, "calendar")) == 1
+    assert "publish.calendar" in [r[0] for r in store._read("SELECT action FROM staff_audit")]
+
+
 def test_a_catalogue_with_a_fee_past_any_amount_is_refused_in_words(store, client):
     import io
 

@@ -24,9 +24,11 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import cbor2
@@ -36,7 +38,7 @@ from hypothesis import strategies as st
 from ulid import ULID
 
 from edge.core import catalogue as catalogue_mod
-from edge.core import trust
+from edge.core import trust, workdays
 from edge.core.errors import EdgeError
 from edge.core.requests import RequestNumber, RequestState
 from edge.sync import protocol as p
@@ -405,12 +407,46 @@ def ack_body(ctx: FuzzContext) -> st.SearchStrategy:
     }))  # fmt: skip
 
 
+_HOLIDAYS = resources.files("edge.core").joinpath("data/holidays.toml").read_text(encoding="utf-8")
+_TOO_MANY_FIXED = "".join(f'[[fixed]]\nday = "01-{d:02d}"\nname_ar = "ع"\nname_en = "x"\n' for d in range(1, 32)) + \
+    "".join(f'[[fixed]]\nday = "02-{d:02d}"\nname_ar = "ع"\nname_en = "x"\n' for d in range(1, 29))
+
+
+def calendar_body(ctx: FuzzContext) -> st.SearchStrategy:
+    """Public holidays as the governorate publishes them: the shipped file under a drawn version, and now and then
+    a file the van must refuse (not TOML, the wrong shapes, every day of two months off, a version it does not
+    say, a date that is none) or one past the wire's limit."""
+
+    @st.composite
+    def build(draw):
+        version = draw(st.sampled_from([1, 2, 3, 7, 2**62]))
+        said = draw(st.sampled_from([version] * 4 + [version + 1, 0, -1]))
+        text = re.sub(r"(?m)^version = \d+", f"version = {said}", _HOLIDAYS)
+        change = draw(st.sampled_from(["none"] * 4 + ["junk", "fixed-not-a-list", "two-months-off", "bad-date",
+                                                      "unknown-key", "not-toml", "oversize", "empty"]))
+        text = {
+            "none": text,
+            "junk": draw(st.text(min_size=1, max_size=60)),
+            "fixed-not-a-list": f"version = {said}\nfixed = 3\n",
+            "two-months-off": f"version = {said}\n" + _TOO_MANY_FIXED,
+            "bad-date": text.replace('day = "01-07"', 'day = "02-30"'),
+            "unknown-key": text + "\nextra = 1\n",
+            "not-toml": text.replace("version =", "version := ", 1),
+            "oversize": text + "#" * 70_000,
+            "empty": "",
+        }[change]
+        return {"version": version, "text": text}
+
+    return _spoil(build())
+
+
 KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {
     "ack": ack_body,
     "request-status": request_status_body,
     "catalog": catalog_body,
     "trust-list": trust_list_body,
     "command": command_body,
+    "calendar": calendar_body,
 }
 
 
@@ -630,7 +666,7 @@ def expect(ctx: FuzzContext, topic_kind: str, topic_van: str, payload: bytes,
 
 
 # The inbox kinds _must has a rule for (a new kind fails test_the_strategies_cover_every_downlink_kind...).
-RULES = ("request-status", "catalog", "trust-list", "command")
+RULES = ("request-status", "catalog", "trust-list", "command", "calendar")
 
 
 def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
@@ -649,6 +685,16 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
         if cat.version != m.version:
             return "rejected", "data.version is not the message's version"
         return None, "depends on the newest catalogue the van holds"
+    if isinstance(m, p.Calendar):
+        try:
+            cal = workdays.loads(m.text)
+        except workdays.CalendarError:
+            return "rejected", "an invalid holidays file"
+        except Exception:  # noqa: BLE001 - the van's code chokes on it: it must still be refused, not applied
+            return "rejected", "a holidays file the calendar code cannot read"
+        if cal.version != m.version:
+            return "rejected", "the file's version is not the message's version"
+        return None, "depends on the newest calendar the van holds"
     if isinstance(m, p.TrustList):
         try:
             trust.verify_list(m.blob, ctx.certificates["ca"])

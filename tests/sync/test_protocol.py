@@ -121,6 +121,9 @@ def downlink_examples() -> list[tuple[p.DownMessage, str]]:
          uid(22)),
         (p.TrustList(b"-----BEGIN SIGNED TRUST LIST-----\n(example)\n"), uid(23)),
         (p.Command("upload-logs", {"since": "2026-11-20T00:00:00+00:00", "max_mb": 20}), uid(24)),
+        (p.Calendar(2, 'version = 2\n\n[[fixed]]\nday = "01-07"\nname_ar = "عيد الميلاد المجيد"\n'
+                       'name_en = "Coptic Christmas"\n\n[[movable]]\ndays = ["2027-03-10", "2027-03-11"]\n'
+                       'name_ar = "عيد الفطر"\nname_en = "Eid al-Fitr"\n'), uid(25)),
     ]  # fmt: skip
 
 
