@@ -9,7 +9,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from governorate import fleet
+from governorate import fleet, ingest
 from governorate.ingest import Hub
 from governorate.store import HubStore
 from governorate.web import create_app
@@ -41,7 +41,10 @@ def test_opening_staff_pages_raises_no_alert_and_computes_the_fleet_once(tmp_pat
     store.close()
 
 
-def test_the_ingest_raises_and_clears_alerts_with_nobody_looking(tmp_path, broker):
+def test_the_ingest_raises_and_clears_alerts_with_nobody_looking(tmp_path, broker, monkeypatch):
+    # The periodic turn is pushed out of the test's reach: alerts that appear within the test's waits come from
+    # the telemetry itself (ALERTS_SOON_S), not from the next turn — shown without timing the machine.
+    monkeypatch.setattr(ingest, "ALERTS_EVERY_S", 600.0)
     store = HubStore(tmp_path / "hub.db")
     hub = Hub(store, GOV, "127.0.0.1", broker.port, worker="alerts", thresholds=fleet.Thresholds())
     stop = threading.Event()
@@ -65,13 +68,10 @@ def test_the_ingest_raises_and_clears_alerts_with_nobody_looking(tmp_path, broke
                 time.sleep(0.1)
             raise AssertionError(f"{what}: {_open_alerts(store)}")
 
-        started = time.monotonic()
         send({"device.printer": "error", "outbox_oldest_age_s": 3 * 3600, "outbox_pending": 9}, 1)
         wait_for(lambda a: "printer" in a and "backlog" in a, "the ingest raised no alert")
-        raised_s = time.monotonic() - started
         send({"device.printer": "ok", "outbox_oldest_age_s": 0, "outbox_pending": 0}, 2)
         wait_for(lambda a: not a, "the alerts did not clear")
-        assert raised_s < 5  # soon after the telemetry, not at the next 15 s turn
         assert thread.is_alive()
     finally:
         stop.set()
