@@ -25,18 +25,43 @@ def app(tmp_path):
     return make_app(tmp_path)
 
 
+def _called(app, category: str, counter: int) -> str:
+    """A ticket taken in ``category`` and called to ``counter`` today, as the van does; returns its number."""
+    from edge.core import catalogue as catalogue_mod
+    from edge.store import tickets
+    from edge.store.db import open_db
+
+    with open_db(app.config["EDGE_SETTINGS"].db_path) as db:
+        issued = tickets.issue(db, catalogue_mod.load_default(), category)
+        while (called := tickets.call_next(db, counter, "operator:2", [category])) is not None:
+            if called.number == issued.ticket.number:
+                return called.number
+    raise AssertionError("the ticket was not called")
+
+
 def test_a_call_is_spoken_as_a_wav_made_on_the_van_and_kept(app):
     client = app.test_client()
-    r = client.get("/display/call.wav?number=A002&counter=3")
+    first, second = _called(app, "BLD", 3), _called(app, "REC", 3)
+    r = client.get(f"/display/call.wav?number={first}&counter=3")
     assert r.status_code == 200 and r.mimetype == "audio/wav"
     arabic = _seconds(r.data)
     assert 1.0 < arabic < 15.0
     cache = app.config["EDGE_SETTINGS"].data_dir / "cache" / "voice"
     [kept] = list(cache.glob("*.wav"))
     assert kept.read_bytes() == r.data
-    assert client.get("/display/call.wav?number=A002&counter=3").data == r.data  # from the cache
-    assert client.get("/display/call.wav?number=B017&counter=3").data != r.data
+    assert client.get(f"/display/call.wav?number={first}&counter=3").data == r.data  # from the cache
+    assert client.get(f"/display/call.wav?number={second}&counter=3").data != r.data
     assert len(list(cache.glob("*.wav"))) == 2
+
+
+def test_only_a_call_the_van_made_today_is_spoken(app):
+    # The screen is on the van's open network: nobody makes it say, or spend its CPU on, calls of their own.
+    client = app.test_client()
+    number = _called(app, "BLD", 3)
+    for query in (f"number={number}&counter=4", "number=C999&counter=3"):
+        assert client.get(f"/display/call.wav?{query}").status_code == 404, query
+    assert not list((app.config["EDGE_SETTINGS"].data_dir / "cache").glob("voice/*.wav"))
+    assert client.get(f"/display/call.wav?number={number}&counter=3").status_code == 200
 
 
 def test_two_languages_make_one_longer_sound(tmp_path):
@@ -68,7 +93,8 @@ def test_no_voice_when_the_van_is_set_to_chime_only(tmp_path):
 def test_without_the_speech_engine_the_screen_is_told_and_still_works(app, monkeypatch):
     monkeypatch.setattr(announce, "ENGINE", "espeak-ng-not-installed")
     client = app.test_client()
-    r = client.get("/display/call.wav?number=A002&counter=3")
+    number = _called(app, "BLD", 3)
+    r = client.get(f"/display/call.wav?number={number}&counter=3")
     assert r.status_code == 503 and r.get_json()["code"] == "voice-unavailable"
     assert client.get("/display/").status_code == 200
 

@@ -68,14 +68,22 @@ def screen():
 @bp.get("/call.wav")
 def call_sound():
     """The call ``?number=A002&counter=3`` spoken in the languages of ``display.announce`` (a WAV); 400 for
-    anything that is not a call, 503 when the van cannot speak (the screen then only chimes)."""
+    anything that is not a call, 404 for a call the van has not made today (the screen is on the van's open network:
+    nobody makes it speak, or burn its CPU on, calls of their own), 503 when the van cannot speak (the screen then
+    only chimes)."""
     langs = settings().display.announce
     if not langs:
         abort(404)
+    number = request.args.get("number", "")[:8]
     try:
         counter = int(request.args.get("counter", "")[:3])
-        path = announce.call_wav(settings().data_dir / "cache" / "voice", request.args.get("number", "")[:8],
-                                 counter, langs)
+        tk.call_words(number, counter, langs[0])  # the checks call_wav makes, before any lookup
+    except ValueError:
+        return {"error": "not a call: ?number=A002&counter=3"}, 400
+    if not any(c.number == number and c.counter == counter for c in lookups.recent_calls(get_db(), limit=40)):
+        return {"error": "no such call today"}, 404
+    try:
+        path = announce.call_wav(settings().data_dir / "cache" / "voice", number, counter, langs)
     except ValueError:
         return {"error": "not a call: ?number=A002&counter=3"}, 400
     except announce.VoiceUnavailable as exc:
