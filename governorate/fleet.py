@@ -76,7 +76,11 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
     counts: dict[str, dict[str, int]] = {}
     for van, kind, n in store._read(
             "SELECT van, kind, count(*) FROM messages WHERE created_at >= ? AND kind IN "
-            "('request.submitted', 'ticket.issued') GROUP BY van, kind", [today]):
+            "('request.submitted', 'ticket.issued') "
+            # A transfer re-queues the same citizen under the same number (a ticket.issued with transferred_from):
+            # one citizen, one ticket.
+            "AND (kind = 'request.submitted' OR json_extract(body, '$.transferred_from') IS NULL) "
+            "GROUP BY van, kind", [today]):
         counts.setdefault(van, {})[kind] = n
     waits: dict[str, tuple[float | None, float | None]] = {}
     wait_sql = store.seconds_between("json_extract(body, '$.issued_at')", "json_extract(body, '$.called_at')")

@@ -586,3 +586,28 @@ def test_a_shift_closed_at_the_van_reaches_the_van_page_once_with_its_difference
     table = re.search(r'<table class="small-table" id="shift-table">(.*?)</table>', page, re.S).group(1)
     assert f"Z{opened.id}" in table and "30.00 EGP" in table and ("عجز" in table or "short" in table)
     assert "ورقة ممزقة" in table
+
+
+def test_a_transferred_citizen_is_one_ticket_of_the_day_at_the_hub(store, tmp_path):
+    # A transfer re-queues the same citizen under the same number: the van reports the new queue place as a
+    # ticket.issued (with transferred_from), which the fleet's "tickets today" counted a second time.
+    from edge.core import catalogue as catalogue_mod
+    from edge.store import outbox, tickets
+    from edge.store.db import open_db
+    from edge.store.migrations import migrate
+    from governorate import fleet
+
+    (tmp_path / "v9").mkdir()
+    van_db = open_db(tmp_path / "v9" / "van.db")
+    migrate(van_db)
+    cat = catalogue_mod.load_default()
+    first = tickets.issue(van_db, cat, "BLD").ticket
+    tickets.issue(van_db, cat, "BLD")
+    tickets.call_next(van_db, 1, "operator:2", ["BLD"])
+    tickets.transfer(van_db, cat, first.number, "REC", "operator:2")
+    rows = [r for r in outbox.pending(van_db) if r.stream == "tx"]
+    assert [r.kind for r in rows].count("ticket.issued") == 3  # two citizens, one of them queued again
+    offline_hub(store)._process([(p.up_topic("01", "V009", "tx"), p.encode_outbox_row(r, "V009")) for r in rows])
+    van_db.close()
+    [row] = [v for v in fleet.overview(store, fleet.Thresholds()) if v["van"] == "V009"]
+    assert row["tickets_today"] == 2
