@@ -33,10 +33,10 @@ class FolderFetcher(FetcherInterface):
 
     def path_of(self, url: str) -> Path:
         parsed = urlparse(url)
-        rel = PurePosixPath(unquote(parsed.path))
-        if parsed.scheme != SCHEME or ".." in rel.parts or not rel.parts:
+        rel = PurePosixPath(unquote(parsed.path).lstrip("/"))
+        if parsed.scheme != SCHEME or ".." in rel.parts or not rel.parts or "\0" in str(rel):
             raise exceptions.DownloadHTTPError(f"{url}: not a release path", 404)
-        path = (self.folder / rel.relative_to("/")).resolve()
+        path = (self.folder / rel).resolve()
         if not path.is_relative_to(self.folder):
             raise exceptions.DownloadHTTPError(f"{url}: outside the release", 404)
         return path
