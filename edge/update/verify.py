@@ -155,11 +155,10 @@ def verify(source: Path | None, *, anchor: Path, trusted_dir: Path, dest: Path,
         shutil.rmtree(partial, ignore_errors=True)
         raise _refused(exc) from None
     _fsync_tree(partial)
-    if dest.exists():  # the same release verified before: keep the first copy
-        shutil.rmtree(partial)
-    else:
-        os.replace(partial, dest)
-        _fsync_dir(dest.parent)
+    if dest.exists():  # an earlier copy (perhaps of another release): this verified one replaces it
+        shutil.rmtree(dest)
+    os.replace(partial, dest)
+    _fsync_dir(dest.parent)
     return Verified(dest, manifest["version"], identity, manifest, targets_version)
 
 
