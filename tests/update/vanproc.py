@@ -25,12 +25,19 @@ def stop(software: Path) -> None:
     except ProcessLookupError:
         return
     for _ in range(100):
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return
         time.sleep(0.02)
     os.killpg(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie no one reaps yet — its parent, the restart command, is gone — counts as stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def start(software: Path, port: int) -> None:
