@@ -88,8 +88,9 @@ class Layout:
 @dataclass
 class Health:
     """Is a version healthy: its ``edge --version`` answers with its version (always), and ``url`` (e.g. the
-    web process's http://127.0.0.1:8080/api/health, once the units restarted) answers 200 — both within
-    ``deadline_s``. ``check`` returns None when healthy, else the reason."""
+    web process's http://127.0.0.1:8080/api/health, once the units restarted) answers 200 — and, when the
+    answer names a ``version``, the new one's — both within ``deadline_s``. ``check`` returns None when
+    healthy, else the reason."""
 
     deadline_s: float = 120.0
     url: str | None = None
@@ -121,9 +122,11 @@ class Health:
             while True:
                 try:
                     with urllib.request.urlopen(self.url, timeout=max(0.5, min(5.0, end - time.monotonic()))) as r:
-                        if r.status == 200:
+                        answered = _answered_version(r.read(1 << 16))
+                        if r.status == 200 and answered in (None, record["version"]):
                             return None
-                        last = f"HTTP {r.status}"
+                        # A process still of the old version answering is not the new one being healthy.
+                        last = f"HTTP {r.status}" + (f", version {answered}" if answered else "")
                 except urllib.error.HTTPError as exc:
                     last = f"HTTP {exc.code}"
                 except (OSError, ValueError) as exc:
@@ -132,6 +135,16 @@ class Health:
                     return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
                 time.sleep(self.interval_s)
         return None
+
+
+def _answered_version(body: bytes) -> str | None:
+    """The ``version`` a health answer names, if it names one (the web process may not say)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    version = answer.get("version") if isinstance(answer, dict) else None
+    return version if isinstance(version, str) else None
 
 
 def _clean_env() -> dict[str, str]:

@@ -116,10 +116,11 @@ class Rig:
         self.port = free_port()
         self.deadline = deadline
 
-    def options(self) -> list[str]:
+    def options(self, restart: str | None = None) -> list[str]:
         import sys
 
-        restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
+        if restart is None:
+            restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
         return ["--software", str(self.software), "--data", str(self.data), "--deadline", str(self.deadline),
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
 
@@ -130,8 +131,8 @@ class Rig:
         return subprocess.run([sys.executable, "-m", "edge.update", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout)
 
-    def apply(self, source: Path):
-        return self.run("apply", str(source), "--anchor", str(self.anchor), "--no-pip", *self.options())
+    def apply(self, source: Path, restart: str | None = None):
+        return self.run("apply", str(source), "--anchor", str(self.anchor), "--no-pip", *self.options(restart))
 
     def recover(self):
         return self.run("recover", *self.options())

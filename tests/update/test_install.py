@@ -82,3 +82,16 @@ def test_a_refused_signature_installs_nothing(tmp_path, keys, rig):
     done = rig.apply(tmp_path / "evil")
     assert done.returncode == 1 and "not signed by the governorate's trusted keys" in done.stderr
     assert not (rig.software / "versions").exists() and rig.status()["current"] is None
+
+
+def test_the_old_process_still_answering_is_not_the_new_one_healthy(tmp_path, keys, rig):
+    """A restart that did not happen (a unit that did not stop): /api/health answers 200, but for 1.0.0."""
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1", restart="true")
+    assert done.returncode == 3, done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0"
+    [(_, reason)] = st["refused"].items()
+    assert "version 1.0.0" in reason and "not healthy within" in reason
