@@ -360,7 +360,7 @@ class Updater:
             st.update(phase="idle", candidate=None)
             state_mod.note(st, "install-interrupted", None)
             self._save(st)
-        elif phase == "switching" and lay.pointed() != vid:
+        elif phase in ("switching", "checking") and lay.pointed() != vid:
             st.update(phase="idle", candidate=None)  # the rename never happened: the van runs what it ran
             state_mod.note(st, "switch-interrupted", None)
             self._save(st)
