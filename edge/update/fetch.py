@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlparse
 
 from tuf.api import exceptions
 from tuf.ngclient import FetcherInterface
@@ -32,9 +31,11 @@ class FolderFetcher(FetcherInterface):
         self.folder = Path(folder).resolve()
 
     def path_of(self, url: str) -> Path:
-        parsed = urlparse(url)
-        rel = PurePosixPath(unquote(parsed.path).lstrip("/"))
-        if parsed.scheme != SCHEME or ".." in rel.parts or not rel.parts or "\0" in str(rel):
+        # Not a URL library's parse: these are names ngclient joins itself (base + role or target path,
+        # never percent-encoded for a release's files), and only the device URLs have a parser (edge/devices/urls.py).
+        scheme, sep, path = url.partition(":")
+        rel = PurePosixPath(path.lstrip("/"))
+        if scheme != SCHEME or not sep or ".." in rel.parts or not rel.parts or "\0" in path:
             raise exceptions.DownloadHTTPError(f"{url}: not a release path", 404)
         path = (self.folder / rel).resolve()
         if not path.is_relative_to(self.folder):
