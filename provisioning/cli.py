@@ -51,13 +51,65 @@ def release() -> None:
 @click.option("--platform", "platforms", multiple=True,
               help="Wheels for this platform tag instead of this machine's, e.g. manylinux_2_36_aarch64 "
                    "for an arm64 van (repeatable). The van's Python version must be this machine's.")
-def release_build(out, project, platforms) -> None:
-    """Build the van's software release in OUT: its locked wheels, the project's wheel, a manifest."""
+@click.option("--keys", "keydir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The signing keys folder (“provision release keys”): sign the release's TUF metadata, "
+                   "which vans require before they update over the air (docs/updates.md).")
+def release_build(out, project, platforms, keydir) -> None:
+    """Build the van's software release in OUT: its locked wheels, the project's wheel, a manifest
+    (and, with --keys, its TUF metadata in OUT/tuf)."""
+    from provisioning import tuf_repo
+
+    if keydir is not None:
+        tuf_repo.read_root(keydir)  # a wrong folder is refused before the long build
     project = project or Path(release_mod.__file__).resolve().parent.parent
     rel = release_mod.build(out, project=project, platforms=tuple(platforms))
     size = sum(p.stat().st_size for p in rel.folder.rglob("*") if p.is_file())
     click.echo(f"{out}: release {rel.manifest['version']} for Python {rel.python}, "
                f"{len(rel.manifest['packages'])} packages, {size / 1e6:.0f} MB; identity {rel.digest[:16]}")
+    if keydir is not None:
+        signed = tuf_repo.sign_release(out, keydir)
+        click.echo(f"  signed: targets v{signed.targets_version} ({signed.targets} files), snapshot "
+                   f"v{signed.snapshot_version}, timestamp v{signed.timestamp_version}, root v{signed.root_version}")
+    else:
+        click.echo("  not signed (no --keys): vans install it by hand only, never over the air")
+
+
+@release.command("keys")
+@click.argument("keydir", type=_DIR)
+def release_keys(keydir) -> None:
+    """Make the governorate's release-signing keys (TUF root, targets, snapshot, timestamp) in KEYDIR."""
+    from provisioning import tuf_repo
+
+    md = tuf_repo.make_keys(keydir)
+    click.echo(f"{keydir}: signing keys and root.json v{md.signed.version} "
+               f"(expires {md.signed.expires:%Y-%m-%d})")
+    click.echo(f"  move {keydir}/offline/root-key.pem to offline media now: only “provision release rotate” needs it")
+    click.echo(f"  every van must trust {keydir}/metadata/1.root.json (docs/updates.md)")
+
+
+@release.command("rotate")
+@click.argument("role", type=click.Choice(["root", "targets", "snapshot", "timestamp"]))
+@click.option("--keys", "keydir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--root-key", type=_FILE, default=None,
+              help="The offline root key (default KEYDIR/offline/root-key.pem); rotating root writes the new one here.")
+def release_rotate(role, keydir, root_key) -> None:
+    """Replace ROLE's key: a new root.json version, signed by the root key, that vans follow."""
+    from provisioning import tuf_repo
+
+    md = tuf_repo.rotate(keydir, role, root_key=root_key)
+    click.echo(f"{keydir}: new {role} key; root.json v{md.signed.version}. Sign the next release with "
+               "“provision release build --keys” (it carries the new root to the vans).")
+
+
+@release.command("timestamp")
+@click.argument("folder", type=_DIR)
+@click.option("--keys", "keydir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+def release_timestamp(folder, keydir) -> None:
+    """Re-sign FOLDER's timestamp (the release unchanged) before it expires: vans refuse frozen metadata."""
+    from provisioning import tuf_repo
+
+    version = tuf_repo.refresh_timestamp(folder, keydir)
+    click.echo(f"{folder}: timestamp v{version}, valid {tuf_repo.EXPIRY_DAYS['timestamp']} days")
 
 
 @release.command("check")

@@ -6,6 +6,7 @@ A release is a folder a van installs from with no network (docs/dependencies.md)
     requirements.txt      the van's packages exactly as uv.lock pins them, with their hashes
     wheels/               one wheel per package of requirements.txt, and the project's own wheel
     systemd/              the van's unit files
+    tuf/                  when signed: its TUF metadata (provisioning/tuf_repo.py, docs/updates.md)
     system/               scripts/install-system-packages and the van's list of Debian packages
 
 Its identity is a SHA-256 over what it installs (every file's SHA-256, the lock's, the Python version):
@@ -33,6 +34,7 @@ FORMAT = "mtc-van-release"
 MANIFEST = "release.json"
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
+TUF_DIR = "tuf"  # the release's TUF metadata, when signed (provisioning/tuf_repo.py)
 ROLE = "van"
 PROJECT = "mtc-edge"
 
@@ -204,6 +206,10 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
 def seal(out: Path, *, project_wheel: Path, lock_sha256: str, platforms: tuple[str, ...] = (),
          now: datetime | None = None) -> Release:
     """Write ``out``'s manifest over the files it holds (requirements, wheels, units) and read it back."""
+    # tuf/ is the release's signature (provisioning/tuf_repo.py), written after the manifest: not listed.
+    stale = out / TUF_DIR
+    if stale.is_dir():
+        shutil.rmtree(stale)
     files = {str(p.relative_to(out)): _sha256(p) for p in sorted(out.rglob("*"))
              if p.is_file() and p.name != MANIFEST}
     manifest = {

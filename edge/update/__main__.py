@@ -1,0 +1,117 @@
+"""``python -m edge.update``: verify and apply a release, recover after a restart, show the state.
+
+On a van (docs/updates.md) it runs as root: ``recover`` from ``edge-update-recover.service`` before the
+van's units start, ``apply`` when a release has arrived (today: a folder; later the MQTT downlink's).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from edge.core.errors import EdgeError
+from edge.update import install as install_mod
+from edge.update import verify as verify_mod
+
+SOFTWARE = "/opt/mtc-edge"
+DATA = "/var/lib/edge"
+ANCHOR = "/etc/edge/update-root.json"
+
+
+def _options(f):
+    f = click.option("--restart-command", default="", help="Run after every switch, e.g. "
+                     "'systemctl restart edge.target' (default: restart nothing).")(f)
+    f = click.option("--health-url", default=None, help="Must answer 200 within the deadline after a switch, "
+                     "e.g. http://127.0.0.1:8080/api/health.")(f)
+    f = click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
+                     help="Seconds a new version has to report healthy.")(f)
+    f = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DATA, show_default=True)(f)
+    return click.option("--software", type=click.Path(file_okay=False, path_type=Path), default=SOFTWARE,
+                        show_default=True)(f)
+
+
+def _updater(software, data, deadline, health_url, restart_command, seed_pip=True) -> install_mod.Updater:
+    def restart() -> None:
+        if restart_command:
+            subprocess.run(shlex.split(restart_command), check=False)
+
+    return install_mod.Updater(install_mod.Layout(software, data),
+                               health=install_mod.Health(deadline_s=deadline, url=health_url),
+                               restart=restart, seed_pip=seed_pip)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgeError as exc:
+            click.echo(exc.message_en, err=True)
+            click.echo(exc.message_ar, err=True)
+            if exc.detail and exc.detail != exc.message_en:
+                click.echo(exc.detail, err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """The van's software updates (docs/updates.md)."""
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--anchor", type=click.Path(dir_okay=False, path_type=Path), default=ANCHOR, show_default=True,
+              help="The governorate's root.json this van was installed with.")
+@click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
+@_options
+def apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
+    """Verify the release offered in SOURCE (TUF), install it beside the running one, switch, check, roll back."""
+    updater = _updater(software, data, deadline, health_url, restart_command, seed_pip=not no_pip)
+    with updater:
+        updater.recover()
+        verified = verify_mod.verify(source, anchor=anchor, trusted_dir=Path(data) / "update" / "trusted",
+                                     dest=Path(data) / "update" / "verified" / "incoming")
+    try:
+        vid, healthy = install_mod.apply(verified, updater)
+    finally:
+        shutil.rmtree(verified.folder, ignore_errors=True)
+    st = updater.state()
+    if healthy:
+        click.echo(f"version {verified.version} ({vid}) runs and is healthy")
+    else:
+        reason = st["refused"].get(vid, "")
+        click.echo(f"version {verified.version} ({vid}) failed its health check and was rolled back: {reason}",
+                   err=True)
+        click.echo(f"رُفض الإصدار {verified.version} لفشل فحص سلامته وأُعيدت العربة إلى إصدارها السابق.", err=True)
+        sys.exit(3)
+
+
+@main.command()
+@_options
+def recover(software, data, deadline, health_url, restart_command) -> None:
+    """Finish or undo an update a power cut interrupted; run at every start, before the van's units."""
+    updater = _updater(software, data, deadline, health_url, restart_command)
+    with updater:
+        current = updater.recover()
+    click.echo(f"current version: {current or 'none installed by the updater'}")
+
+
+@main.command()
+@click.option("--software", type=click.Path(file_okay=False, path_type=Path), default=SOFTWARE, show_default=True)
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DATA, show_default=True)
+def status(software, data) -> None:
+    """The update state as JSON."""
+    lay = install_mod.Layout(software, data)
+    st = install_mod.Updater(lay).state()
+    st["pointed"] = lay.pointed()
+    st["pointed_version"] = (lay.installed(lay.pointed()) or {}).get("version")
+    click.echo(json.dumps(st, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""Install a verified release beside the running one, switch with one atomic rename, check health, roll back.
+
+Layout (``Layout``; on a van ``software`` is /opt/mtc-edge and ``data`` the van's data dir)::
+
+    /opt/mtc-edge/versions/<id>/venv/            one virtualenv per release (id: the release's identity, 16 hex)
+    /opt/mtc-edge/versions/<id>/installed.json   written last: a version folder without it is incomplete
+    /opt/mtc-edge/current -> versions/<id>       the one the van runs (units start current/venv/bin/edge)
+    <data>/update/state.json                     edge.update.state: phase, current, candidate, previous …
+
+A version is installed offline from the verified release: ``pip --no-index --require-hashes`` from its
+wheelhouse and its hashed requirements, then its own wheel (verified by TUF). Its ``edge --version`` must
+answer with the release's version before the switch is even tried. The switch is a new symlink renamed over
+``current`` (rename(2) is atomic: a power cut leaves the old link or the new one). Then the units restart
+and the new version must pass :class:`Health` within its deadline; if not, ``current`` is renamed back to the
+previous version, the units restart, and the reason is recorded (``refused``: the version is not tried again
+by itself). :meth:`Updater.recover` runs at every start (before the units) and finishes or undoes whatever a
+power cut interrupted, so the van always starts a complete version that passed its checks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.update import state as state_mod
+from edge.update.errors import UpdateError
+from edge.update.verify import Verified
+
+INSTALLED = "installed.json"
+POINTER = "current"
+KEEP = 2  # versions kept: the current one and the one to roll back to
+
+
+@dataclass(frozen=True)
+class Layout:
+    software: Path  # /opt/mtc-edge
+    data: Path  # the van's data dir
+
+    @property
+    def versions(self) -> Path:
+        return Path(self.software) / "versions"
+
+    @property
+    def pointer(self) -> Path:
+        return Path(self.software) / POINTER
+
+    @property
+    def state_file(self) -> Path:
+        return Path(self.data) / "update" / "state.json"
+
+    def folder(self, vid: str) -> Path:
+        return self.versions / vid
+
+    def venv(self, vid: str) -> Path:
+        return self.folder(vid) / "venv"
+
+    def installed(self, vid: str | None) -> dict | None:
+        """The version's record if it is complete, else None."""
+        if not vid:
+            return None
+        try:
+            record = json.loads((self.folder(vid) / INSTALLED).read_text())
+            return record if isinstance(record, dict) and isinstance(record.get("version"), str) else None
+        except (OSError, ValueError):
+            return None
+
+    def pointed(self) -> str | None:
+        """The version ``current`` names (complete or not), or None when there is no usable link."""
+        try:
+            target = os.readlink(self.pointer)
+        except OSError:
+            return None
+        parts = Path(target).parts
+        return parts[1] if len(parts) == 2 and parts[0] == "versions" else None
+
+
+@dataclass
+class Health:
+    """Is a version healthy: its ``edge --version`` answers with its version (always), and ``url`` (e.g. the
+    web process's http://127.0.0.1:8080/api/health, once the units restarted) answers 200 — and, when the
+    answer names a ``version``, the new one's — both within ``deadline_s``. ``check`` returns None when
+    healthy, else the reason."""
+
+    deadline_s: float = 120.0
+    url: str | None = None
+    interval_s: float = 1.0
+
+    @staticmethod
+    def command(venv: Path, version: str, timeout: float) -> str | None:
+        """The version's own ``edge --version`` must answer, with its version, within ``timeout``."""
+        try:
+            done = subprocess.run([str(venv / "bin" / "edge"), "--version"], capture_output=True, text=True,
+                                  timeout=timeout, env=_clean_env())
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"“edge --version” of {version} did not answer: {type(exc).__name__}: {exc}"[:500]
+        if done.returncode != 0 or version not in done.stdout:
+            tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+            return f"“edge --version” of {version} failed (exit {done.returncode}): {tail}"[:500]
+        return None
+
+    def check(self, layout: Layout, vid: str, *, started: bool = True) -> str | None:
+        end = time.monotonic() + self.deadline_s
+        record = layout.installed(vid)
+        if record is None:
+            return f"version {vid} is not completely installed"
+        reason = self.command(layout.venv(vid), record["version"], max(1.0, end - time.monotonic()))
+        if reason:
+            return reason
+        if self.url and started:
+            last = "no answer"
+            while True:
+                try:
+                    with urllib.request.urlopen(self.url, timeout=max(0.5, min(5.0, end - time.monotonic()))) as r:
+                        answered = _answered_version(r.read(1 << 16))
+                        if r.status == 200 and answered in (None, record["version"]):
+                            return None
+                        # A process still of the old version answering is not the new one being healthy.
+                        last = f"HTTP {r.status}" + (f", version {answered}" if answered else "")
+                except urllib.error.HTTPError as exc:
+                    last = f"HTTP {exc.code}"
+                except (OSError, ValueError) as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                if time.monotonic() + self.interval_s > end:
+                    return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
+                time.sleep(self.interval_s)
+        return None
+
+
+def _answered_version(body: bytes) -> str | None:
+    """The ``version`` a health answer names, if it names one (the web process may not say)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    version = answer.get("version") if isinstance(answer, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _clean_env() -> dict[str, str]:
+    """No virtualenv or pip settings of the caller leak into the version being run or installed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON")) and k != "VIRTUAL_ENV"}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _run(cmd: list[str], what: str) -> None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env())
+    except OSError as exc:
+        raise UpdateError(f"فشل تثبيت التحديث: {what}.", f"Installing the update failed: {what} ({exc}).",
+                          code="update-install") from None
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:])
+        raise UpdateError(f"فشل تثبيت التحديث: {what}. تبقى العربة على إصدارها الحالي.",
+                          f"Installing the update failed: {what}. The van keeps running its current version.",
+                          detail=tail, code="update-install")
+
+
+def _has_pins(requirements: Path) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in requirements.read_text().splitlines())
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    state_mod.fsync_dir(path.parent)
+
+
+class Updater:
+    """Install, switch, roll back and recover, on one van. One at a time (a lock file under the data dir)."""
+
+    def __init__(self, layout: Layout, *, health: Health | None = None, python: str | None = None,
+                 restart: Callable[[], None] | None = None, seed_pip: bool = True):
+        self.layout = layout
+        self.health = health or Health()
+        # The interpreter new virtualenvs are made from: the one the running version was made from.
+        self.python = python or getattr(sys, "_base_executable", sys.executable)
+        # Restarting the van's units after a switch (systemctl restart edge.target on a van); None: nothing
+        # to restart (the tests, an image being prepared).
+        self.restart = restart or (lambda: None)
+        # Each version gets its own pip (ensurepip, offline), so it can install the next one.
+        self.seed_pip = seed_pip
+        self._lock_fd: int | None = None
+
+    # -- the state ----------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return state_mod.read(self.layout.state_file)
+
+    def _save(self, st: dict) -> None:
+        state_mod.write(self.layout.state_file, st)
+
+    def __enter__(self) -> Updater:
+        self.layout.state_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.layout.state_file.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UpdateError("تحديث آخر قيد التنفيذ على هذه العربة.", "Another update is running on this van.",
+                              code="update-busy") from None
+        self._lock_fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- install ------------------------------------------------------------------------------------
+
+    def install(self, release: Verified) -> str:
+        """Install ``release`` into its own version folder (nothing the van runs is touched); its id."""
+        vid = release.identity[:16]
+        if self.layout.installed(vid) is not None:
+            return vid
+        st = self.state()
+        if vid in st["refused"]:
+            raise UpdateError("هذا الإصدار فشل في فحص سلامته من قبل ولن يُثبَّت تلقائيًا.",
+                              f"Version {release.version} failed its health check before "
+                              f"({st['refused'][vid]}); it is not installed again by itself.",
+                              code="update-refused")
+        st.update(phase="installing", candidate=vid)
+        state_mod.note(st, "install", release.version)
+        self._save(st)
+        folder = self.layout.folder(vid)
+        if folder.exists():  # what an interrupted install left
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        venv = self.layout.venv(vid)
+        try:
+            _run([self.python, "-m", "venv", *([] if self.seed_pip else ["--without-pip"]), str(venv)],
+                 "making the version's virtualenv")
+            pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+                   "--no-index", "--no-cache-dir"]
+            if _has_pins(release.requirements):
+                _run([*pip, "--find-links", str(release.wheels), "--require-hashes", "--only-binary=:all:",
+                      "-r", str(release.requirements)], "installing the locked packages")
+            _run([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel")
+            record = {"version": release.version, "identity": release.identity,
+                      "installed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            # Checked before it is marked complete: a version that cannot even start is never switched to.
+            reason = self.health.command(venv, release.version, self.health.deadline_s)
+            if reason:
+                raise UpdateError("الإصدار الجديد لا يعمل بعد تثبيته؛ لم يتم التبديل إليه.",
+                                  f"The new version does not start ({reason}); the van was not switched to it.",
+                                  detail=reason, code="update-unhealthy")
+            write_json_atomic(folder / INSTALLED, record)
+        except UpdateError as exc:
+            st = self.state()
+            if exc.code == "update-unhealthy":
+                st["refused"][vid] = exc.detail
+            st.update(phase="idle", candidate=None)
+            state_mod.note(st, "install-failed", release.version, exc.detail or exc.message_en)
+            self._save(st)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        st = self.state()
+        st.update(phase="idle", candidate=None)
+        state_mod.note(st, "installed", release.version)
+        self._save(st)
+        return vid
+
+    # -- switch and roll back -----------------------------------------------------------------------
+
+    def _point(self, vid: str) -> None:
+        """``current`` → versions/<vid>, by renaming a new link over it (atomic)."""
+        tmp = self.layout.pointer.with_name(f".{POINTER}.new")
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.symlink(f"versions/{vid}", tmp)
+        os.replace(tmp, self.layout.pointer)
+        state_mod.fsync_dir(self.layout.pointer.parent)
+
+    def switch(self, vid: str) -> bool:
+        """Switch the van to installed version ``vid``; True when it came up healthy, False when it was
+        rolled back (the reason is in the state's history and ``refused``)."""
+        record = self.layout.installed(vid)
+        if record is None:
+            raise UpdateError("الإصدار المطلوب غير مثبت بالكامل.", f"Version {vid} is not completely installed.",
+                              code="update-install")
+        st = self.state()
+        previous = st["current"] or self.layout.pointed()
+        if previous == vid and self.layout.pointed() == vid:
+            return True
+        st.update(phase="switching", candidate=vid, previous=previous)
+        state_mod.note(st, "switch", record["version"])
+        self._save(st)
+        self._point(vid)
+        return self._after_switch(vid)
+
+    def _after_switch(self, vid: str) -> bool:
+        self.restart()
+        st = self.state()
+        st["phase"] = "checking"
+        self._save(st)
+        reason = self.health.check(self.layout, vid)
+        if reason is None:
+            st = self.state()
+            st.update(phase="idle", current=vid, candidate=None)
+            state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
+            self._save(st)
+            self.prune()
+            return True
+        self._roll_back(reason)
+        return False
+
+    def _roll_back(self, reason: str) -> None:
+        st = self.state()
+        vid, previous = st["candidate"], st["previous"]
+        version = (self.layout.installed(vid) or {}).get("version")
+        if st["phase"] != "rolling-back":
+            st["phase"] = "rolling-back"
+            if vid:
+                st["refused"][vid] = reason
+            state_mod.note(st, "rollback", version, reason)
+            self._save(st)
+        if previous and self.layout.installed(previous) is not None:
+            self._point(previous)
+            self.restart()
+            st = self.state()
+            st.update(phase="idle", current=previous, candidate=None)
+            state_mod.note(st, "rolled-back", (self.layout.installed(previous) or {}).get("version"), reason)
+        else:  # the very first version: nothing to go back to; it stays, and says so
+            st = self.state()
+            st.update(phase="idle", current=vid, candidate=None)
+            state_mod.note(st, "no-previous-version", version, reason)
+        self._save(st)
+
+    # -- after a restart ----------------------------------------------------------------------------
+
+    def recover(self) -> str | None:
+        """Finish or undo what a power cut interrupted; returns the version ``current`` names after it."""
+        lay = self.layout
+        st = self.state()
+        tmp = lay.pointer.with_name(f".{POINTER}.new")
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        phase, vid = st["phase"], st["candidate"]
+        if phase == "installing":
+            if vid and lay.installed(vid) is None and lay.pointed() != vid:
+                shutil.rmtree(lay.folder(vid), ignore_errors=True)
+            st.update(phase="idle", candidate=None)
+            state_mod.note(st, "install-interrupted", None)
+            self._save(st)
+        elif phase in ("switching", "checking") and lay.pointed() != vid:
+            st.update(phase="idle", candidate=None)  # the rename never happened: the van runs what it ran
+            state_mod.note(st, "switch-interrupted", None)
+            self._save(st)
+        elif phase in ("switching", "checking"):
+            if lay.installed(vid) is None:
+                self._roll_back(f"version {vid} incomplete after a restart")
+            else:
+                self._after_switch(vid)  # check it again, from the start of its deadline
+        elif phase == "rolling-back":
+            self._roll_back(st["refused"].get(vid) or "rollback interrupted by a restart")
+        self._repair_pointer()
+        self.prune()
+        return lay.pointed()
+
+    def _repair_pointer(self) -> None:
+        """``current`` must name a complete version: the recorded one, else the newest complete one."""
+        lay = self.layout
+        if lay.installed(lay.pointed()) is not None:
+            return
+        st = self.state()
+        choice = st["current"] if lay.installed(st["current"]) is not None else None
+        if choice is None:
+            complete = [(r["installed_at"], p.name) for p in lay.versions.glob("*")
+                        if (r := lay.installed(p.name)) is not None and p.name not in st["refused"]]
+            choice = max(complete)[1] if complete else None
+        if choice is None:
+            return  # nothing installed by the updater yet
+        self._point(choice)
+        st = self.state()
+        st["current"] = choice
+        state_mod.note(st, "pointer-repaired", lay.installed(choice)["version"])
+        self._save(st)
+
+    def prune(self) -> None:
+        """Remove incomplete version folders and complete ones beyond current and previous."""
+        lay = self.layout
+        if not lay.versions.is_dir():
+            return
+        st = self.state()
+        keep = {lay.pointed(), st["current"], st["previous"], st["candidate"]} - {None}
+        for p in sorted(lay.versions.iterdir()):
+            if p.is_dir() and p.name not in keep:
+                shutil.rmtree(p)
+
+
+def apply(release: Verified, updater: Updater) -> tuple[str, bool]:
+    """Recover, install and switch: the whole update of one verified release. (id, healthy)."""
+    with updater:
+        updater.recover()
+        vid = updater.install(release)
+        return vid, updater.switch(vid)

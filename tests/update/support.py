@@ -1,0 +1,171 @@
+"""Small but real van releases for the update tests: a real wheel (named mtc-edge, with an ``edge`` command),
+a hashed requirements file, sealed by provisioning.release and signed by provisioning.tuf_repo.
+
+The full release (var/release/van, 48 packages, ~120 MB) is the same format; these take a second to build
+and install, so the tests can install, switch and crash at every step many times over.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from provisioning import release as release_mod
+from provisioning import tuf_repo
+
+# What the release's ``edge`` command does, like the real one where the update looks: ``edge --version``
+# answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT.
+# ``dead``: the version cannot even start (refused before any switch); ``unhealthy``: it starts, but its web
+# process fails at once, as with a broken migration (rolled back after the switch).
+PROBE = '''
+import http.server, json, os, sys
+VERSION = "{version}"
+MODE = "{mode}"
+def main():
+    if MODE == "dead":
+        print("Traceback (most recent call last):\\nImportError: cannot import name 'x'", file=sys.stderr)
+        return 1
+    if "--version" in sys.argv:
+        print("edge, version " + VERSION)
+        return 0
+    if sys.argv[1:2] == ["web"]:
+        if MODE == "unhealthy":
+            print("edge web: database migration 12 failed", file=sys.stderr)
+            return 1
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({{"status": "ok", "version": VERSION}}).encode()
+                self.send_response(200 if self.path == "/api/health" else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *a):
+                pass
+        http.server.HTTPServer(("127.0.0.1", int(os.environ["EDGE_TEST_PORT"])), H).serve_forever()
+    return 2
+'''
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def make_wheel(folder: Path, version: str, *, mode: str = "healthy") -> Path:
+    """A real wheel ``mtc_edge-VERSION-py3-none-any.whl`` whose ``edge`` console script runs the module above."""
+    dist = f"mtc_edge-{version}.dist-info"
+    files = {
+        "mtc_update_probe.py": PROBE.format(version=version, mode=mode).encode(),
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: mtc-edge\nVersion: {version}\n".encode(),
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/entry_points.txt": b"[console_scripts]\nedge = mtc_update_probe:main\n",
+    }
+    record = [_record_line(n, d) for n, d in files.items()] + [f"{dist}/RECORD,,"]
+    files[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"mtc_edge-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(info, data)
+    return path
+
+
+def make_release(out: Path, version: str, *, mode: str = "healthy", now: datetime | None = None
+                 ) -> release_mod.Release:  # fmt: skip
+    """An unsigned release folder of the real format (release.json sealed by provisioning.release)."""
+    wheel = make_wheel(out / release_mod.WHEELS, version, mode=mode)
+    (out / release_mod.REQUIREMENTS).write_text("# no dependencies beyond the project's wheel\n")
+    (out / "systemd").mkdir(exist_ok=True)
+    (out / "systemd" / "edge.target").write_text(f"[Unit]\nDescription=van {version}\n")
+    return release_mod.seal(out, project_wheel=wheel, lock_sha256="0" * 64, now=now)
+
+
+def signed_release(out: Path, version: str, keys: Path, *, mode: str = "healthy", now: datetime | None = None,
+                   expiry_days: dict[str, int] | None = None) -> release_mod.Release:
+    rel = make_release(out, version, mode=mode, now=now)
+    tuf_repo.sign_release(out, keys, now=now, expiry_days=expiry_days)
+    return rel
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Rig:
+    """One van's software and data folders, updated by the real ``python -m edge.update`` in a process of its
+    own; its "units" are tests.update.vanproc (the web process the health check asks)."""
+
+    def __init__(self, base: Path, keys: Path, *, deadline: float = 4.0):
+        self.base, self.keys = base, keys
+        self.software, self.data = base / "opt", base / "data"
+        self.software.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.anchor = base / "update-root.json"
+        self.anchor.write_bytes((keys / "metadata" / "1.root.json").read_bytes())
+        self.port = free_port()
+        self.deadline = deadline
+
+    def options(self, restart: str | None = None) -> list[str]:
+        import sys
+
+        if restart is None:
+            restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
+        return ["--software", str(self.software), "--data", str(self.data), "--deadline", str(self.deadline),
+                "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
+
+    def run(self, *args: str, timeout: float = 120):
+        import subprocess
+        import sys
+
+        return subprocess.run([sys.executable, "-m", "edge.update", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def apply(self, source: Path, restart: str | None = None):
+        return self.run("apply", str(source), "--anchor", str(self.anchor), "--no-pip", *self.options(restart))
+
+    def recover(self):
+        return self.run("recover", *self.options())
+
+    def status(self) -> dict:
+        import json
+
+        done = self.run("status", "--software", str(self.software), "--data", str(self.data))
+        return json.loads(done.stdout)
+
+    def serving(self) -> str | None:
+        """The version the running web process reports, or None."""
+        import json
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=2) as r:
+                return json.loads(r.read())["version"]
+        except OSError:
+            return None
+
+    def current_answers(self) -> str | None:
+        """What ``current/venv/bin/edge --version`` prints (None when it does not run): the van boots this."""
+        import subprocess
+
+        try:
+            done = subprocess.run([str(self.software / "current" / "venv" / "bin" / "edge"), "--version"],
+                                  capture_output=True, text=True, timeout=30)
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def stop(self) -> None:
+        from tests.update import vanproc
+
+        vanproc.stop(self.software)

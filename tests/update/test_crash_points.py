@@ -1,0 +1,136 @@
+"""A power cut at any step of install, switch or rollback leaves a van that boots a working version
+(issue 20's acceptance: 0 vans unbootable).
+
+For each scenario a van is prepared once (version A installed and current, release B verified and waiting),
+then the update runs in a real process (tests/update/crashrun.py) that records its steps; then, for each
+step k, the van is put back as prepared, the process is killed just before step k (``os._exit``: no
+clean-up), every process of the van is stopped (the power cut), and the van boots: the real
+``python -m edge.update recover`` (what edge-update-recover.service runs), then the units. Checked: the state
+is readable and idle, ``current`` names a complete version whose ``edge --version`` answers and whose web
+process serves /api/health, no half-made version or link is left, a version that failed its health check
+never runs; and then the update is tried again and ends as it must (B runs; or, B broken, A runs, B refused).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from edge.update import state as state_mod
+from edge.update import verify as verify_mod
+from tests.update import crashrun, vanproc
+from tests.update.support import ROOT, Rig, free_port, signed_release
+
+CRASHED = 86
+MIN_POINTS = 20  # an operation that stops taking steps (or a tracer that sees none) must not pass quietly
+
+
+def _prepare(tmp_path, keys, mode: str):
+    work = tmp_path / "work"
+    rig = Rig(work, keys)  # software = work/opt, data = work/data
+    signed_release(tmp_path / "a", "1.0.0", keys)
+    signed_release(tmp_path / "b", "2.0.0", keys, mode=mode)
+    port = free_port()
+    up = crashrun.updater(work, port)
+    a = verify_mod.verify(tmp_path / "a", anchor=rig.anchor, trusted_dir=work / "data/update/trusted",
+                          dest=tmp_path / "a-verified")
+    with up:
+        assert up.switch(up.install(a))
+    vanproc.stop(work / "opt")
+    b = verify_mod.verify(tmp_path / "b", anchor=rig.anchor, trusted_dir=work / "data/update/trusted",
+                          dest=work / "verified")
+    (work / "candidate.json").write_text(json.dumps({"identity": b.identity, "targets_version": b.targets_version}))
+    snap = tmp_path / "snap"
+    shutil.copytree(work, snap, symlinks=True)
+    return work, snap, port, a.identity[:16], b.identity[:16]
+
+
+def _child(work, k, trace, port):
+    return subprocess.run([sys.executable, "-m", "tests.update.crashrun", "x", str(work), str(k), str(trace),
+                           str(port)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _boot(work, port) -> list[str]:
+    """The van starts after the cut: recover, then its units; what is wrong with it (empty: nothing)."""
+    problems = []
+    recover = subprocess.run([sys.executable, "-m", "edge.update", "recover", "--software", str(work / "opt"),
+                              "--data", str(work / "data"), "--deadline", "2",
+                              "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
+                              f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if recover.returncode != 0:
+        problems.append(f"recover failed: {recover.stderr.strip()[-300:]}")
+    vanproc.start(work / "opt", port)  # the units start (systemd, after edge-update-recover)
+    lay = crashrun.updater(work, port).layout
+    st = state_mod.read(lay.state_file)
+    if st["phase"] != "idle" or any(h["event"] == "state-unreadable" for h in st["history"]):
+        problems.append(f"state after recovery: phase {st['phase']}")
+    vid = lay.pointed()
+    record = lay.installed(vid)
+    if record is None:
+        problems.append(f"current names no complete version ({vid})")
+        return problems
+    if vid in st["refused"]:
+        problems.append(f"current is a version that failed its health check ({vid})")
+    edge = subprocess.run([str(lay.venv(vid) / "bin/edge"), "--version"], capture_output=True, text=True)
+    if edge.returncode != 0 or record["version"] not in edge.stdout:
+        problems.append(f"current's edge --version does not answer: {edge.stderr.strip()[-200:]}")
+    rig = type("R", (), {"port": port})
+    served = None
+    end = time.monotonic() + 10
+    while time.monotonic() < end and served != record["version"]:
+        served = Rig.serving(rig)
+        time.sleep(0.05)
+    if served != record["version"]:
+        problems.append(f"the web process does not serve {record['version']} (serves {served})")
+    leftovers = [p.name for p in lay.versions.iterdir() if lay.installed(p.name) is None]
+    leftovers += [p.name for p in lay.software.iterdir() if p.name.startswith(".current")]
+    if leftovers:
+        problems.append(f"left behind: {leftovers}")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["healthy", "unhealthy"])
+def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, keys, mode):
+    work, snap, port, a, b = _prepare(tmp_path, keys, mode)
+    trace = tmp_path / "trace.json"
+    try:
+        done = _child(work, 0, trace, port)
+        assert done.returncode == 0, done.stderr
+        steps = json.loads(trace.read_text())
+        points = [s for s in steps if not s.startswith("fsync")]
+        assert len(points) >= MIN_POINTS, steps
+        assert any(s.startswith("symlink versions/") for s in points), "\n".join(points)
+        violations, unbootable = [], 0
+        for k in range(1, len(points) + 1):
+            vanproc.stop(work / "opt")
+            shutil.rmtree(work)
+            shutil.copytree(snap, work, symlinks=True)
+            done = _child(work, k, tmp_path / "t.json", port)
+            assert done.returncode == CRASHED, (k, points[k - 1], done.stderr[-2000:])
+            vanproc.stop(work / "opt")  # the power cut takes every process with it
+            problems = _boot(work, port)
+            if problems:
+                unbootable += 1
+                violations += [f"crash before step {k} ({points[k - 1]}): {p}" for p in problems]
+                continue
+            # Then the update is tried again, as the hub's next offer would.
+            vanproc.stop(work / "opt")
+            again = _child(work, 0, tmp_path / "t.json", port)
+            assert again.returncode == 0, (k, again.stderr[-2000:])
+            st = state_mod.read(work / "data/update/state.json")
+            pointed = crashrun.updater(work, port).layout.pointed()
+            want = b if mode == "healthy" else a
+            if pointed != want or (mode == "unhealthy" and b not in st["refused"]):
+                violations.append(f"crash before step {k} ({points[k - 1]}): after a retry current is {pointed}, "
+                                  f"expected {want}; refused {list(st['refused'])}")
+        print(json.dumps({"mode": mode, "crash_points": len(points), "unbootable": unbootable}))
+        assert unbootable == 0 and violations == [], "\n".join(violations[:20])
+    finally:
+        vanproc.stop(work / "opt")

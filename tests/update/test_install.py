@@ -1,0 +1,97 @@
+"""Install beside, switch atomically, check health with a deadline, roll back on its own (issue 20, step 3),
+with the real ``python -m edge.update`` and a real web process whose /api/health the check asks."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.update.support import Rig, signed_release
+
+
+@pytest.fixture
+def rig(tmp_path, keys):
+    r = Rig(tmp_path / "van", keys)
+    yield r
+    r.stop()
+
+
+def _wait_serving(rig, version, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if rig.serving() == version:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_update_switch_and_automatic_rollback(tmp_path, keys, rig):
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    done = rig.apply(tmp_path / "n")
+    assert done.returncode == 0, done.stderr
+    assert rig.current_answers() == "edge, version 1.0.0" and _wait_serving(rig, "1.0.0")
+    first = rig.status()["current"]
+
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1")
+    assert done.returncode == 0, done.stderr
+    assert "1.1.0" in done.stdout and _wait_serving(rig, "1.1.0")
+    st = rig.status()
+    assert st["pointed_version"] == "1.1.0" and st["previous"] == first and st["phase"] == "idle"
+    good = st["current"]
+    assert sorted(p.name for p in (rig.software / "versions").iterdir()) == sorted([first, good])
+
+    # N+2 starts (its edge --version answers) but its web process dies: rolled back, and says why.
+    signed_release(tmp_path / "n2", "1.2.0", keys, mode="unhealthy")
+    t0 = time.monotonic()
+    done = rig.apply(tmp_path / "n2")
+    took = time.monotonic() - t0
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "rolled back" in done.stderr and "أُعيدت العربة" in done.stderr
+    assert took < rig.deadline + 20
+    st = rig.status()
+    assert st["current"] == good and st["pointed_version"] == "1.1.0" and st["phase"] == "idle"
+    assert _wait_serving(rig, "1.1.0")
+    [(bad, reason)] = st["refused"].items()
+    assert "not healthy within" in reason
+    events = [h["event"] for h in st["history"]]
+    assert events[-3:] == ["switch", "rollback", "rolled-back"]
+    # Offered again, it is not tried again by itself.
+    done = rig.apply(tmp_path / "n2")
+    assert done.returncode == 1 and "not installed again" in done.stderr
+    assert rig.status()["pointed_version"] == "1.1.0"
+
+
+def test_a_version_that_cannot_start_is_never_switched_to(tmp_path, keys, rig):
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0
+    signed_release(tmp_path / "dead", "2.0.0", keys, mode="dead")
+    done = rig.apply(tmp_path / "dead")
+    assert done.returncode == 1 and "does not start" in done.stderr and "لا يعمل" in done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and len(list((rig.software / "versions").iterdir())) == 1
+    assert st["history"][-1]["event"] == "install-failed" and _wait_serving(rig, "1.0.0")
+
+
+def test_a_refused_signature_installs_nothing(tmp_path, keys, rig):
+    from provisioning import tuf_repo
+
+    tuf_repo.make_keys(tmp_path / "attacker")
+    signed_release(tmp_path / "evil", "6.6.6", tmp_path / "attacker")
+    done = rig.apply(tmp_path / "evil")
+    assert done.returncode == 1 and "not signed by the governorate's trusted keys" in done.stderr
+    assert not (rig.software / "versions").exists() and rig.status()["current"] is None
+
+
+def test_the_old_process_still_answering_is_not_the_new_one_healthy(tmp_path, keys, rig):
+    """A restart that did not happen (a unit that did not stop): /api/health answers 200, but for 1.0.0."""
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1", restart="true")
+    assert done.returncode == 3, done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0"
+    [(_, reason)] = st["refused"].items()
+    assert "version 1.0.0" in reason and "not healthy within" in reason

@@ -1,0 +1,96 @@
+"""The hub's staged rollout policy (governorate/rollout.py): canaries, waves, pause on failures, pins,
+fleet rollback — simulated over fleets where some vans fail the new version's health check."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governorate.rollout import Plan, Report, decide, waves
+
+FLEET = [f"V{n:03d}" for n in range(1, 51)]
+
+
+def _simulate(plan, fleet, broken):
+    """Each round every van does what the decision says: a healthy van runs the target it is given; a broken
+    one fails its health check, rolls itself back and refuses it (as edge/update does)."""
+    reports = {v: Report(plan.previous) for v in fleet}
+    seen_target = set()
+    decision = None
+    for _ in range(len(fleet) + 5):  # a wave a round at least
+        decision = decide(plan, fleet, reports)
+        for v, want in decision.versions.items():
+            if want == plan.target and reports[v].running != plan.target and plan.target not in reports[v].refused:
+                seen_target.add(v)
+                if v in broken:
+                    reports[v] = Report(plan.previous, reports[v].refused | {plan.target})
+                else:
+                    reports[v] = Report(plan.target, reports[v].refused)
+            elif want != reports[v].running and plan.target not in reports[v].refused or want == plan.previous:
+                reports[v] = Report(want, reports[v].refused)
+    return decision, reports, seen_target
+
+
+def test_a_healthy_release_reaches_every_van_canaries_first():
+    plan = Plan("n1", "n0", canaries=("V007", "V031"), wave_sizes=(5, 20))
+    assert [len(w) for w in waves(plan, FLEET)] == [2, 5, 20, 20, 3]
+    first = decide(plan, FLEET, {v: Report("n0") for v in FLEET})
+    assert {v for v, x in first.versions.items() if x == "n1"} == {"V007", "V031"} and first.started == 1
+    decision, reports, _ = _simulate(plan, FLEET, broken=set())
+    assert decision.state == "complete" and all(r.running == "n1" for r in reports.values())
+
+
+def test_a_broken_release_stops_at_the_canary_and_the_hub_says_why():
+    plan = Plan("n2", "n1", canaries=("V007",))
+    decision, reports, seen = _simulate(plan, FLEET, broken=set(FLEET))
+    assert seen == {"V007"} and decision.paused and decision.state == "paused"
+    assert decision.failed == ["V007"] and "1 of 1 failed" in decision.reason
+    assert all(r.running == "n1" for r in reports.values())
+
+
+def test_pinned_vans_stay_and_a_fleet_rollback_brings_everyone_back():
+    plan = Plan("n1", "n0", canaries=("V001",), pinned={"V002": "n0-special"})
+    decision, _, seen = _simulate(plan, FLEET, broken=set())
+    assert "V002" not in seen and decision.versions["V002"] == "n0-special"
+    back = Plan("n1", "n0", canaries=("V001",), pinned={"V002": "n0-special"}, rolled_back=True)
+    d = decide(back, FLEET, {v: Report("n1") for v in FLEET})
+    assert d.state == "rolled-back" and d.versions["V002"] == "n0-special"
+    assert {x for v, x in d.versions.items() if v != "V002"} == {"n0"}
+
+
+def test_plans_that_make_no_sense_are_refused():
+    for bad in (dict(wave_sizes=()), dict(wave_sizes=(0,)), dict(max_failure_rate=1.5)):
+        with pytest.raises(ValueError):
+            Plan("a", "b", **bad)
+    with pytest.raises(ValueError):
+        Plan("a", "a")
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 60), canaries=st.integers(0, 3), sizes=st.lists(st.integers(1, 15), min_size=1, max_size=3),
+       rate=st.sampled_from([0.0, 0.1, 0.2, 0.5]), broken=st.sets(st.integers(0, 59), max_size=20),
+       pins=st.sets(st.integers(0, 59), max_size=5))
+def test_rollout_properties(n, canaries, sizes, rate, broken, pins):
+    fleet = [f"V{i:03d}" for i in range(n)]
+    plan = Plan("new", "old", canaries=tuple(fleet[:canaries]), wave_sizes=tuple(sizes), max_failure_rate=rate,
+                pinned={fleet[i]: "pin" for i in pins if i < n})
+    broken_vans = {fleet[i] for i in broken if i < n}
+    decision, reports, seen = _simulate(plan, fleet, broken_vans)
+    plan_waves = waves(plan, fleet)
+    assert sorted(v for w in plan_waves for v in w) == sorted(set(fleet) - set(plan.pinned))  # each van once
+    assert not seen & set(plan.pinned) and all(decision.versions[v] == "pin" for v in plan.pinned)
+    # No van beyond the started waves ever got the release.
+    reached = {v for w in plan_waves[:decision.started] for v in w}
+    assert seen <= reached
+    # Paused exactly when a wave's failures passed the threshold; then no later wave started.
+    if decision.paused:
+        wave = plan_waves[decision.started - 1]
+        assert len([v for v in wave if v in broken_vans]) / len(wave) > rate
+    else:
+        assert decision.state == "complete"
+        for wave in plan_waves:
+            assert len([v for v in wave if v in broken_vans]) / len(wave) <= rate
+    # Every van runs a version that is the target only if it is healthy with it.
+    for v, r in reports.items():
+        assert r.running != "new" or v not in broken_vans

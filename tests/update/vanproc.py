@@ -1,0 +1,59 @@
+"""The van's units, as the update tests restart them: ``python -m tests.update.vanproc SOFTWARE PORT``.
+
+What ``systemctl restart edge.target`` does on a van, for the one unit the health check looks at: stop the
+web process that runs (its pid in SOFTWARE/web.pid), start ``SOFTWARE/current/venv/bin/edge web`` — whatever
+version ``current`` names now — in its own session (it outlives this command, as a unit outlives systemctl).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def stop(software: Path) -> None:
+    try:
+        pid = int((software / "web.pid").read_text())
+    except (OSError, ValueError):
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        if not _alive(pid):
+            return
+        time.sleep(0.02)
+    os.killpg(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie no one reaps yet — its parent, the restart command, is gone — counts as stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def start(software: Path, port: int) -> None:
+    stop(software)
+    edge = software / "current" / "venv" / "bin" / "edge"
+    if not edge.exists():
+        return
+    env = {**os.environ, "EDGE_TEST_PORT": str(port)}
+    log = open(software / "web.log", "ab")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen([str(edge), "web"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    (software / "web.pid").write_text(str(proc.pid))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "stop":
+        stop(Path(sys.argv[2]))
+    else:
+        start(Path(sys.argv[1]), int(sys.argv[2]))
