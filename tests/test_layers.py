@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 VAN = ("common", "edge.core", "edge.store", "edge.devices", "edge.services", "edge.sync", "edge.web", "edge.config",
-       "edge.runner", "edge.cli", "edge.cli_codes", "edge.cli_operators")
+       "edge.update", "edge.runner", "edge.cli", "edge.cli_codes", "edge.cli_operators")
 # package or module -> project modules it may import (prefixes); its own package is always allowed.
 # Every module of the project falls under one key (test_every_module_is_under_a_layer).
 ALLOWED = {
@@ -26,6 +26,8 @@ ALLOWED = {
     "edge.services": ("edge.core", "edge.store", "edge.devices", "edge.config"),
     "edge.sync": ("edge.core", "edge.store", "edge.config"),
     "edge.web": ("edge.core", "edge.store", "edge.services", "edge.config", "common"),
+    # Software updates (issue 20): verify, install beside, switch, roll back; chunks shaped like documents' chunks.
+    "edge.update": ("edge.core", "edge.store", "edge.config", "edge.sync.chunks"),
     "edge.runner": VAN,
     "edge.cli": VAN,
     "edge.cli_codes": VAN,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import sqlite3
 from datetime import datetime
 
@@ -19,11 +20,20 @@ def reason(check: str, message_en: str, message_ar: str, **extra) -> dict:
     return {"check": check, "message": message_en, "message_ar": message_ar, **extra}
 
 
+def software_version() -> str:
+    """The version of the software answering, as ``edge --version`` says it: after an update's switch, the update's
+    health check (edge.update.install.Health) tells the new process from an old one still answering."""
+    try:
+        return importlib.metadata.version("mtc-edge")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def check(settings: Settings, now: datetime | None = None) -> dict:
     """The health answer: ``healthy`` and every ``reason`` it is not, with the backlog and device states."""
     now = now or clock.now()
-    answer = {"van": settings.van.id, "governorate": settings.van.governorate, "healthy": True, "reasons": [],
-              "outbox": None, "devices": None}
+    answer = {"van": settings.van.id, "governorate": settings.van.governorate, "version": software_version(),
+              "healthy": True, "reasons": [], "outbox": None, "devices": None}
     try:
         db = open_db(settings.db_path, must_exist=True)
         try:
