@@ -297,6 +297,17 @@ def m004_request_due_dates(conn, dialect: str) -> None:
             conn.execute("UPDATE requests SET due_on = ? WHERE number = ?", [due, number])
 
 
+
+@migration
+def m005_performance_indexes(conn, dialect: str) -> None:
+    # The service-performance screens (governorate/performance.py, issue 19) read a period of requests by their
+    # submission time (the whole governorate, or one van's monthly report) and each request's first decision
+    # in the staff audit: without these they read a year of requests and audit rows for every table.
+    _run(conn,
+         "CREATE INDEX IF NOT EXISTS requests_by_submitted ON requests (submitted_at)",
+         "CREATE INDEX IF NOT EXISTS requests_by_van_submitted ON requests (van, submitted_at)",
+         "CREATE INDEX IF NOT EXISTS staff_audit_by_subject ON staff_audit (subject, action)")
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -271,10 +271,12 @@ def test_a_new_database_is_made_at_the_current_version(target):
     store = HubStore(target)
     try:
         assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in",
-                                                                 "m003_wide_sequence_numbers", "m004_request_due_dates"]
-        assert migrations.version(store) == LATEST == 4
+                                                                 "m003_wide_sequence_numbers", "m004_request_due_dates",
+                                                                 "m005_performance_indexes"]
+        assert migrations.version(store) == LATEST == 5
         assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in"),
-                                                    (3, "m003_wide_sequence_numbers"), (4, "m004_request_due_dates")]
+                                                    (3, "m003_wide_sequence_numbers"), (4, "m004_request_due_dates"),
+                                                    (5, "m005_performance_indexes")]
         assert tables(store) == TABLES
         assert SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
@@ -328,7 +330,7 @@ def test_a_database_from_before_migrations_is_brought_up_to_date_with_its_rows(t
     store = HubStore(target)
     try:
         assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers",
-                                  "m004_request_due_dates"]
+                                  "m004_request_due_dates", "m005_performance_indexes"]
         assert migrations.version(store) == LATEST
         assert tables(store) == TABLES
         staff_columns = columns(store, "staff")
@@ -402,7 +404,7 @@ def test_processes_starting_together_migrate_once_and_agree(target, old):
     assert applied == [m.name for m in MIGRATIONS]
     store = HubStore(target)
     try:
-        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3, 4]
+        assert store.migrated == [] and [r[0] for r in recorded(store)] == [1, 2, 3, 4, 5]
         assert tables(store) == TABLES and SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
         store.close()
@@ -448,10 +450,11 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(
-        "schema version 4 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers, m004_request_due_dates)"
+        "schema version 5 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers, m004_request_due_dates, "
+        "m005_performance_indexes)"
     ), out.stdout
     out = governorate("db", "migrate", "--db", target)
-    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 4 (nothing to apply)"), out.stdout
+    assert out.returncode == 0 and out.stdout.strip().endswith("schema version 5 (nothing to apply)"), out.stdout
     _make_newer(target)
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
@@ -465,18 +468,18 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
 def test_a_migration_that_fails_leaves_the_database_at_the_version_before_it(target, monkeypatch):
     HubStore(target).close()
 
-    def m005_broken(conn, dialect):
+    def m006_broken(conn, dialect):
         conn.execute("CREATE TABLE half_done (x INTEGER)")
         conn.execute("INSERT INTO staff (username) VALUES ('nobody')")  # NOT NULL columns missing: fails
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(5, "m005_broken", m005_broken)])
-    monkeypatch.setattr(migrations, "LATEST", 5)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, Migration(6, "m006_broken", m006_broken)])
+    monkeypatch.setattr(migrations, "LATEST", 6)
     with pytest.raises(Exception, match="(?i)not.null"):
         HubStore(target)
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert [r[0] for r in recorded(store)] == [1, 2, 3, 4] and "half_done" not in tables(store)
+        assert [r[0] for r in recorded(store)] == [1, 2, 3, 4, 5] and "half_done" not in tables(store)
     finally:
         store.close()
 
@@ -498,7 +501,7 @@ def test_the_due_dates_of_requests_already_stored_are_filled_in(target, monkeypa
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert store.migrated == ["m004_request_due_dates"]
+        assert store.migrated == ["m004_request_due_dates", "m005_performance_indexes"]
         assert sorted(store._read("SELECT number, due_on FROM requests")) == [
             ("007-261121-0001-5", "2026-12-21"), ("007-261121-0002-3", None)]
     finally:
