@@ -31,6 +31,8 @@ table (the van's shift and Z-report, issue 19's other half): see ``SHIFT_DIFFERE
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -47,7 +49,7 @@ GROUPINGS = {
     "governorate": ("المحافظة", "Governorate", "'all'"),
     "van": ("الوحدة", "Van", "van"),
     "service": ("الخدمة", "Service", "service_code"),
-    "operator": ("الموظف", "Operator", "json_extract(body, '$.operator')"),
+    "operator": ("الموظف", "Operator", "operator"),  # m005's column, from the request's body
 }
 TICKET_GROUPINGS = ("governorate", "van")  # tickets carry neither service nor operator
 DECIDED_STATES = ("ready", "rejected", "delivered")
@@ -123,35 +125,46 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
 
 
 # --- the few expressions the two databases write differently ----------------------------------------------------
+# Every stored time is an ISO-8601 text in UTC (the wire schema refuses any other offset; the hub writes its own
+# with +00:00), so its first 19 characters are the UTC wall time: PostgreSQL reads them as a plain timestamp,
+# without a time-zone lookup per row.
 
 def local_day(store: HubStore, expr: str) -> str:
     """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text."""
     if store.dialect == "postgresql":
-        return f"to_char((({expr})::timestamptz AT TIME ZONE 'UTC') + interval '2 hours', 'YYYY-MM-DD')"
+        return f"to_char(left({expr}, 19)::timestamp + interval '2 hours', 'YYYY-MM-DD')"
     return f"date({expr}, '+2 hours')"
 
 
 def week_start(store: HubStore, expr: str) -> str:
     """SQL: the Monday (YYYY-MM-DD, UTC+2) of the ISO week of an ISO-8601 UTC text."""
     if store.dialect == "postgresql":
-        return (f"to_char(date_trunc('week', (({expr})::timestamptz AT TIME ZONE 'UTC') + interval '2 hours'), "
-                "'YYYY-MM-DD')")
+        return f"to_char(date_trunc('week', left({expr}, 19)::timestamp + interval '2 hours'), 'YYYY-MM-DD')"
     return f"date({expr}, '+2 hours', 'weekday 0', '-6 days')"
 
 
-def _decided_at() -> str:
-    # The first ready/rejected decision of the request (correlated on requests.number; index staff_audit_by_subject).
-    return ("(SELECT min(at) FROM staff_audit WHERE subject = number AND action = 'request.decide' "
-            "AND json_extract(details, '$.to') IN ('ready', 'rejected'))")
+def _picks(value: str, rank: str, count: str) -> str:
+    """The median and the 90th percentile of ``value`` by nearest rank (the ⌈p·n⌉-th smallest), from its
+    ``rank`` among the group's non-null values and their ``count`` (window functions: both databases have them,
+    and no percentile function in common)."""
+    return (f"max(CASE WHEN {rank} = ({count} + 1) / 2 THEN {value} END), "
+            f"max(CASE WHEN {rank} = (9 * {count} + 9) / 10 THEN {value} END)")
 
 
-def _percentiles(source: str, value: str = "x") -> str:
-    """SQL over ``source`` (columns k, x; x never NULL): per k, the count, the median and the 90th percentile by
-    nearest rank, picked with window functions (the same on both databases, which share no percentile function)."""
-    return (f"SELECT k, max(n), max(CASE WHEN rn = (n + 1) / 2 THEN {value} END), "
-            f"max(CASE WHEN rn = (9 * n + 9) / 10 THEN {value} END) FROM ("
-            f"SELECT k, {value}, row_number() OVER (PARTITION BY k ORDER BY {value}) AS rn, "
-            f"count(*) OVER (PARTITION BY k) AS n FROM ({source}) s) ranked GROUP BY k")
+def _pg_picks(value: str, median_only: bool = False) -> str:
+    """PostgreSQL's ordered-set aggregate for the same picks (one sort of the group's values, no window): its
+    percentile_disc(p) is the ⌈p·n⌉-th smallest, with p·n in floating point — 0.9 · 70 is 63.000000000000014
+    there, so p is taken a hair under 0.9 (no ⌈0.9·n⌉ moves for n below 10⁹)."""
+    if median_only:
+        return f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value})"
+    return (f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}), "
+            f"percentile_disc(0.899999999999) WITHIN GROUP (ORDER BY {value})")
+
+
+def _ranked(value: str, name: str) -> str:
+    """Window columns ranking ``value`` within its group (k), its nulls apart, and counting its non-null rows."""
+    return (f"row_number() OVER (PARTITION BY k, {value} IS NULL ORDER BY {value}) AS {name}_rank, "
+            f"count({value}) OVER (PARTITION BY k, {value} IS NULL) AS {name}_n")  # the same sort as the rank
 
 
 def _seconds(value) -> int | None:
@@ -173,102 +186,114 @@ def _grouping(by: str) -> str:
 
 # --- the figures ------------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def reading(store: HubStore) -> Iterator[Callable[[str, list], list[tuple]]]:
+    """A reader for one screen's statements. On PostgreSQL they share a transaction that may sort a month in
+    memory (work_mem) and skips JIT compilation (it costs more than it saves on statements this short)."""
+    if store.dialect != "postgresql":
+        yield store._read
+        return
+    with store.transaction() as conn:
+        conn.execute("SET LOCAL work_mem = '64MB'")
+        conn.execute("SET LOCAL jit = off")
+        yield lambda sql, params=(): conn.execute(sql, params).fetchall()
+
+
 def request_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
-                    key: str | None = None) -> dict[str, dict]:
+                    key: str | None = None, read=None) -> dict[str, dict]:
     """Per group key: received, decided, delivered, cancelled, timed (decided with a decision time and a due
-    date), in_time (of those, decided by the due date), decision_median_s and decision_p90_s.
+    date), in_time (of those, decided on or before the due date), decision_median_s and decision_p90_s, and per
+    payment method the payments and piastres collected. One statement over the period's requests (index
+    requests_by_submitted; m005's columns, no JSON read).
 
     ``key`` replaces the grouping's key by another SQL expression over a requests row (the weekly trend)."""
     k = key or _grouping(by)
     where, params = _where(period, van)
-    decided = f"{_decided_at()}"
     states = ", ".join(f"'{s}'" for s in DECIDED_STATES)
-    counts = store._read(
-        f"SELECT k, count(*), sum(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL AND {local_day(store, 'decided_at')} <= due_on "
-        "THEN 1 ELSE 0 END) "
-        f"FROM (SELECT {k} AS k, state, due_on, {decided} AS decided_at FROM requests WHERE {where}) r GROUP BY k",
-        params)
+    # Decided by the end of its due day (UTC+2): before 22:00 UTC that day, compared as text.
+    in_time = "decided_at < due_on || 'T22:00:00'"
+    paid = ", ".join(
+        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN pay_piastres ELSE 0 END)" for m in METHODS)
+    counts = (f"count(*), sum(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL THEN 1 ELSE 0 END), "
+              f"sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL AND {in_time} THEN 1 ELSE 0 END)")
+    base = (f"SELECT {k} AS k, state, due_on, decided_at, decision_s AS x, pay_method, pay_piastres "
+            f"FROM requests WHERE {where}")
+    if store.dialect == "postgresql":
+        rows = (read or store._read)(
+            f"SELECT k, {counts}, {_pg_picks('x')}, {paid} FROM ({base}) base GROUP BY k", params)
+    else:
+        rows = (read or store._read)(
+            f"SELECT k, {counts}, {_picks('x', 'x_rank', 'x_n')}, {paid} "
+            f"FROM (SELECT k, state, due_on, decided_at, x, pay_method, pay_piastres, {_ranked('x', 'x')} "
+            f"FROM ({base}) base) ranked GROUP BY k", params)
     out: dict[str, dict] = {}
-    for row_key, received, n_decided, delivered, cancelled, timed, in_time in counts:
-        out[str(row_key)] = {"received": int(received), "decided": int(n_decided or 0),
-                             "delivered": int(delivered or 0), "cancelled": int(cancelled or 0),
-                             "timed": int(timed or 0), "in_time": int(in_time or 0),
-                             "decision_median_s": None, "decision_p90_s": None}
-    durations = (f"SELECT k, {store.seconds_between('submitted_at', 'decided_at')} AS x FROM ("
-                 f"SELECT {k} AS k, submitted_at, {decided} AS decided_at FROM requests WHERE {where}) r "
-                 "WHERE decided_at IS NOT NULL")
-    for row_key, _n, median, p90 in store._read(_percentiles(durations), params):
-        out[str(row_key)].update(decision_median_s=_seconds(median), decision_p90_s=_seconds(p90))
+    for row in rows:
+        row_key, received, n_decided, delivered, cancelled, timed, n_in_time, median, p90 = row[:9]
+        figures = {"received": int(received), "decided": int(n_decided or 0), "delivered": int(delivered or 0),
+                   "cancelled": int(cancelled or 0), "timed": int(timed or 0), "in_time": int(n_in_time or 0),
+                   "decision_median_s": _seconds(median), "decision_p90_s": _seconds(p90)}
+        for i, method in enumerate(METHODS):
+            figures[f"payments_{method}"] = int(row[9 + 2 * i] or 0)
+            figures[f"collected_{method}"] = int(row[10 + 2 * i] or 0)
+        out[str(row_key)] = figures
     return out
 
 
 def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
-                   weekly: bool = False) -> dict[str, dict]:
+                   weekly: bool = False, read=None) -> dict[str, dict]:
     """Per van (or for the governorate): tickets ended (served or no-show) in the period, no_shows, wait median
-    and p90 (issued → called), service median (started → finished), all from the tickets' last messages."""
+    and p90 (issued → called), service median (started → finished); one statement over the tickets' last
+    messages (index messages_by_kind; the seconds are m005's columns)."""
     if by not in TICKET_GROUPINGS:
         return {}
     k = week_start(store, "created_at") if weekly else ("van" if by == "van" else "'all'")
     where, params = _where(period, van, "created_at")
-    out: dict[str, dict] = {}
-    for row_key, ended, no_shows in store._read(
-            f"SELECT k, count(*), sum(CASE WHEN kind = 'ticket.no_show' THEN 1 ELSE 0 END) FROM ("
-            f"SELECT {k} AS k, kind FROM messages WHERE kind IN ('ticket.finish', 'ticket.no_show') AND {where}) t "
-            "GROUP BY k", params):
-        out[str(row_key)] = {"tickets": int(ended), "no_shows": int(no_shows or 0), "wait_median_s": None,
-                             "wait_p90_s": None, "service_median_s": None}
-    finished = f"FROM messages WHERE kind = 'ticket.finish' AND {where}"
-    wait = store.seconds_between("json_extract(body, '$.issued_at')", "json_extract(body, '$.called_at')")
-    service = store.seconds_between("json_extract(body, '$.started_at')", "json_extract(body, '$.finished_at')")
-    for row_key, _n, median, p90 in store._read(_percentiles(
-            f"SELECT {k} AS k, {wait} AS x {finished} AND json_extract(body, '$.called_at') IS NOT NULL"), params):
-        out[str(row_key)].update(wait_median_s=_seconds(median), wait_p90_s=_seconds(p90))
-    for row_key, _n, median, _p90 in store._read(_percentiles(
-            f"SELECT {k} AS k, {service} AS x {finished} AND json_extract(body, '$.started_at') IS NOT NULL "
-            "AND json_extract(body, '$.finished_at') IS NOT NULL"), params):
-        out[str(row_key)]["service_median_s"] = _seconds(median)
-    return out
+    base = (f"SELECT {k} AS k, kind, wait_s, service_s FROM messages "
+            f"WHERE kind IN ('ticket.finish', 'ticket.no_show') AND {where}")
+    counts = "count(*), sum(CASE WHEN kind = 'ticket.no_show' THEN 1 ELSE 0 END)"
+    if store.dialect == "postgresql":
+        rows = (read or store._read)(
+            f"SELECT k, {counts}, {_pg_picks('wait_s')}, {_pg_picks('service_s', median_only=True)} "
+            f"FROM ({base}) base GROUP BY k", params)
+    else:
+        rows = (read or store._read)(
+            f"SELECT k, {counts}, {_picks('wait_s', 'w_rank', 'w_n')}, "
+            "max(CASE WHEN s_rank = (s_n + 1) / 2 THEN service_s END) "
+            f"FROM (SELECT k, kind, wait_s, service_s, {_ranked('wait_s', 'w')}, {_ranked('service_s', 's')} "
+            f"FROM ({base}) base) ranked GROUP BY k", params)
+    return {str(row_key): {"tickets": int(ended), "no_shows": int(no_shows or 0), "wait_median_s": _seconds(wait),
+                           "wait_p90_s": _seconds(wait_p90), "service_median_s": _seconds(service)}
+            for row_key, ended, no_shows, wait, wait_p90, service in rows}
 
 
-def fees(store: HubStore, period: Period, by: str = "governorate", van: str | None = None) -> dict[str, dict]:
-    """Per group key and payment method: piastres collected with the requests received in the period, and
-    refunded in the period (a refund counts in its request's group)."""
+def refunds(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
+            read=None) -> dict[str, dict]:
+    """Per group key and payment method: refunds made in the period and their piastres, each counted in its
+    request's group (looked up by number: refunds are few) — a refund whose request the hub lacks is left out."""
     k = _grouping(by)
-    where, params = _where(period, van)
+    where, params = _where(period, van, "created_at")
     out: dict[str, dict] = {}
-
-    def slot(row_key, method) -> dict:
-        group = out.setdefault(str(row_key), {})
-        return group.setdefault(str(method), {"collected": 0, "refunded": 0, "payments": 0, "refunds": 0})
-
-    for row_key, method, n, amount in store._read(
-            f"SELECT k, method, count(*), sum(amount) FROM (SELECT {k} AS k, "
-            "json_extract(body, '$.payment.method') AS method, "
-            "CAST(json_extract(body, '$.payment.amount_piastres') AS BIGINT) AS amount "
-            f"FROM requests WHERE {where}) r WHERE amount > 0 GROUP BY k, method", params):
-        cell = slot(row_key, method)
-        cell["payments"], cell["collected"] = int(n), int(amount)
-    refund_where, refund_params = _where(period, van, "created_at")
-    for row_key, method, n, amount in store._read(
-            f"SELECT k, method, count(*), sum(amount) FROM (SELECT {k} AS k, method, amount FROM ("
+    for row_key, method, n, amount in (read or store._read)(
+            "SELECT k, method, count(*), sum(amount) FROM ("
+            f"SELECT (SELECT {k} FROM requests WHERE number = fn) AS k, method, amount FROM ("
             "SELECT json_extract(body, '$.number') AS fn, json_extract(body, '$.method') AS method, "
             "CAST(json_extract(body, '$.amount_piastres') AS BIGINT) AS amount FROM messages "
-            f"WHERE kind = 'request.refunded' AND {refund_where}) f JOIN requests ON number = f.fn) x "
-            "GROUP BY k, method",
-            refund_params):
-        cell = slot(row_key, method)
-        cell["refunds"], cell["refunded"] = int(n), int(amount)
+            f"WHERE kind = 'request.refunded' AND {where}) f "
+            "WHERE EXISTS (SELECT 1 FROM requests WHERE number = fn)) x GROUP BY k, method", params):
+        out.setdefault(str(row_key), {})[str(method)] = {"refunds": int(n), "refunded": int(amount)}
     return out
 
 
 def table(store: HubStore, period: Period, by: str = "governorate", van: str | None = None) -> list[dict]:
     """One row per group, every figure of the screen (shares and net fees worked out from the SQL's counts)."""
-    requests_ = request_figures(store, period, by, van)
-    tickets = ticket_figures(store, period, by, van)
-    money = fees(store, period, by, van)
+    with reading(store) as read:
+        requests_ = request_figures(store, period, by, van, read=read)
+        tickets = ticket_figures(store, period, by, van, read=read)
+        money = refunds(store, period, by, van, read=read)
     rows = []
     for key in sorted(set(requests_) | set(tickets) | set(money)):
         row = {"key": key, **_empty_requests(), **requests_.get(key, {})}
@@ -277,11 +302,8 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
                               "service_median_s": None})
         row["in_time_share"] = share(row["in_time"], row["timed"])
         row["no_show_rate"] = share(row["no_shows"], row["tickets"]) if ticket else None
-        by_method = money.get(key, {})
         for method in METHODS:
-            cell = by_method.get(method, {})
-            row[f"collected_{method}"] = cell.get("collected", 0)
-            row[f"refunded_{method}"] = cell.get("refunded", 0)
+            row[f"refunded_{method}"] = money.get(key, {}).get(method, {}).get("refunded", 0)
         row["collected"] = sum(row[f"collected_{m}"] for m in METHODS)
         row["refunded"] = sum(row[f"refunded_{m}"] for m in METHODS)
         row["net"] = row["collected"] - row["refunded"]
@@ -292,8 +314,9 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
 
 def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict]:
     """The governorate's (or one van's) figures per ISO week of the period, oldest first."""
-    requests_ = request_figures(store, period, van=van, key=week_start(store, "submitted_at"))
-    tickets = ticket_figures(store, period, van=van, weekly=True)
+    with reading(store) as read:
+        requests_ = request_figures(store, period, van=van, key=week_start(store, "submitted_at"), read=read)
+        tickets = ticket_figures(store, period, van=van, weekly=True, read=read)
     rows = []
     for monday in sorted(set(requests_) | set(tickets)):
         iso = date.fromisoformat(monday).isocalendar()
@@ -303,13 +326,17 @@ def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict
                                       "service_median_s": None})}
         row["in_time_share"] = share(row["in_time"], row["timed"])
         row["no_show_rate"] = share(row["no_shows"], row["tickets"])
+        for method in METHODS:  # the weekly table shows no fees
+            row.pop(f"payments_{method}", None)
+            row.pop(f"collected_{method}", None)
         rows.append(row)
     return rows
 
 
 def _empty_requests() -> dict:
     return {"received": 0, "decided": 0, "delivered": 0, "cancelled": 0, "timed": 0, "in_time": 0,
-            "decision_median_s": None, "decision_p90_s": None}
+            "decision_median_s": None, "decision_p90_s": None,
+            **{f"{what}_{m}": 0 for m in METHODS for what in ("payments", "collected")}}
 
 
 def share(part: int | None, whole: int | None) -> float | None:

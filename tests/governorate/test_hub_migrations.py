@@ -272,11 +272,11 @@ def test_a_new_database_is_made_at_the_current_version(target):
     try:
         assert store.migrated == [m.name for m in MIGRATIONS] == ["m001_initial", "m002_staff_sign_in",
                                                                  "m003_wide_sequence_numbers", "m004_request_due_dates",
-                                                                 "m005_performance_indexes"]
+                                                                 "m005_performance_figures"]
         assert migrations.version(store) == LATEST == 5
         assert [r[:2] for r in recorded(store)] == [(1, "m001_initial"), (2, "m002_staff_sign_in"),
                                                     (3, "m003_wide_sequence_numbers"), (4, "m004_request_due_dates"),
-                                                    (5, "m005_performance_indexes")]
+                                                    (5, "m005_performance_figures")]
         assert tables(store) == TABLES
         assert SIGN_IN_COLUMNS <= set(columns(store, "staff"))
     finally:
@@ -330,7 +330,7 @@ def test_a_database_from_before_migrations_is_brought_up_to_date_with_its_rows(t
     store = HubStore(target)
     try:
         assert store.migrated == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers",
-                                  "m004_request_due_dates", "m005_performance_indexes"]
+                                  "m004_request_due_dates", "m005_performance_figures"]
         assert migrations.version(store) == LATEST
         assert tables(store) == TABLES
         staff_columns = columns(store, "staff")
@@ -451,7 +451,7 @@ def test_governorate_db_migrate_prints_the_version_and_refuses_a_newer_database(
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(
         "schema version 5 (m001_initial, m002_staff_sign_in, m003_wide_sequence_numbers, m004_request_due_dates, "
-        "m005_performance_indexes)"
+        "m005_performance_figures)"
     ), out.stdout
     out = governorate("db", "migrate", "--db", target)
     assert out.returncode == 0 and out.stdout.strip().endswith("schema version 5 (nothing to apply)"), out.stdout
@@ -501,7 +501,7 @@ def test_the_due_dates_of_requests_already_stored_are_filled_in(target, monkeypa
     monkeypatch.undo()
     store = HubStore(target)
     try:
-        assert store.migrated == ["m004_request_due_dates", "m005_performance_indexes"]
+        assert store.migrated == ["m004_request_due_dates", "m005_performance_figures"]
         assert sorted(store._read("SELECT number, due_on FROM requests")) == [
             ("007-261121-0001-5", "2026-12-21"), ("007-261121-0002-3", None)]
     finally:

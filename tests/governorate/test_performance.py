@@ -4,7 +4,7 @@ the same random rows, on SQLite and PostgreSQL; the period a screen asks for is 
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -149,9 +149,61 @@ def test_median_and_p90_are_the_nearest_rank_for_every_count(store):
     for row in perf.table(store, period, "service"):
         n = int(row["key"][1:])
         assert (row["decision_median_s"], row["decision_p90_s"]) == (60 * math.ceil(n / 2), 60 * math.ceil(0.9 * n))
-    for n in (1, 9, 10, 19, 20):
+    for n in (1, 9, 10, 19, 20, 70):  # 0.9 · 70 is 63.000000000000014 in floating point
         perf_data.clear(store)
         perf_data.insert(store, Rows([], [Ticket("V002", "ticket.finish", T0 + timedelta(hours=2), w, 60)
                                           for w in rnd.sample(range(1, n + 1), n)]))
         (row,) = perf.table(store, period, "van")
         assert (row["wait_median_s"], row["wait_p90_s"]) == (math.ceil(n / 2), math.ceil(0.9 * n))
+
+
+def test_a_decision_records_when_the_request_was_first_decided(store):
+    """backoffice.decide writes requests.decided_at with the ready/rejected decision, once; under review is none."""
+    from governorate import backoffice, notify
+    from tests.support.gov_support import offline_hub
+
+    perf_data.clear(store)
+    submitted = T0 + timedelta(hours=3)
+    perf_data.insert(store, Rows([Request("007-261121-0001-5", "V007", "BLD", "op1", "received", submitted,
+                                          (T0 + timedelta(days=2)).date().isoformat(), "cash", 100)]))
+    hub, sender = offline_hub(store), notify.TableSender(store)
+
+    def decided_at():
+        return store._read("SELECT decided_at FROM requests WHERE number = '007-261121-0001-5'")[0][0]
+
+    backoffice.decide(store, hub, sender, "007-261121-0001-5", "under_review", None, "karim")
+    assert decided_at() is None
+    backoffice.decide(store, hub, sender, "007-261121-0001-5", "ready", None, "karim")
+    audit = store._read("SELECT at, details FROM staff_audit WHERE subject = '007-261121-0001-5' ORDER BY id")
+    assert '"ready"' in audit[-1][1]  # the audit's time is taken a moment after the decision's
+    assert abs((datetime.fromisoformat(decided_at()) - datetime.fromisoformat(audit[-1][0])).total_seconds()) < 1
+    (row,) = perf.table(store, perf.Period(T0.date(), T0.date() + timedelta(days=1000)))
+    assert row["decided"] == 1 and row["timed"] == 1 and row["decision_median_s"] > 0
+
+
+def test_m005_fills_the_decision_time_of_requests_decided_before_it(tmp_path, monkeypatch):
+    from governorate import migrations
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+    monkeypatch.setattr(migrations, "LATEST", 4)
+    old = HubStore(tmp_path / "hub.db")
+    with old.transaction() as conn:
+        for number, state in (("V001-1", "ready"), ("V001-2", "received"), ("V001-3", "delivered")):
+            conn.execute("INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
+                         "VALUES (?, 'V001', 'BLD', ?, ?, '2026-03-01T08:00:00+00:00', '2026-03-01T08:00:00+00:00')",
+                         [number, state, '{"operator": "op7", "payment": {"method": "card", "amount_piastres": 500}}'])
+        for at, number, to in (("2026-03-01T09:00:00+00:00", "V001-1", "under_review"),
+                               ("2026-03-02T09:00:00+00:00", "V001-1", "ready"),
+                               ("2026-03-03T09:00:00+00:00", "V001-3", "rejected")):
+            conn.execute("INSERT INTO staff_audit (at, actor, action, subject, details) "
+                         "VALUES (?, 'karim', 'request.decide', ?, ?)", [at, number, f'{{"to": "{to}"}}'])
+    old.close()
+    monkeypatch.undo()
+    new = HubStore(tmp_path / "hub.db")
+    try:
+        assert new.migrated == ["m005_performance_figures"]
+        assert sorted(new._read("SELECT number, decided_at, operator, pay_method, pay_piastres FROM requests")) == [
+            ("V001-1", "2026-03-02T09:00:00+00:00", "op7", "card", 500), ("V001-2", None, "op7", "card", 500),
+            ("V001-3", "2026-03-03T09:00:00+00:00", "op7", "card", 500)]
+    finally:
+        new.close()

@@ -62,8 +62,9 @@ def insert(store, rows: Rows) -> None:
                 "submitted_at": iso(r.submitted), "expected_ready_on": r.due_on, "fee_piastres": r.amount,
                 "citizen": {"name": "x", "national_id": "29001011234567", "mobile": None},
                 "payment": {"method": r.method, "amount_piastres": r.amount, "reference": None}}
+        # decided_at as backoffice.decide writes it with the decision (and m005 fills it from the audit)
         requests_.append([r.number, r.van, r.service, r.state, json.dumps(body), iso(r.submitted),
-                          iso(r.submitted), r.due_on])
+                          iso(r.submitted), r.due_on, iso(r.decided) if r.decided else None])
         if r.under_review:
             audits.append([iso(r.under_review), "karim", "request.decide", r.number,
                            json.dumps({"from": "received", "to": "under_review", "reason": None})])
@@ -90,7 +91,7 @@ def insert(store, rows: Rows) -> None:
     with store.transaction() as conn:
         if requests_:
             execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, "
-                           "updated_at, due_on)", requests_)
+                           "updated_at, due_on, decided_at)", requests_)
         if audits:
             execute_values(conn, "INSERT INTO staff_audit (at, actor, action, subject, details)", audits)
         if messages:
@@ -239,6 +240,7 @@ def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = 
         row["no_show_rate"] = (t["no_shows"] / t["tickets"] if t["tickets"] else None) if t else None
         for method in perf.METHODS:
             cell = money.get(k, {}).get(method, {})
+            row[f"payments_{method}"] = cell.get("payments", 0)
             row[f"collected_{method}"] = cell.get("collected", 0)
             row[f"refunded_{method}"] = cell.get("refunded", 0)
         row["collected"] = sum(row[f"collected_{m}"] for m in perf.METHODS)
