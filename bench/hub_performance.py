@@ -190,7 +190,7 @@ def main() -> None:
         results = []
         for path in screens:
             client.get(path)  # warm: the first answer also compiles the templates
-            result = measure(client, path, args.runs if "year" not in path else max(3, args.runs // 3))
+            result = measure(client, path, args.runs if year not in path else max(3, args.runs // 3))
             results.append(result)
             print(json.dumps(result), flush=True)
         month_screens = [r for r in results if month in r["screen"] or "report" in r["screen"]]

@@ -44,6 +44,7 @@ from governorate.store import HubStore
 # Egypt Standard Time: how every day and week of these figures is read (see the module's docstring).
 DAY_TZ = timezone(timedelta(hours=2))
 MAX_DAYS = 400  # a year and a little: the longest period one screen may ask for
+WEEKS_BY_TEXT = 14  # see week_key
 GROUPINGS = {
     # key: (label_ar, label_en, SQL of the group's key over one requests row)
     "governorate": ("المحافظة", "Governorate", "'all'"),
@@ -141,6 +142,19 @@ def week_start(store: HubStore, expr: str) -> str:
     if store.dialect == "postgresql":
         return f"to_char(date_trunc('week', left({expr}, 19)::timestamp + interval '2 hours'), 'YYYY-MM-DD')"
     return f"date({expr}, '+2 hours', 'weekday 0', '-6 days')"
+
+
+def week_key(store: HubStore, period: Period, expr: str) -> str:
+    """SQL: the Monday of the week (as ``week_start``) of an ISO-8601 UTC text inside ``period``. For up to
+    WEEKS_BY_TEXT weeks, text comparisons against each week's first instant (the same on both databases and
+    cheaper than date arithmetic on every row); for longer periods, ``week_start``."""
+    first = period.first - timedelta(days=period.first.weekday())
+    mondays = [first + timedelta(weeks=i) for i in range((period.last - first).days // 7 + 1)]
+    if len(mondays) > WEEKS_BY_TEXT:
+        return week_start(store, expr)
+    branches = " ".join(f"WHEN {expr} < '{_utc_text(monday)}' THEN '{previous.isoformat()}'"
+                        for previous, monday in zip(mondays, mondays[1:], strict=False))
+    return f"CASE {branches} ELSE '{mondays[-1].isoformat()}' END" if branches else f"'{mondays[0].isoformat()}'"
 
 
 def _picks(value: str, rank: str, count: str) -> str:
@@ -250,7 +264,7 @@ def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van
     messages (index messages_by_kind; the seconds are m005's columns)."""
     if by not in TICKET_GROUPINGS:
         return {}
-    k = week_start(store, "created_at") if weekly else ("van" if by == "van" else "'all'")
+    k = week_key(store, period, "created_at") if weekly else ("van" if by == "van" else "'all'")
     where, params = _where(period, van, "created_at")
     base = (f"SELECT {k} AS k, kind, wait_s, service_s FROM messages "
             f"WHERE kind IN ('ticket.finish', 'ticket.no_show') AND {where}")
@@ -277,13 +291,16 @@ def refunds(store: HubStore, period: Period, by: str = "governorate", van: str |
     k = _grouping(by)
     where, params = _where(period, van, "created_at")
     out: dict[str, dict] = {}
+    # Each body is read once (PostgreSQL would parse it for every field: the OFFSET 0 keeps the cast in its
+    # subquery), and each refund's group comes from its request by number (the primary key): refunds are few.
+    body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
     for row_key, method, n, amount in (read or store._read)(
             "SELECT k, method, count(*), sum(amount) FROM ("
             f"SELECT (SELECT {k} FROM requests WHERE number = fn) AS k, method, amount FROM ("
-            "SELECT json_extract(body, '$.number') AS fn, json_extract(body, '$.method') AS method, "
-            "CAST(json_extract(body, '$.amount_piastres') AS BIGINT) AS amount FROM messages "
-            f"WHERE kind = 'request.refunded' AND {where}) f "
-            "WHERE EXISTS (SELECT 1 FROM requests WHERE number = fn)) x GROUP BY k, method", params):
+            "SELECT json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
+            "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
+            f"SELECT {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} {fence}) m) f) x "
+            "WHERE k IS NOT NULL GROUP BY k, method", params):
         out.setdefault(str(row_key), {})[str(method)] = {"refunds": int(n), "refunded": int(amount)}
     return out
 
@@ -315,7 +332,7 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
 def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict]:
     """The governorate's (or one van's) figures per ISO week of the period, oldest first."""
     with reading(store) as read:
-        requests_ = request_figures(store, period, van=van, key=week_start(store, "submitted_at"), read=read)
+        requests_ = request_figures(store, period, van=van, key=week_key(store, period, "submitted_at"), read=read)
         tickets = ticket_figures(store, period, van=van, weekly=True, read=read)
     rows = []
     for monday in sorted(set(requests_) | set(tickets)):

@@ -71,7 +71,7 @@ def data_sets(draw) -> Rows:
     return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)))
 
 
-periods = st.tuples(st.integers(-2, 42), st.integers(0, 45)).map(
+periods = st.tuples(st.integers(-60, 42), st.integers(0, 130)).map(  # up to and past WEEKS_BY_TEXT weeks
     lambda p: perf.Period(T0.date() + timedelta(days=p[0]), T0.date() + timedelta(days=p[0] + p[1])))
 
 
