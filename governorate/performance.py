@@ -45,6 +45,7 @@ from governorate.store import HubStore
 DAY_TZ = timezone(timedelta(hours=2))
 MAX_DAYS = 400  # a year and a little: the longest period one screen may ask for
 WEEKS_BY_TEXT = 14  # see week_key
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates a period may name (year 1 or 9999 would overflow the UTC bounds)
 GROUPINGS = {
     # key: (label_ar, label_en, SQL of the group's key over one requests row)
     "governorate": ("المحافظة", "Governorate", "'all'"),
@@ -115,6 +116,10 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
         raise PerformanceError("اكتب التاريخين بالشكل سنة-شهر-يوم، مثل 2026-01-31.",
                                "Write both dates as YYYY-MM-DD, e.g. 2026-01-31.",
                                detail=f"{(first or '')[:20]!r} {(last or '')[:20]!r}") from None
+    if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
+        raise PerformanceError(f"اختر تواريخ بين عامي {FIRST_YEAR} و{LAST_YEAR}.",
+                               f"Choose dates between the years {FIRST_YEAR} and {LAST_YEAR}.",
+                               detail=f"{start}..{end}")
     if end < start:
         raise PerformanceError("تاريخ النهاية قبل تاريخ البداية.", "The end date is before the start date.",
                                detail=f"{start} > {end}")

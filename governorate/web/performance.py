@@ -106,7 +106,10 @@ def screen():
         "performance.html", period=period, by=by, van=van, error=error, total=total[0] if total else None,
         rows=rows, weeks=weeks, trend=_trend_charts(weeks), groupings=perf.GROUPINGS, vans=perf.vans(store),
         columns=exports.FIGURE_COLUMNS, methods=perf.METHODS, shift_differences=perf.SHIFT_DIFFERENCES,
-        ticket_groupings=perf.TICKET_GROUPINGS), 400 if error else 200
+        ticket_groupings=perf.TICKET_GROUPINGS,
+        # what the export links carry over: only these (any other query key could clash with the route's own)
+        query={key: request.args[key] for key in ("from", "to", "by", "van") if request.args.get(key)},
+    ), 400 if error else 200
 
 
 @bp.route("/performance/export/<table>.<fmt>")
@@ -145,6 +148,8 @@ def report(van: str):
     text = request.args.get("month") or f"{today:%Y-%m}"
     try:
         year, number = (int(part) for part in text.split("-"))
+        if not perf.FIRST_YEAR <= year <= perf.LAST_YEAR:
+            raise ValueError(year)
         period = perf.month(year, number)
     except (ValueError, TypeError):
         return render_template("error.html", code=400, ar="اكتب الشهر بالشكل سنة-شهر، مثل 2026-01.",

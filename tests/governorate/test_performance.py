@@ -107,6 +107,7 @@ def test_the_fixed_sample_has_every_kind_of_figure(store):
 @pytest.mark.parametrize(("first", "last", "en"), [
     ("2026-13-01", "", "YYYY-MM-DD"), ("yesterday", "2026-01-01", "YYYY-MM-DD"),
     ("2026-02-01", "2026-01-01", "before the start"), ("2024-01-01", "2026-01-01", "longer than"),
+    ("0001-01-01", "0001-01-02", "between the years"), ("9999-12-30", "9999-12-31", "between the years"),
 ])
 def test_a_bad_period_is_refused_in_both_languages(first, last, en):
     with pytest.raises(EdgeError) as caught:
@@ -122,6 +123,7 @@ def test_any_period_text_gives_a_period_or_a_bilingual_error(first, last):
         assert exc.message_ar and exc.message_en
     else:
         assert period.first <= period.last and period.days <= perf.MAX_DAYS
+        assert period.start < period.end  # the UTC bounds the SQL compares with
 
 
 def test_an_empty_period_means_this_month_so_far():

@@ -103,6 +103,9 @@ def test_a_bad_period_gets_a_clear_error_in_both_languages(client):
     assert response.status_code == 400 and "YYYY-MM-DD" in response.get_data(as_text=True)
     assert client.get("/performance/export/secrets.csv").status_code == 404
     assert client.get("/performance/export/all.csv").status_code == 404
+    # query keys the screen does not know (or that name the export route's own parts) change nothing
+    odd = client.get("/performance", query_string={"table": "x", "fmt": "y", "by": "nothing", "van": "V999"})
+    assert odd.status_code == 200 and "/performance/export/figures.csv" in odd.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("by", ["van", "service", "operator"])
@@ -167,8 +170,9 @@ def test_the_monthly_report_of_a_van_is_printable(client, store):
     (total,) = perf.table(store, march, "governorate", VANS[0])
     assert f'<td data-figure="received">{to_eastern(str(total["received"]))}</td>' in html
     assert client.get("/performance/vans/V999/report").status_code == 404
-    bad = client.get(f"/performance/vans/{VANS[0]}/report", query_string={"month": "March"})
-    assert bad.status_code == 400 and "YYYY-MM" in bad.get_data(as_text=True)
+    for month in ("March", "2026-13", "9999-12", "0001-01", "2026-03-01"):
+        bad = client.get(f"/performance/vans/{VANS[0]}/report", query_string={"month": month})
+        assert bad.status_code == 400 and "YYYY-MM" in bad.get_data(as_text=True), month
     css = client.get("/static/performance.css").get_data(as_text=True)
     assert "@media print" in css
 
