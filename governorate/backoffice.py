@@ -229,8 +229,11 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
         # The decision, its audit and its downlink commit together: none is recorded without the others.
         # Compare-and-set: the state read above must still be the state now, or another clerk decided in
         # between (two browsers, two web workers); then nothing is recorded, sent or notified.
-        changed = conn.execute("UPDATE requests SET state = ?, updated_at = ? WHERE number = ? AND state = ?",
-                               [state, at, number, item["state"]]).rowcount
+        # decided_at: the first ready/rejected decision, what the performance screens time (issue 19, m006).
+        changed = conn.execute("UPDATE requests SET state = ?, updated_at = ?, decided_at = CASE WHEN decided_at IS "
+                               "NULL AND ? IN ('ready', 'rejected') THEN ? ELSE decided_at END "
+                               "WHERE number = ? AND state = ?",
+                               [state, at, state, at, number, item["state"]]).rowcount
         if not changed:
             raise _decided_meanwhile(conn, number)
         audit(conn, actor, "request.decide", number, {"from": item["state"], "to": state, "reason": reason})

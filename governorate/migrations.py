@@ -326,6 +326,72 @@ def m005_shifts(conn, dialect: str) -> None:
          "CREATE INDEX IF NOT EXISTS shifts_by_day ON shifts (day, van)")
 
 
+@migration
+def m006_performance_figures(conn, dialect: str) -> None:
+    # The service-performance screens (governorate/performance.py, issue 19) aggregate a month of requests and
+    # tickets at a year of data in well under a second. Parsing each row's JSON at every page view cannot do that
+    # on PostgreSQL, so the few values they read become columns:
+    # - requests.decided_at: the first ready/rejected decision (written by backoffice.decide with the decision;
+    #   filled here from the staff audit for requests decided before);
+    # - requests.operator, pay_method, pay_piastres, decision_s (submitted → decided) and messages.wait_s,
+    #   service_s (a finished ticket's waiting and service seconds): generated from the stored row, so every
+    #   writer's rows have them and the ingest is unchanged. SQLite computes them when read (VIRTUAL: the only
+    #   kind ALTER TABLE may add); PostgreSQL stores them (adding them rewrites the two tables once, under their
+    #   lock: minutes at a year of data).
+    if dialect == "postgresql":
+        # A time in the wire format always names its UTC offset (edge/sync/schema.timestamp), so the text's
+        # instant does not depend on the session's time zone: immutable, as a generated column needs.
+        conn.execute("CREATE OR REPLACE FUNCTION hub_seconds_between(a text, b text) RETURNS double precision "
+                     "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS "
+                     "'SELECT extract(epoch from (b::timestamptz - a::timestamptz))::double precision'")
+        amount = "(body::jsonb #>> '{payment,amount_piastres}')"
+        _run(conn,
+             "ALTER TABLE requests ADD COLUMN decided_at TEXT, "
+             "ADD COLUMN operator TEXT GENERATED ALWAYS AS (body::jsonb ->> 'operator') STORED, "
+             "ADD COLUMN pay_method TEXT GENERATED ALWAYS AS (body::jsonb #>> '{payment,method}') STORED, "
+             f"ADD COLUMN pay_piastres BIGINT GENERATED ALWAYS AS (CASE WHEN {amount} ~ '^[0-9]{{1,18}}$' "
+             f"THEN {amount}::bigint END) STORED, "
+             "ADD COLUMN decision_s DOUBLE PRECISION GENERATED ALWAYS AS "
+             "(hub_seconds_between(submitted_at, decided_at)) STORED",
+             "ALTER TABLE messages "
+             "ADD COLUMN wait_s DOUBLE PRECISION GENERATED ALWAYS AS (CASE WHEN kind = 'ticket.finish' THEN "
+             "hub_seconds_between(body::jsonb ->> 'issued_at', body::jsonb ->> 'called_at') END) STORED, "
+             "ADD COLUMN service_s DOUBLE PRECISION GENERATED ALWAYS AS (CASE WHEN kind = 'ticket.finish' THEN "
+             "hub_seconds_between(body::jsonb ->> 'started_at', body::jsonb ->> 'finished_at') END) STORED")
+    else:
+        seconds = "(julianday(json_extract(body, '$.{1}')) - julianday(json_extract(body, '$.{0}'))) * 86400"
+        _run(conn,
+             "ALTER TABLE requests ADD COLUMN decided_at TEXT",
+             "ALTER TABLE requests ADD COLUMN operator TEXT GENERATED ALWAYS AS (json_extract(body, '$.operator')) "
+             "VIRTUAL",
+             "ALTER TABLE requests ADD COLUMN pay_method TEXT GENERATED ALWAYS AS "
+             "(json_extract(body, '$.payment.method')) VIRTUAL",
+             "ALTER TABLE requests ADD COLUMN pay_piastres INTEGER GENERATED ALWAYS AS "
+             "(CASE WHEN typeof(json_extract(body, '$.payment.amount_piastres')) = 'integer' "
+             "THEN json_extract(body, '$.payment.amount_piastres') END) VIRTUAL",
+             "ALTER TABLE requests ADD COLUMN decision_s REAL GENERATED ALWAYS AS "
+             "((julianday(decided_at) - julianday(submitted_at)) * 86400) VIRTUAL",
+             "ALTER TABLE messages ADD COLUMN wait_s REAL GENERATED ALWAYS AS (CASE WHEN kind = 'ticket.finish' THEN "
+             f"{seconds.format('issued_at', 'called_at')} END) VIRTUAL",
+             "ALTER TABLE messages ADD COLUMN service_s REAL GENERATED ALWAYS AS (CASE WHEN kind = 'ticket.finish' "
+             f"THEN {seconds.format('started_at', 'finished_at')} END) VIRTUAL")
+    _run(conn,
+         "UPDATE requests SET decided_at = (SELECT min(at) FROM staff_audit WHERE subject = requests.number AND "
+         "action = 'request.decide' AND json_extract(details, '$.to') IN ('ready', 'rejected')) "
+         "WHERE state IN ('ready', 'rejected', 'delivered')",
+         "CREATE INDEX IF NOT EXISTS requests_by_submitted ON requests (submitted_at)",
+         "CREATE INDEX IF NOT EXISTS requests_by_van_submitted ON requests (van, submitted_at)")
+    if dialect == "postgresql":
+        # Covering indexes: a month's figures are read from the index alone (index-only scan), not from rows
+        # that carry the whole request or message body.
+        figures = "van, service_code, state, due_on, decided_at, decision_s, operator, pay_method, pay_piastres"
+        _run(conn,
+             f"CREATE INDEX IF NOT EXISTS requests_performance ON requests (submitted_at) INCLUDE ({figures})",
+             f"CREATE INDEX IF NOT EXISTS requests_performance_by_van ON requests (van, submitted_at) "
+             f"INCLUDE ({figures.removeprefix('van, ')})",
+             "CREATE INDEX IF NOT EXISTS messages_tickets ON messages (created_at) INCLUDE (van, kind, wait_s, "
+             "service_s) WHERE kind IN ('ticket.finish', 'ticket.no_show')")
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -16,7 +16,7 @@ from governorate import fleet, notify, quarantine, staff
 from governorate.backoffice import STATE_LABELS
 from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import auth, health, monitor, office, refused, security
+from governorate.web import auth, health, monitor, office, performance, refused, security
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(refused.bp)
+    app.register_blueprint(performance.bp)
     app.register_blueprint(health.bp)
 
     @app.context_processor

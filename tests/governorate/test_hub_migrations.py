@@ -29,8 +29,8 @@ TABLES = {"messages", "vans", "requests", "thumbnails", "doc_chunks", "documents
           "notifications", "publications", "schema_migrations", "shifts"}
 # The names of the migrations, in order: the first ones are frozen (the oracle); later ones are appended.
 NAMES = [m.name for m in MIGRATIONS]
-assert NAMES[:5] == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers", "m004_request_due_dates",
-                     "m005_shifts"]
+assert NAMES[:6] == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers", "m004_request_due_dates",
+                     "m005_shifts", "m006_performance_figures"]
 
 # The schema as the hub created it before migrations existed (store.py's SCHEMA, copied here as it was): the staff
 # table has no sign-in columns (governorate/staff.py's ensure_columns added them when the web app opened it).

@@ -1,0 +1,209 @@
+"""Benchmark: the service-performance screens (issue 19) at a year of data for 50 vans, on PostgreSQL.
+
+Seeds a throw-away PostgreSQL cluster (tests/support/gov_postgres, fsync on) with ≈ 50 vans × 300 working days ×
+60 requests (900 000 requests with their request.submitted messages, a decision in the staff audit for most, one
+finished or missed ticket per request, ticket.issued messages, refunds and deliveries), written server-side with
+generate_series in the shapes the ingest and the back office write. Then asks the staff web app (the real Flask
+app and templates, through its test client: no network in the figure) for each screen many times and prints each
+one's p50 and p95 in milliseconds as JSON lines; the last line sums them up with the target (p95 < 500 ms).
+
+Screens: /performance by van, service and operator for the last month of the data (what the screen opens on:
+this month), the same by van for a quarter and for the whole year (for scale), a van's monthly report, and the
+CSV and XLSX exports of the month's table.
+
+    python -m bench.hub_performance [--vans 50] [--days 300] [--per-day 60] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import date, timedelta
+
+from governorate.store import HubStore
+from governorate.web import create_app
+from tests.support import gov_postgres
+from tests.support.gov_support import PASSWORD, USERS, add_staff, login, offline_hub
+
+SERVICES = ("BLD-NEW", "BLD-RECON", "SHOP-LIC", "SHOP-RENEW", "DEMOLISH", "UTIL-CONN", "SIGNAGE", "OCCUPANCY")
+LAST_DAY = date(2026, 11, 30)
+
+
+def working_days(count: int, last: date = LAST_DAY) -> list[date]:
+    """``count`` days back from ``last``, Fridays off (the vans work six days a week)."""
+    days, day = [], last
+    while len(days) < count:
+        if day.weekday() != 4:
+            days.append(day)
+        day -= timedelta(days=1)
+    return sorted(days)
+
+
+# Every row in SQL on the server: a Python loop over 900 000 requests would take longer than the whole benchmark.
+SEED = [
+    """CREATE TEMP TABLE bench_requests AS
+       SELECT format('V%%s-%%s-%%s', lpad(v::text, 3, '0'), to_char(d.day, 'YYMMDD'), lpad(n::text, 4, '0')) AS number,
+              format('V%%s', lpad(v::text, 3, '0')) AS van, v, n, d.day,
+              ((d.day + time '06:00') + n * interval '7 minutes' + (v %% 5) * interval '1 minute') AS at,
+              (ARRAY[%(services)s])[1 + (v * 7 + n) %% 8] AS service,
+              CASE WHEN (v + n + extract(doy from d.day)::int) %% 20 < 2 THEN 'cancelled'
+                   WHEN (v + n) %% 10 < 5 THEN 'delivered' WHEN (v + n) %% 10 < 7 THEN 'ready'
+                   WHEN (v + n) %% 10 < 8 THEN 'rejected' ELSE 'received' END AS state,
+              (ARRAY['cash', 'card', 'reference'])[1 + (v + 2 * n) %% 3] AS method,
+              (ARRAY[0, 5000, 12500, 30000, 75000])[1 + (n * 3 + v) %% 5] AS amount,
+              ((v * 31 + n * 17) %% 400) AS decide_h,
+              5 + (v + n) %% 20 AS legal_days
+       FROM bench_days d CROSS JOIN generate_series(1, %(vans)s) v CROSS JOIN generate_series(1, %(per_day)s) n""",
+    # decided_at as backoffice.decide writes it with a ready/rejected decision (the audit row below).
+    """INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on, decided_at)
+       SELECT number, van, service, state,
+              json_build_object('number', number, 'van', van, 'service_code', service, 'catalogue_version', 3,
+                'citizen', json_build_object('national_id', '2900101' || lpad(n::text, 7, '0'),
+                  'name', 'محمد أحمد علي حسن ' || n, 'mobile', '0100' || lpad((v * 1000 + n)::text, 7, '0'),
+                  'birth_date', '1990-01-01', 'gender', 'male'),
+                'fee_piastres', amount, 'operator', format('op%%s-%%s', v, n %% 3), 'submitted_at', %(at)s,
+                'expected_ready_on', to_char(day + legal_days, 'YYYY-MM-DD'),
+                'payment', json_build_object('method', method, 'amount_piastres', amount,
+                  'reference', CASE WHEN method = 'reference' THEN 'FWRY' || n END),
+                'originals_seen', json_build_array('NID', 'DEED'))::text,
+              %(at)s, %(at)s, to_char(day + legal_days, 'YYYY-MM-DD'),
+              CASE WHEN state IN ('ready', 'rejected', 'delivered') THEN %(decided)s END
+       FROM bench_requests""",
+    """INSERT INTO staff_audit (at, actor, action, subject, details)
+       SELECT %(decided)s, 'karim', 'request.decide', number,
+              json_build_object('from', 'received', 'to', CASE WHEN state = 'rejected' THEN 'rejected' ELSE 'ready' END,
+                                'reason', CASE WHEN state = 'rejected' THEN 'نقص مستند' END)::text
+       FROM bench_requests WHERE state IN ('ready', 'rejected', 'delivered')""",
+    """INSERT INTO staff_audit (at, actor, action, subject, details)
+       SELECT %(review)s, 'karim', 'request.decide', number,
+              json_build_object('from', 'received', 'to', 'under_review', 'reason', NULL)::text
+       FROM bench_requests WHERE n %% 4 = 0""",
+    """INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)
+       SELECT b.van, 'S' || number, 'tx', n, 'request.submitted', r.body, r.submitted_at, r.submitted_at
+       FROM bench_requests b JOIN requests r USING (number)""",
+    """INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)
+       SELECT van, 'I' || number, 'tx', n, 'ticket.issued', %(ticket)s, %(issued)s, %(issued)s FROM bench_requests""",
+    """INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)
+       SELECT van, 'F' || number, 'tx', n, CASE WHEN n %% 9 = 0 THEN 'ticket.no_show' ELSE 'ticket.finish' END,
+              %(ticket)s, %(finished)s, %(finished)s FROM bench_requests""",
+    """INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)
+       SELECT van, 'D' || number, 'tx', n, 'request.state',
+              json_build_object('number', number, 'state', 'delivered', 'reason', NULL, 'at', %(delivered)s)::text,
+              %(delivered)s, %(delivered)s FROM bench_requests WHERE state = 'delivered'""",
+    """INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at)
+       SELECT van, 'R' || number, 'tx', n, 'request.refunded',
+              json_build_object('number', number, 'amount_piastres', amount, 'method', method,
+                                'reason', 'ألغاه المواطن', 'operator', 'op1', 'confirmed_by', 'op1',
+                                'at', %(refunded)s)::text,
+              %(refunded)s, %(refunded)s FROM bench_requests WHERE state = 'cancelled' AND amount > 0""",
+    "INSERT INTO vans (van, online, session) SELECT DISTINCT van, 1, 1 FROM bench_requests",
+    "VACUUM ANALYZE",  # what autovacuum does on a live hub: the visibility map lets index-only scans skip the rows
+]
+
+
+def _utc(expr: str) -> str:
+    return f"to_char(({expr}), 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
+
+
+def seed(url: str, vans: int, days: int, per_day: int) -> dict:
+    import psycopg
+
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE bench_days (day date)")
+        with conn.cursor().copy("COPY bench_days (day) FROM STDIN") as copy:
+            for day in working_days(days):
+                copy.write_row([day])
+        issued = "at - interval '20 minutes'"
+        called = f"{issued} + ((v * 13 + n * 29) % 50) * interval '1 minute'"
+        started = f"{called} + interval '1 minute'"
+        finished = f"{started} + interval '11 minutes'"
+        missed = "n % 9 = 0"  # every ninth ticket is a no-show: never called, started or finished
+        values = {
+            "services": ", ".join(f"'{s}'" for s in SERVICES), "vans": vans, "per_day": per_day,
+            "at": _utc("at"), "decided": _utc("at + decide_h * interval '1 hour'"),
+            "review": _utc("at + interval '2 hours'"), "issued": _utc(issued),
+            "finished": _utc(f"CASE WHEN {missed} THEN {issued} + interval '1 hour' ELSE {finished} END"),
+            "delivered": _utc("at + (decide_h + 48) * interval '1 hour'"),
+            "refunded": _utc("at + interval '1 hour'"),
+            "ticket": (
+                "json_build_object('number', 'A-' || lpad(n::text, 3, '0'), 'series', 'A', 'seq', n, "
+                f"'category', 'general', 'priority', 'normal', 'state', CASE WHEN {missed} THEN 'no_show' "
+                f"ELSE 'served' END, 'issued_at', {_utc(issued)}, "
+                f"'called_at', CASE WHEN {missed} THEN NULL ELSE {_utc(called)} END, 'counter', 1 + n % 3, "
+                f"'recalls', 0, 'started_at', CASE WHEN {missed} THEN NULL ELSE {_utc(started)} END, "
+                f"'finished_at', CASE WHEN {missed} THEN NULL ELSE {_utc(finished)} END, "
+                "'transferred_to', NULL, 'transferred_from', NULL)::text"),
+        }
+        for sql in SEED:
+            conn.execute(sql % values if "%(" in sql else sql.replace("%%", "%"))
+        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("requests", "staff_audit", "messages")}
+    return {"seed_s": round(time.perf_counter() - began, 1), **counts}
+
+
+def measure(client, path: str, runs: int) -> dict:
+    times, size, status = [], 0, None
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        size, status = len(response.get_data()), response.status_code
+    times.sort()
+    return {"screen": path, "status": status, "bytes": size, "runs": runs,
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[min(len(times) - 1, -(-95 * len(times) // 100) - 1)], 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vans", type=int, default=50)
+    parser.add_argument("--days", type=int, default=300)
+    parser.add_argument("--per-day", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    if not gov_postgres.available():
+        print(json.dumps({"error": "PostgreSQL server binaries or psycopg are not installed"}))
+        return
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("perf")
+        store = HubStore(url)  # the schema, with m006's indexes
+        add_staff(store)
+        seeded = seed(url, args.vans, args.days, args.per_day)
+        print(json.dumps({"phase": "seed", **seeded}), flush=True)
+        app = create_app({"DB_PATH": url, "STORE": store, "SECRET_KEY": b"b" * 32, "SENDER": offline_hub(store)})
+        client = app.test_client()
+        login(client, "viewer")
+        assert USERS and PASSWORD
+        month = f"from={LAST_DAY.replace(day=1)}&to={LAST_DAY}"
+        quarter = f"from={(LAST_DAY - timedelta(days=91)).replace(day=1)}&to={LAST_DAY}"
+        year = f"from={working_days(args.days)[0]}&to={LAST_DAY}"
+        screens = [f"/performance?{month}&by=van", f"/performance?{month}&by=service",
+                   f"/performance?{month}&by=operator", f"/performance?{month}&by=service&van=V001",
+                   f"/performance/vans/V001/report?month={LAST_DAY:%Y-%m}",
+                   f"/performance/export/figures.csv?{month}&by=operator",
+                   f"/performance/export/all.xlsx?{month}&by=van",
+                   f"/performance?{quarter}&by=van", f"/performance?{year}&by=van"]
+        results = []
+        for path in screens:
+            client.get(path)  # warm: the first answer also compiles the templates
+            result = measure(client, path, args.runs if year not in path else max(3, args.runs // 3))
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        month_screens = [r for r in results if month in r["screen"] or "report" in r["screen"]]
+        print(json.dumps({
+            "phase": "summary", "requests": seeded["requests"], "target_p95_ms": 500,
+            "month_screens_max_p95_ms": max(r["p95_ms"] for r in month_screens),
+            "month_screens_within_target": all(r["p95_ms"] < 500 for r in month_screens),
+            "quarter_by_van_p95_ms": results[-2]["p95_ms"], "year_by_van_p95_ms": results[-1]["p95_ms"],
+        }), flush=True)
+        store.close()
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

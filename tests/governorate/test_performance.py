@@ -1,0 +1,211 @@
+"""The service-performance figures (governorate/performance.py): the SQL equals a plain-Python computation over
+the same random rows, on SQLite and PostgreSQL; the period a screen asks for is checked at the boundary."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge.core.errors import EdgeError
+from governorate import performance as perf
+from governorate.store import HubStore
+from tests.support import gov_postgres, perf_data
+from tests.support.gov_support import BACKENDS
+from tests.support.perf_data import OPERATORS, SERVICES, STATES, T0, VANS, Request, Rows, Ticket
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request):
+    cluster = None
+    if request.param == "sqlite":
+        folder = tempfile.TemporaryDirectory()
+        target = str(Path(folder.name) / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("perf")
+    s = HubStore(target)
+    yield s
+    s.close()
+    if cluster:
+        cluster.stop()
+    else:
+        folder.cleanup()
+
+
+SPAN_S = 40 * 86400
+seconds = st.integers(0, SPAN_S)
+
+
+@st.composite
+def requests_(draw, n: int) -> Request:
+    van = draw(st.sampled_from(VANS))
+    state = draw(st.sampled_from(STATES))
+    submitted = T0 + timedelta(seconds=draw(seconds))
+    decided = None
+    if state in perf.DECIDED_STATES and draw(st.booleans()):
+        decided = submitted + timedelta(seconds=draw(st.integers(0, 12 * 86400)))
+    under_review = submitted + timedelta(seconds=draw(st.integers(0, 86400))) if draw(st.booleans()) else None
+    due = draw(st.none() | st.integers(-1, 12).map(lambda d: (submitted.date() + timedelta(days=d)).isoformat()))
+    amount = draw(st.sampled_from((0, 1, 5000, 2**40)))
+    refund = None
+    if state == "cancelled" and amount and draw(st.booleans()):
+        refund = (submitted + timedelta(seconds=draw(st.integers(0, 5 * 86400))), amount)
+    return Request(f"{van}-{n:06d}", van, draw(st.sampled_from(SERVICES)), draw(st.sampled_from(OPERATORS)), state,
+                   submitted, due, draw(st.sampled_from(perf.METHODS)), amount, decided, under_review, refund)
+
+
+tickets = st.builds(
+    Ticket, st.sampled_from(VANS), st.sampled_from(("ticket.finish", "ticket.no_show")),
+    seconds.map(lambda s: T0 + timedelta(seconds=s)), st.none() | st.integers(0, 7200),
+    st.none() | st.integers(0, 3600))
+
+
+@st.composite
+def data_sets(draw) -> Rows:
+    count = draw(st.integers(0, 60))
+    return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)))
+
+
+periods = st.tuples(st.integers(-60, 42), st.integers(0, 130)).map(  # up to and past WEEKS_BY_TEXT weeks
+    lambda p: perf.Period(T0.date() + timedelta(days=p[0]), T0.date() + timedelta(days=p[0] + p[1])))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(rows=data_sets(), period=periods, by=st.sampled_from(tuple(perf.GROUPINGS)),
+       van=st.none() | st.sampled_from(VANS))
+def test_the_sql_figures_equal_a_plain_computation_over_the_same_rows(store, rows, period, by, van):
+    perf_data.clear(store)
+    perf_data.insert(store, rows)
+    assert perf.table(store, period, by, van) == perf_data.reference_table(rows, period, by, van)
+    assert perf.weekly(store, period, van) == perf_data.reference_weekly(rows, period, van)
+
+
+def test_the_fixed_sample_has_every_kind_of_figure(store):
+    """The sample the screens' tests use: decisions in and out of time, no-shows, refunds, every method."""
+    perf_data.clear(store)
+    rows = perf_data.sample()
+    perf_data.insert(store, rows)
+    period = perf.Period(T0.date(), T0.date() + timedelta(days=45))
+    (total,) = perf.table(store, period)
+    assert total["received"] == 240 and 0 < total["in_time"] < total["timed"] <= total["decided"]
+    assert total["decision_median_s"] <= total["decision_p90_s"]
+    assert 0 < total["no_show_rate"] < 1 and total["wait_median_s"] <= total["wait_p90_s"]
+    assert all(total[f"collected_{m}"] > 0 for m in perf.METHODS) and total["refunded"] > 0
+    assert total["net"] == total["collected"] - total["refunded"]
+    assert total["shift_difference"] is None  # no shifts at the hub yet: no figure, not a zero
+    assert {r["key"] for r in perf.table(store, period, "van")} == set(VANS)
+    assert all(r["tickets"] is None for r in perf.table(store, period, "service"))  # tickets name no service
+    assert perf.table(store, period, "van") == perf_data.reference_table(rows, period, "van")
+
+
+@pytest.mark.parametrize(("first", "last", "en"), [
+    ("2026-13-01", "", "YYYY-MM-DD"), ("yesterday", "2026-01-01", "YYYY-MM-DD"),
+    ("2026-02-01", "2026-01-01", "before the start"), ("2024-01-01", "2026-01-01", "longer than"),
+    ("0001-01-01", "0001-01-02", "between the years"), ("9999-12-30", "9999-12-31", "between the years"),
+])
+def test_a_bad_period_is_refused_in_both_languages(first, last, en):
+    with pytest.raises(EdgeError) as caught:
+        perf.parse_period(first, last, today=date(2026, 3, 10))
+    assert en in caught.value.message_en and caught.value.message_ar
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_any_period_text_gives_a_period_or_a_bilingual_error(first, last):
+    try:
+        period = perf.parse_period(first, last, today=date(2026, 3, 10))
+    except perf.PerformanceError as exc:
+        assert exc.message_ar and exc.message_en
+    else:
+        assert period.first <= period.last and period.days <= perf.MAX_DAYS
+        assert period.start < period.end  # the UTC bounds the SQL compares with
+
+
+def test_an_empty_period_means_this_month_so_far():
+    assert perf.parse_period("", None, today=date(2026, 3, 10)) == perf.Period(date(2026, 3, 1), date(2026, 3, 10))
+    assert perf.month(2026, 12) == perf.Period(date(2026, 12, 1), date(2026, 12, 31))
+
+
+def test_median_and_p90_are_the_nearest_rank_for_every_count(store):
+    """⌈n/2⌉-th and ⌈0.9·n⌉-th smallest, n = 1 … 31 (one service per count), decisions and waits alike."""
+    import math
+    import random
+
+    rnd = random.Random(3)
+    rows = Rows()
+    for n in range(1, 32):
+        delays = list(range(1, n + 1))
+        rnd.shuffle(delays)
+        for i, d in enumerate(delays):
+            submitted = T0 + timedelta(hours=1)
+            rows.requests.append(Request(f"V001-{n:03d}{i:03d}", "V001", f"S{n:02d}", "op1", "ready", submitted,
+                                         None, "cash", 0, submitted + timedelta(minutes=d)))
+    perf_data.clear(store)
+    perf_data.insert(store, rows)
+    period = perf.Period(T0.date(), T0.date())
+    for row in perf.table(store, period, "service"):
+        n = int(row["key"][1:])
+        assert (row["decision_median_s"], row["decision_p90_s"]) == (60 * math.ceil(n / 2), 60 * math.ceil(0.9 * n))
+    for n in (1, 9, 10, 19, 20, 70):  # 0.9 · 70 is 63.000000000000014 in floating point
+        perf_data.clear(store)
+        perf_data.insert(store, Rows([], [Ticket("V002", "ticket.finish", T0 + timedelta(hours=2), w, 60)
+                                          for w in rnd.sample(range(1, n + 1), n)]))
+        (row,) = perf.table(store, period, "van")
+        assert (row["wait_median_s"], row["wait_p90_s"]) == (math.ceil(n / 2), math.ceil(0.9 * n))
+
+
+def test_a_decision_records_when_the_request_was_first_decided(store):
+    """backoffice.decide writes requests.decided_at with the ready/rejected decision, once; under review is none."""
+    from governorate import backoffice, notify
+    from tests.support.gov_support import offline_hub
+
+    perf_data.clear(store)
+    submitted = T0 + timedelta(hours=3)
+    perf_data.insert(store, Rows([Request("007-261121-0001-5", "V007", "BLD", "op1", "received", submitted,
+                                          (T0 + timedelta(days=2)).date().isoformat(), "cash", 100)]))
+    hub, sender = offline_hub(store), notify.TableSender(store)
+
+    def decided_at():
+        return store._read("SELECT decided_at FROM requests WHERE number = '007-261121-0001-5'")[0][0]
+
+    backoffice.decide(store, hub, sender, "007-261121-0001-5", "under_review", None, "karim")
+    assert decided_at() is None
+    backoffice.decide(store, hub, sender, "007-261121-0001-5", "ready", None, "karim")
+    audit = store._read("SELECT at, details FROM staff_audit WHERE subject = '007-261121-0001-5' ORDER BY id")
+    assert '"ready"' in audit[-1][1]  # the audit's time is taken a moment after the decision's
+    assert abs((datetime.fromisoformat(decided_at()) - datetime.fromisoformat(audit[-1][0])).total_seconds()) < 1
+    (row,) = perf.table(store, perf.Period(T0.date(), T0.date() + timedelta(days=1000)))
+    assert row["decided"] == 1 and row["timed"] == 1 and row["decision_median_s"] > 0
+
+
+def test_m006_fills_the_decision_time_of_requests_decided_before_it(tmp_path, monkeypatch):
+    from governorate import migrations
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+    monkeypatch.setattr(migrations, "LATEST", 5)
+    old = HubStore(tmp_path / "hub.db")
+    with old.transaction() as conn:
+        for number, state in (("V001-1", "ready"), ("V001-2", "received"), ("V001-3", "delivered")):
+            conn.execute("INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at) "
+                         "VALUES (?, 'V001', 'BLD', ?, ?, '2026-03-01T08:00:00+00:00', '2026-03-01T08:00:00+00:00')",
+                         [number, state, '{"operator": "op7", "payment": {"method": "card", "amount_piastres": 500}}'])
+        for at, number, to in (("2026-03-01T09:00:00+00:00", "V001-1", "under_review"),
+                               ("2026-03-02T09:00:00+00:00", "V001-1", "ready"),
+                               ("2026-03-03T09:00:00+00:00", "V001-3", "rejected")):
+            conn.execute("INSERT INTO staff_audit (at, actor, action, subject, details) "
+                         "VALUES (?, 'karim', 'request.decide', ?, ?)", [at, number, f'{{"to": "{to}"}}'])
+    old.close()
+    monkeypatch.undo()
+    new = HubStore(tmp_path / "hub.db")
+    try:
+        assert new.migrated == ["m006_performance_figures"]
+        assert sorted(new._read("SELECT number, decided_at, operator, pay_method, pay_piastres FROM requests")) == [
+            ("V001-1", "2026-03-02T09:00:00+00:00", "op7", "card", 500), ("V001-2", None, "op7", "card", 500),
+            ("V001-3", "2026-03-03T09:00:00+00:00", "op7", "card", 500)]
+    finally:
+        new.close()
