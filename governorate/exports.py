@@ -34,9 +34,11 @@ FIGURE_COLUMNS = [
         ("cash", "نقدًا", "cash"), ("card", "بطاقة", "card"), ("reference", "دفع إلكتروني", "e-payment"))],
     ("refunded", "المردود", "Refunded", "money"),
     ("net", "الصافي", "Net", "money"),
+    ("shifts", "الورديات المغلقة", "Shifts closed", "count"),
+    ("shift_difference", "فروق الورديات (سالب = عجز)", "Shift differences (negative = short)", "money"),
 ]
 WEEK_COLUMNS = [("week", "الأسبوع", "ISO week", "text"), ("monday", "يبدأ في", "Starts on", "text"),
-                *[c for c in FIGURE_COLUMNS if not c[0].startswith(("collected_", "refunded", "net"))]]
+                *[c for c in FIGURE_COLUMNS if not c[0].startswith(("collected_", "refunded", "net", "shift"))]]
 TABLES = ("figures", "weekly")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

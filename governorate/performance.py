@@ -25,8 +25,9 @@ Days are read in Egypt Standard Time (UTC+2) all year, on both databases, for th
 decision and the week: SQLite knows no time zones. In summer (UTC+3) the hour after local midnight therefore
 counts on the day before; the screens say so.
 
-Shift differences (cash counted against the system's figures at a shift's close) come with the hub's ``shifts``
-table (the van's shift and Z-report, issue 19's other half): see ``SHIFT_DIFFERENCES``.
+Shift differences (the cash counted at a shift's close against what the van recorded) come from the hub's ``shifts``
+table (the vans' Z-reports, ``shift.closed``; docs/shifts.md): per van, per operator and for the governorate, by the
+shift's close time. A shift belongs to no service, so the service grouping has none.
 """
 
 from __future__ import annotations
@@ -57,10 +58,7 @@ TICKET_GROUPINGS = ("governorate", "van")  # tickets carry neither service nor o
 DECIDED_STATES = ("ready", "rejected", "delivered")
 DECISIONS = ("ready", "rejected")  # what ends the legal duration (under_review does not)
 METHODS = tuple(m.value for m in PaymentMethod)
-# The hub receives no shift rows yet: the van's shift close and Z-report (issue 19, built in parallel) add a
-# ``shifts`` table; its per-operator and per-van differences join these tables there. Until then the screens
-# show no figure for them (never a made-up zero).
-SHIFT_DIFFERENCES = None
+SHIFT_GROUPINGS = {"governorate": "'all'", "van": "van", "operator": "operator"}  # a shift names no service
 
 
 class PerformanceError(EdgeError):
@@ -310,14 +308,30 @@ def refunds(store: HubStore, period: Period, by: str = "governorate", van: str |
     return out
 
 
+def shift_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
+                  read=None) -> dict[str, dict]:
+    """Per van, operator or for the governorate: shifts closed in the period, how many were short or over, and the
+    sum of their differences (piastres: negative = short). Empty for the service grouping (a shift has none)."""
+    if by not in SHIFT_GROUPINGS:
+        return {}
+    where, params = _where(period, van, "closed_at")
+    rows = (read or store._read)(
+        f"SELECT {SHIFT_GROUPINGS[by]} AS k, count(*), sum(CASE WHEN difference_piastres < 0 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN difference_piastres > 0 THEN 1 ELSE 0 END), sum(difference_piastres) "
+        f"FROM shifts WHERE {where} GROUP BY k", params)
+    return {str(k): {"shifts": int(n), "shifts_short": int(short or 0), "shifts_over": int(over or 0),
+                     "shift_difference": int(total or 0)} for k, n, short, over, total in rows}
+
+
 def table(store: HubStore, period: Period, by: str = "governorate", van: str | None = None) -> list[dict]:
     """One row per group, every figure of the screen (shares and net fees worked out from the SQL's counts)."""
     with reading(store) as read:
         requests_ = request_figures(store, period, by, van, read=read)
         tickets = ticket_figures(store, period, by, van, read=read)
         money = refunds(store, period, by, van, read=read)
+        closed = shift_figures(store, period, by, van, read=read)
     rows = []
-    for key in sorted(set(requests_) | set(tickets) | set(money)):
+    for key in sorted(set(requests_) | set(tickets) | set(money) | set(closed)):
         row = {"key": key, **_empty_requests(), **requests_.get(key, {})}
         ticket = tickets.get(key)
         row.update(ticket or {"tickets": None, "no_shows": None, "wait_median_s": None, "wait_p90_s": None,
@@ -329,7 +343,9 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
         row["collected"] = sum(row[f"collected_{m}"] for m in METHODS)
         row["refunded"] = sum(row[f"refunded_{m}"] for m in METHODS)
         row["net"] = row["collected"] - row["refunded"]
-        row["shift_difference"] = SHIFT_DIFFERENCES  # see SHIFT_DIFFERENCES: no figure until shifts arrive
+        # No shift closed in the group: no figure (None), never a made-up zero; the service grouping has none.
+        row.update(closed.get(key) or {"shifts": 0 if by in SHIFT_GROUPINGS else None, "shifts_short": None,
+                                       "shifts_over": None, "shift_difference": None})
         rows.append(row)
     return rows
 

@@ -105,7 +105,7 @@ def screen():
     return render_template(
         "performance.html", period=period, by=by, van=van, error=error, total=total[0] if total else None,
         rows=rows, weeks=weeks, trend=_trend_charts(weeks), groupings=perf.GROUPINGS, vans=perf.vans(store),
-        columns=exports.FIGURE_COLUMNS, methods=perf.METHODS, shift_differences=perf.SHIFT_DIFFERENCES,
+        columns=exports.FIGURE_COLUMNS, methods=perf.METHODS,
         ticket_groupings=perf.TICKET_GROUPINGS,
         # what the export links carry over: only these (any other query key could clash with the route's own)
         query={key: request.args[key] for key in ("from", "to", "by", "van") if request.args.get(key)},

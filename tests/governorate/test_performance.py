@@ -16,7 +16,7 @@ from governorate import performance as perf
 from governorate.store import HubStore
 from tests.support import gov_postgres, perf_data
 from tests.support.gov_support import BACKENDS
-from tests.support.perf_data import OPERATORS, SERVICES, STATES, T0, VANS, Request, Rows, Ticket
+from tests.support.perf_data import OPERATORS, SERVICES, STATES, T0, VANS, Request, Rows, Shift, Ticket
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -65,10 +65,17 @@ tickets = st.builds(
     st.none() | st.integers(0, 3600))
 
 
+shifts = st.lists(st.builds(
+    lambda van, operator, s, difference: (van, operator, T0 + timedelta(seconds=s), difference),
+    st.sampled_from(VANS), st.sampled_from(OPERATORS), seconds, st.sampled_from((0, 0, -3000, 2500, -60_000, 1))),
+    max_size=12).map(lambda drawn: [Shift(van, n + 1, operator, closed, difference)
+                                    for n, (van, operator, closed, difference) in enumerate(drawn)])
+
+
 @st.composite
 def data_sets(draw) -> Rows:
     count = draw(st.integers(0, 60))
-    return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)))
+    return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)), draw(shifts))
 
 
 periods = st.tuples(st.integers(-60, 42), st.integers(0, 130)).map(  # up to and past WEEKS_BY_TEXT weeks
@@ -98,7 +105,8 @@ def test_the_fixed_sample_has_every_kind_of_figure(store):
     assert 0 < total["no_show_rate"] < 1 and total["wait_median_s"] <= total["wait_p90_s"]
     assert all(total[f"collected_{m}"] > 0 for m in perf.METHODS) and total["refunded"] > 0
     assert total["net"] == total["collected"] - total["refunded"]
-    assert total["shift_difference"] is None  # no shifts at the hub yet: no figure, not a zero
+    assert (total["shifts"], total["shifts_short"], total["shifts_over"], total["shift_difference"]) == (6, 2, 1, -1500)
+    assert all(r["shift_difference"] is None for r in perf.table(store, period, "service"))  # shifts name no service
     assert {r["key"] for r in perf.table(store, period, "van")} == set(VANS)
     assert all(r["tickets"] is None for r in perf.table(store, period, "service"))  # tickets name no service
     assert perf.table(store, period, "van") == perf_data.reference_table(rows, period, "van")

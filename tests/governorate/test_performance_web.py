@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -81,7 +82,9 @@ def test_the_screen_shows_the_sql_figures_with_eastern_digits_in_arabic(client, 
         assert f'data-key="{row["key"]}"' in html
         assert f'<td data-figure="received">{to_eastern(str(row["received"]))}</td>' in html
     assert "<svg" in html and 'class="bar"' in html and "<polyline" in html  # the weekly charts
-    assert 'id="shift-differences"' in html  # the marked place, without a figure
+    # The shifts' cash differences: short (عجز) in words, never a bare minus beside Arabic digits.
+    shown = re.sub(r"<[^>]+>", "", re.search(r'data-total="shift_difference">(.*?)</strong>', html, re.S).group(1))
+    assert "عجز" in shown and to_eastern("15.00") in shown and "-" not in shown, shown
     assert f"/performance/vans/{VANS[0]}/report?month=2026-03" in html
 
 

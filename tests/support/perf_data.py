@@ -45,9 +45,21 @@ class Ticket:
 
 
 @dataclass
+class Shift:
+    """A van's closed shift as the hub keeps it (``shifts``, from shift.closed): who, when it closed, the difference."""
+
+    van: str
+    shift: int
+    operator: str
+    closed: datetime
+    difference: int  # piastres; negative = short
+
+
+@dataclass
 class Rows:
     requests: list[Request] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
+    shifts: list[Shift] = field(default_factory=list)
 
 
 def iso(moment: datetime) -> str:
@@ -88,7 +100,15 @@ def insert(store, rows: Rows) -> None:
                 "started_at": iso(started) if started else None, "finished_at": iso(finished) if finished else None,
                 "transferred_to": None, "transferred_from": None}
         messages.append([t.van, f"T{n:025d}", "tx", 100000 + n, t.kind, json.dumps(body), iso(t.at), iso(t.at)])
+    shifts = [[sh.van, sh.shift, sh.operator, _day(sh.closed).isoformat(), iso(sh.closed - timedelta(hours=8)),
+               iso(sh.closed), 50_000, 60_000 + sh.difference, 60_000, sh.difference,
+               0, 0, 0, 0, 0, "x" if sh.difference else "", None, "{}", iso(sh.closed)] for sh in rows.shifts]
     with store.transaction() as conn:
+        if shifts:
+            execute_values(conn, "INSERT INTO shifts (van, shift, operator, day, opened_at, closed_at, "
+                           "opening_float_piastres, counted_cash_piastres, expected_cash_piastres, "
+                           "difference_piastres, fees_cash_piastres, fees_card_piastres, fees_reference_piastres, "
+                           "refunds_piastres, requests, reason, confirmed_by, body, received_at)", shifts)
         if requests_:
             execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, "
                            "updated_at, due_on, decided_at)", requests_)
@@ -101,7 +121,7 @@ def insert(store, rows: Rows) -> None:
 
 def clear(store) -> None:
     with store.transaction() as conn:
-        for name in ("requests", "staff_audit", "messages"):
+        for name in ("requests", "staff_audit", "messages", "shifts"):
             conn.execute(f"DELETE FROM {name}")
 
 
@@ -126,6 +146,10 @@ def sample(seed: int = 7, requests: int = 240, tickets: int = 300, start: dateti
         rows.tickets.append(Ticket(rnd.choice(VANS), kind, start + timedelta(seconds=rnd.randrange(days * 86400)),
                                    rnd.randrange(0, 3600) if kind == "ticket.finish" else None,
                                    rnd.randrange(60, 1800) if kind == "ticket.finish" else None))
+    # Closed shifts: most balance, two short, one over (piastres).
+    for n, difference in enumerate((0, -3000, 2500, 0, -1000, 0)):
+        rows.shifts.append(Shift(VANS[n % len(VANS)], n + 1, OPERATORS[n % len(OPERATORS)],
+                                 start + timedelta(days=n * 3, hours=15), difference))
     return rows
 
 
@@ -224,13 +248,20 @@ def reference_fees(rows: Rows, period: perf.Period, by: str) -> dict[str, dict]:
 def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = None) -> list[dict]:
     """What perf.table must give for ``rows``."""
     if van:
-        rows = Rows([r for r in rows.requests if r.van == van], [t for t in rows.tickets if t.van == van])
+        rows = Rows([r for r in rows.requests if r.van == van], [t for t in rows.tickets if t.van == van],
+                    [sh for sh in rows.shifts if sh.van == van])
     requests_ = reference_requests(rows, period, lambda r: _key(by, r))
+    closed: dict[str, list[int]] = {}
+    if by in ("governorate", "van", "operator"):  # a shift names no service
+        for sh in rows.shifts:
+            if _in(period, sh.closed):
+                k = {"governorate": "all", "van": sh.van, "operator": sh.operator}[by]
+                closed.setdefault(k, []).append(sh.difference)
     tickets = (reference_tickets(rows, period, lambda t: "all" if by == "governorate" else t.van)
                if by in perf.TICKET_GROUPINGS else {})
     money = reference_fees(rows, period, by)
     out = []
-    for k in sorted(set(requests_) | set(tickets) | set(money)):
+    for k in sorted(set(requests_) | set(tickets) | set(money) | set(closed)):
         row = {"key": k, "received": 0, "decided": 0, "delivered": 0, "cancelled": 0, "timed": 0, "in_time": 0,
                "decision_median_s": None, "decision_p90_s": None, **requests_.get(k, {})}
         t = tickets.get(k)
@@ -246,7 +277,13 @@ def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = 
         row["collected"] = sum(row[f"collected_{m}"] for m in perf.METHODS)
         row["refunded"] = sum(row[f"refunded_{m}"] for m in perf.METHODS)
         row["net"] = row["collected"] - row["refunded"]
-        row["shift_difference"] = None
+        diffs = closed.get(k)
+        if diffs:
+            row.update(shifts=len(diffs), shifts_short=sum(d < 0 for d in diffs), shifts_over=sum(d > 0 for d in diffs),
+                       shift_difference=sum(diffs))
+        else:
+            row.update(shifts=0 if by in ("governorate", "van", "operator") else None, shifts_short=None,
+                       shifts_over=None, shift_difference=None)
         out.append(row)
     return out
 
