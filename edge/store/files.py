@@ -24,7 +24,7 @@ def write_file(directory: Path, name: str, content: bytes) -> Path:
                 os.fsync(f.fileno())
             os.replace(tmp, target)
             for folder in [Path(directory), *created]:
-                _fsync_dir(folder)
+                fsync_dir(folder)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -42,7 +42,9 @@ def _make_dirs(directory: Path) -> list[Path]:
     return [m.parent for m in missing]
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable (the directory's own entry), for every module that
+    writes files atomically (edge.update too)."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

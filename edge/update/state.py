@@ -20,6 +20,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.store.files import fsync_dir
+
 FORMAT = "mtc-van-update"
 PHASES = ("idle", "installing", "switching", "checking", "rolling-back")
 HISTORY = 50
@@ -68,10 +70,3 @@ def note(state: dict, event: str, version: str | None, reason: str | None = None
         entry["reason"] = reason
     state["history"] = [*state.get("history", []), entry][-HISTORY:]
 
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from tuf.api import exceptions
 from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
 
+from edge.store.files import fsync_dir
 from edge.update.errors import UpdateError
 from edge.update.fetch import METADATA_URL, TARGETS_URL, FolderFetcher
 
@@ -158,7 +159,7 @@ def verify(source: Path | None, *, anchor: Path, trusted_dir: Path, dest: Path,
     if dest.exists():  # an earlier copy (perhaps of another release): this verified one replaces it
         shutil.rmtree(dest)
     os.replace(partial, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return Verified(dest, manifest["version"], identity, manifest, targets_version)
 
 
@@ -171,12 +172,5 @@ def _fsync_tree(folder: Path) -> None:
             finally:
                 os.close(fd)
     for d in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
-        _fsync_dir(d)
+        fsync_dir(d)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
