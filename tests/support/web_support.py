@@ -84,11 +84,9 @@ def open_shift(client, float_egp: str = "0") -> None:
         assert r.status_code == 302
 
 
-def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali Hassan", mobile="01012345678",
-                     method="cash", reference="", catalogue=None) -> str:
-    """Walk the operator's wizard to the end (opening the operator's shift first if needed); returns the new
-    request number."""
-    open_shift(client)
+def to_payment(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali Hassan", mobile="01012345678") -> str:
+    """Walk the operator's wizard up to its payment step (every original ticked as seen); returns the wizard's
+    address, ``…/requests/new/<draft>``, whose ``/payment`` the caller posts."""
     start = client.get("/operator/requests/new")
     wizard = start.headers["Location"].rsplit("/", 1)[0]
     post(client, f"{wizard}/service", f"{wizard}/service", {"service": service})
@@ -98,6 +96,15 @@ def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali 
     seen = re.findall(r'name="seen" value="([^"]+)"', page)
     r = client.post(f"{wizard}/documents", data={"csrf_token": token(page), "seen": seen})
     assert r.status_code == 302, text(r)[:500]
+    return wizard
+
+
+def register_request(client, *, service=SERVICE, nid=VALID_NID, name="Ahmed Ali Hassan", mobile="01012345678",
+                     method="cash", reference="", catalogue=None) -> str:
+    """Walk the operator's wizard to the end (opening the operator's shift first if needed); returns the new
+    request number."""
+    open_shift(client)
+    wizard = to_payment(client, service=service, nid=nid, name=name, mobile=mobile)
     r = post(client, f"{wizard}/payment", f"{wizard}/payment", {"method": method, "reference": reference})
     assert r.status_code == 302, text(r)[:800]
     return r.headers["Location"].split("/requests/")[1].split("/")[0]

@@ -26,6 +26,7 @@ from tests.support.web_support import (
     post,
     register_request,
     text,
+    to_payment,
 )
 
 
@@ -206,14 +207,7 @@ def test_e_payment_needs_its_reference(console):
 
 
 def _payment_step(console, service: str) -> str:
-    start = console.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
-    post(console, f"{start}/service", f"{start}/service", {"service": service})
-    post(console, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
-    page = console.get(f"{start}/documents").get_data(as_text=True)
-    seen = re.findall(r'name="seen" value="([^"]+)"', page)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    console.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
-    return start
+    return to_payment(console, service=service, name="Ahmed Ali", mobile="")
 
 
 def test_a_card_payment_needs_the_approval_code(console, db):

@@ -24,6 +24,7 @@ from tests.support.web_support import (
     post,
     register_request,
     text,
+    to_payment,
 )
 
 ACTOR = f"operator:{OPERATOR[0]}"
@@ -43,17 +44,7 @@ def test_no_fee_is_taken_without_an_open_shift_and_the_draft_waits(tmp_path):
     app, _ = _app(tmp_path)
     client = app.test_client()
     login(client)
-    start = client.get("/operator/requests/new").headers["Location"].rsplit("/", 1)[0]
-    from tests.support.web_support import SERVICE, VALID_NID
-
-    post(client, f"{start}/service", f"{start}/service", {"service": SERVICE})
-    post(client, f"{start}/citizen", f"{start}/citizen", {"national_id": VALID_NID, "name": "Ahmed Ali"})
-    page = client.get(f"{start}/documents").get_data(as_text=True)
-    import re
-
-    seen = re.findall(r'name="seen" value="([^"]+)"', page)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post(f"{start}/documents", data={"csrf_token": token, "seen": seen})
+    start = to_payment(client)
     r = post(client, f"{start}/payment", f"{start}/payment", {"method": "cash", "reference": ""})
     assert r.status_code == 422
     assert "افتح ورديتك" in text(r) and "Open your shift" in text(r) and 'id="go-shift"' in r.get_data(as_text=True)
