@@ -74,6 +74,7 @@ class Downlink:
     van: str
     kind: str
     payload: bytes
+    held: bool = False  # the van's software is older than this downlink's schema: it waits for the upgrade
 
 
 class Hub:
@@ -482,8 +483,8 @@ class Hub:
         incoming = p.Presence.of(env)
         if not p.is_newer_session(current, incoming):
             return False  # e.g. the late will of a session the van has already replaced
-        conn.execute("UPDATE vans SET session = ?, online = ? WHERE van = ?",
-                     [incoming.session, int(incoming.online), env.van])
+        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ? WHERE van = ?",
+                     [incoming.session, int(incoming.online), env.body["schema"], env.van])
         return True
 
     def _project(self, conn, env: p.Envelope, at: str) -> None:
@@ -583,13 +584,19 @@ class Hub:
     def record(self, conn, van: str, message: p.DownMessage) -> Downlink:
         """Store a downlink in the caller's transaction (with the decision it carries); publish it after
         the commit with :meth:`publish` — a downlink the hub has not recorded must never reach a van."""
-        payload = p.encode_down(message, van=van)
+        schema = p.down_schema(message)
+        payload = p.encode_down(message, van=van, schema=schema)
         msg_id = cbor2.loads(payload)["msg_id"]
-        conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                     [msg_id, van, message.kind, payload, now_iso()])
-        return Downlink(msg_id, van, message.kind, payload)
+        conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at, schema) VALUES (?, ?, ?, ?, ?, ?)",
+                     [msg_id, van, message.kind, payload, now_iso(), schema])
+        speaks = conn.execute("SELECT schema FROM vans WHERE van = ?", [van]).fetchone()
+        return Downlink(msg_id, van, message.kind, payload, held=bool(speaks and speaks[0] and speaks[0] < schema))
 
     def publish(self, downlink: Downlink) -> None:
+        if downlink.held:  # sent by resend_pending_downlinks once the van's birth says it reads this version
+            log.info("downlink %s (%s) waits for van %s to run newer software", downlink.msg_id, downlink.kind,
+                     downlink.van)
+            return
         self.client.publish(p.down_topic(self.gov, downlink.van, downlink.kind), downlink.payload, qos=1)
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:

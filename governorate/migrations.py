@@ -392,6 +392,16 @@ def m006_performance_figures(conn, dialect: str) -> None:
              "CREATE INDEX IF NOT EXISTS messages_tickets ON messages (created_at) INCLUDE (van, kind, wait_s, "
              "service_s) WHERE kind IN ('ticket.finish', 'ticket.no_show')")
 
+@migration
+def m007_van_schema(conn, dialect: str) -> None:
+    # The protocol version each van's software speaks (its birth message says it), and the oldest version each
+    # downlink needs (edge.sync.protocol.down_schema): a downlink a van cannot read yet waits for its upgrade
+    # instead of being refused by it as "schema-too-new" (issue 19's calendar needs version 3).
+    _run(conn,
+         "ALTER TABLE vans ADD COLUMN schema INTEGER",
+         "ALTER TABLE downlinks ADD COLUMN schema INTEGER NOT NULL DEFAULT 1",
+         "UPDATE downlinks SET schema = 3 WHERE kind = 'calendar'")
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -129,8 +129,12 @@ class HubStore:
         return rows[0][0] if rows else 0
 
     def pending_downlinks(self, van: str) -> list[tuple[str, str, bytes]]:
+        """The downlinks ``van`` has not applied yet and can read: one whose schema is newer than the van's
+        software (as its last birth said; unknown: sent) waits for the van's upgrade."""
         return self._read(
-            "SELECT msg_id, kind, payload FROM downlinks WHERE van = ? AND applied_at IS NULL ORDER BY msg_id",
+            "SELECT d.msg_id, d.kind, d.payload FROM downlinks d LEFT JOIN vans v ON v.van = d.van "
+            "WHERE d.van = ? AND d.applied_at IS NULL AND (v.schema IS NULL OR d.schema <= v.schema) "
+            "ORDER BY d.msg_id",
             [van],
         )
 

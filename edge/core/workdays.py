@@ -63,6 +63,8 @@ def loads(text: str, source: str = "<holidays>") -> Calendar:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CalendarError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep: tomllib parses them by recursion
+        raise CalendarError(f"{source}: not valid TOML: nested too deeply") from None
     if set(raw) - {"version", "fixed", "movable"}:
         raise CalendarError(f"{source}: unknown keys {sorted(set(raw) - {'version', 'fixed', 'movable'})}")
     version = raw.get("version", 1)

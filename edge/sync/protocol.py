@@ -44,7 +44,8 @@ __all__ = [
     "CHUNK_SIZE", "DOC_STATES", "DOWN_KINDS", "DOWNLINK_MAX_AGE", "FRESHNESS_CHECKED", "MAX_ACK_IDS",
     "MAX_CLOCK_SKEW", "MAX_DOCUMENT_BYTES", "MAX_MESSAGE_BYTES", "MIN_SCHEMA_VERSION", "PREFIX", "SCHEMA_VERSION",
     "STREAMS", "Ack", "Calendar", "Catalog", "Command", "DocAck", "Downlink", "Envelope", "Presence", "ProtocolError",
-    "Rejected", "RequestStatus", "Topic", "TrustList", "birth", "death", "decode", "decode_down", "down_topic",
+    "Rejected", "RequestStatus", "Topic", "TrustList", "birth", "death", "decode", "decode_down", "down_schema",
+    "down_topic",
     "encode", "encode_down", "from_json", "from_outbox_row", "hub_subscription", "is_newer_session",
     "is_van_id", "parse_topic", "to_json", "up_topic", "validate_body", "validate_down_body", "van_subscription",
 ]  # fmt: skip
@@ -299,11 +300,31 @@ class Downlink:
 _DOWN_FIELDS = ("msg_id", "van", "kind", "schema", "created_at", "body")
 
 
+# The schema version that introduced each downlink kind (the others are in version 1).
+DOWN_KIND_SINCE = {"calendar": 3}
+
+
+def down_schema(message: DownMessage) -> int:
+    """The oldest schema version that can carry ``message``: what the hub labels it with, so that a van still on
+    older software reads every downlink it can understand (a van refuses a version newer than its own as
+    "schema-too-new"). A request state a version does not know needs the version that added it."""
+    since = DOWN_KIND_SINCE.get(message.kind, 1)
+    if isinstance(message, RequestStatus) and message.state == "cancelled":
+        since = max(since, 2)
+    return since
+
+
 def encode_down(
     message: DownMessage, *, van: str, msg_id: str | None = None, now: datetime | None = None,
-    schema: int = SCHEMA_VERSION,
+    schema: int | None = None,
 ) -> bytes:  # fmt: skip
-    """The bytes to publish on ``down_topic(gov, van, message.kind)``."""
+    """The bytes to publish on ``down_topic(gov, van, message.kind)``, labelled with ``schema`` (by default the
+    oldest version that can carry the message: :func:`down_schema`)."""
+    oldest = down_schema(message)
+    if schema is None:
+        schema = oldest
+    elif schema < oldest:
+        raise ProtocolError("bad-value", f"a {message.kind} needs schema {oldest} or newer, not {schema}")
     fields = {
         "msg_id": msg_id or str(ULID()), "van": van, "kind": message.kind, "schema": schema,
         "created_at": _iso(now), "body": _down_body(message),
