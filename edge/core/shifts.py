@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from edge.core.digits import eastern_run
 from edge.core.errors import EdgeError
 from edge.core.money import format_egp
 from edge.core.requests import PaymentMethod
@@ -55,7 +56,7 @@ class ShiftFromAnotherDay(ShiftError):
     code = "shift-stale"
 
     def __init__(self, day: str):
-        super().__init__(f"ورديتك المفتوحة منذ {day} لم تُغلق. يجب أن يغلقها مشرف قبل تحصيل رسوم جديدة.",
+        super().__init__(f"ورديتك المفتوحة منذ {eastern_run(day)} لم تُغلق. يجب أن يغلقها مشرف قبل تحصيل رسوم جديدة.",
                          f"Your shift open since {day} was never closed. A supervisor must close it before "
                          "any new fee is taken.", detail=f"open since {day}")
 
@@ -80,21 +81,76 @@ class DifferenceReasonMissing(ShiftError):
     code = "shift-difference-reason"
 
     def __init__(self, difference: int):
+        ar, en = difference_words(difference)
         super().__init__(
-            f"النقدية المعدودة تختلف عما سجّلته العربة بمقدار {format_egp(difference, 'ar')}. اكتب سبب الفرق.",
-            f"The counted cash differs from what the van recorded by {format_egp(difference, 'en')}. Write the "
-            "reason for the difference.")
+            f"النقدية المعدودة لا تطابق ما سجّلته العربة: {ar}. اكتب سبب الفرق.",
+            f"The counted cash does not match what the van recorded: {en}. Write the reason for the difference.")
 
 
 class DifferenceNeedsSupervisor(ShiftError):
     code = "shift-difference-supervisor"
 
     def __init__(self, difference: int, threshold: int):
+        ar, en = difference_words(difference)
         super().__init__(
-            f"الفرق {format_egp(difference, 'ar')} أكبر من {format_egp(threshold, 'ar')}: يجب أن يعتمده مشرف برقمه "
-            "ورمزه السري.",
-            f"The difference of {format_egp(difference, 'en')} is more than {format_egp(threshold, 'en')}: a "
-            "supervisor must confirm it with their number and PIN.")
+            f"الفرق ({ar}) أكبر من {format_egp(threshold, 'ar')}: يجب أن يعتمده مشرف برقمه ورمزه السري.",
+            f"The difference ({en}) is more than {format_egp(threshold, 'en')}: a supervisor must confirm it with "
+            "their number and PIN.")
+
+
+class SelfConfirmation(ShiftError):
+    code = "shift-self-confirmation"
+
+    def __init__(self):
+        super().__init__("لا يعتمد أحد فرق ورديته بنفسه. اطلب من مشرف آخر أن يكتب رقمه ورمزه السري.",
+                         "Nobody confirms the difference of their own shift. Ask another supervisor to type their "
+                         "number and PIN.")
+
+
+class StaleCloseNeedsSupervisor(ShiftError):
+    code = "shift-stale-close"
+
+    def __init__(self, day: str):
+        super().__init__(f"هذه الوردية مفتوحة منذ {eastern_run(day)}. يغلقها مشرف برقمه ورمزه السري بعد عدّ الدرج معك.",
+                         f"This shift has been open since {day}. A supervisor closes it with their number and PIN, "
+                         "after counting the drawer with you.", detail=f"open since {day}")
+
+
+class HandOverToSelf(ShiftError):
+    code = "shift-hand-over-self"
+
+    def __init__(self):
+        super().__init__("اكتب رقم الموظف الذي يستلم الدرج ورمزه السري، لا رقمك أنت. أو اترك الحقلين فارغين.",
+                         "Type the number and PIN of the operator who takes the drawer, not your own. Or leave "
+                         "both fields empty.")
+
+
+class NextShiftOpen(ShiftError):
+    code = "shift-next-open"
+
+    def __init__(self, operator: str):
+        number = operator.partition(":")[2] or operator
+        super().__init__(f"الموظف رقم {eastern_run(number)} لديه وردية مفتوحة بالفعل، فلا يمكنه استلام درجك. "
+                         "يغلق ورديته أولًا، أو أغلق ورديتك دون تسليم.",
+                         f"Operator {number} already has an open shift, so they cannot take your drawer. They close "
+                         "theirs first, or close yours without a hand-over.", detail=operator)
+
+
+class NotYourShift(ShiftError):
+    code = "shift-not-yours"
+
+    def __init__(self):
+        super().__init__("تقرير هذه الوردية لموظفها وللمشرفين فقط.",
+                         "This shift's report is for its operator and the supervisors only.")
+
+
+class OwnShiftHere(ShiftError):
+    code = "shift-own-here"
+
+    def __init__(self):
+        super().__init__("هذه ورديتك أنت: أغلقها من نموذج إغلاق ورديتك، ويعتمد الفرق مشرف آخر.",
+                         "This is your own shift: close it with your shift's closing form, and another supervisor "
+                         "confirms any difference.")
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,9 @@ def close(
     ``closed_by`` is the operator (or, for a shift forgotten open, the supervisor closing it). ``hand_over_to``:
     the next operator's actor, whose shift opens in the same transaction with the counted cash as its float.
     ``report``: False in training mode, whose shifts never leave the van. Raises ShiftClosed (closed already,
-    never twice), BadCashAmount, DifferenceReasonMissing, DifferenceNeedsSupervisor, ShiftAlreadyOpen (the next
-    operator has a shift open).
+    never twice), BadCashAmount, DifferenceReasonMissing, DifferenceNeedsSupervisor, SelfConfirmation (the
+    confirming supervisor is the shift's own operator), StaleCloseNeedsSupervisor (a shift of an earlier day
+    closed without a supervisor), NextShiftOpen (the next operator has a shift open).
     """
     now = now or clock.now()
     sh.check_cash(counted_cash, "النقدية المعدودة", "counted cash")
@@ -166,6 +167,11 @@ def close(
         shift = get(db, shift_id)
         if shift is None or not shift.is_open:
             raise sh.ShiftClosed(shift_id)
+        if confirmed_by is not None and confirmed_by == shift.operator:
+            raise sh.SelfConfirmation()
+        if confirmed_by is None and shift.day != clock.local_day(now).isoformat():
+            # Its totals ran on past its day (the audit counts by operator until the close): counted by two.
+            raise sh.StaleCloseNeedsSupervisor(shift.day)
         totals = live_totals(db, shift, until=at)
         expected = sh.expected_cash(shift.opening_float_piastres, totals)
         difference = counted_cash - expected
@@ -184,6 +190,10 @@ def close(
             audit_log.record(db, actor=confirmed_by, action="shift.difference_confirmed", subject=f"shift:{shift_id}",
                              details={"difference_piastres": difference, "operator": shift.operator}, now=now)
         if hand_over_to:
+            if hand_over_to == shift.operator:
+                raise sh.HandOverToSelf()
+            if current(db, hand_over_to) is not None:
+                raise sh.NextShiftOpen(hand_over_to)
             _open(db, hand_over_to, counted_cash, shift.counter, shift_id, now)
         closed = get(db, shift_id)
         if report:

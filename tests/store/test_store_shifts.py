@@ -109,10 +109,44 @@ def test_a_shift_left_open_since_yesterday_takes_no_money_until_a_supervisor_clo
     old = shifts.open_shift(db, operator=OP, opening_float=0, now=now - timedelta(days=1))
     with pytest.raises(sh.ShiftFromAnotherDay):
         shifts.for_taking_money(db, OP, now=now)
-    closed = shifts.close(db, old.id, van_id="V007", counted_cash=0, closed_by=SUP, now=now)
-    assert closed.closed_by == SUP
+    # Not by its operator alone: its counts ran on past its day, so a supervisor counts the drawer too.
+    with pytest.raises(sh.StaleCloseNeedsSupervisor):
+        shifts.close(db, old.id, van_id="V007", counted_cash=0, closed_by=OP, now=now)
+    with pytest.raises(sh.SelfConfirmation):
+        shifts.close(db, old.id, van_id="V007", counted_cash=0, closed_by=OP, confirmed_by=OP, now=now)
+    closed = shifts.close(db, old.id, van_id="V007", counted_cash=0, closed_by=SUP, confirmed_by=SUP, now=now)
+    assert (closed.closed_by, closed.confirmed_by) == (SUP, SUP)
     fresh = shifts.open_shift(db, operator=OP, opening_float=0, now=now)
     assert shifts.for_taking_money(db, OP, now=now).id == fresh.id
+
+
+def test_nobody_confirms_their_own_difference(db, now):
+    shift = shifts.open_shift(db, operator=SUP, opening_float=10_000, now=now)
+    with pytest.raises(sh.SelfConfirmation) as refused:
+        shifts.close(db, shift.id, van_id="V007", counted_cash=5_000, reason="عملة مزيفة", closed_by=SUP,
+                     confirmed_by=SUP, threshold=2_000, now=now)
+    assert "مشرف آخر" in refused.value.message_ar and "another supervisor" in refused.value.message_en
+    closed = shifts.close(db, shift.id, van_id="V007", counted_cash=5_000, reason="عملة مزيفة", closed_by=SUP,
+                          confirmed_by=OTHER, threshold=2_000, now=now)
+    assert closed.confirmed_by == OTHER
+
+
+def test_a_hand_over_names_the_next_operator_and_they_have_no_shift_open(db, now):
+    first = shifts.open_shift(db, operator=OP, opening_float=1_000, now=now)
+    with pytest.raises(sh.HandOverToSelf):
+        shifts.close(db, first.id, van_id="V007", counted_cash=1_000, closed_by=OP, hand_over_to=OP, now=now)
+    shifts.open_shift(db, operator=OTHER, opening_float=0, now=now)
+    with pytest.raises(sh.NextShiftOpen) as refused:
+        shifts.close(db, first.id, van_id="V007", counted_cash=1_000, closed_by=OP, hand_over_to=OTHER, now=now)
+    assert "4" in refused.value.message_en and "They close theirs first" in refused.value.message_en
+    assert shifts.current(db, OP).id == first.id  # nothing changed
+
+
+def test_difference_messages_say_short_or_over_never_a_bare_minus():
+    for exc in (sh.DifferenceReasonMissing(-3_000), sh.DifferenceNeedsSupervisor(-3_000, 2_000)):
+        assert "short 30.00" in exc.message_en and "عجز ٣٠٫٠٠" in exc.message_ar
+        assert "-" not in exc.message_en and "-" not in exc.message_ar
+    assert "over 30.00" in sh.DifferenceReasonMissing(3_000).message_en
 
 
 def test_training_shifts_are_not_reported(db, now):
@@ -125,21 +159,32 @@ _EVENTS = st.lists(st.one_of(
     st.tuples(st.just("pay"), st.sampled_from(["cash", "card", "reference"]), st.booleans()),
     st.tuples(st.just("reprint"), st.just(""), st.just(False)),
     st.tuples(st.just("other-operator-pays"), st.just("cash"), st.just(False)),
+    # A citizen paid at another operator's counter; this operator cancels it and pays the refund from this drawer.
+    st.tuples(st.just("refund-other-shifts-fee"), st.sampled_from(["cash", "card", "reference"]), st.just(True)),
+    st.tuples(st.just("served"), st.just(""), st.just(False)),
 ), max_size=12)
+# What the operator does outside the shift's window: before it opened, after it closed, in their next shift.
+_OUTSIDE = st.lists(st.sampled_from(["reprint-before", "reprint-after", "pay-next-shift", "served-after"]),
+                    max_size=4)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(events=_EVENTS, opening=st.integers(0, 1_000_000), off_by=st.integers(-3_000, 3_000))
+@given(events=_EVENTS, outside=_OUTSIDE, opening=st.integers(0, 1_000_000), off_by=st.integers(-3_000, 3_000))
 def test_a_closed_shifts_totals_always_equal_the_sum_of_its_recorded_events(tmp_path_factory, catalogue, now,
-                                                                             events, opening, off_by):
+                                                                             events, outside, opening, off_by):
     db = open_db(tmp_path_factory.mktemp("shift") / "van.db")
     migrate(db)
     try:
-        shift = shifts.open_shift(db, operator=OP, opening_float=opening, now=now)
-        other = shifts.open_shift(db, operator=OTHER, opening_float=0, now=now)
+        opened = now - timedelta(hours=1)
+        for what in outside:
+            if what == "reprint-before":
+                audit_log.record(db, actor=OP, action="receipt.reprint", subject="x", details={},
+                                 now=opened - timedelta(seconds=1))
+        shift = shifts.open_shift(db, operator=OP, opening_float=opening, now=opened)
+        other = shifts.open_shift(db, operator=OTHER, opening_float=0, now=opened)
         fee = _service(catalogue).fee_piastres
         want = {"fees": {"cash": 0, "card": 0, "reference": 0}, "refunds": {"cash": 0, "card": 0, "reference": 0},
-                "requests": 0, "reprints": 0, "cancellations": 0}
+                "requests": 0, "reprints": 0, "cancellations": 0, "tickets_served": 0}
         for kind, method, refund in events:
             if kind == "pay":
                 number = _pay(db, catalogue, now, shift.id, method)
@@ -152,17 +197,36 @@ def test_a_closed_shifts_totals_always_equal_the_sum_of_its_recorded_events(tmp_
             elif kind == "reprint":
                 audit_log.record(db, actor=OP, action="receipt.reprint", subject="x", details={}, now=now)
                 want["reprints"] += 1
+            elif kind == "refund-other-shifts-fee":  # the fee is the other drawer's, the refund this one's
+                number = _pay(db, catalogue, now, other.id, method, operator=OTHER)
+                store_requests.cancel(db, number, "خطأ", actor=OP, confirmed_by=SUP, shift_id=shift.id, now=now)
+                want["refunds"][method] += fee
+                want["cancellations"] += 1
+            elif kind == "served":
+                audit_log.record(db, actor=OP, action="ticket.finish", subject="A001", details={}, now=now)
+                want["tickets_served"] += 1
             else:  # another operator's drawer: never in this shift
                 _pay(db, catalogue, now, other.id, operator=OTHER)
         expected = opening + want["fees"]["cash"] - want["refunds"]["cash"]
         counted = max(0, expected + off_by)
         closed = shifts.close(db, shift.id, van_id="V007", counted_cash=counted, closed_by=OP, reason="عدّ",
-                              confirmed_by=SUP, now=now)
+                              confirmed_by=SUP, now=now + timedelta(minutes=1))
         t = closed.totals.as_dict()
         assert t["fees"] == want["fees"] and t["refunds"] == want["refunds"]
-        assert (t["requests"], t["reprints"], t["cancellations"]) == (want["requests"], want["reprints"],
-                                                                     want["cancellations"])
+        assert (t["requests"], t["reprints"], t["cancellations"], t["tickets_served"]) == (
+            want["requests"], want["reprints"], want["cancellations"], want["tickets_served"])
         assert closed.expected_cash_piastres == expected
         assert closed.difference_piastres == counted - expected
+        # What the operator does after the close (and in their next shift) never changes the closed shift's count.
+        later = now + timedelta(minutes=2)
+        nxt = shifts.open_shift(db, operator=OP, opening_float=0, now=later) if "pay-next-shift" in outside else None
+        for what in outside:
+            if what == "reprint-after":
+                audit_log.record(db, actor=OP, action="receipt.reprint", subject="x", details={}, now=later)
+            elif what == "served-after":
+                audit_log.record(db, actor=OP, action="ticket.finish", subject="A002", details={}, now=later)
+            elif what == "pay-next-shift":
+                _pay(db, catalogue, later, nxt.id)
+        assert shifts.live_totals(db, shifts.get(db, shift.id)).as_dict() == t
     finally:
         db.close()

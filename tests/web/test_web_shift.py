@@ -5,17 +5,22 @@ a shift left open."""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from common import keys
 from edge.core import codes
+from edge.core.digits import to_eastern
+from edge.core.localtime import VAN_TZ
 from edge.devices.printer import escpos_read
 from edge.devices.printer import sim as printer_sim
 from edge.store import outbox, shifts
 from edge.store.db import open_db
 from edge.web import signing
 from tests.support.web_support import (
+    BIDI_CONTROLS,
     OPERATOR,
     SUPERVISOR,
     login,
@@ -34,6 +39,13 @@ def _app(tmp_path):
     name = f"shift-{uuid.uuid4().hex[:8]}"
     app = make_app(tmp_path, printer=f"sim://{name}", PRINT_WAIT_S=5)
     return app, printer_sim.device(name)
+
+
+def _shift_error(client) -> str:
+    """The words of the shift page's error box (empty when there is none)."""
+    body = client.get("/operator/shift").get_data(as_text=True)
+    found = re.search(r'<div class="error" role="alert" id="shift-error">(.*?)</div>', body, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split()) if found else ""
 
 
 def _db(app):
@@ -77,9 +89,12 @@ def test_a_shift_closes_with_a_confirmed_difference_and_prints_a_signed_z_report
         expected = shifts.current(db, ACTOR).opening_float_piastres  # cash in = cash refunded here
     counted = f"{(expected - 3_000) / 100:.2f}"
     r = post(client, "/operator/shift", "/operator/shift/close", {"counted": counted})
-    assert r.status_code == 302 and "سبب الفرق" in text(client.get("/operator/shift"))
+    assert r.status_code == 302
+    error = _shift_error(client)
+    assert "اكتب سبب الفرق" in error and "عجز ٣٠٫٠٠" in error and "short 30.00" in error
     r = post(client, "/operator/shift", "/operator/shift/close", {"counted": counted, "reason": "ورقة ممزقة"})
-    assert "مشرف" in text(client.get("/operator/shift"))
+    error = _shift_error(client)
+    assert "يجب أن يعتمده مشرف" in error and "a supervisor must confirm it" in error
     with _db(app) as db:
         assert shifts.current(db, ACTOR) is not None  # refused closes changed nothing
     r = post(client, "/operator/shift", "/operator/shift/close",
@@ -150,3 +165,78 @@ def test_a_training_shift_stays_in_training_and_its_report_is_marked(tmp_path):
     with _db(app) as db:  # the van's real database knows nothing of it, and nothing goes to the governorate
         assert db.execute("SELECT COUNT(*) FROM shifts").fetchone()[0] == 0
         assert not [m for m in outbox.pending(db, "tx") if m.kind == "shift.closed"]
+
+
+def test_a_supervisor_never_confirms_their_own_difference(tmp_path):
+    app, _ = _app(tmp_path)
+    boss = app.test_client()
+    login(boss, SUPERVISOR)
+    open_shift(boss, "100")
+    r = post(boss, "/operator/shift", "/operator/shift/close",
+             {"counted": "50", "reason": "عملة مزيفة", "supervisor": str(SUPERVISOR[0]),
+              "supervisor_pin": SUPERVISOR[2]})
+    assert r.status_code == 302
+    error = _shift_error(boss)
+    assert "لا يعتمد أحد فرق ورديته بنفسه" in error and "another supervisor" in error
+    # Nor through the form for other operators' shifts.
+    with _db(app) as db:
+        mine = shifts.current(db, f"operator:{SUPERVISOR[0]}")
+    r = post(boss, "/operator/shift", f"/operator/shift/{mine.id}/close", {"counted": "50", "reason": "عملة مزيفة"})
+    assert r.status_code == 302 and "close it with your shift's closing form" in _shift_error(boss)
+    with _db(app) as db:
+        assert shifts.current(db, f"operator:{SUPERVISOR[0]}").id == mine.id  # still open
+
+
+def test_a_shift_from_an_earlier_day_needs_a_supervisor_to_close(tmp_path):
+    app, _ = _app(tmp_path)
+    client = app.test_client()
+    login(client)
+    with _db(app) as db:
+        shifts.open_shift(db, operator=ACTOR, opening_float=5_000, now=datetime.now(UTC) - timedelta(days=1))
+    assert 'id="shift-stale"' in client.get("/operator/shift").get_data(as_text=True)
+    post(client, "/operator/shift", "/operator/shift/close", {"counted": "50"})
+    error = _shift_error(client)
+    assert "يغلقها مشرف" in error and "A supervisor closes it" in error
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).astimezone(VAN_TZ).date()
+    assert to_eastern(yesterday.isoformat()) in error.translate(BIDI_CONTROLS)  # Eastern digits in Arabic
+    r = post(client, "/operator/shift", "/operator/shift/close",
+             {"counted": "50", "supervisor": str(SUPERVISOR[0]), "supervisor_pin": SUPERVISOR[2]})
+    assert r.status_code == 302 and "/operator/shift/" in r.headers["Location"]
+    with _db(app) as db:
+        assert shifts.current(db, ACTOR) is None
+
+
+def test_hand_over_errors_name_the_next_operator_not_the_closer(tmp_path):
+    app, _ = _app(tmp_path)
+    client, boss = app.test_client(), app.test_client()
+    login(client)
+    login(boss, SUPERVISOR)
+    open_shift(client, "10")
+    post(client, "/operator/shift", "/operator/shift/close",
+         {"counted": "10", "next_operator": str(OPERATOR[0]), "next_pin": OPERATOR[2]})
+    assert "not your own" in _shift_error(client)
+    open_shift(boss, "0")
+    post(client, "/operator/shift", "/operator/shift/close",
+         {"counted": "10", "next_operator": str(SUPERVISOR[0]), "next_pin": SUPERVISOR[2]})
+    error = _shift_error(client)
+    assert f"Operator {SUPERVISOR[0]} already has an open shift" in error and "You already" not in error
+    with _db(app) as db:
+        assert shifts.current(db, ACTOR) is not None
+
+
+def test_a_z_report_is_for_its_operator_and_supervisors_and_a_reprint_is_audited(tmp_path):
+    app, _ = _app(tmp_path)
+    boss, client = app.test_client(), app.test_client()
+    login(boss, SUPERVISOR)
+    open_shift(boss, "10")
+    r = post(boss, "/operator/shift", "/operator/shift/close", {"counted": "10"})
+    report_url = r.headers["Location"]
+    login(client)
+    assert client.get(report_url).status_code == 403
+    assert post(client, "/operator/shift", f"{report_url}/print").status_code == 403
+    assert report_url not in client.get("/operator/shift").get_data(as_text=True)  # not listed for them either
+    assert boss.get(report_url).status_code == 200
+    assert post(boss, report_url, f"{report_url}/print").status_code == 302
+    with _db(app) as db:
+        rows = db.execute("SELECT actor, subject FROM audit_log WHERE action = 'shift.reprint'").fetchall()
+    assert rows == [(f"operator:{SUPERVISOR[0]}", f"shift:{report_url.rsplit('/', 1)[1]}")]

@@ -14,7 +14,7 @@ from edge.store import clock, operators, shifts
 from edge.web import i18n, printing, signing
 from edge.web.context import get_db, settings
 from edge.web.operator.auth import supervisor_confirms
-from edge.web.operator.blueprint import bp, login_required
+from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.qr import svg
 
 
@@ -41,9 +41,11 @@ def shift():
     expected = sh.expected_cash(mine.opening_float_piastres, live) if mine else None
     stale = bool(mine and mine.day != clock.local_day(clock.now()).isoformat())
     supervisor = g.operator["role"] == "supervisor"
-    others = [s for s in shifts.open_shifts(db) if s.operator != g.operator["actor"]] if supervisor else []
+    me = g.operator["actor"]
+    others = [s for s in shifts.open_shifts(db) if s.operator != me] if supervisor else []
+    recent = [s for s in shifts.recent(db, 10) if supervisor or me in (s.operator, s.closed_by, s.handed_to)]
     return render_template("operator/shift.html", shift=mine, live=live, expected=expected, stale=stale,
-                           others=others, recent=shifts.recent(db, 10), today=clock.local_day(clock.now()).isoformat(),
+                           others=others, recent=recent, today=clock.local_day(clock.now()).isoformat(),
                            threshold=settings().shift.threshold_piastres, error=session.pop("shift_error", None),
                            notice=session.pop("notice", None))
 
@@ -91,7 +93,7 @@ def shift_close():
                                          request.form.get("next_pin", ""),
                                          hasher=current_app.config["PIN_HASHER"] or operators.DEFAULT_HASHER)
             if nxt.actor == g.operator["actor"]:
-                raise sh.ShiftAlreadyOpen(mine.id)
+                raise sh.HandOverToSelf()
             hand_over_to = nxt.actor
         closed = _close(mine.id, closed_by=g.operator["actor"], confirmed_by=confirmed_by,
                         hand_over_to=hand_over_to)
@@ -112,6 +114,9 @@ def shift_close_other(shift_id: int):
         abort(403)
     actor = g.operator["actor"]
     try:
+        found = shifts.get(get_db(), shift_id)
+        if found is not None and found.operator == actor:
+            raise sh.OwnShiftHere()
         closed = _close(shift_id, closed_by=actor, confirmed_by=actor, hand_over_to=None)
     except EdgeError as exc:
         _error(exc)
@@ -142,12 +147,22 @@ def print_report(closed: shifts.Shift, *, reprint: bool = False) -> printing.Pri
     return printing.submit(job)
 
 
-@bp.get("/shift/<int:shift_id>")
-@login_required
-def shift_report(shift_id: int):
+def _closed_shift_for_me(shift_id: int) -> shifts.Shift:
+    """A closed shift the signed-in operator may see: their own (or one they closed or took over), or any for a
+    supervisor; 404 for one that is not closed, 403 for another operator's."""
     found = shifts.get(get_db(), shift_id)
     if found is None or found.is_open:
         abort(404)
+    me = g.operator["actor"]
+    if g.operator["role"] != "supervisor" and me not in (found.operator, found.closed_by, found.handed_to):
+        abort(403)
+    return found
+
+
+@bp.get("/shift/<int:shift_id>")
+@login_required
+def shift_report(shift_id: int):
+    found = _closed_shift_for_me(shift_id)
     code = _code(found)
     return render_template("operator/shift_report.html", s=found, fields=_report_fields(found),
                            difference=sh.difference_words(found.difference_piastres),
@@ -157,9 +172,8 @@ def shift_report(shift_id: int):
 @bp.post("/shift/<int:shift_id>/print")
 @login_required
 def shift_reprint(shift_id: int):
-    found = shifts.get(get_db(), shift_id)
-    if found is None or found.is_open:
-        abort(404)
+    found = _closed_shift_for_me(shift_id)
     outcome = print_report(found, reprint=True)
+    audit("shift.reprint", f"shift:{shift_id}", {"printed": outcome.printed})
     session["notice"] = {"ar": outcome.message_ar, "en": outcome.message_en}
     return redirect(url_for("operator.shift_report", shift_id=shift_id))
