@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from edge.core.localtime import VAN_TZ
+
 # No van sent anything before the programme began; a clock reset to 1970 or 2000 is a van fault.
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 # How far ahead of the hub's clock a van's time may be. Telemetry is latest-wins, so a fast clock there
@@ -74,6 +76,12 @@ def check(stream: str, kind: str, created_at: str, body: Mapping[str, Any], rece
         _day(body["citizen"]["birth_date"], "body.citizen.birth_date", OLDEST_BIRTH, received_at.date())
         latest = received_at.date() + timedelta(days=366 * LATEST_READY_YEARS)
         _day(body["expected_ready_on"], "body.expected_ready_on", EARLIEST.date(), latest)
+    if kind == "shift.closed":  # its times are plausible (above); they must also agree with each other
+        opened, closed = datetime.fromisoformat(body["opened_at"]), datetime.fromisoformat(body["closed_at"])
+        if closed < opened:
+            raise Inadmissible("bad-value", f"body.closed_at {body['closed_at'][:40]} is before body.opened_at")
+        if body["day"] != opened.astimezone(VAN_TZ).date().isoformat():
+            raise Inadmissible("bad-value", f"body.day {body['day']} is not the day the shift opened in Egypt")
     if kind == "tel.snapshot":
         for name, value in body["values"].items():
             lo_hi = _RANGES.get(name) or ((0.0, 1e9) if name.startswith(_COUNTS_PREFIX) else None)

@@ -435,7 +435,10 @@ class Hub:
             self._parked = True
             execute_many(conn, _PARK, [_parked_row(env, at) for env in waiting])
         execute_many(conn, _APPLIED, [_applied_row(env, at) for env in envs if env.kind == "downlink.applied"])
-        execute_many(conn, _SHIFT, [_shift_row(env, at) for env in envs if env.kind == "shift.closed"])
+        closed = [env for env in envs if env.kind == "shift.closed"]
+        execute_many(conn, _SHIFT, [_shift_row(env, at) for env in closed])
+        for env in closed:
+            self._shift_conflict(conn, env, at)
 
     def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
         texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
@@ -510,6 +513,7 @@ class Hub:
             conn.execute(_APPLIED, _applied_row(env, at))
         elif env.kind == "shift.closed":
             conn.execute(_SHIFT, _shift_row(env, at))
+            self._shift_conflict(conn, env, at)
 
     def _unpark(self, conn, van: str, number: str, at: str) -> None:
         """Apply the state changes that arrived before their request, in the van's order."""
@@ -541,6 +545,22 @@ class Hub:
         conn.execute("INSERT OR IGNORE INTO request_conflicts (van, number, msg_id, detail, received_at) "
                      "VALUES (?, ?, ?, ?, ?)",
                      [env.van, env.body["number"], env.msg_id, "differs in " + ", ".join(differing), at])
+
+    @staticmethod
+    def _shift_conflict(conn, env: p.Envelope, at: str) -> None:
+        """A shift is closed once: the same Z-report again is a resend; another one for the same shift (a van restored
+        from a backup, a tampered report) is kept beside the first as a conflict ("Z<shift>"), never replaces it."""
+        row = conn.execute("SELECT body FROM shifts WHERE van = ? AND shift = ?",
+                           [env.van, env.body["shift"]]).fetchone()
+        kept = json.loads(row[0]) if row else None
+        if kept is None or kept == env.body:
+            return
+        differing = sorted(k for k in env.body if kept.get(k) != env.body[k])
+        log.warning("shift Z%s of %s sent again with other content (%s)", env.body["shift"], env.van,
+                    ", ".join(differing))
+        conn.execute("INSERT OR IGNORE INTO request_conflicts (van, number, msg_id, detail, received_at) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     [env.van, f"Z{env.body['shift']}", env.msg_id, "differs in " + ", ".join(differing), at])
 
     def _chunk(self, conn, env: p.Envelope, at: str) -> p.DocAck:
         body, van, doc_id = env.body, env.van, env.body["doc_id"]

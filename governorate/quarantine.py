@@ -116,11 +116,13 @@ def release(store: HubStore, hub, entry_id: int) -> str:
 
 
 def conflicts(store: HubStore, limit: int = 200) -> list[dict]:
-    """Request numbers sent again with other content, newest first: the request the hub kept and the
-    message that differs, side by side (both bodies as the van sent them)."""
+    """Request numbers (and shift reports, "Z<shift>") sent again with other content, newest first: what the hub
+    kept and the message that differs, side by side (both bodies as the van sent them)."""
     rows = store._read(
-        "SELECT c.id, c.van, c.number, c.msg_id, c.detail, c.received_at, r.van, r.body, m.body "
+        "SELECT c.id, c.van, c.number, c.msg_id, c.detail, c.received_at, COALESCE(r.van, s.van), "
+        "COALESCE(r.body, s.body), m.body "
         "FROM request_conflicts c LEFT JOIN requests r ON r.number = c.number "
+        "LEFT JOIN shifts s ON s.van = c.van AND c.number = 'Z' || s.shift "
         "LEFT JOIN messages m ON m.van = c.van AND m.msg_id = c.msg_id ORDER BY c.id DESC LIMIT ?", [limit])
     keys = ("id", "van", "number", "msg_id", "detail", "received_at", "kept_van", "kept", "other")
     return [dict(zip(keys, row, strict=True)) for row in rows]

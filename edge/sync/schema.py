@@ -403,6 +403,11 @@ def _shift_rule(body: dict, van: str, kind: str) -> None:
         raise ProtocolError("wrong-van", f"body.van {body['van']} is not the sender {van}")
     if body["difference_piastres"] != body["counted_cash_piastres"] - body["expected_cash_piastres"]:
         raise ProtocolError("bad-value", "body.difference_piastres is not counted minus expected cash")
+    totals = body["totals"]
+    if body["expected_cash_piastres"] != (body["opening_float_piastres"] + totals["fees"]["cash"]
+                                          - totals["refunds"]["cash"]):
+        raise ProtocolError("bad-value", "body.expected_cash_piastres is not the float plus cash fees minus cash "
+                                         "refunds")
 
 
 def _status_rule(body: dict, van: str, kind: str) -> None:

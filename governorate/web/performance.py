@@ -32,8 +32,13 @@ def _arabic() -> bool:
     return session.get("lang", "ar") != "en"
 
 
+_AR_SEPARATORS = str.maketrans({".": "\u066b", ",": "\u066c"})  # Arabic decimal (٫) and thousands (٬) separators
+
+
 def _digits(text: str) -> str:
-    return to_eastern(text) if _arabic() else text
+    """A number as staff read it: in Arabic with Eastern digits and Arabic separators (١٬٢٥٠٫٥٠, as the van's
+    screens and receipts write it), in English as it is."""
+    return to_eastern(text).translate(_AR_SEPARATORS) if _arabic() else text
 
 
 @bp.app_template_filter("num")

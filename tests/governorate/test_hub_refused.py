@@ -113,3 +113,28 @@ def test_a_clerk_sees_both_versions_of_a_request_number_sent_again(hub_app, v008
     viewer = app.test_client()
     login(viewer, "viewer")
     assert viewer.get("/conflicts").status_code == 403
+
+
+def test_a_shift_report_that_does_not_add_up_is_refused_with_its_reason():
+    # Issue 19: the hub trusts no van's Z-report: the drawer's arithmetic, and times that agree with each other.
+    from datetime import UTC, datetime
+
+    from governorate import admission
+    from tests.sync.test_protocol import shift_body
+
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    good = shift_body()
+    admission.check("tx", "shift.closed", good["closed_at"], good, now)
+    p.validate_body("tx", "shift.closed", good, good["van"])
+    wrong_sum = {**good, "expected_cash_piastres": 171_000, "difference_piastres": -4_000}
+    with pytest.raises(p.ProtocolError, match="float plus cash fees minus cash refunds"):
+        p.validate_body("tx", "shift.closed", wrong_sum, good["van"])
+    for body, why in (({**good, "closed_at": "2026-11-21T05:00:00+00:00"}, "before body.opened_at"),
+                      ({**good, "day": "2026-11-20"}, "not the day the shift opened"),
+                      # 23:30 UTC on the 20th is already the 21st in Cairo: that one is right.
+                      ({**good, "opened_at": "2026-11-20T23:30:00+00:00", "day": "2026-11-20"}, "not the day")):
+        with pytest.raises(admission.Inadmissible, match=why) as refused:
+            admission.check("tx", "shift.closed", body["closed_at"], body, now)
+        assert refused.value.reason == "bad-value"
+    late_evening = {**good, "opened_at": "2026-11-20T23:30:00+00:00", "day": "2026-11-21"}
+    admission.check("tx", "shift.closed", late_evening["closed_at"], late_evening, now)

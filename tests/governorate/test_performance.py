@@ -211,7 +211,7 @@ def test_m006_fills_the_decision_time_of_requests_decided_before_it(tmp_path, mo
     monkeypatch.undo()
     new = HubStore(tmp_path / "hub.db")
     try:
-        assert new.migrated == ["m006_performance_figures"]
+        assert new.migrated[0] == "m006_performance_figures"  # then any later ones
         assert sorted(new._read("SELECT number, decided_at, operator, pay_method, pay_piastres FROM requests")) == [
             ("V001-1", "2026-03-02T09:00:00+00:00", "op7", "card", 500), ("V001-2", None, "op7", "card", 500),
             ("V001-3", "2026-03-03T09:00:00+00:00", "op7", "card", 500)]

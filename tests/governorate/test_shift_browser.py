@@ -143,7 +143,8 @@ def test_an_operator_closes_a_shift_with_a_confirmed_difference_and_the_hub_sees
             staff.goto(f"{hub_web.url}/vans/{VAN}")
             table = staff.locator("#shift-table")
             expect(table).to_contain_text(f"Z{shift_id}")
-            expect(table).to_contain_text("30.00 EGP")
+            expect(table).to_contain_text("عجز")
+            expect(table).to_contain_text("٣٠٫٠٠")  # Arabic first: Eastern digits and separator
             expect(table).to_contain_text("ورقة نقدية ممزقة")
             b.close()
     finally:
