@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from edge.core.errors import EdgeError
 from edge.sync import schema
-from governorate import backoffice, staff
+from governorate import backoffice, staff, thumbnails
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("office", __name__)
@@ -64,6 +64,29 @@ def document(van: str, doc_id: str):
     # A scanned file is shown, never run: no scripts even inside a crafted PDF or SVG.
     response.headers["Content-Security-Policy"] = ("sandbox; default-src 'none'; img-src 'self'; "
                                                    "style-src 'unsafe-inline'")
+    return response
+
+
+_NO_PREVIEW = (  # shown in place of a page that is not a picture the hub shows (a PDF, a file that does not decode)
+    '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120">'
+    '<rect width="160" height="120" fill="#eee" stroke="#999"/>'
+    '<text x="80" y="55" font-size="14" text-anchor="middle" font-family="sans-serif">لا توجد معاينة</text>'
+    '<text x="80" y="78" font-size="12" text-anchor="middle" font-family="sans-serif">No preview</text></svg>')
+
+
+@bp.route("/documents/<van>/<doc_id>/thumbnail.jpg")
+@login_required
+def document_thumbnail(van: str, doc_id: str):
+    """A small picture of a scanned page for the request page; the page itself (audited) is one click away."""
+    data = _store().document(van, doc_id)
+    if data is None:
+        abort(404)
+    small = thumbnails.thumbnail(bytes(data))
+    response = (Response(small, mimetype="image/jpeg") if small is not None
+                else Response(_NO_PREVIEW, mimetype="image/svg+xml"))
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a document never changes once complete
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import cbor2
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
+from edge.core.digits import to_ascii
 from edge.store import outbox
 from edge.sync import protocol as p
 from governorate.cli import main as cli
@@ -461,6 +464,12 @@ def test_the_clerk_sees_the_service_by_name_the_payment_and_a_masked_id(client, 
     assert re.search(r'<td id="payment">.*EGP', page, re.S)
 
 
+def _jpeg(width: int, height: int, shade: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), shade).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
 def test_the_clerk_sees_each_page_by_its_document_and_the_originals_the_operator_saw(store, client, tmp_path):
     # Issue 18, finding 7: scans showed as ids, and not the operator's "originals seen" checklist.
     from edge.core import requests as rq
@@ -479,9 +488,9 @@ def test_the_clerk_sees_each_page_by_its_document_and_the_originals_the_operator
     cat = load_default()
     service = cat.service("BLD-NEW")
     draft = drafts.create(db, "operator:1")
-    for i, code in enumerate(("NID", "NID", "OWNERSHIP")):
-        drafts.add_page(db, settings.documents_dir, draft, "operator:1", code,
-                        b"\xff\xd8\xff\xe0" + bytes([i]) * 500 + b"\xff\xd9")
+    pages = [_jpeg(1240, 1754, 40), _jpeg(1754, 1240, 90), b"\xff\xd8\xff\xe0" + bytes([2]) * 500 + b"\xff\xd9"]
+    for code, content in zip(("NID", "NID", "OWNERSHIP"), pages, strict=True):
+        drafts.add_page(db, settings.documents_dir, draft, "operator:1", code, content)
     data = drafts.get(db, draft, "operator:1")
     drafts.save(db, draft, "operator:1", {**data, "seen": ["NID", "OWNERSHIP"]})
     number = str(drafts.submit(db, settings.documents_dir, draft, van_id="V008", catalogue=cat,
@@ -498,10 +507,25 @@ def test_the_clerk_sees_each_page_by_its_document_and_the_originals_the_operator
     offline_hub(store)._process([birth("V008"), *up])
     login(client, "clerk")
     page = html.unescape(client.get(f"/requests/{number}").get_data(as_text=True))
-    documents = re.search(r'<ul class="plain" id="documents">(.*?)</ul>', page, re.S).group(1)
+    documents = re.search(r'<ul class="plain pages" id="documents">(.*?)</ul>', page, re.S).group(1)
     names = {d.code: d.name_en for d in service.documents}
     assert documents.count(names["NID"]) == 2 and documents.count(names["OWNERSHIP"]) == 1, documents
-    assert [int(n) for n in re.findall(r'page</span> (\d+)</a>', documents)] == [1, 2, 1]
+    assert [int(to_ascii(n)) for n in re.findall(r'page</span> (\S+)</a>', documents)] == [1, 2, 1]
+    # Each page with its thumbnail: a small JPEG of the page; a file that is not a picture gets "no preview".
+    thumbs = re.findall(r'<img class="thumb" src="([^"]+)"', documents)
+    assert len(thumbs) == 3
+    shown = []
+    for url in thumbs:
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["X-Content-Type-Options"] == "nosniff"
+        if r.mimetype == "image/jpeg":
+            with Image.open(io.BytesIO(r.data)) as img:
+                shown.append(img.size)
+        else:
+            assert r.mimetype == "image/svg+xml" and "No preview" in r.get_data(as_text=True)
+            shown.append(None)
+    assert sorted(shown, key=str) == sorted([(226, 320), (320, 226), None], key=str), shown
+    assert not store._read("SELECT 1 FROM staff_audit WHERE action = 'document.view'")  # only opening a page is
     originals = re.findall(r'<li data-seen="(yes|no)">(.*?)</li>',
                            re.search(r'id="originals">(.*?)</ul>', page, re.S).group(1), re.S)
     seen = {code for code, name in names.items() for flag, li in originals if flag == "yes" and name in li}
