@@ -52,6 +52,12 @@ MEMBERS = {
     SIGNER_KEY: 0o600,
     TRUST_LIST: 0o644,
 }
+# Members a bundle may carry. The update anchor: the governorate's TUF root metadata (provision release keys), from
+# which the van verifies every software update (edge.update.verify; /etc/edge/update-root.json).
+UPDATE_ROOT = "update-root.json"
+OPTIONAL = {UPDATE_ROOT: 0o644}
+MODES = {**MEMBERS, **OPTIONAL}
+MAX_ROOT_BYTES = 256 * 1024
 
 # Real device names come from udev rules (install.py); "sim://" is kept for a van without that device.
 REAL_DEVICES = {
@@ -129,9 +135,12 @@ def _pem_cert(cert) -> bytes:
 
 def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str = "",
           simulated: bool = False, cameras: dict[str, str] | None = None, kind: str = "enrol",
-          days: int = pki.CLIENT_DAYS) -> Bundle:
-    """Issue ``van``'s certificates from ``auth``, re-sign the trust list, write the bundle to ``out``."""
+          days: int = pki.CLIENT_DAYS, update_root: bytes | None = None) -> Bundle:
+    """Issue ``van``'s certificates from ``auth``, re-sign the trust list, write the bundle to ``out``.
+    ``update_root``: the governorate's TUF root metadata, the van's anchor for software updates."""
     check_van(van)
+    if update_root is not None:
+        check_update_root(update_root, Path("update root"))
     if kind == "enrol" and auth.active(van):
         raise ProvisioningError(
             f"Van {van} is already enrolled in governorate {auth.gov}. To give it new certificates use "
@@ -162,6 +171,8 @@ def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str 
         SIGNER_KEY: _pem_key(signer.key),
         TRUST_LIST: trust_list,
     }
+    if update_root is not None:
+        files[UPDATE_ROOT] = update_root
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -176,7 +187,7 @@ def enrol(auth: pki.Authority, van: str, out: Path, *, now: datetime, name: str 
             "signer": {"serial": f"{signer.certificate.serial_number:x}",
                        "not_after": signer.certificate.not_valid_after_utc.isoformat()},
         },
-        "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "mode": f"{MEMBERS[n]:04o}"}
+        "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "mode": f"{MODES[n]:04o}"}
                   for n, b in files.items()},
     }
     out = Path(out)
@@ -201,7 +212,7 @@ def read(path: Path) -> Bundle:
             for info in tar.getmembers():
                 # Read members by name into memory: nothing from the archive is ever extracted to a
                 # path it chooses, so "../" or links cannot escape.
-                if not info.isfile() or (info.name not in MEMBERS and info.name != MANIFEST):
+                if not info.isfile() or (info.name not in MODES and info.name != MANIFEST):
                     raise BundleError(path, f"unexpected member {info.name!r}")
                 if info.size > MAX_MEMBER_BYTES:
                     raise BundleError(path, f"{info.name} is {info.size} bytes, far more than a key or config")
@@ -214,11 +225,14 @@ def read(path: Path) -> Bundle:
         raise BundleError(path, "the manifest is missing or damaged") from None
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError(path, f"format {manifest.get('format')!r} v{manifest.get('format_version')!r}")
-    for name in MEMBERS:
+    listed = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    for name in [*MEMBERS, *(n for n in OPTIONAL if n in files or n in listed)]:
         if name not in files:
             raise BundleError(path, f"{name} is missing")
-        if hashlib.sha256(files[name]).hexdigest() != manifest["files"][name]["sha256"]:
+        if name not in listed or hashlib.sha256(files[name]).hexdigest() != listed[name].get("sha256"):
             raise BundleError(path, f"{name} does not match its checksum in the manifest")
+    if UPDATE_ROOT in files:
+        check_update_root(files[UPDATE_ROOT], path)
     bundle = Bundle(path, manifest, files)
     _check_identity(bundle)
     return bundle
@@ -241,3 +255,19 @@ def _check_identity(bundle: Bundle) -> None:
         trust.verify_list(bundle.files[TRUST_LIST], ca)
     except trust.TrustListError as exc:
         raise BundleError(bundle.path, f"the trust list does not verify ({exc.detail})") from None
+
+
+def check_update_root(data: bytes, path: Path) -> None:
+    """The update anchor must be a TUF root, signed by its own keys (as a van will check it), and not expired."""
+    from tuf.api.metadata import Metadata, Root
+
+    if len(data) > MAX_ROOT_BYTES:
+        raise BundleError(path, f"{UPDATE_ROOT} is {len(data)} bytes, far more than a TUF root")
+    try:
+        md = Metadata[Root].from_bytes(data)
+        md.signed.verify_delegate(Root.type, md.signed_bytes, md.signatures)
+    except Exception as exc:  # noqa: BLE001 - python-tuf raises many kinds; each means the same here
+        raise BundleError(path, f"{UPDATE_ROOT} is not the governorate's signed TUF root ({exc})") from None
+    if md.signed.is_expired():
+        raise BundleError(path, f"{UPDATE_ROOT} (root version {md.signed.version}) has expired; sign a new root "
+                                "with “provision release rotate”")

@@ -84,7 +84,8 @@ def release_keys(keydir) -> None:
     click.echo(f"{keydir}: signing keys and root.json v{md.signed.version} "
                f"(expires {md.signed.expires:%Y-%m-%d})")
     click.echo(f"  move {keydir}/offline/root-key.pem to offline media now: only “provision release rotate” needs it")
-    click.echo(f"  every van must trust {keydir}/metadata/1.root.json (docs/updates.md)")
+    click.echo(f"  every van must trust {keydir}/metadata/root.json: give --update-keys {keydir} to "
+               "“provision van enrol” (docs/updates.md)")
 
 
 @release.command("rotate")
@@ -179,6 +180,9 @@ def _camera(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _enrol_options(f):
+    f = click.option("--update-keys", "update_keys", type=_DIR, default=None,
+                     help="The governorate's release keys folder (“provision release keys”): its newest root.json "
+                          "goes in the bundle as the van's anchor for software updates.")(f)
     f = click.option("--camera", "cameras", multiple=True, help="NAME=URL of a camera (repeat).")(f)
     f = click.option("--simulated", is_flag=True, help="All devices sim:// (a training or demo van).")(f)
     f = click.option("--name", default="", help="The van's display name.")(f)
@@ -188,15 +192,28 @@ def _enrol_options(f):
     return click.argument("gov")(f)
 
 
-def _enrol(kind, gov, van_id, ca_dir, out, name, simulated, cameras) -> None:
+def _enrol(kind, gov, van_id, ca_dir, out, name, simulated, cameras, update_keys) -> None:
     auth = pki.Authority(ca_dir)
     auth.expect(gov)
+    update_root = None
+    if update_keys is not None:
+        root_file = Path(update_keys) / "metadata" / "root.json"
+        try:
+            update_root = root_file.read_bytes()
+        except OSError:
+            raise ProvisioningError(
+                f"{root_file} is missing: give --update-keys the folder “provision release keys” made.",
+                f"الملف {root_file} غير موجود: حدد بالخيار ‎--update-keys‎ مجلد مفاتيح الإصدارات.",
+                code="provisioning-update-keys") from None
     b = bundle_mod.enrol(auth, van_id, out, now=pki.now_utc(), name=name, simulated=simulated,
-                         cameras=_camera(cameras), kind=kind)
+                         cameras=_camera(cameras), kind=kind, update_root=update_root)
     certs = b.manifest["certificates"]
     click.echo(f"{out}: van {van_id} of governorate {gov} ({kind}), certificates valid until "
                f"{certs['mqtt']['not_after'][:10]}; trust list v{auth.meta['trust_list_version']}")
     click.echo("  the bundle holds private keys: carry it on the technician's USB stick, delete it after install")
+    if update_root is None:
+        click.echo("  no update anchor (--update-keys): this van will refuse software updates over the air until a "
+                   "bundle with one is installed")
     if kind == "enrol":
         click.echo(f"  before installing it: copy {auth.broker_dir / broker.DYNSEC_FILE} to the broker and run: "
                    "systemctl restart mosquitto (until then the broker lets the van do nothing)")
@@ -242,8 +259,9 @@ def van_revoke(gov, van_id, ca_dir) -> None:
 @click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
 @click.option("--units", "units_dir", type=_DIR, default=None, help="Folder of the systemd unit files.")
 @click.option("--release", "release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="The software release (from “provision release build”) to install into "
-                                 "/opt/mtc-edge/.venv, offline; its systemd units are used unless --units is given.")
+              default=None, help="The software release (from “provision release build”) to install as "
+                                 "/opt/mtc-edge/versions/<id>, offline, and switch /opt/mtc-edge/current to; its "
+                                 "systemd units are used unless --units is given.")
 def van_install(bundle_path, root, no_start, units_dir, release_dir) -> None:
     """Install BUNDLE on this machine (as root). Safe to run again: reports what changed.
 

@@ -35,8 +35,11 @@ MANIFEST_PATH = f"{ETC}/install-manifest.json"
 UDEV_RULES = "/etc/udev/rules.d/70-mtc-edge.rules"
 UNIT_DIR = "/etc/systemd/system"
 TARGET = "edge.target"
-VENV = "/opt/mtc-edge/.venv"
-SOFTWARE_STAMP = "/opt/mtc-edge/installed-software.json"  # which release the virtualenv holds
+SOFTWARE = "/opt/mtc-edge"
+# The van runs the version ``current`` names (edge.update.install.Layout): /opt/mtc-edge/current/venv/bin/edge; the
+# first install lays it out exactly as an update over the air does, so the next version installs beside it.
+CURRENT = f"{SOFTWARE}/current"
+EDGE = f"{CURRENT}/venv/bin/edge"
 
 # bundle member -> (path on the van, owner, group). Modes come from bundle.MEMBERS.
 # The MQTT key is the sync process's (user edge); /etc is read-only to it under ProtectSystem=strict.
@@ -49,6 +52,8 @@ PLACES = {
     bundle_mod.SIGNER_CERT: (f"{KEYS_DIR}/{trust.SIGNER_CERT_FILE}", USER, USER),
     bundle_mod.SIGNER_KEY: (f"{KEYS_DIR}/{trust.SIGNER_KEY_FILE}", USER, USER),
     bundle_mod.TRUST_LIST: (f"{KEYS_DIR}/{trust.TRUST_LIST_FILE}", USER, USER),
+    # The anchor of software updates (edge.update's --anchor default): root's, read by the updater (root).
+    bundle_mod.UPDATE_ROOT: (f"{ETC}/update-root.json", "root", "root"),
 }
 DIRECTORIES = [
     (ETC, 0o755, "root", "root"),
@@ -114,7 +119,7 @@ class Installer:
                  run: Callable[[list[str]], None] | None = None, release: release_mod.Release | None = None,
                  python: str = "/usr/bin/python3"):
         self.root = Path(root) if root else None
-        # The software itself (provisioning/release.py): installed into VENV with no network; skipped
+        # The software itself (provisioning/release.py): installed as versions/<id> + current, no network; skipped
         # when None (an image prepared with --root, or a van whose software is looked after apart).
         self.release = release
         if units_dir:
@@ -165,14 +170,16 @@ class Installer:
         for path, mode, owner, group in DIRECTORIES:
             entries.append(self._directory(path, mode, owner, group))
         for member, (path, owner, group) in PLACES.items():
+            if member not in bundle.files:  # an optional member this bundle does not carry
+                continue
             data = bundle.files[member]
             if member == bundle_mod.TRUST_LIST and self._newer_trust_list_installed(path, bundle):
                 # The sync process refreshes the list over the downlink; never roll it back.
-                entries.append(Entry(path, "file", f"{bundle_mod.MEMBERS[member]:04o}", owner, group,
+                entries.append(Entry(path, "file", f"{bundle_mod.MODES[member]:04o}", owner, group,
                                      hashlib.sha256(data).hexdigest()))
                 self.report.append((path, "unchanged"))
                 continue
-            entries.append(self._file(path, data, bundle_mod.MEMBERS[member], owner, group))
+            entries.append(self._file(path, data, bundle_mod.MODES[member], owner, group))
         if self.release is not None:
             entries.append(self._software(self.release))
         entries.append(self._file(UDEV_RULES, UDEV_TEXT.encode(), 0o644, "root", "root"))
@@ -218,55 +225,46 @@ class Installer:
         return entry
 
     def _software(self, release: release_mod.Release) -> Entry:
-        """The van's software in its own virtualenv, from the release alone (no index, every hash checked).
+        """The van's software as version ``versions/<id>`` with ``current`` naming it (docs/updates.md), made from
+        the release alone (no index, every hash checked) by the same updater that installs updates over the air:
+        its ``edge --version`` must answer before ``current`` is switched to it, and the switch is one rename.
 
-        Reinstalled only when the release differs from the one recorded in SOFTWARE_STAMP (its identity
-        covers the lock and every wheel, not only the project's files).
+        Unchanged when ``current`` already names this release (its identity covers the lock and every wheel).
         """
-        stamp = self.at(SOFTWARE_STAMP)
-        try:
-            installed = json.loads(stamp.read_text()).get("release")
-        except (OSError, ValueError, AttributeError):
-            installed = None
-        venv = self.at(VENV)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        if installed == release.digest and (venv / "bin" / "edge").exists():
-            self.report.append((VENV, "unchanged"))
-        else:
-            python = release_mod.python_tag(self.python)
-            if python != release.python:
-                raise InstallError(
-                    f"This release is for Python {release.python}; {self.python} is Python {python}. "
-                    "Build the release on a machine with the van's Python version.",
-                    f"هذا الإصدار مخصص لـ Python {release.python} والجهاز عليه Python {python}.",
-                    code="provisioning-release-python",
-                )
-            if not (venv / "bin" / "python").exists():
-                self.run([self.python, "-m", "venv", str(venv)])
-            self.run([*pip, "install", "--quiet", "--no-index", "--find-links", str(release.wheels),
-                      "--require-hashes", "--only-binary=:all:", "-r", str(release.requirements)])
-            # The project's wheel (its hash checked by release.read): always this very wheel.
-            self.run([*pip, "install", "--quiet", "--no-index", "--no-deps", "--force-reinstall",
-                      str(release.project_wheel)])
-            self._remove_unlisted(pip, release)
-            self._file(SOFTWARE_STAMP, json.dumps({
-                "release": release.digest, "version": release.manifest["version"],
-                "lock_sha256": release.manifest["lock_sha256"], "folder": str(release.folder),
-            }, indent=1).encode(), 0o644, "root", "root")
-            self.report.append((VENV, "created" if installed is None else "updated"))
-        return Entry(VENV, "venv", None, "root", "root", release.digest)
+        from edge.update.errors import UpdateError
+        from edge.update.install import Health, Layout, Updater
+        from edge.update.verify import Verified
 
-    def _remove_unlisted(self, pip: list[str], release: release_mod.Release) -> None:
-        """Packages an earlier release brought that this one no longer names go (the venv = the lock)."""
-        keep = set(release.pins()) | {release_mod.normalise(release_mod.PROJECT), "pip", "setuptools", "wheel"}
+        layout = Layout(self.at(SOFTWARE), self.at(DATA_DIR))
+        vid = release.digest[:16]
+        entry = Entry(CURRENT, "version", None, "root", "root", release.digest)
+        if layout.pointed() == vid and layout.installed(vid) is not None:
+            self.report.append((CURRENT, "unchanged"))
+            return entry
+        python = release_mod.python_tag(self.python)
+        if python != release.python:
+            raise InstallError(
+                f"This release is for Python {release.python}; {self.python} is Python {python}. "
+                "Build the release on a machine with the van's Python version.",
+                f"هذا الإصدار مخصص لـ Python {release.python} والجهاز عليه Python {python}.",
+                code="provisioning-release-python",
+            )
+        before = layout.pointed()
+        verified = Verified(release.folder, release.manifest["version"], release.digest, release.manifest, 0)
         try:
-            listed = json.loads(subprocess.run([*pip, "list", "--format=json"], capture_output=True, text=True,
-                                               check=True, env=release_mod.pip_env()).stdout)
-        except (OSError, subprocess.SubprocessError, ValueError):
-            return  # the installs above already ran (or were only recorded, in tests): nothing to compare
-        stale = sorted(d["name"] for d in listed if release_mod.normalise(d["name"]) not in keep)
-        if stale:
-            self.run([*pip, "uninstall", "--yes", "--quiet", *stale])
+            with Updater(layout, python=self.python, health=Health()) as updater:
+                updater.recover()  # whatever an earlier install or update left half-done
+                updater.install(verified)
+                healthy = updater.switch(vid)
+        except UpdateError as exc:
+            raise InstallError(exc.message_en, exc.message_ar, detail=exc.detail, code=exc.code) from None
+        if not healthy:
+            raise InstallError(
+                f"Version {release.manifest['version']} does not start on this van; the van keeps what it ran.",
+                f"الإصدار {release.manifest['version']} لا يعمل على هذه العربة؛ تبقى العربة على ما كانت عليه.",
+                code="update-unhealthy")
+        self.report.append((CURRENT, "created" if before is None else "updated"))
+        return entry
 
     def _user_recorded(self, name: str) -> bool:
         previous = self.installed_manifest() or {}
@@ -357,7 +355,7 @@ class Installer:
 # --------------------------------------------------------------------------------------------------
 
 
-def outbox_pending(edge_command: str = f"{VENV}/bin/edge") -> int:
+def outbox_pending(edge_command: str = EDGE) -> int:
     """Messages the van has not yet delivered, from ``edge status`` (the store's public face)."""
     command = [edge_command, "--config", f"{ETC}/van.toml", "status"]
     if os.geteuid() == 0:
@@ -368,7 +366,7 @@ def outbox_pending(edge_command: str = f"{VENV}/bin/edge") -> int:
         return int(json.loads(out)["outbox"]["pending"])
     except (OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
         raise InstallError(
-            f"Cannot read the van's outbox ({exc}). Is the software installed in {VENV}?",
+            f"Cannot read the van's outbox ({exc}). Is the software installed in {CURRENT}?",
             "تعذّرت قراءة صندوق الرسائل الصادرة للعربة. هل البرنامج مثبت؟",
             code="provisioning-outbox",
         ) from None

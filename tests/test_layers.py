@@ -33,7 +33,8 @@ ALLOWED = {
     "edge.cli_codes": VAN,
     "edge.cli_operators": VAN,
     "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks", "common"),
-    "provisioning": ("edge.core", "common"),
+    # The first install of a van's software is made by the updater (versions/<id> + current), as an update is.
+    "provisioning": ("edge.core", "common", "edge.update"),
 }
 PROJECT = ("edge", "governorate", "provisioning", "common")
 

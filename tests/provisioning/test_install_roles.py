@@ -148,7 +148,7 @@ def test_a_van_installed_from_its_release_with_no_network_has_exactly_the_locked
     result = cli.invoke(provision, ["van", "install", str(bundle), "--root", str(root), "--release",
                                     str(van_release.folder)])
     assert result.exit_code == 0, result.output
-    venv = root / "opt/mtc-edge/.venv"
+    venv = root / "opt/mtc-edge/current/venv"  # the version `current` names (docs/updates.md)
     python = venv / "bin" / "python"
     listed = json.loads(subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True,
                                        text=True, check=True, env=release_mod.pip_env()).stdout)

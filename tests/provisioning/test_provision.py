@@ -298,6 +298,7 @@ EXPECTED = {  # path: (mode, owner, group)
     "/etc/systemd/system/edge-sync.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-watch.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-kiosk.service": ("0644", "root", "root"),
+    "/etc/systemd/system/edge-update-recover.service": ("0644", "root", "root"),
 }
 
 
@@ -461,15 +462,17 @@ def test_provision_script_is_installed():
     assert shutil.which("provision", path=str(Path(sys.executable).parent))
 
 
-def _tiny_wheel(folder: Path, dist: str, version: str, script: bool = False) -> Path:
-    """A real wheel of a tiny package (with an ``edge`` console script if asked): pip installs it offline in seconds."""
+def _tiny_wheel(folder: Path, dist: str, version: str, script: bool = False, exit_code: int = 0) -> Path:
+    """A real wheel of a tiny package (with an ``edge`` console script if asked, exiting with ``exit_code``): pip
+    installs it offline in seconds."""
     import base64
     import hashlib
     import zipfile
 
     module = dist.replace("-", "_")
     name = f"{module}-{version}"
-    files = {f"{module}/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n",
+    files = {f"{module}/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n"
+                                      f"    raise SystemExit({exit_code})\n",
              f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
              f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
                                         "Tag: py3-none-any\n"}
@@ -506,20 +509,31 @@ def _tiny_release(folder: Path, version: str, dependency: str) -> Path:
 
 
 def _venv_run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(root / "opt/mtc-edge/.venv/bin" / args[0]), *args[1:]], capture_output=True, text=True)
+    return subprocess.run([str(root / "opt/mtc-edge/current/venv/bin" / args[0]), *args[1:]], capture_output=True,
+                          text=True)
 
 
-def test_install_puts_the_release_in_its_virtualenv_once_and_again_only_when_it_changes(governorate, tmp_path):
+def test_install_puts_the_release_in_its_version_folder_once_and_again_only_when_it_changes(governorate, tmp_path):
+    # The first install lays the software out as an update over the air does (docs/updates.md): the version in
+    # /opt/mtc-edge/versions/<id>, `current` naming it, the updater's state saying so; the next one goes beside it.
+    from edge.update import state as update_state
+    from provisioning import release as release_mod
+
     folder, _ = governorate
     root = tmp_path / "root"
+    software = root / "opt/mtc-edge"
     first = _tiny_release(tmp_path / "r1", "1.0", "mtc-probe-one")
     run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", first)
     assert _venv_run(root, "edge").stdout.strip() == "1.0"
-    stamp = json.loads((root / "opt/mtc-edge/installed-software.json").read_text())
-    assert stamp["version"] == "1.0" and stamp["lock_sha256"] == "0" * 64
+    vid = release_mod.read(first).digest[:16]
+    assert os.readlink(software / "current") == f"versions/{vid}"
+    installed = json.loads((software / "versions" / vid / "installed.json").read_text())
+    assert installed["version"] == "1.0" and installed["identity"] == release_mod.read(first).digest
+    state = update_state.read(root / "var/lib/edge/update/state.json")
+    assert (state["phase"], state["current"]) == ("idle", vid)
     again = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", first)
     assert "unchanged (nothing to do)" in again.output
-    # Same project version, another lock: still a new release (the stamp covers the lock, not only the project).
+    # Same project version, another lock: still a new release (the identity covers the lock, not only the project).
     second = _tiny_release(tmp_path / "r2", "1.0", "mtc-probe-two")
     result = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", second)
     assert "unchanged (nothing to do)" not in result.output
@@ -528,6 +542,32 @@ def test_install_puts_the_release_in_its_virtualenv_once_and_again_only_when_it_
     newer = _tiny_release(tmp_path / "r3", "1.1", "mtc-probe-two")
     run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", newer)
     assert _venv_run(root, "edge").stdout.strip() == "1.1"
+    # Two versions are kept: the one the van runs and the one it would go back to.
+    state = update_state.read(root / "var/lib/edge/update/state.json")
+    kept = sorted(p.name for p in (software / "versions").iterdir())
+    assert kept == sorted([state["current"], state["previous"]]) and len(kept) == 2
+
+
+def test_install_refuses_a_release_whose_program_does_not_start_and_keeps_the_running_one(governorate, tmp_path):
+    folder, _ = governorate
+    root = tmp_path / "root"
+    good = _tiny_release(tmp_path / "r1", "1.0", "mtc-probe-one")
+    run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", good)
+    broken = tmp_path / "r2"
+    (broken / "wheels").mkdir(parents=True)
+    dep = _tiny_wheel(broken / "wheels", "mtc-probe-one", "1.0")
+    project = _tiny_wheel(broken / "wheels", "mtc-edge", "2.0", script=True, exit_code=3)
+    import hashlib
+
+    from provisioning import release as release_mod
+
+    (broken / "requirements.txt").write_text(f"mtc-probe-one==1.0 \\\n    --hash=sha256:"
+                                              f"{hashlib.sha256(dep.read_bytes()).hexdigest()}\n")
+    shutil.copytree(ROOT / "systemd", broken / "systemd")
+    release_mod.seal(broken, project_wheel=project, lock_sha256="0" * 64)
+    result = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", broken, ok=False)
+    assert result.exit_code == 1 and "does not start" in result.output and "Traceback" not in result.output
+    assert _venv_run(root, "edge").stdout.strip() == "1.0"  # the van still runs what it ran
 
 
 def test_install_refuses_a_damaged_release_and_installs_nothing(governorate, tmp_path):
@@ -580,3 +620,51 @@ def test_the_hub_command_refuses_a_tls_broker_without_its_identity():
 
     r = CliRunner().invoke(governorate_main, ["ingest", "--broker", "mqtts://localhost:8883", "--db", "/nonexistent"])
     assert r.exit_code != 0 and "--tls-dir" in r.output
+
+
+def test_the_bundle_carries_the_update_anchor_and_the_install_puts_it_where_the_updater_reads_it(tmp_path):
+    # docs/updates.md: a van trusts a software update only through the governorate's TUF root; the enrolment
+    # bundle brings it (provision van enrol --update-keys), the install puts it in /etc/edge/update-root.json.
+    import io
+    import tarfile
+
+    from edge.update import __main__ as update_cli
+    from provisioning import bundle as bundle_mod
+
+    ca = tmp_path / "ca"
+    run("governorate", "init", "04", "--out", ca, "--broker-host", "localhost")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    run("release", "keys", keys)
+    out = tmp_path / "V011.tar.gz"
+    result = run("van", "enrol", "04", "V011", "--ca-dir", ca, "--out", out, "--simulated", "--update-keys", keys)
+    assert "no update anchor" not in result.output
+    root = tmp_path / "root"
+    run("van", "install", out, "--root", root)
+    anchor = root / update_cli.ANCHOR.lstrip("/")
+    assert anchor.read_bytes() == (keys / "metadata" / "root.json").read_bytes()
+    manifest = json.loads((root / "etc/edge/install-manifest.json").read_text())
+    assert {(e["path"], e["mode"], e["owner"]) for e in manifest["entries"] if e["path"] == update_cli.ANCHOR} == \
+        {(update_cli.ANCHOR, "0644", "root")}
+    # Without it the technician is told what it means.
+    bare = run("van", "enrol", "04", "V012", "--ca-dir", ca, "--out", tmp_path / "V012.tar.gz", "--simulated")
+    assert "will refuse software updates over the air" in bare.output
+    # A root that does not verify is refused at enrolment, and a bundle whose anchor was swapped at install.
+    forged = json.loads((keys / "metadata" / "root.json").read_text())
+    forged["signed"]["version"] += 1
+    bad_keys = tmp_path / "bad-keys"
+    (bad_keys / "metadata").mkdir(parents=True)
+    (bad_keys / "metadata" / "root.json").write_text(json.dumps(forged))
+    refused = run("van", "enrol", "04", "V013", "--ca-dir", ca, "--out", tmp_path / "V013.tar.gz", "--update-keys",
+                  bad_keys, ok=False)
+    assert refused.exit_code == 1 and "not the governorate's signed TUF root" in refused.output
+    swapped = tmp_path / "swapped.tar.gz"
+    with tarfile.open(out) as src, tarfile.open(swapped, "w:gz") as dst:
+        for info in src.getmembers():
+            data = src.extractfile(info).read()
+            if info.name == bundle_mod.UPDATE_ROOT:
+                data = json.dumps(forged).encode()
+                info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    result = run("van", "install", swapped, "--root", tmp_path / "root2", ok=False)
+    assert result.exit_code == 1 and "update-root.json does not match its checksum" in result.output

@@ -13,7 +13,9 @@ from tests.support.systemd_units import verify_units
 UNITS = ROOT / "systemd"
 SERVICES = ["edge-web.service", "edge-sync.service", "edge-watch.service", "edge-kiosk.service"]
 PYTHON_SERVICES = SERVICES[:3]
-INSTALLED_EDGE = "/opt/mtc-edge/.venv/bin/edge"
+RECOVER = "edge-update-recover.service"
+# The version `current` names (edge.update.install.Layout): what an update switches with one rename.
+INSTALLED_EDGE = "/opt/mtc-edge/current/venv/bin/edge"
 
 
 def unit(name: str) -> dict[str, dict[str, list[str]]]:
@@ -34,7 +36,7 @@ def unit(name: str) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_units_are_exactly_the_van_processes_and_their_target():
-    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, "edge.target"])
+    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, "edge.target"])
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing: apt-get install systemd")
@@ -47,7 +49,7 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 def test_the_target_wants_every_process_and_each_is_part_of_it():
     target = unit("edge.target")
     wanted = " ".join(target["Unit"]["Wants"]).split()
-    assert set(SERVICES) <= set(wanted)
+    assert {*SERVICES, RECOVER} <= set(wanted)
     for name in SERVICES:
         u = unit(name)
         assert u["Unit"]["PartOf"] == ["edge.target"] and u["Install"]["WantedBy"] == ["edge.target"]
@@ -100,3 +102,18 @@ def test_unit_files_parse_as_ini_for_other_tools():
         parser.optionxform = str
         parser.read_string(path.read_text().replace("\\\n", " "))
         assert "Unit" in parser
+
+
+def test_an_interrupted_update_is_recovered_before_any_van_process_starts():
+    # docs/updates.md: at every boot `python -m edge.update recover` finishes or undoes what a power cut
+    # interrupted, so `current` names a complete, checked version before the van's processes start from it.
+    u = unit(RECOVER)
+    assert set(SERVICES) <= set(" ".join(u["Unit"]["Before"]).split())
+    service = u["Service"]
+    assert service["Type"] == ["oneshot"] and service["RemainAfterExit"] == ["yes"]
+    command = service["ExecStart"][0]
+    assert "/opt/mtc-edge/current/venv" in command and "-m edge.update recover" in command
+    assert "--health-url" not in command  # the web process starts after it: recovery checks `edge --version`
+    assert "User" not in service  # root: it renames /opt/mtc-edge/current
+    assert "PartOf" not in u["Unit"]  # restarting edge.target after a switch must not run it beside the update
+    assert u["Install"]["WantedBy"] == ["edge.target"]
