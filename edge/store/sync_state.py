@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlite_utils
@@ -19,6 +20,21 @@ def put(db: sqlite_utils.Database, key: str, value: str) -> None:
     with transaction(db):
         db.execute("INSERT INTO sync_state (key, value) VALUES (?, ?) "
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def set_link(db: sqlite_utils.Database, connected: bool, *, now: datetime | None = None) -> None:
+    """Whether the sync process is connected to the governorate's broker now, and since when (the van's health
+    answer shows it; an update's health check compares it before and after the switch)."""
+    put(db, "link", json.dumps({"connected": connected, "since": clock.iso(now or clock.now())}))
+
+
+def link(db: sqlite_utils.Database) -> dict | None:
+    """{"connected": bool, "since": ISO time} as the sync process last recorded it; None if it never ran."""
+    try:
+        found = json.loads(get(db, "link") or "null")
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and isinstance(found.get("connected"), bool) else None
 
 
 def next_session(db: sqlite_utils.Database) -> int:

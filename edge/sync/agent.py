@@ -12,6 +12,7 @@ import logging
 import random
 import re
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -99,6 +100,7 @@ class SyncAgent:
         migrate(self.db)
         self.client: mqtt.Client | None = None
         self.connected = False
+        self._link_recorded: bool | None = None  # what the van database says of the link (sync_state.link)
         self.awaiting_puback = 0  # QoS 1 messages published on the current connection, PUBACK not yet in
         self.session = 0
         self.backoff = Backoff()
@@ -111,10 +113,20 @@ class SyncAgent:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    def _record_link(self) -> None:
+        """The link's state in the van database, when it changed (read by the health answer)."""
+        if self.connected != self._link_recorded:
+            try:
+                sync_state.set_link(self.db, self.connected)
+                self._link_recorded = self.connected
+            except sqlite3.Error as exc:  # a busy database: recorded at the next turn
+                log.debug("link state not recorded now: %s", exc)
+
     def run(self, stop: threading.Event) -> None:
         log.info("sync for van %s (governorate %s) to %s", self.van, self.gov, self.settings.broker.url)
         try:
             while not stop.is_set():
+                self._record_link()
                 if not self.connected:
                     if not self._connect(stop):
                         delay = self.backoff.next_delay()
@@ -128,6 +140,7 @@ class SyncAgent:
                 self.step()
         finally:
             self._close(say_goodbye=True)
+            self._record_link()
 
     def step(self) -> None:
         """One round of work while connected: resend if overdue, drain, telemetry."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -36,6 +37,8 @@ from pathlib import Path
 from edge.update import state as state_mod
 from edge.update.errors import UpdateError
 from edge.update.verify import Verified
+
+log = logging.getLogger("edge.update.install")
 
 INSTALLED = "installed.json"
 POINTER = "current"
@@ -96,6 +99,24 @@ class Health:
     url: str | None = None
     interval_s: float = 1.0
 
+    def baseline(self) -> dict | None:
+        """What the running version's health answer says before a switch — its sync link and each device's
+        state — for :meth:`check` to hold the new version to ("sync connected, devices as before")."""
+        if not self.url:
+            return None
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as r:
+                answer = json.loads(r.read(1 << 16))
+        except (OSError, ValueError) as exc:  # HTTPError (503: unhealthy) included: then it holds nothing
+            log.info("no health baseline before the switch: %s", exc)
+            return None
+        if not isinstance(answer, dict):
+            return None
+        sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
+        devices = answer.get("devices") if isinstance(answer.get("devices"), dict) else {}
+        return {"sync_connected": sync.get("connected") is True,
+                "devices": {str(k): v for k, v in devices.items() if isinstance(v, str)}}
+
     @staticmethod
     def command(venv: Path, version: str, timeout: float) -> str | None:
         """The version's own ``edge --version`` must answer, with its version, within ``timeout``."""
@@ -109,7 +130,7 @@ class Health:
             return f"“edge --version” of {version} failed (exit {done.returncode}): {tail}"[:500]
         return None
 
-    def check(self, layout: Layout, vid: str, *, started: bool = True) -> str | None:
+    def check(self, layout: Layout, vid: str, *, started: bool = True, baseline: dict | None = None) -> str | None:
         end = time.monotonic() + self.deadline_s
         record = layout.installed(vid)
         if record is None:
@@ -122,11 +143,16 @@ class Health:
             while True:
                 try:
                     with urllib.request.urlopen(self.url, timeout=max(0.5, min(5.0, end - time.monotonic()))) as r:
-                        answered = _answered_version(r.read(1 << 16))
+                        body = r.read(1 << 16)
+                        answered = _answered_version(body)
                         if r.status == 200 and answered in (None, record["version"]):
-                            return None
-                        # A process still of the old version answering is not the new one being healthy.
-                        last = f"HTTP {r.status}" + (f", version {answered}" if answered else "")
+                            worse = regressions(baseline, body)
+                            if not worse:
+                                return None
+                            last = "; ".join(worse)  # the link may take a few seconds to come back: wait
+                        else:
+                            # A process still of the old version answering is not the new one being healthy.
+                            last = f"HTTP {r.status}" + (f", version {answered}" if answered else "")
                 except urllib.error.HTTPError as exc:
                     last = f"HTTP {exc.code}"
                 except (OSError, ValueError) as exc:
@@ -135,6 +161,28 @@ class Health:
                     return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
                 time.sleep(self.interval_s)
         return None
+
+
+def regressions(baseline: dict | None, body: bytes) -> list[str]:
+    """What the new version's health answer lost against the old one's: the sync link, when it was connected, and
+    each device that was "ok" and is now in fault. A device that was already failing, or a link that was already
+    down (a van out of signal), is not held against the new version."""
+    if not baseline:
+        return []
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ["the health answer is not JSON"]
+    answer = answer if isinstance(answer, dict) else {}
+    worse = []
+    sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
+    if baseline.get("sync_connected") and sync.get("connected") is not True:
+        worse.append("sync is not connected to the governorate (it was before the switch)")
+    devices = answer.get("devices") if isinstance(answer.get("devices"), dict) else {}
+    for name, state in sorted((baseline.get("devices") or {}).items()):
+        if state == "ok" and devices.get(name) == "error":
+            worse.append(f"device {name} is in fault (it was ok before the switch)")
+    return worse
 
 
 def _answered_version(body: bytes) -> str | None:
@@ -300,7 +348,7 @@ class Updater:
         previous = st["current"] or self.layout.pointed()
         if previous == vid and self.layout.pointed() == vid:
             return True
-        st.update(phase="switching", candidate=vid, previous=previous)
+        st.update(phase="switching", candidate=vid, previous=previous, baseline=self.health.baseline())
         state_mod.note(st, "switch", record["version"])
         self._save(st)
         self._point(vid)
@@ -311,7 +359,7 @@ class Updater:
         st = self.state()
         st["phase"] = "checking"
         self._save(st)
-        reason = self.health.check(self.layout, vid)
+        reason = self.health.check(self.layout, vid, baseline=st.get("baseline"))
         if reason is None:
             st = self.state()
             st.update(phase="idle", current=vid, candidate=None)

@@ -28,8 +28,9 @@ HISTORY = 50
 
 
 def empty() -> dict:
+    # baseline: the old version's health (sync link, devices) taken before a switch; the new one is held to it.
     return {"format": FORMAT, "phase": "idle", "current": None, "candidate": None, "previous": None,
-            "refused": {}, "history": []}
+            "refused": {}, "history": [], "baseline": None}
 
 
 def read(path: Path) -> dict:

@@ -19,7 +19,9 @@ from provisioning import tuf_repo
 # What the release's ``edge`` command does, like the real one where the update looks: ``edge --version``
 # answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT.
 # ``dead``: the version cannot even start (refused before any switch); ``unhealthy``: it starts, but its web
-# process fails at once, as with a broken migration (rolled back after the switch).
+# process fails at once, as with a broken migration (rolled back after the switch); ``no-sync``: it answers, but its
+# sync never connects; ``printer-fault``: it answers, but drives the printer into fault (both rolled back: the
+# health answer is held to the old version's, "sync connected, devices as before").
 PROBE = '''
 import http.server, json, os, sys
 VERSION = "{version}"
@@ -37,7 +39,10 @@ def main():
             return 1
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                body = json.dumps({{"status": "ok", "version": VERSION}}).encode()
+                answer = {{"status": "ok", "version": VERSION, "sync": {{"connected": MODE != "no-sync"}},
+                          "devices": {{"printer": "error" if MODE == "printer-fault" else "ok",
+                                      "camera:front": "error"}}}}
+                body = json.dumps(answer).encode()
                 self.send_response(200 if self.path == "/api/health" else 404)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -95,3 +95,35 @@ def test_the_old_process_still_answering_is_not_the_new_one_healthy(tmp_path, ke
     assert st["pointed_version"] == "1.0.0"
     [(_, reason)] = st["refused"].items()
     assert "version 1.0.0" in reason and "not healthy within" in reason
+
+
+@pytest.mark.parametrize(("mode", "why"), [("no-sync", "sync is not connected to the governorate"),
+                                           ("printer-fault", "device printer is in fault")])
+def test_a_version_that_loses_the_link_or_a_device_is_rolled_back(tmp_path, keys, rig, mode, why):
+    # "Sync connected, devices as before": the new version's health answer is held to the old one's, taken just
+    # before the switch. A camera already in fault before (camera:front) is not held against it.
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys, mode=mode)
+    done = rig.apply(tmp_path / "n1")
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and _wait_serving(rig, "1.0.0")
+    [(_, reason)] = st["refused"].items()
+    assert why in reason and "camera" not in reason, reason
+
+
+def test_what_counts_as_worse_after_a_switch():
+    import json
+
+    from edge.update.install import regressions
+
+    before = {"sync_connected": True, "devices": {"printer": "ok", "scanner": "warning", "camera:back": "error"}}
+    same = json.dumps({"sync": {"connected": True}, "devices": {"printer": "ok", "camera:back": "error"}}).encode()
+    assert regressions(before, same) == [] and regressions(None, b"not json") == []
+    worse = json.dumps({"sync": None, "devices": {"printer": "error", "scanner": "error"}}).encode()
+    assert regressions(before, worse) == ["sync is not connected to the governorate (it was before the switch)",
+                                          "device printer is in fault (it was ok before the switch)"]
+    # A van out of signal before the switch is not asked to connect after it.
+    assert regressions({"sync_connected": False, "devices": {}}, b'{"sync": {"connected": false}}') == []
+    assert regressions(before, b"[1, 2]") != []  # an answer that is not an object says nothing is as before

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from edge.config import Settings
 from edge.core.errors import EdgeError
-from edge.store import clock, device_status, outbox
+from edge.store import clock, device_status, outbox, sync_state
 from edge.store.db import open_db
 
 # A fault of these stops the van's service to citizens (no receipt, no scanned document); a camera,
@@ -33,12 +33,13 @@ def check(settings: Settings, now: datetime | None = None) -> dict:
     """The health answer: ``healthy`` and every ``reason`` it is not, with the backlog and device states."""
     now = now or clock.now()
     answer = {"van": settings.van.id, "governorate": settings.van.governorate, "version": software_version(),
-              "healthy": True, "reasons": [], "outbox": None, "devices": None}
+              "healthy": True, "reasons": [], "outbox": None, "devices": None, "sync": None}
     try:
         db = open_db(settings.db_path, must_exist=True)
         try:
             backlog = outbox.backlog(db)
             devices = device_status.current(db)
+            link = sync_state.link(db)
         finally:
             db.close()
     except (EdgeError, sqlite3.Error, OSError) as exc:
@@ -50,6 +51,9 @@ def check(settings: Settings, now: datetime | None = None) -> dict:
         age_s = None if age is None else round(age.total_seconds())
         answer["outbox"] = {"pending": backlog.pending, "by_stream": backlog.by_stream, "oldest_age_s": age_s}
         answer["devices"] = {d.device: d.state for d in devices}
+        # Not a reason to be unhealthy (a van out of signal still serves citizens); an update's health check
+        # compares it with what it was before the switch (edge.update.install.Health).
+        answer["sync"] = link
         for d in devices:
             if d.kind in SERVICE_DEVICES and d.state == "error":
                 answer["reasons"].append(reason(d.kind, d.message_en or f"The {d.kind} is in fault.",
