@@ -81,11 +81,30 @@ def build(folder: Path) -> HubStore:
             if van == "V040":
                 conn.execute("UPDATE vans SET last_seen = ? WHERE van = ?",
                              [(now - timedelta(minutes=47)).isoformat(), van])
+            page = _scanned_page(rng)
             conn.execute("INSERT INTO documents (van, doc_id, request_number, size, sha256, data, completed_at) "
                          "VALUES (?, ?, ?, ?, '-', ?, ?)",
-                         [van, f"01M7YP6FKB00000000000000{n:02d}", numbers[0], 152_344, b"%PDF-1.4 demo",
-                          now.isoformat()])
+                         [van, f"01M7YP6FKB00000000000000{n:02d}", numbers[0], len(page), page, now.isoformat()])
     return store
+
+
+def _scanned_page(rng: random.Random) -> bytes:
+    """A scanned form as a van sends it (a greyscale JPEG): a header, boxes and lines of writing."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    page = Image.new("L", (1240, 1754), 246)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((90, 90, 1150, 250), outline=40, width=4)
+    draw.rectangle((880, 120, 1120, 220), fill=200)
+    for y in range(330, 1600, 62):
+        right = 1150 - rng.randint(0, 420)
+        draw.line((90 + rng.randint(0, 60), y, right, y), fill=rng.randint(30, 90), width=10)
+    draw.rectangle((90, 1620, 560, 1700), outline=60, width=3)
+    out = io.BytesIO()
+    page.save(out, "JPEG", quality=70)
+    return out.getvalue()
 
 
 def main() -> None:
