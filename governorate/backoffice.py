@@ -109,6 +109,12 @@ def request(store: HubStore, number: str) -> dict | None:
         [item["van"], number])]
     item["history"] = [dict(zip(("at", "actor", "action", "details"), r, strict=True)) for r in store._read(
         "SELECT at, actor, action, details FROM staff_audit WHERE subject = ? ORDER BY id", [number])]
+    for h in item["history"]:  # a decision is shown in words (from → to, the reason), anything else as recorded
+        try:
+            details = json.loads(h["details"]) if h["details"] else None
+        except (TypeError, ValueError):
+            details = None
+        h["decision"] = details if h["action"] == "request.decide" and isinstance(details, dict) else None
     item["downlinks"] = [dict(zip(("msg_id", "kind", "created_at", "applied_at", "outcome"), r, strict=True))
                          for r in store._read(
         "SELECT d.msg_id, d.kind, d.created_at, d.applied_at, d.outcome FROM downlinks d "

@@ -193,6 +193,11 @@ def test_rejection_needs_a_reason_for_the_citizen(store, client, numbers):
                 data={"state": "rejected", "reason": "صورة البطاقة غير واضحة", "csrf_token": token})
     [(_, _, body)] = _downlinks(store, "request-status")
     assert body["state"] == "rejected" and body["reason"] == "صورة البطاقة غير واضحة"
+    # The request's history says it in words: who decided, from which state to which, and why (no raw JSON).
+    page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
+    history = re.search(r'<ul class="plain" id="history">(.*?)</ul>', page, re.S).group(1)
+    assert "مرفوض" in history and "Rejected" in history and "<bdi>صورة البطاقة غير واضحة</bdi>" in history
+    assert '"to"' not in history and "&#34;to&#34;" not in history and "←" in history
 
 
 def test_a_decided_request_cannot_move_backwards(store, client, numbers):
