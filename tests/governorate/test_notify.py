@@ -415,3 +415,33 @@ def test_the_settings_file_gives_the_notification_worker_its_gateway(tmp_path):
         hub_settings.loads('[notify]\nkannel_url = "127.0.0.1:13013"\n')
     with pytest.raises(hub_settings.HubConfigError, match="kannel, webhook or module:factory"):
         hub_settings.loads('[notify]\nsender = "smpp"\n')
+
+
+def test_the_notify_command_sends_with_the_settings_files_webhook_and_the_web_reads_its_dlr_secret(
+        store, numbers, webhook_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    if store.dialect != "sqlite":
+        pytest.skip("the command's wiring is the same on both databases")
+    url, received, _ = webhook_server
+    decide(store, numbers[0])
+    config = tmp_path / "hub.toml"
+    config.write_text(f'db = "{store.path}"\n[notify]\nsender = "webhook"\nwebhook_url = "{url}"\n'
+                      f'webhook_secret = "{SECRET}"\ndlr_secret = "{SECRET}"\nmax_attempts = 2\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNORATE_")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "governorate.cli", "--config", str(config), *args], env=env,
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+    out = run("notify", "--once")
+    assert out.returncode == 0, out.stderr
+    assert "1 notification(s) tried" in out.stdout and len(received) == 1
+    assert store._read("SELECT state, sent_by FROM notifications")[0] == ("sent", "webhook")
+    shown = run("web", "--print-settings")
+    assert json.loads(shown.stdout)["DLR_SECRET"] == "set" and SECRET not in shown.stdout
+    config.write_text(f'db = "{store.path}"\n[notify]\nsender = "webhook"\n')
+    refused = run("notify", "--once")
+    assert refused.returncode == 1 and "notify.webhook_url" in refused.stderr and "Traceback" not in refused.stderr
