@@ -238,12 +238,16 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
              "module:factory of the citizen notification sender (default: the notifications table).")
 @_web_option("--refresh-s", "GOVERNORATE_REFRESH_S", float, "Seconds between overview refreshes (default 3).")
 @_alert_options
+@click.option("--dlr-secret", "dlr_secret", default=None, envvar="GOVERNORATE_DLR_SECRET", show_envvar=True,
+              help="Checks the SMS gateway's delivery reports (/notify/dlr); the notify worker signs with the same. "
+                   "Keep it off the command line: use the variable or the settings file's notify.dlr_secret.")
 @click.option("--print-settings", is_flag=True,
               help="Print the settings this would run with (as JSON, secrets hidden) and exit.")
 @click.pass_obj
 def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int,
         tls_dir: str | None, notifier: str | None, refresh_s: float | None, silent_after_s: float | None,
-        offline_alert_min: float | None, backlog_alert_h: float | None, print_settings: bool) -> None:
+        offline_alert_min: float | None, backlog_alert_h: float | None, dlr_secret: str | None,
+        print_settings: bool) -> None:
     """Serve the staff web app (fleet, alerts, back office) with waitress.
 
     The cookie-signing key comes from $GOVERNORATE_SECRET_KEY or the settings file's web.secret_key,
@@ -251,7 +255,8 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
     """
     secret, secret_from = settings.secret_key(obj["settings"], obj["source"])
     given = {"NOTIFIER": notifier, "REFRESH_S": refresh_s, "SILENT_AFTER_S": silent_after_s,
-             "OFFLINE_ALERT_MIN": offline_alert_min, "BACKLOG_ALERT_H": backlog_alert_h, "SECRET_KEY": secret}
+             "OFFLINE_ALERT_MIN": offline_alert_min, "BACKLOG_ALERT_H": backlog_alert_h, "SECRET_KEY": secret,
+             "DLR_SECRET": dlr_secret}
     config = {"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker,
               **{k: v for k, v in given.items() if v is not None}}
     if print_settings:
@@ -259,6 +264,7 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
 
         shown = {**{k: DEFAULTS[k] for k in given if k in DEFAULTS}, **config,
                  "DB_PATH": without_password(db_path), "SECRET_KEY": secret_from,
+                 "DLR_SECRET": "set" if dlr_secret else None,
                  "TLS_DIR": tls_dir, "HOST": host, "PORT": port, "THREADS": threads, "SETTINGS_FILE": obj["source"]}
         click.echo(json.dumps(shown, indent=2, sort_keys=True))
         return
@@ -288,6 +294,58 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
 
     # Under systemd: ready once listening, watchdog pings while the server thread lives.
     sdnotify.run_with_watchdog(serve, stop, "web", f"governorate {gov} web on {host}:{port}")
+
+
+def _notify_option(name: str, env: str, kind: type, help_text: str, default=None):
+    return click.option(name, type=kind, default=default, envvar=env, show_envvar=True,
+                        show_default=default is not None, help=help_text)
+
+
+@main.command("notify")
+@_db
+@_notify_option("--notifier", "GOVERNORATE_NOTIFIER", str,
+                "The sender: kannel, webhook, or module:factory of your own (settings: notify.sender).")
+@_notify_option("--kannel-url", "GOVERNORATE_KANNEL_URL", str,
+                "smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms.")
+@_notify_option("--kannel-username", "GOVERNORATE_KANNEL_USERNAME", str, "Kannel's sendsms-user username.")
+@_notify_option("--kannel-password", "GOVERNORATE_KANNEL_PASSWORD", str,
+                "Kannel's sendsms-user password (keep it in the variable or the settings file).")
+@_notify_option("--kannel-from", "GOVERNORATE_KANNEL_FROM", str, "The sender id the citizen's phone shows.")
+@_notify_option("--dlr-url", "GOVERNORATE_DLR_URL", str,
+                "The hub web's /notify/dlr as Kannel reaches it, for delivery reports (with --dlr-secret).")
+@_notify_option("--dlr-secret", "GOVERNORATE_DLR_SECRET", str, "Signs the delivery-report links (as the web's).")
+@_notify_option("--webhook-url", "GOVERNORATE_WEBHOOK_URL", str, "Where the webhook sender POSTs each message.")
+@_notify_option("--webhook-secret", "GOVERNORATE_WEBHOOK_SECRET", str, "The webhook's HMAC-SHA256 key.")
+@_notify_option("--max-attempts", "GOVERNORATE_NOTIFY_MAX_ATTEMPTS", click.IntRange(min=1),
+                "Attempts before a notification is given up.", default=6)
+@_notify_option("--retry-s", "GOVERNORATE_NOTIFY_RETRY_S", click.FloatRange(min=0, min_open=True),
+                "Wait after the first failure, doubled after each next one (at most an hour).", default=60.0)
+@_notify_option("--poll-s", "GOVERNORATE_NOTIFY_POLL_S", click.FloatRange(min=0, min_open=True),
+                "Seconds between looks for due notifications.", default=5.0)
+@click.option("--once", is_flag=True, help="Send what is due now, print how many, and exit.")
+def notify_worker(db_path: str, notifier: str | None, kannel_url: str | None, kannel_username: str | None,
+                  kannel_password: str | None, kannel_from: str | None, dlr_url: str | None, dlr_secret: str | None,
+                  webhook_url: str | None, webhook_secret: str | None, max_attempts: int, retry_s: float,
+                  poll_s: float, once: bool) -> None:
+    """Send the citizens' notifications the back office queued: through Kannel, a webhook or your own sender,
+    retried with back-off, given up after --max-attempts. Under systemd: ready once running, watchdog pings
+    while the loop turns."""
+    from governorate import sms
+
+    store = open_store(db_path)
+    sender = sms.make_sender(notifier, store, kannel_url=kannel_url, kannel_username=kannel_username,
+                             kannel_password=kannel_password, kannel_from=kannel_from, dlr_url=dlr_url,
+                             dlr_secret=dlr_secret, webhook_url=webhook_url, webhook_secret=webhook_secret)
+    dispatcher = sms.Dispatcher(store, sender, max_attempts=max_attempts, retry_s=retry_s)
+    if once:
+        click.echo(f"{dispatcher.run_once()} notification(s) tried")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sdnotify.run_with_watchdog(lambda: dispatcher.run(stop, poll_s), stop, "notify",
+                               f"governorate notifications through {sender.name}",
+                               hung=lambda: dispatcher.hung(max(600.0, 20 * poll_s)))
 
 
 if __name__ == "__main__":

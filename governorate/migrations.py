@@ -402,6 +402,28 @@ def m007_van_schema(conn, dialect: str) -> None:
          "ALTER TABLE downlinks ADD COLUMN schema INTEGER NOT NULL DEFAULT 1",
          "UPDATE downlinks SET schema = 3 WHERE kind = 'calendar'")
 
+@migration
+def m008_notification_delivery(conn, dialect: str) -> None:
+    # Citizen notifications are sent, not only recorded (issue 18, finding 8): the dispatcher (governorate/sms.py)
+    # claims the rows whose next_attempt_at has come, sends each through the SMS gateway and records the outcome;
+    # the gateway's delivery report moves a sent row to delivered or undelivered. msisdn: the number as sent
+    # (20XXXXXXXXXX); parts: how many SMS the text takes in UCS-2. A row with no next_attempt_at is never sent again.
+    _run(conn,
+         "ALTER TABLE notifications ADD COLUMN msisdn TEXT",
+         "ALTER TABLE notifications ADD COLUMN parts INTEGER NOT NULL DEFAULT 1",
+         "ALTER TABLE notifications ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE notifications ADD COLUMN next_attempt_at TEXT",
+         "ALTER TABLE notifications ADD COLUMN gateway_id TEXT",
+         "ALTER TABLE notifications ADD COLUMN last_error TEXT",
+         "ALTER TABLE notifications ADD COLUMN sent_at TEXT",
+         "ALTER TABLE notifications ADD COLUMN delivery_at TEXT",
+         "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_at) "
+         "WHERE next_attempt_at IS NOT NULL",
+         "CREATE INDEX IF NOT EXISTS notifications_by_request ON notifications (request_number, id)",
+         # What releases before this one "queued" never left the hub and is not sent now (weeks late, a citizen
+         # would read an old decision as news): it is marked so staff see it was not sent.
+         "UPDATE notifications SET state = 'not_sent' WHERE state = 'queued'")
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -10,12 +10,16 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from edge.core import governorates
 from edge.core.errors import EdgeError
 
 DEFAULT_PATH = Path("/etc/governorate/hub.toml")
 ENV_VAR = "GOVERNORATE_CONFIG"
+
+# The notification senders named by a word rather than module:factory (governorate/sms.py).
+NAMED_SENDERS = ("kannel", "webhook")
 
 # file key -> (the commands' parameter name, type, check); sections are part of the key.
 KEYS: dict[str, tuple[str, type, str]] = {
@@ -31,6 +35,20 @@ KEYS: dict[str, tuple[str, type, str]] = {
     "web.secret_key": ("secret_key", str, "secret"),
     "web.notifier": ("notifier", str, "notifier"),
     "web.refresh_s": ("refresh_s", float, "positive"),
+    # Citizen notifications (`governorate notify`, governorate/sms.py; docs/governorate.md "Citizen notifications").
+    # web.notifier is the older place of notify.sender; a file gives one of them.
+    "notify.sender": ("notifier", str, "notifier"),
+    "notify.kannel_url": ("kannel_url", str, "http_url"),
+    "notify.kannel_username": ("kannel_username", str, "text"),
+    "notify.kannel_password": ("kannel_password", str, "text"),
+    "notify.kannel_from": ("kannel_from", str, "text"),
+    "notify.dlr_url": ("dlr_url", str, "http_url"),
+    "notify.dlr_secret": ("dlr_secret", str, "secret"),
+    "notify.webhook_url": ("webhook_url", str, "http_url"),
+    "notify.webhook_secret": ("webhook_secret", str, "secret"),
+    "notify.max_attempts": ("max_attempts", int, "positive"),
+    "notify.retry_s": ("retry_s", float, "positive"),
+    "notify.poll_s": ("poll_s", float, "positive"),
     "alerts.silent_after_s": ("silent_after_s", float, "positive"),
     "alerts.offline_alert_min": ("offline_alert_min", float, "positive"),
     "alerts.backlog_alert_h": ("backlog_alert_h", float, "positive"),
@@ -83,6 +101,9 @@ def loads(text: str, source: str = "<string>") -> dict:
             problem = "is not a known setting" + (f" (did you mean '{hint[0]}'?)" if hint else "")
             raise HubConfigError(source, key, problem)
         name, kind, rule = KEYS[key]
+        if name in values:
+            other = next(k for k, v in KEYS.items() if v[0] == name and k != key)
+            raise HubConfigError(source, key, f"gives the same setting as '{other}': keep only one of them")
         values[name] = _checked(source, key, value, kind, rule)
     return values
 
@@ -119,8 +140,11 @@ def _checked(source: str, key: str, value, kind: type, rule: str):
         raise HubConfigError(source, key, "must be more than 0")
     if rule == "secret" and len(value) < 32:
         raise HubConfigError(source, key, "must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
-    if rule == "notifier" and value.count(":") != 1:
-        raise HubConfigError(source, key, f"'{value}' must be module:factory, e.g. mygov.sms:factory")
+    if rule == "notifier" and value not in NAMED_SENDERS and value.count(":") != 1:
+        raise HubConfigError(source, key,
+                             f"'{value}' must be kannel, webhook or module:factory, e.g. mygov.sms:factory")
+    if rule == "http_url" and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise HubConfigError(source, key, f"'{value}' must be an http:// or https:// URL")
     if rule in ("text", "notifier") and not value.strip():
         raise HubConfigError(source, key, "must not be empty")
     return value

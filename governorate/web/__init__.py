@@ -24,7 +24,8 @@ DEFAULTS = {
     "GOVERNORATE": "01",
     "BROKER_URL": None,           # where downlinks are published; None: stored only, sent by the hub on birth
     "SENDER": None,               # an object with send(van, message) -> msg_id (tests, or a shared Hub)
-    "NOTIFIER": None,             # "module:factory" of a citizen notification sender; None: the table sender
+    "NOTIFIER": None,             # the citizen notification sender, read by `governorate notify` (governorate/sms.py)
+    "DLR_SECRET": None,           # signs the SMS gateway's delivery-report links (/notify/dlr); None: reports refused
     "REFRESH_S": 3,               # how often the overview refreshes itself
     "OFFLINE_ALERT_MIN": 10.0,
     "SILENT_AFTER_S": 180.0,
@@ -46,7 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
-    app.extensions["notifier"] = notify.load_sender(app.config["NOTIFIER"], store)
+    # A decision only queues its citizen notification; `governorate notify` sends it with NOTIFIER's sender.
+    app.extensions["notifier"] = notify.TableSender(store)
     app.extensions["thresholds"] = fleet.Thresholds(
         float(app.config["OFFLINE_ALERT_MIN"]), float(app.config["SILENT_AFTER_S"]),
         float(app.config["BACKLOG_ALERT_H"]))

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from edge.core.errors import EdgeError
 from edge.sync import schema
-from governorate import backoffice, staff, thumbnails
+from governorate import backoffice, notify, sms, staff, thumbnails
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("office", __name__)
@@ -32,7 +32,8 @@ def request_page(number: str):
     item = backoffice.request(_store(), number)
     if item is None:
         abort(404)
-    return render_template("request.html", r=item)
+    return render_template("request.html", r=item, notes=notify.for_request(_store(), number),
+                           note_states=notify.STATES)
 
 
 @bp.route("/requests/<number>/decide", methods=["POST"])
@@ -159,3 +160,15 @@ def notifications():
     rows = _store()._read("SELECT request_number, mobile, message, state, created_at, sent_by FROM notifications "
                           "ORDER BY id DESC LIMIT 100")
     return render_template("notifications.html", rows=rows)
+
+
+@bp.route("/notify/dlr")
+def delivery_report():
+    """Kannel's delivery report for one notification (the dlr-url governorate/sms.py gives it). No staff sign-in:
+    the link's signature is the proof; anything else is refused with 400, 403 or 409, never a server error."""
+    try:
+        state = sms.apply_dlr(_store(), current_app.config.get("DLR_SECRET"), request.args.get("id"),
+                              request.args.get("sig"), request.args.get("status"))
+    except sms.DlrRefused as exc:
+        return Response(exc.reason + "\n", status=exc.status, mimetype="text/plain")
+    return Response(state + "\n", mimetype="text/plain")

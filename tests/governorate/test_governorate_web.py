@@ -371,8 +371,13 @@ def test_notification_sender_is_pluggable(store, tmp_path, numbers):
     client = app.test_client()
     token = login(client, "clerk")
     client.post(f"/requests/{numbers[1]}/decide", data={"state": "under_review", "csrf_token": token})
+    # The decision only queues the SMS (it never waits for a gateway); the notification worker sends it.
+    assert RecordingSender.sent == [] and store._read("SELECT state FROM notifications")[0] == ("queued",)
+    from governorate import sms
+
+    sms.Dispatcher(store, sms.make_sender(app.config["NOTIFIER"], store)).run_once()
     [note] = RecordingSender.sent
-    assert note.mobile == "01012345678" and "قيد المراجعة" in note.message
+    assert note.mobile == "201012345678" and "قيد المراجعة" in note.message
     assert store._read("SELECT state, sent_by FROM notifications")[0] == ("sent", "recording")
 
 
