@@ -103,14 +103,14 @@ def sync(obj: _Context) -> None:
     import signal
     import threading
 
-    from edge.sync.agent import SyncAgent
+    from edge.runner import sync_agent
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     from common import sdnotify  # under systemd: ready, and watchdog pings while the agent's thread lives
 
-    sdnotify.run_with_watchdog(lambda: SyncAgent(obj.settings).run(stop), stop, "sync", "sync running")
+    sdnotify.run_with_watchdog(lambda: sync_agent(obj.settings).run(stop), stop, "sync", "sync running")
 
 
 @main.command()

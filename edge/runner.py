@@ -120,10 +120,19 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
         stop.wait(HOUSEKEEPING_INTERVAL_S)
 
 
-def _sync(settings: Settings, stop: threading.Event) -> None:
-    from edge.sync.agent import SyncAgent
+def sync_agent(settings: Settings):
+    """The van's sync agent, with the updater's end of a release sent down in chunks (kept under the data dir;
+    the root unit edge-update.path applies it: docs/updates.md)."""
+    from pathlib import Path
 
-    SyncAgent(settings).run(stop)
+    from edge.sync.agent import SyncAgent
+    from edge.update.incoming import Incoming
+
+    return SyncAgent(settings, updates=Incoming(Path(settings.data_dir) / "update" / "staging"))
+
+
+def _sync(settings: Settings, stop: threading.Event) -> None:
+    sync_agent(settings).run(stop)
 
 
 def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> None:

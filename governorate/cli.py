@@ -156,6 +156,49 @@ def vans(db_path: str) -> None:
         click.echo(json.dumps(store.van(van), ensure_ascii=False))
 
 
+@main.group()
+def update() -> None:
+    """Software releases sent to the vans over the MQTT link (docs/updates.md)."""
+
+
+@update.command("offer")
+@_db
+@click.argument("van")
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+def update_offer(db_path: str, van: str, release: str) -> None:
+    """Offer the signed RELEASE folder to VAN; the ingest workers send it in chunks, at the lowest priority."""
+    from governorate.updates import Updates
+
+    offer = Updates(open_store(db_path), publish=_no_publish).offer(van, release)
+    click.echo(f"release {offer['version']} ({offer['bundle']}, {offer['total']} chunks) offered to {van}; "
+               "it goes while the van is online and has nothing else to send")
+
+
+@update.command("withdraw")
+@_db
+@click.argument("van")
+def update_withdraw(db_path: str, van: str) -> None:
+    """Stop sending VAN the release offered to it (what it received stays on the van until a new offer)."""
+    from governorate.updates import Updates
+
+    done = Updates(open_store(db_path), publish=_no_publish).withdraw(van)
+    click.echo(f"offer to {van} withdrawn" if done else f"{van} has no offer being sent")
+
+
+@update.command("status")
+@_db
+def update_status(db_path: str) -> None:
+    """Every van's offer as JSON lines: the release, how much the van holds, its state."""
+    from governorate.updates import Updates
+
+    for offer in Updates(open_store(db_path), publish=_no_publish).offers():
+        click.echo(json.dumps({k: v for k, v in offer.items() if k != "have"}, ensure_ascii=False))
+
+
+def _no_publish(van: str, kind: str, payload: bytes) -> None:
+    raise RuntimeError("the command line does not publish; the ingest workers send the chunks")
+
+
 @main.command("send-status")
 @_db
 @_gov

@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine
+from governorate import updates as updates_mod
 from governorate.store import HubStore, execute_each, execute_many, execute_values, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
@@ -52,6 +53,7 @@ class _Outcome:
     births: list[str]
     refused: list[str] = field(default_factory=list)  # reasons, for the metrics (counted once committed)
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
+    update_report: bool = False  # a tel.update about the release offered to it: its next chunks may go
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Hub:
         self.client.reconnect_delay_set(1, 30)
         self.connected = threading.Event()
         self._parked: bool | None = None
+        # Software releases offered to vans, sent in chunks at the lowest priority (governorate/updates.py).
+        self.updates = updates_mod.Updates(
+            store, lambda van, kind, payload: self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -120,6 +125,7 @@ class Hub:
             self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
+        next_pump = time.monotonic()
         try:
             while not stop.is_set():
                 self.beat = time.monotonic()
@@ -137,6 +143,13 @@ class Hub:
                 if time.monotonic() >= next_resend:
                     self.resend_pending_downlinks()
                     next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
+                if self.listen and time.monotonic() >= next_pump:
+                    next_pump = time.monotonic() + updates_mod.PUMP_EVERY_S
+                    try:
+                        self.updates.pump_all()
+                    except Exception:  # noqa: BLE001 - a release folder gone, the database busy: the uplink goes on
+                        log.exception("sending software updates failed; trying again in %.0f s",
+                                      updates_mod.PUMP_EVERY_S)
                 if self.thresholds is not None and time.monotonic() >= self._alerts_at:
                     self.evaluate_alerts()
         finally:
@@ -230,6 +243,11 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+            if out.update_report:
+                try:
+                    self.updates.pump(van)
+                except Exception:  # noqa: BLE001 - as in run(): the uplink goes on
+                    log.exception("sending the next update chunks to %s failed", van)
         if self._arrived is not None:
             metrics.ACK_LATENCY.observe(time.monotonic() - self._arrived)
             self._arrived = None
@@ -325,7 +343,7 @@ class Hub:
             return
         out = outcomes[env.van]
         self._seen(conn, env.van, received_at, out)
-        if env.stream == "tel" and env.kind != "tel.thumbnail":
+        if env.stream == "tel" and env.kind not in ("tel.thumbnail", "tel.update"):
             self._telemetry(conn, [env], received_at)
             return
         if env.stream in ("tel", "status", "doc"):
@@ -358,7 +376,7 @@ class Hub:
                              received_at, outcomes)
             elif env is None:
                 continue
-            elif env.stream == "tel" and env.kind != "tel.thumbnail":
+            elif env.stream == "tel" and env.kind not in ("tel.thumbnail", "tel.update"):
                 snapshots.append(env)
             elif env.stream in ("tel", "status", "doc"):
                 others.append(env)
@@ -375,8 +393,10 @@ class Hub:
                 outcomes[env.van].acked.append(env.msg_id)  # a replay is acked again, never stored again
 
     def _apply(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> None:
-        """A thumbnail, presence or document chunk (few, each its own statements on either path)."""
-        if env.stream == "tel":
+        """A thumbnail, an update report, presence or document chunk (few, each its own statements on either path)."""
+        if env.kind == "tel.update":
+            out.update_report = updates_mod.Updates.report(conn, env.van, env.body, received_at) or out.update_report
+        elif env.stream == "tel":
             conn.execute("INSERT INTO thumbnails (van, camera, taken_at, jpeg, received_at) VALUES (?, ?, ?, ?, ?) "
                          "ON CONFLICT (van, camera) DO UPDATE SET taken_at = excluded.taken_at, "
                          "jpeg = excluded.jpeg, received_at = excluded.received_at",

@@ -424,6 +424,32 @@ def m008_notification_delivery(conn, dialect: str) -> None:
          # would read an old decision as news): it is marked so staff see it was not sent.
          "UPDATE notifications SET state = 'not_sent' WHERE state = 'queued'")
 
+
+@migration
+def m009_update_offers(conn, dialect: str) -> None:
+    # A software release offered to a van over MQTT (issue 20, governorate/updates.py): one offer per van at a time.
+    # The van's tel.update reports what it holds (have: ranges of chunk seqs, as JSON); cursor: every chunk below it
+    # was sent at least once; sent_at / reported_at: the last window sent and the last report, to resend a stalled
+    # window. state: offered (nothing heard yet), receiving, complete (the van holds it whole), refused, withdrawn.
+    _run(conn,
+         """CREATE TABLE IF NOT EXISTS update_offers (
+                van TEXT PRIMARY KEY,
+                bundle TEXT NOT NULL,
+                folder TEXT NOT NULL,
+                version TEXT,
+                total INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                held INTEGER NOT NULL DEFAULT 0,
+                have TEXT NOT NULL DEFAULT '[]',
+                error TEXT,
+                cursor INTEGER NOT NULL DEFAULT 0,
+                chunks_sent INTEGER NOT NULL DEFAULT 0,
+                offered_at TEXT NOT NULL,
+                sent_at TEXT,
+                reported_at TEXT
+            )""")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

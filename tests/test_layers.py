@@ -27,7 +27,7 @@ ALLOWED = {
     "edge.sync": ("edge.core", "edge.store", "edge.config"),
     "edge.web": ("edge.core", "edge.store", "edge.services", "edge.config", "common"),
     # Software updates (issue 20): verify, install beside, switch, roll back; chunks shaped like documents' chunks.
-    "edge.update": ("edge.core", "edge.store", "edge.config", "edge.sync.chunks"),
+    "edge.update": ("edge.core", "edge.store", "edge.config", "edge.sync.chunks", "edge.sync.schema"),
     "edge.runner": VAN,
     "edge.cli": VAN,
     "edge.cli_codes": VAN,

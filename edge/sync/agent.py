@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -88,10 +89,27 @@ class _Doc:
     chunk_ids: set[str] = field(default_factory=set)
 
 
+class UpdateSink(Protocol):
+    """Where the chunks of a software release go (edge.update.incoming.Incoming, given by edge.runner: the sync
+    layer does not import the updater). Both return a ``tel.update`` body for the hub, or None."""
+
+    def add(self, body: dict) -> dict | None: ...
+
+    def progress(self) -> dict | None: ...
+
+    def status(self) -> dict: ...  # telemetry figures: the software version running, the update's phase …
+
+
+# A van reports how much of a release it holds at most this often while chunks arrive (and at once when whole).
+UPDATE_REPORT_EVERY_S = 1.0
+
+
 class SyncAgent:
-    def __init__(self, settings: Settings, tuning: Tuning | None = None):
+    def __init__(self, settings: Settings, tuning: Tuning | None = None, updates: UpdateSink | None = None):
         self.settings = settings
         self.tuning = tuning or Tuning()
+        self.updates = updates
+        self._update_report_at: float | None = None  # when the debounced tel.update is due
         self.van = settings.van.id
         self.gov = settings.van.governorate
         self.keys_dir = Path(settings.data_dir) / "keys"
@@ -159,6 +177,9 @@ class SyncAgent:
                 self._last_device_event = last
         if now >= self._next_tel:
             self.publish_telemetry()
+        if self._update_report_at is not None and now >= self._update_report_at:
+            self._update_report_at = None
+            self._report_update(self._update_progress())
 
     def _connect(self, stop: threading.Event) -> bool:
         self._close()
@@ -225,6 +246,9 @@ class SyncAgent:
         client.subscribe(p.van_subscription(self.gov, self.van), qos=1)
         self._publish_birth()
         self._next_tel = 0.0
+        # A release half received before the link went: the hub resumes from what this says is held.
+        if self.updates is not None:
+            self._update_report_at = 0.0
         log.info("connected (session %d)", self.session)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -410,6 +434,9 @@ class SyncAgent:
         if isinstance(down.message, p.Ack):
             self._apply_ack(down.message)
             return
+        if isinstance(down.message, p.UpdateChunk):
+            self._update_chunk(down.message)
+            return
         try:
             outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir)
         except Exception as exc:  # noqa: BLE001 - the van's own fault (disk, database): the link carries on
@@ -424,6 +451,38 @@ class SyncAgent:
             self._next_tel = 0.0
         for camera in effects.thumbnails:
             self.publish_thumbnail(camera)
+
+    def _update_chunk(self, chunk: p.UpdateChunk) -> None:
+        if self.updates is None:
+            log.warning("a software update chunk arrived, but this van takes no updates over the link")
+            return
+        try:
+            report = self.updates.add(dict(vars(chunk)))
+        except Exception as exc:  # noqa: BLE001 - the updater's own fault (disk, permissions): the link carries on
+            log.error("update chunk %d of bundle %s not kept (%s: %s)", chunk.seq, chunk.bundle, type(exc).__name__,
+                      exc)
+            return
+        if report is not None:
+            self._report_update(report)
+        elif self._update_report_at is None:
+            self._update_report_at = time.monotonic() + UPDATE_REPORT_EVERY_S
+
+    def _update_progress(self) -> dict | None:
+        try:
+            return self.updates.progress() if self.updates is not None else None
+        except Exception as exc:  # noqa: BLE001 - as above: the van's work goes on without the update
+            log.error("update progress unknown (%s: %s)", type(exc).__name__, exc)
+            return None
+
+    def _report_update(self, report: dict | None) -> None:
+        if report is None:
+            return
+        try:
+            p.validate_body("tel", "tel.update", report, self.van)
+        except p.ProtocolError as exc:
+            log.error("update progress not sent: %s", exc.detail)
+            return
+        self._send_tel("tel.update", report, clock.now())
 
     def _apply_ack(self, ack: p.Ack) -> None:
         for rejected in ack.rejected:
@@ -511,4 +570,9 @@ class SyncAgent:
                         (isinstance(value, str) and len(value) <= 200):
                     name = re.sub(r"[^a-z0-9_.-]", "_", f"{status.device}.{key}".lower())[:64]
                     values[name] = value
+        if self.updates is not None:
+            try:
+                values.update(self.updates.status())
+            except Exception as exc:  # noqa: BLE001 - an unreadable update state must not stop the telemetry
+                log.warning("software version not reported (%s: %s)", type(exc).__name__, exc)
         self._send_tel("tel.snapshot", {"at": clock.iso(now), "values": values}, now)

@@ -44,19 +44,21 @@ __all__ = [
     "CHUNK_SIZE", "DOC_STATES", "DOWN_KINDS", "DOWNLINK_MAX_AGE", "FRESHNESS_CHECKED", "MAX_ACK_IDS",
     "MAX_CLOCK_SKEW", "MAX_DOCUMENT_BYTES", "MAX_MESSAGE_BYTES", "MIN_SCHEMA_VERSION", "PREFIX", "SCHEMA_VERSION",
     "STREAMS", "Ack", "Calendar", "Catalog", "Command", "DocAck", "Downlink", "Envelope", "Presence", "ProtocolError",
-    "Rejected", "RequestStatus", "Topic", "TrustList", "birth", "death", "decode", "decode_down", "down_schema",
-    "down_topic",
+    "Rejected", "RequestStatus", "Topic", "TrustList", "UpdateChunk", "birth", "death", "decode", "decode_down",
+    "down_schema", "down_topic",
     "encode", "encode_down", "from_json", "from_outbox_row", "hub_subscription", "is_newer_session",
     "is_van_id", "parse_topic", "to_json", "up_topic", "validate_body", "validate_down_body", "van_subscription",
 ]  # fmt: skip
 
 PREFIX = "mtc/v1"
 # The newest envelope/body schema this code writes and reads. 2: the request state "cancelled" and the kind
-# "request.refunded" (issue 18); a version-1 message is read as before.
-SCHEMA_VERSION = 3
+# "request.refunded" (issue 18); a version-1 message is read as before. 3: "shift.closed" and the downlink
+# "calendar" (issue 19). 4: a software release down in chunks ("update-chunk") and the van's progress
+# ("tel.update"; issue 20).
+SCHEMA_VERSION = 4
 MIN_SCHEMA_VERSION = 1  # the oldest one it still reads
 STREAMS = ("tx", "audit", "doc", "tel", "status")
-DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command", "calendar")
+DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command", "calendar", "update-chunk")
 # The commands a van carries out (edge.sync.downlink); the hub offers only these.
 COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
 # The van's inbox forgets downlink ids after retention.inbox_days (90 by default); a command or a status
@@ -284,7 +286,26 @@ class Command:
     args: dict
 
 
-DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar
+@dataclass(frozen=True)
+class UpdateChunk:
+    """One chunk of a signed software release (edge.update.transfer); never through the inbox: chunks are
+    idempotent by themselves (the same bytes at the same place) and the van's progress report says what is held."""
+
+    kind: ClassVar[str] = "update-chunk"
+    bundle: str
+    seq: int
+    total: int
+    files: int
+    path: str
+    index: int
+    count: int
+    size: int
+    sha256: str
+    data: bytes
+    chunk_sha256: str
+
+
+DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk
 
 
 @dataclass(frozen=True)
@@ -301,7 +322,7 @@ _DOWN_FIELDS = ("msg_id", "van", "kind", "schema", "created_at", "body")
 
 
 # The schema version that introduced each downlink kind (the others are in version 1).
-DOWN_KIND_SINCE = {"calendar": 3}
+DOWN_KIND_SINCE = {"calendar": 3, "update-chunk": 4}
 
 
 def down_schema(message: DownMessage) -> int:
@@ -375,7 +396,7 @@ def _down_body(message: DownMessage) -> dict:
     if isinstance(message, Ack):
         return {"msg_ids": list(message.msg_ids), "docs": [vars(d) for d in message.docs],
                 "rejected": [vars(r) for r in message.rejected]}  # fmt: skip
-    if not isinstance(message, RequestStatus | Catalog | TrustList | Command | Calendar):
+    if not isinstance(message, RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk):
         raise ProtocolError("unknown-kind", f"not a downlink message: {type(message).__name__}")
     return dict(vars(message))
 
@@ -385,7 +406,7 @@ def _down_message(kind: str, body: dict) -> DownMessage:
         return Ack(tuple(body["msg_ids"]), tuple(DocAck(**d) for d in body["docs"]),
                    tuple(Rejected(**r) for r in body["rejected"]))  # fmt: skip
     cls = {"request-status": RequestStatus, "catalog": Catalog, "trust-list": TrustList, "command": Command,
-           "calendar": Calendar}[kind]
+           "calendar": Calendar, "update-chunk": UpdateChunk}[kind]
     return cls(**body)
 
 

@@ -288,6 +288,14 @@ TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start",
                 "ticket.no_show", "ticket.transferred")  # fmt: skip
 
 THUMBNAIL_MAX_BYTES = 64 * 1024
+# A software release travelling down in chunks (schema 4, issue 20): at most 2 GiB in 64 KiB chunks, 2,000 files.
+UPDATE_MAX_CHUNKS = 32 * 1024
+UPDATE_MAX_FILES = 2000
+UPDATE_MAX_FILE_BYTES = 512 * 1024 * 1024
+UPDATE_MAX_RANGES = 64
+UPDATE_STATES = ("receiving", "complete", "refused")
+_BUNDLE = re.compile(r"[0-9A-Za-z]{1,64}", re.ASCII)
+_PATH_PART = re.compile(r"[0-9A-Za-z_+-][0-9A-Za-z._+-]{0,199}", re.ASCII)
 CALENDAR_MAX_CHARS = 64 * 1024  # the shipped holidays file is under 4 KiB
 # A shift's bounds (shift.closed): a drawer holds at most 100,000 EGP (edge.core.shifts); a day's fees stay far below
 # a billion pounds; counts and ids are what a van can reach in years.
@@ -366,6 +374,14 @@ BODIES: dict[str, dict[str, Check]] = {
         "tel.snapshot": record({"at": timestamp, "values": scalars()}),
         # A camera's latest picture, sent when the hub asks ("camera-thumbnail"): small, latest wins.
         "tel.thumbnail": record({"camera": text(64, _NAME), "at": timestamp, "jpeg": blob(THUMBNAIL_MAX_BYTES)}),
+        # Schema 4 (issue 20): how much of a software release the van holds ("have": ranges of chunk seqs, the first
+        # UPDATE_MAX_RANGES of them), so the hub sends only what is missing; "refused": a chunk or the whole failed.
+        "tel.update": record({
+            "bundle": text(64, _BUNDLE), "at": timestamp, "state": choice(UPDATE_STATES),
+            "total": integer(0, UPDATE_MAX_CHUNKS), "held": integer(0, UPDATE_MAX_CHUNKS),
+            "have": list_of(list_of(integer(0, UPDATE_MAX_CHUNKS - 1), 2), UPDATE_MAX_RANGES),
+            "error": nullable(text(500, min_len=0)),
+        }),
     },
     "status": {
         kind: record({"session": integer(1), "online": boolean, "schema": integer(1)})
@@ -410,6 +426,16 @@ def _shift_rule(body: dict, van: str, kind: str) -> None:
                                          "refunds")
 
 
+def _update_rule(body: dict, van: str, kind: str) -> None:
+    last = -2
+    for pair in body["have"]:
+        if len(pair) != 2 or not last + 1 < pair[0] <= pair[1] < body["total"]:
+            raise ProtocolError("bad-value", f"body.have {pair} is not an ascending range of chunks below total")
+        last = pair[1]
+    if body["held"] > body["total"]:
+        raise ProtocolError("bad-value", f"body.held {body['held']} is more than total {body['total']}")
+
+
 def _status_rule(body: dict, van: str, kind: str) -> None:
     if body["online"] != (kind == "status.birth"):
         raise ProtocolError("bad-value", f"{kind} must have online = {kind == 'status.birth'}")
@@ -421,6 +447,7 @@ _RULES: dict[str, Callable[[dict, str, str], None]] = {
     "request.refunded": _state_rule,  # a van refunds only its own requests
     "shift.closed": _shift_rule,
     "doc.chunk": _chunk_rule,
+    "tel.update": _update_rule,
     "status.birth": _status_rule,
     "status.death": _status_rule,
 }
@@ -442,6 +469,32 @@ def validate_body(stream: str, kind: str, body: Any, van: str) -> None:
 # Downlink bodies
 # --------------------------------------------------------------------------------------------------
 
+def _chunk_data(value: Any, path: str) -> None:
+    if not isinstance(value, bytes):
+        raise _bad_type(path, "bytes", value)
+    if len(value) > CHUNK_SIZE:
+        raise ProtocolError("bad-value", f"{path} has {len(value)} bytes, at most {CHUNK_SIZE}")
+
+
+def update_path(value: Any, path: str = "body.path") -> None:
+    """A plain relative path inside a release (no "..", no hidden or absolute parts, at most 6 deep)."""
+    text(600)(value, path)
+    parts = value.split("/")
+    if len(parts) > 6 or not all(_PATH_PART.fullmatch(x) for x in parts):
+        raise ProtocolError("bad-value", f"{path} {value[:80]!r} is not a plain relative path inside the release")
+
+
+def _update_chunk_rule(body: dict) -> None:
+    update_path(body["path"])
+    if not body["seq"] < body["total"] or not body["index"] < body["count"]:
+        raise ProtocolError("bad-value",
+                            f"chunk {body['index']} of {body['count']}, seq {body['seq']} of {body['total']}")
+    if body["index"] > body["seq"] or body["count"] > body["total"] or body["files"] > body["total"]:
+        raise ProtocolError("bad-value", "body.index, count and files must fit in the bundle's total")
+    if hashlib.sha256(body["data"]).hexdigest() != body["chunk_sha256"]:
+        raise ProtocolError("chunk-hash-mismatch", f"chunk {body['index']} of {body['path'][:80]}")
+
+
 _DOC_ACK = record({"doc_id": ulid, "highest_contiguous": integer(-1, MAX_DOCUMENT_BYTES), "state": choice(DOC_STATES)})
 DOWN_BODIES: dict[str, Check] = {
     "ack": record({
@@ -458,6 +511,15 @@ DOWN_BODIES: dict[str, Check] = {
     # Schema 3 (issue 19): Egypt's public holidays for legal durations in working days, as the governorate corrects
     # them each year (the TOML of edge/core/data/holidays.toml; the van checks it with edge.core.workdays.loads).
     "calendar": record({"version": integer(1), "text": text(CALENDAR_MAX_CHARS)}),
+    # Schema 4 (issue 20): one chunk of a signed software release (edge.update.transfer cuts and puts it back
+    # together; only TUF metadata makes it trusted, on the van, before anything is installed). ``seq`` numbers the
+    # bundle's chunks from 0 to ``total`` - 1, file by file in path order.
+    "update-chunk": record({
+        "bundle": text(64, _BUNDLE), "seq": integer(0, UPDATE_MAX_CHUNKS - 1), "total": integer(1, UPDATE_MAX_CHUNKS),
+        "files": integer(1, UPDATE_MAX_FILES), "path": text(600), "index": integer(0, UPDATE_MAX_CHUNKS - 1),
+        "count": integer(1, UPDATE_MAX_CHUNKS), "size": integer(0, UPDATE_MAX_FILE_BYTES), "sha256": _HASH,
+        "data": _chunk_data, "chunk_sha256": _HASH,
+    }),
 }  # fmt: skip
 
 
@@ -470,5 +532,7 @@ def validate_down_body(kind: str, body: Any, van: str) -> None:
         raise ProtocolError("bad-value", "an ack must name at least one message or document")
     if kind == "request-status":
         _owned_number(body["number"], van, "body.number")
+    if kind == "update-chunk":
+        _update_chunk_rule(body)
     if kind == "catalog" and body["data"].get("version") != body["version"]:
         raise ProtocolError("bad-value", "body.version differs from body.data.version")

@@ -1,7 +1,9 @@
 """``python -m edge.update``: verify and apply a release, recover after a restart, show the state.
 
 On a van (docs/updates.md) it runs as root: ``recover`` from ``edge-update-recover.service`` before the
-van's units start, ``apply`` when a release has arrived (today: a folder; later the MQTT downlink's).
+van's units start, ``apply-ready`` from ``edge-update.service`` when a release sent down over MQTT is whole
+(``edge-update.path`` watches for the marker edge.update.incoming writes), ``apply`` for a folder by hand (a
+release on a USB stick).
 """
 
 from __future__ import annotations
@@ -71,6 +73,49 @@ def main() -> None:
 @_options
 def apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
     """Verify the release offered in SOURCE (TUF), install it beside the running one, switch, check, roll back."""
+    _apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command)
+
+
+@main.command("apply-ready")
+@click.option("--anchor", type=click.Path(dir_okay=False, path_type=Path), default=ANCHOR, show_default=True,
+              help="The governorate's root.json this van was installed with.")
+@click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
+@_options
+def apply_ready(anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
+    """Apply the release the sync agent received whole over MQTT (<data>/update/staging/READY names it), then
+    forget its chunks, whatever the outcome: a refused release is not tried again until the hub offers one anew."""
+    from edge.update.incoming import Incoming
+
+    incoming = Incoming(Path(data) / "update" / "staging")
+    name = incoming.ready()
+    if name is None:
+        click.echo("no release received whole; nothing to apply")
+        return
+    try:
+        _apply(incoming.folder(name), anchor, no_pip, software, data, deadline, health_url, restart_command)
+    except EdgeError as exc:
+        _note_refused(software, data, name, exc)
+        raise
+    finally:
+        incoming.done(name)
+
+
+def _note_refused(software, data, name: str, exc: EdgeError) -> None:
+    """A release refused before it was installed (TUF said no, or installing failed): in the state's history, so
+    the hub's fleet screen and a technician see why."""
+    from edge.update import state as state_mod
+
+    lay = install_mod.Layout(software, data)
+    try:
+        with install_mod.Updater(lay) as updater:
+            st = updater.state()
+            state_mod.note(st, "refused-release", name, f"{exc.code}: {exc.detail or exc.message_en}"[:500])
+            updater._save(st)
+    except EdgeError:
+        pass  # another update runs: it will say its own outcome
+
+
+def _apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
     updater = _updater(software, data, deadline, health_url, restart_command, seed_pip=not no_pip)
     with updater:
         updater.recover()

@@ -1,19 +1,20 @@
 """A signed release cut into chunks for the downlink, and put back together on the van, resumably.
 
-The shape of ``doc.chunk`` (edge/sync/chunks.py), per file of the release folder (``tuf/`` metadata included)::
+The ``update-chunk`` downlink (edge/sync/schema.py, schema 4), per file of the release folder (``tuf/`` metadata
+included)::
 
-    {"bundle": ID, "files": how many files the bundle has, "path": "wheels/x.whl", "index": i, "count": n,
-     "size": bytes, "sha256": whole file, "data": bytes, "chunk_sha256": this chunk's}
+    {"bundle": ID, "seq": s, "total": chunks in the bundle, "files": files in the bundle, "path": "wheels/x.whl",
+     "index": i, "count": n, "size": bytes, "sha256": whole file, "data": bytes, "chunk_sha256": this chunk's}
 
-``bundle`` names one offer (the hub's choice; 26 letters or digits). Nothing here is trusted for what it
-*is*: the assembled folder goes to :func:`edge.update.verify.verify`, which trusts only signed metadata. What
-is checked here is what keeps the van safe and the transfer resumable: types and ranges, paths that stay inside
-the bundle, each chunk against its own hash, chunks of one file agreeing with each other, a whole file
-against its hash, sizes within limits. A chunk that fails is refused with its reason and nothing of it is
-stored; the chunks already here stay (they survive a restart: each is a file), so a cut link resumes from
-:meth:`Receiver.missing`.
-
-Not wired to MQTT yet: the downlink kind (``update.chunk``) belongs in edge/sync/schema.py (docs/updates.md).
+``bundle`` names one offer (the hub's choice; 1–64 letters or digits); ``seq`` numbers every chunk of the bundle
+from 0, file by file in path order, so the van can say in a few ranges what it holds (:meth:`Receiver.progress`)
+and the hub sends only what is missing. Nothing here is trusted for what it *is*: the assembled folder goes to
+:func:`edge.update.verify.verify`, which trusts only signed metadata. What is checked here is what keeps the van
+safe and the transfer resumable: the wire schema (types, ranges, a plain path inside the bundle, each chunk
+against its own hash), chunks of one file and of one bundle agreeing with each other, a whole file against its
+hash, the bundle's size within limits and the disk never filled by an update (the transactions need it more). A
+chunk that fails is refused with its reason and nothing of it is stored; the chunks already here stay (they
+survive a restart: each is a file), so a cut link resumes from what is held.
 """
 
 from __future__ import annotations
@@ -23,23 +24,34 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from edge.sync.schema import (
+    CHUNK_SIZE,
+    UPDATE_MAX_FILE_BYTES,
+    UPDATE_MAX_FILES,
+    UPDATE_MAX_RANGES,
+    ProtocolError,
+    update_path,
+    validate_down_body,
+)
 from edge.update.errors import UpdateError
 from edge.update.state import fsync_dir
 
-CHUNK_SIZE = 64 * 1024  # as a document's chunk (edge/sync/schema.py): one chunk ≈ 66 KB on the wire
-MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_FILES = 2000
+MAX_FILE_BYTES = UPDATE_MAX_FILE_BYTES
+MAX_FILES = UPDATE_MAX_FILES
+MAX_BUNDLE_BYTES = 1024 * 1024 * 1024  # a van release is ≈ 115 MB today
+# Free space an update never takes: the outbox, the documents and the database need it more.
+DISK_RESERVE_BYTES = 512 * 1024 * 1024
 _BUNDLE = re.compile(r"[0-9A-Za-z]{1,64}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_PART = re.compile(r"[0-9A-Za-z._+-]{1,200}")
 
 
 def cut(folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
     """The chunk bodies of every file of the release in ``folder`` (the hub's side), file by file, in order."""
     folder = Path(folder)
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    paths = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
+    total = sum(max(1, -(-p.stat().st_size // chunk_size)) for p in paths)
+    seq = 0
     for path in paths:
         data = path.read_bytes()
         rel = path.relative_to(folder).as_posix()
@@ -47,9 +59,10 @@ def cut(folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE) -> Iterator[dic
         count = max(1, -(-len(data) // chunk_size))
         for index in range(count):
             piece = data[index * chunk_size:(index + 1) * chunk_size]
-            yield {"bundle": bundle, "files": len(paths), "path": rel, "index": index, "count": count,
-                   "size": len(data), "sha256": digest, "data": piece,
+            yield {"bundle": bundle, "seq": seq, "total": total, "files": len(paths), "path": rel, "index": index,
+                   "count": count, "size": len(data), "sha256": digest, "data": piece,
                    "chunk_sha256": hashlib.sha256(piece).hexdigest()}
+            seq += 1
 
 
 def _bad(reason: str) -> UpdateError:
@@ -58,45 +71,26 @@ def _bad(reason: str) -> UpdateError:
 
 
 def check_path(rel: object) -> str:
-    if not isinstance(rel, str):
-        raise _bad("path is not text")
-    p = PurePosixPath(rel)
-    if not rel or p.is_absolute() or rel != p.as_posix() or not all(_PART.fullmatch(x) for x in p.parts) \
-            or any(x in (".", "..") or x.startswith(".") for x in p.parts) or len(p.parts) > 6:
-        raise _bad(f"path {rel!r} is not a plain relative path inside the bundle")
+    try:
+        update_path(rel, "path")
+    except ProtocolError as exc:
+        raise _bad(exc.detail) from None
     return rel
 
 
 def check_body(body: object, chunk_size: int = CHUNK_SIZE) -> dict:
-    """``body`` as a chunk, every field type- and range-checked; else UpdateError("update-chunk")."""
-    if not isinstance(body, dict):
-        raise _bad("not an object")
-    want = {"bundle", "files", "path", "index", "count", "size", "sha256", "data", "chunk_sha256"}
-    if set(body) != want:
-        raise _bad(f"fields {sorted(set(body) ^ want)} missing or unknown")
-    if not isinstance(body["bundle"], str) or not _BUNDLE.fullmatch(body["bundle"]):
-        raise _bad("bundle is not 1–64 letters or digits")
-    check_path(body["path"])
-    for key in ("files", "index", "count", "size"):
-        if type(body[key]) is not int or body[key] < 0:
-            raise _bad(f"{key} is not a whole number ≥ 0")
+    """``body`` as a chunk: the wire schema (edge/sync/schema.py) and its share of the file for ``chunk_size``;
+    else UpdateError("update-chunk")."""
+    try:
+        validate_down_body("update-chunk", body, "V001")  # the van is not part of a chunk
+    except ProtocolError as exc:
+        raise _bad(exc.detail) from None
     size, count, index = body["size"], body["count"], body["index"]
-    if not 1 <= body["files"] <= MAX_FILES:
-        raise _bad(f"files {body['files']} is not 1–{MAX_FILES}")
-    if size > MAX_FILE_BYTES:
-        raise _bad(f"size {size} is over {MAX_FILE_BYTES}")
-    if count != max(1, -(-size // chunk_size)) or index >= count:
+    if count != max(1, -(-size // chunk_size)):
         raise _bad(f"index {index} of {count} for {size} bytes")
-    if not isinstance(body["data"], bytes | bytearray):
-        raise _bad("data is not bytes")
     last = index == count - 1
     if len(body["data"]) != (size - chunk_size * index if last else chunk_size):
         raise _bad(f"chunk {index} of {body['path']} has {len(body['data'])} bytes, not its share of {size}")
-    for key in ("sha256", "chunk_sha256"):
-        if not isinstance(body[key], str) or not _HEX64.fullmatch(body[key]):
-            raise _bad(f"{key} is not a SHA-256 in hex")
-    if hashlib.sha256(body["data"]).hexdigest() != body["chunk_sha256"]:
-        raise _bad(f"chunk {index} of {body['path']} does not match its own SHA-256")
     return body
 
 
@@ -108,40 +102,50 @@ class Receiver:
     chunk of every announced file is here, :meth:`assemble` writes ``staging/<bundle>/files/`` — the
     folder :class:`edge.update.fetch.FolderFetcher` serves to the verifier."""
 
-    def __init__(self, staging: Path, bundle: str, chunk_size: int = CHUNK_SIZE):
+    def __init__(self, staging: Path, bundle: str, chunk_size: int = CHUNK_SIZE, *,
+                 disk_reserve: int = DISK_RESERVE_BYTES, max_bytes: int = MAX_BUNDLE_BYTES):
         if not _BUNDLE.fullmatch(bundle):
             raise _bad("bundle is not 1–64 letters or digits")
         self.root = Path(staging) / bundle
         self.bundle = bundle
         self.chunk_size = chunk_size
+        self.disk_reserve = disk_reserve
+        self.max_bytes = max_bytes
         (self.root / "chunks").mkdir(parents=True, exist_ok=True)
 
     def _dir(self, rel: str) -> Path:
         return self.root / "chunks" / hashlib.sha256(rel.encode()).hexdigest()[:32]
 
     def _head(self, d: Path) -> tuple | None:
+        """(path, size, count, sha256, files, first seq, total) as the file's first chunk said."""
         try:
-            rel, size, count, digest, files = (d / "head").read_text().split("\n")[:5]
-            return rel, int(size), int(count), digest, int(files)
+            rel, size, count, digest, files, first, total = (d / "head").read_text().split("\n")[:7]
+            return rel, int(size), int(count), digest, int(files), int(first), int(total)
         except (OSError, ValueError):
             return None
 
     def add(self, body: object) -> bool:
-        """Keep one chunk; False when it was here already. UpdateError (nothing stored) when refused."""
+        """Keep one chunk; False when it was here already. UpdateError (nothing stored) when refused: code
+        "update-chunk" for a chunk at fault, "update-disk" when keeping it would leave too little free space."""
         b = check_body(body, self.chunk_size)
         if b["bundle"] != self.bundle:
             raise _bad(f"a chunk of bundle {b['bundle']} given to {self.bundle}")
         d = self._dir(b["path"])
-        head = (b["path"], b["size"], b["count"], b["sha256"], b["files"])
+        first = b["seq"] - b["index"]
+        head = (b["path"], b["size"], b["count"], b["sha256"], b["files"], first, b["total"])
         known = self._head(d)
         if known is None:
             announced = self._announced()
-            if announced and {h[4] for h in announced} != {b["files"]}:
-                raise _bad(f"chunk {b['index']} of {b['path']} disagrees on the bundle's number of files")
+            if announced and {(h[4], h[6]) for h in announced} != {(b["files"], b["total"])}:
+                raise _bad(f"chunk {b['index']} of {b['path']} disagrees on the bundle's files or chunks")
             if len(announced) >= b["files"]:
                 raise _bad(f"more files than the {b['files']} the bundle announced")
-            d.mkdir(exist_ok=True)
-            _write(d / "head", "\n".join(map(str, head)).encode())
+            if first + b["count"] > b["total"] or any(first < h[5] + h[2] and h[5] < first + b["count"]
+                                                      for h in announced):
+                raise _bad(f"chunks {first}–{first + b['count'] - 1} of {b['path']} overlap another file's or "
+                           f"pass the bundle's {b['total']}")
+            if sum(h[1] for h in announced) + b["size"] > self.max_bytes:
+                raise _bad(f"the bundle would pass {self.max_bytes} bytes")
         elif known != head:
             raise _bad(f"chunk {b['index']} of {b['path']} disagrees with the chunks before it")
         chunk = d / str(b["index"])
@@ -150,6 +154,16 @@ class Receiver:
             if chunk.read_bytes() != data:
                 raise _bad(f"chunk {b['index']} of {b['path']} came twice with different data")
             return False
+        free = shutil.disk_usage(self.root).free
+        if free - len(data) - 4096 < self.disk_reserve:
+            raise UpdateError("لا توجد مساحة كافية على القرص لاستلام التحديث؛ العمل مستمر والتحديث مؤجل.",
+                              f"Not enough free disk to receive the update ({free // 2**20} MiB free, "
+                              f"{self.disk_reserve // 2**20} MiB kept for the van's work); it waits.",
+                              detail=f"not enough free disk: {free // 2**20} MiB free, "
+                                     f"{self.disk_reserve // 2**20} MiB kept for the van's work", code="update-disk")
+        if known is None:
+            d.mkdir(exist_ok=True)
+            _write(d / "head", "\n".join(map(str, head)).encode())
         _write(chunk, data)
         return True
 
@@ -173,6 +187,34 @@ class Receiver:
                 out[head[0]] = gone
         return out
 
+    def held(self) -> list[int]:
+        """The seqs of every chunk held, ascending."""
+        out = []
+        for d in (self.root / "chunks").iterdir():
+            head = self._head(d) if d.is_dir() else None
+            if head is not None:
+                out.extend(head[5] + int(c.name) for c in d.iterdir() if c.name.isdigit() and int(c.name) < head[2])
+        return sorted(out)
+
+    def total(self) -> int | None:
+        """The bundle's number of chunks, once one has arrived."""
+        announced = self._announced()
+        return announced[0][6] if announced else None
+
+    def progress(self, max_ranges: int = UPDATE_MAX_RANGES) -> dict:
+        """{"total", "held", "have": [[first, last], …] (the first ``max_ranges``), "complete"}: what the van
+        tells the hub (``tel.update``) so it sends only what is missing."""
+        held = self.held()
+        ranges: list[list[int]] = []
+        for s in held:
+            if ranges and ranges[-1][1] == s - 1:
+                ranges[-1][1] = s
+            else:
+                ranges.append([s, s])
+        total = self.total() or 0
+        return {"total": total, "held": len(held), "have": ranges[:max_ranges],
+                "complete": bool(total) and len(held) == total and not self.unannounced()}
+
     def assemble(self) -> Path:
         """Every announced file, whole and matching its SHA-256, in ``files/`` (renamed into place when all
         are); UpdateError when one is incomplete or does not match (its chunks are dropped to be sent again)."""
@@ -191,7 +233,7 @@ class Receiver:
             head = self._head(d) if d.is_dir() else None
             if head is None:
                 continue
-            rel, size, count, digest, _files = head
+            rel, size, count, digest = head[:4]
             target = partial / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             h = hashlib.sha256()

@@ -14,8 +14,11 @@ UNITS = ROOT / "systemd"
 SERVICES = ["edge-web.service", "edge-sync.service", "edge-watch.service", "edge-kiosk.service"]
 PYTHON_SERVICES = SERVICES[:3]
 RECOVER = "edge-update-recover.service"
+# A release received whole over MQTT (edge.update.incoming's READY marker) is applied by a root oneshot.
+APPLY = ["edge-update.path", "edge-update.service"]
 # The version `current` names (edge.update.install.Layout): what an update switches with one rename.
 INSTALLED_EDGE = "/opt/mtc-edge/current/venv/bin/edge"
+INSTALLED_BIN = "/opt/mtc-edge/current/venv/bin"
 
 
 def unit(name: str) -> dict[str, dict[str, list[str]]]:
@@ -36,20 +39,20 @@ def unit(name: str) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_units_are_exactly_the_van_processes_and_their_target():
-    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, "edge.target"])
+    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, *APPLY, "edge.target"])
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing: apt-get install systemd")
 def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     # verify also checks that each ExecStart= program exists; on this machine the software lives in
     # the checkout's .venv, not in /opt/mtc-edge, so that one path is pointed at it (nothing else changes).
-    assert verify_units(UNITS, INSTALLED_EDGE, ROOT / ".venv" / "bin" / "edge", tmp_path) == {}
+    assert verify_units(UNITS, INSTALLED_BIN, ROOT / ".venv" / "bin", tmp_path) == {}
 
 
 def test_the_target_wants_every_process_and_each_is_part_of_it():
     target = unit("edge.target")
     wanted = " ".join(target["Unit"]["Wants"]).split()
-    assert {*SERVICES, RECOVER} <= set(wanted)
+    assert {*SERVICES, RECOVER, "edge-update.path"} <= set(wanted)
     for name in SERVICES:
         u = unit(name)
         assert u["Unit"]["PartOf"] == ["edge.target"] and u["Install"]["WantedBy"] == ["edge.target"]
@@ -117,3 +120,18 @@ def test_an_interrupted_update_is_recovered_before_any_van_process_starts():
     assert "User" not in service  # root: it renames /opt/mtc-edge/current
     assert "PartOf" not in u["Unit"]  # restarting edge.target after a switch must not run it beside the update
     assert u["Install"]["WantedBy"] == ["edge.target"]
+
+
+def test_a_release_received_over_the_link_is_applied_by_root_and_never_in_a_loop():
+    # docs/updates.md: the sync agent (user edge) writes READY when a release is whole; the path unit starts the
+    # root oneshot that verifies and applies it, and apply-ready removes READY whatever the outcome.
+    path = unit("edge-update.path")
+    assert path["Path"]["PathExists"] == ["/var/lib/edge/update/staging/READY"]
+    assert path["Path"]["Unit"] == ["edge-update.service"] and path["Install"]["WantedBy"] == ["edge.target"]
+    u = unit("edge-update.service")
+    service = u["Service"]
+    command = service["ExecStart"][0]
+    assert service["Type"] == ["oneshot"] and "User" not in service
+    assert command.startswith(INSTALLED_BIN) and "-m edge.update apply-ready" in command
+    assert "--health-url http://127.0.0.1:8080/api/health" in command and "systemctl restart edge.target" in command
+    assert "PartOf" not in u["Unit"]  # the restart of edge.target it makes must not stop it

@@ -22,6 +22,7 @@ Three fault classes (``Draft.fault``):
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import re
@@ -46,8 +47,11 @@ from edge.sync import protocol as p
 # Every downlink kind the wire contract defines: the fuzz draws each of them in every example, and the test
 # fails when the contract gains a kind this module does not know (KIND_BODIES below must cover it).
 DOWN_KINDS = p.DOWN_KINDS
-# The kinds applied through the inbox (everything but the ack): the ones the van answers with downlink.applied.
-INBOX_KINDS = tuple(k for k in DOWN_KINDS if k != "ack")
+# Kinds the van takes outside the inbox: acks (the drain's), and a release's chunks (idempotent by themselves; the
+# van's tel.update says what it holds).
+NOT_INBOX = ("ack", "update-chunk")
+# The kinds applied through the inbox: the ones the van answers with downlink.applied.
+INBOX_KINDS = tuple(k for k in DOWN_KINDS if k not in NOT_INBOX)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -440,6 +444,39 @@ def calendar_body(ctx: FuzzContext) -> st.SearchStrategy:
     return _spoil(build())
 
 
+def update_chunk_body(ctx: FuzzContext) -> st.SearchStrategy:
+    """A chunk of a software release as the hub cuts it (edge.update.transfer.cut's shape), now and then with a
+    chunk hash that is not its data's, a path leaving the bundle, or seq/index/count that do not fit."""
+
+    @st.composite
+    def build(draw):
+        data = draw(st.binary(min_size=0, max_size=300))
+        count = draw(st.integers(1, 4))
+        index = draw(st.integers(0, count - 1))
+        total = draw(st.integers(count, 40))
+        body = {"bundle": draw(st.sampled_from(["B1", "0123456789abcdef", "x" * 64])),
+                "seq": draw(st.integers(index, total - 1)), "total": total, "files": draw(st.integers(1, total)),
+                "path": draw(st.sampled_from(["release.json", "wheels/a-1.0-py3-none-any.whl", "tuf/1.root.json"])),
+                "index": index, "count": count, "size": len(data) + 65536 * (count - 1),
+                "sha256": hashlib.sha256(data).hexdigest(), "data": data,
+                "chunk_sha256": hashlib.sha256(data).hexdigest()}
+        change = draw(st.sampled_from(["none"] * 5 + ["hash", "path", "seq", "index", "oversize"]))
+        if change == "hash":
+            body["chunk_sha256"] = hashlib.sha256(data + b"x").hexdigest()
+        elif change == "path":
+            body["path"] = draw(st.sampled_from(["../etc/passwd", "/etc/shadow", ".hidden", "a//b", "a/./b", ""]))
+        elif change == "seq":
+            body["seq"] = total
+        elif change == "index":
+            body["index"] = count
+        elif change == "oversize":
+            body["data"] = bytes(65537)
+            body["chunk_sha256"] = hashlib.sha256(body["data"]).hexdigest()
+        return body
+
+    return _spoil(build())
+
+
 KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {
     "ack": ack_body,
     "request-status": request_status_body,
@@ -447,6 +484,7 @@ KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {
     "trust-list": trust_list_body,
     "command": command_body,
     "calendar": calendar_body,
+    "update-chunk": update_chunk_body,
 }
 
 
@@ -661,6 +699,9 @@ def expect(ctx: FuzzContext, topic_kind: str, topic_van: str, payload: bytes,
         return Expectation(True, False, topic_kind, crash=f"{type(exc).__name__}: {exc}")
     if isinstance(down.message, p.Ack):
         return Expectation(True, False, topic_kind, down.msg_id, why="ack", decoded=down)
+    if isinstance(down.message, p.UpdateChunk):
+        return Expectation(True, False, topic_kind, down.msg_id, why="a release's chunk: not through the inbox",
+                           decoded=down)
     must, why = _must(ctx, down)
     return Expectation(True, True, topic_kind, down.msg_id, must, why, decoded=down)
 

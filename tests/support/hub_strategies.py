@@ -351,6 +351,39 @@ def _chunk_index_past_count(body, van, kind):
     return {**body, "index": body["count"]} if body["count"] <= MAX_DOC - 1 else None
 
 
+def _ranges(van):
+    """Ascending, non-touching ranges of chunk seqs, as a van's tel.update says what it holds."""
+    def build(starts):
+        out, at = [], 0
+        for gap, length in starts:
+            a = at + gap
+            out.append([a, a + length])
+            at = a + length + 2
+        return out
+
+    pairs = st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), max_size=schema.UPDATE_MAX_RANGES)
+    return pairs.map(build)
+
+
+_HAVE = Field(_ranges, lambda van: st.sampled_from([[[0, 1]] * (schema.UPDATE_MAX_RANGES + 1), [[0, 1, 2]], [[-1, 0]],
+                                                     [[0, schema.UPDATE_MAX_CHUNKS]], [["0", "1"]]]), (list,))
+
+
+def _fix_update(body, van, kind):
+    last = body["have"][-1][1] if body["have"] else -1
+    body["total"] = min(max(body["total"], last + 1), schema.UPDATE_MAX_CHUNKS)
+    body["have"] = [r for r in body["have"] if r[1] < body["total"]]
+    body["held"] = min(body["held"], body["total"])
+
+
+def _update_held_past_total(body, van, kind):
+    return {**body, "held": body["total"] + 1} if body["total"] < schema.UPDATE_MAX_CHUNKS else None
+
+
+def _update_ranges_overlap(body, van, kind):
+    return {**body, "have": [[0, 2], [1, 3]], "total": max(body["total"], 4)}
+
+
 def _fix_status(body, van, kind):
     body["online"] = kind == "status.birth"
 
@@ -454,6 +487,12 @@ SPECS: dict[str, Spec] = {
                                     _chunk_index_past_count)),
     "tel.snapshot": Spec({"at": TIMES, "values": VALUES}),
     "tel.thumbnail": Spec({"camera": NAMES, "at": TIMES, "jpeg": blob(schema.THUMBNAIL_MAX_BYTES)}),
+    # Schema 4 (issue 20): how much of a software release the van holds.
+    "tel.update": Spec({
+        "bundle": pattern(("A", "0123456789abcdef", "z" * 64), ("", "a-b", "x" * 65, "ب")), "at": TIMES,
+        "state": choice(schema.UPDATE_STATES), "total": integer(0, schema.UPDATE_MAX_CHUNKS),
+        "held": integer(0, schema.UPDATE_MAX_CHUNKS), "have": _HAVE, "error": nullable(text(500, min_len=0)),
+    }, fix=_fix_update, rule_breaks=(_update_held_past_total, _update_ranges_overlap)),
     "status.birth": _STATUS,
     "status.death": _STATUS,
 }  # fmt: skip

@@ -107,6 +107,9 @@ def uplink_examples() -> list[p.Envelope]:
         envelope("tel", "tel.snapshot", {"at": AT, "values": {
             "backlog.pending": 12, "backlog.oldest_s": 340, "lte.rsrp_dbm": -97, "lte.operator": "Vodafone EG",
             "disk.free_mb": 48210, "cpu.temp_c": 61.5, "printer.online": True}}, seq=5120, n=6),
+        envelope("tel", "tel.update", {"bundle": "8f3a1c09d2e47b65", "at": AT, "state": "receiving", "total": 1806,
+                                       "held": 1340, "have": [[0, 1199], [1208, 1347]], "error": None},
+                 seq=5121, n=10),
         p.birth(VAN, 57, now=NOW, msg_id=uid(7)),
         p.death(VAN, 57, now=NOW, msg_id=uid(8)),
     ]  # fmt: skip
@@ -124,6 +127,9 @@ def downlink_examples() -> list[tuple[p.DownMessage, str]]:
         (p.Calendar(2, 'version = 2\n\n[[fixed]]\nday = "01-07"\nname_ar = "عيد الميلاد المجيد"\n'
                        'name_en = "Coptic Christmas"\n\n[[movable]]\ndays = ["2027-03-10", "2027-03-11"]\n'
                        'name_ar = "عيد الفطر"\nname_en = "Eid al-Fitr"\n'), uid(25)),
+        (p.UpdateChunk("8f3a1c09d2e47b65", 1805, 1806, 62, "tuf/timestamp.json", 0, 1, 17,
+                       hashlib.sha256(b'{"signed": "..."}').hexdigest(), b'{"signed": "..."}',
+                       hashlib.sha256(b'{"signed": "..."}').hexdigest()), uid(26)),
     ]  # fmt: skip
 
 
@@ -258,16 +264,19 @@ def test_enumerations_the_contract_borrows_from_core_are_pinned():
     from edge.core.requests import PaymentMethod, RequestState
     from edge.core.tickets import Priority, TicketState
 
-    assert p.SCHEMA_VERSION == 3
-    # A new kind is a new version too (3: shift.closed, issue 19).
+    assert p.SCHEMA_VERSION == 4
+    # A new kind is a new version too (3: shift.closed and the calendar downlink, issue 19; 4: update-chunk down and
+    # tel.update up, issue 20), and a downlink kind is labelled with the version that added it.
     from edge.sync import schema
 
     assert {stream: sorted(kinds) for stream, kinds in schema.BODIES.items()} == {
         "tx": ["downlink.applied", "request.refunded", "request.state", "request.submitted", "shift.closed",
                "ticket.call", "ticket.finish", "ticket.issued", "ticket.no_show", "ticket.recall", "ticket.start",
                "ticket.transferred"],
-        "audit": ["audit.entry"], "doc": ["doc.chunk"], "tel": ["tel.snapshot", "tel.thumbnail"],
+        "audit": ["audit.entry"], "doc": ["doc.chunk"], "tel": ["tel.snapshot", "tel.thumbnail", "tel.update"],
         "status": ["status.birth", "status.death"]}
+    assert {kind: p.DOWN_KIND_SINCE.get(kind, 1) for kind in p.DOWN_KINDS} == {
+        "ack": 1, "request-status": 1, "catalog": 1, "trust-list": 1, "command": 1, "calendar": 3, "update-chunk": 4}
     assert {e.__name__: [m.value for m in e] for e in (Gender, PaymentMethod, RequestState, Priority, TicketState)} == {
         "Gender": ["male", "female"],
         "PaymentMethod": ["cash", "card", "reference"],

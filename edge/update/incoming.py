@@ -1,0 +1,164 @@
+"""The van's end of a release sent down over MQTT: chunks in, progress out, and a ready marker when whole.
+
+The sync agent (edge/sync/agent.py) hands every ``update-chunk`` downlink to :meth:`Incoming.add` and sends what
+it returns to the hub as ``tel.update``; the hub sends only the chunks the report says are missing. One bundle
+is received at a time: the first chunk of another bundle (the hub offers a newer release) drops what was held of
+the old one. When every chunk is here and every file is whole against its SHA-256, the bundle is put together
+in ``<staging>/<bundle>/files/`` and its name written to ``<staging>/READY`` (atomically): the root unit
+``edge-update.path`` watches for that file and starts ``python -m edge.update apply-ready``, which verifies the
+release with TUF before anything is installed (docs/updates.md).
+
+Nothing here raises into the sync loop: a refused chunk is a ``refused`` report with its reason (nothing of it
+kept), a full disk is a ``receiving`` report that says so (the update waits; the van's own work goes on).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.update import state as state_mod
+from edge.update import transfer
+from edge.update.errors import UpdateError
+from edge.update.state import fsync_dir
+
+log = logging.getLogger("edge.update.incoming")
+
+READY = "READY"
+
+
+class Incoming:
+    def __init__(self, staging: Path, *, chunk_size: int = transfer.CHUNK_SIZE,
+                 disk_reserve: int = transfer.DISK_RESERVE_BYTES):
+        self.staging = Path(staging)
+        self.chunk_size = chunk_size
+        self.disk_reserve = disk_reserve
+        self._receiver: transfer.Receiver | None = None
+        self._held: int | None = None  # chunks of the current bundle held (counted once, then kept up to date)
+
+    def _receiver_for(self, bundle: str) -> transfer.Receiver:
+        if self._receiver is not None and self._receiver.bundle == bundle:
+            return self._receiver
+        self.staging.mkdir(parents=True, exist_ok=True)
+        receiver = transfer.Receiver(self.staging, bundle, self.chunk_size, disk_reserve=self.disk_reserve)
+        # One bundle at a time: what was held of another one goes (a newer offer replaced it).
+        for other in self.staging.iterdir():
+            if other.is_dir() and other.name != bundle:
+                log.info("update bundle %s replaced by %s; its chunks are removed", other.name, bundle)
+                shutil.rmtree(other, ignore_errors=True)
+        if self.ready() not in (None, bundle):
+            (self.staging / READY).unlink(missing_ok=True)
+        self._receiver = receiver
+        self._held = None
+        return receiver
+
+    def current(self) -> str | None:
+        """The bundle being received (or received), from the staging folder: it survives a restart."""
+        if self._receiver is not None:
+            return self._receiver.bundle
+        try:
+            names = sorted(d.name for d in self.staging.iterdir() if d.is_dir())
+        except OSError:
+            return None
+        return names[-1] if names else None
+
+    def ready(self) -> str | None:
+        try:
+            return (self.staging / READY).read_text().strip() or None
+        except OSError:
+            return None
+
+    def add(self, body: dict) -> dict | None:
+        """Keep one chunk. Returns the ``tel.update`` body to send at once (the chunk was refused, or it completed
+        the bundle), else None (the sync agent reports :meth:`progress` a moment later). Never raises for a chunk's
+        fault."""
+        bundle = body.get("bundle") if isinstance(body, dict) else None
+        try:
+            receiver = self._receiver_for(bundle if isinstance(bundle, str) else "")
+            if self._held is None:
+                self._held = len(receiver.held())
+            if receiver.add(body):
+                self._held += 1
+        except UpdateError as exc:
+            log.warning("update chunk refused: %s", exc.detail or exc.message_en)
+            error = (exc.detail or exc.message_en)[:500]
+            state = "receiving" if exc.code == "update-disk" else "refused"
+            name = self.current()
+            if name is None:
+                return {"bundle": bundle if isinstance(bundle, str) and transfer._BUNDLE.fullmatch(bundle) else "x",
+                        "at": _now(), "state": state, "total": 0, "held": 0, "have": [], "error": error}
+            return self._report(name, state, error)
+        if self._held >= body["total"]:
+            return self.progress()
+        return None
+
+    def progress(self) -> dict | None:
+        """The report for the bundle held (assembling it when every chunk is here), or None when there is none."""
+        name = self.current()
+        if name is None:
+            return None
+        receiver = self._receiver_for(name)
+        figures = receiver.progress()
+        if not figures["complete"]:
+            return self._report(name, "receiving", None, figures)
+        if self.ready() != name:
+            try:
+                receiver.assemble()
+            except UpdateError as exc:  # a file not whole: its chunks were dropped, the hub sends them again
+                self._held = None
+                log.warning("update bundle %s not whole: %s", name, exc.detail or exc.message_en)
+                return self._report(name, "receiving", (exc.detail or exc.message_en)[:500])
+            _write_ready(self.staging, name)
+            log.info("update bundle %s received whole; waiting to be verified and installed", name)
+        return self._report(name, "complete", None, figures)
+
+    def _report(self, name: str, state: str, error: str | None, figures: dict | None = None) -> dict:
+        if figures is None:
+            figures = self._receiver_for(name).progress()
+        return {"bundle": name, "at": _now(), "state": state, "total": figures["total"], "held": figures["held"],
+                "have": figures["have"], "error": error}
+
+    def status(self) -> dict[str, str | int | None]:
+        """What the van tells the governorate of its software in every ``tel.snapshot`` (the fleet screen and the
+        rollout read it): the version running, the updater's id for it and its phase, the versions it refused
+        (failed health check) and its last event with the reason, and the bundle being received."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            running = version("mtc-edge")
+        except PackageNotFoundError:
+            running = None
+        st = state_mod.read(self.staging.parent / "state.json")
+        last = (st.get("history") or [None])[-1]
+        last_text = None
+        if isinstance(last, dict):
+            words = (last.get("event"), last.get("version"), last.get("reason"))
+            last_text = " ".join(str(x) for x in words if x)[:200] or None
+        return {"software.version": running, "software.id": st.get("current"), "update.phase": st.get("phase"),
+                "update.refused": ",".join(sorted(st.get("refused") or {}))[:200] or None,
+                "update.last": last_text, "update.bundle": self.current()}
+
+    def folder(self, name: str) -> Path:
+        return self.staging / name / "files"
+
+    def done(self, name: str) -> None:
+        """Forget a bundle once applied (or refused by the verifier): its chunks and the marker go."""
+        if self.ready() == name:
+            (self.staging / READY).unlink(missing_ok=True)
+        shutil.rmtree(self.staging / name, ignore_errors=True)
+        if self._receiver is not None and self._receiver.bundle == name:
+            self._receiver = None
+            self._held = None
+
+
+def _write_ready(staging: Path, name: str) -> None:
+    tmp = staging / f".{READY}.new"
+    tmp.write_text(name + "\n")
+    tmp.replace(staging / READY)
+    fsync_dir(staging)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,276 @@
+"""Software releases sent to the vans over MQTT (issue 20): the hub's end of the ``update-chunk`` downlink.
+
+Staff (or the rollout) **offer** a signed release folder (``provision release build --keys``) to a van; the hub
+cuts it into the chunks of docs/protocol.md (file by file in path order, ``seq`` 0 … total − 1, the same cut as
+``edge.update.transfer.cut``) and sends them a window at a time. The van answers with ``tel.update``: how many
+chunks it holds and which (ranges of seqs), ``complete`` when every file is whole, ``refused`` with the reason
+when a chunk was refused. The hub sends only what the van does not hold:
+
+- a **window** of ``WINDOW`` chunks at most is in flight (sent, not yet reported held); each report lets the
+  next ones go;
+- a window with no report for ``STALL_S`` is **sent again** from the first chunk the van lacks (a link that
+  dropped what was in flight; the van keeps every chunk it got, so nothing is sent twice that arrived);
+- **lowest priority**: nothing is sent to a van that is offline or whose outbox is not empty (its last
+  ``tel.snapshot``): a citizen's request and its scans always go first, and the acks they wait for are not held
+  up behind megabytes of software;
+- a van that restarts or reconnects says what it holds (``tel.update`` after every connect), and the hub goes on
+  from there: a transfer survives power cuts on either side (the offer and the van's last report are in the
+  hub's database, the chunks on the van's disk).
+
+Nothing here makes a release trusted: the van installs it only after python-tuf verified it against the
+governorate's root (edge/update/verify.py). The hub checks the folder only enough to offer it: a signed release
+(``tuf/targets.json`` naming its identity), whose bundle name is the identity's first 16 hex digits (the id the van
+installs it under).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from edge.core.errors import EdgeError
+from edge.sync import protocol as p
+from edge.sync.schema import CHUNK_SIZE, UPDATE_MAX_CHUNKS, UPDATE_MAX_FILES
+from governorate.store import HubStore, now_iso
+
+log = logging.getLogger("governorate.updates")
+
+WINDOW = 32  # chunks in flight to one van (2 MiB)
+STALL_S = 30.0  # a window with no report for this long is sent again
+PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
+ACTIVE = ("offered", "receiving")
+STATES = {
+    "offered": ("عُرض، لم تبدأ العربة الاستلام بعد", "offered, the van has not started receiving"),
+    "receiving": ("العربة تستلم", "the van is receiving"),
+    "complete": ("استلمته العربة كاملًا", "received whole by the van"),
+    "refused": ("رفضت العربة جزءًا منه", "the van refused a chunk"),
+    "withdrawn": ("سُحب العرض", "withdrawn"),
+}
+
+
+class OfferError(EdgeError):
+    code = "update-offer"
+
+    def __init__(self, en: str, ar: str, detail: str = ""):
+        super().__init__(ar, en, detail=detail or en)
+
+
+@dataclass(frozen=True)
+class _File:
+    rel: str
+    path: Path
+    size: int
+    count: int
+
+
+class Bundle:
+    """A signed release folder, cut into seq-numbered chunks read from disk one at a time."""
+
+    def __init__(self, folder: Path, chunk_size: int = CHUNK_SIZE):
+        self.folder = Path(folder)
+        self.chunk_size = chunk_size
+        if not (self.folder / "release.json").is_file():
+            raise OfferError(f"{folder} is not a release folder (no release.json).",
+                             "المجلد ليس إصدارًا (لا يوجد release.json).")
+        try:
+            targets = json.loads((self.folder / "tuf" / "targets.json").read_text())
+            identity = targets["signed"]["targets"]["release.json"]["custom"]["identity"]
+            self.version = str(json.loads((self.folder / "release.json").read_text())["version"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise OfferError(f"{folder} is not a signed release (provision release build --keys).",
+                             "المجلد ليس إصدارًا موقّعًا؛ لا يُرسل إلى العربات إلا إصدار موقّع.", str(exc)) from None
+        if not (isinstance(identity, str) and len(identity) >= 16 and identity.isalnum()):
+            raise OfferError("The signed release names no identity.", "الإصدار الموقّع بلا هوية.")
+        self.name = identity[:16]
+        paths = sorted((q for q in self.folder.rglob("*") if q.is_file()),
+                       key=lambda q: q.relative_to(self.folder).as_posix())
+        self.files = [_File(q.relative_to(self.folder).as_posix(), q, q.stat().st_size,
+                            max(1, -(-q.stat().st_size // chunk_size))) for q in paths]
+        self.firsts = []
+        total = 0
+        for f in self.files:
+            self.firsts.append(total)
+            total += f.count
+        self.total = total
+        if not 1 <= len(self.files) <= UPDATE_MAX_FILES or total > UPDATE_MAX_CHUNKS:
+            raise OfferError(f"The release has {len(self.files)} files in {total} chunks: too big to send.",
+                             "الإصدار أكبر من أن يُرسل إلى العربات.")
+        self._hashes: dict[str, str] = {}
+
+    def _sha256(self, f: _File) -> str:
+        if f.rel not in self._hashes:
+            h = hashlib.sha256()
+            with open(f.path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            self._hashes[f.rel] = h.hexdigest()
+        return self._hashes[f.rel]
+
+    def chunk(self, seq: int) -> p.UpdateChunk:
+        i = bisect.bisect_right(self.firsts, seq) - 1
+        f = self.files[i]
+        index = seq - self.firsts[i]
+        with open(f.path, "rb") as fh:
+            fh.seek(index * self.chunk_size)
+            data = fh.read(self.chunk_size)
+        return p.UpdateChunk(self.name, seq, self.total, len(self.files), f.rel, index, f.count, f.size,
+                             self._sha256(f), data, hashlib.sha256(data).hexdigest())
+
+
+def missing(have: list[list[int]], total: int, start: int = 0):
+    """The seqs from ``start`` not inside the ranges ``have``, ascending."""
+    seq = start
+    for a, b in have:
+        while seq < min(a, total):
+            yield seq
+            seq += 1
+        seq = max(seq, b + 1)
+    while seq < total:
+        yield seq
+        seq += 1
+
+
+def _parse(at: str | None) -> datetime | None:
+    return datetime.fromisoformat(at) if at else None
+
+
+class Updates:
+    """Offers, reports and the windows sent; ``publish(van, kind, payload)`` puts a downlink on the broker."""
+
+    def __init__(self, store: HubStore, publish: Callable[[str, str, bytes], None], *, window: int = WINDOW,
+                 stall_s: float = STALL_S):
+        self.store = store
+        self.publish = publish
+        self.window = window
+        self.stall = timedelta(seconds=stall_s)
+        self._bundles: dict[str, Bundle] = {}
+
+    def bundle(self, folder: str) -> Bundle:
+        if folder not in self._bundles:
+            self._bundles[folder] = Bundle(Path(folder))
+        return self._bundles[folder]
+
+    # --- staff ------------------------------------------------------------------------------------------------
+
+    def offer(self, van: str, folder: Path) -> dict:
+        """Offer the signed release in ``folder`` to ``van`` (replacing an earlier offer); its first window goes at
+        the next :meth:`pump` when the van is online and drained."""
+        if not p.is_van_id(van):
+            raise OfferError(f"{van!r} is not a van id (V001–V999).", "رقم العربة غير صحيح.")
+        folder = str(Path(folder).resolve())
+        self._bundles.pop(folder, None)  # re-read: the folder may have been rebuilt
+        b = self.bundle(folder)
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM update_offers WHERE van = ?", [van])
+            conn.execute("INSERT INTO update_offers (van, bundle, folder, version, total, state, offered_at) "
+                         "VALUES (?, ?, ?, ?, ?, 'offered', ?)", [van, b.name, folder, b.version, b.total, now_iso()])
+        log.info("release %s (%s, %d chunks) offered to %s", b.version, b.name, b.total, van)
+        return self.offer_of(van)
+
+    def withdraw(self, van: str) -> bool:
+        with self.store.transaction() as conn:
+            cur = conn.execute("UPDATE update_offers SET state = 'withdrawn' WHERE van = ? AND state IN (?, ?)",
+                               [van, *ACTIVE])
+            return cur.rowcount > 0
+
+    def offer_of(self, van: str) -> dict | None:
+        rows = self.store._read("SELECT van, bundle, folder, version, total, state, held, have, error, cursor, "
+                                "chunks_sent, offered_at, sent_at, reported_at FROM update_offers WHERE van = ?", [van])
+        return _row(rows[0]) if rows else None
+
+    def offers(self) -> list[dict]:
+        return [_row(r) for r in self.store._read(
+            "SELECT van, bundle, folder, version, total, state, held, have, error, cursor, chunks_sent, offered_at, "
+            "sent_at, reported_at FROM update_offers ORDER BY van")]
+
+    # --- the van's reports (inside the ingest's transaction) -------------------------------------------------
+
+    @staticmethod
+    def report(conn, van: str, body: dict, received_at: str) -> bool:
+        """Keep a van's ``tel.update`` when it is about the bundle offered to it; True when it was."""
+        state = body["state"] if body["state"] in ("complete", "refused") else "receiving"
+        cur = conn.execute(
+            "UPDATE update_offers SET state = ?, held = ?, have = ?, error = ?, reported_at = ? "
+            "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')",
+            [state, body["held"], json.dumps(body["have"]), body["error"], received_at, van, body["bundle"],
+             body["total"] or 0])
+        if cur.rowcount == 0 and body["total"] == 0:  # a refusal before any chunk was kept: total unknown
+            cur = conn.execute("UPDATE update_offers SET error = ?, reported_at = ? WHERE van = ? AND bundle = ? "
+                               "AND state IN ('offered', 'receiving')", [body["error"], received_at, van,
+                                                                         body["bundle"]])
+        return cur.rowcount > 0
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    def _drained(self, van: str) -> bool:
+        rows = self.store._read("SELECT online, telemetry FROM vans WHERE van = ?", [van])
+        if not rows or not rows[0][0] or not rows[0][1]:
+            return False
+        values = json.loads(rows[0][1])
+        return values.get("outbox_pending") == 0
+
+    def pump(self, van: str, now: datetime | None = None) -> int:
+        """Send ``van`` the next chunks it lacks, if it may have them now; returns how many were sent."""
+        now = now or datetime.now(UTC)
+        offer = self.offer_of(van)
+        if offer is None or offer["state"] not in ACTIVE or not self._drained(van):
+            return 0
+        try:
+            b = self.bundle(offer["folder"])
+        except OfferError as exc:
+            log.error("offer to %s cannot be sent: %s", van, exc.detail)
+            return 0
+        if b.name != offer["bundle"] or b.total != offer["total"]:
+            log.error("release folder %s changed since it was offered to %s; offer it again", offer["folder"], van)
+            return 0
+        have, total = offer["have"], offer["total"]
+        lacking = missing(have, total)
+        first = next(lacking, None)
+        if first is None:
+            return 0  # the van holds every chunk; its report says complete (or will)
+        cursor = max(offer["cursor"], first)
+        sent_at, reported_at = _parse(offer["sent_at"]), _parse(offer["reported_at"])
+        if sent_at is not None and (reported_at is None or reported_at < sent_at) and now - sent_at > self.stall:
+            log.info("update to %s: no report for %s; sending again from chunk %d", van, now - sent_at, first)
+            cursor = first
+        in_flight = sum(1 for s in missing(have, cursor, first) if s < cursor)
+        budget = self.window - in_flight
+        if budget <= 0:
+            return 0
+        seqs = []
+        for seq in missing(have, total, cursor):
+            if len(seqs) >= budget:
+                break
+            seqs.append(seq)
+        if not seqs:
+            return 0
+        # Claimed before publishing, against what was read: two ingest workers never send the same window.
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ? WHERE van = ? "
+                "AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? AND coalesce(reported_at, '') = ?",
+                [seqs[-1] + 1, len(seqs), now.isoformat(), van, b.name, offer["cursor"], offer["sent_at"] or "",
+                 offer["reported_at"] or ""])
+            if cur.rowcount == 0:
+                return 0
+        for seq in seqs:
+            self.publish(van, "update-chunk", p.encode_down(b.chunk(seq), van=van))
+        return len(seqs)
+
+    def pump_all(self, now: datetime | None = None) -> int:
+        vans = [r[0] for r in self.store._read("SELECT van FROM update_offers WHERE state IN (?, ?)", list(ACTIVE))]
+        return sum(self.pump(van, now) for van in vans)
+
+
+def _row(r: tuple) -> dict:
+    keys = ("van", "bundle", "folder", "version", "total", "state", "held", "have", "error", "cursor", "chunks_sent",
+            "offered_at", "sent_at", "reported_at")
+    out = dict(zip(keys, r, strict=True))
+    out["have"] = json.loads(out["have"] or "[]")
+    return out
