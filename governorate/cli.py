@@ -195,6 +195,82 @@ def update_status(db_path: str) -> None:
         click.echo(json.dumps({k: v for k, v in offer.items() if k != "have"}, ensure_ascii=False))
 
 
+@main.group("rollout")
+def rollout_group() -> None:
+    """Staged rollout of a van software release: canaries, waves, pause on failures (docs/updates.md)."""
+
+
+@rollout_group.command("start")
+@_db
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+@click.option("--previous", required=True, help="The id of the release the fleet runs now (16 hex digits).")
+@click.option("--previous-release", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Its signed folder, to roll the fleet back to (sign it again before a rollback).")
+@click.option("--canary", "canaries", multiple=True, help="A canary van (wave 0); repeat for several.")
+@click.option("--waves", default="5,20", show_default=True, help="Sizes of the waves after the canaries.")
+@click.option("--max-failure-rate", type=float, default=0.2, show_default=True,
+              help="A wave whose share of failed vans passes this pauses the rollout.")
+def rollout_start(db_path, release, previous, previous_release, canaries, waves, max_failure_rate) -> None:
+    """Roll the signed RELEASE out to the fleet: the ingest workers offer it wave by wave."""
+    from governorate import rollouts
+
+    try:
+        sizes = tuple(int(x) for x in waves.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{waves!r}: whole numbers separated by commas, e.g. 5,20",
+                                 param_hint="--waves") from None
+    row = rollouts.start(open_store(db_path), release, previous=previous, previous_folder=previous_release,
+                         canaries=canaries, wave_sizes=sizes, max_failure_rate=max_failure_rate)
+    click.echo(f"rollout {row['id']}: release {row['target_version']} ({row['target']}) after {row['previous']}, "
+               f"canaries {', '.join(row['canaries']) or 'none'}, waves {row['wave_sizes']}")
+
+
+@rollout_group.command("status")
+@_db
+def rollout_status(db_path) -> None:
+    """The rollout in force and every van's software, as JSON."""
+    from dataclasses import asdict
+
+    from governorate import rollouts
+
+    store = open_store(db_path)
+    vans = [asdict(v) | {"refused": sorted(v.refused)} for v in rollouts.fleet(store).values()]
+    click.echo(json.dumps({"rollout": rollouts.current(store), "vans": vans}, ensure_ascii=False, indent=1))
+
+
+@rollout_group.command("resume")
+@_db
+def rollout_resume(db_path) -> None:
+    """Go on after a pause (the vans that failed keep the version they went back to)."""
+    from governorate import rollouts
+
+    row = rollouts.resume(open_store(db_path))
+    click.echo(f"rollout {row['id']} resumed; pinned: {row['pinned'] or 'none'}")
+
+
+@rollout_group.command("back")
+@_db
+def rollout_back(db_path) -> None:
+    """Roll every van that is not pinned back to the previous release."""
+    from governorate import rollouts
+
+    row = rollouts.roll_back(open_store(db_path))
+    click.echo(f"rollout {row['id']}: the fleet goes back to {row['previous_version'] or row['previous']}")
+
+
+@rollout_group.command("pin")
+@_db
+@click.argument("van")
+@click.option("--remove", is_flag=True, help="Unpin: the van follows the rollout again.")
+def rollout_pin(db_path, van, remove) -> None:
+    """Keep VAN on the version it runs now (or let it follow the rollout again with --remove)."""
+    from governorate import rollouts
+
+    store = open_store(db_path)
+    row = rollouts.unpin(store, van) if remove else rollouts.pin(store, van)
+    click.echo(f"{van} {'follows the rollout' if remove else 'pinned to ' + row['pinned'][van]}")
+
+
 def _no_publish(van: str, kind: str, payload: bytes) -> None:
     raise RuntimeError("the command line does not publish; the ingest workers send the chunks")
 

@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
-from governorate import admission, fleet, metrics, quarantine
+from governorate import admission, fleet, metrics, quarantine, rollouts
 from governorate import updates as updates_mod
 from governorate.store import HubStore, execute_each, execute_many, execute_values, now_iso, parse_iso
 
@@ -146,6 +146,7 @@ class Hub:
                 if self.listen and time.monotonic() >= next_pump:
                     next_pump = time.monotonic() + updates_mod.PUMP_EVERY_S
                     try:
+                        rollouts.drive(self.store, self.updates)
                         self.updates.pump_all()
                     except Exception:  # noqa: BLE001 - a release folder gone, the database busy: the uplink goes on
                         log.exception("sending software updates failed; trying again in %.0f s",

@@ -450,6 +450,33 @@ def m009_update_offers(conn, dialect: str) -> None:
             )""")
 
 
+@migration
+def m010_rollouts(conn, dialect: str) -> None:
+    # Staged rollouts of the van software (issue 20, governorate/rollouts.py): each row is a plan for
+    # governorate/rollout.py's policy (the newest row is the one in force); state and reason are its last decision,
+    # for the fleet screen. pinned: {van: the version it keeps} as JSON.
+    _run(conn,
+         """CREATE TABLE IF NOT EXISTS rollouts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                target TEXT NOT NULL,
+                target_version TEXT NOT NULL,
+                target_folder TEXT NOT NULL,
+                previous TEXT NOT NULL,
+                previous_version TEXT,
+                previous_folder TEXT,
+                canaries TEXT NOT NULL DEFAULT '[]',
+                wave_sizes TEXT NOT NULL DEFAULT '[5, 20]',
+                max_failure_rate REAL NOT NULL DEFAULT 0.2,
+                pinned TEXT NOT NULL DEFAULT '{}',
+                rolled_back INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL DEFAULT 'rolling-out',
+                reason TEXT,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                decided_at TEXT
+            )""")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -136,8 +136,11 @@ class Incoming:
         if isinstance(last, dict):
             words = (last.get("event"), last.get("version"), last.get("reason"))
             last_text = " ".join(str(x) for x in words if x)[:200] or None
+        # Refused: failed its health check (rolled back), or refused before installing (TUF, pip): not run.
+        refused = set(st.get("refused") or {}) | {e.get("version") for e in st.get("history") or []
+                                                   if isinstance(e, dict) and e.get("event") == "refused-release"}
         return {"software.version": running, "software.id": st.get("current"), "update.phase": st.get("phase"),
-                "update.refused": ",".join(sorted(st.get("refused") or {}))[:200] or None,
+                "update.refused": ",".join(sorted(x for x in refused if isinstance(x, str)))[:200] or None,
                 "update.last": last_text, "update.bundle": self.current()}
 
     def folder(self, name: str) -> Path:

@@ -1,0 +1,194 @@
+"""The staged rollout in force, stored and carried out: plans in the hub's database, offers to the vans.
+
+``governorate/rollout.py`` is the policy (pure): canaries first, then waves, pausing when a wave's failures pass
+the threshold, pinned vans kept, a fleet rollback. This module keeps the plans (``rollouts``, migration m010; the
+newest row is in force), reads what each van last said of its software (its ``tel.snapshot``: ``software.id``,
+the version it runs, and ``update.refused``, the versions it refused — failed health check or refused by TUF), and
+**offers** each van the release the policy gives it (governorate/updates.py sends it at the lowest priority). The
+ingest workers call :func:`drive` every few seconds; the fleet screen and ``governorate rollout status`` show the
+last decision.
+
+A van whose software speaks a protocol older than 4 cannot take a release over the link (it does not know
+``update-chunk``): it is left out of the waves and shown as needing a technician (``provision van install``).
+
+Rolling the fleet back offers the previous release again. A van refuses older TUF metadata than it has seen (a
+rollback attack looks exactly like that), so the previous release must be **signed again** first
+(``provision release build <its folder> --keys …`` gives it newer metadata): :func:`roll_back` checks it and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from governorate import rollout
+from governorate.store import HubStore, now_iso
+from governorate.updates import Bundle, OfferError, Updates
+
+log = logging.getLogger("governorate.rollouts")
+
+OVER_THE_LINK = 4  # the protocol version that brought update-chunk
+_COLUMNS = ("id", "target", "target_version", "target_folder", "previous", "previous_version", "previous_folder",
+            "canaries", "wave_sizes", "max_failure_rate", "pinned", "rolled_back", "state", "reason", "created_by",
+            "created_at", "decided_at")
+
+
+@dataclass(frozen=True)
+class VanSoftware:
+    van: str
+    running: str | None  # the updater's id of the version it runs
+    version: str | None  # its version number
+    refused: frozenset[str]
+    phase: str | None
+    last: str | None
+    schema: int | None
+
+    @property
+    def over_the_link(self) -> bool:
+        return (self.schema or 0) >= OVER_THE_LINK
+
+
+def fleet(store: HubStore) -> dict[str, VanSoftware]:
+    out = {}
+    for van, telemetry, schema in store._read("SELECT van, telemetry, schema FROM vans ORDER BY van"):
+        values = json.loads(telemetry) if telemetry else {}
+        refused = values.get("update.refused")
+        out[van] = VanSoftware(
+            van, _text(values.get("software.id")), _text(values.get("software.version")),
+            frozenset(x for x in refused.split(",") if x) if isinstance(refused, str) else frozenset(),
+            _text(values.get("update.phase")), _text(values.get("update.last")), schema)
+    return out
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def current(store: HubStore) -> dict | None:
+    rows = store._read(f"SELECT {', '.join(_COLUMNS)} FROM rollouts ORDER BY id DESC LIMIT 1")
+    if not rows:
+        return None
+    row = dict(zip(_COLUMNS, rows[0], strict=True))
+    for key in ("canaries", "wave_sizes", "pinned"):
+        row[key] = json.loads(row[key])
+    row["rolled_back"] = bool(row["rolled_back"])
+    return row
+
+
+def plan_of(row: dict) -> rollout.Plan:
+    return rollout.Plan(row["target"], row["previous"], tuple(row["canaries"]), tuple(row["wave_sizes"]),
+                        row["max_failure_rate"], dict(row["pinned"]), row["rolled_back"])
+
+
+def _new_row(store: HubStore, row: dict, who: str) -> dict:
+    plan_of(row)  # refuses a plan the policy refuses (wave sizes, rate, target = previous)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO rollouts (target, target_version, target_folder, previous, previous_version, previous_folder, "
+            "canaries, wave_sizes, max_failure_rate, pinned, rolled_back, state, reason, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'rolling-out', NULL, ?, ?)",
+            [row["target"], row["target_version"], row["target_folder"], row["previous"], row["previous_version"],
+             row["previous_folder"], json.dumps(list(row["canaries"])), json.dumps(list(row["wave_sizes"])),
+             row["max_failure_rate"], json.dumps(row["pinned"]), int(row["rolled_back"]), who, now_iso()])
+    return current(store)
+
+
+def start(store: HubStore, target_folder: Path, *, previous: str, previous_folder: Path | None = None,
+          canaries: tuple[str, ...] = (), wave_sizes: tuple[int, ...] = (5, 20), max_failure_rate: float = 0.2,
+          who: str = "cli") -> dict:
+    """A new rollout of the signed release in ``target_folder``; ``previous`` is the id the fleet runs now."""
+    target = Bundle(Path(target_folder))
+    prev = Bundle(Path(previous_folder)) if previous_folder else None
+    if prev is not None and prev.name != previous:
+        raise OfferError(f"The previous release folder is {prev.name}, not {previous}.",
+                         "مجلد الإصدار السابق لا يطابق الإصدار المذكور.")
+    try:
+        plan = rollout.Plan(target.name, previous, tuple(canaries), tuple(wave_sizes), max_failure_rate)
+    except ValueError as exc:
+        raise OfferError(f"The rollout plan is not valid: {exc}.", "خطة النشر غير صحيحة.") from None
+    old = current(store)
+    return _new_row(store, {
+        "target": plan.target, "target_version": target.version, "target_folder": str(target.folder.resolve()),
+        "previous": previous, "previous_version": prev.version if prev else None,
+        "previous_folder": str(prev.folder.resolve()) if prev else None, "canaries": plan.canaries,
+        "wave_sizes": plan.wave_sizes, "max_failure_rate": plan.max_failure_rate,
+        "pinned": old["pinned"] if old else {}, "rolled_back": False}, who)
+
+
+def resume(store: HubStore, who: str = "cli") -> dict:
+    """Go on after a pause: the same plan again, with the vans that failed pinned to where they are (they rolled
+    themselves back), so their failures no longer hold the wave."""
+    row = _require(store)
+    failed = {v.van: v.running for v in fleet(store).values() if row["target"] in v.refused and v.running}
+    return _new_row(store, {**row, "pinned": {**row["pinned"], **failed}}, who)
+
+
+def roll_back(store: HubStore, who: str = "cli") -> dict:
+    """Every van that is not pinned goes back to the previous release (signed again: see the module's doc)."""
+    row = _require(store)
+    if not row["previous_folder"]:
+        raise OfferError("This rollout names no previous release folder to go back to.",
+                         "لا يوجد مجلد للإصدار السابق للرجوع إليه.")
+    if _targets_version(Path(row["previous_folder"])) <= _targets_version(Path(row["target_folder"])):
+        raise OfferError("Sign the previous release again first (provision release build <folder> --keys …): a van "
+                         "refuses older signed metadata than it has seen, as it would a rollback attack.",
+                         "وقّع الإصدار السابق من جديد أولًا؛ العربة ترفض بيانات توقيع أقدم مما رأت.")
+    return _new_row(store, {**row, "rolled_back": True}, who)
+
+
+def pin(store: HubStore, van: str, who: str = "cli") -> dict:
+    """Keep ``van`` on the version it runs now: it is offered nothing until unpinned."""
+    row = _require(store)
+    running = fleet(store).get(van)
+    if running is None or running.running is None:
+        raise OfferError(f"Van {van} has not said which version it runs yet.", "لم تُبلغ العربة بإصدارها بعد.")
+    return _new_row(store, {**row, "pinned": {**row["pinned"], van: running.running}}, who)
+
+
+def unpin(store: HubStore, van: str, who: str = "cli") -> dict:
+    row = _require(store)
+    return _new_row(store, {**row, "pinned": {k: v for k, v in row["pinned"].items() if k != van}}, who)
+
+
+def _require(store: HubStore) -> dict:
+    row = current(store)
+    if row is None:
+        raise OfferError("No rollout has been started.", "لم يبدأ أي نشر للإصدار بعد.")
+    return row
+
+
+def _targets_version(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / "tuf" / "targets.json").read_text())["signed"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rollout.Decision | None:
+    """Decide with the vans' last reports and offer each van what it should run; record the decision."""
+    row = current(store)
+    if row is None:
+        return None
+    vans = fleet(store)
+    able = [v for v in vans.values() if v.over_the_link]
+    reports = {v.van: rollout.Report(v.running, v.refused) for v in able}
+    decision = rollout.decide(plan_of(row), [v.van for v in able], reports)
+    folders = {row["target"]: row["target_folder"], row["previous"]: row["previous_folder"]}
+    for van, version in decision.versions.items():
+        have = vans[van]
+        if van in row["pinned"] or version == have.running or version in have.refused or not folders.get(version):
+            continue
+        offer = updates.offer_of(van)
+        if offer and offer["bundle"] == version:
+            continue  # on its way, arrived, refused or withdrawn by staff: offered once, not again and again
+        try:
+            updates.offer(van, Path(folders[version]))
+        except OfferError as exc:
+            log.error("rollout %s: %s cannot be offered to %s: %s", row["id"], version, van, exc.detail)
+    with store.transaction() as conn:
+        conn.execute("UPDATE rollouts SET state = ?, reason = ?, decided_at = ? WHERE id = ?",
+                     [decision.state, decision.reason, (now or datetime.now(UTC)).isoformat(), row["id"]])
+    return decision

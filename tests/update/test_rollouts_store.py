@@ -1,0 +1,128 @@
+"""The rollout in force at the hub (governorate/rollouts.py): plans stored, the vans' reports read from their
+snapshots, offers made as the policy says, pins, resume after a pause, a fleet rollback that needs the previous
+release signed again, and vans too old for updates over the link left out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from governorate import rollouts
+from governorate.store import HubStore
+from governorate.updates import Bundle, OfferError, Updates
+from tests.update.support import signed_release
+
+FLEET = ["V001", "V002", "V003", "V004"]
+
+
+@pytest.fixture
+def releases(tmp_path, keys):
+    signed_release(tmp_path / "n0", "1.0.0", keys)
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    return Bundle(tmp_path / "n0"), Bundle(tmp_path / "n1")
+
+
+def _report(store: HubStore, van: str, running: str | None, refused: tuple[str, ...] = (), schema: int = 4) -> None:
+    values = {"outbox_pending": 0, "software.id": running, "software.version": "x",
+              "update.refused": ",".join(refused) or None}
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, ?) "
+                     "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry, schema = excluded.schema",
+                     [van, datetime.now(UTC).isoformat(), json.dumps(values), schema])
+
+
+def _offered(updates: Updates) -> dict[str, str]:
+    return {o["van"]: o["bundle"] for o in updates.offers() if o["state"] != "withdrawn"}
+
+
+def test_waves_follow_the_vans_reports_and_a_failed_canary_pauses(tmp_path, releases):
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET:
+        _report(store, van, n0.name)
+    _report(store, "V004", None, schema=3)  # its software cannot take an update over the link
+    assert rollouts.drive(store, updates) is None  # no rollout yet
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, canaries=("V002",),
+                   wave_sizes=(1,))
+    d = rollouts.drive(store, updates)
+    assert d.state == "rolling-out" and _offered(updates) == {"V002": n1.name}
+    assert "V004" not in d.versions
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {"V002": n1.name}  # offered once, not again at every turn
+    _report(store, "V002", n1.name)  # the canary runs it: wave 1 (V001)
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {"V002": n1.name, "V001": n1.name}
+    _report(store, "V001", n0.name, refused=(n1.name,))  # V001 failed its health check and went back
+    d = rollouts.drive(store, updates)
+    assert d.state == "paused" and "1 of 1 failed" in d.reason
+    assert rollouts.current(store)["state"] == "paused" and "V003" not in _offered(updates)
+    # Staff resume: V001 is pinned where it went back to, the next wave goes on.
+    row = rollouts.resume(store)
+    assert row["pinned"] == {"V001": n0.name}
+    rollouts.drive(store, updates)
+    assert _offered(updates)["V003"] == n1.name
+
+
+def test_pin_keeps_a_van_where_it_is_and_unpin_lets_it_follow(tmp_path, releases):
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET[:2]:
+        _report(store, van, n0.name)
+    with pytest.raises(OfferError, match="No rollout"):
+        rollouts.pin(store, "V001")
+    rollouts.start(store, n1.folder, previous=n0.name, wave_sizes=(5,))
+    rollouts.pin(store, "V001")
+    with pytest.raises(OfferError, match="has not said"):
+        rollouts.pin(store, "V009")
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {"V002": n1.name}
+    rollouts.unpin(store, "V001")
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {"V001": n1.name, "V002": n1.name}
+
+
+def test_a_fleet_rollback_needs_the_previous_release_signed_again(tmp_path, keys, releases):
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET[:2]:
+        _report(store, van, n1.name)
+    rollouts.start(store, n1.folder, previous=n0.name, wave_sizes=(5,))
+    with pytest.raises(OfferError, match="no previous release folder"):
+        rollouts.roll_back(store)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, wave_sizes=(5,))
+    with pytest.raises(OfferError, match="Sign the previous release again"):
+        rollouts.roll_back(store)  # its metadata is older than N+1's: every van would refuse it
+    from provisioning import tuf_repo
+
+    tuf_repo.sign_release(n0.folder, keys)
+    row = rollouts.roll_back(store)
+    d = rollouts.drive(store, updates)
+    assert row["rolled_back"] and d.state == "rolled-back"
+    assert _offered(updates) == {"V001": n0.name, "V002": n0.name}
+    with pytest.raises(OfferError, match="not"):
+        rollouts.start(store, n1.folder, previous=n1.name)  # target and previous the same
+
+
+def test_the_command_line_starts_shows_and_pins(tmp_path, releases):
+    from governorate.cli import main
+
+    n0, n1 = releases
+    db = str(tmp_path / "hub.db")
+    _report(HubStore(db), "V001", n0.name)
+    run = CliRunner().invoke
+    out = run(main, ["rollout", "start", "--db", db, str(n1.folder), "--previous", n0.name, "--canary", "V001",
+                     "--waves", "2,10"])
+    assert out.exit_code == 0, out.output
+    assert f"release 1.1.0 ({n1.name}) after {n0.name}, canaries V001, waves [2, 10]" in out.output
+    assert run(main, ["rollout", "start", "--db", db, str(n1.folder), "--previous", n0.name,
+                      "--waves", "x"]).exit_code == 2
+    shown = json.loads(run(main, ["rollout", "status", "--db", db]).output)
+    assert shown["rollout"]["target"] == n1.name and shown["vans"][0]["running"] == n0.name
+    assert f"pinned to {n0.name}" in run(main, ["rollout", "pin", "--db", db, "V001"]).output
+    assert "follows the rollout" in run(main, ["rollout", "pin", "--db", db, "V001", "--remove"]).output
