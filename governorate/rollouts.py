@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from governorate import rollout
+from governorate import rollout, staff
 from governorate.store import HubStore, now_iso
 from governorate.updates import Bundle, OfferError, Updates
 
@@ -83,9 +83,12 @@ def plan_of(row: dict) -> rollout.Plan:
                         row["max_failure_rate"], dict(row["pinned"]), row["rolled_back"])
 
 
-def _new_row(store: HubStore, row: dict, who: str) -> dict:
+def _new_row(store: HubStore, row: dict, who: str, action: str, subject: str | None = None) -> dict:
     plan_of(row)  # refuses a plan the policy refuses (wave sizes, rate, target = previous)
     with store.transaction() as conn:
+        staff.audit(conn, who, f"rollout.{action}", subject or row["target"],
+                    {"target": row["target"], "version": row["target_version"], "previous": row["previous"],
+                     "canaries": list(row["canaries"]), "waves": list(row["wave_sizes"]), "pinned": row["pinned"]})
         conn.execute(
             "INSERT INTO rollouts (target, target_version, target_folder, previous, previous_version, previous_folder, "
             "canaries, wave_sizes, max_failure_rate, pinned, rolled_back, state, reason, created_by, created_at) "
@@ -115,7 +118,7 @@ def start(store: HubStore, target_folder: Path, *, previous: str, previous_folde
         "previous": previous, "previous_version": prev.version if prev else None,
         "previous_folder": str(prev.folder.resolve()) if prev else None, "canaries": plan.canaries,
         "wave_sizes": plan.wave_sizes, "max_failure_rate": plan.max_failure_rate,
-        "pinned": old["pinned"] if old else {}, "rolled_back": False}, who)
+        "pinned": old["pinned"] if old else {}, "rolled_back": False}, who, "start")
 
 
 def resume(store: HubStore, who: str = "cli") -> dict:
@@ -123,7 +126,7 @@ def resume(store: HubStore, who: str = "cli") -> dict:
     themselves back), so their failures no longer hold the wave."""
     row = _require(store)
     failed = {v.van: v.running for v in fleet(store).values() if row["target"] in v.refused and v.running}
-    return _new_row(store, {**row, "pinned": {**row["pinned"], **failed}}, who)
+    return _new_row(store, {**row, "pinned": {**row["pinned"], **failed}}, who, "resume")
 
 
 def roll_back(store: HubStore, who: str = "cli") -> dict:
@@ -136,7 +139,7 @@ def roll_back(store: HubStore, who: str = "cli") -> dict:
         raise OfferError("Sign the previous release again first (provision release build <folder> --keys …): a van "
                          "refuses older signed metadata than it has seen, as it would a rollback attack.",
                          "وقّع الإصدار السابق من جديد أولًا؛ العربة ترفض بيانات توقيع أقدم مما رأت.")
-    return _new_row(store, {**row, "rolled_back": True}, who)
+    return _new_row(store, {**row, "rolled_back": True}, who, "back")
 
 
 def pin(store: HubStore, van: str, who: str = "cli") -> dict:
@@ -145,12 +148,12 @@ def pin(store: HubStore, van: str, who: str = "cli") -> dict:
     running = fleet(store).get(van)
     if running is None or running.running is None:
         raise OfferError(f"Van {van} has not said which version it runs yet.", "لم تُبلغ العربة بإصدارها بعد.")
-    return _new_row(store, {**row, "pinned": {**row["pinned"], van: running.running}}, who)
+    return _new_row(store, {**row, "pinned": {**row["pinned"], van: running.running}}, who, "pin", van)
 
 
 def unpin(store: HubStore, van: str, who: str = "cli") -> dict:
     row = _require(store)
-    return _new_row(store, {**row, "pinned": {k: v for k, v in row["pinned"].items() if k != van}}, who)
+    return _new_row(store, {**row, "pinned": {k: v for k, v in row["pinned"].items() if k != van}}, who, "unpin", van)
 
 
 def _require(store: HubStore) -> dict:
@@ -165,6 +168,37 @@ def _targets_version(folder: Path) -> int:
         return int(json.loads((folder / "tuf" / "targets.json").read_text())["signed"]["version"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
+
+
+def screen(store: HubStore, updates: Updates) -> dict:
+    """What the fleet's software screen shows: the rollout in force with the policy's decision now, and per van what
+    it runs, what it should run, the offer on its way and the updater's last word."""
+    row = current(store)
+    vans = fleet(store)
+    decision = None
+    if row is not None:
+        able = [v for v in vans.values() if v.over_the_link]
+        decision = rollout.decide(plan_of(row), [v.van for v in able],
+                                  {v.van: rollout.Report(v.running, v.refused) for v in able})
+    offers = {o["van"]: o for o in updates.offers()}
+    names = {}
+    if row is not None:
+        names = {row["target"]: row["target_version"], row["previous"]: row["previous_version"] or row["previous"]}
+    wave_of = {van: i for i, wave in enumerate(decision.waves) for van in wave} if decision else {}
+    out = []
+    for v in vans.values():
+        target = decision.versions.get(v.van) if decision else None
+        offer = offers.get(v.van)
+        out.append({
+            "van": v.van, "version": v.version, "running": v.running, "target": target,
+            "target_version": names.get(target, target), "wave": wave_of.get(v.van),
+            "pinned": row is not None and v.van in row["pinned"], "phase": v.phase, "last": v.last,
+            "refused": sorted(v.refused), "over_the_link": v.over_the_link,
+            "up_to_date": target is not None and target == v.running,
+            "failed": decision is not None and v.van in decision.failed,
+            "offer": offer and {k: offer[k] for k in ("bundle", "version", "state", "held", "total", "error")},
+        })
+    return {"rollout": row, "decision": decision, "vans": out}
 
 
 def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rollout.Decision | None:

@@ -20,7 +20,7 @@ ROLES = ("viewer", "clerk", "admin")
 CAN = {
     "viewer": frozenset(),
     "clerk": frozenset({"decide", "ack-alert"}),
-    "admin": frozenset({"decide", "ack-alert", "command", "publish", "quarantine"}),
+    "admin": frozenset({"decide", "ack-alert", "command", "publish", "quarantine", "rollout"}),
 }
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()

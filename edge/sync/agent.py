@@ -100,8 +100,9 @@ class UpdateSink(Protocol):
     def status(self) -> dict: ...  # telemetry figures: the software version running, the update's phase …
 
 
-# A van reports how much of a release it holds at most this often while chunks arrive (and at once when whole).
-UPDATE_REPORT_EVERY_S = 1.0
+# A van reports how much of a release it holds at most this often while chunks arrive (and at once when whole): the
+# hub sends the next chunks on each report, so this paces the transfer (a window of 2 MiB every 0.25 s at most).
+UPDATE_REPORT_EVERY_S = 0.25
 
 
 class SyncAgent:

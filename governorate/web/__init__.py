@@ -16,7 +16,7 @@ from governorate import fleet, notify, quarantine, staff
 from governorate.backoffice import STATE_LABELS
 from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import auth, health, monitor, office, performance, refused, security
+from governorate.web import auth, health, monitor, office, performance, refused, security, software
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(refused.bp)
     app.register_blueprint(performance.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(software.bp)
 
     @app.context_processor
     def _helpers():

@@ -1,0 +1,201 @@
+"""Benchmark: a signed van release sent to a van over the emulated LTE link (issue 20), and what it costs the van's
+own traffic meanwhile.
+
+Across tests/support/lte_link.py (20 Mbit/s down, 5 Mbit/s up, 40 ms each way, 1 % loss; root, /dev/net/tun,
+`ip netns`): Mosquitto and the hub's ingest worker (its own process) in the governorate namespace, the van's sync
+agent with the updater's end (edge.update.incoming) in the van namespace. The release is ``make release``'s real van
+release (var/release/van), copied and signed with throw-away keys, offered to the van
+(governorate/updates.py); timed from the offer until the van holds it whole (READY). In the same run:
+
+- baseline: raw paho QoS 1 publishing of the same number of 64 KiB payloads from the governorate side to a
+  subscriber in the van namespace, ``WINDOW`` in flight (what the link gives to bare MQTT);
+- the van's transactions: one ticket row committed every 0.3 s, commit → delivered (hub ack) latency, before the
+  offer (quiet) and during the transfer.
+
+Prints one JSON object: seconds, goodput ÷ downlink rate and ÷ the raw baseline, chunks sent ÷ chunks (resends),
+and the p50/p95 latency of the van's transactions quiet and during the transfer.
+
+    python -m bench.update_transfer [--release var/release/van] [--raw-mb 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.store import outbox
+from edge.store.db import open_db
+from edge.sync.agent import SyncAgent, Tuning
+from edge.update.incoming import Incoming
+from governorate.store import HubStore
+from governorate.updates import WINDOW, Updates
+from tests.support.mqtt_broker import Broker, free_port
+from tests.support.sync_harness import ThreadRunner, fill_raw, kill9, spawn, van_settings, wait_until
+
+VAN = "V007"
+CHUNK = 64 * 1024
+
+
+def _ticket() -> dict:
+    from bench.sync_drain import _ticket_body
+
+    return _ticket_body()
+
+
+def _latencies(db, since_id: int, until_id: int) -> list[float]:
+    rows = db.execute("SELECT created_at, delivered_at FROM outbox WHERE rowid > ? AND rowid <= ? AND "
+                      "delivered_at IS NOT NULL", [since_id, until_id]).fetchall()
+    return sorted((datetime.fromisoformat(d) - datetime.fromisoformat(c)).total_seconds() * 1000 for c, d in rows)
+
+
+def _summary(lat: list[float]) -> dict:
+    if not lat:
+        return {"n": 0}
+    return {"n": len(lat), "p50_ms": round(statistics.median(lat)), "p95_ms": round(lat[int(0.95 * (len(lat) - 1))])}
+
+
+def _tick(db, stop: threading.Event, every_s: float = 0.3) -> None:
+    while not stop.is_set():
+        outbox.enqueue(db, "tx", "ticket.issued", _ticket())
+        stop.wait(every_s)
+
+
+def raw_download(link, port: int, count: int) -> float:
+    """Seconds for ``count`` 64 KiB QoS 1 messages from the governorate side to a subscriber at the van."""
+    got = threading.Event()
+    received = 0
+
+    def on_message(client, userdata, message):
+        nonlocal received
+        received += 1
+        if received >= count:
+            got.set()
+
+    with link.netns("van"):
+        sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub", protocol=mqtt.MQTTv5)
+        sub.on_message = on_message
+        sub.connect(link.gov_ip, port)
+        sub.subscribe("bench/raw", qos=1)
+        sub.loop_start()
+    time.sleep(1.0)
+    with link.netns("gov"):
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=mqtt.MQTTv5)
+        pub.max_inflight_messages_set(WINDOW)
+        pub.max_queued_messages_set(0)
+        pub.connect("127.0.0.1", port)
+        pub.loop_start()
+    payload = os.urandom(CHUNK)
+    start = time.perf_counter()
+    for _ in range(count):
+        pub.publish("bench/raw", payload, qos=1)
+    if not got.wait(1800):
+        raise RuntimeError(f"raw baseline: {received} of {count} arrived")
+    elapsed = time.perf_counter() - start
+    for c in (pub, sub):
+        c.loop_stop()
+        c.disconnect()
+    return elapsed
+
+
+def run(release: Path, raw_mb: int) -> dict:
+    from provisioning import tuf_repo
+    from tests.support.lte_link import LteLink, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        return {"benchmark": "update_transfer", "lte_emulation": f"not run: {reason}"}
+    with tempfile.TemporaryDirectory() as tmp, LteLink() as link:
+        folder = Path(tmp)
+        signed = folder / "release"
+        shutil.copytree(release, signed, ignore=shutil.ignore_patterns("tuf"))
+        tuf_repo.make_keys(folder / "keys")
+        tuf_repo.sign_release(signed, folder / "keys")
+        size = sum(q.stat().st_size for q in signed.rglob("*") if q.is_file())
+        with link.netns("gov"):
+            port = free_port()
+            broker = Broker(folder / "broker", port=port, extra=f"listener {port} {link.gov_ip}\n").start()
+        hub_db = folder / "hub.db"
+        store = HubStore(hub_db)
+        hub = None
+        runner = None
+        stop_ticks = threading.Event()
+        try:
+            raw_count = raw_mb * 1024 * 1024 // CHUNK
+            raw_s = raw_download(link, port, raw_count)
+            with link.netns("gov"):
+                hub = spawn(["governorate.cli", "ingest", "--db", str(hub_db), "--broker", f"mqtt://127.0.0.1:{port}"],
+                            folder / "hub.log")
+            time.sleep(1.5)
+            settings = van_settings(folder / "van", f"mqtt://{link.gov_ip}:{port}", van=VAN)
+            fill_raw(settings, 0)
+            staging = folder / "van" / "update" / "staging"
+            with link.netns("van"):
+                agent = SyncAgent(settings, Tuning(telemetry_every_s=3600), updates=Incoming(staging))
+                runner = ThreadRunner(agent.run)
+            wait_until(lambda: agent.connected, 60, "the van to connect")
+            db = open_db(settings.db_path)
+            ticker = threading.Thread(target=_tick, args=(db, stop_ticks), daemon=True)
+            first = db.execute("SELECT coalesce(max(rowid), 0) FROM outbox").fetchone()[0]
+            ticker.start()
+            time.sleep(15)  # the quiet period
+            quiet_until = db.execute("SELECT max(rowid) FROM outbox").fetchone()[0]
+            updates = Updates(store, lambda *a: None)
+            offer = updates.offer(VAN, signed)
+            start = time.perf_counter()
+            probe = Incoming(staging)
+            wait_until(lambda: probe.ready() == offer["bundle"], 3600, "the release to arrive whole", poll=0.2)
+            seconds = time.perf_counter() - start
+            during_until = db.execute("SELECT max(rowid) FROM outbox").fetchone()[0]
+            stop_ticks.set()
+            ticker.join()
+            wait_until(lambda: db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0,
+                       120, "the last transactions")
+            done = updates.offer_of(VAN)
+            stats = link.stats()
+        finally:
+            stop_ticks.set()
+            if runner is not None:
+                runner.stop()
+            if hub is not None:
+                kill9(hub)
+            broker.stop()
+        down = link.down.rate_bps
+        return {
+            "benchmark": "update_transfer",
+            "link": {"down_bps": down, "up_bps": link.up.rate_bps, "delay_ms_each_way": link.down.delay_ms,
+                     "loss": link.down.loss},
+            "release_bytes": size, "chunks": offer["total"], "window_chunks": WINDOW,
+            "seconds": round(seconds, 1),
+            "goodput_ratio": round(size * 8 / seconds / down, 3),
+            "raw_baseline": {"mb": raw_mb, "seconds": round(raw_s, 1),
+                             "goodput_ratio": round(raw_count * CHUNK * 8 / raw_s / down, 3)},
+            "vs_raw": round((size / seconds) / (raw_count * CHUNK / raw_s), 3),
+            "chunks_sent_ratio": round(done["chunks_sent"] / done["total"], 3),
+            "van_transactions": {"quiet": _summary(_latencies(db, first, quiet_until)),
+                                 "during_transfer": _summary(_latencies(db, quiet_until, during_until))},
+            "dropped": {d: {k: stats[d][k] for k in ("dropped_loss", "dropped_queue")} for d in ("up", "down")},
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", type=Path, default=Path("var/release/van"))
+    parser.add_argument("--raw-mb", type=int, default=40, help="megabytes for the raw MQTT baseline")
+    args = parser.parse_args()
+    print(json.dumps(run(args.release, args.raw_mb)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The fleet software screen (governorate/web/software.py): the rollout in force with its state and reason, each van's
+running and target version, wave and transfer, vans too old for updates over the link; admins resume, roll back,
+pin and unpin (audited), others may only look."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from governorate import rollouts
+from governorate.store import HubStore
+from governorate.updates import Bundle, Updates
+from governorate.web import create_app
+from tests.support.gov_support import add_staff, login, offline_hub
+from tests.update.support import signed_release
+
+
+@pytest.fixture
+def hub(tmp_path, keys):
+    store = HubStore(tmp_path / "hub.db")
+    add_staff(store)
+    signed_release(tmp_path / "n0", "1.0.0", keys)
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    n0, n1 = Bundle(tmp_path / "n0"), Bundle(tmp_path / "n1")
+    app = create_app({"DB_PATH": store.path, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store),
+                      "GOVERNORATE": "01"})
+    return store, app, n0, n1
+
+
+@pytest.fixture
+def keys(tmp_path):
+    from provisioning import tuf_repo
+
+    tuf_repo.make_keys(tmp_path / "keys")
+    return tmp_path / "keys"
+
+
+def _report(store, van, running, refused=(), schema=4, version="1.0.0"):
+    values = {"outbox_pending": 0, "software.id": running, "software.version": version,
+              "update.refused": ",".join(refused) or None, "update.last": "switched " + (running or "")}
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, ?) "
+                     "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry, schema = excluded.schema",
+                     [van, datetime.now(UTC).isoformat(), json.dumps(values), schema])
+
+
+def _row(page: str, van: str) -> str:
+    return re.search(rf'<tr data-van="{van}".*?</tr>', page, re.S).group(0)
+
+
+def test_the_screen_shows_the_rollout_its_pause_and_every_vans_software(hub):
+    store, app, n0, n1 = hub
+    client = app.test_client()
+    login(client, "viewer")
+    assert "No rollout yet" in client.get("/software").get_data(as_text=True)
+    _report(store, "V001", n0.name)
+    _report(store, "V002", n0.name)
+    _report(store, "V003", None, schema=3)
+    rollouts.start(store, n1.folder, previous=n0.name, canaries=("V001",), wave_sizes=(1,))
+    updates = Updates(store, lambda *a: None)
+    rollouts.drive(store, updates)
+    with store.transaction() as conn:
+        conn.execute("UPDATE update_offers SET held = 3, state = 'receiving' WHERE van = 'V001'")
+    page = client.get("/software").get_data(as_text=True)
+    assert 'data-state="rolling-out"' in page and "1.1.0" in page
+    canary = _row(page, "V001")
+    assert "1.0.0" in canary and n1.name in page and "التجربة" in canary
+    assert f"٣ / {''.join('٠١٢٣٤٥٦٧٨٩'[int(c)] for c in str(n1.total))}" in canary  # Eastern digits in Arabic
+    assert "needs a technician" in _row(page, "V003")
+    assert "Resume" not in page and "Roll the fleet back" not in page  # a viewer only looks
+    # The canary fails its health check and goes back: paused, with the reason.
+    _report(store, "V001", n0.name, refused=(n1.name,))
+    page = client.get("/software").get_data(as_text=True)
+    assert 'data-state="paused"' in page and "1 of 1 failed" in page
+    assert 'data-failed="1"' in _row(page, "V001")
+
+
+def test_only_an_admin_resumes_rolls_back_and_pins_and_each_is_audited(hub):
+    store, app, n0, n1 = hub
+    _report(store, "V001", n0.name, refused=(n1.name,))
+    _report(store, "V002", n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, canaries=("V001",))
+    viewer = app.test_client()
+    token = login(viewer, "viewer")
+    assert viewer.post("/software/resume", data={"csrf_token": token}).status_code == 403
+    admin = app.test_client()
+    token = login(admin, "admin")
+    page = admin.get("/software").get_data(as_text=True)
+    assert 'id="resume"' in page and 'id="roll-back"' in page
+    page = admin.post("/software/resume", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "The rollout goes on" in page and rollouts.current(store)["pinned"] == {"V001": n0.name}
+    page = admin.post("/software/back", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "Sign the previous release again" in page and not rollouts.current(store)["rolled_back"]
+    page = admin.post("/software/pin", data={"csrf_token": token, "van": "V002"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "V002 keeps the version it runs" in page and rollouts.current(store)["pinned"]["V002"] == n0.name
+    admin.post("/software/pin", data={"csrf_token": token, "van": "V002", "remove": "1"})
+    assert "V002" not in rollouts.current(store)["pinned"]
+    page = admin.post("/software/pin", data={"csrf_token": token, "van": "../x"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Not a van id" in page
+    actions = [r[0] for r in store._read("SELECT action FROM staff_audit WHERE action LIKE 'rollout.%' ORDER BY id")]
+    assert actions == ["rollout.start", "rollout.resume", "rollout.pin", "rollout.unpin"]
+    assert store._read("SELECT actor FROM staff_audit WHERE action = 'rollout.pin'")[0][0] == "amal"
