@@ -41,7 +41,7 @@ from governorate.store import HubStore, now_iso
 
 log = logging.getLogger("governorate.updates")
 
-WINDOW = 32  # chunks in flight to one van (2 MiB)
+WINDOW = 16  # chunks in flight to one van (1 MiB)
 STALL_S = 30.0  # a window with no report for this long is sent again
 PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
 ACTIVE = ("offered", "receiving")
