@@ -464,7 +464,8 @@ class Hub:
     def _add_requests(self, conn, submitted: list[p.Envelope], at: str) -> None:
         texts = [json.dumps(env.body, ensure_ascii=False) for env in submitted]
         new = {number for (number,) in execute_values(
-            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on)",
+            conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on, "
+                  "lat_e5, lon_e5)",
             [_request_row(env, text, at) for env, text in zip(submitted, texts, strict=True)],
             "ON CONFLICT DO NOTHING RETURNING number")}
         known = []
@@ -517,7 +518,7 @@ class Hub:
             text = json.dumps(body, ensure_ascii=False)
             inserted = conn.execute(
                 "INSERT OR IGNORE INTO requests (number, van, service_code, state, body, submitted_at, updated_at, "
-                "due_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _request_row(env, text, at)).rowcount
+                "due_on, lat_e5, lon_e5) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _request_row(env, text, at)).rowcount
             if inserted:
                 self._unpark(conn, env.van, body["number"], at)
             else:
@@ -663,8 +664,11 @@ def _message_row(env: p.Envelope, received_at: str) -> list:
 
 def _request_row(env: p.Envelope, text: str, at: str) -> list:
     body = env.body
+    place = body.get("location") or {}
+    lat_e5 = round(place["lat"] * 1e5) if place else None
+    lon_e5 = round(place["lon"] * 1e5) if place else None
     return [body["number"], env.van, body["service_code"], "received", text, body["submitted_at"], at,
-            body["expected_ready_on"]]
+            body["expected_ready_on"], lat_e5, lon_e5]
 
 
 def _parked_row(env: p.Envelope, at: str) -> list:

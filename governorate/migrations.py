@@ -477,6 +477,16 @@ def m010_rollouts(conn, dialect: str) -> None:
             )""")
 
 
+@migration
+def m011_request_places(conn, dialect: str) -> None:
+    # Where each request was taken (issue 19, demand by place): the van's GPS fix at intake from request.submitted's
+    # location (schema 4; older vans: NULL), in 1e-5 degrees as integers so that the performance screens group them
+    # into cells with integer division on SQLite and PostgreSQL alike.
+    _run(conn,
+         "ALTER TABLE requests ADD COLUMN lat_e5 INTEGER",
+         "ALTER TABLE requests ADD COLUMN lon_e5 INTEGER")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -384,3 +384,27 @@ def share(part: int | None, whole: int | None) -> float | None:
 
 def vans(store: HubStore) -> list[str]:
     return [r[0] for r in store._read("SELECT van FROM vans ORDER BY van")]
+
+
+# Demand by place: requests counted per cell of CELL_E5 × CELL_E5 (1e-5 degrees: 0.01°, about 1.1 km at Egypt's
+# latitudes) around where the van stood at intake (requests.lat_e5 / lon_e5, m011). The offsets make every value
+# positive, so integer division floors on SQLite and PostgreSQL alike.
+CELL_E5 = 1000
+_LAT0, _LON0 = 90 * 100_000, 180 * 100_000
+
+
+def demand(store: HubStore, period: Period, van: str | None = None, read=None) -> dict:
+    """{"cells": [{"lat", "lon", "requests", "vans"}, …] most requests first, "placed", "unplaced"}: where the
+    period's requests were taken, by cell (its centre), and how many have no place (a van on software older than
+    protocol 4, or without a GPS fix at intake)."""
+    where, params = _where(period, van)
+    rows = (read or store._read)(
+        f"SELECT (lat_e5 + {_LAT0}) / {CELL_E5} AS cy, (lon_e5 + {_LON0}) / {CELL_E5} AS cx, count(*), "
+        f"count(DISTINCT van) FROM requests WHERE {where} AND lat_e5 IS NOT NULL AND lon_e5 IS NOT NULL "
+        "GROUP BY cy, cx ORDER BY count(*) DESC, cy, cx", params)
+    unplaced = (read or store._read)(
+        f"SELECT count(*) FROM requests WHERE {where} AND (lat_e5 IS NULL OR lon_e5 IS NULL)", params)[0][0]
+    cells = [{"lat": round(((int(cy) + 0.5) * CELL_E5 - _LAT0) / 1e5, 4),
+              "lon": round(((int(cx) + 0.5) * CELL_E5 - _LON0) / 1e5, 4),
+              "requests": int(n), "vans": int(v)} for cy, cx, n, v in rows]
+    return {"cells": cells, "placed": sum(c["requests"] for c in cells), "unplaced": int(unplaced or 0)}

@@ -3,6 +3,7 @@ cancellation at the van."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,6 +76,28 @@ class StoredRequest:
     history: tuple[dict, ...]
 
 
+# A GPS fix older than this at intake says nothing of where the van stands now (it may have driven since).
+FIX_MAX_AGE_S = 900
+
+
+def intake_location(db: sqlite_utils.Database, now: datetime) -> dict | None:
+    """Where the van stands, from the GPS watch's last reading (device_status "gps"): {"lat", "lon", "fix_age_s"}
+    when its last fix is at most FIX_MAX_AGE_S old now, else None (no receiver, no fix, or the watch stopped)."""
+    row = db.execute("SELECT detail, updated_at FROM device_status WHERE device = 'gps'").fetchone()
+    if row is None:
+        return None
+    try:
+        detail = json.loads(row[0])
+        lat, lon = detail["latitude"], detail["longitude"]
+        age = float(detail.get("fix_age_s") or 0.0) + (now - datetime.fromisoformat(row[1])).total_seconds()
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float) and -90 <= lat <= 90
+            and -180 <= lon <= 180) or not 0 <= age <= FIX_MAX_AGE_S:
+        return None
+    return {"lat": round(float(lat), 6), "lon": round(float(lon), 6), "fix_age_s": round(age)}
+
+
 def submit(
     db: sqlite_utils.Database,
     *,
@@ -142,6 +165,7 @@ def submit(
             "expected_ready_on": expected.isoformat(),
             "originals_seen": [str(c)[:32] for c in (originals_seen or []) if str(c)][:50],
             "pages": list(pages or []),
+            "location": intake_location(db, now),
         }, now=now)
         audit_log.record(db, actor=operator, action="request.submit", subject=str(number),
                          details={"service": service.code, "fee_piastres": fee,

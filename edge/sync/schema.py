@@ -83,6 +83,17 @@ def integer(lo: int = 0, hi: int = 2**63 - 1) -> Check:
     return check
 
 
+def degrees(limit: float) -> Check:
+    """A latitude (limit 90) or longitude (180) in degrees: a finite number within ±limit."""
+    def check(value: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _bad_type(path, "a number", value)
+        if not math.isfinite(value) or not -limit <= value <= limit:
+            raise ProtocolError("bad-value", f"{path} must be within ±{limit} degrees")
+
+    return check
+
+
 def boolean(value: Any, path: str) -> None:
     if not isinstance(value, bool):
         raise _bad_type(path, "true or false", value)
@@ -195,8 +206,9 @@ def list_of(item: Check, max_items: int) -> Check:
 
 
 def record(fields: Mapping[str, Check], since_v2: Mapping[str, Check] | None = None) -> Check:
-    """A map with exactly these keys (each one present, even when its value may be null). ``since_v2``: keys
-    schema 2 added to a version-1 body; present in what this code writes, absent in a version-1 van's."""
+    """A map with exactly these keys (each one present, even when its value may be null). ``since_v2``: keys a later
+    schema added to a version-1 body (2 or, for request.submitted's location, 4); present in what this code
+    writes, absent in an older van's."""
     later = dict(since_v2 or {})
 
     def check(value: Any, path: str) -> None:
@@ -322,6 +334,10 @@ BODIES: dict[str, dict[str, Check]] = {
             # in the original, and each scanned page by its document and number (matched to doc.chunk by sha256).
             "originals_seen": list_of(text(32), 50),
             "pages": list_of(record({"doc_code": text(32), "page": integer(1, 999), "sha256": _HASH}), 200),
+            # Schema 4 (issue 19): where the van stood at intake (its GPS fix, at most FIX_MAX_AGE_S old; null
+            # without one), so the governorate sees where the demand is.
+            "location": nullable(record({"lat": degrees(90), "lon": degrees(180),
+                                         "fix_age_s": integer(0, 24 * 3600)})),
         }),
         "request.state": record({
             "number": request_number, "state": choice(_values(RequestState)), "reason": nullable(text(500)),

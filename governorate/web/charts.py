@@ -24,19 +24,11 @@ def line(points: list[tuple[float, float]], hours: int, width: int = W, height: 
             "last": points[-1][1] if points else None}
 
 
-def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
-    """Vans placed by latitude/longitude in a box around them (with a lat/lon grid), no map tiles needed."""
-    # Only positions on the globe: a van's figures are range-checked on the way in (governorate.admission),
-    # and the drawing's loops and divisions are sized by the span, so they must never see anything else.
-    placed = [v for v in vans if _on_globe(v["lat"], v["lon"])]
-    if not placed:
-        return {"w": width, "h": height, "markers": [], "grid": [], "empty": True}
-    lats = [v["lat"] for v in placed]
-    lons = [v["lon"] for v in placed]
-    pad = 0.05
+def _box(lats: list[float], lons: list[float], width: int, height: int, pad: float = 0.05):
+    """A square lat/lon box around the points (same scale on both axes, so distances look right near enough at
+    Egypt's latitudes): the projection ``xy(lat, lon)``, the frame and its lat/lon grid lines."""
     south, north = min(lats) - pad, max(lats) + pad
     west, east = min(lons) - pad, max(lons) + pad
-    # Same scale on both axes, so distances look right (near enough at Egypt's latitudes).
     span = max(north - south, east - west)
     cy, cx = (north + south) / 2, (east + west) / 2
     south, north, west, east = cy - span / 2, cy + span / 2, cx - span / 2, cx + span / 2
@@ -46,10 +38,6 @@ def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
     def xy(lat: float, lon: float) -> tuple[float, float]:
         return round(ox + size * (lon - west) / span, 1), round(oy + size * (north - lat) / span, 1)
 
-    markers = []
-    for v in placed:
-        x, y = xy(v["lat"], v["lon"])
-        markers.append({"van": v["van"], "x": x, "y": y, "status": v["status"], "alerts": v["alerts"]})
     grid = []
     step = _nice_step(span)
     lat = (int(south / step) + 1) * step
@@ -66,8 +54,38 @@ def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
         grid.append({"x1": x, "y1": oy, "x2": x, "y2": oy + size, "label": f"{lon:.2f}°E", "lx": x + 2,
                      "ly": oy + size - 2})
         lon += step
-    return {"w": width, "h": height, "markers": markers, "grid": grid, "empty": False,
-            "frame": {"x": ox, "y": oy, "size": size}}
+    return xy, {"x": ox, "y": oy, "size": size}, grid
+
+
+def fleet_map(vans: list[dict], width: int = 520, height: int = 360) -> dict:
+    """Vans placed by latitude/longitude in a box around them (with a lat/lon grid), no map tiles needed."""
+    # Only positions on the globe: a van's figures are range-checked on the way in (governorate.admission),
+    # and the drawing's loops and divisions are sized by the span, so they must never see anything else.
+    placed = [v for v in vans if _on_globe(v["lat"], v["lon"])]
+    if not placed:
+        return {"w": width, "h": height, "markers": [], "grid": [], "empty": True}
+    xy, frame, grid = _box([v["lat"] for v in placed], [v["lon"] for v in placed], width, height)
+    markers = []
+    for v in placed:
+        x, y = xy(v["lat"], v["lon"])
+        markers.append({"van": v["van"], "x": x, "y": y, "status": v["status"], "alerts": v["alerts"]})
+    return {"w": width, "h": height, "markers": markers, "grid": grid, "empty": False, "frame": frame}
+
+
+def demand_map(cells: list[dict], width: int = 520, height: int = 400, max_radius: float = 24.0) -> dict:
+    """Demand by place: one circle per cell (governorate.performance.demand) at its centre, its area in proportion
+    to the requests taken there, on the same tile-free lat/lon box as the fleet map."""
+    placed = [c for c in cells if _on_globe(c["lat"], c["lon"]) and c["requests"] > 0]
+    if not placed:
+        return {"w": width, "h": height, "circles": [], "grid": [], "empty": True}
+    xy, frame, grid = _box([c["lat"] for c in placed], [c["lon"] for c in placed], width, height, pad=0.02)
+    most = max(c["requests"] for c in placed)
+    circles = []
+    for c in sorted(placed, key=lambda c: -c["requests"]):  # the big ones first, the small drawn over them
+        x, y = xy(c["lat"], c["lon"])
+        circles.append({"x": x, "y": y, "r": round(max(3.0, max_radius * (c["requests"] / most) ** 0.5), 1),
+                        "requests": c["requests"], "vans": c["vans"], "lat": c["lat"], "lon": c["lon"]})
+    return {"w": width, "h": height, "circles": circles, "grid": grid, "empty": False, "frame": frame}
 
 
 def _on_globe(lat, lon) -> bool:

@@ -107,8 +107,10 @@ def screen():
     total = perf.table(store, period, "governorate", van)
     rows = perf.table(store, period, by, van)
     weeks = perf.weekly(store, period, van)
+    demand = perf.demand(store, period, van)
     return render_template(
         "performance.html", period=period, by=by, van=van, error=error, total=total[0] if total else None,
+        demand=demand, demand_map=charts.demand_map(demand["cells"]),
         rows=rows, weeks=weeks, trend=_trend_charts(weeks), groupings=perf.GROUPINGS, vans=perf.vans(store),
         columns=exports.FIGURE_COLUMNS, methods=perf.METHODS,
         ticket_groupings=perf.TICKET_GROUPINGS,

@@ -217,3 +217,36 @@ def test_m006_fills_the_decision_time_of_requests_decided_before_it(tmp_path, mo
             ("V001-3", "2026-03-03T09:00:00+00:00", "op7", "card", 500)]
     finally:
         new.close()
+
+
+places = st.none() | st.tuples(st.integers(-9_000_000, 9_000_000), st.integers(-18_000_000, 18_000_000))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=st.lists(st.tuples(st.sampled_from(VANS), seconds, places), max_size=40), period=periods,
+       van=st.none() | st.sampled_from(VANS))
+def test_demand_by_place_counts_each_request_in_the_cell_it_was_taken_in(store, drawn, period, van):
+    # Requests at random places (both hemispheres, on a cell's edge too) and some without one: the SQL cells equal a
+    # plain floor division of each place, on SQLite and PostgreSQL.
+    perf_data.clear(store)
+    with store.transaction() as conn:
+        for n, (v, s, place) in enumerate(drawn):
+            at = (T0 + timedelta(seconds=s)).isoformat()
+            conn.execute("INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, "
+                         "lat_e5, lon_e5) VALUES (?, ?, 'X', 'received', '{}', ?, ?, ?, ?)",
+                         [f"N{n}", v, at, at, *(place or (None, None))])
+    chosen = [(v, place) for v, s, place in drawn
+              if period.start <= (T0 + timedelta(seconds=s)).isoformat() < period.end and (van is None or v == van)]
+    cells: dict[tuple[int, int], list[str]] = {}
+    for v, place in chosen:
+        if place:
+            key = ((place[0] + 9_000_000) // 1000, (place[1] + 18_000_000) // 1000)
+            cells.setdefault(key, []).append(v)
+    got = perf.demand(store, period, van)
+    expected = sorted(({"lat": round(((cy + 0.5) * 1000 - 9_000_000) / 1e5, 4),
+                        "lon": round(((cx + 0.5) * 1000 - 18_000_000) / 1e5, 4), "requests": len(vs),
+                        "vans": len(set(vs))} for (cy, cx), vs in cells.items()),
+                      key=lambda c: (-c["requests"], c["lat"], c["lon"]))
+    assert sorted(got["cells"], key=lambda c: (-c["requests"], c["lat"], c["lon"])) == expected
+    assert got["placed"] == sum(len(vs) for vs in cells.values())
+    assert got["unplaced"] == sum(1 for _, place in chosen if not place)

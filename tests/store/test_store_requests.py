@@ -233,3 +233,31 @@ def test_training_mode_numbers_from_9001_and_real_requests_stop_at_9000(db, cata
     assert _submit(db, catalogue, now).seq == 9000
     with pytest.raises(store_requests.DailyLimitReached):
         _submit(db, catalogue, now)
+
+
+def _location_sent(db) -> object:
+    row = [r for r in outbox.pending(db, "tx", limit=100) if r.kind == "request.submitted"][-1]
+    return row.body["location"]
+
+
+def test_the_request_carries_where_the_van_stood_when_its_gps_has_a_recent_fix(db, catalogue, now):
+    from datetime import timedelta
+
+    from edge.store import device_status
+
+    _submit(db, catalogue, now)
+    assert _location_sent(db) is None  # no GPS receiver: no place, never a made-up one
+    device_status.report(db, "gps", "gps", "warning", detail={"fault": "no_fix", "satellites": 2}, now=now)
+    _submit(db, catalogue, now)
+    assert _location_sent(db) is None  # a receiver with no fix yet
+    fix = {"latitude": 30.0444196, "longitude": 31.2357116, "fix_age_s": 2.0}
+    device_status.report(db, "gps", "gps", "ok", detail=fix, now=now - timedelta(seconds=30))
+    _submit(db, catalogue, now)
+    assert _location_sent(db) == {"lat": 30.04442, "lon": 31.235712, "fix_age_s": 32}
+    # The watch stopped 20 minutes ago: its last fix says nothing of where the van is now.
+    device_status.report(db, "gps", "gps", "ok", detail=fix, now=now - timedelta(minutes=20))
+    _submit(db, catalogue, now)
+    assert _location_sent(db) is None
+    device_status.report(db, "gps", "gps", "ok", detail={**fix, "latitude": 1e308}, now=now)
+    _submit(db, catalogue, now)
+    assert _location_sent(db) is None
