@@ -78,6 +78,10 @@ FLAT_POWER = 4.0         # how strongly the rank prefers a flat inside
 FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs confidence
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
+TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
+CONTAIN_GROW = 1.15      # a candidate this much larger around the winner …
+CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
+POLISH_REACH = 0.06      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
@@ -126,6 +130,7 @@ def detect(image: np.ndarray) -> Detection | None:
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     smooth = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT).astype(np.uint8)
     found = None
+    judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
         # Two views of the same photo: with texture removed (grain, weave, stripes, text gone), and as it
         # is (fine detail: small cards, a page's edge next to text). The better-ranked answer wins.
@@ -139,24 +144,54 @@ def detect(image: np.ndarray) -> Detection | None:
                 candidates.append(best)
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
+            candidates += [_judge(feat, _polish(feat, q)) for q in _texture_quads(smooth)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
             flat = _flatness(smooth, quad)
             rank *= flat ** FLAT_POWER
+            judged.append((quad, _confidence(*evidence, flat), rank, evidence[0]))
             if found is None or rank > found[2]:
-                found = quad, _confidence(*evidence, flat), rank
+                found = judged[-1]
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
+    found = _outermost(found, judged)
     if found is None or found[1] < NO_PAGE:
         return None
-    quad, score, _ = found
+    quad, score = found[:2]
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy))
     return Detection(order_corners(quad), float(score))
+
+
+def _outermost(found, judged):
+    """The winner, or a candidate around it that is nearly as well outlined. A photo block, a band or the
+    lit part of a page is outlined as well as the page (often better: flat, one colour) and a region
+    candidate finds exactly it; a page around it with a near-step score close to its own is the page."""
+    if found is None:
+        return None
+    for _ in range(3):
+        inner = found[0].astype(np.float32)
+        inner_area = abs(_area(found[0]))
+        best = None
+        for cand in judged:
+            outer_area = abs(_area(cand[0]))
+            if outer_area < CONTAIN_GROW * inner_area or cand[3] < CONTAIN_SCORE * found[3]:
+                continue
+            if cand[1] < CONTAIN_SCORE * found[1]:
+                continue
+            common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
+            if common < 0.95 * inner_area:
+                continue
+            if best is None or cand[2] > best[2]:
+                best = cand
+        if best is None:
+            break
+        found = best
+    return found
 
 
 def _region_quads(view: np.ndarray) -> list[np.ndarray]:
@@ -189,6 +224,108 @@ def _region_quads(view: np.ndarray) -> list[np.ndarray]:
             if quad is not None:
                 quads.append((quad + 0.5) / f - 0.5)
     return quads
+
+
+def _texture_quads(smooth: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around smooth regions of the texture-free view: paper is flat once its print is
+    gone, where grain, a weave or stripes are not, whatever their colours. The smooth mask is taken to a
+    small copy, opened (the desk's own smooth specks go) and closed (the page's leftover print goes);
+    each sizeable region's hull becomes a quadrilateral, polished onto the step nearby and judged."""
+    h, w = smooth.shape
+    f = TEXTURE_SIDE / max(h, w)
+    tiny = cv2.resize(smooth.astype(np.float32), (max(1, round(w * f)), max(1, round(h * f))),
+                      interpolation=cv2.INTER_AREA)
+    mask = (tiny > 0.5).astype(np.uint8)
+    if mask.mean() > 0.8:
+        return []  # a smooth desk: the colour regions and the lines do better
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    th, tw = mask.shape
+    quads = []
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    for c in contours:
+        x, y, bw, bh = cv2.boundingRect(c)
+        if bw >= tw - 1 or bh >= th - 1:
+            continue
+        hull = cv2.convexHull(c)
+        if cv2.contourArea(hull) < MIN_AREA * th * tw or cv2.contourArea(c) < 0.5 * cv2.contourArea(hull):
+            continue
+        quad = _hull_quad(hull)
+        if quad is not None:
+            # The smooth region stops short of the page's edge (the edge's own gradient): start outside it.
+            c = quad.mean(axis=0)
+            r = np.linalg.norm(quad - c, axis=1, keepdims=True)
+            quad = c + (quad - c) * (r + 2.0) / np.maximum(r, 1e-6)
+            quads.append((quad + 0.5) / f - 0.5)
+    return quads
+
+
+def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Move each side of a rough quadrilateral (a region's outline) onto the line nearby with the most
+    consistent step: both ends of the side are shifted along its normal over a small grid, and the line
+    with the largest share of step (page on the inside, one polarity all round) is kept. Twice, coarse
+    then fine; the corners are where the new sides meet."""
+    q = order_corners(quad)
+    h, w = feat.shape[:2]
+    for reach, steps in ((POLISH_REACH, 13), (2.0, 9)):
+        c = q.mean(axis=0)
+        lines = []
+        for s in range(4):
+            a, b = q[s], q[(s + 1) % 4]
+            d = b - a
+            length = float(np.hypot(*d))
+            if length < 2 * MIN_SEGMENT:
+                return q
+            n = np.array([-d[1], d[0]]) / length
+            if (c - a) @ n < 0:
+                n = -n
+            r = max(2.0, reach * length) if reach < 1 else reach
+            off = np.linspace(-r, r, steps)
+            oa, ob = np.meshgrid(off, off, indexing="ij")
+            oa, ob = oa.ravel(), ob.ravel()
+            t = np.linspace(0.1, 0.9, 32)
+            pa = a[None] + oa[:, None] * n            # (G, 2)
+            pb = b[None] + ob[:, None] * n
+            pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]   # (G, 32, 2)
+            dd = pb - pa
+            nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
+            nn *= np.sign((nn * n).sum(1, keepdims=True))                 # into the page
+            nx = np.broadcast_to(nn[:, None, 0], pts.shape[:2]).ravel().astype(np.float32)
+            ny = np.broadcast_to(nn[:, None, 1], pts.shape[:2]).ravel().astype(np.float32)
+            xy = pts.reshape(-1, 2).astype(np.float32)
+            mag, lum = _step(feat, xy[:, 0], xy[:, 1], nx, ny)
+            strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(oa), -1)
+            bright = (strength * (lum.reshape(len(oa), -1) > 0)).mean(1)
+            dark = (strength * (lum.reshape(len(oa), -1) <= 0)).mean(1)
+            # Prefer the smallest move among equals (the region's own outline is near the side).
+            bias = 1e-3 * (np.abs(oa) + np.abs(ob)) / r
+            lines.append((bright - bias, dark - bias, pa, pb))
+        polarity = int(sum(ln[1].max() for ln in lines) > sum(ln[0].max() for ln in lines))
+        ends = []
+        for ln in lines:
+            g = int(np.argmax(ln[polarity]))
+            ends.append((ln[2][g], ln[3][g]))
+        new = np.empty_like(q)
+        for s in range(4):
+            p = _meet_segments(ends[s - 1], ends[s])
+            if p is None:
+                return q
+            new[s] = p
+        if not _convex(new) or abs(_area(new)) < 0.5 * abs(_area(q)) or abs(_area(new)) > 2 * abs(_area(q)):
+            return q
+        q = new
+    return q
+
+
+def _meet_segments(l1, l2):
+    """Where the lines through two point pairs cross, or None when they are (nearly) parallel."""
+    (p1, p2), (p3, p4) = l1, l2
+    d1, d2 = p2 - p1, p4 - p3
+    den = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(den) < 1e-6 * (np.hypot(*d1) * np.hypot(*d2) + 1e-9):
+        return None
+    t = ((p3[0] - p1[0]) * d2[1] - (p3[1] - p1[1]) * d2[0]) / den
+    return p1 + t * d1
 
 
 def _hull_quad(hull: np.ndarray) -> np.ndarray | None:
