@@ -81,7 +81,7 @@ REGION_K = 4             # colour clusters
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
 CONTAIN_GROW = 1.15      # a candidate this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
-POLISH_REACH = 0.06      # share of a side a region's outline is searched either side for the page's edge
+POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
@@ -267,7 +267,7 @@ def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
     then fine; the corners are where the new sides meet."""
     q = order_corners(quad)
     h, w = feat.shape[:2]
-    for reach, steps in ((POLISH_REACH, 13), (2.0, 9)):
+    for reach, steps in ((POLISH_REACH, 21), (POLISH_REACH / 4, 11), (2.0, 9)):
         c = q.mean(axis=0)
         lines = []
         for s in range(4):
