@@ -78,6 +78,7 @@ FLAT_POWER = 4.0         # how strongly the rank prefers a flat inside
 FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs confidence
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
+COARSE_SMOOTH = 0.45     # smooth share around a pixel of the coarse mask's regions
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
 CONTAIN_GROW = 1.15      # a candidate this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
@@ -235,11 +236,24 @@ def _texture_quads(smooth: np.ndarray) -> list[np.ndarray]:
     f = TEXTURE_SIDE / max(h, w)
     tiny = cv2.resize(smooth.astype(np.float32), (max(1, round(w * f)), max(1, round(h * f))),
                       interpolation=cv2.INTER_AREA)
-    mask = (tiny > 0.5).astype(np.uint8)
-    if mask.mean() > 0.8:
+    fine = (tiny > 0.5).astype(np.uint8)
+    if fine.mean() > 0.8:
         return []  # a smooth desk: the colour regions and the lines do better
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    fine = cv2.morphologyEx(fine, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    fine = cv2.morphologyEx(fine, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    # Coarser: the smooth share around each pixel. A page full of print keeps only slivers of margin and
+    # line spacing, which the opening above removes; around them it is still smoother than stripes or grain.
+    coarse = (cv2.blur(tiny, (7, 7)) > COARSE_SMOOTH).astype(np.uint8)
+    coarse = cv2.morphologyEx(coarse, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    quads = []
+    for mask in (fine, coarse):
+        quads += _mask_quads(mask, f)
+    return quads
+
+
+def _mask_quads(mask: np.ndarray, f: float) -> list[np.ndarray]:
+    """Each sizeable, fairly solid region of a mask (not touching all round) as a quadrilateral, in
+    working pixels, a little outside the region (it stops short of the page's edge)."""
     th, tw = mask.shape
     quads = []
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
