@@ -79,6 +79,7 @@ FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs c
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
 COARSE_SMOOTH = 0.45     # smooth share around a pixel of the coarse mask's regions
+FAINT_DESK = 0.5         # smooth share of the photo above which the stricter level is looked at too
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
 CONTAIN_GROW = 1.15      # a candidate this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
@@ -129,7 +130,8 @@ def detect(image: np.ndarray) -> Detection | None:
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    smooth = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT).astype(np.uint8)
+    grad = np.sqrt((gx * gx + gy * gy).sum(-1))
+    smooth = (grad < FLAT_GRADIENT).astype(np.uint8)
     found = None
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
@@ -145,12 +147,12 @@ def detect(image: np.ndarray) -> Detection | None:
                 candidates.append(best)
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
-            candidates += [_judge(feat, _polish(feat, q)) for q in _texture_quads(smooth)]
+            candidates += [_judge(feat, _polish(feat, q)) for q in _texture_quads(grad)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
             flat = _flatness(smooth, quad)
-            rank *= flat ** FLAT_POWER
+            rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
             judged.append((quad, _confidence(*evidence, flat), rank, evidence[0]))
             if found is None or rank > found[2]:
                 found = judged[-1]
@@ -227,11 +229,25 @@ def _region_quads(view: np.ndarray) -> list[np.ndarray]:
     return quads
 
 
-def _texture_quads(smooth: np.ndarray) -> list[np.ndarray]:
+def _texture_quads(grad: np.ndarray) -> list[np.ndarray]:
     """Quadrilaterals around smooth regions of the texture-free view: paper is flat once its print is
     gone, where grain, a weave or stripes are not, whatever their colours. The smooth mask is taken to a
     small copy, opened (the desk's own smooth specks go) and closed (the page's leftover print goes);
-    each sizeable region's hull becomes a quadrilateral, polished onto the step nearby and judged."""
+    each sizeable region's hull becomes a quadrilateral, polished onto the step nearby and judged. Twice:
+    smooth as FLAT_GRADIENT says, and stricter (faint stripes are nearly as smooth as that; paper is
+    smoother still), only when the desk looks smooth at the first level."""
+    quads: list[np.ndarray] = []
+    levels = [FLAT_GRADIENT]
+    if (grad < FLAT_GRADIENT).mean() > FAINT_DESK:
+        levels.append(FLAT_GRADIENT / 3)  # most of the photo is smooth: faint texture, or a plain desk
+    for level in levels:
+        for q in _smooth_quads((grad < level).astype(np.uint8)):
+            if not any(np.abs(q - other).max() < 3 for other in quads):
+                quads.append(q)
+    return quads
+
+
+def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
     h, w = smooth.shape
     f = TEXTURE_SIDE / max(h, w)
     tiny = cv2.resize(smooth.astype(np.float32), (max(1, round(w * f)), max(1, round(h * f))),
