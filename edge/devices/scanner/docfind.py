@@ -86,6 +86,7 @@ CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confid
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
+LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
 SURE = 0.95              # confidence at which the second view is not looked at (time)
@@ -963,10 +964,19 @@ def _fit_side(image, a, d, n, length, ppw):
     rows = np.nonzero(ok)[0]
     if len(rows) < 8:
         return None
-    g0, g1, g2 = grad[rows, best[rows] - 1], grad[rows, best[rows]], grad[rows, best[rows] + 1]
-    den = g0 - 2 * g1 + g2
-    sub = np.where(np.abs(den) > 1e-9, 0.5 * (g0 - g2) / den, 0.0)
-    v = offs[0] + (best[rows] + 0.5 + np.clip(sub, -0.5, 0.5)) * step
+    g1 = grad[rows, best[rows]]
+    # The edge is the middle of its gradient lobe (the run around the peak above half of it): a sharp or a
+    # defocused edge peaks there, a motion-blurred one is a ramp whose gradient is a plateau.
+    g = grad[rows]
+    col = np.arange(g.shape[1])[None, :]
+    low = g < LOBE * g1[:, None]
+    peak_at = best[rows][:, None]
+    left = np.where(low & (col < peak_at), col, -1).max(axis=1) + 1
+    right = np.where(low & (col > peak_at), col, g.shape[1]).min(axis=1) - 1
+    lobe = (col >= left[:, None]) & (col <= right[:, None])
+    mass = np.where(lobe, g, 0.0)
+    centre = (mass * col).sum(axis=1) / np.maximum(mass.sum(axis=1), 1e-9)
+    v = offs[0] + (centre + 0.5) * step
     u = us[rows].astype(np.float64)
     weight = np.clip(g1, 1e-6, None).astype(np.float64)
     coef, scale = _line_or_curve(u, v, weight, step, length, ppw)
