@@ -34,14 +34,27 @@ measured along each candidate side:
 6. Region candidates: the median view is split into four colour clusters (k-means in Lab at 160 px);
    each solid, convex region is simplified to four corners and judged with the same evidence as the
    line search's quads. This finds the page as a region where its sides are too broken to be lines.
-7. Paper is flat once its print is gone: every candidate's rank is multiplied by the fourth power of
-   the smooth share of the ring just inside its sides (in the median view), which sinks a quad that
-   four lines of a checked cloth or a plank seam outline around (or beside) the page. The best rank
-   over both views and the region candidates wins; when the texture-free view (looked at first) is
-   already sure (SURE), the other is skipped, which halves the median time.
-8. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
+7. Smooth-region candidates (issue 17, 2026-12-05): paper is flat once its print is gone, where grain,
+   a weave or stripes are not, whatever their colours. The smooth mask of the median view (gradient
+   below FLAT_GRADIENT) is taken to 320 px, opened and closed, and also averaged (the smooth share
+   around each pixel: a page full of print keeps only slivers of margin); where most of the photo is
+   smooth (faint stripes), a stricter level is looked at too. Each region's hull becomes four corners,
+   and each side is polished: both its ends move along its normal over a grid (15 % of the side, then
+   finer), and the line with the most consistent step wins. This finds a page on stripes whose sides
+   no line search keeps (the stripes' own lines crowd them out).
+8. Paper is flat: every candidate's rank is multiplied by the fourth power of the smooth share of the
+   ring just inside its sides (in the median view), up to FLAT_PAPER (a page is at least that flat;
+   above it flatness no longer ranks, or an ID card's photo block would lose to a plain note), which
+   sinks a quad that four lines of a checked cloth or a plank seam outline around (or beside) the
+   page. The best rank over both views and the region candidates wins; when the texture-free view
+   (looked at first) is already sure (SURE), the other is skipped, which halves the median time. A
+   winner inside a larger candidate that is nearly as well outlined (CONTAIN_SCORE of its near-step
+   score and confidence) gives way to it: a smooth region finds the lit part of a page or a card's
+   body exactly, and the page around it is the answer.
+9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
-   the side (a bowed page's side strays that far from its chord), fitted robustly with a line, or a
+   the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
+   (a motion-blurred edge is a ramp, its gradient a plateau), fitted robustly with a line, or a
    parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
    corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
@@ -81,7 +94,7 @@ REGION_K = 4             # colour clusters
 COARSE_SMOOTH = 0.45     # smooth share around a pixel of the coarse mask's regions
 FAINT_DESK = 0.5         # smooth share of the photo above which the stricter level is looked at too
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
-CONTAIN_GROW = 1.15      # a candidate this much larger around the winner …
+CONTAIN_GROW = 1.15      # a candidate at least this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
