@@ -96,6 +96,7 @@ FAINT_DESK = 0.5         # smooth share of the photo above which the stricter le
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
 CONTAIN_GROW = 1.15      # a candidate at least this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
+PAGE_ANGLE = 30          # degrees: a smooth region's corners are no sharper (a sliver of grain is)
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
@@ -161,7 +162,8 @@ def detect(image: np.ndarray) -> Detection | None:
                 candidates.append(best)
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
-            candidates += [_judge(feat, _polish(feat, q)) for q in _texture_quads(grad)]
+            polished = [_polish(feat, q) for q in _texture_quads(grad)]
+            candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
@@ -359,6 +361,16 @@ def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
             return q
         q = new
     return q
+
+
+def _page_shaped(quad: np.ndarray) -> bool:
+    """A sheet seen from above: no corner sharper than PAGE_ANGLE or blunter than its complement (a
+    smooth sliver between two rings of grain or two stripes polishes into a spike)."""
+    q = order_corners(quad)
+    a, b = np.roll(q, 1, axis=0) - q, np.roll(q, -1, axis=0) - q
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
+    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return bool((angle >= PAGE_ANGLE).all() and (angle <= 180 - PAGE_ANGLE).all())
 
 
 def _meet_segments(l1, l2):
