@@ -160,10 +160,13 @@ def detect(image: np.ndarray) -> Detection | None:
             best = _best_quad(feat, lines)
             if best is not None:
                 candidates.append(best)
+        line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
+            _confidence(*candidates[0][1][:3], _flatness(smooth, candidates[0][0])) >= SURE
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
-            polished = [_polish(feat, q) for q in _texture_quads(grad)]
-            candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
+            if not line_sure:  # the line search is sure: the smooth regions seldom do better (time)
+                polished = [_polish(feat, q) for q in _texture_quads(grad)]
+                candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
