@@ -62,10 +62,10 @@ def test_the_scanner_module_offers_the_finder_under_the_name_the_issue_gives():
 DESK_SIZE = (1000, 750)
 DESK_SEEDS = range(3)   # tuning split; the bench uses seeds from 1000 (tuning) and 5000 (held-out) at 12 MP
 # Mean IoU floors per condition, a little under what the finder reaches on these seeds today. Where one of
-# the three photos is missed today (tablecloth: two checked cloths; motion: one) the floor says so.
+# the three photos is only partly found today (tablecloth: a page with a shaded fold, 0.79) the floor says so.
 DESK_FLOORS = {
-    "wood": 0.97, "fabric": 0.97, "tablecloth": 0.65, "receipt": 0.97, "curled": 0.95, "motion": 0.83,
-    "defocus": 0.9, "occluder": 0.97, "soft_shadow": 0.97, "glare": 0.97, "clutter": 0.97, "plain": 0.97,
+    "wood": 0.97, "fabric": 0.97, "tablecloth": 0.88, "receipt": 0.97, "curled": 0.97, "motion": 0.95,
+    "defocus": 0.95, "occluder": 0.97, "soft_shadow": 0.97, "glare": 0.97, "clutter": 0.97, "plain": 0.97,
 }
 
 

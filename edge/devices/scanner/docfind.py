@@ -34,14 +34,28 @@ measured along each candidate side:
 6. Region candidates: the median view is split into four colour clusters (k-means in Lab at 160 px);
    each solid, convex region is simplified to four corners and judged with the same evidence as the
    line search's quads. This finds the page as a region where its sides are too broken to be lines.
-7. Paper is flat once its print is gone: every candidate's rank is multiplied by the fourth power of
-   the smooth share of the ring just inside its sides (in the median view), which sinks a quad that
-   four lines of a checked cloth or a plank seam outline around (or beside) the page. The best rank
-   over both views and the region candidates wins; when the texture-free view (looked at first) is
-   already sure (SURE), the other is skipped, which halves the median time.
-8. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
+7. Smooth-region candidates (issue 17, 2026-12-05): paper is flat once its print is gone, where grain,
+   a weave or stripes are not, whatever their colours. The smooth mask of the median view (gradient
+   below FLAT_GRADIENT) is taken to 320 px, opened and closed, and also averaged (the smooth share
+   around each pixel: a page full of print keeps only slivers of margin); where most of the photo is
+   smooth (faint stripes), a stricter level is looked at too. Each region's hull becomes four corners,
+   and each side is polished: both its ends move along its normal over a grid (15 % of the side, then
+   finer), and the line with the most consistent step wins. This finds a page on stripes whose sides
+   no line search keeps (the stripes' own lines crowd them out). When the line search's winner is
+   already sure (SURE), the smooth regions are not looked at (time: a quarter of the median).
+8. Paper is flat: every candidate's rank is multiplied by the fourth power of the smooth share of the
+   ring just inside its sides (in the median view), up to FLAT_PAPER (a page is at least that flat;
+   above it flatness no longer ranks, or an ID card's photo block would lose to a plain note), which
+   sinks a quad that four lines of a checked cloth or a plank seam outline around (or beside) the
+   page. The best rank over both views and the region candidates wins; when the texture-free view
+   (looked at first) is already sure (SURE), the other is skipped, which halves the median time. A
+   winner inside a larger candidate that is nearly as well outlined (CONTAIN_SCORE of its near-step
+   score and confidence) gives way to it: a smooth region finds the lit part of a page or a card's
+   body exactly, and the page around it is the answer.
+9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
-   the side (a bowed page's side strays that far from its chord), fitted robustly with a line, or a
+   the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
+   (a motion-blurred edge is a ramp, its gradient a plateau), fitted robustly with a line, or a
    parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
    corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
@@ -78,8 +92,16 @@ FLAT_POWER = 4.0         # how strongly the rank prefers a flat inside
 FLAT_PAPER = 0.8         # a page's inside is at least this smooth; less costs confidence
 REGION_SIDE = 160        # px: long side of the copy segmented by colour for region candidates
 REGION_K = 4             # colour clusters
+COARSE_SMOOTH = 0.45     # smooth share around a pixel of the coarse mask's regions
+FAINT_DESK = 0.5         # smooth share of the photo above which the stricter level is looked at too
+TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
+CONTAIN_GROW = 1.15      # a candidate at least this much larger around the winner …
+CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
+PAGE_ANGLE = 30          # degrees: a smooth region's corners are no sharper (a sliver of grain is)
+POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
+LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
 SURE = 0.95              # confidence at which the second view is not looked at (time)
@@ -124,8 +146,10 @@ def detect(image: np.ndarray) -> Detection | None:
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    smooth = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT).astype(np.uint8)
+    grad = np.sqrt((gx * gx + gy * gy).sum(-1))
+    smooth = (grad < FLAT_GRADIENT).astype(np.uint8)
     found = None
+    judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
         # Two views of the same photo: with texture removed (grain, weave, stripes, text gone), and as it
         # is (fine detail: small cards, a page's edge next to text). The better-ranked answer wins.
@@ -137,26 +161,60 @@ def detect(image: np.ndarray) -> Detection | None:
             best = _best_quad(feat, lines)
             if best is not None:
                 candidates.append(best)
+        line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
+            _confidence(*candidates[0][1][:3], _flatness(smooth, candidates[0][0])) >= SURE
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
+            if not line_sure:  # the line search is sure: the smooth regions seldom do better (time)
+                polished = [_polish(feat, q) for q in _texture_quads(grad)]
+                candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
             flat = _flatness(smooth, quad)
-            rank *= flat ** FLAT_POWER
+            rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
+            judged.append((quad, _confidence(*evidence, flat), rank, evidence[0]))
             if found is None or rank > found[2]:
-                found = quad, _confidence(*evidence, flat), rank
+                found = judged[-1]
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
+    found = _outermost(found, judged)
     if found is None or found[1] < NO_PAGE:
         return None
-    quad, score, _ = found
+    quad, score = found[:2]
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy))
     return Detection(order_corners(quad), float(score))
+
+
+def _outermost(found, judged):
+    """The winner, or a candidate around it that is nearly as well outlined. A photo block, a band or the
+    lit part of a page is outlined as well as the page (often better: flat, one colour) and a region
+    candidate finds exactly it; a page around it with a near-step score close to its own is the page."""
+    if found is None:
+        return None
+    for _ in range(3):
+        inner = found[0].astype(np.float32)
+        inner_area = abs(_area(found[0]))
+        best = None
+        for cand in judged:
+            outer_area = abs(_area(cand[0]))
+            if outer_area < CONTAIN_GROW * inner_area or cand[3] < CONTAIN_SCORE * found[3]:
+                continue
+            if cand[1] < CONTAIN_SCORE * found[1]:
+                continue
+            common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
+            if common < 0.95 * inner_area:
+                continue
+            if best is None or cand[2] > best[2]:
+                best = cand
+        if best is None:
+            break
+        found = best
+    return found
 
 
 def _region_quads(view: np.ndarray) -> list[np.ndarray]:
@@ -189,6 +247,145 @@ def _region_quads(view: np.ndarray) -> list[np.ndarray]:
             if quad is not None:
                 quads.append((quad + 0.5) / f - 0.5)
     return quads
+
+
+def _texture_quads(grad: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around smooth regions of the texture-free view: paper is flat once its print is
+    gone, where grain, a weave or stripes are not, whatever their colours. The smooth mask is taken to a
+    small copy, opened (the desk's own smooth specks go) and closed (the page's leftover print goes);
+    each sizeable region's hull becomes a quadrilateral, polished onto the step nearby and judged. Twice:
+    smooth as FLAT_GRADIENT says, and stricter (faint stripes are nearly as smooth as that; paper is
+    smoother still), only when the desk looks smooth at the first level."""
+    quads: list[np.ndarray] = []
+    levels = [FLAT_GRADIENT]
+    if (grad < FLAT_GRADIENT).mean() > FAINT_DESK:
+        levels.append(FLAT_GRADIENT / 3)  # most of the photo is smooth: faint texture, or a plain desk
+    for level in levels:
+        for q in _smooth_quads((grad < level).astype(np.uint8)):
+            if not any(np.abs(q - other).max() < 3 for other in quads):
+                quads.append(q)
+    return quads
+
+
+def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
+    h, w = smooth.shape
+    f = TEXTURE_SIDE / max(h, w)
+    tiny = cv2.resize(smooth.astype(np.float32), (max(1, round(w * f)), max(1, round(h * f))),
+                      interpolation=cv2.INTER_AREA)
+    fine = (tiny > 0.5).astype(np.uint8)
+    if fine.mean() > 0.8:
+        return []  # a smooth desk: the colour regions and the lines do better
+    fine = cv2.morphologyEx(fine, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    fine = cv2.morphologyEx(fine, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    # Coarser: the smooth share around each pixel. A page full of print keeps only slivers of margin and
+    # line spacing, which the opening above removes; around them it is still smoother than stripes or grain.
+    coarse = (cv2.blur(tiny, (7, 7)) > COARSE_SMOOTH).astype(np.uint8)
+    coarse = cv2.morphologyEx(coarse, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    quads = []
+    for mask in (fine, coarse):
+        quads += _mask_quads(mask, f)
+    return quads
+
+
+def _mask_quads(mask: np.ndarray, f: float) -> list[np.ndarray]:
+    """Each sizeable, fairly solid region of a mask (not touching all round) as a quadrilateral, in
+    working pixels, a little outside the region (it stops short of the page's edge)."""
+    th, tw = mask.shape
+    quads = []
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    for c in contours:
+        x, y, bw, bh = cv2.boundingRect(c)
+        if bw >= tw - 1 or bh >= th - 1:
+            continue
+        hull = cv2.convexHull(c)
+        if cv2.contourArea(hull) < MIN_AREA * th * tw or cv2.contourArea(c) < 0.5 * cv2.contourArea(hull):
+            continue
+        quad = _hull_quad(hull)
+        if quad is not None:
+            # The smooth region stops short of the page's edge (the edge's own gradient): start outside it.
+            c = quad.mean(axis=0)
+            r = np.linalg.norm(quad - c, axis=1, keepdims=True)
+            quad = c + (quad - c) * (r + 2.0) / np.maximum(r, 1e-6)
+            quads.append((quad + 0.5) / f - 0.5)
+    return quads
+
+
+def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Move each side of a rough quadrilateral (a region's outline) onto the line nearby with the most
+    consistent step: both ends of the side are shifted along its normal over a small grid, and the line
+    with the largest share of step (page on the inside, one polarity all round) is kept. Twice, coarse
+    then fine; the corners are where the new sides meet."""
+    q = order_corners(quad)
+    h, w = feat.shape[:2]
+    for reach, steps in ((POLISH_REACH, 21), (POLISH_REACH / 4, 11), (2.0, 9)):
+        c = q.mean(axis=0)
+        lines = []
+        for s in range(4):
+            a, b = q[s], q[(s + 1) % 4]
+            d = b - a
+            length = float(np.hypot(*d))
+            if length < 2 * MIN_SEGMENT:
+                return q
+            n = np.array([-d[1], d[0]]) / length
+            if (c - a) @ n < 0:
+                n = -n
+            r = max(2.0, reach * length) if reach < 1 else reach
+            off = np.linspace(-r, r, steps)
+            oa, ob = np.meshgrid(off, off, indexing="ij")
+            oa, ob = oa.ravel(), ob.ravel()
+            t = np.linspace(0.1, 0.9, 32)
+            pa = a[None] + oa[:, None] * n            # (G, 2)
+            pb = b[None] + ob[:, None] * n
+            pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]   # (G, 32, 2)
+            dd = pb - pa
+            nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
+            nn *= np.sign((nn * n).sum(1, keepdims=True))                 # into the page
+            nx = np.broadcast_to(nn[:, None, 0], pts.shape[:2]).ravel().astype(np.float32)
+            ny = np.broadcast_to(nn[:, None, 1], pts.shape[:2]).ravel().astype(np.float32)
+            xy = pts.reshape(-1, 2).astype(np.float32)
+            mag, lum = _step(feat, xy[:, 0], xy[:, 1], nx, ny)
+            strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(oa), -1)
+            bright = (strength * (lum.reshape(len(oa), -1) > 0)).mean(1)
+            dark = (strength * (lum.reshape(len(oa), -1) <= 0)).mean(1)
+            # Prefer the smallest move among equals (the region's own outline is near the side).
+            bias = 1e-3 * (np.abs(oa) + np.abs(ob)) / r
+            lines.append((bright - bias, dark - bias, pa, pb))
+        polarity = int(sum(ln[1].max() for ln in lines) > sum(ln[0].max() for ln in lines))
+        ends = []
+        for ln in lines:
+            g = int(np.argmax(ln[polarity]))
+            ends.append((ln[2][g], ln[3][g]))
+        new = np.empty_like(q)
+        for s in range(4):
+            p = _meet_segments(ends[s - 1], ends[s])
+            if p is None:
+                return q
+            new[s] = p
+        if not _convex(new) or abs(_area(new)) < 0.5 * abs(_area(q)) or abs(_area(new)) > 2 * abs(_area(q)):
+            return q
+        q = new
+    return q
+
+
+def _page_shaped(quad: np.ndarray) -> bool:
+    """A sheet seen from above: no corner sharper than PAGE_ANGLE or blunter than its complement (a
+    smooth sliver between two rings of grain or two stripes polishes into a spike)."""
+    q = order_corners(quad)
+    a, b = np.roll(q, 1, axis=0) - q, np.roll(q, -1, axis=0) - q
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
+    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return bool((angle >= PAGE_ANGLE).all() and (angle <= 180 - PAGE_ANGLE).all())
+
+
+def _meet_segments(l1, l2):
+    """Where the lines through two point pairs cross, or None when they are (nearly) parallel."""
+    (p1, p2), (p3, p4) = l1, l2
+    d1, d2 = p2 - p1, p4 - p3
+    den = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(den) < 1e-6 * (np.hypot(*d1) * np.hypot(*d2) + 1e-9):
+        return None
+    t = ((p3[0] - p1[0]) * d2[1] - (p3[1] - p1[1]) * d2[0]) / den
+    return p1 + t * d1
 
 
 def _hull_quad(hull: np.ndarray) -> np.ndarray | None:
@@ -796,10 +993,19 @@ def _fit_side(image, a, d, n, length, ppw):
     rows = np.nonzero(ok)[0]
     if len(rows) < 8:
         return None
-    g0, g1, g2 = grad[rows, best[rows] - 1], grad[rows, best[rows]], grad[rows, best[rows] + 1]
-    den = g0 - 2 * g1 + g2
-    sub = np.where(np.abs(den) > 1e-9, 0.5 * (g0 - g2) / den, 0.0)
-    v = offs[0] + (best[rows] + 0.5 + np.clip(sub, -0.5, 0.5)) * step
+    g1 = grad[rows, best[rows]]
+    # The edge is the middle of its gradient lobe (the run around the peak above half of it): a sharp or a
+    # defocused edge peaks there, a motion-blurred one is a ramp whose gradient is a plateau.
+    g = grad[rows]
+    col = np.arange(g.shape[1])[None, :]
+    low = g < LOBE * g1[:, None]
+    peak_at = best[rows][:, None]
+    left = np.where(low & (col < peak_at), col, -1).max(axis=1) + 1
+    right = np.where(low & (col > peak_at), col, g.shape[1]).min(axis=1) - 1
+    lobe = (col >= left[:, None]) & (col <= right[:, None])
+    mass = np.where(lobe, g, 0.0)
+    centre = (mass * col).sum(axis=1) / np.maximum(mass.sum(axis=1), 1e-9)
+    v = offs[0] + (centre + 0.5) * step
     u = us[rows].astype(np.float64)
     weight = np.clip(g1, 1e-6, None).astype(np.float64)
     coef, scale = _line_or_curve(u, v, weight, step, length, ppw)
