@@ -89,6 +89,10 @@ def apply_ready(anchor, no_pip, software, data, deadline, health_url, restart_co
     incoming = Incoming(Path(data) / "update" / "staging")
     name = incoming.ready()
     if name is None:
+        if (incoming.staging / "READY").exists():  # not a bundle's name: nothing to apply, and never a path
+            incoming.done("")
+            click.echo("READY names no bundle; removed", err=True)
+            sys.exit(1)
         click.echo("no release received whole; nothing to apply")
         return
     try:

@@ -65,10 +65,13 @@ class Incoming:
         return names[-1] if names else None
 
     def ready(self) -> str | None:
+        """The bundle READY names, only when it is a bundle name (1–64 letters or digits): apply-ready runs as root
+        on what the sync agent (another user) wrote, so a READY naming "../.." must never become a path."""
         try:
-            return (self.staging / READY).read_text().strip() or None
+            name = (self.staging / READY).read_text(errors="replace").strip()
         except OSError:
             return None
+        return name if transfer._BUNDLE.fullmatch(name) else None
 
     def add(self, body: dict) -> dict | None:
         """Keep one chunk. Returns the ``tel.update`` body to send at once (the chunk was refused, or it completed
@@ -148,9 +151,9 @@ class Incoming:
 
     def done(self, name: str) -> None:
         """Forget a bundle once applied (or refused by the verifier): its chunks and the marker go."""
-        if self.ready() == name:
-            (self.staging / READY).unlink(missing_ok=True)
-        shutil.rmtree(self.staging / name, ignore_errors=True)
+        (self.staging / READY).unlink(missing_ok=True)
+        if transfer._BUNDLE.fullmatch(name):
+            shutil.rmtree(self.staging / name, ignore_errors=True)
         if self._receiver is not None and self._receiver.bundle == name:
             self._receiver = None
             self._held = None

@@ -228,3 +228,18 @@ def test_staff_offer_withdraw_and_list_from_the_command_line(tmp_path, keys):
     assert out.exit_code != 0 and "not a release folder" in out.output
     assert "withdrawn" in run(main, ["update", "withdraw", "--db", db, VAN]).output
     assert "has no offer" in run(main, ["update", "withdraw", "--db", db, VAN]).output
+
+
+def test_a_ready_marker_naming_a_path_is_never_followed(tmp_path):
+    # apply-ready runs as root on what the sync agent (user edge) wrote: a READY naming "../../x" must not make
+    # it apply, or remove, anything outside the staging folder.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("x")
+    staging = tmp_path / "data" / "update" / "staging"
+    staging.mkdir(parents=True)
+    (staging / READY).write_text("../../../victim\n")
+    inc = Incoming(staging)
+    assert inc.ready() is None
+    inc.done("../../../victim")
+    assert (victim / "keep").exists() and not (staging / READY).exists()
