@@ -57,7 +57,10 @@ SEED = [
               5 + (v + n) %% 20 AS legal_days
        FROM bench_days d CROSS JOIN generate_series(1, %(vans)s) v CROSS JOIN generate_series(1, %(per_day)s) n""",
     # decided_at as backoffice.decide writes it with a ready/rejected decision (the audit row below).
-    """INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on, decided_at)
+    # Where each request was taken (m011): each van works at one of five places a week apart, about 0.7 km apart, and
+    # one request in ten has no place (an older van, no GPS fix).
+    """INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at, due_on, decided_at,
+                             lat_e5, lon_e5)
        SELECT number, van, service, state,
               json_build_object('number', number, 'van', van, 'service_code', service, 'catalogue_version', 3,
                 'citizen', json_build_object('national_id', '2900101' || lpad(n::text, 7, '0'),
@@ -69,7 +72,9 @@ SEED = [
                   'reference', CASE WHEN method = 'reference' THEN 'FWRY' || n END),
                 'originals_seen', json_build_array('NID', 'DEED'))::text,
               %(at)s, %(at)s, to_char(day + legal_days, 'YYYY-MM-DD'),
-              CASE WHEN state IN ('ready', 'rejected', 'delivered') THEN %(decided)s END
+              CASE WHEN state IN ('ready', 'rejected', 'delivered') THEN %(decided)s END,
+              CASE WHEN n %% 10 <> 0 THEN 2980000 + v * 1700 + ((extract(week from day)::int + v) %% 5) * 700 END,
+              CASE WHEN n %% 10 <> 0 THEN 3110000 + ((v * 37 + extract(week from day)::int) %% 40) * 600 END
        FROM bench_requests""",
     """INSERT INTO staff_audit (at, actor, action, subject, details)
        SELECT %(decided)s, 'karim', 'request.decide', number,

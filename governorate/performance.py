@@ -398,13 +398,13 @@ def demand(store: HubStore, period: Period, van: str | None = None, read=None) -
     period's requests were taken, by cell (its centre), and how many have no place (a van on software older than
     protocol 4, or without a GPS fix at intake)."""
     where, params = _where(period, van)
+    # One pass over the period (index requests_places covers it): a request without a place is the NULL cell.
     rows = (read or store._read)(
         f"SELECT (lat_e5 + {_LAT0}) / {CELL_E5} AS cy, (lon_e5 + {_LON0}) / {CELL_E5} AS cx, count(*), "
-        f"count(DISTINCT van) FROM requests WHERE {where} AND lat_e5 IS NOT NULL AND lon_e5 IS NOT NULL "
-        "GROUP BY cy, cx ORDER BY count(*) DESC, cy, cx", params)
-    unplaced = (read or store._read)(
-        f"SELECT count(*) FROM requests WHERE {where} AND (lat_e5 IS NULL OR lon_e5 IS NULL)", params)[0][0]
-    cells = [{"lat": round(((int(cy) + 0.5) * CELL_E5 - _LAT0) / 1e5, 4),
-              "lon": round(((int(cx) + 0.5) * CELL_E5 - _LON0) / 1e5, 4),
-              "requests": int(n), "vans": int(v)} for cy, cx, n, v in rows]
-    return {"cells": cells, "placed": sum(c["requests"] for c in cells), "unplaced": int(unplaced or 0)}
+        f"count(DISTINCT van) FROM requests WHERE {where} GROUP BY cy, cx", params)
+    unplaced = sum(int(n) for cy, cx, n, _ in rows if cy is None or cx is None)
+    cells = sorted(({"lat": round(((int(cy) + 0.5) * CELL_E5 - _LAT0) / 1e5, 4),
+                     "lon": round(((int(cx) + 0.5) * CELL_E5 - _LON0) / 1e5, 4),
+                     "requests": int(n), "vans": int(v)} for cy, cx, n, v in rows if cy is not None and cx is not None),
+                   key=lambda c: (-c["requests"], c["lat"], c["lon"]))
+    return {"cells": cells, "placed": sum(c["requests"] for c in cells), "unplaced": unplaced}
