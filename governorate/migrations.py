@@ -430,7 +430,8 @@ def m009_update_offers(conn, dialect: str) -> None:
     # A software release offered to a van over MQTT (issue 20, governorate/updates.py): one offer per van at a time.
     # The van's tel.update reports what it holds (have: ranges of chunk seqs, as JSON); cursor: every chunk below it
     # was sent at least once; sent_at / reported_at: the last window sent and the last report, to resend a stalled
-    # window. state: offered (nothing heard yet), receiving, complete (the van holds it whole), refused, withdrawn.
+    # window; progress_at: when the van last held more than before. state: offered (nothing heard yet), receiving,
+    # complete (the van holds it whole), refused, withdrawn.
     _run(conn,
          """CREATE TABLE IF NOT EXISTS update_offers (
                 van TEXT PRIMARY KEY,
@@ -446,7 +447,8 @@ def m009_update_offers(conn, dialect: str) -> None:
                 chunks_sent INTEGER NOT NULL DEFAULT 0,
                 offered_at TEXT NOT NULL,
                 sent_at TEXT,
-                reported_at TEXT
+                reported_at TEXT,
+                progress_at TEXT
             )""")
 
 
@@ -466,7 +468,7 @@ def m010_rollouts(conn, dialect: str) -> None:
                 previous_folder TEXT,
                 canaries TEXT NOT NULL DEFAULT '[]',
                 wave_sizes TEXT NOT NULL DEFAULT '[5, 20]',
-                max_failure_rate REAL NOT NULL DEFAULT 0.2,
+                max_failure_rate DOUBLE PRECISION NOT NULL DEFAULT 0.2,
                 pinned TEXT NOT NULL DEFAULT '{}',
                 rolled_back INTEGER NOT NULL DEFAULT 0,
                 state TEXT NOT NULL DEFAULT 'rolling-out',

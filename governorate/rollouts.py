@@ -219,7 +219,7 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
         if offer and offer["bundle"] == version:
             continue  # on its way, arrived, refused or withdrawn by staff: offered once, not again and again
         try:
-            updates.offer(van, Path(folders[version]))
+            updates.offer(van, Path(folders[version]), expect=version)
         except OfferError as exc:
             log.error("rollout %s: %s cannot be offered to %s: %s", row["id"], version, van, exc.detail)
     with store.transaction() as conn:

@@ -158,14 +158,23 @@ class Updates:
 
     # --- staff ------------------------------------------------------------------------------------------------
 
-    def offer(self, van: str, folder: Path) -> dict:
+    def offer(self, van: str, folder: Path, expect: str | None = None) -> dict:
         """Offer the signed release in ``folder`` to ``van`` (replacing an earlier offer); its first window goes at
-        the next :meth:`pump` when the van is online and drained."""
+        the next :meth:`pump` when the van is online and drained. ``expect``: the release the folder must hold (the
+        rollout's), refused otherwise. A van whose software is too old to take a release over the link is refused."""
         if not p.is_van_id(van):
             raise OfferError(f"{van!r} is not a van id (V001–V999).", "رقم العربة غير صحيح.")
+        speaks = self.store._read("SELECT schema FROM vans WHERE van = ?", [van])
+        if speaks and speaks[0][0] is not None and speaks[0][0] < 4:
+            raise OfferError(f"{van} runs software too old to take a release over the link (protocol "
+                             f"{speaks[0][0]}); install it by hand (provision van install).",
+                             "برمجيات العربة أقدم من أن تستقبل تحديثًا عبر الاتصال؛ يثبته فني.")
         folder = str(Path(folder).resolve())
         self._bundles.pop(folder, None)  # re-read: the folder may have been rebuilt
         b = self.bundle(folder)
+        if expect is not None and b.name != expect:
+            raise OfferError(f"The folder {folder} holds release {b.name}, not {expect}: it was rebuilt. Start the "
+                             "rollout again with it.", "مجلد الإصدار تغيّر منذ بدء النشر؛ ابدأ النشر من جديد.")
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM update_offers WHERE van = ?", [van])
             conn.execute("INSERT INTO update_offers (van, bundle, folder, version, total, state, offered_at) "
@@ -180,14 +189,11 @@ class Updates:
             return cur.rowcount > 0
 
     def offer_of(self, van: str) -> dict | None:
-        rows = self.store._read("SELECT van, bundle, folder, version, total, state, held, have, error, cursor, "
-                                "chunks_sent, offered_at, sent_at, reported_at FROM update_offers WHERE van = ?", [van])
+        rows = self.store._read(f"SELECT {', '.join(_COLUMNS)} FROM update_offers WHERE van = ?", [van])
         return _row(rows[0]) if rows else None
 
     def offers(self) -> list[dict]:
-        return [_row(r) for r in self.store._read(
-            "SELECT van, bundle, folder, version, total, state, held, have, error, cursor, chunks_sent, offered_at, "
-            "sent_at, reported_at FROM update_offers ORDER BY van")]
+        return [_row(r) for r in self.store._read(f"SELECT {', '.join(_COLUMNS)} FROM update_offers ORDER BY van")]
 
     # --- the van's reports (inside the ingest's transaction) -------------------------------------------------
 
@@ -196,10 +202,11 @@ class Updates:
         """Keep a van's ``tel.update`` when it is about the bundle offered to it; True when it was."""
         state = body["state"] if body["state"] in ("complete", "refused") else "receiving"
         cur = conn.execute(
-            "UPDATE update_offers SET state = ?, held = ?, have = ?, error = ?, reported_at = ? "
+            "UPDATE update_offers SET state = ?, progress_at = CASE WHEN ? > held THEN ? ELSE progress_at END, "
+            "held = ?, have = ?, error = ?, reported_at = ? "
             "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')",
-            [state, body["held"], json.dumps(body["have"]), body["error"], received_at, van, body["bundle"],
-             body["total"] or 0])
+            [state, body["held"], received_at, body["held"], json.dumps(body["have"]), body["error"], received_at,
+             van, body["bundle"], body["total"] or 0])
         if cur.rowcount == 0 and body["total"] == 0:  # a refusal before any chunk was kept: total unknown
             cur = conn.execute("UPDATE update_offers SET error = ?, reported_at = ? WHERE van = ? AND bundle = ? "
                                "AND state IN ('offered', 'receiving')", [body["error"], received_at, van,
@@ -230,24 +237,31 @@ class Updates:
             log.error("release folder %s changed since it was offered to %s; offer it again", offer["folder"], van)
             return 0
         have, total = offer["have"], offer["total"]
-        lacking = missing(have, total)
-        first = next(lacking, None)
+        first = next(missing(have, total), None)
         if first is None:
             return 0  # the van holds every chunk; its report says complete (or will)
-        cursor = max(offer["cursor"], first)
+        highest = have[-1][1] if have else -1  # chunks of one topic arrive in order (QoS 1, one connection)
         sent_at, reported_at = _parse(offer["sent_at"]), _parse(offer["reported_at"])
-        if sent_at is not None and (reported_at is None or reported_at < sent_at) and now - sent_at > self.stall:
-            log.info("update to %s: no report for %s; sending again from chunk %d", van, now - sent_at, first)
+        moved_at = max(x for x in (sent_at, _parse(offer["progress_at"])) if x is not None) if sent_at else None
+        cursor = max(offer["cursor"], first)
+        if moved_at is not None and now - moved_at > self.stall:
+            # Nothing sent for a while and the van holds no more than before (the link dropped the window, or the van
+            # refused it: a full disk): the whole window again from the first chunk it lacks.
+            log.info("update to %s: no progress for %s; sending again from chunk %d", van, now - moved_at, first)
             cursor = first
-        in_flight = sum(1 for s in missing(have, cursor, first) if s < cursor)
-        budget = self.window - in_flight
-        if budget <= 0:
-            return 0
-        seqs = []
+        chosen: list[int] = []
+        if reported_at is not None and sent_at is not None and reported_at > sent_at:
+            # A report after the last window that still lacks a chunk below one it holds: that chunk was lost (a
+            # restart mid-window, a refusal); it goes again at once, before anything new.
+            chosen = [seq for seq in missing(have, min(highest, cursor)) if seq < highest][:self.window]
+        in_flight = sum(1 for _ in missing(have, cursor, highest + 1))  # sent, beyond what the van holds
+        budget = self.window - in_flight - len(chosen)
         for seq in missing(have, total, cursor):
-            if len(seqs) >= budget:
+            if budget <= 0:
                 break
-            seqs.append(seq)
+            chosen.append(seq)
+            budget -= 1
+        seqs = sorted(set(chosen))
         if not seqs:
             return 0
         # Claimed before publishing, against what was read: two ingest workers never send the same window.
@@ -255,7 +269,8 @@ class Updates:
             cur = conn.execute(
                 "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ? WHERE van = ? "
                 "AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? AND coalesce(reported_at, '') = ?",
-                [seqs[-1] + 1, len(seqs), now.isoformat(), van, b.name, offer["cursor"], offer["sent_at"] or "",
+                [max(cursor, seqs[-1] + 1), len(seqs), now.isoformat(), van, b.name, offer["cursor"],
+                 offer["sent_at"] or "",
                  offer["reported_at"] or ""])
             if cur.rowcount == 0:
                 return 0
@@ -268,9 +283,12 @@ class Updates:
         return sum(self.pump(van, now) for van in vans)
 
 
+_COLUMNS = ("van", "bundle", "folder", "version", "total", "state", "held", "have", "error", "cursor", "chunks_sent",
+            "offered_at", "sent_at", "reported_at", "progress_at")
+
+
 def _row(r: tuple) -> dict:
-    keys = ("van", "bundle", "folder", "version", "total", "state", "held", "have", "error", "cursor", "chunks_sent",
-            "offered_at", "sent_at", "reported_at")
+    keys = _COLUMNS
     out = dict(zip(keys, r, strict=True))
     out["have"] = json.loads(out["have"] or "[]")
     return out

@@ -60,6 +60,10 @@ DIRECTORIES = [
     (TLS_DIR, 0o750, "root", USER),
     (DATA_DIR, 0o750, USER, USER),
     (KEYS_DIR, 0o700, USER, USER),
+    # The updater's (root's) state, and inside it the one folder the sync agent (edge) writes: a release arriving
+    # over the link (edge.update.incoming). Without it the agent could not receive any update.
+    (f"{DATA_DIR}/update", 0o755, "root", "root"),
+    (f"{DATA_DIR}/update/staging", 0o750, USER, USER),
 ]
 
 # Stable names for the van's devices. Matched by kind, not by one model's USB ids, so a replaced

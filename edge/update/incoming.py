@@ -40,29 +40,33 @@ class Incoming:
 
     def _receiver_for(self, bundle: str) -> transfer.Receiver:
         if self._receiver is not None and self._receiver.bundle == bundle:
-            return self._receiver
+            if (self._receiver.root / "chunks").is_dir():
+                return self._receiver
+            self._receiver = None  # apply-ready (another process) forgot this bundle: start it afresh
         self.staging.mkdir(parents=True, exist_ok=True)
         receiver = transfer.Receiver(self.staging, bundle, self.chunk_size, disk_reserve=self.disk_reserve)
-        # One bundle at a time: what was held of another one goes (a newer offer replaced it).
+        # One bundle at a time: what was held of another one goes (a newer offer replaced it) — except the one READY
+        # names, which apply-ready may be installing right now (it removes it when done).
+        ready = self.ready()
         for other in self.staging.iterdir():
-            if other.is_dir() and other.name != bundle:
+            if other.is_dir() and other.name not in (bundle, ready):
                 log.info("update bundle %s replaced by %s; its chunks are removed", other.name, bundle)
                 shutil.rmtree(other, ignore_errors=True)
-        if self.ready() not in (None, bundle):
-            (self.staging / READY).unlink(missing_ok=True)
         self._receiver = receiver
         self._held = None
         return receiver
 
     def current(self) -> str | None:
         """The bundle being received (or received), from the staging folder: it survives a restart."""
-        if self._receiver is not None:
+        if self._receiver is not None and (self._receiver.root / "chunks").is_dir():
             return self._receiver.bundle
+        self._receiver = None
         try:
-            names = sorted(d.name for d in self.staging.iterdir() if d.is_dir())
+            names = sorted((d.stat().st_mtime, d.name) for d in self.staging.iterdir()
+                           if d.is_dir() and transfer._BUNDLE.fullmatch(d.name))
         except OSError:
             return None
-        return names[-1] if names else None
+        return names[-1][1] if names else None
 
     def ready(self) -> str | None:
         """The bundle READY names, only when it is a bundle name (1–64 letters or digits): apply-ready runs as root
@@ -79,7 +83,10 @@ class Incoming:
         fault."""
         bundle = body.get("bundle") if isinstance(body, dict) else None
         try:
+            # Checked before it may replace the bundle held: a bad chunk of another bundle wipes nothing.
+            transfer.check_body(body, self.chunk_size)
             receiver = self._receiver_for(bundle if isinstance(bundle, str) else "")
+            receiver.disk_reserve = self.disk_reserve
             if self._held is None:
                 self._held = len(receiver.held())
             if receiver.add(body):
@@ -93,6 +100,13 @@ class Incoming:
                 return {"bundle": bundle if isinstance(bundle, str) and transfer._BUNDLE.fullmatch(bundle) else "x",
                         "at": _now(), "state": state, "total": 0, "held": 0, "have": [], "error": error}
             return self._report(name, state, error)
+        except OSError as exc:  # the van's own fault (the staging folder not writable, a disk error): say so
+            log.error("update chunk not kept: %s", exc)
+            error = f"the van cannot keep the update: {exc}"[:500]
+            name = self.current()
+            return self._report(name, "receiving", error) if name else \
+                {"bundle": bundle if isinstance(bundle, str) and transfer._BUNDLE.fullmatch(bundle) else "x",
+                 "at": _now(), "state": "receiving", "total": 0, "held": 0, "have": [], "error": error}
         if self._held >= body["total"]:
             return self.progress()
         return None
@@ -150,8 +164,10 @@ class Incoming:
         return self.staging / name / "files"
 
     def done(self, name: str) -> None:
-        """Forget a bundle once applied (or refused by the verifier): its chunks and the marker go."""
-        (self.staging / READY).unlink(missing_ok=True)
+        """Forget a bundle once applied (or refused by the verifier): its chunks go, and the marker if it names it (a
+        marker naming no bundle goes too)."""
+        if self.ready() in (name, None):
+            (self.staging / READY).unlink(missing_ok=True)
         if transfer._BUNDLE.fullmatch(name):
             shutil.rmtree(self.staging / name, ignore_errors=True)
         if self._receiver is not None and self._receiver.bundle == name:

@@ -284,6 +284,8 @@ EXPECTED = {  # path: (mode, owner, group)
     "/etc/edge/tls": ("0750", "root", "edge"),
     "/var/lib/edge": ("0750", "edge", "edge"),
     "/var/lib/edge/keys": ("0700", "edge", "edge"),
+    "/var/lib/edge/update": ("0755", "root", "root"),
+    "/var/lib/edge/update/staging": ("0750", "edge", "edge"),
     "/etc/edge/van.toml": ("0640", "root", "edge"),
     "/etc/edge/tls/ca.pem": ("0644", "root", "root"),
     "/etc/edge/tls/van.pem": ("0644", "root", "root"),

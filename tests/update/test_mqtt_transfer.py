@@ -85,19 +85,62 @@ def test_chunks_go_only_to_an_online_van_with_nothing_else_to_send_a_window_at_a
     _van_row(store, online=True, pending=0)
     assert updates.pump(VAN) == 4 and [d.message.seq for d in sent] == [0, 1, 2, 3]
     assert updates.pump(VAN) == 0  # the window is full until the van reports
-    # The van holds 0-1 and 3 (2 still in flight): two more may go.
+    # The van holds 0-1 and 3 after the window: 2 was lost on the way (chunks of a topic arrive in order), so it
+    # goes again at once with the next three.
     report = {"bundle": offer["bundle"], "at": datetime.now(UTC).isoformat(), "state": "receiving",
               "total": offer["total"], "held": 3, "have": [[0, 1], [3, 3]], "error": None}
     with store.transaction() as conn:
         assert Updates.report(conn, VAN, report, datetime.now(UTC).isoformat())
         assert not Updates.report(conn, VAN, report | {"bundle": "0" * 16}, datetime.now(UTC).isoformat())
-    assert updates.pump(VAN) == 3 and [d.message.seq for d in sent[4:]] == [4, 5, 6]
+    assert updates.pump(VAN) == 4 and [d.message.seq for d in sent[4:]] == [2, 4, 5, 6]
     # Nothing heard for longer than the stall time: sent again from the first chunk the van lacks (2).
     later = datetime.now(UTC) + timedelta(seconds=31)
     del sent[:]
     assert updates.pump(VAN, now=later) == 4 and [d.message.seq for d in sent] == [2, 4, 5, 6]
     assert all(d.schema == 4 and d.kind == "update-chunk" for d in sent)
     assert updates.withdraw(VAN) and updates.pump(VAN, now=later + timedelta(seconds=60)) == 0
+
+
+@pytest.mark.parametrize("fault", ["restart mid-window", "disk full at first", "every fifth chunk lost"])
+def test_the_transfer_completes_whatever_the_van_loses_or_refuses_on_the_way(tmp_path, keys, fault):
+    # The hub and the van's end in a loop, as the link would carry them: windows go, the van keeps what arrives
+    # (and refuses what it cannot keep), reports; time passes. It must end with the whole release, never stall.
+    store = HubStore(tmp_path / "hub.db")
+    outbox_: list[p.UpdateChunk] = []
+    updates = Updates(store, lambda van, kind, payload: outbox_.append(p.decode_down(payload, van=van,
+                                                                                     kind=kind).message),
+                      window=8, stall_s=30)
+    offer = updates.offer(VAN, _release(tmp_path / "rel", keys, padding=1_500_000))
+    _van_row(store, online=True, pending=0)
+    reserve = {"disk full at first": 10**15}.get(fault, 0)
+    inc = Incoming(tmp_path / "staging", disk_reserve=reserve)
+    now = datetime.now(UTC)
+    for turn in range(400):
+        now += timedelta(seconds=1)
+        updates.pump(VAN, now=now)
+        window, outbox_[:] = list(outbox_), []
+        if fault == "restart mid-window" and turn == 3:
+            window = window[:2]  # the van stopped: the rest of the window never arrived
+            inc = Incoming(tmp_path / "staging")
+        if fault == "disk full at first" and turn == 5:
+            inc.disk_reserve = 0  # space was freed
+        said = None  # what the agent would send: add's report when it has one (a refusal), else progress()
+        for chunk in window:
+            if fault == "every fifth chunk lost" and chunk.seq % 5 == 4 and turn < 20:
+                continue
+            said = inc.add(dict(vars(chunk))) or said
+        if window:
+            report = inc.progress() or said
+            now += timedelta(seconds=1)
+            with store.transaction() as conn:
+                Updates.report(conn, VAN, report | {"at": now.isoformat()}, now.isoformat())
+        else:
+            now += timedelta(seconds=10)  # nothing sent: time passes until the stall timer fires
+        if (updates.offer_of(VAN) or {}).get("state") == "complete":
+            break
+    done = updates.offer_of(VAN)
+    assert done["state"] == "complete" and done["held"] == offer["total"], (fault, done["held"], done["have"])
+    assert inc.ready() == offer["bundle"]
 
 
 @pytest.mark.slow
@@ -243,3 +286,30 @@ def test_a_ready_marker_naming_a_path_is_never_followed(tmp_path):
     assert inc.ready() is None
     inc.done("../../../victim")
     assert (victim / "keep").exists() and not (staging / READY).exists()
+
+
+def test_the_agents_end_survives_apply_ready_forgetting_its_bundle_and_a_bad_chunk_wipes_nothing(tmp_path, keys):
+    a = _release(tmp_path / "a", keys)
+    bodies = list(transfer.cut(a, "A1"))
+    staging = tmp_path / "staging"
+    agent_side = Incoming(staging)
+    for body in bodies:
+        agent_side.add(body)
+    assert agent_side.ready() == "A1"
+    Incoming(staging).done("A1")  # root's apply-ready, another process, forgot it (a TUF refusal, say)
+    assert agent_side.current() is None and agent_side.progress() is None
+    # Offered again (the same release signed afresh has the same name): the same agent takes it from the start.
+    assert agent_side.add(bodies[0]) is None and agent_side.progress()["held"] == 1
+    # A malformed chunk of another bundle is refused before it could replace the one held.
+    other = dict(bodies[1], bundle="B2", size=bodies[1]["size"] + 1)
+    assert agent_side.add(other)["state"] == "refused"
+    assert (staging / "A1").is_dir() and agent_side.current() == "A1"
+    # While apply-ready installs A1 (READY names it), a newer offer's chunks do not delete it.
+    for body in bodies[1:]:
+        agent_side.add(body)
+    assert agent_side.ready() == "A1"
+    b2 = list(transfer.cut(_release(tmp_path / "b", keys, version="1.2.0"), "B2"))
+    agent_side.add(b2[0])
+    assert (staging / "A1").is_dir() and agent_side.ready() == "A1" and agent_side.current() == "B2"
+    Incoming(staging).done("B2")  # forgetting another bundle leaves READY naming A1
+    assert agent_side.ready() == "A1"

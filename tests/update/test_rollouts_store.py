@@ -126,3 +126,21 @@ def test_the_command_line_starts_shows_and_pins(tmp_path, releases):
     assert shown["rollout"]["target"] == n1.name and shown["vans"][0]["running"] == n0.name
     assert f"pinned to {n0.name}" in run(main, ["rollout", "pin", "--db", db, "V001"]).output
     assert "follows the rollout" in run(main, ["rollout", "pin", "--db", db, "V001", "--remove"]).output
+
+
+def test_a_rebuilt_release_folder_is_never_offered_in_its_plans_name(tmp_path, keys, releases):
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    _report(store, "V001", n0.name)
+    _report(store, "V002", n0.name, schema=3)
+    with pytest.raises(OfferError, match="too old"):
+        updates.offer("V002", n1.folder)
+    rollouts.start(store, n1.folder, previous=n0.name, wave_sizes=(5,))
+    import shutil
+
+    shutil.rmtree(n1.folder)
+    signed_release(n1.folder, "1.1.1", keys)  # rebuilt in place: another release
+    for _ in range(3):
+        rollouts.drive(store, updates)
+    assert _offered(updates) == {}  # refused each time, never offered in a loop
