@@ -25,17 +25,15 @@ installs it under).
 
 from __future__ import annotations
 
-import bisect
-import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
+from edge.sync.chunks import ReleaseCut
 from edge.sync.schema import CHUNK_SIZE, UPDATE_MAX_CHUNKS, UPDATE_MAX_FILES
 from governorate.store import HubStore, now_iso
 
@@ -61,20 +59,12 @@ class OfferError(EdgeError):
         super().__init__(ar, en, detail=detail or en)
 
 
-@dataclass(frozen=True)
-class _File:
-    rel: str
-    path: Path
-    size: int
-    count: int
-
-
 class Bundle:
-    """A signed release folder, cut into seq-numbered chunks read from disk one at a time."""
+    """A signed release folder, cut into seq-numbered chunks read from disk one at a time (edge.sync.chunks.ReleaseCut,
+    the cut the van expects)."""
 
     def __init__(self, folder: Path, chunk_size: int = CHUNK_SIZE):
         self.folder = Path(folder)
-        self.chunk_size = chunk_size
         if not (self.folder / "release.json").is_file():
             raise OfferError(f"{folder} is not a release folder (no release.json).",
                              "المجلد ليس إصدارًا (لا يوجد release.json).")
@@ -88,39 +78,14 @@ class Bundle:
         if not (isinstance(identity, str) and len(identity) >= 16 and identity.isalnum()):
             raise OfferError("The signed release names no identity.", "الإصدار الموقّع بلا هوية.")
         self.name = identity[:16]
-        paths = sorted((q for q in self.folder.rglob("*") if q.is_file()),
-                       key=lambda q: q.relative_to(self.folder).as_posix())
-        self.files = [_File(q.relative_to(self.folder).as_posix(), q, q.stat().st_size,
-                            max(1, -(-q.stat().st_size // chunk_size))) for q in paths]
-        self.firsts = []
-        total = 0
-        for f in self.files:
-            self.firsts.append(total)
-            total += f.count
-        self.total = total
-        if not 1 <= len(self.files) <= UPDATE_MAX_FILES or total > UPDATE_MAX_CHUNKS:
-            raise OfferError(f"The release has {len(self.files)} files in {total} chunks: too big to send.",
+        self._cut = ReleaseCut(self.folder, self.name, chunk_size)
+        self.total = self._cut.total
+        if not 1 <= len(self._cut.files) <= UPDATE_MAX_FILES or self.total > UPDATE_MAX_CHUNKS:
+            raise OfferError(f"The release has {len(self._cut.files)} files in {self.total} chunks: too big to send.",
                              "الإصدار أكبر من أن يُرسل إلى العربات.")
-        self._hashes: dict[str, str] = {}
-
-    def _sha256(self, f: _File) -> str:
-        if f.rel not in self._hashes:
-            h = hashlib.sha256()
-            with open(f.path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    h.update(block)
-            self._hashes[f.rel] = h.hexdigest()
-        return self._hashes[f.rel]
 
     def chunk(self, seq: int) -> p.UpdateChunk:
-        i = bisect.bisect_right(self.firsts, seq) - 1
-        f = self.files[i]
-        index = seq - self.firsts[i]
-        with open(f.path, "rb") as fh:
-            fh.seek(index * self.chunk_size)
-            data = fh.read(self.chunk_size)
-        return p.UpdateChunk(self.name, seq, self.total, len(self.files), f.rel, index, f.count, f.size,
-                             self._sha256(f), data, hashlib.sha256(data).hexdigest())
+        return p.UpdateChunk(**self._cut.body(seq))
 
 
 def missing(have: list[list[int]], total: int, start: int = 0):

@@ -8,8 +8,10 @@ next chunk instead of starting over.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ulid import ULID
@@ -156,3 +158,53 @@ class Reassembly:
                     pass
             return DocAck(self.doc_id, self._contiguous, "complete" if self._verified else "hash-mismatch")
         return DocAck(self.doc_id, self._contiguous, "partial")
+
+
+# --------------------------------------------------------------------------------------------------
+# A software release cut into ``update-chunk`` bodies (schema 4): the hub sends them, the van's updater
+# (edge.update.transfer) checks and keeps them. One definition of the cut, so both ends agree on every seq.
+# --------------------------------------------------------------------------------------------------
+
+
+class ReleaseCut:
+    """Every file of a release folder (its ``tuf/`` metadata included) in path order, cut into chunks numbered
+    ``seq`` 0 … ``total`` − 1 across the bundle; a chunk is read from disk when asked for, each file hashed once."""
+
+    def __init__(self, folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE):
+        self.folder = Path(folder)
+        self.bundle = bundle
+        self.chunk_size = chunk_size
+        paths = sorted((q for q in self.folder.rglob("*") if q.is_file()),
+                       key=lambda q: q.relative_to(self.folder).as_posix())
+        self.files = [(q.relative_to(self.folder).as_posix(), q, q.stat().st_size) for q in paths]
+        self.firsts: list[int] = []
+        total = 0
+        for _, _, size in self.files:
+            self.firsts.append(total)
+            total += max(1, -(-size // chunk_size))
+        self.total = total
+        self._hashes: dict[str, str] = {}
+
+    def _sha256(self, rel: str, path: Path) -> str:
+        if rel not in self._hashes:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+            self._hashes[rel] = h.hexdigest()
+        return self._hashes[rel]
+
+    def body(self, seq: int) -> dict:
+        """The ``update-chunk`` body of chunk ``seq``."""
+        i = bisect.bisect_right(self.firsts, seq) - 1
+        rel, path, size = self.files[i]
+        index = seq - self.firsts[i]
+        with open(path, "rb") as f:
+            f.seek(index * self.chunk_size)
+            data = f.read(self.chunk_size)
+        return {"bundle": self.bundle, "seq": seq, "total": self.total, "files": len(self.files), "path": rel,
+                "index": index, "count": max(1, -(-size // self.chunk_size)), "size": size,
+                "sha256": self._sha256(rel, path), "data": data, "chunk_sha256": hashlib.sha256(data).hexdigest()}
+
+    def bodies(self) -> Iterator[dict]:
+        return (self.body(seq) for seq in range(self.total))

@@ -26,6 +26,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from edge.sync.chunks import ReleaseCut
 from edge.sync.schema import (
     CHUNK_SIZE,
     UPDATE_MAX_FILE_BYTES,
@@ -48,21 +49,7 @@ _BUNDLE = re.compile(r"[0-9A-Za-z]{1,64}")
 
 def cut(folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
     """The chunk bodies of every file of the release in ``folder`` (the hub's side), file by file, in order."""
-    folder = Path(folder)
-    paths = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
-    total = sum(max(1, -(-p.stat().st_size // chunk_size)) for p in paths)
-    seq = 0
-    for path in paths:
-        data = path.read_bytes()
-        rel = path.relative_to(folder).as_posix()
-        digest = hashlib.sha256(data).hexdigest()
-        count = max(1, -(-len(data) // chunk_size))
-        for index in range(count):
-            piece = data[index * chunk_size:(index + 1) * chunk_size]
-            yield {"bundle": bundle, "seq": seq, "total": total, "files": len(paths), "path": rel, "index": index,
-                   "count": count, "size": len(data), "sha256": digest, "data": piece,
-                   "chunk_sha256": hashlib.sha256(piece).hexdigest()}
-            seq += 1
+    return ReleaseCut(folder, bundle, chunk_size).bodies()
 
 
 def _bad(reason: str) -> UpdateError:
