@@ -307,6 +307,12 @@ UPDATE_MAX_FILE_BYTES = 512 * 1024 * 1024
 UPDATE_MAX_RANGES = 64
 UPDATE_STATES = ("receiving", "complete", "refused")
 _BUNDLE = re.compile(r"[0-9A-Za-z]{1,64}", re.ASCII)
+
+
+def is_bundle_name(value: object) -> bool:
+    """A release bundle's name as the wire carries it (1–64 letters or digits): never a path."""
+    return isinstance(value, str) and _BUNDLE.fullmatch(value) is not None
+
 _PATH_PART = re.compile(r"[0-9A-Za-z_+-][0-9A-Za-z._+-]{0,199}", re.ASCII)
 CALENDAR_MAX_CHARS = 64 * 1024  # the shipped holidays file is under 4 KiB
 # A shift's bounds (shift.closed): a drawer holds at most 100,000 EGP (edge.core.shifts); a day's fees stay far below

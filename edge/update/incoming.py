@@ -19,6 +19,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.sync.schema import is_bundle_name
 from edge.update import state as state_mod
 from edge.update import transfer
 from edge.update.errors import UpdateError
@@ -63,7 +64,7 @@ class Incoming:
         self._receiver = None
         try:
             names = sorted((d.stat().st_mtime, d.name) for d in self.staging.iterdir()
-                           if d.is_dir() and transfer._BUNDLE.fullmatch(d.name))
+                           if d.is_dir() and is_bundle_name(d.name))
         except OSError:
             return None
         return names[-1][1] if names else None
@@ -75,41 +76,40 @@ class Incoming:
             name = (self.staging / READY).read_text(errors="replace").strip()
         except OSError:
             return None
-        return name if transfer._BUNDLE.fullmatch(name) else None
+        return name if is_bundle_name(name) else None
 
     def add(self, body: dict) -> dict | None:
         """Keep one chunk. Returns the ``tel.update`` body to send at once (the chunk was refused, or it completed
         the bundle), else None (the sync agent reports :meth:`progress` a moment later). Never raises for a chunk's
         fault."""
-        bundle = body.get("bundle") if isinstance(body, dict) else None
         try:
             # Checked before it may replace the bundle held: a bad chunk of another bundle wipes nothing.
-            transfer.check_body(body, self.chunk_size)
-            receiver = self._receiver_for(bundle if isinstance(bundle, str) else "")
+            checked = transfer.check_body(body, self.chunk_size)
+            receiver = self._receiver_for(checked["bundle"])
             receiver.disk_reserve = self.disk_reserve
             if self._held is None:
                 self._held = len(receiver.held())
-            if receiver.add(body):
+            if receiver.keep(checked):
                 self._held += 1
         except UpdateError as exc:
             log.warning("update chunk refused: %s", exc.detail or exc.message_en)
-            error = (exc.detail or exc.message_en)[:500]
-            state = "receiving" if exc.code == "update-disk" else "refused"
-            name = self.current()
-            if name is None:
-                return {"bundle": bundle if isinstance(bundle, str) and transfer._BUNDLE.fullmatch(bundle) else "x",
-                        "at": _now(), "state": state, "total": 0, "held": 0, "have": [], "error": error}
-            return self._report(name, state, error)
+            return self._refusal(body, "receiving" if exc.code == "update-disk" else "refused",
+                                 exc.detail or exc.message_en)
         except OSError as exc:  # the van's own fault (the staging folder not writable, a disk error): say so
             log.error("update chunk not kept: %s", exc)
-            error = f"the van cannot keep the update: {exc}"[:500]
-            name = self.current()
-            return self._report(name, "receiving", error) if name else \
-                {"bundle": bundle if isinstance(bundle, str) and transfer._BUNDLE.fullmatch(bundle) else "x",
-                 "at": _now(), "state": "receiving", "total": 0, "held": 0, "have": [], "error": error}
+            return self._refusal(body, "receiving", f"the van cannot keep the update: {exc}")
         if self._held >= body["total"]:
             return self.progress()
         return None
+
+    def _refusal(self, body: object, state: str, error: str) -> dict:
+        """The report for a chunk not kept: about the bundle held (or, with none, the one the chunk named)."""
+        name = self.current()
+        if name is not None:
+            return self._report(name, state, error[:500])
+        bundle = body.get("bundle") if isinstance(body, dict) else None
+        return {"bundle": bundle if is_bundle_name(bundle) else "x", "at": _now(), "state": state, "total": 0,
+                "held": 0, "have": [], "error": error[:500]}
 
     def progress(self) -> dict | None:
         """The report for the bundle held (assembling it when every chunk is here), or None when there is none."""
@@ -168,7 +168,7 @@ class Incoming:
         marker naming no bundle goes too)."""
         if self.ready() in (name, None):
             (self.staging / READY).unlink(missing_ok=True)
-        if transfer._BUNDLE.fullmatch(name):
+        if is_bundle_name(name):
             shutil.rmtree(self.staging / name, ignore_errors=True)
         if self._receiver is not None and self._receiver.bundle == name:
             self._receiver = None

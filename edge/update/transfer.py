@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from edge.sync.schema import (
     UPDATE_MAX_FILES,
     UPDATE_MAX_RANGES,
     ProtocolError,
+    is_bundle_name,
     update_path,
     validate_down_body,
 )
@@ -44,7 +44,6 @@ MAX_FILES = UPDATE_MAX_FILES
 MAX_BUNDLE_BYTES = 1024 * 1024 * 1024  # a van release is ≈ 115 MB today
 # Free space an update never takes: the outbox, the documents and the database need it more.
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
-_BUNDLE = re.compile(r"[0-9A-Za-z]{1,64}")
 
 
 def cut(folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
@@ -91,7 +90,7 @@ class Receiver:
 
     def __init__(self, staging: Path, bundle: str, chunk_size: int = CHUNK_SIZE, *,
                  disk_reserve: int = DISK_RESERVE_BYTES, max_bytes: int = MAX_BUNDLE_BYTES):
-        if not _BUNDLE.fullmatch(bundle):
+        if not is_bundle_name(bundle):
             raise _bad("bundle is not 1–64 letters or digits")
         self.root = Path(staging) / bundle
         self.bundle = bundle
@@ -114,7 +113,10 @@ class Receiver:
     def add(self, body: object) -> bool:
         """Keep one chunk; False when it was here already. UpdateError (nothing stored) when refused: code
         "update-chunk" for a chunk at fault, "update-disk" when keeping it would leave too little free space."""
-        b = check_body(body, self.chunk_size)
+        return self.keep(check_body(body, self.chunk_size))
+
+    def keep(self, b: dict) -> bool:
+        """:meth:`add` for a body :func:`check_body` has passed already."""
         if b["bundle"] != self.bundle:
             raise _bad(f"a chunk of bundle {b['bundle']} given to {self.bundle}")
         d = self._dir(b["path"])
