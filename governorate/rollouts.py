@@ -170,16 +170,19 @@ def _targets_version(folder: Path) -> int:
         return 0
 
 
+def _decide(row: dict, vans: dict[str, VanSoftware]) -> rollout.Decision:
+    """The policy's decision for the plan ``row`` over the vans that can take a release over the link."""
+    able = [v for v in vans.values() if v.over_the_link]
+    return rollout.decide(plan_of(row), [v.van for v in able],
+                          {v.van: rollout.Report(v.running, v.refused) for v in able})
+
+
 def screen(store: HubStore, updates: Updates) -> dict:
     """What the fleet's software screen shows: the rollout in force with the policy's decision now, and per van what
     it runs, what it should run, the offer on its way and the updater's last word."""
     row = current(store)
     vans = fleet(store)
-    decision = None
-    if row is not None:
-        able = [v for v in vans.values() if v.over_the_link]
-        decision = rollout.decide(plan_of(row), [v.van for v in able],
-                                  {v.van: rollout.Report(v.running, v.refused) for v in able})
+    decision = _decide(row, vans) if row is not None else None
     offers = {o["van"]: o for o in updates.offers()}
     names = {}
     if row is not None:
@@ -207,16 +210,14 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
     if row is None:
         return None
     vans = fleet(store)
-    able = [v for v in vans.values() if v.over_the_link]
-    reports = {v.van: rollout.Report(v.running, v.refused) for v in able}
-    decision = rollout.decide(plan_of(row), [v.van for v in able], reports)
+    decision = _decide(row, vans)
     folders = {row["target"]: row["target_folder"], row["previous"]: row["previous_folder"]}
+    offered = {o["van"]: o["bundle"] for o in updates.offers()}
     for van, version in decision.versions.items():
         have = vans[van]
         if van in row["pinned"] or version == have.running or version in have.refused or not folders.get(version):
             continue
-        offer = updates.offer_of(van)
-        if offer and offer["bundle"] == version:
+        if offered.get(van) == version:
             continue  # on its way, arrived, refused or withdrawn by staff: offered once, not again and again
         try:
             updates.offer(van, Path(folders[version]), expect=version)

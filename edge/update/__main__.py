@@ -107,14 +107,9 @@ def apply_ready(anchor, no_pip, software, data, deadline, health_url, restart_co
 def _note_refused(software, data, name: str, exc: EdgeError) -> None:
     """A release refused before it was installed (TUF said no, or installing failed): in the state's history, so
     the hub's fleet screen and a technician see why."""
-    from edge.update import state as state_mod
-
-    lay = install_mod.Layout(software, data)
     try:
-        with install_mod.Updater(lay) as updater:
-            st = updater.state()
-            state_mod.note(st, "refused-release", name, f"{exc.code}: {exc.detail or exc.message_en}"[:500])
-            updater._save(st)
+        with install_mod.Updater(install_mod.Layout(software, data)) as updater:
+            updater.note("refused-release", name, f"{exc.code}: {exc.detail or exc.message_en}"[:500])
     except EdgeError:
         pass  # another update runs: it will say its own outcome
 

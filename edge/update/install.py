@@ -255,6 +255,12 @@ class Updater:
     def _save(self, st: dict) -> None:
         state_mod.write(self.layout.state_file, st)
 
+    def note(self, event: str, version: str | None, reason: str | None = None) -> None:
+        """Add one event to the state's history (held under the update lock)."""
+        st = self.state()
+        state_mod.note(st, event, version, reason)
+        self._save(st)
+
     def __enter__(self) -> Updater:
         self.layout.state_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.layout.state_file.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
