@@ -67,12 +67,18 @@ def report(
     return changed
 
 
+_SELECT = "SELECT device, kind, state, message_ar, message_en, detail, since, updated_at FROM device_status"
+
+
 def current(db: sqlite_utils.Database) -> list[DeviceStatus]:
-    rows = db.execute(
-        "SELECT device, kind, state, message_ar, message_en, detail, since, updated_at "
-        "FROM device_status ORDER BY device"
-    ).fetchall()
+    rows = db.execute(f"{_SELECT} ORDER BY device").fetchall()
     return [DeviceStatus(*r[:5], json.loads(r[5]), r[6], r[7]) for r in rows]
+
+
+def get(db: sqlite_utils.Database, device: str) -> DeviceStatus | None:
+    """One device's latest status, or None when it never reported."""
+    r = db.execute(f"{_SELECT} WHERE device = ?", [device]).fetchone()
+    return DeviceStatus(*r[:5], json.loads(r[5]), r[6], r[7]) if r else None
 
 
 def purge_events(db: sqlite_utils.Database, older_than: datetime) -> int:

@@ -3,7 +3,6 @@ cancellation at the van."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +13,7 @@ from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
 from edge.core.errors import EdgeError
 from edge.core.shifts import ShiftClosed
-from edge.store import audit_log, calendars, clock, outbox
+from edge.store import audit_log, calendars, clock, device_status, outbox
 from edge.store.db import transaction
 
 
@@ -83,13 +82,13 @@ FIX_MAX_AGE_S = 900
 def intake_location(db: sqlite_utils.Database, now: datetime) -> dict | None:
     """Where the van stands, from the GPS watch's last reading (device_status "gps"): {"lat", "lon", "fix_age_s"}
     when its last fix is at most FIX_MAX_AGE_S old now, else None (no receiver, no fix, or the watch stopped)."""
-    row = db.execute("SELECT detail, updated_at FROM device_status WHERE device = 'gps'").fetchone()
-    if row is None:
+    status = device_status.get(db, "gps")
+    if status is None or not isinstance(status.detail, dict):
         return None
     try:
-        detail = json.loads(row[0])
-        lat, lon = detail["latitude"], detail["longitude"]
-        age = float(detail.get("fix_age_s") or 0.0) + (now - datetime.fromisoformat(row[1])).total_seconds()
+        lat, lon = status.detail["latitude"], status.detail["longitude"]
+        age = float(status.detail.get("fix_age_s") or 0.0) + \
+            (now - datetime.fromisoformat(status.updated_at)).total_seconds()
     except (ValueError, KeyError, TypeError):
         return None
     if not (isinstance(lat, int | float) and isinstance(lon, int | float) and -90 <= lat <= 90
