@@ -216,8 +216,7 @@ def _downlink_number(store: HubStore, msg_id: str) -> str | None:
         return None
 
 
-def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number: str, state: str,
-           reason: str | None, actor: str) -> str:
+def decide(store: HubStore, sender: Downlinker, number: str, state: str, reason: str | None, actor: str) -> str:
     """Move a request to ``state``, send the decision down to its van, notify the citizen; returns the downlink id."""
     item = request(store, number)
     if item is None:
@@ -255,7 +254,7 @@ def decide(store: HubStore, sender: Downlinker, notifier: notify.Sender, number:
         downlink = sender.record(conn, item["van"], p.RequestStatus(number, state, reason, at))
     sender.publish(downlink)
     msg_id = downlink.msg_id
-    notify.notify(store, notifier, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
+    notify.notify(store, number, item["body"].get("citizen", {}).get("mobile"), state, reason)
     return msg_id
 
 

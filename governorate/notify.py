@@ -119,13 +119,12 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def notify(store: HubStore, sender: Sender | None, number: str, mobile: str | None, state: str,
-           reason: str | None) -> int | None:
+def notify(store: HubStore, number: str, mobile: str | None, state: str, reason: str | None) -> int | None:
     """Queue the citizen's SMS for a decision; returns the notifications row (None: no message for ``state``).
 
-    ``sender`` is the web app's notifier, kept for the back office's call: sending is the dispatcher's job, so
-    a gateway that is slow or down never holds up (or undoes) a decision. A request without a usable mobile
-    number is recorded as ``no_mobile`` at once, never tried."""
+    Sending is the dispatcher's job (``governorate notify``), so a gateway that is slow or down never holds up (or
+    undoes) a decision. A request without a usable mobile number is recorded as ``no_mobile`` at once, never
+    tried."""
     text = message_for(number, state, reason)
     if text is None:
         return None

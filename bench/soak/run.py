@@ -37,7 +37,7 @@ from edge.core import catalogue as catalogue_mod
 from edge.store import audit_log
 from edge.store.db import open_db
 from edge.sync import protocol as p
-from governorate import backoffice, notify
+from governorate import backoffice
 from governorate.ingest import Hub
 from governorate.store import HubStore
 from tests.support.lte_link import LteLink, Shape, unavailable_reason
@@ -213,7 +213,6 @@ class Soak:
             hub = Hub(store, GOV, "127.0.0.1", self.port, worker="backoffice", listen=False)
             hub.client.connect_async("127.0.0.1", self.port, keepalive=30)
             hub.client.loop_start()  # its thread (and its reconnects) live in the gov namespace
-        self.notifier = notify.TableSender(store)
         rng = random.Random(params.seed + 2)
         state: dict[str, dict] = {}
         self._last_resend = time.monotonic()
@@ -247,7 +246,7 @@ class Soak:
             else:
                 target, reason = "ready", None
             try:  # what the staff web app's decision button does: hub view, staff audit, notification, downlink
-                s["msg"] = backoffice.decide(store, hub, self.notifier, number, target, reason, "staff:soak")
+                s["msg"] = backoffice.decide(store, hub, number, target, reason, "staff:soak")
             except backoffice.OfficeError as exc:
                 self.problems.append(f"back office could not decide {target} for {number}: {exc.detail or exc}")
                 s["stage"] = 2

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from common import web
 from edge.core.localtime import VAN_TZ
-from governorate import fleet, notify, quarantine, staff
+from governorate import fleet, quarantine, staff
 from governorate.backoffice import STATE_LABELS
 from governorate.ingest import Hub
 from governorate.store import HubStore
@@ -47,8 +47,6 @@ def create_app(config: dict | None = None) -> Flask:
     store = app.config["STORE"] or HubStore(app.config["DB_PATH"])
     app.extensions["hub_store"] = store
     app.extensions["downlinker"] = app.config["SENDER"] or _sender(store, app.config)
-    # A decision only queues its citizen notification; `governorate notify` sends it with NOTIFIER's sender.
-    app.extensions["notifier"] = notify.TableSender(store)
     app.extensions["thresholds"] = fleet.Thresholds(
         float(app.config["OFFLINE_ALERT_MIN"]), float(app.config["SILENT_AFTER_S"]),
         float(app.config["BACKLOG_ALERT_H"]))

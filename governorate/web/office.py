@@ -40,7 +40,7 @@ def request_page(number: str):
 @allowed("decide")
 def decide(number: str):
     try:
-        backoffice.decide(_store(), current_app.extensions["downlinker"], current_app.extensions["notifier"], number,
+        backoffice.decide(_store(), current_app.extensions["downlinker"], number,
                           request.form.get("state", ""), request.form.get("reason"), g.user["username"])
         flash(("ok", "حُفظ القرار وأُرسل إلى الوحدة.", "Decision saved and sent to the van."))
     except EdgeError as exc:

@@ -10,7 +10,7 @@ import cbor2
 import pytest
 
 from edge.core.errors import EdgeError
-from governorate import backoffice, notify
+from governorate import backoffice
 from governorate.store import HubStore
 from tests.support import gov_postgres
 from tests.support.gov_support import BACKENDS, offline_hub, seed
@@ -43,7 +43,7 @@ def test_simultaneous_ready_and_rejected_send_one_decision_and_tell_the_second_c
             for number in numbers:
                 start.wait()
                 try:
-                    backoffice.decide(store, hub, notify.TableSender(store), number, state, reason, who)
+                    backoffice.decide(store, hub, number, state, reason, who)
                     outcomes[number].append((who, "sent"))
                 except EdgeError as exc:
                     outcomes[number].append((who, exc.message_en))

@@ -50,7 +50,7 @@ def numbers(template):
 
 
 def decide(store, number, state="ready", reason=None):
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), number, state, reason, "karim")
+    backoffice.decide(store, offline_hub(store), number, state, reason, "karim")
     return store._read("SELECT max(id) FROM notifications WHERE request_number = ?", [number])[0][0]
 
 
@@ -117,7 +117,7 @@ def test_a_decision_only_queues_its_sms_and_the_dispatcher_sends_it_through_the_
 
 def test_a_request_without_a_usable_mobile_is_never_tried(store, numbers):
     for mobile, error in ((None, "no mobile number"), ("0101", "not an Egyptian mobile number")):
-        row_id = notify.notify(store, None, numbers[0], mobile, "under_review", None)
+        row_id = notify.notify(store, numbers[0], mobile, "under_review", None)
         got = row(store, row_id)
         assert got["state"] == "no_mobile" and got["next_attempt_at"] is None and error in got["last_error"]
     assert sms.Dispatcher(store, sms.make_sender("tests.governorate.test_notify:recording", store)).run_once() == 0

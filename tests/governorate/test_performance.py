@@ -169,21 +169,21 @@ def test_median_and_p90_are_the_nearest_rank_for_every_count(store):
 
 def test_a_decision_records_when_the_request_was_first_decided(store):
     """backoffice.decide writes requests.decided_at with the ready/rejected decision, once; under review is none."""
-    from governorate import backoffice, notify
+    from governorate import backoffice
     from tests.support.gov_support import offline_hub
 
     perf_data.clear(store)
     submitted = T0 + timedelta(hours=3)
     perf_data.insert(store, Rows([Request("007-261121-0001-5", "V007", "BLD", "op1", "received", submitted,
                                           (T0 + timedelta(days=2)).date().isoformat(), "cash", 100)]))
-    hub, sender = offline_hub(store), notify.TableSender(store)
+    hub = offline_hub(store)
 
     def decided_at():
         return store._read("SELECT decided_at FROM requests WHERE number = '007-261121-0001-5'")[0][0]
 
-    backoffice.decide(store, hub, sender, "007-261121-0001-5", "under_review", None, "karim")
+    backoffice.decide(store, hub, "007-261121-0001-5", "under_review", None, "karim")
     assert decided_at() is None
-    backoffice.decide(store, hub, sender, "007-261121-0001-5", "ready", None, "karim")
+    backoffice.decide(store, hub, "007-261121-0001-5", "ready", None, "karim")
     audit = store._read("SELECT at, details FROM staff_audit WHERE subject = '007-261121-0001-5' ORDER BY id")
     assert '"ready"' in audit[-1][1]  # the audit's time is taken a moment after the decision's
     assert abs((datetime.fromisoformat(decided_at()) - datetime.fromisoformat(audit[-1][0])).total_seconds()) < 1

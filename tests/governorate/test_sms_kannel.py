@@ -228,8 +228,8 @@ def wait_for_state(store, row_id: int, state: str, kannel: Kannel, timeout_s: fl
 def test_a_decided_requests_notification_reaches_the_operators_smsc_in_arabic_and_is_delivered(kannel, hub):
     store, dlr_url, numbers = hub
     before = len(kannel._messages())
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), numbers[0], "under_review", None, "karim")
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), numbers[0], "ready", None, "karim")
+    backoffice.decide(store, offline_hub(store), numbers[0], "under_review", None, "karim")
+    backoffice.decide(store, offline_hub(store), numbers[0], "ready", None, "karim")
     review_id, ready_id = (r[0] for r in store._read("SELECT id FROM notifications WHERE request_number = ? "
                                                      "ORDER BY id", [numbers[0]]))
     sender = sms.KannelSender(kannel.sendsms_url, USER, PASSWORD, FROM, dlr_url, SECRET)
@@ -254,10 +254,10 @@ def test_a_long_rejection_reaches_the_smsc_in_as_many_parts_as_the_hub_counted(k
     store, dlr_url, numbers = hub
     before = len(kannel._messages())
     reason = "المستندات المقدمة غير مكتملة: ينقص عقد الإيجار الموثق وصورة البطاقة الضريبية وشهادة الصلاحية. " * 2
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), numbers[1], "under_review", None, "karim")
+    backoffice.decide(store, offline_hub(store), numbers[1], "under_review", None, "karim")
     with store.transaction() as conn:
         conn.execute("DELETE FROM notifications")  # only the rejection goes out in this test
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), numbers[1], "rejected", reason, "karim")
+    backoffice.decide(store, offline_hub(store), numbers[1], "rejected", reason, "karim")
     [(row_id, parts, text)] = store._read("SELECT id, parts, message FROM notifications")
     assert parts >= 4
     sms.Dispatcher(store, sms.KannelSender(kannel.sendsms_url, USER, PASSWORD, FROM, dlr_url, SECRET)).run_once()
@@ -269,7 +269,7 @@ def test_a_long_rejection_reaches_the_smsc_in_as_many_parts_as_the_hub_counted(k
 
 def test_a_wrong_kannel_password_is_a_failure_with_kannels_answer_and_is_retried(kannel, hub):
     store, dlr_url, numbers = hub
-    backoffice.decide(store, offline_hub(store), notify.TableSender(store), numbers[0], "under_review", None, "karim")
+    backoffice.decide(store, offline_hub(store), numbers[0], "under_review", None, "karim")
     [(row_id,)] = store._read("SELECT id FROM notifications")
     sms.Dispatcher(store, sms.KannelSender(kannel.sendsms_url, USER, "wrong", FROM, dlr_url, SECRET)).run_once()
     state, attempts, error, due = store._read("SELECT state, attempts, last_error, next_attempt_at FROM notifications "

@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from edge.store import outbox  # noqa: E402
 from edge.store.db import open_db  # noqa: E402
 from edge.sync import protocol as p  # noqa: E402
-from governorate import backoffice, notify  # noqa: E402
+from governorate import backoffice  # noqa: E402
 from governorate.store import HubStore  # noqa: E402
 from governorate.web import create_app  # noqa: E402
 from tests.support.gov_browser import Served, launch, sign_in  # noqa: E402
@@ -116,7 +116,7 @@ def main() -> None:
                           "REFRESH_S": 30})
         number = store._read("SELECT number FROM requests WHERE van = 'V007' ORDER BY number LIMIT 1")[0][0]
         # One decision already taken, so the request page shows its history and the pending downlink.
-        backoffice.decide(store, offline_hub(store), notify.TableSender(store), number, "under_review", None, "karim")
+        backoffice.decide(store, offline_hub(store), number, "under_review", None, "karim")
         served = Served(app)
         try:
             with sync_playwright() as pw:
