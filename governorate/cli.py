@@ -169,7 +169,7 @@ def update_offer(db_path: str, van: str, release: str) -> None:
     """Offer the signed RELEASE folder to VAN; the ingest workers send it in chunks, at the lowest priority."""
     from governorate.updates import Updates
 
-    offer = Updates(open_store(db_path), publish=_no_publish).offer(van, release)
+    offer = Updates(open_store(db_path)).offer(van, release)
     click.echo(f"release {offer['version']} ({offer['bundle']}, {offer['total']} chunks) offered to {van}; "
                "it goes while the van is online and has nothing else to send")
 
@@ -181,7 +181,7 @@ def update_withdraw(db_path: str, van: str) -> None:
     """Stop sending VAN the release offered to it (what it received stays on the van until a new offer)."""
     from governorate.updates import Updates
 
-    done = Updates(open_store(db_path), publish=_no_publish).withdraw(van)
+    done = Updates(open_store(db_path)).withdraw(van)
     click.echo(f"offer to {van} withdrawn" if done else f"{van} has no offer being sent")
 
 
@@ -191,7 +191,7 @@ def update_status(db_path: str) -> None:
     """Every van's offer as JSON lines: the release, how much the van holds, its state."""
     from governorate.updates import Updates
 
-    for offer in Updates(open_store(db_path), publish=_no_publish).offers():
+    for offer in Updates(open_store(db_path)).offers():
         click.echo(json.dumps({k: v for k, v in offer.items() if k != "have"}, ensure_ascii=False))
 
 
@@ -269,10 +269,6 @@ def rollout_pin(db_path, van, remove) -> None:
     store = open_store(db_path)
     row = rollouts.unpin(store, van) if remove else rollouts.pin(store, van)
     click.echo(f"{van} {'follows the rollout' if remove else 'pinned to ' + row['pinned'][van]}")
-
-
-def _no_publish(van: str, kind: str, payload: bytes) -> None:
-    raise RuntimeError("the command line does not publish; the ingest workers send the chunks")
 
 
 @main.command("send-status")

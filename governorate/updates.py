@@ -106,10 +106,11 @@ def _parse(at: str | None) -> datetime | None:
 
 
 class Updates:
-    """Offers, reports and the windows sent; ``publish(van, kind, payload)`` puts a downlink on the broker."""
+    """Offers, reports and the windows sent; ``publish(van, kind, payload)`` puts a downlink on the broker (None:
+    this one only offers and reads, as the command line and the web pages do; the ingest workers send)."""
 
-    def __init__(self, store: HubStore, publish: Callable[[str, str, bytes], None], *, window: int = WINDOW,
-                 stall_s: float = STALL_S):
+    def __init__(self, store: HubStore, publish: Callable[[str, str, bytes], None] | None = None, *,
+                 window: int = WINDOW, stall_s: float = STALL_S):
         self.store = store
         self.publish = publish
         self.window = window
@@ -191,7 +192,7 @@ class Updates:
         """Send ``van`` the next chunks it lacks, if it may have them now; returns how many were sent."""
         now = now or datetime.now(UTC)
         offer = self.offer_of(van)
-        if offer is None or offer["state"] not in ACTIVE or not self._drained(van):
+        if self.publish is None or offer is None or offer["state"] not in ACTIVE or not self._drained(van):
             return 0
         try:
             b = self.bundle(offer["folder"])

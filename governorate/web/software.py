@@ -27,7 +27,7 @@ def _store():
 
 
 def _updates() -> Updates:
-    return Updates(_store(), publish=lambda *a: None)  # the page only reads offers; the ingest workers send
+    return Updates(_store())  # the page only reads offers; the ingest workers send
 
 
 @bp.route("/software")
