@@ -456,7 +456,7 @@ def m009_update_offers(conn, dialect: str) -> None:
 def m010_rollouts(conn, dialect: str) -> None:
     # Staged rollouts of the van software (issue 20, governorate/rollouts.py): each row is a plan for
     # governorate/rollout.py's policy (the newest row is the one in force); state and reason are its last decision,
-    # for the fleet screen. pinned: {van: the version it keeps} as JSON.
+    # for the fleet screen, and decided_at when it last changed. pinned: {van: the version it keeps} as JSON.
     _run(conn,
          """CREATE TABLE IF NOT EXISTS rollouts (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -223,7 +223,8 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
             updates.offer(van, Path(folders[version]), expect=version)
         except OfferError as exc:
             log.error("rollout %s: %s cannot be offered to %s: %s", row["id"], version, van, exc.detail)
-    with store.transaction() as conn:
-        conn.execute("UPDATE rollouts SET state = ?, reason = ?, decided_at = ? WHERE id = ?",
-                     [decision.state, decision.reason, (now or datetime.now(UTC)).isoformat(), row["id"]])
+    if (decision.state, decision.reason) != (row["state"], row["reason"]):  # written when it changes, not every turn
+        with store.transaction() as conn:
+            conn.execute("UPDATE rollouts SET state = ?, reason = ?, decided_at = ? WHERE id = ?",
+                         [decision.state, decision.reason, (now or datetime.now(UTC)).isoformat(), row["id"]])
     return decision
