@@ -131,6 +131,13 @@ class CatalogueSettings:
 
 
 @dataclass(frozen=True)
+class UpdateSettings:
+    # The software updater's own folder (root's; edge.update, docs/updates.md): the sync agent reads the update's
+    # state there to report it to the governorate. Never under data_dir, which the van's user owns.
+    state_dir: str = "/var/lib/edge-update"
+
+
+@dataclass(frozen=True)
 class Settings:
     van: VanSettings = field(default_factory=VanSettings)
     data_dir: Path = field(default_factory=lambda: default_data_dir())
@@ -143,6 +150,7 @@ class Settings:
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     shift: ShiftSettings = field(default_factory=ShiftSettings)
+    update: UpdateSettings = field(default_factory=UpdateSettings)
     source: str = "<defaults>"
 
     @property
@@ -175,6 +183,7 @@ _SECTIONS: dict[str, type] = {
     "catalogue": CatalogueSettings,
     "display": DisplaySettings,
     "shift": ShiftSettings,
+    "update": UpdateSettings,
 }
 _TOP_LEVEL = set(_SECTIONS) | {"data_dir"}
 
@@ -310,6 +319,11 @@ def _validate(s: Settings, source: str) -> None:
     threshold = s.shift.threshold_egp
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 100_000:
         raise ConfigError(source, "shift.threshold_egp", "must be an amount in EGP from 0 to 100000")
+    state_dir = s.update.state_dir
+    if not isinstance(state_dir, str) or not state_dir.startswith("/"):
+        raise ConfigError(source, "update.state_dir", "must be an absolute path (the updater's own folder)")
+    if s.data_dir.is_absolute() and Path(state_dir).is_relative_to(s.data_dir):
+        raise ConfigError(source, "update.state_dir", "must not be inside data_dir: the van's user owns that folder")
     if s.catalogue.path and not Path(s.catalogue.path).is_file():
         raise ConfigError(source, "catalogue.path", f"file '{s.catalogue.path}' does not exist")
 

@@ -122,13 +122,14 @@ def _purge_until_stopped(settings: Settings, db, stop: threading.Event) -> None:
 
 def sync_agent(settings: Settings):
     """The van's sync agent, with the updater's end of a release sent down in chunks (kept under the data dir;
-    the root unit edge-update.path applies it: docs/updates.md)."""
+    the root unit edge-update.path applies it, and keeps its state in its own folder: docs/updates.md)."""
     from pathlib import Path
 
     from edge.sync.agent import SyncAgent
     from edge.update.incoming import Incoming
 
-    return SyncAgent(settings, updates=Incoming(Path(settings.data_dir) / "update" / "staging"))
+    return SyncAgent(settings, updates=Incoming(Path(settings.data_dir) / "update" / "staging",
+                                                 state_file=Path(settings.update.state_dir) / "state.json"))
 
 
 def _sync(settings: Settings, stop: threading.Event) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,12 @@ import click
 
 from edge.core.errors import EdgeError
 from edge.update import install as install_mod
+from edge.update import received as received_mod
 from edge.update import verify as verify_mod
 
 SOFTWARE = "/opt/mtc-edge"
 DATA = "/var/lib/edge"
+STATE = "/var/lib/edge-update"
 ANCHOR = "/etc/edge/update-root.json"
 
 
@@ -33,17 +36,30 @@ def _options(f):
                      "e.g. http://127.0.0.1:8080/api/health.")(f)
     f = click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
                      help="Seconds a new version has to report healthy.")(f)
-    f = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DATA, show_default=True)(f)
+    f = _data(f)
+    f = _state(f)
     return click.option("--software", type=click.Path(file_okay=False, path_type=Path), default=SOFTWARE,
                         show_default=True)(f)
 
 
-def _updater(software, data, deadline, health_url, restart_command, seed_pip=True) -> install_mod.Updater:
+def _data(f):
+    return click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DATA, show_default=True,
+                        help="The van's data dir (the sync agent's, user edge): a release received over the link "
+                        "waits in <data>/update/staging.")(f)
+
+
+def _state(f):
+    return click.option("--state", type=click.Path(file_okay=False, path_type=Path), default=STATE,
+                        show_default=True, help="The updater's own folder (root's): its state, the metadata TUF "
+                        "trusts, the release being verified. Never under --data.")(f)
+
+
+def _updater(software, state, deadline, health_url, restart_command, seed_pip=True) -> install_mod.Updater:
     def restart() -> None:
         if restart_command:
             subprocess.run(shlex.split(restart_command), check=False)
 
-    return install_mod.Updater(install_mod.Layout(software, data),
+    return install_mod.Updater(install_mod.Layout(software, state),
                                health=install_mod.Health(deadline_s=deadline, url=health_url),
                                restart=restart, seed_pip=seed_pip)
 
@@ -71,9 +87,9 @@ def main() -> None:
               help="The governorate's root.json this van was installed with.")
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
-def apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
+def apply(source, anchor, no_pip, software, data, state, deadline, health_url, restart_command) -> None:
     """Verify the release offered in SOURCE (TUF), install it beside the running one, switch, check, roll back."""
-    _apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command)
+    _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command)
 
 
 @main.command("apply-ready")
@@ -81,45 +97,63 @@ def apply(source, anchor, no_pip, software, data, deadline, health_url, restart_
               help="The governorate's root.json this van was installed with.")
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
-def apply_ready(anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
+def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, restart_command) -> None:
     """Apply the release the sync agent received whole over MQTT (<data>/update/staging/READY names it), then
-    forget its chunks, whatever the outcome: a refused release is not tried again until the hub offers one anew."""
-    from edge.update.incoming import Incoming
+    forget its chunks, whatever the outcome: a refused release is not tried again until the hub offers one anew.
 
-    incoming = Incoming(Path(data) / "update" / "staging")
-    name = incoming.ready()
+    The staging folder is the sync agent's (user edge): the release is first copied out of it into root's own
+    folder, without following a link and reading regular files only (edge.update.received); TUF verifies that
+    copy, and only that copy is installed."""
+    staging = Path(data) / "update" / "staging"
+    name = received_mod.ready(staging)
     if name is None:
-        if (incoming.staging / "READY").exists():  # not a bundle's name: nothing to apply, and never a path
-            incoming.done("")
+        if received_mod.forget(staging, ""):  # READY names no bundle: nothing to apply, and never a path
             click.echo("READY names no bundle; removed", err=True)
             sys.exit(1)
         click.echo("no release received whole; nothing to apply")
         return
+    layout = install_mod.Layout(software, state)
+    _terminate_cleanly()
     try:
-        _apply(incoming.folder(name), anchor, no_pip, software, data, deadline, health_url, restart_command)
+        source = received_mod.copy_out(staging, name, layout.received)
+        _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command)
     except EdgeError as exc:
-        _note_refused(software, data, name, exc)
+        _note_refused(layout, name, f"{exc.code}: {exc.detail or exc.message_en}")
+        raise
+    except Exception as exc:  # a fault of ours: said in the state too, so the governorate sees why
+        _note_refused(layout, name, f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        incoming.done(name)
+        received_mod.forget(staging, name)
+        shutil.rmtree(layout.received, ignore_errors=True)
 
 
-def _note_refused(software, data, name: str, exc: EdgeError) -> None:
+def _terminate_cleanly() -> None:
+    """systemd's stop (or the unit's timeout) sends SIGTERM: end through the ``finally`` clauses (the release's
+    chunks and copy removed, the outcome noted) instead of dying mid-line. What was interrupted is the same as a
+    power cut at that instant, which ``recover`` finishes or undoes (the crash-point test)."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _note_refused(layout: install_mod.Layout, name: str, reason: str) -> None:
     """A release refused before it was installed (TUF said no, or installing failed): in the state's history, so
     the hub's fleet screen and a technician see why."""
     try:
-        with install_mod.Updater(install_mod.Layout(software, data)) as updater:
-            updater.note("refused-release", name, f"{exc.code}: {exc.detail or exc.message_en}"[:500])
+        with install_mod.Updater(layout) as updater:
+            updater.note("refused-release", name, reason[:500])
     except EdgeError:
         pass  # another update runs: it will say its own outcome
 
 
-def _apply(source, anchor, no_pip, software, data, deadline, health_url, restart_command) -> None:
-    updater = _updater(software, data, deadline, health_url, restart_command, seed_pip=not no_pip)
+def _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command) -> None:
+    updater = _updater(software, state, deadline, health_url, restart_command, seed_pip=not no_pip)
     with updater:
         updater.recover()
-        verified = verify_mod.verify(source, anchor=anchor, trusted_dir=Path(data) / "update" / "trusted",
-                                     dest=Path(data) / "update" / "verified" / "incoming")
+        verified = verify_mod.verify(source, anchor=anchor, trusted_dir=updater.layout.trusted,
+                                     dest=updater.layout.verified / "incoming")
     try:
         vid, healthy = install_mod.apply(verified, updater)
     finally:
@@ -137,9 +171,9 @@ def _apply(source, anchor, no_pip, software, data, deadline, health_url, restart
 
 @main.command()
 @_options
-def recover(software, data, deadline, health_url, restart_command) -> None:
+def recover(software, data, state, deadline, health_url, restart_command) -> None:
     """Finish or undo an update a power cut interrupted; run at every start, before the van's units."""
-    updater = _updater(software, data, deadline, health_url, restart_command)
+    updater = _updater(software, state, deadline, health_url, restart_command)
     with updater:
         current = updater.recover()
     click.echo(f"current version: {current or 'none installed by the updater'}")
@@ -147,10 +181,10 @@ def recover(software, data, deadline, health_url, restart_command) -> None:
 
 @main.command()
 @click.option("--software", type=click.Path(file_okay=False, path_type=Path), default=SOFTWARE, show_default=True)
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DATA, show_default=True)
-def status(software, data) -> None:
+@_state
+def status(software, state) -> None:
     """The update state as JSON."""
-    lay = install_mod.Layout(software, data)
+    lay = install_mod.Layout(software, state)
     st = install_mod.Updater(lay).state()
     st["pointed"] = lay.pointed()
     st["pointed_version"] = (lay.installed(lay.pointed()) or {}).get("version")

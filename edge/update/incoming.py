@@ -31,9 +31,12 @@ READY = "READY"
 
 
 class Incoming:
-    def __init__(self, staging: Path, *, chunk_size: int = transfer.CHUNK_SIZE,
+    def __init__(self, staging: Path, *, state_file: Path | None = None, chunk_size: int = transfer.CHUNK_SIZE,
                  disk_reserve: int = transfer.DISK_RESERVE_BYTES):
         self.staging = Path(staging)
+        # The updater's state (root's, /var/lib/edge-update/state.json): read here, never written. None: no updater
+        # on this machine (a development van), so nothing to report of it.
+        self.state_file = Path(state_file) if state_file is not None else None
         self.chunk_size = chunk_size
         self.disk_reserve = disk_reserve
         self._receiver: transfer.Receiver | None = None
@@ -147,7 +150,7 @@ class Incoming:
             running = version("mtc-edge")
         except PackageNotFoundError:
             running = None
-        st = state_mod.read(self.staging.parent / "state.json")
+        st = state_mod.read(self.state_file) if self.state_file is not None else state_mod.empty()
         last = (st.get("history") or [None])[-1]
         last_text = None
         if isinstance(last, dict):

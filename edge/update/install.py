@@ -1,11 +1,14 @@
 """Install a verified release beside the running one, switch with one atomic rename, check health, roll back.
 
-Layout (``Layout``; on a van ``software`` is /opt/mtc-edge and ``data`` the van's data dir)::
+Layout (``Layout``; on a van ``software`` is /opt/mtc-edge and ``state`` /var/lib/edge-update, root's own folder:
+never under the van's data dir, which the less trusted user ``edge`` owns and could rename or replace)::
 
     /opt/mtc-edge/versions/<id>/venv/            one virtualenv per release (id: the release's identity, 16 hex)
     /opt/mtc-edge/versions/<id>/installed.json   written last: a version folder without it is incomplete
     /opt/mtc-edge/current -> versions/<id>       the one the van runs (units start current/venv/bin/edge)
-    <data>/update/state.json                     edge.update.state: phase, current, candidate, previous …
+    <state>/state.json                           edge.update.state: phase, current, candidate, previous …
+    <state>/trusted/  <state>/received/  <state>/verified/   TUF's trusted metadata, a release copied out of
+                                                 the sync agent's staging folder, its verified files (root's only)
 
 A version is installed offline from the verified release: ``pip --no-index --require-hashes`` from its
 wheelhouse and its hashed requirements, then its own wheel (verified by TUF). Its ``edge --version`` must
@@ -48,7 +51,7 @@ KEEP = 2  # versions kept: the current one and the one to roll back to
 @dataclass(frozen=True)
 class Layout:
     software: Path  # /opt/mtc-edge
-    data: Path  # the van's data dir
+    state: Path  # the updater's own folder (root's): /var/lib/edge-update on a van
 
     @property
     def versions(self) -> Path:
@@ -60,7 +63,19 @@ class Layout:
 
     @property
     def state_file(self) -> Path:
-        return Path(self.data) / "update" / "state.json"
+        return Path(self.state) / "state.json"
+
+    @property
+    def trusted(self) -> Path:
+        return Path(self.state) / "trusted"
+
+    @property
+    def received(self) -> Path:
+        return Path(self.state) / "received"
+
+    @property
+    def verified(self) -> Path:
+        return Path(self.state) / "verified"
 
     def folder(self, vid: str) -> Path:
         return self.versions / vid
@@ -232,7 +247,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 class Updater:
-    """Install, switch, roll back and recover, on one van. One at a time (a lock file under the data dir)."""
+    """Install, switch, roll back and recover, on one van. One at a time (a lock file in the updater's folder)."""
 
     def __init__(self, layout: Layout, *, health: Health | None = None, python: str | None = None,
                  restart: Callable[[], None] | None = None, seed_pip: bool = True):

@@ -35,7 +35,7 @@ def updater(work: Path, port: int, deadline: float = 2.0) -> install_mod.Updater
     def restart() -> None:
         subprocess.run([sys.executable, "-m", "tests.update.vanproc", str(software), str(port)], check=True)
 
-    return install_mod.Updater(install_mod.Layout(software, work / "data"),
+    return install_mod.Updater(install_mod.Layout(software, work / "state"),
                                health=install_mod.Health(deadline_s=deadline, url=f"http://127.0.0.1:{port}/api/health",
                                                          interval_s=0.1),
                                restart=restart, seed_pip=False)

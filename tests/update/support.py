@@ -113,7 +113,8 @@ class Rig:
 
     def __init__(self, base: Path, keys: Path, *, deadline: float = 4.0):
         self.base, self.keys = base, keys
-        self.software, self.data = base / "opt", base / "data"
+        # The van's data dir (the sync agent's) and the updater's own folder (root's on a van), apart as on a van.
+        self.software, self.data, self.state = base / "opt", base / "data", base / "state"
         self.software.mkdir(parents=True, exist_ok=True)
         self.data.mkdir(parents=True, exist_ok=True)
         self.anchor = base / "update-root.json"
@@ -126,7 +127,7 @@ class Rig:
 
         if restart is None:
             restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
-        return ["--software", str(self.software), "--data", str(self.data), "--deadline", str(self.deadline),
+        return ["--software", str(self.software), "--data", str(self.data), "--state", str(self.state), "--deadline", str(self.deadline),
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
 
     def run(self, *args: str, timeout: float = 120):
@@ -145,7 +146,7 @@ class Rig:
     def status(self) -> dict:
         import json
 
-        done = self.run("status", "--software", str(self.software), "--data", str(self.data))
+        done = self.run("status", "--software", str(self.software), "--state", str(self.state))
         return json.loads(done.stdout)
 
     def serving(self) -> str | None:

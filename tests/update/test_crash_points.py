@@ -32,17 +32,17 @@ MIN_POINTS = 20  # an operation that stops taking steps (or a tracer that sees n
 
 def _prepare(tmp_path, keys, mode: str):
     work = tmp_path / "work"
-    rig = Rig(work, keys)  # software = work/opt, data = work/data
+    rig = Rig(work, keys)  # software = work/opt, data = work/data, the updater's state = work/state
     signed_release(tmp_path / "a", "1.0.0", keys)
     signed_release(tmp_path / "b", "2.0.0", keys, mode=mode)
     port = free_port()
     up = crashrun.updater(work, port)
-    a = verify_mod.verify(tmp_path / "a", anchor=rig.anchor, trusted_dir=work / "data/update/trusted",
+    a = verify_mod.verify(tmp_path / "a", anchor=rig.anchor, trusted_dir=work / "state/trusted",
                           dest=tmp_path / "a-verified")
     with up:
         assert up.switch(up.install(a))
     vanproc.stop(work / "opt")
-    b = verify_mod.verify(tmp_path / "b", anchor=rig.anchor, trusted_dir=work / "data/update/trusted",
+    b = verify_mod.verify(tmp_path / "b", anchor=rig.anchor, trusted_dir=work / "state/trusted",
                           dest=work / "verified")
     (work / "candidate.json").write_text(json.dumps({"identity": b.identity, "targets_version": b.targets_version}))
     snap = tmp_path / "snap"
@@ -59,7 +59,7 @@ def _boot(work, port) -> list[str]:
     """The van starts after the cut: recover, then its units; what is wrong with it (empty: nothing)."""
     problems = []
     recover = subprocess.run([sys.executable, "-m", "edge.update", "recover", "--software", str(work / "opt"),
-                              "--data", str(work / "data"), "--deadline", "2",
+                              "--state", str(work / "state"), "--deadline", "2",
                               "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
                               f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -124,7 +124,7 @@ def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, 
             vanproc.stop(work / "opt")
             again = _child(work, 0, tmp_path / "t.json", port)
             assert again.returncode == 0, (k, again.stderr[-2000:])
-            st = state_mod.read(work / "data/update/state.json")
+            st = state_mod.read(work / "state/state.json")
             pointed = crashrun.updater(work, port).layout.pointed()
             want = b if mode == "healthy" else a
             if pointed != want or (mode == "unhealthy" and b not in st["refused"]):

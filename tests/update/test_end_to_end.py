@@ -30,7 +30,7 @@ def _ship(release_folder, bundle, staging, seed):
 
 
 def _report(rig) -> Report:
-    st = state_mod.read(rig.data / "update" / "state.json")
+    st = state_mod.read(rig.state / "state.json")
     return Report(st["current"], frozenset(st["refused"]))
 
 

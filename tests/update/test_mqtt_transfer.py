@@ -246,9 +246,9 @@ def test_apply_ready_installs_what_arrived_and_a_tampered_one_is_refused_and_for
         done = rig.run("apply-ready", "--anchor", str(rig.anchor), "--no-pip", *rig.options())
         assert done.returncode == 1 and "tampered" in (done.stdout + done.stderr).lower()
         assert rig.serving() == "1.1.0" and not (staging / READY).exists() and not (staging / "N2").exists()
-        last = state_mod.read(rig.data / "update" / "state.json")["history"][-1]
+        last = state_mod.read(rig.state / "state.json")["history"][-1]
         assert last["event"] == "refused-release" and last["version"] == "N2" and "update-tampered" in last["reason"]
-        status = Incoming(staging).status()
+        status = Incoming(staging, state_file=rig.state / "state.json").status()
         assert status["update.last"].startswith("refused-release N2 update-tampered")
         assert status["software.id"] == rig.status()["current"] and status["update.phase"] == "idle"
     finally:

@@ -30,7 +30,7 @@ def test_the_real_release_is_signed_verified_installed_beside_and_runs(tmp_path,
     anchor = keys / "metadata" / "1.root.json"
     verified = verify_mod.verify(folder, anchor=anchor, trusted_dir=tmp_path / "data/update/trusted",
                                  dest=tmp_path / "data/update/verified/x")
-    up = install_mod.Updater(install_mod.Layout(tmp_path / "opt", tmp_path / "data"),
+    up = install_mod.Updater(install_mod.Layout(tmp_path / "opt", tmp_path / "state"),
                              health=install_mod.Health(deadline_s=120), seed_pip=False)
     with up:
         vid = up.install(verified)

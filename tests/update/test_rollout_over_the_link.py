@@ -7,6 +7,8 @@ reason, and the other van is not offered N+2."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from edge.sync.agent import SyncAgent, Tuning
@@ -18,10 +20,11 @@ from tests.update.support import Rig, signed_release
 pytestmark = pytest.mark.slow
 
 
-def _van(folder, broker, van: str) -> ThreadRunner:
+def _van(folder, broker, van: str, state: Path | None = None) -> ThreadRunner:
     settings = van_settings(folder, broker.url, van=van)
     agent = SyncAgent(settings, Tuning(resend_after_s=5, telemetry_every_s=1),
-                      updates=Incoming(folder / "update" / "staging"))
+                      updates=Incoming(folder / "update" / "staging",
+                                       state_file=state / "state.json" if state else None))
     return ThreadRunner(agent.run)
 
 
@@ -40,7 +43,7 @@ def test_canary_over_mqtt_then_next_wave_and_a_broken_release_pauses_the_rollout
         signed_release(tmp_path / "n0", "1.0.0", keys)
         assert canary.apply(tmp_path / "n0").returncode == 0  # what the van was installed with
         n0 = canary.status()["current"]
-        vans = [_van(canary.data, broker, "V001"), _van(tmp_path / "V002", broker, "V002")]
+        vans = [_van(canary.data, broker, "V001", canary.state), _van(tmp_path / "V002", broker, "V002")]
         wait_until(lambda: (rollouts.fleet(hub.store).get("V001") or rollouts.VanSoftware(*[None] * 7)).running
                    == n0, 30, "the canary to report the version it runs")
 
