@@ -36,6 +36,7 @@ UDEV_RULES = "/etc/udev/rules.d/70-mtc-edge.rules"
 UNIT_DIR = "/etc/systemd/system"
 TARGET = "edge.target"
 SOFTWARE = "/opt/mtc-edge"
+UPDATE_STATE = "/var/lib/edge-update"  # edge.update.install.STATE
 # The van runs the version ``current`` names (edge.update.install.Layout): /opt/mtc-edge/current/venv/bin/edge; the
 # first install lays it out exactly as an update over the air does, so the next version installs beside it.
 CURRENT = f"{SOFTWARE}/current"
@@ -60,9 +61,12 @@ DIRECTORIES = [
     (TLS_DIR, 0o750, "root", USER),
     (DATA_DIR, 0o750, USER, USER),
     (KEYS_DIR, 0o700, USER, USER),
-    # The updater's (root's) state, and inside it the one folder the sync agent (edge) writes: a release arriving
-    # over the link (edge.update.incoming). Without it the agent could not receive any update.
-    (f"{DATA_DIR}/update", 0o755, "root", "root"),
+    # The updater's own folder (root's: its state, the metadata TUF trusts, the release being verified): outside
+    # the data dir, which user edge owns and could rename or replace under root's feet (docs/updates.md).
+    (UPDATE_STATE, 0o755, "root", "root"),
+    # Where the sync agent (edge) receives a release over the link (edge.update.incoming); root copies it out
+    # before it checks it. Without it the agent could not receive any update.
+    (f"{DATA_DIR}/update", 0o750, USER, USER),
     (f"{DATA_DIR}/update/staging", 0o750, USER, USER),
 ]
 
@@ -239,7 +243,7 @@ class Installer:
         from edge.update.install import Health, Layout, Updater
         from edge.update.verify import Verified
 
-        layout = Layout(self.at(SOFTWARE), self.at(DATA_DIR))
+        layout = Layout(self.at(SOFTWARE), self.at(UPDATE_STATE))
         vid = release.digest[:16]
         entry = Entry(CURRENT, "version", None, "root", "root", release.digest)
         if layout.pointed() == vid and layout.installed(vid) is not None:

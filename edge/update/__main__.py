@@ -23,9 +23,9 @@ from edge.update import install as install_mod
 from edge.update import received as received_mod
 from edge.update import verify as verify_mod
 
-SOFTWARE = "/opt/mtc-edge"
+SOFTWARE = install_mod.SOFTWARE
 DATA = "/var/lib/edge"
-STATE = "/var/lib/edge-update"
+STATE = install_mod.STATE
 ANCHOR = "/etc/edge/update-root.json"
 
 

@@ -43,6 +43,8 @@ from edge.update.verify import Verified
 
 log = logging.getLogger("edge.update.install")
 
+SOFTWARE = "/opt/mtc-edge"  # a van's software folder
+STATE = "/var/lib/edge-update"  # a van's updater folder (root's; edge.config's update.state_dir says the same)
 INSTALLED = "installed.json"
 POINTER = "current"
 KEEP = 2  # versions kept: the current one and the one to roll back to

@@ -284,7 +284,8 @@ EXPECTED = {  # path: (mode, owner, group)
     "/etc/edge/tls": ("0750", "root", "edge"),
     "/var/lib/edge": ("0750", "edge", "edge"),
     "/var/lib/edge/keys": ("0700", "edge", "edge"),
-    "/var/lib/edge/update": ("0755", "root", "root"),
+    "/var/lib/edge-update": ("0755", "root", "root"),
+    "/var/lib/edge/update": ("0750", "edge", "edge"),
     "/var/lib/edge/update/staging": ("0750", "edge", "edge"),
     "/etc/edge/van.toml": ("0640", "root", "edge"),
     "/etc/edge/tls/ca.pem": ("0644", "root", "root"),
@@ -533,7 +534,7 @@ def test_install_puts_the_release_in_its_version_folder_once_and_again_only_when
     assert os.readlink(software / "current") == f"versions/{vid}"
     installed = json.loads((software / "versions" / vid / "installed.json").read_text())
     assert installed["version"] == "1.0" and installed["identity"] == release_mod.read(first).digest
-    state = update_state.read(root / "var/lib/edge/update/state.json")
+    state = update_state.read(root / "var/lib/edge-update/state.json")
     assert (state["phase"], state["current"]) == ("idle", vid)
     again = run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", first)
     assert "unchanged (nothing to do)" in again.output
@@ -547,7 +548,7 @@ def test_install_puts_the_release_in_its_version_folder_once_and_again_only_when
     run("van", "install", folder / "V007.tar.gz", "--root", root, "--release", newer)
     assert _venv_run(root, "edge").stdout.strip() == "1.1"
     # Two versions are kept: the one the van runs and the one it would go back to.
-    state = update_state.read(root / "var/lib/edge/update/state.json")
+    state = update_state.read(root / "var/lib/edge-update/state.json")
     kept = sorted(p.name for p in (software / "versions").iterdir())
     assert kept == sorted([state["current"], state["previous"]]) and len(kept) == 2
 

@@ -127,7 +127,8 @@ class Rig:
 
         if restart is None:
             restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
-        return ["--software", str(self.software), "--data", str(self.data), "--state", str(self.state), "--deadline", str(self.deadline),
+        return ["--software", str(self.software), "--data", str(self.data), "--state", str(self.state),
+                "--deadline", str(self.deadline),
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
 
     def run(self, *args: str, timeout: float = 120):
