@@ -120,6 +120,7 @@ class Incoming:
         if name is None:
             return None
         receiver = self._receiver_for(name)
+        receiver.disk_reserve = self.disk_reserve
         figures = receiver.progress()
         if not figures["complete"]:
             return self._report(name, "receiving", None, figures)

@@ -218,6 +218,16 @@ class Receiver:
         partial = self.root / ".files.partial"
         if partial.exists():
             shutil.rmtree(partial)
+        # The files are a second copy of the chunks: the van's own work keeps its reserve through this one too.
+        need = sum(h[1] for h in self._announced())
+        free = shutil.disk_usage(self.root).free
+        if free - need < self.disk_reserve:
+            raise UpdateError("لا توجد مساحة كافية على القرص لتجميع التحديث؛ العمل مستمر والتحديث مؤجل.",
+                              f"Not enough free disk to put the update together ({free // 2**20} MiB free, "
+                              f"{need // 2**20} MiB needed, {self.disk_reserve // 2**20} MiB kept for the van's "
+                              "work); it waits.", detail=f"not enough free disk to put the update together: "
+                              f"{free // 2**20} MiB free, {need // 2**20} MiB needed, "
+                              f"{self.disk_reserve // 2**20} MiB kept for the van's work", code="update-disk")
         for d in sorted((self.root / "chunks").iterdir()):
             head = self._head(d) if d.is_dir() else None
             if head is None:

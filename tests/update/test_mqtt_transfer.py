@@ -216,6 +216,25 @@ def test_the_vans_end_reports_refusals_a_full_disk_and_a_newer_offer(tmp_path, k
     assert not (tmp_path / "staging" / READY).exists() and inc.current() is None
 
 
+def test_putting_the_bundle_together_keeps_the_disk_reserve_and_waits_for_room(tmp_path, keys):
+    # The assembled files are a second copy of the chunks: with room for the chunks but not for that copy, the van
+    # says so and waits (nothing written, READY not there); once there is room, the next report puts it together.
+    import shutil
+
+    bodies = list(transfer.cut(_release(tmp_path / "a", keys, padding=2_000_000), "A1"))
+    inc = Incoming(tmp_path / "staging", disk_reserve=0)
+    for body in bodies[:-1]:
+        inc.add(body)
+    inc.disk_reserve = shutil.disk_usage(tmp_path).free - 1_000_000  # the last chunk fits, 2 MB more do not
+    report = inc.add(bodies[-1])
+    assert report["state"] == "receiving" and "put the update together" in report["error"], report
+    assert report["held"] == report["total"] and not (tmp_path / "staging" / READY).exists()
+    assert not (tmp_path / "staging" / "A1" / "files").exists()
+    assert not (tmp_path / "staging" / "A1" / ".files.partial").exists()
+    inc.disk_reserve = 0
+    assert inc.progress()["state"] == "complete" and (tmp_path / "staging" / READY).read_text().strip() == "A1"
+
+
 def _receive(staging: Path, folder: Path, bundle: str) -> Incoming:
     inc = Incoming(staging)
     for body in transfer.cut(folder, bundle):
