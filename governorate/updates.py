@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.core.errors import EdgeError
 from edge.sync import protocol as p
-from edge.sync.chunks import ReleaseCut
+from edge.sync.chunks import FolderChanged, ReleaseCut
 from edge.sync.schema import CHUNK_SIZE, UPDATE_MAX_CHUNKS, UPDATE_MAX_FILES
 from governorate.store import HubStore, now_iso
 
@@ -85,7 +86,11 @@ class Bundle:
                              "الإصدار أكبر من أن يُرسل إلى العربات.")
 
     def chunk(self, seq: int) -> p.UpdateChunk:
+        """Chunk ``seq``; :class:`FolderChanged` when its file was rewritten since this bundle was read."""
         return p.UpdateChunk(**self._cut.body(seq))
+
+    def changed(self) -> bool:
+        return self._cut.changed()
 
 
 def missing(have: list[list[int]], total: int, start: int = 0):
@@ -116,10 +121,19 @@ class Updates:
         self.window = window
         self.stall = timedelta(seconds=stall_s)
         self._bundles: dict[str, Bundle] = {}
+        self._checked: dict[str, float] = {}
 
-    def bundle(self, folder: str) -> Bundle:
-        if folder not in self._bundles:
-            self._bundles[folder] = Bundle(Path(folder))
+    def bundle(self, folder: str, fresh: bool = False) -> Bundle:
+        """The release in ``folder``, read again when a file of it changed since (a daily ``provision release
+        timestamp`` rewrites ``tuf/timestamp.json`` while the release is offered): a chunk never goes out with the
+        hash of the file as it was."""
+        cached, now = self._bundles.get(folder), time.monotonic()
+        # Looked at once a second at most (a stat of each file), not for each of fifty vans every pump; at once
+        # when ``fresh`` (staff offering a folder they may just have rebuilt).
+        if cached is None or fresh or now - self._checked.get(folder, 0.0) >= 1.0:
+            if cached is None or cached.changed():
+                self._bundles[folder] = Bundle(Path(folder))
+            self._checked[folder] = now
         return self._bundles[folder]
 
     # --- staff ------------------------------------------------------------------------------------------------
@@ -136,8 +150,7 @@ class Updates:
                              f"{speaks[0][0]}); install it by hand (provision van install).",
                              "برمجيات العربة أقدم من أن تستقبل تحديثًا عبر الاتصال؛ يثبته فني.")
         folder = str(Path(folder).resolve())
-        self._bundles.pop(folder, None)  # re-read: the folder may have been rebuilt
-        b = self.bundle(folder)
+        b = self.bundle(folder, fresh=True)
         if expect is not None and b.name != expect:
             raise OfferError(f"The folder {folder} holds release {b.name}, not {expect}: it was rebuilt. Start the "
                              "rollout again with it.", "مجلد الإصدار تغيّر منذ بدء النشر؛ ابدأ النشر من جديد.")
@@ -240,8 +253,17 @@ class Updates:
                  offer["reported_at"] or ""])
             if cur.rowcount == 0:
                 return 0
-        for seq in seqs:
-            self.publish(van, "update-chunk", p.encode_down(b.chunk(seq), van=van))
+        for n, seq in enumerate(seqs):
+            try:
+                chunk = b.chunk(seq)
+            except (FolderChanged, OSError) as exc:
+                # Rewritten between the check and this read: what was not sent goes with the window sent again
+                # (the van reports what it lacks), read from the folder as it is now.
+                log.warning("release folder %s changed while sending to %s (%s); read again", offer["folder"], van,
+                            exc)
+                self._bundles.pop(offer["folder"], None)
+                return n
+            self.publish(van, "update-chunk", p.encode_down(chunk, van=van))
         return len(seqs)
 
     def pump_all(self, now: datetime | None = None) -> int:

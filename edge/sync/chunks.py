@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,17 +167,30 @@ class Reassembly:
 # --------------------------------------------------------------------------------------------------
 
 
+class FolderChanged(Exception):
+    """A file of the release folder changed (size or time) after it was listed: the cut is stale, make a new one."""
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino  # a file renamed over it (an atomic rewrite) is another inode
+
+
 class ReleaseCut:
     """Every file of a release folder (its ``tuf/`` metadata included) in path order, cut into chunks numbered
-    ``seq`` 0 … ``total`` − 1 across the bundle; a chunk is read from disk when asked for, each file hashed once."""
+    ``seq`` 0 … ``total`` − 1 across the bundle; a chunk is read from disk when asked for, each file hashed once.
+
+    The folder may be rewritten while the cut is in use (``provision release timestamp`` re-signs
+    ``tuf/timestamp.json`` every day): every file's size and modification time are kept from the listing, and a
+    chunk read from a file that no longer has them raises :class:`FolderChanged` instead of going out under the old
+    file's hash; :meth:`changed` tells before."""
 
     def __init__(self, folder: Path, bundle: str, chunk_size: int = CHUNK_SIZE):
         self.folder = Path(folder)
         self.bundle = bundle
         self.chunk_size = chunk_size
-        paths = sorted((q for q in self.folder.rglob("*") if q.is_file()),
-                       key=lambda q: q.relative_to(self.folder).as_posix())
-        self.files = [(q.relative_to(self.folder).as_posix(), q, q.stat().st_size) for q in paths]
+        self._stamps = self._listing()
+        self.files = [(rel, self.folder / rel, stamp[0]) for rel, stamp in self._stamps.items()]
         self.firsts: list[int] = []
         total = 0
         for _, _, size in self.files:
@@ -185,26 +199,50 @@ class ReleaseCut:
         self.total = total
         self._hashes: dict[str, str] = {}
 
+    def _listing(self) -> dict[str, tuple[int, int, int]]:
+        paths = sorted((q for q in self.folder.rglob("*") if q.is_file()),
+                       key=lambda q: q.relative_to(self.folder).as_posix())
+        return {q.relative_to(self.folder).as_posix(): _stamp(q) for q in paths}
+
+    def changed(self) -> bool:
+        """True when a file was added, removed or rewritten since the listing."""
+        try:
+            return self._listing() != self._stamps
+        except OSError:
+            return True
+
+    def _open(self, rel: str, path: Path):
+        f = open(path, "rb")  # noqa: SIM115 - the caller closes it
+        st = os.fstat(f.fileno())
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != self._stamps[rel]:
+            f.close()
+            raise FolderChanged(rel)
+        return f
+
     def _sha256(self, rel: str, path: Path) -> str:
         if rel not in self._hashes:
             h = hashlib.sha256()
-            with open(path, "rb") as f:
+            with self._open(rel, path) as f:
                 while block := f.read(1 << 20):
                     h.update(block)
+            if _stamp(path) != self._stamps[rel]:  # rewritten while hashed
+                raise FolderChanged(rel)
             self._hashes[rel] = h.hexdigest()
         return self._hashes[rel]
 
     def body(self, seq: int) -> dict:
-        """The ``update-chunk`` body of chunk ``seq``."""
+        """The ``update-chunk`` body of chunk ``seq``; :class:`FolderChanged` when its file was rewritten since the
+        listing (or since it was hashed)."""
         i = bisect.bisect_right(self.firsts, seq) - 1
         rel, path, size = self.files[i]
         index = seq - self.firsts[i]
-        with open(path, "rb") as f:
+        digest = self._sha256(rel, path)
+        with self._open(rel, path) as f:
             f.seek(index * self.chunk_size)
             data = f.read(self.chunk_size)
         return {"bundle": self.bundle, "seq": seq, "total": self.total, "files": len(self.files), "path": rel,
                 "index": index, "count": max(1, -(-size // self.chunk_size)), "size": size,
-                "sha256": self._sha256(rel, path), "data": data, "chunk_sha256": hashlib.sha256(data).hexdigest()}
+                "sha256": digest, "data": data, "chunk_sha256": hashlib.sha256(data).hexdigest()}
 
     def bodies(self) -> Iterator[dict]:
         return (self.body(seq) for seq in range(self.total))

@@ -143,6 +143,51 @@ def test_the_transfer_completes_whatever_the_van_loses_or_refuses_on_the_way(tmp
     assert inc.ready() == offer["bundle"]
 
 
+def test_a_timestamp_re_signed_while_the_release_is_offered_goes_out_with_its_own_hash(tmp_path, keys, van):
+    # `provision release timestamp` rewrites tuf/timestamp.json every day, while a release may be on its way to a van
+    # for days. The hub must send the file as it is, under its own SHA-256 (not the hash it took when it first read
+    # the folder): the van puts the release together, and TUF verifies it.
+    from provisioning import tuf_repo
+
+    store = HubStore(tmp_path / "hub.db")
+    sent: list[p.UpdateChunk] = []
+    updates = Updates(store, lambda v, kind, payload: sent.append(p.decode_down(payload, van=v, kind=kind).message),
+                      window=8, stall_s=30)
+    folder = _release(tmp_path / "rel", keys, padding=1_500_000)
+    offer = updates.offer(VAN, folder)
+    _van_row(store, online=True, pending=0)
+    inc = Incoming(tmp_path / "staging", disk_reserve=0)
+    now = datetime.now(UTC)
+    before = (folder / "tuf" / "timestamp.json").read_bytes()
+    lost = False
+    for _ in range(200):
+        now += timedelta(seconds=1)
+        updates.pump(VAN, now=now)
+        window, sent[:] = list(sent), []
+        said = None
+        for chunk in window:
+            if chunk.path == "tuf/timestamp.json" and not lost:
+                # The hub has read and hashed the file and sent it; the link loses it; the timestamp is re-signed
+                # before it goes again.
+                lost = True
+                tuf_repo.refresh_timestamp(folder, keys)
+                continue
+            said = inc.add(dict(vars(chunk))) or said
+        report = inc.progress() or said
+        if report is not None:
+            now += timedelta(seconds=1)
+            with store.transaction() as conn:
+                Updates.report(conn, VAN, report | {"at": now.isoformat()}, now.isoformat())
+        else:
+            now += timedelta(seconds=31)
+        if (updates.offer_of(VAN) or {}).get("state") == "complete":
+            break
+    assert lost and updates.offer_of(VAN)["state"] == "complete" and inc.ready() == offer["bundle"]
+    assert (folder / "tuf" / "timestamp.json").read_bytes() != before
+    assert _files(inc.folder(offer["bundle"])) == _files(folder)
+    assert van.verify(inc.folder(offer["bundle"])).version == "1.1.0"
+
+
 @pytest.mark.slow
 def test_a_release_reaches_the_van_over_mqtt_resumes_after_a_stop_and_verifies(tmp_path, broker, keys, van):
     from governorate.updates import PUMP_EVERY_S
