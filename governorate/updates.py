@@ -42,6 +42,7 @@ log = logging.getLogger("governorate.updates")
 
 WINDOW = 16  # chunks in flight to one van (1 MiB)
 STALL_S = 30.0  # a window with no report for this long is sent again
+BACKOFF_MAX_S = 3600.0  # … doubling while the van says nothing at all, up to this
 PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
 ACTIVE = ("offered", "receiving")
 STATES = {
@@ -223,7 +224,7 @@ class Updates:
         sent_at, reported_at = _parse(offer["sent_at"]), _parse(offer["reported_at"])
         moved_at = max(x for x in (sent_at, _parse(offer["progress_at"])) if x is not None) if sent_at else None
         cursor = max(offer["cursor"], first)
-        if moved_at is not None and now - moved_at > self.stall:
+        if moved_at is not None and now - moved_at > self._stall(offer, sent_at, reported_at):
             # Nothing sent for a while and the van holds no more than before (the link dropped the window, or the van
             # refused it: a full disk): the whole window again from the first chunk it lacks.
             log.info("update to %s: no progress for %s; sending again from chunk %d", van, now - moved_at, first)
@@ -265,6 +266,18 @@ class Updates:
                 return n
             self.publish(van, "update-chunk", p.encode_down(chunk, van=van))
         return len(seqs)
+
+    def _stall(self, offer: dict, sent_at: datetime | None, reported_at: datetime | None) -> timedelta:
+        """How long a window may go without progress before it is sent again: ``stall_s``; doubled for each window
+        sent beyond the first that the van holds nothing of, while it says nothing at all (no report since the last
+        window: an agent that cannot take updates, a link that takes nothing in), up to ``BACKOFF_MAX_S`` — an hour's
+        MiB, not 120 MiB an hour, over a van's paid LTE. A report resets it: a van that comes back (it reports after
+        every connect) goes on within ``stall_s``."""
+        if reported_at is not None and sent_at is not None and reported_at >= sent_at:
+            return self.stall
+        wasted = max(0, (offer["chunks_sent"] - offer["held"]) // max(1, self.window) - 1)
+        seconds = self.stall.total_seconds() * 2 ** min(wasted, 20)
+        return timedelta(seconds=min(max(seconds, self.stall.total_seconds()), BACKOFF_MAX_S))
 
     def pump_all(self, now: datetime | None = None) -> int:
         vans = [r[0] for r in self.store._read("SELECT van FROM update_offers WHERE state IN (?, ?)", list(ACTIVE))]

@@ -101,6 +101,33 @@ def test_chunks_go_only_to_an_online_van_with_nothing_else_to_send_a_window_at_a
     assert updates.withdraw(VAN) and updates.pump(VAN, now=later + timedelta(seconds=60)) == 0
 
 
+def test_a_van_that_never_answers_gets_windows_less_and_less_often_and_one_that_comes_back_at_once(tmp_path, keys):
+    # An online, drained van that never reports (its agent takes no updates, or nothing reaches it): without a
+    # back-off the hub would send it a MiB every 30 s, 2.8 GiB a day over paid LTE.
+    store = HubStore(tmp_path / "hub.db")
+    sent: list[int] = []
+    updates = Updates(store, lambda v, kind, payload: sent.append(p.decode_down(payload, van=v, kind=kind).message.seq),
+                      window=16, stall_s=30)
+    offer = updates.offer(VAN, _release(tmp_path / "rel", keys, padding=3_000_000))
+    _van_row(store, online=True, pending=0)
+    start = now = datetime.now(UTC)
+    times = []
+    while now < start + timedelta(hours=24):
+        if updates.pump(VAN, now=now):
+            times.append(now)
+        now += timedelta(seconds=5)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) <= 40, len(times)  # 2,880 windows without the back-off
+    assert gaps[0] <= 40 and gaps == sorted(gaps) and max(gaps) <= 3600 + 5 and min(gaps[-5:]) >= 3600
+    assert set(sent) == set(range(16))  # always the same first window: the van holds nothing
+    # The van comes back and says what it holds (after every connect): the next window goes within the stall time.
+    report = {"bundle": offer["bundle"], "at": now.isoformat(), "state": "receiving", "total": offer["total"],
+              "held": 16, "have": [[0, 15]], "error": None}
+    with store.transaction() as conn:
+        Updates.report(conn, VAN, report, now.isoformat())
+    assert updates.pump(VAN, now=now + timedelta(seconds=1)) == 16
+
+
 @pytest.mark.parametrize("fault", ["restart mid-window", "disk full at first", "every fifth chunk lost"])
 def test_the_transfer_completes_whatever_the_van_loses_or_refuses_on_the_way(tmp_path, keys, fault):
     # The hub and the van's end in a loop, as the link would carry them: windows go, the van keeps what arrives
