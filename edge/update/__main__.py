@@ -25,6 +25,8 @@ from edge.update import verify as verify_mod
 
 SOFTWARE = install_mod.SOFTWARE
 DATA = "/var/lib/edge"
+UNITS = "/etc/systemd/system"
+RELOAD = "systemctl daemon-reload"
 STATE = install_mod.STATE
 ANCHOR = "/etc/edge/update-root.json"
 
@@ -32,6 +34,11 @@ ANCHOR = "/etc/edge/update-root.json"
 def _options(f):
     f = click.option("--restart-command", default="", help="Run after every switch, e.g. "
                      "'systemctl restart edge.target' (default: restart nothing).")(f)
+    f = click.option("--units", default=None, help="Where the van's systemd units are: each version's units are "
+                     f"put there when the van switches to it. Default: {UNITS} when --software is {SOFTWARE} (a "
+                     "van), else none; '' for none.")(f)
+    f = click.option("--reload-command", default=RELOAD, show_default=True,
+                     help="Run after the units changed, before the restart ('' for nothing).")(f)
     f = click.option("--health-url", default=None, help="Must answer 200 within the deadline after a switch, "
                      "e.g. http://127.0.0.1:8080/api/health.")(f)
     f = click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
@@ -54,14 +61,25 @@ def _state(f):
                         "trusts, the release being verified. Never under --data.")(f)
 
 
-def _updater(software, state, deadline, health_url, restart_command, seed_pip=True) -> install_mod.Updater:
-    def restart() -> None:
-        if restart_command:
-            subprocess.run(shlex.split(restart_command), check=False)
+def _units(software, units) -> Path | None:
+    if units is None:
+        return Path(UNITS) if Path(software) == Path(SOFTWARE) else None
+    return Path(units) if units else None
 
-    return install_mod.Updater(install_mod.Layout(software, state),
+
+def _command(line: str):
+    def run() -> None:
+        if line:
+            subprocess.run(shlex.split(line), check=False)
+
+    return run
+
+
+def _updater(software, state, units, deadline, health_url, restart_command, reload_command,
+             seed_pip=True) -> install_mod.Updater:
+    return install_mod.Updater(install_mod.Layout(software, state, _units(software, units)),
                                health=install_mod.Health(deadline_s=deadline, url=health_url),
-                               restart=restart, seed_pip=seed_pip)
+                               restart=_command(restart_command), reload=_command(reload_command), seed_pip=seed_pip)
 
 
 class _Group(click.Group):
@@ -87,9 +105,11 @@ def main() -> None:
               help="The governorate's root.json this van was installed with.")
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
-def apply(source, anchor, no_pip, software, data, state, deadline, health_url, restart_command) -> None:
+def apply(source, anchor, no_pip, software, data, state, deadline, health_url, reload_command, units,
+          restart_command) -> None:
     """Verify the release offered in SOURCE (TUF), install it beside the running one, switch, check, roll back."""
-    _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command)
+    _apply(source, anchor, _updater(software, state, units, deadline, health_url, restart_command, reload_command,
+                                    seed_pip=not no_pip))
 
 
 @main.command("apply-ready")
@@ -97,7 +117,8 @@ def apply(source, anchor, no_pip, software, data, state, deadline, health_url, r
               help="The governorate's root.json this van was installed with.")
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
-def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, restart_command) -> None:
+def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, reload_command, units,
+                restart_command) -> None:
     """Apply the release the sync agent received whole over MQTT (<data>/update/staging/READY names it), then
     forget its chunks, whatever the outcome: a refused release is not tried again until the hub offers one anew.
 
@@ -112,11 +133,13 @@ def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, res
             sys.exit(1)
         click.echo("no release received whole; nothing to apply")
         return
-    layout = install_mod.Layout(software, state)
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command,
+                       seed_pip=not no_pip)
+    layout = updater.layout
     _terminate_cleanly()
     try:
         source = received_mod.copy_out(staging, name, layout.received)
-        _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command)
+        _apply(source, anchor, updater)
     except EdgeError as exc:
         _note_refused(layout, name, f"{exc.code}: {exc.detail or exc.message_en}")
         raise
@@ -148,8 +171,7 @@ def _note_refused(layout: install_mod.Layout, name: str, reason: str) -> None:
         pass  # another update runs: it will say its own outcome
 
 
-def _apply(source, anchor, no_pip, software, state, deadline, health_url, restart_command) -> None:
-    updater = _updater(software, state, deadline, health_url, restart_command, seed_pip=not no_pip)
+def _apply(source, anchor, updater: install_mod.Updater) -> None:
     with updater:
         updater.recover()
         verified = verify_mod.verify(source, anchor=anchor, trusted_dir=updater.layout.trusted,
@@ -171,9 +193,9 @@ def _apply(source, anchor, no_pip, software, state, deadline, health_url, restar
 
 @main.command()
 @_options
-def recover(software, data, state, deadline, health_url, restart_command) -> None:
+def recover(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
     """Finish or undo an update a power cut interrupted; run at every start, before the van's units."""
-    updater = _updater(software, state, deadline, health_url, restart_command)
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
     with updater:
         current = updater.recover()
     click.echo(f"current version: {current or 'none installed by the updater'}")

@@ -26,6 +26,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,8 @@ log = logging.getLogger("edge.update.install")
 SOFTWARE = "/opt/mtc-edge"  # a van's software folder
 STATE = "/var/lib/edge-update"  # a van's updater folder (root's; edge.config's update.state_dir says the same)
 INSTALLED = "installed.json"
+UNITS = "units"  # a version's own copy of its release's systemd units (versions/<id>/units/)
+UNIT_NAME = re.compile(r"edge[A-Za-z0-9@._-]{0,80}\.(service|path|target|timer|socket)")
 POINTER = "current"
 KEEP = 2  # versions kept: the current one and the one to roll back to
 
@@ -54,6 +57,9 @@ KEEP = 2  # versions kept: the current one and the one to roll back to
 class Layout:
     software: Path  # /opt/mtc-edge
     state: Path  # the updater's own folder (root's): /var/lib/edge-update on a van
+    # Where the van's systemd units are (/etc/systemd/system on a van): each version's units are put there when the
+    # van switches to it (and back on a rollback). None: units are not the updater's (provisioning, the tests).
+    units: Path | None = None
 
     @property
     def versions(self) -> Path:
@@ -252,7 +258,8 @@ class Updater:
     """Install, switch, roll back and recover, on one van. One at a time (a lock file in the updater's folder)."""
 
     def __init__(self, layout: Layout, *, health: Health | None = None, python: str | None = None,
-                 restart: Callable[[], None] | None = None, seed_pip: bool = True):
+                 restart: Callable[[], None] | None = None, seed_pip: bool = True,
+                 reload: Callable[[], None] | None = None):
         self.layout = layout
         self.health = health or Health()
         # The interpreter new virtualenvs are made from: the one the running version was made from.
@@ -260,6 +267,8 @@ class Updater:
         # Restarting the van's units after a switch (systemctl restart edge.target on a van); None: nothing
         # to restart (the tests, an image being prepared).
         self.restart = restart or (lambda: None)
+        # Making systemd read unit files again (systemctl daemon-reload) after the updater changed them.
+        self.reload = reload or (lambda: None)
         # Each version gets its own pip (ensurepip, offline), so it can install the next one.
         self.seed_pip = seed_pip
         self._lock_fd: int | None = None
@@ -325,6 +334,7 @@ class Updater:
                 _run([*pip, "--find-links", str(release.wheels), "--require-hashes", "--only-binary=:all:",
                       "-r", str(release.requirements)], "installing the locked packages")
             _run([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel")
+            _keep_units(release.folder / "systemd", folder / UNITS)
             record = {"version": release.version, "identity": release.identity,
                       "installed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
             # Checked before it is marked complete: a version that cannot even start is never switched to.
@@ -359,6 +369,36 @@ class Updater:
         os.symlink(f"versions/{vid}", tmp)
         os.replace(tmp, self.layout.pointer)
         state_mod.fsync_dir(self.layout.pointer.parent)
+        self._units_follow(vid)
+
+    def _units_follow(self, vid: str) -> None:
+        """The van's units become version ``vid``'s (written where they differ, the ones it does not have removed),
+        then systemd reads them again — before the units restart. A version installed without units of its own
+        (before the updater kept them) leaves the units as they are. Called after every change of ``current``, and
+        by :meth:`recover` for a switch a power cut interrupted between the rename and this."""
+        target, src = self.layout.units, self.layout.folder(vid) / UNITS
+        if target is None or not src.is_dir():
+            return
+        want = {f.name: f.read_bytes() for f in sorted(src.iterdir()) if f.is_file() and UNIT_NAME.fullmatch(f.name)}
+        if not want:
+            return
+        target.mkdir(parents=True, exist_ok=True)
+        changed = False
+        for name, data in want.items():
+            try:
+                same = not (target / name).is_symlink() and (target / name).read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                _write_atomic(target / name, data)
+                changed = True
+        for old in sorted(target.iterdir()):
+            if UNIT_NAME.fullmatch(old.name) and old.name not in want and (old.is_file() or old.is_symlink()):
+                old.unlink()
+                changed = True
+        if changed:
+            state_mod.fsync_dir(target)
+            self.reload()
 
     def switch(self, vid: str) -> bool:
         """Switch the van to installed version ``vid``; True when it came up healthy, False when it was
@@ -439,10 +479,13 @@ class Updater:
             if lay.installed(vid) is None:
                 self._roll_back(f"version {vid} incomplete after a restart")
             else:
+                self._units_follow(vid)  # the cut may have come between the rename and the units
                 self._after_switch(vid)  # check it again, from the start of its deadline
         elif phase == "rolling-back":
             self._roll_back(st["refused"].get(vid) or "rollback interrupted by a restart")
         self._repair_pointer()
+        if lay.installed(lay.pointed()) is not None:
+            self._units_follow(lay.pointed())  # whatever step a cut came at, the units are current's
         self.prune()
         return lay.pointed()
 
@@ -475,6 +518,26 @@ class Updater:
         for p in sorted(lay.versions.iterdir()):
             if p.is_dir() and p.name not in keep:
                 shutil.rmtree(p)
+
+
+def _keep_units(src: Path, dest: Path) -> None:
+    """The release's systemd units (verified with it), kept with the version: the ones the van runs with it."""
+    if not src.is_dir():
+        return
+    dest.mkdir()
+    for f in sorted(src.iterdir()):
+        if f.is_file() and not f.is_symlink() and UNIT_NAME.fullmatch(f.name):
+            shutil.copyfile(f, dest / f.name)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.new")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def apply(release: Verified, updater: Updater) -> tuple[str, bool]:

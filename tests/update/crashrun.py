@@ -35,7 +35,10 @@ def updater(work: Path, port: int, deadline: float = 2.0) -> install_mod.Updater
     def restart() -> None:
         subprocess.run([sys.executable, "-m", "tests.update.vanproc", str(software), str(port)], check=True)
 
-    return install_mod.Updater(install_mod.Layout(software, work / "state"),
+    def reload() -> None:  # systemd reading the units again: what it reads is in the state of work/units
+        (work / "reloaded").write_text("")
+
+    return install_mod.Updater(install_mod.Layout(software, work / "state", work / "units"), reload=reload,
                                health=install_mod.Health(deadline_s=deadline, url=f"http://127.0.0.1:{port}/api/health",
                                                          interval_s=0.1),
                                restart=restart, seed_pip=False)

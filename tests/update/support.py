@@ -115,6 +115,7 @@ class Rig:
         self.base, self.keys = base, keys
         # The van's data dir (the sync agent's) and the updater's own folder (root's on a van), apart as on a van.
         self.software, self.data, self.state = base / "opt", base / "data", base / "state"
+        self.units = base / "units"  # the van's /etc/systemd/system
         self.software.mkdir(parents=True, exist_ok=True)
         self.data.mkdir(parents=True, exist_ok=True)
         self.anchor = base / "update-root.json"
@@ -128,6 +129,7 @@ class Rig:
         if restart is None:
             restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
         return ["--software", str(self.software), "--data", str(self.data), "--state", str(self.state),
+                "--units", str(self.units), "--reload-command", f"touch {self.base / 'reloaded'}",
                 "--deadline", str(self.deadline),
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
 

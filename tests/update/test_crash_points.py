@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +60,8 @@ def _boot(work, port) -> list[str]:
     """The van starts after the cut: recover, then its units; what is wrong with it (empty: nothing)."""
     problems = []
     recover = subprocess.run([sys.executable, "-m", "edge.update", "recover", "--software", str(work / "opt"),
-                              "--state", str(work / "state"), "--deadline", "2",
+                              "--state", str(work / "state"), "--units", str(work / "units"),
+                              "--reload-command", "", "--deadline", "2",
                               "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
                               f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -88,11 +90,18 @@ def _boot(work, port) -> list[str]:
         time.sleep(0.05)
     if served != record["version"]:
         problems.append(f"the web process does not serve {record['version']} (serves {served})")
+    own = lay.folder(vid) / "units"
+    if not own.is_dir() or _texts(lay.units) != _texts(own):
+        problems.append(f"the units are not those of current's version {record['version']}: {_texts(lay.units)}")
     leftovers = [p.name for p in lay.versions.iterdir() if lay.installed(p.name) is None]
     leftovers += [p.name for p in lay.software.iterdir() if p.name.startswith(".current")]
     if leftovers:
         problems.append(f"left behind: {leftovers}")
     return problems
+
+
+def _texts(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
 
 
 @pytest.mark.slow

@@ -127,3 +127,39 @@ def test_what_counts_as_worse_after_a_switch():
     # A van out of signal before the switch is not asked to connect after it.
     assert regressions({"sync_connected": False, "devices": {}}, b'{"sync": {"connected": false}}') == []
     assert regressions(before, b"[1, 2]") != []  # an answer that is not an object says nothing is as before
+
+
+def _units(rig) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(rig.units.iterdir())} if rig.units.is_dir() else {}
+
+
+def test_each_version_brings_its_units_and_a_rollback_takes_them_back(tmp_path, keys, rig):
+    # A release carries the van's systemd units; the van runs each version with its own (docs/updates.md), so a
+    # version that adds a unit or changes one is switched to with it, and a rollback puts the previous ones back.
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0
+    first = {"edge.target": "[Unit]\nDescription=van 1.0.0\n"}
+    assert _units(rig) == first and (rig.base / "reloaded").exists()
+    (rig.base / "reloaded").unlink()
+
+    (tmp_path / "n2" / "systemd").mkdir(parents=True)
+    (tmp_path / "n2" / "systemd" / "edge-extra.service").write_text("[Service]\nExecStart=/bin/true\n")
+    (tmp_path / "n2" / "systemd" / "sshd.service").write_text("[Service]\nExecStart=/bin/false\n")  # not ours
+    signed_release(tmp_path / "n2", "1.2.0", keys, mode="unhealthy")
+    done = rig.apply(tmp_path / "n2")
+    assert done.returncode == 3, done.stderr
+    assert _units(rig) == first and (rig.base / "reloaded").exists()  # back, and systemd told so
+
+    (tmp_path / "n3" / "systemd").mkdir(parents=True)
+    (tmp_path / "n3" / "systemd" / "edge-extra.service").write_text("[Service]\nExecStart=/bin/true\n")
+    signed_release(tmp_path / "n3", "1.3.0", keys)
+    assert rig.apply(tmp_path / "n3").returncode == 0 and _wait_serving(rig, "1.3.0")
+    assert _units(rig) == {"edge-extra.service": "[Service]\nExecStart=/bin/true\n",
+                           "edge.target": "[Unit]\nDescription=van 1.3.0\n"}
+    assert oct((rig.units / "edge.target").stat().st_mode & 0o777) == "0o644"
+    # The units as someone left them by hand are the version's again at the next start (recover).
+    (rig.units / "edge.target").write_text("edited\n")
+    (rig.units / "edge-stray.service").write_text("[Service]\n")
+    assert rig.recover().returncode == 0
+    assert _units(rig) == {"edge-extra.service": "[Service]\nExecStart=/bin/true\n",
+                           "edge.target": "[Unit]\nDescription=van 1.3.0\n"}
