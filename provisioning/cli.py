@@ -261,7 +261,8 @@ def van_revoke(gov, van_id, ca_dir) -> None:
 @click.option("--release", "release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="The software release (from “provision release build”) to install as "
                                  "/opt/mtc-edge/versions/<id>, offline, and switch /opt/mtc-edge/current to; its "
-                                 "systemd units are used unless --units is given.")
+                                 "systemd units are used unless --units is given (until the van's next start: "
+                                 "the updater keeps each version's units, docs/updates.md).")
 def van_install(bundle_path, root, no_start, units_dir, release_dir) -> None:
     """Install BUNDLE on this machine (as root). Safe to run again: reports what changed.
 
