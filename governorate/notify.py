@@ -33,6 +33,11 @@ MESSAGES_AR = {
 # Arabic needs UCS-2 (GSM 03.38 has no Arabic letters): 70 characters fit one SMS; a longer text is sent as
 # concatenated parts, each losing 3 characters to the header that joins them again on the phone.
 UCS2_SINGLE, UCS2_PART = 70, 67
+# A citizen's SMS is at most this many parts (670 characters), what Kannel's sendsms-user allows (max-messages =
+# 10; a longer text it would cut without a word). A rejection reason (at most 500 characters on the link) fits whole
+# today; should one not, it is cut here and the message says the details are at the centre.
+MAX_PARTS = 10
+CUT_AR = "… والتفاصيل كاملة لدى المركز التكنولوجي."
 
 # Every state a notification row can be in (the staff pages name each in Arabic and English).
 STATES = {
@@ -86,13 +91,32 @@ class TableSender:
 
 
 def message_for(number: str, state: str, reason: str | None) -> str | None:
+    """The citizen's SMS for a decision, at most ``MAX_PARTS`` SMS long: a rejection's reason too long for that is
+    cut, and the message says the rest is at the centre (the SMS gateway cuts longer texts itself, and each part is
+    paid for)."""
     template = MESSAGES_AR.get(state)
-    return template.format(number=number, reason=reason or "—") if template else None
+    if template is None:
+        return None
+    text = template.format(number=number, reason=reason or "—")
+    if ucs2_parts(text) <= MAX_PARTS:
+        return text
+    room = MAX_PARTS * UCS2_PART - _units(template.format(number=number, reason="")) - _units(CUT_AR)
+    kept, used = [], 0
+    for ch in reason or "":
+        used += _units(ch)
+        if used > room:
+            break
+        kept.append(ch)
+    return template.format(number=number, reason="".join(kept).rstrip() + CUT_AR)
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-be")) // 2
 
 
 def ucs2_parts(text: str) -> int:
     """How many SMS ``text`` takes in UCS-2 (UTF-16 code units: a character outside the BMP counts twice)."""
-    units = len(text.encode("utf-16-be")) // 2
+    units = _units(text)
     return 1 if units <= UCS2_SINGLE else -(-units // UCS2_PART)
 
 

@@ -135,6 +135,31 @@ def test_an_arabic_text_counts_its_ucs2_parts(length, parts):
     assert notify.ucs2_parts("ب" * length) == parts
 
 
+@settings(max_examples=200, deadline=None)
+@given(reason=st.text(min_size=0, max_size=1500), number=st.sampled_from(["V001-261205-0001", "V999-991231-9999"]))
+def test_a_rejection_sms_is_never_longer_than_its_cap_and_keeps_what_fits(reason, number):
+    text = notify.message_for(number, "rejected", reason)
+    assert notify.ucs2_parts(text) <= notify.MAX_PARTS and number in text
+    whole = notify.MESSAGES_AR["rejected"].format(number=number, reason=reason or "—")
+    if notify.ucs2_parts(whole) <= notify.MAX_PARTS:
+        assert text == whole
+    else:
+        assert text.endswith(notify.CUT_AR)
+        kept = text[len(notify.MESSAGES_AR["rejected"].format(number=number, reason="")):-len(notify.CUT_AR)]
+        assert reason.startswith(kept)  # the reason's beginning, as written, nothing else
+        # As much of it as fits: one more character of it would pass the cap (or it was cut at trailing spaces).
+        longer = notify.MESSAGES_AR["rejected"].format(number=number, reason=reason[:len(kept) + 1] + notify.CUT_AR)
+        assert notify.ucs2_parts(longer) > notify.MAX_PARTS or reason[len(kept)].isspace()
+
+
+def test_the_longest_reason_the_link_carries_is_sent_whole(store, numbers):
+    decide(store, numbers[1], "under_review")
+    reason = ("المستندات المقدمة غير مكتملة: " + "ينقص عقد الإيجار الموثق وصورة البطاقة الضريبية. " * 30)[:500]
+    row_id = decide(store, numbers[1], "rejected", reason)
+    message, parts = store._read("SELECT message, parts FROM notifications WHERE id = ?", [row_id])[0]
+    assert reason.strip() in message and parts == notify.ucs2_parts(message) <= notify.MAX_PARTS
+
+
 def test_a_long_rejection_reason_is_stored_with_its_parts(store, numbers):
     decide(store, numbers[1], "under_review")
     row_id = decide(store, numbers[1], "rejected", "المستندات المقدمة غير مكتملة: " + "ينقص عقد الإيجار الموثق. " * 4)
