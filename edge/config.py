@@ -135,6 +135,10 @@ class UpdateSettings:
     # The software updater's own folder (root's; edge.update, docs/updates.md): the sync agent reads the update's
     # state there to report it to the governorate. Never under data_dir, which the van's user owns.
     state_dir: str = "/var/lib/edge-update"
+    # The hub's release server (governorate.release_server), e.g. "https://hub.example:8443/": the van fetches the
+    # release offered to it from there (TLS with the broker's ca_file, cert_file, key_file) instead of having the hub
+    # push it over MQTT. Empty: over MQTT.
+    https_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -324,6 +328,11 @@ def _validate(s: Settings, source: str) -> None:
         raise ConfigError(source, "update.state_dir", "must be an absolute path (the updater's own folder)")
     if s.data_dir.is_absolute() and Path(state_dir).is_relative_to(s.data_dir):
         raise ConfigError(source, "update.state_dir", "must not be inside data_dir: the van's user owns that folder")
+    if s.update.https_url:
+        _check_url(s.update.https_url, {"https"}, "update.https_url", source)
+        if not (s.broker.ca_file and s.broker.cert_file and s.broker.key_file):
+            raise ConfigError(source, "update.https_url", "needs broker.ca_file, cert_file and key_file (the van's "
+                              "identity at the hub)")
     if s.catalogue.path and not Path(s.catalogue.path).is_file():
         raise ConfigError(source, "catalogue.path", f"file '{s.catalogue.path}' does not exist")
 

@@ -133,7 +133,30 @@ def sync_agent(settings: Settings):
 
 
 def _sync(settings: Settings, stop: threading.Event) -> None:
-    sync_agent(settings).run(stop)
+    agent = sync_agent(settings)
+    if settings.update.https_url:
+        fetch = release_fetch(settings, agent)
+        threading.Thread(target=fetch.run, args=(stop,), name="release-fetch", daemon=True).start()
+    agent.run(stop)
+
+
+def release_fetch(settings: Settings, agent):
+    """With ``update.https_url``: the van fetches the release offered to it from the hub's release server, with its
+    MQTT identity, only while nothing of its own waits to go (edge.update.https; docs/updates.md)."""
+    from edge.store import outbox
+    from edge.store.db import open_db
+    from edge.update.https import HttpsFetch
+
+    local = threading.local()
+
+    def busy() -> bool:
+        if not hasattr(local, "db"):  # the fetcher's own connection, in its own thread
+            local.db = open_db(settings.db_path, must_exist=True)
+        return bool(outbox.pending(local.db, limit=1))
+
+    b = settings.broker
+    return HttpsFetch(agent.updates, settings.update.https_url, ca_file=b.ca_file, cert_file=b.cert_file,
+                      key_file=b.key_file, busy=busy, report=agent.report_update)
 
 
 def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> None:

@@ -195,6 +195,36 @@ def update_status(db_path: str) -> None:
         click.echo(json.dumps({k: v for k, v in offer.items() if k != "have"}, ensure_ascii=False))
 
 
+@main.command("release-server")
+@_db
+@click.option("--listen", default="0.0.0.0:8443", show_default=True, envvar="GOVERNORATE_RELEASES_LISTEN",
+              show_envvar=True, help="HOST:PORT the vans fetch releases from over HTTPS.")
+@click.option("--cert", type=click.Path(dir_okay=False, exists=True), required=True,
+              envvar="GOVERNORATE_RELEASES_CERT", show_envvar=True,
+              help="The server's certificate (with the name the vans use in update.https_url; the broker's will do).")
+@click.option("--key", type=click.Path(dir_okay=False, exists=True), required=True,
+              envvar="GOVERNORATE_RELEASES_KEY", show_envvar=True, help="Its private key.")
+@click.option("--ca", type=click.Path(dir_okay=False, exists=True), required=True,
+              envvar="GOVERNORATE_RELEASES_CA", show_envvar=True,
+              help="The governorate CA the vans' certificates come from (a van proves itself with its MQTT identity).")
+@click.option("--crl", type=click.Path(dir_okay=False, exists=True), default=None,
+              envvar="GOVERNORATE_RELEASES_CRL", show_envvar=True, help="Revoked certificates (the broker's CRL).")
+def release_server(db_path: str, listen: str, cert: str, key: str, ca: str, crl: str | None) -> None:
+    """Serve the release offered to each van over HTTPS, to vans that fetch it themselves (update.https_url)
+    instead of having it pushed over MQTT. Under systemd: ready once listening, watchdog pings while it serves."""
+    from governorate.release_server import ReleaseServer, tls_context
+
+    host, _, port = listen.rpartition(":")
+    context = tls_context(Path(cert), Path(key), Path(ca), Path(crl) if crl else None)
+    server = ReleaseServer(open_store(db_path), context, host or "0.0.0.0", int(port))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+    click.echo(f"software releases on https://{host or '0.0.0.0'}:{server.port}/updates/")
+    sdnotify.run_with_watchdog(server.serve_forever, stop, "releases", f"releases on {listen}")
+
+
 @main.group("rollout")
 def rollout_group() -> None:
     """Staged rollout of a van software release: canaries, waves, pause on failures (docs/updates.md)."""

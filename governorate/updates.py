@@ -93,6 +93,13 @@ class Bundle:
     def changed(self) -> bool:
         return self._cut.changed()
 
+    def heads(self) -> list[list]:
+        return self._cut.heads()
+
+    @property
+    def chunk_size(self) -> int:
+        return self._cut.chunk_size
+
 
 def missing(have: list[list[int]], total: int, start: int = 0):
     """The seqs from ``start`` not inside the ranges ``have``, ascending."""
@@ -136,6 +143,10 @@ class Updates:
                 self._bundles[folder] = Bundle(Path(folder))
             self._checked[folder] = now
         return self._bundles[folder]
+
+    def forget(self, folder: str) -> None:
+        """Read ``folder`` again at the next use (a file of it changed under a reader)."""
+        self._bundles.pop(folder, None)
 
     # --- staff ------------------------------------------------------------------------------------------------
 
@@ -200,6 +211,8 @@ class Updates:
         if not rows or not rows[0][0] or not rows[0][1]:
             return False
         values = json.loads(rows[0][1])
+        if values.get("update.transport") == "https":
+            return False  # it fetches the chunks itself from the release server (governorate.release_server)
         return values.get("outbox_pending") == 0
 
     def pump(self, van: str, now: datetime | None = None) -> int:
@@ -262,7 +275,7 @@ class Updates:
                 # (the van reports what it lacks), read from the folder as it is now.
                 log.warning("release folder %s changed while sending to %s (%s); read again", offer["folder"], van,
                             exc)
-                self._bundles.pop(offer["folder"], None)
+                self.forget(offer["folder"])
                 return n
             self.publish(van, "update-chunk", p.encode_down(chunk, van=van))
         return len(seqs)

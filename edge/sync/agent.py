@@ -9,6 +9,7 @@ sent again and the hub's insert-by-id makes the repeat harmless.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import re
 import socket
@@ -111,6 +112,9 @@ class SyncAgent:
         self.tuning = tuning or Tuning()
         self.updates = updates
         self._update_report_at: float | None = None  # when the debounced tel.update is due
+        # tel.update bodies from another thread (edge.update.https fetching a release itself), sent from this one;
+        # None in it: send the progress as it is now (debounced).
+        self._update_reports: queue.SimpleQueue = queue.SimpleQueue()
         self.van = settings.van.id
         self.gov = settings.van.governorate
         self.keys_dir = Path(settings.data_dir) / "keys"
@@ -178,6 +182,12 @@ class SyncAgent:
                 self._last_device_event = last
         if now >= self._next_tel:
             self.publish_telemetry()
+        while not self._update_reports.empty():
+            report = self._update_reports.get_nowait()
+            if report is not None:
+                self._report_update(report)
+            elif self._update_report_at is None:
+                self._update_report_at = now + UPDATE_REPORT_EVERY_S
         if self._update_report_at is not None and now >= self._update_report_at:
             self._update_report_at = None
             self._report_update(self._update_progress())
@@ -467,6 +477,11 @@ class SyncAgent:
             self._report_update(report)
         elif self._update_report_at is None:
             self._update_report_at = time.monotonic() + UPDATE_REPORT_EVERY_S
+
+    def report_update(self, report: dict | None) -> None:
+        """For another thread: send ``report`` (a ``tel.update`` body) to the hub, or, with None, the progress of the
+        release held (debounced) — sent from the agent's own thread at its next step."""
+        self._update_reports.put(report)
 
     def _update_progress(self) -> dict | None:
         try:

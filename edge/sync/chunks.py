@@ -230,6 +230,12 @@ class ReleaseCut:
             self._hashes[rel] = h.hexdigest()
         return self._hashes[rel]
 
+    def heads(self) -> list[list]:
+        """Each file as its chunks describe it: ``[path, size, sha256, first seq, chunks]``, in seq order (what a van
+        fetching the chunks itself needs to make the same bodies); :class:`FolderChanged` as :meth:`body`."""
+        return [[rel, size, self._sha256(rel, path), first, max(1, -(-size // self.chunk_size))]
+                for (rel, path, size), first in zip(self.files, self.firsts, strict=True)]
+
     def body(self, seq: int) -> dict:
         """The ``update-chunk`` body of chunk ``seq``; :class:`FolderChanged` when its file was rewritten since the
         listing (or since it was hashed)."""

@@ -14,8 +14,10 @@ kept), a full disk is a ``receiving`` report that says so (the update waits; the
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +32,15 @@ log = logging.getLogger("edge.update.incoming")
 READY = "READY"
 
 
+def _locked(method):
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Incoming:
     def __init__(self, staging: Path, *, state_file: Path | None = None, chunk_size: int = transfer.CHUNK_SIZE,
                  disk_reserve: int = transfer.DISK_RESERVE_BYTES):
@@ -37,6 +48,11 @@ class Incoming:
         # The updater's state (root's, /var/lib/edge-update/state.json): read here, never written. None: no updater
         # on this machine (a development van), so nothing to report of it.
         self.state_file = Path(state_file) if state_file is not None else None
+        # How the chunks come: "mqtt" (the hub pushes them) or "https" (edge.update.https fetches them); said in every
+        # snapshot so the hub does not push what the van fetches itself.
+        self.transport = "mqtt"
+        # The sync agent's thread and the HTTPS fetcher's both hand chunks in and ask for progress.
+        self._lock = threading.RLock()
         self.chunk_size = chunk_size
         self.disk_reserve = disk_reserve
         self._receiver: transfer.Receiver | None = None
@@ -60,6 +76,7 @@ class Incoming:
         self._held = None
         return receiver
 
+    @_locked
     def current(self) -> str | None:
         """The bundle being received (or received), from the staging folder: it survives a restart."""
         if self._receiver is not None and (self._receiver.root / "chunks").is_dir():
@@ -72,6 +89,7 @@ class Incoming:
             return None
         return names[-1][1] if names else None
 
+    @_locked
     def ready(self) -> str | None:
         """The bundle READY names, only when it is a bundle name (1–64 letters or digits): apply-ready runs as root
         on what the sync agent (another user) wrote, so a READY naming "../.." must never become a path."""
@@ -81,6 +99,7 @@ class Incoming:
             return None
         return name if is_bundle_name(name) else None
 
+    @_locked
     def add(self, body: dict) -> dict | None:
         """Keep one chunk. Returns the ``tel.update`` body to send at once (the chunk was refused, or it completed
         the bundle), else None (the sync agent reports :meth:`progress` a moment later). Never raises for a chunk's
@@ -114,6 +133,7 @@ class Incoming:
         return {"bundle": bundle if is_bundle_name(bundle) else "x", "at": _now(), "state": state, "total": 0,
                 "held": 0, "have": [], "error": error[:500]}
 
+    @_locked
     def progress(self) -> dict | None:
         """The report for the bundle held (assembling it when every chunk is here), or None when there is none."""
         name = self.current()
@@ -141,6 +161,7 @@ class Incoming:
         return {"bundle": name, "at": _now(), "state": state, "total": figures["total"], "held": figures["held"],
                 "have": figures["have"], "error": error}
 
+    @_locked
     def status(self) -> dict[str, str | int | None]:
         """What the van tells the governorate of its software in every ``tel.snapshot`` (the fleet screen and the
         rollout read it): the version running, the updater's id for it and its phase, the versions it refused
@@ -161,12 +182,22 @@ class Incoming:
         refused = set(st.get("refused") or {}) | {e.get("version") for e in st.get("history") or []
                                                    if isinstance(e, dict) and e.get("event") == "refused-release"}
         return {"software.version": running, "software.id": st.get("current"), "update.phase": st.get("phase"),
+                "update.transport": self.transport,
                 "update.refused": ",".join(sorted(x for x in refused if isinstance(x, str)))[:200] or None,
                 "update.last": last_text, "update.bundle": self.current()}
+
+    @_locked
+    def held(self, bundle: str) -> set[int]:
+        """The seqs of ``bundle`` kept here (none when another bundle is held: the first chunk of this one replaces
+        it)."""
+        if self.current() != bundle:
+            return set()
+        return set(self._receiver_for(bundle).held())
 
     def folder(self, name: str) -> Path:
         return self.staging / name / "files"
 
+    @_locked
     def done(self, name: str) -> None:
         """Forget a bundle once applied (or refused by the verifier): its chunks go, and the marker if it names it (a
         marker naming no bundle goes too)."""

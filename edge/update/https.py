@@ -1,0 +1,125 @@
+"""The van fetches the release offered to it over HTTPS, from the hub's release server (governorate.release_server).
+
+The second way a release reaches a van (docs/updates.md, section 5): with ``update.https_url`` in the van's
+settings, the sync agent's process runs this beside it. It asks ``/updates/offer`` every ``poll_s`` (and at start),
+then fetches the chunks it lacks one at a time — the same chunks the hub would push over MQTT, made into the same
+bodies and handed to the same :class:`edge.update.incoming.Incoming`, so keeping, resuming after a restart, the
+``READY`` marker and root's ``apply-ready`` are the same. Its reports go to the hub over MQTT as before (through the
+sync agent: ``report``).
+
+- **Lowest priority**: a chunk is fetched only while the van has nothing waiting to go to the governorate
+  (``busy()``: a citizen's request, its scans, the acks they wait for always go first), checked before each chunk.
+- **Trust**: the connection is TLS with the van's own client certificate (its MQTT identity) against the hub's CA;
+  nothing it delivers is trusted for that — every chunk is checked as one from MQTT (edge.update.transfer), and the
+  release as a whole by python-tuf before anything is installed.
+- A refused answer, a broken connection, a folder rewritten at the hub (409): it stops this round and asks again
+  at the next; never an exception into the sync agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from edge.sync.schema import is_bundle_name
+from edge.update import transfer
+from edge.update.incoming import Incoming
+
+log = logging.getLogger("edge.update.https")
+
+MAX_MANIFEST_BYTES = 4 << 20
+
+
+class HttpsFetch:
+    def __init__(self, incoming: Incoming, base_url: str, *, ca_file: str, cert_file: str, key_file: str,
+                 busy: Callable[[], bool] = lambda: False, report: Callable[[dict | None], None] = lambda r: None,
+                 poll_s: float = 60.0, timeout_s: float = 30.0, report_every_s: float = 0.25):
+        self.incoming = incoming
+        self.base = base_url if base_url.endswith("/") else base_url + "/"
+        self.busy = busy
+        self.report = report  # a tel.update body to send (or None: send the progress as it is now)
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.report_every_s = report_every_s
+        ctx = ssl.create_default_context(cafile=ca_file)
+        ctx.load_cert_chain(cert_file, key_file)
+        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx))
+        incoming.transport = "https"
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("software releases fetched from %s", self.base)
+        while not stop.is_set():
+            try:
+                self.once(stop)
+            except Exception as exc:  # noqa: BLE001 - the van's work goes on; asked again at the next round
+                log.error("release fetch stopped (%s: %s); again in %.0f s", type(exc).__name__, exc, self.poll_s)
+            stop.wait(self.poll_s)
+
+    def _get(self, path: str, limit: int) -> tuple[int, bytes]:
+        try:
+            with self._opener.open(self.base + path, timeout=self.timeout_s) as answer:
+                return answer.status, answer.read(limit + 1)
+        except urllib.error.HTTPError as exc:
+            return exc.code, b""
+
+    def offer(self) -> dict | None:
+        """The hub's offer to this van, checked for shape (None: nothing offered)."""
+        status, data = self._get("updates/offer", MAX_MANIFEST_BYTES)
+        if status == 204:
+            return None
+        if status != 200 or len(data) > MAX_MANIFEST_BYTES:
+            raise OSError(f"the release server answered {status} to the offer")
+        m = json.loads(data)
+        files = m.get("files") if isinstance(m, dict) else None
+        if not (isinstance(m, dict) and is_bundle_name(m.get("bundle")) and isinstance(m.get("total"), int)
+                and isinstance(files, list) and 0 < len(files) <= transfer.MAX_FILES
+                and all(isinstance(f, list) and len(f) == 5 for f in files)
+                and m.get("chunk_size") == self.incoming.chunk_size):
+            raise ValueError("the release server's offer is not one")
+        return m
+
+    def once(self, stop: threading.Event) -> int:
+        """One round: the offer, then every chunk of it not kept yet; returns how many were kept."""
+        m = self.offer()
+        if m is None:
+            return 0
+        bundle, total = m["bundle"], m["total"]
+        heads = sorted(m["files"], key=lambda f: f[3])
+        held = self.incoming.held(bundle)
+        kept, reported = 0, time.monotonic()
+        for path, size, sha256, first, count in heads:
+            for index in range(count):
+                seq = first + index
+                if seq in held:
+                    continue
+                while self.busy():  # the van's own messages first
+                    if stop.wait(1.0):
+                        return kept
+                if stop.is_set():
+                    return kept
+                status, data = self._get(f"updates/{bundle}/{seq}", self.incoming.chunk_size)
+                if status != 200:
+                    log.info("release chunk %d of %s: the server answered %d; asked again later", seq, bundle, status)
+                    self.report(None)
+                    return kept
+                body = {"bundle": bundle, "seq": seq, "total": total, "files": len(heads), "path": path,
+                        "index": index, "count": count, "size": size, "sha256": sha256, "data": data,
+                        "chunk_sha256": hashlib.sha256(data).hexdigest()}
+                said = self.incoming.add(body)  # checked as a chunk from MQTT; refused: the report says why
+                if said is not None:
+                    self.report(said)
+                    if said["state"] != "complete":
+                        return kept
+                kept += 1
+                if time.monotonic() - reported >= self.report_every_s:
+                    self.report(None)
+                    reported = time.monotonic()
+        self.report(None)
+        return kept
