@@ -110,6 +110,8 @@ NO_PAGE = 0.3            # below this confidence the photo shows no page (an emp
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
 # at or above it the corners are right (IoU >= 0.9) on ~95 % of photos. See docs/scanner.md.
 CONFIDENT = 0.75
+LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
+CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -140,6 +142,31 @@ def detect(image: np.ndarray) -> Detection | None:
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+    gain = 1.0
+    found = _search(small, gain)
+    if found is None or found[1] < NO_PAGE:
+        # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
+        # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
+        # The gain lifts a desk's blotches as well; a page's side is a step (most of the change within a
+        # few pixels of it), a blotch's a ramp.
+        gain = LOW_CONTRAST_GAIN
+        found = _search(small, gain)
+        if found is not None and not (_page_shaped(found[0]) and _crisp(small, found[0])):
+            found = None
+    if found is None or found[1] < NO_PAGE:
+        return None
+    quad, score = found[:2]
+    # Working-image pixel centres back to full-image pixel centres.
+    sx, sy = w / sw, h / sh
+    quad = (quad + 0.5) * [sx, sy] - 0.5
+    if scale < 1:
+        quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
+    return Detection(order_corners(quad), float(score))
+
+
+def _search(small: np.ndarray, gain: float):
+    """The best candidate (quad, confidence, rank, near-step score) in the working image, or None. ``gain``
+    multiplies the log-colour features the steps are measured on (1: as tuned)."""
     # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
     # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
     flat_view = cv2.medianBlur(small, max(MEDIANS))
@@ -154,7 +181,7 @@ def detect(image: np.ndarray) -> Detection | None:
         # Two views of the same photo: with texture removed (grain, weave, stripes, text gone), and as it
         # is (fine detail: small cards, a page's edge next to text). The better-ranked answer wins.
         view = flat_view if median == max(MEDIANS) else (cv2.medianBlur(small, median) if median > 1 else small)
-        feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+        feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
         candidates = []
         lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
@@ -178,16 +205,43 @@ def detect(image: np.ndarray) -> Detection | None:
                 found = judged[-1]
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
-    found = _outermost(found, judged)
-    if found is None or found[1] < NO_PAGE:
-        return None
-    quad, score = found[:2]
-    # Working-image pixel centres back to full-image pixel centres.
-    sx, sy = w / sw, h / sh
-    quad = (quad + 0.5) * [sx, sy] - 0.5
-    if scale < 1:
-        quad = _refine(image, quad, max(sx, sy))
-    return Detection(order_corners(quad), float(score))
+    return _outermost(found, judged)
+
+
+def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether at least three sides of a quadrilateral are steps, not ramps: of the change in log colour from
+    12 px outside a side to 3 px inside it, at least CRISP happens within 3 px either side of it (median
+    along the side). A faint page's sides are steps; a mottled desk's blotches change over tens of pixels."""
+    feat = np.log(small.astype(np.float32) + 16.0)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 32)[:, None]
+    crisp = 0
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        length = float(np.hypot(*(b - a)))
+        if length < 1:
+            return False
+        n = np.array([a[1] - b[1], b[0] - a[0]]) / length
+        if (c - a) @ n < 0:
+            n = -n
+        pts = a + t * (b - a)
+        outside = pts - 12 * n
+        if not ((outside >= 0) & (outside <= [feat.shape[1] - 1, feat.shape[0] - 1])).all(1).mean() > 0.5:
+            continue  # the photo's border is no evidence
+
+        def at(o, pts=pts, n=n):
+            p = (pts + o * n).astype(np.float32)
+            out = cv2.remap(feat, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return out.reshape(len(p), -1)
+
+        total = np.median(at(3) - at(-12), axis=0)
+        size = float(total @ total)
+        if size < 0.02 ** 2:
+            continue
+        share = float(np.median(at(3) - at(-3), axis=0) @ total) / size
+        crisp += CRISP <= share <= 1.5
+    return crisp >= 3
 
 
 def _outermost(found, judged):
@@ -918,7 +972,7 @@ def _convex(q):
 # --- refinement --------------------------------------------------------------------------------------
 
 
-def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.ndarray:
+def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float, faint: bool = False) -> np.ndarray:
     """Move each side onto the strongest step near it at full resolution; a curled side becomes a curve.
 
     Along each side the strongest step towards the page is found within ``reach`` (a couple of working
@@ -938,7 +992,7 @@ def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.nd
         n = np.array([-d[1], d[0]])
         if (c - a) @ n < 0:
             n = -n  # n points into the page
-        fits.append(_fit_side(image, a, d, n, length, px_per_work_px))
+        fits.append(_fit_side(image, a, d, n, length, px_per_work_px, faint))
     out = quad.copy()
     for s in range(4):
         f1, f2 = fits[(s - 1) % 4], fits[s]
@@ -962,7 +1016,7 @@ def _onto(fit, p):
     return a + u * d + float(np.polyval(coef, u)) * n
 
 
-def _fit_side(image, a, d, n, length, ppw):
+def _fit_side(image, a, d, n, length, ppw, faint=False):
     reach = max(2.5 * ppw, CURL_REACH * length)
     step = max(1.0, reach / 16)
     offs = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
@@ -975,7 +1029,14 @@ def _fit_side(image, a, d, n, length, ppw):
     strip = np.log(strip + 16.0)
     # Project colour onto the direction of the step (inside minus outside), smooth along the side.
     q = max(1, len(offs) // 4)
-    direction = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
+    if faint:
+        # A page of nearly the desk's colour: its print, not the paper, sets the colour a quarter of the
+        # reach inside. The step's direction is taken next to the side found at working size instead.
+        near = np.abs(offs) <= 3 * ppw
+        inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
+        direction = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
+    else:
+        direction = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-3:
         return None
