@@ -112,6 +112,10 @@ NO_PAGE = 0.3            # below this confidence the photo shows no page (an emp
 CONFIDENT = 0.75
 LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
 CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
+GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
+GROW_SUPPORT = 0.7       # … and its weakest stretch's share of consistent step (it searches many: stricter)
+GROW_CALM = 0.6          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2)
+GROW_TRIES = 5           # best-outlined strips checked for smoothness per side (_grow)
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -182,6 +186,8 @@ def _search(small: np.ndarray, gain: float):
         # is (fine detail: small cards, a page's edge next to text). The better-ranked answer wins.
         view = flat_view if median == max(MEDIANS) else (cv2.medianBlur(small, median) if median > 1 else small)
         feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
+        if median == max(MEDIANS):
+            flat_steps = feat
         candidates = []
         lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
@@ -205,7 +211,10 @@ def _search(small: np.ndarray, gain: float):
                 found = judged[-1]
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
-    return _outermost(found, judged)
+    found = _outermost(found, judged)
+    if found is not None:
+        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0]), *found[1:])
+    return found
 
 
 def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
@@ -956,6 +965,111 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
         if not grown:
             break
     return quad
+
+
+def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Grow a winner past an inner edge, searching for the new side directly (``_extend`` only looks among
+    the lines the line search kept, and on a checked cloth or grain the side of a card's body seldom is
+    one of them). Each side in turn is tried at every pair of positions along its two neighbours, out to
+    GROW_REACH of the neighbour's length beyond it; it moves to the farthest where, as in ``_extend``,
+    the neighbours' extensions and the new side are consistent steps and the new side steps the same
+    way as one of the neighbours' extensions (the strip is one region: an ID card's body beyond its band)."""
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    margin = 0.02 * max(w, h)
+    for _ in range(2):
+        grown = False
+        for s in range(4):
+            a, b = q[s], q[(s + 1) % 4]
+            prev_from, next_to = q[s - 1], q[(s + 2) % 4]
+            ua, ub = a - prev_from, b - next_to        # outward along the neighbours
+            la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
+            if min(la, lb) < 2 * MIN_SEGMENT:
+                break
+            ua, ub = ua / la, ub / lb
+
+            def ray(start, u, length, inward):
+                """Shares of the ray start + t u (t = 1 … length px) that step up / down towards ``inward``,
+                cumulative, and where it leaves the photo (with the margin)."""
+                t = np.arange(1, int(length) + 1, dtype=np.float32)
+                pts = start + t[:, None] * u
+                nx = np.full(len(t), inward[0], np.float32)
+                ny = np.full(len(t), inward[1], np.float32)
+                mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32), nx, ny)
+                strength = np.clip((mag - 0.02) / 0.04, 0, 1)
+                inside = ((pts > -margin) & (pts < [w - 1 + margin, h - 1 + margin])).all(1)
+                return np.cumsum(strength * (lum > 0)), np.cumsum(strength * (lum <= 0)), inside
+
+            def inward_of(p0, p1, c=q.mean(axis=0)):  # noqa: B008 (the quad as it is now)
+                d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-6)
+                n = np.array([-d[1], d[0]])
+                return n if (c - p0) @ n > 0 else -n
+
+            reach_a, reach_b = GROW_REACH * la, GROW_REACH * lb
+            pa, na_, ina = ray(a, ua, reach_a, inward_of(prev_from, a))
+            pb, nb_, inb = ray(b, ub, reach_b, inward_of(b, next_to))
+            ta = np.arange(MIN_SEGMENT, len(pa), max(2, len(pa) // 60))
+            tb = np.arange(MIN_SEGMENT, len(pb), max(2, len(pb) // 60))
+            ta, tb = ta[ina[ta - 1]], tb[inb[tb - 1]]
+            if len(ta) == 0 or len(tb) == 0:
+                continue
+            b1, d1 = pa[ta - 1] / ta, na_[ta - 1] / ta
+            b2, d2 = pb[tb - 1] / tb, nb_[tb - 1] / tb
+            ok1 = np.maximum(b1, d1) >= EXTEND_SUPPORT
+            ok2 = np.maximum(b2, d2) >= EXTEND_SUPPORT
+            ta, b1, d1 = ta[ok1], b1[ok1], d1[ok1]
+            tb, b2, d2 = tb[ok2], b2[ok2], d2[ok2]
+            if len(ta) == 0 or len(tb) == 0:
+                continue
+            A = a + ta[:, None] * ua                           # (Ia, 2) new corner candidates
+            B = b + tb[:, None] * ub
+            AA, BB = np.repeat(A, len(B), 0), np.tile(B, (len(A), 1))
+            t = np.linspace(0.05, 0.95, 32)[None, :, None]
+            pts = AA[:, None] + t * (BB - AA)[:, None]         # (G, 32, 2)
+            e = BB - AA
+            n = np.stack([-e[:, 1], e[:, 0]], 1) / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
+            n *= np.sign(((q.mean(axis=0) - AA) * n).sum(1, keepdims=True) + 1e-9)
+            nx = np.broadcast_to(n[:, None, 0], pts.shape[:2]).ravel().astype(np.float32)
+            ny = np.broadcast_to(n[:, None, 1], pts.shape[:2]).ravel().astype(np.float32)
+            xy = pts.reshape(-1, 2).astype(np.float32)
+            mag, lum = _step(feat, xy[:, 0], xy[:, 1], nx, ny)
+            strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(AA), -1)
+            b3 = (strength * (lum.reshape(len(AA), -1) > 0)).mean(1)
+            d3 = (strength * (lum.reshape(len(AA), -1) <= 0)).mean(1)
+            B1, D1 = np.repeat(b1, len(B)), np.repeat(d1, len(B))
+            B2, D2 = np.tile(b2, len(A)), np.tile(d2, len(A))
+            ok = np.maximum(b3, d3) >= EXTEND_SUPPORT
+            ok &= np.maximum.reduce([np.minimum(B1, b3), np.minimum(D1, d3), np.minimum(B2, b3),
+                                     np.minimum(D2, d3)]) >= EXTEND_SUPPORT
+            if not ok.any():
+                continue
+            # The best outlined strip (its weakest stretch), the farther of equals: past the card's body the
+            # neighbours' extensions run over the desk and their shares fall.
+            support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
+            moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
+            value = np.where(ok & (support >= GROW_SUPPORT), support + 1e-4 * moved / (la + lb), -1)
+            # The strip is one region of paper: mostly calm, its gradient below half FLAT_GRADIENT (paper
+            # with print is; the stripes, grain or check the neighbours' extensions may run along are not).
+            for g in np.argsort(-value)[:GROW_TRIES]:
+                if value[g] < 0:
+                    break
+                new = q.copy()
+                new[s], new[(s + 1) % 4] = AA[g], BB[g]
+                strip = np.array([a, AA[g], BB[g], b])
+                if _convex(new) and _convex(strip) and _smooth_share(calm, strip) >= GROW_CALM:
+                    q, grown = new, True
+                    break
+        if not grown:
+            break
+    return q
+
+
+def _smooth_share(smooth: np.ndarray, quad: np.ndarray) -> float:
+    """Share of a convex quadrilateral's inside that a mask (of the working image) covers."""
+    mask = np.zeros(smooth.shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    n = int(mask.sum())
+    return float((smooth & mask).sum() / n) if n else 0.0
 
 
 def _area(q):
