@@ -115,7 +115,9 @@ CRISP = 0.65             # share of a faint side's change in log colour within 3
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_SUPPORT = 0.7       # … and its weakest stretch's share of consistent step (it searches many: stricter)
 GROW_CALM = 0.6          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2)
+GROW_WIDE = 0.8          # … or the wide check's share on each of its three outer sides
 GROW_TRIES = 5           # best-outlined strips checked for smoothness per side (_grow)
+_DEBUG = False
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -977,7 +979,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
     h, w = feat.shape[:2]
     q = order_corners(quad)
     margin = 0.02 * max(w, h)
-    for _ in range(2):
+    for _ in range(3):
         grown = False
         for s in range(4):
             a, b = q[s], q[(s + 1) % 4]
@@ -985,7 +987,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
             ua, ub = a - prev_from, b - next_to        # outward along the neighbours
             la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
             if min(la, lb) < 2 * MIN_SEGMENT:
-                break
+                continue
             ua, ub = ua / la, ub / lb
 
             def ray(start, u, length, inward):
@@ -1048,6 +1050,9 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
             support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
             moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
             value = np.where(ok & (support >= GROW_SUPPORT), support + 1e-4 * moved / (la + lb), -1)
+            if _DEBUG:
+                print("side", s, "rays", len(ta), len(tb), "ok", ok.sum(), "best support", support.max().round(3),
+                      "b1/d1", np.maximum(b1, d1).max().round(2), "b2/d2", np.maximum(b2, d2).max().round(2))
             # The strip is one region of paper: mostly calm, its gradient below half FLAT_GRADIENT (paper
             # with print is; the stripes, grain or check the neighbours' extensions may run along are not).
             for g in np.argsort(-value)[:GROW_TRIES]:
@@ -1056,7 +1061,17 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                 new = q.copy()
                 new[s], new[(s + 1) % 4] = AA[g], BB[g]
                 strip = np.array([a, AA[g], BB[g], b])
-                if _convex(new) and _convex(strip) and _smooth_share(calm, strip) >= GROW_CALM:
+                if _DEBUG:
+                    wide = _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0]
+                    print("grow", s, AA[g].round(0), BB[g].round(0), round(float(value[g]), 3),
+                          round(_smooth_share(calm, strip), 3), wide.round(2))
+                if not (_convex(new) and _convex(strip)):
+                    continue
+                # … or half as calm with its three outer sides differing from the desk well beyond them (a
+                # busy card's body; a check or stripes along the page make steps, but not that calm).
+                share = _smooth_share(calm, strip)
+                if share >= GROW_CALM or share >= GROW_CALM / 2 and \
+                        _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
                     q, grown = new, True
                     break
         if not grown:
