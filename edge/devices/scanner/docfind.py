@@ -113,9 +113,8 @@ CONFIDENT = 0.75
 LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
 CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
-GROW_SUPPORT = 0.7       # … and its weakest stretch's share of consistent step (it searches many: stricter)
-GROW_CALM = 0.6          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2)
-GROW_WIDE = 0.8          # … or the wide check's share on each of its three outer sides
+GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
+GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
 GROW_TRIES = 5           # best-outlined strips checked for smoothness per side (_grow)
 _DEBUG = False
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
@@ -1049,7 +1048,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
             # neighbours' extensions run over the desk and their shares fall.
             support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
             moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
-            value = np.where(ok & (support >= GROW_SUPPORT), support + 1e-4 * moved / (la + lb), -1)
+            value = np.where(ok, support + 1e-4 * moved / (la + lb), -1)
             if _DEBUG:
                 print("side", s, "rays", len(ta), len(tb), "ok", ok.sum(), "best support", support.max().round(3),
                       "b1/d1", np.maximum(b1, d1).max().round(2), "b2/d2", np.maximum(b2, d2).max().round(2))
@@ -1067,10 +1066,9 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                           round(_smooth_share(calm, strip), 3), wide.round(2))
                 if not (_convex(new) and _convex(strip)):
                     continue
-                # … or half as calm with its three outer sides differing from the desk well beyond them (a
-                # busy card's body; a check or stripes along the page make steps, but not that calm).
-                share = _smooth_share(calm, strip)
-                if share >= GROW_CALM or share >= GROW_CALM / 2 and \
+                # … with its three outer sides differing from the desk well beyond them (a check or stripes
+                # that the neighbours' extensions ran along are neither calm nor that different).
+                if _smooth_share(calm, strip) >= GROW_CALM and \
                         _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
                     q, grown = new, True
                     break
