@@ -100,6 +100,7 @@ CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confid
 PAGE_ANGLE = 30          # degrees: a smooth region's corners are no sharper (a sliver of grain is)
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
+RIDGE_SAMPLES = 4        # profile samples (≈ a printed line's width) a line's outer flank precedes its inner
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
@@ -1163,7 +1164,8 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
         inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
         direction = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
     else:
-        direction = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
+        # Medians across each quarter: a printed line or a stripe at the reach's end does not turn it.
+        direction = (np.median(strip[:, -q:], axis=1) - np.median(strip[:, :q], axis=1)).mean(0)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-3:
         return None
@@ -1173,10 +1175,19 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
     # The page's edge is its outermost step: a printed frame or a rule just inside it can be a stronger
     # one (ink on paper), and the search reaches that far for curled sides. So per row the outermost local
     # maximum that is a good part of the row's strongest is taken (offsets run from outside to inside).
+    # The inner flank of a printed line (ink, then paper) steps the page's way too, and strongly: a rise
+    # just after a fall of half its size (within RIDGE_SAMPLES further out) is a line's flank, not an edge.
+    # When a row has any other rise, flanks neither count as the row's strongest nor are taken.
+    fall = np.full_like(grad, np.inf)
+    for k in range(1, RIDGE_SAMPLES + 1):
+        fall[:, k:] = np.minimum(fall[:, k:], grad[:, :-k])
+    flank = fall < -0.5 * grad
+    rise = np.where(flank, 0.0, grad)
+    strongest = np.where((rise > 0).any(axis=1, keepdims=True), rise, grad).max(axis=1, keepdims=True)
     peak = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
-    peak &= grad[:, 1:-1] >= OUTERMOST * grad.max(axis=1, keepdims=True)
-    peak &= grad[:, 1:-1] > 0
-    best = np.where(peak.any(axis=1), peak.argmax(axis=1) + 1, np.argmax(grad, axis=1))
+    peak &= grad[:, 1:-1] >= OUTERMOST * strongest
+    peak &= (grad[:, 1:-1] > 0) & ~flank[:, 1:-1]
+    best = np.where(peak.any(axis=1), peak.argmax(axis=1) + 1, np.argmax(rise, axis=1))
     ok = (best > 0) & (best < grad.shape[1] - 1)
     rows = np.nonzero(ok)[0]
     if len(rows) < 8:
