@@ -117,7 +117,6 @@ GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengt
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
 GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
 GROW_TRIES = 5           # best-outlined strips checked for smoothness per side (_grow)
-_DEBUG = False
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -1050,9 +1049,6 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
             support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
             moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
             value = np.where(ok, support + 1e-4 * moved / (la + lb), -1)
-            if _DEBUG:
-                print("side", s, "rays", len(ta), len(tb), "ok", ok.sum(), "best support", support.max().round(3),
-                      "b1/d1", np.maximum(b1, d1).max().round(2), "b2/d2", np.maximum(b2, d2).max().round(2))
             # The strip is one region of paper: mostly calm, its gradient below half FLAT_GRADIENT (paper
             # with print is; the stripes, grain or check the neighbours' extensions may run along are not).
             for g in np.argsort(-value)[:GROW_TRIES]:
@@ -1061,10 +1057,6 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                 new = q.copy()
                 new[s], new[(s + 1) % 4] = AA[g], BB[g]
                 strip = np.array([a, AA[g], BB[g], b])
-                if _DEBUG:
-                    wide = _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0]
-                    print("grow", s, AA[g].round(0), BB[g].round(0), round(float(value[g]), 3),
-                          round(_smooth_share(calm, strip), 3), wide.round(2))
                 if not (_convex(new) and _convex(strip)):
                     continue
                 # … with its three outer sides differing from the desk well beyond them (a check or stripes
