@@ -52,10 +52,19 @@ measured along each candidate side:
    winner inside a larger candidate that is nearly as well outlined (CONTAIN_SCORE of its near-step
    score and confidence) gives way to it: a smooth region finds the lit part of a page or a card's
    body exactly, and the page around it is the answer.
+   The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
+   directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
+   cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
+   steps, a third of it calm and its three outer sides different from the desk well beyond them (a
+   card's body beyond its band, a page's shaded fold beyond its lit part).
+   When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
+   receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
-   (a motion-blurred edge is a ramp, its gradient a plateau), fitted robustly with a line, or a
+   (a motion-blurred edge is a ramp, its gradient a plateau), not on a printed line's inner flank (a
+   rise just after a fall), fitted robustly with a line, or a
    parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
    corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
@@ -116,7 +125,7 @@ CRISP = 0.65             # share of a faint side's change in log colour within 3
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
 GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
-GROW_TRIES = 5           # best-outlined strips checked for smoothness per side (_grow)
+GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
