@@ -110,3 +110,15 @@ def test_the_held_out_split_draws_other_textures_from_other_seeds():
     a = imagegen.desk_photo(0, "wood", (320, 240), "tune").image
     b = imagegen.desk_photo(0, "wood", (320, 240), "heldout").image
     assert a.shape != b.shape or np.abs(a.astype(int) - b).mean() > 5
+
+
+@pytest.mark.parametrize(("condition", "seed"), [("plain", 30), ("receipt", 14)])
+def test_a_page_nearly_the_desks_colour_is_found_by_the_second_amplified_look(condition, seed):
+    # Both were answered None before the low-contrast retry (docfind.LOW_CONTRAST_GAIN, 2026-12-05).
+    photo = imagegen.desk_photo(seed, condition, DESK_SIZE)
+    assert imagegen.quad_iou(find_document(photo.image), photo.corners) >= 0.95
+
+
+def test_the_amplified_look_does_not_make_pages_out_of_empty_desks():
+    found = [find_document(imagegen.document_photo(seed, "none", SIZE).image) for seed in range(16)]
+    assert sum(f is None for f in found) == len(found)

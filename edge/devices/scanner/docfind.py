@@ -52,10 +52,19 @@ measured along each candidate side:
    winner inside a larger candidate that is nearly as well outlined (CONTAIN_SCORE of its near-step
    score and confidence) gives way to it: a smooth region finds the lit part of a page or a card's
    body exactly, and the page around it is the answer.
+   The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
+   directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
+   cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
+   steps, a third of it calm and its three outer sides different from the desk well beyond them (a
+   card's body beyond its band, a page's shaded fold beyond its lit part).
+   When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
+   receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
-   (a motion-blurred edge is a ramp, its gradient a plateau), fitted robustly with a line, or a
+   (a motion-blurred edge is a ramp, its gradient a plateau), not on a printed line's inner flank (a
+   rise just after a fall), fitted robustly with a line, or a
    parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
    corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
@@ -100,6 +109,7 @@ CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confid
 PAGE_ANGLE = 30          # degrees: a smooth region's corners are no sharper (a sliver of grain is)
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
+RIDGE_SAMPLES = 4        # profile samples (≈ a printed line's width) a line's outer flank precedes its inner
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
 LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
@@ -110,6 +120,12 @@ NO_PAGE = 0.3            # below this confidence the photo shows no page (an emp
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
 # at or above it the corners are right (IoU >= 0.9) on ~95 % of photos. See docs/scanner.md.
 CONFIDENT = 0.75
+LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
+CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
+GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
+GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
+GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
+GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -140,6 +156,31 @@ def detect(image: np.ndarray) -> Detection | None:
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+    gain = 1.0
+    found = _search(small, gain)
+    if found is None or found[1] < NO_PAGE:
+        # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
+        # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
+        # The gain lifts a desk's blotches as well; a page's side is a step (most of the change within a
+        # few pixels of it), a blotch's a ramp.
+        gain = LOW_CONTRAST_GAIN
+        found = _search(small, gain)
+        if found is not None and not (_page_shaped(found[0]) and _crisp(small, found[0])):
+            found = None
+    if found is None or found[1] < NO_PAGE:
+        return None
+    quad, score = found[:2]
+    # Working-image pixel centres back to full-image pixel centres.
+    sx, sy = w / sw, h / sh
+    quad = (quad + 0.5) * [sx, sy] - 0.5
+    if scale < 1:
+        quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
+    return Detection(order_corners(quad), float(score))
+
+
+def _search(small: np.ndarray, gain: float):
+    """The best candidate (quad, confidence, rank, near-step score) in the working image, or None. ``gain``
+    multiplies the log-colour features the steps are measured on (1: as tuned)."""
     # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
     # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
     flat_view = cv2.medianBlur(small, max(MEDIANS))
@@ -154,7 +195,9 @@ def detect(image: np.ndarray) -> Detection | None:
         # Two views of the same photo: with texture removed (grain, weave, stripes, text gone), and as it
         # is (fine detail: small cards, a page's edge next to text). The better-ranked answer wins.
         view = flat_view if median == max(MEDIANS) else (cv2.medianBlur(small, median) if median > 1 else small)
-        feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+        feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
+        if median == max(MEDIANS):
+            flat_steps = feat
         candidates = []
         lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
@@ -179,15 +222,45 @@ def detect(image: np.ndarray) -> Detection | None:
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
     found = _outermost(found, judged)
-    if found is None or found[1] < NO_PAGE:
-        return None
-    quad, score = found[:2]
-    # Working-image pixel centres back to full-image pixel centres.
-    sx, sy = w / sw, h / sh
-    quad = (quad + 0.5) * [sx, sy] - 0.5
-    if scale < 1:
-        quad = _refine(image, quad, max(sx, sy))
-    return Detection(order_corners(quad), float(score))
+    if found is not None:
+        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0]), *found[1:])
+    return found
+
+
+def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether at least three sides of a quadrilateral are steps, not ramps: of the change in log colour from
+    12 px outside a side to 3 px inside it, at least CRISP happens within 3 px either side of it (median
+    along the side). A faint page's sides are steps; a mottled desk's blotches change over tens of pixels."""
+    feat = np.log(small.astype(np.float32) + 16.0)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 32)[:, None]
+    crisp = 0
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        length = float(np.hypot(*(b - a)))
+        if length < 1:
+            return False
+        n = np.array([a[1] - b[1], b[0] - a[0]]) / length
+        if (c - a) @ n < 0:
+            n = -n
+        pts = a + t * (b - a)
+        outside = pts - 12 * n
+        if not ((outside >= 0) & (outside <= [feat.shape[1] - 1, feat.shape[0] - 1])).all(1).mean() > 0.5:
+            continue  # the photo's border is no evidence
+
+        def at(o, pts=pts, n=n):
+            p = (pts + o * n).astype(np.float32)
+            out = cv2.remap(feat, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return out.reshape(len(p), -1)
+
+        total = np.median(at(3) - at(-12), axis=0)
+        size = float(total @ total)
+        if size < 0.02 ** 2:
+            continue
+        share = float(np.median(at(3) - at(-3), axis=0) @ total) / size
+        crisp += CRISP <= share <= 1.5
+    return crisp >= 3
 
 
 def _outermost(found, judged):
@@ -904,6 +977,116 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
     return quad
 
 
+def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Grow a winner past an inner edge, searching for the new side directly (``_extend`` only looks among
+    the lines the line search kept, and on a checked cloth or grain the side of a card's body seldom is
+    one of them). Each side in turn is tried at every pair of positions along its two neighbours, out to
+    GROW_REACH of the neighbour's length beyond it; it moves to the farthest where, as in ``_extend``,
+    the neighbours' extensions and the new side are consistent steps and the new side steps the same
+    way as one of the neighbours' extensions (the strip is one region: an ID card's body beyond its band)."""
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    margin = 0.02 * max(w, h)
+    for _ in range(3):
+        grown = False
+        for s in range(4):
+            a, b = q[s], q[(s + 1) % 4]
+            prev_from, next_to = q[s - 1], q[(s + 2) % 4]
+            ua, ub = a - prev_from, b - next_to        # outward along the neighbours
+            la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
+            if min(la, lb) < 2 * MIN_SEGMENT:
+                continue
+            ua, ub = ua / la, ub / lb
+
+            def ray(start, u, length, inward):
+                """Shares of the ray start + t u (t = 1 … length px) that step up / down towards ``inward``,
+                cumulative, and where it leaves the photo (with the margin)."""
+                t = np.arange(1, int(length) + 1, dtype=np.float32)
+                pts = start + t[:, None] * u
+                nx = np.full(len(t), inward[0], np.float32)
+                ny = np.full(len(t), inward[1], np.float32)
+                mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32), nx, ny)
+                strength = np.clip((mag - 0.02) / 0.04, 0, 1)
+                inside = ((pts > -margin) & (pts < [w - 1 + margin, h - 1 + margin])).all(1)
+                return np.cumsum(strength * (lum > 0)), np.cumsum(strength * (lum <= 0)), inside
+
+            def inward_of(p0, p1, c=q.mean(axis=0)):  # noqa: B008 (the quad as it is now)
+                d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-6)
+                n = np.array([-d[1], d[0]])
+                return n if (c - p0) @ n > 0 else -n
+
+            reach_a, reach_b = GROW_REACH * la, GROW_REACH * lb
+            pa, na_, ina = ray(a, ua, reach_a, inward_of(prev_from, a))
+            pb, nb_, inb = ray(b, ub, reach_b, inward_of(b, next_to))
+            ta = np.arange(MIN_SEGMENT, len(pa), max(2, len(pa) // 60))
+            tb = np.arange(MIN_SEGMENT, len(pb), max(2, len(pb) // 60))
+            ta, tb = ta[ina[ta - 1]], tb[inb[tb - 1]]
+            if len(ta) == 0 or len(tb) == 0:
+                continue
+            b1, d1 = pa[ta - 1] / ta, na_[ta - 1] / ta
+            b2, d2 = pb[tb - 1] / tb, nb_[tb - 1] / tb
+            ok1 = np.maximum(b1, d1) >= EXTEND_SUPPORT
+            ok2 = np.maximum(b2, d2) >= EXTEND_SUPPORT
+            ta, b1, d1 = ta[ok1], b1[ok1], d1[ok1]
+            tb, b2, d2 = tb[ok2], b2[ok2], d2[ok2]
+            if len(ta) == 0 or len(tb) == 0:
+                continue
+            A = a + ta[:, None] * ua                           # (Ia, 2) new corner candidates
+            B = b + tb[:, None] * ub
+            AA, BB = np.repeat(A, len(B), 0), np.tile(B, (len(A), 1))
+            t = np.linspace(0.05, 0.95, 32)[None, :, None]
+            pts = AA[:, None] + t * (BB - AA)[:, None]         # (G, 32, 2)
+            e = BB - AA
+            n = np.stack([-e[:, 1], e[:, 0]], 1) / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
+            n *= np.sign(((q.mean(axis=0) - AA) * n).sum(1, keepdims=True) + 1e-9)
+            nx = np.broadcast_to(n[:, None, 0], pts.shape[:2]).ravel().astype(np.float32)
+            ny = np.broadcast_to(n[:, None, 1], pts.shape[:2]).ravel().astype(np.float32)
+            xy = pts.reshape(-1, 2).astype(np.float32)
+            mag, lum = _step(feat, xy[:, 0], xy[:, 1], nx, ny)
+            strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(AA), -1)
+            b3 = (strength * (lum.reshape(len(AA), -1) > 0)).mean(1)
+            d3 = (strength * (lum.reshape(len(AA), -1) <= 0)).mean(1)
+            B1, D1 = np.repeat(b1, len(B)), np.repeat(d1, len(B))
+            B2, D2 = np.tile(b2, len(A)), np.tile(d2, len(A))
+            ok = np.maximum(b3, d3) >= EXTEND_SUPPORT
+            ok &= np.maximum.reduce([np.minimum(B1, b3), np.minimum(D1, d3), np.minimum(B2, b3),
+                                     np.minimum(D2, d3)]) >= EXTEND_SUPPORT
+            if not ok.any():
+                continue
+            # The best outlined strip (its weakest stretch), the farther of equals: past the card's body the
+            # neighbours' extensions run over the desk and their shares fall.
+            support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
+            moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
+            value = np.where(ok, support + 1e-4 * moved / (la + lb), -1)
+            # The strip is one region of paper: mostly calm, its gradient below half FLAT_GRADIENT (paper
+            # with print is; the stripes, grain or check the neighbours' extensions may run along are not).
+            for g in np.argsort(-value)[:GROW_TRIES]:
+                if value[g] < 0:
+                    break
+                new = q.copy()
+                new[s], new[(s + 1) % 4] = AA[g], BB[g]
+                strip = np.array([a, AA[g], BB[g], b])
+                if not (_convex(new) and _convex(strip)):
+                    continue
+                # … with its three outer sides differing from the desk well beyond them (a check or stripes
+                # that the neighbours' extensions ran along are neither calm nor that different).
+                if _smooth_share(calm, strip) >= GROW_CALM and \
+                        _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
+                    q, grown = new, True
+                    break
+        if not grown:
+            break
+    return q
+
+
+def _smooth_share(smooth: np.ndarray, quad: np.ndarray) -> float:
+    """Share of a convex quadrilateral's inside that a mask (of the working image) covers."""
+    mask = np.zeros(smooth.shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    n = int(mask.sum())
+    return float((smooth & mask).sum() / n) if n else 0.0
+
+
 def _area(q):
     x, y = q[:, 0], q[:, 1]
     return 0.5 * float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
@@ -918,7 +1101,7 @@ def _convex(q):
 # --- refinement --------------------------------------------------------------------------------------
 
 
-def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.ndarray:
+def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float, faint: bool = False) -> np.ndarray:
     """Move each side onto the strongest step near it at full resolution; a curled side becomes a curve.
 
     Along each side the strongest step towards the page is found within ``reach`` (a couple of working
@@ -938,7 +1121,7 @@ def _refine(image: np.ndarray, quad: np.ndarray, px_per_work_px: float) -> np.nd
         n = np.array([-d[1], d[0]])
         if (c - a) @ n < 0:
             n = -n  # n points into the page
-        fits.append(_fit_side(image, a, d, n, length, px_per_work_px))
+        fits.append(_fit_side(image, a, d, n, length, px_per_work_px, faint))
     out = quad.copy()
     for s in range(4):
         f1, f2 = fits[(s - 1) % 4], fits[s]
@@ -962,7 +1145,7 @@ def _onto(fit, p):
     return a + u * d + float(np.polyval(coef, u)) * n
 
 
-def _fit_side(image, a, d, n, length, ppw):
+def _fit_side(image, a, d, n, length, ppw, faint=False):
     reach = max(2.5 * ppw, CURL_REACH * length)
     step = max(1.0, reach / 16)
     offs = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
@@ -975,7 +1158,15 @@ def _fit_side(image, a, d, n, length, ppw):
     strip = np.log(strip + 16.0)
     # Project colour onto the direction of the step (inside minus outside), smooth along the side.
     q = max(1, len(offs) // 4)
-    direction = (strip[:, -q:].mean(1) - strip[:, :q].mean(1)).mean(0)
+    if faint:
+        # A page of nearly the desk's colour: its print, not the paper, sets the colour a quarter of the
+        # reach inside. The step's direction is taken next to the side found at working size instead.
+        near = np.abs(offs) <= 3 * ppw
+        inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
+        direction = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
+    else:
+        # Medians across each quarter: a printed line or a stripe at the reach's end does not turn it.
+        direction = (np.median(strip[:, -q:], axis=1) - np.median(strip[:, :q], axis=1)).mean(0)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-3:
         return None
@@ -985,10 +1176,19 @@ def _fit_side(image, a, d, n, length, ppw):
     # The page's edge is its outermost step: a printed frame or a rule just inside it can be a stronger
     # one (ink on paper), and the search reaches that far for curled sides. So per row the outermost local
     # maximum that is a good part of the row's strongest is taken (offsets run from outside to inside).
+    # The inner flank of a printed line (ink, then paper) steps the page's way too, and strongly: a rise
+    # just after a fall of half its size (within RIDGE_SAMPLES further out) is a line's flank, not an edge.
+    # When a row has any other rise, flanks neither count as the row's strongest nor are taken.
+    fall = np.full_like(grad, np.inf)
+    for k in range(1, RIDGE_SAMPLES + 1):
+        fall[:, k:] = np.minimum(fall[:, k:], grad[:, :-k])
+    flank = fall < -0.5 * grad
+    rise = np.where(flank, 0.0, grad)
+    strongest = np.where((rise > 0).any(axis=1, keepdims=True), rise, grad).max(axis=1, keepdims=True)
     peak = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
-    peak &= grad[:, 1:-1] >= OUTERMOST * grad.max(axis=1, keepdims=True)
-    peak &= grad[:, 1:-1] > 0
-    best = np.where(peak.any(axis=1), peak.argmax(axis=1) + 1, np.argmax(grad, axis=1))
+    peak &= grad[:, 1:-1] >= OUTERMOST * strongest
+    peak &= (grad[:, 1:-1] > 0) & ~flank[:, 1:-1]
+    best = np.where(peak.any(axis=1), peak.argmax(axis=1) + 1, np.argmax(rise, axis=1))
     ok = (best > 0) & (best < grad.shape[1] - 1)
     rows = np.nonzero(ok)[0]
     if len(rows) < 8:
