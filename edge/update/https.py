@@ -28,13 +28,31 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from edge.sync.schema import is_bundle_name
+from edge.sync.schema import UPDATE_MAX_CHUNKS, is_bundle_name
 from edge.update import transfer
 from edge.update.incoming import Incoming
 
 log = logging.getLogger("edge.update.https")
 
 MAX_MANIFEST_BYTES = 4 << 20
+
+
+def _is_int(x, low: int, high: int) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and low <= x <= high
+
+
+def _is_offer(m: object, chunk_size: int) -> bool:
+    """The shape of an offer (the hub is not trusted for it: each chunk is checked again as it is kept)."""
+    if not (isinstance(m, dict) and is_bundle_name(m.get("bundle")) and m.get("chunk_size") == chunk_size
+            and _is_int(m.get("total"), 1, UPDATE_MAX_CHUNKS) and isinstance(m.get("files"), list)
+            and 0 < len(m["files"]) <= transfer.MAX_FILES):
+        return False
+    for f in m["files"]:
+        if not (isinstance(f, list) and len(f) == 5 and isinstance(f[0], str) and isinstance(f[2], str)
+                and _is_int(f[1], 0, transfer.MAX_FILE_BYTES) and _is_int(f[3], 0, m["total"] - 1)
+                and _is_int(f[4], 1, m["total"])):
+            return False
+    return True
 
 
 class HttpsFetch:
@@ -76,12 +94,8 @@ class HttpsFetch:
             return None
         if status != 200 or len(data) > MAX_MANIFEST_BYTES:
             raise OSError(f"the release server answered {status} to the offer")
-        m = json.loads(data)
-        files = m.get("files") if isinstance(m, dict) else None
-        if not (isinstance(m, dict) and is_bundle_name(m.get("bundle")) and isinstance(m.get("total"), int)
-                and isinstance(files, list) and 0 < len(files) <= transfer.MAX_FILES
-                and all(isinstance(f, list) and len(f) == 5 for f in files)
-                and m.get("chunk_size") == self.incoming.chunk_size):
+        m = json.loads(data)  # ValueError when not JSON
+        if not _is_offer(m, self.incoming.chunk_size):
             raise ValueError("the release server's offer is not one")
         return m
 

@@ -207,3 +207,73 @@ def test_the_van_runner_wires_the_fetcher_with_its_identity_and_its_outbox_first
         (folder / "bad.toml").write_text(bad)
         with pytest.raises(config.ConfigError, match=says):
             config.load(folder / "bad.toml")
+
+
+def _offers():
+    from hypothesis import strategies as st
+
+    name = st.sampled_from(["B1", "B2", "../x", "", "b" * 65])
+    head = st.lists(st.one_of(st.text(max_size=12), st.integers(-2, 40), st.none(), st.booleans()), min_size=5,
+                    max_size=5)
+    good_head = st.tuples(st.sampled_from(["a.whl", "tuf/x.json", "../../etc/x", "/abs", "a//b"]),
+                          st.integers(0, 200_000), st.sampled_from(["0" * 64, "zz", ""]), st.integers(0, 6),
+                          st.integers(1, 6)).map(list)
+    shaped = st.fixed_dictionaries({"bundle": name, "version": st.text(max_size=5), "total": st.integers(-1, 8),
+                                    "chunk_size": st.sampled_from([65536, 65536, 4096]),
+                                    "files": st.lists(st.one_of(good_head, head), max_size=4)})
+    return st.one_of(shaped, st.recursive(st.none() | st.integers() | st.text(max_size=8),
+                                          lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c,
+                                                                                             max_size=3), max_leaves=8))
+
+
+def test_whatever_the_release_server_answers_the_fetcher_refuses_cleanly_and_keeps_nothing_false(tmp_path, tls):
+    # The van trusts no upload and no download: any offer and any chunk bytes and statuses from a (compromised or
+    # broken) server end a round with a clear error or a refusal report — never another exception, never a READY
+    # for files that are not what the offer's hashes say, never a file outside the staging folder.
+    import hashlib
+    import shutil
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    answers: dict = {}
+
+    class Fake(ReleaseServer):
+        def answer(self, van, path):
+            if path == "/updates/offer":
+                return answers["offer_status"], answers["offer"], "application/json"
+            return answers["chunk_status"], answers["chunk"], "application/octet-stream"
+
+    server = Fake(HubStore(tmp_path / "hub.db"), tls_context(Path(tls["server"][0]), Path(tls["server"][1]),
+                                                             Path(tls["ca"])), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = tmp_path / "fuzz"
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(offer=_offers(), raw=st.binary(max_size=40), offer_status=st.sampled_from([200, 200, 200, 204, 500]),
+           chunk=st.binary(max_size=70_000), chunk_status=st.sampled_from([200, 200, 404, 409, 500]),
+           as_json=st.booleans())
+    def check(offer, raw, offer_status, chunk, chunk_status, as_json):
+        shutil.rmtree(root, ignore_errors=True)
+        staging = root / "data" / "update" / "staging"
+        answers.update(offer=json.dumps(offer).encode() if as_json else raw, offer_status=offer_status,
+                       chunk=chunk, chunk_status=chunk_status)
+        fetch = _fetcher(tls, f"https://127.0.0.1:{server.port}/", staging, report=lambda r: None)
+        try:
+            fetch.once(threading.Event())
+        except (OSError, ValueError):
+            pass  # said in the log; asked again at the next round
+        outside = [p for p in root.rglob("*") if not p.is_relative_to(staging) and p not in staging.parents]
+        assert outside == []
+        if (staging / READY).exists():
+            name = (staging / READY).read_text().strip()
+            heads = {f[0]: f[2] for f in offer["files"]}
+            for p in fetch.incoming.folder(name).rglob("*"):
+                if p.is_file():
+                    rel = p.relative_to(fetch.incoming.folder(name)).as_posix()
+                    assert hashlib.sha256(p.read_bytes()).hexdigest() == heads[rel]
+
+    try:
+        check()
+    finally:
+        server.shutdown()
