@@ -257,6 +257,12 @@ class Updates:
         seqs = sorted(set(chosen))
         if not seqs:
             return 0
+        try:  # read before the window is claimed: a folder rewritten under it claims nothing
+            chunks = [b.chunk(seq) for seq in seqs]
+        except (FolderChanged, OSError) as exc:
+            log.warning("release folder %s changed while sending to %s (%s); read again", offer["folder"], van, exc)
+            self.forget(offer["folder"])
+            return 0
         # Claimed before publishing, against what was read: two ingest workers never send the same window.
         with self.store.transaction() as conn:
             cur = conn.execute(
@@ -267,27 +273,25 @@ class Updates:
                  offer["reported_at"] or ""])
             if cur.rowcount == 0:
                 return 0
-        for n, seq in enumerate(seqs):
-            try:
-                chunk = b.chunk(seq)
-            except (FolderChanged, OSError) as exc:
-                # Rewritten between the check and this read: what was not sent goes with the window sent again
-                # (the van reports what it lacks), read from the folder as it is now.
-                log.warning("release folder %s changed while sending to %s (%s); read again", offer["folder"], van,
-                            exc)
-                self.forget(offer["folder"])
-                return n
+        for chunk in chunks:
             self.publish(van, "update-chunk", p.encode_down(chunk, van=van))
         return len(seqs)
 
     def _stall(self, offer: dict, sent_at: datetime | None, reported_at: datetime | None) -> timedelta:
-        """How long a window may go without progress before it is sent again: ``stall_s``; doubled for each window
-        sent beyond the first that the van holds nothing of, while it says nothing at all (no report since the last
-        window: an agent that cannot take updates, a link that takes nothing in), up to ``BACKOFF_MAX_S`` — an hour's
+        """How long a window may go without progress before it is sent again: ``stall_s`` — longer while the van says
+        nothing (an agent that cannot take updates, a link that takes nothing in), up to ``BACKOFF_MAX_S``: an hour's
         MiB, not 120 MiB an hour, over a van's paid LTE. A report resets it: a van that comes back (it reports after
-        every connect) goes on within ``stall_s``."""
+        every connect) goes on within ``stall_s``.
+
+        - heard since the last window: ``stall_s``;
+        - heard before, silent since: as long as it has been silent at the last window (30 s, 30 s, 60 s, 120 s …:
+          doubling from the last report, whatever happened earlier in the transfer);
+        - never heard: doubled for each window sent beyond the first (it holds nothing of them)."""
         if reported_at is not None and sent_at is not None and reported_at >= sent_at:
             return self.stall
+        if reported_at is not None and sent_at is not None:
+            seconds = (sent_at - reported_at).total_seconds()
+            return timedelta(seconds=min(max(seconds, self.stall.total_seconds()), BACKOFF_MAX_S))
         wasted = max(0, (offer["chunks_sent"] - offer["held"]) // max(1, self.window) - 1)
         seconds = self.stall.total_seconds() * 2 ** min(wasted, 20)
         return timedelta(seconds=min(max(seconds, self.stall.total_seconds()), BACKOFF_MAX_S))

@@ -126,6 +126,16 @@ def test_a_van_that_never_answers_gets_windows_less_and_less_often_and_one_that_
     with store.transaction() as conn:
         Updates.report(conn, VAN, report, now.isoformat())
     assert updates.pump(VAN, now=now + timedelta(seconds=1)) == 16
+    # That window is lost on the way: after all the waste of the silent day, it goes again within the stall time —
+    # the report reset the back-off — and the silence from there doubles it again from 30 s.
+    times = []
+    t = now + timedelta(seconds=1)
+    while t < now + timedelta(minutes=20):
+        t += timedelta(seconds=5)
+        if updates.pump(VAN, now=t):
+            times.append((t - now).total_seconds())
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert times[0] <= 40 and gaps[0] <= 45 and all(1.8 <= b / a <= 2.2 for a, b in zip(gaps, gaps[1:], strict=False))
 
 
 @pytest.mark.parametrize("fault", ["restart mid-window", "disk full at first", "every fifth chunk lost"])
