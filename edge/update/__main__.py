@@ -9,6 +9,7 @@ release on a USB stick).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import signal
@@ -22,6 +23,7 @@ from edge.core.errors import EdgeError
 from edge.update import install as install_mod
 from edge.update import received as received_mod
 from edge.update import verify as verify_mod
+from edge.update.errors import UpdateError
 
 SOFTWARE = install_mod.SOFTWARE
 DATA = "/var/lib/edge"
@@ -68,15 +70,24 @@ def _units(software, units) -> Path | None:
 
 
 def _command(line: str):
-    def run() -> None:
-        if line:
-            subprocess.run(shlex.split(line), check=False)
+    def run() -> bool:
+        """True when it worked (or there is nothing to run)."""
+        if not line:
+            return True
+        try:
+            return subprocess.run(shlex.split(line), check=False).returncode == 0
+        except OSError:
+            return False
 
     return run
 
 
 def _updater(software, state, units, deadline, health_url, restart_command, reload_command,
-             seed_pip=True) -> install_mod.Updater:
+             seed_pip=True, data=None) -> install_mod.Updater:
+    if data is not None and Path(os.path.abspath(state)).is_relative_to(os.path.abspath(data)):
+        raise UpdateError("مجلد حالة التحديث يجب ألا يكون داخل مجلد بيانات العربة.",
+                          f"The updater's folder ({state}) must not be inside the van's data dir ({data}): the "
+                          "van's user owns that one.", code="update-layout")
     return install_mod.Updater(install_mod.Layout(software, state, _units(software, units)),
                                health=install_mod.Health(deadline_s=deadline, url=health_url),
                                restart=_command(restart_command), reload=_command(reload_command), seed_pip=seed_pip)
@@ -134,21 +145,32 @@ def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, rel
         click.echo("no release received whole; nothing to apply")
         return
     updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command,
-                       seed_pip=not no_pip)
-    layout = updater.layout
+                       seed_pip=not no_pip, data=data)
     _terminate_cleanly()
-    try:
-        source = received_mod.copy_out(staging, name, layout.received)
-        _apply(source, anchor, updater)
-    except EdgeError as exc:
-        _note_refused(layout, name, f"{exc.code}: {exc.detail or exc.message_en}")
-        raise
-    except Exception as exc:  # a fault of ours: said in the state too, so the governorate sees why
-        _note_refused(layout, name, f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        received_mod.forget(staging, name)
-        shutil.rmtree(layout.received, ignore_errors=True)
+    # The lock is held from the copy to the outcome: a second apply-ready (by hand) is refused (update-busy) and
+    # touches nothing: the one running forgets the bundle when done.
+    with updater:
+        try:
+            source = received_mod.copy_out(staging, name, updater.layout.received)
+            received_mod.forget(staging, name)  # the copy is root's now: the disk gets the staging room back
+            _apply(source, anchor, updater)
+        except _Terminated:
+            _note_refused(updater, name, "terminated: the update's unit was stopped (SIGTERM); what it "
+                          "interrupted is finished or undone by recover")
+            raise
+        except EdgeError as exc:
+            _note_refused(updater, name, f"{exc.code}: {exc.detail or exc.message_en}")
+            raise
+        except Exception as exc:  # a fault of ours: said in the state too, so the governorate sees why
+            _note_refused(updater, name, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            received_mod.forget(staging, name)
+            shutil.rmtree(updater.layout.received, ignore_errors=True)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM, as an exit the ``finally`` clauses see (and the outcome is noted)."""
 
 
 def _terminate_cleanly() -> None:
@@ -156,16 +178,16 @@ def _terminate_cleanly() -> None:
     chunks and copy removed, the outcome noted) instead of dying mid-line. What was interrupted is the same as a
     power cut at that instant, which ``recover`` finishes or undoes (the crash-point test)."""
     def stop(signum, frame):
-        raise SystemExit(128 + signum)
+        raise _Terminated(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
 
 
-def _note_refused(layout: install_mod.Layout, name: str, reason: str) -> None:
+def _note_refused(updater: install_mod.Updater, name: str, reason: str) -> None:
     """A release refused before it was installed (TUF said no, or installing failed): in the state's history, so
     the hub's fleet screen and a technician see why."""
     try:
-        with install_mod.Updater(layout) as updater:
+        with updater:
             updater.note("refused-release", name, reason[:500])
     except EdgeError:
         pass  # another update runs: it will say its own outcome

@@ -272,6 +272,7 @@ class Updater:
         # Each version gets its own pip (ensurepip, offline), so it can install the next one.
         self.seed_pip = seed_pip
         self._lock_fd: int | None = None
+        self._depth = 0
 
     # -- the state ----------------------------------------------------------------------------------
 
@@ -288,6 +289,9 @@ class Updater:
         self._save(st)
 
     def __enter__(self) -> Updater:
+        if self._lock_fd is not None:  # held already by this updater (apply-ready holds it around the whole apply)
+            self._depth += 1
+            return self
         self.layout.state_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.layout.state_file.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -300,6 +304,9 @@ class Updater:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._depth:
+            self._depth -= 1
+            return
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -372,33 +379,84 @@ class Updater:
         self._units_follow(vid)
 
     def _units_follow(self, vid: str) -> None:
-        """The van's units become version ``vid``'s (written where they differ, the ones it does not have removed),
-        then systemd reads them again — before the units restart. A version installed without units of its own
-        (before the updater kept them) leaves the units as they are. Called after every change of ``current``, and
-        by :meth:`recover` for a switch a power cut interrupted between the rename and this."""
+        """The van's units become version ``vid``'s (written where they differ, the ones the updater put there
+        before and ``vid`` does not have removed), then systemd reads them again — before the units restart. A unit
+        masked by hand (a link to /dev/null) stays masked; a unit the updater never wrote is never removed. A
+        version without units of its own (installed before versions kept them) leaves the units as they are.
+
+        Called after every change of ``current``, and by :meth:`recover`, so a cut at any step ends with
+        ``current``'s units; a reload that failed or was cut is done again by the next :meth:`recover` (the state's
+        ``units_reload``). A unit that cannot be written is said in the history, never a stuck update."""
         target, src = self.layout.units, self.layout.folder(vid) / UNITS
         if target is None or not src.is_dir():
             return
         want = {f.name: f.read_bytes() for f in sorted(src.iterdir()) if f.is_file() and UNIT_NAME.fullmatch(f.name)}
         if not want:
             return
-        target.mkdir(parents=True, exist_ok=True)
-        changed = False
-        for name, data in want.items():
-            try:
-                same = not (target / name).is_symlink() and (target / name).read_bytes() == data
-            except OSError:
-                same = False
-            if not same:
-                _write_atomic(target / name, data)
-                changed = True
-        for old in sorted(target.iterdir()):
-            if UNIT_NAME.fullmatch(old.name) and old.name not in want and (old.is_file() or old.is_symlink()):
-                old.unlink()
-                changed = True
-        if changed:
-            state_mod.fsync_dir(target)
-            self.reload()
+        record = Path(self.layout.state) / "units.json"
+        try:
+            owned = set(json.loads(record.read_text()))
+        except (OSError, ValueError, TypeError):
+            owned = set()
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            changes = [name for name, data in want.items() if not _same_unit(target / name, data)]
+            stale = [name for name in sorted(owned - set(want)) if os.path.lexists(target / name)
+                     and not _masked(target / name)]
+            if changes or stale:
+                self._mark_reload(True)
+            if owned | set(want) != owned:
+                write_json_atomic(record, sorted(owned | set(want)))
+            for name in changes:
+                _write_atomic(target / name, want[name])
+            for name in stale:
+                (target / name).unlink()
+            if changes or stale:
+                state_mod.fsync_dir(target)
+        except OSError as exc:
+            log.error("units of version %s not put in place: %s", vid, exc)
+            self.note("units-not-written", vid, f"{type(exc).__name__}: {exc}"[:300])
+        if self.state().get("units_reload"):
+            self._reload()
+
+    def _mark_reload(self, pending: bool) -> None:
+        st = self.state()
+        if bool(st.get("units_reload")) != pending:
+            st["units_reload"] = pending
+            self._save(st)
+
+    def _reload(self) -> None:
+        """systemd reads the units again; the pending mark is cleared only when that worked."""
+        try:
+            ok = self.reload() is not False
+        except Exception as exc:  # noqa: BLE001 - said, and tried again by the next recover
+            log.error("reloading the units failed: %s", exc)
+            ok = False
+        if ok:
+            self._mark_reload(False)
+        else:
+            self.note("units-reload-failed", None, "systemd did not read the units again; tried at the next start")
+
+    def _keep_live_units(self, vid: str | None) -> None:
+        """Before the van leaves version ``vid``, which has no units of its own (installed before versions kept
+        them): keep the units it runs with, so a rollback to it puts them back instead of keeping the new ones."""
+        target = self.layout.units
+        if target is None or not vid or self.layout.installed(vid) is None:
+            return
+        own = self.layout.folder(vid) / UNITS
+        if own.is_dir() or not target.is_dir():
+            return
+        live = [f for f in sorted(target.iterdir()) if UNIT_NAME.fullmatch(f.name) and f.is_file()
+                and not f.is_symlink()]
+        if not live:
+            return
+        partial = own.with_name(f".{UNITS}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        for f in live:
+            shutil.copyfile(f, partial / f.name)
+        os.replace(partial, own)
+        state_mod.fsync_dir(own.parent)
 
     def switch(self, vid: str) -> bool:
         """Switch the van to installed version ``vid``; True when it came up healthy, False when it was
@@ -411,6 +469,7 @@ class Updater:
         previous = st["current"] or self.layout.pointed()
         if previous == vid and self.layout.pointed() == vid:
             return True
+        self._keep_live_units(previous)
         st.update(phase="switching", candidate=vid, previous=previous, baseline=self.health.baseline())
         state_mod.note(st, "switch", record["version"])
         self._save(st)
@@ -528,6 +587,23 @@ def _keep_units(src: Path, dest: Path) -> None:
     for f in sorted(src.iterdir()):
         if f.is_file() and not f.is_symlink() and UNIT_NAME.fullmatch(f.name):
             shutil.copyfile(f, dest / f.name)
+
+
+def _masked(path: Path) -> bool:
+    try:
+        return path.is_symlink() and os.readlink(path) == "/dev/null"
+    except OSError:
+        return False
+
+
+def _same_unit(path: Path, data: bytes) -> bool:
+    """True when ``path`` holds ``data`` already — or is masked (a link to /dev/null: a technician's decision)."""
+    if _masked(path):
+        return True
+    try:
+        return not path.is_symlink() and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -109,7 +109,8 @@ def copy_out(staging: Path, name: str, dest: Path, *, max_bytes: int = transfer.
         src = _open_sub(folder, name, "files")
     finally:
         os.close(folder)
-    budget = {"bytes": max_bytes, "files": max_files, "reserve": reserve, "dest": dest.parent}
+    # Entries: a release's folders are fewer than its files (each holds one at least), so twice the files.
+    budget = {"bytes": max_bytes, "files": 2 * max_files, "reserve": reserve, "dest": dest.parent}
     try:
         os.mkdir(partial, 0o700)
         _copy_tree(src, partial, budget, depth=0)
@@ -144,8 +145,14 @@ def _open_sub(folder: int, *parts: str) -> int:
 def _copy_tree(src: int, dest: Path, budget: dict, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise _bad("The received release's folders are nested too deep.", "مجلدات التحديث المستلم متداخلة بعمق مفرط.")
-    with os.scandir(src) as entries:
-        names = sorted(e.name for e in entries)
+    with os.scandir(src) as entries:  # streamed: a folder of millions of names is refused, not listed into memory
+        names = []
+        for e in entries:
+            budget["files"] -= 1  # every entry counts, folders too (millions of empty folders are no release)
+            if budget["files"] < 0:
+                raise _bad("The received release holds more files than a release may.",
+                           "يحتوي التحديث المستلم ملفات أكثر من المسموح.")
+            names.append(e.name)
     for entry in names:
         st = os.stat(entry, dir_fd=src, follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
@@ -164,10 +171,6 @@ def _copy_tree(src: int, dest: Path, budget: dict, depth: int) -> None:
 
 
 def _copy_file(src: int, entry: str, dest: Path, budget: dict) -> None:
-    budget["files"] -= 1
-    if budget["files"] < 0:
-        raise _bad("The received release holds more files than a release may.",
-                   "يحتوي التحديث المستلم ملفات أكثر من المسموح.")
     try:
         fd = os.open(entry, _FILE, dir_fd=src)
     except OSError as exc:  # replaced by a link (ELOOP) or removed since the listing

@@ -3,6 +3,8 @@ with the real ``python -m edge.update`` and a real web process whose /api/health
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 import pytest
@@ -157,9 +159,48 @@ def test_each_version_brings_its_units_and_a_rollback_takes_them_back(tmp_path, 
     assert _units(rig) == {"edge-extra.service": "[Service]\nExecStart=/bin/true\n",
                            "edge.target": "[Unit]\nDescription=van 1.3.0\n"}
     assert oct((rig.units / "edge.target").stat().st_mode & 0o777) == "0o644"
-    # The units as someone left them by hand are the version's again at the next start (recover).
+    # A unit edited by hand is the version's again at the next start (recover); a unit the updater never wrote
+    # (someone else's edge-something) stays, and so does a unit masked by hand (a link to /dev/null).
     (rig.units / "edge.target").write_text("edited\n")
     (rig.units / "edge-stray.service").write_text("[Service]\n")
+    (rig.units / "edge-extra.service").unlink()
+    (rig.units / "edge-extra.service").symlink_to("/dev/null")
     assert rig.recover().returncode == 0
-    assert _units(rig) == {"edge-extra.service": "[Service]\nExecStart=/bin/true\n",
-                           "edge.target": "[Unit]\nDescription=van 1.3.0\n"}
+    assert (rig.units / "edge.target").read_text() == "[Unit]\nDescription=van 1.3.0\n"
+    assert (rig.units / "edge-stray.service").read_text() == "[Service]\n"
+    assert os.readlink(rig.units / "edge-extra.service") == "/dev/null"
+
+
+def test_a_reload_that_fails_is_done_again_and_a_version_without_units_gets_its_own_back(tmp_path, keys, rig):
+    import json
+
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0
+    # As if 1.0.0 had been installed before versions kept their units: what the van runs with is what it had.
+    first = rig.status()["current"]
+    shutil.rmtree(rig.software / "versions" / first / "units")
+    (rig.units / "edge.target").write_text("[Unit]\nDescription=the units 1.0.0 ran with\n")
+    (tmp_path / "n2" / "systemd").mkdir(parents=True)
+    (tmp_path / "n2" / "systemd" / "edge-extra.service").write_text("[Service]\nExecStart=/bin/true\n")
+    signed_release(tmp_path / "n2", "1.2.0", keys, mode="unhealthy")
+    options = rig.options()
+    options[options.index("--reload-command") + 1] = "false"  # systemd does not take the reload
+    done = rig.run("apply", str(tmp_path / "n2"), "--anchor", str(rig.anchor), "--no-pip", *options)
+    assert done.returncode == 3, done.stderr
+    # Rolled back to 1.0.0 with the units it ran with (not 1.2.0's), and the failed reload remembered.
+    assert _units(rig) == {"edge.target": "[Unit]\nDescription=the units 1.0.0 ran with\n"}
+    st = json.loads((rig.state / "state.json").read_text())
+    assert st["units_reload"] is True and "units-reload-failed" in [h["event"] for h in st["history"]]
+    (rig.base / "reloaded").unlink(missing_ok=True)
+    assert rig.recover().returncode == 0  # the next start: reloaded, and no longer pending
+    assert (rig.base / "reloaded").exists()
+    assert json.loads((rig.state / "state.json").read_text())["units_reload"] is False
+
+
+def test_the_updaters_folder_inside_the_data_dir_is_refused(tmp_path, keys, rig):
+    staging = rig.data / "update" / "staging"
+    staging.mkdir(parents=True)
+    (staging / "READY").write_text("B1\n")
+    done = rig.run("apply-ready", "--anchor", str(rig.anchor), "--no-pip", "--software", str(rig.software),
+                   "--data", str(rig.data), "--state", str(rig.data / "update"))
+    assert done.returncode == 1 and "must not be inside the van's data dir" in done.stderr

@@ -125,7 +125,7 @@ def test_a_fifo_or_device_in_the_release_is_refused_without_blocking(tmp_path):
 def test_more_files_or_bytes_than_a_release_has_are_refused_and_a_full_disk_is_said(tmp_path):
     staging = _staging(tmp_path, files={f"w/{i}.whl": b"x" * 100 for i in range(5)})
     with pytest.raises(UpdateError, match="more files"):
-        received.copy_out(staging, "B1", tmp_path / "r1", max_files=4, reserve=0)
+        received.copy_out(staging, "B1", tmp_path / "r1", max_files=2, reserve=0)  # 6 entries: w/ and 5 files
     with pytest.raises(UpdateError, match="larger"):
         received.copy_out(staging, "B1", tmp_path / "r2", max_bytes=450, reserve=0)
     with pytest.raises(UpdateError) as full:
@@ -133,6 +133,15 @@ def test_more_files_or_bytes_than_a_release_has_are_refused_and_a_full_disk_is_s
     assert full.value.code == "update-disk" and "مساحة" in full.value.message_ar
     assert not any(p.name.startswith(("r1", "r2", "r3", ".r")) for p in tmp_path.iterdir() if p.name != "data")
     assert received.copy_out(staging, "B1", tmp_path / "r4", max_files=5, max_bytes=500, reserve=0).is_dir()
+
+
+def test_a_flood_of_empty_folders_is_refused_before_it_costs_roots_disk(tmp_path):
+    staging = _staging(tmp_path, files={"a.whl": b"x"})
+    for i in range(200):
+        (staging / "B1" / "files" / f"d{i}").mkdir()
+    with pytest.raises(UpdateError, match="more files"):
+        received.copy_out(staging, "B1", tmp_path / "root", max_files=50, reserve=0)
+    assert not (tmp_path / "root").exists() and not (tmp_path / ".root.partial").exists()
 
 
 def test_nesting_deeper_than_a_release_has_is_refused(tmp_path):
