@@ -3,6 +3,7 @@ the same random rows, on SQLite and PostgreSQL; the period a screen asks for is 
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.core.errors import EdgeError
+from governorate import perf_summary
 from governorate import performance as perf
 from governorate.store import HubStore
 from tests.support import gov_postgres, perf_data
@@ -42,7 +44,7 @@ seconds = st.integers(0, SPAN_S)
 
 
 @st.composite
-def requests_(draw, n: int) -> Request:
+def requests_(draw, n: int, prefix: str = "") -> Request:
     van = draw(st.sampled_from(VANS))
     state = draw(st.sampled_from(STATES))
     submitted = T0 + timedelta(seconds=draw(seconds))
@@ -55,8 +57,8 @@ def requests_(draw, n: int) -> Request:
     refund = None
     if state == "cancelled" and amount and draw(st.booleans()):
         refund = (submitted + timedelta(seconds=draw(st.integers(0, 5 * 86400))), amount)
-    return Request(f"{van}-{n:06d}", van, draw(st.sampled_from(SERVICES)), draw(st.sampled_from(OPERATORS)), state,
-                   submitted, due, draw(st.sampled_from(perf.METHODS)), amount, decided, under_review, refund)
+    return Request(f"{prefix}{van}-{n:06d}", van, draw(st.sampled_from(SERVICES)), draw(st.sampled_from(OPERATORS)),
+                   state, submitted, due, draw(st.sampled_from(perf.METHODS)), amount, decided, under_review, refund)
 
 
 tickets = st.builds(
@@ -73,9 +75,10 @@ shifts = st.lists(st.builds(
 
 
 @st.composite
-def data_sets(draw) -> Rows:
+def data_sets(draw, prefix: str = "", with_shifts: bool = True) -> Rows:
     count = draw(st.integers(0, 60))
-    return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)), draw(shifts))
+    return Rows([draw(requests_(n, prefix)) for n in range(count)], draw(st.lists(tickets, max_size=40)),
+                draw(shifts) if with_shifts else [])
 
 
 periods = st.tuples(st.integers(-60, 42), st.integers(0, 130)).map(  # up to and past WEEKS_BY_TEXT weeks
@@ -91,6 +94,74 @@ def test_the_sql_figures_equal_a_plain_computation_over_the_same_rows(store, row
     perf_data.insert(store, rows)
     assert perf.table(store, period, by, van) == perf_data.reference_table(rows, period, by, van)
     assert perf.weekly(store, period, van) == perf_data.reference_weekly(rows, period, van)
+    assert perf_summary.state(store)["summarised"] == 0  # every day read raw here
+
+
+days_after_t0 = st.integers(-2, 45).map(lambda d: T0.date() + timedelta(days=d))
+
+
+@st.composite
+def late_decisions(draw, rows: Rows) -> dict[str, tuple[str, datetime]]:
+    """Decisions made in the back office after the summary: some requests of ``rows`` become ready or rejected."""
+    chosen = draw(st.lists(st.sampled_from(rows.requests), max_size=8, unique_by=lambda r: r.number)
+                  if rows.requests else st.just([]))
+    return {r.number: (draw(st.sampled_from(("ready", "rejected"))),
+                       r.submitted + timedelta(seconds=draw(st.integers(1, 20 * 86400)))) for r in chosen}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=st.data(), rows=data_sets(), late=data_sets("L", with_shifts=False), refreshed=days_after_t0,
+       again=st.none() | st.tuples(days_after_t0, st.integers(0, 50)), period=periods,
+       by=st.sampled_from(tuple(perf.GROUPINGS)), van=st.none() | st.sampled_from(VANS),
+       messages_first=st.booleans())
+def test_the_figures_are_the_same_whether_days_are_summarised_dirty_or_raw(store, data, rows, late, refreshed, again,
+                                                                          period, by, van, messages_first):
+    """Rows are summarised up to a day, then late data arrives — requests and tickets of summarised days (a van back
+    online after days), refunds (some before their request), decisions in the back office on summarised requests —
+    and part of the dirty days may be summarised again: the figures are those of all the rows, whatever is read raw."""
+    perf_data.clear(store)
+    perf_data.insert(store, rows)
+    perf_summary.refresh(store, today=refreshed)
+    decided = data.draw(late_decisions(rows))
+    with store.transaction() as conn:
+        for number, (state, at) in decided.items():  # as backoffice.decide writes a decision
+            conn.execute("UPDATE requests SET state = ?, decided_at = ? WHERE number = ?",
+                         [state, perf_data.iso(at), number])
+    perf_data.insert(store, late, first=1000, messages_first=messages_first)
+    if again:
+        perf_summary.refresh(store, today=again[0], limit=again[1])
+    everything = Rows([dataclasses.replace(r, state=decided[r.number][0], decided=decided[r.number][1])
+                       if r.number in decided else r for r in rows.requests] + late.requests,
+                      rows.tickets + late.tickets, rows.shifts)
+    assert perf.table(store, period, by, van) == perf_data.reference_table(everything, period, by, van)
+    assert perf.weekly(store, period, van) == perf_data.reference_weekly(everything, period, van)
+    placed = perf.demand(store, period, van)  # these requests name no place
+    assert placed["unplaced"] == sum(perf_data._in(period, r.submitted) and (van is None or r.van == van)
+                                     for r in everything.requests)
+
+
+def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_dirty_again(store):
+    perf_data.clear(store)
+    rows = perf_data.sample()
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=20)
+    done = perf_summary.refresh(store, today=today)
+    assert done == [T0.date() + timedelta(days=d) for d in range(20)]  # before today; today stays raw
+    assert perf_summary.refresh(store, today=today) == []  # nothing dirty: nothing to do
+    (dirty,), = store._read("SELECT count(*) FROM perf_dirty WHERE day < ?", [today.isoformat()])
+    assert dirty == 0 and perf_summary.state(store)["summarised"] == 20
+    late = Rows([Request("L-1", "V001", "RECON", "op1", "ready", T0 + timedelta(days=3, hours=9), None, "cash", 700,
+                         T0 + timedelta(days=4))], [Ticket("V002", "ticket.finish", T0 + timedelta(days=5), 30, 300)])
+    perf_data.insert(store, late, first=5000)
+    assert [d for (d,) in store._read("SELECT day FROM perf_dirty WHERE day < ? ORDER BY day",
+                                      [today.isoformat()])] == ["2026-03-04", "2026-03-06"]
+    period = perf.Period(T0.date(), today)
+    everything = Rows(rows.requests + late.requests, rows.tickets + late.tickets, rows.shifts)
+    assert perf.table(store, period, "van") == perf_data.reference_table(everything, period, "van")
+    assert perf_summary.refresh(store, today=today) == [date(2026, 3, 4), date(2026, 3, 6)]
+    assert perf.table(store, period, "operator") == perf_data.reference_table(everything, period, "operator")
+    assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
 
 
 def test_the_fixed_sample_has_every_kind_of_figure(store):
