@@ -520,10 +520,17 @@ def m012_performance_summary(conn, dialect: str) -> None:
          "n BIGINT NOT NULL)",
          "CREATE TABLE perf_refunds (day TEXT NOT NULL, van TEXT NOT NULL, request_van TEXT NOT NULL, "
          "service_code TEXT NOT NULL, operator TEXT, method TEXT, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL)",
+         "CREATE TABLE perf_refund_vans (day TEXT NOT NULL, van TEXT NOT NULL, request_van TEXT NOT NULL, "
+         "method TEXT, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL)",
          "CREATE TABLE perf_places (day TEXT NOT NULL, van TEXT NOT NULL, cy BIGINT, cx BIGINT, n BIGINT NOT NULL)")
     for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
-                  "perf_waits", "perf_services", "perf_refunds", "perf_places"):
+                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
         conn.execute(f"CREATE INDEX {table}_by_day ON {table} (day, van)")
+    # The histograms of the whole governorate (no van: a day's values of every van in one row each), for the
+    # governorate's figures and its weekly trend: a tenth or less of the per-van rows.
+    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+        _run(conn, f"CREATE TABLE {table} (day TEXT NOT NULL, seconds BIGINT NOT NULL, n BIGINT NOT NULL)",
+             f"CREATE INDEX {table}_by_day ON {table} (day)")
     kinds = "('ticket.finish', 'ticket.no_show', 'request.refunded')"
     if dialect == "postgresql":
         # Statement-level triggers with transition tables: one INSERT … SELECT DISTINCT per statement of the ingest's

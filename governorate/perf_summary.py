@@ -40,6 +40,22 @@ LAT0, LON0 = 90 * 100_000, 180 * 100_000
 GAP_DAYS = 800  # how far back refresh summarises days that never had a dirty mark (days without data)
 
 
+# The Monday the week numbers count from (weeks of the days from FIRST_YEAR on are all ≥ 0: integer division floors).
+WEEK_ZERO = date(1999, 12, 27)
+
+
+def week_number(store: HubStore, day: str) -> str:
+    """SQL: the ISO week of a local day text, as the number of weeks since WEEK_ZERO (integer arithmetic per row,
+    the Monday worked out once per week: ``monday``)."""
+    if store.dialect == "postgresql":
+        return f"((CAST({day} AS date) - DATE '{WEEK_ZERO.isoformat()}') / 7)"
+    return f"CAST((julianday({day}) - julianday('{WEEK_ZERO.isoformat()}')) / 7 AS INTEGER)"
+
+
+def monday(week: int) -> str:
+    return (WEEK_ZERO + timedelta(weeks=int(week))).isoformat()
+
+
 def utc_text(day: date) -> str:
     """The first instant of a local day, as the stored UTC texts are written (comparable as text)."""
     return datetime(day.year, day.month, day.day, tzinfo=DAY_TZ).astimezone(UTC).isoformat()
@@ -91,17 +107,22 @@ class Summary:
     raw: Callable[[HubStore, str, str], str]
 
 
+def _positions(width: int) -> str:
+    return ", ".join(str(i) for i in range(1, width + 1))
+
+
 def _requests(keys: str) -> Callable[[HubStore, str, str], str]:
     width = keys.count(",") + 2
     return lambda store, day, where: (f"SELECT {day}, {keys}, {_request_counts()} FROM requests WHERE {where} "
-                                      f"GROUP BY {', '.join(str(i) for i in range(1, width + 1))}")
+                                      f"GROUP BY {_positions(width)}")
 
 
 def _histogram(table: str, value: str, keys: str, only: str) -> Callable[[HubStore, str, str], str]:
-    width = keys.count(",") + 3
+    width = keys.count(",") + 3 if keys else 2
+    keyed = f"{keys}, " if keys else ""
     return lambda store, day, where: (
-        f"SELECT {day}, {keys}, {whole_seconds(store, value)}, count(*) FROM {table} "
-        f"WHERE {only} AND {value} IS NOT NULL AND {where} GROUP BY {', '.join(str(i) for i in range(1, width + 1))}")
+        f"SELECT {day}, {keyed}{whole_seconds(store, value)}, count(*) FROM {table} "
+        f"WHERE {only} AND {value} IS NOT NULL AND {where} GROUP BY {_positions(width)}")
 
 
 def _tickets(store: HubStore, day: str, where: str) -> str:
@@ -109,15 +130,19 @@ def _tickets(store: HubStore, day: str, where: str) -> str:
             f"WHERE {TICKETS} AND {where} GROUP BY 1, 2")
 
 
-def _refunds(store: HubStore, day: str, where: str) -> str:
+def _refunds(fine: bool) -> Callable[[HubStore, str, str], str]:
     # Each body is read once (PostgreSQL would parse it for every field: the OFFSET 0 keeps the cast in its subquery);
     # each refund counts in its request's group (found by number, the primary key): one the hub lacks is left out.
-    body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
-    return (f"SELECT {day}, f.van, r.van, r.service_code, r.operator, f.method, count(*), sum(f.amount) FROM ("
-            "SELECT van, created_at, json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
-            "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
-            f"SELECT van, created_at, {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} {fence}) m"
-            ") f JOIN requests r ON r.number = f.fn GROUP BY 1, 2, 3, 4, 5, 6")
+    keys, width = ("r.van, r.service_code, r.operator", 6) if fine else ("r.van", 4)
+
+    def raw(store: HubStore, day: str, where: str) -> str:
+        body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
+        return (f"SELECT {day}, f.van, {keys}, f.method, count(*), sum(f.amount) FROM ("
+                "SELECT van, created_at, json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
+                "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
+                f"SELECT van, created_at, {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} "
+                f"{fence}) m) f JOIN requests r ON r.number = f.fn GROUP BY {_positions(width)}")
+    return raw
 
 
 def _places(store: HubStore, day: str, where: str) -> str:
@@ -138,9 +163,18 @@ WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at", _histogram(
 SERVICES = Summary("perf_services", ("van", "seconds", "n"), "created_at",
                    _histogram("messages", "service_s", "van", TICKETS))
 REFUNDS = Summary("perf_refunds", ("van", "request_van", "service_code", "operator", "method", "refunds", "refunded"),
-                  "created_at", _refunds)
+                  "created_at", _refunds(fine=True))
+REFUND_VANS = Summary("perf_refund_vans", ("van", "request_van", "method", "refunds", "refunded"), "created_at",
+                      _refunds(fine=False))
 PLACES = Summary("perf_places", ("van", "cy", "cx", "n"), "submitted_at", _places)
-ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, TICKET_COUNTS, WAITS, SERVICES, REFUNDS, PLACES)
+# The governorate's histograms (no van column: never read for one van).
+DECISIONS_ALL = Summary("perf_decisions_all", ("seconds", "n"), "submitted_at",
+                        _histogram("requests", "decision_s", "", "1 = 1"))
+WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at", _histogram("messages", "wait_s", "", TICKETS))
+SERVICES_ALL = Summary("perf_services_all", ("seconds", "n"), "created_at",
+                       _histogram("messages", "service_s", "", TICKETS))
+ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_COUNTS, WAITS, WAITS_ALL, SERVICES,
+       SERVICES_ALL, REFUNDS, REFUND_VANS, PLACES)
 
 
 # --- a period: which days are read from the summary, which raw ------------------------------------------------
@@ -185,6 +219,8 @@ def split(read, first: date, last: date) -> Split:
 def union(store: HubStore, summary: Summary, parts: Split, van: str | None = None) -> tuple[str, list]:
     """SQL (and its parameters) of the rows ``day, <summary.columns>`` for a period: the summary's rows of its clean
     days UNION ALL the same partial aggregates over the raw rows of its other days; ``van`` keeps one van's."""
+    if van and "van" not in summary.columns:
+        raise ValueError(f"{summary.table} holds no van")
     raw_where, raw_params = parts.raw_where(summary.time)
     kept_where, kept_params = parts.summary_where()
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])

@@ -164,19 +164,20 @@ def reading(store: HubStore) -> Iterator[Callable[[str, list], list[tuple]]]:
 
 # --- reading the figures: the summary's clean days and the raw rows of the others (governorate/perf_summary.py) ---
 
-def _week(period: Period) -> str:
-    """SQL: the Monday (YYYY-MM-DD) of the ISO week of a row's local ``day``, by text comparison against each week's
-    Monday of the period (at most 58 for MAX_DAYS): the same on both databases, no date arithmetic per row."""
-    first = period.first - timedelta(days=period.first.weekday())
-    mondays = [first + timedelta(weeks=i) for i in range((period.last - first).days // 7 + 1)]
-    branches = " ".join(f"WHEN day < '{monday.isoformat()}' THEN '{previous.isoformat()}'"
-                        for previous, monday in zip(mondays, mondays[1:], strict=False))
-    return f"CASE {branches} ELSE '{mondays[-1].isoformat()}' END" if branches else f"'{mondays[0].isoformat()}'"
+def _key(store: HubStore, by: str, weekly_: bool) -> str:
+    """SQL of a row's group over the summary columns: the grouping's key, or the week's number for the trend."""
+    return ps.week_number(store, "day") if weekly_ else _grouping(by)
 
 
-def _key(by: str, weekly_: bool, period: Period) -> str:
-    """SQL of a row's group over the summary columns: the grouping's key, or the week for the trend."""
-    return _week(period) if weekly_ else _grouping(by)
+def _histogram(by: str, van: str | None, fine: ps.Summary, vans: ps.Summary, whole: ps.Summary) -> ps.Summary:
+    """The smallest histogram that has the grouping: per van, service and operator; per van; the governorate's."""
+    if by in ("service", "operator"):
+        return fine
+    return vans if by == "van" or van else whole
+
+
+def _weeks(figures: dict[str, dict], weekly_: bool) -> dict[str, dict]:
+    return {ps.monday(int(k)): v for k, v in figures.items()} if weekly_ else figures
 
 
 def _pick_rows(store: HubStore, read, summary: ps.Summary, parts: ps.Split, key: str,
@@ -199,7 +200,7 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     payment method the payments and piastres collected. Two statements: the counts, the decision times' picks."""
     read = read or store._read
     parts = parts or ps.split(read, period.first, period.last)
-    key = _key(by, weekly_, period)
+    key = _key(store, by, weekly_)
     fine = by in ("service", "operator")
     counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van)
     sums = ", ".join(f"sum({c})" for c in ps.REQUEST_COUNTS)
@@ -207,10 +208,11 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     for row in read(f"SELECT {key} AS k, {sums} FROM ({counts}) u GROUP BY 1", params):
         figures = dict(zip(ps.REQUEST_COUNTS, (int(v or 0) for v in row[1:]), strict=True))
         out[str(row[0])] = {**figures, "decision_median_s": None, "decision_p90_s": None}
-    picks = _pick_rows(store, read, ps.DECISIONS if fine else ps.DECISION_VANS, parts, key, van)
+    picks = _pick_rows(store, read, _histogram(by, van, ps.DECISIONS, ps.DECISION_VANS, ps.DECISIONS_ALL), parts,
+                       key, van)
     for k, (median, p90) in picks.items():
         out[k]["decision_median_s"], out[k]["decision_p90_s"] = median, p90
-    return out
+    return _weeks(out, weekly_)
 
 
 def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
@@ -221,17 +223,19 @@ def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van
         return {}
     read = read or store._read
     parts = parts or ps.split(read, period.first, period.last)
-    key = _key(by, weekly_, period)
+    key = _key(store, by, weekly_)
     counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van)
     out = {str(k): {"tickets": int(n), "no_shows": int(no_shows or 0), "wait_median_s": None, "wait_p90_s": None,
                     "service_median_s": None}
            for k, n, no_shows in read(f"SELECT {key} AS k, sum(tickets), sum(no_shows) FROM ({counts}) u GROUP BY 1",
                                       params)}
-    for k, (median, p90) in _pick_rows(store, read, ps.WAITS, parts, key, van).items():
+    for k, (median, p90) in _pick_rows(store, read, _histogram(by, van, ps.WAITS, ps.WAITS, ps.WAITS_ALL), parts,
+                                       key, van).items():
         out[k]["wait_median_s"], out[k]["wait_p90_s"] = median, p90
-    for k, (median, _) in _pick_rows(store, read, ps.SERVICES, parts, key, van).items():
+    for k, (median, _) in _pick_rows(store, read, _histogram(by, van, ps.SERVICES, ps.SERVICES, ps.SERVICES_ALL),
+                                     parts, key, van).items():
         out[k]["service_median_s"] = median
-    return out
+    return _weeks(out, weekly_)
 
 
 REFUND_KEYS = {"governorate": "'all'", "van": "request_van", "service": "service_code", "operator": "operator"}
@@ -244,7 +248,7 @@ def refunds(store: HubStore, period: Period, by: str = "governorate", van: str |
     _grouping(by)
     read = read or store._read
     parts = parts or ps.split(read, period.first, period.last)
-    rows, params = ps.union(store, ps.REFUNDS, parts, van)
+    rows, params = ps.union(store, ps.REFUNDS if by in ("service", "operator") else ps.REFUND_VANS, parts, van)
     out: dict[str, dict] = {}
     for row_key, method, n, amount in read(
             f"SELECT k, method, sum(refunds), sum(refunded) FROM (SELECT {REFUND_KEYS[by]} AS k, method, refunds, "
