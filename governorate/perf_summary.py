@@ -105,6 +105,19 @@ class Summary:
     columns: tuple[str, ...]
     time: str
     raw: Callable[[HubStore, str, str], str]
+    keys: int  # the first ``keys`` columns group the rows; the others are summed (a week's rows from its days')
+
+    @property
+    def weeks(self) -> str:
+        return f"{self.table}_weeks"
+
+    def from_days(self, monday: date) -> str:
+        """SQL: the week's rows (day = its Monday) from its days' rows."""
+        keys, summed = self.columns[:self.keys], self.columns[self.keys:]
+        sums = ", ".join(f"sum({c})" for c in summed)
+        return (f"SELECT '{monday.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
+                f"WHERE day >= '{monday.isoformat()}' AND day <= '{(monday + timedelta(days=6)).isoformat()}'"
+                + (f" GROUP BY {', '.join(keys)}" if keys else ""))
 
 
 def _positions(width: int) -> str:
@@ -152,27 +165,29 @@ def _places(store: HubStore, day: str, where: str) -> str:
 
 _FINE = "van, service_code, operator"
 REQUESTS = Summary("perf_requests", ("van", "service_code", "operator", *REQUEST_COUNTS), "submitted_at",
-                   _requests(_FINE))
-REQUEST_VANS = Summary("perf_request_vans", ("van", *REQUEST_COUNTS), "submitted_at", _requests("van"))
+                   _requests(_FINE), 3)
+REQUEST_VANS = Summary("perf_request_vans", ("van", *REQUEST_COUNTS), "submitted_at", _requests("van"), 1)
 DECISIONS = Summary("perf_decisions", ("van", "service_code", "operator", "seconds", "n"), "submitted_at",
-                    _histogram("requests", "decision_s", _FINE, "1 = 1"))
+                    _histogram("requests", "decision_s", _FINE, "1 = 1"), 4)
 DECISION_VANS = Summary("perf_decision_vans", ("van", "seconds", "n"), "submitted_at",
-                        _histogram("requests", "decision_s", "van", "1 = 1"))
-TICKET_COUNTS = Summary("perf_tickets", ("van", "tickets", "no_shows"), "created_at", _tickets)
-WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at", _histogram("messages", "wait_s", "van", TICKETS))
+                        _histogram("requests", "decision_s", "van", "1 = 1"), 2)
+TICKET_COUNTS = Summary("perf_tickets", ("van", "tickets", "no_shows"), "created_at", _tickets, 1)
+WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at", _histogram("messages", "wait_s", "van", TICKETS),
+                2)
 SERVICES = Summary("perf_services", ("van", "seconds", "n"), "created_at",
-                   _histogram("messages", "service_s", "van", TICKETS))
+                   _histogram("messages", "service_s", "van", TICKETS), 2)
 REFUNDS = Summary("perf_refunds", ("van", "request_van", "service_code", "operator", "method", "refunds", "refunded"),
-                  "created_at", _refunds(fine=True))
+                  "created_at", _refunds(fine=True), 5)
 REFUND_VANS = Summary("perf_refund_vans", ("van", "request_van", "method", "refunds", "refunded"), "created_at",
-                      _refunds(fine=False))
-PLACES = Summary("perf_places", ("van", "cy", "cx", "n"), "submitted_at", _places)
+                      _refunds(fine=False), 3)
+PLACES = Summary("perf_places", ("van", "cy", "cx", "n"), "submitted_at", _places, 3)
 # The governorate's histograms (no van column: never read for one van).
 DECISIONS_ALL = Summary("perf_decisions_all", ("seconds", "n"), "submitted_at",
-                        _histogram("requests", "decision_s", "", "1 = 1"))
-WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at", _histogram("messages", "wait_s", "", TICKETS))
+                        _histogram("requests", "decision_s", "", "1 = 1"), 1)
+WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at", _histogram("messages", "wait_s", "", TICKETS),
+                    1)
 SERVICES_ALL = Summary("perf_services_all", ("seconds", "n"), "created_at",
-                       _histogram("messages", "service_s", "", TICKETS))
+                       _histogram("messages", "service_s", "", TICKETS), 1)
 ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_COUNTS, WAITS, WAITS_ALL, SERVICES,
        SERVICES_ALL, REFUNDS, REFUND_VANS, PLACES)
 
@@ -181,16 +196,18 @@ ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_C
 
 @dataclass(frozen=True)
 class Split:
-    """A period's days in runs (first, last): ``summary`` the clean summarised ones, ``raw`` all others."""
+    """A period's days in runs (first, last): ``weeks`` whole weeks read from the week rows (first and last Monday),
+    ``summary`` the other clean summarised days, ``raw`` all others."""
 
     summary: tuple[tuple[date, date], ...]
     raw: tuple[tuple[date, date], ...]
+    weeks: tuple[tuple[date, date], ...] = ()
 
-    def summary_where(self) -> tuple[str, list]:
-        if not self.summary:
+    def summary_where(self, weeks: bool = False) -> tuple[str, list]:
+        runs = self.weeks if weeks else self.summary
+        if not runs:
             return "1 = 0", []
-        return (" OR ".join("(day >= ? AND day <= ?)" for _ in self.summary),
-                [d.isoformat() for run in self.summary for d in run])
+        return " OR ".join("(day >= ? AND day <= ?)" for _ in runs), [d.isoformat() for run in runs for d in run]
 
     def raw_where(self, column: str) -> tuple[str, list]:
         if not self.raw:
@@ -205,15 +222,30 @@ def split(read, first: date, last: date) -> Split:
         "SELECT day FROM perf_days WHERE day >= ? AND day <= ? "
         "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
         [first.isoformat(), last.isoformat()])}
-    runs: dict[bool, list[tuple[date, date]]] = {True: [], False: []}
-    day, start = first, first
+    # Whole weeks of the period whose week rows were made from its seven days as they are now.
+    mondays = {date.fromisoformat(w) for (w,) in read("SELECT week FROM perf_weeks WHERE week >= ? AND week <= ?",
+                                                      [first.isoformat(), last.isoformat()])}
+    weekly = {m for m in mondays if m + timedelta(days=6) <= last
+              and all(m + timedelta(days=i) in clean for i in range(7))}
+    in_weeks = {m + timedelta(days=i) for m in weekly for i in range(7)}
+    return Split(_runs(first, last, clean - in_weeks), _runs(first, last, None, clean),
+                 tuple((a, b) for a, b in _runs(first, last, in_weeks)))
+
+
+def _runs(first: date, last: date, days: set[date] | None, outside: set[date] | None = None
+          ) -> tuple[tuple[date, date], ...]:
+    """The runs of consecutive days of first … last that are in ``days`` (or not in ``outside``)."""
+    def chosen(day: date) -> bool:
+        return day in days if days is not None else day not in outside
+    runs, start, day = [], None, first
     while day <= last:
-        following = day + timedelta(days=1)
-        if following > last or (following in clean) != (day in clean):
-            runs[day in clean].append((start, day))
-            start = following
-        day = following
-    return Split(tuple(runs[True]), tuple(runs[False]))
+        if chosen(day) and start is None:
+            start = day
+        if start is not None and (day == last or not chosen(day + timedelta(days=1))):
+            runs.append((start, day))
+            start = None
+        day += timedelta(days=1)
+    return tuple(runs)
 
 
 def union(store: HubStore, summary: Summary, parts: Split, van: str | None = None) -> tuple[str, list]:
@@ -223,11 +255,15 @@ def union(store: HubStore, summary: Summary, parts: Split, van: str | None = Non
         raise ValueError(f"{summary.table} holds no van")
     raw_where, raw_params = parts.raw_where(summary.time)
     kept_where, kept_params = parts.summary_where()
+    weeks_where, weeks_params = parts.summary_where(weeks=True)
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
     raw = summary.raw(store, local_day(store, summary.time), f"({raw_where}){one_van}")
-    kept = f"SELECT day, {', '.join(summary.columns)} FROM {summary.table} WHERE ({kept_where}){one_van}"
+    columns = ", ".join(summary.columns)
+    kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
+    weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"
     # The summary's SELECT first: it names the columns of the union.
-    return f"{kept} UNION ALL {raw}", [*kept_params, *van_params, *raw_params, *van_params]
+    return (f"{kept} UNION ALL {weeks} UNION ALL {raw}",
+            [*kept_params, *van_params, *weeks_params, *van_params, *raw_params, *van_params])
 
 
 # --- keeping it up to date ------------------------------------------------------------------------------------
@@ -251,6 +287,19 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
     days = sorted(todo)[:limit]
     for day in days:
         summarise(store, day)
+    # The weeks of those days, and any complete week not summarised yet, once all its days are clean.
+    weeks = {day - timedelta(days=day.weekday()) for day in days}
+    have = {date.fromisoformat(w) for (w,) in store._read("SELECT week FROM perf_weeks")}
+    if known:
+        monday = max(min(known), today - timedelta(days=GAP_DAYS))
+        monday -= timedelta(days=monday.weekday())
+        while monday + timedelta(days=6) < today:
+            if monday not in have:
+                weeks.add(monday)
+            monday += timedelta(weeks=1)
+    for monday in sorted(weeks):
+        if monday + timedelta(days=6) < today:
+            summarise_week(store, monday)
     return days
 
 
@@ -270,6 +319,32 @@ def summarise(store: HubStore, day: date) -> None:
         conn.execute("DELETE FROM perf_dirty WHERE day = ?", [text])
         conn.execute("INSERT INTO perf_days (day, summarised_at) VALUES (?, ?) "
                      "ON CONFLICT (day) DO UPDATE SET summarised_at = excluded.summarised_at", [text, now_iso()])
+        # The week's rows were made from this day's old rows: not read again until summarise_week makes them anew.
+        conn.execute("DELETE FROM perf_weeks WHERE week = ?", [(day - timedelta(days=day.weekday())).isoformat()])
+
+
+def summarise_week(store: HubStore, monday: date) -> bool:
+    """Make a week's rows from its seven days' summary rows, when all seven are summarised and clean (else leave the
+    week unsummarised: its days are read one by one). Whether it was summarised."""
+    days = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+    with store.transaction() as conn:
+        if store.dialect == "postgresql":
+            conn.execute("LOCK TABLE perf_dirty IN SHARE MODE")  # as summarise: no day turns dirty meanwhile
+        (clean,), = conn.execute(
+            "SELECT count(*) FROM perf_days WHERE day >= ? AND day <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
+            [days[0], days[-1]]).fetchall()
+        for summary in ALL:
+            conn.execute(f"DELETE FROM {summary.weeks} WHERE day = ?", [days[0]])
+        if clean < 7:
+            conn.execute("DELETE FROM perf_weeks WHERE week = ?", [days[0]])
+            return False
+        for summary in ALL:
+            conn.execute(f"INSERT INTO {summary.weeks} (day, {', '.join(summary.columns)}) "
+                         + summary.from_days(monday))
+        conn.execute("INSERT INTO perf_weeks (week, summarised_at) VALUES (?, ?) "
+                     "ON CONFLICT (week) DO UPDATE SET summarised_at = excluded.summarised_at", [days[0], now_iso()])
+    return True
 
 
 def state(store: HubStore) -> dict:

@@ -128,8 +128,8 @@ def insert(store, rows: Rows, first: int = 0, messages_first: bool = False) -> N
 def clear(store) -> None:
     """Empty the tables the figures come from, and the per-day summary (m012) with its marks."""
     with store.transaction() as conn:
-        for name in ("requests", "staff_audit", "messages", "shifts", "perf_days", "perf_dirty",
-                     *(summary.table for summary in perf_summary.ALL)):
+        for name in ("requests", "staff_audit", "messages", "shifts", "perf_days", "perf_dirty", "perf_weeks",
+                     *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL)):
             conn.execute(f"DELETE FROM {name}")
 
 
