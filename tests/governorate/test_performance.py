@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from edge.core.errors import EdgeError
 from governorate import perf_summary
 from governorate import performance as perf
-from governorate.store import HubStore
+from governorate.store import HubStore, execute_values
 from tests.support import gov_postgres, perf_data
 from tests.support.gov_support import BACKENDS
 from tests.support.perf_data import OPERATORS, SERVICES, STATES, T0, VANS, Request, Rows, Shift, Ticket
@@ -321,3 +321,63 @@ def test_demand_by_place_counts_each_request_in_the_cell_it_was_taken_in(store, 
     assert sorted(got["cells"], key=lambda c: (-c["requests"], c["lat"], c["lon"])) == expected
     assert got["placed"] == sum(len(vs) for vs in cells.values())
     assert got["unplaced"] == sum(1 for _, place in chosen if not place)
+
+
+def test_a_refund_summarised_before_its_request_arrived_counts_once_the_request_does(store):
+    """A van's refund stored (and its day summarised) before the request it refunds — another worker, a resend:
+    the request's arrival marks the refund's day dirty (the trigger finds its refunds by number)."""
+    perf_data.clear(store)
+    request = Request("V001-000001", "V001", "RECON", "op2", "cancelled", T0 + timedelta(days=1, hours=8), None,
+                      "card", 5000, refund=(T0 + timedelta(days=3, hours=9), 5000))
+    refund_only = perf_data.refund_messages(Rows([request]))
+    with store.transaction() as conn:
+        for row in refund_only:
+            conn.execute("INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+    today = T0.date() + timedelta(days=10)
+    perf_summary.refresh(store, today=today)
+    period = perf.Period(T0.date(), today)
+    assert perf.table(store, period, "service") == []  # the hub lacks the request: the refund is left out
+    with store.transaction() as conn:
+        execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at)",
+                       [perf_data.request_row(request)[:7]])
+    assert ("2026-03-04",) in store._read("SELECT day FROM perf_dirty")  # the refund's day, not only the request's
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(Rows([request]), period, by)
+    perf_summary.refresh(store, today=today)
+    assert perf_summary.state(store)["dirty"] == 0
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(Rows([request]), period, by)
+
+
+def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from governorate import migrations
+    from governorate.cli import main
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:11])
+    monkeypatch.setattr(migrations, "LATEST", 11)
+    old = HubStore(tmp_path / "hub.db")
+    rows = perf_data.sample(days=20)
+    perf_data.insert(old, rows)
+    old.close()
+    monkeypatch.undo()
+    new = HubStore(tmp_path / "hub.db")
+    try:
+        assert new.migrated == ["m012_performance_summary"]
+        submitted = {perf_data._day(r.submitted) for r in rows.requests}
+        ended = {perf_data._day(t.at) for t in rows.tickets}
+        dirty = {date.fromisoformat(d) for (d,) in new._read("SELECT day FROM perf_dirty")}
+        assert dirty == submitted | ended | {perf_data._day(r.refund[0]) for r in rows.requests if r.refund}
+        period = perf.Period(T0.date() - timedelta(days=3), T0.date() + timedelta(days=30))
+        before = [perf.table(new, period, by) for by in perf.GROUPINGS]
+        assert before[1] == perf_data.reference_table(rows, period, "van")
+        out = CliRunner().invoke(main, ["db", "summarise", "--db", str(tmp_path / "hub.db")])
+        assert out.exit_code == 0, out.output
+        assert perf_summary.state(new)["dirty"] == 0 and "0 dirty" in out.output
+        assert new._read("SELECT count(*) FROM perf_weeks")[0][0] >= 2  # whole weeks made from their days
+        assert [perf.table(new, period, by) for by in perf.GROUPINGS] == before
+        assert perf.weekly(new, period) == perf_data.reference_weekly(rows, period)
+    finally:
+        new.close()

@@ -67,19 +67,37 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def request_row(r: Request) -> list:
+    """A request as the hub's requests table keeps it: number, van, service_code, state, body, submitted_at,
+    updated_at, due_on, decided_at."""
+    body = {"number": r.number, "van": r.van, "service_code": r.service, "operator": r.operator,
+            "submitted_at": iso(r.submitted), "expected_ready_on": r.due_on, "fee_piastres": r.amount,
+            "citizen": {"name": "x", "national_id": "29001011234567", "mobile": None},
+            "payment": {"method": r.method, "amount_piastres": r.amount, "reference": None}}
+    # decided_at as backoffice.decide writes it with the decision (and m006 fills it from the audit)
+    return [r.number, r.van, r.service, r.state, json.dumps(body), iso(r.submitted), iso(r.submitted), r.due_on,
+            iso(r.decided) if r.decided else None]
+
+
+def refund_messages(rows: Rows, first: int = 0) -> list[list]:
+    """The request.refunded messages of ``rows``' refunds, as messages rows."""
+    out = []
+    for n, r in enumerate(rows.requests, first):
+        if r.refund:
+            at, amount = r.refund
+            out.append([r.van, f"R{n:025d}", "tx", n + 1, "request.refunded", json.dumps(
+                {"number": r.number, "amount_piastres": amount, "method": r.method, "reason": "x",
+                 "operator": r.operator, "confirmed_by": "op1", "at": iso(at)}), iso(at), iso(at)])
+    return out
+
+
 def insert(store, rows: Rows, first: int = 0, messages_first: bool = False) -> None:
     """Write ``rows`` into requests, staff_audit and messages as the hub keeps them: message ids and sequence numbers
     from ``first`` on (a later call gives a higher one); ``messages_first``: the messages before their requests (a
     refund that arrives before its request)."""
     requests_, audits, messages = [], [], []
-    for n, r in enumerate(rows.requests, first):
-        body = {"number": r.number, "van": r.van, "service_code": r.service, "operator": r.operator,
-                "submitted_at": iso(r.submitted), "expected_ready_on": r.due_on, "fee_piastres": r.amount,
-                "citizen": {"name": "x", "national_id": "29001011234567", "mobile": None},
-                "payment": {"method": r.method, "amount_piastres": r.amount, "reference": None}}
-        # decided_at as backoffice.decide writes it with the decision (and m006 fills it from the audit)
-        requests_.append([r.number, r.van, r.service, r.state, json.dumps(body), iso(r.submitted),
-                          iso(r.submitted), r.due_on, iso(r.decided) if r.decided else None])
+    for r in rows.requests:
+        requests_.append(request_row(r))
         if r.under_review:
             audits.append([iso(r.under_review), "karim", "request.decide", r.number,
                            json.dumps({"from": "received", "to": "under_review", "reason": None})])
@@ -87,11 +105,7 @@ def insert(store, rows: Rows, first: int = 0, messages_first: bool = False) -> N
             to = "rejected" if r.state == "rejected" else "ready"
             audits.append([iso(r.decided), "karim", "request.decide", r.number,
                            json.dumps({"from": "received", "to": to, "reason": None})])
-        if r.refund:
-            at, amount = r.refund
-            messages.append([r.van, f"R{n:025d}", "tx", n + 1, "request.refunded", json.dumps(
-                {"number": r.number, "amount_piastres": amount, "method": r.method, "reason": "x",
-                 "operator": r.operator, "confirmed_by": "op1", "at": iso(at)}), iso(at), iso(at)])
+    messages.extend(refund_messages(rows, first))
     for n, t in enumerate(rows.tickets, first):
         issued = t.at - timedelta(seconds=(t.wait_s or 0) + (t.service_s or 0) + 5)
         called = issued + timedelta(seconds=t.wait_s) if t.wait_s is not None else None
