@@ -16,9 +16,9 @@ more on top.
 a request inserted, changed (a decision, a state from the van, a delivery) or deleted marks its submission day and
 the days of its refunds; a ticket's end or a refund message marks its own day. Whoever writes — the ingest, the back
 office, a repair by hand — cannot forget it. ``refresh`` recomputes each dirty day before today (and summarises the
-days not summarised yet), one day per transaction; on PostgreSQL that transaction first takes a SHARE lock on
-``perf_dirty``, so it waits for every transaction that marked a day and is still open, and a write that comes after
-it marks the day again: a summarised day is never stale. Shift differences are not summarised (a few rows a day).
+days not summarised yet), one day per transaction; on PostgreSQL that transaction first takes a SHARE ROW EXCLUSIVE
+lock on ``perf_dirty``, so it waits for every transaction that marked a day and is still open, and a write that comes
+after it marks the day again: a summarised day is never stale. Shift differences are not summarised (a few rows a day).
 """
 
 from __future__ import annotations
@@ -309,8 +309,9 @@ def summarise(store: HubStore, day: date) -> None:
     with store.transaction() as conn:
         if store.dialect == "postgresql":
             # Waits for every open transaction that marked a day dirty, and holds new marks back until this commits:
-            # the rows read below are every row whose mark is removed below.
-            conn.execute("LOCK TABLE perf_dirty IN SHARE MODE")
+            # the rows read below are every row whose mark is removed below. SHARE ROW EXCLUSIVE, not SHARE: two
+            # refreshes at once take turns (each would otherwise wait for the other's SHARE to delete its marks).
+            conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")
         where = f"{{0}} >= '{utc_text(day)}' AND {{0}} < '{utc_text(day + timedelta(days=1))}'"
         for summary in ALL:
             conn.execute(f"DELETE FROM {summary.table} WHERE day = ?", [text])
@@ -329,7 +330,7 @@ def summarise_week(store: HubStore, monday: date) -> bool:
     days = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
     with store.transaction() as conn:
         if store.dialect == "postgresql":
-            conn.execute("LOCK TABLE perf_dirty IN SHARE MODE")  # as summarise: no day turns dirty meanwhile
+            conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")  # as summarise: no day turns dirty
         (clean,), = conn.execute(
             "SELECT count(*) FROM perf_days WHERE day >= ? AND day <= ? "
             "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",

@@ -381,3 +381,40 @@ def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tm
         assert perf.weekly(new, period) == perf_data.reference_weekly(rows, period)
     finally:
         new.close()
+
+
+def test_a_refresh_waits_for_a_write_to_a_day_it_summarises_and_sees_it(store):
+    """PostgreSQL: a day dirty, a second write to it still open when the refresh starts. The refresh waits for that
+    transaction (its lock on perf_dirty) and then summarises both writes: without the lock it would read the day
+    without the second write and clear the mark, and the day would stay clean and short of a request."""
+    import threading
+
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a refresh cannot run beside a write")
+    perf_data.clear(store)
+    rows = perf_data.sample(days=10)
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=12)
+    perf_summary.refresh(store, today=today)
+    day = T0 + timedelta(days=3, hours=9)
+    first, second = (Request(f"L-{n}", "V003", "RECON", "op3", "ready", day, None, "cash", 900,
+                             day + timedelta(hours=n)) for n in (1, 2))
+    perf_data.insert(store, Rows([first]), first=7000)  # committed: 2026-03-04 is dirty
+    writer = HubStore(store.path)
+    done: list = []
+    try:
+        with writer.transaction() as conn:
+            execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, "
+                           "updated_at, due_on, decided_at)", [perf_data.request_row(second)])
+            refresh = threading.Thread(target=lambda: done.append(perf_summary.refresh(store, today=today)))
+            refresh.start()
+            refresh.join(1.5)
+            assert refresh.is_alive()  # waiting for this transaction
+        refresh.join(60)
+    finally:
+        writer.close()
+    assert done == [[date(2026, 3, 4)]] and perf_summary.state(store)["dirty"] == 0
+    period = perf.Period(T0.date(), today)
+    everything = Rows(rows.requests + [first, second], rows.tickets, rows.shifts)
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(everything, period, by)
