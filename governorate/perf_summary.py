@@ -248,16 +248,19 @@ def _runs(first: date, last: date, days: set[date] | None, outside: set[date] | 
     return tuple(runs)
 
 
-def union(store: HubStore, summary: Summary, parts: Split, van: str | None = None) -> tuple[str, list]:
+def union(store: HubStore, summary: Summary, parts: Split, van: str | None = None,
+          days: bool = True) -> tuple[str, list]:
     """SQL (and its parameters) of the rows ``day, <summary.columns>`` for a period: the summary's rows of its clean
-    days UNION ALL the same partial aggregates over the raw rows of its other days; ``van`` keeps one van's."""
+    days UNION ALL the same partial aggregates over the raw rows of its other days; ``van`` keeps one van's.
+    ``days=False`` when the reader needs no day (every grouping but the week's): the raw rows are then one group
+    for the period, not one per day (the same sums, without working out each row's local day)."""
     if van and "van" not in summary.columns:
         raise ValueError(f"{summary.table} holds no van")
     raw_where, raw_params = parts.raw_where(summary.time)
     kept_where, kept_params = parts.summary_where()
     weeks_where, weeks_params = parts.summary_where(weeks=True)
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
-    raw = summary.raw(store, local_day(store, summary.time), f"({raw_where}){one_van}")
+    raw = summary.raw(store, local_day(store, summary.time) if days else "''", f"({raw_where}){one_van}")
     columns = ", ".join(summary.columns)
     kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
     weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"

@@ -181,10 +181,10 @@ def _weeks(figures: dict[str, dict], weekly_: bool) -> dict[str, dict]:
 
 
 def _pick_rows(store: HubStore, read, summary: ps.Summary, parts: ps.Split, key: str,
-               van: str | None) -> dict[str, tuple]:
+               van: str | None, weekly_: bool) -> dict[str, tuple]:
     """Per group key: (median, p90) of a histogram's seconds by nearest rank (the ⌈p·n⌉-th smallest: the smallest
     value whose running count reaches ⌈n/2⌉, resp. ⌈0.9·n⌉ — integer arithmetic, the same on both databases)."""
-    rows, params = ps.union(store, summary, parts, van)
+    rows, params = ps.union(store, summary, parts, van, days=weekly_)
     sql = ("SELECT k, min(CASE WHEN c >= (t + 1) / 2 THEN v END), min(CASE WHEN c >= (9 * t + 9) / 10 THEN v END) "
            "FROM (SELECT k, v, CAST(sum(n) OVER (PARTITION BY k ORDER BY v) AS BIGINT) AS c, "
            "CAST(sum(n) OVER (PARTITION BY k) AS BIGINT) AS t "
@@ -202,14 +202,14 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     parts = parts or ps.split(read, period.first, period.last)
     key = _key(store, by, weekly_)
     fine = by in ("service", "operator")
-    counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van)
+    counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van, days=weekly_)
     sums = ", ".join(f"sum({c})" for c in ps.REQUEST_COUNTS)
     out: dict[str, dict] = {}
     for row in read(f"SELECT {key} AS k, {sums} FROM ({counts}) u GROUP BY 1", params):
         figures = dict(zip(ps.REQUEST_COUNTS, (int(v or 0) for v in row[1:]), strict=True))
         out[str(row[0])] = {**figures, "decision_median_s": None, "decision_p90_s": None}
     picks = _pick_rows(store, read, _histogram(by, van, ps.DECISIONS, ps.DECISION_VANS, ps.DECISIONS_ALL), parts,
-                       key, van)
+                       key, van, weekly_)
     for k, (median, p90) in picks.items():
         out[k]["decision_median_s"], out[k]["decision_p90_s"] = median, p90
     return _weeks(out, weekly_)
@@ -224,16 +224,16 @@ def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van
     read = read or store._read
     parts = parts or ps.split(read, period.first, period.last)
     key = _key(store, by, weekly_)
-    counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van)
+    counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van, days=weekly_)
     out = {str(k): {"tickets": int(n), "no_shows": int(no_shows or 0), "wait_median_s": None, "wait_p90_s": None,
                     "service_median_s": None}
            for k, n, no_shows in read(f"SELECT {key} AS k, sum(tickets), sum(no_shows) FROM ({counts}) u GROUP BY 1",
                                       params)}
     for k, (median, p90) in _pick_rows(store, read, _histogram(by, van, ps.WAITS, ps.WAITS, ps.WAITS_ALL), parts,
-                                       key, van).items():
+                                       key, van, weekly_).items():
         out[k]["wait_median_s"], out[k]["wait_p90_s"] = median, p90
     for k, (median, _) in _pick_rows(store, read, _histogram(by, van, ps.SERVICES, ps.SERVICES, ps.SERVICES_ALL),
-                                     parts, key, van).items():
+                                     parts, key, van, weekly_).items():
         out[k]["service_median_s"] = median
     return _weeks(out, weekly_)
 
@@ -248,7 +248,8 @@ def refunds(store: HubStore, period: Period, by: str = "governorate", van: str |
     _grouping(by)
     read = read or store._read
     parts = parts or ps.split(read, period.first, period.last)
-    rows, params = ps.union(store, ps.REFUNDS if by in ("service", "operator") else ps.REFUND_VANS, parts, van)
+    rows, params = ps.union(store, ps.REFUNDS if by in ("service", "operator") else ps.REFUND_VANS, parts, van,
+                            days=False)
     out: dict[str, dict] = {}
     for row_key, method, n, amount in read(
             f"SELECT k, method, sum(refunds), sum(refunded) FROM (SELECT {REFUND_KEYS[by]} AS k, method, refunds, "
@@ -353,7 +354,7 @@ def demand(store: HubStore, period: Period, van: str | None = None, read=None) -
     period's requests were taken, by cell (its centre), and how many have no place (a van on software older than
     protocol 4, or without a GPS fix at intake)."""
     read = read or store._read
-    rows_sql, params = ps.union(store, ps.PLACES, ps.split(read, period.first, period.last), van)
+    rows_sql, params = ps.union(store, ps.PLACES, ps.split(read, period.first, period.last), van, days=False)
     # A request without a place is the NULL cell.
     rows = read(f"SELECT cy, cx, sum(n), count(DISTINCT van) FROM ({rows_sql}) u GROUP BY cy, cx", params)
     unplaced = sum(int(n) for cy, cx, n, _ in rows if cy is None or cx is None)

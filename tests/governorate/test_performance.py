@@ -254,7 +254,10 @@ def test_a_decision_records_when_the_request_was_first_decided(store):
 
     backoffice.decide(store, hub, "007-261121-0001-5", "under_review", None, "karim")
     assert decided_at() is None
+    perf_summary.refresh(store, today=T0.date() + timedelta(days=3))  # the request's day summarised …
+    assert perf_summary.state(store)["dirty"] == 0
     backoffice.decide(store, hub, "007-261121-0001-5", "ready", None, "karim")
+    assert store._read("SELECT day FROM perf_dirty") == [("2026-03-01",)]  # … and dirty again with the decision
     audit = store._read("SELECT at, details FROM staff_audit WHERE subject = '007-261121-0001-5' ORDER BY id")
     assert '"ready"' in audit[-1][1]  # the audit's time is taken a moment after the decision's
     assert abs((datetime.fromisoformat(decided_at()) - datetime.fromisoformat(audit[-1][0])).total_seconds()) < 1
