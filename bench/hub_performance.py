@@ -13,7 +13,7 @@ month of the data (what the screen opens on: this month), a van's monthly report
 month's table, and by van, service and operator for a quarter and for the whole year. ``--raw`` also times the
 quarter by van with every day marked dirty (what a screen costs before the refresh has run: the raw rows only).
 
-    python -m bench.hub_performance [--vans 50] [--days 300] [--per-day 60] [--runs 15] [--raw]
+    python -m bench.hub_performance [--vans 50] [--days 300] [--per-day 60] [--runs 15] [--raw] [--spread]
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def _utc(expr: str) -> str:
     return f"to_char(({expr}), 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
 
 
-def seed(url: str, vans: int, days: int, per_day: int) -> dict:
+def seed(url: str, vans: int, days: int, per_day: int, spread: bool = False) -> dict:
+    """``spread``: times to decision and waits to the second (a spread of 3 600 and 60 seconds more), as real ones
+    are, instead of whole hours and minutes: the summary's histograms then have as many values as real ones would."""
     import psycopg
 
     began = time.perf_counter()
@@ -127,12 +129,17 @@ def seed(url: str, vans: int, days: int, per_day: int) -> dict:
                 copy.write_row([day])
         issued = "at - interval '20 minutes'"
         called = f"{issued} + ((v * 13 + n * 29) % 50) * interval '1 minute'"
+        decided = "at + decide_h * interval '1 hour'"
+        if spread:
+            doy = "extract(doy from day)::int"
+            called += f" + ((v * 131 + n * 17 + {doy} * 7) % 60) * interval '1 second'"
+            decided += f" + ((v * 7919 + n * 104729 + {doy} * 31) % 3600) * interval '1 second'"
         started = f"{called} + interval '1 minute'"
         finished = f"{started} + interval '11 minutes'"
         missed = "n % 9 = 0"  # every ninth ticket is a no-show: never called, started or finished
         values = {
             "services": ", ".join(f"'{s}'" for s in SERVICES), "vans": vans, "per_day": per_day,
-            "at": _utc("at"), "decided": _utc("at + decide_h * interval '1 hour'"),
+            "at": _utc("at"), "decided": _utc(decided),
             "review": _utc("at + interval '2 hours'"), "issued": _utc(issued),
             "finished": _utc(f"CASE WHEN {missed} THEN {issued} + interval '1 hour' ELSE {finished} END"),
             "delivered": _utc("at + (decide_h + 48) * interval '1 hour'"),
@@ -173,6 +180,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=60)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--raw", action="store_true", help="also time the quarter by van with every day dirty")
+    parser.add_argument("--spread", action="store_true", help="decision times and waits to the second (see seed)")
     args = parser.parse_args()
     if not gov_postgres.available():
         print(json.dumps({"error": "PostgreSQL server binaries or psycopg are not installed"}))
@@ -182,7 +190,7 @@ def main() -> None:
         url = cluster.create_database("perf")
         store = HubStore(url)  # the schema, with m006's indexes
         add_staff(store)
-        seeded = seed(url, args.vans, args.days, args.per_day)
+        seeded = seed(url, args.vans, args.days, args.per_day, args.spread)
         print(json.dumps({"phase": "seed", **seeded}), flush=True)
         began = time.perf_counter()
         days = perf_summary.refresh(store, today=LAST_DAY)  # the last day is "today": read raw
