@@ -348,6 +348,28 @@ def db_migrate(db_path: str) -> None:
     store.close()
 
 
+@db.command("summarise")
+@_db
+@click.option("--limit", type=int, default=None, help="At most this many days (oldest first); the rest next time.")
+def db_summarise(db_path: str, limit: int | None) -> None:
+    """Bring the performance screens' per-day summary up to date (m012, governorate/perf_summary.py).
+
+    Recomputes every day marked dirty since (a late upload, a decision, a refund) and summarises the days not
+    summarised yet, today excepted; until then those days are read raw (never wrong, only slower). Safe to run
+    at any time, alongside the ingest and the web app: governorate-summary.timer runs it every 10 minutes."""
+    from governorate import perf_summary
+
+    store = open_store(db_path)
+    try:
+        started = time.monotonic()
+        days = perf_summary.refresh(store, limit=limit)
+        state = perf_summary.state(store)
+        click.echo(f"summarised {len(days)} day(s) in {time.monotonic() - started:.1f} s; "
+                   f"{state['summarised']} summarised, {state['dirty']} dirty (read raw)")
+    finally:
+        store.close()
+
+
 @main.group()
 def staff() -> None:
     """Governorate staff accounts for the web back office."""

@@ -491,6 +491,109 @@ def m011_request_places(conn, dialect: str) -> None:
          "CREATE INDEX IF NOT EXISTS requests_places ON requests (submitted_at, lat_e5, lon_e5, van)")
 
 
+
+@migration
+def m012_performance_summary(conn, dialect: str) -> None:
+    # The performance screens over long periods (issue 19): figures kept per local day (UTC+2) in summary tables that
+    # governorate/perf_summary.py fills, so a year is a few thousand summary rows instead of a million raw ones.
+    # Every write to the rows they are made from marks the day dirty in the same transaction, by trigger (whoever
+    # writes: the ingest, the back office, a repair by hand): a dirty day is read raw until the refresh summarises it
+    # again, so a figure is never stale, only slower. Days with data before this migration are all marked dirty here.
+    counts = ("received BIGINT NOT NULL, decided BIGINT NOT NULL, delivered BIGINT NOT NULL, "
+              "cancelled BIGINT NOT NULL, timed BIGINT NOT NULL, in_time BIGINT NOT NULL, "
+              + ", ".join(f"payments_{m} BIGINT NOT NULL, collected_{m} BIGINT NOT NULL"
+                          for m in ("cash", "card", "reference")))
+    _run(conn,
+         "CREATE TABLE perf_days (day TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)",
+         "CREATE TABLE perf_dirty (day TEXT NOT NULL PRIMARY KEY)",
+         "CREATE TABLE perf_requests (day TEXT NOT NULL, van TEXT NOT NULL, service_code TEXT NOT NULL, "
+         f"operator TEXT, {counts})",
+         f"CREATE TABLE perf_request_vans (day TEXT NOT NULL, van TEXT NOT NULL, {counts})",
+         "CREATE TABLE perf_decisions (day TEXT NOT NULL, van TEXT NOT NULL, service_code TEXT NOT NULL, "
+         "operator TEXT, seconds BIGINT NOT NULL, n BIGINT NOT NULL)",
+         "CREATE TABLE perf_decision_vans (day TEXT NOT NULL, van TEXT NOT NULL, seconds BIGINT NOT NULL, "
+         "n BIGINT NOT NULL)",
+         "CREATE TABLE perf_tickets (day TEXT NOT NULL, van TEXT NOT NULL, tickets BIGINT NOT NULL, "
+         "no_shows BIGINT NOT NULL)",
+         "CREATE TABLE perf_waits (day TEXT NOT NULL, van TEXT NOT NULL, seconds BIGINT NOT NULL, n BIGINT NOT NULL)",
+         "CREATE TABLE perf_services (day TEXT NOT NULL, van TEXT NOT NULL, seconds BIGINT NOT NULL, "
+         "n BIGINT NOT NULL)",
+         "CREATE TABLE perf_refunds (day TEXT NOT NULL, van TEXT NOT NULL, request_van TEXT NOT NULL, "
+         "service_code TEXT NOT NULL, operator TEXT, method TEXT, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL)",
+         "CREATE TABLE perf_refund_vans (day TEXT NOT NULL, van TEXT NOT NULL, request_van TEXT NOT NULL, "
+         "method TEXT, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL)",
+         "CREATE TABLE perf_places (day TEXT NOT NULL, van TEXT NOT NULL, cy BIGINT, cx BIGINT, n BIGINT NOT NULL)")
+    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
+                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+        conn.execute(f"CREATE INDEX {table}_by_day ON {table} (day, van)")
+    # The histograms of the whole governorate (no van: a day's values of every van in one row each), for the
+    # governorate's figures and its weekly trend: a tenth or less of the per-van rows.
+    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+        _run(conn, f"CREATE TABLE {table} (day TEXT NOT NULL, seconds BIGINT NOT NULL, n BIGINT NOT NULL)",
+             f"CREATE INDEX {table}_by_day ON {table} (day)")
+    # The same rows per ISO week (day: its Monday), made from the week's days once all seven are summarised: a period
+    # reads its whole weeks there (a year: 52 rows per van and value instead of 300).
+    conn.execute("CREATE TABLE perf_weeks (week TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)")
+    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
+                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+        _run(conn, f"CREATE TABLE {table}_weeks AS SELECT * FROM {table} WHERE 1 = 0",
+             f"CREATE INDEX {table}_weeks_by_day ON {table}_weeks (day, van)")
+    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+        _run(conn, f"CREATE TABLE {table}_weeks AS SELECT * FROM {table} WHERE 1 = 0",
+             f"CREATE INDEX {table}_weeks_by_day ON {table}_weeks (day)")
+    kinds = "('ticket.finish', 'ticket.no_show', 'request.refunded')"
+    if dialect == "postgresql":
+        # Statement-level triggers with transition tables: one INSERT … SELECT DISTINCT per statement of the ingest's
+        # batches, not one call per row.
+        conn.execute("CREATE OR REPLACE FUNCTION hub_local_day(t text) RETURNS text LANGUAGE sql IMMUTABLE "
+                     "PARALLEL SAFE AS 'SELECT to_char(left(t, 19)::timestamp + interval ''2 hours'', ''YYYY-MM-DD'')'")
+        _run(conn,
+             "CREATE INDEX messages_refund_number ON messages ((body::jsonb ->> 'number')) "
+             "WHERE kind = 'request.refunded'",
+             "CREATE OR REPLACE FUNCTION hub_perf_requests_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+             "INSERT INTO perf_dirty (day) SELECT DISTINCT hub_local_day(submitted_at) FROM changed_rows "
+             "ON CONFLICT DO NOTHING; "
+             "INSERT INTO perf_dirty (day) SELECT DISTINCT hub_local_day(m.created_at) FROM changed_rows r "
+             "JOIN messages m ON m.kind = 'request.refunded' AND (m.body::jsonb ->> 'number') = r.number "
+             "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+             "CREATE OR REPLACE FUNCTION hub_perf_messages_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+             "INSERT INTO perf_dirty (day) SELECT DISTINCT hub_local_day(created_at) FROM changed_rows "
+             f"WHERE kind IN {kinds} ON CONFLICT DO NOTHING; RETURN NULL; END $$")
+        for name, table, event, rows, function in (
+                ("perf_requests_inserted", "requests", "INSERT", "NEW", "requests"),
+                ("perf_requests_updated_old", "requests", "UPDATE", "OLD", "requests"),
+                ("perf_requests_updated_new", "requests", "UPDATE", "NEW", "requests"),
+                ("perf_requests_deleted", "requests", "DELETE", "OLD", "requests"),
+                ("perf_messages_inserted", "messages", "INSERT", "NEW", "messages"),
+                ("perf_messages_deleted", "messages", "DELETE", "OLD", "messages")):
+            conn.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {rows} TABLE AS changed_rows "
+                         f"FOR EACH STATEMENT EXECUTE FUNCTION hub_perf_{function}_changed()")
+        day = "hub_local_day({})"
+    else:
+        day = "date({}, '+2 hours')"
+        refund_days = ("INSERT OR IGNORE INTO perf_dirty (day) SELECT date(created_at, '+2 hours') FROM messages "
+                       "WHERE kind = 'request.refunded' AND json_extract(body, '$.number') = {}.number;")
+        _run(conn,
+             "CREATE INDEX messages_refund_number ON messages (json_extract(body, '$.number')) "
+             "WHERE kind = 'request.refunded'",
+             "CREATE TRIGGER perf_requests_inserted AFTER INSERT ON requests BEGIN "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(NEW.submitted_at, '+2 hours')); "
+             f"{refund_days.format('NEW')} END",
+             "CREATE TRIGGER perf_requests_updated AFTER UPDATE ON requests BEGIN "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(OLD.submitted_at, '+2 hours')); "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(NEW.submitted_at, '+2 hours')); "
+             f"{refund_days.format('OLD')} {refund_days.format('NEW')} END",
+             "CREATE TRIGGER perf_requests_deleted AFTER DELETE ON requests BEGIN "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(OLD.submitted_at, '+2 hours')); "
+             f"{refund_days.format('OLD')} END",
+             f"CREATE TRIGGER perf_messages_inserted AFTER INSERT ON messages WHEN NEW.kind IN {kinds} BEGIN "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(NEW.created_at, '+2 hours')); END",
+             f"CREATE TRIGGER perf_messages_deleted AFTER DELETE ON messages WHEN OLD.kind IN {kinds} BEGIN "
+             "INSERT OR IGNORE INTO perf_dirty (day) VALUES (date(OLD.created_at, '+2 hours')); END")
+    conn.execute(f"INSERT INTO perf_dirty (day) SELECT d FROM (SELECT {day.format('submitted_at')} AS d FROM requests "
+                 f"UNION SELECT {day.format('created_at')} FROM messages WHERE kind IN {kinds}) x WHERE d IS NOT NULL")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -16,10 +16,12 @@ For a period of days, for the whole governorate, each van, each service and each
 
 Trends are the same request and ticket figures per ISO week.
 
-Every figure is an aggregate or an ordered pick in one SQL statement per table, written once in SQLite's dialect
-(translated for PostgreSQL by the store, with the few date expressions that differ written here for each), so
-both databases give the same numbers: tests/governorate/test_performance.py checks them against a plain-Python
-computation over random rows, on both.
+Every figure is an aggregate or a nearest-rank pick in SQL, written once in SQLite's dialect (translated for
+PostgreSQL by the store, with the few expressions that differ written for each), so both databases give the same
+numbers: tests/governorate/test_performance.py checks them against a plain-Python computation over random rows, on
+both, whether the period's days are summarised, dirty or raw. A period is read from the per-day summary of m012
+for its clean summarised days and from the raw rows for the others (governorate/perf_summary.py): a year costs
+about what a week did.
 
 Days are read in Egypt Standard Time (UTC+2) all year, on both databases, for the period's bounds, the day of a
 decision and the week: SQLite knows no time zones. In summer (UTC+3) the hour after local midnight therefore
@@ -35,17 +37,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.core.requests import PaymentMethod
+from governorate import perf_summary as ps
 from governorate.store import HubStore
 
 # Egypt Standard Time: how every day and week of these figures is read (see the module's docstring).
-DAY_TZ = timezone(timedelta(hours=2))
+DAY_TZ = ps.DAY_TZ
 MAX_DAYS = 400  # a year and a little: the longest period one screen may ask for
-WEEKS_BY_TEXT = 14  # see week_key
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates a period may name (year 1 or 9999 would overflow the UTC bounds)
 GROUPINGS = {
     # key: (label_ar, label_en, SQL of the group's key over one requests row)
@@ -58,6 +60,8 @@ TICKET_GROUPINGS = ("governorate", "van")  # tickets carry neither service nor o
 DECIDED_STATES = ("ready", "rejected", "delivered")
 DECISIONS = ("ready", "rejected")  # what ends the legal duration (under_review does not)
 METHODS = tuple(m.value for m in PaymentMethod)
+if set(METHODS) != set(ps.METHODS):  # the summary (m012) has a column for each
+    raise RuntimeError(f"payment methods {METHODS} but the performance summary holds {ps.METHODS}")
 SHIFT_GROUPINGS = {"governorate": "'all'", "van": "van", "operator": "operator"}  # a shift names no service
 
 
@@ -75,20 +79,16 @@ class Period:
     @property
     def start(self) -> str:
         """The first instant, as the stored UTC texts are written (comparable as text)."""
-        return _utc_text(self.first)
+        return ps.utc_text(self.first)
 
     @property
     def end(self) -> str:
         """The first instant after the period."""
-        return _utc_text(self.last + timedelta(days=1))
+        return ps.utc_text(self.last + timedelta(days=1))
 
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
-
-
-def _utc_text(day: date) -> str:
-    return datetime(day.year, day.month, day.day, tzinfo=DAY_TZ).astimezone(UTC).isoformat()
 
 
 def default_period(today: date | None = None) -> Period:
@@ -128,61 +128,7 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
     return Period(start, end)
 
 
-# --- the few expressions the two databases write differently ----------------------------------------------------
-# Every stored time is an ISO-8601 text in UTC (the wire schema refuses any other offset; the hub writes its own
-# with +00:00), so its first 19 characters are the UTC wall time: PostgreSQL reads them as a plain timestamp,
-# without a time-zone lookup per row.
-
-def local_day(store: HubStore, expr: str) -> str:
-    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text."""
-    if store.dialect == "postgresql":
-        return f"to_char(left({expr}, 19)::timestamp + interval '2 hours', 'YYYY-MM-DD')"
-    return f"date({expr}, '+2 hours')"
-
-
-def week_start(store: HubStore, expr: str) -> str:
-    """SQL: the Monday (YYYY-MM-DD, UTC+2) of the ISO week of an ISO-8601 UTC text."""
-    if store.dialect == "postgresql":
-        return f"to_char(date_trunc('week', left({expr}, 19)::timestamp + interval '2 hours'), 'YYYY-MM-DD')"
-    return f"date({expr}, '+2 hours', 'weekday 0', '-6 days')"
-
-
-def week_key(store: HubStore, period: Period, expr: str) -> str:
-    """SQL: the Monday of the week (as ``week_start``) of an ISO-8601 UTC text inside ``period``. For up to
-    WEEKS_BY_TEXT weeks, text comparisons against each week's first instant (the same on both databases and
-    cheaper than date arithmetic on every row); for longer periods, ``week_start``."""
-    first = period.first - timedelta(days=period.first.weekday())
-    mondays = [first + timedelta(weeks=i) for i in range((period.last - first).days // 7 + 1)]
-    if len(mondays) > WEEKS_BY_TEXT:
-        return week_start(store, expr)
-    branches = " ".join(f"WHEN {expr} < '{_utc_text(monday)}' THEN '{previous.isoformat()}'"
-                        for previous, monday in zip(mondays, mondays[1:], strict=False))
-    return f"CASE {branches} ELSE '{mondays[-1].isoformat()}' END" if branches else f"'{mondays[0].isoformat()}'"
-
-
-def _picks(value: str, rank: str, count: str) -> str:
-    """The median and the 90th percentile of ``value`` by nearest rank (the ⌈p·n⌉-th smallest), from its
-    ``rank`` among the group's non-null values and their ``count`` (window functions: both databases have them,
-    and no percentile function in common)."""
-    return (f"max(CASE WHEN {rank} = ({count} + 1) / 2 THEN {value} END), "
-            f"max(CASE WHEN {rank} = (9 * {count} + 9) / 10 THEN {value} END)")
-
-
-def _pg_picks(value: str, median_only: bool = False) -> str:
-    """PostgreSQL's ordered-set aggregate for the same picks (one sort of the group's values, no window): its
-    percentile_disc(p) is the ⌈p·n⌉-th smallest, with p·n in floating point — 0.9 · 70 is 63.000000000000014
-    there, so p is taken a hair under 0.9 (no ⌈0.9·n⌉ moves for n below 10⁹)."""
-    if median_only:
-        return f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value})"
-    return (f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}), "
-            f"percentile_disc(0.899999999999) WITHIN GROUP (ORDER BY {value})")
-
-
-def _ranked(value: str, name: str) -> str:
-    """Window columns ranking ``value`` within its group (k), its nulls apart, and counting its non-null rows."""
-    return (f"row_number() OVER (PARTITION BY k, {value} IS NULL ORDER BY {value}) AS {name}_rank, "
-            f"count({value}) OVER (PARTITION BY k, {value} IS NULL) AS {name}_n")  # the same sort as the rank
-
+# --- helpers ------------------------------------------------------------------------------------------------------
 
 def _seconds(value) -> int | None:
     return None if value is None else int(round(float(value)))
@@ -216,94 +162,150 @@ def reading(store: HubStore) -> Iterator[Callable[[str, list], list[tuple]]]:
         yield lambda sql, params=(): conn.execute(sql, params).fetchall()
 
 
-def request_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
-                    key: str | None = None, read=None) -> dict[str, dict]:
-    """Per group key: received, decided, delivered, cancelled, timed (decided with a decision time and a due
-    date), in_time (of those, decided on or before the due date), decision_median_s and decision_p90_s, and per
-    payment method the payments and piastres collected. One statement over the period's requests (index
-    requests_by_submitted; m006's columns, no JSON read).
+# --- reading the figures: the summary's clean days and the raw rows of the others (governorate/perf_summary.py) ---
 
-    ``key`` replaces the grouping's key by another SQL expression over a requests row (the weekly trend)."""
-    k = key or _grouping(by)
-    where, params = _where(period, van)
-    states = ", ".join(f"'{s}'" for s in DECIDED_STATES)
-    # Decided by the end of its due day (UTC+2): before 22:00 UTC that day, compared as text.
-    in_time = "decided_at < due_on || 'T22:00:00'"
-    paid = ", ".join(
-        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN pay_piastres ELSE 0 END)" for m in METHODS)
-    counts = (f"count(*), sum(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END), "
-              "sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), "
-              "sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), "
-              "sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL THEN 1 ELSE 0 END), "
-              f"sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL AND {in_time} THEN 1 ELSE 0 END)")
-    base = (f"SELECT {k} AS k, state, due_on, decided_at, decision_s AS x, pay_method, pay_piastres "
-            f"FROM requests WHERE {where}")
+def _key(store: HubStore, by: str, weekly_: bool) -> str:
+    """SQL of a row's group over the summary columns: the grouping's key, or the week's number for the trend."""
+    return ps.week_number(store, "day") if weekly_ else _grouping(by)
+
+
+def _histogram(by: str, van: str | None, fine: ps.Summary, vans: ps.Summary, whole: ps.Summary) -> ps.Summary:
+    """The smallest histogram that has the grouping: per van, service and operator; per van; the governorate's."""
+    if by in ("service", "operator"):
+        return fine
+    return vans if by == "van" or van else whole
+
+
+def _weeks(figures: dict[str, dict], weekly_: bool) -> dict[str, dict]:
+    return {ps.monday(int(k)): v for k, v in figures.items()} if weekly_ else figures
+
+
+# A histogram is read for the picks when its summarised rows are at most 1/COMPACT of the values they count (times
+# that repeat: whole minutes, busy hours); else the period's raw values are ranked (times to the second, where the
+# histogram is as long as the raw rows and costs more to read). Both give the same seconds.
+COMPACT = 3
+RAW_PICKS = {  # summary → (raw table, value, which rows, time column)
+    "decision": ("requests", "decision_s", "1 = 1", "submitted_at"),
+    "wait": ("messages", "wait_s", ps.TICKETS, "created_at"),
+    "service": ("messages", "service_s", ps.TICKETS, "created_at"),
+}
+
+
+def _compact(store: HubStore, read, summary: ps.Summary, parts: ps.Split, van: str | None) -> bool:
+    """Whether the summarised part of the period's histogram is short enough to read (see COMPACT)."""
+    kept, params = ps.union(store, summary, ps.Split(parts.summary, (), parts.weeks), van, days=False)
+    ((rows, values),) = read(f"SELECT count(*), sum(n) FROM ({kept}) u", params)
+    return bool(values) and int(rows) * COMPACT <= int(values)
+
+
+def _raw_pick_rows(store: HubStore, read, what: str, period: Period, by: str, van: str | None,
+                   weekly_: bool) -> dict[str, tuple]:
+    """The same picks over the period's raw rows: the values rounded as the histograms round them, ranked (PostgreSQL's
+    percentile_disc, SQLite's row_number: the ⌈p·n⌉-th smallest on both)."""
+    table, value, only, time = RAW_PICKS[what]
+    key = ps.week_number(store, ps.local_day(store, time)) if weekly_ else _grouping(by)
+    where, params = _where(period, van, time)
+    base = (f"SELECT {key} AS k, {ps.whole_seconds(store, value)} AS x FROM {table} "
+            f"WHERE {only} AND {value} IS NOT NULL AND {where}")
     if store.dialect == "postgresql":
-        rows = (read or store._read)(
-            f"SELECT k, {counts}, {_pg_picks('x')}, {paid} FROM ({base}) base GROUP BY k", params)
+        sql = f"SELECT k, {_pg_picks('x')} FROM ({base}) b GROUP BY k"
     else:
-        rows = (read or store._read)(
-            f"SELECT k, {counts}, {_picks('x', 'x_rank', 'x_n')}, {paid} "
-            f"FROM (SELECT k, state, due_on, decided_at, x, pay_method, pay_piastres, {_ranked('x', 'x')} "
-            f"FROM ({base}) base) ranked GROUP BY k", params)
+        sql = ("SELECT k, max(CASE WHEN r = (c + 1) / 2 THEN x END), max(CASE WHEN r = (9 * c + 9) / 10 THEN x END) "
+               "FROM (SELECT k, x, row_number() OVER (PARTITION BY k ORDER BY x) AS r, "
+               f"count(*) OVER (PARTITION BY k) AS c FROM ({base}) b) q GROUP BY k")
+    return {str(k): (_seconds(median), _seconds(p90)) for k, median, p90 in read(sql, params)}
+
+
+def _pg_picks(value: str) -> str:
+    """PostgreSQL's ordered-set aggregate for the picks: its percentile_disc(p) is the ⌈p·n⌉-th smallest, with p·n in
+    floating point — 0.9 · 70 is 63.000000000000014 there, so p is taken a hair under 0.9 (no ⌈0.9·n⌉ moves for n
+    below 10⁹)."""
+    return (f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}), "
+            f"percentile_disc(0.899999999999) WITHIN GROUP (ORDER BY {value})")
+
+
+def _picks(store: HubStore, read, what: str, summary: ps.Summary, parts: ps.Split, period: Period, by: str,
+           van: str | None, weekly_: bool) -> dict[str, tuple]:
+    if _compact(store, read, summary, parts, van):
+        return _pick_rows(store, read, summary, parts, _key(store, by, weekly_), van, weekly_)
+    return _raw_pick_rows(store, read, what, period, by, van, weekly_)
+
+
+def _pick_rows(store: HubStore, read, summary: ps.Summary, parts: ps.Split, key: str,
+               van: str | None, weekly_: bool) -> dict[str, tuple]:
+    """Per group key: (median, p90) of a histogram's seconds by nearest rank (the ⌈p·n⌉-th smallest: the smallest
+    value whose running count reaches ⌈n/2⌉, resp. ⌈0.9·n⌉ — integer arithmetic, the same on both databases)."""
+    rows, params = ps.union(store, summary, parts, van, days=weekly_)
+    sql = ("SELECT k, min(CASE WHEN c >= (t + 1) / 2 THEN v END), min(CASE WHEN c >= (9 * t + 9) / 10 THEN v END) "
+           "FROM (SELECT k, v, CAST(sum(n) OVER (PARTITION BY k ORDER BY v) AS BIGINT) AS c, "
+           "CAST(sum(n) OVER (PARTITION BY k) AS BIGINT) AS t "
+           f"FROM (SELECT {key} AS k, seconds AS v, CAST(sum(n) AS BIGINT) AS n FROM ({rows}) u GROUP BY 1, 2) a) b "
+           "GROUP BY k")
+    return {str(k): (_seconds(median), _seconds(p90)) for k, median, p90 in read(sql, params)}
+
+
+def request_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
+                    weekly_: bool = False, read=None, parts: ps.Split | None = None) -> dict[str, dict]:
+    """Per group key (or per week): received, decided, delivered, cancelled, timed (decided with a decision time and
+    a due date), in_time (of those, decided on or before the due date), decision_median_s and decision_p90_s, and per
+    payment method the payments and piastres collected. Two statements: the counts, the decision times' picks."""
+    read = read or store._read
+    parts = parts or ps.split(read, period.first, period.last)
+    key = _key(store, by, weekly_)
+    fine = by in ("service", "operator")
+    counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van, days=weekly_)
+    sums = ", ".join(f"sum({c})" for c in ps.REQUEST_COUNTS)
     out: dict[str, dict] = {}
-    for row in rows:
-        row_key, received, n_decided, delivered, cancelled, timed, n_in_time, median, p90 = row[:9]
-        figures = {"received": int(received), "decided": int(n_decided or 0), "delivered": int(delivered or 0),
-                   "cancelled": int(cancelled or 0), "timed": int(timed or 0), "in_time": int(n_in_time or 0),
-                   "decision_median_s": _seconds(median), "decision_p90_s": _seconds(p90)}
-        for i, method in enumerate(METHODS):
-            figures[f"payments_{method}"] = int(row[9 + 2 * i] or 0)
-            figures[f"collected_{method}"] = int(row[10 + 2 * i] or 0)
-        out[str(row_key)] = figures
-    return out
+    for row in read(f"SELECT {key} AS k, {sums} FROM ({counts}) u GROUP BY 1", params):
+        figures = dict(zip(ps.REQUEST_COUNTS, (int(v or 0) for v in row[1:]), strict=True))
+        out[str(row[0])] = {**figures, "decision_median_s": None, "decision_p90_s": None}
+    picks = _picks(store, read, "decision", _histogram(by, van, ps.DECISIONS, ps.DECISION_VANS, ps.DECISIONS_ALL),
+                   parts, period, by, van, weekly_)
+    for k, (median, p90) in picks.items():
+        out[k]["decision_median_s"], out[k]["decision_p90_s"] = median, p90
+    return _weeks(out, weekly_)
 
 
 def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
-                   weekly: bool = False, read=None) -> dict[str, dict]:
-    """Per van (or for the governorate): tickets ended (served or no-show) in the period, no_shows, wait median
-    and p90 (issued → called), service median (started → finished); one statement over the tickets' last
-    messages (index messages_by_kind; the seconds are m006's columns)."""
+                   weekly_: bool = False, read=None, parts: ps.Split | None = None) -> dict[str, dict]:
+    """Per van (or for the governorate, or per week): tickets ended (served or no-show) in the period, no_shows, wait
+    median and p90 (issued → called), service median (started → finished)."""
     if by not in TICKET_GROUPINGS:
         return {}
-    k = week_key(store, period, "created_at") if weekly else ("van" if by == "van" else "'all'")
-    where, params = _where(period, van, "created_at")
-    base = (f"SELECT {k} AS k, kind, wait_s, service_s FROM messages "
-            f"WHERE kind IN ('ticket.finish', 'ticket.no_show') AND {where}")
-    counts = "count(*), sum(CASE WHEN kind = 'ticket.no_show' THEN 1 ELSE 0 END)"
-    if store.dialect == "postgresql":
-        rows = (read or store._read)(
-            f"SELECT k, {counts}, {_pg_picks('wait_s')}, {_pg_picks('service_s', median_only=True)} "
-            f"FROM ({base}) base GROUP BY k", params)
-    else:
-        rows = (read or store._read)(
-            f"SELECT k, {counts}, {_picks('wait_s', 'w_rank', 'w_n')}, "
-            "max(CASE WHEN s_rank = (s_n + 1) / 2 THEN service_s END) "
-            f"FROM (SELECT k, kind, wait_s, service_s, {_ranked('wait_s', 'w')}, {_ranked('service_s', 's')} "
-            f"FROM ({base}) base) ranked GROUP BY k", params)
-    return {str(row_key): {"tickets": int(ended), "no_shows": int(no_shows or 0), "wait_median_s": _seconds(wait),
-                           "wait_p90_s": _seconds(wait_p90), "service_median_s": _seconds(service)}
-            for row_key, ended, no_shows, wait, wait_p90, service in rows}
+    read = read or store._read
+    parts = parts or ps.split(read, period.first, period.last)
+    key = _key(store, by, weekly_)
+    counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van, days=weekly_)
+    out = {str(k): {"tickets": int(n), "no_shows": int(no_shows or 0), "wait_median_s": None, "wait_p90_s": None,
+                    "service_median_s": None}
+           for k, n, no_shows in read(f"SELECT {key} AS k, sum(tickets), sum(no_shows) FROM ({counts}) u GROUP BY 1",
+                                      params)}
+    for k, (median, p90) in _picks(store, read, "wait", _histogram(by, van, ps.WAITS, ps.WAITS, ps.WAITS_ALL), parts,
+                                   period, by, van, weekly_).items():
+        out[k]["wait_median_s"], out[k]["wait_p90_s"] = median, p90
+    for k, (median, _) in _picks(store, read, "service", _histogram(by, van, ps.SERVICES, ps.SERVICES,
+                                                                    ps.SERVICES_ALL), parts, period, by, van,
+                                 weekly_).items():
+        out[k]["service_median_s"] = median
+    return _weeks(out, weekly_)
+
+
+REFUND_KEYS = {"governorate": "'all'", "van": "request_van", "service": "service_code", "operator": "operator"}
 
 
 def refunds(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
-            read=None) -> dict[str, dict]:
+            read=None, parts: ps.Split | None = None) -> dict[str, dict]:
     """Per group key and payment method: refunds made in the period and their piastres, each counted in its
-    request's group (looked up by number: refunds are few) — a refund whose request the hub lacks is left out."""
-    k = _grouping(by)
-    where, params = _where(period, van, "created_at")
+    request's group — a refund whose request the hub lacks is left out."""
+    _grouping(by)
+    read = read or store._read
+    parts = parts or ps.split(read, period.first, period.last)
+    rows, params = ps.union(store, ps.REFUNDS if by in ("service", "operator") else ps.REFUND_VANS, parts, van,
+                            days=False)
     out: dict[str, dict] = {}
-    # Each body is read once (PostgreSQL would parse it for every field: the OFFSET 0 keeps the cast in its
-    # subquery), and each refund's group comes from its request by number (the primary key): refunds are few.
-    body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
-    for row_key, method, n, amount in (read or store._read)(
-            "SELECT k, method, count(*), sum(amount) FROM ("
-            f"SELECT (SELECT {k} FROM requests WHERE number = fn) AS k, method, amount FROM ("
-            "SELECT json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
-            "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
-            f"SELECT {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} {fence}) m) f) x "
-            "WHERE k IS NOT NULL GROUP BY k, method", params):
+    for row_key, method, n, amount in read(
+            f"SELECT k, method, sum(refunds), sum(refunded) FROM (SELECT {REFUND_KEYS[by]} AS k, method, refunds, "
+            f"refunded FROM ({rows}) u) x WHERE k IS NOT NULL GROUP BY k, method", params):
         out.setdefault(str(row_key), {})[str(method)] = {"refunds": int(n), "refunded": int(amount)}
     return out
 
@@ -311,7 +313,8 @@ def refunds(store: HubStore, period: Period, by: str = "governorate", van: str |
 def shift_figures(store: HubStore, period: Period, by: str = "governorate", van: str | None = None,
                   read=None) -> dict[str, dict]:
     """Per van, operator or for the governorate: shifts closed in the period, how many were short or over, and the
-    sum of their differences (piastres: negative = short). Empty for the service grouping (a shift has none)."""
+    sum of their differences (piastres: negative = short). Empty for the service grouping (a shift has none). Read
+    from the shifts table itself (a few rows a day: no summary)."""
     if by not in SHIFT_GROUPINGS:
         return {}
     where, params = _where(period, van, "closed_at")
@@ -325,10 +328,12 @@ def shift_figures(store: HubStore, period: Period, by: str = "governorate", van:
 
 def table(store: HubStore, period: Period, by: str = "governorate", van: str | None = None) -> list[dict]:
     """One row per group, every figure of the screen (shares and net fees worked out from the SQL's counts)."""
+    _grouping(by)
     with reading(store) as read:
-        requests_ = request_figures(store, period, by, van, read=read)
-        tickets = ticket_figures(store, period, by, van, read=read)
-        money = refunds(store, period, by, van, read=read)
+        parts = ps.split(read, period.first, period.last)
+        requests_ = request_figures(store, period, by, van, read=read, parts=parts)
+        tickets = ticket_figures(store, period, by, van, read=read, parts=parts)
+        money = refunds(store, period, by, van, read=read, parts=parts)
         closed = shift_figures(store, period, by, van, read=read)
     rows = []
     for key in sorted(set(requests_) | set(tickets) | set(money) | set(closed)):
@@ -353,8 +358,9 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
 def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict]:
     """The governorate's (or one van's) figures per ISO week of the period, oldest first."""
     with reading(store) as read:
-        requests_ = request_figures(store, period, van=van, key=week_key(store, period, "submitted_at"), read=read)
-        tickets = ticket_figures(store, period, van=van, weekly=True, read=read)
+        parts = ps.split(read, period.first, period.last)
+        requests_ = request_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
+        tickets = ticket_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
     rows = []
     for monday in sorted(set(requests_) | set(tickets)):
         iso = date.fromisoformat(monday).isocalendar()
@@ -386,22 +392,23 @@ def vans(store: HubStore) -> list[str]:
     return [r[0] for r in store._read("SELECT van FROM vans ORDER BY van")]
 
 
+
+
 # Demand by place: requests counted per cell of CELL_E5 × CELL_E5 (1e-5 degrees: 0.01°, about 1.1 km at Egypt's
-# latitudes) around where the van stood at intake (requests.lat_e5 / lon_e5, m011). The offsets make every value
-# positive, so integer division floors on SQLite and PostgreSQL alike.
-CELL_E5 = 1000
-_LAT0, _LON0 = 90 * 100_000, 180 * 100_000
+# latitudes) around where the van stood at intake (requests.lat_e5 / lon_e5, m011), by integer division in SQL
+# (perf_summary.PLACES: the summary keeps each day's cells per van).
+CELL_E5 = ps.CELL_E5
+_LAT0, _LON0 = ps.LAT0, ps.LON0
 
 
 def demand(store: HubStore, period: Period, van: str | None = None, read=None) -> dict:
     """{"cells": [{"lat", "lon", "requests", "vans"}, …] most requests first, "placed", "unplaced"}: where the
     period's requests were taken, by cell (its centre), and how many have no place (a van on software older than
     protocol 4, or without a GPS fix at intake)."""
-    where, params = _where(period, van)
-    # One pass over the period (index requests_places covers it): a request without a place is the NULL cell.
-    rows = (read or store._read)(
-        f"SELECT (lat_e5 + {_LAT0}) / {CELL_E5} AS cy, (lon_e5 + {_LON0}) / {CELL_E5} AS cx, count(*), "
-        f"count(DISTINCT van) FROM requests WHERE {where} GROUP BY cy, cx", params)
+    read = read or store._read
+    rows_sql, params = ps.union(store, ps.PLACES, ps.split(read, period.first, period.last), van, days=False)
+    # A request without a place is the NULL cell.
+    rows = read(f"SELECT cy, cx, sum(n), count(DISTINCT van) FROM ({rows_sql}) u GROUP BY cy, cx", params)
     unplaced = sum(int(n) for cy, cx, n, _ in rows if cy is None or cx is None)
     cells = sorted(({"lat": round(((int(cy) + 0.5) * CELL_E5 - _LAT0) / 1e5, 4),
                      "lon": round(((int(cx) + 0.5) * CELL_E5 - _LON0) / 1e5, 4),

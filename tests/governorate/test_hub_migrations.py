@@ -26,7 +26,14 @@ ARABIC = re.compile(r"[\u0600-\u06FF]")
 SIGN_IN_COLUMNS = {"failed_logins", "failed_since", "locked_until", "session_version"}
 TABLES = {"messages", "vans", "requests", "thumbnails", "doc_chunks", "documents", "doc_receipts", "downlinks",
           "telemetry_history", "quarantine", "parked_states", "request_conflicts", "staff", "staff_audit", "alerts",
-          "notifications", "publications", "schema_migrations", "shifts", "update_offers", "rollouts"}
+          "notifications", "publications", "schema_migrations", "shifts", "update_offers", "rollouts",
+          # m012: the performance screens' per-day summary (governorate/perf_summary.py)
+          "perf_days", "perf_dirty", "perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans",
+          "perf_tickets", "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places",
+          "perf_decisions_all", "perf_waits_all", "perf_services_all", "perf_weeks",
+          *(f"{t}_weeks" for t in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans",
+                                   "perf_tickets", "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans",
+                                   "perf_places", "perf_decisions_all", "perf_waits_all", "perf_services_all"))}
 # The names of the migrations, in order: the first ones are frozen (the oracle); later ones are appended.
 NAMES = [m.name for m in MIGRATIONS]
 assert NAMES[:6] == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers", "m004_request_due_dates",

@@ -3,6 +3,7 @@ the same random rows, on SQLite and PostgreSQL; the period a screen asks for is 
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.core.errors import EdgeError
+from governorate import perf_summary
 from governorate import performance as perf
-from governorate.store import HubStore
+from governorate.store import HubStore, execute_values
 from tests.support import gov_postgres, perf_data
 from tests.support.gov_support import BACKENDS
 from tests.support.perf_data import OPERATORS, SERVICES, STATES, T0, VANS, Request, Rows, Shift, Ticket
@@ -42,7 +44,7 @@ seconds = st.integers(0, SPAN_S)
 
 
 @st.composite
-def requests_(draw, n: int) -> Request:
+def requests_(draw, n: int, prefix: str = "") -> Request:
     van = draw(st.sampled_from(VANS))
     state = draw(st.sampled_from(STATES))
     submitted = T0 + timedelta(seconds=draw(seconds))
@@ -55,8 +57,8 @@ def requests_(draw, n: int) -> Request:
     refund = None
     if state == "cancelled" and amount and draw(st.booleans()):
         refund = (submitted + timedelta(seconds=draw(st.integers(0, 5 * 86400))), amount)
-    return Request(f"{van}-{n:06d}", van, draw(st.sampled_from(SERVICES)), draw(st.sampled_from(OPERATORS)), state,
-                   submitted, due, draw(st.sampled_from(perf.METHODS)), amount, decided, under_review, refund)
+    return Request(f"{prefix}{van}-{n:06d}", van, draw(st.sampled_from(SERVICES)), draw(st.sampled_from(OPERATORS)),
+                   state, submitted, due, draw(st.sampled_from(perf.METHODS)), amount, decided, under_review, refund)
 
 
 tickets = st.builds(
@@ -73,9 +75,10 @@ shifts = st.lists(st.builds(
 
 
 @st.composite
-def data_sets(draw) -> Rows:
+def data_sets(draw, prefix: str = "", with_shifts: bool = True) -> Rows:
     count = draw(st.integers(0, 60))
-    return Rows([draw(requests_(n)) for n in range(count)], draw(st.lists(tickets, max_size=40)), draw(shifts))
+    return Rows([draw(requests_(n, prefix)) for n in range(count)], draw(st.lists(tickets, max_size=40)),
+                draw(shifts) if with_shifts else [])
 
 
 periods = st.tuples(st.integers(-60, 42), st.integers(0, 130)).map(  # up to and past WEEKS_BY_TEXT weeks
@@ -91,6 +94,78 @@ def test_the_sql_figures_equal_a_plain_computation_over_the_same_rows(store, row
     perf_data.insert(store, rows)
     assert perf.table(store, period, by, van) == perf_data.reference_table(rows, period, by, van)
     assert perf.weekly(store, period, van) == perf_data.reference_weekly(rows, period, van)
+    assert perf_summary.state(store)["summarised"] == 0  # every day read raw here
+
+
+days_after_t0 = st.integers(-2, 45).map(lambda d: T0.date() + timedelta(days=d))
+
+
+@st.composite
+def late_decisions(draw, rows: Rows) -> dict[str, tuple[str, datetime]]:
+    """Decisions made in the back office after the summary: some requests of ``rows`` become ready or rejected."""
+    chosen = draw(st.lists(st.sampled_from(rows.requests), max_size=8, unique_by=lambda r: r.number)
+                  if rows.requests else st.just([]))
+    return {r.number: (draw(st.sampled_from(("ready", "rejected"))),
+                       r.submitted + timedelta(seconds=draw(st.integers(1, 20 * 86400)))) for r in chosen}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=st.data(), rows=data_sets(), late=data_sets("L", with_shifts=False), refreshed=days_after_t0,
+       again=st.none() | st.tuples(days_after_t0, st.integers(0, 50)), period=periods,
+       by=st.sampled_from(tuple(perf.GROUPINGS)), van=st.none() | st.sampled_from(VANS),
+       messages_first=st.booleans(), compact=st.sampled_from((0, 10**9)))
+def test_the_figures_are_the_same_whether_days_are_summarised_dirty_or_raw(store, data, rows, late, refreshed, again,
+                                                                          period, by, van, messages_first, compact):
+    """Rows are summarised up to a day, then late data arrives — requests and tickets of summarised days (a van back
+    online after days), refunds (some before their request), decisions in the back office on summarised requests —
+    and part of the dirty days may be summarised again: the figures are those of all the rows, whatever is read raw."""
+    perf_data.clear(store)
+    perf_data.insert(store, rows)
+    perf_summary.refresh(store, today=refreshed)
+    decided = data.draw(late_decisions(rows))
+    with store.transaction() as conn:
+        for number, (state, at) in decided.items():  # as backoffice.decide writes a decision
+            conn.execute("UPDATE requests SET state = ?, decided_at = ? WHERE number = ?",
+                         [state, perf_data.iso(at), number])
+    perf_data.insert(store, late, first=1000, messages_first=messages_first)
+    if again:
+        perf_summary.refresh(store, today=again[0], limit=again[1])
+    everything = Rows([dataclasses.replace(r, state=decided[r.number][0], decided=decided[r.number][1])
+                       if r.number in decided else r for r in rows.requests] + late.requests,
+                      rows.tickets + late.tickets, rows.shifts)
+    kept, perf.COMPACT = perf.COMPACT, compact  # 0: the picks always from the histograms; 10⁹: always raw
+    try:
+        assert perf.table(store, period, by, van) == perf_data.reference_table(everything, period, by, van)
+        assert perf.weekly(store, period, van) == perf_data.reference_weekly(everything, period, van)
+    finally:
+        perf.COMPACT = kept
+    placed = perf.demand(store, period, van)  # these requests name no place
+    assert placed["unplaced"] == sum(perf_data._in(period, r.submitted) and (van is None or r.van == van)
+                                     for r in everything.requests)
+
+
+def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_dirty_again(store):
+    perf_data.clear(store)
+    rows = perf_data.sample()
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=20)
+    done = perf_summary.refresh(store, today=today)
+    assert done == [T0.date() + timedelta(days=d) for d in range(20)]  # before today; today stays raw
+    assert perf_summary.refresh(store, today=today) == []  # nothing dirty: nothing to do
+    (dirty,), = store._read("SELECT count(*) FROM perf_dirty WHERE day < ?", [today.isoformat()])
+    assert dirty == 0 and perf_summary.state(store)["summarised"] == 20
+    late = Rows([Request("L-1", "V001", "RECON", "op1", "ready", T0 + timedelta(days=3, hours=9), None, "cash", 700,
+                         T0 + timedelta(days=4))], [Ticket("V002", "ticket.finish", T0 + timedelta(days=5), 30, 300)])
+    perf_data.insert(store, late, first=5000)
+    assert [d for (d,) in store._read("SELECT day FROM perf_dirty WHERE day < ? ORDER BY day",
+                                      [today.isoformat()])] == ["2026-03-04", "2026-03-06"]
+    period = perf.Period(T0.date(), today)
+    everything = Rows(rows.requests + late.requests, rows.tickets + late.tickets, rows.shifts)
+    assert perf.table(store, period, "van") == perf_data.reference_table(everything, period, "van")
+    assert perf_summary.refresh(store, today=today) == [date(2026, 3, 4), date(2026, 3, 6)]
+    assert perf.table(store, period, "operator") == perf_data.reference_table(everything, period, "operator")
+    assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
 
 
 def test_the_fixed_sample_has_every_kind_of_figure(store):
@@ -183,7 +258,10 @@ def test_a_decision_records_when_the_request_was_first_decided(store):
 
     backoffice.decide(store, hub, "007-261121-0001-5", "under_review", None, "karim")
     assert decided_at() is None
+    perf_summary.refresh(store, today=T0.date() + timedelta(days=3))  # the request's day summarised …
+    assert perf_summary.state(store)["dirty"] == 0
     backoffice.decide(store, hub, "007-261121-0001-5", "ready", None, "karim")
+    assert store._read("SELECT day FROM perf_dirty") == [("2026-03-01",)]  # … and dirty again with the decision
     audit = store._read("SELECT at, details FROM staff_audit WHERE subject = '007-261121-0001-5' ORDER BY id")
     assert '"ready"' in audit[-1][1]  # the audit's time is taken a moment after the decision's
     assert abs((datetime.fromisoformat(decided_at()) - datetime.fromisoformat(audit[-1][0])).total_seconds()) < 1
@@ -250,3 +328,100 @@ def test_demand_by_place_counts_each_request_in_the_cell_it_was_taken_in(store, 
     assert sorted(got["cells"], key=lambda c: (-c["requests"], c["lat"], c["lon"])) == expected
     assert got["placed"] == sum(len(vs) for vs in cells.values())
     assert got["unplaced"] == sum(1 for _, place in chosen if not place)
+
+
+def test_a_refund_summarised_before_its_request_arrived_counts_once_the_request_does(store):
+    """A van's refund stored (and its day summarised) before the request it refunds — another worker, a resend:
+    the request's arrival marks the refund's day dirty (the trigger finds its refunds by number)."""
+    perf_data.clear(store)
+    request = Request("V001-000001", "V001", "RECON", "op2", "cancelled", T0 + timedelta(days=1, hours=8), None,
+                      "card", 5000, refund=(T0 + timedelta(days=3, hours=9), 5000))
+    refund_only = perf_data.refund_messages(Rows([request]))
+    with store.transaction() as conn:
+        for row in refund_only:
+            conn.execute("INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+    today = T0.date() + timedelta(days=10)
+    perf_summary.refresh(store, today=today)
+    period = perf.Period(T0.date(), today)
+    assert perf.table(store, period, "service") == []  # the hub lacks the request: the refund is left out
+    with store.transaction() as conn:
+        execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, updated_at)",
+                       [perf_data.request_row(request)[:7]])
+    assert ("2026-03-04",) in store._read("SELECT day FROM perf_dirty")  # the refund's day, not only the request's
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(Rows([request]), period, by)
+    perf_summary.refresh(store, today=today)
+    assert perf_summary.state(store)["dirty"] == 0
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(Rows([request]), period, by)
+
+
+def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from governorate import migrations
+    from governorate.cli import main
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:11])
+    monkeypatch.setattr(migrations, "LATEST", 11)
+    old = HubStore(tmp_path / "hub.db")
+    rows = perf_data.sample(days=20)
+    perf_data.insert(old, rows)
+    old.close()
+    monkeypatch.undo()
+    new = HubStore(tmp_path / "hub.db")
+    try:
+        assert new.migrated == ["m012_performance_summary"]
+        submitted = {perf_data._day(r.submitted) for r in rows.requests}
+        ended = {perf_data._day(t.at) for t in rows.tickets}
+        dirty = {date.fromisoformat(d) for (d,) in new._read("SELECT day FROM perf_dirty")}
+        assert dirty == submitted | ended | {perf_data._day(r.refund[0]) for r in rows.requests if r.refund}
+        period = perf.Period(T0.date() - timedelta(days=3), T0.date() + timedelta(days=30))
+        before = [perf.table(new, period, by) for by in perf.GROUPINGS]
+        assert before[1] == perf_data.reference_table(rows, period, "van")
+        out = CliRunner().invoke(main, ["db", "summarise", "--db", str(tmp_path / "hub.db")])
+        assert out.exit_code == 0, out.output
+        assert perf_summary.state(new)["dirty"] == 0 and "0 dirty" in out.output
+        assert new._read("SELECT count(*) FROM perf_weeks")[0][0] >= 2  # whole weeks made from their days
+        assert [perf.table(new, period, by) for by in perf.GROUPINGS] == before
+        assert perf.weekly(new, period) == perf_data.reference_weekly(rows, period)
+    finally:
+        new.close()
+
+
+def test_a_refresh_waits_for_a_write_to_a_day_it_summarises_and_sees_it(store):
+    """PostgreSQL: a day dirty, a second write to it still open when the refresh starts. The refresh waits for that
+    transaction (its lock on perf_dirty) and then summarises both writes: without the lock it would read the day
+    without the second write and clear the mark, and the day would stay clean and short of a request."""
+    import threading
+
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a refresh cannot run beside a write")
+    perf_data.clear(store)
+    rows = perf_data.sample(days=10)
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=12)
+    perf_summary.refresh(store, today=today)
+    day = T0 + timedelta(days=3, hours=9)
+    first, second = (Request(f"L-{n}", "V003", "RECON", "op3", "ready", day, None, "cash", 900,
+                             day + timedelta(hours=n)) for n in (1, 2))
+    perf_data.insert(store, Rows([first]), first=7000)  # committed: 2026-03-04 is dirty
+    writer = HubStore(store.path)
+    done: list = []
+    try:
+        with writer.transaction() as conn:
+            execute_values(conn, "INSERT INTO requests (number, van, service_code, state, body, submitted_at, "
+                           "updated_at, due_on, decided_at)", [perf_data.request_row(second)])
+            refresh = threading.Thread(target=lambda: done.append(perf_summary.refresh(store, today=today)))
+            refresh.start()
+            refresh.join(1.5)
+            assert refresh.is_alive()  # waiting for this transaction
+        refresh.join(60)
+    finally:
+        writer.close()
+    assert done == [[date(2026, 3, 4)]] and perf_summary.state(store)["dirty"] == 0
+    period = perf.Period(T0.date(), today)
+    everything = Rows(rows.requests + [first, second], rows.tickets, rows.shifts)
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(everything, period, by)

@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from governorate import perf_summary
 from governorate import performance as perf
 from governorate.store import execute_values
 
@@ -66,17 +67,37 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def insert(store, rows: Rows) -> None:
-    """Write ``rows`` into requests, staff_audit and messages as the hub keeps them."""
+def request_row(r: Request) -> list:
+    """A request as the hub's requests table keeps it: number, van, service_code, state, body, submitted_at,
+    updated_at, due_on, decided_at."""
+    body = {"number": r.number, "van": r.van, "service_code": r.service, "operator": r.operator,
+            "submitted_at": iso(r.submitted), "expected_ready_on": r.due_on, "fee_piastres": r.amount,
+            "citizen": {"name": "x", "national_id": "29001011234567", "mobile": None},
+            "payment": {"method": r.method, "amount_piastres": r.amount, "reference": None}}
+    # decided_at as backoffice.decide writes it with the decision (and m006 fills it from the audit)
+    return [r.number, r.van, r.service, r.state, json.dumps(body), iso(r.submitted), iso(r.submitted), r.due_on,
+            iso(r.decided) if r.decided else None]
+
+
+def refund_messages(rows: Rows, first: int = 0) -> list[list]:
+    """The request.refunded messages of ``rows``' refunds, as messages rows."""
+    out = []
+    for n, r in enumerate(rows.requests, first):
+        if r.refund:
+            at, amount = r.refund
+            out.append([r.van, f"R{n:025d}", "tx", n + 1, "request.refunded", json.dumps(
+                {"number": r.number, "amount_piastres": amount, "method": r.method, "reason": "x",
+                 "operator": r.operator, "confirmed_by": "op1", "at": iso(at)}), iso(at), iso(at)])
+    return out
+
+
+def insert(store, rows: Rows, first: int = 0, messages_first: bool = False) -> None:
+    """Write ``rows`` into requests, staff_audit and messages as the hub keeps them: message ids and sequence numbers
+    from ``first`` on (a later call gives a higher one); ``messages_first``: the messages before their requests (a
+    refund that arrives before its request)."""
     requests_, audits, messages = [], [], []
-    for n, r in enumerate(rows.requests):
-        body = {"number": r.number, "van": r.van, "service_code": r.service, "operator": r.operator,
-                "submitted_at": iso(r.submitted), "expected_ready_on": r.due_on, "fee_piastres": r.amount,
-                "citizen": {"name": "x", "national_id": "29001011234567", "mobile": None},
-                "payment": {"method": r.method, "amount_piastres": r.amount, "reference": None}}
-        # decided_at as backoffice.decide writes it with the decision (and m006 fills it from the audit)
-        requests_.append([r.number, r.van, r.service, r.state, json.dumps(body), iso(r.submitted),
-                          iso(r.submitted), r.due_on, iso(r.decided) if r.decided else None])
+    for r in rows.requests:
+        requests_.append(request_row(r))
         if r.under_review:
             audits.append([iso(r.under_review), "karim", "request.decide", r.number,
                            json.dumps({"from": "received", "to": "under_review", "reason": None})])
@@ -84,12 +105,8 @@ def insert(store, rows: Rows) -> None:
             to = "rejected" if r.state == "rejected" else "ready"
             audits.append([iso(r.decided), "karim", "request.decide", r.number,
                            json.dumps({"from": "received", "to": to, "reason": None})])
-        if r.refund:
-            at, amount = r.refund
-            messages.append([r.van, f"R{n:025d}", "tx", n + 1, "request.refunded", json.dumps(
-                {"number": r.number, "amount_piastres": amount, "method": r.method, "reason": "x",
-                 "operator": r.operator, "confirmed_by": "op1", "at": iso(at)}), iso(at), iso(at)])
-    for n, t in enumerate(rows.tickets):
+    messages.extend(refund_messages(rows, first))
+    for n, t in enumerate(rows.tickets, first):
         issued = t.at - timedelta(seconds=(t.wait_s or 0) + (t.service_s or 0) + 5)
         called = issued + timedelta(seconds=t.wait_s) if t.wait_s is not None else None
         started = (called or issued) + timedelta(seconds=2) if t.service_s is not None else None
@@ -104,6 +121,9 @@ def insert(store, rows: Rows) -> None:
                iso(sh.closed), 50_000, 60_000 + sh.difference, 60_000, sh.difference,
                0, 0, 0, 0, 0, "x" if sh.difference else "", None, "{}", iso(sh.closed)] for sh in rows.shifts]
     with store.transaction() as conn:
+        if messages and messages_first:
+            execute_values(conn, "INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, "
+                           "received_at)", messages)
         if shifts:
             execute_values(conn, "INSERT INTO shifts (van, shift, operator, day, opened_at, closed_at, "
                            "opening_float_piastres, counted_cash_piastres, expected_cash_piastres, "
@@ -114,14 +134,16 @@ def insert(store, rows: Rows) -> None:
                            "updated_at, due_on, decided_at)", requests_)
         if audits:
             execute_values(conn, "INSERT INTO staff_audit (at, actor, action, subject, details)", audits)
-        if messages:
+        if messages and not messages_first:
             execute_values(conn, "INSERT INTO messages (van, msg_id, stream, seq, kind, body, created_at, "
                            "received_at)", messages)
 
 
 def clear(store) -> None:
+    """Empty the tables the figures come from, and the per-day summary (m012) with its marks."""
     with store.transaction() as conn:
-        for name in ("requests", "staff_audit", "messages", "shifts"):
+        for name in ("requests", "staff_audit", "messages", "shifts", "perf_days", "perf_dirty", "perf_weeks",
+                     *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL)):
             conn.execute(f"DELETE FROM {name}")
 
 

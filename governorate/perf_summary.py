@@ -1,0 +1,358 @@
+"""The performance screens' figures kept per day (issue 19): what lets a period of a year read a few thousand rows.
+
+For each local day (UTC+2, as the screens cut days: governorate/performance.py) the summary tables of migration m012
+hold the day's partial aggregates — counts and sums per van (and per van, service and operator), and for the medians
+and 90th percentiles a histogram: how many requests had each decision time, how many tickets each wait and service
+time, **to the second**. Each value is the raw figure rounded to the nearest second (halves up), the rounding the
+screens show, and a nearest-rank pick commutes with a rounding: a pick from the histogram is the same second as the
+pick from the raw rows. No figure is approximate.
+
+The same SQL makes a day's summary rows (``refresh``) and reads the raw rows of the days not summarised
+(``union``): a period's figures are the summary rows of its clean summarised days UNION ALL the same partial
+aggregates over the raw rows of its other days (today, days never summarised, days marked dirty), aggregated once
+more on top.
+
+**Dirty days.** Triggers (m012) mark a day dirty in the transaction of every write to the rows it is made from:
+a request inserted, changed (a decision, a state from the van, a delivery) or deleted marks its submission day and
+the days of its refunds; a ticket's end or a refund message marks its own day. Whoever writes — the ingest, the back
+office, a repair by hand — cannot forget it. ``refresh`` recomputes each dirty day before today (and summarises the
+days not summarised yet), one day per transaction; on PostgreSQL that transaction first takes a SHARE ROW EXCLUSIVE
+lock on ``perf_dirty``, so it waits for every transaction that marked a day and is still open, and a write that comes
+after it marks the day again: a summarised day is never stale. Shift differences are not summarised (a few rows a day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from governorate.store import HubStore, now_iso
+
+# Egypt Standard Time: how every day and week of the figures is read (governorate/performance.py).
+DAY_TZ = timezone(timedelta(hours=2))
+METHODS = ("cash", "card", "reference")  # the payment methods m012's columns hold (edge.core.requests.PaymentMethod)
+DECIDED_STATES = ("ready", "rejected", "delivered")
+# Demand by place: cells of CELL_E5 × CELL_E5 (1e-5 degrees); the offsets make every value positive, so integer
+# division floors on SQLite and PostgreSQL alike. The summary holds cells: a new cell size needs the days refreshed.
+CELL_E5 = 1000
+LAT0, LON0 = 90 * 100_000, 180 * 100_000
+GAP_DAYS = 800  # how far back refresh summarises days that never had a dirty mark (days without data)
+
+
+# The Monday the week numbers count from (weeks of the days from FIRST_YEAR on are all ≥ 0: integer division floors).
+WEEK_ZERO = date(1999, 12, 27)
+
+
+def week_number(store: HubStore, day: str) -> str:
+    """SQL: the ISO week of a local day text, as the number of weeks since WEEK_ZERO (integer arithmetic per row,
+    the Monday worked out once per week: ``monday``)."""
+    if store.dialect == "postgresql":
+        return f"((CAST({day} AS date) - DATE '{WEEK_ZERO.isoformat()}') / 7)"
+    return f"CAST((julianday({day}) - julianday('{WEEK_ZERO.isoformat()}')) / 7 AS INTEGER)"
+
+
+def monday(week: int) -> str:
+    return (WEEK_ZERO + timedelta(weeks=int(week))).isoformat()
+
+
+def utc_text(day: date) -> str:
+    """The first instant of a local day, as the stored UTC texts are written (comparable as text)."""
+    return datetime(day.year, day.month, day.day, tzinfo=DAY_TZ).astimezone(UTC).isoformat()
+
+
+def local_day(store: HubStore, expr: str) -> str:
+    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text (its first 19 characters are the UTC wall time)."""
+    if store.dialect == "postgresql":
+        return f"to_char(left({expr}, 19)::timestamp + interval '2 hours', 'YYYY-MM-DD')"
+    return f"date({expr}, '+2 hours')"
+
+
+def whole_seconds(store: HubStore, expr: str) -> str:
+    """SQL: seconds rounded to the nearest whole second, halves up (truncation of x + 0.5, the same on both)."""
+    if store.dialect == "postgresql":
+        return f"trunc({expr} + 0.5)::bigint"
+    return f"CAST({expr} + 0.5 AS INTEGER)"
+
+
+# --- what each summary table holds: the partial aggregates of a day, from the raw rows -------------------------
+
+def _request_counts() -> str:
+    states = ", ".join(f"'{s}'" for s in DECIDED_STATES)
+    in_time = "decided_at < due_on || 'T22:00:00'"  # decided by the end of its due day (UTC+2), compared as text
+    paid = ", ".join(
+        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN pay_method = '{m}' AND pay_piastres > 0 THEN pay_piastres ELSE 0 END)" for m in METHODS)
+    return (f"count(*), sum(CASE WHEN state IN ({states}) THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN decided_at IS NOT NULL AND due_on IS NOT NULL AND {in_time} THEN 1 ELSE 0 END), {paid}")
+
+
+REQUEST_COUNTS = ("received", "decided", "delivered", "cancelled", "timed", "in_time",
+                  *(f"{what}_{m}" for m in METHODS for what in ("payments", "collected")))
+TICKETS = "kind IN ('ticket.finish', 'ticket.no_show')"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One summary table: its columns after ``day``, and ``raw(store, day_sql, where)``: the SELECT of those
+    partial aggregates (day first) over the raw rows that ``where`` picks (a condition on the raw table's own
+    ``van`` and time columns). ``time`` names the raw time column that decides a row's day."""
+
+    table: str
+    columns: tuple[str, ...]
+    time: str
+    raw: Callable[[HubStore, str, str], str]
+    keys: int  # the first ``keys`` columns group the rows; the others are summed (a week's rows from its days')
+
+    @property
+    def weeks(self) -> str:
+        return f"{self.table}_weeks"
+
+    def from_days(self, monday: date) -> str:
+        """SQL: the week's rows (day = its Monday) from its days' rows."""
+        keys, summed = self.columns[:self.keys], self.columns[self.keys:]
+        sums = ", ".join(f"sum({c})" for c in summed)
+        return (f"SELECT '{monday.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
+                f"WHERE day >= '{monday.isoformat()}' AND day <= '{(monday + timedelta(days=6)).isoformat()}'"
+                + (f" GROUP BY {', '.join(keys)}" if keys else ""))
+
+
+def _positions(width: int) -> str:
+    return ", ".join(str(i) for i in range(1, width + 1))
+
+
+def _requests(keys: str) -> Callable[[HubStore, str, str], str]:
+    width = keys.count(",") + 2
+    return lambda store, day, where: (f"SELECT {day}, {keys}, {_request_counts()} FROM requests WHERE {where} "
+                                      f"GROUP BY {_positions(width)}")
+
+
+def _histogram(table: str, value: str, keys: str, only: str) -> Callable[[HubStore, str, str], str]:
+    width = keys.count(",") + 3 if keys else 2
+    keyed = f"{keys}, " if keys else ""
+    return lambda store, day, where: (
+        f"SELECT {day}, {keyed}{whole_seconds(store, value)}, count(*) FROM {table} "
+        f"WHERE {only} AND {value} IS NOT NULL AND {where} GROUP BY {_positions(width)}")
+
+
+def _tickets(store: HubStore, day: str, where: str) -> str:
+    return (f"SELECT {day}, van, count(*), sum(CASE WHEN kind = 'ticket.no_show' THEN 1 ELSE 0 END) FROM messages "
+            f"WHERE {TICKETS} AND {where} GROUP BY 1, 2")
+
+
+def _refunds(fine: bool) -> Callable[[HubStore, str, str], str]:
+    # Each body is read once (PostgreSQL would parse it for every field: the OFFSET 0 keeps the cast in its subquery);
+    # each refund counts in its request's group (found by number, the primary key): one the hub lacks is left out.
+    keys, width = ("r.van, r.service_code, r.operator", 6) if fine else ("r.van", 4)
+
+    def raw(store: HubStore, day: str, where: str) -> str:
+        body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
+        return (f"SELECT {day}, f.van, {keys}, f.method, count(*), sum(f.amount) FROM ("
+                "SELECT van, created_at, json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
+                "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
+                f"SELECT van, created_at, {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} "
+                f"{fence}) m) f JOIN requests r ON r.number = f.fn GROUP BY {_positions(width)}")
+    return raw
+
+
+def _places(store: HubStore, day: str, where: str) -> str:
+    return (f"SELECT {day}, van, (lat_e5 + {LAT0}) / {CELL_E5}, (lon_e5 + {LON0}) / {CELL_E5}, count(*) "
+            f"FROM requests WHERE {where} GROUP BY 1, 2, 3, 4")
+
+
+_FINE = "van, service_code, operator"
+REQUESTS = Summary("perf_requests", ("van", "service_code", "operator", *REQUEST_COUNTS), "submitted_at",
+                   _requests(_FINE), 3)
+REQUEST_VANS = Summary("perf_request_vans", ("van", *REQUEST_COUNTS), "submitted_at", _requests("van"), 1)
+DECISIONS = Summary("perf_decisions", ("van", "service_code", "operator", "seconds", "n"), "submitted_at",
+                    _histogram("requests", "decision_s", _FINE, "1 = 1"), 4)
+DECISION_VANS = Summary("perf_decision_vans", ("van", "seconds", "n"), "submitted_at",
+                        _histogram("requests", "decision_s", "van", "1 = 1"), 2)
+TICKET_COUNTS = Summary("perf_tickets", ("van", "tickets", "no_shows"), "created_at", _tickets, 1)
+WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at", _histogram("messages", "wait_s", "van", TICKETS),
+                2)
+SERVICES = Summary("perf_services", ("van", "seconds", "n"), "created_at",
+                   _histogram("messages", "service_s", "van", TICKETS), 2)
+REFUNDS = Summary("perf_refunds", ("van", "request_van", "service_code", "operator", "method", "refunds", "refunded"),
+                  "created_at", _refunds(fine=True), 5)
+REFUND_VANS = Summary("perf_refund_vans", ("van", "request_van", "method", "refunds", "refunded"), "created_at",
+                      _refunds(fine=False), 3)
+PLACES = Summary("perf_places", ("van", "cy", "cx", "n"), "submitted_at", _places, 3)
+# The governorate's histograms (no van column: never read for one van).
+DECISIONS_ALL = Summary("perf_decisions_all", ("seconds", "n"), "submitted_at",
+                        _histogram("requests", "decision_s", "", "1 = 1"), 1)
+WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at", _histogram("messages", "wait_s", "", TICKETS),
+                    1)
+SERVICES_ALL = Summary("perf_services_all", ("seconds", "n"), "created_at",
+                       _histogram("messages", "service_s", "", TICKETS), 1)
+ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_COUNTS, WAITS, WAITS_ALL, SERVICES,
+       SERVICES_ALL, REFUNDS, REFUND_VANS, PLACES)
+
+
+# --- a period: which days are read from the summary, which raw ------------------------------------------------
+
+@dataclass(frozen=True)
+class Split:
+    """A period's days in runs (first, last): ``weeks`` whole weeks read from the week rows (first and last Monday),
+    ``summary`` the other clean summarised days, ``raw`` all others."""
+
+    summary: tuple[tuple[date, date], ...]
+    raw: tuple[tuple[date, date], ...]
+    weeks: tuple[tuple[date, date], ...] = ()
+
+    def summary_where(self, weeks: bool = False) -> tuple[str, list]:
+        runs = self.weeks if weeks else self.summary
+        if not runs:
+            return "1 = 0", []
+        return " OR ".join("(day >= ? AND day <= ?)" for _ in runs), [d.isoformat() for run in runs for d in run]
+
+    def raw_where(self, column: str) -> tuple[str, list]:
+        if not self.raw:
+            return "1 = 0", []
+        return (" OR ".join(f"({column} >= ? AND {column} < ?)" for _ in self.raw),
+                [text for first, last in self.raw for text in (utc_text(first), utc_text(last + timedelta(days=1)))])
+
+
+def split(read, first: date, last: date) -> Split:
+    """The runs of ``first`` … ``last``: a day is read from the summary when it is summarised and not dirty."""
+    clean = {date.fromisoformat(d) for (d,) in read(
+        "SELECT day FROM perf_days WHERE day >= ? AND day <= ? "
+        "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
+        [first.isoformat(), last.isoformat()])}
+    # Whole weeks of the period whose week rows were made from its seven days as they are now.
+    mondays = {date.fromisoformat(w) for (w,) in read("SELECT week FROM perf_weeks WHERE week >= ? AND week <= ?",
+                                                      [first.isoformat(), last.isoformat()])}
+    weekly = {m for m in mondays if m + timedelta(days=6) <= last
+              and all(m + timedelta(days=i) in clean for i in range(7))}
+    in_weeks = {m + timedelta(days=i) for m in weekly for i in range(7)}
+    return Split(_runs(first, last, clean - in_weeks), _runs(first, last, None, clean),
+                 tuple((a, b) for a, b in _runs(first, last, in_weeks)))
+
+
+def _runs(first: date, last: date, days: set[date] | None, outside: set[date] | None = None
+          ) -> tuple[tuple[date, date], ...]:
+    """The runs of consecutive days of first … last that are in ``days`` (or not in ``outside``)."""
+    def chosen(day: date) -> bool:
+        return day in days if days is not None else day not in outside
+    runs, start, day = [], None, first
+    while day <= last:
+        if chosen(day) and start is None:
+            start = day
+        if start is not None and (day == last or not chosen(day + timedelta(days=1))):
+            runs.append((start, day))
+            start = None
+        day += timedelta(days=1)
+    return tuple(runs)
+
+
+def union(store: HubStore, summary: Summary, parts: Split, van: str | None = None,
+          days: bool = True) -> tuple[str, list]:
+    """SQL (and its parameters) of the rows ``day, <summary.columns>`` for a period: the summary's rows of its clean
+    days UNION ALL the same partial aggregates over the raw rows of its other days; ``van`` keeps one van's.
+    ``days=False`` when the reader needs no day (every grouping but the week's): the raw rows are then one group
+    for the period, not one per day (the same sums, without working out each row's local day)."""
+    if van and "van" not in summary.columns:
+        raise ValueError(f"{summary.table} holds no van")
+    raw_where, raw_params = parts.raw_where(summary.time)
+    kept_where, kept_params = parts.summary_where()
+    weeks_where, weeks_params = parts.summary_where(weeks=True)
+    one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
+    raw = summary.raw(store, local_day(store, summary.time) if days else "''", f"({raw_where}){one_van}")
+    columns = ", ".join(summary.columns)
+    kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
+    weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"
+    # The summary's SELECT first: it names the columns of the union.
+    return (f"{kept} UNION ALL {weeks} UNION ALL {raw}",
+            [*kept_params, *van_params, *weeks_params, *van_params, *raw_params, *van_params])
+
+
+# --- keeping it up to date ------------------------------------------------------------------------------------
+
+def refresh(store: HubStore, today: date | None = None, limit: int | None = None) -> list[date]:
+    """Summarise every dirty day before ``today`` (local) and every day of the last GAP_DAYS not summarised yet (so
+    that the summarised days make long runs), at most ``limit`` days, oldest first, one transaction each. Today stays
+    raw (it changes all day). Returns the days summarised."""
+    today = today or datetime.now(DAY_TZ).date()
+    dirty = {date.fromisoformat(d) for (d,) in store._read("SELECT day FROM perf_dirty WHERE day < ?",
+                                                            [today.isoformat()])}
+    done = {date.fromisoformat(d) for (d,) in store._read("SELECT day FROM perf_days")}
+    known = dirty | done
+    todo = set(dirty)
+    if known:
+        day = max(min(known), today - timedelta(days=GAP_DAYS))
+        while day < today:
+            if day not in done:
+                todo.add(day)
+            day += timedelta(days=1)
+    days = sorted(todo)[:limit]
+    for day in days:
+        summarise(store, day)
+    # The weeks of those days, and any complete week not summarised yet, once all its days are clean.
+    weeks = {day - timedelta(days=day.weekday()) for day in days}
+    have = {date.fromisoformat(w) for (w,) in store._read("SELECT week FROM perf_weeks")}
+    if known:
+        monday = max(min(known), today - timedelta(days=GAP_DAYS))
+        monday -= timedelta(days=monday.weekday())
+        while monday + timedelta(days=6) < today:
+            if monday not in have:
+                weeks.add(monday)
+            monday += timedelta(weeks=1)
+    for monday in sorted(weeks):
+        if monday + timedelta(days=6) < today:
+            summarise_week(store, monday)
+    return days
+
+
+def summarise(store: HubStore, day: date) -> None:
+    """Recompute one day's summary rows from the raw rows and mark it summarised and clean, in one transaction."""
+    text = day.isoformat()
+    with store.transaction() as conn:
+        if store.dialect == "postgresql":
+            # Waits for every open transaction that marked a day dirty, and holds new marks back until this commits:
+            # the rows read below are every row whose mark is removed below. SHARE ROW EXCLUSIVE, not SHARE: two
+            # refreshes at once take turns (each would otherwise wait for the other's SHARE to delete its marks).
+            conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")
+        where = f"{{0}} >= '{utc_text(day)}' AND {{0}} < '{utc_text(day + timedelta(days=1))}'"
+        for summary in ALL:
+            conn.execute(f"DELETE FROM {summary.table} WHERE day = ?", [text])
+            conn.execute(f"INSERT INTO {summary.table} (day, {', '.join(summary.columns)}) "
+                         + summary.raw(store, f"'{text}'", where.format(summary.time)))
+        conn.execute("DELETE FROM perf_dirty WHERE day = ?", [text])
+        conn.execute("INSERT INTO perf_days (day, summarised_at) VALUES (?, ?) "
+                     "ON CONFLICT (day) DO UPDATE SET summarised_at = excluded.summarised_at", [text, now_iso()])
+        # The week's rows were made from this day's old rows: not read again until summarise_week makes them anew.
+        conn.execute("DELETE FROM perf_weeks WHERE week = ?", [(day - timedelta(days=day.weekday())).isoformat()])
+
+
+def summarise_week(store: HubStore, monday: date) -> bool:
+    """Make a week's rows from its seven days' summary rows, when all seven are summarised and clean (else leave the
+    week unsummarised: its days are read one by one). Whether it was summarised."""
+    days = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+    with store.transaction() as conn:
+        if store.dialect == "postgresql":
+            conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")  # as summarise: no day turns dirty
+        (clean,), = conn.execute(
+            "SELECT count(*) FROM perf_days WHERE day >= ? AND day <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
+            [days[0], days[-1]]).fetchall()
+        for summary in ALL:
+            conn.execute(f"DELETE FROM {summary.weeks} WHERE day = ?", [days[0]])
+        if clean < 7:
+            conn.execute("DELETE FROM perf_weeks WHERE week = ?", [days[0]])
+            return False
+        for summary in ALL:
+            conn.execute(f"INSERT INTO {summary.weeks} (day, {', '.join(summary.columns)}) "
+                         + summary.from_days(monday))
+        conn.execute("INSERT INTO perf_weeks (week, summarised_at) VALUES (?, ?) "
+                     "ON CONFLICT (week) DO UPDATE SET summarised_at = excluded.summarised_at", [days[0], now_iso()])
+    return True
+
+
+def state(store: HubStore) -> dict:
+    """How far the summary is: days summarised, days dirty (read raw until the next refresh)."""
+    (summarised,), = store._read("SELECT count(*) FROM perf_days")
+    (dirty,), = store._read("SELECT count(*) FROM perf_dirty")
+    return {"summarised": int(summarised), "dirty": int(dirty)}
