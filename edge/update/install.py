@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.core.errors import EdgeError
+from edge.store.files import write_file
 from edge.update import state as state_mod
 from edge.update.errors import UpdateError
 from edge.update.verify import Verified
@@ -413,7 +415,7 @@ class Updater:
                 (target / name).unlink()
             if changes or stale:
                 state_mod.fsync_dir(target)
-        except OSError as exc:
+        except (OSError, EdgeError) as exc:  # EdgeError: a full disk (DiskFull)
             log.error("units of version %s not put in place: %s", vid, exc)
             self.note("units-not-written", vid, f"{type(exc).__name__}: {exc}"[:300])
         if self.state().get("units_reload"):
@@ -607,13 +609,7 @@ def _same_unit(path: Path, data: bytes) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.new")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_file(path.parent, path.name, data)  # written beside, fsynced, renamed (0644 under root's umask)
 
 
 def apply(release: Verified, updater: Updater) -> tuple[str, bool]:

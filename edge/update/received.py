@@ -46,21 +46,11 @@ def _bad(en: str, ar: str, detail: str = "") -> UpdateError:
 def open_folder(path: Path) -> int:
     """A descriptor of the folder ``path``, reached without following any symbolic link on the way (raises
     :class:`UpdateError` when a component is a link, not a folder, or missing)."""
-    path = Path(os.path.abspath(path))
-    fd = os.open("/", _DIR)
+    top = os.open("/", _DIR)
     try:
-        for part in path.parts[1:]:
-            try:
-                nxt = os.open(part, _DIR, dir_fd=fd)
-            except OSError as exc:
-                raise _bad(f"The received release's folder {path} cannot be opened safely ({part}: {exc.strerror}).",
-                           "تعذر فتح مجلد التحديث المستلم بأمان.", f"{path}: {part}: {exc}") from None
-            os.close(fd)
-            fd = nxt
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        return _open_sub(top, *Path(os.path.abspath(path)).parts[1:])
+    finally:
+        os.close(top)
 
 
 def ready(staging: Path) -> str | None:
@@ -132,8 +122,8 @@ def _open_sub(folder: int, *parts: str) -> int:
             try:
                 nxt = os.open(part, _DIR, dir_fd=fd)
             except OSError as exc:
-                raise _bad(f"The received release has no folder {'/'.join(parts)} that can be opened safely.",
-                           "لا يحتوي التحديث المستلم مجلد ملفاته.", f"{part}: {exc}") from None
+                raise _bad(f"The received release's folder /{'/'.join(parts)} cannot be opened safely ({part}: "
+                           f"{exc.strerror}).", "تعذر فتح مجلد التحديث المستلم بأمان.", f"{part}: {exc}") from None
             os.close(fd)
             fd = nxt
     except BaseException:
