@@ -123,7 +123,8 @@ def _unit(name):
     return parser
 
 
-@pytest.mark.parametrize("name", ["governorate-ingest.service", "governorate-web.service"])
+@pytest.mark.parametrize("name", ["governorate-ingest.service", "governorate-web.service",
+                                  "governorate-releases.service"])
 def test_the_hub_units_notify_are_watched_restarted_and_hardened(name):
     service = _unit(name)["Service"]
     assert service["Type"] == "notify" and int(service["WatchdogSec"]) > 0 and service["Restart"] == "always"
