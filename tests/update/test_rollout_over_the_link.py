@@ -64,7 +64,9 @@ def test_canary_over_mqtt_then_next_wave_and_a_broken_release_pauses_the_rollout
         n2 = plan2["target"]
         done = _apply_when_ready(canary, n2)
         assert done.returncode == 3 and "rolled back" in done.stderr
-        assert canary.serving() == "1.1.0" and canary.status()["current"] == n1
+        # The rollback restarts the units and returns: the previous version's web process answers a moment later.
+        wait_until(lambda: canary.serving() == "1.1.0", 10, "1.1.0 to serve again after the rollback")
+        assert canary.status()["current"] == n1
         wait_until(lambda: rollouts.current(hub.store)["state"] == "paused", 60, "the rollout to pause")
         row = rollouts.current(hub.store)
         assert "canaries" in row["reason"] and "1 of 1 failed" in row["reason"]
