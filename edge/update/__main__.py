@@ -184,13 +184,9 @@ def _terminate_cleanly() -> None:
 
 
 def _note_refused(updater: install_mod.Updater, name: str, reason: str) -> None:
-    """A release refused before it was installed (TUF said no, or installing failed): in the state's history, so
-    the hub's fleet screen and a technician see why."""
-    try:
-        with updater:
-            updater.note("refused-release", name, reason[:500])
-    except EdgeError:
-        pass  # another update runs: it will say its own outcome
+    """A release refused before it was installed (TUF said no, installing failed, the unit stopped): in the state's
+    history, so the hub's fleet screen and a technician see why. apply-ready holds the update lock."""
+    updater.note("refused-release", name, reason[:500])
 
 
 def _apply(source, anchor, updater: install_mod.Updater) -> None:

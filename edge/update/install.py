@@ -87,6 +87,11 @@ class Layout:
     def verified(self) -> Path:
         return Path(self.state) / "verified"
 
+    @property
+    def units_written(self) -> Path:
+        """The names of the units the updater has put in ``units`` (the only ones it ever removes)."""
+        return Path(self.state) / "units.json"
+
     def folder(self, vid: str) -> Path:
         return self.versions / vid
 
@@ -395,7 +400,7 @@ class Updater:
         want = {f.name: f.read_bytes() for f in sorted(src.iterdir()) if f.is_file() and UNIT_NAME.fullmatch(f.name)}
         if not want:
             return
-        record = Path(self.layout.state) / "units.json"
+        record = self.layout.units_written
         try:
             owned = set(json.loads(record.read_text()))
         except (OSError, ValueError, TypeError):
@@ -410,7 +415,7 @@ class Updater:
             if owned | set(want) != owned:
                 write_json_atomic(record, sorted(owned | set(want)))
             for name in changes:
-                _write_atomic(target / name, want[name])
+                write_file(target, name, want[name])  # beside, fsynced, renamed (0644 under root's umask)
             for name in stale:
                 (target / name).unlink()
             if changes or stale:
@@ -446,19 +451,8 @@ class Updater:
         if target is None or not vid or self.layout.installed(vid) is None:
             return
         own = self.layout.folder(vid) / UNITS
-        if own.is_dir() or not target.is_dir():
-            return
-        live = [f for f in sorted(target.iterdir()) if UNIT_NAME.fullmatch(f.name) and f.is_file()
-                and not f.is_symlink()]
-        if not live:
-            return
-        partial = own.with_name(f".{UNITS}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
-        for f in live:
-            shutil.copyfile(f, partial / f.name)
-        os.replace(partial, own)
-        state_mod.fsync_dir(own.parent)
+        if not own.is_dir():
+            _keep_units(target, own)
 
     def switch(self, vid: str) -> bool:
         """Switch the van to installed version ``vid``; True when it came up healthy, False when it was
@@ -582,13 +576,19 @@ class Updater:
 
 
 def _keep_units(src: Path, dest: Path) -> None:
-    """The release's systemd units (verified with it), kept with the version: the ones the van runs with it."""
-    if not src.is_dir():
+    """The unit files in ``src`` (a release's, verified with it; or the live ones), kept as ``dest``: made beside
+    and renamed, so a version has all its units or none. Nothing when ``src`` has none."""
+    units = [f for f in sorted(src.iterdir()) if f.is_file() and not f.is_symlink() and UNIT_NAME.fullmatch(f.name)] \
+        if src.is_dir() else []
+    if not units:
         return
-    dest.mkdir()
-    for f in sorted(src.iterdir()):
-        if f.is_file() and not f.is_symlink() and UNIT_NAME.fullmatch(f.name):
-            shutil.copyfile(f, dest / f.name)
+    partial = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for f in units:
+        shutil.copyfile(f, partial / f.name)
+    os.replace(partial, dest)
+    state_mod.fsync_dir(dest.parent)
 
 
 def _masked(path: Path) -> bool:
@@ -606,10 +606,6 @@ def _same_unit(path: Path, data: bytes) -> bool:
         return not path.is_symlink() and path.read_bytes() == data
     except OSError:
         return False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    write_file(path.parent, path.name, data)  # written beside, fsynced, renamed (0644 under root's umask)
 
 
 def apply(release: Verified, updater: Updater) -> tuple[str, bool]:
