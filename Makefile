@@ -8,8 +8,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV := .tools/uv/bin/uv
 PYTEST_ARGS ?=
-# The van's software release (provision release build): tests install it offline into a fresh venv.
+# The van's and the hub's software releases (provision release build [--role hub]): tests install each offline into
+# a fresh venv, as a van and a hub server install them.
 RELEASE := var/release/van
+HUB_RELEASE := var/release/hub
 SOURCES := $(wildcard $(shell git ls-files common edge governorate provisioning systemd scripts 2>/dev/null))
 # uv puts the project's environment here, and never fetches a Python of its own.
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
@@ -35,11 +37,14 @@ $(UV): requirements/uv.txt scripts/bootstrap-uv
 venv: $(UV)
 	$(UV) sync --locked --extra dev --python $(PYTHON)
 
-# Rebuilt only when the lock or a source file changed (it fetches the van's wheels, checked against the lock).
-release: $(RELEASE)/release.json
+# Rebuilt only when the lock or a source file changed (it fetches the role's wheels, checked against the lock).
+release: $(RELEASE)/release.json $(HUB_RELEASE)/release.json
 
 $(RELEASE)/release.json: uv.lock pyproject.toml $(SOURCES) | venv
 	$(BIN)/provision release build $(RELEASE)
+
+$(HUB_RELEASE)/release.json: uv.lock pyproject.toml $(SOURCES) | venv
+	$(BIN)/provision release build --role hub $(HUB_RELEASE)
 
 # After editing the dependencies in pyproject.toml (or to take upstream fixes: make lock UPGRADE=1).
 lock: $(UV)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,7 +90,9 @@ def load(path: str | os.PathLike | None) -> tuple[dict, str]:
     return loads(text, source), source
 
 
-def loads(text: str, source: str = "<string>") -> dict:
+def loads(text: str, source: str = "<string>", folder_exists: Callable[[str], bool] | None = None) -> dict:
+    """The values of a settings file's text; ``folder_exists`` decides whether a folder a key names exists (default:
+    on this machine; an installer checking the file before it lays the folders out gives its own)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -104,7 +107,7 @@ def loads(text: str, source: str = "<string>") -> dict:
         if name in values:
             other = next(k for k, v in KEYS.items() if v[0] == name and k != key)
             raise HubConfigError(source, key, f"gives the same setting as '{other}': keep only one of them")
-        values[name] = _checked(source, key, value, kind, rule)
+        values[name] = _checked(source, key, value, kind, rule, folder_exists or (lambda p: Path(p).is_dir()))
     return values
 
 
@@ -120,7 +123,7 @@ def _flatten(raw: dict, source: str, prefix: str = "") -> dict:
     return flat
 
 
-def _checked(source: str, key: str, value, kind: type, rule: str):
+def _checked(source: str, key: str, value, kind: type, rule: str, folder_exists: Callable[[str], bool]):
     if kind is str and not isinstance(value, str):
         raise HubConfigError(source, key, f"must be a text string in quotes, not {value!r}")
     if kind in (int, float):
@@ -132,7 +135,7 @@ def _checked(source: str, key: str, value, kind: type, rule: str):
         raise HubConfigError(source, key, f"'{value}' is not a governorate code (two digits such as 01 Cairo, 21 Giza)")
     if rule == "broker" and not value.startswith(("mqtt://", "mqtts://")):
         raise HubConfigError(source, key, f"'{value}' must be an mqtt:// or mqtts:// URL")
-    if rule == "folder" and not Path(value).is_dir():
+    if rule == "folder" and not folder_exists(value):
         raise HubConfigError(source, key, f"the folder '{value}' does not exist")
     if rule == "port" and not 1 <= value <= 65535:
         raise HubConfigError(source, key, "must be a TCP port between 1 and 65535")

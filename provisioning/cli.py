@@ -41,7 +41,7 @@ def main() -> None:
 
 @main.group(cls=_Group)
 def release() -> None:
-    """The van's software as a folder a van installs from with no network (docs/dependencies.md)."""
+    """The software as a folder a van (or the hub) installs from with no network (docs/dependencies.md)."""
 
 
 @release.command("build")
@@ -54,19 +54,26 @@ def release() -> None:
 @click.option("--keys", "keydir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="The signing keys folder (“provision release keys”): sign the release's TUF metadata, "
                    "which vans require before they update over the air (docs/updates.md).")
-def release_build(out, project, platforms, keydir) -> None:
-    """Build the van's software release in OUT: its locked wheels, the project's wheel, a manifest
-    (and, with --keys, its TUF metadata in OUT/tuf)."""
+@click.option("--role", type=click.Choice(sorted(release_mod.FORMATS)), default="van", show_default=True,
+              help="Whose release: the van's, or the governorate hub's (“provision hub install”).")
+def release_build(out, project, platforms, keydir, role) -> None:
+    """Build a software release in OUT (the van's unless --role hub): its locked wheels, the project's wheel, a
+    manifest (and, with --keys, its TUF metadata in OUT/tuf)."""
     from provisioning import tuf_repo
 
     if keydir is not None:
+        if role != "van":
+            raise ProvisioningError("Only the vans' releases are signed for updates over the air; leave out --keys.",
+                                    "لا يُوقَّع إلا إصدار العربات؛ احذف الخيار --keys.", code="provisioning-release")
         tuf_repo.read_root(keydir)  # a wrong folder is refused before the long build
     project = project or Path(release_mod.__file__).resolve().parent.parent
-    rel = release_mod.build(out, project=project, platforms=tuple(platforms))
+    rel = release_mod.build(out, project=project, platforms=tuple(platforms), role=role)
     size = sum(p.stat().st_size for p in rel.folder.rglob("*") if p.is_file())
     click.echo(f"{out}: release {rel.manifest['version']} for Python {rel.python}, "
                f"{len(rel.manifest['packages'])} packages, {size / 1e6:.0f} MB; identity {rel.digest[:16]}")
-    if keydir is not None:
+    if role != "van":
+        click.echo(f"  install it on the hub: provision hub install --release {out} (docs/governorate.md)")
+    elif keydir is not None:
         signed = tuf_repo.sign_release(out, keydir)
         click.echo(f"  signed: targets v{signed.targets_version} ({signed.targets} files), snapshot "
                    f"v{signed.snapshot_version}, timestamp v{signed.timestamp_version}, root v{signed.root_version}")
@@ -115,9 +122,10 @@ def release_timestamp(folder, keydir) -> None:
 
 @release.command("check")
 @click.argument("folder", type=_DIR)
-def release_check(folder) -> None:
+@click.option("--role", type=click.Choice(sorted(release_mod.FORMATS)), default="van", show_default=True)
+def release_check(folder, role) -> None:
     """Check every file of the release in FOLDER against its manifest."""
-    rel = release_mod.read(folder)
+    rel = release_mod.read(folder, role)
     click.echo(f"{folder}: release {rel.manifest['version']} intact ({len(rel.manifest['files'])} files); "
                f"identity {rel.digest[:16]}")
 
@@ -311,6 +319,42 @@ def van_expiry(root, days) -> None:
     if due:
         click.echo("renew now: on the CA machine run “provision van renew”, then install the bundle here", err=True)
         sys.exit(1)
+
+
+@main.group(cls=_Group)
+def hub() -> None:
+    """The governorate hub's server: its software, identity, settings and services (docs/governorate.md)."""
+
+
+@hub.command("install")
+@click.option("--release", "release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="The hub's release (“provision release build --role hub”): installed offline as "
+                                  "/opt/governorate/versions/<id>, with /opt/governorate/current switched to it.")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The hub's settings (installed as /etc/governorate/hub.toml, checked first); "
+                                 "default: keep the installed one.")
+@click.option("--tls", "tls_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The hub's MQTT identity, the CA folder's hub/ (ca.pem, hub-cert.pem, hub-key.pem).")
+@click.option("--releases-tls", "releases_tls", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The release server's certificate folder (cert.pem, key.pem): vans that fetch "
+                                 "over HTTPS need it; with it governorate-releases.service runs.")
+@click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
+@click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
+def hub_install(release_dir, settings_file, tls_dir, releases_tls, root, no_start) -> None:
+    """Install (or update) the governorate hub on this machine (as root). Safe to run again: reports what
+    changed."""
+    from provisioning import hub_install as hub_mod
+
+    _check_root(root)
+    rel = release_mod.read(release_dir, "hub")
+    installer = hub_mod.HubInstaller(rel, root)
+    report = installer.install(settings=settings_file.read_bytes() if settings_file else None, tls=tls_dir,
+                               releases_tls=releases_tls, start=not no_start)
+    _print_report(report, f"governorate hub {rel.manifest['version']}")
+    if (hub_mod.CURRENT, "created") in report:  # a first install
+        click.echo("next: add the first administrator — sudo -u governorate "
+                   "GOVERNORATE_CONFIG=/etc/governorate/hub.toml /opt/governorate/current/venv/bin/governorate "
+                   "staff add NAME --name \"…\" --role admin")
 
 
 def _check_root(root: Path | None) -> None:

@@ -9,16 +9,14 @@ real install would have applied.
 
 from __future__ import annotations
 
-import grp
 import hashlib
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from cryptography import x509
@@ -27,7 +25,7 @@ from edge.core import trust
 from provisioning import bundle as bundle_mod
 from provisioning import release as release_mod
 from provisioning.bundle import DATA_DIR, ETC, KEYS_DIR, TLS_DIR
-from provisioning.checks import ProvisioningError
+from provisioning.laying import Entry, InstallError, Laying
 
 USER = "edge"
 KIOSK_USER = "edge-kiosk"
@@ -88,22 +86,6 @@ SUBSYSTEM=="tty", ENV{ID_VENDOR_ID}=="1546|067b", SYMLINK+="edge-gps", GROUP="ed
 """
 
 
-class InstallError(ProvisioningError):
-    pass
-
-
-@dataclass
-class Entry:
-    """One thing install manages, as the manifest records it."""
-
-    path: str
-    type: str  # "dir", "file" or "user"
-    mode: str | None
-    owner: str
-    group: str
-    sha256: str | None = None
-
-
 def default_units_dir() -> Path:
     """The unit files shipped with the software: ``systemd/`` next to the ``provisioning`` package."""
     here = Path(__file__).resolve().parent.parent / "systemd"
@@ -122,11 +104,13 @@ def unit_files(units_dir: Path) -> dict[str, bytes]:
     return files
 
 
-class Installer:
+class Installer(Laying):
+    MANIFEST_PATH = MANIFEST_PATH
+
     def __init__(self, root: Path | None = None, units_dir: Path | None = None,
                  run: Callable[[list[str]], None] | None = None, release: release_mod.Release | None = None,
                  python: str = "/usr/bin/python3"):
-        self.root = Path(root) if root else None
+        super().__init__(root, run)
         # The software itself (provisioning/release.py): installed as versions/<id> + current, no network; skipped
         # when None (an image prepared with --root, or a van whose software is looked after apart).
         self.release = release
@@ -137,19 +121,6 @@ class Installer:
         else:
             self.units_dir = default_units_dir()
         self.python = python
-        self.run = run or _run
-        self.report: list[tuple[str, str]] = []
-
-    def at(self, path: str) -> Path:
-        return self.root / path.lstrip("/") if self.root else Path(path)
-
-    # ----------------------------------------------------------------------------------------------
-
-    def installed_manifest(self) -> dict | None:
-        try:
-            return json.loads(self.at(MANIFEST_PATH).read_text())
-        except (OSError, ValueError):
-            return None
 
     def install(self, bundle: bundle_mod.Bundle, *, start: bool = True, allow_new_governorate: bool = False
                 ) -> list[tuple[str, str]]:
@@ -173,8 +144,9 @@ class Installer:
             )
         self.report = []
         entries: list[Entry] = []
-        for name in (USER, KIOSK_USER):
-            entries.append(self._user(name))
+        entries.append(self._user(USER, DATA_DIR))
+        # cage (the kiosk compositor) needs the seat's display, input and GPU devices.
+        entries.append(self._user(KIOSK_USER, f"/var/lib/{KIOSK_USER}", groups="video,input,render"))
         for path, mode, owner, group in DIRECTORIES:
             entries.append(self._directory(path, mode, owner, group))
         for member, (path, owner, group) in PLACES.items():
@@ -207,30 +179,7 @@ class Installer:
             self._activate()
         return self.report
 
-    def changed(self) -> bool:
-        return any(state != "unchanged" for _, state in self.report)
-
     # steps ---------------------------------------------------------------------------------------
-
-    def _user(self, name: str) -> Entry:
-        entry = Entry(name, "user", None, name, name)
-        if self.root is not None:
-            # A prepared image: the user is created at first real install; only recorded here.
-            self.report.append((f"user {name}", "unchanged" if self._user_recorded(name) else "created"))
-            return entry
-        try:
-            pwd.getpwnam(name)
-            self.report.append((f"user {name}", "unchanged"))
-        except KeyError:
-            home = DATA_DIR if name == USER else f"/var/lib/{name}"
-            cmd = ["useradd", "--system", "--user-group", "--home-dir", home, "--no-create-home",
-                   "--shell", "/usr/sbin/nologin", name]
-            if name == KIOSK_USER:
-                # cage (the kiosk compositor) needs the seat's display, input and GPU devices.
-                cmd[1:1] = ["--groups", "video,input,render"]
-            self.run(cmd)
-            self.report.append((f"user {name}", "created"))
-        return entry
 
     def _software(self, release: release_mod.Release) -> Entry:
         """The van's software as version ``versions/<id>`` with ``current`` naming it (docs/updates.md), made from
@@ -273,65 +222,6 @@ class Installer:
                 code="update-unhealthy")
         self.report.append((CURRENT, "created" if before is None else "updated"))
         return entry
-
-    def _user_recorded(self, name: str) -> bool:
-        previous = self.installed_manifest() or {}
-        return any(e["type"] == "user" and e["path"] == name for e in previous.get("entries", []))
-
-    def _directory(self, path: str, mode: int, owner: str, group: str) -> Entry:
-        target = self.at(path)
-        state = "unchanged"
-        if not target.is_dir():
-            target.mkdir(parents=True)
-            state = "created"
-        if (target.stat().st_mode & 0o7777) != mode:
-            os.chmod(target, mode)
-            state = "updated" if state == "unchanged" else state
-        if self._chown(target, owner, group) and state == "unchanged":
-            state = "updated"
-        self.report.append((path, state))
-        return Entry(path, "dir", f"{mode:04o}", owner, group)
-
-    def _file(self, path: str, data: bytes, mode: int, owner: str, group: str) -> Entry:
-        target = self.at(path)
-        digest = hashlib.sha256(data).hexdigest()
-        state = "unchanged"
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current != data:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Write beside, set mode, then rename: a key is never readable by others, not even briefly.
-            tmp = target.with_name(f".{target.name}.new")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            self._chown(tmp, owner, group)
-            os.replace(tmp, target)
-            state = "created" if current is None else "updated"
-        else:
-            if (target.stat().st_mode & 0o7777) != mode:
-                os.chmod(target, mode)
-                state = "updated"
-            if self._chown(target, owner, group):
-                state = "updated"
-        self.report.append((path, state))
-        return Entry(path, "file", f"{mode:04o}", owner, group, digest)
-
-    def _chown(self, target: Path, owner: str, group: str) -> bool:
-        """Give ``target`` its owner; False when already so, or with --root (recorded, not applied)."""
-        if self.root is not None:
-            return False
-        uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-        st = target.stat()
-        if (st.st_uid, st.st_gid) == (uid, gid):
-            return False
-        os.chown(target, uid, gid)
-        return True
 
     def _newer_trust_list_installed(self, path: str, bundle: bundle_mod.Bundle) -> bool:
         try:
@@ -431,9 +321,3 @@ def _archive_old_keys(installer: Installer, old_gov: str) -> None:
             shutil.copy2(keys / name, archive / name)
     if (keys / trust.SIGNER_KEY_FILE).exists():
         (keys / trust.SIGNER_KEY_FILE).unlink()
-
-
-def _run(cmd: list[str]) -> None:
-    # No pip settings of the machine (a find-links, an index) take part in an install.
-    release_mod.run_tool(cmd, f"“{' '.join(cmd)}”", env=release_mod.pip_env(), error=InstallError,
-                         code="provisioning-command")

@@ -1,13 +1,15 @@
-"""Software releases for the vans: the van's locked dependencies as a wheelhouse, the project's wheel, a manifest.
+"""Software releases for the vans and the hub: a role's locked dependencies as a wheelhouse, the project's wheel, a
+manifest.
 
-A release is a folder a van installs from with no network (docs/dependencies.md)::
+A release is a folder a van (or the governorate hub: ``role="hub"``) installs from with no network
+(docs/dependencies.md)::
 
     release.json          what the release holds: every file's SHA-256, the lock's SHA-256, the Python it is for
-    requirements.txt      the van's packages exactly as uv.lock pins them, with their hashes
+    requirements.txt      the role's packages exactly as uv.lock pins them, with their hashes
     wheels/               one wheel per package of requirements.txt, and the project's own wheel
-    systemd/              the van's unit files
-    tuf/                  when signed: its TUF metadata (provisioning/tuf_repo.py, docs/updates.md)
-    system/               scripts/install-system-packages and the van's list of Debian packages
+    systemd/              the role's unit files (the van's edge*, the hub's governorate*)
+    tuf/                  when signed (vans only): its TUF metadata (provisioning/tuf_repo.py, docs/updates.md)
+    system/               scripts/install-system-packages and the role's list of Debian packages
 
 Its identity is a SHA-256 over what it installs (every file's SHA-256, the lock's, the Python version):
 the project's wheel is built reproducibly (SOURCE_DATE_EPOCH), so building again from the same tree and
@@ -31,6 +33,9 @@ from pathlib import Path
 from provisioning.checks import ProvisioningError
 
 FORMAT = "mtc-van-release"
+# Each role's release: its manifest's format, and where the project keeps the role's unit files (folder, prefix).
+FORMATS = {"van": FORMAT, "hub": "mtc-hub-release"}
+UNITS = {"van": ("systemd", "edge"), "hub": ("governorate/systemd", "governorate")}
 MANIFEST = "release.json"
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
@@ -66,6 +71,10 @@ class Release:
     @property
     def python(self) -> str:
         return self.manifest["python"]
+
+    @property
+    def role(self) -> str:
+        return self.manifest.get("role", ROLE)
 
     def pins(self) -> dict[str, str]:
         return requirement_pins(self.requirements.read_text(), self.python)
@@ -152,12 +161,16 @@ def pip_env() -> dict[str, str]:
 
 
 def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str | None = None,
-          now: datetime | None = None) -> Release:
-    """Make the van's release in ``out`` from ``project``'s uv.lock (network needed once, for the wheels).
+          now: datetime | None = None, role: str = ROLE) -> Release:
+    """Make ``role``'s release (the van's, or the hub's) in ``out`` from ``project``'s uv.lock (network needed once,
+    for the wheels).
 
     ``out`` may hold an earlier release: wheels already there are not fetched again (pip checks
     each against the lock's hash either way).
     """
+    if role not in FORMATS:
+        raise ReleaseError(f"No such role: {role} (van or hub).", f"لا يوجد دور باسم {role}.",
+                           code="provisioning-release")
     project = Path(project).resolve()
     out = Path(out)
     lock = project / "uv.lock"
@@ -168,8 +181,8 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
     out.mkdir(parents=True, exist_ok=True)
     wheels = out / WHEELS
     wheels.mkdir(exist_ok=True)
-    # The van's packages as the lock pins them; --locked: refuse a lock that is out of date.
-    requirements = run_tool([uv, "export", "--locked", "--extra", ROLE, "--no-emit-project", "--no-header",
+    # The role's packages as the lock pins them; --locked: refuse a lock that is out of date.
+    requirements = run_tool([uv, "export", "--locked", "--extra", role, "--no-emit-project", "--no-header",
                           "--format", "requirements.txt"], "uv export (is uv.lock up to date? make lock)",
                          cwd=project, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
     (out / REQUIREMENTS).write_text(requirements)
@@ -190,21 +203,22 @@ def build(out: Path, *, project: Path, platforms: tuple[str, ...] = (), uv: str 
         platform_args += ["--implementation", "cp", "--python-version", python_tag()]
     run_tool([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
            "--only-binary=:all:", "--dest", str(wheels), "-r", str(out / REQUIREMENTS), *platform_args],
-          "downloading the van's wheels", env=pip_env())
+          f"downloading the {role}'s wheels", env=pip_env())
     # Only what this release needs (an earlier release in the same folder may have left others).
     wanted = {normalise(n) for n in pins}
     for whl in wheels.glob("*.whl"):
         if whl != project_wheel and normalise(whl.name.split("-")[0]) not in wanted:
             whl.unlink()
-    _copy_tree_files(project / "systemd", out / "systemd", lambda p: p.name.startswith("edge"))
+    units, prefix = UNITS[role]
+    _copy_tree_files(project / units, out / "systemd", lambda p: p.name.startswith(prefix))
     (out / "system").mkdir(exist_ok=True)
     shutil.copy2(project / "scripts" / "install-system-packages", out / "system" / "install-system-packages")
-    shutil.copy2(project / "scripts" / "system-packages" / f"{ROLE}.txt", out / "system" / f"{ROLE}.txt")
-    return seal(out, project_wheel=project_wheel, lock_sha256=_sha256(lock), platforms=platforms, now=now)
+    shutil.copy2(project / "scripts" / "system-packages" / f"{role}.txt", out / "system" / f"{role}.txt")
+    return seal(out, project_wheel=project_wheel, lock_sha256=_sha256(lock), platforms=platforms, now=now, role=role)
 
 
 def seal(out: Path, *, project_wheel: Path, lock_sha256: str, platforms: tuple[str, ...] = (),
-         now: datetime | None = None) -> Release:
+         now: datetime | None = None, role: str = ROLE) -> Release:
     """Write ``out``'s manifest over the files it holds (requirements, wheels, units) and read it back."""
     # tuf/ is the release's signature (provisioning/tuf_repo.py), written after the manifest: not listed.
     stale = out / TUF_DIR
@@ -213,8 +227,8 @@ def seal(out: Path, *, project_wheel: Path, lock_sha256: str, platforms: tuple[s
     files = {str(p.relative_to(out)): _sha256(p) for p in sorted(out.rglob("*"))
              if p.is_file() and p.name != MANIFEST}
     manifest = {
-        "format": FORMAT,
-        "role": ROLE,
+        "format": FORMATS[role],
+        "role": role,
         "version": _wheel_version(project_wheel.name),
         "created_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": python_tag(),
@@ -226,7 +240,7 @@ def seal(out: Path, *, project_wheel: Path, lock_sha256: str, platforms: tuple[s
         "files": files,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return read(out)
+    return read(out, role)
 
 
 def _wheel_version(name: str) -> str:
@@ -245,18 +259,25 @@ def _copy_tree_files(src: Path, dst: Path, keep) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def read(folder: Path) -> Release:
-    """The release in ``folder``, after checking every file against its manifest; else ReleaseError."""
+def read(folder: Path, role: str = ROLE) -> Release:
+    """``role``'s release in ``folder``, after checking every file against its manifest; else ReleaseError."""
     folder = Path(folder)
     try:
         raw = (folder / MANIFEST).read_bytes()
         manifest = json.loads(raw)
-        if manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
-            raise ValueError("not a van release")
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("no release manifest")
+        if manifest.get("format") != FORMATS[role]:
+            other = next((r for r, f in FORMATS.items() if f == manifest.get("format")), None)
+            raise ValueError(f"it is the {other}'s release" if other else "not a release")
     except (OSError, ValueError) as exc:
+        what = "van" if role == "van" else "governorate hub"
+        option = "" if role == "van" else " --role hub"
         raise ReleaseError(
-            f"{folder} is not a van software release ({exc}). Give the folder made by “provision release build”.",
-            f"المجلد {folder} ليس إصدارًا لبرنامج العربة. استخدم المجلد الناتج عن «provision release build».",
+            f"{folder} is not a {what} software release ({exc}). Give the folder made by "
+            f"“provision release build{option}”.",
+            f"المجلد {folder} ليس إصدارًا لبرنامج {'العربة' if role == 'van' else 'مركز المحافظة'}. "
+            f"استخدم المجلد الناتج عن «provision release build{option}».",
             code="provisioning-release",
         ) from None
     problems = []

@@ -24,7 +24,7 @@ from tests.support.systemd_units import verify_units
 from tests.test_sdnotify import FakeSystemd
 
 UNITS = ROOT / "governorate" / "systemd"
-INSTALLED = "/opt/governorate/.venv/bin/governorate"
+INSTALLED = "/opt/governorate/current/venv/bin/governorate"
 
 
 def _start(tmp_path, args, address):

@@ -422,7 +422,7 @@ def test_the_notify_unit_is_watched_restarted_hardened_like_the_other_hub_units(
         return parser
 
     ours, ingest = unit("governorate-notify.service"), unit("governorate-ingest.service")
-    assert ours["Service"]["ExecStart"] == "/opt/governorate/.venv/bin/governorate notify"
+    assert ours["Service"]["ExecStart"] == "/opt/governorate/current/venv/bin/governorate notify"
     for key, value in ingest["Service"].items():
         if key not in ("ExecStart", "SyslogIdentifier"):
             assert ours["Service"][key] == value, key

@@ -20,6 +20,7 @@ from provisioning import release as release_mod
 from tests.support.paths import ROOT
 
 RELEASE = Path(os.environ.get("MTC_RELEASE_DIR", ROOT / "var" / "release" / "van"))
+HUB_RELEASE = Path(os.environ.get("MTC_HUB_RELEASE_DIR", ROOT / "var" / "release" / "hub"))
 HUB_ONLY = {"psycopg", "psycopg-binary"}
 VAN_ONLY = {"opencv-python-headless", "zxing-cpp", "pyzbar", "python-escpos", "numpy", "pyserial"}
 
@@ -92,20 +93,47 @@ def test_opencv_stays_below_the_release_that_moves_the_document_finder():
 
 
 @pytest.fixture(scope="module")
-def hub_venv(tmp_path_factory):
-    """The hub's install: a brand-new virtualenv with the project (not editable) and the hub extra only."""
-    venv = tmp_path_factory.mktemp("hub") / "venv"
-    done = subprocess.run([_uv(), "sync", "--frozen", "--offline", "--extra", "hub", "--no-editable",
-                           "--python", sys.executable], cwd=ROOT, env=_uv_env(venv), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return venv
+def hub_release():
+    assert (HUB_RELEASE / release_mod.MANIFEST).is_file(), (
+        f"no hub release in {HUB_RELEASE}: `make test` builds it (make release); or run "
+        f"`.venv/bin/provision release build --role hub {HUB_RELEASE}`")
+    return release_mod.read(HUB_RELEASE, "hub")
+
+
+def test_the_hub_release_is_the_lock(hub_release):
+    assert hub_release.pins() == _locked("hub")
+    assert hub_release.manifest["lock_sha256"] == release_mod._sha256(ROOT / "uv.lock")
 
 
 @pytest.mark.slow
-def test_a_fresh_hub_install_runs_its_commands_without_the_van_packages(hub_venv):
-    python = hub_venv / "bin" / "python"
+def test_a_hub_installed_from_its_release_runs_its_commands_with_exactly_the_locked_packages(hub_release, tmp_path):
+    """The hub's install (`provision hub install`): a brand-new virtualenv with the project (not editable) and the hub
+    extra only, from the release's wheels alone (no index)."""
+    from click.testing import CliRunner
+
+    from provisioning.cli import main as provision
+
+    cli = CliRunner()
+    ca = tmp_path / "ca"
+    assert cli.invoke(provision, ["governorate", "init", "21", "--out", str(ca), "--broker-host", "localhost"]
+                      ).exit_code == 0
+    settings = tmp_path / "hub.toml"
+    settings.write_text('db = "/var/lib/governorate/hub.db"\ngovernorate = "21"\n'
+                        'broker = "mqtts://localhost:8884"\ntls_dir = "/etc/governorate/hub"\n')
+    root = tmp_path / "root"
+    result = cli.invoke(provision, ["hub", "install", "--release", str(hub_release.folder), "--settings",
+                                    str(settings), "--tls", str(ca / "hub"), "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    venv = root / "opt/governorate/current/venv"  # what the hub's units start
+    python = venv / "bin" / "python"
+    listed = json.loads(subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "list",
+                                        "--format=json"], capture_output=True, text=True, check=True,
+                                       env=release_mod.pip_env()).stdout)
+    installed = {release_mod.normalise(d["name"]): d["version"] for d in listed}
+    assert installed.pop("mtc-edge") == hub_release.manifest["version"]
+    assert installed == hub_release.pins()
     for command in ("governorate", "provision"):
-        done = subprocess.run([str(hub_venv / "bin" / command), "--help"], capture_output=True, text=True, cwd="/")
+        done = subprocess.run([str(venv / "bin" / command), "--help"], capture_output=True, text=True, cwd="/")
         assert done.returncode == 0, done.stderr
     _import_all(python, _modules("governorate") + _modules("provisioning") + _modules("common"))
     for module in ("cv2", "zxingcpp", "pyzbar", "escpos", "numpy"):
@@ -115,6 +143,8 @@ def test_a_fresh_hub_install_runs_its_commands_without_the_van_packages(hub_venv
                                check=True, cwd="/").stdout.strip())
     assert site != ROOT, "the hub's install imports the source tree, not its own copy"
     assert _packaged_data_files(site, "governorate") == []
+    assert (root / "etc/systemd/system/governorate-web.service").read_bytes() == (
+        hub_release.folder / "systemd/governorate-web.service").read_bytes()
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,12 @@ from edge import config as edge_config
 from edge.core import trust
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
+from provisioning import laying
 from provisioning.cli import main as provision
 from tests.support.mqtt_broker import free_port
 from tests.support.paths import ROOT
 from tests.support.tls_broker import Client, TlsBroker, wait_for
+from tests.support.wheels import tiny_wheel as _tiny_wheel
 
 GOV = "21"
 
@@ -411,7 +413,7 @@ def test_real_install_runs_useradd_udev_and_systemd_in_order(governorate, tmp_pa
     root = tmp_path / "real"
     monkeypatch.setattr(installer, "at", lambda p: root / p.lstrip("/"))
     monkeypatch.setattr(installer, "_chown", lambda *a: False)
-    monkeypatch.setattr(install_mod.pwd, "getpwnam", _no_user)
+    monkeypatch.setattr(laying.pwd, "getpwnam", _no_user)
     installer.install(bundle_mod.read(folder / "V007.tar.gz"))
     commands = [c[0] if c[0] != "systemctl" else " ".join(c) for c in calls]
     assert commands == ["useradd", "useradd", "udevadm", "udevadm", "systemctl daemon-reload",
@@ -467,35 +469,6 @@ def test_provision_script_is_installed():
     assert shutil.which("provision", path=str(Path(sys.executable).parent))
 
 
-def _tiny_wheel(folder: Path, dist: str, version: str, script: bool = False, exit_code: int = 0) -> Path:
-    """A real wheel of a tiny package (with an ``edge`` console script if asked, exiting with ``exit_code``): pip
-    installs it offline in seconds."""
-    import base64
-    import hashlib
-    import zipfile
-
-    module = dist.replace("-", "_")
-    name = f"{module}-{version}"
-    files = {f"{module}/__init__.py": f"VERSION = {version!r}\ndef main():\n    print(VERSION)\n"
-                                      f"    raise SystemExit({exit_code})\n",
-             f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
-             f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                        "Tag: py3-none-any\n"}
-    if script:
-        files[f"{name}.dist-info/entry_points.txt"] = f"[console_scripts]\nedge = {module}:main\n"
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    record.append(f"{name}.dist-info/RECORD,,")
-    wheel = folder / f"{name}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        for path, text in files.items():
-            z.writestr(path, text)
-        z.writestr(f"{name}.dist-info/RECORD", "\n".join(record) + "\n")
-    return wheel
-
-
 def _tiny_release(folder: Path, version: str, dependency: str) -> Path:
     """A release as ``provision release build`` lays it out: a project wheel ``mtc-edge`` with an ``edge``
     script, one locked dependency (with its hash), the van's units, a sealed manifest."""
@@ -505,7 +478,7 @@ def _tiny_release(folder: Path, version: str, dependency: str) -> Path:
 
     (folder / "wheels").mkdir(parents=True)
     dep = _tiny_wheel(folder / "wheels", dependency, "1.0")
-    project = _tiny_wheel(folder / "wheels", "mtc-edge", version, script=True)
+    project = _tiny_wheel(folder / "wheels", "mtc-edge", version, script="edge")
     digest = hashlib.sha256(dep.read_bytes()).hexdigest()
     (folder / "requirements.txt").write_text(f"{dependency}==1.0 \\\n    --hash=sha256:{digest}\n")
     shutil.copytree(ROOT / "systemd", folder / "systemd")
@@ -561,7 +534,7 @@ def test_install_refuses_a_release_whose_program_does_not_start_and_keeps_the_ru
     broken = tmp_path / "r2"
     (broken / "wheels").mkdir(parents=True)
     dep = _tiny_wheel(broken / "wheels", "mtc-probe-one", "1.0")
-    project = _tiny_wheel(broken / "wheels", "mtc-edge", "2.0", script=True, exit_code=3)
+    project = _tiny_wheel(broken / "wheels", "mtc-edge", "2.0", script="edge", exit_code=3)
     import hashlib
 
     from provisioning import release as release_mod

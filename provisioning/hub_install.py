@@ -1,0 +1,292 @@
+"""Install the governorate hub on its server: user, folders, settings, the hub's identity, its software, its units.
+
+``provision hub install --release FOLDER --settings hub.toml --tls CA/hub`` (docs/governorate.md, "Install a hub")
+is what the hub's page used to describe as steps done by hand. Like the van's install (provisioning/install.py) each
+step reports ``created``, ``updated`` or ``unchanged``, so running it again changes nothing, and everything is
+checked before anything is written: a settings file the hub would refuse, a key that is not the certificate's, a
+release that is damaged or another role's — one message in English and Arabic, nothing installed.
+
+The software goes where the van's does, one virtualenv per release: ``/opt/governorate/versions/<id>/venv``, made
+offline from the release's locked wheels, switched to by renaming ``/opt/governorate/current`` only once its
+``governorate --version`` answers with the release's version; the units start ``current/venv/bin/governorate``. Two
+versions are kept: the running one and the one before it (a rollback is ``ln -sfn versions/<id> current`` and a
+restart, docs/governorate.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from governorate import settings as settings_mod
+from provisioning import release as release_mod
+from provisioning.laying import Entry, InstallError, Laying
+
+USER = "governorate"
+ETC = "/etc/governorate"
+SETTINGS = f"{ETC}/hub.toml"
+TLS = f"{ETC}/hub"  # the hub's MQTT identity: the CA folder's hub/ (docs/provisioning.md)
+RELEASES_TLS = f"{ETC}/releases"  # the release server's own certificate (governorate-releases.service)
+DATA = "/var/lib/governorate"  # the only folder the units may write (ProtectSystem=strict)
+SOFTWARE = "/opt/governorate"
+CURRENT = f"{SOFTWARE}/current"
+MANIFEST_PATH = f"{ETC}/install-manifest.json"
+UNIT_DIR = "/etc/systemd/system"
+INSTALLED = "installed.json"
+
+# The hub's MQTT identity as `provision governorate init` writes it in the CA folder's hub/: name -> mode, group.
+TLS_FILES = {"ca.pem": (0o644, "root"), "hub-cert.pem": (0o644, "root"), "hub-key.pem": (0o640, USER)}
+RELEASES_FILES = {"cert.pem": (0o644, "root"), "key.pem": (0o640, USER)}
+DIRECTORIES = [
+    (ETC, 0o750, "root", USER),
+    (TLS, 0o750, "root", USER),
+    (DATA, 0o750, USER, USER),
+    (SOFTWARE, 0o755, "root", "root"),
+    (f"{SOFTWARE}/versions", 0o755, "root", "root"),
+]
+# Started on every hub; governorate-notify.service when the settings name a sender, governorate-releases.service
+# when the release server has its certificate.
+ALWAYS = ("governorate-ingest.service", "governorate-web.service", "governorate-summary.timer")
+NOTIFY = "governorate-notify.service"
+RELEASES = "governorate-releases.service"
+
+
+def _refuse(en: str, ar: str, code: str = "provisioning-hub") -> InstallError:
+    return InstallError(en, ar, code=code)
+
+
+def read_folder(folder: Path | None, names: dict[str, tuple[int, str]], what: str) -> dict[str, bytes]:
+    """The files ``names`` of ``folder`` (all of them), or a refusal naming the missing ones."""
+    if folder is None:
+        return {}
+    missing = [n for n in names if not (Path(folder) / n).is_file()]
+    if missing:
+        raise _refuse(f"{folder} is not {what}: {', '.join(missing)} missing.",
+                      f"المجلد {folder} لا يحتوي على {', '.join(missing)}.")
+    return {n: (Path(folder) / n).read_bytes() for n in names}
+
+
+def check_pair(cert_pem: bytes, key_pem: bytes, what: str) -> None:
+    """The key must be the certificate's: a mismatched pair is a hub that cannot connect, found at start."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise _refuse(f"The {what} certificate or key cannot be read ({exc}).",
+                      "تعذّرت قراءة الشهادة أو المفتاح.") from None
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
+            cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise _refuse(f"The {what} key is not the key of its certificate: copy the pair made together.",
+                      "المفتاح لا يطابق الشهادة: انسخ الشهادة ومفتاحها معًا.")
+    if cert.not_valid_after_utc < datetime.now(UTC):
+        raise _refuse(f"The {what} certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}.",
+                      f"انتهت صلاحية الشهادة في {cert.not_valid_after_utc:%Y-%m-%d}.")
+
+
+class HubInstaller(Laying):
+    MANIFEST_PATH = MANIFEST_PATH
+
+    def __init__(self, release: release_mod.Release, root: Path | None = None,
+                 run: Callable[[list[str]], None] | None = None, python: str = "/usr/bin/python3"):
+        super().__init__(root, run)
+        if release.role != "hub":
+            raise _refuse(f"{release.folder} is the {release.role}'s release, not the hub's: build it with "
+                          "“provision release build --role hub”.",
+                          "هذا الإصدار ليس إصدار مركز المحافظة: أنشئه بالأمر «provision release build --role hub».")
+        self.release = release
+        self.python = python
+
+    # -- what is checked before anything is written ---------------------------------------------------------
+
+    def _settings(self, text: bytes | None, tls_given: bool) -> tuple[bytes, dict]:
+        """The settings file's bytes and values, checked as the hub will read them (and against this layout)."""
+        if text is None:
+            try:
+                text = self.at(SETTINGS).read_bytes()
+            except FileNotFoundError:
+                raise _refuse("This hub has no settings yet: give --settings FILE (docs/governorate.md lists "
+                              "every key).", "لا يوجد ملف إعدادات للمركز: حدد الملف بالخيار --settings.") from None
+        laid = {d[0] for d in DIRECTORIES if d[0] != TLS or tls_given}  # this install makes them
+
+        def folder_exists(path: str) -> bool:
+            return os.path.normpath(path) in laid or self.at(path).is_dir()
+
+        try:
+            values = settings_mod.loads(text.decode("utf-8"), SETTINGS, folder_exists)
+        except UnicodeDecodeError:
+            raise _refuse("The settings file is not UTF-8 text.", "ملف الإعدادات ليس نصًا بترميز UTF-8.") from None
+        db = values.get("db_path", "")
+        if db.startswith(("postgresql://", "postgres://")):
+            if not values.get("secret_key") and not os.environ.get(settings_mod.SECRET_ENV):
+                raise _refuse("With a PostgreSQL database the web app needs web.secret_key in the settings "
+                              "(openssl rand -hex 32): it has no folder of its own to keep one in.",
+                              "مع قاعدة PostgreSQL يلزم المفتاح web.secret_key في ملف الإعدادات.")
+        elif not db or not os.path.abspath(db).startswith(DATA + "/"):
+            raise _refuse(f"The SQLite database ({db or 'not set'}) must be inside {DATA}: the hub's services may "
+                          "write nowhere else. Set db in the settings file.",
+                          f"يجب أن تكون قاعدة SQLite داخل {DATA}: لا تكتب خدمات المركز في أي مكان آخر.")
+        if values.get("broker", "").startswith("mqtts://") and values.get("tls_dir") != TLS:
+            raise _refuse(f"The broker is mqtts:// but tls_dir is {values.get('tls_dir') or 'not set'}: the hub's "
+                          f"identity is installed in {TLS}. Set tls_dir = \"{TLS}\".",
+                          f"الاتصال بالوسيط مشفّر: اضبط tls_dir على {TLS}.")
+        return text, values
+
+    # -- install --------------------------------------------------------------------------------------------
+
+    def install(self, *, settings: bytes | None = None, tls: Path | None = None, releases_tls: Path | None = None,
+                start: bool = True) -> list[tuple[str, str]]:
+        identity = read_folder(tls, TLS_FILES, "the hub's identity (the CA folder's hub/)")
+        if identity:
+            check_pair(identity["hub-cert.pem"], identity["hub-key.pem"], "hub's MQTT")
+        served = read_folder(releases_tls, RELEASES_FILES, "the release server's certificate")
+        if served:
+            check_pair(served["cert.pem"], served["key.pem"], "release server's")
+        settings_text, values = self._settings(settings, bool(identity))
+        units = self._units()
+        self.report = []
+        entries = [self._user(USER, DATA)]
+        for path, mode, owner, group in DIRECTORIES:
+            entries.append(self._directory(path, mode, owner, group))
+        entries.append(self._file(SETTINGS, settings_text, 0o640, "root", USER))
+        for name, data in identity.items():
+            mode, group = TLS_FILES[name]
+            entries.append(self._file(f"{TLS}/{name}", data, mode, "root", group))
+        if served:
+            entries.append(self._directory(RELEASES_TLS, 0o750, "root", USER))
+        for name, data in served.items():
+            mode, group = RELEASES_FILES[name]
+            entries.append(self._file(f"{RELEASES_TLS}/{name}", data, mode, "root", group))
+        entries.append(self._software())
+        for name, data in units.items():
+            entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
+        enabled = self.services(values)
+        manifest = {"format": "mtc-hub-install", "governorate": values.get("gov"), "release": self.release.digest,
+                    "version": self.release.manifest["version"], "services": enabled,
+                    "entries": [asdict(e) for e in entries]}
+        self._file(MANIFEST_PATH, json.dumps(manifest, indent=1, ensure_ascii=False).encode(), 0o644, "root", "root")
+        if start and self.root is None:
+            for command in self.commands(enabled):
+                self.run(command)
+        return self.report
+
+    def _units(self) -> dict[str, bytes]:
+        folder = self.release.folder / "systemd"
+        files = {p.name: p.read_bytes() for p in sorted(folder.glob("governorate*"))
+                 if p.suffix in (".service", ".timer")} if folder.is_dir() else {}
+        missing = [u for u in (*ALWAYS, NOTIFY, RELEASES) if u not in files]
+        if missing:
+            raise _refuse(f"The release has no {', '.join(missing)}: build it again with “provision release build "
+                          "--role hub”.", "الإصدار ناقص ملفات systemd: أعد إنشاءه.")
+        return files
+
+    def services(self, values: dict) -> list[str]:
+        """The units this hub runs: always the ingest, the web app and the summary's timer; the notifier when the
+        settings name a sender; the release server when it has its certificate."""
+        wanted = list(ALWAYS)
+        if values.get("notifier"):
+            wanted.append(NOTIFY)
+        if self.at(f"{RELEASES_TLS}/cert.pem").is_file():
+            wanted.append(RELEASES)
+        return wanted
+
+    def commands(self, enabled: list[str]) -> list[list[str]]:
+        """systemctl, in order: read the units again when they changed, stop and disable what this hub no longer
+        runs, enable the rest and (re)start it — restart when anything changed (new keys, settings or software
+        take effect only in a fresh process)."""
+        changed = {p for p, s in self.report if s != "unchanged"}
+        out = []
+        if any(p.startswith(UNIT_DIR) for p in changed):
+            out.append(["systemctl", "daemon-reload"])
+        dropped = [u for u in (NOTIFY, RELEASES) if u not in enabled]
+        if dropped:
+            out.append(["systemctl", "disable", "--now", *dropped])
+        out.append(["systemctl", "enable", *enabled])
+        out.append(["systemctl", "restart" if changed else "start", *enabled])
+        return out
+
+    # -- the software ---------------------------------------------------------------------------------------
+
+    def _software(self) -> Entry:
+        release = self.release
+        vid = release.digest[:16]
+        versions, pointer = self.at(f"{SOFTWARE}/versions"), self.at(CURRENT)
+        entry = Entry(CURRENT, "version", None, "root", "root", release.digest)
+        before = os.readlink(pointer) if pointer.is_symlink() else None
+        if before == f"versions/{vid}" and (versions / vid / INSTALLED).is_file():
+            self.report.append((CURRENT, "unchanged"))
+            return entry
+        python = release_mod.python_tag(self.python)
+        if python != release.python:
+            raise _refuse(f"This release is for Python {release.python}; {self.python} is Python {python}. Build "
+                          "the release on a machine with the hub's Python version.",
+                          f"هذا الإصدار مخصص لـ Python {release.python} والجهاز عليه Python {python}.",
+                          code="provisioning-release-python")
+        folder = versions / vid
+        if not (folder / INSTALLED).is_file():
+            self._make_version(folder)
+        tmp = pointer.with_name(".current.new")
+        tmp.unlink(missing_ok=True)
+        os.symlink(f"versions/{vid}", tmp)
+        os.replace(tmp, pointer)  # one rename: the units start either the old version or the new one
+        fd = os.open(pointer.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        keep = {vid, before.split("/", 1)[1]} if before and before.startswith("versions/") else {vid}
+        for old in versions.iterdir():
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+        self.report.append((CURRENT, "created" if before is None else "updated"))
+        return entry
+
+    def _make_version(self, folder: Path) -> None:
+        release = self.release
+        if folder.exists():  # what an interrupted install left
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        venv = folder / "venv"
+        env = release_mod.pip_env()
+        try:
+            # No pip of its own: the installer's pip installs into it (--python), and the next release gets a new one.
+            release_mod.run_tool([self.python, "-m", "venv", "--without-pip", str(venv)],
+                                 "making the hub's virtualenv", env=env, error=InstallError)
+            pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+                   "--no-index", "--no-cache-dir"]
+            release_mod.run_tool([*pip, "--find-links", str(release.wheels), "--require-hashes",
+                                  "--only-binary=:all:", "-r", str(release.requirements)],
+                                 "installing the hub's locked packages", env=env, error=InstallError)
+            release_mod.run_tool([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel",
+                                 env=env, error=InstallError)
+            answer = _version(venv)
+            if answer is None or release.manifest["version"] not in answer:
+                raise _refuse(f"Version {release.manifest['version']} does not start on this hub (governorate "
+                              f"--version answered {answer!r}); the hub keeps what it ran.",
+                              f"الإصدار {release.manifest['version']} لا يعمل على هذا الخادم؛ يبقى ما كان يعمل.",
+                              code="update-unhealthy")
+        except InstallError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        record = {"version": release.manifest["version"], "identity": release.digest,
+                  "installed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (folder / INSTALLED).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _version(venv: Path) -> str | None:
+    try:
+        done = subprocess.run([str(venv / "bin" / "governorate"), "--version"], capture_output=True, text=True,
+                              timeout=60, env=release_mod.pip_env(), cwd="/")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None

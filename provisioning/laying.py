@@ -1,0 +1,144 @@
+"""The steps both installs are made of (the van's, provisioning/install.py; the hub's, provisioning/hub_install.py):
+a system user, a folder, a file — each compared with what is there and reported ``created``, ``updated`` or
+``unchanged``, so running an install twice changes nothing.
+
+With ``root`` (a folder standing for ``/``, for tests and for preparing an image) nothing is chowned, no user is
+made and no service is touched: the owners are written to the install's manifest, which is what a real install
+would have applied.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import json
+import os
+import pwd
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioning import release as release_mod
+from provisioning.checks import ProvisioningError
+
+
+class InstallError(ProvisioningError):
+    pass
+
+
+@dataclass
+class Entry:
+    """One thing an install manages, as its manifest records it."""
+
+    path: str
+    type: str  # "dir", "file", "user" or "version"
+    mode: str | None
+    owner: str
+    group: str
+    sha256: str | None = None
+
+
+def run_command(cmd: list[str]) -> None:
+    # No pip settings of the machine (a find-links, an index) take part in an install.
+    release_mod.run_tool(cmd, f"“{' '.join(cmd)}”", env=release_mod.pip_env(), error=InstallError,
+                         code="provisioning-command")
+
+
+class Laying:
+    """What an installer does to the machine, step by step; ``report`` lists [(path, created|updated|unchanged)]."""
+
+    MANIFEST_PATH = ""  # the install's own record, set by each installer
+
+    def __init__(self, root: Path | None = None, run: Callable[[list[str]], None] | None = None):
+        self.root = Path(root) if root else None
+        self.run = run or run_command
+        self.report: list[tuple[str, str]] = []
+
+    def at(self, path: str) -> Path:
+        return self.root / path.lstrip("/") if self.root else Path(path)
+
+    def installed_manifest(self) -> dict | None:
+        try:
+            return json.loads(self.at(self.MANIFEST_PATH).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def changed(self) -> bool:
+        return any(state != "unchanged" for _, state in self.report)
+
+    def _user(self, name: str, home: str, groups: str | None = None) -> Entry:
+        entry = Entry(name, "user", None, name, name)
+        if self.root is not None:
+            # A prepared image: the user is created at first real install; only recorded here.
+            self.report.append((f"user {name}", "unchanged" if self._user_recorded(name) else "created"))
+            return entry
+        try:
+            pwd.getpwnam(name)
+            self.report.append((f"user {name}", "unchanged"))
+        except KeyError:
+            cmd = ["useradd", "--system", "--user-group", "--home-dir", home, "--no-create-home",
+                   "--shell", "/usr/sbin/nologin", name]
+            if groups:
+                cmd[1:1] = ["--groups", groups]
+            self.run(cmd)
+            self.report.append((f"user {name}", "created"))
+        return entry
+
+    def _user_recorded(self, name: str) -> bool:
+        previous = self.installed_manifest() or {}
+        return any(e["type"] == "user" and e["path"] == name for e in previous.get("entries", []))
+
+    def _directory(self, path: str, mode: int, owner: str, group: str) -> Entry:
+        target = self.at(path)
+        state = "unchanged"
+        if not target.is_dir():
+            target.mkdir(parents=True)
+            state = "created"
+        if (target.stat().st_mode & 0o7777) != mode:
+            os.chmod(target, mode)
+            state = "updated" if state == "unchanged" else state
+        if self._chown(target, owner, group) and state == "unchanged":
+            state = "updated"
+        self.report.append((path, state))
+        return Entry(path, "dir", f"{mode:04o}", owner, group)
+
+    def _file(self, path: str, data: bytes, mode: int, owner: str, group: str) -> Entry:
+        target = self.at(path)
+        digest = hashlib.sha256(data).hexdigest()
+        state = "unchanged"
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Write beside, set mode, then rename: a key is never readable by others, not even briefly.
+            tmp = target.with_name(f".{target.name}.new")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            self._chown(tmp, owner, group)
+            os.replace(tmp, target)
+            state = "created" if current is None else "updated"
+        else:
+            if (target.stat().st_mode & 0o7777) != mode:
+                os.chmod(target, mode)
+                state = "updated"
+            if self._chown(target, owner, group):
+                state = "updated"
+        self.report.append((path, state))
+        return Entry(path, "file", f"{mode:04o}", owner, group, digest)
+
+    def _chown(self, target: Path, owner: str, group: str) -> bool:
+        """Give ``target`` its owner; False when already so, or with --root (recorded, not applied)."""
+        if self.root is not None:
+            return False
+        uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+        st = target.stat()
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            return False
+        os.chown(target, uid, gid)
+        return True

@@ -1,0 +1,239 @@
+"""`provision hub install`: the governorate hub's server laid out from its release, settings and identity, into a
+folder standing for / (tiny real wheels: pip installs them offline in seconds; the real hub release is installed in
+tests/provisioning/test_install_roles.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provisioning import hub_install as hub_mod
+from provisioning import release as release_mod
+from provisioning.cli import main as provision
+from tests.support.paths import ROOT
+from tests.support.wheels import tiny_wheel
+
+SETTINGS = """\
+db = "/var/lib/governorate/hub.db"
+governorate = "21"
+broker = "mqtts://broker.gov21.example:8884"
+tls_dir = "/etc/governorate/hub"
+"""
+
+
+def run(*args, ok: bool = True):
+    result = CliRunner().invoke(provision, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def hub_release(folder: Path, version: str, dependency: str = "mtc-probe-one", exit_code: int = 0,
+                role: str = "hub") -> Path:
+    """A release laid out as ``provision release build --role hub`` makes it: one locked dependency with its hash,
+    the project's wheel with a ``governorate`` command, the hub's units, a sealed manifest."""
+    (folder / "wheels").mkdir(parents=True)
+    dep = tiny_wheel(folder / "wheels", dependency, "1.0")
+    project = tiny_wheel(folder / "wheels", "mtc-edge", version, script="governorate" if role == "hub" else "edge",
+                         exit_code=exit_code)
+    (folder / "requirements.txt").write_text(f"{dependency}==1.0 \\\n    --hash=sha256:"
+                                             f"{hashlib.sha256(dep.read_bytes()).hexdigest()}\n")
+    shutil.copytree(ROOT / ("governorate/systemd" if role == "hub" else "systemd"), folder / "systemd")
+    release_mod.seal(folder, project_wheel=project, lock_sha256="0" * 64, role=role)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    """Governorate 21's CA folder (its hub/ is the hub's identity), and another governorate's for a wrong key."""
+    folder = tmp_path_factory.mktemp("ca")
+    for gov in ("21", "01"):
+        run("governorate", "init", gov, "--out", folder / gov, "--broker-host", "localhost")
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text(SETTINGS)
+    return path
+
+
+def governorate_version(root: Path) -> str:
+    done = subprocess.run([str(root / "opt/governorate/current/venv/bin/governorate")], capture_output=True,
+                          text=True)
+    return done.stdout.strip()
+
+
+def test_a_hub_is_installed_from_its_release_settings_and_identity_and_again_changes_nothing(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    release = hub_release(tmp_path / "r1", "1.0")
+    out = run("hub", "install", "--release", release, "--settings", settings, "--tls", ca / "21" / "hub",
+              "--root", root).output
+    assert "governorate hub 1.0:" in out and "next: add the first administrator" in out
+    vid = release_mod.read(release, "hub").digest[:16]
+    assert os.readlink(root / "opt/governorate/current") == f"versions/{vid}"
+    assert governorate_version(root) == "1.0"
+    assert (root / "etc/governorate/hub.toml").read_text() == SETTINGS
+    for name in ("ca.pem", "hub-cert.pem", "hub-key.pem"):
+        assert (root / "etc/governorate/hub" / name).read_bytes() == (ca / "21" / "hub" / name).read_bytes()
+    manifest = json.loads((root / "etc/governorate/install-manifest.json").read_text())
+    entries = {e["path"]: e for e in manifest["entries"]}
+    # What a real install applies (recorded under --root): the key and the settings readable by the hub's user only.
+    assert (entries["/etc/governorate/hub/hub-key.pem"]["mode"], entries["/etc/governorate/hub/hub-key.pem"]["group"]
+            ) == ("0640", "governorate")
+    assert (entries["/etc/governorate/hub.toml"]["mode"], entries["/etc/governorate/hub.toml"]["group"]) == \
+        ("0640", "governorate")
+    assert (root / "etc/governorate/hub/hub-key.pem").stat().st_mode & 0o077 == 0o040
+    data = entries["/var/lib/governorate"]
+    assert (data["owner"], data["mode"]) == ("governorate", "0750")
+    assert manifest["governorate"] == "21" and manifest["services"] == list(hub_mod.ALWAYS)
+    for unit in (ROOT / "governorate/systemd").iterdir():
+        assert (root / "etc/systemd/system" / unit.name).read_bytes() == unit.read_bytes()
+    again = run("hub", "install", "--release", release, "--tls", ca / "21" / "hub", "--root", root).output
+    assert "unchanged (nothing to do)" in again and "next:" not in again  # the installed settings are kept
+
+
+def test_every_command_the_units_start_is_where_the_install_puts_it(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+        ca / "21" / "hub", "--root", root)
+    starts = []
+    for unit in (root / "etc/systemd/system").glob("governorate*.service"):
+        for line in unit.read_text().splitlines():
+            if line.startswith(("ExecStart=", "ExecStartPre=")):
+                starts.append(line.split("=", 1)[1].split()[0])
+            if line.startswith("Environment=GOVERNORATE_CONFIG="):
+                assert (root / line.split("=", 2)[2].lstrip("/")).is_file(), line
+    assert starts and all((root / s.lstrip("/")).is_file() for s in starts), starts
+
+
+def test_a_new_release_is_switched_to_and_two_versions_are_kept(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    tls = ca / "21" / "hub"
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls", tls,
+        "--root", root)
+    # The same project version with another lock is still another release (its identity covers the lock).
+    second = run("hub", "install", "--release", hub_release(tmp_path / "r2", "1.0", "mtc-probe-two"), "--root",
+                 root).output
+    assert "updated   /opt/governorate/current" in second and "next:" not in second
+    run("hub", "install", "--release", hub_release(tmp_path / "r3", "1.1", "mtc-probe-two"), "--root", root)
+    assert governorate_version(root) == "1.1"
+    kept = sorted(p.name for p in (root / "opt/governorate/versions").iterdir())
+    assert len(kept) == 2 and os.readlink(root / "opt/governorate/current").split("/")[1] in kept
+
+
+def test_a_release_that_does_not_start_is_refused_and_the_hub_keeps_what_it_ran(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+        ca / "21" / "hub", "--root", root)
+    broken = run("hub", "install", "--release", hub_release(tmp_path / "r2", "2.0", exit_code=3), "--root", root,
+                 ok=False)
+    assert broken.exit_code == 1 and "does not start" in broken.output and "Traceback" not in broken.output
+    assert governorate_version(root) == "1.0"
+    assert len(list((root / "opt/governorate/versions").iterdir())) == 1
+
+
+@pytest.mark.parametrize("text, says", [
+    (SETTINGS + "colour = 3\n", "key 'colour': is not a known setting"),
+    (SETTINGS.replace('"/var/lib/governorate/hub.db"', '"/srv/hub.db"'), "must be inside /var/lib/governorate"),
+    (SETTINGS.replace('"/var/lib/governorate/hub.db"', '"postgresql://hub@db/hub"'), "web.secret_key"),
+    (SETTINGS.replace('"/etc/governorate/hub"', '"/var/lib/governorate"'), 'Set tls_dir = "/etc/governorate/hub"'),
+    (SETTINGS.replace('"21"', '"99"'), "is not a governorate code"),
+    (b"\xff\xfe", "not UTF-8"),
+])
+def test_settings_the_hub_would_refuse_are_refused_before_anything_is_written(ca, tmp_path, monkeypatch, text, says):
+    monkeypatch.delenv("GOVERNORATE_SECRET_KEY", raising=False)
+    path = tmp_path / "hub.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    root = tmp_path / "root"
+    result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path, "--tls",
+                 ca / "21" / "hub", "--root", root, ok=False)
+    assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+    assert not root.exists()
+
+
+def test_a_postgresql_hub_with_its_secret_key_installs(ca, tmp_path, monkeypatch):
+    monkeypatch.delenv("GOVERNORATE_SECRET_KEY", raising=False)
+    path = tmp_path / "hub.toml"
+    path.write_text(SETTINGS.replace('"/var/lib/governorate/hub.db"', '"postgresql://hub@db/hub"')
+                    + '[web]\nsecret_key = "' + "k" * 40 + '"\n')
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path, "--tls",
+        ca / "21" / "hub", "--root", tmp_path / "root")
+
+
+def test_a_wrong_identity_or_release_is_refused_before_anything_is_written(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    release = hub_release(tmp_path / "r1", "1.0")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(ca / "21" / "hub", mixed)
+    shutil.copy(ca / "01" / "hub" / "hub-key.pem", mixed / "hub-key.pem")  # another governorate's key
+    refused = run("hub", "install", "--release", release, "--settings", settings, "--tls", mixed, "--root", root,
+                  ok=False)
+    assert "key is not the key of its certificate" in refused.output
+    (mixed / "hub-key.pem").unlink()
+    assert "hub-key.pem missing" in run("hub", "install", "--release", release, "--settings", settings, "--tls",
+                                        mixed, "--root", root, ok=False).output
+    van = hub_release(tmp_path / "van", "1.0", role="van")
+    wrong = run("hub", "install", "--release", van, "--settings", settings, "--root", root, ok=False)
+    assert "it is the van's release" in wrong.output and "--role hub" in wrong.output
+    first = run("hub", "install", "--release", release, "--tls", ca / "21" / "hub", "--root", root, ok=False)
+    assert "give --settings FILE" in first.output
+    assert not root.exists()
+    # and the other way round: a hub's release is not a van's
+    assert "it is the hub's release" in run("release", "check", release, ok=False).output
+    assert "intact" in run("release", "check", release, "--role", "hub").output
+
+
+def test_systemctl_runs_the_services_the_settings_ask_for_and_restarts_only_after_a_change(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    release = release_mod.read(hub_release(tmp_path / "r1", "1.0"), "hub")
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(ca / "21" / "hub" / "hub-cert.pem", served / "cert.pem")  # any pair made together will do here
+    shutil.copy(ca / "21" / "hub" / "hub-key.pem", served / "key.pem")
+    first = hub_mod.HubInstaller(release, root)
+    first.install(settings=settings.read_bytes() + b'[notify]\nsender = "kannel"\n', tls=ca / "21" / "hub",
+                  releases_tls=served, start=False)
+    services = [*hub_mod.ALWAYS, hub_mod.NOTIFY, hub_mod.RELEASES]
+    assert json.loads((root / "etc/governorate/install-manifest.json").read_text())["services"] == services
+    assert first.commands(services) == [["systemctl", "daemon-reload"], ["systemctl", "enable", *services],
+                                        ["systemctl", "restart", *services]]
+    (root / "etc/governorate/releases/cert.pem").unlink()  # the release server's certificate taken away
+    again = hub_mod.HubInstaller(release, root)
+    again.install(settings=settings.read_bytes(), start=False)  # and the sender gone from the settings
+    enabled = again.services({})
+    assert enabled == list(hub_mod.ALWAYS)
+    assert again.commands(enabled) == [["systemctl", "disable", "--now", hub_mod.NOTIFY, hub_mod.RELEASES],
+                                       ["systemctl", "enable", *enabled], ["systemctl", "restart", *enabled]]
+    unchanged = hub_mod.HubInstaller(release, root)
+    unchanged.install(start=False)
+    assert not unchanged.changed()
+    assert unchanged.commands(enabled)[-1] == ["systemctl", "start", *enabled]
+
+
+def test_a_real_install_makes_the_user_then_reloads_enables_and_starts_the_units(ca, settings, tmp_path, monkeypatch):
+    """Without --root the same code makes the hub's user and starts its units; the commands are recorded, not run."""
+    from provisioning import laying
+
+    def no_user(name):
+        raise KeyError(name)
+
+    calls = []
+    installer = hub_mod.HubInstaller(release_mod.read(hub_release(tmp_path / "r1", "1.0"), "hub"), None,
+                                     run=calls.append)
+    root = tmp_path / "real"
+    monkeypatch.setattr(installer, "at", lambda p: root / p.lstrip("/"))
+    monkeypatch.setattr(installer, "_chown", lambda *a: False)
+    monkeypatch.setattr(laying.pwd, "getpwnam", no_user)
+    installer.install(settings=settings.read_bytes(), tls=ca / "21" / "hub")
+    assert [c[:2] for c in calls] == [["useradd", "--system"], ["systemctl", "daemon-reload"],
+                                      ["systemctl", "disable"], ["systemctl", "enable"], ["systemctl", "restart"]]
+    assert calls[0][-1] == "governorate" and calls[-1][2:] == list(hub_mod.ALWAYS)
