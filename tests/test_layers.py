@@ -33,8 +33,9 @@ ALLOWED = {
     "edge.cli_codes": VAN,
     "edge.cli_operators": VAN,
     "governorate": ("edge.core", "edge.sync.protocol", "edge.sync.schema", "edge.sync.chunks", "common"),
-    # The first install of a van's software is made by the updater (versions/<id> + current), as an update is.
-    "provisioning": ("edge.core", "common", "edge.update"),
+    # The first install of a van's software is made by the updater (versions/<id> + current), as an update is; the
+    # hub's install checks its settings file as the hub reads it (governorate.settings needs only edge.core).
+    "provisioning": ("edge.core", "common", "edge.update", "governorate.settings"),
 }
 PROJECT = ("edge", "governorate", "provisioning", "common")
 

@@ -1,9 +1,8 @@
 """Three roles, three installs, all from uv.lock: each role's fresh virtualenv runs its commands and carries
-nothing of the other role; the van's release installs with no network to exactly the lock's versions.
+nothing of the other role; the van's and the hub's releases install with no network to exactly the lock's versions.
 
-A fresh virtualenv is made here from the lock alone (uv, offline: the packages come from uv's cache, which
-``make test`` filled when it synced .venv), so a missing pin or package-data file fails here, not on a
-newcomer's machine. The van's release is the one ``make test`` builds (``make release``) into var/release/van.
+The releases are the ones ``make test`` builds (``make release``) into var/release/van and var/release/hub, so a
+missing pin or package-data file fails here, not on a newcomer's machine or a hub server.
 """
 
 from __future__ import annotations
@@ -29,11 +28,8 @@ def _uv() -> str:
     return release_mod.find_uv()
 
 
-def _uv_env(venv: Path | None = None) -> dict[str, str]:
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    if venv is not None:
-        env["UV_PROJECT_ENVIRONMENT"] = str(venv)
-    return env
+def _uv_env() -> dict[str, str]:
+    return {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
 
 
 def _locked(extra: str) -> dict[str, str]:
