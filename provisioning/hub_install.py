@@ -269,10 +269,10 @@ class HubInstaller(Laying):
                                  "installing the hub's locked packages", env=env, error=InstallError)
             release_mod.run_tool([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel",
                                  env=env, error=InstallError)
-            answer = _version(venv)
-            if answer is None or release.manifest["version"] not in answer:
+            started, answer = _version(venv)
+            if not started or answer.split()[-1:] != [release.manifest["version"]]:  # "governorate, version 0.1.0"
                 raise _refuse(f"Version {release.manifest['version']} does not start on this hub (governorate "
-                              f"--version answered {answer!r}); the hub keeps what it ran.",
+                              f"--version: {answer[:300]!r}); the hub keeps what it ran.",
                               f"الإصدار {release.manifest['version']} لا يعمل على هذا الخادم؛ يبقى ما كان يعمل.",
                               code="update-unhealthy")
         except InstallError:
@@ -283,10 +283,14 @@ class HubInstaller(Laying):
         (folder / INSTALLED).write_text(json.dumps(record, indent=1) + "\n")
 
 
-def _version(venv: Path) -> str | None:
+def _version(venv: Path) -> tuple[bool, str]:
+    """Whether the version's ``governorate --version`` answered, and what (its last lines when it failed)."""
     try:
         done = subprocess.run([str(venv / "bin" / "governorate"), "--version"], capture_output=True, text=True,
                               timeout=60, env=release_mod.pip_env(), cwd="/")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    if done.returncode != 0:
+        return False, f"exit status {done.returncode}: " + " | ".join(
+            (done.stderr or done.stdout).strip().splitlines()[-3:])
+    return True, done.stdout.strip()
