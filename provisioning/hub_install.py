@@ -15,6 +15,7 @@ restart, docs/governorate.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -126,12 +127,24 @@ class HubInstaller(Laying):
             values = settings_mod.loads(text.decode("utf-8"), SETTINGS, folder_exists)
         except UnicodeDecodeError:
             raise _refuse("The settings file is not UTF-8 text.", "ملف الإعدادات ليس نصًا بترميز UTF-8.") from None
+        except settings_mod.HubConfigError as exc:
+            if exc.key == "tls_dir" and not tls_given and TLS in exc.problem:
+                raise _refuse(f"The hub's identity is not installed yet: give --tls with the CA folder's hub/ (it "
+                              f"goes to {TLS}, the settings' tls_dir).",
+                              "هوية المركز غير مثبتة بعد: حدد مجلد hub/ من مجلد سلطة الشهادات بالخيار --tls.") from None
+            raise
         db = values.get("db_path", "")
         if db.startswith(("postgresql://", "postgres://")):
-            if not values.get("secret_key") and not os.environ.get(settings_mod.SECRET_ENV):
+            # The units set no $GOVERNORATE_SECRET_KEY: the file is where the web app finds its key.
+            if not values.get("secret_key"):
                 raise _refuse("With a PostgreSQL database the web app needs web.secret_key in the settings "
                               "(openssl rand -hex 32): it has no folder of its own to keep one in.",
                               "مع قاعدة PostgreSQL يلزم المفتاح web.secret_key في ملف الإعدادات.")
+        elif "://" in db:  # never shown: it may carry a password
+            raise _refuse("The settings' db is a URL the hub does not open: give postgresql://… or the path of a "
+                          f"SQLite file inside {DATA}.",
+                          "قيمة db في ملف الإعدادات ليست قاعدة يفتحها المركز: "
+                          "استخدم postgresql://… أو مسار ملف SQLite.")
         elif not db or not os.path.abspath(db).startswith(DATA + "/"):
             raise _refuse(f"The SQLite database ({db or 'not set'}) must be inside {DATA}: the hub's services may "
                           "write nowhere else. Set db in the settings file.",
@@ -144,20 +157,37 @@ class HubInstaller(Laying):
 
     # -- install --------------------------------------------------------------------------------------------
 
+    def _installed(self, folder: str, names: dict[str, tuple[int, str]]) -> dict[str, bytes]:
+        """The files ``names`` already installed in ``folder`` (all of them, else none): kept, and recorded again."""
+        paths = {n: self.at(f"{folder}/{n}") for n in names}
+        if not all(p.is_file() and not p.is_symlink() for p in paths.values()):
+            return {}
+        return {n: p.read_bytes() for n, p in paths.items()}
+
     def install(self, *, settings: bytes | None = None, tls: Path | None = None, releases_tls: Path | None = None,
                 start: bool = True) -> list[tuple[str, str]]:
-        identity = read_folder(tls, TLS_FILES, "the hub's identity (the CA folder's hub/)")
+        """Check everything, make the release's version, then lay out the files and switch ``current``: a check
+        that fails, or a release that does not start, leaves the settings, the identity and the running version as
+        they were."""
+        identity = read_folder(tls, TLS_FILES, "the hub's identity (the CA folder's hub/)") or \
+            self._installed(TLS, TLS_FILES)
         if identity:
             check_pair(identity["hub-cert.pem"], identity["hub-key.pem"], "hub's MQTT")
-        served = read_folder(releases_tls, RELEASES_FILES, "the release server's certificate")
+        served = read_folder(releases_tls, RELEASES_FILES, "the release server's certificate") or \
+            self._installed(RELEASES_TLS, RELEASES_FILES)
         if served:
             check_pair(served["cert.pem"], served["key.pem"], "release server's")
-        settings_text, values = self._settings(settings, bool(identity))
+            if not identity:
+                raise _refuse("The release server checks each van's certificate against the CA in the hub's "
+                              "identity: give --tls too.",
+                              "خادم الإصدارات يحتاج شهادة سلطة المحافظة من هوية المركز: حدد --tls أيضًا.")
+        settings_text, values = self._settings(settings, tls is not None)
         units = self._units()
         self.report = []
         entries = [self._user(USER, DATA)]
         for path, mode, owner, group in DIRECTORIES:
             entries.append(self._directory(path, mode, owner, group))
+        vid = self._prepare()  # may refuse: nothing but the folders above was touched
         entries.append(self._file(SETTINGS, settings_text, 0o640, "root", USER))
         for name, data in identity.items():
             mode, group = TLS_FILES[name]
@@ -167,18 +197,37 @@ class HubInstaller(Laying):
         for name, data in served.items():
             mode, group = RELEASES_FILES[name]
             entries.append(self._file(f"{RELEASES_TLS}/{name}", data, mode, "root", group))
-        entries.append(self._software())
+        entries.append(self._switch(vid))
         for name, data in units.items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
-        enabled = self.services(values)
-        manifest = {"format": "mtc-hub-install", "governorate": values.get("gov"), "release": self.release.digest,
-                    "version": self.release.manifest["version"], "services": enabled,
-                    "entries": [asdict(e) for e in entries]}
-        self._file(MANIFEST_PATH, json.dumps(manifest, indent=1, ensure_ascii=False).encode(), 0o644, "root", "root")
+        self.enabled = self.services(values, bool(served))
+        state = {"release": self.release.digest, "services": self.enabled, "entries": [asdict(e) for e in entries]}
+        self.digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+        previous = self.installed_manifest() or {}
+        # What systemd last started: a run with --no-start, or one whose systemctl failed, leaves it behind, and the
+        # next run restarts even if it changes nothing itself.
+        self.applied = previous.get("applied")
+        self._manifest(values, state, self.applied)
         if start and self.root is None:
-            for command in self.commands(enabled):
-                self.run(command)
+            self.activate()
         return self.report
+
+    def _manifest(self, values: dict, state: dict, applied: str | None, report: bool = True) -> None:
+        manifest = {"format": "mtc-hub-install", "governorate": values.get("gov"),
+                    "version": self.release.manifest["version"], **state, "applied": applied}
+        self._recorded = (values, state)
+        text = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+        mark = len(self.report)
+        self._file(MANIFEST_PATH, text, 0o644, "root", "root")
+        if not report:
+            del self.report[mark:]
+
+    def activate(self) -> None:
+        """Run :meth:`commands`, then record that systemd runs what the manifest says."""
+        for command in self.commands(self.enabled):
+            self.run(command)
+        self.applied = self.digest
+        self._manifest(*self._recorded, self.digest, report=False)
 
     def _units(self) -> dict[str, bytes]:
         folder = self.release.folder / "systemd"
@@ -190,51 +239,68 @@ class HubInstaller(Laying):
                           "--role hub”.", "الإصدار ناقص ملفات systemd: أعد إنشاءه.")
         return files
 
-    def services(self, values: dict) -> list[str]:
+    @staticmethod
+    def services(values: dict, serving: bool) -> list[str]:
         """The units this hub runs: always the ingest, the web app and the summary's timer; the notifier when the
         settings name a sender; the release server when it has its certificate."""
         wanted = list(ALWAYS)
         if values.get("notifier"):
             wanted.append(NOTIFY)
-        if self.at(f"{RELEASES_TLS}/cert.pem").is_file():
+        if serving:
             wanted.append(RELEASES)
         return wanted
 
     def commands(self, enabled: list[str]) -> list[list[str]]:
-        """systemctl, in order: read the units again when they changed, stop and disable what this hub no longer
+        """systemctl, in order: read the units again when anything changed, stop and disable what this hub no longer
         runs, enable the rest and (re)start it — restart when anything changed (new keys, settings or software
-        take effect only in a fresh process)."""
-        changed = {p for p, s in self.report if s != "unchanged"}
+        take effect only in a fresh process), or when systemd has not yet been given what an earlier run laid
+        out."""
+        changed = self.changed()
+        behind = self.applied != self.digest  # (also whenever this run changed something)
         out = []
-        if any(p.startswith(UNIT_DIR) for p in changed):
+        if behind:
             out.append(["systemctl", "daemon-reload"])
         dropped = [u for u in (NOTIFY, RELEASES) if u not in enabled]
         if dropped:
             out.append(["systemctl", "disable", "--now", *dropped])
         out.append(["systemctl", "enable", *enabled])
-        out.append(["systemctl", "restart" if changed else "start", *enabled])
+        out.append(["systemctl", "restart" if changed or behind else "start", *enabled])
         return out
 
     # -- the software ---------------------------------------------------------------------------------------
 
-    def _software(self) -> Entry:
+    def _running(self) -> str | None:
+        """The version folder ``current`` names (a link by hand may be absolute), if it is one of ours."""
+        pointer, versions = self.at(CURRENT), self.at(f"{SOFTWARE}/versions")
+        if not pointer.is_symlink():
+            return None
+        target = Path(os.path.realpath(pointer))
+        return target.name if target.parent == Path(os.path.realpath(versions)) else None
+
+    def _prepare(self) -> str:
+        """The release's version made ready beside the running one (nothing the hub runs is touched); its id."""
         release = self.release
         vid = release.digest[:16]
-        versions, pointer = self.at(f"{SOFTWARE}/versions"), self.at(CURRENT)
-        entry = Entry(CURRENT, "version", None, "root", "root", release.digest)
-        before = os.readlink(pointer) if pointer.is_symlink() else None
-        if before == f"versions/{vid}" and (versions / vid / INSTALLED).is_file():
-            self.report.append((CURRENT, "unchanged"))
-            return entry
+        folder = self.at(f"{SOFTWARE}/versions/{vid}")
+        if (folder / INSTALLED).is_file():
+            return vid
         python = release_mod.python_tag(self.python)
         if python != release.python:
             raise _refuse(f"This release is for Python {release.python}; {self.python} is Python {python}. Build "
                           "the release on a machine with the hub's Python version.",
                           f"هذا الإصدار مخصص لـ Python {release.python} والجهاز عليه Python {python}.",
                           code="provisioning-release-python")
-        folder = versions / vid
-        if not (folder / INSTALLED).is_file():
-            self._make_version(folder)
+        self._make_version(folder)
+        return vid
+
+    def _switch(self, vid: str) -> Entry:
+        """``current`` → versions/<vid> by one rename; then only it and the version before it are kept."""
+        pointer, versions = self.at(CURRENT), self.at(f"{SOFTWARE}/versions")
+        entry = Entry(CURRENT, "version", None, "root", "root", self.release.digest)
+        before, existed = self._running(), os.path.lexists(pointer)
+        if before == vid and os.readlink(pointer) == f"versions/{vid}":
+            self.report.append((CURRENT, "unchanged"))
+            return entry
         tmp = pointer.with_name(".current.new")
         tmp.unlink(missing_ok=True)
         os.symlink(f"versions/{vid}", tmp)
@@ -244,11 +310,10 @@ class HubInstaller(Laying):
             os.fsync(fd)
         finally:
             os.close(fd)
-        keep = {vid, before.split("/", 1)[1]} if before and before.startswith("versions/") else {vid}
         for old in versions.iterdir():
-            if old.name not in keep:
+            if old.name not in (vid, before):
                 shutil.rmtree(old, ignore_errors=True)
-        self.report.append((CURRENT, "created" if before is None else "updated"))
+        self.report.append((CURRENT, "updated" if existed else "created"))
         return entry
 
     def _make_version(self, folder: Path) -> None:

@@ -50,7 +50,8 @@ class Laying:
     MANIFEST_PATH = ""  # the install's own record, set by each installer
 
     def __init__(self, root: Path | None = None, run: Callable[[list[str]], None] | None = None):
-        self.root = Path(root) if root else None
+        # Absolute: the commands an install runs (a version's own --version) run from /, not from here.
+        self.root = Path(root).resolve() if root else None
         self.run = run or run_command
         self.report: list[tuple[str, str]] = []
 
@@ -107,20 +108,23 @@ class Laying:
         digest = hashlib.sha256(data).hexdigest()
         state = "unchanged"
         try:
-            current = target.read_bytes()
+            # A link where the file should be is replaced, never followed (nor chmodded, nor chowned through).
+            current = b"" if target.is_symlink() else target.read_bytes()
         except FileNotFoundError:
             current = None
         if current != data:
             target.parent.mkdir(parents=True, exist_ok=True)
-            # Write beside, set mode, then rename: a key is never readable by others, not even briefly.
+            # Write beside, set mode and owner on the open file, then rename: a key is never readable by others,
+            # not even briefly, and a link planted as the temporary name is removed, not written through.
             tmp = target.with_name(f".{target.name}.new")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
+                os.fchmod(f.fileno(), mode)
+                self._chown(f.fileno(), owner, group)
                 os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            self._chown(tmp, owner, group)
             os.replace(tmp, target)
             state = "created" if current is None else "updated"
         else:
@@ -132,13 +136,17 @@ class Laying:
         self.report.append((path, state))
         return Entry(path, "file", f"{mode:04o}", owner, group, digest)
 
-    def _chown(self, target: Path, owner: str, group: str) -> bool:
-        """Give ``target`` its owner; False when already so, or with --root (recorded, not applied)."""
+    def _chown(self, target: Path | int, owner: str, group: str) -> bool:
+        """Give ``target`` (a path, or an open file's descriptor) its owner; False when already so, or with --root
+        (recorded, not applied)."""
         if self.root is not None:
             return False
         uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-        st = target.stat()
+        st = os.fstat(target) if isinstance(target, int) else target.stat()
         if (st.st_uid, st.st_gid) == (uid, gid):
             return False
-        os.chown(target, uid, gid)
+        if isinstance(target, int):
+            os.fchown(target, uid, gid)
+        else:
+            os.chown(target, uid, gid)
         return True

@@ -147,16 +147,19 @@ def test_a_release_that_does_not_start_is_refused_and_the_hub_keeps_what_it_ran(
     (SETTINGS.replace('"/var/lib/governorate/hub.db"', '"postgresql://hub@db/hub"'), "web.secret_key"),
     (SETTINGS.replace('"/etc/governorate/hub"', '"/var/lib/governorate"'), 'Set tls_dir = "/etc/governorate/hub"'),
     (SETTINGS.replace('"21"', '"99"'), "is not a governorate code"),
+    (SETTINGS.replace('"/var/lib/governorate/hub.db"', '"postgresql+psycopg://hub:S3cret@db/hub"'),
+     "a URL the hub does not open"),
     (b"\xff\xfe", "not UTF-8"),
 ])
 def test_settings_the_hub_would_refuse_are_refused_before_anything_is_written(ca, tmp_path, monkeypatch, text, says):
-    monkeypatch.delenv("GOVERNORATE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("GOVERNORATE_SECRET_KEY", "k" * 40)  # the installer's own: the units do not set it
     path = tmp_path / "hub.toml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     root = tmp_path / "root"
     result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path, "--tls",
                  ca / "21" / "hub", "--root", root, ok=False)
     assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+    assert "S3cret" not in result.output
     assert not root.exists()
 
 
@@ -186,54 +189,141 @@ def test_a_wrong_identity_or_release_is_refused_before_anything_is_written(ca, s
     assert "it is the van's release" in wrong.output and "--role hub" in wrong.output
     first = run("hub", "install", "--release", release, "--tls", ca / "21" / "hub", "--root", root, ok=False)
     assert "give --settings FILE" in first.output
+    no_identity = run("hub", "install", "--release", release, "--settings", settings, "--root", root, ok=False)
+    assert "give --tls with the CA folder's hub/" in no_identity.output
     assert not root.exists()
     # and the other way round: a hub's release is not a van's
     assert "it is the hub's release" in run("release", "check", release, ok=False).output
     assert "intact" in run("release", "check", release, "--role", "hub").output
 
 
-def test_systemctl_runs_the_services_the_settings_ask_for_and_restarts_only_after_a_change(ca, settings, tmp_path):
-    root = tmp_path / "root"
-    release = release_mod.read(hub_release(tmp_path / "r1", "1.0"), "hub")
+def real_installer(release: Path, root: Path, calls: list, monkeypatch, users: set | None = None
+                   ) -> hub_mod.HubInstaller:
+    """An installer as on a real server (no --root: the user made, systemctl run), laying its files under ``root``
+    and recording the commands instead of running them; ``users``: the users useradd has made so far."""
+    from provisioning import laying
+
+    users = set() if users is None else users
+
+    def getpwnam(name):
+        if name not in users:
+            raise KeyError(name)
+
+    def run_(command):
+        calls.append(command)
+        if command[0] == "useradd":
+            users.add(command[-1])
+
+    installer = hub_mod.HubInstaller(release_mod.read(release, "hub"), None, run=run_)
+    monkeypatch.setattr(installer, "at", lambda p: root / p.lstrip("/"))
+    monkeypatch.setattr(installer, "_chown", lambda *a: False)
+    monkeypatch.setattr(laying.pwd, "getpwnam", getpwnam)
+    return installer
+
+
+def test_a_real_install_makes_the_user_then_reloads_enables_and_starts_the_units(ca, settings, tmp_path, monkeypatch):
+    calls = []
+    root = tmp_path / "real"
+    real_installer(hub_release(tmp_path / "r1", "1.0"), root, calls, monkeypatch).install(
+        settings=settings.read_bytes(), tls=ca / "21" / "hub")
+    assert [c[:2] for c in calls] == [["useradd", "--system"], ["systemctl", "daemon-reload"],
+                                      ["systemctl", "disable"], ["systemctl", "enable"], ["systemctl", "restart"]]
+    assert calls[0][-1] == "governorate" and calls[-1][2:] == list(hub_mod.ALWAYS)
+
+
+def test_systemctl_runs_the_services_asked_for_and_restarts_after_any_change_not_yet_started(ca, settings, tmp_path,
+                                                                                           monkeypatch):
+    root = tmp_path / "real"
+    r1 = hub_release(tmp_path / "r1", "1.0")
     served = tmp_path / "served"
     served.mkdir()
     shutil.copy(ca / "21" / "hub" / "hub-cert.pem", served / "cert.pem")  # any pair made together will do here
     shutil.copy(ca / "21" / "hub" / "hub-key.pem", served / "key.pem")
-    first = hub_mod.HubInstaller(release, root)
-    first.install(settings=settings.read_bytes() + b'[notify]\nsender = "kannel"\n', tls=ca / "21" / "hub",
-                  releases_tls=served, start=False)
+    calls, users = [], set()
+
+    def systemctl():
+        return [c for c in calls if c[0] == "systemctl"]
+
+    real_installer(r1, root, calls, monkeypatch, users).install(
+        settings=settings.read_bytes() + b'[notify]\nsender = "kannel"\n', tls=ca / "21" / "hub",
+        releases_tls=served)
     services = [*hub_mod.ALWAYS, hub_mod.NOTIFY, hub_mod.RELEASES]
     assert json.loads((root / "etc/governorate/install-manifest.json").read_text())["services"] == services
-    assert first.commands(services) == [["systemctl", "daemon-reload"], ["systemctl", "enable", *services],
-                                        ["systemctl", "restart", *services]]
-    (root / "etc/governorate/releases/cert.pem").unlink()  # the release server's certificate taken away
-    again = hub_mod.HubInstaller(release, root)
-    again.install(settings=settings.read_bytes(), start=False)  # and the sender gone from the settings
-    enabled = again.services({})
-    assert enabled == list(hub_mod.ALWAYS)
-    assert again.commands(enabled) == [["systemctl", "disable", "--now", hub_mod.NOTIFY, hub_mod.RELEASES],
-                                       ["systemctl", "enable", *enabled], ["systemctl", "restart", *enabled]]
-    unchanged = hub_mod.HubInstaller(release, root)
-    unchanged.install(start=False)
-    assert not unchanged.changed()
-    assert unchanged.commands(enabled)[-1] == ["systemctl", "start", *enabled]
+    assert systemctl() == [["systemctl", "daemon-reload"], ["systemctl", "enable", *services],
+                     ["systemctl", "restart", *services]]
+    calls.clear()  # again, nothing changed (the identities already installed are kept without --tls)
+    real_installer(r1, root, calls, monkeypatch, users).install()
+    assert systemctl() == [["systemctl", "enable", *services], ["systemctl", "start", *services]]
+    # A new release laid out with --no-start: the next run changes nothing itself, and still restarts onto it.
+    real_installer(hub_release(tmp_path / "r2", "1.1"), root, calls, monkeypatch, users).install(start=False)
+    calls.clear()
+    later = real_installer(tmp_path / "r2", root, calls, monkeypatch, users)
+    later.install()
+    assert not later.changed()
+    assert systemctl() == [["systemctl", "daemon-reload"], ["systemctl", "enable", *services],
+                     ["systemctl", "restart", *services]]
+    # The sender gone from the settings and the release server's certificate taken away: both stopped.
+    shutil.rmtree(root / "etc/governorate/releases")
+    calls.clear()
+    real_installer(tmp_path / "r2", root, calls, monkeypatch, users).install(settings=settings.read_bytes())
+    assert systemctl()[:2] == [["systemctl", "daemon-reload"],
+                               ["systemctl", "disable", "--now", hub_mod.NOTIFY, hub_mod.RELEASES]]
+    assert systemctl()[-1] == ["systemctl", "restart", *hub_mod.ALWAYS]
 
 
-def test_a_real_install_makes_the_user_then_reloads_enables_and_starts_the_units(ca, settings, tmp_path, monkeypatch):
-    """Without --root the same code makes the hub's user and starts its units; the commands are recorded, not run."""
-    from provisioning import laying
+def test_a_refused_release_leaves_the_settings_and_identity_as_they_were(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+        ca / "21" / "hub", "--root", root)
+    before = {p: p.read_bytes() for p in (root / "etc/governorate").rglob("*") if p.is_file()}
+    other = tmp_path / "cairo.toml"
+    other.write_text(SETTINGS.replace('"21"', '"01"'))
+    broken = run("hub", "install", "--release", hub_release(tmp_path / "r2", "2.0", exit_code=3), "--settings", other,
+                 "--tls", ca / "01" / "hub", "--root", root, ok=False)
+    assert "does not start" in broken.output
+    assert {p: p.read_bytes() for p in (root / "etc/governorate").rglob("*") if p.is_file()} == before
+    assert governorate_version(root) == "1.0"
 
-    def no_user(name):
-        raise KeyError(name)
 
-    calls = []
-    installer = hub_mod.HubInstaller(release_mod.read(hub_release(tmp_path / "r1", "1.0"), "hub"), None,
-                                     run=calls.append)
-    root = tmp_path / "real"
-    monkeypatch.setattr(installer, "at", lambda p: root / p.lstrip("/"))
-    monkeypatch.setattr(installer, "_chown", lambda *a: False)
-    monkeypatch.setattr(laying.pwd, "getpwnam", no_user)
-    installer.install(settings=settings.read_bytes(), tls=ca / "21" / "hub")
-    assert [c[:2] for c in calls] == [["useradd", "--system"], ["systemctl", "daemon-reload"],
-                                      ["systemctl", "disable"], ["systemctl", "enable"], ["systemctl", "restart"]]
-    assert calls[0][-1] == "governorate" and calls[-1][2:] == list(hub_mod.ALWAYS)
+def test_a_version_gone_back_to_by_hand_is_never_pruned(ca, settings, tmp_path):
+    root = tmp_path / "root"
+    software = root / "opt/governorate"
+    r1 = hub_release(tmp_path / "r1", "1.0")
+    run("hub", "install", "--release", r1, "--settings", settings, "--tls", ca / "21" / "hub", "--root", root)
+    run("hub", "install", "--release", hub_release(tmp_path / "r2", "1.1"), "--root", root)
+    first = release_mod.read(r1, "hub").digest[:16]
+    (software / "current.new").symlink_to(software / "versions" / first)  # the rollback of the docs, absolute
+    os.replace(software / "current.new", software / "current")
+    assert governorate_version(root) == "1.0"
+    run("hub", "install", "--release", hub_release(tmp_path / "r3", "1.2"), "--root", root)
+    assert governorate_version(root) == "1.2"
+    assert (software / "versions" / first / "installed.json").is_file()  # what ran until the switch, kept
+
+
+def test_a_relative_root_and_planted_links_are_handled(ca, settings, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "root"
+    victim = tmp_path / "victim"
+    victim.write_text("not the hub's")
+    (root / "etc/governorate").mkdir(parents=True)
+    (root / "etc/governorate/.hub.toml.new").symlink_to(victim)  # a link where the temporary file goes
+    (root / "etc/governorate/install-manifest.json").symlink_to(victim)  # and one where a file goes
+    run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+        ca / "21" / "hub", "--root", "root")
+    assert victim.read_text() == "not the hub's" and victim.stat().st_mode & 0o777 != 0o640
+    for name in ("hub.toml", "install-manifest.json"):
+        assert not (root / "etc/governorate" / name).is_symlink()
+    assert (root / "etc/governorate/hub.toml").read_text() == SETTINGS
+
+
+def test_a_release_server_needs_the_hubs_identity(ca, tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text(SETTINGS.replace("mqtts://broker.gov21.example:8884", "mqtt://127.0.0.1:1883")
+                    .replace('tls_dir = "/etc/governorate/hub"\n', ""))
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(ca / "21" / "hub" / "hub-cert.pem", served / "cert.pem")
+    shutil.copy(ca / "21" / "hub" / "hub-key.pem", served / "key.pem")
+    refused = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path,
+                  "--releases-tls", served, "--root", tmp_path / "root", ok=False)
+    assert "give --tls too" in refused.output and not (tmp_path / "root").exists()
