@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +80,14 @@ class ReleaseServer:
                     return self._answer(403, b"the client certificate names no van\n")
                 status, body, kind = server.answer(van, self.path)
                 self._answer(status, body, kind)
+
+            # Each answer goes out in one write, flushed at its end (handle_one_request): no wait for the van's
+            # delayed ACK (Nagle) between a head and its body, or before the next request on the same connection.
+            wbufsize = 1 << 17
+
+            def setup(self):
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _answer(self, status: int, body: bytes, kind: str = "text/plain; charset=utf-8") -> None:
                 self.send_response(status)

@@ -9,6 +9,9 @@ sync agent: ``report``).
 
 - **Lowest priority**: a chunk is fetched only while the van has nothing waiting to go to the governorate
   (``busy()``: a citizen's request, its scans, the acks they wait for always go first), checked before each chunk.
+- **Speed**: ``parallel`` requests in flight, each on a kept-alive connection of its own (a request waits a round
+  trip for its answer: one at a time on the emulated LTE link, 80 ms round trips, gave 6 % of the downlink;
+  bench/update_https.py).
 - **Trust**: the connection is TLS with the van's own client certificate (its MQTT identity) against the hub's CA;
   nothing it delivers is trusted for that — every chunk is checked as one from MQTT (edge.update.transfer), and the
   release as a whole by python-tuf before anything is installed.
@@ -19,14 +22,16 @@ sync agent: ``report``).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from edge.sync.schema import UPDATE_MAX_CHUNKS, is_bundle_name
 from edge.update import transfer
@@ -58,17 +63,24 @@ def _is_offer(m: object, chunk_size: int) -> bool:
 class HttpsFetch:
     def __init__(self, incoming: Incoming, base_url: str, *, ca_file: str, cert_file: str, key_file: str,
                  busy: Callable[[], bool] = lambda: False, report: Callable[[dict | None], None] = lambda r: None,
-                 poll_s: float = 60.0, timeout_s: float = 30.0, report_every_s: float = 0.25):
+                 poll_s: float = 60.0, timeout_s: float = 30.0, report_every_s: float = 0.25, parallel: int = 4):
         self.incoming = incoming
         self.base = base_url if base_url.endswith("/") else base_url + "/"
+        parts = urllib.parse.urlsplit(self.base)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"not an https:// address: {base_url!r}")
+        self._host, self._port, self._prefix = parts.hostname, parts.port or 443, parts.path
         self.busy = busy
         self.report = report  # a tel.update body to send (or None: send the progress as it is now)
         self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.report_every_s = report_every_s
-        ctx = ssl.create_default_context(cafile=ca_file)
-        ctx.load_cert_chain(cert_file, key_file)
-        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx))
+        self.parallel = max(1, parallel)
+        self._ctx = ssl.create_default_context(cafile=ca_file)
+        self._ctx.load_cert_chain(cert_file, key_file)
+        self._local = threading.local()  # each thread's kept-alive connection
+        self._connections: list[http.client.HTTPSConnection] = []
+        self._connections_lock = threading.Lock()
         incoming.transport = "https"
 
     def run(self, stop: threading.Event) -> None:
@@ -80,12 +92,42 @@ class HttpsFetch:
                 log.error("release fetch stopped (%s: %s); again in %.0f s", type(exc).__name__, exc, self.poll_s)
             stop.wait(self.poll_s)
 
+    def _connection(self) -> http.client.HTTPSConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPSConnection(self._host, self._port, context=self._ctx, timeout=self.timeout_s)
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every kept-alive connection (the next request opens a new one)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
     def _get(self, path: str, limit: int) -> tuple[int, bytes]:
-        try:
-            with self._opener.open(self.base + path, timeout=self.timeout_s) as answer:
-                return answer.status, answer.read(limit + 1)
-        except urllib.error.HTTPError as exc:
-            return exc.code, b""
+        """One GET on this thread's kept-alive connection: (status, at most limit + 1 bytes of the body). A
+        connection the server (or the link) closed is opened again once; an OSError beyond that is the caller's."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request("GET", self._prefix + path)
+                answer = conn.getresponse()
+                length = answer.getheader("Content-Length")
+                if length is None or not length.isdigit() or int(length) > limit + 1:
+                    conn.close()  # an answer too long (or of no stated length) is not read to its end
+                    return answer.status, answer.read(limit + 1)
+                return answer.status, answer.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                    http.client.CannotSendRequest, http.client.ResponseNotReady):
+                conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def offer(self) -> dict | None:
         """The hub's offer to this van, checked for shape (None: nothing offered)."""
@@ -101,39 +143,59 @@ class HttpsFetch:
 
     def once(self, stop: threading.Event) -> int:
         """One round: the offer, then every chunk of it not kept yet; returns how many were kept."""
+        try:
+            return self._once(stop)
+        finally:
+            self.close()
+
+    def _once(self, stop: threading.Event) -> int:
         m = self.offer()
         if m is None:
             return 0
         bundle, total = m["bundle"], m["total"]
         heads = sorted(m["files"], key=lambda f: f[3])
         held = self.incoming.held(bundle)
+        wanted = [(f, index) for f in heads for index in range(f[4]) if f[3] + index not in held]
         kept, reported = 0, time.monotonic()
-        for path, size, sha256, first, count in heads:
-            for index in range(count):
-                seq = first + index
-                if seq in held:
-                    continue
-                while self.busy():  # the van's own messages first
-                    if stop.wait(1.0):
+        flying: deque[tuple[tuple, int, Future]] = deque()
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="release-fetch") as pool:
+            try:
+                for job in [*wanted, *([None] * self.parallel)]:
+                    if job is not None:
+                        while self.busy():  # the van's own messages first
+                            if stop.wait(1.0):
+                                return kept
+                        if stop.is_set():
+                            return kept
+                        f, index = job
+                        flying.append((f, index, pool.submit(self._get, f"updates/{bundle}/{f[3] + index}",
+                                                             self.incoming.chunk_size)))
+                    if len(flying) < self.parallel and job is not None:
+                        continue
+                    if not flying:
+                        break
+                    (path, size, sha256, first, count), index, future = flying.popleft()
+                    seq = first + index
+                    status, data = future.result()
+                    if status != 200:
+                        log.info("release chunk %d of %s: the server answered %d; asked again later", seq, bundle,
+                                 status)
+                        self.report(None)
                         return kept
-                if stop.is_set():
-                    return kept
-                status, data = self._get(f"updates/{bundle}/{seq}", self.incoming.chunk_size)
-                if status != 200:
-                    log.info("release chunk %d of %s: the server answered %d; asked again later", seq, bundle, status)
-                    self.report(None)
-                    return kept
-                body = {"bundle": bundle, "seq": seq, "total": total, "files": len(heads), "path": path,
-                        "index": index, "count": count, "size": size, "sha256": sha256, "data": data,
-                        "chunk_sha256": hashlib.sha256(data).hexdigest()}
-                said = self.incoming.add(body)  # checked as a chunk from MQTT; refused: the report says why
-                if said is not None:
-                    self.report(said)
-                    if said["state"] != "complete":
-                        return kept
-                kept += 1
-                if time.monotonic() - reported >= self.report_every_s:
-                    self.report(None)
-                    reported = time.monotonic()
+                    body = {"bundle": bundle, "seq": seq, "total": total, "files": len(heads), "path": path,
+                            "index": index, "count": count, "size": size, "sha256": sha256, "data": data,
+                            "chunk_sha256": hashlib.sha256(data).hexdigest()}
+                    said = self.incoming.add(body)  # checked as a chunk from MQTT; refused: the report says why
+                    if said is not None:
+                        self.report(said)
+                        if said["state"] != "complete":
+                            return kept
+                    kept += 1
+                    if time.monotonic() - reported >= self.report_every_s:
+                        self.report(None)
+                        reported = time.monotonic()
+            finally:
+                for _, _, future in flying:
+                    future.cancel()
         self.report(None)
         return kept
