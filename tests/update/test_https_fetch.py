@@ -110,6 +110,33 @@ def test_the_van_fetches_its_release_over_https_resumes_and_it_verifies(tmp_path
     assert again.once(threading.Event()) == 0  # complete: nothing more to fetch
 
 
+def test_the_chunks_come_over_a_few_kept_alive_connections_several_in_flight(tmp_path, tls, served, keys,
+                                                                              monkeypatch):
+    import http.client
+
+    store, url = served
+    offer = Updates(store).offer("V001", _release(tmp_path / "rel", keys, padding=1_500_000))
+    assert offer["total"] > 20
+    opened, in_flight, most = [], [], [0]
+    real_connect, real_get = http.client.HTTPSConnection.connect, HttpsFetch._get
+    monkeypatch.setattr(http.client.HTTPSConnection, "connect", lambda self: (opened.append(1), real_connect(self))[1])
+
+    def counting_get(self, path, limit):
+        in_flight.append(path)
+        most[0] = max(most[0], len(in_flight))
+        try:
+            return real_get(self, path, limit)
+        finally:
+            in_flight.remove(path)
+
+    monkeypatch.setattr(HttpsFetch, "_get", counting_get)
+    fetch = _fetcher(tls, url, tmp_path / "V001" / "update" / "staging", parallel=4)
+    assert fetch.once(threading.Event()) == offer["total"]
+    # One TLS handshake per connection, not per chunk: the offer's, and one per request in flight at most.
+    assert len(opened) <= 1 + 4, len(opened)
+    assert 1 < most[0] <= 4
+
+
 def test_a_van_sees_only_its_own_offer_and_a_certificate_not_of_the_governorate_is_refused(tmp_path, tls, served,
                                                                                             keys):
     store, url = served
