@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -60,6 +62,31 @@ DIRECTORIES = [
 ALWAYS = ("governorate-ingest.service", "governorate-web.service", "governorate-summary.timer")
 NOTIFY = "governorate-notify.service"
 RELEASES = "governorate-releases.service"
+
+
+DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def local_database(url: str) -> str | None:
+    """The database a ``postgresql://`` URL names on this machine's server, reached over its Unix socket as the
+    hub's own user (peer authentication: no password anywhere) — the one the install makes; None for any other
+    (another machine's, another user's, SQLite): the administrator's to make."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        return None
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or [""])[0]
+    user = parts.username or (query.get("user") or [USER])[0]
+    if (host and not host.startswith("/")) or user != USER:
+        return None
+    return unquote(parts.path.lstrip("/")) or USER
+
+
+def psql(sql: str) -> str:
+    """``sql`` run by the server's superuser (``postgres``, over the local socket): its rows, unaligned."""
+    return release_mod.run_tool(["runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1",
+                                 "-d", "postgres", "-c", sql], "psql as the postgres user", cwd=Path("/"),
+                                error=InstallError, code="provisioning-database")
 
 
 def _refuse(en: str, ar: str, code: str = "provisioning-hub") -> InstallError:
@@ -99,8 +126,10 @@ class HubInstaller(Laying):
     MANIFEST_PATH = MANIFEST_PATH
 
     def __init__(self, release: release_mod.Release, root: Path | None = None,
-                 run: Callable[[list[str]], None] | None = None, python: str = "/usr/bin/python3"):
+                 run: Callable[[list[str]], None] | None = None, python: str = "/usr/bin/python3",
+                 query: Callable[[str], str] = psql):
         super().__init__(root, run)
+        self.query = query  # SQL as PostgreSQL's superuser (the hub's role and database)
         if release.role != "hub":
             raise _refuse(f"{release.folder} is the {release.role}'s release, not the hub's: build it with "
                           "“provision release build --role hub”.",
@@ -140,6 +169,11 @@ class HubInstaller(Laying):
                 raise _refuse("With a PostgreSQL database the web app needs web.secret_key in the settings "
                               "(openssl rand -hex 32): it has no folder of its own to keep one in.",
                               "مع قاعدة PostgreSQL يلزم المفتاح web.secret_key في ملف الإعدادات.")
+            name = local_database(db)
+            if name is not None and not DATABASE_NAME.fullmatch(name):
+                raise _refuse(f"The database name {name!r} is not one the install makes: use lower-case letters, "
+                              "digits and _ (e.g. postgresql:///hub).",
+                              "اسم قاعدة البيانات غير مقبول: استخدم حروفًا لاتينية صغيرة وأرقامًا و _ .")
         elif "://" in db:  # never shown: it may carry a password
             raise _refuse("The settings' db is a URL the hub does not open: give postgresql://… or the path of a "
                           f"SQLite file inside {DATA}.",
@@ -198,6 +232,8 @@ class HubInstaller(Laying):
             mode, group = RELEASES_FILES[name]
             entries.append(self._file(f"{RELEASES_TLS}/{name}", data, mode, "root", group))
         entries.append(self._switch(vid))
+        if self.root is None:
+            entries.extend(self._database(values.get("db_path", "")))
         for name, data in units.items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
         self.enabled = self.services(values, bool(served))
@@ -238,6 +274,26 @@ class HubInstaller(Laying):
             raise _refuse(f"The release has no {', '.join(missing)}: build it again with “provision release build "
                           "--role hub”.", "الإصدار ناقص ملفات systemd: أعد إنشاءه.")
         return files
+
+    def _database(self, url: str) -> list[Entry]:
+        """The hub's role and database on this machine's PostgreSQL, when the settings name one there (see
+        :func:`local_database`); its tables are the hub's own (``governorate db migrate`` before each service)."""
+        name = local_database(url)
+        if name is None:
+            return []
+        out = []
+        steps = ((f"postgresql role {USER}", f"SELECT 1 FROM pg_roles WHERE rolname = '{USER}'",
+                  f"CREATE ROLE {USER} LOGIN"),
+                 (f"postgresql database {name}", f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+                  f"CREATE DATABASE \"{name}\" OWNER {USER} ENCODING 'UTF8' TEMPLATE template0"))
+        for what, exists, create in steps:
+            if self.query(exists).strip() == "1":
+                self.report.append((what, "unchanged"))
+            else:
+                self.query(create)
+                self.report.append((what, "created"))
+            out.append(Entry(what, "database", None, USER, USER))
+        return out
 
     @staticmethod
     def services(values: dict, serving: bool) -> list[str]:

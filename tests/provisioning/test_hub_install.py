@@ -327,3 +327,45 @@ def test_a_release_server_needs_the_hubs_identity(ca, tmp_path):
     refused = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path,
                   "--releases-tls", served, "--root", tmp_path / "root", ok=False)
     assert "give --tls too" in refused.output and not (tmp_path / "root").exists()
+
+
+@pytest.mark.parametrize("url, name", [
+    ("postgresql:///hub", "hub"), ("postgresql://governorate@/hub", "hub"), ("postgres:///", "governorate"),
+    ("postgresql:///hub?host=/var/run/postgresql", "hub"),
+    ("postgresql://hub@db.giza.example/hub", None), ("postgresql://governorate@127.0.0.1/hub", None),
+    ("postgresql://other@/hub", None), ("/var/lib/governorate/hub.db", None),
+])
+def test_only_a_local_database_reached_as_the_hubs_user_is_the_installs_to_make(url, name):
+    assert hub_mod.local_database(url) == name
+
+
+def test_a_local_postgresql_gets_the_hubs_role_and_database_once_and_the_hub_migrates_it(ca, tmp_path, monkeypatch):
+    from tests.support import gov_postgres
+
+    if not gov_postgres.available() or os.geteuid() != 0:
+        pytest.skip("needs PostgreSQL's server binaries and root (runuser -u postgres), as on a hub server")
+    cluster = gov_postgres.Cluster().start()
+    try:
+        # The installer's psql reaches this throw-away cluster as it reaches a hub's own server: the postgres
+        # user, over the local socket (here in the cluster's folder).
+        monkeypatch.setenv("PGHOST", str(cluster.folder))
+        monkeypatch.setenv("PGPORT", str(cluster.port))
+        path = tmp_path / "hub.toml"
+        path.write_text(SETTINGS.replace('"/var/lib/governorate/hub.db"', '"postgresql:///hub"')
+                        + '[web]\nsecret_key = "' + "k" * 40 + '"\n')
+        release, root = hub_release(tmp_path / "r1", "1.0"), tmp_path / "real"
+        calls = []
+        first = real_installer(release, root, calls, monkeypatch)
+        first.install(settings=path.read_bytes(), tls=ca / "21" / "hub", start=False)
+        assert ("postgresql role governorate", "created") in first.report
+        assert ("postgresql database hub", "created") in first.report
+        # The hub's own migrations run as its role, in its database (it owns what it creates).
+        from governorate.store import HubStore
+
+        store = HubStore(f"postgresql://governorate@127.0.0.1:{cluster.port}/hub")
+        store.close()
+        again = real_installer(release, root, calls, monkeypatch, users={"governorate"})
+        again.install(start=False)
+        assert not again.changed(), [r for r in again.report if r[1] != "unchanged"]
+    finally:
+        cluster.stop()
