@@ -21,10 +21,12 @@ sync agent: ``report``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -32,6 +34,7 @@ import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 from edge.sync.schema import UPDATE_MAX_CHUNKS, is_bundle_name
 from edge.update import transfer
@@ -81,6 +84,7 @@ class HttpsFetch:
         self._local = threading.local()  # each thread's kept-alive connection
         self._connections: list[http.client.HTTPSConnection] = []
         self._connections_lock = threading.Lock()
+        self._ending = threading.Event()  # set when a round ends with requests still in flight
         incoming.transport = "https"
 
     def run(self, stop: threading.Event) -> None:
@@ -96,16 +100,22 @@ class HttpsFetch:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = http.client.HTTPSConnection(self._host, self._port, context=self._ctx, timeout=self.timeout_s)
-            self._local.conn = conn
             with self._connections_lock:
+                if self._ending.is_set():  # close() has run or is running: it would not see this one
+                    raise ConnectionAbortedError("the fetch round ended")
                 self._connections.append(conn)
+            self._local.conn = conn
         return conn
 
     def close(self) -> None:
-        """Close every kept-alive connection (the next request opens a new one)."""
+        """Close every kept-alive connection (the next request opens a new one); a request waiting on one of them
+        (a silent link) fails at once instead of at its timeout."""
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for conn in connections:
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
             conn.close()
         self._local = threading.local()
 
@@ -158,44 +168,52 @@ class HttpsFetch:
         wanted = [(f, index) for f in heads for index in range(f[4]) if f[3] + index not in held]
         kept, reported = 0, time.monotonic()
         flying: deque[tuple[tuple, int, Future]] = deque()
-        with ThreadPoolExecutor(self.parallel, thread_name_prefix="release-fetch") as pool:
-            try:
-                for job in [*wanted, *([None] * self.parallel)]:
-                    if job is not None:
-                        while self.busy():  # the van's own messages first
-                            if stop.wait(1.0):
-                                return kept
+        pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="release-fetch")
+        try:
+            for job in [*wanted, *([None] * self.parallel)]:
+                if job is not None:
+                    while self.busy():  # the van's own messages first
+                        if stop.wait(1.0):
+                            return kept
+                    if stop.is_set():
+                        return kept
+                    f, index = job
+                    flying.append((f, index, pool.submit(self._get, f"updates/{bundle}/{f[3] + index}",
+                                                         self.incoming.chunk_size)))
+                if len(flying) < self.parallel and job is not None:
+                    continue
+                if not flying:
+                    break
+                (path, size, sha256, first, count), index, future = flying.popleft()
+                seq = first + index
+                while True:  # a stop (the van shutting down) is not kept waiting by a silent link
+                    try:
+                        status, data = future.result(timeout=0.5)
+                        break
+                    except FuturesTimeout:
                         if stop.is_set():
                             return kept
-                        f, index = job
-                        flying.append((f, index, pool.submit(self._get, f"updates/{bundle}/{f[3] + index}",
-                                                             self.incoming.chunk_size)))
-                    if len(flying) < self.parallel and job is not None:
-                        continue
-                    if not flying:
-                        break
-                    (path, size, sha256, first, count), index, future = flying.popleft()
-                    seq = first + index
-                    status, data = future.result()
-                    if status != 200:
-                        log.info("release chunk %d of %s: the server answered %d; asked again later", seq, bundle,
-                                 status)
-                        self.report(None)
+                if status != 200:
+                    log.info("release chunk %d of %s: the server answered %d; asked again later", seq, bundle,
+                             status)
+                    self.report(None)
+                    return kept
+                body = {"bundle": bundle, "seq": seq, "total": total, "files": len(heads), "path": path,
+                        "index": index, "count": count, "size": size, "sha256": sha256, "data": data,
+                        "chunk_sha256": hashlib.sha256(data).hexdigest()}
+                said = self.incoming.add(body)  # checked as a chunk from MQTT; refused: the report says why
+                if said is not None:
+                    self.report(said)
+                    if said["state"] != "complete":
                         return kept
-                    body = {"bundle": bundle, "seq": seq, "total": total, "files": len(heads), "path": path,
-                            "index": index, "count": count, "size": size, "sha256": sha256, "data": data,
-                            "chunk_sha256": hashlib.sha256(data).hexdigest()}
-                    said = self.incoming.add(body)  # checked as a chunk from MQTT; refused: the report says why
-                    if said is not None:
-                        self.report(said)
-                        if said["state"] != "complete":
-                            return kept
-                    kept += 1
-                    if time.monotonic() - reported >= self.report_every_s:
-                        self.report(None)
-                        reported = time.monotonic()
-            finally:
-                for _, _, future in flying:
-                    future.cancel()
+                kept += 1
+                if time.monotonic() - reported >= self.report_every_s:
+                    self.report(None)
+                    reported = time.monotonic()
+        finally:
+            self._ending.set()
+            self.close()  # what is still in flight fails now, and asks nothing again
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._ending.clear()
         self.report(None)
         return kept

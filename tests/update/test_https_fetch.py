@@ -137,6 +137,34 @@ def test_the_chunks_come_over_a_few_kept_alive_connections_several_in_flight(tmp
     assert 1 < most[0] <= 4
 
 
+def test_a_van_shutting_down_is_not_kept_waiting_by_a_silent_link(tmp_path, tls, served, keys, monkeypatch):
+    import time
+
+    from governorate.release_server import ReleaseServer
+
+    store, url = served
+    Updates(store).offer("V001", _release(tmp_path / "rel", keys, padding=300_000))
+    real_answer, release = ReleaseServer.answer, threading.Event()
+
+    def silent(self, van, path):  # the offer answers; then the link goes quiet (no answer, no reset)
+        if path != "/updates/offer":
+            release.wait(60)
+        return real_answer(self, van, path)
+
+    monkeypatch.setattr(ReleaseServer, "answer", silent)
+    fetch = _fetcher(tls, url, tmp_path / "V001" / "update" / "staging", timeout_s=30)
+    stop = threading.Event()
+    t = threading.Thread(target=fetch.once, args=(stop,), daemon=True)
+    t.start()
+    time.sleep(1.5)
+    asked = time.monotonic()
+    stop.set()
+    t.join(10)
+    waited = time.monotonic() - asked
+    release.set()
+    assert not t.is_alive() and waited < 3, waited  # not the request's 30 s timeout
+
+
 def test_a_van_sees_only_its_own_offer_and_a_certificate_not_of_the_governorate_is_refused(tmp_path, tls, served,
                                                                                             keys):
     store, url = served
