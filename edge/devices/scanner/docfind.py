@@ -134,6 +134,10 @@ GROW_APART = 6.0         # px: strips whose new corners are all this close count
 GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
 CLIPPED = 250           # every channel at least this: blown out (a lamp's reflection, or over-exposed paper)
 GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
+RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
+UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
+UNRAMP_SHARE = 0.6       # a crisp step: the change within 2 px of the line is at least this of that within 8 px
+UNRAMP_SUPPORT = 0.5     # share of the new side that must be a crisp step
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -178,6 +182,8 @@ def detect(image: np.ndarray) -> Detection | None:
     if found is None or found[1] < NO_PAGE:
         return None
     quad, score = found[0], found[1] * _doubt(found[4])
+    if gain == 1.0:
+        quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
@@ -298,6 +304,93 @@ def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] |
             continue
         shares.append(float(np.median(at(3) - at(-3), axis=0) @ total) / size)
     return shares
+
+
+def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Move a side that is a ramp onto the crisp edge nearby. A lamp's reflection over a page's edge, or the
+    shading of a fold, makes a boundary whose change is spread over many pixels; the line search may take it
+    for a side (it is long, straight enough and strong), though the page's edge runs beside it, crisp where
+    the reflection does not hide it. Where the other sides are crisp (CRISP) and one is a ramp (below
+    RAMP), lines around it (both ends moved along its normal over UNRAMP_REACH of its length) are scored
+    by their share of crisp step: the change within 2 px of the line is most of the change within 8 px
+    (a ramp's is not) and about as large as it (a stripe's or a check's far samples are alike again), and
+    the step is real (as in ``_step``). The best line replaces the side when at
+    least UNRAMP_SUPPORT of it is such a step."""
+    shares = _side_sharpness(small, quad)
+    if shares is None:
+        return quad
+    known = [v for v in shares if v is not None]
+    if len(known) < 3:
+        return quad
+    ramps = [s for s, v in enumerate(shares) if v is not None and v < RAMP]
+    if len(ramps) != 1 or sum(CRISP <= v <= 1.5 for v in known) < 2:
+        return quad
+    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 0.7)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    s = ramps[0]
+    a, b = q[s], q[(s + 1) % 4]
+    d = b - a
+    length = float(np.hypot(*d))
+    if length < 2 * MIN_SEGMENT:
+        return quad
+    n = np.array([-d[1], d[0]]) / length
+    if (c - a) @ n < 0:
+        n = -n
+    r = UNRAMP_REACH * length
+    off = np.linspace(-r, 0.0, 41)   # outwards only: the page goes on past a fold's shading or a reflection
+    oa, ob = np.meshgrid(off, off, indexing="ij")
+    oa, ob = oa.ravel(), ob.ravel()
+    t = np.linspace(0.05, 0.95, 48)
+    pa = a[None] + oa[:, None] * n
+    pb = b[None] + ob[:, None] * n
+    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]      # (G, 48, 2)
+    dd = pb - pa
+    nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
+    nn *= np.sign((nn * n).sum(1, keepdims=True))
+    nn = np.broadcast_to(nn[:, None], pts.shape)
+    h, w = feat.shape[:2]
+
+    def at(o):
+        xy = (pts + o * nn).reshape(-1, 2).astype(np.float32)
+        cols = 1024
+        pad = (-len(xy)) % cols
+        xy = np.pad(xy, ((0, pad), (0, 0)), mode="edge")
+        out = cv2.remap(feat, xy[:, 0].reshape(-1, cols), xy[:, 1].reshape(-1, cols), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        return out.reshape(-1, feat.shape[2])[:len(xy) - pad].reshape(pts.shape[0], pts.shape[1], -1)
+
+    near = np.linalg.norm(at(2.0) - at(-2.0), axis=-1)
+    far = np.linalg.norm(at(8.0) - at(-8.0), axis=-1)
+    inside = ((pts >= 0) & (pts <= [w - 1, h - 1])).all(-1)
+    # A crisp edge: most of the change within 8 px happens within 2 px (not a ramp), and the change persists
+    # 8 px out (not a line, a stripe or a check of the desk, whose far samples are alike again).
+    crisp = np.clip((near - 0.02) / 0.04, 0, 1) * (near >= UNRAMP_SHARE * far) * (far >= UNRAMP_SHARE * near) * inside
+    support = crisp.mean(1) - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(r, 1e-6)
+    g = int(np.argmax(support))
+    if support[g] < UNRAMP_SUPPORT:
+        return quad
+    new = q.copy()
+    p0 = _meet_segments((q[s - 1], q[s]), (pa[g], pb[g]))
+    p1 = _meet_segments((pa[g], pb[g]), (q[(s + 1) % 4], q[(s + 2) % 4]))
+    if p0 is None or p1 is None:
+        return quad
+    new[s], new[(s + 1) % 4] = p0, p1
+    if not (_convex(new) and _page_shaped(new)) or abs(_area(new)) < MIN_AREA * w * h:
+        return quad
+    # The strip taken in is paper, as in ``_grow``: calm in the texture-free view, and its new side differs
+    # from what lies well beyond it.
+    strip = np.array([q[s], p0, p1, q[(s + 1) % 4]])
+    if _convex(strip) and abs(_area(strip)) > 1:
+        flat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+        gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+        gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+        calm = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT / 2).astype(np.uint8)
+        blurred = cv2.GaussianBlur(flat, (0, 0), 1.0)
+        if _smooth_share(calm, strip) < GROW_CALM or \
+                _wide_support(blurred, strip[None, :, 0], strip[None, :, 1])[0, 1] < GROW_WIDE:
+            return quad
+    return new
 
 
 def _outermost(found, judged):
