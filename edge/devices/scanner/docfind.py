@@ -57,9 +57,17 @@ measured along each candidate side:
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
    steps, a third of it calm and its three outer sides different from the desk well beyond them (a
    card's body beyond its band, a page's shaded fold beyond its lit part).
+   A strip whose outline steps both ways (a card's band or a shaded fold between a cloth's stripes or
+   checks, darker than some and brighter than others) may be grown over too when it is calmer
+   (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
+   (2026-12-05, fifth session).
+   A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
+   lamp's reflection, not a page (``_glare``).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
+   A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
+   is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
@@ -70,7 +78,8 @@ measured along each candidate side:
    meet: a curled page's physical corners, not where its chords would cross.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
-share, lowered when its inside ring is less flat than paper's. ``CONFIDENT`` is calibrated on the
+share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``). ``CONFIDENT`` is calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
 calibration on the held-out split, and the speed.
@@ -367,6 +376,7 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     # 8 px out (not a line, a stripe or a check of the desk, whose far samples are alike again).
     crisp = np.clip((near - 0.02) / 0.04, 0, 1) * (near >= UNRAMP_SHARE * far) * (far >= UNRAMP_SHARE * near) * inside
     support = crisp.mean(1) - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(r, 1e-6)
+    support[inside.mean(1) < 1.0] = -1.0   # the new side stays in the photo (its border is no evidence)
     g = int(np.argmax(support))
     if support[g] < UNRAMP_SUPPORT:
         return quad
