@@ -145,6 +145,7 @@ CLIPPED = 250           # every channel at least this: blown out (a lamp's refle
 GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
 UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
+UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
 UNRAMP_SHARE = 0.6       # a crisp step: the change within 2 px of the line is at least this of that within 8 px
 UNRAMP_SUPPORT = 0.5     # share of the new side that must be a crisp step
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
@@ -347,7 +348,9 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     if (c - a) @ n < 0:
         n = -n
     r = UNRAMP_REACH * length
-    off = np.linspace(-r, 0.0, 41)   # outwards only: the page goes on past a fold's shading or a reflection
+    # Outwards only, both ends (the page goes on past a fold's shading or a reflection; a line tilted about
+    # one end onto a curled side's bulge is the curl, not more page).
+    off = np.linspace(-r, -UNRAMP_MOVE, 41)
     oa, ob = np.meshgrid(off, off, indexing="ij")
     oa, ob = oa.ravel(), ob.ravel()
     t = np.linspace(0.05, 0.95, 48)
