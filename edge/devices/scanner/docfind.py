@@ -57,9 +57,17 @@ measured along each candidate side:
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
    steps, a third of it calm and its three outer sides different from the desk well beyond them (a
    card's body beyond its band, a page's shaded fold beyond its lit part).
+   A strip whose outline steps both ways (a card's band or a shaded fold between a cloth's stripes or
+   checks, darker than some and brighter than others) may be grown over too when it is calmer
+   (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
+   (2026-12-05, fifth session).
+   A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
+   lamp's reflection, not a page (``_glare``).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
+   A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
+   is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
@@ -70,7 +78,8 @@ measured along each candidate side:
    meet: a curled page's physical corners, not where its chords would cross.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
-share, lowered when its inside ring is less flat than paper's. ``CONFIDENT`` is calibrated on the
+share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``). ``CONFIDENT`` is calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
 calibration on the held-out split, and the speed.
@@ -124,8 +133,21 @@ LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found a
 CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
+GROW_CALM_MIXED = 0.5   # … or this share when its outline steps both ways (a band between a cloth's stripes)
 GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
+GROW_CROSSINGS = 16      # strongest far edges a neighbour's extension crosses, tried as the strip's end
+RIVAL_SHARE = 0.5        # a quad apart from the winner ranked above this share of it lowers the confidence
+RIVAL_FLOOR = 0.4        # … down to this factor for an equal rival
+RIVAL_OVERLAP = 0.05     # share of the smaller one's area two quads may have in common and still be apart
+GROW_APART = 6.0         # px: strips whose new corners are all this close count as one try
 GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
+CLIPPED = 250           # every channel at least this: blown out (a lamp's reflection, or over-exposed paper)
+GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
+RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
+UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
+UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
+UNRAMP_SHARE = 0.6       # a crisp step: the change within 2 px of the line is at least this of that within 8 px
+UNRAMP_SUPPORT = 0.5     # share of the new side that must be a crisp step
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
 
 
@@ -169,7 +191,9 @@ def detect(image: np.ndarray) -> Detection | None:
             found = None
     if found is None or found[1] < NO_PAGE:
         return None
-    quad, score = found[:2]
+    quad, score = found[0], found[1] * _doubt(found[4])
+    if gain == 1.0:
+        quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
@@ -189,6 +213,9 @@ def _search(small: np.ndarray, gain: float):
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     grad = np.sqrt((gx * gx + gy * gy).sum(-1))
     smooth = (grad < FLAT_GRADIENT).astype(np.uint8)
+    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
+    if clipped is not None and not clipped.any():
+        clipped = None
     found = None
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
@@ -205,7 +232,7 @@ def _search(small: np.ndarray, gain: float):
             if best is not None:
                 candidates.append(best)
         line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
-            _confidence(*candidates[0][1][:3], _flatness(smooth, candidates[0][0])) >= SURE
+            _confidence(*candidates[0][1], flat=_flatness(smooth, candidates[0][0])) >= SURE
         if median > 1:
             candidates += [_judge(feat, q) for q in _region_quads(view)]
             if not line_sure:  # the line search is sure: the smooth regions seldom do better (time)
@@ -214,9 +241,11 @@ def _search(small: np.ndarray, gain: float):
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE:
                 continue
+            if clipped is not None and _glare(small, clipped, quad):
+                continue
             flat = _flatness(smooth, quad)
             rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
-            judged.append((quad, _confidence(*evidence, flat), rank, evidence[0]))
+            judged.append((quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3]))
             if found is None or rank > found[2]:
                 found = judged[-1]
         if found is not None and found[1] >= SURE:
@@ -227,26 +256,50 @@ def _search(small: np.ndarray, gain: float):
     return found
 
 
+def _glare(small: np.ndarray, clipped: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether a quadrilateral outlines a lamp's reflection rather than a sheet: most of its inside is blown
+    out (every channel clipped) and its sides are ramps, not steps (a specular patch has a soft rim; an
+    over-exposed page on a dark desk is clipped too, but its sides are crisp)."""
+    if _smooth_share(clipped, quad) < GLARE_CLIPPED:
+        return False
+    return _ramps(small, quad) >= 3
+
+
 def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
     """Whether at least three sides of a quadrilateral are steps, not ramps: of the change in log colour from
     12 px outside a side to 3 px inside it, at least CRISP happens within 3 px either side of it (median
     along the side). A faint page's sides are steps; a mottled desk's blotches change over tens of pixels."""
+    shares = _side_sharpness(small, quad)
+    return shares is not None and sum(CRISP <= v <= 1.5 for v in shares if v is not None) >= 3
+
+
+def _ramps(small: np.ndarray, quad: np.ndarray) -> int:
+    """How many sides of a quadrilateral are ramps: less than CRISP of their change within 3 px of them."""
+    shares = _side_sharpness(small, quad)
+    return 0 if shares is None else sum(v < CRISP for v in shares if v is not None)
+
+
+def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] | None:
+    """Per side, the share of the change in log colour from 12 px outside to 3 px inside that happens within
+    3 px either side of it (None where the side is at the photo's border or changes too little to say);
+    None for a degenerate quadrilateral."""
     feat = np.log(small.astype(np.float32) + 16.0)
     q = order_corners(quad)
     c = q.mean(axis=0)
     t = np.linspace(0.1, 0.9, 32)[:, None]
-    crisp = 0
+    shares: list[float | None] = []
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         length = float(np.hypot(*(b - a)))
         if length < 1:
-            return False
+            return None
         n = np.array([a[1] - b[1], b[0] - a[0]]) / length
         if (c - a) @ n < 0:
             n = -n
         pts = a + t * (b - a)
         outside = pts - 12 * n
         if not ((outside >= 0) & (outside <= [feat.shape[1] - 1, feat.shape[0] - 1])).all(1).mean() > 0.5:
+            shares.append(None)
             continue  # the photo's border is no evidence
 
         def at(o, pts=pts, n=n):
@@ -257,10 +310,100 @@ def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
         total = np.median(at(3) - at(-12), axis=0)
         size = float(total @ total)
         if size < 0.02 ** 2:
+            shares.append(None)
             continue
-        share = float(np.median(at(3) - at(-3), axis=0) @ total) / size
-        crisp += CRISP <= share <= 1.5
-    return crisp >= 3
+        shares.append(float(np.median(at(3) - at(-3), axis=0) @ total) / size)
+    return shares
+
+
+def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Move a side that is a ramp onto the crisp edge nearby. A lamp's reflection over a page's edge, or the
+    shading of a fold, makes a boundary whose change is spread over many pixels; the line search may take it
+    for a side (it is long, straight enough and strong), though the page's edge runs beside it, crisp where
+    the reflection does not hide it. Where the other sides are crisp (CRISP) and one is a ramp (below
+    RAMP), lines around it (both ends moved along its normal over UNRAMP_REACH of its length) are scored
+    by their share of crisp step: the change within 2 px of the line is most of the change within 8 px
+    (a ramp's is not) and about as large as it (a stripe's or a check's far samples are alike again), and
+    the step is real (as in ``_step``). The best line replaces the side when at
+    least UNRAMP_SUPPORT of it is such a step."""
+    shares = _side_sharpness(small, quad)
+    if shares is None:
+        return quad
+    known = [v for v in shares if v is not None]
+    if len(known) < 3:
+        return quad
+    ramps = [s for s, v in enumerate(shares) if v is not None and v < RAMP]
+    if len(ramps) != 1 or sum(CRISP <= v <= 1.5 for v in known) < 2:
+        return quad
+    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 0.7)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    s = ramps[0]
+    a, b = q[s], q[(s + 1) % 4]
+    d = b - a
+    length = float(np.hypot(*d))
+    if length < 2 * MIN_SEGMENT:
+        return quad
+    n = np.array([-d[1], d[0]]) / length
+    if (c - a) @ n < 0:
+        n = -n
+    r = UNRAMP_REACH * length
+    # Outwards only, both ends (the page goes on past a fold's shading or a reflection; a line tilted about
+    # one end onto a curled side's bulge is the curl, not more page).
+    off = np.linspace(-r, -UNRAMP_MOVE, 41)
+    oa, ob = np.meshgrid(off, off, indexing="ij")
+    oa, ob = oa.ravel(), ob.ravel()
+    t = np.linspace(0.05, 0.95, 48)
+    pa = a[None] + oa[:, None] * n
+    pb = b[None] + ob[:, None] * n
+    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]      # (G, 48, 2)
+    dd = pb - pa
+    nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
+    nn *= np.sign((nn * n).sum(1, keepdims=True))
+    nn = np.broadcast_to(nn[:, None], pts.shape)
+    h, w = feat.shape[:2]
+
+    def at(o):
+        xy = (pts + o * nn).reshape(-1, 2).astype(np.float32)
+        cols = 1024
+        pad = (-len(xy)) % cols
+        xy = np.pad(xy, ((0, pad), (0, 0)), mode="edge")
+        out = cv2.remap(feat, xy[:, 0].reshape(-1, cols), xy[:, 1].reshape(-1, cols), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        return out.reshape(-1, feat.shape[2])[:len(xy) - pad].reshape(pts.shape[0], pts.shape[1], -1)
+
+    near = np.linalg.norm(at(2.0) - at(-2.0), axis=-1)
+    far = np.linalg.norm(at(8.0) - at(-8.0), axis=-1)
+    inside = ((pts >= 0) & (pts <= [w - 1, h - 1])).all(-1)
+    # A crisp edge: most of the change within 8 px happens within 2 px (not a ramp), and the change persists
+    # 8 px out (not a line, a stripe or a check of the desk, whose far samples are alike again).
+    crisp = np.clip((near - 0.02) / 0.04, 0, 1) * (near >= UNRAMP_SHARE * far) * (far >= UNRAMP_SHARE * near) * inside
+    support = crisp.mean(1) - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(r, 1e-6)
+    support[inside.mean(1) < 1.0] = -1.0   # the new side stays in the photo (its border is no evidence)
+    g = int(np.argmax(support))
+    if support[g] < UNRAMP_SUPPORT:
+        return quad
+    new = q.copy()
+    p0 = _meet_segments((q[s - 1], q[s]), (pa[g], pb[g]))
+    p1 = _meet_segments((pa[g], pb[g]), (q[(s + 1) % 4], q[(s + 2) % 4]))
+    if p0 is None or p1 is None:
+        return quad
+    new[s], new[(s + 1) % 4] = p0, p1
+    if not (_convex(new) and _page_shaped(new)) or abs(_area(new)) < MIN_AREA * w * h:
+        return quad
+    # The strip taken in is paper, as in ``_grow``: calm in the texture-free view, and its new side differs
+    # from what lies well beyond it.
+    strip = np.array([q[s], p0, p1, q[(s + 1) % 4]])
+    if _convex(strip) and abs(_area(strip)) > 1:
+        flat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+        gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+        gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+        calm = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT / 2).astype(np.uint8)
+        blurred = cv2.GaussianBlur(flat, (0, 0), 1.0)
+        if _smooth_share(calm, strip) < GROW_CALM or \
+                _wide_support(blurred, strip[None, :, 0], strip[None, :, 1])[0, 1] < GROW_WIDE:
+            return quad
+    return new
 
 
 def _outermost(found, judged):
@@ -494,13 +637,22 @@ def _judge(feat: np.ndarray, quad: np.ndarray):
     wide = _wide_support(feat, q[None, :, 0], q[None, :, 1])[0]
     area = abs(_area(q)) / (w * h)
     rank = base * area ** AREA_POWER * (0.4 + 0.6 * wide.mean()) * (0.5 + 0.5 * wide.min())
-    return q, (base, float(wide.mean()), float(wide.min())), float(rank)
+    return q, (base, float(wide.mean()), float(wide.min()), 0.0), float(rank)
 
 
-def _confidence(base: float, wide_mean: float, wide_min: float, flat: float = 1.0) -> float:
+def _confidence(base: float, wide_mean: float, wide_min: float, rival: float = 0.0, flat: float = 1.0) -> float:
     """0..1 from the winner's evidence: its near-step score times the wide check's mean share, less when
-    its inside is not as flat as paper usually is."""
+    its inside is not as flat as paper usually is. (``rival`` does not count here: see ``_doubt``.)"""
     return float(np.clip(base * wide_mean * min(1.0, flat / FLAT_PAPER), 0, 1))
+
+
+def _doubt(rival: float) -> float:
+    """Factor on the reported confidence when a second quadrilateral apart from the winner is ranked nearly
+    as high (``rival``, its share of the winner's rank): 1 up to RIVAL_SHARE, falling to RIVAL_FLOOR at an
+    equal rival. Two sheets in view make the choice a guess however well the winner is outlined; the
+    operator is asked, but the page is not reported as missing (the floor keeps it above NO_PAGE when
+    the winner itself is sure)."""
+    return float(np.clip(1.0 - (1.0 - RIVAL_FLOOR) * (rival - RIVAL_SHARE) / (1.0 - RIVAL_SHARE), RIVAL_FLOOR, 1.0))
 
 
 def _flatness(smooth: np.ndarray, quad: np.ndarray) -> float:
@@ -868,7 +1020,25 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h)
     sel = int(np.flatnonzero(top == best)[0])
     base = float(polarity[best] * math.sqrt(max(weakest[best], 0)))
-    return quad, (base, float(wide[sel].mean()), float(wide[sel].min())), float(final[sel])
+    rival = _rival(quad, cx[top], cy[top], final / final[sel])
+    return quad, (base, float(wide[sel].mean()), float(wide[sel].min()), rival), float(final[sel])
+
+
+def _rival(quad: np.ndarray, cx: np.ndarray, cy: np.ndarray, ratio: np.ndarray) -> float:
+    """The rank, as a share of the winner's, of the best-ranked quadrilateral apart from the winner (sharing
+    at most RIVAL_OVERLAP of the smaller one's area): a second sheet in view, nearly as well outlined, makes
+    the choice a guess however well the winner itself is outlined."""
+    win = order_corners(quad).astype(np.float32)
+    win_area = abs(_area(win))
+    best = 0.0
+    for r in np.argsort(-ratio):
+        if ratio[r] <= best or ratio[r] < RIVAL_SHARE:
+            break
+        other = order_corners(np.stack([cx[r], cy[r]], 1)).astype(np.float32)
+        common, _ = cv2.intersectConvexConvex(win, other)
+        if common <= RIVAL_OVERLAP * min(win_area, abs(_area(other))):
+            best = float(min(1.0, ratio[r]))
+    return best
 
 
 def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
@@ -1008,7 +1178,20 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                 mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32), nx, ny)
                 strength = np.clip((mag - 0.02) / 0.04, 0, 1)
                 inside = ((pts > -margin) & (pts < [w - 1 + margin, h - 1 + margin])).all(1)
-                return np.cumsum(strength * (lum > 0)), np.cumsum(strength * (lum <= 0)), inside
+                # Where the ray crosses a far edge (the strip's end): a few px inside the strip, the colour
+                # changes along the ray. Those positions are tried besides a regular grid (which may fall
+                # between a band's edge and the next stripe).
+                deep = (pts + 2 * STEP_OFFSET * np.array([nx[0], ny[0]])).astype(np.float32)
+                f = cv2.remap(feat, deep[:, :1], deep[:, 1:], cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE).reshape(len(t), -1)
+                change = np.zeros(len(t), np.float32)
+                if len(t) > 4:
+                    change[2:-2] = np.linalg.norm(f[4:] - f[:-4], axis=1)
+                peaks = np.flatnonzero((change[1:-1] >= change[:-2]) & (change[1:-1] > change[2:])
+                                       & (change[1:-1] > 0.05)) + 1
+                peaks = peaks[np.argsort(-change[peaks])[:GROW_CROSSINGS]] + 1   # t of the sample (t = index + 1)
+                return (np.cumsum(strength * (lum > 0)), np.cumsum(strength * (lum <= 0)), np.cumsum(strength),
+                        inside, peaks)
 
             def inward_of(p0, p1, c=q.mean(axis=0)):  # noqa: B008 (the quad as it is now)
                 d = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-6)
@@ -1016,19 +1199,21 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                 return n if (c - p0) @ n > 0 else -n
 
             reach_a, reach_b = GROW_REACH * la, GROW_REACH * lb
-            pa, na_, ina = ray(a, ua, reach_a, inward_of(prev_from, a))
-            pb, nb_, inb = ray(b, ub, reach_b, inward_of(b, next_to))
+            pa, na_, ma, ina, xa = ray(a, ua, reach_a, inward_of(prev_from, a))
+            pb, nb_, mb, inb, xb = ray(b, ub, reach_b, inward_of(b, next_to))
             ta = np.arange(MIN_SEGMENT, len(pa), max(2, len(pa) // 60))
             tb = np.arange(MIN_SEGMENT, len(pb), max(2, len(pb) // 60))
+            ta = np.unique(np.concatenate([ta, xa[(xa >= MIN_SEGMENT) & (xa <= len(pa))]]))
+            tb = np.unique(np.concatenate([tb, xb[(xb >= MIN_SEGMENT) & (xb <= len(pb))]]))
             ta, tb = ta[ina[ta - 1]], tb[inb[tb - 1]]
             if len(ta) == 0 or len(tb) == 0:
                 continue
-            b1, d1 = pa[ta - 1] / ta, na_[ta - 1] / ta
-            b2, d2 = pb[tb - 1] / tb, nb_[tb - 1] / tb
-            ok1 = np.maximum(b1, d1) >= EXTEND_SUPPORT
-            ok2 = np.maximum(b2, d2) >= EXTEND_SUPPORT
-            ta, b1, d1 = ta[ok1], b1[ok1], d1[ok1]
-            tb, b2, d2 = tb[ok2], b2[ok2], d2[ok2]
+            b1, d1, m1 = pa[ta - 1] / ta, na_[ta - 1] / ta, ma[ta - 1] / ta
+            b2, d2, m2 = pb[tb - 1] / tb, nb_[tb - 1] / tb, mb[tb - 1] / tb
+            ok1 = m1 >= EXTEND_SUPPORT
+            ok2 = m2 >= EXTEND_SUPPORT
+            ta, b1, d1, m1 = ta[ok1], b1[ok1], d1[ok1], m1[ok1]
+            tb, b2, d2, m2 = tb[ok2], b2[ok2], d2[ok2], m2[ok2]
             if len(ta) == 0 or len(tb) == 0:
                 continue
             A = a + ta[:, None] * ua                           # (Ia, 2) new corner candidates
@@ -1046,23 +1231,38 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
             strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(AA), -1)
             b3 = (strength * (lum.reshape(len(AA), -1) > 0)).mean(1)
             d3 = (strength * (lum.reshape(len(AA), -1) <= 0)).mean(1)
-            B1, D1 = np.repeat(b1, len(B)), np.repeat(d1, len(B))
-            B2, D2 = np.tile(b2, len(A)), np.tile(d2, len(A))
-            ok = np.maximum(b3, d3) >= EXTEND_SUPPORT
-            ok &= np.maximum.reduce([np.minimum(B1, b3), np.minimum(D1, d3), np.minimum(B2, b3),
-                                     np.minimum(D2, d3)]) >= EXTEND_SUPPORT
+            m3 = strength.mean(1)
+            B1, D1, M1 = np.repeat(b1, len(B)), np.repeat(d1, len(B)), np.repeat(m1, len(B))
+            B2, D2, M2 = np.tile(b2, len(A)), np.tile(d2, len(A)), np.tile(m2, len(A))
+            polar = np.maximum(b3, d3) >= EXTEND_SUPPORT
+            polar &= np.maximum(B1, D1) >= EXTEND_SUPPORT
+            polar &= np.maximum(B2, D2) >= EXTEND_SUPPORT
+            polar &= np.maximum.reduce([np.minimum(B1, b3), np.minimum(D1, d3), np.minimum(B2, b3),
+                                        np.minimum(D2, d3)]) >= EXTEND_SUPPORT
+            # A strip whose outline changes polarity (a coloured band or a shaded fold between the stripes or
+            # checks of a cloth, darker than some and brighter than others) is outlined by steps of either
+            # sign; it must then be calmer (GROW_CALM_MIXED) to be taken.
+            ok = m3 >= EXTEND_SUPPORT
             if not ok.any():
                 continue
             # The best outlined strip (its weakest stretch), the farther of equals: past the card's body the
             # neighbours' extensions run over the desk and their shares fall.
-            support = np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)])
+            support = np.where(polar, np.minimum.reduce([np.maximum(B1, D1), np.maximum(B2, D2), np.maximum(b3, d3)]),
+                               np.minimum.reduce([M1, M2, m3]) - 1)
             moved = np.repeat(ta, len(B)) + np.tile(tb, len(A))
-            value = np.where(ok, support + 1e-4 * moved / (la + lb), -1)
+            value = np.where(ok, support + 1e-4 * moved / (la + lb), -2)
             # The strip is one region of paper: mostly calm, its gradient below half FLAT_GRADIENT (paper
             # with print is; the stripes, grain or check the neighbours' extensions may run along are not).
-            for g in np.argsort(-value)[:GROW_TRIES]:
-                if value[g] < 0:
+            tried: list[np.ndarray] = []
+            for g in np.argsort(-value)[:GROW_TRIES * 8]:
+                if value[g] < -1 or len(tried) >= GROW_TRIES:
                     break
+                # Near-copies of a strip already tried (a pixel or two apart) tell nothing new.
+                ends = np.concatenate([AA[g], BB[g]])
+                if any(np.abs(ends - e).max() < GROW_APART for e in tried):
+                    continue
+                tried.append(ends)
+                calm_needed = GROW_CALM if polar[g] else GROW_CALM_MIXED
                 new = q.copy()
                 new[s], new[(s + 1) % 4] = AA[g], BB[g]
                 strip = np.array([a, AA[g], BB[g], b])
@@ -1070,7 +1270,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                     continue
                 # … with its three outer sides differing from the desk well beyond them (a check or stripes
                 # that the neighbours' extensions ran along are neither calm nor that different).
-                if _smooth_share(calm, strip) >= GROW_CALM and \
+                if _smooth_share(calm, strip) >= calm_needed and \
                         _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
                     q, grown = new, True
                     break
