@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import ssl
 import tempfile
 import threading
@@ -61,12 +60,13 @@ def keep_alive_baseline(host: str, port: int, ca: Path, cert: Path, key: Path, b
 
 
 def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> dict:
+    from bench.update_transfer import signed_copy
     from edge.update.https import HttpsFetch
     from edge.update.incoming import Incoming
     from governorate.release_server import ReleaseServer, tls_context
     from governorate.store import HubStore
     from governorate.updates import Updates
-    from provisioning import pki, tuf_repo
+    from provisioning import pki
     from tests.support.lte_link import LteLink, unavailable_reason
     from tests.support.mqtt_broker import free_port
 
@@ -76,10 +76,7 @@ def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> di
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp, LteLink() as link:
         folder = Path(tmp)
-        signed = folder / "release"
-        shutil.copytree(release, signed, ignore=shutil.ignore_patterns("tuf"))
-        tuf_repo.make_keys(folder / "keys")
-        tuf_repo.sign_release(signed, folder / "keys")
+        signed = signed_copy(release, folder)
         tls = folder / "tls"
         tls.mkdir()
         ca = pki.make_ca("21", now=now)

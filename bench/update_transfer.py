@@ -108,8 +108,18 @@ def raw_download(link, port: int, count: int) -> float:
     return elapsed
 
 
-def run(release: Path, raw_mb: int) -> dict:
+def signed_copy(release: Path, folder: Path) -> Path:
+    """``release`` copied into ``folder``/release and signed there with throw-away keys (``folder``/keys)."""
     from provisioning import tuf_repo
+
+    signed = folder / "release"
+    shutil.copytree(release, signed, ignore=shutil.ignore_patterns("tuf"))
+    tuf_repo.make_keys(folder / "keys")
+    tuf_repo.sign_release(signed, folder / "keys")
+    return signed
+
+
+def run(release: Path, raw_mb: int) -> dict:
     from tests.support.lte_link import LteLink, unavailable_reason
 
     reason = unavailable_reason()
@@ -117,10 +127,7 @@ def run(release: Path, raw_mb: int) -> dict:
         return {"benchmark": "update_transfer", "lte_emulation": f"not run: {reason}"}
     with tempfile.TemporaryDirectory() as tmp, LteLink() as link:
         folder = Path(tmp)
-        signed = folder / "release"
-        shutil.copytree(release, signed, ignore=shutil.ignore_patterns("tuf"))
-        tuf_repo.make_keys(folder / "keys")
-        tuf_repo.sign_release(signed, folder / "keys")
+        signed = signed_copy(release, folder)
         size = sum(q.stat().st_size for q in signed.rglob("*") if q.is_file())
         with link.netns("gov"):
             port = free_port()

@@ -316,6 +316,30 @@ def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] |
     return shares
 
 
+
+def _inward(q: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Side ``s`` of the ordered quad ``q``: its ends, its length and its unit normal pointing into the quad."""
+    a, b = q[s], q[(s + 1) % 4]
+    d = b - a
+    length = float(np.hypot(*d))
+    n = np.array([-d[1], d[0]]) / max(length, 1e-9)
+    if (q.mean(axis=0) - a) @ n < 0:
+        n = -n
+    return a, b, length, n
+
+
+def _moved_sides(a: np.ndarray, b: np.ndarray, n: np.ndarray, oa: np.ndarray, ob: np.ndarray, t: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Side a–b with its ends moved by ``oa``, ``ob`` along ``n`` (G candidates): their ends, the points at
+    fractions ``t`` along each (G, T, 2), and each candidate's own unit normal on ``n``'s side (G, 2)."""
+    pa = a[None] + oa[:, None] * n
+    pb = b[None] + ob[:, None] * n
+    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]
+    dd = pb - pa
+    nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
+    nn *= np.sign((nn * n).sum(1, keepdims=True))
+    return pa, pb, pts, nn
+
 def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """Move a side that is a ramp onto the crisp edge nearby. A lamp's reflection over a page's edge, or the
     shading of a fold, makes a boundary whose change is spread over many pixels; the line search may take it
@@ -337,29 +361,17 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
         return quad
     feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 0.7)
     q = order_corners(quad)
-    c = q.mean(axis=0)
     s = ramps[0]
-    a, b = q[s], q[(s + 1) % 4]
-    d = b - a
-    length = float(np.hypot(*d))
+    a, b, length, n = _inward(q, s)
     if length < 2 * MIN_SEGMENT:
         return quad
-    n = np.array([-d[1], d[0]]) / length
-    if (c - a) @ n < 0:
-        n = -n
     r = UNRAMP_REACH * length
     # Outwards only, both ends (the page goes on past a fold's shading or a reflection; a line tilted about
     # one end onto a curled side's bulge is the curl, not more page).
     off = np.linspace(-r, -UNRAMP_MOVE, 41)
     oa, ob = np.meshgrid(off, off, indexing="ij")
     oa, ob = oa.ravel(), ob.ravel()
-    t = np.linspace(0.05, 0.95, 48)
-    pa = a[None] + oa[:, None] * n
-    pb = b[None] + ob[:, None] * n
-    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]      # (G, 48, 2)
-    dd = pb - pa
-    nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
-    nn *= np.sign((nn * n).sum(1, keepdims=True))
+    pa, pb, pts, nn = _moved_sides(a, b, n, oa, ob, np.linspace(0.05, 0.95, 48))  # pts: (G, 48, 2)
     nn = np.broadcast_to(nn[:, None], pts.shape)
     h, w = feat.shape[:2]
 
@@ -534,28 +546,16 @@ def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
     q = order_corners(quad)
     h, w = feat.shape[:2]
     for reach, steps in ((POLISH_REACH, 21), (POLISH_REACH / 4, 11), (2.0, 9)):
-        c = q.mean(axis=0)
         lines = []
         for s in range(4):
-            a, b = q[s], q[(s + 1) % 4]
-            d = b - a
-            length = float(np.hypot(*d))
+            a, b, length, n = _inward(q, s)
             if length < 2 * MIN_SEGMENT:
                 return q
-            n = np.array([-d[1], d[0]]) / length
-            if (c - a) @ n < 0:
-                n = -n
             r = max(2.0, reach * length) if reach < 1 else reach
             off = np.linspace(-r, r, steps)
             oa, ob = np.meshgrid(off, off, indexing="ij")
             oa, ob = oa.ravel(), ob.ravel()
-            t = np.linspace(0.1, 0.9, 32)
-            pa = a[None] + oa[:, None] * n            # (G, 2)
-            pb = b[None] + ob[:, None] * n
-            pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]   # (G, 32, 2)
-            dd = pb - pa
-            nn = np.stack([-dd[:, 1], dd[:, 0]], 1) / np.maximum(np.linalg.norm(dd, axis=1, keepdims=True), 1e-6)
-            nn *= np.sign((nn * n).sum(1, keepdims=True))                 # into the page
+            pa, pb, pts, nn = _moved_sides(a, b, n, oa, ob, np.linspace(0.1, 0.9, 32))  # pts: (G, 32, 2)
             nx = np.broadcast_to(nn[:, None, 0], pts.shape[:2]).ravel().astype(np.float32)
             ny = np.broadcast_to(nn[:, None, 1], pts.shape[:2]).ravel().astype(np.float32)
             xy = pts.reshape(-1, 2).astype(np.float32)
