@@ -222,6 +222,8 @@ class HubInstaller(Laying):
         for path, mode, owner, group in DIRECTORIES:
             entries.append(self._directory(path, mode, owner, group))
         vid = self._prepare()  # may refuse: nothing but the folders above was touched
+        if self.root is None:
+            entries.extend(self._database(values.get("db_path", "")))  # may fail: still nothing the hub reads
         entries.append(self._file(SETTINGS, settings_text, 0o640, "root", USER))
         for name, data in identity.items():
             mode, group = TLS_FILES[name]
@@ -232,8 +234,6 @@ class HubInstaller(Laying):
             mode, group = RELEASES_FILES[name]
             entries.append(self._file(f"{RELEASES_TLS}/{name}", data, mode, "root", group))
         entries.append(self._switch(vid))
-        if self.root is None:
-            entries.extend(self._database(values.get("db_path", "")))
         for name, data in units.items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
         self.enabled = self.services(values, bool(served))
