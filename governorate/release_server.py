@@ -25,6 +25,7 @@ import logging
 import re
 import socket
 import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,10 +62,25 @@ def van_of(peer: dict | None) -> str | None:
     return None
 
 
+IDLE_S = 60  # a connection with no request for this long is closed
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A van gone mid-answer (its connection reset or shut down) is routine on a mobile link: one line, no
+        traceback; anything else is logged with its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.info("connection from %s ended: %s", client_address[0], exc)
+        else:
+            log.exception("request from %s failed", client_address[0])
+
+
 class ReleaseServer:
     """``serve_forever`` in a thread of its own (the ``governorate release-server`` command, or a test)."""
 
-    def __init__(self, store: HubStore, context: ssl.SSLContext, host: str = "0.0.0.0", port: int = 8443):
+    def __init__(self, store: HubStore, context: ssl.SSLContext, host: str = "0.0.0.0", port: int = 8443,
+                 idle_s: float = IDLE_S):
         self.updates = Updates(store)  # reads offers and release folders; sends nothing
         self.lock = threading.Lock()  # the bundles' cache is shared by the request threads
         server = self
@@ -84,6 +100,8 @@ class ReleaseServer:
             # Each answer goes out in one write, flushed at its end (handle_one_request): no wait for the van's
             # delayed ACK (Nagle) between a head and its body, or before the next request on the same connection.
             wbufsize = 1 << 17
+            # A van kept-alive connection that goes silent (its power or its link cut, no FIN) frees its thread.
+            timeout = idle_s
 
             def setup(self):
                 super().setup()
@@ -100,7 +118,7 @@ class ReleaseServer:
             def log_message(self, fmt, *args):
                 log.debug("%s %s", self.address_string(), fmt % args)
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]

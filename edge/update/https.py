@@ -63,6 +63,15 @@ def _is_offer(m: object, chunk_size: int) -> bool:
     return True
 
 
+class _Round:
+    """One round's connections: ended together (edge.update.https.HttpsFetch.once)."""
+
+    def __init__(self):
+        self.ending = threading.Event()
+        self.lock = threading.Lock()
+        self.connections: list[http.client.HTTPSConnection] = []
+
+
 class HttpsFetch:
     def __init__(self, incoming: Incoming, base_url: str, *, ca_file: str, cert_file: str, key_file: str,
                  busy: Callable[[], bool] = lambda: False, report: Callable[[dict | None], None] = lambda r: None,
@@ -81,10 +90,7 @@ class HttpsFetch:
         self.parallel = max(1, parallel)
         self._ctx = ssl.create_default_context(cafile=ca_file)
         self._ctx.load_cert_chain(cert_file, key_file)
-        self._local = threading.local()  # each thread's kept-alive connection
-        self._connections: list[http.client.HTTPSConnection] = []
-        self._connections_lock = threading.Lock()
-        self._ending = threading.Event()  # set when a round ends with requests still in flight
+        self._local = threading.local()  # each thread's round and kept-alive connection
         incoming.transport = "https"
 
     def run(self, stop: threading.Event) -> None:
@@ -96,28 +102,55 @@ class HttpsFetch:
                 log.error("release fetch stopped (%s: %s); again in %.0f s", type(exc).__name__, exc, self.poll_s)
             stop.wait(self.poll_s)
 
+    def _round(self) -> _Round:
+        rnd = getattr(self._local, "round", None)
+        if rnd is None or rnd.ending.is_set():
+            rnd = self._local.round = _Round()
+            self._local.conn = None
+        return rnd
+
+    def _join(self, rnd: _Round, worker: bool = False) -> None:
+        """This thread now asks for ``rnd``: a round's own (once), or one of its workers, which never asks for
+        another (a worker left over from an ended round opens nothing)."""
+        self._local.round, self._local.conn, self._local.worker = rnd, None, worker
+
     def _connection(self) -> http.client.HTTPSConnection:
+        """This thread's kept-alive connection, connected; none for a worker once its round has ended."""
+        rnd = self._local.round if getattr(self._local, "worker", False) else self._round()
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPSConnection(self._host, self._port, context=self._ctx, timeout=self.timeout_s)
-            with self._connections_lock:
-                if self._ending.is_set():  # close() has run or is running: it would not see this one
-                    raise ConnectionAbortedError("the fetch round ended")
-                self._connections.append(conn)
-            self._local.conn = conn
+        if conn is not None and conn.sock is not None:
+            return conn
+        conn = http.client.HTTPSConnection(self._host, self._port, context=self._ctx, timeout=self.timeout_s)
+        conn.auto_open = 0  # never a silent reconnect behind the round's back: only here, where it is counted
+        with rnd.lock:
+            if rnd.ending.is_set():
+                raise ConnectionAbortedError("the fetch round ended")
+            rnd.connections.append(conn)
+        conn.connect()
+        if rnd.ending.is_set():  # ended while this one was connecting: it was not shut down with the others
+            conn.close()
+            raise ConnectionAbortedError("the fetch round ended")
+        self._local.conn = conn
         return conn
 
-    def close(self) -> None:
-        """Close every kept-alive connection (the next request opens a new one); a request waiting on one of them
-        (a silent link) fails at once instead of at its timeout."""
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
+    @staticmethod
+    def _end(rnd: _Round) -> None:
+        """End ``rnd``: every connection of it shut down (a request waiting on a silent link fails at once instead
+        of at its timeout), and none opened any more."""
+        with rnd.lock:
+            rnd.ending.set()
+            connections = list(rnd.connections)
         for conn in connections:
             if conn.sock is not None:
                 with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_RDWR)
             conn.close()
-        self._local = threading.local()
+
+    def close(self) -> None:
+        """Close this thread's connections (the next request opens new ones)."""
+        rnd = getattr(self._local, "round", None)
+        if rnd is not None:
+            self._end(rnd)
 
     def _get(self, path: str, limit: int) -> tuple[int, bytes]:
         """One GET on this thread's kept-alive connection: (status, at most limit + 1 bytes of the body). A
@@ -128,13 +161,15 @@ class HttpsFetch:
                 conn.request("GET", self._prefix + path)
                 answer = conn.getresponse()
                 length = answer.getheader("Content-Length")
-                if length is None or not length.isdigit() or int(length) > limit + 1:
-                    conn.close()  # an answer too long (or of no stated length) is not read to its end
-                    return answer.status, answer.read(limit + 1)
-                return answer.status, answer.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady):
+                if length is not None and length.isdigit() and int(length) <= limit + 1:
+                    return answer.status, answer.read()
+                data = answer.read(limit + 1)  # too long, or of no stated length: not read to its end
                 conn.close()
+                return answer.status, data
+            except (http.client.RemoteDisconnected, http.client.CannotSendRequest, http.client.ResponseNotReady,
+                    http.client.NotConnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._local.conn = None
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -153,12 +188,14 @@ class HttpsFetch:
 
     def once(self, stop: threading.Event) -> int:
         """One round: the offer, then every chunk of it not kept yet; returns how many were kept."""
+        rnd = _Round()
+        self._join(rnd)
         try:
-            return self._once(stop)
+            return self._once(stop, rnd)
         finally:
-            self.close()
+            self._end(rnd)
 
-    def _once(self, stop: threading.Event) -> int:
+    def _once(self, stop: threading.Event, rnd: _Round) -> int:
         m = self.offer()
         if m is None:
             return 0
@@ -168,7 +205,8 @@ class HttpsFetch:
         wanted = [(f, index) for f in heads for index in range(f[4]) if f[3] + index not in held]
         kept, reported = 0, time.monotonic()
         flying: deque[tuple[tuple, int, Future]] = deque()
-        pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="release-fetch")
+        pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="release-fetch", initializer=self._join,
+                                  initargs=(rnd, True))
         try:
             for job in [*wanted, *([None] * self.parallel)]:
                 if job is not None:
@@ -211,9 +249,7 @@ class HttpsFetch:
                     self.report(None)
                     reported = time.monotonic()
         finally:
-            self._ending.set()
-            self.close()  # what is still in flight fails now, and asks nothing again
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._ending.clear()
+            self._end(rnd)  # what is still in flight fails now, and asks nothing again
+            pool.shutdown(wait=False, cancel_futures=True)  # (one still connecting ends at its timeout, alone)
         self.report(None)
         return kept

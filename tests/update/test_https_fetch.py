@@ -151,7 +151,12 @@ def test_a_van_shutting_down_is_not_kept_waiting_by_a_silent_link(tmp_path, tls,
             release.wait(60)
         return real_answer(self, van, path)
 
+    import http.client
+
     monkeypatch.setattr(ReleaseServer, "answer", silent)
+    connects, real_connect = [], http.client.HTTPSConnection.connect
+    monkeypatch.setattr(http.client.HTTPSConnection, "connect",
+                        lambda self: (connects.append(time.monotonic()), real_connect(self))[1])
     fetch = _fetcher(tls, url, tmp_path / "V001" / "update" / "staging", timeout_s=30)
     stop = threading.Event()
     t = threading.Thread(target=fetch.once, args=(stop,), daemon=True)
@@ -161,8 +166,26 @@ def test_a_van_shutting_down_is_not_kept_waiting_by_a_silent_link(tmp_path, tls,
     stop.set()
     t.join(10)
     waited = time.monotonic() - asked
+    time.sleep(1.0)  # the workers woken by the stop ask nothing again, on no new connection
     release.set()
     assert not t.is_alive() and waited < 3, waited  # not the request's 30 s timeout
+    assert not [c for c in connects if c > asked], connects
+
+
+def test_an_answer_longer_than_asked_for_is_cut_and_refused_not_read_as_empty(tmp_path, tls, served, keys,
+                                                                              monkeypatch):
+    from edge.update import https
+    from governorate.release_server import ReleaseServer
+
+    store, url = served
+    Updates(store).offer("V001", _release(tmp_path / "rel", keys, padding=100_000))
+    monkeypatch.setattr(ReleaseServer, "answer",
+                        lambda self, van, path: (200, b"{" * (https.MAX_MANIFEST_BYTES + 10), "application/json"))
+    fetch = _fetcher(tls, url, tmp_path / "V001" / "update" / "staging")
+    status, data = fetch._get("updates/offer", https.MAX_MANIFEST_BYTES)
+    assert (status, len(data)) == (200, https.MAX_MANIFEST_BYTES + 1)
+    with pytest.raises(OSError, match="answered 200"):
+        fetch.offer()
 
 
 def test_a_van_sees_only_its_own_offer_and_a_certificate_not_of_the_governorate_is_refused(tmp_path, tls, served,
@@ -330,5 +353,26 @@ def test_whatever_the_release_server_answers_the_fetcher_refuses_cleanly_and_kee
 
     try:
         check()
+    finally:
+        server.shutdown()
+
+
+def test_a_kept_alive_connection_gone_silent_frees_its_server_thread(tmp_path, tls):
+    import socket
+    import ssl
+
+    server = ReleaseServer(HubStore(tmp_path / "hub.db"), tls_context(Path(tls["server"][0]), Path(tls["server"][1]),
+                                                                      Path(tls["ca"])), "127.0.0.1", 0, idle_s=1.0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ctx = ssl.create_default_context(cafile=tls["ca"])
+        ctx.load_cert_chain(*tls["V001"])
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+            conn.sendall(b"GET /updates/offer HTTP/1.1\r\nHost: hub\r\n\r\n")
+            answer = conn.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 204")  # kept alive after it
+            # then silence from the van (power cut: no FIN): the server closes it after idle_s, not never
+            assert conn.recv(4096) == b""
     finally:
         server.shutdown()
