@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -67,19 +67,22 @@ RELEASES = "governorate-releases.service"
 DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
+RESERVED_DATABASES = ("postgres", "template0", "template1")
+
+
 def local_database(url: str) -> str | None:
-    """The database a ``postgresql://`` URL names on this machine's server, reached over its Unix socket as the
-    hub's own user (peer authentication: no password anywhere) — the one the install makes; None for any other
-    (another machine's, another user's, SQLite): the administrator's to make."""
+    """The database a ``postgresql://`` URL names on this machine's server, reached over its default Unix socket
+    as the hub's own user (peer authentication: no password anywhere) — the one the install makes. Only the plain
+    form counts: ``postgresql:///NAME`` or ``postgresql://governorate@/NAME``, nothing else in it (a host, a port,
+    a query, a service: how libpq would read those is not second-guessed here). None for any other: the
+    administrator's to make."""
     parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
+    if parts.scheme not in ("postgresql", "postgres") or parts.query or parts.fragment:
         return None
-    query = parse_qs(parts.query)
-    host = parts.hostname or (query.get("host") or [""])[0]
-    user = parts.username or (query.get("user") or [USER])[0]
-    if (host and not host.startswith("/")) or user != USER:
+    if parts.netloc not in ("", f"{USER}@"):
         return None
-    return unquote(parts.path.lstrip("/")) or USER
+    name = parts.path[1:] if parts.path.startswith("/") else ""
+    return name or USER
 
 
 def psql(sql: str) -> str:
@@ -170,10 +173,11 @@ class HubInstaller(Laying):
                               "(openssl rand -hex 32): it has no folder of its own to keep one in.",
                               "مع قاعدة PostgreSQL يلزم المفتاح web.secret_key في ملف الإعدادات.")
             name = local_database(db)
-            if name is not None and not DATABASE_NAME.fullmatch(name):
+            if name is not None and (not DATABASE_NAME.fullmatch(name) or name in RESERVED_DATABASES):
                 raise _refuse(f"The database name {name!r} is not one the install makes: use lower-case letters, "
-                              "digits and _ (e.g. postgresql:///hub).",
-                              "اسم قاعدة البيانات غير مقبول: استخدم حروفًا لاتينية صغيرة وأرقامًا و _ .")
+                              "digits and _, and not postgres, template0 or template1 (e.g. postgresql:///hub).",
+                              "اسم قاعدة البيانات غير مقبول: استخدم حروفًا لاتينية صغيرة وأرقامًا و _ "
+                              "وليس postgres أو template0 أو template1.")
         elif "://" in db:  # never shown: it may carry a password
             raise _refuse("The settings' db is a URL the hub does not open: give postgresql://… or the path of a "
                           f"SQLite file inside {DATA}.",
@@ -277,23 +281,32 @@ class HubInstaller(Laying):
 
     def _database(self, url: str) -> list[Entry]:
         """The hub's role and database on this machine's PostgreSQL, when the settings name one there (see
-        :func:`local_database`); its tables are the hub's own (``governorate db migrate`` before each service)."""
+        :func:`local_database`); its tables are the hub's own (``governorate db migrate`` before each service). A
+        role that may not log in, or a database another role owns, is refused: the hub could not use them."""
         name = local_database(url)
         if name is None:
             return []
-        out = []
-        steps = ((f"postgresql role {USER}", f"SELECT 1 FROM pg_roles WHERE rolname = '{USER}'",
-                  f"CREATE ROLE {USER} LOGIN"),
-                 (f"postgresql database {name}", f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
-                  f"CREATE DATABASE \"{name}\" OWNER {USER} ENCODING 'UTF8' TEMPLATE template0"))
-        for what, exists, create in steps:
-            if self.query(exists).strip() == "1":
-                self.report.append((what, "unchanged"))
-            else:
-                self.query(create)
-                self.report.append((what, "created"))
-            out.append(Entry(what, "database", None, USER, USER))
-        return out
+        if not DATABASE_NAME.fullmatch(name) or name in RESERVED_DATABASES:  # (the settings' check, again: SQL)
+            raise _refuse(f"The database name {name!r} is not one the install makes.", "اسم قاعدة البيانات غير مقبول.")
+        can_login = self.query(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{USER}'").strip()
+        if can_login == "f":
+            raise _refuse(f"PostgreSQL's role {USER} exists but may not log in: the hub could not connect. "
+                          f"ALTER ROLE {USER} LOGIN (as postgres), then run the install again.",
+                          f"الدور {USER} في PostgreSQL موجود لكنه لا يستطيع تسجيل الدخول.")
+        if not can_login:
+            self.query(f"CREATE ROLE {USER} LOGIN")
+        self.report.append((f"postgresql role {USER}", "unchanged" if can_login else "created"))
+        owner = self.query(f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{name}'").strip()
+        if owner and owner != USER:
+            raise _refuse(f"PostgreSQL's database {name} belongs to {owner}, not to {USER}: the hub could not make its "
+                          "tables there. Name another database in the settings, or give this one to "
+                          f"{USER} (ALTER DATABASE {name} OWNER TO {USER}).",
+                          f"قاعدة البيانات {name} مملوكة للدور {owner} وليس {USER}.")
+        if not owner:
+            self.query(f"CREATE DATABASE \"{name}\" OWNER {USER} ENCODING 'UTF8' TEMPLATE template0")
+        self.report.append((f"postgresql database {name}", "unchanged" if owner else "created"))
+        return [Entry(f"postgresql role {USER}", "database", None, USER, USER),
+                Entry(f"postgresql database {name}", "database", None, USER, USER)]
 
     @staticmethod
     def services(values: dict, serving: bool) -> list[str]:

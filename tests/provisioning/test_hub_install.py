@@ -331,7 +331,11 @@ def test_a_release_server_needs_the_hubs_identity(ca, tmp_path):
 
 @pytest.mark.parametrize("url, name", [
     ("postgresql:///hub", "hub"), ("postgresql://governorate@/hub", "hub"), ("postgres:///", "governorate"),
-    ("postgresql:///hub?host=/var/run/postgresql", "hub"),
+    # only the plain form: whatever libpq would make of more is not second-guessed (the administrator's to make)
+    ("postgresql:///hub?host=/var/run/postgresql", None), ("postgresql:///hub?dbname=other", None),
+    ("postgresql://governorate@/hub?user=postgres", None), ("postgresql://:5433/hub", None),
+    ("postgresql:///hub?service=prod", None), ("postgresql://%2Fvar%2Frun%2Fpostgresql/hub", None),
+    ("postgresql://gov%65rnorate@/hub", None), ("postgresql://governorate:pw@/hub", None),
     ("postgresql://hub@db.giza.example/hub", None), ("postgresql://governorate@127.0.0.1/hub", None),
     ("postgresql://other@/hub", None), ("/var/lib/governorate/hub.db", None),
 ])
@@ -369,3 +373,31 @@ def test_a_local_postgresql_gets_the_hubs_role_and_database_once_and_the_hub_mig
         assert not again.changed(), [r for r in again.report if r[1] != "unchanged"]
     finally:
         cluster.stop()
+
+
+@pytest.mark.parametrize("answers, says", [
+    ({"rolcanlogin": "f"}, "may not log in"),
+    ({"rolcanlogin": "t", "datdba": "postgres"}, "belongs to postgres"),
+])
+def test_a_role_or_database_the_hub_could_not_use_is_refused_not_passed_as_unchanged(tmp_path, answers, says):
+    asked = []
+
+    def query(sql):
+        asked.append(sql)
+        return next((v for k, v in answers.items() if k in sql), "")
+
+    installer = hub_mod.HubInstaller(release_mod.read(hub_release(tmp_path / "r1", "1.0"), "hub"), None,
+                                     query=query)
+    with pytest.raises(hub_mod.InstallError, match=says):
+        installer._database("postgresql:///hub")
+    assert not any(sql.startswith("CREATE") for sql in asked)
+
+
+@pytest.mark.parametrize("name", ["postgres", "template1", "Hub", "hub-x"])
+def test_reserved_or_odd_database_names_are_refused_in_the_settings(ca, tmp_path, name):
+    path = tmp_path / "hub.toml"
+    path.write_text(SETTINGS.replace('"/var/lib/governorate/hub.db"', f'"postgresql:///{name}"')
+                    + '[web]\nsecret_key = "' + "k" * 40 + '"\n')
+    result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path, "--tls",
+                 ca / "21" / "hub", "--root", tmp_path / "root", ok=False)
+    assert "is not one the install makes" in result.output and not (tmp_path / "root").exists()
