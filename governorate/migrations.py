@@ -594,6 +594,18 @@ def m012_performance_summary(conn, dialect: str) -> None:
                  f"UNION SELECT {day.format('created_at')} FROM messages WHERE kind IN {kinds}) x WHERE d IS NOT NULL")
 
 
+@migration
+def m013_performance_buckets(conn, dialect: str) -> None:
+    # m012's histograms held every whole second, as long as the raw rows once times are real (issue 19); from now
+    # they hold buckets of bounded relative width (governorate/perf_summary.bucket). Every day summarised before is
+    # marked dirty — read raw, in buckets, until the refresh summarises it again — and its week is forgotten (the
+    # refresh makes it anew), so no histogram mixes the two.
+    _run(conn,
+         "INSERT INTO perf_dirty (day) SELECT day FROM perf_days "
+         "WHERE NOT EXISTS (SELECT 1 FROM perf_dirty d WHERE d.day = perf_days.day)",
+         "DELETE FROM perf_weeks")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version
