@@ -145,12 +145,16 @@ class Summary:
     def weeks(self) -> str:
         return f"{self.table}_weeks"
 
-    def from_days(self, monday: date) -> str:
-        """SQL: the week's rows (day = its Monday) from its days' rows."""
+    @property
+    def months(self) -> str:
+        return f"{self.table}_months"
+
+    def from_days(self, first: date, last: date) -> str:
+        """SQL: the rows of a week or month (day = its first day) from its days' rows."""
         keys, summed = self.columns[:self.keys], self.columns[self.keys:]
         sums = ", ".join(f"sum({c})" for c in summed)
-        return (f"SELECT '{monday.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
-                f"WHERE day >= '{monday.isoformat()}' AND day <= '{(monday + timedelta(days=6)).isoformat()}'"
+        return (f"SELECT '{first.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
+                f"WHERE day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
                 + (f" GROUP BY {', '.join(keys)}" if keys else ""))
 
 
@@ -236,20 +240,22 @@ ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_C
 
 @dataclass(frozen=True)
 class Split:
-    """A period's days in runs (first, last): ``weeks`` whole weeks read from the week rows (first and last Monday),
-    ``summary`` the other clean summarised days, ``raw`` all others."""
+    """A period's days in runs (first, last): ``months`` whole calendar months read from the month rows, ``weeks``
+    other whole weeks read from the week rows (first Monday, last Sunday), ``summary`` the other clean summarised
+    days, ``raw`` all others."""
 
     summary: tuple[tuple[date, date], ...]
     raw: tuple[tuple[date, date], ...]
     weeks: tuple[tuple[date, date], ...] = ()
+    months: tuple[tuple[date, date], ...] = ()
 
     def raw_days(self, until: date | None = None) -> int:
         """How many days are read from the raw rows (up to ``until``, when given)."""
         return sum((min(last, until or last) - first).days + 1 for first, last in self.raw
                    if until is None or first <= until)
 
-    def summary_where(self, weeks: bool = False) -> tuple[str, list]:
-        runs = self.weeks if weeks else self.summary
+    def summary_where(self, unit: str = "day") -> tuple[str, list]:
+        runs = {"day": self.summary, "week": self.weeks, "month": self.months}[unit]
         if not runs:
             return "1 = 0", []
         return " OR ".join("(day >= ? AND day <= ?)" for _ in runs), [d.isoformat() for run in runs for d in run]
@@ -261,20 +267,33 @@ class Split:
                 [text for first, last in self.raw for text in (utc_text(first), utc_text(last + timedelta(days=1)))])
 
 
-def split(read, first: date, last: date) -> Split:
-    """The runs of ``first`` … ``last``: a day is read from the summary when it is summarised and not dirty."""
+def month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def split(read, first: date, last: date, months: bool = True) -> Split:
+    """The runs of ``first`` … ``last``: a day is read from the summary when it is summarised and not dirty; whole
+    months (``months``: not for the weekly trend, whose rows need a day in the week) and whole weeks whose rows were
+    made from their days as they are now are read from those rows."""
     clean = {date.fromisoformat(d) for (d,) in read(
         "SELECT day FROM perf_days WHERE day >= ? AND day <= ? "
         "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
         [first.isoformat(), last.isoformat()])}
-    # Whole weeks of the period whose week rows were made from its seven days as they are now.
+    in_months: set[date] = set()
+    if months:
+        for (m,) in read("SELECT month FROM perf_months WHERE month >= ? AND month <= ?",
+                         [first.isoformat(), last.isoformat()]):
+            start = date.fromisoformat(m)
+            days = {start + timedelta(days=i) for i in range((month_end(start) - start).days + 1)}
+            if month_end(start) <= last and days <= clean:
+                in_months |= days
     mondays = {date.fromisoformat(w) for (w,) in read("SELECT week FROM perf_weeks WHERE week >= ? AND week <= ?",
                                                       [first.isoformat(), last.isoformat()])}
     weekly = {m for m in mondays if m + timedelta(days=6) <= last
-              and all(m + timedelta(days=i) in clean for i in range(7))}
+              and all(m + timedelta(days=i) in clean - in_months for i in range(7))}
     in_weeks = {m + timedelta(days=i) for m in weekly for i in range(7)}
-    return Split(_runs(first, last, clean - in_weeks), _runs(first, last, None, clean),
-                 tuple((a, b) for a, b in _runs(first, last, in_weeks)))
+    return Split(_runs(first, last, clean - in_weeks - in_months), _runs(first, last, None, clean),
+                 _runs(first, last, in_weeks), _runs(first, last, in_months))
 
 
 def _runs(first: date, last: date, days: set[date] | None, outside: set[date] | None = None
@@ -301,17 +320,22 @@ def union(store: HubStore, summary: Summary, parts: Split, van: str | None = Non
     for the period, not one per day (the same sums, without working out each row's local day)."""
     if van and "van" not in summary.columns:
         raise ValueError(f"{summary.table} holds no van")
+    if days and parts.months:
+        raise ValueError("a month's rows have no day of their weeks: split(…, months=False)")
     raw_where, raw_params = parts.raw_where(summary.time)
     kept_where, kept_params = parts.summary_where()
-    weeks_where, weeks_params = parts.summary_where(weeks=True)
+    weeks_where, weeks_params = parts.summary_where("week")
+    months_where, months_params = parts.summary_where("month")
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
     raw = summary.raw(store, local_day(store, summary.time) if days else "''", f"({raw_where}){one_van}")
     columns = ", ".join(summary.columns)
     kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
     weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"
+    months = f"SELECT day, {columns} FROM {summary.months} WHERE ({months_where}){one_van}"
     # The summary's SELECT first: it names the columns of the union.
-    return (f"{kept} UNION ALL {weeks} UNION ALL {raw}",
-            [*kept_params, *van_params, *weeks_params, *van_params, *raw_params, *van_params])
+    return (f"{kept} UNION ALL {weeks} UNION ALL {months} UNION ALL {raw}",
+            [*kept_params, *van_params, *weeks_params, *van_params, *months_params, *van_params, *raw_params,
+             *van_params])
 
 
 # --- keeping it up to date ------------------------------------------------------------------------------------
@@ -348,6 +372,18 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
     for monday in sorted(weeks):
         if monday + timedelta(days=6) < today:
             summarise_week(store, monday)
+    # The same for the months.
+    months = {day.replace(day=1) for day in days}
+    have = {date.fromisoformat(m) for (m,) in store._read("SELECT month FROM perf_months")}
+    if known:
+        first = max(min(known), today - timedelta(days=GAP_DAYS)).replace(day=1)
+        while month_end(first) < today:
+            if first not in have:
+                months.add(first)
+            first = month_end(first) + timedelta(days=1)
+    for first in sorted(months):
+        if month_end(first) < today:
+            summarise_month(store, first)
     return days
 
 
@@ -368,31 +404,42 @@ def summarise(store: HubStore, day: date) -> None:
         conn.execute("DELETE FROM perf_dirty WHERE day = ?", [text])
         conn.execute("INSERT INTO perf_days (day, summarised_at) VALUES (?, ?) "
                      "ON CONFLICT (day) DO UPDATE SET summarised_at = excluded.summarised_at", [text, now_iso()])
-        # The week's rows were made from this day's old rows: not read again until summarise_week makes them anew.
+        # The week's and month's rows were made from this day's old rows: not read again until they are made anew.
         conn.execute("DELETE FROM perf_weeks WHERE week = ?", [(day - timedelta(days=day.weekday())).isoformat()])
+        conn.execute("DELETE FROM perf_months WHERE month = ?", [day.replace(day=1).isoformat()])
 
 
 def summarise_week(store: HubStore, monday: date) -> bool:
     """Make a week's rows from its seven days' summary rows, when all seven are summarised and clean (else leave the
     week unsummarised: its days are read one by one). Whether it was summarised."""
-    days = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+    return _summarise_span(store, monday, monday + timedelta(days=6), "weeks", "perf_weeks", "week")
+
+
+def summarise_month(store: HubStore, first: date) -> bool:
+    """The same for a calendar month (a year by van reads 12 rows per van and bucket instead of 52)."""
+    return _summarise_span(store, first, month_end(first), "months", "perf_months", "month")
+
+
+def _summarise_span(store: HubStore, first: date, last: date, rows: str, done: str, column: str) -> bool:
+    length = (last - first).days + 1
     with store.transaction() as conn:
         if store.dialect == "postgresql":
             conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")  # as summarise: no day turns dirty
         (clean,), = conn.execute(
             "SELECT count(*) FROM perf_days WHERE day >= ? AND day <= ? "
             "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
-            [days[0], days[-1]]).fetchall()
+            [first.isoformat(), last.isoformat()]).fetchall()
         for summary in ALL:
-            conn.execute(f"DELETE FROM {summary.weeks} WHERE day = ?", [days[0]])
-        if clean < 7:
-            conn.execute("DELETE FROM perf_weeks WHERE week = ?", [days[0]])
+            conn.execute(f"DELETE FROM {getattr(summary, rows)} WHERE day = ?", [first.isoformat()])
+        if clean < length:
+            conn.execute(f"DELETE FROM {done} WHERE {column} = ?", [first.isoformat()])
             return False
         for summary in ALL:
-            conn.execute(f"INSERT INTO {summary.weeks} (day, {', '.join(summary.columns)}) "
-                         + summary.from_days(monday))
-        conn.execute("INSERT INTO perf_weeks (week, summarised_at) VALUES (?, ?) "
-                     "ON CONFLICT (week) DO UPDATE SET summarised_at = excluded.summarised_at", [days[0], now_iso()])
+            conn.execute(f"INSERT INTO {getattr(summary, rows)} (day, {', '.join(summary.columns)}) "
+                         + summary.from_days(first, last))
+        conn.execute(f"INSERT INTO {done} ({column}, summarised_at) VALUES (?, ?) "
+                     f"ON CONFLICT ({column}) DO UPDATE SET summarised_at = excluded.summarised_at",
+                     [first.isoformat(), now_iso()])
     return True
 
 

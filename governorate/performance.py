@@ -202,7 +202,7 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     a due date), in_time (of those, decided on or before the due date), decision_median_s and decision_p90_s, and per
     payment method the payments and piastres collected. Two statements: the counts, the decision times' picks."""
     read = read or store._read
-    parts = parts or ps.split(read, period.first, period.last)
+    parts = parts or ps.split(read, period.first, period.last, months=not weekly_)
     key = _key(store, by, weekly_)
     fine = by in ("service", "operator")
     counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van, days=weekly_)
@@ -225,7 +225,7 @@ def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van
     if by not in TICKET_GROUPINGS:
         return {}
     read = read or store._read
-    parts = parts or ps.split(read, period.first, period.last)
+    parts = parts or ps.split(read, period.first, period.last, months=not weekly_)
     key = _key(store, by, weekly_)
     counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van, days=weekly_)
     out = {str(k): {"tickets": int(n), "no_shows": int(no_shows or 0), "wait_median_s": None, "wait_p90_s": None,
@@ -309,7 +309,7 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
 def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict]:
     """The governorate's (or one van's) figures per ISO week of the period, oldest first."""
     with reading(store) as read:
-        parts = ps.split(read, period.first, period.last)
+        parts = ps.split(read, period.first, period.last, months=False)  # the weeks need their days
         requests_ = request_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
         tickets = ticket_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
     rows = []

@@ -226,6 +226,35 @@ def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_di
     assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
 
 
+def test_a_whole_month_is_read_from_its_month_rows_until_one_of_its_days_changes(store):
+    perf_data.clear(store)
+    rows = perf_data.sample(days=45)  # 1 March … 14 April 2026
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=45)
+    perf_summary.refresh(store, today=today)
+    assert store._read("SELECT month FROM perf_months") == [("2026-03-01",)]
+    period = perf.Period(date(2026, 2, 20), date(2026, 4, 20))
+    parts = perf_summary.split(store._read, period.first, period.last)
+    assert parts.months == ((date(2026, 3, 1), date(2026, 3, 31)),)
+    assert all(last < date(2026, 3, 1) or first > date(2026, 3, 31) for first, last in parts.weeks + parts.summary)
+    assert perf_summary.split(store._read, period.first, period.last, months=False).months == ()
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(rows, period, by)
+    assert perf.weekly(store, period) == perf_data.reference_weekly(rows, period)
+    late = Rows([Request("L-1", "V003", "RECON", "op2", "ready", T0 + timedelta(days=12, hours=9), None, "card", 900,
+                         T0 + timedelta(days=30))],
+                [Ticket("V001", "ticket.finish", T0 + timedelta(days=20), 600, 900)])
+    perf_data.insert(store, late, first=5000)
+    everything = Rows(rows.requests + late.requests, rows.tickets + late.tickets, rows.shifts)
+    assert perf_summary.split(store._read, period.first, period.last).months == ()  # March has dirty days
+    assert perf.table(store, period, "van") == perf_data.reference_table(everything, period, "van")
+    perf_summary.refresh(store, today=today)
+    assert perf_summary.split(store._read, period.first, period.last).months == parts.months
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(everything, period, by)
+    assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
+
+
 def test_the_fixed_sample_has_every_kind_of_figure(store):
     """The sample the screens' tests use: decisions in and out of time, no-shows, refunds, every method."""
     perf_data.clear(store)
@@ -449,25 +478,23 @@ def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tm
         new.close()
 
 
-def test_m013_reads_the_days_summarised_to_the_second_raw_until_the_refresh_buckets_them(tmp_path, monkeypatch):
+def test_m013_reads_the_days_summarised_to_the_second_raw_until_the_refresh_buckets_them(tmp_path):
     """A hub summarised under m012 (histograms to the second): after m013 every summarised day is dirty and no week
     is read, so the figures are the bucketed ones at once; the refresh then summarises them in buckets."""
-    from governorate import migrations
-
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:12])
-    monkeypatch.setattr(migrations, "LATEST", 12)
     old = HubStore(tmp_path / "hub.db")
     rows = perf_data.sample(days=20)
     perf_data.insert(old, rows)
     today = T0.date() + timedelta(days=21)
     assert len(perf_summary.refresh(old, today=today)) >= 20
-    with old.transaction() as conn:  # what m012's summary held: whole seconds, not the buckets' values
+    with old.transaction() as conn:  # back to m012: its summary held whole seconds, not the buckets' values
         for table in ("perf_decisions", "perf_decision_vans", "perf_decisions_all", "perf_waits", "perf_waits_all"):
             conn.execute(f"UPDATE {table} SET seconds = seconds + 1 WHERE seconds >= ?", [perf_summary.EXACT])
+        for table in ("perf_months", *(s.months for s in perf_summary.ALL)):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 13")
     (weeks,), = old._read("SELECT count(*) FROM perf_weeks")
     assert weeks >= 2 and perf_summary.state(old)["dirty"] == 0
     old.close()
-    monkeypatch.undo()
     new = HubStore(tmp_path / "hub.db")
     try:
         assert new.migrated == ["m013_performance_buckets"]

@@ -143,7 +143,8 @@ def clear(store) -> None:
     """Empty the tables the figures come from, and the per-day summary (m012) with its marks."""
     with store.transaction() as conn:
         for name in ("requests", "staff_audit", "messages", "shifts", "perf_days", "perf_dirty", "perf_weeks",
-                     *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL)):
+                     "perf_months", *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL),
+                     *(s.months for s in perf_summary.ALL)):
             conn.execute(f"DELETE FROM {name}")
 
 
