@@ -254,6 +254,8 @@ def main() -> None:
             path = f"/performance?{quarter}&by=van"
             result = {**measure(client, path, max(3, args.runs // 3)), "every_day_dirty": True}
             print(json.dumps(result), flush=True)
+            if args.statements:
+                print(json.dumps({"statements_every_day_dirty": statements(store, client, path)}), flush=True)
         print(json.dumps({
             "phase": "summary", "requests": seeded["requests"], "target_p95_ms": 500,
             "max_p95_ms": max(r["p95_ms"] for r in results),
