@@ -194,11 +194,15 @@ def _refunds(fine: bool) -> Callable[[HubStore, str, str], str]:
 
     def raw(store: HubStore, day: str, where: str) -> str:
         body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
+        # Each refund's request by its primary key: PostgreSQL would otherwise hash-join the refunds of a raw period
+        # with every request (the fenced LATERAL makes it look each one up).
+        join = ("CROSS JOIN LATERAL (SELECT van, service_code, operator FROM requests WHERE number = f.fn OFFSET 0) r"
+                if store.dialect == "postgresql" else "JOIN requests r ON r.number = f.fn")
         return (f"SELECT {day}, f.van, {keys}, f.method, count(*), sum(f.amount) FROM ("
                 "SELECT van, created_at, json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
                 "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
                 f"SELECT van, created_at, {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} "
-                f"{fence}) m) f JOIN requests r ON r.number = f.fn GROUP BY {_positions(width)}")
+                f"{fence}) m) f {join} GROUP BY {_positions(width)}")
     return raw
 
 
@@ -327,7 +331,8 @@ def union(store: HubStore, summary: Summary, parts: Split, van: str | None = Non
     weeks_where, weeks_params = parts.summary_where("week")
     months_where, months_params = parts.summary_where("month")
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
-    raw = summary.raw(store, local_day(store, summary.time) if days else "''", f"({raw_where}){one_van}")
+    raw = (_by_day(store, summary, f"({raw_where}){one_van}") if days
+           else summary.raw(store, "''", f"({raw_where}){one_van}"))
     columns = ", ".join(summary.columns)
     kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
     weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"
@@ -336,6 +341,19 @@ def union(store: HubStore, summary: Summary, parts: Split, van: str | None = Non
     return (f"{kept} UNION ALL {weeks} UNION ALL {months} UNION ALL {raw}",
             [*kept_params, *van_params, *weeks_params, *van_params, *months_params, *van_params, *raw_params,
              *van_params])
+
+
+def _by_day(store: HubStore, summary: Summary, where: str) -> str:
+    """SQL: the partial aggregates of the raw rows ``where`` picks, per local day — grouped per UTC hour first (the
+    first 13 characters of the time), so that the local day is worked out once per hour and group, not once per row
+    (that conversion was most of the cost of a raw day). Hours fall whole into local days (UTC+2)."""
+    hour = f"left({summary.time}, 13)" if store.dialect == "postgresql" else f"substr({summary.time}, 1, 13)"
+    keys = summary.columns[:summary.keys]
+    sums = ", ".join(f"CAST(sum({c}) AS BIGINT)" for c in summary.columns[summary.keys:])
+    keyed = "".join(f"{k}, " for k in keys)
+    day, columns = local_day(store, "h || ':00:00'"), ", ".join(summary.columns)
+    return (f"SELECT {day}, {keyed}{sums} FROM (WITH r (h, {columns}) AS ({summary.raw(store, hour, where)}) "
+            f"SELECT * FROM r) x GROUP BY {_positions(len(keys) + 1)}")
 
 
 # --- keeping it up to date ------------------------------------------------------------------------------------
