@@ -253,10 +253,9 @@ class Split:
     weeks: tuple[tuple[date, date], ...] = ()
     months: tuple[tuple[date, date], ...] = ()
 
-    def raw_days(self, until: date | None = None) -> int:
-        """How many days are read from the raw rows (up to ``until``, when given)."""
-        return sum((min(last, until or last) - first).days + 1 for first, last in self.raw
-                   if until is None or first <= until)
+    def raw_days(self) -> int:
+        """How many days are read from the raw rows."""
+        return sum((last - first).days + 1 for first, last in self.raw)
 
     def summary_where(self, unit: str = "day") -> tuple[str, list]:
         runs = {"day": self.summary, "week": self.weeks, "month": self.months}[unit]
