@@ -63,10 +63,13 @@ def utc_text(day: date) -> str:
 
 
 def local_day(store: HubStore, expr: str) -> str:
-    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text (its first 19 characters are the UTC wall time)."""
+    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text (its first 13 characters are the UTC date and hour):
+    its UTC date, the next one from 22:00 UTC (on PostgreSQL only those two hours convert a date: the text is read
+    from its first characters otherwise, a fraction of the cost of a timestamp per row)."""
     if store.dialect == "postgresql":
-        return f"to_char(left({expr}, 19)::timestamp + interval '2 hours', 'YYYY-MM-DD')"
-    return f"date({expr}, '+2 hours')"
+        return (f"CASE WHEN substr({expr}, 12, 2) >= '22' THEN to_char(left({expr}, 10)::date + 1, 'YYYY-MM-DD') "
+                f"ELSE left({expr}, 10) END")
+    return f"date(substr({expr}, 1, 13) || ':00:00', '+2 hours')"
 
 
 def whole_seconds(store: HubStore, expr: str) -> str:
@@ -350,7 +353,7 @@ def _by_day(store: HubStore, summary: Summary, where: str) -> str:
     keys = summary.columns[:summary.keys]
     sums = ", ".join(f"CAST(sum({c}) AS BIGINT)" for c in summary.columns[summary.keys:])
     keyed = "".join(f"{k}, " for k in keys)
-    day, columns = local_day(store, "h || ':00:00'"), ", ".join(summary.columns)
+    day, columns = local_day(store, "h"), ", ".join(summary.columns)
     return (f"SELECT {day}, {keyed}{sums} FROM (WITH r (h, {columns}) AS ({summary.raw(store, hour, where)}) "
             f"SELECT * FROM r) x GROUP BY {_positions(len(keys) + 1)}")
 

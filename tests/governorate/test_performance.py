@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -184,6 +184,17 @@ def test_the_sql_puts_each_time_in_the_same_bucket_as_python(store, values):
     rows = " UNION ALL ".join(f"SELECT CAST({v} AS BIGINT) AS x" for v in values)
     got = [int(b) for (b,) in store._read(f"SELECT {perf_summary.bucket_sql('x')} FROM ({rows}) t")]
     assert got == [perf_summary.bucket(v) for v in values]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moments=st.lists(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)), min_size=1, max_size=30))
+def test_the_sql_local_day_of_a_time_and_of_its_hour_is_the_day_at_utc_plus_2(store, moments):
+    texts = [perf_data.iso(m.replace(tzinfo=UTC)) for m in moments]
+    rows = " UNION ALL ".join(f"SELECT '{t}' AS t, '{t[:13]}' AS h" for t in texts)
+    got = store._read(f"SELECT {perf_summary.local_day(store, 't')}, {perf_summary.local_day(store, 'h')} "
+                      f"FROM ({rows}) x")
+    wanted = [((m + timedelta(hours=2)).date().isoformat(),) * 2 for m in moments]
+    assert [tuple(r) for r in got] == wanted
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
