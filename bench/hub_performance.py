@@ -14,17 +14,19 @@ month's table, and by van, service and operator for a quarter and for the whole 
 quarter by van with every day marked dirty (what a screen costs before the refresh has run: the raw rows only).
 
     python -m bench.hub_performance [--vans 50] [--days 300] [--per-day 60] [--runs 15] [--raw] [--spread]
+                                    [--statements]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
 from datetime import date, timedelta
 
-from governorate import perf_summary
+from governorate import perf_summary, performance
 from governorate.store import HubStore
 from governorate.web import create_app
 from tests.support import gov_postgres
@@ -173,6 +175,29 @@ def measure(client, path: str, runs: int) -> dict:
             "p95_ms": round(times[min(len(times) - 1, -(-95 * len(times) // 100) - 1)], 1)}
 
 
+def statements(store, client, path: str) -> list[dict]:
+    """Each SQL statement the screen's figures run (performance.reading's), slowest first, with its time."""
+    timings = []
+    original = performance.reading
+
+    @contextlib.contextmanager
+    def timed(store_):
+        with original(store_) as read:
+            def clocked(sql, params=()):
+                began = time.perf_counter()
+                rows = read(sql, params)
+                timings.append({"ms": round((time.perf_counter() - began) * 1000, 1), "rows": len(rows),
+                                "sql": " ".join(sql.split())[:160]})
+                return rows
+            yield clocked
+    performance.reading = timed
+    try:
+        client.get(path)
+    finally:
+        performance.reading = original
+    return sorted(timings, key=lambda t: -t["ms"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vans", type=int, default=50)
@@ -181,6 +206,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--raw", action="store_true", help="also time the quarter by van with every day dirty")
     parser.add_argument("--spread", action="store_true", help="decision times and waits to the second (see seed)")
+    parser.add_argument("--statements", action="store_true", help="time each statement of the year by van")
     args = parser.parse_args()
     if not gov_postgres.available():
         print(json.dumps({"error": "PostgreSQL server binaries or psycopg are not installed"}))
@@ -196,8 +222,11 @@ def main() -> None:
         days = perf_summary.refresh(store, today=LAST_DAY)  # the last day is "today": read raw
         with store.transaction() as conn:
             conn.execute("ANALYZE")  # what autovacuum does after the refresh's inserts
+        histograms = {table: store._read(f"SELECT count(*) FROM {table}")[0][0]
+                      for name in ("perf_decision_vans", "perf_waits", "perf_services")
+                      for table in (name, f"{name}_weeks", f"{name}_months")}
         print(json.dumps({"phase": "refresh", "days": len(days), "seconds": round(time.perf_counter() - began, 1),
-                          **perf_summary.state(store)}), flush=True)
+                          **perf_summary.state(store), "histogram_rows": histograms}), flush=True)
         app = create_app({"DB_PATH": url, "STORE": store, "SECRET_KEY": b"b" * 32, "SENDER": offline_hub(store)})
         client = app.test_client()
         login(client, "viewer")
@@ -217,12 +246,16 @@ def main() -> None:
             result = measure(client, path, args.runs if year not in path else max(3, args.runs // 3))
             results.append(result)
             print(json.dumps(result), flush=True)
+        if args.statements:  # where the year by van spends its time, statement by statement
+            print(json.dumps({"statements": statements(store, client, f"/performance?{year}&by=van")}), flush=True)
         if args.raw:  # every day dirty: the screen reads the raw rows only
             with store.transaction() as conn:
                 conn.execute("INSERT INTO perf_dirty (day) SELECT day FROM perf_days ON CONFLICT DO NOTHING")
             path = f"/performance?{quarter}&by=van"
             result = {**measure(client, path, max(3, args.runs // 3)), "every_day_dirty": True}
             print(json.dumps(result), flush=True)
+            if args.statements:
+                print(json.dumps({"statements_every_day_dirty": statements(store, client, path)}), flush=True)
         print(json.dumps({
             "phase": "summary", "requests": seeded["requests"], "target_p95_ms": 500,
             "max_p95_ms": max(r["p95_ms"] for r in results),

@@ -594,6 +594,28 @@ def m012_performance_summary(conn, dialect: str) -> None:
                  f"UNION SELECT {day.format('created_at')} FROM messages WHERE kind IN {kinds}) x WHERE d IS NOT NULL")
 
 
+@migration
+def m013_performance_buckets(conn, dialect: str) -> None:
+    # m012's histograms held every whole second, as long as the raw rows once times are real (issue 19); from now
+    # they hold buckets of bounded relative width (governorate/perf_summary.bucket). Every day summarised before is
+    # marked dirty — read raw, in buckets, until the refresh summarises it again — and its week is forgotten (the
+    # refresh makes it anew), so no histogram mixes the two.
+    _run(conn,
+         "INSERT INTO perf_dirty (day) SELECT day FROM perf_days "
+         "WHERE NOT EXISTS (SELECT 1 FROM perf_dirty d WHERE d.day = perf_days.day)",
+         "DELETE FROM perf_weeks")
+    # The same rows per calendar month (day: its 1st), made from its days once all are summarised: a year by van reads
+    # 12 rows per van and bucket instead of 52 (perf_summary.split).
+    conn.execute("CREATE TABLE perf_months (month TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)")
+    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
+                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+        _run(conn, f"CREATE TABLE {table}_months AS SELECT * FROM {table} WHERE 1 = 0",
+             f"CREATE INDEX {table}_months_by_day ON {table}_months (day, van)")
+    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+        _run(conn, f"CREATE TABLE {table}_months AS SELECT * FROM {table} WHERE 1 = 0",
+             f"CREATE INDEX {table}_months_by_day ON {table}_months (day)")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -3,9 +3,10 @@
 For each local day (UTC+2, as the screens cut days: governorate/performance.py) the summary tables of migration m012
 hold the day's partial aggregates — counts and sums per van (and per van, service and operator), and for the medians
 and 90th percentiles a histogram: how many requests had each decision time, how many tickets each wait and service
-time, **to the second**. Each value is the raw figure rounded to the nearest second (halves up), the rounding the
-screens show, and a nearest-rank pick commutes with a rounding: a pick from the histogram is the same second as the
-pick from the raw rows. No figure is approximate.
+time, in **buckets** of a bounded relative width (``bucket``: whole seconds up to two minutes, then 64 buckets per
+doubling). A period's histogram therefore has at most a few hundred rows per van whatever the timestamps, and a
+median or 90th percentile read from it is the bucket of the exact nearest-rank pick: within ``PRECISION`` (0.8 %)
+of it, which the screens state. Every count and sum is exact.
 
 The same SQL makes a day's summary rows (``refresh``) and reads the raw rows of the days not summarised
 (``union``): a period's figures are the summary rows of its clean summarised days UNION ALL the same partial
@@ -62,10 +63,13 @@ def utc_text(day: date) -> str:
 
 
 def local_day(store: HubStore, expr: str) -> str:
-    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text (its first 19 characters are the UTC wall time)."""
+    """SQL: the day (YYYY-MM-DD, UTC+2) of an ISO-8601 UTC text (its first 13 characters are the UTC date and hour):
+    its UTC date, the next one from 22:00 UTC (on PostgreSQL only those two hours convert a date: the text is read
+    from its first characters otherwise, a fraction of the cost of a timestamp per row)."""
     if store.dialect == "postgresql":
-        return f"to_char(left({expr}, 19)::timestamp + interval '2 hours', 'YYYY-MM-DD')"
-    return f"date({expr}, '+2 hours')"
+        return (f"CASE WHEN substr({expr}, 12, 2) >= '22' THEN to_char(left({expr}, 10)::date + 1, 'YYYY-MM-DD') "
+                f"ELSE left({expr}, 10) END")
+    return f"date(substr({expr}, 1, 13) || ':00:00', '+2 hours')"
 
 
 def whole_seconds(store: HubStore, expr: str) -> str:
@@ -73,6 +77,39 @@ def whole_seconds(store: HubStore, expr: str) -> str:
     if store.dialect == "postgresql":
         return f"trunc({expr} + 0.5)::bigint"
     return f"CAST({expr} + 0.5 AS INTEGER)"
+
+
+# --- the histograms' buckets: a bounded number of values per van, whatever the times ---------------------------
+# A time of whole seconds s is counted at its bucket's value: s itself below EXACT (2 minutes 8 seconds), above it the
+# middle of a bucket 2^(k-BITS) seconds wide for s in [2^k, 2^(k+1)) — BITS significant bits, 2^BITS buckets per
+# doubling, as HDR histograms do; negative times (a van's clock ahead) mirror the positive ones. A bucket's value is
+# within PRECISION (1/128: 0.8 %) of every time it holds, and buckets keep the order of times, so the nearest-rank
+# pick from a histogram is the bucket of the exact pick: a median or 90th percentile is within PRECISION of the exact
+# one. Integer arithmetic only (a CASE per doubling, integer division): the same bucket on SQLite and PostgreSQL.
+# A day to a year of one van's decision times (minutes to weeks) fit in ≈ 500 buckets, its waits in ≈ 350.
+BITS = 6
+EXACT = 2 ** (BITS + 1)
+PRECISION = 1 / EXACT
+_TOP = 62  # doublings up to 2^62 seconds: every BIGINT
+
+
+def bucket(seconds: int) -> int:
+    """The value a histogram counts whole ``seconds`` at (what ``bucket_sql`` computes)."""
+    if seconds < 0:
+        return -bucket(-seconds)
+    if seconds < EXACT:
+        return seconds
+    width = 1 << (seconds.bit_length() - 1 - BITS)
+    return seconds // width * width + width // 2
+
+
+def bucket_sql(x: str) -> str:
+    """SQL: ``bucket`` of the whole seconds ``x`` (a column: it is named once per doubling)."""
+    def positive(v: str) -> str:
+        steps = " ".join(f"WHEN {v} < {2 ** (k + 1)} THEN {v} / {2 ** (k - BITS)} * {2 ** (k - BITS)} + "
+                         f"{2 ** (k - BITS - 1)}" for k in range(BITS + 1, _TOP))
+        return f"CASE WHEN {v} < {EXACT} THEN {v} {steps} ELSE {v} END"
+    return f"CASE WHEN {x} >= 0 THEN {positive(x)} ELSE -({positive(f'(-{x})')}) END"
 
 
 # --- what each summary table holds: the partial aggregates of a day, from the raw rows -------------------------
@@ -111,12 +148,16 @@ class Summary:
     def weeks(self) -> str:
         return f"{self.table}_weeks"
 
-    def from_days(self, monday: date) -> str:
-        """SQL: the week's rows (day = its Monday) from its days' rows."""
+    @property
+    def months(self) -> str:
+        return f"{self.table}_months"
+
+    def from_days(self, first: date, last: date) -> str:
+        """SQL: the rows of a week or month (day = its first day) from its days' rows."""
         keys, summed = self.columns[:self.keys], self.columns[self.keys:]
         sums = ", ".join(f"sum({c})" for c in summed)
-        return (f"SELECT '{monday.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
-                f"WHERE day >= '{monday.isoformat()}' AND day <= '{(monday + timedelta(days=6)).isoformat()}'"
+        return (f"SELECT '{first.isoformat()}', {', '.join(keys)}{', ' if keys else ''}{sums} FROM {self.table} "
+                f"WHERE day >= '{first.isoformat()}' AND day <= '{last.isoformat()}'"
                 + (f" GROUP BY {', '.join(keys)}" if keys else ""))
 
 
@@ -130,12 +171,18 @@ def _requests(keys: str) -> Callable[[HubStore, str, str], str]:
                                       f"GROUP BY {_positions(width)}")
 
 
-def _histogram(table: str, value: str, keys: str, only: str) -> Callable[[HubStore, str, str], str]:
+def _histogram(table: str, value: str, keys: str, only: str, time: str) -> Callable[[HubStore, str, str], str]:
     width = keys.count(",") + 3 if keys else 2
     keyed = f"{keys}, " if keys else ""
-    return lambda store, day, where: (
-        f"SELECT {day}, {keyed}{whole_seconds(store, value)}, count(*) FROM {table} "
-        f"WHERE {only} AND {value} IS NOT NULL AND {where} GROUP BY {_positions(width)}")
+
+    def raw(store: HubStore, day: str, where: str) -> str:
+        # Each row's whole seconds worked out once (the fence keeps the subquery: flattened, its expression would be
+        # copied into every step of the bucket's CASE).
+        fence = "OFFSET 0" if store.dialect == "postgresql" else "LIMIT -1 OFFSET 0"
+        return (f"SELECT {day}, {keyed}{bucket_sql('x')}, count(*) FROM (SELECT {keyed}{time}, "
+                f"{whole_seconds(store, value)} AS x FROM {table} WHERE {only} AND {value} IS NOT NULL AND {where} "
+                f"{fence}) h GROUP BY {_positions(width)}")
+    return raw
 
 
 def _tickets(store: HubStore, day: str, where: str) -> str:
@@ -150,11 +197,15 @@ def _refunds(fine: bool) -> Callable[[HubStore, str, str], str]:
 
     def raw(store: HubStore, day: str, where: str) -> str:
         body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
+        # Each refund's request by its primary key: PostgreSQL would otherwise hash-join the refunds of a raw period
+        # with every request (the fenced LATERAL makes it look each one up).
+        join = ("CROSS JOIN LATERAL (SELECT van, service_code, operator FROM requests WHERE number = f.fn OFFSET 0) r"
+                if store.dialect == "postgresql" else "JOIN requests r ON r.number = f.fn")
         return (f"SELECT {day}, f.van, {keys}, f.method, count(*), sum(f.amount) FROM ("
                 "SELECT van, created_at, json_extract(j, '$.number') AS fn, json_extract(j, '$.method') AS method, "
                 "CAST(json_extract(j, '$.amount_piastres') AS BIGINT) AS amount FROM ("
                 f"SELECT van, created_at, {body} AS j FROM messages WHERE kind = 'request.refunded' AND {where} "
-                f"{fence}) m) f JOIN requests r ON r.number = f.fn GROUP BY {_positions(width)}")
+                f"{fence}) m) f {join} GROUP BY {_positions(width)}")
     return raw
 
 
@@ -168,14 +219,14 @@ REQUESTS = Summary("perf_requests", ("van", "service_code", "operator", *REQUEST
                    _requests(_FINE), 3)
 REQUEST_VANS = Summary("perf_request_vans", ("van", *REQUEST_COUNTS), "submitted_at", _requests("van"), 1)
 DECISIONS = Summary("perf_decisions", ("van", "service_code", "operator", "seconds", "n"), "submitted_at",
-                    _histogram("requests", "decision_s", _FINE, "1 = 1"), 4)
+                    _histogram("requests", "decision_s", _FINE, "1 = 1", "submitted_at"), 4)
 DECISION_VANS = Summary("perf_decision_vans", ("van", "seconds", "n"), "submitted_at",
-                        _histogram("requests", "decision_s", "van", "1 = 1"), 2)
+                        _histogram("requests", "decision_s", "van", "1 = 1", "submitted_at"), 2)
 TICKET_COUNTS = Summary("perf_tickets", ("van", "tickets", "no_shows"), "created_at", _tickets, 1)
-WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at", _histogram("messages", "wait_s", "van", TICKETS),
-                2)
+WAITS = Summary("perf_waits", ("van", "seconds", "n"), "created_at",
+                _histogram("messages", "wait_s", "van", TICKETS, "created_at"), 2)
 SERVICES = Summary("perf_services", ("van", "seconds", "n"), "created_at",
-                   _histogram("messages", "service_s", "van", TICKETS), 2)
+                   _histogram("messages", "service_s", "van", TICKETS, "created_at"), 2)
 REFUNDS = Summary("perf_refunds", ("van", "request_van", "service_code", "operator", "method", "refunds", "refunded"),
                   "created_at", _refunds(fine=True), 5)
 REFUND_VANS = Summary("perf_refund_vans", ("van", "request_van", "method", "refunds", "refunded"), "created_at",
@@ -183,11 +234,11 @@ REFUND_VANS = Summary("perf_refund_vans", ("van", "request_van", "method", "refu
 PLACES = Summary("perf_places", ("van", "cy", "cx", "n"), "submitted_at", _places, 3)
 # The governorate's histograms (no van column: never read for one van).
 DECISIONS_ALL = Summary("perf_decisions_all", ("seconds", "n"), "submitted_at",
-                        _histogram("requests", "decision_s", "", "1 = 1"), 1)
-WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at", _histogram("messages", "wait_s", "", TICKETS),
-                    1)
+                        _histogram("requests", "decision_s", "", "1 = 1", "submitted_at"), 1)
+WAITS_ALL = Summary("perf_waits_all", ("seconds", "n"), "created_at",
+                    _histogram("messages", "wait_s", "", TICKETS, "created_at"), 1)
 SERVICES_ALL = Summary("perf_services_all", ("seconds", "n"), "created_at",
-                       _histogram("messages", "service_s", "", TICKETS), 1)
+                       _histogram("messages", "service_s", "", TICKETS, "created_at"), 1)
 ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_COUNTS, WAITS, WAITS_ALL, SERVICES,
        SERVICES_ALL, REFUNDS, REFUND_VANS, PLACES)
 
@@ -196,15 +247,21 @@ ALL = (REQUESTS, REQUEST_VANS, DECISIONS, DECISION_VANS, DECISIONS_ALL, TICKET_C
 
 @dataclass(frozen=True)
 class Split:
-    """A period's days in runs (first, last): ``weeks`` whole weeks read from the week rows (first and last Monday),
-    ``summary`` the other clean summarised days, ``raw`` all others."""
+    """A period's days in runs (first, last): ``months`` whole calendar months read from the month rows, ``weeks``
+    other whole weeks read from the week rows (first Monday, last Sunday), ``summary`` the other clean summarised
+    days, ``raw`` all others."""
 
     summary: tuple[tuple[date, date], ...]
     raw: tuple[tuple[date, date], ...]
     weeks: tuple[tuple[date, date], ...] = ()
+    months: tuple[tuple[date, date], ...] = ()
 
-    def summary_where(self, weeks: bool = False) -> tuple[str, list]:
-        runs = self.weeks if weeks else self.summary
+    def raw_days(self) -> int:
+        """How many days are read from the raw rows."""
+        return sum((last - first).days + 1 for first, last in self.raw)
+
+    def summary_where(self, unit: str = "day") -> tuple[str, list]:
+        runs = {"day": self.summary, "week": self.weeks, "month": self.months}[unit]
         if not runs:
             return "1 = 0", []
         return " OR ".join("(day >= ? AND day <= ?)" for _ in runs), [d.isoformat() for run in runs for d in run]
@@ -216,20 +273,33 @@ class Split:
                 [text for first, last in self.raw for text in (utc_text(first), utc_text(last + timedelta(days=1)))])
 
 
-def split(read, first: date, last: date) -> Split:
-    """The runs of ``first`` … ``last``: a day is read from the summary when it is summarised and not dirty."""
+def month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def split(read, first: date, last: date, months: bool = True) -> Split:
+    """The runs of ``first`` … ``last``: a day is read from the summary when it is summarised and not dirty; whole
+    months (``months``: not for the weekly trend, whose rows need a day in the week) and whole weeks whose rows were
+    made from their days as they are now are read from those rows."""
     clean = {date.fromisoformat(d) for (d,) in read(
         "SELECT day FROM perf_days WHERE day >= ? AND day <= ? "
         "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
         [first.isoformat(), last.isoformat()])}
-    # Whole weeks of the period whose week rows were made from its seven days as they are now.
+    in_months: set[date] = set()
+    if months:
+        for (m,) in read("SELECT month FROM perf_months WHERE month >= ? AND month <= ?",
+                         [first.isoformat(), last.isoformat()]):
+            start = date.fromisoformat(m)
+            days = {start + timedelta(days=i) for i in range((month_end(start) - start).days + 1)}
+            if month_end(start) <= last and days <= clean:
+                in_months |= days
     mondays = {date.fromisoformat(w) for (w,) in read("SELECT week FROM perf_weeks WHERE week >= ? AND week <= ?",
                                                       [first.isoformat(), last.isoformat()])}
     weekly = {m for m in mondays if m + timedelta(days=6) <= last
-              and all(m + timedelta(days=i) in clean for i in range(7))}
+              and all(m + timedelta(days=i) in clean - in_months for i in range(7))}
     in_weeks = {m + timedelta(days=i) for m in weekly for i in range(7)}
-    return Split(_runs(first, last, clean - in_weeks), _runs(first, last, None, clean),
-                 tuple((a, b) for a, b in _runs(first, last, in_weeks)))
+    return Split(_runs(first, last, clean - in_weeks - in_months), _runs(first, last, None, clean),
+                 _runs(first, last, in_weeks), _runs(first, last, in_months))
 
 
 def _runs(first: date, last: date, days: set[date] | None, outside: set[date] | None = None
@@ -256,17 +326,36 @@ def union(store: HubStore, summary: Summary, parts: Split, van: str | None = Non
     for the period, not one per day (the same sums, without working out each row's local day)."""
     if van and "van" not in summary.columns:
         raise ValueError(f"{summary.table} holds no van")
+    if days and parts.months:
+        raise ValueError("a month's rows have no day of their weeks: split(…, months=False)")
     raw_where, raw_params = parts.raw_where(summary.time)
     kept_where, kept_params = parts.summary_where()
-    weeks_where, weeks_params = parts.summary_where(weeks=True)
+    weeks_where, weeks_params = parts.summary_where("week")
+    months_where, months_params = parts.summary_where("month")
     one_van, van_params = (" AND van = ?", [van]) if van else ("", [])
-    raw = summary.raw(store, local_day(store, summary.time) if days else "''", f"({raw_where}){one_van}")
+    raw = (_by_day(store, summary, f"({raw_where}){one_van}") if days
+           else summary.raw(store, "''", f"({raw_where}){one_van}"))
     columns = ", ".join(summary.columns)
     kept = f"SELECT day, {columns} FROM {summary.table} WHERE ({kept_where}){one_van}"
     weeks = f"SELECT day, {columns} FROM {summary.weeks} WHERE ({weeks_where}){one_van}"
+    months = f"SELECT day, {columns} FROM {summary.months} WHERE ({months_where}){one_van}"
     # The summary's SELECT first: it names the columns of the union.
-    return (f"{kept} UNION ALL {weeks} UNION ALL {raw}",
-            [*kept_params, *van_params, *weeks_params, *van_params, *raw_params, *van_params])
+    return (f"{kept} UNION ALL {weeks} UNION ALL {months} UNION ALL {raw}",
+            [*kept_params, *van_params, *weeks_params, *van_params, *months_params, *van_params, *raw_params,
+             *van_params])
+
+
+def _by_day(store: HubStore, summary: Summary, where: str) -> str:
+    """SQL: the partial aggregates of the raw rows ``where`` picks, per local day — grouped per UTC hour first (the
+    first 13 characters of the time), so that the local day is worked out once per hour and group, not once per row
+    (that conversion was most of the cost of a raw day). Hours fall whole into local days (UTC+2)."""
+    hour = f"left({summary.time}, 13)" if store.dialect == "postgresql" else f"substr({summary.time}, 1, 13)"
+    keys = summary.columns[:summary.keys]
+    sums = ", ".join(f"CAST(sum({c}) AS BIGINT)" for c in summary.columns[summary.keys:])
+    keyed = "".join(f"{k}, " for k in keys)
+    day, columns = local_day(store, "h"), ", ".join(summary.columns)
+    return (f"SELECT {day}, {keyed}{sums} FROM (WITH r (h, {columns}) AS ({summary.raw(store, hour, where)}) "
+            f"SELECT * FROM r) x GROUP BY {_positions(len(keys) + 1)}")
 
 
 # --- keeping it up to date ------------------------------------------------------------------------------------
@@ -303,6 +392,18 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
     for monday in sorted(weeks):
         if monday + timedelta(days=6) < today:
             summarise_week(store, monday)
+    # The same for the months.
+    months = {day.replace(day=1) for day in days}
+    have = {date.fromisoformat(m) for (m,) in store._read("SELECT month FROM perf_months")}
+    if known:
+        first = max(min(known), today - timedelta(days=GAP_DAYS)).replace(day=1)
+        while month_end(first) < today:
+            if first not in have:
+                months.add(first)
+            first = month_end(first) + timedelta(days=1)
+    for first in sorted(months):
+        if month_end(first) < today:
+            summarise_month(store, first)
     return days
 
 
@@ -323,31 +424,42 @@ def summarise(store: HubStore, day: date) -> None:
         conn.execute("DELETE FROM perf_dirty WHERE day = ?", [text])
         conn.execute("INSERT INTO perf_days (day, summarised_at) VALUES (?, ?) "
                      "ON CONFLICT (day) DO UPDATE SET summarised_at = excluded.summarised_at", [text, now_iso()])
-        # The week's rows were made from this day's old rows: not read again until summarise_week makes them anew.
+        # The week's and month's rows were made from this day's old rows: not read again until they are made anew.
         conn.execute("DELETE FROM perf_weeks WHERE week = ?", [(day - timedelta(days=day.weekday())).isoformat()])
+        conn.execute("DELETE FROM perf_months WHERE month = ?", [day.replace(day=1).isoformat()])
 
 
 def summarise_week(store: HubStore, monday: date) -> bool:
     """Make a week's rows from its seven days' summary rows, when all seven are summarised and clean (else leave the
     week unsummarised: its days are read one by one). Whether it was summarised."""
-    days = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+    return _summarise_span(store, monday, monday + timedelta(days=6), "weeks", "perf_weeks", "week")
+
+
+def summarise_month(store: HubStore, first: date) -> bool:
+    """The same for a calendar month (a year by van reads 12 rows per van and bucket instead of 52)."""
+    return _summarise_span(store, first, month_end(first), "months", "perf_months", "month")
+
+
+def _summarise_span(store: HubStore, first: date, last: date, rows: str, done: str, column: str) -> bool:
+    length = (last - first).days + 1
     with store.transaction() as conn:
         if store.dialect == "postgresql":
             conn.execute("LOCK TABLE perf_dirty IN SHARE ROW EXCLUSIVE MODE")  # as summarise: no day turns dirty
         (clean,), = conn.execute(
             "SELECT count(*) FROM perf_days WHERE day >= ? AND day <= ? "
             "AND NOT EXISTS (SELECT 1 FROM perf_dirty WHERE perf_dirty.day = perf_days.day)",
-            [days[0], days[-1]]).fetchall()
+            [first.isoformat(), last.isoformat()]).fetchall()
         for summary in ALL:
-            conn.execute(f"DELETE FROM {summary.weeks} WHERE day = ?", [days[0]])
-        if clean < 7:
-            conn.execute("DELETE FROM perf_weeks WHERE week = ?", [days[0]])
+            conn.execute(f"DELETE FROM {getattr(summary, rows)} WHERE day = ?", [first.isoformat()])
+        if clean < length:
+            conn.execute(f"DELETE FROM {done} WHERE {column} = ?", [first.isoformat()])
             return False
         for summary in ALL:
-            conn.execute(f"INSERT INTO {summary.weeks} (day, {', '.join(summary.columns)}) "
-                         + summary.from_days(monday))
-        conn.execute("INSERT INTO perf_weeks (week, summarised_at) VALUES (?, ?) "
-                     "ON CONFLICT (week) DO UPDATE SET summarised_at = excluded.summarised_at", [days[0], now_iso()])
+            conn.execute(f"INSERT INTO {getattr(summary, rows)} (day, {', '.join(summary.columns)}) "
+                         + summary.from_days(first, last))
+        conn.execute(f"INSERT INTO {done} ({column}, summarised_at) VALUES (?, ?) "
+                     f"ON CONFLICT ({column}) DO UPDATE SET summarised_at = excluded.summarised_at",
+                     [first.isoformat(), now_iso()])
     return True
 
 

@@ -7,7 +7,8 @@ For a period of days, for the whole governorate, each van, each service and each
 - **decided within the legal duration**: of the requests decided with a recorded decision time and a due date,
   those decided on or before their due date (``requests.due_on``, from the catalogue's working days);
 - **time to decision**: from submission at the van to the first ready/rejected decision in the staff audit,
-  its median and 90th percentile (nearest rank: the ⌈p·n⌉-th smallest), to the second;
+  its median and 90th percentile (nearest rank: the ⌈p·n⌉-th smallest), within 0.8 % (perf_summary.PRECISION: the
+  times are counted in buckets of bounded relative width);
 - **at the van** (the ``ticket.finish`` / ``ticket.no_show`` messages the vans send; a ticket names no service
   and no operator, so these are per van and for the governorate only): tickets ended, median and 90th percentile
   waiting time (issued → called), median service time (started → finished), and the no-show rate;
@@ -180,61 +181,12 @@ def _weeks(figures: dict[str, dict], weekly_: bool) -> dict[str, dict]:
     return {ps.monday(int(k)): v for k, v in figures.items()} if weekly_ else figures
 
 
-# A histogram is read for the picks when its summarised rows are at most 1/COMPACT of the values they count (times
-# that repeat: whole minutes, busy hours); else the period's raw values are ranked (times to the second, where the
-# histogram is as long as the raw rows and costs more to read). Both give the same seconds.
-COMPACT = 3
-RAW_PICKS = {  # summary → (raw table, value, which rows, time column)
-    "decision": ("requests", "decision_s", "1 = 1", "submitted_at"),
-    "wait": ("messages", "wait_s", ps.TICKETS, "created_at"),
-    "service": ("messages", "service_s", ps.TICKETS, "created_at"),
-}
-
-
-def _compact(store: HubStore, read, summary: ps.Summary, parts: ps.Split, van: str | None) -> bool:
-    """Whether the summarised part of the period's histogram is short enough to read (see COMPACT)."""
-    kept, params = ps.union(store, summary, ps.Split(parts.summary, (), parts.weeks), van, days=False)
-    ((rows, values),) = read(f"SELECT count(*), sum(n) FROM ({kept}) u", params)
-    return bool(values) and int(rows) * COMPACT <= int(values)
-
-
-def _raw_pick_rows(store: HubStore, read, what: str, period: Period, by: str, van: str | None,
-                   weekly_: bool) -> dict[str, tuple]:
-    """The same picks over the period's raw rows: the values rounded as the histograms round them, ranked (PostgreSQL's
-    percentile_disc, SQLite's row_number: the ⌈p·n⌉-th smallest on both)."""
-    table, value, only, time = RAW_PICKS[what]
-    key = ps.week_number(store, ps.local_day(store, time)) if weekly_ else _grouping(by)
-    where, params = _where(period, van, time)
-    base = (f"SELECT {key} AS k, {ps.whole_seconds(store, value)} AS x FROM {table} "
-            f"WHERE {only} AND {value} IS NOT NULL AND {where}")
-    if store.dialect == "postgresql":
-        sql = f"SELECT k, {_pg_picks('x')} FROM ({base}) b GROUP BY k"
-    else:
-        sql = ("SELECT k, max(CASE WHEN r = (c + 1) / 2 THEN x END), max(CASE WHEN r = (9 * c + 9) / 10 THEN x END) "
-               "FROM (SELECT k, x, row_number() OVER (PARTITION BY k ORDER BY x) AS r, "
-               f"count(*) OVER (PARTITION BY k) AS c FROM ({base}) b) q GROUP BY k")
-    return {str(k): (_seconds(median), _seconds(p90)) for k, median, p90 in read(sql, params)}
-
-
-def _pg_picks(value: str) -> str:
-    """PostgreSQL's ordered-set aggregate for the picks: its percentile_disc(p) is the ⌈p·n⌉-th smallest, with p·n in
-    floating point — 0.9 · 70 is 63.000000000000014 there, so p is taken a hair under 0.9 (no ⌈0.9·n⌉ moves for n
-    below 10⁹)."""
-    return (f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}), "
-            f"percentile_disc(0.899999999999) WITHIN GROUP (ORDER BY {value})")
-
-
-def _picks(store: HubStore, read, what: str, summary: ps.Summary, parts: ps.Split, period: Period, by: str,
-           van: str | None, weekly_: bool) -> dict[str, tuple]:
-    if _compact(store, read, summary, parts, van):
-        return _pick_rows(store, read, summary, parts, _key(store, by, weekly_), van, weekly_)
-    return _raw_pick_rows(store, read, what, period, by, van, weekly_)
-
-
-def _pick_rows(store: HubStore, read, summary: ps.Summary, parts: ps.Split, key: str,
-               van: str | None, weekly_: bool) -> dict[str, tuple]:
-    """Per group key: (median, p90) of a histogram's seconds by nearest rank (the ⌈p·n⌉-th smallest: the smallest
-    value whose running count reaches ⌈n/2⌉, resp. ⌈0.9·n⌉ — integer arithmetic, the same on both databases)."""
+def _picks(store: HubStore, read, summary: ps.Summary, parts: ps.Split, by: str, van: str | None,
+           weekly_: bool) -> dict[str, tuple]:
+    """Per group key: (median, p90) of a histogram's buckets (perf_summary.bucket) by nearest rank (the ⌈p·n⌉-th
+    smallest: the smallest bucket whose running count reaches ⌈n/2⌉, resp. ⌈0.9·n⌉ — integer arithmetic, the same on
+    both databases)."""
+    key = _key(store, by, weekly_)
     rows, params = ps.union(store, summary, parts, van, days=weekly_)
     sql = ("SELECT k, min(CASE WHEN c >= (t + 1) / 2 THEN v END), min(CASE WHEN c >= (9 * t + 9) / 10 THEN v END) "
            "FROM (SELECT k, v, CAST(sum(n) OVER (PARTITION BY k ORDER BY v) AS BIGINT) AS c, "
@@ -250,7 +202,7 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     a due date), in_time (of those, decided on or before the due date), decision_median_s and decision_p90_s, and per
     payment method the payments and piastres collected. Two statements: the counts, the decision times' picks."""
     read = read or store._read
-    parts = parts or ps.split(read, period.first, period.last)
+    parts = parts or ps.split(read, period.first, period.last, months=not weekly_)
     key = _key(store, by, weekly_)
     fine = by in ("service", "operator")
     counts, params = ps.union(store, ps.REQUESTS if fine else ps.REQUEST_VANS, parts, van, days=weekly_)
@@ -259,8 +211,8 @@ def request_figures(store: HubStore, period: Period, by: str = "governorate", va
     for row in read(f"SELECT {key} AS k, {sums} FROM ({counts}) u GROUP BY 1", params):
         figures = dict(zip(ps.REQUEST_COUNTS, (int(v or 0) for v in row[1:]), strict=True))
         out[str(row[0])] = {**figures, "decision_median_s": None, "decision_p90_s": None}
-    picks = _picks(store, read, "decision", _histogram(by, van, ps.DECISIONS, ps.DECISION_VANS, ps.DECISIONS_ALL),
-                   parts, period, by, van, weekly_)
+    picks = _picks(store, read, _histogram(by, van, ps.DECISIONS, ps.DECISION_VANS, ps.DECISIONS_ALL), parts, by,
+                   van, weekly_)
     for k, (median, p90) in picks.items():
         out[k]["decision_median_s"], out[k]["decision_p90_s"] = median, p90
     return _weeks(out, weekly_)
@@ -273,19 +225,18 @@ def ticket_figures(store: HubStore, period: Period, by: str = "governorate", van
     if by not in TICKET_GROUPINGS:
         return {}
     read = read or store._read
-    parts = parts or ps.split(read, period.first, period.last)
+    parts = parts or ps.split(read, period.first, period.last, months=not weekly_)
     key = _key(store, by, weekly_)
     counts, params = ps.union(store, ps.TICKET_COUNTS, parts, van, days=weekly_)
     out = {str(k): {"tickets": int(n), "no_shows": int(no_shows or 0), "wait_median_s": None, "wait_p90_s": None,
                     "service_median_s": None}
            for k, n, no_shows in read(f"SELECT {key} AS k, sum(tickets), sum(no_shows) FROM ({counts}) u GROUP BY 1",
                                       params)}
-    for k, (median, p90) in _picks(store, read, "wait", _histogram(by, van, ps.WAITS, ps.WAITS, ps.WAITS_ALL), parts,
-                                   period, by, van, weekly_).items():
+    for k, (median, p90) in _picks(store, read, _histogram(by, van, ps.WAITS, ps.WAITS, ps.WAITS_ALL), parts, by, van,
+                                   weekly_).items():
         out[k]["wait_median_s"], out[k]["wait_p90_s"] = median, p90
-    for k, (median, _) in _picks(store, read, "service", _histogram(by, van, ps.SERVICES, ps.SERVICES,
-                                                                    ps.SERVICES_ALL), parts, period, by, van,
-                                 weekly_).items():
+    for k, (median, _) in _picks(store, read, _histogram(by, van, ps.SERVICES, ps.SERVICES, ps.SERVICES_ALL), parts,
+                                 by, van, weekly_).items():
         out[k]["service_median_s"] = median
     return _weeks(out, weekly_)
 
@@ -358,7 +309,7 @@ def table(store: HubStore, period: Period, by: str = "governorate", van: str | N
 def weekly(store: HubStore, period: Period, van: str | None = None) -> list[dict]:
     """The governorate's (or one van's) figures per ISO week of the period, oldest first."""
     with reading(store) as read:
-        parts = ps.split(read, period.first, period.last)
+        parts = ps.split(read, period.first, period.last, months=False)  # the weeks need their days
         requests_ = request_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
         tickets = ticket_figures(store, period, van=van, weekly_=True, read=read, parts=parts)
     rows = []
@@ -386,6 +337,18 @@ def _empty_requests() -> dict:
 def share(part: int | None, whole: int | None) -> float | None:
     """part / whole, None when there is nothing to divide."""
     return None if not whole or part is None else part / whole
+
+
+def coverage(store: HubStore, period: Period, today: date | None = None) -> dict:
+    """How the period's days up to today are read: {"days", "raw": of them, read from the raw rows — today, and days
+    not summarised yet or changed since (governorate/perf_summary.py: the same figures, only slower), "precision":
+    the medians' and 90th percentiles' relative precision}."""
+    today = today or datetime.now(DAY_TZ).date()
+    last = min(period.last, today)
+    if last < period.first:
+        return {"days": 0, "raw": 0, "precision": ps.PRECISION}
+    parts = ps.split(store._read, period.first, last)
+    return {"days": (last - period.first).days + 1, "raw": parts.raw_days(), "precision": ps.PRECISION}
 
 
 def vans(store: HubStore) -> list[str]:

@@ -112,6 +112,7 @@ def screen():
         "performance.html", period=period, by=by, van=van, error=error, total=total[0] if total else None,
         demand=demand, demand_map=charts.demand_map(demand["cells"]),
         rows=rows, weeks=weeks, trend=_trend_charts(weeks), groupings=perf.GROUPINGS, vans=perf.vans(store),
+        coverage=perf.coverage(store, period),
         columns=exports.FIGURE_COLUMNS, methods=perf.METHODS,
         ticket_groupings=perf.TICKET_GROUPINGS,
         # what the export links carry over: only these (any other query key could clash with the route's own)
@@ -168,4 +169,4 @@ def report(van: str):
         "performance_report.html", van=van, period=period, month=f"{period.first:%Y-%m}",
         total=total[0] if total else None, services=perf.table(store, period, "service", van),
         operators=perf.table(store, period, "operator", van), weeks=weeks, trend=_trend_charts(weeks),
-        methods=perf.METHODS, printed=date.today())
+        methods=perf.METHODS, printed=date.today(), precision=perf.ps.PRECISION)

@@ -31,9 +31,12 @@ TABLES = {"messages", "vans", "requests", "thumbnails", "doc_chunks", "documents
           "perf_days", "perf_dirty", "perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans",
           "perf_tickets", "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places",
           "perf_decisions_all", "perf_waits_all", "perf_services_all", "perf_weeks",
-          *(f"{t}_weeks" for t in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans",
-                                   "perf_tickets", "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans",
-                                   "perf_places", "perf_decisions_all", "perf_waits_all", "perf_services_all"))}
+          # m013: the same per calendar month
+          "perf_months",
+          *(f"{t}_{span}" for t in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans",
+                                    "perf_tickets", "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans",
+                                    "perf_places", "perf_decisions_all", "perf_waits_all", "perf_services_all")
+            for span in ("weeks", "months"))}
 # The names of the migrations, in order: the first ones are frozen (the oracle); later ones are appended.
 NAMES = [m.name for m in MIGRATIONS]
 assert NAMES[:6] == ["m001_initial", "m002_staff_sign_in", "m003_wide_sequence_numbers", "m004_request_due_dates",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -114,9 +114,9 @@ def late_decisions(draw, rows: Rows) -> dict[str, tuple[str, datetime]]:
 @given(data=st.data(), rows=data_sets(), late=data_sets("L", with_shifts=False), refreshed=days_after_t0,
        again=st.none() | st.tuples(days_after_t0, st.integers(0, 50)), period=periods,
        by=st.sampled_from(tuple(perf.GROUPINGS)), van=st.none() | st.sampled_from(VANS),
-       messages_first=st.booleans(), compact=st.sampled_from((0, 10**9)))
+       messages_first=st.booleans())
 def test_the_figures_are_the_same_whether_days_are_summarised_dirty_or_raw(store, data, rows, late, refreshed, again,
-                                                                          period, by, van, messages_first, compact):
+                                                                          period, by, van, messages_first):
     """Rows are summarised up to a day, then late data arrives — requests and tickets of summarised days (a van back
     online after days), refunds (some before their request), decisions in the back office on summarised requests —
     and part of the dirty days may be summarised again: the figures are those of all the rows, whatever is read raw."""
@@ -134,15 +134,84 @@ def test_the_figures_are_the_same_whether_days_are_summarised_dirty_or_raw(store
     everything = Rows([dataclasses.replace(r, state=decided[r.number][0], decided=decided[r.number][1])
                        if r.number in decided else r for r in rows.requests] + late.requests,
                       rows.tickets + late.tickets, rows.shifts)
-    kept, perf.COMPACT = perf.COMPACT, compact  # 0: the picks always from the histograms; 10⁹: always raw
-    try:
-        assert perf.table(store, period, by, van) == perf_data.reference_table(everything, period, by, van)
-        assert perf.weekly(store, period, van) == perf_data.reference_weekly(everything, period, van)
-    finally:
-        perf.COMPACT = kept
+    table = perf.table(store, period, by, van)
+    assert table == perf_data.reference_table(everything, period, by, van)
+    assert perf.weekly(store, period, van) == perf_data.reference_weekly(everything, period, van)
+    assert_within_precision(table, perf_data.reference_table(everything, period, by, van, exact=True))
     placed = perf.demand(store, period, van)  # these requests name no place
     assert placed["unplaced"] == sum(perf_data._in(period, r.submitted) and (van is None or r.van == van)
                                      for r in everything.requests)
+
+
+PICKS = ("decision_median_s", "decision_p90_s", "wait_median_s", "wait_p90_s", "service_median_s")
+
+
+def assert_within_precision(rows: list[dict], exact: list[dict]) -> None:
+    """The same rows and figures, each median and p90 within perf_summary.PRECISION of the exact nearest-rank pick."""
+    assert [r["key"] for r in rows] == [r["key"] for r in exact]
+    for row, wanted in zip(rows, exact, strict=True):
+        assert {k: v for k, v in row.items() if k not in PICKS} == {k: v for k, v in wanted.items() if k not in PICKS}
+        for pick in PICKS:
+            got, value = row[pick], wanted[pick]
+            assert (got is None) == (value is None), pick
+            if value is not None:
+                assert abs(got - value) <= perf_summary.PRECISION * abs(value), (pick, got, value)
+
+
+def test_a_bucket_is_within_the_stated_precision_keeps_the_order_and_is_few_per_doubling():
+    assert perf_summary.PRECISION == 1 / 128
+    assert [perf_summary.bucket(s) for s in (0, 1, 127, -127)] == [0, 1, 127, -127]  # exact below EXACT
+    values = {perf_summary.bucket(s) for s in range(2**20, 2**21)}  # about 12 to 24 days
+    assert len(values) == 2**perf_summary.BITS
+
+
+@given(st.integers(-2**62 + 1, 2**62 - 1), st.integers(-2**62 + 1, 2**62 - 1))
+def test_any_time_falls_in_a_bucket_within_the_precision_and_in_order(a, b):
+    for s in (a, b):
+        assert abs(perf_summary.bucket(s) - s) <= perf_summary.PRECISION * abs(s)
+    if a <= b:
+        assert perf_summary.bucket(a) <= perf_summary.bucket(b)
+    assert perf_summary.bucket(perf_summary.bucket(a)) == perf_summary.bucket(a)  # a bucket's value is its own bucket
+
+
+edges = st.integers(0, 61).flatmap(lambda k: st.sampled_from((2**k - 1, 2**k, 2**k + 1)))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.integers(-2**61, 2**61) | edges | edges.map(lambda v: -v) | st.integers(-10**7, 10**7),
+                       min_size=1, max_size=40))
+def test_the_sql_puts_each_time_in_the_same_bucket_as_python(store, values):
+    rows = " UNION ALL ".join(f"SELECT CAST({v} AS BIGINT) AS x" for v in values)
+    got = [int(b) for (b,) in store._read(f"SELECT {perf_summary.bucket_sql('x')} FROM ({rows}) t")]
+    assert got == [perf_summary.bucket(v) for v in values]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moments=st.lists(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)), min_size=1, max_size=30))
+def test_the_sql_local_day_of_a_time_and_of_its_hour_is_the_day_at_utc_plus_2(store, moments):
+    texts = [perf_data.iso(m.replace(tzinfo=UTC)) for m in moments]
+    rows = " UNION ALL ".join(f"SELECT '{t}' AS t, '{t[:13]}' AS h" for t in texts)
+    got = store._read(f"SELECT {perf_summary.local_day(store, 't')}, {perf_summary.local_day(store, 'h')} "
+                      f"FROM ({rows}) x")
+    wanted = [((m + timedelta(hours=2)).date().isoformat(),) * 2 for m in moments]
+    assert [tuple(r) for r in got] == wanted
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(rows=data_sets(), refreshed=days_after_t0, period=periods, by=st.sampled_from(tuple(perf.GROUPINGS)),
+       van=st.none() | st.sampled_from(VANS))
+def test_each_median_and_p90_is_within_the_stated_precision_of_the_exact_pick(store, rows, refreshed, period, by,
+                                                                               van):
+    """Decision times of up to 12 days and waits of up to 2 hours, part of the days summarised: every pick is within
+    PRECISION of the exact nearest-rank pick over the raw rows, every other figure exact."""
+    perf_data.clear(store)
+    perf_data.insert(store, rows)
+    perf_summary.refresh(store, today=refreshed)
+    assert_within_precision(perf.table(store, period, by, van),
+                            perf_data.reference_table(rows, period, by, van, exact=True))
+    weeks, exact = perf.weekly(store, period, van), perf_data.reference_weekly(rows, period, van, exact=True)
+    assert_within_precision([{**w, "key": w["week"]} for w in weeks], [{**w, "key": w["week"]} for w in exact])
 
 
 def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_dirty_again(store):
@@ -165,6 +234,35 @@ def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_di
     assert perf.table(store, period, "van") == perf_data.reference_table(everything, period, "van")
     assert perf_summary.refresh(store, today=today) == [date(2026, 3, 4), date(2026, 3, 6)]
     assert perf.table(store, period, "operator") == perf_data.reference_table(everything, period, "operator")
+    assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
+
+
+def test_a_whole_month_is_read_from_its_month_rows_until_one_of_its_days_changes(store):
+    perf_data.clear(store)
+    rows = perf_data.sample(days=45)  # 1 March … 14 April 2026
+    perf_data.insert(store, rows)
+    today = T0.date() + timedelta(days=45)
+    perf_summary.refresh(store, today=today)
+    assert store._read("SELECT month FROM perf_months") == [("2026-03-01",)]
+    period = perf.Period(date(2026, 2, 20), date(2026, 4, 20))
+    parts = perf_summary.split(store._read, period.first, period.last)
+    assert parts.months == ((date(2026, 3, 1), date(2026, 3, 31)),)
+    assert all(last < date(2026, 3, 1) or first > date(2026, 3, 31) for first, last in parts.weeks + parts.summary)
+    assert perf_summary.split(store._read, period.first, period.last, months=False).months == ()
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(rows, period, by)
+    assert perf.weekly(store, period) == perf_data.reference_weekly(rows, period)
+    late = Rows([Request("L-1", "V003", "RECON", "op2", "ready", T0 + timedelta(days=12, hours=9), None, "card", 900,
+                         T0 + timedelta(days=30))],
+                [Ticket("V001", "ticket.finish", T0 + timedelta(days=20), 600, 900)])
+    perf_data.insert(store, late, first=5000)
+    everything = Rows(rows.requests + late.requests, rows.tickets + late.tickets, rows.shifts)
+    assert perf_summary.split(store._read, period.first, period.last).months == ()  # March has dirty days
+    assert perf.table(store, period, "van") == perf_data.reference_table(everything, period, "van")
+    perf_summary.refresh(store, today=today)
+    assert perf_summary.split(store._read, period.first, period.last).months == parts.months
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(everything, period, by)
     assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
 
 
@@ -233,7 +331,8 @@ def test_median_and_p90_are_the_nearest_rank_for_every_count(store):
     period = perf.Period(T0.date(), T0.date())
     for row in perf.table(store, period, "service"):
         n = int(row["key"][1:])
-        assert (row["decision_median_s"], row["decision_p90_s"]) == (60 * math.ceil(n / 2), 60 * math.ceil(0.9 * n))
+        assert (row["decision_median_s"], row["decision_p90_s"]) == (perf_summary.bucket(60 * math.ceil(n / 2)),
+                                                                     perf_summary.bucket(60 * math.ceil(0.9 * n)))
     for n in (1, 9, 10, 19, 20, 70):  # 0.9 · 70 is 63.000000000000014 in floating point
         perf_data.clear(store)
         perf_data.insert(store, Rows([], [Ticket("V002", "ticket.finish", T0 + timedelta(hours=2), w, 60)
@@ -372,7 +471,7 @@ def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tm
     monkeypatch.undo()
     new = HubStore(tmp_path / "hub.db")
     try:
-        assert new.migrated == ["m012_performance_summary"]
+        assert new.migrated == ["m012_performance_summary", "m013_performance_buckets"]
         submitted = {perf_data._day(r.submitted) for r in rows.requests}
         ended = {perf_data._day(t.at) for t in rows.tickets}
         dirty = {date.fromisoformat(d) for (d,) in new._read("SELECT day FROM perf_dirty")}
@@ -386,6 +485,42 @@ def test_m012_marks_every_day_with_data_dirty_and_the_refresh_summarises_them(tm
         assert new._read("SELECT count(*) FROM perf_weeks")[0][0] >= 2  # whole weeks made from their days
         assert [perf.table(new, period, by) for by in perf.GROUPINGS] == before
         assert perf.weekly(new, period) == perf_data.reference_weekly(rows, period)
+    finally:
+        new.close()
+
+
+def test_m013_reads_the_days_summarised_to_the_second_raw_until_the_refresh_buckets_them(tmp_path):
+    """A hub summarised under m012 (histograms to the second): after m013 every summarised day is dirty and no week
+    is read, so the figures are the bucketed ones at once; the refresh then summarises them in buckets."""
+    old = HubStore(tmp_path / "hub.db")
+    rows = perf_data.sample(days=20)
+    perf_data.insert(old, rows)
+    today = T0.date() + timedelta(days=21)
+    assert len(perf_summary.refresh(old, today=today)) >= 20
+    with old.transaction() as conn:  # back to m012: its summary held whole seconds, not the buckets' values
+        for table in ("perf_decisions", "perf_decision_vans", "perf_decisions_all", "perf_waits", "perf_waits_all"):
+            conn.execute(f"UPDATE {table} SET seconds = seconds + 1 WHERE seconds >= ?", [perf_summary.EXACT])
+        for table in ("perf_months", *(s.months for s in perf_summary.ALL)):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 13")
+    (weeks,), = old._read("SELECT count(*) FROM perf_weeks")
+    assert weeks >= 2 and perf_summary.state(old)["dirty"] == 0
+    old.close()
+    new = HubStore(tmp_path / "hub.db")
+    try:
+        assert new.migrated == ["m013_performance_buckets"]
+        summarised = perf_summary.state(new)["summarised"]
+        assert perf_summary.state(new)["dirty"] == summarised and new._read("SELECT count(*) FROM perf_weeks") == [(0,)]
+        period = perf.Period(T0.date() - timedelta(days=3), T0.date() + timedelta(days=30))
+        for by in perf.GROUPINGS:
+            assert perf.table(new, period, by) == perf_data.reference_table(rows, period, by)
+        assert len(perf_summary.refresh(new, today=today)) == summarised
+        assert perf_summary.state(new)["dirty"] == 0 and new._read("SELECT count(*) FROM perf_weeks") == [(weeks,)]
+        for by in perf.GROUPINGS:
+            assert perf.table(new, period, by) == perf_data.reference_table(rows, period, by)
+        stored = {int(v) for (v,) in new._read("SELECT seconds FROM perf_decisions UNION SELECT seconds FROM "
+                                               "perf_waits UNION SELECT seconds FROM perf_decisions_weeks")}
+        assert stored and all(perf_summary.bucket(v) == v for v in stored)
     finally:
         new.close()
 

@@ -96,6 +96,25 @@ def test_the_screen_in_english_uses_western_digits(client, store):
     assert "Tickets name neither service nor operator" in html
 
 
+def test_the_screen_says_how_many_days_were_read_raw_and_the_precision_of_the_medians(client, store):
+    from governorate import perf_summary
+
+    _english(client)
+    html = client.get("/performance", query_string=QUERY).get_data(as_text=True)
+    assert f'data-raw="{PERIOD.days}" data-days="{PERIOD.days}"' in html  # nothing summarised yet: every day raw
+    assert '<bdi id="precision">±0.8 %</bdi>' in html
+    assert f'data-days="{PERIOD.days}">{PERIOD.days} / {PERIOD.days}</bdi>' in html
+    done = perf_summary.refresh(store, today=T0.date() + timedelta(days=20))
+    summarised = sum(PERIOD.first <= d <= PERIOD.last for d in done)
+    assert summarised >= 20
+    html = client.get("/performance", query_string=QUERY).get_data(as_text=True)
+    assert f'data-raw="{PERIOD.days - summarised}" data-days="{PERIOD.days}"' in html
+    client.post("/lang/ar", data={"csrf_token": login(client, "viewer"), "next": "/"})  # Eastern digits
+    html = client.get("/performance", query_string=QUERY).get_data(as_text=True)
+    assert '<bdi id="precision">±٠٫٨ %</bdi>' in html
+    assert f">{to_eastern(str(PERIOD.days - summarised))} / {to_eastern(str(PERIOD.days))}</bdi>" in html
+
+
 def test_a_bad_period_gets_a_clear_error_in_both_languages(client):
     login(client, "clerk")
     response = client.get("/performance", query_string={"from": "2026-04-01", "to": "2026-03-01"})

@@ -143,7 +143,8 @@ def clear(store) -> None:
     """Empty the tables the figures come from, and the per-day summary (m012) with its marks."""
     with store.transaction() as conn:
         for name in ("requests", "staff_audit", "messages", "shifts", "perf_days", "perf_dirty", "perf_weeks",
-                     *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL)):
+                     "perf_months", *(s.table for s in perf_summary.ALL), *(s.weeks for s in perf_summary.ALL),
+                     *(s.months for s in perf_summary.ALL)):
             conn.execute(f"DELETE FROM {name}")
 
 
@@ -185,12 +186,13 @@ def _in(period: perf.Period, moment: datetime) -> bool:
     return period.first <= _day(moment) <= period.last
 
 
-def _pick(values: list[int], num: int, den: int) -> int | None:
-    """Nearest rank: the ⌈num/den · n⌉-th smallest."""
+def _pick(values: list[int], num: int, den: int, exact: bool = False) -> int | None:
+    """Nearest rank: the ⌈num/den · n⌉-th smallest — its histogram bucket (what the screens show), or ``exact``."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[-(-num * len(ordered) // den) - 1]
+    value = ordered[-(-num * len(ordered) // den) - 1]
+    return value if exact else perf_summary.bucket(value)
 
 
 def _key(by: str, r: Request) -> str:
@@ -202,7 +204,7 @@ def _monday(moment: datetime) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
-def reference_requests(rows: Rows, period: perf.Period, key) -> dict[str, dict]:
+def reference_requests(rows: Rows, period: perf.Period, key, exact: bool = False) -> dict[str, dict]:
     out: dict[str, dict] = {}
     durations: dict[str, list[int]] = {}
     for r in rows.requests:
@@ -221,11 +223,11 @@ def reference_requests(rows: Rows, period: perf.Period, key) -> dict[str, dict]:
                 g["timed"] += 1
                 g["in_time"] += _day(r.decided).isoformat() <= r.due_on
     for k, values in durations.items():
-        out[k]["decision_median_s"], out[k]["decision_p90_s"] = _pick(values, 1, 2), _pick(values, 9, 10)
+        out[k]["decision_median_s"], out[k]["decision_p90_s"] = _pick(values, 1, 2, exact), _pick(values, 9, 10, exact)
     return out
 
 
-def reference_tickets(rows: Rows, period: perf.Period, key) -> dict[str, dict]:
+def reference_tickets(rows: Rows, period: perf.Period, key, exact: bool = False) -> dict[str, dict]:
     out: dict[str, dict] = {}
     waits: dict[str, list[int]] = {}
     services: dict[str, list[int]] = {}
@@ -243,9 +245,9 @@ def reference_tickets(rows: Rows, period: perf.Period, key) -> dict[str, dict]:
             if t.service_s is not None:
                 services.setdefault(k, []).append(t.service_s)
     for k, values in waits.items():
-        out[k]["wait_median_s"], out[k]["wait_p90_s"] = _pick(values, 1, 2), _pick(values, 9, 10)
+        out[k]["wait_median_s"], out[k]["wait_p90_s"] = _pick(values, 1, 2, exact), _pick(values, 9, 10, exact)
     for k, values in services.items():
-        out[k]["service_median_s"] = _pick(values, 1, 2)
+        out[k]["service_median_s"] = _pick(values, 1, 2, exact)
     return out
 
 
@@ -267,19 +269,20 @@ def reference_fees(rows: Rows, period: perf.Period, by: str) -> dict[str, dict]:
     return out
 
 
-def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = None) -> list[dict]:
-    """What perf.table must give for ``rows``."""
+def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = None, exact: bool = False
+                    ) -> list[dict]:
+    """What perf.table must give for ``rows`` (``exact``: with the exact picks instead of their buckets)."""
     if van:
         rows = Rows([r for r in rows.requests if r.van == van], [t for t in rows.tickets if t.van == van],
                     [sh for sh in rows.shifts if sh.van == van])
-    requests_ = reference_requests(rows, period, lambda r: _key(by, r))
+    requests_ = reference_requests(rows, period, lambda r: _key(by, r), exact)
     closed: dict[str, list[int]] = {}
     if by in ("governorate", "van", "operator"):  # a shift names no service
         for sh in rows.shifts:
             if _in(period, sh.closed):
                 k = {"governorate": "all", "van": sh.van, "operator": sh.operator}[by]
                 closed.setdefault(k, []).append(sh.difference)
-    tickets = (reference_tickets(rows, period, lambda t: "all" if by == "governorate" else t.van)
+    tickets = (reference_tickets(rows, period, lambda t: "all" if by == "governorate" else t.van, exact)
                if by in perf.TICKET_GROUPINGS else {})
     money = reference_fees(rows, period, by)
     out = []
@@ -310,11 +313,11 @@ def reference_table(rows: Rows, period: perf.Period, by: str, van: str | None = 
     return out
 
 
-def reference_weekly(rows: Rows, period: perf.Period, van: str | None = None) -> list[dict]:
+def reference_weekly(rows: Rows, period: perf.Period, van: str | None = None, exact: bool = False) -> list[dict]:
     if van:
         rows = Rows([r for r in rows.requests if r.van == van], [t for t in rows.tickets if t.van == van])
-    requests_ = reference_requests(rows, period, lambda r: _monday(r.submitted))
-    tickets = reference_tickets(rows, period, lambda t: _monday(t.at))
+    requests_ = reference_requests(rows, period, lambda r: _monday(r.submitted), exact)
+    tickets = reference_tickets(rows, period, lambda t: _monday(t.at), exact)
     out = []
     for monday in sorted(set(requests_) | set(tickets)):
         iso_ = date.fromisoformat(monday).isocalendar()
