@@ -603,7 +603,12 @@ def m013_performance_buckets(conn, dialect: str) -> None:
     _run(conn,
          "INSERT INTO perf_dirty (day) SELECT day FROM perf_days "
          "WHERE NOT EXISTS (SELECT 1 FROM perf_dirty d WHERE d.day = perf_days.day)",
-         "DELETE FROM perf_weeks")
+         "DELETE FROM perf_weeks",
+         # (their rows too: a week the refresh never makes again, such as a first partial one, keeps none)
+         *(f"DELETE FROM {table}_weeks" for table in (
+             "perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
+             "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places", "perf_decisions_all",
+             "perf_waits_all", "perf_services_all")))
     # The same rows per calendar month (day: its 1st), made from its days once all are summarised: a year by van reads
     # 12 rows per van and bucket instead of 52 (perf_summary.split).
     conn.execute("CREATE TABLE perf_months (month TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)")

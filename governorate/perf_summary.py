@@ -73,10 +73,11 @@ def local_day(store: HubStore, expr: str) -> str:
 
 
 def whole_seconds(store: HubStore, expr: str) -> str:
-    """SQL: seconds rounded to the nearest whole second, halves up (truncation of x + 0.5, the same on both)."""
+    """SQL: seconds rounded to the nearest whole second, halves away from zero — a negative time (a van's clock
+    ahead) mirrors the positive one (truncation of |x| + 0.5, signed; the same on both)."""
     if store.dialect == "postgresql":
-        return f"trunc({expr} + 0.5)::bigint"
-    return f"CAST({expr} + 0.5 AS INTEGER)"
+        return f"(sign({expr}) * trunc(abs({expr}) + 0.5))::bigint"
+    return f"(CASE WHEN {expr} < 0 THEN -CAST(0.5 - ({expr}) AS INTEGER) ELSE CAST({expr} + 0.5 AS INTEGER) END)"
 
 
 # --- the histograms' buckets: a bounded number of values per van, whatever the times ---------------------------
@@ -370,8 +371,13 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
     done = {date.fromisoformat(d) for (d,) in store._read("SELECT day FROM perf_days")}
     known = dirty | done
     todo = set(dirty)
+    # From the first day with data (or GAP_DAYS back), widened to the 1st of its month (a fixed point: the next
+    # refresh starts there again), so the first month is made of summarised days too; a week that begins before it
+    # is read by its days, never tried as a week.
+    start = None
     if known:
-        day = max(min(known), today - timedelta(days=GAP_DAYS))
+        start = max(min(known), today - timedelta(days=GAP_DAYS)).replace(day=1)
+        day = start
         while day < today:
             if day not in done:
                 todo.add(day)
@@ -381,10 +387,10 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
         summarise(store, day)
     # The weeks of those days, and any complete week not summarised yet, once all its days are clean.
     weeks = {day - timedelta(days=day.weekday()) for day in days}
+    weeks = {m for m in weeks if start is None or m >= start}
     have = {date.fromisoformat(w) for (w,) in store._read("SELECT week FROM perf_weeks")}
-    if known:
-        monday = max(min(known), today - timedelta(days=GAP_DAYS))
-        monday -= timedelta(days=monday.weekday())
+    if start is not None:
+        monday = start + timedelta(days=-start.weekday() % 7)  # the first Monday from start on
         while monday + timedelta(days=6) < today:
             if monday not in have:
                 weeks.add(monday)
@@ -395,8 +401,8 @@ def refresh(store: HubStore, today: date | None = None, limit: int | None = None
     # The same for the months.
     months = {day.replace(day=1) for day in days}
     have = {date.fromisoformat(m) for (m,) in store._read("SELECT month FROM perf_months")}
-    if known:
-        first = max(min(known), today - timedelta(days=GAP_DAYS)).replace(day=1)
+    if start is not None:
+        first = start.replace(day=1)
         while month_end(first) < today:
             if first not in have:
                 months.add(first)

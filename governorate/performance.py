@@ -348,7 +348,16 @@ def coverage(store: HubStore, period: Period, today: date | None = None) -> dict
     if last < period.first:
         return {"days": 0, "raw": 0, "precision": ps.PRECISION}
     parts = ps.split(store._read, period.first, last)
-    return {"days": (last - period.first).days + 1, "raw": parts.raw_days(), "precision": ps.PRECISION}
+    # Days before the hub's first data were never written to: read raw, they hold nothing, and are not counted.
+    first_data = store._read("SELECT min(day) FROM (SELECT min(day) AS day FROM perf_days "
+                             "UNION ALL SELECT min(day) FROM perf_dirty) x")[0][0]
+    empty = 0
+    if first_data is None:
+        empty = (last - period.first).days + 1
+    elif date.fromisoformat(first_data) > period.first:
+        empty = (min(date.fromisoformat(first_data), last + timedelta(days=1)) - period.first).days
+    return {"days": (last - period.first).days + 1, "raw": max(0, parts.raw_days() - empty),
+            "precision": ps.PRECISION}
 
 
 def vans(store: HubStore) -> list[str]:

@@ -22,6 +22,7 @@ EDGE = ROOT / "edge"
 URL_PARSING_ALLOWED = {
     "edge/devices/urls.py": "the one device-URL parser",
     "edge/config.py": "the broker URL (mqtt[s]://host:port)",
+    "edge/update/https.py": "the release server's https:// address (its kept-alive connections need host and port)",
 }
 SIM_KINDS = {"printer": "edge.devices.printer.sim", "scanner": "edge.devices.scanner.sim", "qr": "edge.devices.qr.sim",
              "camera": "edge.devices.cctv.sim", "gps": "edge.devices.gps.sim", "modem": "edge.devices.modem.sim"}

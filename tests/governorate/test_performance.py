@@ -50,7 +50,8 @@ def requests_(draw, n: int, prefix: str = "") -> Request:
     submitted = T0 + timedelta(seconds=draw(seconds))
     decided = None
     if state in perf.DECIDED_STATES and draw(st.booleans()):
-        decided = submitted + timedelta(seconds=draw(st.integers(0, 12 * 86400)))
+        # (before it was submitted: a van's clock ahead of the hub's)
+        decided = submitted + timedelta(seconds=draw(st.integers(-600, 12 * 86400)))
     under_review = submitted + timedelta(seconds=draw(st.integers(0, 86400))) if draw(st.booleans()) else None
     due = draw(st.none() | st.integers(-1, 12).map(lambda d: (submitted.date() + timedelta(days=d)).isoformat()))
     amount = draw(st.sampled_from((0, 1, 5000, 2**40)))
@@ -63,8 +64,8 @@ def requests_(draw, n: int, prefix: str = "") -> Request:
 
 tickets = st.builds(
     Ticket, st.sampled_from(VANS), st.sampled_from(("ticket.finish", "ticket.no_show")),
-    seconds.map(lambda s: T0 + timedelta(seconds=s)), st.none() | st.integers(0, 7200),
-    st.none() | st.integers(0, 3600))
+    seconds.map(lambda s: T0 + timedelta(seconds=s)), st.none() | st.integers(-120, 7200),  # (-: a clock jumped)
+    st.none() | st.integers(-60, 3600))
 
 
 shifts = st.lists(st.builds(
@@ -220,10 +221,12 @@ def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_di
     perf_data.insert(store, rows)
     today = T0.date() + timedelta(days=20)
     done = perf_summary.refresh(store, today=today)
-    assert done == [T0.date() + timedelta(days=d) for d in range(20)]  # before today; today stays raw
+    # Before today (today stays raw), from the first data's month (made of summarised days too).
+    start = T0.date().replace(day=1)
+    assert done == [start + timedelta(days=d) for d in range((today - start).days)]
     assert perf_summary.refresh(store, today=today) == []  # nothing dirty: nothing to do
     (dirty,), = store._read("SELECT count(*) FROM perf_dirty WHERE day < ?", [today.isoformat()])
-    assert dirty == 0 and perf_summary.state(store)["summarised"] == 20
+    assert dirty == 0 and perf_summary.state(store)["summarised"] == (today - start).days
     late = Rows([Request("L-1", "V001", "RECON", "op1", "ready", T0 + timedelta(days=3, hours=9), None, "cash", 700,
                          T0 + timedelta(days=4))], [Ticket("V002", "ticket.finish", T0 + timedelta(days=5), 30, 300)])
     perf_data.insert(store, late, first=5000)
@@ -235,6 +238,29 @@ def test_a_refresh_summarises_the_days_before_today_and_a_write_marks_its_day_di
     assert perf_summary.refresh(store, today=today) == [date(2026, 3, 4), date(2026, 3, 6)]
     assert perf.table(store, period, "operator") == perf_data.reference_table(everything, period, "operator")
     assert perf.weekly(store, period) == perf_data.reference_weekly(everything, period)
+
+
+def test_days_before_the_first_data_are_not_read_raw_for_ever_and_the_first_month_is_made_once(store, monkeypatch):
+    perf_data.clear(store)
+    first = T0 + timedelta(days=16, hours=9)  # data from the middle of a month (and of a week) on
+    rows = Rows([Request("F-1", "V001", "RECON", "op1", "ready", first, None, "cash", 700, first + timedelta(hours=5))],
+                [Ticket("V002", "ticket.finish", first + timedelta(days=1), -30, 300)])  # a clock ahead: a wait < 0
+    perf_data.insert(store, rows)
+    today = first.date() + timedelta(days=60)
+    perf_summary.refresh(store, today=today)
+    month = first.date().replace(day=1).isoformat()
+    assert (month,) in store._read("SELECT month FROM perf_months")  # the partial first month, made of its days
+    calls = []
+    for name in ("summarise", "summarise_week", "summarise_month"):
+        real = getattr(perf_summary, name)
+        monkeypatch.setattr(perf_summary, name, lambda *a, real=real, name=name: (calls.append(name), real(*a))[1])
+    assert perf_summary.refresh(store, today=today) == [] and calls == []  # nothing tried again
+    period = perf.Period(first.date() - timedelta(days=75), today - timedelta(days=1))
+    assert perf.coverage(store, period, today=today)["raw"] == 0  # the days before any data hold nothing
+    assert perf.coverage(store, perf.Period(period.first, today), today=today)["raw"] == 1  # today's
+    for by in perf.GROUPINGS:
+        assert perf.table(store, period, by) == perf_data.reference_table(rows, period, by)
+    assert perf.table(store, period, "governorate")[0]["wait_median_s"] == -30  # mirrored, exact below 128 s
 
 
 def test_a_whole_month_is_read_from_its_month_rows_until_one_of_its_days_changes(store):
