@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from edge.update.install import make_venv
+from edge.update.state import fsync_dir
 from governorate import settings as settings_mod
 from provisioning import release as release_mod
 from provisioning.laying import Entry, InstallError, Laying
@@ -374,11 +375,7 @@ class HubInstaller(Laying):
         tmp.unlink(missing_ok=True)
         os.symlink(f"versions/{vid}", tmp)
         os.replace(tmp, pointer)  # one rename: the units start either the old version or the new one
-        fd = os.open(pointer.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(pointer.parent)
         for old in versions.iterdir():
             if old.name not in (vid, before):
                 shutil.rmtree(old, ignore_errors=True)
@@ -391,18 +388,15 @@ class HubInstaller(Laying):
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         venv = folder / "venv"
-        env = release_mod.pip_env()
+
+        def step(cmd: list[str], what: str) -> None:
+            release_mod.run_tool(cmd, f"{what} (the hub's release)", env=release_mod.pip_env(), error=InstallError)
+
         try:
-            # No pip of its own: the installer's pip installs into it (--python), and the next release gets a new one.
-            release_mod.run_tool([self.python, "-m", "venv", "--without-pip", str(venv)],
-                                 "making the hub's virtualenv", env=env, error=InstallError)
-            pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
-                   "--no-index", "--no-cache-dir"]
-            release_mod.run_tool([*pip, "--find-links", str(release.wheels), "--require-hashes",
-                                  "--only-binary=:all:", "-r", str(release.requirements)],
-                                 "installing the hub's locked packages", env=env, error=InstallError)
-            release_mod.run_tool([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel",
-                                 env=env, error=InstallError)
+            # As a van's version is made (edge.update.install), without a pip of its own: the installer's pip
+            # installs into it, and the next release gets a new virtualenv.
+            make_venv(self.python, venv, release.requirements, release.wheels, release.project_wheel,
+                      seed_pip=False, run=step)
             started, answer = _version(venv)
             if not started or answer.split()[-1:] != [release.manifest["version"]]:  # "governorate, version 0.1.0"
                 raise _refuse(f"Version {release.manifest['version']} does not start on this hub (governorate "

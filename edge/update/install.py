@@ -246,6 +246,21 @@ def _run(cmd: list[str], what: str) -> None:
                           detail=tail, code="update-install")
 
 
+def make_venv(python: str, venv: Path, requirements: Path, wheels: Path, project_wheel: Path, *,
+              seed_pip: bool = True, run: Callable[[list[str], str], None] = _run) -> None:
+    """A fresh virtualenv in ``venv`` made by ``python`` with exactly a release's locked packages (``requirements``
+    from ``wheels``: no index, every hash checked, the machine's pip settings ignored) and its project's wheel.
+    ``seed_pip``: the virtualenv gets a pip of its own (a van's version installs the next one); ``run`` runs each
+    step (``cmd``, what it does) and raises its caller's error when one fails."""
+    run([python, "-m", "venv", *([] if seed_pip else ["--without-pip"]), str(venv)], "making the virtualenv")
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+           "--no-index", "--no-cache-dir"]
+    if _has_pins(requirements):
+        run([*pip, "--find-links", str(wheels), "--require-hashes", "--only-binary=:all:", "-r", str(requirements)],
+            "installing the locked packages")
+    run([*pip, "--no-deps", str(project_wheel)], "installing the project's wheel")
+
+
 def _has_pins(requirements: Path) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in requirements.read_text().splitlines())
 
@@ -340,14 +355,8 @@ class Updater:
         folder.mkdir(parents=True)
         venv = self.layout.venv(vid)
         try:
-            _run([self.python, "-m", "venv", *([] if self.seed_pip else ["--without-pip"]), str(venv)],
-                 "making the version's virtualenv")
-            pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
-                   "--no-index", "--no-cache-dir"]
-            if _has_pins(release.requirements):
-                _run([*pip, "--find-links", str(release.wheels), "--require-hashes", "--only-binary=:all:",
-                      "-r", str(release.requirements)], "installing the locked packages")
-            _run([*pip, "--no-deps", str(release.project_wheel)], "installing the project's wheel")
+            make_venv(self.python, venv, release.requirements, release.wheels, release.project_wheel,
+                      seed_pip=self.seed_pip)
             _keep_units(release.folder / "systemd", folder / UNITS)
             record = {"version": release.version, "identity": release.identity,
                       "installed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
