@@ -492,6 +492,13 @@ def m011_request_places(conn, dialect: str) -> None:
 
 
 
+# The performance summary's tables (m012): each van's partial aggregates, and the governorate's histograms; each
+# has its _weeks (m012) and _months (m013) twin.
+PERF_BY_VAN = ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
+               "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places")
+PERF_ALL = ("perf_decisions_all", "perf_waits_all", "perf_services_all")
+
+
 @migration
 def m012_performance_summary(conn, dialect: str) -> None:
     # The performance screens over long periods (issue 19): figures kept per local day (UTC+2) in summary tables that
@@ -523,22 +530,20 @@ def m012_performance_summary(conn, dialect: str) -> None:
          "CREATE TABLE perf_refund_vans (day TEXT NOT NULL, van TEXT NOT NULL, request_van TEXT NOT NULL, "
          "method TEXT, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL)",
          "CREATE TABLE perf_places (day TEXT NOT NULL, van TEXT NOT NULL, cy BIGINT, cx BIGINT, n BIGINT NOT NULL)")
-    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
-                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+    for table in PERF_BY_VAN:
         conn.execute(f"CREATE INDEX {table}_by_day ON {table} (day, van)")
     # The histograms of the whole governorate (no van: a day's values of every van in one row each), for the
     # governorate's figures and its weekly trend: a tenth or less of the per-van rows.
-    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+    for table in PERF_ALL:
         _run(conn, f"CREATE TABLE {table} (day TEXT NOT NULL, seconds BIGINT NOT NULL, n BIGINT NOT NULL)",
              f"CREATE INDEX {table}_by_day ON {table} (day)")
     # The same rows per ISO week (day: its Monday), made from the week's days once all seven are summarised: a period
     # reads its whole weeks there (a year: 52 rows per van and value instead of 300).
     conn.execute("CREATE TABLE perf_weeks (week TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)")
-    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
-                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+    for table in PERF_BY_VAN:
         _run(conn, f"CREATE TABLE {table}_weeks AS SELECT * FROM {table} WHERE 1 = 0",
              f"CREATE INDEX {table}_weeks_by_day ON {table}_weeks (day, van)")
-    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+    for table in PERF_ALL:
         _run(conn, f"CREATE TABLE {table}_weeks AS SELECT * FROM {table} WHERE 1 = 0",
              f"CREATE INDEX {table}_weeks_by_day ON {table}_weeks (day)")
     kinds = "('ticket.finish', 'ticket.no_show', 'request.refunded')"
@@ -605,18 +610,14 @@ def m013_performance_buckets(conn, dialect: str) -> None:
          "WHERE NOT EXISTS (SELECT 1 FROM perf_dirty d WHERE d.day = perf_days.day)",
          "DELETE FROM perf_weeks",
          # (their rows too: a week the refresh never makes again, such as a first partial one, keeps none)
-         *(f"DELETE FROM {table}_weeks" for table in (
-             "perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
-             "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places", "perf_decisions_all",
-             "perf_waits_all", "perf_services_all")))
+         *(f"DELETE FROM {table}_weeks" for table in (*PERF_BY_VAN, *PERF_ALL)))
     # The same rows per calendar month (day: its 1st), made from its days once all are summarised: a year by van reads
     # 12 rows per van and bucket instead of 52 (perf_summary.split).
     conn.execute("CREATE TABLE perf_months (month TEXT PRIMARY KEY, summarised_at TEXT NOT NULL)")
-    for table in ("perf_requests", "perf_request_vans", "perf_decisions", "perf_decision_vans", "perf_tickets",
-                  "perf_waits", "perf_services", "perf_refunds", "perf_refund_vans", "perf_places"):
+    for table in PERF_BY_VAN:
         _run(conn, f"CREATE TABLE {table}_months AS SELECT * FROM {table} WHERE 1 = 0",
              f"CREATE INDEX {table}_months_by_day ON {table}_months (day, van)")
-    for table in ("perf_decisions_all", "perf_waits_all", "perf_services_all"):
+    for table in PERF_ALL:
         _run(conn, f"CREATE TABLE {table}_months AS SELECT * FROM {table} WHERE 1 = 0",
              f"CREATE INDEX {table}_months_by_day ON {table}_months (day)")
 

@@ -179,11 +179,16 @@ def _histogram(table: str, value: str, keys: str, only: str, time: str) -> Calla
     def raw(store: HubStore, day: str, where: str) -> str:
         # Each row's whole seconds worked out once (the fence keeps the subquery: flattened, its expression would be
         # copied into every step of the bucket's CASE).
-        fence = "OFFSET 0" if store.dialect == "postgresql" else "LIMIT -1 OFFSET 0"
+        fence = _fence(store)
         return (f"SELECT {day}, {keyed}{bucket_sql('x')}, count(*) FROM (SELECT {keyed}{time}, "
                 f"{whole_seconds(store, value)} AS x FROM {table} WHERE {only} AND {value} IS NOT NULL AND {where} "
                 f"{fence}) h GROUP BY {_positions(width)}")
     return raw
+
+
+def _fence(store: HubStore) -> str:
+    """SQL that keeps a subquery from being flattened into its outer query (its expressions worked out once)."""
+    return "OFFSET 0" if store.dialect == "postgresql" else "LIMIT -1 OFFSET 0"
 
 
 def _tickets(store: HubStore, day: str, where: str) -> str:
@@ -197,7 +202,7 @@ def _refunds(fine: bool) -> Callable[[HubStore, str, str], str]:
     keys, width = ("r.van, r.service_code, r.operator", 6) if fine else ("r.van", 4)
 
     def raw(store: HubStore, day: str, where: str) -> str:
-        body, fence = ("body::jsonb", "OFFSET 0") if store.dialect == "postgresql" else ("body", "LIMIT -1 OFFSET 0")
+        body, fence = ("body::jsonb" if store.dialect == "postgresql" else "body"), _fence(store)
         # Each refund's request by its primary key: PostgreSQL would otherwise hash-join the refunds of a raw period
         # with every request (the fenced LATERAL makes it look each one up).
         join = ("CROSS JOIN LATERAL (SELECT van, service_code, operator FROM requests WHERE number = f.fn OFFSET 0) r"
