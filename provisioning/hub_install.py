@@ -248,16 +248,16 @@ class HubInstaller(Laying):
         # What systemd last started: a run with --no-start, or one whose systemctl failed, leaves it behind, and the
         # next run restarts even if it changes nothing itself.
         self.applied = previous.get("applied")
-        self._manifest(values, state, self.applied)
+        self._record = {"format": "mtc-hub-install", "governorate": values.get("gov"),
+                        "version": self.release.manifest["version"], **state}
+        self._manifest()
         if start and self.root is None:
             self.activate()
         return self.report
 
-    def _manifest(self, values: dict, state: dict, applied: str | None, report: bool = True) -> None:
-        manifest = {"format": "mtc-hub-install", "governorate": values.get("gov"),
-                    "version": self.release.manifest["version"], **state, "applied": applied}
-        self._recorded = (values, state)
-        text = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+    def _manifest(self, report: bool = True) -> None:
+        """The install's record, with what systemd was last given (``applied``)."""
+        text = json.dumps({**self._record, "applied": self.applied}, indent=1, ensure_ascii=False).encode()
         mark = len(self.report)
         self._file(MANIFEST_PATH, text, 0o644, "root", "root")
         if not report:
@@ -268,7 +268,7 @@ class HubInstaller(Laying):
         for command in self.commands(self.enabled):
             self.run(command)
         self.applied = self.digest
-        self._manifest(*self._recorded, self.digest, report=False)
+        self._manifest(report=False)
 
     def _units(self) -> dict[str, bytes]:
         folder = self.release.folder / "systemd"
