@@ -404,6 +404,9 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
 @_web_option("--notifier", "GOVERNORATE_NOTIFIER", str,
              "module:factory of the citizen notification sender (default: the notifications table).")
 @_web_option("--refresh-s", "GOVERNORATE_REFRESH_S", float, "Seconds between overview refreshes (default 3).")
+@_web_option("--public-url", "GOVERNORATE_PUBLIC_URL", str,
+             "The https:// address staff open, served by the TLS reverse proxy in front of this app (settings: "
+             "web.public_url): the app then trusts the proxy's X-Forwarded-For/-Proto and listens on loopback only.")
 @_alert_options
 @click.option("--dlr-secret", "dlr_secret", default=None, envvar="GOVERNORATE_DLR_SECRET", show_envvar=True,
               help="Checks the SMS gateway's delivery reports (/notify/dlr); the notify worker signs with the same. "
@@ -412,16 +415,21 @@ def staff_add(db_path: str, gov: str, username: str, name: str, role: str, passw
               help="Print the settings this would run with (as JSON, secrets hidden) and exit.")
 @click.pass_obj
 def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, with_ingest: bool, threads: int,
-        tls_dir: str | None, notifier: str | None, refresh_s: float | None, silent_after_s: float | None,
-        offline_alert_min: float | None, backlog_alert_h: float | None, dlr_secret: str | None,
-        print_settings: bool) -> None:
+        tls_dir: str | None, notifier: str | None, refresh_s: float | None, public_url: str | None,
+        silent_after_s: float | None, offline_alert_min: float | None, backlog_alert_h: float | None,
+        dlr_secret: str | None, print_settings: bool) -> None:
     """Serve the staff web app (fleet, alerts, back office) with waitress.
 
     The cookie-signing key comes from $GOVERNORATE_SECRET_KEY or the settings file's web.secret_key,
     else it is made once into web-secret.key beside the database.
     """
     secret, secret_from = settings.secret_key(obj["settings"], obj["source"])
-    given = {"NOTIFIER": notifier, "REFRESH_S": refresh_s, "SILENT_AFTER_S": silent_after_s,
+    if public_url:  # given here or in the environment too: checked as the file's value is
+        problem = settings.public_url_problem(public_url) or (
+            None if settings.is_loopback(host) else settings.proxied_host_problem(host))
+        if problem:
+            raise settings.HubConfigError("--public-url / --host", "web.public_url", problem)
+    given = {"NOTIFIER": notifier, "REFRESH_S": refresh_s, "PUBLIC_URL": public_url, "SILENT_AFTER_S": silent_after_s,
              "OFFLINE_ALERT_MIN": offline_alert_min, "BACKLOG_ALERT_H": backlog_alert_h, "SECRET_KEY": secret,
              "DLR_SECRET": dlr_secret}
     config = {"DB_PATH": db_path, "GOVERNORATE": gov, "BROKER_URL": broker,
@@ -437,10 +445,11 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
         return
     from waitress.server import create_server
 
-    from governorate.web import create_app
+    from governorate.web import create_app, server_options
 
     app = create_app({**config, "STORE": open_store(db_path), "BROKER_TLS": tls_options(broker, tls_dir)})
-    server = create_server(app, host=host, port=port, threads=threads, ident="governorate")
+    server = create_server(app, host=host, port=port, threads=threads, ident="governorate",
+                           **server_options(config, host))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -449,7 +458,7 @@ def web(obj: dict, db_path: str, gov: str, broker: str, host: str, port: int, wi
         hub = _hub(db_path, gov, broker, worker="web-ingest", tls_dir=tls_dir,
                    thresholds=_thresholds(silent_after_s, offline_alert_min, backlog_alert_h))
         threading.Thread(target=hub.run, args=(stop,), daemon=True, name="ingest").start()
-    click.echo(f"governorate {gov} web on http://{host}:{port}/")
+    click.echo(f"governorate {gov} web on http://{host}:{port}/" + (f", served at {public_url}" if public_url else ""))
     server.print_listen("Serving on http://{}:{}")  # as waitress.serve says it (the journal's line)
 
     def serve() -> None:

@@ -36,6 +36,9 @@ KEYS: dict[str, tuple[str, type, str]] = {
     "web.secret_key": ("secret_key", str, "secret"),
     "web.notifier": ("notifier", str, "notifier"),
     "web.refresh_s": ("refresh_s", float, "positive"),
+    # The address staff use, served by the TLS reverse proxy `provision hub install` sets up (docs/governorate.md):
+    # the web app then trusts that proxy's X-Forwarded-For/-Proto and marks its cookie Secure.
+    "web.public_url": ("public_url", str, "public_url"),
     # Citizen notifications (`governorate notify`, governorate/sms.py; docs/governorate.md "Citizen notifications").
     # web.notifier is the older place of notify.sender; a file gives one of them.
     "notify.sender": ("notifier", str, "notifier"),
@@ -108,7 +111,39 @@ def loads(text: str, source: str = "<string>", folder_exists: Callable[[str], bo
             other = next(k for k, v in KEYS.items() if v[0] == name and k != key)
             raise HubConfigError(source, key, f"gives the same setting as '{other}': keep only one of them")
         values[name] = _checked(source, key, value, kind, rule, folder_exists or (lambda p: Path(p).is_dir()))
+    if values.get("public_url") and "host" in values and not is_loopback(values["host"]):
+        raise HubConfigError(source, "web.host", proxied_host_problem(values["host"]))
     return values
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
+
+
+def proxied_host_problem(host: str) -> str:
+    """Why the web app may not listen on ``host`` behind the proxy: its plain HTTP port would bypass TLS, and anyone
+    reaching it could claim any address in X-Forwarded-For."""
+    return (f"is '{host}' but web.public_url is set: behind the TLS proxy the web app listens on 127.0.0.1 only "
+            "(its plain HTTP port must not be reachable from the network)")
+
+
+def public_url_problem(value: str) -> str | None:
+    """What is wrong with a ``web.public_url`` (None when it is one): https, a host name, nothing after it."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        return f"'{value}' is not a URL ({exc})"
+    if parts.scheme != "https" or not parts.hostname:
+        return f"'{value}' must be the https:// address staff open, e.g. https://hub.giza.example"
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"'{value}' must be only https:// and the server's name (and a port): no path, query or user"
+    if port == 80:
+        return "port 80 is the plain HTTP one that redirects to HTTPS: leave the port out (443)"
+    return None
 
 
 def _flatten(raw: dict, source: str, prefix: str = "") -> dict:
@@ -148,6 +183,8 @@ def _checked(source: str, key: str, value, kind: type, rule: str, folder_exists:
                              f"'{value}' must be kannel, webhook or module:factory, e.g. mygov.sms:factory")
     if rule == "http_url" and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
         raise HubConfigError(source, key, f"'{value}' must be an http:// or https:// URL")
+    if rule == "public_url" and (problem := public_url_problem(value)):
+        raise HubConfigError(source, key, problem)
     if rule in ("text", "notifier") and not value.strip():
         raise HubConfigError(source, key, "must not be empty")
     return value

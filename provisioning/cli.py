@@ -338,9 +338,12 @@ def hub() -> None:
 @click.option("--releases-tls", "releases_tls", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="The release server's certificate folder (cert.pem, key.pem): vans that fetch "
                                  "over HTTPS need it; with it governorate-releases.service runs.")
+@click.option("--web-tls", "web_tls", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The certificate folder of the web app's public name, web.public_url (cert.pem: the full chain; "
+                   "key.pem): nginx serves the app over HTTPS with it.")
 @click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
 @click.option("--no-start", is_flag=True, help="Do not enable or start the services.")
-def hub_install(release_dir, settings_file, tls_dir, releases_tls, root, no_start) -> None:
+def hub_install(release_dir, settings_file, tls_dir, releases_tls, web_tls, root, no_start) -> None:
     """Install (or update) the governorate hub on this machine (as root). Safe to run again: reports what
     changed."""
     from provisioning import hub_install as hub_mod
@@ -349,7 +352,7 @@ def hub_install(release_dir, settings_file, tls_dir, releases_tls, root, no_star
     rel = release_mod.read(release_dir, "hub")
     installer = hub_mod.HubInstaller(rel, root)
     report = installer.install(settings=settings_file.read_bytes() if settings_file else None, tls=tls_dir,
-                               releases_tls=releases_tls, start=not no_start)
+                               releases_tls=releases_tls, web_tls=web_tls, start=not no_start)
     _print_report(report, f"governorate hub {rel.manifest['version']}")
     if (hub_mod.CURRENT, "created") in report:  # a first install
         click.echo("next: add the first administrator — sudo -u governorate "

@@ -34,6 +34,7 @@ from edge.update.install import make_venv
 from edge.update.state import fsync_dir
 from governorate import settings as settings_mod
 from provisioning import release as release_mod
+from provisioning import web_proxy
 from provisioning.laying import Entry, InstallError, Laying
 
 USER = "governorate"
@@ -63,6 +64,7 @@ DIRECTORIES = [
 ALWAYS = ("governorate-ingest.service", "governorate-web.service", "governorate-summary.timer")
 NOTIFY = "governorate-notify.service"
 RELEASES = "governorate-releases.service"
+NGINX = "nginx.service"  # the TLS proxy in front of the web app, when the settings give web.public_url
 
 
 DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -140,6 +142,7 @@ class HubInstaller(Laying):
                           "هذا الإصدار ليس إصدار مركز المحافظة: أنشئه بالأمر «provision release build --role hub».")
         self.release = release
         self.python = python
+        self.proxied = False  # whether this hub's web app is served by nginx (web.public_url)
 
     # -- what is checked before anything is written ---------------------------------------------------------
 
@@ -194,6 +197,46 @@ class HubInstaller(Laying):
                           f"الاتصال بالوسيط مشفّر: اضبط tls_dir على {TLS}.")
         return text, values
 
+    def _web_site(self, values: dict, web_tls: Path | None) -> tuple[bytes | None, dict[str, bytes]]:
+        """The nginx site for ``web.public_url`` and its certificate and key (given, else the installed ones), checked
+        (the pair, the name, ``nginx -t``); (None, {}) without a public URL."""
+        public = values.get("public_url")
+        given = read_folder(web_tls, web_proxy.TLS_FILES, "the web app's certificate folder")
+        if not public:
+            if given:
+                raise _refuse("--web-tls was given but the settings have no web.public_url: set it to the https:// "
+                              "address staff open (docs/governorate.md).",
+                              "حددت --web-tls لكن ملف الإعدادات بلا web.public_url: اضبطه على عنوان https:// "
+                              "الذي يفتحه الموظفون.")
+            return None, {}
+        files = given or self._installed(web_proxy.TLS, web_proxy.TLS_FILES)
+        if not files:
+            raise _refuse(f"web.public_url is {public}: give --web-tls with a folder holding its certificate "
+                          "(cert.pem, the full chain) and key (key.pem).",
+                          f"العنوان web.public_url هو {public}: حدد بالخيار --web-tls مجلدًا فيه الشهادة cert.pem "
+                          "والمفتاح key.pem.")
+        check_pair(files["cert.pem"], files["key.pem"], "web app's")
+        name, _ = web_proxy.public_address(public)
+        if not web_proxy.covers(files["cert.pem"], name):
+            raise _refuse(f"The web certificate is not for {name} (web.public_url): browsers would refuse it. Give "
+                          "one whose subjectAltName names it.",
+                          f"شهادة الموقع ليست للاسم {name}: سيرفضها المتصفح. استخدم شهادة تحمل هذا الاسم.")
+        site = web_proxy.site(public, values.get("host", "127.0.0.1"), values.get("port", 8090))
+        if self.root is None:
+            problem = web_proxy.check(site, files["cert.pem"], files["key.pem"])
+            if problem:
+                raise _refuse(f"nginx refuses the web app's site: {problem}",
+                              "يرفض nginx إعدادات موقع التطبيق؛ التفاصيل بالإنجليزية.")
+        return site, files
+
+    def _unproxy(self) -> None:
+        """No public URL any more: the site an earlier install wrote goes (nginx reloads); the certificate stays."""
+        recorded = any(e["path"] == web_proxy.SITE for e in (self.installed_manifest() or {}).get("entries", []))
+        target = self.at(web_proxy.SITE)
+        if recorded and os.path.lexists(target):
+            target.unlink()
+            self.report.append((web_proxy.SITE, "removed"))
+
     # -- install --------------------------------------------------------------------------------------------
 
     def _installed(self, folder: str, names: dict[str, tuple[int, str]]) -> dict[str, bytes]:
@@ -204,7 +247,7 @@ class HubInstaller(Laying):
         return {n: p.read_bytes() for n, p in paths.items()}
 
     def install(self, *, settings: bytes | None = None, tls: Path | None = None, releases_tls: Path | None = None,
-                start: bool = True) -> list[tuple[str, str]]:
+                web_tls: Path | None = None, start: bool = True) -> list[tuple[str, str]]:
         """Check everything, make the release's version, then lay out the files and switch ``current``: a check
         that fails, or a release that does not start, leaves the settings, the identity and the running version as
         they were."""
@@ -221,6 +264,7 @@ class HubInstaller(Laying):
                               "identity: give --tls too.",
                               "خادم الإصدارات يحتاج شهادة سلطة المحافظة من هوية المركز: حدد --tls أيضًا.")
         settings_text, values = self._settings(settings, tls is not None)
+        site, web_files = self._web_site(values, web_tls)
         units = self._units()
         self.report = []
         entries = [self._user(USER, DATA)]
@@ -241,6 +285,15 @@ class HubInstaller(Laying):
         entries.append(self._switch(vid))
         for name, data in units.items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
+        self.proxied = site is not None
+        if site is not None:
+            entries.append(self._directory(web_proxy.TLS, 0o750, "root", "root"))
+            for name, data in web_files.items():
+                mode, group = web_proxy.TLS_FILES[name]
+                entries.append(self._file(f"{web_proxy.TLS}/{name}", data, mode, "root", group))
+            entries.append(self._file(web_proxy.SITE, site, 0o644, "root", "root"))
+        else:
+            self._unproxy()
         self.enabled = self.services(values, bool(served))
         state = {"release": self.release.digest, "services": self.enabled, "entries": [asdict(e) for e in entries]}
         self.digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
@@ -335,6 +388,12 @@ class HubInstaller(Laying):
             out.append(["systemctl", "disable", "--now", *dropped])
         out.append(["systemctl", "enable", *enabled])
         out.append(["systemctl", "restart" if changed or behind else "start", *enabled])
+        if self.proxied:  # the machine's own check (every site, ports) before nginx reads it
+            out.append(["nginx", "-t", "-q"])
+            out.append(["systemctl", "enable", NGINX])
+            out.append(["systemctl", "reload-or-restart" if changed or behind else "start", NGINX])
+        elif (web_proxy.SITE, "removed") in self.report:
+            out.append(["systemctl", "try-reload-or-restart", NGINX])
         return out
 
     # -- the software ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ DEFAULTS = {
     "NOTIFIER": None,             # the citizen notification sender, read by `governorate notify` (governorate/sms.py)
     "DLR_SECRET": None,           # signs the SMS gateway's delivery-report links (/notify/dlr); None: reports refused
     "REFRESH_S": 3,               # how often the overview refreshes itself
+    "PUBLIC_URL": None,           # https:// address of the TLS proxy in front (web.public_url); None: served directly
     "OFFLINE_ALERT_MIN": 10.0,
     "SILENT_AFTER_S": 180.0,
     "BACKLOG_ALERT_H": 2.0,
@@ -36,10 +37,23 @@ DEFAULTS = {
 }
 
 
+def server_options(config: dict, host: str) -> dict:
+    """waitress's settings for the app listening on ``host``. Behind the TLS proxy (``PUBLIC_URL``) the client's
+    address and scheme are what the proxy says in X-Forwarded-For and -Proto — believed from the proxy's address only
+    (waitress removes them from any other client). The proxy sets them itself, never passing on a client's
+    (provisioning/web_proxy.py)."""
+    if not config.get("PUBLIC_URL"):
+        return {}
+    return {"trusted_proxy": "::1" if host == "::1" else "127.0.0.1", "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}, "clear_untrusted_proxy_headers": True}
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
+    if app.config["PUBLIC_URL"]:  # served over HTTPS only: the session cookie never travels in the clear
+        app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     if not app.config.get("SECRET_KEY"):
         db = str(app.config["DB_PATH"])
         folder = Path("var/hub") if db.startswith(("postgresql://", "postgres://")) else Path(db).parent

@@ -401,3 +401,89 @@ def test_reserved_or_odd_database_names_are_refused_in_the_settings(ca, tmp_path
     result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", path, "--tls",
                  ca / "21" / "hub", "--root", tmp_path / "root", ok=False)
     assert "is not one the install makes" in result.output and not (tmp_path / "root").exists()
+
+
+PUBLIC = '\n[web]\npublic_url = "https://hub.gov21.test"\n'
+
+
+@pytest.fixture(scope="module")
+def web_tls(tmp_path_factory):
+    """Web certificates: one for the hub's public name, one for another name (cert.pem, key.pem each)."""
+    from tests.provisioning.test_web_proxy import tls_pair
+
+    folder = tmp_path_factory.mktemp("web-tls")
+    tls_pair(folder / "hub", "hub.gov21.test")
+    tls_pair(folder / "other", "www.gov21.test")
+    return folder
+
+
+def test_a_public_url_installs_the_https_site_in_front_of_the_web_app(ca, web_tls, tmp_path):
+    root = tmp_path / "root"
+    settings = tmp_path / "hub.toml"
+    settings.write_text(SETTINGS + PUBLIC)
+    release = hub_release(tmp_path / "r1", "1.0")
+    out = run("hub", "install", "--release", release, "--settings", settings, "--tls", ca / "21" / "hub",
+              "--web-tls", web_tls / "hub", "--root", root).output
+    assert "/etc/nginx/conf.d/governorate.conf" in out
+    site = (root / "etc/nginx/conf.d/governorate.conf").read_text()
+    assert "server_name hub.gov21.test;" in site and "proxy_pass http://127.0.0.1:8090;" in site
+    assert "return 301 https://hub.gov21.test$request_uri;" in site
+    for name in ("cert.pem", "key.pem"):
+        assert (root / "etc/governorate/web" / name).read_bytes() == (web_tls / "hub" / name).read_bytes()
+    manifest = json.loads((root / "etc/governorate/install-manifest.json").read_text())
+    entries = {e["path"]: e for e in manifest["entries"]}
+    assert (entries["/etc/governorate/web/key.pem"]["mode"], entries["/etc/governorate/web/key.pem"]["group"]) == \
+        ("0600", "root")
+    # Again without --web-tls: the installed certificate is kept, and nothing changes.
+    again = run("hub", "install", "--release", release, "--root", root).output
+    assert "unchanged (nothing to do)" in again
+
+
+@pytest.mark.parametrize("extra, web, says", [
+    (PUBLIC, None, "give --web-tls"),
+    ("", "hub", "no web.public_url"),
+    (PUBLIC, "other", "not for hub.gov21.test"),
+    (PUBLIC + 'host = "0.0.0.0"\n', "hub", "127.0.0.1 only"),
+    (PUBLIC.replace("https://hub.gov21.test", "http://hub.gov21.test"), "hub", "must be the https:// address"),
+])
+def test_a_web_site_that_cannot_work_is_refused_before_anything_is_written(ca, web_tls, tmp_path, extra, web, says):
+    settings = tmp_path / "hub.toml"
+    settings.write_text(SETTINGS + extra)
+    root = tmp_path / "root"
+    args = ["--web-tls", web_tls / web] if web else []
+    result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+                 ca / "21" / "hub", *args, "--root", root, ok=False)
+    assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+    assert not root.exists()
+
+
+def test_a_real_install_checks_the_site_with_nginx_reloads_it_and_takes_it_away(ca, web_tls, tmp_path, monkeypatch):
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx (the hub's system packages) missing")
+    calls, users = [], set()
+    root = tmp_path / "real"
+    r1 = hub_release(tmp_path / "r1", "1.0")
+    real_installer(r1, root, calls, monkeypatch, users).install(
+        settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
+    assert calls[-3:] == [["nginx", "-t", "-q"], ["systemctl", "enable", "nginx.service"],
+                          ["systemctl", "reload-or-restart", "nginx.service"]]
+    # The public URL taken out of the settings: the site goes, nginx reloads without it.
+    calls.clear()
+    real_installer(r1, root, calls, monkeypatch, users).install(settings=SETTINGS.encode())
+    assert not (root / "etc/nginx/conf.d/governorate.conf").exists()
+    assert calls[-1] == ["systemctl", "try-reload-or-restart", "nginx.service"]
+    assert not any(c[0] == "nginx" for c in calls)
+
+
+def test_nginx_refusing_the_site_stops_the_install_before_anything_is_written(ca, web_tls, tmp_path, monkeypatch):
+    from provisioning import web_proxy
+
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx (the hub's system packages) missing")
+    monkeypatch.setattr(web_proxy, "CIPHERS", "NOT-A-CIPHER")  # what an nginx built without a cipher would say
+    root = tmp_path / "real"
+    with pytest.raises(hub_mod.InstallError) as refused:
+        real_installer(hub_release(tmp_path / "r1", "1.0"), root, [], monkeypatch).install(
+            settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
+    assert "nginx refuses the web app's site" in str(refused.value)
+    assert not (root / "etc").exists()

@@ -20,12 +20,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app):
-    """``app`` on http://127.0.0.1:PORT in a background thread for the duration of the block."""
+def serve(app, **options):
+    """``app`` on http://127.0.0.1:PORT in a background thread for the duration of the block; ``options``: waitress's
+    (governorate.web.server_options)."""
     from waitress import wasyncore
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=free_port(), threads=8)
+    server = create_server(app, host="127.0.0.1", port=free_port(), threads=8, **options)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
