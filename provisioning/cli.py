@@ -11,9 +11,9 @@ import click
 from common import keys
 from edge.core import trust
 from edge.core.errors import EdgeError
-from provisioning import broker, pki
 from provisioning import bundle as bundle_mod
 from provisioning import install as install_mod
+from provisioning import pki
 from provisioning import release as release_mod
 from provisioning.checks import ProvisioningError
 
@@ -156,7 +156,8 @@ def governorate_init(gov, out, broker_host, port, hub_port, addresses, bind, bro
                                 now=pki.now_utc(), hub_port=hub_port)
     click.echo(f"{out}: CA of governorate {gov}; broker at {auth.meta['broker_url']} (vans), "
                f"{auth.meta['hub_broker_url']} (hub)")
-    click.echo(f"  copy {out}/broker/ to the broker host as {broker_dir}/ (server-key.pem owned by mosquitto)")
+    click.echo(f"  copy {out}/broker/ to the broker host and run there: provision broker install --from broker/ "
+               f"(it lays it in {broker_dir}/)")
     click.echo(f"  give {out}/hub/ to the hub (--broker {auth.meta['hub_broker_url']}); "
                f"keep {out}/ca/ on this machine only")
 
@@ -167,8 +168,8 @@ def governorate_crl(ca_dir) -> None:
     """Re-sign the CRL (it must not expire: an expired CRL locks every van out). Run monthly."""
     auth = pki.Authority(ca_dir)
     auth.write_crl(now=pki.now_utc())
-    click.echo(f"{auth.broker_dir / 'crl.pem'}: re-signed, valid {pki.CRL_DAYS} days; copy it to the broker "
-               "and reload it (systemctl reload mosquitto)")
+    click.echo(f"{auth.broker_dir / 'crl.pem'}: re-signed, valid {pki.CRL_DAYS} days; copy {auth.broker_dir}/ to the "
+               "broker host and run there: provision broker install --from broker/ (it reloads mosquitto)")
 
 
 @main.group(cls=_Group)
@@ -223,8 +224,8 @@ def _enrol(kind, gov, van_id, ca_dir, out, name, simulated, cameras, update_keys
         click.echo("  no update anchor (--update-keys): this van will refuse software updates over the air until a "
                    "bundle with one is installed")
     if kind == "enrol":
-        click.echo(f"  before installing it: copy {auth.broker_dir / broker.DYNSEC_FILE} to the broker and run: "
-                   "systemctl restart mosquitto (until then the broker lets the van do nothing)")
+        click.echo(f"  before installing it: copy {auth.broker_dir}/ to the broker host and run there: provision "
+                   "broker install --from broker/ (until then the broker lets the van do nothing)")
 
 
 @van.command("enrol")
@@ -255,8 +256,8 @@ def van_revoke(gov, van_id, ca_dir) -> None:
     auth.write_trust_list(now=now)
     auth.save()
     click.echo(f"revoked {len(revoked)} certificate(s) of van {van_id}")
-    click.echo(f"  1. copy {auth.broker_dir / 'crl.pem'} and {auth.broker_dir / broker.DYNSEC_FILE} to the broker "
-               "and run: systemctl restart mosquitto")
+    click.echo(f"  1. copy {auth.broker_dir}/ to the broker host and run there: provision broker install --from "
+               "broker/ (it restarts mosquitto)")
     click.echo("     (this cuts the van off at once; every other van reconnects within seconds)")
     click.echo(f"  2. publish {auth.trust_list_path} (v{auth.meta['trust_list_version']}) to the vans")
 
@@ -358,6 +359,31 @@ def hub_install(release_dir, settings_file, tls_dir, releases_tls, web_tls, root
         click.echo("next: add the first administrator — sudo -u governorate "
                    "GOVERNORATE_CONFIG=/etc/governorate/hub.toml /opt/governorate/current/venv/bin/governorate "
                    "staff add NAME --name \"…\" --role admin")
+
+
+@main.group("broker", cls=_Group)
+def broker_group() -> None:
+    """The governorate's MQTT broker host (docs/provisioning.md)."""
+
+
+@broker_group.command("install")
+@click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="The CA folder's broker/ (copied to this machine): certificates, CRL, access list, mosquitto.conf.")
+@click.option("--root", type=_DIR, default=None, help="Install under this folder instead of / (no chown, no start).")
+@click.option("--no-start", is_flag=True, help="Do not enable, start, reload or restart Mosquitto.")
+def broker_install(source, root, no_start) -> None:
+    """Install the broker's files where its mosquitto.conf names them, and tell Mosquitto (reload for a new CRL,
+    restart for anything else). Run it again after every van enrol, revoke or renew and every CRL re-signing."""
+    from provisioning import broker_install as broker_mod
+
+    _check_root(root)
+    installer = broker_mod.BrokerInstaller(source, root)
+    report = installer.install(start=not no_start)
+    for warning in installer.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    _print_report(report, "broker")
+    if not no_start and root is None:
+        click.echo(f"mosquitto: {installer.commands()[-1][1]}")
 
 
 def _check_root(root: Path | None) -> None:

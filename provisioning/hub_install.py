@@ -27,15 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from edge.update.install import make_venv
 from edge.update.state import fsync_dir
 from governorate import settings as settings_mod
 from provisioning import release as release_mod
 from provisioning import web_proxy
-from provisioning.laying import Entry, InstallError, Laying
+from provisioning.laying import Entry, InstallError, Laying, check_pair
 
 USER = "governorate"
 ETC = "/etc/governorate"
@@ -108,24 +105,6 @@ def read_folder(folder: Path | None, names: dict[str, tuple[int, str]], what: st
         raise _refuse(f"{folder} is not {what}: {', '.join(missing)} missing.",
                       f"المجلد {folder} لا يحتوي على {', '.join(missing)}.")
     return {n: (Path(folder) / n).read_bytes() for n in names}
-
-
-def check_pair(cert_pem: bytes, key_pem: bytes, what: str) -> None:
-    """The key must be the certificate's: a mismatched pair is a hub that cannot connect, found at start."""
-    try:
-        cert = x509.load_pem_x509_certificate(cert_pem)
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise _refuse(f"The {what} certificate or key cannot be read ({exc}).",
-                      "تعذّرت قراءة الشهادة أو المفتاح.") from None
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
-            cert.public_key().public_bytes(serialization.Encoding.DER, spki):
-        raise _refuse(f"The {what} key is not the key of its certificate: copy the pair made together.",
-                      "المفتاح لا يطابق الشهادة: انسخ الشهادة ومفتاحها معًا.")
-    if cert.not_valid_after_utc < datetime.now(UTC):
-        raise _refuse(f"The {what} certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}.",
-                      f"انتهت صلاحية الشهادة في {cert.not_valid_after_utc:%Y-%m-%d}.")
 
 
 class HubInstaller(Laying):

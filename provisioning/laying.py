@@ -16,10 +16,16 @@ import os
 import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from provisioning import release as release_mod
 from provisioning.checks import ProvisioningError
+
+CERTIFICATE = "provisioning-certificate"
 
 
 class InstallError(ProvisioningError):
@@ -42,6 +48,25 @@ def run_command(cmd: list[str]) -> None:
     # No pip settings of the machine (a find-links, an index) take part in an install.
     release_mod.run_tool(cmd, f"“{' '.join(cmd)}”", env=release_mod.pip_env(), error=InstallError,
                          code="provisioning-command")
+
+
+def check_pair(cert_pem: bytes, key_pem: bytes, what: str) -> None:
+    """The key must be the certificate's, and the certificate in date: else the service would fail only when it
+    starts (or, for an expired one, when its peers refuse it)."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise InstallError(f"The {what} certificate or key cannot be read ({exc}).", "تعذّرت قراءة الشهادة أو المفتاح.",
+                           code=CERTIFICATE) from None
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
+            cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise InstallError(f"The {what} key is not the key of its certificate: copy the pair made together.",
+                           "المفتاح لا يطابق الشهادة: انسخ الشهادة ومفتاحها معًا.", code=CERTIFICATE)
+    if cert.not_valid_after_utc < datetime.now(UTC):
+        raise InstallError(f"The {what} certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}.",
+                           f"انتهت صلاحية الشهادة في {cert.not_valid_after_utc:%Y-%m-%d}.", code=CERTIFICATE)
 
 
 class Laying:

@@ -1,0 +1,172 @@
+"""Install (or bring up to date) the governorate's MQTT broker from the CA folder's ``broker/``.
+
+``provision broker install --from CA/broker`` replaces the copy-and-chown steps docs/provisioning.md used to list,
+and is what to run again on the broker host after every ``van enrol``, ``van revoke``, ``van renew`` and monthly
+``governorate crl``: it lays the files where ``mosquitto.conf`` names them, then tells Mosquitto in the least
+disruptive way that takes effect — a new CRL is re-read on ``reload`` (the vans stay connected), a new list of who
+may do what (``dynamic-security.json``), certificate or configuration only on ``restart`` (the vans and the hub
+reconnect within seconds and keep their sessions: persistence).
+
+Everything is checked before anything is written — a folder that is not ``broker/``, a key that is not the server
+certificate's, an expired server certificate, a CRL that is not the CA's or has expired (Mosquitto would then refuse
+*every* van), an access list that is not JSON — one message in English and Arabic, nothing installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from provisioning import broker
+from provisioning.laying import Entry, InstallError, Laying, check_pair
+
+USER = "mosquitto"  # Debian's mosquitto drops to this user before it reads the key
+CONF = "/etc/mosquitto/conf.d/mtc.conf"  # Debian's mosquitto.conf includes conf.d/*.conf
+MANIFEST_NAME = "install-manifest.json"
+# broker/ as `provision governorate init` writes it: name -> (mode, owner, group) on the broker host.
+FILES = {
+    "ca.pem": (0o644, "root", "root"),
+    "hub-ca.pem": (0o644, "root", "root"),
+    "server-cert.pem": (0o644, "root", "root"),
+    "server-key.pem": (0o600, USER, USER),
+    "crl.pem": (0o644, "root", "root"),
+    broker.DYNSEC_FILE: (0o640, "root", USER),
+}
+# Re-read by Mosquitto on SIGHUP (systemctl reload): the CRL. Anything else needs a restart (the plugin's list is
+# read only when Mosquitto starts).
+RELOADED = ("crl.pem",)
+WARN_DAYS = 14  # a CRL or server certificate running out this soon is installed, with a warning
+
+
+def _refuse(en: str, ar: str) -> InstallError:
+    return InstallError(en, ar, code="provisioning-broker")
+
+
+def _folder_of(conf: str) -> tuple[str, str]:
+    """The folder ``mosquitto.conf`` reads its files from, and its persistence folder (both absolute)."""
+    named = {os.path.dirname(v) for v in re.findall(r"^(?:cafile|certfile|keyfile|crlfile|plugin_opt_config_file)\s+"
+                                                     r"(\S+)\s*$", conf, re.M)}
+    persistence = re.findall(r"^persistence_location\s+(\S+)\s*$", conf, re.M)
+    if len(named) != 1 or not persistence or not all(p.startswith("/") for p in (*named, *persistence)):
+        raise _refuse("mosquitto.conf is not the one `provision governorate init` writes (its certificate files must "
+                      "all be in one absolute folder, with a persistence_location).",
+                      "ملف mosquitto.conf ليس الملف الذي ينشئه الأمر provision governorate init.")
+    return named.pop(), persistence[-1].rstrip("/") or "/"
+
+
+def check(files: dict[str, bytes], now: datetime) -> list[str]:
+    """Refuse a broker folder Mosquitto could not serve the vans with; the warnings of one it can (expiring soon)."""
+    warnings = []
+    try:
+        ca = x509.load_pem_x509_certificate(files["ca.pem"])
+        x509.load_pem_x509_certificate(files["hub-ca.pem"])
+        cert = x509.load_pem_x509_certificate(files["server-cert.pem"])
+        crl = x509.load_pem_x509_crl(files["crl.pem"])
+    except ValueError as exc:
+        raise _refuse(f"A certificate or the CRL in the broker folder cannot be read ({exc}).",
+                      "تعذّرت قراءة شهادة أو قائمة الإلغاء في مجلد الوسيط.") from None
+    check_pair(files["server-cert.pem"], files["server-key.pem"], "broker's server")
+    if cert.issuer != ca.subject:
+        raise _refuse("The server certificate is not signed by this folder's ca.pem: copy broker/ from one CA folder.",
+                      "شهادة الخادم ليست صادرة من سلطة الشهادات في المجلد نفسه.")
+    ca_key = ca.public_key()
+    if crl.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey) or \
+            not crl.is_signature_valid(ca_key):
+        raise _refuse("crl.pem is not signed by this folder's CA: Mosquitto would refuse every van. Copy broker/ "
+                      "from the CA folder again.",
+                      "قائمة الإلغاء crl.pem ليست موقعة من سلطة الشهادات نفسها: سيرفض الوسيط كل العربات.")
+    next_update = crl.next_update_utc
+    if next_update is None or next_update <= now:
+        raise _refuse(f"crl.pem expired on {next_update:%Y-%m-%d}: Mosquitto would refuse every van. Re-sign it on "
+                      "the CA machine (provision governorate crl), then install again.",
+                      "انتهت صلاحية قائمة الإلغاء crl.pem وسيرفض الوسيط كل العربات: أعد توقيعها بالأمر "
+                      "provision governorate crl ثم أعد التثبيت.")
+    for what, until in (("crl.pem", next_update), ("the server certificate", cert.not_valid_after_utc)):
+        if (until - now).days < WARN_DAYS:
+            warnings.append(f"{what} runs out on {until:%Y-%m-%d} ({(until - now).days} days): renew it soon.")
+    try:
+        dynsec = json.loads(files[broker.DYNSEC_FILE])
+        if not isinstance(dynsec, dict) or not isinstance(dynsec.get("roles"), list):
+            raise ValueError("no roles")
+    except ValueError:
+        raise _refuse(f"{broker.DYNSEC_FILE} is not the broker's access list (JSON with its roles): copy it from "
+                      "the CA folder again.", f"الملف {broker.DYNSEC_FILE} ليس قائمة صلاحيات الوسيط.") from None
+    return warnings
+
+
+class BrokerInstaller(Laying):
+    def __init__(self, source: Path, root: Path | None = None, run=None):
+        super().__init__(root, run)
+        self.source = Path(source)
+        self.warnings: list[str] = []
+        self.action: str | None = None  # what systemctl does to mosquitto: start, reload or restart
+
+    def read(self) -> tuple[dict[str, bytes], str]:
+        names = [*FILES, "mosquitto.conf"]
+        missing = [n for n in names if not (self.source / n).is_file()]
+        if missing:
+            raise _refuse(f"{self.source} is not a CA folder's broker/: {', '.join(missing)} missing.",
+                          f"المجلد {self.source} ليس مجلد broker/ من مجلد سلطة الشهادات: ينقصه {', '.join(missing)}.")
+        files = {n: (self.source / n).read_bytes() for n in FILES}
+        try:
+            conf = (self.source / "mosquitto.conf").read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise _refuse("mosquitto.conf is not UTF-8 text.", "الملف mosquitto.conf ليس نصًا بترميز UTF-8.") from None
+        return files, conf
+
+    def install(self, *, start: bool = True, now: datetime | None = None) -> list[tuple[str, str]]:
+        files, conf = self.read()
+        folder, persistence = _folder_of(conf)
+        self.MANIFEST_PATH = f"{folder}/{MANIFEST_NAME}"
+        self.warnings = check(files, now or datetime.now(UTC))
+        if self.root is None:
+            try:
+                pwd.getpwnam(USER)
+            except KeyError:
+                raise _refuse("Mosquitto is not installed on this machine (no user mosquitto): install the hub's "
+                              "system packages first (scripts/install-system-packages hub).",
+                              "برنامج Mosquitto غير مثبت على هذا الجهاز: ثبّت حزم النظام أولًا.") from None
+        self.report = []
+        entries: list[Entry] = [self._directory(folder, 0o750, "root", USER)]
+        for name, data in files.items():
+            mode, owner, group = FILES[name]
+            entries.append(self._file(f"{folder}/{name}", data, mode, owner, group))
+        entries.append(self._file(CONF, conf.encode(), 0o644, "root", "root"))
+        entries.append(self._directory(persistence, 0o750, USER, USER))
+        changed = {path for path, state in self.report if state != "unchanged"}
+        previous = self.installed_manifest() or {}
+        if previous.get("pending"):  # what an earlier run laid out but Mosquitto was not told (--no-start)
+            changed |= set(previous["pending"])
+        if not changed:
+            self.action = "start"
+        elif changed <= {f"{folder}/{n}" for n in RELOADED}:
+            self.action = "reload"
+        else:
+            self.action = "restart"
+        record = {"format": "mtc-broker-install", "folder": folder, "entries": [asdict(e) for e in entries]}
+        self._record(record, sorted(changed))  # until Mosquitto has been told, the next run tells it
+        if start and self.root is None:
+            for command in self.commands():
+                self.run(command)
+            self._record(record, [])
+        return self.report
+
+    def _record(self, record: dict, pending: list[str]) -> None:
+        mark = len(self.report)
+        self._file(self.MANIFEST_PATH, json.dumps({**record, "pending": pending}, indent=1).encode(), 0o644, "root",
+                   "root")
+        del self.report[mark:]  # the record itself is not a change to report
+
+    def commands(self) -> list[list[str]]:
+        """systemctl for mosquitto: enabled, then started, reloaded (a new CRL only; started if it was not running) or
+        restarted."""
+        action = {"reload": "reload-or-restart"}.get(self.action or "start", self.action or "start")
+        return [["systemctl", "enable", "mosquitto.service"], ["systemctl", action, "mosquitto.service"]]

@@ -1,0 +1,155 @@
+"""`provision broker install`: the CA folder's broker/ laid where its mosquitto.conf names it, checked first, and
+Mosquitto told the least disruptive way (reload for a new CRL, restart for anything else) — then real Mosquitto,
+dropping to its own user as on a broker host, serves the hub with the installed files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provisioning import broker_install as broker_mod
+from provisioning import pki
+from provisioning.cli import main as provision
+from tests.support.mqtt_broker import free_port, start_mosquitto, stop_process
+from tests.support.tls_broker import Client
+
+GOV = "21"
+
+
+def run(*args, ok: bool = True):
+    result = CliRunner().invoke(provision, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def governorate(folder: Path, broker_dir: str = "/etc/mosquitto/mtc", persistence: str = "/var/lib/mosquitto",
+                port: int = 8883, hub_port: int = 8884) -> Path:
+    """A CA folder made by `provision governorate init`; returns its broker/."""
+    run("governorate", "init", GOV, "--out", folder, "--broker-host", "localhost", "--address", "127.0.0.1",
+        "--port", port, "--hub-port", hub_port, "--bind", "127.0.0.1", "--broker-dir", broker_dir,
+        "--persistence-dir", persistence)
+    return folder / "broker"
+
+
+def installer(source: Path, root: Path, calls: list, monkeypatch) -> broker_mod.BrokerInstaller:
+    """An installer as on a real broker host (no --root: systemctl run), laying its files under ``root`` and
+    recording the commands instead of running them."""
+    made = broker_mod.BrokerInstaller(source, None, run=calls.append)
+    monkeypatch.setattr(made, "at", lambda p: root / p.lstrip("/"))
+    monkeypatch.setattr(made, "_chown", lambda *a: False)
+    monkeypatch.setattr(broker_mod.pwd, "getpwnam", lambda name: None)
+    return made
+
+
+def test_the_broker_folder_is_laid_where_its_config_names_it_and_again_changes_nothing(tmp_path):
+    source = governorate(tmp_path / "ca")
+    root = tmp_path / "root"
+    out = run("broker", "install", "--from", source, "--root", root).output
+    assert "created   /etc/mosquitto/conf.d/mtc.conf" in out
+    for name in broker_mod.FILES:
+        assert (root / "etc/mosquitto/mtc" / name).read_bytes() == (source / name).read_bytes()
+    assert (root / "etc/mosquitto/conf.d/mtc.conf").read_bytes() == (source / "mosquitto.conf").read_bytes()
+    manifest = json.loads((root / "etc/mosquitto/mtc/install-manifest.json").read_text())
+    entries = {e["path"]: e for e in manifest["entries"]}
+    key = entries["/etc/mosquitto/mtc/server-key.pem"]
+    assert (key["mode"], key["owner"]) == ("0600", "mosquitto")  # mosquitto drops to its user before reading it
+    assert (root / "etc/mosquitto/mtc/server-key.pem").stat().st_mode & 0o077 == 0
+    assert entries["/etc/mosquitto/mtc"]["group"] == "mosquitto"
+    assert "unchanged (nothing to do)" in run("broker", "install", "--from", source, "--root", root).output
+
+
+def test_a_new_crl_is_reloaded_anything_else_restarts_and_a_run_without_start_is_caught_up(tmp_path, monkeypatch):
+    source = governorate(tmp_path / "ca")
+    root, calls = tmp_path / "real", []
+    installer(source, root, calls, monkeypatch).install()
+    assert calls == [["systemctl", "enable", "mosquitto.service"], ["systemctl", "restart", "mosquitto.service"]]
+    calls.clear()
+    installer(source, root, calls, monkeypatch).install()
+    assert calls[-1] == ["systemctl", "start", "mosquitto.service"]  # nothing changed: only made sure it runs
+    # The monthly CRL (provision governorate crl): re-read on reload, the vans stay connected.
+    run("governorate", "crl", "--ca-dir", tmp_path / "ca")
+    calls.clear()
+    installer(source, root, calls, monkeypatch).install()
+    assert calls[-1] == ["systemctl", "reload-or-restart", "mosquitto.service"]
+    # A van enrolled: the access list changed, which Mosquitto reads only at start.
+    run("van", "enrol", GOV, "V007", "--ca-dir", tmp_path / "ca", "--out", tmp_path / "V007.tar.gz", "--simulated")
+    calls.clear()
+    installer(source, root, calls, monkeypatch).install(start=False)
+    assert calls == []
+    installer(source, root, calls, monkeypatch).install()  # changes nothing itself, still restarts onto it
+    assert calls[-1] == ["systemctl", "restart", "mosquitto.service"]
+    calls.clear()
+    installer(source, root, calls, monkeypatch).install()
+    assert calls[-1] == ["systemctl", "start", "mosquitto.service"]
+
+
+def _expired_crl(source: Path, ca_folder: Path) -> None:
+    auth = pki.Authority(ca_folder)
+    (source / "crl.pem").write_bytes(auth.write_crl(now=datetime.now(UTC) - timedelta(days=pki.CRL_DAYS + 1)))
+
+
+@pytest.mark.parametrize("spoil, says", [
+    (lambda s, ca, other: (s / "crl.pem").unlink(), "crl.pem missing"),
+    (lambda s, ca, other: _expired_crl(s, ca), "crl.pem expired"),
+    (lambda s, ca, other: shutil.copy(other / "crl.pem", s / "crl.pem"), "not signed by this folder's CA"),
+    (lambda s, ca, other: shutil.copy(other / "server-key.pem", s / "server-key.pem"), "not the key of its"),
+    (lambda s, ca, other: shutil.copy(other / "server-cert.pem", s / "server-cert.pem"), "not the key of its"),
+    (lambda s, ca, other: (s / "dynamic-security.json").write_text("{"), "not the broker's access list"),
+    (lambda s, ca, other: (s / "mosquitto.conf").write_text(
+        (s / "mosquitto.conf").read_text().replace("cafile /etc/mosquitto/mtc/hub-ca.pem", "cafile /srv/hub-ca.pem")),
+     "not the one `provision governorate init` writes"),
+])
+def test_a_broker_folder_mosquitto_could_not_serve_is_refused_before_anything_is_written(tmp_path, spoil, says):
+    source = governorate(tmp_path / "ca")
+    other = governorate(tmp_path / "other")
+    spoil(source, tmp_path / "ca", other)
+    root = tmp_path / "root"
+    result = run("broker", "install", "--from", source, "--root", root, ok=False)
+    assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+    assert not root.exists()
+
+
+def test_a_crl_running_out_soon_is_installed_with_a_warning(tmp_path):
+    source = governorate(tmp_path / "ca")
+    auth = pki.Authority(tmp_path / "ca")
+    (source / "crl.pem").write_bytes(auth.write_crl(now=datetime.now(UTC) - timedelta(days=pki.CRL_DAYS - 5)))
+    result = CliRunner().invoke(provision, ["broker", "install", "--from", str(source), "--root",
+                                            str(tmp_path / "root")])
+    assert result.exit_code == 0 and "warning: crl.pem runs out on" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mosquitto") is None,
+                    reason="needs root and mosquitto: the files are given to the mosquitto user")
+def test_real_mosquitto_dropping_to_its_user_serves_the_hub_from_the_installed_files(tmp_path, monkeypatch):
+    # A folder the mosquitto user can reach (pytest's own is root's only), standing for /etc/mosquitto/mtc.
+    base = Path(tempfile.mkdtemp(prefix="mtc-broker-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    try:
+        port, hub_port = free_port(), free_port()
+        source = governorate(tmp_path / "ca", str(base / "mtc"), str(base / "persist"), port, hub_port)
+        conf = base / "mtc.conf"
+        monkeypatch.setattr(broker_mod, "CONF", str(conf))
+        calls: list = []
+        broker_mod.BrokerInstaller(source, None, run=calls.append).install()  # real chown to mosquitto
+        assert (base / "mtc/server-key.pem").stat().st_mode & 0o777 == 0o600
+        assert calls[-1] == ["systemctl", "restart", "mosquitto.service"]
+        proc = start_mosquitto(conf, port)  # no "user root": it drops to mosquitto before reading the key
+        try:
+            hub = tmp_path / "ca" / "hub"
+            client = Client(hub_port, hub / "ca.pem", f"hub-{GOV}-1", hub / "hub-cert.pem", hub / "hub-key.pem")
+            try:
+                assert client.connect(timeout=10), client.connack
+            finally:
+                client.close()
+        finally:
+            stop_process(proc)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
