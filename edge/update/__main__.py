@@ -206,6 +206,12 @@ def _apply(source, anchor, updater: install_mod.Updater) -> None:
         click.echo(f"version {verified.version} ({vid}) failed its health check and was rolled back: {reason}",
                    err=True)
         click.echo(f"رُفض الإصدار {verified.version} لفشل فحص سلامته وأُعيدت العربة إلى إصدارها السابق.", err=True)
+        back = updater.rolled_back_unhealthy()
+        if back:
+            click.echo(f"The version rolled back to is not healthy either: {back}. The van needs a technician "
+                       "(its software runs, its health check fails).", err=True)
+            click.echo("الإصدار السابق الذي أُعيدت إليه العربة لا يعمل بسلامة أيضًا: تحتاج العربة إلى فني.", err=True)
+            sys.exit(4)
         sys.exit(3)
 
 

@@ -53,6 +53,8 @@ UNITS = "units"  # a version's own copy of its release's systemd units (versions
 UNIT_NAME = re.compile(r"edge[A-Za-z0-9@._-]{0,80}\.(service|path|target|timer|socket)")
 POINTER = "current"
 KEEP = 2  # versions kept: the current one and the one to roll back to
+# The history's event when a rollback went back to a version that did not come up either: the van needs a technician.
+ROLLED_BACK_UNHEALTHY = "rolled-back-unhealthy"
 
 
 @dataclass(frozen=True)
@@ -497,6 +499,11 @@ class Updater:
         self._roll_back(reason)
         return False
 
+    def rolled_back_unhealthy(self) -> str | None:
+        """Why the version the last rollback went back to is not healthy either, if that is how it ended."""
+        last = (self.state().get("history") or [{}])[-1]
+        return last.get("reason") if last.get("event") == ROLLED_BACK_UNHEALTHY else None
+
     def _roll_back(self, reason: str) -> None:
         st = self.state()
         vid, previous = st["candidate"], st["previous"]
@@ -510,9 +517,18 @@ class Updater:
         if previous and self.layout.installed(previous) is not None:
             self._point(previous)
             self.restart()
+            # The version gone back to ran before, but a rollback is not assumed to work: it must come up too (held
+            # to nothing more: the link or a device may have changed meanwhile). If it does not, nothing better is
+            # installed; the van stays on it and says so, for the fleet screen and a technician.
+            back = self.health.check(self.layout, previous)
             st = self.state()
             st.update(phase="idle", current=previous, candidate=None)
-            state_mod.note(st, "rolled-back", (self.layout.installed(previous) or {}).get("version"), reason)
+            before = (self.layout.installed(previous) or {}).get("version")
+            if back is None:
+                state_mod.note(st, "rolled-back", before, reason)
+            else:
+                log.error("rolled back to %s, which is not healthy either: %s", before, back)
+                state_mod.note(st, ROLLED_BACK_UNHEALTHY, before, f"{back[:300]} (after: {reason[:180]})")
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()
             st.update(phase="idle", current=vid, candidate=None)

@@ -204,3 +204,26 @@ def test_the_updaters_folder_inside_the_data_dir_is_refused(tmp_path, keys, rig)
     done = rig.run("apply-ready", "--anchor", str(rig.anchor), "--no-pip", "--software", str(rig.software),
                    "--data", str(rig.data), "--state", str(rig.data / "update"))
     assert done.returncode == 1 and "must not be inside the van's data dir" in done.stderr
+
+
+def test_a_rollback_to_a_version_that_does_not_come_up_either_says_the_van_needs_a_technician(tmp_path, keys, rig):
+    import sys
+
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    good = rig.status()["current"]
+    # From here the van's units start nothing at all (a disk that went read-only, a unit broken by hand): the new
+    # version fails its check, and so does the one it is rolled back to.
+    stopping = f"{sys.executable} -m tests.update.vanproc stop {rig.software}"
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1", restart=stopping)
+    assert done.returncode == 4, (done.stdout, done.stderr)
+    assert "not healthy either" in done.stderr and "تحتاج العربة إلى فني" in done.stderr
+    st = rig.status()
+    assert st["current"] == good and st["pointed_version"] == "1.0.0" and st["phase"] == "idle"
+    last = st["history"][-1]
+    assert last["event"] == "rolled-back-unhealthy" and last["version"] == "1.0.0"
+    assert "not healthy within" in last["reason"] and "(after: " in last["reason"]
+    # The units working again, the van is healthy on what it runs; the refused version is not tried again.
+    done = rig.recover()
+    assert done.returncode == 0 and "current version: " + good in done.stdout
