@@ -116,11 +116,11 @@ def loads(text: str, source: str = "<string>", folder_exists: Callable[[str], bo
     return values
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")  # where the web app may listen behind the proxy
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    return host in LOOPBACK
 
 
 def proxied_host_problem(host: str) -> str:
@@ -139,6 +139,10 @@ def public_url_problem(value: str) -> str | None:
         return f"'{value}' is not a URL ({exc})"
     if parts.scheme != "https" or not parts.hostname:
         return f"'{value}' must be the https:// address staff open, e.g. https://hub.giza.example"
+    try:
+        parts.hostname.encode("idna")  # a name in Arabic (.مصر) is served, and certified, as its xn-- form
+    except UnicodeError:
+        return f"'{parts.hostname}' is not a host name"
     if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
         return f"'{value}' must be only https:// and the server's name (and a port): no path, query or user"
     if port == 80:

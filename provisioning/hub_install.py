@@ -62,6 +62,7 @@ ALWAYS = ("governorate-ingest.service", "governorate-web.service", "governorate-
 NOTIFY = "governorate-notify.service"
 RELEASES = "governorate-releases.service"
 NGINX = "nginx.service"  # the TLS proxy in front of the web app, when the settings give web.public_url
+RELEASES_PORT = 8443  # governorate-releases.service listens there
 
 
 DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -122,6 +123,10 @@ class HubInstaller(Laying):
         self.release = release
         self.python = python
         self.proxied = False  # whether this hub's web app is served by nginx (web.public_url)
+        self.nginx_pending = False  # the site was removed and nginx not yet reloaded without it
+        self.served = web_proxy.answers  # whether nginx serves the site, once reloaded (the tests' is recorded)
+        self._site: tuple[str, bytes] | None = None  # public URL and certificate the site serves
+        self._site_before: bytes | None = None  # the site file as it was (put back when the machine's nginx -t fails)
 
     # -- what is checked before anything is written ---------------------------------------------------------
 
@@ -176,9 +181,10 @@ class HubInstaller(Laying):
                           f"الاتصال بالوسيط مشفّر: اضبط tls_dir على {TLS}.")
         return text, values
 
-    def _web_site(self, values: dict, web_tls: Path | None) -> tuple[bytes | None, dict[str, bytes]]:
+    def _web_site(self, values: dict, web_tls: Path | None, serving: bool) -> tuple[bytes | None, dict[str, bytes]]:
         """The nginx site for ``web.public_url`` and its certificate and key (given, else the installed ones), checked
-        (the pair, the name, ``nginx -t``); (None, {}) without a public URL."""
+        (the pair, the name, the port, ``nginx -t``); (None, {}) without a public URL. ``serving``: the release
+        server runs beside it."""
         public = values.get("public_url")
         given = read_folder(web_tls, web_proxy.TLS_FILES, "the web app's certificate folder")
         if not public:
@@ -195,26 +201,42 @@ class HubInstaller(Laying):
                           f"العنوان web.public_url هو {public}: حدد بالخيار --web-tls مجلدًا فيه الشهادة cert.pem "
                           "والمفتاح key.pem.")
         check_pair(files["cert.pem"], files["key.pem"], "web app's")
-        name, _ = web_proxy.public_address(public)
+        name, port = web_proxy.public_address(public)
         if not web_proxy.covers(files["cert.pem"], name):
             raise _refuse(f"The web certificate is not for {name} (web.public_url): browsers would refuse it. Give "
                           "one whose subjectAltName names it.",
                           f"شهادة الموقع ليست للاسم {name}: سيرفضها المتصفح. استخدم شهادة تحمل هذا الاسم.")
-        site = web_proxy.site(public, values.get("host", "127.0.0.1"), values.get("port", 8090))
+        taken = {values.get("port", 8090): "the web app's own (web.port)"}
+        if serving:
+            taken[RELEASES_PORT] = "the release server's (governorate-releases.service)"
+        if port in taken:
+            raise _refuse(f"web.public_url's port {port} is {taken[port]}: nginx could not listen on it. Leave the "
+                          "port out (443).",
+                          f"المنفذ {port} في web.public_url مستخدم لخدمة أخرى: احذف المنفذ من العنوان (443).")
+        site = web_proxy.site(public, values.get("host", "127.0.0.1"), values.get("port", 8090),
+                              ipv6=web_proxy.has_ipv6())
         if self.root is None:
+            if shutil.which("nginx") is None:
+                raise _refuse("web.public_url needs nginx, which is not installed: install the hub's system packages "
+                              "(scripts/install-system-packages hub), then run the install again.",
+                              "العنوان web.public_url يحتاج برنامج nginx غير المثبت: ثبّت حزم النظام للمركز ثم أعد "
+                              "التثبيت.")
             problem = web_proxy.check(site, files["cert.pem"], files["key.pem"])
             if problem:
                 raise _refuse(f"nginx refuses the web app's site: {problem}",
                               "يرفض nginx إعدادات موقع التطبيق؛ التفاصيل بالإنجليزية.")
         return site, files
 
-    def _unproxy(self) -> None:
+    def _unproxy(self, previous: dict) -> None:
         """No public URL any more: the site an earlier install wrote goes (nginx reloads); the certificate stays."""
-        recorded = any(e["path"] == web_proxy.SITE for e in (self.installed_manifest() or {}).get("entries", []))
+        recorded = any(e["path"] == web_proxy.SITE for e in previous.get("entries", []))
         target = self.at(web_proxy.SITE)
         if recorded and os.path.lexists(target):
             target.unlink()
             self.report.append((web_proxy.SITE, "removed"))
+        # Until nginx has been reloaded without it (a run with --no-start, a systemctl that failed), the next run
+        # reloads it.
+        self.nginx_pending = (web_proxy.SITE, "removed") in self.report or bool(previous.get("nginx_pending"))
 
     # -- install --------------------------------------------------------------------------------------------
 
@@ -243,7 +265,7 @@ class HubInstaller(Laying):
                               "identity: give --tls too.",
                               "خادم الإصدارات يحتاج شهادة سلطة المحافظة من هوية المركز: حدد --tls أيضًا.")
         settings_text, values = self._settings(settings, tls is not None)
-        site, web_files = self._web_site(values, web_tls)
+        site, web_files = self._web_site(values, web_tls, bool(served))
         units = self._units()
         self.report = []
         entries = [self._user(USER, DATA)]
@@ -264,19 +286,22 @@ class HubInstaller(Laying):
         entries.append(self._switch(vid))
         for name, data in units.items():
             entries.append(self._file(f"{UNIT_DIR}/{name}", data, 0o644, "root", "root"))
+        previous = self.installed_manifest() or {}
         self.proxied = site is not None
         if site is not None:
             entries.append(self._directory(web_proxy.TLS, 0o750, "root", "root"))
             for name, data in web_files.items():
                 mode, group = web_proxy.TLS_FILES[name]
                 entries.append(self._file(f"{web_proxy.TLS}/{name}", data, mode, "root", group))
+            target = self.at(web_proxy.SITE)
+            self._site_before = target.read_bytes() if target.is_file() and not target.is_symlink() else None
             entries.append(self._file(web_proxy.SITE, site, 0o644, "root", "root"))
+            self._site = values["public_url"], web_files["cert.pem"]
         else:
-            self._unproxy()
+            self._unproxy(previous)
         self.enabled = self.services(values, bool(served))
         state = {"release": self.release.digest, "services": self.enabled, "entries": [asdict(e) for e in entries]}
         self.digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
-        previous = self.installed_manifest() or {}
         # What systemd last started: a run with --no-start, or one whose systemctl failed, leaves it behind, and the
         # next run restarts even if it changes nothing itself.
         self.applied = previous.get("applied")
@@ -289,18 +314,41 @@ class HubInstaller(Laying):
 
     def _manifest(self, report: bool = True) -> None:
         """The install's record, with what systemd was last given (``applied``)."""
-        text = json.dumps({**self._record, "applied": self.applied}, indent=1, ensure_ascii=False).encode()
+        text = json.dumps({**self._record, "applied": self.applied, "nginx_pending": self.nginx_pending}, indent=1,
+                          ensure_ascii=False).encode()
         mark = len(self.report)
         self._file(MANIFEST_PATH, text, 0o644, "root", "root")
         if not report:
             del self.report[mark:]
 
     def activate(self) -> None:
-        """Run :meth:`commands`, then record that systemd runs what the manifest says."""
+        """Run :meth:`commands`, check that nginx serves the site, then record that systemd runs what the manifest
+        says. A site the machine's nginx refuses (beside its other sites) is put back as it was before anything
+        restarts, so that nginx's next start is not broken by it."""
         for command in self.commands(self.enabled):
-            self.run(command)
+            try:
+                self.run(command)
+            except InstallError:
+                if command[0] == "nginx":
+                    self._put_back_site()
+                raise
+        if self._site is not None:
+            public, cert = self._site
+            problem = self.served(public, cert)
+            if problem:
+                raise _refuse(f"nginx does not serve {public} ({problem}). The hub's services run; see "
+                              "“journalctl -u nginx” and /var/log/nginx/error.log, then run the install again.",
+                              f"لا يقدّم nginx الموقع {public}. خدمات المركز تعمل؛ راجع سجل nginx ثم أعد التثبيت.")
         self.applied = self.digest
+        self.nginx_pending = False
         self._manifest(report=False)
+
+    def _put_back_site(self) -> None:
+        target = self.at(web_proxy.SITE)
+        if self._site_before is None:
+            target.unlink(missing_ok=True)
+        else:
+            self._file(web_proxy.SITE, self._site_before, 0o644, "root", "root")
 
     def _units(self) -> dict[str, bytes]:
         folder = self.release.folder / "systemd"
@@ -360,6 +408,8 @@ class HubInstaller(Laying):
         changed = self.changed()
         behind = self.applied != self.digest  # (also whenever this run changed something)
         out = []
+        if self.proxied:  # the machine's own check (the site beside every other), before anything restarts
+            out.append(["nginx", "-t", "-q"])
         if behind:
             out.append(["systemctl", "daemon-reload"])
         dropped = [u for u in (NOTIFY, RELEASES) if u not in enabled]
@@ -367,11 +417,10 @@ class HubInstaller(Laying):
             out.append(["systemctl", "disable", "--now", *dropped])
         out.append(["systemctl", "enable", *enabled])
         out.append(["systemctl", "restart" if changed or behind else "start", *enabled])
-        if self.proxied:  # the machine's own check (every site, ports) before nginx reads it
-            out.append(["nginx", "-t", "-q"])
+        if self.proxied:
             out.append(["systemctl", "enable", NGINX])
             out.append(["systemctl", "reload-or-restart" if changed or behind else "start", NGINX])
-        elif (web_proxy.SITE, "removed") in self.report:
+        elif self.nginx_pending:
             out.append(["systemctl", "try-reload-or-restart", NGINX])
         return out
 

@@ -14,12 +14,16 @@ tests serve through real nginx the same way (:func:`main_conf`).
 from __future__ import annotations
 
 import ipaddress
+import socket
+import ssl
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 SITE = "/etc/nginx/conf.d/governorate.conf"  # Debian's nginx.conf includes conf.d/*.conf inside http {}
 TLS = "/etc/governorate/web"  # the site's certificate (full chain) and key; nginx reads them as root
@@ -35,14 +39,25 @@ CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDS
 
 
 def public_address(public_url: str) -> tuple[str, int]:
-    """The host name and port staff open (``web.public_url``, checked by governorate.settings)."""
+    """The host name staff open, as DNS, certificates and nginx write it (a name in Arabic script in its xn-- form),
+    and the port (``web.public_url``, checked by governorate.settings)."""
     parts = urlsplit(public_url)
-    return parts.hostname or "", parts.port or 443
+    name = parts.hostname or ""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        name = name.encode("idna").decode("ascii")
+    return name, parts.port or 443
 
 
 def _upstream(host: str, port: int) -> str:
-    """Where the web app listens (web.host, loopback: governorate.settings refuses another with a public URL)."""
+    """Where the web app listens (web.host: 127.0.0.1, ::1 or localhost, which governorate.settings enforces)."""
     return f"[::1]:{port}" if host == "::1" else f"127.0.0.1:{port}"
+
+
+def has_ipv6() -> bool:
+    """Whether this machine has IPv6 (a kernel booted with ipv6.disable=1 has none; nginx would not start)."""
+    return Path("/proc/net/if_inet6").exists()
 
 
 def site(public_url: str, web_host: str = "127.0.0.1", web_port: int = 8090, *, tls_dir: str = TLS,
@@ -90,12 +105,13 @@ def site(public_url: str, web_host: str = "127.0.0.1", web_port: int = 8090, *, 
 
     add_header Strict-Transport-Security "max-age={HSTS_S}" always;
     client_max_body_size {MAX_BODY};
+    gzip off;  # pages carry the CSRF token: no compression over TLS (BREACH), whatever nginx.conf says
 
     location / {{
         proxy_pass http://{_upstream(web_host, web_port)};
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        # Set here, never passed on from the client: the app believes these (one proxy, ProxyFix).
+        # Set here, never passed on from the client: waitress believes these from the proxy's address.
         proxy_set_header Host {shown};
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto https;
@@ -132,6 +148,37 @@ def covers(cert_pem: bytes, host: str) -> bool:
     return False
 
 
+def answers(public_url: str, cert_pem: bytes, timeout_s: float = 15.0, *, address: str = "127.0.0.1") -> str | None:
+    """Whether nginx on this machine serves the site now: on the public port, under the public name, with this
+    certificate, and the web app's /healthz behind it answering 200. None when it does, else what it saw last.
+    (``nginx -t`` cannot tell: a port another program holds fails only when nginx loads the site, in its log.)"""
+    name, port = public_address(public_url)
+    want = x509.load_pem_x509_certificate(cert_pem)
+    context = ssl.create_default_context()
+    context.check_hostname = False  # the certificate served is compared with ours, byte for byte, instead
+    context.verify_mode = ssl.CERT_NONE
+    end, last = time.monotonic() + timeout_s, "no answer"
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=5) as raw, \
+                    context.wrap_socket(raw, server_hostname=name) as tls:
+                served = tls.getpeercert(binary_form=True)
+                if served != want.public_bytes(serialization.Encoding.DER):
+                    last = f"port {port} serves another certificate (another program or site holds it)"
+                else:
+                    host = name if port == 443 else f"{name}:{port}"
+                    tls.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                    status = tls.recv(64).split(b" ", 2)[1:2]
+                    if status == [b"200"]:
+                        return None
+                    last = f"/healthz answered {status[0].decode(errors='replace') if status else 'nothing'}"
+        except (OSError, ValueError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > end:
+            return last
+        time.sleep(0.5)
+
+
 def main_conf(prefix: Path, site_path: Path, *, user: str | None = None) -> str:
     """An nginx.conf of its own under ``prefix`` that serves ``site_path`` alone (the check, and the tests)."""
     temp = "\n".join(f"    {kind}_temp_path {prefix}/{kind};" for kind in ("client_body", "proxy", "fastcgi",
@@ -164,8 +211,8 @@ def check(site_text: bytes, cert_pem: bytes, key_pem: bytes, nginx: str = "nginx
         try:
             done = subprocess.run([nginx, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
                                   capture_output=True, text=True, timeout=60)
-        except FileNotFoundError:
-            return f"{nginx} is not installed (Debian package nginx, in the hub's system packages)"
+        except subprocess.TimeoutExpired:
+            return "nginx -t did not answer within 60 s"
         if done.returncode != 0:
             return (done.stderr or done.stdout).strip().replace(str(prefix), "…")[-600:]
     return None

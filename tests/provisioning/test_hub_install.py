@@ -215,6 +215,7 @@ def real_installer(release: Path, root: Path, calls: list, monkeypatch, users: s
             users.add(command[-1])
 
     installer = hub_mod.HubInstaller(release_mod.read(release, "hub"), None, run=run_)
+    installer.served = lambda public, cert: calls.append(["served?", public]) and None  # nginx is not running here
     monkeypatch.setattr(installer, "at", lambda p: root / p.lstrip("/"))
     monkeypatch.setattr(installer, "_chown", lambda *a: False)
     monkeypatch.setattr(laying.pwd, "getpwnam", getpwnam)
@@ -465,14 +466,22 @@ def test_a_real_install_checks_the_site_with_nginx_reloads_it_and_takes_it_away(
     r1 = hub_release(tmp_path / "r1", "1.0")
     real_installer(r1, root, calls, monkeypatch, users).install(
         settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
-    assert calls[-3:] == [["nginx", "-t", "-q"], ["systemctl", "enable", "nginx.service"],
-                          ["systemctl", "reload-or-restart", "nginx.service"]]
-    # The public URL taken out of the settings: the site goes, nginx reloads without it.
+    systemd = [c for c in calls if c[0] != "useradd"]
+    # The machine's own nginx -t before anything restarts; nginx reloaded after the web app moved; then asked.
+    assert systemd[0] == ["nginx", "-t", "-q"]
+    assert systemd[-3:] == [["systemctl", "enable", "nginx.service"], ["systemctl", "reload-or-restart",
+                                                                      "nginx.service"],
+                            ["served?", "https://hub.gov21.test"]]
+    # The public URL taken out of the settings with --no-start: the site goes; the next run reloads nginx without it.
     calls.clear()
-    real_installer(r1, root, calls, monkeypatch, users).install(settings=SETTINGS.encode())
-    assert not (root / "etc/nginx/conf.d/governorate.conf").exists()
+    real_installer(r1, root, calls, monkeypatch, users).install(settings=SETTINGS.encode(), start=False)
+    assert not (root / "etc/nginx/conf.d/governorate.conf").exists() and calls == []
+    real_installer(r1, root, calls, monkeypatch, users).install()
     assert calls[-1] == ["systemctl", "try-reload-or-restart", "nginx.service"]
-    assert not any(c[0] == "nginx" for c in calls)
+    assert not any(c[0] in ("nginx", "served?") for c in calls)
+    calls.clear()
+    real_installer(r1, root, calls, monkeypatch, users).install()
+    assert not any("nginx.service" in c for c in calls)  # told once: not again
 
 
 def test_nginx_refusing_the_site_stops_the_install_before_anything_is_written(ca, web_tls, tmp_path, monkeypatch):
@@ -487,3 +496,63 @@ def test_nginx_refusing_the_site_stops_the_install_before_anything_is_written(ca
             settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
     assert "nginx refuses the web app's site" in str(refused.value)
     assert not (root / "etc").exists()
+
+
+def test_a_site_the_machines_nginx_refuses_is_put_back_and_one_not_served_is_said(ca, web_tls, tmp_path,
+                                                                                   monkeypatch):
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx (the hub's system packages) missing")
+    calls, users = [], set()
+    root = tmp_path / "real"
+    r1 = hub_release(tmp_path / "r1", "1.0")
+    real_installer(r1, root, calls, monkeypatch, users).install(
+        settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
+    site = root / "etc/nginx/conf.d/governorate.conf"
+    before = site.read_bytes()
+    # Another site on the machine clashes with the new one (web.port changed): nginx -t fails, nothing restarts.
+    installer = real_installer(r1, root, calls, monkeypatch, users)
+
+    def refuse_nginx(command):
+        calls.append(command)
+        if command[0] == "nginx":
+            raise hub_mod.InstallError("nginx: [emerg] duplicate listen", "…")
+
+    installer.run = refuse_nginx
+    calls.clear()
+    with pytest.raises(hub_mod.InstallError):
+        installer.install(settings=(SETTINGS + PUBLIC + 'port = 8091\n').encode())
+    assert site.read_bytes() == before and calls == [["nginx", "-t", "-q"]]
+    # nginx takes the site but does not serve it (a port another program holds): said, and tried again next run.
+    installer = real_installer(r1, root, calls, monkeypatch, users)
+    installer.served = lambda public, cert: "port 443 serves another certificate"
+    with pytest.raises(hub_mod.InstallError) as refused:
+        installer.install(settings=(SETTINGS + PUBLIC + 'port = 8091\n').encode())
+    assert "nginx does not serve https://hub.gov21.test (port 443 serves another certificate)" in str(refused.value)
+    calls.clear()
+    real_installer(r1, root, calls, monkeypatch, users).install()
+    assert ["systemctl", "reload-or-restart", "nginx.service"] in calls
+
+
+@pytest.mark.parametrize("extra, says", [
+    (PUBLIC.replace("hub.gov21.test", "hub.gov21.test:8090"), "is the web app's own"),
+    (PUBLIC + 'host = "127.0.0.2"\n', "127.0.0.1 only"),
+])
+def test_a_public_port_or_host_that_clashes_is_refused(ca, web_tls, tmp_path, extra, says):
+    settings = tmp_path / "hub.toml"
+    settings.write_text(SETTINGS + extra)
+    result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+                 ca / "21" / "hub", "--web-tls", web_tls / "hub", "--root", tmp_path / "root", ok=False)
+    assert says in result.output and not (tmp_path / "root").exists(), result.output
+
+
+def test_the_release_servers_port_is_not_the_public_one(ca, web_tls, tmp_path):
+    settings = tmp_path / "hub.toml"
+    settings.write_text(SETTINGS + PUBLIC.replace("hub.gov21.test", "hub.gov21.test:8443"))
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(ca / "21" / "hub" / "hub-cert.pem", served / "cert.pem")
+    shutil.copy(ca / "21" / "hub" / "hub-key.pem", served / "key.pem")
+    result = run("hub", "install", "--release", hub_release(tmp_path / "r1", "1.0"), "--settings", settings, "--tls",
+                 ca / "21" / "hub", "--web-tls", web_tls / "hub", "--releases-tls", served, "--root",
+                 tmp_path / "root", ok=False)
+    assert "is the release server's" in result.output

@@ -94,7 +94,7 @@ def proxied(tmp_path):
     with serve(app, **server_options(app.config, "127.0.0.1")) as url:
         web_port = int(url.rsplit(":", 1)[1])
         site = web_proxy.site(public, "127.0.0.1", web_port, tls_dir=str(prefix / "tls"), http_port=http_port,
-                              ipv6=False)
+                              ipv6=web_proxy.has_ipv6())  # as the install writes it on this machine
         (prefix / "site.conf").write_bytes(site)
         user = "root" if os.geteuid() == 0 else None  # workers write the proxy's temp files under the prefix
         (prefix / "nginx.conf").write_text(web_proxy.main_conf(prefix, prefix / "site.conf", user=user))
@@ -102,7 +102,7 @@ def proxied(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _wait_port(https_port, proc, prefix / "error.log")
-            yield https_port, http_port, prefix / "tls" / "ca.pem"
+            yield https_port, http_port, prefix / "tls"
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -120,7 +120,8 @@ def _https(port: int, ca: Path, method: str, path: str, headers: dict | None = N
 
 
 def test_the_web_app_is_served_over_https_and_trusts_only_what_its_proxy_says(proxied):
-    https_port, http_port, ca = proxied
+    https_port, http_port, tls = proxied
+    ca = tls / "ca.pem"
     response, body = _https(https_port, ca, "GET", "/healthz")
     assert response.status == 200 and '"ok": true' in body.replace('"ok":true', '"ok": true')
     assert response.getheader("Strict-Transport-Security") == f"max-age={web_proxy.HSTS_S}"
@@ -142,7 +143,8 @@ def test_the_web_app_is_served_over_https_and_trusts_only_what_its_proxy_says(pr
 
 
 def test_a_sign_in_through_the_proxy_gets_a_cookie_sent_over_https_only(proxied):
-    https_port, _, ca = proxied
+    https_port, _, tls = proxied
+    ca = tls / "ca.pem"
     response, page = _https(https_port, ca, "GET", "/login")
     cookie = response.getheader("Set-Cookie").split(";", 1)[0]
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -155,7 +157,8 @@ def test_a_sign_in_through_the_proxy_gets_a_cookie_sent_over_https_only(proxied)
 
 
 def test_a_body_over_the_apps_limit_gets_the_apps_own_answer_not_nginxs(proxied):
-    https_port, _, ca = proxied
+    https_port, _, tls = proxied
+    ca = tls / "ca.pem"
     response, body = _https(https_port, ca, "POST", "/login", {"Content-Type": "application/x-www-form-urlencoded"},
                             "x=" + "a" * (2 * 1024 * 1024 + 10))
     assert response.status == 413 and "The file is too large." in body and "nginx" not in body
@@ -207,3 +210,25 @@ def test_behind_the_proxy_the_web_app_listens_on_loopback_only(tmp_path):
                            timeout=60, env=env)
     assert shown.returncode == 0, shown.stderr
     assert f'"PUBLIC_URL": "https://{NAME}"' in shown.stdout
+
+
+def test_the_install_asks_nginx_whether_it_serves_the_site_with_its_own_certificate(proxied, tmp_path):
+    https_port, http_port, tls = proxied
+    public = f"https://{NAME}:{https_port}"
+    cert = (tls / "cert.pem").read_bytes()
+    assert web_proxy.answers(public, cert, timeout_s=5) is None
+    other, _ = tls_pair(tmp_path / "other", NAME)  # what a port held by another site or program serves
+    assert "serves another certificate" in web_proxy.answers(public, other.read_bytes(), timeout_s=1)
+    assert "ConnectionRefusedError" in web_proxy.answers(f"https://{NAME}:{free_port()}", cert, timeout_s=1)
+
+
+def test_a_name_in_arabic_script_is_served_and_certified_in_its_xn_form(tmp_path):
+    public = "https://مركز.مصر"
+    assert settings_mod.public_url_problem(public) is None
+    name, port = web_proxy.public_address(public)
+    assert name == "مركز.مصر".encode("idna").decode() and name.startswith("xn--") and port == 443
+    cert, _ = tls_pair(tmp_path / "tls", name)
+    assert web_proxy.covers(cert.read_bytes(), name)
+    text = web_proxy.site(public).decode()
+    assert f"server_name {name};" in text and f"return 301 https://{name}$request_uri;" in text
+    assert "مصر" not in text.split("\n", 2)[2]  # only the comment quotes the setting as written
