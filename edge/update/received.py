@@ -20,6 +20,7 @@ Nothing here trusts a name it read: ``READY`` must name a bundle (:func:`edge.sy
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -29,6 +30,8 @@ from edge.store.files import fsync_dir
 from edge.sync.schema import is_bundle_name
 from edge.update import transfer
 from edge.update.errors import UpdateError
+
+log = logging.getLogger("edge.update.received")
 
 READY = "READY"
 READY_MAX = 65  # a bundle name is at most 64 characters, then a newline
@@ -193,6 +196,24 @@ def _copy_file(src: int, entry: str, dest: Path, budget: dict) -> None:
         os.close(fd)
 
 
+def _remove(folder: int, entry: str) -> bool:
+    """Remove ``entry`` of ``folder`` whatever it is — a folder too (edge may make READY one: left there, the path unit
+    would start the updater again and again), never following a link; True when it is gone."""
+    try:
+        st = os.stat(entry, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(entry, dir_fd=folder)
+        else:
+            os.unlink(entry, dir_fd=folder)
+    except OSError as exc:
+        log.error("cannot remove %s from the staging folder: %s", entry, exc)
+        return False
+    return True
+
+
 def forget(staging: Path, name: str) -> bool:
     """Remove bundle ``name``'s folder and the ``READY`` marker when it names it (or names nothing usable), through
     the staging folder's descriptor: never anything outside it, whatever was renamed on the way. True when a
@@ -204,20 +225,9 @@ def forget(staging: Path, name: str) -> bool:
     removed = False
     try:
         if _ready_in(folder) in (name, None):
-            try:
-                os.unlink(READY, dir_fd=folder)
-                removed = True
-            except OSError:
-                pass
+            removed = _remove(folder, READY)
         if is_bundle_name(name):
-            try:
-                st = os.stat(name, dir_fd=folder, follow_symlinks=False)
-            except OSError:
-                return removed
-            if stat.S_ISDIR(st.st_mode):
-                shutil.rmtree(name, dir_fd=folder, ignore_errors=True)
-            else:
-                os.unlink(name, dir_fd=folder)
+            _remove(folder, name)
     finally:
         os.close(folder)
     return removed

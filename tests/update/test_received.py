@@ -112,6 +112,15 @@ def test_ready_is_read_safely_a_fifo_a_link_a_folder_or_a_long_text_names_nothin
     assert received.ready(staging) is None
     ready.write_text("B1\n")
     assert received.ready(staging) == "B1"
+    # A folder named READY (edge may make one): it names nothing, and goes — left there, edge-update.path would start
+    # the updater again and again (PathExists) until systemd gave up on the path unit, and no update came any more.
+    ready.unlink()
+    (ready / "inner").mkdir(parents=True)
+    (ready / "inner" / "x").write_text("x")
+    (ready / "link").symlink_to(tmp_path / "elsewhere")
+    assert received.ready(staging) is None
+    assert received.forget(staging, "") is True and not os.path.lexists(ready)
+    assert (tmp_path / "elsewhere").read_text() == "B1\n"  # a link inside is removed, never followed
 
 
 def test_a_fifo_or_device_in_the_release_is_refused_without_blocking(tmp_path):
