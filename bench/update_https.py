@@ -10,10 +10,16 @@ each on its own kept-alive connection). In the same run, the baseline: one persi
 HTTPS connection (keep-alive) GETting the same chunks back to back — what the link gives a client that asks for one
 chunk at a time on one connection.
 
+Then, with ``--transactions-chunks`` (default 640, 40 MiB), what a fetch costs the van's own traffic: the hub's
+broker and ingest worker and the van's sync agent come up (bench.update_transfer.VanTraffic: one ticket committed every
+0.3 s, commit → hub ack latency), 15 s quiet, then the fetcher (4 in flight, the default) takes that many chunks.
+
 Prints one JSON object: seconds, MB/s and goodput ÷ downlink rate for each fetcher run and the baseline, each run ÷
-the baseline, and the projected time for the whole release.
+the baseline, the projected time for the whole release, and the p50/p95 latency of the van's transactions quiet and
+during the fetch.
 
     python -m bench.update_https [--release var/release/van] [--chunks 160] [--parallel 1,4,8]
+                                 [--transactions-chunks 640]
 """
 
 from __future__ import annotations
@@ -59,8 +65,17 @@ def keep_alive_baseline(host: str, port: int, ca: Path, cert: Path, key: Path, b
     return elapsed
 
 
-def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> dict:
-    from bench.update_transfer import signed_copy
+def _fetch(fetch, bundle: str, chunks: int) -> float:
+    """Seconds for ``fetch`` to hold the first ``chunks`` chunks of ``bundle``."""
+    stop = threading.Event()
+    fetch.busy = lambda: len(fetch.incoming.held(bundle)) >= chunks and not stop.set()
+    start = time.perf_counter()
+    fetch.once(stop)
+    return time.perf_counter() - start
+
+
+def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8), transactions_chunks: int = 640) -> dict:
+    from bench.update_transfer import VanTraffic, signed_copy
     from edge.update.https import HttpsFetch
     from edge.update.incoming import Incoming
     from governorate.release_server import ReleaseServer, tls_context
@@ -89,6 +104,12 @@ def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> di
         bundle, total = offer["bundle"], offer["total"]
         chunks = min(chunks, total)
         port = free_port()
+
+        def fetcher(staging: Path, n: int | None = None):
+            more = {} if n is None else {"parallel": n}
+            return HttpsFetch(Incoming(staging), f"https://{link.gov_ip}:{port}/", ca_file=str(tls / "ca.pem"),
+                              cert_file=str(van_cert), key_file=str(van_key), **more)
+
         with link.netns("gov"):
             server = ReleaseServer(store, tls_context(*server_pair, tls / "ca.pem"), link.gov_ip, port)
             serving = threading.Thread(target=server.serve_forever, daemon=True)
@@ -99,14 +120,27 @@ def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> di
                                                  list(range(chunks)))
                 runs = {}
                 for n in parallel:
-                    fetch = HttpsFetch(Incoming(folder / f"staging-{n}"), f"https://{link.gov_ip}:{port}/",
-                                       ca_file=str(tls / "ca.pem"), cert_file=str(van_cert), key_file=str(van_key),
-                                       parallel=n)
-                    stop = threading.Event()
-                    fetch.busy = lambda f=fetch, s=stop: len(f.incoming.held(bundle)) >= chunks and not s.set()
-                    start = time.perf_counter()
-                    fetch.once(stop)
-                    runs[n] = (time.perf_counter() - start, len(fetch.incoming.held(bundle)))
+                    fetch = fetcher(folder / f"staging-{n}", n)
+                    runs[n] = (_fetch(fetch, bundle, chunks), len(fetch.incoming.held(bundle)))
+            transactions = None
+            if transactions_chunks:
+                # A hub of its own: the release server's store offers the release, which this hub's ingest would
+                # otherwise also send over MQTT to a van that takes none that way.
+                with VanTraffic(link, folder / "traffic") as traffic:
+                    traffic.start()
+                    first = traffic.mark()
+                    time.sleep(15)  # the quiet period
+                    quiet_until = traffic.mark()
+                    with link.netns("van"):
+                        fetch = fetcher(folder / "staging-transactions")
+                        n_tx = min(transactions_chunks, total)
+                        fetch_s = _fetch(fetch, bundle, n_tx)
+                    during_until = traffic.mark()
+                    traffic.finish()
+                    transactions = {"chunks": n_tx, "parallel": fetch.parallel, "fetch_seconds": round(fetch_s, 1),
+                                    "mb_per_s": round(n_tx * 64 * 1024 / fetch_s / 1e6, 3),
+                                    "quiet": traffic.latencies(first, quiet_until),
+                                    "during_fetch": traffic.latencies(quiet_until, during_until)}
         finally:
             server.shutdown()
         size = sum(q.stat().st_size for q in signed.rglob("*") if q.is_file())
@@ -125,6 +159,7 @@ def run(release: Path, chunks: int, parallel: tuple[int, ...] = (1, 4, 8)) -> di
                         for n, (seconds, kept) in runs.items()},
             "keep_alive_baseline": {"seconds": round(baseline_s, 2), "mb_per_s": round(nbytes / baseline_s / 1e6, 3),
                                     "goodput_ratio": round(nbytes * 8 / baseline_s / down, 3)},
+            "van_transactions": transactions,
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
 
@@ -134,8 +169,11 @@ def main() -> None:
     parser.add_argument("--release", type=Path, default=Path("var/release/van"))
     parser.add_argument("--chunks", type=int, default=160, help="chunks to fetch (64 KiB each), each run")
     parser.add_argument("--parallel", default="1,4,8", help="requests in flight, one run each (comma-separated)")
+    parser.add_argument("--transactions-chunks", type=int, default=640,
+                        help="chunks fetched while the van's own transactions are measured (0: not measured)")
     args = parser.parse_args()
-    print(json.dumps(run(args.release, args.chunks, tuple(int(n) for n in args.parallel.split(",")))))
+    print(json.dumps(run(args.release, args.chunks, tuple(int(n) for n in args.parallel.split(",")),
+                         args.transactions_chunks)))
 
 
 if __name__ == "__main__":

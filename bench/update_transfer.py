@@ -119,6 +119,67 @@ def signed_copy(release: Path, folder: Path) -> Path:
     return signed
 
 
+class VanTraffic:
+    """The van's own traffic while a release travels: Mosquitto and the hub's ingest worker (its own process) in the
+    governorate namespace, the van's sync agent (with the updater's end on ``staging``, if given) in the van
+    namespace, and one ticket row committed every 0.3 s, whose commit → delivered (hub ack) latency is measured.
+
+    Entered, the broker runs (``port``); :meth:`start` starts the hub, the van and the tickets; :meth:`mark` is the
+    last row so far, :meth:`latencies` summarises the rows between two marks."""
+
+    def __init__(self, link, folder: Path, staging: Path | None = None):
+        self.link, self.folder, self.staging = link, folder, staging
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.hub = self.runner = self.db = self.agent = None
+        self.stop_ticks = threading.Event()
+
+    def __enter__(self) -> VanTraffic:
+        with self.link.netns("gov"):
+            self.broker = Broker(self.folder / "broker", port=self.port,
+                                 extra=f"listener {self.port} {self.link.gov_ip}\n").start()
+        return self
+
+    def start(self) -> None:
+        hub_db = self.folder / "hub.db"
+        HubStore(hub_db).close()  # made (and migrated) before the worker starts
+        with self.link.netns("gov"):
+            self.hub = spawn(["governorate.cli", "ingest", "--db", str(hub_db), "--broker",
+                              f"mqtt://127.0.0.1:{self.port}"], self.folder / "hub.log")
+        time.sleep(1.5)
+        settings = van_settings(self.folder / "van", f"mqtt://{self.link.gov_ip}:{self.port}", van=VAN)
+        fill_raw(settings, 0)
+        with self.link.netns("van"):
+            self.agent = SyncAgent(settings, Tuning(telemetry_every_s=3600),
+                                   updates=Incoming(self.staging) if self.staging else None)
+            self.runner = ThreadRunner(self.agent.run)
+        wait_until(lambda: self.agent.connected, 60, "the van to connect")
+        self.db = open_db(settings.db_path)
+        self.ticker = threading.Thread(target=_tick, args=(self.db, self.stop_ticks), daemon=True)
+        self.ticker.start()
+
+    def mark(self) -> int:
+        return self.db.execute("SELECT coalesce(max(rowid), 0) FROM outbox").fetchone()[0]
+
+    def latencies(self, since: int, until: int) -> dict:
+        return _summary(_latencies(self.db, since, until))
+
+    def finish(self) -> None:
+        """No more tickets; every one made is delivered."""
+        self.stop_ticks.set()
+        self.ticker.join()
+        wait_until(lambda: self.db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+                   == 0, 120, "the last transactions")
+
+    def __exit__(self, *exc) -> None:
+        self.stop_ticks.set()
+        if self.runner is not None:
+            self.runner.stop()
+        if self.hub is not None:
+            kill9(self.hub)
+        self.broker.stop()
+
+
 def run(release: Path, raw_mb: int) -> dict:
     from tests.support.lte_link import LteLink, unavailable_reason
 
@@ -129,54 +190,26 @@ def run(release: Path, raw_mb: int) -> dict:
         folder = Path(tmp)
         signed = signed_copy(release, folder)
         size = sum(q.stat().st_size for q in signed.rglob("*") if q.is_file())
-        with link.netns("gov"):
-            port = free_port()
-            broker = Broker(folder / "broker", port=port, extra=f"listener {port} {link.gov_ip}\n").start()
-        hub_db = folder / "hub.db"
-        store = HubStore(hub_db)
-        hub = None
-        runner = None
-        stop_ticks = threading.Event()
-        try:
+        staging = folder / "van" / "update" / "staging"
+        with VanTraffic(link, folder, staging) as traffic:
             raw_count = raw_mb * 1024 * 1024 // CHUNK
-            raw_s = raw_download(link, port, raw_count)
-            with link.netns("gov"):
-                hub = spawn(["governorate.cli", "ingest", "--db", str(hub_db), "--broker", f"mqtt://127.0.0.1:{port}"],
-                            folder / "hub.log")
-            time.sleep(1.5)
-            settings = van_settings(folder / "van", f"mqtt://{link.gov_ip}:{port}", van=VAN)
-            fill_raw(settings, 0)
-            staging = folder / "van" / "update" / "staging"
-            with link.netns("van"):
-                agent = SyncAgent(settings, Tuning(telemetry_every_s=3600), updates=Incoming(staging))
-                runner = ThreadRunner(agent.run)
-            wait_until(lambda: agent.connected, 60, "the van to connect")
-            db = open_db(settings.db_path)
-            ticker = threading.Thread(target=_tick, args=(db, stop_ticks), daemon=True)
-            first = db.execute("SELECT coalesce(max(rowid), 0) FROM outbox").fetchone()[0]
-            ticker.start()
+            raw_s = raw_download(link, traffic.port, raw_count)
+            traffic.start()
+            first = traffic.mark()
             time.sleep(15)  # the quiet period
-            quiet_until = db.execute("SELECT max(rowid) FROM outbox").fetchone()[0]
-            updates = Updates(store, lambda *a: None)
+            quiet_until = traffic.mark()
+            updates = Updates(HubStore(folder / "hub.db"), lambda *a: None)
             offer = updates.offer(VAN, signed)
             start = time.perf_counter()
             probe = Incoming(staging)
             wait_until(lambda: probe.ready() == offer["bundle"], 3600, "the release to arrive whole", poll=0.2)
             seconds = time.perf_counter() - start
-            during_until = db.execute("SELECT max(rowid) FROM outbox").fetchone()[0]
-            stop_ticks.set()
-            ticker.join()
-            wait_until(lambda: db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0,
-                       120, "the last transactions")
+            during_until = traffic.mark()
+            traffic.finish()
             done = updates.offer_of(VAN)
             stats = link.stats()
-        finally:
-            stop_ticks.set()
-            if runner is not None:
-                runner.stop()
-            if hub is not None:
-                kill9(hub)
-            broker.stop()
+            transactions = {"quiet": traffic.latencies(first, quiet_until),
+                            "during_transfer": traffic.latencies(quiet_until, during_until)}
         down = link.down.rate_bps
         return {
             "benchmark": "update_transfer",
@@ -189,8 +222,7 @@ def run(release: Path, raw_mb: int) -> dict:
                              "goodput_ratio": round(raw_count * CHUNK * 8 / raw_s / down, 3)},
             "vs_raw": round((size / seconds) / (raw_count * CHUNK / raw_s), 3),
             "chunks_sent_ratio": round(done["chunks_sent"] / done["total"], 3),
-            "van_transactions": {"quiet": _summary(_latencies(db, first, quiet_until)),
-                                 "during_transfer": _summary(_latencies(db, quiet_until, during_until))},
+            "van_transactions": transactions,
             "dropped": {d: {k: stats[d][k] for k in ("dropped_loss", "dropped_queue")} for d in ("up", "down")},
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
