@@ -12,6 +12,13 @@ For our finder the run also checks its confidence: how many photos score below `
 (the operator is asked to drag the corners), how many of those were really wrong (IoU < 0.9), and how
 many wrong ones sat at or above it.
 
+``--set real`` is the one set of **real photos**, made by nobody here: the test photos of the npm package jscanify
+1.4.3 (MIT; nine phone photos of a letter, a form, pages, a curled sheet, a banknote, a legal pad and a crumpled
+receipt on wood, black and a mat, 0.6 to 16 MP), fetched from the npm registry once into ``--cache`` (default
+var/cache/real-photos) and checked against its SHA-256, with corners annotated by hand in
+bench/data/jscanify-corners.json (without looking at any finder's answer). Never tune on it: it is the check that our
+generator's blind spots are not the finder's. Reported per photo.
+
 ``--set categories`` is the older set of issue 7 (``imagegen.document_photo``: text pages, receipts and
 ID cards on light, dark, wooden, speckled and checked desks, clutter and papers under the page,
 shadows, blur, noise, JPEG, any rotation, perspective). Both sets render at 12 MP by default, with
@@ -28,15 +35,20 @@ The last line printed is one JSON object. Photos are rendered once per run (or r
     .venv/bin/python -m bench.document                      # 12 MP, 6 photos per condition and split
     .venv/bin/python -m bench.document --n 3 --size 1920x1080 --categories wood,curled --splits tune
     .venv/bin/python -m bench.document --set categories --n 4  # the issue-7 set
+    .venv/bin/python -m bench.document --set real              # real photos (npm registry, once)
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import statistics
 import sys
+import tarfile
 import time
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -91,6 +103,60 @@ def _photos(categories, n, size, cache: Path | None, seed0: int, split: str | No
                 cache.mkdir(parents=True, exist_ok=True)
                 np.savez(f, image=photo.image, corners=photo.corners if photo.corners is not None else np.zeros(0))
             yield photo
+
+
+REAL = Path(__file__).parent / "data" / "jscanify-corners.json"
+
+
+def _real_photos(cache: Path | None):
+    """The real photos (``REAL``): fetched once into ``cache`` and checked against the tarball's SHA-256."""
+    from PIL import Image, ImageOps
+
+    spec = json.loads(REAL.read_text())
+    folder = (cache or Path("var/cache/real-photos")) / "jscanify-1.4.3"
+    names = list(spec["photos"])
+    if not all((folder / n).is_file() for n in names):
+        with urllib.request.urlopen(spec["tarball"], timeout=120) as answer:
+            data = answer.read()
+        if hashlib.sha256(data).hexdigest() != spec["sha256"]:
+            raise SystemExit(f"{spec['tarball']}: not the tarball annotated (SHA-256 differs)")
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for n in names:  # only the photos annotated, by their own names: nothing else is written
+                member = tar.getmember(f"package/docs/images/test/{n}")
+                (folder / n).write_bytes(tar.extractfile(member).read())
+    for i, (name, photo) in enumerate(spec["photos"].items()):
+        image = ImageOps.exif_transpose(Image.open(folder / name)).convert("RGB")
+        yield name, imagegen.Photo(np.ascontiguousarray(np.asarray(image)[:, :, ::-1]),
+                                   np.array(photo["corners"], np.float32), "real", i)
+
+
+def _real(cache: Path | None) -> dict:
+    """Both finders on the real photos: per photo and overall, and our confidence against right and wrong."""
+    per, scores, ious = {}, [], {name: [] for name in FINDERS}
+    times = {name: [] for name in FINDERS}
+    for name, photo in _real_photos(cache):
+        row = {"size": f"{photo.image.shape[1]}x{photo.image.shape[0]}"}
+        for finder_name, finder in FINDERS.items():
+            t = time.perf_counter()
+            found = finder(photo.image)
+            times[finder_name].append((time.perf_counter() - t) * 1000)
+            conf = None
+            if finder_name == "ours":
+                found, conf = found
+            iou = round(imagegen.quad_iou(found, photo.corners), 3)
+            ious[finder_name].append(iou)
+            row[finder_name] = iou
+            if conf is not None:
+                row["ours_score"] = round(conf, 2)
+                scores.append((conf, iou))
+        per[name] = row
+        print(f"real:{name}: {row}", file=sys.stderr)
+    overall = {n: {"mean_iou": round(statistics.fmean(v), 4), "share_iou_ge_0.9": round(sum(x >= 0.9 for x in v)
+                                                                                          / len(v), 3),
+                   "median_ms": round(statistics.median(times[n]), 1)} for n, v in ious.items()}
+    return {"set": "real", "photos": len(per), "source": json.loads(REAL.read_text())["source"], "overall": overall,
+            "per_photo": per, "ours_confidence": _confidence(scores)}
 
 
 def _pct(values, q):
@@ -170,7 +236,7 @@ def _confidence(scores):
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", choices=("conditions", "categories"), default="conditions")
+    ap.add_argument("--set", choices=("conditions", "categories", "real"), default="conditions")
     ap.add_argument("--n", type=int, default=None, help="photos per category (and split); 6 / 12 by set")
     ap.add_argument("--size", default="4000x3000", help="photo size WxH (portrait photos swap it)")
     ap.add_argument("--seed", type=int, default=1000, help="first seed of the tuning split (tests use seeds below 100)")
@@ -181,6 +247,9 @@ def main(argv=None) -> None:
     ap.add_argument("--worst", type=int, default=0, help="also list the N worst photos of our finder")
     ap.add_argument("--no-pages", action="store_true", help="skip rectify + clean + JPEG of the found pages")
     args = ap.parse_args(argv)
+    if args.set == "real":
+        print(json.dumps({**_real(args.cache), "opencv": cv2.__version__}, ensure_ascii=False))
+        return
     size = tuple(int(v) for v in args.size.lower().split("x"))
     conditions = args.set == "conditions"
     n = args.n or (6 if conditions else 12)
