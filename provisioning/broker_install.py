@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from provisioning import broker
@@ -30,6 +31,10 @@ from provisioning.laying import Entry, InstallError, Laying, check_pair
 
 USER = "mosquitto"  # Debian's mosquitto drops to this user before it reads the key
 CONF = "/etc/mosquitto/conf.d/mtc.conf"  # Debian's mosquitto.conf includes conf.d/*.conf
+MAIN = "/etc/mosquitto/mosquitto.conf"  # Debian's own, which sets some options already
+# Options Mosquitto refuses to read twice ("Duplicate … value in configuration": it would not start). Debian's main
+# file sets persistence_location and pid_file; what it sets, the file in conf.d leaves out when the value is the same.
+ONCE = ("persistence_location", "persistence_file", "pid_file")
 MANIFEST_NAME = "install-manifest.json"
 # broker/ as `provision governorate init` writes it: name -> (mode, owner, group) on the broker host.
 FILES = {
@@ -51,15 +56,44 @@ def _refuse(en: str, ar: str) -> InstallError:
 
 
 def _folder_of(conf: str) -> tuple[str, str]:
-    """The folder ``mosquitto.conf`` reads its files from, and its persistence folder (both absolute)."""
+    """The folder ``mosquitto.conf`` reads its files from, and its persistence folder (both absolute, plain, and at
+    least two levels below / — the install gives them to mosquitto: never /etc or /var/lib themselves)."""
     named = {os.path.dirname(v) for v in re.findall(r"^(?:cafile|certfile|keyfile|crlfile|plugin_opt_config_file)\s+"
                                                      r"(\S+)\s*$", conf, re.M)}
-    persistence = re.findall(r"^persistence_location\s+(\S+)\s*$", conf, re.M)
-    if len(named) != 1 or not persistence or not all(p.startswith("/") for p in (*named, *persistence)):
+    persistence = [p.rstrip("/") for p in _values(conf, "persistence_location")]
+    if len(named) != 1 or len(persistence) != 1:
         raise _refuse("mosquitto.conf is not the one `provision governorate init` writes (its certificate files must "
-                      "all be in one absolute folder, with a persistence_location).",
+                      "all be in one folder, with one persistence_location).",
                       "ملف mosquitto.conf ليس الملف الذي ينشئه الأمر provision governorate init.")
-    return named.pop(), persistence[-1].rstrip("/") or "/"
+    for path in (*named, *persistence):
+        if not path.startswith("/") or os.path.normpath(path) != path or len(Path(path).parts) < 4:
+            raise _refuse(f"mosquitto.conf names the folder {path!r}, which the install would give to mosquitto: use "
+                          "a plain absolute folder of its own (the defaults: --broker-dir /etc/mosquitto/mtc, "
+                          "--persistence-dir /var/lib/mosquitto).",
+                          f"المجلد {path} في mosquitto.conf غير مقبول: استخدم مجلدًا خاصًا بالوسيط.")
+    return named.pop(), persistence[0]
+
+
+def _values(conf: str, key: str) -> list[str]:
+    return re.findall(rf"^{key}\s+(\S+)\s*$", conf, re.M)
+
+
+def for_conf_d(conf: str, main: str | None) -> str:
+    """``mosquitto.conf`` as the file in conf.d: without the options Debian's main file already sets to the same
+    value; one it sets to another value is refused (Mosquitto would not start, or would use the other)."""
+    if main is None:
+        return conf
+    for key in ONCE:
+        ours, theirs = _values(conf, key), _values(main, key)
+        if not ours or not theirs:
+            continue
+        if {v.rstrip("/") for v in ours} != {theirs[-1].rstrip("/")}:
+            raise _refuse(f"{MAIN} sets {key} {theirs[-1]}, the broker's mosquitto.conf {ours[-1]}: Mosquitto reads "
+                          f"it once. Make them the same (governorate init --persistence-dir, or the line in {MAIN}).",
+                          f"الملف {MAIN} يحدد {key} بقيمة مختلفة عن ملف الوسيط: اجعل القيمتين متطابقتين.")
+        conf = re.sub(rf"^{key}\s+\S+\s*$", f"# {key}: set to the same by {MAIN} (Mosquitto reads it once)",
+                      conf, flags=re.M)
+    return conf
 
 
 def check(files: dict[str, bytes], now: datetime) -> list[str]:
@@ -74,9 +108,11 @@ def check(files: dict[str, bytes], now: datetime) -> list[str]:
         raise _refuse(f"A certificate or the CRL in the broker folder cannot be read ({exc}).",
                       "تعذّرت قراءة شهادة أو قائمة الإلغاء في مجلد الوسيط.") from None
     check_pair(files["server-cert.pem"], files["server-key.pem"], "broker's server")
-    if cert.issuer != ca.subject:
+    try:
+        cert.verify_directly_issued_by(ca)  # the signature, not only the name (every governorate 21 CA has one name)
+    except (ValueError, TypeError, InvalidSignature):
         raise _refuse("The server certificate is not signed by this folder's ca.pem: copy broker/ from one CA folder.",
-                      "شهادة الخادم ليست صادرة من سلطة الشهادات في المجلد نفسه.")
+                      "شهادة الخادم ليست صادرة من سلطة الشهادات في المجلد نفسه.") from None
     ca_key = ca.public_key()
     if crl.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey) or \
             not crl.is_signature_valid(ca_key):
@@ -85,7 +121,8 @@ def check(files: dict[str, bytes], now: datetime) -> list[str]:
                       "قائمة الإلغاء crl.pem ليست موقعة من سلطة الشهادات نفسها: سيرفض الوسيط كل العربات.")
     next_update = crl.next_update_utc
     if next_update is None or next_update <= now:
-        raise _refuse(f"crl.pem expired on {next_update:%Y-%m-%d}: Mosquitto would refuse every van. Re-sign it on "
+        when = f"expired on {next_update:%Y-%m-%d}" if next_update else "has no expiry date"
+        raise _refuse(f"crl.pem {when}: Mosquitto would refuse every van. Re-sign it on "
                       "the CA machine (provision governorate crl), then install again.",
                       "انتهت صلاحية قائمة الإلغاء crl.pem وسيرفض الوسيط كل العربات: أعد توقيعها بالأمر "
                       "provision governorate crl ثم أعد التثبيت.")
@@ -134,16 +171,22 @@ class BrokerInstaller(Laying):
                 raise _refuse("Mosquitto is not installed on this machine (no user mosquitto): install the hub's "
                               "system packages first (scripts/install-system-packages hub).",
                               "برنامج Mosquitto غير مثبت على هذا الجهاز: ثبّت حزم النظام أولًا.") from None
+        main = self.at(MAIN)
+        conf_d = for_conf_d(conf, main.read_text(encoding="utf-8", errors="replace") if main.is_file() else None)
+        previous = self.installed_manifest() or {}
         self.report = []
         entries: list[Entry] = [self._directory(folder, 0o750, "root", USER)]
+        # Before any file changes: a run cut short (Ctrl-C, a power cut) leaves a restart owed, never a broker on an
+        # old access list that the next run would take as told.
+        record = {"format": "mtc-broker-install", "folder": folder, "entries": previous.get("entries", [])}
+        self._record(record, sorted({*previous.get("pending", []), "*"}))
         for name, data in files.items():
             mode, owner, group = FILES[name]
             entries.append(self._file(f"{folder}/{name}", data, mode, owner, group))
-        entries.append(self._file(CONF, conf.encode(), 0o644, "root", "root"))
+        entries.append(self._file(CONF, conf_d.encode(), 0o644, "root", "root"))
         entries.append(self._directory(persistence, 0o750, USER, USER))
         changed = {path for path, state in self.report if state != "unchanged"}
-        previous = self.installed_manifest() or {}
-        if previous.get("pending"):  # what an earlier run laid out but Mosquitto was not told (--no-start)
+        if previous.get("pending"):  # what an earlier run laid out but Mosquitto was not told (--no-start, a cut)
             changed |= set(previous["pending"])
         if not changed:
             self.action = "start"
@@ -151,7 +194,7 @@ class BrokerInstaller(Laying):
             self.action = "reload"
         else:
             self.action = "restart"
-        record = {"format": "mtc-broker-install", "folder": folder, "entries": [asdict(e) for e in entries]}
+        record["entries"] = [asdict(e) for e in entries]
         self._record(record, sorted(changed))  # until Mosquitto has been told, the next run tells it
         if start and self.root is None:
             for command in self.commands():

@@ -21,6 +21,16 @@ from tests.support.mqtt_broker import free_port, start_mosquitto, stop_process
 from tests.support.tls_broker import Client
 
 GOV = "21"
+# Debian's /etc/mosquitto/mosquitto.conf as the package installs it (mosquitto 2.0.11, bookworm).
+DEBIAN_MAIN = """pid_file /run/mosquitto/mosquitto.pid
+
+persistence true
+persistence_location /var/lib/mosquitto/
+
+log_dest file /var/log/mosquitto/mosquitto.log
+
+include_dir /etc/mosquitto/conf.d
+"""
 
 
 def run(*args, ok: bool = True):
@@ -102,6 +112,8 @@ def _expired_crl(source: Path, ca_folder: Path) -> None:
     (lambda s, ca, other: shutil.copy(other / "crl.pem", s / "crl.pem"), "not signed by this folder's CA"),
     (lambda s, ca, other: shutil.copy(other / "server-key.pem", s / "server-key.pem"), "not the key of its"),
     (lambda s, ca, other: shutil.copy(other / "server-cert.pem", s / "server-cert.pem"), "not the key of its"),
+    (lambda s, ca, other: [shutil.copy(other / n, s / n) for n in ("server-cert.pem", "server-key.pem")],
+     "not signed by this folder's ca.pem"),
     (lambda s, ca, other: (s / "dynamic-security.json").write_text("{"), "not the broker's access list"),
     (lambda s, ca, other: (s / "mosquitto.conf").write_text(
         (s / "mosquitto.conf").read_text().replace("cafile /etc/mosquitto/mtc/hub-ca.pem", "cafile /srv/hub-ca.pem")),
@@ -115,6 +127,52 @@ def test_a_broker_folder_mosquitto_could_not_serve_is_refused_before_anything_is
     result = run("broker", "install", "--from", source, "--root", root, ok=False)
     assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
     assert not root.exists()
+
+
+def test_debians_own_mosquitto_conf_is_respected(tmp_path):
+    source = governorate(tmp_path / "ca")
+    root = tmp_path / "root"
+    (root / "etc/mosquitto").mkdir(parents=True)
+    (root / "etc/mosquitto/mosquitto.conf").write_text(DEBIAN_MAIN)
+    run("broker", "install", "--from", source, "--root", root)
+    conf_d = (root / "etc/mosquitto/conf.d/mtc.conf").read_text()
+    assert "\npersistence_location" not in conf_d and "# persistence_location: set to the same by" in conf_d
+    # The main file keeping persistence elsewhere: refused (Mosquitto reads the option once), nothing changed.
+    (root / "etc/mosquitto/mosquitto.conf").write_text(DEBIAN_MAIN.replace("/var/lib/mosquitto/", "/srv/mqtt/"))
+    run("governorate", "crl", "--ca-dir", tmp_path / "ca")
+    refused = run("broker", "install", "--from", source, "--root", root, ok=False)
+    assert "sets persistence_location /srv/mqtt/" in refused.output and "Traceback" not in refused.output
+    assert (root / "etc/mosquitto/mtc/crl.pem").read_bytes() != (source / "crl.pem").read_bytes()
+
+
+@pytest.mark.parametrize("broker_dir, persistence", [("/etc", "/var/lib/mosquitto"),
+                                                     ("/etc/mosquitto/mtc", "/var/lib"),
+                                                     ("/etc/mosquitto/../mtc", "/var/lib/mosquitto")])
+def test_a_folder_the_install_would_give_to_mosquitto_must_be_its_own(tmp_path, broker_dir, persistence):
+    source = governorate(tmp_path / "ca", broker_dir, persistence)
+    refused = run("broker", "install", "--from", source, "--root", tmp_path / "root", ok=False)
+    assert "which the install would give to mosquitto" in refused.output and not (tmp_path / "root").exists()
+
+
+def test_a_run_cut_short_owes_a_restart(tmp_path, monkeypatch):
+    source = governorate(tmp_path / "ca")
+    root, calls = tmp_path / "real", []
+    installer(source, root, calls, monkeypatch).install()
+    run("van", "enrol", GOV, "V007", "--ca-dir", tmp_path / "ca", "--out", tmp_path / "V007.tar.gz", "--simulated")
+    cut = installer(source, root, calls, monkeypatch)
+
+    def file_then_cut(path, *args):
+        entry = broker_mod.Laying._file(cut, path, *args)
+        if path.endswith("dynamic-security.json"):
+            raise KeyboardInterrupt  # right after the new access list is in place
+        return entry
+
+    monkeypatch.setattr(cut, "_file", file_then_cut)
+    with pytest.raises(KeyboardInterrupt):
+        cut.install()
+    calls.clear()
+    installer(source, root, calls, monkeypatch).install()
+    assert calls[-1] == ["systemctl", "restart", "mosquitto.service"]
 
 
 def test_a_crl_running_out_soon_is_installed_with_a_warning(tmp_path):
@@ -135,13 +193,22 @@ def test_real_mosquitto_dropping_to_its_user_serves_the_hub_from_the_installed_f
     try:
         port, hub_port = free_port(), free_port()
         source = governorate(tmp_path / "ca", str(base / "mtc"), str(base / "persist"), port, hub_port)
-        conf = base / "mtc.conf"
-        monkeypatch.setattr(broker_mod, "CONF", str(conf))
+        # Debian's main file, as the package installs it, standing for /etc/mosquitto/mosquitto.conf.
+        main = base / "mosquitto.conf"
+        run_dir = base / "run"  # /run/mosquitto: systemd makes it the mosquitto user's (the pid file is written after
+        run_dir.mkdir()          # Mosquitto drops to that user)
+        shutil.chown(run_dir, "mosquitto", "mosquitto")
+        main.write_text(DEBIAN_MAIN.replace("/run/mosquitto/mosquitto.pid", str(run_dir / "mosquitto.pid"))
+                        .replace("/var/lib/mosquitto/", f"{base}/persist/")
+                        .replace("file /var/log/mosquitto/mosquitto.log", "stderr")
+                        .replace("/etc/mosquitto/conf.d", str(base / "conf.d")))
+        monkeypatch.setattr(broker_mod, "CONF", str(base / "conf.d" / "mtc.conf"))
+        monkeypatch.setattr(broker_mod, "MAIN", str(main))
         calls: list = []
         broker_mod.BrokerInstaller(source, None, run=calls.append).install()  # real chown to mosquitto
         assert (base / "mtc/server-key.pem").stat().st_mode & 0o777 == 0o600
         assert calls[-1] == ["systemctl", "restart", "mosquitto.service"]
-        proc = start_mosquitto(conf, port)  # no "user root": it drops to mosquitto before reading the key
+        proc = start_mosquitto(main, port)  # Debian's way; no "user root": it drops to mosquitto before the key
         try:
             hub = tmp_path / "ca" / "hub"
             client = Client(hub_port, hub / "ca.pem", f"hub-{GOV}-1", hub / "hub-cert.pem", hub / "hub-key.pem")
