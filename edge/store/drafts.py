@@ -86,23 +86,35 @@ def referenced(db: sqlite_utils.Database) -> set[str]:
 
 
 def add_page(db, documents_dir: Path, draft_id: str, operator: str, doc_code: str, content: bytes,
-             *, reserve: int = 0, release_photo: bool = False, now: datetime | None = None) -> dict:
+             *, reserve: int = 0, release_photo: bool = False, replaces: str | None = None,
+             now: datetime | None = None) -> dict:
     """Keep an uploaded or scanned page with the draft until submission; returns the page entry.
 
     The page is refused (:class:`~edge.store.disk.DiskFull`) unless ``reserve`` bytes stay free after it:
     the operator learns it before the citizen's paper is taken in, and the room left goes to transactions.
     The file is durable before the draft names it; if the draft cannot be saved the file goes again.
     ``release_photo``: the page was straightened from the photo held for its corners; the same commit forgets
-    that photo, whose files go after it.
+    that photo, whose files go after it. ``replaces``: the file of a page this one takes the place of (its number
+    and place in the list; the same commit, the old file deleted after it); when that page is gone, this one is
+    added as any other.
     """
     ctype = documents.sniff(content)
     data = get(db, draft_id, operator)
     disk.ensure_room(documents_dir, len(content), reserve)
-    page = 1 + max((p["page"] for p in data["pages"] if p["doc_code"] == doc_code), default=0)
+    old = next((i for i, p in enumerate(data["pages"]) if replaces and p["file"] == replaces), None)
+    if old is not None:
+        doc_code, page = data["pages"][old]["doc_code"], data["pages"][old]["page"]
+    else:
+        page = 1 + max((p["page"] for p in data["pages"] if p["doc_code"] == doc_code), default=0)
     relative = documents.write_page(documents_dir, draft_id, content)
     entry = {"doc_code": doc_code, "page": page, "file": Path(relative).name, "path": relative,
              "content_type": ctype, "size": len(content)}
-    data["pages"].append(entry)
+    replaced = []
+    if old is not None:
+        replaced = [page_path(draft_id, data["pages"][old])]
+        data["pages"][old] = entry
+    else:
+        data["pages"].append(entry)
     released = photo_paths(data) if release_photo else []
     if release_photo:
         data.pop("photo", None)
@@ -112,7 +124,7 @@ def add_page(db, documents_dir: Path, draft_id: str, operator: str, doc_code: st
     except BaseException:
         _unlink(documents_dir, relative)
         raise
-    for path in released:
+    for path in (*released, *replaced):
         _unlink(documents_dir, path)
     return entry
 

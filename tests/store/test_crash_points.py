@@ -17,8 +17,8 @@ from tests.support.crash_scenarios import SCENARIOS
 
 # At least this many crash points per operation: a change that makes an operation skip its steps (or the
 # tracer see none) must not pass quietly.
-MIN_POINTS = {"intake": 5, "corners": 12, "submit": 15, "discard": 4, "print": 8, "downlink": 15, "retention": 8,
-              "shift-close": 12}
+MIN_POINTS = {"intake": 5, "corners": 12, "recorners": 8, "submit": 15, "discard": 4, "print": 8, "downlink": 15,
+              "retention": 8, "shift-close": 12}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

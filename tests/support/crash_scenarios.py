@@ -161,6 +161,57 @@ class Corners(Scenario):
         return problems + ([] if left == [page(5)] else [f"{len(left)} file(s) left, not the one page"])
 
 
+class Recorners(Scenario):
+    """A page attached at once, straightened again from its photo (issue 17): the new page takes the old one's
+    number and place, and the photo is forgotten, in one commit (``add_page(release_photo=True, replaces=…)``);
+    the old page's and the photo's files go after it."""
+
+    name = "recorners"
+
+    def prepare(self, root):
+        db = _db(root)
+        draft = drafts.create(db, OPERATOR)
+        first = drafts.add_page(db, root / "documents", draft, OPERATOR, "NID", page(1))
+        drafts.add_page(db, root / "documents", draft, OPERATOR, "NID", page(2))
+        drafts.hold_photo(db, root / "documents", draft, OPERATOR, "NID", page(3), page(4),
+                          {**Corners.FINDING, "found": True, "replaces": first["file"]})
+        _save_state(root, draft=draft, first=first)
+        db.close()
+
+    def _again(self, db, root):
+        state = _state(root)
+        drafts.add_page(db, root / "documents", state["draft"], OPERATOR, "NID", page(5), release_photo=True,
+                        replaces=state["first"]["file"])
+
+    def load(self, root, db):
+        return lambda: self._again(db, root)
+
+    def _kept(self, root, data) -> list[bytes]:
+        return [(root / "documents" / drafts.page_path(_state(root)["draft"], p)).read_bytes() for p in data["pages"]]
+
+    def check(self, root, db):
+        data = drafts.get(db, _state(root)["draft"], OPERATOR)
+        numbers = [p["page"] for p in data["pages"]]
+        if numbers != [1, 2]:
+            return [f"pages numbered {numbers}, not 1 and 2"]
+        kept = self._kept(root, data)
+        if kept == [page(1), page(2)]:  # before the commit: as it was, the photo still held to try again
+            return [] if isinstance(data.get("photo"), dict) else ["the old page kept but its photo forgotten"]
+        if kept == [page(5), page(2)]:
+            return [] if "photo" not in data else ["the page replaced and its photo still held"]
+        return ["the draft's pages are neither the old ones nor the new one in the first's place"]
+
+    def retry(self, root, db):
+        if isinstance(drafts.get(db, _state(root)["draft"], OPERATOR).get("photo"), dict):
+            self._again(db, root)  # the operator presses "Use this page" again
+
+    def check_done(self, root, db):
+        data = drafts.get(db, _state(root)["draft"], OPERATOR)
+        left = sorted(p.read_bytes() for p in (root / "documents").rglob("*") if p.is_file())
+        problems = [] if self._kept(root, data) == [page(5), page(2)] else ["not the new page in the first's place"]
+        return problems + ([] if left == sorted([page(5), page(2)]) else [f"{len(left)} file(s) left, not two pages"])
+
+
 class Submit(Scenario):
     """The wizard's last step (edge.store.drafts.submit): the request, its pages, their outbox rows, the
     draft deleted."""
@@ -529,8 +580,8 @@ class ShiftClose(Scenario):
         return problems
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Intake(), Corners(), Submit(), Discard(), Printing(), Downlink(),
-                                                       Retention(), ShiftClose())}
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Intake(), Corners(), Recorners(), Submit(), Discard(), Printing(),
+                                                       Downlink(), Retention(), ShiftClose())}
 # ``python -m bench.crashpoints``: more pages, so more steps (the child finds them as "large:NAME").
 LARGE: dict[str, Scenario] = {**SCENARIOS, "intake": Intake(pages=4), "submit": Submit(pages=10),
                               "retention": Retention(pages=8)}

@@ -107,7 +107,8 @@ def test_a_sure_finding_is_attached_at_once_and_an_unsure_one_waits(app, console
     photo = document_photo(7, "plain")
     start = _documents_step(console)
     assert _send_photo(console, start, _jpeg(photo.image)).status_code in (200, 302)
-    assert len(_draft(app, start)["pages"]) == 1 and "photo" not in _draft(app, start)
+    draft = _draft(app, start)
+    assert len(draft["pages"]) == 1 and draft["photo"]["replaces"] == draft["pages"][0]["file"]  # kept to check
 
     monkeypatch.setattr(docfind, "CONFIDENT", 1.5)  # no finding is sure enough: every photo is shown first
     r = _send_photo(console, start, _jpeg(photo.image))
@@ -127,6 +128,37 @@ def test_a_sure_finding_is_attached_at_once_and_an_unsure_one_waits(app, console
     r = post(console, f"{start}/photo", f"{start}/photo", {"discard": "1", "corners": ""})
     assert r.status_code == 302 and "photo" not in _draft(app, start)
     assert len(_draft(app, start)["pages"]) == 1 and len(_files(app)) == 1
+
+
+def test_a_page_attached_at_once_can_still_be_straightened_again_in_its_place(app, console):
+    # Finders are sometimes sure and wrong (on real photos: a banknote's printed frame, a lamp's reflection over an
+    # edge). The photo of a page attached at once stays with the draft until the next photo: the documents step
+    # offers its corners, and the page straightened again takes the first one's number and place.
+    start = _documents_step(console)
+    _send_photo(console, start, _jpeg(document_photo(7, "plain").image))
+    _send_photo(console, start, _jpeg(document_photo(8, "plain").image))
+    first, second = _draft(app, start)["pages"]
+    body = console.get(f"{start}/documents").get_data(as_text=True)
+    assert 'id="check-corners"' in body and "صُحِّحت الصفحة ٢ من صورة" in body  # Arabic first, Eastern digits
+    body = console.get(f"{start}/photo").get_data(as_text=True)
+    assert "تحل محل الصفحة المرفقة" in body and "أبقِ الصفحة كما أُرفقت" in body
+    held = _draft(app, start)["photo"]
+    corners = ",".join(str(v) for v in [0.05, 0.05, 0.6, 0.05, 0.6, 0.6, 0.05, 0.6])
+    r = post(console, f"{start}/photo", f"{start}/photo", {"corners": corners, "use": "1"})
+    assert r.status_code == 302
+    draft = _draft(app, start)
+    again = draft["pages"][1]
+    assert [p["page"] for p in draft["pages"]] == [1, 2] and draft["pages"][0] == first
+    assert again["file"] != second["file"] and again["doc_code"] == second["doc_code"]
+    assert "photo" not in draft
+    assert _files(app) == {first["path"], again["path"]}  # the old page and the photo's files are gone
+    assert held["path"] not in _files(app)
+    assert 'id="check-corners"' not in console.get(f"{start}/documents").get_data(as_text=True)
+    # "Keep the page as attached" forgets the photo and leaves the page.
+    _send_photo(console, start, _jpeg(document_photo(9, "plain").image))
+    pages = _draft(app, start)["pages"]
+    r = post(console, f"{start}/photo", f"{start}/photo", {"discard": "1", "corners": ""})
+    assert r.status_code == 302 and _draft(app, start)["pages"] == pages and "photo" not in _draft(app, start)
 
 
 def test_the_sweeper_keeps_a_held_photo_and_a_discarded_draft_takes_it(app, console, monkeypatch):
@@ -268,6 +300,23 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
         page.click("#use-page")
         page.wait_for_url(re.compile(r"/documents$"))
         assert page.locator("ul.pages li").count() == 1
+
+        # A photo the finder is sure of is attached at once; its corners can still be checked, and the page
+        # straightened again takes its place.
+        monkeypatch.setattr(docfind, "CONFIDENT", 0.0)
+        page.select_option("#doc_code", "SURVEY")
+        page.set_input_files("#page", str(path))
+        page.check("#photo")
+        page.click("#attach")
+        page.wait_for_url(re.compile(r"/documents$"))
+        assert page.locator("ul.pages li").count() == 2
+        page.click("#check-corners")
+        page.wait_for_url(re.compile(r"/photo$"))
+        _until(page, "document.getElementById('corners-straight').complete")
+        _drag(page, 0, 0.2, 0.2)
+        page.click("#use-page")
+        page.wait_for_url(re.compile(r"/documents$"))
+        assert page.locator("ul.pages li").count() == 2 and page.locator("#check-corners").count() == 0
         assert dialogs == []
         context.close()
 

@@ -1,4 +1,6 @@
-"""The corner step: a photo of a page whose edges the finder was not sure of, shown with four handles.
+"""The corner step: a photo of a page whose edges the finder was not sure of, shown with four handles — or, asked
+for, the photo of a page the finder was sure of and attached at once (finders are sometimes sure and wrong: a
+banknote's printed frame, a reflection hiding an edge), to straighten again in its place.
 
 The photo (uploaded, or a frame of the overhead document camera) is kept with the draft, with a smaller copy
 to show (:func:`edge.store.drafts.hold_photo`). The page shows that copy with the finder's corners (or a
@@ -26,13 +28,17 @@ def reserve() -> int:
     return settings().storage.reserve_mb * disk.MB
 
 
-def hold_for_corners(draft_id: str, actor: str, doc_code: str, photo: bytes, finding: scanning.Finding) -> None:
-    """Keep ``photo`` with the draft for the corner step (with its preview copy and what the finder said)."""
+def hold_for_corners(draft_id: str, actor: str, doc_code: str, photo: bytes, finding: scanning.Finding,
+                     replaces: str | None = None) -> None:
+    """Keep ``photo`` with the draft for the corner step (with its preview copy and what the finder said);
+    ``replaces``: the page already straightened from it at once (the finder was sure), which the operator may still
+    check and straighten again."""
     if not _is_kept_format(photo):  # a WebP from a phone: kept as the JPEG it decodes to
         photo = scanning.photo_preview(photo, side=None)
     drafts.hold_photo(get_db(), documents_dir(), draft_id, actor, doc_code, photo, scanning.photo_preview(photo),
                       {"width": finding.width, "height": finding.height, "found": finding.found,
-                       "score": round(finding.score, 3), "corners": finding.fractions()}, reserve=reserve())
+                       "score": round(finding.score, 3), "corners": finding.fractions(), "replaces": replaces},
+                      reserve=reserve())
 
 
 def _is_kept_format(content: bytes) -> bool:
@@ -82,7 +88,7 @@ def straightened(draft_id: str):
 def photo_decide(draft_id: str):
     data, held = _held(draft_id)
     db, actor = get_db(), g.operator["actor"]
-    if request.form.get("discard"):
+    if request.form.get("discard"):  # or, for a page attached at once, keep that page as it is
         drafts.drop_photo(db, documents_dir(), draft_id, actor)
         return redirect(url_for("operator.wizard", draft_id=draft_id, step="documents"))
     typed = request.form.get("corners", "")
@@ -91,10 +97,11 @@ def photo_decide(draft_id: str):
         quad = scanning.corners_in_photo(fractions, held["width"], held["height"])
         content = scanning.photo_pdf((documents_dir() / held["path"]).read_bytes(), quad)
         drafts.add_page(db, documents_dir(), draft_id, actor, held["doc_code"], content, reserve=reserve(),
-                        release_photo=True)
+                        release_photo=True, replaces=held.get("replaces"))
         moved = [round(a - b, 4) for a, b in zip(fractions, held["corners"], strict=True)]
         audit("document.attach_page", draft_id, {"document": held["doc_code"], "from": "photo",
-                                                  "corners": "moved" if any(moved) else "as-found"})
+                                                  "corners": "moved" if any(moved) else "as-found",
+                                                  **({"replaced": True} if held.get("replaces") else {})})
     except EdgeError as exc:
         return _render(draft_id, data, held, typed, exc), 422
     return redirect(url_for("operator.wizard", draft_id=draft_id, step="documents"))

@@ -9,6 +9,7 @@ jump ahead by URL goes back to it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from edge.web.operator.auth import supervisor_confirms
 from edge.web.operator.blueprint import audit, bp, login_required
 from edge.web.operator.documents import page_content, photo_of_page
 from edge.web.operator.photo import hold_for_corners, reserve
+
+log = logging.getLogger("edge.web.operator.wizard")
 
 Errors = dict[str, EdgeError]
 Page = Response | str | tuple  # what a view may return: a redirect, a page, a page with its status
@@ -104,13 +107,24 @@ def _attach_page(v: Visit, *, scan: bool) -> Page:
             content, how = scanning.photo_pdf(photo[0], finding.corners), photo[1]
         else:
             content, how = page_content(v.upload, scan=scan)
-        drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content, reserve=reserve())
+        entry = drafts.add_page(db, documents_dir(), v.draft_id, v.actor, doc_code, content, reserve=reserve())
         audit("document.attach_page", v.draft_id, {"document": doc_code, "from": how})
+        if photo is not None:
+            _keep_to_check(v, doc_code, photo[0], finding, entry["file"])
     except EdgeError as exc:
         errors["page"] = exc
     if errors or v.form.get("stay"):
         return _render("documents", v.draft_id, drafts.get(db, v.draft_id, v.actor), errors)
     return _goto(v.draft_id, "documents")
+
+
+def _keep_to_check(v: Visit, doc_code: str, photo: bytes, finding, page_file: str) -> None:
+    """The photo of a page attached at once stays with the draft, so that the operator can still check its corners
+    (the documents step offers it) until the next photo. Without room for it the page stays as attached."""
+    try:
+        hold_for_corners(v.draft_id, v.actor, doc_code, photo, finding, replaces=page_file)
+    except EdgeError as exc:
+        log.info("the photo of page %s is not kept for a check: %s", page_file, exc.detail or exc.message_en)
 
 
 def _take_payment(v: Visit) -> Page:
