@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from edge.core import requests as rq
 from edge.core.localtime import VAN_TZ
+from edge.sync import schema
 from governorate import quarantine
 from governorate.admission import figure
 from governorate.store import HubStore, now_iso, parse_iso
@@ -21,6 +22,8 @@ ALERT_KINDS = {
     "quarantine": ("رسائل مرفوضة من الوحدة", "Van messages refused (quarantine)"),
     "conflict": ("رقم طلب أُرسل مرة أخرى بمحتوى مختلف", "Request number sent again with other content"),
     "overdue": ("طلبات تجاوزت موعدها القانوني دون قرار", "Requests past their legal due date, undecided"),
+    "software": ("فشل تحديث والإصدار السابق لا يعمل أيضًا: تحتاج الوحدة إلى فني",
+                 "An update failed and the version before it does not come up either: the van needs a technician"),
 }
 # Requests not decided yet — those the van may still cancel — are what a due date binds.
 OPEN_REQUEST_STATES = tuple(s.value for s in rq.RequestState if rq.cancellable(s))
@@ -123,6 +126,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "backlog": _count(figure(values, "backlog")),
             "backlog_age_s": figure(values, "backlog_age_s"),
             "devices": devices(values),
+            "update_last": values["update.last"][:200] if isinstance(values.get("update.last"), str) else None,
             "requests_today": counts.get(van, {}).get("request.submitted", 0),
             "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
             "avg_wait_s": wait, "avg_service_s": service,
@@ -142,6 +146,8 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
         for d in v["devices"]:
             if d["state"] in ("error", "warning") and d["kind"] in ("camera", "printer"):
                 active[(v["van"], d["kind"])] = f"{d['name']}: {d['fault'] or d['state']}"
+        if (v["update_last"] or "").startswith(schema.ROLLED_BACK_UNHEALTHY):
+            active[(v["van"], "software")] = v["update_last"][:200]
         age = v["backlog_age_s"]
         if age is not None and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"

@@ -301,6 +301,10 @@ TICKET_KINDS = ("ticket.issued", "ticket.call", "ticket.recall", "ticket.start",
 
 THUMBNAIL_MAX_BYTES = 64 * 1024
 # A software release travelling down in chunks (schema 4, issue 20): at most 2 GiB in 64 KiB chunks, 2,000 files.
+# A van's ``update.last`` (its tel.snapshot) that begins with this: an update failed its health check, and the
+# version the van went back to did not come up either — the van needs a technician (edge.update.install; the
+# governorate raises its "software" alert).
+ROLLED_BACK_UNHEALTHY = "rolled-back-unhealthy"
 UPDATE_MAX_CHUNKS = 32 * 1024
 UPDATE_MAX_FILES = 2000
 UPDATE_MAX_FILE_BYTES = 512 * 1024 * 1024

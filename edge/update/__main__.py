@@ -209,8 +209,10 @@ def _apply(source, anchor, updater: install_mod.Updater) -> None:
         back = updater.rolled_back_unhealthy()
         if back:
             click.echo(f"The version rolled back to is not healthy either: {back}. The van needs a technician "
-                       "(its software runs, its health check fails).", err=True)
-            click.echo("الإصدار السابق الذي أُعيدت إليه العربة لا يعمل بسلامة أيضًا: تحتاج العربة إلى فني.", err=True)
+                       "(its software runs, its health check fails: a device in fault or a stuck outbox fails it "
+                       "too — the reason says which).", err=True)
+            click.echo("الإصدار السابق الذي أُعيدت إليه العربة لا يعمل بسلامة أيضًا: تحتاج العربة إلى فني "
+                       "(قد يكون السبب جهازًا معطلًا أو رسائل عالقة؛ التفاصيل أعلاه).", err=True)
             sys.exit(4)
         sys.exit(3)
 

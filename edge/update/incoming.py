@@ -174,8 +174,8 @@ class Incoming:
             running = None
         st = state_mod.read(self.state_file) if self.state_file is not None else state_mod.empty()
         last = (st.get("history") or [None])[-1]
-        last_text = None
-        if isinstance(last, dict):
+        last_text = st.get("attention")[:200] if isinstance(st.get("attention"), str) else None  # until healthy again
+        if last_text is None and isinstance(last, dict):
             words = (last.get("event"), last.get("version"), last.get("reason"))
             last_text = " ".join(str(x) for x in words if x)[:200] or None
         # Refused: failed its health check (rolled back), or refused before installing (TUF, pip): not run.

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from edge.core.errors import EdgeError
 from edge.store.files import write_file
+from edge.sync.schema import ROLLED_BACK_UNHEALTHY
 from edge.update import state as state_mod
 from edge.update.errors import UpdateError
 from edge.update.verify import Verified
@@ -53,8 +54,6 @@ UNITS = "units"  # a version's own copy of its release's systemd units (versions
 UNIT_NAME = re.compile(r"edge[A-Za-z0-9@._-]{0,80}\.(service|path|target|timer|socket)")
 POINTER = "current"
 KEEP = 2  # versions kept: the current one and the one to roll back to
-# The history's event when a rollback went back to a version that did not come up either: the van needs a technician.
-ROLLED_BACK_UNHEALTHY = "rolled-back-unhealthy"
 
 
 @dataclass(frozen=True)
@@ -491,7 +490,7 @@ class Updater:
         reason = self.health.check(self.layout, vid, baseline=st.get("baseline"))
         if reason is None:
             st = self.state()
-            st.update(phase="idle", current=vid, candidate=None)
+            st.update(phase="idle", current=vid, candidate=None, attention=None)
             state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
             self._save(st)
             self.prune()
@@ -500,9 +499,9 @@ class Updater:
         return False
 
     def rolled_back_unhealthy(self) -> str | None:
-        """Why the version the last rollback went back to is not healthy either, if that is how it ended."""
-        last = (self.state().get("history") or [{}])[-1]
-        return last.get("reason") if last.get("event") == ROLLED_BACK_UNHEALTHY else None
+        """Why the van needs a technician — the version a rollback went back to is not healthy either — until a
+        version passes its health check again."""
+        return self.state().get("attention")
 
     def _roll_back(self, reason: str) -> None:
         st = self.state()
@@ -524,11 +523,14 @@ class Updater:
             st = self.state()
             st.update(phase="idle", current=previous, candidate=None)
             before = (self.layout.installed(previous) or {}).get("version")
-            if back is None:
-                state_mod.note(st, "rolled-back", before, reason)
-            else:
+            if back is not None:
                 log.error("rolled back to %s, which is not healthy either: %s", before, back)
+                st["attention"] = f"{ROLLED_BACK_UNHEALTHY} {before}: {back[:300]} (after: {reason[:150]})"
                 state_mod.note(st, ROLLED_BACK_UNHEALTHY, before, f"{back[:300]} (after: {reason[:180]})")
+            elif self.health.url is None:  # at boot (recover runs before the units): only its --version answered
+                state_mod.note(st, "rolled-back-unchecked", before, reason)
+            else:
+                state_mod.note(st, "rolled-back", before, reason)
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()
             st.update(phase="idle", current=vid, candidate=None)

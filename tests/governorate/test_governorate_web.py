@@ -164,6 +164,20 @@ def test_alerts_are_raised_and_acknowledged_with_who_and_when(store, client, tmp
     assert (cleared, acked_by) == (1, "karim")
 
 
+def test_a_van_whose_rollback_did_not_come_up_raises_the_software_alert_until_it_is_healthy(store, client):
+    hub = offline_hub(store)
+    last = "rolled-back-unhealthy 1.0.0: http://127.0.0.1:8080/api/health not healthy within 120 s (HTTP 503)"
+    hub._process([tel("V007", {"update.last": last, "update.phase": "idle"}, seq=2)])
+    hub.evaluate_alerts()
+    login(client, "viewer")
+    html = client.get("/alerts").get_data(as_text=True)
+    assert 'data-alert="software" data-van="V007"' in html and "HTTP 503" in html
+    # Another event noted since would not hide it (the van keeps saying it until healthy); healthy again, it clears.
+    hub._process([tel("V007", {"update.last": "healthy 1.2.0", "update.phase": "idle"}, seq=3)])
+    hub.evaluate_alerts()
+    assert store._read("SELECT cleared_at IS NOT NULL FROM alerts WHERE kind = 'software'") == [(1,)]
+
+
 def test_clerk_marks_a_request_ready_and_it_goes_down_to_its_van(store, client, numbers):
     token = login(client, "clerk")
     page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)

@@ -224,6 +224,41 @@ def test_a_rollback_to_a_version_that_does_not_come_up_either_says_the_van_needs
     last = st["history"][-1]
     assert last["event"] == "rolled-back-unhealthy" and last["version"] == "1.0.0"
     assert "not healthy within" in last["reason"] and "(after: " in last["reason"]
-    # The units working again, the van is healthy on what it runs; the refused version is not tried again.
-    done = rig.recover()
-    assert done.returncode == 0 and "current version: " + good in done.stdout
+    assert rig.serving() is None  # what the check saw: nothing answers
+    # Said in the van's status (the fleet screen's update.last) until a version is healthy again, whatever is noted
+    # meanwhile (a release refused before installing, say).
+    from edge.update import install as install_mod
+    from edge.update.incoming import Incoming
+
+    install_mod.Updater(install_mod.Layout(rig.software, rig.state)).note("refused-release", "N9", "update-untrusted")
+    status = Incoming(tmp_path / "staging", state_file=rig.state / "state.json").status()
+    assert status["update.last"].startswith("rolled-back-unhealthy 1.0.0: ")
+    # The units working again, the next release comes up healthy: the van no longer asks for a technician.
+    signed_release(tmp_path / "n2", "1.2.0", keys)
+    assert rig.apply(tmp_path / "n2").returncode == 0 and _wait_serving(rig, "1.2.0")
+    assert rig.status()["attention"] is None
+    status = Incoming(tmp_path / "staging", state_file=rig.state / "state.json").status()
+    assert status["update.last"].startswith("healthy 1.2.0")
+
+
+def test_a_rollback_finished_at_boot_says_it_was_not_checked(tmp_path, keys, rig):
+    # A power cut while the version gone back to was being checked: recover, at boot, runs before the van's units
+    # (no health URL, nothing to ask), puts it back and says it could only check that its edge --version answers.
+    import json
+
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    assert rig.apply(tmp_path / "n1").returncode == 0
+    st = rig.status()
+    state_file = rig.state / "state.json"
+    saved = json.loads(state_file.read_text())
+    saved.update(phase="rolling-back", candidate=st["current"], previous=st["previous"])
+    saved["refused"][st["current"]] = "the web process did not answer"
+    state_file.write_text(json.dumps(saved))
+    options = [o for o in rig.options() if not o.startswith("--health-url") and "/api/health" not in o]
+    done = rig.run("recover", *options)
+    assert done.returncode == 0, done.stderr
+    last = rig.status()["history"][-1]
+    assert (last["event"], last["version"]) == ("rolled-back-unchecked", "1.0.0")
+    assert rig.status()["pointed_version"] == "1.0.0"
