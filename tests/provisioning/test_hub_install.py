@@ -458,14 +458,22 @@ def test_a_web_site_that_cannot_work_is_refused_before_anything_is_written(ca, w
     assert not root.exists()
 
 
-def test_a_real_install_checks_the_site_with_nginx_reloads_it_and_takes_it_away(ca, web_tls, tmp_path, monkeypatch):
-    if shutil.which("nginx") is None:
-        pytest.skip("nginx (the hub's system packages) missing")
+NEEDS_NGINX = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx (the hub's system packages) missing")
+
+
+def _proxied_hub(ca, web_tls, tmp_path, monkeypatch):
+    """A hub installed as on a real server with web.public_url: (the commands run, the users, its root, the release)."""
     calls, users = [], set()
     root = tmp_path / "real"
-    r1 = hub_release(tmp_path / "r1", "1.0")
-    real_installer(r1, root, calls, monkeypatch, users).install(
+    release = hub_release(tmp_path / "r1", "1.0")
+    real_installer(release, root, calls, monkeypatch, users).install(
         settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
+    return calls, users, root, release
+
+
+@NEEDS_NGINX
+def test_a_real_install_checks_the_site_with_nginx_reloads_it_and_takes_it_away(ca, web_tls, tmp_path, monkeypatch):
+    calls, users, root, r1 = _proxied_hub(ca, web_tls, tmp_path, monkeypatch)
     systemd = [c for c in calls if c[0] != "useradd"]
     # The machine's own nginx -t before anything restarts; nginx reloaded after the web app moved; then asked.
     assert systemd[0] == ["nginx", "-t", "-q"]
@@ -484,11 +492,10 @@ def test_a_real_install_checks_the_site_with_nginx_reloads_it_and_takes_it_away(
     assert not any("nginx.service" in c for c in calls)  # told once: not again
 
 
+@NEEDS_NGINX
 def test_nginx_refusing_the_site_stops_the_install_before_anything_is_written(ca, web_tls, tmp_path, monkeypatch):
     from provisioning import web_proxy
 
-    if shutil.which("nginx") is None:
-        pytest.skip("nginx (the hub's system packages) missing")
     monkeypatch.setattr(web_proxy, "CIPHERS", "NOT-A-CIPHER")  # what an nginx built without a cipher would say
     root = tmp_path / "real"
     with pytest.raises(hub_mod.InstallError) as refused:
@@ -498,15 +505,10 @@ def test_nginx_refusing_the_site_stops_the_install_before_anything_is_written(ca
     assert not (root / "etc").exists()
 
 
+@NEEDS_NGINX
 def test_a_site_the_machines_nginx_refuses_is_put_back_and_one_not_served_is_said(ca, web_tls, tmp_path,
                                                                                    monkeypatch):
-    if shutil.which("nginx") is None:
-        pytest.skip("nginx (the hub's system packages) missing")
-    calls, users = [], set()
-    root = tmp_path / "real"
-    r1 = hub_release(tmp_path / "r1", "1.0")
-    real_installer(r1, root, calls, monkeypatch, users).install(
-        settings=(SETTINGS + PUBLIC).encode(), tls=ca / "21" / "hub", web_tls=web_tls / "hub")
+    calls, users, root, r1 = _proxied_hub(ca, web_tls, tmp_path, monkeypatch)
     site = root / "etc/nginx/conf.d/governorate.conf"
     before = site.read_bytes()
     # Another site on the machine clashes with the new one (web.port changed): nginx -t fails, nothing restarts.
