@@ -166,14 +166,21 @@ def drop_photo(db, documents_dir: Path, draft_id: str, operator: str) -> None:
 
 
 def remove_page(db, documents_dir: Path, draft_id: str, operator: str, file: str) -> None:
-    """Take a page off the draft (committed), then delete its file."""
+    """Take a page off the draft (committed), then delete its file — and the photo kept to check it, if any (the
+    same commit)."""
     data = get(db, draft_id, operator)
     gone = [p for p in data["pages"] if p["file"] == file]
     if gone:
         data["pages"] = [p for p in data["pages"] if p["file"] != file]
+        held = data.get("photo")
+        photo = photo_paths(data) if isinstance(held, dict) and held.get("replaces") == file else []
+        if photo:
+            data.pop("photo")
         save(db, draft_id, operator, data)
         for entry in gone:
             _unlink(documents_dir, page_path(draft_id, entry))
+        for path in photo:
+            _unlink(documents_dir, path)
 
 
 class MissingPage(EdgeError):
@@ -207,7 +214,9 @@ def submit(
     """Register the request (edge.store.requests.submit), its pages and their outbox rows, and delete the
     draft: one transaction and no file operation, because the pages' files are already where the
     ``documents`` rows will say. A crash or a full disk at any instant leaves either the request with all
-    its pages, or the draft as it was, to submit again."""
+    its pages, or the draft as it was, to submit again. A photo still held (for its corners, or kept to check a
+    page attached at once) is deleted after the commit: the request never names it (a crash in between leaves
+    a file no row names, which the sweeper removes)."""
     now = now or clock.now()
     data = get(db, draft_id, operator)
     kept = []
@@ -233,6 +242,8 @@ def submit(
             documents.record(db, str(number), doc_code, n, page, now=now)
         if db.execute("DELETE FROM request_drafts WHERE id = ?", [draft_id]).rowcount != 1:
             raise UnknownDraft()  # submitted a moment ago from another tab: roll this one back
+    for path in photo_paths(data):
+        _unlink(documents_dir, path)
     return number
 
 

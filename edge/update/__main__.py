@@ -228,6 +228,21 @@ def recover(software, data, state, deadline, health_url, reload_command, units, 
 
 
 @main.command()
+@_options
+def check(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
+    """Check the version the van runs now (edge --version, then --health-url): exit 0 when healthy — which ends the
+    need of a technician a failed rollback left (the hub's "software" alert clears) — else 1 with the reason."""
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
+    with updater:
+        reason = updater.check()
+    if reason:
+        click.echo(f"The version this van runs is not healthy: {reason}", err=True)
+        click.echo("الإصدار الذي تعمل به العربة لا يعمل بسلامة؛ التفاصيل بالإنجليزية أعلاه.", err=True)
+        sys.exit(1)
+    click.echo("the version this van runs is healthy")
+
+
+@main.command()
 @click.option("--software", type=click.Path(file_okay=False, path_type=Path), default=SOFTWARE, show_default=True)
 @_state
 def status(software, state) -> None:

@@ -498,6 +498,22 @@ class Updater:
         self._roll_back(reason)
         return False
 
+    def check(self) -> str | None:
+        """Check the version the van runs now (its ``edge --version``, then the health URL): None when healthy — which
+        ends a need of a technician the state held (the fleet screen's alert clears) — else the reason, the state
+        left as it is. For the technician who repaired the van."""
+        st = self.state()
+        vid = st["current"] or self.layout.pointed()
+        if vid is None or self.layout.installed(vid) is None:
+            return "no version installed by the updater"
+        reason = self.health.check(self.layout, vid)
+        if reason is None and st.get("attention"):
+            st = self.state()
+            st["attention"] = None
+            state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
+            self._save(st)
+        return reason
+
     def rolled_back_unhealthy(self) -> str | None:
         """Why the van needs a technician — the version a rollback went back to is not healthy either — until a
         version passes its health check again."""
@@ -530,6 +546,7 @@ class Updater:
             elif self.health.url is None:  # at boot (recover runs before the units): only its --version answered
                 state_mod.note(st, "rolled-back-unchecked", before, reason)
             else:
+                st["attention"] = None  # it came up: whatever needed a technician before does no more
                 state_mod.note(st, "rolled-back", before, reason)
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()

@@ -198,20 +198,33 @@ def _copy_file(src: int, entry: str, dest: Path, budget: dict) -> None:
 
 def _remove(folder: int, entry: str) -> bool:
     """Remove ``entry`` of ``folder`` whatever it is — a folder too (edge may make READY one: left there, the path unit
-    would start the updater again and again), never following a link; True when it is gone."""
+    would start the updater again and again), never following a link nor opening anything but a folder (a FIFO
+    swapped in on the way cannot block root); True when it is gone."""
     try:
-        st = os.stat(entry, dir_fd=folder, follow_symlinks=False)
-    except OSError:
+        _remove_tree(folder, entry, 0)
+    except FileNotFoundError:
         return False
-    try:
-        if stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(entry, dir_fd=folder)
-        else:
-            os.unlink(entry, dir_fd=folder)
-    except OSError as exc:
+    except (OSError, RecursionError) as exc:
         log.error("cannot remove %s from the staging folder: %s", entry, exc)
         return False
     return True
+
+
+def _remove_tree(parent: int, name: str, depth: int) -> None:
+    try:
+        os.unlink(name, dir_fd=parent)  # a file, a link, a FIFO, a socket: unlink opens nothing
+        return
+    except IsADirectoryError:
+        pass
+    if depth > MAX_DEPTH * 4:
+        raise OSError(f"folders nested deeper than {MAX_DEPTH * 4}")
+    fd = os.open(name, _DIR | os.O_NONBLOCK, dir_fd=parent)  # not a folder any more (swapped): ENOTDIR, at once
+    try:
+        for inner in os.listdir(fd):
+            _remove_tree(fd, inner, depth + 1)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
 
 
 def forget(staging: Path, name: str) -> bool:

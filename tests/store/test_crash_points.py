@@ -36,3 +36,19 @@ def test_the_crash_point_test_finds_the_old_submit_unsafe(tmp_path):
     report = crashpoints.exercise(SCENARIOS["submit"], tmp_path, key="old:submit")
     assert any("a draft's page" in v and "has no file" in v for v in report.violations), report.violations
     assert any("the retry failed: MissingPage" in v for v in report.violations), report.violations
+
+
+def test_a_submit_with_a_photo_still_held_leaves_only_the_requests_pages(tmp_path):
+    """Without a crash too: the photo a draft still held (kept to check its last page) goes with the submit —
+    the sweeper, which would otherwise be left to find it, refuses to delete anything past 50 orphans."""
+    from tests.support import crash_scenarios as cs
+
+    scenario = cs.SCENARIOS["submit"]
+    scenario.prepare(tmp_path)
+    db = cs._db(tmp_path)
+    try:
+        cs.catalogue_mod.load_default()
+        cs._submit(db, tmp_path, cs._state(tmp_path)["draft"])
+        assert scenario.check_done(tmp_path, db) == []
+    finally:
+        db.close()

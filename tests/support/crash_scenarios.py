@@ -214,7 +214,7 @@ class Recorners(Scenario):
 
 class Submit(Scenario):
     """The wizard's last step (edge.store.drafts.submit): the request, its pages, their outbox rows, the
-    draft deleted."""
+    draft deleted — and the photo it still held (kept to check its last page) deleted after the commit."""
 
     name = "submit"
 
@@ -225,7 +225,9 @@ class Submit(Scenario):
         db = _db(root)
         draft = drafts.create(db, OPERATOR)
         for i in range(self.pages):
-            drafts.add_page(db, root / "documents", draft, OPERATOR, ("NID", "OWNERSHIP")[i % 2], page(i))
+            last = drafts.add_page(db, root / "documents", draft, OPERATOR, ("NID", "OWNERSHIP")[i % 2], page(i))
+        drafts.hold_photo(db, root / "documents", draft, OPERATOR, last["doc_code"], page(90), page(91),
+                          {**Corners.FINDING, "found": True, "replaces": last["file"]})
         _save_state(root, draft=draft)
         db.close()
 
@@ -255,7 +257,8 @@ class Submit(Scenario):
         contents = sorted((root / "documents" / d.path).read_bytes() for d in kept)
         if contents != sorted(page(i) for i in range(self.pages)):
             return [f"the request has {len(kept)} pages, not the {self.pages} scanned"]
-        return []
+        left = sorted(p.read_bytes() for p in (root / "documents").rglob("*") if p.is_file())
+        return [] if left == contents else [f"{len(left) - len(contents)} file(s) left beside the request's pages"]
 
 
 class UnsafeSubmit(Submit):

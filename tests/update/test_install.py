@@ -233,12 +233,19 @@ def test_a_rollback_to_a_version_that_does_not_come_up_either_says_the_van_needs
     install_mod.Updater(install_mod.Layout(rig.software, rig.state)).note("refused-release", "N9", "update-untrusted")
     status = Incoming(tmp_path / "staging", state_file=rig.state / "state.json").status()
     assert status["update.last"].startswith("rolled-back-unhealthy 1.0.0: ")
-    # The units working again, the next release comes up healthy: the van no longer asks for a technician.
-    signed_release(tmp_path / "n2", "1.2.0", keys)
-    assert rig.apply(tmp_path / "n2").returncode == 0 and _wait_serving(rig, "1.2.0")
+    # Checked while still broken: said again, nothing cleared.
+    done = rig.run("check", *rig.options())
+    assert done.returncode == 1 and "not healthy" in done.stderr and rig.status()["attention"]
+    # The technician gets the units working again and checks: the van no longer asks for one.
+    from tests.update import vanproc
+
+    vanproc.start(rig.software, rig.port)
+    assert _wait_serving(rig, "1.0.0")
+    done = rig.run("check", *rig.options())
+    assert done.returncode == 0, done.stderr
     assert rig.status()["attention"] is None
     status = Incoming(tmp_path / "staging", state_file=rig.state / "state.json").status()
-    assert status["update.last"].startswith("healthy 1.2.0")
+    assert status["update.last"].startswith("healthy 1.0.0")
 
 
 def test_a_rollback_finished_at_boot_says_it_was_not_checked(tmp_path, keys, rig):

@@ -123,6 +123,34 @@ def test_ready_is_read_safely_a_fifo_a_link_a_folder_or_a_long_text_names_nothin
     assert (tmp_path / "elsewhere").read_text() == "B1\n"  # a link inside is removed, never followed
 
 
+def test_a_folder_swapped_for_a_fifo_while_root_removes_it_does_not_block_root(tmp_path, monkeypatch):
+    # edge owns the staging folder: between root finding READY a folder and opening it, edge may put a FIFO there,
+    # which an open for reading would wait on for ever. Root opens nothing but a folder, without blocking.
+    staging = _staging(tmp_path)
+    ready = staging / "READY"
+    ready.unlink()
+    ready.mkdir()
+    real_unlink = os.unlink
+
+    def unlink_then_swap(path, *args, **kwargs):
+        try:
+            return real_unlink(path, *args, **kwargs)
+        except IsADirectoryError:
+            if path == "READY":
+                ready.rmdir()
+                os.mkfifo(ready)
+            raise
+
+    monkeypatch.setattr(received.os, "unlink", unlink_then_swap)
+    result = []
+    t = threading.Thread(target=lambda: result.append(received.forget(staging, "")), daemon=True)
+    t.start()
+    t.join(5)
+    assert not t.is_alive() and result == [False]  # not removed this time, said in the log, and root goes on
+    monkeypatch.undo()
+    assert received.forget(staging, "") is True and not os.path.lexists(ready)  # the next time it goes
+
+
 def test_a_fifo_or_device_in_the_release_is_refused_without_blocking(tmp_path):
     staging = _staging(tmp_path)
     os.mkfifo(staging / "B1" / "files" / "wheels" / "pipe.whl")

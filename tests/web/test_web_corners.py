@@ -38,6 +38,13 @@ def _send_photo(console, start: str, jpeg: bytes, doc_code: str = "SURVEY"):
                         content_type="multipart/form-data")
 
 
+def _decide(console, start: str, data: dict):
+    """POST the corner step's form as a browser does: its CSRF token and the photo it was shown for."""
+    body = console.get(f"{start}/photo").get_data(as_text=True)
+    shown = re.search(r'name="photo" value="([^"]+)"', body).group(1)
+    return console.post(f"{start}/photo", data={"csrf_token": token(body), "photo": shown, **data})
+
+
 def _draft(app, start: str) -> dict:
     db = open_db(app.config["EDGE_SETTINGS"].db_path)
     try:
@@ -84,7 +91,7 @@ def test_a_photo_with_no_page_found_asks_for_the_corners_and_takes_them(app, con
 
     # Crossed sides: refused with words, nothing attached, the photo still held.
     crossed = "0.9,0.1,0.1,0.1,0.9,0.9,0.1,0.9"
-    r = post(console, f"{start}/photo", f"{start}/photo", {"corners": crossed, "use": "1"})
+    r = _decide(console, start, {"corners": crossed, "use": "1"})
     assert r.status_code == 422 and ("do not outline a page" in text(r) or "لا تحدد صفحة" in text(r))
     assert console.get(f"{start}/photo/straightened?corners={crossed}").status_code == 422
     assert _draft(app, start)["pages"] == []
@@ -92,7 +99,7 @@ def test_a_photo_with_no_page_found_asks_for_the_corners_and_takes_them(app, con
     good = "0.2,0.2,0.8,0.2,0.8,0.8,0.2,0.8"
     straight = console.get(f"{start}/photo/straightened?corners={good}")
     assert straight.status_code == 200 and straight.data[:3] == b"\xff\xd8\xff"
-    r = post(console, f"{start}/photo", f"{start}/photo", {"corners": good, "use": "1"})
+    r = _decide(console, start, {"corners": good, "use": "1"})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"{start}/documents")
     data = _draft(app, start)
     assert "photo" not in data and [p["doc_code"] for p in data["pages"]] == ["SURVEY"]
@@ -125,7 +132,7 @@ def test_a_sure_finding_is_attached_at_once_and_an_unsure_one_waits(app, console
     again = _draft(app, start)["photo"]
     assert not first & _files(app) and {again["path"], again["preview"]} <= _files(app)
 
-    r = post(console, f"{start}/photo", f"{start}/photo", {"discard": "1", "corners": ""})
+    r = _decide(console, start, {"discard": "1", "corners": ""})
     assert r.status_code == 302 and "photo" not in _draft(app, start)
     assert len(_draft(app, start)["pages"]) == 1 and len(_files(app)) == 1
 
@@ -139,12 +146,12 @@ def test_a_page_attached_at_once_can_still_be_straightened_again_in_its_place(ap
     _send_photo(console, start, _jpeg(document_photo(8, "plain").image))
     first, second = _draft(app, start)["pages"]
     body = console.get(f"{start}/documents").get_data(as_text=True)
-    assert 'id="check-corners"' in body and "صُحِّحت الصفحة ٢ من صورة" in body  # Arabic first, Eastern digits
+    assert 'id="check-corners"' in body and "الصفحة ٢ من «" in body and "صُحِّحت من صورة" in body  # Eastern digits
     body = console.get(f"{start}/photo").get_data(as_text=True)
     assert "تحل محل الصفحة المرفقة" in body and "أبقِ الصفحة كما أُرفقت" in body
     held = _draft(app, start)["photo"]
     corners = ",".join(str(v) for v in [0.05, 0.05, 0.6, 0.05, 0.6, 0.6, 0.05, 0.6])
-    r = post(console, f"{start}/photo", f"{start}/photo", {"corners": corners, "use": "1"})
+    r = _decide(console, start, {"corners": corners, "use": "1"})
     assert r.status_code == 302
     draft = _draft(app, start)
     again = draft["pages"][1]
@@ -157,7 +164,7 @@ def test_a_page_attached_at_once_can_still_be_straightened_again_in_its_place(ap
     # "Keep the page as attached" forgets the photo and leaves the page.
     _send_photo(console, start, _jpeg(document_photo(9, "plain").image))
     pages = _draft(app, start)["pages"]
-    r = post(console, f"{start}/photo", f"{start}/photo", {"discard": "1", "corners": ""})
+    r = _decide(console, start, {"discard": "1", "corners": ""})
     assert r.status_code == 302 and _draft(app, start)["pages"] == pages and "photo" not in _draft(app, start)
 
 
@@ -334,5 +341,36 @@ def test_the_overhead_camera_s_frame_goes_through_the_same_corner_step(tmp_path)
     assert r.status_code == 302 and r.headers["Location"].endswith(f"{start}/photo"), text(r)[:300]
     held = _draft(app, start)["photo"]
     assert held["doc_code"] == "OWNERSHIP" and held["found"] is False
-    r = post(console, f"{start}/photo", f"{start}/photo", {"corners": "0.1,0.1,0.9,0.1,0.9,0.9,0.1,0.9", "use": "1"})
+    r = _decide(console, start, {"corners": "0.1,0.1,0.9,0.1,0.9,0.9,0.1,0.9", "use": "1"})
     assert r.status_code == 302 and [p["doc_code"] for p in _draft(app, start)["pages"]] == ["OWNERSHIP"]
+
+
+def test_a_sure_photo_never_pushes_out_one_waiting_and_a_stale_page_is_refused(app, console, monkeypatch):
+    start = _documents_step(console)
+    monkeypatch.setattr(docfind, "CONFIDENT", 1.5)
+    _send_photo(console, start, _jpeg(document_photo(7, "plain").image))  # waits for its corners
+    waiting = _draft(app, start)["photo"]
+    stale = console.get(f"{start}/photo").get_data(as_text=True)  # the corner step, open in a first tab
+    monkeypatch.setattr(docfind, "CONFIDENT", 0.0)
+    _send_photo(console, start, _jpeg(document_photo(8, "plain").image))  # sure: attached at once
+    assert _draft(app, start)["photo"] == waiting and len(_draft(app, start)["pages"]) == 1
+    # The first tab's form names the photo it was shown for: once another one waits, it is refused, with words.
+    monkeypatch.setattr(docfind, "CONFIDENT", 1.5)
+    _send_photo(console, start, _jpeg(document_photo(9, "plain").image))
+    shown = re.search(r'name="photo" value="([^"]+)"', stale).group(1)
+    r = console.post(f"{start}/photo", data={"csrf_token": token(stale), "photo": shown, "use": "1",
+                                             "corners": "0.1,0.1,0.9,0.1,0.9,0.9,0.1,0.9"})
+    assert r.status_code == 409 and "لم تعد الصورة المنتظرة" in text(r), text(r)[:300]
+    assert len(_draft(app, start)["pages"]) == 1 and _draft(app, start)["photo"]["path"] != waiting["path"]
+
+
+def test_removing_a_page_forgets_the_photo_kept_to_check_it(app, console):
+    start = _documents_step(console)
+    _send_photo(console, start, _jpeg(document_photo(7, "plain").image))
+    draft = _draft(app, start)
+    held, page = draft["photo"], draft["pages"][0]
+    post(console, f"{start}/documents", f"{start}/documents", {"remove": page["file"]})
+    draft = _draft(app, start)
+    assert draft["pages"] == [] and "photo" not in draft
+    assert not {held["path"], held["preview"], page["path"]} & _files(app)
+    assert 'id="photo-waiting"' not in console.get(f"{start}/documents").get_data(as_text=True)

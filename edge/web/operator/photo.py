@@ -13,6 +13,8 @@ it sends the finder's corners.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import abort, g, redirect, render_template, request, send_file, url_for
 
 from edge.core import drafts as draft_rules
@@ -83,13 +85,27 @@ def straightened(draft_id: str):
     return image, 200, {"Content-Type": "image/jpeg", "Cache-Control": "no-store"}
 
 
+class OtherPhoto(EdgeError):
+    code = "photo-replaced"
+
+    def __init__(self):
+        super().__init__("هذه الصورة لم تعد الصورة المنتظرة: أُضيفت صورة أخرى بعد فتح هذه الصفحة (ربما من نافذة أخرى). "
+                         "راجع الصورة المعروضة الآن ثم اختر من جديد.",
+                         "This is no longer the photo waiting: another one was added after this page was opened "
+                         "(perhaps in another window). Check the photo shown now, then choose again.")
+
+
 @bp.post("/requests/new/<draft_id>/photo")
 @login_required
 def photo_decide(draft_id: str):
     data, held = _held(draft_id)
     db, actor = get_db(), g.operator["actor"]
+    if request.form.get("photo") != Path(held["path"]).name:  # the form was shown for another photo (a stale tab)
+        return _render(draft_id, data, held, held["corners"], OtherPhoto()), 409
     if request.form.get("discard"):  # or, for a page attached at once, keep that page as it is
         drafts.drop_photo(db, documents_dir(), draft_id, actor)
+        if held.get("replaces"):
+            audit("document.photo_kept_as_attached", draft_id, {"document": held["doc_code"]})
         return redirect(url_for("operator.wizard", draft_id=draft_id, step="documents"))
     typed = request.form.get("corners", "")
     try:
@@ -114,6 +130,7 @@ def _render(draft_id: str, data: dict, held: dict, corners, error: EdgeError | N
         corners = ",".join(f"{v:.4f}" for v in corners)
     return render_template("operator/wizard_photo.html", step="documents", steps=list(draft_rules.STEPS),
                            draft_id=draft_id, data=data, service=service, document=document, held=held,
+                           photo_name=Path(held["path"]).name,
                            found_corners=",".join(f"{v:.4f}" for v in held["corners"]), corners=corners,
                            view=_view(held, corners), error=error, bad_corners=scanning.BadCorners())
 

@@ -120,7 +120,11 @@ def _attach_page(v: Visit, *, scan: bool) -> Page:
 
 def _keep_to_check(v: Visit, doc_code: str, photo: bytes, finding, page_file: str) -> None:
     """The photo of a page attached at once stays with the draft, so that the operator can still check its corners
-    (the documents step offers it) until the next photo. Without room for it the page stays as attached."""
+    (the documents step offers it) until the next photo. Without room for it the page stays as attached; a photo
+    still waiting for its corners is never pushed out by it."""
+    held = drafts.get(get_db(), v.draft_id, v.actor).get("photo")
+    if isinstance(held, dict) and not held.get("replaces"):
+        return
     try:
         hold_for_corners(v.draft_id, v.actor, doc_code, photo, finding, replaces=page_file)
     except EdgeError as exc:
