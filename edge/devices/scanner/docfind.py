@@ -77,8 +77,9 @@ measured along each candidate side:
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
    (a motion-blurred edge is a ramp, its gradient a plateau), not on a printed line's inner flank (a
    rise just after a fall), fitted robustly with a line, or a
-   parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
-   corner. The corners are where neighbouring fits
+   parabola where that fits clearly better (the line's first fit takes only the rows within NEAR_REACH
+   of the side found at working size: text along a side or a stripe beside it does not pull it off); a
+   wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
@@ -131,6 +132,7 @@ POLISH_REACH = 0.15      # share of a side a region's outline is searched either
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 RIDGE_SAMPLES = 4        # profile samples (≈ a printed line's width) a line's outer flank precedes its inner
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
+NEAR_REACH = 2.5         # working px either side of a side whose rows alone start its fit at full resolution
 LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
@@ -1469,7 +1471,7 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
-    line, line_scale = _robust_poly(u, v, weight, 1, step)
+    line, line_scale = _robust_poly(u, v, weight, 1, step, NEAR_REACH * ppw)
     if line is None:
         return None, 0.0
     curve, curve_scale = _robust_poly(u, v, weight, 2, step)
@@ -1496,9 +1498,13 @@ def _near_corner(fit, end: bool):
     return a, d, n, local, reach, fit[5]
 
 
-def _robust_poly(u, v, weight, degree, step):
-    """Weighted polynomial v(u) with outliers (text, texture, a pen) cut at 2.5 robust sigmas."""
-    w = weight.copy()
+def _robust_poly(u, v, weight, degree, step, near=np.inf):
+    """Weighted polynomial v(u) with outliers (text, texture, a pen) cut at 2.5 robust sigmas. The first fit
+    takes only the rows within ``near`` of the side found at working size (when there are enough): text along
+    the side or a stripe beside it, found on other rows within the reach, does not pull it off at the start."""
+    w = weight * (np.abs(v) <= near)
+    if (w > 0).sum() < max(degree + 4, 0.5 * len(v)):
+        w = weight.copy()
     coef, scale = None, 0.0
     for _ in range(5):
         if (w > 0).sum() < degree + 4:
