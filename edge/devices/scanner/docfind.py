@@ -29,7 +29,8 @@ measured along each candidate side:
    frame or a bold rule looks like a step up close, so the step is measured again twice as far out:
    where the far side is back at the other side's near level (paper, ink, paper) it is a ridge.
    The leading 60 are checked again with wider evidence: 6 px inside must differ from both 5 and
-   10 px outside all along each side.
+   10 px outside all along each side. Where a lamp's reflection blows out both sides of a side (BLIND px
+   all round), nothing can be seen: both shares are taken over the rest of the side (at least SEEN_SHARE).
 5. The winner grows past an inner edge: an ID card's band, a letterhead band or a long text row
    outlines part of the page well. When both neighbouring sides carry on, with the strip between
    one region, to another line, the side moves out to it (``_extend``).
@@ -156,6 +157,8 @@ GROW_APART = 6.0         # px: strips whose new corners are all this close count
 GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
 CLIPPED = 250           # every channel at least this: blown out (a lamp's reflection, or over-exposed paper)
 GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
+BLIND = 3                # px all round a point that must be blown out for it to show nothing
+SEEN_SHARE = 0.5         # a side's share of step is taken over its part not blown out, at least this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
 UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
 UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
@@ -229,6 +232,9 @@ def _search(small: np.ndarray, gain: float):
     clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
     if clipped is not None and not clipped.any():
         clipped = None
+    # Where a reflection blows out both sides of a line, nothing can be seen: a blown-out page beside a
+    # darker desk still shows its edge, so only what is blown out all round (BLIND px) is blind.
+    blind = None if clipped is None else cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
     found = None
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
@@ -241,7 +247,7 @@ def _search(small: np.ndarray, gain: float):
         candidates = []
         lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
-            best = _best_quad(feat, lines)
+            best = _best_quad(feat, lines, blind)
             if best is not None:
                 candidates.append(best)
         line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
@@ -877,8 +883,9 @@ def _across_family(edges: np.ndarray, angle: np.ndarray) -> np.ndarray | None:
 # --- quadrilaterals ----------------------------------------------------------------------------------
 
 
-def _profiles(feat: np.ndarray, lines: list[_Line]):
-    """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it."""
+def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
+    """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it, and of the
+    samples that fall where ``blind`` (a mask of the working image: blown out) says nothing can be seen."""
     h, w = feat.shape[:2]
     starts, offsets = [], []
     xs, ys, nxs, nys = [], [], [], []
@@ -922,7 +929,11 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
         return out
 
     P, N = cumulative(pos), cumulative(neg)
-    return np.array(starts), P, N, lens
+    unseen = np.zeros(len(x))
+    if blind is not None:
+        xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
+        unseen = blind[yi, xi] * inside
+    return np.array(starts), P, N, cumulative(unseen), lens
 
 
 def _step(feat, x, y, nx, ny):
@@ -966,9 +977,9 @@ def _clip_param(p0, d, w, h):
     return lo, hi
 
 
-def _best_quad(feat: np.ndarray, lines: list[_Line]):
+def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
     h, w = feat.shape[:2]
-    starts, P, N, lens = _profiles(feat, lines)
+    starts, P, N, U, lens = _profiles(feat, lines, blind)
     # Wood grain, stripes and weaves make many long lines with little or inconsistent step: keep the lines
     # with the most length of consistent step (either polarity), not merely the longest.
     rows = np.arange(len(lines))
@@ -986,7 +997,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
                 keep.append(int(order[rank]))
     keep = np.sort(np.array(keep[:MAX_LINES]))
     lines = [lines[i] for i in keep]
-    starts, P, N, lens = starts[keep], P[keep], N[keep], lens[keep]
+    starts, P, N, U, lens = starts[keep], P[keep], N[keep], U[keep], lens[keep]
     K = len(lines)
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
@@ -1052,9 +1063,12 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
         pos = P[L, ib] - P[L, ia]
         neg = N[L, ib] - N[L, ia]
         span = np.maximum(hi - lo - 2 * cut, 1.0)
+        # Where a lamp's reflection blows out both sides of a side, nothing can be seen there: the share of
+        # step is taken over the rest of it (at least SEEN_SHARE of it).
+        seen = np.maximum(span - (U[L, ib] - U[L, ia]), SEEN_SHARE * span)
         interior_plus = (mx * n[:, 0] + my * n[:, 1] - rhos[L]) > 0
-        bright[:, s] = np.where(interior_plus, pos, neg) / span
-        dark[:, s] = np.where(interior_plus, neg, pos) / span
+        bright[:, s] = np.where(interior_plus, pos, neg) / seen
+        dark[:, s] = np.where(interior_plus, neg, pos) / seen
         lengths[:, s] = span
     perim = lengths.sum(1)
     polarity = np.maximum((bright * lengths).sum(1), (dark * lengths).sum(1)) / perim
@@ -1065,7 +1079,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     # edge, still not paper on the other. An inner rule, a table, a photo block or a band inside the page
     # passes the near step but not this, and neither does a quad cut through a textured desk.
     top = np.argsort(-score)[:RERANK]
-    wide = _wide_support(feat, cx[top], cy[top])
+    wide = _wide_support(feat, cx[top], cy[top], blind)
     final = score[top] * (0.4 + 0.6 * wide.mean(1)) * (0.5 + 0.5 * wide.min(1))
     best = int(top[int(np.argmax(final))])
     if polarity[best] * math.sqrt(max(weakest[best], 0)) < MIN_SCORE:
@@ -1096,9 +1110,10 @@ def _rival(quad: np.ndarray, cx: np.ndarray, cy: np.ndarray, ratio: np.ndarray) 
     return best
 
 
-def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray, blind: np.ndarray | None = None) -> np.ndarray:
     """Per quad and side (T, 4): the share of the side where the inside, WIDE_IN px in, differs from the
-    outside both WIDE_OUT and 2 × WIDE_OUT px out (log colour distance above WIDE_STEP)."""
+    outside both WIDE_OUT and 2 × WIDE_OUT px out (log colour distance above WIDE_STEP); of its part that
+    ``blind`` (blown out) does not hide."""
     q = np.stack([cx, cy], -1)                      # (T, 4, 2)
     a, b = q, np.roll(q, -1, axis=1)
     e = b - a
@@ -1121,7 +1136,14 @@ def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarra
     near = np.linalg.norm(vals[0] - vals[1], axis=-1)
     far = np.linalg.norm(vals[0] - vals[2], axis=-1)
     ok = (near > WIDE_STEP) & (far > WIDE_STEP)
-    return ok.reshape(pts.shape[:3]).mean(-1)
+    ok = ok.reshape(pts.shape[:3])
+    if blind is None:
+        return ok.mean(-1)
+    # Where the side is blown out (a lamp's reflection over it), nothing can be seen: the share is taken
+    # over the rest of it (at least SEEN_SHARE of it).
+    on = np.clip(np.round(pts), 0, [w - 1, h - 1]).astype(int)
+    seen = 1 - blind[on[..., 1], on[..., 0]]
+    return (ok * seen).sum(-1) / np.maximum(seen.sum(-1), SEEN_SHARE * ok.shape[-1])
 
 
 def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
