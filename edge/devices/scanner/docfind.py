@@ -14,7 +14,9 @@ measured along each candidate side:
 2. Connected edge chains are cut into straight segments; collinear segments merge into lines (a side
    broken by a shadow, a pen or a fold is still one line). Text makes short segments and drops out. A
    side that stripes or checks touch all along is broken into pieces too short for that; a
-   probabilistic Hough transform bridges the gaps and adds those lines.
+   probabilistic Hough transform bridges the gaps and adds those lines. Where one direction dominates the
+   edges (stripes, grain), it runs again without them, and a bridge counts only where the edge's own
+   gradient is across it (on fine stripes it otherwise bridges across the stripes in any direction).
 3. For every line the step across it is sampled along its whole length once; a cumulative sum then
    gives the share of any stretch of it that is a real step, in O(1). Grain and stripes make many long
    lines, so the lines searched are picked three ways in turn: the longest, those with the most length
@@ -27,7 +29,8 @@ measured along each candidate side:
    frame or a bold rule looks like a step up close, so the step is measured again twice as far out:
    where the far side is back at the other side's near level (paper, ink, paper) it is a ridge.
    The leading 60 are checked again with wider evidence: 6 px inside must differ from both 5 and
-   10 px outside all along each side.
+   10 px outside all along each side. Where a lamp's reflection blows out both sides of a side (BLIND px
+   all round), nothing can be seen: both shares are taken over the rest of the side (at least SEEN_SHARE).
 5. The winner grows past an inner edge: an ID card's band, a letterhead band or a long text row
    outlines part of the page well. When both neighbouring sides carry on, with the strip between
    one region, to another line, the side moves out to it (``_extend``).
@@ -61,6 +64,8 @@ measured along each candidate side:
    checks, darker than some and brighter than others) may be grown over too when it is calmer
    (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
    (2026-12-05, fifth session).
+   A candidate with a corner sharper than PAGE_ANGLE (or blunter than its complement) is no sheet seen
+   from above; a candidate around the winner that is better outlined is the page however little larger.
    A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
    lamp's reflection, not a page (``_glare``).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
@@ -73,8 +78,9 @@ measured along each candidate side:
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
    (a motion-blurred edge is a ramp, its gradient a plateau), not on a printed line's inner flank (a
    rise just after a fall), fitted robustly with a line, or a
-   parabola where that fits clearly better; a wavy side is fitted again on its 30 % next to each
-   corner. The corners are where neighbouring fits
+   parabola where that fits clearly better (the line's first fit takes only the rows within NEAR_REACH
+   of the side found at working size: text along a side or a stripe beside it does not pull it off); a
+   wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
@@ -103,6 +109,10 @@ AREA_POWER = 0.5         # preference for larger quads (a block or table inside 
 RERANK = 60              # leading quadrilaterals checked again with wider evidence
 WIDE_IN, WIDE_OUT, WIDE_STEP = 6.0, 5.0, 0.08  # px in, px out (and twice that), log colour distance
 HOUGH_LINES = 60         # longest Hough segments added when no chain line already covers them
+STRIPE_BIN = 5.0         # degrees: directions of edge pixels counted together …
+STRIPE_SHARE = 0.4       # … and the share of them in one direction (with its neighbours) that is the desk's stripes
+HOUGH_ALIGNED = 0.5      # on stripes, share of a Hough segment whose edge gradient is across it (not across stripes)
+HOUGH_ACROSS = 20        # degrees: … within this of the segment's normal
 STEP_OFFSET = 2.5        # px either side of a line where the step is measured
 MIN_AREA = 0.01          # smallest page, as a share of the photo
 FLAT_GRADIENT = 0.02     # log units per px: below this a pixel of the texture-free view is smooth
@@ -115,11 +125,15 @@ FAINT_DESK = 0.5         # smooth share of the photo above which the stricter le
 TEXTURE_SIDE = 320       # px: long side of the copy of the smooth mask whose regions are candidates
 CONTAIN_GROW = 1.15      # a candidate at least this much larger around the winner …
 CONTAIN_SCORE = 0.9      # … with this share of its near-step score and confidence is the page
-PAGE_ANGLE = 30          # degrees: a smooth region's corners are no sharper (a sliver of grain is)
+CONTAIN_BETTER = 1.02    # … or this much larger when it is better outlined than the winner
+PAGE_ANGLE = 50          # degrees: a page's corners in the photo are no sharper (nor blunter than 180 minus it):
+                         # a sheet seen from above keeps near-right corners (a sliver of grain, or four lines of
+                         # a cloth or a page's print crossing at a slant, do not)
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 RIDGE_SAMPLES = 4        # profile samples (≈ a printed line's width) a line's outer flank precedes its inner
 CURL_REACH = 0.03        # share of a side searched either side of it at full resolution (curled pages)
+NEAR_REACH = 2.5         # working px either side of a side whose rows alone start its fit at full resolution
 LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
@@ -143,6 +157,8 @@ GROW_APART = 6.0         # px: strips whose new corners are all this close count
 GROW_TRIES = 5           # best-outlined strips checked as a region of paper per side (_grow)
 CLIPPED = 250           # every channel at least this: blown out (a lamp's reflection, or over-exposed paper)
 GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
+BLIND = 3                # px all round a point that must be blown out for it to show nothing
+SEEN_SHARE = 0.5         # a side's share of step is taken over its part not blown out, at least this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
 UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
 UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
@@ -216,6 +232,9 @@ def _search(small: np.ndarray, gain: float):
     clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
     if clipped is not None and not clipped.any():
         clipped = None
+    # Where a reflection blows out both sides of a line, nothing can be seen: a blown-out page beside a
+    # darker desk still shows its edge, so only what is blown out all round (BLIND px) is blind.
+    blind = None if clipped is None else cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
     found = None
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
@@ -228,7 +247,7 @@ def _search(small: np.ndarray, gain: float):
         candidates = []
         lines = _lines(feat, None if median > 1 else MAX_SEGMENTS)
         if len(lines) >= 4:
-            best = _best_quad(feat, lines)
+            best = _best_quad(feat, lines, blind)
             if best is not None:
                 candidates.append(best)
         line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
@@ -239,7 +258,7 @@ def _search(small: np.ndarray, gain: float):
                 polished = [_polish(feat, q) for q in _texture_quads(grad)]
                 candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
         for quad, evidence, rank in candidates:
-            if evidence[0] < MIN_SCORE:
+            if evidence[0] < MIN_SCORE or not _page_shaped(quad):
                 continue
             if clipped is not None and _glare(small, clipped, quad):
                 continue
@@ -430,7 +449,11 @@ def _outermost(found, judged):
         best = None
         for cand in judged:
             outer_area = abs(_area(cand[0]))
-            if outer_area < CONTAIN_GROW * inner_area or cand[3] < CONTAIN_SCORE * found[3]:
+            # A candidate around it that is better outlined (near-step score and confidence) is the page
+            # however little larger: a smooth region stops a few pixels short of the page's edge.
+            better = cand[3] > found[3] and cand[1] > found[1]
+            if outer_area < (CONTAIN_BETTER if better else CONTAIN_GROW) * inner_area or \
+                    cand[3] < CONTAIN_SCORE * found[3]:
                 continue
             if cand[1] < CONTAIN_SCORE * found[1]:
                 continue
@@ -587,10 +610,16 @@ def _page_shaped(quad: np.ndarray) -> bool:
     """A sheet seen from above: no corner sharper than PAGE_ANGLE or blunter than its complement (a
     smooth sliver between two rings of grain or two stripes polishes into a spike)."""
     q = order_corners(quad)
-    a, b = np.roll(q, 1, axis=0) - q, np.roll(q, -1, axis=0) - q
-    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
-    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
-    return bool((angle >= PAGE_ANGLE).all() and (angle <= 180 - PAGE_ANGLE).all())
+    return bool(_right_enough(q[None, :, 0], q[None, :, 1])[0])
+
+
+def _right_enough(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """Per quadrilateral (corners in order, (N, 4) each): whether every corner is within PAGE_ANGLE of
+    straight-on and its complement."""
+    ax, ay = np.roll(cx, 1, axis=1) - cx, np.roll(cy, 1, axis=1) - cy
+    bx, by = np.roll(cx, -1, axis=1) - cx, np.roll(cy, -1, axis=1) - cy
+    cos = (ax * bx + ay * by) / np.maximum(np.hypot(ax, ay) * np.hypot(bx, by), 1e-9)
+    return (np.abs(cos) <= math.cos(math.radians(PAGE_ANGLE))).all(axis=1)
 
 
 def _meet_segments(l1, l2):
@@ -702,7 +731,8 @@ def _fit_many(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n, n[:, 0] * mx + n[:, 1] * my
 
 
-def _edges(feat: np.ndarray) -> np.ndarray:
+def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Canny edges of the colour gradient, and the gradient's direction (radians) at every pixel."""
     gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     gxx, gyy, gxy = (gx * gx).sum(-1), (gy * gy).sum(-1), (gx * gy).sum(-1)
@@ -715,7 +745,7 @@ def _edges(feat: np.ndarray) -> np.ndarray:
     dy = np.clip(mag * np.sin(ang) * k, -32767, 32767).astype(np.int16)
     hi = max(0.012, float(np.percentile(mag, 80)))
     lo = hi * 0.4
-    return cv2.Canny(dx, dy, lo * k, hi * k, L2gradient=True)
+    return cv2.Canny(dx, dy, lo * k, hi * k, L2gradient=True), ang
 
 
 def _segments(edges: np.ndarray):
@@ -751,7 +781,7 @@ def _segments(edges: np.ndarray):
 
 def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
     """Collinear segments merged into lines, longest first."""
-    edges = _edges(feat)
+    edges, angle = _edges(feat)
     pieces, seg_len, ends = _segments(edges)
     S = len(pieces)
     if S == 0:
@@ -788,24 +818,35 @@ def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
         count += 1
     top = np.argsort(-lengths[:count])[:RAW_LINES]
     found = [_Line(normals[i], float(rhos[i]), float(lengths[i]), sums[i]) for i in top]
-    return found + _hough_lines(edges, normals[top], rhos[top])
+    return found + _hough_lines(edges, angle, normals[top], rhos[top])
 
 
-def _hough_lines(edges: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> list[_Line]:
+def _hough_lines(edges: np.ndarray, angle: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> list[_Line]:
     """Lines whose edge is broken into pieces shorter than MIN_SEGMENT (a page side on stripes or checks,
     where every stripe touching the page meets it): a probabilistic Hough transform bridges the gaps."""
-    segs = cv2.HoughLinesP(edges, 1, math.pi / 360, threshold=40, minLineLength=4 * MIN_SEGMENT, maxLineGap=6)
-    if segs is None:
+    # On stripes or grain (one direction dominates the edges), a page's side crossing them is found again
+    # without them. In that dense field a line in any direction meets an edge pixel every few px, and the
+    # transform bridges them into long segments across the texture; a real line's pixels have their
+    # gradient across it, so there a segment counts only where most of them do (HOUGH_ALIGNED).
+    across = _across_family(edges, angle)
+    found = [cv2.HoughLinesP(e, 1, math.pi / 360, threshold=40, minLineLength=4 * MIN_SEGMENT, maxLineGap=6)
+             for e in ((edges,) if across is None else (edges, across))]
+    found = [f.reshape(-1, 4) for f in found if f is not None]
+    if not found:
         return []
-    segs = segs.reshape(-1, 4).astype(np.float64)
+    segs = np.concatenate(found).astype(np.float64)
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     out: list[_Line] = []
     cos_tol = math.cos(math.radians(3))
+    cos_tol_edge = math.cos(math.radians(HOUGH_ACROSS))
     have_n = np.zeros((len(normals) + HOUGH_LINES, 2))
     have_r = np.zeros(len(normals) + HOUGH_LINES)
     have_n[:len(normals)], have_r[:len(normals)] = normals, rhos
     count = len(normals)
-    for k in np.argsort(-lengths)[:HOUGH_LINES]:
+    t = np.linspace(0.0, 1.0, 32)
+    for k in np.argsort(-lengths):
+        if len(out) >= HOUGH_LINES:
+            break
         x0, y0, x1, y1 = segs[k]
         d = np.array([x1 - x0, y1 - y0]) / lengths[k]
         n = np.array([-d[1], d[0]])
@@ -813,17 +854,38 @@ def _hough_lines(edges: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> li
         dots = have_n[:count] @ n
         if (np.abs(dots) > cos_tol)[np.abs(r - have_r[:count] * np.sign(dots)) <= 2.0].any():
             continue
+        xs = np.round(x0 + t * (x1 - x0)).astype(int)
+        ys = np.round(y0 + t * (y1 - y0)).astype(int)
+        aligned = np.abs(np.cos(angle[ys, xs]) * n[0] + np.sin(angle[ys, xs]) * n[1]) > cos_tol_edge
+        if across is not None and aligned.mean() < HOUGH_ALIGNED:
+            continue
         have_n[count], have_r[count] = n, r
         count += 1
         out.append(_Line(n, r, float(lengths[k]), np.zeros(6)))
     return out
 
 
+def _across_family(edges: np.ndarray, angle: np.ndarray) -> np.ndarray | None:
+    """The edges without the desk's own family: where one direction (STRIPE_BIN) holds more than
+    STRIPE_SHARE of the edge pixels (stripes, grain), those pixels are dropped, so that a page's side
+    crossing them is a chain of its own again. None when no direction dominates."""
+    on = edges > 0
+    bins = (np.degrees(angle[on]) % 180 // STRIPE_BIN).astype(int)
+    counts = np.bincount(bins, minlength=int(180 // STRIPE_BIN))
+    counts = counts + np.roll(counts, 1) + np.roll(counts, -1)   # the bin and its neighbours
+    top = int(np.argmax(counts))
+    if counts[top] < STRIPE_SHARE * max(1, int(on.sum())):
+        return None
+    off = (np.degrees(angle) % 180 - (top + 0.5) * STRIPE_BIN + 90) % 180 - 90
+    return np.where(np.abs(off) > 1.5 * STRIPE_BIN, edges, 0).astype(edges.dtype)
+
+
 # --- quadrilaterals ----------------------------------------------------------------------------------
 
 
-def _profiles(feat: np.ndarray, lines: list[_Line]):
-    """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it."""
+def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
+    """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it, and of the
+    samples that fall where ``blind`` (a mask of the working image: blown out) says nothing can be seen."""
     h, w = feat.shape[:2]
     starts, offsets = [], []
     xs, ys, nxs, nys = [], [], [], []
@@ -867,7 +929,11 @@ def _profiles(feat: np.ndarray, lines: list[_Line]):
         return out
 
     P, N = cumulative(pos), cumulative(neg)
-    return np.array(starts), P, N, lens
+    unseen = np.zeros(len(x))
+    if blind is not None:
+        xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
+        unseen = blind[yi, xi] * inside
+    return np.array(starts), P, N, cumulative(unseen), lens
 
 
 def _step(feat, x, y, nx, ny):
@@ -911,9 +977,9 @@ def _clip_param(p0, d, w, h):
     return lo, hi
 
 
-def _best_quad(feat: np.ndarray, lines: list[_Line]):
+def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
     h, w = feat.shape[:2]
-    starts, P, N, lens = _profiles(feat, lines)
+    starts, P, N, U, lens = _profiles(feat, lines, blind)
     # Wood grain, stripes and weaves make many long lines with little or inconsistent step: keep the lines
     # with the most length of consistent step (either polarity), not merely the longest.
     rows = np.arange(len(lines))
@@ -931,7 +997,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
                 keep.append(int(order[rank]))
     keep = np.sort(np.array(keep[:MAX_LINES]))
     lines = [lines[i] for i in keep]
-    starts, P, N, lens = starts[keep], P[keep], N[keep], lens[keep]
+    starts, P, N, U, lens = starts[keep], P[keep], N[keep], U[keep], lens[keep]
     K = len(lines)
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
@@ -997,9 +1063,12 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
         pos = P[L, ib] - P[L, ia]
         neg = N[L, ib] - N[L, ia]
         span = np.maximum(hi - lo - 2 * cut, 1.0)
+        # Where a lamp's reflection blows out both sides of a side, nothing can be seen there: the share of
+        # step is taken over the rest of it (at least SEEN_SHARE of it).
+        seen = np.maximum(span - (U[L, ib] - U[L, ia]), SEEN_SHARE * span)
         interior_plus = (mx * n[:, 0] + my * n[:, 1] - rhos[L]) > 0
-        bright[:, s] = np.where(interior_plus, pos, neg) / span
-        dark[:, s] = np.where(interior_plus, neg, pos) / span
+        bright[:, s] = np.where(interior_plus, pos, neg) / seen
+        dark[:, s] = np.where(interior_plus, neg, pos) / seen
         lengths[:, s] = span
     perim = lengths.sum(1)
     polarity = np.maximum((bright * lengths).sum(1), (dark * lengths).sum(1)) / perim
@@ -1010,7 +1079,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line]):
     # edge, still not paper on the other. An inner rule, a table, a photo block or a band inside the page
     # passes the near step but not this, and neither does a quad cut through a textured desk.
     top = np.argsort(-score)[:RERANK]
-    wide = _wide_support(feat, cx[top], cy[top])
+    wide = _wide_support(feat, cx[top], cy[top], blind)
     final = score[top] * (0.4 + 0.6 * wide.mean(1)) * (0.5 + 0.5 * wide.min(1))
     best = int(top[int(np.argmax(final))])
     if polarity[best] * math.sqrt(max(weakest[best], 0)) < MIN_SCORE:
@@ -1041,9 +1110,10 @@ def _rival(quad: np.ndarray, cx: np.ndarray, cy: np.ndarray, ratio: np.ndarray) 
     return best
 
 
-def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray, blind: np.ndarray | None = None) -> np.ndarray:
     """Per quad and side (T, 4): the share of the side where the inside, WIDE_IN px in, differs from the
-    outside both WIDE_OUT and 2 × WIDE_OUT px out (log colour distance above WIDE_STEP)."""
+    outside both WIDE_OUT and 2 × WIDE_OUT px out (log colour distance above WIDE_STEP); of its part that
+    ``blind`` (blown out) does not hide."""
     q = np.stack([cx, cy], -1)                      # (T, 4, 2)
     a, b = q, np.roll(q, -1, axis=1)
     e = b - a
@@ -1066,7 +1136,14 @@ def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarra
     near = np.linalg.norm(vals[0] - vals[1], axis=-1)
     far = np.linalg.norm(vals[0] - vals[2], axis=-1)
     ok = (near > WIDE_STEP) & (far > WIDE_STEP)
-    return ok.reshape(pts.shape[:3]).mean(-1)
+    ok = ok.reshape(pts.shape[:3])
+    if blind is None:
+        return ok.mean(-1)
+    # Where the side is blown out (a lamp's reflection over it), nothing can be seen: the share is taken
+    # over the rest of it (at least SEEN_SHARE of it).
+    on = np.clip(np.round(pts), 0, [w - 1, h - 1]).astype(int)
+    seen = 1 - blind[on[..., 1], on[..., 0]]
+    return (ok * seen).sum(-1) / np.maximum(seen.sum(-1), SEEN_SHARE * ok.shape[-1])
 
 
 def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
@@ -1266,7 +1343,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                 new = q.copy()
                 new[s], new[(s + 1) % 4] = AA[g], BB[g]
                 strip = np.array([a, AA[g], BB[g], b])
-                if not (_convex(new) and _convex(strip)):
+                if not (_convex(new) and _convex(strip) and _page_shaped(new)):
                     continue
                 # … with its three outer sides differing from the desk well beyond them (a check or stripes
                 # that the neighbours' extensions ran along are neither calm nor that different).
@@ -1416,7 +1493,7 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
-    line, line_scale = _robust_poly(u, v, weight, 1, step)
+    line, line_scale = _robust_poly(u, v, weight, 1, step, NEAR_REACH * ppw)
     if line is None:
         return None, 0.0
     curve, curve_scale = _robust_poly(u, v, weight, 2, step)
@@ -1443,9 +1520,13 @@ def _near_corner(fit, end: bool):
     return a, d, n, local, reach, fit[5]
 
 
-def _robust_poly(u, v, weight, degree, step):
-    """Weighted polynomial v(u) with outliers (text, texture, a pen) cut at 2.5 robust sigmas."""
-    w = weight.copy()
+def _robust_poly(u, v, weight, degree, step, near=np.inf):
+    """Weighted polynomial v(u) with outliers (text, texture, a pen) cut at 2.5 robust sigmas. The first fit
+    takes only the rows within ``near`` of the side found at working size (when there are enough): text along
+    the side or a stripe beside it, found on other rows within the reach, does not pull it off at the start."""
+    w = weight * (np.abs(v) <= near)
+    if (w > 0).sum() < max(degree + 4, 0.5 * len(v)):
+        w = weight.copy()
     coef, scale = None, 0.0
     for _ in range(5):
         if (w > 0).sum() < degree + 4:
