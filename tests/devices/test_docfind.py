@@ -196,3 +196,25 @@ def test_a_side_under_a_lamps_reflection_counts_by_the_part_that_can_be_seen():
     # side are blown out nothing can be seen; the share of step is taken over the rest (docfind.SEEN_SHARE).
     photo = imagegen.desk_photo(1008, "glare", (1920, 1080))
     assert imagegen.quad_iou(find_document(photo.image), photo.corners) >= 0.95
+
+
+def test_a_page_in_steep_perspective_is_found_and_the_operator_asked(monkeypatch):
+    # A phone held low: the page's plane tilted 60° (the generator's own perspective, steeper than its
+    # conditions use). Plain seed 2020 at 1080p has corners from 60° to 132°, outside PAGE_ANGLE: it was
+    # answered "no page". A candidate within STEEP_ANGLE is the answer when no page-shaped one is found, and the
+    # operator checks its corners.
+    real_quad = imagegen._page_quad
+    monkeypatch.setattr(imagegen, "_page_quad", lambda rng, W, H, aspect, area, tilt, rotation:
+                        real_quad(rng, W, H, aspect, area, 60, rotation))
+    photo = imagegen.desk_photo(2020, "plain", (1920, 1080))
+    assert not docfind._page_shaped(photo.corners) and docfind._page_shaped(photo.corners, docfind.STEEP_ANGLE)
+    found = docfind.detect(photo.image)
+    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.98
+    assert found.score < docfind.CONFIDENT
+
+
+def test_a_corner_of_60_or_125_degrees_is_page_shaped_45_is_not():
+    trapezoid = np.array([[0, 0], [100, 0], [100 + 100 / np.tan(np.radians(60)), 100], [0, 100]], float)  # 60°, 120°
+    assert docfind._page_shaped(trapezoid)
+    assert not docfind._page_shaped(np.array([[0, 0], [100, 0], [200, 100], [100, 100]], float))  # 45°, 135°
+    assert docfind._page_shaped(np.array([[0, 0], [100, 0], [200, 100], [100, 100]], float), docfind.STEEP_ANGLE)

@@ -129,6 +129,9 @@ CONTAIN_BETTER = 1.02    # … or this much larger when it is better outlined th
 PAGE_ANGLE = 50          # degrees: a page's corners in the photo are no sharper (nor blunter than 180 minus it):
                          # a sheet seen from above keeps near-right corners (a sliver of grain, or four lines of
                          # a cloth or a page's print crossing at a slant, do not)
+STEEP_ANGLE = 30         # … but a sheet photographed in steep perspective has corners down to this: such a
+                         # candidate is the answer only when no page-shaped one is found, and the operator is asked
+STEEP_DOUBT = 0.9        # … its confidence is at most this share of CONFIDENT
 POLISH_REACH = 0.15      # share of a side a region's outline is searched either side for the page's edge
 OUTERMOST = 0.4          # a step this share of a row's strongest counts as the page's edge if outermost
 RIDGE_SAMPLES = 4        # profile samples (≈ a printed line's width) a line's outer flank precedes its inner
@@ -203,7 +206,7 @@ def detect(image: np.ndarray) -> Detection | None:
         # few pixels of it), a blotch's a ramp.
         gain = LOW_CONTRAST_GAIN
         found = _search(small, gain)
-        if found is not None and not (_page_shaped(found[0]) and _crisp(small, found[0])):
+        if found is not None and not (_page_shaped(found[0], STEEP_ANGLE) and _crisp(small, found[0])):
             found = None
     if found is None or found[1] < NO_PAGE:
         return None
@@ -235,7 +238,7 @@ def _search(small: np.ndarray, gain: float):
     # Where a reflection blows out both sides of a line, nothing can be seen: a blown-out page beside a
     # darker desk still shows its edge, so only what is blown out all round (BLIND px) is blind.
     blind = None if clipped is None else cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
-    found = None
+    found = steep = None  # steep: the best candidate shaped like a page in steep perspective only
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
         # Two views of the same photo: with texture removed (grain, weave, stripes, text gone), and as it
@@ -256,20 +259,25 @@ def _search(small: np.ndarray, gain: float):
             candidates += [_judge(feat, q) for q in _region_quads(view)]
             if not line_sure:  # the line search is sure: the smooth regions seldom do better (time)
                 polished = [_polish(feat, q) for q in _texture_quads(grad)]
-                candidates += [_judge(feat, q) for q in polished if _page_shaped(q)]
+                candidates += [_judge(feat, q) for q in polished if _page_shaped(q, STEEP_ANGLE)]
         for quad, evidence, rank in candidates:
-            if evidence[0] < MIN_SCORE or not _page_shaped(quad):
+            if evidence[0] < MIN_SCORE or not _page_shaped(quad, STEEP_ANGLE):
                 continue
             if clipped is not None and _glare(small, clipped, quad):
                 continue
             flat = _flatness(smooth, quad)
             rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
-            judged.append((quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3]))
+            entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
+            if not _page_shaped(quad):
+                if steep is None or rank > steep[2]:
+                    steep = (quad, min(entry[1], STEEP_DOUBT * CONFIDENT), *entry[2:])
+                continue
+            judged.append(entry)
             if found is None or rank > found[2]:
                 found = judged[-1]
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
-    found = _outermost(found, judged)
+    found = _outermost(found, judged) if found is not None else steep
     if found is not None:
         found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0]), *found[1:])
     return found
@@ -606,20 +614,21 @@ def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return q
 
 
-def _page_shaped(quad: np.ndarray) -> bool:
-    """A sheet seen from above: no corner sharper than PAGE_ANGLE or blunter than its complement (a
-    smooth sliver between two rings of grain or two stripes polishes into a spike)."""
+def _page_shaped(quad: np.ndarray, angle: float = PAGE_ANGLE) -> bool:
+    """A sheet seen from above: no corner sharper than ``angle`` (PAGE_ANGLE; STEEP_ANGLE for a sheet in steep
+    perspective) or blunter than its complement (a smooth sliver between two rings of grain or two stripes
+    polishes into a spike)."""
     q = order_corners(quad)
-    return bool(_right_enough(q[None, :, 0], q[None, :, 1])[0])
+    return bool(_right_enough(q[None, :, 0], q[None, :, 1], angle)[0])
 
 
-def _right_enough(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-    """Per quadrilateral (corners in order, (N, 4) each): whether every corner is within PAGE_ANGLE of
+def _right_enough(cx: np.ndarray, cy: np.ndarray, angle: float = PAGE_ANGLE) -> np.ndarray:
+    """Per quadrilateral (corners in order, (N, 4) each): whether every corner is within ``angle`` of
     straight-on and its complement."""
     ax, ay = np.roll(cx, 1, axis=1) - cx, np.roll(cy, 1, axis=1) - cy
     bx, by = np.roll(cx, -1, axis=1) - cx, np.roll(cy, -1, axis=1) - cy
     cos = (ax * bx + ay * by) / np.maximum(np.hypot(ax, ay) * np.hypot(bx, by), 1e-9)
-    return (np.abs(cos) <= math.cos(math.radians(PAGE_ANGLE))).all(axis=1)
+    return (np.abs(cos) <= math.cos(math.radians(angle))).all(axis=1)
 
 
 def _meet_segments(l1, l2):
