@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import statistics
 
+import cv2
 import numpy as np
 import pytest
 
@@ -218,3 +219,9 @@ def test_a_corner_of_60_or_125_degrees_is_page_shaped_45_is_not():
     assert docfind._page_shaped(trapezoid)
     assert not docfind._page_shaped(np.array([[0, 0], [100, 0], [200, 100], [100, 100]], float))  # 45°, 135°
     assert docfind._page_shaped(np.array([[0, 0], [100, 0], [200, 100], [100, 100]], float), docfind.STEEP_ANGLE)
+
+
+def test_a_grey_photo_with_a_channel_axis_is_read_as_grey():
+    photo = imagegen.desk_photo(3, "plain", (640, 480))
+    grey = cv2.cvtColor(photo.image, cv2.COLOR_BGR2GRAY)[..., None]  # (H, W, 1), as some cameras hand it
+    assert imagegen.quad_iou(find_document(grey), photo.corners) >= 0.9

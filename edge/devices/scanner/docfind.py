@@ -256,10 +256,10 @@ def _search(small: np.ndarray, gain: float):
         line_sure = bool(candidates) and candidates[0][1][0] >= MIN_SCORE and \
             _confidence(*candidates[0][1], flat=_flatness(smooth, candidates[0][0])) >= SURE
         if median > 1:
-            candidates += [_judge(feat, q) for q in _region_quads(view)]
+            candidates += [_judge(feat, q, blind) for q in _region_quads(view)]
             if not line_sure:  # the line search is sure: the smooth regions seldom do better (time)
                 polished = [_polish(feat, q) for q in _texture_quads(grad)]
-                candidates += [_judge(feat, q) for q in polished if _page_shaped(q, STEEP_ANGLE)]
+                candidates += [_judge(feat, q, blind) for q in polished if _page_shaped(q, STEEP_ANGLE)]
         for quad, evidence, rank in candidates:
             if evidence[0] < MIN_SCORE or not _page_shaped(quad, STEEP_ANGLE):
                 continue
@@ -654,8 +654,9 @@ def _hull_quad(hull: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _judge(feat: np.ndarray, quad: np.ndarray):
-    """A quadrilateral that did not come from the line search, scored as the line search scores."""
+def _judge(feat: np.ndarray, quad: np.ndarray, blind: np.ndarray | None = None):
+    """A quadrilateral that did not come from the line search, scored as the line search scores (what ``blind``
+    hides, blown out all round, counts as unseen, as there)."""
     h, w = feat.shape[:2]
     q = order_corners(quad)
     a, b = q, np.roll(q, -1, axis=0)
@@ -668,11 +669,17 @@ def _judge(feat: np.ndarray, quad: np.ndarray):
     xy = pts.reshape(-1, 2).astype(np.float32)
     mag, lum = _step(feat, xy[:, 0], xy[:, 1], nn[:, 0], nn[:, 1])
     strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(4, -1)
-    bright = (strength * (lum.reshape(4, -1) > 0)).mean(1)
-    dark = (strength * (lum.reshape(4, -1) <= 0)).mean(1)
+    seen = np.ones_like(strength)
+    if blind is not None:
+        xi = np.clip(np.rint(xy[:, 0]).astype(int), 0, w - 1)
+        yi = np.clip(np.rint(xy[:, 1]).astype(int), 0, h - 1)
+        seen = (blind[yi, xi] == 0).reshape(4, -1).astype(np.float32)
+    share = np.maximum(seen.sum(1), SEEN_SHARE * seen.shape[1])
+    bright = (strength * (lum.reshape(4, -1) > 0) * seen).sum(1) / share
+    dark = (strength * (lum.reshape(4, -1) <= 0) * seen).sum(1) / share
     polarity = max(bright.mean(), dark.mean())
     base = float(polarity * math.sqrt(max(float(np.maximum(bright, dark).min()), 0.0)))
-    wide = _wide_support(feat, q[None, :, 0], q[None, :, 1])[0]
+    wide = _wide_support(feat, q[None, :, 0], q[None, :, 1], blind)[0]
     area = abs(_area(q)) / (w * h)
     rank = base * area ** AREA_POWER * (0.4 + 0.6 * wide.mean()) * (0.5 + 0.5 * wide.min())
     return q, (base, float(wide.mean()), float(wide.min()), 0.0), float(rank)
@@ -708,6 +715,8 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:  # grey kept with a channel axis
+        image = image[..., 0]
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:
@@ -1432,7 +1441,7 @@ def _onto(fit, p):
 
 
 def _fit_side(image, a, d, n, length, ppw, faint=False):
-    reach = max(2.5 * ppw, CURL_REACH * length)
+    reach = max(NEAR_REACH * ppw, CURL_REACH * length)  # never less than the rows the line's first fit takes
     step = max(1.0, reach / 16)
     offs = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
     m = int(min(200, max(24, length / (2 * ppw))))
