@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from provisioning import broker
-from provisioning.laying import Entry, InstallError, Laying, check_pair
+from provisioning.laying import Entry, InstallError, Laying, check_pair, read_folder
 
 USER = "mosquitto"  # Debian's mosquitto drops to this user before it reads the key
 CONF = "/etc/mosquitto/conf.d/mtc.conf"  # Debian's mosquitto.conf includes conf.d/*.conf
@@ -144,14 +144,9 @@ class BrokerInstaller(Laying):
         self.action: str | None = None  # what systemctl does to mosquitto: start, reload or restart
 
     def read(self) -> tuple[dict[str, bytes], str]:
-        names = [*FILES, "mosquitto.conf"]
-        missing = [n for n in names if not (self.source / n).is_file()]
-        if missing:
-            raise _refuse(f"{self.source} is not a CA folder's broker/: {', '.join(missing)} missing.",
-                          f"المجلد {self.source} ليس مجلد broker/ من مجلد سلطة الشهادات: ينقصه {', '.join(missing)}.")
-        files = {n: (self.source / n).read_bytes() for n in FILES}
+        files = read_folder(self.source, [*FILES, "mosquitto.conf"], "a CA folder's broker/")
         try:
-            conf = (self.source / "mosquitto.conf").read_text(encoding="utf-8")
+            conf = files.pop("mosquitto.conf").decode("utf-8")
         except UnicodeDecodeError:
             raise _refuse("mosquitto.conf is not UTF-8 text.", "الملف mosquitto.conf ليس نصًا بترميز UTF-8.") from None
         return files, conf
@@ -200,10 +195,8 @@ class BrokerInstaller(Laying):
         return self.report
 
     def _record(self, record: dict, pending: list[str]) -> None:
-        mark = len(self.report)
-        self._file(self.MANIFEST_PATH, json.dumps({**record, "pending": pending}, indent=1).encode(), 0o644, "root",
-                   "root")
-        del self.report[mark:]  # the record itself is not a change to report
+        self._file_unreported(self.MANIFEST_PATH, json.dumps({**record, "pending": pending}, indent=1).encode(), 0o644,
+                              "root", "root")
 
     def commands(self) -> list[list[str]]:
         """systemctl for mosquitto: enabled, then started, reloaded (a new CRL only; started if it was not running) or

@@ -32,7 +32,7 @@ from edge.update.state import fsync_dir
 from governorate import settings as settings_mod
 from provisioning import release as release_mod
 from provisioning import web_proxy
-from provisioning.laying import Entry, InstallError, Laying, check_pair
+from provisioning.laying import Entry, InstallError, Laying, check_pair, read_folder
 
 USER = "governorate"
 ETC = "/etc/governorate"
@@ -95,17 +95,6 @@ def psql(sql: str) -> str:
 
 def _refuse(en: str, ar: str, code: str = "provisioning-hub") -> InstallError:
     return InstallError(en, ar, code=code)
-
-
-def read_folder(folder: Path | None, names: dict[str, tuple[int, str]], what: str) -> dict[str, bytes]:
-    """The files ``names`` of ``folder`` (all of them), or a refusal naming the missing ones."""
-    if folder is None:
-        return {}
-    missing = [n for n in names if not (Path(folder) / n).is_file()]
-    if missing:
-        raise _refuse(f"{folder} is not {what}: {', '.join(missing)} missing.",
-                      f"المجلد {folder} لا يحتوي على {', '.join(missing)}.")
-    return {n: (Path(folder) / n).read_bytes() for n in names}
 
 
 class HubInstaller(Laying):
@@ -316,10 +305,7 @@ class HubInstaller(Laying):
         """The install's record, with what systemd was last given (``applied``)."""
         text = json.dumps({**self._record, "applied": self.applied, "nginx_pending": self.nginx_pending}, indent=1,
                           ensure_ascii=False).encode()
-        mark = len(self.report)
-        self._file(MANIFEST_PATH, text, 0o644, "root", "root")
-        if not report:
-            del self.report[mark:]
+        (self._file if report else self._file_unreported)(MANIFEST_PATH, text, 0o644, "root", "root")
 
     def activate(self) -> None:
         """Run :meth:`commands`, check that nginx serves the site, then record that systemd runs what the manifest

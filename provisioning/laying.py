@@ -69,6 +69,17 @@ def check_pair(cert_pem: bytes, key_pem: bytes, what: str) -> None:
                            f"انتهت صلاحية الشهادة في {cert.not_valid_after_utc:%Y-%m-%d}.", code=CERTIFICATE)
 
 
+def read_folder(folder: Path | None, names, what: str) -> dict[str, bytes]:
+    """The files ``names`` of ``folder`` (all of them), or a refusal naming the missing ones; {} without a folder."""
+    if folder is None:
+        return {}
+    missing = [n for n in names if not (Path(folder) / n).is_file()]
+    if missing:
+        raise InstallError(f"{folder} is not {what}: {', '.join(missing)} missing.",
+                           f"المجلد {folder} لا يحتوي على {', '.join(missing)}.", code="provisioning-files")
+    return {n: (Path(folder) / n).read_bytes() for n in names}
+
+
 class Laying:
     """What an installer does to the machine, step by step; ``report`` lists [(path, created|updated|unchanged)]."""
 
@@ -160,6 +171,12 @@ class Laying:
                 state = "updated"
         self.report.append((path, state))
         return Entry(path, "file", f"{mode:04o}", owner, group, digest)
+
+    def _file_unreported(self, path: str, data: bytes, mode: int, owner: str, group: str) -> None:
+        """:meth:`_file` for an install's own record, which is not a change to report."""
+        mark = len(self.report)
+        self._file(path, data, mode, owner, group)
+        del self.report[mark:]
 
     def _chown(self, target: Path | int, owner: str, group: str) -> bool:
         """Give ``target`` (a path, or an open file's descriptor) its owner; False when already so, or with --root
