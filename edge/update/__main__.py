@@ -1,9 +1,9 @@
 """``python -m edge.update``: verify and apply a release, recover after a restart, show the state.
 
 On a van (docs/updates.md) it runs as root: ``recover`` from ``edge-update-recover.service`` before the
-van's units start, ``apply-ready`` from ``edge-update.service`` when a release sent down over MQTT is whole
-(``edge-update.path`` watches for the marker edge.update.incoming writes), ``apply`` for a folder by hand (a
-release on a USB stick).
+van's units start, ``settle`` from ``edge-update-check.service`` once they run, ``apply-ready`` from
+``edge-update.service`` when a release sent down over MQTT is whole (``edge-update.path`` watches for the
+marker edge.update.incoming writes), ``apply`` for a folder by hand (a release on a USB stick).
 """
 
 from __future__ import annotations
@@ -206,15 +206,19 @@ def _apply(source, anchor, updater: install_mod.Updater) -> None:
         click.echo(f"version {verified.version} ({vid}) failed its health check and was rolled back: {reason}",
                    err=True)
         click.echo(f"رُفض الإصدار {verified.version} لفشل فحص سلامته وأُعيدت العربة إلى إصدارها السابق.", err=True)
-        back = updater.rolled_back_unhealthy()
-        if back:
-            click.echo(f"The version rolled back to is not healthy either: {back}. The van needs a technician "
-                       "(its software runs, its health check fails: a device in fault or a stuck outbox fails it "
-                       "too — the reason says which).", err=True)
-            click.echo("الإصدار السابق الذي أُعيدت إليه العربة لا يعمل بسلامة أيضًا: تحتاج العربة إلى فني "
-                       "(قد يكون السبب جهازًا معطلًا أو رسائل عالقة؛ التفاصيل أعلاه).", err=True)
-            sys.exit(4)
+        _needs_technician(updater)
         sys.exit(3)
+
+
+def _needs_technician(updater: install_mod.Updater) -> None:
+    """Exit 4, saying so in both languages, when the version the van went back to is not healthy either."""
+    back = updater.rolled_back_unhealthy()
+    if back:
+        click.echo(f"The version rolled back to is not healthy either: {back}. The van needs a technician "
+                   "(its software runs, its health check fails — the reason says why).", err=True)
+        click.echo("الإصدار السابق الذي أُعيدت إليه العربة لا يعمل بسلامة أيضًا: تحتاج العربة إلى فني "
+                   "(السبب مذكور أعلاه بالإنجليزية).", err=True)
+        sys.exit(4)
 
 
 @main.command()
@@ -225,6 +229,30 @@ def recover(software, data, state, deadline, health_url, reload_command, units, 
     with updater:
         current = updater.recover()
     click.echo(f"current version: {current or 'none installed by the updater'}")
+
+
+@main.command()
+@_options
+def settle(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
+    """At every start, once the van's units run (edge-update-check.service): decide what recover left undecided
+    before them — a new version whose check a power cut interrupted is kept, or rolled back (exit 3); a version a
+    rollback at boot went back to is checked (exit 4 when it is not healthy either: the van needs a technician)."""
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
+    with updater:
+        if not updater.undecided():
+            click.echo("no update left undecided")
+            return
+        reason = updater.settle()
+        st = updater.state()
+    if reason is None:
+        click.echo(f"the version this van runs is healthy: {st['current']}")
+        return
+    click.echo(f"The version the van started with after a restart is not healthy: {reason}", err=True)
+    click.echo("الإصدار الذي بدأت به العربة بعد إعادة التشغيل لا يعمل بسلامة؛ التفاصيل بالإنجليزية أعلاه.", err=True)
+    _needs_technician(updater)
+    click.echo(f"The van went back to its previous version ({st['current']}).", err=True)
+    click.echo("أُعيدت العربة إلى إصدارها السابق.", err=True)
+    sys.exit(3)
 
 
 @main.command()

@@ -132,13 +132,14 @@ class Health:
 
     def baseline(self) -> dict | None:
         """What the running version's health answer says before a switch — its sync link and each device's
-        state — for :meth:`check` to hold the new version to ("sync connected, devices as before")."""
+        state — for :meth:`check` to hold the new version to ("sync connected, devices as before"). Read from a
+        503 too: a printer already in fault is part of what the new version is compared with."""
         if not self.url:
             return None
         try:
-            with urllib.request.urlopen(self.url, timeout=5) as r:
-                answer = json.loads(r.read(1 << 16))
-        except (OSError, ValueError) as exc:  # HTTPError (503: unhealthy) included: then it holds nothing
+            _status, body = _ask(self.url, 5)
+            answer = json.loads(body)
+        except (OSError, ValueError) as exc:
             log.info("no health baseline before the switch: %s", exc)
             return None
         if not isinstance(answer, dict):
@@ -173,25 +174,66 @@ class Health:
             last = "no answer"
             while True:
                 try:
-                    with urllib.request.urlopen(self.url, timeout=max(0.5, min(5.0, end - time.monotonic()))) as r:
-                        body = r.read(1 << 16)
-                        answered = _answered_version(body)
-                        if r.status == 200 and answered in (None, record["version"]):
-                            worse = regressions(baseline, body)
-                            if not worse:
-                                return None
-                            last = "; ".join(worse)  # the link may take a few seconds to come back: wait
-                        else:
-                            # A process still of the old version answering is not the new one being healthy.
-                            last = f"HTTP {r.status}" + (f", version {answered}" if answered else "")
-                except urllib.error.HTTPError as exc:
-                    last = f"HTTP {exc.code}"
+                    status, body = _ask(self.url, max(0.5, min(5.0, end - time.monotonic())))
+                    last = judge(record["version"], status, body, baseline)
+                    if last is None:
+                        return None
+                    # else wait: the link may take a few seconds to come back, an old process to be replaced
                 except (OSError, ValueError) as exc:
                     last = f"{type(exc).__name__}: {exc}"
                 if time.monotonic() + self.interval_s > end:
                     return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
                 time.sleep(self.interval_s)
         return None
+
+
+# What an unhealthy answer (503) of the van's web process may say that is about the van's surroundings, not its
+# software: a printer out of paper, a scanner unplugged, records waiting for a link that is down. The old version
+# would say the same; a new one is held to it through the baseline (regressions), not refused for it. Anything
+# else (the database cannot be read, a check this updater does not know) is the version's own failure.
+SURROUNDINGS = frozenset({"printer", "scanner", "outbox"})
+
+
+def judge(version: str, status: int, body: bytes, baseline: dict | None) -> str | None:
+    """Is this health answer the new version, healthy: None, else why not (the last reason, if its deadline ends).
+    200, or 503 for its surroundings only; its version named (when it names one); nothing lost against
+    ``baseline``."""
+    answered = _answered_version(body)
+    said = f"HTTP {status}" + (f", version {answered}" if answered else "")
+    if status not in (200, 503) or answered not in (None, version):
+        # A process still of the old version answering is not the new one being healthy.
+        return said
+    if status == 503:
+        reasons = _reasons(body)
+        if not reasons or not {r.get("check") for r in reasons} <= SURROUNDINGS:
+            told = "; ".join(str(r.get("message", r.get("check")))[:120] for r in reasons)
+            return f"{said}" + (f": {told}" if told else "")
+    worse = regressions(baseline, body)
+    return "; ".join(worse) if worse else None
+
+
+def _reasons(body: bytes) -> list[dict]:
+    """The ``reasons`` an unhealthy answer gives (edge.web.api.health), or none when it gives none readable."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return []
+    reasons = answer.get("reasons") if isinstance(answer, dict) else None
+    if not isinstance(reasons, list) or not all(isinstance(r, dict) for r in reasons):
+        return []
+    return reasons
+
+
+def _ask(url: str, timeout: float) -> tuple[int, bytes]:
+    """The health URL's status and body — a 503's too (it says why it is unhealthy)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read(1 << 16)
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, exc.read(1 << 16)
+        finally:
+            exc.close()
 
 
 def regressions(baseline: dict | None, body: bytes) -> list[str]:
@@ -487,10 +529,14 @@ class Updater:
         st = self.state()
         st["phase"] = "checking"
         self._save(st)
-        reason = self.health.check(self.layout, vid, baseline=st.get("baseline"))
+        return self._decide(vid, st.get("baseline"))
+
+    def _decide(self, vid: str, baseline: dict | None) -> bool:
+        """Keep ``vid`` (switched to, its units restarted) when it is healthy, else roll back; True when kept."""
+        reason = self.health.check(self.layout, vid, baseline=baseline)
         if reason is None:
             st = self.state()
-            st.update(phase="idle", current=vid, candidate=None, attention=None)
+            st.update(phase="idle", current=vid, candidate=None, attention=None, unchecked=None)
             state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
             self._save(st)
             self.prune()
@@ -498,10 +544,50 @@ class Updater:
         self._roll_back(reason)
         return False
 
+    def settle(self) -> str | None:
+        """Once the van's units run after a start (edge-update-check.service): decide what ``recover`` could not
+        before them — a new version whose check a power cut interrupted is kept or rolled back, a version a rollback
+        at boot went back to is checked. None when nothing was undecided or it is healthy, else the reason."""
+        lay = self.layout
+        st = self.state()
+        vid = st["candidate"]
+        if st["phase"] == "checking" and vid and lay.pointed() == vid and lay.installed(vid) is not None:
+            # Held to the devices as they were before the switch, not to the link: after a power cut the modem may
+            # take minutes to attach, or the van may have been driven out of signal meanwhile.
+            baseline = st.get("baseline")
+            if self._decide(vid, {**baseline, "sync_connected": False} if baseline else None):
+                return None
+            return self.state()["refused"].get(vid) or "rolled back"
+        unchecked = st.get("unchecked")
+        if unchecked and unchecked == lay.pointed() and lay.installed(unchecked) is not None:
+            reason = self.health.check(lay, unchecked)
+            st = self.state()
+            version = (lay.installed(unchecked) or {}).get("version")
+            st["unchecked"] = None
+            if reason is None:
+                st["attention"] = None
+                state_mod.note(st, "healthy", version)
+            else:
+                log.error("the version a rollback at boot went back to, %s, is not healthy: %s", version, reason)
+                st["attention"] = f"{ROLLED_BACK_UNHEALTHY} {version}: {reason[:300]}"
+                state_mod.note(st, ROLLED_BACK_UNHEALTHY, version, reason[:500])
+            self._save(st)
+            return reason
+        return None
+
+    def undecided(self) -> bool:
+        """A switch or a rollback that ``recover`` left for :meth:`settle` to decide (the units must run for it)."""
+        st = self.state()
+        pointed = self.layout.pointed()
+        return bool(pointed and ((st["phase"] == "checking" and st["candidate"] == pointed)
+                                 or st.get("unchecked") == pointed))
+
     def check(self) -> str | None:
         """Check the version the van runs now (its ``edge --version``, then the health URL): None when healthy — which
         ends a need of a technician the state held (the fleet screen's alert clears) — else the reason, the state
         left as it is. For the technician who repaired the van."""
+        if self.undecided():  # a switch or rollback a power cut left undecided: decided now, as at boot
+            return self.settle()
         st = self.state()
         vid = st["current"] or self.layout.pointed()
         if vid is None or self.layout.installed(vid) is None:
@@ -541,12 +627,14 @@ class Updater:
             before = (self.layout.installed(previous) or {}).get("version")
             if back is not None:
                 log.error("rolled back to %s, which is not healthy either: %s", before, back)
-                st["attention"] = f"{ROLLED_BACK_UNHEALTHY} {before}: {back[:300]} (after: {reason[:150]})"
+                st.update(attention=f"{ROLLED_BACK_UNHEALTHY} {before}: {back[:300]} (after: {reason[:150]})",
+                          unchecked=None)
                 state_mod.note(st, ROLLED_BACK_UNHEALTHY, before, f"{back[:300]} (after: {reason[:180]})")
             elif self.health.url is None:  # at boot (recover runs before the units): only its --version answered
+                st["unchecked"] = previous  # edge-update-check.service asks the rest once the units run (settle)
                 state_mod.note(st, "rolled-back-unchecked", before, reason)
             else:
-                st["attention"] = None  # it came up: whatever needed a technician before does no more
+                st.update(attention=None, unchecked=None)  # it came up: whatever needed a technician does no more
                 state_mod.note(st, "rolled-back", before, reason)
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()
@@ -579,7 +667,10 @@ class Updater:
                 self._roll_back(f"version {vid} incomplete after a restart")
             else:
                 self._units_follow(vid)  # the cut may have come between the rename and the units
-                self._after_switch(vid)  # check it again, from the start of its deadline
+                if self.health.url:  # within an apply: restart the units and check it again, from the start
+                    self._after_switch(vid)
+                else:  # at boot, before the units: what can be asked now, the rest once they run (settle)
+                    self._check_before_units(vid)
         elif phase == "rolling-back":
             self._roll_back(st["refused"].get(vid) or "rollback interrupted by a restart")
         self._repair_pointer()
@@ -587,6 +678,20 @@ class Updater:
             self._units_follow(lay.pointed())  # whatever step a cut came at, the units are current's
         self.prune()
         return lay.pointed()
+
+    def _check_before_units(self, vid: str) -> None:
+        """At boot, the version a power cut caught being checked: its ``edge --version`` must answer (else it is
+        rolled back now); its health answer is left to :meth:`settle`, once the units it starts run."""
+        record = self.layout.installed(vid) or {}
+        reason = self.health.command(self.layout.venv(vid), record.get("version", "?"), self.health.deadline_s)
+        if reason:
+            self._roll_back(reason)
+            return
+        st = self.state()
+        if st["phase"] != "checking" or (st["history"][-1:] or [{}])[0].get("event") != "check-after-start":
+            st["phase"] = "checking"
+            state_mod.note(st, "check-after-start", record.get("version"))
+            self._save(st)
 
     def _repair_pointer(self) -> None:
         """``current`` must name a complete version: the recorded one, else the newest complete one."""

@@ -31,8 +31,10 @@ def empty() -> dict:
     # baseline: the old version's health (sync link, devices) taken before a switch; the new one is held to it.
     # attention: why the van needs a technician (a rollback to a version that did not come up either), until a
     # version passes its health check again; the van's status says it in place of its last event meanwhile.
+    # unchecked: the version a rollback at boot went back to, asked only its edge --version so far (recover runs
+    # before the units); Updater.settle asks its health answer once they run.
     return {"format": FORMAT, "phase": "idle", "current": None, "candidate": None, "previous": None,
-            "refused": {}, "history": [], "baseline": None, "attention": None}
+            "refused": {}, "history": [], "baseline": None, "attention": None, "unchecked": None}
 
 
 def read(path: Path) -> dict:

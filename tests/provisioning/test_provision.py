@@ -304,6 +304,7 @@ EXPECTED = {  # path: (mode, owner, group)
     "/etc/systemd/system/edge-watch.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-kiosk.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-update-recover.service": ("0644", "root", "root"),
+    "/etc/systemd/system/edge-update-check.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-update.path": ("0644", "root", "root"),
     "/etc/systemd/system/edge-update.service": ("0644", "root", "root"),
 }

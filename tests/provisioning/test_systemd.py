@@ -14,6 +14,7 @@ UNITS = ROOT / "systemd"
 SERVICES = ["edge-web.service", "edge-sync.service", "edge-watch.service", "edge-kiosk.service"]
 PYTHON_SERVICES = SERVICES[:3]
 RECOVER = "edge-update-recover.service"
+SETTLE = "edge-update-check.service"
 # A release received whole over MQTT (edge.update.incoming's READY marker) is applied by a root oneshot.
 APPLY = ["edge-update.path", "edge-update.service"]
 # The version `current` names (edge.update.install.Layout): what an update switches with one rename.
@@ -39,7 +40,7 @@ def unit(name: str) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_units_are_exactly_the_van_processes_and_their_target():
-    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, *APPLY, "edge.target"])
+    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, SETTLE, *APPLY, "edge.target"])
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing: apt-get install systemd")
@@ -52,7 +53,7 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 def test_the_target_wants_every_process_and_each_is_part_of_it():
     target = unit("edge.target")
     wanted = " ".join(target["Unit"]["Wants"]).split()
-    assert {*SERVICES, RECOVER, "edge-update.path"} <= set(wanted)
+    assert {*SERVICES, RECOVER, SETTLE, "edge-update.path"} <= set(wanted)
     for name in SERVICES:
         u = unit(name)
         assert u["Unit"]["PartOf"] == ["edge.target"] and u["Install"]["WantedBy"] == ["edge.target"]
@@ -135,3 +136,19 @@ def test_a_release_received_over_the_link_is_applied_by_root_and_never_in_a_loop
     assert command.startswith(INSTALLED_BIN) and "-m edge.update apply-ready" in command
     assert "--health-url http://127.0.0.1:8080/api/health" in command and "systemctl restart edge.target" in command
     assert "PartOf" not in u["Unit"]  # the restart of edge.target it makes must not stop it
+
+
+def test_what_recovery_leaves_undecided_is_decided_once_the_van_processes_run():
+    # docs/updates.md: a version a power cut caught being checked is asked its /api/health once the units run; the
+    # release waiting to be applied waits for that.
+    u = unit(SETTLE)
+    assert {"edge-web.service", "edge-sync.service", RECOVER} <= set(" ".join(u["Unit"]["After"]).split())
+    service = u["Service"]
+    assert service["Type"] == ["oneshot"] and service["RemainAfterExit"] == ["yes"] and "User" not in service
+    command = service["ExecStart"][0]
+    assert command.startswith(INSTALLED_BIN) and "-m edge.update settle" in command
+    assert "--health-url http://127.0.0.1:8080/api/health" in command
+    # Wanted by edge.target, it must not wait on the restart of edge.target a rollback makes (nor be stopped by it).
+    assert "systemctl restart --no-block edge.target" in command and "PartOf" not in u["Unit"]
+    assert u["Install"]["WantedBy"] == ["edge.target"]
+    assert SETTLE in " ".join(unit("edge-update.service")["Unit"]["After"]).split()

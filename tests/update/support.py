@@ -17,15 +17,35 @@ from provisioning import release as release_mod
 from provisioning import tuf_repo
 
 # What the release's ``edge`` command does, like the real one where the update looks: ``edge --version``
-# answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT.
+# answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT, as
+# edge.web.api.health does: 200 when healthy, else 503 with its reasons — a printer in fault or a stuck outbox (the
+# van's surroundings, in $EDGE_TEST_SURROUNDINGS: {"printer": "error", "outbox_stuck": true}, whatever the version),
+# or a database it cannot read.
 # ``dead``: the version cannot even start (refused before any switch); ``unhealthy``: it starts, but its web
 # process fails at once, as with a broken migration (rolled back after the switch); ``no-sync``: it answers, but its
 # sync never connects; ``printer-fault``: it answers, but drives the printer into fault (both rolled back: the
-# health answer is held to the old version's, "sync connected, devices as before").
+# health answer is held to the old version's, "sync connected, devices as before"); ``no-database``: it answers 503,
+# its database unreadable.
 PROBE = '''
 import http.server, json, os, sys
 VERSION = "{version}"
 MODE = "{mode}"
+def health():
+    try:
+        with open(os.environ.get("EDGE_TEST_SURROUNDINGS", "")) as f:
+            around = json.load(f)
+    except (OSError, ValueError):
+        around = {{}}
+    printer = "error" if MODE == "printer-fault" else around.get("printer", "ok")
+    reasons = []
+    if printer == "error":
+        reasons.append({{"check": "printer", "message": "The printer is out of paper."}})
+    if around.get("outbox_stuck"):
+        reasons.append({{"check": "outbox", "message": "The oldest record not yet delivered is 700 minutes old."}})
+    if MODE == "no-database":
+        reasons.append({{"check": "database", "message": "The van database cannot be read."}})
+    return {{"healthy": not reasons, "reasons": reasons, "version": VERSION,
+            "sync": {{"connected": MODE != "no-sync"}}, "devices": {{"printer": printer, "camera:front": "error"}}}}
 def main():
     if MODE == "dead":
         print("Traceback (most recent call last):\\nImportError: cannot import name 'x'", file=sys.stderr)
@@ -39,11 +59,9 @@ def main():
             return 1
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                answer = {{"status": "ok", "version": VERSION, "sync": {{"connected": MODE != "no-sync"}},
-                          "devices": {{"printer": "error" if MODE == "printer-fault" else "ok",
-                                      "camera:front": "error"}}}}
+                answer = health()
                 body = json.dumps(answer).encode()
-                self.send_response(200 if self.path == "/api/health" else 404)
+                self.send_response((200 if answer["healthy"] else 503) if self.path == "/api/health" else 404)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -155,11 +173,15 @@ class Rig:
     def serving(self) -> str | None:
         """The version the running web process reports, or None."""
         import json
+        import urllib.error
         import urllib.request
 
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=2) as r:
                 return json.loads(r.read())["version"]
+        except urllib.error.HTTPError as exc:  # 503: it answers, unhealthy (a printer out of paper, say)
+            with exc:
+                return json.loads(exc.read())["version"]
         except OSError:
             return None
 

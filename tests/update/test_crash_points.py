@@ -5,7 +5,8 @@ For each scenario a van is prepared once (version A installed and current, relea
 then the update runs in a real process (tests/update/crashrun.py) that records its steps; then, for each
 step k, the van is put back as prepared, the process is killed just before step k (``os._exit``: no
 clean-up), every process of the van is stopped (the power cut), and the van boots: the real
-``python -m edge.update recover`` (what edge-update-recover.service runs), then the units. Checked: the state
+``python -m edge.update recover`` (what edge-update-recover.service runs), then the units, then ``settle`` (what
+edge-update-check.service runs once they do). Checked: the state
 is readable and idle, ``current`` names a complete version whose ``edge --version`` answers and whose web
 process serves /api/health, no half-made version or link is left, a version that failed its health check
 never runs; and then the update is tried again and ends as it must (B runs; or, B broken, A runs, B refused).
@@ -57,17 +58,23 @@ def _child(work, k, trace, port):
 
 
 def _boot(work, port) -> list[str]:
-    """The van starts after the cut: recover, then its units; what is wrong with it (empty: nothing)."""
+    """The van starts after the cut as systemd starts it: recover (edge-update-recover.service: before the units,
+    nothing to restart, no health URL to ask), the units, then settle (edge-update-check.service, once they run);
+    what is wrong with it (empty: nothing)."""
     problems = []
-    recover = subprocess.run([sys.executable, "-m", "edge.update", "recover", "--software", str(work / "opt"),
-                              "--state", str(work / "state"), "--units", str(work / "units"),
-                              "--reload-command", "", "--deadline", "2",
-                              "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
-                              f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
+    common = ["--software", str(work / "opt"), "--state", str(work / "state"), "--units", str(work / "units"),
+              "--reload-command", "", "--deadline", "2"]
+    recover = subprocess.run([sys.executable, "-m", "edge.update", "recover", *common],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     if recover.returncode != 0:
         problems.append(f"recover failed: {recover.stderr.strip()[-300:]}")
     vanproc.start(work / "opt", port)  # the units start (systemd, after edge-update-recover)
+    settle = subprocess.run([sys.executable, "-m", "edge.update", "settle", *common,
+                             "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
+                             f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if settle.returncode not in (0, 3):  # 3: the version a cut caught being checked is not healthy: rolled back
+        problems.append(f"settle failed ({settle.returncode}): {settle.stderr.strip()[-300:]}")
     lay = crashrun.updater(work, port).layout
     st = state_mod.read(lay.state_file)
     if st["phase"] != "idle" or any(h["event"] == "state-unreadable" for h in st["history"]):

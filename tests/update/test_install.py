@@ -249,6 +249,10 @@ def test_a_rollback_to_a_version_that_does_not_come_up_either_says_the_van_needs
 
 
 def test_a_rollback_finished_at_boot_says_it_was_not_checked(tmp_path, keys, rig):
+    _rolled_back_at_boot(tmp_path, keys, rig)
+
+
+def _rolled_back_at_boot(tmp_path, keys, rig):
     # A power cut while the version gone back to was being checked: recover, at boot, runs before the van's units
     # (no health URL, nothing to ask), puts it back and says it could only check that its edge --version answers.
     import json
@@ -268,4 +272,128 @@ def test_a_rollback_finished_at_boot_says_it_was_not_checked(tmp_path, keys, rig
     assert done.returncode == 0, done.stderr
     last = rig.status()["history"][-1]
     assert (last["event"], last["version"]) == ("rolled-back-unchecked", "1.0.0")
-    assert rig.status()["pointed_version"] == "1.0.0"
+    assert rig.status()["pointed_version"] == "1.0.0" and rig.status()["unchecked"] == st["previous"]
+
+
+def test_a_rollback_finished_at_boot_is_checked_once_the_units_run(tmp_path, keys, rig):
+    from tests.update import vanproc
+
+    _rolled_back_at_boot(tmp_path, keys, rig)
+    vanproc.start(rig.software, rig.port)  # the units start 1.0.0; then edge-update-check.service
+    done = rig.run("settle", *rig.options())
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["unchecked"] is None and st["attention"] is None
+    assert (st["history"][-1]["event"], st["history"][-1]["version"]) == ("healthy", "1.0.0")
+
+
+def test_a_rollback_finished_at_boot_that_does_not_come_up_says_the_van_needs_a_technician(tmp_path, keys, rig):
+    _rolled_back_at_boot(tmp_path, keys, rig)
+    rig.stop()  # its units start nothing (a disk gone read-only, say)
+    done = rig.run("settle", *rig.options())
+    assert done.returncode == 4, (done.stdout, done.stderr)
+    assert "تحتاج العربة إلى فني" in done.stderr
+    st = rig.status()
+    assert st["attention"].startswith("rolled-back-unhealthy 1.0.0: ") and st["unchecked"] is None
+    assert st["history"][-1]["event"] == "rolled-back-unhealthy"
+
+
+def test_a_van_whose_printer_is_out_of_paper_and_outbox_stuck_still_takes_an_update(tmp_path, keys, rig):
+    # /api/health answers 503 for a printer in fault or records waiting on a link that is down: the van's
+    # surroundings, which the old version reports just the same. The new version is held to them (the baseline, read
+    # from the 503 too), not refused for them — nor is the version a rollback goes back to.
+    import json
+
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    (rig.software / "surroundings.json").write_text(json.dumps({"printer": "error", "outbox_stuck": True}))
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1")
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.1.0" and st["history"][-1]["event"] == "healthy" and not st["refused"]
+    assert st["baseline"]["devices"]["printer"] == "error"
+    # A version that breaks what the 503 says (its database) is refused, and the one gone back to is fine as it was.
+    signed_release(tmp_path / "n2", "1.2.0", keys, mode="no-database")
+    done = rig.apply(tmp_path / "n2")
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    st = rig.status()
+    [(_, reason)] = st["refused"].items()
+    assert "HTTP 503" in reason and "database cannot be read" in reason, reason
+    assert st["pointed_version"] == "1.1.0" and st["attention"] is None and st["history"][-1]["event"] == "rolled-back"
+
+
+def test_which_health_answers_a_new_version_passes():
+    import json
+
+    from edge.update.install import judge
+
+    def answer(status, reasons=(), version="2.0", **more):
+        return status, json.dumps({"version": version, "reasons": [{"check": c, "message": c} for c in reasons],
+                                   **more}).encode()
+
+    assert judge("2.0", *answer(200), None) is None
+    assert judge("2.0", *answer(503, ["printer", "outbox"]), None) is None
+    assert judge("2.0", *answer(503, ["database"]), None) == "HTTP 503, version 2.0: database"
+    assert judge("2.0", *answer(503, ["printer", "something-new"]), None).startswith("HTTP 503")
+    assert judge("2.0", *answer(503), None) == "HTTP 503, version 2.0"  # unhealthy, and not saying why
+    assert judge("2.0", 503, b"<html>busy</html>", None) == "HTTP 503"
+    assert judge("2.0", *answer(200, version="1.0"), None) == "HTTP 200, version 1.0"
+    assert judge("2.0", *answer(503, ["printer"], version="1.0"), None) == "HTTP 503, version 1.0"
+    assert judge("2.0", 500, b"", None) == "HTTP 500"
+    before = {"sync_connected": False, "devices": {"printer": "ok"}}
+    assert judge("2.0", *answer(503, ["printer"], devices={"printer": "error"}), before) == \
+        "device printer is in fault (it was ok before the switch)"
+
+
+def _cut_during_the_check(tmp_path, keys, rig, mode):
+    """1.0.0 runs; 1.1.0 (``mode``) is switched to and the power goes right after the switch, before its check;
+    the van boots: recover as edge-update-recover.service runs it (before the units: no health URL, nothing to
+    restart), then the units start."""
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys, mode=mode)
+    done = rig.apply(tmp_path / "n1", restart="sh -c 'kill -9 $PPID'")
+    assert done.returncode == -9, (done.stdout, done.stderr)
+    rig.stop()
+    boot = [o for o in rig.options() if o not in ("--health-url", "--restart-command")
+            and not o.startswith("http://") and "vanproc" not in o]
+    done = rig.run("recover", *boot)
+    assert done.returncode == 0, done.stderr
+    st = rig.status()
+    assert (st["phase"], st["pointed_version"]) == ("checking", "1.1.0")
+    assert st["history"][-1]["event"] == "check-after-start"
+    from tests.update import vanproc
+
+    vanproc.start(rig.software, rig.port)
+
+
+@pytest.mark.parametrize("mode", ["unhealthy", "printer-fault"])
+def test_a_new_version_a_power_cut_caught_being_checked_is_checked_once_the_units_run(tmp_path, keys, rig, mode):
+    # Before, recover accepted it on its `edge --version` alone: a version whose web process dies (or that drives the
+    # printer into fault) stayed on the van for good. Now settle (edge-update-check.service) decides it.
+    _cut_during_the_check(tmp_path, keys, rig, mode)
+    done = rig.run("settle", *rig.options())
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "went back to its previous version" in done.stderr and "أُعيدت العربة إلى إصدارها السابق" in done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and st["phase"] == "idle" and _wait_serving(rig, "1.0.0")
+    assert [h["event"] for h in st["history"][-3:]] == ["check-after-start", "rollback", "rolled-back"]
+    # Nothing is left to decide: the next start does nothing more.
+    done = rig.run("settle", *rig.options())
+    assert done.returncode == 0 and "no update left undecided" in done.stdout
+
+
+def test_a_healthy_version_a_power_cut_caught_being_checked_is_kept_though_the_link_is_not_back(tmp_path, keys, rig):
+    # After a power cut the modem may take minutes to attach (or the van is out of signal): at boot the new version
+    # is held to the devices as they were, not to the link.
+    import json
+
+    _cut_during_the_check(tmp_path, keys, rig, "no-sync")
+    state_file = rig.state / "state.json"
+    assert json.loads(state_file.read_text())["baseline"]["sync_connected"] is True
+    done = rig.run("settle", *rig.options())
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    st = rig.status()
+    assert (st["phase"], st["pointed_version"], st["candidate"]) == ("idle", "1.1.0", None)
+    assert st["history"][-1]["event"] == "healthy" and not st["refused"]

@@ -45,7 +45,7 @@ def start(software: Path, port: int) -> None:
     edge = software / "current" / "venv" / "bin" / "edge"
     if not edge.exists():
         return
-    env = {**os.environ, "EDGE_TEST_PORT": str(port)}
+    env = {**os.environ, "EDGE_TEST_PORT": str(port), "EDGE_TEST_SURROUNDINGS": str(software / "surroundings.json")}
     log = open(software / "web.log", "ab")  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen([str(edge), "web"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                             start_new_session=True)
