@@ -8,6 +8,7 @@ marker edge.update.incoming writes), ``apply`` for a folder by hand (a release o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -238,7 +239,16 @@ def settle(software, data, state, deadline, health_url, reload_command, units, r
     before them — a new version whose check a power cut interrupted is kept, or rolled back (exit 3); a version a
     rollback at boot went back to is checked (exit 4 when it is not healthy either: the van needs a technician)."""
     updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
-    with updater:
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(updater)
+        except UpdateError as exc:
+            if exc.code != "update-busy":
+                raise
+            # An update runs (the restart of edge.target it makes starts this unit on a van whose previous version
+            # had none): it checks what it switched to itself; a power cut during it is decided at the next start.
+            click.echo("an update is running: it checks its own outcome; nothing to decide here")
+            return
         if not updater.undecided():
             click.echo("no update left undecided")
             return

@@ -397,3 +397,15 @@ def test_a_healthy_version_a_power_cut_caught_being_checked_is_kept_though_the_l
     st = rig.status()
     assert (st["phase"], st["pointed_version"], st["candidate"]) == ("idle", "1.1.0", None)
     assert st["history"][-1]["event"] == "healthy" and not st["refused"]
+
+
+def test_settle_started_by_an_updates_own_restart_leaves_it_alone(tmp_path, keys, rig):
+    # A van whose previous version had no edge-update-check.service: the restart of edge.target the update makes
+    # starts it while the update holds the lock. It says so and ends well (no failed unit), deciding nothing.
+    from edge.update import install as install_mod
+
+    _cut_during_the_check(tmp_path, keys, rig, "unhealthy")
+    with install_mod.Updater(install_mod.Layout(rig.software, rig.state)):
+        done = rig.run("settle", *rig.options())
+    assert done.returncode == 0 and "an update is running" in done.stdout, (done.stdout, done.stderr)
+    assert rig.status()["phase"] == "checking"  # left for the update (or the next start) to decide
