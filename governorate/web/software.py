@@ -22,6 +22,48 @@ ROLLOUT_STATES = {
 }
 
 
+# The updater's events (edge/update: install.py, __main__.py), as a van's ``update.last`` starts with them — said in
+# the staff's words; the version and reason that follow are shown as the van sent them.
+UPDATE_EVENTS = {
+    "install": ("يثبّت إصدارًا جديدًا", "installing a new version"),
+    "installed": ("ثُبّت الإصدار الجديد بجوار العامل", "new version installed beside the running one"),
+    "install-failed": ("فشل التثبيت؛ بقيت على إصدارها", "installing failed; kept its version"),
+    "install-interrupted": ("انقطع التثبيت؛ بقيت على إصدارها", "installing was interrupted; kept its version"),
+    "switch": ("تنتقل إلى الإصدار الجديد", "switching to the new version"),
+    "switch-interrupted": ("انقطع الانتقال؛ بقيت على إصدارها", "the switch was interrupted; kept its version"),
+    "check-after-start": ("أُعيد تشغيلها أثناء فحص الإصدار الجديد؛ يُفحص بعد التشغيل",
+                          "restarted while the new version was checked; checked once it runs"),
+    "healthy": ("يعمل بسلامة", "healthy"),
+    "rollback": ("تعود إلى الإصدار السابق", "going back to the previous version"),
+    "rolled-back": ("فشل الفحص فعادت إلى الإصدار السابق", "failed its check; went back to the previous version"),
+    "rolled-back-unchecked": ("عادت إلى الإصدار السابق عند التشغيل؛ لم يُفحص بعد",
+                              "went back at start; not checked yet"),
+    "rolled-back-unhealthy": ("تحتاج فنيًا: الإصدار السابق لا يعمل بسلامة أيضًا",
+                              "needs a technician: the previous version is not healthy either"),
+    "no-previous-version": ("فشل الفحص ولا إصدار سابق للعودة إليه",
+                            "failed its check; no previous version to go back to"),
+    "pointer-repaired": ("صُحّح الإصدار العامل عند التشغيل", "the running version was repaired at start"),
+    "state-unreadable": ("تعذّرت قراءة حالة التحديث", "the update state could not be read"),
+    "refused-release": ("رُفض الإصدار قبل تثبيته", "release refused before installing"),
+    "units-not-written": ("تعذّرت كتابة ملفات الخدمات", "the service units could not be written"),
+    "units-reload-failed": ("لم يُعِد النظام قراءة الخدمات؛ يُعاد عند التشغيل التالي",
+                            "systemd did not read the units again; retried at the next start"),
+}
+
+
+# … and those shown as something gone wrong.
+UPDATE_FAULTS = frozenset({"install-failed", "rolled-back", "rolled-back-unhealthy", "no-previous-version",
+                           "state-unreadable", "refused-release", "units-not-written"})
+
+
+def update_event(last: str | None) -> dict:
+    """A van's ``update.last`` for the screen: ``label`` (Arabic, English) when its first word is an event this hub
+    knows, else None (shown as sent); ``rest``: what follows it (version, reason); ``fault``: something went wrong."""
+    word, _, rest = (last or "").partition(" ")
+    label = UPDATE_EVENTS.get(word)
+    return {"label": label, "rest": rest if label else (last or ""), "fault": word in UPDATE_FAULTS}
+
+
 def _store():
     return current_app.extensions["hub_store"]
 
@@ -34,7 +76,8 @@ def _updates() -> Updates:
 @login_required
 def screen():
     view = rollouts.screen(_store(), _updates())
-    return render_template("software.html", view=view, rollout_states=ROLLOUT_STATES, offer_states=OFFER_STATES)
+    return render_template("software.html", view=view, rollout_states=ROLLOUT_STATES, offer_states=OFFER_STATES,
+                           update_event=update_event)
 
 
 def _act(action, *args, done: tuple[str, str]):

@@ -105,3 +105,37 @@ def test_only_an_admin_resumes_rolls_back_and_pins_and_each_is_audited(hub):
     actions = [r[0] for r in store._read("SELECT action FROM staff_audit WHERE action LIKE 'rollout.%' ORDER BY id")]
     assert actions == ["rollout.start", "rollout.resume", "rollout.pin", "rollout.unpin"]
     assert store._read("SELECT actor FROM staff_audit WHERE action = 'rollout.pin'")[0][0] == "amal"
+
+
+def test_each_vans_last_update_event_is_said_in_the_staffs_words(hub):
+    store, app, n0, _ = hub
+    client = app.test_client()
+    login(client, "viewer")
+    _report(store, "V001", n0.name)
+    with store.transaction() as conn:
+        for van, last in [("V001", "rolled-back-unhealthy 1.0.0: http://127.0.0.1:8080/api/health not healthy"),
+                          ("V002", "check-after-start 1.1.0"), ("V003", "something-new 2.0 <b>x</b>"),
+                          ("V004", None)]:
+            values = {"software.id": n0.name, "software.version": "1.0.0", "update.last": last}
+            conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, 4) "
+                         "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry",
+                         [van, datetime.now(UTC).isoformat(), json.dumps(values)])
+    page = client.get("/software").get_data(as_text=True)
+    cell = re.search(r'<td class="small update-last">(.*?)</td>', _row(page, "V001"), re.S).group(1)
+    assert "تحتاج فنيًا" in cell and "bad-text" in cell and "1.0.0: http://127.0.0.1:8080/api/health" in cell
+    cell = re.search(r'<td class="small update-last">(.*?)</td>', _row(page, "V002"), re.S).group(1)
+    assert "يُفحص بعد التشغيل" in cell and "bad-text" not in cell and "1.1.0" in cell
+    # An event this hub does not know yet (a newer van) is shown as sent, escaped.
+    cell = re.search(r'<td class="small update-last">(.*?)</td>', _row(page, "V003"), re.S).group(1)
+    assert "something-new 2.0 &lt;b&gt;x&lt;/b&gt;" in cell
+    assert re.search(r'<td class="small update-last">\s*—\s*</td>', _row(page, "V004"))
+
+
+def test_every_event_the_vans_updater_notes_has_the_staffs_words():
+    from governorate.web.software import UPDATE_EVENTS, UPDATE_FAULTS
+    from tests.support.paths import ROOT
+
+    source = "\n".join(p.read_text() for p in (ROOT / "edge" / "update").glob("*.py"))
+    noted = set(re.findall(r'note\((?:st, )?"([a-z-]+)"', source)) | {"rolled-back-unhealthy", "state-unreadable"}
+    assert len(noted) >= 15 and noted <= set(UPDATE_EVENTS), noted - set(UPDATE_EVENTS)
+    assert UPDATE_FAULTS <= set(UPDATE_EVENTS)
