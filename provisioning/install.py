@@ -211,7 +211,7 @@ class Installer(Laying):
         try:
             with Updater(layout, python=self.python, health=Health()) as updater:
                 updater.recover()  # whatever an earlier install or update left half-done
-                updater.install(verified)
+                updater.install(verified, again=True)  # by hand, on the van: tried even if it was refused
                 healthy = updater.switch(vid)
         except UpdateError as exc:
             raise InstallError(exc.message_en, exc.message_ar, detail=exc.detail, code=exc.code) from None

@@ -42,8 +42,11 @@ def _options(f):
                      "van), else none; '' for none.")(f)
     f = click.option("--reload-command", default=RELOAD, show_default=True,
                      help="Run after the units changed, before the restart ('' for nothing).")(f)
-    f = click.option("--health-url", default=None, help="Must answer 200 within the deadline after a switch, "
-                     "e.g. http://127.0.0.1:8080/api/health.")(f)
+    f = click.option("--link-grace", type=click.FloatRange(min=0), default=900.0, show_default=True,
+                     help="settle: seconds a version a power cut caught being checked has, after the start, to "
+                     "connect to the governorate (when it was connected before the switch).")(f)
+    f = click.option("--health-url", default=None, help="Must answer healthy (200, or 503 for a printer, scanner or "
+                     "outbox only) within the deadline after a switch, e.g. http://127.0.0.1:8080/api/health.")(f)
     f = click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
                      help="Seconds a new version has to report healthy.")(f)
     f = _data(f)
@@ -84,13 +87,14 @@ def _command(line: str):
 
 
 def _updater(software, state, units, deadline, health_url, restart_command, reload_command,
-             seed_pip=True, data=None) -> install_mod.Updater:
+             seed_pip=True, data=None, link_grace=900.0) -> install_mod.Updater:
     if data is not None and Path(os.path.abspath(state)).is_relative_to(os.path.abspath(data)):
         raise UpdateError("مجلد حالة التحديث يجب ألا يكون داخل مجلد بيانات العربة.",
                           f"The updater's folder ({state}) must not be inside the van's data dir ({data}): the "
                           "van's user owns that one.", code="update-layout")
     return install_mod.Updater(install_mod.Layout(software, state, _units(software, units)),
-                               health=install_mod.Health(deadline_s=deadline, url=health_url),
+                               health=install_mod.Health(deadline_s=deadline, url=health_url,
+                                                         link_grace_s=link_grace),
                                restart=_command(restart_command), reload=_command(reload_command), seed_pip=seed_pip)
 
 
@@ -118,7 +122,7 @@ def main() -> None:
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
 def apply(source, anchor, no_pip, software, data, state, deadline, health_url, reload_command, units,
-          restart_command) -> None:
+          restart_command, link_grace) -> None:
     """Verify the release offered in SOURCE (TUF), install it beside the running one, switch, check, roll back."""
     _apply(source, anchor, _updater(software, state, units, deadline, health_url, restart_command, reload_command,
                                     seed_pip=not no_pip))
@@ -130,7 +134,7 @@ def apply(source, anchor, no_pip, software, data, state, deadline, health_url, r
 @click.option("--no-pip", is_flag=True, help="Give the new version no pip of its own (tests).")
 @_options
 def apply_ready(anchor, no_pip, software, data, state, deadline, health_url, reload_command, units,
-                restart_command) -> None:
+                restart_command, link_grace) -> None:
     """Apply the release the sync agent received whole over MQTT (<data>/update/staging/READY names it), then
     forget its chunks, whatever the outcome: a refused release is not tried again until the hub offers one anew.
 
@@ -224,7 +228,8 @@ def _needs_technician(updater: install_mod.Updater) -> None:
 
 @main.command()
 @_options
-def recover(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
+def recover(software, data, state, deadline, health_url, reload_command, units, restart_command,
+            link_grace) -> None:
     """Finish or undo an update a power cut interrupted; run at every start, before the van's units."""
     updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
     with updater:
@@ -234,11 +239,16 @@ def recover(software, data, state, deadline, health_url, reload_command, units, 
 
 @main.command()
 @_options
-def settle(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
+def settle(software, data, state, deadline, health_url, reload_command, units, restart_command,
+           link_grace) -> None:
     """At every start, once the van's units run (edge-update-check.service): decide what recover left undecided
     before them — a new version whose check a power cut interrupted is kept, or rolled back (exit 3); a version a
     rollback at boot went back to is checked (exit 4 when it is not healthy either: the van needs a technician)."""
-    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
+    if not health_url or not restart_command:
+        raise click.UsageError("settle needs --health-url and --restart-command: it asks the running units, and a "
+                               "rollback must restart them.")
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command,
+                       link_grace=link_grace)
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(updater)
@@ -267,11 +277,22 @@ def settle(software, data, state, deadline, health_url, reload_command, units, r
 
 @main.command()
 @_options
-def check(software, data, state, deadline, health_url, reload_command, units, restart_command) -> None:
+def check(software, data, state, deadline, health_url, reload_command, units, restart_command,
+          link_grace) -> None:
     """Check the version the van runs now (edge --version, then --health-url): exit 0 when healthy — which ends the
-    need of a technician a failed rollback left (the hub's "software" alert clears) — else 1 with the reason."""
+    need of a technician a failed rollback left (the hub's "software" alert clears) — else 1 with the reason; 2 when
+    a restart left an update undecided, which settle decides (edge-update-check.service)."""
+    if not health_url:
+        raise click.UsageError("check needs --health-url (e.g. http://127.0.0.1:8080/api/health): edge --version "
+                               "alone does not say the van's web process serves.")
     updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
     with updater:
+        if updater.undecided():
+            click.echo("A restart left a software update undecided; it is decided once the van's units run: "
+                       "systemctl restart edge-update-check.service (python -m edge.update settle).", err=True)
+            click.echo("أعيد تشغيل العربة قبل اكتمال فحص تحديث؛ يُحسم بتشغيل: "
+                       "systemctl restart edge-update-check.service", err=True)
+            sys.exit(2)
         reason = updater.check()
     if reason:
         click.echo(f"The version this van runs is not healthy: {reason}", err=True)

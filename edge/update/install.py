@@ -17,12 +17,14 @@ answer with the release's version before the switch is even tried. The switch is
 and the new version must pass :class:`Health` within its deadline; if not, ``current`` is renamed back to the
 previous version, the units restart, and the reason is recorded (``refused``: the version is not tried again
 by itself). :meth:`Updater.recover` runs at every start (before the units) and finishes or undoes whatever a
-power cut interrupted, so the van always starts a complete version that passed its checks.
+power cut interrupted, so the van always starts a complete version whose ``edge --version`` answers; what only the
+running units can answer (a version a cut caught being checked) :meth:`Updater.settle` decides once they run.
 """
 
 from __future__ import annotations
 
 import fcntl
+import http.client
 import json
 import logging
 import os
@@ -122,13 +124,15 @@ class Layout:
 @dataclass
 class Health:
     """Is a version healthy: its ``edge --version`` answers with its version (always), and ``url`` (e.g. the
-    web process's http://127.0.0.1:8080/api/health, once the units restarted) answers 200 — and, when the
-    answer names a ``version``, the new one's — both within ``deadline_s``. ``check`` returns None when
-    healthy, else the reason."""
+    web process's http://127.0.0.1:8080/api/health, once the units restarted) answers healthy (:func:`judge`: 200,
+    or 503 for the van's surroundings only) — and, when the answer names a ``version``, the new one's — both within
+    ``deadline_s``. ``check`` returns None when healthy, else the reason. ``link_grace_s``: how long a version a
+    power cut caught being checked has, after the start, to connect to the governorate (:meth:`link`)."""
 
     deadline_s: float = 120.0
     url: str | None = None
     interval_s: float = 1.0
+    link_grace_s: float = 900.0
 
     def baseline(self) -> dict | None:
         """What the running version's health answer says before a switch — its sync link and each device's
@@ -139,7 +143,7 @@ class Health:
         try:
             _status, body = _ask(self.url, 5)
             answer = json.loads(body)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             log.info("no health baseline before the switch: %s", exc)
             return None
         if not isinstance(answer, dict):
@@ -179,12 +183,36 @@ class Health:
                     if last is None:
                         return None
                     # else wait: the link may take a few seconds to come back, an old process to be replaced
-                except (OSError, ValueError) as exc:
+                except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. not HTTP on that port
                     last = f"{type(exc).__name__}: {exc}"
                 if time.monotonic() + self.interval_s > end:
                     return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
                 time.sleep(self.interval_s)
         return None
+
+    def link(self, version: str) -> str | None:
+        """Does ``version``'s health answer say its sync is connected to the governorate, within ``link_grace_s``: None
+        when it does, else the reason. After a power cut the modem may take minutes to attach."""
+        end = time.monotonic() + self.link_grace_s
+        last = "no answer"
+        while True:
+            try:
+                status, body = _ask(self.url, max(0.5, min(5.0, end - time.monotonic())))
+                answer = json.loads(body)
+                answer = answer if isinstance(answer, dict) else {}
+                sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
+                if _answered_version(body) not in (None, version):
+                    last = f"HTTP {status}, version {_answered_version(body)}"
+                elif sync.get("connected") is True:
+                    return None
+                else:
+                    last = "not connected"
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() + self.interval_s > end:
+                return (f"sync is not connected to the governorate within {self.link_grace_s:g} s after the start "
+                        f"(it was before the switch; {last})")
+            time.sleep(self.interval_s)
 
 
 # What an unhealthy answer (503) of the van's web process may say that is about the van's surroundings, not its
@@ -378,12 +406,18 @@ class Updater:
 
     # -- install ------------------------------------------------------------------------------------
 
-    def install(self, release: Verified) -> str:
-        """Install ``release`` into its own version folder (nothing the van runs is touched); its id."""
+    def install(self, release: Verified, *, again: bool = False) -> str:
+        """Install ``release`` into its own version folder (nothing the van runs is touched); its id. A release that
+        failed its health check before is refused, unless ``again``: a technician installing it by hand on the van
+        (``provision van install --release``) has decided to try it once more."""
         vid = release.identity[:16]
+        st = self.state()
+        if again and vid in st["refused"]:
+            reason = st["refused"].pop(vid)
+            state_mod.note(st, "refusal-cleared", release.version, f"installed again by hand; before: {reason}"[:300])
+            self._save(st)
         if self.layout.installed(vid) is not None:
             return vid
-        st = self.state()
         if vid in st["refused"]:
             raise UpdateError("هذا الإصدار فشل في فحص سلامته من قبل ولن يُثبَّت تلقائيًا.",
                               f"Version {release.version} failed its health check before "
@@ -535,14 +569,17 @@ class Updater:
         """Keep ``vid`` (switched to, its units restarted) when it is healthy, else roll back; True when kept."""
         reason = self.health.check(self.layout, vid, baseline=baseline)
         if reason is None:
-            st = self.state()
-            st.update(phase="idle", current=vid, candidate=None, attention=None, unchecked=None)
-            state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
-            self._save(st)
-            self.prune()
+            self._keep(vid)
             return True
         self._roll_back(reason)
         return False
+
+    def _keep(self, vid: str) -> None:
+        st = self.state()
+        st.update(phase="idle", current=vid, candidate=None, attention=None, unchecked=None)
+        state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
+        self._save(st)
+        self.prune()
 
     def settle(self) -> str | None:
         """Once the van's units run after a start (edge-update-check.service): decide what ``recover`` could not
@@ -552,12 +589,18 @@ class Updater:
         st = self.state()
         vid = st["candidate"]
         if st["phase"] == "checking" and vid and lay.pointed() == vid and lay.installed(vid) is not None:
-            # Held to the devices as they were before the switch, not to the link: after a power cut the modem may
-            # take minutes to attach, or the van may have been driven out of signal meanwhile.
-            baseline = st.get("baseline")
-            if self._decide(vid, {**baseline, "sync_connected": False} if baseline else None):
+            # Not held to the devices as they were before the switch: the power cut restarted them all (a printer
+            # still off, a camera or the modem still starting). Held to the link when it was up — the only way a
+            # fixed release could reach the van — but given link_grace_s for the modem to attach.
+            version = (lay.installed(vid) or {}).get("version", "?")
+            reason = self.health.check(lay, vid)
+            if reason is None and (st.get("baseline") or {}).get("sync_connected"):
+                reason = self.health.link(version)
+            if reason is None:
+                self._keep(vid)
                 return None
-            return self.state()["refused"].get(vid) or "rolled back"
+            self._roll_back(reason)
+            return reason
         unchecked = st.get("unchecked")
         if unchecked and unchecked == lay.pointed() and lay.installed(unchecked) is not None:
             reason = self.health.check(lay, unchecked)
@@ -585,9 +628,8 @@ class Updater:
     def check(self) -> str | None:
         """Check the version the van runs now (its ``edge --version``, then the health URL): None when healthy — which
         ends a need of a technician the state held (the fleet screen's alert clears) — else the reason, the state
-        left as it is. For the technician who repaired the van."""
-        if self.undecided():  # a switch or rollback a power cut left undecided: decided now, as at boot
-            return self.settle()
+        left as it is. For the technician who repaired the van. What :meth:`settle` has to decide is not decided
+        here (the caller says so: :meth:`undecided`)."""
         st = self.state()
         vid = st["current"] or self.layout.pointed()
         if vid is None or self.layout.installed(vid) is None:

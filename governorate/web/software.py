@@ -45,6 +45,8 @@ UPDATE_EVENTS = {
     "pointer-repaired": ("صُحّح الإصدار العامل عند التشغيل", "the running version was repaired at start"),
     "state-unreadable": ("تعذّرت قراءة حالة التحديث", "the update state could not be read"),
     "refused-release": ("رُفض الإصدار قبل تثبيته", "release refused before installing"),
+    "refusal-cleared": ("يُعاد تجربة إصدار رُفض من قبل (تثبيت يدوي)",
+                        "a release refused before is tried again (by hand)"),
     "units-not-written": ("تعذّرت كتابة ملفات الخدمات", "the service units could not be written"),
     "units-reload-failed": ("لم يُعِد النظام قراءة الخدمات؛ يُعاد عند التشغيل التالي",
                             "systemd did not read the units again; retried at the next start"),

@@ -19,7 +19,8 @@ from provisioning import tuf_repo
 # What the release's ``edge`` command does, like the real one where the update looks: ``edge --version``
 # answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT, as
 # edge.web.api.health does: 200 when healthy, else 503 with its reasons — a printer in fault or a stuck outbox (the
-# van's surroundings, in $EDGE_TEST_SURROUNDINGS: {"printer": "error", "outbox_stuck": true}, whatever the version),
+# van's surroundings, in $EDGE_TEST_SURROUNDINGS: {"printer": "error", "outbox_stuck": true, "link": false}, whatever
+# the version; "link": false, the modem not attached: sync not connected, and no reason to be unhealthy),
 # or a database it cannot read.
 # ``dead``: the version cannot even start (refused before any switch); ``unhealthy``: it starts, but its web
 # process fails at once, as with a broken migration (rolled back after the switch); ``no-sync``: it answers, but its
@@ -45,7 +46,8 @@ def health():
     if MODE == "no-database":
         reasons.append({{"check": "database", "message": "The van database cannot be read."}})
     return {{"healthy": not reasons, "reasons": reasons, "version": VERSION,
-            "sync": {{"connected": MODE != "no-sync"}}, "devices": {{"printer": printer, "camera:front": "error"}}}}
+            "sync": {{"connected": MODE != "no-sync" and around.get("link", True)}},
+            "devices": {{"printer": printer, "camera:front": "error"}}}}
 def main():
     if MODE == "dead":
         print("Traceback (most recent call last):\\nImportError: cannot import name 'x'", file=sys.stderr)

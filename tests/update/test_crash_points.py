@@ -70,7 +70,8 @@ def _boot(work, port) -> list[str]:
         problems.append(f"recover failed: {recover.stderr.strip()[-300:]}")
     vanproc.start(work / "opt", port)  # the units start (systemd, after edge-update-recover)
     settle = subprocess.run([sys.executable, "-m", "edge.update", "settle", *common,
-                             "--health-url", f"http://127.0.0.1:{port}/api/health", "--restart-command",
+                             "--health-url", f"http://127.0.0.1:{port}/api/health", "--link-grace", "5",
+                             "--restart-command",
                              f"{sys.executable} -m tests.update.vanproc {work / 'opt'} {port}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     if settle.returncode not in (0, 3):  # 3: the version a cut caught being checked is not healthy: rolled back

@@ -368,10 +368,11 @@ def _cut_during_the_check(tmp_path, keys, rig, mode):
     vanproc.start(rig.software, rig.port)
 
 
-@pytest.mark.parametrize("mode", ["unhealthy", "printer-fault"])
-def test_a_new_version_a_power_cut_caught_being_checked_is_checked_once_the_units_run(tmp_path, keys, rig, mode):
-    # Before, recover accepted it on its `edge --version` alone: a version whose web process dies (or that drives the
-    # printer into fault) stayed on the van for good. Now settle (edge-update-check.service) decides it.
+@pytest.mark.parametrize(("mode", "why"), [("unhealthy", "not healthy within"),
+                                           ("no-database", "database cannot be read")])
+def test_a_new_version_a_power_cut_caught_being_checked_is_checked_once_the_units_run(tmp_path, keys, rig, mode, why):
+    # Before, recover accepted it on its `edge --version` alone: a version whose web process dies (or that cannot read
+    # its database) stayed on the van for good. Now settle (edge-update-check.service) decides it.
     _cut_during_the_check(tmp_path, keys, rig, mode)
     done = rig.run("settle", *rig.options())
     assert done.returncode == 3, (done.stdout, done.stderr)
@@ -379,24 +380,79 @@ def test_a_new_version_a_power_cut_caught_being_checked_is_checked_once_the_unit
     st = rig.status()
     assert st["pointed_version"] == "1.0.0" and st["phase"] == "idle" and _wait_serving(rig, "1.0.0")
     assert [h["event"] for h in st["history"][-3:]] == ["check-after-start", "rollback", "rolled-back"]
+    [(_, reason)] = st["refused"].items()
+    assert why in reason, reason
     # Nothing is left to decide: the next start does nothing more.
     done = rig.run("settle", *rig.options())
     assert done.returncode == 0 and "no update left undecided" in done.stdout
 
 
-def test_a_healthy_version_a_power_cut_caught_being_checked_is_kept_though_the_link_is_not_back(tmp_path, keys, rig):
-    # After a power cut the modem may take minutes to attach (or the van is out of signal): at boot the new version
-    # is held to the devices as they were, not to the link.
+def test_a_version_a_power_cut_caught_being_checked_is_not_held_to_devices_the_cut_restarted(tmp_path, keys, rig):
+    # The printer is still off after the cut (it was ok before the switch): not the new version's doing.
     import json
 
-    _cut_during_the_check(tmp_path, keys, rig, "no-sync")
-    state_file = rig.state / "state.json"
-    assert json.loads(state_file.read_text())["baseline"]["sync_connected"] is True
+    _cut_during_the_check(tmp_path, keys, rig, "healthy")
+    (rig.software / "surroundings.json").write_text(json.dumps({"printer": "error"}))
     done = rig.run("settle", *rig.options())
     assert done.returncode == 0, (done.stdout, done.stderr)
     st = rig.status()
     assert (st["phase"], st["pointed_version"], st["candidate"]) == ("idle", "1.1.0", None)
     assert st["history"][-1]["event"] == "healthy" and not st["refused"]
+
+
+def test_a_version_a_power_cut_caught_being_checked_must_connect_within_the_grace(tmp_path, keys, rig):
+    # The link was up before the switch, and a release is only ever fixed over it: a version that never connects is
+    # rolled back — after --link-grace, since the modem may take minutes to attach after a power cut.
+    import json
+
+    _cut_during_the_check(tmp_path, keys, rig, "no-sync")
+    assert json.loads((rig.state / "state.json").read_text())["baseline"]["sync_connected"] is True
+    done = rig.run("settle", *rig.options(), "--link-grace", "2")
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and _wait_serving(rig, "1.0.0")
+    [(_, reason)] = st["refused"].items()
+    assert "sync is not connected to the governorate within 2 s after the start" in reason, reason
+
+
+def test_a_version_whose_link_comes_back_within_the_grace_is_kept(tmp_path, keys, rig):
+    import json
+    import subprocess
+    import sys
+
+    from tests.support.paths import ROOT
+
+    _cut_during_the_check(tmp_path, keys, rig, "healthy")
+    around = rig.software / "surroundings.json"
+    around.write_text(json.dumps({"link": False}))  # the modem attaches a while after the start
+    settle = subprocess.Popen([sys.executable, "-m", "edge.update", "settle", *rig.options(), "--link-grace", "60"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        assert settle.poll() is None  # still waiting for the link
+        around.write_text(json.dumps({"link": True}))
+        out, err = settle.communicate(timeout=60)
+    finally:
+        settle.kill()
+    assert settle.returncode == 0, (out, err)
+    st = rig.status()
+    assert (st["pointed_version"], st["phase"]) == ("1.1.0", "idle") and st["history"][-1]["event"] == "healthy"
+
+
+def test_the_technicians_check_leaves_an_undecided_update_to_settle(tmp_path, keys, rig):
+    # Run by hand (no restart command), it must not roll back without restarting the units: it says what to run.
+    _cut_during_the_check(tmp_path, keys, rig, "unhealthy")
+    options = [o for o in rig.options() if "vanproc" not in o and o != "--restart-command"]
+    done = rig.run("check", *options)
+    assert done.returncode == 2 and "systemctl restart edge-update-check.service" in done.stderr, done.stderr
+    assert rig.status()["phase"] == "checking" and rig.status()["pointed_version"] == "1.1.0"
+    # settle needs what a decision needs; edge --version alone decides nothing.
+    no_url = [o for o in rig.options() if o != "--health-url" and "/api/health" not in o]
+    done = rig.run("settle", *no_url)
+    assert done.returncode == 2 and "--health-url" in done.stderr
+    done = rig.run("check", *no_url)
+    assert done.returncode == 2 and "--health-url" in done.stderr
+    assert rig.status()["phase"] == "checking"
 
 
 def test_settle_started_by_an_updates_own_restart_leaves_it_alone(tmp_path, keys, rig):
@@ -409,3 +465,28 @@ def test_settle_started_by_an_updates_own_restart_leaves_it_alone(tmp_path, keys
         done = rig.run("settle", *rig.options())
     assert done.returncode == 0 and "an update is running" in done.stdout, (done.stdout, done.stderr)
     assert rig.status()["phase"] == "checking"  # left for the update (or the next start) to decide
+
+
+def test_a_refused_release_is_installed_again_only_by_hand(tmp_path, keys, rig):
+    # A good release refused for something that was not its fault (here: its restart did not happen) is not tried
+    # again over the air; a technician installing it on the van (provision van install --release) tries it again.
+    from edge.update import install as install_mod
+    from edge.update import verify as verify_mod
+    from tests.update import vanproc
+
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    assert rig.apply(tmp_path / "n1", restart="true").returncode == 3
+    assert rig.apply(tmp_path / "n1").returncode == 1  # refused: not installed again by itself
+    verified = verify_mod.verify(tmp_path / "n1", anchor=rig.anchor, trusted_dir=rig.state / "trusted",
+                                 dest=tmp_path / "verified")
+    updater = install_mod.Updater(install_mod.Layout(rig.software, rig.state, rig.units), seed_pip=False,
+                                  health=install_mod.Health(deadline_s=rig.deadline,
+                                                            url=f"http://127.0.0.1:{rig.port}/api/health"),
+                                  restart=lambda: vanproc.start(rig.software, rig.port))
+    with updater:
+        assert updater.switch(updater.install(verified, again=True))
+    st = rig.status()
+    assert st["pointed_version"] == "1.1.0" and not st["refused"] and _wait_serving(rig, "1.1.0")
+    assert "refusal-cleared" in [h["event"] for h in st["history"]]
