@@ -92,6 +92,7 @@ calibration on the held-out split, and the speed.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -168,6 +169,19 @@ UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out �
 UNRAMP_SHARE = 0.6       # a crisp step: the change within 2 px of the line is at least this of that within 8 px
 UNRAMP_SUPPORT = 0.5     # share of the new side that must be a crisp step
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
+# A document's own edge beyond the answer (2026-12-06, after the real photos: a card's printed frame taken for the
+# card). Searched outward from each side in the photo as it is (a card's rim is a few px at working size):
+RIM_MIN = 3              # px: nearest offset looked at (a contact shadow hugs a page's edge)
+RIM_REACH = 0.25         # share of the quad's span across a side searched beyond it for a rim's outer edge …
+ENCLOSE_REACH = 3.0      # … and for any edge enclosing the answer (a photo block inside a card)
+RIM_SHARE = 0.6          # share of a line beyond a side that must step the same way to be an edge
+RIM_CALM = 0.03          # log colour: a rim's neighbouring samples differ less than this (paper, no print) …
+RIM_CALM_SHARE = 0.8     # … this share of them (along the side and across it)
+RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
+RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
+FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
+BORDER_NEAR = 0.005      # share of the photo's long side: a corner this close to the photo's border (or out of
+                         # it) may belong to a page running on beyond the photo: the confidence is capped likewise
 
 
 @dataclass(frozen=True)
@@ -212,13 +226,139 @@ def detect(image: np.ndarray) -> Detection | None:
         return None
     quad, score = found[0], found[1] * _doubt(found[4])
     if gain == 1.0:
+        quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
-    return Detection(order_corners(quad), float(score))
+    quad = order_corners(quad)
+    if _at_border(quad, w, h):
+        score = min(score, FRAME_DOUBT * CONFIDENT)
+    return Detection(quad, float(score))
+
+
+def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
+    """Whether a corner lies at (within BORDER_NEAR of) the photo's border or outside it: the page may run on
+    beyond the photo, or the border was taken for a side (nothing can be seen past it)."""
+    near = BORDER_NEAR * max(w, h)
+    return bool(((quad < near) | (quad > np.array([w - 1, h - 1]) - near)).any())
+
+
+def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
+    """The answer, or the document around it; and the confidence, lowered when the answer may be inside one.
+
+    A card's or a certificate's print often ends a few mm inside its edge in a strong step all round: the quad
+    inside it is as well outlined as a page. Beyond each side the photo as it is (a rim is a few px at working
+    size) is searched for the lines that step the same way along RIM_SHARE of them. When every side has one within
+    RIM_REACH of the quad's span with a calm band before it (paper: no print, no texture), the outermost such
+    outline is the document's edge and the answer, if it is well outlined (RIM_OUTLINE). When a well-outlined
+    quad encloses the answer otherwise (within ENCLOSE_REACH: a photo block or a print band inside a card), or
+    three sides have such a rim of one colour, the answer may be part of a document: the operator is asked
+    (FRAME_DOUBT)."""
+    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    hits = _outlines_beyond(feat, q)
+    if hits is None:
+        return quad, score
+    spans = [float(np.median([abs((q[(s + k) % 4] - q[s]) @ _inward(q, s)[3]) for k in (2, 3)])) for s in range(4)]
+
+    def outline(offsets, polish=False):
+        outer = _moved_quad(q, offsets)
+        if outer is not None and polish:  # far out, a side's direction differs (perspective): onto the edge
+            outer = _polish(feat, outer)
+        if outer is None or not _page_shaped(outer) or (outer < 0).any() or (outer > [w - 1, h - 1]).any():
+            return None, (0.0,)
+        _, evidence, _ = _judge(feat, outer)
+        return outer, evidence
+
+    rims = [[o for o, calm, _ in side if calm] for side in hits]
+    if all(rims):
+        outer, evidence = outline([r[-1] for r in rims])
+        if outer is not None and evidence[0] >= RIM_OUTLINE:
+            return outer, min(score, _confidence(*evidence))
+    if all(any(o <= RIM_REACH * sp + STEP_OFFSET for o, _, _ in side) for side, sp in zip(hits, spans, strict=True)):
+        return quad, min(score, FRAME_DOUBT * CONFIDENT)  # a parallel line close beyond every side: a frame
+    if all(hits):
+        for offsets in itertools.islice(itertools.product(*[[o for o, _, _ in side] for side in hits]), 8):
+            outer, evidence = outline(offsets, polish=True)
+            if outer is not None and evidence[0] >= RIM_OUTLINE and _area(outer) > CONTAIN_GROW * _area(q):
+                return quad, min(score, FRAME_DOUBT * CONFIDENT)
+    colours = [next(c for o, calm, c in side if calm) for side in hits if any(calm for _, calm, _ in side)]
+    if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
+        return quad, min(score, FRAME_DOUBT * CONFIDENT)
+    return quad, score
+
+
+def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
+    """The quad whose sides are ``q``'s moved outward by ``offsets`` px (where neighbouring moved sides meet)."""
+    lines = []
+    for s in range(4):
+        a, b, _, n = _inward(q, s)
+        lines.append((a - offsets[s] * n, b - offsets[s] * n))
+    out = []
+    for s in range(4):
+        (p1, p2), (p3, p4) = lines[(s - 1) % 4], lines[s]
+        d1, d2 = p2 - p1, p4 - p3
+        den = d1[0] * d2[1] - d1[1] * d2[0]
+        if abs(den) < 1e-9:
+            return None
+        t = ((p3 - p1)[0] * d2[1] - (p3 - p1)[1] * d2[0]) / den
+        out.append(p1 + t * d1)
+    out = np.array(out)
+    return out if _convex(out) else None
+
+
+def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
+    """Per side of ``q``, the lines beyond it (outward, nearest first, up to three within ENCLOSE_REACH of the
+    quad's span, before the photo ends) that step the same way along RIM_SHARE of them: (offset px, whether the
+    band before it is a calm rim within RIM_REACH of the span, its median colour)."""
+    h, w = feat.shape[:2]
+    t = np.linspace(0.08, 0.92, 32)[:, None]
+    out = []
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        if length < 8:
+            return None
+        span = float(np.median([abs((q[(s + k) % 4] - a) @ n) for k in (2, 3)]))
+        reach = int(min(ENCLOSE_REACH * span, max(w, h)))
+        pts = a + t * (b - a)                                                     # (T, 2)
+        o = np.arange(0, max(RIM_MIN + 1, reach))
+        xy = pts[None] - o[:, None, None] * n                                    # (O, T, 2)
+        inside = ((xy >= 0) & (xy <= [w - 1, h - 1])).all(-1).mean(-1) >= 0.9   # (O,)
+        flat = xy.reshape(-1, 2).astype(np.float32)
+        mag, lum = _step(feat, flat[:, 0], flat[:, 1], np.full(len(flat), n[0], np.float32),
+                         np.full(len(flat), n[1], np.float32))
+        vals = cv2.remap(feat, flat[:, :1], flat[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        vals = vals.reshape(len(o), len(t), -1)
+        strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(o), -1)
+        up = lum.reshape(len(o), -1) > 0
+        share = np.maximum((strength * up).mean(-1), (strength * ~up).mean(-1)) * inside
+        side, prev = [], 0
+        i = 0
+        while len(side) < 3:
+            # Past the previous step's lobe first (the side's own reaches a few px out), then the next line.
+            left = np.flatnonzero(share[i:] < RIM_SHARE / 2)
+            if not len(left):
+                break
+            start = max(RIM_MIN, i + int(left[0]))
+            hit = np.flatnonzero(share[start:] >= RIM_SHARE)
+            if not len(hit):
+                break
+            i = start + int(hit[0])
+            while i + 1 < len(o) and share[i + 1] > share[i]:  # the middle of the step, not its first flank
+                i += 1
+            band = vals[int(prev + STEP_OFFSET) + 1:max(int(prev + STEP_OFFSET) + 2, int(o[i] - STEP_OFFSET))]
+            along = np.abs(np.diff(band, axis=1)).max(-1)
+            across = np.abs(np.diff(band, axis=0)).max(-1) if len(band) > 1 else np.zeros(1)
+            calm = bool(o[i] <= RIM_REACH * span + STEP_OFFSET and (along <= RIM_CALM).mean() >= RIM_CALM_SHARE
+                        and (across <= RIM_CALM).mean() >= RIM_CALM_SHARE)
+            side.append((float(o[i]), calm, np.median(band.reshape(-1, band.shape[-1]), 0)))
+            prev = o[i]
+        out.append(side)
+    return out
 
 
 def _search(small: np.ndarray, gain: float):
