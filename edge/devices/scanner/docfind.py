@@ -175,13 +175,14 @@ RIM_MIN = 3              # px: nearest offset looked at (a contact shadow hugs a
 RIM_REACH = 0.25         # share of the quad's span across a side searched beyond it for a rim's outer edge …
 ENCLOSE_REACH = 3.0      # … and for any edge enclosing the answer (a photo block inside a card)
 RIM_SHARE = 0.6          # share of a line beyond a side that must step the same way to be an edge
+RIM_EDGES = 0.6          # two steps are apart when the share between them falls below this of the smaller
 RIM_CALM = 0.03          # log colour: a rim's neighbouring samples differ less than this (paper, no print) …
-RIM_CALM_SHARE = 0.8     # … this share of them (along the side and across it)
+RIM_CALM_SHARE = 0.8     # … this share of them along the side (and half of them across it)
 RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
 RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
 FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
-BORDER_NEAR = 0.005      # share of the photo's long side: a corner this close to the photo's border (or out of
-                         # it) may belong to a page running on beyond the photo: the confidence is capped likewise
+BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
+                         # corner out of it) may belong to a page running on beyond the photo: capped likewise
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,16 @@ def detect(image: np.ndarray) -> Detection | None:
 
 
 def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
-    """Whether a corner lies at (within BORDER_NEAR of) the photo's border or outside it: the page may run on
-    beyond the photo, or the border was taken for a side (nothing can be seen past it)."""
+    """Whether a side lies along the photo's border (both its ends within BORDER_NEAR of the same border) or a
+    corner is outside the photo: the page may run on beyond the photo, or the border was taken for a side
+    (nothing can be seen past it)."""
     near = BORDER_NEAR * max(w, h)
-    return bool(((quad < near) | (quad > np.array([w - 1, h - 1]) - near)).any())
+    size = np.array([w - 1, h - 1])
+    if ((quad < -0.5) | (quad > size + 0.5)).any():
+        return True
+    low, high = quad < near, quad > size - near                    # (4, 2): per corner and axis
+    ends = [(s, (s + 1) % 4) for s in range(4)]
+    return any((low[a] & low[b]).any() or (high[a] & high[b]).any() for a, b in ends)
 
 
 def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
@@ -279,10 +286,10 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
         outer, evidence = outline([r[-1] for r in rims])
         if outer is not None and evidence[0] >= RIM_OUTLINE:
             return outer, min(score, _confidence(*evidence))
-    if all(any(o <= RIM_REACH * sp + STEP_OFFSET for o, _, _ in side) for side, sp in zip(hits, spans, strict=True)):
+    if all(any(o <= RIM_REACH * sp + 1 for o, _, _ in side) for side, sp in zip(hits, spans, strict=True)):
         return quad, min(score, FRAME_DOUBT * CONFIDENT)  # a parallel line close beyond every side: a frame
-    if all(hits):
-        for offsets in itertools.islice(itertools.product(*[[o for o, _, _ in side] for side in hits]), 8):
+    if sum(bool(side) for side in hits) >= 3:  # a side without a line beyond it: polishing may find one
+        for offsets in itertools.islice(itertools.product(*[[o for o, _, _ in side] or [0.0] for side in hits]), 8):
             outer, evidence = outline(offsets, polish=True)
             if outer is not None and evidence[0] >= RIM_OUTLINE and _area(outer) > CONTAIN_GROW * _area(q):
                 return quad, min(score, FRAME_DOUBT * CONFIDENT)
@@ -329,34 +336,31 @@ def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
         xy = pts[None] - o[:, None, None] * n                                    # (O, T, 2)
         inside = ((xy >= 0) & (xy <= [w - 1, h - 1])).all(-1).mean(-1) >= 0.9   # (O,)
         flat = xy.reshape(-1, 2).astype(np.float32)
-        mag, lum = _step(feat, flat[:, 0], flat[:, 1], np.full(len(flat), n[0], np.float32),
-                         np.full(len(flat), n[1], np.float32))
         vals = cv2.remap(feat, flat[:, :1], flat[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         vals = vals.reshape(len(o), len(t), -1)
-        strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(o), -1)
-        up = lum.reshape(len(o), -1) > 0
+        # A narrow step (1 px either side): a rim of a few px keeps its two edges apart.
+        diff = np.zeros_like(vals)
+        diff[1:-1] = vals[:-2] - vals[2:]
+        strength = np.clip((np.linalg.norm(diff, axis=-1) - 0.02) / 0.04, 0, 1)
+        up = diff.sum(-1) > 0
         share = np.maximum((strength * up).mean(-1), (strength * ~up).mean(-1)) * inside
-        side, prev = [], 0
-        i = 0
-        while len(side) < 3:
-            # Past the previous step's lobe first (the side's own reaches a few px out), then the next line.
-            left = np.flatnonzero(share[i:] < RIM_SHARE / 2)
-            if not len(left):
+        side = []
+        last = int(np.argmax(share[:3]))  # the side's own step
+        for i in range(RIM_MIN, len(o) - 1):
+            if len(side) == 3:
                 break
-            start = max(RIM_MIN, i + int(left[0]))
-            hit = np.flatnonzero(share[start:] >= RIM_SHARE)
-            if not len(hit):
-                break
-            i = start + int(hit[0])
-            while i + 1 < len(o) and share[i + 1] > share[i]:  # the middle of the step, not its first flank
-                i += 1
-            band = vals[int(prev + STEP_OFFSET) + 1:max(int(prev + STEP_OFFSET) + 2, int(o[i] - STEP_OFFSET))]
+            if share[i] < RIM_SHARE or share[i] < share[i - 1] or share[i] < share[i + 1]:
+                continue
+            if share[last:i + 1].min() > RIM_EDGES * min(share[last], share[i]):
+                continue  # the same step (a plateau, a ramp), not a line beyond it
+            lo, hi = int(o[last]) + 3, int(o[i]) - 2  # off both steps' blur
+            band = vals[lo:hi] if hi > lo else vals[(int(o[last]) + int(o[i])) // 2][None]
             along = np.abs(np.diff(band, axis=1)).max(-1)
             across = np.abs(np.diff(band, axis=0)).max(-1) if len(band) > 1 else np.zeros(1)
-            calm = bool(o[i] <= RIM_REACH * span + STEP_OFFSET and (along <= RIM_CALM).mean() >= RIM_CALM_SHARE
-                        and (across <= RIM_CALM).mean() >= RIM_CALM_SHARE)
+            calm = bool(o[i] <= RIM_REACH * span + 1 and (along <= RIM_CALM).mean() >= RIM_CALM_SHARE
+                        and float(np.median(across)) <= RIM_CALM)
             side.append((float(o[i]), calm, np.median(band.reshape(-1, band.shape[-1]), 0)))
-            prev = o[i]
+            last = i
         out.append(side)
     return out
 
