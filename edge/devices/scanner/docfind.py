@@ -83,9 +83,21 @@ measured along each candidate side:
    wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
 
+10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
+   all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
+   is as well outlined as a page. Beyond each side of the winner, in the photo as it is, the lines stepping the same
+   way along RIM_SHARE of them are found with a narrow step (``_beyond``). Where every side has one with a calm band
+   of paper before it (within RIM_REACH of the span), the outermost such outline is the document's edge and the
+   answer. Where a line lies close beyond every side otherwise, or a well-outlined quad encloses the winner (a photo
+   block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
+   (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
+   page may run on beyond the photo, or the border was taken for a side.
+
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
-apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``). ``CONFIDENT`` is calibrated on the
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
+when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
+calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
 calibration on the held-out split, and the speed.
