@@ -2,7 +2,9 @@
 
 Two sets. The default, ``--set conditions`` (issue 17): ``imagegen.desk_photo`` under each of its
 CONDITIONS (wood grain, fabric, tablecloth, long receipts, curled pages, motion blur, defocus, an
-occluder over an edge, soft shadow, glare, clutter, plain desks), reported separately for
+occluder over an edge, soft shadow, glare, clutter, plain desks; and since 2026-12-06 documents with a printed
+frame near their edge, pages running off the photo, a reflection over the side next to the photo's border),
+reported separately for
 
 * the **tuning** split (seeds from ``--seed``, 1000, with the tuning texture families), and
 * the **held-out** split (seeds from ``--heldout-seed``, 5000, with wood species, weaves and cloth
@@ -10,7 +12,9 @@ occluder over an edge, soft shadow, glare, clutter, plain desks), reported separ
 
 For our finder the run also checks its confidence: how many photos score below ``docfind.CONFIDENT``
 (the operator is asked to drag the corners), how many of those were really wrong (IoU < 0.9), and how
-many wrong ones sat at or above it.
+many wrong ones sat at or above it; and a calibration report (``ours_calibration``): per photo its IoU and score,
+and overall and per condition the **confidently wrong** (score >= CONFIDENT, IoU < 0.9) and the **asked but right**
+(score < CONFIDENT, IoU >= 0.9: the operator's cost).
 
 ``--set real`` is the one set of **real photos**, made by nobody here: the test photos of the npm package jscanify
 1.4.3 (MIT; nine phone photos of a letter, a form, pages, a curled sheet, a banknote, a legal pad and a crumpled
@@ -149,14 +153,14 @@ def _real(cache: Path | None) -> dict:
             row[finder_name] = iou
             if conf is not None:
                 row["ours_score"] = round(conf, 2)
-                scores.append((conf, iou))
+                scores.append((conf, iou, "real", name))
         per[name] = row
         print(f"real:{name}: {row}", file=sys.stderr)
     overall = {n: {"mean_iou": round(statistics.fmean(v), 4), "share_iou_ge_0.9": round(sum(x >= 0.9 for x in v)
                                                                                           / len(v), 3),
                    "median_ms": round(statistics.median(times[n]), 1)} for n, v in ious.items()}
     return {"set": "real", "photos": len(per), "source": json.loads(REAL.read_text())["source"], "overall": overall,
-            "per_photo": per, "ours_confidence": _confidence(scores)}
+            "per_photo": per, "ours_confidence": _confidence(scores), "ours_calibration": _calibration(scores)}
 
 
 def _pct(values, q):
@@ -195,7 +199,7 @@ def _run(photos, res, scores, worst, page_bytes, page_ms, label):
             if name == "ours":
                 worst.append((iou if iou is not None else 1.0, f"{label}{photo.category}", photo.seed, conf))
                 if photo.corners is not None:
-                    scores.append((conf, iou))
+                    scores.append((conf, iou, photo.category, photo.seed))
                 if found is not None and photo.corners is not None and page_bytes is not None:
                     t = time.perf_counter()
                     page = page_cleanup.clean(page_cleanup.rectify(photo.image, found, DPI), color=False)
@@ -225,13 +229,34 @@ def _confidence(scores):
     """How the finder's score splits right (IoU >= 0.9) from wrong answers at docfind.CONFIDENT."""
     if not hasattr(docfind, "CONFIDENT"):  # a finder from before issue 17
         return None
-    conf = [(c or 0.0, iou or 0.0) for c, iou in scores]
+    conf = [(c or 0.0, iou or 0.0) for c, iou, *_ in scores]
     above = [iou for c, iou in conf if c >= docfind.CONFIDENT]
     below = [iou for c, iou in conf if c < docfind.CONFIDENT]
     return {"confident_at": docfind.CONFIDENT, "photos": len(conf),
             "below": len(below), "below_and_wrong": sum(v < 0.9 for v in below),
             "above": len(above), "above_and_wrong": sum(v < 0.9 for v in above),
             "share_right_above": round(sum(v >= 0.9 for v in above) / len(above), 3) if above else None}
+
+
+def _calibration(scores) -> dict | None:
+    """The finder's score against the truth, photo by photo and per condition: **confidently wrong** (score >=
+    docfind.CONFIDENT, IoU < 0.9: a wrong page straightened without asking) and **asked but right** (score <
+    CONFIDENT, IoU >= 0.9: the operator's time spent on right corners). No page found counts as score 0."""
+    if not hasattr(docfind, "CONFIDENT"):
+        return None
+    rows = [(cat, seed, iou or 0.0, c or 0.0) for c, iou, cat, seed in scores]
+
+    def counts(sel):
+        wrong = [f"{c}/{s}" for c, s, iou, sc in sel if sc >= docfind.CONFIDENT and iou < 0.9]
+        return {"photos": len(sel), "confidently_wrong": len(wrong),
+                "asked_but_right": sum(sc < docfind.CONFIDENT and iou >= 0.9 for _, _, iou, sc in sel),
+                "asked_and_wrong": sum(sc < docfind.CONFIDENT and iou < 0.9 for _, _, iou, sc in sel),
+                "confident_and_right": sum(sc >= docfind.CONFIDENT and iou >= 0.9 for _, _, iou, sc in sel),
+                "confidently_wrong_photos": wrong}
+    cats = sorted({r[0] for r in rows}, key=[r[0] for r in rows].index)
+    return {"confident_at": docfind.CONFIDENT, "wrong_below_iou": 0.9, "overall": counts(rows),
+            "per_condition": {c: counts([r for r in rows if r[0] == c]) for c in cats},
+            "per_photo": {f"{c}/{s}": [round(iou, 3), round(sc, 3)] for c, s, iou, sc in rows}}
 
 
 def main(argv=None) -> None:
@@ -265,7 +290,8 @@ def main(argv=None) -> None:
             scores: list = []
             _run(_photos(cats, n, size, args.cache, seed0, split), res, scores, worst, page_bytes, page_ms,
                  f"{split}:")
-            report[split] = {"first_seed": seed0, **_finders_report(res), "ours_confidence": _confidence(scores)}
+            report[split] = {"first_seed": seed0, **_finders_report(res), "ours_confidence": _confidence(scores),
+                             "ours_calibration": _calibration(scores)}
     else:
         res = {name: {} for name in FINDERS}
         scores = []
@@ -273,6 +299,7 @@ def main(argv=None) -> None:
         report["first_seed"] = args.seed
         report.update(_finders_report(res))
         report["ours_confidence"] = _confidence(scores)
+        report["ours_calibration"] = _calibration(scores)
     if page_bytes:
         report["page"] = {"dpi": DPI, "mode": "Gray", "budget_bytes": PAGE_BUDGET_BYTES, "pages": len(page_bytes),
                           "median_bytes": int(statistics.median(page_bytes)), "p95_bytes": _pct(page_bytes, 0.95),

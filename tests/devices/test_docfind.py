@@ -67,6 +67,9 @@ DESK_SEEDS = range(3)   # tuning split; the bench uses seeds from 1000 (tuning) 
 DESK_FLOORS = {
     "wood": 0.97, "fabric": 0.97, "tablecloth": 0.88, "receipt": 0.97, "curled": 0.97, "motion": 0.95,
     "defocus": 0.95, "occluder": 0.97, "soft_shadow": 0.97, "glare": 0.97, "clutter": 0.97, "plain": 0.97,
+    # 2026-12-06: printed frames near the edge, the page at the photo's border. "cut" has no floor: its truth is
+    # the whole page, partly outside the photo, so no answer reaches it; what counts there is the score.
+    "framed": 0.9, "edge_glare": 0.97, "cut": None,
 }
 
 
@@ -84,6 +87,8 @@ def test_every_condition_of_issue_17_has_a_floor():
 
 @pytest.mark.parametrize("condition", imagegen.CONDITIONS)
 def test_page_is_found_on_a_real_desk(condition):
+    if DESK_FLOORS[condition] is None:
+        pytest.skip("the page runs off the photo: no answer inside it reaches the truth")
     ious = [_desk(condition, seed)[0] for seed in DESK_SEEDS]
     assert statistics.fmean(ious) >= DESK_FLOORS[condition], [round(v, 3) for v in ious]
 
@@ -225,3 +230,71 @@ def test_a_grey_photo_with_a_channel_axis_is_read_as_grey():
     photo = imagegen.desk_photo(3, "plain", (640, 480))
     grey = cv2.cvtColor(photo.image, cv2.COLOR_BGR2GRAY)[..., None]  # (H, W, 1), as some cameras hand it
     assert imagegen.quad_iou(find_document(grey), photo.corners) >= 0.9
+
+
+# --- 2026-12-06: confidence that does not lie (printed frames, the photo's border) -------------------------------
+
+
+@pytest.mark.parametrize(("seed", "what"), [(0, "certificate"), (2, "banknote")])
+def test_a_printed_frame_inside_a_document_taken_for_its_edge_makes_the_finder_ask(seed, what):
+    # imagegen "framed": a certificate's ornamental band, a banknote's print ending a few mm inside the paper. The
+    # finder answered the print's outline (IoU 0.71 / 0.76) with confidence 1.0 / 0.86. Beyond every side a line
+    # steps the same way close by (the document's own edge): the operator is asked (docfind._beyond).
+    photo = imagegen.desk_photo(seed, "framed", DESK_SIZE)
+    assert photo.page_format == {"certificate": "a4", "banknote": "note"}[what]
+    found = docfind.detect(photo.image)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT
+
+
+def test_a_certificates_paper_rim_beyond_its_ornamental_band_is_taken_as_its_edge():
+    # imagegen "framed" seed 0: the band's inner outline was the answer (IoU 0.71, confidence 1.0). Beyond every
+    # side there are lines stepping the same way, the outermost with calm paper before it on all four sides: the
+    # certificate's own edge (docfind._beyond).
+    photo = imagegen.desk_photo(0, "framed", DESK_SIZE)
+    assert imagegen.quad_iou(find_document(photo.image), photo.corners) >= 0.95
+
+
+def _page_at(left: float) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    img = np.full((750, 1000, 3), 60, np.float32) + rng.normal(0, 3, (750, 1000, 3))
+    quad = np.array([[left, 120], [420, 140], [400, 640], [left, 620]], np.float32)
+    cv2.fillConvexPoly(img, np.round(quad * 16).astype(np.int32), (235, 238, 240), cv2.LINE_AA, shift=4)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    for k in range(8):
+        cv2.putText(img, "lorem ipsum dolor", (40, 200 + 45 * k), 0, 1.0, (30, 30, 30), 2, cv2.LINE_AA)
+    return img, quad
+
+
+def test_a_page_whose_side_lies_at_the_photos_border_makes_the_finder_ask():
+    # Its left side 2 px from the photo's border: found (IoU 0.99) with confidence 1.0 before. Whether the page
+    # ends there or runs on beyond the photo cannot be seen: the operator is asked (docfind.BORDER_NEAR).
+    img, quad = _page_at(2.0)
+    found = docfind.detect(img)
+    assert imagegen.quad_iou(found.corners, quad) >= 0.95
+    assert found.score < docfind.CONFIDENT
+    img, quad = _page_at(60.0)  # well inside: still sure
+    assert docfind.detect(img).score >= docfind.CONFIDENT
+
+
+def test_a_side_along_the_border_or_a_corner_beyond_it_is_at_the_border():
+    q = np.array([[100, 100], [500, 100], [500, 400], [100, 400]], float)
+    assert not docfind._at_border(q, 1000, 750)
+    assert docfind._at_border(q - [99, 0], 1000, 750)      # the left side 1 px from the border
+    assert docfind._at_border(q + [600, 0], 1000, 750)     # two corners beyond the right border
+    diamond = np.array([[2, 300], [300, 100], [600, 300], [300, 500]], float)
+    assert not docfind._at_border(diamond, 1000, 750)      # only a corner near it: the page's own corner
+
+
+@pytest.mark.parametrize("seed", DESK_SEEDS)
+def test_a_page_running_off_the_photo_is_never_answered_confidently_wrong(seed):
+    photo = imagegen.desk_photo(seed, "cut", DESK_SIZE)
+    found = docfind.detect(photo.image)
+    if found is not None and imagegen.quad_iou(found.corners, photo.corners) < 0.9:
+        assert found.score < docfind.CONFIDENT
+
+
+def test_a_moved_quad_moves_every_side_out_by_its_offset():
+    q = np.array([[100, 100], [500, 100], [500, 400], [100, 400]], float)
+    out = docfind._moved_quad(q, [10, 20, 30, 40])
+    assert np.allclose(docfind.order_corners(out), [[60, 90], [520, 90], [520, 430], [60, 430]])

@@ -38,6 +38,7 @@ CATEGORIES = (
 FORMATS = {
     "a4": (210, 297), "letter": (216, 279), "a5": (148, 210), "a6": (105, 148),
     "id": (85.6, 54.0), "receipt": (80, 0),  # receipt length drawn per photo
+    "note": (155.0, 68.0),  # a banknote (the Egyptian pound's notes are 145-175 x 65-70 mm)
 }
 
 
@@ -568,6 +569,11 @@ CONDITIONS = (
     "glare",         # a saturated specular patch on the page, often at an edge
     "clutter",       # other papers and objects around
     "plain",         # plain, granite and light desks, low contrast included
+    # Added after the real photos (2026-12-06): the kinds of document and framing the ones above never show.
+    # Appended, so the conditions above keep their index, hence their random streams and photos.
+    "framed",        # a printed frame or print block near the edge: ID card, certificate, banknote, ruled form
+    "cut",           # the page runs off the photo: one side (or a corner) outside it; truth is the whole page
+    "edge_glare",    # the page next to the photo's border, a lamp's reflection over that side and the gap
 )
 SPLITS = ("tune", "heldout")
 # Texture families per split: the held-out split's are never seen while tuning.
@@ -954,8 +960,18 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
         clutter, papers = int(rng.integers(3, 9)), int(rng.integers(1, 3))
     elif condition == "plain":
         desk = pick(["dark", "mid", "light", "light", "granite"])
+    framed = None
+    if condition == "framed":  # draws only in the new conditions: the others' streams are untouched
+        framed = pick(["id", "id", "certificate", "banknote", "form"])
+        fmt = {"id": "id", "banknote": "note", "certificate": pick(["a4", "letter"]),
+               "form": pick(["a4", "a5", "a6"])}[framed]
+        if framed in ("id", "banknote"):
+            desk = pick(["wood", "fabric", "light", "light", "mid", "granite", "dark", "tablecloth"])
     area = {"id": rng.uniform(0.04, 0.15), "a6": rng.uniform(0.06, 0.25),
             "receipt": rng.uniform(0.06, 0.25)}.get(fmt, rng.uniform(0.15, 0.6))
+
+    if framed == "banknote":
+        area = rng.uniform(0.06, 0.2)
 
     canvas = _desk(rng, H, W, scale, desk, split).astype(np.float32)
     if clutter or papers:
@@ -969,8 +985,14 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
     elif rng.random() < 0.3:
         wmm, hmm = hmm, wmm
     quad = _page_quad(rng, W, H, hmm / wmm, area, tilt, rotation)
+    edge_side = None
+    if condition == "cut":  # slide the page off the photo past one border, by 8-35 % of its extent that way
+        quad, _ = _to_border(rng, quad, W, H, -rng.uniform(0.08, 0.35))
+    elif condition == "edge_glare":  # slide it next to one border: a gap of 0.3-3 % of the photo
+        quad, edge_side = _to_border(rng, quad, W, H, rng.uniform(0.003, 0.03))
     side_px = math.sqrt(cv2.contourArea(quad.astype(np.float32)))
-    page = _render_page(rng, fmt, wmm, hmm, 1.3 * side_px / math.sqrt(wmm * hmm))
+    ppm = 1.3 * side_px / math.sqrt(wmm * hmm)
+    page = _render_page(rng, fmt, wmm, hmm, ppm) if framed is None else _render_framed(rng, framed, wmm, hmm, ppm)
     corners = quad.copy()
     if curl > 0:
         layer = np.zeros_like(canvas)
@@ -1001,6 +1023,8 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
     canvas *= field[..., None] * tint
     if glare:
         _glare(rng, canvas, corners, scale)
+    if edge_side is not None:
+        _edge_glare(rng, canvas, corners, edge_side)
     if motion:
         canvas = _motion_blur(rng, canvas, motion)
     if defocus:
@@ -1022,3 +1046,127 @@ def _soft_shadow(rng, h, w, quad):
     m *= 1 + 0.2 * _octaves(rng, gx.shape[0], gx.shape[1], 30, 30, 0.0, octaves=2)
     m = cv2.resize(m.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     return 1 - rng.uniform(0.3, 0.6) * np.clip(m, 0, 1)
+
+
+# --- documents with a printed frame, pages at the photo's border (2026-12-06) -----------------------------------
+
+
+def _to_border(rng, quad, W, H, gap):
+    """``quad`` slid straight towards one of the photo's borders (drawn) until its outermost point that way is
+    ``gap`` (a share of the page's extent that way; negative: past the border) from it. Returns the quad and the
+    index of the page's side nearest that border."""
+    b = int(rng.integers(4))  # left, top, right, bottom
+    axis, sign = (0, -1) if b == 0 else (1, -1) if b == 1 else (0, 1) if b == 2 else (1, 1)
+    extent = quad[:, axis].max() - quad[:, axis].min()
+    limit = (W if axis == 0 else H) if sign > 0 else 0.0
+    far = quad[:, axis].max() if sign > 0 else quad[:, axis].min()
+    g = gap * (extent if gap < 0 else (W if axis == 0 else H))
+    q = quad.copy()
+    q[:, axis] += (limit - sign * g) - far
+    mids = (q + np.roll(q, -1, axis=0)) / 2
+    side = int(np.argmax(sign * mids[:, axis]))
+    return q, side
+
+
+def _edge_glare(rng, canvas, quad, side):
+    """A lamp's strong reflection centred on the page's ``side`` (next to the photo's border), blowing out that
+    side and the desk between it and the border."""
+    h, w = canvas.shape[:2]
+    a, b = quad[side], quad[(side + 1) % 4]
+    p = a + (b - a) * rng.uniform(0.25, 0.75)
+    size = math.sqrt(abs(cv2.contourArea(quad.astype(np.float32))))
+    along = math.degrees(math.atan2(*(b - a)[::-1]))
+    rx, ry = size * rng.uniform(0.12, 0.3), size * rng.uniform(0.06, 0.14)
+    m = np.zeros((h // 4 + 1, w // 4 + 1), np.float32)
+    cv2.ellipse(m, (int(p[0] / 4), int(p[1] / 4)), (max(1, int(rx / 4)), max(1, int(ry / 4))),
+                along + rng.normal(0, 10), 0, 360, 1.0, -1, cv2.LINE_AA)
+    m = cv2.GaussianBlur(m, (0, 0), max(1.0, ry / 4 * rng.uniform(0.2, 0.5)))
+    m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+    gain = rng.uniform(1.8, 3.5)
+    lamp = np.array([255, 250, 245], np.float32)
+    canvas += (lamp * 1.3 - canvas) * np.clip(m * gain, 0, 1)[..., None]
+
+
+def _guilloche(rng, h, w, unit, colour, depth):
+    """Security print: a tinted fill with fine interfering wave lines (float32 BGR offsets to add)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(unit, 1e-6)
+    f1, f2 = rng.uniform(0.6, 1.6, 2)
+    waves = np.sin(xx * f1 + 3 * np.sin(yy * 0.15 + rng.uniform(0, 6))) * np.sin(yy * f2 + 2 * np.sin(xx * 0.1))
+    lines = (np.abs(waves) < 0.25).astype(np.float32)
+    return np.clip(colour[None, None, :] * (1.0 - depth * lines[..., None]), 0, 255).astype(np.uint8)
+
+
+def _render_framed(rng, kind, wmm, hmm, ppm):
+    """A document whose print ends a few mm inside its edge in a strong step all round: an ID card (a printed
+    body inside a plain rim), a certificate (an ornamental band), a banknote (security print to near the edge),
+    a form (a bold ruled box, tinted inside). The rim between the print and the edge is the paper."""
+    w = max(8, int(round(wmm * ppm)))
+    h = max(8, int(round(hmm * ppm)))
+    unit = ppm
+    if kind == "certificate":
+        paper = np.array([rng.uniform(200, 225), rng.uniform(225, 245), rng.uniform(235, 252)], np.float32)
+    elif kind == "banknote":
+        paper = np.array(rng.uniform(195, 240, 3), np.float32)
+    else:
+        paper = np.array([rng.uniform(225, 252)] * 3, np.float32) + rng.uniform(-5, 3, 3)
+    img = np.broadcast_to(np.clip(paper, 0, 255).astype(np.uint8), (h, w, 3)).copy()
+    rim = {"id": rng.uniform(1.2, 4.0), "certificate": rng.uniform(4, 14), "banknote": rng.uniform(2.5, 8),
+           "form": rng.uniform(5, 15)}[kind] * unit
+    x0, y0, x1, y1 = int(rim), int(rim), int(w - rim), int(h - rim)
+    ink = np.array(rng.uniform(10, 70, 3), np.float32)
+    colour = np.array(rng.uniform(60, 210, 3), np.float32)
+    inner = (x0, y0, x1, y1)
+    paper = np.clip(paper, 0, 255).astype(np.uint8)
+    if kind in ("id", "banknote"):  # the printed body: tinted security print inside the rim
+        body = _guilloche(rng, y1 - y0, x1 - x0, unit, colour, rng.uniform(0.1, 0.3))
+        img[y0:y1, x0:x1] = body
+        if kind == "id":
+            band = np.array(rng.uniform(40, 200, 3), np.float32)
+            img[y0:y0 + int((y1 - y0) * 0.2), x0:x1] = band.astype(np.uint8)
+            px = (x0 + int((x1 - x0) * 0.05), y0 + int((y1 - y0) * 0.3))
+            cv2.rectangle(img, px, (x0 + int((x1 - x0) * 0.3), y0 + int((y1 - y0) * 0.9)),
+                          tuple(float(v) for v in rng.uniform(60, 200, 3)), -1)
+        else:
+            c = (x0 + int((x1 - x0) * rng.uniform(0.25, 0.75)), (y0 + y1) // 2)
+            cv2.ellipse(img, c, (int((x1 - x0) * 0.12), int((y1 - y0) * 0.35)), 0, 0, 360,
+                        tuple(float(v) * 0.6 for v in colour), -1, cv2.LINE_AA)
+            for k in range(2):  # denominations in the corners
+                cv2.putText(img, str(int(rng.choice([5, 10, 20, 50, 100, 200]))),
+                            (x0 + int(3 * unit) + k * int((x1 - x0) * 0.7), y1 - int(4 * unit)),
+                            cv2.FONT_HERSHEY_DUPLEX, 8 * unit / 30, tuple(float(v) for v in ink), max(1, int(unit)),
+                            cv2.LINE_AA)
+        inner = (x0 + int((x1 - x0) * 0.36), y0 + int((y1 - y0) * 0.3), x1 - int(3 * unit), y1 - int(3 * unit))
+    elif kind == "certificate":  # an ornamental band: coloured, patterned, then a thin line inside it
+        band = int(rng.uniform(3, 10) * unit)
+        img[y0:y1, x0:x1] = _guilloche(rng, y1 - y0, x1 - x0, unit, colour, rng.uniform(0.15, 0.35))
+        img[y0 + band:y1 - band, x0 + band:x1 - band] = paper
+        gap = int(band + 2 * unit)
+        cv2.rectangle(img, (x0 + gap, y0 + gap), (x1 - gap, y1 - gap), tuple(float(v) for v in colour * 0.6),
+                      max(1, int(0.5 * unit)))
+        g = int(8 * unit)
+        inner = (x0 + gap + g, y0 + gap + g, x1 - gap - g, y1 - gap - g)
+    else:  # a form: a bold ruled box, tinted inside, with ruled rows
+        img[y0:y1, x0:x1] = (paper * rng.uniform(0.8, 0.95)).astype(np.uint8)
+        cv2.rectangle(img, (x0, y0), (x1, y1), tuple(float(v) for v in ink), max(1, int(rng.uniform(0.6, 2) * unit)))
+        for yy in np.arange(y0 + 12 * unit, y1 - 4 * unit, rng.uniform(7, 12) * unit):
+            cv2.line(img, (x0, int(yy)), (x1, int(yy)), tuple(float(v) for v in ink), max(1, int(0.3 * unit)))
+        inner = (x0 + int(3 * unit), y0 + int(3 * unit), x1 - int(3 * unit), y1 - int(3 * unit))
+    # text rows in the inner area
+    ix0, iy0, ix1, iy1 = inner
+    line_h = rng.uniform(2.5, 5) * unit
+    scale_t = line_h / 30.0
+    y = iy0 + line_h
+    while y < iy1 - line_h and ix1 - ix0 > 4 * line_h:
+        x = ix0
+        while x < ix1:
+            word = _word(rng, int(rng.integers(2, 9)))
+            (tw, _), _ = cv2.getTextSize(word, cv2.FONT_HERSHEY_SIMPLEX, scale_t, max(1, int(scale_t * 2)))
+            if x + tw > ix1:
+                break
+            cv2.putText(img, word, (int(x), int(y)), cv2.FONT_HERSHEY_SIMPLEX, scale_t, tuple(float(v) for v in ink),
+                        max(1, int(scale_t * 2)), cv2.LINE_AA)
+            x += tw + line_h * 0.5
+        y += line_h * rng.uniform(1.3, 2.2)
+    out = img.astype(np.float32)
+    out += (_smooth_noise(rng, h, w, 4) - 0.5)[..., None] * rng.uniform(0, 8)
+    return out

@@ -83,15 +83,28 @@ measured along each candidate side:
    wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
 
+10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
+   all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
+   is as well outlined as a page. Beyond each side of the winner, in the photo as it is, the lines stepping the same
+   way along RIM_SHARE of them are found with a narrow step (``_beyond``). Where every side has one with a calm band
+   of paper before it (within RIM_REACH of the span), the outermost such outline is the document's edge and the
+   answer. Where a line lies close beyond every side otherwise, or a well-outlined quad encloses the winner (a photo
+   block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
+   (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
+   page may run on beyond the photo, or the border was taken for a side.
+
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
-apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``). ``CONFIDENT`` is calibrated on the
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
+when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
+calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
 calibration on the held-out split, and the speed.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -168,6 +181,20 @@ UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out �
 UNRAMP_SHARE = 0.6       # a crisp step: the change within 2 px of the line is at least this of that within 8 px
 UNRAMP_SUPPORT = 0.5     # share of the new side that must be a crisp step
 EXTEND_SUPPORT = 0.5     # share of a grown strip's outline that must be a consistent step
+# A document's own edge beyond the answer (2026-12-06, after the real photos: a card's printed frame taken for the
+# card). Searched outward from each side in the photo as it is (a card's rim is a few px at working size):
+RIM_MIN = 3              # px: nearest offset looked at (a contact shadow hugs a page's edge)
+RIM_REACH = 0.25         # share of the quad's span across a side searched beyond it for a rim's outer edge …
+ENCLOSE_REACH = 3.0      # … and for any edge enclosing the answer (a photo block inside a card)
+RIM_SHARE = 0.6          # share of a line beyond a side that must step the same way to be an edge
+RIM_EDGES = 0.6          # two steps are apart when the share between them falls below this of the smaller
+RIM_CALM = 0.03          # log colour: a rim's neighbouring samples differ less than this (paper, no print) …
+RIM_CALM_SHARE = 0.8     # … this share of them along the side (and half of them across it)
+RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
+RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
+FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
+BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
+                         # corner out of it) may belong to a page running on beyond the photo: capped likewise
 
 
 @dataclass(frozen=True)
@@ -212,13 +239,142 @@ def detect(image: np.ndarray) -> Detection | None:
         return None
     quad, score = found[0], found[1] * _doubt(found[4])
     if gain == 1.0:
+        quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
-    return Detection(order_corners(quad), float(score))
+    quad = order_corners(quad)
+    if _at_border(quad, w, h):
+        score = min(score, FRAME_DOUBT * CONFIDENT)
+    return Detection(quad, float(score))
+
+
+def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
+    """Whether a side lies along the photo's border (both its ends within BORDER_NEAR of the same border) or a
+    corner is outside the photo: the page may run on beyond the photo, or the border was taken for a side
+    (nothing can be seen past it)."""
+    near = BORDER_NEAR * max(w, h)
+    size = np.array([w - 1, h - 1])
+    if ((quad < -0.5) | (quad > size + 0.5)).any():
+        return True
+    low, high = quad < near, quad > size - near                    # (4, 2): per corner and axis
+    ends = [(s, (s + 1) % 4) for s in range(4)]
+    return any((low[a] & low[b]).any() or (high[a] & high[b]).any() for a, b in ends)
+
+
+def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
+    """The answer, or the document around it; and the confidence, lowered when the answer may be inside one.
+
+    A card's or a certificate's print often ends a few mm inside its edge in a strong step all round: the quad
+    inside it is as well outlined as a page. Beyond each side the photo as it is (a rim is a few px at working
+    size) is searched for the lines that step the same way along RIM_SHARE of them. When every side has one within
+    RIM_REACH of the quad's span with a calm band before it (paper: no print, no texture), the outermost such
+    outline is the document's edge and the answer, if it is well outlined (RIM_OUTLINE). When a well-outlined
+    quad encloses the answer otherwise (within ENCLOSE_REACH: a photo block or a print band inside a card), or
+    three sides have such a rim of one colour, the answer may be part of a document: the operator is asked
+    (FRAME_DOUBT)."""
+    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    hits = _outlines_beyond(feat, q)
+    if hits is None:
+        return quad, score
+    spans = [float(np.median([abs((q[(s + k) % 4] - q[s]) @ _inward(q, s)[3]) for k in (2, 3)])) for s in range(4)]
+
+    def outline(offsets, polish=False):
+        outer = _moved_quad(q, offsets)
+        if outer is not None and polish:  # far out, a side's direction differs (perspective): onto the edge
+            outer = _polish(feat, outer)
+        if outer is None or not _page_shaped(outer) or (outer < 0).any() or (outer > [w - 1, h - 1]).any():
+            return None, (0.0,)
+        _, evidence, _ = _judge(feat, outer)
+        return outer, evidence
+
+    rims = [[o for o, calm, _ in side if calm] for side in hits]
+    if all(rims):
+        outer, evidence = outline([r[-1] for r in rims])
+        if outer is not None and evidence[0] >= RIM_OUTLINE:
+            return outer, min(score, _confidence(*evidence))
+    if all(any(o <= RIM_REACH * sp + 1 for o, _, _ in side) for side, sp in zip(hits, spans, strict=True)):
+        return quad, min(score, FRAME_DOUBT * CONFIDENT)  # a parallel line close beyond every side: a frame
+    if sum(bool(side) for side in hits) >= 3:  # a side without a line beyond it: polishing may find one
+        for offsets in itertools.islice(itertools.product(*[[o for o, _, _ in side] or [0.0] for side in hits]), 8):
+            outer, evidence = outline(offsets, polish=True)
+            if outer is not None and evidence[0] >= RIM_OUTLINE and _area(outer) > CONTAIN_GROW * _area(q):
+                return quad, min(score, FRAME_DOUBT * CONFIDENT)
+    colours = [next(c for o, calm, c in side if calm) for side in hits if any(calm for _, calm, _ in side)]
+    if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
+        return quad, min(score, FRAME_DOUBT * CONFIDENT)
+    return quad, score
+
+
+def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
+    """The quad whose sides are ``q``'s moved outward by ``offsets`` px (where neighbouring moved sides meet)."""
+    lines = []
+    for s in range(4):
+        a, b, _, n = _inward(q, s)
+        lines.append((a - offsets[s] * n, b - offsets[s] * n))
+    out = []
+    for s in range(4):
+        (p1, p2), (p3, p4) = lines[(s - 1) % 4], lines[s]
+        d1, d2 = p2 - p1, p4 - p3
+        den = d1[0] * d2[1] - d1[1] * d2[0]
+        if abs(den) < 1e-9:
+            return None
+        t = ((p3 - p1)[0] * d2[1] - (p3 - p1)[1] * d2[0]) / den
+        out.append(p1 + t * d1)
+    out = np.array(out)
+    return out if _convex(out) else None
+
+
+def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
+    """Per side of ``q``, the lines beyond it (outward, nearest first, up to three within ENCLOSE_REACH of the
+    quad's span, before the photo ends) that step the same way along RIM_SHARE of them: (offset px, whether the
+    band before it is a calm rim within RIM_REACH of the span, its median colour)."""
+    h, w = feat.shape[:2]
+    t = np.linspace(0.08, 0.92, 32)[:, None]
+    out = []
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        if length < 8:
+            return None
+        span = float(np.median([abs((q[(s + k) % 4] - a) @ n) for k in (2, 3)]))
+        reach = int(min(ENCLOSE_REACH * span, max(w, h)))
+        pts = a + t * (b - a)                                                     # (T, 2)
+        o = np.arange(0, max(RIM_MIN + 1, reach))
+        xy = pts[None] - o[:, None, None] * n                                    # (O, T, 2)
+        inside = ((xy >= 0) & (xy <= [w - 1, h - 1])).all(-1).mean(-1) >= 0.9   # (O,)
+        flat = xy.reshape(-1, 2).astype(np.float32)
+        vals = cv2.remap(feat, flat[:, :1], flat[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        vals = vals.reshape(len(o), len(t), -1)
+        # A narrow step (1 px either side): a rim of a few px keeps its two edges apart.
+        diff = np.zeros_like(vals)
+        diff[1:-1] = vals[:-2] - vals[2:]
+        strength = np.clip((np.linalg.norm(diff, axis=-1) - 0.02) / 0.04, 0, 1)
+        up = diff.sum(-1) > 0
+        share = np.maximum((strength * up).mean(-1), (strength * ~up).mean(-1)) * inside
+        side = []
+        last = int(np.argmax(share[:3]))  # the side's own step
+        for i in range(RIM_MIN, len(o) - 1):
+            if len(side) == 3:
+                break
+            if share[i] < RIM_SHARE or share[i] < share[i - 1] or share[i] < share[i + 1]:
+                continue
+            if share[last:i + 1].min() > RIM_EDGES * min(share[last], share[i]):
+                continue  # the same step (a plateau, a ramp), not a line beyond it
+            lo, hi = int(o[last]) + 3, int(o[i]) - 2  # off both steps' blur
+            band = vals[lo:hi] if hi > lo else vals[(int(o[last]) + int(o[i])) // 2][None]
+            along = np.abs(np.diff(band, axis=1)).max(-1)
+            across = np.abs(np.diff(band, axis=0)).max(-1) if len(band) > 1 else np.zeros(1)
+            calm = bool(o[i] <= RIM_REACH * span + 1 and (along <= RIM_CALM).mean() >= RIM_CALM_SHARE
+                        and float(np.median(across)) <= RIM_CALM)
+            side.append((float(o[i]), calm, np.median(band.reshape(-1, band.shape[-1]), 0)))
+            last = i
+        out.append(side)
+    return out
 
 
 def _search(small: np.ndarray, gain: float):
