@@ -16,11 +16,12 @@ many wrong ones sat at or above it; and a calibration report (``ours_calibration
 and overall and per condition the **confidently wrong** (score >= CONFIDENT, IoU < 0.9) and the **asked but right**
 (score < CONFIDENT, IoU >= 0.9: the operator's cost).
 
-``--set real`` is the one set of **real photos**, made by nobody here: the test photos of the npm package jscanify
-1.4.3 (MIT; nine phone photos of a letter, a form, pages, a curled sheet, a banknote, a legal pad and a crumpled
-receipt on wood, black and a mat, 0.6 to 16 MP), fetched from the npm registry once into ``--cache`` (default
-var/cache/real-photos) and checked against its SHA-256, with corners annotated by hand in
-bench/data/jscanify-corners.json (without looking at any finder's answer). Never tune on it: it is the check that our
+``--set real`` is the **real photos**, made by nobody here (bench/real_photos.py, bench/data/REAL-PHOTOS.md): 15
+phone photos from four registry packages — jscanify 1.4.3 (npm; a letter, a form, pages, a curled sheet, a banknote,
+a legal pad, a crumpled receipt), image-to-scan 0.0.4, perspectra 0.2.1 and receipt-ocr 0.2.0 (PyPI; receipts on
+cloth and wood, a folded invoice) — fetched once into ``--cache`` (default var/cache/real-photos) and checked
+against each archive's SHA-256, with corners annotated by hand in bench/data/*-corners.json (without looking at any
+finder's answer). Never tune on them: they are the check that our
 generator's blind spots are not the finder's. Reported per photo.
 
 ``--set categories`` is the older set of issue 7 (``imagegen.document_photo``: text pages, receipts and
@@ -45,14 +46,10 @@ The last line printed is one JSON object. Photos are rendered once per run (or r
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import statistics
 import sys
-import tarfile
 import time
-import urllib.request
 from pathlib import Path
 
 import cv2
@@ -109,30 +106,13 @@ def _photos(categories, n, size, cache: Path | None, seed0: int, split: str | No
             yield photo
 
 
-REAL = Path(__file__).parent / "data" / "jscanify-corners.json"
-
-
 def _real_photos(cache: Path | None):
-    """The real photos (``REAL``): fetched once into ``cache`` and checked against the tarball's SHA-256."""
-    from PIL import Image, ImageOps
+    """Every real photo of bench/data's sets (bench.real_photos: fetched once, checked against the archive's
+    SHA-256), named ``set/photo``."""
+    from bench import real_photos
 
-    spec = json.loads(REAL.read_text())
-    folder = (cache or Path("var/cache/real-photos")) / "jscanify-1.4.3"
-    names = list(spec["photos"])
-    if not all((folder / n).is_file() for n in names):
-        with urllib.request.urlopen(spec["tarball"], timeout=120) as answer:
-            data = answer.read()
-        if hashlib.sha256(data).hexdigest() != spec["sha256"]:
-            raise SystemExit(f"{spec['tarball']}: not the tarball annotated (SHA-256 differs)")
-        folder.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for n in names:  # only the photos annotated, by their own names: nothing else is written
-                member = tar.getmember(f"package/docs/images/test/{n}")
-                (folder / n).write_bytes(tar.extractfile(member).read())
-    for i, (name, photo) in enumerate(spec["photos"].items()):
-        image = ImageOps.exif_transpose(Image.open(folder / name)).convert("RGB")
-        yield name, imagegen.Photo(np.ascontiguousarray(np.asarray(image)[:, :, ::-1]),
-                                   np.array(photo["corners"], np.float32), "real", i)
+    for i, (set_name, name, image, corners) in enumerate(real_photos.photos(cache)):
+        yield f"{set_name}/{name}", imagegen.Photo(image, corners, "real", i)
 
 
 def _real(cache: Path | None) -> dict:
@@ -159,7 +139,10 @@ def _real(cache: Path | None) -> dict:
     overall = {n: {"mean_iou": round(statistics.fmean(v), 4), "share_iou_ge_0.9": round(sum(x >= 0.9 for x in v)
                                                                                           / len(v), 3),
                    "median_ms": round(statistics.median(times[n]), 1)} for n, v in ious.items()}
-    return {"set": "real", "photos": len(per), "source": json.loads(REAL.read_text())["source"], "overall": overall,
+    from bench import real_photos
+
+    sources = {p.name: json.loads(p.read_text())["source"] for p in real_photos.sets()}
+    return {"set": "real", "photos": len(per), "sources": sources, "overall": overall,
             "per_photo": per, "ours_confidence": _confidence(scores), "ours_calibration": _calibration(scores)}
 
 
