@@ -91,11 +91,6 @@ def test_page_is_found_on_a_real_desk(condition):
     assert statistics.fmean(ious) >= DESK_FLOORS[condition], [round(v, 3) for v in ious]
 
 
-def test_a_page_running_off_the_photo_is_never_straightened_without_asking():
-    # No answer inside the photo reaches the whole page: each must be asked about (or none given).
-    scores = [_desk("cut", seed)[1] for seed in DESK_SEEDS]
-    assert all(score < docfind.CONFIDENT for score in scores), scores
-
 
 def test_confident_answers_are_right_and_most_wrong_ones_say_so():
     results = [_desk(c, s) for c in imagegen.CONDITIONS for s in DESK_SEEDS]
@@ -290,7 +285,8 @@ def test_a_side_along_the_border_or_a_corner_beyond_it_is_at_the_border():
     assert not docfind._at_border(diamond, 1000, 750)      # only a corner near it: the page's own corner
 
 
-@pytest.mark.parametrize("seed", DESK_SEEDS)
+# Seed 7 is the one of these the finder before _at_border answered confidently wrong (IoU 0.68 at 0.84).
+@pytest.mark.parametrize("seed", [*DESK_SEEDS, 7])
 def test_a_page_running_off_the_photo_is_never_answered_confidently_wrong(seed):
     photo = imagegen.desk_photo(seed, "cut", DESK_SIZE)
     found = docfind.detect(photo.image)
@@ -302,3 +298,42 @@ def test_a_moved_quad_moves_every_side_out_by_its_offset():
     q = np.array([[100, 100], [500, 100], [500, 400], [100, 400]], float)
     out = docfind._moved_quad(q, [10, 20, 30, 40])
     assert np.allclose(docfind.order_corners(out), [[60, 90], [520, 90], [520, 430], [60, 430]])
+
+
+def _outward(q, m):
+    """``q`` with every side moved ``m`` px outward."""
+    c, lines, out = q.mean(0), [], []
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        d = b - a
+        n = np.array([d[1], -d[0]]) / np.linalg.norm(d)
+        n = -n if (c - a) @ n > 0 else n
+        lines.append((a + m * n, b + m * n))
+    for s in range(4):
+        (p1, p2), (p3, p4) = lines[s - 1], lines[s]
+        d1, d2 = p2 - p1, p4 - p3
+        t = ((p3 - p1)[0] * d2[1] - (p3 - p1)[1] * d2[0]) / (d1[0] * d2[1] - d1[1] * d2[0])
+        out.append(p1 + t * d1)
+    return np.array(out)
+
+
+def _with_guide_line(condition, seed):
+    """A desk photo with a dark line drawn around the page, 6 % of its size out (a placement guide, a desk pad's
+    border, a tray's lip): plain desk between the page and the line."""
+    photo = imagegen.desk_photo(seed, condition, (1600, 1200))
+    img = photo.image.copy()
+    q = photo.corners.astype(np.float64)
+    span = np.sqrt(abs(cv2.contourArea(q.astype(np.float32))))
+    col = tuple(float(v) for v in np.median(img.reshape(-1, 3), 0) * 0.45)
+    cv2.polylines(img, [np.round(_outward(q, 0.06 * span) * 16).astype(np.int32)], True, col, 5, cv2.LINE_AA, shift=4)
+    return img, photo.corners
+
+
+@pytest.mark.parametrize(("condition", "seed"), [("plain", 0), ("fabric", 0)])
+def test_a_guide_line_on_the_desk_around_the_page_is_not_its_edge(condition, seed):
+    # Review of finder-conf: the outer outline was taken when the band before it was merely calm (plain desk), not
+    # paper: IoU 0.996 -> 0.80 at score 0, below NO_PAGE (a page "found" with no confidence).
+    img, corners = _with_guide_line(condition, seed)
+    found = docfind.detect(img)
+    assert found is not None and found.score >= docfind.NO_PAGE, found
+    assert imagegen.quad_iou(found.corners, corners) >= 0.95, found.score

@@ -296,7 +296,8 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     rims = [[o for o, calm, _ in side if calm] for side in hits]
     if all(rims):
         outer, evidence = outline([r[-1] for r in rims])
-        if outer is not None and evidence[0] >= RIM_OUTLINE:
+        # … and only when the outer outline is itself as sure as the answer it replaces (at most CONFIDENT).
+        if outer is not None and evidence[0] >= RIM_OUTLINE and _confidence(*evidence) >= min(score, CONFIDENT):
             return outer, min(score, _confidence(*evidence))
     if all(any(o <= RIM_REACH * sp + 1 for o, _, _ in side) for side, sp in zip(hits, spans, strict=True)):
         return quad, min(score, FRAME_DOUBT * CONFIDENT)  # a parallel line close beyond every side: a frame
@@ -371,7 +372,12 @@ def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
             across = np.abs(np.diff(band, axis=0)).max(-1) if len(band) > 1 else np.zeros(1)
             calm = bool(o[i] <= RIM_REACH * span + 1 and (along <= RIM_CALM).mean() >= RIM_CALM_SHARE
                         and float(np.median(across)) <= RIM_CALM)
-            side.append((float(o[i]), calm, np.median(band.reshape(-1, band.shape[-1]), 0)))
+            colour = np.median(band.reshape(-1, band.shape[-1]), 0)
+            past = vals[min(i + 3, len(o) - 1):min(i + 7, len(o))]  # what lies just beyond the step
+            if calm and len(past) and \
+                    np.linalg.norm(colour - np.median(past.reshape(-1, past.shape[-1]), 0)) <= RIM_ALIKE:
+                calm = False  # the band is the same stuff as beyond the step: a line on the desk, not a paper rim
+            side.append((float(o[i]), calm, colour))
             last = i
         out.append(side)
     return out
