@@ -622,6 +622,14 @@ def m013_performance_buckets(conn, dialect: str) -> None:
              f"CREATE INDEX {table}_months_by_day ON {table}_months (day)")
 
 
+@migration
+def m014_update_rate(conn, dialect: str) -> None:
+    # The rate each van's link delivers a release at (bytes a second; 0: not known yet), measured from its tel.update
+    # reports (governorate/updates.py, next_rate): the window of chunks in flight is sized from it, in the database
+    # since every ingest worker sends to every van and the estimate outlives a restart.
+    _run(conn, "ALTER TABLE update_offers ADD COLUMN rate INTEGER NOT NULL DEFAULT 0")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version
