@@ -74,6 +74,14 @@ def _summary(lat: list[float]) -> dict:
     return {"n": len(lat), "p50_ms": round(statistics.median(lat)), "p95_ms": round(lat[int(0.95 * (len(lat) - 1))])}
 
 
+def _spread(values: list[float]) -> dict:
+    """p10 / median / p90 of ``values``."""
+    if not values:
+        return {}
+    s = sorted(values)
+    return {q: round(s[int(f * (len(s) - 1))], 2) for q, f in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))}
+
+
 def _tick(db, stop: threading.Event, every_s: float = 0.3) -> None:
     while not stop.is_set():
         outbox.enqueue(db, "tx", "ticket.issued", _ticket())
@@ -240,7 +248,16 @@ def run(release: Path | None, raw_mb: int, down_mbit: float = 20.0, window: str 
             offer = updates.offer(VAN, signed)
             start = time.perf_counter()
             probe = Incoming(staging)
-            wait_until(lambda: probe.ready() == offer["bundle"], 3600, "the release to arrive whole", poll=0.2)
+            windows, rates = [], []
+
+            def arrived() -> bool:  # and the window the hub sizes for the van as it goes (its rate, its loop)
+                now = updates.offer_of(VAN)
+                if now["rate"]:
+                    rates.append(now["rate"])
+                windows.append(WINDOW if window == "fixed" else window_for(now["rate"], now["loop_ms"]))
+                return probe.ready() == offer["bundle"]
+
+            wait_until(arrived, 3600, "the release to arrive whole", poll=0.2)
             seconds = time.perf_counter() - start
             during_until = traffic.mark()
             traffic.finish()
@@ -257,8 +274,8 @@ def run(release: Path | None, raw_mb: int, down_mbit: float = 20.0, window: str 
             "release_bytes": size, "chunks": offer["total"],
             "window": window if window == "fixed" else f"aware ({updates_mod.MIN_WINDOW}…{WINDOW})",
             "window_chunks": WINDOW if window == "fixed" else None,
-            "rate_measured_mbit": round(done["rate"] * 8 / 1e6, 2),
-            "window_now": WINDOW if window == "fixed" else window_for(done["rate"]),
+            "rate_measured_mbit": round(done["rate"] * 8 / 1e6, 2), "loop_measured_ms": done["loop_ms"],
+            "window_during": _spread(windows), "rate_during_mbit": _spread([r * 8 / 1e6 for r in rates]),
             "seconds": round(seconds, 1),
             "goodput_ratio": round(size * 8 / seconds / down, 3),
             "raw_baseline": {"mb": raw_mb, "seconds": round(raw_s, 1),

@@ -624,10 +624,13 @@ def m013_performance_buckets(conn, dialect: str) -> None:
 
 @migration
 def m014_update_rate(conn, dialect: str) -> None:
-    # The rate each van's link delivers a release at (bytes a second; 0: not known yet), measured from its tel.update
-    # reports (governorate/updates.py, next_rate): the window of chunks in flight is sized from it, in the database
-    # since every ingest worker sends to every van and the estimate outlives a restart.
-    _run(conn, "ALTER TABLE update_offers ADD COLUMN rate INTEGER NOT NULL DEFAULT 0")
+    # Each van's link as its tel.update reports measure it (governorate/updates.py, next_rate): the rate it delivers a
+    # release at (bytes a second) and the time between its reports (ms), smoothed; 0: not known yet. The window of
+    # chunks in flight is sized from them (window_for); in the database, since every ingest worker sends to every van
+    # and the measurement outlives a restart.
+    _run(conn,
+         "ALTER TABLE update_offers ADD COLUMN rate INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE update_offers ADD COLUMN loop_ms INTEGER NOT NULL DEFAULT 0")
 
 
 # --- applying them ---------------------------------------------------------------------------------------

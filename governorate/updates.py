@@ -7,9 +7,9 @@ chunks it holds and which (ranges of seqs), ``complete`` when every file is whol
 when a chunk was refused. The hub sends only what the van does not hold:
 
 - a **window** of chunks is in flight (sent, not yet reported held); each report lets the next ones go. It is
-  sized per van from its measured delivery rate (:func:`window_for`): about ``LOOP_S + QUEUE_S`` seconds of what
-  the link delivers, ``MIN_WINDOW`` chunks at first and at least, ``WINDOW`` at most — on a slow link the van's
-  own acks do not wait behind a MiB of software;
+  sized per van from its measured delivery rate (:func:`window_for`): what its link delivers over a report's loop
+  and ``QUEUE_S`` more, ``MIN_WINDOW`` chunks at first and at least, ``WINDOW`` at most — on a slow link the
+  van's own acks do not wait behind a MiB of software;
 - a window with no report for ``STALL_S`` is **sent again** from the first chunk the van lacks (a link that
   dropped what was in flight; the van keeps every chunk it got, so nothing is sent twice that arrived);
 - **lowest priority**: nothing is sent to a van that is offline or whose outbox is not empty (its last
@@ -45,16 +45,17 @@ log = logging.getLogger("governorate.updates")
 
 WINDOW = 16  # chunks in flight to one van at most (1 MiB): Updates(window=…)
 MIN_WINDOW = 4  # … at least, and at first, before the van's reports show its link's rate (256 KiB)
-# The window is the rate × (LOOP_S + QUEUE_S): LOOP_S covers the control loop (a report comes at most every 0.25 s
-# after the first chunk of a window arrives, edge.sync.agent.UPDATE_REPORT_EVERY_S, plus the round trip: 100 ms
-# assumed), QUEUE_S is what may wait in the link's queue ahead of the van's acks. The rate a window can show is
-# at most window ÷ loop time, so the window grows by (LOOP_S + QUEUE_S) ÷ loop each report while the link has
-# room: it cannot spiral down as long as the real loop is shorter than LOOP_S + QUEUE_S (a round trip < 0.6 s).
+# A van's window is its link's rate × (its control loop + QUEUE_S), in chunks (window_for). The loop: a report
+# comes UPDATE_REPORT_EVERY_S (0.25 s, edge.sync.agent) after the first chunk since the last one arrived, and the
+# next window goes when it reaches the hub: 0.25 s + a round trip + a chunk's time on the link. It is measured (the
+# time between reports), at least LOOP_S (0.25 s + 100 ms). QUEUE_S: what may wait in the link's queue ahead of the
+# van's own acks. A window shows a rate of at most window ÷ loop, so each measurement asks for window × (loop +
+# QUEUE_S) ÷ loop: it grows while the link has room, and cannot spiral down, whatever the round trip.
 LOOP_S = 0.35
 QUEUE_S = 0.5
-RATE_GAIN = 0.5  # each rate sample moves the estimate half way (a smoothed mean of the last few reports)
-SAMPLE_MIN_S = 0.1  # reports closer than this (one ingest batch) make no sample
-SAMPLE_MAX_S = 2.0  # … further apart than this spanned a pause (outbox busy, stall, reconnect): it may only raise it
+RATE_GAIN = 0.25  # each report moves the smoothed bytes gained and seconds between reports a quarter of the way
+SAMPLE_MIN_S = 0.1  # a first measurement over less than this (two reports in one ingest batch) is none
+SAMPLE_MAX_S = 2.0  # reports further apart spanned a pause (outbox busy, stall, reconnect): may only raise the rate
 STALL_S = 30.0  # a window with no report for this long is sent again
 BACKOFF_MAX_S = 3600.0  # … doubling while the van says nothing at all, up to this
 PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
@@ -132,37 +133,47 @@ def _parse(at: str | None) -> datetime | None:
     return datetime.fromisoformat(at) if at else None
 
 
-def next_rate(rate: int, held_before: int, at_before: str | None, held: int, at: str,
-              chunk_size: int = CHUNK_SIZE) -> int:
-    """The van's delivery-rate estimate (bytes a second; 0: not known yet) after a report saying it holds ``held``
-    chunks at ``at`` (the hub's time of arrival), the previous one ``held_before`` at ``at_before``.
+def next_rate(rate: int, loop_ms: int, held_before: int, at_before: str | None, held: int, at: str,
+              chunk_size: int = CHUNK_SIZE) -> tuple[int, int]:
+    """A van's link after a report saying it holds ``held`` chunks at ``at`` (the hub's time of arrival), the
+    previous one ``held_before`` at ``at_before``: (its delivery rate in bytes a second, the time between its
+    reports in ms; 0: not known yet).
 
-    A sample is the chunks gained over the time between the two reports. No sample when there is nothing to measure
-    or the report is nonsense for it: no previous report, held not going up (a van that restarted, a report that
-    came out of order), time not going forward or too little of it (two reports in one ingest batch). A sample over
-    more than ``SAMPLE_MAX_S`` spanned a pause (nothing was sent: the van's outbox, a stall, a reconnect): it may
-    raise the estimate, never lower it."""
+    Both are smoothed: the bytes gained and the seconds between reports each move ``RATE_GAIN`` of the way to this
+    report's, and the rate is their ratio — two reports bunched up on the way (one delayed behind the van's own
+    messages) count as the chunks of both over the time of both, not as a burst. Nothing changes when there is
+    nothing to measure or the report is nonsense for it: no previous report, held not going up (a van that
+    restarted, a report that came out of order), time going back. A report more than ``SAMPLE_MAX_S`` after the
+    last spanned a pause (nothing was sent: the van's outbox, a stall, a reconnect): what it gained may raise the
+    rate, never lower it, and says nothing of the loop."""
     try:
         before, now = _parse(at_before), _parse(at)
-        seconds = (now - before).total_seconds() if before is not None and now is not None else 0.0
-    except (TypeError, ValueError):  # a time of another form (naive beside aware): no sample
-        return rate
-    gained = held - held_before
-    if gained <= 0 or seconds < SAMPLE_MIN_S:
-        return rate
-    sample = gained * chunk_size / seconds
-    if seconds > SAMPLE_MAX_S or rate <= 0:
-        return max(rate, round(sample))
-    return max(1, round(rate + RATE_GAIN * (sample - rate)))
+        seconds = (now - before).total_seconds() if before is not None and now is not None else -1.0
+    except (TypeError, ValueError):  # a time of another form (naive beside aware): nothing measured
+        return rate, loop_ms
+    gained = (held - held_before) * chunk_size
+    if gained <= 0 or seconds < 0:
+        return rate, loop_ms
+    if seconds > SAMPLE_MAX_S:
+        return max(rate, round(gained / seconds)), loop_ms
+    if rate <= 0 or loop_ms <= 0:  # the first: as it is, if it is long enough to say anything
+        return (round(gained / seconds), round(seconds * 1000)) if seconds >= SAMPLE_MIN_S else (rate, loop_ms)
+    loop = loop_ms / 1000
+    smoothed_bytes = rate * loop + RATE_GAIN * (gained - rate * loop)
+    smoothed_s = loop + RATE_GAIN * (seconds - loop)
+    return max(1, round(smoothed_bytes / smoothed_s)), max(1, round(smoothed_s * 1000))
 
 
-def window_for(rate: int, maximum: int = WINDOW, minimum: int = MIN_WINDOW, chunk_size: int = CHUNK_SIZE) -> int:
-    """Chunks in flight to a van whose link delivers ``rate`` bytes a second (0: not known): enough for
-    ``LOOP_S + QUEUE_S`` seconds of it, between ``minimum`` and ``maximum``."""
+def window_for(rate: int, loop_ms: int = 0, maximum: int = WINDOW, minimum: int = MIN_WINDOW,
+               chunk_size: int = CHUNK_SIZE) -> int:
+    """Chunks in flight to a van whose link delivers ``rate`` bytes a second with ``loop_ms`` between its reports
+    (0: not known): its rate over the loop (at least ``LOOP_S``) and ``QUEUE_S`` more, between ``minimum`` and
+    ``maximum``."""
     floor = max(1, min(minimum, maximum))
     if rate <= 0:
         return floor
-    return max(floor, min(maximum, math.ceil(rate * (LOOP_S + QUEUE_S) / chunk_size)))
+    seconds = max(LOOP_S, min(loop_ms / 1000, SAMPLE_MAX_S)) + QUEUE_S
+    return max(floor, min(maximum, math.ceil(rate * seconds / chunk_size)))
 
 
 class Updates:
@@ -243,13 +254,14 @@ class Updates:
         state = body["state"] if body["state"] in ("complete", "refused") else "receiving"
         where = "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')"
         key = [van, body["bundle"], body["total"] or 0]
-        before = conn.execute(f"SELECT held, reported_at, rate FROM update_offers {where}", key).fetchone()
-        rate = next_rate(before[2], before[0], before[1], body["held"], received_at) if before else 0
+        before = conn.execute(f"SELECT held, reported_at, rate, loop_ms FROM update_offers {where}", key).fetchone()
+        rate, loop_ms = (next_rate(before[2], before[3], before[0], before[1], body["held"], received_at)
+                         if before else (0, 0))
         cur = conn.execute(
             "UPDATE update_offers SET state = ?, progress_at = CASE WHEN ? > held THEN ? ELSE progress_at END, "
-            f"held = ?, have = ?, error = ?, reported_at = ?, rate = ? {where}",
+            f"held = ?, have = ?, error = ?, reported_at = ?, rate = ?, loop_ms = ? {where}",
             [state, body["held"], received_at, body["held"], json.dumps(body["have"]), body["error"], received_at,
-             rate, *key])
+             rate, loop_ms, *key])
         if cur.rowcount == 0 and body["total"] == 0:  # a refusal before any chunk was kept: total unknown
             cur = conn.execute("UPDATE update_offers SET error = ?, reported_at = ? WHERE van = ? AND bundle = ? "
                                "AND state IN ('offered', 'receiving')", [body["error"], received_at, van,
@@ -289,15 +301,15 @@ class Updates:
         sent_at, reported_at = _parse(offer["sent_at"]), _parse(offer["reported_at"])
         moved_at = max(x for x in (sent_at, _parse(offer["progress_at"])) if x is not None) if sent_at else None
         cursor = max(offer["cursor"], first)
-        rate = offer["rate"]
-        window = window_for(rate, self.window, self.min_window, b.chunk_size)
+        rate, loop_ms = offer["rate"], offer["loop_ms"]
+        window = window_for(rate, loop_ms, self.window, self.min_window, b.chunk_size)
         if moved_at is not None and now - moved_at > self._stall(offer, sent_at, reported_at, window):
             # Nothing sent for a while and the van holds no more than before (the link dropped the window, or the van
             # refused it: a full disk): a window again from the first chunk it lacks — the smallest: what the link
             # delivered before says little of what it does now (the rate is measured anew).
             log.info("update to %s: no progress for %s; sending again from chunk %d", van, now - moved_at, first)
-            cursor, rate = first, 0
-            window = window_for(rate, self.window, self.min_window, b.chunk_size)
+            cursor, rate, loop_ms = first, 0, 0
+            window = window_for(rate, loop_ms, self.window, self.min_window, b.chunk_size)
         chosen: list[int] = []
         if reported_at is not None and sent_at is not None and reported_at > sent_at:
             # A report after the last window that still lacks a chunk below one it holds: that chunk was lost (a
@@ -323,10 +335,10 @@ class Updates:
         # two ingest workers never send the same window.
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ?, rate = ? "
-                "WHERE van = ? AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? "
+                "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ?, rate = ?, "
+                "loop_ms = ? WHERE van = ? AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? "
                 "AND coalesce(reported_at, '') = ?",
-                [max(cursor, seqs[-1] + 1), len(seqs), now.isoformat(), rate, van, b.name, offer["cursor"],
+                [max(cursor, seqs[-1] + 1), len(seqs), now.isoformat(), rate, loop_ms, van, b.name, offer["cursor"],
                  offer["sent_at"] or "",
                  offer["reported_at"] or ""])
             if cur.rowcount == 0:
@@ -361,7 +373,8 @@ class Updates:
 
 
 _COLUMNS = ("van", "bundle", "folder", "version", "total", "state", "held", "have", "error", "cursor", "chunks_sent",
-            "offered_at", "sent_at", "reported_at", "progress_at", "rate")
+            "offered_at", "sent_at", "reported_at", "progress_at", "rate",
+            "loop_ms")
 
 
 def _row(r: tuple) -> dict:
