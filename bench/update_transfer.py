@@ -17,12 +17,13 @@ Prints one JSON object per run: seconds, goodput ÷ downlink rate and ÷ the raw
 the hub measured it (the window it sizes from it: ``window_now``).
 
     python -m bench.update_transfer [--release var/release/van | --release-mb 30] [--raw-mb 40] [--down-mbit 5]
-                                    [--window aware,fixed]
+                                    [--window aware,fixed] [--queue-s 0.5]
 
 ``--down-mbit``: the downlink's rate (20 by default); ``--release-mb``: instead of the real release, a synthetic
 signed one (tests/update/support.py's, with a file of that many MB of random bytes); ``--window``: the hub's
 window, link-aware (governorate/updates.py, window_for: MIN_WINDOW … WINDOW from the van's measured rate) or fixed
-at WINDOW (the hub before it), one run each in the order given; ``--raw-mb 0`` skips the raw baseline.
+at WINDOW (the hub before it), one run each in the order given; ``--queue-s``: the link-aware window's QUEUE_S;
+``--raw-mb 0`` skips the raw baseline.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from edge.sync.agent import SyncAgent, Tuning
 from edge.update.incoming import Incoming
 from governorate import updates as updates_mod
 from governorate.store import HubStore
-from governorate.updates import WINDOW, Updates, window_for
+from governorate.updates import QUEUE_S, WINDOW, Updates, window_for
 from tests.support.mqtt_broker import Broker, free_port
 from tests.support.sync_harness import ThreadRunner, fill_raw, kill9, spawn, van_settings, wait_until
 
@@ -154,12 +155,16 @@ def synthetic_release(mb: float, folder: Path) -> Path:
 
 
 def hub_worker(argv: list[str]) -> None:
-    """``python -m bench.update_transfer --hub-worker fixed|aware <governorate.cli arguments>``: the hub's ingest
-    worker with its window fixed at WINDOW (the hub before the link-aware window) or as it is."""
+    """``python -m bench.update_transfer --hub-worker fixed|aware[:QUEUE_S] <governorate.cli arguments>``: the hub's
+    ingest worker with its window fixed at WINDOW (the hub before the link-aware window) or link-aware (with
+    another QUEUE_S, if given)."""
     from governorate.cli import main as hub_main
 
-    if argv[0] == "fixed":
+    window, _, queue_s = argv[0].partition(":")
+    if window == "fixed":
         updates_mod.MIN_WINDOW = updates_mod.WINDOW
+    if queue_s:
+        updates_mod.QUEUE_S = float(queue_s)
     hub_main(argv[1:])
 
 
@@ -188,7 +193,8 @@ class VanTraffic:
         hub_db = self.folder / "hub.db"
         HubStore(hub_db).close()  # made (and migrated) before the worker starts
         with self.link.netns("gov"):
-            self.hub = spawn(["bench.update_transfer", "--hub-worker", self.window, "ingest", "--db", str(hub_db),
+            worker = self.window + (f":{updates_mod.QUEUE_S}" if updates_mod.QUEUE_S != QUEUE_S else "")
+            self.hub = spawn(["bench.update_transfer", "--hub-worker", worker, "ingest", "--db", str(hub_db),
                               "--broker", f"mqtt://127.0.0.1:{self.port}"], self.folder / "hub.log")
         time.sleep(1.5)
         settings = van_settings(self.folder / "van", f"mqtt://{self.link.gov_ip}:{self.port}", van=VAN)
@@ -272,7 +278,8 @@ def run(release: Path | None, raw_mb: int, down_mbit: float = 20.0, window: str 
                      "loss": link.down.loss},
             "release": f"synthetic {release_mb} MB" if release_mb else str(release),
             "release_bytes": size, "chunks": offer["total"],
-            "window": window if window == "fixed" else f"aware ({updates_mod.MIN_WINDOW}…{WINDOW})",
+            "window": window if window == "fixed" else f"aware ({updates_mod.MIN_WINDOW}…{WINDOW}, "
+                                                      f"QUEUE_S {updates_mod.QUEUE_S})",
             "window_chunks": WINDOW if window == "fixed" else None,
             "rate_measured_mbit": round(done["rate"] * 8 / 1e6, 2), "loop_measured_ms": done["loop_ms"],
             "window_during": _spread(windows), "rate_during_mbit": _spread([r * 8 / 1e6 for r in rates]),
@@ -298,12 +305,15 @@ def main() -> None:
                         help="a synthetic signed release of this many MB instead of --release")
     parser.add_argument("--raw-mb", type=int, default=40, help="megabytes for the raw MQTT baseline (0: none)")
     parser.add_argument("--down-mbit", type=float, default=20.0, help="the downlink's rate, Mbit/s")
+    parser.add_argument("--queue-s", type=float, default=QUEUE_S,
+                        help="the link-aware window's queue allowance, seconds (governorate.updates.QUEUE_S)")
     parser.add_argument("--window", default="aware",
                         help="aware, fixed, or both in turn (aware,fixed): the hub's window of chunks in flight")
     args = parser.parse_args()
     for window in args.window.split(","):
         if window not in ("aware", "fixed"):
             parser.error(f"--window: {window!r} is neither aware nor fixed")
+    updates_mod.QUEUE_S = args.queue_s
     for window in args.window.split(","):
         print(json.dumps(run(args.release, args.raw_mb, args.down_mbit, window, args.release_mb)), flush=True)
 
