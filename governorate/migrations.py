@@ -622,6 +622,17 @@ def m013_performance_buckets(conn, dialect: str) -> None:
              f"CREATE INDEX {table}_months_by_day ON {table}_months (day)")
 
 
+@migration
+def m014_update_rate(conn, dialect: str) -> None:
+    # Each van's link as its tel.update reports measure it (governorate/updates.py, next_rate): the rate it delivers a
+    # release at (bytes a second) and the time between its reports (ms), smoothed; 0: not known yet. The window of
+    # chunks in flight is sized from them (window_for); in the database, since every ingest worker sends to every van
+    # and the measurement outlives a restart.
+    _run(conn,
+         "ALTER TABLE update_offers ADD COLUMN rate INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE update_offers ADD COLUMN loop_ms INTEGER NOT NULL DEFAULT 0")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -6,8 +6,10 @@ cuts it into the chunks of docs/protocol.md (file by file in path order, ``seq``
 chunks it holds and which (ranges of seqs), ``complete`` when every file is whole, ``refused`` with the reason
 when a chunk was refused. The hub sends only what the van does not hold:
 
-- a **window** of ``WINDOW`` chunks at most is in flight (sent, not yet reported held); each report lets the
-  next ones go;
+- a **window** of chunks is in flight (sent, not yet reported held); each report lets the next ones go. It is
+  sized per van from its measured delivery rate (:func:`window_for`): what its link delivers over a report's loop
+  and ``QUEUE_S`` more, ``MIN_WINDOW`` chunks at first and at least, ``WINDOW`` at most — on a slow link the
+  van's own acks do not wait behind a MiB of software;
 - a window with no report for ``STALL_S`` is **sent again** from the first chunk the van lacks (a link that
   dropped what was in flight; the van keeps every chunk it got, so nothing is sent twice that arrived);
 - **lowest priority**: nothing is sent to a van that is offline or whose outbox is not empty (its last
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -40,7 +43,19 @@ from governorate.store import HubStore, now_iso
 
 log = logging.getLogger("governorate.updates")
 
-WINDOW = 16  # chunks in flight to one van (1 MiB)
+WINDOW = 16  # chunks in flight to one van at most (1 MiB): Updates(window=…)
+MIN_WINDOW = 4  # … at least, and at first, before the van's reports show its link's rate (256 KiB)
+# A van's window is its link's rate × (its control loop + QUEUE_S), in chunks (window_for). The loop: a report
+# comes UPDATE_REPORT_EVERY_S (0.25 s, edge.sync.agent) after the first chunk since the last one arrived, and the
+# next window goes when it reaches the hub: 0.25 s + a round trip + a chunk's time on the link. It is measured (the
+# time between reports), at least LOOP_S (0.25 s + 100 ms). QUEUE_S: what may wait in the link's queue ahead of the
+# van's own acks. A window shows a rate of at most window ÷ loop, so each measurement asks for window × (loop +
+# QUEUE_S) ÷ loop: it grows while the link has room, and cannot spiral down, whatever the round trip.
+LOOP_S = 0.35
+QUEUE_S = 0.5
+RATE_GAIN = 0.25  # each report moves the smoothed bytes gained and seconds between reports a quarter of the way
+SAMPLE_MIN_S = 0.1  # a first measurement over less than this (two reports in one ingest batch) is none
+SAMPLE_MAX_S = 2.0  # reports further apart spanned a pause (outbox busy, stall, reconnect): may only raise the rate
 STALL_S = 30.0  # a window with no report for this long is sent again
 BACKOFF_MAX_S = 3600.0  # … doubling while the van says nothing at all, up to this
 PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
@@ -118,15 +133,59 @@ def _parse(at: str | None) -> datetime | None:
     return datetime.fromisoformat(at) if at else None
 
 
+def next_rate(rate: int, loop_ms: int, held_before: int, at_before: str | None, held: int, at: str,
+              chunk_size: int = CHUNK_SIZE) -> tuple[int, int]:
+    """A van's link after a report saying it holds ``held`` chunks at ``at`` (the hub's time of arrival), the
+    previous one ``held_before`` at ``at_before``: (its delivery rate in bytes a second, the time between its
+    reports in ms; 0: not known yet).
+
+    Both are smoothed: the bytes gained and the seconds between reports each move ``RATE_GAIN`` of the way to this
+    report's, and the rate is their ratio — two reports bunched up on the way (one delayed behind the van's own
+    messages) count as the chunks of both over the time of both, not as a burst. Nothing changes when there is
+    nothing to measure or the report is nonsense for it: no previous report, held not going up (a van that
+    restarted, a report that came out of order), time going back. A report more than ``SAMPLE_MAX_S`` after the
+    last spanned a pause (nothing was sent: the van's outbox, a stall, a reconnect): what it gained may raise the
+    rate, never lower it, and says nothing of the loop."""
+    try:
+        before, now = _parse(at_before), _parse(at)
+        seconds = (now - before).total_seconds() if before is not None and now is not None else -1.0
+    except (TypeError, ValueError):  # a time of another form (naive beside aware): nothing measured
+        return rate, loop_ms
+    gained = (held - held_before) * chunk_size
+    if gained <= 0 or seconds < 0:
+        return rate, loop_ms
+    if seconds > SAMPLE_MAX_S:
+        return max(rate, round(gained / seconds)), loop_ms
+    if rate <= 0 or loop_ms <= 0:  # the first: as it is, if it is long enough to say anything
+        return (round(gained / seconds), round(seconds * 1000)) if seconds >= SAMPLE_MIN_S else (rate, loop_ms)
+    loop = loop_ms / 1000
+    smoothed_bytes = rate * loop + RATE_GAIN * (gained - rate * loop)
+    smoothed_s = loop + RATE_GAIN * (seconds - loop)
+    return max(1, round(smoothed_bytes / smoothed_s)), max(1, round(smoothed_s * 1000))
+
+
+def window_for(rate: int, loop_ms: int = 0, maximum: int = WINDOW, minimum: int = MIN_WINDOW,
+               chunk_size: int = CHUNK_SIZE) -> int:
+    """Chunks in flight to a van whose link delivers ``rate`` bytes a second with ``loop_ms`` between its reports
+    (0: not known): its rate over the loop (at least ``LOOP_S``) and ``QUEUE_S`` more, between ``minimum`` and
+    ``maximum``."""
+    floor = max(1, min(minimum, maximum))
+    if rate <= 0:
+        return floor
+    seconds = max(LOOP_S, min(loop_ms / 1000, SAMPLE_MAX_S)) + QUEUE_S
+    return max(floor, min(maximum, math.ceil(rate * seconds / chunk_size)))
+
+
 class Updates:
     """Offers, reports and the windows sent; ``publish(van, kind, payload)`` puts a downlink on the broker (None:
     this one only offers and reads, as the command line and the web pages do; the ingest workers send)."""
 
     def __init__(self, store: HubStore, publish: Callable[[str, str, bytes], None] | None = None, *,
-                 window: int = WINDOW, stall_s: float = STALL_S):
+                 window: int = WINDOW, min_window: int | None = None, stall_s: float = STALL_S):
         self.store = store
         self.publish = publish
-        self.window = window
+        self.window = window  # the most in flight; each van's own is sized from its link (window_for)
+        self.min_window = MIN_WINDOW if min_window is None else min_window  # (= window: a fixed window)
         self.stall = timedelta(seconds=stall_s)
         self._bundles: dict[str, Bundle] = {}
         self._checked: dict[str, float] = {}
@@ -190,14 +249,19 @@ class Updates:
 
     @staticmethod
     def report(conn, van: str, body: dict, received_at: str) -> bool:
-        """Keep a van's ``tel.update`` when it is about the bundle offered to it; True when it was."""
+        """Keep a van's ``tel.update`` when it is about the bundle offered to it; True when it was. The chunks it
+        gained since its last report, over the time between, update the estimate of its link's rate (next_rate)."""
         state = body["state"] if body["state"] in ("complete", "refused") else "receiving"
+        where = "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')"
+        key = [van, body["bundle"], body["total"] or 0]
+        before = conn.execute(f"SELECT held, reported_at, rate, loop_ms FROM update_offers {where}", key).fetchone()
+        rate, loop_ms = (next_rate(before[2], before[3], before[0], before[1], body["held"], received_at)
+                         if before else (0, 0))
         cur = conn.execute(
             "UPDATE update_offers SET state = ?, progress_at = CASE WHEN ? > held THEN ? ELSE progress_at END, "
-            "held = ?, have = ?, error = ?, reported_at = ? "
-            "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')",
+            f"held = ?, have = ?, error = ?, reported_at = ?, rate = ?, loop_ms = ? {where}",
             [state, body["held"], received_at, body["held"], json.dumps(body["have"]), body["error"], received_at,
-             van, body["bundle"], body["total"] or 0])
+             rate, loop_ms, *key])
         if cur.rowcount == 0 and body["total"] == 0:  # a refusal before any chunk was kept: total unknown
             cur = conn.execute("UPDATE update_offers SET error = ?, reported_at = ? WHERE van = ? AND bundle = ? "
                                "AND state IN ('offered', 'receiving')", [body["error"], received_at, van,
@@ -237,18 +301,22 @@ class Updates:
         sent_at, reported_at = _parse(offer["sent_at"]), _parse(offer["reported_at"])
         moved_at = max(x for x in (sent_at, _parse(offer["progress_at"])) if x is not None) if sent_at else None
         cursor = max(offer["cursor"], first)
-        if moved_at is not None and now - moved_at > self._stall(offer, sent_at, reported_at):
+        rate, loop_ms = offer["rate"], offer["loop_ms"]
+        window = window_for(rate, loop_ms, self.window, self.min_window, b.chunk_size)
+        if moved_at is not None and now - moved_at > self._stall(offer, sent_at, reported_at, window):
             # Nothing sent for a while and the van holds no more than before (the link dropped the window, or the van
-            # refused it: a full disk): the whole window again from the first chunk it lacks.
+            # refused it: a full disk): a window again from the first chunk it lacks — the smallest: what the link
+            # delivered before says little of what it does now (the rate is measured anew).
             log.info("update to %s: no progress for %s; sending again from chunk %d", van, now - moved_at, first)
-            cursor = first
+            cursor, rate, loop_ms = first, 0, 0
+            window = window_for(rate, loop_ms, self.window, self.min_window, b.chunk_size)
         chosen: list[int] = []
         if reported_at is not None and sent_at is not None and reported_at > sent_at:
             # A report after the last window that still lacks a chunk below one it holds: that chunk was lost (a
             # restart mid-window, a refusal); it goes again at once, before anything new.
-            chosen = [seq for seq in missing(have, min(highest, cursor)) if seq < highest][:self.window]
+            chosen = [seq for seq in missing(have, min(highest, cursor)) if seq < highest][:window]
         in_flight = sum(1 for _ in missing(have, cursor, highest + 1))  # sent, beyond what the van holds
-        budget = self.window - in_flight - len(chosen)
+        budget = window - in_flight - len(chosen)
         for seq in missing(have, total, cursor):
             if budget <= 0:
                 break
@@ -263,12 +331,14 @@ class Updates:
             log.warning("release folder %s changed while sending to %s (%s); read again", offer["folder"], van, exc)
             self.forget(offer["folder"])
             return 0
-        # Claimed before publishing, against what was read: two ingest workers never send the same window.
+        # Claimed before publishing, against what was read (the window was sized from it: no report came between):
+        # two ingest workers never send the same window.
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ? WHERE van = ? "
-                "AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? AND coalesce(reported_at, '') = ?",
-                [max(cursor, seqs[-1] + 1), len(seqs), now.isoformat(), van, b.name, offer["cursor"],
+                "UPDATE update_offers SET cursor = ?, chunks_sent = chunks_sent + ?, sent_at = ?, rate = ?, "
+                "loop_ms = ? WHERE van = ? AND bundle = ? AND cursor = ? AND coalesce(sent_at, '') = ? "
+                "AND coalesce(reported_at, '') = ?",
+                [max(cursor, seqs[-1] + 1), len(seqs), now.isoformat(), rate, loop_ms, van, b.name, offer["cursor"],
                  offer["sent_at"] or "",
                  offer["reported_at"] or ""])
             if cur.rowcount == 0:
@@ -277,7 +347,8 @@ class Updates:
             self.publish(van, "update-chunk", p.encode_down(chunk, van=van))
         return len(seqs)
 
-    def _stall(self, offer: dict, sent_at: datetime | None, reported_at: datetime | None) -> timedelta:
+    def _stall(self, offer: dict, sent_at: datetime | None, reported_at: datetime | None,
+               window: int) -> timedelta:
         """How long a window may go without progress before it is sent again: ``stall_s`` — longer while the van says
         nothing (an agent that cannot take updates, a link that takes nothing in), up to ``BACKOFF_MAX_S``: an hour's
         MiB, not 120 MiB an hour, over a van's paid LTE. A report resets it: a van that comes back (it reports after
@@ -286,13 +357,13 @@ class Updates:
         - heard since the last window: ``stall_s``;
         - heard before, silent since: as long as it has been silent at the last window (30 s, 30 s, 60 s, 120 s …:
           doubling from the last report, whatever happened earlier in the transfer);
-        - never heard: doubled for each window sent beyond the first (it holds nothing of them)."""
+        - never heard: doubled for each ``window`` sent beyond the first (it holds nothing of them)."""
         if reported_at is not None and sent_at is not None and reported_at >= sent_at:
             return self.stall
         if reported_at is not None and sent_at is not None:
             seconds = (sent_at - reported_at).total_seconds()
             return timedelta(seconds=min(max(seconds, self.stall.total_seconds()), BACKOFF_MAX_S))
-        wasted = max(0, (offer["chunks_sent"] - offer["held"]) // max(1, self.window) - 1)
+        wasted = max(0, (offer["chunks_sent"] - offer["held"]) // max(1, window) - 1)
         seconds = self.stall.total_seconds() * 2 ** min(wasted, 20)
         return timedelta(seconds=min(max(seconds, self.stall.total_seconds()), BACKOFF_MAX_S))
 
@@ -302,7 +373,8 @@ class Updates:
 
 
 _COLUMNS = ("van", "bundle", "folder", "version", "total", "state", "held", "have", "error", "cursor", "chunks_sent",
-            "offered_at", "sent_at", "reported_at", "progress_at")
+            "offered_at", "sent_at", "reported_at", "progress_at", "rate",
+            "loop_ms")
 
 
 def _row(r: tuple) -> dict:

@@ -17,7 +17,7 @@ from edge.sync.agent import SyncAgent, Tuning
 from edge.update import transfer
 from edge.update.incoming import READY, Incoming
 from governorate.store import HubStore
-from governorate.updates import Bundle, OfferError, Updates, missing
+from governorate.updates import MIN_WINDOW, Bundle, OfferError, Updates, missing
 from tests.support.sync_harness import VAN, ThreadRunner, start_hub, van_settings, wait_until
 from tests.update.support import signed_release
 
@@ -119,13 +119,13 @@ def test_a_van_that_never_answers_gets_windows_less_and_less_often_and_one_that_
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
     assert len(times) <= 40, len(times)  # 2,880 windows without the back-off
     assert gaps[0] <= 40 and gaps == sorted(gaps) and max(gaps) <= 3600 + 5 and min(gaps[-5:]) >= 3600
-    assert set(sent) == set(range(16))  # always the same first window: the van holds nothing
+    assert set(sent) == set(range(MIN_WINDOW))  # always the same first window (its link not known): it holds nothing
     # The van comes back and says what it holds (after every connect): the next window goes within the stall time.
     report = {"bundle": offer["bundle"], "at": now.isoformat(), "state": "receiving", "total": offer["total"],
               "held": 16, "have": [[0, 15]], "error": None}
     with store.transaction() as conn:
         Updates.report(conn, VAN, report, now.isoformat())
-    assert updates.pump(VAN, now=now + timedelta(seconds=1)) == 16
+    assert updates.pump(VAN, now=now + timedelta(seconds=1)) == MIN_WINDOW
     # That window is lost on the way: after all the waste of the silent day, it goes again within the stall time —
     # the report reset the back-off — and the silence from there doubles it again from 30 s.
     times = []
