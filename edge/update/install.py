@@ -175,43 +175,34 @@ class Health:
         if reason:
             return reason
         if self.url and started:
-            last = "no answer"
-            while True:
-                try:
-                    status, body = _ask(self.url, max(0.5, min(5.0, end - time.monotonic())))
-                    last = judge(record["version"], status, body, baseline)
-                    if last is None:
-                        return None
-                    # else wait: the link may take a few seconds to come back, an old process to be replaced
-                except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. not HTTP on that port
-                    last = f"{type(exc).__name__}: {exc}"
-                if time.monotonic() + self.interval_s > end:
-                    return f"{self.url} not healthy within {self.deadline_s:g} s ({last})"
-                time.sleep(self.interval_s)
+            return self._poll(self.deadline_s, lambda status, body: judge(record["version"], status, body, baseline),
+                              lambda last: f"{self.url} not healthy within {self.deadline_s:g} s ({last})")
         return None
 
     def link(self, version: str) -> str | None:
         """Does ``version``'s health answer say its sync is connected to the governorate, within ``link_grace_s``: None
         when it does, else the reason. After a power cut the modem may take minutes to attach."""
-        end = time.monotonic() + self.link_grace_s
+        connected = {"sync_connected": True, "devices": {}}
+        return self._poll(self.link_grace_s, lambda status, body: judge(version, status, body, connected),
+                          lambda last: f"sync is not connected to the governorate within {self.link_grace_s:g} s "
+                                       f"after the start (it was before the switch; {last})")
+
+    def _poll(self, seconds: float, verdict, failed) -> str | None:
+        """Ask the health URL every ``interval_s`` until ``verdict(status, body)`` is None (then None), for ``seconds``
+        at most (then ``failed(last verdict)``)."""
+        end = time.monotonic() + seconds
         last = "no answer"
         while True:
             try:
                 status, body = _ask(self.url, max(0.5, min(5.0, end - time.monotonic())))
-                answer = json.loads(body)
-                answer = answer if isinstance(answer, dict) else {}
-                sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
-                if _answered_version(body) not in (None, version):
-                    last = f"HTTP {status}, version {_answered_version(body)}"
-                elif sync.get("connected") is True:
+                last = verdict(status, body)
+                if last is None:
                     return None
-                else:
-                    last = "not connected"
-            except (OSError, ValueError, http.client.HTTPException) as exc:
+                # else wait: the link may take a while to come back, an old process to be replaced
+            except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. not HTTP on that port
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() + self.interval_s > end:
-                return (f"sync is not connected to the governorate within {self.link_grace_s:g} s after the start "
-                        f"(it was before the switch; {last})")
+                return failed(last)
             time.sleep(self.interval_s)
 
 
