@@ -175,7 +175,8 @@ class Health:
         if reason:
             return reason
         if self.url and started:
-            return self._poll(self.deadline_s, lambda status, body: judge(record["version"], status, body, baseline),
+            return self._poll(end - time.monotonic(),
+                              lambda status, body: judge(record["version"], status, body, baseline),
                               lambda last: f"{self.url} not healthy within {self.deadline_s:g} s ({last})")
         return None
 
