@@ -152,3 +152,16 @@ def test_what_recovery_leaves_undecided_is_decided_once_the_van_processes_run():
     assert "systemctl restart --no-block edge.target" in command and "PartOf" not in u["Unit"]
     assert u["Install"]["WantedBy"] == ["edge.target"]
     assert SETTLE in " ".join(unit("edge-update.service")["Unit"]["After"]).split()
+
+
+def test_the_boot_does_not_wait_for_the_settle_check():
+    # A target is ordered after every unit it wants unless that unit has DefaultDependencies=no: otherwise edge.target,
+    # and multi-user.target after it, wait up to TimeoutStartSec (25 min) for the check a power cut left.
+    u = unit(SETTLE)["Unit"]
+    assert u["DefaultDependencies"] == ["no"]
+    after = set(" ".join(u["After"]).split())
+    # What the default dependencies gave, restored: after the basic system, stopped (not left running) at shutdown.
+    assert {"sysinit.target", "basic.target"} <= after and u["Requires"] == ["sysinit.target"]
+    assert u["Conflicts"] == ["shutdown.target"] and u["Before"] == ["shutdown.target"]
+    assert "Before" not in unit("edge.target")["Unit"] and SETTLE not in " ".join(unit("edge.target")["Unit"]["After"])
+
