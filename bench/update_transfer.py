@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -196,7 +198,11 @@ class VanTraffic:
             worker = self.window + (f":{updates_mod.QUEUE_S}" if updates_mod.QUEUE_S != QUEUE_S else "")
             self.hub = spawn(["bench.update_transfer", "--hub-worker", worker, "ingest", "--db", str(hub_db),
                               "--broker", f"mqtt://127.0.0.1:{self.port}"], self.folder / "hub.log")
-        time.sleep(1.5)
+        # The van's first snapshot (outbox drained: what lets the hub send) is latest-wins, not queued: a van that
+        # connects before the hub subscribed waits an hour for the next one (telemetry_every_s).
+        log = self.folder / "hub.log"
+        wait_until(lambda: log.is_file() and re.search(r"hub for governorate \S+ connected", log.read_text(
+            errors="replace")) is not None, 60, "the hub worker to connect")
         settings = van_settings(self.folder / "van", f"mqtt://{self.link.gov_ip}:{self.port}", van=VAN)
         fill_raw(settings, 0)
         with self.link.netns("van"):
@@ -299,6 +305,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--hub-worker"]:
         hub_worker(sys.argv[2:])
         return
+    # `timeout` or a stop sends SIGTERM: leave through the context managers (the hub worker, the broker, the network
+    # namespaces and the temporary folder go), as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", type=Path, default=Path("var/release/van"))
     parser.add_argument("--release-mb", type=float, default=None,

@@ -633,6 +633,16 @@ def m014_update_rate(conn, dialect: str) -> None:
          "ALTER TABLE update_offers ADD COLUMN loop_ms INTEGER NOT NULL DEFAULT 0")
 
 
+@migration
+def m015_update_sample(conn, dialect: str) -> None:
+    # Where the measurement of a van's link started (governorate/updates.py, next_rate): the chunks it held and the
+    # time. Kept apart from the last report (held, reported_at), which every report moves: reports bunched in one
+    # ingest batch, or a duplicate, then count in the next measurement instead of as a burst over no time.
+    _run(conn,
+         "ALTER TABLE update_offers ADD COLUMN sample_held INTEGER NOT NULL DEFAULT 0",
+         "ALTER TABLE update_offers ADD COLUMN sample_at TEXT")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

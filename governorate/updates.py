@@ -54,8 +54,9 @@ MIN_WINDOW = 4  # … at least, and at first, before the van's reports show its 
 LOOP_S = 0.35
 QUEUE_S = 0.5
 RATE_GAIN = 0.25  # each report moves the smoothed bytes gained and seconds between reports a quarter of the way
-SAMPLE_MIN_S = 0.1  # a first measurement over less than this (two reports in one ingest batch) is none
-SAMPLE_MAX_S = 2.0  # reports further apart spanned a pause (outbox busy, stall, reconnect): may only raise the rate
+SAMPLE_MIN_S = 0.1  # a measurement over less than this (reports in one ingest batch) waits for the next report
+SAMPLE_MAX_S = 2.0  # longer spanned a pause (outbox busy, stall, reconnect) or a very slow link: see next_rate
+RATE_MAX = 12_500_000  # bytes a second (100 Mbit/s): no van's LTE delivers more; a measurement above is held to it
 STALL_S = 30.0  # a window with no report for this long is sent again
 BACKOFF_MAX_S = 3600.0  # … doubling while the van says nothing at all, up to this
 PUMP_EVERY_S = 5.0  # how often the ingest worker looks for offers to start or windows to send again
@@ -134,34 +135,39 @@ def _parse(at: str | None) -> datetime | None:
 
 
 def next_rate(rate: int, loop_ms: int, held_before: int, at_before: str | None, held: int, at: str,
-              chunk_size: int = CHUNK_SIZE) -> tuple[int, int]:
+              chunk_size: int = CHUNK_SIZE) -> tuple[int, int, bool]:
     """A van's link after a report saying it holds ``held`` chunks at ``at`` (the hub's time of arrival), the
-    previous one ``held_before`` at ``at_before``: (its delivery rate in bytes a second, the time between its
-    reports in ms; 0: not known yet).
+    measurement having started at ``held_before`` chunks at ``at_before``: (its delivery rate in bytes a second, the
+    time between its reports in ms — 0: not known yet — and whether the next measurement starts at this report).
 
-    Both are smoothed: the bytes gained and the seconds between reports each move ``RATE_GAIN`` of the way to this
-    report's, and the rate is their ratio — two reports bunched up on the way (one delayed behind the van's own
-    messages) count as the chunks of both over the time of both, not as a burst. Nothing changes when there is
-    nothing to measure or the report is nonsense for it: no previous report, held not going up (a van that
-    restarted, a report that came out of order), time going back. A report more than ``SAMPLE_MAX_S`` after the
-    last spanned a pause (nothing was sent: the van's outbox, a stall, a reconnect): what it gained may raise the
-    rate, never lower it, and says nothing of the loop."""
+    Both are smoothed: the bytes gained and the seconds taken each move ``RATE_GAIN`` of the way to this
+    measurement's, and the rate is their ratio. A report that cannot be measured yet leaves the start where it was,
+    so its chunks count in the next measurement: reports bunched up on the way (one ingest batch gives them one time
+    of arrival; a van's reports piled up behind a slow hub) are one measurement, never a burst; a duplicate or a
+    report without progress moves nothing. A report that makes no sense for it (held going down: a van that
+    restarted, a report out of order; time going back; a time of another form) changes nothing and starts anew.
+    Over more than ``SAMPLE_MAX_S`` the reports spanned a pause (nothing was sent: the van's outbox, a stall, a
+    reconnect) or a link slower than a chunk in that time: the rate may rise to what arrived, and fall by at most
+    ``RATE_GAIN`` a report (so a very slow link is found within a few reports, and a pause costs little); the loop
+    is not measured. The rate is at most ``RATE_MAX``."""
     try:
         before, now = _parse(at_before), _parse(at)
         seconds = (now - before).total_seconds() if before is not None and now is not None else -1.0
     except (TypeError, ValueError):  # a time of another form (naive beside aware): nothing measured
-        return rate, loop_ms
+        return rate, loop_ms, True
+    if seconds < 0 or held < held_before:
+        return rate, loop_ms, True
     gained = (held - held_before) * chunk_size
-    if gained <= 0 or seconds < 0:
-        return rate, loop_ms
+    if gained == 0 or seconds < SAMPLE_MIN_S:
+        return rate, loop_ms, False
     if seconds > SAMPLE_MAX_S:
-        return max(rate, round(gained / seconds)), loop_ms
-    if rate <= 0 or loop_ms <= 0:  # the first: as it is, if it is long enough to say anything
-        return (round(gained / seconds), round(seconds * 1000)) if seconds >= SAMPLE_MIN_S else (rate, loop_ms)
+        return min(RATE_MAX, max(round(gained / seconds), round(rate * (1 - RATE_GAIN)))), loop_ms, True
+    if rate <= 0 or loop_ms <= 0:  # the first: as it is
+        return min(RATE_MAX, round(gained / seconds)), round(seconds * 1000), True
     loop = loop_ms / 1000
     smoothed_bytes = rate * loop + RATE_GAIN * (gained - rate * loop)
     smoothed_s = loop + RATE_GAIN * (seconds - loop)
-    return max(1, round(smoothed_bytes / smoothed_s)), max(1, round(smoothed_s * 1000))
+    return min(RATE_MAX, max(1, round(smoothed_bytes / smoothed_s))), max(1, round(smoothed_s * 1000)), True
 
 
 def window_for(rate: int, loop_ms: int = 0, maximum: int = WINDOW, minimum: int = MIN_WINDOW,
@@ -254,14 +260,20 @@ class Updates:
         state = body["state"] if body["state"] in ("complete", "refused") else "receiving"
         where = "WHERE van = ? AND bundle = ? AND total = ? AND state IN ('offered', 'receiving')"
         key = [van, body["bundle"], body["total"] or 0]
-        before = conn.execute(f"SELECT held, reported_at, rate, loop_ms FROM update_offers {where}", key).fetchone()
-        rate, loop_ms = (next_rate(before[2], before[3], before[0], before[1], body["held"], received_at)
-                         if before else (0, 0))
+        # The row first, locked: on PostgreSQL a second worker's report of this van waits here until this one is
+        # committed, so each is measured against the one before it (SQLite's transaction holds the database already).
+        conn.execute(f"UPDATE update_offers SET held = held {where}", key)
+        before = conn.execute(f"SELECT sample_held, sample_at, rate, loop_ms FROM update_offers {where}",
+                              key).fetchone()
+        rate, loop_ms, anew = (next_rate(before[2], before[3], before[0], before[1], body["held"], received_at)
+                               if before else (0, 0, True))
+        sample_held, sample_at = (body["held"], received_at) if anew or not before else (before[0], before[1])
         cur = conn.execute(
             "UPDATE update_offers SET state = ?, progress_at = CASE WHEN ? > held THEN ? ELSE progress_at END, "
-            f"held = ?, have = ?, error = ?, reported_at = ?, rate = ?, loop_ms = ? {where}",
+            f"held = ?, have = ?, error = ?, reported_at = ?, rate = ?, loop_ms = ?, sample_held = ?, sample_at = ? "
+            f"{where}",
             [state, body["held"], received_at, body["held"], json.dumps(body["have"]), body["error"], received_at,
-             rate, loop_ms, *key])
+             rate, loop_ms, sample_held, sample_at, *key])
         if cur.rowcount == 0 and body["total"] == 0:  # a refusal before any chunk was kept: total unknown
             cur = conn.execute("UPDATE update_offers SET error = ?, reported_at = ? WHERE van = ? AND bundle = ? "
                                "AND state IN ('offered', 'receiving')", [body["error"], received_at, van,
