@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from edge.core import governorates
-from edge.core.digits import to_ascii, to_eastern
+from edge.core.digits import eastern_run, to_ascii, to_eastern
 from edge.core.errors import EdgeError
 from edge.core.governorates import Governorate
 
@@ -137,7 +137,7 @@ def _birth_date(century: int, number: str) -> datetime.date:
         shown = f"{year}-{number[3:5]}-{number[5:7]}"
         raise InvalidNationalId(
             "date",
-            f"تاريخ الميلاد في الرقم القومي (الأرقام من ٢ إلى ٧) ليس تاريخًا صحيحًا: {to_eastern(shown)}. "
+            f"تاريخ الميلاد في الرقم القومي (الأرقام من ٢ إلى ٧) ليس تاريخًا صحيحًا: {eastern_run(shown)}. "
             "راجع هذه الأرقام على البطاقة وأعد كتابتها.",
             f"The birth date in the national ID (digits 2–7) is not a real date: {shown}. "
             "Check these digits against the card and type them again.",
@@ -160,7 +160,7 @@ def _future_error(birth_date: datetime.date, number: str) -> InvalidNationalId:
     shown = birth_date.isoformat()
     return InvalidNationalId(
         "future-date",
-        f"تاريخ الميلاد في الرقم القومي (الأرقام من ٢ إلى ٧) في المستقبل: {to_eastern(shown)}. "
+        f"تاريخ الميلاد في الرقم القومي (الأرقام من ٢ إلى ٧) في المستقبل: {eastern_run(shown)}. "
         "راجع الرقم الأول (القرن) والأرقام من ٢ إلى ٧ على البطاقة.",
         f"The birth date in the national ID (digits 2–7) is in the future: {shown}. "
         "Check the first digit (century) and digits 2–7 against the card.",

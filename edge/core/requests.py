@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from edge.core.digits import to_ascii, to_eastern
+from edge.core.digits import eastern_run, to_ascii, to_eastern
 from edge.core.errors import EdgeError
 from edge.core.money import format_egp
 from edge.core.vans import VAN_ID
@@ -367,7 +367,7 @@ def parse_request_number(text: str) -> RequestNumber:
         raise InvalidRequestNumber(
             "not-digits",
             f"رقم الطلب يتكون من أرقام فقط، و«{shown}» ليس رقمًا. "
-            f"اكتب الرقم المطبوع على الإيصال، مثل {to_eastern(_EXAMPLE)}.",
+            f"اكتب الرقم المطبوع على الإيصال، مثل {eastern_run(_EXAMPLE)}.",
             f"A request number has digits only; “{shown}” is not a digit. "
             f"Type the number printed on your receipt, e.g. {_EXAMPLE}.",
             detail=f"first non-digit {bad!r}",
@@ -376,7 +376,7 @@ def parse_request_number(text: str) -> RequestNumber:
         raise InvalidRequestNumber(
             "length",
             f"رقم الطلب يتكون من {to_eastern(DIGITS)} رقمًا، وعدد الأرقام التي أدخلتها "
-            f"{to_eastern(len(digits))}. اكتب الرقم المطبوع على الإيصال، مثل {to_eastern(_EXAMPLE)}.",
+            f"{to_eastern(len(digits))}. اكتب الرقم المطبوع على الإيصال، مثل {eastern_run(_EXAMPLE)}.",
             f"A request number has {DIGITS} digits; you entered {len(digits)}. "
             f"Type the number printed on your receipt, e.g. {_EXAMPLE}.",
             detail=f"{len(digits)} digits",

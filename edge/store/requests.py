@@ -11,6 +11,7 @@ import sqlite_utils
 from edge.core import requests as rq
 from edge.core.catalogue import Catalogue
 from edge.core.citizens import Citizen
+from edge.core.digits import eastern_run
 from edge.core.errors import EdgeError
 from edge.core.shifts import ShiftClosed
 from edge.store import audit_log, calendars, clock, device_status, outbox
@@ -22,7 +23,7 @@ class UnknownRequest(EdgeError):
 
     def __init__(self, number: str):
         super().__init__(
-            f"لا يوجد طلب بالرقم {number} في هذه العربة. راجع الرقم المطبوع على الإيصال.",
+            f"لا يوجد طلب بالرقم {eastern_run(number)} في هذه العربة. راجع الرقم المطبوع على الإيصال.",
             f"There is no request number {number} in this van. Check the number printed on the receipt.",
             detail=f"no row for {number}",
         )

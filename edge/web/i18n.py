@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from flask import Flask, session
 from flask_babel import Babel, get_locale
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from edge.core import money
@@ -64,6 +65,18 @@ def ticket_no(number: str) -> Markup:
                   '</span>').format(arabic, escape(number))
 
 
+def series(letters: str) -> Markup:
+    """A ticket series (a category's letter) as its tickets show it: the Arabic letter with the Latin beside it on
+    Arabic screens (و F: the slip says و ٠٠١ F001), the Latin letter in English."""
+    try:
+        arabic = "".join(tk.ARABIC_SERIES[c] for c in letters)
+    except (KeyError, TypeError):
+        return Markup('<bdi dir="ltr">{}</bdi>').format(letters)
+    if current() != "ar" or not arabic:
+        return Markup('<bdi dir="ltr">{}</bdi>').format(letters)
+    return Markup('<bdi dir="rtl">{}</bdi> <bdi dir="ltr" lang="en" class="latin">{}</bdi>').format(arabic, letters)
+
+
 def pick(obj, field: str = "name") -> str:
     """``obj.name_ar`` or ``obj.name_en`` (catalogue entries, governorates) for the current language."""
     return getattr(obj, f"{field}_{current()}", None) or getattr(obj, f"{field}_ar")
@@ -81,9 +94,24 @@ def other() -> str:
     return "ar" if current() == "en" else "en"
 
 
+def per_request(f):
+    """``f`` as a filter Jinja never works out when it compiles a template: it reads the request's language. Jinja
+    turns a filter over a literal into a constant at compile time ({{ "007-261121-0001-5"|num }}), which then kept
+    the digits of whoever opened the page first after a start, for everyone after; a filter that takes the context
+    is not turned into one."""
+    @pass_context
+    def in_context(_context, *args, **kwargs):
+        return f(*args, **kwargs)
+
+    in_context.__name__ = in_context.__qualname__ = f.__name__
+    in_context.__doc__ = f.__doc__
+    return in_context
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select)
-    app.jinja_env.filters.update(eastern=to_eastern, num=num, egp=egp, local_time=local_time, local_date=local_date,
-                                 pick=pick, ticket_no=ticket_no)
+    filters = {"num": num, "egp": egp, "local_time": local_time, "local_date": local_date, "pick": pick,
+               "ticket_no": ticket_no, "series": series}
+    app.jinja_env.filters.update(eastern=to_eastern, **{name: per_request(f) for name, f in filters.items()})
     app.jinja_env.globals.update(lang=current, text_dir=lambda: "rtl" if current() == "ar" else "ltr",
                                  pick=pick, message=message, other_lang=other)

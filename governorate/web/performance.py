@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, session
+from jinja2 import pass_context
 
 import governorate.web.charts as charts
 from edge.core.digits import to_eastern
@@ -41,34 +42,48 @@ def _digits(text: str) -> str:
     return to_eastern(text).translate(_AR_SEPARATORS) if _arabic() else text
 
 
-@bp.app_template_filter("num")
+def _filter(name: str):
+    """Register a template filter that reads the request's language. Jinja works a filter over a literal out when it
+    compiles the template ({{ '100 %'|digits }}), which then kept the digits of whoever opened the page first after a
+    start; a filter that takes the context is never worked out at compile time."""
+    def register(f):
+        @pass_context
+        def in_context(_context, *args, **kwargs):
+            return f(*args, **kwargs)
+
+        bp.add_app_template_filter(in_context, name)
+        return f
+    return register
+
+
+@_filter("num")
 def num(value, decimals: int = 0) -> str:
     if value is None:
         return "—"
     return _digits(f"{value:,.{decimals}f}" if decimals else f"{int(value):,}")
 
 
-@bp.app_template_filter("pct")
+@_filter("pct")
 def pct(value) -> str:
     return "—" if value is None else _digits(f"{100 * value:.1f}") + " %"
 
 
-@bp.app_template_filter("hours")
+@_filter("hours")
 def hours(seconds) -> str:
     return "—" if seconds is None else _digits(f"{seconds / 3600:.1f}")
 
 
-@bp.app_template_filter("minutes")
+@_filter("minutes")
 def minutes(seconds) -> str:
     return "—" if seconds is None else _digits(f"{seconds / 60:.1f}")
 
 
-@bp.app_template_filter("egp")
+@_filter("egp")
 def egp(piastres) -> str:
     return "—" if piastres is None else _digits(f"{piastres / 100:,.2f}")
 
 
-@bp.app_template_filter("digits")
+@_filter("digits")
 def digits(text) -> str:
     return _digits(str(text))
 

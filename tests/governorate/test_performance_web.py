@@ -207,3 +207,17 @@ def test_any_van_text_is_written_to_xlsx_as_text_never_as_a_formula(text):
     expected = exports.safe_text(text)
     assert (cell.value or "") == expected and (cell.value is None or cell.data_type == "s")
     assert not expected.startswith(("=", "+", "-", "@"))
+
+
+def test_a_literal_on_the_screen_is_in_the_readers_digits_whoever_opened_it_first(store):
+    # Jinja works out a filter over a literal when it compiles the template ({{ '100 %'|digits }}): the chart's axis
+    # kept the digits of whoever opened the screen first after a start. Filters read the request's language.
+    app = create_app({"DB_PATH": store.path, "STORE": store, "SECRET_KEY": b"k" * 32, "SENDER": offline_hub(store)})
+    arabic, english = app.test_client(), app.test_client()
+    login(arabic, "viewer")
+    assert ">١٠٠ %<" in arabic.get("/performance", query_string=QUERY).get_data(as_text=True)
+    _english(english)
+    html = english.get("/performance", query_string=QUERY).get_data(as_text=True)
+    assert ">100 %<" in html and "١٠٠" not in html
+    # The demand map is drawn with the map's colours (a usability review found it a black square: no class="map").
+    assert re.search(r'<svg[^>]*id="demand-map"[^>]*class="map"', html)

@@ -116,6 +116,15 @@ def test_every_number_on_the_kiosks_arabic_screens_reads_in_the_papers_order(van
     shown = page.evaluate(MEASURE)
     assert any(to_ascii(r["text"]).replace("\u200e", "") == number for r in shown), shown
     assert _misordered(page) == []
+    # The errors that quote a number (the example of a request number; a number not in this van) too.
+    for typed in ("12", "001-261206-0099-2"):
+        page.goto(f"{url}/track")
+        page.fill("#number", typed)
+        page.click("#track-submit")
+        page.wait_for_selector("#number-error")
+        quoted = [r["text"] for r in page.evaluate(MEASURE)]
+        assert len(quoted) >= 2, quoted  # the hint's example, and the number the error quotes
+        assert _misordered(page) == [], typed
     page.goto(f"{url}/verify")
     page.evaluate("(code) => { const f = document.querySelector('#code'); f.value = code; f.form.submit(); }", code)
     page.wait_for_selector("#verdict")

@@ -313,3 +313,35 @@ def test_the_kiosks_print_button_prints_the_ticket_again_on_the_receipt_printer(
     other = app.test_client()
     assert post(other, "/ticket/BLD", "/ticket/print").headers["Location"].endswith("/")
     assert len(device.jobs) == 3
+
+
+def test_the_track_pages_example_is_in_the_readers_digits_whoever_opened_it_first(app):
+    # Jinja folded {{ "007-261121-0001-5"|num }} when the template was compiled: the example kept the digits of the
+    # language of whoever opened /track first after a start (a usability review found ٠٠٧-… on the English page).
+    arabic, english = app.test_client(), app.test_client()
+    assert "٠٠٧" in text(arabic.get("/track"))
+    english.get("/lang/en")
+    shown = text(english.get("/track"))
+    assert "007-261121-0001-5" in shown and "٠٠٧" not in shown, shown
+    assert "٠٠٧" in text(arabic.get("/track"))
+
+
+def test_an_unknown_request_number_is_said_in_eastern_digits_in_their_written_order(kiosk):
+    from edge.core.digits import LRI, PDI
+
+    page = post(kiosk, "/track", "/track", {"number": "001-261206-0099-2"})
+    body = page.get_data(as_text=True)
+    assert "لا يوجد طلب بالرقم" in body and "001-261206-0099-2" in body  # both languages are shown
+    assert f"{LRI}٠٠١" in body and f"٢{PDI}" in body  # Eastern digits, held in their written order
+
+
+def test_service_categories_show_the_series_letter_the_ticket_will_carry(kiosk):
+    from edge.core.tickets import ARABIC_SERIES
+
+    body = kiosk.get("/ticket").get_data(as_text=True)
+    shown = re.findall(r'<span class="series"[^>]*><bdi dir="rtl">(.+?)</bdi> <bdi dir="ltr" lang="en" class="latin">'
+                       r'([A-Z]+)</bdi>', body)
+    assert len(shown) >= 5 and all(ARABIC_SERIES[latin] == arabic for arabic, latin in shown), shown
+    kiosk.get("/lang/en")
+    english = kiosk.get("/ticket").get_data(as_text=True)
+    assert re.search(r'<span class="series"[^>]*><bdi dir="ltr">[A-Z]+</bdi>', english)
