@@ -355,6 +355,36 @@ def test_van_status_panel_lists_every_device_and_the_backlog(console, db):
         assert word.lower() in shown.lower(), (word, shown)
 
 
+def test_a_device_fault_the_operator_must_fix_is_shown_on_every_console_page(console, db):
+    # The kiosk tells a citizen whose ticket did not print that "the staff have been told": the console must tell
+    # them, on whatever page they are (a usability review found it only on the status page).
+    from edge.store import device_status
+
+    assert 'id="device-faults"' not in console.get("/operator/").get_data(as_text=True)
+    device_status.report(db, "printer", "printer", "error", message_ar="نفد الورق", message_en="Paper out")
+    device_status.report(db, "gps", "gps", "error", message_ar="لا يوجد موقع", message_en="No GPS fix")
+    for path in ("/operator/", "/operator/requests", "/operator/shift", "/operator/status"):
+        body = console.get(path).get_data(as_text=True)
+        banner = re.search(r'<div class="notice warn device-faults" role="alert" id="device-faults">(.*?)</div>', body,
+                           re.S)
+        assert banner and "نفد الورق" in banner.group(1), path
+        assert "لا يوجد موقع" not in banner.group(1)  # nothing the operator can fix at the counter
+    device_status.report(db, "printer", "printer", "ok", message_ar="تعمل", message_en="Working")
+    assert 'id="device-faults"' not in console.get("/operator/").get_data(as_text=True)
+
+
+def test_the_status_page_says_whether_the_van_reaches_the_governorate(console, db):
+    from edge.store import sync_state
+
+    console.get("/lang/en")
+    row = lambda: text(console.get("/operator/status")).split("Connection to the governorate")[1][:160]  # noqa: E731
+    assert "No report yet" in row()
+    sync_state.set_link(db, False)
+    assert "Not connected" in row() and "nothing is lost" in row()
+    sync_state.set_link(db, True)
+    assert row().strip().startswith("Connected")
+
+
 def test_only_a_supervisor_switches_training_mode(app):
     client = app.test_client()
     login(client, OPERATOR)

@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 
-from edge.store import audit_log, operators
+from edge.store import audit_log, device_status, operators
 from edge.web.context import get_db
 from edge.web.security import operator_session_alive
 
@@ -31,9 +31,22 @@ def _session():
     g.training = bool(g.operator and session.get("training"))
 
 
+# Devices whose fault the operator must act on (paper, a jam, a cable), shown above every console page: the kiosk
+# tells a citizen whose ticket did not print that "the staff have been told".
+ACTIONABLE = ("printer", "scanner", "qr")
+
+
 @bp.context_processor
 def _operator_globals():
-    return {"op": g.get("operator")}
+    op = g.get("operator")
+    faults = []
+    if op is not None:
+        try:
+            faults = [d for d in device_status.current(get_db(real=True))
+                      if d.state == "error" and d.device.split(":")[0] in ACTIONABLE]
+        except Exception:  # noqa: BLE001 - a page never fails for its banner (the status page says the rest)
+            faults = []
+    return {"op": op, "device_faults": faults}
 
 
 def login_required(view):

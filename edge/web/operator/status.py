@@ -7,7 +7,7 @@ from flask import abort, redirect, render_template, send_file, session, url_for
 
 from edge.services import papers
 from edge.services.printing import papers_dir
-from edge.store import catalogues, clock, device_status, outbox, print_jobs
+from edge.store import catalogues, clock, device_status, outbox, print_jobs, sync_state
 from edge.web import printing
 from edge.web.context import catalogue, get_db, settings
 from edge.web.operator.blueprint import audit, bp, login_required
@@ -24,11 +24,12 @@ def status():
     backlog = outbox.backlog(db)
     age = backlog.oldest_age(clock.now())
     in_force = catalogue()  # the governorate's newest, else the settings' file
+    link = sync_state.link(db)  # the sync process's connection to the governorate, as it last recorded it
     return render_template("operator/status.html", devices=devices, backlog=backlog, catalogue=in_force,
                            catalogue_from_hub=in_force.version == catalogues.newest_version(db),
                            age_minutes=None if age is None else int(age.total_seconds() // 60),
                            waiting_papers=len(print_jobs.pending(db)), notice=session.pop("notice", None),
-                           printed=papers.recent(papers_dir(s))[:PAPERS_SHOWN])
+                           printed=papers.recent(papers_dir(s))[:PAPERS_SHOWN], link=link)
 
 
 PAPERS_SHOWN = 6
