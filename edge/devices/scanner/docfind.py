@@ -193,6 +193,20 @@ RIM_CALM_SHARE = 0.8     # … this share of them along the side (and half of th
 RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
 RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
 FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
+# A document on a larger plain object (2026-12-06, branch finder-nested): a desk or cutting mat, a tray, a clipboard,
+# a folder, a larger sheet. The object's outline is as well outlined as a page, and larger (``_nested``):
+NEST_EDGE = 2            # px: the band is looked for this far inside the answer's sides (off their blur) …
+NEST_RING = 7            # … and its colour taken from there to this far inside
+NEST_ALIKE = 0.25        # log colour: a calm pixel of the texture-free view this close to that colour is band …
+NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this (a tray's lip darkens gently)
+NEST_MIN = 0.03          # share of the answer's area the document inside must cover at least
+NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
+NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
+NEST_INK = 0.15          # log colour: a pixel of the photo as it is this far from the texture-free view is print …
+NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is (a mat's faint grid allowed)
+NEST_DARK = 0.15         # log units: a band this much darker than the document's paper inside …
+NEST_SATURATED = 0.12    # … or this much more saturated (the spread of its channels) is another thing: a mat, a tray
+NEST_AREA = 1.6          # a band of the document's paper colour (or lighter) around one this much smaller: ask
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
 
@@ -225,14 +239,15 @@ def detect(image: np.ndarray) -> Detection | None:
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
     gain = 1.0
-    found = _search(small, gain)
+    flat_view = cv2.medianBlur(small, max(MEDIANS))  # the texture-free view (step 1)
+    found = _search(small, gain, flat_view)
     if found is None or found[1] < NO_PAGE:
         # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
         # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
         # The gain lifts a desk's blotches as well; a page's side is a step (most of the change within a
         # few pixels of it), a blotch's a ramp.
         gain = LOW_CONTRAST_GAIN
-        found = _search(small, gain)
+        found = _search(small, gain, flat_view)
         if found is not None and not (_page_shaped(found[0], STEEP_ANGLE) and _crisp(small, found[0])):
             found = None
     if found is None or found[1] < NO_PAGE:
@@ -240,6 +255,7 @@ def detect(image: np.ndarray) -> Detection | None:
     quad, score = found[0], found[1] * _doubt(found[4])
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
+        quad, score = _nested(small, flat_view, quad, score)
         quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -310,6 +326,153 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
         return quad, min(score, FRAME_DOUBT * CONFIDENT)
     return quad, score
+
+
+def _not_paper(band: np.ndarray, paper: np.ndarray) -> bool:
+    """Whether a band (median log colour) around a document is clearly not its paper: darker by NEST_DARK or more
+    saturated by NEST_SATURATED than the document just inside its sides (``paper``). A mat, a tray, a folder or a
+    clipboard is; a paper rim, a larger sheet of the same (or a whiter) paper is not."""
+    spread = float(band.max() - band.min()) - float(paper.max() - paper.min())
+    return float(paper.mean() - band.mean()) >= NEST_DARK or spread >= NEST_SATURATED
+
+
+def _poly_mask(shape, q: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, np.round(q * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    return mask.astype(bool)
+
+
+def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
+    """The answer, or the document lying on it; and the confidence, lowered when a document may lie on it.
+
+    A mat, a tray, a clipboard, a folder or a larger sheet under the document is outlined as well as a page, and
+    larger: the line search and ``_outermost`` take it. Inside the answer (``flat_view``: the texture-free view),
+    the band is what is calm, near the colour just inside the answer's sides and connected to them; the largest
+    region left is the document inside (when it is nearly the answer itself, a tray's floor inside its lip, the
+    search goes on inside it). Where that document is well outlined, the band hugs at least three of its sides (the
+    fourth may touch the answer's), and the band is unprinted and clearly not its paper (``_not_paper``: darker or
+    more saturated), the document is the answer. Where the band is the document's paper colour or lighter (a page on
+    a larger blank sheet, a card on an A4 sheet; or a printed frame, a tinted box on a page) and the document is
+    less than 1 / NEST_AREA of the answer, which of the two is meant is a guess: the confidence is capped
+    (FRAME_DOUBT)."""
+    h, w = small.shape[:2]
+    outer = order_corners(quad)
+    x0, y0 = np.clip(np.floor(outer.min(0)).astype(int) - 1, 0, None)
+    x1, y1 = np.minimum(np.ceil(outer.max(0)).astype(int) + 2, [w, h])
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return quad, score
+    at = np.array([x0, y0], float)  # everything below in the crop around the answer
+    flat = np.log(flat_view[y0:y1, x0:x1].astype(np.float32) + 16.0)
+    gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    calm = np.sqrt((gx * gx + gy * gy).sum(-1)) < NEST_CALM
+    feat = cv2.GaussianBlur(flat, (0, 0), 1.0)
+    raw = cv2.GaussianBlur(np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0), (0, 0), 1.0)
+    # Print: what the photo as it is keeps and the texture-free view removes (text, a table's rules, grain).
+    ink = np.abs(raw - feat).max(-1) > NEST_INK
+    views = (flat, calm, feat, ink)
+    q, inner, ask = outer - at, None, False
+    outer_area = abs(_area(q))
+    for _ in range(3):  # a tray's floor inside its lip, a page on it: inward while each level is another thing
+        found = _inside(views, q)
+        if found is None:
+            break
+        iq, evidence, verdict = _level(views, q, *found, outer_area)
+        if verdict == "inner":
+            inner = (iq, evidence)
+        elif verdict == "ask":
+            ask = inner is None
+            break
+        elif inner is not None or abs(_area(q)) >= NEST_AREA * abs(_area(iq)):
+            break
+        q = iq
+    if inner is not None:
+        return inner[0] + at, min(score, _confidence(*inner[1]))
+    return quad, (min(score, FRAME_DOUBT * CONFIDENT) if ask else score)
+
+
+NEST_DEBUG = None
+
+
+def _inside(views, q: np.ndarray):
+    """The largest region inside ``q`` that is not its band (calm, near the colour just inside its sides and
+    connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band."""
+    flat, calm, feat, _ = views
+    edge_q, ring_q = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(q, [-NEST_RING] * 4)
+    if edge_q is None or ring_q is None or abs(_area(ring_q)) < 0.5 * abs(_area(q)):
+        return None
+    inside = _poly_mask(flat.shape, edge_q)
+    ring = inside & ~_poly_mask(flat.shape, ring_q)
+    if not ring.any():
+        return None
+    c0 = np.median(flat[ring], axis=0)
+    alike = inside & calm & (np.abs(flat - c0).max(-1) < NEST_ALIKE)
+    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=4)
+    touching = np.zeros(int(labels.max()) + 1, bool)
+    touching[labels[ring & alike]] = True
+    touching[0] = False
+    band = touching[labels]
+    rest = cv2.morphologyEx((inside & ~band).astype(np.uint8), cv2.MORPH_OPEN,  # off thin strips: a lip's shading
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=4)
+    if count < 2:
+        return None
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    contours, _ = cv2.findContours((comp == biggest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    iq = _hull_quad(cv2.convexHull(max(contours, key=cv2.contourArea)))
+    if iq is None:
+        return None
+    iq = order_corners(_polish(feat, iq))
+    if NEST_DEBUG is not None:
+        NEST_DEBUG.append(dict(why="iq", iq=iq.copy(), q=q.copy(), band=band.copy()))
+    if not _page_shaped(iq) or not _convex(iq):
+        return None
+    common, _ = cv2.intersectConvexConvex(iq.astype(np.float32), q.astype(np.float32))
+    if common < 0.97 * abs(_area(iq)):
+        return None
+    return iq, band
+
+
+def _level(views, q, iq, band, outer_area):
+    """Whether ``iq`` inside ``q`` is a document on another thing ("inner"), perhaps on a larger sheet of its own
+    paper ("ask"), or neither (None); with its evidence."""
+    flat, _, feat, ink = views
+    shape = flat.shape
+    area, inner_area = abs(_area(q)), abs(_area(iq))
+    if inner_area < NEST_MIN * outer_area:
+        return iq, None, None
+    # The band hugs the document: just outside at least three of its sides (the fourth may touch the answer's).
+    hug, near = [], cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8))  # the band off the edge's blur
+    for s in range(4):
+        a, b, _, n = _inward(iq, s)
+        pts = np.rint(a + np.linspace(0.1, 0.9, 16)[:, None] * (b - a) - NEST_GAP * n).astype(int)
+        ok = (pts >= 0).all(1) & (pts < [shape[1], shape[0]]).all(1)
+        hug.append(float(near[pts[ok, 1], pts[ok, 0]].sum() / len(pts)))
+    if sum(g >= NEST_HUG for g in hug) < 3:
+        return iq, None, None
+    _, evidence, _ = _judge(feat, iq)
+    edge_q, grown, paper_out, paper_in = _moved_quad(q, [-NEST_EDGE] * 4), *(
+        _moved_quad(iq, [d] * 4) for d in (2.0, -3.0, -8.0))
+    if evidence[0] < RIM_OUTLINE or any(x is None for x in (edge_q, grown, paper_out, paper_in)):
+        return iq, evidence, None
+    between = _poly_mask(shape, edge_q) & ~_poly_mask(shape, grown)
+    paper = _poly_mask(shape, paper_out) & ~_poly_mask(shape, paper_in)
+    if not between.any() or not paper.any():
+        return iq, evidence, None
+    printed = float(ink[between].mean())
+    cb, ci = np.median(flat[between], axis=0), np.median(flat[paper], axis=0)
+    if NEST_DEBUG is not None:
+        NEST_DEBUG.append(dict(q=q, iq=iq, hug=np.round(hug, 2), ev=np.round(evidence[:3], 2),
+                               printed=round(printed, 3), dark=round(float(ci.mean() - cb.mean()), 3),
+                               sat=round(float((cb.max() - cb.min()) - (ci.max() - ci.min())), 3),
+                               ratio=round(area / inner_area, 2)))
+    if printed > NEST_PRINTED:
+        return iq, evidence, None
+    if _not_paper(cb, ci):
+        return iq, evidence, "inner"
+    if outer_area >= NEST_AREA * inner_area:
+        return iq, evidence, "ask"
+    return iq, evidence, None
 
 
 def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
@@ -383,12 +546,11 @@ def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
     return out
 
 
-def _search(small: np.ndarray, gain: float):
+def _search(small: np.ndarray, gain: float, flat_view: np.ndarray):
     """The best candidate (quad, confidence, rank, near-step score) in the working image, or None. ``gain``
     multiplies the log-colour features the steps are measured on (1: as tuned)."""
     # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
     # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
-    flat_view = cv2.medianBlur(small, max(MEDIANS))
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
