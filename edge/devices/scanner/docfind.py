@@ -202,11 +202,14 @@ NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this 
 NEST_MIN = 0.03          # share of the answer's area the document inside must cover at least
 NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
 NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
-NEST_INK = 0.15          # log colour: a pixel of the photo as it is this far from the texture-free view is print …
-NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is (a mat's faint grid allowed)
+NEST_INK = 0.15          # log colour: a pixel this much darker in the photo as it is than without texture is ink …
+NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is
 NEST_DARK = 0.15         # log units: a band this much darker than the document's paper inside …
 NEST_SATURATED = 0.12    # … or this much more saturated (the spread of its channels) is another thing: a mat, a tray
-NEST_AREA = 1.6          # a band of the document's paper colour (or lighter) around one this much smaller: ask
+NEST_AREA = 1.6          # a band of the document's paper colour (or lighter) around one this much smaller, …
+NEST_SURE = 0.7          # … outlined with at least this confidence (a table or a stamp on a page is less): ask
+NEST_STEP = 0.012        # log colour across 2 px: the first step inward from a side (a page on a sheet: faint) …
+NEST_LINE = 0.5          # … on a line through this share of the points along the side
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
 
@@ -368,8 +371,9 @@ def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: f
     calm = np.sqrt((gx * gx + gy * gy).sum(-1)) < NEST_CALM
     feat = cv2.GaussianBlur(flat, (0, 0), 1.0)
     raw = cv2.GaussianBlur(np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0), (0, 0), 1.0)
-    # Print: what the photo as it is keeps and the texture-free view removes (text, a table's rules, grain).
-    ink = np.abs(raw - feat).max(-1) > NEST_INK
+    # Print: what is darker in the photo as it is than in the texture-free view (text, a table's rules, stamps; a
+    # cutting mat's grid is lighter than the mat).
+    ink = (feat - raw).max(-1) > NEST_INK
     views = (flat, calm, feat, ink)
     q, inner, ask = outer - at, None, False
     outer_area = abs(_area(q))
@@ -386,12 +390,64 @@ def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: f
         elif inner is not None or abs(_area(q)) >= NEST_AREA * abs(_area(iq)):
             break
         q = iq
+    if inner is None and not ask:
+        # A page on a sheet of nearly its own white: the band runs on into the page where its edge is faint. Its
+        # sides are found as lines instead: the first step inward along each side of the answer.
+        iq = _inner_lines(views, outer - at)
+        if iq is not None:
+            verdict = _level(views, outer - at, iq, None, outer_area, LOW_CONTRAST_GAIN)[2]
+            ask = verdict == "ask"
     if inner is not None:
         return inner[0] + at, min(score, _confidence(*inner[1]))
     return quad, (min(score, FRAME_DOUBT * CONFIDENT) if ask else score)
 
 
-NEST_DEBUG = None
+def _inner_lines(views, q: np.ndarray) -> np.ndarray | None:
+    """The quadrilateral of the first consistent step inward from each side of ``q`` (texture-free view): per
+    point along the side the first offset whose narrow step exceeds NEST_STEP, and a line through at least
+    NEST_LINE of those points (a page lying a little askew on a sheet: the line need not be parallel)."""
+    _, _, feat, _ = views
+    t = np.linspace(0.05, 0.95, 40)
+    sides = []
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        span = float(np.median([abs((q[(s + k) % 4] - a) @ n) for k in (2, 3)]))
+        o = np.arange(NEST_RING, max(NEST_RING + 8, int(0.45 * span)))  # off the answer's own edge and its tail
+        xy = (a + t[:, None] * (b - a))[None] + o[:, None, None] * n                  # (O, T, 2)
+        flat_xy = xy.reshape(-1, 2).astype(np.float32)
+        vals = cv2.remap(feat, flat_xy[:, :1], flat_xy[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        vals = vals.reshape(len(o), len(t), -1)
+        strength = np.zeros(vals.shape[:2], np.float32)
+        strength[1:-1] = np.linalg.norm(vals[:-2] - vals[2:], axis=-1)
+        peak = np.zeros_like(strength, bool)
+        peak[1:-1] = (strength[1:-1] >= strength[:-2]) & (strength[1:-1] >= strength[2:])
+        hit = (strength >= NEST_STEP) & peak
+        first = np.where(hit.any(0), hit.argmax(0), -1)
+        ok = first >= 0
+        if ok.sum() < NEST_LINE * len(t):
+            return None
+        d, tt = o[first[ok]].astype(float), t[ok]
+        best = None
+        for i, j in itertools.combinations(range(0, len(d), max(1, len(d) // 8)), 2):
+            if tt[j] - tt[i] < 0.2:
+                continue
+            slope = (d[j] - d[i]) / (tt[j] - tt[i])
+            inl = np.abs(d - (d[i] + slope * (tt - tt[i]))) <= 1.5
+            if best is None or inl.sum() > best.sum():
+                best = inl
+        if best is None or best.sum() < NEST_LINE * len(t):
+            return None
+        k, c = np.polyfit(tt[best], d[best], 1)
+        sides.append((a + c * n, b + (k + c) * n))
+    out = []
+    for s in range(4):
+        p = _meet_segments(sides[(s - 1) % 4], sides[s])
+        if p is None:
+            return None
+        out.append(p)
+    iq = order_corners(np.array(out))
+    return iq if _convex(iq) and _page_shaped(iq) else None
+
 
 
 def _inside(views, q: np.ndarray):
@@ -423,8 +479,6 @@ def _inside(views, q: np.ndarray):
     if iq is None:
         return None
     iq = order_corners(_polish(feat, iq))
-    if NEST_DEBUG is not None:
-        NEST_DEBUG.append(dict(why="iq", iq=iq.copy(), q=q.copy(), band=band.copy()))
     if not _page_shaped(iq) or not _convex(iq):
         return None
     common, _ = cv2.intersectConvexConvex(iq.astype(np.float32), q.astype(np.float32))
@@ -433,24 +487,24 @@ def _inside(views, q: np.ndarray):
     return iq, band
 
 
-def _level(views, q, iq, band, outer_area):
+def _level(views, q, iq, band, outer_area, gain=1.0):
     """Whether ``iq`` inside ``q`` is a document on another thing ("inner"), perhaps on a larger sheet of its own
-    paper ("ask"), or neither (None); with its evidence."""
+    paper ("ask"), or neither (None); with its evidence (its steps amplified by ``gain``: a faint edge)."""
     flat, _, feat, ink = views
     shape = flat.shape
-    area, inner_area = abs(_area(q)), abs(_area(iq))
+    inner_area = abs(_area(iq))
     if inner_area < NEST_MIN * outer_area:
         return iq, None, None
     # The band hugs the document: just outside at least three of its sides (the fourth may touch the answer's).
-    hug, near = [], cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8))  # the band off the edge's blur
-    for s in range(4):
+    hug, near = [], None if band is None else cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8))
+    for s in range(4 if band is not None else 0):  # (the band off the edge's blur; found by lines: hugs it)
         a, b, _, n = _inward(iq, s)
         pts = np.rint(a + np.linspace(0.1, 0.9, 16)[:, None] * (b - a) - NEST_GAP * n).astype(int)
         ok = (pts >= 0).all(1) & (pts < [shape[1], shape[0]]).all(1)
         hug.append(float(near[pts[ok, 1], pts[ok, 0]].sum() / len(pts)))
-    if sum(g >= NEST_HUG for g in hug) < 3:
+    if band is not None and sum(g >= NEST_HUG for g in hug) < 3:
         return iq, None, None
-    _, evidence, _ = _judge(feat, iq)
+    _, evidence, _ = _judge(feat * gain, iq)
     edge_q, grown, paper_out, paper_in = _moved_quad(q, [-NEST_EDGE] * 4), *(
         _moved_quad(iq, [d] * 4) for d in (2.0, -3.0, -8.0))
     if evidence[0] < RIM_OUTLINE or any(x is None for x in (edge_q, grown, paper_out, paper_in)):
@@ -461,16 +515,11 @@ def _level(views, q, iq, band, outer_area):
         return iq, evidence, None
     printed = float(ink[between].mean())
     cb, ci = np.median(flat[between], axis=0), np.median(flat[paper], axis=0)
-    if NEST_DEBUG is not None:
-        NEST_DEBUG.append(dict(q=q, iq=iq, hug=np.round(hug, 2), ev=np.round(evidence[:3], 2),
-                               printed=round(printed, 3), dark=round(float(ci.mean() - cb.mean()), 3),
-                               sat=round(float((cb.max() - cb.min()) - (ci.max() - ci.min())), 3),
-                               ratio=round(area / inner_area, 2)))
     if printed > NEST_PRINTED:
         return iq, evidence, None
     if _not_paper(cb, ci):
         return iq, evidence, "inner"
-    if outer_area >= NEST_AREA * inner_area:
+    if outer_area >= NEST_AREA * inner_area and _confidence(*evidence) >= NEST_SURE:
         return iq, evidence, "ask"
     return iq, evidence, None
 
