@@ -92,11 +92,24 @@ measured along each candidate side:
    block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
    page may run on beyond the photo, or the border was taken for a side.
+11. (2026-12-06, branch finder-nested) A document lying on a larger plain object (a desk or cutting mat, a tray, a
+   clipboard, a folder, a larger sheet) is outlined as well as a page, and the object is larger: it wins, or
+   ``_outermost`` grows to it. Inside the answer, the band is what is calm in the texture-free view, near the colour
+   just inside the answer's sides and connected to them; the largest region left, polished onto its edge, is the
+   document inside (a tray's floor inside its lip is looked inside in turn). Where the band hugs three of its sides,
+   is unprinted (no ink darker than the texture-free view) and is clearly not its paper (darker by NEST_DARK or more
+   saturated by NEST_SATURATED), the document is the answer (``_nested``). Where the band is its paper's colour or
+   lighter (a page on a larger blank sheet, a card on an A4 sheet: like a printed frame or a tinted box on a page)
+   and the document is well outlined and less than 1 / NEST_AREA of the answer, the confidence is capped below
+   CONFIDENT (FRAME_DOUBT): which is meant is a guess. A page on a sheet of nearly its own white, whose edge is too
+   faint to stop the band, is found by the first consistent step inward from each side (``_inner_lines``), judged
+   with its steps amplified (LOW_CONTRAST_GAIN), and asked about likewise.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
-when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
+when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10), or a document of the
+answer's paper colour may lie on it (step 11). ``CONFIDENT`` is
 calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
@@ -207,7 +220,8 @@ NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of
 NEST_DARK = 0.15         # log units: a band this much darker than the document's paper inside …
 NEST_SATURATED = 0.12    # … or this much more saturated (the spread of its channels) is another thing: a mat, a tray
 NEST_AREA = 1.6          # a band of the document's paper colour (or lighter) around one this much smaller, …
-NEST_SURE = 0.7          # … outlined with at least this confidence (a table or a stamp on a page is less): ask
+NEST_SURE = 0.7          # … outlined with at least this confidence, with crisp sides (a block of defocused text is a
+NEST_FEW = 20.0          # ramp) and not this much smaller (a QR code printed on a page): ask
 NEST_STEP = 0.012        # log colour across 2 px: the first step inward from a side (a page on a sheet: faint) …
 NEST_LINE = 0.5          # … on a line through this share of the points along the side
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
@@ -374,7 +388,7 @@ def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: f
     # Print: what is darker in the photo as it is than in the texture-free view (text, a table's rules, stamps; a
     # cutting mat's grid is lighter than the mat).
     ink = (feat - raw).max(-1) > NEST_INK
-    views = (flat, calm, feat, ink)
+    views = (flat, calm, feat, ink, small, at)
     q, inner, ask = outer - at, None, False
     outer_area = abs(_area(q))
     for _ in range(3):  # a tray's floor inside its lip, a page on it: inward while each level is another thing
@@ -406,7 +420,7 @@ def _inner_lines(views, q: np.ndarray) -> np.ndarray | None:
     """The quadrilateral of the first consistent step inward from each side of ``q`` (texture-free view): per
     point along the side the first offset whose narrow step exceeds NEST_STEP, and a line through at least
     NEST_LINE of those points (a page lying a little askew on a sheet: the line need not be parallel)."""
-    _, _, feat, _ = views
+    feat = views[2]
     t = np.linspace(0.05, 0.95, 40)
     sides = []
     for s in range(4):
@@ -453,7 +467,7 @@ def _inner_lines(views, q: np.ndarray) -> np.ndarray | None:
 def _inside(views, q: np.ndarray):
     """The largest region inside ``q`` that is not its band (calm, near the colour just inside its sides and
     connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band."""
-    flat, calm, feat, _ = views
+    flat, calm, feat = views[:3]
     edge_q, ring_q = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(q, [-NEST_RING] * 4)
     if edge_q is None or ring_q is None or abs(_area(ring_q)) < 0.5 * abs(_area(q)):
         return None
@@ -490,7 +504,7 @@ def _inside(views, q: np.ndarray):
 def _level(views, q, iq, band, outer_area, gain=1.0):
     """Whether ``iq`` inside ``q`` is a document on another thing ("inner"), perhaps on a larger sheet of its own
     paper ("ask"), or neither (None); with its evidence (its steps amplified by ``gain``: a faint edge)."""
-    flat, _, feat, ink = views
+    flat, _, feat, ink, small, at = views
     shape = flat.shape
     inner_area = abs(_area(iq))
     if inner_area < NEST_MIN * outer_area:
@@ -519,7 +533,9 @@ def _level(views, q, iq, band, outer_area, gain=1.0):
         return iq, evidence, None
     if _not_paper(cb, ci):
         return iq, evidence, "inner"
-    if outer_area >= NEST_AREA * inner_area and _confidence(*evidence) >= NEST_SURE:
+    # A sheet under a card or a page, not a text block or a stamp printed on it: a crisp edge, and not tiny.
+    if NEST_AREA * inner_area <= outer_area <= NEST_FEW * inner_area and _confidence(*evidence) >= NEST_SURE and \
+            (band is None or _crisp(small, iq + at)):  # (a faint edge found as lines is too faint to tell)
         return iq, evidence, "ask"
     return iq, evidence, None
 
