@@ -412,7 +412,12 @@ def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: f
             verdict = _level(views, outer - at, iq, None, outer_area, LOW_CONTRAST_GAIN)[2]
             ask = verdict == "ask"
     if inner is not None:
-        return inner[0] + at, min(score, _confidence(*inner[1]))
+        sure = _confidence(*inner[1])
+        if sure >= min(score, CONFIDENT):  # the document inside, as sure as the answer: it is the answer
+            return inner[0] + at, min(score, sure)
+        # Less sure than the answer: which of the two is meant is a guess — the operator is asked, unless what lies
+        # inside is no page at all (below NO_PAGE: a printed block, a shaded part of the page).
+        ask = sure >= NO_PAGE
     return quad, (min(score, FRAME_DOUBT * CONFIDENT) if ask else score)
 
 
