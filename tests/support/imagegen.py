@@ -574,6 +574,9 @@ CONDITIONS = (
     "framed",        # a printed frame or print block near the edge: ID card, certificate, banknote, ruled form
     "cut",           # the page runs off the photo: one side (or a corner) outside it; truth is the whole page
     "edge_glare",    # the page next to the photo's border, a lamp's reflection over that side and the gap
+    # Added 2026-12-06 (branch finder-nested), appended for the same reason.
+    "nested",        # the document on a larger plain object: a desk or cutting mat, a tray, a clipboard or folder,
+                     # a larger blank sheet (page on page), an ID card or receipt on an A4 sheet; truth: the document
 )
 SPLITS = ("tune", "heldout")
 # Texture families per split: the held-out split's are never seen while tuning.
@@ -984,7 +987,16 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
             wmm, hmm = hmm, wmm
     elif rng.random() < 0.3:
         wmm, hmm = hmm, wmm
-    quad = _page_quad(rng, W, H, hmm / wmm, area, tilt, rotation)
+    nested = None
+    if condition == "nested":  # the larger object first (placed as a page would be), the document on it
+        nested = _nested_layout(rng, fmt, wmm, hmm)
+        owmm, ohmm = nested["size"]
+        outer = _page_quad(rng, W, H, ohmm / owmm, rng.uniform(0.25, 0.7), tilt, rotation)
+        to_photo = cv2.getPerspectiveTransform(
+            np.array([[0, 0], [owmm, 0], [owmm, ohmm], [0, ohmm]], np.float32), outer.astype(np.float32))
+        quad = cv2.perspectiveTransform(nested["inner"][None].astype(np.float32), to_photo)[0].astype(np.float64)
+    else:
+        quad = _page_quad(rng, W, H, hmm / wmm, area, tilt, rotation)
     edge_side = None
     if condition == "cut":  # slide the page off the photo past one border, by 8-35 % of its extent that way
         quad, _ = _to_border(rng, quad, W, H, -rng.uniform(0.08, 0.35))
@@ -993,6 +1005,8 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
     side_px = math.sqrt(cv2.contourArea(quad.astype(np.float32)))
     ppm = 1.3 * side_px / math.sqrt(wmm * hmm)
     page = _render_page(rng, fmt, wmm, hmm, ppm) if framed is None else _render_framed(rng, framed, wmm, hmm, ppm)
+    if nested is not None:
+        _paste_nested(rng, canvas, nested, outer, scale)
     corners = quad.copy()
     if curl > 0:
         layer = np.zeros_like(canvas)
@@ -1170,3 +1184,128 @@ def _render_framed(rng, kind, wmm, hmm, ppm):
     out = img.astype(np.float32)
     out += (_smooth_noise(rng, h, w, 4) - 0.5)[..., None] * rng.uniform(0, 8)
     return out
+
+
+# --- a document on a larger plain object (2026-12-06, branch finder-nested) ------------------------------------
+
+_MATS = {"green": (70, 115, 45), "black": (38, 36, 34), "grey": (120, 118, 112), "blue": (130, 80, 35)}
+_FOLDERS = {"red": (45, 50, 170), "blue": (160, 95, 40), "yellow": (60, 190, 220), "green": (80, 140, 60),
+            "manila": (135, 190, 220), "grey": (150, 150, 145)}
+# Larger sheets a smaller document lies on (mm): A3 under A4 and letter, A4 under the smaller ones.
+_UNDER = {"a4": (297, 420), "letter": (297, 420), "a5": (210, 297), "a6": (210, 297), "id": (210, 297),
+          "receipt": (210, 297)}
+
+
+def _nested_layout(rng, fmt, wmm, hmm):
+    """The object under the document and where the document lies on it (mm, the object's top-left at 0, 0): a mat,
+    a tray with a lip, a clipboard, a folder, a larger blank sheet. Margins uneven, small to large; sometimes the
+    document touches or runs over one side of the object."""
+    kinds = ["mat", "mat", "tray", "clipboard", "folder", "sheet", "sheet"]
+    kind = kinds[int(rng.integers(len(kinds)))]
+    if fmt in ("id", "receipt") and rng.random() < 0.5:
+        kind = "sheet"  # an ID card or a receipt on an A4 sheet
+    tilt = math.radians(rng.normal(0, 2.5) if rng.random() < 0.8 else rng.uniform(-12, 12))
+    c, s = math.cos(tilt), math.sin(tilt)
+    doc = np.array([[-wmm / 2, -hmm / 2], [wmm / 2, -hmm / 2], [wmm / 2, hmm / 2], [-wmm / 2, hmm / 2]])
+    doc = doc @ np.array([[c, s], [-s, c]])
+    span = doc.max(0) - doc.min(0)
+    lo, hi = {"mat": (6, 140), "tray": (12, 70), "clipboard": (6, 25), "folder": (4, 40), "sheet": (3, 60)}[kind]
+    margins = lo + (hi - lo) * rng.random(4) ** 2  # left, top, right, bottom: mostly small, some large
+    if kind == "clipboard":
+        margins[1] = rng.uniform(35, 60)  # the clip's room above the page
+    if kind == "sheet":
+        big = np.array(_UNDER.get(fmt, (297, 420)), float)
+        if (span[0] > span[1]) != (big[0] > big[1]):
+            big = big[::-1]
+        room = np.maximum(big - span, 6.0)
+        share = rng.uniform(0.1, 0.9, 2)
+        margins = np.array([room[0] * share[0], room[1] * share[1], room[0] * (1 - share[0]), room[1] * (1 - share[1])])
+    r = rng.random()
+    if r < 0.15:  # the document runs over one side of the object
+        k = int(rng.integers(4))
+        margins[k] = -rng.uniform(0.05, 0.25) * span[k % 2]
+    elif r < 0.27:  # … or touches it
+        margins[int(rng.integers(4))] = rng.uniform(0.0, 1.5)
+    size = (float(span[0] + margins[0] + margins[2]), float(span[1] + margins[1] + margins[3]))
+    inner = doc - doc.min(0) + margins[:2]
+    return {"kind": kind, "size": size, "inner": inner}
+
+
+def _render_nested(rng, kind, wmm, hmm, ppm):
+    """The object under the document, as float32 BGR at ``ppm`` px per mm, and its drop shadow's size in mm."""
+    w, h = max(8, int(round(wmm * ppm))), max(8, int(round(hmm * ppm)))
+    shadow_mm = rng.uniform(0.5, 2.5)
+    if kind == "sheet":
+        white = rng.random() < 0.7  # white as the page (page on page) or a cream / recycled sheet
+        base = np.array([rng.uniform(232, 255)] * 3, np.float32) + rng.uniform(-5, 3, 3) if white else \
+            np.array([rng.uniform(190, 225), rng.uniform(215, 240), rng.uniform(225, 250)], np.float32)
+        img = np.broadcast_to(np.clip(base, 0, 255), (h, w, 3)).copy()
+        img += (_smooth_noise(rng, h, w, 4) - 0.5)[..., None] * rng.uniform(0, 8)
+        return img, shadow_mm
+    if kind == "mat":
+        names = list(_MATS)
+        base = np.array(_MATS[names[int(rng.integers(len(names)))]], np.float32) * rng.uniform(0.8, 1.2, 3)
+        img = np.broadcast_to(base, (h, w, 3)).copy()
+        img *= 1 + 0.06 * (_smooth_noise(rng, h, w, 10)[..., None] - 0.5)
+        if rng.random() < 0.6:  # a cutting mat's grid: thin lines every 10 mm, bolder every 50, a plain border
+            line = np.clip(base * rng.uniform(1.4, 2.2) + rng.uniform(10, 50), 0, 255)
+            border = rng.uniform(8, 20)
+            for k, mm in enumerate(np.arange(border, wmm - border + 1e-6, 10.0)):
+                t = max(1, int(round((0.5 if k % 5 else 1.0) * ppm * 0.4)))
+                cv2.line(img, (int(mm * ppm), int(border * ppm)), (int(mm * ppm), int((hmm - border) * ppm)),
+                         tuple(float(v) for v in line), t, cv2.LINE_AA)
+            for k, mm in enumerate(np.arange(border, hmm - border + 1e-6, 10.0)):
+                t = max(1, int(round((0.5 if k % 5 else 1.0) * ppm * 0.4)))
+                cv2.line(img, (int(border * ppm), int(mm * ppm)), (int((wmm - border) * ppm), int(mm * ppm)),
+                         tuple(float(v) for v in line), t, cv2.LINE_AA)
+        return img, rng.uniform(0.3, 1.5)
+    if kind == "tray":  # a plastic or wooden tray: its floor, a lip shaded darker towards the rim, its own shadow
+        base = np.array([(40, 40, 42), (120, 122, 120), (150, 185, 205), (150, 110, 70), (60, 100, 150)][
+            int(rng.integers(5))], np.float32) * rng.uniform(0.85, 1.15)
+        img = np.broadcast_to(base, (h, w, 3)).copy()
+        img *= 1 + 0.05 * (_smooth_noise(rng, h, w, 8)[..., None] - 0.5)
+        lip = rng.uniform(8, 18) * ppm
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        d = np.minimum(np.minimum(xx, w - 1 - xx), np.minimum(yy, h - 1 - yy))
+        rim = np.clip(1 - d / lip, 0, 1)
+        img *= (1 - rng.uniform(0.25, 0.5) * rim ** 0.7)[..., None]                      # the lip, darker
+        img *= (1 - rng.uniform(0.1, 0.25) * np.clip(1 - (d - lip) / (0.6 * lip), 0, 1) * (d > lip))[..., None]
+        img += (np.clip(1 - d / (0.12 * lip + 1), 0, 1) * rng.uniform(20, 60))[..., None]  # a lit top edge
+        return img, rng.uniform(4, 10)
+    if kind == "clipboard":  # hardboard (brown, mottled) or coloured plastic, a metal clip above the page
+        if rng.random() < 0.6:
+            base = np.array([40, 75, 120], np.float32) * rng.uniform(0.8, 1.25, 3)
+            img = np.broadcast_to(base, (h, w, 3)).copy()
+            mottle = cv2.resize(_smooth_noise(rng, h // 4 + 1, w // 4 + 1, 30), (w, h))
+            img *= 1 + 0.1 * (mottle[..., None] - 0.5)
+        else:
+            names = list(_FOLDERS)
+            base = np.array(_FOLDERS[names[int(rng.integers(len(names)))]], np.float32) * rng.uniform(0.8, 1.1)
+            img = np.broadcast_to(base, (h, w, 3)).copy()
+        cw, ch = rng.uniform(70, 110) * ppm, rng.uniform(18, 28) * ppm
+        x0, y0 = w / 2 - cw / 2 + rng.normal(0, 5) * ppm, rng.uniform(6, 10) * ppm
+        metal = np.array([rng.uniform(150, 200)] * 3, np.float32)
+        cv2.rectangle(img, (int(x0), int(y0)), (int(x0 + cw), int(y0 + ch)), tuple(float(v) for v in metal), -1,
+                      cv2.LINE_AA)
+        cv2.rectangle(img, (int(x0), int(y0 + ch * 0.6)), (int(x0 + cw), int(y0 + ch)),
+                      tuple(float(v) * 0.6 for v in metal), -1, cv2.LINE_AA)
+        return img, rng.uniform(1, 3)
+    # a folder: coloured card, the back cover peeking out a little along one side
+    names = list(_FOLDERS)
+    base = np.array(_FOLDERS[names[int(rng.integers(len(names)))]], np.float32) * rng.uniform(0.85, 1.1)
+    img = np.broadcast_to(base, (h, w, 3)).copy()
+    img *= 1 + 0.05 * (_smooth_noise(rng, h, w, 12)[..., None] - 0.5)
+    if rng.random() < 0.5:
+        x = int(w - rng.uniform(3, 8) * ppm)
+        img[:, x:] *= 0.85
+    return img, rng.uniform(0.5, 2.0)
+
+
+def _paste_nested(rng, canvas, nested, outer, scale):
+    """Render the object under the document and paste it onto the desk at ``outer`` with its drop shadow."""
+    owmm, ohmm = nested["size"]
+    side_px = math.sqrt(cv2.contourArea(outer.astype(np.float32)))
+    ppm = min(1.3 * side_px / math.sqrt(owmm * ohmm), 8.0)
+    obj, shadow_mm = _render_nested(rng, nested["kind"], owmm, ohmm, ppm)
+    px_per_mm = side_px / math.sqrt(owmm * ohmm)
+    _paste(canvas, obj, outer, shadow_px=shadow_mm * px_per_mm, shadow_strength=rng.uniform(0.15, 0.45), rng=rng)
