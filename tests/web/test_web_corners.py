@@ -93,6 +93,10 @@ def test_a_photo_with_no_page_found_asks_for_the_corners_and_takes_them(app, con
     crossed = "0.9,0.1,0.1,0.1,0.9,0.9,0.1,0.9"
     r = _decide(console, start, {"corners": crossed, "use": "1"})
     assert r.status_code == 422 and ("do not outline a page" in text(r) or "لا تحدد صفحة" in text(r))
+    # Said once, by the box the page script also shows while the dots cross (a review found it twice on the page).
+    body = r.get_data(as_text=True)
+    assert body.count("لا تحدد صفحة") == 1 and 'id="corners-error"' not in body
+    assert re.search(r'<div class="error" role="alert" id="corners-bad">', body)
     assert console.get(f"{start}/photo/straightened?corners={crossed}").status_code == 422
     assert _draft(app, start)["pages"] == []
 
@@ -299,8 +303,11 @@ def test_dragging_a_corner_changes_the_straightened_page_in_the_browser(tmp_path
         assert page.input_value("#corners") == found
         _drag(page, 0, to=(0.97, 0.5))  # the top-left dot dragged past the top-right one
         page.wait_for_selector("#corners-bad", state="visible")
+        # No broken-image icon meanwhile: the picture is hidden until the dots outline a page again.
+        assert page.eval_on_selector("#corners-straight", "e => getComputedStyle(e).visibility") == "hidden"
         page.locator("#corners-reset").click()
         page.wait_for_selector("#corners-bad", state="hidden")
+        assert page.eval_on_selector("#corners-straight", "e => getComputedStyle(e).visibility") == "visible"
 
         # Drag again and use the page: it is attached as the operator outlined it.
         _drag(page, 2, -0.25, -0.25)

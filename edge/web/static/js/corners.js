@@ -43,8 +43,9 @@
       }, now ? 0 : 120);
     }
     // The server answers 422 (no picture) when the dots outline no page: say so instead of a broken image.
-    straight.addEventListener("error", function () { bad.hidden = false; });
-    straight.addEventListener("load", function () { bad.hidden = true; });
+    // The picture is hidden meanwhile (no broken-image icon), and comes back with the next page the dots outline.
+    straight.addEventListener("error", function () { bad.hidden = false; straight.style.visibility = "hidden"; });
+    straight.addEventListener("load", function () { bad.hidden = true; straight.style.visibility = ""; });
 
     function toPhoto(event) {
       var box = svg.getBoundingClientRect();
