@@ -67,6 +67,21 @@ def test_no_fee_is_taken_without_an_open_shift_and_the_draft_waits(tmp_path):
     assert r.status_code == 302  # the same draft, submitted once the shift is open
 
 
+def test_the_first_step_of_a_new_request_says_when_no_fee_can_be_taken_yet(tmp_path):
+    # A usability review: the operator went through the whole request with the citizen at the counter, and only the
+    # last step (the fee) said the shift was not open.
+    app, _ = _app(tmp_path)
+    client = app.test_client()
+    login(client)
+    first = client.get("/operator/requests/new", follow_redirects=True)
+    body = first.get_data(as_text=True)
+    assert first.status_code == 200 and 'id="shift-problem"' in body
+    assert "افتح ورديتك" in text(first) and "Open your shift" in text(first) and 'href="/operator/shift"' in body
+    open_shift(client, "100")
+    assert 'id="shift-problem"' not in client.get("/operator/requests/new", follow_redirects=True).get_data(
+        as_text=True)
+
+
 def test_a_shift_closes_with_a_confirmed_difference_and_prints_a_signed_z_report(tmp_path):
     app, printer = _app(tmp_path)
     settings = app.config["EDGE_SETTINGS"]

@@ -242,5 +242,13 @@ def _render(step: str, draft_id: str, data: dict, errors: Errors) -> str:
             parsed = nid_mod.parse(data["national_id"])
         except EdgeError:
             parsed = None
+    shift_problem = None
+    if step == STEPS[0].name:
+        # The fee goes into the operator's open shift, checked at the last step: said here at the first, before the
+        # citizen at the counter has gone through the whole request for nothing.
+        try:
+            shifts.for_taking_money(get_db(), g.operator["actor"])
+        except EdgeError as exc:
+            shift_problem = exc
     return render_template(BY_NAME[step].template, step=step, steps=[s.name for s in STEPS], draft_id=draft_id,
-                           data=data, errors=errors, service=service, parsed=parsed)
+                           data=data, errors=errors, service=service, parsed=parsed, shift_problem=shift_problem)
