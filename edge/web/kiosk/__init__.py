@@ -150,7 +150,8 @@ def ticket_done():
         return redirect(url_for("kiosk.start"))
     wait = tk.wait_label(timedelta(minutes=ticket["wait_min"]), i18n.current())
     return render_template("kiosk/ticket_done.html", ticket=ticket, wait=wait,
-                           category=catalogue().category(ticket["category"]))
+                           category=catalogue().category(ticket["category"]),
+                           can_print=ticket.get("prints", 1) < MAX_TICKET_PRINTS)
 
 
 # --- track my request -------------------------------------------------------------------------
