@@ -89,3 +89,21 @@ def test_a_viewer_reads_the_figures_downloads_them_and_prints_a_van_report(serve
     assert page.evaluate("getComputedStyle(document.querySelector('.no-print')).display") == "none"
     pdf = page.pdf(format="A4")  # what "save as PDF" gives the ministry
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+@pytest.mark.parametrize("path", ["/", "/software", "/performance", "/requests", "/alerts"])
+def test_the_staff_screens_fit_a_phone_without_scrolling_sideways(served, browser, path):
+    # A usability review at 390 px: the menu did not wrap, so the page was 657 px wide — the items past the green
+    # header were white on grey, unreadable — and the fleet table was cut off.
+    base, _store = served
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, base, USERS["admin"], PASSWORD)
+    page.goto(base + path)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, (path, width)
+    # Every menu entry lies on the green header (readable) and is a touch target of a decent height.
+    header = page.locator("header.top").bounding_box()
+    for link in page.locator("header.top nav a").all():
+        box = link.bounding_box()
+        assert header["x"] <= box["x"] and box["x"] + box["width"] <= header["x"] + header["width"] + 0.5, path
+        assert box["height"] >= 32, (path, link.inner_text(), box)
