@@ -8,9 +8,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, g, session
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from common import web
+from edge.core.digits import eastern_run, to_eastern
 from edge.core.localtime import VAN_TZ
 from governorate import fleet, quarantine, staff
 from governorate.backoffice import STATE_LABELS
@@ -66,7 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
         float(app.config["BACKLOG_ALERT_H"]))
 
     security.install(app)
-    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["local"] = _local_shown
+    app.jinja_env.filters["eastern"] = to_eastern  # inside the Arabic half of t(ar, en), whatever the language
     app.register_blueprint(auth.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
@@ -112,6 +115,14 @@ def local_time(value: str | None) -> str:
         return datetime.fromisoformat(value).astimezone(VAN_TZ).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value
+
+
+@pass_context
+def _local_shown(_context, value: str | None) -> str:
+    """``local_time`` as the reader reads it: Eastern digits in their written order on Arabic screens (a filter that
+    takes the context: Jinja never works it out once for everyone at compile time)."""
+    shown = local_time(value)
+    return eastern_run(shown) if session.get("lang", "ar") != "en" else shown
 
 
 def _sender(store: HubStore, config: dict):

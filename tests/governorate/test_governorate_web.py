@@ -113,7 +113,14 @@ def test_overview_shows_each_van_with_position_signal_devices_and_counts(client)
     assert 'data-van="V007" data-status="online"' in html
     assert "30.0444, 31.2357" in html and "-97 dBm" in html
     assert "printer" in html and "camera_front" in html
-    assert re.search(r"<td class=\"num\">2 / 0</td>", html)  # two requests today, no tickets
+    assert re.search(r"<td class=\"num\">٢ / ٠</td>", html)  # two requests today, no tickets (Eastern digits in Arabic)
+    # The counts above the map in Eastern digits on the Arabic screen, Western in English (a usability review).
+    summary = re.sub(r"<[^>]+>", "", re.search(r'<div class="summary">(.*?)</div>', html, re.S).group(1))
+    assert "requests today: ٢" in summary and not re.search(r"[0-9]", summary), summary
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post("/lang/en", data={"csrf_token": token, "next": "/"})
+    english = client.get("/").get_data(as_text=True)
+    assert re.search(r"<td class=\"num\">2 / 0</td>", english)
     assert 'class="marker online"' in html  # on the SVG map
     assert 'dir="rtl"' in html and 'data-refresh-url="/fleet/partial"' in html
     data = client.get("/fleet.json").get_json()
