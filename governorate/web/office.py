@@ -21,9 +21,11 @@ def _store():
 def requests_list():
     q, state, van, due = (request.args.get(k, "") for k in ("q", "state", "van", "due"))
     due = due if due in backoffice.DUE else ""
+    # The services by their names (staff do not read BLD-NEW), from the catalogue the vans run.
+    services = {s.code: (s.name_ar, s.name_en) for s in backoffice.catalogue_in_force(_store()).services}
     return render_template("requests.html", rows=backoffice.search(_store(), q, state, van, due=due), q=q,
-                           state=state, van=van, due=due, states=list(backoffice.STATE_LABELS),
-                           vans=backoffice.vans(_store()))
+                           state=state, van=van, due=due, states=backoffice.STATE_LABELS,
+                           vans=backoffice.vans(_store()), services=services)
 
 
 @bp.route("/requests/<number>")

@@ -378,6 +378,12 @@ def test_search_and_scanned_documents(store, client, numbers):
     assert numbers[0] in client.get("/requests?q=منى").get_data(as_text=True)
     assert numbers[0] in client.get("/requests?q=29001010112355&state=received&van=V007").get_data(as_text=True)
     assert numbers[0] not in client.get("/requests?q=nobody").get_data(as_text=True)
+    # States and services in words, not codes (a usability review found "under_review" and "BLD-NEW" on the Arabic
+    # screen).
+    listed = client.get("/requests").get_data(as_text=True)
+    assert '<option value="under_review" >قيد المراجعة</option>' in listed and ">under_review<" not in listed
+    service = re.search(r'<tr data-number="[^"]+">.*?</td><td>.*?</td><td>(.*?)</td>', listed, re.S).group(1)
+    assert re.search(r"[\u0600-\u06ff]", service) and 'class="small">' in service, service
     page = client.get(f"/requests/{numbers[0]}").get_data(as_text=True)
     assert "/documents/V007/01M7YP6FKB0000000000000033" in page
     doc = client.get("/documents/V007/01M7YP6FKB0000000000000033")
