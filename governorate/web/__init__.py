@@ -83,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
         return {"t": t, "lang": lambda: session.get("lang", "ar"), "user": g.get("user"),
                 "may": lambda action: staff.may((g.get("user") or {}).get("role"), action),
                 "state_label": state_label, "gov": app.config["GOVERNORATE"],
-                "reason_label": quarantine.reason_label, "t_text": t_text}
+                "reason_label": quarantine.reason_label, "t_text": t_text, "device_label": device_label}
 
     return app
 
@@ -94,6 +94,21 @@ def t(ar: str, en: str) -> Markup:
     first, second, first_lang, second_lang = (en, ar, "en", "ar") if english else (ar, en, "ar", "en")
     return Markup(f'<span lang="{first_lang}">{escape(first)}</span> '
                   f'<span class="other-lang" lang="{second_lang}">{escape(second)}</span>')
+
+
+# A van's devices as staff call them (telemetry names them printer, camera_front …).
+DEVICE_LABELS = {
+    "printer": ("الطابعة", "Printer"), "scanner": ("الماسح الضوئي", "Scanner"), "qr": ("قارئ QR", "QR reader"),
+    "gps": ("GPS", "GPS"), "modem": ("المودم", "Modem"), "disk": ("القرص", "Disk"),
+    "camera_front": ("الكاميرا الأمامية", "Front camera"), "camera_rear": ("الكاميرا الخلفية", "Rear camera"),
+}
+
+
+def device_label(name: str) -> str:
+    """A device's name in the reader's language; a camera the table does not know by its own name after the word."""
+    ar, en = DEVICE_LABELS.get(name) or ((f"كاميرا {name[7:]}", f"Camera {name[7:]}") if name.startswith("camera_")
+                                          else (name, name))
+    return en if session.get("lang") == "en" else ar
 
 
 def t_text(ar: str, en: str) -> str:

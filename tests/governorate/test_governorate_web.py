@@ -112,7 +112,7 @@ def test_overview_shows_each_van_with_position_signal_devices_and_counts(client)
     html = client.get("/").get_data(as_text=True)
     assert 'data-van="V007" data-status="online"' in html
     assert "30.0444, 31.2357" in html and "-97 dBm" in html
-    assert "printer" in html and "camera_front" in html
+    assert 'data-device="printer">الطابعة' in html and 'data-device="camera_front">الكاميرا الأمامية' in html
     assert re.search(r"<td class=\"num\">٢ / ٠</td>", html)  # two requests today, no tickets (Eastern digits in Arabic)
     # The counts above the map in Eastern digits on the Arabic screen, Western in English (a usability review).
     summary = re.sub(r"<[^>]+>", "", re.search(r'<div class="summary">(.*?)</div>', html, re.S).group(1))
