@@ -57,7 +57,23 @@ def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float =
     sys.exit(f"demo: {what} did not open port {port} within {timeout:.0f} s")
 
 
+USAGE = """usage: python scripts/demo.py   (make demo)
+
+Starts a local Mosquitto, the governorate hub and one van with simulated devices; Ctrl-C stops them all.
+Settings, from the environment:
+  EDGE_DEMO_DIR        where everything is kept (default var/demo)
+  EDGE_DEMO_PORT       the van's web port (default 8080)
+  EDGE_DEMO_HUB_PORT   the hub's web port (default 8090)
+  EDGE_DEMO_MQTT_PORT  the broker's port (default 1883, or the next free one)
+"""
+
+
 def main() -> None:
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(USAGE, end="")
+        return
+    if sys.argv[1:]:
+        sys.exit(f"demo.py takes no arguments (it was given {' '.join(sys.argv[1:])!r}).\n\n{USAGE}")
     base = Path(os.environ.get("EDGE_DEMO_DIR", ROOT / "var" / "demo")).resolve()
     van_dir, hub_dir, broker_dir = base / "van", base / "hub", base / "broker"
     for d in (van_dir, hub_dir, broker_dir):

@@ -61,3 +61,18 @@ def test_demo_serves_kiosk_console_display_and_a_request_reaches_the_hub(demo):
         time.sleep(0.5)
     assert store.request(number) is not None, "the request never reached the hub"
     assert HttpClient(hub_url).get("/").status_code in (200, 302)
+
+
+def test_demo_help_says_how_and_starts_nothing():
+    # A usability review: --help started the whole demo on the fixed ports.
+    import subprocess
+    import sys
+
+    from tests.support.paths import ROOT
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--help"], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0 and "EDGE_DEMO_PORT" in done.stdout
+    wrong = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--bogus"], capture_output=True,
+                           text=True, timeout=30)
+    assert wrong.returncode != 0 and "no arguments" in wrong.stderr
