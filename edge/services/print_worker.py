@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from edge.core.digits import to_eastern
 from edge.devices import printer as printer_mod
 from edge.devices.printer.layout import document_from_payload
 from edge.devices.printer.status import PrinterError, PrinterStatus
@@ -202,7 +203,7 @@ class PrintWorker:
         else:
             state, ar, en = status.state, status.message_ar, status.message_en
         if waiting and state != "ok":
-            ar += f" ({waiting} في انتظار الطباعة)"
+            ar += f" ({to_eastern(waiting)} في انتظار الطباعة)"
             en += f" ({waiting} waiting to print)"
         detail = {**status.as_dict(), "waiting": waiting, "printer": self.printer.description}
         if error is not None:

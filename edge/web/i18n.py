@@ -77,6 +77,14 @@ def series(letters: str) -> Markup:
     return Markup('<bdi dir="rtl">{}</bdi> <bdi dir="ltr" lang="en" class="latin">{}</bdi>').format(arabic, letters)
 
 
+def actor(who: str) -> str:
+    """Who did something, as a person reads it: "operator:7" is "الموظف ٧" / "operator 7"; anything else as it is."""
+    kind, _, number = str(who).partition(":")
+    if kind == "operator" and number.isdigit():
+        return f"الموظف {to_eastern(number)}" if current() == "ar" else f"operator {number}"
+    return str(who)
+
+
 def pick(obj, field: str = "name") -> str:
     """``obj.name_ar`` or ``obj.name_en`` (catalogue entries, governorates) for the current language."""
     return getattr(obj, f"{field}_{current()}", None) or getattr(obj, f"{field}_ar")
@@ -111,7 +119,7 @@ def per_request(f):
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select)
     filters = {"num": num, "egp": egp, "local_time": local_time, "local_date": local_date, "pick": pick,
-               "ticket_no": ticket_no, "series": series}
+               "ticket_no": ticket_no, "series": series, "actor": actor}
     app.jinja_env.filters.update(eastern=to_eastern, **{name: per_request(f) for name, f in filters.items()})
     app.jinja_env.globals.update(lang=current, text_dir=lambda: "rtl" if current() == "ar" else "ltr",
                                  pick=pick, message=message, other_lang=other)

@@ -385,6 +385,21 @@ def test_the_status_page_says_whether_the_van_reaches_the_governorate(console, d
     assert row().strip().startswith("Connected")
 
 
+def test_devices_and_operators_are_named_in_words_not_internal_ids(console, db):
+    # A usability review: "camera:front" on the status page, "operator:1" beside a request.
+    from edge.store import device_status
+
+    device_status.report(db, "camera:front", "camera", "ok", message_ar="تعمل", message_en="Working")
+    number = register_request(console)
+    arabic = text(console.get("/operator/status"))
+    assert "camera:front" not in arabic and "الكاميرا الأمامية" in arabic
+    detail = text(console.get(f"/operator/requests/{number}"))
+    assert f"operator:{OPERATOR[0]}" not in detail and "الموظف" in detail
+    console.get("/lang/en")
+    assert "Camera front" in text(console.get("/operator/status"))
+    assert f"operator {OPERATOR[0]}" in text(console.get(f"/operator/requests/{number}"))
+
+
 def test_only_a_supervisor_switches_training_mode(app):
     client = app.test_client()
     login(client, OPERATOR)

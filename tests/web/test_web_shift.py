@@ -154,7 +154,7 @@ def test_a_hand_over_and_a_supervisor_closing_a_forgotten_shift(tmp_path):
     boss = app.test_client()
     login(boss, SUPERVISOR)
     page = boss.get("/operator/shift").get_data(as_text=True)
-    assert 'id="open-shifts"' in page and ACTOR in page
+    assert 'id="open-shifts"' in page and f"الموظف {to_eastern(OPERATOR[0])}" in page  # named, not "operator:2"
     with _db(app) as db:
         forgotten = shifts.current(db, ACTOR)
     r = post(boss, "/operator/shift", f"/operator/shift/{forgotten.id}/close", {"counted": "50"})
