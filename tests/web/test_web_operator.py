@@ -607,3 +607,12 @@ def test_only_the_newest_papers_are_kept(tmp_path):
     kept = papers.recent(tmp_path)
     assert len(kept) == papers.KEEP and kept[0].at == start + timedelta(seconds=papers.KEEP + 2)
     assert papers.keep(tmp_path, "test", b"\x1b\x99", profile.paper) is None  # not ESC/POS: no picture, no error
+
+
+def test_the_receipt_preview_writes_its_dates_in_eastern_digits(console):
+    # A usability review: "Expected ready 2027-01-18" stayed in Latin digits beside "٢٠٢٦-١٢-٠٦".
+    number = register_request(console)
+    shown = text(console.get(f"/operator/requests/{number}/receipt"))
+    assert not re.search(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", shown.replace(number, "")), shown
+    assert re.search(r"[٠-٩]{4}-[٠-٩]{2}-[٠-٩]{2}", shown.replace("\u200e", "").replace("\u2066", "").replace(
+        "\u2069", "")), shown
