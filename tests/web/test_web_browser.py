@@ -120,10 +120,16 @@ def test_a_citizens_and_an_operators_day_in_the_browser(site, site_app):
     expect(console.locator("#national_id-check")).to_contain_text("١٩٩٠")  # the live check, before submitting
     console.click("#next")
     console.wait_for_url(re.compile(r"/documents$"))
+    # Every tick-box is a finger's target (a usability review found the "photo of the paper" one at 13 px).
+    for box in console.locator("main input[type=checkbox]:visible, main input[type=radio]:visible").all():
+        size = box.bounding_box()
+        assert size["width"] >= 24 and size["height"] >= 24, (box.get_attribute("name"), size)
     for box in console.locator("input[name=seen]").all():
         box.check()
     console.click("#next")
     console.wait_for_url(re.compile(r"/payment$"))
+    for box in console.locator("main input[type=radio]:visible").all():
+        assert box.bounding_box()["height"] >= 24, box.get_attribute("value")
     console.click("#submit-request")
     console.wait_for_url(re.compile(r"/receipt$"))
     request_number = console.inner_text("#receipt-number").strip()
