@@ -70,9 +70,9 @@ DESK_FLOORS = {
     # 2026-12-06: printed frames near the edge, the page at the photo's border. "cut" has no floor: its truth is
     # the whole page, partly outside the photo, so no answer reaches it; what counts there is the score.
     "framed": 0.9, "edge_glare": 0.97, "cut": None,
-    # 2026-12-06 (finder-nested): a document on a mat, a tray, a folder or a larger sheet. Seed 0 is an ID card on a
-    # blank A4 sheet: which of the two is meant cannot be told, the finder asks (IoU 0.08 at a score below CONFIDENT).
-    "nested": 0.65,
+    # A document on a mat, a tray, a folder or a larger sheet: the larger outline is taken (docs/scanner.md; the rule
+    # of branch finder-nested was reverted after review). No floor until a rule keeps bench/outer_documents whole.
+    "nested": None,
 }
 
 
@@ -342,70 +342,19 @@ def test_a_guide_line_on_the_desk_around_the_page_is_not_its_edge(condition, see
     assert imagegen.quad_iou(found.corners, corners) >= 0.95, found.score
 
 
-# --- 2026-12-06 (finder-nested): a document on a larger plain object ---------------------------------------------
+# --- 2026-12-06: documents whose outline is the outer one (bench/outer_documents.py, a reviewer's compositions) -----
 
 
-@pytest.mark.parametrize(("seed", "under"), [(3, "mat"), (8, "mat"), (2, "tray"), (7, "folder")])
-def test_a_document_on_a_mat_a_tray_or_a_folder_is_found_not_the_thing_under_it(seed, under):
-    # imagegen "nested": the object's outline is as well outlined as a page, and larger: the finder answered it with
-    # confidence 1.0 (IoU 0.32 / 0.44 / 0.53 / 0.45). The band around the document is calm, unprinted and darker or
-    # more saturated than its paper: the document is the answer (docfind._nested).
-    photo = imagegen.desk_photo(seed, "nested", DESK_SIZE)
-    found = docfind.detect(photo.image)
-    assert found is not None and found.score >= docfind.NO_PAGE, found
-    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.95, (under, found.score)
+@pytest.mark.parametrize("case", ["form:green", "certificate:maroon", "kraft:small", "navy", "idcard:pink",
+                                  "tinted:grey", "sticky:text", "shadow:0.0"])
+def test_a_document_with_a_coloured_margin_or_a_light_panel_is_found_whole(case):
+    # The branch finder-nested took a calm band darker or more saturated than the paper inside it for a mat under
+    # the document: a coloured form came back as its white box, a kraft envelope as its label, a page in a cast
+    # shadow as its lit part — confidently (117 of 216 of these photos). It was reverted; whatever rule comes next
+    # for a document on a mat must keep these whole.
+    from bench.outer_documents import compose
 
-
-@pytest.mark.parametrize("seed", [0, 12])
-def test_an_id_card_on_a_blank_a4_sheet_is_never_confidently_the_sheet(seed):
-    # The sheet was the answer at confidence 1.0 (IoU 0.07). A card on a sheet of paper looks like a card's printed
-    # body inside its rim, or a tinted box on a page: the finder cannot tell which is meant, so it asks.
-    photo = imagegen.desk_photo(seed, "nested", DESK_SIZE)
-    assert photo.page_format == "id"
-    found = docfind.detect(photo.image)
-    assert found is not None
-    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT, found.score
-
-
-def test_a_page_on_a_larger_sheet_of_its_own_white_is_found_or_asked():
-    # An A4 page on a blank A3 sheet of nearly the same white (1080p tuning seed 1017): the sheet was the answer at
-    # confidence 1.0 (IoU 0.50). The page's edge is too faint for the band to stop at it; its sides are found as the
-    # first consistent step inward from the sheet's, and the operator is asked.
-    photo = imagegen.desk_photo(1017, "nested", (1920, 1080))
-    found = docfind.detect(photo.image)
-    assert found is not None
-    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT, found.score
-
-
-def test_a_band_darker_or_more_saturated_than_the_paper_is_not_paper():
-    paper = np.log(np.array([235.0, 238.0, 240.0]) + 16)
-    assert docfind._not_paper(np.log(np.array([70.0, 115.0, 45.0]) + 16), paper)      # a green cutting mat
-    assert docfind._not_paper(np.log(np.array([120.0, 118.0, 112.0]) + 16), paper)    # a grey tray
-    assert not docfind._not_paper(np.log(np.array([240.0, 240.0, 242.0]) + 16), paper)  # a sheet of the same white
-    tinted = np.log(np.array([190.0, 205.0, 215.0]) + 16)
-    assert not docfind._not_paper(paper, tinted)  # a white paper rim around a tinted box or a card's printed body
-
-
-@pytest.mark.parametrize("inner_sure", [0.1, 0.5])
-def test_a_document_inside_less_sure_than_the_answer_is_asked_about_never_taken(monkeypatch, inner_sure):
-    # Review of finder-nested: the document inside was taken at its own confidence, however low — held-out
-    # framed/5002 (a form's tinted box) came back at IoU 0.73 with score 0.06, below NO_PAGE, where main found the form
-    # at 0.998. Now it is taken only when as sure as the answer; a less sure one (at least NO_PAGE) makes the finder
-    # ask, and below NO_PAGE it is no page at all. Here the mat's document is made less sure than it is.
-    real_nested, real_confidence = docfind._nested, docfind._confidence
-
-    def nested(*args):
-        monkeypatch.setattr(docfind, "_confidence", lambda *a, **k: inner_sure)
-        try:
-            return real_nested(*args)
-        finally:
-            monkeypatch.setattr(docfind, "_confidence", real_confidence)
-
-    photo = imagegen.desk_photo(3, "nested", DESK_SIZE)
-    as_is = docfind.detect(photo.image)
-    monkeypatch.setattr(docfind, "_nested", nested)
-    found = docfind.detect(photo.image)
-    assert found is not None and found.score >= docfind.NO_PAGE, found
-    assert imagegen.quad_iou(found.corners, as_is.corners) < 0.9  # not the document inside: the answer around it
-    if inner_sure >= docfind.NO_PAGE:
-        assert found.score < docfind.CONFIDENT
+    image, truth = compose(case, (1000, 750), 0)
+    found = docfind.detect(image)
+    assert found is not None and imagegen.quad_iou(found.corners, truth) >= 0.95, (case, found)
+    assert found.score >= docfind.CONFIDENT, (case, found.score)

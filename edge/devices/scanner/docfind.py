@@ -92,24 +92,11 @@ measured along each candidate side:
    block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
    page may run on beyond the photo, or the border was taken for a side.
-11. (2026-12-06, branch finder-nested) A document lying on a larger plain object (a desk or cutting mat, a tray, a
-   clipboard, a folder, a larger sheet) is outlined as well as a page, and the object is larger: it wins, or
-   ``_outermost`` grows to it. Inside the answer, the band is what is calm in the texture-free view, near the colour
-   just inside the answer's sides and connected to them; the largest region left, polished onto its edge, is the
-   document inside (a tray's floor inside its lip is looked inside in turn). Where the band hugs three of its sides,
-   is unprinted (no ink darker than the texture-free view) and is clearly not its paper (darker by NEST_DARK or more
-   saturated by NEST_SATURATED), the document is the answer (``_nested``). Where the band is its paper's colour or
-   lighter (a page on a larger blank sheet, a card on an A4 sheet: like a printed frame or a tinted box on a page)
-   and the document is well outlined and less than 1 / NEST_AREA of the answer, the confidence is capped below
-   CONFIDENT (FRAME_DOUBT): which is meant is a guess. A page on a sheet of nearly its own white, whose edge is too
-   faint to stop the band, is found by the first consistent step inward from each side (``_inner_lines``), judged
-   with its steps amplified (LOW_CONTRAST_GAIN), and asked about likewise.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
-when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10), or a document of the
-answer's paper colour may lie on it (step 11). ``CONFIDENT`` is
+when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
 calibrated on the
 tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
 wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
@@ -206,24 +193,6 @@ RIM_CALM_SHARE = 0.8     # … this share of them along the side (and half of th
 RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
 RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
 FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
-# A document on a larger plain object (2026-12-06, branch finder-nested): a desk or cutting mat, a tray, a clipboard,
-# a folder, a larger sheet. The object's outline is as well outlined as a page, and larger (``_nested``):
-NEST_EDGE = 2            # px: the band is looked for this far inside the answer's sides (off their blur) …
-NEST_RING = 7            # … and its colour taken from there to this far inside
-NEST_ALIKE = 0.25        # log colour: a calm pixel of the texture-free view this close to that colour is band …
-NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this (a tray's lip darkens gently)
-NEST_MIN = 0.03          # share of the answer's area the document inside must cover at least
-NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
-NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
-NEST_INK = 0.15          # log colour: a pixel this much darker in the photo as it is than without texture is ink …
-NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is
-NEST_DARK = 0.15         # log units: a band this much darker than the document's paper inside …
-NEST_SATURATED = 0.12    # … or this much more saturated (the spread of its channels) is another thing: a mat, a tray
-NEST_AREA = 1.6          # a band of the document's paper colour (or lighter) around one this much smaller, …
-NEST_SURE = 0.7          # … outlined with at least this confidence, with crisp sides (a block of defocused text is a
-NEST_FEW = 20.0          # ramp) and not this much smaller (a QR code printed on a page): ask
-NEST_STEP = 0.012        # log colour across 2 px: the first step inward from a side (a page on a sheet: faint) …
-NEST_LINE = 0.5          # … on a line through this share of the points along the side
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
 
@@ -256,15 +225,14 @@ def detect(image: np.ndarray) -> Detection | None:
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
     gain = 1.0
-    flat_view = cv2.medianBlur(small, max(MEDIANS))  # the texture-free view (step 1)
-    found = _search(small, gain, flat_view)
+    found = _search(small, gain)
     if found is None or found[1] < NO_PAGE:
         # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
         # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
         # The gain lifts a desk's blotches as well; a page's side is a step (most of the change within a
         # few pixels of it), a blotch's a ramp.
         gain = LOW_CONTRAST_GAIN
-        found = _search(small, gain, flat_view)
+        found = _search(small, gain)
         if found is not None and not (_page_shaped(found[0], STEEP_ANGLE) and _crisp(small, found[0])):
             found = None
     if found is None or found[1] < NO_PAGE:
@@ -272,7 +240,6 @@ def detect(image: np.ndarray) -> Detection | None:
     quad, score = found[0], found[1] * _doubt(found[4])
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
-        quad, score = _nested(small, flat_view, quad, score)
         quad = _unramp(small, quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -343,206 +310,6 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
         return quad, min(score, FRAME_DOUBT * CONFIDENT)
     return quad, score
-
-
-def _not_paper(band: np.ndarray, paper: np.ndarray) -> bool:
-    """Whether a band (median log colour) around a document is clearly not its paper: darker by NEST_DARK or more
-    saturated by NEST_SATURATED than the document just inside its sides (``paper``). A mat, a tray, a folder or a
-    clipboard is; a paper rim, a larger sheet of the same (or a whiter) paper is not."""
-    spread = float(band.max() - band.min()) - float(paper.max() - paper.min())
-    return float(paper.mean() - band.mean()) >= NEST_DARK or spread >= NEST_SATURATED
-
-
-def _poly_mask(shape, q: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, np.round(q * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
-    return mask.astype(bool)
-
-
-def _nested(small: np.ndarray, flat_view: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
-    """The answer, or the document lying on it; and the confidence, lowered when a document may lie on it.
-
-    A mat, a tray, a clipboard, a folder or a larger sheet under the document is outlined as well as a page, and
-    larger: the line search and ``_outermost`` take it. Inside the answer (``flat_view``: the texture-free view),
-    the band is what is calm, near the colour just inside the answer's sides and connected to them; the largest
-    region left is the document inside (when it is nearly the answer itself, a tray's floor inside its lip, the
-    search goes on inside it). Where that document is well outlined, the band hugs at least three of its sides (the
-    fourth may touch the answer's), and the band is unprinted and clearly not its paper (``_not_paper``: darker or
-    more saturated), the document is the answer. Where the band is the document's paper colour or lighter (a page on
-    a larger blank sheet, a card on an A4 sheet; or a printed frame, a tinted box on a page) and the document is
-    less than 1 / NEST_AREA of the answer, which of the two is meant is a guess: the confidence is capped
-    (FRAME_DOUBT)."""
-    h, w = small.shape[:2]
-    outer = order_corners(quad)
-    x0, y0 = np.clip(np.floor(outer.min(0)).astype(int) - 1, 0, None)
-    x1, y1 = np.minimum(np.ceil(outer.max(0)).astype(int) + 2, [w, h])
-    if x1 - x0 < 16 or y1 - y0 < 16:
-        return quad, score
-    at = np.array([x0, y0], float)  # everything below in the crop around the answer
-    flat = np.log(flat_view[y0:y1, x0:x1].astype(np.float32) + 16.0)
-    gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
-    gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    calm = np.sqrt((gx * gx + gy * gy).sum(-1)) < NEST_CALM
-    feat = cv2.GaussianBlur(flat, (0, 0), 1.0)
-    raw = cv2.GaussianBlur(np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0), (0, 0), 1.0)
-    # Print: what is darker in the photo as it is than in the texture-free view (text, a table's rules, stamps; a
-    # cutting mat's grid is lighter than the mat).
-    ink = (feat - raw).max(-1) > NEST_INK
-    views = (flat, calm, feat, ink, small, at)
-    q, inner, ask = outer - at, None, False
-    outer_area = abs(_area(q))
-    for _ in range(3):  # a tray's floor inside its lip, a page on it: inward while each level is another thing
-        found = _inside(views, q)
-        if found is None:
-            break
-        iq, evidence, verdict = _level(views, q, *found, outer_area)
-        if verdict == "inner":
-            inner = (iq, evidence)
-        elif verdict == "ask":
-            ask = inner is None
-            break
-        elif inner is not None or abs(_area(q)) >= NEST_AREA * abs(_area(iq)):
-            break
-        q = iq
-    if inner is None and not ask:
-        # A page on a sheet of nearly its own white: the band runs on into the page where its edge is faint. Its
-        # sides are found as lines instead: the first step inward along each side of the answer.
-        iq = _inner_lines(views, outer - at)
-        if iq is not None:
-            verdict = _level(views, outer - at, iq, None, outer_area, LOW_CONTRAST_GAIN)[2]
-            ask = verdict == "ask"
-    if inner is not None:
-        sure = _confidence(*inner[1])
-        if sure >= min(score, CONFIDENT):  # the document inside, as sure as the answer: it is the answer
-            return inner[0] + at, min(score, sure)
-        # Less sure than the answer: which of the two is meant is a guess — the operator is asked, unless what lies
-        # inside is no page at all (below NO_PAGE: a printed block, a shaded part of the page).
-        ask = sure >= NO_PAGE
-    return quad, (min(score, FRAME_DOUBT * CONFIDENT) if ask else score)
-
-
-def _inner_lines(views, q: np.ndarray) -> np.ndarray | None:
-    """The quadrilateral of the first consistent step inward from each side of ``q`` (texture-free view): per
-    point along the side the first offset whose narrow step exceeds NEST_STEP, and a line through at least
-    NEST_LINE of those points (a page lying a little askew on a sheet: the line need not be parallel)."""
-    feat = views[2]
-    t = np.linspace(0.05, 0.95, 40)
-    sides = []
-    for s in range(4):
-        a, b, length, n = _inward(q, s)
-        span = float(np.median([abs((q[(s + k) % 4] - a) @ n) for k in (2, 3)]))
-        o = np.arange(NEST_RING, max(NEST_RING + 8, int(0.45 * span)))  # off the answer's own edge and its tail
-        xy = (a + t[:, None] * (b - a))[None] + o[:, None, None] * n                  # (O, T, 2)
-        flat_xy = xy.reshape(-1, 2).astype(np.float32)
-        vals = cv2.remap(feat, flat_xy[:, :1], flat_xy[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        vals = vals.reshape(len(o), len(t), -1)
-        strength = np.zeros(vals.shape[:2], np.float32)
-        strength[1:-1] = np.linalg.norm(vals[:-2] - vals[2:], axis=-1)
-        peak = np.zeros_like(strength, bool)
-        peak[1:-1] = (strength[1:-1] >= strength[:-2]) & (strength[1:-1] >= strength[2:])
-        hit = (strength >= NEST_STEP) & peak
-        first = np.where(hit.any(0), hit.argmax(0), -1)
-        ok = first >= 0
-        if ok.sum() < NEST_LINE * len(t):
-            return None
-        d, tt = o[first[ok]].astype(float), t[ok]
-        best = None
-        for i, j in itertools.combinations(range(0, len(d), max(1, len(d) // 8)), 2):
-            if tt[j] - tt[i] < 0.2:
-                continue
-            slope = (d[j] - d[i]) / (tt[j] - tt[i])
-            inl = np.abs(d - (d[i] + slope * (tt - tt[i]))) <= 1.5
-            if best is None or inl.sum() > best.sum():
-                best = inl
-        if best is None or best.sum() < NEST_LINE * len(t):
-            return None
-        k, c = np.polyfit(tt[best], d[best], 1)
-        sides.append((a + c * n, b + (k + c) * n))
-    out = []
-    for s in range(4):
-        p = _meet_segments(sides[(s - 1) % 4], sides[s])
-        if p is None:
-            return None
-        out.append(p)
-    iq = order_corners(np.array(out))
-    return iq if _convex(iq) and _page_shaped(iq) else None
-
-
-
-def _inside(views, q: np.ndarray):
-    """The largest region inside ``q`` that is not its band (calm, near the colour just inside its sides and
-    connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band."""
-    flat, calm, feat = views[:3]
-    edge_q, ring_q = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(q, [-NEST_RING] * 4)
-    if edge_q is None or ring_q is None or abs(_area(ring_q)) < 0.5 * abs(_area(q)):
-        return None
-    inside = _poly_mask(flat.shape, edge_q)
-    ring = inside & ~_poly_mask(flat.shape, ring_q)
-    if not ring.any():
-        return None
-    c0 = np.median(flat[ring], axis=0)
-    alike = inside & calm & (np.abs(flat - c0).max(-1) < NEST_ALIKE)
-    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=4)
-    touching = np.zeros(int(labels.max()) + 1, bool)
-    touching[labels[ring & alike]] = True
-    touching[0] = False
-    band = touching[labels]
-    rest = cv2.morphologyEx((inside & ~band).astype(np.uint8), cv2.MORPH_OPEN,  # off thin strips: a lip's shading
-                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    count, comp, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=4)
-    if count < 2:
-        return None
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    contours, _ = cv2.findContours((comp == biggest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    iq = _hull_quad(cv2.convexHull(max(contours, key=cv2.contourArea)))
-    if iq is None:
-        return None
-    iq = order_corners(_polish(feat, iq))
-    if not _page_shaped(iq) or not _convex(iq):
-        return None
-    common, _ = cv2.intersectConvexConvex(iq.astype(np.float32), q.astype(np.float32))
-    if common < 0.97 * abs(_area(iq)):
-        return None
-    return iq, band
-
-
-def _level(views, q, iq, band, outer_area, gain=1.0):
-    """Whether ``iq`` inside ``q`` is a document on another thing ("inner"), perhaps on a larger sheet of its own
-    paper ("ask"), or neither (None); with its evidence (its steps amplified by ``gain``: a faint edge)."""
-    flat, _, feat, ink, small, at = views
-    shape = flat.shape
-    inner_area = abs(_area(iq))
-    if inner_area < NEST_MIN * outer_area:
-        return iq, None, None
-    # The band hugs the document: just outside at least three of its sides (the fourth may touch the answer's).
-    hug, near = [], None if band is None else cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8))
-    for s in range(4 if band is not None else 0):  # (the band off the edge's blur; found by lines: hugs it)
-        a, b, _, n = _inward(iq, s)
-        pts = np.rint(a + np.linspace(0.1, 0.9, 16)[:, None] * (b - a) - NEST_GAP * n).astype(int)
-        ok = (pts >= 0).all(1) & (pts < [shape[1], shape[0]]).all(1)
-        hug.append(float(near[pts[ok, 1], pts[ok, 0]].sum() / len(pts)))
-    if band is not None and sum(g >= NEST_HUG for g in hug) < 3:
-        return iq, None, None
-    _, evidence, _ = _judge(feat * gain, iq)
-    edge_q, grown, paper_out, paper_in = _moved_quad(q, [-NEST_EDGE] * 4), *(
-        _moved_quad(iq, [d] * 4) for d in (2.0, -3.0, -8.0))
-    if evidence[0] < RIM_OUTLINE or any(x is None for x in (edge_q, grown, paper_out, paper_in)):
-        return iq, evidence, None
-    between = _poly_mask(shape, edge_q) & ~_poly_mask(shape, grown)
-    paper = _poly_mask(shape, paper_out) & ~_poly_mask(shape, paper_in)
-    if not between.any() or not paper.any():
-        return iq, evidence, None
-    printed = float(ink[between].mean())
-    cb, ci = np.median(flat[between], axis=0), np.median(flat[paper], axis=0)
-    if printed > NEST_PRINTED:
-        return iq, evidence, None
-    if _not_paper(cb, ci):
-        return iq, evidence, "inner"
-    # A sheet under a card or a page, not a text block or a stamp printed on it: a crisp edge, and not tiny.
-    if NEST_AREA * inner_area <= outer_area <= NEST_FEW * inner_area and _confidence(*evidence) >= NEST_SURE and \
-            (band is None or _crisp(small, iq + at)):  # (a faint edge found as lines is too faint to tell)
-        return iq, evidence, "ask"
-    return iq, evidence, None
 
 
 def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
@@ -616,11 +383,12 @@ def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
     return out
 
 
-def _search(small: np.ndarray, gain: float, flat_view: np.ndarray):
+def _search(small: np.ndarray, gain: float):
     """The best candidate (quad, confidence, rank, near-step score) in the working image, or None. ``gain``
     multiplies the log-colour features the steps are measured on (1: as tuned)."""
     # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
     # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
+    flat_view = cv2.medianBlur(small, max(MEDIANS))
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
