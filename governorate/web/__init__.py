@@ -70,6 +70,10 @@ def create_app(config: dict | None = None) -> Flask:
     security.install(app)
     app.jinja_env.filters["local"] = _local_shown
     app.jinja_env.filters["eastern"] = to_eastern  # inside the Arabic half of t(ar, en), whatever the language
+    # … and a time inside each half of t(ar, en): Eastern digits in written order in the Arabic one, as stored in the
+    # English one, whichever language the page is in.
+    app.jinja_env.filters["local_ar"] = lambda value: eastern_run(local_time(value))
+    app.jinja_env.filters["local_en"] = local_time
     app.register_blueprint(auth.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(office.bp)
