@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, request, session
+from jinja2 import pass_context
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -138,3 +139,17 @@ def _locked(folder: Path):
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def per_request(f):
+    """``f`` as a template filter Jinja never works out when it compiles a template, for a filter that reads the
+    request's language. Jinja turns a filter over a literal into a constant at compile time
+    ({{ "007-261121-0001-5"|num }}), which then kept the digits of whoever opened the page first after a start, for
+    everyone after; a filter that takes the context is not turned into one. Both apps register theirs through it."""
+    @pass_context
+    def in_context(_context, *args, **kwargs):
+        return f(*args, **kwargs)
+
+    in_context.__name__ = in_context.__qualname__ = f.__name__
+    in_context.__doc__ = f.__doc__
+    return in_context

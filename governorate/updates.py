@@ -267,7 +267,7 @@ class Updates:
                               key).fetchone()
         rate, loop_ms, anew = (next_rate(before[2], before[3], before[0], before[1], body["held"], received_at)
                                if before else (0, 0, True))
-        sample_held, sample_at = (body["held"], received_at) if anew or not before else (before[0], before[1])
+        sample_held, sample_at = (body["held"], received_at) if anew else (before[0], before[1])
         cur = conn.execute(
             "UPDATE update_offers SET state = ?, progress_at = CASE WHEN ? > held THEN ? ELSE progress_at END, "
             f"held = ?, have = ?, error = ?, reported_at = ?, rate = ?, loop_ms = ?, sample_held = ?, sample_at = ? "

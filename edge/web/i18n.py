@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from flask import Flask, session
 from flask_babel import Babel, get_locale
-from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from common.web import per_request
 from edge.core import money
 from edge.core import tickets as tk
 from edge.core.digits import eastern_run, to_eastern
@@ -100,20 +100,6 @@ def message(exc) -> tuple[str, str]:
 
 def other() -> str:
     return "ar" if current() == "en" else "en"
-
-
-def per_request(f):
-    """``f`` as a filter Jinja never works out when it compiles a template: it reads the request's language. Jinja
-    turns a filter over a literal into a constant at compile time ({{ "007-261121-0001-5"|num }}), which then kept
-    the digits of whoever opened the page first after a start, for everyone after; a filter that takes the context
-    is not turned into one."""
-    @pass_context
-    def in_context(_context, *args, **kwargs):
-        return f(*args, **kwargs)
-
-    in_context.__name__ = in_context.__qualname__ = f.__name__
-    in_context.__doc__ = f.__doc__
-    return in_context
 
 
 def init_app(app: Flask) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, g, session
-from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from common import web
@@ -68,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
         float(app.config["BACKLOG_ALERT_H"]))
 
     security.install(app)
-    app.jinja_env.filters["local"] = _local_shown
+    app.jinja_env.filters["local"] = web.per_request(_local_shown)
     app.jinja_env.filters["eastern"] = to_eastern  # inside the Arabic half of t(ar, en), whatever the language
     # … and a time inside each half of t(ar, en): Eastern digits in written order in the Arabic one, as stored in the
     # English one, whichever language the page is in.
@@ -136,10 +135,8 @@ def local_time(value: str | None) -> str:
         return value
 
 
-@pass_context
-def _local_shown(_context, value: str | None) -> str:
-    """``local_time`` as the reader reads it: Eastern digits in their written order on Arabic screens (a filter that
-    takes the context: Jinja never works it out once for everyone at compile time)."""
+def _local_shown(value: str | None) -> str:
+    """``local_time`` as the reader reads it: Eastern digits in their written order on Arabic screens."""
     shown = local_time(value)
     return eastern_run(shown) if session.get("lang", "ar") != "en" else shown
 

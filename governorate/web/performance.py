@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, session
-from jinja2 import pass_context
 
 import governorate.web.charts as charts
+from common import web
 from edge.core.digits import to_eastern
 from edge.core.localtime import VAN_TZ
 from governorate import exports, staff
@@ -43,15 +43,10 @@ def _digits(text: str) -> str:
 
 
 def _filter(name: str):
-    """Register a template filter that reads the request's language. Jinja works a filter over a literal out when it
-    compiles the template ({{ '100 %'|digits }}), which then kept the digits of whoever opened the page first after a
-    start; a filter that takes the context is never worked out at compile time."""
+    """Register a template filter that reads the request's language (common.web.per_request: never worked out once,
+    at compile time, for everyone)."""
     def register(f):
-        @pass_context
-        def in_context(_context, *args, **kwargs):
-            return f(*args, **kwargs)
-
-        bp.add_app_template_filter(in_context, name)
+        bp.add_app_template_filter(web.per_request(f), name)
         return f
     return register
 
