@@ -227,3 +227,30 @@ def test_touch_targets_on_the_kiosk_are_at_least_48_pixels(site):
             if box and (box["height"] < 48 or box["width"] < 48):
                 small.append((path, el.inner_text()[:30], box))
     assert not small, small
+
+
+LANDSCAPE_KIOSK = {"width": 1366, "height": 768}
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_a_landscape_kiosk_shows_every_category_and_the_whole_keypad_without_scrolling(site, lang):
+    # The usability review of 2026-12-06: at 1366x768 the track page's keypad and its Search button were below the
+    # fold (Search at y=798), and a citizen who does not know to scroll a touch screen never reaches them.
+    url, b = site
+    page = b.new_context(viewport=LANDSCAPE_KIOSK).new_page()
+    page.goto(f"{url}/lang/{lang}?next=/")
+    below = []
+    for path, selector in (("/ticket", ".list-choices .choice"), ("/track", ".keypad .key, #track-submit, #number")):
+        page.goto(url + path)
+        items = page.locator(selector).all()
+        assert items, (path, selector)
+        for el in items:
+            box = el.bounding_box()
+            if box is None or box["y"] + box["height"] > LANDSCAPE_KIOSK["height"] \
+                    or box["x"] < 0 or box["x"] + box["width"] > LANDSCAPE_KIOSK["width"]:
+                below.append((path, el.inner_text()[:30], box))
+    assert not below, below
+    # A telephone's keypad, whatever the page's direction: 1 2 3 on the top row, left to right.
+    page.goto(url + "/track")
+    top = [page.locator(f".keypad [data-key='{k}']").bounding_box() for k in "123"]
+    assert top[0]["x"] < top[1]["x"] < top[2]["x"] and len({round(t["y"]) for t in top}) == 1, top
