@@ -254,3 +254,28 @@ def test_a_landscape_kiosk_shows_every_category_and_the_whole_keypad_without_scr
     page.goto(url + "/track")
     top = [page.locator(f".keypad [data-key='{k}']").bounding_box() for k in "123"]
     assert top[0]["x"] < top[1]["x"] < top[2]["x"] and len({round(t["y"]) for t in top}) == 1, top
+
+
+def test_closing_a_shift_asks_with_the_difference_and_not_for_an_amount_it_cannot_read(tmp_path, chromium):
+    app = make_app(tmp_path)
+    with serve(app) as url:
+        page = _operator_page(chromium, url)
+        page.goto(f"{url}/operator/shift")
+        page.fill("#float", "٥٠٠")
+        page.click("#shift-open")
+        page.wait_for_selector("#counted")
+        asked = []
+        page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.fill("#counted", "٤٥٠")
+        expect(page.locator("#counted-check .ok").first).to_contain_text("عجز ٥٠٫٠٠ ج.م")
+        page.click("#shift-close")
+        assert len(asked) == 1 and "عجز ٥٠٫٠٠ ج.م" in asked[0] and "إغلاق الوردية؟" in asked[0], asked
+        assert page.locator("#shift-close").count() == 1  # dismissed: still open
+        # An amount that cannot be read: said at once, in both languages, and the close asks nothing first.
+        page.fill("#counted", "خمسمية")
+        expect(page.locator("#counted-check .bad").first).to_contain_text("بالجنيه")
+        assert page.get_attribute("#counted", "aria-invalid") is not None
+        page.click("#shift-close")
+        page.wait_for_selector("#shift-error")
+        assert len(asked) == 1, asked
+        assert page.locator("#shift-close").count() == 1  # refused by the server: still open

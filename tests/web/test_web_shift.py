@@ -255,3 +255,40 @@ def test_a_z_report_is_for_its_operator_and_supervisors_and_a_reprint_is_audited
     with _db(app) as db:
         rows = db.execute("SELECT actor, subject FROM audit_log WHERE action = 'shift.reprint'").fetchall()
     assert rows == [(f"operator:{SUPERVISOR[0]}", f"shift:{report_url.rsplit('/', 1)[1]}")]
+
+
+def test_the_counted_cash_is_checked_as_it_is_typed_with_the_difference_before_the_close(tmp_path):
+    # The usability review of 2026-12-06: the close button asked "Close the shift?" before the amount was even
+    # read, and said nothing of the difference the close would record for good.
+    from tests.support.web_support import token
+
+    app, _printer = _app(tmp_path)
+    client = app.test_client()
+    login(client)
+    page = client.get("/operator/shift").get_data(as_text=True)
+    csrf = token(page)
+
+    def ask(typed):
+        r = client.post("/operator/shift/counted", json={"text": typed}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200
+        return r.get_json()
+
+    answer = ask("100")
+    assert not answer["ok"] and "وردية" in answer["message"]  # no open shift yet: said, nothing to confirm
+    open_shift(client, "٥٠٠")
+    short = ask("٤٥٠")  # Eastern digits, as an Arabic keyboard types them
+    assert short["ok"] and short["difference"] == -5000
+    assert "عجز ٥٠٫٠٠ ج.م" in short["message"] and "short 50.00 EGP" in short["message_other"]
+    assert "سبب الفرق" in short["message"]
+    assert short["confirm"].startswith(short["message"]) and "إغلاق الوردية؟" in short["confirm"]
+    even = ask("500.00 EGP")
+    assert even["ok"] and even["difference"] == 0 and "لا يوجد فرق" in even["message"] and "سبب" not in even["message"]
+    far = ask("5,000")
+    assert far["ok"] and "المشرف" in far["message"] and "over 4,500.00 EGP" in far["message_other"]
+    for bad in ("", "abc", "12,5", "-3", "9" * 30):
+        said = ask(bad)
+        assert not said["ok"] and "confirm" not in said and said["message"] and said["message_other"], (bad, said)
+    # Checking closes nothing.
+    assert 'id="shift-close"' in client.get("/operator/shift").get_data(as_text=True)
+    # Not signed in: no figure leaks.
+    assert app.test_client().post("/operator/shift/counted", json={"text": "1"}).status_code in (302, 400, 401, 403)

@@ -39,6 +39,7 @@ CONSOLE = {
     ("/operator/shift/<int:shift_id>/close", "operator.shift_close_other", ("POST",)),
     ("/operator/shift/<int:shift_id>/print", "operator.shift_reprint", ("POST",)),
     ("/operator/shift/close", "operator.shift_close", ("POST",)),
+    ("/operator/shift/counted", "operator.shift_counted", ("POST",)),
     ("/operator/shift/open", "operator.shift_open", ("POST",)),
     ("/operator/status", "operator.status", ("GET",)),
     ("/operator/status/printed/<name>", "operator.printed_paper", ("GET",)),

@@ -5,11 +5,12 @@ operator forgot open. Training mode keeps its shifts in the training database an
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from edge.core import shifts as sh
 from edge.core.errors import EdgeError
-from edge.core.money import InvalidAmount, parse_egp
+from edge.core.money import InvalidAmount, format_egp, parse_egp
 from edge.store import clock, operators, shifts
 from edge.web import i18n, printing, signing
 from edge.web.context import get_db, settings
@@ -104,6 +105,47 @@ def shift_close():
     session["notice"] = {"ar": f"أُغلقت الوردية. {outcome.message_ar}", "en": f"The shift is closed. "
                          f"{outcome.message_en}"}
     return redirect(url_for("operator.shift_report", shift_id=closed.id))
+
+
+@bp.post("/shift/counted")
+@login_required
+def shift_counted():
+    """The counted cash checked as it is typed (JSON): the difference against what the drawer should hold, and the
+    question the close button asks with it — so the operator sees "50.00 EGP short" before the close, which cannot
+    be undone, and an amount that cannot be read is said at once instead of after a confirm."""
+    db = get_db()
+    mine = shifts.current(db, g.operator["actor"])
+    if mine is None:
+        first, second = i18n.message(sh.NoOpenShift())
+        return jsonify(ok=False, message=first, message_other=second)
+    raw = str((request.get_json(silent=True) or {}).get("text", ""))[:40]
+    try:
+        if not raw.strip():
+            raise sh.BadCashAmount("النقدية المعدودة", "counted cash")
+        try:
+            counted = sh.check_cash(parse_egp(raw), "النقدية المعدودة", "counted cash")
+        except InvalidAmount:
+            raise sh.BadCashAmount("النقدية المعدودة", "counted cash") from None
+    except EdgeError as exc:
+        first, second = i18n.message(exc)
+        return jsonify(ok=False, message=first, message_other=second)
+    expected = sh.expected_cash(mine.opening_float_piastres, shifts.live_totals(db, mine))
+    difference = counted - expected
+    words_ar, words_en = sh.difference_words(difference)
+    threshold = settings().shift.threshold_piastres
+    ar = (f"يجب أن يكون في الدرج {format_egp(expected, 'ar')}، والمعدود {format_egp(counted, 'ar')}: "
+          f"{'لا يوجد فرق' if difference == 0 else words_ar}.")
+    en = (f"The drawer should hold {format_egp(expected, 'en')}; you counted "
+          f"{format_egp(counted, 'en')}: {'no difference' if difference == 0 else words_en}.")
+    if difference:
+        ar += " اكتب سبب الفرق."
+        en += " Write the reason for the difference."
+    if abs(difference) > threshold:
+        ar += " الفرق أكبر من الحد: يلزم رقم المشرف ورمزه."
+        en += " The difference is above the limit: a supervisor's number and PIN are needed."
+    first, second = (en, ar) if i18n.current() == "en" else (ar, en)
+    return jsonify(ok=True, difference=difference, message=first, message_other=second,
+                   confirm=f"{first}\n{gettext('Close the shift? A closed shift cannot be changed or reopened.')}")
 
 
 @bp.post("/shift/<int:shift_id>/close")

@@ -59,7 +59,55 @@
       }).catch(function () { /* next time */ });
     }, Number(section.getAttribute("data-refresh-ms") || 3000));
   }
+  // Closing a shift: the counted cash is checked as it is typed (the server reads it as it will on "Close"), the
+  // difference shown, and the close button's question carries it. An amount that cannot be read asks nothing:
+  // the close is refused with the same error. Until an answer comes, the button asks its general question.
+  function countedCheck(input) {
+    var out = document.getElementById("counted-check");
+    var button = document.getElementById(input.getAttribute("data-confirms"));
+    var general = button.getAttribute("data-confirm-general") || button.getAttribute("data-confirm");
+    button.setAttribute("data-confirm-general", general);
+    var timer = null;
+    var asked = 0;
+    function show(answer) {
+      out.textContent = "";
+      [answer.message, answer.message_other].forEach(function (text, i) {
+        var p = document.createElement("p");
+        p.className = (answer.ok ? "ok" : "bad") + (i ? " other-lang" : "");
+        p.textContent = text;
+        out.appendChild(p);
+      });
+      input.toggleAttribute("aria-invalid", !answer.ok);
+      if (answer.ok) button.setAttribute("data-confirm", answer.confirm);
+      else button.removeAttribute("data-confirm");
+    }
+    function ask() {
+      var n = ++asked;
+      button.setAttribute("data-confirm", general);
+      if (!input.value.trim()) {  // the browser says the field is needed; nothing to confirm yet
+        out.textContent = "";
+        button.removeAttribute("data-confirm");
+        return;
+      }
+      fetch(input.getAttribute("data-counted-check"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ text: input.value })
+      }).then(function (r) { return r.json(); }).then(function (answer) {
+        if (n === asked) show(answer);
+      }).catch(function () { /* the general question stays; the server checks again on "Close" */ });
+    }
+    input.addEventListener("input", function () {
+      button.setAttribute("data-confirm", general);
+      clearTimeout(timer);
+      timer = setTimeout(ask, 250);
+    });
+    ask();
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var counted = document.querySelector("[data-counted-check]");
+    if (counted) countedCheck(counted);
     var waiting = document.getElementById("waiting");
     if (waiting && waiting.getAttribute("data-refresh")) refreshWaiting(waiting);
     document.querySelectorAll("[data-check]").forEach(function (input) {
