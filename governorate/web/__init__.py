@@ -17,7 +17,7 @@ from governorate import fleet, quarantine, staff
 from governorate.backoffice import STATE_LABELS
 from governorate.ingest import Hub
 from governorate.store import HubStore
-from governorate.web import auth, health, monitor, office, performance, refused, security, software
+from governorate.web import auth, health, monitor, office, performance, refused, security, software, telemetry
 
 DEFAULTS = {
     "DB_PATH": "var/hub/hub.db",
@@ -99,18 +99,9 @@ def t(ar: str, en: str) -> Markup:
                   f'<span class="other-lang" lang="{second_lang}">{escape(second)}</span>')
 
 
-# A van's devices as staff call them (telemetry names them printer, camera_front …).
-DEVICE_LABELS = {
-    "printer": ("الطابعة", "Printer"), "scanner": ("الماسح الضوئي", "Scanner"), "qr": ("قارئ QR", "QR reader"),
-    "gps": ("GPS", "GPS"), "modem": ("المودم", "Modem"), "disk": ("القرص", "Disk"),
-    "camera_front": ("الكاميرا الأمامية", "Front camera"), "camera_rear": ("الكاميرا الخلفية", "Rear camera"),
-}
-
-
 def device_label(name: str) -> str:
     """A device's name in the reader's language; a camera the table does not know by its own name after the word."""
-    ar, en = DEVICE_LABELS.get(name) or ((f"كاميرا {name[7:]}", f"Camera {name[7:]}") if name.startswith("camera_")
-                                          else (name, name))
+    ar, en = telemetry.device_names(name)
     return en if session.get("lang") == "en" else ar
 
 

@@ -10,6 +10,7 @@ import governorate.web.charts as charts
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
 from governorate import shifts as hub_shifts
+from governorate.web import telemetry
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("monitor", __name__)
@@ -55,7 +56,8 @@ def van(van: str):
     row = _store().van(van)
     hist = fleet.history(_store(), van)
     return render_template(
-        "van.html", v=vans[van], telemetry=sorted((row.get("telemetry") or {}).items()),
+        "van.html", v=vans[van], telemetry=telemetry.grouped(row.get("telemetry") or {}),
+        telemetry_groups=telemetry.GROUPS, device_states=telemetry.DEVICE_STATES, update_phases=telemetry.UPDATE_PHASES,
         requests_chart=charts.bars(hist["requests_per_hour"]),
         backlog_chart=charts.line(hist["backlog"], hist["hours"]),
         uptime=hist["camera_uptime"], alerts=fleet.alerts(_store(), van, include_cleared=True, limit=20),

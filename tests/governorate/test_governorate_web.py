@@ -681,3 +681,29 @@ def test_a_transferred_citizen_is_one_ticket_of_the_day_at_the_hub(store, tmp_pa
     van_db.close()
     [row] = [v for v in fleet.overview(store, fleet.Thresholds()) if v["van"] == "V009"]
     assert row["tickets_today"] == 2
+
+
+def test_the_van_pages_telemetry_is_in_words_grouped_and_in_the_readers_digits(store, client):
+    # The usability review of 2026-12-06: the van page listed raw keys ("outbox_oldest_age_s 5400",
+    # "device.camera_front error", "update.phase idle"), in Latin digits on an Arabic page.
+    offline_hub(store)._process([tel("V007", {
+        "outbox_pending": 12, "outbox_oldest_age_s": 5400, "outbox_pending_doc": 9, "session": "s-1",
+        "device.printer": "error", "device.camera_front": "ok", "device.gps.lat": 30.1, "modem.rsrp": -97,
+        "camera_front.fault": None, "software.version": "1.4.2", "update.phase": "checking",
+        "update.refused": "abc123", "brand.new.key": "as sent"}, seq=2)])
+    login(client, "viewer")
+    html = client.get("/vans/V007").get_data(as_text=True)
+    table = html[html.index('id="telemetry"'):]
+    table = table[:table.index("</table>")]
+    for words in ("ما ينتظر الإرسال", "رسائل لم تُرسل بعد", "١٢", "منها: صفحات المستندات", "٩", "عمر أقدمها",
+                  "الطابعة", "عطل", "الكاميرا الأمامية", "يعمل", "GPS: خط العرض", "المودم: قوة الإشارة RSRP",
+                  "البرمجيات", "الإصدار العامل", "1.4.2", "يفحص سلامة الإصدار الجديد", "إصدارات رفضتها العربة",
+                  "قياسات أخرى", "brand.new.key", "as sent"):
+        assert words in table, words
+    assert "٩٠ د" in table or "١٫٥ س" in table  # 5400 s as an age
+    assert ">outbox_pending<" not in table and ">update.phase<" not in table  # the raw keys only as titles
+    assert table.index("رسائل لم تُرسل بعد") < table.index("الطابعة") < table.index("الإصدار العامل") \
+        < table.index("brand.new.key")
+    client.get("/lang/en")
+    table = client.get("/vans/V007").get_data(as_text=True)
+    assert "Messages not sent yet" in table and ">12<" in table and "checking the new release" in table

@@ -1,0 +1,129 @@
+"""A van's latest telemetry in words, for its page on the hub.
+
+A van sends its figures as keys (edge.sync.agent.publish_telemetry, edge.update.incoming.status):
+``outbox_pending``, ``device.camera_front``, ``modem.rsrp``, ``update.refused`` … Staff read them here by name in both
+languages, grouped (what waits to be sent, the devices, the software), each value as what it is: a count, an age,
+a device's state, an update's phase, or a text shown as the van sent it. A key this hub does not know is not hidden:
+it comes last, under "other figures", as sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.sync.protocol import STREAMS
+
+# A van's devices as staff call them (telemetry names them printer, camera_front …).
+DEVICE_LABELS = {
+    "printer": ("الطابعة", "Printer"), "scanner": ("الماسح الضوئي", "Scanner"), "qr": ("قارئ QR", "QR reader"),
+    "gps": ("GPS", "GPS"), "modem": ("المودم", "Modem"), "disk": ("القرص", "Disk"),
+    "camera_front": ("الكاميرا الأمامية", "Front camera"), "camera_rear": ("الكاميرا الخلفية", "Rear camera"),
+}
+
+
+def device_names(name: str) -> tuple[str, str]:
+    """A device's name (Arabic, English); a camera the table does not know by its own name after the word."""
+    if name in DEVICE_LABELS:
+        return DEVICE_LABELS[name]
+    if name.startswith("camera_"):
+        return f"كاميرا {name[7:]}", f"Camera {name[7:]}"
+    return name, name
+
+
+GROUPS = {
+    "outbox": ("ما ينتظر الإرسال", "Waiting to be sent"),
+    "devices": ("الأجهزة", "Devices"),
+    "software": ("البرمجيات", "Software"),
+    "other": ("قياسات أخرى", "Other figures"),
+}
+
+STREAM_LABELS = {
+    "tx": ("الطلبات والمدفوعات", "requests and payments"), "audit": ("سجل المراجعة", "the audit trail"),
+    "doc": ("صفحات المستندات", "document pages"), "tel": ("القياسات", "telemetry"),
+    "status": ("حالة الاتصال", "connection status"),
+}
+assert set(STREAM_LABELS) == set(STREAMS)
+
+DEVICE_STATES = {
+    "ok": ("يعمل", "working"), "warning": ("تنبيه", "warning"), "error": ("عطل", "fault"),
+    "unknown": ("غير معروفة", "unknown"),
+}
+
+UPDATE_PHASES = {
+    "idle": ("لا يوجد تحديث جارٍ", "no update running"), "installing": ("يثبّت إصدارًا", "installing a release"),
+    "switching": ("ينتقل إلى الإصدار الجديد", "switching to the new release"),
+    "checking": ("يفحص سلامة الإصدار الجديد", "checking the new release"),
+    "rolling-back": ("يعود إلى الإصدار السابق", "going back to the previous release"),
+}
+
+# key: (group, Arabic, English, kind); kinds: count, age (seconds), phase, text
+KEYS = {
+    "outbox_pending": ("outbox", "رسائل لم تُرسل بعد", "Messages not sent yet", "count"),
+    "outbox_oldest_age_s": ("outbox", "عمر أقدمها", "Age of the oldest", "age"),
+    "session": ("outbox", "جلسة الاتصال", "Connection session", "text"),
+    "software.version": ("software", "الإصدار العامل", "Version running", "text"),
+    "software.id": ("software", "معرّف الإصدار العامل", "Id of the version running", "text"),
+    "update.phase": ("software", "مرحلة التحديث", "Update phase", "phase"),
+    "update.transport": ("software", "طريق تنزيل التحديثات", "How updates are downloaded", "text"),
+    "update.bundle": ("software", "إصدار قيد الاستلام", "Release being received", "text"),
+    "update.refused": ("software", "إصدارات رفضتها العربة", "Releases the van refused", "text"),
+    "update.deferred": ("software", "إصدارات تنتظر عودة الاتصال لإعادة المحاولة",
+                        "Releases waiting for the link to try again", "text"),
+    "update.last": ("software", "آخر ما حدث في التحديث", "Last update event", "text"),
+}
+
+FIGURES = {  # <device>.<figure>, as a monitor chose it for the governorate
+    "lat": ("خط العرض", "latitude"), "lon": ("خط الطول", "longitude"), "signal": ("قوة الإشارة", "signal"),
+    "rsrp": ("قوة الإشارة RSRP", "signal RSRP"), "operator": ("شبكة المحمول", "mobile network"),
+    "fault": ("العطل", "fault"), "free_pct": ("المساحة الحرة ٪", "free space %"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str
+    ar: str
+    en: str
+    kind: str  # count, age, state, phase, text
+    value: object
+    key: str  # as the van sent it (the row's title, for a technician)
+
+
+def rows(values: dict) -> list[Row]:
+    """The telemetry ``values`` as rows in words, in the order of :data:`GROUPS`, then by name."""
+    out = []
+    for key, value in (values or {}).items():
+        key = str(key)
+        # A figure may come with the "device." prefix too ("device.gps.lat", docs/monitoring.md).
+        bare = key[7:] if key.startswith("device.") and key.count(".") > 1 else key
+        if key in KEYS:
+            group, ar, en, kind = KEYS[key]
+        elif key.startswith("outbox_pending_") and key[15:] in STREAM_LABELS:
+            s_ar, s_en = STREAM_LABELS[key[15:]]
+            group, ar, en, kind = "outbox", f"منها: {s_ar}", f"of which {s_en}", "count"
+        elif key.startswith("device.") and key.count(".") == 1:
+            group, kind = "devices", "state" if value in DEVICE_STATES else "text"
+            ar, en = device_names(key[7:])
+        elif "." in bare and (bare.split(".", 1)[0] in DEVICE_LABELS or bare.startswith("camera_")):
+            name, figure = bare.split(".", 1)
+            d_ar, d_en = device_names(name)
+            f_ar, f_en = FIGURES.get(figure, (figure, figure))
+            group, ar, en = "devices", f"{d_ar}: {f_ar}", f"{d_en}: {f_en}"
+            kind = "count" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
+        else:
+            group, ar, en, kind = "other", key, key, "text"
+        if kind == "count" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            kind = "text"
+        if kind == "age" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            kind = "text"
+        if kind == "phase" and value not in UPDATE_PHASES:
+            kind = "text"
+        out.append(Row(group, ar, en, kind, value, key))
+    order = list(GROUPS)
+    return sorted(out, key=lambda r: (order.index(r.group), r.group != "outbox" and r.en.lower(), r.key))
+
+
+def grouped(values: dict) -> list[tuple[str, list[Row]]]:
+    """:func:`rows` by group, in the order of :data:`GROUPS` (Jinja's groupby would sort the groups by name)."""
+    found = rows(values)
+    return [(g, [r for r in found if r.group == g]) for g in GROUPS if any(r.group == g for r in found)]
