@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 import governorate.web.charts as charts
+import governorate.web.telemetry as telemetry
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
 from governorate import shifts as hub_shifts
-from governorate.web import telemetry
 from governorate.web.security import allowed, login_required
 
 bp = Blueprint("monitor", __name__)
