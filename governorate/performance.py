@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from edge.core.digits import eastern_run, to_ascii, to_eastern
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.core.requests import PaymentMethod
@@ -109,21 +110,22 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
     PerformanceError saying what is wrong otherwise."""
     fallback = default_period(today)
     try:
-        start = date.fromisoformat(first.strip()) if first and first.strip() else fallback.first
-        end = date.fromisoformat(last.strip()) if last and last.strip() else max(fallback.last, start)
+        # Typed with an Arabic keyboard the digits are Eastern (٢٠٢٦-٠١-٣١): read as the same date.
+        start = date.fromisoformat(to_ascii(first.strip())) if first and first.strip() else fallback.first
+        end = date.fromisoformat(to_ascii(last.strip())) if last and last.strip() else max(fallback.last, start)
     except ValueError:
-        raise PerformanceError("اكتب التاريخين بالشكل سنة-شهر-يوم، مثل 2026-01-31.",
+        raise PerformanceError(f"اكتب التاريخين بالشكل سنة-شهر-يوم، مثل {eastern_run('2026-01-31')}.",
                                "Write both dates as YYYY-MM-DD, e.g. 2026-01-31.",
                                detail=f"{(first or '')[:20]!r} {(last or '')[:20]!r}") from None
     if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
-        raise PerformanceError(f"اختر تواريخ بين عامي {FIRST_YEAR} و{LAST_YEAR}.",
+        raise PerformanceError(f"اختر تواريخ بين عامي {to_eastern(FIRST_YEAR)} و{to_eastern(LAST_YEAR)}.",
                                f"Choose dates between the years {FIRST_YEAR} and {LAST_YEAR}.",
                                detail=f"{start}..{end}")
     if end < start:
         raise PerformanceError("تاريخ النهاية قبل تاريخ البداية.", "The end date is before the start date.",
                                detail=f"{start} > {end}")
     if (end - start).days + 1 > MAX_DAYS:
-        raise PerformanceError(f"الفترة أطول من {MAX_DAYS} يومًا؛ اختر فترة أقصر.",
+        raise PerformanceError(f"الفترة أطول من {to_eastern(MAX_DAYS)} يومًا؛ اختر فترة أقصر.",
                                f"The period is longer than {MAX_DAYS} days; choose a shorter one.",
                                detail=f"{start}..{end}")
     return Period(start, end)

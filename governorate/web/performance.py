@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 
 import governorate.web.charts as charts
 from common import web
-from edge.core.digits import to_eastern
+from edge.core.digits import eastern_run, to_ascii, to_eastern
 from edge.core.localtime import VAN_TZ
 from governorate import exports, staff
 from governorate import performance as perf
@@ -165,12 +165,12 @@ def report(van: str):
     today = datetime.now(VAN_TZ).date()
     text = request.args.get("month") or f"{today:%Y-%m}"
     try:
-        year, number = (int(part) for part in text.split("-"))
+        year, number = (int(part) for part in to_ascii(text).split("-"))
         if not perf.FIRST_YEAR <= year <= perf.LAST_YEAR:
             raise ValueError(year)
         period = perf.month(year, number)
     except (ValueError, TypeError):
-        return render_template("error.html", code=400, ar="اكتب الشهر بالشكل سنة-شهر، مثل 2026-01.",
+        return render_template("error.html", code=400, ar=f"اكتب الشهر بالشكل سنة-شهر، مثل {eastern_run('2026-01')}.",
                                en="Write the month as YYYY-MM, e.g. 2026-01."), 400
     store = _store()
     total = perf.table(store, period, "governorate", van)

@@ -4,6 +4,7 @@ the same random rows, on SQLite and PostgreSQL; the period a screen asks for is 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -320,6 +321,12 @@ def test_a_bad_period_is_refused_in_both_languages(first, last, en):
     with pytest.raises(EdgeError) as caught:
         perf.parse_period(first, last, today=date(2026, 3, 10))
     assert en in caught.value.message_en and caught.value.message_ar
+    assert not re.search("[0-9]", caught.value.message_ar), caught.value.message_ar  # Eastern digits in Arabic
+
+
+def test_dates_typed_with_an_arabic_keyboard_are_read():
+    period = perf.parse_period("٢٠٢٦-٠١-٠١", "٢٠٢٦-٠١-٣١", today=date(2026, 3, 10))
+    assert (period.first, period.last) == (date(2026, 1, 1), date(2026, 1, 31))
 
 
 @given(st.text(max_size=30), st.text(max_size=30))
