@@ -1570,8 +1570,13 @@ def _render_arabic(rng, kind, wmm, hmm, ppm):
         streak = cv2.resize(rng.uniform(0.6, 1.0, (1, 16)).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         out = paper + (out - paper) * streak[..., None]
     else:
-        margin = rng.uniform(12, 22) * unit
+        margin = rng.uniform(8, 22) * unit
         x0, x1 = margin, w - margin
+        if rng.random() < 0.2:  # a ruled border round the page (a double line), a few mm inside its edge
+            inset = rng.uniform(3, 0.6 * margin / unit) * unit
+            page.draw.rectangle((inset, inset, w - inset, h - inset), outline=inkt, width=max(1, int(0.6 * unit)))
+            inset += 1.2 * unit
+            page.draw.rectangle((inset, inset, w - inset, h - inset), outline=inkt, width=thin)
         y = _ar_header(rng, page, w, margin, margin * 0.6, unit, ink)
         if rng.random() < 0.7:  # a rule under the header, across the page
             page.draw.line((x0, y, x1, y), fill=inkt, width=max(1, int(rng.uniform(0.3, 1.2) * unit)))
