@@ -4,7 +4,8 @@ Two sets. The default, ``--set conditions`` (issue 17): ``imagegen.desk_photo`` 
 CONDITIONS (wood grain, fabric, tablecloth, long receipts, curled pages, motion blur, defocus, an
 occluder over an edge, soft shadow, glare, clutter, plain desks; and since 2026-12-06 documents with a printed
 frame near their edge, pages running off the photo, a reflection over the side next to the photo's border, and a
-document on a larger plain object: a desk or cutting mat, a tray, a clipboard, a folder, a larger sheet),
+document on a larger plain object: a desk or cutting mat, a tray, a clipboard, a folder, a larger sheet; and Arabic
+pages in shaped Naskh script: forms, letters, thermal receipts),
 reported separately for
 
 * the **tuning** split (seeds from ``--seed``, 1000, with the tuning texture families), and

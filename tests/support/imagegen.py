@@ -13,9 +13,11 @@ tuned to the detector: parameters come from what phone photos of paper on a desk
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -577,6 +579,8 @@ CONDITIONS = (
     # Added 2026-12-06 (branch finder-nested), appended for the same reason.
     "nested",        # the document on a larger plain object: a desk or cutting mat, a tray, a clipboard or folder,
                      # a larger blank sheet (page on page), an ID card or receipt on an A4 sheet; truth: the document
+    # Added 2026-12-06 (branch finder-arabic), appended for the same reason.
+    "arabic",        # an Arabic page (shaped Naskh script): a government form, a letter or a thermal receipt
 )
 SPLITS = ("tune", "heldout")
 # Texture families per split: the held-out split's are never seen while tuning.
@@ -970,6 +974,10 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
                "form": pick(["a4", "a5", "a6"])}[framed]
         if framed in ("id", "banknote"):
             desk = pick(["wood", "fabric", "light", "light", "mid", "granite", "dark", "tablecloth"])
+    arabic = None
+    if condition == "arabic":  # draws only here, as above
+        arabic = pick(["form", "form", "letter", "receipt"])
+        fmt = "receipt" if arabic == "receipt" else pick(["a4", "a4", "letter", "a5"])
     area = {"id": rng.uniform(0.04, 0.15), "a6": rng.uniform(0.06, 0.25),
             "receipt": rng.uniform(0.06, 0.25)}.get(fmt, rng.uniform(0.15, 0.6))
 
@@ -1004,7 +1012,12 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
         quad, edge_side = _to_border(rng, quad, W, H, rng.uniform(0.003, 0.03))
     side_px = math.sqrt(cv2.contourArea(quad.astype(np.float32)))
     ppm = 1.3 * side_px / math.sqrt(wmm * hmm)
-    page = _render_page(rng, fmt, wmm, hmm, ppm) if framed is None else _render_framed(rng, framed, wmm, hmm, ppm)
+    if arabic is not None:
+        page = _render_arabic(rng, arabic, wmm, hmm, ppm)
+    elif framed is not None:
+        page = _render_framed(rng, framed, wmm, hmm, ppm)
+    else:
+        page = _render_page(rng, fmt, wmm, hmm, ppm)
     if nested is not None:
         _paste_nested(rng, canvas, nested, outer, scale)
     corners = quad.copy()
@@ -1309,3 +1322,350 @@ def _paste_nested(rng, canvas, nested, outer, scale):
     obj, shadow_mm = _render_nested(rng, nested["kind"], owmm, ohmm, ppm)
     px_per_mm = side_px / math.sqrt(owmm * ohmm)
     _paste(canvas, obj, outer, shadow_px=shadow_mm * px_per_mm, shadow_strength=rng.uniform(0.15, 0.45), rng=rng)
+
+
+# --- Arabic pages (2026-12-06, branch finder-arabic) -----------------------------------------------------------
+# Shaped Arabic script (Pillow with libraqm, the printer's Noto Naskh Arabic fonts): a government form, a letter or a
+# thermal receipt, right-aligned with ragged-left lines, Eastern Arabic digits, kashida strokes, some Latin mixed in.
+
+_FONTS = Path(__file__).resolve().parents[2] / "edge" / "devices" / "printer" / "fonts"
+_AR_FONTS = {"regular": "NotoNaskhArabic-Regular.ttf", "bold": "NotoNaskhArabic-Bold.ttf",
+             "latin": "NotoSans-Regular.ttf"}
+_EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_AR_WORDS = (
+    "جمهورية مصر العربية وزارة الداخلية محافظة مركز الخدمات المتنقلة طلب استمارة بيانات الاسم الرقم القومي تاريخ "
+    "الميلاد العنوان المهنة الحالة الاجتماعية التوقيع الختم رقم الطلب السيد المحترم شهادة قيد عائلي بطاقة تموين "
+    "رسوم إيصال المبلغ جنيه مصري فقط لا غير الإجمالي ضريبة القيمة المضافة نقدا نحيط سيادتكم علما بأن المواطن قد "
+    "تقدم إلى المكتب للحصول على صورة من المستندات المطلوبة وذلك بعد سداد الرسوم المقررة قانونا ويرجى التكرم "
+    "بالموافقة على اتخاذ اللازم نحو إنهاء الإجراءات في أقرب وقت ممكن مع خالص الشكر والتقدير الموظف المختص مدير "
+    "الإدارة الشؤون القانونية السجل المدني الصحة التأمينات الاجتماعية المعاش الشهري القرية الشارع المنزل الدور "
+    "الشقة قسم شرطة مديرية أمن الجيزة القاهرة الإسكندرية أسيوط سوهاج المنيا الأقصر أسوان قنا الفيوم بني سويف"
+).split()
+_AR_NON_JOINING = set("اأإآدذرزوؤءةى")
+_AR_HEADS = ("جمهورية مصر العربية", "وزارة الداخلية", "وزارة الصحة والسكان", "مصلحة الأحوال المدنية",
+             "محافظة {gov}", "الهيئة القومية للتأمين الاجتماعي", "وزارة التضامن الاجتماعي")
+_AR_TITLES = ("استمارة طلب خدمة", "طلب استخراج شهادة ميلاد", "إقرار بيانات", "نموذج تسجيل", "طلب صرف معاش",
+              "إيصال سداد رسوم", "شهادة قيد")
+_AR_GOVS = ("القاهرة", "الجيزة", "الإسكندرية", "أسيوط", "سوهاج", "المنيا", "الأقصر", "أسوان", "قنا", "الفيوم")
+_AR_LABELS = ("الاسم", "الرقم القومي", "تاريخ الميلاد", "محل الميلاد", "العنوان", "المهنة", "الحالة الاجتماعية",
+              "رقم التليفون", "اسم الأم", "الديانة", "النوع", "رقم الطلب", "المبلغ", "تاريخ التقديم")
+_EN_HEADS = ("Arab Republic of Egypt", "Ministry of Interior", "Civil Status Sector", "Mobile Service Unit",
+             "Ministry of Health and Population", "Social Insurance Authority")
+_EN_LABELS = ("Name", "National ID", "Date of birth", "Address", "Occupation", "Phone", "Request no.", "Amount")
+_AR_MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر",
+              "ديسمبر")
+# Noto Naskh Arabic has no "/", "-", "×", "(" or "★": the text below keeps to what it draws.
+_SHOP_ITEMS = ("خبز", "لبن", "سكر", "أرز", "زيت", "شاي", "جبنة", "مكرونة", "عدس", "فول", "بيض", "صابون",
+               "كشري", "طعمية", "عصير", "مياه معدنية", "رسوم خدمة", "دمغة", "طابع بريد", "تصوير مستندات")
+_SHOPS = ("سوبر ماركت النور", "مخبز الأمل", "صيدلية الشفاء", "مكتب بريد {gov}", "مطعم الحسين", "بقالة البركة",
+          "مركز خدمات {gov}")
+
+
+@functools.cache
+def _ar_font(kind, px):
+    from PIL import ImageFont
+    return ImageFont.truetype(str(_FONTS / _AR_FONTS[kind]), max(4, int(px)), layout_engine=ImageFont.Layout.RAQM)
+
+
+def _ar_words(rng, n):
+    return " ".join(_AR_WORDS[int(i)] for i in rng.integers(len(_AR_WORDS), size=n))
+
+
+def _kashida(rng, text, k):
+    """``text`` with ``k`` tatweels (a long horizontal stroke) after one joining letter of its longest word."""
+    words = text.split(" ")
+    j = max(range(len(words)), key=lambda i: len(words[i]))
+    w = words[j]
+    spots = [i for i in range(len(w) - 1) if w[i] not in _AR_NON_JOINING and "\u0621" <= w[i + 1] <= "\u064a"]
+    if spots and k > 0:
+        i = spots[int(rng.integers(len(spots)))] + 1
+        words[j] = w[:i] + "\u0640" * k + w[i:]
+    return " ".join(words)
+
+
+def _ar_digits(rng, n):
+    return "".join(str(int(d)) for d in rng.integers(10, size=n)).translate(_EASTERN)
+
+
+def _ar_date(rng):
+    month = _AR_MONTHS[int(rng.integers(12))]
+    return f"{int(rng.integers(1, 29))} {month} {int(rng.integers(2019, 2027))}".translate(_EASTERN)
+
+
+class _ArabicPage:
+    """A PIL canvas with right-to-left text helpers; colours are BGR triples (the canvas holds BGR bytes)."""
+
+    def __init__(self, img):
+        from PIL import Image, ImageDraw
+        self.im = Image.fromarray(img)
+        self.draw = ImageDraw.Draw(self.im)
+
+    def width(self, text, font):
+        latin = font.path.endswith(_AR_FONTS["latin"])
+        return self.draw.textlength(text, font=font, direction=None if latin else "rtl",
+                                    language=None if latin else "ar")
+
+    def text(self, x, y, text, font, ink, anchor="rs"):
+        """Text with its baseline at ``y``; ``anchor`` "rs": its right end at ``x``, "ls" its left, "ms" its middle."""
+        latin = font.path.endswith(_AR_FONTS["latin"])
+        self.draw.text((x, y), text, font=font, fill=tuple(int(v) for v in ink), anchor=anchor,
+                       direction=None if latin else "rtl", language=None if latin else "ar")
+
+    def paragraph(self, rng, x0, x1, y, font, ink, lines, leading, justify=False):
+        """``lines`` lines of Arabic words, right-aligned at ``x1`` (ragged left; the last line short). Returns y."""
+        for k in range(lines):
+            target = (x1 - x0) * (rng.uniform(0.25, 0.8) if k == lines - 1 else 1.0)
+            words, used = [], 0.0
+            space = self.width(" ", font)
+            while True:
+                w = _AR_WORDS[int(rng.integers(len(_AR_WORDS)))]
+                if rng.random() < 0.06:
+                    w = _ar_digits(rng, int(rng.integers(2, 5)))
+                wl = self.width(w, font)
+                if used + wl > target:
+                    break
+                words.append((w, wl))
+                used += wl + space
+            if not words:
+                break
+            if justify and k < lines - 1 and len(words) > 1:
+                gap = (x1 - x0 - sum(wl for _, wl in words)) / (len(words) - 1)
+                x = x1
+                for w, wl in words:
+                    self.text(x, y, w, font, ink)
+                    x -= wl + gap
+            else:
+                self.text(x1, y, " ".join(w for w, _ in words), font, ink)
+            y += leading
+        return y
+
+    def array(self):
+        return np.asarray(self.im)
+
+
+def _ar_stamp(rng, img, centre, r, colour, unit):
+    """A round rubber stamp: two rings, Arabic text around between them, a star and a word in the middle."""
+    from PIL import Image, ImageDraw
+    r = int(r)
+    if r < 6:
+        return
+    ring = max(2, int(0.22 * r))
+    strip_h = ring
+    strip_w = max(8, int(2 * math.pi * (r - ring / 2)))
+    strip = Image.new("L", (strip_w, strip_h), 0)
+    d = ImageDraw.Draw(strip)
+    font = _ar_font("bold", strip_h * 0.62)
+    text = " ۞ ".join([pick for pick in (_AR_HEADS[int(rng.integers(2, len(_AR_HEADS)))].format(
+        gov=_AR_GOVS[int(rng.integers(len(_AR_GOVS)))]), _AR_TITLES[int(rng.integers(len(_AR_TITLES)))])])
+    d.text((strip_w / 2, strip_h * 0.72), text, font=font, fill=255, anchor="ms", direction="rtl", language="ar")
+    s = np.asarray(strip, np.float32) / 255
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float32)
+    rad = np.hypot(xx, yy)
+    theta = (np.arctan2(xx, -yy) + rng.uniform(0, 2 * math.pi)) % (2 * math.pi)
+    mu = (theta / (2 * math.pi) * strip_w).astype(np.float32)
+    mv = ((r - rad) / ring * strip_h).astype(np.float32)
+    m = cv2.remap(s, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    lw = max(1, int(0.5 * unit))
+    cv2.circle(m, (r, r), r - lw, 1.0, lw, cv2.LINE_AA)
+    cv2.circle(m, (r, r), r - ring - lw, 1.0, max(1, lw // 2 + 1), cv2.LINE_AA)
+    inner = Image.fromarray((m * 255).astype(np.uint8))
+    d = ImageDraw.Draw(inner)
+    d.text((r, r + 0.15 * r), _AR_WORDS[int(rng.integers(len(_AR_WORDS)))], font=_ar_font("bold", 0.28 * r),
+           fill=255, anchor="ms", direction="rtl", language="ar")
+    d.regular_polygon((r, r - 0.25 * r, 0.1 * r), 5, fill=255)
+    m = np.asarray(inner, np.float32) / 255
+    m *= rng.uniform(0.45, 0.9) * np.clip(0.6 + 0.8 * _smooth_noise(rng, m.shape[0], m.shape[1], 3), 0, 1)
+    cx, cy = int(centre[0]), int(centre[1])
+    y0, x0 = max(0, cy - r), max(0, cx - r)
+    y1, x1 = min(img.shape[0], cy + r + 1), min(img.shape[1], cx + r + 1)
+    if y1 <= y0 or x1 <= x0:
+        return
+    mm = m[y0 - (cy - r):y1 - (cy - r), x0 - (cx - r):x1 - (cx - r), None]
+    roi = img[y0:y1, x0:x1].astype(np.float32)
+    img[y0:y1, x0:x1] = np.clip(roi * (1 - mm) + np.minimum(roi, colour) * mm, 0, 255).astype(np.uint8)
+
+
+def _ar_header(rng, page, w, margin, y, unit, ink):
+    """The ministry's block top right (Arabic, bold), its English twin top left, a logo between. Returns y."""
+    size = rng.uniform(4, 5.5) * unit
+    gov = _AR_GOVS[int(rng.integers(len(_AR_GOVS)))]
+    heads = [_AR_HEADS[0]] + [_AR_HEADS[int(i)].format(gov=gov) for i in rng.choice(
+        np.arange(1, len(_AR_HEADS)), size=int(rng.integers(1, 3)), replace=False)]
+    english = rng.random() < 0.6
+    yy = y
+    for k, line in enumerate(heads):
+        yy += size * 1.5
+        page.text(w - margin, yy, line, _ar_font("bold" if k < 2 else "regular", size), ink)
+        if english:
+            page.text(margin, yy, _EN_HEADS[min(k, len(_EN_HEADS) - 1)], _ar_font("latin", size * 0.8), ink,
+                      anchor="ls")
+    if rng.random() < 0.7:  # the eagle: a round logo in the middle
+        r = size * 1.6
+        page.draw.ellipse((w / 2 - r, y + size * 0.3, w / 2 + r, y + size * 0.3 + 2 * r),
+                          outline=tuple(int(v) for v in ink), width=max(1, int(0.4 * unit)))
+        page.draw.regular_polygon((w / 2, y + size * 0.3 + r, r * 0.6), 3, fill=tuple(int(v) for v in ink))
+    return yy + size * 0.8
+
+
+def _render_arabic(rng, kind, wmm, hmm, ppm):
+    """An Arabic page (float32 BGR at ``ppm`` px per mm): a government ``form`` (header, bold title with kashida, a
+    ruled table of Arabic labels, right-aligned paragraphs, Eastern digits, a round stamp, a signature line), a
+    ``letter`` or a thermal ``receipt``."""
+    w = max(8, int(round(wmm * ppm)))
+    h = max(8, int(round(hmm * ppm)))
+    unit = ppm
+    fmt = "receipt" if kind == "receipt" else "a4"
+    paper = _paper_color(rng, fmt)
+    img = np.broadcast_to(np.clip(paper, 0, 255).astype(np.uint8), (h, w, 3)).copy()
+    ink = np.array(rng.uniform(10, 60, 3), np.float32)
+    if kind != "receipt" and rng.random() < 0.25:  # a dark blue print
+        ink = np.array([rng.uniform(90, 140), rng.uniform(30, 60), rng.uniform(10, 40)], np.float32)
+    if kind == "receipt":
+        ink = np.array([rng.uniform(40, 110)] * 3, np.float32)
+    page = _ArabicPage(img)
+    body = rng.uniform(3, 5) * unit
+    lead = body * rng.uniform(1.5, 2.0)
+    inkt = tuple(int(v) for v in ink)
+    thin = max(1, int(rng.uniform(0.2, 0.4) * unit))
+    if kind == "receipt":
+        margin = rng.uniform(3, 6) * unit
+        x0, x1 = margin, w - margin
+        gov = _AR_GOVS[int(rng.integers(len(_AR_GOVS)))]
+        y = margin + body * 1.8
+        shop = _SHOPS[int(rng.integers(len(_SHOPS)))].format(gov=gov)
+        shop = _kashida(rng, shop, int(rng.integers(0, 5)))
+        page.text(w / 2, y, shop, _ar_font("bold", body * 1.5), ink, anchor="ms")
+        y += lead * 1.2
+        page.text(w / 2, y, f"{_ar_words(rng, 2)}، {gov}", _ar_font("regular", body), ink, anchor="ms")
+        y += lead
+        page.text(x1, y, "التاريخ: " + _ar_date(rng), _ar_font("regular", body), ink)
+        page.text(x0, y, f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}".translate(_EASTERN),
+                  _ar_font("regular", body), ink, anchor="ls")
+        y += lead
+        while y < h - margin - 10 * lead:
+            r = rng.random()
+            if r < 0.15:  # a dashed separator
+                for xx in np.arange(x0, x1, 2.5 * unit):
+                    page.draw.line((xx, y - body / 2, xx + 1.2 * unit, y - body / 2), fill=inkt, width=thin)
+            else:
+                item = _SHOP_ITEMS[int(rng.integers(len(_SHOP_ITEMS)))]
+                qty = int(rng.integers(1, 6))
+                page.text(x1, y, f"{item}  {qty}".translate(_EASTERN), _ar_font("regular", body), ink)
+                price = f"{int(rng.integers(1, 300))}٫{int(rng.integers(0, 100)):02d}".translate(_EASTERN)
+                page.text(x0, y, price, _ar_font("regular", body), ink, anchor="ls")
+            y += lead
+        page.text(x1, y, "الإجمالي", _ar_font("bold", body * 1.3), ink)
+        page.text(x0, y, f"{int(rng.integers(10, 900))}٫{int(rng.integers(0, 100)):02d} ج.م".translate(_EASTERN),
+                  _ar_font("bold", body * 1.3), ink, anchor="ls")
+        y += lead * 1.5
+        page.text(w / 2, y, "شكرا لزيارتكم", _ar_font("regular", body), ink, anchor="ms")
+        img = page.array().copy()
+        s = int(min(w * 0.45, 22 * unit))
+        yq = int(y + lead)
+        if s > 10 and yq + s < h - margin / 2:  # a QR-like block
+            blk = cv2.resize((rng.random((21, 21)) < 0.5).astype(np.uint8), (s, s), interpolation=cv2.INTER_NEAREST)
+            img[yq:yq + s, (w - s) // 2:(w - s) // 2 + s][blk > 0] = ink.astype(np.uint8)
+        out = img.astype(np.float32)
+        # thermal print fades in streaks along the paper
+        streak = cv2.resize(rng.uniform(0.6, 1.0, (1, 16)).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        out = paper + (out - paper) * streak[..., None]
+    else:
+        margin = rng.uniform(8, 22) * unit
+        x0, x1 = margin, w - margin
+        if rng.random() < 0.2:  # a ruled border round the page (a double line), a few mm inside its edge
+            inset = rng.uniform(3, 0.6 * margin / unit) * unit
+            page.draw.rectangle((inset, inset, w - inset, h - inset), outline=inkt, width=max(1, int(0.6 * unit)))
+            inset += 1.2 * unit
+            page.draw.rectangle((inset, inset, w - inset, h - inset), outline=inkt, width=thin)
+        y = _ar_header(rng, page, w, margin, margin * 0.6, unit, ink)
+        if rng.random() < 0.7:  # a rule under the header, across the page
+            page.draw.line((x0, y, x1, y), fill=inkt, width=max(1, int(rng.uniform(0.3, 1.2) * unit)))
+        y += lead
+        if kind == "letter":
+            page.text(x0, y, "التاريخ: " + _ar_date(rng), _ar_font("regular", body), ink, anchor="ls")
+            page.text(x1, y, "رقم الصادر: " + _ar_digits(rng, 4), _ar_font("regular", body), ink)
+            y += lead * 1.5
+            page.text(x1, y, "السيد الأستاذ " + _ar_words(rng, 2) + "   المحترم", _ar_font("bold", body * 1.1), ink)
+            y += lead
+            page.text(x1, y, "تحية طيبة وبعد،", _ar_font("regular", body), ink)
+            y += lead * 1.3
+            justify = rng.random() < 0.5
+            while y < h * rng.uniform(0.6, 0.78):
+                indent = 2 * body if rng.random() < 0.5 else 0
+                y = page.paragraph(rng, x0, x1 - indent, y, _ar_font("regular", body), ink, int(rng.integers(2, 7)),
+                                   lead, justify)
+                y += lead * 0.6
+            page.text(w / 2, y, "وتفضلوا بقبول فائق الاحترام،", _ar_font("regular", body), ink, anchor="ms")
+            y += lead * 1.5
+            sig_x = x0 + (x1 - x0) * 0.25
+            page.text(sig_x, y, _ar_words(rng, 2), _ar_font("bold", body), ink, anchor="ms")
+            y += lead
+        else:  # a form
+            title = _kashida(rng, _AR_TITLES[int(rng.integers(len(_AR_TITLES)))], int(rng.integers(2, 9)))
+            tsize = rng.uniform(6, 9) * unit
+            y += tsize * 0.6
+            page.text(w / 2, y, title, _ar_font("bold", tsize), ink, anchor="ms")
+            if rng.random() < 0.5:
+                tl = page.width(title, _ar_font("bold", tsize))
+                page.draw.line((w / 2 - tl / 2, y + tsize * 0.35, w / 2 + tl / 2, y + tsize * 0.35), fill=inkt,
+                               width=max(1, int(0.4 * unit)))
+            y += lead * 1.6
+            page.text(x0, y, "رقم: " + _ar_digits(rng, 6), _ar_font("regular", body), ink, anchor="ls")
+            y += lead * 1.2
+            for label in rng.choice(_AR_LABELS, size=int(rng.integers(2, 5)), replace=False):  # fields on dots
+                t = f"{label}: "
+                page.text(x1, y, t, _ar_font("bold", body), ink)
+                lx = x1 - page.width(t, _ar_font("bold", body))
+                for xx in np.arange(x0, lx - body, body * 0.6):
+                    page.draw.ellipse((xx, y - thin, xx + 1.5 * thin, y + 0.5 * thin), fill=inkt)
+                y += lead * 1.2
+            # a ruled table: labels on the right, values (words and Eastern digits) to the left
+            rows, cols = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+            rh = body * rng.uniform(1.8, 2.4)
+            if y + (rows + 1) * rh < h - margin - 5 * lead:
+                xs = np.linspace(x0, x1, cols + 1)
+                if rng.random() < 0.5:
+                    page.draw.rectangle((x0, y, x1, y + rh), fill=tuple(int(v) for v in paper * rng.uniform(0.75, 0.9)))
+                for xx in xs:
+                    page.draw.line((xx, y, xx, y + (rows + 1) * rh), fill=inkt, width=thin)
+                for k in range(rows + 2):
+                    page.draw.line((x0, y + k * rh, x1, y + k * rh), fill=inkt, width=thin * (2 if k in (0, 1) else 1))
+                english = rng.random() < 0.3
+                for k in range(rows + 1):
+                    for c in range(cols):
+                        cx1 = xs[cols - c] - body * 0.4
+                        by = y + k * rh + rh * 0.68
+                        if k == 0:
+                            lab = _AR_LABELS[int(rng.integers(len(_AR_LABELS)))]
+                            page.text(cx1, by, lab, _ar_font("bold", body), ink)
+                        elif c == 0:
+                            lab = _AR_LABELS[int(rng.integers(len(_AR_LABELS)))]
+                            page.text(cx1, by, lab, _ar_font("regular", body), ink)
+                        elif english and c == cols - 1:
+                            page.text(xs[0] + body * 0.4, by, _EN_LABELS[int(rng.integers(len(_EN_LABELS)))],
+                                      _ar_font("latin", body * 0.85), ink, anchor="ls")
+                        else:
+                            v = _ar_digits(rng, int(rng.integers(2, 9))) if rng.random() < 0.6 else _ar_words(rng, 1)
+                            page.text(cx1, by, v, _ar_font("regular", body), ink)
+                y += (rows + 1) * rh + lead * 1.2
+            while y < h * rng.uniform(0.65, 0.8):
+                y = page.paragraph(rng, x0, x1, y, _ar_font("regular", body), ink, int(rng.integers(1, 5)), lead)
+                y += lead * 0.5
+            sig_x = x0 + (x1 - x0) * rng.uniform(0.15, 0.35)
+        # a signature line with a scribble on it, and a round stamp
+        y = min(y + lead, h - margin)
+        sign = _ar_font("bold", body)
+        page.text(sig_x + 14 * unit, y, "التوقيع", sign, ink)
+        line_end = sig_x + 12 * unit - page.width("التوقيع", sign)
+        page.draw.line((sig_x - 25 * unit, y + body * 0.2, line_end, y + body * 0.2), fill=inkt, width=thin)
+        img = page.array().copy()
+        pts = np.cumsum(rng.normal(0, 2 * unit, (14, 2)), axis=0) + [sig_x - 10 * unit, y - 3 * unit]
+        cv2.polylines(img, [pts.astype(np.int32)], False, (120.0, 40.0, 20.0), max(1, int(0.5 * unit)), cv2.LINE_AA)
+        if rng.random() < 0.85:
+            col = np.array((150, 50, 70) if rng.random() < 0.6 else (60, 50, 170), np.float32)
+            r = rng.uniform(14, 20) * unit
+            _ar_stamp(rng, img, (sig_x + rng.uniform(-10, 25) * unit, min(y + rng.uniform(-25, 5) * unit, h - r)),
+                      r, col, unit)
+        out = img.astype(np.float32)
+    out += (_smooth_noise(rng, h, w, 4) - 0.5)[..., None] * rng.uniform(0, 8)
+    return out
