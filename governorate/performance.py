@@ -125,7 +125,7 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
         raise PerformanceError("تاريخ النهاية قبل تاريخ البداية.", "The end date is before the start date.",
                                detail=f"{start} > {end}")
     if (end - start).days + 1 > MAX_DAYS:
-        raise PerformanceError(f"الفترة أطول من {to_eastern(MAX_DAYS)} يومًا؛ اختر فترة أقصر.",
+        raise PerformanceError(f"الفترة أطول من {to_eastern(MAX_DAYS)} يوم؛ اختر فترة أقصر.",
                                f"The period is longer than {MAX_DAYS} days; choose a shorter one.",
                                detail=f"{start}..{end}")
     return Period(start, end)

@@ -30,6 +30,10 @@ def device_names(name: str) -> tuple[str, str]:
     return name, name
 
 
+def _a_device(name: str) -> bool:
+    return name in DEVICE_LABELS or (name.startswith("camera_") and len(name) > 7)
+
+
 GROUPS = {
     "outbox": ("ما ينتظر الإرسال", "Waiting to be sent"),
     "devices": ("الأجهزة", "Devices"),
@@ -60,7 +64,7 @@ UPDATE_PHASES = {
 KEYS = {
     "outbox_pending": ("outbox", "رسائل لم تُرسل بعد", "Messages not sent yet", "count"),
     "outbox_oldest_age_s": ("outbox", "عمر أقدمها", "Age of the oldest", "age"),
-    "session": ("outbox", "جلسة الاتصال", "Connection session", "text"),
+    "session": ("outbox", "جلسة الاتصال", "Connection session", "count"),
     "software.version": ("software", "الإصدار العامل", "Version running", "text"),
     "software.id": ("software", "معرّف الإصدار العامل", "Id of the version running", "text"),
     "update.phase": ("software", "مرحلة التحديث", "Update phase", "phase"),
@@ -72,9 +76,18 @@ KEYS = {
     "update.last": ("software", "آخر ما حدث في التحديث", "Last update event", "text"),
 }
 
+# Other names the hub reads the same figures under (governorate.admission.FIGURES: older vans, other watchers).
+ALIASES = {
+    "backlog.pending": "outbox_pending", "backlog.oldest_s": "outbox_oldest_age_s", "gps_lat": "gps.lat",
+    "gps_lon": "gps.lon", "lte.rsrp_dbm": "modem.rsrp", "modem.rsrp_dbm": "modem.rsrp", "lte_rsrp_dbm": "modem.rsrp",
+    "lte.signal_percent": "modem.signal", "lte.operator": "modem.operator",
+}
+# The group "waiting to be sent" reads as a sentence: how many, of which per stream, the oldest's age, the session.
+_OUTBOX_ORDER = ["outbox_pending", *(f"outbox_pending_{s}" for s in STREAMS), "outbox_oldest_age_s", "session"]
+
 FIGURES = {  # <device>.<figure>, as a monitor chose it for the governorate
     "lat": ("خط العرض", "latitude"), "lon": ("خط الطول", "longitude"), "signal": ("قوة الإشارة", "signal"),
-    "rsrp": ("قوة الإشارة RSRP", "signal RSRP"), "operator": ("شبكة المحمول", "mobile network"),
+    "rsrp": ("قوة الإشارة RSRP (dBm)", "signal RSRP (dBm)"), "operator": ("شبكة المحمول", "mobile network"),
     "fault": ("العطل", "fault"), "free_pct": ("المساحة الحرة ٪", "free space %"),
 }
 
@@ -94,33 +107,42 @@ def rows(values: dict) -> list[Row]:
     out = []
     for key, value in (values or {}).items():
         key = str(key)
+        known = ALIASES.get(key, key)
         # A figure may come with the "device." prefix too ("device.gps.lat", docs/monitoring.md).
-        bare = key[7:] if key.startswith("device.") and key.count(".") > 1 else key
-        if key in KEYS:
-            group, ar, en, kind = KEYS[key]
-        elif key.startswith("outbox_pending_") and key[15:] in STREAM_LABELS:
-            s_ar, s_en = STREAM_LABELS[key[15:]]
+        bare = known[7:] if known.startswith("device.") and known.count(".") > 1 else known
+        name, _, figure = bare.partition(".")
+        if known in KEYS:
+            group, ar, en, kind = KEYS[known]
+        elif known.startswith("outbox_pending_") and known[15:] in STREAM_LABELS:
+            s_ar, s_en = STREAM_LABELS[known[15:]]
             group, ar, en, kind = "outbox", f"منها: {s_ar}", f"of which {s_en}", "count"
-        elif key.startswith("device.") and key.count(".") == 1:
-            group, kind = "devices", "state" if value in DEVICE_STATES else "text"
-            ar, en = device_names(key[7:])
-        elif "." in bare and (bare.split(".", 1)[0] in DEVICE_LABELS or bare.startswith("camera_")):
-            name, figure = bare.split(".", 1)
+        elif known.startswith("device.") and known.count(".") == 1 and _a_device(known[7:]):
+            group, kind = "devices", "state"
+            ar, en = device_names(known[7:])
+        elif figure and _a_device(name):
             d_ar, d_en = device_names(name)
             f_ar, f_en = FIGURES.get(figure, (figure, figure))
-            group, ar, en = "devices", f"{d_ar}: {f_ar}", f"{d_en}: {f_en}"
-            kind = "count" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
+            group, ar, en, kind = "devices", f"{d_ar}: {f_ar}", f"{d_en}: {f_en}", "count"
         else:
             group, ar, en, kind = "other", key, key, "text"
-        if kind == "count" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, bool):
+            kind = "bool"
+        elif kind in ("count", "age") and not number:
             kind = "text"
-        if kind == "age" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        elif kind == "state" and not (isinstance(value, str) and value in DEVICE_STATES):
             kind = "text"
-        if kind == "phase" and value not in UPDATE_PHASES:
+        elif kind == "phase" and not (isinstance(value, str) and value in UPDATE_PHASES):
             kind = "text"
         out.append(Row(group, ar, en, kind, value, key))
     order = list(GROUPS)
-    return sorted(out, key=lambda r: (order.index(r.group), r.group != "outbox" and r.en.lower(), r.key))
+
+    def place(r: Row):
+        aliased = ALIASES.get(r.key, r.key)
+        within = _OUTBOX_ORDER.index(aliased) if aliased in _OUTBOX_ORDER else len(_OUTBOX_ORDER)
+        return order.index(r.group), within, r.en.lower(), r.key
+
+    return sorted(out, key=place)
 
 
 def grouped(values: dict) -> list[tuple[str, list[Row]]]:

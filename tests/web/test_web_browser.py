@@ -233,9 +233,16 @@ LANDSCAPE_KIOSK = {"width": 1366, "height": 768}
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_a_landscape_kiosk_shows_every_category_and_the_whole_keypad_without_scrolling(site, lang):
+def test_a_landscape_kiosk_shows_every_category_and_the_whole_keypad_without_scrolling(site, site_app, lang):
     # The usability review of 2026-12-06: at 1366x768 the track page's keypad and its Search button were below the
-    # fold (Search at y=798), and a citizen who does not know to scroll a touch screen never reaches them.
+    # fold (Search at y=798), and a citizen who does not know to scroll a touch screen never reaches them; nor, once
+    # the request was found, "Track another request" and "Done" (y=832-866).
+    from tests.support.web_support import login, open_shift, register_request
+
+    console = site_app.test_client()
+    login(console)
+    open_shift(console, "0")
+    number = register_request(console)
     url, b = site
     page = b.new_context(viewport=LANDSCAPE_KIOSK).new_page()
     page.goto(f"{url}/lang/{lang}?next=/")
@@ -249,6 +256,14 @@ def test_a_landscape_kiosk_shows_every_category_and_the_whole_keypad_without_scr
             if box is None or box["y"] + box["height"] > LANDSCAPE_KIOSK["height"] \
                     or box["x"] < 0 or box["x"] + box["width"] > LANDSCAPE_KIOSK["width"]:
                 below.append((path, el.inner_text()[:30], box))
+    page.goto(url + "/track")
+    page.fill("#number", number)
+    page.click("#track-submit")
+    page.wait_for_selector("#state-name")
+    for el in page.locator(".actions .btn").all():
+        box = el.bounding_box()
+        if box["y"] + box["height"] > LANDSCAPE_KIOSK["height"]:
+            below.append(("/track found", el.inner_text()[:30], box))
     assert not below, below
     # A telephone's keypad, whatever the page's direction: 1 2 3 on the top row, left to right.
     page.goto(url + "/track")
@@ -267,15 +282,38 @@ def test_closing_a_shift_asks_with_the_difference_and_not_for_an_amount_it_canno
         asked = []
         page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
         page.fill("#counted", "٤٥٠")
-        expect(page.locator("#counted-check .ok").first).to_contain_text("عجز ٥٠٫٠٠ ج.م")
+        expect(page.locator("#counted-check .warn").first).to_contain_text("عجز ٥٠٫٠٠ ج.م")  # a difference: not green
         page.click("#shift-close")
         assert len(asked) == 1 and "عجز ٥٠٫٠٠ ج.م" in asked[0] and "إغلاق الوردية؟" in asked[0], asked
         assert page.locator("#shift-close").count() == 1  # dismissed: still open
         # An amount that cannot be read: said at once, in both languages, and the close asks nothing first.
         page.fill("#counted", "خمسمية")
         expect(page.locator("#counted-check .bad").first).to_contain_text("بالجنيه")
-        assert page.get_attribute("#counted", "aria-invalid") is not None
+        assert page.get_attribute("#counted", "aria-invalid") == "true"  # "" would read as false
+        other = page.locator("#counted-check .other-lang")
+        assert other.get_attribute("lang") == "en" and other.get_attribute("dir") == "ltr"
         page.click("#shift-close")
         page.wait_for_selector("#shift-error")
         assert len(asked) == 1, asked
         assert page.locator("#shift-close").count() == 1  # refused by the server: still open
+
+        # A late answer is for an amount no longer in the field (a slow van computer, a fast operator): it is not
+        # shown, and the close asks its general question — never none, never about the old amount.
+        held = []
+        page.route("**/operator/shift/counted", lambda route: held.append(route))
+        page.fill("#counted", "50a")
+        page.wait_for_function("document.querySelector('#counted').value === '50a'")
+        page.wait_for_timeout(400)  # the check of "50a" is on its way, held
+        assert held
+        page.fill("#counted", "400")
+        held.pop(0).continue_()  # "cannot read" arrives for "50a"
+        page.wait_for_timeout(150)
+        page.click("#shift-close")
+        assert len(asked) == 2 and "ج.م" not in asked[1] and "إغلاق الوردية؟" in asked[1], asked
+        page.wait_for_timeout(400)  # the check of "400" is held too; then the field changes again
+        page.fill("#counted", "600")
+        while held:
+            held.pop(0).continue_()
+        page.wait_for_timeout(150)
+        page.click("#shift-close")
+        assert len(asked) == 3 and "١٠٠٫٠٠" not in asked[2], asked  # not "عجز ١٠٠٫٠٠" of the 400

@@ -288,6 +288,11 @@ def test_the_counted_cash_is_checked_as_it_is_typed_with_the_difference_before_t
     for bad in ("", "abc", "12,5", "-3", "9" * 30):
         said = ask(bad)
         assert not said["ok"] and "confirm" not in said and said["message"] and said["message_other"], (bad, said)
+    for body in ([1, 2], "x", 3, None):  # JSON that is not an object: an error in words, not a 500
+        r = client.post("/operator/shift/counted", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and not r.get_json()["ok"], (body, r.status_code)
+        r = client.post("/operator/check/national-id", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and not r.get_json()["ok"], (body, r.status_code)
     # Checking closes nothing.
     assert 'id="shift-close"' in client.get("/operator/shift").get_data(as_text=True)
     # Not signed in: no figure leaks.

@@ -18,7 +18,8 @@ from edge.web.operator.blueprint import bp, login_required
 @bp.post("/check/<kind>")
 @login_required
 def check(kind: str):
-    text = (request.get_json(silent=True) or {}).get("text", "")
+    body = request.get_json(silent=True)
+    text = body.get("text", "") if isinstance(body, dict) else ""  # a list or a string is no question: 500 before
     try:
         if kind == "national-id":
             parsed = nid_mod.parse(str(text))

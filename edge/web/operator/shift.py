@@ -118,7 +118,8 @@ def shift_counted():
     if mine is None:
         first, second = i18n.message(sh.NoOpenShift())
         return jsonify(ok=False, message=first, message_other=second)
-    raw = str((request.get_json(silent=True) or {}).get("text", ""))[:40]
+    body = request.get_json(silent=True)
+    raw = str(body.get("text", "") if isinstance(body, dict) else "")[:40]
     try:
         if not raw.strip():
             raise sh.BadCashAmount("النقدية المعدودة", "counted cash")

@@ -67,24 +67,39 @@
     var button = document.getElementById(input.getAttribute("data-confirms"));
     var general = button.getAttribute("data-confirm-general") || button.getAttribute("data-confirm");
     button.setAttribute("data-confirm-general", general);
+    var lang = document.documentElement.getAttribute("lang") === "en" ? "en" : "ar";
+    var other = lang === "en" ? "ar" : "en";
     var timer = null;
     var asked = 0;
     function show(answer) {
       out.textContent = "";
+      var kind = !answer.ok ? "bad" : (answer.difference ? "warn" : "ok");
       [answer.message, answer.message_other].forEach(function (text, i) {
         var p = document.createElement("p");
-        p.className = (answer.ok ? "ok" : "bad") + (i ? " other-lang" : "");
+        p.className = kind + (i ? " other-lang" : "");
+        p.lang = i ? other : lang;
+        p.dir = p.lang === "ar" ? "rtl" : "ltr";
         p.textContent = text;
         out.appendChild(p);
       });
-      input.toggleAttribute("aria-invalid", !answer.ok);
-      if (answer.ok) button.setAttribute("data-confirm", answer.confirm);
-      else button.removeAttribute("data-confirm");
+      if (answer.ok) {
+        input.removeAttribute("aria-invalid");
+        button.setAttribute("data-confirm", answer.confirm);
+      } else {
+        input.setAttribute("aria-invalid", "true");
+        button.removeAttribute("data-confirm");  // the close refuses it with the same words: nothing to confirm
+      }
+    }
+    // Every change makes earlier answers stale: an answer is shown only for the amount still in the field, so the
+    // close never asks about (or skips asking for) an amount the operator has since changed.
+    function changed() {
+      asked++;
+      button.setAttribute("data-confirm", general);
     }
     function ask() {
-      var n = ++asked;
-      button.setAttribute("data-confirm", general);
-      if (!input.value.trim()) {  // the browser says the field is needed; nothing to confirm yet
+      var n = asked;
+      var text = input.value;
+      if (!text.trim()) {  // the browser says the field is needed; nothing to confirm yet
         out.textContent = "";
         button.removeAttribute("data-confirm");
         return;
@@ -93,16 +108,17 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ text: input.value })
+        body: JSON.stringify({ text: text })
       }).then(function (r) { return r.json(); }).then(function (answer) {
-        if (n === asked) show(answer);
+        if (n === asked && input.value === text) show(answer);
       }).catch(function () { /* the general question stays; the server checks again on "Close" */ });
     }
     input.addEventListener("input", function () {
-      button.setAttribute("data-confirm", general);
+      changed();
       clearTimeout(timer);
       timer = setTimeout(ask, 250);
     });
+    changed();
     ask();
   }
   document.addEventListener("DOMContentLoaded", function () {
