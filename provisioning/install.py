@@ -94,7 +94,7 @@ def default_units_dir() -> Path:
 
 def unit_files(units_dir: Path) -> dict[str, bytes]:
     files = {p.name: p.read_bytes() for p in sorted(Path(units_dir).glob("edge*"))
-             if p.suffix in (".service", ".target", ".path")}
+             if p.suffix in (".service", ".target", ".path", ".timer")}
     if TARGET not in files:
         raise InstallError(
             f"No systemd units in {units_dir} (edge.target is missing). Give the folder with --units.",

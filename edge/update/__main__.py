@@ -3,7 +3,8 @@
 On a van (docs/updates.md) it runs as root: ``recover`` from ``edge-update-recover.service`` before the
 van's units start, ``settle`` from ``edge-update-check.service`` once they run, ``apply-ready`` from
 ``edge-update.service`` when a release sent down over MQTT is whole (``edge-update.path`` watches for the
-marker edge.update.incoming writes), ``apply`` for a folder by hand (a release on a USB stick).
+marker edge.update.incoming writes), ``apply`` for a folder by hand (a release on a USB stick), ``retry`` from
+``edge-update-retry.timer`` (a release deferred because the link dropped during its check).
 """
 
 from __future__ import annotations
@@ -206,6 +207,9 @@ def _apply(source, anchor, updater: install_mod.Updater) -> None:
     st = updater.state()
     if healthy:
         click.echo(f"version {verified.version} ({vid}) runs and is healthy")
+    elif vid in st["deferred"]:
+        _said_deferred(verified.version, vid, st)
+        sys.exit(3)
     else:
         reason = st["refused"].get(vid, "")
         click.echo(f"version {verified.version} ({vid}) failed its health check and was rolled back: {reason}",
@@ -213,6 +217,18 @@ def _apply(source, anchor, updater: install_mod.Updater) -> None:
         click.echo(f"رُفض الإصدار {verified.version} لفشل فحص سلامته وأُعيدت العربة إلى إصدارها السابق.", err=True)
         _needs_technician(updater)
         sys.exit(3)
+
+
+def _said_deferred(version: str, vid: str, st: dict) -> None:
+    """A version rolled back because the link dropped during its check (the version gone back to could not connect
+    either): deferred, tried again once the link is back."""
+    entry = st["deferred"][vid]
+    click.echo(f"version {version} ({vid}) was rolled back: the link to the governorate dropped during its check "
+               f"({entry.get('reason')}), and the version gone back to could not connect either. It is deferred, "
+               f"not refused: tried again once the link is back (try {entry.get('attempts')} of "
+               f"{install_mod.TRIES}).", err=True)
+    click.echo(f"انقطع الاتصال بالمحافظة أثناء فحص الإصدار {version} فأُعيدت العربة إلى إصدارها السابق، ولم "
+               "يتصل هو أيضًا: الإصدار مؤجل وليس مرفوضًا، ويُعاد تجربته حين يعود الاتصال.", err=True)
 
 
 def _needs_technician(updater: install_mod.Updater) -> None:
@@ -262,17 +278,67 @@ def settle(software, data, state, deadline, health_url, reload_command, units, r
         if not updater.undecided():
             click.echo("no update left undecided")
             return
+        vid = updater.state()["candidate"]
         reason = updater.settle()
         st = updater.state()
     if reason is None:
         click.echo(f"the version this van runs is healthy: {st['current']}")
         return
+    if vid in st["deferred"]:
+        _said_deferred(st["deferred"][vid].get("version") or "?", vid, st)
+        sys.exit(3)
     click.echo(f"The version the van started with after a restart is not healthy: {reason}", err=True)
     click.echo("الإصدار الذي بدأت به العربة بعد إعادة التشغيل لا يعمل بسلامة؛ التفاصيل بالإنجليزية أعلاه.", err=True)
     _needs_technician(updater)
     click.echo(f"The van went back to its previous version ({st['current']}).", err=True)
     click.echo("أُعيدت العربة إلى إصدارها السابق.", err=True)
     sys.exit(3)
+
+
+@main.command()
+@_options
+def retry(software, data, state, deadline, health_url, reload_command, units, restart_command,
+          link_grace) -> None:
+    """Every 10 minutes (edge-update-retry.timer): a release deferred because the link dropped during its check (the
+    version gone back to could not connect either) is switched to again from its installed folder once the running
+    version says its sync is connected, and checked as after an update: kept (exit 0), deferred again or refused
+    after a rollback (exit 3; 4 when the van needs a technician). Nothing deferred, the link still down, an update
+    running: nothing is tried (exit 0)."""
+    if not health_url or not restart_command:
+        raise click.UsageError("retry needs --health-url and --restart-command: it asks the running units whether the "
+                               "link is up, and a switch must restart them.")
+    if not install_mod.Updater(install_mod.Layout(software, state)).state()["deferred"]:
+        click.echo("no release deferred")  # every 10 minutes on every van: read the state, nothing more
+        return
+    updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
+    try:
+        with updater:
+            outcome, why = updater.retry()
+            st = updater.state()
+    except UpdateError as exc:
+        if exc.code != "update-busy":
+            raise
+        click.echo("an update is running; the deferred release is tried at a later turn")
+        return
+    if outcome == "nothing":
+        click.echo("no release deferred")
+    elif outcome == "waiting":
+        click.echo(f"a release is deferred; not tried now: {why}")
+    elif outcome == "kept":
+        version = (updater.layout.installed(st["current"]) or {}).get("version")
+        click.echo(f"the deferred version {version} ({st['current']}) runs now and is healthy")
+        click.echo(f"الإصدار المؤجل {version} يعمل الآن بسلامة.")
+    elif outcome == "deferred":
+        vid = next(iter(st["deferred"]))
+        _said_deferred(st["deferred"][vid].get("version") or "?", vid, st)
+        sys.exit(3)
+    else:
+        click.echo(f"The deferred version was tried again, failed its health check and was rolled back: it is refused "
+                   f"for good: {why}", err=True)
+        click.echo("أُعيدت تجربة الإصدار المؤجل ففشل فحص سلامته وأُعيدت العربة إلى إصدارها السابق: رُفض الإصدار.",
+                   err=True)
+        _needs_technician(updater)
+        sys.exit(3)
 
 
 @main.command()

@@ -165,7 +165,8 @@ class Incoming:
     def status(self) -> dict[str, str | int | None]:
         """What the van tells the governorate of its software in every ``tel.snapshot`` (the fleet screen and the
         rollout read it): the version running, the updater's id for it and its phase, the versions it refused
-        (failed health check) and its last event with the reason, and the bundle being received."""
+        (failed health check), the ones it deferred (rolled back because the link dropped during their check: tried
+        again once it is back, not refused), its last event with the reason, and the bundle being received."""
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -184,6 +185,8 @@ class Incoming:
         return {"software.version": running, "software.id": st.get("current"), "update.phase": st.get("phase"),
                 "update.transport": self.transport,
                 "update.refused": ",".join(sorted(x for x in refused if isinstance(x, str)))[:200] or None,
+                "update.deferred": ",".join(sorted(x for x in st.get("deferred") or {} if isinstance(x, str)))[:200]
+                or None,
                 "update.last": last_text, "update.bundle": self.current()}
 
     @_locked

@@ -16,7 +16,9 @@ answer with the release's version before the switch is even tried. The switch is
 ``current`` (rename(2) is atomic: a power cut leaves the old link or the new one). Then the units restart
 and the new version must pass :class:`Health` within its deadline; if not, ``current`` is renamed back to the
 previous version, the units restart, and the reason is recorded (``refused``: the version is not tried again
-by itself). :meth:`Updater.recover` runs at every start (before the units) and finishes or undoes whatever a
+by itself) — unless the link alone failed and the version gone back to cannot connect either: then the link is to
+blame, and the version is ``deferred`` (:meth:`Updater.retry` switches to it again once the link is back).
+:meth:`Updater.recover` runs at every start (before the units) and finishes or undoes whatever a
 power cut interrupted, so the van always starts a complete version whose ``edge --version`` answers; what only the
 running units can answer (a version a cut caught being checked) :meth:`Updater.settle` decides once they run.
 """
@@ -55,7 +57,17 @@ INSTALLED = "installed.json"
 UNITS = "units"  # a version's own copy of its release's systemd units (versions/<id>/units/)
 UNIT_NAME = re.compile(r"edge[A-Za-z0-9@._-]{0,80}\.(service|path|target|timer|socket)")
 POINTER = "current"
-KEEP = 2  # versions kept: the current one and the one to roll back to
+KEEP = 2  # versions kept: the current one and the one to roll back to (and a deferred one: Updater.prune)
+# The one regression that may be the link's fault, not the version's (regressions). A check that failed on it alone
+# is a LinkLost reason; the rollback then asks the version gone back to for the link (Updater._blame_the_link).
+LINK_LOST = "sync is not connected to the governorate (it was before the switch)"
+TRIES = 3  # a release whose check lost the link this many times in all (apply, then retries) is refused
+
+
+class LinkLost(str):
+    """A health check's reason when the only thing wrong was the sync link (its last answer: the new version, healthy,
+    devices as before, but not connected): the link may have dropped by itself (a tunnel, a cell's edge, the modem
+    attaching again). A plain ``str`` everywhere else (the state, the history)."""
 
 
 @dataclass(frozen=True)
@@ -180,12 +192,14 @@ class Health:
                               lambda last: f"{self.url} not healthy within {self.deadline_s:g} s ({last})")
         return None
 
-    def link(self, version: str) -> str | None:
-        """Does ``version``'s health answer say its sync is connected to the governorate, within ``link_grace_s``: None
-        when it does, else the reason. After a power cut the modem may take minutes to attach."""
+    def link(self, version: str, seconds: float | None = None) -> str | None:
+        """Does ``version``'s health answer say its sync is connected to the governorate, within ``seconds``
+        (``link_grace_s`` unless said): None when it does, else the reason (a :class:`LinkLost` when the link was all
+        that was missing). After a power cut the modem may take minutes to attach."""
+        seconds = self.link_grace_s if seconds is None else seconds
         connected = {"sync_connected": True, "devices": {}}
-        return self._poll(self.link_grace_s, lambda status, body: judge(version, status, body, connected),
-                          lambda last: f"sync is not connected to the governorate within {self.link_grace_s:g} s "
+        return self._poll(seconds, lambda status, body: judge(version, status, body, connected),
+                          lambda last: f"sync is not connected to the governorate within {seconds:g} s "
                                        f"after the start (it was before the switch; {last})")
 
     def _poll(self, seconds: float, verdict, failed) -> str | None:
@@ -203,7 +217,7 @@ class Health:
             except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. not HTTP on that port
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() + self.interval_s > end:
-                return failed(last)
+                return LinkLost(failed(last)) if last == LINK_LOST else failed(last)
             time.sleep(self.interval_s)
 
 
@@ -270,7 +284,7 @@ def regressions(baseline: dict | None, body: bytes) -> list[str]:
     worse = []
     sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
     if baseline.get("sync_connected") and sync.get("connected") is not True:
-        worse.append("sync is not connected to the governorate (it was before the switch)")
+        worse.append(LINK_LOST)
     devices = answer.get("devices") if isinstance(answer.get("devices"), dict) else {}
     for name, state in sorted((baseline.get("devices") or {}).items()):
         if state == "ok" and devices.get(name) == "error":
@@ -540,6 +554,8 @@ class Updater:
             raise UpdateError("الإصدار المطلوب غير مثبت بالكامل.", f"Version {vid} is not completely installed.",
                               code="update-install")
         st = self.state()
+        if self._drop_deferred(st, keep=vid, why=f"{record['version']} was switched to after it"):
+            self._save(st)
         previous = st["current"] or self.layout.pointed()
         if previous == vid and self.layout.pointed() == vid:
             return True
@@ -563,13 +579,15 @@ class Updater:
         if reason is None:
             self._keep(vid)
             return True
-        self._roll_back(reason)
+        self._roll_back(reason, link_s=self.health.deadline_s if isinstance(reason, LinkLost) else None)
         return False
 
     def _keep(self, vid: str) -> None:
         st = self.state()
         st.update(phase="idle", current=vid, candidate=None, attention=None, unchecked=None)
-        state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"))
+        tried = st["deferred"].pop(vid, None)
+        state_mod.note(st, "healthy", (self.layout.installed(vid) or {}).get("version"),
+                       f"deferred before ({tried.get('attempts')} check(s) lost the link)" if tried else None)
         self._save(st)
         self.prune()
 
@@ -591,7 +609,8 @@ class Updater:
             if reason is None:
                 self._keep(vid)
                 return None
-            self._roll_back(reason)
+            # Given the same grace, the version gone back to tells whether the link or the version is to blame.
+            self._roll_back(reason, link_s=self.health.link_grace_s if isinstance(reason, LinkLost) else None)
             return reason
         unchecked = st.get("unchecked")
         if unchecked and unchecked == lay.pointed() and lay.installed(unchecked) is not None:
@@ -639,14 +658,19 @@ class Updater:
         version passes its health check again."""
         return self.state().get("attention")
 
-    def _roll_back(self, reason: str) -> None:
+    def _roll_back(self, reason: str, link_s: float | None = None) -> None:
+        """Back to the previous version (it must come up too), ``candidate`` refused for ``reason``. ``link_s``: the
+        reason was the link alone (:class:`LinkLost`), after that many seconds: the version gone back to gets as long
+        to connect (:meth:`_blame_the_link`). Refused meanwhile: a power cut before that ends leaves it refused."""
         st = self.state()
         vid, previous = st["candidate"], st["previous"]
         version = (self.layout.installed(vid) or {}).get("version")
+        tried = _attempts(st["deferred"].get(vid))  # checks of it that lost the link before (a retry)
         if st["phase"] != "rolling-back":
             st["phase"] = "rolling-back"
             if vid:
                 st["refused"][vid] = reason
+                st["deferred"].pop(vid, None)  # never both: refused until the link test says otherwise
             state_mod.note(st, "rollback", version, reason)
             self._save(st)
         if previous and self.layout.installed(previous) is not None:
@@ -670,11 +694,84 @@ class Updater:
             else:
                 st.update(attention=None, unchecked=None)  # it came up: whatever needed a technician does no more
                 state_mod.note(st, "rolled-back", before, reason)
+                if vid and link_s is not None:
+                    self._save(st)
+                    self._blame_the_link(vid, version, before, reason, link_s, tried)
+                    st = self.state()
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()
             st.update(phase="idle", current=vid, candidate=None)
             state_mod.note(st, "no-previous-version", version, reason)
+        if vid in st["refused"]:
+            st["deferred"].pop(vid, None)
         self._save(st)
+
+    def _blame_the_link(self, vid: str, version: str | None, before: str | None, reason: str, seconds: float,
+                        tried: int) -> None:
+        """``vid`` (``version``) failed its check on the link alone, after ``seconds`` (``tried`` checks of it lost
+        the link before); the van went back to ``before``, which came up. Given as long, does that one connect? Yes:
+        the link works and ``vid`` could not use it — refused, as any failed check. No: the link is to blame (a tunnel,
+        a cell's edge), not the release — it is **deferred** (``retry`` tries it again once the link is back), unless
+        this was the :data:`TRIES`-th check of it that lost the link (then refused, saying so). One release is
+        deferred at a time: the newest."""
+        connected = self.health.link(before or "?", seconds)
+        st = self.state()
+        if connected is None:
+            st["refused"][vid] = f"{reason[:400]} — {before} connected within {seconds:g} s after the rollback"
+            state_mod.note(st, "link-works", before, f"{version} failed on the link; {before} connects")
+        else:
+            tries = tried + 1
+            if tries >= TRIES:
+                st["refused"][vid] = (f"{reason[:400]} — the link was down for {before} too, but {tries} checks "
+                                      f"of {version} lost it: refused after {TRIES}")
+                st["deferred"].pop(vid, None)
+                state_mod.note(st, "deferred-refused", version, f"{tries} checks lost the link")
+            else:
+                st["refused"].pop(vid, None)
+                self._drop_deferred(st, keep=vid, why=f"{version} is deferred after it")
+                st["deferred"][vid] = {"version": version, "reason": reason[:300], "attempts": tries,
+                                       "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                state_mod.note(st, "deferred", version, f"{before} did not connect within {seconds:g} s either: "
+                                                        f"tried again once the link is back ({tries}/{TRIES})")
+        self._save(st)
+
+    def _drop_deferred(self, st: dict, *, keep: str | None, why: str) -> bool:
+        """Forget every deferred release but ``keep`` (in ``st``, saved by the caller): the newest offer is the one
+        that counts — a release switched to or deferred after one replaces it, as the hub's new offer replaces the
+        old (an offer of the running version, a fleet's rollback, too)."""
+        others = [v for v in st["deferred"] if v != keep]
+        for other in others:
+            state_mod.note(st, "deferred-dropped", st["deferred"].pop(other).get("version"), why)
+        return bool(others)
+
+    def retry(self) -> tuple[str, str | None]:
+        """Try the deferred release again (``python -m edge.update retry``, edge-update-retry.timer), once the running
+        version says its sync is connected: the same switch and check as an update (a power cut meanwhile is one
+        during an update: :meth:`recover`), from its installed folder. ``("nothing", None)``: nothing deferred;
+        ``("waiting", why)``: not now (the link is still down, a restart left an update undecided); ``("kept",
+        None)``; after a rollback ``("deferred", reason)`` (the link again) or ``("refused", reason)``."""
+        lay = self.layout
+        st = self.state()
+        pointed = lay.pointed()
+        gone = [v for v in st["deferred"] if v == pointed or v in st["refused"] or lay.installed(v) is None]
+        for vid in gone:
+            why = "it runs" if vid == pointed else "refused" if vid in st["refused"] else "no longer installed"
+            state_mod.note(st, "deferred-dropped", st["deferred"].pop(vid).get("version"), why)
+        if gone:
+            self._save(st)
+        if not st["deferred"]:
+            return "nothing", None
+        if st["phase"] != "idle" or self.undecided() or pointed is None:
+            return "waiting", "a restart left an update undecided (settle decides it first)"
+        if not (self.health.baseline() or {}).get("sync_connected"):
+            return "waiting", "the link is still down"
+        vid = max(st["deferred"], key=lambda v: str(st["deferred"][v].get("at")))
+        if self.switch(vid):
+            return "kept", None
+        st = self.state()
+        if vid in st["deferred"]:
+            return "deferred", st["deferred"][vid].get("reason")
+        return "refused", st["refused"].get(vid)
 
     # -- after a restart ----------------------------------------------------------------------------
 
@@ -736,7 +833,8 @@ class Updater:
         choice = st["current"] if lay.installed(st["current"]) is not None else None
         if choice is None:
             complete = [(r["installed_at"], p.name) for p in lay.versions.glob("*")
-                        if (r := lay.installed(p.name)) is not None and p.name not in st["refused"]]
+                        if (r := lay.installed(p.name)) is not None and p.name not in st["refused"]
+                        and p.name not in st["deferred"]]
             choice = max(complete)[1] if complete else None
         if choice is None:
             return  # nothing installed by the updater yet
@@ -747,15 +845,22 @@ class Updater:
         self._save(st)
 
     def prune(self) -> None:
-        """Remove incomplete version folders and complete ones beyond current and previous."""
+        """Remove incomplete version folders and complete ones beyond current and previous — and the deferred one,
+        which ``retry`` switches to again from its folder."""
         lay = self.layout
         if not lay.versions.is_dir():
             return
         st = self.state()
-        keep = {lay.pointed(), st["current"], st["previous"], st["candidate"]} - {None}
+        keep = {lay.pointed(), st["current"], st["previous"], st["candidate"], *st["deferred"]} - {None}
         for p in sorted(lay.versions.iterdir()):
             if p.is_dir() and p.name not in keep:
                 shutil.rmtree(p)
+
+
+def _attempts(entry: object) -> int:
+    """How many checks of a deferred release lost the link so far (0 for nothing readable)."""
+    value = entry.get("attempts") if isinstance(entry, dict) else None
+    return value if isinstance(value, int) and value > 0 else 0
 
 
 def _keep_units(src: Path, dest: Path) -> None:

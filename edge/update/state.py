@@ -7,6 +7,9 @@
      "candidate": ID | null,      the version being installed, switched to or rolled back from
      "previous": ID | null,       the version to roll back to
      "refused": {ID: reason},     versions that failed their health check: not tried again by themselves
+     "deferred": {ID: {"version", "reason", "at", "attempts"}},   a version whose check failed on the sync link
+                                  alone while the version gone back to could not connect either: the link was to
+                                  blame, so it is tried again once the link is back (``python -m edge.update retry``)
      "history": [{"at", "event", "version", "reason"?}, …]   the last 50 events, newest last}
 
 Written as a new file, fsynced, renamed over the old one, and the folder fsynced: a power cut leaves the old
@@ -33,8 +36,9 @@ def empty() -> dict:
     # version passes its health check again; the van's status says it in place of its last event meanwhile.
     # unchecked: the version a rollback at boot went back to, asked only its edge --version so far (recover runs
     # before the units); Updater.settle asks its health answer once they run.
+    # deferred: versions rolled back because the link dropped during their check (Updater._blame_the_link).
     return {"format": FORMAT, "phase": "idle", "current": None, "candidate": None, "previous": None,
-            "refused": {}, "history": [], "baseline": None, "attention": None, "unchecked": None}
+            "refused": {}, "deferred": {}, "history": [], "baseline": None, "attention": None, "unchecked": None}
 
 
 def read(path: Path) -> dict:

@@ -307,6 +307,8 @@ EXPECTED = {  # path: (mode, owner, group)
     "/etc/systemd/system/edge-update-check.service": ("0644", "root", "root"),
     "/etc/systemd/system/edge-update.path": ("0644", "root", "root"),
     "/etc/systemd/system/edge-update.service": ("0644", "root", "root"),
+    "/etc/systemd/system/edge-update-retry.timer": ("0644", "root", "root"),
+    "/etc/systemd/system/edge-update-retry.service": ("0644", "root", "root"),
 }
 
 

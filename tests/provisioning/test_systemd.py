@@ -17,6 +17,8 @@ RECOVER = "edge-update-recover.service"
 SETTLE = "edge-update-check.service"
 # A release received whole over MQTT (edge.update.incoming's READY marker) is applied by a root oneshot.
 APPLY = ["edge-update.path", "edge-update.service"]
+# A release deferred because the link dropped during its check is tried again by a root oneshot every 10 minutes.
+RETRY = ["edge-update-retry.timer", "edge-update-retry.service"]
 # The version `current` names (edge.update.install.Layout): what an update switches with one rename.
 INSTALLED_EDGE = "/opt/mtc-edge/current/venv/bin/edge"
 INSTALLED_BIN = "/opt/mtc-edge/current/venv/bin"
@@ -40,7 +42,8 @@ def unit(name: str) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_units_are_exactly_the_van_processes_and_their_target():
-    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, SETTLE, *APPLY, "edge.target"])
+    assert sorted(p.name for p in UNITS.iterdir()) == sorted([*SERVICES, RECOVER, SETTLE, *APPLY, *RETRY,
+                                                                   "edge.target"])
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing: apt-get install systemd")
@@ -53,7 +56,7 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 def test_the_target_wants_every_process_and_each_is_part_of_it():
     target = unit("edge.target")
     wanted = " ".join(target["Unit"]["Wants"]).split()
-    assert {*SERVICES, RECOVER, SETTLE, "edge-update.path"} <= set(wanted)
+    assert {*SERVICES, RECOVER, SETTLE, "edge-update.path", "edge-update-retry.timer"} <= set(wanted)
     for name in SERVICES:
         u = unit(name)
         assert u["Unit"]["PartOf"] == ["edge.target"] and u["Install"]["WantedBy"] == ["edge.target"]
@@ -156,7 +159,7 @@ def test_what_recovery_leaves_undecided_is_decided_once_the_van_processes_run():
 
 def test_the_boot_does_not_wait_for_the_settle_check():
     # A target is ordered after every unit it wants unless that unit has DefaultDependencies=no: otherwise edge.target,
-    # and multi-user.target after it, wait up to TimeoutStartSec (25 min) for the check a power cut left.
+    # and multi-user.target after it, wait up to TimeoutStartSec (40 min) for the check a power cut left.
     u = unit(SETTLE)["Unit"]
     assert u["DefaultDependencies"] == ["no"]
     after = set(" ".join(u["After"]).split())
@@ -165,3 +168,19 @@ def test_the_boot_does_not_wait_for_the_settle_check():
     assert u["Conflicts"] == ["shutdown.target"] and u["Before"] == ["shutdown.target"]
     assert "Before" not in unit("edge.target")["Unit"] and SETTLE not in " ".join(unit("edge.target")["Unit"]["After"])
 
+
+
+def test_a_deferred_release_is_tried_again_every_ten_minutes_by_root():
+    # docs/updates.md: a release whose check lost the link while the version gone back to could not connect either
+    # is deferred; `python -m edge.update retry` tries it again once the link is back, and ends at once otherwise.
+    timer = unit("edge-update-retry.timer")
+    assert timer["Timer"]["Unit"] == ["edge-update-retry.service"] and timer["Install"]["WantedBy"] == ["edge.target"]
+    assert timer["Timer"]["OnUnitActiveSec"] == ["10min"] and timer["Timer"]["OnActiveSec"] == ["10min"]
+    u = unit("edge-update-retry.service")
+    service = u["Service"]
+    command = service["ExecStart"][0]
+    assert service["Type"] == ["oneshot"] and "User" not in service and "Install" not in u  # started by its timer
+    assert command.startswith(INSTALLED_BIN) and "-m edge.update retry" in command
+    assert "--health-url http://127.0.0.1:8080/api/health" in command and "systemctl restart edge.target" in command
+    assert "PartOf" not in u["Unit"]  # the restart of edge.target a switch makes must not stop it
+    assert {RECOVER, SETTLE} <= set(" ".join(u["Unit"]["After"]).split())

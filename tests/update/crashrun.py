@@ -1,9 +1,10 @@
 """One update operation in a process that kills itself just before its K-th step (the crash-point test).
 
 ``python -m tests.update.crashrun SCENARIO WORKDIR K TRACE_OUT PORT`` — K = 0 runs to the end and records
-the steps. A step is what tests.support.crashpoints.Tracer sees (every file opened for writing, rename,
-remove, mkdir, rmdir, symlink, rmtree, before it happens) and, here, every program started (venv, pip, the
-health check's ``edge --version``, the units' restart): a power cut there means that program never ran.
+the steps. SCENARIO: ``apply`` (recover, install, switch) or ``retry`` (a deferred release switched to again). A
+step is what tests.support.crashpoints.Tracer sees (every file opened for writing, rename, remove, mkdir, rmdir,
+symlink, rmtree, before it happens) and, here, every program started (venv, pip, the health check's
+``edge --version``, the units' restart): a power cut there means that program never ran.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def updater(work: Path, port: int, deadline: float = 2.0) -> install_mod.Updater
     software = work / "opt"
 
     def restart() -> None:
-        subprocess.run([sys.executable, "-m", "tests.update.vanproc", str(software), str(port)], check=True)
+        units = [sys.executable, "-m", "tests.update.vanproc", str(software), str(port)]
+        if (work / "link-drops").exists():  # the link drops as the units restart (in the child: no step of ours)
+            units = ["sh", "-c", f"printf '{{\"link\": false}}' > {software / 'surroundings.json'} && exec \"$@\"",
+                     "sh", *units]
+        subprocess.run(units, check=True)
 
     def reload() -> None:  # systemd reading the units again: what it reads is in the state of work/units
         (work / "reloaded").write_text("")
@@ -51,10 +56,14 @@ def candidate(work: Path) -> Verified:
     return Verified(folder, manifest["version"], info["identity"], manifest, info["targets_version"])
 
 
-def operation(work: Path, port: int) -> None:
-    """What ``python -m edge.update apply`` does after verifying: recover, install, switch (and roll back)."""
+def operation(work: Path, port: int, scenario: str = "apply") -> None:
+    """What ``python -m edge.update apply`` does after verifying: recover, install, switch (and roll back); or what
+    ``python -m edge.update retry`` does: switch to the deferred release again (and roll back)."""
     up = updater(work, port)
     with up:
+        if scenario == "retry":
+            up.retry()
+            return
         up.recover()
         try:
             vid = up.install(candidate(work))
@@ -75,7 +84,7 @@ def main(scenario: str, workdir: str, crash_at: str, trace_out: str, port: str) 
 
     os.fsync = fsync
     tracer.armed = True
-    operation(work, int(port))
+    operation(work, int(port), scenario)
     tracer.armed = False
     Path(trace_out).write_text(json.dumps(tracer.trace))
 

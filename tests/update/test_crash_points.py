@@ -10,6 +10,12 @@ edge-update-check.service runs once they do). Checked: the state
 is readable and idle, ``current`` names a complete version whose ``edge --version`` answers and whose web
 process serves /api/health, no half-made version or link is left, a version that failed its health check
 never runs; and then the update is tried again and ends as it must (B runs; or, B broken, A runs, B refused).
+
+The same for ``retry`` (B installed and deferred: its check lost the link before): the same switch, check and
+rollback entered from another door, and ``recover``/``settle`` know nothing of which door it was. Also with the link
+dropping again during B's check (``link``): B ends deferred again, or refused when the cut came during the link test
+of A after the rollback (refused until that test ends: the conservative side), never both, and A runs — or, when the
+cut came before the link dropped, B connected after the start and was kept.
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ from tests.update.support import ROOT, Rig, free_port, signed_release
 
 CRASHED = 86
 MIN_POINTS = 20  # an operation that stops taking steps (or a tracer that sees none) must not pass quietly
+MIN_RETRY_POINTS = 10  # a retry installs nothing: its steps are the switch's, the check's and the rollback's
 
 
-def _prepare(tmp_path, keys, mode: str):
+def _prepare(tmp_path, keys, mode: str, scenario: str = "apply"):
     work = tmp_path / "work"
     rig = Rig(work, keys)  # software = work/opt, data = work/data, the updater's state = work/state
     signed_release(tmp_path / "a", "1.0.0", keys)
-    signed_release(tmp_path / "b", "2.0.0", keys, mode=mode)
+    signed_release(tmp_path / "b", "2.0.0", keys, mode="healthy" if mode == "link" else mode)
     port = free_port()
     up = crashrun.updater(work, port)
     a = verify_mod.verify(tmp_path / "a", anchor=rig.anchor, trusted_dir=work / "state/trusted",
@@ -47,13 +54,25 @@ def _prepare(tmp_path, keys, mode: str):
     b = verify_mod.verify(tmp_path / "b", anchor=rig.anchor, trusted_dir=work / "state/trusted",
                           dest=work / "verified")
     (work / "candidate.json").write_text(json.dumps({"identity": b.identity, "targets_version": b.targets_version}))
+    if scenario == "retry":  # B installed, switched to once and deferred: its check lost the link, and A's too
+        with up:
+            up.install(b)
+        st = state_mod.read(work / "state/state.json")
+        st["deferred"][b.identity[:16]] = {"version": "2.0.0", "reason": "sync is not connected", "attempts": 1,
+                                           "at": "2026-12-06T00:00:00Z"}
+        state_mod.write(work / "state/state.json", st)
+        if mode == "link":
+            (work / "link-drops").write_text("")
     snap = tmp_path / "snap"
     shutil.copytree(work, snap, symlinks=True)
     return work, snap, port, a.identity[:16], b.identity[:16]
 
 
-def _child(work, k, trace, port):
-    return subprocess.run([sys.executable, "-m", "tests.update.crashrun", "x", str(work), str(k), str(trace),
+def _child(work, k, trace, port, scenario="apply"):
+    if scenario == "retry":  # the van runs, connected: the timer's turn finds the link up
+        (work / "opt/surroundings.json").write_text('{"link": true}')
+        vanproc.start(work / "opt", port)
+    return subprocess.run([sys.executable, "-m", "tests.update.crashrun", scenario, str(work), str(k), str(trace),
                            str(port)], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -87,6 +106,8 @@ def _boot(work, port) -> list[str]:
         return problems
     if vid in st["refused"]:
         problems.append(f"current is a version that failed its health check ({vid})")
+    if vid in st["deferred"] or set(st["deferred"]) & set(st["refused"]):
+        problems.append(f"deferred {list(st['deferred'])} runs or is refused too")
     edge = subprocess.run([str(lay.venv(vid) / "bin/edge"), "--version"], capture_output=True, text=True)
     if edge.returncode != 0 or record["version"] not in edge.stdout:
         problems.append(f"current's edge --version does not answer: {edge.stderr.strip()[-200:]}")
@@ -113,23 +134,28 @@ def _texts(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["healthy", "unhealthy"])
-def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, keys, mode):
-    work, snap, port, a, b = _prepare(tmp_path, keys, mode)
+@pytest.mark.parametrize(("scenario", "mode"), [("apply", "healthy"), ("apply", "unhealthy"), ("retry", "healthy"),
+                                                ("retry", "unhealthy"), ("retry", "link")])
+def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, keys, scenario, mode):
+    work, snap, port, a, b = _prepare(tmp_path, keys, mode, scenario)
     trace = tmp_path / "trace.json"
     try:
-        done = _child(work, 0, trace, port)
+        done = _child(work, 0, trace, port, scenario)
         assert done.returncode == 0, done.stderr
         steps = json.loads(trace.read_text())
         points = [s for s in steps if not s.startswith("fsync")]
-        assert len(points) >= MIN_POINTS, steps
+        assert len(points) >= (MIN_POINTS if scenario == "apply" else MIN_RETRY_POINTS), steps
+        st = state_mod.read(work / "state/state.json")
+        if scenario == "retry":  # the run without a cut ends as it must
+            want = {"healthy": ({}, b), "unhealthy": ({}, a), "link": ({b: 2}, a)}[mode]
+            assert ({v: e["attempts"] for v, e in st["deferred"].items()}, st["current"]) == want, st
         assert any(s.startswith("symlink versions/") for s in points), "\n".join(points)
         violations, unbootable = [], 0
         for k in range(1, len(points) + 1):
             vanproc.stop(work / "opt")
             shutil.rmtree(work)
             shutil.copytree(snap, work, symlinks=True)
-            done = _child(work, k, tmp_path / "t.json", port)
+            done = _child(work, k, tmp_path / "t.json", port, scenario)
             assert done.returncode == CRASHED, (k, points[k - 1], done.stderr[-2000:])
             vanproc.stop(work / "opt")  # the power cut takes every process with it
             problems = _boot(work, port)
@@ -139,15 +165,19 @@ def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, 
                 continue
             # Then the update is tried again, as the hub's next offer would.
             vanproc.stop(work / "opt")
-            again = _child(work, 0, tmp_path / "t.json", port)
+            again = _child(work, 0, tmp_path / "t.json", port, scenario)
             assert again.returncode == 0, (k, again.stderr[-2000:])
             st = state_mod.read(work / "state/state.json")
             pointed = crashrun.updater(work, port).layout.pointed()
             want = b if mode == "healthy" else a
-            if pointed != want or (mode == "unhealthy" and b not in st["refused"]):
+            if mode == "link" and pointed == b and not {b} & (set(st["refused"]) | set(st["deferred"])):
+                continue  # the cut came before the link dropped: B connected after the start, and was kept
+            if pointed != want or (mode == "unhealthy" and b not in st["refused"]) or \
+                    (mode == "link" and (b in st["refused"]) == (b in st["deferred"])):
                 violations.append(f"crash before step {k} ({points[k - 1]}): after a retry current is {pointed}, "
-                                  f"expected {want}; refused {list(st['refused'])}")
-        print(json.dumps({"mode": mode, "crash_points": len(points), "unbootable": unbootable}))
+                                  f"expected {want}; refused {list(st['refused'])}, deferred {list(st['deferred'])}")
+        print(json.dumps({"scenario": scenario, "mode": mode, "crash_points": len(points),
+                          "unbootable": unbootable}))
         assert unbootable == 0 and violations == [], "\n".join(violations[:20])
     finally:
         vanproc.stop(work / "opt")

@@ -490,3 +490,178 @@ def test_a_refused_release_is_installed_again_only_by_hand(tmp_path, keys, rig):
     st = rig.status()
     assert st["pointed_version"] == "1.1.0" and not st["refused"] and _wait_serving(rig, "1.1.0")
     assert "refusal-cleared" in [h["event"] for h in st["history"]]
+
+
+# -- a link that drops by itself during a check: deferred, tried again once it is back ---------------------------
+
+def _link_drops(rig) -> str:
+    """A restart command: the units restart and the link drops with it (a tunnel, a cell's edge, the modem attaching
+    again), for whichever version starts — the new one and the one a rollback goes back to alike."""
+    import sys
+
+    script = rig.base / "restart-link-drops"
+    script.write_text(f"#!/bin/sh\nprintf '{{\"link\": false}}' > {rig.software / 'surroundings.json'}\n"
+                      f"exec {sys.executable} -m tests.update.vanproc {rig.software} {rig.port}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def _link_back(rig) -> None:
+    (rig.software / "surroundings.json").write_text('{"link": true}')
+
+
+def _reported(rig, tmp_path) -> dict:
+    from edge.update.incoming import Incoming
+
+    return Incoming(tmp_path / "staging", state_file=rig.state / "state.json").status()
+
+
+def _deferred_once(tmp_path, keys, rig) -> str:
+    """1.0.0 runs, connected; 1.1.0 (good) is switched to and the link drops right then, for the rest of its check and
+    for 1.0.0 after the rollback: deferred, not refused. Its id."""
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1", restart=_link_drops(rig))
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "deferred, not refused" in done.stderr and "مؤجل وليس مرفوضًا" in done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and st["phase"] == "idle" and not st["refused"] and not st["attention"]
+    [(new, entry)] = st["deferred"].items()
+    assert entry["version"] == "1.1.0" and entry["attempts"] == 1, entry
+    assert "sync is not connected to the governorate" in entry["reason"], entry
+    assert [h["event"] for h in st["history"][-4:]] == ["switch", "rollback", "rolled-back", "deferred"]
+    assert "1.0.0 did not connect within 4 s either" in st["history"][-1]["reason"]
+    return new
+
+
+def test_a_link_that_drops_during_the_check_defers_a_good_release_until_it_is_back(tmp_path, keys, rig):
+    new = _deferred_once(tmp_path, keys, rig)
+    status = _reported(rig, tmp_path)
+    assert status["update.deferred"] == new and status["update.refused"] is None
+    # Its folder stays through the next start (recover prunes what is beyond current and previous).
+    assert rig.recover().returncode == 0
+    assert (rig.software / "versions" / new / "installed.json").exists() and rig.status()["pointed_version"] == "1.0.0"
+    # The timer's turn while the link is still down: nothing is tried.
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "the link is still down" in done.stdout, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and new in st["deferred"] and st["history"][-1]["event"] == "deferred"
+    # The link is back: the next turn switches to it again (no download, no install), and it is kept.
+    _link_back(rig)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "runs now and is healthy" in done.stdout and "يعمل الآن بسلامة" in done.stdout
+    st = rig.status()
+    assert (st["pointed_version"], st["current"], st["deferred"], st["refused"]) == ("1.1.0", new, {}, {})
+    assert [h["event"] for h in st["history"][-2:]] == ["switch", "healthy"] and _wait_serving(rig, "1.1.0")
+    assert "install" not in [h["event"] for h in st["history"][-3:]]
+    assert _reported(rig, tmp_path)["update.deferred"] is None
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "no release deferred" in done.stdout
+
+
+def test_a_version_that_breaks_the_link_is_refused_when_the_one_gone_back_to_connects(tmp_path, keys, rig):
+    # The link works (1.0.0 connects again after the rollback, within the same time): the new version could not use
+    # it. Refused as before, and said so.
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    signed_release(tmp_path / "n1", "1.1.0", keys, mode="no-sync")
+    done = rig.apply(tmp_path / "n1")
+    assert done.returncode == 3 and "deferred" not in done.stderr, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and st["deferred"] == {}
+    [(bad, reason)] = st["refused"].items()
+    assert "sync is not connected" in reason and "1.0.0 connected within 4 s after the rollback" in reason, reason
+    assert st["history"][-1]["event"] == "link-works"
+    status = _reported(rig, tmp_path)
+    assert status["update.refused"] == bad and status["update.deferred"] is None
+
+
+def test_a_release_whose_check_loses_the_link_three_times_is_refused(tmp_path, keys, rig):
+    new = _deferred_once(tmp_path, keys, rig)
+    _link_back(rig)
+    done = rig.run("retry", *rig.options(_link_drops(rig)))  # the link drops again during the retry's check
+    assert done.returncode == 3 and "deferred, not refused" in done.stderr, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["deferred"][new]["attempts"] == 2 and not st["refused"] and st["pointed_version"] == "1.0.0"
+    _link_back(rig)
+    done = rig.run("retry", *rig.options(_link_drops(rig)))
+    assert done.returncode == 3 and "refused for good" in done.stderr and "رُفض الإصدار" in done.stderr, done.stderr
+    st = rig.status()
+    assert st["deferred"] == {} and st["pointed_version"] == "1.0.0" and _wait_serving(rig, "1.0.0")
+    assert "3 checks of 1.1.0 lost it: refused after 3" in st["refused"][new], st["refused"]
+    assert st["history"][-1]["event"] == "deferred-refused"
+    status = _reported(rig, tmp_path)
+    assert status["update.refused"] == new and status["update.deferred"] is None
+    _link_back(rig)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "no release deferred" in done.stdout and rig.status()["pointed_version"] == "1.0.0"
+
+
+def test_retry_with_nothing_deferred_touches_nothing(tmp_path, keys, rig):
+    # It runs every 10 minutes on every van: nothing deferred (or no update state at all) → exit 0 at once.
+    marker = rig.base / "restarted"
+    restart = f"touch {marker}"
+    done = rig.run("retry", *rig.options(restart))
+    assert done.returncode == 0 and "no release deferred" in done.stdout, (done.stdout, done.stderr)
+    assert not rig.state.exists() and not marker.exists()
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    before = (rig.state / "state.json").read_bytes()
+    t0 = time.monotonic()
+    done = rig.run("retry", *rig.options(restart))
+    assert done.returncode == 0 and "no release deferred" in done.stdout
+    assert time.monotonic() - t0 < 10 and not marker.exists() and (rig.state / "state.json").read_bytes() == before
+    # settle's options are retry's: without a health URL or a restart it is a usage error, not a quiet success.
+    no_url = [o for o in rig.options() if o != "--health-url" and "/api/health" not in o]
+    assert rig.run("retry", *no_url).returncode == 2
+
+
+def test_retry_while_the_link_is_still_down_tries_nothing(tmp_path, keys, rig):
+    new = _deferred_once(tmp_path, keys, rig)
+    marker = rig.base / "restarted"
+    before = (rig.state / "state.json").read_bytes()
+    done = rig.run("retry", *rig.options(f"touch {marker}"))
+    assert done.returncode == 0 and "the link is still down" in done.stdout, (done.stdout, done.stderr)
+    assert not marker.exists() and (rig.state / "state.json").read_bytes() == before
+    assert rig.status()["pointed_version"] == "1.0.0" and new in rig.status()["deferred"]
+
+
+def test_a_new_release_while_one_is_deferred_replaces_it(tmp_path, keys, rig):
+    # The hub's newest offer is the one that counts: the deferred release is forgotten (and its folder goes).
+    new = _deferred_once(tmp_path, keys, rig)
+    _link_back(rig)
+    signed_release(tmp_path / "n2", "1.2.0", keys)
+    done = rig.apply(tmp_path / "n2")
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.2.0" and st["deferred"] == {} and not st["refused"]
+    dropped = [h for h in st["history"] if h["event"] == "deferred-dropped"]
+    assert [(h["version"], h["reason"]) for h in dropped] == [("1.1.0", "1.2.0 was switched to after it")]
+    assert not (rig.software / "versions" / new).exists()
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "no release deferred" in done.stdout and rig.status()["pointed_version"] == "1.2.0"
+
+
+def test_a_power_cut_during_the_check_then_no_signal_for_longer_than_the_grace_defers_the_release(tmp_path, keys, rig):
+    # Before, the price of holding a version a cut caught being checked to the link: a van out of signal for longer
+    # than the grace refused a good release. Now the version gone back to is given the same grace: it does not
+    # connect either, so the link is to blame.
+    _cut_during_the_check(tmp_path, keys, rig, "healthy")
+    (rig.software / "surroundings.json").write_text('{"link": false}')
+    done = rig.run("settle", *rig.options(), "--link-grace", "2")
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "deferred, not refused" in done.stderr and "مؤجل وليس مرفوضًا" in done.stderr
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and st["phase"] == "idle" and not st["refused"]
+    [(new, entry)] = st["deferred"].items()
+    assert entry["attempts"] == 1 and "within 2 s after the start" in entry["reason"], entry
+    assert "1.0.0 did not connect within 2 s either" in st["history"][-1]["reason"]
+    assert (rig.software / "versions" / new / "installed.json").exists()
+    assert _reported(rig, tmp_path)["update.deferred"] == new and _reported(rig, tmp_path)["update.refused"] is None
+    _link_back(rig)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    st = rig.status()
+    assert (st["pointed_version"], st["deferred"]) == ("1.1.0", {}) and st["history"][-1]["event"] == "healthy"
