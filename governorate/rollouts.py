@@ -3,7 +3,8 @@
 ``governorate/rollout.py`` is the policy (pure): canaries first, then waves, pausing when a wave's failures pass
 the threshold, pinned vans kept, a fleet rollback. This module keeps the plans (``rollouts``, migration m010; the
 newest row is in force), reads what each van last said of its software (its ``tel.snapshot``: ``software.id``,
-the version it runs, and ``update.refused``, the versions it refused — failed health check or refused by TUF), and
+the version it runs, and ``update.refused``, the versions it refused — failed health check or refused by TUF;
+``update.deferred``, those whose check lost the link and that it will try again: its wave waits for it), and
 **offers** each van the release the policy gives it (governorate/updates.py sends it at the lowest priority). The
 ingest workers call :func:`drive` every few seconds; the fleet screen and ``governorate rollout status`` show the
 last decision.
@@ -45,6 +46,9 @@ class VanSoftware:
     phase: str | None
     last: str | None
     schema: int | None
+    # Deferred (edge/update, docs/updates.md): a check lost the link and so did the version gone back to; the van
+    # tries it again once its link is back. Neither running nor refused: its wave waits for it.
+    deferred: frozenset[str] = frozenset()
 
     @property
     def over_the_link(self) -> bool:
@@ -55,12 +59,17 @@ def fleet(store: HubStore) -> dict[str, VanSoftware]:
     out = {}
     for van, telemetry, schema in store._read("SELECT van, telemetry, schema FROM vans ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
-        refused = values.get("update.refused")
+        refused = _ids(values.get("update.refused"))
         out[van] = VanSoftware(
-            van, _text(values.get("software.id")), _text(values.get("software.version")),
-            frozenset(x for x in refused.split(",") if x) if isinstance(refused, str) else frozenset(),
-            _text(values.get("update.phase")), _text(values.get("update.last")), schema)
+            van, _text(values.get("software.id")), _text(values.get("software.version")), refused,
+            _text(values.get("update.phase")), _text(values.get("update.last")), schema,
+            _ids(values.get("update.deferred")) - refused)  # a van never says both; if it did, refused wins
     return out
+
+
+def _ids(value) -> frozenset[str]:
+    """A comma-separated list of the updater's ids, as the van reports them."""
+    return frozenset(x for x in value.split(",") if x) if isinstance(value, str) else frozenset()
 
 
 def _text(value) -> str | None:
@@ -197,6 +206,7 @@ def screen(store: HubStore, updates: Updates) -> dict:
             "target_version": names.get(target, target), "wave": wave_of.get(v.van),
             "pinned": row is not None and v.van in row["pinned"], "phase": v.phase, "last": v.last,
             "refused": sorted(v.refused), "over_the_link": v.over_the_link,
+            "deferred": target is not None and target in v.deferred and target != v.running,
             "up_to_date": target is not None and target == v.running,
             "failed": decision is not None and v.van in decision.failed,
             "offer": offer and {k: offer[k] for k in ("bundle", "version", "state", "held", "total", "error")},

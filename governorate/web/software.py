@@ -47,6 +47,13 @@ UPDATE_EVENTS = {
     "refused-release": ("رُفض الإصدار قبل تثبيته", "release refused before installing"),
     "refusal-cleared": ("يُعاد تجربة إصدار رُفض من قبل (تثبيت يدوي)",
                         "a release refused before is tried again (by hand)"),
+    "deferred": ("أُجّل: انقطع الاتصال أثناء فحصه ولم يتصل السابق أيضًا؛ يُعاد حين يعود الاتصال",
+                 "deferred: the link dropped during its check and the previous version could not connect either; "
+                 "tried again once the link is back"),
+    "deferred-refused": ("رُفض: انقطع الاتصال في كل فحص له", "refused: every check of it lost the link"),
+    "deferred-dropped": ("أُلغي إصدار مؤجل (إصدار آخر يعمل الآن)", "a deferred release was dropped (another runs now)"),
+    "link-works": ("رُفض: الإصدار السابق يتصل والجديد لم يتصل", "refused: the previous version connects, the new "
+                   "one did not"),
     "units-not-written": ("تعذّرت كتابة ملفات الخدمات", "the service units could not be written"),
     "units-reload-failed": ("لم يُعِد النظام قراءة الخدمات؛ يُعاد عند التشغيل التالي",
                             "systemd did not read the units again; retried at the next start"),
@@ -55,7 +62,8 @@ UPDATE_EVENTS = {
 
 # … and those shown as something gone wrong.
 UPDATE_FAULTS = frozenset({"install-failed", "rolled-back", "rolled-back-unhealthy", "no-previous-version",
-                           "state-unreadable", "refused-release", "units-not-written"})
+                           "state-unreadable", "refused-release", "units-not-written", "deferred-refused",
+                           "link-works"})
 
 
 def update_event(last: str | None) -> dict:

@@ -38,9 +38,10 @@ def keys(tmp_path):
     return tmp_path / "keys"
 
 
-def _report(store, van, running, refused=(), schema=4, version="1.0.0"):
+def _report(store, van, running, refused=(), schema=4, version="1.0.0", deferred=(), last=None):
     values = {"outbox_pending": 0, "software.id": running, "software.version": version,
-              "update.refused": ",".join(refused) or None, "update.last": "switched " + (running or "")}
+              "update.refused": ",".join(refused) or None, "update.deferred": ",".join(deferred) or None,
+              "update.last": last or "switched " + (running or "")}
     with store.transaction() as conn:
         conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, ?) "
                      "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry, schema = excluded.schema",
@@ -76,6 +77,28 @@ def test_the_screen_shows_the_rollout_its_pause_and_every_vans_software(hub):
     page = client.get("/software").get_data(as_text=True)
     assert 'data-state="paused"' in page and "1 of 1 failed" in page
     assert 'data-failed="1"' in _row(page, "V001")
+
+
+def test_a_van_whose_check_lost_the_link_is_waiting_not_failed(hub):
+    # docs/updates.md, deferred: the link dropped during the canary's check and its previous version could not
+    # connect either. Before, the van refused the release for good and paused the rollout; now it tries again
+    # once its link is back, and the screen says so — neither a failure nor up to date.
+    store, app, n0, n1 = hub
+    client = app.test_client()
+    login(client, "viewer")
+    _report(store, "V001", n0.name)
+    _report(store, "V002", n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, canaries=("V001",), wave_sizes=(1,))
+    _report(store, "V001", n0.name, deferred=(n1.name,), last="deferred 1.1.0: 1.0.0 did not connect within 120 s")
+    page = client.get("/software").get_data(as_text=True)
+    row = _row(page, "V001")
+    assert 'data-state="rolling-out"' in page and 'data-failed="0"' in row and 'data-up-to-date="0"' in row
+    assert 'data-deferred="1"' in row and "ينتظر عودة الاتصال" in row and "أُجّل" in row, row
+    assert 'data-deferred' not in _row(page, "V002")
+    # A van that says both (it never should): refused wins, and the rollout counts the failure.
+    _report(store, "V001", n0.name, refused=(n1.name,), deferred=(n1.name,))
+    page = client.get("/software").get_data(as_text=True)
+    assert 'data-state="paused"' in page and 'data-deferred' not in _row(page, "V001")
 
 
 def test_only_an_admin_resumes_rolls_back_and_pins_and_each_is_audited(hub):
