@@ -95,12 +95,11 @@ measured along each candidate side:
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
-apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
-when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
-calibrated on the
-tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
-wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
-calibration on the held-out split, and the speed.
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
+below ``CONFIDENT`` when a document's edge may lie beyond the answer or a side lies at the photo's border
+(step 10). ``CONFIDENT`` is calibrated on the tuning split: at or above it the corners are right (IoU >= 0.9) on
+~95 % of photos; below it the wizard asks the operator to check the corners. See docs/scanner.md for the measured
+accuracy, the calibration on the held-out split, and the speed.
 """
 from __future__ import annotations
 
@@ -218,7 +217,8 @@ def find_document(image: np.ndarray) -> np.ndarray | None:
 
 
 def detect(image: np.ndarray) -> Detection | None:
-    """The page in a BGR (or grey) photo with a confidence, or None when no page is in view."""
+    """The page in a BGR (or grey) photo with a confidence, or None when no page is in view. A page returned
+    has a score of at least NO_PAGE (below CONFIDENT the operator is asked)."""
     image = _as_bgr(image)
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
@@ -237,7 +237,10 @@ def detect(image: np.ndarray) -> Detection | None:
             found = None
     if found is None or found[1] < NO_PAGE:
         return None
-    quad, score = found[0], found[1] * _doubt(found[4])
+    # A rival sheet makes *which* page a guess, not *whether* one is in view: the doubt lowers the score so the
+    # operator is asked, never below NO_PAGE (a page found and then doubted is not reported missing; every
+    # answer's score is at least NO_PAGE). The caps after it (FRAME_DOUBT) are above NO_PAGE.
+    quad, score = found[0], max(NO_PAGE, found[1] * _doubt(found[4]))
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
@@ -857,8 +860,8 @@ def _doubt(rival: float) -> float:
     """Factor on the reported confidence when a second quadrilateral apart from the winner is ranked nearly
     as high (``rival``, its share of the winner's rank): 1 up to RIVAL_SHARE, falling to RIVAL_FLOOR at an
     equal rival. Two sheets in view make the choice a guess however well the winner is outlined; the
-    operator is asked, but the page is not reported as missing (the floor keeps it above NO_PAGE when
-    the winner itself is sure)."""
+    operator is asked, but the page is not reported as missing: ``detect`` keeps the doubted score at least
+    NO_PAGE (an unsure winner with an equal rival fell to 0.16 before, a page returned below NO_PAGE)."""
     return float(np.clip(1.0 - (1.0 - RIVAL_FLOOR) * (rival - RIVAL_SHARE) / (1.0 - RIVAL_SHARE), RIVAL_FLOOR, 1.0))
 
 
