@@ -63,7 +63,8 @@ measured along each candidate side:
    A strip whose outline steps both ways (a card's band or a shaded fold between a cloth's stripes or
    checks, darker than some and brighter than others) may be grown over too when it is calmer
    (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
-   (2026-12-05, fifth session).
+   (2026-12-05, fifth session). A strip that is calm along its new side (GROW_CALM_ALONG, in the texture-free
+   view) is paper too: a curled end shaded under right-aligned print changes across the fold only (2026-12-06).
    A candidate with a corner sharper than PAGE_ANGLE (or blunter than its complement) is no sheet seen
    from above; a candidate around the winner that is better outlined is the page however little larger.
    A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
@@ -95,12 +96,11 @@ measured along each candidate side:
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
-apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``), and capped below ``CONFIDENT``
-when a document's edge may lie beyond the answer or a side lies at the photo's border (step 10). ``CONFIDENT`` is
-calibrated on the
-tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
-wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the
-calibration on the held-out split, and the speed.
+apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
+below ``CONFIDENT`` when a document's edge may lie beyond the answer or a side lies at the photo's border
+(step 10). ``CONFIDENT`` is calibrated on the tuning split: at or above it the corners are right (IoU >= 0.9) on
+~95 % of photos; below it the wizard asks the operator to check the corners. See docs/scanner.md for the measured
+accuracy, the calibration on the held-out split, and the speed.
 """
 from __future__ import annotations
 
@@ -164,6 +164,7 @@ CRISP = 0.65             # share of a faint side's change in log colour within 3
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
 GROW_CALM_MIXED = 0.5   # … or this share when its outline steps both ways (a band between a cloth's stripes)
+GROW_CALM_ALONG = 0.8    # … or this share calm along the new side (a shaded curl under print changes across it only)
 GROW_WIDE = 0.8          # … and the wide check's share on each of its three outer sides
 GROW_CROSSINGS = 16      # strongest far edges a neighbour's extension crosses, tried as the strip's end
 RIVAL_SHARE = 0.5        # a quad apart from the winner ranked above this share of it lowers the confidence
@@ -218,7 +219,8 @@ def find_document(image: np.ndarray) -> np.ndarray | None:
 
 
 def detect(image: np.ndarray) -> Detection | None:
-    """The page in a BGR (or grey) photo with a confidence, or None when no page is in view."""
+    """The page in a BGR (or grey) photo with a confidence, or None when no page is in view. A page returned
+    has a score of at least NO_PAGE (below CONFIDENT the operator is asked)."""
     image = _as_bgr(image)
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
@@ -237,7 +239,10 @@ def detect(image: np.ndarray) -> Detection | None:
             found = None
     if found is None or found[1] < NO_PAGE:
         return None
-    quad, score = found[0], found[1] * _doubt(found[4])
+    # A rival sheet makes *which* page a guess, not *whether* one is in view: the doubt lowers the score so the
+    # operator is asked, never below NO_PAGE (a page found and then doubted is not reported missing; every
+    # answer's score is at least NO_PAGE). The caps after it (FRAME_DOUBT) are above NO_PAGE.
+    quad, score = found[0], max(NO_PAGE, found[1] * _doubt(found[4]))
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
@@ -441,7 +446,7 @@ def _search(small: np.ndarray, gain: float):
             break  # the texture-free view (first) is sure: the other view seldom does better
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
-        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0]), *found[1:])
+        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0], (gx, gy)), *found[1:])
     return found
 
 
@@ -857,8 +862,8 @@ def _doubt(rival: float) -> float:
     """Factor on the reported confidence when a second quadrilateral apart from the winner is ranked nearly
     as high (``rival``, its share of the winner's rank): 1 up to RIVAL_SHARE, falling to RIVAL_FLOOR at an
     equal rival. Two sheets in view make the choice a guess however well the winner is outlined; the
-    operator is asked, but the page is not reported as missing (the floor keeps it above NO_PAGE when
-    the winner itself is sure)."""
+    operator is asked, but the page is not reported as missing: ``detect`` keeps the doubted score at least
+    NO_PAGE (an unsure winner with an equal rival fell to 0.16 before, a page returned below NO_PAGE)."""
     return float(np.clip(1.0 - (1.0 - RIVAL_FLOOR) * (rival - RIVAL_SHARE) / (1.0 - RIVAL_SHARE), RIVAL_FLOOR, 1.0))
 
 
@@ -1404,7 +1409,20 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
     return quad
 
 
-def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
+def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
+    """Share of a strip (a, A, B, b: grown from side a-b to A-B) that changes little along the new side's
+    direction in the texture-free view (``gradient``: its log-colour x and y gradients; every channel below
+    FLAT_GRADIENT / 2 per px). A curled end's shading changes across the fold, not along it; the print's
+    remains in that view mostly across it too (lines ending at a right-aligned margin)."""
+    d = strip[2] - strip[1]
+    d = d / max(float(np.hypot(*d)), 1e-6)
+    along = np.abs(gradient[0] * d[0] + gradient[1] * d[1])
+    along = along.max(-1) if along.ndim == 3 else along
+    return _smooth_share((along < FLAT_GRADIENT / 2).astype(np.uint8), strip)
+
+
+def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
+          gradient: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Grow a winner past an inner edge, searching for the new side directly (``_extend`` only looks among
     the lines the line search kept, and on a checked cloth or grain the side of a card's body seldom is
     one of them). Each side in turn is tried at every pair of positions along its two neighbours, out to
@@ -1527,7 +1545,11 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray) -> np.ndarray:
                     continue
                 # … with its three outer sides differing from the desk well beyond them (a check or stripes
                 # that the neighbours' extensions ran along are neither calm nor that different).
-                if _smooth_share(calm, strip) >= calm_needed and \
+                # A curled end's shading under print (right-aligned Arabic lines fill the strip) is seldom calm
+                # as a whole, but it is calm along the fold: it changes across it only (GROW_CALM_ALONG).
+                calm_enough = _smooth_share(calm, strip) >= calm_needed or (
+                    gradient is not None and _calm_along(gradient, strip) >= GROW_CALM_ALONG)
+                if calm_enough and \
                         _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
                     q, grown = new, True
                     break
