@@ -752,8 +752,16 @@ class Updater:
         None)``; after a rollback ``("deferred", reason)`` (the link again) or ``("refused", reason)``."""
         lay = self.layout
         st = self.state()
+        if not st["deferred"]:
+            return "nothing", None
         pointed = lay.pointed()
-        gone = [v for v in st["deferred"] if v == pointed or v in st["refused"] or lay.installed(v) is None]
+        # Undecided first: a retry killed during its check (its unit stopped or timed out, no reboot) leaves the
+        # deferred version pointed at and unchecked — it is not "running" until settle or recover decides it, and its
+        # entry (with its count of checks that lost the link) must survive that (review of 2026-12-06).
+        if st["phase"] != "idle" or self.undecided() or pointed is None:
+            return "waiting", "a restart left an update undecided (settle decides it first)"
+        gone = [v for v in st["deferred"]
+                if (v == pointed and v == st["current"]) or v in st["refused"] or lay.installed(v) is None]
         for vid in gone:
             why = "it runs" if vid == pointed else "refused" if vid in st["refused"] else "no longer installed"
             state_mod.note(st, "deferred-dropped", st["deferred"].pop(vid).get("version"), why)
@@ -761,8 +769,6 @@ class Updater:
             self._save(st)
         if not st["deferred"]:
             return "nothing", None
-        if st["phase"] != "idle" or self.undecided() or pointed is None:
-            return "waiting", "a restart left an update undecided (settle decides it first)"
         if not (self.health.baseline() or {}).get("sync_connected"):
             return "waiting", "the link is still down"
         vid = max(st["deferred"], key=lambda v: str(st["deferred"][v].get("at")))

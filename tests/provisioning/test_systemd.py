@@ -155,6 +155,9 @@ def test_what_recovery_leaves_undecided_is_decided_once_the_van_processes_run():
     assert "systemctl restart --no-block edge.target" in command and "PartOf" not in u["Unit"]
     assert u["Install"]["WantedBy"] == ["edge.target"]
     assert SETTLE in " ".join(unit("edge-update.service")["Unit"]["After"]).split()
+    # … and after a retry of a deferred release, which holds the update lock for minutes while the link is up —
+    # when releases arrive (review of 2026-12-06: READY was left, the path unit looped to its start limit).
+    assert "edge-update-retry.service" in " ".join(unit("edge-update.service")["Unit"]["After"]).split()
 
 
 def test_the_boot_does_not_wait_for_the_settle_check():

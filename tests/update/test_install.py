@@ -3,6 +3,7 @@ with the real ``python -m edge.update`` and a real web process whose /api/health
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -665,3 +666,23 @@ def test_a_power_cut_during_the_check_then_no_signal_for_longer_than_the_grace_d
     assert done.returncode == 0, (done.stdout, done.stderr)
     st = rig.status()
     assert (st["pointed_version"], st["deferred"]) == ("1.1.0", {}) and st["history"][-1]["event"] == "healthy"
+
+
+def test_a_retry_killed_during_its_check_leaves_the_deferred_entry_for_settle(tmp_path, keys, rig):
+    # Review of 2026-12-06: a retry whose unit was stopped (or timed out) during its check, with no reboot, leaves
+    # the deferred version pointed at and `checking`. The next turn of the timer dropped its entry ("it runs") and
+    # with it the count of checks that lost the link; settle then deferred it as a first loss.
+    new = _deferred_once(tmp_path, keys, rig)
+    state_file = rig.state / "state.json"
+    st = json.loads(state_file.read_text())
+    st.update(phase="checking", candidate=new, previous=st["current"])
+    state_file.write_text(json.dumps(st))
+    pointer = rig.software / "current"
+    tmp = rig.software / ".current.new"
+    os.symlink(f"versions/{new}", tmp)
+    os.replace(tmp, pointer)
+    _link_back(rig)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "undecided" in done.stdout, (done.stdout, done.stderr)
+    after = rig.status()
+    assert after["deferred"][new]["attempts"] == 1 and after["phase"] == "checking", after
