@@ -264,7 +264,8 @@ def rollout_status(db_path) -> None:
     from governorate import rollouts
 
     store = open_store(db_path)
-    vans = [asdict(v) | {"refused": sorted(v.refused)} for v in rollouts.fleet(store).values()]
+    vans = [asdict(v) | {"refused": sorted(v.refused), "deferred": sorted(v.deferred)}
+            for v in rollouts.fleet(store).values()]
     click.echo(json.dumps({"rollout": rollouts.current(store), "vans": vans}, ensure_ascii=False, indent=1))
 
 

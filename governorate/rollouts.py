@@ -225,7 +225,18 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
     offered = {o["van"]: o["bundle"] for o in updates.offers()}
     for van, version in decision.versions.items():
         have = vans[van]
-        if van in row["pinned"] or version == have.running or version in have.refused or not folders.get(version):
+        # A van holding a deferred release the plan no longer gives it (staff rolled the fleet back, pinned the van
+        # or started another rollout) would try it again once its link is back: the release it should run is offered
+        # to it, even the one it runs — switching to it is what makes the van forget the deferred one (edge/update).
+        cancel = bool(have.deferred - {version})
+        if (van in row["pinned"] or version == have.running) and not cancel:
+            continue
+        stale = cancel and version != row["target"] and folders.get(version) and \
+            _targets_version(Path(folders[version])) <= _targets_version(Path(row["target_folder"]))
+        if version in have.refused or not folders.get(version) or stale:
+            if cancel:  # e.g. a pinned van's release not signed again: the van would refuse its older metadata
+                log.error("rollout %s: %s holds a deferred release it should not run, and %s cannot be offered to "
+                          "cancel it (sign it again: provision release build)", row["id"], van, version)
             continue
         if offered.get(van) == version:
             continue  # on its way, arrived, refused or withdrawn by staff: offered once, not again and again

@@ -25,9 +25,10 @@ def releases(tmp_path, keys):
     return Bundle(tmp_path / "n0"), Bundle(tmp_path / "n1")
 
 
-def _report(store: HubStore, van: str, running: str | None, refused: tuple[str, ...] = (), schema: int = 4) -> None:
+def _report(store: HubStore, van: str, running: str | None, refused: tuple[str, ...] = (), schema: int = 4,
+            deferred: tuple[str, ...] = ()) -> None:
     values = {"outbox_pending": 0, "software.id": running, "software.version": "x",
-              "update.refused": ",".join(refused) or None}
+              "update.refused": ",".join(refused) or None, "update.deferred": ",".join(deferred) or None}
     with store.transaction() as conn:
         conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, ?) "
                      "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry, schema = excluded.schema",
@@ -107,6 +108,42 @@ def test_a_fleet_rollback_needs_the_previous_release_signed_again(tmp_path, keys
     assert _offered(updates) == {"V001": n0.name, "V002": n0.name}
     with pytest.raises(OfferError, match="not"):
         rollouts.start(store, n1.folder, previous=n1.name)  # target and previous the same
+
+
+def test_a_van_holding_a_deferred_release_the_plan_no_longer_gives_it_is_offered_what_it_should_run(
+        tmp_path, keys, releases):
+    # Review of 2026-12-06 (high): the van forgets a deferred release only when it switches to another version, and
+    # the hub never offered a van the version it runs, nor anything to a pinned van — so after a fleet rollback (or a
+    # pin) a van whose check of the bad release had lost the link still tried it once its link was back.
+    from provisioning import tuf_repo
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET[:3]:
+        _report(store, van, n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, wave_sizes=(5,))
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {v: n1.name for v in FLEET[:3]}
+    _report(store, "V001", n0.name, deferred=(n1.name,))  # lost the link during its check: it will try again
+    _report(store, "V002", n0.name, deferred=(n1.name,))
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {v: n1.name for v in FLEET[:3]}  # deferred for the target: nothing to cancel
+    rollouts.pin(store, "V002")  # staff keep V002 where it is
+    rollouts.drive(store, updates)
+    # n0's signed metadata is older than n1's, which V002 has seen: it would refuse it — nothing is offered yet.
+    assert _offered(updates)["V002"] == n1.name
+    tuf_repo.sign_release(n0.folder, keys)
+    rollouts.roll_back(store)  # … and send the fleet back
+    rollouts.drive(store, updates)
+    offered = _offered(updates)
+    assert offered["V001"] == n0.name and offered["V002"] == n0.name, offered  # what they run, to cancel n1
+    rollouts.drive(store, updates)
+    assert _offered(updates) == offered  # once, not at every turn
+    _report(store, "V001", n0.name)  # switched to n0 again: it forgot n1
+    _report(store, "V003", n0.name)  # a van with nothing deferred is not offered what it runs
+    rollouts.drive(store, updates)
+    assert _offered(updates)["V003"] == n1.name  # (its earlier offer stands: offered once)
 
 
 def test_the_command_line_starts_shows_and_pins(tmp_path, releases):
