@@ -686,3 +686,21 @@ def test_a_retry_killed_during_its_check_leaves_the_deferred_entry_for_settle(tm
     assert done.returncode == 0 and "undecided" in done.stdout, (done.stdout, done.stderr)
     after = rig.status()
     assert after["deferred"][new]["attempts"] == 1 and after["phase"] == "checking", after
+
+
+def test_a_link_lost_going_back_to_a_version_that_cannot_retry_refuses_as_before(tmp_path, keys, rig):
+    # Review of 2026-12-06: the first release with the deferral, deferred by its own settle or check back to a
+    # version from before it, would never be tried again (that version has no retry, no timer, and prunes the
+    # folder), and the hub's wave would wait for the van for good. Refused then, as before the deferral.
+    signed_release(tmp_path / "n", "1.0.0", keys)
+    assert rig.apply(tmp_path / "n").returncode == 0 and _wait_serving(rig, "1.0.0")
+    old = rig.status()["current"]
+    updater = rig.software / "versions" / old / "venv" / "lib" / "python3.11" / "site-packages" / "edge" / "update"
+    updater.mkdir(parents=True)
+    (updater / "__main__.py").write_text("def apply_ready():\n    pass\ndef settle():\n    pass\n")
+    signed_release(tmp_path / "n1", "1.1.0", keys)
+    done = rig.apply(tmp_path / "n1", restart=_link_drops(rig))
+    assert done.returncode == 3 and "deferred" not in done.stderr, (done.stdout, done.stderr)
+    st = rig.status()
+    assert st["pointed_version"] == "1.0.0" and st["deferred"] == {} and len(st["refused"]) == 1, st
+    assert "sync is not connected" in next(iter(st["refused"].values()))
