@@ -409,7 +409,8 @@ def test_a_page_doubted_for_a_rival_sheet_is_asked_about_not_returned_below_no_p
     # doubt (docfind._doubt, down to RIVAL_FLOOR) was applied after the NO_PAGE check, so an unsure winner with
     # an equal rival came back at 0.155. Two sheets in view are not "no page": the score is floored at NO_PAGE.
     found = docfind.detect(_two_faint_sheets())
-    assert found is None or docfind.NO_PAGE <= found.score < docfind.CONFIDENT, found
+    # Found (main gave 0.155 here, a page below NO_PAGE), and asked about — not "no page", not confident.
+    assert found is not None and docfind.NO_PAGE <= found.score < docfind.CONFIDENT, found
 
 
 def test_the_rival_doubt_floors_at_no_page_and_keeps_the_answer(monkeypatch):
