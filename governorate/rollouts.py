@@ -214,6 +214,9 @@ def screen(store: HubStore, updates: Updates) -> dict:
     return {"rollout": row, "decision": decision, "vans": out}
 
 
+_SAID: set[tuple] = set()  # (rollout, van, version) whose deferred release could not be cancelled, logged once
+
+
 def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rollout.Decision | None:
     """Decide with the vans' last reports and offer each van what it should run; record the decision."""
     row = current(store)
@@ -234,9 +237,11 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
         stale = cancel and version != row["target"] and folders.get(version) and \
             _targets_version(Path(folders[version])) <= _targets_version(Path(row["target_folder"]))
         if version in have.refused or not folders.get(version) or stale:
-            if cancel:  # e.g. a pinned van's release not signed again: the van would refuse its older metadata
-                log.error("rollout %s: %s holds a deferred release it should not run, and %s cannot be offered to "
-                          "cancel it (sign it again: provision release build)", row["id"], van, version)
+            if cancel and (row["id"], van, version) not in _SAID:  # said once per process, not every few seconds
+                _SAID.add((row["id"], van, version))
+                log.warning("rollout %s: %s holds a deferred release it should not run, and %s cannot be offered "
+                            "to cancel it (refused by the van, no folder, or older signed metadata than the target)",
+                            row["id"], van, version)
             continue
         if offered.get(van) == version:
             continue  # on its way, arrived, refused or withdrawn by staff: offered once, not again and again

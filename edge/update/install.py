@@ -698,6 +698,9 @@ class Updater:
                     self._save(st)
                     self._blame_the_link(vid, version, before, reason, link_s, tried)
                     st = self.state()
+                elif vid and link_s is not None:  # staff see why it was not deferred, as for the other two outcomes
+                    st["refused"][vid] = (f"{reason[:400]} — not deferred: {before} cannot try it again (its updater "
+                                          f"predates the deferral)")
         else:  # the very first version: nothing to go back to; it stays, and says so
             st = self.state()
             st.update(phase="idle", current=vid, candidate=None)

@@ -700,7 +700,8 @@ def test_a_link_lost_going_back_to_a_version_that_cannot_retry_refuses_as_before
     (updater / "__main__.py").write_text("def apply_ready():\n    pass\ndef settle():\n    pass\n")
     signed_release(tmp_path / "n1", "1.1.0", keys)
     done = rig.apply(tmp_path / "n1", restart=_link_drops(rig))
-    assert done.returncode == 3 and "deferred" not in done.stderr, (done.stdout, done.stderr)
+    assert done.returncode == 3 and "deferred, not refused" not in done.stderr, (done.stdout, done.stderr)
     st = rig.status()
     assert st["pointed_version"] == "1.0.0" and st["deferred"] == {} and len(st["refused"]) == 1, st
-    assert "sync is not connected" in next(iter(st["refused"].values()))
+    reason = next(iter(st["refused"].values()))
+    assert "sync is not connected" in reason and "not deferred: 1.0.0 cannot try it again" in reason, reason
