@@ -102,6 +102,8 @@ class Hub:
         if tls:
             self.client.tls_set(**tls)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self._subscribed_mid: int | None = None
         self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, m.payload, time.monotonic()))
         self.client.reconnect_delay_set(1, 30)
         self.connected = threading.Event()
@@ -164,12 +166,21 @@ class Hub:
         if not self.listen:
             self.connected.set()
             return
-        client.subscribe(p.hub_subscription(self.gov), qos=1)
         # Shared subscriptions never deliver retained messages: read the vans' retained birth/will
         # through a plain subscription as well (the repeat is deduplicated by message id).
-        client.subscribe(f"{p.PREFIX}/{self.gov}/+/up/status", qos=1)
-        self.connected.set()
+        _rc, self._subscribed_mid = client.subscribe(
+            [(p.hub_subscription(self.gov), 1), (f"{p.PREFIX}/{self.gov}/+/up/status", 1)])
         log.info("hub for governorate %s connected", self.gov)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # "Connected" once the broker has taken the subscriptions, not when they were queued to be sent: a van's
+        # message published in between was lost (a test and the update bench each caught it under load).
+        if mid != self._subscribed_mid:
+            return
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("broker refused the hub's subscriptions: %s", [str(rc) for rc in reason_codes])
+            return
+        self.connected.set()
 
     def _take_batch(self) -> list[tuple[str, bytes]]:
         try:
