@@ -20,7 +20,11 @@ from edge.web.qr import svg
 
 
 def _amount(field: str, what_ar: str, what_en: str) -> int:
-    raw = request.form.get(field, "")[:40]
+    return _read_amount(request.form.get(field, "")[:40], what_ar, what_en)
+
+
+def _read_amount(raw: str, what_ar: str, what_en: str) -> int:
+    """An amount as the operator typed it, in piastres; BadCashAmount (both languages) when it cannot be read."""
     if not raw.strip():
         raise sh.BadCashAmount(what_ar, what_en)
     try:
@@ -121,12 +125,8 @@ def shift_counted():
     body = request.get_json(silent=True)
     raw = str(body.get("text", "") if isinstance(body, dict) else "")[:40]
     try:
-        if not raw.strip():
-            raise sh.BadCashAmount("النقدية المعدودة", "counted cash")
-        try:
-            counted = sh.check_cash(parse_egp(raw), "النقدية المعدودة", "counted cash")
-        except InvalidAmount:
-            raise sh.BadCashAmount("النقدية المعدودة", "counted cash") from None
+        counted = sh.check_cash(_read_amount(raw, "النقدية المعدودة", "counted cash"), "النقدية المعدودة",
+                                "counted cash")
     except EdgeError as exc:
         first, second = i18n.message(exc)
         return jsonify(ok=False, message=first, message_other=second)
