@@ -10,6 +10,11 @@ Rules:
 - a **pinned** van runs its pinned version, whatever else happens;
 - a **rolled back** rollout sends every van that is not pinned back to ``previous``;
 - wave 0 is the canaries; then waves of ``wave_sizes`` vans (the last size repeats), in van-id order;
+  a pinned van keeps its place in its wave (and is left out of it), so pinning or unpinning a van moves no other
+  van from one wave to another;
+- a van that runs the target keeps it (unless pinned or rolled back), whatever wave it falls in: a fleet that
+  changes (a van joins, unpinned, able again to take a release over the link) moves vans between waves, and
+  must not send a van that already runs the release back to the previous one;
 - a wave is **done** when every van of it runs the target or refused it; the next starts only then;
 - when a wave's failures (vans that refused the target) pass ``max_failure_rate`` the rollout **pauses**:
   no new wave; vans already given the target keep it (each one that failed rolled itself back and is given
@@ -73,8 +78,11 @@ class Decision:
 
 
 def waves(plan: Plan, fleet: Iterable[str]) -> list[list[str]]:
-    vans = sorted(set(fleet) - set(plan.pinned))
-    canaries = [v for v in plan.canaries if v in vans]
+    """The plan's waves over ``fleet``, wave 0 the canaries (when any of them is in the fleet). The places are dealt
+    to every van, pinned ones too, and the pinned are then left out: a wave may be empty (then it is done at once),
+    and pinning or unpinning a van moves no other van between waves."""
+    vans = sorted(set(fleet))
+    canaries = [v for v in dict.fromkeys(plan.canaries) if v in vans]
     rest = [v for v in vans if v not in canaries]
     out = [canaries] if canaries else []
     i = 0
@@ -83,7 +91,7 @@ def waves(plan: Plan, fleet: Iterable[str]) -> list[list[str]]:
         out.append(rest[:size])
         rest = rest[size:]
         i += 1
-    return out
+    return [[v for v in wave if v not in plan.pinned] for wave in out]
 
 
 def decide(plan: Plan, fleet: Iterable[str], reports: Mapping[str, Report]) -> Decision:
@@ -103,7 +111,7 @@ def decide(plan: Plan, fleet: Iterable[str], reports: Mapping[str, Report]) -> D
         done = all(v in ok or v in failed for v in wave)
         if wave and len(failed) / len(wave) > plan.max_failure_rate:
             paused = True
-            reason = (f"wave {i} ({'canaries' if i == 0 and plan.canaries else f'{len(wave)} vans'}): "
+            reason = (f"wave {i} ({'canaries' if i == 0 and wave[0] in plan.canaries else f'{len(wave)} vans'}): "
                       f"{len(failed)} of {len(wave)} failed, over {plan.max_failure_rate:.0%}")
             break
         if not done:
@@ -113,5 +121,5 @@ def decide(plan: Plan, fleet: Iterable[str], reports: Mapping[str, Report]) -> D
             versions[v] = plan.previous if v in bad else plan.target
     for wave in plan_waves[started:]:
         for v in wave:
-            versions[v] = plan.previous
+            versions[v] = plan.target if v in ok else plan.previous  # already there: not sent back
     return Decision(versions, plan_waves, started, paused, reason, ok, bad)

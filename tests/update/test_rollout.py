@@ -59,6 +59,32 @@ def test_pinned_vans_stay_and_a_fleet_rollback_brings_everyone_back():
     assert {x for v, x in d.versions.items() if v != "V002"} == {"n0"}
 
 
+def test_pinning_or_unpinning_a_van_moves_no_other_van_between_waves():
+    pinned = Plan("n1", "n0", wave_sizes=(5, 20), pinned={"V003": "n0"})
+    before = waves(pinned, FLEET)
+    # Waves 0 (V001-V005, V003 pinned) and 1 (V006-V025) run the release; wave 2 has started.
+    reports = {v: Report("n1" if v <= "V025" and v != "V003" else "n0") for v in FLEET}
+    assert decide(pinned, FLEET, reports).started == 3
+    unpinned = Plan("n1", "n0", wave_sizes=(5, 20))
+    after = waves(unpinned, FLEET)
+    assert [[v for v in w if v != "V003"] for w in after] == before and "V003" in after[0]
+    d = decide(unpinned, FLEET, reports)
+    assert d.versions["V025"] == "n1" and d.versions["V003"] == "n1"  # V025 was moved to wave 2 (not started)
+    assert all(d.versions[v] == "n1" for v, r in reports.items() if r.running == "n1")
+
+
+def test_a_van_that_runs_the_release_is_never_sent_back_when_the_fleet_changes():
+    plan = Plan("n1", "n0", wave_sizes=(5, 20))
+    reports = {v: Report("n1" if v <= "V005" else "n0") for v in FLEET}
+    assert decide(plan, FLEET, reports).started == 2
+    # Five new vans sort before the first wave's: V001-V005 now fall in wave 1 or 2.
+    grown = [f"V000{c}" for c in "abcde"] + FLEET
+    reports.update({v: Report("n0") for v in grown[:5]})
+    d = decide(plan, grown, reports)
+    assert all(d.versions[v] == "n1" for v in FLEET[:5]) and d.started == 1
+    assert {v for v, x in d.versions.items() if x == "n1"} == set(grown[:5]) | set(FLEET[:5])
+
+
 def test_plans_that_make_no_sense_are_refused():
     for bad in (dict(wave_sizes=()), dict(wave_sizes=(0,)), dict(max_failure_rate=1.5)):
         with pytest.raises(ValueError):
@@ -90,7 +116,34 @@ def test_rollout_properties(n, canaries, sizes, rate, broken, pins):
     else:
         assert decision.state == "complete"
         for wave in plan_waves:
-            assert len([v for v in wave if v in broken_vans]) / len(wave) <= rate
+            assert len([v for v in wave if v in broken_vans]) <= rate * len(wave)
     # Every van runs a version that is the target only if it is healthy with it.
     for v, r in reports.items():
         assert r.running != "new" or v not in broken_vans
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 40), sizes=st.lists(st.integers(1, 10), min_size=1, max_size=3),
+       pins=st.sets(st.integers(0, 39), max_size=5), repins=st.sets(st.integers(0, 39), max_size=5),
+       joined=st.sets(st.integers(0, 39), max_size=8), rounds=st.integers(0, 6))
+def test_no_van_that_runs_the_release_is_sent_back_by_a_change_of_pins_or_fleet(n, sizes, pins, repins, joined,
+                                                                                rounds):
+    """Part of the fleet rolls out under one set of pins, then pins change and vans join (ids between the others'):
+    from then on, every van that runs the target is told to keep it, unless pinned, and the rollout completes."""
+    fleet = [f"V{i:03d}" for i in range(n)]
+    first = Plan("new", "old", wave_sizes=tuple(sizes), pinned={fleet[i]: "old" for i in pins if i < n})
+    reports = {v: Report("old") for v in fleet}
+    for _ in range(rounds):
+        for v, want in decide(first, fleet, reports).versions.items():
+            reports[v] = Report(want)
+    grown = sorted(fleet + [f"V{i:03d}a" for i in joined if i < n])
+    reports.update({v: Report("old") for v in grown if v not in reports})
+    second = Plan("new", "old", wave_sizes=tuple(sizes), pinned={fleet[i]: "old" for i in repins if i < n})
+    for _ in range(len(grown) + 3):
+        decision = decide(second, grown, reports)
+        for v, r in reports.items():
+            if r.running == "new" and v not in second.pinned:
+                assert decision.versions[v] == "new", v
+        for v, want in decision.versions.items():
+            reports[v] = Report(want)
+    assert decision.state == "complete"
