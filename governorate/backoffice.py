@@ -371,10 +371,12 @@ def publications(store: HubStore) -> list[dict]:
 
 
 def van_downlinks(store: HubStore, van: str, limit: int = 20) -> list[dict]:
-    """The van's latest downlinks; ``held``: not applied, and newer than the van's software reads (it waits)."""
-    keys = ("msg_id", "kind", "created_at", "applied_at", "outcome", "error", "held")
+    """The van's latest downlinks; ``held``: not applied, and newer than the van's software reads (it waits);
+    ``payload``: a command's bytes (None for any other kind)."""
+    keys = ("msg_id", "kind", "created_at", "applied_at", "outcome", "error", "held", "payload")
     return [dict(zip(keys, r, strict=True)) for r in store._read(
         "SELECT d.msg_id, d.kind, d.created_at, d.applied_at, d.outcome, d.error, "
-        "CASE WHEN d.applied_at IS NULL AND v.schema IS NOT NULL AND d.schema > v.schema THEN 1 ELSE 0 END "
+        "CASE WHEN d.applied_at IS NULL AND v.schema IS NOT NULL AND d.schema > v.schema THEN 1 ELSE 0 END, "
+        "CASE WHEN d.kind = 'command' THEN d.payload END "  # which command; an update's chunks are not read
         "FROM downlinks d LEFT JOIN vans v ON v.van = d.van WHERE d.van = ? "
         "ORDER BY d.msg_id DESC LIMIT ?", [van, limit])]

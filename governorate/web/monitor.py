@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 import governorate.web.charts as charts
+import governorate.web.downlinks as downlinks
 import governorate.web.telemetry as telemetry
 from edge.core.errors import EdgeError
 from governorate import backoffice, fleet
@@ -61,8 +62,16 @@ def van(van: str):
         requests_chart=charts.bars(hist["requests_per_hour"]),
         backlog_chart=charts.line(hist["backlog"], hist["hours"]),
         uptime=hist["camera_uptime"], alerts=fleet.alerts(_store(), van, include_cleared=True, limit=20),
-        downlinks=backoffice.van_downlinks(_store(), van), commands=backoffice.COMMANDS,
-        thumbnails=_store().thumbnails(van), shifts=hub_shifts.for_van(_store(), van))
+        downlinks=downlinks.rows(van, backoffice.van_downlinks(_store(), van)),
+        commands=[(name, downlinks.COMMANDS.get(name, (name, name, "", ""))) for name in  # the harmless one first
+                  sorted(backoffice.COMMANDS, key=lambda n: list(downlinks.COMMANDS).index(n)
+                         if n in downlinks.COMMANDS else len(downlinks.COMMANDS))],
+        cameras=_cameras(van, hist), thumbnails=_store().thumbnails(van), shifts=hub_shifts.for_van(_store(), van))
+
+
+def _cameras(van: str, hist: dict) -> list[str]:
+    """The van's cameras the hub has heard of: in its camera history, or with a picture."""
+    return sorted(set(hist["camera_uptime"]) | {th["camera"] for th in _store().thumbnails(van)})
 
 
 @bp.route("/vans/<van>/cameras/<camera>.jpg")
@@ -79,11 +88,17 @@ def thumbnail(van: str, camera: str):
 def command(van: str):
     name = request.form.get("name", "")
     args = {}
-    if name == "camera-thumbnail" and request.form.get("camera"):
-        args["camera"] = request.form["camera"][:64]
+    if name == "camera-thumbnail":
+        camera = request.form.get("camera", "").strip()[:64]
+        if not camera:
+            flash(("error", "اختر الكاميرا التي تريد صورتها.", "Choose the camera whose picture you want."))
+            return redirect(url_for("monitor.van", van=van))
+        args["camera"] = camera
     try:
         msg_id = backoffice.command(_store(), current_app.extensions["downlinker"], van, name, args, g.user["username"])
-        flash(("ok", "أُرسل الأمر إلى الوحدة.", f"Command queued for the van ({msg_id})."))
+        words = downlinks.COMMANDS.get(name, (name, name))
+        flash(("ok", f"سيصل الأمر «{words[0]}» إلى الوحدة عند اتصالها.",
+               f"“{words[1]}” will reach the van as soon as it is connected ({msg_id})."))
     except EdgeError as exc:
         flash(("error", exc.message_ar, exc.message_en))
     return redirect(url_for("monitor.van", van=van))

@@ -121,3 +121,27 @@ def test_viewer_cannot_change_anything(tmp_path, broker, hub, web, browser):
     assert hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'request-status'")[0][0] == 0
     page.goto(f"{web}/publish")
     expect(page.locator("text=You are not allowed")).to_be_visible()
+
+
+def test_admin_asks_a_running_van_if_it_is_there_and_sees_it_answer(tmp_path, broker, hub, web, browser):
+    van_settings(tmp_path / "van", broker.url)
+    proc = spawn(["edge.cli", "--config", str(tmp_path / "van" / "van.toml"), "sync"], tmp_path / "sync.log")
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        sign_in(page, web, USERS["admin"], PASSWORD)
+        expect(page.locator(f'tr[data-van="{VAN}"]')).to_have_attribute("data-status", "online", timeout=20_000)
+        page.goto(f"{web}/vans/{VAN}")
+        page.get_by_label("Is the van there?").check()
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("status")).to_contain_text("Is the van there?")
+        row = page.locator("#downlinks tr").nth(1)
+        for _ in range(40):
+            if "done by the van" in row.inner_text():
+                break
+            time.sleep(0.5)
+            page.reload()
+        expect(row).to_contain_text("done by the van")
+        expect(row).to_contain_text("هل الوحدة متصلة؟")
+        page.screenshot(path="/tmp/van-command.png", full_page=True)
+    finally:
+        kill9(proc)

@@ -305,6 +305,44 @@ def test_admin_sends_a_command_to_a_van(store, client):
     assert "Unknown command" in html and len(_downlinks(store, "command")) == 1
 
 
+def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, client):
+    # The command form and the "Sent to the van" table were wire names (camera-thumbnail, rejected) under English
+    # headers; a picture asked for without a camera went to the van only to be refused there.
+    from ulid import ULID
+
+    at = datetime.now(UTC).isoformat()
+    env = p.Envelope(str(ULID()), "V007", "tel", 9, p.SCHEMA_VERSION, at, "tel.thumbnail",
+                     {"camera": "front", "at": at, "jpeg": b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"})
+    offline_hub(store)._process([(p.up_topic(GOV, "V007", "tel"), p.encode(env))])
+    token = login(client, "admin")
+    html = client.get("/vans/V007").get_data(as_text=True)
+    assert "A picture from a camera" in html and "صورة من كاميرا" in html and '<option value="front">' in html
+    assert "Nothing has been sent to this van yet." in html
+    html = client.post("/vans/V007/command", data={"name": "camera-thumbnail", "camera": " ", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Choose the camera whose picture you want." in html and not _downlinks(store, "command")
+    for data in ({"name": "camera-thumbnail", "camera": "back"}, {"name": "ping", "camera": "front"}):
+        html = client.post("/vans/V007/command", data={**data, "csrf_token": token},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "“Is the van there?” will reach the van as soon as it is connected" in html
+    ids = [r[0] for r in store._read("SELECT msg_id FROM downlinks WHERE kind = 'command' ORDER BY msg_id")]
+    assert [b["args"] for *_, b in _downlinks(store, "command")] == [{"camera": "back"}, {}]
+    html = client.get("/vans/V007").get_data(as_text=True)
+    table = html[html.index('id="downlinks"'):]
+    assert table.count("not delivered yet") == 2 and "kind" not in table and "pending" not in table
+    for seq, (msg_id, outcome, error) in enumerate([(ids[0], "rejected", "no camera named back"),
+                                                   (ids[1], "applied", None)], start=1):
+        env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, at, "downlink.applied",
+                         {"msg_id": msg_id, "kind": "command", "outcome": outcome, "error": error})
+        offline_hub(store)._process([(p.up_topic(GOV, "V007", "tx"), p.encode(env))])
+    table = client.get("/vans/V007").get_data(as_text=True)
+    table = table[table.index('id="downlinks"'):]
+    rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
+    assert "Is the van there?" in rows[0] and "done by the van" in rows[0]
+    assert "A picture from a camera" in rows[1] and ">back</bdi>" in rows[1] and "refused by the van" in rows[1]
+    assert "no camera named back" in rows[1] and "not delivered yet" not in table
+
+
 def test_admin_publishes_a_catalogue_and_a_trust_list_to_every_van(store, client, tmp_path):
     import io
 
