@@ -147,13 +147,32 @@ def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None
                                hung=hub.hung)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @_db
-def vans(db_path: str) -> None:
-    """Print every van the hub has heard from, as JSON lines."""
+@click.pass_context
+def vans(ctx: click.Context, db_path: str) -> None:
+    """Print every van of the fleet (heard from, or added and not heard from yet), as JSON lines."""
+    if ctx.invoked_subcommand is not None:
+        return
     store = open_store(db_path)
     for (van,) in store._read("SELECT van FROM vans ORDER BY van"):
         click.echo(json.dumps(store.van(van), ensure_ascii=False))
+
+
+@vans.command("add")
+@_db
+@click.argument("van_ids", nargs=-1)
+@click.option("--from-broker", "broker_file", type=click.Path(exists=True, dir_okay=False),
+              help="the broker's access list (dynamic-security.json): every van enrolled in the governorate")
+def vans_add(db_path: str, van_ids: tuple[str, ...], broker_file: str | None) -> None:
+    """Add vans to the fleet before they first connect: the overview lists each as never connected until it does."""
+    wanted = list(van_ids)
+    if broker_file:
+        wanted += fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace"))
+    if not wanted:
+        raise click.UsageError("name the vans (V001 V002 …) or give --from-broker dynamic-security.json")
+    new = fleet.register(open_store(db_path), wanted)
+    click.echo(f"{len(new)} van(s) added: {' '.join(new) or '—'}; {len(set(wanted)) - len(new)} already known")
 
 
 @main.group()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from edge.core import requests as rq
+from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.sync import schema
 from governorate import quarantine
@@ -101,7 +102,9 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         values = json.loads(telemetry) if telemetry else {}
         seen = parse_iso(last_seen)
         silent_s = (now - seen).total_seconds() if seen else None
-        if not online:
+        if last_seen is None:
+            status = "never"  # registered (governorate vans add), nothing heard from it yet
+        elif not online:
             status = "offline"
         elif silent_s is not None and silent_s > thresholds.silent_after_s:
             status = "silent"
@@ -133,6 +136,37 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "alerts": open_alerts.get(van, 0),
         })
     return vans
+
+
+def register(store: HubStore, vans: list[str]) -> list[str]:
+    """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected);
+    returns those that were new. A van already known is left as it is."""
+    bad = [v for v in vans if not schema.is_van_id(v)]
+    if bad:
+        raise FleetError(f"«{bad[0][:40]}» ليس رقم وحدة: حرف V ثم ثلاثة أرقام، مثل V007.",
+                         f"'{bad[0][:40]}' is not a van id: V followed by 3 digits, e.g. V007.")
+    known = {v for (v,) in store._read("SELECT van FROM vans")}
+    new = sorted(set(vans) - known)
+    with store.transaction() as conn:
+        for van in new:
+            conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
+    return new
+
+
+def broker_vans(text: str) -> list[str]:
+    """The vans the governorate broker admits, from its access list (``dynamic-security.json``, which
+    ``provision van enrol`` keeps: every van with a valid certificate)."""
+    try:
+        clients = json.loads(text)["clients"]
+        names = [c["username"] for c in clients]
+    except (ValueError, KeyError, TypeError):
+        raise FleetError("هذا الملف ليس قائمة صلاحيات الوسيط (dynamic-security.json).",
+                         "This file is not the broker's access list (dynamic-security.json).") from None
+    return sorted({n for n in names if isinstance(n, str) and schema.is_van_id(n)})
+
+
+class FleetError(EdgeError):
+    code = "fleet"
 
 
 def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | None = None) -> None:

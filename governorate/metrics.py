@@ -59,7 +59,8 @@ class FleetCollector:
     def collect(self):
         now = datetime.now(UTC)
         vans = fleet.overview(self.store, self.thresholds, now)
-        by_status = GaugeMetricFamily("governorate_vans", "Vans the hub has heard from, by status", labels=["status"])
+        by_status = GaugeMetricFamily("governorate_vans", "Vans of the fleet by status (never: added, not heard from)",
+                                      labels=["status"])
         counts: dict[str, int] = {}
         for v in vans:
             counts[v["status"]] = counts.get(v["status"], 0) + 1

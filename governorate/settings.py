@@ -198,8 +198,9 @@ def default_map(values: dict, group) -> dict:
     """click's default_map for ``group``: each (sub)command gets the file values of the parameters it has."""
     out = {}
     for name, command in getattr(group, "commands", {}).items():
-        if hasattr(command, "commands"):
-            out[name] = default_map(values, command)
+        if hasattr(command, "commands"):  # a group: its own parameters, and each subcommand's
+            out[name] = {**{k: v for k, v in values.items() if k in {p.name for p in command.params}},
+                         **default_map(values, command)}
         else:
             params = {p.name for p in command.params}
             out[name] = {k: v for k, v in values.items() if k in params}

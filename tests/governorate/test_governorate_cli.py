@@ -200,3 +200,31 @@ def test_a_named_settings_file_that_does_not_exist_stops_the_command(tmp_path):
 def test_a_short_secret_key_in_the_environment_is_refused(tmp_path):
     out = governorate("web", "--print-settings", env=_hub_env(GOVERNORATE_SECRET_KEY="too-short"))
     assert_one_clean_line(out, "GOVERNORATE_SECRET_KEY", "32 characters")
+
+
+# --- the fleet before it connects ---------------------------------------------------------------------------
+
+def test_vans_are_added_before_they_connect_by_id_or_from_the_brokers_access_list(tmp_path):
+    from provisioning.broker import dynamic_security
+
+    db = str(tmp_path / "hub.db")
+    config = tmp_path / "hub.toml"
+    config.write_text(f'db = "{db}"\ngovernorate = "21"\n')
+    out = governorate("--config", str(config), "vans", "add", "V001", "V002", env=_hub_env())
+    assert out.returncode == 0 and "2 van(s) added: V001 V002; 0 already known" in out.stdout, out
+    access = tmp_path / "dynamic-security.json"
+    access.write_text(json.dumps(dynamic_security("21", ["V002", "V003", "V004"])))
+    out = governorate("vans", "add", "--db", db, "--from-broker", str(access), env=_hub_env())
+    assert out.returncode == 0 and "2 van(s) added: V003 V004; 1 already known" in out.stdout, out
+    listed = [json.loads(line) for line in
+              governorate("--config", str(config), "vans", env=_hub_env()).stdout.splitlines()]
+    assert [(v["van"], v["last_seen"], v["online"]) for v in listed] == [
+        ("V001", None, False), ("V002", None, False), ("V003", None, False), ("V004", None, False)]
+    assert_one_clean_line(governorate("vans", "add", "--db", db, "V005", "bus-7", env=_hub_env()), "'bus-7'", "V007")
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"vans": ["V009"]}')
+    assert_one_clean_line(governorate("vans", "add", "--db", db, "--from-broker", str(notes), env=_hub_env()),
+                          "access list")
+    out = governorate("vans", "add", "--db", db, env=_hub_env())
+    assert out.returncode != 0 and "--from-broker" in out.stderr
+    assert len(governorate("vans", "--db", db, env=_hub_env()).stdout.splitlines()) == 4  # nothing half-added

@@ -489,6 +489,24 @@ def test_viewer_does_not_see_citizen_notifications(client):
     assert client.get("/notifications").status_code == 403
 
 
+def test_a_van_added_before_it_connects_is_listed_as_never_connected_until_it_does(store, client):
+    from ulid import ULID
+
+    from governorate import fleet
+
+    assert fleet.register(store, ["V050", "V007"]) == ["V050"]  # V007 has sent already: left as it is
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert not fleet.alerts(store, "V050")  # not "offline": it never was online
+    login(client, "viewer")
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-van="V050" data-status="never"' in html and "never connected" in html
+    assert "never connected" in client.get("/vans/V050").get_data(as_text=True)
+    at = datetime.now(UTC).isoformat()
+    env = p.Envelope(str(ULID()), "V050", "tel", 1, p.SCHEMA_VERSION, at, "tel.snapshot", {"at": at, "values": {}})
+    offline_hub(store)._process([(p.up_topic(GOV, "V050", "tel"), p.encode(env))])
+    assert 'data-van="V050" data-status="never"' not in client.get("/").get_data(as_text=True)
+
+
 def test_a_camera_picture_on_the_van_page_has_a_plain_text_alternative(store, client):
     # Issue 18, finding 9: the alt attribute held the two-language markup, shown as text
     # (كاميرا Camera front" width="320">) — and read out so by a screen reader.
