@@ -9,12 +9,11 @@ should run now, how far the rollout got, and whether it is paused and why. The h
 Rules:
 - a **pinned** van runs its pinned version, whatever else happens;
 - a **rolled back** rollout sends every van that is not pinned back to ``previous``;
-- wave 0 is the canaries; then waves of ``wave_sizes`` vans (the last size repeats), in van-id order;
-  a pinned van keeps its place in its wave (and is left out of it), so pinning or unpinning a van moves no other
-  van from one wave to another;
-- a van that runs the target keeps it (unless pinned or rolled back), whatever wave it falls in: a fleet that
-  changes (a van joins, unpinned, able again to take a release over the link) moves vans between waves, and
-  must not send a van that already runs the release back to the previous one;
+- wave 0 is the canaries; then waves of ``wave_sizes`` unpinned vans (the last size repeats), in van-id order;
+- a van that runs the target, or holds it deferred (its check lost the link: it tries it again), keeps it
+  (unless pinned or rolled back), whatever wave it falls in: a fleet that changes (a van joins, is pinned or
+  unpinned, is able again to take a release over the link) moves vans between waves, and must not send a van that
+  already has the release back to the previous one;
 - a wave is **done** when every van of it runs the target or refused it; the next starts only then;
 - when a wave's failures (vans that refused the target) pass ``max_failure_rate`` the rollout **pauses**:
   no new wave; vans already given the target keep it (each one that failed rolled itself back and is given
@@ -48,10 +47,12 @@ class Plan:
 
 @dataclass(frozen=True)
 class Report:
-    """What a van last said: the version it runs, and the versions it refused (failed health check)."""
+    """What a van last said: the version it runs, the versions it refused (failed health check) and those it holds
+    deferred."""
 
     running: str | None
     refused: frozenset[str] = frozenset()
+    deferred: frozenset[str] = frozenset()  # installed, its check lost the link: the van tries it again
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,8 @@ class Decision:
 
 
 def waves(plan: Plan, fleet: Iterable[str]) -> list[list[str]]:
-    """The plan's waves over ``fleet``, wave 0 the canaries (when any of them is in the fleet). The places are dealt
-    to every van, pinned ones too, and the pinned are then left out: a wave may be empty (then it is done at once),
-    and pinning or unpinning a van moves no other van between waves."""
-    vans = sorted(set(fleet))
+    """The plan's waves over the unpinned vans of ``fleet``, wave 0 the canaries (when any of them is in it)."""
+    vans = sorted(set(fleet) - set(plan.pinned))
     canaries = [v for v in dict.fromkeys(plan.canaries) if v in vans]
     rest = [v for v in vans if v not in canaries]
     out = [canaries] if canaries else []
@@ -91,7 +90,7 @@ def waves(plan: Plan, fleet: Iterable[str]) -> list[list[str]]:
         out.append(rest[:size])
         rest = rest[size:]
         i += 1
-    return [[v for v in wave if v not in plan.pinned] for wave in out]
+    return out
 
 
 def decide(plan: Plan, fleet: Iterable[str], reports: Mapping[str, Report]) -> Decision:
@@ -120,6 +119,8 @@ def decide(plan: Plan, fleet: Iterable[str], reports: Mapping[str, Report]) -> D
         for v in wave:
             versions[v] = plan.previous if v in bad else plan.target
     for wave in plan_waves[started:]:
-        for v in wave:
-            versions[v] = plan.target if v in ok else plan.previous  # already there: not sent back
+        for v in wave:  # already there, or about to try it again: not sent back
+            r = reports.get(v)
+            has = v in ok or (r is not None and v not in bad and plan.target in r.deferred)
+            versions[v] = plan.target if has else plan.previous
     return Decision(versions, plan_waves, started, paused, reason, ok, bad)

@@ -183,7 +183,7 @@ def _decide(row: dict, vans: dict[str, VanSoftware]) -> rollout.Decision:
     """The policy's decision for the plan ``row`` over the vans that can take a release over the link."""
     able = [v for v in vans.values() if v.over_the_link]
     return rollout.decide(plan_of(row), [v.van for v in able],
-                          {v.van: rollout.Report(v.running, v.refused) for v in able})
+                          {v.van: rollout.Report(v.running, v.refused, v.deferred) for v in able})
 
 
 def screen(store: HubStore, updates: Updates) -> dict:

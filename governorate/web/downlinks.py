@@ -36,14 +36,14 @@ KINDS = {
 OUTCOMES = {
     "applied": ("نفّذتها الوحدة", "done by the van"),
     "rejected": ("رفضتها الوحدة", "refused by the van"),
-    "duplicate": ("وصلت الوحدة من قبل", "the van already had it"),
+    "duplicate": ("سبق أن وصلت إلى الوحدة", "the van already had it"),
 }
 
 
 def command_of(van: str, payload) -> tuple[str, dict] | None:
     """The command (name, args) a stored downlink for ``van`` carries, or None when its bytes do not read as one."""
-    if payload is None:
-        return None
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        return None  # no command's bytes (or text an edited database holds)
     try:
         message = p.decode_down(bytes(payload), van=van, kind="command").message
     except p.ProtocolError:
@@ -55,21 +55,22 @@ def rows(van: str, downlinks: list[dict]) -> list[dict]:
     """The van page's "Sent to the van" table: each downlink with what it is and what became of it, in words."""
     out = []
     for d in downlinks:
-        what = KINDS.get(d["kind"], (d["kind"], d["kind"]))
+        what = KINDS.get(d["kind"])  # None: a name this table does not know, shown once as sent
         command = command_of(van, d.get("payload")) if d["kind"] == "command" else None
         camera = None
         if command:
             name, args = command
             words = COMMANDS.get(name)
-            what = (words[0], words[1]) if words else (name, name)
+            what = (words[0], words[1]) if words else None
             camera = args.get("camera") if name == "camera-thumbnail" and isinstance(args.get("camera"), str) else None
         if d.get("held"):
             state, tone = ("ينتظر تحديث برنامج الوحدة", "waits for the van's software update"), "muted"
         elif d.get("outcome") in OUTCOMES:
             state, tone = OUTCOMES[d["outcome"]], "offline" if d["outcome"] == "rejected" else "online"
         elif d.get("outcome"):
-            state, tone = (d["outcome"], d["outcome"]), "muted"
+            state, tone = ("نتيجة غير معروفة", "an outcome this hub does not know"), "muted"
         else:
-            state, tone = ("لم يصل بعد", "not delivered yet"), "muted"
-        out.append({**d, "what": what, "camera": camera, "state": state, "tone": tone})
+            state, tone = ("لم تصل بعد", "not delivered yet"), "muted"
+        raw = (command[0] if command else d["kind"]) if what is None else None
+        out.append({**d, "what": what, "raw": raw, "camera": camera, "state": state, "tone": tone})
     return out

@@ -70,8 +70,11 @@ def van(van: str):
 
 
 def _cameras(van: str, hist: dict) -> list[str]:
-    """The van's cameras the hub has heard of: in its camera history, or with a picture."""
-    return sorted(set(hist["camera_uptime"]) | {th["camera"] for th in _store().thumbnails(van)})
+    """The van's cameras the hub has heard of, by the names the van knows them by: those on its pictures, and
+    those of its camera states (telemetry says ``camera:front`` as ``camera_front``; a name with capitals or
+    spaces comes back changed, so these are suggestions, not a choice made for staff)."""
+    named = {th["camera"] for th in _store().thumbnails(van)}
+    return sorted(named | {name.removeprefix("camera_") for name in hist["camera_uptime"]})
 
 
 @bp.route("/vans/<van>/cameras/<camera>.jpg")

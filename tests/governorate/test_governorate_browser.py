@@ -142,6 +142,6 @@ def test_admin_asks_a_running_van_if_it_is_there_and_sees_it_answer(tmp_path, br
             page.reload()
         expect(row).to_contain_text("done by the van")
         expect(row).to_contain_text("هل الوحدة متصلة؟")
-        page.screenshot(path="/tmp/van-command.png", full_page=True)
+        page.screenshot(path=str(tmp_path / "van-command.png"), full_page=True)
     finally:
         kill9(proc)

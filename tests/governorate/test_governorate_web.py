@@ -313,10 +313,17 @@ def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, c
     at = datetime.now(UTC).isoformat()
     env = p.Envelope(str(ULID()), "V007", "tel", 9, p.SCHEMA_VERSION, at, "tel.thumbnail",
                      {"camera": "front", "at": at, "jpeg": b"\xff\xd8\xff\xe0" + b"\0" * 64 + b"\xff\xd9"})
-    offline_hub(store)._process([(p.up_topic(GOV, "V007", "tel"), p.encode(env))])
+    # Its camera states say "camera:rear" as "device.camera_rear": the van knows it as "rear".
+    later = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()  # a history row of its own (one a minute)
+    snap = p.Envelope(str(ULID()), "V007", "tel", 10, p.SCHEMA_VERSION, later, "tel.snapshot",
+                      {"at": later, "values": {"device.camera_rear": "ok"}})
+    offline_hub(store)._process([(p.up_topic(GOV, "V007", "tel"), p.encode(env)),
+                                 (p.up_topic(GOV, "V007", "tel"), p.encode(snap))])
     token = login(client, "admin")
     html = client.get("/vans/V007").get_data(as_text=True)
-    assert "A picture from a camera" in html and "صورة من كاميرا" in html and '<option value="front">' in html
+    assert "A picture from a camera" in html and "صورة من كاميرا" in html
+    assert re.findall(r'<option value="([^"]*)">', html[html.index('<datalist id="cameras">'):]) [:2] == \
+        ["front", "rear"] and 'name="camera" list="cameras" dir="ltr" autocomplete="off" class="short">' in html
     assert "Nothing has been sent to this van yet." in html
     html = client.post("/vans/V007/command", data={"name": "camera-thumbnail", "camera": " ", "csrf_token": token},
                        follow_redirects=True).get_data(as_text=True)

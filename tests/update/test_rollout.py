@@ -59,18 +59,26 @@ def test_pinned_vans_stay_and_a_fleet_rollback_brings_everyone_back():
     assert {x for v, x in d.versions.items() if v != "V002"} == {"n0"}
 
 
-def test_pinning_or_unpinning_a_van_moves_no_other_van_between_waves():
+def test_unpinning_a_van_sends_no_van_back_to_the_previous_version():
     pinned = Plan("n1", "n0", wave_sizes=(5, 20), pinned={"V003": "n0"})
-    before = waves(pinned, FLEET)
-    # Waves 0 (V001-V005, V003 pinned) and 1 (V006-V025) run the release; wave 2 has started.
-    reports = {v: Report("n1" if v <= "V025" and v != "V003" else "n0") for v in FLEET}
+    # Waves 0 (V001-V006 but V003) and 1 (V007-V026) run the release; wave 2 has started.
+    reports = {v: Report("n1" if v <= "V026" and v != "V003" else "n0") for v in FLEET}
     assert decide(pinned, FLEET, reports).started == 3
     unpinned = Plan("n1", "n0", wave_sizes=(5, 20))
-    after = waves(unpinned, FLEET)
-    assert [[v for v in w if v != "V003"] for w in after] == before and "V003" in after[0]
-    d = decide(unpinned, FLEET, reports)
-    assert d.versions["V025"] == "n1" and d.versions["V003"] == "n1"  # V025 was moved to wave 2 (not started)
-    assert all(d.versions[v] == "n1" for v, r in reports.items() if r.running == "n1")
+    d = decide(unpinned, FLEET, reports)  # V003 is back in wave 0: V006 slides to wave 1, V026 to wave 2
+    assert d.versions["V003"] == "n1" and d.started == 1
+    assert all(d.versions[v] == "n1" for v, r in reports.items() if r.running == "n1")  # V026 was told n0
+
+
+def test_a_van_holding_the_release_deferred_is_not_sent_back_when_the_fleet_changes():
+    plan = Plan("n1", "n0", wave_sizes=(5, 20))
+    reports = {v: Report("n1" if v <= "V004" else "n0") for v in FLEET}
+    reports["V005"] = Report("n0", deferred=frozenset({"n1"}))  # its check lost the link: it tries again
+    grown = ["V000a"] + FLEET  # a van joins before them: V005 slides into wave 1, not started
+    d = decide(plan, grown, {**reports, "V000a": Report("n0")})
+    assert d.versions["V005"] == "n1" and d.started == 1
+    refused = {**reports, "V000a": Report("n0"), "V005": Report("n0", frozenset({"n1"}), frozenset({"n1"}))}
+    assert decide(plan, grown, refused).versions["V005"] == "n0"  # refused wins over deferred
 
 
 def test_a_van_that_runs_the_release_is_never_sent_back_when_the_fleet_changes():
