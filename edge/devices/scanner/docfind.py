@@ -278,7 +278,7 @@ def detect(image: np.ndarray) -> Detection | None:
             # then misses (a card under a hand found without its colour band); refined, it points true. Only
             # where the refinement moved a corner (else the growth step saw the same), and only a band or a
             # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat.
-            grown = _regrow(small, work)
+            grown = _regrow(small, work, found[5] if len(found) > 5 else None)
             if np.abs(grown - work).max() > 1.0 and abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
                 quad = _refine(image, (grown + 0.5) * [sx, sy] - 0.5, max(sx, sy))
     quad = order_corners(quad)
@@ -287,8 +287,11 @@ def detect(image: np.ndarray) -> Detection | None:
     return Detection(quad, float(score))
 
 
-def _regrow(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """``_grow`` on a quad in working pixels, with the texture-free view's steps and calm as ``_search`` makes them."""
+def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
+    """``_grow`` on a quad in working pixels, with the texture-free view's steps, calm and gradient (``views``, as
+    ``_search`` made them; made here when not given)."""
+    if views is not None:
+        return _grow(views[0], views[1], quad.astype(np.float32), views[2])
     flat_feat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
@@ -561,7 +564,9 @@ def _search(small: np.ndarray, gain: float):
             found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
-        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0], (gx, gy)), *found[1:])
+        calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
+        # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
+        found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy)))
     return found
 
 
