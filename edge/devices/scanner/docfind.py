@@ -69,6 +69,9 @@ measured along each candidate side:
    from above; a candidate around the winner that is better outlined is the page however little larger.
    A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
    lamp's reflection, not a page (``_glare``).
+   When the views leave it unsure (below SURE), a coarse view at half the working size is searched too, its
+   best quad judged at working size like the others: a fine check or stripes under motion blur break a page's
+   sides into pieces at every stripe at working size, and average out at half of it (2026-12-06).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -83,6 +86,9 @@ measured along each candidate side:
    of the side found at working size: text along a side or a stripe beside it does not pull it off); a
    wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
+   Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
+   side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
+   step then missed; refined, it points true. Only a band or a fold is taken so (REGROW_AREA), not a mat.
 
 10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
    all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
@@ -98,9 +104,11 @@ The score (``Detection.score``, 0..1) is the winner's near-step score times the 
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
 below ``CONFIDENT`` when a document's edge may lie beyond the answer or a side lies at the photo's border
-(step 10). ``CONFIDENT`` is calibrated on the tuning split: at or above it the corners are right (IoU >= 0.9) on
-~95 % of photos; below it the wizard asks the operator to check the corners. See docs/scanner.md for the measured
-accuracy, the calibration on the held-out split, and the speed.
+(step 10), or when a gap runs across the answer from side to side with the desk beyond its ends, or a grid of
+such lines does (two sheets side by side taken as one page, a keyboard: ``_seam``). ``CONFIDENT`` is calibrated
+on the tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the wizard
+asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the calibration on the
+held-out split, and the speed.
 """
 from __future__ import annotations
 
@@ -196,6 +204,15 @@ RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reac
 FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
+SEAM_MIDDLE = 0.2        # a line across the answer this share or more in from both its sides …
+SEAM_STEP = 0.06         # … along which the photo differs by this (log colour) from both sides 2-5 px away …
+SEAM_SHARE = 0.8         # … on this share of its length, and of each end's SEAM_END: two sheets side by side
+SEAM_END = 0.06          # (a gap or a seam between them), not print, which ends at the page's margins
+SEAM_SAMPLES = 100       # points along a line across the answer where the seam is looked for
+SEAM_DESK = 0.5          # the desk beyond a seam's ends is nearer its colour than this share of its sides' distance
+REGROW_AREA = 1.35       # the growth from the refined sides takes a band or a fold, at most this much more
+REGROW_MOVED = 1.5       # … looked for only where the refinement moved a corner this far (working px)
+SEAM_TRIES = 5           # seams nearest the middle checked against the desk
 
 
 @dataclass(frozen=True)
@@ -246,15 +263,117 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
+        if _seam(small, quad):
+            score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
+    coarse = order_corners(quad)
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
         quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
+        work = order_corners((quad + 0.5) / [sx, sy] - 0.5)
+        if gain == 1.0 and np.abs(work - coarse).max() > REGROW_MOVED:
+            # Grown once more from the refined sides: at working size a side pulled off by a hand or a pen
+            # beside it points its extension off the band or fold beyond the next side, which the growth step
+            # then misses (a card under a hand found without its colour band); refined, it points true. Only
+            # where the refinement moved a corner (else the growth step saw the same), and only a band or a
+            # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat.
+            grown = _regrow(small, work, found[5] if len(found) > 5 else None)
+            if np.abs(grown - work).max() > 1.0 and abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
+                quad = _refine(image, (grown + 0.5) * [sx, sy] - 0.5, max(sx, sy))
     quad = order_corners(quad)
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
+    """``_grow`` on a quad in working pixels, with the texture-free view's steps, calm and gradient (``views``, as
+    ``_search`` made them; made here when not given)."""
+    if views is not None:
+        return _grow(views[0], views[1], quad.astype(np.float32), views[2])
+    flat_feat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+    gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    grad = np.sqrt((gx * gx + gy * gy).sum(-1)) if flat_feat.ndim == 3 else np.sqrt(gx * gx + gy * gy)
+    steps = cv2.GaussianBlur(flat_feat, (0, 0), 1.0)
+    return _grow(steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), quad.astype(np.float32), (gx, gy))
+
+
+def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether the answer is two things side by side, or one thing divided all across (two sheets, a keyboard):
+    a line runs across it from side to side, SEAM_MIDDLE or more in from the sides parallel to it, along which
+    the photo differs from both sides of it (a ridge or a valley, 2-16 px wide) while they are alike, on
+    SEAM_SHARE of its length and of each end's SEAM_END (print ends at the page's margins), and either
+
+    * the line is the desk showing through: beyond both its ends, outside the answer, the photo is nearer the
+      line's colour than the line is to its sides (the gap between two sheets, which the line search outlines as
+      one page: its outline is a page's and both sheets' paper is flat), or
+    * such lines run both ways (a grid: the rows and columns between a keyboard's keys).
+
+    A row of print on a page is neither: it is ink on paper, unlike the desk beyond the margins, and no column
+    of print runs all the way across too. The answer is rectified (its own perspective undone), so the lines
+    are rows and columns; a row a pixel off either way counts (two sheets are seldom exactly parallel)."""
+    q = order_corners(quad).astype(np.float32)
+    wq = int(round(max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))))
+    hq = int(round(max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1])))))
+    if min(wq, hq) < 4 * MIN_SEGMENT:
+        return False
+    h, w = small.shape[:2]
+    both = 0
+    for n, across in ((hq, False), (wq, True)):             # seams along rows, then along columns
+        # The answer rectified: n px across the seams looked for, SEAM_SAMPLES along them (a share is wanted).
+        m = SEAM_SAMPLES
+        size = (n, m) if across else (m, n)
+        dst = np.array([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]], np.float32)
+        to_rect = cv2.getPerspectiveTransform(q, dst)
+        view = cv2.warpPerspective(small, to_rect, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        view = np.log(view.astype(np.float32) + 16.0)
+        view = view if view.ndim == 3 else view[..., None]
+        if across:
+            view = view.transpose(1, 0, 2)
+        ridge = np.zeros((n, m), bool)
+        for k in (2, 3, 5, 8):
+            mid, before, after = view[k:n - k], view[:n - 2 * k], view[2 * k:]
+            d1 = np.linalg.norm(mid - before, axis=-1)
+            d2 = np.linalg.norm(mid - after, axis=-1)
+            alike = np.linalg.norm(before - after, axis=-1)
+            ridge[k:n - k] |= (np.minimum(d1, d2) > SEAM_STEP) & (alike < 0.5 * np.minimum(d1, d2))
+        # A row a pixel off either way (two sheets at a slight angle).
+        ridge = cv2.dilate(ridge.astype(np.uint8), np.ones((3, 1), np.uint8)).astype(bool)
+        lo, hi = int(SEAM_MIDDLE * n), int(math.ceil((1 - SEAM_MIDDLE) * n))
+        end = max(2, int(round(SEAM_END * m)))
+        rows = ridge[lo:hi, 1:m - 1]
+        ok = (rows.mean(1) >= SEAM_SHARE) & (np.minimum(rows[:, :end].mean(1), rows[:, -end:].mean(1)) >= SEAM_SHARE)
+        seams = lo + np.flatnonzero(ok)
+        if len(seams) == 0:
+            continue
+        both += 1
+        if both == 2:
+            return True
+        back = np.linalg.inv(to_rect)
+        for r in seams[np.argsort(np.abs(seams - n / 2))][:SEAM_TRIES]:
+            # The line's darkest-or-brightest row within a px (the ridge's middle), its colour and its sides'.
+            band = view[max(0, r - 1):r + 2]
+            k = int(np.argmax(np.linalg.norm(band - np.median(view[max(0, r - 6):r + 7], axis=0), axis=-1).mean(1)))
+            r0 = max(0, r - 1) + k
+            centre = np.median(view[r0], axis=0)
+            sides = np.median(np.concatenate([view[max(0, r0 - 8):max(0, r0 - 4)], view[r0 + 5:r0 + 9]]), axis=(0, 1))
+            # Beyond both its ends, outside the answer: 4-8 px on along the line.
+            ends = np.array([[0, r0], [m - 1, r0]], np.float32) if not across else np.array([[r0, 0], [r0, m - 1]],
+                                                                                                  np.float32)
+            p = cv2.perspectiveTransform(ends[None], back)[0]
+            u = (p[1] - p[0]) / max(float(np.hypot(*(p[1] - p[0]))), 1e-6)
+            t = np.array([4.0, 6.0, 8.0])[:, None]
+            out = np.concatenate([p[0] - t * u, p[1] + t * u]).astype(np.float32)
+            if ((out < 0) | (out > [w - 1, h - 1])).any():
+                continue
+            desk = np.log(cv2.remap(small, out[:, :1], out[:, 1:], cv2.INTER_LINEAR).reshape(6, -1)
+                          .astype(np.float32) + 16.0)
+            near = max(np.linalg.norm(np.median(desk[:3], 0) - centre), np.linalg.norm(np.median(desk[3:], 0) - centre))
+            if near < SEAM_DESK * np.linalg.norm(sides - centre):
+                return True
+    return False
 
 
 def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
@@ -428,26 +547,47 @@ def _search(small: np.ndarray, gain: float):
                 polished = [_polish(feat, q) for q in _texture_quads(grad)]
                 candidates += [_judge(feat, q, blind) for q in polished if _page_shaped(q, STEEP_ANGLE)]
         for quad, evidence, rank in candidates:
-            if evidence[0] < MIN_SCORE or not _page_shaped(quad, STEEP_ANGLE):
-                continue
-            if clipped is not None and _glare(small, clipped, quad):
-                continue
-            flat = _flatness(smooth, quad)
-            rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
-            entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
-            if not _page_shaped(quad):
-                if steep is None or rank > steep[2]:
-                    steep = (quad, min(entry[1], STEEP_DOUBT * CONFIDENT), *entry[2:])
-                continue
-            judged.append(entry)
-            if found is None or rank > found[2]:
-                found = judged[-1]
+            found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
         if found is not None and found[1] >= SURE:
             break  # the texture-free view (first) is sure: the other view seldom does better
+    if found is None or found[1] < SURE:
+        # A coarse view (half the working size): on a fine check or stripes under motion blur the page's sides
+        # are broken at every stripe into pieces too short for a line, at working size; at half size the
+        # cloth averages out and the sides are whole. Its best quad is judged at working size, as the others.
+        coarse = cv2.resize(small, (max(1, small.shape[1] // 2), max(1, small.shape[0] // 2)),
+                            interpolation=cv2.INTER_AREA)
+        coarse_feat = cv2.GaussianBlur(np.log(coarse.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
+        lines = _lines(coarse_feat)
+        best = _best_quad(coarse_feat, lines) if len(lines) >= 4 else None
+        if best is not None:
+            quad, evidence, rank = _judge(flat_steps, (best[0] + 0.5) * 2 - 0.5, blind)
+            found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
-        found = (_grow(flat_steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), found[0], (gx, gy)), *found[1:])
+        calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
+        # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
+        found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy)))
     return found
+
+
+def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged):
+    """One candidate weighed against the best so far (``found``; ``steep``: the best shaped like a page in steep
+    perspective only): dropped when it is no page, its rank lowered when its inside is less flat than paper."""
+    if evidence[0] < MIN_SCORE or not _page_shaped(quad, STEEP_ANGLE):
+        return found, steep
+    if clipped is not None and _glare(small, clipped, quad):
+        return found, steep
+    flat = _flatness(smooth, quad)
+    rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
+    entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
+    if not _page_shaped(quad):
+        if steep is None or rank > steep[2]:
+            steep = (quad, min(entry[1], STEEP_DOUBT * CONFIDENT), *entry[2:])
+        return found, steep
+    judged.append(entry)
+    if found is None or rank > found[2]:
+        found = entry
+    return found, steep
 
 
 def _glare(small: np.ndarray, clipped: np.ndarray, quad: np.ndarray) -> bool:
@@ -1416,9 +1556,15 @@ def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> f
     remains in that view mostly across it too (lines ending at a right-aligned margin)."""
     d = strip[2] - strip[1]
     d = d / max(float(np.hypot(*d)), 1e-6)
-    along = np.abs(gradient[0] * d[0] + gradient[1] * d[1])
+    # Only around the strip (time: the whole view for every strip tried was most of the growth step's).
+    h, w = gradient[0].shape[:2]
+    x0, y0 = max(0, int(math.floor(strip[:, 0].min())) - 1), max(0, int(math.floor(strip[:, 1].min())) - 1)
+    x1, y1 = min(w, int(math.ceil(strip[:, 0].max())) + 2), min(h, int(math.ceil(strip[:, 1].max())) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    along = np.abs(gradient[0][y0:y1, x0:x1] * d[0] + gradient[1][y0:y1, x0:x1] * d[1])
     along = along.max(-1) if along.ndim == 3 else along
-    return _smooth_share((along < FLAT_GRADIENT / 2).astype(np.uint8), strip)
+    return _smooth_share((along < FLAT_GRADIENT / 2).astype(np.uint8), strip - np.array([x0, y0], strip.dtype))
 
 
 def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
