@@ -76,7 +76,8 @@ measured along each candidate side:
    (QUIET_BUSY of it within QUIET_REACH of one: a fine stripe or check), the paper is the one region free of them
    but for its print. The stripes run up to a page and turn there, so its sides are no edge at all and no line
    search keeps them; the quiet pieces (margins, the spaces between lines of print) lying close together are
-   grouped, and each group's hull, as it is and polished near and far, is judged in the view as it is.
+   grouped, and each group's hull, as it is and polished near and far, is judged in the view as it is. A quiet
+   region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not looked at.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -219,6 +220,7 @@ REGROW_AREA = 1.35       # the growth from the refined sides takes a band or a f
 REGROW_MOVED = 1.5       # … looked for only where the refinement moved a corner this far (working px)
 QUIET_REACH = 5          # px: a pixel this near an edge of the view as it is is busy (a fine stripe or check) …
 QUIET_OPEN, QUIET_CLOSE = 3, 15  # px: the desk's thin gaps go; quiet pieces this near are one page's
+QUIET_INSIDE = 0.9       # a quiet region this much inside a confident answer is its inner part, not a page
 QUIET_SHARE = 0.2        # … whose hull they fill at least this much (the rest its print)
 QUIET_BUSY = 0.6         # … and where this share of the photo is, the regions free of edges are candidates
 SEAM_TRIES = 5           # seams nearest the middle checked against the desk
@@ -576,6 +578,8 @@ def _search(small: np.ndarray, gain: float):
         # one region without edges but its print's. Polished and judged in the view as it is.
         raw_feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
         for region in _quiet_quads(_edges(raw_feat)[0]):
+            if found is not None and found[1] >= CONFIDENT and _inside(region, found[0]):
+                continue  # inside an answer outlined as a page: its inner part (a card's panel), and it stays
             for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
                 if _page_shaped(q, STEEP_ANGLE):
                     quad, evidence, rank = _judge(raw_feat, q, blind)
@@ -849,6 +853,13 @@ def _texture_quads(grad: np.ndarray) -> list[np.ndarray]:
             if not any(np.abs(q - other).max() < 3 for other in quads):
                 quads.append(q)
     return quads
+
+
+def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether QUIET_INSIDE of a quadrilateral's area lies inside another."""
+    a, b = order_corners(inner).astype(np.float32), order_corners(outer).astype(np.float32)
+    common, _ = cv2.intersectConvexConvex(a, b)
+    return common >= QUIET_INSIDE * abs(_area(a))
 
 
 def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
