@@ -72,6 +72,12 @@ measured along each candidate side:
    When the views leave it unsure (below SURE), a coarse view at half the working size is searched too, its
    best quad judged at working size like the others: a fine check or stripes under motion blur break a page's
    sides into pieces at every stripe at working size, and average out at half of it (2026-12-06).
+   So are the quiet regions (``_quiet_quads``, 2026-12-06): where the view as it is has edges nearly everywhere
+   (QUIET_BUSY of it within QUIET_REACH of one: a fine stripe or check), the paper is the one region free of them
+   but for its print. The stripes run up to a page and turn there, so its sides are no edge at all and no line
+   search keeps them; the quiet pieces (margins, the spaces between lines of print) lying close together are
+   grouped, and each group's hull, as it is and polished near and far, is judged in the view as it is. A quiet
+   region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not looked at.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -212,6 +218,11 @@ SEAM_SAMPLES = 100       # points along a line across the answer where the seam 
 SEAM_DESK = 0.5          # the desk beyond a seam's ends is nearer its colour than this share of its sides' distance
 REGROW_AREA = 1.35       # the growth from the refined sides takes a band or a fold, at most this much more
 REGROW_MOVED = 1.5       # … looked for only where the refinement moved a corner this far (working px)
+QUIET_REACH = 5          # px: a pixel this near an edge of the view as it is is busy (a fine stripe or check) …
+QUIET_OPEN, QUIET_CLOSE = 3, 15  # px: the desk's thin gaps go; quiet pieces this near are one page's
+QUIET_INSIDE = 0.9       # a quiet region this much inside a confident answer is its inner part, not a page
+QUIET_SHARE = 0.2        # … whose hull they fill at least this much (the rest its print)
+QUIET_BUSY = 0.6         # … and where this share of the photo is, the regions free of edges are candidates
 SEAM_TRIES = 5           # seams nearest the middle checked against the desk
 
 
@@ -562,6 +573,17 @@ def _search(small: np.ndarray, gain: float):
         if best is not None:
             quad, evidence, rank = _judge(flat_steps, (best[0] + 0.5) * 2 - 0.5, blind)
             found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+        # Quiet regions: on a fine stripe or check (and more so under blur) the desk is edges everywhere, a
+        # page's sides are no edge (the stripes run up to the paper and turn there), and the paper is the
+        # one region without edges but its print's. Polished and judged in the view as it is.
+        raw_feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
+        for region in _quiet_quads(_edges(raw_feat)[0]):
+            if found is not None and found[1] >= CONFIDENT and _inside(region, found[0]):
+                continue  # inside an answer outlined as a page: its inner part (a card's panel), and it stays
+            for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
+                if _page_shaped(q, STEEP_ANGLE):
+                    quad, evidence, rank = _judge(raw_feat, q, blind)
+                    found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
@@ -833,6 +855,45 @@ def _texture_quads(grad: np.ndarray) -> list[np.ndarray]:
     return quads
 
 
+def _inside(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether QUIET_INSIDE of a quadrilateral's area lies inside another."""
+    a, b = order_corners(inner).astype(np.float32), order_corners(outer).astype(np.float32)
+    common, _ = cv2.intersectConvexConvex(a, b)
+    return common >= QUIET_INSIDE * abs(_area(a))
+
+
+def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around the regions free of edges (QUIET_REACH px from any) where the desk is busy with
+    them (QUIET_BUSY of the photo): a page on a fine stripe or check, whose print leaves holes the hull fills."""
+    busy = (cv2.dilate(edges, np.ones((QUIET_REACH, QUIET_REACH), np.uint8)) > 0).astype(np.uint8)
+    if busy.mean() < QUIET_BUSY:
+        return []
+    # The desk's own gaps between its lines are thin (the opening drops them); the paper's margins and the
+    # spaces between its lines of print are not, and close over the print.
+    free = cv2.morphologyEx(1 - busy, cv2.MORPH_OPEN, np.ones((QUIET_OPEN, QUIET_OPEN), np.uint8))
+    # A page's quiet pieces (margins, the spaces between its lines) lie close together: grouped, the hull of
+    # each group's pieces is a candidate (the print between them inside it).
+    near = cv2.dilate(free, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (QUIET_CLOSE,) * 2))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    h, w = edges.shape
+    quads = []
+    for k in range(1, n):
+        x, y, bw, bh, _ = stats[k]
+        if bw >= w - 1 or bh >= h - 1:
+            continue  # the desk's gaps, from one border to the other
+        pts = cv2.findNonZero(((labels == k) & (free > 0)).astype(np.uint8))
+        if pts is None:
+            continue
+        hull = cv2.convexHull(pts)
+        area = cv2.contourArea(hull)
+        if area < MIN_AREA * h * w or len(pts) < QUIET_SHARE * area:
+            continue
+        quad = _hull_quad(hull)
+        if quad is not None:
+            quads.append(quad)
+    return quads
+
+
 def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
     h, w = smooth.shape
     f = TEXTURE_SIDE / max(h, w)
@@ -876,14 +937,15 @@ def _mask_quads(mask: np.ndarray, f: float) -> list[np.ndarray]:
     return quads
 
 
-def _polish(feat: np.ndarray, quad: np.ndarray) -> np.ndarray:
+def _polish(feat: np.ndarray, quad: np.ndarray, near: bool = False) -> np.ndarray:
     """Move each side of a rough quadrilateral (a region's outline) onto the line nearby with the most
     consistent step: both ends of the side are shifted along its normal over a small grid, and the line
     with the largest share of step (page on the inside, one polarity all round) is kept. Twice, coarse
     then fine; the corners are where the new sides meet."""
     q = order_corners(quad)
     h, w = feat.shape[:2]
-    for reach, steps in ((POLISH_REACH, 21), (POLISH_REACH / 4, 11), (2.0, 9)):
+    stages = ((POLISH_REACH, 21), (POLISH_REACH / 4, 11), (2.0, 9))
+    for reach, steps in stages[1:] if near else stages:   # near: the outline is within a few px of the edge
         lines = []
         for s in range(4):
             a, b, length, n = _inward(q, s)
