@@ -212,7 +212,13 @@ SEAM_SAMPLES = 100       # points along a line across the answer where the seam 
 SEAM_DESK = 0.5          # the desk beyond a seam's ends is nearer its colour than this share of its sides' distance
 REGROW_AREA = 1.35       # the growth from the refined sides takes a band or a fold, at most this much more
 REGROW_MOVED = 1.5       # … looked for only where the refinement moved a corner this far (working px)
+COARSE_SAME = 6.0        # px (working): a coarse-view winner with all corners this near the first look's: its answer
 SEAM_TRIES = 5           # seams nearest the middle checked against the desk
+SEAM_GAP_DESK = 0.2      # … and at full resolution, the line's most unlike sample this near the desk (_desk_in_gap)
+SEAM_QUIET = (2, 7)      # px beyond a seam's edges (working size, rectified) that must be calm …
+SEAM_QUIET_GRID = (2, 9)  # … for a grid of seams (a keyboard's keys are larger than squared paper's squares) …
+SEAM_CALM = 0.08         # … no channel changing by this (log colour) across that band …
+SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,7 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
-        if _seam(small, quad):
+        if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -300,7 +306,7 @@ def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
     return _grow(steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), quad.astype(np.float32), (gx, gy))
 
 
-def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
+def _seam(small: np.ndarray, quad: np.ndarray, image: np.ndarray | None = None) -> bool:
     """Whether the answer is two things side by side, or one thing divided all across (two sheets, a keyboard):
     a line runs across it from side to side, SEAM_MIDDLE or more in from the sides parallel to it, along which
     the photo differs from both sides of it (a ridge or a valley, 2-16 px wide) while they are alike, on
@@ -346,17 +352,26 @@ def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
         rows = ridge[lo:hi, 1:m - 1]
         ok = (rows.mean(1) >= SEAM_SHARE) & (np.minimum(rows[:, :end].mean(1), rows[:, -end:].mean(1)) >= SEAM_SHARE)
         seams = lo + np.flatnonzero(ok)
-        if len(seams) == 0:
-            continue
-        both += 1
-        if both == 2:
-            return True
-        back = np.linalg.inv(to_rect)
+        # Beside a gap between two sheets, or between a keyboard's keys, is a calm band (each sheet's margin, a
+        # key's top); a printed line or a crease has its own page's print or its neighbours (a grid, ruled or
+        # squared paper) beside it. The line's middle: its darkest-or-brightest row within a px.
+        middles = []
         for r in seams[np.argsort(np.abs(seams - n / 2))][:SEAM_TRIES]:
-            # The line's darkest-or-brightest row within a px (the ridge's middle), its colour and its sides'.
             band = view[max(0, r - 1):r + 2]
             k = int(np.argmax(np.linalg.norm(band - np.median(view[max(0, r - 6):r + 7], axis=0), axis=-1).mean(1)))
             r0 = max(0, r - 1) + k
+            if r0 not in middles:
+                middles.append(r0)
+        wide = [r0 for r0 in middles if _quiet_beside(view, ridge, r0, SEAM_QUIET_GRID)]
+        middles = [r0 for r0 in middles if _quiet_beside(view, ridge, r0, SEAM_QUIET)]
+        if not middles:
+            continue
+        both += 1 if wide else 0
+        if both == 2:
+            return True
+        back = np.linalg.inv(to_rect)
+        for r0 in middles:
+            # The line's colour and its sides'.
             centre = np.median(view[r0], axis=0)
             sides = np.median(np.concatenate([view[max(0, r0 - 8):max(0, r0 - 4)], view[r0 + 5:r0 + 9]]), axis=(0, 1))
             # Beyond both its ends, outside the answer: 4-8 px on along the line.
@@ -371,8 +386,62 @@ def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
             desk = np.log(cv2.remap(small, out[:, :1], out[:, 1:], cv2.INTER_LINEAR).reshape(6, -1)
                           .astype(np.float32) + 16.0)
             near = max(np.linalg.norm(np.median(desk[:3], 0) - centre), np.linalg.norm(np.median(desk[3:], 0) - centre))
-            if near < SEAM_DESK * np.linalg.norm(sides - centre):
+            if near < SEAM_DESK * np.linalg.norm(sides - centre) and (
+                    image is None or _desk_in_gap(image, small.shape, back, r0, m, across, out)):
                 return True
+    return False
+
+
+def _desk_in_gap(image: np.ndarray, work_shape, back: np.ndarray, r0: int, m: int, across: bool,
+                 out: np.ndarray) -> bool:
+    """Whether the line through row ``r0`` of the rectified answer (``back``: rectified to working px) shows the desk
+    at full resolution: across it, the sample most unlike its sides is as near the desk beyond its ends (``out``,
+    working px: three points beyond each end) as SEAM_GAP_DESK of its distance to the sides. At working size a thin
+    printed rule or a crease blurs to a grey between paper and ink, which can match a mid or light desk (and a black
+    rule a dark desk); at full resolution a gap between two sheets is the desk itself, a rule the ink's colour."""
+    h, w = image.shape[:2]
+    sx, sy = w / work_shape[1], h / work_shape[0]
+    along = np.linspace(0.1, 0.9, 24) * (m - 1)
+    rect = [np.stack([np.full_like(along, r0 + d), along], 1) if across else
+            np.stack([along, np.full_like(along, r0 + d)], 1) for d in (-1.0, 0.0, 1.0)]
+    full = [(cv2.perspectiveTransform(r[None].astype(np.float32), back)[0] + 0.5) * [sx, sy] - 0.5 for r in rect]
+    normal = (full[2] - full[0]) / 2.0                                     # full px per rectified row
+    reach = float(np.median(np.hypot(*normal.T))) * 5.0                    # 5 working px either side
+    unit = normal / np.maximum(np.hypot(*normal.T), 1e-6)[:, None]
+    steps = np.arange(-reach, reach + 0.5, 1.0)
+    pts = (full[1][:, None] + steps[None, :, None] * unit[:, None]).astype(np.float32)   # (P, J, 2)
+    prof = cv2.remap(image, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    prof = np.log(prof.astype(np.float32) + 16.0)
+    prof = prof if prof.ndim == 3 else prof[..., None]
+    sides = (prof[:, :2].mean(1) + prof[:, -2:].mean(1)) / 2                # (P, C)
+    far = np.argmax(np.linalg.norm(prof - sides[:, None], axis=-1), axis=1)
+    centre = np.median(prof[np.arange(len(prof)), far], 0)
+    sides = np.median(sides, 0)
+    o = ((out + 0.5) * [sx, sy] - 0.5).astype(np.float32)
+    desk = np.log(cv2.remap(image, o[:, :1], o[:, 1:], cv2.INTER_LINEAR).reshape(len(o), -1).astype(np.float32) + 16.0)
+    half = len(o) // 2
+    near = max(np.linalg.norm(np.median(desk[:half], 0) - centre), np.linalg.norm(np.median(desk[half:], 0) - centre))
+    return near < SEAM_GAP_DESK * float(np.linalg.norm(sides - centre))
+
+
+def _quiet_beside(view: np.ndarray, ridge: np.ndarray, r0: int, reach: tuple[int, int]) -> bool:
+    """Whether the rectified answer ``view`` (rows across the line, log colour) is calm on either side of the line
+    through row ``r0`` (its extent: the rows around it that are ridge on half its length) from reach[0] to reach[1]
+    px beyond its edges: in SEAM_QUIET_SHARE of its columns no channel changes by SEAM_CALM across that band
+    (paper's margin or a key's top, not print, a neighbouring line or a crease's shading)."""
+    a, b = reach
+    wide = ridge.mean(1) >= 0.5
+    top = bottom = r0
+    while top > 0 and wide[top - 1]:
+        top -= 1
+    while bottom < len(wide) - 1 and wide[bottom + 1]:
+        bottom += 1
+    for band in (view[max(0, top - b):max(0, top - a + 1)], view[bottom + a:bottom + b + 1]):
+        if len(band) < (b - a + 1) // 2:
+            continue
+        spread = (band.max(0) - band.min(0)).max(-1)                     # per column along the line
+        if (spread < SEAM_CALM).mean() >= SEAM_QUIET_SHARE:
+            return True
     return False
 
 
@@ -561,7 +630,15 @@ def _search(small: np.ndarray, gain: float):
         best = _best_quad(coarse_feat, lines) if len(lines) >= 4 else None
         if best is not None:
             quad, evidence, rank = _judge(flat_steps, (best[0] + 0.5) * 2 - 0.5, blind)
+            first = found
             found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+            if first is not None and found is not first and \
+                    np.abs(order_corners(found[0]) - order_corners(first[0])).max() <= COARSE_SAME:
+                # The first look's answer seen again coarsely (its corners within a few px): the coarse view sees
+                # no more of it, so it is no surer than the first look was (a wrong answer asked about at 0.72
+                # was lifted to 0.76, over CONFIDENT).
+                found = (found[0], min(found[1], first[1]), *found[2:])
+                judged[-1] = found
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
