@@ -283,10 +283,14 @@ def detect(image: np.ndarray) -> Detection | None:
             # beside it points its extension off the band or fold beyond the next side, which the growth step
             # then misses (a card under a hand found without its colour band); refined, it points true. Only
             # where the refinement moved a corner (else the growth step saw the same), and only a band or a
-            # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat.
+            # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat. A band is a good part of the answer
+            # (CONTAIN_GROW at least): a strip of a mat or a folder a few mm wide beyond one side was taken too.
             grown = _regrow(small, work, found[5] if len(found) > 5 else None)
-            if np.abs(grown - work).max() > 1.0 and abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
+            if np.abs(grown - work).max() > 1.0 and \
+                    CONTAIN_GROW * abs(_area(work)) <= abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
                 quad = _refine(image, (grown + 0.5) * [sx, sy] - 0.5, max(sx, sy))
+                if _seam(small, grown, image):  # the grown answer checked as the first was
+                    score = min(score, FRAME_DOUBT * CONFIDENT)
     quad = order_corners(quad)
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
@@ -395,13 +399,15 @@ def _seam(small: np.ndarray, quad: np.ndarray, image: np.ndarray | None = None) 
 def _desk_in_gap(image: np.ndarray, work_shape, back: np.ndarray, r0: int, m: int, across: bool,
                  out: np.ndarray) -> bool:
     """Whether the line through row ``r0`` of the rectified answer (``back``: rectified to working px) shows the desk
-    at full resolution: across it, the sample most unlike its sides is as near the desk beyond its ends (``out``,
-    working px: three points beyond each end) as SEAM_GAP_DESK of its distance to the sides. At working size a thin
+    at full resolution all along it: across it, the sample most unlike its sides (5 working px away), within 2 working
+    px of its middle, is as near the desk beyond its ends (``out``, working px: three points beyond each end) as
+    SEAM_GAP_DESK of its distance to the sides, at SEAM_SHARE of the points along it (margins included: a crease
+    through a printed rule is the rule's colour there, shaded paper in the margins). At working size a thin
     printed rule or a crease blurs to a grey between paper and ink, which can match a mid or light desk (and a black
     rule a dark desk); at full resolution a gap between two sheets is the desk itself, a rule the ink's colour."""
     h, w = image.shape[:2]
     sx, sy = w / work_shape[1], h / work_shape[0]
-    along = np.linspace(0.1, 0.9, 24) * (m - 1)
+    along = np.linspace(0.03, 0.97, 32) * (m - 1)
     rect = [np.stack([np.full_like(along, r0 + d), along], 1) if across else
             np.stack([along, np.full_like(along, r0 + d)], 1) for d in (-1.0, 0.0, 1.0)]
     full = [(cv2.perspectiveTransform(r[None].astype(np.float32), back)[0] + 0.5) * [sx, sy] - 0.5 for r in rect]
@@ -414,14 +420,16 @@ def _desk_in_gap(image: np.ndarray, work_shape, back: np.ndarray, r0: int, m: in
     prof = np.log(prof.astype(np.float32) + 16.0)
     prof = prof if prof.ndim == 3 else prof[..., None]
     sides = (prof[:, :2].mean(1) + prof[:, -2:].mean(1)) / 2                # (P, C)
-    far = np.argmax(np.linalg.norm(prof - sides[:, None], axis=-1), axis=1)
-    centre = np.median(prof[np.arange(len(prof)), far], 0)
-    sides = np.median(sides, 0)
+    middle = np.abs(steps) <= reach * 0.4                                  # within 2 working px of its middle
+    inner = prof[:, middle]
+    far = np.argmax(np.linalg.norm(inner - sides[:, None], axis=-1), axis=1)
+    centre = inner[np.arange(len(prof)), far]                              # (P, C)
     o = ((out + 0.5) * [sx, sy] - 0.5).astype(np.float32)
     desk = np.log(cv2.remap(image, o[:, :1], o[:, 1:], cv2.INTER_LINEAR).reshape(len(o), -1).astype(np.float32) + 16.0)
     half = len(o) // 2
-    near = max(np.linalg.norm(np.median(desk[:half], 0) - centre), np.linalg.norm(np.median(desk[half:], 0) - centre))
-    return near < SEAM_GAP_DESK * float(np.linalg.norm(sides - centre))
+    near = np.maximum(np.linalg.norm(np.median(desk[:half], 0) - centre, axis=-1),
+                      np.linalg.norm(np.median(desk[half:], 0) - centre, axis=-1))
+    return float((near < SEAM_GAP_DESK * np.linalg.norm(sides - centre, axis=-1)).mean()) >= SEAM_SHARE
 
 
 def _quiet_beside(view: np.ndarray, ridge: np.ndarray, r0: int, reach: tuple[int, int]) -> bool:
