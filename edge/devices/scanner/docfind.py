@@ -71,7 +71,8 @@ measured along each candidate side:
    lamp's reflection, not a page (``_glare``).
    When the views leave it unsure (below SURE), a coarse view at half the working size is searched too, its
    best quad judged at working size like the others: a fine check or stripes under motion blur break a page's
-   sides into pieces at every stripe at working size, and average out at half of it (2026-12-06).
+   sides into pieces at every stripe at working size, and average out at half of it (2026-12-06). Where its
+   winner is the first look's answer (corners within COARSE_SAME), it keeps the first look's confidence.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -88,7 +89,8 @@ measured along each candidate side:
    meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
-   step then missed; refined, it points true. Only a band or a fold is taken so (REGROW_AREA), not a mat.
+   step then missed; refined, it points true. Only a band or a fold is taken so (CONTAIN_GROW to REGROW_AREA more),
+   not a mat nor a folder's strip beyond one side; the grown answer is checked for a seam again.
 
 10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
    all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
@@ -104,10 +106,11 @@ The score (``Detection.score``, 0..1) is the winner's near-step score times the 
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
 below ``CONFIDENT`` when a document's edge may lie beyond the answer or a side lies at the photo's border
-(step 10), or when a gap runs across the answer from side to side with the desk beyond its ends, or a grid of
-such lines does (two sheets side by side taken as one page, a keyboard: ``_seam``). ``CONFIDENT`` is calibrated
-on the tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the wizard
-asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the calibration on the
+(step 10), or when a gap runs across the answer from side to side with the desk beyond its ends and showing through
+it at full resolution, a calm margin beside it, or a grid of such lines with calm cells does (two sheets side by
+side taken as one page, a keyboard: ``_seam``; a printed rule, a crease or squared paper is none). ``CONFIDENT`` is
+calibrated on the tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
+wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the calibration on the
 held-out split, and the speed.
 """
 from __future__ import annotations
@@ -322,7 +325,11 @@ def _seam(small: np.ndarray, quad: np.ndarray, image: np.ndarray | None = None) 
     * such lines run both ways (a grid: the rows and columns between a keyboard's keys).
 
     A row of print on a page is neither: it is ink on paper, unlike the desk beyond the margins, and no column
-    of print runs all the way across too. The answer is rectified (its own perspective undone), so the lines
+    of print runs all the way across too. A thin rule, a crease or squared paper's lines running to the paper's edge
+    blur at working size to a grey that can match a desk: a line counts only with a calm band on one side of it
+    (``_quiet_beside``: a sheet's margin, a key's top; a grid's lines have each other beside them) and, for the
+    first kind, with the desk showing through it at full resolution all along (``_desk_in_gap``, given ``image``).
+    The answer is rectified (its own perspective undone), so the lines
     are rows and columns; a row a pixel off either way counts (two sheets are seldom exactly parallel)."""
     q = order_corners(quad).astype(np.float32)
     wq = int(round(max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))))
