@@ -71,13 +71,15 @@ measured along each candidate side:
    lamp's reflection, not a page (``_glare``).
    When the views leave it unsure (below SURE), a coarse view at half the working size is searched too, its
    best quad judged at working size like the others: a fine check or stripes under motion blur break a page's
-   sides into pieces at every stripe at working size, and average out at half of it (2026-12-06).
-   So are the quiet regions (``_quiet_quads``, 2026-12-06): where the view as it is has edges nearly everywhere
-   (QUIET_BUSY of it within QUIET_REACH of one: a fine stripe or check), the paper is the one region free of them
-   but for its print. The stripes run up to a page and turn there, so its sides are no edge at all and no line
-   search keeps them; the quiet pieces (margins, the spaces between lines of print) lying close together are
-   grouped, and each group's hull, as it is and polished near and far, is judged in the view as it is. A quiet
-   region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not looked at.
+   sides into pieces at every stripe at working size, and average out at half of it (2026-12-06). Where its
+   winner is the first look's answer (corners within COARSE_SAME), it keeps the first look's confidence.
+   The quiet regions are looked at too when unsure (``_quiet_quads``, 2026-12-06): where the view as it is has edges
+   nearly everywhere (QUIET_BUSY of it within QUIET_REACH of one: a fine stripe or check), the paper is the one
+   region free of them but for its print. The stripes run up to a page and turn there, so its sides are no edge at
+   all and no line search keeps them; the quiet pieces (margins, the spaces between lines of print) lying close
+   together are grouped, and each group's hull, as it is and polished near and far, is judged in the view as it is. A
+   quiet region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not
+   looked at.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -94,7 +96,8 @@ measured along each candidate side:
    meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
-   step then missed; refined, it points true. Only a band or a fold is taken so (REGROW_AREA), not a mat.
+   step then missed; refined, it points true. Only a band or a fold is taken so (CONTAIN_GROW to REGROW_AREA more),
+   not a mat nor a folder's strip beyond one side; the grown answer is checked for a seam again.
 
 10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
    all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
@@ -110,10 +113,11 @@ The score (``Detection.score``, 0..1) is the winner's near-step score times the 
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
 below ``CONFIDENT`` when a document's edge may lie beyond the answer or a side lies at the photo's border
-(step 10), or when a gap runs across the answer from side to side with the desk beyond its ends, or a grid of
-such lines does (two sheets side by side taken as one page, a keyboard: ``_seam``). ``CONFIDENT`` is calibrated
-on the tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the wizard
-asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the calibration on the
+(step 10), or when a gap runs across the answer from side to side with the desk beyond its ends and showing through
+it at full resolution, a calm margin beside it, or a grid of such lines with calm cells does (two sheets side by
+side taken as one page, a keyboard: ``_seam``; a printed rule, a crease or squared paper is none). ``CONFIDENT`` is
+calibrated on the tuning split: at or above it the corners are right (IoU >= 0.9) on ~95 % of photos; below it the
+wizard asks the operator to check the corners. See docs/scanner.md for the measured accuracy, the calibration on the
 held-out split, and the speed.
 """
 from __future__ import annotations
@@ -223,7 +227,13 @@ QUIET_OPEN, QUIET_CLOSE = 3, 15  # px: the desk's thin gaps go; quiet pieces thi
 QUIET_INSIDE = 0.9       # a quiet region this much inside a confident answer is its inner part, not a page
 QUIET_SHARE = 0.2        # … whose hull they fill at least this much (the rest its print)
 QUIET_BUSY = 0.6         # … and where this share of the photo is, the regions free of edges are candidates
+COARSE_SAME = 6.0        # px (working): a coarse-view winner with all corners this near the first look's: its answer
 SEAM_TRIES = 5           # seams nearest the middle checked against the desk
+SEAM_GAP_DESK = 0.2      # … and at full resolution, the line's most unlike sample this near the desk (_desk_in_gap)
+SEAM_QUIET = (2, 7)      # px beyond a seam's edges (working size, rectified) that must be calm …
+SEAM_QUIET_GRID = (2, 9)  # … for a grid of seams (a keyboard's keys are larger than squared paper's squares) …
+SEAM_CALM = 0.08         # … no channel changing by this (log colour) across that band …
+SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
 
 
 @dataclass(frozen=True)
@@ -274,7 +284,7 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
-        if _seam(small, quad):
+        if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -288,10 +298,14 @@ def detect(image: np.ndarray) -> Detection | None:
             # beside it points its extension off the band or fold beyond the next side, which the growth step
             # then misses (a card under a hand found without its colour band); refined, it points true. Only
             # where the refinement moved a corner (else the growth step saw the same), and only a band or a
-            # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat.
+            # fold (REGROW_AREA): a page on a mat or a tray was grown onto the mat. A band is a good part of the answer
+            # (CONTAIN_GROW at least): a strip of a mat or a folder a few mm wide beyond one side was taken too.
             grown = _regrow(small, work, found[5] if len(found) > 5 else None)
-            if np.abs(grown - work).max() > 1.0 and abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
+            if np.abs(grown - work).max() > 1.0 and \
+                    CONTAIN_GROW * abs(_area(work)) <= abs(_area(grown)) <= REGROW_AREA * abs(_area(work)):
                 quad = _refine(image, (grown + 0.5) * [sx, sy] - 0.5, max(sx, sy))
+                if _seam(small, grown, image):  # the grown answer checked as the first was
+                    score = min(score, FRAME_DOUBT * CONFIDENT)
     quad = order_corners(quad)
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
@@ -311,7 +325,7 @@ def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
     return _grow(steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), quad.astype(np.float32), (gx, gy))
 
 
-def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
+def _seam(small: np.ndarray, quad: np.ndarray, image: np.ndarray | None = None) -> bool:
     """Whether the answer is two things side by side, or one thing divided all across (two sheets, a keyboard):
     a line runs across it from side to side, SEAM_MIDDLE or more in from the sides parallel to it, along which
     the photo differs from both sides of it (a ridge or a valley, 2-16 px wide) while they are alike, on
@@ -323,7 +337,11 @@ def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
     * such lines run both ways (a grid: the rows and columns between a keyboard's keys).
 
     A row of print on a page is neither: it is ink on paper, unlike the desk beyond the margins, and no column
-    of print runs all the way across too. The answer is rectified (its own perspective undone), so the lines
+    of print runs all the way across too. A thin rule, a crease or squared paper's lines running to the paper's edge
+    blur at working size to a grey that can match a desk: a line counts only with a calm band on one side of it
+    (``_quiet_beside``: a sheet's margin, a key's top; a grid's lines have each other beside them) and, for the
+    first kind, with the desk showing through it at full resolution all along (``_desk_in_gap``, given ``image``).
+    The answer is rectified (its own perspective undone), so the lines
     are rows and columns; a row a pixel off either way counts (two sheets are seldom exactly parallel)."""
     q = order_corners(quad).astype(np.float32)
     wq = int(round(max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))))
@@ -357,17 +375,26 @@ def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
         rows = ridge[lo:hi, 1:m - 1]
         ok = (rows.mean(1) >= SEAM_SHARE) & (np.minimum(rows[:, :end].mean(1), rows[:, -end:].mean(1)) >= SEAM_SHARE)
         seams = lo + np.flatnonzero(ok)
-        if len(seams) == 0:
-            continue
-        both += 1
-        if both == 2:
-            return True
-        back = np.linalg.inv(to_rect)
+        # Beside a gap between two sheets, or between a keyboard's keys, is a calm band (each sheet's margin, a
+        # key's top); a printed line or a crease has its own page's print or its neighbours (a grid, ruled or
+        # squared paper) beside it. The line's middle: its darkest-or-brightest row within a px.
+        middles = []
         for r in seams[np.argsort(np.abs(seams - n / 2))][:SEAM_TRIES]:
-            # The line's darkest-or-brightest row within a px (the ridge's middle), its colour and its sides'.
             band = view[max(0, r - 1):r + 2]
             k = int(np.argmax(np.linalg.norm(band - np.median(view[max(0, r - 6):r + 7], axis=0), axis=-1).mean(1)))
             r0 = max(0, r - 1) + k
+            if r0 not in middles:
+                middles.append(r0)
+        wide = [r0 for r0 in middles if _quiet_beside(view, ridge, r0, SEAM_QUIET_GRID)]
+        middles = [r0 for r0 in middles if _quiet_beside(view, ridge, r0, SEAM_QUIET)]
+        if not middles:
+            continue
+        both += 1 if wide else 0
+        if both == 2:
+            return True
+        back = np.linalg.inv(to_rect)
+        for r0 in middles:
+            # The line's colour and its sides'.
             centre = np.median(view[r0], axis=0)
             sides = np.median(np.concatenate([view[max(0, r0 - 8):max(0, r0 - 4)], view[r0 + 5:r0 + 9]]), axis=(0, 1))
             # Beyond both its ends, outside the answer: 4-8 px on along the line.
@@ -382,8 +409,66 @@ def _seam(small: np.ndarray, quad: np.ndarray) -> bool:
             desk = np.log(cv2.remap(small, out[:, :1], out[:, 1:], cv2.INTER_LINEAR).reshape(6, -1)
                           .astype(np.float32) + 16.0)
             near = max(np.linalg.norm(np.median(desk[:3], 0) - centre), np.linalg.norm(np.median(desk[3:], 0) - centre))
-            if near < SEAM_DESK * np.linalg.norm(sides - centre):
+            if near < SEAM_DESK * np.linalg.norm(sides - centre) and (
+                    image is None or _desk_in_gap(image, small.shape, back, r0, m, across, out)):
                 return True
+    return False
+
+
+def _desk_in_gap(image: np.ndarray, work_shape, back: np.ndarray, r0: int, m: int, across: bool,
+                 out: np.ndarray) -> bool:
+    """Whether the line through row ``r0`` of the rectified answer (``back``: rectified to working px) shows the desk
+    at full resolution all along it: across it, the sample most unlike its sides (5 working px away), within 2 working
+    px of its middle, is as near the desk beyond its ends (``out``, working px: three points beyond each end) as
+    SEAM_GAP_DESK of its distance to the sides, at SEAM_SHARE of the points along it (margins included: a crease
+    through a printed rule is the rule's colour there, shaded paper in the margins). At working size a thin
+    printed rule or a crease blurs to a grey between paper and ink, which can match a mid or light desk (and a black
+    rule a dark desk); at full resolution a gap between two sheets is the desk itself, a rule the ink's colour."""
+    h, w = image.shape[:2]
+    sx, sy = w / work_shape[1], h / work_shape[0]
+    along = np.linspace(0.03, 0.97, 32) * (m - 1)
+    rect = [np.stack([np.full_like(along, r0 + d), along], 1) if across else
+            np.stack([along, np.full_like(along, r0 + d)], 1) for d in (-1.0, 0.0, 1.0)]
+    full = [(cv2.perspectiveTransform(r[None].astype(np.float32), back)[0] + 0.5) * [sx, sy] - 0.5 for r in rect]
+    normal = (full[2] - full[0]) / 2.0                                     # full px per rectified row
+    reach = float(np.median(np.hypot(*normal.T))) * 5.0                    # 5 working px either side
+    unit = normal / np.maximum(np.hypot(*normal.T), 1e-6)[:, None]
+    steps = np.arange(-reach, reach + 0.5, 1.0)
+    pts = (full[1][:, None] + steps[None, :, None] * unit[:, None]).astype(np.float32)   # (P, J, 2)
+    prof = cv2.remap(image, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    prof = np.log(prof.astype(np.float32) + 16.0)
+    prof = prof if prof.ndim == 3 else prof[..., None]
+    sides = (prof[:, :2].mean(1) + prof[:, -2:].mean(1)) / 2                # (P, C)
+    middle = np.abs(steps) <= reach * 0.4                                  # within 2 working px of its middle
+    inner = prof[:, middle]
+    far = np.argmax(np.linalg.norm(inner - sides[:, None], axis=-1), axis=1)
+    centre = inner[np.arange(len(prof)), far]                              # (P, C)
+    o = ((out + 0.5) * [sx, sy] - 0.5).astype(np.float32)
+    desk = np.log(cv2.remap(image, o[:, :1], o[:, 1:], cv2.INTER_LINEAR).reshape(len(o), -1).astype(np.float32) + 16.0)
+    half = len(o) // 2
+    near = np.maximum(np.linalg.norm(np.median(desk[:half], 0) - centre, axis=-1),
+                      np.linalg.norm(np.median(desk[half:], 0) - centre, axis=-1))
+    return float((near < SEAM_GAP_DESK * np.linalg.norm(sides - centre, axis=-1)).mean()) >= SEAM_SHARE
+
+
+def _quiet_beside(view: np.ndarray, ridge: np.ndarray, r0: int, reach: tuple[int, int]) -> bool:
+    """Whether the rectified answer ``view`` (rows across the line, log colour) is calm on either side of the line
+    through row ``r0`` (its extent: the rows around it that are ridge on half its length) from reach[0] to reach[1]
+    px beyond its edges: in SEAM_QUIET_SHARE of its columns no channel changes by SEAM_CALM across that band
+    (paper's margin or a key's top, not print, a neighbouring line or a crease's shading)."""
+    a, b = reach
+    wide = ridge.mean(1) >= 0.5
+    top = bottom = r0
+    while top > 0 and wide[top - 1]:
+        top -= 1
+    while bottom < len(wide) - 1 and wide[bottom + 1]:
+        bottom += 1
+    for band in (view[max(0, top - b):max(0, top - a + 1)], view[bottom + a:bottom + b + 1]):
+        if len(band) < (b - a + 1) // 2:
+            continue
+        spread = (band.max(0) - band.min(0)).max(-1)                     # per column along the line
+        if (spread < SEAM_CALM).mean() >= SEAM_QUIET_SHARE:
+            return True
     return False
 
 
@@ -572,18 +657,34 @@ def _search(small: np.ndarray, gain: float):
         best = _best_quad(coarse_feat, lines) if len(lines) >= 4 else None
         if best is not None:
             quad, evidence, rank = _judge(flat_steps, (best[0] + 0.5) * 2 - 0.5, blind)
+            first = found
             found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+            if first is not None and found is not first and \
+                    np.abs(order_corners(found[0]) - order_corners(first[0])).max() <= COARSE_SAME:
+                # The first look's answer seen again coarsely (its corners within a few px): the coarse view sees
+                # no more of it, so it is no surer than the first look was (a wrong answer asked about at 0.72
+                # was lifted to 0.76, over CONFIDENT).
+                found = (found[0], min(found[1], first[1]), *found[2:])
+                judged[-1] = found
         # Quiet regions: on a fine stripe or check (and more so under blur) the desk is edges everywhere, a
         # page's sides are no edge (the stripes run up to the paper and turn there), and the paper is the
         # one region without edges but its print's. Polished and judged in the view as it is.
         raw_feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
         for region in _quiet_quads(_edges(raw_feat)[0]):
-            if found is not None and found[1] >= CONFIDENT and _inside(region, found[0]):
+            inside = found is not None and _inside(region, found[0])
+            if inside and found[1] >= CONFIDENT:
                 continue  # inside an answer outlined as a page: its inner part (a card's panel), and it stays
             for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
                 if _page_shaped(q, STEEP_ANGLE):
                     quad, evidence, rank = _judge(raw_feat, q, blind)
+                    before = found
                     found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+                    if inside and found is not before:
+                        # Inside an unsure answer, the quiet region is the page (the answer took a stripe beyond
+                        # it) or a printed frame's inside (the answer was the frame): a guess between the two,
+                        # asked (framed/2002 at 12 MP: the frame's inside at 0.93, IoU 0.80).
+                        found = (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:])
+                        judged[-1] = found
     found = _outermost(found, judged) if found is not None else steep
     if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
