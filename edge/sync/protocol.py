@@ -67,9 +67,10 @@ COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
 # decision older than this could no longer be recognised as a replay, so it is refused as "stale".
 DOWNLINK_MAX_AGE = timedelta(days=60)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
-# Replaying an ack, a catalogue or a trust list changes nothing (ids and versions only move forward);
-# replaying a command, a status decision or the governorate's word on a van's release could, so those expire.
-FRESHNESS_CHECKED = ("request-status", "command", "update-target")
+# Replaying an ack, a catalogue or a trust list changes nothing (ids and versions only move forward), nor does the
+# governorate's word on a van's release (the van keeps the newest by created_at and refuses an older one);
+# replaying a command or a status decision could, so those two expire.
+FRESHNESS_CHECKED = ("request-status", "command")
 
 _GOV = re.compile(r"\d\d", re.ASCII)
 

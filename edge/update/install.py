@@ -814,13 +814,15 @@ class Updater:
         if not baseline.get("sync_connected"):
             return "waiting", "the link is still down"
         since = _aware(baseline.get("sync_since"))
+        if since is not None and since > datetime.now(UTC):
+            since = None  # a clock set back since the link came back: unknown, so no wait that would never end
         if word is not None and since is not None and word["heard"] >= since:
             release = word["release"]
             if release is not None and self._cancel_deferred(st, release):
                 return "cancelled", f"the governorate asks this van to run {release}"
         elif since is not None and (datetime.now(UTC) - since).total_seconds() < word_wait_s:
             return "waiting", (f"asking the governorate first: no word from it on the release to run since the link "
-                               f"came back ({since:%Y-%m-%d %H:%M:%S}Z; waited at most {word_wait_s:g} s)")
+                               f"came back ({since:%Y-%m-%d %H:%M:%S}Z); tried without it {word_wait_s:g} s after that")
         vid = max(st["deferred"], key=lambda v: str(st["deferred"][v].get("at")))
         if self.switch(vid):
             return "kept", None

@@ -811,3 +811,12 @@ def test_a_word_the_van_cannot_read_is_no_word(tmp_path, keys, rig):
         assert done.returncode == 0 and "asking the governorate first" in done.stdout, (plant, done.stdout,
                                                                                         done.stderr)
         assert rig.status()["pointed_version"] == "1.0.0" and rig.status()["deferred"], plant
+
+
+def test_a_link_back_since_a_time_ahead_of_the_clock_is_not_waited_on_for_good(tmp_path, keys, rig):
+    # The van's clock set back after the link came back (a wrong clock put right): "since" is ahead of now, and a wait
+    # measured from it would never end. It is taken as unknown: no wait, the release is tried as before.
+    _deferred_once(tmp_path, keys, rig)
+    _link_back_since(rig, -3600)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
