@@ -149,6 +149,9 @@ class Hub:
                     next_pump = time.monotonic() + updates_mod.PUMP_EVERY_S
                     try:
                         rollouts.drive(self.store, self.updates)
+                        # The cancel of a deferred release the plan no longer gives a van: a small downlink now,
+                        # before the release's chunks (which wait for the van's backlog).
+                        rollouts.tell(self.store, self.updates, self)
                         self.updates.pump_all()
                     except Exception:  # noqa: BLE001 - a release folder gone, the database busy: the uplink goes on
                         log.exception("sending software updates failed; trying again in %.0f s",

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
+from edge.sync import protocol as p
 from governorate import rollout, staff
 from governorate.store import HubStore, now_iso
 from governorate.updates import Bundle, OfferError, Updates
@@ -32,6 +35,7 @@ from governorate.updates import Bundle, OfferError, Updates
 log = logging.getLogger("governorate.rollouts")
 
 OVER_THE_LINK = 4  # the protocol version that brought update-chunk
+HEARS_WORD = 5  # … and the one that brought update-target: the governorate's word on the release to run
 _COLUMNS = ("id", "target", "target_version", "target_folder", "previous", "previous_version", "previous_folder",
             "canaries", "wave_sizes", "max_failure_rate", "pinned", "rolled_back", "state", "reason", "created_by",
             "created_at", "decided_at")
@@ -197,6 +201,7 @@ def screen(store: HubStore, updates: Updates) -> dict:
     if row is not None:
         names = {row["target"]: row["target_version"], row["previous"]: row["previous_version"] or row["previous"]}
     wave_of = {van: i for i, wave in enumerate(decision.waves) for van in wave} if decision else {}
+    words_sent = told(store)
     out = []
     for v in vans.values():
         target = decision.versions.get(v.van) if decision else None
@@ -210,8 +215,17 @@ def screen(store: HubStore, updates: Updates) -> dict:
             "up_to_date": target is not None and target == v.running,
             "failed": decision is not None and v.van in decision.failed,
             "offer": offer and {k: offer[k] for k in ("bundle", "version", "state", "held", "total", "error")},
+            # A deferred release the governorate's last word cancels: "sent" (on its way), "heard" (the van applied
+            # it: its next retry drops the release), None (nothing cancelled).
+            "cancel": _cancel_state(v, words_sent.get(v.van)),
         })
     return {"rollout": row, "decision": decision, "vans": out}
+
+
+def _cancel_state(v: VanSoftware, word: dict | None) -> str | None:
+    if not v.deferred or word is None or word["release"] is None or not (v.deferred - {word["release"]}):
+        return None
+    return "heard" if word["applied"] else "sent"
 
 
 _SAID: set[tuple] = set()  # (rollout, van, version) whose deferred release could not be cancelled, logged once
@@ -231,7 +245,8 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
         # A van holding a deferred release the plan no longer gives it (staff rolled the fleet back, pinned the van
         # or started another rollout) would try it again once its link is back: the release it should run is offered
         # to it, even the one it runs — switching to it is what makes the van forget the deferred one (edge/update).
-        cancel = bool(have.deferred - {version})
+        # A van that hears the governorate's word (schema 5) is told instead (tell: no download, at once).
+        cancel = bool(have.deferred - {version}) and (have.schema or 0) < HEARS_WORD
         if (van in row["pinned"] or version == have.running) and not cancel:
             continue
         stale = cancel and version != row["target"] and folders.get(version) and \
@@ -254,3 +269,86 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
             conn.execute("UPDATE rollouts SET state = ?, reason = ?, decided_at = ? WHERE id = ?",
                          [decision.state, decision.reason, (now or datetime.now(UTC)).isoformat(), row["id"]])
     return decision
+
+
+# --- the governorate's word on the release to run (the cancel of a deferred release) ---------------------------
+
+class Sender(Protocol):
+    """governorate.ingest.Hub: ``record`` a downlink in the caller's transaction, ``publish`` it after the commit."""
+
+    def record(self, conn, van: str, message: p.DownMessage): ...
+
+    def publish(self, downlink) -> None: ...
+
+
+def word_for(van: VanSoftware, version: str | None, offer: dict | None) -> str | None:
+    """The release the governorate says ``van`` should run: the plan's ``version`` for it (None: no rollout covers
+    it), unless staff withdrew the offer of the release it deferred — then the one it runs; with no plan, the release
+    offered to it by hand (withdrawn: the one it runs). None: the governorate names none (nothing to cancel)."""
+    withdrawn = offer is not None and offer["state"] == "withdrawn"
+    if withdrawn and offer["bundle"] in van.deferred and version in (None, offer["bundle"]):
+        return van.running
+    if version is not None:
+        return version
+    if offer is not None:
+        return van.running if withdrawn else offer["bundle"]
+    return None
+
+
+def words(store: HubStore, updates: Updates) -> dict[str, str | None]:
+    """For each van whose last report names a deferred release: the release the governorate says it should run."""
+    everyone = fleet(store)
+    vans = {v.van: v for v in everyone.values() if v.deferred}
+    if not vans:
+        return {}
+    row = current(store)
+    decision = _decide(row, everyone) if row is not None else None
+    offers = {o["van"]: o for o in updates.offers()}
+    return {van: word_for(v, decision.versions.get(van) if decision else None, offers.get(van))
+            for van, v in vans.items()}
+
+
+# Per hub store: van → (its session, the release) last told by this process (a hub restarted tells each van again).
+_TOLD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tell(store: HubStore, updates: Updates, sender: Sender) -> int:
+    """Send each van that holds a deferred release, is online and hears the word (schema 5), the release it should
+    run (``update-target``): once in each of its sessions, and again when that release changes (a fleet rollback, a
+    pin, another rollout, its offer withdrawn). A downlink like any other — recorded, sent at once, sent again until
+    the van says it applied it — never behind the van's backlog or a release's chunks: the van's ``retry`` waits for
+    it once its link is back (edge/update, docs/updates.md), and drops every deferred release it does not name.
+    Returns how many were sent."""
+    said = words(store, updates)
+    if not said:
+        return 0
+    online = {van: (session, schema) for van, online, session, schema in store._read(
+        "SELECT van, online, session, schema FROM vans WHERE online = 1")}
+    sent = 0
+    told_here = _TOLD.setdefault(store, {})
+    for van, release in sorted(said.items()):
+        session, schema = online.get(van, (None, None))
+        if session is None or (schema or 0) < HEARS_WORD or told_here.get(van) == (session, release):
+            continue
+        with store.transaction() as conn:
+            downlink = sender.record(conn, van, p.UpdateTarget(release))
+        sender.publish(downlink)
+        told_here[van] = (session, release)
+        sent += 1
+        log.info("told %s (session %s) the release it should run: %s", van, session, release or "none named")
+    return sent
+
+
+def told(store: HubStore) -> dict[str, dict]:
+    """Each van's last word sent (the software screen): ``release``, ``at``, and whether the van applied it."""
+    out: dict[str, dict] = {}
+    for van, payload, created_at, applied_at, outcome in store._read(
+            "SELECT van, payload, created_at, applied_at, outcome FROM downlinks WHERE kind = 'update-target' "
+            "ORDER BY created_at, msg_id"):
+        try:
+            release = p.decode_down(bytes(payload), van=van, kind="update-target").message.release
+        except p.ProtocolError:
+            continue
+        out[van] = {"release": release, "at": created_at, "applied": applied_at is not None and outcome == "applied",
+                    "outcome": outcome}
+    return out

@@ -100,6 +100,8 @@ class UpdateSink(Protocol):
 
     def status(self) -> dict: ...  # telemetry figures: the software version running, the update's phase …
 
+    def target(self, release: str | None, at: str, msg_id: str) -> str: ...  # the governorate's word (downlink)
+
 
 # A van reports how much of a release it holds at most this often while chunks arrive (and at once when whole): the
 # hub sends the next chunks on each report, so this paces the transfer (a window of 2 MiB every 0.25 s at most).
@@ -449,13 +451,14 @@ class SyncAgent:
             self._update_chunk(down.message)
             return
         try:
-            outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir)
+            outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir, updates=self.updates)
         except Exception as exc:  # noqa: BLE001 - the van's own fault (disk, database): the link carries on
             # Nothing was recorded, so no report goes up; the hub sends the message again until one does.
             log.error("downlink %s %s not applied now (%s: %s); the hub will send it again",
                       down.kind, down.msg_id, type(exc).__name__, exc)
             return
-        log.info("downlink %s %s: %s", down.kind, down.msg_id, outcome)
+        log.info("downlink %s %s: %s%s", down.kind, down.msg_id, outcome,
+                 "".join(f" ({note})" for note in effects.notes))
         if effects.rebirth:
             self._publish_birth()
         if effects.telemetry:

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import sqlite_utils
 
@@ -31,6 +32,15 @@ class Refused(EdgeError):
         super().__init__("رُفضت رسالة من المحافظة.", "A message from the governorate was refused.", detail=detail)
 
 
+class TargetSink(Protocol):
+    """Where the governorate's word on the release to run goes (edge.update.incoming.Incoming: the sync layer does
+    not import the updater). ``target`` keeps it and returns what it did, in a few words for the log; it raises
+    ValueError for a word it will not keep (older than the one held: refused with the reason) and OSError when it
+    cannot keep it (nothing is recorded: the hub sends it again)."""
+
+    def target(self, release: str | None, at: str, msg_id: str) -> str: ...
+
+
 @dataclass
 class Effects:
     """What the sync loop must do after a downlink was applied (outside the database transaction)."""
@@ -44,9 +54,11 @@ class Effects:
 
 
 def apply(
-    db: sqlite_utils.Database, down: p.Downlink, keys_dir: Path, *, now: datetime | None = None
+    db: sqlite_utils.Database, down: p.Downlink, keys_dir: Path, *, now: datetime | None = None,
+    updates: TargetSink | None = None,
 ) -> tuple[str, Effects]:
-    """Apply one decoded non-ack downlink through the inbox; returns (outcome, effects to carry out)."""
+    """Apply one decoded non-ack downlink through the inbox; returns (outcome, effects to carry out). ``updates``:
+    where the governorate's word on the release to run is kept (None: this van takes no updates over the link)."""
     now = now or clock.now()
     effects = Effects()
     message = down.message
@@ -76,6 +88,16 @@ def apply(
                 if not isinstance(camera, str) or not camera:
                     raise Refused("camera-thumbnail needs args.camera, the camera's name")
                 effects.thumbnails.append(camera)
+        elif isinstance(message, p.UpdateTarget):
+            if updates is None or not hasattr(updates, "target"):
+                raise Refused("this van takes no software updates over the link")
+            # Kept before the inbox row commits, as the trust list: a crash in between leaves the word kept and the
+            # message unrecorded; its redelivery keeps it again (the same word). The updater (root) reads it.
+            try:
+                effects.notes.append(updates.target(message.release, down.created_at, down.msg_id))
+            except ValueError as exc:  # an older word than the one held (sent again): noted, changes nothing
+                raise Refused(str(exc)[:400]) from None
+            effects.telemetry = True  # the snapshot says which word the van holds (update.target)
         else:  # an ack never comes here: it is not an instruction, it is handled by the drain
             raise Refused(f"{down.kind} is not applied through the inbox")
 

@@ -44,8 +44,8 @@ __all__ = [
     "CHUNK_SIZE", "DOC_STATES", "DOWN_KINDS", "DOWNLINK_MAX_AGE", "FRESHNESS_CHECKED", "MAX_ACK_IDS",
     "MAX_CLOCK_SKEW", "MAX_DOCUMENT_BYTES", "MAX_MESSAGE_BYTES", "MIN_SCHEMA_VERSION", "PREFIX", "SCHEMA_VERSION",
     "STREAMS", "Ack", "Calendar", "Catalog", "Command", "DocAck", "Downlink", "Envelope", "Presence", "ProtocolError",
-    "Rejected", "RequestStatus", "Topic", "TrustList", "UpdateChunk", "birth", "death", "decode", "decode_down",
-    "down_schema", "down_topic",
+    "Rejected", "RequestStatus", "Topic", "TrustList", "UpdateChunk", "UpdateTarget", "birth", "death", "decode",
+    "decode_down", "down_schema", "down_topic",
     "encode", "encode_down", "from_json", "from_outbox_row", "hub_subscription", "is_newer_session",
     "is_van_id", "parse_topic", "to_json", "up_topic", "validate_body", "validate_down_body", "van_subscription",
 ]  # fmt: skip
@@ -54,18 +54,21 @@ PREFIX = "mtc/v1"
 # The newest envelope/body schema this code writes and reads. 2: the request state "cancelled" and the kind
 # "request.refunded" (issue 18); a version-1 message is read as before. 3: "shift.closed" and the downlink
 # "calendar" (issue 19). 4: a software release down in chunks ("update-chunk") and the van's progress
-# ("tel.update"; issue 20).
-SCHEMA_VERSION = 4
+# ("tel.update"; issue 20). 5: the governorate's word on which release a van should run ("update-target"), which
+# cancels a release the van deferred (docs/updates.md).
+SCHEMA_VERSION = 5
 MIN_SCHEMA_VERSION = 1  # the oldest one it still reads
 STREAMS = ("tx", "audit", "doc", "tel", "status")
-DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command", "calendar", "update-chunk")
+DOWN_KINDS = ("ack", "request-status", "catalog", "trust-list", "command", "calendar", "update-chunk",
+              "update-target")
 # The commands a van carries out (edge.sync.downlink); the hub offers only these.
 COMMANDS = ("rebirth", "send-telemetry", "ping", "camera-thumbnail")
 # The van's inbox forgets downlink ids after retention.inbox_days (90 by default); a command or a status
 # decision older than this could no longer be recognised as a replay, so it is refused as "stale".
 DOWNLINK_MAX_AGE = timedelta(days=60)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
-# Replaying an ack, a catalogue or a trust list changes nothing (ids and versions only move forward);
+# Replaying an ack, a catalogue or a trust list changes nothing (ids and versions only move forward), nor does the
+# governorate's word on a van's release (the van keeps the newest by created_at and refuses an older one);
 # replaying a command or a status decision could, so those two expire.
 FRESHNESS_CHECKED = ("request-status", "command")
 
@@ -305,7 +308,20 @@ class UpdateChunk:
     chunk_sha256: str
 
 
-DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk
+@dataclass(frozen=True)
+class UpdateTarget:
+    """The governorate's word on the release this van should run (schema 5): the van drops every release it deferred
+    that is not ``release`` (a fleet rollback, a pin, an offer withdrawn cancel it), and its ``retry`` switches to a
+    deferred release only after it heard this word since its link came back (edge.update.install.Updater.retry).
+    ``release`` None: the governorate names none for this van (no rollout covers it, nothing offered): the van keeps
+    what it deferred. Sent at once, through the inbox (applied once, answered with ``downlink.applied``); the newest
+    word (by the envelope's ``created_at``) counts."""
+
+    kind: ClassVar[str] = "update-target"
+    release: str | None
+
+
+DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk | UpdateTarget
 
 
 @dataclass(frozen=True)
@@ -322,7 +338,7 @@ _DOWN_FIELDS = ("msg_id", "van", "kind", "schema", "created_at", "body")
 
 
 # The schema version that introduced each downlink kind (the others are in version 1).
-DOWN_KIND_SINCE = {"calendar": 3, "update-chunk": 4}
+DOWN_KIND_SINCE = {"calendar": 3, "update-chunk": 4, "update-target": 5}
 
 
 def down_schema(message: DownMessage) -> int:
@@ -396,7 +412,7 @@ def _down_body(message: DownMessage) -> dict:
     if isinstance(message, Ack):
         return {"msg_ids": list(message.msg_ids), "docs": [vars(d) for d in message.docs],
                 "rejected": [vars(r) for r in message.rejected]}  # fmt: skip
-    if not isinstance(message, RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk):
+    if not isinstance(message, RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk | UpdateTarget):
         raise ProtocolError("unknown-kind", f"not a downlink message: {type(message).__name__}")
     return dict(vars(message))
 
@@ -406,7 +422,7 @@ def _down_message(kind: str, body: dict) -> DownMessage:
         return Ack(tuple(body["msg_ids"]), tuple(DocAck(**d) for d in body["docs"]),
                    tuple(Rejected(**r) for r in body["rejected"]))  # fmt: skip
     cls = {"request-status": RequestStatus, "catalog": Catalog, "trust-list": TrustList, "command": Command,
-           "calendar": Calendar, "update-chunk": UpdateChunk}[kind]
+           "calendar": Calendar, "update-chunk": UpdateChunk, "update-target": UpdateTarget}[kind]
     return cls(**body)
 
 

@@ -379,7 +379,8 @@ BODIES: dict[str, dict[str, Check]] = {
         # The van's answer to a downlink, written in the same transaction that applied (or refused) it:
         # the hub re-sends a downlink until this arrives, so a van that was away for days still gets it.
         "downlink.applied": record({
-            "msg_id": ulid, "kind": choice(("request-status", "catalog", "trust-list", "command", "calendar")),
+            "msg_id": ulid,
+            "kind": choice(("request-status", "catalog", "trust-list", "command", "calendar", "update-target")),
             "outcome": choice(("applied", "rejected", "duplicate")), "error": nullable(text(500, min_len=0)),
         }),
     },
@@ -546,6 +547,9 @@ DOWN_BODIES: dict[str, Check] = {
         "count": integer(1, UPDATE_MAX_CHUNKS), "size": integer(0, UPDATE_MAX_FILE_BYTES), "sha256": _HASH,
         "data": _chunk_data, "chunk_sha256": _HASH,
     }),
+    # Schema 5: the release the van should run (a bundle name, the updater's id), or null: none named. The van drops
+    # every release it deferred that is not this one (edge.update.incoming.Incoming.target, Updater.retry).
+    "update-target": record({"release": nullable(text(64, _BUNDLE))}),
 }  # fmt: skip
 
 

@@ -297,13 +297,18 @@ def settle(software, data, state, deadline, health_url, reload_command, units, r
 
 @main.command()
 @_options
+@click.option("--word-wait", type=click.FloatRange(min=0), default=install_mod.WORD_WAIT_S, show_default=True,
+              help="Seconds after the link came back to wait for the governorate's word on the release to run "
+              "before the deferred release is tried without it.")
 def retry(software, data, state, deadline, health_url, reload_command, units, restart_command,
-          link_grace) -> None:
+          link_grace, word_wait) -> None:
     """Every 10 minutes (edge-update-retry.timer): a release deferred because the link dropped during its check (the
     version gone back to could not connect either) is switched to again from its installed folder once the running
-    version says its sync is connected, and checked as after an update: kept (exit 0), deferred again or refused
-    after a rollback (exit 3; 4 when the van needs a technician). Nothing deferred, the link still down, an update
-    running: nothing is tried (exit 0)."""
+    version says its sync is connected and the governorate's word since then (kept by the sync agent in
+    <data>/update/staging/TARGET) does not cancel it, and checked as after an update: kept (exit 0), deferred again or
+    refused after a rollback (exit 3; 4 when the van needs a technician). Nothing deferred, the link still down, no
+    word yet (at most --word-wait), an update running: nothing is tried (exit 0); cancelled by the word: dropped
+    (exit 0)."""
     if not health_url or not restart_command:
         raise click.UsageError("retry needs --health-url and --restart-command: it asks the running units whether the "
                                "link is up, and a switch must restart them.")
@@ -313,7 +318,8 @@ def retry(software, data, state, deadline, health_url, reload_command, units, re
     updater = _updater(software, state, units, deadline, health_url, restart_command, reload_command)
     try:
         with updater:
-            outcome, why = updater.retry()
+            outcome, why = updater.retry(received_mod.target(Path(data) / "update" / "staging"),
+                                         word_wait_s=word_wait)
             st = updater.state()
     except UpdateError as exc:
         if exc.code != "update-busy":
@@ -324,6 +330,9 @@ def retry(software, data, state, deadline, health_url, reload_command, units, re
         click.echo("no release deferred")
     elif outcome == "waiting":
         click.echo(f"a release is deferred; not tried now: {why}")
+    elif outcome == "cancelled":
+        click.echo(f"the deferred release is cancelled, not tried: {why}")
+        click.echo("أُلغي الإصدار المؤجل بطلب من المحافظة؛ لن تُعاد تجربته.")
     elif outcome == "kept":
         version = (updater.layout.installed(st["current"]) or {}).get("version")
         click.echo(f"the deferred version {version} ({st['current']}) runs now and is healthy")

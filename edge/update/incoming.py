@@ -15,7 +15,9 @@ kept), a full disk is a ``receiving`` report that says so (the update waits; the
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -30,6 +32,10 @@ from edge.update.state import fsync_dir
 log = logging.getLogger("edge.update.incoming")
 
 READY = "READY"
+# The governorate's word on the release this van should run (the downlink "update-target"), kept here by the sync
+# agent for the updater (root) to read as it reads READY: as if an attacker wrote it (edge.update.received.target).
+TARGET = "TARGET"
+TARGET_MAX_BYTES = 1024
 
 
 def _locked(method):
@@ -187,7 +193,38 @@ class Incoming:
                 "update.refused": ",".join(sorted(x for x in refused if isinstance(x, str)))[:200] or None,
                 "update.deferred": ",".join(sorted(x for x in st.get("deferred") or {} if isinstance(x, str)))[:200]
                 or None,
-                "update.last": last_text, "update.bundle": self.current()}
+                "update.last": last_text, "update.bundle": self.current(),
+                # The governorate's last word on the release to run, as heard here: "<release or ->@<heard>".
+                "update.target": _word_text(self.word())}
+
+    @_locked
+    def target(self, release: str | None, at: str, msg_id: str) -> str:
+        """Keep the governorate's word ``release`` (sent at ``at``, the hub's time) in ``<staging>/TARGET``, with the
+        time the van heard it (its own clock, as the link's ``since`` the updater compares it with). ValueError when
+        the word held is newer (an old word sent again: not kept, the caller refuses it with the reason). Written
+        atomically; OSError when it cannot be (the caller records nothing, so the hub sends the word again)."""
+        if release is not None and not is_bundle_name(release):
+            raise ValueError(f"{release!r} is not a release id")
+        held = _read_word(self.staging)
+        if held is not None and _when(held.get("at")) is not None and _when(at) is not None and \
+                _when(held["at"]) > _when(at):
+            raise ValueError(f"an older word ({release or 'none'}, sent {at}) than the one held "
+                             f"({held.get('release') or 'none'}, sent {held['at']}): not kept")
+        self.staging.mkdir(parents=True, exist_ok=True)
+        word = {"release": release, "at": at, "msg_id": msg_id, "heard": _now()}
+        tmp = self.staging / f".{TARGET}.new"
+        with open(tmp, "w") as f:
+            f.write(json.dumps(word, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self.staging / TARGET)
+        fsync_dir(self.staging)
+        log.info("the governorate says this van should run %s", release or "whatever it runs (it names none)")
+        return f"the release to run: {release or 'none named'}"
+
+    def word(self) -> dict | None:
+        """The word held (for the van's status), or None."""
+        return _read_word(self.staging)
 
     @_locked
     def held(self, bundle: str) -> set[int]:
@@ -218,6 +255,31 @@ def _write_ready(staging: Path, name: str) -> None:
     tmp.write_text(name + "\n")
     tmp.replace(staging / READY)
     fsync_dir(staging)
+
+
+def _read_word(staging: Path) -> dict | None:
+    try:
+        with open(staging / TARGET, "rb") as f:
+            word = json.loads(f.read(TARGET_MAX_BYTES + 1)[:TARGET_MAX_BYTES + 1])
+    except (OSError, ValueError):
+        return None
+    return word if isinstance(word, dict) else None
+
+
+def _word_text(word: dict | None) -> str | None:
+    if word is None:
+        return None
+    release = word.get("release")
+    heard = word.get("heard")
+    return f"{release if is_bundle_name(release) else '-'}@{heard if isinstance(heard, str) else '?'}"[:200]
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _now() -> str:

@@ -62,6 +62,11 @@ KEEP = 2  # versions kept: the current one and the one to roll back to (and a de
 # is a LinkLost reason; the rollback then asks the version gone back to for the link (Updater._blame_the_link).
 LINK_LOST = "sync is not connected to the governorate (it was before the switch)"
 TRIES = 3  # a release whose check lost the link this many times in all (apply, then retries) is refused
+# How long ``retry`` waits, once the link is back, to hear the governorate's word on the release to run (the downlink
+# "update-target", sent at once when the van reports a deferred release) before it tries the deferred one without
+# it: two turns of edge-update-retry.timer. A hub that says nothing (down, or too old to speak it) delays a retry by
+# this much, never for good.
+WORD_WAIT_S = 1200.0
 
 
 class LinkLost(str):
@@ -162,7 +167,8 @@ class Health:
             return None
         sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
         devices = answer.get("devices") if isinstance(answer.get("devices"), dict) else {}
-        return {"sync_connected": sync.get("connected") is True,
+        since = sync.get("since") if isinstance(sync.get("since"), str) else None
+        return {"sync_connected": sync.get("connected") is True, "sync_since": since,
                 "devices": {str(k): v for k, v in devices.items() if isinstance(v, str)}}
 
     @staticmethod
@@ -750,6 +756,17 @@ class Updater:
                                                         f"tried again once the link is back ({tries}/{TRIES})")
         self._save(st)
 
+    def _cancel_deferred(self, st: dict, release: str) -> bool:
+        """The governorate's word: this van should run ``release``. Every deferred release but it is dropped (event
+        ``deferred-cancelled``; saved at once, one atomic write); True when none is left."""
+        others = [v for v in st["deferred"] if v != release]
+        for other in others:
+            state_mod.note(st, "deferred-cancelled", st["deferred"].pop(other).get("version"),
+                           f"the governorate asks this van to run {release}")
+        if others:
+            self._save(st)
+        return not st["deferred"]
+
     def _drop_deferred(self, st: dict, *, keep: str | None, why: str) -> bool:
         """Forget every deferred release but ``keep`` (in ``st``, saved by the caller): the newest offer is the one
         that counts — a release switched to or deferred after one replaces it, as the hub's new offer replaces the
@@ -759,12 +776,21 @@ class Updater:
             state_mod.note(st, "deferred-dropped", st["deferred"].pop(other).get("version"), why)
         return bool(others)
 
-    def retry(self) -> tuple[str, str | None]:
+    def retry(self, word: dict | None = None, *, word_wait_s: float = WORD_WAIT_S) -> tuple[str, str | None]:
         """Try the deferred release again (``python -m edge.update retry``, edge-update-retry.timer), once the running
-        version says its sync is connected: the same switch and check as an update (a power cut meanwhile is one
-        during an update: :meth:`recover`), from its installed folder. ``("nothing", None)``: nothing deferred;
-        ``("waiting", why)``: not now (the link is still down, a restart left an update undecided); ``("kept",
-        None)``; after a rollback ``("deferred", reason)`` (the link again) or ``("refused", reason)``."""
+        version says its sync is connected **and the governorate has had its word**: the same switch and check as an
+        update (a power cut meanwhile is one during an update: :meth:`recover`), from its installed folder.
+
+        ``word``: the governorate's word on the release this van should run, as the sync agent heard it
+        (edge.update.received.target: ``{"release": id or None, "heard": datetime}``). It counts only when heard since
+        the link came back (the health answer's ``sync.since``): staff may have rolled the fleet back while the van was
+        away. A word naming another release **cancels** the deferred one (event ``deferred-cancelled``); one naming it,
+        or naming none, lets it be tried now. No word since the link came back: wait (the hub sends it within seconds
+        of the van's first report), at most ``word_wait_s`` after the link came back, then try without it.
+
+        ``("nothing", None)``: nothing deferred; ``("cancelled", why)``: the governorate's word dropped it;
+        ``("waiting", why)``: not now (the link is still down, no word yet, a restart left an update undecided);
+        ``("kept", None)``; after a rollback ``("deferred", reason)`` (the link again) or ``("refused", reason)``."""
         lay = self.layout
         st = self.state()
         if not st["deferred"]:
@@ -784,8 +810,19 @@ class Updater:
             self._save(st)
         if not st["deferred"]:
             return "nothing", None
-        if not (self.health.baseline() or {}).get("sync_connected"):
+        baseline = self.health.baseline() or {}
+        if not baseline.get("sync_connected"):
             return "waiting", "the link is still down"
+        since = _aware(baseline.get("sync_since"))
+        if since is not None and since > datetime.now(UTC):
+            since = None  # a clock set back since the link came back: unknown, so no wait that would never end
+        if word is not None and since is not None and word["heard"] >= since:
+            release = word["release"]
+            if release is not None and self._cancel_deferred(st, release):
+                return "cancelled", f"the governorate asks this van to run {release}"
+        elif since is not None and (datetime.now(UTC) - since).total_seconds() < word_wait_s:
+            return "waiting", (f"asking the governorate first: no word from it on the release to run since the link "
+                               f"came back ({since:%Y-%m-%d %H:%M:%S}Z); tried without it {word_wait_s:g} s after that")
         vid = max(st["deferred"], key=lambda v: str(st["deferred"][v].get("at")))
         if self.switch(vid):
             return "kept", None
@@ -923,3 +960,12 @@ def apply(release: Verified, updater: Updater) -> tuple[str, bool]:
         updater.recover()
         vid = updater.install(release)
         return vid, updater.switch(vid)
+
+
+def _aware(value: object) -> datetime | None:
+    """An ISO-8601 time with its zone (the health answer's ``sync.since``), or None."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None

@@ -20,10 +20,12 @@ Nothing here trusts a name it read: ``READY`` must name a bundle (:func:`edge.sy
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import stat
+from datetime import datetime
 from pathlib import Path
 
 from edge.store.files import fsync_dir
@@ -84,6 +86,45 @@ def _ready_in(folder: int) -> str | None:
         return None
     name = data.decode("ascii", errors="replace").strip()
     return name if is_bundle_name(name) else None
+
+
+TARGET = "TARGET"  # edge.update.incoming.TARGET: the governorate's word on the release to run
+TARGET_MAX = 1024
+
+
+def target(staging: Path) -> dict | None:
+    """The governorate's word the sync agent kept (``<staging>/TARGET``, edge.update.incoming.Incoming.target), read as
+    ``READY`` is (no link followed, no FIFO waited on, a regular file of at most 1 KiB): ``{"release": id or None,
+    "heard": aware datetime}``; None when there is none or it is not one (said in the log). Only what it can do is
+    trusted: a word written by the edge user itself can at most cancel a deferred release, or let it be tried."""
+    try:
+        folder = open_folder(staging)
+    except UpdateError:
+        return None
+    try:
+        fd = os.open(TARGET, _FILE, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            log.warning("the governorate's word in %s is not a regular file: not read", staging)
+            return None
+        data = os.read(fd, TARGET_MAX + 1)
+    finally:
+        os.close(fd)
+    try:
+        if len(data) > TARGET_MAX:
+            raise ValueError(f"more than {TARGET_MAX} bytes")
+        word = json.loads(data)
+        release, heard = word["release"], datetime.fromisoformat(word["heard"])
+        if not (release is None or is_bundle_name(release)) or heard.tzinfo is None:
+            raise ValueError("not a release id, or a time without its zone")
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        log.warning("the governorate's word in %s cannot be read (%s): not used", staging, exc)
+        return None
+    return {"release": release, "heard": heard}
 
 
 def copy_out(staging: Path, name: str, dest: Path, *, max_bytes: int = transfer.MAX_BUNDLE_BYTES,

@@ -52,6 +52,8 @@ UPDATE_EVENTS = {
                  "tried again once the link is back"),
     "deferred-refused": ("رُفض: انقطع الاتصال في كل فحص له", "refused: every check of it lost the link"),
     "deferred-dropped": ("أُلغي إصدار مؤجل (إصدار آخر يعمل الآن)", "a deferred release was dropped (another runs now)"),
+    "deferred-cancelled": ("أُلغي إصدار مؤجل بطلب من المحافظة؛ لن تُعاد تجربته",
+                           "a deferred release was cancelled by the governorate; it will not be tried again"),
     "link-works": ("رُفض: الإصدار السابق يتصل والجديد لم يتصل", "refused: the previous version connects, the new "
                    "one did not"),
     "units-not-written": ("تعذّرت كتابة ملفات الخدمات", "the service units could not be written"),

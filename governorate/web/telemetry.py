@@ -73,6 +73,8 @@ KEYS = {
     "update.refused": ("software", "إصدارات رفضتها العربة", "Releases the van refused", "text"),
     "update.deferred": ("software", "إصدارات تنتظر عودة الاتصال لإعادة المحاولة",
                         "Releases waiting for the link to try again", "text"),
+    "update.target": ("software", "الإصدار الذي طلبت المحافظة تشغيله (كما سمعته العربة)",
+                      "Release the governorate asks it to run (as the van heard it)", "text"),
     "update.last": ("software", "آخر ما حدث في التحديث", "Last update event", "text"),
 }
 

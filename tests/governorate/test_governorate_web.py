@@ -350,6 +350,12 @@ def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, c
     assert "no camera named back" in rows[1] and "not delivered yet" not in table
 
 
+def test_every_kind_of_message_to_a_van_has_the_staffs_words():
+    from governorate.web import downlinks
+
+    assert set(p.DOWN_KINDS) <= set(downlinks.KINDS) and set(p.COMMANDS) <= set(downlinks.COMMANDS)
+
+
 def test_admin_publishes_a_catalogue_and_a_trust_list_to_every_van(store, client, tmp_path):
     import io
 

@@ -477,6 +477,12 @@ def update_chunk_body(ctx: FuzzContext) -> st.SearchStrategy:
     return _spoil(build())
 
 
+def update_target_body(ctx: FuzzContext) -> st.SearchStrategy:
+    """The governorate's word on the release to run: a release id, none, or (spoiled) a path, an id too long, …"""
+    return _spoil(st.fixed_dictionaries({"release": st.sampled_from(
+        [None, "0123456789abcdef", "B1", "x" * 64, "x" * 65, "../../etc", "", "a b", "٠١٢٣"])}))
+
+
 KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {
     "ack": ack_body,
     "request-status": request_status_body,
@@ -485,6 +491,7 @@ KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {
     "command": command_body,
     "calendar": calendar_body,
     "update-chunk": update_chunk_body,
+    "update-target": update_target_body,
 }
 
 
@@ -707,7 +714,7 @@ def expect(ctx: FuzzContext, topic_kind: str, topic_van: str, payload: bytes,
 
 
 # The inbox kinds _must has a rule for (a new kind fails test_the_strategies_cover_every_downlink_kind...).
-RULES = ("request-status", "catalog", "trust-list", "command", "calendar")
+RULES = ("request-status", "catalog", "trust-list", "command", "calendar", "update-target")
 
 
 def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
@@ -749,4 +756,6 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
         if m.name == "camera-thumbnail" and not (isinstance(camera, str) and camera):
             return "rejected", "camera-thumbnail without a camera name"
         return "applied", "a known command"
+    if isinstance(m, p.UpdateTarget):
+        return None, "depends on the word the van holds (an older one is refused)"
     raise AssertionError(f"no rule for {down.kind}")  # a new kind: teach the oracle about it

@@ -52,7 +52,8 @@ def test_the_strategies_cover_every_downlink_kind_of_the_contract():
     for kind in ds.INBOX_KINDS:
         answered({"msg_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "kind": kind, "outcome": "rejected", "error": "x"}, "b")
     # And the oracle has a rule for every message class the contract decodes to.
-    assert set(ds.RULES) == {cls.kind for cls in (p.RequestStatus, p.Catalog, p.TrustList, p.Command, p.Calendar)} \
+    assert set(ds.RULES) == {cls.kind for cls in (p.RequestStatus, p.Catalog, p.TrustList, p.Command, p.Calendar,
+                                                  p.UpdateTarget)} \
         == set(ds.INBOX_KINDS)  # fmt: skip
 
 

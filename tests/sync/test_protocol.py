@@ -130,6 +130,7 @@ def downlink_examples() -> list[tuple[p.DownMessage, str]]:
         (p.UpdateChunk("8f3a1c09d2e47b65", 1805, 1806, 62, "tuf/timestamp.json", 0, 1, 17,
                        hashlib.sha256(b'{"signed": "..."}').hexdigest(), b'{"signed": "..."}',
                        hashlib.sha256(b'{"signed": "..."}').hexdigest()), uid(26)),
+        (p.UpdateTarget("5be0a7d3e91c4f20"), uid(27)),
     ]  # fmt: skip
 
 
@@ -264,9 +265,10 @@ def test_enumerations_the_contract_borrows_from_core_are_pinned():
     from edge.core.requests import PaymentMethod, RequestState
     from edge.core.tickets import Priority, TicketState
 
-    assert p.SCHEMA_VERSION == 4
+    assert p.SCHEMA_VERSION == 5
     # A new kind is a new version too (3: shift.closed and the calendar downlink, issue 19; 4: update-chunk down and
-    # tel.update up, issue 20), and a downlink kind is labelled with the version that added it.
+    # tel.update up, issue 20; 5: update-target down, the cancel of a deferred release), and a downlink kind is
+    # labelled with the version that added it.
     from edge.sync import schema
 
     assert {stream: sorted(kinds) for stream, kinds in schema.BODIES.items()} == {
@@ -276,7 +278,8 @@ def test_enumerations_the_contract_borrows_from_core_are_pinned():
         "audit": ["audit.entry"], "doc": ["doc.chunk"], "tel": ["tel.snapshot", "tel.thumbnail", "tel.update"],
         "status": ["status.birth", "status.death"]}
     assert {kind: p.DOWN_KIND_SINCE.get(kind, 1) for kind in p.DOWN_KINDS} == {
-        "ack": 1, "request-status": 1, "catalog": 1, "trust-list": 1, "command": 1, "calendar": 3, "update-chunk": 4}
+        "ack": 1, "request-status": 1, "catalog": 1, "trust-list": 1, "command": 1, "calendar": 3, "update-chunk": 4,
+        "update-target": 5}
     assert {e.__name__: [m.value for m in e] for e in (Gender, PaymentMethod, RequestState, Priority, TicketState)} == {
         "Gender": ["male", "female"],
         "PaymentMethod": ["cash", "card", "reference"],

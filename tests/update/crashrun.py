@@ -1,10 +1,10 @@
 """One update operation in a process that kills itself just before its K-th step (the crash-point test).
 
 ``python -m tests.update.crashrun SCENARIO WORKDIR K TRACE_OUT PORT`` — K = 0 runs to the end and records
-the steps. SCENARIO: ``apply`` (recover, install, switch) or ``retry`` (a deferred release switched to again). A
-step is what tests.support.crashpoints.Tracer sees (every file opened for writing, rename, remove, mkdir, rmdir,
-symlink, rmtree, before it happens) and, here, every program started (venv, pip, the health check's
-``edge --version``, the units' restart): a power cut there means that program never ran.
+the steps. SCENARIO: ``apply`` (recover, install, switch) or ``retry`` (a deferred release switched to again, or
+cancelled by the governorate's word). A step is what tests.support.crashpoints.Tracer sees (every file opened for
+writing, rename, remove, mkdir, rmdir, symlink, rmtree, before it happens) and, here, every program started (venv,
+pip, the health check's ``edge --version``, the units' restart): a power cut there means that program never ran.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from edge.update import install as install_mod
+from edge.update import received
 from edge.update.errors import UpdateError
 from edge.update.verify import Verified
 from tests.support.crashpoints import Tracer
@@ -61,8 +62,8 @@ def operation(work: Path, port: int, scenario: str = "apply") -> None:
     ``python -m edge.update retry`` does: switch to the deferred release again (and roll back)."""
     up = updater(work, port)
     with up:
-        if scenario == "retry":
-            up.retry()
+        if scenario == "retry":  # with the governorate's word the sync agent kept, when there is one
+            up.retry(received.target(work / "data" / "update" / "staging"))
             return
         up.recover()
         try:

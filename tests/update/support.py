@@ -46,7 +46,7 @@ def health():
     if MODE == "no-database":
         reasons.append({{"check": "database", "message": "The van database cannot be read."}})
     return {{"healthy": not reasons, "reasons": reasons, "version": VERSION,
-            "sync": {{"connected": MODE != "no-sync" and around.get("link", True)}},
+            "sync": {{"connected": MODE != "no-sync" and around.get("link", True), "since": around.get("since")}},
             "devices": {{"printer": printer, "camera:front": "error"}}}}
 def main():
     if MODE == "dead":

@@ -15,7 +15,9 @@ The same for ``retry`` (B installed and deferred: its check lost the link before
 rollback entered from another door, and ``recover``/``settle`` know nothing of which door it was. Also with the link
 dropping again during B's check (``link``): B ends deferred again, or refused when the cut came during the link test
 of A after the rollback (refused until that test ends: the conservative side), never both, and A runs — or, when the
-cut came before the link dropped, B connected after the start and was kept.
+cut came before the link dropped, B connected after the start and was kept. And with the governorate's word naming A
+(``cancelled``: the fleet was rolled back while the van was away): B is dropped, never switched to, whichever side of
+the state's one atomic write the cut came.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tests.update.support import ROOT, Rig, free_port, signed_release
 CRASHED = 86
 MIN_POINTS = 20  # an operation that stops taking steps (or a tracer that sees none) must not pass quietly
 MIN_RETRY_POINTS = 10  # a retry installs nothing: its steps are the switch's, the check's and the rollback's
+MIN_CANCEL_POINTS = 2  # a retry the governorate's word cancels: one atomic write of the state (the file, the rename)
 
 
 def _prepare(tmp_path, keys, mode: str, scenario: str = "apply"):
@@ -63,6 +66,15 @@ def _prepare(tmp_path, keys, mode: str, scenario: str = "apply"):
         state_mod.write(work / "state/state.json", st)
         if mode == "link":
             (work / "link-drops").write_text("")
+        if mode == "cancelled":  # the link came back a minute ago, and the hub's word since names A: B is cancelled
+            from datetime import UTC, datetime, timedelta
+
+            from edge.update.incoming import Incoming
+
+            since = (datetime.now(UTC) - timedelta(seconds=60)).isoformat()
+            (work / "surroundings-retry.json").write_text(json.dumps({"link": True, "since": since}))
+            Incoming(work / "data" / "update" / "staging").target(a.identity[:16], datetime.now(UTC).isoformat(),
+                                                                  "01ARZ3NDEKTSV4RRFFQ69G5FAV")
     snap = tmp_path / "snap"
     shutil.copytree(work, snap, symlinks=True)
     return work, snap, port, a.identity[:16], b.identity[:16]
@@ -70,7 +82,8 @@ def _prepare(tmp_path, keys, mode: str, scenario: str = "apply"):
 
 def _child(work, k, trace, port, scenario="apply"):
     if scenario == "retry":  # the van runs, connected: the timer's turn finds the link up
-        (work / "opt/surroundings.json").write_text('{"link": true}')
+        around = work / "surroundings-retry.json"
+        (work / "opt/surroundings.json").write_text(around.read_text() if around.exists() else '{"link": true}')
         vanproc.start(work / "opt", port)
     return subprocess.run([sys.executable, "-m", "tests.update.crashrun", scenario, str(work), str(k), str(trace),
                            str(port)], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -135,7 +148,7 @@ def _texts(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("scenario", "mode"), [("apply", "healthy"), ("apply", "unhealthy"), ("retry", "healthy"),
-                                                ("retry", "unhealthy"), ("retry", "link")])
+                                                ("retry", "unhealthy"), ("retry", "link"), ("retry", "cancelled")])
 def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, keys, scenario, mode):
     work, snap, port, a, b = _prepare(tmp_path, keys, mode, scenario)
     trace = tmp_path / "trace.json"
@@ -144,12 +157,16 @@ def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, 
         assert done.returncode == 0, done.stderr
         steps = json.loads(trace.read_text())
         points = [s for s in steps if not s.startswith("fsync")]
-        assert len(points) >= (MIN_POINTS if scenario == "apply" else MIN_RETRY_POINTS), steps
+        least = MIN_POINTS if scenario == "apply" else MIN_CANCEL_POINTS if mode == "cancelled" else MIN_RETRY_POINTS
+        assert len(points) >= least, steps
         st = state_mod.read(work / "state/state.json")
         if scenario == "retry":  # the run without a cut ends as it must
-            want = {"healthy": ({}, b), "unhealthy": ({}, a), "link": ({b: 2}, a)}[mode]
+            want = {"healthy": ({}, b), "unhealthy": ({}, a), "link": ({b: 2}, a), "cancelled": ({}, a)}[mode]
             assert ({v: e["attempts"] for v, e in st["deferred"].items()}, st["current"]) == want, st
-        assert any(s.startswith("symlink versions/") for s in points), "\n".join(points)
+        if mode == "cancelled":  # one atomic write of the state, nothing switched
+            assert not any(s.startswith("symlink") for s in points), "\n".join(points)
+        else:
+            assert any(s.startswith("symlink versions/") for s in points), "\n".join(points)
         violations, unbootable = [], 0
         for k in range(1, len(points) + 1):
             vanproc.stop(work / "opt")
@@ -173,6 +190,7 @@ def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, 
             if mode == "link" and pointed == b and not {b} & (set(st["refused"]) | set(st["deferred"])):
                 continue  # the cut came before the link dropped: B connected after the start, and was kept
             if pointed != want or (mode == "unhealthy" and b not in st["refused"]) or \
+                    (mode == "cancelled" and (b in st["deferred"] or b in st["refused"])) or \
                     (mode == "link" and (b in st["refused"]) == (b in st["deferred"])):
                 violations.append(f"crash before step {k} ({points[k - 1]}): after a retry current is {pointed}, "
                                   f"expected {want}; refused {list(st['refused'])}, deferred {list(st['deferred'])}")

@@ -705,3 +705,118 @@ def test_a_link_lost_going_back_to_a_version_that_cannot_retry_refuses_as_before
     assert st["pointed_version"] == "1.0.0" and st["deferred"] == {} and len(st["refused"]) == 1, st
     reason = next(iter(st["refused"].values()))
     assert "sync is not connected" in reason and "not deferred: 1.0.0 cannot try it again" in reason, reason
+
+
+# -- the governorate's word: retry asks the hub first, and a word naming another release cancels the deferred one --
+
+def _link_back_since(rig, seconds_ago: float) -> str:
+    """The link is back since ``seconds_ago`` (the running version's health answer says when, as the real one does)."""
+    from datetime import UTC, datetime, timedelta
+
+    since = (datetime.now(UTC) - timedelta(seconds=seconds_ago)).isoformat()
+    (rig.software / "surroundings.json").write_text(json.dumps({"link": True, "since": since}))
+    return since
+
+
+def _word(rig, release: str | None) -> None:
+    """What the sync agent does with the hub's update-target downlink."""
+    from datetime import UTC, datetime
+
+    from edge.update.incoming import Incoming
+
+    staging = rig.data / "update" / "staging"
+    Incoming(staging).target(release, datetime.now(UTC).isoformat(), "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_retry_asks_the_hub_first_once_the_link_is_back_and_goes_on_without_it_after_a_while(tmp_path, keys, rig):
+    # docs/updates.md, "The cancel usually came late": retry waited only for the link, so a van back from an outage
+    # tried its deferred release before the hub's cancel could arrive. Now it waits for a word heard since the link
+    # came back — for at most --word-wait: a hub that says nothing delays it, never for good.
+    new = _deferred_once(tmp_path, keys, rig)
+    _word(rig, new)  # a word heard before the link came back (the last outage's): not the hub's current one
+    time.sleep(0.05)
+    _link_back_since(rig, 0)
+    marker = rig.base / "restarted"
+    before = (rig.state / "state.json").read_bytes()
+    done = rig.run("retry", *rig.options(f"touch {marker}"))
+    assert done.returncode == 0 and "asking the governorate first" in done.stdout, (done.stdout, done.stderr)
+    assert not marker.exists() and (rig.state / "state.json").read_bytes() == before
+    # The hub stays silent (down, or too old to speak): once --word-wait has passed since the link came back, the
+    # deferred release is tried without its word, as before.
+    _link_back_since(rig, 30)
+    done = rig.run("retry", *rig.options(), "--word-wait", "20")
+    assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
+    assert (rig.status()["pointed_version"], rig.status()["deferred"]) == ("1.1.0", {})
+
+
+def test_a_word_naming_the_deferred_release_lets_retry_try_it_at_once(tmp_path, keys, rig):
+    new = _deferred_once(tmp_path, keys, rig)
+    _link_back_since(rig, 0)
+    time.sleep(0.05)
+    _word(rig, new)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
+    assert (rig.status()["pointed_version"], rig.status()["deferred"]) == ("1.1.0", {})
+
+
+def test_a_word_naming_another_release_cancels_the_deferred_one(tmp_path, keys, rig):
+    # Staff rolled the fleet back (or pinned the van, or withdrew its offer) while it was away: the hub's word names
+    # the release it runs. The deferred release is dropped, never switched to.
+    new = _deferred_once(tmp_path, keys, rig)
+    running = rig.status()["current"]
+    _link_back_since(rig, 0)
+    time.sleep(0.05)
+    _word(rig, running)
+    marker = rig.base / "restarted"
+    done = rig.run("retry", *rig.options(f"touch {marker}"))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "cancelled" in done.stdout and "أُلغي الإصدار المؤجل" in done.stdout and running in done.stdout
+    assert not marker.exists()
+    st = rig.status()
+    assert (st["pointed_version"], st["deferred"], st["refused"]) == ("1.0.0", {}, {})
+    assert st["history"][-1]["event"] == "deferred-cancelled" and st["history"][-1]["version"] == "1.1.0"
+    status = _reported(rig, tmp_path)
+    assert status["update.deferred"] is None and status["update.refused"] is None
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "no release deferred" in done.stdout
+    assert new not in rig.status()["deferred"]
+
+
+def test_a_word_the_van_cannot_read_is_no_word(tmp_path, keys, rig):
+    # The word is written by the sync agent (user edge): root reads it as it reads READY — a link, a FIFO, junk,
+    # a huge file are no word (retry waits for a real one), never followed, never a crash.
+    _deferred_once(tmp_path, keys, rig)
+    since = _link_back_since(rig, 0)
+    staging = rig.data / "update" / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    target = staging / "TARGET"
+    elsewhere = rig.base / "word.json"
+    elsewhere.write_text(json.dumps({"release": "0123456789abcdef", "heard": since, "at": since}))
+    for plant in ("link", "fifo", "junk", "huge", "path", "naive"):
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        if plant == "link":
+            target.symlink_to(elsewhere)
+        elif plant == "fifo":
+            os.mkfifo(target)
+        elif plant == "junk":
+            target.write_bytes(b"\xff{not json")
+        elif plant == "huge":
+            target.write_text(json.dumps({"release": "0123456789abcdef", "heard": since, "pad": "x" * 5000}))
+        elif plant == "path":
+            target.write_text(json.dumps({"release": "../../etc", "heard": since}))
+        else:
+            target.write_text(json.dumps({"release": "0123456789abcdef", "heard": since[:19]}))
+        done = rig.run("retry", *rig.options(), timeout=60)
+        assert done.returncode == 0 and "asking the governorate first" in done.stdout, (plant, done.stdout,
+                                                                                        done.stderr)
+        assert rig.status()["pointed_version"] == "1.0.0" and rig.status()["deferred"], plant
+
+
+def test_a_link_back_since_a_time_ahead_of_the_clock_is_not_waited_on_for_good(tmp_path, keys, rig):
+    # The van's clock set back after the link came back (a wrong clock put right): "since" is ahead of now, and a wait
+    # measured from it would never end. It is taken as unknown: no wait, the release is tried as before.
+    _deferred_once(tmp_path, keys, rig)
+    _link_back_since(rig, -3600)
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)

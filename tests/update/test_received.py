@@ -222,3 +222,39 @@ def test_apply_ready_refuses_a_planted_link_even_to_the_right_bytes_and_says_why
     last = state_mod.read(rig.state / "state.json")["history"][-1]
     assert last["event"] == "refused-release" and last["version"] == "N1" and "update-staging" in last["reason"]
     assert not rig.state.is_relative_to(rig.data)
+
+
+def test_the_governorate_s_word_is_kept_once_newest_first_and_answered(tmp_path, db):
+    # The downlink update-target (the cancel of a deferred release) through the van's inbox: kept in staging/TARGET
+    # (what root's retry reads), answered with downlink.applied; an older word than the one held is refused with its
+    # reason and changes nothing; the same word again is a duplicate; a van without an updater refuses it.
+    from datetime import UTC, datetime, timedelta
+
+    from edge.store import outbox
+    from edge.sync import downlink
+    from edge.sync import protocol as p
+    from edge.update import received
+    from edge.update.incoming import Incoming
+
+    staging = tmp_path / "staging"
+    sink = Incoming(staging)
+    now = datetime.now(UTC)
+
+    def send(release, at, updates=sink):
+        down = p.decode_down(p.encode_down(p.UpdateTarget(release), van="V007", now=at), van="V007",
+                             kind="update-target")
+        return down, downlink.apply(db, down, tmp_path / "keys", updates=updates)[0]
+
+    first, outcome = send("0123456789abcdef", now)
+    assert outcome == "applied" and received.target(staging)["release"] == "0123456789abcdef"
+    assert sink.status()["update.target"].startswith("0123456789abcdef@")
+    _, outcome = send("fedcba9876543210", now - timedelta(minutes=5))  # an old word sent again
+    assert outcome == "rejected" and received.target(staging)["release"] == "0123456789abcdef"
+    assert "older word" in db.execute("SELECT error FROM inbox ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+    assert downlink.apply(db, first, tmp_path / "keys", updates=sink)[0] == "duplicate"
+    _, outcome = send(None, now + timedelta(seconds=1))  # the hub names none now
+    assert outcome == "applied" and received.target(staging)["release"] is None
+    _, outcome = send("0123456789abcdef", now + timedelta(seconds=2), updates=None)
+    assert outcome == "rejected"
+    answers = [r.body["outcome"] for r in outbox.pending(db, "tx", limit=10) if r.kind == "downlink.applied"]
+    assert answers == ["applied", "rejected", "applied", "rejected"]

@@ -181,3 +181,87 @@ def test_a_rebuilt_release_folder_is_never_offered_in_its_plans_name(tmp_path, k
     for _ in range(3):
         rollouts.drive(store, updates)
     assert _offered(updates) == {}  # refused each time, never offered in a loop
+
+
+def _words(store: HubStore) -> list[tuple[str, str | None]]:
+    """The update-target downlinks recorded, oldest first: (van, release)."""
+    from edge.sync import protocol as p
+
+    return [(van, p.decode_down(bytes(payload), van=van, kind=kind).message.release) for van, kind, payload in
+            store._read("SELECT van, kind, payload FROM downlinks WHERE kind = 'update-target' ORDER BY msg_id")]
+
+
+def test_the_hub_tells_a_van_holding_a_deferred_release_which_release_it_should_run_at_once(tmp_path, keys, releases):
+    # docs/updates.md, "The cancel usually came late": the offer of the release to run went at the lowest priority,
+    # behind the van's backlog, and was refused or withdrawn at times — the van then tried the cancelled release once
+    # its link was back. Now the hub sends a van that speaks schema 5 the release it should run as a small downlink
+    # of its own, at once, whenever its report names a deferred release: once a session, and again when it changes.
+    from provisioning import tuf_repo
+    from tests.support.gov_support import offline_hub
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    hub = offline_hub(store)
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET[:4]:
+        _report(store, van, n0.name, schema=5)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, canaries=("V001", "V002", "V003"),
+                   wave_sizes=(5,))
+    rollouts.drive(store, updates)
+    assert rollouts.tell(store, updates, hub) == 0  # nothing deferred: nothing said
+    _report(store, "V001", n0.name, deferred=(n1.name,), schema=5)
+    _report(store, "V002", n0.name, deferred=(n1.name,), schema=5)
+    _report(store, "V004", n0.name, deferred=(n1.name,), schema=4)  # too old to hear it: offered, as before
+    assert rollouts.tell(store, updates, hub) == 2
+    assert _words(store) == [("V001", n1.name), ("V002", n1.name)]  # the plan still gives it: try it now
+    assert rollouts.tell(store, updates, hub) == 0  # once a session
+    rollouts.pin(store, "V002")
+    rollouts.drive(store, updates)
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store)[-1] == ("V002", n0.name)  # pinned: cancelled
+    tuf_repo.sign_release(n0.folder, keys)
+    rollouts.roll_back(store)
+    rollouts.drive(store, updates)
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store)[-1] == ("V001", n0.name)  # rolled back
+    # A van that hears the word is not sent the release it runs to cancel (no download); one too old to hear it is.
+    offered = _offered(updates)
+    assert offered.get("V001") != n0.name and offered.get("V002") != n0.name and offered["V004"] == n0.name, offered
+    # The fleet's software screen says so in the staff's words.
+    view = {v["van"]: v for v in rollouts.screen(store, updates)["vans"]}
+    assert view["V001"]["cancel"] == "sent" and view["V002"]["cancel"] == "sent" and view["V003"]["cancel"] is None
+    with store.transaction() as conn:
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'applied' WHERE van = 'V001'",
+                     [datetime.now(UTC).isoformat()])
+    assert {v["van"]: v for v in rollouts.screen(store, updates)["vans"]}["V001"]["cancel"] == "heard"
+    # A new session (the van reconnected): told again, so its retry hears the hub's current word after each outage.
+    with store.transaction() as conn:
+        conn.execute("UPDATE vans SET session = session + 1 WHERE van = 'V001'")
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store)[-1] == ("V001", n0.name)
+    # Offline: nothing sent until it is back (the broker would keep it; the next session's word is the one that counts).
+    with store.transaction() as conn:
+        conn.execute("UPDATE vans SET online = 0, session = session + 1 WHERE van = 'V001'")
+    assert rollouts.tell(store, updates, hub) == 0
+
+
+def test_withdrawing_the_offer_of_a_deferred_release_by_hand_cancels_it(tmp_path, releases):
+    # Left, and known, before: withdrawing one van's offer by hand did not cancel its deferred release.
+    from tests.support.gov_support import offline_hub
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    hub = offline_hub(store)
+    updates = Updates(store, lambda *a: None)
+    _report(store, "V001", n0.name, schema=5)
+    updates.offer("V001", n1.folder)  # by hand, no rollout
+    _report(store, "V001", n0.name, deferred=(n1.name,), schema=5)
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store) == [("V001", n1.name)]
+    assert updates.withdraw("V001")
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store)[-1] == ("V001", n0.name)
+    # A van with no plan and no offer: the hub names nothing (its retry need not wait, and cancels nothing).
+    _report(store, "V002", n0.name, deferred=(n1.name,), schema=5)
+    assert rollouts.words(store, updates)["V002"] is None
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store)[-1] == ("V002", None)
+    # Within a rollout too: the plan gives it n1, but staff withdrew that offer.
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, canaries=("V001",), wave_sizes=(5,))
+    rollouts.drive(store, updates)
+    assert (updates.offer_of("V001") or {})["state"] == "withdrawn"
+    assert rollouts.words(store, updates)["V001"] == n0.name
