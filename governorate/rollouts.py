@@ -53,6 +53,7 @@ class VanSoftware:
     # Deferred (edge/update, docs/updates.md): a check lost the link and so did the version gone back to; the van
     # tries it again once its link is back. Neither running nor refused: its wave waits for it.
     deferred: frozenset[str] = frozenset()
+    heard: bool = True  # False: added to the fleet (governorate vans add), nothing heard from it yet
 
     @property
     def over_the_link(self) -> bool:
@@ -61,13 +62,15 @@ class VanSoftware:
 
 def fleet(store: HubStore) -> dict[str, VanSoftware]:
     out = {}
-    for van, telemetry, schema in store._read("SELECT van, telemetry, schema FROM vans ORDER BY van"):
+    for van, telemetry, schema, last_seen in store._read(
+            "SELECT van, telemetry, schema, last_seen FROM vans ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
         refused = _ids(values.get("update.refused"))
         out[van] = VanSoftware(
             van, _text(values.get("software.id")), _text(values.get("software.version")), refused,
             _text(values.get("update.phase")), _text(values.get("update.last")), schema,
-            _ids(values.get("update.deferred")) - refused)  # a van never says both; if it did, refused wins
+            _ids(values.get("update.deferred")) - refused,  # a van never says both; if it did, refused wins
+            heard=last_seen is not None)
     return out
 
 
@@ -210,7 +213,7 @@ def screen(store: HubStore, updates: Updates) -> dict:
             "van": v.van, "version": v.version, "running": v.running, "target": target,
             "target_version": names.get(target, target), "wave": wave_of.get(v.van),
             "pinned": row is not None and v.van in row["pinned"], "phase": v.phase, "last": v.last,
-            "refused": sorted(v.refused), "over_the_link": v.over_the_link,
+            "refused": sorted(v.refused), "over_the_link": v.over_the_link, "heard": v.heard,
             "deferred": target is not None and target in v.deferred and target != v.running,
             "up_to_date": target is not None and target == v.running,
             "failed": decision is not None and v.van in decision.failed,

@@ -162,3 +162,19 @@ def test_every_event_the_vans_updater_notes_has_the_staffs_words():
     noted = set(re.findall(r'note\((?:st, )?"([a-z-]+)"', source)) | {"rolled-back-unhealthy", "state-unreadable"}
     assert len(noted) >= 15 and noted <= set(UPDATE_EVENTS), noted - set(UPDATE_EVENTS)
     assert UPDATE_FAULTS <= set(UPDATE_EVENTS)
+
+
+def test_a_van_added_and_never_heard_from_is_not_said_to_need_a_technician(hub):
+    # A van added before it connects (governorate vans add) has no schema yet: it is not "too old for updates over
+    # the link", it has not connected; it is left out of the waves as before.
+    from governorate import fleet
+
+    store, app, n0, n1 = hub
+    client = app.test_client()
+    login(client, "viewer")
+    _report(store, "V001", n0.name)
+    fleet.register(store, ["V050"])
+    rollouts.start(store, n1.folder, previous=n0.name, wave_sizes=(5,))
+    row = _row(client.get("/software").get_data(as_text=True), "V050")
+    assert "never connected" in row and "لم تتصل بعد" in row and "technician" not in row, row
+    assert "V050" not in {v for w in rollouts.screen(store, Updates(store))["decision"].waves for v in w}
