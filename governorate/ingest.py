@@ -147,15 +147,16 @@ class Hub:
                     next_resend = time.monotonic() + RESEND_DOWNLINKS_EVERY_S
                 if self.listen and time.monotonic() >= next_pump:
                     next_pump = time.monotonic() + updates_mod.PUMP_EVERY_S
-                    try:
-                        rollouts.drive(self.store, self.updates)
-                        # The cancel of a deferred release the plan no longer gives a van: a small downlink now,
-                        # before the release's chunks (which wait for the van's backlog).
-                        rollouts.tell(self.store, self.updates, self)
-                        self.updates.pump_all()
-                    except Exception:  # noqa: BLE001 - a release folder gone, the database busy: the uplink goes on
-                        log.exception("sending software updates failed; trying again in %.0f s",
-                                      updates_mod.PUMP_EVERY_S)
+                    for step in (lambda: rollouts.drive(self.store, self.updates),
+                                 # The cancel of a deferred release the plan no longer gives a van: a small downlink
+                                 # now, before the release's chunks (which wait for the van's backlog).
+                                 lambda: rollouts.tell(self.store, self.updates, self),
+                                 self.updates.pump_all):
+                        try:  # each on its own: one failing (a van's odd report) does not stop the others
+                            step()
+                        except Exception:  # noqa: BLE001 - a release folder gone, the database busy: the uplink goes on
+                            log.exception("sending software updates failed; trying again in %.0f s",
+                                          updates_mod.PUMP_EVERY_S)
                 if self.thresholds is not None and time.monotonic() >= self._alerts_at:
                     self.evaluate_alerts()
         finally:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from edge.sync import protocol as p
+from edge.sync.schema import is_bundle_name
 from governorate import rollout, staff
 from governorate.store import HubStore, now_iso
 from governorate.updates import Bundle, OfferError, Updates
@@ -332,6 +333,11 @@ def tell(store: HubStore, updates: Updates, sender: Sender) -> int:
     for van, release in sorted(said.items()):
         session, schema = online.get(van, (None, None))
         if session is None or (schema or 0) < HEARS_WORD or told_here.get(van) == (session, release):
+            continue
+        if release is not None and not is_bundle_name(release):
+            # The release it runs, as its report says (a withdrawn offer): a van's odd report is no release to name.
+            log.warning("%s reports it runs %r, not a release id: no word sent", van, str(release)[:40])
+            told_here[van] = (session, release)
             continue
         with store.transaction() as conn:
             downlink = sender.record(conn, van, p.UpdateTarget(release))

@@ -261,7 +261,7 @@ def _read_word(staging: Path) -> dict | None:
     try:
         with open(staging / TARGET, "rb") as f:
             word = json.loads(f.read(TARGET_MAX_BYTES + 1)[:TARGET_MAX_BYTES + 1])
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return word if isinstance(word, dict) else None
 

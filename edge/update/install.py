@@ -767,6 +767,12 @@ class Updater:
             self._save(st)
         return not st["deferred"]
 
+    @staticmethod
+    def _heard_since_deferred(st: dict, word: dict) -> bool:
+        """The word was heard after every deferred release was deferred (so it was said knowing of them)."""
+        times = [_aware(entry.get("at")) for entry in st["deferred"].values()]
+        return all(t is not None and word["heard"] >= t for t in times)
+
     def _drop_deferred(self, st: dict, *, keep: str | None, why: str) -> bool:
         """Forget every deferred release but ``keep`` (in ``st``, saved by the caller): the newest offer is the one
         that counts — a release switched to or deferred after one replaces it, as the hub's new offer replaces the
@@ -823,6 +829,12 @@ class Updater:
         elif since is not None and (datetime.now(UTC) - since).total_seconds() < word_wait_s:
             return "waiting", (f"asking the governorate first: no word from it on the release to run since the link "
                                f"came back ({since:%Y-%m-%d %H:%M:%S}Z); tried without it {word_wait_s:g} s after that")
+        elif word is not None and word["release"] is not None and self._heard_since_deferred(st, word):
+            # No word since the link came back, but one heard while the release was deferred names another: the
+            # governorate's silence now is no newer news, and a cancel held is safe to honour (the hub offers the
+            # release again if it should run after all); switching is not (review of the cancel, M1).
+            if self._cancel_deferred(st, word["release"]):
+                return "cancelled", f"the governorate's last word asks this van to run {word['release']}"
         vid = max(st["deferred"], key=lambda v: str(st["deferred"][v].get("at")))
         if self.switch(vid):
             return "kept", None

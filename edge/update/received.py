@@ -121,8 +121,8 @@ def target(staging: Path) -> dict | None:
         release, heard = word["release"], datetime.fromisoformat(word["heard"])
         if not (release is None or is_bundle_name(release)) or heard.tzinfo is None:
             raise ValueError("not a release id, or a time without its zone")
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        log.warning("the governorate's word in %s cannot be read (%s): not used", staging, exc)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:  # 1000 "[": recursion
+        log.warning("the governorate's word in %s cannot be read (%s): not used", staging, type(exc).__name__)
         return None
     return {"release": release, "heard": heard}
 

@@ -30,7 +30,7 @@ KINDS = {
     "calendar": ("العطلات الرسمية", "Public holidays"),
     "trust-list": ("قائمة الثقة", "Trust list"),
     "update-chunk": ("جزء من تحديث البرنامج", "Part of a software update"),
-    "update-target": ("الإصدار الذي تشغّله الوحدة", "The release the van should run"),
+    "update-target": ("الإصدار الذي يجب أن تشغّله الوحدة", "The release the van should run"),
     "ack": ("إقرار بالاستلام", "Acknowledgement"),
 }
 

@@ -120,10 +120,10 @@ def back():
 def pin():
     van = request.form.get("van", "")
     if not is_van_id(van):
-        flash(("error", "رقم العربة غير صحيح.", "Not a van id."))
+        flash(("error", "رقم الوحدة غير صحيح.", "Not a van id."))
         return redirect(url_for("software.screen"))
     if request.form.get("remove") == "1":
         return _act(rollouts.unpin, van,
-                    done=(f"تتبع العربة {van} النشر من جديد.", f"{van} follows the rollout again."))
+                    done=(f"تتبع الوحدة {van} النشر من جديد.", f"{van} follows the rollout again."))
     return _act(rollouts.pin, van,
-                done=(f"تبقى العربة {van} على إصدارها الحالي.", f"{van} keeps the version it runs."))
+                done=(f"تبقى الوحدة {van} على إصدارها الحالي.", f"{van} keeps the version it runs."))

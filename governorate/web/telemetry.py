@@ -70,10 +70,10 @@ KEYS = {
     "update.phase": ("software", "مرحلة التحديث", "Update phase", "phase"),
     "update.transport": ("software", "طريق تنزيل التحديثات", "How updates are downloaded", "text"),
     "update.bundle": ("software", "إصدار قيد الاستلام", "Release being received", "text"),
-    "update.refused": ("software", "إصدارات رفضتها العربة", "Releases the van refused", "text"),
+    "update.refused": ("software", "إصدارات رفضتها الوحدة", "Releases the van refused", "text"),
     "update.deferred": ("software", "إصدارات تنتظر عودة الاتصال لإعادة المحاولة",
                         "Releases waiting for the link to try again", "text"),
-    "update.target": ("software", "الإصدار الذي طلبت المحافظة تشغيله (كما سمعته العربة)",
+    "update.target": ("software", "الإصدار الذي طلبت المحافظة تشغيله (كما سمعته الوحدة)",
                       "Release the governorate asks it to run (as the van heard it)", "text"),
     "update.last": ("software", "آخر ما حدث في التحديث", "Last update event", "text"),
 }

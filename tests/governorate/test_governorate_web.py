@@ -773,7 +773,7 @@ def test_the_van_pages_telemetry_is_in_words_grouped_and_in_the_readers_digits(s
     table = table[:table.index("</table>")]
     for words in ("ما ينتظر الإرسال", "رسائل لم تُرسل بعد", "١٢", "منها: صفحات المستندات", "٩", "عمر أقدمها",
                   "الطابعة", "عطل", "الكاميرا الأمامية", "يعمل", "GPS: خط العرض", "المودم: قوة الإشارة RSRP",
-                  "البرمجيات", "الإصدار العامل", "1.4.2", "يفحص سلامة الإصدار الجديد", "إصدارات رفضتها العربة",
+                  "البرمجيات", "الإصدار العامل", "1.4.2", "يفحص سلامة الإصدار الجديد", "إصدارات رفضتها الوحدة",
                   "قياسات أخرى", "brand.new.key", "as sent"):
         assert words in table, words
     assert "٩٠ د" in table or "١٫٥ س" in table  # 5400 s as an age

@@ -473,7 +473,8 @@ SPECS: dict[str, Spec] = {
     "shift.closed": _SHIFT,
     **{kind: _TICKET for kind in schema.TICKET_KINDS},
     "downlink.applied": Spec({
-        "msg_id": ULIDS, "kind": choice(("request-status", "catalog", "trust-list", "command", "calendar")),
+        "msg_id": ULIDS, "kind": choice(("request-status", "catalog", "trust-list", "command", "calendar",
+                                           "update-target")),
         "outcome": choice(("applied", "rejected", "duplicate")), "error": nullable(text(500, min_len=0)),
     }),
     "audit.entry": Spec({

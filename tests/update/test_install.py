@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -820,3 +821,33 @@ def test_a_link_back_since_a_time_ahead_of_the_clock_is_not_waited_on_for_good(t
     _link_back_since(rig, -3600)
     done = rig.run("retry", *rig.options())
     assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
+
+
+def test_a_cancel_held_from_before_the_link_came_back_is_honoured_after_the_wait(tmp_path, keys, rig):
+    # Review of the cancel (M1): a word naming another release, heard while the release was deferred but before the
+    # link's latest return (a flapping link, a hub down this session), was overridden by silence: once the wait for
+    # a fresh word ran out, retry switched to the cancelled release. Silence is no newer news: the cancel holds.
+    _deferred_once(tmp_path, keys, rig)
+    running = rig.status()["current"]
+    staging = rig.data / "update" / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    time.sleep(1.5)  # heard after the deferral (its time is to the second), then the link dropped and came back
+    heard = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    (staging / "TARGET").write_text(json.dumps({"release": running, "at": heard, "msg_id": "x", "heard": heard}))
+    _link_back_since(rig, 0.5)
+    done = rig.run("retry", *rig.options(), "--word-wait", "0")
+    assert rig.status()["pointed_version"] == "1.0.0", done.stdout
+    assert "cancelled" in done.stdout + done.stderr or not rig.status().get("deferred"), done.stdout
+
+
+def test_a_word_held_from_before_the_deferral_does_not_cancel_it(tmp_path, keys, rig):
+    # The other side of the rule above: a word heard before the release was deferred was not said about it.
+    staging = rig.data / "update" / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    heard = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    _deferred_once(tmp_path, keys, rig)
+    running = rig.status()["current"]
+    (staging / "TARGET").write_text(json.dumps({"release": running, "at": heard, "msg_id": "x", "heard": heard}))
+    _link_back_since(rig, 0.5)
+    rig.run("retry", *rig.options(), "--word-wait", "0")
+    assert rig.status()["pointed_version"] == "1.1.0"

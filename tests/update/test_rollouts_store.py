@@ -265,3 +265,22 @@ def test_withdrawing_the_offer_of_a_deferred_release_by_hand_cancels_it(tmp_path
     rollouts.drive(store, updates)
     assert (updates.offer_of("V001") or {})["state"] == "withdrawn"
     assert rollouts.words(store, updates)["V001"] == n0.name
+
+
+def test_a_van_reporting_an_odd_running_id_does_not_stop_the_word_to_the_others(tmp_path, releases):
+    # Review of the cancel (M4): the word names the release a van runs when its deferred release's offer was
+    # withdrawn — as the van reported it. An id that is no release's made the encoder raise inside tell: no van was
+    # told, and the update pump sharing its try block stopped too, every 5 s.
+    from tests.support.gov_support import offline_hub
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    hub = offline_hub(store)
+    updates = Updates(store, lambda *a: None)
+    for van in ("V001", "V002"):
+        _report(store, van, n0.name, schema=5)
+        updates.offer(van, n1.folder)
+        assert updates.withdraw(van)
+    _report(store, "V001", "not/a-release", deferred=(n1.name,), schema=5)
+    _report(store, "V002", n0.name, deferred=(n1.name,), schema=5)
+    assert rollouts.tell(store, updates, hub) == 1 and _words(store) == [("V002", n0.name)]
