@@ -229,6 +229,8 @@ def screen(store: HubStore, updates: Updates) -> dict:
 def _cancel_state(v: VanSoftware, word: dict | None) -> str | None:
     if not v.deferred or word is None or word["release"] is None or not (v.deferred - {word["release"]}):
         return None
+    if word["outcome"] == "rejected":
+        return "refused"  # the van said why (an older word than the one it holds …): the van page lists it
     return "heard" if word["applied"] else "sent"
 
 

@@ -232,6 +232,10 @@ def test_the_hub_tells_a_van_holding_a_deferred_release_which_release_it_should_
         conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'applied' WHERE van = 'V001'",
                      [datetime.now(UTC).isoformat()])
     assert {v["van"]: v for v in rollouts.screen(store, updates)["vans"]}["V001"]["cancel"] == "heard"
+    with store.transaction() as conn:  # the van refused V002's word (review: it showed "sent" for ever)
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = 'an older word' "
+                     "WHERE van = 'V002'", [datetime.now(UTC).isoformat()])
+    assert {v["van"]: v for v in rollouts.screen(store, updates)["vans"]}["V002"]["cancel"] == "refused"
     # A new session (the van reconnected): told again, so its retry hears the hub's current word after each outage.
     with store.transaction() as conn:
         conn.execute("UPDATE vans SET session = session + 1 WHERE van = 'V001'")
