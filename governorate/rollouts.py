@@ -334,7 +334,7 @@ def tell(store: HubStore, updates: Updates, sender: Sender) -> int:
     told_here = _TOLD.setdefault(store, {})
     for van, release in sorted(said.items()):
         session, schema = online.get(van, (None, None))
-        if session is None or (schema or 0) < HEARS_WORD or told_here.get(van) == (session, release):
+        if not session or (schema or 0) < HEARS_WORD or told_here.get(van) == (session, release):
             continue
         if release is not None and not is_bundle_name(release):
             # The release it runs, as its report says (a withdrawn offer): a van's odd report is no release to name.
@@ -342,7 +342,7 @@ def tell(store: HubStore, updates: Updates, sender: Sender) -> int:
             told_here[van] = (session, release)
             continue
         with store.transaction() as conn:
-            downlink = sender.record(conn, van, p.UpdateTarget(release))
+            downlink = sender.record(conn, van, p.UpdateTarget(release, session))
         sender.publish(downlink)
         told_here[van] = (session, release)
         sent += 1

@@ -451,7 +451,8 @@ class SyncAgent:
             self._update_chunk(down.message)
             return
         try:
-            outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir, updates=self.updates)
+            outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir, updates=self.updates,
+                                                  session=self.session)
         except Exception as exc:  # noqa: BLE001 - the van's own fault (disk, database): the link carries on
             # Nothing was recorded, so no report goes up; the hub sends the message again until one does.
             log.error("downlink %s %s not applied now (%s: %s); the hub will send it again",

@@ -38,7 +38,7 @@ class TargetSink(Protocol):
     ValueError for a word it will not keep (older than the one held: refused with the reason) and OSError when it
     cannot keep it (nothing is recorded: the hub sends it again)."""
 
-    def target(self, release: str | None, at: str, msg_id: str) -> str: ...
+    def target(self, release: str | None, at: str, msg_id: str, session: int | None = None) -> str: ...
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Effects:
 
 def apply(
     db: sqlite_utils.Database, down: p.Downlink, keys_dir: Path, *, now: datetime | None = None,
-    updates: TargetSink | None = None,
+    updates: TargetSink | None = None, session: int | None = None,
 ) -> tuple[str, Effects]:
     """Apply one decoded non-ack downlink through the inbox; returns (outcome, effects to carry out). ``updates``:
     where the governorate's word on the release to run is kept (None: this van takes no updates over the link)."""
@@ -91,10 +91,14 @@ def apply(
         elif isinstance(message, p.UpdateTarget):
             if updates is None or not hasattr(updates, "target"):
                 raise Refused("this van takes no software updates over the link")
+            if session is not None and message.session != session:
+                # Sent again from an earlier connection (the hub's re-send at a birth, the broker's session): it may
+                # be stale — staff may have rolled the fleet back since. The hub tells this connection anew.
+                raise Refused(f"a word told for the van's connection {message.session}, not this one ({session})")
             # Kept before the inbox row commits, as the trust list: a crash in between leaves the word kept and the
             # message unrecorded; its redelivery keeps it again (the same word). The updater (root) reads it.
             try:
-                effects.notes.append(updates.target(message.release, down.created_at, down.msg_id))
+                effects.notes.append(updates.target(message.release, down.created_at, down.msg_id, message.session))
             except ValueError as exc:  # an older word than the one held (sent again): noted, changes nothing
                 raise Refused(str(exc)[:400]) from None
             effects.telemetry = True  # the snapshot says which word the van holds (update.target)

@@ -314,11 +314,14 @@ class UpdateTarget:
     that is not ``release`` (a fleet rollback, a pin, an offer withdrawn cancel it), and its ``retry`` switches to a
     deferred release only after it heard this word since its link came back (edge.update.install.Updater.retry).
     ``release`` None: the governorate names none for this van (no rollout covers it, nothing offered): the van keeps
-    what it deferred. Sent at once, through the inbox (applied once, answered with ``downlink.applied``); the newest
-    word (by the envelope's ``created_at``) counts."""
+    what it deferred. Sent at once, through the inbox (applied once, answered with ``downlink.applied``). ``session``:
+    the van's connection the word was told for (its birth's counter); the van refuses a word for another one (one sent
+    again from an earlier connection may be stale: the hub tells each connection anew), and of its words the newest
+    (by session, then the envelope's ``created_at``) counts."""
 
     kind: ClassVar[str] = "update-target"
     release: str | None
+    session: int
 
 
 DownMessage = Ack | RequestStatus | Catalog | TrustList | Command | Calendar | UpdateChunk | UpdateTarget

@@ -549,7 +549,7 @@ DOWN_BODIES: dict[str, Check] = {
     }),
     # Schema 5: the release the van should run (a bundle name, the updater's id), or null: none named. The van drops
     # every release it deferred that is not this one (edge.update.incoming.Incoming.target, Updater.retry).
-    "update-target": record({"release": nullable(text(64, _BUNDLE))}),
+    "update-target": record({"release": nullable(text(64, _BUNDLE)), "session": integer(1)}),
 }  # fmt: skip
 
 

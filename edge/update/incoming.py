@@ -198,7 +198,7 @@ class Incoming:
                 "update.target": _word_text(self.word())}
 
     @_locked
-    def target(self, release: str | None, at: str, msg_id: str) -> str:
+    def target(self, release: str | None, at: str, msg_id: str, session: int | None = None) -> str:
         """Keep the governorate's word ``release`` (sent at ``at``, the hub's time) in ``<staging>/TARGET``, with the
         time the van heard it (its own clock, as the link's ``since`` the updater compares it with). ValueError when
         the word held is newer (an old word sent again: not kept, the caller refuses it with the reason). Written
@@ -207,11 +207,12 @@ class Incoming:
             raise ValueError(f"{release!r} is not a release id")
         held = _read_word(self.staging)
         if held is not None and _when(held.get("at")) is not None and _when(at) is not None and \
-                _when(held["at"]) > _when(at):
-            raise ValueError(f"an older word ({release or 'none'}, sent {at}) than the one held "
-                             f"({held.get('release') or 'none'}, sent {held['at']}): not kept")
+                _order(held.get("session"), _when(held["at"])) > _order(session, _when(at)):
+            raise ValueError(f"an older word ({release or 'none'}, sent {at}, connection {session}) than the one "
+                             f"held ({held.get('release') or 'none'}, sent {held['at']}, connection "
+                             f"{held.get('session')}): not kept")
         self.staging.mkdir(parents=True, exist_ok=True)
-        word = {"release": release, "at": at, "msg_id": msg_id, "heard": _now()}
+        word = {"release": release, "at": at, "msg_id": msg_id, "heard": _now(), "session": session}
         tmp = self.staging / f".{TARGET}.new"
         with open(tmp, "w") as f:
             f.write(json.dumps(word, sort_keys=True) + "\n")
@@ -255,6 +256,12 @@ def _write_ready(staging: Path, name: str) -> None:
     tmp.write_text(name + "\n")
     tmp.replace(staging / READY)
     fsync_dir(staging)
+
+
+def _order(session, at):
+    """Words are ordered by the connection they were told for, then by the hub's time: a word dated ahead by a hub
+    clock wrong once is overtaken by the next connection's."""
+    return (session if isinstance(session, int) and not isinstance(session, bool) else 0, at)
 
 
 def _read_word(staging: Path) -> dict | None:

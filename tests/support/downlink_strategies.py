@@ -480,7 +480,8 @@ def update_chunk_body(ctx: FuzzContext) -> st.SearchStrategy:
 def update_target_body(ctx: FuzzContext) -> st.SearchStrategy:
     """The governorate's word on the release to run: a release id, none, or (spoiled) a path, an id too long, …"""
     return _spoil(st.fixed_dictionaries({"release": st.sampled_from(
-        [None, "0123456789abcdef", "B1", "x" * 64, "x" * 65, "../../etc", "", "a b", "٠١٢٣"])}))
+        [None, "0123456789abcdef", "B1", "x" * 64, "x" * 65, "../../etc", "", "a b", "٠١٢٣"]),
+        "session": st.one_of(st.integers(1, 3), st.integers(1, 2**62))}))
 
 
 KIND_BODIES: dict[str, Callable[[FuzzContext], st.SearchStrategy]] = {

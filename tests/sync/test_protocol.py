@@ -130,7 +130,7 @@ def downlink_examples() -> list[tuple[p.DownMessage, str]]:
         (p.UpdateChunk("8f3a1c09d2e47b65", 1805, 1806, 62, "tuf/timestamp.json", 0, 1, 17,
                        hashlib.sha256(b'{"signed": "..."}').hexdigest(), b'{"signed": "..."}',
                        hashlib.sha256(b'{"signed": "..."}').hexdigest()), uid(26)),
-        (p.UpdateTarget("5be0a7d3e91c4f20"), uid(27)),
+        (p.UpdateTarget("5be0a7d3e91c4f20", 3), uid(27)),
     ]  # fmt: skip
 
 

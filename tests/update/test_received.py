@@ -240,10 +240,10 @@ def test_the_governorate_s_word_is_kept_once_newest_first_and_answered(tmp_path,
     sink = Incoming(staging)
     now = datetime.now(UTC)
 
-    def send(release, at, updates=sink):
-        down = p.decode_down(p.encode_down(p.UpdateTarget(release), van="V007", now=at), van="V007",
+    def send(release, at, updates=sink, session=7, here=7):
+        down = p.decode_down(p.encode_down(p.UpdateTarget(release, session), van="V007", now=at), van="V007",
                              kind="update-target")
-        return down, downlink.apply(db, down, tmp_path / "keys", updates=updates)[0]
+        return down, downlink.apply(db, down, tmp_path / "keys", updates=updates, session=here)[0]
 
     first, outcome = send("0123456789abcdef", now)
     assert outcome == "applied" and received.target(staging)["release"] == "0123456789abcdef"
@@ -258,3 +258,34 @@ def test_the_governorate_s_word_is_kept_once_newest_first_and_answered(tmp_path,
     assert outcome == "rejected"
     answers = [r.body["outcome"] for r in outbox.pending(db, "tx", limit=10) if r.kind == "downlink.applied"]
     assert answers == ["applied", "rejected", "applied", "rejected"]
+
+
+def test_a_word_told_for_an_earlier_connection_is_refused_and_a_later_connection_s_word_wins(tmp_path, db):
+    # Review of the cancel (H1): a word the van never applied (its link dropped first) is sent again at its next
+    # connection — by the hub's re-send at its birth, or by the broker's session — and was kept as new: if staff
+    # rolled the fleet back meanwhile, its stale "go ahead" could let retry switch to the rolled-back release before
+    # the hub's current word came. A word is told for one connection; the van refuses one for another. And the
+    # newest word is the one of the latest connection, whatever the hub's clock said (a word once dated ahead by a
+    # wrong hub clock no longer makes the van refuse every later one).
+    from datetime import UTC, datetime, timedelta
+
+    from edge.sync import downlink
+    from edge.sync import protocol as p
+    from edge.update import received
+    from edge.update.incoming import Incoming
+
+    staging = tmp_path / "staging"
+    sink = Incoming(staging)
+    now = datetime.now(UTC)
+
+    def send(release, at, session, here):
+        down = p.decode_down(p.encode_down(p.UpdateTarget(release, session), van="V007", now=at), van="V007",
+                             kind="update-target")
+        return downlink.apply(db, down, tmp_path / "keys", updates=sink, session=here)[0]
+
+    assert send("0123456789abcdef", now, session=4, here=5) == "rejected" and received.target(staging) is None
+    error = db.execute("SELECT error FROM inbox ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+    assert "connection 4, not this one (5)" in error
+    assert send("fedcba9876543210", now + timedelta(days=3), session=5, here=5) == "applied"  # a hub clock ahead
+    assert send("0123456789abcdef", now, session=6, here=6) == "applied"  # the next connection's word wins
+    assert received.target(staging)["release"] == "0123456789abcdef"

@@ -30,7 +30,7 @@ def _report(store: HubStore, van: str, running: str | None, refused: tuple[str, 
     values = {"outbox_pending": 0, "software.id": running, "software.version": "x",
               "update.refused": ",".join(refused) or None, "update.deferred": ",".join(deferred) or None}
     with store.transaction() as conn:
-        conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema) VALUES (?, ?, 1, ?, ?) "
+        conn.execute("INSERT INTO vans (van, last_seen, online, telemetry, schema, session) VALUES (?, ?, 1, ?, ?, 1) "
                      "ON CONFLICT (van) DO UPDATE SET telemetry = excluded.telemetry, schema = excluded.schema",
                      [van, datetime.now(UTC).isoformat(), json.dumps(values), schema])
 
