@@ -206,8 +206,9 @@ class Incoming:
         if release is not None and not is_bundle_name(release):
             raise ValueError(f"{release!r} is not a release id")
         held = _read_word(self.staging)
-        if held is not None and _when(held.get("at")) is not None and _when(at) is not None and \
-                _order(held.get("session"), _when(held["at"])) > _order(session, _when(at)):
+        held_at, sent_at = state_mod.aware((held or {}).get("at")), state_mod.aware(at)
+        if held_at is not None and sent_at is not None and \
+                _order(held.get("session"), held_at) > _order(session, sent_at):
             raise ValueError(f"an older word ({release or 'none'}, sent {at}, connection {session}) than the one "
                              f"held ({held.get('release') or 'none'}, sent {held['at']}, connection "
                              f"{held.get('session')}): not kept")
@@ -281,12 +282,6 @@ def _word_text(word: dict | None) -> str | None:
     return f"{release if is_bundle_name(release) else '-'}@{heard if isinstance(heard, str) else '?'}"[:200]
 
 
-def _when(value: object) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _now() -> str:

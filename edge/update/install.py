@@ -770,7 +770,7 @@ class Updater:
     @staticmethod
     def _heard_since_deferred(st: dict, word: dict) -> bool:
         """The word was heard after every deferred release was deferred (so it was said knowing of them)."""
-        times = [_aware(entry.get("at")) for entry in st["deferred"].values()]
+        times = [state_mod.aware(entry.get("at")) for entry in st["deferred"].values()]
         return all(t is not None and word["heard"] >= t for t in times)
 
     def _drop_deferred(self, st: dict, *, keep: str | None, why: str) -> bool:
@@ -819,7 +819,7 @@ class Updater:
         baseline = self.health.baseline() or {}
         if not baseline.get("sync_connected"):
             return "waiting", "the link is still down"
-        since = _aware(baseline.get("sync_since"))
+        since = state_mod.aware(baseline.get("sync_since"))
         if since is not None and since > datetime.now(UTC):
             since = None  # a clock set back since the link came back: unknown, so no wait that would never end
         if word is not None and since is not None and word["heard"] >= since:
@@ -974,10 +974,3 @@ def apply(release: Verified, updater: Updater) -> tuple[str, bool]:
         return vid, updater.switch(vid)
 
 
-def _aware(value: object) -> datetime | None:
-    """An ISO-8601 time with its zone (the health answer's ``sync.since``), or None."""
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
