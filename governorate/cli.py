@@ -153,6 +153,10 @@ def ingest(db_path: str, gov: str, broker: str, worker: str, tls_dir: str | None
 def vans(ctx: click.Context, db_path: str) -> None:
     """Print every van of the fleet (heard from, or added and not heard from yet), as JSON lines."""
     if ctx.invoked_subcommand is not None:
+        # `vans --db X add …`: the database named before the subcommand is the one it uses (unless it names its own).
+        if ctx.get_parameter_source("db_path") not in (click.core.ParameterSource.DEFAULT,
+                                                       click.core.ParameterSource.DEFAULT_MAP):
+            ctx.meta["vans.db"] = db_path
         return
     store = open_store(db_path)
     for (van,) in store._read("SELECT van FROM vans ORDER BY van"):
@@ -162,10 +166,14 @@ def vans(ctx: click.Context, db_path: str) -> None:
 @vans.command("add")
 @_db
 @click.argument("van_ids", nargs=-1)
-@click.option("--from-broker", "broker_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--from-broker", "broker_file", type=click.Path(exists=True, dir_okay=False, readable=True),
               help="the broker's access list (dynamic-security.json): every van enrolled in the governorate")
-def vans_add(db_path: str, van_ids: tuple[str, ...], broker_file: str | None) -> None:
+@click.pass_context
+def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_file: str | None) -> None:
     """Add vans to the fleet before they first connect: the overview lists each as never connected until it does."""
+    if "vans.db" in ctx.meta and ctx.get_parameter_source("db_path") in (click.core.ParameterSource.DEFAULT,
+                                                                         click.core.ParameterSource.DEFAULT_MAP):
+        db_path = ctx.meta["vans.db"]
     wanted = list(van_ids)
     if broker_file:
         wanted += fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace"))

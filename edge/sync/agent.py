@@ -100,7 +100,8 @@ class UpdateSink(Protocol):
 
     def status(self) -> dict: ...  # telemetry figures: the software version running, the update's phase …
 
-    def target(self, release: str | None, at: str, msg_id: str) -> str: ...  # the governorate's word (downlink)
+    def target(self, release: str | None, at: str, msg_id: str,
+               session: int | None = None) -> str: ...  # the governorate's word (downlink)
 
 
 # A van reports how much of a release it holds at most this often while chunks arrive (and at once when whole): the

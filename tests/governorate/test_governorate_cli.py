@@ -228,3 +228,7 @@ def test_vans_are_added_before_they_connect_by_id_or_from_the_brokers_access_lis
     out = governorate("vans", "add", "--db", db, env=_hub_env())
     assert out.returncode != 0 and "--from-broker" in out.stderr
     assert len(governorate("vans", "--db", db, env=_hub_env()).stdout.splitlines()) == 4  # nothing half-added
+    # The database named before the subcommand is the one it writes to (it went to the default one, created anew).
+    out = governorate("vans", "--db", db, "add", "V006", env=_hub_env(), cwd=tmp_path)
+    assert out.returncode == 0 and "V006" in out.stdout and not (tmp_path / "var").exists(), out
+    assert len(governorate("vans", "--db", db, env=_hub_env()).stdout.splitlines()) == 5
