@@ -354,8 +354,8 @@ def told(store: HubStore) -> dict[str, dict]:
     """Each van's last word sent (the software screen): ``release``, ``at``, and whether the van applied it."""
     out: dict[str, dict] = {}
     for van, payload, created_at, applied_at, outcome in store._read(
-            "SELECT van, payload, created_at, applied_at, outcome FROM downlinks WHERE kind = 'update-target' "
-            "ORDER BY created_at, msg_id"):
+            "SELECT van, payload, created_at, applied_at, outcome FROM downlinks WHERE msg_id IN "
+            "(SELECT max(msg_id) FROM downlinks WHERE kind = 'update-target' GROUP BY van)"):  # each van's newest
         try:
             release = p.decode_down(bytes(payload), van=van, kind="update-target").message.release
         except p.ProtocolError:

@@ -56,6 +56,7 @@ def van(van: str):
         abort(404)
     row = _store().van(van)
     hist = fleet.history(_store(), van)
+    thumbnails = _store().thumbnails(van)
     return render_template(
         "van.html", v=vans[van], telemetry=telemetry.grouped(row.get("telemetry") or {}),
         telemetry_groups=telemetry.GROUPS, device_states=telemetry.DEVICE_STATES, update_phases=telemetry.UPDATE_PHASES,
@@ -66,14 +67,14 @@ def van(van: str):
         commands=[(name, downlinks.COMMANDS.get(name, (name, name, "", ""))) for name in  # the harmless one first
                   sorted(backoffice.COMMANDS, key=lambda n: list(downlinks.COMMANDS).index(n)
                          if n in downlinks.COMMANDS else len(downlinks.COMMANDS))],
-        cameras=_cameras(van, hist), thumbnails=_store().thumbnails(van), shifts=hub_shifts.for_van(_store(), van))
+        cameras=_cameras(thumbnails, hist), thumbnails=thumbnails, shifts=hub_shifts.for_van(_store(), van))
 
 
-def _cameras(van: str, hist: dict) -> list[str]:
+def _cameras(thumbnails: list[dict], hist: dict) -> list[str]:
     """The van's cameras the hub has heard of, by the names the van knows them by: those on its pictures, and
     those of its camera states (telemetry says ``camera:front`` as ``camera_front``; a name with capitals or
     spaces comes back changed, so these are suggestions, not a choice made for staff)."""
-    named = {th["camera"] for th in _store().thumbnails(van)}
+    named = {th["camera"] for th in thumbnails}
     return sorted(named | {name.removeprefix("camera_") for name in hist["camera_uptime"]})
 
 
