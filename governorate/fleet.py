@@ -119,7 +119,8 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         if lat is None or lon is None:  # a position needs both (a snapshot with a latitude alone has none)
             lat = lon = None
         vans.append({
-            "van": van, "status": status, "online": bool(online), "session": session,
+            # 0 is the column's default: no birth heard yet (never connected), so no session to show.
+            "van": van, "status": status, "online": bool(online), "session": session or None,
             "last_seen": last_seen, "silent_s": silent_s, "telemetry_at": telemetry_at,
             "lat": lat,
             "lon": lon,

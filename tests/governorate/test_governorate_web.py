@@ -520,6 +520,22 @@ def test_a_van_added_before_it_connects_is_listed_as_never_connected_until_it_do
     assert 'data-van="V050" data-status="never"' not in client.get("/").get_data(as_text=True)
 
 
+def test_a_van_that_never_connected_shows_no_session_number_on_its_page(store, client):
+    # Review: its page said "Session ٠" — a session it never had. Shown as other absent values are: "—".
+    from governorate import fleet
+
+    fleet.register(store, ["V050"])
+    login(client, "viewer")
+
+    def session_shown() -> str:
+        page = client.get("/vans/V050").get_data(as_text=True)
+        return re.search(r"Session.*?<strong>([^<]*)</strong>", page).group(1)
+
+    assert session_shown() == "—"
+    offline_hub(store)._process([birth("V050", 3)])
+    assert to_ascii(session_shown()) == "3"
+
+
 def test_a_camera_picture_on_the_van_page_has_a_plain_text_alternative(store, client):
     # Issue 18, finding 9: the alt attribute held the two-language markup, shown as text
     # (كاميرا Camera front" width="320">) — and read out so by a screen reader.
