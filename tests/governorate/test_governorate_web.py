@@ -556,7 +556,7 @@ def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_scre
     assert 'data-van="V007"' not in html and 'data-van="V050"' not in html and 'data-van="V051"' in html
     assert client.get("/vans/V050").status_code == 404
     page = client.get("/vans/V007").get_data(as_text=True)  # its history stays one click away
-    assert "retired" in page and "خارج الخدمة" in page
+    assert "retired" in page and "خارج الخدمة" in page and "/vans/V007/command" not in page
     assert "V007" in client.get("/requests").get_data(as_text=True)  # its requests are still searched
     # Nothing new is sent to it: no command, and a publication leaves it out.
     html = client.post("/vans/V007/command", data={"name": "rebirth", "csrf_token": token},
