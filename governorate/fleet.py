@@ -216,7 +216,7 @@ def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict |
                 conn.execute(f"SELECT 1 FROM {table} WHERE van = ? LIMIT 1", [van]).fetchone()
                 for table in HISTORY_TABLES)
             if heard:
-                conn.execute("UPDATE vans SET retired_at = ?, online = 0 WHERE van = ?", [at, van])
+                conn.execute("UPDATE vans SET retired_at = ? WHERE van = ?", [at, van])
                 audit(conn, actor, "van.retire", van, details)
                 out.retired.append(van)
             else:
