@@ -539,7 +539,7 @@ def test_a_van_that_never_connected_shows_no_session_number_on_its_page(store, c
 def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_screens_and_both_are_audited(
         store, client):
     # Review: a mistyped id stayed "never connected" on every screen, and publications queued words for it.
-    from governorate import fleet, staff
+    from governorate import fleet, rollouts, staff
 
     assert fleet.register(store, ["V050", "V051"], details={"os_user": "hana"}) == ["V050", "V051"]
     token = login(client, "admin")
@@ -564,6 +564,7 @@ def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_scre
     assert "This van is retired" in html and _downlinks(store, "command") == []
     client.post("/publish/trust-list", data={"file": (io.BytesIO(b"signed-list-bytes"), "t.cose"), "csrf_token": token})
     assert [van for van, _, _ in _downlinks(store, "trust-list")] == ["V051"]
+    assert "V007" not in rollouts.fleet(store)  # offered no release; no wave of a rollout waits for it
     # A message it still sends is stored (a backlog must not be lost); it stays retired until it is added back.
     offline_hub(store)._process([tel("V007", {"device.printer": "error"}, seq=99)])
     assert store.van("V007")["telemetry"]["device.printer"] == "error"
@@ -572,6 +573,9 @@ def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_scre
     assert fleet.register(store, ["V007", "V051"]) == ["V007"]
     assert 'data-van="V007"' in client.get("/").get_data(as_text=True)
     assert store._read("SELECT count(*) FROM requests WHERE van = 'V007'")[0][0] == requests_before
+    # A removed van that connects after all is back as any van heard from.
+    offline_hub(store)._process([birth("V050")])
+    assert 'data-van="V050" data-status="online"' in client.get("/").get_data(as_text=True)
     audit = [(a["actor"], a["action"], a["subject"]) for a in reversed(staff.recent_audit(store, 50))
              if a["action"].startswith("van.")]
     assert audit == [("cli", "van.add", "V050"), ("cli", "van.add", "V051"), ("amal", "van.command", "V050"),
