@@ -276,14 +276,21 @@ def _decided_meanwhile(conn, number: str) -> OfficeError:
                        detail=f"{number}: now {state}, decided by {who}")
 
 
-def vans(store: HubStore) -> list[str]:
-    return [r[0] for r in store._read("SELECT van FROM vans ORDER BY van")]
+def vans(store: HubStore, retired: bool = False) -> list[str]:
+    """The vans in service: those publications and commands go to. ``retired``: those taken out of service too
+    (their requests are still searched)."""
+    return [r[0] for r in store._read("SELECT van FROM vans " + ("" if retired else "WHERE retired_at IS NULL ")
+                                      + "ORDER BY van")]
 
 
 def command(store: HubStore, sender: Downlinker, van: str, name: str, args: dict, actor: str) -> str:
     if name not in COMMANDS:
         raise OfficeError("أمر غير معروف.", "Unknown command.", detail=name)
     if van not in vans(store):
+        if van in vans(store, retired=True):
+            raise OfficeError("هذه الوحدة خارج الخدمة: لا تُرسل إليها أوامر (governorate vans add يعيدها).",
+                              "This van is retired: no commands are sent to it (governorate vans add brings it back).",
+                              detail=van)
         raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
     with store.transaction() as conn:
         downlink = sender.record(conn, van, p.Command(name, args))

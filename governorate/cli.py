@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -163,6 +165,22 @@ def vans(ctx: click.Context, db_path: str) -> None:
         click.echo(json.dumps(store.van(van), ensure_ascii=False))
 
 
+def _vans_db(ctx: click.Context, db_path: str) -> str:
+    """`vans --db X add …`: the database named before the subcommand, unless the subcommand names its own."""
+    if "vans.db" in ctx.meta and ctx.get_parameter_source("db_path") in (click.core.ParameterSource.DEFAULT,
+                                                                         click.core.ParameterSource.DEFAULT_MAP):
+        return ctx.meta["vans.db"]
+    return db_path
+
+
+def _who() -> dict:
+    """Who ran the command, for the staff audit: the CLI's records are the actor "cli", with the OS user beside."""
+    try:
+        return {"os_user": getpass.getuser()}
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (a bare container)
+        return {"os_user": f"uid {os.getuid()}" if hasattr(os, "getuid") else "?"}
+
+
 @vans.command("add")
 @_db
 @click.argument("van_ids", nargs=-1)
@@ -170,17 +188,57 @@ def vans(ctx: click.Context, db_path: str) -> None:
               help="the broker's access list (dynamic-security.json): every van enrolled in the governorate")
 @click.pass_context
 def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_file: str | None) -> None:
-    """Add vans to the fleet before they first connect: the overview lists each as never connected until it does."""
-    if "vans.db" in ctx.meta and ctx.get_parameter_source("db_path") in (click.core.ParameterSource.DEFAULT,
-                                                                         click.core.ParameterSource.DEFAULT_MAP):
-        db_path = ctx.meta["vans.db"]
+    """Add vans to the fleet before they first connect: the overview lists each as never connected until it does.
+    A retired van named here is back in service."""
+    db_path = _vans_db(ctx, db_path)
     wanted = list(van_ids)
     if broker_file:
         wanted += fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace"))
     if not wanted:
         raise click.UsageError("name the vans (V001 V002 …) or give --from-broker dynamic-security.json")
-    new = fleet.register(open_store(db_path), wanted)
+    new = fleet.register(open_store(db_path), wanted, details=_who())
     click.echo(f"{len(new)} van(s) added: {' '.join(new) or '—'}; {len(set(wanted)) - len(new)} already known")
+
+
+@vans.command("remove")
+@_db
+@click.argument("van_ids", nargs=-1, required=True)
+@click.pass_context
+def vans_remove(ctx: click.Context, db_path: str, van_ids: tuple[str, ...]) -> None:
+    """Take vans out of the fleet. One that never connected is removed, with what was queued for it; one the hub
+    holds data of (requests, documents, shifts…) is retired: kept for its history, gone from the live screens,
+    sent nothing new; `governorate vans add` brings it back."""
+    done = fleet.remove(open_store(_vans_db(ctx, db_path)), list(van_ids), details=_who())
+    click.echo(f"removed (never connected): {' '.join(done.removed) or '—'}; "
+               f"retired (kept for their history; `vans add` brings one back): {' '.join(done.retired) or '—'}"
+               + (f"; already retired: {' '.join(done.already)}" if done.already else ""))
+
+
+STATUS_WORDS = {"never": "never connected", "online": "online", "silent": "silent", "offline": "offline",
+                "retired": "retired"}
+
+
+@vans.command("list")
+@_db
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (van, status, last_seen, retired_at).")
+@click.pass_context
+def vans_list(ctx: click.Context, db_path: str, as_json: bool) -> None:
+    """Every registered van with its status: never connected, online, silent, offline or retired."""
+    rows = fleet.overview(open_store(_vans_db(ctx, db_path)), fleet.Thresholds(), retired=True)
+    for v in rows:
+        if as_json:
+            click.echo(json.dumps({k: v[k] for k in ("van", "status", "last_seen", "session", "retired_at")},
+                                  ensure_ascii=False))
+        else:
+            when = v["retired_at"] if v["status"] == "retired" else v["last_seen"]
+            click.echo(f"{v['van']}  {STATUS_WORDS.get(v['status'], v['status']):<15}  "
+                       f"{'since' if v['status'] == 'retired' else 'last seen'} {(when or '—')[:19]}")
+    if not as_json:
+        counts = {}
+        for v in rows:
+            counts[v["status"]] = counts.get(v["status"], 0) + 1
+        click.echo(f"{len(rows)} van(s)" + "".join(f", {n} {STATUS_WORDS.get(status, status)}"
+                                                 for status, n in sorted(counts.items())))
 
 
 @main.group()

@@ -13,6 +13,7 @@ from edge.core.localtime import VAN_TZ
 from edge.sync import schema
 from governorate import quarantine
 from governorate.admission import figure
+from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
 
 ALERT_KINDS = {
@@ -74,7 +75,10 @@ def local_day_start(now: datetime) -> str:
     return local.astimezone(UTC).isoformat()
 
 
-def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = None) -> list[dict]:
+def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = None,
+             retired: bool = False) -> list[dict]:
+    """Every van in service, as the live screens show it; ``retired``: those taken out of service too (status
+    "retired": their own page, the vans list)."""
     now = now or datetime.now(UTC)
     today = local_day_start(now)
     counts: dict[str, dict[str, int]] = {}
@@ -97,12 +101,15 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
     for van, n in store._read("SELECT van, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY van"):
         open_alerts[van] = n
     vans = []
-    for van, online, session, last_seen, telemetry, telemetry_at in store._read(
-            "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans ORDER BY van"):
+    for van, online, session, last_seen, telemetry, telemetry_at, retired_at in store._read(
+            "SELECT van, online, session, last_seen, telemetry, telemetry_at, retired_at FROM vans "
+            + ("" if retired else "WHERE retired_at IS NULL ") + "ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
         seen = parse_iso(last_seen)
         silent_s = (now - seen).total_seconds() if seen else None
-        if last_seen is None:
+        if retired_at:
+            status = "retired"  # governorate vans remove of a van with a history
+        elif last_seen is None:
             status = "never"  # registered (governorate vans add), nothing heard from it yet
         elif not online:
             status = "offline"
@@ -119,7 +126,8 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         if lat is None or lon is None:  # a position needs both (a snapshot with a latitude alone has none)
             lat = lon = None
         vans.append({
-            "van": van, "status": status, "online": bool(online), "session": session,
+            # 0 is the column's default: no birth heard yet (never connected), so no session to show.
+            "van": van, "status": status, "online": bool(online), "session": session or None,
             "last_seen": last_seen, "silent_s": silent_s, "telemetry_at": telemetry_at,
             "lat": lat,
             "lon": lon,
@@ -133,24 +141,91 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "requests_today": counts.get(van, {}).get("request.submitted", 0),
             "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
             "avg_wait_s": wait, "avg_service_s": service,
-            "alerts": open_alerts.get(van, 0),
+            "alerts": open_alerts.get(van, 0), "retired_at": retired_at,
         })
     return vans
 
 
-def register(store: HubStore, vans: list[str]) -> list[str]:
-    """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected);
-    returns those that were new. A van already known is left as it is."""
+def _check_ids(vans: list[str]) -> None:
     bad = [v for v in vans if not schema.is_van_id(v)]
     if bad:
         raise FleetError(f"«{bad[0][:40]}» ليس رقم وحدة: حرف V ثم ثلاثة أرقام، مثل V007.",
                          f"'{bad[0][:40]}' is not a van id: V followed by 3 digits, e.g. V007.")
-    known = {v for (v,) in store._read("SELECT van FROM vans")}
-    new = sorted(set(vans) - known)
+
+
+def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> list[str]:
+    """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected), or
+    put a retired one back in service; returns those that were new or back. A van in service is left as it is.
+    Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
+    _check_ids(vans)
     with store.transaction() as conn:
+        known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
+        new = sorted(set(vans) - set(known))
+        back = sorted(v for v in set(vans) if known.get(v))
         for van in new:
             conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
-    return new
+            audit(conn, actor, "van.add", van, details)
+        for van in back:
+            conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
+            audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van]})
+    return sorted(new + back)
+
+
+# What the hub holds of a van once it has been heard from: requests, documents, shifts, refused messages… A van
+# with a row in any of these has a history; one without never connected, and nothing but its registration (and the
+# words queued for it) is lost by removing it.
+HISTORY_TABLES = ("messages", "quarantine", "requests", "documents", "doc_chunks", "shifts", "request_conflicts",
+                  "telemetry_history", "thumbnails", "parked_states")
+# What a van that never connected can have: its registration, what publications queued for it, alerts, an offer.
+REGISTRATION_TABLES = ("downlinks", "alerts", "update_offers", "vans")
+
+
+@dataclass(frozen=True)
+class Removed:
+    removed: list[str]   # never connected: gone, with the downlinks queued for them
+    retired: list[str]   # heard from: kept for their history, out of service
+    already: list[str]   # retired before: nothing changed
+
+
+def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> Removed:
+    """Take ``vans`` out of the fleet. One that never connected is removed, with what was queued for it; one the
+    hub holds data of is retired: its requests, documents and shifts stay (other records name it), the live
+    screens, alerts, publications and rollouts leave it out, and ``register`` puts it back. All or nothing: an id
+    that is not a van's, or a van not in the fleet, changes nothing."""
+    _check_ids(vans)
+    wanted = sorted(set(vans))
+    with store.transaction() as conn:
+        # The rows first (PostgreSQL: locked until the end): an ingest worker storing a first message of one of
+        # them waits, and then finds it gone (and adds it back as heard from) or retired.
+        rows = {}
+        for van in wanted:
+            row = conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ? RETURNING last_seen, retired_at",
+                               [van]).fetchone()
+            if row is None:
+                raise FleetError(f"الوحدة {van} ليست في الأسطول (governorate vans list يعرضها): لم يُحذف شيء.",
+                                 f"{van} is not a van of the fleet (see governorate vans list); nothing was removed.")
+            rows[van] = row
+        out = Removed([], [], [])
+        at = now_iso()
+        for van in wanted:
+            last_seen, retired_at = rows[van]
+            if retired_at:
+                out.already.append(van)
+                continue
+            heard = last_seen is not None or any(
+                conn.execute(f"SELECT 1 FROM {table} WHERE van = ? LIMIT 1", [van]).fetchone()
+                for table in HISTORY_TABLES)
+            if heard:
+                conn.execute("UPDATE vans SET retired_at = ? WHERE van = ?", [at, van])
+                audit(conn, actor, "van.retire", van, details)
+                out.retired.append(van)
+            else:
+                queued = conn.execute("SELECT count(*) FROM downlinks WHERE van = ?", [van]).fetchone()[0]
+                for table in REGISTRATION_TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE van = ?", [van])
+                audit(conn, actor, "van.remove", van, {**(details or {}), "downlinks": queued})
+                out.removed.append(van)
+    return out
 
 
 def broker_vans(text: str) -> list[str]:

@@ -643,6 +643,14 @@ def m015_update_sample(conn, dialect: str) -> None:
          "ALTER TABLE update_offers ADD COLUMN sample_at TEXT")
 
 
+@migration
+def m016_retired_vans(conn, dialect: str) -> None:
+    # A van taken out of service (`governorate vans remove` of a van the hub holds data of, governorate/fleet.py):
+    # when. Kept for its history (requests, documents, shifts, figures name it), hidden from the live screens, sent
+    # nothing new; NULL: in service. `governorate vans add` puts it back (NULL again).
+    _run(conn, "ALTER TABLE vans ADD COLUMN retired_at TEXT")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -64,7 +64,8 @@ class VanSoftware:
 def fleet(store: HubStore) -> dict[str, VanSoftware]:
     out = {}
     for van, telemetry, schema, last_seen in store._read(
-            "SELECT van, telemetry, schema, last_seen FROM vans ORDER BY van"):
+            # A retired van (governorate vans remove) is offered nothing, and no wave waits for it.
+            "SELECT van, telemetry, schema, last_seen FROM vans WHERE retired_at IS NULL ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
         refused = _ids(values.get("update.refused"))
         out[van] = VanSoftware(

@@ -51,7 +51,8 @@ def fleet_json():
 @bp.route("/vans/<van>")
 @login_required
 def van(van: str):
-    vans = {v["van"]: v for v in _fleet_now()}
+    # A retired van keeps its page (its history: shifts, downlinks, alerts), marked as such.
+    vans = {v["van"]: v for v in fleet.overview(_store(), current_app.extensions["thresholds"], retired=True)}
     if van not in vans:
         abort(404)
     row = _store().van(van)

@@ -25,7 +25,7 @@ def requests_list():
     services = {s.code: (s.name_ar, s.name_en) for s in backoffice.catalogue_in_force(_store()).services}
     return render_template("requests.html", rows=backoffice.search(_store(), q, state, van, due=due), q=q,
                            state=state, van=van, due=due, states=backoffice.STATE_LABELS,
-                           vans=backoffice.vans(_store()), services=services)
+                           vans=backoffice.vans(_store(), retired=True), services=services)
 
 
 @bp.route("/requests/<number>")

@@ -232,3 +232,60 @@ def test_vans_are_added_before_they_connect_by_id_or_from_the_brokers_access_lis
     out = governorate("vans", "--db", db, "add", "V006", env=_hub_env(), cwd=tmp_path)
     assert out.returncode == 0 and "V006" in out.stdout and not (tmp_path / "var").exists(), out
     assert len(governorate("vans", "--db", db, env=_hub_env()).stdout.splitlines()) == 5
+
+
+def test_a_van_is_removed_or_retired_listed_with_its_status_and_each_change_is_audited(tmp_path):
+    # Review: there was no way to take a van out (a mistyped id stayed "never connected" for ever), and neither
+    # adding nor removing left an audit record.
+    from governorate import backoffice
+    from governorate.store import HubStore
+    from tests.support.gov_support import offline_hub, tel
+
+    db = str(tmp_path / "hub.db")
+    out = governorate("vans", "add", "--db", db, "V001", "V002", "V007", env=_hub_env(USER="hana"))
+    assert out.returncode == 0, out
+    store = HubStore(db)
+    hub = offline_hub(store)
+    hub._process([tel("V007", {"device.printer": "ok"})])  # V007 has been heard from: it has a history
+    backoffice.command(store, hub, "V001", "rebirth", {}, "amal")  # a word queued for a van that never connected
+    store.close()
+
+    def listed() -> dict:
+        out = governorate("vans", "list", "--db", db, "--json", env=_hub_env())
+        assert out.returncode == 0, out
+        return {v["van"]: v["status"] for v in map(json.loads, out.stdout.splitlines())}
+
+    assert listed() == {"V001": "never", "V002": "never", "V007": "offline"}
+    # A bad id, or a van not in the fleet: one line, and nothing changed (not even the good ids beside it).
+    assert_one_clean_line(governorate("vans", "remove", "--db", db, "V001", "bus-7", env=_hub_env()), "'bus-7'")
+    assert_one_clean_line(governorate("vans", "remove", "--db", db, "V001", "V009", env=_hub_env()),
+                          "V009", "not a van of the fleet", "nothing was removed")
+    assert listed() == {"V001": "never", "V002": "never", "V007": "offline"}
+    out = governorate("vans", "--db", db, "remove", "V001", "V007", env=_hub_env(USER="hana"))
+    assert out.returncode == 0, out
+    assert "removed (never connected): V001" in out.stdout and "retired" in out.stdout and "V007" in out.stdout
+    assert listed() == {"V002": "never", "V007": "retired"}
+    store = HubStore(db)
+    try:
+        assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V001'")[0][0] == 0  # its queue went too
+        assert store.van("V007")["telemetry"] == {"device.printer": "ok"}  # what it sent is kept
+    finally:
+        store.close()
+    out = governorate("vans", "remove", "--db", db, "V007", env=_hub_env())
+    assert out.returncode == 0 and "already retired: V007" in out.stdout, out
+    text = governorate("vans", "list", "--db", db, env=_hub_env()).stdout
+    assert re.search(r"^V002 +never connected", text, re.M) and re.search(r"^V007 +retired", text, re.M), text
+    assert text.splitlines()[-1] == "2 van(s), 1 never connected, 1 retired", text
+    out = governorate("vans", "add", "--db", db, "V007", env=_hub_env(USER="hana"))
+    assert out.returncode == 0 and "1 van(s) added: V007" in out.stdout, out
+    assert listed() == {"V002": "never", "V007": "offline"}
+    store = HubStore(db)
+    try:
+        audit = [(actor, action, subject, json.loads(details).get("os_user")) for actor, action, subject, details in
+                 store._read("SELECT actor, action, subject, details FROM staff_audit WHERE action LIKE 'van.%' "
+                             "AND action != 'van.command' ORDER BY id")]
+    finally:
+        store.close()
+    assert audit == [("cli", "van.add", "V001", "hana"), ("cli", "van.add", "V002", "hana"),
+                     ("cli", "van.add", "V007", "hana"), ("cli", "van.remove", "V001", "hana"),
+                     ("cli", "van.retire", "V007", "hana"), ("cli", "van.add", "V007", "hana")]

@@ -520,6 +520,70 @@ def test_a_van_added_before_it_connects_is_listed_as_never_connected_until_it_do
     assert 'data-van="V050" data-status="never"' not in client.get("/").get_data(as_text=True)
 
 
+def test_a_van_that_never_connected_shows_no_session_number_on_its_page(store, client):
+    # Review: its page said "Session ٠" — a session it never had. Shown as other absent values are: "—".
+    from governorate import fleet
+
+    fleet.register(store, ["V050"])
+    login(client, "viewer")
+
+    def session_shown() -> str:
+        page = client.get("/vans/V050").get_data(as_text=True)
+        return re.search(r"Session.*?<strong>([^<]*)</strong>", page).group(1)
+
+    assert session_shown() == "—"
+    offline_hub(store)._process([birth("V050", 3)])
+    assert to_ascii(session_shown()) == "3"
+
+
+def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_screens_and_both_are_audited(
+        store, client):
+    # Review: a mistyped id stayed "never connected" on every screen, and publications queued words for it.
+    from governorate import fleet, rollouts, staff
+
+    assert fleet.register(store, ["V050", "V051"], details={"os_user": "hana"}) == ["V050", "V051"]
+    token = login(client, "admin")
+    client.post("/vans/V050/command", data={"name": "rebirth", "csrf_token": token})
+    assert [van for van, _, _ in _downlinks(store, "command")] == ["V050"]
+    done = fleet.remove(store, ["V050", "V007"], details={"os_user": "hana"})
+    # V050 never connected: gone, with what was queued for it. V007 has requests: retired, its data kept.
+    assert (done.removed, done.retired, done.already) == (["V050"], ["V007"], [])
+    assert store.van("V050") is None and _downlinks(store, "command") == []
+    requests_before = store._read("SELECT count(*) FROM requests WHERE van = 'V007'")[0][0]
+    assert requests_before > 0
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-van="V007"' not in html and 'data-van="V050"' not in html and 'data-van="V051"' in html
+    assert client.get("/vans/V050").status_code == 404
+    page = client.get("/vans/V007").get_data(as_text=True)  # its history stays one click away
+    assert "retired" in page and "خارج الخدمة" in page and "/vans/V007/command" not in page
+    assert "V007" in client.get("/requests").get_data(as_text=True)  # its requests are still searched
+    # Nothing new is sent to it: no command, and a publication leaves it out.
+    html = client.post("/vans/V007/command", data={"name": "rebirth", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "This van is retired" in html and _downlinks(store, "command") == []
+    client.post("/publish/trust-list", data={"file": (io.BytesIO(b"signed-list-bytes"), "t.cose"), "csrf_token": token})
+    assert [van for van, _, _ in _downlinks(store, "trust-list")] == ["V051"]
+    assert "V007" not in rollouts.fleet(store)  # offered no release; no wave of a rollout waits for it
+    # A message it still sends is stored (a backlog must not be lost); it stays retired until it is added back.
+    offline_hub(store)._process([tel("V007", {"device.printer": "error"}, seq=99)])
+    assert store.van("V007")["telemetry"]["device.printer"] == "error"
+    assert "V007" not in [v["van"] for v in fleet.overview(store, fleet.Thresholds())]
+    assert fleet.remove(store, ["V007"]).already == ["V007"]
+    assert fleet.register(store, ["V007", "V051"]) == ["V007"]
+    assert 'data-van="V007"' in client.get("/").get_data(as_text=True)
+    assert store._read("SELECT count(*) FROM requests WHERE van = 'V007'")[0][0] == requests_before
+    # A removed van that connects after all is back as any van heard from.
+    offline_hub(store)._process([birth("V050")])
+    assert 'data-van="V050" data-status="online"' in client.get("/").get_data(as_text=True)
+    audit = [(a["actor"], a["action"], a["subject"]) for a in reversed(staff.recent_audit(store, 50))
+             if a["action"].startswith("van.")]
+    assert audit == [("cli", "van.add", "V050"), ("cli", "van.add", "V051"), ("amal", "van.command", "V050"),
+                     ("cli", "van.retire", "V007"), ("cli", "van.remove", "V050"), ("cli", "van.add", "V007")]
+    page = client.get("/audit").get_data(as_text=True)
+    assert "van.retire" in page and "van.remove" in page and "hana" in page
+
+
 def test_a_camera_picture_on_the_van_page_has_a_plain_text_alternative(store, client):
     # Issue 18, finding 9: the alt attribute held the two-language markup, shown as text
     # (كاميرا Camera front" width="320">) — and read out so by a screen reader.
