@@ -418,7 +418,7 @@ class Hub:
                          "jpeg = excluded.jpeg, received_at = excluded.received_at",
                          [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
         elif env.stream == "status":
-            if self._presence(conn, env) and env.kind == "status.birth":
+            if self._presence(conn, env, received_at) and env.kind == "status.birth":
                 out.births.append(env.msg_id)
         elif env.stream == "doc":
             out.acked.append(env.msg_id)
@@ -517,14 +517,24 @@ class Hub:
                            "WHERE NOT EXISTS (SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
                      rows)
 
-    def _presence(self, conn, env: p.Envelope) -> bool:
-        row = conn.execute("SELECT session, online FROM vans WHERE van = ?", [env.van]).fetchone()
+    def _presence(self, conn, env: p.Envelope, received_at: str) -> bool:
+        row = conn.execute("SELECT session, online, status_at, session_back FROM vans WHERE van = ?",
+                           [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
+        if row and _from_before_it_went_back(incoming, env, row[3]):
+            return False  # e.g. the will of the connection before the restore, delivered again after it
         if not p.is_newer_session(current, incoming):
-            return False  # e.g. the late will of a session the van has already replaced
-        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ? WHERE van = ?",
-                     [incoming.session, int(incoming.online), env.body["schema"], env.van])
+            if not _counter_went_back(current, incoming, env, row[2] if row else None):
+                return False  # e.g. the late will of a session the van has already replaced
+            log.warning("%s: its connection counter went back from %d to %d (its database restored from a backup?)",
+                        env.van, current.session, incoming.session)
+            conn.execute("UPDATE vans SET session_back = ?, session_back_at = ? WHERE van = ?",
+                         [json.dumps({"from": current.session, "to": incoming.session, "at": env.created_at,
+                                      "after": row[2]}),
+                          received_at, env.van])
+        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
+                     [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
         return True
 
     def _project(self, conn, env: p.Envelope, at: str) -> None:
@@ -726,3 +736,29 @@ def _claimed_id(payload: bytes) -> str | None:
         return msg_id
     except Exception:  # noqa: BLE001 - anything unreadable simply gets no notice
         return None
+
+
+def _counter_went_back(current: p.Presence | None, incoming: p.Presence, env: p.Envelope,
+                       status_at: str | None) -> bool:
+    """A birth with a lower session than the hub holds, from a van whose counter went back (its database restored
+    from a backup, its disk swapped for a spare: docs/protocol.md, "Sessions and the last will"): taken when the
+    van's last connection is over (its death applied) and the birth is later than that status — not a birth of an
+    earlier session delivered late (the broker's queue, a retained message), which is older than the death."""
+    if env.kind != "status.birth" or current is None or current.online or incoming.session >= current.session:
+        return False
+    born, held = parse_iso(env.created_at), parse_iso(status_at)
+    return born is not None and held is not None and born > held
+
+
+def _from_before_it_went_back(incoming: p.Presence, env: p.Envelope, session_back: str | None) -> bool:
+    """A status of the counter from before it last went back (its session up to the one it went back from, and no
+    later than the status the hub held then): news about a connection that ended before the van's database was
+    restored, delivered again (the broker's queue after the hub reconnects, a second worker). The restored van's own
+    will is later: it is made at its connect, after the old connection's end."""
+    try:
+        back = json.loads(session_back) if session_back else None
+        left, after = int(back["from"]), parse_iso(back["after"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    made = parse_iso(env.created_at)
+    return incoming.session <= left and after is not None and made is not None and made <= after
