@@ -23,6 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.core import requests as rq
+from edge.core.errors import EdgeError
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine, rollouts
@@ -39,6 +41,10 @@ HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is en
 # Alerts are evaluated here, not when someone opens a page: every ALERTS_EVERY_S (what only time changes:
 # a van silent for too long), and within ALERTS_SOON_S of a batch that carried telemetry or presence.
 ALERTS_EVERY_S = 15.0
+# A van whose counters went back is told the highest request sequence of each day of its requests submitted in the
+# last days before its birth: it numbers only today's (Cairo), three days cover the day's edges and a clock off by one.
+COUNTER_DAYS = 3
+MAX_COUNTER_DAYS = 31  # what the van takes (edge.sync.downlink.MAX_COUNTER_DAYS)
 ALERTS_SOON_S = 1.0
 # The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
 # this long is stuck (a database lock held for ever, a hung connection), and the watchdog gives up on it.
@@ -533,9 +539,28 @@ class Hub:
                          [json.dumps({"from": current.session, "to": incoming.session, "at": env.created_at,
                                       "after": row[2]}),
                           received_at, env.van])
+            self._tell_counters(conn, env.van, current.session, env.created_at)
         conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
                      [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
         return True
+
+    def _tell_counters(self, conn, van: str, session: int, born: str) -> None:
+        """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
+        session, and each recent day's highest request sequence, so that it gives no new citizen a number the hub
+        holds for another. Recorded in this transaction; the birth's re-send of pending downlinks sends it."""
+        since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
+        highest: dict[str, int] = {}
+        for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
+                                      [van, since]).fetchall():
+            try:
+                parsed = rq.parse_request_number(number)
+            except EdgeError:
+                continue
+            if parsed.seq <= rq.MAX_REAL_SEQ:
+                day = parsed.day.isoformat()
+                highest[day] = max(highest.get(day, 0), parsed.seq)
+        days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
+        self.record(conn, van, p.Command("counters", {"session": session, "requests": days}))
 
     def _project(self, conn, env: p.Envelope, at: str) -> None:
         body = env.body

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.core import requests as rq
 from edge.sync import protocol as p
 from governorate import fleet, quarantine
 from governorate.store import HubStore
 from tests.support import gov_postgres
-from tests.support.gov_support import BACKENDS, GOV, offline_hub
+from tests.support.gov_support import BACKENDS, GOV, offline_hub, van_requests
 
 T0 = datetime.now(UTC) - timedelta(hours=2)
 
@@ -125,3 +126,17 @@ def test_births_and_deaths_of_any_session_at_any_time_never_break_the_hub(tmp_pa
         fleet.evaluate_alerts(s, fleet.Thresholds())  # a counter gone back, however drawn, reads as an alert
     finally:
         s.close()
+
+
+def test_the_hub_tells_a_van_whose_counters_went_back_what_it_saw_of_it(store, tmp_path):
+    hub = offline_hub(store)
+    numbers, messages = van_requests(tmp_path / "van", "V007", 3)
+    hub._process([_status("birth", 57, 0), *messages, _status("death", 57, 0)])
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 0
+    hub._process([_status("birth", 40, 30)])
+    [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command'")
+    told = p.decode_down(payload, van="V007", kind="command").message
+    last = rq.parse_request_number(numbers[-1])
+    assert told == p.Command("counters", {"session": 57, "requests": {last.day.isoformat(): last.seq}})
+    hub._process([_status("birth", 40, 30)])  # the same birth again: told once
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
