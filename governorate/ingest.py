@@ -60,6 +60,7 @@ class _Outcome:
     refused: list[str] = field(default_factory=list)  # reasons, for the metrics (counted once committed)
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
     update_report: bool = False  # a tel.update about the release offered to it: its next chunks may go
+    went_back: str | None = None  # the created_at of a birth whose counter went back: downlinks applied go again
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+            if out.went_back:
+                self.resend_applied_downlinks(van, out.went_back)
             if out.update_report:
                 try:
                     self.updates.pump(van)
@@ -424,7 +427,7 @@ class Hub:
                          "jpeg = excluded.jpeg, received_at = excluded.received_at",
                          [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
         elif env.stream == "status":
-            if self._presence(conn, env, received_at) and env.kind == "status.birth":
+            if self._presence(conn, env, received_at, out) and env.kind == "status.birth":
                 out.births.append(env.msg_id)
         elif env.stream == "doc":
             out.acked.append(env.msg_id)
@@ -523,7 +526,7 @@ class Hub:
                            "WHERE NOT EXISTS (SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
                      rows)
 
-    def _presence(self, conn, env: p.Envelope, received_at: str) -> bool:
+    def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
         row = conn.execute("SELECT session, online, status_at, session_back FROM vans WHERE van = ?",
                            [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
@@ -540,6 +543,7 @@ class Hub:
                                       "after": row[2]}),
                           received_at, env.van])
             self._tell_counters(conn, env.van, current.session, env.created_at)
+            out.went_back = env.created_at
         conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
                      [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
         return True
@@ -690,6 +694,23 @@ class Hub:
                      downlink.van)
             return
         self.client.publish(p.down_topic(self.gov, downlink.van, downlink.kind), downlink.payload, qos=1)
+
+    def resend_applied_downlinks(self, van: str, born: str) -> int:
+        """Send ``van`` again what it applied of the governorate's state in the last DOWNLINK_MAX_AGE — decisions,
+        catalogues, holidays, trust lists — after its counter went back: what it applied since its backup was taken
+        went back with its database. The van applies each once (its inbox): one it still holds is a duplicate and
+        answers nothing, one it lost is applied again and reported anew. Commands and update words are of their
+        moment (the hub tells the new connection its word), not sent again."""
+        since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
+        rows = self.store._read(
+            "SELECT kind, payload FROM downlinks WHERE van = ? AND applied_at IS NOT NULL AND created_at >= ? "
+            "AND kind IN ('request-status', 'catalog', 'calendar', 'trust-list') ORDER BY created_at, msg_id",
+            [van, since])
+        for kind, payload in rows:
+            self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
+        if rows:
+            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(rows))
+        return len(rows)
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(

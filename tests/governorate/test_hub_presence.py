@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import cbor2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -140,3 +141,23 @@ def test_the_hub_tells_a_van_whose_counters_went_back_what_it_saw_of_it(store, t
     assert told == p.Command("counters", {"session": 57, "requests": {last.day.isoformat(): last.seq}})
     hub._process([_status("birth", 40, 30)])  # the same birth again: told once
     assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
+
+
+def test_what_the_van_applied_goes_again_when_its_counter_went_back_and_only_then(store, tmp_path):
+    hub = offline_hub(store)
+    numbers, messages = van_requests(tmp_path / "van", "V007", 1)
+    hub._process([_status("birth", 57, 0), *messages])
+    decision = hub.send("V007", p.RequestStatus(numbers[0], "under_review", None, T0.isoformat()))
+    ping = hub.send("V007", p.Command("ping", {}))
+    waiting = hub.send("V007", p.RequestStatus(numbers[0], "ready", None, T0.isoformat()))
+    with store.transaction() as conn:
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'applied' WHERE msg_id IN (?, ?)",
+                     [T0.isoformat(), decision, ping])
+    sent: list[str] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append(cbor2.loads(payload)["msg_id"])
+    hub._process([_status("death", 57, 0), _status("birth", 58, 10)])  # a new connection: only what waits
+    assert sent == [waiting]
+    sent.clear()
+    hub._process([_status("death", 58, 10), _status("birth", 40, 30)])  # the counter went back
+    assert set(sent) == {waiting, decision} | {d for (d,) in store._read(
+        "SELECT msg_id FROM downlinks WHERE kind = 'command' AND msg_id <> ?", [ping])}

@@ -15,6 +15,7 @@ from edge.core.citizens import Citizen
 from edge.core.national_id import parse
 from edge.store import requests as store_requests
 from edge.store.db import open_db, transaction
+from edge.sync import protocol as p
 from governorate import fleet
 from tests.support.sync_harness import VAN, fill_outbox, pending, start_hub, start_van, van_settings, wait_until
 
@@ -70,25 +71,37 @@ def restored(tmp_path, broker, hub):
     """A van that ran four connections and registered three requests, then went back to its database as it was
     after the first connection (one request)."""
     settings = van_settings(tmp_path / "van", broker.url)
-    fill_outbox(settings, 1)
+    [number] = fill_outbox(settings, 1)
     first = _connect_and_drain(settings, hub)
     _backup(settings.db_path, tmp_path / "backup.db")
-    for _ in range(2):
-        _connect_and_drain(settings, hub)
+    _connect_and_drain(settings, hub)
+    agent, runner = start_van(settings)  # a decision the van applies after its backup was taken
+    try:
+        msg_id = hub.send(VAN, p.RequestStatus(number, "under_review", None, "2026-11-21T10:00:00+00:00"))
+        wait_until(lambda: (hub.store.downlink(msg_id) or {}).get("outcome") == "applied", 20, "the decision")
+    finally:
+        runner.stop()
+        wait_until(lambda: hub.store.van(VAN)["online"] is False, 10, "the van to go offline")
     later = [_register(settings, "سارة محمود علي"), _register(settings, "كريم سعيد فؤاد")]
     last = _connect_and_drain(settings, hub)
     assert first == 1 and last == 4
     _restore(tmp_path / "backup.db", settings.db_path)
-    return settings, later
+    db = open_db(settings.db_path)
+    assert store_requests.get(db, number).state.value == "submitted"  # the decision went back with the database
+    db.close()
+    return settings, later, number
 
 
-def test_a_restored_van_shows_online_on_the_hub_and_staff_are_told(restored, hub):
-    settings, _ = restored
+def test_a_restored_van_shows_online_on_the_hub_and_staff_are_told_and_gets_back_what_it_applied(restored, hub):
+    settings, _, decided = restored
     agent, runner = start_van(settings)
     try:
         wait_until(lambda: agent.session == 2 and hub.store.van(VAN)["online"], 20,
                    "the hub to show the restored van online")
         assert hub.store.van(VAN)["session"] == 2  # the hub follows the van's counter: its words are for session 2
+        db = open_db(settings.db_path)  # the decision it applied after its backup: sent again, applied again
+        wait_until(lambda: store_requests.get(db, decided).state.value == "under_review", 20, "the lost decision")
+        db.close()
         fleet.evaluate_alerts(hub.store, fleet.Thresholds())
         [alert] = [a for a in fleet.alerts(hub.store, VAN) if a["kind"] == "session"]
         assert "4" in alert["detail"] and "2" in alert["detail"]
@@ -103,7 +116,7 @@ def test_a_restored_van_issues_a_number_the_hub_holds_for_another_citizen(restor
     not told it its counters yet) the van gives a new citizen a number the hub holds for another. The hub keeps its
     first request and records the conflict (staff see it); the new request's message is kept, not lost, but it is
     not the request the back office shows under that number. Left: docs/updates.md, "Left, and known"."""
-    settings, later = restored
+    settings, later, _ = restored
     number = _register(settings, "هالة عادل رضا")
     assert number == later[0]
     agent, runner = start_van(settings)
@@ -121,7 +134,7 @@ def test_a_restored_van_issues_a_number_the_hub_holds_for_another_citizen(restor
 
 
 def test_once_connected_the_restored_van_numbers_and_counts_past_what_the_hub_holds(restored, hub):
-    settings, later = restored
+    settings, later, _ = restored
     agent, runner = start_van(settings)
     try:
         wait_until(lambda: hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' "
