@@ -44,6 +44,8 @@ ALERTS_EVERY_S = 15.0
 # A van whose counters went back is told the highest request sequence of each day of its requests submitted in the
 # last days before its birth: it numbers only today's (Cairo), three days cover the day's edges and a clock off by one.
 COUNTER_DAYS = 3
+# A van whose counter goes back again within this is taken, but not told its counters and sent downlinks again.
+WENT_BACK_TELL_EVERY = timedelta(hours=1)
 MAX_COUNTER_DAYS = 31  # what the van takes (edge.sync.downlink.MAX_COUNTER_DAYS)
 ALERTS_SOON_S = 1.0
 # The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
@@ -527,7 +529,7 @@ class Hub:
                      rows)
 
     def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
-        row = conn.execute("SELECT session, online, status_at, session_back FROM vans WHERE van = ?",
+        row = conn.execute("SELECT session, online, status_at, session_back, session_back_at FROM vans WHERE van = ?",
                            [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
@@ -538,12 +540,18 @@ class Hub:
                 return False  # e.g. the late will of a session the van has already replaced
             log.warning("%s: its connection counter went back from %d to %d (its database restored from a backup?)",
                         env.van, current.session, incoming.session)
+            told = parse_iso(row[4])
             conn.execute("UPDATE vans SET session_back = ?, session_back_at = ? WHERE van = ?",
                          [json.dumps({"from": current.session, "to": incoming.session, "at": env.created_at,
                                       "after": row[2]}),
                           received_at, env.van])
-            self._tell_counters(conn, env.van, current.session, env.created_at)
-            out.went_back = env.created_at
+            if told is not None and parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
+                # Again within the hour: taken, but not told and sent again (a van cycling its counter on purpose
+                # would otherwise make the hub send it its last 60 days of downlinks again and again).
+                log.warning("%s: its counter went back again within %s: not told again", env.van, WENT_BACK_TELL_EVERY)
+            else:
+                self._tell_counters(conn, env.van, current.session, env.created_at)
+                out.went_back = env.created_at
         conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
                      [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
         return True

@@ -161,3 +161,19 @@ def test_what_the_van_applied_goes_again_when_its_counter_went_back_and_only_the
     hub._process([_status("death", 58, 10), _status("birth", 40, 30)])  # the counter went back
     assert set(sent) == {waiting, decision} | {d for (d,) in store._read(
         "SELECT msg_id FROM downlinks WHERE kind = 'command' AND msg_id <> ?", [ping])}
+
+
+def test_a_van_whose_counter_goes_back_again_within_the_hour_is_taken_but_not_told_again(store):
+    hub = offline_hub(store)
+    sent: list[str] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append(topic.rsplit("/", 1)[1])
+    for session, minutes in ((57, 0), (40, 10), (57, 20), (41, 30)):  # a van cycling its counter on purpose
+        hub._process([_status("birth", session, minutes), _status("death", session, minutes)])
+    hub._process([_status("birth", 30, 40)])
+    assert _presence(store) == (30, True)
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
+    assert sent.count("command") <= 4  # the one command, sent again at each birth until the van applies it
+    with store.transaction() as conn:  # an hour on
+        conn.execute("UPDATE vans SET session_back_at = ?", [(datetime.now(UTC) - timedelta(hours=1)).isoformat()])
+    hub._process([_status("death", 30, 40), _status("birth", 20, 50)])
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 2
