@@ -30,6 +30,9 @@ COMMANDS = p.COMMANDS
 # no new citizen a number the hub holds for another and its next connection counts above the old ones.
 HUB_COMMANDS = ("counters",)
 MAX_COUNTER_DAYS = 31
+# A connection a second for 136 years; far below what the wire takes (2**63 - 1), so the van's next connection, one
+# above, is still a number it can send (a session raised to the wire's top left the van unable to send its birth).
+MAX_COUNTER_SESSION = 2**32
 
 
 class Refused(EdgeError):
@@ -129,8 +132,8 @@ def _raise_counters(d: sqlite_utils.Database, args: dict) -> str:
     """The hub's ``counters`` (HUB_COMMANDS): raise the connection counter and the days' request counters to at least
     what the hub saw of this van. Never lowers one."""
     session, days = args.get("session"), args.get("requests")
-    if type(session) is not int or not 1 <= session < 2**63:
-        raise Refused("counters needs args.session, a whole number from 1")
+    if type(session) is not int or not 1 <= session <= MAX_COUNTER_SESSION:
+        raise Refused(f"counters needs args.session, a whole number from 1 to {MAX_COUNTER_SESSION}")
     if not isinstance(days, dict) or len(days) > MAX_COUNTER_DAYS:
         raise Refused(f"counters needs args.requests, at most {MAX_COUNTER_DAYS} days")
     raised = {}

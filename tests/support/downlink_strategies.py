@@ -390,7 +390,8 @@ def command_body(ctx: FuzzContext) -> st.SearchStrategy:
         st.integers(3, 12).map(lambda d: {"deep": nested(d)}),
         # The hub's own ``counters`` (a van whose counters went back): sound and hostile.
         st.fixed_dictionaries({
-            "session": st.one_of(st.integers(1, 2**63 - 1), st.integers(-3, 0), st.booleans(), plain),
+            "session": st.one_of(st.integers(1, 2**32 + 1), st.sampled_from([2**63 - 1, 2**32, 2**32 + 1]),
+                                 st.integers(-3, 0), st.booleans(), plain),
             "requests": st.one_of(
                 st.dictionaries(st.dates().map(str), st.integers(1, 100), max_size=3),
                 st.dictionaries(st.one_of(st.text(max_size=12), st.just("2026-02-30")),
@@ -777,7 +778,7 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
 def _sound_counters(args: dict) -> bool:
     """Whether the van takes the hub's ``counters`` (edge.sync.downlink.HUB_COMMANDS), said again here."""
     session, days = args.get("session"), args.get("requests")
-    if type(session) is not int or not 1 <= session < 2**63 or not isinstance(days, dict) or len(days) > 31:
+    if type(session) is not int or not 1 <= session <= 2**32 or not isinstance(days, dict) or len(days) > 31:
         return False
     for day, seq in days.items():
         try:

@@ -42,7 +42,8 @@ def test_the_van_raises_its_counters_to_the_hubs_and_never_lowers_one(van_db, tm
 
 @pytest.mark.parametrize("args", [
     {}, {"session": 0, "requests": {}}, {"session": True, "requests": {}}, {"session": "57", "requests": {}},
-    {"session": -5, "requests": {}}, {"session": 5}, {"session": 5, "requests": []},
+    {"session": -5, "requests": {}}, {"session": 2**63 - 1, "requests": {}},
+    {"session": 2**32 + 1, "requests": {}}, {"session": 5}, {"session": 5, "requests": []},
     {"session": 5, "requests": {"2026-02-30": 3}}, {"session": 5, "requests": {"2026-12-06": 0}},
     {"session": 5, "requests": {"2026-12-06": 9001}}, {"session": 5, "requests": {"2026-12-06": True}},
     {"session": 5, "requests": {"20261206": 3}}, {"session": 5, "requests": {"2026-12-6": 3}},
@@ -57,3 +58,11 @@ def test_counters_that_are_not_a_session_days_and_sequences_are_refused_and_chan
 
 def test_staff_are_not_offered_the_hubs_own_command():
     assert "counters" not in p.COMMANDS and "counters" in downlink.HUB_COMMANDS
+
+
+def test_the_highest_session_the_van_takes_leaves_it_a_birth_it_can_send(van_db, tmp_path):
+    # A session raised to the wire's top (2**63 - 1) made the next connection's will and birth unsendable: edge sync
+    # failed at every connect, for good (found looking for why one downlink fuzz run failed).
+    assert _send(van_db, tmp_path, {"session": downlink.MAX_COUNTER_SESSION, "requests": {}}) == "applied"
+    p.encode(p.death("V007", sync_state.next_session(van_db)))
+    assert _send(van_db, tmp_path, {"session": 2**63 - 1, "requests": {}}) == "rejected"
