@@ -704,15 +704,16 @@ class Hub:
         self.client.publish(p.down_topic(self.gov, downlink.van, downlink.kind), downlink.payload, qos=1)
 
     def resend_applied_downlinks(self, van: str, born: str) -> int:
-        """Send ``van`` again what it applied of the governorate's state in the last DOWNLINK_MAX_AGE — decisions,
-        catalogues, holidays, trust lists — after its counter went back: what it applied since its backup was taken
-        went back with its database. The van applies each once (its inbox): one it still holds is a duplicate and
-        answers nothing, one it lost is applied again and reported anew. Commands and update words are of their
-        moment (the hub tells the new connection its word), not sent again."""
+        """Send ``van`` again the governorate's state it applied in the last DOWNLINK_MAX_AGE — catalogues, holidays,
+        trust lists — after its counter went back: what it applied since its backup was taken went back with its
+        database. The van applies each once (its inbox): one it still holds is a duplicate and answers nothing, one it
+        lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
+        restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
+        and update words are of their moment (the hub tells the new connection its word)."""
         since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
         rows = self.store._read(
             "SELECT kind, payload FROM downlinks WHERE van = ? AND applied_at IS NOT NULL AND created_at >= ? "
-            "AND kind IN ('request-status', 'catalog', 'calendar', 'trust-list') ORDER BY created_at, msg_id",
+            "AND kind IN ('catalog', 'calendar', 'trust-list') ORDER BY created_at, msg_id",
             [van, since])
         for kind, payload in rows:
             self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)

@@ -13,6 +13,7 @@ from edge.core import catalogue as catalogue_mod
 from edge.core import requests as rq
 from edge.core.citizens import Citizen
 from edge.core.national_id import parse
+from edge.store import catalogues
 from edge.store import requests as store_requests
 from edge.store.db import open_db, transaction
 from edge.sync import protocol as p
@@ -71,14 +72,15 @@ def restored(tmp_path, broker, hub):
     """A van that ran four connections and registered three requests, then went back to its database as it was
     after the first connection (one request)."""
     settings = van_settings(tmp_path / "van", broker.url)
-    [number] = fill_outbox(settings, 1)
+    fill_outbox(settings, 1)
     first = _connect_and_drain(settings, hub)
     _backup(settings.db_path, tmp_path / "backup.db")
     _connect_and_drain(settings, hub)
-    agent, runner = start_van(settings)  # a decision the van applies after its backup was taken
+    agent, runner = start_van(settings)  # a catalogue the van applies after its backup was taken
     try:
-        msg_id = hub.send(VAN, p.RequestStatus(number, "under_review", None, "2026-11-21T10:00:00+00:00"))
-        wait_until(lambda: (hub.store.downlink(msg_id) or {}).get("outcome") == "applied", 20, "the decision")
+        data = catalogue_mod.to_dict(catalogue_mod.load_default())
+        msg_id = hub.send(VAN, p.Catalog(data["version"] + 1, data | {"version": data["version"] + 1}))
+        wait_until(lambda: (hub.store.downlink(msg_id) or {}).get("outcome") == "applied", 20, "the catalogue")
     finally:
         runner.stop()
         wait_until(lambda: hub.store.van(VAN)["online"] is False, 10, "the van to go offline")
@@ -87,20 +89,20 @@ def restored(tmp_path, broker, hub):
     assert first == 1 and last == 4
     _restore(tmp_path / "backup.db", settings.db_path)
     db = open_db(settings.db_path)
-    assert store_requests.get(db, number).state.value == "submitted"  # the decision went back with the database
+    assert catalogues.newest_version(db) in (None, data["version"])  # the catalogue went back with the database
     db.close()
-    return settings, later, number
+    return settings, later, data["version"] + 1
 
 
-def test_a_restored_van_shows_online_on_the_hub_and_staff_are_told_and_gets_back_what_it_applied(restored, hub):
-    settings, _, decided = restored
+def test_a_restored_van_shows_online_on_the_hub_and_staff_are_told_and_gets_back_the_catalogue_it_had(restored, hub):
+    settings, _, version = restored
     agent, runner = start_van(settings)
     try:
         wait_until(lambda: agent.session == 2 and hub.store.van(VAN)["online"], 20,
                    "the hub to show the restored van online")
         assert hub.store.van(VAN)["session"] == 2  # the hub follows the van's counter: its words are for session 2
-        db = open_db(settings.db_path)  # the decision it applied after its backup: sent again, applied again
-        wait_until(lambda: store_requests.get(db, decided).state.value == "under_review", 20, "the lost decision")
+        db = open_db(settings.db_path)  # the catalogue it applied after its backup: sent again, applied again
+        wait_until(lambda: catalogues.newest_version(db) == version, 20, "the lost catalogue")
         db.close()
         fleet.evaluate_alerts(hub.store, fleet.Thresholds())
         [alert] = [a for a in fleet.alerts(hub.store, VAN) if a["kind"] == "session"]
@@ -115,7 +117,7 @@ def test_a_restored_van_issues_a_number_the_hub_holds_for_another_citizen(restor
     """The request counter goes back with the database: before its first connection after the restore (the hub has
     not told it its counters yet) the van gives a new citizen a number the hub holds for another. The hub keeps its
     first request and records the conflict (staff see it); the new request's message is kept, not lost, but it is
-    not the request the back office shows under that number. Left: docs/updates.md, "Left, and known"."""
+    not the request the back office shows under that number. Left: docs/protocol.md, "Sessions and the last will"."""
     settings, later, _ = restored
     number = _register(settings, "هالة عادل رضا")
     assert number == later[0]
