@@ -24,6 +24,8 @@ ALERT_KINDS = {
     "quarantine": ("رسائل مرفوضة من الوحدة", "Van messages refused (quarantine)"),
     "conflict": ("رقم طلب أُرسل مرة أخرى بمحتوى مختلف", "Request number sent again with other content"),
     "overdue": ("طلبات تجاوزت موعدها القانوني دون قرار", "Requests past their legal due date, undecided"),
+    "session": ("عدّاد اتصال الوحدة رجع إلى الوراء: هل استُعيدت قاعدة بياناتها من نسخة احتياطية؟",
+                "The van's connection counter went back: was its database restored from a backup?"),
     "software": ("فشل تحديث والإصدار السابق لا يعمل أيضًا: تحتاج الوحدة إلى فني",
                  "An update failed and the version before it does not come up either: the van needs a technician"),
 }
@@ -266,6 +268,17 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
     for van, n in store._read("SELECT van, count(*) FROM request_conflicts WHERE received_at >= ? GROUP BY van",
                               [(now - timedelta(days=CONFLICT_ALERT_DAYS)).isoformat()]):
         active[(van, "conflict")] = f"{n} request number(s) sent again with other content"
+    # A van whose connection counter went back (governorate/ingest.py, _presence): what else went back with its
+    # database — request numbers it may issue again (the "conflict" alert), downlinks it had applied — needs a look.
+    for van, text in store._read("SELECT van, session_back FROM vans WHERE session_back_at >= ?",
+                                 [(now - timedelta(days=CONFLICT_ALERT_DAYS)).isoformat()]):
+        try:
+            back = json.loads(text)
+            at = parse_iso(back["at"])
+            active[(van, "session")] = (f"connection counter {back['from']} → {back['to']}, "
+                                        f"{at.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo)")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            active[(van, "session")] = "connection counter went back"
     # Issue 19: a request past its due date (its legal duration in working days) with no decision yet.
     today = now.astimezone(VAN_TZ).date().isoformat()
     for van, n, oldest in store._read(

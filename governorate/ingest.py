@@ -23,6 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.core import requests as rq
+from edge.core.errors import EdgeError
 from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine, rollouts
@@ -39,6 +41,12 @@ HISTORY_EVERY_S = 60  # telemetry history: one snapshot per van per minute is en
 # Alerts are evaluated here, not when someone opens a page: every ALERTS_EVERY_S (what only time changes:
 # a van silent for too long), and within ALERTS_SOON_S of a batch that carried telemetry or presence.
 ALERTS_EVERY_S = 15.0
+# A van whose counters went back is told the highest request sequence of each day of its requests submitted in the
+# last days before its birth: it numbers only today's (Cairo), three days cover the day's edges and a clock off by one.
+COUNTER_DAYS = 3
+# A van whose counter goes back again within this is taken, but not told its counters and sent downlinks again.
+WENT_BACK_TELL_EVERY = timedelta(hours=1)
+MAX_COUNTER_DAYS = 31  # what the van takes (edge.sync.downlink.MAX_COUNTER_DAYS)
 ALERTS_SOON_S = 1.0
 # The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
 # this long is stuck (a database lock held for ever, a hung connection), and the watchdog gives up on it.
@@ -54,6 +62,7 @@ class _Outcome:
     refused: list[str] = field(default_factory=list)  # reasons, for the metrics (counted once committed)
     seen: bool = False  # the van's last_seen is already written in this batch (once per van, not per message)
     update_report: bool = False  # a tel.update about the release offered to it: its next chunks may go
+    went_back: str | None = None  # the created_at of a birth whose counter went back: downlinks applied go again
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,8 @@ class Hub:
                     self.client.publish(p.down_topic(self.gov, van, "ack"), p.encode_down(ack, van=van), qos=1)
             for _ in out.births:
                 self.resend_pending_downlinks(van)
+            if out.went_back:
+                self.resend_applied_downlinks(van, out.went_back)
             if out.update_report:
                 try:
                     self.updates.pump(van)
@@ -418,7 +429,7 @@ class Hub:
                          "jpeg = excluded.jpeg, received_at = excluded.received_at",
                          [env.van, env.body["camera"], env.body["at"], env.body["jpeg"], received_at])
         elif env.stream == "status":
-            if self._presence(conn, env) and env.kind == "status.birth":
+            if self._presence(conn, env, received_at, out) and env.kind == "status.birth":
                 out.births.append(env.msg_id)
         elif env.stream == "doc":
             out.acked.append(env.msg_id)
@@ -517,15 +528,51 @@ class Hub:
                            "WHERE NOT EXISTS (SELECT 1 FROM telemetry_history WHERE van = ? AND at > ? AND at <= ?)",
                      rows)
 
-    def _presence(self, conn, env: p.Envelope) -> bool:
-        row = conn.execute("SELECT session, online FROM vans WHERE van = ?", [env.van]).fetchone()
+    def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
+        row = conn.execute("SELECT session, online, status_at, session_back, session_back_at FROM vans WHERE van = ?",
+                           [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
+        if row and _from_before_it_went_back(incoming, env, row[3]):
+            return False  # e.g. the will of the connection before the restore, delivered again after it
         if not p.is_newer_session(current, incoming):
-            return False  # e.g. the late will of a session the van has already replaced
-        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ? WHERE van = ?",
-                     [incoming.session, int(incoming.online), env.body["schema"], env.van])
+            if not _counter_went_back(current, incoming, env, row[2] if row else None):
+                return False  # e.g. the late will of a session the van has already replaced
+            log.warning("%s: its connection counter went back from %d to %d (its database restored from a backup?)",
+                        env.van, current.session, incoming.session)
+            told = parse_iso(row[4])
+            conn.execute("UPDATE vans SET session_back = ?, session_back_at = ? WHERE van = ?",
+                         [json.dumps({"from": current.session, "to": incoming.session, "at": env.created_at,
+                                      "after": row[2]}),
+                          received_at, env.van])
+            if told is not None and parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
+                # Again within the hour: taken, but not told and sent again (a van cycling its counter on purpose
+                # would otherwise make the hub send it its last 60 days of downlinks again and again).
+                log.warning("%s: its counter went back again within %s: not told again", env.van, WENT_BACK_TELL_EVERY)
+            else:
+                self._tell_counters(conn, env.van, current.session, env.created_at)
+                out.went_back = env.created_at
+        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
+                     [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
         return True
+
+    def _tell_counters(self, conn, van: str, session: int, born: str) -> None:
+        """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
+        session, and each recent day's highest request sequence, so that it gives no new citizen a number the hub
+        holds for another. Recorded in this transaction; the birth's re-send of pending downlinks sends it."""
+        since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
+        highest: dict[str, int] = {}
+        for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
+                                      [van, since]).fetchall():
+            try:
+                parsed = rq.parse_request_number(number)
+            except EdgeError:
+                continue
+            if parsed.seq <= rq.MAX_REAL_SEQ:
+                day = parsed.day.isoformat()
+                highest[day] = max(highest.get(day, 0), parsed.seq)
+        days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
+        self.record(conn, van, p.Command("counters", {"session": session, "requests": days}))
 
     def _project(self, conn, env: p.Envelope, at: str) -> None:
         body = env.body
@@ -656,6 +703,24 @@ class Hub:
             return
         self.client.publish(p.down_topic(self.gov, downlink.van, downlink.kind), downlink.payload, qos=1)
 
+    def resend_applied_downlinks(self, van: str, born: str) -> int:
+        """Send ``van`` again the governorate's state it applied in the last DOWNLINK_MAX_AGE — catalogues, holidays,
+        trust lists — after its counter went back: what it applied since its backup was taken went back with its
+        database. The van applies each once (its inbox): one it still holds is a duplicate and answers nothing, one it
+        lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
+        restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
+        and update words are of their moment (the hub tells the new connection its word)."""
+        since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
+        rows = self.store._read(
+            "SELECT kind, payload FROM downlinks WHERE van = ? AND applied_at IS NOT NULL AND created_at >= ? "
+            "AND kind IN ('catalog', 'calendar', 'trust-list') ORDER BY created_at, msg_id",
+            [van, since])
+        for kind, payload in rows:
+            self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
+        if rows:
+            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(rows))
+        return len(rows)
+
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(
             "SELECT DISTINCT van FROM downlinks WHERE applied_at IS NULL")]
@@ -726,3 +791,29 @@ def _claimed_id(payload: bytes) -> str | None:
         return msg_id
     except Exception:  # noqa: BLE001 - anything unreadable simply gets no notice
         return None
+
+
+def _counter_went_back(current: p.Presence | None, incoming: p.Presence, env: p.Envelope,
+                       status_at: str | None) -> bool:
+    """A birth with a lower session than the hub holds, from a van whose counter went back (its database restored
+    from a backup, its disk swapped for a spare: docs/protocol.md, "Sessions and the last will"): taken when the
+    van's last connection is over (its death applied) and the birth is later than that status — not a birth of an
+    earlier session delivered late (the broker's queue, a retained message), which is older than the death."""
+    if env.kind != "status.birth" or current is None or current.online or incoming.session >= current.session:
+        return False
+    born, held = parse_iso(env.created_at), parse_iso(status_at)
+    return born is not None and held is not None and born > held
+
+
+def _from_before_it_went_back(incoming: p.Presence, env: p.Envelope, session_back: str | None) -> bool:
+    """A status of the counter from before it last went back (its session up to the one it went back from, and no
+    later than the status the hub held then): news about a connection that ended before the van's database was
+    restored, delivered again (the broker's queue after the hub reconnects, a second worker). The restored van's own
+    will is later: it is made at its connect, after the old connection's end."""
+    try:
+        back = json.loads(session_back) if session_back else None
+        left, after = int(back["from"]), parse_iso(back["after"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    made = parse_iso(env.created_at)
+    return incoming.session <= left and after is not None and made is not None and made <= after

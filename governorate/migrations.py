@@ -651,6 +651,18 @@ def m016_retired_vans(conn, dialect: str) -> None:
     _run(conn, "ALTER TABLE vans ADD COLUMN retired_at TEXT")
 
 
+@migration
+def m017_presence_time(conn, dialect: str) -> None:
+    # A van's connection counter can go back (its database restored from a backup, its disk swapped for a spare):
+    # the hub then takes a birth with a lower session if the van was offline and the birth is later than the status
+    # it holds (governorate/ingest.py, _presence). status_at: the created_at of the status message applied last;
+    # session_back: when the counter last went back and from what to what (staff are alerted, governorate/fleet.py).
+    _run(conn,
+         "ALTER TABLE vans ADD COLUMN status_at TEXT",
+         "ALTER TABLE vans ADD COLUMN session_back TEXT",
+         "ALTER TABLE vans ADD COLUMN session_back_at TEXT")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

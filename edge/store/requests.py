@@ -305,6 +305,16 @@ def get(db: sqlite_utils.Database, number: str) -> StoredRequest:
     return StoredRequest(*row[:3], rq.RequestState(row[3]), *row[4:], history=history)
 
 
+def raise_counters(db: sqlite_utils.Database, highest: dict) -> None:
+    """Raise each day's request counter to at least ``highest[day]`` (a real request sequence the governorate holds of
+    this van: the database went back, docs/protocol.md "Sessions and the last will"); never lowers one."""
+    with transaction(db):
+        for day, seq in highest.items():
+            db.execute("INSERT INTO request_counters (day, last_seq) VALUES (?, ?) "
+                       "ON CONFLICT(day) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                       [day.isoformat(), seq])
+
+
 def _next_seq(db: sqlite_utils.Database, day, training: bool = False) -> int:
     """The day's next number: 1–9000 for real requests, 9001–9999 in training mode (its own database)."""
     n = db.execute(

@@ -45,6 +45,16 @@ def next_session(db: sqlite_utils.Database) -> int:
     return session
 
 
+def raise_session(db: sqlite_utils.Database, at_least: int) -> int:
+    """Raise the session counter to ``at_least`` (the hub saw that connection of this van: its database went back);
+    never lowers it. Returns what it was."""
+    with transaction(db):
+        was = int(get(db, "session", "0"))
+        if at_least > was:
+            put(db, "session", str(at_least))
+    return was
+
+
 def doc_progress(db: sqlite_utils.Database, msg_id: str) -> tuple[int, str]:
     """(highest chunk index the hub has contiguously, state) for a queued document; (-1, "partial") if none."""
     row = db.execute("SELECT highest_contiguous, state FROM doc_progress WHERE msg_id = ?", [msg_id]).fetchone()

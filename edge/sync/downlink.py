@@ -13,9 +13,10 @@ from typing import Protocol
 import sqlite_utils
 
 from edge.core import catalogue as catalogue_mod
+from edge.core import requests as rq
 from edge.core import trust, workdays
 from edge.core.errors import EdgeError
-from edge.store import calendars, catalogues, clock, files, inbox, outbox
+from edge.store import calendars, catalogues, clock, files, inbox, outbox, sync_state
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
 
@@ -23,6 +24,15 @@ log = logging.getLogger("edge.sync.downlink")
 
 # Commands the hub may send; anything else is refused (and reported back as rejected).
 COMMANDS = p.COMMANDS
+# Sent by the hub itself, never offered to staff: ``counters`` when the van's connection counter went back (its
+# database restored from a backup): {"session": the highest the hub saw, "requests": {"YYYY-MM-DD": the highest
+# request sequence the hub holds of the van that day}}. The van raises its counters to at least these, so it gives
+# no new citizen a number the hub holds for another and its next connection counts above the old ones.
+HUB_COMMANDS = ("counters",)
+MAX_COUNTER_DAYS = 31
+# A connection a second for 136 years; far below what the wire takes (2**63 - 1), so the van's next connection, one
+# above, is still a number it can send (a session raised to the wire's top left the van unable to send its birth).
+MAX_COUNTER_SESSION = 2**32
 
 
 class Refused(EdgeError):
@@ -79,8 +89,10 @@ def apply(
                 files.write_file(keys_dir, trust.TRUST_LIST_FILE, message.blob)
             effects.trust_list = message.blob
         elif isinstance(message, p.Command):
-            if message.name not in COMMANDS:
+            if message.name not in COMMANDS and message.name not in HUB_COMMANDS:
                 raise Refused(f"unknown command {message.name!r}")
+            if message.name == "counters":
+                effects.notes.append(_raise_counters(d, message.args))
             effects.rebirth = message.name == "rebirth"
             effects.telemetry = message.name in ("ping", "send-telemetry")
             if message.name == "camera-thumbnail":
@@ -114,6 +126,31 @@ def apply(
         return outcome, Effects()
     return outcome, effects
 
+
+
+def _raise_counters(d: sqlite_utils.Database, args: dict) -> str:
+    """The hub's ``counters`` (HUB_COMMANDS): raise the connection counter and the days' request counters to at least
+    what the hub saw of this van. Never lowers one."""
+    session, days = args.get("session"), args.get("requests")
+    if type(session) is not int or not 1 <= session <= MAX_COUNTER_SESSION:
+        raise Refused(f"counters needs args.session, a whole number from 1 to {MAX_COUNTER_SESSION}")
+    if not isinstance(days, dict) or len(days) > MAX_COUNTER_DAYS:
+        raise Refused(f"counters needs args.requests, at most {MAX_COUNTER_DAYS} days")
+    raised = {}
+    for day, seq in days.items():
+        try:
+            when = datetime.strptime(day, "%Y-%m-%d").date() if isinstance(day, str) and len(day) == 10 else None
+        except ValueError:
+            when = None
+        if when is None or type(seq) is not int or not 1 <= seq <= rq.MAX_REAL_SEQ:
+            raise Refused(f"counters: {str(day)[:20]!r} → {str(seq)[:20]!r} is not a day and a request sequence")
+        raised[when] = seq
+    was = sync_state.raise_session(d, session)
+    store_requests.raise_counters(d, raised)
+    log.warning("the hub saw more of this van than its database holds (restored from a backup?): connection "
+                "counter %d → at least %d, request counters raised for %s", was, session,
+                ", ".join(f"{day}: {seq}" for day, seq in sorted(raised.items())) or "no day")
+    return f"counters raised to the hub's (session {session}, {len(raised)} day(s))"
 
 def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetime) -> None:
     try:

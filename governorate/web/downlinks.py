@@ -21,6 +21,11 @@ COMMANDS = {
     "camera-thumbnail": ("صورة من كاميرا", "A picture from a camera",
                          "ترسل الوحدة آخر صورة من الكاميرا المختارة.",
                          "The van sends the latest picture from the camera chosen."),
+    # Sent by the hub itself when the van's connection counter went back (never offered to staff: not in p.COMMANDS).
+    "counters": ("عدّادات الوحدة كما رأتها المحافظة", "The van's counters as the hub saw them",
+                 "ترفع الوحدة عدّاد اتصالها وأرقام طلبات اليوم إلى ما رأته المحافظة، بعد استعادة قاعدة بياناتها.",
+                 "The van raises its connection counter and today's request numbers to what the hub saw, after its "
+                 "database went back."),
 }
 
 KINDS = {

@@ -388,8 +388,18 @@ def command_body(ctx: FuzzContext) -> st.SearchStrategy:
         st.fixed_dictionaries({"camera": st.one_of(st.sampled_from(cameras), st.sampled_from(cameras), plain)}),
         st.dictionaries(st.text(max_size=10), plain, max_size=4),
         st.integers(3, 12).map(lambda d: {"deep": nested(d)}),
+        # The hub's own ``counters`` (a van whose counters went back): sound and hostile.
+        st.fixed_dictionaries({
+            "session": st.one_of(st.integers(1, 2**32 + 1), st.sampled_from([2**63 - 1, 2**32, 2**32 + 1]),
+                                 st.integers(-3, 0), st.booleans(), plain),
+            "requests": st.one_of(
+                st.dictionaries(st.dates().map(str), st.integers(1, 100), max_size=3),
+                st.dictionaries(st.one_of(st.text(max_size=12), st.just("2026-02-30")),
+                                st.one_of(st.integers(-2, 9002), st.booleans(), plain), max_size=3),
+                st.dictionaries(st.dates().map(str), st.just(1), min_size=32, max_size=33), plain),
+        }),
     )
-    names = st.one_of(st.sampled_from(p.COMMANDS), st.sampled_from(p.COMMANDS),
+    names = st.one_of(st.sampled_from(p.COMMANDS), st.sampled_from(p.COMMANDS), st.just("counters"),
                       st.from_regex(r"[a-z][a-z0-9_.-]{0,20}", fullmatch=True))
     return _spoil(st.fixed_dictionaries({"name": names, "args": args}))
 
@@ -751,6 +761,9 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
             return "rejected", "a trust list the van's CA does not vouch for"
         return None, "depends on the cached trust list's version"
     if isinstance(m, p.Command):
+        if m.name == "counters":
+            return (("applied", "counters the van can raise") if _sound_counters(m.args)
+                    else ("rejected", "counters without a session, or with a day or a sequence that is none"))
         if m.name not in p.COMMANDS:
             return "rejected", "an unknown command"
         camera = m.args.get("camera")
@@ -760,3 +773,18 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
     if isinstance(m, p.UpdateTarget):
         return None, "depends on the word the van holds (an older one is refused)"
     raise AssertionError(f"no rule for {down.kind}")  # a new kind: teach the oracle about it
+
+
+def _sound_counters(args: dict) -> bool:
+    """Whether the van takes the hub's ``counters`` (edge.sync.downlink.HUB_COMMANDS), said again here."""
+    session, days = args.get("session"), args.get("requests")
+    if type(session) is not int or not 1 <= session <= 2**32 or not isinstance(days, dict) or len(days) > 31:
+        return False
+    for day, seq in days.items():
+        try:
+            datetime.strptime(day, "%Y-%m-%d")
+        except (TypeError, ValueError):
+            return False
+        if len(day) != 10 or type(seq) is not int or not 1 <= seq <= 9000:
+            return False
+    return True
