@@ -77,6 +77,7 @@ class CameraWatch:
         self.thumbs_dir = thumbs_dir
         self.thumbnail_every_s = thumbnail_every_s
         self._thumb_at = 0.0
+        self._thumb_seq: int | None = None  # the frame the saved picture is of
         self.shed = False  # the disk is low: no thumbnail is written (set by the Watch)
         self._reference_saved = False
         if thumbs_dir is not None and reference_path(thumbs_dir, name).is_file():
@@ -108,10 +109,14 @@ class CameraWatch:
         # A file the web process can serve on request: the watch owns the cameras, the web does not.
         if self.thumbs_dir is None or now - self._thumb_at < self.thumbnail_every_s or self.shed:
             return
+        if self.monitor.last_seq == self._thumb_seq:
+            # No new frame (a camera that went offline keeps its last one): the file keeps its time, so the picture
+            # sent to the hub is dated when it was taken, not restamped each minute as if it were new.
+            return
         data = self.monitor.thumbnail()
         if data is None:
             return
-        self._thumb_at = now
+        self._thumb_at, self._thumb_seq = now, self.monitor.last_seq
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.thumbs_dir / f".{self.name}.jpg.tmp"
         tmp.write_bytes(data)

@@ -22,10 +22,18 @@ def put(db: sqlite_utils.Database, key: str, value: str) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
 
 
-def set_link(db: sqlite_utils.Database, connected: bool, *, now: datetime | None = None) -> None:
+def set_link(db: sqlite_utils.Database, connected: bool, *, now: datetime | None = None,
+             boot: tuple[str, float] | None | bool = True) -> None:
     """Whether the sync process is connected to the governorate's broker now, and since when (the van's health
-    answer shows it; an update's health check compares it before and after the switch)."""
-    put(db, "link", json.dumps({"connected": connected, "since": clock.iso(now or clock.now())}))
+    answer shows it; an update's health check compares it before and after the switch; the updater's retry waits
+    for the governorate's word from then). ``since`` is the wall clock's; ``boot`` and ``since_boot_s`` the same
+    moment on the boot clock (clock.boot_clock, read here unless given; None: none), which the wall clock's steps
+    do not move. A reader that knows only ``connected`` and ``since`` reads this as before."""
+    link: dict = {"connected": connected, "since": clock.iso(now or clock.now())}
+    mark = clock.boot_clock() if boot is True else boot or None
+    if mark is not None:
+        link.update(boot=mark[0], since_boot_s=round(mark[1], 3))
+    put(db, "link", json.dumps(link))
 
 
 def link(db: sqlite_utils.Database) -> dict | None:

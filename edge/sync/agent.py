@@ -453,7 +453,7 @@ class SyncAgent:
             return
         try:
             outcome, effects = downlink_mod.apply(self.db, down, self.keys_dir, updates=self.updates,
-                                                  session=self.session)
+                                                  session=self.session, cameras=self._cameras())
         except Exception as exc:  # noqa: BLE001 - the van's own fault (disk, database): the link carries on
             # Nothing was recorded, so no report goes up; the hub sends the message again until one does.
             log.error("downlink %s %s not applied now (%s: %s); the hub will send it again",
@@ -546,6 +546,9 @@ class SyncAgent:
                 self.inflight.pop(chunk_id, None)
 
     # --- telemetry ----------------------------------------------------------------------------
+
+    def _cameras(self) -> downlink_mod.Cameras:
+        return downlink_mod.Cameras(tuple(self.settings.devices.cameras), Path(self.settings.data_dir) / "cctv")
 
     def publish_thumbnail(self, camera: str) -> bool:
         """The latest picture the watch saved of ``camera`` (``<data_dir>/cctv/<name>.jpg``), straight to

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +16,7 @@ from edge.core import catalogue as catalogue_mod
 from edge.core import requests as rq
 from edge.core import trust, workdays
 from edge.core.errors import EdgeError
-from edge.store import calendars, catalogues, clock, files, inbox, outbox, sync_state
+from edge.store import calendars, catalogues, clock, device_status, files, inbox, outbox, sync_state
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
 
@@ -51,6 +51,20 @@ class TargetSink(Protocol):
     def target(self, release: str | None, at: str, msg_id: str, session: int | None = None) -> str: ...
 
 
+# A camera's latest picture older than this is not "the latest picture" staff ask for: the camera has sent no
+# frame for that long (the watch saves one a minute, from a new frame only), or the watch is not running.
+PICTURE_FRESH_S = 300.0
+
+
+@dataclass(frozen=True)
+class Cameras:
+    """The van's cameras by name, and the folder where the watch saves each one's latest picture
+    (``<data_dir>/cctv/<name>.jpg``)."""
+
+    names: tuple[str, ...]
+    pictures: Path
+
+
 @dataclass
 class Effects:
     """What the sync loop must do after a downlink was applied (outside the database transaction)."""
@@ -65,10 +79,11 @@ class Effects:
 
 def apply(
     db: sqlite_utils.Database, down: p.Downlink, keys_dir: Path, *, now: datetime | None = None,
-    updates: TargetSink | None = None, session: int | None = None,
+    updates: TargetSink | None = None, session: int | None = None, cameras: Cameras | None = None,
 ) -> tuple[str, Effects]:
     """Apply one decoded non-ack downlink through the inbox; returns (outcome, effects to carry out). ``updates``:
-    where the governorate's word on the release to run is kept (None: this van takes no updates over the link)."""
+    where the governorate's word on the release to run is kept (None: this van takes no updates over the link);
+    ``cameras``: the van's cameras, whose pictures the hub may ask for (None: it has none)."""
     now = now or clock.now()
     effects = Effects()
     message = down.message
@@ -99,6 +114,9 @@ def apply(
                 camera = message.args.get("camera")
                 if not isinstance(camera, str) or not camera:
                     raise Refused("camera-thumbnail needs args.camera, the camera's name")
+                refusal = picture_refusal(d, cameras, camera, now)
+                if refusal is not None:  # said to the hub, not "done" with nothing sent
+                    raise Refused(refusal)
                 effects.thumbnails.append(camera)
         elif isinstance(message, p.UpdateTarget):
             if updates is None or not hasattr(updates, "target"):
@@ -151,6 +169,43 @@ def _raise_counters(d: sqlite_utils.Database, args: dict) -> str:
                 "counter %d → at least %d, request counters raised for %s", was, session,
                 ", ".join(f"{day}: {seq}" for day, seq in sorted(raised.items())) or "no day")
     return f"counters raised to the hub's (session {session}, {len(raised)} day(s))"
+
+
+def picture_refusal(db: sqlite_utils.Database, cameras: Cameras | None, camera: str, now: datetime) -> str | None:
+    """Why the van cannot send ``camera``'s latest picture now, in a few words for the hub's van page; None: it can.
+
+    A camera the van does not have is named with the ones it has. A camera that sends pictures but is covered,
+    dark, blurred, moved or frozen is answered with its picture: it shows what the camera sees, which is what staff
+    asked to see (its state is on the van page beside it). A camera that sends none (offline), or whose latest
+    picture is older than PICTURE_FRESH_S, is refused with why and since when: an old frame is not the picture asked
+    for (the hub keeps the last one it got)."""
+    names = cameras.names if cameras is not None else ()
+    if camera not in names:
+        have = ", ".join(names) if names else "none"
+        return f"no camera named {camera[:64]!r} on this van; its cameras: {have}"[:480]
+    status = device_status.get(db, f"camera:{camera}")
+    down = status is not None and status.detail.get("fault") == "offline"
+    state = f"camera {camera} is not sending pictures (offline since {_hm(status.since)})" if down else None
+    try:
+        taken = datetime.fromtimestamp((cameras.pictures / f"{camera}.jpg").stat().st_mtime, UTC)
+    except (OSError, ValueError, OverflowError):
+        return f"{state}: no picture of it yet" if state else f"no picture of camera {camera} yet"
+    age = (now - taken).total_seconds()
+    if state:
+        return f"{state}: no picture now; its last one was taken {_hm(taken)}"
+    if age > PICTURE_FRESH_S:
+        return f"no recent picture of camera {camera}: its latest was taken {_hm(taken)}, {age / 60:.0f} min ago"
+    return None
+
+
+def _hm(at: str | datetime) -> str:
+    """A time for a refusal: UTC, to the second (the van page shows the reason as the van wrote it)."""
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else at
+        return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError):
+        return str(at)[:40]
+
 
 def _store_catalogue(db: sqlite_utils.Database, message: p.Catalog, now: datetime) -> None:
     try:

@@ -23,6 +23,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.store import clock as clock_mod
 from edge.sync.schema import is_bundle_name
 from edge.update import state as state_mod
 from edge.update import transfer
@@ -48,6 +49,9 @@ def _locked(method):
 
 
 class Incoming:
+    # Where the time a word was heard is read on the boot clock (a test gives its own).
+    boot_clock = staticmethod(clock_mod.boot_clock)
+
     def __init__(self, staging: Path, *, state_file: Path | None = None, chunk_size: int = transfer.CHUNK_SIZE,
                  disk_reserve: int = transfer.DISK_RESERVE_BYTES):
         self.staging = Path(staging)
@@ -200,7 +204,9 @@ class Incoming:
     @_locked
     def target(self, release: str | None, at: str, msg_id: str, session: int | None = None) -> str:
         """Keep the governorate's word ``release`` (sent at ``at``, the hub's time) in ``<staging>/TARGET``, with the
-        time the van heard it (its own clock, as the link's ``since`` the updater compares it with). ValueError when
+        time the van heard it (its own clock, as the link's ``since`` the updater compares it with: on the wall clock,
+        ``heard``, and on the boot clock, ``boot`` and ``heard_boot_s``, which its steps do not move — extra fields
+        an updater that knows only ``heard`` reads past). ValueError when
         the word held is newer (an old word sent again: not kept, the caller refuses it with the reason). Written
         atomically; OSError when it cannot be (the caller records nothing, so the hub sends the word again)."""
         if release is not None and not is_bundle_name(release):
@@ -214,6 +220,9 @@ class Incoming:
                              f"{held.get('session')}): not kept")
         self.staging.mkdir(parents=True, exist_ok=True)
         word = {"release": release, "at": at, "msg_id": msg_id, "heard": _now(), "session": session}
+        mark = self.boot_clock()
+        if mark is not None:
+            word.update(boot=mark[0], heard_boot_s=round(mark[1], 3))
         tmp = self.staging / f".{TARGET}.new"
         with open(tmp, "w") as f:
             f.write(json.dumps(word, sort_keys=True) + "\n")

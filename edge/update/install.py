@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.core.errors import EdgeError
+from edge.store import clock as clock_mod
 from edge.store.files import write_file
 from edge.sync.schema import ROLLED_BACK_UNHEALTHY
 from edge.update import state as state_mod
@@ -67,6 +68,51 @@ TRIES = 3  # a release whose check lost the link this many times in all (apply, 
 # it: two turns of edge-update-retry.timer. A hub that says nothing (down, or too old to speak it) delays a retry by
 # this much, never for good.
 WORD_WAIT_S = 1200.0
+
+
+@dataclass(frozen=True)
+class LinkBack:
+    """Since when the link is back, as ``retry`` measures it: ``elapsed_s`` (how long ago), ``since`` (the wall
+    clock's time, for words), ``boot`` (the same moment on this boot's clock: (boot id, seconds), None when the
+    health answer gives none of this boot, and the wall clock alone is used)."""
+
+    elapsed_s: float
+    since: datetime
+    boot: tuple[str, float] | None
+
+    def heard_since(self, word: dict) -> bool:
+        """The word was heard since the link came back: on the boot clock when both were read on this boot's
+        (a word from another boot was heard before this boot's link came back), else on the wall clock."""
+        heard_boot = word.get("boot")
+        if self.boot is not None and heard_boot is not None:
+            return heard_boot[0] == self.boot[0] and heard_boot[1] >= self.boot[1]
+        return word["heard"] >= self.since
+
+
+def link_back(sync: dict, now: datetime, boot_now: tuple[str, float] | None) -> LinkBack | None:
+    """Since when the link is back, from the running version's health answer (``sync``: ``since`` on the wall
+    clock, and on the boot clock ``boot``, ``since_boot_s`` — written by the sync agent, user edge: untrusted), at
+    ``now`` (the wall clock) and ``boot_now`` (clock.boot_clock). None: unknown — no wait, and no word counts.
+
+    Measured on the boot clock when the answer's reading is of this boot: a step of the wall clock (NTP putting
+    right a van without a reliable RTC, just as the link comes back) neither ends the wait at once nor makes it
+    endless. A reading of another boot (the record outlived a restart), or none (a version from before it): the
+    wall clock, with its rule — a ``since`` ahead of it is unknown (a clock set back: a wait that would never end).
+    A reading that is not one, or one of this boot ahead of its clock, is unknown."""
+    since = state_mod.aware(sync.get("since"))
+    if since is None:
+        return None
+    if "boot" in sync or "since_boot_s" in sync:
+        mark = clock_mod.boot_mark(sync.get("boot"), sync.get("since_boot_s"))
+        if mark is None:
+            return None
+        if boot_now is not None and mark[0] == boot_now[0]:
+            if mark[1] > boot_now[1]:
+                return None
+            return LinkBack(boot_now[1] - mark[1], since, mark)
+    if since > now:
+        return None
+    return LinkBack((now - since).total_seconds(), since, None)
 
 
 class LinkLost(str):
@@ -168,7 +214,11 @@ class Health:
         sync = answer.get("sync") if isinstance(answer.get("sync"), dict) else {}
         devices = answer.get("devices") if isinstance(answer.get("devices"), dict) else {}
         since = sync.get("since") if isinstance(sync.get("since"), str) else None
-        return {"sync_connected": sync.get("connected") is True, "sync_since": since,
+        # The same moment on the boot clock, kept as written (edge.update.install.link_back reads it with care).
+        # Kept small (it goes into the state with the baseline): anything but a short text or a number is None.
+        steady = {k: v if isinstance(v, int | float) or (isinstance(v, str) and len(v) <= 64) else None
+                  for k, v in sync.items() if k in ("boot", "since_boot_s")}
+        return {"sync_connected": sync.get("connected") is True, "sync_since": since, "sync_steady": steady,
                 "devices": {str(k): v for k, v in devices.items() if isinstance(v, str)}}
 
     @staticmethod
@@ -376,6 +426,9 @@ class Updater:
         self.reload = reload or (lambda: None)
         # Each version gets its own pip (ensurepip, offline), so it can install the next one.
         self.seed_pip = seed_pip
+        # The clocks retry measures the wait for the governorate's word with (a test gives its own).
+        self.wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.boot_clock: Callable[[], tuple[str, float] | None] = clock_mod.boot_clock
         self._lock_fd: int | None = None
         self._depth = 0
 
@@ -819,16 +872,18 @@ class Updater:
         baseline = self.health.baseline() or {}
         if not baseline.get("sync_connected"):
             return "waiting", "the link is still down"
-        since = state_mod.aware(baseline.get("sync_since"))
-        if since is not None and since > datetime.now(UTC):
-            since = None  # a clock set back since the link came back: unknown, so no wait that would never end
-        if word is not None and since is not None and word["heard"] >= since:
+        # On the boot clock when it can be (a step of the wall clock does not move it), else the wall clock; unknown
+        # (None): not waited on, and no word counts (link_back).
+        back = link_back({"since": baseline.get("sync_since"), **(baseline.get("sync_steady") or {})},
+                         self.wall_clock(), self.boot_clock())
+        if word is not None and back is not None and back.heard_since(word):
             release = word["release"]
             if release is not None and self._cancel_deferred(st, release):
                 return "cancelled", f"the governorate asks this van to run {release}"
-        elif since is not None and (datetime.now(UTC) - since).total_seconds() < word_wait_s:
+        elif back is not None and back.elapsed_s < word_wait_s:
             return "waiting", (f"asking the governorate first: no word from it on the release to run since the link "
-                               f"came back ({since:%Y-%m-%d %H:%M:%S}Z); tried without it {word_wait_s:g} s after that")
+                               f"came back ({back.since:%Y-%m-%d %H:%M:%S}Z, {back.elapsed_s:.0f} s ago); tried "
+                               f"without it {word_wait_s:g} s after that")
         elif word is not None and word["release"] is not None and self._heard_since_deferred(st, word):
             # No word since the link came back, but one heard while the release was deferred names another: the
             # governorate's silence now is no newer news, and a cancel held is safe to honour (the hub offers the

@@ -28,6 +28,7 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
+from edge.store import clock
 from edge.store.files import fsync_dir
 from edge.sync.schema import is_bundle_name
 from edge.update import transfer
@@ -95,8 +96,10 @@ TARGET_MAX = 1024
 def target(staging: Path) -> dict | None:
     """The governorate's word the sync agent kept (``<staging>/TARGET``, edge.update.incoming.Incoming.target), read as
     ``READY`` is (no link followed, no FIFO waited on, a regular file of at most 1 KiB): ``{"release": id or None,
-    "heard": aware datetime}``; None when there is none or it is not one (said in the log). Only what it can do is
-    trusted: a word written by the edge user itself can at most cancel a deferred release, or let it be tried."""
+    "heard": aware datetime, "boot": (boot id, seconds on its boot clock) or None}`` (None: a word from an agent
+    before the boot clock, compared on the wall clock); None when there is none or it is not one (said in the log:
+    a boot clock's reading that is not one too). Only what it can do is trusted: a word written by the edge user
+    itself can at most cancel a deferred release, or let it be tried."""
     try:
         folder = open_folder(staging)
     except UpdateError:
@@ -121,10 +124,15 @@ def target(staging: Path) -> dict | None:
         release, heard = word["release"], datetime.fromisoformat(word["heard"])
         if not (release is None or is_bundle_name(release)) or heard.tzinfo is None:
             raise ValueError("not a release id, or a time without its zone")
+        mark = None
+        if "boot" in word or "heard_boot_s" in word:  # absent: written by an agent from before the boot clock
+            mark = clock.boot_mark(word.get("boot"), word.get("heard_boot_s"))
+            if mark is None:
+                raise ValueError("not a boot id and a reading of its clock")
     except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:  # 1000 "[": recursion
         log.warning("the governorate's word in %s cannot be read (%s): not used", staging, type(exc).__name__)
         return None
-    return {"release": release, "heard": heard}
+    return {"release": release, "heard": heard, "boot": mark}
 
 
 def copy_out(staging: Path, name: str, dest: Path, *, max_bytes: int = transfer.MAX_BUNDLE_BYTES,

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -337,7 +338,12 @@ def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, c
     html = client.get("/vans/V007").get_data(as_text=True)
     table = html[html.index('id="downlinks"'):]
     assert table.count("not delivered yet") == 2 and "kind" not in table and "pending" not in table
-    for seq, (msg_id, outcome, error) in enumerate([(ids[0], "rejected", "no camera named back"),
+    # The van's own reason for a camera it does not have (edge.sync.downlink), as it travels in downlink.applied.
+    from edge.sync import downlink as van_downlink
+
+    no_back = van_downlink.picture_refusal(None, van_downlink.Cameras(("front", "rear"), Path(".")), "back", None)
+    assert no_back == "no camera named 'back' on this van; its cameras: front, rear"
+    for seq, (msg_id, outcome, error) in enumerate([(ids[0], "rejected", no_back),
                                                    (ids[1], "applied", None)], start=1):
         env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, at, "downlink.applied",
                          {"msg_id": msg_id, "kind": "command", "outcome": outcome, "error": error})
@@ -347,7 +353,8 @@ def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, c
     rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
     assert "Is the van there?" in rows[0] and "done by the van" in rows[0]
     assert "A picture from a camera" in rows[1] and ">back</bdi>" in rows[1] and "refused by the van" in rows[1]
-    assert "no camera named back" in rows[1] and "not delivered yet" not in table
+    assert "no camera named &#39;back&#39; on this van; its cameras: front, rear" in rows[1]
+    assert "not delivered yet" not in table
 
 
 def test_every_kind_of_message_to_a_van_has_the_staffs_words():

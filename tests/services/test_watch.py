@@ -234,3 +234,23 @@ def test_a_nearly_full_disk_sheds_thumbnails_and_history_first_and_says_so(db, t
             assert rows["disk"].detail["fault"] == "full" and "ممتلئ" in rows["disk"].message_ar
         finally:
             watch.close()
+
+
+def test_an_offline_cameras_last_picture_keeps_the_time_it_was_taken(db, tmp_path):
+    # It was saved again every minute from the last frame kept, so the van sent a picture from before the camera
+    # went down dated as new; the van's answer to staff (edge.sync.downlink.picture_refusal) goes by this time.
+    watch = Watch(db, {"front": "sim://watch-gone"}, None, None, FAST, thumbs_dir=tmp_path / "cctv")
+    picture = tmp_path / "cctv" / "front.jpg"
+    try:
+        _tick_until(watch, lambda r: picture.exists())
+        cctv_sim.device("watch-gone").set_fault("offline")
+        _tick_until(watch, lambda r: r["camera:front"].detail.get("fault") == "offline")
+        taken = picture.stat().st_mtime_ns
+        for _ in range(5):
+            time.sleep(FAST.thumbnail_every_s)
+            watch.tick()
+        assert picture.stat().st_mtime_ns == taken
+        cctv_sim.device("watch-gone").set_fault(None)
+        _tick_until(watch, lambda r: picture.stat().st_mtime_ns != taken)  # a new frame: a new picture
+    finally:
+        watch.close()

@@ -769,6 +769,10 @@ def _must(ctx: FuzzContext, down: p.Downlink) -> tuple[str | None, str]:
         camera = m.args.get("camera")
         if m.name == "camera-thumbnail" and not (isinstance(camera, str) and camera):
             return "rejected", "camera-thumbnail without a camera name"
+        if m.name == "camera-thumbnail" and camera not in ctx.cameras:
+            return "rejected", "a camera the van does not have"
+        if m.name == "camera-thumbnail":
+            return None, "depends on the camera's state and its latest picture"
         return "applied", "a known command"
     if isinstance(m, p.UpdateTarget):
         return None, "depends on the word the van holds (an older one is refused)"

@@ -327,6 +327,10 @@ def test_staff_ask_for_a_camera_picture_and_the_hub_gets_the_latest_one(tmp_path
     assert hub.store.thumbnail(VAN, "front") == picture
     assert hub.store.downlink(asked)["outcome"] == "applied"
     assert [t["camera"] for t in hub.store.thumbnails(VAN)] == ["front"]  # nothing for a made-up camera
+    # and the van says so (it said "done" and sent nothing): the hub's van page shows its reason
+    refused = hub.store.downlink(unknown)
+    assert refused["outcome"] == "rejected"
+    assert refused["error"] == "no camera named '../../etc/passwd' on this van; its cameras: front, rear"
 
 
 def test_what_a_van_sends_while_the_hub_restarts_waits_at_the_broker_for_it(tmp_path, broker):

@@ -20,7 +20,8 @@ from provisioning import tuf_repo
 # answers "edge, version X" (click's words); ``edge web`` serves /api/health on $EDGE_TEST_PORT, as
 # edge.web.api.health does: 200 when healthy, else 503 with its reasons — a printer in fault or a stuck outbox (the
 # van's surroundings, in $EDGE_TEST_SURROUNDINGS: {"printer": "error", "outbox_stuck": true, "link": false}, whatever
-# the version; "link": false, the modem not attached: sync not connected, and no reason to be unhealthy),
+# the version; "link": false, the modem not attached: sync not connected, and no reason to be unhealthy; "since",
+# "boot", "since_boot_s": since when the link is back, as the sync agent records it),
 # or a database it cannot read.
 # ``dead``: the version cannot even start (refused before any switch); ``unhealthy``: it starts, but its web
 # process fails at once, as with a broken migration (rolled back after the switch); ``no-sync``: it answers, but its
@@ -46,7 +47,8 @@ def health():
     if MODE == "no-database":
         reasons.append({{"check": "database", "message": "The van database cannot be read."}})
     return {{"healthy": not reasons, "reasons": reasons, "version": VERSION,
-            "sync": {{"connected": MODE != "no-sync" and around.get("link", True), "since": around.get("since")}},
+            "sync": {{"connected": MODE != "no-sync" and around.get("link", True), "since": around.get("since"),
+                     **{{k: around[k] for k in ("boot", "since_boot_s") if k in around}}}},
             "devices": {{"printer": printer, "camera:front": "error"}}}}
 def main():
     if MODE == "dead":

@@ -823,6 +823,28 @@ def test_a_link_back_since_a_time_ahead_of_the_clock_is_not_waited_on_for_good(t
     assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
 
 
+def test_a_step_of_the_wall_clock_after_the_link_came_back_does_not_end_the_wait(tmp_path, keys, rig):
+    # docs/updates.md, "Steps of the van's wall clock": NTP puts a van's clock right when the LTE link comes back —
+    # just when retry waits for the governorate's word. A step forward of an hour ended the wait at once (the
+    # deferred release tried before the hub's cancel could come). The sync agent records the link's return on the
+    # boot clock too (CLOCK_BOOTTIME, this boot's id): retry measures the wait on it. Another boot's reading (the
+    # record outlived a restart) falls back to the wall clock.
+    from edge.store.clock import boot_clock
+
+    _deferred_once(tmp_path, keys, rig)
+    boot, now_s = boot_clock()
+    around = rig.software / "surroundings.json"
+    stepped = (datetime.now(UTC) - timedelta(hours=1)).isoformat()  # recorded before the clock's step forward
+    around.write_text(json.dumps({"link": True, "since": stepped, "boot": boot, "since_boot_s": now_s - 1}))
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "asking the governorate first" in done.stdout, (done.stdout, done.stderr)
+    assert rig.status()["pointed_version"] == "1.0.0" and rig.status()["deferred"]
+    other = "7d41a2c0-1111-4222-8333-944455556666"  # tests/update/test_link_clock.py: the rest of the rule
+    around.write_text(json.dumps({"link": True, "since": stepped, "boot": other, "since_boot_s": now_s - 1}))
+    done = rig.run("retry", *rig.options())
+    assert done.returncode == 0 and "runs now and is healthy" in done.stdout, (done.stdout, done.stderr)
+
+
 def test_a_cancel_held_from_before_the_link_came_back_is_honoured_after_the_wait(tmp_path, keys, rig):
     # Review of the cancel (M1): a word naming another release, heard while the release was deferred but before the
     # link's latest return (a flapping link, a hub down this session), was overridden by silence: once the wait for
