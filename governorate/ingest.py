@@ -44,9 +44,11 @@ ALERTS_EVERY_S = 15.0
 # A van whose counters went back is told the highest request sequence of each day of its requests submitted in the
 # last days before its birth: it numbers only today's (Cairo), three days cover the day's edges and a clock off by one.
 COUNTER_DAYS = 3
-# A van whose counter goes back again within this is taken, but not told its counters and sent downlinks again.
+# A van whose counter goes back again within this of the last time it was sent again the downlinks it had applied is
+# not sent them again (its counters, a few bytes, it is always told).
 WENT_BACK_TELL_EVERY = timedelta(hours=1)
 MAX_COUNTER_DAYS = 31  # what the van takes (edge.sync.downlink.MAX_COUNTER_DAYS)
+MAX_COUNTER_SESSION = 2**32  # likewise (edge.sync.downlink.MAX_COUNTER_SESSION): the hub tells no more
 ALERTS_SOON_S = 1.0
 # The loop turns at least every 0.2 s (a batch takes well under a second): one that has not turned for
 # this long is stuck (a database lock held for ever, a hung connection), and the watchdog gives up on it.
@@ -529,37 +531,52 @@ class Hub:
                      rows)
 
     def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
-        row = conn.execute("SELECT session, online, status_at, session_back, session_back_at FROM vans WHERE van = ?",
-                           [env.van]).fetchone()
+        row = conn.execute("SELECT session, online, status_at, session_back, session_told_at, session_max FROM vans "
+                           "WHERE van = ?", [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
         if row and _from_before_it_went_back(incoming, env, row[3]):
             return False  # e.g. the will of the connection before the restore, delivered again after it
-        if not p.is_newer_session(current, incoming):
-            if not _counter_went_back(current, incoming, env, row[2] if row else None):
+        status_at = row[2] if row else None
+        went_back = not p.is_newer_session(current, incoming)
+        if went_back:
+            if not _counter_went_back(current, incoming, env, status_at):
                 return False  # e.g. the late will of a session the van has already replaced
             log.warning("%s: its connection counter went back from %d to %d (its database restored from a backup?)",
                         env.van, current.session, incoming.session)
-            told = parse_iso(row[4])
             conn.execute("UPDATE vans SET session_back = ?, session_back_at = ? WHERE van = ?",
                          [json.dumps({"from": current.session, "to": incoming.session, "at": env.created_at,
-                                      "after": row[2]}),
+                                      "after": status_at}),
                           received_at, env.van])
-            if told is not None and parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
-                # Again within the hour: taken, but not told and sent again (a van cycling its counter on purpose
-                # would otherwise make the hub send it its last 60 days of downlinks again and again).
-                log.warning("%s: its counter went back again within %s: not told again", env.van, WENT_BACK_TELL_EVERY)
+        highest = max(row[5] or 0, current.session) if current else 0
+        if env.kind == "status.birth" and current is not None and incoming.session <= min(highest,
+                                                                                           MAX_COUNTER_SESSION):
+            # A connection counted at or below one the hub saw before (restored again, perhaps from the same backup;
+            # or the van has not applied its counters yet): told its counters, always (a few bytes; once pending).
+            self._tell_counters(conn, env.van, highest, env.created_at)
+            told = parse_iso(row[4])
+            if not went_back:
+                pass  # not news: the going-back was seen at an earlier birth (its downlinks went then)
+            elif told is not None and timedelta(0) <= parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
+                # Again within the hour of the last re-send: not sent its last 60 days again (a van cycling its
+                # counter on purpose would otherwise have them sent again and again).
+                log.warning("%s: its counter went back again within %s: downlinks not sent again", env.van,
+                            WENT_BACK_TELL_EVERY)
             else:
-                self._tell_counters(conn, env.van, current.session, env.created_at)
+                conn.execute("UPDATE vans SET session_told_at = ? WHERE van = ?", [received_at, env.van])
                 out.went_back = env.created_at
-        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ? WHERE van = ?",
-                     [incoming.session, int(incoming.online), env.body["schema"], env.created_at, env.van])
+        # status_at never goes back: a will is made at its connect, before its birth; a van's clock can step back.
+        at = env.created_at if status_at is None or _later(env.created_at, status_at) else status_at
+        conn.execute("UPDATE vans SET session = ?, online = ?, schema = ?, status_at = ?, session_max = ? "
+                     "WHERE van = ?", [incoming.session, int(incoming.online), env.body["schema"], at,
+                      max(highest, incoming.session), env.van])
         return True
 
-    def _tell_counters(self, conn, van: str, session: int, born: str) -> None:
+    def _tell_counters(self, conn, van: str, session: int, born: str) -> bool:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
-        session, and each recent day's highest request sequence, so that it gives no new citizen a number the hub
-        holds for another. Recorded in this transaction; the birth's re-send of pending downlinks sends it."""
+        session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
+        citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
+        for the van; the birth's re-send of pending downlinks sends it. Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
         for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
@@ -572,7 +589,17 @@ class Hub:
                 day = parsed.day.isoformat()
                 highest[day] = max(highest.get(day, 0), parsed.seq)
         days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
-        self.record(conn, van, p.Command("counters", {"session": session, "requests": days}))
+        args = {"session": min(session, MAX_COUNTER_SESSION), "requests": days}
+        for (payload,) in conn.execute("SELECT payload FROM downlinks WHERE van = ? AND kind = 'command' "
+                                       "AND applied_at IS NULL", [van]).fetchall():
+            try:
+                body = cbor2.loads(payload)["body"]
+            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not the same
+                continue
+            if body == {"name": "counters", "args": args}:
+                return False
+        self.record(conn, van, p.Command("counters", args))
+        return True
 
     def _project(self, conn, env: p.Envelope, at: str) -> None:
         body = env.body
@@ -711,10 +738,15 @@ class Hub:
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
         since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
-        rows = self.store._read(
-            "SELECT kind, payload FROM downlinks WHERE van = ? AND applied_at IS NOT NULL AND created_at >= ? "
-            "AND kind IN ('catalog', 'calendar', 'trust-list') ORDER BY created_at, msg_id",
-            [van, since])
+        # Only the newest of each kind, and only if it was applied: an older one can never apply (the van keeps only
+        # a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway (resend_pending).
+        newest: dict[str, tuple] = {}
+        for kind, outcome, payload in self.store._read(
+                "SELECT kind, outcome, payload FROM downlinks WHERE van = ? AND created_at >= ? "
+                "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
+                "ORDER BY created_at, msg_id", [van, since]):
+            newest[kind] = (outcome, payload)
+        rows = [(kind, payload) for kind, (outcome, payload) in newest.items() if outcome == "applied"]
         for kind, payload in rows:
             self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
         if rows:
@@ -734,7 +766,10 @@ class Hub:
 
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
-_APPLIED = "UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ?"
+# A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer
+# than what the van holds, or answered twice, stays applied in the hub's record.
+_APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ? "
+            "AND (outcome IS NULL OR outcome <> 'applied')")
 
 
 def _message_row(env: p.Envelope, received_at: str) -> list:
@@ -796,13 +831,27 @@ def _claimed_id(payload: bytes) -> str | None:
 def _counter_went_back(current: p.Presence | None, incoming: p.Presence, env: p.Envelope,
                        status_at: str | None) -> bool:
     """A birth with a lower session than the hub holds, from a van whose counter went back (its database restored
-    from a backup, its disk swapped for a spare: docs/protocol.md, "Sessions and the last will"): taken when the
-    van's last connection is over (its death applied) and the birth is later than that status — not a birth of an
-    earlier session delivered late (the broker's queue, a retained message), which is older than the death."""
-    if env.kind != "status.birth" or current is None or current.online or incoming.session >= current.session:
+    from a backup, its disk swapped for a spare: docs/protocol.md, "Sessions and the last will"): taken when it is
+    later than the status the hub holds — whether the hub holds the van offline or online (one connection per client
+    id: a new connection's birth means the old one is over, and with a persistent session the broker may never
+    publish the old connection's will). Not a birth of an earlier session delivered late (the broker's queue, a
+    retained message), which is no later than the status held (status_at never goes back). A birth with the **same**
+    session is taken only if made well after the status held (more than the clock skew allowed): that birth
+    delivered again is made just after its own will, a van restored from the same backup connects later."""
+    if env.kind != "status.birth" or current is None or incoming.session > current.session:
         return False
     born, held = parse_iso(env.created_at), parse_iso(status_at)
-    return born is not None and held is not None and born > held
+    if born is None or held is None:
+        return False
+    if incoming.session == current.session:
+        return born - held > p.MAX_CLOCK_SKEW
+    return born > held
+
+
+def _later(a: str, b: str) -> bool:
+    """Whether time ``a`` is later than ``b`` (ISO texts; an unreadable ``b`` counts as earlier)."""
+    left, right = parse_iso(a), parse_iso(b)
+    return right is None or (left is not None and left > right)
 
 
 def _from_before_it_went_back(incoming: p.Presence, env: p.Envelope, session_back: str | None) -> bool:

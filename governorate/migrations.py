@@ -663,6 +663,18 @@ def m017_presence_time(conn, dialect: str) -> None:
          "ALTER TABLE vans ADD COLUMN session_back_at TEXT")
 
 
+@migration
+def m018_session_high_water(conn, dialect: str) -> None:
+    # session_max: the highest connection counter the hub ever saw of the van. A birth the hub takes at or below it (a
+    # database restored from a backup, perhaps again from the same one) tells the van its counters again
+    # (governorate/ingest.py, _presence). session_told_at: when the van was last sent again the downlinks it had
+    # applied after such a going-back (at most once an hour); session_back_at stays when it last went back (alerts).
+    _run(conn,
+         "ALTER TABLE vans ADD COLUMN session_max " + ("BIGINT" if dialect == "postgresql" else "INTEGER"),
+         "ALTER TABLE vans ADD COLUMN session_told_at TEXT",
+         "UPDATE vans SET session_max = session, session_told_at = session_back_at")
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -107,7 +107,7 @@ def apply(
             if message.name not in COMMANDS and message.name not in HUB_COMMANDS:
                 raise Refused(f"unknown command {message.name!r}")
             if message.name == "counters":
-                effects.notes.append(_raise_counters(d, message.args))
+                effects.notes.append(_raise_counters(d, message.args, clock.local_day(now)))
             effects.rebirth = message.name == "rebirth"
             effects.telemetry = message.name in ("ping", "send-telemetry")
             if message.name == "camera-thumbnail":
@@ -146,9 +146,11 @@ def apply(
 
 
 
-def _raise_counters(d: sqlite_utils.Database, args: dict) -> str:
+def _raise_counters(d: sqlite_utils.Database, args: dict, today: date) -> str:
     """The hub's ``counters`` (HUB_COMMANDS): raise the connection counter and the days' request counters to at least
-    what the hub saw of this van. Never lowers one."""
+    what the hub saw of this van. Never lowers one. A day after ``today`` + 1 (the van's local day, as its request
+    numbers count it; one more for a hub clock or a day edge) is refused: the van would skip numbers of a day to
+    come, and a counter raised for a day far ahead could take that day's 9000 numbers."""
     session, days = args.get("session"), args.get("requests")
     if type(session) is not int or not 1 <= session <= MAX_COUNTER_SESSION:
         raise Refused(f"counters needs args.session, a whole number from 1 to {MAX_COUNTER_SESSION}")
@@ -160,7 +162,7 @@ def _raise_counters(d: sqlite_utils.Database, args: dict) -> str:
             when = datetime.strptime(day, "%Y-%m-%d").date() if isinstance(day, str) and len(day) == 10 else None
         except ValueError:
             when = None
-        if when is None or type(seq) is not int or not 1 <= seq <= rq.MAX_REAL_SEQ:
+        if when is None or when > today + timedelta(days=1) or type(seq) is not int or not 1 <= seq <= rq.MAX_REAL_SEQ:
             raise Refused(f"counters: {str(day)[:20]!r} → {str(seq)[:20]!r} is not a day and a request sequence")
         raised[when] = seq
     was = sync_state.raise_session(d, session)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from edge.core import catalogue as catalogue_mod
 from edge.core import requests as rq
+from edge.sync import downlink
 from edge.sync import protocol as p
-from governorate import fleet, quarantine
+from governorate import fleet, ingest, quarantine
 from governorate.store import HubStore
 from tests.support import gov_postgres
 from tests.support.gov_support import BACKENDS, GOV, offline_hub, van_requests
@@ -78,14 +79,42 @@ def test_a_lower_birth_after_the_vans_death_is_taken_and_staff_are_told(store):
     assert len(_session_alerts(store)) == 1
 
 
-def test_a_lower_birth_while_the_van_is_online_or_older_than_its_death_is_not_taken(store):
+def test_a_lower_birth_older_than_the_status_held_is_not_taken(store):
     hub = offline_hub(store)
     hub._process([_status("birth", 57, 10)])
-    hub._process([_status("birth", 40, 20)])  # the old connection not over yet (its will not seen): not taken
-    assert _presence(store) == (57, True)
     hub._process([_status("death", 57, 10)])
     hub._process([_status("birth", 56, 5)])  # an earlier session's birth delivered late: older than the death
     hub._process([_status("birth", 57, 10.1)])  # its own session's birth after its will: no dead session back
+    assert _presence(store) == (57, False)
+    assert _session_alerts(store) == []
+
+
+def test_a_lower_birth_is_taken_while_the_hub_holds_the_van_online_and_the_old_will_changes_nothing(store):
+    """The old connection half-open (power or LTE lost): with a persistent session (clean_start=False) Mosquitto never
+    publishes its will when the restored van connects with the same client id. Until 2026-12 the hub held 57 online
+    and ignored every status below it: a gone van showed online, no alert, no counters."""
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    hub._process([_status("birth", 40, 30)])
+    assert _presence(store) == (40, True)
+    assert len(_session_alerts(store)) == 1
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
+    hub._process([_status("death", 57, 0)])  # the old will, if the broker does publish it (another worker, late)
+    assert _presence(store) == (40, True)
+    hub._process([_status("death", 40, 29.9)])
+    hub._process([_status("birth", 41, 40), _status("death", 41, 40)])
+    assert _presence(store) == (41, False)
+
+
+def test_a_replayed_old_birth_after_the_vans_clock_stepped_back_is_not_taken(store):
+    """Its birth 56 made 5 minutes ahead, NTP corrected the clock before 57 (will +2, birth +2.1); birth 56 delivered
+    again afterwards is no later than the status held: status_at never goes back (a will is older than its birth)."""
+    hub = offline_hub(store)
+    hub._process([_status("birth", 56, 5), _status("death", 56, 5)])
+    hub._process([_status("birth", 57, 2.1)])
+    hub._process([_status("death", 57, 2)])
+    assert _presence(store) == (57, False)
+    hub._process([_status("birth", 56, 5)])
     assert _presence(store) == (57, False)
     assert _session_alerts(store) == []
 
@@ -167,17 +196,100 @@ def test_what_the_van_applied_goes_again_when_its_counter_went_back_and_only_the
         "SELECT msg_id FROM downlinks WHERE kind = 'command' AND msg_id <> ?", [ping])}
 
 
-def test_a_van_whose_counter_goes_back_again_within_the_hour_is_taken_but_not_told_again(store):
+def _applied(store, kind: str) -> None:
+    with store.transaction() as conn:  # the van applied it
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'applied' WHERE kind = ?",
+                     [datetime.now(UTC).isoformat(), kind])
+
+
+def _pending_commands(store) -> int:
+    return store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")[0][0]
+
+
+def test_a_van_restored_again_from_the_same_backup_is_taken_and_told_again(store):
+    """Restored (57 → 40), counters applied (its counter now 57); restored again from the same backup three hours on:
+    birth 40 again. Until 2026-12 it equalled the session held: not taken, and 41 then taken as ordinary (no
+    counters ever again: request numbers the hub holds issued again)."""
     hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0)])
+    hub._process([_status("birth", 40, 30)])
+    _applied(store, "command")
+    hub._process([_status("death", 40, 29.9)])
+    hub._process([_status("birth", 40, 30)])  # its own birth delivered again after its will: nothing
+    assert (_presence(store), _pending_commands(store)) == ((40, False), 0)
+    hub._process([_status("birth", 40, 200)])
+    assert (_presence(store), _pending_commands(store)) == ((40, True), 1)
+    assert _session_alerts(store)[0]["detail"].startswith("connection counter 40 → 40")
+    _applied(store, "command")
+    hub._process([_status("death", 40, 199.9), _status("birth", 41, 201)])  # below 57: told again, whatever else
+    assert (_presence(store), _pending_commands(store)) == ((41, True), 1)
+    hub._process([_status("death", 41, 201), _status("birth", 42, 202)])  # the same still waits: not twice
+    assert _pending_commands(store) == 1
+    _applied(store, "command")
+    hub._process([_status("death", 42, 202), _status("birth", 58, 203)])  # above every session seen: nothing
+    assert (_presence(store), _pending_commands(store)) == ((58, True), 0)
+
+
+def test_a_van_whose_counter_goes_back_again_within_the_hour_is_told_its_counters_but_sent_nothing_else(store):
+    hub = offline_hub(store)
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    hub._process([_status("birth", 57, 0)])
+    hub.send("V007", p.Catalog(data["version"] + 1, data | {"version": data["version"] + 1}))
+    _applied(store, "catalog")
     sent: list[str] = []
     hub.client.publish = lambda topic, payload, qos=0: sent.append(topic.rsplit("/", 1)[1])
-    for session, minutes in ((57, 0), (40, 10), (57, 20), (41, 30)):  # a van cycling its counter on purpose
-        hub._process([_status("birth", session, minutes), _status("death", session, minutes)])
-    hub._process([_status("birth", 30, 40)])
+    hub._process([_status("death", 57, 0), _status("birth", 40, 30)])
+    assert sent.count("catalog") == 1 and _pending_commands(store) == 1
+    _applied(store, "command")
+    sent.clear()
+    hub._process([_status("death", 40, 29.9), _status("birth", 30, 50)])  # restored again from an older backup
     assert _presence(store) == (30, True)
-    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
-    assert sent.count("command") <= 4  # the one command, sent again at each birth until the van applies it
-    with store.transaction() as conn:  # an hour on
-        conn.execute("UPDATE vans SET session_back_at = ?", [(datetime.now(UTC) - timedelta(hours=1)).isoformat()])
-    hub._process([_status("death", 30, 40), _status("birth", 20, 50)])
-    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 2
+    assert sent == ["command"] and _pending_commands(store) == 1  # its counters, not the catalogue again
+    told = p.decode_down(store._read("SELECT payload FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")
+                         [0][0], van="V007", kind="command").message
+    assert told.args["session"] == 57  # the highest it ever had, not the 40 held
+    _applied(store, "command")
+    sent.clear()
+    with store.transaction() as conn:  # an hour after the catalogue went again
+        conn.execute("UPDATE vans SET session_told_at = ?", [(datetime.now(UTC) - timedelta(hours=1)).isoformat()])
+    hub._process([_status("death", 30, 50), _status("birth", 20, 60)])
+    assert sorted(sent) == ["catalog", "command"]
+
+
+def test_a_van_sent_again_the_newest_applied_downlink_of_each_kind_only(store):
+    """An older catalogue sent again after a newer one waiting is refused "not newer"; its report overwrote the
+    hub's "applied". Only the newest of each kind goes again, and no report undoes "applied"."""
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"]
+    older = hub.send("V007", p.Catalog(v + 1, data | {"version": v + 1}))
+    applied = hub.send("V007", p.Catalog(v + 2, data | {"version": v + 2}))
+    _applied(store, "catalog")
+    hub._process([_status("death", 57, 0)])
+    sent: list[str] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append(cbor2.loads(payload)["msg_id"])
+    hub._process([_status("birth", 40, 30)])
+    assert applied in sent and older not in sent
+    waiting = hub.send("V007", p.Catalog(v + 3, data | {"version": v + 3}))
+    sent.clear()
+    hub._process([_status("death", 40, 29.9), _status("birth", 30, 100)])
+    with store.transaction() as conn:
+        conn.execute("UPDATE vans SET session_told_at = NULL")
+    hub._process([_status("death", 30, 99), _status("birth", 20, 110)])
+    assert waiting in sent and applied not in sent  # the newer one waiting goes: the older could never apply
+    with store.transaction() as conn:  # a late "not newer" for a catalogue the hub holds applied
+        conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007"])
+    assert store.downlink(applied)["outcome"] == "applied"
+
+
+def test_the_hub_tells_no_session_the_van_would_refuse(store):
+    hub = offline_hub(store)
+    hub._process([_status("birth", 2**40, 0), _status("death", 2**40, 0)])
+    hub._process([_status("birth", 40, 30)])
+    [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command'")
+    told = p.decode_down(payload, van="V007", kind="command").message
+    assert told.args["session"] == downlink.MAX_COUNTER_SESSION
+    _applied(store, "command")
+    hub._process([_status("death", 40, 30), _status("birth", 2**32 + 1, 40)])  # past what it was told: no more
+    assert _pending_commands(store) == 0

@@ -4,6 +4,8 @@ refuses what is not a session, a day and a sequence. End to end: tests/sync/test
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from edge.store import sync_state
@@ -66,3 +68,20 @@ def test_the_highest_session_the_van_takes_leaves_it_a_birth_it_can_send(van_db,
     assert _send(van_db, tmp_path, {"session": downlink.MAX_COUNTER_SESSION, "requests": {}}) == "applied"
     p.encode(p.death("V007", sync_state.next_session(van_db)))
     assert _send(van_db, tmp_path, {"session": 2**63 - 1, "requests": {}}) == "rejected"
+
+
+def test_counters_for_a_day_after_tomorrow_are_refused_and_change_nothing(van_db, tmp_path):
+    # A day to come (a hub clock wrong, a hostile hub) raised now would make the van skip, or use up, that day's
+    # numbers: only days up to the van's local tomorrow are taken (its request numbers' day: edge.store.clock).
+    now = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)  # already 7 December in Cairo
+    sync_state.put(van_db, "session", "3")
+
+    def send(requests):
+        down = p.decode_down(p.encode_down(p.Command("counters", {"session": 57, "requests": requests}), van="V007"),
+                             van="V007", kind="command")
+        return downlink.apply(van_db, down, tmp_path / "keys", now=now)[0]
+
+    assert send({"2026-12-09": 4}) == "rejected"
+    assert sync_state.get(van_db, "session") == "3" and _counter(van_db, "2026-12-09") is None
+    assert send({"2026-12-08": 4, "2026-12-07": 2}) == "applied"
+    assert _counter(van_db, "2026-12-08") == 4 and sync_state.get(van_db, "session") == "57"
