@@ -564,7 +564,7 @@ def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_scre
     assert "This van is retired" in html and _downlinks(store, "command") == []
     client.post("/publish/trust-list", data={"file": (io.BytesIO(b"signed-list-bytes"), "t.cose"), "csrf_token": token})
     assert [van for van, _, _ in _downlinks(store, "trust-list")] == ["V051"]
-    assert "V007" not in rollouts.fleet(store)  # offered no release; no wave of a rollout waits for it
+    assert rollouts.fleet(store)["V007"].retired  # still counted by the rollout's policy, offered nothing
     # A message it still sends is stored (a backlog must not be lost); it stays retired until it is added back.
     offline_hub(store)._process([tel("V007", {"device.printer": "error"}, seq=99)])
     assert store.van("V007")["telemetry"]["device.printer"] == "error"

@@ -178,3 +178,21 @@ def test_a_van_added_and_never_heard_from_is_not_said_to_need_a_technician(hub):
     row = _row(client.get("/software").get_data(as_text=True), "V050")
     assert "never connected" in row and "لم تتصل بعد" in row and "technician" not in row, row
     assert "V050" not in {v for w in rollouts.screen(store, Updates(store))["decision"].waves for v in w}
+
+
+def test_a_retired_canary_the_rollout_waits_for_is_shown_with_the_way_out(hub):
+    # Review H2: retiring the only canary before it ran the release skipped the canary wave. Now the rollout waits
+    # for it, and the screen says why and what to do.
+    from governorate import fleet
+
+    store, app, n0, n1 = hub
+    client = app.test_client()
+    login(client, "viewer")
+    for van in ("V001", "V002"):
+        _report(store, van, n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, canaries=("V001",), wave_sizes=(5,))
+    fleet.remove(store, ["V001"])
+    rollouts.drive(store, Updates(store, lambda *a: None))
+    page = client.get("/software").get_data(as_text=True)
+    assert 'id="rollout-waits-retired"' in page and "governorate rollout pin" in page, page
+    assert 'data-retired="1"' in _row(page, "V001") and 'data-retired' not in _row(page, "V002")
