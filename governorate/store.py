@@ -130,10 +130,12 @@ class HubStore:
 
     def pending_downlinks(self, van: str) -> list[tuple[str, str, bytes]]:
         """The downlinks ``van`` has not applied yet and can read: one whose schema is newer than the van's
-        software (as its last birth said; unknown: sent) waits for the van's upgrade."""
+        software (as its last birth said; unknown: sent) waits for the van's upgrade. A retired van (governorate vans
+        remove) is sent none, even if it reconnects: they wait until ``vans add`` brings it back."""
         return self._read(
             "SELECT d.msg_id, d.kind, d.payload FROM downlinks d LEFT JOIN vans v ON v.van = d.van "
             "WHERE d.van = ? AND d.applied_at IS NULL AND (v.schema IS NULL OR d.schema <= v.schema) "
+            "AND v.retired_at IS NULL "
             "ORDER BY d.msg_id",
             [van],
         )

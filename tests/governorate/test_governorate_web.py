@@ -29,6 +29,7 @@ from tests.support.gov_support import (
     add_staff,
     birth,
     csrf,
+    death,
     hub_copy,
     hub_template,
     login,
@@ -879,3 +880,20 @@ def test_any_stored_telemetry_gives_rows_in_words_and_never_an_error(values):
             assert r.value in telemetry.DEVICE_STATES
         if r.kind == "phase":
             assert r.value in telemetry.UPDATE_PHASES
+
+
+def test_a_retired_van_that_reconnects_is_not_sent_its_queued_downlinks_until_it_is_back(store):
+    # Review M1: the resend on each birth (and for every van when the hub connects) ignored retired_at.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    backoffice.command(store, hub, "V007", "rebirth", {}, "amal")  # queued while it is offline
+    fleet.remove(store, ["V007"])
+    sent = []
+    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append(topic)
+    hub._process([birth("V007", 2)])
+    assert [t for t in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    fleet.register(store, ["V007"])  # back in service: its queued words go at its next birth
+    hub._process([birth("V007", 3)])
+    assert [t for t in sent if t.endswith("/down/command")], sent
