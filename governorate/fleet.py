@@ -15,6 +15,7 @@ from governorate import quarantine
 from governorate.admission import figure
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
+from governorate.updates import ACTIVE as ACTIVE_OFFERS
 
 ALERT_KINDS = {
     "offline": ("الوحدة غير متصلة", "Van offline"),
@@ -217,7 +218,11 @@ def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict |
                 for table in HISTORY_TABLES)
             if heard:
                 conn.execute("UPDATE vans SET retired_at = ? WHERE van = ?", [at, van])
-                audit(conn, actor, "van.retire", van, details)
+                # A release on its way stops as a staff withdrawal stops it (pump_all sends no more chunks).
+                withdrawn = conn.execute("UPDATE update_offers SET state = 'withdrawn' WHERE van = ? AND state IN "
+                                         f"({', '.join('?' * len(ACTIVE_OFFERS))})", [van, *ACTIVE_OFFERS]).rowcount
+                audit(conn, actor, "van.retire", van,
+                      {**(details or {}), "offer_withdrawn": True} if withdrawn else details)
                 out.retired.append(van)
             else:
                 queued = conn.execute("SELECT count(*) FROM downlinks WHERE van = ?", [van]).fetchone()[0]
