@@ -17,7 +17,7 @@ from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from edge.sync import schema
 from governorate import fleet, notify
-from governorate.ingest import Downlink
+from governorate.ingest import Downlink, Hub
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso
 
@@ -370,6 +370,40 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
     for downlink in downlinks:
         sender.publish(downlink)
     return len(targets)
+
+
+class QueueOnly:
+    """A Downlinker with no broker (the command line): records as the hub does, in the caller's transaction; the van
+    is sent what was recorded at its next birth (Hub.resend_pending_downlinks)."""
+
+    record = Hub.record  # uses nothing of the hub but the transaction it is given
+
+    def publish(self, downlink: Downlink) -> None:
+        pass
+
+
+PUBLISHED_KINDS = ("trust-list", "catalog", "calendar")
+
+
+def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
+    """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a
+    retired van brought back (fleet.register) missed those published while it was out. In the caller's
+    transaction; returns the kinds queued."""
+    sender = sender or QueueOnly()
+    queued = []
+    for kind in PUBLISHED_KINDS:
+        newest = conn.execute("SELECT van, payload FROM downlinks WHERE kind = ? ORDER BY created_at DESC, msg_id DESC "
+                              "LIMIT 1", [kind]).fetchone()
+        if newest is None:
+            continue
+        message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
+        own = conn.execute("SELECT payload FROM downlinks WHERE kind = ? AND van = ? ORDER BY created_at DESC, "
+                           "msg_id DESC LIMIT 1", [kind, van]).fetchone()
+        if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
+            continue  # it had it before it was retired
+        sender.publish(sender.record(conn, van, message))
+        queued.append(kind)
+    return queued
 
 
 def publications(store: HubStore) -> list[dict]:

@@ -191,13 +191,19 @@ def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_
     """Add vans to the fleet before they first connect: the overview lists each as never connected until it does.
     A retired van named here is back in service."""
     db_path = _vans_db(ctx, db_path)
-    wanted = list(van_ids)
-    if broker_file:
-        wanted += fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace"))
-    if not wanted:
+    listed = fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace")) if broker_file else []
+    if not van_ids and not listed:
         raise click.UsageError("name the vans (V001 V002 …) or give --from-broker dynamic-security.json")
-    new = fleet.register(open_store(db_path), wanted, details=_who())
-    click.echo(f"{len(new)} van(s) added: {' '.join(new) or '—'}; {len(set(wanted)) - len(new)} already known")
+    # Only a van named here is brought back: the access list still holds a retired van whose certificate was kept.
+    done = fleet.register(open_store(db_path), list(van_ids), details=_who(), listed=listed)
+    for van in done.skipped:
+        click.echo(f"{van} is retired: name it to bring it back (governorate vans add {van}) / "
+                   f"الوحدة {van} خارج الخدمة: اذكر رقمها لإعادتها")
+    added = [v for v in done if v not in done.back]
+    click.echo(f"{len(added)} van(s) added: {' '.join(added) or '—'}; "
+               + (f"back in service: {' '.join(done.back)}; " if done.back else "")
+               + f"{len(set(van_ids) | set(listed)) - len(done) - len(done.skipped)} already known"
+               + (f"; {len(done.skipped)} retired left out" if done.skipped else ""))
 
 
 @vans.command("remove")

@@ -154,22 +154,41 @@ def _check_ids(vans: list[str]) -> None:
                          f"'{bad[0][:40]}' is not a van id: V followed by 3 digits, e.g. V007.")
 
 
-def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> list[str]:
+class Registered(list):
+    """The vans ``register`` added or brought back (a list, sorted), with ``back``: those brought back, and
+    ``skipped``: retired vans of the ``listed`` ids left as they are."""
+
+    def __init__(self, vans: list[str], back: list[str], skipped: list[str]):
+        super().__init__(vans)
+        self.back, self.skipped = back, skipped
+
+
+def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None,
+             listed: list[str] | tuple[str, ...] = ()) -> Registered:
     """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected), or
     put a retired one back in service; returns those that were new or back. A van in service is left as it is.
+    ``listed``: ids from a list (the broker's access list): new ones are added, but a retired one is not brought
+    back — only its id named in ``vans`` does that (``skipped``). A van brought back is queued
+    the newest trust list, catalogue and holidays published while it was out (backoffice.queue_latest).
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
-    _check_ids(vans)
+    from governorate import backoffice  # backoffice imports this module
+
+    _check_ids([*vans, *listed])
     with store.transaction() as conn:
         known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
-        new = sorted(set(vans) - set(known))
-        back = sorted(v for v in set(vans) if known.get(v))
+        named = set(vans)
+        new = sorted((named | set(listed)) - set(known))
+        back = sorted(v for v in named if known.get(v))
+        skipped = sorted(v for v in set(listed) - named if known.get(v))
         for van in new:
             conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
             audit(conn, actor, "van.add", van, details)
         for van in back:
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
-            audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van]})
-    return sorted(new + back)
+            queued = backoffice.queue_latest(conn, van)
+            audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
+                                                **({"queued": queued} if queued else {})})
+    return Registered(sorted(new + back), back, skipped)
 
 
 # What the hub holds of a van once it has been heard from: requests, documents, shifts, refused messages… A van

@@ -897,3 +897,26 @@ def test_a_retired_van_that_reconnects_is_not_sent_its_queued_downlinks_until_it
     fleet.register(store, ["V007"])  # back in service: its queued words go at its next birth
     hub._process([birth("V007", 3)])
     assert [t for t in sent if t.endswith("/down/command")], sent
+
+
+def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(store):
+    # Review M4: a van back in service ran the old revocation list, catalogue and holidays.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    for van in ("V007", "V008"):
+        hub._process([birth(van, 1), tel(van, {"device.printer": "ok"})])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # both have it
+    fleet.remove(store, ["V007"])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v2", "amal")
+    back = fleet.register(store, ["V007"])
+    assert back == ["V007"] and back.back == ["V007"]
+    lists = {van: [cbor2.loads(pl)["body"]["blob"] for (pl,) in store._read(
+        "SELECT payload FROM downlinks WHERE van = ? AND kind = 'trust-list' ORDER BY created_at, msg_id", [van])]
+        for van in ("V007", "V008")}
+    assert lists == {"V007": [b"revocation-list-v1", b"revocation-list-v2"],
+                     "V008": [b"revocation-list-v1", b"revocation-list-v2"]}, lists
+    # Retired and back again with nothing new published: nothing queued twice.
+    fleet.remove(store, ["V007"])
+    fleet.register(store, ["V007"])
+    assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
