@@ -27,6 +27,9 @@ ALERT_KINDS = {
     "overdue": ("طلبات تجاوزت موعدها القانوني دون قرار", "Requests past their legal due date, undecided"),
     "software": ("فشل تحديث والإصدار السابق لا يعمل أيضًا: تحتاج الوحدة إلى فني",
                  "An update failed and the version before it does not come up either: the van needs a technician"),
+    # Heard from since it was retired (governorate vans remove): it works, stores citizens' transactions, and no
+    # other screen shows it. Bring it back (vans add) or stop it (provision van revoke).
+    "retired": ("الوحدة خارج الخدمة وما زالت ترسل بيانات", "A retired van is sending"),
 }
 # Requests not decided yet — those the van may still cancel — are what a due date binds.
 OPEN_REQUEST_STATES = tuple(s.value for s in rq.RequestState if rq.cancellable(s))
@@ -108,9 +111,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         values = json.loads(telemetry) if telemetry else {}
         seen = parse_iso(last_seen)
         silent_s = (now - seen).total_seconds() if seen else None
-        if retired_at:
-            status = "retired"  # governorate vans remove of a van with a history
-        elif last_seen is None:
+        if last_seen is None:
             status = "never"  # registered (governorate vans add), nothing heard from it yet
         elif not online:
             status = "offline"
@@ -118,6 +119,9 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             status = "silent"
         else:
             status = "online"
+        # Retired (governorate vans remove of a van with a history): "presence" is what it would show otherwise
+        # (its page: "retired · online").
+        presence, status = status, "retired" if retired_at else status
         # The watch's GPS and modem rows carry {lat, lon} and {signal (ModemManager %), operator};
         # the snapshot names them by device (docs/monitoring.md), with or without the "device." prefix.
         # Figures are read only where they are numbers in range (admission.FIGURES): what the hub
@@ -142,7 +146,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "requests_today": counts.get(van, {}).get("request.submitted", 0),
             "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
             "avg_wait_s": wait, "avg_service_s": service,
-            "alerts": open_alerts.get(van, 0), "retired_at": retired_at,
+            "alerts": open_alerts.get(van, 0), "retired_at": retired_at, "presence": presence,
         })
     return vans
 
@@ -284,6 +288,13 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
         age = v["backlog_age_s"]
         if age is not None and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"
+    for van, last_seen, retired_at in store._read(
+            "SELECT van, last_seen, retired_at FROM vans WHERE retired_at IS NOT NULL AND last_seen IS NOT NULL"):
+        seen, retired = parse_iso(last_seen), parse_iso(retired_at)
+        if seen and retired and seen > retired:
+            active[(van, "retired")] = (f"retired {retired.astimezone(VAN_TZ):%Y-%m-%d %H:%M}, last heard "
+                                        f"{seen.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo): governorate vans add "
+                                        f"brings it back, provision van revoke stops it")
     since = (now - timedelta(hours=quarantine.ALERT_WINDOW_H)).isoformat()
     for van, n in quarantine.recent_counts(store, since).items():
         active[(van, "quarantine")] = f"{n} message(s) refused in the last {quarantine.ALERT_WINDOW_H} h"

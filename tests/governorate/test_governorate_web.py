@@ -920,3 +920,25 @@ def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(st
     fleet.remove(store, ["V007"])
     fleet.register(store, ["V007"])
     assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
+
+
+def test_a_retired_van_that_reconnects_raises_an_alert_and_its_page_says_it_is_online(store, client):
+    # Review M5: a retired van back online stored transactions on no screen and raised no alert.
+    from governorate import fleet
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    fleet.remove(store, ["V007"])
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert fleet.alerts(store) == []  # retired and quiet: nothing to say
+    hub._process([birth("V007", 2), tel("V007", {"device.printer": "error"})])
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert [(a["van"], a["kind"], a["label_en"]) for a in fleet.alerts(store)] == [
+        ("V007", "retired", "A retired van is sending")]
+    login(client, "viewer")
+    page = client.get("/vans/V007").get_data(as_text=True)
+    assert 'id="retired-since"' in page and "connected now, and sending" in page, page
+    assert "الوحدة خارج الخدمة وما زالت ترسل بيانات" in client.get("/alerts").get_data(as_text=True)
+    fleet.register(store, ["V007"])  # back in service: the alert clears
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert [a["kind"] for a in fleet.alerts(store)] == ["printer"]
