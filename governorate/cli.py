@@ -19,9 +19,11 @@ import click
 from common import sdnotify
 from edge.core import logfmt
 from edge.core.errors import EdgeError
+from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from governorate import fleet, metrics, settings
 from governorate.ingest import Hub
+from governorate.store import parse_iso
 from governorate.store_open import open_store, without_password
 
 _broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.",
@@ -175,6 +177,8 @@ def _vans_db(ctx: click.Context, db_path: str) -> str:
 
 def _who() -> dict:
     """Who ran the command, for the staff audit: the CLI's records are the actor "cli", with the OS user beside."""
+    if os.environ.get("SUDO_USER"):  # under sudo, getuser() is the account sudo ran it as (the service's)
+        return {"os_user": os.environ["SUDO_USER"], "sudo": True}
     try:
         return {"os_user": getpass.getuser()}
     except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (a bare container)
@@ -215,7 +219,9 @@ def vans_remove(ctx: click.Context, db_path: str, van_ids: tuple[str, ...]) -> N
     holds data of (requests, documents, shifts…) is retired: kept for its history, gone from the live screens,
     sent nothing new; `governorate vans add` brings it back."""
     done = fleet.remove(open_store(_vans_db(ctx, db_path)), list(van_ids), details=_who())
-    click.echo(f"removed (never connected): {' '.join(done.removed) or '—'}; "
+    dropped = sum(done.dropped.values())
+    click.echo(f"removed (never connected): {' '.join(done.removed) or '—'}"
+               + (f" ({dropped} queued downlink(s) dropped)" if dropped else "") + "; "
                f"retired (kept for their history; `vans add` brings one back): {' '.join(done.retired) or '—'}"
                + (f"; already retired: {' '.join(done.already)}" if done.already else ""))
 
@@ -236,9 +242,10 @@ def vans_list(ctx: click.Context, db_path: str, as_json: bool) -> None:
             click.echo(json.dumps({k: v[k] for k in ("van", "status", "last_seen", "session", "retired_at")},
                                   ensure_ascii=False))
         else:
-            when = v["retired_at"] if v["status"] == "retired" else v["last_seen"]
+            when = parse_iso(v["retired_at"] if v["status"] == "retired" else v["last_seen"])
             click.echo(f"{v['van']}  {STATUS_WORDS.get(v['status'], v['status']):<15}  "
-                       f"{'since' if v['status'] == 'retired' else 'last seen'} {(when or '—')[:19]}")
+                       f"{'since' if v['status'] == 'retired' else 'last seen'} "
+                       f"{f'{when.astimezone(VAN_TZ):%Y-%m-%d %H:%M} Cairo' if when else '—'}")
     if not as_json:
         counts = {}
         for v in rows:

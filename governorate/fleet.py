@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from edge.core import requests as rq
@@ -209,6 +209,7 @@ class Removed:
     removed: list[str]   # never connected: gone, with the downlinks queued for them
     retired: list[str]   # heard from: kept for their history, out of service
     already: list[str]   # retired before: nothing changed
+    dropped: dict[str, int] = field(default_factory=dict)  # removed van → how many queued downlinks went with it
 
 
 def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> Removed:
@@ -252,6 +253,7 @@ def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict |
                 for table in REGISTRATION_TABLES:
                     conn.execute(f"DELETE FROM {table} WHERE van = ?", [van])
                 audit(conn, actor, "van.remove", van, {**(details or {}), "downlinks": queued})
+                out.dropped[van] = queued
                 out.removed.append(van)
     return out
 

@@ -97,13 +97,14 @@ class HubStore:
 
     def van(self, van: str) -> dict | None:
         rows = self._read(
-            "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans WHERE van = ?", [van]
+            "SELECT van, online, session, last_seen, telemetry, telemetry_at, retired_at FROM vans WHERE van = ?", [van]
         )
         if not rows:
             return None
         row = rows[0]
-        return {"van": row[0], "online": bool(row[1]), "session": row[2], "last_seen": row[3],
-                "telemetry": json.loads(row[4]) if row[4] else None, "telemetry_at": row[5]}
+        # session 0 is the column's default: no birth heard yet (never connected), so no session (None).
+        return {"van": row[0], "online": bool(row[1]), "session": row[2] or None, "last_seen": row[3],
+                "telemetry": json.loads(row[4]) if row[4] else None, "telemetry_at": row[5], "retired_at": row[6]}
 
     def request(self, number: str) -> dict | None:
         rows = self._read("SELECT number, van, service_code, state, submitted_at, updated_at FROM requests "
