@@ -286,13 +286,17 @@ def vans(store: HubStore, retired: bool = False) -> list[str]:
 def command(store: HubStore, sender: Downlinker, van: str, name: str, args: dict, actor: str) -> str:
     if name not in COMMANDS:
         raise OfficeError("أمر غير معروف.", "Unknown command.", detail=name)
-    if van not in vans(store):
-        if van in vans(store, retired=True):
+    with store.transaction() as conn:
+        # In the transaction, the van's row locked (PostgreSQL): a `vans remove` running meanwhile is waited for,
+        # and a van it retired or removed is refused, not sent a command.
+        row = conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ? RETURNING retired_at",
+                           [van]).fetchone()
+        if row is None:
+            raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
+        if row[0] is not None:
             raise OfficeError("هذه الوحدة خارج الخدمة: لا تُرسل إليها أوامر (governorate vans add يعيدها).",
                               "This van is retired: no commands are sent to it (governorate vans add brings it back).",
                               detail=van)
-        raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
-    with store.transaction() as conn:
         downlink = sender.record(conn, van, p.Command(name, args))
         audit(conn, actor, "van.command", van, {"name": name, "args": args, "msg_id": downlink.msg_id})
     sender.publish(downlink)
@@ -316,8 +320,8 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
         raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
                           detail=str(cat.version))
     data = catalogue_mod.to_dict(cat)
-    targets = vans(store)
     with store.transaction() as conn:  # one commit for every van's copy, not one each
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.Catalog(cat.version, data)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('catalog', ?, ?, ?, ?, ?)",
@@ -343,8 +347,8 @@ def publish_holidays(store: HubStore, sender: Downlinker, text: str, actor: str)
     if cal.version <= last:
         raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
                           detail=str(cal.version))
-    targets = vans(store)
     with store.transaction() as conn:
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.Calendar(cal.version, text)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('calendar', ?, ?, ?, ?, ?)",
@@ -360,8 +364,8 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
     if not blob or len(blob) > 200_000:
         raise OfficeError("ملف قائمة الثقة فارغ أو كبير جدًا.", "The trust list file is empty or too large.",
                           detail=str(len(blob)))
-    targets = vans(store)
     with store.transaction() as conn:
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.TrustList(blob)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('trust-list', NULL, ?, ?, ?, ?)",
@@ -404,6 +408,12 @@ def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
         sender.publish(sender.record(conn, van, message))
         queued.append(kind)
     return queued
+
+
+def _targets(conn) -> list[str]:
+    """The vans a publication goes to, read in its transaction (not before it: a van retired meanwhile is left out;
+    one retired while it commits has its copy held until it is back, store.pending_downlinks)."""
+    return [r[0] for r in conn.execute("SELECT van FROM vans WHERE retired_at IS NULL ORDER BY van").fetchall()]
 
 
 def publications(store: HubStore) -> list[dict]:

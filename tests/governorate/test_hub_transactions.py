@@ -296,3 +296,41 @@ def test_removing_a_van_while_its_first_refused_message_is_stored_retires_it(tmp
         b.close()
     finally:
         cluster.stop()
+
+
+@pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
+def test_a_command_sent_while_the_van_is_being_retired_is_refused(tmp_path, monkeypatch):
+    # Review L2: backoffice.command checked the van before its transaction: a van retired meanwhile was sent it.
+    import threading
+
+    from governorate import backoffice, fleet
+    from governorate.store import HubStore
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("race")
+        a, b = HubStore(url), HubStore(url)
+        hub = offline_hub(b)
+        hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"})])
+        retiring, go_on = threading.Event(), threading.Event()
+        audit = fleet.audit
+
+        def audit_then_wait(conn, *args):  # the retirement written, not committed yet
+            audit(conn, *args)
+            retiring.set()
+            go_on.wait(10)
+
+        monkeypatch.setattr(fleet, "audit", audit_then_wait)
+        t = threading.Thread(target=fleet.remove, args=(a, ["V007"]))
+        t.start()
+        assert retiring.wait(10)
+        threading.Timer(1, go_on.set).start()
+        with pytest.raises(backoffice.OfficeError) as refused:
+            backoffice.command(b, hub, "V007", "rebirth", {}, "amal")
+        t.join(10)
+        assert "retired" in refused.value.message_en
+        assert b._read("SELECT count(*) FROM downlinks WHERE van = 'V007' AND kind = 'command'")[0][0] == 0
+        a.close()
+        b.close()
+    finally:
+        cluster.stop()
