@@ -400,11 +400,15 @@ def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
                               "LIMIT 1", [kind]).fetchone()
         if newest is None:
             continue
-        message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
         own = conn.execute("SELECT payload FROM downlinks WHERE kind = ? AND van = ? ORDER BY created_at DESC, "
                            "msg_id DESC LIMIT 1", [kind, van]).fetchone()
-        if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
-            continue  # it had it before it was retired
+        try:
+            message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
+            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
+                continue  # it had it before it was retired
+        except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
+            log.warning("the newest %s published no longer reads (%s): not queued for %s", kind, exc.detail, van)
+            continue
         sender.publish(sender.record(conn, van, message))
         queued.append(kind)
     return queued

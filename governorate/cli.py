@@ -199,7 +199,10 @@ def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_
     if not van_ids and not listed:
         raise click.UsageError("name the vans (V001 V002 …) or give --from-broker dynamic-security.json")
     # Only a van named here is brought back: the access list still holds a retired van whose certificate was kept.
-    done = fleet.register(open_store(db_path), list(van_ids), details=_who(), listed=listed)
+    from governorate import backoffice
+
+    done = fleet.register(open_store(db_path), list(van_ids), details=_who(), listed=listed,
+                          on_back=backoffice.queue_latest)
     for van in done.skipped:
         click.echo(f"{van} is retired: name it to bring it back (governorate vans add {van}) / "
                    f"الوحدة {van} خارج الخدمة: اذكر رقمها لإعادتها")

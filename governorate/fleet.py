@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -168,15 +169,15 @@ class Registered(list):
 
 
 def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None,
-             listed: list[str] | tuple[str, ...] = ()) -> Registered:
+             listed: list[str] | tuple[str, ...] = (),
+             on_back: Callable[[object, str], list[str]] | None = None) -> Registered:
     """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected), or
     put a retired one back in service; returns those that were new or back. A van in service is left as it is.
     ``listed``: ids from a list (the broker's access list): new ones are added, but a retired one is not brought
-    back — only its id named in ``vans`` does that (``skipped``). A van brought back is queued
-    the newest trust list, catalogue and holidays published while it was out (backoffice.queue_latest).
+    back — only its id named in ``vans`` does that (``skipped``). ``on_back(conn, van)``: called in the
+    transaction for each van brought back — backoffice.queue_latest queues it the newest trust list, catalogue and
+    holidays published while it was out (the command line passes it; this module cannot import the back office).
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
-    from governorate import backoffice  # backoffice imports this module
-
     _check_ids([*vans, *listed])
     with store.transaction() as conn:
         known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
@@ -189,7 +190,7 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
             audit(conn, actor, "van.add", van, details)
         for van in back:
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
-            queued = backoffice.queue_latest(conn, van)
+            queued = on_back(conn, van) if on_back else []
             audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
                                                 **({"queued": queued} if queued else {})})
     return Registered(sorted(new + back), back, skipped)

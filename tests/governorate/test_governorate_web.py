@@ -909,7 +909,7 @@ def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(st
     backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # both have it
     fleet.remove(store, ["V007"])
     backoffice.publish_trust_list(store, hub, b"revocation-list-v2", "amal")
-    back = fleet.register(store, ["V007"])
+    back = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)  # as `governorate vans add` does
     assert back == ["V007"] and back.back == ["V007"]
     lists = {van: [cbor2.loads(pl)["body"]["blob"] for (pl,) in store._read(
         "SELECT payload FROM downlinks WHERE van = ? AND kind = 'trust-list' ORDER BY created_at, msg_id", [van])]
@@ -918,7 +918,7 @@ def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(st
                      "V008": [b"revocation-list-v1", b"revocation-list-v2"]}, lists
     # Retired and back again with nothing new published: nothing queued twice.
     fleet.remove(store, ["V007"])
-    fleet.register(store, ["V007"])
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
     assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
 
 
