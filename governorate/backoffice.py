@@ -17,7 +17,7 @@ from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from edge.sync import schema
 from governorate import fleet, notify
-from governorate.ingest import Downlink
+from governorate.ingest import Downlink, Hub
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso
 
@@ -286,13 +286,17 @@ def vans(store: HubStore, retired: bool = False) -> list[str]:
 def command(store: HubStore, sender: Downlinker, van: str, name: str, args: dict, actor: str) -> str:
     if name not in COMMANDS:
         raise OfficeError("أمر غير معروف.", "Unknown command.", detail=name)
-    if van not in vans(store):
-        if van in vans(store, retired=True):
+    with store.transaction() as conn:
+        # In the transaction, the van's row locked (PostgreSQL): a `vans remove` running meanwhile is waited for,
+        # and a van it retired or removed is refused, not sent a command.
+        row = conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ? RETURNING retired_at",
+                           [van]).fetchone()
+        if row is None:
+            raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
+        if row[0] is not None:
             raise OfficeError("هذه الوحدة خارج الخدمة: لا تُرسل إليها أوامر (governorate vans add يعيدها).",
                               "This van is retired: no commands are sent to it (governorate vans add brings it back).",
                               detail=van)
-        raise OfficeError("الوحدة غير معروفة.", "Unknown van.", detail=van)
-    with store.transaction() as conn:
         downlink = sender.record(conn, van, p.Command(name, args))
         audit(conn, actor, "van.command", van, {"name": name, "args": args, "msg_id": downlink.msg_id})
     sender.publish(downlink)
@@ -316,8 +320,8 @@ def publish_catalogue(store: HubStore, sender: Downlinker, text: str, actor: str
         raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
                           detail=str(cat.version))
     data = catalogue_mod.to_dict(cat)
-    targets = vans(store)
     with store.transaction() as conn:  # one commit for every van's copy, not one each
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.Catalog(cat.version, data)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('catalog', ?, ?, ?, ?, ?)",
@@ -343,8 +347,8 @@ def publish_holidays(store: HubStore, sender: Downlinker, text: str, actor: str)
     if cal.version <= last:
         raise OfficeError(f"يجب أن يكون الإصدار أحدث من {last}.", f"The version must be newer than {last}.",
                           detail=str(cal.version))
-    targets = vans(store)
     with store.transaction() as conn:
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.Calendar(cal.version, text)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('calendar', ?, ?, ?, ?, ?)",
@@ -360,8 +364,8 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
     if not blob or len(blob) > 200_000:
         raise OfficeError("ملف قائمة الثقة فارغ أو كبير جدًا.", "The trust list file is empty or too large.",
                           detail=str(len(blob)))
-    targets = vans(store)
     with store.transaction() as conn:
+        targets = _targets(conn)
         downlinks = [sender.record(conn, van, p.TrustList(blob)) for van in targets]
         conn.execute("INSERT INTO publications (kind, version, size, vans, actor, at) "
                      "VALUES ('trust-list', NULL, ?, ?, ?, ?)",
@@ -370,6 +374,50 @@ def publish_trust_list(store: HubStore, sender: Downlinker, blob: bytes, actor: 
     for downlink in downlinks:
         sender.publish(downlink)
     return len(targets)
+
+
+class QueueOnly:
+    """A Downlinker with no broker (the command line): records as the hub does, in the caller's transaction; the van
+    is sent what was recorded at its next birth (Hub.resend_pending_downlinks)."""
+
+    record = Hub.record  # uses nothing of the hub but the transaction it is given
+
+    def publish(self, downlink: Downlink) -> None:
+        pass
+
+
+PUBLISHED_KINDS = ("trust-list", "catalog", "calendar")
+
+
+def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
+    """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a
+    retired van brought back (fleet.register) missed those published while it was out. In the caller's
+    transaction; returns the kinds queued."""
+    sender = sender or QueueOnly()
+    queued = []
+    for kind in PUBLISHED_KINDS:
+        newest = conn.execute("SELECT van, payload FROM downlinks WHERE kind = ? ORDER BY created_at DESC, msg_id DESC "
+                              "LIMIT 1", [kind]).fetchone()
+        if newest is None:
+            continue
+        own = conn.execute("SELECT payload FROM downlinks WHERE kind = ? AND van = ? ORDER BY created_at DESC, "
+                           "msg_id DESC LIMIT 1", [kind, van]).fetchone()
+        try:
+            message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
+            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
+                continue  # it had it before it was retired
+        except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
+            log.warning("the newest %s published no longer reads (%s): not queued for %s", kind, exc.detail, van)
+            continue
+        sender.publish(sender.record(conn, van, message))
+        queued.append(kind)
+    return queued
+
+
+def _targets(conn) -> list[str]:
+    """The vans a publication goes to, read in its transaction (not before it: a van retired meanwhile is left out;
+    one retired while it commits has its copy held until it is back, store.pending_downlinks)."""
+    return [r[0] for r in conn.execute("SELECT van FROM vans WHERE retired_at IS NULL ORDER BY van").fetchall()]
 
 
 def publications(store: HubStore) -> list[dict]:

@@ -19,9 +19,11 @@ import click
 from common import sdnotify
 from edge.core import logfmt
 from edge.core.errors import EdgeError
+from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from governorate import fleet, metrics, settings
 from governorate.ingest import Hub
+from governorate.store import parse_iso
 from governorate.store_open import open_store, without_password
 
 _broker = click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True, help="MQTT broker URL.",
@@ -175,6 +177,8 @@ def _vans_db(ctx: click.Context, db_path: str) -> str:
 
 def _who() -> dict:
     """Who ran the command, for the staff audit: the CLI's records are the actor "cli", with the OS user beside."""
+    if os.environ.get("SUDO_USER"):  # under sudo, getuser() is the account sudo ran it as (the service's)
+        return {"os_user": os.environ["SUDO_USER"], "sudo": True}
     try:
         return {"os_user": getpass.getuser()}
     except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (a bare container)
@@ -191,13 +195,22 @@ def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_
     """Add vans to the fleet before they first connect: the overview lists each as never connected until it does.
     A retired van named here is back in service."""
     db_path = _vans_db(ctx, db_path)
-    wanted = list(van_ids)
-    if broker_file:
-        wanted += fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace"))
-    if not wanted:
+    listed = fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace")) if broker_file else []
+    if not van_ids and not listed:
         raise click.UsageError("name the vans (V001 V002 …) or give --from-broker dynamic-security.json")
-    new = fleet.register(open_store(db_path), wanted, details=_who())
-    click.echo(f"{len(new)} van(s) added: {' '.join(new) or '—'}; {len(set(wanted)) - len(new)} already known")
+    # Only a van named here is brought back: the access list still holds a retired van whose certificate was kept.
+    from governorate import backoffice
+
+    done = fleet.register(open_store(db_path), list(van_ids), details=_who(), listed=listed,
+                          on_back=backoffice.queue_latest)
+    for van in done.skipped:
+        click.echo(f"{van} is retired: name it to bring it back (governorate vans add {van}) / "
+                   f"الوحدة {van} خارج الخدمة: اذكر رقمها لإعادتها")
+    added = [v for v in done if v not in done.back]
+    click.echo(f"{len(added)} van(s) added: {' '.join(added) or '—'}; "
+               + (f"back in service: {' '.join(done.back)}; " if done.back else "")
+               + f"{len(set(van_ids) | set(listed)) - len(done) - len(done.skipped)} already known"
+               + (f"; {len(done.skipped)} retired left out" if done.skipped else ""))
 
 
 @vans.command("remove")
@@ -209,7 +222,9 @@ def vans_remove(ctx: click.Context, db_path: str, van_ids: tuple[str, ...]) -> N
     holds data of (requests, documents, shifts…) is retired: kept for its history, gone from the live screens,
     sent nothing new; `governorate vans add` brings it back."""
     done = fleet.remove(open_store(_vans_db(ctx, db_path)), list(van_ids), details=_who())
-    click.echo(f"removed (never connected): {' '.join(done.removed) or '—'}; "
+    dropped = sum(done.dropped.values())
+    click.echo(f"removed (never connected): {' '.join(done.removed) or '—'}"
+               + (f" ({dropped} queued downlink(s) dropped)" if dropped else "") + "; "
                f"retired (kept for their history; `vans add` brings one back): {' '.join(done.retired) or '—'}"
                + (f"; already retired: {' '.join(done.already)}" if done.already else ""))
 
@@ -230,9 +245,10 @@ def vans_list(ctx: click.Context, db_path: str, as_json: bool) -> None:
             click.echo(json.dumps({k: v[k] for k in ("van", "status", "last_seen", "session", "retired_at")},
                                   ensure_ascii=False))
         else:
-            when = v["retired_at"] if v["status"] == "retired" else v["last_seen"]
+            when = parse_iso(v["retired_at"] if v["status"] == "retired" else v["last_seen"])
             click.echo(f"{v['van']}  {STATUS_WORDS.get(v['status'], v['status']):<15}  "
-                       f"{'since' if v['status'] == 'retired' else 'last seen'} {(when or '—')[:19]}")
+                       f"{'since' if v['status'] == 'retired' else 'last seen'} "
+                       f"{f'{when.astimezone(VAN_TZ):%Y-%m-%d %H:%M} Cairo' if when else '—'}")
     if not as_json:
         counts = {}
         for v in rows:

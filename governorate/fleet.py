@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from edge.core import requests as rq
@@ -15,6 +16,7 @@ from governorate import quarantine
 from governorate.admission import figure
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
+from governorate.updates import ACTIVE as ACTIVE_OFFERS
 
 ALERT_KINDS = {
     "offline": ("الوحدة غير متصلة", "Van offline"),
@@ -28,6 +30,9 @@ ALERT_KINDS = {
                 "The van's connection counter went back: was its database restored from a backup?"),
     "software": ("فشل تحديث والإصدار السابق لا يعمل أيضًا: تحتاج الوحدة إلى فني",
                  "An update failed and the version before it does not come up either: the van needs a technician"),
+    # Heard from since it was retired (governorate vans remove): it works, stores citizens' transactions, and no
+    # other screen shows it. Bring it back (vans add) or stop it (provision van revoke).
+    "retired": ("الوحدة خارج الخدمة وما زالت ترسل بيانات", "A retired van is sending"),
 }
 # Requests not decided yet — those the van may still cancel — are what a due date binds.
 OPEN_REQUEST_STATES = tuple(s.value for s in rq.RequestState if rq.cancellable(s))
@@ -109,9 +114,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
         values = json.loads(telemetry) if telemetry else {}
         seen = parse_iso(last_seen)
         silent_s = (now - seen).total_seconds() if seen else None
-        if retired_at:
-            status = "retired"  # governorate vans remove of a van with a history
-        elif last_seen is None:
+        if last_seen is None:
             status = "never"  # registered (governorate vans add), nothing heard from it yet
         elif not online:
             status = "offline"
@@ -119,6 +122,9 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             status = "silent"
         else:
             status = "online"
+        # Retired (governorate vans remove of a van with a history): "presence" is what it would show otherwise
+        # (its page: "retired · online").
+        presence, status = status, "retired" if retired_at else status
         # The watch's GPS and modem rows carry {lat, lon} and {signal (ModemManager %), operator};
         # the snapshot names them by device (docs/monitoring.md), with or without the "device." prefix.
         # Figures are read only where they are numbers in range (admission.FIGURES): what the hub
@@ -143,7 +149,7 @@ def overview(store: HubStore, thresholds: Thresholds, now: datetime | None = Non
             "requests_today": counts.get(van, {}).get("request.submitted", 0),
             "tickets_today": counts.get(van, {}).get("ticket.issued", 0),
             "avg_wait_s": wait, "avg_service_s": service,
-            "alerts": open_alerts.get(van, 0), "retired_at": retired_at,
+            "alerts": open_alerts.get(van, 0), "retired_at": retired_at, "presence": presence,
         })
     return vans
 
@@ -155,22 +161,41 @@ def _check_ids(vans: list[str]) -> None:
                          f"'{bad[0][:40]}' is not a van id: V followed by 3 digits, e.g. V007.")
 
 
-def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> list[str]:
+class Registered(list):
+    """The vans ``register`` added or brought back (a list, sorted), with ``back``: those brought back, and
+    ``skipped``: retired vans of the ``listed`` ids left as they are."""
+
+    def __init__(self, vans: list[str], back: list[str], skipped: list[str]):
+        super().__init__(vans)
+        self.back, self.skipped = back, skipped
+
+
+def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None,
+             listed: list[str] | tuple[str, ...] = (),
+             on_back: Callable[[object, str], list[str]] | None = None) -> Registered:
     """Add ``vans`` to the fleet before they have sent anything (the overview lists them as never connected), or
     put a retired one back in service; returns those that were new or back. A van in service is left as it is.
+    ``listed``: ids from a list (the broker's access list): new ones are added, but a retired one is not brought
+    back — only its id named in ``vans`` does that (``skipped``). ``on_back(conn, van)``: called in the
+    transaction for each van brought back — backoffice.queue_latest queues it the newest trust list, catalogue and
+    holidays published while it was out (the command line passes it; this module cannot import the back office).
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
-    _check_ids(vans)
+    _check_ids([*vans, *listed])
     with store.transaction() as conn:
         known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
-        new = sorted(set(vans) - set(known))
-        back = sorted(v for v in set(vans) if known.get(v))
+        named = set(vans)
+        new = sorted((named | set(listed)) - set(known))
+        back = sorted(v for v in named if known.get(v))
+        skipped = sorted(v for v in set(listed) - named if known.get(v))
         for van in new:
             conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
             audit(conn, actor, "van.add", van, details)
         for van in back:
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
-            audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van]})
-    return sorted(new + back)
+            queued = on_back(conn, van) if on_back else []
+            audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
+                                                **({"queued": queued} if queued else {})})
+    return Registered(sorted(new + back), back, skipped)
 
 
 # What the hub holds of a van once it has been heard from: requests, documents, shifts, refused messages… A van
@@ -187,6 +212,7 @@ class Removed:
     removed: list[str]   # never connected: gone, with the downlinks queued for them
     retired: list[str]   # heard from: kept for their history, out of service
     already: list[str]   # retired before: nothing changed
+    dropped: dict[str, int] = field(default_factory=dict)  # removed van → how many queued downlinks went with it
 
 
 def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None) -> Removed:
@@ -219,13 +245,18 @@ def remove(store: HubStore, vans: list[str], actor: str = "cli", details: dict |
                 for table in HISTORY_TABLES)
             if heard:
                 conn.execute("UPDATE vans SET retired_at = ? WHERE van = ?", [at, van])
-                audit(conn, actor, "van.retire", van, details)
+                # A release on its way stops as a staff withdrawal stops it (pump_all sends no more chunks).
+                withdrawn = conn.execute("UPDATE update_offers SET state = 'withdrawn' WHERE van = ? AND state IN "
+                                         f"({', '.join('?' * len(ACTIVE_OFFERS))})", [van, *ACTIVE_OFFERS]).rowcount
+                audit(conn, actor, "van.retire", van,
+                      {**(details or {}), "offer_withdrawn": True} if withdrawn else details)
                 out.retired.append(van)
             else:
                 queued = conn.execute("SELECT count(*) FROM downlinks WHERE van = ?", [van]).fetchone()[0]
                 for table in REGISTRATION_TABLES:
                     conn.execute(f"DELETE FROM {table} WHERE van = ?", [van])
                 audit(conn, actor, "van.remove", van, {**(details or {}), "downlinks": queued})
+                out.dropped[van] = queued
                 out.removed.append(van)
     return out
 
@@ -262,6 +293,13 @@ def evaluate_alerts(store: HubStore, thresholds: Thresholds, now: datetime | Non
         age = v["backlog_age_s"]
         if age is not None and age > thresholds.backlog_alert_h * 3600:
             active[(v["van"], "backlog")] = f"oldest unsent {age / 3600:.1f} h, {v['backlog']} rows"
+    for van, last_seen, retired_at in store._read(
+            "SELECT van, last_seen, retired_at FROM vans WHERE retired_at IS NOT NULL AND last_seen IS NOT NULL"):
+        seen, retired = parse_iso(last_seen), parse_iso(retired_at)
+        if seen and retired and seen > retired:
+            active[(van, "retired")] = (f"retired {retired.astimezone(VAN_TZ):%Y-%m-%d %H:%M}, last heard "
+                                        f"{seen.astimezone(VAN_TZ):%Y-%m-%d %H:%M} (Cairo): governorate vans add "
+                                        f"brings it back, provision van revoke stops it")
     since = (now - timedelta(hours=quarantine.ALERT_WINDOW_H)).isoformat()
     for van, n in quarantine.recent_counts(store, since).items():
         active[(van, "quarantine")] = f"{n} message(s) refused in the last {quarantine.ALERT_WINDOW_H} h"

@@ -327,10 +327,10 @@ class Hub:
     def _refuse(self, conn, van: str, msg_id: str | None, stream: str | None, kind: str | None, reason: str,
                 detail: str, payload: bytes, received_at: str, outcomes) -> None:
         """Quarantine a refused message and, when its id is known, tell the van (it keeps the row)."""
+        self._seen(conn, van, received_at, outcomes[van])  # first: locks the van's row (vans remove waits)
         quarantine.put(conn, van=van, msg_id=msg_id, stream=stream, kind=kind, reason=reason, detail=detail,
                        payload=payload, received_at=received_at)
         outcomes[van].refused.append(reason)
-        self._seen(conn, van, received_at, outcomes[van])  # the broker vouches for the topic's van
         if msg_id and stream != "tel":
             outcomes[van].rejected.append(p.Rejected(msg_id, reason))
 

@@ -55,6 +55,9 @@ class VanSoftware:
     # tries it again once its link is back. Neither running nor refused: its wave waits for it.
     deferred: frozenset[str] = frozenset()
     heard: bool = True  # False: added to the fleet (governorate vans add), nothing heard from it yet
+    # Taken out of service (governorate vans remove): still in the policy's fleet — its reports and failures count,
+    # a wave it is in waits for it — but offered nothing and told nothing.
+    retired: bool = False
 
     @property
     def over_the_link(self) -> bool:
@@ -63,16 +66,17 @@ class VanSoftware:
 
 def fleet(store: HubStore) -> dict[str, VanSoftware]:
     out = {}
-    for van, telemetry, schema, last_seen in store._read(
-            # A retired van (governorate vans remove) is offered nothing, and no wave waits for it.
-            "SELECT van, telemetry, schema, last_seen FROM vans WHERE retired_at IS NULL ORDER BY van"):
+    for van, telemetry, schema, last_seen, retired_at in store._read(
+            # A retired van stays in: leaving it out made its failure vanish (a paused rollout went on by itself)
+            # and its canary wave disappear (the whole fleet got an untested release). drive and tell skip it.
+            "SELECT van, telemetry, schema, last_seen, retired_at FROM vans ORDER BY van"):
         values = json.loads(telemetry) if telemetry else {}
         refused = _ids(values.get("update.refused"))
         out[van] = VanSoftware(
             van, _text(values.get("software.id")), _text(values.get("software.version")), refused,
             _text(values.get("update.phase")), _text(values.get("update.last")), schema,
             _ids(values.get("update.deferred")) - refused,  # a van never says both; if it did, refused wins
-            heard=last_seen is not None)
+            heard=last_seen is not None, retired=retired_at is not None)
     return out
 
 
@@ -206,6 +210,12 @@ def screen(store: HubStore, updates: Updates) -> dict:
     if row is not None:
         names = {row["target"]: row["target_version"], row["previous"]: row["previous_version"] or row["previous"]}
     wave_of = {van: i for i, wave in enumerate(decision.waves) for van in wave} if decision else {}
+    # The retired vans the rollout waits for: in the wave in progress, neither running the target nor failed (a
+    # retired canary that never ran it). Staff pin it, or start the rollout again with other canaries.
+    waiting_retired = []
+    if decision is not None and decision.state == "rolling-out" and decision.started:
+        waiting_retired = [van for van in decision.waves[decision.started - 1] if vans[van].retired
+                           and van not in decision.succeeded and van not in decision.failed]
     words_sent = told(store)
     out = []
     for v in vans.values():
@@ -216,6 +226,7 @@ def screen(store: HubStore, updates: Updates) -> dict:
             "target_version": names.get(target, target), "wave": wave_of.get(v.van),
             "pinned": row is not None and v.van in row["pinned"], "phase": v.phase, "last": v.last,
             "refused": sorted(v.refused), "over_the_link": v.over_the_link, "heard": v.heard,
+            "retired": v.retired,
             "deferred": target is not None and target in v.deferred and target != v.running,
             "up_to_date": target is not None and target == v.running,
             "failed": decision is not None and v.van in decision.failed,
@@ -224,7 +235,7 @@ def screen(store: HubStore, updates: Updates) -> dict:
             # it: its next retry drops the release), None (nothing cancelled).
             "cancel": _cancel_state(v, words_sent.get(v.van)),
         })
-    return {"rollout": row, "decision": decision, "vans": out}
+    return {"rollout": row, "decision": decision, "vans": out, "waiting_retired": waiting_retired}
 
 
 def _cancel_state(v: VanSoftware, word: dict | None) -> str | None:
@@ -249,6 +260,8 @@ def drive(store: HubStore, updates: Updates, now: datetime | None = None) -> rol
     offered = {o["van"]: o["bundle"] for o in updates.offers()}
     for van, version in decision.versions.items():
         have = vans[van]
+        if have.retired:
+            continue  # out of service: offered nothing (its wave waits for it; staff pin it to go on)
         # A van holding a deferred release the plan no longer gives it (staff rolled the fleet back, pinned the van
         # or started another rollout) would try it again once its link is back: the release it should run is offered
         # to it, even the one it runs — switching to it is what makes the van forget the deferred one (edge/update).
@@ -305,7 +318,7 @@ def word_for(van: VanSoftware, version: str | None, offer: dict | None) -> str |
 def words(store: HubStore, updates: Updates) -> dict[str, str | None]:
     """For each van whose last report names a deferred release: the release the governorate says it should run."""
     everyone = fleet(store)
-    vans = {v.van: v for v in everyone.values() if v.deferred}
+    vans = {v.van: v for v in everyone.values() if v.deferred and not v.retired}  # a retired van is told nothing
     if not vans:
         return {}
     row = current(store)

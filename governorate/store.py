@@ -97,13 +97,14 @@ class HubStore:
 
     def van(self, van: str) -> dict | None:
         rows = self._read(
-            "SELECT van, online, session, last_seen, telemetry, telemetry_at FROM vans WHERE van = ?", [van]
+            "SELECT van, online, session, last_seen, telemetry, telemetry_at, retired_at FROM vans WHERE van = ?", [van]
         )
         if not rows:
             return None
         row = rows[0]
-        return {"van": row[0], "online": bool(row[1]), "session": row[2], "last_seen": row[3],
-                "telemetry": json.loads(row[4]) if row[4] else None, "telemetry_at": row[5]}
+        # session 0 is the column's default: no birth heard yet (never connected), so no session (None).
+        return {"van": row[0], "online": bool(row[1]), "session": row[2] or None, "last_seen": row[3],
+                "telemetry": json.loads(row[4]) if row[4] else None, "telemetry_at": row[5], "retired_at": row[6]}
 
     def request(self, number: str) -> dict | None:
         rows = self._read("SELECT number, van, service_code, state, submitted_at, updated_at FROM requests "
@@ -130,10 +131,12 @@ class HubStore:
 
     def pending_downlinks(self, van: str) -> list[tuple[str, str, bytes]]:
         """The downlinks ``van`` has not applied yet and can read: one whose schema is newer than the van's
-        software (as its last birth said; unknown: sent) waits for the van's upgrade."""
+        software (as its last birth said; unknown: sent) waits for the van's upgrade. A retired van (governorate vans
+        remove) is sent none, even if it reconnects: they wait until ``vans add`` brings it back."""
         return self._read(
             "SELECT d.msg_id, d.kind, d.payload FROM downlinks d LEFT JOIN vans v ON v.van = d.van "
             "WHERE d.van = ? AND d.applied_at IS NULL AND (v.schema IS NULL OR d.schema <= v.schema) "
+            "AND v.retired_at IS NULL "
             "ORDER BY d.msg_id",
             [van],
         )

@@ -221,7 +221,11 @@ class Updates:
         rollout's), refused otherwise. A van whose software is too old to take a release over the link is refused."""
         if not p.is_van_id(van):
             raise OfferError(f"{van!r} is not a van id (V001–V999).", "رقم العربة غير صحيح.")
-        speaks = self.store._read("SELECT schema FROM vans WHERE van = ?", [van])
+        speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
+        if speaks and speaks[0][1] is not None:
+            raise OfferError(f"{van} is retired (governorate vans remove): no release is offered to it; "
+                             "governorate vans add brings it back.",
+                             f"الوحدة {van} خارج الخدمة: لا يُعرض عليها إصدار (governorate vans add يعيدها).")
         if speaks and speaks[0][0] is not None and speaks[0][0] < 4:
             raise OfferError(f"{van} runs software too old to take a release over the link (protocol "
                              f"{speaks[0][0]}); install it by hand (provision van install).",

@@ -261,10 +261,18 @@ def test_a_van_is_removed_or_retired_listed_with_its_status_and_each_change_is_a
     assert_one_clean_line(governorate("vans", "remove", "--db", db, "V001", "V009", env=_hub_env()),
                           "V009", "not a van of the fleet", "nothing was removed")
     assert listed() == {"V001": "never", "V002": "never", "V007": "offline"}
-    out = governorate("vans", "--db", db, "remove", "V001", "V007", env=_hub_env(USER="hana"))
+    # Review L3: under sudo the OS user is the account sudo runs as; the audit names who ran sudo.
+    out = governorate("vans", "--db", db, "remove", "V001", "V007",
+                      env=_hub_env(USER="governorate", LOGNAME="governorate", SUDO_USER="hana"))
     assert out.returncode == 0, out
-    assert "removed (never connected): V001" in out.stdout and "retired" in out.stdout and "V007" in out.stdout
+    # Review L7: "retired" is in the fixed wording; say which van went which way.
+    assert "removed (never connected): V001 (1 queued downlink(s) dropped);" in out.stdout, out
+    assert re.search(r"retired \(.*\): V007$", out.stdout, re.M), out
     assert listed() == {"V002": "never", "V007": "retired"}
+    # Review L4: the plain listing says when a van was retired, and no session for one never connected.
+    rows = {v["van"]: v for v in map(json.loads, governorate("vans", "--db", db, env=_hub_env()).stdout.splitlines())}
+    assert rows["V002"]["session"] is None and rows["V002"]["retired_at"] is None, rows
+    assert rows["V007"]["retired_at"], rows
     store = HubStore(db)
     try:
         assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V001'")[0][0] == 0  # its queue went too
@@ -274,11 +282,22 @@ def test_a_van_is_removed_or_retired_listed_with_its_status_and_each_change_is_a
     out = governorate("vans", "remove", "--db", db, "V007", env=_hub_env())
     assert out.returncode == 0 and "already retired: V007" in out.stdout, out
     text = governorate("vans", "list", "--db", db, env=_hub_env()).stdout
-    assert re.search(r"^V002 +never connected", text, re.M) and re.search(r"^V007 +retired", text, re.M), text
+    assert re.search(r"^V002 +never connected +last seen —$", text, re.M), text
+    assert re.search(r"^V007 +retired +since \d{4}-\d\d-\d\d \d\d:\d\d Cairo$", text, re.M), text
     assert text.splitlines()[-1] == "2 van(s), 1 never connected, 1 retired", text
+    # Review M3: the broker's access list still holds a retired van: it is not brought back unless named.
+    from provisioning.broker import dynamic_security
+
+    access = tmp_path / "dynamic-security.json"
+    access.write_text(json.dumps(dynamic_security("21", ["V002", "V007", "V008"])))
+    out = governorate("vans", "add", "--db", db, "--from-broker", str(access), env=_hub_env(USER="hana"))
+    assert out.returncode == 0 and "V007 is retired: name it to bring it back" in out.stdout, out
+    assert "خارج الخدمة" in out.stdout and "1 van(s) added: V008;" in out.stdout, out
+    assert listed() == {"V002": "never", "V007": "retired", "V008": "never"}
     out = governorate("vans", "add", "--db", db, "V007", env=_hub_env(USER="hana"))
-    assert out.returncode == 0 and "1 van(s) added: V007" in out.stdout, out
-    assert listed() == {"V002": "never", "V007": "offline"}
+    # Review L5: a van brought back is said so, not "added".
+    assert out.returncode == 0 and "0 van(s) added: —; back in service: V007;" in out.stdout, out
+    assert listed() == {"V002": "never", "V007": "offline", "V008": "never"}
     store = HubStore(db)
     try:
         audit = [(actor, action, subject, json.loads(details).get("os_user")) for actor, action, subject, details in
@@ -288,4 +307,5 @@ def test_a_van_is_removed_or_retired_listed_with_its_status_and_each_change_is_a
         store.close()
     assert audit == [("cli", "van.add", "V001", "hana"), ("cli", "van.add", "V002", "hana"),
                      ("cli", "van.add", "V007", "hana"), ("cli", "van.remove", "V001", "hana"),
-                     ("cli", "van.retire", "V007", "hana"), ("cli", "van.add", "V007", "hana")]
+                     ("cli", "van.retire", "V007", "hana"), ("cli", "van.add", "V008", "hana"),
+                     ("cli", "van.add", "V007", "hana")]

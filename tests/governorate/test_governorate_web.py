@@ -30,6 +30,7 @@ from tests.support.gov_support import (
     add_staff,
     birth,
     csrf,
+    death,
     hub_copy,
     hub_template,
     login,
@@ -571,7 +572,7 @@ def test_a_removed_van_is_gone_a_retired_one_keeps_its_history_off_the_live_scre
     assert "This van is retired" in html and _downlinks(store, "command") == []
     client.post("/publish/trust-list", data={"file": (io.BytesIO(b"signed-list-bytes"), "t.cose"), "csrf_token": token})
     assert [van for van, _, _ in _downlinks(store, "trust-list")] == ["V051"]
-    assert "V007" not in rollouts.fleet(store)  # offered no release; no wave of a rollout waits for it
+    assert rollouts.fleet(store)["V007"].retired  # still counted by the rollout's policy, offered nothing
     # A message it still sends is stored (a backlog must not be lost); it stays retired until it is added back.
     offline_hub(store)._process([tel("V007", {"device.printer": "error"}, seq=99)])
     assert store.van("V007")["telemetry"]["device.printer"] == "error"
@@ -886,3 +887,65 @@ def test_any_stored_telemetry_gives_rows_in_words_and_never_an_error(values):
             assert r.value in telemetry.DEVICE_STATES
         if r.kind == "phase":
             assert r.value in telemetry.UPDATE_PHASES
+
+
+def test_a_retired_van_that_reconnects_is_not_sent_its_queued_downlinks_until_it_is_back(store):
+    # Review M1: the resend on each birth (and for every van when the hub connects) ignored retired_at.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    backoffice.command(store, hub, "V007", "rebirth", {}, "amal")  # queued while it is offline
+    fleet.remove(store, ["V007"])
+    sent = []
+    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append(topic)
+    hub._process([birth("V007", 2)])
+    assert [t for t in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    fleet.register(store, ["V007"])  # back in service: its queued words go at its next birth
+    hub._process([birth("V007", 3)])
+    assert [t for t in sent if t.endswith("/down/command")], sent
+
+
+def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(store):
+    # Review M4: a van back in service ran the old revocation list, catalogue and holidays.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    for van in ("V007", "V008"):
+        hub._process([birth(van, 1), tel(van, {"device.printer": "ok"})])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # both have it
+    fleet.remove(store, ["V007"])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v2", "amal")
+    back = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)  # as `governorate vans add` does
+    assert back == ["V007"] and back.back == ["V007"]
+    lists = {van: [cbor2.loads(pl)["body"]["blob"] for (pl,) in store._read(
+        "SELECT payload FROM downlinks WHERE van = ? AND kind = 'trust-list' ORDER BY created_at, msg_id", [van])]
+        for van in ("V007", "V008")}
+    assert lists == {"V007": [b"revocation-list-v1", b"revocation-list-v2"],
+                     "V008": [b"revocation-list-v1", b"revocation-list-v2"]}, lists
+    # Retired and back again with nothing new published: nothing queued twice.
+    fleet.remove(store, ["V007"])
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
+
+
+def test_a_retired_van_that_reconnects_raises_an_alert_and_its_page_says_it_is_online(store, client):
+    # Review M5: a retired van back online stored transactions on no screen and raised no alert.
+    from governorate import fleet
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    fleet.remove(store, ["V007"])
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert fleet.alerts(store) == []  # retired and quiet: nothing to say
+    hub._process([birth("V007", 2), tel("V007", {"device.printer": "error"})])
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert [(a["van"], a["kind"], a["label_en"]) for a in fleet.alerts(store)] == [
+        ("V007", "retired", "A retired van is sending")]
+    login(client, "viewer")
+    page = client.get("/vans/V007").get_data(as_text=True)
+    assert 'id="retired-since"' in page and "connected now, and sending" in page, page
+    assert "الوحدة خارج الخدمة وما زالت ترسل بيانات" in client.get("/alerts").get_data(as_text=True)
+    fleet.register(store, ["V007"])  # back in service: the alert clears
+    fleet.evaluate_alerts(store, fleet.Thresholds())
+    assert [a["kind"] for a in fleet.alerts(store)] == ["printer"]

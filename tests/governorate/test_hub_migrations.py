@@ -515,3 +515,42 @@ def test_the_due_dates_of_requests_already_stored_are_filled_in(target, monkeypa
             ("007-261121-0001-5", "2026-12-21"), ("007-261121-0002-3", None)]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_m016_upgrades_a_database_at_m015_with_vans(backend, tmp_path, monkeypatch):
+    # Review: the retired vans column on a hub that already has vans (heard from, and added but never heard from).
+    from datetime import UTC, datetime
+
+    from governorate import fleet
+
+    cluster = None
+    if backend == "sqlite":
+        target = str(tmp_path / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("up")
+    try:
+        index = [m.name for m in MIGRATIONS].index("m016_retired_vans")
+        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
+        s = HubStore(target)
+        with s.transaction() as conn:  # as the m015 hub wrote them (its code is not this one)
+            conn.execute("INSERT INTO vans (van, online, session, last_seen, telemetry) VALUES ('V007', 1, 3, ?, ?)",
+                         [datetime.now(UTC).isoformat(), json.dumps({"device.printer": "ok"})])
+            conn.execute("INSERT INTO vans (van) VALUES ('V050')")
+        s.close()
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+        s = HubStore(target)
+        assert s.migrated[0] == "m016_retired_vans"
+        rows = {v["van"]: v for v in fleet.overview(s, fleet.Thresholds(), retired=True)}
+        assert rows["V007"]["status"] == "online" and rows["V007"]["session"] == 3
+        assert rows["V050"]["status"] == "never" and rows["V050"]["session"] is None
+        done = fleet.remove(s, ["V007", "V050"])
+        assert (done.removed, done.retired) == (["V050"], ["V007"])
+        s.close()
+        s = HubStore(target)
+        assert s.migrated == []
+        s.close()
+    finally:
+        if cluster:
+            cluster.stop()

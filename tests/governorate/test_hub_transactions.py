@@ -12,6 +12,7 @@ from ulid import ULID
 
 from edge.sync import protocol as p
 from governorate import admission, ingest, quarantine
+from tests.support import gov_postgres
 from tests.support.gov_support import BACKENDS, birth, hub_copy, hub_template, offline_hub, tel, van_requests
 from tests.support.sync_harness import GOV
 
@@ -255,3 +256,81 @@ def test_a_message_the_hub_cannot_even_read_is_refused_alone(store, tmp_path, mo
     assert acks.rejected() == {poisoned: "hub-error"}
     assert [n for n in numbers if store.request(n)] == [numbers[1]]
     assert store.count() == len(messages) - 1
+
+
+@pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
+def test_removing_a_van_while_its_first_refused_message_is_stored_retires_it(tmp_path, monkeypatch):
+    # Review L1: _refuse wrote the quarantine row before the van's row, so `vans remove` (which locks the van's row
+    # first) saw a van with no history, removed it, and the refusal then added it back as heard from.
+    import threading
+    from collections import defaultdict
+
+    from governorate import fleet
+    from governorate.store import HubStore
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("race")
+        a, b = HubStore(url), HubStore(url)
+        fleet.register(a, ["V050"])
+        hub = offline_hub(b)
+        out = {}
+        outcomes = defaultdict(lambda: ingest._Outcome([], [], {}, []))
+        t = threading.Thread(target=lambda: out.setdefault("r", fleet.remove(a, ["V050"])))
+        put = quarantine.put
+
+        def put_then_remove(conn, **row):  # `vans remove` runs while the refusal is being stored
+            put(conn, **row)
+            t.start()
+            t.join(1)
+
+        monkeypatch.setattr(quarantine, "put", put_then_remove)
+        with b.transaction() as conn:
+            hub._refuse(conn, "V050", "01J", "tx", None, "schema", "x", b"\x00", datetime.now(UTC).isoformat(),
+                        outcomes)
+            assert t.is_alive()  # waits for the van's row
+        t.join(10)
+        assert (out["r"].removed, out["r"].retired) == ([], ["V050"]), out
+        assert a._read("SELECT count(*) FROM quarantine WHERE van = 'V050'")[0][0] == 1
+        a.close()
+        b.close()
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
+def test_a_command_sent_while_the_van_is_being_retired_is_refused(tmp_path, monkeypatch):
+    # Review L2: backoffice.command checked the van before its transaction: a van retired meanwhile was sent it.
+    import threading
+
+    from governorate import backoffice, fleet
+    from governorate.store import HubStore
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("race")
+        a, b = HubStore(url), HubStore(url)
+        hub = offline_hub(b)
+        hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"})])
+        retiring, go_on = threading.Event(), threading.Event()
+        audit = fleet.audit
+
+        def audit_then_wait(conn, *args):  # the retirement written, not committed yet
+            audit(conn, *args)
+            retiring.set()
+            go_on.wait(10)
+
+        monkeypatch.setattr(fleet, "audit", audit_then_wait)
+        t = threading.Thread(target=fleet.remove, args=(a, ["V007"]))
+        t.start()
+        assert retiring.wait(10)
+        threading.Timer(1, go_on.set).start()
+        with pytest.raises(backoffice.OfficeError) as refused:
+            backoffice.command(b, hub, "V007", "rebirth", {}, "amal")
+        t.join(10)
+        assert "retired" in refused.value.message_en
+        assert b._read("SELECT count(*) FROM downlinks WHERE van = 'V007' AND kind = 'command'")[0][0] == 0
+        a.close()
+        b.close()
+    finally:
+        cluster.stop()

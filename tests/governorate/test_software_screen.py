@@ -178,3 +178,42 @@ def test_a_van_added_and_never_heard_from_is_not_said_to_need_a_technician(hub):
     row = _row(client.get("/software").get_data(as_text=True), "V050")
     assert "never connected" in row and "لم تتصل بعد" in row and "technician" not in row, row
     assert "V050" not in {v for w in rollouts.screen(store, Updates(store))["decision"].waves for v in w}
+
+
+def test_a_retired_canary_the_rollout_waits_for_is_shown_with_the_way_out(hub):
+    # Review H2: retiring the only canary before it ran the release skipped the canary wave. Now the rollout waits
+    # for it, and the screen says why and what to do.
+    from governorate import fleet
+
+    store, app, n0, n1 = hub
+    client = app.test_client()
+    login(client, "viewer")
+    for van in ("V001", "V002"):
+        _report(store, van, n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, canaries=("V001",), wave_sizes=(5,))
+    fleet.remove(store, ["V001"])
+    rollouts.drive(store, Updates(store, lambda *a: None))
+    page = client.get("/software").get_data(as_text=True)
+    assert 'id="rollout-waits-retired"' in page and "governorate rollout pin" in page, page
+    assert 'data-retired="1"' in _row(page, "V001") and 'data-retired' not in _row(page, "V002")
+
+
+def test_retiring_a_van_withdraws_its_offer_and_no_release_is_offered_to_it_by_hand(hub):
+    # Review M2: pump_all went on sending a retired van's chunks, and `update offer V007 …` took a retired van.
+    from governorate import fleet
+    from governorate.updates import OfferError
+
+    store, app, n0, n1 = hub
+    sent = []
+    updates = Updates(store, lambda topic, *a: sent.append(topic))
+    _report(store, "V007", "x" * 16, schema=5)
+    _report(store, "V008", "x" * 16, schema=5)
+    updates.offer("V007", n1.folder)
+    fleet.remove(store, ["V007"])
+    assert updates.offer_of("V007")["state"] == "withdrawn"
+    assert updates.pump_all() == 0 and sent == []
+    with pytest.raises(OfferError, match="V007 is retired") as refused:
+        updates.offer("V007", n1.folder)
+    assert "خارج الخدمة" in refused.value.message_ar
+    fleet.register(store, ["V007"])  # back in service: offered again as any van
+    assert updates.offer("V007", n1.folder)["state"] == "offered"

@@ -288,3 +288,52 @@ def test_a_van_reporting_an_odd_running_id_does_not_stop_the_word_to_the_others(
     _report(store, "V001", "not/a-release", deferred=(n1.name,), schema=5)
     _report(store, "V002", n0.name, deferred=(n1.name,), schema=5)
     assert rollouts.tell(store, updates, hub) == 1 and _words(store) == [("V002", n0.name)]
+
+
+def test_retiring_the_van_that_failed_unpauses_a_paused_rollout(tmp_path, releases):
+    # Review H1: the policy computed its waves over the vans in service only, so retiring the van that failed its
+    # health check made its failure vanish: the paused rollout went on, with no resume by staff and no audit.
+    from governorate import fleet
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    _report(store, "V001", n1.name)
+    _report(store, "V002", n0.name, refused=(n1.name,))  # failed its health check: went back
+    for van in ("V003", "V004"):
+        _report(store, van, n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, wave_sizes=(2,))
+    assert rollouts.drive(store, updates).state == "paused"  # wave 0 = V001, V002: 1 of 2 failed
+    fleet.remove(store, ["V002"])  # staff take the broken van out of service
+    d = rollouts.drive(store, updates)
+    assert d.state == "paused" and "1 of 2 failed" in d.reason, (d.state, d.versions)
+    assert "V003" not in _offered(updates) and rollouts.current(store)["state"] == "paused"
+    # Resumed by staff: the retired van is pinned where it went back, the rollout goes on.
+    assert rollouts.resume(store)["pinned"] == {"V002": n0.name}
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {"V003": n1.name}
+
+
+def test_retiring_the_canary_skips_the_canary_wave(tmp_path, releases):
+    # Review H2: a canary not in the fleet was dropped from wave 0; retiring the only canary before it ran the
+    # release sent it to the whole fleet at once.
+    from governorate import fleet
+
+    n0, n1 = releases
+    store = HubStore(tmp_path / "hub.db")
+    updates = Updates(store, lambda *a: None)
+    for van in FLEET:
+        _report(store, van, n0.name)
+    rollouts.start(store, n1.folder, previous=n0.name, previous_folder=n0.folder, canaries=("V001",),
+                   wave_sizes=(5,))
+    fleet.remove(store, ["V001"])
+    d = rollouts.drive(store, updates)
+    assert d.waves[0] == ["V001"] and d.versions["V002"] == n0.name, d
+    assert _offered(updates) == {}  # the retired canary is offered nothing either: the rollout waits
+    view = rollouts.screen(store, updates)
+    assert view["waiting_retired"] == ["V001"]
+    assert [v["retired"] for v in view["vans"] if v["van"] == "V001"] == [True]
+    # The way out: pin it (or start the rollout again with another canary); then wave 1 goes on.
+    rollouts.pin(store, "V001")
+    rollouts.drive(store, updates)
+    assert _offered(updates) == {v: n1.name for v in ("V002", "V003", "V004")}
