@@ -1,6 +1,7 @@
 """The updater's retry waits for the governorate's word from when the link came back — measured on the boot clock
 (CLOCK_BOOTTIME, with the boot's id), which NTP's steps of the wall clock do not move; a record of another boot from
-this boot's start; the wall clock only for a record from before the boot clock or with no boot clock (docs/updates.md, "Steps of the van's wall clock")."""
+this boot's start; the wall clock only for a record from before the boot clock, or with no boot clock here
+(docs/updates.md, "Steps of the van's wall clock")."""
 
 from __future__ import annotations
 
