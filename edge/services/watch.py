@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,7 @@ class CameraWatch:
         self._thumb_seq: int | None = None  # the frame the saved picture is of
         self.shed = False  # the disk is low: no thumbnail is written (set by the Watch)
         self._reference_saved = False
+        self._offline_since: str | None = None  # when this watch saw the camera go offline (wall clock, ISO)
         if thumbs_dir is not None and reference_path(thumbs_dir, name).is_file():
             try:
                 with np.load(reference_path(thumbs_dir, name)) as stored:
@@ -99,8 +101,16 @@ class CameraWatch:
             **report.metrics,
             "tel": _tel(fault=report.fault or "", frame_age_s=report.metrics.get("frame_age_s")),
         }
-        if report.fault == "offline" and self.source.last_error:
-            detail["error"] = self.source.last_error[:200]
+        if report.fault == "offline":
+            # When the watch saw it go (the state's ``since`` is when it turned to error: covered at 07:00, offline
+            # at 09:30 said "offline since 07:00"); the van's answer to a picture asked goes by it (downlink).
+            if self._offline_since is None:
+                self._offline_since = datetime.now(UTC).isoformat()
+            detail["offline_since"] = self._offline_since
+            if self.source.last_error:
+                detail["error"] = self.source.last_error[:200]
+        else:
+            self._offline_since = None
         self._save_thumbnail(now)
         self._keep_reference()
         return Reading(f"camera:{self.name}", "camera", report.state, ar, en, detail)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -73,13 +73,66 @@ def test_a_covered_camera_answers_with_its_picture(van):
 def test_an_offline_camera_is_refused_with_since_when_and_its_last_pictures_time(van):
     picture = van.pictures / "front.jpg"
     picture.write_bytes(JPEG)
-    os.utime(picture, (time.time() - 120, time.time() - 120))  # taken just before it went down: still "fresh"
-    down_at = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
-    device_status.report(van.agent.db, "camera:front", "camera", "error", detail={"fault": "offline"}, now=down_at)
+    down_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+    os.utime(picture, (down_at.timestamp() - 60,) * 2)  # taken just before it went down: still "fresh"
+    # covered two hours before (its state turned to error then), then offline: the watch's offline_since, not the
+    # state's since (review of camclock, M2: "offline since" said when it was covered)
+    device_status.report(van.agent.db, "camera:front", "camera", "error", detail={"fault": "dark"},
+                         now=down_at - timedelta(hours=2))
+    device_status.report(van.agent.db, "camera:front", "camera", "error", now=down_at,
+                         detail={"fault": "offline", "offline_since": down_at.isoformat()})
     outcome, error = ask(van, "front")
     assert outcome == "rejected" and not van.sent
-    assert error.startswith("camera front is not sending pictures (offline since 2026-12-06 09:30:00 UTC): "
+    assert error.startswith(f"camera front is not sending pictures (offline since {down_at:%Y-%m-%d %H:%M:%S} UTC): "
                             "no picture now; its last one was taken ")
+    # a watch from before offline_since: no since said (the state's would be the covering's)
+    device_status.report(van.agent.db, "camera:front", "camera", "error", detail={"fault": "offline"}, now=down_at)
+    outcome, error = ask(van, "front")
+    assert error.startswith("camera front is not sending pictures: no picture now; its last one was taken ")
+
+
+def test_a_camera_back_from_offline_sends_its_fresh_picture(van):
+    # Review of camclock (L3): its alarm needs a few good samples to clear; the picture newer than its going is sent.
+    picture = van.pictures / "front.jpg"
+    picture.write_bytes(JPEG)
+    went = datetime.now(UTC) - timedelta(minutes=3)
+    device_status.report(van.agent.db, "camera:front", "camera", "error",
+                         detail={"fault": "offline", "offline_since": went.isoformat()})
+    assert ask(van, "front") == ("applied", None) and len(van.sent) == 1
+    os.utime(picture, (went.timestamp() - 30, went.timestamp() - 30))  # from before it went: refused
+    assert ask(van, "front")[0] == "rejected" and len(van.sent) == 1
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda f: f.write_bytes(b"\xff\xd8" + b"\0" * 70_000), "it is 70002 bytes, over the 65536 sent"),
+    (lambda f: f.write_bytes(b""), "its file is empty"),
+    (lambda f: f.mkdir(), "its file is not a regular file"),
+    (_fifo, "its file is not a regular file"),
+    (lambda f: f.write_bytes(b"GIF89a" + b"\0" * 20), "its file is not a JPEG"),
+    (lambda f: f.symlink_to(f.with_name("elsewhere.jpg")), "its file is a link"),
+])
+def test_a_picture_file_that_is_no_picture_is_refused_saying_why(van, make, why):
+    # Review of camclock (L1): it was "done by the van" with nothing sent (a FIFO would block the MQTT callback).
+    (van.pictures / "elsewhere.jpg").write_bytes(JPEG)
+    make(van.pictures / "front.jpg")
+    assert ask(van, "front") == ("rejected", f"the picture of camera front cannot be sent: {why}")
+    assert not van.sent
+
+
+def test_a_picture_dated_ahead_of_the_clock_is_sent_as_taken_now(van):
+    # Review of camclock (L2): saved before NTP set the clock back 3 h: "fresh" for three hours, dated ahead.
+    picture = van.pictures / "front.jpg"
+    picture.write_bytes(JPEG)
+    ahead = time.time() + 3 * 3600
+    os.utime(picture, (ahead, ahead))
+    before = datetime.now(UTC)
+    assert ask(van, "front") == ("applied", None)
+    [(_, body)] = van.sent
+    assert before <= datetime.fromisoformat(body["at"]) <= datetime.now(UTC)
 
 
 def test_a_stale_picture_is_not_sent_as_the_latest(van):
