@@ -7,6 +7,7 @@ second would be most of this process's work.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -23,7 +24,7 @@ from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera, public_url
 from edge.devices.gps import GpsReceiver
 from edge.devices.modem import ModemStatus, judge, open_modem
 from edge.services import watch_messages as messages
-from edge.store import device_status, disk
+from edge.store import clock, device_status, disk
 
 log = logging.getLogger("edge.services")
 
@@ -57,6 +58,11 @@ def _tel(**values) -> dict:
 def reference_path(cctv_dir: Path, camera: str) -> Path:
     """Where camera ``camera``'s learned reference view is kept (under ``<data_dir>/cctv``)."""
     return cctv_dir / f"{camera}.reference.npz"
+
+
+def taken_note_path(cctv_dir: Path, camera: str) -> Path:
+    """When the camera's saved picture was taken on the boot clock (CameraWatch._note_taken, downlink.take_picture)."""
+    return cctv_dir / f"{camera}.taken.json"
 
 
 def forget_reference(cctv_dir: Path, camera: str) -> bool:
@@ -131,6 +137,21 @@ class CameraWatch:
         tmp = self.thumbs_dir / f".{self.name}.jpg.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self.thumbs_dir / f"{self.name}.jpg")
+        self._note_taken(self.thumbs_dir / f"{self.name}.jpg")
+
+    def _note_taken(self, picture: Path) -> None:
+        """Beside the picture, when it was taken on the boot clock (paired with the file by its time): NTP stepping
+        the wall clock forward at the link's return made a picture taken seconds before "an hour old" (downlink)."""
+        mark = clock.boot_clock()
+        if mark is None:
+            return
+        try:
+            note = {"mtime_ns": picture.stat().st_mtime_ns, "boot": mark[0], "boot_s": round(mark[1], 3)}
+            tmp = picture.with_name(f".{picture.name}.taken.tmp")
+            tmp.write_text(json.dumps(note))
+            os.replace(tmp, taken_note_path(picture.parent, self.name))
+        except OSError as exc:  # the picture's own time is used
+            log.debug("camera %s: no note of when its picture was taken (%s)", self.name, exc)
 
     def _keep_reference(self) -> None:
         if self.thumbs_dir is None:

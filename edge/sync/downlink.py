@@ -8,7 +8,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -219,7 +219,10 @@ def take_picture(db: sqlite_utils.Database, cameras: Cameras | None, camera: str
         return f"{state}: no picture of it yet" if state else f"no picture of camera {camera} yet"
     if isinstance(read, str):
         return f"{state}: {read}" if state else f"the picture of camera {camera} cannot be sent: {read}"
-    jpeg, taken = read
+    jpeg, taken, mtime_ns = read
+    seconds_ago = _taken_on_the_boot_clock(cameras.pictures / f"{camera}.taken.json", mtime_ns)
+    if seconds_ago is not None:  # the wall clock stepped since (NTP at the link's return): the boot clock did not
+        taken = now - timedelta(seconds=seconds_ago)
     taken = min(taken, now)  # ahead of the clock: taken now, the clock unsure
     age = (now - taken).total_seconds()
     if state and not (went is not None and taken > went and age <= PICTURE_FRESH_S):
@@ -232,9 +235,9 @@ def take_picture(db: sqlite_utils.Database, cameras: Cameras | None, camera: str
 _PICTURE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _read_picture(path: Path) -> tuple[bytes, datetime] | str | None:
-    """The picture file's bytes and time, read once (no link followed, no FIFO waited on: the read runs in the MQTT
-    callback); None: there is none; else what is wrong with it."""
+def _read_picture(path: Path, limit: int = THUMBNAIL_MAX_BYTES) -> tuple[bytes, datetime, int] | str | None:
+    """The picture file's bytes and time (and its st_mtime_ns), read once (no link followed, no FIFO waited on: the
+    read runs in the MQTT callback); None: there is none; else what is wrong with it."""
     try:
         fd = os.open(path, _PICTURE_OPEN)
     except FileNotFoundError:
@@ -247,24 +250,45 @@ def _read_picture(path: Path) -> tuple[bytes, datetime] | str | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return "its file is not a regular file"
-        if st.st_size > THUMBNAIL_MAX_BYTES:
-            return f"it is {st.st_size} bytes, over the {THUMBNAIL_MAX_BYTES} sent"
-        jpeg = os.read(fd, THUMBNAIL_MAX_BYTES + 1)
+        if st.st_size > limit:
+            return f"it is {st.st_size} bytes, over the {limit} sent"
+        jpeg = os.read(fd, limit + 1)
     except OSError as exc:
         return f"its file cannot be read ({type(exc).__name__})"
     finally:
         os.close(fd)
     if not jpeg:
         return "its file is empty"
-    if len(jpeg) > THUMBNAIL_MAX_BYTES:
-        return f"it is over the {THUMBNAIL_MAX_BYTES} bytes sent"
-    if not jpeg.startswith(b"\xff\xd8"):
+    if len(jpeg) > limit:
+        return f"it is over the {limit} bytes sent"
+    if limit == THUMBNAIL_MAX_BYTES and not jpeg.startswith(b"\xff\xd8"):
         return "its file is not a JPEG"
     try:
         taken = datetime.fromtimestamp(st.st_mtime, UTC)
     except (ValueError, OverflowError, OSError):
         return "its file's time is not one"
-    return jpeg, taken
+    return jpeg, taken, st.st_mtime_ns
+
+
+_NOTE_MAX = 512
+
+
+def _taken_on_the_boot_clock(note: Path, mtime_ns: int) -> float | None:
+    """How many seconds ago the picture was taken, on this boot's clock, from the note the watch writes beside it
+    (edge.services.watch.taken_note_path: ``{"mtime_ns", "boot", "boot_s"}``); None: no note of this picture (its
+    file time differs), of another boot, or not one — the file's time is used."""
+    read = _read_picture(note, _NOTE_MAX)
+    here = clock.boot_clock()
+    if not isinstance(read, tuple) or here is None:
+        return None
+    try:
+        taken = json.loads(read[0])
+        mark = clock.boot_mark(taken.get("boot"), taken.get("boot_s")) if isinstance(taken, dict) else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if mark is None or taken.get("mtime_ns") != mtime_ns or mark[0] != here[0] or mark[1] > here[1]:
+        return None
+    return here[1] - mark[1]
 
 
 def _aware(text: object) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -261,6 +262,7 @@ def test_a_camera_back_from_offline_has_its_fresh_picture_sent_and_its_going_is_
     # M2; and a camera back, its alarm clearing over a few good samples, was refused its fresh picture, L3.
     from datetime import UTC, datetime
 
+    from edge.store import clock
     from edge.sync import downlink
 
     watch = Watch(db, {"front": "sim://watch-back"}, None, None, FAST, thumbs_dir=tmp_path / "cctv")
@@ -279,5 +281,8 @@ def test_a_camera_back_from_offline_has_its_fresh_picture_sent_and_its_going_is_
         cctv_sim.device("watch-back").set_fault(None)
         _tick_until(watch, lambda r: picture.stat().st_mtime_ns != taken)  # a fresh picture saved
         assert downlink.picture_refusal(db, cams, "front", datetime.now(UTC)) is None
+        # noted beside it on the boot clock, paired by its file time (an NTP step does not age it: L2)
+        note = json.loads((tmp_path / "cctv" / "front.taken.json").read_text())
+        assert note["mtime_ns"] == picture.stat().st_mtime_ns and note["boot"] == clock.boot_clock()[0]
     finally:
         watch.close()

@@ -153,3 +153,28 @@ def test_a_refusal_is_answered_once(van):
     van.agent._on_message(None, None, message)  # sent again by the hub or the broker
     answers = van.agent.db.execute("SELECT count(*) FROM outbox WHERE kind = 'downlink.applied'").fetchone()[0]
     assert answers == 1 and not van.sent
+
+
+def test_a_step_of_the_clock_forward_does_not_age_a_picture_taken_seconds_ago(van):
+    # Review of camclock (L2): NTP stepped the clock an hour forward at the link's return; the picture taken ten
+    # seconds before was "60 min ago" and refused. The watch notes when it was taken on the boot clock beside it.
+    from edge.store.clock import boot_clock
+
+    picture = van.pictures / "front.jpg"
+    picture.write_bytes(JPEG)
+    stepped = time.time() - 3600
+    os.utime(picture, (stepped, stepped))
+    boot, now_s = boot_clock()
+    note = van.pictures / "front.taken.json"
+    note.write_text(json.dumps({"mtime_ns": picture.stat().st_mtime_ns, "boot": boot, "boot_s": now_s - 10}))
+    assert ask(van, "front") == ("applied", None)
+    [(_, body)] = van.sent
+    assert 5 <= (datetime.now(UTC) - datetime.fromisoformat(body["at"])).total_seconds() < 60
+    # a note of another picture (another file time), of another boot, or not one: the file's time
+    for other in ({"mtime_ns": picture.stat().st_mtime_ns + 1, "boot": boot, "boot_s": now_s - 10},
+                  {"mtime_ns": picture.stat().st_mtime_ns, "boot": "7d41a2c0-1111-4222-8333-944455556666",
+                   "boot_s": 1.0},
+                  {"mtime_ns": picture.stat().st_mtime_ns, "boot": boot, "boot_s": now_s + 999}, ["junk"]):
+        note.write_text(json.dumps(other))
+        outcome, error = ask(van, "front")
+        assert outcome == "rejected" and error.endswith("60 min ago"), other
