@@ -85,10 +85,16 @@ def test_an_offline_camera_is_refused_with_since_when_and_its_last_pictures_time
     assert outcome == "rejected" and not van.sent
     assert error.startswith(f"camera front is not sending pictures (offline since {down_at:%Y-%m-%d %H:%M:%S} UTC): "
                             "no picture now; its last one was taken ")
+    from governorate.web.downlinks import refusal_words
+
+    assert "Cairo time" in refusal_words(error)[1]
     # a watch from before offline_since: no since said (the state's would be the covering's)
     device_status.report(van.agent.db, "camera:front", "camera", "error", detail={"fault": "offline"}, now=down_at)
     outcome, error = ask(van, "front")
     assert error.startswith("camera front is not sending pictures: no picture now; its last one was taken ")
+    from governorate.web.downlinks import refusal_words
+
+    assert refusal_words(error) is not None  # the hub reads it in the staff's words
 
 
 def test_a_camera_back_from_offline_sends_its_fresh_picture(van):
@@ -121,6 +127,10 @@ def test_a_picture_file_that_is_no_picture_is_refused_saying_why(van, make, why)
     make(van.pictures / "front.jpg")
     assert ask(van, "front") == ("rejected", f"the picture of camera front cannot be sent: {why}")
     assert not van.sent
+    # the hub reads it in the staff's words (governorate/web/downlinks.py: the sentence is its contract)
+    from governorate.web.downlinks import refusal_words
+
+    assert refusal_words(f"the picture of camera front cannot be sent: {why}") is not None
 
 
 def test_a_picture_dated_ahead_of_the_clock_is_sent_as_taken_now(van):
@@ -144,6 +154,9 @@ def test_a_stale_picture_is_not_sent_as_the_latest(van):
     assert outcome == "rejected" and not van.sent
     assert error.startswith("no recent picture of camera front: its latest was taken ") and error.endswith(
         ", 10 min ago")
+    from governorate.web.downlinks import refusal_words
+
+    assert refusal_words(error)[1].endswith(", 10 min ago")  # the hub reads it in the staff's words, Cairo time
 
 
 def test_a_refusal_is_answered_once(van):
