@@ -7,12 +7,14 @@ second would be most of this process's work.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from edge.devices.cctv import CameraMonitor, CctvTuning, open_camera, public_url
 from edge.devices.gps import GpsReceiver
 from edge.devices.modem import ModemStatus, judge, open_modem
 from edge.services import watch_messages as messages
-from edge.store import device_status, disk
+from edge.store import clock, device_status, disk
 
 log = logging.getLogger("edge.services")
 
@@ -58,6 +60,11 @@ def reference_path(cctv_dir: Path, camera: str) -> Path:
     return cctv_dir / f"{camera}.reference.npz"
 
 
+def taken_note_path(cctv_dir: Path, camera: str) -> Path:
+    """When the camera's saved picture was taken on the boot clock (CameraWatch._note_taken, downlink.take_picture)."""
+    return cctv_dir / f"{camera}.taken.json"
+
+
 def forget_reference(cctv_dir: Path, camera: str) -> bool:
     """Accept a camera's new view: the running watch notices the file is gone and learns the view again."""
     try:
@@ -80,6 +87,7 @@ class CameraWatch:
         self._thumb_seq: int | None = None  # the frame the saved picture is of
         self.shed = False  # the disk is low: no thumbnail is written (set by the Watch)
         self._reference_saved = False
+        self._offline_since: str | None = None  # when this watch saw the camera go offline (wall clock, ISO)
         if thumbs_dir is not None and reference_path(thumbs_dir, name).is_file():
             try:
                 with np.load(reference_path(thumbs_dir, name)) as stored:
@@ -99,8 +107,16 @@ class CameraWatch:
             **report.metrics,
             "tel": _tel(fault=report.fault or "", frame_age_s=report.metrics.get("frame_age_s")),
         }
-        if report.fault == "offline" and self.source.last_error:
-            detail["error"] = self.source.last_error[:200]
+        if report.fault == "offline":
+            # When the watch saw it go (the state's ``since`` is when it turned to error: covered at 07:00, offline
+            # at 09:30 said "offline since 07:00"); the van's answer to a picture asked goes by it (downlink).
+            if self._offline_since is None:
+                self._offline_since = datetime.now(UTC).isoformat()
+            detail["offline_since"] = self._offline_since
+            if self.source.last_error:
+                detail["error"] = self.source.last_error[:200]
+        else:
+            self._offline_since = None
         self._save_thumbnail(now)
         self._keep_reference()
         return Reading(f"camera:{self.name}", "camera", report.state, ar, en, detail)
@@ -121,6 +137,21 @@ class CameraWatch:
         tmp = self.thumbs_dir / f".{self.name}.jpg.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self.thumbs_dir / f"{self.name}.jpg")
+        self._note_taken(self.thumbs_dir / f"{self.name}.jpg")
+
+    def _note_taken(self, picture: Path) -> None:
+        """Beside the picture, when it was taken on the boot clock (paired with the file by its time): NTP stepping
+        the wall clock forward at the link's return made a picture taken seconds before "an hour old" (downlink)."""
+        mark = clock.boot_clock()
+        if mark is None:
+            return
+        try:
+            note = {"mtime_ns": picture.stat().st_mtime_ns, "boot": mark[0], "boot_s": round(mark[1], 3)}
+            tmp = picture.with_name(f".{picture.name}.taken.tmp")
+            tmp.write_text(json.dumps(note))
+            os.replace(tmp, taken_note_path(picture.parent, self.name))
+        except OSError as exc:  # the picture's own time is used
+            log.debug("camera %s: no note of when its picture was taken (%s)", self.name, exc)
 
     def _keep_reference(self) -> None:
         if self.thumbs_dir is None:

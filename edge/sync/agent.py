@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +35,6 @@ from edge.store.migrations import migrate
 from edge.sync import chunks
 from edge.sync import downlink as downlink_mod
 from edge.sync import protocol as p
-from edge.sync.schema import THUMBNAIL_MAX_BYTES
 
 log = logging.getLogger("edge.sync")
 
@@ -465,8 +463,8 @@ class SyncAgent:
             self._publish_birth()
         if effects.telemetry:
             self._next_tel = 0.0
-        for camera in effects.thumbnails:
-            self.publish_thumbnail(camera)
+        for picture in effects.pictures:  # the bytes judged, not the file read again
+            self._send_picture(picture)
 
     def _update_chunk(self, chunk: p.UpdateChunk) -> None:
         if self.updates is None:
@@ -551,22 +549,17 @@ class SyncAgent:
         return downlink_mod.Cameras(tuple(self.settings.devices.cameras), Path(self.settings.data_dir) / "cctv")
 
     def publish_thumbnail(self, camera: str) -> bool:
-        """The latest picture the watch saved of ``camera`` (``<data_dir>/cctv/<name>.jpg``), straight to
-        the hub like telemetry. False (and a log line) when there is none or it is too big to send."""
-        if camera not in self.settings.devices.cameras:
-            log.warning("thumbnail of unknown camera %r asked for", camera[:64])
+        """The latest picture the watch saved of ``camera`` (``<data_dir>/cctv/<name>.jpg``), straight to the hub like
+        telemetry. False (and a log line) when it cannot be sent (downlink.take_picture says why)."""
+        picture = downlink_mod.take_picture(self.db, self._cameras(), camera, clock.now())
+        if isinstance(picture, str):
+            log.warning("picture of camera %r not sent: %s", camera[:64], picture)
             return False
-        path = Path(self.settings.data_dir) / "cctv" / f"{camera}.jpg"
-        try:
-            jpeg = path.read_bytes()
-        except OSError:
-            log.warning("no picture of camera %s yet (%s)", camera, path)
-            return False
-        if not jpeg or len(jpeg) > THUMBNAIL_MAX_BYTES:
-            log.warning("picture of camera %s is %d bytes; not sent", camera, len(jpeg))
-            return False
-        taken = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        return self._send_tel("tel.thumbnail", {"camera": camera, "at": clock.iso(taken), "jpeg": jpeg}, clock.now())
+        return self._send_picture(picture)
+
+    def _send_picture(self, picture: downlink_mod.Picture) -> bool:
+        return self._send_tel("tel.thumbnail", {"camera": picture.camera, "at": clock.iso(picture.taken),
+                                                "jpeg": picture.jpeg}, clock.now())
 
     def publish_telemetry(self) -> None:
         """Latest-wins snapshot, published directly: it never waits in the outbox behind a backlog."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from edge.core.errors import EdgeError
 from edge.store import calendars, catalogues, clock, device_status, files, inbox, outbox, sync_state
 from edge.store import requests as store_requests
 from edge.sync import protocol as p
+from edge.sync.schema import THUMBNAIL_MAX_BYTES
 
 log = logging.getLogger("edge.sync.downlink")
 
@@ -65,6 +68,16 @@ class Cameras:
     pictures: Path
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A camera's latest picture as read to answer the hub (the bytes sent are the bytes checked): ``taken`` on the
+    van's clock (now when the file's time was ahead of it: the clock unsure)."""
+
+    camera: str
+    jpeg: bytes
+    taken: datetime
+
+
 @dataclass
 class Effects:
     """What the sync loop must do after a downlink was applied (outside the database transaction)."""
@@ -73,6 +86,7 @@ class Effects:
     telemetry: bool = False
     trust_list: bytes | None = None
     thumbnails: list[str] = field(default_factory=list)  # camera names whose latest picture the hub asked for
+    pictures: list[Picture] = field(default_factory=list)  # their pictures, read once when the command was judged
     catalogue_version: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -114,10 +128,11 @@ def apply(
                 camera = message.args.get("camera")
                 if not isinstance(camera, str) or not camera:
                     raise Refused("camera-thumbnail needs args.camera, the camera's name")
-                refusal = picture_refusal(d, cameras, camera, now)
-                if refusal is not None:  # said to the hub, not "done" with nothing sent
-                    raise Refused(refusal)
+                picture = take_picture(d, cameras, camera, now)
+                if isinstance(picture, str):  # said to the hub, not "done" with nothing sent
+                    raise Refused(picture)
                 effects.thumbnails.append(camera)
+                effects.pictures.append(picture)
         elif isinstance(message, p.UpdateTarget):
             if updates is None or not hasattr(updates, "target"):
                 raise Refused("this van takes no software updates over the link")
@@ -174,30 +189,116 @@ def _raise_counters(d: sqlite_utils.Database, args: dict, today: date) -> str:
 
 
 def picture_refusal(db: sqlite_utils.Database, cameras: Cameras | None, camera: str, now: datetime) -> str | None:
-    """Why the van cannot send ``camera``'s latest picture now, in a few words for the hub's van page; None: it can.
+    """Why the van cannot send ``camera``'s latest picture now, in a few words for the hub's van page; None: it can
+    (take_picture)."""
+    picture = take_picture(db, cameras, camera, now)
+    return picture if isinstance(picture, str) else None
+
+
+def take_picture(db: sqlite_utils.Database, cameras: Cameras | None, camera: str, now: datetime) -> Picture | str:
+    """``camera``'s latest picture to send now, or why the van cannot (a few words for the hub's van page).
 
     A camera the van does not have is named with the ones it has. A camera that sends pictures but is covered,
     dark, blurred, moved or frozen is answered with its picture: it shows what the camera sees, which is what staff
-    asked to see (its state is on the van page beside it). A camera that sends none (offline), or whose latest
-    picture is older than PICTURE_FRESH_S, is refused with why and since when: an old frame is not the picture asked
-    for (the hub keeps the last one it got)."""
+    asked to see (its state is on the van page beside it). A camera that sends none (offline: since when the watch
+    saw it go, ``detail["offline_since"]``), or whose latest picture is older than PICTURE_FRESH_S, is refused with
+    why: an old frame is not the picture asked for (the hub keeps the last one it got). A camera back from offline
+    whose picture is fresh and newer than its going is answered (its alarm clears only after a few good samples).
+    A file that is no picture (a link, not a regular file, empty, over THUMBNAIL_MAX_BYTES, not a JPEG) is refused
+    too (review of camclock, L1: it was "done" with nothing sent). A picture dated ahead of the van's clock is taken
+    now (the clock was set back since): fresh, dated now."""
     names = cameras.names if cameras is not None else ()
     if camera not in names:
         have = ", ".join(names) if names else "none"
         return f"no camera named {camera[:64]!r} on this van; its cameras: {have}"[:480]
     status = device_status.get(db, f"camera:{camera}")
     down = status is not None and status.detail.get("fault") == "offline"
-    state = f"camera {camera} is not sending pictures (offline since {_hm(status.since)})" if down else None
-    try:
-        taken = datetime.fromtimestamp((cameras.pictures / f"{camera}.jpg").stat().st_mtime, UTC)
-    except (OSError, ValueError, OverflowError):
+    went = _aware(status.detail.get("offline_since")) if down else None
+    state = (f"camera {camera} is not sending pictures"
+             + (f" (offline since {_hm(went)})" if went is not None else "")) if down else None
+    read = _read_picture(cameras.pictures / f"{camera}.jpg")
+    if read is None:
         return f"{state}: no picture of it yet" if state else f"no picture of camera {camera} yet"
+    if isinstance(read, str):
+        return f"{state}: {read}" if state else f"the picture of camera {camera} cannot be sent: {read}"
+    jpeg, taken, mtime_ns = read
+    seconds_ago = _taken_on_the_boot_clock(cameras.pictures / f"{camera}.taken.json", mtime_ns)
+    if seconds_ago is not None:  # the wall clock stepped since (NTP at the link's return): the boot clock did not
+        taken = now - timedelta(seconds=seconds_ago)
+    taken = min(taken, now)  # ahead of the clock: taken now, the clock unsure
     age = (now - taken).total_seconds()
-    if state:
+    if state and not (went is not None and taken > went and age <= PICTURE_FRESH_S):
         return f"{state}: no picture now; its last one was taken {_hm(taken)}"
     if age > PICTURE_FRESH_S:
         return f"no recent picture of camera {camera}: its latest was taken {_hm(taken)}, {age / 60:.0f} min ago"
-    return None
+    return Picture(camera, jpeg, taken)
+
+
+_PICTURE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_picture(path: Path, limit: int = THUMBNAIL_MAX_BYTES) -> tuple[bytes, datetime, int] | str | None:
+    """The picture file's bytes and time (and its st_mtime_ns), read once (no link followed, no FIFO waited on: the
+    read runs in the MQTT callback); None: there is none; else what is wrong with it."""
+    try:
+        fd = os.open(path, _PICTURE_OPEN)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if os.path.islink(path):
+            return "its file is a link"
+        return f"its file cannot be read ({type(exc).__name__})"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return "its file is not a regular file"
+        if st.st_size > limit:
+            return f"it is {st.st_size} bytes, over the {limit} sent"
+        jpeg = os.read(fd, limit + 1)
+    except OSError as exc:
+        return f"its file cannot be read ({type(exc).__name__})"
+    finally:
+        os.close(fd)
+    if not jpeg:
+        return "its file is empty"
+    if len(jpeg) > limit:
+        return f"it is over the {limit} bytes sent"
+    if limit == THUMBNAIL_MAX_BYTES and not jpeg.startswith(b"\xff\xd8"):
+        return "its file is not a JPEG"
+    try:
+        taken = datetime.fromtimestamp(st.st_mtime, UTC)
+    except (ValueError, OverflowError, OSError):
+        return "its file's time is not one"
+    return jpeg, taken, st.st_mtime_ns
+
+
+_NOTE_MAX = 512
+
+
+def _taken_on_the_boot_clock(note: Path, mtime_ns: int) -> float | None:
+    """How many seconds ago the picture was taken, on this boot's clock, from the note the watch writes beside it
+    (edge.services.watch.taken_note_path: ``{"mtime_ns", "boot", "boot_s"}``); None: no note of this picture (its
+    file time differs), of another boot, or not one — the file's time is used."""
+    read = _read_picture(note, _NOTE_MAX)
+    here = clock.boot_clock()
+    if not isinstance(read, tuple) or here is None:
+        return None
+    try:
+        taken = json.loads(read[0])
+        mark = clock.boot_mark(taken.get("boot"), taken.get("boot_s")) if isinstance(taken, dict) else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if mark is None or taken.get("mtime_ns") != mtime_ns or mark[0] != here[0] or mark[1] > here[1]:
+        return None
+    return here[1] - mark[1]
+
+
+def _aware(text: object) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
 
 
 def _hm(at: str | datetime) -> str:

@@ -299,7 +299,8 @@ def settle(software, data, state, deadline, health_url, reload_command, units, r
 @_options
 @click.option("--word-wait", type=click.FloatRange(min=0), default=install_mod.WORD_WAIT_S, show_default=True,
               help="Seconds after the link came back to wait for the governorate's word on the release to run "
-              "before the deferred release is tried without it.")
+              "before the deferred release is tried without it (after this boot's start when the link's record is "
+              "from before this boot).")
 def retry(software, data, state, deadline, health_url, reload_command, units, restart_command,
           link_grace, word_wait) -> None:
     """Every 10 minutes (edge-update-retry.timer): a release deferred because the link dropped during its check (the

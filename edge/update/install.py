@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.core.errors import EdgeError
@@ -79,6 +79,10 @@ class LinkBack:
     elapsed_s: float
     since: datetime
     boot: tuple[str, float] | None
+    # The health answer's record is of another boot (a power cut while connected, this boot's agent not yet or never
+    # writing its own): the link may not be up at all. Measured from this boot's start instead (the link cannot have
+    # come back before it): retry waits for this boot's record or a word heard this boot, at most its wait from then.
+    before_boot: bool = False
 
     def heard_since(self, word: dict) -> bool:
         """The word was heard since the link came back: on the boot clock when both were read on this boot's
@@ -96,9 +100,13 @@ def link_back(sync: dict, now: datetime, boot_now: tuple[str, float] | None) -> 
 
     Measured on the boot clock when the answer's reading is of this boot: a step of the wall clock (NTP putting
     right a van without a reliable RTC, just as the link comes back) neither ends the wait at once nor makes it
-    endless. A reading of another boot (the record outlived a restart), or none (a version from before it): the
-    wall clock, with its rule — a ``since`` ahead of it is unknown (a clock set back: a wait that would never end).
-    A reading that is not one, or one of this boot ahead of its clock, is unknown."""
+    endless. A reading of another boot (the record outlived a restart: a power cut while connected, this boot's agent
+    not yet running, crashed, or failing to write): ``before_boot``, measured from this boot's start on its clock —
+    the link is not known to be up, and no word of an earlier boot counts (review of camclock, M1: it was taken on
+    the wall clock as "back for hours", and the release switched to without the governorate's word). No reading (a
+    version from before the boot clock), or no boot clock here: the wall clock, with its rule — a ``since`` ahead of
+    it is unknown (a clock set back: a wait that would never end). A reading that is not one, or one of this boot
+    ahead of its clock, is unknown."""
     since = state_mod.aware(sync.get("since"))
     if since is None:
         return None
@@ -110,6 +118,12 @@ def link_back(sync: dict, now: datetime, boot_now: tuple[str, float] | None) -> 
             if mark[1] > boot_now[1]:
                 return None
             return LinkBack(boot_now[1] - mark[1], since, mark)
+        if boot_now is not None:
+            try:
+                booted = now - timedelta(seconds=boot_now[1])
+            except OverflowError:
+                return None
+            return LinkBack(boot_now[1], booted, (boot_now[0], 0.0), before_boot=True)
     if since > now:
         return None
     return LinkBack((now - since).total_seconds(), since, None)
@@ -880,6 +894,10 @@ class Updater:
             release = word["release"]
             if release is not None and self._cancel_deferred(st, release):
                 return "cancelled", f"the governorate asks this van to run {release}"
+        elif back is not None and back.before_boot and back.elapsed_s < word_wait_s:
+            return "waiting", (f"the link's record is from before this boot (the sync agent has not written this "
+                               f"boot's yet): no word from the governorate this boot; tried without it "
+                               f"{word_wait_s:g} s after the boot ({back.elapsed_s:.0f} s ago)")
         elif back is not None and back.elapsed_s < word_wait_s:
             return "waiting", (f"asking the governorate first: no word from it on the release to run since the link "
                                f"came back ({back.since:%Y-%m-%d %H:%M:%S}Z, {back.elapsed_s:.0f} s ago); tried "

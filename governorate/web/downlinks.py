@@ -6,6 +6,11 @@ see what each one does and what became of it. A name this table does not know is
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
+from edge.core.digits import eastern_run
+from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 
 # Each command staff may send: its name, and what it does (Arabic, English).
@@ -78,5 +83,83 @@ def rows(van: str, downlinks: list[dict]) -> list[dict]:
         else:
             state, tone = ("لم تصل بعد", "not delivered yet"), "muted"
         raw = (command[0] if command else d["kind"]) if what is None else None
-        out.append({**d, "what": what, "raw": raw, "camera": camera, "state": state, "tone": tone})
+        words = refusal_words(d.get("error")) if d.get("outcome") == "rejected" else None
+        out.append({**d, "what": what, "raw": raw, "camera": camera, "state": state, "tone": tone,
+                    "error_words": words})
     return out
+
+
+# A van's refusal of a picture (edge.sync.downlink.take_picture) is an English sentence, times in UTC to the second:
+# read here by its stable wording, in the staff's words (Arabic first, Cairo time); a sentence this table does not
+# know (an older or newer van) is shown as the van wrote it.
+_T = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC"
+_FILE = {
+    "its file is empty": ("ملفها فارغ", "its file is empty"),
+    "its file is a link": ("ملفها رابط إلى ملف آخر", "its file is a link"),
+    "its file is not a regular file": ("ملفها ليس ملفًا عاديًا", "its file is not a regular file"),
+    "its file is not a JPEG": ("ملفها ليس صورة JPEG", "its file is not a JPEG"),
+}
+_REFUSALS = [
+    (re.compile(r"no camera named '(?P<cam>[^']{1,64})' on this van; its cameras: (?P<have>.{1,400})"),
+     lambda m, tm: (f"لا توجد على الوحدة كاميرا باسم {_iso(m['cam'])}؛ كاميراتها: {_iso(m['have'])}",
+                    f"no camera named {m['cam']} on this van; its cameras: {m['have']}")),
+    (re.compile(r"no picture of camera (?P<cam>\S{1,64}) yet"),
+     lambda m, tm: (f"لا صورة من الكاميرا {_iso(m['cam'])} بعد", f"no picture from camera {m['cam']} yet")),
+    (re.compile(rf"no recent picture of camera (?P<cam>\S{{1,64}}): its latest was taken {_T}, (?P<min>\d+) min ago"),
+     lambda m, tm: (f"لا صورة حديثة من الكاميرا {_iso(m['cam'])}: آخر صورة التُقطت {tm(m[2], True)} "
+                    f"(منذ {eastern_run(m['min'])} دقيقة)",
+                    f"no recent picture from camera {m['cam']}: its latest was taken {tm(m[2], False)}, "
+                    f"{m['min']} min ago")),
+    (re.compile(rf"camera (?P<cam>\S{{1,64}}) is not sending pictures(?: \(offline since {_T}\))?: "
+                rf"(?:(?P<none>no picture of it yet)|no picture now; its last one was taken {_T}|(?P<file>.+))"),
+     lambda m, tm: _offline(m, tm)),
+    (re.compile(r"the picture of camera (?P<cam>\S{1,64}) cannot be sent: (?P<file>.+)"),
+     lambda m, tm: _unusable(m["cam"], m["file"])),
+]
+
+
+def _offline(m: re.Match, tm) -> tuple[str, str] | None:
+    ar = f"الكاميرا {_iso(m['cam'])} لا ترسل صورًا" + (f" (منقطعة منذ {tm(m[2], True)})" if m[2] else "")
+    en = f"camera {m['cam']} is not sending pictures" + (f" (offline since {tm(m[2], False)})" if m[2] else "")
+    if m["none"]:
+        return f"{ar}: لا صورة منها بعد", f"{en}: no picture from it yet"
+    if m[4]:
+        return f"{ar}: آخر صورة منها التُقطت {tm(m[4], True)}", f"{en}: its last one was taken {tm(m[4], False)}"
+    file = _unusable(m["cam"], m["file"])
+    return (f"{ar}، و{file[0]}", f"{en}; {file[1]}") if file else None
+
+
+def _unusable(camera: str, why: str) -> tuple[str, str] | None:
+    words = _FILE.get(why)
+    big = re.fullmatch(r"it is (\d+) bytes, over the (\d+) sent", why)
+    if big:
+        words = (f"حجمها {eastern_run(big[1])} بايت، أكبر من {eastern_run(big[2])}", why)
+    if words is None:
+        return None
+    return (f"لا يمكن إرسال صورة الكاميرا {_iso(camera)}: {words[0]}",
+            f"the picture of camera {camera} cannot be sent: {words[1]}")
+
+
+def _iso(name: str) -> str:
+    """A camera's (Latin) name inside an Arabic sentence, isolated from its direction (FSI … PDI)."""
+    return f"\u2068{name}\u2069"
+
+
+def _cairo(utc: str, arabic: bool) -> str:
+    shown = datetime.fromisoformat(f"{utc}+00:00").astimezone(VAN_TZ).strftime("%Y-%m-%d %H:%M")
+    return eastern_run(shown) if arabic else f"{shown} Cairo time"
+
+
+def refusal_words(error: object) -> tuple[str, str] | None:
+    """A van's refusal of a picture in the staff's words (Arabic, English; times in Cairo time), or None: shown as
+    the van wrote it."""
+    if not isinstance(error, str) or len(error) > 600:
+        return None
+    for pattern, words in _REFUSALS:
+        m = pattern.fullmatch(error)
+        if m:
+            try:
+                return words(m, _cairo)
+            except (ValueError, OverflowError):
+                return None
+    return None

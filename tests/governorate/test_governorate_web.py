@@ -354,8 +354,31 @@ def test_the_van_page_says_what_each_command_does_and_what_became_of_it(store, c
     rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
     assert "Is the van there?" in rows[0] and "done by the van" in rows[0]
     assert "A picture from a camera" in rows[1] and ">back</bdi>" in rows[1] and "refused by the van" in rows[1]
-    assert "no camera named &#39;back&#39; on this van; its cameras: front, rear" in rows[1]
+    # in the staff's words, Arabic first (review of camclock, M3: the van's English sentence was shown raw)
+    assert "no camera named back on this van; its cameras: front, rear" in rows[1]
+    assert "لا توجد على الوحدة كاميرا باسم" in rows[1]
     assert "not delivered yet" not in table
+
+
+def test_a_vans_picture_refusal_is_in_the_staffs_words_and_cairo_time():
+    # Review of camclock (M3): the van's reason (edge.sync.downlink.take_picture) was shown raw, English, in UTC.
+    from governorate.web import downlinks
+
+    ar, en = downlinks.refusal_words(
+        "camera front is not sending pictures (offline since 2026-12-06 09:30:00 UTC): no picture now; its last one "
+        "was taken 2026-12-06 09:29:05 UTC")
+    assert en == ("camera front is not sending pictures (offline since 2026-12-06 11:30 Cairo time): its last one "
+                  "was taken 2026-12-06 11:29 Cairo time")
+    assert ar.startswith("الكاميرا \u2068front\u2069 لا ترسل صورًا (منقطعة منذ ") and "١١" in ar
+    assert downlinks.refusal_words("no recent picture of camera rear: its latest was taken 2026-07-01 21:00:00 UTC, "
+                                   "12 min ago")[1].endswith("2026-07-02 00:00 Cairo time, 12 min ago")  # summer
+    for why in ("its file is empty", "its file is a link", "its file is not a JPEG",
+                "it is 70002 bytes, over the 65536 sent"):
+        assert downlinks.refusal_words(f"the picture of camera front cannot be sent: {why}") is not None, why
+    # a sentence it does not know (an older or newer van), or a time that is not one: shown as the van wrote it
+    for raw in ("the van is busy", "no recent picture of camera rear: its latest was taken 2026-13-01 21:00:00 UTC, "
+                "12 min ago", "the picture of camera front cannot be sent: its file is on fire", None, "x" * 700):
+        assert downlinks.refusal_words(raw) is None
 
 
 def test_every_kind_of_message_to_a_van_has_the_staffs_words():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -252,5 +253,36 @@ def test_an_offline_cameras_last_picture_keeps_the_time_it_was_taken(db, tmp_pat
         assert picture.stat().st_mtime_ns == taken
         cctv_sim.device("watch-gone").set_fault(None)
         _tick_until(watch, lambda r: picture.stat().st_mtime_ns != taken)  # a new frame: a new picture
+    finally:
+        watch.close()
+
+
+def test_a_camera_back_from_offline_has_its_fresh_picture_sent_and_its_going_is_dated(db, tmp_path):
+    # Review of camclock: "offline since" was the state's since (when it turned to error: covered earlier said so),
+    # M2; and a camera back, its alarm clearing over a few good samples, was refused its fresh picture, L3.
+    from datetime import UTC, datetime
+
+    from edge.store import clock
+    from edge.sync import downlink
+
+    watch = Watch(db, {"front": "sim://watch-back"}, None, None, FAST, thumbs_dir=tmp_path / "cctv")
+    cams = downlink.Cameras(("front",), tmp_path / "cctv")
+    picture = tmp_path / "cctv" / "front.jpg"
+    try:
+        _tick_until(watch, lambda r: picture.exists())
+        before = datetime.now(UTC)
+        cctv_sim.device("watch-back").set_fault("offline")
+        rows = _tick_until(watch, lambda r: r["camera:front"].detail.get("fault") == "offline")
+        went = datetime.fromisoformat(rows["camera:front"].detail["offline_since"])
+        assert before <= went <= datetime.now(UTC)
+        why = downlink.picture_refusal(db, cams, "front", datetime.now(UTC))
+        assert why is not None and f"offline since {went:%Y-%m-%d %H:%M:%S} UTC" in why
+        taken = picture.stat().st_mtime_ns
+        cctv_sim.device("watch-back").set_fault(None)
+        _tick_until(watch, lambda r: picture.stat().st_mtime_ns != taken)  # a fresh picture saved
+        assert downlink.picture_refusal(db, cams, "front", datetime.now(UTC)) is None
+        # noted beside it on the boot clock, paired by its file time (an NTP step does not age it: L2)
+        note = json.loads((tmp_path / "cctv" / "front.taken.json").read_text())
+        assert note["mtime_ns"] == picture.stat().st_mtime_ns and note["boot"] == clock.boot_clock()[0]
     finally:
         watch.close()
