@@ -22,9 +22,8 @@ from edge.sync import protocol as p
 from governorate import fleet, ingest, quarantine
 from governorate.store import HubStore
 from governorate.web import charts, create_app
-from tests.support import gov_postgres
 from tests.support import hub_strategies as hs
-from tests.support.gov_support import BACKENDS, add_staff, login, offline_hub, tel, van_requests
+from tests.support.gov_support import BACKENDS, add_staff, empty_hub, login, offline_hub, tel, van_requests
 from tests.support.hub_rig import HubFuzzRig
 from tests.support.hub_strategies import _GARBAGE, _SNAPSHOTS, _TIMES
 from tests.support.sync_harness import GOV, wait_until
@@ -356,18 +355,8 @@ def test_the_real_ingest_survives_every_kind_of_fuzzed_message_from_two_vans_and
 
 @pytest.fixture(params=BACKENDS)
 def any_store(request, tmp_path):
-    if request.param == "sqlite":
-        s = HubStore(tmp_path / "hub.db")
+    with empty_hub(request.param, tmp_path, "big") as s:
         yield s
-        s.close()
-        return
-    cluster = gov_postgres.Cluster().start()
-    try:
-        s = HubStore(cluster.create_database("big"))
-        yield s
-        s.close()
-    finally:
-        cluster.stop()
 
 
 def test_the_largest_seq_and_session_the_schema_allows_are_stored_and_acked(any_store):

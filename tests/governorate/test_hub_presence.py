@@ -17,26 +17,15 @@ from edge.sync import downlink
 from edge.sync import protocol as p
 from governorate import fleet, ingest, quarantine
 from governorate.store import HubStore
-from tests.support import gov_postgres
-from tests.support.gov_support import BACKENDS, GOV, offline_hub, van_requests
+from tests.support.gov_support import BACKENDS, GOV, empty_hub, offline_hub, van_requests
 
 T0 = datetime.now(UTC) - timedelta(hours=2)
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = HubStore(tmp_path / "hub.db")
+    with empty_hub(request.param, tmp_path, "presence") as s:
         yield s
-        s.close()
-        return
-    cluster = gov_postgres.Cluster().start()
-    try:
-        s = HubStore(cluster.create_database("presence"))
-        yield s
-        s.close()
-    finally:
-        cluster.stop()
 
 
 def _status(kind: str, session: int, minutes: float) -> tuple[str, bytes]:

@@ -29,6 +29,27 @@ BACKENDS = ["sqlite"] + (["postgresql"] if gov_postgres.available() else [])
 
 
 @contextlib.contextmanager
+def empty_hub(backend: str, folder: Path, name: str = "hub") -> Iterator[HubStore]:
+    """An empty hub database on ``backend`` (a PostgreSQL cluster of its own, stopped afterwards)."""
+    if backend == "sqlite":
+        s = HubStore(folder / "hub.db")
+        try:
+            yield s
+        finally:
+            s.close()
+        return
+    cluster = gov_postgres.Cluster().start()
+    try:
+        s = HubStore(cluster.create_database(name))
+        try:
+            yield s
+        finally:
+            s.close()
+    finally:
+        cluster.stop()
+
+
+@contextlib.contextmanager
 def hub_template(backend: str, folder: Path, fill: Callable[[HubStore], object]) -> Iterator[tuple]:
     """A hub database filled once by ``fill`` (argon2 staff hashes are slow on purpose), to copy for each test:
     yields (backend, target, cluster, what fill returned)."""
