@@ -31,6 +31,16 @@ _BOOT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 BOOT_S_MAX = 10 * 366 * 86400.0  # ten years up: more is no reading of this clock
 
 
+def aware(value: object) -> datetime | None:
+    """An ISO-8601 time with its zone (a record another process wrote: the link's return, a word's time, a camera's
+    offline time), or None."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 def boot_clock() -> tuple[str, float] | None:
     """(this boot's id, seconds since it on CLOCK_BOOTTIME), or None where there is none (not Linux, no /proc)."""
     try:

@@ -213,7 +213,7 @@ def take_picture(db: sqlite_utils.Database, cameras: Cameras | None, camera: str
         return f"no camera named {camera[:64]!r} on this van; its cameras: {have}"[:480]
     status = device_status.get(db, f"camera:{camera}")
     down = status is not None and status.detail.get("fault") == "offline"
-    went = _aware(status.detail.get("offline_since")) if down else None
+    went = clock.aware(status.detail.get("offline_since")) if down else None
     state = (f"camera {camera} is not sending pictures"
              + (f" (offline since {_hm(went)})" if went is not None else "")) if down else None
     read = _read_picture(cameras.pictures / f"{camera}.jpg")
@@ -291,14 +291,6 @@ def _taken_on_the_boot_clock(note: Path, mtime_ns: int) -> float | None:
     if mark is None or taken.get("mtime_ns") != mtime_ns or mark[0] != here[0] or mark[1] > here[1]:
         return None
     return here[1] - mark[1]
-
-
-def _aware(text: object) -> datetime | None:
-    try:
-        at = datetime.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-    return at if at is not None and at.tzinfo is not None else None
 
 
 def _hm(at: str | datetime) -> str:

@@ -23,6 +23,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.store import clock
 from edge.store.files import fsync_dir
 
 FORMAT = "mtc-van-update"
@@ -80,10 +81,4 @@ def note(state: dict, event: str, version: str | None, reason: str | None = None
     state["history"] = [*state.get("history", []), entry][-HISTORY:]
 
 
-def aware(value: object) -> datetime | None:
-    """An ISO-8601 time with its zone (the health answer's ``sync.since``, a word's time), or None."""
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return moment if moment is not None and moment.tzinfo is not None else None
+aware = clock.aware  # an ISO-8601 time with its zone (the health answer's ``sync.since``, a word's time), or None
