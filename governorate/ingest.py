@@ -531,8 +531,8 @@ class Hub:
                      rows)
 
     def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
-        row = conn.execute("SELECT session, online, status_at, session_back, session_told_at, session_max FROM vans "
-                           "WHERE van = ?", [env.van]).fetchone()
+        row = conn.execute("SELECT session, online, status_at, session_back, session_told_at, session_max, retired_at "
+                           "FROM vans WHERE van = ?", [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
         if row and _from_before_it_went_back(incoming, env, row[3]):
@@ -557,6 +557,12 @@ class Hub:
             told = parse_iso(row[4])
             if not went_back:
                 pass  # not news: the going-back was seen at an earlier birth (its downlinks went then)
+            elif row[6] is not None:
+                # Retired (governorate vans remove): sent nothing of the governorate's state, and the hour not used
+                # up; session_back_at, later than retired_at, tells `vans add` to queue it fresh copies
+                # (backoffice.queue_latest).
+                log.warning("%s: its counter went back while it is retired: its downlinks wait until it is back",
+                            env.van)
             elif told is not None and timedelta(0) <= parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
                 # Again within the hour of the last re-send: not sent its last 60 days again (a van cycling its
                 # counter on purpose would otherwise have them sent again and again).
@@ -576,7 +582,8 @@ class Hub:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
         session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
         citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
-        for the van; the birth's re-send of pending downlinks sends it. Returns whether it recorded one."""
+        for the van or was refused by it; the birth's re-send of pending downlinks sends it (to a retired van too:
+        store.pending_downlinks). Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
         for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
@@ -590,8 +597,10 @@ class Hub:
                 highest[day] = max(highest.get(day, 0), parsed.seq)
         days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
         args = {"session": min(session, MAX_COUNTER_SESSION), "requests": days}
+        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
         for (payload,) in conn.execute("SELECT payload FROM downlinks WHERE van = ? AND kind = 'command' "
-                                       "AND applied_at IS NULL", [van]).fetchall():
+                                       "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')",
+                                       [van]).fetchall():
             try:
                 body = cbor2.loads(payload)["body"]
             except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not the same
@@ -738,20 +747,39 @@ class Hub:
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
         since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
+        speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
+        if not speaks or speaks[0][1] is not None:
+            return 0  # retired: sent nothing (store.pending_downlinks); `vans add` queues it fresh copies
+        schema = speaks[0][0]
         # Only the newest of each kind, and only if it was applied: an older one can never apply (the van keeps only
         # a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway (resend_pending).
         newest: dict[str, tuple] = {}
-        for kind, outcome, payload in self.store._read(
-                "SELECT kind, outcome, payload FROM downlinks WHERE van = ? AND created_at >= ? "
+        for kind, outcome, payload, needs in self.store._read(
+                "SELECT kind, outcome, payload, schema FROM downlinks WHERE van = ? AND created_at >= ? "
                 "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
                 "ORDER BY created_at, msg_id", [van, since]):
-            newest[kind] = (outcome, payload)
-        rows = [(kind, payload) for kind, (outcome, payload) in newest.items() if outcome == "applied"]
-        for kind, payload in rows:
+            newest[kind] = (outcome, payload, needs)
+        rows = [(kind, payload, needs) for kind, (outcome, payload, needs) in newest.items() if outcome == "applied"]
+        # One the van's software cannot read (a spare on older software: it would drop it, the hub showing it
+        # applied) is recorded again as a fresh copy, which waits for the van's upgrade as any pending downlink does.
+        held = [(kind, payload) for kind, payload, needs in rows if schema is not None and needs > schema]
+        if held:
+            with self.store.transaction() as conn:
+                for kind, payload in held:
+                    try:
+                        message = p.decode_down(bytes(payload), van=van, kind=kind).message
+                    except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
+                        log.warning("%s: its %s no longer reads (%s): not queued again", van, kind, exc.detail)
+                        continue
+                    self.record(conn, van, message)
+            log.warning("%s: its counter went back on software (protocol %d) too old for %s: queued again for "
+                        "after its upgrade", van, schema, ", ".join(kind for kind, _ in held))
+        sent = [(kind, payload) for kind, payload, needs in rows if schema is None or needs <= schema]
+        for kind, payload in sent:
             self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
-        if rows:
-            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(rows))
-        return len(rows)
+        if sent:
+            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(sent))
+        return len(sent)
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(

@@ -917,16 +917,22 @@ def test_a_retired_van_that_reconnects_is_not_sent_its_queued_downlinks_until_it
     from governorate import backoffice, fleet
 
     hub = offline_hub(store)
-    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    hub._process([birth("V007", 5), tel("V007", {"device.printer": "ok"}), death("V007", 5)])
     backoffice.command(store, hub, "V007", "rebirth", {}, "amal")  # queued while it is offline
     fleet.remove(store, ["V007"])
     sent = []
-    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append(topic)
-    hub._process([birth("V007", 2)])
-    assert [t for t in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append((topic, payload))
+    hub._process([birth("V007", 6)])
+    assert [t for t, _ in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    # Restored from a backup while retired (a lower counter, the real case): only the hub's own counters go.
+    hub._process([death("V007", 6), birth("V007", 2)])
+    told = [p.decode_down(pl, van="V007", kind="command").message.name for t, pl in sent if "/down/" in t]
+    assert told == ["counters"] and hub.resend_pending_downlinks() == 1
+    sent.clear()
     fleet.register(store, ["V007"])  # back in service: its queued words go at its next birth
     hub._process([birth("V007", 3)])
-    assert [t for t in sent if t.endswith("/down/command")], sent
+    told = [p.decode_down(pl, van="V007", kind="command").message.name for t, pl in sent if "/down/" in t]
+    assert "rebirth" in told, told
 
 
 def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(store):
