@@ -162,6 +162,15 @@ def test_births_and_deaths_of_any_session_at_any_time_never_break_the_hub(tmp_pa
             hub._process([_status("birth", top, 121)])
             assert _presence(s) == (top, True)
         fleet.evaluate_alerts(s, fleet.Thresholds())  # a counter gone back, however drawn, reads as an alert
+        alerts = fleet.alerts(s)
+        assert {a["van"] for a in alerts} <= {"V007"}, alerts
+        assert all(a["kind"] in fleet.ALERT_KINDS for a in alerts), alerts
+        went_back = any(later <= earlier for i, (_, earlier, _) in enumerate(steps) for _, later, _ in steps[i + 1:])
+        if not went_back:  # each status's session above all before it: nothing to say about the counter
+            assert [a for a in alerts if a["kind"] == "session"] == [], alerts
+        for a in alerts:
+            if a["kind"] == "session":
+                assert a["detail"].startswith("connection counter "), a
     finally:
         s.close()
 
@@ -280,11 +289,14 @@ def test_a_van_sent_again_the_newest_applied_downlink_of_each_kind_only(store):
     assert applied in sent and older not in sent
     waiting = hub.send("V007", p.Catalog(v + 3, data | {"version": v + 3}))
     sent.clear()
-    hub._process([_status("death", 40, 29.9), _status("birth", 30, 100)])
+    hub._process([_status("death", 40, 29.9), _status("birth", 30, 100)])  # within the hour: what waits only
+    assert waiting in sent and applied not in sent and older not in sent
     with store.transaction() as conn:
         conn.execute("UPDATE vans SET session_told_at = NULL")
+    sent.clear()
     hub._process([_status("death", 30, 99), _status("birth", 20, 110)])
-    assert waiting in sent and applied not in sent  # the newer one waiting goes: the older could never apply
+    # The newer one waiting goes (once: it is pending, not sent again as applied); the older could never apply.
+    assert sent.count(waiting) == 1 and applied not in sent and older not in sent, sent
     with store.transaction() as conn:  # a late "not newer" for a catalogue the hub holds applied
         conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007"])
     assert store.downlink(applied)["outcome"] == "applied"
