@@ -483,7 +483,10 @@ class Hub:
         if waiting:
             self._parked = True
             execute_many(conn, _PARK, [_parked_row(env, at) for env in waiting])
-        execute_many(conn, _APPLIED, [_applied_row(env, at) for env in envs if env.kind == "downlink.applied"])
+        reports = [env for env in envs if env.kind == "downlink.applied"]
+        execute_many(conn, _APPLIED, [_applied_row(env, at) for env in reports])
+        execute_many(conn, _LATER_REFUSED, [_later_refused_row(env) for env in reports
+                                            if env.body["outcome"] == "rejected"])
         closed = [env for env in envs if env.kind == "shift.closed"]
         execute_many(conn, _SHIFT, [_shift_row(env, at) for env in closed])
         for env in closed:
@@ -631,6 +634,8 @@ class Hub:
                 conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
             conn.execute(_APPLIED, _applied_row(env, at))
+            if body["outcome"] == "rejected":
+                conn.execute(_LATER_REFUSED, _later_refused_row(env))
         elif env.kind == "shift.closed":
             conn.execute(_SHIFT, _shift_row(env, at))
             self._shift_conflict(conn, env, at)
@@ -727,8 +732,15 @@ class Hub:
         schema = p.down_schema(message)
         payload = p.encode_down(message, van=van, schema=schema)
         msg_id = cbor2.loads(payload)["msg_id"]
+        at = now_iso()
+        if message.kind in SUPERSEDED_KINDS:
+            # The van keeps only the newest catalogue, calendar, trust list: an older one still waiting is not sent
+            # beside this one (it could only be refused as not newer, or applied just to be replaced). A report the
+            # van makes of it anyway (the broker delivered it) still counts (_APPLIED).
+            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE van = ? AND kind = ? "
+                         "AND applied_at IS NULL", [at, van, message.kind])
         conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at, schema) VALUES (?, ?, ?, ?, ?, ?)",
-                     [msg_id, van, message.kind, payload, now_iso(), schema])
+                     [msg_id, van, message.kind, payload, at, schema])
         speaks = conn.execute("SELECT schema FROM vans WHERE van = ?", [van]).fetchone()
         return Downlink(msg_id, van, message.kind, payload, held=bool(speaks and speaks[0] and speaks[0] < schema))
 
@@ -792,12 +804,17 @@ class Hub:
         return sent
 
 
+# Downlinks of which the van keeps the newest only: a newer one recorded supersedes one still waiting (Hub.record).
+SUPERSEDED_KINDS = ("catalog", "calendar", "trust-list")
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
 # A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer
 # than what the van holds, or answered twice, stays applied in the hub's record.
 _APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ? "
             "AND (outcome IS NULL OR outcome <> 'applied')")
+# ... but a later refusal of one applied is kept as its error, shown on the van page ("refused later": the van may not
+# hold it any more, e.g. a spare on older software, a calendar it cannot read).
+_LATER_REFUSED = "UPDATE downlinks SET error = ? WHERE msg_id = ? AND van = ? AND outcome = 'applied'"
 
 
 def _message_row(env: p.Envelope, received_at: str) -> list:
@@ -835,6 +852,10 @@ def _shift_row(env: p.Envelope, at: str) -> list:
 
 def _applied_row(env: p.Envelope, at: str) -> list:
     return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
+
+
+def _later_refused_row(env: p.Envelope) -> list:
+    return [env.body["error"] or "rejected", env.body["msg_id"], env.van]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:
