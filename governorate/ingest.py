@@ -573,6 +573,7 @@ class Hub:
                             WENT_BACK_TELL_EVERY)
             else:
                 conn.execute("UPDATE vans SET session_told_at = ? WHERE van = ?", [received_at, env.van])
+                self._queue_unreadable(conn, env.van, env.created_at, env.body["schema"])
                 out.went_back = env.created_at
         # status_at never goes back: a will is made at its connect, before its birth; a van's clock can step back.
         at = env.created_at if status_at is None or _later(env.created_at, status_at) else status_at
@@ -758,40 +759,35 @@ class Hub:
         lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
-        since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
         speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
         if not speaks or speaks[0][1] is not None:
             return 0  # retired: sent nothing (store.pending_downlinks); `vans add` queues it fresh copies
         schema = speaks[0][0]
-        # Only the newest of each kind, and only if it was applied: an older one can never apply (the van keeps only
-        # a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway (resend_pending).
-        newest: dict[str, tuple] = {}
-        for kind, outcome, payload, needs in self.store._read(
-                "SELECT kind, outcome, payload, schema FROM downlinks WHERE van = ? AND created_at >= ? "
-                "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
-                "ORDER BY created_at, msg_id", [van, since]):
-            newest[kind] = (outcome, payload, needs)
-        rows = [(kind, payload, needs) for kind, (outcome, payload, needs) in newest.items() if outcome == "applied"]
-        # One the van's software cannot read (a spare on older software: it would drop it, the hub showing it
-        # applied) is recorded again as a fresh copy, which waits for the van's upgrade as any pending downlink does.
-        held = [(kind, payload) for kind, payload, needs in rows if schema is not None and needs > schema]
-        if held:
-            with self.store.transaction() as conn:
-                for kind, payload in held:
-                    try:
-                        message = p.decode_down(bytes(payload), van=van, kind=kind).message
-                    except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
-                        log.warning("%s: its %s no longer reads (%s): not queued again", van, kind, exc.detail)
-                        continue
-                    self.record(conn, van, message)
-            log.warning("%s: its counter went back on software (protocol %d) too old for %s: queued again for "
-                        "after its upgrade", van, schema, ", ".join(kind for kind, _ in held))
-        sent = [(kind, payload) for kind, payload, needs in rows if schema is None or needs <= schema]
+        # One the van's software cannot read was queued afresh at its birth (_queue_unreadable): that copy waits.
+        sent = [(kind, payload) for kind, payload, needs in _newest_applied(self.store._read, van, born)
+                if schema is None or needs <= schema]
         for kind, payload in sent:
             self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
         if sent:
             log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(sent))
         return len(sent)
+
+    def _queue_unreadable(self, conn, van: str, born: str, schema: int) -> None:
+        """At the birth of a van whose counter went back, in its transaction: record again as a fresh copy each newest
+        applied downlink its software cannot read (a spare on an older protocol would drop it, the hub showing it
+        applied); the copy waits for the van's upgrade as any pending downlink newer than it reads does."""
+        held = [(kind, payload) for kind, payload, needs in _newest_applied(
+            lambda sql, args: conn.execute(sql, args).fetchall(), van, born) if needs > schema]
+        for kind, payload in held:
+            try:
+                message = p.decode_down(bytes(payload), van=van, kind=kind).message
+            except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
+                log.warning("%s: its %s no longer reads (%s): not queued again", van, kind, exc.detail)
+                continue
+            self.record(conn, van, message)
+        if held:
+            log.warning("%s: its counter went back on software (protocol %d) too old for %s: queued again for after "
+                        "its upgrade", van, schema, ", ".join(kind for kind, _ in held))
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(
@@ -802,6 +798,21 @@ class Hub:
                 self.client.publish(p.down_topic(self.gov, v, kind), payload, qos=1)
                 sent += 1
         return sent
+
+
+def _newest_applied(read, van: str, born: str) -> list[tuple[str, bytes, int]]:
+    """(kind, payload, schema) of the newest catalogue, calendar and trust list ``van`` applied in the
+    DOWNLINK_MAX_AGE before ``born``. Only the newest of each kind, and only if it was applied: an older one can never
+    apply (the van keeps only a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway
+    (resend_pending). ``read(sql, args)``: rows (the store's, or the caller's transaction)."""
+    since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
+    newest: dict[str, tuple] = {}
+    for kind, outcome, payload, needs in read(
+            "SELECT kind, outcome, payload, schema FROM downlinks WHERE van = ? AND created_at >= ? "
+            "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
+            "ORDER BY created_at, msg_id", [van, since]):
+        newest[kind] = (outcome, payload, needs)
+    return [(kind, payload, needs) for kind, (outcome, payload, needs) in newest.items() if outcome == "applied"]
 
 
 # Downlinks of which the van keeps the newest only: a newer one recorded supersedes one still waiting (Hub.record).
