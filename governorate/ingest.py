@@ -586,7 +586,8 @@ class Hub:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
         session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
         citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
-        for the van or was refused by it; the birth's re-send of pending downlinks sends it (to a retired van too:
+        for the van or was refused by it; one still waiting is merged into it (by maximum) and superseded; the
+        birth's re-send of pending downlinks sends it (to a retired van too:
         store.pending_downlinks). Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
@@ -599,18 +600,33 @@ class Hub:
             if parsed.seq <= rq.MAX_REAL_SEQ:
                 day = parsed.day.isoformat()
                 highest[day] = max(highest.get(day, 0), parsed.seq)
-        days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
-        args = {"session": min(session, MAX_COUNTER_SESSION), "requests": days}
-        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
-        for (payload,) in conn.execute("SELECT payload FROM downlinks WHERE van = ? AND kind = 'command' "
-                                       "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')",
-                                       [van]).fetchall():
+        session = min(session, MAX_COUNTER_SESSION)
+        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters not applied
+        for msg_id, payload, applied_at in conn.execute(
+                "SELECT msg_id, payload, applied_at FROM downlinks WHERE van = ? AND kind = 'command' "
+                "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')", [van]).fetchall():
             try:
                 body = cbor2.loads(payload)["body"]
-            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not the same
+                if body["name"] == "counters":
+                    told.append((msg_id, body["args"], applied_at is None))
+            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not one
                 continue
-            if body == {"name": "counters", "args": args}:
-                return False
+        # One still waiting is merged into the new one, by maximum, and superseded by it: one goes, not a pile.
+        waiting = [(msg_id, args) for msg_id, args, pending in told if pending]
+        for _, args in waiting:
+            try:
+                session = max(session, int(args["session"]))
+                for day, seq in args["requests"].items():
+                    highest[day] = max(highest.get(day, 0), int(seq))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+        args = {"session": session, "requests": dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])}
+        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
+        if any(told_args == args for _, told_args, _ in told):
+            return False
+        for msg_id, _ in waiting:
+            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE msg_id = ? "
+                         "AND applied_at IS NULL", [now_iso(), msg_id])
         self.record(conn, van, p.Command("counters", args))
         return True
 

@@ -352,7 +352,7 @@ def test_a_retired_van_restored_from_a_backup_is_sent_only_its_counters_and_fres
     assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
 
 
-def test_a_retired_van_whose_counters_change_at_each_birth_is_sent_each_and_the_hub_holds_none_back(
+def test_a_retired_van_whose_counters_change_is_sent_them_and_one_waiting_is_merged_into_the_next_not_piled_up(
         store, tmp_path):
     # Review M2: held while retired, a new counters row was recorded whenever its arguments changed.
     hub = offline_hub(store)
@@ -365,8 +365,12 @@ def test_a_retired_van_whose_counters_change_at_each_birth_is_sent_each_and_the_
     hub._process([*messages[1:]])
     hub._process([_status("death", 40, 30), _status("birth", 41, 40)])  # more numbers since: told anew
     told = [p.decode_down(pl, van="V007", kind="command").message for t, pl in sent if t.endswith("/down/command")]
-    assert [m.name for m in told] == ["counters", "counters", "counters"]  # the first again, with the newer one
-    assert told[0] != told[-1] and hub.resend_pending_downlinks("V007") == 2
+    assert [m.name for m in told] == ["counters", "counters"]  # the first, then the newer one in its place
+    assert told[0] != told[1] and hub.resend_pending_downlinks("V007") == 1
+    assert told[1].args["session"] == 57 and set(told[0].args["requests"]) <= set(told[1].args["requests"])
+    assert all(told[1].args["requests"][day] >= seq for day, seq in told[0].args["requests"].items())
+    assert store._read("SELECT outcome FROM downlinks WHERE kind = 'command' ORDER BY created_at, msg_id") == [
+        ("superseded",), (None,)]
 
 
 def test_a_counters_the_van_refused_is_not_recorded_again_at_every_birth(store):
@@ -404,3 +408,16 @@ def test_a_van_swapped_for_a_spare_on_older_software_is_not_sent_a_calendar_it_c
     sent.clear()
     hub._process([_status_on(2, "death", 40, 30), _status_on(p.SCHEMA_VERSION, "birth", 58, 40)])  # upgraded
     assert [cbor2.loads(pl)["msg_id"] for t, pl in sent if t.endswith("/down/calendar")] == [fresh]
+
+
+def test_counters_still_waiting_are_merged_by_maximum_into_the_next_never_lowered(store, tmp_path):
+    hub = offline_hub(store)
+    _numbers, messages = van_requests(tmp_path / "van", "V007", 1)
+    hub._process([_status("birth", 57, 0), *messages, _status("death", 57, 0)])
+    earlier = (T0 - timedelta(days=3)).date().isoformat()  # a day the hub no longer counts (or no longer holds)
+    with store.transaction() as conn:
+        hub.record(conn, "V007", p.Command("counters", {"session": 57, "requests": {earlier: 8000}}))
+    hub._process([_status("birth", 40, 30)])
+    [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")
+    told = p.decode_down(payload, van="V007", kind="command").message.args
+    assert told["session"] == 57 and told["requests"][earlier] == 8000 and len(told["requests"]) == 2
