@@ -392,10 +392,10 @@ PUBLISHED_KINDS = ("trust-list", "catalog", "calendar")
 def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
     """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a van
     added (fleet.register) missed those published before, a retired van brought back those published while it was
-    out. One whose counter went back
-    while it was retired (its database restored: the hub sends a retired van nothing, Hub.resend_applied_downlinks)
-    may have lost what it had applied: it is queued a fresh copy of each, unless one still waits for it. In the
-    caller's transaction, before the van's retired_at is cleared; returns the kinds queued."""
+    out. One whose counter went back while it was retired (its database restored: the hub sends a retired van
+    nothing, Hub.resend_applied_downlinks) may have lost what it had applied: it is queued a fresh copy of each,
+    unless one still waits for it. In the caller's transaction, before the van's retired_at is cleared; returns the
+    kinds queued."""
     sender = sender or QueueOnly()
     queued = []
     row = conn.execute("SELECT retired_at, session_back_at FROM vans WHERE van = ?", [van]).fetchone()

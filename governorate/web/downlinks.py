@@ -48,7 +48,7 @@ OUTCOMES = {
     "applied": ("نفّذتها الوحدة", "done by the van"),
     "rejected": ("رفضتها الوحدة", "refused by the van"),
     "duplicate": ("سبق أن وصلت إلى الوحدة", "the van already had it"),
-    "superseded": ("حلّت محلها نسخة أحدث قبل أن تصل", "replaced by a newer one before it arrived"),
+    "superseded": ("حلّت محلها نسخة أحدث", "replaced by a newer one"),
 }
 
 LATER_REFUSED = ("ثم رفضتها الوحدة حين أُرسلت إليها مرة أخرى", "then refused by the van when sent to it again")
