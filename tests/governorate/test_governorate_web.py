@@ -980,7 +980,7 @@ def test_a_retired_van_that_reconnects_raises_an_alert_and_its_page_says_it_is_o
     assert [a["kind"] for a in fleet.alerts(store)] == ["printer"]
 
 
-def test_a_van_brought_back_is_sent_only_the_newest_waiting_of_each_publication(store):
+def test_a_van_brought_back_is_sent_only_the_newest_waiting_of_each_publication(store, client):
     # Review (low): at bring-back the older list still waiting went beside the newer one queued.
     from governorate import backoffice, fleet
 
@@ -999,6 +999,9 @@ def test_a_van_brought_back_is_sent_only_the_newest_waiting_of_each_publication(
     [older] = store._read("SELECT outcome FROM downlinks WHERE van = 'V007' AND kind = 'trust-list' "
                           "ORDER BY created_at, msg_id LIMIT 1")
     assert older == ("superseded",)
+    login(client, "viewer")
+    page = client.get("/vans/V007").get_data(as_text=True)
+    assert "حلّت محلها نسخة أحدث" in page and "replaced by a newer one" in page
 
 
 def test_a_van_added_anew_or_removed_and_added_again_is_queued_the_latest_publications(store):
