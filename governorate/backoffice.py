@@ -19,7 +19,7 @@ from edge.sync import schema
 from governorate import fleet, notify
 from governorate.ingest import Downlink, Hub
 from governorate.staff import audit
-from governorate.store import HubStore, now_iso
+from governorate.store import HubStore, now_iso, parse_iso
 
 log = logging.getLogger("governorate.backoffice")
 
@@ -390,22 +390,29 @@ PUBLISHED_KINDS = ("trust-list", "catalog", "calendar")
 
 
 def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
-    """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a
-    retired van brought back (fleet.register) missed those published while it was out. In the caller's
-    transaction; returns the kinds queued."""
+    """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a van
+    added (fleet.register) missed those published before, a retired van brought back those published while it was
+    out. One whose counter went back while it was retired (its database restored: the hub sends a retired van
+    nothing, Hub.resend_applied_downlinks) may have lost what it had applied: it is queued a fresh copy of each,
+    unless one still waits for it. In the caller's transaction, before the van's retired_at is cleared; returns the
+    kinds queued."""
     sender = sender or QueueOnly()
     queued = []
+    row = conn.execute("SELECT retired_at, session_back_at FROM vans WHERE van = ?", [van]).fetchone()
+    retired, went_back = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
+    restored = retired is not None and went_back is not None and went_back >= retired
     for kind in PUBLISHED_KINDS:
         newest = conn.execute("SELECT van, payload FROM downlinks WHERE kind = ? ORDER BY created_at DESC, msg_id DESC "
                               "LIMIT 1", [kind]).fetchone()
         if newest is None:
             continue
-        own = conn.execute("SELECT payload FROM downlinks WHERE kind = ? AND van = ? ORDER BY created_at DESC, "
-                           "msg_id DESC LIMIT 1", [kind, van]).fetchone()
+        own = conn.execute("SELECT payload, applied_at FROM downlinks WHERE kind = ? AND van = ? "
+                           "ORDER BY created_at DESC, msg_id DESC LIMIT 1", [kind, van]).fetchone()
         try:
             message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
-            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
-                continue  # it had it before it was retired
+            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message \
+                    and not (restored and own[1] is not None):
+                continue  # it had it before it was retired (or it still waits for it: sent at its next birth)
         except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
             log.warning("the newest %s published no longer reads (%s): not queued for %s", kind, exc.detail, van)
             continue

@@ -177,8 +177,10 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
     put a retired one back in service; returns those that were new or back. A van in service is left as it is.
     ``listed``: ids from a list (the broker's access list): new ones are added, but a retired one is not brought
     back — only its id named in ``vans`` does that (``skipped``). ``on_back(conn, van)``: called in the
-    transaction for each van brought back — backoffice.queue_latest queues it the newest trust list, catalogue and
-    holidays published while it was out (the command line passes it; this module cannot import the back office).
+    transaction for each van added or brought back (a brought-back one while its row still says when it was
+    retired) — backoffice.queue_latest queues it the newest trust list, catalogue and holidays: published before it
+    was added, while it was out, or lost by a restore while it was out (the command line passes it; this module
+    cannot import the back office).
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
     _check_ids([*vans, *listed])
     with store.transaction() as conn:
@@ -189,10 +191,11 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
         skipped = sorted(v for v in set(listed) - named if known.get(v))
         for van in new:
             conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
-            audit(conn, actor, "van.add", van, details)
+            queued = on_back(conn, van) if on_back else []  # the latest publications, as a van brought back
+            audit(conn, actor, "van.add", van, {**(details or {}), "queued": queued} if queued else details)
         for van in back:
+            queued = on_back(conn, van) if on_back else []  # before: it reads when the van was retired
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
-            queued = on_back(conn, van) if on_back else []
             audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
                                                 **({"queued": queued} if queued else {})})
     return Registered(sorted(new + back), back, skipped)

@@ -483,7 +483,10 @@ class Hub:
         if waiting:
             self._parked = True
             execute_many(conn, _PARK, [_parked_row(env, at) for env in waiting])
-        execute_many(conn, _APPLIED, [_applied_row(env, at) for env in envs if env.kind == "downlink.applied"])
+        reports = [env for env in envs if env.kind == "downlink.applied"]
+        execute_many(conn, _APPLIED, [_applied_row(env, at) for env in reports])
+        execute_many(conn, _LATER_REFUSED, [_later_refused_row(env) for env in reports
+                                            if env.body["outcome"] == "rejected"])
         closed = [env for env in envs if env.kind == "shift.closed"]
         execute_many(conn, _SHIFT, [_shift_row(env, at) for env in closed])
         for env in closed:
@@ -531,8 +534,8 @@ class Hub:
                      rows)
 
     def _presence(self, conn, env: p.Envelope, received_at: str, out: _Outcome) -> bool:
-        row = conn.execute("SELECT session, online, status_at, session_back, session_told_at, session_max FROM vans "
-                           "WHERE van = ?", [env.van]).fetchone()
+        row = conn.execute("SELECT session, online, status_at, session_back, session_told_at, session_max, retired_at "
+                           "FROM vans WHERE van = ?", [env.van]).fetchone()
         current = p.Presence(row[0], bool(row[1])) if row and row[0] else None
         incoming = p.Presence.of(env)
         if row and _from_before_it_went_back(incoming, env, row[3]):
@@ -557,6 +560,12 @@ class Hub:
             told = parse_iso(row[4])
             if not went_back:
                 pass  # not news: the going-back was seen at an earlier birth (its downlinks went then)
+            elif row[6] is not None:
+                # Retired (governorate vans remove): sent nothing of the governorate's state, and the hour not used
+                # up; session_back_at, later than retired_at, tells `vans add` to queue it fresh copies
+                # (backoffice.queue_latest).
+                log.warning("%s: its counter went back while it is retired: its downlinks wait until it is back",
+                            env.van)
             elif told is not None and timedelta(0) <= parse_iso(received_at) - told < WENT_BACK_TELL_EVERY:
                 # Again within the hour of the last re-send: not sent its last 60 days again (a van cycling its
                 # counter on purpose would otherwise have them sent again and again).
@@ -564,6 +573,7 @@ class Hub:
                             WENT_BACK_TELL_EVERY)
             else:
                 conn.execute("UPDATE vans SET session_told_at = ? WHERE van = ?", [received_at, env.van])
+                self._queue_unreadable(conn, env.van, env.created_at, env.body["schema"])
                 out.went_back = env.created_at
         # status_at never goes back: a will is made at its connect, before its birth; a van's clock can step back.
         at = env.created_at if status_at is None or _later(env.created_at, status_at) else status_at
@@ -576,7 +586,9 @@ class Hub:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
         session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
         citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
-        for the van; the birth's re-send of pending downlinks sends it. Returns whether it recorded one."""
+        for the van or was refused by it; one still waiting is merged into it (by maximum) and superseded; the
+        birth's re-send of pending downlinks sends it (to a retired van too:
+        store.pending_downlinks). Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
         for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
@@ -588,16 +600,33 @@ class Hub:
             if parsed.seq <= rq.MAX_REAL_SEQ:
                 day = parsed.day.isoformat()
                 highest[day] = max(highest.get(day, 0), parsed.seq)
-        days = dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])
-        args = {"session": min(session, MAX_COUNTER_SESSION), "requests": days}
-        for (payload,) in conn.execute("SELECT payload FROM downlinks WHERE van = ? AND kind = 'command' "
-                                       "AND applied_at IS NULL", [van]).fetchall():
+        session = min(session, MAX_COUNTER_SESSION)
+        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters not applied
+        for msg_id, payload, applied_at in conn.execute(
+                "SELECT msg_id, payload, applied_at FROM downlinks WHERE van = ? AND kind = 'command' "
+                "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')", [van]).fetchall():
             try:
                 body = cbor2.loads(payload)["body"]
-            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not the same
+                if body["name"] == "counters":
+                    told.append((msg_id, body["args"], applied_at is None))
+            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not one
                 continue
-            if body == {"name": "counters", "args": args}:
-                return False
+        # One still waiting is merged into the new one, by maximum, and superseded by it: one goes, not a pile.
+        waiting = [(msg_id, args) for msg_id, args, pending in told if pending]
+        for _, args in waiting:
+            try:
+                session = max(session, int(args["session"]))
+                for day, seq in args["requests"].items():
+                    highest[day] = max(highest.get(day, 0), int(seq))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+        args = {"session": session, "requests": dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])}
+        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
+        if any(told_args == args for _, told_args, _ in told):
+            return False
+        for msg_id, _ in waiting:
+            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE msg_id = ? "
+                         "AND applied_at IS NULL", [now_iso(), msg_id])
         self.record(conn, van, p.Command("counters", args))
         return True
 
@@ -622,6 +651,8 @@ class Hub:
                 conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
             conn.execute(_APPLIED, _applied_row(env, at))
+            if body["outcome"] == "rejected":
+                conn.execute(_LATER_REFUSED, _later_refused_row(env))
         elif env.kind == "shift.closed":
             conn.execute(_SHIFT, _shift_row(env, at))
             self._shift_conflict(conn, env, at)
@@ -718,8 +749,15 @@ class Hub:
         schema = p.down_schema(message)
         payload = p.encode_down(message, van=van, schema=schema)
         msg_id = cbor2.loads(payload)["msg_id"]
+        at = now_iso()
+        if message.kind in SUPERSEDED_KINDS:
+            # The van keeps only the newest catalogue, calendar, trust list: an older one still waiting is not sent
+            # beside this one (it could only be refused as not newer, or applied just to be replaced). A report the
+            # van makes of it anyway (the broker delivered it) still counts (_APPLIED).
+            conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE van = ? AND kind = ? "
+                         "AND applied_at IS NULL", [at, van, message.kind])
         conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at, schema) VALUES (?, ?, ?, ?, ?, ?)",
-                     [msg_id, van, message.kind, payload, now_iso(), schema])
+                     [msg_id, van, message.kind, payload, at, schema])
         speaks = conn.execute("SELECT schema FROM vans WHERE van = ?", [van]).fetchone()
         return Downlink(msg_id, van, message.kind, payload, held=bool(speaks and speaks[0] and speaks[0] < schema))
 
@@ -737,21 +775,35 @@ class Hub:
         lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
-        since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
-        # Only the newest of each kind, and only if it was applied: an older one can never apply (the van keeps only
-        # a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway (resend_pending).
-        newest: dict[str, tuple] = {}
-        for kind, outcome, payload in self.store._read(
-                "SELECT kind, outcome, payload FROM downlinks WHERE van = ? AND created_at >= ? "
-                "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
-                "ORDER BY created_at, msg_id", [van, since]):
-            newest[kind] = (outcome, payload)
-        rows = [(kind, payload) for kind, (outcome, payload) in newest.items() if outcome == "applied"]
-        for kind, payload in rows:
+        speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
+        if not speaks or speaks[0][1] is not None:
+            return 0  # retired: sent nothing (store.pending_downlinks); `vans add` queues it fresh copies
+        schema = speaks[0][0]
+        # One the van's software cannot read was queued afresh at its birth (_queue_unreadable): that copy waits.
+        sent = [(kind, payload) for kind, payload, needs in _newest_applied(self.store._read, van, born)
+                if schema is None or needs <= schema]
+        for kind, payload in sent:
             self.client.publish(p.down_topic(self.gov, van, kind), payload, qos=1)
-        if rows:
-            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(rows))
-        return len(rows)
+        if sent:
+            log.warning("%s: its counter went back; sent again the %d downlink(s) it had applied", van, len(sent))
+        return len(sent)
+
+    def _queue_unreadable(self, conn, van: str, born: str, schema: int) -> None:
+        """At the birth of a van whose counter went back, in its transaction: record again as a fresh copy each newest
+        applied downlink its software cannot read (a spare on an older protocol would drop it, the hub showing it
+        applied); the copy waits for the van's upgrade as any pending downlink newer than it reads does."""
+        held = [(kind, payload) for kind, payload, needs in _newest_applied(
+            lambda sql, args: conn.execute(sql, args).fetchall(), van, born) if needs > schema]
+        for kind, payload in held:
+            try:
+                message = p.decode_down(bytes(payload), van=van, kind=kind).message
+            except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
+                log.warning("%s: its %s no longer reads (%s): not queued again", van, kind, exc.detail)
+                continue
+            self.record(conn, van, message)
+        if held:
+            log.warning("%s: its counter went back on software (protocol %d) too old for %s: queued again for after "
+                        "its upgrade", van, schema, ", ".join(kind for kind, _ in held))
 
     def resend_pending_downlinks(self, van: str | None = None) -> int:
         vans = [van] if van else [r[0] for r in self.store.conn.execute(
@@ -764,12 +816,32 @@ class Hub:
         return sent
 
 
+def _newest_applied(read, van: str, born: str) -> list[tuple[str, bytes, int]]:
+    """(kind, payload, schema) of the newest catalogue, calendar and trust list ``van`` applied in the
+    DOWNLINK_MAX_AGE before ``born``. Only the newest of each kind, and only if it was applied: an older one can never
+    apply (the van keeps only a newer catalogue, calendar, trust list), and a newer one still waiting goes anyway
+    (resend_pending). ``read(sql, args)``: rows (the store's, or the caller's transaction)."""
+    since = (parse_iso(born) - p.DOWNLINK_MAX_AGE).isoformat()
+    newest: dict[str, tuple] = {}
+    for kind, outcome, payload, needs in read(
+            "SELECT kind, outcome, payload, schema FROM downlinks WHERE van = ? AND created_at >= ? "
+            "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
+            "ORDER BY created_at, msg_id", [van, since]):
+        newest[kind] = (outcome, payload, needs)
+    return [(kind, payload, needs) for kind, (outcome, payload, needs) in newest.items() if outcome == "applied"]
+
+
+# Downlinks of which the van keeps the newest only: a newer one recorded supersedes one still waiting (Hub.record).
+SUPERSEDED_KINDS = ("catalog", "calendar", "trust-list")
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
 # A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer
 # than what the van holds, or answered twice, stays applied in the hub's record.
 _APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ? "
             "AND (outcome IS NULL OR outcome <> 'applied')")
+# ... but a later refusal of one applied is kept as its error, shown on the van page ("refused later": the van may not
+# hold it any more, e.g. a spare on older software, a calendar it cannot read).
+_LATER_REFUSED = "UPDATE downlinks SET error = ? WHERE msg_id = ? AND van = ? AND outcome = 'applied'"
 
 
 def _message_row(env: p.Envelope, received_at: str) -> list:
@@ -807,6 +879,10 @@ def _shift_row(env: p.Envelope, at: str) -> list:
 
 def _applied_row(env: p.Envelope, at: str) -> list:
     return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
+
+
+def _later_refused_row(env: p.Envelope) -> list:
+    return [env.body["error"] or "rejected", env.body["msg_id"], env.van]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:

@@ -675,6 +675,23 @@ def m018_session_high_water(conn, dialect: str) -> None:
          "UPDATE vans SET session_max = session, session_told_at = session_back_at")
 
 
+@migration
+def m019_session_high_water_before_going_back(conn, dialect: str) -> None:
+    # m018 filled session_max with the session held — for a van whose counter had gone back under m017, the lower one
+    # after the restore, though the hub had seen the higher one it went back from (session_back's "from"): the van
+    # would be told (``counters``) too low a session, or not at all. Raised to the larger of the two where lower.
+    # Read in Python: the JSON text is the same on both backends, its SQL functions are not.
+    for van, session, session_max, text in conn.execute(
+            "SELECT van, session, session_max, session_back FROM vans WHERE session_back IS NOT NULL").fetchall():
+        try:
+            went_from = int(json.loads(text)["from"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not written by the hub as it should be: nothing to take from it
+        highest = max(session_max or 0, session or 0, went_from)
+        if 0 < highest <= 2**63 - 1 and highest != session_max:
+            conn.execute("UPDATE vans SET session_max = ? WHERE van = ?", [highest, van])
+
+
 # --- applying them ---------------------------------------------------------------------------------------
 
 LATEST = MIGRATIONS[-1].version

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cbor2
+
 from common.transaction import transaction as shared_transaction
 from governorate.migrations import migrate
 
@@ -132,20 +134,33 @@ class HubStore:
     def pending_downlinks(self, van: str) -> list[tuple[str, str, bytes]]:
         """The downlinks ``van`` has not applied yet and can read: one whose schema is newer than the van's
         software (as its last birth said; unknown: sent) waits for the van's upgrade. A retired van (governorate vans
-        remove) is sent none, even if it reconnects: they wait until ``vans add`` brings it back."""
-        return self._read(
-            "SELECT d.msg_id, d.kind, d.payload FROM downlinks d LEFT JOIN vans v ON v.van = d.van "
+        remove) is sent none, even if it reconnects: they wait until ``vans add`` brings it back — but the hub's own
+        ``counters`` (a retired van restored from a backup, still issuing numbers): it only raises the van's counters,
+        so that it gives no citizen a number the hub holds for another."""
+        rows = self._read(
+            "SELECT d.msg_id, d.kind, d.payload, v.retired_at FROM downlinks d LEFT JOIN vans v ON v.van = d.van "
             "WHERE d.van = ? AND d.applied_at IS NULL AND (v.schema IS NULL OR d.schema <= v.schema) "
-            "AND v.retired_at IS NULL "
+            "AND (v.retired_at IS NULL OR d.kind = 'command') "
             "ORDER BY d.msg_id",
             [van],
         )
+        return [(msg_id, kind, payload) for msg_id, kind, payload, retired in rows
+                if retired is None or _is_counters(payload)]
 
     def downlink(self, msg_id: str) -> dict | None:
         rows = self._read("SELECT van, kind, applied_at, outcome, error FROM downlinks WHERE msg_id = ?", [msg_id])
         row = rows[0] if rows else None
         keys = ("van", "kind", "applied_at", "outcome", "error")
         return dict(zip(keys, row, strict=True)) if row else None
+
+
+def _is_counters(payload: bytes) -> bool:
+    """Whether a stored downlink is the hub's ``counters`` command (governorate/ingest.py, _tell_counters)."""
+    try:
+        body = cbor2.loads(bytes(payload))["body"]
+        return isinstance(body, dict) and body.get("name") == "counters"
+    except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not one
+        return False
 
 
 def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30) -> None:

@@ -48,7 +48,10 @@ OUTCOMES = {
     "applied": ("نفّذتها الوحدة", "done by the van"),
     "rejected": ("رفضتها الوحدة", "refused by the van"),
     "duplicate": ("سبق أن وصلت إلى الوحدة", "the van already had it"),
+    "superseded": ("حلّت محلها نسخة أحدث", "replaced by a newer one"),
 }
+
+LATER_REFUSED = ("ثم رفضتها الوحدة حين أُرسلت إليها مرة أخرى", "then refused by the van when sent to it again")
 
 
 def command_of(van: str, payload) -> tuple[str, dict] | None:
@@ -77,15 +80,19 @@ def rows(van: str, downlinks: list[dict]) -> list[dict]:
         if d.get("held"):
             state, tone = ("ينتظر تحديث برنامج الوحدة", "waits for the van's software update"), "muted"
         elif d.get("outcome") in OUTCOMES:
-            state, tone = OUTCOMES[d["outcome"]], "offline" if d["outcome"] == "rejected" else "online"
+            state = OUTCOMES[d["outcome"]]
+            tone = {"rejected": "offline", "superseded": "muted"}.get(d["outcome"], "online")
         elif d.get("outcome"):
             state, tone = ("نتيجة غير معروفة", "an outcome this hub does not know"), "muted"
         else:
             state, tone = ("لم تصل بعد", "not delivered yet"), "muted"
         raw = (command[0] if command else d["kind"]) if what is None else None
-        words = refusal_words(d.get("error")) if d.get("outcome") == "rejected" else None
+        # Applied, then refused when sent again (after its counter went back): the hub keeps "applied" and the
+        # refusal as its error — said, so that staff see the van may not hold it any more.
+        later = LATER_REFUSED if d.get("outcome") == "applied" and d.get("error") else None
+        words = refusal_words(d.get("error")) if d.get("outcome") == "rejected" or later else None
         out.append({**d, "what": what, "raw": raw, "camera": camera, "state": state, "tone": tone,
-                    "error_words": words})
+                    "error_words": words, "later_refused": later})
     return out
 
 

@@ -917,16 +917,22 @@ def test_a_retired_van_that_reconnects_is_not_sent_its_queued_downlinks_until_it
     from governorate import backoffice, fleet
 
     hub = offline_hub(store)
-    hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"}), death("V007", 1)])
+    hub._process([birth("V007", 5), tel("V007", {"device.printer": "ok"}), death("V007", 5)])
     backoffice.command(store, hub, "V007", "rebirth", {}, "amal")  # queued while it is offline
     fleet.remove(store, ["V007"])
     sent = []
-    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append(topic)
-    hub._process([birth("V007", 2)])
-    assert [t for t in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append((topic, payload))
+    hub._process([birth("V007", 6)])
+    assert [t for t, _ in sent if "/down/" in t] == [] and hub.resend_pending_downlinks() == 0
+    # Restored from a backup while retired (a lower counter, the real case): only the hub's own counters go.
+    hub._process([death("V007", 6), birth("V007", 2)])
+    told = [p.decode_down(pl, van="V007", kind="command").message.name for t, pl in sent if "/down/" in t]
+    assert told == ["counters"] and hub.resend_pending_downlinks() == 1
+    sent.clear()
     fleet.register(store, ["V007"])  # back in service: its queued words go at its next birth
     hub._process([birth("V007", 3)])
-    assert [t for t in sent if t.endswith("/down/command")], sent
+    told = [p.decode_down(pl, van="V007", kind="command").message.name for t, pl in sent if "/down/" in t]
+    assert "rebirth" in told, told
 
 
 def test_a_van_brought_back_is_queued_what_was_published_while_it_was_retired(store):
@@ -972,3 +978,72 @@ def test_a_retired_van_that_reconnects_raises_an_alert_and_its_page_says_it_is_o
     fleet.register(store, ["V007"])  # back in service: the alert clears
     fleet.evaluate_alerts(store, fleet.Thresholds())
     assert [a["kind"] for a in fleet.alerts(store)] == ["printer"]
+
+
+def test_a_van_brought_back_is_sent_only_the_newest_waiting_of_each_publication(store, client):
+    # Review (low): at bring-back the older list still waiting went beside the newer one queued.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    for van in ("V007", "V008"):
+        hub._process([birth(van, 1), tel(van, {"device.printer": "ok"}), death(van, 1)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # V007 offline: it waits
+    fleet.remove(store, ["V007"])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v2", "amal")
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    sent = []
+    hub.client.publish = lambda topic, payload, qos=1, **kw: sent.append((topic, payload))
+    hub._process([birth("V007", 2)])
+    assert [cbor2.loads(pl)["body"]["blob"] for t, pl in sent if t.endswith("/down/trust-list")] == [
+        b"revocation-list-v2"]
+    [older] = store._read("SELECT outcome FROM downlinks WHERE van = 'V007' AND kind = 'trust-list' "
+                          "ORDER BY created_at, msg_id LIMIT 1")
+    assert older == ("superseded",)
+    login(client, "viewer")
+    page = client.get("/vans/V007").get_data(as_text=True)
+    assert "حلّت محلها نسخة أحدث" in page and "replaced by a newer one" in page
+
+
+def test_a_van_added_anew_or_removed_and_added_again_is_queued_the_latest_publications(store):
+    # Review (low): only a van brought back from retirement got the trust list, catalogue and holidays in force.
+    from governorate import backoffice, fleet
+
+    hub = offline_hub(store)
+    fleet.register(store, ["V020"], on_back=backoffice.queue_latest)  # nothing published yet: nothing queued
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V020'") == [(0,)]
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    assert fleet.remove(store, ["V020"]).removed == ["V020"]  # never heard from: removed, not retired
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v2", "amal")
+    fleet.register(store, ["V020", "V021"], on_back=backoffice.queue_latest)
+    for van in ("V020", "V021"):
+        rows = store._read("SELECT payload FROM downlinks WHERE van = ? AND kind = 'trust-list' AND applied_at IS NULL",
+                           [van])
+        assert [cbor2.loads(pl)["body"]["blob"] for (pl,) in rows] == [b"revocation-list-v2"], van
+    entries = store._read("SELECT subject, details FROM staff_audit WHERE action = 'van.add' AND subject = 'V021'")
+    assert "trust-list" in entries[0][1]
+
+
+def test_a_later_refusal_of_an_applied_downlink_shows_on_the_van_page(store, client):
+    # Review (low): a catalogue applied, then refused when sent again (the van's counter went back), kept "applied"
+    # and said nothing of the refusal.
+    from ulid import ULID
+
+    from edge.core import catalogue as catalogue_mod
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1)])
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    msg_id = hub.send("V007", p.Catalog(data["version"] + 1, data | {"version": data["version"] + 1}))
+    at = datetime.now(UTC).isoformat()
+    for seq, (outcome, error) in enumerate([("applied", None), ("rejected", "version 2 is not newer than 2")],
+                                           start=100):
+        env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, at, "downlink.applied",
+                         {"msg_id": msg_id, "kind": "catalog", "outcome": outcome, "error": error})
+        hub._process([(p.up_topic(GOV, "V007", "tx"), p.encode(env))])
+    assert store.downlink(msg_id)["outcome"] == "applied"
+    login(client, "viewer")
+    table = client.get("/vans/V007").get_data(as_text=True)
+    table = table[table.index('id="downlinks"'):]
+    row = next(r for r in re.findall(r"<tr><td>(.*?)</tr>", table, re.S) if "Service catalogue" in r)
+    assert "done by the van" in row and f'id="later-refused-{msg_id}"' in row
+    assert "ثم رفضتها الوحدة" in row and "version 2 is not newer than 2" in row

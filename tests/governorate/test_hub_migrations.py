@@ -554,3 +554,47 @@ def test_m016_upgrades_a_database_at_m015_with_vans(backend, tmp_path, monkeypat
     finally:
         if cluster:
             cluster.stop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_session_it_went_back_from(
+        backend, tmp_path, monkeypatch):
+    # Review: m018 took session_max = session, the lower session after the restore, for a van that had gone back.
+    cluster = None
+    if backend == "sqlite":
+        target = str(tmp_path / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("up")
+    try:
+        index = [m.name for m in MIGRATIONS].index("m018_session_high_water")
+        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
+        s = HubStore(target)  # a hub at m017
+        assert migrations.version(s) == index
+        with s.transaction() as conn:  # as the m017 hub wrote them: V007 went back 57 → 40, V008 never did
+            conn.execute("INSERT INTO vans (van, online, session, status_at, session_back, session_back_at) "
+                         "VALUES ('V007', 1, 40, '2026-12-01T10:30:00+00:00', ?, '2026-12-01T10:30:01+00:00')",
+                         [json.dumps({"from": 57, "to": 40, "at": "2026-12-01T10:30:00+00:00",
+                                      "after": "2026-12-01T10:00:00+00:00"})])
+            conn.execute("INSERT INTO vans (van, online, session, status_at) "
+                         "VALUES ('V008', 0, 12, '2026-12-01T10:00:00+00:00')")
+            conn.execute("INSERT INTO vans (van, session, session_back) VALUES ('V009', 3, 'not json')")
+            conn.execute("INSERT INTO vans (van) VALUES ('V050')")
+        s.close()
+        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index + 1])
+        s = HubStore(target)  # m018 as it ran on the hubs: the lower session
+        assert s.migrated == ["m018_session_high_water"]
+        assert dict(s._read("SELECT van, session_max FROM vans"))["V007"] == 40
+        s.close()
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+        s = HubStore(target)
+        assert "m019_session_high_water_before_going_back" in s.migrated
+        assert dict(s._read("SELECT van, session_max FROM vans")) == {"V007": 57, "V008": 12, "V009": 3,
+                                                                     "V050": 0}
+        s.close()
+        s = HubStore(target)
+        assert s.migrated == []
+        s.close()
+    finally:
+        if cluster:
+            cluster.stop()

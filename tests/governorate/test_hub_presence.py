@@ -10,12 +10,13 @@ import cbor2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ulid import ULID
 
 from edge.core import catalogue as catalogue_mod
 from edge.core import requests as rq
 from edge.sync import downlink
 from edge.sync import protocol as p
-from governorate import fleet, ingest, quarantine
+from governorate import backoffice, fleet, ingest, quarantine
 from governorate.store import HubStore
 from tests.support.gov_support import BACKENDS, GOV, empty_hub, offline_hub, van_requests
 
@@ -31,6 +32,23 @@ def store(request, tmp_path):
 def _status(kind: str, session: int, minutes: float) -> tuple[str, bytes]:
     make = p.birth if kind == "birth" else p.death
     return p.up_topic(GOV, "V007", "status"), p.encode(make("V007", session, now=T0 + timedelta(minutes=minutes)))
+
+
+def _status_on(schema: int, kind: str, session: int, minutes: float) -> tuple[str, bytes]:
+    """A status of V007 running software that speaks protocol ``schema`` (a spare on older software)."""
+    body = {"session": session, "online": kind == "birth", "schema": schema}
+    env = p.Envelope(str(ULID()), "V007", "status", session, schema, (T0 + timedelta(minutes=minutes)).isoformat(),
+                     f"status.{kind}", body)
+    return p.up_topic(GOV, "V007", "status"), p.encode(env)
+
+
+HOLIDAYS = """version = 2
+
+[[movable]]
+days = ["2026-12-06", "2026-12-07"]
+name_ar = "حداد وطني"
+name_en = "National mourning"
+"""
 
 
 def _presence(store) -> tuple[int, bool]:
@@ -144,6 +162,15 @@ def test_births_and_deaths_of_any_session_at_any_time_never_break_the_hub(tmp_pa
             hub._process([_status("birth", top, 121)])
             assert _presence(s) == (top, True)
         fleet.evaluate_alerts(s, fleet.Thresholds())  # a counter gone back, however drawn, reads as an alert
+        alerts = fleet.alerts(s)
+        assert {a["van"] for a in alerts} <= {"V007"}, alerts
+        assert all(a["kind"] in fleet.ALERT_KINDS for a in alerts), alerts
+        went_back = any(later <= earlier for i, (_, earlier, _) in enumerate(steps) for _, later, _ in steps[i + 1:])
+        if not went_back:  # each status's session above all before it: nothing to say about the counter
+            assert [a for a in alerts if a["kind"] == "session"] == [], alerts
+        for a in alerts:
+            if a["kind"] == "session":
+                assert a["detail"].startswith("connection counter "), a
     finally:
         s.close()
 
@@ -262,11 +289,14 @@ def test_a_van_sent_again_the_newest_applied_downlink_of_each_kind_only(store):
     assert applied in sent and older not in sent
     waiting = hub.send("V007", p.Catalog(v + 3, data | {"version": v + 3}))
     sent.clear()
-    hub._process([_status("death", 40, 29.9), _status("birth", 30, 100)])
+    hub._process([_status("death", 40, 29.9), _status("birth", 30, 100)])  # within the hour: what waits only
+    assert waiting in sent and applied not in sent and older not in sent
     with store.transaction() as conn:
         conn.execute("UPDATE vans SET session_told_at = NULL")
+    sent.clear()
     hub._process([_status("death", 30, 99), _status("birth", 20, 110)])
-    assert waiting in sent and applied not in sent  # the newer one waiting goes: the older could never apply
+    # The newer one waiting goes (once: it is pending, not sent again as applied); the older could never apply.
+    assert sent.count(waiting) == 1 and applied not in sent and older not in sent, sent
     with store.transaction() as conn:  # a late "not newer" for a catalogue the hub holds applied
         conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007"])
     assert store.downlink(applied)["outcome"] == "applied"
@@ -282,3 +312,112 @@ def test_the_hub_tells_no_session_the_van_would_refuse(store):
     _applied(store, "command")
     hub._process([_status("death", 40, 30), _status("birth", 2**32 + 1, 40)])  # past what it was told: no more
     assert _pending_commands(store) == 0
+
+
+def _down(sent: list[tuple[str, bytes]]) -> list[str]:
+    return [topic.rsplit("/", 1)[1] for topic, _ in sent if "/down/" in topic]
+
+
+def test_a_retired_van_restored_from_a_backup_is_sent_only_its_counters_and_fresh_copies_once_it_is_back(
+        store, tmp_path):
+    # Review M1/M2: a retired van whose counter went back was sent its newest applied trust list (and the hour used
+    # up), and its counters were held (it kept giving numbers the hub holds for other citizens).
+    hub = offline_hub(store)
+    _numbers, messages = van_requests(tmp_path / "van", "V007", 2)
+    hub._process([_status("birth", 57, 0), *messages])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    _applied(store, "trust-list")
+    hub._process([_status("death", 57, 0)])
+    assert fleet.remove(store, ["V007"]).retired == ["V007"]
+    sent: list[tuple[str, bytes]] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append((topic, payload))
+    hub._process([_status("birth", 40, 30)])  # restored from a backup while retired
+    assert _down(sent) == ["command"]
+    assert p.decode_down(sent[0][1], van="V007", kind="command").message.name == "counters"
+    assert store._read("SELECT session_told_at FROM vans WHERE van = 'V007'") == [(None,)]
+    _applied(store, "command")
+    back = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert back.back == ["V007"]
+    lists = store._read("SELECT applied_at FROM downlinks WHERE van = 'V007' AND kind = 'trust-list' "
+                        "ORDER BY created_at, msg_id")
+    assert len(lists) == 2 and lists[-1][0] is None  # a fresh copy of what it lost, waiting
+    sent.clear()
+    hub._process([_status("death", 40, 30), _status("birth", 58, 40)])
+    assert _down(sent) == ["trust-list"]
+    assert cbor2.loads(sent[0][1])["body"]["blob"] == b"revocation-list-v1"
+    # Retired and back again without going back: nothing queued again.
+    _applied(store, "trust-list")
+    fleet.remove(store, ["V007"])
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert len(store._read("SELECT 1 FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'")) == 2
+
+
+def test_a_retired_van_whose_counters_change_is_sent_them_and_one_waiting_is_merged_into_the_next_not_piled_up(
+        store, tmp_path):
+    # Review M2: held while retired, a new counters row was recorded whenever its arguments changed.
+    hub = offline_hub(store)
+    _numbers, messages = van_requests(tmp_path / "van", "V007", 3)
+    hub._process([_status("birth", 57, 0), *messages[:1], _status("death", 57, 0)])
+    fleet.remove(store, ["V007"])
+    sent: list[tuple[str, bytes]] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append((topic, payload))
+    hub._process([_status("birth", 40, 30)])
+    hub._process([*messages[1:]])
+    hub._process([_status("death", 40, 30), _status("birth", 41, 40)])  # more numbers since: told anew
+    told = [p.decode_down(pl, van="V007", kind="command").message for t, pl in sent if t.endswith("/down/command")]
+    assert [m.name for m in told] == ["counters", "counters"]  # the first, then the newer one in its place
+    assert told[0] != told[1] and hub.resend_pending_downlinks("V007") == 1
+    assert told[1].args["session"] == 57 and set(told[0].args["requests"]) <= set(told[1].args["requests"])
+    assert all(told[1].args["requests"][day] >= seq for day, seq in told[0].args["requests"].items())
+    assert store._read("SELECT outcome FROM downlinks WHERE kind = 'command' ORDER BY created_at, msg_id") == [
+        ("superseded",), (None,)]
+
+
+def test_a_counters_the_van_refused_is_not_recorded_again_at_every_birth(store):
+    # Review (low): a refused counters was recorded again, the same, at every birth at or below the high-water mark.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0), _status("birth", 40, 30)])
+    with store.transaction() as conn:
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = 'unknown command' "
+                     "WHERE kind = 'command'", [datetime.now(UTC).isoformat()])
+    for session, minutes in ((41, 40), (42, 50)):
+        hub._process([_status("death", session - 1, minutes - 10), _status("birth", session, minutes)])
+    assert store._read("SELECT count(*) FROM downlinks WHERE kind = 'command'")[0][0] == 1
+
+
+def test_a_van_swapped_for_a_spare_on_older_software_is_not_sent_a_calendar_it_cannot_read_until_its_upgrade(store):
+    # Review M3: the re-send after going back ignored the van's schema; the spare dropped the calendar silently and
+    # the hub still showed it applied.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    applied = hub.send("V007", p.Calendar(2, HOLIDAYS))
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    catalogue = hub.send("V007", p.Catalog(data["version"] + 1, data | {"version": data["version"] + 1}))
+    _applied(store, "calendar")
+    _applied(store, "catalog")
+    hub._process([_status("death", 57, 0)])
+    sent: list[tuple[str, bytes]] = []
+    hub.client.publish = lambda topic, payload, qos=0: sent.append((topic, payload))
+    hub._process([_status_on(2, "birth", 40, 30)])  # the spare speaks protocol 2; a calendar needs 3
+    assert sorted(_down(sent)) == ["catalog", "command"]
+    assert cbor2.loads([pl for t, pl in sent if t.endswith("/down/catalog")][0])["msg_id"] == catalogue
+    [(fresh, applied_at)] = store._read("SELECT msg_id, applied_at FROM downlinks WHERE kind = 'calendar' "
+                                        "AND msg_id <> ?", [applied])
+    assert applied_at is None  # waits, as any downlink the van cannot read yet
+    _applied(store, "command")
+    sent.clear()
+    hub._process([_status_on(2, "death", 40, 30), _status_on(p.SCHEMA_VERSION, "birth", 58, 40)])  # upgraded
+    assert [cbor2.loads(pl)["msg_id"] for t, pl in sent if t.endswith("/down/calendar")] == [fresh]
+
+
+def test_counters_still_waiting_are_merged_by_maximum_into_the_next_never_lowered(store, tmp_path):
+    hub = offline_hub(store)
+    _numbers, messages = van_requests(tmp_path / "van", "V007", 1)
+    hub._process([_status("birth", 57, 0), *messages, _status("death", 57, 0)])
+    earlier = (T0 - timedelta(days=3)).date().isoformat()  # a day the hub no longer counts (or no longer holds)
+    with store.transaction() as conn:
+        hub.record(conn, "V007", p.Command("counters", {"session": 57, "requests": {earlier: 8000}}))
+    hub._process([_status("birth", 40, 30)])
+    [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")
+    told = p.decode_down(payload, van="V007", kind="command").message.args
+    assert told["session"] == 57 and told["requests"][earlier] == 8000 and len(told["requests"]) == 2

@@ -155,3 +155,37 @@ def test_once_connected_the_restored_van_numbers_and_counts_past_what_the_hub_ho
                    "the van's next connection, above the old ones")
     finally:
         runner.stop()
+
+
+def test_a_van_restored_while_retired_is_told_its_counters_only_and_gets_its_catalogue_back_once_it_is_back(
+        restored, hub):
+    """Review M1/M2 of the restored van and the retired van together: retired, it is sent nothing of the
+    governorate's state (not its catalogue again) but its counters (it may still serve citizens); brought back with
+    `governorate vans add`, it is queued a fresh copy of what it lost, and gets it at its next connection."""
+    from governorate import backoffice
+
+    settings, later, version = restored
+    assert fleet.remove(hub.store, [VAN]).retired == [VAN]
+    agent, runner = start_van(settings)
+    try:
+        wait_until(lambda: hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' "
+                                           "AND outcome = 'applied'")[0][0] == 1, 20, "the hub's counters applied")
+        number = _register(settings, "هالة عادل رضا")
+        assert rq.parse_request_number(number).seq == rq.parse_request_number(later[-1]).seq + 1
+        wait_until(lambda: pending(settings) == 0, 30, "the new request to reach the hub")
+    finally:
+        runner.stop()
+    wait_until(lambda: hub.store.van(VAN)["online"] is False, 10, "the van to go offline")
+    db = open_db(settings.db_path)
+    assert catalogues.newest_version(db) != version  # not sent to a retired van
+    db.close()
+    assert hub.store._read("SELECT session_told_at FROM vans WHERE van = ?", [VAN]) == [(None,)]
+    back = fleet.register(hub.store, [VAN], on_back=backoffice.queue_latest)
+    assert back.back == [VAN]
+    agent, runner = start_van(settings)
+    try:
+        db = open_db(settings.db_path)
+        wait_until(lambda: catalogues.newest_version(db) == version, 20, "the lost catalogue, once it is back")
+        db.close()
+    finally:
+        runner.stop()
