@@ -678,10 +678,17 @@ def _search(small: np.ndarray, gain: float):
             if inside and found[1] >= CONFIDENT:
                 continue  # inside an answer outlined as a page: its inner part (a card's panel), and it stays
             for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
-                if _page_shaped(q, STEEP_ANGLE):
+                if _page_shaped(q, STEEP_ANGLE) and (gain == 1.0 or _crisp(small, q)):
+                    # With the steps amplified (a pale page), the answer must be crisp (``detect``): a quiet region
+                    # that is not would be dropped there, and the page it displaced with it.
                     quad, evidence, rank = _judge(raw_feat, q, blind)
                     before = found
                     found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+                    if found is not before and before is not None and found[1] < NO_PAGE <= before[1]:
+                        # No page by its own confidence (the desk's lit patch beside a page, outranking it by
+                        # flatness): it does not displace a page (framed/1044: the page 0.95 at 0.44, then "no page").
+                        found = before
+                        continue
                     if inside and found is not before:
                         # Inside an unsure answer, the quiet region is the page (the answer took a stripe beyond
                         # it) or a printed frame's inside (the answer was the frame): a guess between the two,
