@@ -81,7 +81,10 @@ measured along each candidate side:
    quiet region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not
    looked at. A quiet region that wins gives way to a candidate of the outline searches around it whose sides
    are steps at least as good (``_outline_around``, 2026-12-06): a document's printed body inside its plain rim
-   is as free of edges as paper, and flatter, so surer; the outline tells the paper's edge from the print's.
+   is as free of edges as paper, and flatter, so surer; the outline tells the paper's edge from the print's. A
+   quiet region that is no page by its own confidence (below NO_PAGE: a lit patch of desk, flat, outranks a page full
+   of print) does not displace a page, and where the steps are amplified (below) one that is not crisp is not looked
+   at: the answer there must be crisp, and dropping it dropped the page it had displaced (2026-12-06, framed/1044).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
