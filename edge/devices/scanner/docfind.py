@@ -697,7 +697,7 @@ def _search(small: np.ndarray, gain: float):
                         # flatness): it does not displace a page (framed/1044: the page 0.95 at 0.44, then "no page").
                         found = before
                         continue
-                    if inside and found is not before and _rim_between(raw_feat, before[0], found[0]):
+                    if inside and found is not before and _rim_between(raw_feat / gain, before[0], found[0]):
                         found = before  # the quiet region is the print inside the document's plain rim
                         continue
                     if inside and found is not before:
