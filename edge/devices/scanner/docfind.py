@@ -81,7 +81,13 @@ measured along each candidate side:
    quiet region inside an answer already outlined as a page (CONFIDENT) is its inner part (a card's panel) and not
    looked at. A quiet region that wins gives way to a candidate of the outline searches around it whose sides
    are steps at least as good (``_outline_around``, 2026-12-06): a document's printed body inside its plain rim
-   is as free of edges as paper, and flatter, so surer; the outline tells the paper's edge from the print's.
+   is as free of edges as paper, and flatter, so surer; the outline tells the paper's edge from the print's. A
+   quiet region that is no page by its own confidence (below NO_PAGE: a lit patch of desk, flat, outranks a page full
+   of print) does not displace a page, and where the steps are amplified (below) one that is not crisp is not looked
+   at: the answer there must be crisp, and dropping it dropped the page it had displaced (2026-12-06, framed/1044).
+   A quiet region inside an unsure answer does not replace it when the band between them is paper (``_rim_between``:
+   wide enough to measure, QUIET_BAND, and unlike the desk beyond the answer): the quiet region is then a document's
+   printed body inside its plain rim, not the page inside a stripe or a patch of desk the answer took.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -229,6 +235,8 @@ QUIET_OPEN, QUIET_CLOSE = 3, 15  # px: the desk's thin gaps go; quiet pieces thi
 QUIET_INSIDE = 0.9       # a quiet region this much inside a confident answer is its inner part, not a page
 QUIET_SHARE = 0.2        # … whose hull they fill at least this much (the rest its print)
 QUIET_BUSY = 0.6         # … and where this share of the photo is, the regions free of edges are candidates
+QUIET_BAND = 7.0         # px (working): a band this wide on average between an answer and a quiet region inside it …
+QUIET_BAND_DESK = 0.1    # … whose colour is this far (log colour) from the desk beyond the answer is paper (a rim)
 COARSE_SAME = 6.0        # px (working): a coarse-view winner with all corners this near the first look's: its answer
 SEAM_TRIES = 5           # seams nearest the middle checked against the desk
 SEAM_GAP_DESK = 0.2      # … and at full resolution, the line's most unlike sample this near the desk (_desk_in_gap)
@@ -678,10 +686,20 @@ def _search(small: np.ndarray, gain: float):
             if inside and found[1] >= CONFIDENT:
                 continue  # inside an answer outlined as a page: its inner part (a card's panel), and it stays
             for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
-                if _page_shaped(q, STEEP_ANGLE):
+                if _page_shaped(q, STEEP_ANGLE) and (gain == 1.0 or _crisp(small, q)):
+                    # With the steps amplified (a pale page), the answer must be crisp (``detect``): a quiet region
+                    # that is not would be dropped there, and the page it displaced with it.
                     quad, evidence, rank = _judge(raw_feat, q, blind)
                     before = found
                     found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+                    if found is not before and before is not None and found[1] < NO_PAGE <= before[1]:
+                        # No page by its own confidence (the desk's lit patch beside a page, outranking it by
+                        # flatness): it does not displace a page (framed/1044: the page 0.95 at 0.44, then "no page").
+                        found = before
+                        continue
+                    if inside and found is not before and _rim_between(raw_feat / gain, before[0], found[0]):
+                        found = before  # the quiet region is the print inside the document's plain rim
+                        continue
                     if inside and found is not before:
                         # Inside an unsure answer, the quiet region is the page (the answer took a stripe beyond
                         # it) or a printed frame's inside (the answer was the frame): a guess between the two,
@@ -1022,6 +1040,30 @@ def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
         if quad is not None:
             quads.append(quad)
     return quads
+
+
+def _rim_between(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the band between an answer and a quiet region inside it is paper: wide enough to measure (QUIET_BAND on
+    average) and unlike the desk just beyond the answer (its median colour QUIET_BAND_DESK away). Where the answer took
+    desk beyond the page (a stripe, a patch of grain) the band is the desk; where the quiet region is a document's
+    printed body, the band is its plain rim."""
+    def mask(q):
+        m = np.zeros(feat.shape[:2], np.uint8)
+        cv2.fillConvexPoly(m, np.round(order_corners(q) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+        return m
+
+    o, i = order_corners(outer).astype(np.float32), order_corners(inner).astype(np.float32)
+    common, _ = cv2.intersectConvexConvex(o, i)
+    perimeter = cv2.arcLength(o.reshape(-1, 1, 2), True) + cv2.arcLength(i.reshape(-1, 1, 2), True)
+    if 2 * (abs(_area(o)) - common) / max(perimeter, 1.0) < QUIET_BAND:
+        return False  # too thin to tell its colour from its edges'
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
+    om, im = mask(outer), mask(inner)
+    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
+    desk = (cv2.dilate(om, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0)
+    if not band.any() or not desk.any():
+        return False
+    return float(np.linalg.norm(np.median(feat[band], axis=0) - np.median(feat[desk], axis=0))) >= QUIET_BAND_DESK
 
 
 def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
