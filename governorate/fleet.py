@@ -184,6 +184,11 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
     _check_ids([*vans, *listed])
     with store.transaction() as conn:
+        # The named rows first (PostgreSQL: locked until the end), as ``remove`` does: an ingest worker storing a
+        # birth of one of them waits, and then finds it back in service (its going-back re-sent as for any van),
+        # instead of finding it retired while on_back decides from what it read before that birth.
+        for van in sorted(set(vans)):
+            conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van])
         known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
         named = set(vans)
         new = sorted((named | set(listed)) - set(known))
