@@ -556,7 +556,7 @@ class Hub:
                                                                                            MAX_COUNTER_SESSION):
             # A connection counted at or below one the hub saw before (restored again, perhaps from the same backup;
             # or the van has not applied its counters yet): told its counters, always (a few bytes; once pending).
-            self._tell_counters(conn, env.van, highest, env.created_at)
+            self._tell_counters(conn, env.van, highest, env.created_at, received_at)
             told = parse_iso(row[4])
             if not went_back:
                 pass  # not news: the going-back was seen at an earlier birth (its downlinks went then)
@@ -582,13 +582,13 @@ class Hub:
                       max(highest, incoming.session), env.van])
         return True
 
-    def _tell_counters(self, conn, van: str, session: int, born: str) -> bool:
+    def _tell_counters(self, conn, van: str, session: int, born: str, received_at: str) -> bool:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
         session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
         citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
-        for the van or was refused by it; one still waiting is merged into it (by maximum) and superseded; the
-        birth's re-send of pending downlinks sends it (to a retired van too:
-        store.pending_downlinks). Returns whether it recorded one."""
+        for the van or was refused by it within the hour (``received_at``: the birth's, on the hub's clock); one still
+        waiting is merged into it (by maximum) and superseded; the birth's re-send of pending downlinks sends it (to a
+        retired van too: store.pending_downlinks). Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
         for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
@@ -601,10 +601,14 @@ class Hub:
                 day = parsed.day.isoformat()
                 highest[day] = max(highest.get(day, 0), parsed.seq)
         session = min(session, MAX_COUNTER_SESSION)
-        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters not applied
+        # Those still waiting, and those the van refused within the hour (the re-send's limit), by the hub's clock: a
+        # refusal older than that may be of software since replaced (a spare predating ``counters`` refuses it
+        # "unknown command", then is upgraded), and one superseded or answered "duplicate" tells nothing of the van.
+        recent = (parse_iso(received_at) - WENT_BACK_TELL_EVERY).isoformat()
+        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters that block the same
         for msg_id, payload, applied_at in conn.execute(
                 "SELECT msg_id, payload, applied_at FROM downlinks WHERE van = ? AND kind = 'command' "
-                "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')", [van]).fetchall():
+                "AND (applied_at IS NULL OR (outcome = 'rejected' AND applied_at >= ?))", [van, recent]).fetchall():
             try:
                 body = cbor2.loads(payload)["body"]
                 if body["name"] == "counters":
@@ -621,7 +625,7 @@ class Hub:
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         args = {"session": session, "requests": dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])}
-        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
+        # The same still waiting, or just refused (the van would refuse it again): not recorded again at every birth.
         if any(told_args == args for _, told_args, _ in told):
             return False
         for msg_id, _ in waiting:

@@ -421,3 +421,36 @@ def test_counters_still_waiting_are_merged_by_maximum_into_the_next_never_lowere
     [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")
     told = p.decode_down(payload, van="V007", kind="command").message.args
     assert told["session"] == 57 and told["requests"][earlier] == 8000 and len(told["requests"]) == 2
+
+
+def test_a_counters_refused_by_software_that_predates_it_is_told_again_after_the_vans_upgrade(store):
+    # Review A: a refused counters blocked the same arguments forever; a spare on software predating `counters`
+    # ("unknown command 'counters'", edge.sync.downlink), upgraded, kept reusing request numbers the hub holds.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0), _status("birth", 40, 30)])
+    with store.transaction() as conn:  # refused 89 minutes ago by the hub's clock (the van's clock says T0 + 31 min)
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', "
+                     "error = 'unknown command ''counters''' WHERE kind = 'command'",
+                     [(datetime.now(UTC) - timedelta(minutes=89)).isoformat()])
+    # Upgraded since: its counter still below 57, the same arguments are computed: told again.
+    hub._process([_status("death", 40, 31), _status("birth", 41, 115)])
+    assert _pending_commands(store) == 1
+    # ... and not piled up at the next birth: the one told waits.
+    hub._process([_status("death", 41, 115), _status("birth", 42, 116)])
+    assert _pending_commands(store) == 1
+
+
+def test_a_counters_answered_duplicate_or_superseded_does_not_block_the_same_told_again(store):
+    # Review F: every counters not applied blocked the same arguments, a "duplicate" answer or a superseded one too.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0), _status("birth", 40, 30)])
+    with store.transaction() as conn:  # the van answers "duplicate" (it held that msg_id in its inbox)
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'duplicate' WHERE kind = 'command'",
+                     [datetime.now(UTC).isoformat()])
+    hub._process([_status("death", 40, 31), _status("birth", 41, 40)])  # still below 57
+    assert _pending_commands(store) == 1
+    with store.transaction() as conn:  # superseded (by one since lost from the record): tells nothing either
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE kind = 'command' "
+                     "AND applied_at IS NULL", [datetime.now(UTC).isoformat()])
+    hub._process([_status("death", 41, 40), _status("birth", 42, 50)])
+    assert _pending_commands(store) == 1
