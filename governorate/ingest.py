@@ -840,9 +840,12 @@ SUPERSEDED_KINDS = ("catalog", "calendar", "trust-list")
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
 # A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer
-# than what the van holds, or answered twice, stays applied in the hub's record.
+# than what the van holds, or answered twice, stays applied in the hub's record. Nor does a refusal undo "superseded": a
+# publication replaced by a newer one, delivered late by the broker, is refused "not newer" by a van that holds the
+# newer one (the last argument: the report's outcome again; COALESCE: a NULL outcome must not make the test NULL).
 _APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ? "
-            "AND (outcome IS NULL OR outcome <> 'applied')")
+            "AND (outcome IS NULL OR outcome <> 'applied') "
+            "AND NOT (COALESCE(outcome, '') = 'superseded' AND ? = 'rejected')")
 # ... but a later refusal of one applied is kept as its error, shown on the van page ("refused later": the van may not
 # hold it any more, e.g. a spare on older software, a calendar it cannot read).
 _LATER_REFUSED = "UPDATE downlinks SET error = ? WHERE msg_id = ? AND van = ? AND outcome = 'applied'"
@@ -882,7 +885,7 @@ def _shift_row(env: p.Envelope, at: str) -> list:
 
 
 def _applied_row(env: p.Envelope, at: str) -> list:
-    return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
+    return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van, env.body["outcome"]]
 
 
 def _later_refused_row(env: p.Envelope) -> list:

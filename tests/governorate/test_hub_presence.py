@@ -298,7 +298,8 @@ def test_a_van_sent_again_the_newest_applied_downlink_of_each_kind_only(store):
     # The newer one waiting goes (once: it is pending, not sent again as applied); the older could never apply.
     assert sent.count(waiting) == 1 and applied not in sent and older not in sent, sent
     with store.transaction() as conn:  # a late "not newer" for a catalogue the hub holds applied
-        conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007"])
+        conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007",
+                                       "rejected"])
     assert store.downlink(applied)["outcome"] == "applied"
 
 
@@ -454,3 +455,29 @@ def test_a_counters_answered_duplicate_or_superseded_does_not_block_the_same_tol
                      "AND applied_at IS NULL", [datetime.now(UTC).isoformat()])
     hub._process([_status("death", 41, 40), _status("birth", 42, 50)])
     assert _pending_commands(store) == 1
+
+
+def _report(hub, msg_id: str, kind: str, outcome: str, error: str | None, seq: int) -> None:
+    """The van's report of a downlink (edge.sync.downlink), as it arrives on its tx stream."""
+    env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, datetime.now(UTC).isoformat(),
+                     "downlink.applied", {"msg_id": msg_id, "kind": kind, "outcome": outcome, "error": error})
+    hub._process([(p.up_topic(GOV, "V007", "tx"), p.encode(env))])
+
+
+def test_a_superseded_publication_delivered_late_and_refused_not_newer_stays_superseded(store):
+    # Review E: the broker delivered the older catalogue after the newer one; the van refused it "not newer" and the
+    # hub showed it red, "refused by the van".
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"] + 1
+    old = hub.send("V007", p.Catalog(v, data | {"version": v}))
+    newer = hub.send("V007", p.Catalog(v + 1, data | {"version": v + 1}))
+    assert store.downlink(old)["outcome"] == "superseded"
+    _report(hub, newer, "catalog", "applied", None, 300)
+    _report(hub, old, "catalog", "rejected", f"catalogue v{v} is not newer than v{v + 1}", 301)
+    assert store.downlink(old)["outcome"] == "superseded"
+    # A first report still counts, whatever it says (the outcome held is NULL: the test must not read NULL).
+    third = hub.send("V007", p.Catalog(v + 2, data | {"version": v + 2}))
+    _report(hub, third, "catalog", "rejected", "catalogue v9 is invalid: x", 302)
+    assert store.downlink(third)["outcome"] == "rejected"
