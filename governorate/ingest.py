@@ -779,10 +779,16 @@ class Hub:
         lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
-        speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
-        if not speaks or speaks[0][1] is not None:
-            return 0  # retired: sent nothing (store.pending_downlinks); `vans add` queues it fresh copies
-        schema = speaks[0][0]
+        # Retired since its birth was stored (`vans remove` in between): sent nothing (store.pending_downlinks), and
+        # marked as gone back while retired (session_back_at after retired_at: its birth's is older than the
+        # retirement) so that `vans add` queues it fresh copies (backoffice.queue_latest). Decided with the van's row
+        # locked, as `vans add` and `vans remove` lock it: one of them runs wholly before or after this.
+        with self.store.transaction() as conn:
+            speaks = conn.execute("UPDATE vans SET session_back_at = CASE WHEN retired_at IS NULL THEN session_back_at "
+                                  "ELSE ? END WHERE van = ? RETURNING schema, retired_at", [now_iso(), van]).fetchone()
+        if speaks is None or speaks[1] is not None:
+            return 0
+        schema = speaks[0]
         # One the van's software cannot read was queued afresh at its birth (_queue_unreadable): that copy waits.
         sent = [(kind, payload) for kind, payload, needs in _newest_applied(self.store._read, van, born)
                 if schema is None or needs <= schema]

@@ -481,3 +481,24 @@ def test_a_superseded_publication_delivered_late_and_refused_not_newer_stays_sup
     third = hub.send("V007", p.Catalog(v + 2, data | {"version": v + 2}))
     _report(hub, third, "catalog", "rejected", "catalogue v9 is invalid: x", 302)
     assert store.downlink(third)["outcome"] == "rejected"
+
+
+def test_a_van_retired_between_its_going_back_birth_and_the_resend_is_queued_fresh_copies_when_back(store):
+    # Review H: `vans remove` between the birth's commit and the re-send after it: the re-send found the van retired
+    # and sent nothing, the hour was used up, and session_back_at was older than retired_at: `vans add` queued nothing.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    _applied(store, "trust-list")
+    hub._process([_status("death", 57, 0)])
+    resend = hub.resend_applied_downlinks
+
+    def retired_meanwhile(van, born):
+        fleet.remove(store, [van])
+        return resend(van, born)
+
+    hub.resend_applied_downlinks = retired_meanwhile
+    hub._process([_status("birth", 40, 30)])
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    waiting = store._read("SELECT count(*) FROM downlinks WHERE kind = 'trust-list' AND applied_at IS NULL")
+    assert waiting == [(1,)]
