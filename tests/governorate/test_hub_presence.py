@@ -502,3 +502,20 @@ def test_a_van_retired_between_its_going_back_birth_and_the_resend_is_queued_fre
     fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
     waiting = store._read("SELECT count(*) FROM downlinks WHERE kind = 'trust-list' AND applied_at IS NULL")
     assert waiting == [(1,)]
+
+
+def test_a_van_that_connects_before_vans_add_is_queued_the_latest_publications_by_it(store):
+    # Review I: the ingest made the row of a van heard from before `vans add`; register took it as known, in service,
+    # and queued it nothing: it never had the trust list published before it connected.
+    from tests.support.gov_support import birth
+
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])  # V007, for a publication to exist
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    hub._process([birth("V030", 1)])  # enrolled, connects before staff run vans add
+    done = fleet.register(store, ["V030"], on_back=backoffice.queue_latest)
+    assert (list(done), done.early, done.queued) == ([], ["V030"], {"V030": ["trust-list"]})
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
+    # Added again: it has been sent something, it is left as it is.
+    assert fleet.register(store, ["V030"], on_back=backoffice.queue_latest).queued == {}
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
