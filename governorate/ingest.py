@@ -486,7 +486,7 @@ class Hub:
         reports = [env for env in envs if env.kind == "downlink.applied"]
         execute_many(conn, _APPLIED, [_applied_row(env, at) for env in reports])
         execute_many(conn, _LATER_REFUSED, [_later_refused_row(env) for env in reports
-                                            if env.body["outcome"] == "rejected"])
+                                            if env.body["outcome"] in ("rejected", "applied")])
         closed = [env for env in envs if env.kind == "shift.closed"]
         execute_many(conn, _SHIFT, [_shift_row(env, at) for env in closed])
         for env in closed:
@@ -655,7 +655,7 @@ class Hub:
                 conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
             conn.execute(_APPLIED, _applied_row(env, at))
-            if body["outcome"] == "rejected":
+            if body["outcome"] in ("rejected", "applied"):
                 conn.execute(_LATER_REFUSED, _later_refused_row(env))
         elif env.kind == "shift.closed":
             conn.execute(_SHIFT, _shift_row(env, at))
@@ -853,7 +853,8 @@ _APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE m
             "AND (outcome IS NULL OR outcome <> 'applied') "
             "AND NOT (COALESCE(outcome, '') = 'superseded' AND ? = 'rejected')")
 # ... but a later refusal of one applied is kept as its error, shown on the van page ("refused later": the van may not
-# hold it any more, e.g. a spare on older software, a calendar it cannot read).
+# hold it any more, e.g. a spare on older software, a calendar it cannot read); a later "applied" clears it (the van
+# applied it again: it holds it).
 _LATER_REFUSED = "UPDATE downlinks SET error = ? WHERE msg_id = ? AND van = ? AND outcome = 'applied'"
 
 
@@ -895,7 +896,9 @@ def _applied_row(env: p.Envelope, at: str) -> list:
 
 
 def _later_refused_row(env: p.Envelope) -> list:
-    return [env.body["error"] or "rejected", env.body["msg_id"], env.van]
+    """For a report "rejected" (its reason kept) or "applied" (a reason kept before cleared)."""
+    error = (env.body["error"] or "rejected") if env.body["outcome"] == "rejected" else None
+    return [error, env.body["msg_id"], env.van]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:
