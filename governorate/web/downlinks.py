@@ -12,6 +12,8 @@ from datetime import datetime
 from edge.core.digits import eastern_run
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
+from governorate.refusals import NOT_NEWER as _NOT_NEWER
+from governorate.refusals import holds_it
 
 # Each command staff may send: its name, and what it does (Arabic, English).
 COMMANDS = {
@@ -56,10 +58,6 @@ LATER_REFUSED = ("ثم رفضتها الوحدة حين أُرسلت إليها 
 # does hold it, or a newer one — no failure, not "refused", and no later-refused badge.
 HOLDS = ("لدى الوحدة هذه النسخة أو أحدث منها", "the van already has this or a newer one")
 
-# The van's refusals of a publication not newer than its own (edge.sync.downlink: _store_catalogue, _store_calendar,
-# _check_trust_list), word for word.
-_NOT_NEWER = re.compile(r"(?P<what>catalogue|holidays|trust list) v(?P<sent>\d{1,18}) (?:is|are) not newer than "
-                        r"(?:the cached )?v(?P<held>\d{1,18})")
 _PUBLICATION = {"catalogue": ("دليل الخدمات", "catalogue"), "holidays": ("العطلات الرسمية", "holidays"),
                 "trust list": ("قائمة الثقة", "trust list")}
 
@@ -169,12 +167,6 @@ def _iso(name: str) -> str:
 def _cairo(utc: str, arabic: bool) -> str:
     shown = datetime.fromisoformat(f"{utc}+00:00").astimezone(VAN_TZ).strftime("%Y-%m-%d %H:%M")
     return eastern_run(shown) if arabic else f"{shown} Cairo time"
-
-
-def holds_it(error: object) -> bool:
-    """Whether a van's refusal says it holds that publication or a newer one ("catalogue v5 is not newer than v7")."""
-    m = _NOT_NEWER.fullmatch(error) if isinstance(error, str) and len(error) <= 600 else None
-    return m is not None and int(m["held"]) >= int(m["sent"])
 
 
 def _not_newer(m: re.Match) -> tuple[str, str]:

@@ -519,3 +519,24 @@ def test_a_van_that_connects_before_vans_add_is_queued_the_latest_publications_b
     # Added again: it has been sent something, it is left as it is.
     assert fleet.register(store, ["V030"], on_back=backoffice.queue_latest).queued == {}
     assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
+
+
+def test_a_van_restored_while_retired_is_not_queued_again_a_publication_it_refused(store):
+    # Review (small): at `vans add` after a restore while retired, a publication whose own newest copy the van had
+    # refused (it would refuse it again) was queued again; one refused as not newer than its own (it held it) is.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"] + 1
+    hub.send("V007", p.Catalog(v, data | {"version": v}))
+    with store.transaction() as conn:
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = ? WHERE kind = 'trust-list'",
+                     [datetime.now(UTC).isoformat(), "the trust list is not signed by the governorate CA"])
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = ? WHERE kind = 'catalog'",
+                     [datetime.now(UTC).isoformat(), f"catalogue v{v} is not newer than v{v}"])
+    hub._process([_status("death", 57, 0)])
+    fleet.remove(store, ["V007"])
+    hub._process([_status("birth", 40, 30)])  # restored while retired
+    done = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert done.queued == {"V007": ["catalog"]}
