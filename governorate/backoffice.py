@@ -16,7 +16,7 @@ from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from edge.sync import schema
-from governorate import fleet, notify
+from governorate import fleet, notify, refusals
 from governorate.ingest import Downlink, Hub
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
@@ -406,13 +406,15 @@ def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
                               "LIMIT 1", [kind]).fetchone()
         if newest is None:
             continue
-        own = conn.execute("SELECT payload, applied_at FROM downlinks WHERE kind = ? AND van = ? "
+        own = conn.execute("SELECT payload, applied_at, outcome, error FROM downlinks WHERE kind = ? AND van = ? "
                            "ORDER BY created_at DESC, msg_id DESC LIMIT 1", [kind, van]).fetchone()
         try:
             message = p.decode_down(bytes(newest[1]), van=newest[0], kind=kind).message
-            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message \
-                    and not (restored and own[1] is not None):
-                continue  # it had it before it was retired (or it still waits for it: sent at its next birth)
+            if own is not None and p.decode_down(bytes(own[0]), van=van, kind=kind).message == message:
+                if not (restored and own[1] is not None):
+                    continue  # it had it before it was retired (or it still waits for it: sent at its next birth)
+                if own[2] == "rejected" and not refusals.holds_it(own[3]):
+                    continue  # it refused it (it would again), other than as not newer than its own
         except p.ProtocolError as exc:  # stored by an older hub, no longer read: staff publish it again
             log.warning("the newest %s published no longer reads (%s): not queued for %s", kind, exc.detail, van)
             continue

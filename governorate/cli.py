@@ -193,7 +193,8 @@ def _who() -> dict:
 @click.pass_context
 def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_file: str | None) -> None:
     """Add vans to the fleet before they first connect: the overview lists each as never connected until it does.
-    A retired van named here is back in service."""
+    A retired van named here is back in service. Each added, back, or heard from before it was added and sent
+    nothing yet is queued the latest trust list, catalogue and holidays it lacks (the count is said)."""
     db_path = _vans_db(ctx, db_path)
     listed = fleet.broker_vans(Path(broker_file).read_text(encoding="utf-8", errors="replace")) if broker_file else []
     if not van_ids and not listed:
@@ -204,13 +205,25 @@ def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_
     done = fleet.register(open_store(db_path), list(van_ids), details=_who(), listed=listed,
                           on_back=backoffice.queue_latest)
     for van in done.skipped:
-        click.echo(f"{van} is retired: name it to bring it back (governorate vans add {van}) / "
-                   f"الوحدة {van} خارج الخدمة: اذكر رقمها لإعادتها")
+        click.echo(f"الوحدة {van} خارج الخدمة: اذكر رقمها لإعادتها / "
+                   f"{van} is retired: name it to bring it back (governorate vans add {van})")
     added = [v for v in done if v not in done.back]
-    click.echo(f"{len(added)} van(s) added: {' '.join(added) or '—'}; "
+    known = len(set(van_ids) | set(listed)) - len(done) - len(done.skipped)
+    copies = sum(len(kinds) for kinds in done.queued.values())
+    early = " ".join(done.early)
+    click.echo(f"أُضيفت {len(added)} وحدة: {' '.join(added) or '—'}؛ "
+               + (f"عادت إلى الخدمة: {' '.join(done.back)}؛ " if done.back else "")
+               + f"{known} معروفة من قبل"
+               + (f" (اتصلت قبل إضافتها: {early})" if early else "")
+               + (f"؛ {len(done.skipped)} خارج الخدمة لم تُعَد" if done.skipped else "")
+               + f"؛ نُسخ من آخر ما نُشر تنتظر الإرسال: {copies}"
+               + " / "
+               + f"{len(added)} van(s) added: {' '.join(added) or '—'}; "
                + (f"back in service: {' '.join(done.back)}; " if done.back else "")
-               + f"{len(set(van_ids) | set(listed)) - len(done) - len(done.skipped)} already known"
-               + (f"; {len(done.skipped)} retired left out" if done.skipped else ""))
+               + f"{known} already known"
+               + (f" (connected before being added: {early})" if early else "")
+               + (f"; {len(done.skipped)} retired left out" if done.skipped else "")
+               + f"; {copies} cop{'y' if copies == 1 else 'ies'} of the latest publications queued")
 
 
 @vans.command("remove")

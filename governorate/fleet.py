@@ -162,12 +162,14 @@ def _check_ids(vans: list[str]) -> None:
 
 
 class Registered(list):
-    """The vans ``register`` added or brought back (a list, sorted), with ``back``: those brought back, and
-    ``skipped``: retired vans of the ``listed`` ids left as they are."""
+    """The vans ``register`` added or brought back (a list, sorted), with ``back``: those brought back,
+    ``skipped``: retired vans of the ``listed`` ids left as they are, ``early``: vans in service already (heard from
+    before they were added) that had been sent nothing, and ``queued``: van → the kinds ``on_back`` queued it."""
 
-    def __init__(self, vans: list[str], back: list[str], skipped: list[str]):
+    def __init__(self, vans: list[str], back: list[str], skipped: list[str], early: list[str] | None = None,
+                 queued: dict[str, list[str]] | None = None):
         super().__init__(vans)
-        self.back, self.skipped = back, skipped
+        self.back, self.skipped, self.early, self.queued = back, skipped, early or [], queued or {}
 
 
 def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict | None = None,
@@ -180,25 +182,38 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
     transaction for each van added or brought back (a brought-back one while its row still says when it was
     retired) — backoffice.queue_latest queues it the newest trust list, catalogue and holidays: published before it
     was added, while it was out, or lost by a restore while it was out (the command line passes it; this module
-    cannot import the back office).
+    cannot import the back office) — and for each van in service already that has been sent nothing at all (it
+    connected before it was added: the ingest made its row, and no publication went to it).
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
     _check_ids([*vans, *listed])
     with store.transaction() as conn:
+        # The named rows first (PostgreSQL: locked until the end), as ``remove`` does: an ingest worker storing a
+        # birth of one of them waits, and then finds it back in service (its going-back re-sent as for any van),
+        # instead of finding it retired while on_back decides from what it read before that birth.
+        for van in sorted(set(vans)):
+            conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van])
         known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
         named = set(vans)
         new = sorted((named | set(listed)) - set(known))
         back = sorted(v for v in named if known.get(v))
         skipped = sorted(v for v in set(listed) - named if known.get(v))
+        early = sorted(v for v in (named | set(listed)) & set(known) if not known[v] and conn.execute(
+            "SELECT 1 FROM downlinks WHERE van = ? LIMIT 1", [v]).fetchone() is None)
+        queued: dict[str, list[str]] = {}
         for van in new:
             conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
-            queued = on_back(conn, van) if on_back else []  # the latest publications, as a van brought back
-            audit(conn, actor, "van.add", van, {**(details or {}), "queued": queued} if queued else details)
+            queued[van] = on_back(conn, van) if on_back else []  # the latest publications, as a van brought back
+            audit(conn, actor, "van.add", van, {**(details or {}), "queued": queued[van]} if queued[van] else details)
         for van in back:
-            queued = on_back(conn, van) if on_back else []  # before: it reads when the van was retired
+            queued[van] = on_back(conn, van) if on_back else []  # before: it reads when the van was retired
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
             audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
-                                                **({"queued": queued} if queued else {})})
-    return Registered(sorted(new + back), back, skipped)
+                                                **({"queued": queued[van]} if queued[van] else {})})
+        for van in early:  # heard from before it was added: in service, but sent none of the publications
+            queued[van] = on_back(conn, van) if on_back else []
+            if queued[van]:
+                audit(conn, actor, "van.add", van, {**(details or {}), "heard_before": True, "queued": queued[van]})
+    return Registered(sorted(new + back), back, skipped, early, {v: q for v, q in queued.items() if q})
 
 
 # What the hub holds of a van once it has been heard from: requests, documents, shifts, refused messages… A van

@@ -486,7 +486,7 @@ class Hub:
         reports = [env for env in envs if env.kind == "downlink.applied"]
         execute_many(conn, _APPLIED, [_applied_row(env, at) for env in reports])
         execute_many(conn, _LATER_REFUSED, [_later_refused_row(env) for env in reports
-                                            if env.body["outcome"] == "rejected"])
+                                            if env.body["outcome"] in ("rejected", "applied")])
         closed = [env for env in envs if env.kind == "shift.closed"]
         execute_many(conn, _SHIFT, [_shift_row(env, at) for env in closed])
         for env in closed:
@@ -556,7 +556,7 @@ class Hub:
                                                                                            MAX_COUNTER_SESSION):
             # A connection counted at or below one the hub saw before (restored again, perhaps from the same backup;
             # or the van has not applied its counters yet): told its counters, always (a few bytes; once pending).
-            self._tell_counters(conn, env.van, highest, env.created_at)
+            self._tell_counters(conn, env.van, highest, env.created_at, received_at)
             told = parse_iso(row[4])
             if not went_back:
                 pass  # not news: the going-back was seen at an earlier birth (its downlinks went then)
@@ -582,13 +582,13 @@ class Hub:
                       max(highest, incoming.session), env.van])
         return True
 
-    def _tell_counters(self, conn, van: str, session: int, born: str) -> bool:
+    def _tell_counters(self, conn, van: str, session: int, born: str, received_at: str) -> bool:
         """Tell a van whose counters went back what the hub saw of it (edge.sync.downlink, ``counters``): the highest
         session (at most what the van takes), and each recent day's highest request sequence, so that it gives no new
         citizen a number the hub holds for another. Recorded in this transaction, unless the same is still waiting
-        for the van or was refused by it; one still waiting is merged into it (by maximum) and superseded; the
-        birth's re-send of pending downlinks sends it (to a retired van too:
-        store.pending_downlinks). Returns whether it recorded one."""
+        for the van or was refused by it within the hour (``received_at``: the birth's, on the hub's clock); one still
+        waiting is merged into it (by maximum) and superseded; the birth's re-send of pending downlinks sends it (to a
+        retired van too: store.pending_downlinks). Returns whether it recorded one."""
         since = (parse_iso(born) - timedelta(days=COUNTER_DAYS)).isoformat()
         highest: dict[str, int] = {}
         for (number,) in conn.execute("SELECT number FROM requests WHERE van = ? AND submitted_at >= ?",
@@ -601,10 +601,14 @@ class Hub:
                 day = parsed.day.isoformat()
                 highest[day] = max(highest.get(day, 0), parsed.seq)
         session = min(session, MAX_COUNTER_SESSION)
-        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters not applied
+        # Those still waiting, and those the van refused within the hour (the re-send's limit), by the hub's clock: a
+        # refusal older than that may be of software since replaced (a spare predating ``counters`` refuses it
+        # "unknown command", then is upgraded), and one superseded or answered "duplicate" tells nothing of the van.
+        recent = (parse_iso(received_at) - WENT_BACK_TELL_EVERY).isoformat()
+        told: list[tuple[str, dict, bool]] = []  # (msg_id, args, still waiting) of the counters that block the same
         for msg_id, payload, applied_at in conn.execute(
                 "SELECT msg_id, payload, applied_at FROM downlinks WHERE van = ? AND kind = 'command' "
-                "AND (applied_at IS NULL OR outcome IS NULL OR outcome <> 'applied')", [van]).fetchall():
+                "AND (applied_at IS NULL OR (outcome = 'rejected' AND applied_at >= ?))", [van, recent]).fetchall():
             try:
                 body = cbor2.loads(payload)["body"]
                 if body["name"] == "counters":
@@ -621,7 +625,7 @@ class Hub:
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         args = {"session": session, "requests": dict(sorted(highest.items())[-MAX_COUNTER_DAYS:])}
-        # The same still waiting, or refused (the van would refuse it again): not recorded again at every birth.
+        # The same still waiting, or just refused (the van would refuse it again): not recorded again at every birth.
         if any(told_args == args for _, told_args, _ in told):
             return False
         for msg_id, _ in waiting:
@@ -651,7 +655,7 @@ class Hub:
                 conn.execute(_PARK, _parked_row(env, at))
         elif env.kind == "downlink.applied":
             conn.execute(_APPLIED, _applied_row(env, at))
-            if body["outcome"] == "rejected":
+            if body["outcome"] in ("rejected", "applied"):
                 conn.execute(_LATER_REFUSED, _later_refused_row(env))
         elif env.kind == "shift.closed":
             conn.execute(_SHIFT, _shift_row(env, at))
@@ -775,10 +779,16 @@ class Hub:
         lost is applied again and reported anew. Not decisions (``request-status``): before its first connection the
         restored van may have given the number to another citizen, whom a decision sent again would reach. Commands
         and update words are of their moment (the hub tells the new connection its word)."""
-        speaks = self.store._read("SELECT schema, retired_at FROM vans WHERE van = ?", [van])
-        if not speaks or speaks[0][1] is not None:
-            return 0  # retired: sent nothing (store.pending_downlinks); `vans add` queues it fresh copies
-        schema = speaks[0][0]
+        # Retired since its birth was stored (`vans remove` in between): sent nothing (store.pending_downlinks), and
+        # marked as gone back while retired (session_back_at after retired_at: its birth's is older than the
+        # retirement) so that `vans add` queues it fresh copies (backoffice.queue_latest). Decided with the van's row
+        # locked, as `vans add` and `vans remove` lock it: one of them runs wholly before or after this.
+        with self.store.transaction() as conn:
+            speaks = conn.execute("UPDATE vans SET session_back_at = CASE WHEN retired_at IS NULL THEN session_back_at "
+                                  "ELSE ? END WHERE van = ? RETURNING schema, retired_at", [now_iso(), van]).fetchone()
+        if speaks is None or speaks[1] is not None:
+            return 0
+        schema = speaks[0]
         # One the van's software cannot read was queued afresh at its birth (_queue_unreadable): that copy waits.
         sent = [(kind, payload) for kind, payload, needs in _newest_applied(self.store._read, van, born)
                 if schema is None or needs <= schema]
@@ -836,11 +846,15 @@ SUPERSEDED_KINDS = ("catalog", "calendar", "trust-list")
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
 # A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer
-# than what the van holds, or answered twice, stays applied in the hub's record.
+# than what the van holds, or answered twice, stays applied in the hub's record. Nor does a refusal undo "superseded": a
+# publication replaced by a newer one, delivered late by the broker, is refused "not newer" by a van that holds the
+# newer one (the last argument: the report's outcome again; COALESCE: a NULL outcome must not make the test NULL).
 _APPLIED = ("UPDATE downlinks SET applied_at = ?, outcome = ?, error = ? WHERE msg_id = ? AND van = ? "
-            "AND (outcome IS NULL OR outcome <> 'applied')")
+            "AND (outcome IS NULL OR outcome <> 'applied') "
+            "AND NOT (COALESCE(outcome, '') = 'superseded' AND ? = 'rejected')")
 # ... but a later refusal of one applied is kept as its error, shown on the van page ("refused later": the van may not
-# hold it any more, e.g. a spare on older software, a calendar it cannot read).
+# hold it any more, e.g. a spare on older software, a calendar it cannot read); a later "applied" clears it (the van
+# applied it again: it holds it).
 _LATER_REFUSED = "UPDATE downlinks SET error = ? WHERE msg_id = ? AND van = ? AND outcome = 'applied'"
 
 
@@ -878,11 +892,13 @@ def _shift_row(env: p.Envelope, at: str) -> list:
 
 
 def _applied_row(env: p.Envelope, at: str) -> list:
-    return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van]
+    return [at, env.body["outcome"], env.body["error"], env.body["msg_id"], env.van, env.body["outcome"]]
 
 
 def _later_refused_row(env: p.Envelope) -> list:
-    return [env.body["error"] or "rejected", env.body["msg_id"], env.van]
+    """For a report "rejected" (its reason kept) or "applied" (a reason kept before cleared)."""
+    error = (env.body["error"] or "rejected") if env.body["outcome"] == "rejected" else None
+    return [error, env.body["msg_id"], env.van]
 
 
 def _topic_van(topic_text: str, gov: str) -> str | None:

@@ -12,6 +12,8 @@ from datetime import datetime
 from edge.core.digits import eastern_run
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
+from governorate.refusals import NOT_NEWER as _NOT_NEWER
+from governorate.refusals import holds_it
 
 # Each command staff may send: its name, and what it does (Arabic, English).
 COMMANDS = {
@@ -52,6 +54,12 @@ OUTCOMES = {
 }
 
 LATER_REFUSED = ("ثم رفضتها الوحدة حين أُرسلت إليها مرة أخرى", "then refused by the van when sent to it again")
+# A publication refused as not newer than what the van holds (a fresh copy after a restore, one sent again): the van
+# does hold it, or a newer one — no failure, not "refused", and no later-refused badge.
+HOLDS = ("لدى الوحدة هذه النسخة أو أحدث منها", "the van already has this or a newer one")
+
+_PUBLICATION = {"catalogue": ("دليل الخدمات", "catalogue"), "holidays": ("العطلات الرسمية", "holidays"),
+                "trust list": ("قائمة الثقة", "trust list")}
 
 
 def command_of(van: str, payload) -> tuple[str, dict] | None:
@@ -77,8 +85,11 @@ def rows(van: str, downlinks: list[dict]) -> list[dict]:
             words = COMMANDS.get(name)
             what = (words[0], words[1]) if words else None
             camera = args.get("camera") if name == "camera-thumbnail" and isinstance(args.get("camera"), str) else None
+        holds = holds_it(d.get("error"))
         if d.get("held"):
             state, tone = ("ينتظر تحديث برنامج الوحدة", "waits for the van's software update"), "muted"
+        elif d.get("outcome") == "rejected" and holds:
+            state, tone = HOLDS, "muted"
         elif d.get("outcome") in OUTCOMES:
             state = OUTCOMES[d["outcome"]]
             tone = {"rejected": "offline", "superseded": "muted"}.get(d["outcome"], "online")
@@ -89,8 +100,9 @@ def rows(van: str, downlinks: list[dict]) -> list[dict]:
         raw = (command[0] if command else d["kind"]) if what is None else None
         # Applied, then refused when sent again (after its counter went back): the hub keeps "applied" and the
         # refusal as its error — said, so that staff see the van may not hold it any more.
-        later = LATER_REFUSED if d.get("outcome") == "applied" and d.get("error") else None
-        words = refusal_words(d.get("error")) if d.get("outcome") == "rejected" or later else None
+        # Not when refused as not newer: the van holds it, or newer.
+        later = LATER_REFUSED if d.get("outcome") == "applied" and d.get("error") and not holds else None
+        words = refusal_words(d.get("error")) if d.get("outcome") == "rejected" or later or holds else None
         out.append({**d, "what": what, "raw": raw, "camera": camera, "state": state, "tone": tone,
                     "error_words": words, "later_refused": later})
     return out
@@ -157,11 +169,20 @@ def _cairo(utc: str, arabic: bool) -> str:
     return eastern_run(shown) if arabic else f"{shown} Cairo time"
 
 
+def _not_newer(m: re.Match) -> tuple[str, str]:
+    ar, en = _PUBLICATION[m["what"]]
+    return (f"{ar}: أُرسل إليها الإصدار {eastern_run(m['sent'])}، ولديها الإصدار {eastern_run(m['held'])}",
+            f"{en}: sent v{m['sent']}, the van holds v{m['held']}")
+
+
 def refusal_words(error: object) -> tuple[str, str] | None:
-    """A van's refusal of a picture in the staff's words (Arabic, English; times in Cairo time), or None: shown as
-    the van wrote it."""
+    """A van's refusal of a picture, or of a publication not newer than its own, in the staff's words (Arabic,
+    English; times in Cairo time), or None: shown as the van wrote it."""
     if not isinstance(error, str) or len(error) > 600:
         return None
+    m = _NOT_NEWER.fullmatch(error)
+    if m:
+        return _not_newer(m)
     for pattern, words in _REFUSALS:
         m = pattern.fullmatch(error)
         if m:

@@ -212,6 +212,7 @@ def test_vans_are_added_before_they_connect_by_id_or_from_the_brokers_access_lis
     config.write_text(f'db = "{db}"\ngovernorate = "21"\n')
     out = governorate("--config", str(config), "vans", "add", "V001", "V002", env=_hub_env())
     assert out.returncode == 0 and "2 van(s) added: V001 V002; 0 already known" in out.stdout, out
+    assert out.stdout.startswith("أُضيفت 2 وحدة: V001 V002؛ 0 معروفة من قبل") and "0 copies of the latest" in out.stdout
     access = tmp_path / "dynamic-security.json"
     access.write_text(json.dumps(dynamic_security("21", ["V002", "V003", "V004"])))
     out = governorate("vans", "add", "--db", db, "--from-broker", str(access), env=_hub_env())

@@ -1047,3 +1047,55 @@ def test_a_later_refusal_of_an_applied_downlink_shows_on_the_van_page(store, cli
     row = next(r for r in re.findall(r"<tr><td>(.*?)</tr>", table, re.S) if "Service catalogue" in r)
     assert "done by the van" in row and f'id="later-refused-{msg_id}"' in row
     assert "ثم رفضتها الوحدة" in row and "version 2 is not newer than 2" in row
+
+
+def test_a_publication_refused_as_not_newer_than_the_vans_own_is_shown_held_not_refused(store, client):
+    # Review D: a fresh copy (queued at `vans add` after a restore while retired) of a catalogue the van's backup still
+    # held was refused "catalogue v5 is not newer than v5" and shown red, "refused by the van", in English; the same
+    # refusal of one applied raised the "refused later" badge, though the van holds that version or a newer one.
+    from ulid import ULID
+
+    from edge.core import catalogue as catalogue_mod
+    from governorate.web import downlinks
+
+    hub = offline_hub(store)
+    hub._process([birth("V007", 1)])
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"]
+    seq = iter(range(100, 200))
+
+    def report(msg_id, outcome, error=None):
+        env = p.Envelope(str(ULID()), "V007", "tx", next(seq), p.SCHEMA_VERSION, datetime.now(UTC).isoformat(),
+                         "downlink.applied", {"msg_id": msg_id, "kind": "catalog", "outcome": outcome, "error": error})
+        hub._process([(p.up_topic(GOV, "V007", "tx"), p.encode(env))])
+
+    applied = hub.send("V007", p.Catalog(v + 1, data | {"version": v + 1}))
+    report(applied, "applied")
+    report(applied, "rejected", f"catalogue v{v + 1} is not newer than v{v + 1}")  # sent again: it holds it
+    fresh = hub.send("V007", p.Catalog(v + 2, data | {"version": v + 2}))
+    report(fresh, "rejected", f"catalogue v{v + 2} is not newer than v{v + 3}")  # it holds a newer one
+    lost = hub.send("V007", p.Catalog(v + 4, data | {"version": v + 4}))
+    report(lost, "applied")
+    report(lost, "rejected", f"catalogue v{v + 4} is invalid: no services")  # refused later: said
+    assert store.downlink(fresh)["outcome"] == "rejected"  # the van's word is kept; what it means is shown
+    login(client, "viewer")
+    table = client.get("/vans/V007").get_data(as_text=True)
+    table = table[table.index('id="downlinks"'):]
+    rows = [r for r in re.findall(r"<tr><td>(.*?)</tr>", table, re.S) if "Service catalogue" in r]
+    assert len(rows) == 3  # newest first: lost, fresh, applied
+    assert f'id="later-refused-{lost}"' in rows[0]
+    assert "refused by the van" not in rows[1] and "لدى الوحدة هذه النسخة أو أحدث منها" in rows[1]
+    assert "the van already has this or a newer one" in rows[1] and "badge muted" in rows[1]
+    assert f"the van holds v{v + 3}" in rows[1] and "قائمة" not in rows[1] and "دليل الخدمات" in rows[1]
+    assert "done by the van" in rows[2] and "later-refused" not in rows[2] and "ثم رفضتها" not in rows[2]
+    # Applied again (sent again, after its counter went back): the earlier refusal is no longer said.
+    report(lost, "applied")
+    assert store.downlink(lost)["error"] is None
+    table = client.get("/vans/V007").get_data(as_text=True)
+    assert f'id="later-refused-{lost}"' not in table
+    # Each of the van's not-newer sentences (edge.sync.downlink), word for word.
+    for sentence in ("catalogue v5 is not newer than v7", "holidays v2 are not newer than v2",
+                     "trust list v3 is not newer than the cached v4"):
+        assert downlinks.holds_it(sentence) and downlinks.refusal_words(sentence)[0].startswith(
+            ("دليل الخدمات", "العطلات الرسمية", "قائمة الثقة")), sentence
+    assert not downlinks.holds_it("catalogue v8 is not newer than v7") and not downlinks.holds_it("not newer")

@@ -598,3 +598,31 @@ def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_se
     finally:
         if cluster:
             cluster.stop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_m019_leaves_a_van_whose_going_back_counter_is_no_whole_number(backend, tmp_path, monkeypatch):
+    # Review C: {"from": 1e400} reads as inf, and int(inf) raised OverflowError: the hub would not start.
+    cluster = None
+    if backend == "sqlite":
+        target = str(tmp_path / "hub.db")
+    else:
+        cluster = gov_postgres.Cluster().start()
+        target = cluster.create_database("up")
+    try:
+        index = [m.name for m in MIGRATIONS].index("m019_session_high_water_before_going_back")
+        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
+        s = HubStore(target)
+        with s.transaction() as conn:
+            for van, text in (("V009", '{"from": 1e400}'), ("V010", '{"from": -1e400}'), ("V011", '{"from": NaN}')):
+                conn.execute("INSERT INTO vans (van, session, session_max, session_back) VALUES (?, 3, 3, ?)",
+                             [van, text])
+        s.close()
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+        s = HubStore(target)
+        assert "m019_session_high_water_before_going_back" in s.migrated
+        assert dict(s._read("SELECT van, session_max FROM vans")) == {"V009": 3, "V010": 3, "V011": 3}
+        s.close()
+    finally:
+        if cluster:
+            cluster.stop()

@@ -298,7 +298,8 @@ def test_a_van_sent_again_the_newest_applied_downlink_of_each_kind_only(store):
     # The newer one waiting goes (once: it is pending, not sent again as applied); the older could never apply.
     assert sent.count(waiting) == 1 and applied not in sent and older not in sent, sent
     with store.transaction() as conn:  # a late "not newer" for a catalogue the hub holds applied
-        conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007"])
+        conn.execute(ingest._APPLIED, [datetime.now(UTC).isoformat(), "rejected", "not newer", applied, "V007",
+                                       "rejected"])
     assert store.downlink(applied)["outcome"] == "applied"
 
 
@@ -421,3 +422,121 @@ def test_counters_still_waiting_are_merged_by_maximum_into_the_next_never_lowere
     [(payload,)] = store._read("SELECT payload FROM downlinks WHERE kind = 'command' AND applied_at IS NULL")
     told = p.decode_down(payload, van="V007", kind="command").message.args
     assert told["session"] == 57 and told["requests"][earlier] == 8000 and len(told["requests"]) == 2
+
+
+def test_a_counters_refused_by_software_that_predates_it_is_told_again_after_the_vans_upgrade(store):
+    # Review A: a refused counters blocked the same arguments forever; a spare on software predating `counters`
+    # ("unknown command 'counters'", edge.sync.downlink), upgraded, kept reusing request numbers the hub holds.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0), _status("birth", 40, 30)])
+    with store.transaction() as conn:  # refused 89 minutes ago by the hub's clock (the van's clock says T0 + 31 min)
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', "
+                     "error = 'unknown command ''counters''' WHERE kind = 'command'",
+                     [(datetime.now(UTC) - timedelta(minutes=89)).isoformat()])
+    # Upgraded since: its counter still below 57, the same arguments are computed: told again.
+    hub._process([_status("death", 40, 31), _status("birth", 41, 115)])
+    assert _pending_commands(store) == 1
+    # ... and not piled up at the next birth: the one told waits.
+    hub._process([_status("death", 41, 115), _status("birth", 42, 116)])
+    assert _pending_commands(store) == 1
+
+
+def test_a_counters_answered_duplicate_or_superseded_does_not_block_the_same_told_again(store):
+    # Review F: every counters not applied blocked the same arguments, a "duplicate" answer or a superseded one too.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0), _status("death", 57, 0), _status("birth", 40, 30)])
+    with store.transaction() as conn:  # the van answers "duplicate" (it held that msg_id in its inbox)
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'duplicate' WHERE kind = 'command'",
+                     [datetime.now(UTC).isoformat()])
+    hub._process([_status("death", 40, 31), _status("birth", 41, 40)])  # still below 57
+    assert _pending_commands(store) == 1
+    with store.transaction() as conn:  # superseded (by one since lost from the record): tells nothing either
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE kind = 'command' "
+                     "AND applied_at IS NULL", [datetime.now(UTC).isoformat()])
+    hub._process([_status("death", 41, 40), _status("birth", 42, 50)])
+    assert _pending_commands(store) == 1
+
+
+def _report(hub, msg_id: str, kind: str, outcome: str, error: str | None, seq: int) -> None:
+    """The van's report of a downlink (edge.sync.downlink), as it arrives on its tx stream."""
+    env = p.Envelope(str(ULID()), "V007", "tx", seq, p.SCHEMA_VERSION, datetime.now(UTC).isoformat(),
+                     "downlink.applied", {"msg_id": msg_id, "kind": kind, "outcome": outcome, "error": error})
+    hub._process([(p.up_topic(GOV, "V007", "tx"), p.encode(env))])
+
+
+def test_a_superseded_publication_delivered_late_and_refused_not_newer_stays_superseded(store):
+    # Review E: the broker delivered the older catalogue after the newer one; the van refused it "not newer" and the
+    # hub showed it red, "refused by the van".
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"] + 1
+    old = hub.send("V007", p.Catalog(v, data | {"version": v}))
+    newer = hub.send("V007", p.Catalog(v + 1, data | {"version": v + 1}))
+    assert store.downlink(old)["outcome"] == "superseded"
+    _report(hub, newer, "catalog", "applied", None, 300)
+    _report(hub, old, "catalog", "rejected", f"catalogue v{v} is not newer than v{v + 1}", 301)
+    assert store.downlink(old)["outcome"] == "superseded"
+    # A first report still counts, whatever it says (the outcome held is NULL: the test must not read NULL).
+    third = hub.send("V007", p.Catalog(v + 2, data | {"version": v + 2}))
+    _report(hub, third, "catalog", "rejected", "catalogue v9 is invalid: x", 302)
+    assert store.downlink(third)["outcome"] == "rejected"
+
+
+def test_a_van_retired_between_its_going_back_birth_and_the_resend_is_queued_fresh_copies_when_back(store):
+    # Review H: `vans remove` between the birth's commit and the re-send after it: the re-send found the van retired
+    # and sent nothing, the hour was used up, and session_back_at was older than retired_at: `vans add` queued nothing.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    _applied(store, "trust-list")
+    hub._process([_status("death", 57, 0)])
+    resend = hub.resend_applied_downlinks
+
+    def retired_meanwhile(van, born):
+        fleet.remove(store, [van])
+        return resend(van, born)
+
+    hub.resend_applied_downlinks = retired_meanwhile
+    hub._process([_status("birth", 40, 30)])
+    fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    waiting = store._read("SELECT count(*) FROM downlinks WHERE kind = 'trust-list' AND applied_at IS NULL")
+    assert waiting == [(1,)]
+
+
+def test_a_van_that_connects_before_vans_add_is_queued_the_latest_publications_by_it(store):
+    # Review I: the ingest made the row of a van heard from before `vans add`; register took it as known, in service,
+    # and queued it nothing: it never had the trust list published before it connected.
+    from tests.support.gov_support import birth
+
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])  # V007, for a publication to exist
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    hub._process([birth("V030", 1)])  # enrolled, connects before staff run vans add
+    done = fleet.register(store, ["V030"], on_back=backoffice.queue_latest)
+    assert (list(done), done.early, done.queued) == ([], ["V030"], {"V030": ["trust-list"]})
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
+    # Added again: it has been sent something, it is left as it is.
+    assert fleet.register(store, ["V030"], on_back=backoffice.queue_latest).queued == {}
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
+
+
+def test_a_van_restored_while_retired_is_not_queued_again_a_publication_it_refused(store):
+    # Review (small): at `vans add` after a restore while retired, a publication whose own newest copy the van had
+    # refused (it would refuse it again) was queued again; one refused as not newer than its own (it held it) is.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 57, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    data = catalogue_mod.to_dict(catalogue_mod.load_default())
+    v = data["version"] + 1
+    hub.send("V007", p.Catalog(v, data | {"version": v}))
+    with store.transaction() as conn:
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = ? WHERE kind = 'trust-list'",
+                     [datetime.now(UTC).isoformat(), "the trust list is not signed by the governorate CA"])
+        conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'rejected', error = ? WHERE kind = 'catalog'",
+                     [datetime.now(UTC).isoformat(), f"catalogue v{v} is not newer than v{v}"])
+    hub._process([_status("death", 57, 0)])
+    fleet.remove(store, ["V007"])
+    hub._process([_status("birth", 40, 30)])  # restored while retired
+    done = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert done.queued == {"V007": ["catalog"]}

@@ -334,3 +334,46 @@ def test_a_command_sent_while_the_van_is_being_retired_is_refused(tmp_path, monk
         b.close()
     finally:
         cluster.stop()
+
+
+@pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
+def test_vans_add_racing_the_birth_of_a_van_restored_while_retired_leaves_it_its_publications(tmp_path):
+    # Review B: `vans add` read the van's row unlocked; the ingest worker's birth (restored while retired) found it
+    # still retired and set session_back_at; `vans add` had decided "not restored" and queued nothing: the trust
+    # list the van lost was never sent again.
+    import threading
+    import time
+
+    from governorate import backoffice, fleet
+    from governorate.store import HubStore
+    from tests.governorate.test_hub_presence import _applied, _status
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("race")
+        a, b = HubStore(url), HubStore(url)
+        hub = offline_hub(a)
+        hub._process([_status("birth", 57, 0)])
+        backoffice.publish_trust_list(a, hub, b"revocation-list-v1", "amal")
+        _applied(a, "trust-list")
+        hub._process([_status("death", 57, 0)])
+        fleet.remove(a, ["V007"])
+        worker = offline_hub(b)
+        sent: list[str] = []
+        worker.client.publish = lambda topic, payload, qos=0: sent.append(topic)
+        birth_thread = threading.Thread(target=lambda: worker._process([_status("birth", 40, 30)]))
+
+        def on_back(conn, van):  # the restored van's birth is ingested while `vans add` runs
+            queued = backoffice.queue_latest(conn, van)
+            birth_thread.start()
+            time.sleep(1.5)
+            return queued
+
+        fleet.register(a, ["V007"], on_back=on_back)
+        birth_thread.join(30)
+        waiting = a._read("SELECT count(*) FROM downlinks WHERE kind = 'trust-list' AND applied_at IS NULL")[0][0]
+        assert waiting == 1 or any(t.endswith("/down/trust-list") for t in sent), (waiting, sent)
+        a.close()
+        b.close()
+    finally:
+        cluster.stop()
