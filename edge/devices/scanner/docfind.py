@@ -88,6 +88,10 @@ measured along each candidate side:
    A quiet region inside an unsure answer does not replace it when the band between them is paper (``_rim_between``:
    wide enough to measure, QUIET_BAND, and unlike the desk beyond the answer): the quiet region is then a document's
    printed body inside its plain rim, not the page inside a stripe or a patch of desk the answer took.
+   An answer below NO_PAGE that is outlined as a page all round (near-step score and every side's wide check at
+   least PRINTED_OUTLINE) with a rim just inside it paler than the print within (PRINTED_PALER) is a page full of
+   print, not flat: kept at NO_PAGE, asked (``_printed_page``, 2026-12-06, framed/1048); print is ink on paper, while a
+   keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -100,7 +104,9 @@ measured along each candidate side:
    rise just after a fall), fitted robustly with a line, or a
    parabola where that fits clearly better (the line's first fit takes only the rows within NEAR_REACH
    of the side found at working size: text along a side or a stripe beside it does not pull it off); a
-   wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
+   wavy side is fitted again on its 30 % next to each corner. For a faint page (amplified) or one full of print
+   (``_printed_page``) the step's direction is taken next to the side found, paper against desk, not towards the
+   print inside. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
