@@ -687,3 +687,25 @@ def test_a_quiet_region_inside_a_wide_plain_rim_leaves_the_document(monkeypatch)
     photo = imagegen.desk_photo(1034, "framed", (1920, 1080), "tune")
     found = docfind.detect(photo.image)
     assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+
+
+def test_a_page_full_of_print_outlined_all_round_is_asked_not_missing():
+    # Tuning framed seed 1048 at 1080p: a narrow note on a pale plain desk, a thin pale rim round a blue print that
+    # fills it. Its outline is a perfect step all round (near-step score 1.00, wide check 1.00 on every side) and the
+    # corners were right (IoU 0.97), but the ring inside its sides is print, not flat (0.24 of FLAT_PAPER's 0.8), so
+    # its confidence was 0.295, just under NO_PAGE, and main's finder answered "no page". Print is ink on paper: the
+    # rim just inside the outline, paler than the print within, says paper, and the answer is kept, asked
+    # (docfind._printed_page).
+    photo = imagegen.desk_photo(1048, "framed", (1920, 1080), "tune")
+    found = docfind.detect(photo.image)
+    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    assert docfind.NO_PAGE <= found.score < docfind.CONFIDENT
+
+
+@pytest.mark.parametrize("seed", [1010, 1015])
+def test_a_keyboard_outlined_as_well_as_a_page_is_still_no_page(seed):
+    # The bench's "none" photos (document_photo, seeds 1010 and 1015 at 1080p): an empty desk with a keyboard whose
+    # outline is as perfect a step all round as the note's above (near-step 1.00) and whose inside is as busy (its
+    # keys; confidence 0.28 and 0.18). Its bezel is darker than its keys, no paper rim, and the answer stays "no page".
+    photo = imagegen.document_photo(seed, "none", (1920, 1080))
+    assert docfind.detect(photo.image) is None

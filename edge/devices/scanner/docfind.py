@@ -88,6 +88,10 @@ measured along each candidate side:
    A quiet region inside an unsure answer does not replace it when the band between them is paper (``_rim_between``:
    wide enough to measure, QUIET_BAND, and unlike the desk beyond the answer): the quiet region is then a document's
    printed body inside its plain rim, not the page inside a stripe or a patch of desk the answer took.
+   An answer below NO_PAGE that is outlined as a page all round (near-step score and every side's wide check at
+   least PRINTED_OUTLINE) with a rim just inside it paler than the print within (PRINTED_PALER) is a page full of
+   print, not flat: kept at NO_PAGE, asked (``_printed_page``, 2026-12-06, framed/1048); print is ink on paper, while a
+   keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -100,7 +104,9 @@ measured along each candidate side:
    rise just after a fall), fitted robustly with a line, or a
    parabola where that fits clearly better (the line's first fit takes only the rows within NEAR_REACH
    of the side found at working size: text along a side or a stripe beside it does not pull it off); a
-   wavy side is fitted again on its 30 % next to each corner. The corners are where neighbouring fits
+   wavy side is fitted again on its 30 % next to each corner. For a faint page (amplified) or one full of print
+   (``_printed_page``) the step's direction is taken next to the side found, paper against desk, not towards the
+   print inside. The corners are where neighbouring fits
    meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
@@ -235,6 +241,9 @@ QUIET_OPEN, QUIET_CLOSE = 3, 15  # px: the desk's thin gaps go; quiet pieces thi
 QUIET_INSIDE = 0.9       # a quiet region this much inside a confident answer is its inner part, not a page
 QUIET_SHARE = 0.2        # … whose hull they fill at least this much (the rest its print)
 QUIET_BUSY = 0.6         # … and where this share of the photo is, the regions free of edges are candidates
+PRINTED_OUTLINE = 0.95   # an answer below NO_PAGE outlined this well (near-step and wide check, every side) …
+PRINTED_RIM = (1.5, 4.0)  # … with a rim this many px inside it (working) …
+PRINTED_PALER = 0.1      # … paler (log lightness) than its inside is a page full of print, asked (_printed_page)
 QUIET_BAND = 7.0         # px (working): a band this wide on average between an answer and a quiet region inside it …
 QUIET_BAND_DESK = 0.1    # … whose colour is this far (log colour) from the desk beyond the answer is paper (a rim)
 COARSE_SAME = 6.0        # px (working): a coarse-view winner with all corners this near the first look's: its answer
@@ -276,6 +285,11 @@ def detect(image: np.ndarray) -> Detection | None:
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else image
     gain = 1.0
     found = _search(small, gain)
+    printed = found is not None and found[1] < NO_PAGE and _printed_page(small, found)
+    if printed:
+        # Full of print, so not flat, but outlined as a page is, with a paper rim paler than its print: a page, asked
+        # (framed/1048: a narrow note at 0.295, "no page"; a keyboard's outline is as perfect, its bezel darker).
+        found = (found[0], NO_PAGE, *found[2:])
     if found is None or found[1] < NO_PAGE:
         # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
         # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
@@ -301,7 +315,9 @@ def detect(image: np.ndarray) -> Detection | None:
     coarse = order_corners(quad)
     quad = (quad + 0.5) * [sx, sy] - 0.5
     if scale < 1:
-        quad = _refine(image, quad, max(sx, sy), faint=gain > 1)
+        # A page of nearly the desk's colour (amplified), or one kept by its pale rim round the print: the step to
+        # refine onto is the one next to the side found (paper and desk), not the one towards the print inside.
+        quad = _refine(image, quad, max(sx, sy), faint=gain > 1 or printed)
         work = order_corners((quad + 0.5) / [sx, sy] - 0.5)
         if gain == 1.0 and np.abs(work - coarse).max() > REGROW_MOVED:
             # Grown once more from the refined sides: at working size a side pulled off by a hand or a pen
@@ -320,6 +336,40 @@ def detect(image: np.ndarray) -> Detection | None:
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _printed_page(small: np.ndarray, found) -> bool:
+    """Whether an answer too unflat to be a page by its confidence is a page full of print: its outline a
+    near-perfect step all round (near-step score and the wide check's every side at least PRINTED_OUTLINE) and a
+    plain rim just inside it (PRINTED_RIM px in across its narrow way, the quad shrunk about its centre) paler by
+    PRINTED_PALER (log lightness, median) than the inside beyond it.
+    Print is ink on paper, so a printed document's margin is its palest part; a keyboard's bezel, as perfectly
+    outlined, is darker than its keys."""
+    if found[3] < PRINTED_OUTLINE:
+        return False
+    views = found[5] if len(found) > 5 else None
+    if views is None:
+        return False
+    _, evidence, _ = _judge(views[0], found[0])
+    if min(evidence[0], evidence[2]) < PRINTED_OUTLINE:
+        return False
+    light = np.log(small.astype(np.float32) + 16.0)
+    light = light.mean(-1) if light.ndim == 3 else light
+    q = order_corners(found[0])
+    c = q.mean(0)
+    span = float(np.linalg.norm(q - np.roll(q, 1, 0), axis=1).min()) / 2  # half the shortest side
+
+    def mask(inset):
+        m = np.zeros(light.shape, np.uint8)
+        k = max(0.0, 1.0 - inset / max(span, 1.0))
+        cv2.fillConvexPoly(m, np.round((c + (q - c) * k) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+        return m > 0
+
+    rim = mask(PRINTED_RIM[0]) & ~mask(PRINTED_RIM[1])
+    inside = mask(2 * PRINTED_RIM[1])
+    if rim.sum() < 20 or inside.sum() < 20:
+        return False
+    return float(np.median(light[rim]) - np.median(light[inside])) >= PRINTED_PALER
 
 
 def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
