@@ -2094,6 +2094,14 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
     flank = fall < -0.5 * grad
     rise = np.where(flank, 0.0, grad)
     strongest = np.where((rise > 0).any(axis=1, keepdims=True), rise, grad).max(axis=1, keepdims=True)
+    if faint:
+        # A faint page (or one full of print) was found by the paper/desk step next to its side: that step, not
+        # the print's much stronger one a little inside it (framed/1048: a pale rim 18 px wide round dark print),
+        # is what "a good part of the row's strongest" is measured against, so the side does not move across its
+        # own rim onto the print. A row with no rise near the side keeps the whole reach's strongest (curled).
+        near = np.abs(offs[1:]) <= NEAR_REACH * ppw
+        near_rise = np.where(near[None, :], rise, 0.0).max(axis=1, keepdims=True)
+        strongest = np.where(near_rise > 0, near_rise, strongest)
     peak = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
     peak &= grad[:, 1:-1] >= OUTERMOST * strongest
     peak &= (grad[:, 1:-1] > 0) & ~flank[:, 1:-1]
