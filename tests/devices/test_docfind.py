@@ -695,10 +695,12 @@ def test_a_page_full_of_print_outlined_all_round_is_asked_not_missing():
     # corners were right (IoU 0.97), but the ring inside its sides is print, not flat (0.24 of FLAT_PAPER's 0.8), so
     # its confidence was 0.295, just under NO_PAGE, and main's finder answered "no page". Print is ink on paper: the
     # rim just inside the outline, paler than the print within, says paper, and the answer is kept, asked
-    # (docfind._printed_page).
+    # (docfind._printed_page). Refined at full resolution its long sides were moved 14-18 px inward, across the
+    # pale rim onto the print's far stronger edge (IoU 0.900); measured against the paper/desk step next to the side
+    # found, the rim's edge is kept (IoU 0.986).
     photo = imagegen.desk_photo(1048, "framed", (1920, 1080), "tune")
     found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
     assert docfind.NO_PAGE <= found.score < docfind.CONFIDENT
 
 

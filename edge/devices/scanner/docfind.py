@@ -106,8 +106,10 @@ measured along each candidate side:
    of the side found at working size: text along a side or a stripe beside it does not pull it off); a
    wavy side is fitted again on its 30 % next to each corner. For a faint page (amplified) or one full of print
    (``_printed_page``) the step's direction is taken next to the side found, paper against desk, not towards the
-   print inside. The corners are where neighbouring fits
-   meet: a curled page's physical corners, not where its chords would cross.
+   print inside, and "a good part of the row's strongest" is of the strongest step within NEAR_REACH of that side
+   (2026-12-06, framed/1048): the paper/desk step there is the page's edge, the print's a little inside it far
+   stronger, and measured against the print's the rim's edge fell under OUTERMOST. The corners are where
+   neighbouring fits meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
    step then missed; refined, it points true. Only a band or a fold is taken so (CONTAIN_GROW to REGROW_AREA more),
@@ -2094,6 +2096,14 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
     flank = fall < -0.5 * grad
     rise = np.where(flank, 0.0, grad)
     strongest = np.where((rise > 0).any(axis=1, keepdims=True), rise, grad).max(axis=1, keepdims=True)
+    if faint:
+        # A faint page (or one full of print) was found by the paper/desk step next to its side: that step, not
+        # the print's much stronger one a little inside it (framed/1048: a pale rim 18 px wide round dark print),
+        # is what "a good part of the row's strongest" is measured against, so the side does not move across its
+        # own rim onto the print. A row with no rise near the side keeps the whole reach's strongest (curled).
+        near = np.abs(offs[1:]) <= NEAR_REACH * ppw
+        near_rise = np.where(near[None, :], rise, 0.0).max(axis=1, keepdims=True)
+        strongest = np.where(near_rise > 0, near_rise, strongest)
     peak = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
     peak &= grad[:, 1:-1] >= OUTERMOST * strongest
     peak &= (grad[:, 1:-1] > 0) & ~flank[:, 1:-1]
