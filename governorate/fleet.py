@@ -219,8 +219,9 @@ def _register(store: HubStore, vans: list[str], actor: str, details: dict | None
                 new.append(van)
             else:
                 conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van])
-        known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()
-                 if v in every and v not in new}
+        rows = conn.execute("SELECT van, retired_at, last_seen FROM vans").fetchall()
+        known = {v: retired for v, retired, _seen in rows if v in every and v not in new}
+        heard = {v for v, _retired, seen in rows if seen is not None}
         back = sorted(v for v in named if known.get(v))
         skipped = sorted(v for v in set(listed) - named if known.get(v))
         in_service = sorted(v for v, retired in known.items() if not retired)
@@ -240,8 +241,9 @@ def _register(store: HubStore, vans: list[str], actor: str, details: dict | None
         for van in in_service:
             queued[van] = on_back(conn, van) if on_back else []
             if queued[van]:
-                early.append(van)
-                audit(conn, actor, "van.add", van, {**(details or {}), "heard_before": True, "queued": queued[van]})
+                early += [van] if van in heard else []  # "connected before being added": only one heard from
+                audit(conn, actor, "van.add", van, {**(details or {}), "heard_before": van in heard,
+                                                    "queued": queued[van]})
     return Registered(sorted(new + back), back, skipped, early, {v: q for v, q in queued.items() if q})
 
 

@@ -572,6 +572,14 @@ def test_a_van_added_that_never_connected_is_not_reported_connected_before_being
     assert store.van("V001")["last_seen"] is None
     assert (list(first), first.early, list(again), again.early) == (["V001"], [], [], [])
     assert fleet.register(store, [], listed=["V001", "V002"], on_back=backoffice.queue_latest).early == []
+    # One added by an older hub, which queued it nothing: it is queued what it lacks, still not said to be early.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM downlinks WHERE van = 'V001'")
+    done = fleet.register(store, ["V001"], on_back=backoffice.queue_latest)
+    assert (done.early, done.queued) == ([], {"V001": ["trust-list"]})
 
 
 def test_a_van_restored_while_retired_is_not_queued_again_a_publication_it_refused(store):

@@ -413,7 +413,7 @@ def test_vans_add_of_a_new_and_a_known_van_does_not_deadlock_with_a_batch_of_bot
                 self.conn = conn
 
             def execute(self, sql, args=()):
-                if sql.startswith("SELECT van, retired_at FROM vans") and not thread.is_alive():
+                if sql.startswith("SELECT van, retired_at") and not thread.is_alive():
                     thread.start()
                     time.sleep(1.5)
                 return self.conn.execute(sql, args)
