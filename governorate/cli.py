@@ -18,6 +18,7 @@ import click
 
 from common import sdnotify
 from edge.core import logfmt
+from edge.core.digits import to_eastern
 from edge.core.errors import EdgeError
 from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
@@ -211,12 +212,13 @@ def vans_add(ctx: click.Context, db_path: str, van_ids: tuple[str, ...], broker_
     known = len(set(van_ids) | set(listed)) - len(done) - len(done.skipped)
     copies = sum(len(kinds) for kinds in done.queued.values())
     early = " ".join(done.early)
-    click.echo(f"أُضيفت {len(added)} وحدة: {' '.join(added) or '—'}؛ "
+    # Arabic: "the number of …: ٢", Eastern digits, which needs no agreement of the noun with the number.
+    click.echo(f"عدد الوحدات المضافة: {to_eastern(len(added))}" + (f" ({' '.join(added)})" if added else "") + "؛ "
                + (f"عادت إلى الخدمة: {' '.join(done.back)}؛ " if done.back else "")
-               + f"{known} معروفة من قبل"
+               + f"عدد الوحدات المعروفة من قبل: {to_eastern(known)}"
                + (f" (اتصلت قبل إضافتها: {early})" if early else "")
-               + (f"؛ {len(done.skipped)} خارج الخدمة لم تُعَد" if done.skipped else "")
-               + f"؛ نُسخ من آخر ما نُشر تنتظر الإرسال: {copies}"
+               + (f"؛ عدد الوحدات خارج الخدمة التي لم تُعَد: {to_eastern(len(done.skipped))}" if done.skipped else "")
+               + f"؛ عدد النسخ من آخر ما نُشر التي تنتظر الإرسال: {to_eastern(copies)}"
                + " / "
                + f"{len(added)} van(s) added: {' '.join(added) or '—'}; "
                + (f"back in service: {' '.join(done.back)}; " if done.back else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from governorate.admission import figure
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
 from governorate.updates import ACTIVE as ACTIVE_OFFERS
+
+log = logging.getLogger("governorate.fleet")
 
 ALERT_KINDS = {
     "offline": ("الوحدة غير متصلة", "Van offline"),
@@ -164,7 +167,8 @@ def _check_ids(vans: list[str]) -> None:
 class Registered(list):
     """The vans ``register`` added or brought back (a list, sorted), with ``back``: those brought back,
     ``skipped``: retired vans of the ``listed`` ids left as they are, ``early``: vans in service already (heard from
-    before they were added) that had been sent nothing, and ``queued``: van → the kinds ``on_back`` queued it."""
+    before they were added) that ``on_back`` queued something they lacked, and ``queued``: van → the kinds
+    ``on_back`` queued it."""
 
     def __init__(self, vans: list[str], back: list[str], skipped: list[str], early: list[str] | None = None,
                  queued: dict[str, list[str]] | None = None):
@@ -182,26 +186,47 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
     transaction for each van added or brought back (a brought-back one while its row still says when it was
     retired) — backoffice.queue_latest queues it the newest trust list, catalogue and holidays: published before it
     was added, while it was out, or lost by a restore while it was out (the command line passes it; this module
-    cannot import the back office) — and for each van in service already that has been sent nothing at all (it
-    connected before it was added: the ingest made its row, and no publication went to it).
+    cannot import the back office) — and for each van in service already: it skips each kind the van holds the
+    newest of, and queues a van that connected before it was added (the ingest made its row) what was published
+    before it connected. PostgreSQL: retried, as the ingest's batch, when it conflicts with an ingest worker.
     Each change is in the staff audit (``actor``; ``details`` added to each record, e.g. the OS user)."""
     _check_ids([*vans, *listed])
+    for attempt in range(6):
+        try:
+            return _register(store, vans, actor, details, listed, on_back)
+        except Exception as exc:
+            if attempt == 5 or not store.retryable(exc):
+                raise
+            log.info("vans add conflicted with an ingest worker (%s); retrying", exc)  # as Hub._process does
+    raise AssertionError("unreachable")
+
+
+def _register(store: HubStore, vans: list[str], actor: str, details: dict | None, listed: list[str] | tuple[str, ...],
+              on_back: Callable[[object, str], list[str]] | None) -> Registered:
+    named, every = set(vans), set(vans) | set(listed)
     with store.transaction() as conn:
-        # The named rows first (PostgreSQL: locked until the end), as ``remove`` does: an ingest worker storing a
-        # birth of one of them waits, and then finds it back in service (its going-back re-sent as for any van),
-        # instead of finding it retired while on_back decides from what it read before that birth.
-        for van in sorted(set(vans)):
-            conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van])
-        known = {v: retired for v, retired in conn.execute("SELECT van, retired_at FROM vans").fetchall()}
-        named = set(vans)
-        new = sorted((named | set(listed)) - set(known))
+        # One pass over all the vans, in order — the ingest's order (its first statement inserts or locks all the
+        # batch's vans, sorted), so the two never wait for each other crosswise (PostgreSQL: a deadlock). Each row
+        # is locked until the end if it exists, else inserted (locked too): an ingest worker storing a birth of one
+        # of them waits, and then finds it back in service (its going-back re-sent as for any van), instead of
+        # finding it retired while on_back decides from what it read before that birth. A row the ingest inserted
+        # meanwhile (the INSERT waits for its commit, then does nothing) is locked by the second UPDATE.
+        new = []
+        for van in sorted(every):
+            if conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van]).rowcount:
+                continue
+            if conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van]).rowcount == 1:
+                new.append(van)
+            else:
+                conn.execute("UPDATE vans SET retired_at = retired_at WHERE van = ?", [van])
+        rows = conn.execute("SELECT van, retired_at, last_seen FROM vans").fetchall()
+        known = {v: retired for v, retired, _seen in rows if v in every and v not in new}
+        heard = {v for v, _retired, seen in rows if seen is not None}
         back = sorted(v for v in named if known.get(v))
         skipped = sorted(v for v in set(listed) - named if known.get(v))
-        early = sorted(v for v in (named | set(listed)) & set(known) if not known[v] and conn.execute(
-            "SELECT 1 FROM downlinks WHERE van = ? LIMIT 1", [v]).fetchone() is None)
+        in_service = sorted(v for v, retired in known.items() if not retired)
         queued: dict[str, list[str]] = {}
         for van in new:
-            conn.execute("INSERT INTO vans (van) VALUES (?) ON CONFLICT (van) DO NOTHING", [van])
             queued[van] = on_back(conn, van) if on_back else []  # the latest publications, as a van brought back
             audit(conn, actor, "van.add", van, {**(details or {}), "queued": queued[van]} if queued[van] else details)
         for van in back:
@@ -209,10 +234,16 @@ def register(store: HubStore, vans: list[str], actor: str = "cli", details: dict
             conn.execute("UPDATE vans SET retired_at = NULL WHERE van = ?", [van])
             audit(conn, actor, "van.add", van, {**(details or {}), "retired_at": known[van],
                                                 **({"queued": queued[van]} if queued[van] else {})})
-        for van in early:  # heard from before it was added: in service, but sent none of the publications
+        # A van in service already: queue_latest skips each kind it holds the newest of (a no-op for an ordinary
+        # van); one heard from before it was added (the ingest made its row) lacks what was published before it
+        # connected — even if a later publication, a staff command or counters went to it since.
+        early = []
+        for van in in_service:
             queued[van] = on_back(conn, van) if on_back else []
             if queued[van]:
-                audit(conn, actor, "van.add", van, {**(details or {}), "heard_before": True, "queued": queued[van]})
+                early += [van] if van in heard else []  # "connected before being added": only one heard from
+                audit(conn, actor, "van.add", van, {**(details or {}), "heard_before": van in heard,
+                                                    "queued": queued[van]})
     return Registered(sorted(new + back), back, skipped, early, {v: q for v, q in queued.items() if q})
 
 

@@ -757,7 +757,8 @@ class Hub:
         if message.kind in SUPERSEDED_KINDS:
             # The van keeps only the newest catalogue, calendar, trust list: an older one still waiting is not sent
             # beside this one (it could only be refused as not newer, or applied just to be replaced). A report the
-            # van makes of it anyway (the broker delivered it) still counts (_APPLIED).
+            # van makes of it anyway (the broker delivered it): "applied" is recorded, a refusal leaves it superseded
+            # (_APPLIED).
             conn.execute("UPDATE downlinks SET applied_at = ?, outcome = 'superseded' WHERE van = ? AND kind = ? "
                          "AND applied_at IS NULL", [at, van, message.kind])
         conn.execute("INSERT INTO downlinks (msg_id, van, kind, payload, created_at, schema) VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,13 +1,14 @@
 """The van's refusals of a publication not newer than the one it holds (edge.sync.downlink: _store_catalogue,
 _store_calendar, _check_trust_list), word for word: such a refusal says the van holds that version or a newer one —
-no failure (the van page, governorate/web/downlinks.py; backoffice.queue_latest)."""
+no failure (the van page, governorate/web/downlinks.py; backoffice.queue_latest). Versions go up to 2**63 - 1
+(19 digits)."""
 
 from __future__ import annotations
 
 import re
 
-NOT_NEWER = re.compile(r"(?P<what>catalogue|holidays|trust list) v(?P<sent>\d{1,18}) (?:is|are) not newer than "
-                       r"(?:the cached )?v(?P<held>\d{1,18})")
+NOT_NEWER = re.compile(r"(?P<what>catalogue|holidays|trust list) v(?P<sent>\d{1,19}) (?:is|are) not newer than "
+                       r"(?:the cached )?v(?P<held>\d{1,19})")
 
 
 def holds_it(error: object) -> bool:

@@ -212,11 +212,18 @@ def test_vans_are_added_before_they_connect_by_id_or_from_the_brokers_access_lis
     config.write_text(f'db = "{db}"\ngovernorate = "21"\n')
     out = governorate("--config", str(config), "vans", "add", "V001", "V002", env=_hub_env())
     assert out.returncode == 0 and "2 van(s) added: V001 V002; 0 already known" in out.stdout, out
-    assert out.stdout.startswith("أُضيفت 2 وحدة: V001 V002؛ 0 معروفة من قبل") and "0 copies of the latest" in out.stdout
+    # Arabic first, its numbers in Eastern digits, each after its noun ("the number of …: ٢"): no plural rules.
+    assert out.stdout.startswith("عدد الوحدات المضافة: ٢ (V001 V002)؛ عدد الوحدات المعروفة من قبل: ٠؛ "
+                                 "عدد النسخ من آخر ما نُشر التي تنتظر الإرسال: ٠ / "), out.stdout
+    assert "0 copies of the latest" in out.stdout
     access = tmp_path / "dynamic-security.json"
     access.write_text(json.dumps(dynamic_security("21", ["V002", "V003", "V004"])))
     out = governorate("vans", "add", "--db", db, "--from-broker", str(access), env=_hub_env())
     assert out.returncode == 0 and "2 van(s) added: V003 V004; 1 already known" in out.stdout, out
+    assert "عدد الوحدات المضافة: ٢ (V003 V004)؛ عدد الوحدات المعروفة من قبل: ١؛" in out.stdout
+    out = governorate("vans", "add", "--db", db, "V001", env=_hub_env())
+    assert out.stdout.startswith("عدد الوحدات المضافة: ٠؛ عدد الوحدات المعروفة من قبل: ١؛"), out.stdout
+    assert not any(c in out.stdout.split(" / ")[0].replace("V001", "") for c in "0123456789"), out.stdout
     listed = [json.loads(line) for line in
               governorate("--config", str(config), "vans", env=_hub_env()).stdout.splitlines()]
     assert [(v["van"], v["last_seen"], v["online"]) for v in listed] == [

@@ -521,6 +521,67 @@ def test_a_van_that_connects_before_vans_add_is_queued_the_latest_publications_b
     assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'trust-list'") == [(1,)]
 
 
+def _trust_lists(store, van: str) -> int:
+    return store._read("SELECT count(*) FROM downlinks WHERE van = ? AND kind = 'trust-list'", [van])[0][0]
+
+
+def test_a_van_heard_before_added_that_got_a_later_publication_is_queued_the_earlier_one_by_vans_add(store):
+    # Review: register looked for vans with no downlink at all; V030 connected before `vans add` and then got the
+    # holidays published after it connected, so it was left without the trust list published before.
+    from tests.support.gov_support import birth
+
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # before V030 connected
+    hub._process([birth("V030", 1)])
+    backoffice.publish_holidays(store, hub, HOLIDAYS, "amal")  # reaches V030, in service
+    done = fleet.register(store, ["V030"], on_back=backoffice.queue_latest)
+    assert (done.early, done.queued) == (["V030"], {"V030": ["trust-list"]})
+    assert _trust_lists(store, "V030") == 1
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V030' AND kind = 'calendar'") == [(1,)]
+
+
+def test_a_van_heard_before_added_that_staff_pinged_is_queued_the_publications_by_vans_add(store):
+    from tests.support.gov_support import birth
+
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    hub._process([birth("V030", 1)])
+    hub.send("V030", p.Command("ping", {}))  # from its page: it is on the overview
+    done = fleet.register(store, ["V030"], on_back=backoffice.queue_latest)
+    assert (done.early, done.queued) == (["V030"], {"V030": ["trust-list"]})
+    assert _trust_lists(store, "V030") == 1
+
+
+def test_vans_add_queues_an_ordinary_van_in_service_nothing_and_does_not_call_it_early(store):
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")  # V007 in service: it got it
+    backoffice.publish_holidays(store, hub, HOLIDAYS, "amal")
+    done = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
+    assert (list(done), done.early, done.queued) == ([], [], {})
+    assert _trust_lists(store, "V007") == 1
+
+
+def test_a_van_added_that_never_connected_is_not_reported_connected_before_being_added(store):
+    # Review: `early` ignored whether the van had ever been heard from; a van added twice before it connects (or
+    # every van of --from-broker, on every run) was said to have connected before being added.
+    first = fleet.register(store, ["V001"], on_back=backoffice.queue_latest)
+    again = fleet.register(store, ["V001"], on_back=backoffice.queue_latest)
+    assert store.van("V001")["last_seen"] is None
+    assert (list(first), first.early, list(again), again.early) == (["V001"], [], [], [])
+    assert fleet.register(store, [], listed=["V001", "V002"], on_back=backoffice.queue_latest).early == []
+    # One added by an older hub, which queued it nothing: it is queued what it lacks, still not said to be early.
+    hub = offline_hub(store)
+    hub._process([_status("birth", 1, 0)])
+    backoffice.publish_trust_list(store, hub, b"revocation-list-v1", "amal")
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM downlinks WHERE van = 'V001'")
+    done = fleet.register(store, ["V001"], on_back=backoffice.queue_latest)
+    assert (done.early, done.queued) == ([], {"V001": ["trust-list"]})
+
+
 def test_a_van_restored_while_retired_is_not_queued_again_a_publication_it_refused(store):
     # Review (small): at `vans add` after a restore while retired, a publication whose own newest copy the van had
     # refused (it would refuse it again) was queued again; one refused as not newer than its own (it held it) is.
@@ -540,3 +601,6 @@ def test_a_van_restored_while_retired_is_not_queued_again_a_publication_it_refus
     hub._process([_status("birth", 40, 30)])  # restored while retired
     done = fleet.register(store, ["V007"], on_back=backoffice.queue_latest)
     assert done.queued == {"V007": ["catalog"]}
+    # The trust list it refused as unsigned: its one copy, not queued again.
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V007' AND kind = 'trust-list'") == [(1,)]
+    assert store._read("SELECT count(*) FROM downlinks WHERE van = 'V007' AND kind = 'catalog'") == [(2,)]

@@ -377,3 +377,93 @@ def test_vans_add_racing_the_birth_of_a_van_restored_while_retired_leaves_it_its
         b.close()
     finally:
         cluster.stop()
+
+
+@pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
+def test_vans_add_of_a_new_and_a_known_van_does_not_deadlock_with_a_batch_of_both(tmp_path):
+    # Review: `vans add V002 V001` locked the known V002 first and inserted the new V001 later; a batch with V001's
+    # first message and one of V002 inserted V001 and then waited for V002: PostgreSQL found a deadlock and aborted
+    # `vans add`. Now one pass in the ingest's order locks or inserts each: the batch waits, neither fails.
+    import contextlib
+    import threading
+    import time
+
+    from governorate import backoffice, fleet
+    from governorate.store import HubStore
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database("dl")
+        a, b = HubStore(url), HubStore(url)
+        offline_hub(a)._process([birth("V002", 1)])  # V002 known, in service
+        worker = offline_hub(b)
+        errors: list[BaseException] = []
+
+        def ingest_both():
+            try:
+                worker._process([birth("V001", 1), birth("V002", 2)])  # V001's first message, V002's next
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        thread = threading.Thread(target=ingest_both)
+        real = a.transaction
+
+        class Proxy:  # starts the batch once `vans add` holds its rows, and lets it run into them
+            def __init__(self, conn):
+                self.conn = conn
+
+            def execute(self, sql, args=()):
+                if sql.startswith("SELECT van, retired_at") and not thread.is_alive():
+                    thread.start()
+                    time.sleep(1.5)
+                return self.conn.execute(sql, args)
+
+            def __getattr__(self, name):
+                return getattr(self.conn, name)
+
+        @contextlib.contextmanager
+        def transaction():
+            with real() as conn:
+                yield Proxy(conn)
+
+        a.transaction = transaction
+        try:
+            done = fleet.register(a, ["V002", "V001"], on_back=backoffice.queue_latest)
+        finally:
+            thread.join(30)
+        assert not errors, errors
+        assert (list(done), done.early) == (["V001"], [])
+        assert a._read("SELECT van, last_seen IS NOT NULL, retired_at FROM vans ORDER BY van") == [
+            ("V001", True, None), ("V002", True, None)]
+        a.close()
+        b.close()
+    finally:
+        cluster.stop()
+
+
+def test_vans_add_is_retried_when_it_conflicts_with_an_ingest_worker(monkeypatch):
+    # As the ingest's batch: a deadlock or serialization failure (PostgreSQL) undoes the whole transaction, which
+    # is run again; any other failure is raised at once.
+    from governorate import fleet
+
+    class Conflict(Exception):
+        sqlstate = "40P01"
+
+    class Store:
+        def retryable(self, exc):
+            return getattr(exc, "sqlstate", None) in ("40P01", "40001")
+
+    calls = []
+
+    def register_once(store, vans, *_args):
+        calls.append(vans)
+        if len(calls) < 3:
+            raise Conflict("deadlock detected")
+        return fleet.Registered(vans, [], [])
+
+    monkeypatch.setattr(fleet, "_register", register_once)
+    assert list(fleet.register(Store(), ["V001"])) == ["V001"] and len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(fleet, "_register", lambda *_a: (_ for _ in ()).throw(ValueError("disk")))
+    with pytest.raises(ValueError):
+        fleet.register(Store(), ["V001"])
