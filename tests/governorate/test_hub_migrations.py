@@ -18,7 +18,7 @@ from governorate import migrations, staff
 from governorate.migrations import LATEST, MIGRATIONS, HubSchemaError, Migration
 from governorate.store import HubStore, _PgConnection
 from tests.support import gov_postgres
-from tests.support.gov_support import BACKENDS
+from tests.support.gov_support import BACKENDS, hub_target
 from tests.support.paths import ROOT
 
 PASSWORD = "correct horse battery"
@@ -524,13 +524,7 @@ def test_m016_upgrades_a_database_at_m015_with_vans(backend, tmp_path, monkeypat
 
     from governorate import fleet
 
-    cluster = None
-    if backend == "sqlite":
-        target = str(tmp_path / "hub.db")
-    else:
-        cluster = gov_postgres.Cluster().start()
-        target = cluster.create_database("up")
-    try:
+    with hub_target(backend, tmp_path, "up") as target:
         index = [m.name for m in MIGRATIONS].index("m016_retired_vans")
         monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
         s = HubStore(target)
@@ -551,22 +545,13 @@ def test_m016_upgrades_a_database_at_m015_with_vans(backend, tmp_path, monkeypat
         s = HubStore(target)
         assert s.migrated == []
         s.close()
-    finally:
-        if cluster:
-            cluster.stop()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_session_it_went_back_from(
         backend, tmp_path, monkeypatch):
     # Review: m018 took session_max = session, the lower session after the restore, for a van that had gone back.
-    cluster = None
-    if backend == "sqlite":
-        target = str(tmp_path / "hub.db")
-    else:
-        cluster = gov_postgres.Cluster().start()
-        target = cluster.create_database("up")
-    try:
+    with hub_target(backend, tmp_path, "up") as target:
         index = [m.name for m in MIGRATIONS].index("m018_session_high_water")
         monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
         s = HubStore(target)  # a hub at m017
@@ -595,21 +580,12 @@ def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_se
         s = HubStore(target)
         assert s.migrated == []
         s.close()
-    finally:
-        if cluster:
-            cluster.stop()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_m019_leaves_a_van_whose_going_back_counter_is_no_whole_number(backend, tmp_path, monkeypatch):
     # Review C: {"from": 1e400} reads as inf, and int(inf) raised OverflowError: the hub would not start.
-    cluster = None
-    if backend == "sqlite":
-        target = str(tmp_path / "hub.db")
-    else:
-        cluster = gov_postgres.Cluster().start()
-        target = cluster.create_database("up")
-    try:
+    with hub_target(backend, tmp_path, "up") as target:
         index = [m.name for m in MIGRATIONS].index("m019_session_high_water_before_going_back")
         monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
         s = HubStore(target)
@@ -623,6 +599,3 @@ def test_m019_leaves_a_van_whose_going_back_counter_is_no_whole_number(backend, 
         assert "m019_session_high_water_before_going_back" in s.migrated
         assert dict(s._read("SELECT van, session_max FROM vans")) == {"V009": 3, "V010": 3, "V011": 3}
         s.close()
-    finally:
-        if cluster:
-            cluster.stop()

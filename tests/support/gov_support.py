@@ -50,6 +50,20 @@ def empty_hub(backend: str, folder: Path, name: str = "hub") -> Iterator[HubStor
 
 
 @contextlib.contextmanager
+def hub_target(backend: str, folder: Path, name: str = "hub") -> Iterator[str]:
+    """Where an empty hub database is, not opened (a test opens it at the migrations it wants): a file on SQLite, a
+    database of a PostgreSQL cluster of its own (stopped afterwards)."""
+    if backend == "sqlite":
+        yield str(folder / "hub.db")
+        return
+    cluster = gov_postgres.Cluster().start()
+    try:
+        yield cluster.create_database(name)
+    finally:
+        cluster.stop()
+
+
+@contextlib.contextmanager
 def hub_template(backend: str, folder: Path, fill: Callable[[HubStore], object]) -> Iterator[tuple]:
     """A hub database filled once by ``fill`` (argon2 staff hashes are slow on purpose), to copy for each test:
     yields (backend, target, cluster, what fill returned)."""
