@@ -137,15 +137,7 @@ def test_a_restored_van_issues_a_number_the_hub_holds_for_another_citizen(restor
 
 def test_once_connected_the_restored_van_numbers_and_counts_past_what_the_hub_holds(restored, hub):
     settings, later, _ = restored
-    agent, runner = start_van(settings)
-    try:
-        wait_until(lambda: hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' "
-                                           "AND outcome = 'applied'")[0][0] == 1, 20, "the hub's counters applied")
-        number = _register(settings, "هالة عادل رضا")
-        assert rq.parse_request_number(number).seq == rq.parse_request_number(later[-1]).seq + 1
-        wait_until(lambda: pending(settings) == 0, 30, "the new request to reach the hub")
-    finally:
-        runner.stop()
+    number = _connect_told_counters_and_register(settings, hub, later)
     kept = hub.store._read("SELECT body FROM requests WHERE number = ?", [number])[0][0]
     assert json.loads(kept)["citizen"]["name"] == "هالة عادل رضا"
     assert hub.store._read("SELECT count(*) FROM request_conflicts")[0][0] == 0
@@ -166,15 +158,7 @@ def test_a_van_restored_while_retired_is_told_its_counters_only_and_gets_its_cat
 
     settings, later, version = restored
     assert fleet.remove(hub.store, [VAN]).retired == [VAN]
-    agent, runner = start_van(settings)
-    try:
-        wait_until(lambda: hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' "
-                                           "AND outcome = 'applied'")[0][0] == 1, 20, "the hub's counters applied")
-        number = _register(settings, "هالة عادل رضا")
-        assert rq.parse_request_number(number).seq == rq.parse_request_number(later[-1]).seq + 1
-        wait_until(lambda: pending(settings) == 0, 30, "the new request to reach the hub")
-    finally:
-        runner.stop()
+    _connect_told_counters_and_register(settings, hub, later)
     wait_until(lambda: hub.store.van(VAN)["online"] is False, 10, "the van to go offline")
     db = open_db(settings.db_path)
     assert catalogues.newest_version(db) != version  # not sent to a retired van
@@ -189,3 +173,18 @@ def test_a_van_restored_while_retired_is_told_its_counters_only_and_gets_its_cat
         db.close()
     finally:
         runner.stop()
+
+
+def _connect_told_counters_and_register(settings, hub, later) -> str:
+    """The restored van's next connection: the hub's counters applied, then a new citizen's request, numbered past
+    the last one the hub holds and delivered; its number."""
+    agent, runner = start_van(settings)
+    try:
+        wait_until(lambda: hub.store._read("SELECT count(*) FROM downlinks WHERE kind = 'command' "
+                                           "AND outcome = 'applied'")[0][0] == 1, 20, "the hub's counters applied")
+        number = _register(settings, "هالة عادل رضا")
+        assert rq.parse_request_number(number).seq == rq.parse_request_number(later[-1]).seq + 1
+        wait_until(lambda: pending(settings) == 0, 30, "the new request to reach the hub")
+    finally:
+        runner.stop()
+    return number
