@@ -180,9 +180,10 @@ def _same_steps_in_every_chunk(tmp_path_factory, key: str, i: int, n: int, steps
         assert theirs == steps, f"{other.name} found other steps: {len(theirs)} against {len(steps)} here"
 
 
-def _normal(steps: list[str], work: Path, a: str, b: str) -> list[str]:
-    """The steps without what differs from one item to the next (its folder, its releases' identities)."""
-    return [s.replace(str(work.resolve()), "WORK").replace(a, "A").replace(b, "B") for s in steps]
+def _normal(steps: list[str], work: Path, port: int, a: str, b: str) -> list[str]:
+    """The steps without what differs from one item to the next (its folder, its port, its releases' identities)."""
+    return [s.replace(str(work.resolve()), "WORK").replace(str(port), "PORT").replace(a, "A").replace(b, "B")
+            for s in steps]
 
 
 @pytest.mark.slow
@@ -211,7 +212,7 @@ def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, 
             assert any(s.startswith("symlink versions/") for s in points), "\n".join(points)
         mine = chunk(len(points), i, n)
         assert sorted(k for j in range(n) for k in chunk(len(points), j, n)) == list(range(1, len(points) + 1))
-        _same_steps_in_every_chunk(tmp_path_factory, f"{scenario}-{mode}", i, n, _normal(points, work, a, b))
+        _same_steps_in_every_chunk(tmp_path_factory, f"{scenario}-{mode}", i, n, _normal(points, work, port, a, b))
         violations, unbootable = [], 0
         for k in mine:
             vanproc.stop(work / "opt")
