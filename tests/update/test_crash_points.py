@@ -182,7 +182,7 @@ def _same_steps_in_every_chunk(tmp_path_factory, key: str, i: int, n: int, steps
 
 def _normal(steps: list[str], work: Path, port: int, a: str, b: str) -> list[str]:
     """The steps without what differs from one item to the next (its folder, its port, its releases' identities)."""
-    return [s.replace(str(work.resolve()), "WORK").replace(str(port), "PORT").replace(a, "A").replace(b, "B")
+    return [s.replace(str(work.resolve()), "WORK").replace(a, "A").replace(b, "B").replace(f" {port}", " PORT")
             for s in steps]
 
 
