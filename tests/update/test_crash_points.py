@@ -6,7 +6,8 @@ then the update runs in a real process (tests/update/crashrun.py) that records i
 step k, the van is put back as prepared, the process is killed just before step k (``os._exit``: no
 clean-up), every process of the van is stopped (the power cut), and the van boots: the real
 ``python -m edge.update recover`` (what edge-update-recover.service runs), then the units, then ``settle`` (what
-edge-update-check.service runs once they do). Checked: the state
+edge-update-check.service runs once they do) — each run a process of its own, forked from one that imported
+edge.update once (crashrun.Server: the imports cost more than the runs). Checked: the state
 is readable and idle, ``current`` names a complete version whose ``edge --version`` answers and whose web
 process serves /api/health, no half-made version or link is left, a version that failed its health check
 never runs; and then the update is tried again and ends as it must (B runs; or, B broken, A runs, B refused).
@@ -18,6 +19,9 @@ of A after the rollback (refused until that test ends: the conservative side), n
 cut came before the link dropped, B connected after the start and was kept. And with the governorate's word naming A
 (``cancelled``: the fleet was rolled back while the van was away): B is dropped, never switched to, whichever side of
 the state's one atomic write the cut came.
+
+Each scenario's crash points are spread over CHUNKS test items (xdist runs them side by side); every item finds the
+steps itself, and together they crash at every one of them (checked: chunk, _same_steps_in_every_chunk).
 """
 
 from __future__ import annotations
