@@ -129,11 +129,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The health check's deadline (``--deadline``). A healthy version passes at its first answer (the units return once
+# its web process is ready: tests.update.vanproc), so a wide deadline costs it nothing and keeps a loaded machine
+# from failing it; only a version that is not healthy (or whose link is down) waits the deadline out in full — and
+# the version a rollback goes back to is checked within the same deadline, so SHORT_S still leaves it a margin.
+WIDE_S = 60.0
+SHORT_S = 4.0
+
+
 class Rig:
     """One van's software and data folders, updated by the real ``python -m edge.update`` in a process of its
-    own; its "units" are tests.update.vanproc (the web process the health check asks)."""
+    own; its "units" are tests.update.vanproc (the web process the health check asks). ``deadline``: wide unless the
+    test waits a check out (pass SHORT_S, to the rig or to the one ``apply`` that expects a failure)."""
 
-    def __init__(self, base: Path, keys: Path, *, deadline: float = 4.0):
+    def __init__(self, base: Path, keys: Path, *, deadline: float = WIDE_S):
         self.base, self.keys = base, keys
         # The van's data dir (the sync agent's) and the updater's own folder (root's on a van), apart as on a van.
         self.software, self.data, self.state = base / "opt", base / "data", base / "state"
@@ -145,14 +154,14 @@ class Rig:
         self.port = free_port()
         self.deadline = deadline
 
-    def options(self, restart: str | None = None) -> list[str]:
+    def options(self, restart: str | None = None, deadline: float | None = None) -> list[str]:
         import sys
 
         if restart is None:
             restart = f"{sys.executable} -m tests.update.vanproc {self.software} {self.port}"
         return ["--software", str(self.software), "--data", str(self.data), "--state", str(self.state),
                 "--units", str(self.units), "--reload-command", f"touch {self.base / 'reloaded'}",
-                "--deadline", str(self.deadline),
+                "--deadline", str(self.deadline if deadline is None else deadline),
                 "--health-url", f"http://127.0.0.1:{self.port}/api/health", "--restart-command", restart]
 
     def run(self, *args: str, timeout: float = 120):
@@ -162,8 +171,9 @@ class Rig:
         return subprocess.run([sys.executable, "-m", "edge.update", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout)
 
-    def apply(self, source: Path, restart: str | None = None):
-        return self.run("apply", str(source), "--anchor", str(self.anchor), "--no-pip", *self.options(restart))
+    def apply(self, source: Path, restart: str | None = None, deadline: float | None = None):
+        return self.run("apply", str(source), "--anchor", str(self.anchor), "--no-pip",
+                        *self.options(restart, deadline))
 
     def recover(self):
         return self.run("recover", *self.options())

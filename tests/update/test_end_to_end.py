@@ -13,7 +13,7 @@ import pytest
 from edge.update import state as state_mod
 from edge.update import transfer
 from governorate.rollout import Plan, Report, decide
-from tests.update.support import Rig, signed_release
+from tests.update.support import SHORT_S, Rig, signed_release
 
 FLEET = ["V001", "V002", "V003", "V004", "V005", "V006"]
 
@@ -56,7 +56,7 @@ def test_canary_update_then_broken_release_rolled_back_and_rollout_paused(tmp_pa
 
         # A broken N+2: the canary switches, its web process fails, it rolls back by itself.
         signed_release(tmp_path / "n2", "1.2.0", keys, mode="unhealthy")
-        done = canary.apply(_ship(tmp_path / "n2", "N2", canary.data / "incoming", 3))
+        done = canary.apply(_ship(tmp_path / "n2", "N2", canary.data / "incoming", 3), deadline=SHORT_S)
         assert done.returncode == 3 and "rolled back" in done.stderr
         assert canary.status()["current"] == n1 and canary.serving() == "1.1.0"
         [n2] = canary.status()["refused"]

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.update.support import Rig, signed_release
+from tests.update.support import SHORT_S, Rig, signed_release
 
 
 @pytest.fixture
 def rig(tmp_path, keys):
-    r = Rig(tmp_path / "van", keys)
+    r = Rig(tmp_path / "van", keys, deadline=SHORT_S)  # most tests here wait a failing check out
     yield r
     r.stop()
 

@@ -15,7 +15,7 @@ from edge.sync.agent import SyncAgent, Tuning
 from edge.update.incoming import READY, Incoming
 from governorate import rollouts
 from tests.support.sync_harness import ThreadRunner, start_hub, van_settings, wait_until
-from tests.update.support import Rig, signed_release
+from tests.update.support import SHORT_S, Rig, signed_release
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +28,15 @@ def _van(folder, broker, van: str, state: Path | None = None) -> ThreadRunner:
     return ThreadRunner(agent.run)
 
 
-def _apply_when_ready(rig: Rig, bundle: str):
+def _apply_when_ready(rig: Rig, bundle: str, deadline: float | None = None):
     """What edge-update.path does: start apply-ready once READY names the bundle."""
     ready = rig.data / "update" / "staging" / READY
     wait_until(lambda: ready.exists() and ready.read_text().strip() == bundle, 90, f"{bundle} to arrive whole")
-    return rig.run("apply-ready", "--anchor", str(rig.anchor), "--no-pip", *rig.options())
+    return rig.run("apply-ready", "--anchor", str(rig.anchor), "--no-pip", *rig.options(deadline=deadline))
 
 
 def test_canary_over_mqtt_then_next_wave_and_a_broken_release_pauses_the_rollout(tmp_path, broker, keys):
-    canary = Rig(tmp_path / "V001", keys, deadline=6)
+    canary = Rig(tmp_path / "V001", keys)
     hub, hub_runner = start_hub(tmp_path / "hub.db", broker.port)
     vans = []
     try:
@@ -62,7 +62,7 @@ def test_canary_over_mqtt_then_next_wave_and_a_broken_release_pauses_the_rollout
         signed_release(tmp_path / "n2", "1.2.0", keys, mode="unhealthy")
         plan2 = rollouts.start(hub.store, tmp_path / "n2", previous=n1, canaries=("V001",), wave_sizes=(1,))
         n2 = plan2["target"]
-        done = _apply_when_ready(canary, n2)
+        done = _apply_when_ready(canary, n2, deadline=SHORT_S)
         assert done.returncode == 3 and "rolled back" in done.stderr
         # The rollback restarts the units and returns: the previous version's web process answers a moment later.
         wait_until(lambda: canary.serving() == "1.1.0", 10, "1.1.0 to serve again after the rollback")

@@ -2,13 +2,18 @@
 
 What ``systemctl restart edge.target`` does on a van, for the one unit the health check looks at: stop the
 web process that runs (its pid in SOFTWARE/web.pid), start ``SOFTWARE/current/venv/bin/edge web`` — whatever
-version ``current`` names now — in its own session (it outlives this command, as a unit outlives systemctl).
+version ``current`` names now — in its own session (it outlives this command, as a unit outlives systemctl), and
+return once it is ready (it accepts connections on PORT) or has failed (it exited): edge-web.service is
+``Type=notify``, and ``systemctl restart`` waits for its READY=1 (or its failure) the same way. So the health check's
+deadline that follows is not spent on the process's start-up, as on a van: a healthy version passes at its first
+answer however loaded the machine, and only an unhealthy one waits its deadline out.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +55,21 @@ def start(software: Path, port: int) -> None:
     proc = subprocess.Popen([str(edge), "web"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     (software / "web.pid").write_text(str(proc.pid))
+    _ready(proc, port)
+
+
+READY_TIMEOUT_S = 90.0  # systemd's TimeoutStartSec (edge-web.service sets none)
+
+
+def _ready(proc: subprocess.Popen, port: int) -> None:
+    """Wait until ``proc`` accepts connections on ``port`` or has exited (then the check finds it dead)."""
+    end = time.monotonic() + READY_TIMEOUT_S
+    while proc.poll() is None and time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.01)
 
 
 if __name__ == "__main__":
