@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger("common.sdnotify")
@@ -91,17 +92,42 @@ class Watchdog:
 
 
 def run_until_stopped(stop: threading.Event, threads: list[threading.Thread], status_text: str = "",
-                      hung: Callable[[], str | None] = lambda: None) -> None:
-    """For a main thread whose work runs in ``threads``: ready now, watchdog while all live (and ``hung()``
-    names no problem: a loop that stopped turning), until ``stop``."""
+                      hung: Callable[[], str | None] = lambda: None, *,
+                      ready: dict[str, threading.Event] | None = None, ready_timeout: float = 60.0) -> None:
+    """For a main thread whose work runs in ``threads``: ready once every event in ``ready`` is set (a service
+    that serves: its socket bound), watchdog while all live (and ``hung()`` names no problem: a loop that stopped
+    turning), until ``stop``.
+
+    READY=1 is not sent when a thread dies first, or when ``ready_timeout`` passes first (systemd's start timeout
+    then restarts the process); the watchdog runs either way."""
 
     def problem() -> str:
         dead = [t.name for t in threads if not t.is_alive()]
         return "stopped: " + ", ".join(dead) if dead else (hung() or "")
 
-    ready(status_text)
+    if _wait_ready(stop, threads, ready or {}, ready_timeout):
+        notify("READY=1", *([f"STATUS={status_text}"] if status_text else []))
     Watchdog(lambda: all(t.is_alive() for t in threads) and hung() is None, problem=problem).run(stop)
     stopping()
+
+
+def _wait_ready(stop: threading.Event, threads: list[threading.Thread], events: dict[str, threading.Event],
+                timeout: float) -> bool:
+    """True once every event is set; False if ``stop`` is set, a thread dies or ``timeout`` passes first."""
+    end = time.monotonic() + timeout
+    while True:
+        waiting = [name for name, event in events.items() if not event.is_set()]
+        if not waiting:
+            return True
+        if stop.is_set():
+            return False
+        dead = [t.name for t in threads if not t.is_alive()]
+        if dead or time.monotonic() >= end:
+            reason = "stopped: " + ", ".join(dead) if dead else f"not ready after {timeout:.0f} s"
+            log.error("not telling systemd the process is ready (%s; waiting for: %s)", reason, ", ".join(waiting))
+            status(f"not ready: {reason} (waiting for {', '.join(waiting)})")
+            return False
+        stop.wait(0.05)
 
 
 def run_with_watchdog(target: Callable[[], None], stop: threading.Event, name: str, status_text: str = "",

@@ -14,6 +14,9 @@ log = logging.getLogger("edge.run")
 
 HOUSEKEEPING_INTERVAL_S = 3600
 PRINTED_JOBS_DAYS = 2
+# How long the services may take to be ready before the process says it is not (and sends no READY=1): under
+# systemd's default TimeoutStartSec (90 s), which then restarts it.
+READY_TIMEOUT_S = 75.0
 
 
 @dataclass
@@ -21,12 +24,16 @@ class Service:
     name: str
     # Runs until ``stop`` is set; returning early or raising counts as a crash.
     target: Callable[[threading.Event], None]
+    # Set by the service once it serves (the web server bound): systemd hears READY=1 only when every such event is
+    # set (edge-web.service is Type=notify: ``systemctl restart`` returns then). None: ready as soon as it starts.
+    ready: threading.Event | None = None
 
 
 def services(settings: Settings, host: str, port: int) -> list[Service]:
+    web_ready = threading.Event()
     return [
         Service("housekeeping", lambda stop: _housekeeping(settings, stop)),
-        Service("web", lambda stop: _web(settings, host, port, stop)),
+        Service("web", lambda stop: _web(settings, host, port, stop, web_ready), ready=web_ready),
         Service("sync", lambda stop: _sync(settings, stop)),
         Service("watch", lambda stop: _watch(settings, stop)),
     ]
@@ -55,16 +62,17 @@ def run_all(settings: Settings, host: str | None = None, port: int | None = None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    threads = [
-        threading.Thread(target=_supervise, args=(svc, stop), name=svc.name, daemon=True)
-        for svc in services(settings, host or settings.web.host, port or settings.web.port)
-        if only is None or svc.name in only
-    ]
+    chosen_services = [svc for svc in services(settings, host or settings.web.host, port or settings.web.port)
+                       if only is None or svc.name in only]
+    threads = [threading.Thread(target=_supervise, args=(svc, stop), name=svc.name, daemon=True)
+               for svc in chosen_services]
     for t in threads:
         t.start()
-    from common import sdnotify  # under systemd: ready now, watchdog pings while every service thread lives
+    from common import sdnotify  # under systemd: ready once the web server listens; pings while every thread lives
 
-    sdnotify.run_until_stopped(stop, threads, f"van {settings.van.id}: {len(threads)} services running")
+    sdnotify.run_until_stopped(stop, threads, f"van {settings.van.id}: {len(threads)} services running",
+                               ready={svc.name: svc.ready for svc in chosen_services if svc.ready is not None},
+                               ready_timeout=READY_TIMEOUT_S)
     log.info("stopping")
     for t in threads:
         t.join(timeout=10)
@@ -159,13 +167,16 @@ def release_fetch(settings: Settings, agent):
                       key_file=b.key_file, busy=busy, report=agent.report_update)
 
 
-def _web(settings: Settings, host: str, port: int, stop: threading.Event) -> None:
+def _web(settings: Settings, host: str, port: int, stop: threading.Event,
+         ready: threading.Event | None = None) -> None:
     from waitress.server import create_server
 
     from edge.web.app import create_app
 
-    server = create_server(create_app(settings), host=host, port=port, threads=8)
+    server = create_server(create_app(settings), host=host, port=port, threads=8)  # binds and listens
     log.info("web UI on http://%s:%d/", host, port)
+    if ready is not None:
+        ready.set()  # connections queue in the listening socket until server.run() serves them
     threading.Thread(target=lambda: (stop.wait(), server.close()), daemon=True).start()
     try:
         server.run()

@@ -134,6 +134,48 @@ def test_a_loop_that_stops_turning_is_reported_though_its_thread_lives(systemd):
     main.join(timeout=2)
 
 
+def test_ready_only_once_every_service_is_ready(systemd):
+    stop = threading.Event()
+    web_ready = threading.Event()
+    worker = threading.Thread(target=stop.wait, name="web", daemon=True)
+    worker.start()
+    main = threading.Thread(target=sdnotify.run_until_stopped, daemon=True,
+                            args=(stop, [worker], "van V001"), kwargs={"ready": {"web": web_ready}})
+    main.start()
+    assert "READY=1" not in systemd.collect(0.3)  # the web server is not bound yet: no pings either
+    web_ready.set()
+    assert systemd.collect(0.3)[:2] == ["READY=1", "STATUS=van V001"]
+    stop.set()
+    main.join(timeout=2)
+
+
+def test_no_ready_when_a_service_dies_or_is_late(systemd):
+    stop = threading.Event()
+    dead = threading.Thread(target=lambda: None, name="web")
+    dead.start()
+    dead.join()
+    first = threading.Thread(target=sdnotify.run_until_stopped, daemon=True,
+                             args=(stop, [dead]), kwargs={"ready": {"web": threading.Event()}, "ready_timeout": 30})
+    first.start()
+    assert "READY=1" not in systemd.collect(0.3)
+    assert "STATUS=not ready: stopped: web (waiting for web)" in systemd.messages
+    assert "WATCHDOG=trigger" in systemd.messages  # the watchdog still says it
+    stop.set()
+    first.join(timeout=2)
+
+    stop = threading.Event()
+    alive = threading.Thread(target=stop.wait, name="web", daemon=True)
+    alive.start()
+    main = threading.Thread(target=sdnotify.run_until_stopped, daemon=True,
+                            args=(stop, [alive]), kwargs={"ready": {"web": threading.Event()}, "ready_timeout": 0.2})
+    main.start()
+    messages = systemd.collect(0.5)
+    assert "READY=1" not in messages and "STATUS=not ready: not ready after 0 s (waiting for web)" in messages
+    assert "WATCHDOG=1" in messages  # the watchdog behaviour is kept
+    stop.set()
+    main.join(timeout=2)
+
+
 def test_run_with_watchdog_raises_the_workers_error_so_the_process_exits_non_zero(systemd):
     def crash():
         raise RuntimeError("broker certificate unreadable")
@@ -181,6 +223,40 @@ def test_edge_processes_tell_systemd_they_are_ready_and_keep_pinging(tmp_path, c
         proc.terminate()
         assert proc.wait(timeout=20) == 0
         assert "STOPPING=1" in fake.collect(0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.close()
+
+
+def test_edge_web_is_ready_only_once_its_port_accepts_connections(tmp_path):
+    """The real ``edge web`` (edge-web.service, Type=notify): when READY=1 arrives — when ``systemctl restart``
+    returns on a van — the kiosk's port already accepts a connection (the server is bound before it is said)."""
+    import subprocess
+    import sys
+
+    from tests.support.mqtt_broker import free_port
+
+    address = f"@mtc-web-ready-{os.getpid()}"
+    fake = FakeSystemd(address)
+    port = free_port()
+    config = tmp_path / "van.toml"
+    config.write_text(f'[van]\nid = "V003"\ngovernorate = "21"\n[web]\nhost = "127.0.0.1"\nport = {port}\n'
+                      f'[broker]\nurl = "mqtt://127.0.0.1:{free_port()}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "EDGE_CONFIG"}
+    env.update(EDGE_DATA_DIR=str(tmp_path), NOTIFY_SOCKET=address, WATCHDOG_USEC="30000000")
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "--config", str(config), "web"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        fake.sock.settimeout(60)
+        while True:  # READY=1 as soon as it comes, nothing in between
+            messages = fake.sock.recv(4096).decode().split("\n")
+            fake.messages.extend(messages)
+            if "READY=1" in messages:
+                break
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # refused if READY=1 came first
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -21,16 +21,19 @@ cut came before the link dropped, B connected after the start and was kept. And 
 the state's one atomic write the cut came.
 
 Each scenario's crash points are spread over CHUNKS test items (xdist runs them side by side); every item finds the
-steps itself, and together they crash at every one of them (checked: chunk, _same_steps_in_every_chunk).
+steps itself, and together they crash at every one of them (checked: chunk, _same_steps_in_every_chunk) — when all
+are run: an item selected alone (``-k``, ``--lf``) crashes at its 1/n of the steps only, and warns so.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,8 +48,10 @@ MIN_POINTS = 20  # an operation that stops taking steps (or a tracer that sees n
 MIN_RETRY_POINTS = 10  # a retry installs nothing: its steps are the switch's, the check's and the rollback's
 MIN_CANCEL_POINTS = 2  # a retry the governorate's word cancels: one atomic write of the state (the file, the rename)
 # The health check's deadline: waited out in full only by a version that is not healthy (or whose link is down), so
-# short where the test expects that; wide where only healthy versions are checked (they pass at their first answer).
-DEADLINE = {"healthy": 60, "cancelled": 60}
+# short where the test expects that; wider where only healthy versions are checked (they pass at their first answer,
+# the units having returned once the port accepts): 20 s is a margin for a loaded machine, yet a regression that makes
+# them fail waits 20 s per crash point, not 60, and a chunk prints its violations before pytest-timeout ends it.
+DEADLINE = {"healthy": 20, "cancelled": 20}
 SHORT = 2
 
 
@@ -178,10 +183,23 @@ def _same_steps_in_every_chunk(tmp_path_factory, key: str, i: int, n: int, steps
     base = tmp_path_factory.getbasetemp()
     shared = (base.parent if base.name.startswith("popen-gw") else base) / "update-crash-steps"
     shared.mkdir(exist_ok=True)
-    (shared / f"{key}-{i}-of-{n}.json").write_text(json.dumps(steps))
+    mine = shared / f"{key}-{i}-of-{n}.json"
+    partial = shared / f".{mine.name}.{os.getpid()}.tmp"  # not a *.json: never read half-written by another worker
+    partial.write_text(json.dumps(steps))
+    os.replace(partial, mine)
     for other in shared.glob(f"{key}-*-of-{n}.json"):
         theirs = json.loads(other.read_text())
         assert theirs == steps, f"{other.name} found other steps: {len(theirs)} against {len(steps)} here"
+
+
+def _warn_if_some_chunks_only(request, scenario: str, mode: str, n: int) -> None:
+    """``-k`` or ``--lf`` selecting some of a scenario's chunks crashes at only some of its steps: say so."""
+    chosen = sorted({item.callspec.params["i"] for item in request.session.items
+                     if getattr(item, "callspec", None) and item.originalname == request.node.originalname
+                     and (item.callspec.params["scenario"], item.callspec.params["mode"]) == (scenario, mode)})
+    if len(chosen) < n:
+        warnings.warn(f"{scenario}-{mode}: only chunk(s) {[c + 1 for c in chosen]} of {n} selected: the crash points "
+                      f"of the others are not tested in this run", stacklevel=2)
 
 
 def _normal(steps: list[str], work: Path, port: int, a: str, b: str) -> list[str]:
@@ -193,8 +211,9 @@ def _normal(steps: list[str], work: Path, port: int, a: str, b: str) -> list[str
 @pytest.mark.slow
 @pytest.mark.parametrize(("scenario", "mode", "i", "n"),
                          [(scenario, mode, i, n) for (scenario, mode), n in CHUNKS.items() for i in range(n)])
-def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(tmp_path, tmp_path_factory, keys, scenario,
-                                                                      mode, i, n):
+def test_a_power_cut_at_any_step_of_an_update_leaves_a_van_that_boots(request, tmp_path, tmp_path_factory, keys,
+                                                                      scenario, mode, i, n):
+    _warn_if_some_chunks_only(request, scenario, mode, n)
     deadline = DEADLINE.get(mode, SHORT)
     work, snap, port, a, b = _prepare(tmp_path, keys, mode, scenario)
     trace = tmp_path / "trace.json"

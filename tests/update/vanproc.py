@@ -3,10 +3,15 @@
 What ``systemctl restart edge.target`` does on a van, for the one unit the health check looks at: stop the
 web process that runs (its pid in SOFTWARE/web.pid), start ``SOFTWARE/current/venv/bin/edge web`` — whatever
 version ``current`` names now — in its own session (it outlives this command, as a unit outlives systemctl), and
-return once it is ready (it accepts connections on PORT) or has failed (it exited): edge-web.service is
-``Type=notify``, and ``systemctl restart`` waits for its READY=1 (or its failure) the same way. So the health check's
-deadline that follows is not spent on the process's start-up, as on a van: a healthy version passes at its first
-answer however loaded the machine, and only an unhealthy one waits its deadline out.
+return once it accepts connections on PORT or has exited.
+
+Modelled: a blocking ``systemctl restart`` of a ``Type=notify`` unit, which returns at the unit's READY=1 — and the
+real ``edge web`` sends READY=1 only once its web server is bound (edge.runner; tested with the real process in
+tests/test_sdnotify.py, ``test_edge_web_is_ready_only_once_its_port_accepts_connections``). The test releases'
+``edge`` (tests/update/support.py) sends no READY=1, so the port accepting stands in for it. Not modelled: the van's
+edge-update-check.service restarts with ``--no-block`` (systemctl returns before the start; the health check then
+waits for it within its deadline), while ``settle`` here, as every restart the tests make, waits for the port. So a
+healthy version passes at its first answer here; on a van its start-up is spent within the deadline (180 s there).
 """
 
 from __future__ import annotations
