@@ -17,7 +17,7 @@ from edge.core.localtime import VAN_TZ
 from edge.sync import protocol as p
 from edge.sync import schema
 from governorate import fleet, notify, refusals
-from governorate.ingest import Downlink, Hub
+from governorate.ingest import PUBLICATION_KINDS, Downlink, Hub
 from governorate.staff import audit
 from governorate.store import HubStore, now_iso, parse_iso
 
@@ -386,9 +386,6 @@ class QueueOnly:
         pass
 
 
-PUBLISHED_KINDS = ("trust-list", "catalog", "calendar")
-
-
 def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
     """Queue for ``van`` the newest of each publication (trust list, catalogue, holidays) it does not hold yet: a van
     added (fleet.register) missed those published before, a retired van brought back those published while it was
@@ -401,7 +398,7 @@ def queue_latest(conn, van: str, sender: Downlinker | None = None) -> list[str]:
     row = conn.execute("SELECT retired_at, session_back_at FROM vans WHERE van = ?", [van]).fetchone()
     retired, went_back = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
     restored = retired is not None and went_back is not None and went_back >= retired
-    for kind in PUBLISHED_KINDS:
+    for kind in PUBLICATION_KINDS:
         newest = conn.execute("SELECT van, payload FROM downlinks WHERE kind = ? ORDER BY created_at DESC, msg_id DESC "
                               "LIMIT 1", [kind]).fetchone()
         if newest is None:

@@ -29,7 +29,7 @@ from edge.sync import protocol as p
 from edge.sync.chunks import Reassembly
 from governorate import admission, fleet, metrics, quarantine, rollouts
 from governorate import updates as updates_mod
-from governorate.store import HubStore, execute_each, execute_many, execute_values, now_iso, parse_iso
+from governorate.store import HubStore, counters_args, execute_each, execute_many, execute_values, now_iso, parse_iso
 
 log = logging.getLogger("governorate.ingest")
 
@@ -609,12 +609,9 @@ class Hub:
         for msg_id, payload, applied_at in conn.execute(
                 "SELECT msg_id, payload, applied_at FROM downlinks WHERE van = ? AND kind = 'command' "
                 "AND (applied_at IS NULL OR (outcome = 'rejected' AND applied_at >= ?))", [van, recent]).fetchall():
-            try:
-                body = cbor2.loads(payload)["body"]
-                if body["name"] == "counters":
-                    told.append((msg_id, body["args"], applied_at is None))
-            except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not one
-                continue
+            told_args = counters_args(payload)
+            if told_args is not None:
+                told.append((msg_id, told_args, applied_at is None))
         # One still waiting is merged into the new one, by maximum, and superseded by it: one goes, not a pile.
         waiting = [(msg_id, args) for msg_id, args, pending in told if pending]
         for _, args in waiting:
@@ -754,7 +751,7 @@ class Hub:
         payload = p.encode_down(message, van=van, schema=schema)
         msg_id = cbor2.loads(payload)["msg_id"]
         at = now_iso()
-        if message.kind in SUPERSEDED_KINDS:
+        if message.kind in PUBLICATION_KINDS:
             # The van keeps only the newest catalogue, calendar, trust list: an older one still waiting is not sent
             # beside this one (it could only be refused as not newer, or applied just to be replaced). A report the
             # van makes of it anyway (the broker delivered it): "applied" is recorded, a refusal leaves it superseded
@@ -836,14 +833,16 @@ def _newest_applied(read, van: str, born: str) -> list[tuple[str, bytes, int]]:
     newest: dict[str, tuple] = {}
     for kind, outcome, payload, needs in read(
             "SELECT kind, outcome, payload, schema FROM downlinks WHERE van = ? AND created_at >= ? "
-            "AND kind IN ('catalog', 'calendar', 'trust-list') AND (applied_at IS NULL OR outcome = 'applied') "
-            "ORDER BY created_at, msg_id", [van, since]):
+            f"AND kind IN ({', '.join('?' * len(PUBLICATION_KINDS))}) AND (applied_at IS NULL OR outcome = 'applied') "
+            "ORDER BY created_at, msg_id", [van, since, *PUBLICATION_KINDS]):
         newest[kind] = (outcome, payload, needs)
     return [(kind, payload, needs) for kind, (outcome, payload, needs) in newest.items() if outcome == "applied"]
 
 
-# Downlinks of which the van keeps the newest only: a newer one recorded supersedes one still waiting (Hub.record).
-SUPERSEDED_KINDS = ("catalog", "calendar", "trust-list")
+# The governorate's publications: the van keeps the newest of each only, so a newer one recorded supersedes one still
+# waiting (Hub.record), only the newest applied is re-sent (_newest_applied), and the back office queues the newest
+# to a van added or brought back (backoffice.queue_latest, in this order).
+PUBLICATION_KINDS = ("trust-list", "catalog", "calendar")
 _PARK = ("INSERT OR IGNORE INTO parked_states (van, msg_id, number, seq, body, received_at) "
          "VALUES (?, ?, ?, ?, ?, ?)")
 # A report never undoes "applied": a downlink sent again (after the van's counter went back) and refused as not newer

@@ -145,7 +145,7 @@ class HubStore:
             [van],
         )
         return [(msg_id, kind, payload) for msg_id, kind, payload, retired in rows
-                if retired is None or _is_counters(payload)]
+                if retired is None or counters_args(payload) is not None]
 
     def downlink(self, msg_id: str) -> dict | None:
         rows = self._read("SELECT van, kind, applied_at, outcome, error FROM downlinks WHERE msg_id = ?", [msg_id])
@@ -154,13 +154,14 @@ class HubStore:
         return dict(zip(keys, row, strict=True)) if row else None
 
 
-def _is_counters(payload: bytes) -> bool:
-    """Whether a stored downlink is the hub's ``counters`` command (governorate/ingest.py, _tell_counters)."""
+def counters_args(payload: bytes) -> dict | None:
+    """The arguments of a stored downlink that is the hub's ``counters`` command (governorate/ingest.py,
+    _tell_counters), or None for any other (or unreadable) one."""
     try:
         body = cbor2.loads(bytes(payload))["body"]
-        return isinstance(body, dict) and body.get("name") == "counters"
+        return body["args"] if isinstance(body, dict) and body.get("name") == "counters" else None
     except Exception:  # noqa: BLE001 - a payload the hub wrote itself; unreadable is simply not one
-        return False
+        return None
 
 
 def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30) -> None:
