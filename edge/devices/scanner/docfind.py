@@ -362,10 +362,7 @@ def _printed_page(small: np.ndarray, found) -> bool:
     span = float(np.linalg.norm(q - np.roll(q, 1, 0), axis=1).min()) / 2  # half the shortest side
 
     def mask(inset):
-        m = np.zeros(light.shape, np.uint8)
-        k = max(0.0, 1.0 - inset / max(span, 1.0))
-        cv2.fillConvexPoly(m, np.round((c + (q - c) * k) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
-        return m > 0
+        return _quad_mask(light.shape, c + (q - c) * max(0.0, 1.0 - inset / max(span, 1.0))) > 0
 
     rim = mask(PRINTED_RIM[0]) & ~mask(PRINTED_RIM[1])
     inside = mask(2 * PRINTED_RIM[1])
@@ -1099,18 +1096,13 @@ def _rim_between(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool
     average) and unlike the desk just beyond the answer (its median colour QUIET_BAND_DESK away). Where the answer took
     desk beyond the page (a stripe, a patch of grain) the band is the desk; where the quiet region is a document's
     printed body, the band is its plain rim."""
-    def mask(q):
-        m = np.zeros(feat.shape[:2], np.uint8)
-        cv2.fillConvexPoly(m, np.round(order_corners(q) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
-        return m
-
     o, i = order_corners(outer).astype(np.float32), order_corners(inner).astype(np.float32)
     common, _ = cv2.intersectConvexConvex(o, i)
     perimeter = cv2.arcLength(o.reshape(-1, 1, 2), True) + cv2.arcLength(i.reshape(-1, 1, 2), True)
     if 2 * (abs(_area(o)) - common) / max(perimeter, 1.0) < QUIET_BAND:
         return False  # too thin to tell its colour from its edges'
     disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
-    om, im = mask(outer), mask(inner)
+    om, im = _quad_mask(feat.shape[:2], order_corners(outer)), _quad_mask(feat.shape[:2], order_corners(inner))
     band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
     desk = (cv2.dilate(om, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0)
     if not band.any() or not desk.any():
@@ -1990,10 +1982,16 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
     return q
 
 
+def _quad_mask(shape: tuple[int, ...], quad: np.ndarray) -> np.ndarray:
+    """A convex quadrilateral's inside (1, else 0) on an image of ``shape``, its corners drawn to a quarter pixel."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    return mask
+
+
 def _smooth_share(smooth: np.ndarray, quad: np.ndarray) -> float:
     """Share of a convex quadrilateral's inside that a mask (of the working image) covers."""
-    mask = np.zeros(smooth.shape, np.uint8)
-    cv2.fillConvexPoly(mask, np.round(quad * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    mask = _quad_mask(smooth.shape, quad)
     n = int(mask.sum())
     return float((smooth & mask).sum() / n) if n else 0.0
 
