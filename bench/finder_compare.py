@@ -49,12 +49,12 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def photos(spec: str, cache: Path | None):
+def photos(spec: str, cache: Path | None, real_cache: Path | None = None):
     """(label, image, truth corners or None) for one set."""
     if spec == "real":
         from bench import real_photos
 
-        for set_name, name, image, corners in real_photos.photos(cache):
+        for set_name, name, image, corners in real_photos.photos(real_cache):
             yield f"real/{set_name}/{name}", image, corners
         return
     split, condition, size, seeds = spec.split(":")
@@ -110,6 +110,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--base", required=True, help="the docfind.py compared against (e.g. main's, copied)")
     ap.add_argument("--new", default=None, help="the changed docfind.py (default: the working tree's)")
     ap.add_argument("--cache", type=Path, default=None, help="folder to keep rendered photos between runs")
+    ap.add_argument("--real-cache", type=Path, default=None, help="where the real photos are fetched once "
+                    "(default bench.real_photos.CACHE, var/cache/real-photos)")
     ap.add_argument("--eps", type=float, default=0.005, help="IoU change below which a photo has not moved")
     ap.add_argument("--out", type=Path, default=None, help="also write every photo's row here (JSON lines)")
     args = ap.parse_args(argv)
@@ -121,7 +123,7 @@ def main(argv=None) -> dict:
     report, out = {}, (args.out.open("w") if args.out else None)
     for spec in args.sets:
         rows = []
-        for i, (label, image, truth) in enumerate(photos(spec, args.cache)):
+        for i, (label, image, truth) in enumerate(photos(spec, args.cache, args.real_cache)):
             pair = [("base", base), ("new", new)] if i % 2 == 0 else [("new", new), ("base", base)]
             row = {"photo": label, **{side: _run(finder, image, truth) for side, finder in pair}}
             rows.append(row)
