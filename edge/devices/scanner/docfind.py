@@ -54,7 +54,9 @@ measured along each candidate side:
    (looked at first) is already sure (SURE), the other is skipped, which halves the median time. A
    winner inside a larger candidate that is nearly as well outlined (CONTAIN_SCORE of its near-step
    score and confidence) gives way to it: a smooth region finds the lit part of a page or a card's
-   body exactly, and the page around it is the answer.
+   body exactly, and the page around it is the answer. Not when what it adds is the desk's colour (``_desk_between``,
+   2026-12-06, occluder): a plank's seam beyond the page's side outlines a wedge of wood around a page whose outline
+   a hand has lowered.
    The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
@@ -65,6 +67,9 @@ measured along each candidate side:
    (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
    (2026-12-05, fifth session). A strip that is calm along its new side (GROW_CALM_ALONG, in the texture-free
    view) is paper too: a curled end shaded under right-aligned print changes across the fold only (2026-12-06).
+   Where a hand's fingers or a phone lie over one of the strip's two extended sides, the samples of it without a step
+   whose inside is neither the paper nor the desk seen along the rest of it are hidden, and that side's wide check is
+   taken over what can be seen (``_hidden_wide``, 2026-12-06, occluder).
    A candidate with a corner sharper than PAGE_ANGLE (or blunter than its complement) is no sheet seen
    from above; a candidate around the winner that is better outlined is the page however little larger.
    A candidate whose inside is mostly blown out (every channel clipped) and whose sides are ramps is a
@@ -210,6 +215,7 @@ CLIPPED = 250           # every channel at least this: blown out (a lamp's refle
 GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sides, outlines a reflection
 BLIND = 3                # px all round a point that must be blown out for it to show nothing
 SEEN_SHARE = 0.5         # a side's share of step is taken over its part not blown out, at least this share of it
+HIDDEN_UNLIKE = 0.15     # log colour: a grown strip's side is hidden where its inside is this far from paper and desk
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
 UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
 UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
@@ -757,7 +763,7 @@ def _search(small: np.ndarray, gain: float):
                         judged[-1] = found
         if any(found is entry for entry in judged[outlined:]):
             found = _outline_around(found, judged[:outlined], raw_feat, blind)
-    found = _outermost(found, judged) if found is not None else steep
+    found = _outermost(found, judged, flat_steps / gain) if found is not None else steep
     if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
         # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
@@ -947,7 +953,7 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return new
 
 
-def _outermost(found, judged):
+def _outermost(found, judged, feat=None):
     """The winner, or a candidate around it that is nearly as well outlined. A photo block, a band or the
     lit part of a page is outlined as well as the page (often better: flat, one colour) and a region
     candidate finds exactly it; a page around it with a near-step score close to its own is the page."""
@@ -970,6 +976,8 @@ def _outermost(found, judged):
             common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
             if common < 0.95 * inner_area:
                 continue
+            if feat is not None and _desk_between(feat, cand[0], found[0]):
+                continue  # what it adds is desk (a plank beside the page, its seam taken for a side)
             if best is None or cand[2] > best[2]:
                 best = cand
         if best is None:
@@ -1108,6 +1116,26 @@ def _rim_between(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool
     if not band.any() or not desk.any():
         return False
     return float(np.linalg.norm(np.median(feat[band], axis=0) - np.median(feat[desk], axis=0))) >= QUIET_BAND_DESK
+
+
+def _desk_between(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether what a candidate around the winner adds to it is the desk (issue 17, occluder/1059): wide enough to
+    measure (QUIET_BAND on average) and its median colour within QUIET_BAND_DESK of the desk's just beyond the winner
+    (where the candidate does not reach). A hand over one side lowers the page's outline, and a quad around it whose
+    side is a plank's seam beyond the page's own side, a wedge of wood, then passed as nearly as well outlined; a card's
+    band, a page's shaded part or its rim beyond a printed body is unlike the desk (``_rim_between``'s measure)."""
+    o, i = order_corners(outer).astype(np.float32), order_corners(inner).astype(np.float32)
+    common, _ = cv2.intersectConvexConvex(o, i)
+    perimeter = cv2.arcLength(o.reshape(-1, 1, 2), True) + cv2.arcLength(i.reshape(-1, 1, 2), True)
+    if 2 * (abs(_area(o)) - common) / max(perimeter, 1.0) < QUIET_BAND:
+        return False
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
+    om, im = _quad_mask(feat.shape[:2], o), _quad_mask(feat.shape[:2], i)
+    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
+    desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0)
+    if band.sum() < 20 or desk.sum() < 20:
+        return False
+    return float(np.linalg.norm(np.median(feat[band], axis=0) - np.median(feat[desk], axis=0))) < QUIET_BAND_DESK
 
 
 def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
@@ -1973,13 +2001,46 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
                 # as a whole, but it is calm along the fold: it changes across it only (GROW_CALM_ALONG).
                 calm_enough = _smooth_share(calm, strip) >= calm_needed or (
                     gradient is not None and _calm_along(gradient, strip) >= GROW_CALM_ALONG)
-                if calm_enough and \
-                        _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3].min() >= GROW_WIDE:
+                if calm_enough and _hidden_wide(feat, strip) >= GROW_WIDE:
                     q, grown = new, True
                     break
         if not grown:
             break
     return q
+
+
+def _hidden_wide(feat: np.ndarray, strip: np.ndarray) -> float:
+    """The wide check's weakest share over a grown strip's three outer sides (a, A, B, b: the neighbours'
+    extensions and the new side), where an object over one extension hides part of it (issue 17, occluder): a
+    hand's fingers or a phone over a card's side where its band meets its body. On that side the samples without a
+    step whose inside is neither the paper nor the desk seen along the rest of it (HIDDEN_UNLIKE from both, log
+    colour) are hidden, and its share is taken over the rest (at least SEEN_SHARE of it), as a blown-out stretch is.
+    Only one extension may be so, and the new side never: an object lies over one side of a page."""
+    wide = _wide_support(feat, strip[None, :, 0], strip[None, :, 1])[0, :3]
+    if wide.min() >= GROW_WIDE or np.sort(wide)[1] < GROW_WIDE or wide[1] < GROW_WIDE:
+        return float(wide.min())
+    s = int(np.argmin(wide))                        # 0 or 2: the extension the object may lie over
+    a, b = strip[s], strip[s + 1]
+    e = b - a
+    length = max(float(np.hypot(*e)), 1e-6)
+    n = np.array([-e[1], e[0]]) / length
+    n = n if (strip.mean(0) - a) @ n > 0 else -n
+    t = np.linspace(0.1, 0.9, 16)[:, None]
+    pts = a + t * e
+    depth = min(WIDE_IN, 0.2 * float(np.linalg.norm(strip - np.roll(strip, 1, 0), axis=1).min()))
+    h, w = feat.shape[:2]
+    xy = np.concatenate([pts + o * n for o in (depth, -WIDE_OUT, -2 * WIDE_OUT)]).astype(np.float32)
+    vals = cv2.remap(feat, np.clip(xy[:, 0], 0, w - 1).reshape(-1, 1), np.clip(xy[:, 1], 0, h - 1).reshape(-1, 1),
+                     cv2.INTER_LINEAR).reshape(3, len(pts), -1)
+    near, far = np.linalg.norm(vals[0] - vals[1], axis=-1), np.linalg.norm(vals[0] - vals[2], axis=-1)
+    ok = (near > WIDE_STEP) & (far > WIDE_STEP)
+    if ok.sum() < SEEN_SHARE * len(ok):
+        return float(wide.min())
+    paper, desk = np.median(vals[0][ok], axis=0), np.median(vals[2][ok], axis=0)
+    hidden = ~ok & (np.linalg.norm(vals[0] - paper, axis=-1) > HIDDEN_UNLIKE) \
+        & (np.linalg.norm(vals[0] - desk, axis=-1) > HIDDEN_UNLIKE)
+    seen = len(ok) - int(hidden.sum())
+    return float(min(wide[1], wide[2 - s], ok.sum() / max(seen, SEEN_SHARE * len(ok))))
 
 
 def _quad_mask(shape: tuple[int, ...], quad: np.ndarray) -> np.ndarray:
