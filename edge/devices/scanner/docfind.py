@@ -804,7 +804,7 @@ def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
     if shares is None:
         return False
     rimmed = _rimmed(small, quad) if any(v is not None and v > 1.5 for v in shares) else [False] * 4
-    return sum(CRISP <= v <= 1.5 or r for v, r in zip(shares, rimmed) if v is not None) >= 3
+    return sum(CRISP <= v <= 1.5 or (v > 1.5 and r) for v, r in zip(shares, rimmed, strict=True) if v is not None) >= 3
 
 
 def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
