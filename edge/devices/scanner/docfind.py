@@ -94,7 +94,9 @@ measured along each candidate side:
    keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
-   when it is page-shaped and its sides are steps, not ramps (``_crisp``).
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
+   shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
+   is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
    A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
    is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
