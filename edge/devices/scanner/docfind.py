@@ -99,7 +99,9 @@ measured along each candidate side:
    keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
-   when it is page-shaped and its sides are steps, not ramps (``_crisp``).
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
+   shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
+   is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
    A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
    is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
@@ -216,6 +218,8 @@ GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sid
 BLIND = 3                # px all round a point that must be blown out for it to show nothing
 SEEN_SHARE = 0.5         # a side's share of step is taken over its part not blown out, at least this share of it
 HIDDEN_UNLIKE = 0.15     # log colour: a grown strip's side is hidden where its inside is this far from paper and desk
+RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
+RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
 UNRAMP_REACH = 0.25      # … and lines this share of its length either side of it are searched for the edge
 UNRAMP_MOVE = 3.0        # px: … both ends of the side at least this far out …
@@ -805,7 +809,48 @@ def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
     12 px outside a side to 3 px inside it, at least CRISP happens within 3 px either side of it (median
     along the side). A faint page's sides are steps; a mottled desk's blotches change over tens of pixels."""
     shares = _side_sharpness(small, quad)
-    return shares is not None and sum(CRISP <= v <= 1.5 for v in shares if v is not None) >= 3
+    if shares is None:
+        return False
+    rimmed = _rimmed(small, quad) if any(v is not None and v > 1.5 for v in shares) else [False] * 4
+    return sum(CRISP <= v <= 1.5 or (v > 1.5 and r) for v, r in zip(shares, rimmed, strict=True) if v is not None) >= 3
+
+
+def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
+    """Per side, whether it is a faint step with a dark rim just outside it (2026-12-06, motion/1027): a pale page
+    on a desk of nearly its colour shows its edge as a thin shadow, deeper than the step itself, so the change
+    within 3 px of the side overshoots the change from the desk to the paper (a share above 1.5). Such a side is a
+    step when the desk beyond the rim and the paper inside are flat (each changes by less than RIM_FLAT of the
+    step: a ramp or a blotch does not) and the rim is at most RIM_DEPTH times the step, on the desk's side."""
+    feat = np.log(small.astype(np.float32) + 16.0)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 32)[:, None]
+    out = []
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        length = float(np.hypot(*(b - a)))
+        n = np.array([a[1] - b[1], b[0] - a[0]]) / max(length, 1e-6)
+        if (c - a) @ n < 0:
+            n = -n
+        pts = a + t * (b - a)
+
+        def at(o, pts=pts, n=n):
+            p = (pts + o * n).astype(np.float32)
+            v = cv2.remap(feat, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return np.median(v.reshape(len(p), -1), axis=0)
+
+        desk, paper = at(-12), at(3)
+        step = paper - desk
+        size = float(np.sqrt(step @ step))
+        if size < 0.02:
+            out.append(False)
+            continue
+        u = step / size
+        rim = min(float((at(o) - desk) @ u) for o in (-4, -3, -2, -1))  # below 0: darker than the desk, away
+        out.append(length >= 1 and -RIM_DEPTH * size <= rim < 0
+                   and abs(float((at(-8) - desk) @ u)) < RIM_FLAT * size
+                   and abs(float((at(6) - paper) @ u)) < RIM_FLAT * size)
+    return out
 
 
 def _ramps(small: np.ndarray, quad: np.ndarray) -> int:
