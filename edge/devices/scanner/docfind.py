@@ -92,6 +92,10 @@ measured along each candidate side:
    least PRINTED_OUTLINE) with a rim just inside it paler than the print within (PRINTED_PALER) is a page full of
    print, not flat: kept at NO_PAGE, asked (``_printed_page``, 2026-12-06, framed/1048); print is ink on paper, while a
    keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
+   An unsure answer (below CONFIDENT) is looked at amplified too (``_faint_inside``, 2026-12-06, finder-12mp): a page of
+   nearly the colour of a stripe's pale ground steps too little along the stripes, and the first look takes the stripes'
+   lines a stripe beyond it; amplified, a page-shaped answer with stepped sides inside it and a strip smaller
+   (FAINT_STRIP) is the page, kept at the first's confidence (asked) and refined as a faint page.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -123,7 +127,9 @@ measured along each candidate side:
    answer. Where a line lies close beyond every side otherwise, or a well-outlined quad encloses the winner (a photo
    block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
-   page may run on beyond the photo, or the border was taken for a side.
+   page may run on beyond the photo, or the border was taken for a side. And so is it when both sides meeting one
+   side carry on past its corners as the same step with the same paper inside (``_carries_on``, 2026-12-06,
+   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -255,6 +261,11 @@ SEAM_QUIET = (2, 7)      # px beyond a seam's edges (working size, rectified) th
 SEAM_QUIET_GRID = (2, 9)  # … for a grid of seams (a keyboard's keys are larger than squared paper's squares) …
 SEAM_CALM = 0.08         # … no channel changing by this (log colour) across that band …
 SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
+FAINT_STRIP = 0.95       # an unsure answer's amplified look inside it, at most this share of its area (_faint_inside)
+CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
+CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
+CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
+CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 
 
 @dataclass(frozen=True)
@@ -292,6 +303,10 @@ def detect(image: np.ndarray) -> Detection | None:
         # Full of print, so not flat, but outlined as a page is, with a paper rim paler than its print: a page, asked
         # (framed/1048: a narrow note at 0.295, "no page"; a keyboard's outline is as perfect, its bezel darker).
         found = (found[0], NO_PAGE, *found[2:])
+    if found is not None and NO_PAGE <= found[1] < CONFIDENT and not printed:
+        faint = _faint_inside(small, found)
+        if faint is not None:
+            found, gain = faint, LOW_CONTRAST_GAIN
     if found is None or found[1] < NO_PAGE:
         # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
         # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
@@ -311,6 +326,8 @@ def detect(image: np.ndarray) -> Detection | None:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
+            score = min(score, FRAME_DOUBT * CONFIDENT)
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -338,6 +355,88 @@ def detect(image: np.ndarray) -> Detection | None:
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _sample(feat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The view's values at points (N, 2) (bilinear; the border repeated)."""
+    p = np.asarray(pts, np.float32).reshape(-1, 1, 2)
+    return cv2.remap(feat, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(p), -1)
+
+
+def _chroma(diff: np.ndarray) -> np.ndarray:
+    """The size of a difference of log colours (N, 3) without its lightness: a difference in hue and saturation
+    (a lamp's reflection or a shade over paper changes its lightness more than its colour)."""
+    diff = diff.reshape(len(diff), -1)
+    return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
+
+
+def _faint_inside(small: np.ndarray, found):
+    """An unsure answer's amplified look (2026-12-06, branch finder-12mp): a page of nearly the colour of a stripe's
+    pale ground steps too little along the stripes for the first look, which takes the stripes' own lines a stripe or
+    two beyond it (glare/1010 at 12 MP: 0.80 at 0.56). With the steps amplified (LOW_CONTRAST_GAIN) its sides are
+    found; the answer is taken when it is page-shaped, its sides steps, inside the first and smaller by a strip (at most
+    FAINT_STRIP of its area: the first took desk beyond the page), and at least as confident. The first's confidence
+    is kept (below CONFIDENT): asked."""
+    again = _search(small, LOW_CONTRAST_GAIN)
+    if again is None or again[1] < found[1] or not _inside(again[0], found[0]) or \
+            abs(_area(again[0])) > FAINT_STRIP * abs(_area(found[0])):
+        return None  # none, less sure, not inside, or the same page (the first took no strip of desk beyond it)
+    # Its sides steps, not ramps: crisp (``detect``'s test), or, where a stripe's pale ground beyond two sides leaves
+    # too little change to tell, the two others steps and none a ramp.
+    shares = [v for v in (_side_sharpness(small, again[0]) or [0.0]) if v is not None]
+    stepped = len(shares) >= 2 and all(CRISP <= v <= 1.5 for v in shares)
+    if not (_page_shaped(again[0]) and (stepped or _crisp(small, again[0]))):
+        return None
+    return (again[0], found[1], *again[2:])
+
+
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
+    """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
+    two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
+    CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
+    beyond them; a long row of print, or a lamp's reflection's rim, across a page ends a part of it whose sides do
+    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93)."""
+    if feat is None:
+        return False
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    carries = []
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        length = float(np.hypot(*(b - a)))
+        if length < 1:
+            return False
+        d = (b - a) / length
+        n = np.array([-d[1], d[0]])
+        n = n if (c - a) @ n > 0 else -n  # into the quad
+        t = np.linspace(0.1, 0.9, 24)
+        pts = a + t[:, None] * (b - a)
+        mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
+                         np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
+        sign = 1.0 if np.median(lum) >= 0 else -1.0
+        paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)  # the side's inside: paper
+        ends = []
+        for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
+            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
+            on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
+            if on.mean() < 0.5:
+                ends.append(False)  # beyond the photo: nothing to say
+                continue
+            # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
+            # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
+            o, o2 = (v.reshape(-1, 1) for v in np.meshgrid(np.arange(-CARRY_DRIFT, CARRY_DRIFT + 0.5, 1.0),
+                                                           np.arange(-2 * CARRY_DRIFT, 2 * CARRY_DRIFT + 0.5, 1.0)))
+            u = np.linspace(0.04, 1.0, 24)[on][None]
+            e = (ext[on][None] + (o + (o2 - o) * u)[..., None] * n).reshape(-1, 2).astype(np.float32)
+            m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
+            # … and the same paper inside it as inside the side (a stripe parallel to a side is a step too, not paper)
+            same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
+            best = float((np.clip((m - 0.02) / 0.04, 0, 1) * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
+            ends.append(best >= CARRY_SHARE)
+        carries.append(ends)  # [beyond corner s, beyond corner s + 1]
+    # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
+    return any(carries[(s - 1) % 4][1] and carries[(s + 1) % 4][0] for s in range(4))
 
 
 def _printed_page(small: np.ndarray, found) -> bool:
