@@ -95,7 +95,8 @@ measured along each candidate side:
    An unsure answer (below CONFIDENT) is looked at amplified too (``_faint_inside``, 2026-12-06, finder-12mp): a page of
    nearly the colour of a stripe's pale ground steps too little along the stripes, and the first look takes the stripes'
    lines a stripe beyond it; amplified, a page-shaped answer with stepped sides inside it and a strip smaller
-   (FAINT_STRIP) is the page, kept at the first's confidence (asked) and refined as a faint page.
+   (FAINT_STRIP: not much smaller, a card's panel or a block of print) is the page, kept at the first's confidence
+   (asked) and refined as a faint page.
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``).
@@ -261,7 +262,7 @@ SEAM_QUIET = (2, 7)      # px beyond a seam's edges (working size, rectified) th
 SEAM_QUIET_GRID = (2, 9)  # … for a grid of seams (a keyboard's keys are larger than squared paper's squares) …
 SEAM_CALM = 0.08         # … no channel changing by this (log colour) across that band …
 SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
-FAINT_STRIP = 0.95       # an unsure answer's amplified look inside it, at most this share of its area (_faint_inside)
+FAINT_STRIP = (0.7, 0.95)  # an unsure answer's amplified look inside it, this share of its area (_faint_inside)
 CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
@@ -374,13 +375,15 @@ def _faint_inside(small: np.ndarray, found):
     """An unsure answer's amplified look (2026-12-06, branch finder-12mp): a page of nearly the colour of a stripe's
     pale ground steps too little along the stripes for the first look, which takes the stripes' own lines a stripe or
     two beyond it (glare/1010 at 12 MP: 0.80 at 0.56). With the steps amplified (LOW_CONTRAST_GAIN) its sides are
-    found; the answer is taken when it is page-shaped, its sides steps, inside the first and smaller by a strip (at most
-    FAINT_STRIP of its area: the first took desk beyond the page), and at least as confident. The first's confidence
+    found; the answer is taken when it is page-shaped, its sides steps, inside the first and smaller by a strip
+    (FAINT_STRIP of its area: the first took desk beyond the page), and at least as confident. The first's confidence
     is kept (below CONFIDENT): asked."""
     again = _search(small, LOW_CONTRAST_GAIN)
     if again is None or again[1] < found[1] or not _inside(again[0], found[0]) or \
-            abs(_area(again[0])) > FAINT_STRIP * abs(_area(found[0])):
-        return None  # none, less sure, not inside, or the same page (the first took no strip of desk beyond it)
+            not FAINT_STRIP[0] <= abs(_area(again[0])) / abs(_area(found[0])) <= FAINT_STRIP[1]:
+        # None, less sure, not inside, the same page (the first took no strip of desk beyond it), or something far
+        # smaller inside (a card's panel, a block of print: tablecloth/1010 at 1080p, 0.19 of the page's area).
+        return None
     # Its sides steps, not ramps: crisp (``detect``'s test), or, where a stripe's pale ground beyond two sides leaves
     # too little change to tell, the two others steps and none a ramp.
     shares = [v for v in (_side_sharpness(small, again[0]) or [0.0]) if v is not None]
