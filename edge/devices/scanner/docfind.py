@@ -130,7 +130,9 @@ measured along each candidate side:
    answer. Where a line lies close beyond every side otherwise, or a well-outlined quad encloses the winner (a photo
    block inside a card), the winner may be part of a document: its confidence is capped below CONFIDENT
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
-   page may run on beyond the photo, or the border was taken for a side.
+   page may run on beyond the photo, or the border was taken for a side. And so is it when both sides meeting one
+   side carry on past its corners as the same step with the same paper inside (``_carries_on``, 2026-12-06,
+   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -265,6 +267,10 @@ SEAM_QUIET = (2, 7)      # px beyond a seam's edges (working size, rectified) th
 SEAM_QUIET_GRID = (2, 9)  # … for a grid of seams (a keyboard's keys are larger than squared paper's squares) …
 SEAM_CALM = 0.08         # … no channel changing by this (log colour) across that band …
 SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
+CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
+CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
+CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
+CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 
 
 @dataclass(frozen=True)
@@ -322,6 +328,8 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad):
+            score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -348,6 +356,68 @@ def detect(image: np.ndarray) -> Detection | None:
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _sample(feat: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The view's values at points (N, 2) (bilinear; the border repeated)."""
+    p = np.asarray(pts, np.float32).reshape(-1, 1, 2)
+    return cv2.remap(feat, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(p), -1)
+
+
+def _chroma(diff: np.ndarray) -> np.ndarray:
+    """The size of a difference of log colours (N, 3) without its lightness: a difference in hue and saturation
+    (a lamp's reflection or a shade over paper changes its lightness more than its colour)."""
+    diff = diff.reshape(len(diff), -1)
+    return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
+
+
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
+    """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
+    two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
+    CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
+    beyond them; a long row of print, or a lamp's reflection's rim, across a page ends a part of it whose sides do
+    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93)."""
+    if feat is None:
+        return False
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    carries = []
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        length = float(np.hypot(*(b - a)))
+        if length < 1:
+            return False
+        d = (b - a) / length
+        n = np.array([-d[1], d[0]])
+        n = n if (c - a) @ n > 0 else -n  # into the quad
+        t = np.linspace(0.1, 0.9, 24)
+        pts = a + t[:, None] * (b - a)
+        mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
+                         np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
+        sign = 1.0 if np.median(lum) >= 0 else -1.0
+        paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)  # the side's inside: paper
+        ends = []
+        for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
+            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
+            on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
+            if on.mean() < 0.5:
+                ends.append(False)  # beyond the photo: nothing to say
+                continue
+            # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
+            # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
+            o, o2 = (v.reshape(-1, 1) for v in np.meshgrid(np.arange(-CARRY_DRIFT, CARRY_DRIFT + 0.5, 1.0),
+                                                           np.arange(-2 * CARRY_DRIFT, 2 * CARRY_DRIFT + 0.5, 1.0)))
+            u = np.linspace(0.04, 1.0, 24)[on][None]
+            e = (ext[on][None] + (o + (o2 - o) * u)[..., None] * n).reshape(-1, 2).astype(np.float32)
+            m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
+            # … and the same paper inside it as inside the side (a stripe parallel to a side is a step too, not paper)
+            same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
+            best = float((np.clip((m - 0.02) / 0.04, 0, 1) * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
+            ends.append(best >= CARRY_SHARE)
+        carries.append(ends)  # [beyond corner s, beyond corner s + 1]
+    # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
+    return any(carries[(s - 1) % 4][1] and carries[(s + 1) % 4][0] for s in range(4))
 
 
 def _printed_page(small: np.ndarray, found) -> bool:
