@@ -328,7 +328,7 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
-        if _carries_on(found[5][0] if len(found) > 5 else None, quad):
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad, _reflection_distance(small)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -371,7 +371,18 @@ def _chroma(diff: np.ndarray) -> np.ndarray:
     return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
+def _reflection_distance(small: np.ndarray) -> np.ndarray | None:
+    """Distance (working px) of every pixel from the nearest blown-out one (a lamp's reflection: every channel at least
+    CLIPPED), or None where nothing is blown out."""
+    if small.ndim != 3:
+        return None
+    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8)
+    if not clipped.any():
+        return None
+    return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3)
+
+
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare: np.ndarray | None = None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -402,7 +413,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append(False)  # beyond the photo: nothing to say
+                ends.append((False, False))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -413,11 +424,31 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
             m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
             # … and the same paper inside it as inside the side (a stripe parallel to a side is a step too, not paper)
             same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
-            best = float((np.clip((m - 0.02) / 0.04, 0, 1) * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
-            ends.append(best >= CARRY_SHARE)
+            strength = np.clip((m - 0.02) / 0.04, 0, 1)
+            best = float((strength * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
+            # … or as a step the other way: the side goes on as the edge of a band of another colour (a card's
+            # band darker than the desk beyond a body lighter than it), which the growth step took for no paper
+            # where the band's other edge lies under a reflection (``_band_under_glare``)
+            flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
-    return any(carries[(s - 1) % 4][1] and carries[(s + 1) % 4][0] for s in range(4))
+    if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
+        return True
+    if glare is None:
+        return False
+    # A side with a band beyond it whose far end is under a lamp's reflection (2026-12-06, branch finder-conf2): one
+    # neighbour goes on past its corner as the band's edge, seen (that corner out of the reflection's reach, whose
+    # rim makes steps of its own), and the other corner is within reach of the reflection, where the band's other
+    # edge cannot be seen to carry on (edge_glare/1007, 1008, 1037 at 1080p: a card's band cut off, confident).
+    near = [float(glare[int(np.clip(y, 0, h - 1)), int(np.clip(x, 0, w - 1))]) for x, y in q]
+    for s in range(4):
+        reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
+        seen = (carries[(s - 1) % 4][1][1] and near[s] > reach and near[(s + 1) % 4] <= reach) or \
+            (carries[(s + 1) % 4][0][1] and near[(s + 1) % 4] > reach and near[s] <= reach)
+        if seen:
+            return True
+    return False
 
 
 def _printed_page(small: np.ndarray, found) -> bool:
