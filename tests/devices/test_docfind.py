@@ -808,7 +808,8 @@ def _card_with_band_view(glare: bool):
         cv2.circle(img, (int(br[0]), int(br[1])), 25, (255, 255, 255), -1)
     view = cv2.medianBlur(img, 9)
     feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
-    return feat, docfind._reflection_distance(img), card, docfind.order_corners(body)
+    body = docfind.order_corners(body)
+    return feat, docfind._reflection_distance(img, body), card, body
 
 
 def test_a_card_cut_at_its_band_under_a_reflection_is_part_of_a_page():

@@ -132,7 +132,11 @@ measured along each candidate side:
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
    page may run on beyond the photo, or the border was taken for a side. And so is it when both sides meeting one
    side carry on past its corners as the same step with the same paper inside (``_carries_on``, 2026-12-06,
-   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge.
+   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge; or when
+   one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
+   body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
+   the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
+   edge the reflection hides from the growth step.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -328,7 +332,7 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
-        if _carries_on(found[5][0] if len(found) > 5 else None, quad, _reflection_distance(small)):
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad, _reflection_distance(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -371,12 +375,13 @@ def _chroma(diff: np.ndarray) -> np.ndarray:
     return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
 
 
-def _reflection_distance(small: np.ndarray) -> np.ndarray | None:
-    """Distance (working px) of every pixel from the nearest blown-out one (a lamp's reflection: every channel at least
-    CLIPPED), or None where nothing is blown out."""
+def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """Distance (working px) of every pixel from the nearest blown-out one outside the answer ``quad`` (a lamp's
+    reflection: every channel at least CLIPPED), or None where nothing is blown out there. Inside it a blown-out patch
+    is as likely over-exposed paper (a white panel of a form) as a reflection, and it hides nothing beyond a side."""
     if small.ndim != 3:
         return None
-    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8)
+    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
     if not clipped.any():
         return None
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3)
