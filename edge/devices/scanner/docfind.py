@@ -375,19 +375,22 @@ def _chroma(diff: np.ndarray) -> np.ndarray:
     return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
 
 
-def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
-    """Distance (working px) of every pixel from the nearest blown-out one outside the answer ``quad`` (a lamp's
-    reflection: every channel at least CLIPPED), or None where nothing is blown out there. Inside it a blown-out patch
-    is as likely over-exposed paper (a white panel of a form) as a reflection, and it hides nothing beyond a side."""
+def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Distances (working px) of every pixel from the nearest blown-out one (every channel at least CLIPPED: a lamp's
+    reflection or over-exposed paper), and from the nearest outside the answer ``quad``; None where nothing is blown
+    out outside it. Inside the answer a blown-out patch is as likely over-exposed paper (a form's white panel) as a
+    reflection and hides nothing beyond a side; but either makes steps of its own next to it."""
     if small.ndim != 3:
         return None
-    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
-    if not clipped.any():
+    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8)
+    outside = clipped & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
+    if not outside.any():
         return None
-    return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3)
+    return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare: np.ndarray | None = None) -> bool:
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray,
+                glare: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -446,11 +449,12 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare: np.ndarray | N
     # neighbour goes on past its corner as the band's edge, seen (that corner out of the reflection's reach, whose
     # rim makes steps of its own), and the other corner is within reach of the reflection, where the band's other
     # edge cannot be seen to carry on (edge_glare/1007, 1008, 1037 at 1080p: a card's band cut off, confident).
-    near = [float(glare[int(np.clip(y, 0, h - 1)), int(np.clip(x, 0, w - 1))]) for x, y in q]
+    # The corner seen is out of reach of anything blown out, the other within reach of a reflection outside the answer.
+    clear, near = ([float(g[int(np.clip(y, 0, h - 1)), int(np.clip(x, 0, w - 1))]) for x, y in q] for g in glare)
     for s in range(4):
         reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
-        seen = (carries[(s - 1) % 4][1][1] and near[s] > reach and near[(s + 1) % 4] <= reach) or \
-            (carries[(s + 1) % 4][0][1] and near[(s + 1) % 4] > reach and near[s] <= reach)
+        seen = (carries[(s - 1) % 4][1][1] and clear[s] > reach and near[(s + 1) % 4] <= reach) or \
+            (carries[(s + 1) % 4][0][1] and clear[(s + 1) % 4] > reach and near[s] <= reach)
         if seen:
             return True
     return False
