@@ -332,7 +332,7 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
-        if _carries_on(found[5][0] if len(found) > 5 else None, quad, _reflection_distance(small, quad)):
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -389,13 +389,15 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray,
-                glare: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
     beyond them; a long row of print, or a lamp's reflection's rim, across a page ends a part of it whose sides do
-    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93)."""
+    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93).
+    Or where one neighbour goes on as a step the other way, seen, and the other corner is near a lamp's reflection
+    (``glare``: ``_reflection_distance``'s pair, or a function giving it, called only when needed; 2026-12-06, branch
+    finder-conf2: a card's body found without its band, whose other edge the reflection hides)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -443,7 +445,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray,
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
-    if glare is None:
+    if callable(glare) and any(end[1] for ends in carries for end in ends):
+        glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
+    if glare is None or callable(glare):
         return False
     # A side with a band beyond it whose far end is under a lamp's reflection (2026-12-06, branch finder-conf2): one
     # neighbour goes on past its corner as the band's edge, seen (that corner out of the reflection's reach, whose
