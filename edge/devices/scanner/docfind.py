@@ -132,7 +132,11 @@ measured along each candidate side:
    (FRAME_DOUBT). So is it when a side lies along the photo's border or a corner is beyond it (``_at_border``): the
    page may run on beyond the photo, or the border was taken for a side. And so is it when both sides meeting one
    side carry on past its corners as the same step with the same paper inside (``_carries_on``, 2026-12-06,
-   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge.
+   finder-12mp): a row of print or a reflection's rim across a page ended the answer, not the page's edge; or when
+   one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
+   body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
+   the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
+   edge the reflection hides from the growth step.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -328,7 +332,7 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
-        if _carries_on(found[5][0] if len(found) > 5 else None, quad):
+        if _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -371,12 +375,29 @@ def _chroma(diff: np.ndarray) -> np.ndarray:
     return np.linalg.norm(diff - diff.mean(axis=1, keepdims=True), axis=1)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
+def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Distances (working px) of every pixel from the nearest blown-out one (every channel at least CLIPPED: a lamp's
+    reflection or over-exposed paper), and from the nearest outside the answer ``quad``; None where nothing is blown
+    out outside it. Inside the answer a blown-out patch is as likely over-exposed paper (a form's white panel) as a
+    reflection and hides nothing beyond a side; but either makes steps of its own next to it."""
+    if small.ndim != 3:
+        return None
+    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8)
+    outside = clipped & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
+    if not outside.any():
+        return None
+    return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
+
+
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
     beyond them; a long row of print, or a lamp's reflection's rim, across a page ends a part of it whose sides do
-    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93)."""
+    carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93).
+    Or where one neighbour goes on as a step the other way, seen, and the other corner is near a lamp's reflection
+    (``glare``: ``_reflection_distance``'s pair, or a function giving it, called only when needed; 2026-12-06, branch
+    finder-conf2: a card's body found without its band, whose other edge the reflection hides)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -402,7 +423,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append(False)  # beyond the photo: nothing to say
+                ends.append((False, False))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -413,11 +434,34 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray) -> bool:
             m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
             # … and the same paper inside it as inside the side (a stripe parallel to a side is a step too, not paper)
             same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
-            best = float((np.clip((m - 0.02) / 0.04, 0, 1) * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
-            ends.append(best >= CARRY_SHARE)
+            strength = np.clip((m - 0.02) / 0.04, 0, 1)
+            best = float((strength * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
+            # … or as a step the other way: the side goes on as the edge of a band of another colour (a card's
+            # band darker than the desk beyond a body lighter than it), which the growth step took for no paper
+            # where the band's other edge lies under a reflection (``_band_under_glare``)
+            flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
-    return any(carries[(s - 1) % 4][1] and carries[(s + 1) % 4][0] for s in range(4))
+    if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
+        return True
+    if callable(glare) and any(end[1] for ends in carries for end in ends):
+        glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
+    if glare is None or callable(glare):
+        return False
+    # A side with a band beyond it whose far end is under a lamp's reflection (2026-12-06, branch finder-conf2): one
+    # neighbour goes on past its corner as the band's edge, seen (that corner out of the reflection's reach, whose
+    # rim makes steps of its own), and the other corner is within reach of the reflection, where the band's other
+    # edge cannot be seen to carry on (edge_glare/1007, 1008, 1037 at 1080p: a card's band cut off, confident).
+    # The corner seen is out of reach of anything blown out, the other within reach of a reflection outside the answer.
+    clear, near = ([float(g[int(np.clip(y, 0, h - 1)), int(np.clip(x, 0, w - 1))]) for x, y in q] for g in glare)
+    for s in range(4):
+        reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
+        seen = (carries[(s - 1) % 4][1][1] and clear[s] > reach and near[(s + 1) % 4] <= reach) or \
+            (carries[(s + 1) % 4][0][1] and clear[(s + 1) % 4] > reach and near[s] <= reach)
+        if seen:
+            return True
+    return False
 
 
 def _printed_page(small: np.ndarray, found) -> bool:
