@@ -15,6 +15,15 @@ from edge.devices.scanner import docfind
 from edge.devices.scanner.docfind import find_document
 from tests.support import imagegen
 
+
+def _finds_tuning_photo(seed: int, condition: str, size: tuple[int, int], at_least: float) -> docfind.Detection:
+    """The finder's answer on a tuning photo (imagegen.desk_photo), checked to overlap the truth by ``at_least``."""
+    photo = imagegen.desk_photo(seed, condition, size, "tune")
+    found = docfind.detect(photo.image)
+    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= at_least, found
+    return found
+
+
 SIZE = (1200, 900)   # sizes in imagegen are relative: the same seed at 12 MP looks alike
 SEEDS = range(3)     # the benchmark (bench/document.py) uses seeds from 1000 on, at 12 MP
 # Mean IoU floors: regression guards a little under what the finder reaches today (docs/scanner.md).
@@ -499,9 +508,7 @@ def test_a_motion_blurred_page_on_a_fine_check_is_found_by_the_coarse_view():
     # meets the page's sides, breaking them into pieces too short for a line, and the blurred print keeps the
     # page from being a smooth region: main's finder answered "no page". At half the working size the check
     # averages out and the sides are whole (docfind._search's coarse view); the page is found (asked: 0.56).
-    photo = imagegen.desk_photo(1134, "motion", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    _finds_tuning_photo(1134, "motion", (1920, 1080), at_least=0.9)
 
 
 def test_an_id_card_under_a_pen_is_grown_over_its_band_from_its_refined_sides():
@@ -509,9 +516,7 @@ def test_an_id_card_under_a_pen_is_grown_over_its_band_from_its_refined_sides():
     # that side is pulled a few degrees off by the pen, its extension misses the band's side and the growth
     # step finds no band: main's finder answered the card's body at 0.91, IoU 0.77 (confidently wrong). Grown
     # once more from the sides refined at full resolution (docfind._regrow), the band is taken.
-    photo = imagegen.desk_photo(1023, "occluder", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+    _finds_tuning_photo(1023, "occluder", (1920, 1080), at_least=0.95)
 
 
 @pytest.mark.parametrize("seed", [1219, 1348])
@@ -521,9 +526,7 @@ def test_a_motion_blurred_receipt_on_a_fine_stripe_is_found_as_the_quiet_region(
     # there: its sides are no edge and no line search keeps them; main's finder answered "no page" (1219) and a
     # part of the receipt (1348: IoU 0.62). The desk is edges everywhere, the paper the one region free of them
     # but for its print (docfind._quiet_quads): the receipt is found (asked).
-    photo = imagegen.desk_photo(seed, "motion", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+    _finds_tuning_photo(seed, "motion", (1920, 1080), at_least=0.95)
 
 
 def test_a_quiet_region_inside_the_answer_does_not_replace_it():
@@ -645,9 +648,7 @@ def test_a_quiet_region_inside_a_documents_plain_rim_gives_way_to_its_outline(mo
     desk = imagegen._desk
     monkeypatch.setattr(imagegen, "_desk", lambda rng, h, w, scale, kind, split: desk(rng, h, w, scale, "tablecloth",
                                                                                           split))
-    photo = imagegen.desk_photo(seed, "framed", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    _finds_tuning_photo(seed, "framed", (1920, 1080), at_least=0.9)
 
 
 def test_a_quiet_printed_block_does_not_replace_the_document_around_it():
@@ -656,9 +657,7 @@ def test_a_quiet_printed_block_does_not_replace_the_document_around_it():
     # 1.00 both, in both views). Flatter, it outranked the card: main's finder answered the block, IoU 0.11 (asked,
     # 0.675), where without the quiet regions it answered the printed body (0.85, asked). An outline around it that
     # is as good a step is the document (docfind._outline_around).
-    photo = imagegen.desk_photo(1097, "framed", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.8, found
+    _finds_tuning_photo(1097, "framed", (1920, 1080), at_least=0.8)
 
 
 def test_a_quiet_region_that_is_no_page_does_not_displace_the_page():
@@ -668,9 +667,7 @@ def test_a_quiet_region_that_is_no_page_does_not_displace_the_page():
     # then no page, the amplified look's quiet winner was not crisp and dropped, and main's finder answered "no
     # page". A quiet region below NO_PAGE does not displace a page, and in the amplified look one that is not crisp
     # is not looked at (docfind._search).
-    photo = imagegen.desk_photo(1044, "framed", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    _finds_tuning_photo(1044, "framed", (1920, 1080), at_least=0.9)
 
 
 def test_a_quiet_region_inside_a_wide_plain_rim_leaves_the_document(monkeypatch):
@@ -684,9 +681,7 @@ def test_a_quiet_region_inside_a_wide_plain_rim_leaves_the_document(monkeypatch)
     desk = imagegen._desk
     monkeypatch.setattr(imagegen, "_desk", lambda rng, h, w, scale, kind, split: desk(rng, h, w, scale, "tablecloth",
                                                                                           split))
-    photo = imagegen.desk_photo(1034, "framed", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+    _finds_tuning_photo(1034, "framed", (1920, 1080), at_least=0.95)
 
 
 def test_a_page_full_of_print_outlined_all_round_is_asked_not_missing():
@@ -722,9 +717,7 @@ def test_a_card_whose_band_side_is_under_a_hand_is_found_with_its_band():
     # (0.69 of it a step, under GROW_WIDE): the fingers lie over the rest. Where a side's samples without a step have
     # an inside that is neither the paper nor the desk seen along the rest of it, they are hidden, and the share is
     # taken over what can be seen (docfind._hidden_wide). Main: the body without its band (IoU 0.76, asked).
-    photo = imagegen.desk_photo(1043, "occluder", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.97, found
+    _finds_tuning_photo(1043, "occluder", (1920, 1080), at_least=0.97)
 
 
 def test_a_striped_cloth_without_an_object_grows_no_strip_by_hidden_samples(monkeypatch):
@@ -761,9 +754,7 @@ def test_a_wedge_of_desk_beside_a_page_under_a_hand_is_not_taken_for_its_band():
     # the winner, but a quad around it whose top side is a plank's seam (a wedge of wood beyond the page's top side)
     # was nearly as well outlined, and _outermost took it (IoU 0.84, asked). What it adds is the desk's colour
     # (docfind._desk_between): it is no band nor a shaded part of the page.
-    photo = imagegen.desk_photo(1059, "occluder", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+    _finds_tuning_photo(1059, "occluder", (1920, 1080), at_least=0.95)
 
 
 def test_a_pale_page_whose_edge_is_a_dark_rim_is_found_by_the_amplified_look():
@@ -772,9 +763,7 @@ def test_a_pale_page_whose_edge_is_a_dark_rim_is_found_by_the_amplified_look():
     # overshoots the desk-to-paper change (share 1.3-1.6, over _crisp's 1.5): the amplified look found the page
     # (IoU 0.96) but took its sides for no steps, and main's finder answered "no page". A faint step with a dark rim
     # on the desk's side, flat desk beyond and flat paper inside, is a step (docfind._rimmed).
-    photo = imagegen.desk_photo(1027, "motion", (1280, 720), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.95, found
+    _finds_tuning_photo(1027, "motion", (1280, 720), at_least=0.95)
 
 
 def test_a_blotch_with_a_dark_rim_on_an_empty_desk_is_still_no_page():
@@ -791,9 +780,7 @@ def test_a_page_with_a_printed_frame_on_a_gingham_under_blur_is_found_by_its_pap
     # and dark cyan gingham, motion-blurred. The answer is the frame's inner edge (IoU 0.855, asked): the page's edge
     # steps both ways against the two stripes in the sum over channels (only in red is the paper brighter than both),
     # and the blur widens the frame's steps past _beyond's narrow step. At 1280x720 it is found (0.99).
-    photo = imagegen.desk_photo(1055, "motion", (1920, 1080), "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    _finds_tuning_photo(1055, "motion", (1920, 1080), at_least=0.9)
 
 
 def _page_on_desk_view():
