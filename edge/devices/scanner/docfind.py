@@ -404,6 +404,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     q = order_corners(quad)
     c = q.mean(axis=0)
     carries = []
+    inward = []  # each side's unit normal into the quad
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         length = float(np.hypot(*(b - a)))
@@ -412,6 +413,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         d = (b - a) / length
         n = np.array([-d[1], d[0]])
         n = n if (c - a) @ n > 0 else -n  # into the quad
+        inward.append(n)
         t = np.linspace(0.1, 0.9, 24)
         pts = a + t[:, None] * (b - a)
         mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
@@ -423,7 +425,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append((False, False))  # beyond the photo: nothing to say
+                ends.append((False, False, None))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -438,9 +440,11 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             best = float((strength * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
             # … or as a step the other way: the side goes on as the edge of a band of another colour (a card's
             # band darker than the desk beyond a body lighter than it), which the growth step took for no paper
-            # where the band's other edge lies under a reflection (``_band_under_glare``)
+            # where the band's other edge lies under a reflection (its far end near a blown-out patch, below)
             flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE))
+            # … the band's colour: just inside the line the side goes on along (its step's darker or lighter side)
+            band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
@@ -455,10 +459,25 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     # edge cannot be seen to carry on (edge_glare/1007, 1008, 1037 at 1080p: a card's band cut off, confident).
     # The corner seen is out of reach of anything blown out, the other within reach of a reflection outside the answer.
     clear, near = ([float(g[int(np.clip(y, 0, h - 1)), int(np.clip(x, 0, w - 1))]) for x, y in q] for g in glare)
+
+    def band_beyond(s: int, k: int, band: np.ndarray) -> bool:
+        # The band lies beyond side s, from its seen corner k on: just outside the side's half nearest k, the band's
+        # colour (a stripe of the desk along which a neighbour goes on is no band: beyond the side, the desk's
+        # stripes alternate across it).
+        other = q[(s + 1) % 4] if k == s else q[s]
+        p = q[k] + np.linspace(0.02, 0.5, 24)[:, None] * (other - q[k])
+        out = [_sample(feat, p - depth * inward[s]) for depth in (CARRY_IN, 2 * CARRY_IN)]
+        # the band's colour at the corner, then no step along the side (a reflection's gradient may grey it slowly;
+        # the desk's stripes crossing the side step every few samples)
+        near_band = min(float(np.linalg.norm(o[0] - band)) for o in out) < 2 * WIDE_STEP
+        smooth = min(float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) for o in out)
+        return near_band and smooth >= CARRY_SHARE
+
     for s in range(4):
         reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
-        seen = (carries[(s - 1) % 4][1][1] and clear[s] > reach and near[(s + 1) % 4] <= reach) or \
-            (carries[(s + 1) % 4][0][1] and clear[(s + 1) % 4] > reach and near[s] <= reach)
+        before, after = carries[(s - 1) % 4][1], carries[(s + 1) % 4][0]
+        seen = (before[1] and clear[s] > reach and near[(s + 1) % 4] <= reach and band_beyond(s, s, before[2])) or \
+            (after[1] and clear[(s + 1) % 4] > reach and near[s] <= reach and band_beyond(s, (s + 1) % 4, after[2]))
         if seen:
             return True
     return False
