@@ -968,9 +968,7 @@ def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
         pts = a + t * (b - a)
 
         def at(o, pts=pts, n=n):
-            p = (pts + o * n).astype(np.float32)
-            v = cv2.remap(feat, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            return np.median(v.reshape(len(p), -1), axis=0)
+            return np.median(_sample(feat, pts + o * n), axis=0)
 
         desk, paper = at(-12), at(3)
         step = paper - desk
@@ -1016,9 +1014,7 @@ def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] |
             continue  # the photo's border is no evidence
 
         def at(o, pts=pts, n=n):
-            p = (pts + o * n).astype(np.float32)
-            out = cv2.remap(feat, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            return out.reshape(len(p), -1)
+            return _sample(feat, pts + o * n)
 
         total = np.median(at(3) - at(-12), axis=0)
         size = float(total @ total)
