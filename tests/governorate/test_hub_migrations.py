@@ -281,6 +281,17 @@ def schema_of(store: HubStore) -> list[tuple]:
 # --- a new database ----------------------------------------------------------------------------------------
 
 
+def migration_index(name: str) -> int:
+    """Where migration ``name`` stands in MIGRATIONS: a hub stopped just before it knows this many."""
+    return [m.name for m in MIGRATIONS].index(name)
+
+
+def open_knowing(monkeypatch, target: str, count: int | None = None) -> HubStore:
+    """The hub at ``target`` opened by code that knows only the first ``count`` migrations (None: all of them)."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS if count is None else list(MIGRATIONS)[:count])
+    return HubStore(target)
+
+
 def test_a_new_database_is_made_at_the_current_version(target):
     store = HubStore(target)
     try:
@@ -525,16 +536,13 @@ def test_m016_upgrades_a_database_at_m015_with_vans(backend, tmp_path, monkeypat
     from governorate import fleet
 
     with hub_target(backend, tmp_path, "up") as target:
-        index = [m.name for m in MIGRATIONS].index("m016_retired_vans")
-        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
-        s = HubStore(target)
+        s = open_knowing(monkeypatch, target, migration_index("m016_retired_vans"))
         with s.transaction() as conn:  # as the m015 hub wrote them (its code is not this one)
             conn.execute("INSERT INTO vans (van, online, session, last_seen, telemetry) VALUES ('V007', 1, 3, ?, ?)",
                          [datetime.now(UTC).isoformat(), json.dumps({"device.printer": "ok"})])
             conn.execute("INSERT INTO vans (van) VALUES ('V050')")
         s.close()
-        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
-        s = HubStore(target)
+        s = open_knowing(monkeypatch, target)
         assert s.migrated[0] == "m016_retired_vans"
         rows = {v["van"]: v for v in fleet.overview(s, fleet.Thresholds(), retired=True)}
         assert rows["V007"]["status"] == "online" and rows["V007"]["session"] == 3
@@ -552,9 +560,8 @@ def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_se
         backend, tmp_path, monkeypatch):
     # Review: m018 took session_max = session, the lower session after the restore, for a van that had gone back.
     with hub_target(backend, tmp_path, "up") as target:
-        index = [m.name for m in MIGRATIONS].index("m018_session_high_water")
-        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
-        s = HubStore(target)  # a hub at m017
+        index = migration_index("m018_session_high_water")
+        s = open_knowing(monkeypatch, target, index)  # a hub at m017
         assert migrations.version(s) == index
         with s.transaction() as conn:  # as the m017 hub wrote them: V007 went back 57 → 40, V008 never did
             conn.execute("INSERT INTO vans (van, online, session, status_at, session_back, session_back_at) "
@@ -566,13 +573,11 @@ def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_se
             conn.execute("INSERT INTO vans (van, session, session_back) VALUES ('V009', 3, 'not json')")
             conn.execute("INSERT INTO vans (van) VALUES ('V050')")
         s.close()
-        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index + 1])
-        s = HubStore(target)  # m018 as it ran on the hubs: the lower session
+        s = open_knowing(monkeypatch, target, index + 1)  # m018 as it ran on the hubs: the lower session
         assert s.migrated == ["m018_session_high_water"]
         assert dict(s._read("SELECT van, session_max FROM vans"))["V007"] == 40
         s.close()
-        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
-        s = HubStore(target)
+        s = open_knowing(monkeypatch, target)
         assert "m019_session_high_water_before_going_back" in s.migrated
         assert dict(s._read("SELECT van, session_max FROM vans")) == {"V007": 57, "V008": 12, "V009": 3,
                                                                      "V050": 0}
@@ -586,16 +591,13 @@ def test_m019_raises_the_high_water_of_a_van_that_went_back_under_m017_to_the_se
 def test_m019_leaves_a_van_whose_going_back_counter_is_no_whole_number(backend, tmp_path, monkeypatch):
     # Review C: {"from": 1e400} reads as inf, and int(inf) raised OverflowError: the hub would not start.
     with hub_target(backend, tmp_path, "up") as target:
-        index = [m.name for m in MIGRATIONS].index("m019_session_high_water_before_going_back")
-        monkeypatch.setattr(migrations, "MIGRATIONS", list(MIGRATIONS)[:index])
-        s = HubStore(target)
+        s = open_knowing(monkeypatch, target, migration_index("m019_session_high_water_before_going_back"))
         with s.transaction() as conn:
             for van, text in (("V009", '{"from": 1e400}'), ("V010", '{"from": -1e400}'), ("V011", '{"from": NaN}')):
                 conn.execute("INSERT INTO vans (van, session, session_max, session_back) VALUES (?, 3, 3, ?)",
                              [van, text])
         s.close()
-        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
-        s = HubStore(target)
+        s = open_knowing(monkeypatch, target)
         assert "m019_session_high_water_before_going_back" in s.migrated
         assert dict(s._read("SELECT van, session_max FROM vans")) == {"V009": 3, "V010": 3, "V011": 3}
         s.close()
