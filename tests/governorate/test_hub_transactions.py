@@ -4,6 +4,7 @@ keeps every good message of a batch with one it fails on."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import cbor2
@@ -258,6 +259,24 @@ def test_a_message_the_hub_cannot_even_read_is_refused_alone(store, tmp_path, mo
     assert store.count() == len(messages) - 1
 
 
+@contextlib.contextmanager
+def _two_hubs(name: str):
+    """Two hub processes' stores (two connections) on one new database of a PostgreSQL cluster of the test's own."""
+    from governorate.store import HubStore
+
+    cluster = gov_postgres.Cluster().start()
+    try:
+        url = cluster.create_database(name)
+        a, b = HubStore(url), HubStore(url)
+        try:
+            yield a, b
+        finally:
+            a.close()
+            b.close()
+    finally:
+        cluster.stop()
+
+
 @pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
 def test_removing_a_van_while_its_first_refused_message_is_stored_retires_it(tmp_path, monkeypatch):
     # Review L1: _refuse wrote the quarantine row before the van's row, so `vans remove` (which locks the van's row
@@ -266,12 +285,8 @@ def test_removing_a_van_while_its_first_refused_message_is_stored_retires_it(tmp
     from collections import defaultdict
 
     from governorate import fleet
-    from governorate.store import HubStore
 
-    cluster = gov_postgres.Cluster().start()
-    try:
-        url = cluster.create_database("race")
-        a, b = HubStore(url), HubStore(url)
+    with _two_hubs("race") as (a, b):
         fleet.register(a, ["V050"])
         hub = offline_hub(b)
         out = {}
@@ -292,10 +307,6 @@ def test_removing_a_van_while_its_first_refused_message_is_stored_retires_it(tmp
         t.join(10)
         assert (out["r"].removed, out["r"].retired) == ([], ["V050"]), out
         assert a._read("SELECT count(*) FROM quarantine WHERE van = 'V050'")[0][0] == 1
-        a.close()
-        b.close()
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
@@ -304,12 +315,8 @@ def test_a_command_sent_while_the_van_is_being_retired_is_refused(tmp_path, monk
     import threading
 
     from governorate import backoffice, fleet
-    from governorate.store import HubStore
 
-    cluster = gov_postgres.Cluster().start()
-    try:
-        url = cluster.create_database("race")
-        a, b = HubStore(url), HubStore(url)
+    with _two_hubs("race") as (a, b):
         hub = offline_hub(b)
         hub._process([birth("V007", 1), tel("V007", {"device.printer": "ok"})])
         retiring, go_on = threading.Event(), threading.Event()
@@ -330,10 +337,6 @@ def test_a_command_sent_while_the_van_is_being_retired_is_refused(tmp_path, monk
         t.join(10)
         assert "retired" in refused.value.message_en
         assert b._read("SELECT count(*) FROM downlinks WHERE van = 'V007' AND kind = 'command'")[0][0] == 0
-        a.close()
-        b.close()
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
@@ -345,13 +348,9 @@ def test_vans_add_racing_the_birth_of_a_van_restored_while_retired_leaves_it_its
     import time
 
     from governorate import backoffice, fleet
-    from governorate.store import HubStore
     from tests.governorate.test_hub_presence import _applied, _status
 
-    cluster = gov_postgres.Cluster().start()
-    try:
-        url = cluster.create_database("race")
-        a, b = HubStore(url), HubStore(url)
+    with _two_hubs("race") as (a, b):
         hub = offline_hub(a)
         hub._process([_status("birth", 57, 0)])
         backoffice.publish_trust_list(a, hub, b"revocation-list-v1", "amal")
@@ -373,10 +372,6 @@ def test_vans_add_racing_the_birth_of_a_van_restored_while_retired_leaves_it_its
         birth_thread.join(30)
         waiting = a._read("SELECT count(*) FROM downlinks WHERE kind = 'trust-list' AND applied_at IS NULL")[0][0]
         assert waiting == 1 or any(t.endswith("/down/trust-list") for t in sent), (waiting, sent)
-        a.close()
-        b.close()
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.skipif(not gov_postgres.available(), reason="no PostgreSQL")
@@ -384,17 +379,12 @@ def test_vans_add_of_a_new_and_a_known_van_does_not_deadlock_with_a_batch_of_bot
     # Review: `vans add V002 V001` locked the known V002 first and inserted the new V001 later; a batch with V001's
     # first message and one of V002 inserted V001 and then waited for V002: PostgreSQL found a deadlock and aborted
     # `vans add`. Now one pass in the ingest's order locks or inserts each: the batch waits, neither fails.
-    import contextlib
     import threading
     import time
 
     from governorate import backoffice, fleet
-    from governorate.store import HubStore
 
-    cluster = gov_postgres.Cluster().start()
-    try:
-        url = cluster.create_database("dl")
-        a, b = HubStore(url), HubStore(url)
+    with _two_hubs("dl") as (a, b):
         offline_hub(a)._process([birth("V002", 1)])  # V002 known, in service
         worker = offline_hub(b)
         errors: list[BaseException] = []
@@ -435,10 +425,6 @@ def test_vans_add_of_a_new_and_a_known_van_does_not_deadlock_with_a_batch_of_bot
         assert (list(done), done.early) == (["V001"], [])
         assert a._read("SELECT van, last_seen IS NOT NULL, retired_at FROM vans ORDER BY van") == [
             ("V001", True, None), ("V002", True, None)]
-        a.close()
-        b.close()
-    finally:
-        cluster.stop()
 
 
 def test_vans_add_is_retried_when_it_conflicts_with_an_ingest_worker(monkeypatch):
