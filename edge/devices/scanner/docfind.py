@@ -332,8 +332,10 @@ def detect(image: np.ndarray) -> Detection | None:
         quad = _unramp(small, quad)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
-        if _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
-            score = min(score, FRAME_DOUBT * CONFIDENT)
+        # (only where it could still lower the score: an answer already capped is asked either way)
+        if score > FRAME_DOUBT * CONFIDENT and \
+                _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
+            score = FRAME_DOUBT * CONFIDENT
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
