@@ -126,9 +126,22 @@ def test_a_curled_page_is_found_by_its_physical_corners():
 def test_the_held_out_split_draws_other_textures_from_other_seeds():
     for table in (imagegen.WOOD_SPECIES, imagegen.WEAVES, imagegen.CLOTHS):
         assert not set(table["tune"]) & set(table["heldout"])
+        assert not set(table["tune2"]) & (set(table["tune"]) | set(table["heldout"]))  # a second tuning split's own
     a = imagegen.desk_photo(0, "wood", (320, 240), "tune").image
     b = imagegen.desk_photo(0, "wood", (320, 240), "heldout").image
     assert a.shape != b.shape or np.abs(a.astype(int) - b).mean() > 5
+
+
+def test_every_texture_family_of_every_split_renders_a_desk_with_texture():
+    rng = np.random.default_rng(0)
+    makers = ((imagegen.WOOD_SPECIES, imagegen._wood), (imagegen.WEAVES, imagegen._fabric),
+              (imagegen.CLOTHS, imagegen._tablecloth))
+    for table, make in makers:
+        for family in sorted({f for families in table.values() for f in families}):
+            desk = make(rng, 240, 320, 0.5, family)
+            assert desk.shape == (240, 320, 3) and np.isfinite(desk).all(), family
+            grey = desk.mean(axis=2)
+            assert np.abs(np.diff(grey, axis=1)).mean() > 0.5, family  # not a flat colour
 
 
 def test_an_arabic_page_is_shaped_naskh_script_printed_on_the_page():
