@@ -346,7 +346,7 @@ def detect(image: np.ndarray) -> Detection | None:
         if score > FRAME_DOUBT * CONFIDENT and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = FRAME_DOUBT * CONFIDENT
-        # … or carry on as the edge of a region smoother than the desk (finder-card): a card's body of the desk's colour
+        # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
         body = _smooth_beyond(small, found[5][0] if len(found) > 5 else None, quad) \
             if score > FRAME_DOUBT * CONFIDENT else None
         if body is not None:  # asked, with the whole card where the smooth region outlines one
