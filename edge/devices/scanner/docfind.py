@@ -136,7 +136,10 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step.
+   edge the reflection hides from the growth step. And so is it when the answer is part of a region smoother than the
+   grained desk that goes on well beyond it, of the desk's colour (``_smooth_beyond``, 2026-12-06 night, finder-card): a
+   card's body of the wood's colour steps by nothing beyond its band, but paper is smooth where grain is not. Where that
+   region (its print included) fills the four corners of its hull, around the answer, they are the answer, asked.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -275,6 +278,13 @@ CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner 
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
+GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
+GRAIN_STEP = 0.7         # log: the desk's fine texture this much above a region's (twice) is grain against paper …
+GRAIN_RING = 1.0         # … in a ring this share of the answer's narrow way beyond it (the desk's level) …
+GRAIN_CLOSE = 9          # px (working): … closed over a line of print this thick …
+GRAIN_MORE = 0.5         # … and joined to the answer, adds this share of its area beyond it …
+GRAIN_ALIKE = 0.15       # … of the desk's colour within this (log colour, medians): it goes on (``_smooth_beyond``)
+GRAIN_FILL = 0.85        # the region fills this share of its hull's four corners: the whole card
 
 
 @dataclass(frozen=True)
@@ -336,6 +346,11 @@ def detect(image: np.ndarray) -> Detection | None:
         if score > FRAME_DOUBT * CONFIDENT and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = FRAME_DOUBT * CONFIDENT
+        # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
+        body = _smooth_beyond(small, found[5][0] if len(found) > 5 else None, quad) \
+            if score > FRAME_DOUBT * CONFIDENT else None
+        if body is not None:  # asked, with the whole card where the smooth region outlines one
+            quad, score = body, FRAME_DOUBT * CONFIDENT
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -483,6 +498,66 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         if seen:
             return True
     return False
+
+
+def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """The photo's fine texture (2026-12-06 night, branch finder-card): the log of what the 9 px median takes away
+    (grain, a weave; print), from the photo to its texture-free view ``flat`` (log colour, as ``_search`` made it),
+    averaged over its colours and a few px (GRAIN_FLOOR at least). Paper and a card are smooth whatever their colour;
+    a wood's grain is not, so a card's body of the desk's colour is outlined in it."""
+    rest = cv2.absdiff(np.log(small.astype(np.float32) + 16.0), flat)
+    rest = cv2.transform(rest, np.full((1, 3), 1 / 3, np.float32)) if rest.ndim == 3 else rest  # (the colours' mean)
+    return np.log(cv2.GaussianBlur(rest, (0, 0), 2.0) + GRAIN_FLOOR)
+
+
+def _smooth_beyond(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) -> np.ndarray | None:
+    """Whether the answer is part of a region smoother than the desk that goes on well beyond it (2026-12-06 night,
+    branch finder-card): in the fine texture (``_grain``), the pixels GRAIN_STEP below the desk's level (its median in
+    a ring GRAIN_RING of the answer's narrow way beyond it) or above it (print), closed over print (GRAIN_CLOSE), that
+    reach into the answer, have smooth pixels beyond it of GRAIN_MORE of its area, of the desk's colour (GRAIN_ALIKE,
+    in the texture-free view ``flat``). A card's body of the desk's colour beyond its band is such a region on wood
+    (tune2:occluder/1001 on maple: the band at 0.85); a page's sides end where the grain begins, and a hand or a phone
+    over a page is smooth but not of the wood's colour.
+    Then the region, opened (a pen lying across the card's side is thinner than GRAIN_CLOSE), is the card: its hull's
+    four corners are returned when they are page-shaped, hold QUIET_INSIDE of the answer and the region fills
+    GRAIN_FILL of them; else the answer itself (it goes on, but not as one card). None where nothing goes on."""
+    if flat is None:
+        return None
+    grain = _grain(small, flat)
+    h, w = grain.shape[:2]
+    q = order_corners(quad)
+    reach = GRAIN_RING * float(np.linalg.norm(q - np.roll(q, 1, 0), axis=1).min())
+    inside = _quad_mask((h, w), q)
+    ring = (cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3) <= reach) & (inside == 0)
+    if ring.sum() < 20:
+        return None
+    desk = np.median(grain[ring])
+    smooth = grain < desk - GRAIN_STEP
+    unlike = (smooth | (grain > desk + GRAIN_STEP)).astype(np.uint8)  # paper, or print on it
+    unlike = cv2.morphologyEx(unlike, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (GRAIN_CLOSE,) * 2))
+    _, labels = cv2.connectedComponents(unlike, connectivity=4)
+    joined = np.zeros(labels.max() + 1, bool)
+    joined[labels[inside > 0]] = True
+    joined[0] = False
+    joined = joined[labels]  # the regions reaching into the answer
+    beyond = joined & (inside == 0) & smooth
+    if beyond.sum() < GRAIN_MORE * float(inside.sum()):
+        return None
+    # … of the desk's colour (a hand or a phone over the page is smooth too, but not wood-coloured)
+    colour = np.median(flat[beyond], axis=0) - np.median(flat[ring & ~smooth], axis=0)
+    if float(np.linalg.norm(colour)) >= GRAIN_ALIKE:
+        return None
+    region = (joined | (inside > 0)).astype(np.uint8)
+    region = cv2.morphologyEx(region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (GRAIN_CLOSE,) * 2))
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return q
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    whole = _hull_quad(hull)
+    if whole is None or not _page_shaped(whole) or not _inside(q, whole) or \
+            region.sum() < GRAIN_FILL * abs(_area(whole)):
+        return q
+    return order_corners(whole)
 
 
 def _printed_page(small: np.ndarray, found) -> bool:
