@@ -139,6 +139,9 @@ measured along each candidate side:
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
    edge the reflection hides from the growth step.
+   Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
+   beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
+   near a defocused page's edge on a leaf-print cloth).
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -277,6 +280,7 @@ CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner 
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
+RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's edge may differ by (``_covered_rim``)
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
@@ -723,8 +727,10 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
         return outer, evidence
 
     rims = [[o for o, calm, _ in side if calm] for side in hits]
-    if all(rims):
-        outer, evidence = outline([r[-1] for r in rims])
+    # Where one rim is not calm (a stamp or a pen over it) but the other three are, of one colour, the line beyond it as
+    # far out as theirs closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth).
+    for offsets in ([r[-1] for r in rims] if all(rims) else None, _covered_rim(hits, rims)):
+        outer, evidence = outline(offsets) if offsets is not None else (None, (0.0,))
         # … and only when the outer outline is itself as sure as the answer it replaces (at most CONFIDENT).
         if outer is not None and evidence[0] >= RIM_OUTLINE and _confidence(*evidence) >= min(score, CONFIDENT):
             return outer, min(score, _confidence(*evidence))
@@ -739,6 +745,24 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
         return quad, min(score, FRAME_DOUBT * CONFIDENT)
     return quad, score
+
+
+def _covered_rim(hits, rims) -> list[float] | None:
+    """Offsets of a document's edge beyond the answer where three of its sides have a calm rim of one colour (within
+    RIM_ALIKE) and the fourth has a line beyond it that is no calm rim (2026-12-06 night, branch finder-cloth): a stamp,
+    a pen or print over that side's rim; its edge is the line nearest the others' rim width (within RIM_COVERED of it:
+    a printed frame's rim is as wide all round). None otherwise (``_beyond``'s ``hits`` and calm ``rims``)."""
+    open_sides = [s for s in range(4) if not rims[s]]
+    if len(open_sides) != 1 or not hits[open_sides[0]]:
+        return None
+    colours = [next(c for _, calm, c in hits[s] if calm) for s in range(4) if rims[s]]
+    if max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) > RIM_ALIKE:
+        return None
+    width = float(np.median([r[-1] for r in rims if r]))
+    o = min((o for o, _, _ in hits[open_sides[0]]), key=lambda o: abs(o - width))
+    if abs(o - width) > RIM_COVERED * width:
+        return None
+    return [r[-1] if r else o for r in rims]
 
 
 def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
