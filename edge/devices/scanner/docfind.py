@@ -33,7 +33,9 @@ measured along each candidate side:
    all round), nothing can be seen: both shares are taken over the rest of the side (at least SEEN_SHARE).
 5. The winner grows past an inner edge: an ID card's band, a letterhead band or a long text row
    outlines part of the page well. When both neighbouring sides carry on, with the strip between
-   one region, to another line, the side moves out to it (``_extend``).
+   one region, to another line, the side moves out to it (``_extend``). Not when the strip is a piece of the desk: every
+   colour in it is one of the desk's around it (``_desk_strip``, 2026-12-06 night, finder-cloth: an argyle's line or a
+   leaf print's edge beyond a page's side steps consistently too).
 6. Region candidates: the median view is split into four colour clusters (k-means in Lab at 160 px);
    each solid, convex region is simplified to four corners and judged with the same evidence as the
    line search's quads. This finds the page as a region where its sides are too broken to be lines.
@@ -140,6 +142,9 @@ measured along each candidate side:
    grained desk that goes on well beyond it, of the desk's colour (``_smooth_beyond``, 2026-12-06 night, finder-card): a
    card's body of the wood's colour steps by nothing beyond its band, but paper is smooth where grain is not. Where that
    region (its print included) fills the four corners of its hull, around the answer, they are the answer, asked.
+   Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
+   beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
+   near a defocused page's edge on a leaf-print cloth).
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -285,6 +290,10 @@ GRAIN_CLOSE = 9          # px (working): … closed over a line of print this th
 GRAIN_MORE = 0.5         # … and joined to the answer, adds this share of its area beyond it …
 GRAIN_ALIKE = 0.15       # … of the desk's colour within this (log colour, medians): it goes on (``_smooth_beyond``)
 GRAIN_FILL = 0.85        # the region fills this share of its hull's four corners: the whole card
+RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's edge may differ by (``_covered_rim``)
+CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
+CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
+CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
 
 
 @dataclass(frozen=True)
@@ -793,8 +802,10 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
         return outer, evidence
 
     rims = [[o for o, calm, _ in side if calm] for side in hits]
-    if all(rims):
-        outer, evidence = outline([r[-1] for r in rims])
+    # Where one rim is not calm (a stamp or a pen over it) but the other three are, of one colour, the line beyond it as
+    # far out as theirs closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth).
+    for offsets in ([r[-1] for r in rims] if all(rims) else None, _covered_rim(hits, rims)):
+        outer, evidence = outline(offsets) if offsets is not None else (None, (0.0,))
         # … and only when the outer outline is itself as sure as the answer it replaces (at most CONFIDENT).
         if outer is not None and evidence[0] >= RIM_OUTLINE and _confidence(*evidence) >= min(score, CONFIDENT):
             return outer, min(score, _confidence(*evidence))
@@ -809,6 +820,24 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
         return quad, min(score, FRAME_DOUBT * CONFIDENT)
     return quad, score
+
+
+def _covered_rim(hits, rims) -> list[float] | None:
+    """Offsets of a document's edge beyond the answer where three of its sides have a calm rim of one colour (within
+    RIM_ALIKE) and the fourth has a line beyond it that is no calm rim (2026-12-06 night, branch finder-cloth): a stamp,
+    a pen or print over that side's rim; its edge is the line nearest the others' rim width (within RIM_COVERED of it:
+    a printed frame's rim is as wide all round). None otherwise (``_beyond``'s ``hits`` and calm ``rims``)."""
+    open_sides = [s for s in range(4) if not rims[s]]
+    if len(open_sides) != 1 or not hits[open_sides[0]]:
+        return None
+    colours = [next(c for _, calm, c in hits[s] if calm) for s in range(4) if rims[s]]
+    if max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) > RIM_ALIKE:
+        return None
+    width = float(np.median([r[-1] for r in rims if r]))
+    o = min((o for o, _, _ in hits[open_sides[0]]), key=lambda o: abs(o - width))
+    if abs(o - width) > RIM_COVERED * width:
+        return None
+    return [r[-1] if r else o for r in rims]
 
 
 def _moved_quad(q: np.ndarray, offsets) -> np.ndarray | None:
@@ -1968,7 +1997,8 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
         return None
     quad = np.stack([cx[best], cy[best]], 1)
     sides = [int(k[best]), int(j[best]), int(m[best]), int(i[best])]  # side s runs from corner s to s + 1
-    quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h)
+    quad = _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h,
+                   lambda new, old: _desk_strip(feat, new, old))
     sel = int(np.flatnonzero(top == best)[0])
     base = float(polarity[best] * math.sqrt(max(weakest[best], 0)))
     rival = _rival(quad, cx[top], cy[top], final / final[sel])
@@ -2028,7 +2058,7 @@ def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray, blind: np.nd
     return (ok * seen).sum(-1) / np.maximum(seen.sum(-1), SEEN_SHARE * ok.shape[-1])
 
 
-def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
+def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h, desk=None):
     """Grow the winner past an inner edge that only looks like a side.
 
     An ID card's coloured band, a letterhead band or a long row of text makes a straight step across the
@@ -2036,7 +2066,8 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
     a better one than the whole page (whose border changes polarity where the band meets the desk). The
     tell is that the two neighbouring sides carry on, still a real step, past the inner edge to another
     line. So each side is replaced by the farthest line outside it for which the neighbours' extensions
-    and the new side itself are real steps (either polarity, each consistent along its stretch)."""
+    and the new side itself are real steps (either polarity, each consistent along its stretch), and the strip
+    taken is not a piece of the desk (``desk``: a function of the grown and the old quad, ``_desk_strip``)."""
 
     def support(L, p0, p1, inside, cut=0.0):
         """Shares of the stretch p0-p1 of line L that step up / down towards the point ``inside``."""
@@ -2099,11 +2130,35 @@ def _extend(quad, sides, normals, rhos, dirs, starts, P, N, lens, w, h):
                     continue
                 if area > best_gain:
                     best_m, best_gain, best_quad = m, area, new
-            if best_m is not None:
+            if best_m is not None and not (desk is not None and desk(best_quad, quad)):
                 quad, sides[s], grown = best_quad, best_m, True
         if not grown:
             break
     return quad
+
+
+def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the strip a grown quad ``outer`` adds to ``inner`` is a piece of the desk (2026-12-06 night, branch
+    finder-cloth): CLOTH_SHARE of its pixels (off both quads' edges) have a colour within CLOTH_NEAR of one of the
+    desk's around ``inner`` (4-15 px out, away from the strip: what lies beyond the strip may be more of a document).
+    A printed cloth (argyle, leaves) has lines and leaf edges parallel to a page's side that step consistently, and
+    its median colour changes with what part of the print a strip holds; but every colour in it is the cloth's own.
+    A card's band, a page's fold or its part beyond a row of print is paper or ink."""
+    moved = np.linalg.norm(np.asarray(outer) - np.asarray(inner), axis=1) > 0.5  # the new side's two corners
+    side = float(np.linalg.norm(np.subtract(*np.asarray(outer)[moved]))) if moved.sum() == 2 else 0.0
+    if abs(_area(outer)) - abs(_area(inner)) < CLOTH_WIDE * max(side, 1.0):
+        return False  # a narrow strip is mostly its edges' blur: its colours say nothing
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
+    om, im = _quad_mask(feat.shape[:2], order_corners(outer)), _quad_mask(feat.shape[:2], order_corners(inner))
+    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
+    strip = ((om > 0) & ~(im > 0)).astype(np.uint8)
+    desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0) & ~(cv2.dilate(strip, disk(15)) > 0)
+    if band.sum() < 20 or desk.sum() < 20:
+        return False
+    strip, beside = feat[band], feat[desk]
+    strip, beside = strip[::max(1, len(strip) // 400)], beside[::max(1, len(beside) // 800)]
+    near = np.linalg.norm(strip[:, None] - beside[None], axis=-1).min(1)
+    return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
 
 
 def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
