@@ -138,10 +138,11 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step. And so is it when the answer is part of a region smoother than the
-   grained desk that goes on well beyond it, of the desk's colour (``_smooth_beyond``, 2026-12-06 night, finder-card): a
-   card's body of the wood's colour steps by nothing beyond its band, but paper is smooth where grain is not. Where that
-   region (its print included) fills the four corners of its hull, around the answer, they are the answer, asked.
+   edge the reflection hides from the growth step. And an answer that is the band at one end of a region smoother than
+   the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
+   region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
+   steps by nothing beyond its band, but paper is smooth where grain is not (not a board under a page, an envelope
+   beside it, a desk out of focus, a cloth's ground between its print: none of these has the answer as its band).
    Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
    beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
    near a defocused page's edge on a leaf-print cloth).
@@ -290,6 +291,8 @@ GRAIN_CLOSE = 9          # px (working): … closed over a line of print this th
 GRAIN_MORE = 0.5         # … and joined to the answer, adds this share of its area beyond it …
 GRAIN_ALIKE = 0.15       # … of the desk's colour within this (log colour, medians): it goes on (``_smooth_beyond``)
 GRAIN_FILL = 0.85        # the region fills this share of its hull's four corners: the whole card
+GRAIN_BAND = 0.4         # … and the answer at most this share of it: a band, not a page beside a board's end
+GRAIN_END = 4            # px (working): two of the answer's corners this near its hull's outline: the card's end (band)
 RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's edge may differ by (``_covered_rim``)
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
@@ -529,7 +532,9 @@ def _smooth_beyond(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray)
     over a page is smooth but not of the wood's colour.
     Then the region, opened (a pen lying across the card's side is thinner than GRAIN_CLOSE), is the card: its hull's
     four corners are returned when they are page-shaped, hold QUIET_INSIDE of the answer and the region fills
-    GRAIN_FILL of them; else the answer itself (it goes on, but not as one card). None where nothing goes on."""
+    GRAIN_FILL of them, the answer at their end (two of its corners on their outline) and at most GRAIN_BAND of
+    them: a band. None otherwise: a region that runs off the photo (a desk out of focus) or outlines no card with the
+    answer as its band (a board under the page, an envelope beside it) asks nothing (review-card)."""
     if flat is None:
         return None
     grain = _grain(small, flat)
@@ -552,6 +557,9 @@ def _smooth_beyond(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray)
     beyond = joined & (inside == 0) & smooth
     if beyond.sum() < GRAIN_MORE * float(inside.sum()):
         return None
+    # … within the photo: a desk blurred out of focus, or darkened, runs off it; a card lies on the desk (review-card)
+    if beyond[0].any() or beyond[-1].any() or beyond[:, 0].any() or beyond[:, -1].any():
+        return None
     # … of the desk's colour (a hand or a phone over the page is smooth too, but not wood-coloured)
     colour = np.median(flat[beyond], axis=0) - np.median(flat[ring & ~smooth], axis=0)
     if float(np.linalg.norm(colour)) >= GRAIN_ALIKE:
@@ -560,12 +568,19 @@ def _smooth_beyond(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray)
     region = cv2.morphologyEx(region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (GRAIN_CLOSE,) * 2))
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
-        return q
+        return None
     hull = cv2.convexHull(max(contours, key=cv2.contourArea))
     whole = _hull_quad(hull)
     if whole is None or not _page_shaped(whole) or not _inside(q, whole) or \
             region.sum() < GRAIN_FILL * abs(_area(whole)):
-        return q
+        return None
+    # … with the answer at its end and a small part of it (a card's band), not amid it (a page lying on a board or
+    # folder of the desk's colour: none of its corners on the board's outline) nor half of it (a page beside an
+    # envelope of the desk's colour, the closing bridging the grain between them) (review-card)
+    ends = sum(cv2.pointPolygonTest(whole.astype(np.float32).reshape(-1, 1, 2), (float(x), float(y)), True) < GRAIN_END
+               for x, y in q)
+    if ends < 2 or abs(_area(q)) > GRAIN_BAND * abs(_area(whole)):
+        return None
     return order_corners(whole)
 
 
