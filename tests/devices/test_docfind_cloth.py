@@ -3,6 +3,11 @@ dots, leaves, argyle), which the first tuning split never had (2026-12-06 night,
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pytest
+
 from edge.devices.scanner import docfind
 from tests.support import imagegen
 
@@ -31,3 +36,51 @@ def test_a_frame_printed_near_a_defocused_page_edge_gives_way_to_the_page_though
     # calm rim) did not take the page (base: the frame, IoU 0.83, asked). The line beyond the fourth side as far out
     # as the others' rims closes the outline (docfind._covered_rim).
     _finds_tune2_photo(1000, "defocus", (1920, 1080), at_least=0.95)
+
+
+# The review of finder-cloth (2026-12-06 night): ``_desk_strip`` sampled "the desk" beyond the side opposite the strip
+# too, where more of the document may lie. A card with a band of one colour at its top and its bottom: the line
+# search's winner is the body between them, and each band's growth was refused because the other band was "desk".
+
+
+def two_band_card(seed: int, W: int = 1280, H: int = 720):
+    """An ID card, a band at the top (22 %) and one of the same colour at the bottom (15 %), on a 'mid' desk."""
+    rng = np.random.default_rng(seed)
+    canvas = imagegen._background(rng, H, W, "mid")
+    ppm = rng.uniform(4, 6) * W / 1280
+    page = imagegen._render_page(rng, "id", 85.6, 54.0, ppm).astype(np.float32)
+    h, w = page.shape[:2]
+    band = rng.uniform(40, 200, 3)
+    page[:int(h * 0.22)] = band
+    page[h - int(h * 0.15):] = band
+    ang = rng.normal(0, math.radians(8))
+    c = np.array([W / 2 + rng.uniform(-0.1, 0.1) * W, H / 2 + rng.uniform(-0.1, 0.1) * H])
+    pts = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    R = np.array([[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]])
+    quad = pts @ R.T + c
+    imagegen._paste(canvas, page, quad, shadow_px=2.0, shadow_strength=0.2, rng=rng)
+    return imagegen._camera(rng, canvas, 0.5, 0, 2.0, 90), quad
+
+
+@pytest.mark.parametrize("seed", [2, 4, 6, 8])
+def test_two_band_card_is_right_not_asked(seed):
+    # main (61c7a58): seed 2 0.997 at 0.54, 4 0.996 at 0.54, 6 0.999 at 0.60, 8 0.996 at 0.54 (asked);
+    # before the merge (61c7a58^1): 0.78, 0.93, 0.92, 1.00 (right).
+    image, quad = two_band_card(seed)
+    found = docfind.detect(image)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, quad) >= 0.95
+    assert found.score >= docfind.CONFIDENT
+
+
+def test_desk_strip_does_not_sample_beyond_the_opposite_side():
+    # The band beyond the body's top side is not "a piece of the desk" because a band of its colour lies beyond the
+    # body's bottom side (working-size log-colour view, a body between two bands, on a grey desk).
+    feat = np.full((240, 320, 3), np.log(120 + 16.0), np.float32)
+    band = np.log(np.array([60, 150, 90], np.float32) + 16.0)
+    feat[60:80, 80:240] = band                                             # top band
+    feat[80:150, 80:240] = np.log(np.array([230, 230, 230], np.float32) + 16.0)  # body
+    feat[150:170, 80:240] = band                                           # bottom band
+    inner = np.array([[80, 80], [239, 80], [239, 149], [80, 149]], float)  # the body
+    outer = np.array([[80, 60], [239, 60], [239, 149], [80, 149]], float)  # … grown over the top band
+    assert not docfind._desk_strip(feat, outer, inner)

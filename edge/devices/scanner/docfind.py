@@ -2168,10 +2168,17 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
     band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
     strip = ((om > 0) & ~(im > 0)).astype(np.uint8)
     desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0) & ~(cv2.dilate(strip, disk(15)) > 0)
+    if moved.sum() == 2:  # nor beyond the side opposite the strip: more of the document may lie there too (a card's
+        # second band, a page's footer of its header's colour), so only beyond the two sides the strip carries on
+        a, b = np.asarray(inner, np.float64)[~moved]
+        n = np.array([b[1] - a[1], a[0] - b[0]])
+        n = n * np.sign(n @ (np.asarray(inner, np.float64).mean(0) - a))  # towards the inside
+        yy, xx = np.mgrid[0:feat.shape[0], 0:feat.shape[1]]
+        desk &= (xx - a[0]) * n[0] + (yy - a[1]) * n[1] >= 0
     if band.sum() < 20 or desk.sum() < 20:
         return False
     strip, beside = feat[band], feat[desk]
-    strip, beside = strip[::max(1, len(strip) // 400)], beside[::max(1, len(beside) // 800)]
+    strip, beside = strip[::-(-len(strip) // 400)], beside[::-(-len(beside) // 800)]  # at most 400 x 800 samples
     near = np.linalg.norm(strip[:, None] - beside[None], axis=-1).min(1)
     return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
 
