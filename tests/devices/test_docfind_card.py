@@ -102,24 +102,27 @@ def _check(image, truth):
     assert iou >= 0.9 and found.score >= docfind.CONFIDENT, (round(iou, 3), round(found.score, 3))
 
 
+def _page_by_a_smooth_thing(desk, thing, colour, page):
+    """A printed page and a smooth thing of ``colour`` (a board, an envelope) on a grained desk, both boxes given as
+    ((cx, cy), (w, h)) shares of the photo and an angle, checked to be found right and confident."""
+    w, h = SIZE
+    image, rng = _grained(desk, SIZE, 0)
+    box = lambda b: (((b[0][0] * w, b[0][1] * h), (b[1][0] * w, b[1][1] * h), b[2]))  # noqa: E731
+    _fill(image, cv2.boxPoints(box(thing)), colour, rng, 1.5)
+    (centre, size, angle) = box(page)
+    _check(image, _page(image, rng, centre, size, angle))
+
+
 def test_a_page_on_a_kraft_board_of_the_desks_colour_stays_the_page_confident():
     # A page on a clipboard / folder / board the wood's colour: the board is smooth, the desk's colour and goes on
     # beyond the page, and fills its hull; main answers the board (IoU 0.53 at 0.68, was 0.996 at 1.00).
-    w, h = SIZE
-    image, rng = _grained(OAK, SIZE, 0)
-    _fill(image, cv2.boxPoints(((w * 0.5, h * 0.5), (w * 0.5, h * 0.8), 8)), KRAFT, rng, 1.5)
-    truth = _page(image, rng, (w * 0.48, h * 0.52), (w * 0.36, h * 0.62), 8)
-    _check(image, truth)
+    _page_by_a_smooth_thing(OAK, ((0.5, 0.5), (0.5, 0.8), 8), KRAFT, ((0.48, 0.52), (0.36, 0.62), 8))
 
 
 def test_a_page_beside_an_envelope_of_the_desks_colour_stays_the_page_confident():
     # A kraft envelope next to the page, a few px of grain between them (bridged by the 9 px closing): main answers
     # page and envelope together (IoU 0.49 at 0.68, was 0.997 at 1.00).
-    w, h = SIZE
-    image, rng = _grained(PINE, SIZE, 0)
-    _fill(image, cv2.boxPoints(((w * 0.66, h * 0.5), (w * 0.3, h * 0.5), 3)), PINE, rng, 1.5)
-    truth = _page(image, rng, (w * 0.35, h * 0.5), (w * 0.3, h * 0.6), 3)
-    _check(image, truth)
+    _page_by_a_smooth_thing(PINE, ((0.66, 0.5), (0.3, 0.5), 3), PINE, ((0.35, 0.5), (0.3, 0.6), 3))
 
 
 def _far_desk_defocused(desk, seed, sigma):
