@@ -1424,13 +1424,21 @@ def _desk_between(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> boo
     perimeter = cv2.arcLength(o.reshape(-1, 1, 2), True) + cv2.arcLength(i.reshape(-1, 1, 2), True)
     if 2 * (abs(_area(o)) - common) / max(perimeter, 1.0) < QUIET_BAND:
         return False
-    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
-    om, im = _quad_mask(feat.shape[:2], o), _quad_mask(feat.shape[:2], i)
-    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
-    desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0)
+    band, desk, _ = _added_and_beside(feat.shape[:2], o, i)
     if band.sum() < 20 or desk.sum() < 20:
         return False
     return float(np.linalg.norm(np.median(feat[band], axis=0) - np.median(feat[desk], axis=0))) < QUIET_BAND_DESK
+
+
+def _added_and_beside(shape, outer: np.ndarray, inner: np.ndarray):
+    """Masks of what ``outer`` adds to ``inner`` (2 px off both quads' edges), of the desk around ``inner`` (4-15 px
+    beyond it, outside ``outer``), and of the whole added strip (``_desk_between``, ``_desk_strip``)."""
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
+    om, im = _quad_mask(shape, order_corners(outer)), _quad_mask(shape, order_corners(inner))
+    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
+    desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0)
+    strip = ((om > 0) & ~(im > 0)).astype(np.uint8)
+    return band, desk, strip
 
 
 def _smooth_quads(smooth: np.ndarray) -> list[np.ndarray]:
@@ -2163,18 +2171,15 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
     side = float(np.linalg.norm(np.subtract(*np.asarray(outer)[moved]))) if moved.sum() == 2 else 0.0
     if abs(_area(outer)) - abs(_area(inner)) < CLOTH_WIDE * max(side, 1.0):
         return False  # a narrow strip is mostly its edges' blur: its colours say nothing
-    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)  # noqa: E731
-    om, im = _quad_mask(feat.shape[:2], order_corners(outer)), _quad_mask(feat.shape[:2], order_corners(inner))
-    band = (cv2.erode(om, disk(2)) > 0) & ~(cv2.dilate(im, disk(2)) > 0)
-    strip = ((om > 0) & ~(im > 0)).astype(np.uint8)
-    desk = (cv2.dilate(im, disk(15)) > 0) & ~(cv2.dilate(om, disk(4)) > 0) & ~(cv2.dilate(strip, disk(15)) > 0)
+    band, desk, strip = _added_and_beside(feat.shape[:2], outer, inner)
+    desk &= ~(cv2.dilate(strip, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))) > 0)  # away from the strip
     if moved.sum() == 2:  # nor beyond the side opposite the strip: more of the document may lie there too (a card's
         # second band, a page's footer of its header's colour), so only beyond the two sides the strip carries on
         a, b = np.asarray(inner, np.float64)[~moved]
         n = np.array([b[1] - a[1], a[0] - b[0]])
         n = n * np.sign(n @ (np.asarray(inner, np.float64).mean(0) - a))  # towards the inside
-        yy, xx = np.mgrid[0:feat.shape[0], 0:feat.shape[1]]
-        desk &= (xx - a[0]) * n[0] + (yy - a[1]) * n[1] >= 0
+        h, w = feat.shape[:2]
+        desk &= (np.arange(w)[None, :] - a[0]) * n[0] + (np.arange(h)[:, None] - a[1]) * n[1] >= 0
     if band.sum() < 20 or desk.sum() < 20:
         return False
     strip, beside = feat[band], feat[desk]
