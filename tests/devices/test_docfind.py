@@ -14,15 +14,7 @@ from edge.devices import scanner
 from edge.devices.scanner import docfind
 from edge.devices.scanner.docfind import find_document
 from tests.support import imagegen
-
-
-def _finds_tuning_photo(seed: int, condition: str, size: tuple[int, int], at_least: float) -> docfind.Detection:
-    """The finder's answer on a tuning photo (imagegen.desk_photo), checked to overlap the truth by ``at_least``."""
-    photo = imagegen.desk_photo(seed, condition, size, "tune")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= at_least, found
-    return found
-
+from tests.support.finder_checks import finds_desk_photo as _finds_tuning_photo
 
 SIZE = (1200, 900)   # sizes in imagegen are relative: the same seed at 12 MP looks alike
 SEEDS = range(3)     # the benchmark (bench/document.py) uses seeds from 1000 on, at 12 MP

@@ -10,14 +10,7 @@ import pytest
 
 from edge.devices.scanner import docfind
 from tests.support import imagegen
-
-
-def _finds_tune2_photo(seed: int, condition: str, size: tuple[int, int], at_least: float) -> docfind.Detection:
-    """The finder's answer on a second-split tuning photo, checked to overlap the truth by ``at_least``."""
-    photo = imagegen.desk_photo(seed, condition, size, "tune2")
-    found = docfind.detect(photo.image)
-    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= at_least, found
-    return found
+from tests.support.finder_checks import finds_desk_photo
 
 
 def test_a_page_on_argyle_is_not_extended_over_a_strip_of_the_cloth():
@@ -25,7 +18,7 @@ def test_a_page_on_argyle_is_not_extended_over_a_strip_of_the_cloth():
     # page's bottom side steps consistently, and the page's sides go on as steps past its corners to it: the line
     # search's growth step (docfind._extend) took the wedge of cloth in (base: IoU 0.75 at 0.92, confidently wrong).
     # Every colour in that wedge is the cloth's own, around the page (docfind._desk_strip): it is desk, not a band.
-    found = _finds_tune2_photo(1013, "tablecloth", (1000, 750), at_least=0.95)
+    found = finds_desk_photo(1013, "tablecloth", (1000, 750), at_least=0.95, split="tune2")
     assert found.score >= docfind.CONFIDENT
 
 
@@ -35,7 +28,7 @@ def test_a_frame_printed_near_a_defocused_page_edge_gives_way_to_the_page_though
     # the page's edge, but a stamp and a pen lie over the fourth rim, so the rim rule of docfind._beyond (every side a
     # calm rim) did not take the page (base: the frame, IoU 0.83, asked). The line beyond the fourth side as far out
     # as the others' rims closes the outline (docfind._covered_rim).
-    _finds_tune2_photo(1000, "defocus", (1920, 1080), at_least=0.95)
+    finds_desk_photo(1000, "defocus", (1920, 1080), at_least=0.95, split="tune2")
 
 
 # The review of finder-cloth (2026-12-06 night): ``_desk_strip`` sampled "the desk" beyond the side opposite the strip
