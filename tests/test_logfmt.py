@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 TIME_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 PREFIX = re.compile(r"^<[0-7]>")
 
@@ -118,3 +120,12 @@ def test_every_level_and_every_line_of_a_traceback_carry_their_priority(tmp_path
     assert lines[5] == "<3>van.story: print job failed"
     assert lines[6] == "<3>Traceback (most recent call last):" and lines[-1] == "<3>KeyError: 'printer'"
     assert all(line.startswith("<3>") for line in lines[5:])
+
+
+@pytest.mark.parametrize("value", ["²:1", "1:²", "٣:٤", "", "1", "a:b"])
+def test_a_journal_stream_that_is_no_device_and_inode_is_not_the_journal(tmp_path, monkeypatch, value):
+    from edge.core import logfmt
+
+    monkeypatch.setenv("JOURNAL_STREAM", value)
+    with (tmp_path / "err").open("w") as stream:
+        assert logfmt.writes_to_journal(stream) is False

@@ -35,7 +35,7 @@ def writes_to_journal(stream: TextIO | None = None) -> bool:
     """
     value = os.environ.get("JOURNAL_STREAM", "")
     device, _, inode = value.partition(":")
-    if not (device.isdigit() and inode.isdigit()):
+    if not (value.isascii() and device.isdigit() and inode.isdigit()):
         return False
     try:
         st = os.fstat((stream or sys.stderr).fileno())

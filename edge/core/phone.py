@@ -27,7 +27,7 @@ def parse(text: str) -> str:
         raw = raw[2:]
     if not raw.startswith("0"):
         raw = "0" + raw  # people write +20 10…, and also +20 010…
-    if not raw.isdigit() or len(raw) != 11:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) != 11:
         raise InvalidMobile(
             "رقم المحمول يجب أن يكون ١١ رقمًا ويبدأ بـ ٠١، مثل ٠١٠١٢٣٤٥٦٧٨.",
             "A mobile number has 11 digits and starts with 01, for example 01012345678.",

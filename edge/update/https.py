@@ -161,7 +161,7 @@ class HttpsFetch:
                 conn.request("GET", self._prefix + path)
                 answer = conn.getresponse()
                 length = answer.getheader("Content-Length")
-                if length is not None and length.isdigit() and int(length) <= limit + 1:
+                if length is not None and length.isascii() and length.isdigit() and int(length) <= limit + 1:
                     return answer.status, answer.read()
                 data = answer.read(limit + 1)  # too long, or of no stated length: not read to its end
                 conn.close()

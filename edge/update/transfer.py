@@ -182,7 +182,8 @@ class Receiver:
         for d in (self.root / "chunks").iterdir():
             head = self._head(d) if d.is_dir() else None
             if head is not None:
-                out.extend(head[5] + int(c.name) for c in d.iterdir() if c.name.isdigit() and int(c.name) < head[2])
+                out.extend(head[5] + int(c.name) for c in d.iterdir()
+                           if c.name.isascii() and c.name.isdigit() and int(c.name) < head[2])
         return sorted(out)
 
     def total(self) -> int | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge.core import phone
 from edge.core.citizens import Citizen, InvalidName, clean_name
@@ -17,7 +19,8 @@ def test_common_ways_of_writing_a_mobile_number_are_accepted(typed):
     assert phone.parse(typed) == "01012345678"
 
 
-@pytest.mark.parametrize("typed", ["0101234567", "010123456789", "01312345678", "02 2345 6789", "abc", ""])
+@pytest.mark.parametrize("typed", ["0101234567", "010123456789", "01312345678", "02 2345 6789", "abc", "",
+                                   "٠١٠١٢٣٤٥٦٧²", "০১০১২৩৪৫৬৭৮"])  # '²' and Bengali digits: digits to str.isdigit
 def test_wrong_mobile_number_says_what_a_number_looks_like(typed):
     with pytest.raises(phone.InvalidMobile) as err:
         phone.parse(typed)
@@ -38,3 +41,13 @@ def test_citizen_normalises_mobile_and_allows_none():
     nid = parse("29001010112355")
     assert Citizen(nid, "منى أحمد", "+20 101 234 5678").mobile == "01012345678"
     assert Citizen(nid, "منى أحمد", "").mobile is None
+
+
+@given(st.text(max_size=20) | st.text(alphabet="0123456789+ -()٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹²০১٣", max_size=20))
+def test_any_typed_mobile_is_refused_in_words_or_comes_back_as_eleven_ascii_digits(typed):
+    try:
+        number = phone.parse(typed)
+    except phone.InvalidMobile as err:
+        assert err.message_en and err.message_ar
+    else:
+        assert number.isascii() and number.isdigit() and len(number) == 11 and number[:3] in phone.PREFIXES

@@ -153,6 +153,8 @@ BAD = [
     ("gps", "sim://?fault=lost"),
     ("modem", "serial:///dev/ttyUSB2"),
     ("modem", "mmcli://first"),
+    ("modem", "mmcli://²"),  # a digit to str.isdigit, not to int(): refused, not passed on to mmcli
+    ("qr", "camera://²"),  # ... and not a ValueError out of int()
     ("camera", "sim://front?fault=smoke"),
     ("camera", "file://"),
 ]
@@ -214,7 +216,8 @@ OPTION_VALUES = ["", "1", "0", "yes", "9600", "out", "jammed", "2.5", "-1", "CR"
 def device_urls(draw):
     kind = draw(st.sampled_from(["printer", "scanner", "qr", "modem"]))
     scheme = draw(st.sampled_from([*kinds.schemes(kind), "ftp", "hid"]))
-    target = draw(st.sampled_from(["", "desk", "/dev/ttyUSB0", "04b8:0202", "test:0", "0", "10.0.0.5:9100"]))
+    target = draw(st.sampled_from(["", "desk", "/dev/ttyUSB0", "04b8:0202", "test:0", "0", "10.0.0.5:9100",
+                                         "²", "٣"]))
     options = draw(st.lists(st.tuples(st.sampled_from(OPTION_KEYS), st.sampled_from(OPTION_VALUES)), max_size=3))
     query = "&".join(f"{k}={v}" for k, v in options)
     return kind, f"{scheme}://{target}" + (f"?{query}" if query else "")

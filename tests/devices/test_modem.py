@@ -28,6 +28,13 @@ def test_mmcli_lists_and_empty_values_are_understood():
     assert kv["modem.3gpp.pco"] == ""
 
 
+@pytest.mark.parametrize("value", ["²", "٧١", "250", "-5", "67.5", ""])
+def test_a_signal_quality_that_is_no_percentage_is_no_reading_not_a_crash(value):
+    text = (FIXTURES / "mmcli-m0-K.txt").read_text().replace("signal-quality.value              : 67",
+                                                              f"signal-quality.value              : {value}")
+    assert "signal-quality.value" in text and status_from_mmcli(text).signal_percent is None
+
+
 def test_a_modem_searching_for_a_network_is_an_error_with_no_signal():
     status = status_from_mmcli((FIXTURES / "mmcli-m0-K-searching.txt").read_text())
     assert status.signal_percent == 0 and status.access_tech == ()

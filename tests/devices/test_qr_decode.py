@@ -195,6 +195,7 @@ def test_gs1_element_strings():
     assert hri("01095060001343") is None        # cut short
     assert hri("10" + GS + "21X") is None       # an empty value
     assert hri("05123") is None                 # no such AI
+    assert hri("31²3001250") is None            # an AI's digits are ASCII ('²' is a digit to str.isdigit)
     assert hri("") is None
 
 

@@ -108,6 +108,16 @@ def test_chunks_that_disagree_or_differ_on_repeat_are_refused(tmp_path, release)
         r.add(swapped)
 
 
+def test_a_stray_file_among_the_chunks_is_not_a_chunk(tmp_path, release):
+    bodies = list(transfer.cut(release / "r", "B1", chunk_size=SMALL))
+    r = transfer.Receiver(tmp_path, "B1", chunk_size=SMALL)
+    assert r.add(bodies[0]) and r.held() == [bodies[0]["seq"]]
+    folder = next(d for d in (r.root / "chunks").iterdir() if d.is_dir())
+    for name in ("²", "٣", "x"):  # '²' is a digit to str.isdigit, not to int()
+        (folder / name).write_bytes(b"?")
+    assert r.held() == [bodies[0]["seq"]]
+
+
 def test_a_file_that_does_not_match_once_whole_is_asked_again(tmp_path, release):
     bodies = list(transfer.cut(release / "r", "B1", chunk_size=SMALL))
     r = transfer.Receiver(tmp_path, "B1", chunk_size=SMALL)

@@ -61,6 +61,13 @@ def parse_mmcli(text: str) -> dict[str, str | list[str]]:
     return out
 
 
+def _percent(text: str) -> int | None:
+    """A percentage the modem reports ("71"), or None for anything else: "²" is a digit to str.isdigit but
+    not to int(), and a signal of 250 % is no reading."""
+    value = int(text) if text.isascii() and text.isdigit() else None
+    return value if value is not None and value <= 100 else None
+
+
 def status_from_mmcli(text: str) -> ModemStatus:
     kv = parse_mmcli(text)
 
@@ -76,7 +83,7 @@ def status_from_mmcli(text: str) -> ModemStatus:
     return ModemStatus(
         present=True,
         state=get("modem.generic.state"),
-        signal_percent=int(signal) if signal.isdigit() else None,
+        signal_percent=_percent(signal),
         access_tech=tuple(t for item in tech for t in (s.strip() for s in item.split(",")) if t),
         operator_name=get("modem.3gpp.operator-name") or OPERATORS.get(code, ""),
         operator_code=code,

@@ -11,7 +11,7 @@ from edge.devices.urls import DeviceUrl, parse
 
 def mmcli_settings(url: DeviceUrl) -> dict:
     url.refuse_unknown(())
-    if url.name and not url.name.isdigit():
+    if url.name and not (url.name.isascii() and url.name.isdigit()):
         raise url.error("the modem is named by its ModemManager index, e.g. mmcli://0",
                         "يُحدَّد المودم برقمه في ModemManager، مثل mmcli://0")
     return dict(modem=url.name or "any")

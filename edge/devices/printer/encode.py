@@ -51,7 +51,7 @@ class PrinterProfile:
         except Exception as exc:  # python-escpos raises its own NotSupported / KeyError mix
             raise ValueError(f"unknown printer profile {name!r}") from exc
         pixels = data.get("media", {}).get("width", {}).get("pixels")
-        width = int(pixels) if str(pixels).isdigit() else 576
+        width = int(pixels) if str(pixels).isascii() and str(pixels).isdigit() else 576
         fonts = data.get("fonts", {})
         columns = int(fonts.get("0", {}).get("columns") or width // 12)
         native_qr = bool(data.get("features", {}).get("qrCode", False))

@@ -24,7 +24,7 @@ def camera_settings(url: DeviceUrl) -> dict:
     url.refuse_unknown(("src", "fps", "debounce"))
     if "src" in url.options:
         src: int | str = url.options["src"]
-    elif url.netloc.isdigit():
+    elif url.netloc.isascii() and url.netloc.isdigit():
         src = int(url.netloc)
     elif url.path:
         src = url.path

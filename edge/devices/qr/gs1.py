@@ -49,7 +49,7 @@ def hri(raw: str) -> str | None:
     while i < len(s):
         prefix = s[i:i + 2]
         digits = _AI_DIGITS.get(prefix)
-        if digits is None or not s[i:i + digits].isdigit() or len(s) < i + digits:
+        if digits is None or not (s[i:i + digits].isascii() and s[i:i + digits].isdigit()) or len(s) < i + digits:
             return None
         ai = s[i:i + digits]
         i += digits

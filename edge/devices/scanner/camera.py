@@ -62,7 +62,7 @@ def camera_settings(url: DeviceUrl) -> dict:
     if not url.target:
         raise url.error("it needs a camera, e.g. camera://0 or camera:///dev/video2",
                         "ينقصه اسم الكاميرا، مثل camera://0 أو camera:///dev/video2")
-    return dict(source=int(url.target) if url.target.isdigit() else url.target,
+    return dict(source=int(url.target) if url.target.isascii() and url.target.isdigit() else url.target,
                 width=url.number("width", 0, kind=int, low=0, high=16384),
                 height=url.number("height", 0, kind=int, low=0, high=16384),
                 warmup=url.number("warmup", 5, kind=int, low=0, high=100))

@@ -173,7 +173,7 @@ def shift_close_other(shift_id: int):
 def _report_fields(closed: shifts.Shift) -> dict:
     fields = shifts.message(closed, settings().van.id)
     number = closed.operator.partition(":")[2]
-    found = operators.get(get_db(real=True), int(number)) if number.isdigit() else None
+    found = operators.get(get_db(real=True), int(number)) if number.isascii() and number.isdigit() else None
     fields["operator_label"] = f"{found.name} ({i18n.num(number)})" if found else i18n.actor(closed.operator)
     fields["operator_name"] = found.name if found else ""
     return fields
