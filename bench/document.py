@@ -12,7 +12,8 @@ reported separately for
 * the **held-out** split (seeds from ``--heldout-seed``, 5000, with wood species, weaves and cloth
   patterns the tuning split never shows). The finder is never tuned on it; its figures are as measured;
 * with ``--splits tune2``, the second tuning split (seeds from ``--seed``; wood species, weaves and cloth patterns
-  neither of the others shows, added when every held-out failure left was on a cloth the tuning split never had).
+  neither of the others shows, added when every held-out failure left was on a cloth the tuning split never had);
+  ``--splits tune3`` likewise, a third (bamboo, wenge, birch; linen, knit; damask, hexagonal tiles, woven bands).
 
 For our finder the run also checks its confidence: how many photos score below ``docfind.CONFIDENT``
 (the operator is asked to drag the corners), how many of those were really wrong (IoU < 0.9), and how
@@ -86,7 +87,7 @@ def ours(image: np.ndarray):
 
 
 FINDERS = {"ours": ours, "textbook": textbook}
-SEED0 = {"tune": 1000, "heldout": 5000, "tune2": 1000}
+SEED0 = {"tune": 1000, "heldout": 5000, "tune2": 1000, "tune3": 1000}
 
 
 def _photos(categories, n, size, cache: Path | None, seed0: int, split: str | None = None):
@@ -253,7 +254,7 @@ def main(argv=None) -> None:
     ap.add_argument("--size", default="4000x3000", help="photo size WxH (portrait photos swap it)")
     ap.add_argument("--seed", type=int, default=1000, help="first seed of the tuning split (tests use seeds below 100)")
     ap.add_argument("--heldout-seed", type=int, default=5000, help="first seed of the held-out split")
-    ap.add_argument("--splits", default="tune,heldout", help="which splits: tune, heldout, tune2")
+    ap.add_argument("--splits", default="tune,heldout", help="which splits: tune, heldout, tune2, tune3")
     ap.add_argument("--categories", default=None, help="comma-separated conditions / categories (default all)")
     ap.add_argument("--cache", type=Path, default=None, help="folder to keep rendered photos between runs")
     ap.add_argument("--worst", type=int, default=0, help="also list the N worst photos of our finder")

@@ -582,16 +582,20 @@ CONDITIONS = (
     # Added 2026-12-06 (branch finder-arabic), appended for the same reason.
     "arabic",        # an Arabic page (shaped Naskh script): a government form, a letter or a thermal receipt
 )
-SPLITS = ("tune", "heldout", "tune2")
+SPLITS = ("tune", "heldout", "tune2", "tune3")
 # Texture families per split: the held-out split's are never seen while tuning. "tune2" (added 2026-12-06, night) is a
 # second tuning split with families neither of the others shows: after the first two sessions on the finder, every
 # held-out failure left was on a cloth pattern the tuning split never had, so tuning needs more kinds of desk, not more
-# seeds of the same ones. It may be tuned on; the held-out split stays as it was.
+# seeds of the same ones. It may be tuned on; the held-out split stays as it was. "tune3" (added 2026-12-07) is a third,
+# for the same reason: bamboo strips with their nodes, near-black wenge and pale birch; a slubby linen and a knit;
+# damask (tone on tone), hexagonal tiles and multicoloured stripes of a woven cloth.
 WOOD_SPECIES = {"tune": ("oak", "pine", "walnut"), "heldout": ("teak", "cherry", "laminate"),
-                "tune2": ("maple", "mahogany", "ash")}
-WEAVES = {"tune": ("plain", "felt"), "heldout": ("twill", "basket"), "tune2": ("herringbone", "corduroy")}
-CLOTHS = {"tune": ("gingham", "stripes"), "heldout": ("plaid", "floral"), "tune2": ("polka", "leaves", "argyle")}
-_SPLIT_SALT = {"tune": 17, "heldout": 71, "tune2": 43}
+                "tune2": ("maple", "mahogany", "ash"), "tune3": ("bamboo", "wenge", "birch")}
+WEAVES = {"tune": ("plain", "felt"), "heldout": ("twill", "basket"), "tune2": ("herringbone", "corduroy"),
+          "tune3": ("linen", "knit")}
+CLOTHS = {"tune": ("gingham", "stripes"), "heldout": ("plaid", "floral"), "tune2": ("polka", "leaves", "argyle"),
+          "tune3": ("damask", "hexagons", "bands")}
+_SPLIT_SALT = {"tune": 17, "heldout": 71, "tune2": 43, "tune3": 29}
 
 # (earlywood BGR, latewood BGR, ring period mm, pore density, figure, plank width mm)
 _WOOD = {
@@ -604,6 +608,9 @@ _WOOD = {
     "maple": ((150, 195, 228), (118, 168, 208), (3, 7), 0.005, 0.9, (90, 160)),
     "mahogany": ((48, 72, 135), (30, 45, 95), (2, 5), 0.04, 0.7, (110, 240)),
     "ash": ((135, 180, 212), (70, 115, 160), (5, 14), 0.05, 0.5, (80, 150)),
+    "bamboo": ((130, 190, 222), (95, 160, 200), (0.8, 2), 0.0, 0.1, (18, 32)),  # narrow strips, nodes (_nodes)
+    "wenge": ((40, 55, 75), (14, 20, 30), (1, 3), 0.06, 0.3, (70, 150)),
+    "birch": ((175, 208, 228), (150, 188, 212), (3, 8), 0.003, 1.0, (120, 260)),
 }
 
 
@@ -665,6 +672,8 @@ def _wood(rng, h, w, scale, species):
         pn = _octaves(rng, sh, sw, 3 * ppm, 0.35 * ppm + 0.5, ang, octaves=1)
         pore = np.clip((pn - 0.5 + pores * (1 + latewood)) / 0.05, 0, 1)
         img *= (1 - 0.35 * pore)[..., None]
+    if species == "bamboo":
+        img *= _nodes(rng, u, idx, n_planks, ppm)[..., None]
     if rng.random() < 0.6:  # seams between planks: a thin dark groove
         edge = np.abs(((v - v0) % plank) - plank / 2)
         groove = np.clip(1 - (plank / 2 - edge) / max(0.6 * ppm, 0.7), 0, 1)
@@ -678,6 +687,17 @@ def _wood(rng, h, w, scale, species):
     sheen = cv2.resize(sheen, (w, h), interpolation=cv2.INTER_LINEAR)
     img += (235 - img) * sheen[..., None]
     return img
+
+
+def _nodes(rng, u, idx, n_planks, ppm):
+    """Bamboo's nodes: across each strip every 80-160 mm, at an offset of its own, a ridge 2-4 mm wide, darker at its
+    middle with a lighter lip on each side (a shading factor per pixel)."""
+    period = rng.uniform(80, 160, n_planks) * ppm
+    offset = rng.uniform(0, 1, n_planks) * period
+    width = rng.uniform(2, 4) * ppm
+    d = (u - u.min() + offset[idx]) % period[idx]
+    d = np.minimum(d, period[idx] - d) / max(width, 1.0)  # distance to the node, in node widths
+    return (1 - 0.35 * np.exp(-4 * d * d) + 0.08 * np.exp(-4 * (d - 1) ** 2)).astype(np.float32)
 
 
 def _fabric(rng, h, w, scale, weave):
@@ -707,6 +727,13 @@ def _fabric(rng, h, w, scale, weave):
         elif weave == "corduroy":  # raised cords along the warp, a fine plain weave between them
             cord = int(rng.integers(3, 7))
             top = ((iu % cord) < cord - 1) | ((iu + iv) % 2 == 0)
+        elif weave == "linen":  # a plain weave of uneven threads: thick slubs and thin runs along each thread
+            top = (iu + iv) % 2 == 0
+            jit_u = rng.normal(1, 0.25, 4096).astype(np.float32)
+            jit_v = rng.normal(1, 0.25, 4096).astype(np.float32)
+        elif weave == "knit":  # a jersey knit: columns of V-shaped loops
+            fu, fv = fu, (fv + np.abs(2 * fu - 1) * 0.5) % 1
+            top = iu % 2 == 0
         else:  # basket: pairs of threads
             top = ((iu // 2) + (iv // 2)) % 2 == 0
         warp_col = base * rng.uniform(0.8, 1.2, 3).astype(np.float32)
@@ -721,7 +748,8 @@ def _fabric(rng, h, w, scale, weave):
 
 
 def _tablecloth(rng, h, w, scale, pattern):
-    """A printed tablecloth (gingham, stripes, plaid, flowers, polka dots, leaves, argyle) on a weave, with folds."""
+    """A printed tablecloth (gingham, stripes, plaid, flowers, polka dots, leaves, argyle, damask, hexagonal tiles,
+    multicoloured woven bands) on a weave, with folds."""
     ground = np.array(rng.uniform(180, 250, 3), np.float32)
     ink = np.array(rng.uniform(30, 200, 3), np.float32)
     ang = rng.uniform(0, math.pi) if rng.random() < 0.5 else rng.normal(0, 0.1)
@@ -769,6 +797,45 @@ def _tablecloth(rng, h, w, scale, pattern):
         lw = rng.uniform(0.03, 0.08)
         line = (np.abs(((u + v) / p) % 2 - 1) < lw) | (np.abs(((u - v) / p) % 2 - 1) < lw)
         cover = np.where(line, 1.0, cover).astype(np.float32)
+    elif pattern == "damask":  # tone on tone: a scrolled motif a little darker or lighter than the ground
+        ink = ground * rng.uniform(0.78, 0.92) if rng.random() < 0.7 else np.minimum(ground * 1.08, 255)
+        q = p * rng.uniform(2.5, 4)  # a motif 20-120 mm across
+        a, b = 2 * math.pi * u / q, 2 * math.pi * v / (q * rng.uniform(1.2, 1.6))
+        motif = np.sin(a) * np.sin(b) + 0.6 * np.sin(2 * a + np.sin(b)) * np.cos(b) + 0.3 * np.cos(3 * a - b)
+        cover = np.clip((motif - 0.4) * 3, 0, 1).astype(np.float32)
+    elif pattern == "hexagons":  # hexagonal tiles of a vinyl cloth, with thin lines between them, some tiles inked
+        s = p * 0.6
+        q = (u * math.sqrt(3) / 3 - v / 3) / s  # axial coordinates, rounded to the nearest hexagon (cube rounding)
+        r = (2 * v / 3) / s
+        x, z = q, r
+        y = -x - z
+        rx, ry, rz = np.round(x), np.round(y), np.round(z)
+        dx, dy, dz = np.abs(rx - x), np.abs(ry - y), np.abs(rz - z)
+        fix_x = (dx > dy) & (dx > dz)
+        fix_y = ~fix_x & (dy > dz)
+        rx = np.where(fix_x, -ry - rz, rx)
+        ry = np.where(fix_y, -rx - rz, ry)
+        rz = np.where(~fix_x & ~fix_y, -rx - ry, rz)
+        da, db, dc = x - rx, y - ry, z - rz
+        edge = np.maximum(np.maximum(np.abs(da - db), np.abs(db - dc)), np.abs(dc - da)) / 2  # 0 centre, 0.5 rim
+        tile = (rng.random(4096)[((rx.astype(np.int64) * 73856093) ^ (rz.astype(np.int64) * 19349663)) % 4096] < 0.4)
+        cover = np.where(tile, 0.7, 0.0).astype(np.float32)
+        cover = np.where(edge > rng.uniform(0.42, 0.47), 1.0, cover).astype(np.float32)
+    elif pattern == "bands":  # a woven cloth of bands of a few colours and many widths, repeated (kilim-like)
+        palette = rng.uniform(30, 230, (int(rng.integers(3, 6)), 3)).astype(np.float32)
+        n = int(rng.integers(5, 12))
+        widths = rng.uniform(0.08, 1.0, n) * p
+        order = rng.integers(0, len(palette), n)
+        if rng.random() < 0.5:  # mirrored repeat, as many woven stripes are
+            widths, order = np.concatenate([widths, widths[::-1]]), np.concatenate([order, order[::-1]])
+        edges = np.cumsum(widths)
+        band = np.minimum(np.searchsorted(edges, (u - u.min()) % edges[-1], side="right"), len(order) - 1)
+        img = palette[order][band]
+        img = cv2.GaussianBlur(img, (0, 0), max(0.6, 0.3 * scale))
+        weave = _octaves(rng, h // 2 + 1, w // 2 + 1, 2, 2, ang, octaves=1)
+        img *= 1 + 0.08 * cv2.resize(weave, (w, h))[..., None]
+        folds = _octaves(rng, h // 8 + 1, w // 8 + 1, 60, 15, rng.uniform(0, math.pi), octaves=3)
+        return img * (1 + rng.uniform(0.1, 0.35) * cv2.resize(folds, (w, h))[..., None])
     else:  # floral: soft blobs and petals on a lattice with jitter
         cover = np.zeros((h // 4 + 1, w // 4 + 1), np.float32)
         step = int(max(6, p / 4 * 2))
@@ -957,7 +1024,8 @@ def _motion_blur(rng, img, length):
 def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), split: str = "tune") -> Photo:
     """A photo (``size`` = width, height) of one page under ``condition`` (CONDITIONS) with exact corners.
 
-    ``split`` ("tune" or "heldout") selects the texture families; the bench also keeps the seeds apart."""
+    ``split`` ("tune", "tune2", "tune3" or "heldout") selects the texture families; the bench also keeps the seeds
+    apart."""
     if condition not in CONDITIONS:
         raise ValueError(condition)
     if split not in SPLITS:
