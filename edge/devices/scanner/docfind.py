@@ -847,8 +847,8 @@ def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bo
     """Whether the band between the answer (``inner``) and a well-outlined quadrilateral around it (``outer``) is a
     printed document's body (2026-12-07, branch finder-print): at least BAND_MORE times the answer's area, paper in
     the texture-free view (BAND_FLAT of it smooth: not a cloth's print, nor grain) with print on it (BAND_INK of it
-    ink). The answer is then a block inside a card (its photo, on a polka-dot cloth whose dots scallop the card's sides), not a
-    page on a larger sheet, whose rim beyond the page is blank paper."""
+    ink). The answer is then a block inside a card (its photo, on a polka-dot cloth whose dots scallop the card's
+    sides), not a page on a larger sheet, whose rim beyond the page is blank paper."""
     h, w = small.shape[:2]
     c, co = inner.mean(0), outer.mean(0)
     band = _quad_mask((h, w), co + (outer - co) * 0.95) & (1 - _quad_mask((h, w), c + (inner - c) * 1.05))
