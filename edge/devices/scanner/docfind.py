@@ -146,6 +146,10 @@ measured along each candidate side:
    Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
    beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
    near a defocused page's edge on a leaf-print cloth).
+   Where the quad enclosing the winner is well outlined and the band between them is a printed card's body (at least
+   the winner's area, smooth in the texture-free view, with ink on it: ``_printed_band``, 2026-12-07, finder-print),
+   that quad is the answer, asked: the winner is a photo block inside a card whose sides a polka-dot cloth scallops.
+   A page on a larger sheet keeps the page: the sheet's rim beyond it is blank.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
