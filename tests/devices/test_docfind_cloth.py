@@ -108,3 +108,19 @@ def test_printed_band_tells_a_card_body_from_a_blank_sheet_around_a_page():
     assert docfind._printed_band(img, outer, inner)
     img, outer, inner = _sheet_with_block(print_on_band=False)
     assert not docfind._printed_band(img, outer, inner)
+
+
+@pytest.mark.xfail(strict=True, reason="known: a white page on a pale-ground leaf print: no edge (finder-print)")
+def test_a_white_page_on_a_pale_ground_leaf_print_is_found():
+    # tune2 tablecloth seed 1030 at 720p: no page. The leaves' edges set Canny's thresholds (80th percentile 0.12); the
+    # page's sides change by 0.02-0.03 per px and are no edge, so no line search keeps them (the truth, judged, would
+    # be asked but right at 0.47). Regions free of edges in the texture-free view found it roughly but below NO_PAGE.
+    finds_desk_photo(1030, "tablecloth", (1280, 720), at_least=0.9, split="tune2")
+
+
+@pytest.mark.xfail(strict=True, reason="known: a curled page's shaded end left out, on argyle (finder-print)")
+def test_a_curled_page_on_argyle_is_not_confidently_cut_at_its_shade():
+    # tune2 tablecloth seed 1007 at 720p: the answer stops where the shaded curl begins (IoU 0.88 at 1.00).
+    found = finds_desk_photo(1007, "tablecloth", (1280, 720), at_least=0.0, split="tune2")
+    photo = imagegen.desk_photo(1007, "tablecloth", (1280, 720), "tune2")
+    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT
