@@ -77,3 +77,50 @@ def test_desk_strip_does_not_sample_beyond_the_opposite_side():
     inner = np.array([[80, 80], [239, 80], [239, 149], [80, 149]], float)  # the body
     outer = np.array([[80, 60], [239, 60], [239, 149], [80, 149]], float)  # … grown over the top band
     assert not docfind._desk_strip(feat, outer, inner)
+
+
+def test_a_card_on_polka_dots_is_the_card_not_its_photo_block():
+    # tune2 tablecloth seed 1006 at 1080p: an ID card on a polka-dot cloth. The dots touching the card's sides
+    # scallop them in the texture-free view, so no line follows them; the card's photo block is a perfect outline
+    # and was the answer (main: IoU 0.16 at 0.68, asked and wrong). docfind._beyond finds the card's outline around
+    # it, and the band between them is paper with print (docfind._printed_band): the card, asked.
+    found = finds_desk_photo(1006, "tablecloth", (1920, 1080), at_least=0.9, split="tune2")
+    assert found.score < docfind.CONFIDENT
+
+
+def _sheet_with_block(print_on_band: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grey desk, a white sheet (outer) with a red block (inner) in it; the sheet's band around the block blank or
+    printed with rows of dark strokes."""
+    img = np.full((360, 640, 3), 120, np.uint8)
+    outer = np.array([[160.0, 60.0], [480.0, 60.0], [480.0, 300.0], [160.0, 300.0]])
+    inner = np.array([[200.0, 160.0], [300.0, 160.0], [300.0, 260.0], [200.0, 260.0]])
+    img[60:301, 160:481] = 235
+    if print_on_band:
+        for y in range(80, 290, 12):
+            for x in range(175, 470, 9):
+                img[y:y + 3, x:x + 5] = 40
+    img[160:261, 200:301] = (60, 60, 200)
+    return img, outer, inner
+
+
+def test_printed_band_tells_a_card_body_from_a_blank_sheet_around_a_page():
+    img, outer, inner = _sheet_with_block(print_on_band=True)
+    assert docfind._printed_band(img, outer, inner)
+    img, outer, inner = _sheet_with_block(print_on_band=False)
+    assert not docfind._printed_band(img, outer, inner)
+
+
+@pytest.mark.xfail(strict=True, reason="known: a white page on a pale-ground leaf print: no edge (finder-print)")
+def test_a_white_page_on_a_pale_ground_leaf_print_is_found():
+    # tune2 tablecloth seed 1030 at 720p: no page. The leaves' edges set Canny's thresholds (80th percentile 0.12); the
+    # page's sides change by 0.02-0.03 per px and are no edge, so no line search keeps them (the truth, judged, would
+    # be asked but right at 0.47). Regions free of edges in the texture-free view found it roughly but below NO_PAGE.
+    finds_desk_photo(1030, "tablecloth", (1280, 720), at_least=0.9, split="tune2")
+
+
+@pytest.mark.xfail(strict=True, reason="known: a curled page's shaded end left out, on argyle (finder-print)")
+def test_a_curled_page_on_argyle_is_not_confidently_cut_at_its_shade():
+    # tune2 tablecloth seed 1007 at 720p: the answer stops where the shaded curl begins (IoU 0.88 at 1.00).
+    found = finds_desk_photo(1007, "tablecloth", (1280, 720), at_least=0.0, split="tune2")
+    photo = imagegen.desk_photo(1007, "tablecloth", (1280, 720), "tune2")
+    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT

@@ -146,6 +146,10 @@ measured along each candidate side:
    Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
    beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
    near a defocused page's edge on a leaf-print cloth).
+   Where the quad enclosing the winner is well outlined and the band between them is a printed card's body (at least
+   the winner's area, smooth in the texture-free view, with ink on it: ``_printed_band``, 2026-12-07, finder-print),
+   that quad is the answer, asked: the winner is a photo block inside a card whose sides a polka-dot cloth scallops.
+   A page on a larger sheet keeps the page: the sheet's rim beyond it is blank.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -297,6 +301,10 @@ RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's e
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
+BAND_MORE = 1.0          # a band between the answer and an outline around it, this many times the answer's area …
+BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
+BAND_DARK = 0.1
+BAND_FLAT = 0.8          # … and this share smooth in the texture-free view: a printed card's body (``_printed_band``)
 
 
 @dataclass(frozen=True)
@@ -830,11 +838,34 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
         for offsets in itertools.islice(itertools.product(*[[o for o, _, _ in side] or [0.0] for side in hits]), 8):
             outer, evidence = outline(offsets, polish=True)
             if outer is not None and evidence[0] >= RIM_OUTLINE and _area(outer) > CONTAIN_GROW * _area(q):
+                if _printed_band(small, outer, q):  # a block inside a printed card: the card, asked (finder-print)
+                    return outer, min(score, FRAME_DOUBT * CONFIDENT)
                 return quad, min(score, FRAME_DOUBT * CONFIDENT)
     colours = [next(c for o, calm, c in side if calm) for side in hits if any(calm for _, calm, _ in side)]
     if len(colours) >= 3 and max(np.linalg.norm(c - np.median(colours, 0)) for c in colours) <= RIM_ALIKE:
         return quad, min(score, FRAME_DOUBT * CONFIDENT)
     return quad, score
+
+
+def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the band between the answer (``inner``) and a well-outlined quadrilateral around it (``outer``) is a
+    printed document's body (2026-12-07, branch finder-print): at least BAND_MORE times the answer's area, paper in
+    the texture-free view (BAND_FLAT of it smooth: not a cloth's print, nor grain) with print on it (BAND_INK of it
+    ink). The answer is then a block inside a card (its photo, on a polka-dot cloth whose dots scallop the card's
+    sides), not a page on a larger sheet, whose rim beyond the page is blank paper."""
+    h, w = small.shape[:2]
+    c, co = inner.mean(0), outer.mean(0)
+    band = _quad_mask((h, w), co + (outer - co) * 0.95) & (1 - _quad_mask((h, w), c + (inner - c) * 1.05))
+    n = int(band.sum())
+    if n < BAND_MORE * abs(_area(inner)):
+        return False
+    band = band.astype(bool)
+    flat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+    gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    smooth = np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT
+    ink = (np.log(small.astype(np.float32) + 16.0) - flat).mean(-1) < -BAND_DARK
+    return bool(smooth[band].mean() >= BAND_FLAT and ink[band].mean() >= BAND_INK)
 
 
 def _covered_rim(hits, rims) -> list[float] | None:
