@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -124,3 +125,90 @@ def test_a_curled_page_on_argyle_is_not_confidently_cut_at_its_shade():
     found = finds_desk_photo(1007, "tablecloth", (1280, 720), at_least=0.0, split="tune2")
     photo = imagegen.desk_photo(1007, "tablecloth", (1280, 720), "tune2")
     assert imagegen.quad_iou(found.corners, photo.corners) >= 0.9 or found.score < docfind.CONFIDENT
+
+
+# --- review of finder-print: a document lying on a printed letter is the document, not the letter ---------------------
+# _printed_band takes the well-outlined quad around the answer when the band between them is smooth paper with ink on it
+# (a card's body around its photo block). A card or a receipt lying on a printed letter, a form or a newspaper has such
+# a band too; the answer is then itself printed, which a photo block is not.
+
+def _text(img, x0, y0, x1, y1, rng, row, height, density, ink=40):
+    for y in range(y0, y1 - height, row):
+        x = x0
+        while x < x1 - 9:
+            gw = int(rng.integers(4, 9))
+            if rng.random() < density:
+                img[y:y + height, x:x + gw] = ink
+            x += gw + int(rng.integers(2, 5))
+
+
+def _polka(rng, size=(1280, 720), ground=(200, 215, 230), dot=(60, 50, 150), r=14, pitch=44):
+    w, h = size
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = ground
+    for y in range(-pitch, h + pitch, pitch):
+        for x in range(-pitch, w + pitch, pitch):
+            off = pitch // 2 if (y // pitch) % 2 else 0
+            cv2.circle(img, (int(x + off + rng.normal(0, 2)), int(y + rng.normal(0, 2))), r, dot, -1, cv2.LINE_AA)
+    return img
+
+
+def _card_on_printed_letter(seed: int, row: int = 20, height: int = 4, density: float = 0.6,
+                           card=(200, 160, 120), card_printed: bool = True):
+    """A polka-dot cloth (as tune2 tablecloth/1006), a printed letter (620x520 px) on it, and on the letter an ID card
+    (330x200 px, tinted, printed, with a photo block) with a soft drop shadow. Truth: the card."""
+    desk = _polka(np.random.default_rng(100 + seed))
+    rng = np.random.default_rng(seed)
+    ow, oh, iw, ih = 620, 520, 330, 200
+    sheet = np.full((oh, ow, 3), 240, np.uint8)
+    m = int(0.06 * oh)
+    _text(sheet, m, m, ow - m, oh - m, rng, row, height, density)
+    colour, card = card, np.zeros((ih, iw, 3), np.uint8)
+    card[:] = colour
+    if card_printed:  # its text and its photo block
+        _text(card, int(0.1 * ih), int(0.1 * ih), iw - int(0.1 * ih), ih - int(0.1 * ih), rng, 14, 5, 0.75)
+        card[int(ih * .2):int(ih * .8), int(iw * .06):int(iw * .35)] = (150, 120, 110)
+    ox, oy = (ow - iw) / 2, (oh - ih) / 2
+    shadow = np.zeros((oh, ow), np.float32)
+    shadow[int(oy) + 3:int(oy) + ih + 3, int(ox) + 3:int(ox) + iw + 3] = 1
+    sheet = sheet.astype(np.float32) * (1 - 0.15 * cv2.GaussianBlur(shadow, (0, 0), 3)[..., None])
+    sheet[int(oy):int(oy) + ih, int(ox):int(ox) + iw] = card
+    inner = np.array([[ox, oy], [ox + iw, oy], [ox + iw, oy + ih], [ox, oy + ih]], np.float32)
+    src = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
+    a = np.deg2rad(3.0 + rng.normal(0, 1))
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    dst = ((src - [ow / 2, oh / 2]) @ rot.T + [640, 360] + rng.normal(0, 6, (4, 2))).astype(np.float32)
+    to_photo = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(sheet, to_photo, (1280, 720), flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.ones((oh, ow), np.float32), to_photo, (1280, 720))[..., None]
+    img = desk * (1 - mask) + warped * mask
+    img = cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 2, img.shape)
+    truth = cv2.perspectiveTransform(inner[None], to_photo)[0].astype(float)
+    return np.clip(img, 0, 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize("seed, row, height, density", [
+    (1, 20, 4, 0.6),   # finder-print before its review: the letter, 0.216 at 0.68 (the card: 0.986, asked)
+    (0, 18, 3, 0.7),   # 0.320 (the card: 0.947)
+    (2, 24, 4, 0.5),   # 0.234 (the card: 0.950)
+])
+def test_an_id_card_on_a_printed_letter_is_the_card(seed, row, height, density):
+    img, truth = _card_on_printed_letter(seed, row, height, density)
+    found = docfind.detect(img)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, truth) >= 0.9, (imagegen.quad_iou(found.corners, truth), found.score)
+
+
+@pytest.mark.xfail(strict=True, reason="known: an unprinted card on a printed letter whose sides a cloth's dots break "
+                                      "is taken for a photo block in a card (review of finder-print)")
+@pytest.mark.parametrize("seed, colour", [
+    (1, (200, 160, 120)),  # main before finder-print: 0.984 at 0.68; after: the letter, 0.223 at 0.68
+    (2, (120, 200, 235)),  # 0.994 before; 0.293 after
+])
+def test_a_blank_card_or_note_on_a_printed_letter_is_the_card(seed, colour):
+    # The same with an unprinted card (a sticky note, a blank index card): nothing inside the answer tells it from a
+    # photo block, so the printed band alone swaps it for the letter (still asked: the operator drags the corners).
+    img, truth = _card_on_printed_letter(seed, card=colour, card_printed=False)
+    found = docfind.detect(img)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, truth) >= 0.9, (imagegen.quad_iou(found.corners, truth), found.score)

@@ -852,7 +852,8 @@ def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bo
     printed document's body (2026-12-07, branch finder-print): at least BAND_MORE times the answer's area, paper in
     the texture-free view (BAND_FLAT of it smooth: not a cloth's print, nor grain) with print on it (BAND_INK of it
     ink). The answer is then a block inside a card (its photo, on a polka-dot cloth whose dots scallop the card's
-    sides), not a page on a larger sheet, whose rim beyond the page is blank paper."""
+    sides), not a page on a larger sheet, whose rim beyond the page is blank paper, nor a printed document on a printed
+    sheet (a card on a letter): the answer must itself be unprinted (less than BAND_INK of it ink), as a photo is."""
     h, w = small.shape[:2]
     c, co = inner.mean(0), outer.mean(0)
     band = _quad_mask((h, w), co + (outer - co) * 0.95) & (1 - _quad_mask((h, w), c + (inner - c) * 1.05))
@@ -865,6 +866,11 @@ def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bo
     gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     smooth = np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT
     ink = (np.log(small.astype(np.float32) + 16.0) - flat).mean(-1) < -BAND_DARK
+    # The answer itself unprinted (a photo block has no print; a card or a receipt lying on a printed letter, a form or
+    # a newspaper has its own, and stays the answer: review of finder-print).
+    inside = _quad_mask((h, w), c + (inner - c) * 0.9).astype(bool)
+    if inside.any() and ink[inside].mean() >= BAND_INK:
+        return False
     return bool(smooth[band].mean() >= BAND_FLAT and ink[band].mean() >= BAND_INK)
 
 
