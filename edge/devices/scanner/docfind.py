@@ -146,6 +146,10 @@ measured along each candidate side:
    Where one side's rim is not calm (a stamp or a pen over it) while the other three are, of one colour, the line
    beyond it nearest their width closes the outline (``_covered_rim``, 2026-12-06 night, finder-cloth: a frame printed
    near a defocused page's edge on a leaf-print cloth).
+   An answer still asked about after these may have taken a wedge of grained desk beside one side (``_desk_wedge``,
+   2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
+   and the seam was the side. A side moved in onto a consistent step, cutting off a strip as grained as the desk
+   around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -302,7 +306,7 @@ WEDGE_GRAIN = 0.35       # … cutting off a strip whose fine texture is within 
 WEDGE_PAPER = 0.5        # … the desk this much grainier than the smooth part of the paper left (its lower quartile) …
 WEDGE_DESK = 0.8         # … and this share of its pixels of the desk's colours (CLOTH_NEAR)
 WEDGE_TIE = 0.25         # … ranked by their consistent share, then by their mean step (log colour, to 0.2)
-WEDGE_TRIES = 8          # best-outlined new sides per side checked
+WEDGE_TRIES = 3          # best-outlined new sides (GROW_APART apart) per side checked
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
 
 
@@ -2610,16 +2614,22 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
     if ring.sum() < 50:
         return None
     desk_grain = float(np.median(grain[ring]))
-    desk = flat[ring][:: -(-int(ring.sum()) // 800)]
+    # the desk no grainier than the smooth part of the paper (its lower quartile; a plain desk): grain tells nothing
+    paper = cv2.erode(inside, np.ones((7, 7), np.uint8)) > 0
+    if not paper.any() or desk_grain < float(np.percentile(grain[paper], 25)) + WEDGE_PAPER:
+        return None
+    desk = flat[ring][:: -(-int(ring.sum()) // 800)].reshape(-1, flat.shape[2] if flat.ndim == 3 else 1)
+    desk_sq = (desk * desk).sum(1)
     best, best_support = None, -1.0
     t = np.linspace(0.05, 0.95, 32)
+    core = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0  # the answer off its edges' blur
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         ua, ub = q[s - 1] - a, q[(s + 2) % 4] - b          # inward along the neighbours
         la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
         ua, ub = ua / max(la, 1e-6), ub / max(lb, 1e-6)
-        ta = np.arange(0.0, WEDGE_REACH * la, max(1.0, WEDGE_REACH * la / 40))
-        tb = np.arange(0.0, WEDGE_REACH * lb, max(1.0, WEDGE_REACH * lb / 40))
+        ta = np.arange(0.0, WEDGE_REACH * la, max(1.0, WEDGE_REACH * la / 30))
+        tb = np.arange(0.0, WEDGE_REACH * lb, max(1.0, WEDGE_REACH * lb / 30))
         A, B = a + ta[:, None] * ua, b + tb[:, None] * ub
         AA, BB = np.repeat(A, len(B), 0), np.tile(B, (len(A), 1))
         wide = np.repeat(ta, len(B)) + np.tile(tb, len(A))
@@ -2641,25 +2651,26 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
         support = np.maximum(up, down)
         # … the strongest step among the best outlined (the shares saturate over a few px either side of an edge)
         value = support + WEDGE_TIE * np.minimum(mag.reshape(len(AA), -1), 0.2).mean(1)
-        for g in np.argsort(-value)[:WEDGE_TRIES]:
+        tried: list[np.ndarray] = []
+        for g in np.argsort(-value)[:WEDGE_TRIES * 8]:
+            if value[g] <= best_support or len(tried) >= WEDGE_TRIES:
+                break
             if support[g] < EXTEND_SUPPORT:
                 continue
-            if value[g] <= best_support:
-                break
+            ends = np.concatenate([AA[g], BB[g]])
+            if any(np.abs(ends - e).max() < GROW_APART for e in tried):
+                continue  # a near-copy of a side tried (a px or two apart) tells nothing new
+            tried.append(ends)
             new = q.copy()
             new[s], new[(s + 1) % 4] = AA[g], BB[g]
             if not (_convex(new) and _page_shaped(new)):
                 continue
-            strip = (_quad_mask((h, w), q) > 0) & ~(cv2.dilate(_quad_mask((h, w), new), np.ones((5, 5), np.uint8)) > 0)
-            strip &= cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+            strip = core & ~(cv2.dilate(_quad_mask((h, w), new), np.ones((5, 5), np.uint8)) > 0)
             if strip.sum() < 20 or abs(float(np.median(grain[strip])) - desk_grain) > WEDGE_GRAIN:
                 continue
-            paper = cv2.erode(_quad_mask((h, w), new), np.ones((7, 7), np.uint8)) > 0
-            if not paper.any() or desk_grain < float(np.percentile(grain[paper], 25)) + WEDGE_PAPER:
-                continue  # the desk no grainier than the paper's smooth part (a plain desk): grain tells nothing
-            colours = flat[strip][:: -(-int(strip.sum()) // 400)]
-            near = np.linalg.norm(colours[:, None] - desk[None], axis=-1).min(1)
-            if float((near < CLOTH_NEAR).mean()) >= WEDGE_DESK:
+            colours = flat[strip][:: -(-int(strip.sum()) // 400)].reshape(-1, desk.shape[1])
+            near = ((colours * colours).sum(1)[:, None] + desk_sq[None] - 2 * colours @ desk.T).min(1)
+            if float((near < CLOTH_NEAR ** 2).mean()) >= WEDGE_DESK:
                 best, best_support = new, float(value[g])
                 break
     return best
