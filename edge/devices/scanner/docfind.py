@@ -304,6 +304,7 @@ WEDGE_REACH = 0.35       # a side is tried moved in by up to this share of its n
 WEDGE_MIN = 8.0          # … at least this far on average, px (working; a narrower strip is mostly the edge's blur) …
 WEDGE_GRAIN = 0.35       # … cutting off a strip whose fine texture is within this of the desk's (log: grain) …
 WEDGE_PAPER = 0.5        # … the desk this much grainier than the smooth part of the paper left (its lower quartile) …
+WEDGE_SPREAD = 0.3       # … of a desk whose colours lie this near their median (90 %, log colour) …
 WEDGE_DESK = 0.8         # … and this share of its pixels of the desk's colours (CLOTH_NEAR)
 WEDGE_TIE = 0.25         # … ranked by their consistent share, then by their mean step (log colour, to 0.2)
 WEDGE_TRIES = 3          # best-outlined new sides (GROW_APART apart) per side checked
@@ -2620,6 +2621,10 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
         return None
     desk = flat[ring][:: -(-int(ring.sum()) // 800)].reshape(-1, flat.shape[2] if flat.ndim == 3 else 1)
     desk_sq = (desk * desk).sum(1)
+    # … of a narrow palette (a wood's one hue, its tones): a printed cloth's colours, and the blends between them, span
+    # so much that any strip's match some (a defocused leaf print's grey-pink beside a printed frame)
+    if float(np.percentile(np.linalg.norm(desk - np.median(desk, axis=0), axis=1), 90)) > WEDGE_SPREAD:
+        return None
     best, best_support = None, -1.0
     t = np.linspace(0.05, 0.95, 32)
     core = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0  # the answer off its edges' blur
