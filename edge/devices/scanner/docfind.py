@@ -2602,7 +2602,9 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
     step (EXTEND_SUPPORT, one way) and the strip cut off the desk: as grained as the desk around the answer (its
     median fine texture within WEDGE_GRAIN of the desk's, ``_grain``; paper is smooth, a card's body of the wood's
     colour too) and of its colours (WEDGE_DESK of its pixels within CLOTH_NEAR of the desk's around the answer). Of
-    those, the best-outlined new side. Only for an answer that is asked about (``detect``)."""
+    those, the best-outlined new side. Not where the desk is no grainier than the paper (a plain desk) or its palette
+    is wide (WEDGE_SPREAD: a printed cloth, whose colours and blends match any strip). Only for an answer that is
+    asked about (``detect``)."""
     if flat is None:
         return None
     h, w = flat.shape[:2]
