@@ -151,6 +151,11 @@ measured along each candidate side:
    that quad is the answer, asked: the winner is a photo block inside a card whose sides a polka-dot cloth scallops.
    A page on a larger sheet keeps the page: the sheet's rim beyond it is blank.
 
+   An answer still asked about after these may have taken a wedge of grained desk beside one side (``_desk_wedge``,
+   2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
+   and the seam was the side. A side moved in onto a consistent step, cutting off a strip as grained as the desk
+   around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
+
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
@@ -300,6 +305,14 @@ GRAIN_END = 4            # px (working): two of the answer's corners this near i
 RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's edge may differ by (``_covered_rim``)
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
+WEDGE_REACH = 0.35       # a side is tried moved in by up to this share of its neighbours (``_desk_wedge``) …
+WEDGE_MIN = 8.0          # … at least this far on average, px (working; a narrower strip is mostly the edge's blur) …
+WEDGE_GRAIN = 0.35       # … cutting off a strip whose fine texture is within this of the desk's (log: grain) …
+WEDGE_PAPER = 0.5        # … the desk this much grainier than the smooth part of the paper left (its lower quartile) …
+WEDGE_SPREAD = 0.3       # … of a desk whose colours lie this near their median (90 %, log colour) …
+WEDGE_DESK = 0.8         # … and this share of its pixels of the desk's colours (CLOTH_NEAR)
+WEDGE_TIE = 0.25         # … ranked by their consistent share, then by their mean step (log colour, to 0.2)
+WEDGE_TRIES = 3          # best-outlined new sides (GROW_APART apart) per side checked
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
 BAND_MORE = 1.0          # a band between the answer and an outline around it, this many times the answer's area …
 BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
@@ -371,6 +384,10 @@ def detect(image: np.ndarray) -> Detection | None:
             if score > FRAME_DOUBT * CONFIDENT else None
         if body is not None:  # asked, with the whole card where the smooth region outlines one
             quad, score = body, FRAME_DOUBT * CONFIDENT
+        # … and an answer asked about may have taken a wedge of grained desk beside a side (a plank's seam)
+        inner = _desk_wedge(small, found[5][0] if len(found) > 5 else None, quad) if score < CONFIDENT else None
+        if inner is not None:
+            quad = inner
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -2613,3 +2630,92 @@ def _robust_poly(u, v, weight, degree, step, near=np.inf):
         scale = max(1.4826 * float(np.median(np.abs(r[w > 0]))), 0.3 * step)
         w = weight * (np.abs(r) < 2.5 * scale)
     return coef, scale
+
+
+def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) -> np.ndarray | None:
+    """The answer with a wedge of grained desk cut off one side (2026-12-07, branch finder-t2big), or None. On a
+    planked desk a seam runs beside a card's side that steps only a little against the wood (a white card on maple):
+    the seam is the stronger, straighter line, and the answer takes the wood between them. Each side is tried moved
+    in, both its ends along the neighbours up to WEDGE_REACH of their length; the new side must be a consistent
+    step (EXTEND_SUPPORT, one way) and the strip cut off the desk: as grained as the desk around the answer (its
+    median fine texture within WEDGE_GRAIN of the desk's, ``_grain``; paper is smooth, a card's body of the wood's
+    colour too) and of its colours (WEDGE_DESK of its pixels within CLOTH_NEAR of the desk's around the answer). Of
+    those, the best-outlined new side. Not where the desk is no grainier than the paper (a plain desk) or its palette
+    is wide (WEDGE_SPREAD: a printed cloth, whose colours and blends match any strip). Only for an answer that is
+    asked about (``detect``)."""
+    if flat is None:
+        return None
+    h, w = flat.shape[:2]
+    q = order_corners(quad).astype(np.float64)
+    grain = _grain(small, flat)
+    inside = _quad_mask((h, w), q)
+    narrow = float(np.linalg.norm(q - np.roll(q, 1, 0), axis=1).min())
+    dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
+    ring = (dist >= 4) & (dist <= max(8.0, GRAIN_RING * narrow)) & (inside == 0)
+    if ring.sum() < 50:
+        return None
+    desk_grain = float(np.median(grain[ring]))
+    # the desk no grainier than the smooth part of the paper (its lower quartile; a plain desk): grain tells nothing
+    paper = cv2.erode(inside, np.ones((7, 7), np.uint8)) > 0
+    if not paper.any() or desk_grain < float(np.percentile(grain[paper], 25)) + WEDGE_PAPER:
+        return None
+    desk = flat[ring][:: -(-int(ring.sum()) // 800)].reshape(-1, flat.shape[2] if flat.ndim == 3 else 1)
+    desk_sq = (desk * desk).sum(1)
+    # … of a narrow palette (a wood's one hue, its tones): a printed cloth's colours, and the blends between them, span
+    # so much that any strip's match some (a defocused leaf print's grey-pink beside a printed frame)
+    if float(np.percentile(np.linalg.norm(desk - np.median(desk, axis=0), axis=1), 90)) > WEDGE_SPREAD:
+        return None
+    best, best_support = None, -1.0
+    t = np.linspace(0.05, 0.95, 32)
+    core = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0  # the answer off its edges' blur
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        ua, ub = q[s - 1] - a, q[(s + 2) % 4] - b          # inward along the neighbours
+        la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
+        ua, ub = ua / max(la, 1e-6), ub / max(lb, 1e-6)
+        ta = np.arange(0.0, WEDGE_REACH * la, max(1.0, WEDGE_REACH * la / 30))
+        tb = np.arange(0.0, WEDGE_REACH * lb, max(1.0, WEDGE_REACH * lb / 30))
+        A, B = a + ta[:, None] * ua, b + tb[:, None] * ub
+        AA, BB = np.repeat(A, len(B), 0), np.tile(B, (len(A), 1))
+        wide = np.repeat(ta, len(B)) + np.tile(tb, len(A))
+        keep = wide >= 2 * WEDGE_MIN                        # the strip at least WEDGE_MIN px wide on average
+        AA, BB, wide = AA[keep], BB[keep], wide[keep]
+        if not len(AA):
+            continue
+        pts = AA[:, None] + t[None, :, None] * (BB - AA)[:, None]
+        e = BB - AA
+        n = np.stack([-e[:, 1], e[:, 0]], 1) / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
+        n *= np.sign(((q.mean(axis=0) - AA) * n).sum(1, keepdims=True) + 1e-9)
+        nx = np.repeat(n[:, 0], len(t)).astype(np.float32)
+        ny = np.repeat(n[:, 1], len(t)).astype(np.float32)
+        xy = pts.reshape(-1, 2).astype(np.float32)
+        mag, lum = _step(flat, xy[:, 0], xy[:, 1], nx, ny)
+        strength = np.clip((mag - 0.02) / 0.04, 0, 1).reshape(len(AA), -1)
+        up = (strength * (lum.reshape(len(AA), -1) > 0)).mean(1)
+        down = (strength * (lum.reshape(len(AA), -1) <= 0)).mean(1)
+        support = np.maximum(up, down)
+        # … the strongest step among the best outlined (the shares saturate over a few px either side of an edge)
+        value = support + WEDGE_TIE * np.minimum(mag.reshape(len(AA), -1), 0.2).mean(1)
+        tried: list[np.ndarray] = []
+        for g in np.argsort(-value)[:WEDGE_TRIES * 8]:
+            if value[g] <= best_support or len(tried) >= WEDGE_TRIES:
+                break
+            if support[g] < EXTEND_SUPPORT:
+                continue
+            ends = np.concatenate([AA[g], BB[g]])
+            if any(np.abs(ends - e).max() < GROW_APART for e in tried):
+                continue  # a near-copy of a side tried (a px or two apart) tells nothing new
+            tried.append(ends)
+            new = q.copy()
+            new[s], new[(s + 1) % 4] = AA[g], BB[g]
+            if not (_convex(new) and _page_shaped(new)):
+                continue
+            strip = core & ~(cv2.dilate(_quad_mask((h, w), new), np.ones((5, 5), np.uint8)) > 0)
+            if strip.sum() < 20 or abs(float(np.median(grain[strip])) - desk_grain) > WEDGE_GRAIN:
+                continue
+            colours = flat[strip][:: -(-int(strip.sum()) // 400)].reshape(-1, desk.shape[1])
+            near = ((colours * colours).sum(1)[:, None] + desk_sq[None] - 2 * colours @ desk.T).min(1)
+            if float((near < CLOTH_NEAR ** 2).mean()) >= WEDGE_DESK:
+                best, best_support = new, float(value[g])
+                break
+    return best
