@@ -165,7 +165,7 @@ def test_a_page_on_a_patterned_cloth_whose_ground_runs_off_the_photo_stays_confi
 
 def _flat_view(small):
     """The texture-free view's log colour, as ``docfind._search`` makes it (what ``_desk_wedge`` is given)."""
-    return cv2.GaussianBlur(np.log(cv2.medianBlur(small, max(docfind.MEDIANS)).astype(np.float32) + 16.0), (0, 0), 1.0)
+    return cv2.GaussianBlur(docfind._texture_free(small), (0, 0), 1.0)
 
 
 def _page_on(desk_colour, grained, size=(640, 360), seed=0):

@@ -645,7 +645,7 @@ def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
     ``_search`` made them; made here when not given)."""
     if views is not None:
         return _grow(views[0], views[1], quad.astype(np.float32), views[2])
-    flat_feat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+    flat_feat = _texture_free(small)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     grad = np.sqrt((gx * gx + gy * gy).sum(-1)) if flat_feat.ndim == 3 else np.sqrt(gx * gx + gy * gy)
@@ -864,6 +864,11 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     return quad, score
 
 
+def _texture_free(small: np.ndarray) -> np.ndarray:
+    """The texture-free view's log colour: the widest median (MEDIANS) takes away print, grain and a fine weave."""
+    return np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+
+
 def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
     """Whether the band between the answer (``inner``) and a well-outlined quadrilateral around it (``outer``) is a
     printed document's body (2026-12-07, branch finder-print): at least BAND_MORE times the answer's area, paper in
@@ -878,7 +883,7 @@ def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bo
     if n < BAND_MORE * abs(_area(inner)):
         return False
     band = band.astype(bool)
-    flat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+    flat = _texture_free(small)
     gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     smooth = np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT
@@ -1291,7 +1296,7 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     # from what lies well beyond it.
     strip = np.array([q[s], p0, p1, q[(s + 1) % 4]])
     if _convex(strip) and abs(_area(strip)) > 1:
-        flat = np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+        flat = _texture_free(small)
         gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
         gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
         calm = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT / 2).astype(np.uint8)
