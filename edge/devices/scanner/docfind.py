@@ -297,6 +297,8 @@ RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's e
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
+ROUGH_DESK = 0.04        # log colour per px: a desk whose median gradient is this is textured, not paper, …
+ROUGH_ALIKE = 0.5        # … and a strip with this share of its median gradient is a piece of it (``_rough_as_desk``)
 
 
 @dataclass(frozen=True)
@@ -2182,10 +2184,28 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
         desk &= (np.arange(w)[None, :] - a[0]) * n[0] + (np.arange(h)[:, None] - a[1]) * n[1] >= 0
     if band.sum() < 20 or desk.sum() < 20:
         return False
+    if _rough_as_desk(feat, band, desk):
+        return True
     strip, beside = feat[band], feat[desk]
     strip, beside = strip[::-(-len(strip) // 400)], beside[::-(-len(beside) // 800)]  # at most 400 x 800 samples
     near = np.linalg.norm(strip[:, None] - beside[None], axis=-1).min(1)
     return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
+
+
+def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray) -> bool:
+    """Whether a strip (mask ``band``) is as rough as a textured desk beside it (``desk``; 2026-12-07, branch
+    finder-t3cloth): the median gradient of ``feat`` in the desk is at least ROUGH_DESK (not paper: print covers less
+    than half of a page, so its median is its paper's, below FLAT_GRADIENT) and the strip's is at least ROUGH_ALIKE
+    of it. A cloth of vinyl tiles has patches of inked tiles far larger than the desk sampled beside a page, so its
+    colours in a strip are not all among them (``_desk_strip``'s palette), but its thin lines are everywhere; a card's
+    band, a page's fold or its part beyond a row of print is paper, its median gradient the paper's."""
+    ys, xs = np.nonzero(band | desk)
+    y0, y1, x0, x1 = max(0, ys.min() - 1), ys.max() + 2, max(0, xs.min() - 1), xs.max() + 2
+    f = feat[y0:y1, x0:x1]
+    g = (cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125) ** 2 + (cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125) ** 2
+    g = np.sqrt(g.sum(-1) if g.ndim == 3 else g)
+    rough = float(np.median(g[desk[y0:y1, x0:x1]]))
+    return rough >= ROUGH_DESK and float(np.median(g[band[y0:y1, x0:x1]])) >= ROUGH_ALIKE * rough
 
 
 def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
@@ -2335,7 +2355,11 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
                 calm_enough = _smooth_share(calm, strip) >= calm_needed or (
                     gradient is not None and _calm_along(gradient, strip) >= GROW_CALM_ALONG)
                 if calm_enough and _hidden_wide(feat, strip) >= GROW_WIDE:
-                    q, grown = new, True
+                    # … and not a piece of the desk: a cloth of vinyl tiles is calm between its thin lines, and
+                    # a line of its tiles outlines a strip beyond a page (2026-12-07, tune3 hexagons). The side's
+                    # best strip only: a next one is no band either (``_desk_strip``, as in ``_extend``).
+                    if not _desk_strip(feat, new, q):
+                        q, grown = new, True
                     break
         if not grown:
             break
