@@ -35,7 +35,8 @@ measured along each candidate side:
    outlines part of the page well. When both neighbouring sides carry on, with the strip between
    one region, to another line, the side moves out to it (``_extend``). Not when the strip is a piece of the desk: every
    colour in it is one of the desk's around it (``_desk_strip``, 2026-12-06 night, finder-cloth: an argyle's line or a
-   leaf print's edge beyond a page's side steps consistently too).
+   leaf print's edge beyond a page's side steps consistently too), nor when the strip is as rough as a textured desk
+   beside it (``_rough_as_desk``, 2026-12-07, finder-t3cloth: a strip of vinyl tiles of another inked patch).
 6. Region candidates: the median view is split into four colour clusters (k-means in Lab at 160 px);
    each solid, convex region is simplified to four corners and judged with the same evidence as the
    line search's quads. This finds the page as a region where its sides are too broken to be lines.
@@ -63,7 +64,8 @@ measured along each candidate side:
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
    steps, a third of it calm and its three outer sides different from the desk well beyond them (a
-   card's body beyond its band, a page's shaded fold beyond its lit part).
+   card's body beyond its band, a page's shaded fold beyond its lit part), and not a piece of the desk
+   (``_desk_strip``, as in step 5; 2026-12-07: a strip of vinyl tiles, calm between their thin lines).
    A strip whose outline steps both ways (a card's band or a shaded fold between a cloth's stripes or
    checks, darker than some and brighter than others) may be grown over too when it is calmer
    (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
