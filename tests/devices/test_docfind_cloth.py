@@ -1,5 +1,6 @@
-"""The page finder on the printed tablecloths of the second tuning split (imagegen.desk_photo, split "tune2": polka
-dots, leaves, argyle), which the first tuning split never had (2026-12-06 night, branch finder-cloth)."""
+"""The page finder on the printed tablecloths of the second and third tuning splits (imagegen.desk_photo, split "tune2":
+polka dots, leaves, argyle, 2026-12-06 night, branch finder-cloth; split "tune3": hexagon tiles, 2026-12-07, branch
+finder-t3cloth), which the first tuning split never had."""
 
 from __future__ import annotations
 
@@ -212,3 +213,47 @@ def test_a_blank_card_or_note_on_a_printed_letter_is_the_card(seed, colour):
     found = docfind.detect(img)
     assert found is not None
     assert imagegen.quad_iou(found.corners, truth) >= 0.9, (imagegen.quad_iou(found.corners, truth), found.score)
+
+# The third tuning split's cloths (2026-12-07, branch finder-t3cloth): hexagons, vinyl tiles with thin lines between
+# them, some inked in patches far larger than the desk sampled beside a page.
+
+
+def test_a_page_on_hexagon_tiles_is_not_grown_over_a_strip_of_them():
+    # tune3 tablecloth seed 1033 at 1280x720: a page on a hexagon cloth. Refined, the answer was grown once more
+    # (docfind._regrow) over a strip of tiles beyond the page's right side, calm between the tiles' thin lines and
+    # outlined by a line of them (base: IoU 0.84 at 1.00, confidently wrong). Every colour in it is the cloth's
+    # around the page (docfind._desk_strip), checked now in docfind._grow as in docfind._extend.
+    found = finds_desk_photo(1033, "tablecloth", (1280, 720), at_least=0.95, split="tune3")
+    assert found.score >= docfind.CONFIDENT
+
+
+def tiled_desk(lower: tuple[int, int, int]) -> np.ndarray:
+    """A working-size log-colour view of a tiled cloth: tiles 6 px across with dark lines between them, pink above
+    row 140 and of the colour ``lower`` below it (a patch of inked tiles), and a flat page at rows 80-149."""
+    img = np.empty((240, 320, 3), np.float32)
+    img[:] = (200, 180, 220)
+    img[140:] = lower
+    img[::6] *= 0.6
+    img[:, ::6] *= 0.6
+    img[80:150, 80:240] = (235, 235, 230)
+    return cv2.GaussianBlur(np.log(img + 16.0), (0, 0), 1.0)
+
+
+def test_desk_strip_knows_a_strip_of_tiles_of_another_patch_by_its_roughness():
+    # tune3 tablecloth seed 1000 (1080p): the line search's growth step (docfind._extend) took a wedge of tiles beyond
+    # the page's lower side (base: IoU 0.71 at 0.97, confidently wrong). The tiles there are of a patch unlike those
+    # sampled beside the page's sides, so the palette check missed it; the strip is as rough as the desk beside the
+    # page (docfind._rough_as_desk), which a card's band or a page's fold, paper, is not.
+    feat = tiled_desk((150, 110, 190))
+    inner = np.array([[80, 80], [239, 80], [239, 149], [80, 149]], float)   # the page
+    outer = np.array([[80, 80], [239, 80], [239, 179], [80, 179]], float)   # … grown over tiles below it
+    assert docfind._desk_strip(feat, outer, inner)
+
+
+def test_desk_strip_keeps_a_flat_band_on_tiles():
+    # … while a flat band beyond the page (a card's band) on the same tiles is not the desk.
+    feat = tiled_desk((150, 110, 190))
+    feat[150:180, 80:240] = np.log(np.array([60, 90, 150], np.float32) + 16.0)
+    inner = np.array([[80, 80], [239, 80], [239, 149], [80, 149]], float)
+    outer = np.array([[80, 80], [239, 80], [239, 179], [80, 179]], float)
+    assert not docfind._desk_strip(feat, outer, inner)

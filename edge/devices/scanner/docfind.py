@@ -35,7 +35,8 @@ measured along each candidate side:
    outlines part of the page well. When both neighbouring sides carry on, with the strip between
    one region, to another line, the side moves out to it (``_extend``). Not when the strip is a piece of the desk: every
    colour in it is one of the desk's around it (``_desk_strip``, 2026-12-06 night, finder-cloth: an argyle's line or a
-   leaf print's edge beyond a page's side steps consistently too).
+   leaf print's edge beyond a page's side steps consistently too), nor when the strip is as rough as a textured desk
+   beside it (``_rough_as_desk``, 2026-12-07, finder-t3cloth: a strip of vinyl tiles of another inked patch).
 6. Region candidates: the median view is split into four colour clusters (k-means in Lab at 160 px);
    each solid, convex region is simplified to four corners and judged with the same evidence as the
    line search's quads. This finds the page as a region where its sides are too broken to be lines.
@@ -63,7 +64,8 @@ measured along each candidate side:
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
    steps, a third of it calm and its three outer sides different from the desk well beyond them (a
-   card's body beyond its band, a page's shaded fold beyond its lit part).
+   card's body beyond its band, a page's shaded fold beyond its lit part), and not a piece of the desk
+   (``_desk_strip``, as in step 5; 2026-12-07: a strip of vinyl tiles, calm between their thin lines).
    A strip whose outline steps both ways (a card's band or a shaded fold between a cloth's stripes or
    checks, darker than some and brighter than others) may be grown over too when it is calmer
    (GROW_CALM_MIXED); the far edges the neighbours' extensions cross are tried besides a regular grid
@@ -306,6 +308,8 @@ RIM_COVERED = 0.5        # share of the other sides' rim width a covered rim's e
 CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk's around it is the desk's colour …
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
+ROUGH_DESK = 0.04        # log colour per px: a desk whose median gradient is this is textured, not paper, …
+ROUGH_ALIKE = 0.5        # … and a strip with this share of its median gradient is a piece of it (``_rough_as_desk``)
 WEDGE_REACH = 0.35       # a side is tried moved in by up to this share of its neighbours (``_desk_wedge``) …
 WEDGE_MIN = 8.0          # … at least this far on average, px (working; a narrower strip is mostly the edge's blur) …
 WEDGE_GRAIN = 0.35       # … cutting off a strip whose fine texture is within this of the desk's (log: grain) …
@@ -318,6 +322,7 @@ BAND_MORE = 1.0          # a band between the answer and an outline around it, t
 BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
 BAND_DARK = 0.1
 BAND_FLAT = 0.8          # … and this share smooth in the texture-free view: a printed card's body (``_printed_band``)
+
 
 
 @dataclass(frozen=True)
@@ -2241,10 +2246,28 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
         desk &= (np.arange(w)[None, :] - a[0]) * n[0] + (np.arange(h)[:, None] - a[1]) * n[1] >= 0
     if band.sum() < 20 or desk.sum() < 20:
         return False
+    if _rough_as_desk(feat, band, desk):
+        return True
     strip, beside = feat[band], feat[desk]
     strip, beside = strip[::-(-len(strip) // 400)], beside[::-(-len(beside) // 800)]  # at most 400 x 800 samples
     near = np.linalg.norm(strip[:, None] - beside[None], axis=-1).min(1)
     return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
+
+
+def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray) -> bool:
+    """Whether a strip (mask ``band``) is as rough as a textured desk beside it (``desk``; 2026-12-07, branch
+    finder-t3cloth): the median gradient of ``feat`` in the desk is at least ROUGH_DESK (not paper: print covers less
+    than half of a page, so its median is its paper's, below FLAT_GRADIENT) and the strip's is at least ROUGH_ALIKE
+    of it. A cloth of vinyl tiles has patches of inked tiles far larger than the desk sampled beside a page, so its
+    colours in a strip are not all among them (``_desk_strip``'s palette), but its thin lines are everywhere; a card's
+    band, a page's fold or its part beyond a row of print is paper, its median gradient the paper's."""
+    ys, xs = np.nonzero(band | desk)
+    y0, y1, x0, x1 = max(0, ys.min() - 1), ys.max() + 2, max(0, xs.min() - 1), xs.max() + 2
+    f = feat[y0:y1, x0:x1]
+    g = (cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125) ** 2 + (cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125) ** 2
+    g = np.sqrt(g.sum(-1) if g.ndim == 3 else g)
+    rough = float(np.median(g[desk[y0:y1, x0:x1]]))
+    return rough >= ROUGH_DESK and float(np.median(g[band[y0:y1, x0:x1]])) >= ROUGH_ALIKE * rough
 
 
 def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
@@ -2394,7 +2417,11 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
                 calm_enough = _smooth_share(calm, strip) >= calm_needed or (
                     gradient is not None and _calm_along(gradient, strip) >= GROW_CALM_ALONG)
                 if calm_enough and _hidden_wide(feat, strip) >= GROW_WIDE:
-                    q, grown = new, True
+                    # … and not a piece of the desk: a cloth of vinyl tiles is calm between its thin lines, and
+                    # a line of its tiles outlines a strip beyond a page (2026-12-07, tune3 hexagons). The side's
+                    # best strip only: a next one is no band either (``_desk_strip``, as in ``_extend``).
+                    if not _desk_strip(feat, new, q):
+                        q, grown = new, True
                     break
         if not grown:
             break
