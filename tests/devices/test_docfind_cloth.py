@@ -257,3 +257,37 @@ def test_desk_strip_keeps_a_flat_band_on_tiles():
     inner = np.array([[80, 80], [239, 80], [239, 149], [80, 149]], float)
     outer = np.array([[80, 80], [239, 80], [239, 179], [80, 179]], float)
     assert not docfind._desk_strip(feat, outer, inner)
+
+
+# --- review of finder-t3cloth: printed paper is rough too in the view _extend works on --------------------------------
+# A receipt's printed half is as rough as a striped cloth in the blurred log colour (not the texture-free view), so
+# _rough_as_desk called the strip from a receipt's middle to its end desk; it must also be rougher than the document.
+
+def _raw_feat(image):
+    """The working image's blurred log colour, as ``docfind._search`` gives ``_quad_search`` / ``_extend``."""
+    h, w = image.shape[:2]
+    k = docfind.WORK_SIDE / max(h, w)
+    small = cv2.resize(image, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0), k
+
+
+@pytest.mark.parametrize("split,seed,side", [("tune", 1002, 0), ("tune", 1002, 1)])
+def test_a_printed_half_of_the_document_is_not_desk(split, seed, side):
+    photo = imagegen.desk_photo(seed, "tablecloth", (1000, 750), split)
+    feat, k = _raw_feat(photo.image)
+    page = docfind.order_corners(photo.corners * k)
+    inner = page.copy()   # the document with one side moved half way in: the strip between is document, not desk
+    a, b = side, (side + 1) % 4
+    inner[a] = page[a] + 0.5 * (page[(side + 3) % 4] - page[a])
+    inner[b] = page[b] + 0.5 * (page[(side + 2) % 4] - page[b])
+    assert not docfind._desk_strip(feat, page, inner)
+
+
+def test_rough_as_desk_takes_a_float64_view_as_desk_strip_did():
+    # main's _desk_strip took any float view; _rough_as_desk's cv2.Sobel(..., CV_32F) raises on float64
+    rng = np.random.default_rng(0)
+    feat = np.full((200, 300, 3), np.log(200.0)) + rng.normal(0, 0.3, (200, 300, 3))   # a rough desk, float64
+    feat[40:160, 80:220] = np.log(235.0)                                               # a smooth page
+    inner = np.array([[80, 40], [219, 40], [219, 119], [80, 119]], float)
+    outer = np.array([[80, 40], [219, 40], [219, 159], [80, 159]], float)
+    assert not docfind._desk_strip(feat, outer, inner)

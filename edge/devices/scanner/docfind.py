@@ -309,7 +309,8 @@ CLOTH_NEAR = 0.04        # log colour: a strip's pixel this near one of the desk
 CLOTH_SHARE = 0.8        # … and a strip this much of the desk's colours is a piece of the desk (``_desk_strip``) …
 CLOTH_WIDE = 14.0        # … when it is this wide on average, px (working; narrower, its pixels are its edges' blur)
 ROUGH_DESK = 0.04        # log colour per px: a desk whose median gradient is this is textured, not paper, …
-ROUGH_ALIKE = 0.5        # … and a strip with this share of its median gradient is a piece of it (``_rough_as_desk``)
+ROUGH_ALIKE = 0.5        # … and a strip with this share of its median gradient is a piece of it …
+ROUGH_INSIDE = 2.0       # … when also this many times rougher than the document found (``_rough_as_desk``)
 WEDGE_REACH = 0.35       # a side is tried moved in by up to this share of its neighbours (``_desk_wedge``) …
 WEDGE_MIN = 8.0          # … at least this far on average, px (working; a narrower strip is mostly the edge's blur) …
 WEDGE_GRAIN = 0.35       # … cutting off a strip whose fine texture is within this of the desk's (log: grain) …
@@ -2246,7 +2247,8 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
         desk &= (np.arange(w)[None, :] - a[0]) * n[0] + (np.arange(h)[:, None] - a[1]) * n[1] >= 0
     if band.sum() < 20 or desk.sum() < 20:
         return False
-    if _rough_as_desk(feat, band, desk):
+    inside = cv2.erode(_quad_mask(feat.shape[:2], order_corners(inner)), np.ones((9, 9), np.uint8)) > 0
+    if _rough_as_desk(feat, band, desk, inside):
         return True
     strip, beside = feat[band], feat[desk]
     strip, beside = strip[::-(-len(strip) // 400)], beside[::-(-len(beside) // 800)]  # at most 400 x 800 samples
@@ -2254,20 +2256,26 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
     return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
 
 
-def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray) -> bool:
+def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray, inside: np.ndarray | None = None) -> bool:
     """Whether a strip (mask ``band``) is as rough as a textured desk beside it (``desk``; 2026-12-07, branch
     finder-t3cloth): the median gradient of ``feat`` in the desk is at least ROUGH_DESK (not paper: print covers less
     than half of a page, so its median is its paper's, below FLAT_GRADIENT) and the strip's is at least ROUGH_ALIKE
     of it. A cloth of vinyl tiles has patches of inked tiles far larger than the desk sampled beside a page, so its
     colours in a strip are not all among them (``_desk_strip``'s palette), but its thin lines are everywhere; a card's
-    band, a page's fold or its part beyond a row of print is paper, its median gradient the paper's."""
-    ys, xs = np.nonzero(band | desk)
+    band, a page's fold or its part beyond a row of print is paper, its median gradient the paper's. But in the blurred
+    log colour ``_extend`` works on, printed paper is rough too (a receipt's print 0.05-0.08, fine stripes 0.12), so the
+    strip must also be ROUGH_INSIDE times rougher than the document found (``inside``; review of finder-t3cloth)."""
+    ys, xs = np.nonzero(band | desk | (inside if inside is not None else False))
     y0, y1, x0, x1 = max(0, ys.min() - 1), ys.max() + 2, max(0, xs.min() - 1), xs.max() + 2
-    f = feat[y0:y1, x0:x1]
+    f = np.asarray(feat[y0:y1, x0:x1], np.float32)
     g = (cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125) ** 2 + (cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125) ** 2
     g = np.sqrt(g.sum(-1) if g.ndim == 3 else g)
     rough = float(np.median(g[desk[y0:y1, x0:x1]]))
-    return rough >= ROUGH_DESK and float(np.median(g[band[y0:y1, x0:x1]])) >= ROUGH_ALIKE * rough
+    strip = float(np.median(g[band[y0:y1, x0:x1]]))
+    if rough < ROUGH_DESK or strip < ROUGH_ALIKE * rough:
+        return False
+    inside = inside[y0:y1, x0:x1] if inside is not None else None
+    return inside is None or inside.sum() < 20 or strip > ROUGH_INSIDE * float(np.median(g[inside]))
 
 
 def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
