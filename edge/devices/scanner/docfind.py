@@ -870,6 +870,13 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     return quad, score
 
 
+def _gradient(f: np.ndarray) -> np.ndarray:
+    """The gradient's magnitude of a float32 view (log colour), per px: Sobel / 8, over its channels."""
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    return np.sqrt((gx * gx + gy * gy).sum(-1)) if f.ndim == 3 else np.sqrt(gx * gx + gy * gy)
+
+
 def _texture_free(small: np.ndarray) -> np.ndarray:
     """The texture-free view's log colour: the widest median (MEDIANS) takes away print, grain and a fine weave."""
     return np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
@@ -890,9 +897,7 @@ def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bo
         return False
     band = band.astype(bool)
     flat = _texture_free(small)
-    gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
-    gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    smooth = np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT
+    smooth = _gradient(flat) < FLAT_GRADIENT
     ink = (np.log(small.astype(np.float32) + 16.0) - flat).mean(-1) < -BAND_DARK
     # The answer itself unprinted (a photo block has no print; a card or a receipt lying on a printed letter, a form or
     # a newspaper has its own, and stays the answer: review of finder-print).
@@ -1303,9 +1308,7 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     strip = np.array([q[s], p0, p1, q[(s + 1) % 4]])
     if _convex(strip) and abs(_area(strip)) > 1:
         flat = _texture_free(small)
-        gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
-        gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-        calm = (np.sqrt((gx * gx + gy * gy).sum(-1)) < FLAT_GRADIENT / 2).astype(np.uint8)
+        calm = (_gradient(flat) < FLAT_GRADIENT / 2).astype(np.uint8)
         blurred = cv2.GaussianBlur(flat, (0, 0), 1.0)
         if _smooth_share(calm, strip) < GROW_CALM or \
                 _wide_support(blurred, strip[None, :, 0], strip[None, :, 1])[0, 1] < GROW_WIDE:
@@ -2256,7 +2259,7 @@ def _desk_strip(feat: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
     return float((near < CLOTH_NEAR).mean()) >= CLOTH_SHARE
 
 
-def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray, inside: np.ndarray | None = None) -> bool:
+def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray, inside: np.ndarray) -> bool:
     """Whether a strip (mask ``band``) is as rough as a textured desk beside it (``desk``; 2026-12-07, branch
     finder-t3cloth): the median gradient of ``feat`` in the desk is at least ROUGH_DESK (not paper: print covers less
     than half of a page, so its median is its paper's, below FLAT_GRADIENT) and the strip's is at least ROUGH_ALIKE
@@ -2265,17 +2268,15 @@ def _rough_as_desk(feat: np.ndarray, band: np.ndarray, desk: np.ndarray, inside:
     band, a page's fold or its part beyond a row of print is paper, its median gradient the paper's. But in the blurred
     log colour ``_extend`` works on, printed paper is rough too (a receipt's print 0.05-0.08, fine stripes 0.12), so the
     strip must also be ROUGH_INSIDE times rougher than the document found (``inside``; review of finder-t3cloth)."""
-    ys, xs = np.nonzero(band | desk | (inside if inside is not None else False))
+    ys, xs = np.nonzero(band | desk | inside)
     y0, y1, x0, x1 = max(0, ys.min() - 1), ys.max() + 2, max(0, xs.min() - 1), xs.max() + 2
-    f = np.asarray(feat[y0:y1, x0:x1], np.float32)
-    g = (cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125) ** 2 + (cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125) ** 2
-    g = np.sqrt(g.sum(-1) if g.ndim == 3 else g)
+    g = _gradient(np.asarray(feat[y0:y1, x0:x1], np.float32))
     rough = float(np.median(g[desk[y0:y1, x0:x1]]))
     strip = float(np.median(g[band[y0:y1, x0:x1]]))
     if rough < ROUGH_DESK or strip < ROUGH_ALIKE * rough:
         return False
-    inside = inside[y0:y1, x0:x1] if inside is not None else None
-    return inside is None or inside.sum() < 20 or strip > ROUGH_INSIDE * float(np.median(g[inside]))
+    inside = inside[y0:y1, x0:x1]
+    return inside.sum() < 20 or strip > ROUGH_INSIDE * float(np.median(g[inside]))
 
 
 def _calm_along(gradient: tuple[np.ndarray, np.ndarray], strip: np.ndarray) -> float:
@@ -2672,6 +2673,14 @@ def _robust_poly(u, v, weight, degree, step, near=np.inf):
     return coef, scale
 
 
+def _near_share(values: np.ndarray, palette: np.ndarray, palette_sq: np.ndarray) -> float:
+    """The share of ``values`` (at most 400 of them sampled) within CLOTH_NEAR of a colour of ``palette`` (its squared
+    norms ``palette_sq``; distances by a product, not a broadcast difference)."""
+    colours = values[:: -(-len(values) // 400)].reshape(-1, palette.shape[1])
+    near = ((colours * colours).sum(1)[:, None] + palette_sq[None] - 2 * colours @ palette.T).min(1)
+    return float((near < CLOTH_NEAR ** 2).mean())
+
+
 def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) -> np.ndarray | None:
     """The answer with a wedge of grained desk cut off one side (2026-12-07, branch finder-t2big), or None. On a
     planked desk a seam runs beside a card's side that steps only a little against the wood (a white card on maple):
@@ -2759,18 +2768,13 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
             strip = core & ~(cv2.dilate(_quad_mask((h, w), new), np.ones((5, 5), np.uint8)) > 0)
             if strip.sum() < 20 or abs(float(np.median(grain[strip])) - desk_grain) > WEDGE_GRAIN:
                 continue
-            colours = flat[strip][:: -(-int(strip.sum()) // 400)].reshape(-1, desk.shape[1])
-            near = ((colours * colours).sum(1)[:, None] + desk_sq[None] - 2 * colours @ desk.T).min(1)
-            if float((near < CLOTH_NEAR ** 2).mean()) < WEDGE_DESK:
+            if _near_share(flat[strip], desk, desk_sq) < WEDGE_DESK:
                 continue
             # … along the old side too: a band of the wood's tone printed inside a card's white margin is no wedge
             # (review of finder-t2big: the margin is paper between the band and the desk)
             rim = strip & outer
-            if rim.sum() >= 20:
-                colours = flat[rim][:: -(-int(rim.sum()) // 400)].reshape(-1, desk.shape[1])
-                near = ((colours * colours).sum(1)[:, None] + own_sq[None] - 2 * colours @ own.T).min(1)
-                if float((near < CLOTH_NEAR ** 2).mean()) < WEDGE_DESK:
-                    continue
+            if rim.sum() >= 20 and _near_share(flat[rim], own, own_sq) < WEDGE_DESK:
+                continue
             best, best_support = new, float(value[g])
             break
     return best
