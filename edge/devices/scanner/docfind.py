@@ -485,7 +485,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append((False, False, None))  # beyond the photo: nothing to say
+                ends.append((False, False, None, False))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -504,11 +504,13 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
             # … the band's colour: just inside the line the side goes on along (its step's darker or lighter side)
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band))
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, _carries_either(strength, same & (_chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP), len(o))))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
+    if any(carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
+        return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
     if callable(glare) and any(end[1] for ends in carries for end in ends):
         glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
     if glare is None or callable(glare):
@@ -541,6 +543,17 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         if seen:
             return True
     return False
+
+
+def _carries_either(strength: np.ndarray, same: np.ndarray, lines: int) -> bool:
+    """Whether a side goes on past its corner as a step either way with its paper inside (2026-12-07, branch
+    finder-glare): over the drifting lines ``_carries_on`` tries (``lines`` of them), the share of samples that step
+    (``strength``) with the side's paper's colour just inside and another colour just outside (``same``: the desk,
+    not paper; on a grey granite the paper's colour is the desk's and its grains step either way), whatever the
+    step's sign, at least CARRY_SHARE on one line. The page's part beyond a shade's edge across it (tune:edge_glare/1023 at 12 MP: the lower
+    fifth greyed under a lamp) is the same paper, darker than a pale desk where it was lighter: the step flips, the
+    paper stays."""
+    return bool(float((strength * same).reshape(lines, -1).mean(1).max()) >= CARRY_SHARE)
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
