@@ -504,7 +504,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
             # … the band's colour: just inside the line the side goes on along (its step's darker or lighter side)
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, _carries_either(strength, same & (_chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP), len(o))))
+            desk = _chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP  # (just outside: not the paper)
+            either = _carries_either(strength, same & desk, len(o))
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
@@ -550,9 +552,9 @@ def _carries_either(strength: np.ndarray, same: np.ndarray, lines: int) -> bool:
     finder-glare): over the drifting lines ``_carries_on`` tries (``lines`` of them), the share of samples that step
     (``strength``) with the side's paper's colour just inside and another colour just outside (``same``: the desk,
     not paper; on a grey granite the paper's colour is the desk's and its grains step either way), whatever the
-    step's sign, at least CARRY_SHARE on one line. The page's part beyond a shade's edge across it (tune:edge_glare/1023 at 12 MP: the lower
-    fifth greyed under a lamp) is the same paper, darker than a pale desk where it was lighter: the step flips, the
-    paper stays."""
+    step's sign, at least CARRY_SHARE on one line. The page's part beyond a shade's edge across it
+    (tune:edge_glare/1023 at 12 MP: the lower fifth greyed under a lamp) is the same paper, darker than a pale desk
+    where it was lighter: the step flips, the paper stays."""
     return bool(float((strength * same).reshape(lines, -1).mean(1).max()) >= CARRY_SHARE)
 
 
