@@ -140,7 +140,10 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step. And an answer that is the band at one end of a region smoother than
+   edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
+   inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
+   sides' step where the shaded paper is darker than the desk.
+   And an answer that is the band at one end of a region smoother than
    the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
    region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
    steps by nothing beyond its band, but paper is smooth where grain is not (not a board under a page, an envelope
