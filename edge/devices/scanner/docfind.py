@@ -508,7 +508,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             # … the band's colour: just inside the line the side goes on along (its step's darker or lighter side)
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
             desk = _chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP  # (just outside: not the paper)
-            either = _carries_either(strength, same & desk, len(o))
+            either = _carries_either(strength * same * desk, lu * sign, len(o))
             ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
@@ -550,15 +550,18 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     return False
 
 
-def _carries_either(strength: np.ndarray, same: np.ndarray, lines: int) -> bool:
+def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     """Whether a side goes on past its corner as a step either way with its paper inside (2026-12-07, branch
     finder-glare): over the drifting lines ``_carries_on`` tries (``lines`` of them), the share of samples that step
-    (``strength``) with the side's paper's colour just inside and another colour just outside (``same``: the desk,
-    not paper; on a grey granite the paper's colour is the desk's and its grains step either way), whatever the
-    step's sign, at least CARRY_SHARE on one line. The page's part beyond a shade's edge across it
-    (tune:edge_glare/1023 at 12 MP: the lower fifth greyed under a lamp) is the same paper, darker than a pale desk
-    where it was lighter: the step flips, the paper stays."""
-    return bool(float((strength * same).reshape(lines, -1).mean(1).max()) >= CARRY_SHARE)
+    (``strength``, zero where the side's paper's colour is not just inside or another colour not just outside: the
+    desk, not paper; on a grey granite the paper's colour is the desk's and its grains step either way) one way all
+    along the line (``way``: the step's sign against the side's), whichever way, at least CARRY_SHARE on one line.
+    The page's part beyond a shade's edge across it (tune:edge_glare/1023 at 12 MP: the lower fifth greyed under a
+    lamp) is the same paper, darker than a pale desk where it was lighter: the step flips, the paper stays. A cloth's
+    tiles of the paper's colour step one way and the other along a line (tune3:curled/1101)."""
+    s = strength.reshape(lines, -1)
+    w = way.reshape(lines, -1)
+    return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
