@@ -460,7 +460,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93).
     Or where one neighbour goes on as a step the other way, seen, and the other corner is near a lamp's reflection
     (``glare``: ``_reflection_distance``'s pair, or a function giving it, called only when needed; 2026-12-06, branch
-    finder-conf2: a card's body found without its band, whose other edge the reflection hides)."""
+    finder-conf2: a card's body found without its band, whose other edge the reflection hides).
+    Or where both neighbours go on as a step one way all along, either way, the paper inside and the desk outside
+    (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
