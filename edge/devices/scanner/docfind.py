@@ -140,7 +140,10 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step. And an answer that is the band at one end of a region smoother than
+   edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
+   inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
+   sides' step where the shaded paper is darker than the desk.
+   And an answer that is the band at one end of a region smoother than
    the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
    region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
    steps by nothing beyond its band, but paper is smooth where grain is not (not a board under a page, an envelope
@@ -457,7 +460,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     carry on (edge_glare/1010 at 12 MP: the page's upper third, print under a reflection, cut off at 0.93).
     Or where one neighbour goes on as a step the other way, seen, and the other corner is near a lamp's reflection
     (``glare``: ``_reflection_distance``'s pair, or a function giving it, called only when needed; 2026-12-06, branch
-    finder-conf2: a card's body found without its band, whose other edge the reflection hides)."""
+    finder-conf2: a card's body found without its band, whose other edge the reflection hides).
+    Or where both neighbours go on as a step one way all along, either way, the paper inside and the desk outside
+    (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -485,7 +490,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append((False, False, None))  # beyond the photo: nothing to say
+                ends.append((False, False, None, False))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -504,11 +509,15 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             flipped = float((strength * (lu * sign < 0)).reshape(len(o), -1).mean(1).max())
             # … the band's colour: just inside the line the side goes on along (its step's darker or lighter side)
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band))
+            desk = _chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP  # (just outside: not the paper)
+            either = _carries_either(strength * same * desk, lu * sign, len(o))
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
+    if any(carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
+        return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
     if callable(glare) and any(end[1] for ends in carries for end in ends):
         glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
     if glare is None or callable(glare):
@@ -541,6 +550,20 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         if seen:
             return True
     return False
+
+
+def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
+    """Whether a side goes on past its corner as a step either way with its paper inside (2026-12-07, branch
+    finder-glare): over the drifting lines ``_carries_on`` tries (``lines`` of them), the share of samples that step
+    (``strength``, zero where the side's paper's colour is not just inside or another colour not just outside: the
+    desk, not paper; on a grey granite the paper's colour is the desk's and its grains step either way) one way all
+    along the line (``way``: the step's sign against the side's), whichever way, at least CARRY_SHARE on one line.
+    The page's part beyond a shade's edge across it (tune:edge_glare/1023 at 12 MP: the lower fifth greyed under a
+    lamp) is the same paper, darker than a pale desk where it was lighter: the step flips, the paper stays. A cloth's
+    tiles of the paper's colour step one way and the other along a line (tune3:curled/1101)."""
+    s = strength.reshape(lines, -1)
+    w = way.reshape(lines, -1)
+    return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
