@@ -2631,6 +2631,7 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
     else:
         # Medians across each quarter: a printed line or a stripe at the reach's end does not turn it.
         direction = (np.median(strip[:, -q:], axis=1) - np.median(strip[:, :q], axis=1)).mean(0)
+        direction = _near_direction(strip, offs, ppw, direction)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-3:
         return None
@@ -2685,6 +2686,19 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
         return None
     return a, d, n, coef, reach, (u, v, weight, step, length, ppw, scale)
 
+
+def _near_direction(strip: np.ndarray, offs: np.ndarray, ppw: float, direction: np.ndarray) -> np.ndarray:
+    """The step's colour direction for ``_fit_side``: ``direction`` (inside quarter minus outside quarter), or the
+    step next to the side found (within 3 working px, as for a faint page) where that steps the other way from it
+    (2026-12-07, finder-motion2). A dark frame printed a few mm inside a white receipt on a pink desk sets the inside
+    quarter's colour: white against pink projects negatively on navy against pink, so the paper's edge was no rise
+    and the frame's outer flank was taken (tune3:occluder/1003)."""
+    near = np.abs(offs) <= 3 * ppw
+    inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
+    if not inner.any() or not outer.any():
+        return direction
+    here = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
+    return here if float(here @ direction) < 0 else direction
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
