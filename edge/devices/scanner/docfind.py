@@ -331,6 +331,7 @@ PAPER_ALIKE = 0.08       # … within this (log colour) of itself, as the band b
 PAPER_STEP = 0.15        # … and the desk at least this far from the paper
 PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
+NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
 
 
 
@@ -2693,13 +2694,19 @@ def _near_direction(strip: np.ndarray, offs: np.ndarray, ppw: float, direction: 
     step next to the side found (within 3 working px, as for a faint page) where that steps the other way from it
     (2026-12-07, finder-motion2). A dark frame printed a few mm inside a white receipt on a pink desk sets the inside
     quarter's colour: white against pink projects negatively on navy against pink, so the paper's edge was no rise
-    and the frame's outer flank was taken (tune3:occluder/1003). Only a step of NEAR_STEP at least: not noise."""
+    and the frame's outer flank was taken (tune3:occluder/1003). Only a step of NEAR_STEP at least (not noise), and only
+    where the inside quarter is ink: darker than the paper next to the side in every channel by NEAR_INK (a side found a
+    little outside the page has the desk next to it and the paper, brighter, in the quarter: tune:tablecloth/1003)."""
     near = np.abs(offs) <= 3 * ppw
     inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
     if not inner.any() or not outer.any():
         return direction
     here = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
-    return here if float(here @ direction) < 0 and float(np.linalg.norm(here)) >= NEAR_STEP else direction
+    if float(here @ direction) >= 0 or float(np.linalg.norm(here)) < NEAR_STEP:
+        return direction
+    q = max(1, len(offs) // 4)
+    ink = np.median(strip[:, -q:], axis=1).mean(0) - strip[:, inner].mean(1).mean(0)
+    return here if (ink <= -NEAR_INK).all() else direction
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
