@@ -119,7 +119,10 @@ measured along each candidate side:
    (``_printed_page``) the step's direction is taken next to the side found, paper against desk, not towards the
    print inside, and "a good part of the row's strongest" is of the strongest step within NEAR_REACH of that side
    (2026-12-06, framed/1048): the paper/desk step there is the page's edge, the print's a little inside it far
-   stronger, and measured against the print's the rim's edge fell under OUTERMOST. The corners are where
+   stronger, and measured against the print's the rim's edge fell under OUTERMOST. Where the inside quarter of the
+   reach is ink (a dark frame printed inside a white receipt on a pink desk) and the step next to the side found goes
+   the other way from it, that step's colour sets the direction (``_near_direction``, 2026-12-07, finder-motion2):
+   white against pink is no rise along navy against pink. The corners are where
    neighbouring fits meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
@@ -152,6 +155,10 @@ measured along each candidate side:
    the winner's area, smooth in the texture-free view, with ink on it: ``_printed_band``, 2026-12-07, finder-print),
    that quad is the answer, asked: the winner is a photo block inside a card whose sides a polka-dot cloth scallops.
    A page on a larger sheet keeps the page: the sheet's rim beyond it is blank.
+   Where the paper's colour goes on beyond two or more sides of the answer for a band and then steps to a flat desk
+   far from it (``_paper_beyond``, ``_paper_rim``, 2026-12-07, finder-motion2), the answer is a frame printed a few mm
+   inside the page, whose step merged with the page's edge under motion blur (so ``_beyond`` saw no line beyond it):
+   those sides move out to the step, asked.
 
    An answer still asked about after these may have taken a wedge of grained desk beside one side (``_desk_wedge``,
    2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
