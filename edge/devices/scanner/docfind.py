@@ -119,7 +119,10 @@ measured along each candidate side:
    (``_printed_page``) the step's direction is taken next to the side found, paper against desk, not towards the
    print inside, and "a good part of the row's strongest" is of the strongest step within NEAR_REACH of that side
    (2026-12-06, framed/1048): the paper/desk step there is the page's edge, the print's a little inside it far
-   stronger, and measured against the print's the rim's edge fell under OUTERMOST. The corners are where
+   stronger, and measured against the print's the rim's edge fell under OUTERMOST. Where the inside quarter of the
+   reach is ink (a dark frame printed inside a white receipt on a pink desk) and the step next to the side found goes
+   the other way from it, that step's colour sets the direction (``_near_direction``, 2026-12-07, finder-motion2):
+   white against pink is no rise along navy against pink. The corners are where
    neighbouring fits meet: a curled page's physical corners, not where its chords would cross.
    Where the refinement moved a corner, the refined answer is grown once more (``_regrow``, as in step 8): a
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
@@ -155,6 +158,10 @@ measured along each candidate side:
    the winner's area, smooth in the texture-free view, with ink on it: ``_printed_band``, 2026-12-07, finder-print),
    that quad is the answer, asked: the winner is a photo block inside a card whose sides a polka-dot cloth scallops.
    A page on a larger sheet keeps the page: the sheet's rim beyond it is blank.
+   Where the paper's colour goes on beyond two or more sides of the answer for a band and then steps to a flat desk
+   far from it (``_paper_beyond``, ``_paper_rim``, 2026-12-07, finder-motion2), the answer is a frame printed a few mm
+   inside the page, whose step merged with the page's edge under motion blur (so ``_beyond`` saw no line beyond it):
+   those sides move out to the step, asked.
 
    An answer still asked about after these may have taken a wedge of grained desk beside one side (``_desk_wedge``,
    2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
@@ -326,6 +333,15 @@ BAND_MORE = 1.0          # a band between the answer and an outline around it, t
 BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
 BAND_DARK = 0.1
 BAND_FLAT = 0.8          # … and this share smooth in the texture-free view: a printed card's body (``_printed_band``)
+PAPER_IN = 6             # px (working): the paper's colour is taken this far (and 2 more) inside a side …
+PAPER_OUT = 8            # … and a step to the desk looked for up to this far beyond it (``_paper_beyond``) …
+PAPER_MIN = 4            # … at least this far (nearer, it is the side's own blur) …
+PAPER_DESK = 4           # … with the desk's colour flat for this many px past the step …
+PAPER_ALIKE = 0.08       # … within this (log colour) of itself, as the band before the step is of the paper …
+PAPER_STEP = 0.15        # … and the desk at least this far from the paper
+PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
+NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
+NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
 
 
 
@@ -382,6 +398,9 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
+        outer = _paper_rim(small, quad)
+        if outer is not None:  # paper beyond the sides: a frame printed inside the page was taken (finder-motion2)
+            quad, score = outer, min(score, FRAME_DOUBT * CONFIDENT)
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
         # (only where it could still lower the score: an answer already capped is asked either way)
@@ -903,6 +922,56 @@ def _gradient(f: np.ndarray) -> np.ndarray:
 def _texture_free(small: np.ndarray) -> np.ndarray:
     """The texture-free view's log colour: the widest median (MEDIANS) takes away print, grain and a fine weave."""
     return np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+
+
+def _paper_beyond(small: np.ndarray, quad: np.ndarray) -> list[float] | None:
+    """Per side of ``quad``, how far (working px) the paper goes on beyond it before it steps to the desk, or None
+    when no side's does (2026-12-07, finder-motion2).
+
+    A frame or a border printed a few mm inside a page's edge is a step as good as the edge: under motion blur (or at
+    working size) the two merge into one plateau, and ``_beyond`` finds no separate line beyond the answer. Across
+    such a side the colour is the paper's (as measured within the answer, past the frame) for a band outward, then it
+    steps to a colour far from it that stays flat (the desk). A side on the page's edge has the desk's colour, or the
+    edge's blur, right beyond it."""
+    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+    q = order_corners(quad)
+    t = np.linspace(0.15, 0.85, 24)[:, None]
+    o = np.arange(-PAPER_IN - 2, PAPER_OUT + PAPER_DESK + 3)
+    found = []
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        if length < 8:
+            return None
+        xy = (a + t * (b - a))[None] - o[:, None, None] * n
+        flat = xy.reshape(-1, 2).astype(np.float32)
+        vals = cv2.remap(feat, flat[:, :1], flat[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        prof = np.median(vals.reshape(len(o), len(t), -1), axis=1)                    # (O, C) median along the side
+        paper = np.median(prof[o <= -PAPER_IN], axis=0)
+        best = 0.0
+        for e in range(PAPER_MIN, PAPER_OUT + 1):  # the step's middle at offset e
+            band = prof[(o >= 1) & (o <= e - 3)]  # off the step's blur, either side
+            desk = prof[(o >= e + 3) & (o <= e + 2 + PAPER_DESK)]
+            if not len(band) or len(desk) < 2:
+                continue
+            dd = np.linalg.norm(desk - paper, axis=1)
+            if np.linalg.norm(band - paper, axis=1).max() <= PAPER_ALIKE and dd.min() >= PAPER_STEP and \
+                    np.linalg.norm(desk - desk.mean(0), axis=1).max() <= PAPER_ALIKE:
+                best = float(e)
+        found.append(best)
+    return found if any(found) else None
+
+
+def _paper_rim(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The page around ``quad`` where paper goes on beyond PAPER_SIDES of its sides to a step (``_paper_beyond``):
+    the answer is a frame printed inside the page. None otherwise."""
+    offsets = _paper_beyond(small, quad)
+    if offsets is None or sum(o > 0 for o in offsets) < PAPER_SIDES:
+        return None
+    outer = _moved_quad(order_corners(quad), offsets)
+    h, w = small.shape[:2]
+    if outer is None or not _page_shaped(outer) or (outer < 0).any() or (outer > [w - 1, h - 1]).any():
+        return None
+    return outer
 
 
 def _printed_band(small: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> bool:
@@ -2594,6 +2663,7 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
     else:
         # Medians across each quarter: a printed line or a stripe at the reach's end does not turn it.
         direction = (np.median(strip[:, -q:], axis=1) - np.median(strip[:, :q], axis=1)).mean(0)
+        direction = _near_direction(strip, offs, ppw, direction)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-3:
         return None
@@ -2648,6 +2718,25 @@ def _fit_side(image, a, d, n, length, ppw, faint=False):
         return None
     return a, d, n, coef, reach, (u, v, weight, step, length, ppw, scale)
 
+
+def _near_direction(strip: np.ndarray, offs: np.ndarray, ppw: float, direction: np.ndarray) -> np.ndarray:
+    """The step's colour direction for ``_fit_side``: ``direction`` (inside quarter minus outside quarter), or the
+    step next to the side found (within 3 working px, as for a faint page) where that steps the other way from it
+    (2026-12-07, finder-motion2). A dark frame printed a few mm inside a white receipt on a pink desk sets the inside
+    quarter's colour: white against pink projects negatively on navy against pink, so the paper's edge was no rise
+    and the frame's outer flank was taken (tune3:occluder/1003). Only a step of NEAR_STEP at least (not noise), and only
+    where the inside quarter is ink: darker than the paper next to the side in every channel by NEAR_INK (a side found a
+    little outside the page has the desk next to it and the paper, brighter, in the quarter: tune:tablecloth/1003)."""
+    near = np.abs(offs) <= 3 * ppw
+    inner, outer = near & (offs >= ppw), near & (offs <= -ppw)
+    if not inner.any() or not outer.any():
+        return direction
+    here = (strip[:, inner].mean(1) - strip[:, outer].mean(1)).mean(0)
+    if float(here @ direction) >= 0 or float(np.linalg.norm(here)) < NEAR_STEP:
+        return direction
+    q = max(1, len(offs) // 4)
+    ink = np.median(strip[:, -q:], axis=1).mean(0) - strip[:, inner].mean(1).mean(0)
+    return here if (ink <= -NEAR_INK).all() else direction
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
