@@ -489,6 +489,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     c = q.mean(axis=0)
     carries = []
     inward = []  # each side's unit normal into the quad
+    past = []  # whether just beyond each side is the side's paper's colour
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         length = float(np.hypot(*(b - a)))
@@ -504,6 +505,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
                          np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
         sign = 1.0 if np.median(lum) >= 0 else -1.0
         paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)  # the side's inside: paper
+        # … and just beyond the side: paper too where a shade across the page ends the answer, the desk where another
+        # sheet lies beyond a strip of desk (``_carries_either`` only: a shade's part of the page touches the answer)
+        past.append(float((_chroma(_sample(feat, pts - CARRY_IN * n) - paper) < WIDE_STEP).mean()) >= CARRY_SHARE)
         ends = []
         for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
@@ -535,7 +539,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
-    if any(carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
+    if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
     if callable(glare) and any(end[1] for ends in carries for end in ends):
         glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
@@ -577,6 +581,9 @@ def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     (``strength``, zero where the side's paper's colour is not just inside or another colour not just outside: the
     desk, not paper; on a grey granite the paper's colour is the desk's and its grains step either way) one way all
     along the line (``way``: the step's sign against the side's), whichever way, at least CARRY_SHARE on one line.
+    ``_carries_on`` asks for it only where just beyond the side is the paper's colour too (the page's shaded part
+    touches the answer; review of finder-glare: a grey sheet or a black notebook of the page's width squared to it
+    beyond a strip of desk was asked).
     The page's part beyond a shade's edge across it (tune:edge_glare/1023 at 12 MP: the lower fifth greyed under a
     lamp) is the same paper, darker than a pale desk where it was lighter: the step flips, the paper stays. A cloth's
     tiles of the paper's colour step one way and the other along a line (tune3:curled/1101)."""
