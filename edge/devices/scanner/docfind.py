@@ -961,8 +961,14 @@ def _paper_beyond(small: np.ndarray, quad: np.ndarray) -> list[float] | None:
             if not len(band) or len(desk) < 2:
                 continue
             dd = np.linalg.norm(desk - paper, axis=1)
+            # … and the step's middle at e, not nearer: a page's own edge on a desk of nearly its colour (low
+            # contrast) is a ramp whose first px beyond the side is still within PAPER_ALIKE of the paper, and its
+            # middle lies 1-2 px out, not at e (tune3:plain/1118); so is a plain page's motion-blur ramp whose start
+            # the answer sits on (tune:motion/1126). Before the step the profile is within 0.3 of the way to the desk
+            # (review of finder-motion2).
+            before = np.linalg.norm(prof[o == e - 1][0] - paper)
             if np.linalg.norm(band - paper, axis=1).max() <= PAPER_ALIKE and dd.min() >= PAPER_STEP and \
-                    np.linalg.norm(desk - desk.mean(0), axis=1).max() <= PAPER_ALIKE:
+                    np.linalg.norm(desk - desk.mean(0), axis=1).max() <= PAPER_ALIKE and before < 0.3 * dd.mean():
                 best = float(e)
         found.append(best)
     return found if any(found) else None
