@@ -1005,7 +1005,7 @@ def test_a_page_above_a_grey_sheet_across_a_strip_of_desk_stays_confident():
 
 @pytest.mark.parametrize("seed, condition, split, at_least", [
     (1103, "framed", "tune3", 0.97),  # a cream page with a magenta frame on a pale green knit: the knit steps 4 px out
-    (1118, "plain", "tune3", 0.99),   # a pale pink card on a light beige desk: its edge's ramp within PAPER_ALIKE 1 px out
+    (1118, "plain", "tune3", 0.99),   # a pale pink card on a beige desk: its edge ramp within PAPER_ALIKE 1 px out
     (1126, "motion", "tune", 0.98),   # a plain page under motion blur: the answer on the inner start of the blur's ramp
 ])
 def test_paper_rim_leaves_a_page_found_right_alone(seed, condition, split, at_least):
