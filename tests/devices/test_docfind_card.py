@@ -251,3 +251,14 @@ def test_a_cards_wood_toned_band_inside_its_white_margin_is_not_cut_off(guilloch
     assert found is not None
     iou = imagegen.quad_iou(found.corners, card)
     assert iou >= 0.95, (round(iou, 3), round(found.score, 3))
+
+
+# --- finder-conf3: a card's band at its end, its body a guilloche mesh ------------------------------------------------
+# tune3:framed/1004: an ID card on granite, a white rim, a purple band along its top end, its body a brown guilloche
+# mesh that no view takes away. The band (flat, crisp) won; the card around it, as well outlined, ranked low by
+# flatness and its body was too busy to grow over. Main's finder answered the band: 0.18 at 1.00 (1080p), 0.16 at
+# 0.67 (720p).
+
+def test_a_cards_band_at_its_end_gives_way_to_the_card_around_it():
+    found = finds_desk_photo(1004, "framed", (1280, 720), 0.9, split="tune3")
+    assert found.score < docfind.CONFIDENT  # the band and the card are both well outlined: asked

@@ -323,6 +323,8 @@ BAND_MORE = 1.0          # a band between the answer and an outline around it, t
 BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
 BAND_DARK = 0.1
 BAND_FLAT = 0.8          # … and this share smooth in the texture-free view: a printed card's body (``_printed_band``)
+END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
+#                          own: the answer is a band at the outline's end (``_band_end``)
 
 
 
@@ -1093,6 +1095,8 @@ def _search(small: np.ndarray, gain: float):
             found = _outline_around(found, judged[:outlined], raw_feat, blind)
     found = _outermost(found, judged, flat_steps / gain) if found is not None else steep
     if found is not None:
+        found = _band_end(found, judged, flat_steps / gain, blind)
+    if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
         # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
         found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy)))
@@ -1347,6 +1351,39 @@ def _outermost(found, judged, feat=None):
             break
         found = best
     return found
+
+
+def _band_end(found, judged, feat, blind):
+    """The winner, or, asked (FRAME_DOUBT), a candidate around it that three of its sides lie on (within END_SHARED of
+    its narrow way) and that is as well outlined (near-step score CONTAIN_SCORE of the winner's, wide check GROW_WIDE
+    on every side), though less flat (2026-12-07, finder-conf3, tune3 framed/1004): the winner is a band at the end of
+    a card whose body is a fine print (a guilloche mesh) that no view takes away, so its confidence (flatness) stays
+    below ``_outermost``'s check and its body is too busy for ``_grow``. Not when what it adds is desk."""
+    inner = order_corners(found[0]).astype(np.float32)
+    inner_area = abs(_area(inner))
+    best = None
+    for cand in judged:
+        outer = order_corners(cand[0]).astype(np.float32)
+        if cand[2] <= (best[2] if best is not None else 0.0) or cand[3] < CONTAIN_SCORE * found[3] or \
+                abs(_area(outer)) < CONTAIN_GROW * inner_area or cand[1] < NO_PAGE:
+            continue
+        common, _ = cv2.intersectConvexConvex(inner, outer)
+        if common < 0.95 * inner_area:
+            continue
+        narrow = min(np.linalg.norm(outer[(s + 1) % 4] - outer[s]) for s in range(4))
+        shared = 0
+        for s in range(4):
+            a, b, _, n = _inward(outer, s)
+            shared += max(abs((inner[k] - a) @ n) for k in (s, (s + 1) % 4)) <= END_SHARED * narrow
+        if shared != 3:
+            continue
+        wide = _judge(feat, outer, blind)[1]
+        if min(wide[1], wide[2]) < GROW_WIDE or _desk_between(feat, outer, inner):
+            continue
+        best = cand
+    if best is None:
+        return found
+    return (best[0], min(found[1], FRAME_DOUBT * CONFIDENT), *best[2:])
 
 
 def _outline_around(found, outlined, feat, blind):
