@@ -60,6 +60,9 @@ measured along each candidate side:
    body exactly, and the page around it is the answer. Not when what it adds is the desk's colour (``_desk_between``,
    2026-12-06, occluder): a plank's seam beyond the page's side outlines a wedge of wood around a page whose outline
    a hand has lowered.
+   A winner three of whose sides lie on three sides of a candidate around it as well outlined (near-step score and the
+   wide check on every side), but less flat, is a band at the end of a card whose body is a fine print no view takes
+   away (a guilloche mesh): the card is the answer, asked (``_band_end``, 2026-12-07, finder-conf3, framed/1004).
    The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
@@ -1354,18 +1357,25 @@ def _outermost(found, judged, feat=None):
 
 
 def _band_end(found, judged, feat, blind):
-    """The winner, or, asked (FRAME_DOUBT), a candidate around it that three of its sides lie on (within END_SHARED of
-    its narrow way) and that is as well outlined (near-step score CONTAIN_SCORE of the winner's, wide check GROW_WIDE
-    on every side), though less flat (2026-12-07, finder-conf3, tune3 framed/1004): the winner is a band at the end of
-    a card whose body is a fine print (a guilloche mesh) that no view takes away, so its confidence (flatness) stays
-    below ``_outermost``'s check and its body is too busy for ``_grow``. Not when what it adds is desk."""
+    """The winner, or a candidate around it that three of its sides lie on (within END_SHARED of its narrow way),
+    outlined as well as the winner (near-step score CONTAIN_SCORE of its, the wide check GROW_WIDE on every side)
+    though less flat (2026-12-07, finder-conf3, tune3 framed/1004): the winner is a band at the end of a card whose
+    body is a fine print no view takes away (a guilloche mesh), so the card's confidence (flatness) stays below
+    ``_outermost``'s check and its body is too busy for ``_grow``. The card is the answer, asked unless it is better
+    outlined than the band. Where such a candidate is outlined less well (near-step score RIM_OUTLINE at least) and at
+    least 1 + BAND_MORE times the winner's area, the winner is asked: a page's blank upper half above a body of dense
+    print (a table, a newspaper's columns) that breaks the page's lower sides. Not when what it adds is desk."""
     inner = order_corners(found[0]).astype(np.float32)
     inner_area = abs(_area(inner))
-    best = None
+    best = doubt = None
     for cand in judged:
         outer = order_corners(cand[0]).astype(np.float32)
-        if cand[2] <= (best[2] if best is not None else 0.0) or cand[3] < CONTAIN_SCORE * found[3] or \
-                abs(_area(outer)) < CONTAIN_GROW * inner_area or cand[1] < NO_PAGE:
+        if cand[3] < RIM_OUTLINE or cand[1] < NO_PAGE or abs(_area(outer)) < CONTAIN_GROW * inner_area:
+            continue
+        as_well = cand[3] >= CONTAIN_SCORE * found[3]
+        if as_well and best is not None and cand[2] <= best[2]:
+            continue
+        if not as_well and (doubt is not None or abs(_area(outer)) < (1 + BAND_MORE) * inner_area):
             continue
         common, _ = cv2.intersectConvexConvex(inner, outer)
         if common < 0.95 * inner_area:
@@ -1380,10 +1390,16 @@ def _band_end(found, judged, feat, blind):
         wide = _judge(feat, outer, blind)[1]
         if min(wide[1], wide[2]) < GROW_WIDE or _desk_between(feat, outer, inner):
             continue
-        best = cand
-    if best is None:
-        return found
-    return (best[0], min(found[1], FRAME_DOUBT * CONFIDENT), *best[2:])
+        if as_well:
+            best = cand
+        else:
+            doubt = cand
+    if best is not None:
+        score = found[1] if best[3] >= found[3] else min(found[1], FRAME_DOUBT * CONFIDENT)
+        return (best[0], score, *best[2:])
+    if doubt is not None:
+        return (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:])
+    return found
 
 
 def _outline_around(found, outlined, feat, blind):
