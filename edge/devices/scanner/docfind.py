@@ -62,7 +62,9 @@ measured along each candidate side:
    a hand has lowered.
    A winner three of whose sides lie on three sides of a candidate around it as well outlined (near-step score and the
    wide check on every side), but less flat, is a band at the end of a card whose body is a fine print no view takes
-   away (a guilloche mesh): the card is the answer, asked (``_band_end``, 2026-12-07, finder-conf3, framed/1004).
+   away (a guilloche mesh): the card is the answer, asked unless better outlined (``_band_end``, 2026-12-07,
+   finder-conf3, framed/1004). Where such a candidate, at least twice the winner's area, is outlined less well (dense
+   print under a ruled line breaks a page's lower sides), the winner (the page's blank upper half) is asked.
    The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
