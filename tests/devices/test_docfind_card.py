@@ -251,3 +251,54 @@ def test_a_cards_wood_toned_band_inside_its_white_margin_is_not_cut_off(guilloch
     assert found is not None
     iou = imagegen.quad_iou(found.corners, card)
     assert iou >= 0.95, (round(iou, 3), round(found.score, 3))
+
+
+# --- finder-conf3: a card's band at its end, its body a guilloche mesh ------------------------------------------------
+# tune3:framed/1004: an ID card on granite, a white rim, a purple band along its top end, its body a brown guilloche
+# mesh that no view takes away. The band (flat, crisp) won; the card around it, as well outlined, ranked low by
+# flatness and its body was too busy to grow over. Main's finder answered the band: 0.18 at 1.00 (1080p), 0.16 at
+# 0.67 (720p).
+
+def test_a_cards_band_at_its_end_gives_way_to_the_card_around_it():
+    found = finds_desk_photo(1004, "framed", (1280, 720), 0.9, split="tune3")
+    assert found.score < docfind.CONFIDENT  # the band and the card are both well outlined: asked
+
+
+# --- finder-conf3: a page whose lower part is dense print under a ruled line (a reviewer's composition) ---------------
+# Dense print (a table, a newspaper's columns) under a ruled line breaks the page's lower sides; the blank upper half
+# above the rule is outlined perfectly and flat. Main's finder answered the upper half: 0.46 at 1.00 (print to the
+# page's edges) and 0.48 at 0.68 (print inside a margin).
+
+def _dense_page(margin: float, size=(1000, 750)):
+    """A page on maple, its lower 55 % dense print (rows of short dashes, 5 px apart) under a dark rule across it,
+    the print reaching the page's sides (``margin`` 0) or ending a share of its width inside them."""
+    w, h = size
+    image, rng = _grained(DESK, size, 0)
+    page = np.array([[w * 0.3, h * 0.08], [w * 0.7, h * 0.08], [w * 0.7, h * 0.92], [w * 0.3, h * 0.92]])
+    _fill(image, page, PAGE, rng)
+    (x0, y0), (x1, y1) = page[0], page[2]
+    ya, yb = int(y0 + 0.45 * (y1 - y0)), int(y0 + (0.99 if margin else 1.0) * (y1 - y0))
+    xa, xb = int(x0 + margin * (x1 - x0)), int(x1 - margin * (x1 - x0))
+    for y in range(ya, yb, 5):
+        x = xa
+        while x < xb:
+            wd = int(rng.integers(3, 12))
+            image[y:y + 2, x:min(x + wd, xb)] = 60 + rng.normal(0, 5, (2, min(x + wd, xb) - x, 3))
+            x += wd + int(rng.integers(1, 4))
+    image[int(y0 + 0.43 * (y1 - y0)):int(y0 + 0.45 * (y1 - y0)), int(x0):int(x1)] = 30
+    return np.clip(image, 0, 255).astype(np.uint8), page
+
+
+def test_a_pages_blank_half_above_dense_print_to_its_edges_is_asked():
+    image, page = _dense_page(0.0)
+    found = docfind.detect(image)
+    assert found is not None
+    iou = imagegen.quad_iou(found.corners, page)
+    assert iou >= 0.9 or found.score < docfind.CONFIDENT, (round(iou, 3), round(found.score, 3))
+
+
+def test_a_pages_blank_half_above_dense_print_inside_a_margin_gives_way_to_the_page():
+    image, page = _dense_page(0.01)
+    found = docfind.detect(image)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, page) >= 0.9, found

@@ -60,6 +60,11 @@ measured along each candidate side:
    body exactly, and the page around it is the answer. Not when what it adds is the desk's colour (``_desk_between``,
    2026-12-06, occluder): a plank's seam beyond the page's side outlines a wedge of wood around a page whose outline
    a hand has lowered.
+   A winner three of whose sides lie on three sides of a candidate around it as well outlined (near-step score and the
+   wide check on every side), but less flat, is a band at the end of a card whose body is a fine print no view takes
+   away (a guilloche mesh): the card is the answer, asked unless better outlined (``_band_end``, 2026-12-07,
+   finder-conf3, framed/1004). Where such a candidate, at least twice the winner's area, is outlined less well (dense
+   print under a ruled line breaks a page's lower sides), the winner (the page's blank upper half) is asked.
    The winner then grows past an inner edge once more (``_grow``, 2026-12-05), the new side searched
    directly over pairs of positions along its neighbours rather than among the lines kept (on a checked
    cloth the side of an ID card's body seldom is one of them): the strip must be outlined by consistent
@@ -342,6 +347,9 @@ PAPER_STEP = 0.15        # … and the desk at least this far from the paper
 PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
 NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
+
+END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
+#                          own: the answer is a band at the outline's end (``_band_end``)
 
 
 
@@ -1198,6 +1206,8 @@ def _search(small: np.ndarray, gain: float):
             found = _outline_around(found, judged[:outlined], raw_feat, blind)
     found = _outermost(found, judged, flat_steps / gain) if found is not None else steep
     if found is not None:
+        found = _band_end(found, judged, flat_steps / gain, blind)
+    if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
         # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
         found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy)))
@@ -1451,6 +1461,52 @@ def _outermost(found, judged, feat=None):
         if best is None:
             break
         found = best
+    return found
+
+
+def _band_end(found, judged, feat, blind):
+    """The winner, or a candidate around it that three of its sides lie on (within END_SHARED of its narrow way),
+    outlined as well as the winner (near-step score CONTAIN_SCORE of its, the wide check GROW_WIDE on every side)
+    though less flat (2026-12-07, finder-conf3, tune3 framed/1004): the winner is a band at the end of a card whose
+    body is a fine print no view takes away (a guilloche mesh), so the card's confidence (flatness) stays below
+    ``_outermost``'s check and its body is too busy for ``_grow``. The card is the answer, asked unless it is better
+    outlined than the band. Where such a candidate is outlined less well (near-step score RIM_OUTLINE at least) and at
+    least 1 + BAND_MORE times the winner's area, the winner is asked: a page's blank upper half above a body of dense
+    print (a table, a newspaper's columns) that breaks the page's lower sides. Not when what it adds is desk."""
+    inner = order_corners(found[0]).astype(np.float32)
+    inner_area = abs(_area(inner))
+    best = doubt = None
+    for cand in judged:
+        outer = order_corners(cand[0]).astype(np.float32)
+        if cand[3] < RIM_OUTLINE or cand[1] < NO_PAGE or abs(_area(outer)) < CONTAIN_GROW * inner_area:
+            continue
+        as_well = cand[3] >= CONTAIN_SCORE * found[3]
+        if as_well and best is not None and cand[2] <= best[2]:
+            continue
+        if not as_well and (doubt is not None or abs(_area(outer)) < (1 + BAND_MORE) * inner_area):
+            continue
+        common, _ = cv2.intersectConvexConvex(inner, outer)
+        if common < 0.95 * inner_area:
+            continue
+        narrow = min(np.linalg.norm(outer[(s + 1) % 4] - outer[s]) for s in range(4))
+        shared = 0
+        for s in range(4):
+            a, b, _, n = _inward(outer, s)
+            shared += max(abs((inner[k] - a) @ n) for k in (s, (s + 1) % 4)) <= END_SHARED * narrow
+        if shared != 3:
+            continue
+        wide = _judge(feat, outer, blind)[1]
+        if min(wide[1], wide[2]) < GROW_WIDE or _desk_between(feat, outer, inner):
+            continue
+        if as_well:
+            best = cand
+        else:
+            doubt = cand
+    if best is not None:
+        score = found[1] if best[3] >= found[3] else min(found[1], FRAME_DOUBT * CONFIDENT)
+        return (best[0], score, *best[2:])
+    if doubt is not None:
+        return (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:])
     return found
 
 
