@@ -789,14 +789,18 @@ def test_a_page_with_a_printed_frame_on_a_gingham_under_blur_is_found_by_its_pap
     _finds_tuning_photo(1055, "motion", (1920, 1080), at_least=0.9)
 
 
+def _carry_view(img: np.ndarray) -> np.ndarray:
+    # The working view _carries_on reads: the texture-free view (9 px median, log colour) blurred 1 px.
+    return cv2.GaussianBlur(np.log(cv2.medianBlur(img, 9).astype(np.float32) + 16.0), (0, 0), 1.0)
+
+
 def _page_on_desk_view():
     # A white page (tilted 8 degrees) on an olive desk with a little noise, as the texture-free working view.
     rng = np.random.default_rng(7)
     img = np.clip(rng.normal(0, 3, (480, 640, 3)) + [110, 160, 170], 0, 255).astype(np.uint8)
     page = cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32)
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (235, 240, 238))
-    view = cv2.medianBlur(img, 9)
-    return cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0), docfind.order_corners(page)
+    return _carry_view(img), docfind.order_corners(page)
 
 
 def test_an_answer_whose_neighbouring_sides_carry_on_past_it_is_part_of_a_page():
@@ -826,8 +830,7 @@ def _shaded_page_view():
     lit = np.array([tl, tr, tr + 0.65 * (br - tr), tl + 0.65 * (bl - tl)], np.float32)
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (120, 122, 121))
     cv2.fillConvexPoly(img, np.round(lit).astype(np.int32), (240, 244, 242))
-    view = cv2.medianBlur(img, 9)
-    return cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0), page, docfind.order_corners(lit)
+    return _carry_view(img), page, docfind.order_corners(lit)
 
 
 def test_an_answer_ending_at_a_shade_across_the_page_is_part_of_a_page():
@@ -850,11 +853,9 @@ def _page_on_grey_view():
     img = np.clip(rng.normal(0, 40, (480, 640, 1)) + [100, 100, 100], 0, 255).astype(np.uint8)
     img = cv2.resize(cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA), (640, 480),
                      interpolation=cv2.INTER_NEAREST)
-    img = np.ascontiguousarray(np.repeat(img[..., None], 3, axis=2)) if img.ndim == 2 else img
     page = docfind.order_corners(cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32))
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (225, 228, 226))
-    view = cv2.medianBlur(img, 9)
-    return cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0), page
+    return _carry_view(img), page
 
 
 def _card_with_band_view(glare: bool, panel: bool = False):
@@ -873,8 +874,7 @@ def _card_with_band_view(glare: bool, panel: bool = False):
     if panel:
         c = body[2] + 0.25 * (body[0] - body[2])
         cv2.circle(img, (int(c[0]), int(c[1])), 20, (255, 255, 255), -1)
-    view = cv2.medianBlur(img, 9)
-    feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+    feat = _carry_view(img)
     body = docfind.order_corners(body)
     return feat, docfind._reflection_distance(img, body), card, body
 
@@ -945,8 +945,7 @@ def test_a_page_on_stripes_beside_a_white_object_stays_confident(phase, blob):
 @pytest.mark.parametrize("phase,blob", [(0, 1), (6, 3)])
 def test_carries_on_does_not_take_a_stripe_edge_for_a_band(phase, blob):
     img, page = _striped_desk_page(phase, blob)
-    view = cv2.medianBlur(img, 9)
-    feat = cv2.GaussianBlur(np.log(view.astype(np.float32) + 16.0), (0, 0), 1.0)
+    feat = _carry_view(img)
     # the true page: no side of it is cut off; expected False, main True
     assert not docfind._carries_on(feat, page, docfind._reflection_distance(img, page))
 
