@@ -347,7 +347,6 @@ PAPER_STEP = 0.15        # … and the desk at least this far from the paper
 PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
 NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
-
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 
@@ -2811,6 +2810,7 @@ def _near_direction(strip: np.ndarray, offs: np.ndarray, ppw: float, direction: 
     q = max(1, len(offs) // 4)
     ink = np.median(strip[:, -q:], axis=1).mean(0) - strip[:, inner].mean(1).mean(0)
     return here if (ink <= -NEAR_INK).all() else direction
+
 
 def _line_or_curve(u, v, weight, step, length, ppw):
     """A line, or a parabola where that fits clearly better (the side bends)."""
