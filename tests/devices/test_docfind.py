@@ -794,13 +794,18 @@ def _carry_view(img: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(np.log(cv2.medianBlur(img, 9).astype(np.float32) + 16.0), (0, 0), 1.0)
 
 
+def _tilted_page() -> np.ndarray:
+    # The corners (TL, TR, BR, BL) of a page 300x380 px tilted 8 degrees in the middle of a 640x480 view.
+    return docfind.order_corners(cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32))
+
+
 def _page_on_desk_view():
     # A white page (tilted 8 degrees) on an olive desk with a little noise, as the texture-free working view.
     rng = np.random.default_rng(7)
     img = np.clip(rng.normal(0, 3, (480, 640, 3)) + [110, 160, 170], 0, 255).astype(np.uint8)
-    page = cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32)
+    page = _tilted_page()
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (235, 240, 238))
-    return _carry_view(img), docfind.order_corners(page)
+    return _carry_view(img), page
 
 
 def test_an_answer_whose_neighbouring_sides_carry_on_past_it_is_part_of_a_page():
@@ -825,7 +830,7 @@ def _shaded_page_view():
     # desk (a lamp's shade across it), as the texture-free working view; the page and its lit part.
     rng = np.random.default_rng(7)
     img = np.clip(rng.normal(0, 3, (480, 640, 3)) + [150, 195, 228], 0, 255).astype(np.uint8)
-    page = docfind.order_corners(cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32))
+    page = _tilted_page()
     tl, tr, br, bl = page
     lit = np.array([tl, tr, tr + 0.65 * (br - tr), tl + 0.65 * (bl - tl)], np.float32)
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (120, 122, 121))
@@ -853,7 +858,7 @@ def _page_on_grey_view():
     img = np.clip(rng.normal(0, 40, (480, 640, 1)) + [100, 100, 100], 0, 255).astype(np.uint8)
     img = cv2.resize(cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA), (640, 480),
                      interpolation=cv2.INTER_NEAREST)
-    page = docfind.order_corners(cv2.boxPoints(((320, 240), (300, 380), 8)).astype(np.float32))
+    page = _tilted_page()
     cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (225, 228, 226))
     return _carry_view(img), page
 
