@@ -957,9 +957,7 @@ def _paper_beyond(small: np.ndarray, quad: np.ndarray) -> list[float] | None:
         if length < 8:
             return None
         xy = (a + t * (b - a))[None] - o[:, None, None] * n
-        flat = xy.reshape(-1, 2).astype(np.float32)
-        vals = cv2.remap(feat, flat[:, :1], flat[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        prof = np.median(vals.reshape(len(o), len(t), -1), axis=1)                    # (O, C) median along the side
+        prof = np.median(_sample(feat, xy.reshape(-1, 2)).reshape(len(o), len(t), -1), axis=1)  # (O, C)
         paper = np.median(prof[o <= -PAPER_IN], axis=0)
         best = 0.0
         for e in range(PAPER_MIN, PAPER_OUT + 1):  # the step's middle at offset e
