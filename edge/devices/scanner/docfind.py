@@ -886,7 +886,7 @@ def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarr
     quad encloses the answer otherwise (within ENCLOSE_REACH: a photo block or a print band inside a card), or
     three sides have such a rim of one colour, the answer may be part of a document: the operator is asked
     (FRAME_DOUBT)."""
-    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+    feat = _raw_view(small)
     h, w = feat.shape[:2]
     q = order_corners(quad)
     hits = _outlines_beyond(feat, q)
@@ -933,6 +933,12 @@ def _gradient(f: np.ndarray) -> np.ndarray:
     return np.sqrt((gx * gx + gy * gy).sum(-1)) if f.ndim == 3 else np.sqrt(gx * gx + gy * gy)
 
 
+def _raw_view(small: np.ndarray) -> np.ndarray:
+    """The photo as it is at working size, in log colour, blurred 1 px: the view ``_search``'s outline search and the
+    checks beyond an answer (``_beyond``, ``_paper_beyond``) read (no median: a printed rim a few px wide stays)."""
+    return cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+
+
 def _texture_free(small: np.ndarray) -> np.ndarray:
     """The texture-free view's log colour: the widest median (MEDIANS) takes away print, grain and a fine weave."""
     return np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
@@ -947,7 +953,7 @@ def _paper_beyond(small: np.ndarray, quad: np.ndarray) -> list[float] | None:
     such a side the colour is the paper's (as measured within the answer, past the frame) for a band outward, then it
     steps to a colour far from it that stays flat (the desk). A side on the page's edge has the desk's colour, or the
     edge's blur, right beyond it."""
-    feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0)
+    feat = _raw_view(small)
     q = order_corners(quad)
     t = np.linspace(0.15, 0.85, 24)[:, None]
     o = np.arange(-PAPER_IN - 2, PAPER_OUT + PAPER_DESK + 3)
@@ -1172,7 +1178,7 @@ def _search(small: np.ndarray, gain: float):
         # Quiet regions: on a fine stripe or check (and more so under blur) the desk is edges everywhere, a
         # page's sides are no edge (the stripes run up to the paper and turn there), and the paper is the
         # one region without edges but its print's. Polished and judged in the view as it is.
-        raw_feat = cv2.GaussianBlur(np.log(small.astype(np.float32) + 16.0), (0, 0), 1.0) * gain
+        raw_feat = _raw_view(small) * gain
         outlined = len(judged)  # the candidates before are the outline searches'; those after, the quiet regions'
         for region in _quiet_quads(_edges(raw_feat)[0]):
             inside = found is not None and _inside(region, found[0])
