@@ -451,6 +451,28 @@ def detect(image: np.ndarray) -> Detection | None:
     return Detection(quad, float(score))
 
 
+def _csum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(-1)`` for a float view with its channels last, added in numpy's own order (((c0 + c1) + c2): the same
+    values to the bit) without numpy's slow reduction over a short last axis (20x faster on a 640 x 480 x 3 view)."""
+    out = a[..., 0]
+    for c in range(1, a.shape[-1]):
+        out = out + a[..., c]
+    return out if a.shape[-1] > 1 else out.copy()
+
+
+def _cnorm(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(a, axis=-1)`` for a float view with its channels last (the same values, ``_csum``)."""
+    return np.sqrt(_csum(a * a))
+
+
+def _cmin(a: np.ndarray) -> np.ndarray:
+    """``a.min(axis=-1)`` over the channels (the same values, without numpy's reduction over a short last axis)."""
+    out = a[..., 0]
+    for c in range(1, a.shape[-1]):
+        out = np.minimum(out, a[..., c])
+    return out if a.shape[-1] > 1 else out.copy()
+
+
 def _sample(feat: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """The view's values at points (N, 2) (bilinear; the border repeated)."""
     p = np.asarray(pts, np.float32).reshape(-1, 1, 2)
@@ -471,7 +493,7 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     reflection and hides nothing beyond a side; but either makes steps of its own next to it."""
     if small.ndim != 3:
         return None
-    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8)
+    clipped = (_cmin(small) >= CLIPPED).astype(np.uint8)
     outside = clipped & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
     if not outside.any():
         return None
@@ -710,7 +732,7 @@ def _regrow(small: np.ndarray, quad: np.ndarray, views=None) -> np.ndarray:
     flat_feat = _texture_free(small)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    grad = np.sqrt((gx * gx + gy * gy).sum(-1)) if flat_feat.ndim == 3 else np.sqrt(gx * gx + gy * gy)
+    grad = np.sqrt(_csum(gx * gx + gy * gy)) if flat_feat.ndim == 3 else np.sqrt(gx * gx + gy * gy)
     steps = cv2.GaussianBlur(flat_feat, (0, 0), 1.0)
     return _grow(steps, (grad < FLAT_GRADIENT / 2).astype(np.uint8), quad.astype(np.float32), (gx, gy))
 
@@ -754,9 +776,9 @@ def _seam(small: np.ndarray, quad: np.ndarray, image: np.ndarray | None = None) 
         ridge = np.zeros((n, m), bool)
         for k in (2, 3, 5, 8):
             mid, before, after = view[k:n - k], view[:n - 2 * k], view[2 * k:]
-            d1 = np.linalg.norm(mid - before, axis=-1)
-            d2 = np.linalg.norm(mid - after, axis=-1)
-            alike = np.linalg.norm(before - after, axis=-1)
+            d1 = _cnorm(mid - before)
+            d2 = _cnorm(mid - after)
+            alike = _cnorm(before - after)
             ridge[k:n - k] |= (np.minimum(d1, d2) > SEAM_STEP) & (alike < 0.5 * np.minimum(d1, d2))
         # A row a pixel off either way (two sheets at a slight angle).
         ridge = cv2.dilate(ridge.astype(np.uint8), np.ones((3, 1), np.uint8)).astype(bool)
@@ -930,7 +952,7 @@ def _gradient(f: np.ndarray) -> np.ndarray:
     """The gradient's magnitude of a float32 view (log colour), per px: Sobel / 8, over its channels."""
     gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    return np.sqrt((gx * gx + gy * gy).sum(-1)) if f.ndim == 3 else np.sqrt(gx * gx + gy * gy)
+    return np.sqrt(_csum(gx * gx + gy * gy)) if f.ndim == 3 else np.sqrt(gx * gx + gy * gy)
 
 
 def _raw_view(small: np.ndarray) -> np.ndarray:
@@ -1083,8 +1105,8 @@ def _outlines_beyond(feat: np.ndarray, q: np.ndarray):
         # A narrow step (1 px either side): a rim of a few px keeps its two edges apart.
         diff = np.zeros_like(vals)
         diff[1:-1] = vals[:-2] - vals[2:]
-        strength = np.clip((np.linalg.norm(diff, axis=-1) - 0.02) / 0.04, 0, 1)
-        up = diff.sum(-1) > 0
+        strength = np.clip((_cnorm(diff) - 0.02) / 0.04, 0, 1)
+        up = _csum(diff) > 0
         share = np.maximum((strength * up).mean(-1), (strength * ~up).mean(-1)) * inside
         side = []
         last = int(np.argmax(share[:3]))  # the side's own step
@@ -1121,9 +1143,9 @@ def _search(small: np.ndarray, gain: float):
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    grad = np.sqrt((gx * gx + gy * gy).sum(-1))
+    grad = np.sqrt(_csum(gx * gx + gy * gy))
     smooth = (grad < FLAT_GRADIENT).astype(np.uint8)
-    clipped = (small.min(axis=-1) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
+    clipped = (_cmin(small) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
     if clipped is not None and not clipped.any():
         clipped = None
     # Where a reflection blows out both sides of a line, nothing can be seen: a blown-out page beside a
@@ -1402,8 +1424,8 @@ def _unramp(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
                         borderMode=cv2.BORDER_REPLICATE)
         return out.reshape(-1, feat.shape[2])[:len(xy) - pad].reshape(pts.shape[0], pts.shape[1], -1)
 
-    near = np.linalg.norm(at(2.0) - at(-2.0), axis=-1)
-    far = np.linalg.norm(at(8.0) - at(-8.0), axis=-1)
+    near = _cnorm(at(2.0) - at(-2.0))
+    far = _cnorm(at(8.0) - at(-8.0))
     inside = ((pts >= 0) & (pts <= [w - 1, h - 1])).all(-1)
     # A crisp edge: most of the change within 8 px happens within 2 px (not a ramp), and the change persists
     # 8 px out (not a line, a stripe or a check of the desk, whose far samples are alike again).
@@ -1906,7 +1928,7 @@ def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canny edges of the colour gradient, and the gradient's direction (radians) at every pixel."""
     gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    gxx, gyy, gxy = (gx * gx).sum(-1), (gy * gy).sum(-1), (gx * gy).sum(-1)
+    gxx, gyy, gxy = _csum(gx * gx), _csum(gy * gy), _csum(gx * gy)
     # Di Zenzo: the colour gradient is the main eigenvector of the channels' structure tensor.
     lam = 0.5 * (gxx + gyy + np.sqrt((gxx - gyy) ** 2 + 4 * gxy * gxy))
     mag = np.sqrt(lam)
@@ -2123,7 +2145,7 @@ def _step(feat, x, y, nx, ny):
     plus = at(x + k * nx, y + k * ny)
     minus = at(x - k * nx, y - k * ny)
     diff = (plus - minus)[0]
-    mag = np.sqrt((diff * diff).sum(-1))
+    mag = np.sqrt(_csum(diff * diff))
     # A printed frame or a bold rule is a ridge: on its flank the step looks like a page edge, but a few
     # pixels further out the picture is back at the level of the other side (paper, frame, paper). A page
     # edge does not come back: the desk stays desk. So the step counts only as far as the far samples
@@ -2132,8 +2154,8 @@ def _step(feat, x, y, nx, ny):
     k2 = 2 * STEP_OFFSET
     plus2 = at(x + k2 * nx, y + k2 * ny)
     minus2 = at(x - k2 * nx, y - k2 * ny)
-    back = np.minimum(np.sqrt(((plus2 - minus) ** 2).sum(-1)), np.sqrt(((minus2 - plus) ** 2).sum(-1)))[0]
-    return np.minimum(mag, 2.5 * back), diff.sum(-1)
+    back = np.minimum(np.sqrt(_csum((plus2 - minus) ** 2)), np.sqrt(_csum((minus2 - plus) ** 2)))[0]
+    return np.minimum(mag, 2.5 * back), _csum(diff)
 
 
 def _clip_param(p0, d, w, h):
@@ -2305,8 +2327,8 @@ def _wide_support(feat: np.ndarray, cx: np.ndarray, cy: np.ndarray, blind: np.nd
     xy = np.concatenate(flat).astype(np.float32)
     vals = cv2.remap(feat, np.clip(xy[:, 0], 0, w - 1).reshape(-1, 1), np.clip(xy[:, 1], 0, h - 1).reshape(-1, 1),
                      cv2.INTER_LINEAR).reshape(3, -1, feat.shape[2])
-    near = np.linalg.norm(vals[0] - vals[1], axis=-1)
-    far = np.linalg.norm(vals[0] - vals[2], axis=-1)
+    near = _cnorm(vals[0] - vals[1])
+    far = _cnorm(vals[0] - vals[2])
     ok = (near > WIDE_STEP) & (far > WIDE_STEP)
     ok = ok.reshape(pts.shape[:3])
     if blind is None:
