@@ -2135,28 +2135,23 @@ def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = N
 def _step(feat, x, y, nx, ny):
     """Step magnitude (ridges discounted) and signed luminance step across the line at points x, y."""
     n = len(x)
-    cols = 1024  # remap wants maps narrower than 32767: fold the samples into rows
-    pad = (-n) % cols
-
-    def at(px, py):
-        px, py = np.pad(px, (0, pad), mode="edge"), np.pad(py, (0, pad), mode="edge")
-        out = cv2.remap(feat, px.reshape(-1, cols), py.reshape(-1, cols), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
-        return out.reshape(-1, out.shape[-1] if out.ndim == 3 else 1)[:n][None]
-
-    k = STEP_OFFSET
-    plus = at(x + k * nx, y + k * ny)
-    minus = at(x - k * nx, y - k * ny)
+    k, k2 = STEP_OFFSET, 2 * STEP_OFFSET
+    # The four offsets' samples in one remap (maps narrower than 32767: the samples folded into rows of 1024).
+    px = np.concatenate([x + k * nx, x - k * nx, x + k2 * nx, x - k2 * nx])
+    py = np.concatenate([y + k * ny, y - k * ny, y + k2 * ny, y - k2 * ny])
+    cols = 1024
+    pad = (-len(px)) % cols
+    px, py = np.pad(px, (0, pad), mode="edge"), np.pad(py, (0, pad), mode="edge")
+    out = cv2.remap(feat, px.reshape(-1, cols), py.reshape(-1, cols), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = out.reshape(-1, out.shape[-1] if out.ndim == 3 else 1)
+    plus, minus, plus2, minus2 = (out[i * n:(i + 1) * n][None] for i in range(4))
     diff = (plus - minus)[0]
     mag = np.sqrt(_csum(diff * diff))
     # A printed frame or a bold rule is a ridge: on its flank the step looks like a page edge, but a few
     # pixels further out the picture is back at the level of the other side (paper, frame, paper). A page
     # edge does not come back: the desk stays desk. So the step counts only as far as the far samples
     # stay away from the opposite near level. Lenient (×2.5), because a contact shadow hugging a
-    # low-contrast edge also deepens the near step.
-    k2 = 2 * STEP_OFFSET
-    plus2 = at(x + k2 * nx, y + k2 * ny)
-    minus2 = at(x - k2 * nx, y - k2 * ny)
+    # low-contrast edge also deepens the near step (the far samples are 2 x STEP_OFFSET out).
     back = np.minimum(np.sqrt(_csum((plus2 - minus) ** 2)), np.sqrt(_csum((minus2 - plus) ** 2)))[0]
     return np.minimum(mag, 2.5 * back), _csum(diff)
 
