@@ -1019,3 +1019,13 @@ def test_paper_rim_leaves_a_page_found_right_alone(seed, condition, split, at_le
     # puts it: just before it the profile is within 0.3 of the way from the paper to the desk.
     found = _finds_tuning_photo(seed, condition, (1000, 750), at_least=at_least, split=split)
     assert found.score >= docfind.CONFIDENT, found.score
+
+
+def test_a_pale_receipt_blurred_across_its_lower_side_is_found_not_missed():
+    # tune3 motion seed 1119 at 1080p: a pale grey receipt with a navy frame printed inside it, on a pale pink desk,
+    # under strong motion blur along its long sides. Only the amplified search finds it (IoU 0.94), and main's finder
+    # dropped it as not crisp ("no page"): its top side lies at the photo's border (no evidence) and its lower side,
+    # across the motion, is a ramp (0.65 of the change within 3 px). Within BLUR_REACH the change is a step and both
+    # neighbouring sides are steps (docfind._blurred_steps): the page is found, asked.
+    found = _finds_tuning_photo(1119, "motion", (1920, 1080), at_least=0.9, split="tune3")
+    assert found.score < docfind.CONFIDENT, found.score
