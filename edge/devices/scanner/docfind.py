@@ -111,6 +111,9 @@ measured along each candidate side:
    when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
    shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
    is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
+   A side across strong motion blur is a ramp over the blur's length (up to ~10 px): it is a step too when the change
+   falls within BLUR_REACH of it and both its neighbours, along the motion, are steps (``_blurred_steps``, 2026-12-07,
+   finder-scan12, tune3 motion/1119: a pale receipt at the photo's border, "no page").
    A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
    is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
