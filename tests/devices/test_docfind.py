@@ -1033,10 +1033,10 @@ def test_a_pale_receipt_blurred_across_its_lower_side_is_found_not_missed():
 
 @pytest.mark.xfail(strict=True, reason="known: a receipt full of blurred print on a fine stripe (finder-scan12)")
 def test_a_receipt_full_of_blurred_print_on_a_fine_stripe_is_found():
-    # tune motion seed 1121 at 720p ("no page"; 1080p: IoU 0.42 at 0.32): a receipt on a fine red stripe, its short sides
-    # along the stripes, its print smeared by the blur to its margins. No line at working size lies on its sides; the
-    # coarse view's lines on them rank far below the stripes' (not kept); judged in the texture-free view its outline
-    # is below MIN_SCORE; and its inside is less flat (0.33) than the striped desk (0.47). The held-out split's 12 MP
-    # "no page" under motion blur is of this kind (a receipt on a fine check); at 12 MP tune3 motion/1332 and tune2
-    # motion/1055 are asked and wrong at 0.35-0.38 (docs/scanner.md, finder-scan12).
+    # tune motion seed 1121 at 720p ("no page"; 1080p: IoU 0.42 at 0.32): a receipt on a fine red stripe, its short
+    # sides along the stripes, its print smeared by the blur to its margins. No line at working size lies on its
+    # sides; the coarse view's lines on them rank far below the stripes' (not kept); judged in the texture-free view
+    # its outline is below MIN_SCORE; and its inside is less flat (0.33) than the striped desk (0.47). The held-out
+    # split's 12 MP "no page" under motion blur is of this kind (a receipt on a fine check); at 12 MP tune3
+    # motion/1332 and tune2 motion/1055 are asked and wrong at 0.35-0.38 (docs/scanner.md, finder-scan12).
     _finds_tuning_photo(1121, "motion", (1280, 720), at_least=0.9)
