@@ -111,6 +111,9 @@ measured along each candidate side:
    when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
    shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
    is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
+   A side across strong motion blur is a ramp over the blur's length (up to ~10 px): it is a step too when the change
+   falls within BLUR_REACH of it and both its neighbours, along the motion, are steps (``_blurred_steps``, 2026-12-07,
+   finder-scan12, tune3 motion/1119: a pale receipt at the photo's border, "no page").
    A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
    is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
@@ -243,6 +246,7 @@ NO_PAGE = 0.3            # below this confidence the photo shows no page (an emp
 CONFIDENT = 0.75
 LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
 CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
+BLUR_REACH = 6           # px (working): … or within this of it, a side across the motion blur (``_blurred_steps``)
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
 GROW_CALM_MIXED = 0.5   # … or this share when its outline steps both ways (a band between a cloth's stripes)
@@ -1280,7 +1284,40 @@ def _crisp(small: np.ndarray, quad: np.ndarray) -> bool:
     if shares is None:
         return False
     rimmed = _rimmed(small, quad) if any(v is not None and v > 1.5 for v in shares) else [False] * 4
-    return sum(CRISP <= v <= 1.5 or (v > 1.5 and r) for v, r in zip(shares, rimmed, strict=True) if v is not None) >= 3
+    crisp = sum(CRISP <= v <= 1.5 or (v > 1.5 and r) for v, r in zip(shares, rimmed, strict=True) if v is not None)
+    if crisp == 2:  # (only where it decides: one side short of three)
+        crisp += _blurred_steps(small, quad, shares)
+    return crisp >= 3
+
+
+def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | None]) -> int:
+    """How many sides that are ramps at 3 px are steps blurred by the camera's motion (2026-12-07, finder-scan12,
+    tune3 motion/1119): motion blur spreads a side across the motion over its length (up to ~10 working px), so
+    less than CRISP of the change falls within 3 px of it, while the sides along the motion stay steps. Such a side
+    counts when at least CRISP of the change from 12 px outside to BLUR_REACH inside happens within BLUR_REACH of
+    it, and both its neighbours are steps (a blotch of the desk is a ramp all round)."""
+    feat = np.log(small.astype(np.float32) + 16.0)
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 32)[:, None]
+    count = 0
+    for s in range(4):
+        v, before, after = shares[s], shares[(s - 1) % 4], shares[(s + 1) % 4]
+        if v is None or v >= CRISP or before is None or after is None or \
+                not (CRISP <= before <= 1.5 and CRISP <= after <= 1.5):
+            continue
+        a, b = q[s], q[(s + 1) % 4]
+        n = np.array([a[1] - b[1], b[0] - a[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
+        if (c - a) @ n < 0:
+            n = -n
+        pts = a + t * (b - a)
+        total = np.median(_sample(feat, pts + BLUR_REACH * n) - _sample(feat, pts - 12 * n), axis=0)
+        size = float(total @ total)
+        if size < 0.02 ** 2:
+            continue
+        near = np.median(_sample(feat, pts + BLUR_REACH * n) - _sample(feat, pts - BLUR_REACH * n), axis=0)
+        count += float(near @ total) / size >= CRISP
+    return count
 
 
 def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
