@@ -347,6 +347,11 @@ PAPER_STEP = 0.15        # … and the desk at least this far from the paper
 PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
 NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
+FOLLOW_REACH = 2.5       # a carrying-on neighbour is followed up to this many of its lengths past its corner …
+FOLLOW_DRIFT = 1         # … its step tracked this many px (working) either way per px …
+FOLLOW_GAP = 0.06        # … until this share of its length in turn neither steps nor is blind (``_follow_on``) …
+FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
+FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 
@@ -414,6 +419,10 @@ def detect(image: np.ndarray) -> Detection | None:
         if score > FRAME_DOUBT * CONFIDENT and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = FRAME_DOUBT * CONFIDENT
+            # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
+            grown = _follow_on(found[5][0], small, quad)
+            if grown is not None:
+                quad = grown
         # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
         body = _smooth_beyond(small, found[5][0] if len(found) > 5 else None, quad) \
             if score > FRAME_DOUBT * CONFIDENT else None
@@ -622,6 +631,92 @@ def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     s = strength.reshape(lines, -1)
     w = way.reshape(lines, -1)
     return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
+
+
+def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The answer grown along both neighbours of a side past which they carry on (``_carries_on``; 2026-12-07, branch
+    finder-glare2), or None. A row of print or a lamp's reflection's rim across the page ended the answer; the page's
+    part beyond lies under the reflection, where no step outlines its far side, so ``_grow`` found nothing to end a
+    strip at. Each neighbour's line is followed past its corner (in the texture-free view ``feat``, the step tracked
+    FOLLOW_DRIFT px either way per px) as the same step with the same paper inside, through what is blown out all round
+    (BLIND), until FOLLOW_GAP of it in turn neither steps so nor is blind, or the photo's border. The new side joins
+    where the two end: where the step was last seen, or, where one neighbour's end lies in the reflection, as far as
+    makes the page's two neighbours as long (a sheet's opposite sides are about equal), no farther than the
+    reflection. Taken only when both go on for FOLLOW_MIN of the side's neighbours' length, stepping along
+    CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it)."""
+    if small.ndim != 3:
+        return None
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    clipped = (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8)
+    blind = cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
+
+    def walk(far: np.ndarray, corner: np.ndarray):
+        length = float(np.hypot(*(corner - far)))
+        d = (corner - far) / max(length, 1e-6)
+        n = np.array([-d[1], d[0]])
+        n = n if (c - corner) @ n > 0 else -n  # into the quad
+        t = np.linspace(0.1, 0.9, 24)[:, None]
+        pts = far + t * (corner - far)
+        _, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
+                       np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
+        sign = 1.0 if np.median(lum) >= 0 else -1.0
+        paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)
+        desk = np.median(_sample(feat, pts - CARRY_IN * n), axis=0)
+        steps = int(min(FOLLOW_REACH * length, 2 * (w + h)))
+        offs = np.arange(-FOLLOW_DRIFT, FOLLOW_DRIFT + 0.5)
+        off, seen, last, blind_end, hits, looked, miss = 0.0, 0, 0, 0, 0, 0, 0
+        for j in range(1, steps + 1):
+            p = corner + j * d
+            if not (2 <= p[0] <= w - 3 and 2 <= p[1] <= h - 3):
+                break
+            e = (p + (off + offs)[:, None] * n).astype(np.float32)
+            m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
+            same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
+            good = (m >= 0.04) & (lu * sign > 0) & same
+            if blind_end > last:  # out of a reflection: its rim's ramp steps too; the page's side has the desk beyond
+                good &= _chroma(_sample(feat, e - CARRY_IN * n) - desk) < WIDE_STEP
+            x, y = int(round(p[0])), int(round(p[1]))
+            if good.any():
+                off += offs[int(np.argmax(np.where(good, m, -1)))]
+                hits, looked, last, miss = hits + 1, looked + 1, j, 0
+            elif blind[y, x]:
+                blind_end, miss = j, 0
+            else:
+                looked, miss = looked + 1, miss + 1
+                if miss > max(FOLLOW_GAP * length, 3):
+                    break
+        return length, d, last, (blind_end if blind_end > last else last), hits / max(looked, 1)
+
+    best, best_area = None, abs(_area(q)) * (1 + FOLLOW_MIN)
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        ends = [walk(q[(s - 1) % 4], a), walk(q[(s + 2) % 4], b)]
+        if min(e[2] for e in ends) < FOLLOW_MIN * min(e[0] for e in ends) or min(e[4] for e in ends) < CARRY_SHARE:
+            continue
+        # how long each neighbour becomes: as the other where its end is in the reflection (within what it allows)
+        # (both in it: its middle, the side somewhere under it)
+        open_ = [e for e in ends if e[3] == e[2]]
+        full = max(e[0] + e[2] for e in open_) if open_ else None
+        reach = [float(np.clip(full - e[0], e[2], e[3])) if full is not None else (e[2] + e[3]) / 2 for e in ends]
+        new = q.copy()
+        new[s], new[(s + 1) % 4] = a + reach[0] * ends[0][1], b + reach[1] * ends[1][1]
+        strip = np.array([a, b, new[(s + 1) % 4], new[s]])
+        if not _convex(new) or not _convex(strip):
+            continue
+        mask = _quad_mask(feat.shape[:2], order_corners(strip)).astype(bool)
+        ns = np.array([a[1] - b[1], b[0] - a[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
+        ns = ns if (c - a) @ ns > 0 else -ns  # into the quad
+        paper = np.median(_sample(feat, a + np.linspace(0.1, 0.9, 24)[:, None] * (b - a) + CARRY_IN * ns), axis=0)
+        vals = feat[mask]
+        if not len(vals):
+            continue
+        ok = (_chroma(vals - paper) < WIDE_STEP) | clipped[mask].astype(bool)
+        area = abs(_area(new))
+        if ok.mean() >= FOLLOW_PAPER and area > best_area:
+            best, best_area = new, area
+    return best
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
