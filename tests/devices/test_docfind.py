@@ -1023,8 +1023,8 @@ def test_paper_rim_leaves_a_page_found_right_alone(seed, condition, split, at_le
 
 def _page_under_reflection():
     # A white page (tilted 8 degrees) on an olive desk, a lamp's reflection (blown out, soft rim) over its bottom side
-    # and the desk below it, and a dark row of print across the page 40 % down (to its margins): the working photo, its texture-free
-    # view, the page and the part above the row.
+    # and the desk below it, and a dark row of print across the page 40 % down (to its margins): the working photo,
+    # its texture-free view, the page and the part above the row.
     rng = np.random.default_rng(7)
     img = np.clip(rng.normal(0, 3, (480, 640, 3)) + [110, 160, 170], 0, 255).astype(np.float32)
     page = _tilted_page()

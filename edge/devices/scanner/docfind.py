@@ -666,7 +666,7 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
         desk = np.median(_sample(feat, pts - CARRY_IN * n), axis=0)
         steps = int(min(FOLLOW_REACH * length, 2 * (w + h)))
         offs = np.arange(-FOLLOW_DRIFT, FOLLOW_DRIFT + 0.5)
-        off, seen, last, blind_end, hits, looked, miss = 0.0, 0, 0, 0, 0, 0, 0
+        off, last, blind_end, hits, looked, miss = 0.0, 0, 0, 0, 0, 0
         for j in range(1, steps + 1):
             p = corner + j * d
             if not (2 <= p[0] <= w - 3 and 2 <= p[1] <= h - 3):
