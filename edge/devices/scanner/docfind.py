@@ -348,7 +348,8 @@ PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame p
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
 NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
 FOLLOW_REACH = 2.5       # a carrying-on neighbour is followed up to this many of its lengths past its corner …
-FOLLOW_DRIFT = 1         # … its step tracked this many px (working) either way per px …
+FOLLOW_DRIFT = 3         # … its step looked for this many px (working) either side of where it was last seen …
+FOLLOW_CHUNK = 16        # … this many px at a time
 FOLLOW_GAP = 0.06        # … until this share of its length in turn neither steps nor is blind (``_follow_on``) …
 FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
 FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
@@ -637,13 +638,14 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
     """The answer grown along both neighbours of a side past which they carry on (``_carries_on``; 2026-12-07, branch
     finder-glare2), or None. A row of print or a lamp's reflection's rim across the page ended the answer; the page's
     part beyond lies under the reflection, where no step outlines its far side, so ``_grow`` found nothing to end a
-    strip at. Each neighbour's line is followed past its corner (in the texture-free view ``feat``, the step tracked
-    FOLLOW_DRIFT px either way per px) as the same step with the same paper inside, through what is blown out all round
-    (BLIND), until FOLLOW_GAP of it in turn neither steps so nor is blind, or the photo's border. The new side joins
+    strip at. Each neighbour's line is followed past its corner (in the texture-free view ``feat``, the step looked for
+    within FOLLOW_DRIFT px of where it was last seen) as the same step with the same paper inside, through what is
+    blown out all round (BLIND), until FOLLOW_GAP of it in turn neither steps so nor is blind, or the photo's
+    border; out of the reflection only with the desk's colour beyond it (its rim's ramp steps too). The new side joins
     where the two end: where the step was last seen, or, where one neighbour's end lies in the reflection, as far as
-    makes the page's two neighbours as long (a sheet's opposite sides are about equal), no farther than the
-    reflection. Taken only when both go on for FOLLOW_MIN of the side's neighbours' length, stepping along
-    CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it)."""
+    makes the page's two neighbours as long (a sheet's opposite sides are about equal), within the reflection; where
+    both do, the reflection's middle along each. Taken only when both go on for FOLLOW_MIN of their length, stepping
+    along CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -664,35 +666,50 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
         sign = 1.0 if np.median(lum) >= 0 else -1.0
         paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)
         desk = np.median(_sample(feat, pts - CARRY_IN * n), axis=0)
-        steps = int(min(FOLLOW_REACH * length, 2 * (w + h)))
+        j = np.arange(1, int(min(FOLLOW_REACH * length, 2 * (w + h))) + 1, dtype=np.float64)
+        p = corner + j[:, None] * d
+        j, p = j[((p >= 2) & (p <= [w - 3, h - 3])).all(1).cumprod().astype(bool)], None  # up to the photo's border
+        if not len(j):
+            return length, d, 0, 0, 0.0
+        # the lines within FOLLOW_DRIFT px of the one the step was last seen on, FOLLOW_CHUNK px at a time (the side
+        # found may be a degree off the page's: followed far, the page's side drifts off its line)
         offs = np.arange(-FOLLOW_DRIFT, FOLLOW_DRIFT + 0.5)
         off, last, blind_end, hits, looked, miss = 0.0, 0, 0, 0, 0, 0
-        for j in range(1, steps + 1):
-            p = corner + j * d
-            if not (2 <= p[0] <= w - 3 and 2 <= p[1] <= h - 3):
-                break
-            e = (p + (off + offs)[:, None] * n).astype(np.float32)
+        for k0 in range(0, len(j), FOLLOW_CHUNK):
+            jj = j[k0:k0 + FOLLOW_CHUNK]
+            e = (corner + jj[:, None, None] * d + (off + offs)[None, :, None] * n).reshape(-1, 2).astype(np.float32)
             m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
-            same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
-            good = (m >= 0.04) & (lu * sign > 0) & same
-            if blind_end > last:  # out of a reflection: its rim's ramp steps too; the page's side has the desk beyond
-                good &= _chroma(_sample(feat, e - CARRY_IN * n) - desk) < WIDE_STEP
-            x, y = int(round(p[0])), int(round(p[1]))
-            if good.any():
-                off += offs[int(np.argmax(np.where(good, m, -1)))]
-                hits, looked, last, miss = hits + 1, looked + 1, j, 0
-            elif blind[y, x]:
-                blind_end, miss = j, 0
-            else:
-                looked, miss = looked + 1, miss + 1
-                if miss > max(FOLLOW_GAP * length, 3):
-                    break
+            good = (m >= 0.04) & (lu * sign > 0) & (_chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP)
+            # … out of a reflection its rim's ramp steps too: there the page's side has the desk beyond it
+            beyond = (good & (_chroma(_sample(feat, e - CARRY_IN * n) - desk) < WIDE_STEP)).reshape(len(jj), -1)
+            good = good.reshape(len(jj), -1)
+            at = np.round(corner + jj[:, None] * d).astype(int)
+            dark = blind[at[:, 1], at[:, 0]]
+            moved = []
+            for k in range(len(jj)):
+                row = good[k] if blind_end <= last else beyond[k]
+                if row.any():
+                    hits, looked, last, miss = hits + 1, looked + 1, k0 + k + 1, 0
+                    moved.append(offs[int(np.argmax(np.where(row, m.reshape(len(jj), -1)[k], -1)))])
+                elif dark[k]:
+                    blind_end, miss = k0 + k + 1, 0
+                else:
+                    looked, miss = looked + 1, miss + 1
+                    if miss > max(FOLLOW_GAP * length, 3):
+                        break
+            if miss > max(FOLLOW_GAP * length, 3):
+                break
+            if moved:
+                off += float(np.median(moved))
         return length, d, last, (blind_end if blind_end > last else last), hits / max(looked, 1)
 
     best, best_area = None, abs(_area(q)) * (1 + FOLLOW_MIN)
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
-        ends = [walk(q[(s - 1) % 4], a), walk(q[(s + 2) % 4], b)]
+        ends = [walk(q[(s - 1) % 4], a)]
+        if ends[0][2] < FOLLOW_MIN * ends[0][0]:
+            continue  # (the other not followed: time)
+        ends.append(walk(q[(s + 2) % 4], b))
         if min(e[2] for e in ends) < FOLLOW_MIN * min(e[0] for e in ends) or min(e[4] for e in ends) < CARRY_SHARE:
             continue
         # how long each neighbour becomes: as the other where its end is in the reflection (within what it allows)
