@@ -151,6 +151,11 @@ measured along each candidate side:
    edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
+   An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
+   each is followed past its corner as the same step with the same paper inside, through a lamp's reflection, and the
+   new side joins their ends (in the reflection: as long as the other neighbour, or its middle) when the strip taken
+   in is paper or blown out. The page's part beyond a row of print lies under the reflection, where ``_grow`` finds no
+   far side.
    And an answer that is the band at one end of a region smoother than
    the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
    region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
