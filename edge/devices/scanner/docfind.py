@@ -154,6 +154,11 @@ measured along each candidate side:
    edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
+   An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
+   each is followed past its corner as the same step with the same paper inside, through a lamp's reflection, and the
+   new side joins their ends (in the reflection: as long as the other neighbour, or its middle) when the strip taken
+   in is paper or blown out. The page's part beyond a row of print lies under the reflection, where ``_grow`` finds no
+   far side.
    And an answer that is the band at one end of a region smoother than
    the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
    region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
@@ -351,6 +356,12 @@ PAPER_STEP = 0.15        # … and the desk at least this far from the paper
 PAPER_SIDES = 2          # sides with paper beyond them: the answer is a frame printed inside the page
 NEAR_STEP = 0.05         # log colour: a step next to a side this large sets its direction where the far one disagrees
 NEAR_INK = 0.1           # … and the far inside is ink: darker than the paper next to the side, every channel
+FOLLOW_REACH = 2.5       # a carrying-on neighbour is followed up to this many of its lengths past its corner …
+FOLLOW_DRIFT = 3         # … its step looked for this many px (working) either side of where it was last seen …
+FOLLOW_CHUNK = 16        # … this many px at a time
+FOLLOW_GAP = 0.06        # … until this share of its length in turn neither steps nor is blind (``_follow_on``) …
+FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
+FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 
@@ -418,6 +429,10 @@ def detect(image: np.ndarray) -> Detection | None:
         if score > FRAME_DOUBT * CONFIDENT and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = FRAME_DOUBT * CONFIDENT
+            # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
+            grown = _follow_on(found[5][0], small, quad)
+            if grown is not None:
+                quad = grown
         # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
         body = _smooth_beyond(small, found[5][0] if len(found) > 5 else None, quad) \
             if score > FRAME_DOUBT * CONFIDENT else None
@@ -627,6 +642,108 @@ def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     s = strength.reshape(lines, -1)
     w = way.reshape(lines, -1)
     return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
+
+
+def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The answer grown along both neighbours of a side past which they carry on (``_carries_on``; 2026-12-07, branch
+    finder-glare2), or None. A row of print or a lamp's reflection's rim across the page ended the answer; the page's
+    part beyond lies under the reflection, where no step outlines its far side, so ``_grow`` found nothing to end a
+    strip at. Each neighbour's line is followed past its corner (in the texture-free view ``feat``, the step looked for
+    within FOLLOW_DRIFT px of where it was last seen) as the same step with the same paper inside, through what is
+    blown out all round (BLIND), until FOLLOW_GAP of it in turn neither steps so nor is blind, or the photo's
+    border; out of the reflection only with the desk's colour beyond it (its rim's ramp steps too). The new side joins
+    where the two end: where the step was last seen, or, where one neighbour's end lies in the reflection, as far as
+    makes the page's two neighbours as long (a sheet's opposite sides are about equal), within the reflection; where
+    both do, the reflection's middle along each. Taken only when both go on for FOLLOW_MIN of their length, stepping
+    along CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it)."""
+    if small.ndim != 3:
+        return None
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    clipped = (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8)
+    blind = cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
+
+    def walk(far: np.ndarray, corner: np.ndarray):
+        length = float(np.hypot(*(corner - far)))
+        d = (corner - far) / max(length, 1e-6)
+        n = np.array([-d[1], d[0]])
+        n = n if (c - corner) @ n > 0 else -n  # into the quad
+        t = np.linspace(0.1, 0.9, 24)[:, None]
+        pts = far + t * (corner - far)
+        _, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
+                       np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
+        sign = 1.0 if np.median(lum) >= 0 else -1.0
+        paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)
+        desk = np.median(_sample(feat, pts - CARRY_IN * n), axis=0)
+        j = np.arange(1, int(min(FOLLOW_REACH * length, 2 * (w + h))) + 1, dtype=np.float64)
+        p = corner + j[:, None] * d
+        j, p = j[((p >= 2) & (p <= [w - 3, h - 3])).all(1).cumprod().astype(bool)], None  # up to the photo's border
+        if not len(j):
+            return length, d, 0, 0, 0.0
+        # the lines within FOLLOW_DRIFT px of the one the step was last seen on, FOLLOW_CHUNK px at a time (the side
+        # found may be a degree off the page's: followed far, the page's side drifts off its line)
+        offs = np.arange(-FOLLOW_DRIFT, FOLLOW_DRIFT + 0.5)
+        off, last, blind_end, hits, looked, miss = 0.0, 0, 0, 0, 0, 0
+        for k0 in range(0, len(j), FOLLOW_CHUNK):
+            jj = j[k0:k0 + FOLLOW_CHUNK]
+            e = (corner + jj[:, None, None] * d + (off + offs)[None, :, None] * n).reshape(-1, 2).astype(np.float32)
+            m, lu = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
+            good = (m >= 0.04) & (lu * sign > 0) & (_chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP)
+            # … out of a reflection its rim's ramp steps too: there the page's side has the desk beyond it
+            beyond = (good & (_chroma(_sample(feat, e - CARRY_IN * n) - desk) < WIDE_STEP)).reshape(len(jj), -1)
+            good = good.reshape(len(jj), -1)
+            at = np.round(corner + jj[:, None] * d).astype(int)
+            dark = blind[at[:, 1], at[:, 0]]
+            moved = []
+            for k in range(len(jj)):
+                row = good[k] if blind_end <= last else beyond[k]
+                if row.any():
+                    hits, looked, last, miss = hits + 1, looked + 1, k0 + k + 1, 0
+                    moved.append(offs[int(np.argmax(np.where(row, m.reshape(len(jj), -1)[k], -1)))])
+                elif dark[k]:
+                    blind_end, miss = k0 + k + 1, 0
+                else:
+                    looked, miss = looked + 1, miss + 1
+                    if miss > max(FOLLOW_GAP * length, 3):
+                        break
+            if miss > max(FOLLOW_GAP * length, 3):
+                break
+            if moved:
+                off += float(np.median(moved))
+        return length, d, last, (blind_end if blind_end > last else last), hits / max(looked, 1)
+
+    best, best_area = None, abs(_area(q)) * (1 + FOLLOW_MIN)
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        ends = [walk(q[(s - 1) % 4], a)]
+        if ends[0][2] < FOLLOW_MIN * ends[0][0]:
+            continue  # (the other not followed: time)
+        ends.append(walk(q[(s + 2) % 4], b))
+        if min(e[2] for e in ends) < FOLLOW_MIN * min(e[0] for e in ends) or min(e[4] for e in ends) < CARRY_SHARE:
+            continue
+        # how long each neighbour becomes: as the other where its end is in the reflection (within what it allows)
+        # (both in it: its middle, the side somewhere under it)
+        open_ = [e for e in ends if e[3] == e[2]]
+        full = max(e[0] + e[2] for e in open_) if open_ else None
+        reach = [float(np.clip(full - e[0], e[2], e[3])) if full is not None else (e[2] + e[3]) / 2 for e in ends]
+        new = q.copy()
+        new[s], new[(s + 1) % 4] = a + reach[0] * ends[0][1], b + reach[1] * ends[1][1]
+        strip = np.array([a, b, new[(s + 1) % 4], new[s]])
+        if not _convex(new) or not _convex(strip):
+            continue
+        mask = _quad_mask(feat.shape[:2], order_corners(strip)).astype(bool)
+        ns = np.array([a[1] - b[1], b[0] - a[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
+        ns = ns if (c - a) @ ns > 0 else -ns  # into the quad
+        paper = np.median(_sample(feat, a + np.linspace(0.1, 0.9, 24)[:, None] * (b - a) + CARRY_IN * ns), axis=0)
+        vals = feat[mask]
+        if not len(vals):
+            continue
+        ok = (_chroma(vals - paper) < WIDE_STEP) | clipped[mask].astype(bool)
+        area = abs(_area(new))
+        if ok.mean() >= FOLLOW_PAPER and area > best_area:
+            best, best_area = new, area
+    return best
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
