@@ -1107,3 +1107,31 @@ def test_edge_glare_cut_at_a_row_under_a_reflection_finds_the_page(seed):
     # tune2:edge_glare/1004 and /1018 at 1280x720: main's finder answered the part above a row of print, 0.72 / 0.59,
     # asked; followed along its sides into the reflection, the page (asked still: the reflection hides its end).
     _finds_tuning_photo(seed, "edge_glare", (1280, 720), at_least=0.95, split="tune2")
+
+
+def _page_on_longer_sheet(angle: float, seed: int = 0):
+    # A white page 400x500 px on a slightly darker white sheet of the same width, 150 px longer (their left and right
+    # sides line up: a page on a pad, a letter on its envelope/folder), on a grey-blue desk, 1280x720, no reflection.
+    rng = np.random.default_rng(seed)
+    img = np.clip(rng.normal(0, 3, (720, 1280, 3)) + (90, 110, 130), 0, 255).astype(np.float32)
+    th = np.deg2rad(angle)
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    c = np.array([640.0, 330.0])
+    page = np.array([[-200, -250], [200, -250], [200, 250], [-200, 250]]) @ rot.T + c
+    sheet = np.array([[-200, -250], [200, -250], [200, 400], [-200, 400]]) @ rot.T + c
+    cv2.fillConvexPoly(img, np.round(sheet).astype(np.int32), (228, 232, 230))
+    cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (245, 247, 246))
+    img = np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
+    return img, page
+
+
+@pytest.mark.parametrize("angle", [0, 5, -7])
+def test_a_page_on_a_same_coloured_sheet_sharing_two_sides_is_not_grown_onto_the_sheet(angle):
+    # Review of finder-glare2. main: IoU 0.993-0.996 at 0.68 (asked but right; _carries_on caps it: the sheet's
+    # sides go on past the page's bottom corners). finder-glare2: _follow_on followed those sides to the sheet's end
+    # and took the sheet's strip (paper-coloured, within WIDE_STEP) though nothing is blown out: 0.77-0.80, asked and
+    # wrong. Fix: FOLLOW_GLARE of the strip taken in must be blown out.
+    img, page = _page_on_longer_sheet(angle)
+    found = docfind.detect(img)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, page) >= 0.9, imagegen.quad_iou(found.corners, page)

@@ -362,6 +362,7 @@ FOLLOW_CHUNK = 16        # … this many px at a time
 FOLLOW_GAP = 0.06        # … until this share of its length in turn neither steps nor is blind (``_follow_on``) …
 FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
 FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
+FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 
@@ -655,7 +656,8 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
     where the two end: where the step was last seen, or, where one neighbour's end lies in the reflection, as far as
     makes the page's two neighbours as long (a sheet's opposite sides are about equal), within the reflection; where
     both do, the reflection's middle along each. Taken only when both go on for FOLLOW_MIN of their length, stepping
-    along CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it)."""
+    along CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it), and
+    blown out for FOLLOW_GLARE of it (no reflection: the paper going on is another sheet under the page)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -741,7 +743,11 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
             continue
         ok = (_chroma(vals - paper) < WIDE_STEP) | clipped[mask].astype(bool)
         area = abs(_area(new))
-        if ok.mean() >= FOLLOW_PAPER and area > best_area:
+        # … and the strip partly under the reflection: without one, paper going on past a side is another sheet of the
+        # paper's colour under the page (a pad, a folder sharing two sides), which ``_carries_on`` asks about, not part
+        # of this page (review of finder-glare2)
+        glare = float(clipped[mask].mean())
+        if ok.mean() >= FOLLOW_PAPER and glare >= FOLLOW_GLARE and area > best_area:
             best, best_area = new, area
     return best
 
