@@ -252,6 +252,7 @@ CONFIDENT = 0.75
 LOW_CONTRAST_GAIN = 3.0  # steps are amplified this much when nothing is found at first (a pale page)
 CRISP = 0.65             # share of a faint side's change in log colour within 3 px of it (a step, not a ramp)
 BLUR_REACH = 6           # px (working): … or within this of it, a side across the motion blur (``_blurred_steps``)
+BLUR_SHARE = 0.4         # … when at least this share of its change is within 3 px (a ramp about the side)
 GROW_REACH = 6.0         # a side is searched this many of its neighbours' lengths beyond it (_grow)
 GROW_CALM = 0.3          # share of a grown strip that is calm (gradient below FLAT_GRADIENT / 2) …
 GROW_CALM_MIXED = 0.5   # … or this share when its outline steps both ways (a band between a cloth's stripes)
@@ -1417,8 +1418,13 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
     """How many sides that are ramps at 3 px are steps blurred by the camera's motion (2026-12-07, finder-scan12,
     tune3 motion/1119): motion blur spreads a side across the motion over its length (up to ~10 working px), so
     less than CRISP of the change falls within 3 px of it, while the sides along the motion stay steps. Such a side
-    counts when at least CRISP of the change from 12 px outside to BLUR_REACH inside happens within BLUR_REACH of
-    it, and both its neighbours are steps (a blotch of the desk is a ramp all round)."""
+    counts when at least CRISP (and at most 1.5, as in ``_crisp``) of the change from 12 px outside to 2 BLUR_REACH
+    inside happens within BLUR_REACH of it, and both its neighbours are steps (a blotch of the desk is a ramp all
+    round). The change is taken to 2 BLUR_REACH inside, not BLUR_REACH: with the window ending at BLUR_REACH, a
+    linear ramp of any width (a lit band fading out over tens of px) has 12 / 18 = 0.67 of it within BLUR_REACH and
+    would count; to 2 BLUR_REACH it has 0.5. And a ramp at most 2 BLUR_REACH wide about the side has at least
+    BLUR_SHARE of its change within 3 px of it: a side with less is no blurred step but a change beside it (an
+    empty striped desk's band closed by a pen lying across it: 0.09, document_photo none/110 at 1000x750)."""
     feat = np.log(small.astype(np.float32) + 16.0)
     q = order_corners(quad)
     c = q.mean(axis=0)
@@ -1426,7 +1432,7 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
     count = 0
     for s in range(4):
         v, before, after = shares[s], shares[(s - 1) % 4], shares[(s + 1) % 4]
-        if v is None or v >= CRISP or before is None or after is None or \
+        if v is None or v >= CRISP or v < BLUR_SHARE or before is None or after is None or \
                 not (CRISP <= before <= 1.5 and CRISP <= after <= 1.5):
             continue
         a, b = q[s], q[(s + 1) % 4]
@@ -1434,12 +1440,12 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
         if (c - a) @ n < 0:
             n = -n
         pts = a + t * (b - a)
-        total = np.median(_sample(feat, pts + BLUR_REACH * n) - _sample(feat, pts - 12 * n), axis=0)
+        total = np.median(_sample(feat, pts + 2 * BLUR_REACH * n) - _sample(feat, pts - 12 * n), axis=0)
         size = float(total @ total)
         if size < 0.02 ** 2:
             continue
         near = np.median(_sample(feat, pts + BLUR_REACH * n) - _sample(feat, pts - BLUR_REACH * n), axis=0)
-        count += float(near @ total) / size >= CRISP
+        count += CRISP <= float(near @ total) / size <= 1.5
     return count
 
 
