@@ -196,6 +196,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -470,6 +471,41 @@ def detect(image: np.ndarray) -> Detection | None:
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _in_background(fn, *args):
+    """``fn(*args)`` run in a thread of its own; returns a function that waits for its result (or raises its
+    error). For OpenCV work that lets go of the GIL (the Hough transform) beside numpy / Python work on the other
+    core: a thread per call, no pool (nothing kept across a fork)."""
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as e:  # handed to the caller
+            out["error"] = e
+
+    thread = threading.Thread(target=run, name="docfind-" + fn.__name__, daemon=True)
+    thread.start()
+
+    def result():
+        thread.join()
+        if "error" in out:
+            raise out["error"]
+        return out["value"]
+    return result
+
+
+def _median(image: np.ndarray, k: int) -> np.ndarray:
+    """``cv2.medianBlur(image, k)``, its upper and lower halves on the two cores (the same values: each half is taken
+    with k // 2 rows of the other beyond the cut, so no row it keeps sees the cut's replicated border)."""
+    h, r = image.shape[0], k // 2
+    if h < 8 * k:
+        return cv2.medianBlur(image, k)
+    m = h // 2
+    lower = _in_background(cv2.medianBlur, image[m - r:], k)
+    upper = cv2.medianBlur(image[:m + r], k)
+    return np.concatenate([upper[:m], lower()[r:]])
 
 
 def _fold(op, a: np.ndarray) -> np.ndarray:
@@ -1095,7 +1131,7 @@ def _raw_view(small: np.ndarray) -> np.ndarray:
 
 def _texture_free(small: np.ndarray) -> np.ndarray:
     """The texture-free view's log colour: the widest median (MEDIANS) takes away print, grain and a fine weave."""
-    return np.log(cv2.medianBlur(small, max(MEDIANS)).astype(np.float32) + 16.0)
+    return np.log(_median(small, max(MEDIANS)).astype(np.float32) + 16.0)
 
 
 def _paper_beyond(small: np.ndarray, quad: np.ndarray) -> list[float] | None:
@@ -1271,7 +1307,7 @@ def _search(small: np.ndarray, gain: float):
     multiplies the log-colour features the steps are measured on (1: as tuned)."""
     # Paper is flat once its print is gone: the share of a candidate's inside without texture in the
     # texture-free view tells a page from a patch of checked cloth or grain outlined by four of its own lines.
-    flat_view = cv2.medianBlur(small, max(MEDIANS))
+    flat_view = _median(small, max(MEDIANS))
     flat_feat = np.log(flat_view.astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
@@ -2145,9 +2181,12 @@ def _segments(edges: np.ndarray):
 def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
     """Collinear segments merged into lines, longest first."""
     edges, angle = _edges(feat)
+    # The Hough transform (C, without the GIL) on the other core while the chains are walked and merged here.
+    hough = _in_background(_hough_segments, edges, angle)
     pieces, seg_len, ends = _segments(edges)
     S = len(pieces)
     if S == 0:
+        hough()
         return []
     ids = np.repeat(np.arange(S), [len(p) for p in pieces])
     pts = np.concatenate(pieces).astype(np.float64)
@@ -2181,20 +2220,28 @@ def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
         count += 1
     top = np.argsort(-lengths[:count])[:RAW_LINES]
     found = [_Line(normals[i], float(rhos[i]), float(lengths[i]), sums[i]) for i in top]
-    return found + _hough_lines(edges, angle, normals[top], rhos[top])
+    return found + _hough_lines(hough(), angle, normals[top], rhos[top])
 
 
-def _hough_lines(edges: np.ndarray, angle: np.ndarray, normals: np.ndarray, rhos: np.ndarray) -> list[_Line]:
-    """Lines whose edge is broken into pieces shorter than MIN_SEGMENT (a page side on stripes or checks,
-    where every stripe touching the page meets it): a probabilistic Hough transform bridges the gaps."""
+def _hough_segments(edges: np.ndarray, angle: np.ndarray) -> tuple[list[np.ndarray], bool]:
+    """The probabilistic Hough transform's segments (x0, y0, x1, y1) of the edges, and whether the desk's own family
+    of edges (stripes, grain) was taken out first (``_across_family``) and looked at again without it."""
     # On stripes or grain (one direction dominates the edges), a page's side crossing them is found again
     # without them. In that dense field a line in any direction meets an edge pixel every few px, and the
     # transform bridges them into long segments across the texture; a real line's pixels have their
-    # gradient across it, so there a segment counts only where most of them do (HOUGH_ALIGNED).
+    # gradient across it, so there a segment counts only where most of them do (HOUGH_ALIGNED, ``_hough_lines``).
     across = _across_family(edges, angle)
     found = [cv2.HoughLinesP(e, 1, math.pi / 360, threshold=40, minLineLength=4 * MIN_SEGMENT, maxLineGap=6)
              for e in ((edges,) if across is None else (edges, across))]
-    found = [f.reshape(-1, 4) for f in found if f is not None]
+    return [f.reshape(-1, 4) for f in found if f is not None], across is not None
+
+
+def _hough_lines(hough: tuple[list[np.ndarray], bool], angle: np.ndarray, normals: np.ndarray,
+                 rhos: np.ndarray) -> list[_Line]:
+    """Lines whose edge is broken into pieces shorter than MIN_SEGMENT (a page side on stripes or checks,
+    where every stripe touching the page meets it): a probabilistic Hough transform bridges the gaps (``hough``:
+    ``_hough_segments``); those a chain line (``normals``, ``rhos``) already covers are left out."""
+    found, striped = hough
     if not found:
         return []
     segs = np.concatenate(found).astype(np.float64)
@@ -2220,7 +2267,7 @@ def _hough_lines(edges: np.ndarray, angle: np.ndarray, normals: np.ndarray, rhos
         xs = np.round(x0 + t * (x1 - x0)).astype(int)
         ys = np.round(y0 + t * (y1 - y0)).astype(int)
         aligned = np.abs(np.cos(angle[ys, xs]) * n[0] + np.sin(angle[ys, xs]) * n[1]) > cos_tol_edge
-        if across is not None and aligned.mean() < HOUGH_ALIGNED:
+        if striped and aligned.mean() < HOUGH_ALIGNED:
             continue
         have_n[count], have_r[count] = n, r
         count += 1
