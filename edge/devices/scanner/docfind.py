@@ -534,6 +534,17 @@ def _count(mask: np.ndarray) -> int:
     return cv2.countNonZero(mask)
 
 
+def _blown_out(small: np.ndarray) -> np.ndarray:
+    """Where every channel is at least CLIPPED (1, else 0): a lamp's reflection, or over-exposed paper."""
+    return (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8)
+
+
+def _blind(clipped: np.ndarray) -> np.ndarray:
+    """Where what is blown out (``_blown_out``) is so all round, BLIND px each way: nothing can be seen there (a
+    blown-out page beside a darker desk still shows its edge)."""
+    return cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
+
+
 def _sample(feat: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """The view's values at points (N, 2) (bilinear; the border repeated)."""
     p = np.asarray(pts, np.float32).reshape(-1, 1, 2)
@@ -554,7 +565,7 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     reflection and hides nothing beyond a side; but either makes steps of its own next to it."""
     if small.ndim != 3:
         return None
-    clipped = (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8)
+    clipped = _blown_out(small)
     outside = clipped & (1 - _quad_mask(small.shape[:2], order_corners(quad)))
     if not outside.any():
         return None
@@ -700,8 +711,8 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
     h, w = feat.shape[:2]
     q = order_corners(quad)
     c = q.mean(axis=0)
-    clipped = (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8)
-    blind = cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
+    clipped = _blown_out(small)
+    blind = _blind(clipped)
 
     def walk(far: np.ndarray, corner: np.ndarray):
         length = float(np.hypot(*(corner - far)))
@@ -717,7 +728,7 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
         desk = np.median(_sample(feat, pts - CARRY_IN * n), axis=0)
         j = np.arange(1, int(min(FOLLOW_REACH * length, 2 * (w + h))) + 1, dtype=np.float64)
         p = corner + j[:, None] * d
-        j, p = j[((p >= 2) & (p <= [w - 3, h - 3])).all(1).cumprod().astype(bool)], None  # up to the photo's border
+        j = j[((p >= 2) & (p <= [w - 3, h - 3])).all(1).cumprod().astype(bool)]  # up to the photo's border
         if not len(j):
             return length, d, 0, 0, 0.0
         # the lines within FOLLOW_DRIFT px of the one the step was last seen on, FOLLOW_CHUNK px at a time (the side
@@ -772,8 +783,7 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
         if not _convex(new) or not _convex(strip):
             continue
         mask = _quad_mask(feat.shape[:2], order_corners(strip)).astype(bool)
-        ns = np.array([a[1] - b[1], b[0] - a[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
-        ns = ns if (c - a) @ ns > 0 else -ns  # into the quad
+        ns = _inward(q, s)[3]
         paper = np.median(_sample(feat, a + np.linspace(0.1, 0.9, 24)[:, None] * (b - a) + CARRY_IN * ns), axis=0)
         vals = feat[mask]
         if not len(vals):
@@ -1313,12 +1323,12 @@ def _search(small: np.ndarray, gain: float):
     gy = cv2.Sobel(flat_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     grad = np.sqrt(_csum(gx * gx + gy * gy))
     smooth = (grad < FLAT_GRADIENT).astype(np.uint8)
-    clipped = (_fold(np.minimum, small) >= CLIPPED).astype(np.uint8) if small.ndim == 3 else None
+    clipped = _blown_out(small) if small.ndim == 3 else None
     if clipped is not None and not clipped.any():
         clipped = None
     # Where a reflection blows out both sides of a line, nothing can be seen: a blown-out page beside a
     # darker desk still shows its edge, so only what is blown out all round (BLIND px) is blind.
-    blind = None if clipped is None else cv2.erode(clipped, np.ones((2 * BLIND + 1, 2 * BLIND + 1), np.uint8))
+    blind = None if clipped is None else _blind(clipped)
     found = steep = None  # steep: the best candidate shaped like a page in steep perspective only
     judged = []  # every candidate that passed: (quad, confidence, rank, near-step score)
     for median in MEDIANS:
@@ -1463,7 +1473,6 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
     empty striped desk's band closed by a pen lying across it: 0.09, document_photo none/110 at 1000x750)."""
     feat = np.log(small.astype(np.float32) + 16.0)
     q = order_corners(quad)
-    c = q.mean(axis=0)
     t = np.linspace(0.1, 0.9, 32)[:, None]
     count = 0
     for s in range(4):
@@ -1471,10 +1480,7 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
         if v is None or v >= CRISP or v < BLUR_SHARE or before is None or after is None or \
                 not (CRISP <= before <= 1.5 and CRISP <= after <= 1.5):
             continue
-        a, b = q[s], q[(s + 1) % 4]
-        n = np.array([a[1] - b[1], b[0] - a[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
-        if (c - a) @ n < 0:
-            n = -n
+        a, b, _, n = _inward(q, s)
         pts = a + t * (b - a)
         total = np.median(_sample(feat, pts + 2 * BLUR_REACH * n) - _sample(feat, pts - 12 * n), axis=0)
         size = float(total @ total)
