@@ -1212,7 +1212,8 @@ def test_a_side_taken_along_a_phone_over_it_moves_onto_the_pages_edge():
 
 
 def test_a_cards_side_taken_along_a_phone_over_it_moves_onto_the_cards_edge():
-    # Tuning occluder seed 1109 at 1280x720: an ID card on an olive desk, a phone over its left side. The left side
-    # was a line from the top-left corner to the phone's right edge (main IoU 0.926 at 0.99, confident). The paper
-    # colours are those just inside each side (the card's photo block lies along that side).
-    _finds_tuning_photo(1109, "occluder", (1280, 720), at_least=0.95)
+    # tune2 occluder seed 1129 at 1280x720: an ID card on a pink cloth, a phone over the middle of its bottom side
+    # (half of it hidden). The phone's top edge, extended, was taken for the bottom side, tilted up across the card
+    # (main: IoU 0.922). The paper colours are those just inside each side (the card's band and photo block lie along
+    # one side each), so the card's body and its block are both paper.
+    _finds_tuning_photo(1129, "occluder", (1280, 720), at_least=0.97, split="tune2")

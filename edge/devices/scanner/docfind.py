@@ -3245,14 +3245,15 @@ def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np
     return edge & ~hidden, hidden, unlike[0] | unlike[1]
 
 
-def _longest_run(mask: np.ndarray) -> np.ndarray:
-    """The longest run of True along the last axis, per row."""
+def _longest_run(mask: np.ndarray, where: bool = False):
+    """The longest run of True along the last axis, per row (and, ``where``, the index just past its end)."""
     run = np.zeros(mask.shape[:-1], int)
-    best = run.copy()
+    best, end = run.copy(), run.copy()
     for k in range(mask.shape[-1]):
         run = np.where(mask[..., k], run + 1, 0)
+        end = np.where(run > best, k + 1, end)
         best = np.maximum(best, run)
-    return best
+    return (best, end) if where else best
 
 
 def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None = None) -> np.ndarray:
@@ -3299,17 +3300,23 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
         reach = OBJECT_REACH * min(_inward(q, s - 1)[2], _inward(q, (s + 1) % 4)[2])
         grid = np.linspace(-reach, reach, 15)
         oa, ob = (v.ravel() for v in np.meshgrid(grid, grid, indexing="ij"))
-        pa, pb, support = _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach)
+        pa, pb, support, r0, r1 = _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach)
         if pa is None:
             continue
         g = int(np.argmax(support))                  # then finer about the best (a grid step either way)
         fine = np.linspace(-1, 1, 9) * (grid[1] - grid[0])
         fa, fb = (v.ravel() for v in np.meshgrid(oa[g] + fine, ob[g] + fine, indexing="ij"))
-        pa2, pb2, support2 = _object_lines(small, paper, desk, a, b, n, t, fa, fb, reach)
-        if pa2 is not None and support2.max() >= support[g]:
-            pa, pb, support = pa2, pb2, support2
+        fine = _object_lines(small, paper, desk, a, b, n, t, fa, fb, reach)
+        if fine[0] is not None and fine[2].max() >= support[g]:
+            pa, pb, support, r0, r1 = fine
             g = int(np.argmax(support))
-        gain = support[g] - edge0.mean()
+        if support[g] < OBJECT_SUPPORT:
+            continue
+        # The side as it is, over the same stretch as the new one's (what the object hides there hides it for both: a
+        # soft shadow's dark end over a page's side is as unlike paper and desk; tune2 soft_shadow/1003)
+        rest = np.ones(len(t), bool)
+        rest[r0[g]:r1[g]] = False
+        gain = support[g] - edge0[0][rest].mean()
         if support[g] < OBJECT_SUPPORT or gain < OBJECT_BETTER or (best is not None and gain <= best[0]):
             continue
         new = q.copy()
@@ -3335,11 +3342,15 @@ def _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach):
     x0, y0 = np.maximum(np.floor(cand.reshape(-1, 2).min(0) - pad), 0).astype(int)
     x1, y1 = np.minimum(np.ceil(cand.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
     if x1 - x0 < 3 or y1 - y0 < 3:
-        return None, None, None
+        return None, None, None, None, None
     sharp = _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1]))
     edge, hidden, _ = _object_sides(sharp, paper, desk, cand - [x0, y0], np.broadcast_to(nn[:, None], cand.shape))
-    hid = _longest_run(hidden)
+    hid, end = _longest_run(hidden, where=True)
     seen = np.maximum(len(t) - hid, SEEN_SHARE * len(t))
     support = edge.sum(1) / seen - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(reach, 1e-6)
     support[(hid < OBJECT_RUN * len(t)) | (hid > (1 - SEEN_SHARE) * len(t))] = -1.0
-    return pa, pb, support
+    # The page's edge goes in under the object and comes out beyond it: seen (OBJECT_RUN) at both ends of the line. A
+    # line tilted into a soft shadow's dark end has shaded paper or desk on both sides there, as unlike the lit paper
+    # and desk as an object; but that stretch ends the line (tune2 soft_shadow/1003, tune3 occluder/1106).
+    support[(end - hid < OBJECT_RUN * len(t)) | (end > (1 - OBJECT_RUN) * len(t))] = -1.0
+    return pa, pb, support, end - hid, end
