@@ -3225,8 +3225,8 @@ def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np
     """Along candidate sides (points ``pts`` (G, T, 2), inward normals ``nn``): per sample, whether the inside
     (OBJECT_IN px in) is one of the ``paper`` colours (K, 3; the first this side's) and the outside (OBJECT_IN and
     twice as far out) the desk (nearer each than half their distance), whether an object lies over it (inside and
-    outside alike, and neither the paper nor the desk: HIDDEN_UNLIKE), and whether anything but paper and desk is on
-    either side (G, T each)."""
+    outside alike, and neither the paper nor the desk: HIDDEN_UNLIKE), and whether the line runs along an
+    object's edge (neither paper nor desk on one side, one of them on the other) (G, T each)."""
     h, w = flat.shape[:2]
     g, t = pts.shape[:2]
     xy = np.concatenate([(pts + o * nn).reshape(-1, 2) for o in (OBJECT_IN, -OBJECT_IN, -2 * OBJECT_IN)])
@@ -3242,7 +3242,10 @@ def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np
     edge = (to_paper[0] < half) & (to_desk[1] < half) & (to_desk[2] < half)
     unlike = [(to_paper[k] > HIDDEN_UNLIKE) & (to_desk[k] > HIDDEN_UNLIKE) for k in range(2)]
     hidden = unlike[0] & unlike[1] & (_cnorm(vals[0] - vals[1]) < HIDDEN_UNLIKE)
-    return edge & ~hidden, hidden, unlike[0] | unlike[1]
+    # along an object's edge: the object on one side, the paper or the desk on the other (a shadow's dark end over a
+    # page's side has neither on both)
+    along = (unlike[0] & (to_desk[1] < half)) | (unlike[1] & (to_paper[0] < half))
+    return edge & ~hidden, hidden, along
 
 
 def _longest_run(mask: np.ndarray, where: bool = False):
@@ -3294,9 +3297,9 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
         if np.linalg.norm(paper[0] - desk) < 2 * HIDDEN_UNLIKE:
             continue
         pts = (a + t[:, None] * (b - a))[None]
-        edge0, _, unlike0 = _object_sides(flat, paper, desk, pts, n[None, None])
-        if edge0.mean() > 1 - OBJECT_BETTER or _longest_run(unlike0)[0] < OBJECT_RUN * len(t):
-            continue                     # outlined as well as any line can be, or nothing but paper and desk along it
+        edge0, _, along0 = _object_sides(flat, paper, desk, pts, n[None, None])
+        if edge0.mean() > 1 - OBJECT_BETTER or _longest_run(along0)[0] < OBJECT_RUN * len(t):
+            continue                     # outlined as well as any line can be, or along no object's edge
         reach = OBJECT_REACH * min(_inward(q, s - 1)[2], _inward(q, (s + 1) % 4)[2])
         grid = np.linspace(-reach, reach, 15)
         oa, ob = (v.ravel() for v in np.meshgrid(grid, grid, indexing="ij"))
