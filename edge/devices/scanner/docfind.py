@@ -662,9 +662,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         out = [_sample(feat, p - depth * inward[s]) for depth in (CARRY_IN, 2 * CARRY_IN)]
         # the band's colour at the corner, then no step along the side (a reflection's gradient may grey it slowly;
         # the desk's stripes crossing the side step every few samples)
-        near_band = min(float(np.linalg.norm(o[0] - band)) for o in out) < 2 * WIDE_STEP
-        smooth = min(float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) for o in out)
-        return near_band and smooth >= CARRY_SHARE
+        return _band_along(out, band)
 
     for s in range(4):
         reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
@@ -674,6 +672,18 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         if seen:
             return True
     return False
+
+
+def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
+    """Whether a band lies along a side beyond it (``_carries_on``'s flipped-step branch): on one of the lines sampled
+    just outside the side's half nearest the corner seen (``out``, CARRY_IN and twice that out), the band's colour
+    (``band``, within 2 x WIDE_STEP) at the corner and no step along the line over CARRY_SHARE of it (the desk's
+    stripes crossing the side step every few samples on every line; a band greyed slowly by a reflection does not).
+    Both on the same line, not each on either (2026-12-07, branch finder-glare3): a card's band carries a row of
+    print (tune2:edge_glare/1013 at 12 MP: the card's number along the band's far half, 8 px out, steps along 43 % of
+    it; 4 px out the band is plain), and the line through the print was the one that failed."""
+    return any(float(np.linalg.norm(o[0] - band)) < 2 * WIDE_STEP and
+               float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) >= CARRY_SHARE for o in out)
 
 
 def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
