@@ -367,6 +367,8 @@ FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
+GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
+GLOW_OUT = 0.05          # … and at most this share blown out 2 px outside: a reflection's outer rim (``_glow_side``)
 
 
 
@@ -468,6 +470,9 @@ def detect(image: np.ndarray) -> Detection | None:
                 if _seam(small, grown, image):  # the grown answer checked as the first was
                     score = min(score, FRAME_DOUBT * CONFIDENT)
     quad = order_corners(quad)
+    # A side refined onto a lamp's reflection's outer rim: the page's edge is under the glow, a guess (finder-glare3)
+    if gain == 1.0 and score > FRAME_DOUBT * CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
+        score = FRAME_DOUBT * CONFIDENT
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
@@ -684,6 +689,36 @@ def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
     it; 4 px out the band is plain), and the line through the print was the one that failed."""
     return any(float(np.linalg.norm(o[0] - band)) < 2 * WIDE_STEP and
                float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) >= CARRY_SHARE for o in out)
+
+
+def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether a side of the answer is a lamp's reflection's outer rim rather than the page's edge (2026-12-07, branch
+    finder-glare3): a ramp (less than CRISP of its change within 3 px of it, ``_side_sharpness``), blown out 5 px
+    inside it along GLOW_IN of it and at most GLOW_OUT of it blown out 2 px outside. A reflection over a page's short
+    side blows out the side and the paper next to it; its glow fades over the desk beyond, and where it is no longer
+    clipped, the fade's end makes the last straight change in view (tune2:edge_glare/1022 at 1280x720: 0.795 at
+    0.91). A page's own edge is a step, even in a reflection's light; an edge wholly under it can only be guessed."""
+    if small.ndim != 3:
+        return False
+    clipped = _blown_out(small)
+    if not clipped.any():
+        return False
+    shares = _side_sharpness(small, quad)
+    if shares is None:
+        return False
+    q = order_corners(quad)
+    t = np.linspace(0.05, 0.95, 40)[:, None]
+    mask = clipped.astype(np.float32)
+    for s in range(4):
+        if shares[s] is None or shares[s] >= CRISP:
+            continue
+        a, b, _, n = _inward(q, s)
+        pts = a + t * (b - a)
+        inside = float((_sample(mask, pts + 5 * n)[:, 0] > 0.5).mean())
+        outside = float((_sample(mask, pts - 2 * n)[:, 0] > 0.5).mean())
+        if inside >= GLOW_IN and outside <= GLOW_OUT:
+            return True
+    return False
 
 
 def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
