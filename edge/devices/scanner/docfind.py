@@ -151,7 +151,9 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
+   edge the reflection hides from the growth step. The band is seen on one of two lines just beyond the side, plain
+   and of its colour (``_band_along``, 2026-12-07, finder-glare3: a row of print along the band breaks the other).
+   Or when both go on as a step either way with the paper's colour
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
    An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
@@ -180,6 +182,10 @@ measured along each candidate side:
    2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
    and the seam was the side. A side moved in onto a consistent step, cutting off a strip as grained as the desk
    around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
+
+   A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
+   and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
+   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
