@@ -151,7 +151,9 @@ measured along each candidate side:
    one of them goes on past its corner as a step the other way (a band's edge: the band darker than the desk, the
    body lighter), that corner out of a lamp's reflection's reach and the side's other corner within it (CARRY_REACH of
    the side from a blown-out pixel; 2026-12-06, finder-conf2): a card's body found without its band, whose other
-   edge the reflection hides from the growth step. Or when both go on as a step either way with the paper's colour
+   edge the reflection hides from the growth step. The band is seen on one of two lines just beyond the side, plain
+   and of its colour (``_band_along``, 2026-12-07, finder-glare3: a row of print along the band breaks the other).
+   Or when both go on as a step either way with the paper's colour
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
    An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
@@ -180,6 +182,10 @@ measured along each candidate side:
    2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
    and the seam was the side. A side moved in onto a consistent step, cutting off a strip as grained as the desk
    around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
+
+   A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
+   and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
+   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -367,6 +373,8 @@ FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
+GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
+GLOW_OUT = 0.05          # … and at most this share blown out 2 px outside: a reflection's outer rim (``_glow_side``)
 
 
 
@@ -468,6 +476,9 @@ def detect(image: np.ndarray) -> Detection | None:
                 if _seam(small, grown, image):  # the grown answer checked as the first was
                     score = min(score, FRAME_DOUBT * CONFIDENT)
     quad = order_corners(quad)
+    # A side refined onto a lamp's reflection's outer rim: the page's edge is under the glow, a guess (finder-glare3)
+    if gain == 1.0 and score > FRAME_DOUBT * CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
+        score = FRAME_DOUBT * CONFIDENT
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
@@ -662,9 +673,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         out = [_sample(feat, p - depth * inward[s]) for depth in (CARRY_IN, 2 * CARRY_IN)]
         # the band's colour at the corner, then no step along the side (a reflection's gradient may grey it slowly;
         # the desk's stripes crossing the side step every few samples)
-        near_band = min(float(np.linalg.norm(o[0] - band)) for o in out) < 2 * WIDE_STEP
-        smooth = min(float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) for o in out)
-        return near_band and smooth >= CARRY_SHARE
+        return _band_along(out, band)
 
     for s in range(4):
         reach = CARRY_REACH * float(np.hypot(*(q[(s + 1) % 4] - q[s])))
@@ -672,6 +681,48 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         seen = (before[1] and clear[s] > reach and near[(s + 1) % 4] <= reach and band_beyond(s, s, before[2])) or \
             (after[1] and clear[(s + 1) % 4] > reach and near[s] <= reach and band_beyond(s, (s + 1) % 4, after[2]))
         if seen:
+            return True
+    return False
+
+
+def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
+    """Whether a band lies along a side beyond it (``_carries_on``'s flipped-step branch): on one of the lines sampled
+    just outside the side's half nearest the corner seen (``out``, CARRY_IN and twice that out), the band's colour
+    (``band``, within 2 x WIDE_STEP) at the corner and no step along the line over CARRY_SHARE of it (the desk's
+    stripes crossing the side step every few samples on every line; a band greyed slowly by a reflection does not).
+    Both on the same line, not each on either (2026-12-07, branch finder-glare3): a card's band carries a row of
+    print (tune2:edge_glare/1013 at 12 MP: the card's number along the band's far half, 8 px out, steps along 43 % of
+    it; 4 px out the band is plain), and the line through the print was the one that failed."""
+    return any(float(np.linalg.norm(o[0] - band)) < 2 * WIDE_STEP and
+               float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) >= CARRY_SHARE for o in out)
+
+
+def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether a side of the answer is a lamp's reflection's outer rim rather than the page's edge (2026-12-07, branch
+    finder-glare3): a ramp (less than CRISP of its change within 3 px of it, ``_side_sharpness``), blown out 5 px
+    inside it along GLOW_IN of it and at most GLOW_OUT of it blown out 2 px outside. A reflection over a page's short
+    side blows out the side and the paper next to it; its glow fades over the desk beyond, and where it is no longer
+    clipped, the fade's end makes the last straight change in view (tune2:edge_glare/1022 at 1280x720: 0.795 at
+    0.91). A page's own edge is a step, even in a reflection's light; an edge wholly under it can only be guessed."""
+    if small.ndim != 3:
+        return False
+    clipped = _blown_out(small)
+    if not clipped.any():
+        return False
+    shares = _side_sharpness(small, quad)
+    if shares is None:
+        return False
+    q = order_corners(quad)
+    t = np.linspace(0.05, 0.95, 40)[:, None]
+    mask = clipped.astype(np.float32)
+    for s in range(4):
+        if shares[s] is None or shares[s] >= CRISP:
+            continue
+        a, b, _, n = _inward(q, s)
+        pts = a + t * (b - a)
+        inside = float((_sample(mask, pts + 5 * n)[:, 0] > 0.5).mean())
+        outside = float((_sample(mask, pts - 2 * n)[:, 0] > 0.5).mean())
+        if inside >= GLOW_IN and outside <= GLOW_OUT:
             return True
     return False
 
