@@ -375,6 +375,8 @@ END_SHARED = 0.08        # share of an outline's narrow way within which three o
 #                          own: the answer is a band at the outline's end (``_band_end``)
 GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
 GLOW_OUT = 0.05          # … and at most this share blown out 2 px outside: a reflection's outer rim (``_glow_side``)
+GLOW_PAPER = 0.5         # … unless this share of the answer is blown out: over-exposed paper, its halo over the desk
+#                          a ramp beyond every side (review of finder-glare3)
 
 
 
@@ -477,7 +479,7 @@ def detect(image: np.ndarray) -> Detection | None:
                     score = min(score, FRAME_DOUBT * CONFIDENT)
     quad = order_corners(quad)
     # A side refined onto a lamp's reflection's outer rim: the page's edge is under the glow, a guess (finder-glare3)
-    if gain == 1.0 and score > FRAME_DOUBT * CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
+    if gain == 1.0 and score >= CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
         score = FRAME_DOUBT * CONFIDENT
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
@@ -704,15 +706,20 @@ def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
     side blows out the side and the paper next to it; its glow fades over the desk beyond, and where it is no longer
     clipped, the fade's end makes the last straight change in view (tune2:edge_glare/1022 at 1280x720: 0.795 at
     0.91). A page's own edge is a step, even in a reflection's light; an edge wholly under it can only be guessed."""
-    if small.ndim != 3:
-        return False
     clipped = _blown_out(small)
     if not clipped.any():
+        return False
+    q = order_corners(quad)
+    # A reflection blows out a patch of the page (tune2:edge_glare/1022: 9 % of the answer); a page blown out nearly
+    # whole is over-exposed paper, whose halo over a dark desk makes its own sides ramps (review of finder-glare3)
+    inside = np.zeros_like(clipped)
+    cv2.fillConvexPoly(inside, np.round(q).astype(np.int32), 1)
+    area = _count(inside)
+    if area and _count(clipped & inside) >= GLOW_PAPER * area:
         return False
     shares = _side_sharpness(small, quad)
     if shares is None:
         return False
-    q = order_corners(quad)
     t = np.linspace(0.05, 0.95, 40)[:, None]
     mask = clipped.astype(np.float32)
     for s in range(4):
