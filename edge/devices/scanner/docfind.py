@@ -119,7 +119,9 @@ measured along each candidate side:
    A side along which something neither paper nor desk lies (a phone, a hand) and which is not paper inside and desk
    outside nearly all along may be an object's straight edge taken for it: lines around it are scored by that share
    over what an object hides (the longest stretch with the same colour, neither paper nor desk, either side of the
-   line); the best moves the side onto the page's edge (``_under_object``, 2026-12-07, occluder).
+   line); the best moves the side onto the page's edge (``_under_object``, 2026-12-07, occluder) when that stretch
+   ends in a step along the line at both ends, an object's own edge (a soft shadow's or a shaded desk's end is a
+   ramp: ``_object_ends``, finder-occl2).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
@@ -3268,7 +3270,9 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
     are scored by their share of paper inside and desk outside (the texture-free view; the colours are the medians
     just inside and outside the answer), taken over what is not hidden: the longest stretch with an object on both
     sides (the same colour, neither paper nor desk), at least OBJECT_RUN and at most 1 - SEEN_SHARE of it. The best
-    replaces the side when at least OBJECT_SUPPORT of it so and OBJECT_BETTER more than the side."""
+    replaces the side when at least OBJECT_SUPPORT of it so and OBJECT_BETTER more than the side, and the stretch's
+    ends are an object's edge: a step along the line (``_object_ends`` at least OBJECT_CRISP at each end, inside or
+    outside), not a soft shadow's ramp."""
     q = order_corners(quad)
     if not _convex(q):
         return quad
