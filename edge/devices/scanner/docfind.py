@@ -116,6 +116,12 @@ measured along each candidate side:
    finder-scan12, tune3 motion/1119: a pale receipt at the photo's border, "no page").
    A side of the winner that is a ramp while the others are steps (a fold's shading, a reflection's rim)
    is moved out onto the crisp edge beside it when the strip taken in is calm paper (``_unramp``).
+   A side along which something neither paper nor desk lies (a phone, a hand) and which is not paper inside and desk
+   outside nearly all along may be an object's straight edge taken for it: lines around it are scored by that share
+   over what an object hides (the longest stretch with the same colour, neither paper nor desk, either side of the
+   line); the best moves the side onto the page's edge (``_under_object``, 2026-12-07, occluder) when that stretch
+   ends in a step along the line at both ends, an object's own edge (a soft shadow's or a shaded desk's end is a
+   ramp: ``_object_ends``, finder-occl2).
 9. The winner's sides are refined on the full-resolution photo: along each side the outermost strong
    step (a printed frame just inside is often stronger) within a couple of working pixels or 3 % of
    the side (a bowed page's side strays that far from its chord), at the middle of its gradient lobe
@@ -276,6 +282,14 @@ GLARE_CLIPPED = 0.3      # a quad this much blown out inside, with ramps for sid
 BLIND = 3                # px all round a point that must be blown out for it to show nothing
 SEEN_SHARE = 0.5         # a side's share of step is taken over its part not blown out, at least this share of it
 HIDDEN_UNLIKE = 0.15     # log colour: a grown strip's side is hidden where its inside is this far from paper and desk
+OBJECT_REACH = 0.25      # a side is tried moved either way by up to this share of its neighbours (``_under_object``) …
+OBJECT_IN = 5.0          # … its inside this many px in, its outside this many and twice as many px out (working) …
+OBJECT_RUN = 0.1         # … the new side with an object over one stretch of it (hidden, both sides) this share long …
+OBJECT_SUPPORT = 0.9     # … and at least this share of the rest of it paper inside, the desk outside …
+OBJECT_BETTER = 0.15     # … this much more than the side it replaces
+OBJECT_END = 12          # px along the line either side of an object's stretch's end …
+OBJECT_STEP = 3          # … over which its colour changes …
+OBJECT_CRISP = 0.45      # … at least this share of its change from one side of the end to the other
 RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
 RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
@@ -433,6 +447,7 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
+        quad = _under_object(small, quad, found[5][0] if len(found) > 5 else None)
         outer = _paper_rim(small, quad)
         if outer is not None:  # paper beyond the sides: a frame printed inside the page was taken (finder-motion2)
             quad, score = outer, min(score, FRAME_DOUBT * CONFIDENT)
@@ -3266,3 +3281,178 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
             best, best_support = new, float(value[g])
             break
     return best
+
+
+def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np.ndarray, nn: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along candidate sides (points ``pts`` (G, T, 2), inward normals ``nn``): per sample, whether the inside
+    (OBJECT_IN px in) is one of the ``paper`` colours (K, 3; the first this side's) and the outside (OBJECT_IN and
+    twice as far out) the desk (nearer each than half their distance), whether an object lies over it (inside and
+    outside alike, and neither the paper nor the desk: HIDDEN_UNLIKE), and whether anything but paper and desk is on
+    either side (G, T each)."""
+    h, w = flat.shape[:2]
+    g, t = pts.shape[:2]
+    xy = np.concatenate([(pts + o * nn).reshape(-1, 2) for o in (OBJECT_IN, -OBJECT_IN, -2 * OBJECT_IN)])
+    xy = np.clip(xy, 0, [w - 1, h - 1]).astype(np.float32)
+    cols = 1024
+    pad = (-len(xy)) % cols
+    xy = np.pad(xy, ((0, pad), (0, 0)), mode="edge")
+    vals = cv2.remap(flat, xy[:, 0].reshape(-1, cols), xy[:, 1].reshape(-1, cols), cv2.INTER_LINEAR)
+    vals = vals.reshape(-1, flat.shape[2])[:len(xy) - pad].reshape(3, g, t, -1)
+    half = 0.5 * float(np.linalg.norm(paper[0] - desk))
+    to_paper = [_fold(np.minimum, np.stack([_cnorm(v - c) for c in paper], -1)) for v in vals]
+    to_desk = [_cnorm(v - desk) for v in vals]
+    edge = (to_paper[0] < half) & (to_desk[1] < half) & (to_desk[2] < half)
+    unlike = [(to_paper[k] > HIDDEN_UNLIKE) & (to_desk[k] > HIDDEN_UNLIKE) for k in range(2)]
+    hidden = unlike[0] & unlike[1] & (_cnorm(vals[0] - vals[1]) < HIDDEN_UNLIKE)
+    return edge & ~hidden, hidden, unlike[0] | unlike[1]
+
+
+def _longest_run(mask: np.ndarray, where: bool = False):
+    """The longest run of True along the last axis, per row (and, ``where``, the index just past its end)."""
+    run = np.zeros(mask.shape[:-1], int)
+    best, end = run.copy(), run.copy()
+    for k in range(mask.shape[-1]):
+        run = np.where(mask[..., k], run + 1, 0)
+        end = np.where(run > best, k + 1, end)
+        best = np.maximum(best, run)
+    return (best, end) if where else best
+
+
+def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None = None) -> np.ndarray:
+    """Move a side taken along an object over the page's edge onto the edge (issue 17, occluder, 2026-12-07). A
+    phone or a hand over a side hides a stretch of it, and the object's own straight edge, long and strong, is
+    taken for the side: tilted across the page (a wedge of paper left out) or at the object's far edge (a wedge of
+    desk and the object taken in). Only where a side has a stretch (OBJECT_RUN of it) with neither paper nor desk
+    on one side of it: lines around it (both ends moved along its normal, OBJECT_REACH of its neighbours either way)
+    are scored by their share of paper inside and desk outside (the texture-free view; the colours are the medians
+    just inside and outside the answer), taken over what is not hidden: the longest stretch with an object on both
+    sides (the same colour, neither paper nor desk), at least OBJECT_RUN and at most 1 - SEEN_SHARE of it. The best
+    replaces the side when at least OBJECT_SUPPORT of it so and OBJECT_BETTER more than the side, and the stretch's
+    ends are an object's edge: a step along the line (``_object_ends`` at least OBJECT_CRISP at each end, inside or
+    outside), not a soft shadow's ramp."""
+    q = order_corners(quad)
+    if not _convex(q):
+        return quad
+    t = np.linspace(0.03, 0.97, 48)
+    best = papers = None
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        if length < 2 * MIN_SEGMENT:
+            continue
+        if papers is None:
+            flat = _texture_free(small) if flat is None else flat   # the search's (blurred 1 px) where it has it
+            ring = []
+            for k in range(4):
+                ka, kb, _, kn = _inward(q, k)
+                ring.append(ka + t[:, None] * (kb - ka))
+            ring = np.stack(ring)                    # (4, T, 2)
+            norms = np.stack([_inward(q, k)[3] for k in range(4)])[:, None]
+            h, w = flat.shape[:2]
+            inner = np.clip(ring + 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
+            outer = np.clip(ring - 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
+            papers = np.median(cv2.remap(flat, inner[:, :1], inner[:, 1:], cv2.INTER_LINEAR).reshape(4, -1, 3), axis=1)
+            desk = np.median(cv2.remap(flat, outer[:, :1], outer[:, 1:], cv2.INTER_LINEAR).reshape(-1, 3), axis=0)
+        # this side's paper first: a card's band or photo block lies along one side only, so each of the four
+        # colours just inside the answer counts as paper
+        paper = np.roll(papers, -s, axis=0)
+        if np.linalg.norm(paper[0] - desk) < 2 * HIDDEN_UNLIKE:
+            continue
+        # … but a colour just inside another side that is the desk's (a pale card on a pale desk, only its band and
+        # photo block standing out) is no evidence of paper: with it the desk itself counted as paper inside any line
+        # out on the desk (tune3 occluder/1235 720p, review-occl2)
+        paper = paper[np.r_[True, np.linalg.norm(paper[1:] - desk, axis=1) >= 2 * HIDDEN_UNLIKE]]
+        pts = (a + t[:, None] * (b - a))[None]
+        edge0, _, unlike0 = _object_sides(flat, paper, desk, pts, n[None, None])
+        if edge0.mean() > 1 - OBJECT_BETTER or _longest_run(unlike0)[0] < OBJECT_RUN * len(t):
+            continue                     # outlined as well as any line can be, or nothing but paper and desk along it
+        reach = OBJECT_REACH * min(_inward(q, s - 1)[2], _inward(q, (s + 1) % 4)[2])
+        grid = np.linspace(-reach, reach, 15)
+        oa, ob = (v.ravel() for v in np.meshgrid(grid, grid, indexing="ij"))
+        pa, pb, support, r0, r1 = _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach)
+        if pa is None:
+            continue
+        g = int(np.argmax(support))                  # then finer about the best (a grid step either way)
+        fine = np.linspace(-1, 1, 9) * (grid[1] - grid[0])
+        fa, fb = (v.ravel() for v in np.meshgrid(oa[g] + fine, ob[g] + fine, indexing="ij"))
+        fine = _object_lines(small, paper, desk, a, b, n, t, fa, fb, reach)
+        if fine[0] is not None and fine[2].max() >= support[g]:
+            pa, pb, support, r0, r1 = fine
+            g = int(np.argmax(support))
+        if support[g] < OBJECT_SUPPORT:
+            continue
+        # The side as it is, over the same stretch as the new one's (what the object hides there hides it for both: a
+        # soft shadow's dark end over a page's side is as unlike paper and desk; tune2 soft_shadow/1003)
+        rest = np.ones(len(t), bool)
+        rest[r0[g]:r1[g]] = False
+        gain = support[g] - edge0[0][rest].mean()
+        if support[g] < OBJECT_SUPPORT or gain < OBJECT_BETTER or (best is not None and gain <= best[0]):
+            continue
+        # An object's own edge crosses the line at each end of what it hides: the colour steps there along the line,
+        # on one side of it at least (tune soft_shadow/1005, real xmrzapp/example1.jpg, jscanify/test6.JPG: ramps)
+        d = pb[g] - pa[g]
+        nn = np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-6)
+        nn *= np.sign(float(nn @ n))
+        dt = 0.5 * (t[1] - t[0])
+        crisp = _object_ends(small, pa[g], pb[g], nn, t[r0[g]] - dt, t[r1[g] - 1] + dt)
+        if crisp.max(1).min() < OBJECT_CRISP:
+            continue    # an end of the stretch a ramp: a soft shadow's or a shaded desk's, not an object's edge
+        new = q.copy()
+        p0 = _meet_segments((q[s - 1], q[s]), (pa[g], pb[g]))
+        p1 = _meet_segments((pa[g], pb[g]), (q[(s + 1) % 4], q[(s + 2) % 4]))
+        if p0 is None or p1 is None:
+            continue
+        new[s], new[(s + 1) % 4] = p0, p1
+        h, w = small.shape[:2]
+        if _convex(new) and _page_shaped(new) and abs(_area(new)) >= MIN_AREA * w * h:
+            best = (gain, new)
+    return quad if best is None else best[1]
+
+
+def _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach):
+    """Side a–b moved by ``oa``, ``ob`` along ``n`` (``_under_object``): the new ends and each line's share of paper
+    inside and desk outside over what an object does not hide (-1 where no object hides OBJECT_RUN of it, or more
+    than 1 - SEEN_SHARE), less a little for the distance moved."""
+    pa, pb, cand, nn = _moved_sides(a, b, n, oa, ob, t)
+    # The lines in the texture-free view unblurred (an object's edge is crisp), taken only around them (the median's
+    # time): the median of a crop is the photo's at least its radius in from the crop's edge.
+    pad = 2 * OBJECT_IN + max(MEDIANS) // 2 + 2
+    x0, y0 = np.maximum(np.floor(cand.reshape(-1, 2).min(0) - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(cand.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None, None, None, None, None
+    sharp = _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1]))
+    edge, hidden, _ = _object_sides(sharp, paper, desk, cand - [x0, y0], np.broadcast_to(nn[:, None], cand.shape))
+    hid, end = _longest_run(hidden, where=True)
+    seen = np.maximum(len(t) - hid, SEEN_SHARE * len(t))
+    support = edge.sum(1) / seen - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(reach, 1e-6)
+    support[(hid < OBJECT_RUN * len(t)) | (hid > (1 - SEEN_SHARE) * len(t))] = -1.0
+    # The page's edge goes in under the object and comes out beyond it: seen (OBJECT_RUN) at both ends of the line. A
+    # line tilted into a soft shadow's dark end has shaded paper or desk on both sides there, as unlike the lit paper
+    # and desk as an object; but that stretch ends the line (tune2 soft_shadow/1003, tune3 occluder/1106).
+    support[(end - hid < OBJECT_RUN * len(t)) | (end > (1 - OBJECT_RUN) * len(t))] = -1.0
+    return pa, pb, support, end - hid, end
+
+
+def _object_ends(small: np.ndarray, pa: np.ndarray, pb: np.ndarray, nn: np.ndarray, t0: float, t1: float
+                 ) -> np.ndarray:
+    """How crisp the ends of the stretch ``t0``–``t1`` of line pa–pb are (``_under_object``): at each end, just
+    inside and just outside the line (OBJECT_IN px along ``nn``), the largest change over OBJECT_STEP px along the line
+    as a share of the change from OBJECT_END px beyond the end to as far within (the texture-free view unblurred: its
+    median keeps a step a step, a shadow's penumbra a ramp). (2, 2): per end, inside and outside."""
+    u = (pb - pa) / max(float(np.linalg.norm(pb - pa)), 1e-6)
+    s = np.arange(-OBJECT_END, OBJECT_END + 1, dtype=np.float32)
+    ends = [pa + t0 * (pb - pa), pa + t1 * (pb - pa)]
+    pts = np.array([[e + o * nn + k * si * u for si in s]
+                    for e, k in zip(ends, (1, -1), strict=True) for o in (OBJECT_IN, -OBJECT_IN)])
+    pad = OBJECT_END + OBJECT_IN + max(MEDIANS) // 2 + 4
+    x0, y0 = np.maximum(np.floor(pts.reshape(-1, 2).min(0) - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(pts.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return np.zeros((2, 2))
+    view = _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1]))
+    prof = _sample(view, (pts - [x0, y0]).reshape(-1, 2)).reshape(4, len(s), -1)   # the object at +s
+    q = OBJECT_END // 3
+    total = np.linalg.norm(prof[:, -q:].mean(1) - prof[:, :q].mean(1), axis=-1)
+    step = np.linalg.norm(prof[:, OBJECT_STEP:] - prof[:, :-OBJECT_STEP], axis=-1).max(1)
+    return (step / np.maximum(total, 1e-6)).reshape(2, 2) * (total > HIDDEN_UNLIKE).reshape(2, 2)
