@@ -367,6 +367,12 @@ FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
+CLOTH_WINDOW = 21        # px (working): a cloth's stripes and checks average out over a window this wide …
+CLOTH_RING = 0.04        # … the desk's windowed colours taken in a band this share of the photo's short side wide …
+CLOTH_LEVELS = (1.0, 1.5, 2.0, 3.0)  # … and regions this many times their spread off the desk's colour line …
+CLOTH_SOLID = 0.4        # … filling this share of their hull are candidates (``_cloth_regions``, finder-region)
+CLOTH_OUTLINE = 0.95     # such a region around an unsure winner outlined this well (near-step score) …
+CLOTH_WIDE_MIN = 0.9     # … and every side's wide check at least this is the page (``_cloth_around``)
 
 
 
@@ -1407,6 +1413,8 @@ def _search(small: np.ndarray, gain: float):
                         judged[-1] = found
         if any(found is entry for entry in judged[outlined:]):
             found = _outline_around(found, judged[:outlined], raw_feat, blind)
+        if gain == 1.0 and (found is None or found[1] < CONFIDENT):
+            found, steep = _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judged)
     found = _outermost(found, judged, flat_steps / gain) if found is not None else steep
     if found is not None:
         found = _band_end(found, judged, flat_steps / gain, blind)
@@ -1435,6 +1443,47 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
     if found is None or rank > found[2]:
         found = entry
     return found, steep
+
+
+def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judged):
+    """The regions off the cloth's colours (``_cloth_regions``), as they are and polished near and far, judged in the
+    view as it is and weighed as the other candidates (``_consider``); one that is no page by its own confidence does
+    not displace a page. An unsure winner inside one outlined all round gives way to it (``_cloth_around``)."""
+    outlined = []  # (entry, wide check's weakest side) of the regions judged
+    for region in _cloth_regions(small):
+        for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
+            if not _page_shaped(q, STEEP_ANGLE):
+                continue
+            quad, evidence, rank = _judge(raw_feat, q, blind)
+            before, count = found, len(judged)
+            found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+            if len(judged) > count:
+                outlined.append((judged[-1], evidence[2]))
+            if found is not before and before is not None and found[1] < NO_PAGE <= before[1]:
+                found = before
+    return _cloth_around(found, outlined), steep
+
+
+def _cloth_around(found, regions):
+    """The winner, or the best-ranked region off the cloth's colours around it (CONTAIN_BETTER larger, 95 % of it
+    inside) outlined all round (near-step score CLOTH_OUTLINE, every side's wide check CLOTH_WIDE_MIN) and at least as
+    well as the winner. Blurred print reaches a receipt's margins, so the receipt is less flat than a flat printed
+    block or a patch of cloth inside it that four steps outline: the region, a step all round, is the page. Its
+    confidence is the winner's (it was unsure), so it is asked."""
+    if found is None or found[1] >= CONFIDENT:
+        return found
+    inner = found[0].astype(np.float32)
+    inner_area = abs(_area(found[0]))
+    best = None
+    for cand, wide_min in regions:
+        if cand is found or cand[3] < max(CLOTH_OUTLINE, found[3]) or abs(_area(cand[0])) < CONTAIN_BETTER * inner_area:
+            continue
+        common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
+        if common < 0.95 * inner_area or wide_min < CLOTH_WIDE_MIN:
+            continue
+        if best is None or cand[2] > best[2]:
+            best = cand
+    return found if best is None else (best[0], found[1], *best[2:])
 
 
 def _glare(small: np.ndarray, clipped: np.ndarray, quad: np.ndarray) -> bool:
@@ -1862,6 +1911,45 @@ def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
         quad = _hull_quad(hull)
         if quad is not None:
             quads.append(quad)
+    return quads
+
+
+def _cloth_regions(small: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around the regions whose windowed colour lies off the desk's (2026-12-07, finder-region): over a
+    window wider than a cloth's period (CLOTH_WINDOW) its stripes or checks average to mixtures of its colours, which
+    lie along one line in Lab (the band round the photo's border gives it: its main direction); a receipt, near-white
+    paper with grey smeared print, lies off that line. Each region beyond CLOTH_LEVELS of the border band's spread
+    off the line, solid enough, gives its hull's four corners. On a stripe under motion blur a page's sides are broken
+    at every stripe and crowded out by the stripes' lines; the region is whole."""
+    h, w = small.shape[:2]
+    if small.ndim != 3 or min(h, w) < 4 * CLOTH_WINDOW:
+        return []
+    mean = cv2.blur(cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32), (CLOTH_WINDOW, CLOTH_WINDOW))
+    band = max(4, int(CLOTH_RING * min(h, w)))
+    ring = np.ones((h, w), bool)
+    ring[band:-band, band:-band] = False
+    desk = mean[ring]
+    centre = np.median(desk, axis=0)
+    _, _, vt = np.linalg.svd(desk[:: max(1, len(desk) // 4000)] - centre, full_matrices=False)
+    off = mean - centre
+    along = off[..., 0] * vt[0, 0] + off[..., 1] * vt[0, 1] + off[..., 2] * vt[0, 2]
+    off -= along[..., None] * vt[0]
+    dist = np.sqrt(off[..., 0] ** 2 + off[..., 1] ** 2 + off[..., 2] ** 2)
+    spread = float(np.percentile(dist[ring], 90))
+    quads = []
+    for level in CLOTH_LEVELS:
+        mask = cv2.morphologyEx((dist > level * spread).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for k in range(1, n):
+            x, y, bw, bh, area = stats[k]
+            if area < MIN_AREA * h * w or bw >= w - 1 or bh >= h - 1:
+                continue
+            hull = cv2.convexHull(cv2.findNonZero((labels == k).astype(np.uint8)))
+            if area < CLOTH_SOLID * cv2.contourArea(hull):
+                continue
+            quad = _hull_quad(hull)
+            if quad is not None:
+                quads.append(quad)
     return quads
 
 
