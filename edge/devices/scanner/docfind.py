@@ -367,12 +367,15 @@ FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
+CLOTH_ROUGH = 0.01       # log colour per px: a desk whose border band's median gradient is this is a textured one …
 CLOTH_WINDOW = 21        # px (working): a cloth's stripes and checks average out over a window this wide …
 CLOTH_RING = 0.04        # … the desk's windowed colours taken in a band this share of the photo's short side wide …
 CLOTH_LEVELS = (1.0, 1.5, 2.0, 3.0)  # … and regions this many times their spread off the desk's colour line …
 CLOTH_SOLID = 0.4        # … filling this share of their hull are candidates (``_cloth_regions``, finder-region)
+CLOTH_SIDES = 0.5        # … judged with every side's wide check at least this (``_consider_cloth``)
 CLOTH_OUTLINE = 0.95     # such a region around an unsure winner outlined this well (near-step score) …
 CLOTH_WIDE_MIN = 0.9     # … and every side's wide check at least this is the page (``_cloth_around``)
+REFINED_KEPT = 0.7       # an unsure answer so outlined refined below this share of its near-step keeps its sides
 
 
 
@@ -460,6 +463,8 @@ def detect(image: np.ndarray) -> Detection | None:
         # refine onto is the one next to the side found (paper and desk), not the one towards the print inside.
         quad = _refine(image, quad, max(sx, sy), faint=gain > 1 or printed)
         work = order_corners((quad + 0.5) / [sx, sy] - 0.5)
+        if score < CONFIDENT and _refined_off(small, coarse, work):  # onto a check's line beyond (finder-region)
+            quad, work = (coarse + 0.5) * [sx, sy] - 0.5, coarse
         if gain == 1.0 and np.abs(work - coarse).max() > REGROW_MOVED:
             # Grown once more from the refined sides: at working size a side pulled off by a hand or a pen
             # beside it points its extension off the band or fold beyond the next side, which the growth step
@@ -1450,11 +1455,13 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
     view as it is and weighed as the other candidates (``_consider``); one that is no page by its own confidence does
     not displace a page. An unsure winner inside one outlined all round gives way to it (``_cloth_around``)."""
     outlined = []  # (entry, wide check's weakest side) of the regions judged
-    for region in _cloth_regions(small):
+    for region in _cloth_regions(small, raw_feat):
         for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
             if not _page_shaped(q, STEEP_ANGLE):
                 continue
             quad, evidence, rank = _judge(raw_feat, q, blind)
+            if evidence[2] < CLOTH_SIDES:
+                continue  # a side off the paper's edge (the region's colour is a window's mean: it blurs the sides)
             before, count = found, len(judged)
             found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
             if len(judged) > count:
@@ -1484,6 +1491,18 @@ def _cloth_around(found, regions):
         if best is None or cand[2] > best[2]:
             best = cand
     return found if best is None else (best[0], found[1], *best[2:])
+
+
+def _refined_off(small: np.ndarray, coarse: np.ndarray, work: np.ndarray) -> bool:
+    """Whether the refinement took an unsure answer outlined all round at working size (near-step score CLOTH_OUTLINE,
+    every side's wide check CLOTH_WIDE_MIN, in the view as it is) off its outline: its near-step score there fell below
+    REFINED_KEPT of it. On a check under motion blur the outermost strong step near a receipt's side is often the
+    next check's line beyond it (tune motion/1134 at 1080p: IoU 0.98 -> 0.89, near-step 0.98 -> 0.43)."""
+    raw = _raw_view(small)
+    before = _judge(raw, coarse)[1]
+    if before[0] < CLOTH_OUTLINE or before[2] < CLOTH_WIDE_MIN:
+        return False
+    return _judge(raw, work)[1][0] < REFINED_KEPT * before[0]
 
 
 def _glare(small: np.ndarray, clipped: np.ndarray, quad: np.ndarray) -> bool:
@@ -1914,7 +1933,7 @@ def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
     return quads
 
 
-def _cloth_regions(small: np.ndarray) -> list[np.ndarray]:
+def _cloth_regions(small: np.ndarray, raw_feat: np.ndarray) -> list[np.ndarray]:
     """Quadrilaterals around the regions whose windowed colour lies off the desk's (2026-12-07, finder-region): over a
     window wider than a cloth's period (CLOTH_WINDOW) its stripes or checks average to mixtures of its colours, which
     lie along one line in Lab (the band round the photo's border gives it: its main direction); a receipt, near-white
@@ -1928,6 +1947,10 @@ def _cloth_regions(small: np.ndarray) -> list[np.ndarray]:
     band = max(4, int(CLOTH_RING * min(h, w)))
     ring = np.ones((h, w), bool)
     ring[band:-band, band:-band] = False
+    gx = cv2.Sobel(raw_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(raw_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    if np.median(np.sqrt(_csum(gx * gx + gy * gy))[ring]) < CLOTH_ROUGH:
+        return []  # a plain desk: the outline searches see its pages' sides whole
     desk = mean[ring]
     centre = np.median(desk, axis=0)
     _, _, vt = np.linalg.svd(desk[:: max(1, len(desk) // 4000)] - centre, full_matrices=False)
