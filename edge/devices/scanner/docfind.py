@@ -106,6 +106,13 @@ measured along each candidate side:
    least PRINTED_OUTLINE) with a rim just inside it paler than the print within (PRINTED_PALER) is a page full of
    print, not flat: kept at NO_PAGE, asked (``_printed_page``, 2026-12-06, framed/1048); print is ink on paper, while a
    keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
+   Still unsure (below CONFIDENT) on a textured desk (CLOTH_ROUGH in the border band), the regions off the cloth's
+   colours are looked at (``_cloth_regions``, 2026-12-07, finder-region): averaged over CLOTH_WINDOW px a cloth's
+   stripes or checks are mixtures of its colours, along one line in Lab; a receipt full of blurred print lies off it.
+   Each region off that line, as it is and polished, with every side's wide check at least CLOTH_SIDES, is weighed as
+   the others; an unsure winner inside one outlined all round (CLOTH_OUTLINE, CLOTH_WIDE_MIN) gives way to it, asked
+   (``_cloth_around``: blurred print reaches the margins, so a flat block of the receipt or a patch of cloth inside it
+   outranks it by flatness).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
@@ -136,6 +143,10 @@ measured along each candidate side:
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
    step then missed; refined, it points true. Only a band or a fold is taken so (CONTAIN_GROW to REGROW_AREA more),
    not a mat nor a folder's strip beyond one side; the grown answer is checked for a seam again.
+   An unsure answer outlined all round at working size (every side's wide check CLOTH_WIDE_MIN, in the view as it
+   is) keeps its sides when the refinement loses most of its step there (REFINED_KEPT of its near-step score, the wide
+   mean falling too): on a check under motion blur the outermost strong step near a receipt's side is often the next
+   check's line (``_refined_off``, 2026-12-07, finder-region).
 
 10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
    all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
