@@ -1464,8 +1464,12 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
 def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judged):
     """The regions off the cloth's colours (``_cloth_regions``), as they are and polished near and far, judged in the
     view as it is and weighed as the other candidates (``_consider``); one that is no page by its own confidence does
-    not displace a page. An unsure winner inside one outlined all round gives way to it (``_cloth_around``)."""
-    outlined = []  # (entry, wide check's weakest side) of the regions judged
+    not displace a page, nor one a better step (near-step score: framed/1034 on a gingham, the card's outline 1.00, its
+    printed body's region 0.72 but flatter); one inside the answer with a band of paper between (``_rim_between``) is
+    a document's printed body inside its plain rim; and one that wins gives way to an outline around it as good a
+    step (``_outline_around``), as the quiet regions do. An unsure winner inside one outlined all round gives way to
+    it (``_cloth_around``)."""
+    outlined, first = [], len(judged)  # (entry, wide check's weakest side) of the regions judged
     for region in _cloth_regions(small, raw_feat):
         for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
             if not _page_shaped(q, STEEP_ANGLE):
@@ -1479,26 +1483,33 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
                 outlined.append((judged[-1], evidence[2]))
             if found is not before and before is not None and found[1] < NO_PAGE <= before[1]:
                 found = before
-    return _cloth_around(found, outlined), steep
+            elif found is not before and before is not None and (before[3] > evidence[0] or (
+                    _inside(found[0], before[0]) and _rim_between(raw_feat, before[0], found[0]))):
+                found = before  # a better step; a document's printed body inside its plain rim (as for quiet regions)
+    if any(found is entry for entry, _ in outlined):
+        found = _outline_around(found, judged[:first], raw_feat, blind)
+    return _cloth_around(found, outlined, raw_feat), steep
 
 
-def _cloth_around(found, regions):
+def _cloth_around(found, regions, feat):
     """The winner, or the best-ranked region off the cloth's colours around it (CONTAIN_BETTER larger, 95 % of it
-    inside) outlined all round (near-step score CLOTH_OUTLINE, every side's wide check CLOTH_WIDE_MIN) and at least as
-    well as the winner. Blurred print reaches a receipt's margins, so the receipt is less flat than a flat printed
-    block or a patch of cloth inside it that four steps outline: the region, a step all round, is the page. Its
-    confidence is the winner's (it was unsure), so it is asked."""
+    inside) outlined all round (near-step score CLOTH_OUTLINE, every side's wide check CLOTH_WIDE_MIN) and better than
+    the winner (a banknote outlined perfectly on a gingham is not grown onto a check's line, framed/1012). Blurred
+    print reaches a receipt's margins, so the receipt is less flat than a flat printed block or a patch of cloth
+    inside it that four steps outline: the region, a step all round, is the page. Its confidence is the winner's (it
+    was unsure), so it is asked."""
     if found is None or found[1] >= CONFIDENT:
         return found
     inner = found[0].astype(np.float32)
     inner_area = abs(_area(found[0]))
     best = None
     for cand, wide_min in regions:
-        if cand is found or cand[3] < max(CLOTH_OUTLINE, found[3]) or abs(_area(cand[0])) < CONTAIN_BETTER * inner_area:
+        if cand is found or cand[3] < CLOTH_OUTLINE or cand[3] <= found[3] or \
+                abs(_area(cand[0])) < CONTAIN_BETTER * inner_area:
             continue
         common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
-        if common < 0.95 * inner_area or wide_min < CLOTH_WIDE_MIN:
-            continue
+        if common < 0.95 * inner_area or wide_min < CLOTH_WIDE_MIN or _desk_between(feat, cand[0], found[0]):
+            continue  # (what it adds is the desk's colour: a check's line beyond a banknote's side, framed/1012)
         if best is None or cand[2] > best[2]:
             best = cand
     return found if best is None else (best[0], found[1], *best[2:])
