@@ -1467,8 +1467,8 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
     not displace a page, nor one a better step (near-step score: framed/1034 on a gingham, the card's outline 1.00, its
     printed body's region 0.72 but flatter); one inside the answer with a band of paper between (``_rim_between``) is
     a document's printed body inside its plain rim; and one that wins gives way to an outline around it as good a
-    step (``_outline_around``), as the quiet regions do. An unsure winner inside one outlined all round gives way to
-    it (``_cloth_around``)."""
+    step (``_outline_around``), as the quiet regions do. A region that wins is asked (FRAME_DOUBT). An unsure winner
+    inside one outlined all round gives way to it (``_cloth_around``)."""
     outlined, first = [], len(judged)  # (entry, wide check's weakest side) of the regions judged
     for region in _cloth_regions(small, raw_feat):
         for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
@@ -1488,6 +1488,10 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
                 found = before  # a better step; a document's printed body inside its plain rim (as for quiet regions)
     if any(found is entry for entry, _ in outlined):
         found = _outline_around(found, judged[:first], raw_feat, blind)
+    if any(found is entry for entry, _ in outlined):
+        # Asked: a region off the desk's colours may be a block printed on a page the photo's border cuts (tune2
+        # cut/1000 at 12 MP: a logo's disc, 0.79, where the page is no answer).
+        found = (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:])
     return _cloth_around(found, outlined, raw_feat), steep
 
 
