@@ -1466,10 +1466,9 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
     view as it is and weighed as the other candidates (``_consider``); one that is no page by its own confidence does
     not displace a page, nor one a better step (near-step score: framed/1034 on a gingham, the card's outline 1.00, its
     printed body's region 0.72 but flatter); one inside the answer with a band of paper between (``_rim_between``) is
-    a document's printed body inside its plain rim; and one that wins gives way to an outline around it as good a
-    step (``_outline_around``), as the quiet regions do. A region that wins is asked (FRAME_DOUBT). An unsure winner
-    inside one outlined all round gives way to it (``_cloth_around``)."""
-    outlined, first = [], len(judged)  # (entry, wide check's weakest side) of the regions judged
+    a document's printed body inside its plain rim (as for the quiet regions). A region that wins is asked
+    (FRAME_DOUBT). An unsure winner inside one outlined all round gives way to it (``_cloth_around``)."""
+    outlined = []  # (entry, wide check's weakest side) of the regions judged
     for region in _cloth_regions(small, raw_feat):
         for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
             if not _page_shaped(q, STEEP_ANGLE):
@@ -1486,8 +1485,6 @@ def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judge
             elif found is not before and before is not None and (before[3] > evidence[0] or (
                     _inside(found[0], before[0]) and _rim_between(raw_feat, before[0], found[0]))):
                 found = before  # a better step; a document's printed body inside its plain rim (as for quiet regions)
-    if any(found is entry for entry, _ in outlined):
-        found = _outline_around(found, judged[:first], raw_feat, blind)
     if any(found is entry for entry, _ in outlined):
         # Asked: a region off the desk's colours may be a block printed on a page the photo's border cuts (tune2
         # cut/1000 at 12 MP: a logo's disc, 0.79, where the page is no answer).
