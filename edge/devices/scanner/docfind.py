@@ -106,6 +106,13 @@ measured along each candidate side:
    least PRINTED_OUTLINE) with a rim just inside it paler than the print within (PRINTED_PALER) is a page full of
    print, not flat: kept at NO_PAGE, asked (``_printed_page``, 2026-12-06, framed/1048); print is ink on paper, while a
    keyboard, as well outlined and as busy, has a bezel darker than its keys. It is refined as a faint page is (step 9).
+   Still unsure (below CONFIDENT) on a textured desk (CLOTH_ROUGH in the border band), the regions off the cloth's
+   colours are looked at (``_cloth_regions``, 2026-12-07, finder-region): averaged over CLOTH_WINDOW px a cloth's
+   stripes or checks are mixtures of its colours, along one line in Lab; a receipt full of blurred print lies off it.
+   Each region off that line, as it is and polished, with every side's wide check at least CLOTH_SIDES, is weighed as
+   the others; an unsure winner inside one outlined all round (CLOTH_OUTLINE, CLOTH_WIDE_MIN) gives way to it, asked
+   (``_cloth_around``: blurred print reaches the margins, so a flat block of the receipt or a patch of cloth inside it
+   outranks it by flatness).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
@@ -142,6 +149,10 @@ measured along each candidate side:
    side pulled off by a pen or a hand at working size points its extension off a card's band, which the growth
    step then missed; refined, it points true. Only a band or a fold is taken so (CONTAIN_GROW to REGROW_AREA more),
    not a mat nor a folder's strip beyond one side; the grown answer is checked for a seam again.
+   An unsure answer outlined all round at working size (every side's wide check CLOTH_WIDE_MIN, in the view as it
+   is) keeps its sides when the refinement loses most of its step there (REFINED_KEPT of its near-step score, the wide
+   mean falling too): on a check under motion blur the outermost strong step near a receipt's side is often the next
+   check's line (``_refined_off``, 2026-12-07, finder-region).
 
 10. (2026-12-06, after the real photos) A document's print often ends a few mm inside its edge in a strong step
    all round (a card's printed body, a certificate's band, a banknote's print, a form's ruled box): the quad inside
@@ -391,6 +402,17 @@ GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch
 GLOW_OUT = 0.05          # … and at most this share blown out 2 px outside: a reflection's outer rim (``_glow_side``)
 GLOW_PAPER = 0.5         # … unless this share of the answer is blown out: over-exposed paper, its halo over the desk
 #                          a ramp beyond every side (review of finder-glare3)
+CLOTH_ROUGH = 0.01       # log colour per px: a desk whose border band's median gradient is this is a textured one …
+CLOTH_WINDOW = 21        # px (working): a cloth's stripes and checks average out over a window this wide …
+CLOTH_RING = 0.04        # … the desk's windowed colours taken in a band this share of the photo's short side wide …
+CLOTH_LEVELS = (1.0, 1.5, 2.0, 3.0)  # … and regions this many times their spread off the desk's colour line …
+CLOTH_SOLID = 0.4        # … filling this share of their hull are candidates (``_cloth_regions``, finder-region)
+CLOTH_SIDES = 0.75       # … judged with every side's wide check at least this (``_consider_cloth``; at 0.5 a region
+#                          took in a lamp's reflection: review, tune glare/1102 at 720p 0.91 -> 0.88)
+CLOTH_OUTLINE = 0.95     # such a region around an unsure winner outlined this well (near-step score) …
+CLOTH_WIDE_MIN = 0.9     # … and every side's wide check at least this is the page (``_cloth_around``)
+REFINED_KEPT = 0.7       # an unsure answer so outlined, refined below this share of its near-step, keeps its sides …
+REFINED_GROWN = 1.04     # … when the refinement took it out this much larger (a check's line beyond, not a curl)
 
 
 
@@ -479,6 +501,8 @@ def detect(image: np.ndarray) -> Detection | None:
         # refine onto is the one next to the side found (paper and desk), not the one towards the print inside.
         quad = _refine(image, quad, max(sx, sy), faint=gain > 1 or printed)
         work = order_corners((quad + 0.5) / [sx, sy] - 0.5)
+        if score < CONFIDENT and _refined_off(small, coarse, work):  # onto a check's line beyond (finder-region)
+            quad, work = (coarse + 0.5) * [sx, sy] - 0.5, coarse
         if gain == 1.0 and np.abs(work - coarse).max() > REGROW_MOVED:
             # Grown once more from the refined sides: at working size a side pulled off by a hand or a pen
             # beside it points its extension off the band or fold beyond the next side, which the growth step
@@ -1480,6 +1504,8 @@ def _search(small: np.ndarray, gain: float):
                         judged[-1] = found
         if any(found is entry for entry in judged[outlined:]):
             found = _outline_around(found, judged[:outlined], raw_feat, blind)
+        if gain == 1.0 and (found is None or found[1] < CONFIDENT):
+            found, steep = _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judged)
     found = _outermost(found, judged, flat_steps / gain) if found is not None else steep
     if found is not None:
         found = _band_end(found, judged, flat_steps / gain, blind)
@@ -1508,6 +1534,84 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
     if found is None or rank > found[2]:
         found = entry
     return found, steep
+
+
+def _consider_cloth(small, smooth, clipped, raw_feat, blind, found, steep, judged):
+    """The regions off the cloth's colours (``_cloth_regions``), as they are and polished near and far, judged in the
+    view as it is and weighed as the other candidates (``_consider``); one that is no page by its own confidence does
+    not displace a page, nor one a better step (near-step score: framed/1034 on a gingham, the card's outline 1.00, its
+    printed body's region 0.72 but flatter); one inside the answer with a band of paper between (``_rim_between``) is
+    a document's printed body inside its plain rim (as for the quiet regions). A region that wins is asked
+    (FRAME_DOUBT). An unsure winner inside one outlined all round gives way to it (``_cloth_around``)."""
+    outlined = []  # (entry, wide check's weakest side) of the regions judged
+    first = found  # the outline searches' answer: a better step than a region's keeps its place (not another region's)
+    for region in _cloth_regions(small, raw_feat):
+        for q in (region, _polish(raw_feat, region, near=True), _polish(raw_feat, region)):
+            if not _page_shaped(q, STEEP_ANGLE):
+                continue
+            quad, evidence, rank = _judge(raw_feat, q, blind)
+            if evidence[2] < CLOTH_SIDES:
+                continue  # a side off the paper's edge (the region's colour is a window's mean: it blurs the sides)
+            before, count = found, len(judged)
+            found, steep = _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged)
+            if len(judged) > count:
+                # asked wherever it ends up (an outline around the answer, ``_outermost``, ``_band_end``), not only
+                # as the winner here (review of finder-region: a region's own confidence reaches 1.00)
+                entry = judged[-1]
+                judged[-1] = (entry[0], min(entry[1], FRAME_DOUBT * CONFIDENT), *entry[2:])
+                found = judged[-1] if found is entry else found
+                outlined.append((judged[-1], evidence[2]))
+            if found is not before and before is not None and found[1] < NO_PAGE <= before[1]:
+                found = before
+            elif found is not before and before is not None and ((first is not None and first[3] > evidence[0]) or (
+                    _inside(found[0], before[0]) and _rim_between(raw_feat, before[0], found[0]))):
+                found = before  # a better step; a document's printed body inside its plain rim (as for quiet regions)
+    if any(found is entry for entry, _ in outlined):
+        # Asked: a region off the desk's colours may be a block printed on a page the photo's border cuts (tune2
+        # cut/1000 at 12 MP: a logo's disc, 0.79, where the page is no answer).
+        found = (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:])
+    return _cloth_around(found, outlined, raw_feat), steep
+
+
+def _cloth_around(found, regions, feat):
+    """The winner, or the best-ranked region off the cloth's colours around it (CONTAIN_BETTER larger, 95 % of it
+    inside) outlined all round (near-step score CLOTH_OUTLINE, every side's wide check CLOTH_WIDE_MIN) and better than
+    the winner (a banknote outlined perfectly on a gingham is not grown onto a check's line, framed/1012). Blurred
+    print reaches a receipt's margins, so the receipt is less flat than a flat printed block or a patch of cloth
+    inside it that four steps outline: the region, a step all round, is the page. Its confidence is the winner's (it
+    was unsure), so it is asked."""
+    if found is None or found[1] >= CONFIDENT:
+        return found
+    inner = found[0].astype(np.float32)
+    inner_area = abs(_area(found[0]))
+    best = None
+    for cand, wide_min in regions:
+        if cand is found or cand[3] < CLOTH_OUTLINE or cand[3] <= found[3] or \
+                abs(_area(cand[0])) < CONTAIN_BETTER * inner_area:
+            continue
+        common, _ = cv2.intersectConvexConvex(inner, cand[0].astype(np.float32))
+        if common < 0.95 * inner_area or wide_min < CLOTH_WIDE_MIN or _desk_between(feat, cand[0], found[0]):
+            continue  # (what it adds is the desk's colour: a check's line beyond a banknote's side, framed/1012)
+        if best is None or cand[2] > best[2]:
+            best = cand
+    return found if best is None else (best[0], found[1], *best[2:])
+
+
+def _refined_off(small: np.ndarray, coarse: np.ndarray, work: np.ndarray) -> bool:
+    """Whether the refinement took an unsure answer outlined all round at working size (every side's wide check
+    CLOTH_WIDE_MIN, in the view as it is) off its outline: its near-step score there fell below REFINED_KEPT of it, and
+    its wide check's mean fell. On a check under motion blur the outermost strong step near a receipt's side is often
+    the next check's line beyond it (tune motion/1134 at 1080p: IoU 0.98 -> 0.89, near-step 0.98 -> 0.43; at 12 MP
+    0.97 -> 0.87, near-step 0.61 -> 0.31)."""
+    raw = _raw_view(small)
+    before = _judge(raw, coarse)[1]
+    if before[2] < CLOTH_WIDE_MIN:
+        return False
+    if abs(_area(work)) < REFINED_GROWN * abs(_area(coarse)):
+        return False  # not out beyond: a curled side the refinement followed (review: tune3 curled/1002 0.99 -> 0.92,
+        #               tune curled/1004 0.996 -> 0.95 with it)
+    after = _judge(raw, work)[1]
+    return after[0] < REFINED_KEPT * before[0] and after[1] < before[1]
 
 
 def _glare(small: np.ndarray, clipped: np.ndarray, quad: np.ndarray) -> bool:
@@ -1935,6 +2039,49 @@ def _quiet_quads(edges: np.ndarray) -> list[np.ndarray]:
         quad = _hull_quad(hull)
         if quad is not None:
             quads.append(quad)
+    return quads
+
+
+def _cloth_regions(small: np.ndarray, raw_feat: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals around the regions whose windowed colour lies off the desk's (2026-12-07, finder-region): over a
+    window wider than a cloth's period (CLOTH_WINDOW) its stripes or checks average to mixtures of its colours, which
+    lie along one line in Lab (the band round the photo's border gives it: its main direction); a receipt, near-white
+    paper with grey smeared print, lies off that line. Each region beyond CLOTH_LEVELS of the border band's spread
+    off the line, solid enough, gives its hull's four corners. On a stripe under motion blur a page's sides are broken
+    at every stripe and crowded out by the stripes' lines; the region is whole."""
+    h, w = small.shape[:2]
+    if small.ndim != 3 or min(h, w) < 4 * CLOTH_WINDOW:
+        return []
+    mean = cv2.blur(cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32), (CLOTH_WINDOW, CLOTH_WINDOW))
+    band = max(4, int(CLOTH_RING * min(h, w)))
+    ring = np.ones((h, w), bool)
+    ring[band:-band, band:-band] = False
+    gx = cv2.Sobel(raw_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(raw_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    if np.median(np.sqrt(_csum(gx * gx + gy * gy))[ring]) < CLOTH_ROUGH:
+        return []  # a plain desk: the outline searches see its pages' sides whole
+    desk = mean[ring]
+    centre = np.median(desk, axis=0)
+    _, _, vt = np.linalg.svd(desk[:: max(1, len(desk) // 4000)] - centre, full_matrices=False)
+    off = mean - centre
+    along = off[..., 0] * vt[0, 0] + off[..., 1] * vt[0, 1] + off[..., 2] * vt[0, 2]
+    off -= along[..., None] * vt[0]
+    dist = np.sqrt(off[..., 0] ** 2 + off[..., 1] ** 2 + off[..., 2] ** 2)
+    spread = float(np.percentile(dist[ring], 90))
+    quads = []
+    for level in CLOTH_LEVELS:
+        mask = cv2.morphologyEx((dist > level * spread).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for k in range(1, n):
+            x, y, bw, bh, area = stats[k]
+            if area < MIN_AREA * h * w or bw >= w - 1 or bh >= h - 1:
+                continue
+            hull = cv2.convexHull(cv2.findNonZero((labels == k).astype(np.uint8)))
+            if area < CLOTH_SOLID * cv2.contourArea(hull):
+                continue
+            quad = _hull_quad(hull)
+            if quad is not None:
+                quads.append(quad)
     return quads
 
 
