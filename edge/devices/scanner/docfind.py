@@ -751,10 +751,9 @@ def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
     q = order_corners(quad)
     # A reflection blows out a patch of the page (tune2:edge_glare/1022: 9 % of the answer); a page blown out nearly
     # whole is over-exposed paper, whose halo over a dark desk makes its own sides ramps (review of finder-glare3)
-    inside = np.zeros_like(clipped)
-    cv2.fillConvexPoly(inside, np.round(q).astype(np.int32), 1)
-    area = _count(inside)
-    if area and _count(clipped & inside) >= GLOW_PAPER * area:
+    answer = _quad_mask(clipped.shape, q)
+    area = _count(answer)
+    if area and _count(clipped & answer) >= GLOW_PAPER * area:
         return False
     shares = _side_sharpness(small, quad)
     if shares is None:
@@ -2056,9 +2055,7 @@ def _cloth_regions(small: np.ndarray, raw_feat: np.ndarray) -> list[np.ndarray]:
     band = max(4, int(CLOTH_RING * min(h, w)))
     ring = np.ones((h, w), bool)
     ring[band:-band, band:-band] = False
-    gx = cv2.Sobel(raw_feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
-    gy = cv2.Sobel(raw_feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
-    if np.median(np.sqrt(_csum(gx * gx + gy * gy))[ring]) < CLOTH_ROUGH:
+    if np.median(_gradient(raw_feat)[ring]) < CLOTH_ROUGH:
         return []  # a plain desk: the outline searches see its pages' sides whole
     desk = mean[ring]
     centre = np.median(desk, axis=0)
@@ -3098,11 +3095,7 @@ def _hidden_wide(feat: np.ndarray, strip: np.ndarray) -> float:
         & (np.linalg.norm(vals[0] - desk, axis=-1) > HIDDEN_UNLIKE)
     # An object lies over one stretch of the side: only the longest run of hidden samples is hidden (on a cloth of two
     # colours the other stripe is neither the paper nor the desk, every few samples: tune:motion/1121 at 1000x750).
-    run = best = 0
-    for x in hidden:
-        run = run + 1 if x else 0
-        best = max(best, run)
-    seen = len(ok) - best
+    seen = len(ok) - int(_longest_run(hidden[None])[0])
     return float(min(wide[1], wide[2 - s], ok.sum() / max(seen, SEEN_SHARE * len(ok))))
 
 
@@ -3489,12 +3482,9 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
             continue
         if papers is None:
             flat = _texture_free(small) if flat is None else flat   # the search's (blurred 1 px) where it has it
-            ring = []
-            for k in range(4):
-                ka, kb, _, kn = _inward(q, k)
-                ring.append(ka + t[:, None] * (kb - ka))
-            ring = np.stack(ring)                    # (4, T, 2)
-            norms = np.stack([_inward(q, k)[3] for k in range(4)])[:, None]
+            sides = [_inward(q, k) for k in range(4)]
+            ring = np.stack([ka + t[:, None] * (kb - ka) for ka, kb, _, _ in sides])   # (4, T, 2)
+            norms = np.stack([kn for _, _, _, kn in sides])[:, None]
             h, w = flat.shape[:2]
             inner = np.clip(ring + 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
             outer = np.clip(ring - 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
@@ -3556,20 +3546,29 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
     return quad if best is None else best[1]
 
 
+def _texture_free_around(small: np.ndarray, pts: np.ndarray, margin: int):
+    """The texture-free view (``_texture_free``) of the crop around points (..., 2), ``margin`` px wider, and the
+    crop's corner (x, y); None where the crop is under 3 px. The crop is padded by the median's radius too: the median
+    of a crop is the photo's at least its radius in from the crop's edge (only the median's time around the points)."""
+    pad = margin + max(MEDIANS) // 2
+    x0, y0 = np.maximum(np.floor(pts.reshape(-1, 2).min(0) - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(pts.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    return _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1])), np.array([x0, y0])
+
+
 def _object_lines(small, paper, desk, a, b, n, t, oa, ob, reach):
     """Side a–b moved by ``oa``, ``ob`` along ``n`` (``_under_object``): the new ends and each line's share of paper
     inside and desk outside over what an object does not hide (-1 where no object hides OBJECT_RUN of it, or more
     than 1 - SEEN_SHARE), less a little for the distance moved."""
     pa, pb, cand, nn = _moved_sides(a, b, n, oa, ob, t)
-    # The lines in the texture-free view unblurred (an object's edge is crisp), taken only around them (the median's
-    # time): the median of a crop is the photo's at least its radius in from the crop's edge.
-    pad = 2 * OBJECT_IN + max(MEDIANS) // 2 + 2
-    x0, y0 = np.maximum(np.floor(cand.reshape(-1, 2).min(0) - pad), 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(cand.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    # The lines in the texture-free view unblurred (an object's edge is crisp), taken only around them
+    around = _texture_free_around(small, cand, 2 * OBJECT_IN + 2)
+    if around is None:
         return None, None, None, None, None
-    sharp = _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1]))
-    edge, hidden, _ = _object_sides(sharp, paper, desk, cand - [x0, y0], np.broadcast_to(nn[:, None], cand.shape))
+    sharp, origin = around
+    edge, hidden, _ = _object_sides(sharp, paper, desk, cand - origin, np.broadcast_to(nn[:, None], cand.shape))
     hid, end = _longest_run(hidden, where=True)
     seen = np.maximum(len(t) - hid, SEEN_SHARE * len(t))
     support = edge.sum(1) / seen - 1e-3 * (np.abs(oa) + np.abs(ob)) / max(reach, 1e-6)
@@ -3592,13 +3591,11 @@ def _object_ends(small: np.ndarray, pa: np.ndarray, pb: np.ndarray, nn: np.ndarr
     ends = [pa + t0 * (pb - pa), pa + t1 * (pb - pa)]
     pts = np.array([[e + o * nn + k * si * u for si in s]
                     for e, k in zip(ends, (1, -1), strict=True) for o in (OBJECT_IN, -OBJECT_IN)])
-    pad = OBJECT_END + OBJECT_IN + max(MEDIANS) // 2 + 4
-    x0, y0 = np.maximum(np.floor(pts.reshape(-1, 2).min(0) - pad), 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(pts.reshape(-1, 2).max(0) + pad) + 1, [small.shape[1], small.shape[0]]).astype(int)
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    around = _texture_free_around(small, pts, OBJECT_END + OBJECT_IN + 4)
+    if around is None:
         return np.zeros((2, 2))
-    view = _texture_free(np.ascontiguousarray(small[y0:y1, x0:x1]))
-    prof = _sample(view, (pts - [x0, y0]).reshape(-1, 2)).reshape(4, len(s), -1)   # the object at +s
+    view, origin = around
+    prof = _sample(view, (pts - origin).reshape(-1, 2)).reshape(4, len(s), -1)   # the object at +s
     q = OBJECT_END // 3
     total = np.linalg.norm(prof[:, -q:].mean(1) - prof[:, :q].mean(1), axis=-1)
     step = np.linalg.norm(prof[:, OBJECT_STEP:] - prof[:, :-OBJECT_STEP], axis=-1).max(1)
