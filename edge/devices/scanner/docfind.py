@@ -202,7 +202,9 @@ measured along each candidate side:
 
    A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
    and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
-   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow.
+   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow. Only where the
+   glow is seen fading beyond that side, still bright 3 and 6 px out (``_glow_beyond``, finder-glow): a curled or
+   defocused page's own edge beside a glare's patch falls to the desk within a few px.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
