@@ -956,6 +956,17 @@ def test_a_side_on_a_reflections_outer_rim_is_asked(seed, size, split):
     assert not docfind._glow_side(small, truth)
 
 
+@pytest.mark.parametrize("seed,condition,split", [(1121, "curled", "tune2"), (1114, "defocus", "tune2")])
+def test_a_pages_own_soft_edge_beside_a_glare_is_no_reflections_rim(seed, condition, split):
+    # Fresh tuning seeds at 1920x1080 (finder-glow): a glare's blown-out patch just inside a side that is no crisp step
+    # -- a curled page's side (tune2:curled/1121, a straight line along a curved edge) and a defocused page's
+    # (tune2:defocus/1114). finder-glare3's _glow_side took them for a reflection's outer rim and asked about right
+    # answers (0.997 and 0.990, score 0.675). Beyond a page's edge the desk is reached within a few px; a
+    # reflection's glow fades over 10 px and more (docfind._glow_beyond): confident again.
+    found = _finds_tuning_photo(seed, condition, (1920, 1080), at_least=0.98, split=split)
+    assert found.score >= docfind.CONFIDENT, found
+
+
 # --- the review of finder-conf2: a stripe's edge along a side's extension is no band -----------------------------
 
 

@@ -202,7 +202,9 @@ measured along each candidate side:
 
    A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
    and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
-   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow.
+   outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow. Only where the
+   glow is seen fading beyond that side, still bright 3 and 6 px out (``_glow_beyond``, finder-glow): a curled or
+   defocused page's own edge beside a glare's patch falls to the desk within a few px.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -402,6 +404,9 @@ GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch
 GLOW_OUT = 0.05          # … and at most this share blown out 2 px outside: a reflection's outer rim (``_glow_side``)
 GLOW_PAPER = 0.5         # … unless this share of the answer is blown out: over-exposed paper, its halo over the desk
 #                          a ramp beyond every side (review of finder-glare3)
+GLOW_NEAR = 0.25         # … and along the blown-out stretch at least this share of the fall from it to the desk
+GLOW_FAR = 0.1           # 16-24 px out is left 3 px out, and this share 5-7 px out: a glow fading (``_glow_beyond``; a
+#                          page's edge, even curled or defocused, falls to the desk within a few px; finder-glow)
 CLOTH_ROUGH = 0.01       # log colour per px: a desk whose border band's median gradient is this is a textured one …
 CLOTH_WINDOW = 21        # px (working): a cloth's stripes and checks average out over a window this wide …
 CLOTH_RING = 0.04        # … the desk's windowed colours taken in a band this share of the photo's short side wide …
@@ -767,9 +772,30 @@ def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
         pts = a + t * (b - a)
         inside = float((_sample(mask, pts + 5 * n)[:, 0] > 0.5).mean())
         outside = float((_sample(mask, pts - 2 * n)[:, 0] > 0.5).mean())
-        if inside >= GLOW_IN and outside <= GLOW_OUT:
+        if inside >= GLOW_IN and outside <= GLOW_OUT and \
+                _glow_beyond(small, pts[_sample(mask, pts + 5 * n)[:, 0] > 0.5], n):
             return True
     return False
+
+
+def _glow_beyond(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> bool:
+    """Whether beyond points along a side (``pts``, a blown-out patch 5 px inside them; ``n`` the side's inward normal)
+    a glow fades over the desk (2026-12-07, branch finder-glow): in the darkest channel, of the fall from the patch to
+    the desk 16-24 px out, at least GLOW_NEAR is left 3 px out and GLOW_FAR 5-7 px out (medians along the side). A
+    reflection's outer rim fades over 10 px and more (tune2:edge_glare/1022 at 1280x720: 0.49 and 0.27). A page's own
+    edge falls to the desk within a few px: a step even where it is curled (tune2:curled/1121 at 1080p: 0.05), a
+    ramp only as wide as the photo's blur where it is defocused (tune2:defocus/1114 at 1080p: 0.31, but 0.02 6 px
+    out). Both had a glare's blown-out patch just inside a side that is no step: finder-glare3's rule asked them."""
+    lum = _fold(np.minimum, small).astype(np.float32)
+
+    def at(o):  # the darkest channel o px outside the side
+        return _sample(lum, pts - o * n)[:, 0]
+
+    desk = np.median(np.stack([at(16), at(20), at(24)]), axis=0)
+    fall = np.maximum(at(-5) - desk, 1.0)
+    near = float(np.median((at(3) - desk) / fall))
+    far = float(np.median((np.mean(np.stack([at(5), at(6), at(7)]), axis=0) - desk) / fall))
+    return near >= GLOW_NEAR and far >= GLOW_FAR
 
 
 def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
