@@ -807,17 +807,18 @@ def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[n
         nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
         nn *= np.sign((nn * -n).sum(1, keepdims=True))  # outward
         hit = None
-        for k in range(int(BAND_WIDTH[0] / 0.01), len(f) - 1):
+        k1 = int(BAND_WIDTH[0] / 0.01)
+        e = pts[k1:].reshape(-1, 2).astype(np.float32)  # every line's step at once (one remap)
+        nk = np.repeat(nn[k1:], len(t), axis=0).astype(np.float32)
+        steps = _step(feat, e[:, 0], e[:, 1], nk[:, 0], nk[:, 1])[0].reshape(-1, len(t)) >= 0.04
+        for k in range(k1, len(f) - 1):
             seen = ~glare[k] & ~glare[k - 1]
             if seen.mean() < BAND_SEEN:
                 continue
             inside = like[k0:k - 1][~glare[k0:k - 1]]
             if inside.size == 0 or inside.mean() < CARRY_SHARE:
                 break  # the band ended before: no plain strip up to here
-            e = pts[k][seen].astype(np.float32)
-            m, _ = _step(feat, e[:, 0], e[:, 1], np.full(len(e), nn[k, 0], np.float32),
-                         np.full(len(e), nn[k, 1], np.float32))
-            share = float(((m >= 0.04) & ~like[min(k + 2, len(f) - 1)][seen]).mean())
+            share = float((steps[k - k1] & ~like[min(k + 2, len(f) - 1)])[seen].mean())
             if share >= BAND_SHARE and (hit is None or share > hit[1]):
                 hit = (k, share, float(seen.mean()))
             elif hit is not None:
