@@ -206,6 +206,14 @@ measured along each candidate side:
    glow is seen fading beyond that side, still bright 3 and 6 px out (``_glow_beyond``, finder-glow): a curled or
    defocused page's own edge beside a glare's patch falls to the desk within a few px.
 
+   An answer still asked about after the refinement and its growth may be an ID card's body without its colour band,
+   the band's far end under a lamp's reflection (``_band_edge``, 2026-12-07, finder-band): beyond one side a plain
+   strip of one colour, unlike the body and the desk, between the neighbours' extensions, ends at a step parallel to
+   the side BAND_WIDTH of the neighbours out, seen where nothing is blown out (BAND_SEEN, stepping along BAND_SHARE of
+   it), one neighbour going on along the band as a step (``_band_sides``) and the card then card-shaped
+   (BAND_ASPECT). The side moves out to that step, refined, and the corner under the reflection follows the line; the
+   answer stays asked.
+
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
@@ -398,6 +406,11 @@ FOLLOW_GAP = 0.06        # … until this share of its length in turn neither st
 FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
 FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
+BAND_WIDTH = (0.15, 0.45)  # a card's band's far edge: this share of the neighbours' length out (``_band_edge``) …
+BAND_GLARE = 3           # px (working) from anything blown out where the band's far edge counts as not seen …
+BAND_SEEN = 0.3          # … seen along at least this share of the side …
+BAND_SHARE = 0.6         # … and stepping along this share of what is seen
+BAND_ASPECT = (1.3, 1.9)  # the card with its band: long sides over short ones (an ID card's 1.586, in perspective)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
@@ -521,6 +534,12 @@ def detect(image: np.ndarray) -> Detection | None:
                 quad = _refine(image, (grown + 0.5) * [sx, sy] - 0.5, max(sx, sy))
                 if _seam(small, grown, image):  # the grown answer checked as the first was
                     score = min(score, FRAME_DOUBT * CONFIDENT)
+    if gain == 1.0 and score < CONFIDENT and len(found) > 5:
+        # An answer asked about may be a card's body whose band beyond a side it left out, still after the growth
+        # steps (finder-band): the side moved out to the band's far edge where it is seen, refined there
+        card = _band_edge(found[5][0], small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
+        if card is not None:
+            quad = _refine(image, (card[0] + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card[0]
     quad = order_corners(quad)
     # A side refined onto a lamp's reflection's outer rim: the page's edge is under the glow, a guess (finder-glare3)
     if gain == 1.0 and score >= CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
@@ -741,6 +760,121 @@ def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
     it; 4 px out the band is plain), and the line through the print was the one that failed."""
     return any(float(np.linalg.norm(o[0] - band)) < 2 * WIDE_STEP and
                float((np.linalg.norm(np.diff(o, axis=0), axis=1) < WIDE_STEP).mean()) >= CARRY_SHARE for o in out)
+
+
+def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The answer moved out over a card's colour band beyond one of its sides (2026-12-07, branch finder-band), with
+    the share of the band's far edge seen, or None. A card's body found without its band: just beyond the side a
+    plain strip of one colour, unlike the body's paper (2 x WIDE_STEP) and the desk beyond the other sides, bounded by
+    the extensions of the two neighbouring sides, ending at a step parallel to the side BAND_WIDTH of the neighbours'
+    length out (a card's band is 0.22 of it across: 0.28 of the body; along its long side, or a portrait badge's short
+    one); a lamp's reflection washes out the band's far end, so the step is looked for where it can be seen (nothing
+    blown out within BAND_GLARE px) and the corner there follows the line. Taken when the step is seen along
+    BAND_SEEN of the side and steps along BAND_SHARE of what is seen (the depth where that share peaks), the band of
+    its colour along CARRY_SHARE of what is seen up to there, one neighbour going on along it as a step
+    (``_band_sides``) and the card with it card-shaped (its long sides BAND_ASPECT of its short ones)."""
+    if small.ndim != 3:
+        return None
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    clipped = _blown_out(small)
+    near = cv2.dilate(clipped, np.ones((2 * BAND_GLARE + 1, 2 * BAND_GLARE + 1), np.uint8)).astype(np.float32)
+    lens = [float(np.hypot(*(q[(s + 1) % 4] - q[s]))) for s in range(4)]
+    t = np.linspace(0.05, 0.95, 40)
+    f = np.arange(0.0, BAND_WIDTH[1] + 0.1, 0.01)
+    best = None
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        la, lb = lens[(s - 1) % 4], lens[(s + 1) % 4]
+        if min(la, lb) < 8:
+            continue
+        da, db = (a - q[(s - 1) % 4]) / la, (b - q[(s + 2) % 4]) / lb  # the neighbours, on past the side's corners
+        pa = a[None] + f[:, None] * la * da[None]
+        pb = b[None] + f[:, None] * lb * db[None]
+        pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]  # (F, T, 2): lines across the strip
+        inb = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
+        flat = pts.reshape(-1, 2)
+        col = _sample(feat, flat).reshape(len(f), len(t), -1)
+        glare = (_sample(near, flat)[:, 0] > 0.5).reshape(len(f), len(t)) | ~inb
+        _, _, _, n = _inward(q, s)
+        paper = np.median(_sample(feat, a + t[:, None] * (b - a) + CARRY_IN * n), axis=0)
+        px = CARRY_IN / max(min(la, lb), 1.0)  # CARRY_IN px as a share of the neighbours
+        k0 = int(np.ceil(px / 0.01))
+        first = ~glare[k0]
+        if first.mean() < BAND_SEEN:
+            continue
+        band = np.median(col[k0][first], axis=0)
+        if float(np.linalg.norm(band - paper)) < 2 * WIDE_STEP:
+            continue  # the body's paper going on: no band
+        like = np.sqrt(_csum((col - band) ** 2)) < 2 * WIDE_STEP  # (F, T)
+        # the far edge: the first depth where most seen samples leave the band's colour with a step there
+        dn = (pb - pa)
+        nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
+        nn *= np.sign((nn * -n).sum(1, keepdims=True))  # outward
+        hit = None
+        k1 = int(BAND_WIDTH[0] / 0.01)
+        e = pts[k1:].reshape(-1, 2).astype(np.float32)  # every line's step at once (one remap)
+        nk = np.repeat(nn[k1:], len(t), axis=0).astype(np.float32)
+        steps = _step(feat, e[:, 0], e[:, 1], nk[:, 0], nk[:, 1])[0].reshape(-1, len(t)) >= 0.04
+        for k in range(k1, len(f) - 1):
+            seen = ~glare[k] & ~glare[k - 1]
+            if seen.mean() < BAND_SEEN:
+                continue
+            inside = like[k0:k - 1][~glare[k0:k - 1]]
+            if inside.size == 0 or inside.mean() < CARRY_SHARE:
+                break  # the band ended before: no plain strip up to here
+            share = float((steps[k - k1] & ~like[min(k + 2, len(f) - 1)])[seen].mean())
+            if share >= BAND_SHARE and (hit is None or share > hit[1]):
+                hit = (k, share, float(seen.mean()))
+            elif hit is not None:
+                break  # (the step's peak: the far edge)
+        if hit is None:
+            continue
+        k = hit[0]
+        # … and the card's sides going on past the body's corners as the band's edges (a step along the neighbours'
+        # extensions up to the far edge) where they can be seen; one may be under the reflection, not both
+        if not _band_sides(feat, near, q, s, pa[:k], pb[:k]):
+            continue
+        # … a band unlike the desk beyond the other three sides (a stripe of the desk beyond a page's side is not)
+        others = [_inward(q, o) for o in range(4) if o != s]
+        out = np.concatenate([a2 + t[:, None] * (b2 - a2) - 2 * CARRY_IN * n2 for a2, b2, _, n2 in others])
+        desk, clear = _sample(feat, out), _sample(near, out)[:, 0] < 0.5
+        if clear.any() and float(np.linalg.norm(band - np.median(desk[clear], axis=0))) < 2 * WIDE_STEP:
+            continue
+        new = q.copy()
+        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        sides = [float(np.hypot(*(new[(i + 1) % 4] - new[i]))) for i in range(4)]
+        pair = sorted([(sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2])
+        if _convex(new) and BAND_ASPECT[0] <= pair[1] / pair[0] <= BAND_ASPECT[1] and \
+                (best is None or hit[2] > best[1]):
+            best = (new, hit[2])
+    return best
+
+
+def _band_sides(feat: np.ndarray, near: np.ndarray, q: np.ndarray, s: int, pa: np.ndarray, pb: np.ndarray) -> bool:
+    """Whether the neighbours of side ``s`` of ``q`` go on past its corners as steps along ``pa`` and ``pb`` (points
+    along each extension, up to a band's far edge: ``_band_edge``): on each extension seen (SEEN_SHARE of it not
+    within reach of anything blown out, ``near``) the step is found along CARRY_SHARE of what is seen, on a line up to
+    CARRY_DRIFT px off it, on at least one (the other may lie under the reflection's glow, or the answer's corner there
+    be off). A card's band's edges continue the body's sides; a stripe of the desk beyond a page's side does not step
+    along the page's sides' extensions."""
+    c = q.mean(axis=0)
+    for pts in (pa, pb):
+        if len(pts) < 4:
+            continue
+        d = pts[-1] - pts[0]
+        n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-6)
+        n = n if (pts[0] - c) @ n > 0 else -n  # outward
+        pts = pts[2:]  # (off the corner)
+        clear = _sample(near, pts)[:, 0] < 0.5
+        if clear.mean() < SEEN_SHARE:
+            continue
+        offs = np.arange(-CARRY_DRIFT, CARRY_DRIFT + 0.5)
+        e = (pts[clear][None] + offs[:, None, None] * n).reshape(-1, 2).astype(np.float32)
+        m, _ = _step(feat, e[:, 0], e[:, 1], np.full(len(e), n[0], np.float32), np.full(len(e), n[1], np.float32))
+        if float((m >= 0.04).reshape(len(offs), -1).mean(1).max()) >= CARRY_SHARE:
+            return True
+    return False
 
 
 def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
