@@ -1411,3 +1411,18 @@ def test_a_cards_grey_band_beside_a_phone_over_its_side_is_taken():
     # below the band. As seed 1169 of tune: the band left out, the right side along the phone's left edge (main IoU
     # 0.669 at 0.42, asked).
     _finds_tuning_photo(1172, "occluder", (1920, 1080), at_least=0.95, split="tune2")
+
+
+@pytest.mark.parametrize(("strip", "asked"), [((3.8, 4.6, 3.9), True), ((3.7, 4.7, 4.3), False)])
+def test_a_band_left_out_beside_an_object_is_asked_and_a_shadow_is_not(strip, asked):
+    # Composed texture-free view (log colour): a page on a desk, a strip beyond its top side and a dark object along
+    # the top half of its left side, outside it (its edge taken for the side). A strip of its own hue (a card's green
+    # band) beside the object makes the corner a guess (docfind._band_beside_object, finder-occl3); the desk shaded
+    # alike in all channels (a soft shadow along the side: tune soft_shadow/1002 at 1080p) does not.
+    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
+    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
+    flat[100:260, 200:440] = paper
+    flat[50:100, 200:440] = strip
+    flat[95:200, 150:202] = (3.2, 3.2, 3.3)
+    quad = np.array([[200, 100], [440, 100], [440, 260], [200, 260]], np.float32)
+    assert docfind._band_beside_object(flat, quad) is asked
