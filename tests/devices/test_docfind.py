@@ -1423,3 +1423,41 @@ def test_a_cloth_region_does_not_take_in_a_lamps_reflection_beside_a_page_on_woo
     # the desk below. main: 0.914 at 0.64 (asked, right). The region off the wood's colour line took the reflection in
     # (a side's wide check 0.69, over CLOTH_SIDES 0.5 then; now 0.75) and outranked the answer: 0.884 at 0.68.
     _finds_tuning_photo(1102, "glare", (1280, 720), at_least=0.9)
+
+
+def test_a_cards_band_beside_a_phone_over_its_side_is_not_left_out_confidently():
+    # Tuning occluder seed 1169 at 1920x1080: an ID card (dark green band) on pale wood, a phone over its left side
+    # just below the band. The band is left out (the top side at the band's lower edge) and the left side runs along
+    # the phone's right edge into the card's visible side below it: main IoU 0.778 at 0.98, confidently wrong.
+    # `_grow` cannot take the band: the left side's extension, tilted by the phone, runs inside the band, not along
+    # its edge; `_under_object` needs the page's edge seen at both ends of what the phone hides, and above the
+    # phone it is the band's (outside the answer, neither paper nor desk). Right, or at least asked: one side with
+    # neither paper nor desk outside it all along (the band) next to one outlined along less than half of it (the
+    # phone beside it) makes the corner between them a guess (docfind._band_beside_object, finder-occl3).
+    photo = imagegen.desk_photo(1169, "occluder", (1920, 1080), "tune")
+    found = docfind.detect(photo.image)
+    assert found is not None
+    assert imagegen.quad_iou(found.corners, photo.corners) >= 0.95 or found.score < docfind.CONFIDENT, found
+
+
+@pytest.mark.xfail(strict=True, reason="known: a card's band left out where a phone hides its side (finder-occl3)")
+def test_a_cards_grey_band_beside_a_phone_over_its_side_is_taken():
+    # tune2 occluder seed 1172 at 1920x1080: a lilac ID card with a grey band on maple, a phone over its right side
+    # below the band. As seed 1169 of tune: the band left out, the right side along the phone's left edge (main IoU
+    # 0.669 at 0.42, asked).
+    _finds_tuning_photo(1172, "occluder", (1920, 1080), at_least=0.95, split="tune2")
+
+
+@pytest.mark.parametrize(("strip", "asked"), [((3.8, 4.6, 3.9), True), ((3.7, 4.7, 4.3), False)])
+def test_a_band_left_out_beside_an_object_is_asked_and_a_shadow_is_not(strip, asked):
+    # Composed texture-free view (log colour): a page on a desk, a strip beyond its top side and a dark object along
+    # the top half of its left side, outside it (its edge taken for the side). A strip of its own hue (a card's green
+    # band) beside the object makes the corner a guess (docfind._band_beside_object, finder-occl3); the desk shaded
+    # alike in all channels (a soft shadow along the side: tune soft_shadow/1002 at 1080p) does not.
+    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
+    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
+    flat[100:260, 200:440] = paper
+    flat[50:100, 200:440] = strip
+    flat[95:200, 150:202] = (3.2, 3.2, 3.3)
+    quad = np.array([[200, 100], [440, 100], [440, 260], [200, 260]], np.float32)
+    assert docfind._band_beside_object(flat, quad) is asked

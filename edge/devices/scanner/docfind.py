@@ -214,6 +214,11 @@ measured along each candidate side:
    (BAND_ASPECT). The side moves out to that step, refined, and the corner under the reflection follows the line; the
    answer stays asked.
 
+   A confident answer with one side that has neither paper nor desk outside it nearly all along (a strip left out: a
+   card's band) next to a side outlined along less than half of it with something else beside it (an object along
+   it) is asked (``_band_beside_object``, 2026-12-07, finder-occl3): a phone over a card's side just below its band
+   hides where the band meets the body, the side runs along the phone's edge and the band is not grown.
+
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
 apart from the winner is ranked nearly as high (two sheets in view: ``_doubt``; never below NO_PAGE), and capped
@@ -311,6 +316,8 @@ OBJECT_BETTER = 0.15     # … this much more than the side it replaces
 OBJECT_END = 12          # px along the line either side of an object's stretch's end …
 OBJECT_STEP = 3          # … over which its colour changes …
 OBJECT_CRISP = 0.45      # … at least this share of its change from one side of the end to the other
+STRIP_OUTSIDE = 0.85     # a side with neither paper nor desk outside this share of it (a band left out) …
+OBJECT_ALONG = 0.5       # … next to a side outlined less than this share of it, an object along it: asked (occl3)
 RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
 RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
@@ -543,6 +550,10 @@ def detect(image: np.ndarray) -> Detection | None:
     quad = order_corners(quad)
     # A side refined onto a lamp's reflection's outer rim: the page's edge is under the glow, a guess (finder-glare3)
     if gain == 1.0 and score >= CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
+        score = FRAME_DOUBT * CONFIDENT
+    # A card's band left out beside an object over the card's side: the corner between them is a guess (finder-occl3)
+    if gain == 1.0 and score >= CONFIDENT and len(found) > 5 and \
+            _band_beside_object(found[5][0], (quad + 0.5) / [sx, sy] - 0.5):
         score = FRAME_DOUBT * CONFIDENT
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
@@ -3704,6 +3715,45 @@ def _under_object(small: np.ndarray, quad: np.ndarray, flat: np.ndarray | None =
         if _convex(new) and _page_shaped(new) and abs(_area(new)) >= MIN_AREA * w * h:
             best = (gain, new)
     return quad if best is None else best[1]
+
+
+def _band_beside_object(flat: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether an answer may have left a card's band out where an object lies over the card's side (issue 17,
+    occluder, finder-occl3): one side has neither paper nor desk outside it nearly all along (STRIP_OUTSIDE; a strip
+    of another colour beyond it, in the texture-free view ``flat``, its hue not the desk's: HIDDEN_UNLIKE once a shift
+    alike in all channels, a shadow's, is taken away) and a side next to it is outlined (paper inside,
+    desk outside: ``_object_sides``) along less than OBJECT_ALONG of it, an object's stretch (OBJECT_RUN) beside
+    it. A phone over a card's side just below its band hides where the band meets the body: the side runs along the
+    phone's edge, its extension into the band's inside, and the band is not grown (tune occluder/1169 at 1080p: IoU
+    0.78 at 0.98). Then the corner between the two sides is a guess: asked."""
+    q = order_corners(quad)
+    if not _convex(q):
+        return False
+    t = np.linspace(0.03, 0.97, 48)
+    sides = [_inward(q, k) for k in range(4)]
+    if min(length for _, _, length, _ in sides) < 2 * MIN_SEGMENT:
+        return False
+    h, w = flat.shape[:2]
+    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])   # (4, T, 2)
+    norms = np.stack([n for _, _, _, n in sides])[:, None]
+    inner = np.clip(ring + 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
+    outer = np.clip(ring - 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
+    papers = np.median(cv2.remap(flat, inner[:, :1], inner[:, 1:], cv2.INTER_LINEAR).reshape(4, -1, 3), axis=1)
+    beyond = cv2.remap(flat, outer[:, :1], outer[:, 1:], cv2.INTER_LINEAR).reshape(4, -1, 3)
+    desk = np.median(beyond.reshape(-1, 3), axis=0)
+    # A strip of its own colour, not the desk shaded: a soft shadow along a side is the desk's log colour shifted alike
+    # in every channel (tune soft_shadow/1002, /1004 at 1080p: 0.03-0.05 off once that shift is taken away; a band 0.43)
+    shift = np.median(beyond, axis=1) - desk
+    hue = np.linalg.norm(shift - shift.mean(1, keepdims=True), axis=1)
+    outlined, unlike = np.zeros(4), np.zeros(4)
+    for s, (a, b, _, n) in enumerate(sides):
+        paper = np.roll(papers, -s, axis=0)     # as in ``_under_object``
+        paper = paper[np.r_[True, np.linalg.norm(paper[1:] - desk, axis=1) >= 2 * HIDDEN_UNLIKE]]
+        edge, _, other = _object_sides(flat, paper, desk, (a + t[:, None] * (b - a))[None], n[None, None])
+        outlined[s], unlike[s] = edge.mean(), _longest_run(other)[0] / len(t)
+    strip = (unlike >= STRIP_OUTSIDE) & (outlined < OBJECT_BETTER) & (hue >= HIDDEN_UNLIKE)
+    along = (outlined < OBJECT_ALONG) & (unlike >= OBJECT_RUN) & ~strip
+    return bool((strip & (np.roll(along, 1) | np.roll(along, -1))).any())
 
 
 def _texture_free_around(small: np.ndarray, pts: np.ndarray, margin: int):
