@@ -418,6 +418,10 @@ BAND_GLARE = 3           # px (working) from anything blown out where the band's
 BAND_SEEN = 0.3          # … seen along at least this share of the side …
 BAND_SHARE = 0.6         # … and stepping along this share of what is seen
 BAND_ASPECT = (1.3, 1.9)  # the card with its band: long sides over short ones (an ID card's 1.586, in perspective)
+BAND_BODY = 1.32         # … and the body without it at most this long across the band for its side (a portrait
+#                          badge's body is 1.24 of its side, a landscape card's 0.49; an A4 page's length 1.41 of its
+#                          width: a page flush with a clipboard whose clip end lies beyond it was moved out; review of
+#                          finder-band)
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
@@ -799,6 +803,8 @@ def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[n
         la, lb = lens[(s - 1) % 4], lens[(s + 1) % 4]
         if min(la, lb) < 8:
             continue
+        if (la + lb) / 2 > BAND_BODY * (lens[s] + lens[(s + 2) % 4]) / 2:
+            continue  # a body longer across the band than a badge's: a page's length (review of finder-band)
         da, db = (a - q[(s - 1) % 4]) / la, (b - q[(s + 2) % 4]) / lb  # the neighbours, on past the side's corners
         pa = a[None] + f[:, None] * la * da[None]
         pb = b[None] + f[:, None] * lb * db[None]
@@ -936,7 +942,10 @@ def _glow_beyond(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> bool:
     def at(o):  # the darkest channel o px outside the side
         return _sample(lum, pts - o * n)[:, 0]
 
-    desk = np.median(np.stack([at(16), at(20), at(24)]), axis=0)
+    # The desk 16-24 px out, unless it is darker 10-14 px out: something paler (a second sheet, a light mat) lies
+    # beyond the glow's end, and the fall measured to it would hide the fade (review of finder-glow)
+    desk = np.minimum(np.median(np.stack([at(16), at(20), at(24)]), axis=0),
+                      np.median(np.stack([at(10), at(12), at(14)]), axis=0))
     fall = np.maximum(at(-5) - desk, 1.0)
     near = float(np.median((at(3) - desk) / fall))
     far = float(np.median((np.mean(np.stack([at(5), at(6), at(7)]), axis=0) - desk) / fall))
@@ -3753,7 +3762,21 @@ def _band_beside_object(flat: np.ndarray, quad: np.ndarray) -> bool:
         outlined[s], unlike[s] = edge.mean(), _longest_run(other)[0] / len(t)
     strip = (unlike >= STRIP_OUTSIDE) & (outlined < OBJECT_BETTER) & (hue >= HIDDEN_UNLIKE)
     along = (outlined < OBJECT_ALONG) & (unlike >= OBJECT_RUN) & ~strip
-    return bool((strip & (np.roll(along, 1) | np.roll(along, -1))).any())
+    # A card's band ends with the card: past the strip side's far end (away from the object) the desk lies beyond
+    # its line, not the strip. A book, a cloth's band or a keyboard along a page's side runs on past its corner
+    # (review of finder-occl3: a right page beside a book, a phone along the next side, was asked).
+    u = np.linspace(0.04, 0.12, 6)[:, None]
+    for s in np.flatnonzero(strip):
+        a, b, length, n = sides[s]
+        ends = ([(b, (b - a) / max(length, 1e-9))] if along[(s - 1) % 4] else []) + \
+            ([(a, (a - b) / max(length, 1e-9))] if along[(s + 1) % 4] else [])
+        for end, d in ends:
+            past = np.concatenate([end + u * length * d - o * n for o in (OBJECT_IN, 2 * OBJECT_IN)])
+            past = np.clip(past, 0, [w - 1, h - 1]).astype(np.float32)
+            far = np.median(cv2.remap(flat, past[:, :1], past[:, 1:], cv2.INTER_LINEAR).reshape(-1, 3), axis=0)
+            if np.linalg.norm(far - desk) < np.linalg.norm(far - np.median(beyond[s], axis=0)):
+                return True
+    return False
 
 
 def _texture_free_around(small: np.ndarray, pts: np.ndarray, margin: int):
