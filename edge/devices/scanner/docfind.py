@@ -205,6 +205,8 @@ measured along each candidate side:
    outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow. Only where the
    glow is seen fading beyond that side, still bright 3 and 6 px out (``_glow_beyond``, finder-glow): a curled or
    defocused page's own edge beside a glare's patch falls to the desk within a few px.
+   Not where the fade holds a step of GLOW_STEP of its fall within 2 px (``_edge_in_fade``, finder-glow2): a
+   reflection straddling the page's side leaves the page's edge a step in its light, the glow going on beyond.
 
    An answer still asked about after the refinement and its growth may be an ID card's body without its colour band,
    the band's far end under a lamp's reflection (``_band_edge``, 2026-12-07, finder-band): beyond one side a plain
