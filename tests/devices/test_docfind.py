@@ -1613,3 +1613,36 @@ def test_a_page_flush_on_a_folder_of_its_width_is_not_a_card_body():
         cv2.fillConvexPoly(img, np.round(under).astype(np.int32), under_col)
         cv2.fillConvexPoly(img, np.round(page).astype(np.int32), (235, 238, 236))
         assert docfind._band_edge(_carry_view(img), img, page) is None, (under_col, ang, frac)
+
+
+# --- finder-glow2: a reflection straddling a page's real edge is no rim ---------------------------------------------
+
+
+def test_a_reflection_straddling_a_pages_side_is_no_rim():
+    # tune3:glare/1137 at 1920x1080: a lamp's reflection lies across the page's left side. The paper next to it is
+    # blown out; the page's edge is a step in the glow's light (~100 grey levels within 2 working px) and the glow goes
+    # on, dimmer, over the desk beyond. Main's _glow_side took the side for a reflection's rim: 0.997, asked (0.675).
+    found = _finds_tuning_photo(1137, "glare", (1920, 1080), at_least=0.99, split="tune3")
+    assert found.score >= docfind.CONFIDENT, found
+
+
+def _straddled(fade: float, lift: float, W: int = 640, H: int = 360) -> np.ndarray:
+    """A working image: a page (x 200-560, grey 215) on a desk (100); a reflection adds ``lift`` over x 470-560
+    (the paper clips) and 0.7 of it, fading with scale ``fade`` px, over the desk beyond the page's right edge."""
+    x = np.arange(W, dtype=np.float32)
+    img = np.full((H, W, 3), 100, np.float32)
+    img[40:320, 200:560] = 215
+    band = np.zeros((H, W), np.float32)
+    band[60:300, 470:] = lift * np.exp(-np.clip(x[470:] - 560, 0, None) / fade)
+    band[:, 560:] *= 0.7
+    img = cv2.GaussianBlur(img + band[..., None], (0, 0), 0.7)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("fade,lift", [(8, 90), (12, 120)])
+def test_glow_side_sees_the_pages_step_inside_the_glow(fade, lift):
+    # The answer's right side 2 px inside the page's edge (x 558; 1137's is 1-2 working px in): no crisp step within
+    # 3 px of it, paper blown out 5 px in, none 2 px out, the glow 3 and 6 px out -- main's _glow_side said "rim".
+    # The page's edge is a step of 0.5-0.6 of the fall from the clipped paper to the desk within 2 px: no rim.
+    quad = np.array([[200, 40], [558, 40], [558, 320], [200, 320]], np.float64)
+    assert not docfind._glow_side(_straddled(fade, lift), quad)

@@ -205,6 +205,8 @@ measured along each candidate side:
    outer rim, where its glow over the desk fades, and the page's edge lies somewhere under the glow. Only where the
    glow is seen fading beyond that side, still bright 3 and 6 px out (``_glow_beyond``, finder-glow): a curled or
    defocused page's own edge beside a glare's patch falls to the desk within a few px.
+   Not where the fade holds a step of GLOW_STEP of its fall within 2 px (``_edge_in_fade``, finder-glow2): a
+   reflection straddling the page's side leaves the page's edge a step in its light, the glow going on beyond.
 
    An answer still asked about after the refinement and its growth may be an ID card's body without its colour band,
    the band's far end under a lamp's reflection (``_band_edge``, 2026-12-07, finder-band): beyond one side a plain
@@ -431,6 +433,8 @@ GLOW_PAPER = 0.5         # … unless this share of the answer is blown out: ove
 GLOW_NEAR = 0.25         # … and along the blown-out stretch at least this share of the fall from it to the desk
 GLOW_FAR = 0.1           # 16-24 px out is left 3 px out, and this share 5-7 px out: a glow fading (``_glow_beyond``; a
 #                          page's edge, even curled or defocused, falls to the desk within a few px; finder-glow)
+GLOW_STEP = 0.55         # … but not where this share of that fall drops within 2 px, 1 px in to 5 px out: the page's
+#                          edge crossing the glow, a step even in its light (``_edge_in_fade``, finder-glow2)
 CLOTH_ROUGH = 0.01       # log colour per px: a desk whose border band's median gradient is this is a textured one …
 CLOTH_WINDOW = 21        # px (working): a cloth's stripes and checks average out over a window this wide …
 CLOTH_RING = 0.04        # … the desk's windowed colours taken in a band this share of the photo's short side wide …
@@ -949,7 +953,18 @@ def _glow_beyond(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> bool:
     fall = np.maximum(at(-5) - desk, 1.0)
     near = float(np.median((at(3) - desk) / fall))
     far = float(np.median((np.mean(np.stack([at(5), at(6), at(7)]), axis=0) - desk) / fall))
-    return near >= GLOW_NEAR and far >= GLOW_FAR
+    return near >= GLOW_NEAR and far >= GLOW_FAR and not _edge_in_fade(at, fall)
+
+
+def _edge_in_fade(at, fall: np.ndarray) -> bool:
+    """Whether the page's own edge crosses a glow fading beyond a side (2026-12-07, branch finder-glow2): ``at(o)`` the
+    darkest channel o px outside the side's points, ``fall`` from the blown-out patch to the desk; the largest drop over
+    2 px from 1 px inside to 5 px outside is at least GLOW_STEP of the fall (median along the side). A reflection's
+    rim fades smoothly (tune*:edge_glare, glare rims: 0.14-0.36 of the fall); a reflection straddling the page's side
+    leaves the page's edge a step in its light and the glow going on over the desk beyond (tune3:glare/1137 at 1080p:
+    0.74), where the side is the page's edge: no rim."""
+    drops = np.stack([(at(o) - at(o + 2)) / fall for o in range(-1, 4)])
+    return float(np.median(drops.max(0))) >= GLOW_STEP
 
 
 def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
