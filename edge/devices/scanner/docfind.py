@@ -217,7 +217,10 @@ measured along each candidate side:
    A confident answer with one side that has neither paper nor desk outside it nearly all along (a strip left out: a
    card's band) next to a side outlined along less than half of it with something else beside it (an object along
    it) is asked (``_band_beside_object``, 2026-12-07, finder-occl3): a phone over a card's side just below its band
-   hides where the band meets the body, the side runs along the phone's edge and the band is not grown.
+   hides where the band meets the body, the side runs along the phone's edge and the band is not grown. There (any
+   score) the card is taken with its band where the band's outer edge steps to the desk and the band's run along it
+   ends at both corners, one of them on the far side (``_band_across``, finder-occl4): the near side through the
+   other end, parallel to the far side, refined; still asked.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
