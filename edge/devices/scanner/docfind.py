@@ -219,7 +219,10 @@ measured along each candidate side:
    A confident answer with one side that has neither paper nor desk outside it nearly all along (a strip left out: a
    card's band) next to a side outlined along less than half of it with something else beside it (an object along
    it) is asked (``_band_beside_object``, 2026-12-07, finder-occl3): a phone over a card's side just below its band
-   hides where the band meets the body, the side runs along the phone's edge and the band is not grown.
+   hides where the band meets the body, the side runs along the phone's edge and the band is not grown. There (any
+   score) the card is taken with its band where the band's outer edge steps to the desk and the band's run along it
+   ends at both corners, one of them on the far side (``_band_across``, finder-occl4): the near side through the
+   other end, parallel to the far side, refined; still asked.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -560,9 +563,12 @@ def detect(image: np.ndarray) -> Detection | None:
     if gain == 1.0 and score >= CONFIDENT and _glow_side(small, (quad + 0.5) / [sx, sy] - 0.5):
         score = FRAME_DOUBT * CONFIDENT
     # A card's band left out beside an object over the card's side: the corner between them is a guess (finder-occl3)
-    if gain == 1.0 and score >= CONFIDENT and len(found) > 5 and \
-            _band_beside_object(found[5][0], (quad + 0.5) / [sx, sy] - 0.5):
-        score = FRAME_DOUBT * CONFIDENT
+    if gain == 1.0 and len(found) > 5 and _band_beside_object(found[5][0], (quad + 0.5) / [sx, sy] - 0.5):
+        score = min(score, FRAME_DOUBT * CONFIDENT)
+        # … and taken with the band where the band's outer edge and its ends are seen, still asked (finder-occl4)
+        card = _band_across(found[5][0], (quad + 0.5) / [sx, sy] - 0.5)
+        if card is not None:
+            quad = order_corners(_refine(image, (card + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card)
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
@@ -3848,3 +3854,84 @@ def _object_ends(small: np.ndarray, pa: np.ndarray, pb: np.ndarray, nn: np.ndarr
     total = np.linalg.norm(prof[:, -q:].mean(1) - prof[:, :q].mean(1), axis=-1)
     step = np.linalg.norm(prof[:, OBJECT_STEP:] - prof[:, :-OBJECT_STEP], axis=-1).max(1)
     return (step / np.maximum(total, 1e-6)).reshape(2, 2) * (total > HIDDEN_UNLIKE).reshape(2, 2)
+
+
+def _band_across(flat: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The card with its band where ``_band_beside_object`` found one left out beside an object (issue 17, occluder,
+    finder-occl4), or None. Beyond a strip side, walked out along its normal: where the band's colour (the median just
+    outside) gives way to the desk's in a step, over BAND_SEEN of the side at least, is the band's outer edge (a line
+    fitted to those points). Along it, just inside, the band's run ends at the card's two corners. The far side (its
+    line through the run's end) is kept; the near one, along the object's edge, is replaced by a line through the
+    other end parallel to the far side."""
+    q = order_corners(quad)
+    h, w = flat.shape[:2]
+    sides = [_inward(q, k) for k in range(4)]
+    t = np.linspace(0.03, 0.97, 48)
+    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])
+    norms = np.stack([n for _, _, _, n in sides])[:, None]
+    beyond = _sample(flat, (ring - 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
+    inside = np.median(_sample(flat, (ring + 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1), axis=1)
+    desk = np.median(beyond.reshape(-1, beyond.shape[-1]), axis=0)
+    best = None
+    for s in range(4):
+        a, b, length, n = sides[s]
+        band = np.median(beyond[s], axis=0)
+        gap = float(np.linalg.norm(band - desk))
+        if gap < 2 * HIDDEN_UNLIKE or np.linalg.norm(band - inside[s]) < 2 * HIDDEN_UNLIKE:
+            continue
+        reach = int(BAND_WIDTH[1] * min(sides[s - 1][2], sides[(s + 1) % 4][2])) + 2
+        ks = np.arange(2, reach)
+        ts = np.linspace(0.05, 0.95, 37)
+        pts = (a + ts[:, None] * (b - a))[:, None] - ks[None, :, None] * n
+        vals = _sample(flat, np.clip(pts, 0, [w - 1, h - 1]).reshape(-1, 2)).reshape(len(ts), len(ks), -1)
+        is_band = np.linalg.norm(vals - band, axis=-1) < 0.5 * gap
+        is_desk = np.linalg.norm(vals - desk, axis=-1) < 0.5 * gap
+        # the band from the side out to its first desk sample, unbroken
+        first = np.where(is_desk.any(1), is_desk.argmax(1), -1)
+        ok = np.array([f > 3 and is_band[i, :f].mean() > 0.9 for i, f in enumerate(first)])
+        if ok.mean() < BAND_SEEN:
+            continue
+        width = ks[first[ok]].astype(float) - 0.5
+        coef = np.polyfit(ts[ok], width, 1)
+        res = np.abs(np.polyval(coef, ts[ok]) - width)
+        keep = res < max(2.0, 2 * np.median(res))
+        if keep.sum() < BAND_SEEN * len(ts):
+            continue
+        coef = np.polyfit(ts[ok][keep], width[keep], 1)
+        oa, ob = a - np.polyval(coef, 0.0) * n, b - np.polyval(coef, 1.0) * n   # the outer edge's line
+        # along it, just inside the band, out to a side's length past either end (the near end may lie far out)
+        u = np.linspace(-1.0, 2.0, int(3 * length) + 1)
+        line = oa + u[:, None] * (ob - oa) + 3.0 * n
+        col = _sample(flat, np.clip(line, 0, [w - 1, h - 1]))
+        inb = np.linalg.norm(col - band, axis=-1) < 0.5 * gap
+        mid = np.searchsorted(u, 0.5)
+        if not inb[mid]:
+            continue
+        lo = mid - np.argmin(inb[mid::-1]) + 1 if not inb[:mid + 1].all() else 0
+        hi = mid + np.argmin(inb[mid:]) - 1 if not inb[mid:].all() else len(u) - 1
+        if lo == 0 or hi == len(u) - 1:
+            continue
+        ends = [oa + u[lo] * (ob - oa), oa + u[hi] * (ob - oa)]
+        # the far side (through its end of the run) is right; the near one is not
+        prev, nxt = sides[s - 1], sides[(s + 1) % 4]
+        off = [abs(float((ends[0] - prev[0]) @ prev[3])), abs(float((ends[1] - nxt[0]) @ nxt[3]))]
+        near = int(np.argmax(off))
+        if min(off) > 3.0 or max(off) < 4.0:
+            continue
+        opp = (q[(s + 2) % 4], q[(s + 3) % 4])
+        if near == 0:     # side s-1 along the object replaced, side s+1 kept
+            far, d, k_far, k_near, k_opp, end = (q[(s + 1) % 4], q[(s + 2) % 4]), q[(s + 2) % 4] - q[(s + 1) % 4], \
+                (s + 1) % 4, s, (s + 3) % 4, ends[0]
+        else:             # side s+1 along the object replaced, side s-1 kept
+            far, d, k_far, k_near, k_opp, end = (q[(s - 1) % 4], q[s]), q[(s - 1) % 4] - q[s], \
+                s, (s + 1) % 4, (s + 2) % 4, ends[1]
+        corner, other = _meet_segments((oa, ob), far), _meet_segments((end, end + d), opp)
+        if corner is None or other is None:
+            continue
+        new = q.copy()
+        new[k_far], new[k_near], new[k_opp] = corner, end, other
+        if not _convex(new) or not _page_shaped(new):
+            continue
+        if best is None or abs(_area(new)) > abs(_area(best)):
+            best = new
+    return best
