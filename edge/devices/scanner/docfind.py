@@ -969,7 +969,10 @@ def _edge_in_fade(at, fall: np.ndarray) -> bool:
     rim fades smoothly (tune*:edge_glare, glare rims: 0.14-0.36 of the fall); a reflection straddling the page's side
     leaves the page's edge a step in its light and the glow going on over the desk beyond (tune3:glare/1137 at 1080p:
     0.74), where the side is the page's edge: no rim."""
-    drops = np.stack([(at(o) - at(o + 2)) / fall for o in range(-1, 4)])
+    # A step down that stays down: the level 2-4 px past a drop's start, at its brightest; a thin dark thing in the
+    # glow past a rim (a cable, a pen, a seam between boards) is a dip the glow comes back from (review of finder-glow2)
+    drops = np.stack([(at(o) - np.max(np.stack([at(o + 2), at(o + 3), at(o + 4)]), axis=0)) / fall
+                      for o in range(-1, 4)])
     return float(np.median(drops.max(0))) >= GLOW_STEP
 
 
