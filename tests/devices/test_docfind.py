@@ -1722,3 +1722,10 @@ def test_a_hard_edged_reflections_rim_is_still_a_rim(fade):
     # The page's edge (x 560) is under the blown-out patch; the answer's side (x 600) is the reflection's own hard
     # outer edge, its halo fading beyond. Main: rim (asked). Branch: the 0.6 step reads as a page's edge: confident.
     assert docfind._glow_side(_hard_halo(0.6, fade), _RIM_QUAD)
+
+
+def test_a_page_on_a_folder_asked_and_right_is_not_moved_onto_the_folder():
+    # Review of finder-occl4. tune3 nested/1122 at 1280x720: a white page on a yellow folder, asked. The folder's strip
+    # beyond the right side was read as a card's band, its strip below the bottom side as an object along the next
+    # side; _band_across took both in. main 0.999 at 0.68; the branch 0.866 at 0.68.
+    _finds_tuning_photo(1122, "nested", (1280, 720), at_least=0.95, split="tune3")

@@ -3921,6 +3921,11 @@ def _band_across(flat: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
         near = int(np.argmax(off))
         if min(off) > 3.0 or max(off) < 4.0:
             continue
+        # a strip of the band's colour beyond the near side too wraps round the corner: a folder or a tray under a
+        # page, not a card's band beside an object (review of finder-occl4: tune3 nested/1122 at 720p)
+        k_side = (s - 1) % 4 if near == 0 else (s + 1) % 4
+        if (np.linalg.norm(beyond[k_side] - band, axis=-1) < 0.5 * gap).mean() > 0.5:
+            continue
         opp = (q[(s + 2) % 4], q[(s + 3) % 4])
         if near == 0:     # side s-1 along the object replaced, side s+1 kept
             far, d, k_far, k_near, k_opp, end = (q[(s + 1) % 4], q[(s + 2) % 4]), q[(s + 2) % 4] - q[(s + 1) % 4], \
