@@ -1455,15 +1455,24 @@ def test_a_cards_green_band_beside_a_phone_over_its_side_is_taken():
     _finds_tuning_photo(1169, "occluder", (1920, 1080), at_least=0.95)
 
 
+def _band_object_view(strip=(3.8, 4.6, 3.9), strip_x=(200, 440), object_box=(95, 200, 150, 202)):
+    """A composed texture-free view (log colour, 640x360): a page (x 200-440, y 100-260) on a desk, a strip of colour
+    ``strip`` beyond its top side (y 50-100, x ``strip_x``) and a dark object (rows, columns ``object_box``) along the
+    top part of its left side, outside it."""
+    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
+    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
+    flat[100:260, 200:440] = paper
+    flat[50:100, strip_x[0]:strip_x[1]] = strip
+    y0, y1, x0, x1 = object_box
+    flat[y0:y1, x0:x1] = (3.2, 3.2, 3.3)
+    return flat
+
+
 def test_the_card_is_taken_with_its_band_beside_an_object():
     # Composed texture-free view: a card (paper 100-260, band 50-100) on a desk, an object over the top part of its
     # left side; the answer left the band out and its left side tilted along the object's edge. docfind._band_across
     # takes the band's outer edge and its ends for the top side and puts the left side through the band's left end.
-    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
-    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
-    flat[100:260, 200:440] = paper
-    flat[50:100, 200:440] = (3.8, 4.6, 3.9)
-    flat[100:200, 150:230] = (3.2, 3.2, 3.3)
+    flat = _band_object_view(object_box=(100, 200, 150, 230))
     quad = np.array([[230, 100], [440, 100], [440, 260], [200, 260]], np.float32)
     card = docfind._band_across(flat, quad)
     assert card is not None
@@ -1477,11 +1486,7 @@ def test_a_band_left_out_beside_an_object_is_asked_and_a_shadow_is_not(strip, as
     # the top half of its left side, outside it (its edge taken for the side). A strip of its own hue (a card's green
     # band) beside the object makes the corner a guess (docfind._band_beside_object, finder-occl3); the desk shaded
     # alike in all channels (a soft shadow along the side: tune soft_shadow/1002 at 1080p) does not.
-    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
-    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
-    flat[100:260, 200:440] = paper
-    flat[50:100, 200:440] = strip
-    flat[95:200, 150:202] = (3.2, 3.2, 3.3)
+    flat = _band_object_view(strip)
     quad = np.array([[200, 100], [440, 100], [440, 260], [200, 260]], np.float32)
     assert docfind._band_beside_object(flat, quad) is asked
 
@@ -1548,11 +1553,7 @@ def test_a_tuning_page_beside_a_book_with_a_phone_along_the_next_side_is_not_ask
 def test_a_strip_running_on_past_the_far_corner_is_not_a_band():
     # The branch's own composed view (tests/devices/test_docfind.py), but the green strip beyond the top side runs on
     # 60 px past both of its corners (a book or a cloth's band, not a card's band): not asked.
-    desk, paper = np.array([4.2, 5.2, 4.8], np.float32), np.array([5.5, 5.5, 5.5], np.float32)
-    flat = np.broadcast_to(desk, (360, 640, 3)).copy()
-    flat[100:260, 200:440] = paper
-    flat[50:100, 140:500] = (3.8, 4.6, 3.9)
-    flat[95:200, 150:202] = (3.2, 3.2, 3.3)
+    flat = _band_object_view(strip_x=(140, 500))
     quad = np.array([[200, 100], [440, 100], [440, 260], [200, 260]], np.float32)
     assert docfind._band_beside_object(flat, quad) is False
 
