@@ -1587,19 +1587,27 @@ def test_a_reflections_rim_with_a_pale_sheet_beyond_is_still_asked(off):
     assert iou >= 0.9 or found.score < docfind.CONFIDENT, (iou, found.score)
 
 
-def _rim(fade, sheet_from=None, grey=235, W=640, H=360, rim=600):
-    """A working image: a page (x 200-560) on a desk; a reflection blown out up to x = ``rim`` (past the page's
-    right edge, over the desk), its glow fading beyond with scale ``fade`` px; optionally a pale sheet from
-    ``sheet_from`` px beyond the rim."""
+_RIM_QUAD = np.array([[200, 40], [600, 40], [600, 320], [200, 320]], np.float64)  # right side on the reflection's rim
+
+
+def _rim(fade, sheet_from=None, grey=235, line_at=None, line_grey=None, step=None, W=640, H=360, rim=600):
+    """A working image: a page (x 200-560) on a desk (100); a reflection blown out up to x = ``rim`` (past the page's
+    right edge, over the desk), its glow fading beyond with scale ``fade`` px. Optionally a pale sheet from
+    ``sheet_from`` px beyond the rim (grey ``grey``); a thin dark line 1 px wide ``line_at`` px beyond the rim, inside
+    the glow (grey ``line_grey``: a cable, a pen's shaft, a seam between two desk boards); or a hard-edged reflection
+    (a window, an LED panel): down by ``step`` of the lift within 1 px of the rim, then its halo fading."""
     x = np.arange(W, dtype=np.float32)
     img = np.full((H, W, 3), 100, np.float32)
     img[40:320, 200:560] = 215
-    prof = np.exp(-np.clip(x - rim, 0, None) / fade)
+    d = np.clip(x - rim, 0, None)
+    prof = np.exp(-d / fade) if step is None else np.where(d < 1, 1 - step * d, (1 - step) * np.exp(-(d - 1) / fade))
     glow = np.zeros((H, W), np.float32)
     glow[20:340, 480:] = prof[480:]
     img += (300 - img) * glow[..., None]
     if sheet_from is not None:
         img[:, rim + sheet_from:] = grey
+    if line_at is not None:
+        img[:, rim + line_at] = line_grey
     img = cv2.GaussianBlur(img, (0, 0), 0.7)
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -1607,9 +1615,8 @@ def _rim(fade, sheet_from=None, grey=235, W=640, H=360, rim=600):
 @pytest.mark.parametrize("fade,sheet_from,grey", [(4, 14, 235), (6, 16, 235), (6, 14, 200)])
 def test_glow_side_is_not_fooled_by_a_pale_object_beyond_the_fade(fade, sheet_from, grey):
     # The same side without the sheet is a rim for both finders; main's _glow_side still says so with the sheet.
-    quad = np.array([[200, 40], [600, 40], [600, 320], [200, 320]], np.float64)
-    assert docfind._glow_side(_rim(fade), quad)
-    assert docfind._glow_side(_rim(fade, sheet_from, grey), quad)
+    assert docfind._glow_side(_rim(fade), _RIM_QUAD)
+    assert docfind._glow_side(_rim(fade, sheet_from, grey), _RIM_QUAD)
 
 
 def test_a_page_on_a_clipboard_is_not_moved_out_onto_the_clip_end():
@@ -1672,25 +1679,6 @@ def test_glow_side_sees_the_pages_step_inside_the_glow(fade, lift):
     assert not docfind._glow_side(_straddled(fade, lift), quad)
 
 
-_RIM_QUAD = np.array([[200, 40], [600, 40], [600, 320], [200, 320]], np.float64)  # right side on the reflection's rim
-
-
-def _rim_with_line(fade, line_at, grey, W=640, H=360, rim=600):
-    """The branch's own `_rim` composition (tests/devices/test_docfind.py: a page x 200-560 on a desk 100; a
-    reflection blown out up to x = 600, past the page's edge, its glow fading with scale ``fade`` px), plus a thin
-    dark line 1 working px wide ``line_at`` px beyond the rim, inside the glow: a cable, a pen's shaft, a seam
-    between two desk boards. The page's edge is under the blown-out patch; the answer's right side is the rim."""
-    x = np.arange(W, dtype=np.float32)
-    img = np.full((H, W, 3), 100, np.float32)
-    img[40:320, 200:560] = 215
-    glow = np.zeros((H, W), np.float32)
-    glow[20:340, 480:] = np.exp(-np.clip(x - rim, 0, None) / fade)[480:]
-    img += (300 - img) * glow[..., None]
-    img[:, rim + line_at] = grey
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 @pytest.mark.parametrize("fade,line_at,grey", [(6, 4, 30), (6, 5, 70), (4, 2, 30), (8, 2, 70)])
 def test_a_dark_line_in_the_glow_past_a_rim_does_not_make_it_a_page_edge(fade, line_at, grey):
     # Review of finder-glow2. Without the line both finders call the side a rim (fade 4/6; fade 8 only with the
@@ -1698,22 +1686,7 @@ def test_a_dark_line_in_the_glow_past_a_rim_does_not_make_it_a_page_edge(fade, l
     # The line makes a >= 0.55-of-the-fall drop within 2 px, 1 px in to 5 px out; the branch's _edge_in_fade
     # reads it as the page's edge in the glow and the rim is no longer asked. The glow comes back beyond the line:
     # a page's edge is a step down that stays down, a line is a dip.
-    assert docfind._glow_side(_rim_with_line(fade, line_at, grey), _RIM_QUAD)
-
-
-def _hard_halo(step, fade, W=640, H=360, rim=600):
-    """A hard-edged reflection (a window, an LED panel): blown out up to x = ``rim`` (past the page's edge at 560),
-    then within 1 px down by ``step`` of the lift to a halo that fades over the desk with scale ``fade`` px."""
-    x = np.arange(W, dtype=np.float32)
-    img = np.full((H, W, 3), 100, np.float32)
-    img[40:320, 200:560] = 215
-    d = np.clip(x - rim, 0, None)
-    prof = np.where(d < 1, 1 - step * d, (1 - step) * np.exp(-(d - 1) / fade))
-    glow = np.zeros((H, W), np.float32)
-    glow[20:340, 480:] = prof[480:]
-    img += (300 - img) * glow[..., None]
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    assert docfind._glow_side(_rim(fade, line_at=line_at, line_grey=grey), _RIM_QUAD)
 
 
 @pytest.mark.xfail(strict=True, reason="known: a hard-edged reflection's rim (a window, an LED panel) reads as a "
@@ -1722,7 +1695,7 @@ def _hard_halo(step, fade, W=640, H=360, rim=600):
 def test_a_hard_edged_reflections_rim_is_still_a_rim(fade):
     # The page's edge (x 560) is under the blown-out patch; the answer's side (x 600) is the reflection's own hard
     # outer edge, its halo fading beyond. Main: rim (asked). Branch: the 0.6 step reads as a page's edge: confident.
-    assert docfind._glow_side(_hard_halo(0.6, fade), _RIM_QUAD)
+    assert docfind._glow_side(_rim(fade, step=0.6), _RIM_QUAD)
 
 
 def test_a_page_on_a_folder_asked_and_right_is_not_moved_onto_the_folder():

@@ -931,10 +931,9 @@ def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
             continue
         a, b, _, n = _inward(q, s)
         pts = a + t * (b - a)
-        inside = float((_sample(mask, pts + 5 * n)[:, 0] > 0.5).mean())
+        hot = _sample(mask, pts + 5 * n)[:, 0] > 0.5
         outside = float((_sample(mask, pts - 2 * n)[:, 0] > 0.5).mean())
-        if inside >= GLOW_IN and outside <= GLOW_OUT and \
-                _glow_beyond(small, pts[_sample(mask, pts + 5 * n)[:, 0] > 0.5], n):
+        if float(hot.mean()) >= GLOW_IN and outside <= GLOW_OUT and _glow_beyond(small, pts[hot], n):
             return True
     return False
 
@@ -3762,18 +3761,11 @@ def _band_beside_object(flat: np.ndarray, quad: np.ndarray) -> bool:
     q = order_corners(quad)
     if not _convex(q):
         return False
-    t = np.linspace(0.03, 0.97, 48)
     sides = [_inward(q, k) for k in range(4)]
     if min(length for _, _, length, _ in sides) < 2 * MIN_SEGMENT:
         return False
     h, w = flat.shape[:2]
-    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])   # (4, T, 2)
-    norms = np.stack([n for _, _, _, n in sides])[:, None]
-    inner = np.clip(ring + 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
-    outer = np.clip(ring - 2 * OBJECT_IN * norms, 0, [w - 1, h - 1]).reshape(-1, 2).astype(np.float32)
-    papers = np.median(cv2.remap(flat, inner[:, :1], inner[:, 1:], cv2.INTER_LINEAR).reshape(4, -1, 3), axis=1)
-    beyond = cv2.remap(flat, outer[:, :1], outer[:, 1:], cv2.INTER_LINEAR).reshape(4, -1, 3)
-    desk = np.median(beyond.reshape(-1, 3), axis=0)
+    t, beyond, papers, desk = _ring_colours(flat, sides)
     # A strip of its own colour, not the desk shaded: a soft shadow along a side is the desk's log colour shifted alike
     # in every channel (tune soft_shadow/1002, /1004 at 1080p: 0.03-0.05 off once that shift is taken away; a band 0.43)
     shift = np.median(beyond, axis=1) - desk
@@ -3801,6 +3793,18 @@ def _band_beside_object(flat: np.ndarray, quad: np.ndarray) -> bool:
             if np.linalg.norm(far - desk) < np.linalg.norm(far - np.median(beyond[s], axis=0)):
                 return True
     return False
+
+
+def _ring_colours(flat: np.ndarray, sides: list) -> tuple:
+    """Along the answer's four sides (``_inward`` of each), at 48 points, the texture-free view ``flat`` 2 OBJECT_IN px
+    outside (4, 48, 3) and the median 2 OBJECT_IN px inside each side (4, 3), with the desk (the median outside all
+    round) and the points' shares along the sides: what ``_band_beside_object`` and ``_band_across`` compare."""
+    t = np.linspace(0.03, 0.97, 48)
+    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])   # (4, T, 2)
+    norms = np.stack([n for _, _, _, n in sides])[:, None]
+    beyond = _sample(flat, (ring - 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
+    inside = np.median(_sample(flat, (ring + 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1), axis=1)
+    return t, beyond, inside, np.median(beyond.reshape(-1, beyond.shape[-1]), axis=0)
 
 
 def _texture_free_around(small: np.ndarray, pts: np.ndarray, margin: int):
@@ -3869,12 +3873,7 @@ def _band_across(flat: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     q = order_corners(quad)
     h, w = flat.shape[:2]
     sides = [_inward(q, k) for k in range(4)]
-    t = np.linspace(0.03, 0.97, 48)
-    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])
-    norms = np.stack([n for _, _, _, n in sides])[:, None]
-    beyond = _sample(flat, (ring - 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
-    inside = np.median(_sample(flat, (ring + 2 * OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1), axis=1)
-    desk = np.median(beyond.reshape(-1, beyond.shape[-1]), axis=0)
+    _, beyond, inside, desk = _ring_colours(flat, sides)
     best = None
     for s in range(4):
         a, b, length, n = sides[s]
