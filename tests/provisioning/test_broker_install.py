@@ -208,12 +208,13 @@ def test_real_mosquitto_dropping_to_its_user_serves_the_hub_from_the_installed_f
         broker_mod.BrokerInstaller(source, None, run=calls.append).install()  # real chown to mosquitto
         assert (base / "mtc/server-key.pem").stat().st_mode & 0o777 == 0o600
         assert calls[-1] == ["systemctl", "restart", "mosquitto.service"]
-        proc = start_mosquitto(main, port)  # Debian's way; no "user root": it drops to mosquitto before the key
+        # Debian's way; no "user root": it drops to mosquitto before the key. Both listeners: the hub's opens last.
+        proc = start_mosquitto(main, port, hub_port)
         try:
             hub = tmp_path / "ca" / "hub"
             client = Client(hub_port, hub / "ca.pem", f"hub-{GOV}-1", hub / "hub-cert.pem", hub / "hub-key.pem")
             try:
-                assert client.connect(timeout=10), client.connack
+                assert client.connect(timeout=10), (client.connack, client.error)
             finally:
                 client.close()
         finally:

@@ -17,20 +17,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_mosquitto(conf: Path, port: int, timeout: float = 10.0) -> subprocess.Popen:
-    """Mosquitto on ``conf``, returned once it accepts connections on ``port`` (its errors if it exits)."""
+def start_mosquitto(conf: Path, *ports: int, timeout: float = 10.0) -> subprocess.Popen:
+    """Mosquitto on ``conf``, returned once it accepts connections on every one of ``ports`` (its errors if it
+    exits).
+
+    Mosquitto opens its listeners one after the other, a TLS one only once its keys are read: under load the
+    second can come seconds after the first, so a test waits for each listener it will use.
+    """
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    waiting = list(ports)
+    while waiting and time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
+            socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2).close()
+            waiting.pop(0)
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {proc.stderr.read().decode()}") from None
             time.sleep(0.05)
+    if not waiting:
+        return proc
     proc.kill()
-    raise RuntimeError("mosquitto did not start")
+    proc.wait()
+    raise RuntimeError(f"mosquitto does not listen on {waiting[0]} after {timeout:.0f} s")
 
 
 def stop_process(proc: subprocess.Popen | None) -> None:
