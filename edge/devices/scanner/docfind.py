@@ -199,6 +199,9 @@ measured along each candidate side:
    2026-12-07, finder-t2big): on planks a seam runs beside a white card's side, which steps little against maple,
    and the seam was the side. A side moved in onto a consistent step, cutting off a strip as grained as the desk
    around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
+   A confident answer goes there too where one side has the desk's colour just inside it along half of it at least
+   (``_desk_inside``, a cheap gate; 2026-12-07, finder-occl5): cut there, it is asked (the search's score was the
+   answer's with the wedge).
 
    A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
    and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
@@ -323,6 +326,7 @@ OBJECT_STEP = 3          # … over which its colour changes …
 OBJECT_CRISP = 0.45      # … at least this share of its change from one side of the end to the other
 STRIP_OUTSIDE = 0.85     # a side with neither paper nor desk outside this share of it (a band left out) …
 OBJECT_ALONG = 0.5       # … next to a side outlined less than this share of it, an object along it: asked (occl3)
+DESK_INSIDE = 0.5        # a side with the desk's colour just inside along this share of it: a wedge of desk? (occl5)
 RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
 RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
@@ -528,6 +532,12 @@ def detect(image: np.ndarray) -> Detection | None:
         inner = _desk_wedge(small, found[5][0] if len(found) > 5 else None, quad) if score < CONFIDENT else None
         if inner is not None:
             quad = inner
+        elif score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):
+            # … and so may a confident one, where a side has the desk's colour just inside it: cut, then asked (the
+            # search's score was the wedge's answer's; finder-occl5: tune2 occluder/1225 0.862 at 0.87)
+            inner = _desk_wedge(small, found[5][0], quad)
+            if inner is not None:
+                quad, score = inner, FRAME_DOUBT * CONFIDENT
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -3536,8 +3546,8 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
     median fine texture within WEDGE_GRAIN of the desk's, ``_grain``; paper is smooth, a card's body of the wood's
     colour too) and of its colours (WEDGE_DESK of its pixels within CLOTH_NEAR of the desk's around the answer). Of
     those, the best-outlined new side. Not where the desk is no grainier than the paper (a plain desk) or its palette
-    is wide (WEDGE_SPREAD: a printed cloth, whose colours and blends match any strip). Only for an answer that is
-    asked about (``detect``)."""
+    is wide (WEDGE_SPREAD: a printed cloth, whose colours and blends match any strip). For an answer that is
+    asked about, and a confident one with the desk's colour just inside a side (``_desk_inside``; then asked)."""
     if flat is None:
         return None
     h, w = flat.shape[:2]
@@ -3624,6 +3634,21 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
             best, best_support = new, float(value[g])
             break
     return best
+
+
+def _desk_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether a side of the answer has the desk's colour just inside it (OBJECT_IN px in, the texture-free view
+    ``flat``) along DESK_INSIDE of it at least: nearer the desk's (the median just outside all round) than the
+    paper's (the median just inside all round). A wedge of desk taken in beyond a side (a plank's seam beside a
+    card's side) has; the cheap gate before ``_desk_wedge`` on a confident answer (finder-occl5)."""
+    q = order_corners(quad)
+    sides = [_inward(q, k) for k in range(4)]
+    t, _, inside, desk = _ring_colours(flat, sides)
+    paper = np.median(inside, axis=0)
+    ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])
+    norms = np.stack([n for _, _, _, n in sides])[:, None]
+    near = _sample(flat, (ring + OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
+    return bool(((_cnorm(near - desk) < _cnorm(near - paper)).mean(1) >= DESK_INSIDE).any())
 
 
 def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np.ndarray, nn: np.ndarray
