@@ -1698,6 +1698,36 @@ def test_a_hard_edged_reflections_rim_is_still_a_rim(fade):
     assert docfind._glow_side(_rim(fade, step=0.6), _RIM_QUAD)
 
 
+@pytest.mark.parametrize("fade,off", [(8, 10), (10, 12), (12, 14)])
+def test_a_side_on_the_glows_fade_well_beyond_its_clipped_patch_is_a_rim(fade, off):
+    # finder-glare12 (tune:edge_glare/1103 at 12 MP: 0.873 at 0.79, confidently wrong). A round glow over the desk
+    # beyond a card's side the reflection hides; the answer's side is a tangent to the glow's fade, its clipped patch
+    # first 11 working px inside it. Main's _glow_side looks for the patch 5 px in only: "no rim", confident.
+    quad = np.array([[200, 40], [600 + off, 40], [600 + off, 320], [200, 320]], np.float64)
+    assert docfind._glow_side(_rim(fade), quad)
+
+
+def _soft_page_with_glare(blur: float, gap: int, W: int = 640, H: int = 360) -> np.ndarray:
+    """A working image: a defocused page (x 200-560, grey 215, blurred ``blur`` px) on a desk (100); a reflection
+    clips the paper from x 470 to ``gap`` px inside its right edge, fading over 3 px, none over the desk."""
+    x = np.arange(W, dtype=np.float32)
+    img = np.full((H, W, 3), 100, np.float32)
+    img[40:320, 200:560] = 215
+    img = cv2.GaussianBlur(img, (0, 0), blur)
+    glow = np.zeros((H, W), np.float32)
+    glow[60:300] = np.where((x >= 470) & (x < 560), np.exp(-np.clip(x - (560 - gap), 0, None) / 3), 0)
+    img += (300 - img) * glow[..., None] * (img > 150)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.7), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("blur,gap", [(1.0, 8), (2.0, 10), (2.0, 14), (3.0, 12)])
+def test_a_defocused_pages_edge_with_a_glare_inside_is_no_rim(blur, gap):
+    # The guard for _glow_deep: the page's own soft edge, the side on its middle (x 560), a clipped patch 8-14 px
+    # inside. Beyond it the desk is reached within a few px: no glow fades there. (Passes on main too.)
+    quad = np.array([[200, 40], [560, 40], [560, 320], [200, 320]], np.float64)
+    assert not docfind._glow_side(_soft_page_with_glare(blur, gap), quad)
+
+
 def test_a_page_on_a_folder_asked_and_right_is_not_moved_onto_the_folder():
     # Review of finder-occl4. tune3 nested/1122 at 1280x720: a white page on a yellow folder, asked. The folder's strip
     # beyond the right side was read as a card's band, its strip below the bottom side as an object along the next

@@ -173,6 +173,8 @@ measured along each candidate side:
    Or when both go on as a step either way with the paper's colour
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
+   Answers already asked (a rival's doubt, a line beyond) are looked at so too where something is blown out
+   (``_asked_glare``, finder-glare12): a row of print above a reflection ends them as often.
    An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
    each is followed past its corner as the same step with the same paper inside, through a lamp's reflection, and the
    new side joins their ends (in the reflection: as long as the other neighbour, or its middle) when the strip taken
@@ -210,6 +212,9 @@ measured along each candidate side:
    defocused page's own edge beside a glare's patch falls to the desk within a few px.
    Not where the fade holds a step of GLOW_STEP of its fall within 2 px (``_edge_in_fade``, finder-glow2): a
    reflection straddling the page's side leaves the page's edge a step in its light, the glow going on beyond.
+   A side whose patch begins further in (6 to GLOW_DEEP px) is a rim too where the fade still holds GLOW_NEAR of its
+   fall at the side and GLOW_FAR 3 px out, with no step in it (``_glow_deep``, finder-glare12): a round glow over the
+   desk beyond a card's side the reflection hides, the answer's side a tangent to its fade.
 
    An answer still asked about after the refinement and its growth may be an ID card's body without its colour band,
    the band's far end under a lamp's reflection (``_band_edge``, 2026-12-07, finder-band): beyond one side a plain
@@ -440,6 +445,8 @@ GLOW_PAPER = 0.5         # … unless this share of the answer is blown out: ove
 GLOW_NEAR = 0.25         # … and along the blown-out stretch at least this share of the fall from it to the desk
 GLOW_FAR = 0.1           # 16-24 px out is left 3 px out, and this share 5-7 px out: a glow fading (``_glow_beyond``; a
 #                          page's edge, even curled or defocused, falls to the desk within a few px; finder-glow)
+GLOW_DEEP = 16           # px (working): a side whose blown-out patch begins this far inside may still lie on its fade
+#                          (``_glow_deep``, finder-glare12)
 GLOW_STEP = 0.55         # … but not where this share of that fall drops within 2 px, 1 px in to 5 px out: the page's
 #                          edge crossing the glow, a step even in its light (``_edge_in_fade``, finder-glow2)
 CLOTH_ROUGH = 0.01       # log colour per px: a desk whose border band's median gradient is this is a textured one …
@@ -516,9 +523,9 @@ def detect(image: np.ndarray) -> Detection | None:
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
         # (only where it could still lower the score: an answer already capped is asked either way)
-        if score > FRAME_DOUBT * CONFIDENT and \
+        if (score > FRAME_DOUBT * CONFIDENT or _asked_glare(small, score)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
-            score = FRAME_DOUBT * CONFIDENT
+            score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad)
             if grown is not None:
@@ -945,7 +952,34 @@ def _glow_side(small: np.ndarray, quad: np.ndarray) -> bool:
         outside = float((_sample(mask, pts - 2 * n)[:, 0] > 0.5).mean())
         if float(hot.mean()) >= GLOW_IN and outside <= GLOW_OUT and _glow_beyond(small, pts[hot], n):
             return True
+        if float(hot.mean()) < GLOW_IN and outside <= GLOW_OUT and _glow_deep(small, mask, pts, n):
+            return True
     return False
+
+
+def _glow_deep(small: np.ndarray, mask: np.ndarray, pts: np.ndarray, n: np.ndarray) -> bool:
+    """Whether a side lies on a lamp's reflection's fade further out than ``_glow_beyond`` looks (2026-12-07, branch
+    finder-glare12): blown out first 6 to GLOW_DEEP px inside it (``mask``) along GLOW_IN of it, and of the fall from
+    there to the desk (16-24 px out, as ``_glow_beyond``) at least GLOW_NEAR left at the side and GLOW_FAR 3 px out,
+    with no step in the fade (``_edge_in_fade``). A round glow over the desk beyond a card's side the reflection hides
+    (tune:edge_glare/1103 at 12 MP: 0.30 and 0.17): its fade's end is the last straight change in view, a tangent to
+    the glow 11 px from its clipped patch; the answer takes the glow in, confidently."""
+    inside = np.stack([_sample(mask, pts + k * n)[:, 0] > 0.5 for k in range(6, GLOW_DEEP + 1)])
+    deep = inside.any(0)
+    if float(deep.mean()) < GLOW_IN:
+        return False
+    p, k = pts[deep], 6 + inside.argmax(0)[deep]
+    lum = _fold(np.minimum, small).astype(np.float32)
+
+    def at(o):  # the darkest channel o px outside the side
+        return _sample(lum, p - o * n)[:, 0]
+
+    desk = np.minimum(np.median(np.stack([at(16), at(20), at(24)]), axis=0),
+                      np.median(np.stack([at(10), at(12), at(14)]), axis=0))
+    fall = np.maximum(_sample(lum, p + k[:, None] * n)[:, 0] - desk, 1.0)
+    near = float(np.median((at(0) - desk) / fall))
+    far = float(np.median((at(3) - desk) / fall))
+    return near >= GLOW_NEAR and far >= GLOW_FAR and not _edge_in_fade(at, fall)
 
 
 def _glow_beyond(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> bool:
@@ -1000,6 +1034,13 @@ def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     s = strength.reshape(lines, -1)
     w = way.reshape(lines, -1)
     return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
+
+
+def _asked_glare(small: np.ndarray, score: float) -> bool:
+    """Whether an answer already asked about is to be looked at for carrying on past a side all the same (branch
+    finder-glare12): a doubt or a line beyond capped it, but a row of print ending it above a reflection is as likely
+    there; only where a lamp's reflection blows out some of the photo."""
+    return score <= FRAME_DOUBT * CONFIDENT and bool(_blown_out(small).any())
 
 
 def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
