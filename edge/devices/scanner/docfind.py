@@ -115,7 +115,10 @@ measured along each candidate side:
    outranks it by flatness).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
-   when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``). It is looked at too when the first answer
+   is weak (below FAINT_WEAK) and its sides are ramps: a crisp amplified answer apart from it replaces it, asked
+   (``_faint_instead``, 2026-12-07, finder-arabic12: a white page on a pale polka-dot cloth, its strip taken).
+   A pale page's edge often shows as a thin
    shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
    is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
    A side across strong motion blur is a ramp over the blur's length (up to ~10 px): it is a step too when the change
