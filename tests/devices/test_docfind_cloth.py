@@ -300,3 +300,37 @@ def test_a_page_on_hexagons_whose_sides_run_along_tiles_of_its_colour_stays_conf
     # way all along a line), the right and confident answer (0.993 at 0.99) was asked.
     found = finds_desk_photo(1101, "curled", (1280, 720), at_least=0.97, split="tune3")
     assert found.score >= docfind.CONFIDENT
+
+
+@pytest.mark.slow  # a 12 MP photo (the kind shows at 12 MP only)
+def test_a_pale_page_on_pale_polka_dots_is_not_a_strip_of_the_cloth():
+    # tune2 arabic/1115 at 12 MP (2026-12-07, finder-arabic12): a white letter on a pale green polka-dot cloth. Its
+    # outline steps too little for the first search (near-step 0.41 in the texture-free view, under MIN_SCORE), which
+    # took a strip of the cloth between rows of dots, its sides ramps (0.41, asked, IoU 0). The amplified search, run
+    # only when nothing was found, finds the page crisp (0.64): it is the answer, asked (``docfind._faint_instead``).
+    photo = imagegen.desk_photo(1115, "arabic", (4000, 3000), "tune2")
+    found = docfind.detect(photo.image)
+    assert found is not None and imagegen.quad_iou(found.corners, photo.corners) >= 0.9, found
+    assert found.score < docfind.CONFIDENT
+
+
+def _faint_page_on_polka() -> tuple[np.ndarray, np.ndarray]:
+    """A working-size view (640x480): a pale page on a pale polka-dot cloth, its sides crisp. Truth: the page."""
+    rng = np.random.default_rng(3)
+    img = _polka(rng, (640, 480), ground=(215, 221, 212), dot=(75, 55, 80), r=3, pitch=20)
+    quad = np.array([[80, 45], [380, 55], [370, 450], [75, 440]], np.float32)
+    cv2.fillConvexPoly(img, quad.astype(np.int32), (236, 229, 233), cv2.LINE_AA)
+    img = cv2.GaussianBlur(img, (0, 0), 0.7) + rng.normal(0, 1.5, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), quad
+
+
+def test_faint_instead_takes_a_crisp_page_apart_from_a_weak_answer_of_ramps():
+    small, page = _faint_page_on_polka()
+    strip = np.array([[470, 60], [560, 60], [550, 420], [480, 420]], np.float64)  # across the dots: no step anywhere
+    assert not docfind._crisp(small, strip)
+    taken = docfind._faint_instead(small, (strip, 0.41, 0.1, 0.5, 0.0))
+    assert taken is not None and imagegen.quad_iou(taken[0], page) >= 0.95
+    assert docfind.NO_PAGE <= taken[1] < docfind.CONFIDENT
+    # not instead of an answer surer than FAINT_WEAK, nor of the page itself found weakly (not apart)
+    assert docfind._faint_instead(small, (strip, 0.6, 0.1, 0.5, 0.0)) is None
+    assert docfind._faint_instead(small, (page.astype(np.float64), 0.41, 0.1, 0.5, 0.0)) is None

@@ -115,7 +115,10 @@ measured along each candidate side:
    outranks it by flatness).
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
-   when it is page-shaped and its sides are steps, not ramps (``_crisp``). A pale page's edge often shows as a thin
+   when it is page-shaped and its sides are steps, not ramps (``_crisp``). It is looked at too when the first answer
+   is weak (below FAINT_WEAK) and its sides are ramps: a crisp amplified answer apart from it replaces it, asked
+   (``_faint_instead``, 2026-12-07, finder-arabic12: a white page on a pale polka-dot cloth, its strip taken).
+   A pale page's edge often shows as a thin
    shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
    is a step too when the desk beyond the rim and the paper inside are flat (``_rimmed``, 2026-12-06, motion/1027).
    A side across strong motion blur is a ramp over the blur's length (up to ~10 px): it is a step too when the change
@@ -460,6 +463,10 @@ CLOTH_OUTLINE = 0.95     # such a region around an unsure winner outlined this w
 CLOTH_WIDE_MIN = 0.9     # … and every side's wide check at least this is the page (``_cloth_around``)
 REFINED_KEPT = 0.7       # an unsure answer so outlined, refined below this share of its near-step, keeps its sides …
 REFINED_GROWN = 1.04     # … when the refinement took it out this much larger (a check's line beyond, not a curl)
+FAINT_WEAK = 0.5         # an answer below this confidence whose sides are ramps (not ``_crisp``) gives way to …
+FAINT_APART = 0.5        # … a crisp page-shaped answer of the amplified search sharing at most this share of the
+#                          smaller one's area with it, and at least as confident: a pale page on a pale cloth whose
+#                          strip outranked it (``_faint_instead``, 2026-12-07, finder-arabic12)
 
 
 
@@ -498,6 +505,9 @@ def detect(image: np.ndarray) -> Detection | None:
         # Full of print, so not flat, but outlined as a page is, with a paper rim paler than its print: a page, asked
         # (framed/1048: a narrow note at 0.295, "no page"; a keyboard's outline is as perfect, its bezel darker).
         found = (found[0], NO_PAGE, *found[2:])
+    faint = _faint_instead(small, found) if not printed else None
+    if faint is not None:  # a pale page beside a weak answer of ramps (a strip of cloth): amplified, asked
+        found, gain = faint, LOW_CONTRAST_GAIN
     if found is None or found[1] < NO_PAGE:
         # Nothing found: perhaps a page nearly the desk's colour (a pale receipt on a light desk), whose
         # sides step less than the thresholds tuned against texture. Look again with the steps amplified.
@@ -589,6 +599,25 @@ def detect(image: np.ndarray) -> Detection | None:
     if _at_border(quad, w, h):
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
+
+
+def _faint_instead(small: np.ndarray, found):
+    """The amplified search's answer (LOW_CONTRAST_GAIN), asked, in place of a weak first answer (NO_PAGE to
+    FAINT_WEAK) whose sides are ramps (not ``_crisp``), when it is page-shaped, crisp, apart from that answer (at most
+    FAINT_APART of the smaller one's area in common) and at least as confident; else None. A white page on a pale
+    polka-dot cloth steps too little for the first search (its outline's near-step 0.41, under MIN_SCORE), which took a
+    strip of the cloth between rows of dots (0.41, asked, IoU 0): the amplified search, run only when nothing was
+    found, finds the page (tune2 arabic/1115 at 12 MP)."""
+    if found is None or not NO_PAGE <= found[1] < FAINT_WEAK or _crisp(small, found[0]):
+        return None
+    amplified = _search(small, LOW_CONTRAST_GAIN)
+    if amplified is None or amplified[1] < found[1] or \
+            not (_page_shaped(amplified[0], STEEP_ANGLE) and _crisp(small, amplified[0])):
+        return None
+    common, _ = cv2.intersectConvexConvex(found[0].astype(np.float32), amplified[0].astype(np.float32))
+    if common > FAINT_APART * min(abs(_area(found[0])), abs(_area(amplified[0]))):
+        return None
+    return (amplified[0], min(amplified[1], FRAME_DOUBT * CONFIDENT), *amplified[2:])
 
 
 def _in_background(fn, *args):
