@@ -430,6 +430,8 @@ FOLLOW_GAP = 0.06        # … until this share of its length in turn neither st
 FOLLOW_MIN = 0.05        # … both going on at least this share of it (and the answer that much larger) …
 FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's colour or blown out
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
+FOLLOW_ASKED = 0.85      # an answer already asked (``_asked_glare``): this share of the strip not blown out in the
+#                          paper's colour (review of finder-glare12: a card on white-and-pink stripes, 0.77)
 BAND_WIDTH = (0.15, 0.45)  # a card's band's far edge: this share of the neighbours' length out (``_band_edge``) …
 BAND_GLARE = 3           # px (working) from anything blown out where the band's far edge counts as not seen …
 BAND_SEEN = 0.3          # … seen along at least this share of the side …
@@ -533,11 +535,12 @@ def detect(image: np.ndarray) -> Detection | None:
         if _seam(small, quad, image):
             score = min(score, FRAME_DOUBT * CONFIDENT)
         # (only where it could still lower the score: an answer already capped is asked either way)
-        if (score > FRAME_DOUBT * CONFIDENT or _asked_glare(small, score)) and \
+        asked = score <= FRAME_DOUBT * CONFIDENT
+        if (not asked or _asked_glare(small, score)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
-            grown = _follow_on(found[5][0], small, quad)
+            grown = _follow_on(found[5][0], small, quad, asked=asked)
             if grown is not None:
                 quad = grown
         # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
@@ -1072,7 +1075,7 @@ def _asked_glare(small: np.ndarray, score: float) -> bool:
     return score <= FRAME_DOUBT * CONFIDENT and bool(_blown_out(small).any())
 
 
-def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: bool = False) -> np.ndarray | None:
     """The answer grown along both neighbours of a side past which they carry on (``_carries_on``; 2026-12-07, branch
     finder-glare2), or None. A row of print or a lamp's reflection's rim across the page ended the answer; the page's
     part beyond lies under the reflection, where no step outlines its far side, so ``_grow`` found nothing to end a
@@ -1084,7 +1087,10 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
     makes the page's two neighbours as long (a sheet's opposite sides are about equal), within the reflection; where
     both do, the reflection's middle along each. Taken only when both go on for FOLLOW_MIN of their length, stepping
     along CARRY_SHARE of what is seen, and the strip taken in is paper or blown out (FOLLOW_PAPER of it), and
-    blown out for FOLLOW_GLARE of it (no reflection: the paper going on is another sheet under the page)."""
+    blown out for FOLLOW_GLARE of it (no reflection: the paper going on is another sheet under the page).
+    An answer already ``asked`` (``_asked_glare``) is grown only where FOLLOW_ASKED of the strip's part not blown out
+    is the paper's colour (review of finder-glare12: tune edge_glare/1121 at 12 MP, a card on white-and-pink stripes:
+    the bottom neighbour followed past the card's corner along the stripes, whose white ones pass as paper; 0.77)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -1173,6 +1179,9 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndar
         # paper's colour under the page (a pad, a folder sharing two sides), which ``_carries_on`` asks about, not part
         # of this page (review of finder-glare2)
         glare = float(clipped[mask].mean())
+        seen = ~clipped[mask].astype(bool)
+        if asked and seen.any() and float((_chroma(vals[seen] - paper) < WIDE_STEP).mean()) < FOLLOW_ASKED:
+            continue
         if ok.mean() >= FOLLOW_PAPER and glare >= FOLLOW_GLARE and area > best_area:
             best, best_area = new, area
     return best
