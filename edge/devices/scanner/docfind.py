@@ -335,6 +335,8 @@ OBJECT_CRISP = 0.45      # … at least this share of its change from one side o
 STRIP_OUTSIDE = 0.85     # a side with neither paper nor desk outside this share of it (a band left out) …
 OBJECT_ALONG = 0.5       # … next to a side outlined less than this share of it, an object along it: asked (occl3)
 DESK_INSIDE = 0.5        # a side with the desk's colour just inside along this share of it: a wedge of desk? (occl5)
+CUT_REACH = 0.25         # … cut only where the side cut off goes on as a step this share of its length past a corner …
+CUT_CARRY = 0.5          # … at this mean strength (a plank's seam; a page's edge ends at its corners: review of occl5)
 RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
 RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
@@ -556,7 +558,9 @@ def detect(image: np.ndarray) -> Detection | None:
             # … and so may a confident one, where a side has the desk's colour just inside it: cut, then asked (the
             # search's score was the wedge's answer's; finder-occl5: tune2 occluder/1225 0.862 at 0.87)
             inner = _desk_wedge(small, found[5][0], quad)
-            if inner is not None:
+            # … only where the side cut off goes on as a step beyond its corners (a plank's seam runs across the
+            # desk; a page's edge beside a band of wood printed on it ends at the page's corners: review of occl5)
+            if inner is not None and _cut_goes_on(found[5][0], quad, inner):
                 quad, score = inner, FRAME_DOUBT * CONFIDENT
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
@@ -3713,6 +3717,39 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
             best, best_support = new, float(value[g])
             break
     return best
+
+
+def _cut_goes_on(flat: np.ndarray, quad: np.ndarray, cut: np.ndarray) -> bool:
+    """Whether the side ``_desk_wedge`` cut off (the answer's side farthest from its place in ``cut``) goes on as a
+    step beyond one of its corners, along CUT_REACH of its length (CUT_CARRY of the points' strength, in the photo):
+    a plank's seam does, a page's edge (a band of wood printed at its edge) ends at its corners. Unmeasurable (both
+    ends out of the photo): taken (review of finder-occl5)."""
+    q, c = order_corners(quad), order_corners(cut)
+    h, w = flat.shape[:2]
+
+    def off(k):
+        a, b = q[k], q[(k + 1) % 4]
+        d = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
+        n = np.array([-d[1], d[0]])
+        return max(abs(float((c[k] - a) @ n)), abs(float((c[(k + 1) % 4] - a) @ n)))
+
+    s = int(np.argmax([off(k) for k in range(4)]))
+    a, b = q[s], q[(s + 1) % 4]
+    length = max(float(np.hypot(*(b - a))), 1e-9)
+    d = (b - a) / length
+    n = np.array([-d[1], d[0]])
+    measured = False
+    for end, sign in ((a, -1.0), (b, 1.0)):
+        p = end + sign * np.linspace(4.0, max(8.0, CUT_REACH * length), 16)[:, None] * d
+        ok = (p[:, 0] >= 3) & (p[:, 0] < w - 3) & (p[:, 1] >= 3) & (p[:, 1] < h - 3)
+        if ok.sum() < 4:
+            continue
+        measured = True
+        p = p[ok].astype(np.float32)
+        mag, _ = _step(flat, p[:, 0], p[:, 1], np.full(len(p), n[0], np.float32), np.full(len(p), n[1], np.float32))
+        if float(np.clip((mag - 0.02) / 0.04, 0, 1).mean()) >= CUT_CARRY:
+            return True
+    return not measured
 
 
 def _desk_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
