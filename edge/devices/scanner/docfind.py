@@ -116,7 +116,7 @@ measured along each candidate side:
    When nothing is found, the search runs again with the steps amplified (LOW_CONTRAST_GAIN): a pale
    receipt of nearly the desk's colour. The gain lifts a mottled desk too, so that answer counts only
    when it is page-shaped and its sides are steps, not ramps (``_crisp``). It is looked at too when the first answer
-   is weak (below FAINT_WEAK) and its sides are ramps: a crisp amplified answer apart from it replaces it, asked
+   is weak (below FAINT_WEAK) and all its sides are ramps: a crisp amplified answer apart from it replaces it, asked
    (``_faint_instead``, 2026-12-07, finder-arabic12: a white page on a pale polka-dot cloth, its strip taken).
    A pale page's edge often shows as a thin
    shadow deeper than the step itself, so the change next to the side overshoots the desk-to-paper change; such a side
@@ -177,7 +177,8 @@ measured along each candidate side:
    inside and the desk's outside (``_carries_either``, 2026-12-07, finder-glare): a shade across a page flips its
    sides' step where the shaded paper is darker than the desk.
    Answers already asked (a rival's doubt, a line beyond) are looked at so too where something is blown out
-   (``_asked_glare``, finder-glare12): a row of print above a reflection ends them as often.
+   (``_asked_glare``, finder-glare12): a row of print above a reflection ends them as often. Grown only where
+   FOLLOW_ASKED of the strip's part not blown out is the paper's colour (a cloth's white stripes are not).
    An answer asked so is grown along both neighbours to where they end (``_follow_on``, 2026-12-07, finder-glare2):
    each is followed past its corner as the same step with the same paper inside, through a lamp's reflection, and the
    new side joins their ends (in the reflection: as long as the other neighbour, or its middle) when the strip taken
@@ -206,7 +207,8 @@ measured along each candidate side:
    around the answer and of its colours (paper, and a card's body of the wood's colour, are smooth), is the card's side.
    A confident answer goes there too where one side has the desk's colour just inside it along half of it at least
    (``_desk_inside``, a cheap gate; 2026-12-07, finder-occl5): cut there, it is asked (the search's score was the
-   answer's with the wedge).
+   answer's with the wedge). Only where the side cut off goes on as a step past a corner (``_cut_goes_on``): a plank's
+   seam runs on across the desk, a page's edge beside a band of wood printed on it ends at its corners.
 
    A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
    and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
