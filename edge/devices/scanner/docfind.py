@@ -3734,18 +3734,12 @@ def _cut_goes_on(flat: np.ndarray, quad: np.ndarray, cut: np.ndarray) -> bool:
     ends out of the photo): taken (review of finder-occl5)."""
     q, c = order_corners(quad), order_corners(cut)
     h, w = flat.shape[:2]
-
-    def off(k):
-        a, b = q[k], q[(k + 1) % 4]
-        d = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
-        n = np.array([-d[1], d[0]])
-        return max(abs(float((c[k] - a) @ n)), abs(float((c[(k + 1) % 4] - a) @ n)))
-
-    s = int(np.argmax([off(k) for k in range(4)]))
-    a, b = q[s], q[(s + 1) % 4]
-    length = max(float(np.hypot(*(b - a))), 1e-9)
-    d = (b - a) / length
-    n = np.array([-d[1], d[0]])
+    # the side cut off: the one the cut's corners left farthest from
+    sides = [_inward(q, k) for k in range(4)]
+    k = int(np.argmax([max(abs(float((c[j] - a) @ n)), abs(float((c[(j + 1) % 4] - a) @ n)))
+                       for j, (a, _, _, n) in enumerate(sides)]))
+    a, b, length, n = sides[k]
+    d = (b - a) / max(length, 1e-9)
     measured = False
     for end, sign in ((a, -1.0), (b, 1.0)):
         p = end + sign * np.linspace(4.0, max(8.0, CUT_REACH * length), 16)[:, None] * d
