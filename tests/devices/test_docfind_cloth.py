@@ -370,3 +370,16 @@ def test_cloth_inside_finds_a_strip_of_printed_cloth_inside_a_side(colours, out,
     flat = _striped_view(colours)
     quad = np.array([[100, 60], [220 + out, 60], [220 + out, 180], [100, 180]], np.float64) - 0.5
     assert docfind._cloth_inside(flat, quad) is expected
+
+
+@pytest.mark.parametrize("left, seen", [(100, False), (80, True)])
+def test_cloth_inside_leaves_a_side_whose_desk_beyond_is_out_of_the_photo(left, seen):
+    # A side near the photo's border: beyond it only the border repeated, no desk seen; a dark strip inside it may be
+    # the page's shade (real jscanify/test4.JPG, a page on a shaded black desk, was asked by the first version). The
+    # same strip 20 px further from the border, the cloth seen beyond it: found.
+    flat = _striped_view(((4.6, 3.9, 4.8), (4.9, 4.2, 3.6), (4.1, 4.7, 3.9)))
+    flat[60:180, 100:220] = flat[60:180, 0:120]  # the stripes again where _striped_view put its page
+    flat[:, 300:] = (4.6, 3.9, 4.8)
+    flat[60:180, left:left + 200] = (5.4, 5.4, 5.4)
+    quad = np.array([[left, 60], [left + 216, 60], [left + 216, 180], [left, 180]], np.float64) - 0.5
+    assert docfind._cloth_inside(flat, quad) is seen

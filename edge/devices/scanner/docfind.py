@@ -3791,12 +3791,18 @@ def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
     q = order_corners(quad)
     sides = [_inward(q, k) for k in range(4)]
     t, beyond, inside, desk = _ring_colours(flat, sides)
-    cloth = beyond.reshape(-1, beyond.shape[-1])
-    if float(np.percentile(_cnorm(cloth - np.median(cloth, axis=0)), 90)) <= WEDGE_SPREAD:
+    # … the cloth's colours where it is in the photo (a side at the border samples the page's edge repeated beyond it)
+    h, w = flat.shape[:2]
+    out = np.stack([a + t[:, None] * (b - a) - 2 * OBJECT_IN * n for a, b, _, n in sides]).reshape(-1, 2)
+    seen = (out[:, 0] >= 2) & (out[:, 0] <= w - 3) & (out[:, 1] >= 2) & (out[:, 1] <= h - 3)
+    cloth = beyond.reshape(-1, beyond.shape[-1])[seen]
+    if len(cloth) < len(t) or float(np.percentile(_cnorm(cloth - np.median(cloth, axis=0)), 90)) <= WEDGE_SPREAD:
         return False  # a narrow palette (wood, a plain desk): ``_desk_wedge``'s ground
     paper = np.median(inside, axis=0)
     cloth_sq = (cloth * cloth).sum(1)
-    for a, b, _, n in sides:
+    for (a, b, _, n), looked in zip(sides, seen.reshape(4, -1), strict=True):
+        if looked.mean() < DESK_INSIDE:
+            continue  # the desk beyond this side mostly out of the photo: a dark strip there may be the page's shade
         near = _sample(flat, a + t[:, None] * (b - a) + OBJECT_IN * n)
         if (_cnorm(near - desk) < _cnorm(near - paper)).mean() >= DESK_INSIDE and \
                 _near_share(near, cloth, cloth_sq) >= WEDGE_DESK:
