@@ -532,6 +532,7 @@ def detect(image: np.ndarray) -> Detection | None:
     # operator is asked, never below NO_PAGE (a page found and then doubted is not reported missing; every
     # answer's score is at least NO_PAGE). The caps after it (FRAME_DOUBT) are above NO_PAGE.
     quad, score = found[0], max(NO_PAGE, found[1] * _doubt(found[4]))
+    cloth_strip = False
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
@@ -567,10 +568,11 @@ def detect(image: np.ndarray) -> Detection | None:
             # desk; a page's edge beside a band of wood printed on it ends at the page's corners: review of occl5)
             if inner is not None and _cut_goes_on(found[5][0], quad, inner):
                 quad, score = inner, FRAME_DOUBT * CONFIDENT
-            elif _cloth_inside(found[5][0], quad):
+            else:
                 # … which a printed cloth's wedge is not cut for (WEDGE_SPREAD): asked where the strip inside a side
-                # is of the cloth's print colours (finder-occl6: tune3 occluder/1189, a stripe taken, 0.881 at 0.96)
-                score = FRAME_DOUBT * CONFIDENT
+                # is of the cloth's print colours (finder-occl6: tune3 occluder/1189, a stripe taken, 0.881 at 0.96);
+                # at the end, so that no step for asked answers (``_band_edge``) moves the answer
+                cloth_strip = _cloth_inside(found[5][0], quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -612,7 +614,7 @@ def detect(image: np.ndarray) -> Detection | None:
         card = _band_across(found[5][0], (quad + 0.5) / [sx, sy] - 0.5)
         if card is not None:
             quad = order_corners(_refine(image, (card + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card)
-    if _at_border(quad, w, h):
+    if _at_border(quad, w, h) or cloth_strip:
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
 
