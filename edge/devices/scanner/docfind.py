@@ -209,6 +209,9 @@ measured along each candidate side:
    (``_desk_inside``, a cheap gate; 2026-12-07, finder-occl5): cut there, it is asked (the search's score was the
    answer's with the wedge). Only where the side cut off goes on as a step past a corner (``_cut_goes_on``): a plank's
    seam runs on across the desk, a page's edge beside a band of wood printed on it ends at its corners.
+   ``_desk_wedge`` cuts nothing on a printed cloth (WEDGE_SPREAD); there a confident answer whose side has, just inside,
+   the desk's colour and the cloth's print colours (those beyond the sides) along most of it is asked, not cut
+   (``_cloth_inside``, 2026-12-07, finder-occl6): a stripe beyond the page's side was taken for the side.
 
    A confident answer one of whose sides, refined at full resolution, is a ramp with a blown-out patch just inside it
    and none just outside is asked (``_glow_side``, 2026-12-07, finder-glare3): that side is a lamp's reflection's
@@ -529,6 +532,7 @@ def detect(image: np.ndarray) -> Detection | None:
     # operator is asked, never below NO_PAGE (a page found and then doubted is not reported missing; every
     # answer's score is at least NO_PAGE). The caps after it (FRAME_DOUBT) are above NO_PAGE.
     quad, score = found[0], max(NO_PAGE, found[1] * _doubt(found[4]))
+    cloth_strip = False
     if gain == 1.0:
         quad, score = _beyond(small, quad, score)
         quad = _unramp(small, quad)
@@ -564,6 +568,11 @@ def detect(image: np.ndarray) -> Detection | None:
             # desk; a page's edge beside a band of wood printed on it ends at the page's corners: review of occl5)
             if inner is not None and _cut_goes_on(found[5][0], quad, inner):
                 quad, score = inner, FRAME_DOUBT * CONFIDENT
+            else:
+                # … which a printed cloth's wedge is not cut for (WEDGE_SPREAD): asked where the strip inside a side
+                # is of the cloth's print colours (finder-occl6: tune3 occluder/1189, a stripe taken, 0.881 at 0.96);
+                # at the end, so that no step for asked answers (``_band_edge``) moves the answer
+                cloth_strip = _cloth_inside(found[5][0], quad)
     # Working-image pixel centres back to full-image pixel centres.
     sx, sy = w / sw, h / sh
     coarse = order_corners(quad)
@@ -605,7 +614,7 @@ def detect(image: np.ndarray) -> Detection | None:
         card = _band_across(found[5][0], (quad + 0.5) / [sx, sy] - 0.5)
         if card is not None:
             quad = order_corners(_refine(image, (card + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card)
-    if _at_border(quad, w, h):
+    if _at_border(quad, w, h) or cloth_strip:
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
 
@@ -3767,6 +3776,34 @@ def _desk_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
     norms = np.stack([n for _, _, _, n in sides])[:, None]
     near = _sample(flat, (ring + OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
     return bool(((_cnorm(near - desk) < _cnorm(near - paper)).mean(1) >= DESK_INSIDE).any())
+
+
+def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether the desk around the answer is a printed cloth (its colours beyond the sides spread more than
+    WEDGE_SPREAD, where ``_desk_wedge`` cuts nothing) and a side has, OBJECT_IN px inside it, the desk's colour (nearer
+    the desk's median than the paper's) along DESK_INSIDE of it and the cloth's print colours (within CLOTH_NEAR of
+    those found beyond the sides) along WEDGE_DESK of it: a stripe beyond the page's side taken in (2026-12-07,
+    finder-occl6). Only after ``_desk_inside`` passed on a confident answer; it is then asked, not cut."""
+    q = order_corners(quad)
+    sides = [_inward(q, k) for k in range(4)]
+    t, beyond, inside, desk = _ring_colours(flat, sides)
+    # … the cloth's colours where it is in the photo (a side at the border samples the page's edge repeated beyond it)
+    h, w = flat.shape[:2]
+    out = np.stack([a + t[:, None] * (b - a) - 2 * OBJECT_IN * n for a, b, _, n in sides]).reshape(-1, 2)
+    seen = (out[:, 0] >= 2) & (out[:, 0] <= w - 3) & (out[:, 1] >= 2) & (out[:, 1] <= h - 3)
+    cloth = beyond.reshape(-1, beyond.shape[-1])[seen]
+    if len(cloth) < len(t) or float(np.percentile(_cnorm(cloth - np.median(cloth, axis=0)), 90)) <= WEDGE_SPREAD:
+        return False  # a narrow palette (wood, a plain desk): ``_desk_wedge``'s ground
+    paper = np.median(inside, axis=0)
+    cloth_sq = (cloth * cloth).sum(1)
+    for (a, b, _, n), looked in zip(sides, seen.reshape(4, -1), strict=True):
+        if looked.mean() < DESK_INSIDE:
+            continue  # the desk beyond this side mostly out of the photo: a dark strip there may be the page's shade
+        near = _sample(flat, a + t[:, None] * (b - a) + OBJECT_IN * n)
+        if (_cnorm(near - desk) < _cnorm(near - paper)).mean() >= DESK_INSIDE and \
+                _near_share(near, cloth, cloth_sq) >= WEDGE_DESK:
+            return True
+    return False
 
 
 def _object_sides(flat: np.ndarray, paper: np.ndarray, desk: np.ndarray, pts: np.ndarray, nn: np.ndarray
