@@ -342,6 +342,7 @@ OBJECT_ALONG = 0.5       # … next to a side outlined less than this share of i
 DESK_INSIDE = 0.5        # a side with the desk's colour just inside along this share of it: a wedge of desk? (occl5)
 CUT_REACH = 0.25         # … cut only where the side cut off goes on as a step this share of its length past a corner …
 CUT_CARRY = 0.5          # … at this mean strength (a plank's seam; a page's edge ends at its corners: review of occl5)
+CLOTH_CARRY = 0.8        # … a stripe's edge taken for a side goes on at this mean strength one way (review of occl6)
 RIM_DEPTH = 2.0          # a faint side's dark rim (the page's edge shadow) at most this many times its step …
 RIM_FLAT = 0.35          # … with the desk beyond it and the paper inside changing by less than this share of it
 RAMP = 0.45              # a side with less of its change within 3 px than this is a ramp (_unramp) …
@@ -3742,12 +3743,19 @@ def _cut_goes_on(flat: np.ndarray, quad: np.ndarray, cut: np.ndarray) -> bool:
     a plank's seam does, a page's edge (a band of wood printed at its edge) ends at its corners. Unmeasurable (both
     ends out of the photo): taken (review of finder-occl5)."""
     q, c = order_corners(quad), order_corners(cut)
-    h, w = flat.shape[:2]
     # the side cut off: the one the cut's corners left farthest from
     sides = [_inward(q, k) for k in range(4)]
-    k = int(np.argmax([max(abs(float((c[j] - a) @ n)), abs(float((c[(j + 1) % 4] - a) @ n)))
-                       for j, (a, _, _, n) in enumerate(sides)]))
-    a, b, length, n = sides[k]
+    return _side_goes_on(flat, q, int(np.argmax([max(abs(float((c[j] - a) @ n)), abs(float((c[(j + 1) % 4] - a) @ n)))
+                                                 for j, (a, _, _, n) in enumerate(sides)])))
+
+
+def _side_goes_on(flat: np.ndarray, q: np.ndarray, s: int, one_way: bool = False) -> bool:
+    """Whether side ``s`` of the ordered quadrilateral ``q`` goes on as a step beyond one of its corners, along
+    CUT_REACH of its length (CUT_CARRY of the points' strength, in the photo; ``one_way``: CLOTH_CARRY of the steps
+    one way, as a stripe's edge runs on, not a cloth's print crossing the line both ways); unmeasurable: taken
+    (``_cut_goes_on``, ``_cloth_inside``)."""
+    h, w = flat.shape[:2]
+    a, b, length, n = _inward(q, s)
     d = (b - a) / max(length, 1e-9)
     measured = False
     for end, sign in ((a, -1.0), (b, 1.0)):
@@ -3757,8 +3765,12 @@ def _cut_goes_on(flat: np.ndarray, quad: np.ndarray, cut: np.ndarray) -> bool:
             continue
         measured = True
         p = p[ok].astype(np.float32)
-        mag, _ = _step(flat, p[:, 0], p[:, 1], np.full(len(p), n[0], np.float32), np.full(len(p), n[1], np.float32))
-        if float(np.clip((mag - 0.02) / 0.04, 0, 1).mean()) >= CUT_CARRY:
+        mag, lum = _step(flat, p[:, 0], p[:, 1], np.full(len(p), n[0], np.float32), np.full(len(p), n[1], np.float32))
+        strength = np.clip((mag - 0.02) / 0.04, 0, 1)
+        if one_way:
+            strength = strength * (lum > 0) if (strength * (lum > 0)).sum() >= (strength * (lum <= 0)).sum() \
+                else strength * (lum <= 0)
+        if float(strength.mean()) >= (CLOTH_CARRY if one_way else CUT_CARRY):
             return True
     return not measured
 
@@ -3796,12 +3808,14 @@ def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
         return False  # a narrow palette (wood, a plain desk): ``_desk_wedge``'s ground
     paper = np.median(inside, axis=0)
     cloth_sq = (cloth * cloth).sum(1)
-    for (a, b, _, n), looked in zip(sides, seen.reshape(4, -1), strict=True):
+    for k, ((a, b, _, n), looked) in enumerate(zip(sides, seen.reshape(4, -1), strict=True)):
         if looked.mean() < DESK_INSIDE:
             continue  # the desk beyond this side mostly out of the photo: a dark strip there may be the page's shade
         near = _sample(flat, a + t[:, None] * (b - a) + OBJECT_IN * n)
+        # … and the side goes on as a step past a corner: a stripe's edge runs on across the cloth, a page's edge
+        # beside a band of the cloth's colour printed on it (a letterhead's bar) ends at its corners (review of occl6)
         if (_cnorm(near - desk) < _cnorm(near - paper)).mean() >= DESK_INSIDE and \
-                _near_share(near, cloth, cloth_sq) >= WEDGE_DESK:
+                _near_share(near, cloth, cloth_sq) >= WEDGE_DESK and _side_goes_on(flat, q, k, one_way=True):
             return True
     return False
 
