@@ -545,7 +545,7 @@ def detect(image: np.ndarray) -> Detection | None:
             score = min(score, FRAME_DOUBT * CONFIDENT)
         # (only where it could still lower the score: an answer already capped is asked either way)
         asked = score <= FRAME_DOUBT * CONFIDENT
-        if (not asked or _asked_glare(small, score)) and \
+        if (not asked or _asked_glare(small)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
@@ -622,11 +622,11 @@ def detect(image: np.ndarray) -> Detection | None:
 
 def _faint_instead(small: np.ndarray, found):
     """The amplified search's answer (LOW_CONTRAST_GAIN), asked, in place of a weak first answer (NO_PAGE to
-    FAINT_WEAK) whose sides are ramps (not ``_crisp``), when it is page-shaped, crisp, apart from that answer (at most
-    FAINT_APART of the smaller one's area in common) and at least as confident; else None. A white page on a pale
-    polka-dot cloth steps too little for the first search (its outline's near-step 0.41, under MIN_SCORE), which took a
-    strip of the cloth between rows of dots (0.41, asked, IoU 0): the amplified search, run only when nothing was
-    found, finds the page (tune2 arabic/1115 at 12 MP)."""
+    FAINT_WEAK) whose sides are all ramps (none of CRISP to 1.5), when it is page-shaped, crisp, apart from that
+    answer (at most FAINT_APART of the smaller one's area in common) and at least as confident; else None. A white
+    page on a pale polka-dot cloth steps too little for the first search (its outline's near-step 0.41, under
+    MIN_SCORE), which took a strip of the cloth between rows of dots (0.41, asked, IoU 0): the amplified search, run
+    only when nothing was found, finds the page (tune2 arabic/1115 at 12 MP)."""
     if found is None or not NO_PAGE <= found[1] < FAINT_WEAK:
         return None
     # A ramp all round (a strip of cloth between rows of dots: every side 0.40-0.52): not a page found weakly whose
@@ -1090,11 +1090,11 @@ def _carries_either(strength: np.ndarray, way: np.ndarray, lines: int) -> bool:
     return bool(max(float((s * (w > 0)).mean(1).max()), float((s * (w < 0)).mean(1).max())) >= CARRY_SHARE)
 
 
-def _asked_glare(small: np.ndarray, score: float) -> bool:
+def _asked_glare(small: np.ndarray) -> bool:
     """Whether an answer already asked about is to be looked at for carrying on past a side all the same (branch
     finder-glare12): a doubt or a line beyond capped it, but a row of print ending it above a reflection is as likely
     there; only where a lamp's reflection blows out some of the photo."""
-    return score <= FRAME_DOUBT * CONFIDENT and bool(_blown_out(small).any())
+    return bool(_blown_out(small).any())
 
 
 def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: bool = False) -> np.ndarray | None:
@@ -3767,9 +3767,8 @@ def _side_goes_on(flat: np.ndarray, q: np.ndarray, s: int, one_way: bool = False
         p = p[ok].astype(np.float32)
         mag, lum = _step(flat, p[:, 0], p[:, 1], np.full(len(p), n[0], np.float32), np.full(len(p), n[1], np.float32))
         strength = np.clip((mag - 0.02) / 0.04, 0, 1)
-        if one_way:
-            strength = strength * (lum > 0) if (strength * (lum > 0)).sum() >= (strength * (lum <= 0)).sum() \
-                else strength * (lum <= 0)
+        if one_way:  # the way more of it steps
+            strength = max(strength * (lum > 0), strength * (lum <= 0), key=np.sum)
         if float(strength.mean()) >= (CLOTH_CARRY if one_way else CUT_CARRY):
             return True
     return not measured
@@ -3780,14 +3779,21 @@ def _desk_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
     ``flat``) along DESK_INSIDE of it at least: nearer the desk's (the median just outside all round) than the
     paper's (the median just inside all round). A wedge of desk taken in beyond a side (a plank's seam beside a
     card's side) has; the cheap gate before ``_desk_wedge`` on a confident answer (finder-occl5)."""
+    return bool((_just_inside(flat, quad)[4].mean(1) >= DESK_INSIDE).any())
+
+
+def _just_inside(flat: np.ndarray, quad: np.ndarray):
+    """What ``_desk_inside`` and ``_cloth_inside`` look at: the answer's sides (``_inward``, of the ordered quad), the
+    ring's fractions and its colours beyond the sides (``_ring_colours``), and per side the colours OBJECT_IN px
+    inside it (4, T, C) and whether each is nearer the desk's median than the paper's (4, T)."""
     q = order_corners(quad)
     sides = [_inward(q, k) for k in range(4)]
-    t, _, inside, desk = _ring_colours(flat, sides)
+    t, beyond, inside, desk = _ring_colours(flat, sides)
     paper = np.median(inside, axis=0)
     ring = np.stack([a + t[:, None] * (b - a) for a, b, _, _ in sides])
     norms = np.stack([n for _, _, _, n in sides])[:, None]
     near = _sample(flat, (ring + OBJECT_IN * norms).reshape(-1, 2)).reshape(4, len(t), -1)
-    return bool(((_cnorm(near - desk) < _cnorm(near - paper)).mean(1) >= DESK_INSIDE).any())
+    return sides, t, beyond, near, _cnorm(near - desk) < _cnorm(near - paper)
 
 
 def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
@@ -3796,9 +3802,7 @@ def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
     the desk's median than the paper's) along DESK_INSIDE of it and the cloth's print colours (within CLOTH_NEAR of
     those found beyond the sides) along WEDGE_DESK of it: a stripe beyond the page's side taken in (2026-12-07,
     finder-occl6). Only after ``_desk_inside`` passed on a confident answer; it is then asked, not cut."""
-    q = order_corners(quad)
-    sides = [_inward(q, k) for k in range(4)]
-    t, beyond, inside, desk = _ring_colours(flat, sides)
+    sides, t, beyond, near, desky = _just_inside(flat, quad)
     # … the cloth's colours where it is in the photo (a side at the border samples the page's edge repeated beyond it)
     h, w = flat.shape[:2]
     out = np.stack([a + t[:, None] * (b - a) - 2 * OBJECT_IN * n for a, b, _, n in sides]).reshape(-1, 2)
@@ -3806,16 +3810,15 @@ def _cloth_inside(flat: np.ndarray, quad: np.ndarray) -> bool:
     cloth = beyond.reshape(-1, beyond.shape[-1])[seen]
     if len(cloth) < len(t) or float(np.percentile(_cnorm(cloth - np.median(cloth, axis=0)), 90)) <= WEDGE_SPREAD:
         return False  # a narrow palette (wood, a plain desk): ``_desk_wedge``'s ground
-    paper = np.median(inside, axis=0)
     cloth_sq = (cloth * cloth).sum(1)
-    for k, ((a, b, _, n), looked) in enumerate(zip(sides, seen.reshape(4, -1), strict=True)):
+    q = order_corners(quad)
+    for k, looked in enumerate(seen.reshape(4, -1)):
         if looked.mean() < DESK_INSIDE:
             continue  # the desk beyond this side mostly out of the photo: a dark strip there may be the page's shade
-        near = _sample(flat, a + t[:, None] * (b - a) + OBJECT_IN * n)
         # … and the side goes on as a step past a corner: a stripe's edge runs on across the cloth, a page's edge
         # beside a band of the cloth's colour printed on it (a letterhead's bar) ends at its corners (review of occl6)
-        if (_cnorm(near - desk) < _cnorm(near - paper)).mean() >= DESK_INSIDE and \
-                _near_share(near, cloth, cloth_sq) >= WEDGE_DESK and _side_goes_on(flat, q, k, one_way=True):
+        if desky[k].mean() >= DESK_INSIDE and _near_share(near[k], cloth, cloth_sq) >= WEDGE_DESK and \
+                _side_goes_on(flat, q, k, one_way=True):
             return True
     return False
 
