@@ -8,7 +8,7 @@ import threading
 
 from edge.devices.qr import QrReader, open_reader
 from edge.store import device_status
-from edge.store.db import open_db
+from edge.store.db import StoreUnavailable, open_db
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,23 @@ class QrService:
 def _report_status(reader: QrReader, db_path) -> None:
     """The reader's state in ``device_status`` ("qr"), for the console's status page and the telemetry."""
     pause = threading.Event()  # never set: only its timed wait is used
+    missing = False
     while reader.running:
         try:
             st = reader.status()
             # Opened for each report (every 10 s) rather than held: no file handles kept by an idle thread.
             # Status rows can be rebuilt: no full sync to disk for each heartbeat (edge.store.db.open_db).
-            with open_db(db_path, durable=False) as db:
+            # must_exist: a heartbeat never creates the van database. Were the file gone (a card pulled, a
+            # data folder not mounted), an empty one in its place would hide that from the health check.
+            with open_db(db_path, durable=False, must_exist=True) as db:
                 device_status.report(db, "qr", "qr", st.state, message_ar=st.message_ar, message_en=st.message_en,
                                      detail={"detail": st.detail} if st.detail else {})
+        except StoreUnavailable as exc:  # said once per outage, not every 10 s
+            if not missing:
+                log.error("the QR reader's status is not recorded: %s", exc.detail)
+            missing = True
         except Exception:  # noqa: BLE001 - a busy database must not end the reports
             log.exception("could not record the QR reader's status")
+        else:
+            missing = False
         pause.wait(STATUS_EVERY_S)

@@ -16,7 +16,7 @@ from edge.config import Settings, load_catalogue
 from edge.core.catalogue import Catalogue
 from edge.core.errors import EdgeError
 from edge.store import catalogues
-from edge.store.db import open_db
+from edge.store.db import StoreUnavailable, open_db
 from edge.store.migrations import migrate
 
 # Where the app keeps them; edge.web.printing and edge.web.qr_reader read the same keys.
@@ -84,7 +84,8 @@ def get_db(*, real: bool = False):
                 migrate(g.training_db)
         return g.training_db
     if "db" not in g:
-        g.db = open_db(settings().db_path)
+        # The app created (and migrated) it at start: a request never makes an empty one in its place.
+        g.db = open_db(settings().db_path, must_exist=True)
     return g.db
 
 
@@ -103,4 +104,8 @@ def _close_dbs(_exc) -> None:
 
 
 def _template_globals() -> dict:
-    return {"settings": settings(), "training": bool(g.get("training")), "catalogue": catalogue()}
+    try:
+        shown = catalogue()
+    except StoreUnavailable:  # the page that says the database is gone: the settings' catalogue will do
+        shown = current_app.extensions[CATALOGUE]
+    return {"settings": settings(), "training": bool(g.get("training")), "catalogue": shown}

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from common import web
 from edge.core.errors import EdgeError
 from edge.store import disk
+from edge.store.db import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,13 @@ def init_app(app: Flask) -> None:
         return page(507, "قرص العربة ممتلئ", "The van's disk is full", exc.message_ar, exc.message_en, exc.code)
 
     app.register_error_handler(disk.DiskFull, disk_full)
+
+    def store_unavailable(exc: StoreUnavailable):
+        log.error("the van database cannot be opened: %s", exc.detail)
+        return page(503, "قاعدة بيانات العربة غير متاحة", "The van database is not available", exc.message_ar,
+                    exc.message_en, exc.code)
+
+    app.register_error_handler(StoreUnavailable, store_unavailable)
 
     @app.errorhandler(EdgeError)
     def _edge(exc: EdgeError):

@@ -104,9 +104,10 @@ def events():
     cfg = current_app.config
     path = settings().db_path
     duration, poll = cfg["DISPLAY_STREAM_S"], cfg["DISPLAY_POLL_S"]
+    # Opened before the stream starts, so a database that is gone is an error answer (503), not a broken stream.
+    db = open_db(path, durable=False, must_exist=True)
 
     def stream():
-        db = open_db(path, durable=False)
         try:
             yield "retry: 1000\n\n"
             last, quiet = None, 0.0
