@@ -477,6 +477,11 @@ FAINT_WEAK = 0.5         # an answer below this confidence whose sides are ramps
 FAINT_APART = 0.5        # … a crisp page-shaped answer of the amplified search sharing at most this share of the
 #                          smaller one's area with it, and at least as confident: a pale page on a pale cloth whose
 #                          strip outranked it (``_faint_instead``, 2026-12-07, finder-arabic12)
+EDGE_JUMP = 0.03         # log colour: an amplified answer that is not crisp is kept, asked, when every side changes by
+#                          this much from 2 px outside to 2 px inside it …
+EDGE_FLAT = 0.15         # … and the paper 2-8 px inside it changes by at most this share of that …
+EDGE_CALM = 0.008        # … and by at most this (log colour): a pale page on a damask (``_onto_flat``, 2026-12-07,
+#                          finder-arab8: tune3 arabic/1129 at 1080p, 0.002-0.005; empty desks' sides 0.0074 and up)
 
 
 
@@ -526,7 +531,10 @@ def detect(image: np.ndarray) -> Detection | None:
         gain = LOW_CONTRAST_GAIN
         found = _search(small, gain)
         if found is not None and not (_page_shaped(found[0], STEEP_ANGLE) and _crisp(small, found[0])):
-            found = None
+            # … or, not crisp against the desk 12 px out (a damask of nearly the paper's colour, its tone-on-tone
+            # pattern beside the page), edged onto flat paper all round: kept, asked (finder-arab8)
+            found = (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:]) \
+                if _page_shaped(found[0], STEEP_ANGLE) and _onto_flat(small, found[0]) else None
     if found is None or found[1] < NO_PAGE:
         return None
     # A rival sheet makes *which* page a guess, not *whether* one is in view: the doubt lowers the score so the
@@ -1979,6 +1987,40 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
         near = np.median(_sample(feat, pts + BLUR_REACH * n) - _sample(feat, pts - BLUR_REACH * n), axis=0)
         count += CRISP <= float(near @ total) / size <= 1.5
     return count
+
+
+def _onto_flat(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether every side of a quadrilateral (at least three of them off the photo's border) is an edge onto flat
+    paper: the log colour (median along the side) changes by at least EDGE_JUMP from 2 px outside it to 2 px inside,
+    and 4, 6 and 8 px inside it differs from 2 px inside by at most EDGE_FLAT of that change and at most EDGE_CALM
+    (paper's margin; a desk's texture 2-8 px inside changes by 0.0074 or more on 90 empty desks). A pale page on a
+    tone-on-tone damask (tune3 arabic/1129 at 1080p) is such an edge, its thin shadow just outside, but its sides
+    are no step against the desk 12 px out (``_crisp``: the damask's pattern is as unlike the paper as the desk
+    there is): 0.51, 1.15, 0.21, 1.80. A mottled desk's blotch changes over tens of px, so it is not flat just
+    inside, nor does it change within 4 px as much as it does 2-8 px inside."""
+    feat = np.log(small.astype(np.float32) + 16.0)
+    q = order_corners(quad)
+    t = np.linspace(0.1, 0.9, 32)[:, None]
+    limit = [feat.shape[1] - 1, feat.shape[0] - 1]
+    seen = 0
+    for s in range(4):
+        a, b, length, n = _inward(q, s)
+        if length < 1:
+            return False
+        pts = a + t * (b - a)
+        if not ((pts - 12 * n >= 0) & (pts - 12 * n <= limit)).all(1).mean() > 0.5:
+            continue  # the photo's border is no evidence (as in ``_side_sharpness``)
+
+        def at(o, pts=pts, n=n):
+            return np.median(_sample(feat, pts + o * n), axis=0)
+
+        paper = at(2)
+        jump = float(np.linalg.norm(paper - at(-2)))
+        inside = max(float(np.linalg.norm(at(o) - paper)) for o in (4, 6, 8))
+        if jump < EDGE_JUMP or inside > min(EDGE_FLAT * jump, EDGE_CALM):
+            return False
+        seen += 1
+    return seen >= 3
 
 
 def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
