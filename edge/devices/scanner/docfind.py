@@ -393,6 +393,7 @@ SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a
 CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
+HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
 GRAIN_STEP = 0.7         # log: the desk's fine texture this much above a region's (twice) is grain against paper …
@@ -554,7 +555,8 @@ def detect(image: np.ndarray) -> Detection | None:
         # (only where it could still lower the score: an answer already capped is asked either way)
         asked = score <= FRAME_DOUBT * CONFIDENT
         if (not asked or _asked_glare(small)) and \
-                _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad)):
+                _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad),
+                            lambda: _blown_out(small) if small.ndim == 3 else None):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad, asked=asked)
@@ -752,7 +754,7 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -762,7 +764,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
     (``glare``: ``_reflection_distance``'s pair, or a function giving it, called only when needed; 2026-12-06, branch
     finder-conf2: a card's body found without its band, whose other edge the reflection hides).
     Or where both neighbours go on as a step one way all along, either way, the paper inside and the desk outside
-    (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk)."""
+    (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk).
+    Or where one neighbour goes on, seen, and the other as far as a lamp's reflection beyond its corner (``blown``: a
+    function giving ``_blown_out``'s mask or None, called only when needed; ``_into_reflection``)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -794,7 +798,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append((False, False, None, False))  # beyond the photo: nothing to say
+                ends.append((False, False, None, False, None, None))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -806,7 +810,8 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             # … and the same paper inside it as inside the side (a stripe parallel to a side is a step too, not paper)
             same = _chroma(_sample(feat, e + CARRY_IN * n) - paper) < WIDE_STEP
             strength = np.clip((m - 0.02) / 0.04, 0, 1)
-            best = float((strength * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max())
+            lines = (strength * (lu * sign > 0) * same).reshape(len(o), -1)  # per line tried, per sample: carries
+            best = float(lines.mean(1).max())
             # … or as a step the other way: the side goes on as the edge of a band of another colour (a card's
             # band darker than the desk beyond a body lighter than it), which the growth step took for no paper
             # where the band's other edge lies under a reflection (its far end near a blown-out patch, below)
@@ -815,13 +820,27 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
             desk = _chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP  # (just outside: not the paper)
             either = _carries_either(strength * same * desk, lu * sign, len(o))
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either))
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either, lines, ext[on]))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
     if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
+    # … or where one neighbour goes on past its corner, seen, and the other goes on as far as a lamp's reflection
+    # beyond its corner, which hides the rest (2026-12-07, branch finder-sizes: tune3 edge_glare/1001 in a portrait
+    # 1080x1920 photo, a receipt's end under a reflection at the photo's top cut off at a row of print, 0.87 at 0.99)
+    for s in range(4):
+        before, after = carries[(s - 1) % 4][1], carries[(s + 1) % 4][0]
+        if before[0] == after[0]:
+            continue
+        if callable(blown):
+            blown = blown()  # (only when one side goes on)
+        if blown is None:
+            break
+        hidden = after if before[0] else before
+        if hidden[4] is not None and _into_reflection(hidden[4], hidden[5], blown):
+            return True
     if callable(glare) and any(end[1] for ends in carries for end in ends):
         glare = glare()  # (two distance transforms: only when a side goes on as a flipped step)
     if glare is None or callable(glare):
@@ -852,6 +871,26 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None) -> bool:
         if seen:
             return True
     return False
+
+
+def _into_reflection(lines: np.ndarray, pts: np.ndarray, clipped: np.ndarray) -> bool:
+    """Whether a side goes on past its corner as far as a lamp's reflection, which hides the rest (``_carries_on``):
+    along the side's extension (``pts``, its samples in the photo, nearest the corner first), the first blown-out
+    sample (``clipped``: ``_blown_out``'s mask) comes after at least HIDDEN_SEEN of them,
+    on one of the lines tried (``lines``: per line, per sample, how far it carries the side's step) the samples before
+    it carry on over CARRY_SHARE of them, and CARRY_SHARE of those from it on are blown out. A side's step going into
+    a reflection is not seen to end there: the page may go on under it (a receipt's end under a lamp, the answer cut
+    at a row of print before it, one neighbour seen going on at the other corner)."""
+    h, w = clipped.shape[:2]
+    x = np.clip(pts[:, 0].astype(int), 0, w - 1)
+    y = np.clip(pts[:, 1].astype(int), 0, h - 1)
+    blown = clipped[y, x] > 0
+    if not blown.any():
+        return False
+    k = int(np.argmax(blown))
+    if k < HIDDEN_SEEN or float(blown[k:].mean()) < CARRY_SHARE:
+        return False
+    return float(lines[:, :k].mean(1).max()) >= CARRY_SHARE
 
 
 def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
