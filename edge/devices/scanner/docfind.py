@@ -394,6 +394,7 @@ CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner 
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
+HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflection's own soft rim steps only partly)
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
 GRAIN_STEP = 0.7         # log: the desk's fine texture this much above a region's (twice) is grain against paper …
@@ -890,7 +891,9 @@ def _into_reflection(lines: np.ndarray, pts: np.ndarray, clipped: np.ndarray) ->
     k = int(np.argmax(blown))
     if k < HIDDEN_SEEN or float(blown[k:].mean()) < CARRY_SHARE:
         return False
-    return float(lines[:, :k].mean(1).max()) >= CARRY_SHARE
+    # … each seen as a full step, a page's edge (a lamp's reflection's own soft rim just inside the line steps too,
+    # only partly: a receipt against a light desk's edge, the reflection past its corner on the desk)
+    return float((lines[:, :k] >= HIDDEN_CRISP).mean(1).max()) >= CARRY_SHARE
 
 
 def _band_along(out: list[np.ndarray], band: np.ndarray) -> bool:
