@@ -2032,26 +2032,27 @@ def _blurred_steps(small: np.ndarray, quad: np.ndarray, shares: list[float | Non
 
 
 def _onto_flat(small: np.ndarray, quad: np.ndarray) -> bool:
-    """Whether every side of a quadrilateral (at least three of them off the photo's border) is an edge onto flat
+    """Whether every side of a quadrilateral, all four off the photo's border, is an edge onto flat
     paper: the log colour (median along the side) changes by at least EDGE_JUMP from 2 px outside it to 2 px inside,
     and 4, 6 and 8 px inside it differs from 2 px inside by at most EDGE_FLAT of that change and at most EDGE_CALM
     (paper's margin; a desk's texture 2-8 px inside changes by 0.0074 or more on 90 empty desks). A pale page on a
     tone-on-tone damask (tune3 arabic/1129 at 1080p) is such an edge, its thin shadow just outside, but its sides
     are no step against the desk 12 px out (``_crisp``: the damask's pattern is as unlike the paper as the desk
     there is): 0.51, 1.15, 0.21, 1.80. A mottled desk's blotch changes over tens of px, so it is not flat just
-    inside, nor does it change within 4 px as much as it does 2-8 px inside."""
+    inside, nor does it change within 4 px as much as it does 2-8 px inside. A line printed on paper is such an
+    edge too (a form's frame: dark just outside, the margin flat inside); only the page's own side beyond it tells
+    them apart, so a side at the photo's border, where that cannot be seen, makes the answer none of this."""
     feat = np.log(small.astype(np.float32) + 16.0)
     q = order_corners(quad)
     t = np.linspace(0.1, 0.9, 32)[:, None]
     limit = [feat.shape[1] - 1, feat.shape[0] - 1]
-    seen = 0
     for s in range(4):
         a, b, length, n = _inward(q, s)
         if length < 1:
             return False
         pts = a + t * (b - a)
         if not ((pts - 12 * n >= 0) & (pts - 12 * n <= limit)).all(1).mean() > 0.5:
-            continue  # the photo's border is no evidence (as in ``_side_sharpness``)
+            return False  # the photo's border is no evidence (as in ``_side_sharpness``): a form cut there passes
 
         def at(o, pts=pts, n=n):
             return np.median(_sample(feat, pts + o * n), axis=0)
@@ -2061,8 +2062,7 @@ def _onto_flat(small: np.ndarray, quad: np.ndarray) -> bool:
         inside = max(float(np.linalg.norm(at(o) - paper)) for o in (4, 6, 8))
         if jump < EDGE_JUMP or inside > min(EDGE_FLAT * jump, EDGE_CALM):
             return False
-        seen += 1
-    return seen >= 3
+    return True
 
 
 def _rimmed(small: np.ndarray, quad: np.ndarray) -> list[bool]:
