@@ -183,7 +183,8 @@ measured along each candidate side:
    each is followed past its corner as the same step with the same paper inside, through a lamp's reflection, and the
    new side joins their ends (in the reflection: as long as the other neighbour, or its middle) when the strip taken
    in is paper or blown out. The page's part beyond a row of print lies under the reflection, where ``_grow`` finds no
-   far side.
+   far side. Or, with nothing blown out, when the side crossed is a shade's soft edge with the page's paper beyond
+   (``_shade_edge``, 2026-12-07, finder-shade): a shadow across a portrait page ended the answer at its penumbra.
    And an answer that is the band at one end of a region smoother than
    the grained desk, of the desk's colour, within the photo and filling its hull's four corners, gives way to that
    region, asked (``_smooth_beyond``, 2026-12-06 night, finder-card and its review): a card's body of the wood's colour
@@ -442,6 +443,8 @@ FOLLOW_PAPER = 0.7       # … with this share of the strip taken in the paper's
 FOLLOW_GLARE = 0.1       # … and at least this share of it blown out (a reflection; review of finder-glare2)
 FOLLOW_ASKED = 0.85      # an answer already asked (``_asked_glare``): this share of the strip not blown out in the
 #                          paper's colour (review of finder-glare12: a card on white-and-pink stripes, 0.77)
+SHADE_SOFT = 0.5         # a side crossed with less than this share of its change within 3 px of it is a shade's soft
+#                          edge: ``_follow_on`` grows past it without a reflection (``_shade_edge``; finder-shade)
 BAND_WIDTH = (0.15, 0.45)  # a card's band's far edge: this share of the neighbours' length out (``_band_edge``) …
 BAND_GLARE = 3           # px (working) from anything blown out where the band's far edge counts as not seen …
 BAND_SEEN = 0.3          # … seen along at least this share of the side …
@@ -1162,7 +1165,9 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
     blown out for FOLLOW_GLARE of it (no reflection: the paper going on is another sheet under the page).
     An answer already ``asked`` (``_asked_glare``) is grown only where FOLLOW_ASKED of the strip's part not blown out
     is the paper's colour (review of finder-glare12: tune edge_glare/1121 at 12 MP, a card on white-and-pink stripes:
-    the bottom neighbour followed past the card's corner along the stripes, whose white ones pass as paper; 0.77)."""
+    the bottom neighbour followed past the card's corner along the stripes, whose white ones pass as paper; 0.77).
+    With no reflection over the strip it is taken where the side crossed is a shade's soft edge with the paper beyond
+    (``_shade_edge``; 2026-12-07, branch finder-shade: a shadow across a portrait page)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -1221,6 +1226,7 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
         return length, d, last, (blind_end if blind_end > last else last), hits / max(looked, 1)
 
     best, best_area = None, abs(_area(q)) * (1 + FOLLOW_MIN)
+    sharp: dict = {}  # the sides' sharpness, for a strip with no reflection over it (``_shade_edge``)
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         ends = [walk(q[(s - 1) % 4], a)]
@@ -1254,9 +1260,27 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
         seen = ~clipped[mask].astype(bool)
         if asked and seen.any() and float((_chroma(vals[seen] - paper) < WIDE_STEP).mean()) < FOLLOW_ASKED:
             continue
-        if ok.mean() >= FOLLOW_PAPER and glare >= FOLLOW_GLARE and area > best_area:
+        if ok.mean() >= FOLLOW_PAPER and area > best_area and \
+                (glare >= FOLLOW_GLARE or _shade_edge(small, q, s, float((_chroma(vals - paper) < WIDE_STEP).mean()),
+                                                      sharp)):
             best, best_area = new, area
     return best
+
+
+def _shade_edge(small: np.ndarray, q: np.ndarray, s: int, paper: float, sharp: dict) -> bool:
+    """Whether side ``s`` of the answer ``q``, past which ``_follow_on`` grows it with no reflection over the strip,
+    is a shade's soft edge across the page (2026-12-07, branch finder-shade): a ramp (at most SHADE_SOFT of its change
+    in log colour within 3 px of it, ``_side_sharpness``) with the strip beyond the paper's colour over FOLLOW_ASKED of
+    it (``paper``: that share). A shade (a soft shadow, a hand's shadow) across a portrait page ended the answer at
+    its penumbra; the shaded part is the same paper, darker (tune2:soft_shadow/1002, tune2:occluder/1000 at
+    1080x1920: 0.64, 0.77). A sheet under the page going on past it (the pad FOLLOW_GLARE keeps out) meets it at
+    the page's edge, a step. ``sharp``: a dict the sides' sharpness is kept in, computed once per answer."""
+    if paper < FOLLOW_ASKED:
+        return False
+    if "shares" not in sharp:
+        sharp["shares"] = _side_sharpness(small, q)
+    shares = sharp["shares"]
+    return shares is not None and shares[s] is not None and shares[s] < SHADE_SOFT
 
 
 def _grain(small: np.ndarray, flat: np.ndarray) -> np.ndarray:
