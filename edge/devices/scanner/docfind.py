@@ -445,6 +445,7 @@ FOLLOW_ASKED = 0.85      # an answer already asked (``_asked_glare``): this shar
 #                          paper's colour (review of finder-glare12: a card on white-and-pink stripes, 0.77)
 SHADE_SOFT = 0.5         # a side crossed with less than this share of its change within 3 px of it is a shade's soft
 #                          edge: ``_follow_on`` grows past it without a reflection (``_shade_edge``; finder-shade)
+SHADE_BORDER = 4.0       # px (working): … but not to within this of the photo's border, the page's end unseen there
 BAND_WIDTH = (0.15, 0.45)  # a card's band's far edge: this share of the neighbours' length out (``_band_edge``) …
 BAND_GLARE = 3           # px (working) from anything blown out where the band's far edge counts as not seen …
 BAND_SEEN = 0.3          # … seen along at least this share of the side …
@@ -1268,11 +1269,11 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
     return best
 
 
-def _near_border(pts: np.ndarray, w: int, h: int, margin: float = 4.0) -> bool:
-    """Whether any of ``pts`` lies within ``margin`` working px of the photo's border (review of finder-shade: a page
+def _near_border(pts: np.ndarray, w: int, h: int) -> bool:
+    """Whether any of ``pts`` lies within SHADE_BORDER working px of the photo's border (review of finder-shade: a page
     on a same-width pad running out of the photo, a soft shadow's penumbra across the page near its end; the sides
     followed to the border, past the page's real end, unseen: grown onto the pad, 0.94 -> 0.78)."""
-    return bool(((pts < margin) | (pts > np.array([w - 1, h - 1]) - margin)).any())
+    return bool(((pts < SHADE_BORDER) | (pts > np.array([w - 1, h - 1]) - SHADE_BORDER)).any())
 
 
 def _shade_edge(small: np.ndarray, q: np.ndarray, s: int, paper: float, sharp: dict) -> bool:
