@@ -536,11 +536,13 @@ def detect(image: np.ndarray) -> Detection | None:
         # few pixels of it), a blotch's a ramp.
         gain = LOW_CONTRAST_GAIN
         found = _search(small, gain)
-        if found is not None and not (_page_shaped(found[0], STEEP_ANGLE) and _crisp(small, found[0])):
+        if found is not None and not _page_shaped(found[0], STEEP_ANGLE):
+            found = None
+        elif found is not None and not _crisp(small, found[0]):
             # … or, not crisp against the desk 12 px out (a damask of nearly the paper's colour, its tone-on-tone
             # pattern beside the page), edged onto flat paper all round: kept, asked (finder-arab8)
             found = (found[0], min(found[1], FRAME_DOUBT * CONFIDENT), *found[2:]) \
-                if _page_shaped(found[0], STEEP_ANGLE) and _onto_flat(small, found[0]) else None
+                if _onto_flat(small, found[0]) else None
     if found is None or found[1] < NO_PAGE:
         return None
     # A rival sheet makes *which* page a guess, not *whether* one is in view: the doubt lowers the score so the

@@ -108,22 +108,21 @@ def events():
     db = open_db(path, durable=False, must_exist=True)
 
     def stream():
-        try:
-            yield "retry: 1000\n\n"
-            last, quiet = None, 0.0
-            deadline = time.monotonic() + duration
-            while time.monotonic() < deadline:
-                current = json.dumps(state(db), ensure_ascii=False, sort_keys=True)
-                if current != last:
-                    last, quiet = current, 0.0
-                    yield f"event: state\ndata: {current}\n\n"
-                elif quiet >= 10:
-                    quiet = 0.0
-                    yield ": still here\n\n"  # a comment line: finds a closed connection sooner
-                time.sleep(poll)
-                quiet += poll
-        finally:
-            db.close()
+        yield "retry: 1000\n\n"
+        last, quiet = None, 0.0
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            current = json.dumps(state(db), ensure_ascii=False, sort_keys=True)
+            if current != last:
+                last, quiet = current, 0.0
+                yield f"event: state\ndata: {current}\n\n"
+            elif quiet >= 10:
+                quiet = 0.0
+                yield ": still here\n\n"  # a comment line: finds a closed connection sooner
+            time.sleep(poll)
+            quiet += poll
 
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(db.close)  # also when the stream never started (the browser went first)
+    return response
