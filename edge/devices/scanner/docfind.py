@@ -240,6 +240,10 @@ measured along each candidate side:
    score) the card is taken with its band where the band's outer edge steps to the desk and the band's run along it
    ends at both corners, one of them on the far side (``_band_across``, finder-occl4): the near side through the
    other end, parallel to the far side, refined; still asked.
+   A confident answer with a region inside it that its unprinted, calm band hugs on three sides, turned against the
+   answer by NEST_TURN degrees or more in the answer's plane (at full size) is an object under a document — a mat, a
+   tray, a clipboard, a folder, a larger sheet: the document inside is taken, asked (``_on_object``, 2026-12-07,
+   finder-nested9). What is printed on a document (a white box on a coloured form, a label) is parallel to its sides.
 
 The score (``Detection.score``, 0..1) is the winner's near-step score times the wide check's mean
 share, lowered when its inside ring is less flat than paper's, and lowered when a second quadrilateral
@@ -364,6 +368,18 @@ RIM_CALM_SHARE = 0.8     # … this share of them along the side (and half of th
 RIM_ALIKE = 0.1          # log colour distance within which the rims of the four sides are the same paper
 RIM_OUTLINE = 0.6        # near-step score the enclosing quadrilateral must reach to count
 FRAME_DOUBT = 0.9        # an answer with an enclosing outline it did not take: confidence at most this x CONFIDENT
+NEST_EDGE = 2            # px: a document on an object (finder-nested9): the band is looked for this far inside the
+NEST_RING = 7            # answer's sides (off their blur), its colour taken from there to this far inside
+NEST_ALIKE = 0.25        # log colour: a calm pixel of the texture-free view this close to that colour is band …
+NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this (a tray's lip darkens gently)
+NEST_MIN = 0.08          # share of the answer's area the document inside must cover at least (a stamp does not)
+NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
+NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
+NEST_INK = 0.15          # log colour: a pixel this much darker in the photo than without texture is ink …
+NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is
+NEST_TURN = 1.2          # degrees: the document inside turned against the answer by this much at least (in the
+NEST_TURN_MAX = 25.0     # answer's own plane, all four sides the same way, both refined at full size), at most this
+NEST_ROUGH_TURN = 1.0    # … and at working size by this much (a side polished there may lean by about 0.7 degrees)
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
 SEAM_MIDDLE = 0.2        # a line across the answer this share or more in from both its sides …
@@ -632,6 +648,15 @@ def detect(image: np.ndarray) -> Detection | None:
         card = _band_across(found[5][0], (quad + 0.5) / [sx, sy] - 0.5)
         if card is not None:
             quad = order_corners(_refine(image, (card + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card)
+    if gain == 1.0 and score >= CONFIDENT:
+        # A document lying on a mat, a tray or a larger sheet, turned against it: the document, asked (finder-nested9)
+        lying = _on_object(small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
+        if lying is not None:
+            lying = (lying + 0.5) * [sx, sy] - 0.5
+            lying = order_corners(_refine(image, lying, max(sx, sy)) if scale < 1 else lying)
+            # (turned as much once both are refined at full size: a label's side polished onto its print is not)
+            if NEST_TURN <= _turn(quad, lying) <= NEST_TURN_MAX:
+                quad, score = lying, FRAME_DOUBT * CONFIDENT
     if _at_border(quad, w, h) or cloth_strip:
         score = min(score, FRAME_DOUBT * CONFIDENT)
     return Detection(quad, float(score))
@@ -1568,6 +1593,144 @@ def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
     low, high = quad < near, quad > size - near                    # (4, 2): per corner and axis
     ends = [(s, (s + 1) % 4) for s in range(4)]
     return any((low[a] & low[b]).any() or (high[a] & high[b]).any() for a, b in ends)
+
+
+
+def _poly_mask(shape, q: np.ndarray) -> np.ndarray:
+    """The pixels inside the convex quadrilateral ``q``."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, np.round(q * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
+    return mask.astype(bool)
+
+
+def _turn(outer: np.ndarray, inner: np.ndarray) -> float:
+    """How far ``inner`` is turned against ``outer`` in ``outer``'s own plane, degrees (0 when its sides do not all
+    turn the same way). ``outer`` is rectified to a rectangle of its sides' lengths; each side of ``inner`` is then
+    compared with the same side of the rectangle: a printed box, a panel or a label printed on a document is parallel
+    to it (printed, cut and folded together), a document put down on a mat by hand lies at an angle."""
+    o, i = order_corners(outer).astype(np.float32), order_corners(inner).astype(np.float32)
+    ww = 0.5 * (np.linalg.norm(o[1] - o[0]) + np.linalg.norm(o[2] - o[3]))
+    hh = 0.5 * (np.linalg.norm(o[3] - o[0]) + np.linalg.norm(o[2] - o[1]))
+    rect = np.array([[0, 0], [ww, 0], [ww, hh], [0, hh]], np.float32)
+    r = cv2.perspectiveTransform(i[None], cv2.getPerspectiveTransform(o, rect))[0]
+    angles = []
+    for s, axis in enumerate(((1, 0), (0, 1), (-1, 0), (0, -1))):
+        d = r[(s + 1) % 4] - r[s]
+        angles.append(math.degrees(math.atan2(axis[0] * d[1] - axis[1] * d[0], axis[0] * d[0] + axis[1] * d[1])))
+    angles = np.array(angles)
+    if not ((angles > 0).all() or (angles < 0).all()):
+        return 0.0
+    return float(np.min(np.abs(angles)))
+
+
+def _inner_region(views, q: np.ndarray):
+    """The largest region inside ``q`` that is not its band (calm, near the colour just inside its sides and
+    connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band."""
+    flat, calm, feat = views[:3]
+    edge_q, ring_q = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(q, [-NEST_RING] * 4)
+    if edge_q is None or ring_q is None or abs(_area(ring_q)) < 0.5 * abs(_area(q)):
+        return None
+    inside = _poly_mask(flat.shape, edge_q)
+    ring = inside & ~_poly_mask(flat.shape, ring_q)
+    if not ring.any():
+        return None
+    c0 = np.median(flat[ring][::4], axis=0)
+    off = np.abs(flat - c0)
+    alike = inside & calm & (np.maximum(np.maximum(off[..., 0], off[..., 1]), off[..., 2]) < NEST_ALIKE)
+    _, labels = cv2.connectedComponents(alike.astype(np.uint8), connectivity=4)
+    touching = np.zeros(int(labels.max()) + 1, bool)
+    touching[labels[ring & alike]] = True
+    touching[0] = False
+    band = touching[labels]
+    rest = cv2.morphologyEx((inside & ~band).astype(np.uint8), cv2.MORPH_OPEN,  # off thin strips: a lip's shading
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=4)
+    if count < 2:
+        return None
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    contours, _ = cv2.findContours((comp == biggest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    iq = _hull_quad(cv2.convexHull(max(contours, key=cv2.contourArea)))
+    if iq is None:
+        return None
+    iq = order_corners(_polish(feat, iq))
+    if not _page_shaped(iq) or not _convex(iq):
+        return None
+    common, _ = cv2.intersectConvexConvex(iq.astype(np.float32), q.astype(np.float32))
+    if common < 0.97 * abs(_area(iq)):
+        return None
+    return iq, band
+
+
+def _hugged(band: np.ndarray, iq: np.ndarray) -> bool:
+    """Whether the band lies just outside at least three sides of ``iq`` (the fourth may touch the answer's)."""
+    near = cv2.dilate(band.astype(np.uint8), np.ones((5, 5), np.uint8))
+    hug = []
+    for s in range(4):
+        a, b, _, n = _inward(iq, s)
+        pts = np.rint(a + np.linspace(0.1, 0.9, 16)[:, None] * (b - a) - NEST_GAP * n).astype(int)
+        ok = (pts >= 0).all(1) & (pts < [band.shape[1], band.shape[0]]).all(1)
+        hug.append(float(near[pts[ok, 1], pts[ok, 0]].sum() / len(pts)))
+    return sum(g >= NEST_HUG for g in hug) >= 3
+
+
+def _printed_share(crop: np.ndarray, feat: np.ndarray, where: np.ndarray) -> float:
+    """The share of ``where`` that is print: darker by NEST_INK (log colour, any channel) in the photo as it is than
+    in the texture-free view ``feat`` (text, a table's rules, stamps; a cutting mat's grid is lighter than the mat)."""
+    raw = cv2.GaussianBlur(np.log(crop.astype(np.float32) + 16.0), (0, 0), 1.0)
+    d = (feat - raw)[where]
+    return float((d.max(-1) > NEST_INK).mean())
+
+
+def _on_object(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The document lying on the answer, when the answer is an object under it (a mat, a tray, a clipboard, a
+    folder, a larger sheet), or None (finder-nested9).
+
+    Inside the answer the band is what is calm in the texture-free view, near the colour just inside its sides and
+    connected to them; the largest region left is what lies inside (a tray's floor inside its lip: the search goes
+    on inside it, three levels at most). It is a document on the answer when the band is unprinted and hugs three of
+    its sides, its outline is a page's (near-step score >= RIM_OUTLINE) and it is turned against the answer by
+    NEST_ROUGH_TURN to NEST_TURN_MAX degrees in the answer's plane (``_turn``; the caller checks NEST_TURN again once
+    both are refined at full size). What is printed on a document — a white
+    box on a coloured form, a certificate's border, a card's panel, a label — is printed parallel to its sides; a
+    document put down on a mat by hand is not. A document put down square is not told from a printed margin."""
+    h, w = small.shape[:2]
+    outer = order_corners(quad)
+    x0, y0 = np.clip(np.floor(outer.min(0)).astype(int) - 1, 0, None)
+    x1, y1 = np.minimum(np.ceil(outer.max(0)).astype(int) + 2, [w, h])
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    at = np.array([x0, y0], float)
+    crop = small[y0:y1, x0:x1]
+    if crop.ndim == 2:
+        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+    flat = np.log(cv2.medianBlur(crop, max(MEDIANS)).astype(np.float32) + 16.0)
+    gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    g2 = gx * gx + gy * gy  # (channel by channel: numpy's reductions over a short last axis are slow)
+    calm = g2[..., 0] + g2[..., 1] + g2[..., 2] < NEST_CALM ** 2
+    feat = cv2.GaussianBlur(flat, (0, 0), 1.0)
+    views = (flat, calm, feat)
+    q = outer - at
+    outer_area = abs(_area(q))
+    for _ in range(3):
+        found = _inner_region(views, q)
+        if found is None:
+            return None
+        iq, band = found
+        if abs(_area(iq)) < NEST_MIN * outer_area:
+            return None
+        if _hugged(band, iq) and NEST_ROUGH_TURN <= _turn(q, iq) <= NEST_TURN_MAX:
+            edge_q, grown = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(iq, [2.0] * 4)
+            if edge_q is None or grown is None:
+                return None
+            between = _poly_mask(flat.shape, edge_q) & ~_poly_mask(flat.shape, grown)
+            if not between.any() or _printed_share(crop, feat, between) > NEST_PRINTED:
+                return None
+            if _judge(feat, iq)[1][0] < RIM_OUTLINE:
+                return None
+            return iq + at
+        q = iq
+    return None
 
 
 def _beyond(small: np.ndarray, quad: np.ndarray, score: float) -> tuple[np.ndarray, float]:
