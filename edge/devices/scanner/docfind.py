@@ -1012,12 +1012,13 @@ def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[n
 def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     """The answer moved out over a card's body beyond one of its long sides (2026-12-07, branch finder-glare9), or
     None: the reverse of ``_band_edge``. A card's colour band found alone (an answer BODY_THIN times longer than it is
-    wide), the body beyond it left out: the body's paper is unlike the band (2 x WIDE_STEP just beyond the side), the
-    card's sides go on past the band's corners as steps (``_band_sides``), and the body's far edge is a step parallel
-    to the side where the whole card is card-shaped (its long sides BAND_ASPECT of its short ones), seen along
-    BAND_SEEN of it (nothing blown out within BAND_GLARE px) and stepping along BAND_SHARE of what is seen (the depth
-    where that share peaks). tune3 edge_glare/1000 at 3000x4000: a pale card on a hexagon print of its body's colour,
-    its dark band taken (0.20); the card's left end under the reflection."""
+    wide), the body beyond it left out: the body's paper is unlike the band (2 x WIDE_STEP just beyond the side) and
+    unlike the desk beyond the other three sides (not the desk beyond a receipt), the card's sides go on past the
+    band's corners as steps (``_band_sides``), and the body's far edge is a step parallel to the side where the whole
+    card is card-shaped (its long sides BAND_ASPECT of its short ones), seen along BAND_SEEN of it (nothing blown out
+    within BAND_GLARE px) and stepping along BAND_SHARE of what is seen (the depth where that share peaks).
+    tune3 edge_glare/1000 at 3000x4000: a pale card on a hexagon print of its body's colour, its dark band taken
+    (0.20); the card's left end under the reflection."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -1040,6 +1041,12 @@ def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.nd
         body = np.median(_sample(feat, a + t[:, None] * (b - a) - CARRY_IN * n), axis=0)
         if float(np.linalg.norm(body - band)) < 2 * WIDE_STEP:
             continue  # the band's colour going on: no body of another paper
+        # … nor the desk going on beyond a strip of paper (a receipt): the body unlike the desk beyond the other sides
+        others = [_inward(q, o) for o in range(4) if o != s]
+        out = np.concatenate([a2 + t[:, None] * (b2 - a2) - 2 * CARRY_IN * n2 for a2, b2, _, n2 in others])
+        clear = _sample(near, out)[:, 0] < 0.5
+        if clear.any() and float(np.linalg.norm(body - np.median(_sample(feat, out)[clear], axis=0))) < 2 * WIDE_STEP:
+            continue
         da, db = (a - q[(s - 1) % 4]) / max(la, 1e-6), (b - q[(s + 2) % 4]) / max(lb, 1e-6)
         # depths (px past the side) at which the whole card is card-shaped
         depth = np.arange(max(lens[s] / BAND_ASPECT[1] - (la + lb) / 2, CARRY_IN + 2),
