@@ -467,6 +467,7 @@ BAND_GLARE = 3           # px (working) from anything blown out where the band's
 BAND_SEEN = 0.3          # … seen along at least this share of the side …
 BAND_SHARE = 0.6         # … and stepping along this share of what is seen
 BAND_ASPECT = (1.3, 1.9)  # the card with its band: long sides over short ones (an ID card's 1.586, in perspective)
+BODY_THIN = 4.0          # an answer this many times longer than wide may be a card's band alone (``_body_beyond``)
 BAND_BODY = 1.32         # … and the body without it at most this long across the band for its side (a portrait
 #                          badge's body is 1.24 of its side, a landscape card's 0.49; an A4 page's length 1.41 of its
 #                          width: a page flush with a clipboard whose clip end lies beyond it was moved out; review of
@@ -635,6 +636,9 @@ def detect(image: np.ndarray) -> Detection | None:
         # An answer asked about may be a card's body whose band beyond a side it left out, still after the growth
         # steps (finder-band): the side moved out to the band's far edge where it is seen, refined there
         card = _band_edge(found[5][0], small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
+        if card is None:  # … or a card's band found alone, its body beyond a long side left out (finder-glare9)
+            body = _body_beyond(found[5][0], small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
+            card = None if body is None else (body, 0.0)
         if card is not None:
             quad = _refine(image, (card[0] + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card[0]
     quad = order_corners(quad)
@@ -1028,6 +1032,72 @@ def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[n
                 (best is None or hit[2] > best[1]):
             best = (new, hit[2])
     return best
+
+
+def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The answer moved out over a card's body beyond one of its long sides (2026-12-07, branch finder-glare9), or
+    None: the reverse of ``_band_edge``. A card's colour band found alone (an answer BODY_THIN times longer than it is
+    wide), the body beyond it left out: the body's paper is unlike the band (2 x WIDE_STEP just beyond the side) and
+    unlike the desk beyond the other three sides (not the desk beyond a receipt), the card's sides go on past the
+    band's corners as steps (``_band_sides``), and the body's far edge is a step parallel to the side where the whole
+    card is card-shaped (its long sides BAND_ASPECT of its short ones), seen along BAND_SEEN of it (nothing blown out
+    within BAND_GLARE px) and stepping along BAND_SHARE of what is seen (the depth where that share peaks).
+    tune3 edge_glare/1000 at 3000x4000: a pale card on a hexagon print of its body's colour, its dark band taken
+    (0.20); the card's left end under the reflection."""
+    if small.ndim != 3:
+        return None
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    lens = [float(np.hypot(*(q[(s + 1) % 4] - q[s]))) for s in range(4)]
+    across, along = sorted([(lens[0] + lens[2]) / 2, (lens[1] + lens[3]) / 2])
+    if along < BODY_THIN * max(across, 1.0):
+        return None
+    clipped = _blown_out(small)
+    near = cv2.dilate(clipped, np.ones((2 * BAND_GLARE + 1, 2 * BAND_GLARE + 1), np.uint8)).astype(np.float32)
+    t = np.linspace(0.05, 0.95, 40)
+    best = None
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        la, lb = lens[(s - 1) % 4], lens[(s + 1) % 4]
+        if lens[s] < BODY_THIN * max(la, lb, 1.0):
+            continue  # a short side: the band's end
+        _, _, _, n = _inward(q, s)
+        band = np.median(_sample(feat, a + t[:, None] * (b - a) + CARRY_IN * n), axis=0)
+        body = np.median(_sample(feat, a + t[:, None] * (b - a) - CARRY_IN * n), axis=0)
+        if float(np.linalg.norm(body - band)) < 2 * WIDE_STEP:
+            continue  # the band's colour going on: no body of another paper
+        # … nor the desk going on beyond a strip of paper (a receipt): the body unlike the desk beyond the other sides
+        others = [_inward(q, o) for o in range(4) if o != s]
+        out = np.concatenate([a2 + t[:, None] * (b2 - a2) - 2 * CARRY_IN * n2 for a2, b2, _, n2 in others])
+        clear = _sample(near, out)[:, 0] < 0.5
+        if clear.any() and float(np.linalg.norm(body - np.median(_sample(feat, out)[clear], axis=0))) < 2 * WIDE_STEP:
+            continue
+        da, db = (a - q[(s - 1) % 4]) / max(la, 1e-6), (b - q[(s + 2) % 4]) / max(lb, 1e-6)
+        # depths (px past the side) at which the whole card is card-shaped
+        depth = np.arange(max(lens[s] / BAND_ASPECT[1] - (la + lb) / 2, CARRY_IN + 2),
+                          lens[s] / BAND_ASPECT[0] - (la + lb) / 2, 1.0)
+        if len(depth) < 3:
+            continue
+        pa, pb = a[None] + depth[:, None] * da[None], b[None] + depth[:, None] * db[None]
+        pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]  # (D, T, 2)
+        inb = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
+        flat = pts.reshape(-1, 2)
+        seen = ~((_sample(near, flat)[:, 0] > 0.5).reshape(len(depth), len(t)) | ~inb)
+        dn = pb - pa
+        nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
+        nn *= np.sign((nn * -n).sum(1, keepdims=True))  # outward
+        nk = np.repeat(nn, len(t), axis=0).astype(np.float32)
+        e = flat.astype(np.float32)
+        steps = (_step(feat, e[:, 0], e[:, 1], nk[:, 0], nk[:, 1])[0] >= 0.04).reshape(len(depth), len(t))
+        share = np.where(seen.mean(1) >= BAND_SEEN, (steps & seen).sum(1) / np.maximum(seen.sum(1), 1), 0.0)
+        k = int(np.argmax(share))
+        if share[k] < BAND_SHARE or not _band_sides(feat, near, q, s, pa[:k + 1:2], pb[:k + 1:2]):
+            continue
+        new = q.copy()
+        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        if _convex(new) and (best is None or share[k] > best[1]):
+            best = (new, float(share[k]))
+    return None if best is None else best[0]
 
 
 def _band_sides(feat: np.ndarray, near: np.ndarray, q: np.ndarray, s: int, pa: np.ndarray, pb: np.ndarray) -> bool:
