@@ -572,7 +572,8 @@ def detect(image: np.ndarray) -> Detection | None:
         asked = score <= FRAME_DOUBT * CONFIDENT
         if (not asked or _asked_glare(small)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad),
-                            lambda: _blown_out(small) if small.ndim == 3 else None):
+                            lambda: _blown_out(small) if small.ndim == 3 else None,
+                            lambda: _side_sharpness(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad, asked=asked)
@@ -771,16 +772,25 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _cut_past(past: list[bool], going: list[tuple[float, float]]) -> bool:
-    """Whether a side of the answer has the paper's colour just beyond it (``past``) and a neighbour going on past
-    its corner at it (``going``: per side, the share of CARRY_REACH beyond each of its two corners where the neighbour
-    steps one way, the same paper inside) along CUT_PAST of it: the side is a cut across the page (a row of print, a
-    shade's edge), not its end (occl8: tune2 occluder/1217 cut at a row of print, 1242 at a shade's edge, both
-    confident and wrong). A page's sides end at its corners, the desk beyond them."""
-    return any(past[s] and max(going[s]) >= CUT_PAST for s in range(4))
+def _cut_past(past: list[bool], going: list[tuple[float, float]], sharpness) -> bool:
+    """Whether a side of the answer has the paper's colour just beyond it (``past``) and its neighbours going on
+    past its corners (``going``: per side, the share of CARRY_REACH beyond each of its two corners where the neighbour
+    steps one way, as strongly as along the answer, the same paper inside), both along CUT_PAST of it, or one
+    where the side is a ramp (``sharpness``: a function giving ``_side_sharpness``, called only then; below CRISP):
+    the side is a cut across the page (a row of print, a shade's edge), not its end (occl8: tune2
+    occluder/1217 cut at a row of print, both 0.84-0.86; 1242 at a shade's edge, one 0.75; both confident and wrong).
+    A page's sides end at its corners, the desk beyond them; a stripe of a striped cloth along a side goes on past one
+    corner (tune curled/1001: 0.71), but the page's side is crisp there (0.73), a shade's edge a ramp (1242: 0.57)."""
+    if any(past[s] and min(going[s]) >= CUT_PAST for s in range(4)):
+        return True
+    one = [s for s in range(4) if past[s] and max(going[s]) >= CUT_PAST]
+    if not one or sharpness is None:
+        return False
+    shares = sharpness()
+    return shares is not None and any(shares[s] is not None and shares[s] < CRISP for s in one)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None) -> bool:
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None, sharpness=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -792,7 +802,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     Or where both neighbours go on as a step one way all along, either way, the paper inside and the desk outside
     (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk).
     Or where one neighbour goes on, seen, and the other as far as a lamp's reflection beyond its corner (``blown``: a
-    function giving ``_blown_out``'s mask or None, called only when needed; ``_into_reflection``)."""
+    function giving ``_blown_out``'s mask or None, called only when needed; ``_into_reflection``).
+    Or where a side has the paper's colour beyond it and its neighbours go on past its corners as strongly as along
+    the answer, either way (``_cut_past``, ``sharpness`` a function giving ``_side_sharpness``; 2026-12-07, occl8)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -858,7 +870,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         return True
     if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
-    if _cut_past(past, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)]):
+    if _cut_past(past, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness):
         return True
     # … or where one neighbour goes on past its corner, seen, and the other goes on as far as a lamp's reflection
     # beyond its corner, which hides the rest (2026-12-07, branch finder-sizes: tune3 edge_glare/1001 in a portrait
