@@ -397,6 +397,7 @@ CARRY_DRIFT = 3          # px (working) either side of the side's line the step 
 HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
 HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflection's own soft rim steps only partly)
 CUT_PAST = 0.6           # … or where one neighbour goes on this share past a side with paper beyond it (occl8) …
+CUT_END = 0.2            # … the other ending at its corner (under this share; a wedge from the page's own corner) …
 CUT_PAST_STEP = 0.3      # … stepping at least this share of its median step along the answer's side (not grain)
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
@@ -772,18 +773,20 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _cut_past(past: list[bool], going: list[tuple[float, float]], sharpness) -> bool:
-    """Whether a side of the answer has the paper's colour just beyond it (``past``) and its neighbours going on
-    past its corners (``going``: per side, the share of CARRY_REACH beyond each of its two corners where the neighbour
-    steps one way, as strongly as along the answer, the same paper inside), both along CUT_PAST of it, or one
-    where the side is a ramp (``sharpness``: a function giving ``_side_sharpness``, called only then; below CRISP):
-    the side is a cut across the page (a row of print, a shade's edge), not its end (occl8: tune2
-    occluder/1217 cut at a row of print, both 0.84-0.86; 1242 at a shade's edge, one 0.75; both confident and wrong).
-    A page's sides end at its corners, the desk beyond them; a stripe of a striped cloth along a side goes on past one
-    corner (tune curled/1001: 0.71), but the page's side is crisp there (0.73), a shade's edge a ramp (1242: 0.57)."""
-    if any(past[s] and min(going[s]) >= CUT_PAST for s in range(4)):
+def _cut_past(past: list[bool], blank: list[bool], going: list[tuple[float, float]], sharpness) -> bool:
+    """Whether a side of the answer is a cut across the page (a row of print, a shade's edge), not its end: its
+    neighbours go on past its corners (``going``: per side, the share of CARRY_REACH beyond each of its two corners
+    where the neighbour steps one way, as strongly as along the answer, the same paper inside), either both along
+    CUT_PAST with the paper itself just beyond the side (``blank``: no darker; a cloth's stripes are), or one
+    along CUT_PAST and the other under CUT_END (a wedge from the page's own corner) with the paper's colour beyond
+    (``past``) and the side a ramp (``sharpness``: a function giving ``_side_sharpness``, called only then; below
+    CRISP). occl8: tune2 occluder/1217 cut at a row of print (both 0.84-0.86) and 1242 at a shade's edge (one 0.75,
+    the other 0.0, the side 0.57), both confident and wrong. A page's sides end at its corners; a stripe along a
+    page's crisp side goes on past one corner (tune curled/1001: 0.71, the side 0.73), and hexagon tiles of the
+    paper's white beside a curled page's soft side past both (tune3 curled/1101 at 720p: 0.75 and 0.54)."""
+    if any(blank[s] and min(going[s]) >= CUT_PAST for s in range(4)):
         return True
-    one = [s for s in range(4) if past[s] and max(going[s]) >= CUT_PAST]
+    one = [s for s in range(4) if past[s] and max(going[s]) >= CUT_PAST and min(going[s]) <= CUT_END]
     if not one or sharpness is None:
         return False
     shares = sharpness()
@@ -813,6 +816,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     carries = []
     inward = []  # each side's unit normal into the quad
     past = []  # whether just beyond each side is the side's paper's colour
+    blank = []
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         length = float(np.hypot(*(b - a)))
@@ -831,7 +835,11 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)  # the side's inside: paper
         # … and just beyond the side: paper too where a shade across the page ends the answer, the desk where another
         # sheet lies beyond a strip of desk (``_carries_either`` only: a shade's part of the page touches the answer)
-        past.append(float((_chroma(_sample(feat, pts - CARRY_IN * n) - paper) < WIDE_STEP).mean()) >= CARRY_SHARE)
+        just = _sample(feat, pts - CARRY_IN * n)
+        past.append(float((_chroma(just - paper) < WIDE_STEP).mean()) >= CARRY_SHARE)
+        # … the paper itself, no darker (``_cut_past``: blank paper beyond a row of print, not a cloth's stripe)
+        lighter = (just - paper).reshape(len(just), -1).mean(axis=1) > -WIDE_STEP  # (print inside darkens the paper)
+        blank.append(float(((_chroma(just - paper) < WIDE_STEP) & lighter).mean()) >= CARRY_SHARE)
         ends = []
         for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
@@ -870,7 +878,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         return True
     if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
-    if _cut_past(past, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness):
+    if _cut_past(past, blank, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness):
         return True
     # … or where one neighbour goes on past its corner, seen, and the other goes on as far as a lamp's reflection
     # beyond its corner, which hides the rest (2026-12-07, branch finder-sizes: tune3 edge_glare/1001 in a portrait
