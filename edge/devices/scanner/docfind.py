@@ -412,6 +412,9 @@ CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: 
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
 HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflection's own soft rim steps only partly)
+CUT_PAST = 0.6           # … or where one neighbour goes on this share past a side with paper beyond it (occl8) …
+CUT_END = 0.2            # … the other ending at its corner (under this share; a wedge from the page's own corner) …
+CUT_PAST_STEP = 0.3      # … stepping at least this share of its median step along the answer's side (not grain)
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
 GRAIN_STEP = 0.7         # log: the desk's fine texture this much above a region's (twice) is grain against paper …
@@ -437,6 +440,13 @@ WEDGE_SPREAD = 0.3       # … of a desk whose colours lie this near their media
 WEDGE_DESK = 0.8         # … and this share of its pixels of the desk's colours (CLOTH_NEAR)
 WEDGE_TIE = 0.25         # … ranked by their consistent share, then by their mean step (log colour, to 0.2)
 WEDGE_TRIES = 3          # best-outlined new sides (GROW_APART apart) per side checked
+BLOCK_REACH = 0.85       # on a plain desk, a side of an asked answer is tried moved in by up to this share (occl7) …
+BLOCK_SHARE = 0.3        # … where this share of the answer is the desk's own colour …
+BLOCK_STEPS = 90         # … in this many steps of each end …
+BLOCK_TRIES = 10         # … of this many best-outlined new sides per side …
+BLOCK_EDGE = 0.5         # … only where both neighbours step this much (log colour) along their far quarter …
+BLOCK_BLANK = 0.15       # … and less than this share of it along the parts cut off (``_blank_ends``, occl8)
+BLOCK_NEAR = 0.5         # … the strip cut off the desk's colour along the new side for this share of it at least
 BAND_MORE = 1.0          # a band between the answer and an outline around it, this many times the answer's area …
 BAND_INK = 0.03          # … with this share of it ink (this much darker than the texture-free view, log: BAND_DARK) …
 BAND_DARK = 0.1
@@ -580,7 +590,8 @@ def detect(image: np.ndarray) -> Detection | None:
         asked = score <= FRAME_DOUBT * CONFIDENT
         if (not asked or _asked_glare(small)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad),
-                            lambda: _blown_out(small) if small.ndim == 3 else None):
+                            lambda: _blown_out(small) if small.ndim == 3 else None,
+                            lambda: _side_sharpness(small, quad)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad, asked=asked)
@@ -592,7 +603,8 @@ def detect(image: np.ndarray) -> Detection | None:
         if body is not None:  # asked, with the whole card where the smooth region outlines one
             quad, score = body, FRAME_DOUBT * CONFIDENT
         # … and an answer asked about may have taken a wedge of grained desk beside a side (a plank's seam)
-        inner = _desk_wedge(small, found[5][0] if len(found) > 5 else None, quad) if score < CONFIDENT else None
+        inner = _desk_wedge(small, found[5][0] if len(found) > 5 else None, quad, deep=True) \
+            if score < CONFIDENT else None
         if inner is not None:
             quad = inner
         elif score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):
@@ -790,7 +802,27 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None) -> bool:
+def _cut_past(past: list[bool], blank: list[bool], going: list[tuple[float, float]], sharpness) -> bool:
+    """Whether a side of the answer is a cut across the page (a row of print, a shade's edge), not its end: its
+    neighbours go on past its corners (``going``: per side, the share of CARRY_REACH beyond each of its two corners
+    where the neighbour steps one way, as strongly as along the answer, the same paper inside), either both along
+    CUT_PAST with the paper itself just beyond the side (``blank``: no darker; a cloth's stripes are), or one
+    along CUT_PAST and the other under CUT_END (a wedge from the page's own corner) with the paper's colour beyond
+    (``past``) and the side a ramp (``sharpness``: a function giving ``_side_sharpness``, called only then; below
+    CRISP). occl8: tune2 occluder/1217 cut at a row of print (both 0.84-0.86) and 1242 at a shade's edge (one 0.75,
+    the other 0.0, the side 0.57), both confident and wrong. A page's sides end at its corners; a stripe along a
+    page's crisp side goes on past one corner (tune curled/1001: 0.71, the side 0.73), and hexagon tiles of the
+    paper's white beside a curled page's soft side past both (tune3 curled/1101 at 720p: 0.75 and 0.54)."""
+    if any(blank[s] and min(going[s]) >= CUT_PAST for s in range(4)):
+        return True
+    one = [s for s in range(4) if past[s] and max(going[s]) >= CUT_PAST and min(going[s]) <= CUT_END]
+    if not one or sharpness is None:
+        return False
+    shares = sharpness()
+    return shares is not None and any(shares[s] is not None and shares[s] < CRISP for s in one)
+
+
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None, sharpness=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -802,7 +834,9 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     Or where both neighbours go on as a step one way all along, either way, the paper inside and the desk outside
     (``_carries_either``, 2026-12-07, finder-glare: a shade across the page, the shaded paper darker than the desk).
     Or where one neighbour goes on, seen, and the other as far as a lamp's reflection beyond its corner (``blown``: a
-    function giving ``_blown_out``'s mask or None, called only when needed; ``_into_reflection``)."""
+    function giving ``_blown_out``'s mask or None, called only when needed; ``_into_reflection``).
+    Or where a side has the paper's colour beyond it and its neighbours go on past its corners as strongly as along
+    the answer, either way (``_cut_past``, ``sharpness`` a function giving ``_side_sharpness``; 2026-12-07, occl8)."""
     if feat is None:
         return False
     h, w = feat.shape[:2]
@@ -811,6 +845,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     carries = []
     inward = []  # each side's unit normal into the quad
     past = []  # whether just beyond each side is the side's paper's colour
+    blank = []
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         length = float(np.hypot(*(b - a)))
@@ -825,16 +860,21 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         mag, lum = _step(feat, pts[:, 0].astype(np.float32), pts[:, 1].astype(np.float32),
                          np.full(len(t), n[0], np.float32), np.full(len(t), n[1], np.float32))
         sign = 1.0 if np.median(lum) >= 0 else -1.0
+        side_step = float(np.median(mag))
         paper = np.median(_sample(feat, pts + CARRY_IN * n), axis=0)  # the side's inside: paper
         # … and just beyond the side: paper too where a shade across the page ends the answer, the desk where another
         # sheet lies beyond a strip of desk (``_carries_either`` only: a shade's part of the page touches the answer)
-        past.append(float((_chroma(_sample(feat, pts - CARRY_IN * n) - paper) < WIDE_STEP).mean()) >= CARRY_SHARE)
+        just = _sample(feat, pts - CARRY_IN * n)
+        past.append(float((_chroma(just - paper) < WIDE_STEP).mean()) >= CARRY_SHARE)
+        # … the paper itself, no darker (``_cut_past``: blank paper beyond a row of print, not a cloth's stripe)
+        lighter = (just - paper).reshape(len(just), -1).mean(axis=1) > -WIDE_STEP  # (print inside darkens the paper)
+        blank.append(float(((_chroma(just - paper) < WIDE_STEP) & lighter).mean()) >= CARRY_SHARE)
         ends = []
         for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
             ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
-                ends.append((False, False, None, False, None, None))  # beyond the photo: nothing to say
+                ends.append((False, False, None, False, None, None, 0.0))  # beyond the photo: nothing to say
                 continue
             # The side found may lie a little off the edge: lines up to CARRY_DRIFT px off it at the corner and twice
             # that at the far end are tried (all at once), each whole (a check steps both ways along any line).
@@ -856,13 +896,19 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
             band = np.median(_sample(feat, ext[on] + CARRY_IN * n), axis=0)
             desk = _chroma(_sample(feat, e - CARRY_IN * n) - paper) >= WIDE_STEP  # (just outside: not the paper)
             either = _carries_either(strength * same * desk, lu * sign, len(o))
-            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either, lines, ext[on]))
+            # … and either way with the same paper inside (``_cut_past``: the side's step may change sign past a shade)
+            strong = strength * (m >= CUT_PAST_STEP * side_step)  # (as strong as the side's own: a desk's grain is not)
+            turned = float((strong * (lu * sign < 0) * same).reshape(len(o), -1).mean(1).max())
+            turned = max(turned, float((strong * (lu * sign > 0) * same).reshape(len(o), -1).mean(1).max()))
+            ends.append((best >= CARRY_SHARE, flipped >= CARRY_SHARE, band, either, lines, ext[on], turned))
         carries.append(ends)  # [beyond corner s, beyond corner s + 1]
     # Side s runs from corner s to s + 1: its neighbours are side s - 1 (beyond corner s) and s + 1 (beyond s + 1).
     if any(carries[(s - 1) % 4][1][0] and carries[(s + 1) % 4][0][0] for s in range(4)):
         return True
     if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
+    if _cut_past(past, blank, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness):
+        return True
     # … or where one neighbour goes on past its corner, seen, and the other goes on as far as a lamp's reflection
     # beyond its corner, which hides the rest (2026-12-07, branch finder-sizes: tune3 edge_glare/1001 in a portrait
     # 1080x1920 photo, a receipt's end under a reflection at the photo's top cut off at a row of print, 0.87 at 0.99)
@@ -3990,7 +4036,7 @@ def _near_share(values: np.ndarray, palette: np.ndarray, palette_sq: np.ndarray)
     return float((near < CLOTH_NEAR ** 2).mean())
 
 
-def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) -> np.ndarray | None:
+def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray, deep: bool = False) -> np.ndarray | None:
     """The answer with a wedge of grained desk cut off one side (2026-12-07, branch finder-t2big), or None. On a
     planked desk a seam runs beside a card's side that steps only a little against the wood (a white card on maple):
     the seam is the stronger, straighter line, and the answer takes the wood between them. Each side is tried moved
@@ -4015,7 +4061,12 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
     desk_grain = float(np.median(grain[ring]))
     # the desk no grainier than the smooth part of the paper (its lower quartile; a plain desk): grain tells nothing
     paper = cv2.erode(inside, np.ones((7, 7), np.uint8)) > 0
-    if not paper.any() or desk_grain < float(np.percentile(grain[paper], 25)) + WEDGE_PAPER:
+    if not paper.any():
+        return None
+    plain = desk_grain < float(np.percentile(grain[paper], 25)) + WEDGE_PAPER
+    # … except for a deep cut (asked answers), only beyond a side whose neighbours step beside the card, not further on
+    blank = _blank_ends(flat, q) if plain and deep else [not plain] * 4
+    if not any(blank):
         return None
     desk = flat[ring][:: -(-int(ring.sum()) // 800)].reshape(-1, flat.shape[2] if flat.ndim == 3 else 1)
     desk_sq = (desk * desk).sum(1)
@@ -4028,17 +4079,23 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
     # the desk's own colours: its 90 % nearest the median (a sheet or a hand in the ring is not the desk)
     own = desk[off_median <= spread]
     own_sq = (own * own).sum(1)
+    if plain and _desk_share(flat, q, own) < BLOCK_SHARE:
+        return None
     best, best_support = None, -1.0
     t = np.linspace(0.05, 0.95, 32)
     core = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0  # the answer off its edges' blur
     outer = cv2.distanceTransform(inside, cv2.DIST_L2, 3) <= WEDGE_MIN  # the answer's edge, WEDGE_MIN px in
     for s in range(4):
+        if not blank[s]:  # on a plain desk only a side whose neighbours do not step near it (``_blank_ends``)
+            continue
         a, b = q[s], q[(s + 1) % 4]
         ua, ub = q[s - 1] - a, q[(s + 2) % 4] - b          # inward along the neighbours
         la, lb = float(np.hypot(*ua)), float(np.hypot(*ub))
         ua, ub = ua / max(la, 1e-6), ub / max(lb, 1e-6)
-        ta = np.arange(0.0, WEDGE_REACH * la, max(1.0, WEDGE_REACH * la / 30))
-        tb = np.arange(0.0, WEDGE_REACH * lb, max(1.0, WEDGE_REACH * lb / 30))
+        reach = BLOCK_REACH if plain else WEDGE_REACH
+        steps = BLOCK_STEPS if plain else 30
+        ta = np.arange(0.0, reach * la, max(1.0, reach * la / steps))
+        tb = np.arange(0.0, reach * lb, max(1.0, reach * lb / steps))
         A, B = a + ta[:, None] * ua, b + tb[:, None] * ub
         AA, BB = np.repeat(A, len(B), 0), np.tile(B, (len(A), 1))
         wide = np.repeat(ta, len(B)) + np.tile(tb, len(A))
@@ -4049,7 +4106,9 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
         pts = AA[:, None] + t[None, :, None] * (BB - AA)[:, None]
         e = BB - AA
         n = np.stack([-e[:, 1], e[:, 0]], 1) / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-6)
-        n *= np.sign(((q.mean(axis=0) - AA) * n).sum(1, keepdims=True) + 1e-9)
+        # inward: towards the answer's middle, or in a deep cut (plain) towards the side's far neighbour's end
+        inward = (q[(s + 2) % 4] + q[s - 1]) / 2 - (a + b) / 2 if plain else q.mean(axis=0) - AA
+        n *= np.sign((inward * n).sum(-1, keepdims=True) + 1e-9)
         nx = np.repeat(n[:, 0], len(t)).astype(np.float32)
         ny = np.repeat(n[:, 1], len(t)).astype(np.float32)
         xy = pts.reshape(-1, 2).astype(np.float32)
@@ -4060,9 +4119,12 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
         support = np.maximum(up, down)
         # … the strongest step among the best outlined (the shares saturate over a few px either side of an edge)
         value = support + WEDGE_TIE * np.minimum(mag.reshape(len(AA), -1), 0.2).mean(1)
+        if plain:  # the deepest cut with the desk beyond the new side and something else inside it (``_desk_edge``)
+            value = np.where(_desk_edge(flat, pts, n, own, support), wide / (la + lb), -1.0)
         tried: list[np.ndarray] = []
-        for g in np.argsort(-value)[:WEDGE_TRIES * 8]:
-            if value[g] <= best_support or len(tried) >= WEDGE_TRIES:
+        tries = BLOCK_TRIES if plain else WEDGE_TRIES
+        for g in np.argsort(-value)[:tries * 8]:
+            if value[g] <= best_support or len(tried) >= tries:
                 break
             if support[g] < EXTEND_SUPPORT:
                 continue
@@ -4084,9 +4146,95 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray) ->
             rim = strip & outer
             if rim.sum() >= 20 and _near_share(flat[rim], own, own_sq) < WEDGE_DESK:
                 continue
+            if plain and not _desk_along_cut(flat, strip, new, own, own_sq):
+                continue
+            # … and the neighbours' parts cut off step less than BLOCK_BLANK of their parts kept (a page's sides step
+            # alike all along, the sides of a card with a block of desk taken in only along the card)
+            if plain and not all(_step_size(flat, end, cut, nn) < BLOCK_BLANK * _step_size(flat, cut, far, nn)
+                                 for end, cut, far, nn in ((q[s], AA[g], q[s - 1], _inward(q, (s - 1) % 4)[3]),
+                                                           (b, BB[g], q[(s + 2) % 4], _inward(q, (s + 1) % 4)[3]))):
+                continue
+            # … and what is kept no block of the desk's colour itself (a white page on a white desk is all "desk")
+            if plain and _desk_share(flat, order_corners(new), own) >= BLOCK_SHARE:
+                continue
             best, best_support = new, float(value[g])
             break
     return best
+
+
+def _step_size(flat: np.ndarray, p0: np.ndarray, p1: np.ndarray, n: np.ndarray) -> float:
+    """The median step (``_step``'s magnitude, normal ``n``) across the segment ``p0``-``p1`` (its middle 0.1-0.9):
+    how strong an edge it is (occl8)."""
+    p = (p0 + np.linspace(0.1, 0.9, 24)[:, None] * (p1 - p0)).astype(np.float32)
+    mag, _ = _step(flat, p[:, 0], p[:, 1], np.full(len(p), n[0], np.float32), np.full(len(p), n[1], np.float32))
+    return float(np.median(mag))
+
+
+def _blank_ends(flat: np.ndarray, q: np.ndarray) -> list[bool]:
+    """Per side of the ordered answer ``q``: whether both its neighbours are a clear edge (a step of BLOCK_EDGE at
+    least, ``_step_size``) along their quarter farthest from it and step less than BLOCK_BLANK of that along their
+    half nearest it. An answer that took a block of plain desk in beyond a card's side (the card's sides carried on
+    past its corners to a faint line) has neighbours that barely step beside the block (tune3 occluder/1202: 0.01-0.06
+    against the card's 1.2-2.5); a page of the desk's colour steps alike all along its sides, and a white page on a
+    white desk steps faintly everywhere (occl8: the gate before a deep cut; without it a lamp's reflection's rim at
+    12 MP, glare/1000, was kept and the page cut off)."""
+    sides = [_inward(q, k) for k in range(4)]
+    out = []
+    for s in range(4):
+        (pa, qa, _, na), (pb, qb, _, nb) = sides[(s - 1) % 4], sides[(s + 1) % 4]
+        # side s - 1 runs into corner s, side s + 1 out of corner s + 1
+        far = min(_step_size(flat, pa, pa + (qa - pa) / 4, na), _step_size(flat, qb, qb + (pb - qb) / 4, nb))
+        near = max(_step_size(flat, qa, (pa + qa) / 2, na), _step_size(flat, pb, (pb + qb) / 2, nb))
+        out.append(far >= BLOCK_EDGE and near < BLOCK_BLANK * far)
+    return out
+
+
+def _desk_share(flat: np.ndarray, q: np.ndarray, own: np.ndarray) -> float:
+    """The share of the answer (ordered corners ``q``; a 20 x 20 grid of points spread over it bilinearly) of the
+    desk's own colours (within CLOTH_NEAR of ``own``): a page's answer has little of it, an answer that took a block
+    of desk in beyond a side has much; the cheap gate before a deep cut (occl7)."""
+    u = np.linspace(0.05, 0.95, 20)
+    uu, vv = (g.ravel()[:, None] for g in np.meshgrid(u, u))
+    pts = (1 - vv) * ((1 - uu) * q[0] + uu * q[1]) + vv * ((1 - uu) * q[3] + uu * q[2])
+    return float(_desk_near(_sample(flat, pts), own).mean())
+
+
+def _desk_near(colours: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Which ``colours`` (N, C) lie within CLOTH_NEAR of one of 64 of the desk's own colours ``own`` (a difference
+    broadcast, not a product: a matrix product hands a few hundred rows to the threaded BLAS, slow on a busy box)."""
+    palette = own[:: -(-len(own) // 64)].astype(np.float32)
+    near = np.zeros(len(colours), bool)
+    for c in palette:
+        near |= ((colours - c) ** 2).sum(1) < CLOTH_NEAR ** 2
+    return near
+
+
+def _desk_edge(flat: np.ndarray, pts: np.ndarray, n: np.ndarray, own: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Which lines (points (N, T, 2), inward normals (N, 2)) are the edge between the desk and what lies on it: a
+    consistent step (EXTEND_SUPPORT), the desk's own colour OBJECT_IN px beyond (within CLOTH_NEAR of ``own``) and not
+    OBJECT_IN px inside, each along BLOCK_NEAR of them. Where an object lies over a page's edge, the desk is beyond
+    it and the object inside; where a page's print or band lies across the answer, no desk is beyond (occl7)."""
+    ok = support >= EXTEND_SUPPORT
+    if not ok.any():
+        return ok
+    shares = []
+    for sign in (-1.0, 1.0):
+        at = (pts[ok] + sign * OBJECT_IN * n[ok][:, None]).reshape(-1, 2)
+        colours = np.concatenate([_sample(flat, at[i:i + 30000]) for i in range(0, len(at), 30000)])
+        shares.append(_desk_near(colours, own).reshape(int(ok.sum()), -1).mean(1))
+    ok[ok] = (shares[0] >= BLOCK_NEAR) & (1 - shares[1] >= BLOCK_NEAR)
+    return ok
+
+
+def _desk_along_cut(flat: np.ndarray, strip: np.ndarray, new: np.ndarray, own: np.ndarray, own_sq: np.ndarray) -> bool:
+    """Whether the strip a deep cut takes off is the desk's own colour right beside the new side too (its WEDGE_MIN
+    px next to it, BLOCK_NEAR of them; an object over the page's edge may lie along the rest): a large block of plain
+    desk cut off an answer is mostly desk even where the cut runs below a card's colour band, which is the card's
+    (occl7: tune3 occluder/1202, a blue band)."""
+    h, w = flat.shape[:2]
+    inside = _quad_mask((h, w), order_corners(new))
+    near = strip & (cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3) <= WEDGE_MIN)
+    return near.sum() < 20 or _near_share(flat[near], own, own_sq) >= BLOCK_NEAR
 
 
 def _cut_goes_on(flat: np.ndarray, quad: np.ndarray, cut: np.ndarray) -> bool:
