@@ -380,6 +380,8 @@ NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of
 NEST_TURN = 1.2          # degrees: the document inside turned against the answer by this much at least (in the
 NEST_TURN_MAX = 25.0     # answer's own plane, all four sides the same way, both refined at full size), at most this
 NEST_ROUGH_TURN = 1.0    # … and at working size by this much (a side polished there may lean by about 0.7 degrees)
+NEST_DARKER = 0.21       # log colour: the document inside is not darker than the band by more than this in any
+                         # channel (a sticky note, a photo, a copied ID card or a grey copy on a white page is)
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
                          # corner out of it) may belong to a page running on beyond the photo: capped likewise
 SEAM_MIDDLE = 0.2        # a line across the answer this share or more in from both its sides …
@@ -1843,6 +1845,13 @@ def _on_object(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
             if not between.any() or _printed_share(crop, feat, between) > NEST_PRINTED:
                 return None
             if _judge(feat, iq)[1][0] < RIM_OUTLINE:
+                return None
+            shrunk = _moved_quad(iq, [-NEST_RING] * 4)
+            if shrunk is None:
+                return None
+            paper = np.median(flat[_poly_mask(flat.shape, shrunk)][::4], axis=0)
+            band_colour = np.median(flat[band][::4], axis=0)
+            if (paper - band_colour).min() < -NEST_DARKER:
                 return None
             return iq + at
         q = iq
