@@ -1141,11 +1141,30 @@ def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.nd
         k = int(np.argmax(share))
         if share[k] < BAND_SHARE or not _band_sides(feat, near, q, s, pa[:k + 1:2], pb[:k + 1:2]):
             continue
+        # … nor the body's paper going on past a corner (a receipt along an envelope or a folder that runs on past
+        # the receipt's end: the paper beyond the side is another thing's, not a card's body ending with the band)
+        u = (b - a) / max(lens[s], 1e-6)
+        if any(_runs_on(feat, near, ext[2:k + 1] + 2 * CARRY_IN * out, body) for ext, out in ((pa, -u), (pb, u))):
+            continue
         new = q.copy()
         new[s], new[(s + 1) % 4] = pa[k], pb[k]
         if _convex(new) and (best is None or share[k] > best[1]):
             best = (new, float(share[k]))
     return None if best is None else best[0]
+
+
+def _runs_on(feat: np.ndarray, near: np.ndarray, pts: np.ndarray, colour: np.ndarray) -> bool:
+    """Whether the paper of ``colour`` goes on at ``pts`` (just beyond a card's side's extension, review of
+    finder-glare9): seen (SEEN_SHARE of them clear of anything blown out) and their median colour within
+    2 x WIDE_STEP of it."""
+    if len(pts) < 4:
+        return False
+    h, w = feat.shape[:2]
+    inside = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
+    clear = (_sample(near, pts)[:, 0] < 0.5) & inside
+    if clear.mean() < SEEN_SHARE:
+        return False
+    return float(np.linalg.norm(np.median(_sample(feat, pts[clear]), axis=0) - colour)) < 2 * WIDE_STEP
 
 
 def _band_sides(feat: np.ndarray, near: np.ndarray, q: np.ndarray, s: int, pa: np.ndarray, pb: np.ndarray) -> bool:
