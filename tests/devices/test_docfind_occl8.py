@@ -4,7 +4,13 @@ finder-occl8)."""
 
 from __future__ import annotations
 
+import math
+
+import cv2
+import numpy as np
+
 from edge.devices.scanner import docfind
+from tests.support import imagegen
 from tests.support.finder_checks import finds_desk_photo
 
 
@@ -32,3 +38,39 @@ def test_a_block_of_plain_desk_taken_in_beyond_a_cards_side_is_cut_off():
     # deep only beyond a side whose neighbours step clearly along the card and barely beside the block
     # (docfind._blank_ends; a white page on a white desk steps faintly everywhere): cut at the band's top edge.
     finds_desk_photo(1202, "occluder", (1920, 1080), at_least=0.95, split="tune3")
+
+
+# Review of finder-occl8: a white page on a plain grey desk, a dark ruler below it in line with its left side, the
+# photo's lower part out of focus. The page's bottom side is soft (defocus, not a shade), the left side "goes on" along
+# the ruler's edge and the neutral desk passes for paper: the one-neighbour clause of _cut_past asked about a right,
+# sure answer (0.995 at 0.995 -> asked). The neighbour going on must itself be a crisp step (CUT_CRISP): defocus
+# softens it too, a shade does not.
+
+def _ruler_below_a_defocused_page(size=(1920, 1080), grey=150, sigma=15.0, angle=0.0, seed=7):
+    w, h = size
+    rng = np.random.default_rng(seed)
+    k = w / 1920
+    canvas = np.full((h, w, 3), grey, np.float32) + (imagegen._smooth_noise(rng, h, w, 6) - 0.5)[..., None] * 8
+    a = math.radians(angle)
+    rot = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
+    quad = np.array([[-230, -300], [230, -300], [230, 300], [-230, 300]]) * k @ rot + [800 * k, 0.40 * h]
+    tl, bl = quad[0], quad[3]
+    down = (bl - tl) / np.linalg.norm(bl - tl)
+    left = np.array([down[1], -down[0]])
+    s = bl + down * 15 * k  # the ruler: 80 px wide, from 15 px below the page's bottom-left corner down the photo
+    ruler = np.array([s, s + down * 900 * k, s + down * 900 * k + left * 80 * k, s + left * 80 * k])
+    cv2.fillPoly(canvas, [ruler.astype(np.int32)], (60, 60, 60), cv2.LINE_AA)
+    page = imagegen._render_page(rng, "a4", 210, 297, 1.3 * math.sqrt(460 * 600) * k / math.sqrt(210 * 297))
+    imagegen._paste(canvas, page, quad, shadow_px=2, shadow_strength=0.2, rng=rng)
+    soft = cv2.GaussianBlur(canvas, (0, 0), sigma * k)
+    fade = np.clip((np.arange(h, dtype=np.float32) - 0.42 * h) / (0.26 * h), 0, 1)[:, None, None]
+    image = imagegen._camera(rng, canvas * (1 - fade) + soft * fade, 0.0, 0.0, 2.0, 90)
+    return image, imagegen.order_corners(quad)
+
+
+def test_a_ruler_in_line_below_a_defocused_page_does_not_make_it_asked():
+    for kwargs in ({}, {"sigma": 20.0, "angle": 4.0}, {"size": (1280, 720)}):
+        image, truth = _ruler_below_a_defocused_page(**kwargs)
+        found = docfind.detect(image)
+        assert found is not None and imagegen.quad_iou(found.corners, truth) >= 0.95, (kwargs, found)
+        assert found.score >= docfind.CONFIDENT, (kwargs, found.score)

@@ -417,6 +417,7 @@ HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflect
 CUT_PAST = 0.6           # … or where one neighbour goes on this share past a side with paper beyond it (occl8) …
 CUT_END = 0.2            # … the other ending at its corner (under this share; a wedge from the page's own corner) …
 CUT_PAST_STEP = 0.3      # … stepping at least this share of its median step along the answer's side (not grain)
+CUT_CRISP = 0.85         # … the one going on past a soft side this sharp (``_line_sharpness``: a page's edge under a shade)
 CARRY_IN = 4             # px (working) inside a side where its paper is, and beyond the corner must be the same
 GRAIN_FLOOR = 0.005      # log colour: fine texture below this is none (a camera's noise) (``_grain``)
 GRAIN_STEP = 0.7         # log: the desk's fine texture this much above a region's (twice) is grain against paper …
@@ -593,7 +594,7 @@ def detect(image: np.ndarray) -> Detection | None:
         if (not asked or _asked_glare(small)) and \
                 _carries_on(found[5][0] if len(found) > 5 else None, quad, lambda: _reflection_distance(small, quad),
                             lambda: _blown_out(small) if small.ndim == 3 else None,
-                            lambda: _side_sharpness(small, quad)):
+                            lambda: _side_sharpness(small, quad), lambda pts, n: _line_sharpness(small, pts, n)):
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad, asked=asked)
@@ -804,7 +805,7 @@ def _reflection_distance(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarra
     return cv2.distanceTransform(1 - clipped, cv2.DIST_L2, 3), cv2.distanceTransform(1 - outside, cv2.DIST_L2, 3)
 
 
-def _cut_past(past: list[bool], blank: list[bool], going: list[tuple[float, float]], sharpness) -> bool:
+def _cut_past(past: list[bool], blank: list[bool], going: list[tuple[float, float]], sharpness, ways=None) -> bool:
     """Whether a side of the answer is a cut across the page (a row of print, a shade's edge), not its end: its
     neighbours go on past its corners (``going``: per side, the share of CARRY_REACH beyond each of its two corners
     where the neighbour steps one way, as strongly as along the answer, the same paper inside), either both along
@@ -821,10 +822,25 @@ def _cut_past(past: list[bool], blank: list[bool], going: list[tuple[float, floa
     if not one or sharpness is None:
         return False
     shares = sharpness()
-    return shares is not None and any(shares[s] is not None and shares[s] < CRISP for s in one)
+    if shares is None:
+        return False
+    for s in one:
+        if shares[s] is None or shares[s] >= CRISP:
+            continue
+        # … and the neighbour going on a crisp step past the soft side: a shade's edge is soft, the page's edge under
+        # the shade stays sharp; where the photo is out of focus there, every edge is soft (review: a ruler in line
+        # with a page's side below its defocused bottom side)
+        if ways is None:
+            return True
+        on, pts, n = ways[s][0] if going[s][0] >= going[s][1] else ways[s][1]
+        crisp = on(pts, n) if pts is not None else None
+        if crisp is not None and crisp >= CUT_CRISP:
+            return True
+    return False
 
 
-def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None, sharpness=None) -> bool:
+def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=None, sharpness=None,
+                line_sharpness=None) -> bool:
     """Whether a side of the answer ends where both its neighbours carry on (2026-12-06, branch finder-12mp): the
     two sides meeting it continue past its corners as the same step, paper on the same side, along CARRY_SHARE of
     CARRY_REACH of their length (in the texture-free view ``feat``). A page's sides end at its corners, the desk
@@ -909,7 +925,11 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         return True
     if any(past[s] and carries[(s - 1) % 4][1][3] and carries[(s + 1) % 4][0][3] for s in range(4)):
         return True  # … as a step either way (a shade over the page's part beyond: the paper darker than the desk)
-    if _cut_past(past, blank, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness):
+    ways = None if not callable(line_sharpness) else \
+        [((line_sharpness, carries[(s - 1) % 4][1][5], inward[(s - 1) % 4]),
+          (line_sharpness, carries[(s + 1) % 4][0][5], inward[(s + 1) % 4])) for s in range(4)]
+    if _cut_past(past, blank, [(carries[(s - 1) % 4][1][6], carries[(s + 1) % 4][0][6]) for s in range(4)], sharpness,
+                 ways):
         return True
     # … or where one neighbour goes on past its corner, seen, and the other goes on as far as a lamp's reflection
     # beyond its corner, which hides the rest (2026-12-07, branch finder-sizes: tune3 edge_glare/1001 in a portrait
@@ -2483,6 +2503,28 @@ def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] |
         shares.append(float(np.median(at(3) - at(-3), axis=0) @ total) / size)
     return shares
 
+
+
+def _line_sharpness(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> float | None:
+    """``_side_sharpness`` along the points ``pts`` (working px) with the unit normal ``n`` (towards the inside): the
+    share of the change in log colour from 12 px outside to 3 px inside within 3 px either side (None: too little)."""
+    h, w = small.shape[:2]
+    x0, y0 = np.floor(pts.min(axis=0) - 16).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0) + 17).astype(int)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    feat = np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0)
+    local = pts - [x0, y0]
+
+    def at(o):
+        return _sample(feat, local + o * n)
+
+    total = np.median(at(3) - at(-12), axis=0)
+    size = float(total @ total)
+    if size < 0.02 ** 2:
+        return None
+    return float(np.median(at(3) - at(-3), axis=0) @ total) / size
 
 
 def _inward(q: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
