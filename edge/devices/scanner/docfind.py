@@ -380,6 +380,10 @@ NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of
 NEST_TURN = 1.2          # degrees: the document inside turned against the answer by this much at least (in the
 NEST_TURN_MAX = 25.0     # answer's own plane, all four sides the same way, both refined at full size), at most this
 NEST_ROUGH_TURN = 1.0    # … and at working size by this much (a side polished there may lean by about 0.7 degrees)
+POLISH_MOST = 8.0        # ``_polish`` ends with at most this times the area it started from (3 stages, 2x each) …
+NEST_AREA_SLACK = 1e-6   # … asked with this relative margin for rounding (``_polished_below``)
+NEST_CROP_REACH = max(MEDIANS) // 2  # px: the crop's median differs from the whole image's this near a cut …
+NEST_CROP_STRIP = 3 * NEST_CROP_REACH  # … so strips this wide are taken again (``_crop_median``)
 NEST_DARKER = 0.21       # log colour: the document inside is not darker than the band by more than this in any
                          # channel (a sticky note, a photo, a copied ID card or a grey copy on a white page is)
 BORDER_NEAR = 0.005      # share of the photo's long side: a side this close to the photo's border all along (or a
@@ -669,7 +673,7 @@ def detect(image: np.ndarray) -> Detection | None:
             quad = order_corners(_refine(image, (card + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card)
     if gain == 1.0 and score >= CONFIDENT:
         # A document lying on a mat, a tray or a larger sheet, turned against it: the document, asked (finder-nested9)
-        lying = _on_object(small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
+        lying = _on_object(small, order_corners((quad + 0.5) / [sx, sy] - 0.5), found[5][3] if len(found) > 5 else None)
         if lying is not None:
             lying = (lying + 0.5) * [sx, sy] - 0.5
             lying = order_corners(_refine(image, lying, max(sx, sy)) if scale < 1 else lying)
@@ -1780,10 +1784,32 @@ def _turn(outer: np.ndarray, inner: np.ndarray) -> float:
     return float(np.min(np.abs(angles)))
 
 
-def _inner_region(views, q: np.ndarray):
+def _when_asked(make):
+    """``make()``'s value, made the first time it is asked for and kept: a view a step needs only on some paths."""
+    kept = []
+
+    def value():
+        if not kept:
+            kept.append(make())
+        return kept[0]
+    return value
+
+
+def _polished_below(quad: np.ndarray, least: float) -> bool:
+    """Whether ``_polish`` surely leaves ``quad`` smaller than ``least`` (area, px²): each of its three stages
+    refuses a quad over twice the area it starts from (and an early end keeps the last one), so it ends at most
+    POLISH_MOST times ``quad`` as ordered (with a margin of NEST_AREA_SLACK for rounding; keep POLISH_MOST in step with
+    ``_polish``'s stages). Asked before polishing, which costs about half of ``_on_object``."""
+    return POLISH_MOST * abs(_area(order_corners(quad))) * (1.0 + NEST_AREA_SLACK) < least
+
+
+def _inner_region(views, q: np.ndarray, least: float = 0.0):
     """The largest region inside ``q`` that is not its band (calm, near the colour just inside its sides and
-    connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band."""
-    flat, calm, feat = views[:3]
+    connected to them), as a page-shaped quadrilateral polished onto its edge and within ``q``; and the band. None
+    as well when its quadrilateral, polished, would surely be smaller than ``least`` (px²: the caller's NEST_MIN).
+    ``views``: the crop's texture-free view (log colour), its calm pixels, and a function giving the view blurred 1 px
+    (made only once a region is polished)."""
+    flat, calm, feat_of = views[:3]
     edge_q, ring_q = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(q, [-NEST_RING] * 4)
     if edge_q is None or ring_q is None or abs(_area(ring_q)) < 0.5 * abs(_area(q)):
         return None
@@ -1809,7 +1835,13 @@ def _inner_region(views, q: np.ndarray):
     iq = _hull_quad(cv2.convexHull(max(contours, key=cv2.contourArea)))
     if iq is None:
         return None
-    iq = order_corners(_polish(feat, iq))
+    # Anticipates the caller's NEST_MIN test: ``_on_object`` returns None both when this returns None and when the
+    # polished quad is under ``least``, and the polished quad cannot reach ``least`` (``_polished_below``), so this
+    # None changes no answer. A print block, a photo or a stamp inside a page (a third of the regions polished before)
+    # is dropped here unpolished.
+    if _polished_below(iq, least):
+        return None
+    iq = order_corners(_polish(feat_of(), iq))
     if not _page_shaped(iq) or not _convex(iq):
         return None
     common, _ = cv2.intersectConvexConvex(iq.astype(np.float32), q.astype(np.float32))
@@ -1838,7 +1870,30 @@ def _printed_share(crop: np.ndarray, feat: np.ndarray, where: np.ndarray) -> flo
     return float((d.max(-1) > NEST_INK).mean())
 
 
-def _on_object(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+def _crop_median(crop: np.ndarray, flat_view: np.ndarray | None, x0: int, y0: int) -> np.ndarray:
+    """``cv2.medianBlur(crop, max(MEDIANS))`` of the crop at ``x0, y0`` of the working image, the same values to the
+    bit, taken from the search's median of the whole working image ``flat_view`` (None: computed) where it can be:
+    the crop's own median was about a third of ``_on_object``'s time. A pixel NEST_CROP_REACH or more inside
+    every cut of the crop sees the same neighbourhood in both; one nearer a cut sees the crop's replicated border
+    there, so those strips are taken again from strips of the crop NEST_CROP_STRIP wide (their own cut far enough
+    from the part kept). Where the crop's edge is the image's, both replicate the same border."""
+    k, r, wide = max(MEDIANS), NEST_CROP_REACH, NEST_CROP_STRIP
+    hh, ww = crop.shape[:2]
+    if flat_view is None or flat_view.ndim != crop.ndim or min(hh, ww) < 2 * wide:
+        return cv2.medianBlur(crop, k)
+    out = flat_view[y0:y0 + hh, x0:x0 + ww].copy()
+    if x0 > 0:
+        out[:, :r] = cv2.medianBlur(np.ascontiguousarray(crop[:, :wide]), k)[:, :r]
+    if x0 + ww < flat_view.shape[1]:
+        out[:, -r:] = cv2.medianBlur(np.ascontiguousarray(crop[:, -wide:]), k)[:, -r:]
+    if y0 > 0:
+        out[:r] = cv2.medianBlur(np.ascontiguousarray(crop[:wide]), k)[:r]
+    if y0 + hh < flat_view.shape[0]:
+        out[-r:] = cv2.medianBlur(np.ascontiguousarray(crop[-wide:]), k)[-r:]
+    return out
+
+
+def _on_object(small: np.ndarray, quad: np.ndarray, flat_view: np.ndarray | None = None) -> np.ndarray | None:
     """The document lying on the answer, when the answer is an object under it (a mat, a tray, a clipboard, a
     folder, a larger sheet), or None (finder-nested9).
 
@@ -1860,17 +1915,17 @@ def _on_object(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     crop = small[y0:y1, x0:x1]
     if crop.ndim == 2:
         crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
-    flat = np.log(cv2.medianBlur(crop, max(MEDIANS)).astype(np.float32) + 16.0)
+    flat = np.log(_crop_median(crop, flat_view, x0, y0).astype(np.float32) + 16.0)
     gx = cv2.Sobel(flat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(flat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     g2 = gx * gx + gy * gy  # (channel by channel: numpy's reductions over a short last axis are slow)
     calm = g2[..., 0] + g2[..., 1] + g2[..., 2] < NEST_CALM ** 2
-    feat = cv2.GaussianBlur(flat, (0, 0), 1.0)
-    views = (flat, calm, feat)
+    feat_of = _when_asked(lambda: cv2.GaussianBlur(flat, (0, 0), 1.0))  # (not needed when nothing is polished)
+    views = (flat, calm, feat_of)
     q = outer - at
     outer_area = abs(_area(q))
     for _ in range(3):
-        found = _inner_region(views, q)
+        found = _inner_region(views, q, NEST_MIN * outer_area)
         if found is None:
             return None
         iq, band = found
@@ -1881,9 +1936,9 @@ def _on_object(small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
             if edge_q is None or grown is None:
                 return None
             between = _poly_mask(flat.shape, edge_q) & ~_poly_mask(flat.shape, grown)
-            if not between.any() or _printed_share(crop, feat, between) > NEST_PRINTED:
+            if not between.any() or _printed_share(crop, feat_of(), between) > NEST_PRINTED:
                 return None
-            if _judge(feat, iq)[1][0] < RIM_OUTLINE:
+            if _judge(feat_of(), iq)[1][0] < RIM_OUTLINE:
                 return None
             shrunk = _moved_quad(iq, [-NEST_RING] * 4)
             if shrunk is None:
@@ -2236,8 +2291,9 @@ def _search(small: np.ndarray, gain: float):
         found = _band_end(found, judged, flat_steps / gain, blind)
     if found is not None:
         calm = (grad < FLAT_GRADIENT / 2).astype(np.uint8)
-        # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``).
-        found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy)))
+        # … and the texture-free view's steps, calm and gradient, for growing the refined answer (``_regrow``), and
+        # its median (uint8) for the crop of a document lying on the answer (``_on_object``: no second median).
+        found = (_grow(flat_steps, calm, found[0], (gx, gy)), *found[1:], (flat_steps, calm, (gx, gy), flat_view))
     return found
 
 
