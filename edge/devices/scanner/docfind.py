@@ -1756,7 +1756,6 @@ def _at_border(quad: np.ndarray, w: int, h: int) -> bool:
     return any((low[a] & low[b]).any() or (high[a] & high[b]).any() for a, b in ends)
 
 
-
 def _poly_mask(shape, q: np.ndarray) -> np.ndarray:
     """The pixels inside the convex quadrilateral ``q``."""
     mask = np.zeros(shape[:2], np.uint8)
@@ -1902,7 +1901,8 @@ def _on_object(small: np.ndarray, quad: np.ndarray, flat_view: np.ndarray | None
     on inside it, three levels at most). It is a document on the answer when the band is unprinted and hugs three of
     its sides, its outline is a page's (near-step score >= RIM_OUTLINE) and it is turned against the answer by
     NEST_ROUGH_TURN to NEST_TURN_MAX degrees in the answer's plane (``_turn``; the caller checks NEST_TURN again once
-    both are refined at full size). What is printed on a document — a white
+    both are refined at full size), and it is paper no darker than the band by NEST_DARKER (a sticky note, a photo or
+    a grey copy stuck on a white page is darker: review of finder-nested9). What is printed on a document — a white
     box on a coloured form, a certificate's border, a card's panel, a label — is printed parallel to its sides; a
     document put down on a mat by hand is not. A document put down square is not told from a printed margin."""
     h, w = small.shape[:2]
