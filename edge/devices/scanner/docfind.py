@@ -2547,18 +2547,22 @@ def _side_sharpness(small: np.ndarray, quad: np.ndarray) -> list[float | None] |
         if not ((outside >= 0) & (outside <= [feat.shape[1] - 1, feat.shape[0] - 1])).all(1).mean() > 0.5:
             shares.append(None)
             continue  # the photo's border is no evidence
-
-        def at(o, pts=pts, n=n):
-            return _sample(feat, pts + o * n)
-
-        total = np.median(at(3) - at(-12), axis=0)
-        size = float(total @ total)
-        if size < 0.02 ** 2:
-            shares.append(None)
-            continue
-        shares.append(float(np.median(at(3) - at(-3), axis=0) @ total) / size)
+        shares.append(_ramp_share(feat, pts, n))
     return shares
 
+
+def _ramp_share(feat: np.ndarray, pts: np.ndarray, n: np.ndarray) -> float | None:
+    """The share of the change in log colour ``feat`` from 12 px outside to 3 px inside the points ``pts`` (normal
+    ``n`` towards the inside) that happens within 3 px either side of them; None where it changes too little to say.
+    A page's edge is a step (near 1), a shade's or a defocused edge a ramp."""
+    def at(o):
+        return _sample(feat, pts + o * n)
+
+    total = np.median(at(3) - at(-12), axis=0)
+    size = float(total @ total)
+    if size < 0.02 ** 2:
+        return None
+    return float(np.median(at(3) - at(-3), axis=0) @ total) / size
 
 
 def _line_sharpness(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> float | None:
@@ -2570,17 +2574,7 @@ def _line_sharpness(small: np.ndarray, pts: np.ndarray, n: np.ndarray) -> float 
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    feat = np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0)
-    local = pts - [x0, y0]
-
-    def at(o):
-        return _sample(feat, local + o * n)
-
-    total = np.median(at(3) - at(-12), axis=0)
-    size = float(total @ total)
-    if size < 0.02 ** 2:
-        return None
-    return float(np.median(at(3) - at(-3), axis=0) @ total) / size
+    return _ramp_share(np.log(small[y0:y1, x0:x1].astype(np.float32) + 16.0), pts - [x0, y0], n)
 
 
 def _inward(q: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
