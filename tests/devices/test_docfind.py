@@ -76,6 +76,8 @@ DESK_FLOORS = {
     "nested": None,
     # 2026-12-06 (branch finder-arabic): an Arabic form, letter or receipt in shaped Naskh (seeds 0-2: 0.996-1.000).
     "arabic": 0.97,
+    # 2026-12-07: till receipts of aspect 3.5-8 (seeds 0-2: 0.945, 0.997, 0.992, all confident).
+    "long_receipt": 0.95,
 }
 
 

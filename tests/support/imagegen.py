@@ -581,6 +581,9 @@ CONDITIONS = (
                      # a larger blank sheet (page on page), an ID card or receipt on an A4 sheet; truth: the document
     # Added 2026-12-06 (branch finder-arabic), appended for the same reason.
     "arabic",        # an Arabic page (shaped Naskh script): a government form, a letter or a thermal receipt
+    # Added 2026-12-07 (after the review of finder-glare9), appended for the same reason: a till receipt longer than
+    # "receipt" ever draws (a supermarket's or a pharmacy's, aspect 3.5-8); real ones often are.
+    "long_receipt",  # a long thermal till receipt, aspect 3.5-8
 )
 SPLITS = ("tune", "heldout", "tune2", "tune3")
 # Texture families per split: the held-out split's are never seen while tuning. "tune2" (added 2026-12-06, night) is a
@@ -1055,7 +1058,7 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
     shadow = None
     if condition in ("wood", "fabric", "tablecloth"):
         desk = condition
-    elif condition == "receipt":
+    elif condition in ("receipt", "long_receipt"):
         fmt = "receipt"
     elif condition == "curled":
         curl = rng.uniform(0.015, 0.05)
@@ -1095,8 +1098,8 @@ def desk_photo(seed: int, condition: str, size: tuple[int, int] = (1600, 1200), 
     if clutter or papers:
         _draw_clutter(rng, canvas, scale, clutter, papers)
     wmm, hmm = FORMATS[fmt]
-    if fmt == "receipt":
-        hmm = rng.uniform(1.6, 3.5) * wmm
+    if fmt == "receipt":  # one draw either way: the other conditions' streams are untouched
+        hmm = (rng.uniform(3.5, 8.0) if condition == "long_receipt" else rng.uniform(1.6, 3.5)) * wmm
     elif fmt == "id":
         if rng.random() < 0.5:
             wmm, hmm = hmm, wmm
