@@ -258,6 +258,7 @@ held-out split, and the speed.
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import threading
@@ -3205,32 +3206,57 @@ def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _segments(edges: np.ndarray):
     """Straight pieces of the connected edge chains: points (M, 2), segment id per point, lengths, ends."""
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    pieces, lengths, ends = [], [], []
-    for c in contours:
-        if len(c) < 2 * MIN_SEGMENT:
+    chains = [c for c in contours if len(c) >= 2 * MIN_SEGMENT]
+    if not chains:
+        return [], np.zeros(0), np.zeros((0, 2, 2))
+    polys = [cv2.approxPolyDP(c, 1.5, False).reshape(-1, 2) for c in chains]
+    pts, places, lo, hi, firsts = _vertex_places([c.reshape(-1, 2) for c in chains], polys)
+    # The polylines' pieces, all chains at once: a piece runs from a vertex to the next one of the same polyline.
+    vts = np.concatenate(polys)
+    owner = np.repeat(np.arange(len(polys)), [len(p) for p in polys])
+    seg_len = np.hypot(*(vts[1:] - vts[:-1]).T)
+    long = np.flatnonzero((owner[1:] == owner[:-1]) & (seg_len >= MIN_SEGMENT))
+    taken = []
+    chain = -1
+    owners = owner.tolist()
+    for v in long.tolist():
+        if owners[v] != chain:
+            chain, prev, first = owners[v], 0, firsts[owners[v]]
+        # Where the polyline's vertices lie along the chain (a chain may pass a pixel twice: look ahead).
+        at = bisect.bisect_left(places, first + prev, lo[v], hi[v])
+        if at == hi[v]:
             continue
-        approx = cv2.approxPolyDP(c, 1.5, False).reshape(-1, 2)
-        seg_len = np.hypot(*(approx[1:] - approx[:-1]).T)
-        if not (seg_len >= MIN_SEGMENT).any():
+        a = places[at]
+        at = bisect.bisect_left(places, a + 1, lo[v + 1], hi[v + 1])
+        if at == hi[v + 1]:
             continue
-        c = c.reshape(-1, 2)
-        codes = c[:, 0].astype(np.int64) * 65536 + c[:, 1]
-        prev = 0
-        for k in np.flatnonzero(seg_len >= MIN_SEGMENT):
-            # Where the polyline's vertices lie along the chain (a chain may pass a pixel twice: look ahead).
-            hits = np.flatnonzero(codes[prev:] == int(approx[k, 0]) * 65536 + int(approx[k, 1]))
-            if len(hits) == 0:
-                continue
-            a = prev + int(hits[0])
-            hits = np.flatnonzero(codes[a + 1:] == int(approx[k + 1, 0]) * 65536 + int(approx[k + 1, 1]))
-            if len(hits) == 0:
-                continue
-            b = a + 1 + int(hits[0])
-            prev = b
-            pieces.append(c[a:b + 1])
-            lengths.append(seg_len[k])
-            ends.append(approx[k:k + 2])
-    return pieces, np.array(lengths, np.float64), np.array(ends, np.float64).reshape(-1, 2, 2)
+        b = places[at]
+        prev = b - first
+        taken.append((v, a, b))
+    pieces = [pts[a:b + 1] for _, a, b in taken]
+    used = np.array([v for v, _, _ in taken], int)
+    ends = np.stack([vts[used], vts[used + 1]], 1).astype(np.float64)
+    return pieces, seg_len[used], ends.reshape(-1, 2, 2)
+
+
+def _vertex_places(chains: list[np.ndarray], polys: list[np.ndarray]):
+    """Where each polyline's vertices lie along its chain, for all the chains at once (``_segments``): the chains'
+    points end to end; the list of their places (indices into those) ordered by (chain, pixel, place); per vertex
+    (the polylines end to end) the range ``lo:hi`` of that list holding its pixel on its chain, ascending; and where
+    each chain starts. Looking each vertex up along its chain with a numpy search of its own was
+    a good part of ``_segments``'s time (two searches per straight piece, about a thousand pieces a view)."""
+    sizes = np.array([len(c) for c in chains])
+    vsizes = np.array([len(p) for p in polys])
+    pts, vts = np.concatenate(chains), np.concatenate(polys)
+    key = np.repeat(np.arange(len(chains), dtype=np.int64) << 32, sizes) + pts[:, 0].astype(np.int64) * 65536 \
+        + pts[:, 1]
+    vkey = np.repeat(np.arange(len(polys), dtype=np.int64) << 32, vsizes) + vts[:, 0].astype(np.int64) * 65536 \
+        + vts[:, 1]
+    order = np.argsort(key, kind="stable")  # stable: a pixel's places along its chain ascending
+    ordered = key[order]
+    lo, hi = np.searchsorted(ordered, vkey, "left"), np.searchsorted(ordered, vkey, "right")
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return pts, order.tolist(), lo.tolist(), hi.tolist(), firsts.tolist()
 
 
 def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
