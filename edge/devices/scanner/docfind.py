@@ -3186,6 +3186,19 @@ def _fit_many(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n, n[:, 0] * mx + n[:, 1] * my
 
 
+def _fit_one(sums: np.ndarray) -> tuple[tuple[float, float], float]:
+    """``_fit_many`` of one line's moments, the same values to the bit: the arithmetic in Python floats (each step
+    rounded as numpy rounds it), only the angle's functions in numpy (on one-element arrays, numpy's own loops). The
+    merge of chain segments into lines refits a line a thousand times a photo, and numpy's cost per call on arrays
+    of one element was most of that."""
+    w, wx, wy, wxx, wxy, wyy = sums.tolist()
+    mx, my = wx / w, wy / w
+    cxx, cxy, cyy = wxx / w - mx * mx, wxy / w - mx * my, wyy / w - my * my
+    ang = 0.5 * np.arctan2(np.array([2 * cxy]), np.array([cxx - cyy]))
+    nx, ny = float(-np.sin(ang)[0]), float(np.cos(ang)[0])
+    return (nx, ny), nx * mx + ny * my
+
+
 def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canny edges of the colour gradient, and the gradient's direction (radians) at every pixel."""
     gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
@@ -3292,8 +3305,7 @@ def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
                 i = int(hit[0])
                 sums[i] += moments[s]
                 lengths[i] += seg_len[s]
-                n, r = _fit_many(sums[i:i + 1])
-                normals[i], rhos[i] = n[0], r[0]
+                normals[i], rhos[i] = _fit_one(sums[i])
                 continue
         sums[count] = moments[s]
         lengths[count] = seg_len[s]
