@@ -3432,11 +3432,10 @@ def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = N
         return out
 
     P, N = cumulative(pos), cumulative(neg)
-    unseen = np.zeros(len(x))
-    if blind is not None:
-        xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
-        unseen = blind[yi, xi] * inside
-    return np.array(starts), P, N, cumulative(unseen), lens
+    if blind is None:  # nothing blown out: no sample unseen (the sums all 0, as summed)
+        return np.array(starts), P, N, np.zeros(P.shape), lens
+    xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
+    return np.array(starts), P, N, cumulative(blind[yi, xi] * inside), lens
 
 
 def _step(feat, x, y, nx, ny):
@@ -3527,10 +3526,11 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
     cy = np.stack([Y[i, k], Y[k, j], Y[j, m], Y[m, i]], 1)
     margin = 0.02 * max(w, h)
     inside = _fold(np.logical_and, (cx > -margin) & (cx < w - 1 + margin) & (cy > -margin) & (cy < h - 1 + margin))
-    ex, ey = np.roll(cx, -1, 1) - cx, np.roll(cy, -1, 1) - cy
+    cx_next, cy_next = np.roll(cx, -1, 1), np.roll(cy, -1, 1)  # (each corner's next, rolled once for both uses)
+    ex, ey = cx_next - cx, cy_next - cy
     cross = ex * np.roll(ey, -1, 1) - ey * np.roll(ex, -1, 1)
     convex = _fold(np.logical_and, cross > 0) | _fold(np.logical_and, cross < 0)
-    area = 0.5 * np.abs(_csum(cx * np.roll(cy, -1, 1) - np.roll(cx, -1, 1) * cy))
+    area = 0.5 * np.abs(_csum(cx * cy_next - cx_next * cy))
     side_len = np.hypot(ex, ey)
     good = inside & convex & (area > MIN_AREA * w * h) & (_fold(np.minimum, side_len) > 2 * MIN_SEGMENT)
     if not good.any():
@@ -3541,7 +3541,6 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
 
     # Side s of the quad lies on line L between corners (prev, next).
     side_lines = np.stack([i, k, j, m], 1)      # sides: D-A on i, A-B on k, B-C on j, C-D on m
-    c_from = np.roll(cx, 1, axis=1), np.roll(cy, 1, axis=1)  # corner before each: D, A, B, C
     c_to = (cx, cy)
     bright = np.zeros(side_lines.shape)
     dark = np.zeros(side_lines.shape)
@@ -3550,7 +3549,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
         L = side_lines[:, s]
         d = dirs[L]
         n = normals[L]
-        t_a = (c_from[0][:, s] * d[:, 0] + c_from[1][:, s] * d[:, 1])
+        t_a = (cx[:, s - 1] * d[:, 0] + cy[:, s - 1] * d[:, 1])  # the corner before: D, A, B, C
         t_b = (c_to[0][:, s] * d[:, 0] + c_to[1][:, s] * d[:, 1])
         lo, hi = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
         length = hi - lo
