@@ -3386,29 +3386,34 @@ def _across_family(edges: np.ndarray, angle: np.ndarray) -> np.ndarray | None:
 # --- quadrilaterals ----------------------------------------------------------------------------------
 
 
+def _samples_along(lines: list[_Line], w: int, h: int):
+    """The points ``_profiles`` samples, every line's at once: a point per unit of its parameter t over the part in
+    the image (its start and count per line; one point at t 0 where none is in it), as float32 x, y and the line's
+    normal at each. The same values to the bit as made line by line (t whole numbers in float32; x, y in float64 as
+    p0 + t d, then float32), without a dozen numpy calls per line (two hundred lines a view)."""
+    normals = np.array([ln.normal for ln in lines])
+    p0 = normals * np.array([ln.rho for ln in lines])[:, None]
+    dirs = np.stack([-normals[:, 1], normals[:, 0]], 1)
+    first, counts = np.zeros(len(lines), np.int64), np.ones(len(lines), np.int64)
+    for i in range(len(lines)):
+        t0, t1 = _clip_param(p0[i], dirs[i], w, h)
+        a, b = math.floor(t0), math.ceil(t1) + 1
+        if b > a:  # (else one point, at t 0)
+            first[i], counts[i] = a, b - a
+    at = np.repeat(np.cumsum(counts) - counts, counts)
+    ts = (np.arange(int(counts.sum())) - at + np.repeat(first, counts)).astype(np.float32)
+    x = (np.repeat(p0[:, 0], counts) + ts * np.repeat(dirs[:, 0], counts)).astype(np.float32)
+    y = (np.repeat(p0[:, 1], counts) + ts * np.repeat(dirs[:, 1], counts)).astype(np.float32)
+    nx = np.repeat(normals[:, 0].astype(np.float32), counts)
+    ny = np.repeat(normals[:, 1].astype(np.float32), counts)
+    return x, y, nx, ny, first.astype(np.float64).tolist(), counts
+
+
 def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
     """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it, and of the
     samples that fall where ``blind`` (a mask of the working image: blown out) says nothing can be seen."""
     h, w = feat.shape[:2]
-    starts, offsets = [], []
-    xs, ys, nxs, nys = [], [], [], []
-    total = 0
-    for ln in lines:
-        d, n = ln.direction, ln.normal
-        p0 = n * ln.rho
-        t0, t1 = _clip_param(p0, d, w, h)
-        ts = np.arange(math.floor(t0), math.ceil(t1) + 1, dtype=np.float32)
-        if len(ts) == 0:
-            ts = np.zeros(1, np.float32)
-        starts.append(float(ts[0]))
-        offsets.append(total)
-        total += len(ts) + 1
-        xs.append(p0[0] + ts * d[0])
-        ys.append(p0[1] + ts * d[1])
-        nxs.append(np.full(len(ts), n[0], np.float32))
-        nys.append(np.full(len(ts), n[1], np.float32))
-    x0, y0 = np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
-    nx, ny = np.concatenate(nxs), np.concatenate(nys)
+    x0, y0, nx, ny, starts, counts = _samples_along(lines, w, h)
     mag, lum = _step(feat, x0, y0, nx, ny)
     x, y = x0, y0
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
@@ -3416,7 +3421,6 @@ def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = N
     pos = strength * (lum > 0)
     neg = strength * (lum <= 0)
     # Per line the cumulative sums, padded with their last value to one width: P[line, t], N[line, t].
-    counts = np.array([len(v) for v in xs])
     lens = counts + 1
     width = int(lens.max())
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
