@@ -258,6 +258,7 @@ held-out split, and the speed.
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import threading
@@ -3185,6 +3186,19 @@ def _fit_many(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n, n[:, 0] * mx + n[:, 1] * my
 
 
+def _fit_one(sums: np.ndarray) -> tuple[tuple[float, float], float]:
+    """``_fit_many`` of one line's moments, the same values to the bit: the arithmetic in Python floats (each step
+    rounded as numpy rounds it), only the angle's functions in numpy (on one-element arrays, numpy's own loops). The
+    merge of chain segments into lines refits a line a thousand times a photo, and numpy's cost per call on arrays
+    of one element was most of that."""
+    w, wx, wy, wxx, wxy, wyy = sums.tolist()
+    mx, my = wx / w, wy / w
+    cxx, cxy, cyy = wxx / w - mx * mx, wxy / w - mx * my, wyy / w - my * my
+    ang = 0.5 * np.arctan2(np.array([2 * cxy]), np.array([cxx - cyy]))
+    nx, ny = float(-np.sin(ang)[0]), float(np.cos(ang)[0])
+    return (nx, ny), nx * mx + ny * my
+
+
 def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canny edges of the colour gradient, and the gradient's direction (radians) at every pixel."""
     gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
@@ -3205,32 +3219,57 @@ def _edges(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _segments(edges: np.ndarray):
     """Straight pieces of the connected edge chains: points (M, 2), segment id per point, lengths, ends."""
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    pieces, lengths, ends = [], [], []
-    for c in contours:
-        if len(c) < 2 * MIN_SEGMENT:
+    chains = [c for c in contours if len(c) >= 2 * MIN_SEGMENT]
+    if not chains:
+        return [], np.zeros(0), np.zeros((0, 2, 2))
+    polys = [cv2.approxPolyDP(c, 1.5, False).reshape(-1, 2) for c in chains]
+    pts, places, lo, hi, firsts = _vertex_places([c.reshape(-1, 2) for c in chains], polys)
+    # The polylines' pieces, all chains at once: a piece runs from a vertex to the next one of the same polyline.
+    vts = np.concatenate(polys)
+    owner = np.repeat(np.arange(len(polys)), [len(p) for p in polys])
+    seg_len = np.hypot(*(vts[1:] - vts[:-1]).T)
+    long = np.flatnonzero((owner[1:] == owner[:-1]) & (seg_len >= MIN_SEGMENT))
+    taken = []
+    chain = -1
+    owners = owner.tolist()
+    for v in long.tolist():
+        if owners[v] != chain:
+            chain, prev, first = owners[v], 0, firsts[owners[v]]
+        # Where the polyline's vertices lie along the chain (a chain may pass a pixel twice: look ahead).
+        at = bisect.bisect_left(places, first + prev, lo[v], hi[v])
+        if at == hi[v]:
             continue
-        approx = cv2.approxPolyDP(c, 1.5, False).reshape(-1, 2)
-        seg_len = np.hypot(*(approx[1:] - approx[:-1]).T)
-        if not (seg_len >= MIN_SEGMENT).any():
+        a = places[at]
+        at = bisect.bisect_left(places, a + 1, lo[v + 1], hi[v + 1])
+        if at == hi[v + 1]:
             continue
-        c = c.reshape(-1, 2)
-        codes = c[:, 0].astype(np.int64) * 65536 + c[:, 1]
-        prev = 0
-        for k in np.flatnonzero(seg_len >= MIN_SEGMENT):
-            # Where the polyline's vertices lie along the chain (a chain may pass a pixel twice: look ahead).
-            hits = np.flatnonzero(codes[prev:] == int(approx[k, 0]) * 65536 + int(approx[k, 1]))
-            if len(hits) == 0:
-                continue
-            a = prev + int(hits[0])
-            hits = np.flatnonzero(codes[a + 1:] == int(approx[k + 1, 0]) * 65536 + int(approx[k + 1, 1]))
-            if len(hits) == 0:
-                continue
-            b = a + 1 + int(hits[0])
-            prev = b
-            pieces.append(c[a:b + 1])
-            lengths.append(seg_len[k])
-            ends.append(approx[k:k + 2])
-    return pieces, np.array(lengths, np.float64), np.array(ends, np.float64).reshape(-1, 2, 2)
+        b = places[at]
+        prev = b - first
+        taken.append((v, a, b))
+    pieces = [pts[a:b + 1] for _, a, b in taken]
+    used = np.array([v for v, _, _ in taken], int)
+    ends = np.stack([vts[used], vts[used + 1]], 1).astype(np.float64)
+    return pieces, seg_len[used], ends.reshape(-1, 2, 2)
+
+
+def _vertex_places(chains: list[np.ndarray], polys: list[np.ndarray]):
+    """Where each polyline's vertices lie along its chain, for all the chains at once (``_segments``): the chains'
+    points end to end; the list of their places (indices into those) ordered by (chain, pixel, place); per vertex
+    (the polylines end to end) the range ``lo:hi`` of that list holding its pixel on its chain, ascending; and where
+    each chain starts. Looking each vertex up along its chain with a numpy search of its own was
+    a good part of ``_segments``'s time (two searches per straight piece, about a thousand pieces a view)."""
+    sizes = np.array([len(c) for c in chains])
+    vsizes = np.array([len(p) for p in polys])
+    pts, vts = np.concatenate(chains), np.concatenate(polys)
+    key = np.repeat(np.arange(len(chains), dtype=np.int64) << 32, sizes) + pts[:, 0].astype(np.int64) * 65536 \
+        + pts[:, 1]
+    vkey = np.repeat(np.arange(len(polys), dtype=np.int64) << 32, vsizes) + vts[:, 0].astype(np.int64) * 65536 \
+        + vts[:, 1]
+    order = np.argsort(key, kind="stable")  # stable: a pixel's places along its chain ascending
+    ordered = key[order]
+    lo, hi = np.searchsorted(ordered, vkey, "left"), np.searchsorted(ordered, vkey, "right")
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return pts, order.tolist(), lo.tolist(), hi.tolist(), firsts.tolist()
 
 
 def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
@@ -3266,8 +3305,7 @@ def _lines(feat: np.ndarray, max_segments: int | None = None) -> list[_Line]:
                 i = int(hit[0])
                 sums[i] += moments[s]
                 lengths[i] += seg_len[s]
-                n, r = _fit_many(sums[i:i + 1])
-                normals[i], rhos[i] = n[0], r[0]
+                normals[i], rhos[i] = _fit_one(sums[i])
                 continue
         sums[count] = moments[s]
         lengths[count] = seg_len[s]
@@ -3348,29 +3386,34 @@ def _across_family(edges: np.ndarray, angle: np.ndarray) -> np.ndarray | None:
 # --- quadrilaterals ----------------------------------------------------------------------------------
 
 
+def _samples_along(lines: list[_Line], w: int, h: int):
+    """The points ``_profiles`` samples, every line's at once: a point per unit of its parameter t over the part in
+    the image (its start and count per line; one point at t 0 where none is in it), as float32 x, y and the line's
+    normal at each. The same values to the bit as made line by line (t whole numbers in float32; x, y in float64 as
+    p0 + t d, then float32), without a dozen numpy calls per line (two hundred lines a view)."""
+    normals = np.array([ln.normal for ln in lines])
+    p0 = normals * np.array([ln.rho for ln in lines])[:, None]
+    dirs = np.stack([-normals[:, 1], normals[:, 0]], 1)
+    first, counts = np.zeros(len(lines), np.int64), np.ones(len(lines), np.int64)
+    for i in range(len(lines)):
+        t0, t1 = _clip_param(p0[i], dirs[i], w, h)
+        a, b = math.floor(t0), math.ceil(t1) + 1
+        if b > a:  # (else one point, at t 0)
+            first[i], counts[i] = a, b - a
+    at = np.repeat(np.cumsum(counts) - counts, counts)
+    ts = (np.arange(int(counts.sum())) - at + np.repeat(first, counts)).astype(np.float32)
+    x = (np.repeat(p0[:, 0], counts) + ts * np.repeat(dirs[:, 0], counts)).astype(np.float32)
+    y = (np.repeat(p0[:, 1], counts) + ts * np.repeat(dirs[:, 1], counts)).astype(np.float32)
+    nx = np.repeat(normals[:, 0].astype(np.float32), counts)
+    ny = np.repeat(normals[:, 1].astype(np.float32), counts)
+    return x, y, nx, ny, first.astype(np.float64).tolist(), counts
+
+
 def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = None):
     """Per line: start parameter, and cumulative 'step with + side brighter' / 'darker' along it, and of the
     samples that fall where ``blind`` (a mask of the working image: blown out) says nothing can be seen."""
     h, w = feat.shape[:2]
-    starts, offsets = [], []
-    xs, ys, nxs, nys = [], [], [], []
-    total = 0
-    for ln in lines:
-        d, n = ln.direction, ln.normal
-        p0 = n * ln.rho
-        t0, t1 = _clip_param(p0, d, w, h)
-        ts = np.arange(math.floor(t0), math.ceil(t1) + 1, dtype=np.float32)
-        if len(ts) == 0:
-            ts = np.zeros(1, np.float32)
-        starts.append(float(ts[0]))
-        offsets.append(total)
-        total += len(ts) + 1
-        xs.append(p0[0] + ts * d[0])
-        ys.append(p0[1] + ts * d[1])
-        nxs.append(np.full(len(ts), n[0], np.float32))
-        nys.append(np.full(len(ts), n[1], np.float32))
-    x0, y0 = np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
-    nx, ny = np.concatenate(nxs), np.concatenate(nys)
+    x0, y0, nx, ny, starts, counts = _samples_along(lines, w, h)
     mag, lum = _step(feat, x0, y0, nx, ny)
     x, y = x0, y0
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
@@ -3378,7 +3421,6 @@ def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = N
     pos = strength * (lum > 0)
     neg = strength * (lum <= 0)
     # Per line the cumulative sums, padded with their last value to one width: P[line, t], N[line, t].
-    counts = np.array([len(v) for v in xs])
     lens = counts + 1
     width = int(lens.max())
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -3394,11 +3436,10 @@ def _profiles(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = N
         return out
 
     P, N = cumulative(pos), cumulative(neg)
-    unseen = np.zeros(len(x))
-    if blind is not None:
-        xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
-        unseen = blind[yi, xi] * inside
-    return np.array(starts), P, N, cumulative(unseen), lens
+    if blind is None:  # nothing blown out: no sample unseen (the sums all 0, as summed)
+        return np.array(starts), P, N, np.zeros(P.shape), lens
+    xi, yi = np.clip(np.round(x), 0, w - 1).astype(int), np.clip(np.round(y), 0, h - 1).astype(int)
+    return np.array(starts), P, N, cumulative(blind[yi, xi] * inside), lens
 
 
 def _step(feat, x, y, nx, ny):
@@ -3489,10 +3530,11 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
     cy = np.stack([Y[i, k], Y[k, j], Y[j, m], Y[m, i]], 1)
     margin = 0.02 * max(w, h)
     inside = _fold(np.logical_and, (cx > -margin) & (cx < w - 1 + margin) & (cy > -margin) & (cy < h - 1 + margin))
-    ex, ey = np.roll(cx, -1, 1) - cx, np.roll(cy, -1, 1) - cy
+    cx_next, cy_next = np.roll(cx, -1, 1), np.roll(cy, -1, 1)  # (each corner's next, rolled once for both uses)
+    ex, ey = cx_next - cx, cy_next - cy
     cross = ex * np.roll(ey, -1, 1) - ey * np.roll(ex, -1, 1)
     convex = _fold(np.logical_and, cross > 0) | _fold(np.logical_and, cross < 0)
-    area = 0.5 * np.abs(_csum(cx * np.roll(cy, -1, 1) - np.roll(cx, -1, 1) * cy))
+    area = 0.5 * np.abs(_csum(cx * cy_next - cx_next * cy))
     side_len = np.hypot(ex, ey)
     good = inside & convex & (area > MIN_AREA * w * h) & (_fold(np.minimum, side_len) > 2 * MIN_SEGMENT)
     if not good.any():
@@ -3503,7 +3545,6 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
 
     # Side s of the quad lies on line L between corners (prev, next).
     side_lines = np.stack([i, k, j, m], 1)      # sides: D-A on i, A-B on k, B-C on j, C-D on m
-    c_from = np.roll(cx, 1, axis=1), np.roll(cy, 1, axis=1)  # corner before each: D, A, B, C
     c_to = (cx, cy)
     bright = np.zeros(side_lines.shape)
     dark = np.zeros(side_lines.shape)
@@ -3512,7 +3553,7 @@ def _best_quad(feat: np.ndarray, lines: list[_Line], blind: np.ndarray | None = 
         L = side_lines[:, s]
         d = dirs[L]
         n = normals[L]
-        t_a = (c_from[0][:, s] * d[:, 0] + c_from[1][:, s] * d[:, 1])
+        t_a = (cx[:, s - 1] * d[:, 0] + cy[:, s - 1] * d[:, 1])  # the corner before: D, A, B, C
         t_b = (c_to[0][:, s] * d[:, 0] + c_to[1][:, s] * d[:, 1])
         lo, hi = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
         length = hi - lo
