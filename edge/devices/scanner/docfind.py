@@ -485,17 +485,21 @@ BAND_SEEN = 0.3          # … seen along at least this share of the side …
 BAND_SHARE = 0.6         # … and stepping along this share of what is seen
 BAND_ASPECT = (1.3, 1.9)  # the card with its band: long sides over short ones (an ID card's 1.586, in perspective)
 BODY_THIN = 4.0          # an answer this many times longer than wide may be a card's band alone (``_body_beyond``)
-BORDER_SIDE = 0.012      # share of the working image's long side: an asked answer's side this close to the photo's
-#                          border at both ends, blown out just inside along BORDER_GLOW of it, may be the border taken
-#                          for a page's side under a reflection (``_border_side_in``) …
-BORDER_GLOW = 0.15       # … (that share blown out 3 px inside the side) …
-BORDER_IN = 0.25         # … the page's own side looked for this share of the neighbours' lengths inside it …
-BORDER_SHARE = 0.7       # … and taken where it steps along this share of what is seen (BAND_SEEN of it at least) …
-BORDER_OUTER = 4.0       # … of such lines, those within this many px (working, mean depth) of the outermost
 BAND_BODY = 1.32         # … and the body without it at most this long across the band for its side (a portrait
 #                          badge's body is 1.24 of its side, a landscape card's 0.49; an A4 page's length 1.41 of its
 #                          width: a page flush with a clipboard whose clip end lies beyond it was moved out; review of
 #                          finder-band)
+BORDER_SIDE = 0.012      # share of the working image's long side: an asked answer's side this close to the photo's
+#                          border at both ends, blown out just inside along BORDER_GLOW of it, may be the border taken
+#                          for a page's side under a reflection (``_border_side_in``) …
+BORDER_GLOW = 0.15       # … (that share blown out 3 px inside the side) …
+BORDER_IN = 0.15         # … the page's own side looked for this share of the neighbours' lengths inside it …
+BORDER_GRID = 2.0        # … (px, working: each end's depth on this grid, then to the px round the best) …
+BORDER_SHARE = 0.7       # … and taken where it steps one way along this share of what is seen …
+BORDER_SEEN = 0.2        # … (seen along this share of the line at least) …
+BORDER_OUTER = 4.0       # … of such lines, those within this many px (working, mean depth) of the outermost
+BORDER_MOVE = 2 * STEP_OFFSET  # … none where the outermost is within this many px (mean depth) of the side: the
+#                          side's own step, which ``_step`` sees from up to 2 x STEP_OFFSET off it
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
@@ -621,7 +625,11 @@ def detect(image: np.ndarray) -> Detection | None:
             if score < CONFIDENT else None
         if inner is not None:
             quad = inner
-        elif score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):
+        # … or taken the photo's border for a side under a reflection: moved in onto the page's side (finder-glare10)
+        side = _border_side_in(found[5][0], small, quad) if score < CONFIDENT and len(found) > 5 else None
+        if side is not None:
+            quad = side
+        if score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):  # (neither step above ran)
             # … and so may a confident one, where a side has the desk's colour just inside it: cut, then asked (the
             # search's score was the wedge's answer's; finder-occl5: tune2 occluder/1225 0.862 at 0.87)
             inner = _desk_wedge(small, found[5][0], quad)
@@ -665,9 +673,6 @@ def detect(image: np.ndarray) -> Detection | None:
         if card is None:  # … or a card's band found alone, its body beyond a long side left out (finder-glare9)
             body = _body_beyond(found[5][0], small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
             card = None if body is None else (body, 0.0)
-        if card is None:  # … or the photo's border taken for a side under a reflection (finder-glare10)
-            inner = _border_side_in(found[5][0], small, order_corners((quad + 0.5) / [sx, sy] - 0.5))
-            card = None if inner is None else (inner, 0.0)
         if card is not None:
             quad = _refine(image, (card[0] + 0.5) * [sx, sy] - 0.5, max(sx, sy)) if scale < 1 else card[0]
     quad = order_corners(quad)
@@ -1192,73 +1197,93 @@ def _border_side_in(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np
     finder-glare10), or None. A lamp's reflection over a page's side next to the photo's border blows out the side and
     the desk between it and the border: the search takes the border (its straightest change) for the side. The page's
     own side still shows as a step where the reflection does not reach (clear of anything blown out by BAND_GLARE
-    px): lines from the side's two ends inward along the neighbours (up to BORDER_IN of their length, each end on its
-    own: the side may lie at an angle to the border) are looked at, and the one stepping along the largest share of
-    what is seen (BAND_SEEN of it at least) taken when that share is at least BORDER_SHARE. Only for a side within
-    BORDER_SIDE of one border at both ends and blown out 3 px inside along BORDER_GLOW of it.
-    tune3 edge_glare/1000 at 4000x3000: a card's left side 110-163 px from the border, the reflection over it."""
+    px): lines from the side's two ends inward along the neighbours (CARRY_IN px to BORDER_IN of their length, each
+    end on its own on a BORDER_GRID px grid: the side may lie at an angle to the border) are looked at
+    (``_border_lines``); a line qualifies where it steps one way along BORDER_SHARE of what it sees (BORDER_SEEN of it
+    at least). Of the outermost qualifying lines (within BORDER_OUTER px: the page's side, not the edge of a picture
+    printed inside it) the one with the largest summed step is taken, then moved to the px round it where the step is
+    largest. Only for a side within BORDER_SIDE of one border at both ends and blown out 3 px inside along BORDER_GLOW
+    of it.
+    tune3 edge_glare/1000 at 4000x3000: a card's left side 110-163 px from the border, the reflection over it, taken
+    at the border (0.869, asked)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
     q = order_corners(quad)
     reach = BORDER_SIDE * max(w, h)
+
+    def along_border(s):
+        ends = np.stack([q[s], q[(s + 1) % 4]])
+        return any((ends[:, k] < reach).all() or (ends[:, k] > lim - reach).all()
+                   for k, lim in ((0, w - 1), (1, h - 1)))
+
+    sides = [s for s in range(4) if along_border(s)]
+    if not sides:
+        return None
     clipped = _blown_out(small)
     if not clipped.any():
         return None
     near = cv2.dilate(clipped, np.ones((2 * BAND_GLARE + 1, 2 * BAND_GLARE + 1), np.uint8)).astype(np.float32)
     t = np.linspace(0.05, 0.95, 40)
     best = None
-    for s in range(4):
-        a, b, length, n = _inward(q, s)
-        ends = np.stack([a, b])
-        if not any((ends[:, k] < reach).all() or (ends[:, k] > lim - reach).all()
-                   for k, lim in ((0, w - 1), (1, h - 1))):
-            continue
+    for s in sides:
+        a, b, _, n = _inward(q, s)
         hot = _sample(clipped.astype(np.float32), a + t[:, None] * (b - a) + 3 * n)[:, 0] > 0.5
         if float(hot.mean()) < BORDER_GLOW:
             continue
         pa_end, pb_end = q[(s - 1) % 4], q[(s + 2) % 4]
         la, lb = float(np.hypot(*(pa_end - a))), float(np.hypot(*(pb_end - b)))
         da, db = (pa_end - a) / max(la, 1e-6), (pb_end - b) / max(lb, 1e-6)
-        depth = np.arange(float(CARRY_IN), BORDER_IN * min(la, lb), 1.0)  # (clear of the border's own change)
+        depth = np.arange(float(CARRY_IN), BORDER_IN * min(la, lb), BORDER_GRID)  # (clear of the border's change)
         if len(depth) < 3:
             continue
-        i, j = np.meshgrid(depth, depth, indexing="ij")
-        i, j = i.ravel(), j.ravel()
-        pa, pb = a[None] + i[:, None] * da[None], b[None] + j[:, None] * db[None]
-        pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]  # (L, T, 2)
-        inb = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
-        flat = pts.reshape(-1, 2)
-        px, py = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)  # (L, T): one remap, no long row
-        seen = ~((cv2.remap(near, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0.5) | ~inb)
-        dn = pb - pa
-        nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
-        nn *= np.sign((nn * -n).sum(1, keepdims=True))  # outward
-        nk = np.repeat(nn, len(t), axis=0).astype(np.float32)
-        e = flat.astype(np.float32)
-        mag, way = _step(feat, e[:, 0], e[:, 1], nk[:, 0], nk[:, 1])
-        steps = (mag >= 0.04).reshape(inb.shape) & seen
-        way = way.reshape(inb.shape)
-        # one way all along (paper to desk): a row of the desk's tiles steps one way and the other
-        up, down = steps & (way > 0), steps & (way < 0)
-        hits = np.maximum(up.sum(1), down.sum(1))
-        mag = mag.reshape(inb.shape)
-        strength = np.maximum((mag * up).sum(1), (mag * down).sum(1))
-        share = np.where(seen.mean(1) >= BAND_SEEN, hits / np.maximum(seen.sum(1), 1), 0.0)
+        i, j = (v.ravel() for v in np.meshgrid(depth, depth, indexing="ij"))
+        share, strength = _border_lines(feat, near, a + i[:, None] * da, b + j[:, None] * db, -n, t)
         # the outermost lines stepping along BORDER_SHARE of what they see (the page's side, not a picture's edge
         # printed inside it), and of those the one stepping most (a line seen only above the reflection steps all
-        # along what it sees at any tilt below it; a step is seen from a few px either side: the strongest)
+        # along what it sees at any tilt below it; a step is seen from a few px either side: the strongest) …
         good = share >= BORDER_SHARE
         if not good.any():
             continue
         mid = (i + j) / 2
-        outer = good & (mid <= mid[good].min() + BORDER_OUTER)
-        k = int(np.argmax(np.where(outer, strength, -1.0)))
+        if mid[good].min() < BORDER_MOVE:
+            continue  # the side's own step, seen a few px off it: the page's edge near the border (edge_glare/1002)
+        k = int(np.argmax(np.where(good & (mid <= mid[good].min() + BORDER_OUTER), strength, -1.0)))
+        # … then to the px around it (the grid is BORDER_GRID px)
+        di, dj = (v.ravel() for v in np.meshgrid([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], indexing="ij"))
+        pa, pb = a + (i[k] + di)[:, None] * da, b + (j[k] + dj)[:, None] * db
+        share, strength = _border_lines(feat, near, pa, pb, -n, t)
+        k = int(np.argmax(np.where(share >= BORDER_SHARE, strength, -1.0)))
         new = q.copy()
         new[s], new[(s + 1) % 4] = pa[k], pb[k]
         if _convex(new) and (best is None or share[k] > best[1]):
             best = (new, float(share[k]))
     return None if best is None else best[0]
+
+
+def _border_lines(feat: np.ndarray, near: np.ndarray, pa: np.ndarray, pb: np.ndarray, out: np.ndarray,
+                  t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For lines from ``pa`` to ``pb`` (L, 2), ``out`` roughly their outward normal: the share of what each sees
+    (nothing blown out within BAND_GLARE, ``near``; inside the image; 0 where it sees less than BORDER_SEEN of itself)
+    that steps one way (all from paper to desk, or all from desk to paper: a row of a desk's tiles steps one way and
+    the other), and the summed size of those steps (``_border_side_in``)."""
+    h, w = feat.shape[:2]
+    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]  # (L, T, 2)
+    inb = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
+    px, py = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)  # (L, T): one remap, no long row
+    seen = ~((cv2.remap(near, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0.5) | ~inb)
+    dn = pb - pa
+    nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
+    nn *= np.sign(nn @ out)[:, None]  # outward
+    nk = np.repeat(nn, len(t), axis=0).astype(np.float32)
+    mag, way = _step(feat, px.ravel(), py.ravel(), nk[:, 0], nk[:, 1])
+    mag, way = mag.reshape(inb.shape), way.reshape(inb.shape)
+    steps = (mag >= 0.04) & seen
+    up, down = steps & (way > 0), steps & (way < 0)
+    hits = np.maximum(up.sum(1), down.sum(1))
+    strength = np.maximum((mag * up).sum(1), (mag * down).sum(1))
+    share = np.where(seen.mean(1) >= BORDER_SEEN, hits / np.maximum(seen.sum(1), 1), 0.0)
+    return share, strength
 
 
 def _runs_on(feat: np.ndarray, near: np.ndarray, pts: np.ndarray, colour: np.ndarray) -> bool:
