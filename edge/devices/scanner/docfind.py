@@ -490,6 +490,17 @@ BAND_BODY = 1.32         # … and the body without it at most this long across 
 #                          badge's body is 1.24 of its side, a landscape card's 0.49; an A4 page's length 1.41 of its
 #                          width: a page flush with a clipboard whose clip end lies beyond it was moved out; review of
 #                          finder-band)
+BORDER_SIDE = 0.012      # share of the working image's long side: an asked answer's side this close to the photo's
+#                          border at both ends, blown out just inside along BORDER_GLOW of it, may be the border taken
+#                          for a page's side under a reflection (``_border_side_in``) …
+BORDER_GLOW = 0.15       # … (that share blown out 3 px inside the side) …
+BORDER_IN = 0.15         # … the page's own side looked for this share of the neighbours' lengths inside it …
+BORDER_GRID = 2.0        # … (px, working: each end's depth on this grid, then to the px round the best) …
+BORDER_SHARE = 0.7       # … and taken where it steps one way along this share of what is seen …
+BORDER_SEEN = 0.2        # … (seen along this share of the line at least) …
+BORDER_OUTER = 4.0       # … of such lines, those within this many px (working, mean depth) of the outermost
+BORDER_MOVE = 2 * STEP_OFFSET  # … none where the outermost is within this many px (mean depth) of the side: the
+#                          side's own step, which ``_step`` sees from up to 2 x STEP_OFFSET off it
 END_SHARED = 0.08        # share of an outline's narrow way within which three of the answer's sides lie on three of its
 #                          own: the answer is a band at the outline's end (``_band_end``)
 GLOW_IN = 0.1            # share of a side that is a ramp with a blown-out patch 5 px inside it …
@@ -615,7 +626,11 @@ def detect(image: np.ndarray) -> Detection | None:
             if score < CONFIDENT else None
         if inner is not None:
             quad = inner
-        elif score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):
+        # … or taken the photo's border for a side under a reflection: moved in onto the page's side (finder-glare10)
+        side = _border_side_in(found[5][0], small, quad) if score < CONFIDENT and len(found) > 5 else None
+        if side is not None:
+            quad = side
+        if score >= CONFIDENT and len(found) > 5 and _desk_inside(found[5][0], quad):  # (neither step above ran)
             # … and so may a confident one, where a side has the desk's colour just inside it: cut, then asked (the
             # search's score was the wedge's answer's; finder-occl5: tune2 occluder/1225 0.862 at 0.87)
             inner = _desk_wedge(small, found[5][0], quad)
@@ -1176,6 +1191,113 @@ def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.nd
         if _convex(new) and (best is None or share[k] > best[1]):
             best = (new, float(share[k]))
     return None if best is None else best[0]
+
+
+def _border_side_in(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The answer with a side along the photo's border moved in onto the page's own side (2026-12-07, branch
+    finder-glare10), or None. A lamp's reflection over a page's side next to the photo's border blows out the side and
+    the desk between it and the border: the search takes the border (its straightest change) for the side. The page's
+    own side still shows as a step where the reflection does not reach (clear of anything blown out by BAND_GLARE
+    px): lines from the side's two ends inward along the neighbours (CARRY_IN px to BORDER_IN of their length, each
+    end on its own on a BORDER_GRID px grid: the side may lie at an angle to the border) are looked at
+    (``_border_lines``); a line qualifies where it steps one way along BORDER_SHARE of what it sees (BORDER_SEEN of it
+    at least). Of the outermost qualifying lines (within BORDER_OUTER px: the page's side, not the edge of a picture
+    printed inside it) the one with the largest summed step is taken, then moved to the px round it where the step is
+    largest. Only for a side within BORDER_SIDE of one border at both ends and blown out 3 px inside along BORDER_GLOW
+    of it.
+    tune3 edge_glare/1000 at 4000x3000: a card's left side 110-163 px from the border, the reflection over it, taken
+    at the border (0.869, asked)."""
+    if small.ndim != 3:
+        return None
+    h, w = feat.shape[:2]
+    q = order_corners(quad)
+    reach = BORDER_SIDE * max(w, h)
+
+    def along_border(s):
+        ends = np.stack([q[s], q[(s + 1) % 4]])
+        return any((ends[:, k] < reach).all() or (ends[:, k] > lim - reach).all()
+                   for k, lim in ((0, w - 1), (1, h - 1)))
+
+    sides = [s for s in range(4) if along_border(s)]
+    if not sides:
+        return None
+    clipped = _blown_out(small)
+    if not clipped.any():
+        return None
+    near = cv2.dilate(clipped, np.ones((2 * BAND_GLARE + 1, 2 * BAND_GLARE + 1), np.uint8)).astype(np.float32)
+    t = np.linspace(0.05, 0.95, 40)
+    best = None
+    for s in sides:
+        a, b, _, n = _inward(q, s)
+        hot = _sample(clipped.astype(np.float32), a + t[:, None] * (b - a) + 3 * n)[:, 0] > 0.5
+        if float(hot.mean()) < BORDER_GLOW:
+            continue
+        pa_end, pb_end = q[(s - 1) % 4], q[(s + 2) % 4]
+        la, lb = float(np.hypot(*(pa_end - a))), float(np.hypot(*(pb_end - b)))
+        da, db = (pa_end - a) / max(la, 1e-6), (pb_end - b) / max(lb, 1e-6)
+        depth = np.arange(float(CARRY_IN), BORDER_IN * min(la, lb), BORDER_GRID)  # (clear of the border's change)
+        if len(depth) < 3:
+            continue
+        i, j = (v.ravel() for v in np.meshgrid(depth, depth, indexing="ij"))
+        share, strength = _border_lines(feat, near, a + i[:, None] * da, b + j[:, None] * db, -n, t)
+        # the outermost lines stepping along BORDER_SHARE of what they see (the page's side, not a picture's edge
+        # printed inside it), and of those the one stepping most (a line seen only above the reflection steps all
+        # along what it sees at any tilt below it; a step is seen from a few px either side: the strongest) …
+        good = share >= BORDER_SHARE
+        if not good.any():
+            continue
+        mid = (i + j) / 2
+        if mid[good].min() < BORDER_MOVE:
+            continue  # the side's own step, seen a few px off it: the page's edge near the border (edge_glare/1002)
+        k = int(np.argmax(np.where(good & (mid <= mid[good].min() + BORDER_OUTER), strength, -1.0)))
+        # … then to the px around it (the grid is BORDER_GRID px)
+        di, dj = (v.ravel() for v in np.meshgrid([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], indexing="ij"))
+        pa, pb = a + (i[k] + di)[:, None] * da, b + (j[k] + dj)[:, None] * db
+        share, strength = _border_lines(feat, near, pa, pb, -n, t)
+        k = int(np.argmax(np.where(share >= BORDER_SHARE, strength, -1.0)))
+        # … only where something unlike the page's paper (the paper just inside the other three sides) is seen between
+        # the line and the side: not where the paper goes on there or nothing is seen (a page running off the photo
+        # under the reflection, the line print parallel to the border inside it: a stripe, a table's or a frame's
+        # edge, a shadow's; review of finder-glare10)
+        others = [_inward(q, o) for o in range(4) if o != s]
+        paper = np.median(np.concatenate([_sample(feat, a2 + t[:, None] * (b2 - a2) + CARRY_IN * n2)
+                                          for a2, b2, _, n2 in others]), axis=0)
+        strip = np.concatenate([(1 - f) * (a + t[:, None] * (b - a)) + f * (pa[k] + t[:, None] * (pb[k] - pa[k]))
+                                for f in (0.3, 0.5, 0.7)])
+        clear = (_sample(near, strip)[:, 0] < 0.5) & ((strip >= 2) & (strip <= [w - 3, h - 3])).all(-1)
+        if clear.mean() < BORDER_SEEN or \
+                float(np.linalg.norm(np.median(_sample(feat, strip[clear]), axis=0) - paper)) < 2 * WIDE_STEP:
+            continue
+        new = q.copy()
+        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        if _convex(new) and (best is None or share[k] > best[1]):
+            best = (new, float(share[k]))
+    return None if best is None else best[0]
+
+
+def _border_lines(feat: np.ndarray, near: np.ndarray, pa: np.ndarray, pb: np.ndarray, out: np.ndarray,
+                  t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For lines from ``pa`` to ``pb`` (L, 2), ``out`` roughly their outward normal: the share of what each sees
+    (nothing blown out within BAND_GLARE, ``near``; inside the image; 0 where it sees less than BORDER_SEEN of itself)
+    that steps one way (all from paper to desk, or all from desk to paper: a row of a desk's tiles steps one way and
+    the other), and the summed size of those steps (``_border_side_in``)."""
+    h, w = feat.shape[:2]
+    pts = pa[:, None] + t[None, :, None] * (pb - pa)[:, None]  # (L, T, 2)
+    inb = ((pts >= 2) & (pts <= [w - 3, h - 3])).all(-1)
+    px, py = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)  # (L, T): one remap, no long row
+    seen = ~((cv2.remap(near, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0.5) | ~inb)
+    dn = pb - pa
+    nn = np.stack([-dn[:, 1], dn[:, 0]], 1) / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-6)
+    nn *= np.sign(nn @ out)[:, None]  # outward
+    nk = np.repeat(nn, len(t), axis=0).astype(np.float32)
+    mag, way = _step(feat, px.ravel(), py.ravel(), nk[:, 0], nk[:, 1])
+    mag, way = mag.reshape(inb.shape), way.reshape(inb.shape)
+    steps = (mag >= 0.04) & seen
+    up, down = steps & (way > 0), steps & (way < 0)
+    hits = np.maximum(up.sum(1), down.sum(1))
+    strength = np.maximum((mag * up).sum(1), (mag * down).sum(1))
+    share = np.where(seen.mean(1) >= BORDER_SEEN, hits / np.maximum(seen.sum(1), 1), 0.0)
+    return share, strength
 
 
 def _runs_on(feat: np.ndarray, near: np.ndarray, pts: np.ndarray, colour: np.ndarray) -> bool:
