@@ -479,6 +479,14 @@ FOLLOW_ASKED = 0.85      # an answer already asked (``_asked_glare``): this shar
 #                          paper's colour (review of finder-glare12: a card on white-and-pink stripes, 0.77)
 SHADE_SOFT = 0.5         # a side crossed with less than this share of its change within 3 px of it is a shade's soft
 #                          edge: ``_follow_on`` grows past it without a reflection (``_shade_edge``; finder-shade)
+PIVOT_MIN = 0.1          # a neighbour going on this share of its length past a soft side's corner, the other not: the
+#                          answer turned about that corner (``_pivot_on``; occl9) …
+PIVOT_PAPER = 0.85       # … with this share of the triangle taken in the paper's colour
+PRINT_BAND = 6.0         # px (working): a band this wide just beyond a side crossed …
+PRINT_NEAR = 0.15        # … with this share of it print (BAND_DARK) …
+PRINT_INK = 0.05         # … and this share of the strip taken in: a cut at a row of print (``_print_past``; occl9) …
+PRINT_STEP = 0.03        # … the paper between the print just beyond the side within this (log) of the paper just inside
+#                          it: a sheet's edge over a printed sheet is a step of paper to paper (review of occl9)
 SHADE_BORDER = 4.0       # px (working): … but not to within this of the photo's border, the page's end unseen there
 BAND_WIDTH = (0.15, 0.45)  # a card's band's far edge: this share of the neighbours' length out (``_band_edge``) …
 BAND_GLARE = 3           # px (working) from anything blown out where the band's far edge counts as not seen …
@@ -614,6 +622,12 @@ def detect(image: np.ndarray) -> Detection | None:
             score = min(score, FRAME_DOUBT * CONFIDENT)
             # … and grown along both neighbours to where they end (the page's part under a reflection: finder-glare2)
             grown = _follow_on(found[5][0], small, quad, asked=asked)
+            if grown is not None:
+                quad = grown
+        elif asked and len(found) > 5 and _carries_on(found[5][0], quad):
+            # … an answer asked for another reason whose neighbours go on past a side: grown only past a row of print
+            # (``_print_past``; finder-occl9: tune3 occluder/1235, a card cut at its code's edge, 0.65)
+            grown = _follow_on(found[5][0], small, quad, asked=True, printed=True)
             if grown is not None:
                 quad = grown
         # … or lies in a region smoother than the grained desk going on beyond it (finder-card): a card's body
@@ -1462,7 +1476,8 @@ def _asked_glare(small: np.ndarray) -> bool:
     return bool(_blown_out(small).any())
 
 
-def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: bool = False) -> np.ndarray | None:
+def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: bool = False,
+               printed: bool = False) -> np.ndarray | None:
     """The answer grown along both neighbours of a side past which they carry on (``_carries_on``; 2026-12-07, branch
     finder-glare2), or None. A row of print or a lamp's reflection's rim across the page ended the answer; the page's
     part beyond lies under the reflection, where no step outlines its far side, so ``_grow`` found nothing to end a
@@ -1479,7 +1494,10 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
     is the paper's colour (review of finder-glare12: tune edge_glare/1121 at 12 MP, a card on white-and-pink stripes:
     the bottom neighbour followed past the card's corner along the stripes, whose white ones pass as paper; 0.77).
     With no reflection over the strip it is taken where the side crossed is a shade's soft edge with the paper beyond
-    (``_shade_edge``; 2026-12-07, branch finder-shade: a shadow across a portrait page)."""
+    (``_shade_edge``; 2026-12-07, branch finder-shade: a shadow across a portrait page), or where it is the end of a
+    block of print (``_print_past``; finder-occl9), the only growth taken where ``printed`` (an answer asked for
+    another reason than a reflection). Where no side's two neighbours both go on, an answer not asked may be
+    turned about a corner of its own (``_pivot_on``; finder-occl9)."""
     if small.ndim != 3:
         return None
     h, w = feat.shape[:2]
@@ -1539,12 +1557,15 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
 
     best, best_area = None, abs(_area(q)) * (1 + FOLLOW_MIN)
     sharp: dict = {}  # the sides' sharpness, for a strip with no reflection over it (``_shade_edge``)
+    walked: dict = {}  # each neighbour's walk, for ``_pivot_on`` after
     for s in range(4):
         a, b = q[s], q[(s + 1) % 4]
         ends = [walk(q[(s - 1) % 4], a)]
+        walked[(s, 0)] = ends[0]
         if ends[0][2] < FOLLOW_MIN * ends[0][0]:
             continue  # (the other not followed: time)
         ends.append(walk(q[(s + 2) % 4], b))
+        walked[(s, 1)] = ends[1]
         if min(e[2] for e in ends) < FOLLOW_MIN * min(e[0] for e in ends) or min(e[4] for e in ends) < CARRY_SHARE:
             continue
         # how long each neighbour becomes: as the other where its end is in the reflection (within what it allows)
@@ -1572,12 +1593,99 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
         seen = ~clipped[mask].astype(bool)
         if asked and seen.any() and float((_chroma(vals[seen] - paper) < WIDE_STEP).mean()) < FOLLOW_ASKED:
             continue
+        if printed:  # (an answer asked for another reason: only past a row of print)
+            if ok.mean() >= FOLLOW_PAPER and area > best_area and not _near_border(new[[s, (s + 1) % 4]], w, h) and \
+                    _print_past(small, feat, q, s, mask):
+                best, best_area = new, area
+            continue
         if ok.mean() >= FOLLOW_PAPER and area > best_area and \
                 (glare >= FOLLOW_GLARE or (not _near_border(new[[s, (s + 1) % 4]], w, h) and
-                                           _shade_edge(small, q, s, float((_chroma(vals - paper) < WIDE_STEP).mean()),
-                                                       sharp))):
+                                           (_shade_edge(small, q, s, float((_chroma(vals - paper) < WIDE_STEP).mean()),
+                                                        sharp) or _print_past(small, feat, q, s, mask)))):
+            best, best_area = new, area
+    if best is None and not asked and not printed:
+        best = _pivot_on(feat, small, q, walked, walk, clipped, sharp)
+    return best
+
+
+def _pivot_on(feat: np.ndarray, small: np.ndarray, q: np.ndarray, walked: dict, walk, clipped: np.ndarray,
+              sharp: dict) -> np.ndarray | None:
+    """The answer grown along the one neighbour of a side that goes on past its corner, turned about the side's other
+    corner, which is the page's own (2026-12-07, branch finder-occl9), or None. A shade's soft edge running
+    diagonally across the page from one of its corners ended the answer (tune2 occluder/1242: 0.874); ``_cut_past``
+    asks about it (one neighbour going on, the other ending at its corner), but ``_follow_on`` grows only where both
+    go on. Taken where the side is a ramp (below CRISP, ``_side_sharpness``), the neighbour went on for PIVOT_MIN of
+    its length stepping along CARRY_SHARE of what was seen, and the other for under FOLLOW_MIN, nothing over the strip
+    (a triangle) is blown out, PIVOT_PAPER of it is the paper's colour (the shaded paper darker, of its chroma) and
+    the new corner is off the photo's border (``_near_border``)."""
+    h, w = feat.shape[:2]
+    best, best_area = None, abs(_area(q)) * (1 + PIVOT_MIN)
+    for s in range(4):
+        a, b = q[s], q[(s + 1) % 4]
+        e0 = walked.get((s, 0)) or walk(q[(s - 1) % 4], a)
+        e1 = walked.get((s, 1)) or walk(q[(s + 2) % 4], b)
+        walked[(s, 0)], walked[(s, 1)] = e0, e1
+        for k, (go, stay) in enumerate(((e0, e1), (e1, e0))):
+            if go[2] < PIVOT_MIN * go[0] or go[4] < CARRY_SHARE or stay[2] >= FOLLOW_MIN * stay[0]:
+                continue
+            new = q.copy()
+            i = s if k == 0 else (s + 1) % 4
+            new[i] = q[i] + go[2] * go[1]
+            strip = np.array([q[i], new[i], b if k == 0 else a])
+            if not _convex(new) or _near_border(new[[i]], w, h):
+                continue
+            mask = _tri_mask(feat.shape[:2], strip)
+            ns = _inward(q, s)[3]
+            paper = np.median(_sample(feat, a + np.linspace(0.1, 0.9, 24)[:, None] * (b - a) + CARRY_IN * ns), axis=0)
+            vals = feat[mask]
+            if not len(vals) or clipped[mask].any():
+                continue
+            share = float((_chroma(vals - paper) < WIDE_STEP).mean())
+            area = abs(_area(new))
+            if "shares" not in sharp:
+                sharp["shares"] = _side_sharpness(small, q)
+            shares = sharp["shares"]
+            if share < PIVOT_PAPER or area <= best_area or shares is None or shares[s] is None or shares[s] >= CRISP:
+                continue
             best, best_area = new, area
     return best
+
+
+def _print_past(small: np.ndarray, feat: np.ndarray, q: np.ndarray, s: int, strip: np.ndarray) -> bool:
+    """Whether side ``s`` of the answer ``q``, past which ``_follow_on`` would grow it with no reflection over the
+    strip (``strip``, a mask), is the end of a block of print, not the page's (2026-12-07, branch finder-occl9): print
+    (ink: BAND_DARK darker than the texture-free view ``feat``) over PRINT_NEAR of a band PRINT_BAND px wide just beyond
+    the side, and over PRINT_INK of the strip. A row of print or a code's edge across a page ended the answer (tune3
+    occluder/1235: a card cut at its code's lower edge, 0.65). A sheet under the page going on past its edge (a pad, a
+    folder: what FOLLOW_GLARE keeps out), or a second page laid edge to edge in line with it, has blank paper, the
+    sheet's margin, just beyond the page's edge."""
+    h, w = feat.shape[:2]
+    a, b = q[s], q[(s + 1) % 4]
+    ns = _inward(q, s)[3]
+    band = _quad_mask((h, w), np.array([a, b, b - PRINT_BAND * ns, a - PRINT_BAND * ns])).astype(bool) & strip
+    if not band.any():
+        return False
+    ink = (np.log(small[strip].astype(np.float32) + 16.0) - feat[strip]).mean(-1) < -BAND_DARK
+    near = (np.log(small[band].astype(np.float32) + 16.0) - feat[band]).mean(-1) < -BAND_DARK
+    if not (ink.mean() >= PRINT_INK and near.mean() >= PRINT_NEAR):
+        return False
+    # … and not the edge of a sheet lying over a printed one (review of finder-occl9: a page on a larger printed sheet,
+    # in line with it): there the paper between the print beyond (the other sheet's) is a step from the paper inside
+    # (its shade, the contact shadow); past a row of print on the same page it is the same paper
+    log = np.log(small.astype(np.float32) + 16.0)
+    plain = (log - feat).mean(-1) >= -BAND_DARK
+    out = _quad_mask((h, w), np.array([a - 2 * ns, b - 2 * ns, b - 8 * ns, a - 8 * ns])).astype(bool) & plain
+    inn = _quad_mask((h, w), np.array([a + 2 * ns, b + 2 * ns, b + 8 * ns, a + 8 * ns])).astype(bool) & plain
+    if not out.any() or not inn.any():
+        return False
+    return bool(np.abs(np.median(log[out], axis=0) - np.median(log[inn], axis=0)).mean() <= PRINT_STEP)
+
+
+def _tri_mask(shape: tuple, tri: np.ndarray) -> np.ndarray:
+    """A boolean mask of the triangle ``tri`` (3 points, working px) in an image of ``shape``."""
+    m = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(m, np.round(tri).astype(np.int32), 1)
+    return m.astype(bool)
 
 
 def _near_border(pts: np.ndarray, w: int, h: int) -> bool:
