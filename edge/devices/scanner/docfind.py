@@ -309,6 +309,9 @@ LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
 SURE = 0.95              # confidence at which the second view is not looked at (time)
+LONG_ASPECT = 3.5        # a candidate this many times longer than wide may be a till receipt, print to its margins …
+PRINT_CLOSE = 5          # px (working): … whose dark print this thin is closed over before its flatness is taken …
+PRINT_EDGE = 2           # … leaving out this many px inside its sides (their blur fills a narrow ring: long12)
 NO_PAGE = 0.3            # below this confidence the photo shows no page (an empty desk scores 0.15-0.25)
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
@@ -549,6 +552,7 @@ def detect(image: np.ndarray) -> Detection | None:
     """The page in a BGR (or grey) photo with a confidence, or None when no page is in view. A page returned
     has a score of at least NO_PAGE (below CONFIDENT the operator is asked)."""
     image = _as_bgr(image)
+    _PRINT_FREE[0] = (None, None)  # (an image changed in place since the last call is not the same image)
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -2305,6 +2309,8 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
     if clipped is not None and _glare(small, clipped, quad):
         return found, steep
     flat = _flatness(smooth, quad)
+    if flat < FLAT_PAPER and _elongated(quad):
+        flat = max(flat, _flatness(_print_free_smooth(small), quad, edge=PRINT_EDGE))
     rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
     entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
     if not _page_shaped(quad):
@@ -3136,15 +3142,47 @@ def _doubt(rival: float) -> float:
     return float(np.clip(1.0 - (1.0 - RIVAL_FLOOR) * (rival - RIVAL_SHARE) / (1.0 - RIVAL_SHARE), RIVAL_FLOOR, 1.0))
 
 
-def _flatness(smooth: np.ndarray, quad: np.ndarray) -> float:
-    """Share of the quadrilateral's inside (a margin off its sides) that is smooth in the texture-free view."""
+def _flatness(smooth: np.ndarray, quad: np.ndarray, edge: int = 0) -> float:
+    """Share of the quadrilateral's inside (a margin off its sides) that is smooth in the texture-free view; with
+    ``edge``, the ring leaves out that many px inside the sides as well (a narrow quad's ring lies in their blur)."""
     mask = np.zeros(smooth.shape, np.uint8)
     c = quad.mean(axis=0)
     # The ring just inside the sides: a page's margins, or the desk where a quad outlines too much.
     cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.95) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
     cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.8) * 4).astype(np.int32), 0, cv2.LINE_8, shift=2)
+    if edge:
+        cv2.polylines(mask, [np.round(quad * 4).astype(np.int32)], True, 0, 2 * edge + 1, cv2.LINE_8, shift=2)
     n = _count(mask)
     return _count(smooth & mask) / n if n else 0.0
+
+
+def _elongated(quad: np.ndarray) -> bool:
+    """Whether the quadrilateral's mean long sides are LONG_ASPECT of its mean short ones: shaped as a till receipt."""
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    a, b = sides[0] + sides[2], sides[1] + sides[3]
+    return max(a, b) >= LONG_ASPECT * max(min(a, b), 1e-6)
+
+
+_PRINT_FREE: list = [(None, None)]  # (the last working image, its print-free smooth mask): ``_print_free_smooth``
+
+
+def _print_free_smooth(small: np.ndarray) -> np.ndarray:
+    """The smooth mask (as ``_search``'s: texture-free view's gradient under FLAT_GRADIENT) of the working image with
+    its dark print closed over first (PRINT_CLOSE). A till receipt is print to its margins, a few working px of
+    paper either side of its column, the QR block and bold header at its ends: the 9 px median leaves the print's
+    blur, and the flatness of a long receipt outlined perfectly was 0.14-0.55 (tune long_receipt/1002 at 1080p: no
+    page). Closing takes out dark print only (a darker cloth's pale stripes stay). Taken once per working image, and
+    only for a candidate shaped as a receipt (``_elongated``)."""
+    last, mask = _PRINT_FREE[0]
+    if last is small:
+        return mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PRINT_CLOSE, PRINT_CLOSE))
+    feat = np.log(_median(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), max(MEDIANS)).astype(np.float32) + 16.0)
+    gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    smooth = (np.sqrt(_csum(gx * gx + gy * gy)) < FLAT_GRADIENT).astype(np.uint8)
+    _PRINT_FREE[0] = (small, smooth)  # one slot, replaced whole (a detect in another thread finds its own or none)
+    return smooth
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
