@@ -418,6 +418,7 @@ SEAM_CALM = 0.08         # … no channel changing by this (log colour) across t
 SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
 CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
+LONG_REACH = 0.5         # … but for an answer shaped as a till receipt at most this share of its short side (long13)
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
 HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflection's own soft rim steps only partly)
@@ -868,6 +869,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     h, w = feat.shape[:2]
     q = order_corners(quad)
     c = q.mean(axis=0)
+    short = _receipt_reach(q)
     carries = []
     inward = []  # each side's unit normal into the quad
     past = []  # whether just beyond each side is the side's paper's colour
@@ -897,7 +899,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         blank.append(float(((_chroma(just - paper) < WIDE_STEP) & lighter).mean()) >= CARRY_SHARE)
         ends = []
         for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
-            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
+            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * min(CARRY_REACH * length, short) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
                 ends.append((False, False, None, False, None, None, 0.0))  # beyond the photo: nothing to say
@@ -3154,6 +3156,17 @@ def _flatness(smooth: np.ndarray, quad: np.ndarray, edge: int = 0) -> float:
         cv2.polylines(mask, [np.round(quad * 4).astype(np.int32)], True, 0, 2 * edge + 1, cv2.LINE_8, shift=2)
     n = _count(mask)
     return _count(smooth & mask) / n if n else 0.0
+
+
+def _receipt_reach(quad: np.ndarray) -> float:
+    """How far beyond a corner ``_carries_on`` looks along a side at most: LONG_REACH of the short side for an answer
+    shaped as a till receipt (``_elongated``), else no limit. CARRY_REACH of a receipt's long side is 1-2 of its
+    widths past the corner, where a receipt cut off short of its end goes on less than one (tune3 long_receipt/1010 at
+    1080p: the QR end under a shade, 30 px of it left out, the long sides looked at 75 px on: "ends", 0.90 at 0.98)."""
+    if not _elongated(quad):
+        return float("inf")
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    return LONG_REACH * min(sides[0] + sides[2], sides[1] + sides[3]) / 2
 
 
 def _elongated(quad: np.ndarray) -> bool:
