@@ -311,7 +311,10 @@ MIN_SCORE = 0.45         # below this near-step score a candidate is no page
 SURE = 0.95              # confidence at which the second view is not looked at (time)
 LONG_ASPECT = 3.5        # a candidate this many times longer than wide may be a till receipt, print to its margins …
 PRINT_CLOSE = 5          # px (working): … whose dark print this thin is closed over before its flatness is taken …
-PRINT_EDGE = 2           # … leaving out this many px inside its sides (their blur fills a narrow ring: long12)
+PRINT_EDGE = 2           # … leaving out this many px inside its sides (their blur fills a narrow ring: long12) …
+MARGIN_DEPTH = 1.0       # px (working) inside each long side where a receipt's plain margin is looked at …
+MARGIN_DARK = 15         # … a sample there the closing (PRINT_CLOSE) lifts by this many grey levels being a dark mark …
+MARGIN_MARKS = 0.45      # … and a side with this share of its samples marked has print from its edge (ruler: long14)
 NO_PAGE = 0.3            # below this confidence the photo shows no page (an empty desk scores 0.15-0.25)
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
@@ -2311,7 +2314,7 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
     if clipped is not None and _glare(small, clipped, quad):
         return found, steep
     flat = _flatness(smooth, quad)
-    if flat < FLAT_PAPER and _elongated(quad):
+    if flat < FLAT_PAPER and _elongated(quad) and _plain_margins(small, quad):
         flat = max(flat, _flatness(_print_free_smooth(small, quad), quad, edge=PRINT_EDGE))
     rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
     entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
@@ -3174,6 +3177,40 @@ def _elongated(quad: np.ndarray) -> bool:
     sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
     a, b = sides[0] + sides[2], sides[1] + sides[3]
     return max(a, b) >= LONG_ASPECT * max(min(a, b), 1e-6)
+
+
+def _plain_margins(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether both long sides of a receipt-shaped quadrilateral have plain paper just inside them: under MARGIN_MARKS
+    of the samples MARGIN_DEPTH px in (the middle 80 % of the side) are dark marks, pixels the PRINT_CLOSE closing lifts
+    by MARGIN_DARK (in the working image as it is, not closed). A till receipt is printed 3-6 mm in from its long
+    sides; a ruler's ticks start at its edge, and closed over they left a ruler as flat as paper (review of long12:
+    an ID card beside a ruler, the ruler returned at 0.47-0.64; an empty desk's ruler straightened at 1.00). Only
+    then is the print-free flatness (``_print_free_smooth``) taken."""
+    h, w = small.shape[:2]
+    q = order_corners(quad)
+    pad = PRINT_CLOSE + 2
+    x0, y0 = np.clip(np.floor(q.min(axis=0)) - pad, 0, [w - 1, h - 1]).astype(int)
+    x1, y1 = np.clip(np.ceil(q.max(axis=0)) + pad + 1, 1, [w, h]).astype(int)
+    part = small[y0:y1, x0:x1]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PRINT_CLOSE, PRINT_CLOSE))
+    lift = cv2.morphologyEx(part, cv2.MORPH_CLOSE, kernel).astype(np.float32) - part.astype(np.float32)
+    if lift.ndim == 3:
+        lift = lift.max(axis=2)
+    sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)
+    first = 0 if sides[0] + sides[2] >= sides[1] + sides[3] else 1
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 64)[:, None]
+    for k in (first, first + 2):
+        a, b = q[k], q[(k + 1) % 4]
+        d = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+        n = np.array([-d[1], d[0]])
+        if np.dot(c - a, n) < 0:
+            n = -n
+        pts = (a + t * (b - a) + n * MARGIN_DEPTH - [x0, y0]).astype(np.float32)
+        marks = cv2.remap(lift, pts[:, 0].copy(), pts[:, 1].copy(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if float((marks > MARGIN_DARK).mean()) >= MARGIN_MARKS:
+            return False
+    return True
 
 
 PRINT_TILE = 32           # px (working): the print-free mask is made tile by tile, only where a receipt is looked at
