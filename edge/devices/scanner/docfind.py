@@ -310,6 +310,12 @@ LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
 SURE = 0.95              # confidence at which the second view is not looked at (time)
+LONG_ASPECT = 3.5        # a candidate this many times longer than wide may be a till receipt, print to its margins …
+PRINT_CLOSE = 5          # px (working): … whose dark print this thin is closed over before its flatness is taken …
+PRINT_EDGE = 2           # … leaving out this many px inside its sides (their blur fills a narrow ring: long12) …
+MARGIN_DEPTH = 1.0       # px (working) inside each long side where a receipt's plain margin is looked at …
+MARGIN_DARK = 15         # … a sample there the closing (PRINT_CLOSE) lifts by this many grey levels being a dark mark …
+MARGIN_MARKS = 0.45      # … and a side with this share of its samples marked has print from its edge (ruler: long14)
 NO_PAGE = 0.3            # below this confidence the photo shows no page (an empty desk scores 0.15-0.25)
 # At or above this score the page is straightened without asking; below it the wizard shows the photo with the
 # corners for the operator to check and drag (edge.devices.scanner.corners). Calibrated on the tuning split:
@@ -416,6 +422,7 @@ SEAM_CALM = 0.08         # … no channel changing by this (log colour) across t
 SEAM_QUIET_SHARE = 0.7   # … along this share of the seam (a sheet's margin, a key's top; not print or a grid)
 CARRY_REACH = 0.25       # share of a side's length looked at beyond its corner (``_carries_on``) …
 CARRY_SHARE = 0.6        # … and the share of it that steps as the side does: the side carries on past the answer
+LONG_REACH = 0.5         # … but for an answer shaped as a till receipt at most this share of its short side (long13)
 CARRY_DRIFT = 3          # px (working) either side of the side's line the step is looked for beyond its corner
 HIDDEN_SEEN = 5          # … samples (of 24) at least seen going on before a reflection that hides the rest …
 HIDDEN_CRISP = 0.9       # … each a full step (``_into_reflection``: a reflection's own soft rim steps only partly)
@@ -569,6 +576,7 @@ def detect(image: np.ndarray) -> Detection | None:
     """The page in a BGR (or grey) photo with a confidence, or None when no page is in view. A page returned
     has a score of at least NO_PAGE (below CONFIDENT the operator is asked)."""
     image = _as_bgr(image)
+    _PRINT_FREE[0] = (None, None, None)  # (an image changed in place since the last call is not the same image)
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -894,6 +902,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
     h, w = feat.shape[:2]
     q = order_corners(quad)
     c = q.mean(axis=0)
+    short = _receipt_reach(q)
     carries = []
     inward = []  # each side's unit normal into the quad
     past = []  # whether just beyond each side is the side's paper's colour
@@ -923,7 +932,7 @@ def _carries_on(feat: np.ndarray | None, quad: np.ndarray, glare=None, blown=Non
         blank.append(float(((_chroma(just - paper) < WIDE_STEP) & lighter).mean()) >= CARRY_SHARE)
         ends = []
         for start, way in ((a, -d), (b, d)):  # beyond the corner at a (backwards) and at b (forwards)
-            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * (CARRY_REACH * length) * way
+            ext = start + np.linspace(0.04, 1.0, 24)[:, None] * min(CARRY_REACH * length, short) * way
             on = ((ext >= 2) & (ext <= [w - 3, h - 3])).all(1)
             if on.mean() < 0.5:
                 ends.append((False, False, None, False, None, None, 0.0))  # beyond the photo: nothing to say
@@ -2536,6 +2545,8 @@ def _consider(small, smooth, clipped, quad, evidence, rank, found, steep, judged
     if clipped is not None and _glare(small, clipped, quad):
         return found, steep
     flat = _flatness(smooth, quad)
+    if flat < FLAT_PAPER and _elongated(quad) and _plain_margins(small, quad):
+        flat = max(flat, _flatness(_print_free_smooth(small, quad), quad, edge=PRINT_EDGE))
     rank *= min(1.0, flat / FLAT_PAPER) ** FLAT_POWER  # paper is at least FLAT_PAPER flat
     entry = (quad, _confidence(*evidence, flat=flat), rank, evidence[0], evidence[3])
     if not _page_shaped(quad):
@@ -3367,15 +3378,115 @@ def _doubt(rival: float) -> float:
     return float(np.clip(1.0 - (1.0 - RIVAL_FLOOR) * (rival - RIVAL_SHARE) / (1.0 - RIVAL_SHARE), RIVAL_FLOOR, 1.0))
 
 
-def _flatness(smooth: np.ndarray, quad: np.ndarray) -> float:
-    """Share of the quadrilateral's inside (a margin off its sides) that is smooth in the texture-free view."""
+def _flatness(smooth: np.ndarray, quad: np.ndarray, edge: int = 0) -> float:
+    """Share of the quadrilateral's inside (a margin off its sides) that is smooth in the texture-free view; with
+    ``edge``, the ring leaves out that many px inside the sides as well (a narrow quad's ring lies in their blur)."""
     mask = np.zeros(smooth.shape, np.uint8)
     c = quad.mean(axis=0)
     # The ring just inside the sides: a page's margins, or the desk where a quad outlines too much.
     cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.95) * 4).astype(np.int32), 1, cv2.LINE_8, shift=2)
     cv2.fillConvexPoly(mask, np.round((c + (quad - c) * 0.8) * 4).astype(np.int32), 0, cv2.LINE_8, shift=2)
+    if edge:
+        cv2.polylines(mask, [np.round(quad * 4).astype(np.int32)], True, 0, 2 * edge + 1, cv2.LINE_8, shift=2)
     n = _count(mask)
     return _count(smooth & mask) / n if n else 0.0
+
+
+def _receipt_reach(quad: np.ndarray) -> float:
+    """How far beyond a corner ``_carries_on`` looks along a side at most: LONG_REACH of the short side for an answer
+    shaped as a till receipt (``_elongated``), else no limit. CARRY_REACH of a receipt's long side is 1-2 of its
+    widths past the corner, where a receipt cut off short of its end goes on less than one (tune3 long_receipt/1010 at
+    1080p: the QR end under a shade, 30 px of it left out, the long sides looked at 75 px on: "ends", 0.90 at 0.98)."""
+    if not _elongated(quad):
+        return float("inf")
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    return LONG_REACH * min(sides[0] + sides[2], sides[1] + sides[3]) / 2
+
+
+def _elongated(quad: np.ndarray) -> bool:
+    """Whether the quadrilateral's mean long sides are LONG_ASPECT of its mean short ones: shaped as a till receipt."""
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    a, b = sides[0] + sides[2], sides[1] + sides[3]
+    return max(a, b) >= LONG_ASPECT * max(min(a, b), 1e-6)
+
+
+def _plain_margins(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether both long sides of a receipt-shaped quadrilateral have plain paper just inside them: under MARGIN_MARKS
+    of the samples MARGIN_DEPTH px in (the middle 80 % of the side) are dark marks, pixels the PRINT_CLOSE closing lifts
+    by MARGIN_DARK (in the working image as it is, not closed). A till receipt is printed 3-6 mm in from its long
+    sides; a ruler's ticks start at its edge, and closed over they left a ruler as flat as paper (review of long12:
+    an ID card beside a ruler, the ruler returned at 0.47-0.64; an empty desk's ruler straightened at 1.00). Only
+    then is the print-free flatness (``_print_free_smooth``) taken."""
+    h, w = small.shape[:2]
+    q = order_corners(quad)
+    pad = PRINT_CLOSE + 2
+    x0, y0 = np.clip(np.floor(q.min(axis=0)) - pad, 0, [w - 1, h - 1]).astype(int)
+    x1, y1 = np.clip(np.ceil(q.max(axis=0)) + pad + 1, 1, [w, h]).astype(int)
+    part = small[y0:y1, x0:x1]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PRINT_CLOSE, PRINT_CLOSE))
+    lift = cv2.morphologyEx(part, cv2.MORPH_CLOSE, kernel).astype(np.float32) - part.astype(np.float32)
+    if lift.ndim == 3:
+        lift = lift.max(axis=2)
+    sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)
+    first = 0 if sides[0] + sides[2] >= sides[1] + sides[3] else 1
+    c = q.mean(axis=0)
+    t = np.linspace(0.1, 0.9, 64)[:, None]
+    for k in (first, first + 2):
+        a, b = q[k], q[(k + 1) % 4]
+        d = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+        n = np.array([-d[1], d[0]])
+        if np.dot(c - a, n) < 0:
+            n = -n
+        pts = (a + t * (b - a) + n * MARGIN_DEPTH - [x0, y0]).astype(np.float32)
+        marks = cv2.remap(lift, pts[:, 0].copy(), pts[:, 1].copy(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if float((marks > MARGIN_DARK).mean()) >= MARGIN_MARKS:
+            return False
+    return True
+
+
+PRINT_TILE = 32           # px (working): the print-free mask is made tile by tile, only where a receipt is looked at
+PRINT_MARGIN = 12        # px (working) beyond a tile its mask is made from (closing 4, median 4, gradient 1 reach 9)
+
+_PRINT_FREE: list = [(None, None, None)]  # (working image, print-free smooth mask, tiles made): ``_print_free_smooth``
+
+
+def _print_free_smooth(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The smooth mask (as ``_search``'s: texture-free view's gradient under FLAT_GRADIENT) of the working image with
+    its dark print closed over first (PRINT_CLOSE), valid over the quadrilateral's bounding box. A till receipt is
+    print to its margins, a few working px of paper either side of its column, the QR block and bold header at its
+    ends: the 9 px median leaves the print's blur, and the flatness of a long receipt outlined perfectly was
+    0.14-0.55 (tune long_receipt/1002 at 1080p: no page). Closing takes out dark print only (a darker cloth's pale
+    stripes stay). Made only for a candidate shaped as a receipt (``_elongated``), and only over the PRINT_TILE
+    tiles its box covers that no earlier candidate of the same working image covered (long13: the whole image's
+    9 px median was 25-250 ms; a receipt's box is a tenth of it), each tile from PRINT_MARGIN px around it, so the
+    same values as the whole image's."""
+    h, w = small.shape[:2]
+    last, mask, done = _PRINT_FREE[0]
+    if last is not small:
+        mask = np.zeros((h, w), np.uint8)
+        done = np.zeros((-(-h // PRINT_TILE), -(-w // PRINT_TILE)), bool)
+        _PRINT_FREE[0] = (small, mask, done)  # one slot, replaced whole (a detect in another thread makes its own)
+    x0, y0 = (np.clip(np.floor(quad.min(axis=0)), 0, [w - 1, h - 1]) // PRINT_TILE).astype(int)
+    x1, y1 = (np.clip(np.ceil(quad.max(axis=0)), 0, [w - 1, h - 1]) // PRINT_TILE).astype(int)
+    todo = ~done[y0:y1 + 1, x0:x1 + 1]
+    if not todo.any():
+        return mask
+    rows, cols = np.nonzero(todo.any(axis=1))[0], np.nonzero(todo.any(axis=0))[0]
+    ty0, ty1, tx0, tx1 = y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
+    a, b = ty0 * PRINT_TILE, min(h, ty1 * PRINT_TILE)  # the rows and columns of the tiles to make …
+    c, d = tx0 * PRINT_TILE, min(w, tx1 * PRINT_TILE)
+    ya, yb, xa, xb = max(0, a - PRINT_MARGIN), min(h, b + PRINT_MARGIN), max(0, c - PRINT_MARGIN), \
+        min(w, d + PRINT_MARGIN)  # … made from this much around them
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PRINT_CLOSE, PRINT_CLOSE))
+    part = small[ya:yb, xa:xb]
+    feat = np.log(cv2.medianBlur(cv2.morphologyEx(part, cv2.MORPH_CLOSE, kernel), max(MEDIANS)).astype(np.float32)
+                  + 16.0)
+    gx = cv2.Sobel(feat, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(feat, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    smooth = (np.sqrt(_csum(gx * gx + gy * gy)) < FLAT_GRADIENT).astype(np.uint8)
+    mask[a:b, c:d] = smooth[a - ya:b - ya, c - xa:d - xa]
+    done[ty0:ty1, tx0:tx1] = True
+    return mask
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
