@@ -129,3 +129,24 @@ def test_plain_margins():
     for y in range(22, 320, 3):
         cv2.line(ticked, (20, y), (26, y), (40, 40, 40), 1)
     assert not docfind._plain_margins(ticked, quad)
+
+
+def test_two_detects_in_two_threads_each_keep_their_own_print_free_mask():
+    # The print-free mask is kept for the one detect call running in a thread (docfind._PRINT_FREE, thread-local) and
+    # dropped when it returns: two long receipts found at once in two threads get the answers they get one by one.
+    import threading
+
+    from tests.support import imagegen
+
+    photos = [imagegen.desk_photo(seed, "long_receipt", (1920, 1080), "tune") for seed in (1002, 1011)]
+    alone = [docfind.detect(p.image) for p in photos]
+    together: dict = {}
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, docfind.detect(photos[i].image)))
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        assert np.array_equal(together[i].corners, alone[i].corners) and together[i].score == alone[i].score
+    assert getattr(docfind._PRINT_FREE, "slot", None) is None

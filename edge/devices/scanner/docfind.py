@@ -575,8 +575,15 @@ def find_document(image: np.ndarray) -> np.ndarray | None:
 def detect(image: np.ndarray) -> Detection | None:
     """The page in a BGR (or grey) photo with a confidence, or None when no page is in view. A page returned
     has a score of at least NO_PAGE (below CONFIDENT the operator is asked)."""
+    try:
+        return _detect(image)
+    finally:
+        _PRINT_FREE.slot = None  # (what this call made for itself is not kept past it)
+
+
+def _detect(image: np.ndarray) -> Detection | None:
     image = _as_bgr(image)
-    _PRINT_FREE[0] = (None, None, None)  # (an image changed in place since the last call is not the same image)
+    _PRINT_FREE.slot = None
     h, w = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -3447,7 +3454,9 @@ def _plain_margins(small: np.ndarray, quad: np.ndarray) -> bool:
 PRINT_TILE = 32           # px (working): the print-free mask is made tile by tile, only where a receipt is looked at
 PRINT_MARGIN = 12        # px (working) beyond a tile its mask is made from (closing 4, median 4, gradient 1 reach 9)
 
-_PRINT_FREE: list = [(None, None, None)]  # (working image, print-free smooth mask, tiles made): ``_print_free_smooth``
+# Per thread, for the one ``detect`` call running in it: (working image, print-free smooth mask, tiles made) of
+# ``_print_free_smooth``; emptied at the call's start and end (two calls in two threads never share it).
+_PRINT_FREE = threading.local()
 
 
 def _print_free_smooth(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -3461,11 +3470,11 @@ def _print_free_smooth(small: np.ndarray, quad: np.ndarray) -> np.ndarray:
     9 px median was 25-250 ms; a receipt's box is a tenth of it), each tile from PRINT_MARGIN px around it, so the
     same values as the whole image's."""
     h, w = small.shape[:2]
-    last, mask, done = _PRINT_FREE[0]
+    last, mask, done = getattr(_PRINT_FREE, "slot", None) or (None, None, None)
     if last is not small:
         mask = np.zeros((h, w), np.uint8)
         done = np.zeros((-(-h // PRINT_TILE), -(-w // PRINT_TILE)), bool)
-        _PRINT_FREE[0] = (small, mask, done)  # one slot, replaced whole (a detect in another thread makes its own)
+        _PRINT_FREE.slot = (small, mask, done)
     x0, y0 = (np.clip(np.floor(quad.min(axis=0)), 0, [w - 1, h - 1]) // PRINT_TILE).astype(int)
     x1, y1 = (np.clip(np.ceil(quad.max(axis=0)), 0, [w - 1, h - 1]) // PRINT_TILE).astype(int)
     todo = ~done[y0:y1 + 1, x0:x1 + 1]
