@@ -1142,8 +1142,7 @@ def _band_edge(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tuple[n
         desk, clear = _sample(feat, out), _sample(near, out)[:, 0] < 0.5
         if clear.any() and float(np.linalg.norm(band - np.median(desk[clear], axis=0))) < 2 * WIDE_STEP:
             continue
-        new = q.copy()
-        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        new = _with_side(q, s, pa[k], pb[k])
         sides = [float(np.hypot(*(new[(i + 1) % 4] - new[i]))) for i in range(4)]
         pair = sorted([(sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2])
         if _convex(new) and BAND_ASPECT[0] <= pair[1] / pair[0] <= BAND_ASPECT[1] and \
@@ -1216,8 +1215,7 @@ def _body_beyond(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.nd
         u = (b - a) / max(lens[s], 1e-6)
         if any(_runs_on(feat, near, ext[2:k + 1] + 2 * CARRY_IN * out, body) for ext, out in ((pa, -u), (pb, u))):
             continue
-        new = q.copy()
-        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        new = _with_side(q, s, pa[k], pb[k])
         if _convex(new) and (best is None or share[k] > best[1]):
             best = (new, float(share[k]))
     return None if best is None else best[0]
@@ -1298,11 +1296,19 @@ def _border_side_in(feat: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np
         if clear.mean() < BORDER_SEEN or \
                 float(np.linalg.norm(np.median(_sample(feat, strip[clear]), axis=0) - paper)) < 2 * WIDE_STEP:
             continue
-        new = q.copy()
-        new[s], new[(s + 1) % 4] = pa[k], pb[k]
+        new = _with_side(q, s, pa[k], pb[k])
         if _convex(new) and (best is None or share[k] > best[1]):
             best = (new, float(share[k]))
     return None if best is None else best[0]
+
+
+def _with_side(q: np.ndarray, s: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A copy of the quadrilateral ``q`` with its side ``s`` (corner s to corner s + 1) moved to run from ``a`` to
+    ``b``: a side moved in or out by the rules that try one (``_band_edge``, ``_body_beyond``, ``_border_side_in``,
+    ``_follow_on``, …)."""
+    new = q.copy()
+    new[s], new[(s + 1) % 4] = a, b
+    return new
 
 
 def _border_lines(feat: np.ndarray, near: np.ndarray, pa: np.ndarray, pb: np.ndarray, out: np.ndarray,
@@ -1589,8 +1595,7 @@ def _follow_on(feat: np.ndarray, small: np.ndarray, quad: np.ndarray, asked: boo
         open_ = [e for e in ends if e[3] == e[2]]
         full = max(e[0] + e[2] for e in open_) if open_ else None
         reach = [float(np.clip(full - e[0], e[2], e[3])) if full is not None else (e[2] + e[3]) / 2 for e in ends]
-        new = q.copy()
-        new[s], new[(s + 1) % 4] = a + reach[0] * ends[0][1], b + reach[1] * ends[1][1]
+        new = _with_side(q, s, a + reach[0] * ends[0][1], b + reach[1] * ends[1][1])
         strip = np.array([a, b, new[(s + 1) % 4], new[s]])
         if not _convex(new) or not _convex(strip):
             continue
@@ -4263,8 +4268,7 @@ def _grow(feat: np.ndarray, calm: np.ndarray, quad: np.ndarray,
                     continue
                 tried.append(ends)
                 calm_needed = GROW_CALM if polar[g] else GROW_CALM_MIXED
-                new = q.copy()
-                new[s], new[(s + 1) % 4] = AA[g], BB[g]
+                new = _with_side(q, s, AA[g], BB[g])
                 strip = np.array([a, AA[g], BB[g], b])
                 if not (_convex(new) and _convex(strip) and _page_shaped(new)):
                     continue
@@ -4643,8 +4647,7 @@ def _desk_wedge(small: np.ndarray, flat: np.ndarray | None, quad: np.ndarray, de
             if any(np.abs(ends - e).max() < GROW_APART for e in tried):
                 continue  # a near-copy of a side tried (a px or two apart) tells nothing new
             tried.append(ends)
-            new = q.copy()
-            new[s], new[(s + 1) % 4] = AA[g], BB[g]
+            new = _with_side(q, s, AA[g], BB[g])
             if not (_convex(new) and _page_shaped(new)):
                 continue
             strip = core & ~(cv2.dilate(_quad_mask((h, w), new), np.ones((5, 5), np.uint8)) > 0)
