@@ -76,3 +76,31 @@ def test_rough_turn_agrees_with_turn_on_a_clean_quad():
 def test_nest_min_is_below_an_id_card_on_a4():
     """An ID card (85.6 x 54 mm) covers 7.4 % of an A4 sheet."""
     assert docfind.NEST_MIN < 85.6 * 54 / (210 * 297) * 0.8
+
+
+def test_a_white_card_stuck_crooked_on_a_blank_page_keeps_the_page():
+    """The risk of a lower NEST_MIN: a card (6.6 % of the page) stuck on a blank page at 3-6 degrees. Still the page,
+    sure (as on main)."""
+    from tests.support import imagegen
+
+    for seed, (desk, card, turn, text) in enumerate(
+        [((90, 70, 60), (246, 246, 246), 4, False), ((60, 60, 60), (235, 240, 245), 3, True)]
+    ):
+        rng = np.random.default_rng(seed)
+        img = np.empty((750, 1000, 3), np.float32)
+        img[:] = desk
+        page = _box(620, 440, 2.0, 500, 375)
+        cv2.fillConvexPoly(img, np.round(page * 16).astype(np.int32), (236, 238, 240), cv2.LINE_AA, shift=4)
+        c = _box(170, 107, 2.0 + turn, 420, 330)
+        cv2.fillConvexPoly(img, np.round(c * 16).astype(np.int32), card, cv2.LINE_AA, shift=4)
+        if text:
+            for k in range(4):
+                a = c[0] + (c[3] - c[0]) * (0.25 + 0.15 * k) + (c[1] - c[0]) * 0.1
+                b = a + (c[1] - c[0]) * 0.6
+                cv2.line(
+                    img, tuple(np.round(a).astype(int)), tuple(np.round(b).astype(int)), (60, 60, 60), 2, cv2.LINE_AA
+                )
+        img = np.clip(cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+        found = docfind.detect(img)
+        assert found is not None and imagegen.quad_iou(found.corners, page) >= 0.95, found
+        assert found.score >= docfind.CONFIDENT
