@@ -379,14 +379,17 @@ NEST_EDGE = 2            # px: a document on an object (finder-nested9): the ban
 NEST_RING = 7            # answer's sides (off their blur), its colour taken from there to this far inside
 NEST_ALIKE = 0.25        # log colour: a calm pixel of the texture-free view this close to that colour is band …
 NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this (a tray's lip darkens gently)
-NEST_MIN = 0.08          # share of the answer's area the document inside must cover at least (a stamp does not)
+NEST_MIN = 0.05          # share of the answer's area the document inside must cover at least (a stamp does not;
+#                          an ID card on an A4 sheet covers 7.4 % of it: 0.08 before finder-nested12)
 NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
 NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
 NEST_INK = 0.15          # log colour: a pixel this much darker in the photo than without texture is ink …
 NEST_PRINTED = 0.05      # … and the band unprinted when at most this share of it is
-NEST_TURN = 1.2          # degrees: the document inside turned against the answer by this much at least (in the
+NEST_TURN = 0.8          # degrees: the document inside turned against the answer by this much at least (in the
 NEST_TURN_MAX = 25.0     # answer's own plane, all four sides the same way, both refined at full size), at most this
-NEST_ROUGH_TURN = 1.0    # … and at working size by this much (a side polished there may lean by about 0.7 degrees)
+#                          (1.2 before finder-nested12: refined at 12 MP a page turned by 0.93 measured 0.92; the
+#                          printed boxes of bench/outer_documents that pass the sieve below measure 0.04)
+NEST_ROUGH_TURN = 1.0    # … and at working size by this much (``_rough_turn``, sides weighted by their lengths)
 POLISH_MOST = 8.0        # ``_polish`` ends with at most this times the area it started from (3 stages, 2x each) …
 NEST_AREA_SLACK = 1e-6   # … asked with this relative margin for rounding (``_polished_below``)
 NEST_CROP_REACH = max(MEDIANS) // 2  # px: the crop's median differs from the whole image's this near a cut …
@@ -2071,19 +2074,37 @@ def _turn(outer: np.ndarray, inner: np.ndarray) -> float:
     turn the same way). ``outer`` is rectified to a rectangle of its sides' lengths; each side of ``inner`` is then
     compared with the same side of the rectangle: a printed box, a panel or a label printed on a document is parallel
     to it (printed, cut and folded together), a document put down on a mat by hand lies at an angle."""
+    angles, _ = _side_turns(outer, inner)
+    if not ((angles > 0).all() or (angles < 0).all()):
+        return 0.0
+    return float(np.min(np.abs(angles)))
+
+
+def _rough_turn(outer: np.ndarray, inner: np.ndarray) -> float:
+    """How far ``inner`` is turned against ``outer`` (as ``_turn``, degrees), for a quad found at working size: the
+    mean of its four sides' turns weighted by their lengths, so one side off does not decide it. A receipt on a sheet
+    is about 65 px wide at working size, and a page's side may be polished there onto its first row of print: that
+    one side turned the other way, and ``_turn`` (every side the same way) was 0 for documents turned by 1.8-2.2
+    degrees (finder-nested12: tune2 nested/1001 and 1007 at 12 MP). Only a first sieve: the caller checks ``_turn``
+    of both quads refined at full size (NEST_TURN)."""
+    angles, lengths = _side_turns(outer, inner)
+    return float(abs(np.sum(angles * lengths)) / max(float(np.sum(lengths)), 1e-9))
+
+
+def _side_turns(outer: np.ndarray, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each side of ``inner`` turned against the same side of ``outer`` rectified to a rectangle of its sides'
+    lengths (degrees, signed), and the sides' lengths there (``_turn``, ``_rough_turn``)."""
     o, i = order_corners(outer).astype(np.float32), order_corners(inner).astype(np.float32)
     ww = 0.5 * (np.linalg.norm(o[1] - o[0]) + np.linalg.norm(o[2] - o[3]))
     hh = 0.5 * (np.linalg.norm(o[3] - o[0]) + np.linalg.norm(o[2] - o[1]))
     rect = np.array([[0, 0], [ww, 0], [ww, hh], [0, hh]], np.float32)
     r = cv2.perspectiveTransform(i[None], cv2.getPerspectiveTransform(o, rect))[0]
-    angles = []
+    angles, lengths = [], []
     for s, axis in enumerate(((1, 0), (0, 1), (-1, 0), (0, -1))):
         d = r[(s + 1) % 4] - r[s]
         angles.append(math.degrees(math.atan2(axis[0] * d[1] - axis[1] * d[0], axis[0] * d[0] + axis[1] * d[1])))
-    angles = np.array(angles)
-    if not ((angles > 0).all() or (angles < 0).all()):
-        return 0.0
-    return float(np.min(np.abs(angles)))
+        lengths.append(float(np.hypot(d[0], d[1])))
+    return np.array(angles), np.array(lengths)
 
 
 def _when_asked(make):
@@ -2203,11 +2224,12 @@ def _on_object(small: np.ndarray, quad: np.ndarray, flat_view: np.ndarray | None
     connected to them; the largest region left is what lies inside (a tray's floor inside its lip: the search goes
     on inside it, three levels at most). It is a document on the answer when the band is unprinted and hugs three of
     its sides, its outline is a page's (near-step score >= RIM_OUTLINE) and it is turned against the answer by
-    NEST_ROUGH_TURN to NEST_TURN_MAX degrees in the answer's plane (``_turn``; the caller checks NEST_TURN again once
-    both are refined at full size), and it is paper no darker than the band by NEST_DARKER (a sticky note, a photo or
-    a grey copy stuck on a white page is darker: review of finder-nested9). What is printed on a document — a white
-    box on a coloured form, a certificate's border, a card's panel, a label — is printed parallel to its sides; a
-    document put down on a mat by hand is not. A document put down square is not told from a printed margin."""
+    NEST_ROUGH_TURN to NEST_TURN_MAX degrees in the answer's plane (``_rough_turn``; the caller checks NEST_TURN with
+    ``_turn`` once both are refined at full size), and it is paper no darker than the band by NEST_DARKER (a sticky
+    note, a photo or a grey copy stuck on a white page is darker: review of finder-nested9). What is printed on a
+    document — a white box on a coloured form, a certificate's border, a card's panel, a label — is printed parallel
+    to its sides; a document put down on a mat by hand is not. A document put down square is not told from a printed
+    margin."""
     h, w = small.shape[:2]
     outer = order_corners(quad)
     x0, y0 = np.clip(np.floor(outer.min(0)).astype(int) - 1, 0, None)
@@ -2234,7 +2256,7 @@ def _on_object(small: np.ndarray, quad: np.ndarray, flat_view: np.ndarray | None
         iq, band = found
         if abs(_area(iq)) < NEST_MIN * outer_area:
             return None
-        if _hugged(band, iq) and NEST_ROUGH_TURN <= _turn(q, iq) <= NEST_TURN_MAX:
+        if _hugged(band, iq) and NEST_ROUGH_TURN <= _rough_turn(q, iq) <= NEST_TURN_MAX:
             edge_q, grown = _moved_quad(q, [-NEST_EDGE] * 4), _moved_quad(iq, [2.0] * 4)
             if edge_q is None or grown is None:
                 return None
