@@ -12,11 +12,13 @@ import math
 
 import cv2
 import numpy as np
+import pytest
 
 from edge.devices.scanner import docfind
 from tests.support.finder_checks import finds_desk_photo
 
 
+@pytest.mark.xfail(strict=True, reason="review of finder-nested12: NEST_MIN stays 0.08 (an ID card's photocopy on A4)")
 def test_an_id_card_turned_on_an_a4_sheet_at_12_mp_is_the_card_asked():
     """tune nested/1011 at 4000x3000: an ID card (6.9 % of the sheet at working size) turned by 4 degrees on a white
     sheet; the sheet, confidently (IoU 0.07), before."""
@@ -73,9 +75,10 @@ def test_rough_turn_agrees_with_turn_on_a_clean_quad():
     assert abs(docfind._turn(outer, inner) - 4.0) < 0.05
 
 
-def test_nest_min_is_below_an_id_card_on_a4():
-    """An ID card (85.6 x 54 mm) covers 7.4 % of an A4 sheet."""
-    assert docfind.NEST_MIN < 85.6 * 54 / (210 * 297) * 0.8
+def test_nest_min_is_above_an_id_card_on_a4():
+    """An ID card (85.6 x 54 mm) covers 7.4 % of an A4 sheet: its photocopy on a blank A4 page is not a card lying on
+    a sheet (review of finder-nested12)."""
+    assert docfind.NEST_MIN > 85.6 * 54 / (210 * 297)
 
 
 def test_a_white_card_stuck_crooked_on_a_blank_page_keeps_the_page():
@@ -101,6 +104,54 @@ def test_a_white_card_stuck_crooked_on_a_blank_page_keeps_the_page():
                     img, tuple(np.round(a).astype(int)), tuple(np.round(b).astype(int)), (60, 60, 60), 2, cv2.LINE_AA
                 )
         img = np.clip(cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+        found = docfind.detect(img)
+        assert found is not None and imagegen.quad_iou(found.corners, page) >= 0.95, found
+        assert found.score >= docfind.CONFIDENT
+
+
+def _flat_page_with(inner_colour, page_colour, page_mm, box_mm, desk, text, seed):
+    """A page (``page_mm``) on a plain desk with a rectangle printed or stuck on it (``box_mm``: centre x, y, w, h,
+    turn in degrees, in the page's mm), photographed at 1000x750 with mild perspective; the page's corners."""
+    rng = np.random.default_rng(seed)
+    ppm = 4.0
+    pw, ph = int(page_mm[0] * ppm), int(page_mm[1] * ppm)
+    page = np.empty((ph, pw, 3), np.float32)
+    page[:] = page_colour
+    cx, cy, bw, bh, turn = box_mm
+    b = _box(bw * ppm, bh * ppm, turn, cx * ppm, cy * ppm)
+    cv2.fillConvexPoly(page, np.round(b * 16).astype(np.int32), inner_colour, cv2.LINE_AA, shift=4)
+    if text:  # a few lines of print on the box
+        for k in range(4):
+            a = b[0] + (b[3] - b[0]) * (0.25 + 0.15 * k) + (b[1] - b[0]) * 0.1
+            e = a + (b[1] - b[0]) * 0.6
+            cv2.line(page, tuple(np.round(a).astype(int)), tuple(np.round(e).astype(int)), (60, 60, 60), 2, cv2.LINE_AA)
+    aspect = page_mm[0] / page_mm[1]
+    hh = math.sqrt(0.45 * 1000 * 750 / aspect)
+    quad = _box(hh * aspect, hh, 2.0, 505, 370).astype(np.float32)
+    quad[0, 0] += 0.03 * hh * aspect
+    quad[1, 0] -= 0.03 * hh * aspect
+    to_photo = cv2.getPerspectiveTransform(np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32), quad)
+    img = np.empty((750, 1000, 3), np.float32)
+    img[:] = desk
+    mask = cv2.warpPerspective(np.ones((ph, pw), np.float32), to_photo, (1000, 750))[..., None]
+    img = img * (1 - mask) + cv2.warpPerspective(page, to_photo, (1000, 750)) * mask
+    img = np.clip(cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    return img, quad
+
+
+def test_a_photocopied_id_card_on_a_blank_a4_page_or_a_label_on_an_envelope_keeps_the_page():
+    """Review of finder-nested12: at NEST_MIN 0.05 a photocopy of an ID card (7.4 % of a blank A4 page, copied grey,
+    put on the glass 3 degrees crooked) and a white address label (6.5 % of a kraft C5 envelope, stuck 5 degrees
+    crooked) were taken as a document lying on the page, asked (IoU 0.07 with the page), where main's finder answers
+    the page, sure. An ID card lying on a sheet is not told from its photocopy: NEST_MIN stays 0.08."""
+    from tests.support import imagegen
+
+    lw = math.sqrt(0.065 * 229 * 162 * 1.6)
+    for colour, paper, page_mm, box, desk in (
+        ((215, 215, 215), (240, 241, 242), (210, 297), (80, 80, 85.6, 54.0, 3.0), (60, 60, 62)),
+        ((245, 246, 246), (120, 170, 200), (229, 162), (126, 89, lw, lw / 1.6, 5.0), (60, 60, 62)),
+    ):
+        img, page = _flat_page_with(colour, paper, page_mm, box, desk, True, 7)
         found = docfind.detect(img)
         assert found is not None and imagegen.quad_iou(found.corners, page) >= 0.95, found
         assert found.score >= docfind.CONFIDENT

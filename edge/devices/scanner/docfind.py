@@ -379,8 +379,10 @@ NEST_EDGE = 2            # px: a document on an object (finder-nested9): the ban
 NEST_RING = 7            # answer's sides (off their blur), its colour taken from there to this far inside
 NEST_ALIKE = 0.25        # log colour: a calm pixel of the texture-free view this close to that colour is band …
 NEST_CALM = 0.03         # … calm: its gradient (log units per px) below this (a tray's lip darkens gently)
-NEST_MIN = 0.05          # share of the answer's area the document inside must cover at least (a stamp does not;
-#                          an ID card on an A4 sheet covers 7.4 % of it: 0.08 before finder-nested12)
+NEST_MIN = 0.08          # share of the answer's area the document inside must cover at least (a stamp does not;
+#                          nor a photocopy of an ID card on a blank A4 page, 7.4 % of it, nor an address label on an
+#                          envelope: at 0.05 both were taken, asked, where the page is right, sure — review of
+#                          finder-nested12; an ID card lying on an A4 sheet is not told from its photocopy)
 NEST_GAP = 3.0           # px: the band is looked for this far outside each side of the document inside …
 NEST_HUG = 0.6           # … and must be there along this share of three of its sides at least
 NEST_INK = 0.15          # log colour: a pixel this much darker in the photo than without texture is ink …
@@ -784,11 +786,15 @@ def _object_instead(small: np.ndarray, found):
     CONFIDENT) that is an object, not paper: its inside coloured (OBJECT_CHROMA at least) and darker than the pale
     page the amplified search finds (OBJECT_DARKER of its brightness at most; the page's own colour under half the
     object's), within OBJECT_TOUCH px of it (the object reaches onto the page), page-shaped and crisp; else None.
+    Only a long, narrow first answer (LONG_ASPECT, an arm's outline): a coloured ID card on a white A4 sheet on a pale
+    desk, outlined right but asked, gave way to the sheet (review of occl10: 0.997 -> 0.166).
     An arm or a hand over a white receipt on a pale desk steps far more than the receipt's sides, so the first search
     outlined the arm (tune occluder/1188 at 1080p: 0.03 at 0.53, 1197: 0.16 at 0.53, asked); the amplified search,
     run only when nothing was found, finds the receipt (0.73 at 0.48, 0.99 at 0.90)."""
     if found is None or not NO_PAGE <= found[1] < CONFIDENT:
         return None
+    if not _elongated(found[0]):  # an arm is long and narrow (1197: 7.7, 1188: 4.7); a coloured ID card (1.59), a
+        return None               # form or a cover on or beside a white sheet is the document (review of occl10)
     chroma, bright = _inside_colour(small, found[0])
     if chroma < OBJECT_CHROMA:  # (cheap, first: the amplified search runs only for a coloured answer)
         return None
