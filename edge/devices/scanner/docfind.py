@@ -3967,44 +3967,57 @@ def _receipt_ends(lines: list[_Line], starts, P, N, lens, evidence: np.ndarray) 
     ENDS_APART px or more apart, are a receipt's long sides where lines crossing both (within ENDS_SQUARE degrees
     of square) with a step (either way) along ENDS_STEP of the part between them lie LONG_ASPECT of that width apart or
     more along them, with ENDS_ROWS more between those two (ENDS_APART px in from both: not an end's second line):
-    the outermost such line at each end is kept. A receipt
-    is printed across its width (rows, dashed rules) between its ends; a ruler's ticks, a pen or a phone is not (a
+    the outermost such line at each end is kept, where the two long sides step along ENDS_STEP of their part between
+    those two ends. A receipt is printed across its width (rows, dashed rules) between its ends; a ruler's ticks, a pen or a phone is not (a
     ticked ruler ended so was straightened: 0.53 -> 0.93 without it). At most ENDS_PAIRS pairs, the best by the
     pair's evidence; nothing is kept where no pair is receipt-shaped."""
     lead = [int(i) for i in np.argsort(-evidence, kind="stable")[:PICK]]
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
     dirs = np.c_[-normals[:, 1], normals[:, 0]]
+    starts = np.array(starts)
+
+    def meets(on, other):
+        """Where the lines ``on`` meet the lines ``other``, as the parameter t along ``on`` (normal * rho + t dir)."""
+        return (rhos[other] - rhos[on] * np.sum(normals[on] * normals[other], -1)) / \
+            np.sum(dirs[on] * normals[other], -1)
+
+    def stepping(on, t0, t1):
+        """The share of the lines ``on`` between t0 and t1 that steps, either way (an end half under a shade)."""
+        lo, hi = np.minimum(t0, t1), np.maximum(t0, t1)
+        i0 = np.clip(np.round(lo - starts[on]).astype(int), 0, lens[on] - 1)
+        i1 = np.clip(np.round(hi - starts[on]).astype(int), 0, lens[on] - 1)
+        return (P[on, i1] - P[on, i0] + N[on, i1] - N[on, i0]) / np.maximum(hi - lo, 1.0)
+
     found = []
     for a, b in itertools.combinations(lead, 2):
         if abs(float(normals[a] @ normals[b])) < math.cos(math.radians(ENDS_PARALLEL)):
             continue
-        s = 1.0 if normals[a] @ normals[b] > 0 else -1.0
-        width = abs(rhos[a] - s * rhos[b])
+        width = abs(rhos[a] - (1.0 if normals[a] @ normals[b] > 0 else -1.0) * rhos[b])
         if width < ENDS_APART:
             continue
         across = np.abs(normals @ normals[a]) < math.sin(math.radians(ENDS_SQUARE))
         across[[a, b]] = False
         c = np.flatnonzero(across)
-        if len(c) < 2:
+        if len(c) < 2 + ENDS_ROWS:
             continue
-        # Where each crossing line meets a and b, as its parameter t (point = normal * rho + t * direction).
-        ta, tb = [(rhos[e] - rhos[c] * (normals[c] @ normals[e])) / (dirs[c] @ normals[e]) for e in (a, b)]
-        lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
-        i0 = np.clip(np.round(lo - np.array(starts)[c]).astype(int), 0, lens[c] - 1)
-        i1 = np.clip(np.round(hi - np.array(starts)[c]).astype(int), 0, lens[c] - 1)
-        span = np.maximum(hi - lo, 1.0)
-        step = (P[c, i1] - P[c, i0] + N[c, i1] - N[c, i0]) / span  # (either way: an end half under a shade)
-        ends = step >= ENDS_STEP
+        ta, tb = meets(c, a), meets(c, b)
+        ends = stepping(c, ta, tb) >= ENDS_STEP
         if ends.sum() < 2 + ENDS_ROWS:
             continue
-        c, lo, hi = c[ends], lo[ends], hi[ends]
-        mid = normals[c] * rhos[c][:, None] + dirs[c] * ((lo + hi) / 2)[:, None]
-        along = mid @ dirs[a]
+        c, ta, tb = c[ends], ta[ends], tb[ends]
+        along = (normals[c] * rhos[c][:, None] + dirs[c] * ((ta + tb) / 2)[:, None]) @ dirs[a]
         first, last = int(np.argmin(along)), int(np.argmax(along))
         rows = (along > along[first] + ENDS_APART) & (along < along[last] - ENDS_APART)  # (not an end seen twice)
-        if along[last] - along[first] >= LONG_ASPECT * width and rows.sum() >= ENDS_ROWS:
-            found.append((float(evidence[a] + evidence[b]), int(c[first]), int(c[last])))
+        if along[last] - along[first] < LONG_ASPECT * width or rows.sum() < ENDS_ROWS:
+            continue
+        # … and the two long sides step along ENDS_STEP of their part between the two ends (leaf edges on a cloth
+        # paired by chance do not: tune2 tablecloth/1002)
+        pair = np.array([a, b])
+        if (stepping(pair, meets(pair, np.array([c[first]] * 2)), meets(pair, np.array([c[last]] * 2)))
+                < ENDS_STEP).any():
+            continue
+        found.append((float(evidence[a] + evidence[b]), int(c[first]), int(c[last])))
     found.sort(reverse=True)
     return list(dict.fromkeys(i for _, *ends in found[:ENDS_PAIRS] for i in ends))
 
