@@ -3965,12 +3965,12 @@ def _receipt_ends(lines: list[_Line], starts, P, N, lens, evidence: np.ndarray) 
     left out, so its quadrilateral was never formed (tune2 long_receipt/1007 at 1080p: the QR end's line 24th, 57th,
     23rd; "no page"). Two leading lines by evidence (the first PICK), parallel within ENDS_PARALLEL degrees and
     ENDS_APART px or more apart, are a receipt's long sides where lines crossing both (within ENDS_SQUARE degrees
-    of square) with a step (either way) along ENDS_STEP of the part between them lie LONG_ASPECT of that width apart or
-    more along them, with ENDS_ROWS more between those two (ENDS_APART px in from both: not an end's second line):
-    the outermost such line at each end is kept, where the two long sides step along ENDS_STEP of their part between
-    those two ends. A receipt is printed across its width (rows, dashed rules) between its ends; a ruler's ticks, a pen or a phone is not (a
-    ticked ruler ended so was straightened: 0.53 -> 0.93 without it). At most ENDS_PAIRS pairs, the best by the
-    pair's evidence; nothing is kept where no pair is receipt-shaped."""
+    of square) with a step (either way) along ENDS_STEP of the part between them lie LONG_ASPECT of that width apart
+    or more along them, with ENDS_ROWS more between those two (ENDS_APART px in from both: not an end's second line),
+    and the two long sides step along ENDS_STEP of their part between those two ends: the outermost such line at
+    each end is kept. A receipt is printed across its width (rows, dashed rules) between its ends; a ruler's ticks,
+    a pen or a phone is not (a ticked ruler ended so was straightened: 0.53 -> 0.93 without it). At most ENDS_PAIRS
+    pairs, the best by the pair's evidence; nothing is kept where no pair is receipt-shaped."""
     lead = [int(i) for i in np.argsort(-evidence, kind="stable")[:PICK]]
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
