@@ -309,7 +309,7 @@ NEAR_REACH = 2.5         # working px either side of a side whose rows alone sta
 LOBE = 0.5               # share of an edge's gradient peak that bounds its lobe (the edge is the lobe's middle)
 NEAR_CORNER = 0.3        # share of a wavy side next to a corner that decides where the corner is
 MIN_SCORE = 0.45         # below this near-step score a candidate is no page
-ENDS_LEAD = 4            # lines leading by step evidence that may be a till receipt's long sides (its strongest) …
+ENDS_LEAD = 3            # lines leading by step evidence that may be a till receipt's long sides (its strongest) …
 ENDS_PARALLEL = 4        # degrees: two of them this parallel …
 ENDS_APART = 2 * MIN_SEGMENT  # … this many px (working) apart or more …
 ENDS_SQUARE = 30         # … and a line crossing both within this many degrees of square may be an end …
@@ -3973,7 +3973,8 @@ def _receipt_ends(lines: list[_Line], starts, P, N, lens, evidence: np.ndarray) 
     a pen or a phone is not (a ticked ruler ended so was straightened: 0.53 -> 0.93 without it). At most ENDS_PAIRS
     pairs, the best by the pair's evidence; nothing is kept where no pair is receipt-shaped. Only the strongest
     lines (a receipt's long sides rank 1st-2nd): of the first PICK, a passport's text rows and bands made 60 pairs and
-    one of them took the photo's border for an end (real xmrzapp/example1: asked, 0.93 at 0.72 -> 0.89 at 0.83)."""
+    one of them took the photo's border for an end (real xmrzapp/example1: asked, 0.93 at 0.72 -> 0.89 at 0.83); of
+    the first 4, a wrong pair's ends won on tune3 long_receipt/1001 (0.996 at 0.68 -> 0.856 at 0.75)."""
     lead = [int(i) for i in np.argsort(-evidence, kind="stable")[:ENDS_LEAD]]
     normals = np.array([ln.normal for ln in lines])
     rhos = np.array([ln.rho for ln in lines])
