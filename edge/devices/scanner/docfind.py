@@ -4074,6 +4074,13 @@ def _receipt_ends(lines: list[_Line], starts, P, N, lens, evidence: np.ndarray) 
         i1 = np.clip(np.round(hi - starts[on]).astype(int), 0, lens[on] - 1)
         return (P[on, i1] - P[on, i0] + N[on, i1] - N[on, i0]) / np.maximum(hi - lo, 1.0)
 
+    def beyond(on, t0, t1):
+        """``stepping``'s share of the part of t0..t1 in the photo, not of all of it (a line beyond a side that leaves
+        the photo is not seen to stop there: tune2 long_receipt/1044, a desk line off the receipt's end was kept)."""
+        lo, hi = np.minimum(t0, t1), np.maximum(t0, t1)
+        seen = np.minimum(hi, starts[on] + lens[on] - 1) - np.maximum(lo, starts[on])
+        return stepping(on, t0, t1) * np.maximum(hi - lo, 1.0) / np.maximum(seen, ENDS_GAP)
+
     found = []
     for a, b in itertools.combinations(lead, 2):
         if abs(float(normals[a] @ normals[b])) < math.cos(math.radians(ENDS_PARALLEL)):
@@ -4108,7 +4115,7 @@ def _receipt_ends(lines: list[_Line], starts, P, N, lens, evidence: np.ndarray) 
         ta2, tb2 = ta[[first, last]], tb[[first, last]]
         out = np.sign(tb2 - ta2) * width  # from a towards b, one width
         gap = np.sign(tb2 - ta2) * ENDS_GAP
-        if (np.maximum(stepping(ends2, ta2 - out, ta2 - gap), stepping(ends2, tb2 + gap, tb2 + out))
+        if (np.maximum(beyond(ends2, ta2 - out, ta2 - gap), beyond(ends2, tb2 + gap, tb2 + out))
                 >= ENDS_BEYOND).any():
             continue
         found.append((float(evidence[a] + evidence[b]), int(c[first]), int(c[last])))
