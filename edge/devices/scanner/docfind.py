@@ -781,9 +781,7 @@ def _inside_colour(small: np.ndarray, quad: np.ndarray):
     from its sides; (0, 0) where nothing is inside or the photo is grey."""
     if small.ndim != 3:
         return 0.0, 0.0
-    mask = np.zeros(small.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(quad).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    mask = cv2.erode(_quad_mask(small.shape[:2], quad), np.ones((5, 5), np.uint8))
     px = small[mask > 0].astype(np.float32)
     if len(px) == 0:
         return 0.0, 0.0
@@ -814,11 +812,9 @@ def _object_instead(small: np.ndarray, found):
     paper_chroma, paper_bright = _inside_colour(small, amplified[0])
     if bright > OBJECT_DARKER * paper_bright or paper_chroma >= 0.5 * chroma:
         return None
-    page = np.zeros(small.shape[:2], np.uint8)
-    cv2.fillPoly(page, [np.round(amplified[0]).astype(np.int32)], 1)
-    near = np.zeros_like(page)
-    cv2.fillPoly(near, [np.round(found[0]).astype(np.int32)], 1)
-    near = cv2.dilate(near, np.ones((2 * OBJECT_TOUCH + 1, 2 * OBJECT_TOUCH + 1), np.uint8))
+    page = _quad_mask(small.shape[:2], amplified[0])
+    reach = np.ones((2 * OBJECT_TOUCH + 1, 2 * OBJECT_TOUCH + 1), np.uint8)
+    near = cv2.dilate(_quad_mask(small.shape[:2], found[0]), reach)
     if not (page & near).any():
         return None
     return (amplified[0], min(amplified[1], FRAME_DOUBT * CONFIDENT), *amplified[2:])
